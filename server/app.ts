@@ -1,0 +1,122 @@
+import crypto from 'node:crypto';
+import express, { Router, type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import type { Deps } from './container';
+import { installSessions } from './auth/session';
+import { isPublic } from './auth/policies';
+import { ForbiddenError, NotFoundError } from './lib/errors';
+import { jsonErrorHandler } from './lib/error-handler';
+import { pingRedis } from './lib/redis';
+import { authRouter } from './features/auth/auth-router';
+import { contactRouter } from './features/contacts/contact-router';
+import { followUpRouter } from './features/follow-ups/follow-up-router';
+import { notificationRouter } from './features/notifications/notification-router';
+import { personRouter } from './features/persons/person-router';
+
+/** Builds the HTTP app without listening, so tests drive it through supertest. */
+export function createApp(deps: Deps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (req) => {
+        const id = crypto.randomUUID();
+        (req as express.Request).id = id;
+        return id;
+      },
+      // URLs hold ids only; query strings may hold search terms, so they are not logged.
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'font-src': ["'self'", 'data:'],
+          'form-action': ["'self'"],
+          'frame-ancestors': ["'none'"],
+          'object-src': ["'none'"],
+          'base-uri': ["'self'"],
+        },
+      },
+    }),
+  );
+
+  app.get('/healthz', isPublic(), (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', isPublic(), async (_req, res) => {
+    const [postgres, redis] = await Promise.all([
+      deps.knex
+        .raw('select 1')
+        .then(() => true)
+        .catch(() => false),
+      pingRedis(deps.redis),
+    ]);
+    const body = {
+      status: postgres && redis ? 'ready' : 'degraded',
+      postgres: postgres ? 'up' : 'down',
+      redis: redis ? 'up' : 'down',
+    };
+    res.status(postgres ? 200 : 503).json(body);
+  });
+
+  app.use(express.json({ limit: '100kb' }));
+  app.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  installSessions(app, deps.knex, deps.config);
+
+  const api = Router();
+  api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
+  api.use(authRouter(deps.services.auth));
+  api.use(personRouter(deps.services.persons, deps.services.timeline));
+  api.use(contactRouter(deps.services.contacts));
+  api.use(followUpRouter(deps.services.followUps));
+  api.use(notificationRouter(deps.services.notifications));
+  api.use((_req, _res, next) => next(new NotFoundError('Route')));
+  app.use('/api', api, jsonErrorHandler(deps.logger));
+
+  app.use((_req, _res, next) => next(new NotFoundError('Page')));
+  app.use(jsonErrorHandler(deps.logger));
+  return app;
+}
+
+/** Personal data must not stay in caches. */
+export const noStore: RequestHandler = (_req, res, next) => {
+  res.setHeader('Cache-Control', 'no-store');
+  next();
+};
+
+/**
+ * CSRF defence for cookie-authenticated API calls: a state-changing request sent by a browser
+ * from another site is refused (Sec-Fetch-Site, then Origin).
+ */
+export function sameOriginForStateChanges(publicUrl: string): RequestHandler {
+  const allowed = new URL(publicUrl).origin;
+  return (req, _res, next) => {
+    if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();
+    const site = req.get('sec-fetch-site');
+    if (site && site !== 'same-origin' && site !== 'none')
+      return next(new ForbiddenError('Cross-site request refused'));
+    const origin = req.get('origin');
+    if (origin && origin !== allowed && origin !== `${req.protocol}://${req.get('host')}`) {
+      return next(new ForbiddenError('Cross-site request refused'));
+    }
+    return next();
+  };
+}

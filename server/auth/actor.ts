@@ -1,0 +1,15 @@
+export const ROLES = ['worker', 'manager', 'partner', 'observer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** The signed-in user as every service sees it; read from the database on each request. */
+export interface Actor {
+  id: string;
+  structureId: string;
+  role: Role;
+  partnerId: string | null;
+  name: string;
+  email: string;
+}
+
+/** Roles that may read and write person files of their structure. */
+export const PERSON_ROLES: readonly Role[] = ['worker', 'manager'];

@@ -1,0 +1,80 @@
+import type { Express, RequestHandler } from 'express';
+import session from 'express-session';
+import passport from 'passport';
+import { ConnectSessionKnexStore } from 'connect-session-knex';
+import type { Knex } from 'knex';
+import type { Config } from '../config';
+import { userRepository } from '../features/users/user-repository';
+import type { Actor } from './actor';
+
+export const SESSION_COOKIE = 'av.sid';
+export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+export const ABSOLUTE_LIFETIME_MS = 12 * 60 * 60 * 1000;
+
+interface SerializedUser {
+  id: string;
+  epoch: number;
+}
+
+/**
+ * Sessions live in PostgreSQL; the user, its role and memberships are read again on every
+ * request, so a change (role, disabling, new password) applies at the next request.
+ */
+export function installSessions(app: Express, knex: Knex, config: Config): void {
+  const store = new ConnectSessionKnexStore({
+    knex,
+    tableName: 'sessions',
+    createTable: false,
+    cleanupInterval: 0,
+  });
+  app.use(
+    session({
+      name: SESSION_COOKIE,
+      secret: config.SESSION_SECRET,
+      store,
+      resave: false,
+      saveUninitialized: false,
+      rolling: true,
+      cookie: {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.NODE_ENV === 'production',
+        maxAge: IDLE_TIMEOUT_MS,
+      },
+    }),
+  );
+  app.use(absoluteLifetime);
+
+  passport.serializeUser<SerializedUser>((user, done) => {
+    const u = user as Actor & { sessionEpoch?: number };
+    done(null, { id: u.id, epoch: u.sessionEpoch ?? 0 });
+  });
+  passport.deserializeUser<SerializedUser>(async (stored, done) => {
+    try {
+      const u = await userRepository.findById(knex, stored.id);
+      if (!u || u.disabledAt || u.sessionEpoch !== stored.epoch) return done(null, false);
+      const actor: Actor = {
+        id: u.id,
+        structureId: u.structureId,
+        role: u.role,
+        partnerId: u.partnerId,
+        name: u.name,
+        email: u.email,
+      };
+      return done(null, actor);
+    } catch (err) {
+      return done(err);
+    }
+  });
+  app.use(passport.initialize());
+  app.use(passport.session());
+}
+
+/** Ends a session 12 hours after login whatever the activity. */
+const absoluteLifetime: RequestHandler = (req, _res, next) => {
+  const s = req.session;
+  if (s?.createdAt && Date.now() - s.createdAt > ABSOLUTE_LIFETIME_MS) {
+    return s.destroy(() => next());
+  }
+  return next();
+};

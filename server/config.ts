@@ -1,0 +1,74 @@
+import { z } from 'zod';
+
+/**
+ * The whole environment, parsed once at boot. Nothing else reads process.env.
+ * Development gets safe defaults; production must set its secrets.
+ */
+const DEV_ENCRYPTION_KEY = '0'.repeat(64);
+const DEV_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    HOST: z.string().default('127.0.0.1'),
+    PUBLIC_URL: z.url().optional(),
+    DATABASE_URL: z.string().optional(),
+    DATA_DIR: z.string().default('./data'),
+    DB_POOL_MAX: z.coerce.number().int().min(1).default(10),
+    DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15000),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9_-]+$/i)
+      .default('aller-vers'),
+    SESSION_SECRET: z.string().min(32).default(DEV_SECRET),
+    LINK_SECRET: z.string().min(32).default(DEV_SECRET),
+    ENCRYPTION_KEY: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/i, 'ENCRYPTION_KEY must be 64 hex characters (32 bytes)')
+      .default(DEV_ENCRYPTION_KEY),
+    SMTP_URL: z.string().optional(),
+    MAIL_FROM: z.string().default('aller-vers <no-reply@aller-vers.local>'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    RUN_WORKER_IN_WEB: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+    RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+    RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(300000),
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.DATABASE_URL, {
+    path: ['DATABASE_URL'],
+    message: 'DATABASE_URL is required in production (the embedded database is for trying it out)',
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.ENCRYPTION_KEY !== DEV_ENCRYPTION_KEY, {
+    path: ['ENCRYPTION_KEY'],
+    message: 'set ENCRYPTION_KEY in production',
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.SESSION_SECRET !== DEV_SECRET, {
+    path: ['SESSION_SECRET'],
+    message: 'set SESSION_SECRET in production',
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.LINK_SECRET !== DEV_SECRET, {
+    path: ['LINK_SECRET'],
+    message: 'set LINK_SECRET in production',
+  });
+
+export type Config = Readonly<z.infer<typeof schema>> & { readonly publicUrl: string };
+
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    ...c,
+    publicUrl: c.PUBLIC_URL ?? `http://${c.HOST === '0.0.0.0' ? 'localhost' : c.HOST}:${c.PORT}`,
+  });
+}

@@ -1,0 +1,150 @@
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Knex } from 'knex';
+import { createDeadlineQueue, type DeadlineJobData } from '../jobs/queues';
+import type { Config } from './config';
+import { createLoginThrottle, type LoginThrottle } from './auth/login-throttle';
+import { systemClock, type Clock } from './lib/clock';
+import { createCipher, type Cipher } from './lib/crypto';
+import { openDatabase, type Database } from './lib/db';
+import { createLogger, type Logger } from './lib/logger';
+import { createRedis, tryConnect } from './lib/redis';
+import { createUnitOfWork, type UnitOfWork } from './lib/unit-of-work';
+import { createAuthService, type AuthService } from './features/auth/auth-service';
+import {
+  createContactRepository,
+  type ContactRepository,
+} from './features/contacts/contact-repository';
+import { createContactService, type ContactService } from './features/contacts/contact-service';
+import { createDeadlineRelay, type DeadlineRelay } from './features/deadlines/deadline-relay';
+import { followUpRepository } from './features/follow-ups/follow-up-repository';
+import {
+  createFollowUpService,
+  type FollowUpService,
+} from './features/follow-ups/follow-up-service';
+import {
+  createNotificationService,
+  type NotificationService,
+} from './features/notifications/notification-router';
+import {
+  createPersonRepository,
+  type PersonRepository,
+} from './features/persons/person-repository';
+import { createPersonService, type PersonService } from './features/persons/person-service';
+import {
+  createTimelineService,
+  type TimelineService,
+  type TimelineSource,
+} from './features/persons/timeline-service';
+
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  db: Database;
+  knex: Knex;
+  redis: Redis;
+  queue: Queue<DeadlineJobData>;
+  relay: DeadlineRelay;
+  uow: UnitOfWork;
+  cipher: Cipher;
+  throttle: LoginThrottle;
+  repos: { persons: PersonRepository; contacts: ContactRepository };
+  services: {
+    auth: AuthService;
+    persons: PersonService;
+    contacts: ContactService;
+    followUps: FollowUpService;
+    timeline: TimelineService;
+    notifications: NotificationService;
+  };
+  /** Closes what the container opened, in order: queue, Redis, database. */
+  close(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  clock?: Clock;
+  logger?: Logger;
+  db?: Database;
+}
+
+export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Deps> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const clock = opts.clock ?? systemClock;
+  const db = opts.db ?? (await openDatabase(config, logger));
+  const knex = db.knex;
+
+  const redis = createRedis(config.REDIS_URL, 'producer');
+  redis.on('error', () => undefined); // reported through readiness and the warning below
+  if (!(await tryConnect(redis))) {
+    logger.warn(
+      { redis: config.REDIS_URL.replace(/\/\/[^@]*@/, '//***@') },
+      'Redis is unavailable: the web keeps working and deadlines stay in PostgreSQL; reminders wait for Redis',
+    );
+  }
+  const queue = createDeadlineQueue(redis, config.QUEUE_PREFIX);
+  queue.on('error', () => undefined);
+
+  const relay = createDeadlineRelay({ knex, queue, clock, logger });
+  const uow = createUnitOfWork(knex, relay);
+  const cipher = createCipher(config.ENCRYPTION_KEY);
+  const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
+
+  const persons = createPersonRepository(cipher);
+  const contacts = createContactRepository(cipher);
+
+  const personService = createPersonService({ knex, uow, persons, clock });
+  const followUps = createFollowUpService({ knex, uow, persons, clock });
+  const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
+
+  const timelineSources: TimelineSource[] = [
+    async (db, actor, personId) =>
+      (await contacts.allForPerson(db, actor.structureId, personId, actor.id)).map((c) => ({
+        type: 'contact',
+        id: c.id,
+        at: c.occurredAt,
+        data: c,
+      })),
+    async (db, actor, personId, now) =>
+      (await followUpRepository.allForPerson(db, actor.structureId, personId, now)).map((f) => ({
+        type: 'follow_up',
+        id: f.id,
+        at: f.completedAt ?? f.dueAt,
+        data: f,
+      })),
+  ];
+
+  const deps: Deps = {
+    config,
+    logger,
+    clock,
+    db,
+    knex,
+    redis,
+    queue,
+    relay,
+    uow,
+    cipher,
+    throttle,
+    repos: { persons, contacts },
+    services: {
+      auth: createAuthService({ knex, throttle }),
+      persons: personService,
+      contacts: contactService,
+      followUps,
+      timeline: createTimelineService({
+        knex,
+        persons: personService,
+        sources: timelineSources,
+        clock,
+      }),
+      notifications: createNotificationService({ knex, clock }),
+    },
+    async close() {
+      await queue.close().catch(() => undefined);
+      redis.disconnect();
+      await db.close();
+    },
+  };
+  return deps;
+}

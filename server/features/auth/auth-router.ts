@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { actorOf, isAuthenticated, isPublic } from '../../auth/policies';
+import { logIn, logOut } from '../../auth/login';
+import { endpoint } from '../../lib/http';
+import type { AuthService } from './auth-service';
+
+export const loginBody = z
+  .object({
+    email: z.string().trim().min(1, 'is required').max(254),
+    password: z.string().min(1, 'is required').max(1024),
+    totp: z
+      .string()
+      .regex(/^\d{6}$/, 'must be 6 digits')
+      .optional(),
+  })
+  .strict();
+
+export function authRouter(auth: AuthService): Router {
+  const r = Router();
+  endpoint(r, {
+    method: 'post',
+    path: '/session',
+    policy: isPublic(),
+    body: loginBody,
+    handler: async ({ body, req }) => {
+      const user = await auth.authenticate(body.email, body.password, req.ip ?? 'unknown');
+      await logIn(req, user);
+      return { user: auth.toActor(user) };
+    },
+  });
+  endpoint(r, {
+    method: 'delete',
+    path: '/session',
+    policy: isPublic(),
+    handler: async ({ req }) => {
+      await logOut(req);
+      return undefined;
+    },
+  });
+  endpoint(r, {
+    method: 'get',
+    path: '/me',
+    policy: isAuthenticated(),
+    handler: async ({ req }) => ({ user: actorOf(req) }),
+  });
+  return r;
+}

@@ -1,0 +1,31 @@
+import { Router } from 'express';
+import { hasRole } from '../../auth/policies';
+import { PERSON_ROLES } from '../../auth/actor';
+import { endpoint } from '../../lib/http';
+import { requestContext } from '../persons/person-router';
+import { createContactBody, listContactsQuery, personParams } from './contact-schemas';
+import type { ContactService } from './contact-service';
+
+export function contactRouter(contacts: ContactService): Router {
+  const r = Router();
+  endpoint(r, {
+    method: 'get',
+    path: '/persons/:id/contacts',
+    policy: hasRole(...PERSON_ROLES),
+    params: personParams,
+    query: listContactsQuery,
+    handler: ({ actor, params, query, req }) =>
+      contacts.list(actor!, params.id, query.page, query.pageSize, requestContext(req)),
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/persons/:id/contacts',
+    policy: hasRole(...PERSON_ROLES),
+    params: personParams,
+    body: createContactBody,
+    status: 201,
+    handler: ({ actor, params, body, req }) =>
+      contacts.log(actor!, params.id, body, requestContext(req)),
+  });
+  return r;
+}

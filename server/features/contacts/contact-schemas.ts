@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { isoDateTime, paging, uuid } from '../../lib/validate';
+
+export const CHANNELS = [
+  'street',
+  'home_visit',
+  'phone',
+  'office',
+  'mail',
+  'email',
+  'sms',
+  'partner_meeting',
+  'video',
+] as const;
+export const OUTCOMES = ['reached', 'not_reached', 'refused', 'appointment_set'] as const;
+export type Channel = (typeof CHANNELS)[number];
+export type Outcome = (typeof OUTCOMES)[number];
+
+export const createContactBody = z
+  .object({
+    occurredAt: isoDateTime(),
+    channel: z.enum(CHANNELS, { message: 'must be one of ' + CHANNELS.join(', ') }),
+    outcome: z.enum(OUTCOMES, { message: 'must be one of ' + OUTCOMES.join(', ') }),
+    summary: z.string().max(10000).optional(),
+    privateNote: z.string().max(10000).optional(),
+    nextFollowUpAt: isoDateTime().optional(),
+    nextFollowUpTitle: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict();
+export type CreateContactInput = z.infer<typeof createContactBody>;
+
+export const listContactsQuery = z.object({ ...paging }).strict();
+export const personParams = z.object({ id: uuid() }).strict();

@@ -1,0 +1,111 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
+import type { Clock } from '../../lib/clock';
+import { NotFoundError } from '../../lib/errors';
+import type { UnitOfWork } from '../../lib/unit-of-work';
+import type { Page } from '../../lib/validate';
+import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import type { FollowUpService } from '../follow-ups/follow-up-service';
+import type { PersonRepository } from '../persons/person-repository';
+import type { Contact, ContactRepository } from './contact-repository';
+import type { CreateContactInput } from './contact-schemas';
+
+export interface ContactServiceDeps {
+  knex: Knex;
+  uow: UnitOfWork;
+  persons: PersonRepository;
+  contacts: ContactRepository;
+  followUps: Pick<FollowUpService, 'planInTransaction'>;
+  clock: Clock;
+}
+
+export const DEFAULT_FOLLOW_UP_TITLE = 'Relancer la personne';
+
+export function createContactService({
+  knex,
+  uow,
+  persons,
+  contacts,
+  followUps,
+  clock,
+}: ContactServiceDeps) {
+  return {
+    /** Logs an attempt, reached or not; a next follow-up date plans it in the same transaction. */
+    async log(
+      actor: Actor,
+      personId: string,
+      input: CreateContactInput,
+      ctx: RequestContext,
+    ): Promise<Contact & { followUpId: string | null }> {
+      return uow(async (trx, outbox) => {
+        const person = await persons.lock(trx, actor.structureId, personId);
+        if (!person) throw new NotFoundError('Person');
+        const contact = await contacts.insert(
+          trx,
+          actor.structureId,
+          {
+            personId,
+            authorId: actor.id,
+            occurredAt: input.occurredAt,
+            channel: input.channel,
+            outcome: input.outcome,
+            summary: input.summary,
+            privateNote: input.privateNote,
+          },
+          actor.id,
+        );
+        let followUpId: string | null = null;
+        if (input.nextFollowUpAt) {
+          followUpId = await followUps.planInTransaction(trx, outbox, actor, {
+            personId,
+            title: input.nextFollowUpTitle ?? DEFAULT_FOLLOW_UP_TITLE,
+            dueAt: input.nextFollowUpAt,
+            assigneeId: actor.id,
+            contactId: contact.id,
+          });
+        }
+        await persons.touch(trx, actor.structureId, personId, clock.now());
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'contact.create',
+          subjectType: 'person',
+          subjectId: personId,
+          ip: ctx.ip,
+          details: { contactId: contact.id, followUpId },
+        });
+        return { ...contact, followUpId };
+      });
+    },
+
+    async list(
+      actor: Actor,
+      personId: string,
+      page: number,
+      pageSize: number,
+      ctx: RequestContext,
+    ): Promise<Page<Contact>> {
+      if (!(await persons.exists(knex, actor.structureId, personId)))
+        throw new NotFoundError('Person');
+      const { items, total } = await contacts.listForPerson(
+        knex,
+        actor.structureId,
+        personId,
+        actor.id,
+        page,
+        pageSize,
+      );
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'contact.list',
+        subjectType: 'person',
+        subjectId: personId,
+        ip: ctx.ip,
+      });
+      return { items, total, page, pageSize };
+    },
+  };
+}
+
+export type ContactService = ReturnType<typeof createContactService>;

@@ -1,0 +1,113 @@
+import type { Queue } from 'bullmq';
+import type { Knex } from 'knex';
+import { deadlineJobId, type DeadlineJobData } from '../../../jobs/queues';
+import type { Clock } from '../../lib/clock';
+import type { Logger } from '../../lib/logger';
+import { deadlineRepository, type Deadline } from './deadline-repository';
+
+export interface RelayDeps {
+  knex: Knex;
+  queue: Queue<DeadlineJobData> | null;
+  clock: Clock;
+  logger: Logger;
+}
+
+export interface DeadlineRelay {
+  /** After commit: enqueue these deadlines now; on failure they stay for relayPending. */
+  enqueue(ids: string[]): Promise<void>;
+  /** Enqueues every pending deadline never enqueued (Redis was away at commit time). */
+  relayPending(batch?: number): Promise<number>;
+  /** Re-adds every pending deadline whose job is missing from Redis (flush, restart). */
+  reconcile(batch?: number): Promise<{ checked: number; requeued: number }>;
+  /** Best effort removal of the jobs of cancelled deadlines (the processor ignores them anyway). */
+  remove(ids: string[]): Promise<void>;
+}
+
+const ENQUEUE_TIMEOUT_MS = 2000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`Redis did not answer in ${ms} ms`)), ms).unref(),
+    ),
+  ]);
+}
+
+export function createDeadlineRelay({ knex, queue, clock, logger }: RelayDeps): DeadlineRelay {
+  const toJob = (d: Deadline) => ({
+    name: d.kind,
+    data: { deadlineId: d.id },
+    opts: {
+      jobId: deadlineJobId(d.id),
+      delay: Math.max(0, d.dueAt.getTime() - clock.now().getTime()),
+    },
+  });
+
+  async function add(deadlines: Deadline[]): Promise<void> {
+    if (!queue || deadlines.length === 0) return;
+    await withTimeout(queue.addBulk(deadlines.map(toJob)), ENQUEUE_TIMEOUT_MS);
+    await deadlineRepository.markEnqueued(
+      knex,
+      deadlines.map((d) => d.id),
+    );
+  }
+
+  return {
+    async enqueue(ids) {
+      if (!queue || ids.length === 0) return;
+      try {
+        await add(await deadlineRepository.pendingById(knex, ids));
+      } catch (err) {
+        logger.warn(
+          { err: (err as Error).message, count: ids.length },
+          'Deadlines kept in the outbox: Redis unavailable',
+        );
+      }
+    },
+
+    async relayPending(batch = 500) {
+      if (!queue) return 0;
+      let total = 0;
+      for (;;) {
+        const rows = await deadlineRepository.notYetEnqueued(knex, batch);
+        if (rows.length === 0) return total;
+        await add(rows);
+        total += rows.length;
+        if (rows.length < batch) return total;
+      }
+    },
+
+    async reconcile(batch = 500) {
+      if (!queue) return { checked: 0, requeued: 0 };
+      let checked = 0;
+      let requeued = 0;
+      let after: string | null = null;
+      for (;;) {
+        const rows = await deadlineRepository.pendingAfter(knex, after, batch);
+        if (rows.length === 0) break;
+        const jobs = await Promise.all(rows.map((d) => queue.getJob(deadlineJobId(d.id))));
+        const missing = rows.filter((_, i) => !jobs[i]);
+        await add(missing);
+        checked += rows.length;
+        requeued += missing.length;
+        after = rows[rows.length - 1].id;
+      }
+      if (requeued > 0)
+        logger.info({ checked, requeued }, 'Reconciler re-enqueued missing deadlines');
+      return { checked, requeued };
+    },
+
+    async remove(ids) {
+      if (!queue) return;
+      try {
+        await withTimeout(
+          Promise.all(ids.map((id) => queue.remove(deadlineJobId(id)))),
+          ENQUEUE_TIMEOUT_MS,
+        );
+      } catch {
+        /* the processor skips cancelled deadlines; removal only saves a no-op run */
+      }
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import type { Knex } from 'knex';
+
+export type DeadlineStatus = 'pending' | 'done' | 'cancelled' | 'skipped' | 'failed';
+
+export interface Deadline {
+  id: string;
+  structureId: string;
+  kind: string;
+  subjectType: string;
+  subjectId: string;
+  dueAt: Date;
+  status: DeadlineStatus;
+  enqueuedAt: Date | null;
+  processedAt: Date | null;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+}
+
+export interface NewDeadline {
+  structureId: string;
+  kind: string;
+  subjectType: string;
+  subjectId: string;
+  dueAt: Date;
+}
+
+interface DeadlineRow {
+  id: string;
+  structure_id: string;
+  kind: string;
+  subject_type: string;
+  subject_id: string;
+  due_at: Date;
+  status: DeadlineStatus;
+  enqueued_at: Date | null;
+  processed_at: Date | null;
+  attempts: number;
+  last_error: string | null;
+  created_at: Date;
+}
+
+export function toDeadline(r: DeadlineRow): Deadline {
+  return {
+    id: r.id,
+    structureId: r.structure_id,
+    kind: r.kind,
+    subjectType: r.subject_type,
+    subjectId: r.subject_id,
+    dueAt: new Date(r.due_at),
+    status: r.status,
+    enqueuedAt: r.enqueued_at ? new Date(r.enqueued_at) : null,
+    processedAt: r.processed_at ? new Date(r.processed_at) : null,
+    attempts: r.attempts,
+    lastError: r.last_error,
+    createdAt: new Date(r.created_at),
+  };
+}
+
+/**
+ * The outbox table. Deadlines are system rows (not person data read by users), so they are
+ * addressed by id; every row still carries its structure.
+ */
+export const deadlineRepository = {
+  async insert(trx: Knex.Transaction, d: NewDeadline): Promise<string> {
+    const [row] = await trx('deadlines')
+      .insert({
+        structure_id: d.structureId,
+        kind: d.kind,
+        subject_type: d.subjectType,
+        subject_id: d.subjectId,
+        due_at: d.dueAt,
+      })
+      .returning('id');
+    return row.id as string;
+  },
+
+  /** Cancels the pending deadlines of a subject (all kinds, or the ones named); returns their ids. */
+  async cancelPending(
+    trx: Knex.Transaction,
+    subjectType: string,
+    subjectId: string,
+    kinds?: string[],
+  ): Promise<string[]> {
+    const q = trx('deadlines')
+      .where({ subject_type: subjectType, subject_id: subjectId, status: 'pending' })
+      .update({ status: 'cancelled', processed_at: trx.fn.now() })
+      .returning('id');
+    if (kinds) q.whereIn('kind', kinds);
+    const rows = await q;
+    return rows.map((r: { id: string }) => r.id);
+  },
+
+  async findById(db: Knex | Knex.Transaction, id: string): Promise<Deadline | null> {
+    const row = await db('deadlines').where({ id }).first();
+    return row ? toDeadline(row) : null;
+  },
+
+  /** Locks the row for the processor: a second delivery waits, then sees it is no longer pending. */
+  async lockForProcessing(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
+    const row = await trx('deadlines').where({ id }).forUpdate().first();
+    return row ? toDeadline(row) : null;
+  },
+
+  async finish(
+    trx: Knex.Transaction,
+    id: string,
+    status: Exclude<DeadlineStatus, 'pending'>,
+    note?: string,
+  ) {
+    await trx('deadlines')
+      .where({ id })
+      .update({ status, processed_at: trx.fn.now(), last_error: note ?? null });
+  },
+
+  async recordFailure(db: Knex, id: string, error: string, final: boolean) {
+    await db('deadlines')
+      .where({ id, status: 'pending' })
+      .update({
+        attempts: db.raw('attempts + 1'),
+        last_error: error.slice(0, 2000),
+        ...(final ? { status: 'failed', processed_at: db.fn.now() } : {}),
+      });
+  },
+
+  async pendingById(db: Knex, ids: string[]): Promise<Deadline[]> {
+    if (ids.length === 0) return [];
+    const rows = await db('deadlines').whereIn('id', ids).andWhere({ status: 'pending' });
+    return rows.map(toDeadline);
+  },
+
+  async notYetEnqueued(db: Knex, limit: number): Promise<Deadline[]> {
+    const rows = await db('deadlines')
+      .where({ status: 'pending' })
+      .whereNull('enqueued_at')
+      .orderBy('created_at')
+      .limit(limit);
+    return rows.map(toDeadline);
+  },
+
+  /** Key-set paging over every pending deadline, for the reconciler. */
+  async pendingAfter(db: Knex, afterId: string | null, limit: number): Promise<Deadline[]> {
+    const q = db('deadlines').where({ status: 'pending' }).orderBy('id').limit(limit);
+    if (afterId) q.andWhere('id', '>', afterId);
+    return (await q).map(toDeadline);
+  },
+
+  async markEnqueued(db: Knex, ids: string[]) {
+    if (ids.length === 0) return;
+    await db('deadlines').whereIn('id', ids).update({ enqueued_at: db.fn.now() });
+  },
+};

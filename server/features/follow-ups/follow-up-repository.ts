@@ -1,0 +1,150 @@
+import type { Knex } from 'knex';
+import type { FollowUpStatus } from './follow-up-schemas';
+
+export interface FollowUp {
+  id: string;
+  personId: string;
+  personLabel: string | null;
+  assigneeId: string;
+  assigneeName: string | null;
+  createdBy: string | null;
+  contactId: string | null;
+  title: string;
+  dueAt: Date;
+  status: FollowUpStatus;
+  completedAt: Date | null;
+  overdue: boolean;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+type Db = Knex | Knex.Transaction;
+
+export interface FollowUpFilter {
+  assigneeId?: string;
+  status?: FollowUpStatus;
+  personId?: string;
+  overdueAt?: Date;
+  dueBefore?: Date;
+  page: number;
+  pageSize: number;
+}
+
+const toFollowUp = (r: Record<string, unknown>, now: Date): FollowUp => ({
+  id: r.id as string,
+  personId: r.person_id as string,
+  personLabel: (r.person_label as string | null) ?? null,
+  assigneeId: r.assignee_id as string,
+  assigneeName: (r.assignee_name as string | null) ?? null,
+  createdBy: r.created_by as string | null,
+  contactId: r.contact_id as string | null,
+  title: r.title as string,
+  dueAt: r.due_at as Date,
+  status: r.status as FollowUpStatus,
+  completedAt: (r.completed_at as Date | null) ?? null,
+  // Derived, never stored: open and past due.
+  overdue: r.status === 'open' && new Date(r.due_at as Date).getTime() < now.getTime(),
+  version: r.version as number,
+  createdAt: r.created_at as Date,
+  updatedAt: r.updated_at as Date,
+});
+
+/** Follow-ups, always scoped by structure. */
+export const followUpRepository = {
+  base(db: Db, structureId: string) {
+    return db('follow_ups as f')
+      .join('persons as p', 'p.id', 'f.person_id')
+      .leftJoin('users as u', 'u.id', 'f.assignee_id')
+      .where('f.structure_id', structureId)
+      .select(
+        'f.*',
+        'u.name as assignee_name',
+        db.raw(
+          "coalesce(p.alias, trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, ''))) as person_label",
+        ),
+      );
+  },
+
+  async insert(
+    db: Db,
+    structureId: string,
+    f: {
+      personId: string;
+      assigneeId: string;
+      createdBy: string;
+      contactId?: string | null;
+      title: string;
+      dueAt: Date;
+    },
+  ): Promise<string> {
+    const [row] = await db('follow_ups')
+      .insert({
+        structure_id: structureId,
+        person_id: f.personId,
+        assignee_id: f.assigneeId,
+        created_by: f.createdBy,
+        contact_id: f.contactId ?? null,
+        title: f.title,
+        due_at: f.dueAt,
+      })
+      .returning('id');
+    return row.id as string;
+  },
+
+  async findById(db: Db, structureId: string, id: string, now: Date): Promise<FollowUp | null> {
+    const row = await this.base(db, structureId).andWhere('f.id', id).first();
+    return row ? toFollowUp(row, now) : null;
+  },
+
+  async lock(trx: Knex.Transaction, structureId: string, id: string) {
+    return trx('follow_ups').where({ id, structure_id: structureId }).forUpdate().first();
+  },
+
+  async update(
+    db: Db,
+    structureId: string,
+    id: string,
+    patch: Record<string, unknown>,
+  ): Promise<void> {
+    await db('follow_ups')
+      .where({ id, structure_id: structureId })
+      .update({ ...patch, version: db.raw('version + 1'), updated_at: db.fn.now() });
+  },
+
+  async list(
+    db: Db,
+    structureId: string,
+    f: FollowUpFilter,
+    now: Date,
+  ): Promise<{ items: FollowUp[]; total: number }> {
+    const q = this.base(db, structureId);
+    if (f.assigneeId) q.andWhere('f.assignee_id', f.assigneeId);
+    if (f.personId) q.andWhere('f.person_id', f.personId);
+    if (f.overdueAt) q.andWhere('f.status', 'open').andWhere('f.due_at', '<', f.overdueAt);
+    else if (f.status) q.andWhere('f.status', f.status);
+    if (f.dueBefore) q.andWhere('f.due_at', '<', f.dueBefore);
+    const countQ = q.clone().clearSelect().count<{ count: number }[]>('f.id as count');
+    const [rows, [{ count }]] = await Promise.all([
+      q
+        .orderBy('f.due_at', 'asc')
+        .orderBy('f.id')
+        .limit(f.pageSize)
+        .offset((f.page - 1) * f.pageSize),
+      countQ,
+    ]);
+    return { items: rows.map((r) => toFollowUp(r, now)), total: Number(count) };
+  },
+
+  async allForPerson(
+    db: Db,
+    structureId: string,
+    personId: string,
+    now: Date,
+  ): Promise<FollowUp[]> {
+    const rows = await this.base(db, structureId)
+      .andWhere('f.person_id', personId)
+      .orderBy('f.due_at', 'desc');
+    return rows.map((r) => toFollowUp(r, now));
+  },
+};

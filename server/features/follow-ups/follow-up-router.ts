@@ -1,0 +1,44 @@
+import { Router } from 'express';
+import { hasRole } from '../../auth/policies';
+import { PERSON_ROLES } from '../../auth/actor';
+import { endpoint } from '../../lib/http';
+import { personIdParams } from '../persons/person-schemas';
+import { requestContext } from '../persons/person-router';
+import {
+  createFollowUpBody,
+  followUpParams,
+  listFollowUpsQuery,
+  updateFollowUpBody,
+} from './follow-up-schemas';
+import type { FollowUpService } from './follow-up-service';
+
+export function followUpRouter(followUps: FollowUpService): Router {
+  const r = Router();
+  endpoint(r, {
+    method: 'post',
+    path: '/persons/:id/follow-ups',
+    policy: hasRole(...PERSON_ROLES),
+    params: personIdParams,
+    body: createFollowUpBody,
+    status: 201,
+    handler: ({ actor, params, body, req }) =>
+      followUps.plan(actor!, params.id, body, requestContext(req)),
+  });
+  endpoint(r, {
+    method: 'get',
+    path: '/follow-ups',
+    policy: hasRole(...PERSON_ROLES),
+    query: listFollowUpsQuery,
+    handler: ({ actor, query }) => followUps.list(actor!, query),
+  });
+  endpoint(r, {
+    method: 'patch',
+    path: '/follow-ups/:id',
+    policy: hasRole(...PERSON_ROLES),
+    params: followUpParams,
+    body: updateFollowUpBody,
+    handler: ({ actor, params, body, req }) =>
+      followUps.update(actor!, params.id, body, requestContext(req)),
+  });
+  return r;
+}

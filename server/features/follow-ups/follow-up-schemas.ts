@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { isoDateTime, paging, uuid } from '../../lib/validate';
+
+export const FOLLOW_UP_STATUSES = ['open', 'done', 'cancelled'] as const;
+export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
+
+export const createFollowUpBody = z
+  .object({
+    dueAt: isoDateTime(),
+    title: z.string().trim().min(1, 'is required').max(200),
+    assigneeId: uuid().optional(),
+  })
+  .strict();
+export type CreateFollowUpInput = z.infer<typeof createFollowUpBody>;
+
+export const updateFollowUpBody = z
+  .object({
+    status: z.enum(['done', 'cancelled']).optional(),
+    dueAt: isoDateTime().optional(),
+    assigneeId: uuid().optional(),
+    title: z.string().trim().min(1).max(200).optional(),
+    version: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .refine((b) => b.status || b.dueAt || b.assigneeId || b.title, {
+    path: ['status'],
+    message: 'give at least one of status, dueAt, assigneeId, title',
+  });
+export type UpdateFollowUpInput = z.infer<typeof updateFollowUpBody>;
+
+export const listFollowUpsQuery = z
+  .object({
+    assignee: z.union([z.literal('me'), uuid()]).optional(),
+    overdue: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+    status: z.enum(FOLLOW_UP_STATUSES).optional(),
+    personId: uuid().optional(),
+    dueBefore: isoDateTime().optional(),
+    ...paging,
+  })
+  .strict();
+export type ListFollowUpsQuery = z.infer<typeof listFollowUpsQuery>;
+
+export const followUpParams = z.object({ id: uuid() }).strict();
+
+/** The deadline kind a follow-up's due moment is written as in the outbox. */
+export const FOLLOW_UP_DUE = 'follow_up.due';

@@ -1,0 +1,187 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
+import type { Clock } from '../../lib/clock';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors';
+import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
+import type { Page } from '../../lib/validate';
+import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import type { PersonRepository } from '../persons/person-repository';
+import { userRepository } from '../users/user-repository';
+import { followUpRepository, type FollowUp } from './follow-up-repository';
+import {
+  FOLLOW_UP_DUE,
+  type CreateFollowUpInput,
+  type ListFollowUpsQuery,
+  type UpdateFollowUpInput,
+} from './follow-up-schemas';
+
+export interface FollowUpServiceDeps {
+  knex: Knex;
+  uow: UnitOfWork;
+  persons: PersonRepository;
+  clock: Clock;
+}
+
+export interface PlanInput {
+  personId: string;
+  title: string;
+  dueAt: Date;
+  assigneeId: string;
+  contactId?: string | null;
+}
+
+export function createFollowUpService({ knex, uow, persons, clock }: FollowUpServiceDeps) {
+  async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
+    const u = await userRepository.findInStructure(db, actor.structureId, assigneeId);
+    if (!u || !['worker', 'manager'].includes(u.role)) {
+      throw new ValidationError('Invalid body: assigneeId: unknown worker', [
+        { field: 'assigneeId', message: 'is not a worker of your structure' },
+      ]);
+    }
+  }
+
+  /** Plans a follow-up inside the caller's transaction, with its due moment in the outbox. */
+  async function planInTransaction(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    actor: Actor,
+    p: PlanInput,
+  ): Promise<string> {
+    const id = await followUpRepository.insert(trx, actor.structureId, {
+      ...p,
+      createdBy: actor.id,
+    });
+    await outbox.schedule({
+      structureId: actor.structureId,
+      kind: FOLLOW_UP_DUE,
+      subjectType: 'follow_up',
+      subjectId: id,
+      dueAt: p.dueAt,
+    });
+    return id;
+  }
+
+  /** Workers change their own follow-ups (assigned or planned by them); managers any of the structure. */
+  function canChange(actor: Actor, row: { assignee_id: string; created_by: string | null }) {
+    return actor.role === 'manager' || row.assignee_id === actor.id || row.created_by === actor.id;
+  }
+
+  return {
+    planInTransaction,
+
+    async plan(
+      actor: Actor,
+      personId: string,
+      input: CreateFollowUpInput,
+      ctx: RequestContext,
+    ): Promise<FollowUp> {
+      return uow(async (trx, outbox) => {
+        if (!(await persons.lock(trx, actor.structureId, personId)))
+          throw new NotFoundError('Person');
+        const assigneeId = input.assigneeId ?? actor.id;
+        await checkAssignee(trx, actor, assigneeId);
+        const id = await planInTransaction(trx, outbox, actor, {
+          personId,
+          title: input.title,
+          dueAt: input.dueAt,
+          assigneeId,
+        });
+        await persons.touch(trx, actor.structureId, personId, clock.now());
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'follow_up.create',
+          subjectType: 'person',
+          subjectId: personId,
+          ip: ctx.ip,
+          details: { followUpId: id },
+        });
+        return (await followUpRepository.findById(trx, actor.structureId, id, clock.now()))!;
+      });
+    },
+
+    async list(actor: Actor, q: ListFollowUpsQuery): Promise<Page<FollowUp>> {
+      const now = clock.now();
+      const { items, total } = await followUpRepository.list(
+        knex,
+        actor.structureId,
+        {
+          assigneeId: q.assignee === 'me' ? actor.id : q.assignee,
+          status: q.status,
+          personId: q.personId,
+          overdueAt: q.overdue ? now : undefined,
+          dueBefore: q.dueBefore,
+          page: q.page,
+          pageSize: q.pageSize,
+        },
+        now,
+      );
+      return { items, total, page: q.page, pageSize: q.pageSize };
+    },
+
+    async update(
+      actor: Actor,
+      id: string,
+      input: UpdateFollowUpInput,
+      ctx: RequestContext,
+    ): Promise<FollowUp> {
+      return uow(async (trx, outbox) => {
+        const row = await followUpRepository.lock(trx, actor.structureId, id);
+        if (!row) throw new NotFoundError('Follow-up');
+        if (!canChange(actor, row))
+          throw new ForbiddenError(
+            'Only its assignee, its author or a manager can change this follow-up',
+          );
+        const now = clock.now();
+        if (input.version !== undefined && input.version !== row.version) {
+          throw new ConflictError('This follow-up was changed by someone else; reload it', {
+            current: await followUpRepository.findById(trx, actor.structureId, id, now),
+          });
+        }
+        if (row.status !== 'open') {
+          throw new ConflictError(`This follow-up is already ${row.status}`, {
+            current: await followUpRepository.findById(trx, actor.structureId, id, now),
+          });
+        }
+        if (input.assigneeId) await checkAssignee(trx, actor, input.assigneeId);
+
+        const patch: Record<string, unknown> = {};
+        if (input.title) patch.title = input.title;
+        if (input.assigneeId) patch.assignee_id = input.assigneeId;
+        if (input.dueAt) patch.due_at = input.dueAt;
+        if (input.status) {
+          patch.status = input.status;
+          patch.completed_at = now;
+        }
+        await followUpRepository.update(trx, actor.structureId, id, patch);
+
+        // The pending deadline moves with the follow-up, or goes when it is closed.
+        if (input.status || input.dueAt || input.assigneeId) {
+          await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+          if (!input.status) {
+            await outbox.schedule({
+              structureId: actor.structureId,
+              kind: FOLLOW_UP_DUE,
+              subjectType: 'follow_up',
+              subjectId: id,
+              dueAt: input.dueAt ?? new Date(row.due_at),
+            });
+          }
+        }
+        await persons.touch(trx, actor.structureId, row.person_id, now);
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: input.status ? `follow_up.${input.status}` : 'follow_up.update',
+          subjectType: 'person',
+          subjectId: row.person_id,
+          ip: ctx.ip,
+          details: { followUpId: id, fields: Object.keys(input) },
+        });
+        return (await followUpRepository.findById(trx, actor.structureId, id, now))!;
+      });
+    },
+  };
+}
+
+export type FollowUpService = ReturnType<typeof createFollowUpService>;

@@ -1,0 +1,95 @@
+import type { Knex } from 'knex';
+
+export interface Notification {
+  id: string;
+  kind: string;
+  subjectType: string;
+  subjectId: string;
+  dueMoment: Date;
+  title: string;
+  body: string | null;
+  link: string | null;
+  readAt: Date | null;
+  createdAt: Date;
+}
+
+export interface NewNotification {
+  structureId: string;
+  recipientId: string;
+  kind: string;
+  subjectType: string;
+  subjectId: string;
+  dueMoment: Date;
+  title: string;
+  body?: string | null;
+  link?: string | null;
+}
+
+type Db = Knex | Knex.Transaction;
+
+const toNotification = (r: Record<string, unknown>): Notification => ({
+  id: r.id as string,
+  kind: r.kind as string,
+  subjectType: r.subject_type as string,
+  subjectId: r.subject_id as string,
+  dueMoment: r.due_moment as Date,
+  title: r.title as string,
+  body: (r.body as string | null) ?? null,
+  link: (r.link as string | null) ?? null,
+  readAt: (r.read_at as Date | null) ?? null,
+  createdAt: r.created_at as Date,
+});
+
+export const notificationRepository = {
+  /** Inserts once: the unique key (recipient, kind, subject, due moment) makes a second call a no-op. */
+  async insertOnce(db: Db, n: NewNotification): Promise<string | null> {
+    const rows = await db('notifications')
+      .insert({
+        structure_id: n.structureId,
+        recipient_id: n.recipientId,
+        kind: n.kind,
+        subject_type: n.subjectType,
+        subject_id: n.subjectId,
+        due_moment: n.dueMoment,
+        title: n.title,
+        body: n.body ?? null,
+        link: n.link ?? null,
+      })
+      .onConflict(['recipient_id', 'kind', 'subject_id', 'due_moment'])
+      .ignore()
+      .returning('id');
+    return rows[0]?.id ?? null;
+  },
+
+  async listForRecipient(
+    db: Db,
+    recipientId: string,
+    opts: { unread?: boolean; page: number; pageSize: number },
+  ) {
+    const q = db('notifications').where({ recipient_id: recipientId });
+    if (opts.unread) q.whereNull('read_at');
+    const [rows, [{ count }], [{ unread }]] = await Promise.all([
+      q
+        .clone()
+        .orderBy('created_at', 'desc')
+        .orderBy('id')
+        .limit(opts.pageSize)
+        .offset((opts.page - 1) * opts.pageSize),
+      q.clone().count<{ count: number }[]>('* as count'),
+      db('notifications')
+        .where({ recipient_id: recipientId })
+        .whereNull('read_at')
+        .count<{ unread: number }[]>('* as unread'),
+    ]);
+    return { items: rows.map(toNotification), total: Number(count), unread: Number(unread) };
+  },
+
+  /** Scoped by recipient: someone else's notification is not found. */
+  async markRead(db: Db, recipientId: string, id: string, at: Date): Promise<Notification | null> {
+    const [row] = await db('notifications')
+      .where({ id, recipient_id: recipientId })
+      .update({ read_at: db.raw('coalesce(read_at, ?)', [at]) })
+      .returning('*');
+    return row ? toNotification(row) : null;
+  },
+};

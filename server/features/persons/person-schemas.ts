@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { isoDateTime, paging, uuid } from '../../lib/validate';
+
+export const PERSON_SOURCES = [
+  'outreach',
+  'partner',
+  'neighbour',
+  'citizen_report',
+  'institution',
+  'self',
+  'elected_official',
+] as const;
+export const PATH_STATUSES = [
+  'identified',
+  'in_contact',
+  'supported',
+  'resolved',
+  'closed',
+] as const;
+export type PathStatus = (typeof PATH_STATUSES)[number];
+export const GENDERS = ['female', 'male', 'other', 'unknown'] as const;
+export const HOUSEHOLD_TYPES = [
+  'single',
+  'couple',
+  'single_parent',
+  'couple_with_children',
+  'other',
+] as const;
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+const nullable = <T extends z.ZodType>(s: T) => s.nullable().optional();
+
+const personFields = {
+  alias: nullable(text(120)),
+  firstName: nullable(text(120)),
+  lastName: nullable(text(120)),
+  birthYear: nullable(z.number().int().min(1900, 'must be 1900 or later').max(2100)),
+  gender: nullable(z.enum(GENDERS)),
+  phone: nullable(
+    z
+      .string()
+      .trim()
+      .regex(/^[+0-9 ().-]{6,25}$/, 'must be a phone number'),
+  ),
+  email: nullable(z.email({ message: 'must be an email address' }).max(254)),
+  address: nullable(text(500)),
+  districtId: nullable(uuid()),
+  householdType: nullable(z.enum(HOUSEHOLD_TYPES)),
+  situation: nullable(z.string().max(10000)),
+  referentId: nullable(uuid()),
+  pauseReminders: z.boolean().optional(),
+};
+
+export const createPersonBody = z
+  .object({
+    ...personFields,
+    source: z.enum(PERSON_SOURCES, { message: 'must be one of ' + PERSON_SOURCES.join(', ') }),
+  })
+  .strict()
+  .refine((p) => p.alias || p.firstName || p.lastName, {
+    path: ['alias'],
+    message: 'an alias or a name is required',
+  });
+export type CreatePersonInput = z.infer<typeof createPersonBody>;
+
+export const updatePersonBody = z
+  .object({
+    ...personFields,
+    source: z.enum(PERSON_SOURCES).optional(),
+    closedReason: nullable(
+      z.enum(['moved', 'refused', 'deceased', 'no_contact', 'resolved', 'other']),
+    ),
+    version: z.number().int().min(1, 'is required'),
+  })
+  .strict();
+export type UpdatePersonInput = z.infer<typeof updatePersonBody>;
+
+export const searchPersonsQuery = z
+  .object({
+    q: z.string().trim().max(100).optional(),
+    status: z.enum(PATH_STATUSES).optional(),
+    district: uuid().optional(),
+    referentId: z.union([uuid(), z.literal('me')]).optional(),
+    ...paging,
+  })
+  .strict();
+export type SearchPersonsQuery = z.infer<typeof searchPersonsQuery>;
+
+export const personIdParams = z.object({ id: uuid() }).strict();
+
+export const timelineQuery = z.object({ ...paging }).strict();
+
+export { isoDateTime };

@@ -1,0 +1,154 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
+import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import type { UnitOfWork } from '../../lib/unit-of-work';
+import type { Page } from '../../lib/validate';
+import type { Clock } from '../../lib/clock';
+import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { userRepository } from '../users/user-repository';
+import type { Person, PersonRepository, PersonWrite } from './person-repository';
+import type { CreatePersonInput, SearchPersonsQuery, UpdatePersonInput } from './person-schemas';
+
+export interface PersonServiceDeps {
+  knex: Knex;
+  uow: UnitOfWork;
+  persons: PersonRepository;
+  clock: Clock;
+}
+
+/** Person files: create, read, search, update with optimistic concurrency; every access audited. */
+export function createPersonService({ knex, uow, persons, clock }: PersonServiceDeps) {
+  async function checkReferences(db: Knex | Knex.Transaction, actor: Actor, w: PersonWrite) {
+    if (w.referentId) {
+      const u = await userRepository.findInStructure(db, actor.structureId, w.referentId);
+      if (!u || !['worker', 'manager'].includes(u.role)) {
+        throw new ValidationError('Invalid body: referentId: unknown worker', [
+          { field: 'referentId', message: 'is not a worker of your structure' },
+        ]);
+      }
+    }
+    if (w.districtId) {
+      const d = await db('districts')
+        .where({ id: w.districtId, structure_id: actor.structureId })
+        .first('id');
+      if (!d) {
+        throw new ValidationError('Invalid body: districtId: unknown district', [
+          { field: 'districtId', message: 'is not a district of your structure' },
+        ]);
+      }
+    }
+  }
+
+  /** Reads a person in the actor's structure or answers 404, as for a person that does not exist. */
+  async function getInScope(
+    db: Knex | Knex.Transaction,
+    actor: Actor,
+    id: string,
+  ): Promise<Person> {
+    const p = await persons.findById(db, actor.structureId, id);
+    if (!p) throw new NotFoundError('Person');
+    return p;
+  }
+
+  return {
+    getInScope,
+
+    async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
+      return uow(async (trx) => {
+        const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
+        await checkReferences(trx, actor, write);
+        const id = await persons.insert(trx, actor.structureId, actor.id, write);
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'person.create',
+          subjectType: 'person',
+          subjectId: id,
+          ip: ctx.ip,
+        });
+        return getInScope(trx, actor, id);
+      });
+    },
+
+    async get(actor: Actor, id: string, ctx: RequestContext): Promise<Person> {
+      const p = await getInScope(knex, actor, id);
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'person.read',
+        subjectType: 'person',
+        subjectId: id,
+        ip: ctx.ip,
+      });
+      return p;
+    },
+
+    async update(
+      actor: Actor,
+      id: string,
+      input: UpdatePersonInput,
+      ctx: RequestContext,
+    ): Promise<Person> {
+      const { version, closedReason, ...fields } = input;
+      return uow(async (trx) => {
+        const current = await getInScope(trx, actor, id);
+        if (current.anonymisedAt)
+          throw new ConflictError('This person file was anonymised and can no longer change');
+        await checkReferences(trx, actor, fields);
+        const merged = { ...current, ...fields };
+        if (!merged.alias && !merged.firstName && !merged.lastName) {
+          throw new ValidationError('Invalid body: alias: an alias or a name is required', [
+            { field: 'alias', message: 'an alias or a name is required' },
+          ]);
+        }
+        // Closing is a reason given; reopening is clearing it.
+        const extra: Record<string, unknown> = {};
+        if (closedReason !== undefined) {
+          extra.closed_reason = closedReason;
+          extra.closed_at = closedReason ? clock.now() : null;
+        }
+        const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
+        if (!ok) {
+          throw new ConflictError(
+            'This person was changed by someone else; reload and apply your changes again',
+            {
+              current,
+            },
+          );
+        }
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'person.update',
+          subjectType: 'person',
+          subjectId: id,
+          ip: ctx.ip,
+          details: { fields: Object.keys(input).filter((k) => k !== 'version') },
+        });
+        return getInScope(trx, actor, id);
+      });
+    },
+
+    async search(actor: Actor, q: SearchPersonsQuery, ctx: RequestContext): Promise<Page<Person>> {
+      const { items, total } = await persons.search(knex, actor.structureId, {
+        q: q.q || undefined,
+        status: q.status,
+        districtId: q.district,
+        referentId: q.referentId === 'me' ? actor.id : q.referentId,
+        page: q.page,
+        pageSize: q.pageSize,
+      });
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'person.search',
+        subjectType: 'person',
+        ip: ctx.ip,
+        details: { results: items.length, ids: items.map((p) => p.id) },
+      });
+      return { items, total, page: q.page, pageSize: q.pageSize };
+    },
+  };
+}
+
+export type PersonService = ReturnType<typeof createPersonService>;

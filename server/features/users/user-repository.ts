@@ -1,0 +1,113 @@
+import type { Knex } from 'knex';
+import type { Actor, Role } from '../../auth/actor';
+
+export interface UserRecord extends Actor {
+  passwordHash: string;
+  sessionEpoch: number;
+  disabledAt: Date | null;
+  emailNotifications: boolean;
+}
+
+interface UserRow {
+  id: string;
+  structure_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  partner_id: string | null;
+  password_hash: string;
+  session_epoch: number;
+  disabled_at: Date | null;
+  email_notifications: boolean;
+}
+
+const toUser = (r: UserRow): UserRecord => ({
+  id: r.id,
+  structureId: r.structure_id,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  partnerId: r.partner_id,
+  passwordHash: r.password_hash,
+  sessionEpoch: r.session_epoch,
+  disabledAt: r.disabled_at,
+  emailNotifications: r.email_notifications,
+});
+
+export interface NewUser {
+  structureId: string;
+  email: string;
+  name: string;
+  role: Role;
+  partnerId?: string | null;
+  passwordHash: string;
+}
+
+export const userRepository = {
+  async findByEmail(db: Knex, email: string): Promise<UserRecord | null> {
+    const row = await db('users').whereRaw('lower(email) = lower(?)', [email]).first();
+    return row ? toUser(row) : null;
+  },
+
+  async findById(db: Knex, id: string): Promise<UserRecord | null> {
+    const row = await db('users').where({ id }).first();
+    return row ? toUser(row) : null;
+  },
+
+  /** A user of the same structure, for assignment and referent choices. */
+  async findInStructure(
+    db: Knex | Knex.Transaction,
+    structureId: string,
+    id: string,
+  ): Promise<UserRecord | null> {
+    const row = await db('users')
+      .where({ id, structure_id: structureId })
+      .whereNull('disabled_at')
+      .first();
+    return row ? toUser(row) : null;
+  },
+
+  async listStaff(db: Knex, structureId: string): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> {
+    return db('users')
+      .select('id', 'name', 'role')
+      .where({ structure_id: structureId })
+      .whereIn('role', ['worker', 'manager'])
+      .whereNull('disabled_at')
+      .orderBy('name');
+  },
+
+  async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord> {
+    const [row] = await db('users')
+      .insert({
+        structure_id: u.structureId,
+        email: u.email,
+        name: u.name,
+        role: u.role,
+        partner_id: u.partnerId ?? null,
+        password_hash: u.passwordHash,
+      })
+      .returning('*');
+    return toUser(row);
+  },
+
+  /** A new password or a disabled account ends every session: the epoch moves on. */
+  async setPassword(db: Knex, id: string, passwordHash: string): Promise<void> {
+    await db('users')
+      .where({ id })
+      .update({
+        password_hash: passwordHash,
+        session_epoch: db.raw('session_epoch + 1'),
+        updated_at: db.fn.now(),
+      });
+  },
+
+  async setDisabled(db: Knex, id: string, disabled: boolean): Promise<void> {
+    await db('users')
+      .where({ id })
+      .update({
+        disabled_at: disabled ? db.fn.now() : null,
+        session_epoch: db.raw('session_epoch + 1'),
+        updated_at: db.fn.now(),
+      });
+  },
+};

@@ -1,0 +1,21 @@
+/** Injected wherever time matters, so tests can fix it. */
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export function fixedClock(
+  at: Date | string,
+): Clock & { set(d: Date | string): void; advance(ms: number): void } {
+  let t = new Date(at).getTime();
+  return {
+    now: () => new Date(t),
+    set: (d) => {
+      t = new Date(d).getTime();
+    },
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { NextFunction, Request, Response, Router } from 'express';
+import type { z } from 'zod';
+import type { PolicyMiddleware } from '../auth/policies';
+import type { Actor } from '../auth/actor';
+import { parseInput } from './validate';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  method: Method;
+  path: string;
+  policy: PolicyMiddleware;
+  params?: P;
+  query?: Q;
+  body?: B;
+  status?: number;
+  handler: (input: {
+    params: z.infer<P>;
+    query: z.infer<Q>;
+    body: z.infer<B>;
+    actor: Actor | undefined;
+    req: Request;
+    res: Response;
+  }) => Promise<unknown>;
+}
+
+/**
+ * Registers one JSON endpoint: policy first, then strict zod parsing of params, query and body,
+ * then one service call. A handler returning undefined answers 204.
+ */
+export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+  router: Router,
+  spec: EndpointSpec<P, Q, B>,
+): void {
+  router[spec.method](
+    spec.path,
+    spec.policy,
+    async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const params = spec.params
+          ? parseInput(spec.params, req.params, 'path parameter')
+          : req.params;
+        const query = spec.query ? parseInput(spec.query, req.query, 'query parameter') : {};
+        const body = spec.body ? parseInput(spec.body, req.body ?? {}, 'body') : undefined;
+        const result = await spec.handler({
+          params: params as z.infer<P>,
+          query: query as z.infer<Q>,
+          body: body as z.infer<B>,
+          actor: req.user,
+          req,
+          res,
+        });
+        if (res.headersSent) return;
+        if (result === undefined) res.status(204).end();
+        else res.status(spec.status ?? 200).json(result);
+      } catch (err) {
+        next(err);
+      }
+    },
+  );
+}

@@ -1,0 +1,41 @@
+import type { Knex } from 'knex';
+import { deadlineRepository, type NewDeadline } from '../features/deadlines/deadline-repository';
+import type { DeadlineRelay } from '../features/deadlines/deadline-relay';
+
+/** What a transaction may do with the outbox: its effects reach BullMQ only after commit. */
+export interface OutboxWriter {
+  schedule(d: NewDeadline): Promise<string>;
+  cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
+}
+
+export type UnitOfWork = <T>(
+  fn: (trx: Knex.Transaction, outbox: OutboxWriter) => Promise<T>,
+) => Promise<T>;
+
+/**
+ * Runs fn in one transaction. Deadlines scheduled inside are enqueued after commit; a rollback
+ * leaves nothing in the outbox and sends nothing.
+ */
+export function createUnitOfWork(knex: Knex, relay: DeadlineRelay): UnitOfWork {
+  return async (fn) => {
+    const scheduled: string[] = [];
+    const cancelled: string[] = [];
+    const result = await knex.transaction(async (trx) =>
+      fn(trx, {
+        async schedule(d) {
+          const id = await deadlineRepository.insert(trx, d);
+          scheduled.push(id);
+          return id;
+        },
+        async cancel(subjectType, subjectId, kinds) {
+          const ids = await deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds);
+          cancelled.push(...ids);
+          return ids;
+        },
+      }),
+    );
+    if (cancelled.length) await relay.remove(cancelled);
+    if (scheduled.length) await relay.enqueue(scheduled);
+    return result;
+  };
+}

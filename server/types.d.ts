@@ -1,0 +1,22 @@
+import type { Actor } from './auth/actor';
+
+declare global {
+  namespace Express {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- passport's user is our Actor
+    interface User extends Actor {}
+    interface Request {
+      id: string;
+    }
+  }
+}
+
+declare module 'express-session' {
+  interface SessionData {
+    createdAt: number;
+    epoch: number;
+    csrfToken: string;
+    flash?: { type: 'success' | 'error' | 'info'; message: string };
+  }
+}
+
+export {};

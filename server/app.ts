@@ -9,10 +9,14 @@ import { ForbiddenError, NotFoundError } from './lib/errors';
 import { jsonErrorHandler } from './lib/error-handler';
 import { pingRedis } from './lib/redis';
 import { authRouter } from './features/auth/auth-router';
+import { docsRouter } from './features/docs/docs-router';
 import { contactRouter } from './features/contacts/contact-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the version is read once at load
+const APP_VERSION: string = require('../package.json').version;
 
 /** Builds the HTTP app without listening, so tests drive it through supertest. */
 export function createApp(deps: Deps): Express {
@@ -88,6 +92,7 @@ export function createApp(deps: Deps): Express {
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
   api.use(notificationRouter(deps.services.notifications));
+  api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));
 

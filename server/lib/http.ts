@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response, Router } from 'express';
 import type { z } from 'zod';
 import type { PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
+import { documentEndpoint } from './openapi';
 import { parseInput } from './validate';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -14,6 +15,8 @@ export interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extend
   query?: Q;
   body?: B;
   status?: number;
+  /** One line for the OpenAPI document. */
+  summary?: string;
   handler: (input: {
     params: z.infer<P>;
     query: z.infer<Q>;
@@ -32,6 +35,16 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
   router: Router,
   spec: EndpointSpec<P, Q, B>,
 ): void {
+  documentEndpoint({
+    method: spec.method,
+    path: spec.path,
+    policy: spec.policy.policy,
+    params: spec.params,
+    query: spec.query,
+    body: spec.body,
+    status: spec.status,
+    summary: spec.summary,
+  });
   router[spec.method](
     spec.path,
     spec.policy,

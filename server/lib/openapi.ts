@@ -1,0 +1,103 @@
+import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+
+export interface DocumentedEndpoint {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express path relative to /api, e.g. /persons/:id */
+  path: string;
+  policy: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  status?: number;
+  summary?: string;
+}
+
+/**
+ * Every JSON endpoint declared with endpoint() lands here, so the OpenAPI document is generated
+ * from the same zod schemas that validate requests and cannot drift from them.
+ */
+const endpoints = new Map<string, DocumentedEndpoint>();
+
+export function documentEndpoint(e: DocumentedEndpoint): void {
+  endpoints.set(`${e.method} ${e.path}`, e);
+}
+
+export function documentedEndpoints(): DocumentedEndpoint[] {
+  return [...endpoints.values()];
+}
+
+const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.unknown().optional(),
+  }),
+});
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Invalid input; details name the field',
+  401: 'Not signed in',
+  403: 'Signed in without the right role',
+  404: 'Not found, or outside your scope',
+  409: 'Stale version or invalid transition',
+  422: 'Business rule refused (e.g. no consent)',
+  429: 'Too many requests',
+  503: 'A dependency is unavailable',
+};
+
+function objectOrUndefined(s: z.ZodType | undefined): z.ZodObject | undefined {
+  // refine()/transform() wrap objects: only plain objects can describe params and query.
+  return s instanceof z.ZodObject ? s : undefined;
+}
+
+export function buildOpenApiDocument(info: { version: string; serverUrl: string }) {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'av.sid',
+  });
+  for (const e of [...endpoints.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+    const isPublic = e.policy === 'public';
+    const responses: Record<
+      string,
+      { description: string; content?: Record<string, { schema: z.ZodType }> }
+    > = {
+      [String(e.status ?? 200)]: {
+        description: 'Success (see the domain description in the spec)',
+      },
+    };
+    for (const code of [400, 401, 403, 404, 409, 422, 429, 503]) {
+      if (isPublic && (code === 401 || code === 403)) continue;
+      responses[String(code)] = {
+        description: STATUS_TEXT[code],
+        content: { 'application/json': { schema: errorSchema } },
+      };
+    }
+    registry.registerPath({
+      method: e.method,
+      path: `/api${e.path.replace(/:(\w+)/g, '{$1}')}`,
+      summary: e.summary,
+      description: `Policy: ${e.policy}`,
+      security: isPublic ? [] : [{ session: [] }],
+      request: {
+        params: objectOrUndefined(e.params),
+        query: objectOrUndefined(e.query),
+        body: e.body ? { content: { 'application/json': { schema: e.body } } } : undefined,
+      },
+      responses,
+    });
+  }
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'aller-vers API',
+      version: info.version,
+      description:
+        'JSON API of aller-vers. Errors are { "error": { "code", "message", "details"? } }. ' +
+        'Lists are { items, total, page, pageSize }. Session cookie from POST /api/session.',
+    },
+    servers: [{ url: info.serverUrl }],
+  });
+}

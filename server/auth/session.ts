@@ -1,6 +1,6 @@
 import type { Express, RequestHandler } from 'express';
 import session from 'express-session';
-import passport from 'passport';
+import { Passport } from 'passport';
 import { ConnectSessionKnexStore } from 'connect-session-knex';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
@@ -45,6 +45,9 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
   );
   app.use(absoluteLifetime);
 
+  // One authenticator per app: the passport singleton would pile up the (de)serializers of
+  // every app built in the process and keep using the first one's database connection.
+  const passport = new Passport();
   passport.serializeUser<SerializedUser>((user, done) => {
     const u = user as Actor & { sessionEpoch?: number };
     done(null, { id: u.id, epoch: u.sessionEpoch ?? 0 });
@@ -74,7 +77,8 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
 const absoluteLifetime: RequestHandler = (req, _res, next) => {
   const s = req.session;
   if (s?.createdAt && Date.now() - s.createdAt > ABSOLUTE_LIFETIME_MS) {
-    return s.destroy(() => next());
+    // regenerate, not destroy: passport.session() needs a req.session, and would answer 500.
+    return s.regenerate((err) => next(err));
   }
   return next();
 };

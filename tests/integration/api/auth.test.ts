@@ -1,0 +1,223 @@
+import request from 'supertest';
+import { hashPassword } from '../../../server/auth/passwords';
+import { userRepository } from '../../../server/features/users/user-repository';
+import {
+  createTestContext,
+  DEFAULT_PASSWORD,
+  loginAs,
+  type TestContext,
+} from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam, createUser } from '../../setup/factories';
+import { sessionCookie } from './helpers';
+
+describe('auth API: sessions, passwords, throttling', () => {
+  let ctx: TestContext;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    team = await createTeam();
+  });
+  afterAll(async () => ctx.close());
+
+  const login = (email: string, password = DEFAULT_PASSWORD) =>
+    request(ctx.app).post('/api/session').send({ email, password });
+  const me = (cookie: string) => request(ctx.app).get('/api/me').set('Cookie', cookie);
+
+  it('when a user logs in, then 200 with the actor and no password hash, and /api/me answers', async () => {
+    const res = await login(team.worker.email);
+    expect(res.status).toBe(200);
+    expect(res.body.user).toEqual({
+      id: team.worker.id,
+      structureId: team.structure.id,
+      role: 'worker',
+      partnerId: null,
+      name: team.worker.name,
+      email: team.worker.email,
+    });
+    const who = await me(sessionCookie(res));
+    expect(who.status).toBe(200);
+    expect(who.body.user.id).toBe(team.worker.id);
+    expect(JSON.stringify(who.body)).not.toMatch(/argon2|passwordHash/);
+  });
+
+  it('when the email differs only in case, then the login still works', async () => {
+    const res = await login(team.manager.email.toUpperCase());
+    expect(res.status).toBe(200);
+  });
+
+  it('when nobody is signed in, then GET /api/me is 401', async () => {
+    const res = await request(ctx.app).get('/api/me');
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('unauthenticated');
+  });
+
+  it('when the password is wrong or the email unknown, then the same 401 message', async () => {
+    const wrong = await login(team.worker2.email, 'not the right password at all');
+    const unknown = await login('nobody-here@example.test', 'not the right password at all');
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(unknown.body).toEqual(wrong.body);
+    expect(wrong.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('when the body lacks the password or has an unknown field, then 400 naming it', async () => {
+    const missing = await request(ctx.app).post('/api/session').send({ email: team.worker.email });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'password' })]),
+    );
+    const extra = await request(ctx.app)
+      .post('/api/session')
+      .send({ email: team.worker.email, password: DEFAULT_PASSWORD, remember: true });
+    expect(extra.status).toBe(400);
+    expect(JSON.stringify(extra.body.error.details)).toContain('remember');
+  });
+
+  it('stores the password as argon2id with m >= 19456 and t >= 2', async () => {
+    const row = await testKnex()('users').where({ id: team.worker.id }).first('password_hash');
+    const hash = row.password_hash as string;
+    expect(hash.startsWith('$argon2id$')).toBe(true);
+    const params = Object.fromEntries(
+      hash
+        .split('$')[3]
+        .split(',')
+        .map((kv) => kv.split('=')),
+    );
+    expect(Number(params.m)).toBeGreaterThanOrEqual(19456);
+    expect(Number(params.t)).toBeGreaterThanOrEqual(2);
+  });
+
+  it('when the password is 100 characters long, then the login works', async () => {
+    const long =
+      'Une phrase de passe très longue pour aller vers les personnes sans recours, quartier nord 2026 !!';
+    const password = long.padEnd(100, 'x');
+    expect([...password]).toHaveLength(100);
+    const user = await createUser(team.structure.id, 'worker');
+    await userRepository.setPassword(testKnex(), user.id, await hashPassword(password));
+    expect((await login(user.email, password)).status).toBe(200);
+    expect((await login(user.email, password.slice(0, 99))).status).toBe(401);
+  });
+
+  it('when the same account fails 20 times, then 429 with Retry-After, while another account on the same IP still logs in', async () => {
+    const victim = await createUser(team.structure.id, 'worker');
+    const statuses: number[] = [];
+    let last: request.Response | undefined;
+    for (let i = 0; i < 20; i += 1) {
+      last = await login(victim.email, `wrong password number ${i}`);
+      statuses.push(last.status);
+    }
+    expect(statuses.slice(0, 5).every((s) => s === 401)).toBe(true);
+    expect(statuses[19]).toBe(429);
+    expect(last!.body.error.code).toBe('too_many_requests');
+    expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+    // Even the right password waits for the block to end: no guessing during the block.
+    expect((await login(victim.email)).status).toBe(429);
+
+    const other = await createUser(team.structure.id, 'worker');
+    expect((await login(other.email)).status).toBe(200);
+  });
+
+  it('when a user logs in again, then the session id changes and the old cookie is 401', async () => {
+    const first = await login(team.worker.email);
+    const oldCookie = sessionCookie(first);
+    const second = await request(ctx.app)
+      .post('/api/session')
+      .set('Cookie', oldCookie)
+      .send({ email: team.worker.email, password: DEFAULT_PASSWORD });
+    expect(second.status).toBe(200);
+    const newCookie = sessionCookie(second);
+    expect(newCookie).not.toBe(oldCookie);
+    expect((await me(oldCookie)).status).toBe(401);
+    expect((await me(newCookie)).status).toBe(200);
+  });
+
+  it('when a user logs out, then 204 and the old cookie is 401', async () => {
+    const cookie = sessionCookie(await login(team.worker.email));
+    expect((await me(cookie)).status).toBe(200);
+    const out = await request(ctx.app).delete('/api/session').set('Cookie', cookie);
+    expect(out.status).toBe(204);
+    expect((await me(cookie)).status).toBe(401);
+    expect(await testKnex()('sessions').where('sid', decodeSid(cookie))).toHaveLength(0);
+  });
+
+  it('sets the session cookie HttpOnly and SameSite=Lax', async () => {
+    const res = await login(team.worker.email);
+    const raw = ([] as string[]).concat(res.headers['set-cookie'] as unknown as string[]);
+    const cookie = raw.find((c) => c.startsWith('av.sid='))!;
+    expect(cookie).toMatch(/;\s*HttpOnly/i);
+    expect(cookie).toMatch(/;\s*SameSite=Lax/i);
+  });
+
+  it('when a user is disabled, then their open session is 401 at the next request and they cannot log in', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const cookie = sessionCookie(await login(user.email));
+    expect((await me(cookie)).status).toBe(200);
+    await userRepository.setDisabled(testKnex(), user.id, true);
+    expect((await me(cookie)).status).toBe(401);
+    const again = await login(user.email);
+    expect(again.status).toBe(401);
+    expect(again.body.error.message).toBe('Email or password is incorrect');
+  });
+
+  it('when the password changes, then the open session is 401 and the new password works', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const cookie = sessionCookie(await login(user.email));
+    const newPassword = 'nouvelle phrase de passe du lundi';
+    await userRepository.setPassword(testKnex(), user.id, await hashPassword(newPassword));
+    expect((await me(cookie)).status).toBe(401);
+    expect((await login(user.email)).status).toBe(401);
+    expect((await login(user.email, newPassword)).status).toBe(200);
+  });
+
+  it('when the role changes, then it applies at the next request', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const agent = await loginAs(ctx.app, user.email);
+    expect((await agent.get('/api/persons')).status).toBe(200);
+    await testKnex()('users').where({ id: user.id }).update({ role: 'observer' });
+    expect((await agent.get('/api/persons')).status).toBe(403);
+    expect((await agent.get('/api/me')).body.user.role).toBe('observer');
+  });
+
+  it('when a session is older than 12 hours, then it ends with 401 (not 500) whatever the activity', async () => {
+    const cookie = sessionCookie(await login(team.worker.email));
+    const sid = decodeSid(cookie);
+    const row = await testKnex()('sessions').where({ sid }).first();
+    const sess = typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess;
+    sess.createdAt = Date.now() - 13 * 60 * 60 * 1000;
+    await testKnex()('sessions')
+      .where({ sid })
+      .update({ sess: JSON.stringify(sess) });
+    const res = await me(cookie);
+    expect(res.status).toBe(401);
+    expect((await me(cookie)).status).toBe(401);
+  });
+
+  it('when an unknown user logs out, then 204 all the same', async () => {
+    expect((await request(ctx.app).delete('/api/session')).status).toBe(204);
+  });
+});
+
+/** The session id inside a signed express-session cookie ("s:<sid>.<signature>"). */
+function decodeSid(cookie: string): string {
+  const value = decodeURIComponent(cookie.split('=')[1]);
+  return value.slice(2, value.lastIndexOf('.'));
+}
+
+describe('two apps in one process', () => {
+  it('when the first app is closed, then sessions of the second still resolve their user', async () => {
+    const team = await createTeam();
+    const first = await createTestContext();
+    const second = await createTestContext();
+    try {
+      await loginAs(first.app, team.worker.email);
+      await first.close();
+      const agent = await loginAs(second.app, team.worker.email);
+      const res = await agent.get('/api/me');
+      expect(res.status).toBe(200);
+      expect(res.body.user.id).toBe(team.worker.id);
+    } finally {
+      await second.close();
+    }
+  });
+});

@@ -1,0 +1,244 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Deps } from '../server/container';
+import { deadlineRepository } from '../server/features/deadlines/deadline-repository';
+import type { Logger } from '../server/lib/logger';
+import { createRedis, tryConnect } from '../server/lib/redis';
+import {
+  isDeadlineId,
+  processDeadline,
+  type ProcessOutcome,
+  type ProcessorRegistry,
+} from './processor';
+import { DEADLINE_QUEUE, type DeadlineJobData } from './queues';
+import { processors } from './registry';
+
+export interface DeadlineWorkerOptions {
+  /** Jobs processed at once by this process (default 5). */
+  concurrency?: number;
+  /** How often this worker looks for jobs whose worker died (BullMQ default 30 s). */
+  stalledInterval?: number;
+  /** How long a job stays locked without a heartbeat before it counts as stalled (default 30 s). */
+  lockDuration?: number;
+  /** The processors to dispatch to; tests swap in slow ones. Defaults to jobs/registry.ts. */
+  registry?: ProcessorRegistry;
+}
+
+export interface DeadlineWorker {
+  /** Stops the loops, lets active jobs finish within SHUTDOWN_TIMEOUT_MS, then closes Redis. */
+  close(): Promise<void>;
+  /** The BullMQ worker, for events in tests and diagnostics. */
+  readonly worker: Worker<DeadlineJobData, ProcessOutcome>;
+}
+
+export class EvictionPolicyError extends Error {}
+
+/**
+ * Reads Redis' maxmemory-policy: CONFIG GET first, INFO as a fallback because managed Redis
+ * often disables CONFIG. Null when neither answers.
+ */
+export async function readEvictionPolicy(
+  redis: Pick<Redis, 'config' | 'info'>,
+): Promise<string | null> {
+  try {
+    const res = (await redis.config('GET', 'maxmemory-policy')) as unknown;
+    if (Array.isArray(res) && typeof res[1] === 'string') return res[1];
+  } catch {
+    /* CONFIG disabled or renamed: try INFO */
+  }
+  try {
+    const info = await redis.info('memory');
+    const m = /^maxmemory_policy:(\S+)/m.exec(info);
+    if (m) return m[1];
+  } catch {
+    /* nothing more to try */
+  }
+  return null;
+}
+
+/**
+ * Security item 29: an evicting Redis silently drops queued jobs. Production refuses to run the
+ * worker on one; development and test only warn.
+ */
+export async function checkEvictionPolicy(
+  redis: Pick<Redis, 'config' | 'info'>,
+  env: 'development' | 'test' | 'production',
+  logger: Pick<Logger, 'warn'>,
+): Promise<void> {
+  const policy = await readEvictionPolicy(redis);
+  if (policy === null) {
+    logger.warn(
+      'Could not read Redis maxmemory-policy (CONFIG and INFO unavailable): make sure it is noeviction',
+    );
+    return;
+  }
+  if (policy === 'noeviction') return;
+  const message = `Redis maxmemory-policy is "${policy}": Redis may evict queued deadlines; set it to noeviction`;
+  if (env === 'production') throw new EvictionPolicyError(message);
+  logger.warn(message);
+}
+
+const isUnrecoverable = (err: Error) =>
+  err instanceof UnrecoverableError || err.name === 'UnrecoverableError';
+
+/** A loop that never overlaps itself and can be stopped and awaited. */
+function every(ms: number, fn: () => Promise<void>) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const tick = () => {
+    timer = null;
+    if (stopped || running) return;
+    running = fn().finally(() => {
+      running = null;
+      if (!stopped) timer = setTimeout(tick, ms).unref();
+    });
+  };
+  return {
+    /** Runs now (unless already running), then keeps the rhythm. */
+    now() {
+      if (timer) clearTimeout(timer);
+      tick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * Starts the deadline worker in this process: a BullMQ Worker on its own Redis connection, the
+ * relay loop (deadlines written while Redis was away) and the reconciler (jobs lost by a Redis
+ * flush or restart). Redis down at start is not fatal: everything retries in the background.
+ */
+export async function startDeadlineWorker(
+  deps: Deps,
+  opts: DeadlineWorkerOptions = {},
+): Promise<DeadlineWorker> {
+  const { config, relay, knex } = deps;
+  const logger = deps.logger.child({ component: 'deadline-worker' });
+  const registry = opts.registry ?? processors;
+
+  const connection = createRedis(config.REDIS_URL, 'worker');
+  let redisDown = false;
+  const reportRedisDown = (err: Error) => {
+    if (redisDown) return;
+    redisDown = true;
+    logger.warn(
+      { err: err.message },
+      'Redis is unavailable: deadlines stay in PostgreSQL and reminders wait for Redis',
+    );
+  };
+  connection.on('error', reportRedisDown);
+
+  let policyChecked = false;
+  if (await tryConnect(connection)) {
+    try {
+      await checkEvictionPolicy(connection, config.NODE_ENV, logger);
+      policyChecked = true;
+    } catch (err) {
+      connection.disconnect();
+      throw err;
+    }
+  } else {
+    reportRedisDown(new Error(`cannot connect to Redis`));
+  }
+
+  const worker = new Worker<DeadlineJobData, ProcessOutcome>(
+    DEADLINE_QUEUE,
+    (job: Job<DeadlineJobData>) => processDeadline(deps, registry, job.name, job.data?.deadlineId),
+    {
+      connection,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: opts.concurrency ?? 5,
+      ...(opts.stalledInterval !== undefined ? { stalledInterval: opts.stalledInterval } : {}),
+      ...(opts.lockDuration !== undefined ? { lockDuration: opts.lockDuration } : {}),
+    },
+  );
+  // Without a listener an 'error' event would crash the process; Redis outages surface here.
+  worker.on('error', (err) => {
+    if (/ECONNREFUSED|ETIMEDOUT|Connection is closed|ENOTFOUND/.test(err.message))
+      reportRedisDown(err);
+    else logger.error({ err: err.message }, 'Deadline worker error');
+  });
+
+  // Every failed attempt is written on the deadline row, so admins see what is failing and why.
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const deadlineId = job.data?.deadlineId;
+    const final = isUnrecoverable(err) || job.attemptsMade >= (job.opts.attempts ?? 1);
+    logger[final ? 'error' : 'warn'](
+      { jobId: job.id, kind: job.name, attempt: job.attemptsMade, final, err: err.message },
+      final ? 'Deadline failed for good' : 'Deadline attempt failed; it will be retried',
+    );
+    if (!isDeadlineId(deadlineId)) return;
+    deadlineRepository
+      .recordFailure(knex, deadlineId, `${err.name}: ${err.message}`, final)
+      .catch((e: Error) =>
+        logger.error({ err: e.message, deadlineId }, 'Could not record a deadline failure'),
+      );
+  });
+
+  const relayLoop = every(config.RELAY_INTERVAL_MS, async () => {
+    try {
+      const n = await relay.relayPending();
+      if (n > 0) logger.info({ count: n }, 'Relayed deadlines kept in the outbox');
+    } catch (err) {
+      if (!redisDown) logger.warn({ err: (err as Error).message }, 'Outbox relay failed');
+    }
+  });
+  const reconcileLoop = every(config.RECONCILE_INTERVAL_MS, async () => {
+    try {
+      await relay.reconcile();
+    } catch (err) {
+      if (!redisDown) logger.warn({ err: (err as Error).message }, 'Reconciler failed');
+    }
+  });
+
+  let closing: Promise<void> | null = null;
+  const close = () => {
+    closing ??= (async () => {
+      connection.off('ready', onReady);
+      await Promise.all([relayLoop.stop(), reconcileLoop.stop()]);
+      const graceful = worker.close().then(() => true);
+      const inTime = await Promise.race([
+        graceful,
+        new Promise<false>((resolve) =>
+          setTimeout(() => resolve(false), config.SHUTDOWN_TIMEOUT_MS).unref(),
+        ),
+      ]).catch(() => false);
+      if (!inTime) {
+        // The active jobs keep their lock until it expires, then another worker takes them over.
+        logger.warn(
+          { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
+          'Active deadlines did not finish in time; they will be redelivered after the stall interval',
+        );
+        await worker.close(true).catch(() => undefined);
+      }
+      connection.disconnect();
+    })();
+    return closing;
+  };
+
+  // Back after an outage: catch up at once instead of waiting for the next tick.
+  function onReady() {
+    if (redisDown) logger.info('Redis is back: relaying and reconciling deadlines');
+    redisDown = false;
+    if (!policyChecked) {
+      policyChecked = true;
+      checkEvictionPolicy(connection, config.NODE_ENV, logger).catch((err: Error) => {
+        logger.error({ err: err.message }, 'Deadline worker stopped');
+        void close();
+      });
+    }
+    relayLoop.now();
+    reconcileLoop.now();
+  }
+  connection.on('ready', onReady);
+
+  relayLoop.now();
+  reconcileLoop.now();
+  return { close, worker };
+}

@@ -1,0 +1,101 @@
+import { createDeadlineRelay } from '../../../server/features/deadlines/deadline-relay';
+import { fixedClock } from '../../../server/lib/clock';
+import { deadlineJobId } from '../../../jobs/queues';
+import pino from 'pino';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createStructure, createTeam } from '../../setup/factories';
+import { deadlinesOf, planFollowUp } from './helpers';
+
+const NOW = new Date('2026-12-01T09:00:00.000Z');
+
+describe('transactional outbox', () => {
+  const clock = fixedClock(NOW);
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock });
+  });
+  afterAll(async () => ctx.close());
+
+  it('when the transaction that schedules a deadline throws, then no deadline row and no job', async () => {
+    const structure = await createStructure();
+    const subjectId = crypto.randomUUID();
+    await expect(
+      ctx.deps.uow(async (_trx, outbox) => {
+        await outbox.schedule({
+          structureId: structure.id,
+          kind: 'follow_up.due',
+          subjectType: 'follow_up',
+          subjectId,
+          dueAt: new Date(NOW.getTime() + 3600_000),
+        });
+        throw new Error('something failed after the write');
+      }),
+    ).rejects.toThrow('something failed after the write');
+
+    expect(await testKnex()('deadlines').where({ subject_id: subjectId })).toHaveLength(0);
+    expect(await ctx.deps.queue.getJobCounts('delayed', 'waiting', 'active')).toEqual({
+      delayed: 0,
+      waiting: 0,
+      active: 0,
+    });
+  });
+
+  it('when it commits, then exactly one job with a deterministic id and the delay until due_at', async () => {
+    const structure = await createStructure();
+    const dueAt = new Date(NOW.getTime() + 2 * 86400_000 + 1234);
+    const id = await ctx.deps.uow((_trx, outbox) =>
+      outbox.schedule({
+        structureId: structure.id,
+        kind: 'follow_up.due',
+        subjectType: 'follow_up',
+        subjectId: crypto.randomUUID(),
+        dueAt,
+      }),
+    );
+
+    const jobs = await ctx.deps.queue.getJobs(['delayed', 'waiting']);
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].id).toBe(`deadline-${id}`);
+    expect(jobs[0].name).toBe('follow_up.due');
+    expect(jobs[0].data).toEqual({ deadlineId: id });
+    expect(jobs[0].opts.delay).toBe(dueAt.getTime() - clock.now().getTime());
+    const row = await testKnex()('deadlines').where({ id }).first();
+    expect(row.status).toBe('pending');
+    expect(row.enqueued_at).not.toBeNull();
+    await ctx.deps.queue.remove(jobs[0].id!);
+  });
+
+  describe('when Redis is down at commit time', () => {
+    let down: TestContext;
+    beforeAll(async () => {
+      down = await createTestContext({ clock, env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    });
+    afterAll(async () => down.close());
+
+    it('then the follow-up is still created (201), its deadline waits in the outbox, and the relay enqueues it once Redis is there', async () => {
+      const team = await createTeam();
+      const dueAt = new Date(NOW.getTime() + 86400_000);
+      const { res } = await planFollowUp(down.app, team.worker.email, dueAt);
+      expect(res.status).toBe(201);
+
+      const [deadline] = await deadlinesOf(res.body.id);
+      expect(deadline).toMatchObject({ status: 'pending', enqueuedAt: null, dueAt });
+
+      // The same database, now relayed through a queue whose Redis answers.
+      const relay = createDeadlineRelay({
+        knex: down.deps.knex,
+        queue: ctx.deps.queue,
+        clock,
+        logger: pino({ level: 'silent' }),
+      });
+      expect(await relay.relayPending()).toBeGreaterThanOrEqual(1);
+      const job = await ctx.deps.queue.getJob(deadlineJobId(deadline.id));
+      expect(job?.data).toEqual({ deadlineId: deadline.id });
+      expect(job?.opts.delay).toBe(86400_000);
+      const [after] = await deadlinesOf(res.body.id);
+      expect(after.enqueuedAt).not.toBeNull();
+      expect(await relay.relayPending()).toBe(0);
+    });
+  });
+});

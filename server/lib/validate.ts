@@ -2,10 +2,33 @@ import { z } from 'zod';
 import { ValidationError, type FieldIssue } from './errors';
 
 export function zodIssues(error: z.ZodError, prefix?: string): FieldIssue[] {
-  return error.issues.map((i) => ({
-    field: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || (prefix ?? 'body'),
-    message: i.message,
-  }));
+  const name = (path: PropertyKey[]) =>
+    [prefix, ...path.map(String)].filter(Boolean).join('.') || (prefix ?? 'body');
+  // A strict object reports its unknown keys on the object itself: name each key instead.
+  return error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys'
+      ? i.keys.map((k) => ({ field: name([...i.path, k]), message: 'is not an accepted field' }))
+      : [{ field: name(i.path), message: i.message }],
+  );
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000: a NUL character would reach the database and fail there
+ * with a 500. Iterative, so a deeply nested body cannot overflow the stack.
+ */
+function findNulCharacter(value: unknown): string | null {
+  const stack: { v: unknown; path: string[] }[] = [{ v: value, path: [] }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return path.join('.') || 'body';
+    } else if (Array.isArray(v)) {
+      v.forEach((item, i) => stack.push({ v: item, path: [...path, String(i)] }));
+    } else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+      for (const [k, item] of Object.entries(v)) stack.push({ v: item, path: [...path, k] });
+    }
+  }
+  return null;
 }
 
 /** Parses or throws a 400 that names each faulty field. */
@@ -15,7 +38,13 @@ export function parseInput<S extends z.ZodType>(
   where: string,
 ): z.infer<S> {
   const res = schema.safeParse(value);
-  if (res.success) return res.data;
+  if (res.success) {
+    const field = findNulCharacter(res.data);
+    if (field === null) return res.data;
+    throw new ValidationError(`Invalid ${where}: ${field}: must not contain a NUL character`, [
+      { field, message: 'must not contain a NUL character' },
+    ]);
+  }
   const details = zodIssues(res.error);
   const first = details[0];
   throw new ValidationError(`Invalid ${where}: ${first.field}: ${first.message}`, details);
@@ -24,7 +53,8 @@ export function parseInput<S extends z.ZodType>(
 /** Common field schemas. */
 export const uuid = () => z.uuid({ message: 'must be a UUID' });
 export const paging = {
-  page: z.coerce.number().int().min(1).default(1),
+  // Bounded so the offset stays a valid bigint for PostgreSQL.
+  page: z.coerce.number().int().min(1).max(100000).default(1),
   pageSize: z.coerce.number().int().min(1).max(100).default(20),
 };
 export const isoDateTime = () =>

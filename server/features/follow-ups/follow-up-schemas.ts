@@ -19,7 +19,7 @@ export const updateFollowUpBody = z
     dueAt: isoDateTime().optional(),
     assigneeId: uuid().optional(),
     title: z.string().trim().min(1).max(200).optional(),
-    version: z.number().int().min(1).optional(),
+    version: z.number().int().min(1).max(2147483647).optional(),
   })
   .strict()
   .refine((b) => b.status || b.dueAt || b.assigneeId || b.title, {

@@ -71,6 +71,9 @@ export type PersonWrite = Partial<{
 
 type Db = Knex | Knex.Transaction;
 
+/** What the user typed is searched for literally: % and _ are not wildcards here. */
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 export interface PersonSearch {
   q?: string;
   status?: PathStatus;
@@ -219,7 +222,7 @@ export function createPersonRepository(cipher: Cipher) {
         // Accent-insensitive substring or typo-tolerant word match (pg_trgm word similarity).
         q.andWhere((w) =>
           w
-            .whereRaw("p.search_text LIKE '%' || av_normalize(?) || '%'", [term])
+            .whereRaw("p.search_text LIKE '%' || av_normalize(?) || '%'", [escapeLike(term)])
             .orWhereRaw('av_normalize(?) <% p.search_text', [term]),
         );
       }

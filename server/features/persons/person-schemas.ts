@@ -27,6 +27,9 @@ export const HOUSEHOLD_TYPES = [
   'other',
 ] as const;
 
+/** The largest PostgreSQL integer: a bigger number would fail in the database, not here. */
+export const INT_MAX = 2147483647;
+
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 const nullable = <T extends z.ZodType>(s: T) => s.nullable().optional();
 
@@ -70,7 +73,7 @@ export const updatePersonBody = z
     closedReason: nullable(
       z.enum(['moved', 'refused', 'deceased', 'no_contact', 'resolved', 'other']),
     ),
-    version: z.number().int().min(1, 'is required'),
+    version: z.number().int().min(1, 'is required').max(INT_MAX, 'is not a known version'),
   })
   .strict();
 export type UpdatePersonInput = z.infer<typeof updatePersonBody>;

@@ -90,8 +90,17 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
       ctx: RequestContext,
     ): Promise<Person> {
       const { version, closedReason, ...fields } = input;
+      const stale = (current: Person) =>
+        new ConflictError(
+          'This person was changed by someone else; reload and apply your changes again',
+          { current },
+        );
       return uow(async (trx) => {
+        // Lock before reading: of two editors of one version, the second waits, then sees the
+        // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
+        if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
         const current = await getInScope(trx, actor, id);
+        if (current.version !== version) throw stale(current);
         if (current.anonymisedAt)
           throw new ConflictError('This person file was anonymised and can no longer change');
         await checkReferences(trx, actor, fields);
@@ -108,14 +117,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           extra.closed_at = closedReason ? clock.now() : null;
         }
         const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
-        if (!ok) {
-          throw new ConflictError(
-            'This person was changed by someone else; reload and apply your changes again',
-            {
-              current,
-            },
-          );
-        }
+        if (!ok) throw stale(await getInScope(trx, actor, id));
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,

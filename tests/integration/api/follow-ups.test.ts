@@ -1,0 +1,273 @@
+import request from 'supertest';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createPartner, createTeam, createUser } from '../../setup/factories';
+import { createPerson, type Agent } from './helpers';
+
+const NOW = '2026-11-25T10:00:00.000Z';
+
+describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
+  const clock = fixedClock(NOW);
+  let ctx: TestContext;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  let other: Awaited<ReturnType<typeof createTeam>>;
+  let worker: Agent;
+  let worker2: Agent;
+  let manager: Agent;
+  let personId: string;
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock });
+    [team, other] = await Promise.all([createTeam(), createTeam()]);
+    [worker, worker2, manager] = await Promise.all([
+      loginAs(ctx.app, team.worker.email),
+      loginAs(ctx.app, team.worker2.email),
+      loginAs(ctx.app, team.manager.email),
+    ]);
+    personId = (await createPerson(worker)).id;
+  });
+  afterAll(async () => ctx.close());
+
+  const plan = (agent: Agent, body: Record<string, unknown>, pid = personId) =>
+    agent.post(`/api/persons/${pid}/follow-ups`).send({ title: 'Rappeler', ...body });
+
+  describe('POST /api/persons/:id/follow-ups', () => {
+    it('when planned without assignee, then 201 assigned to the caller, open, with a pending deadline', async () => {
+      const res = await plan(worker, { dueAt: '2026-12-01T09:00:00+01:00' });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({
+        id: expect.any(String),
+        personId,
+        assigneeId: team.worker.id,
+        createdBy: team.worker.id,
+        title: 'Rappeler',
+        status: 'open',
+        completedAt: null,
+        overdue: false,
+      });
+      const deadlines = await testKnex()('deadlines').where({ subject_id: res.body.id });
+      expect(deadlines).toHaveLength(1);
+      expect(deadlines[0]).toMatchObject({ kind: 'follow_up.due', status: 'pending' });
+    });
+
+    it('when assigned to a colleague, then 201 with that assignee', async () => {
+      const res = await plan(worker, {
+        dueAt: '2026-12-01T09:00:00Z',
+        assigneeId: team.worker2.id,
+      });
+      expect(res.status).toBe(201);
+      expect(res.body.assigneeId).toBe(team.worker2.id);
+    });
+
+    it.each([
+      ['another structure', () => other.worker.id],
+      ['an observer', () => team.observer.id],
+      ['an unknown user', () => '5b0c3f3e-8f2a-4c1e-9d4b-0a1b2c3d4e5f'],
+    ])('when assigned to %s, then 400 naming assigneeId', async (_what, id) => {
+      const res = await plan(worker, { dueAt: '2026-12-01T09:00:00Z', assigneeId: id() });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details[0].field).toBe('assigneeId');
+    });
+
+    it.each([
+      ['dueAt', '2026-12-01'],
+      ['dueAt', undefined],
+      ['title', '   '],
+      ['assigneeId', 'me'],
+      ['priority', 'high'],
+    ])('when %s is %j, then 400 naming it', async (field, value) => {
+      const res = await plan(worker, { dueAt: '2026-12-01T09:00:00Z', [field]: value });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+    });
+  });
+
+  describe('GET /api/follow-ups', () => {
+    let mine: { overdue: string; later: string; done: string };
+    let listPerson: string;
+    beforeAll(async () => {
+      listPerson = (await createPerson(worker)).id;
+      const make = async (agent: Agent, dueAt: string, assigneeId?: string) =>
+        (await plan(agent, { dueAt, assigneeId }, listPerson).expect(201)).body.id as string;
+      mine = {
+        overdue: await make(worker, '2026-11-20T09:00:00Z'),
+        later: await make(worker, '2026-11-26T09:00:00Z'),
+        done: await make(worker, '2026-11-19T09:00:00Z'),
+      };
+      await make(worker2, '2026-11-18T09:00:00Z');
+      await worker.patch(`/api/follow-ups/${mine.done}`).send({ status: 'done' }).expect(200);
+    });
+
+    it("when assignee=me, then only the caller's follow-ups, soonest first", async () => {
+      const res = await worker
+        .get('/api/follow-ups')
+        .query({ assignee: 'me', personId: listPerson });
+      expect(res.status).toBe(200);
+      expect(res.body.items.map((f: { id: string }) => f.id)).toEqual([
+        mine.done,
+        mine.overdue,
+        mine.later,
+      ]);
+      expect(res.body).toMatchObject({ total: 3, page: 1, pageSize: 20 });
+    });
+
+    it('when overdue=true, then only open follow-ups past due at the injected clock', async () => {
+      const res = await worker
+        .get('/api/follow-ups')
+        .query({ assignee: 'me', overdue: 'true', personId: listPerson });
+      expect(res.body.items.map((f: { id: string }) => f.id)).toEqual([mine.overdue]);
+      expect(res.body.items[0].overdue).toBe(true);
+
+      clock.set('2026-11-27T10:00:00Z');
+      try {
+        const later = await worker
+          .get('/api/follow-ups')
+          .query({ assignee: 'me', overdue: 'true', personId: listPerson });
+        expect(later.body.items.map((f: { id: string }) => f.id)).toEqual([
+          mine.overdue,
+          mine.later,
+        ]);
+      } finally {
+        clock.set(NOW);
+      }
+    });
+
+    it("when a manager lists the structure, then colleagues' follow-ups are included", async () => {
+      const res = await manager
+        .get('/api/follow-ups')
+        .query({ personId: listPerson, overdue: 'true' });
+      expect(res.body.total).toBe(2);
+    });
+
+    it.each([
+      ['assignee', 'bob'],
+      ['overdue', 'yes'],
+      ['status', 'late'],
+      ['order', 'due'],
+    ])('when %s=%s, then 400 naming it', async (key, value) => {
+      const res = await worker.get('/api/follow-ups').query({ [key]: value });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details[0].field).toBe(key);
+    });
+  });
+
+  describe('PATCH /api/follow-ups/:id', () => {
+    const create = async (agent = worker, body: Record<string, unknown> = {}) =>
+      (await plan(agent, { dueAt: '2026-12-02T09:00:00Z', ...body }).expect(201)).body as {
+        id: string;
+        version: number;
+      };
+
+    it('when completed, then status done with completedAt at the clock, the deadline cancelled, and a later PATCH is 409', async () => {
+      const f = await create();
+      const res = await worker.patch(`/api/follow-ups/${f.id}`).send({ status: 'done' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'done', completedAt: NOW, overdue: false });
+      const deadlines = await testKnex()('deadlines').where({ subject_id: f.id });
+      expect(deadlines.map((d) => d.status)).toEqual(['cancelled']);
+
+      const again = await worker
+        .patch(`/api/follow-ups/${f.id}`)
+        .send({ dueAt: '2026-12-10T09:00:00Z' });
+      expect(again.status).toBe(409);
+      expect(again.body.error.details.current).toMatchObject({ id: f.id, status: 'done' });
+    });
+
+    it('when rescheduled, then the due date moves and the pending deadline with it', async () => {
+      const f = await create();
+      const res = await worker
+        .patch(`/api/follow-ups/${f.id}`)
+        .send({ dueAt: '2026-12-09T09:00:00+01:00' });
+      expect(res.status).toBe(200);
+      expect(res.body.dueAt).toBe('2026-12-09T08:00:00.000Z');
+      expect(res.body.version).toBe(f.version + 1);
+      const pending = await testKnex()('deadlines').where({ subject_id: f.id, status: 'pending' });
+      expect(pending).toHaveLength(1);
+      expect(pending[0].due_at.toISOString()).toBe('2026-12-09T08:00:00.000Z');
+    });
+
+    it("when reassigned to a worker of the structure, then 200; to another structure's user or a partner, 400 naming assigneeId", async () => {
+      const f = await create();
+      const ok = await worker
+        .patch(`/api/follow-ups/${f.id}`)
+        .send({ assigneeId: team.worker2.id });
+      expect(ok.status).toBe(200);
+      expect(ok.body.assigneeId).toBe(team.worker2.id);
+
+      const partnerOrg = await createPartner();
+      const partnerUser = await createUser(team.structure.id, 'partner', {
+        partnerId: partnerOrg.id,
+      });
+      for (const assigneeId of [other.worker.id, partnerUser.id]) {
+        const bad = await worker.patch(`/api/follow-ups/${f.id}`).send({ assigneeId });
+        expect(bad.status).toBe(400);
+        expect(bad.body.error.details[0].field).toBe('assigneeId');
+      }
+      // The new assignee may now change it.
+      expect(
+        (await worker2.patch(`/api/follow-ups/${f.id}`).send({ title: 'Visite' })).status,
+      ).toBe(200);
+    });
+
+    it('when a worker is neither assignee nor author, then 403 and nothing changes', async () => {
+      const f = await create();
+      const res = await worker2.patch(`/api/follow-ups/${f.id}`).send({ status: 'done' });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('forbidden');
+      const row = await testKnex()('follow_ups').where({ id: f.id }).first();
+      expect(row.status).toBe('open');
+    });
+
+    it("when a manager changes anyone's follow-up, then 200", async () => {
+      const f = await create();
+      const res = await manager.patch(`/api/follow-ups/${f.id}`).send({ status: 'cancelled' });
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('cancelled');
+    });
+
+    it('when the version is stale, then 409', async () => {
+      const f = await create();
+      await worker.patch(`/api/follow-ups/${f.id}`).send({ title: 'Un', version: 1 }).expect(200);
+      const res = await worker.patch(`/api/follow-ups/${f.id}`).send({ title: 'Deux', version: 1 });
+      expect(res.status).toBe(409);
+      expect(res.body.error.details.current.version).toBe(2);
+    });
+
+    it.each([
+      [{}, 'status'],
+      [{ status: 'open' }, 'status'],
+      [{ dueAt: 'demain' }, 'dueAt'],
+      [{ assigneeId: 'x' }, 'assigneeId'],
+      [{ status: 'done', note: 'fait' }, 'note'],
+      [{ status: 'done', version: 1e12 }, 'version'],
+    ])('when the body is %j, then 400 naming %s', async (body, field) => {
+      const f = await create();
+      const res = await worker.patch(`/api/follow-ups/${f.id}`).send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+    });
+
+    it('when the follow-up is of another structure or unknown, then 404; a bad id is 400 naming id', async () => {
+      const outsider = await loginAs(ctx.app, other.manager.email);
+      const f = await create();
+      expect(
+        (await outsider.patch(`/api/follow-ups/${f.id}`).send({ status: 'done' })).status,
+      ).toBe(404);
+      expect((await outsider.get('/api/follow-ups').query({ personId })).body.total).toBe(0);
+      const bad = await worker.patch('/api/follow-ups/42').send({ status: 'done' });
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.details[0].field).toBe('id');
+    });
+  });
+
+  it('when nobody is signed in, then 401', async () => {
+    expect((await request(ctx.app).get('/api/follow-ups')).status).toBe(401);
+    expect(
+      (
+        await request(ctx.app)
+          .patch('/api/follow-ups/5b0c3f3e-8f2a-4c1e-9d4b-0a1b2c3d4e5f')
+          .send({ status: 'done' })
+      ).status,
+    ).toBe(401);
+  });
+});

@@ -84,9 +84,13 @@ export async function createPglite(dataDir: string, logger?: Logger): Promise<Da
       knex,
       kind: 'pglite',
       async close() {
-        await knex.destroy();
-        await pglite.close();
-        releaseLock();
+        try {
+          // knex-pglite closes the instance when knex destroys its connection.
+          await knex.destroy();
+          if (!pglite.closed) await pglite.close();
+        } finally {
+          releaseLock();
+        }
       },
     };
   } catch (err) {

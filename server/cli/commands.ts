@@ -1,0 +1,117 @@
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { ROLES, type Role } from '../auth/actor';
+import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
+import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
+import { userRepository } from '../features/users/user-repository';
+
+/** The operator commands, apart from argument parsing so each rule reads on its own. */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const structureInput = z
+  .object({
+    name: z.string().trim().min(2).max(200),
+    slug: z
+      .string()
+      .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'lowercase letters, digits and single dashes only')
+      .max(60),
+    city: z.string().trim().min(1).max(200).optional(),
+  })
+  .strict();
+
+const userInput = z
+  .object({
+    email: z.email(),
+    name: z.string().trim().min(1).max(200),
+    role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
+    structure: z.string().min(1),
+    partner: z.string().optional(),
+  })
+  .strict();
+
+function parse<T>(schema: z.ZodType<T>, input: unknown): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+  throw new ValidationError(issues.map((i) => `--${i.field}: ${i.message}`).join('; '), issues);
+}
+
+export async function createStructure(
+  knex: Knex,
+  input: { name?: string; slug?: string; city?: string },
+): Promise<{ id: string; slug: string }> {
+  const s = parse(structureInput, input);
+  if (await knex('structures').where({ slug: s.slug }).first()) {
+    throw new ConflictError(`A structure with slug "${s.slug}" already exists`);
+  }
+  const [row] = await knex('structures')
+    .insert({ name: s.name, slug: s.slug, city: s.city ?? null })
+    .returning(['id', 'slug']);
+  return row;
+}
+
+/** A structure by slug, or by id when the value is a UUID. */
+export async function findStructure(knex: Knex, ref: string): Promise<{ id: string } | null> {
+  const q = knex('structures').select('id').where({ slug: ref });
+  if (UUID.test(ref)) q.orWhere({ id: ref });
+  return (await q.first()) ?? null;
+}
+
+export async function createUser(
+  knex: Knex,
+  input: {
+    email?: string;
+    name?: string;
+    role?: string;
+    structure?: string;
+    partner?: string;
+    password: string;
+  },
+): Promise<{ id: string }> {
+  const { password, ...rest } = input;
+  const u = parse(userInput, rest);
+  const role: Role = u.role;
+  if (role === 'partner' && !u.partner) {
+    throw new ValidationError('--partner is required for the partner role (a partner id)', [
+      { field: 'partner', message: 'is required for the partner role' },
+    ]);
+  }
+  if (role !== 'partner' && u.partner) {
+    throw new ValidationError('--partner is only for the partner role', [
+      { field: 'partner', message: 'is only for the partner role' },
+    ]);
+  }
+  checkPasswordPolicy(password);
+
+  const structure = await findStructure(knex, u.structure);
+  if (!structure) throw new NotFoundError(`Structure "${u.structure}"`);
+  if (u.partner) {
+    const partner = UUID.test(u.partner)
+      ? await knex('partners').select('id').where({ id: u.partner }).first()
+      : undefined;
+    if (!partner) throw new NotFoundError(`Partner "${u.partner}"`);
+  }
+  if (await userRepository.findByEmail(knex, u.email)) {
+    throw new ConflictError(`A user with email ${u.email} already exists`);
+  }
+  const user = await userRepository.insert(knex, {
+    structureId: structure.id,
+    email: u.email,
+    name: u.name,
+    role,
+    partnerId: u.partner ?? null,
+    passwordHash: await hashPassword(password),
+  });
+  return { id: user.id };
+}
+
+/** Disabling ends every session of the user (the session epoch moves on). */
+export async function disableUser(knex: Knex, email: string | undefined): Promise<{ id: string }> {
+  const parsed = parse(z.object({ email: z.email() }).strict(), { email });
+  const user = await userRepository.findByEmail(knex, parsed.email);
+  if (!user) throw new NotFoundError(`User ${parsed.email}`);
+  if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
+  await userRepository.setDisabled(knex, user.id, true);
+  return { id: user.id };
+}

@@ -1,0 +1,226 @@
+import readline from 'node:readline';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseConfig, type Config } from '../config';
+import { AppError } from '../lib/errors';
+import { createCipher } from '../lib/crypto';
+import { migrateLatest, migrationSource, openDatabase, type Database } from '../lib/db';
+import { seedDemo } from '../seed/demo';
+import { createStructure, createUser, disableUser } from './commands';
+
+/**
+ * Operator commands: `npm run cli -- <command> [options]`.
+ * The created id goes to stdout alone (scripts capture it); messages go to stderr.
+ * Exit codes: 0 done, 1 refused (bad input, conflict, database error), 2 bad usage.
+ */
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Value = string | boolean | (string | boolean)[] | undefined;
+type Values = Record<string, Value>;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(ctx: { db: Database; config: Config; values: Values }): Promise<void>;
+}
+
+/** Bad usage or a refused precondition: exit code 2. */
+class UsageError extends Error {}
+
+const str = (v: Value) => (typeof v === 'string' ? v : undefined);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+
+async function requireSchema(db: Database): Promise<void> {
+  if (!(await db.knex.schema.hasTable('structures'))) {
+    throw new UsageError('The database has no schema yet: run `npm run cli -- migrate` first');
+  }
+}
+
+/** The first line of standard input; the password never appears in arguments or history. */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Password (12 to 128 characters): ');
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const line of rl) return line.replace(/\r$/, '');
+    return '';
+  } finally {
+    rl.close();
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  migrate: {
+    summary: 'apply every pending migration',
+    usage: 'migrate',
+    options: {},
+    async run({ db }) {
+      const applied = await migrateLatest(db.knex);
+      say(
+        applied.length
+          ? `Applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}`
+          : 'Already up to date',
+      );
+    },
+  },
+  'migrate:rollback': {
+    summary: 'undo the last batch of migrations',
+    usage: 'migrate:rollback',
+    options: {},
+    async run({ db }) {
+      const [, undone] = (await db.knex.migrate.rollback({ migrationSource })) as [
+        number,
+        string[],
+      ];
+      say(
+        undone.length
+          ? `Rolled back ${undone.length} migration(s):\n  ${undone.join('\n  ')}`
+          : 'Nothing to roll back',
+      );
+    },
+  },
+  'seed:demo': {
+    summary: 'load the demo structure, accounts and persons (never in production)',
+    usage: 'seed:demo',
+    options: {},
+    async run({ db, config }) {
+      if (config.NODE_ENV === 'production') {
+        throw new UsageError('Demo data is refused in production (NODE_ENV=production)');
+      }
+      await requireSchema(db);
+      const result = await seedDemo(db.knex, { cipher: createCipher(config.ENCRYPTION_KEY) });
+      process.stdout.write(`${result.structureId}\n`);
+      say(`Demo data loaded. Accounts (password "${result.password}"):`);
+      for (const a of result.accounts) say(`  ${a.role.padEnd(9)} ${a.email}`);
+    },
+  },
+  'structures:create': {
+    summary: 'create a structure (a CCAS, a CIAS)',
+    usage: 'structures:create --name "CCAS de Trélazé" --slug trelaze [--city Trélazé]',
+    options: {
+      name: { type: 'string' },
+      slug: { type: 'string' },
+      city: { type: 'string' },
+    },
+    async run({ db, values }) {
+      await requireSchema(db);
+      const s = await createStructure(db.knex, {
+        name: str(values.name),
+        slug: str(values.slug),
+        city: str(values.city),
+      });
+      process.stdout.write(`${s.id}\n`);
+      say(`Structure "${s.slug}" created`);
+    },
+  },
+  'users:create': {
+    summary: 'create a user; the password is read from the first line of standard input',
+    usage:
+      'users:create --email E --name N --role worker|manager|partner|observer|admin --structure SLUG_OR_ID [--partner PARTNER_ID] < password.txt',
+    options: {
+      email: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      structure: { type: 'string' },
+      partner: { type: 'string' },
+    },
+    async run({ db, values }) {
+      await requireSchema(db);
+      const password = await readPassword();
+      const u = await createUser(db.knex, {
+        email: str(values.email),
+        name: str(values.name),
+        role: str(values.role),
+        structure: str(values.structure),
+        partner: str(values.partner),
+        password,
+      });
+      process.stdout.write(`${u.id}\n`);
+      say(`User ${str(values.email)} created`);
+    },
+  },
+  'users:disable': {
+    summary: 'disable a user and end all their sessions',
+    usage: 'users:disable --email E',
+    options: { email: { type: 'string' } },
+    async run({ db, values }) {
+      await requireSchema(db);
+      const u = await disableUser(db.knex, str(values.email));
+      process.stdout.write(`${u.id}\n`);
+      say(`User ${str(values.email)} disabled; their sessions are ended`);
+    },
+  },
+};
+
+function help(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(18)} ${c.summary}`);
+  return [
+    'Usage: npm run cli -- <command> [options]',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Examples:',
+    ...Object.values(COMMANDS)
+      .filter((c) => c.usage.includes('--'))
+      .map((c) => `  npm run cli -- ${c.usage}`),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    say(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    say(`error: unknown command "${name}" (try: npm run cli -- help)`);
+    return 2;
+  }
+
+  let values: Values;
+  try {
+    ({ values } = parseArgs({ args: rest, options: command.options, strict: true }));
+  } catch (err) {
+    say(`error: ${(err as Error).message} (usage: npm run cli -- ${command.usage})`);
+    return 2;
+  }
+
+  let config: Config;
+  try {
+    config = parseConfig();
+  } catch (err) {
+    say(`error: ${(err as Error).message}`);
+    return 2;
+  }
+
+  let db: Database | null = null;
+  try {
+    // On the embedded database this takes its lock: refused while the app runs on the folder.
+    db = await openDatabase(config);
+    await command.run({ db, config, values });
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      say(`error: ${err.message}`);
+      return 2;
+    }
+    const message = err instanceof AppError ? err.message : (err as Error).message;
+    say(`error: ${message.split('\n')[0]}`);
+    return 1;
+  } finally {
+    await db?.close().catch(() => undefined);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      say(`error: ${(err as Error).message}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,143 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startDeadlineWorker, type DeadlineWorker } from '../jobs/runtime';
+import { createApp } from './app';
+import { parseConfig, type Config } from './config';
+import { buildContainer, type Deps } from './container';
+import { createCipher } from './lib/crypto';
+import { migrateLatest, openDatabase, type Database } from './lib/db';
+import { createLogger, type Logger } from './lib/logger';
+import { onShutdown } from './lib/shutdown';
+import {
+  countDemoAccounts,
+  DEMO_ACCOUNTS,
+  DEMO_EMAIL_DOMAIN,
+  DEMO_PASSWORD,
+  seedDemo,
+} from './seed/demo';
+
+/**
+ * Boot: config → database (migrated; demo data only in a fresh embedded one) → container → HTTP
+ * → in-process worker when asked → shutdown hooks.
+ */
+
+/** Migrates; seeds only the embedded database and only while it holds no structure. */
+async function prepareDatabase(
+  db: Database,
+  config: Config,
+  logger: Logger,
+): Promise<{ seeded: boolean; demoAccounts: number }> {
+  const applied = await migrateLatest(db.knex);
+  if (applied.length) logger.info({ migrations: applied }, 'Database migrated');
+
+  let seeded = false;
+  if (db.kind === 'pglite' && !(await db.knex('structures').first('id'))) {
+    await seedDemo(db.knex, { cipher: createCipher(config.ENCRYPTION_KEY) });
+    seeded = true;
+    logger.info('Demo data loaded into the embedded database');
+  }
+  const demoAccounts = await countDemoAccounts(db.knex);
+  if (config.NODE_ENV === 'production' && demoAccounts > 0) {
+    throw new Error(
+      `Refusing to start in production: ${demoAccounts} demo account(s) (@${DEMO_EMAIL_DOMAIN}) exist. ` +
+        'Disable or delete them first (npm run cli -- users:disable --email …).',
+    );
+  }
+  return { seeded, demoAccounts };
+}
+
+/**
+ * Stops accepting connections and lets in-flight requests finish. Keep-alive connections are
+ * closed as soon as they are idle, so a browser holding one open cannot delay the exit.
+ */
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    sweep.unref();
+    server.close((err) => {
+      clearInterval(sweep);
+      if (err && (err as NodeJS.ErrnoException).code !== 'ERR_SERVER_NOT_RUNNING') reject(err);
+      else resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+function listen(server: http.Server, config: Config): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+function banner(url: string, demo: boolean): string {
+  const lines = [``, `  aller-vers is running: open ${url}`];
+  if (demo) {
+    lines.push(
+      ``,
+      `  Demo accounts (embedded database), password "${DEMO_PASSWORD}":`,
+      ...DEMO_ACCOUNTS.map((a) => `    ${a.role.padEnd(9)} ${a.email}`),
+    );
+  }
+  lines.push(``, `  API documentation: ${url}/api/docs`, ``);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const config = parseConfig();
+  const logger = createLogger(config.LOG_LEVEL).child({ process: 'web' });
+
+  // On the embedded database this takes the folder's lock: a second process is refused here.
+  const db = await openDatabase(config, logger);
+  let deps: Deps | null = null;
+  let worker: DeadlineWorker | null = null;
+  let prepared: { seeded: boolean; demoAccounts: number };
+  let address: AddressInfo;
+  const server = http.createServer();
+  try {
+    prepared = await prepareDatabase(db, config, logger);
+    deps = await buildContainer(config, { db, logger });
+    server.on('request', createApp(deps));
+    address = await listen(server, config);
+    if (config.RUN_WORKER_IN_WEB) worker = await startDeadlineWorker(deps);
+  } catch (err) {
+    server.close();
+    await worker?.close().catch(() => undefined);
+    await (deps ? deps.close() : db.close()).catch(() => undefined);
+    throw err;
+  }
+
+  const running = { deps, worker };
+  onShutdown(
+    [
+      { name: 'HTTP server', run: () => closeServer(server) },
+      { name: 'deadline worker', run: async () => running.worker?.close() },
+      { name: 'queue, Redis and database', run: () => running.deps.close() },
+    ],
+    // The worker's own bound is SHUTDOWN_TIMEOUT_MS; the rest gets a few more seconds.
+    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5000, logger },
+  );
+
+  const url =
+    config.PUBLIC_URL ??
+    `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${address.port}`;
+  logger.info(
+    {
+      url,
+      database: db.kind,
+      worker: config.RUN_WORKER_IN_WEB ? 'in-process' : 'separate',
+      seeded: prepared.seeded,
+    },
+    'aller-vers web started',
+  );
+  const demo = db.kind === 'pglite' && prepared.demoAccounts > 0;
+  process.stdout.write(`${banner(url, demo)}\n`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`aller-vers could not start: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,297 @@
+import type { Knex } from 'knex';
+import type { Role } from '../auth/actor';
+import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
+import type { Clock } from '../lib/clock';
+import { systemClock } from '../lib/clock';
+import type { Cipher } from '../lib/crypto';
+import { ConflictError } from '../lib/errors';
+import { deadlineRepository } from '../features/deadlines/deadline-repository';
+import { FOLLOW_UP_DUE } from '../features/follow-ups/follow-up-schemas';
+
+/**
+ * Demo data for trying aller-vers out: a CCAS in Angers, one account per role, a partner and a
+ * few persons met in the street. It goes only into the embedded database (server/index.ts) or
+ * where an operator asks for it explicitly (`npm run cli -- seed:demo`); production refuses to
+ * start while demo accounts exist.
+ */
+export const DEMO_EMAIL_DOMAIN = 'demo.aller-vers.fr';
+export const DEMO_PASSWORD = 'demo-aller-vers-2026';
+export const DEMO_STRUCTURE_SLUG = 'angers';
+
+export const DEMO_ACCOUNTS: ReadonlyArray<{ role: Role; email: string; name: string }> = [
+  { role: 'worker', email: `travailleur@${DEMO_EMAIL_DOMAIN}`, name: 'Camille Travailleuse' },
+  { role: 'manager', email: `cadre@${DEMO_EMAIL_DOMAIN}`, name: 'Dominique Cadre' },
+  { role: 'partner', email: `partenaire@${DEMO_EMAIL_DOMAIN}`, name: 'Alex Partenaire' },
+  { role: 'observer', email: `observateur@${DEMO_EMAIL_DOMAIN}`, name: 'Claude Observateur' },
+  { role: 'admin', email: `admin@${DEMO_EMAIL_DOMAIN}`, name: 'Sacha Admin' },
+];
+
+/** Angers' QPV neighbourhoods (politique de la ville) and two ordinary ones. */
+const DISTRICTS: ReadonlyArray<{ name: string; qpv: boolean }> = [
+  { name: 'Belle-Beille', qpv: true },
+  { name: 'Monplaisir', qpv: true },
+  { name: 'La Roseraie', qpv: true },
+  { name: 'Grand-Pigeon', qpv: true },
+  { name: 'Savary', qpv: true },
+  { name: 'Deux-Croix / Banchais', qpv: true },
+  { name: 'Centre-ville', qpv: false },
+  { name: 'Doutre', qpv: false },
+];
+
+/** What the steps share: ids of what earlier steps created, the transaction and helpers. */
+export interface DemoSeedContext {
+  trx: Knex.Transaction;
+  cipher: Cipher;
+  now: Date;
+  structureId: string;
+  users: Partial<Record<Role, string>>;
+  partners: Record<string, string>;
+  districts: Record<string, string>;
+  teams: Record<string, string>;
+  persons: Record<string, string>;
+}
+
+export type DemoSeedStep = (ctx: DemoSeedContext) => Promise<void>;
+
+const DAY = 24 * 3600 * 1000;
+
+const partnersStep: DemoSeedStep = async (ctx) => {
+  const [row] = await ctx
+    .trx('partners')
+    .insert({
+      name: "Banque alimentaire de l'Anjou",
+      email: `contact@banque-alimentaire.${DEMO_EMAIL_DOMAIN}`,
+      phone: '02 41 00 00 00',
+    })
+    .returning('id');
+  ctx.partners.banqueAlimentaire = row.id;
+};
+
+const districtsStep: DemoSeedStep = async (ctx) => {
+  const rows = await ctx
+    .trx('districts')
+    .insert(DISTRICTS.map((d) => ({ structure_id: ctx.structureId, name: d.name, qpv: d.qpv })))
+    .returning(['id', 'name']);
+  for (const r of rows) ctx.districts[r.name] = r.id;
+};
+
+const usersAndTeamsStep: DemoSeedStep = async (ctx) => {
+  checkPasswordPolicy(DEMO_PASSWORD);
+  const passwordHash = await hashPassword(DEMO_PASSWORD);
+  for (const account of DEMO_ACCOUNTS) {
+    const [row] = await ctx
+      .trx('users')
+      .insert({
+        structure_id: ctx.structureId,
+        email: account.email,
+        name: account.name,
+        role: account.role,
+        partner_id: account.role === 'partner' ? ctx.partners.banqueAlimentaire : null,
+        password_hash: passwordHash,
+      })
+      .returning('id');
+    ctx.users[account.role] = row.id;
+  }
+  for (const name of ['Accueil', 'Équipe mobile']) {
+    const [team] = await ctx
+      .trx('teams')
+      .insert({ structure_id: ctx.structureId, name })
+      .returning('id');
+    ctx.teams[name] = team.id;
+    await ctx.trx('team_members').insert([
+      { team_id: team.id, user_id: ctx.users.manager, is_lead: true },
+      { team_id: team.id, user_id: ctx.users.worker, is_lead: false },
+    ]);
+  }
+};
+
+interface DemoPerson {
+  key: string;
+  person: Record<string, unknown> & { district: string; situation?: string };
+  contacts: Array<{ daysAgo: number; channel: string; outcome: string; summary?: string }>;
+  followUp?: { title: string; dueInDays: number };
+}
+
+const DEMO_PERSONS: DemoPerson[] = [
+  {
+    key: 'mediatheque',
+    person: {
+      alias: 'Homme ~50 ans, parvis de la médiathèque',
+      gender: 'male',
+      source: 'outreach',
+      district: 'Centre-ville',
+      situation:
+        "Dort dehors depuis l'automne. Ne connaît pas le RSA ; pas de domiciliation, donc pas de courrier.",
+    },
+    contacts: [
+      { daysAgo: 12, channel: 'street', outcome: 'not_reached' },
+      {
+        daysAgo: 5,
+        channel: 'street',
+        outcome: 'reached',
+        summary: 'Accepte de revenir en parler ; intéressé par une domiciliation au CCAS.',
+      },
+    ],
+    followUp: { title: 'Proposer une domiciliation et un rendez-vous RSA', dueInDays: 2 },
+  },
+  {
+    key: 'ecole',
+    person: {
+      alias: 'Femme ~35 ans avec deux enfants, signalée par l’école',
+      gender: 'female',
+      source: 'institution',
+      household_type: 'single_parent',
+      district: 'Monplaisir',
+      situation:
+        'Factures d’énergie impayées ; la directrice de l’école s’inquiète pour les enfants.',
+    },
+    contacts: [{ daysAgo: 4, channel: 'phone', outcome: 'not_reached' }],
+    followUp: { title: 'Rappeler et proposer une visite à domicile', dueInDays: -1 },
+  },
+  {
+    key: 'voisin',
+    person: {
+      first_name: 'Marcel',
+      last_name: 'Fontaine',
+      birth_year: 1947,
+      gender: 'male',
+      source: 'neighbour',
+      household_type: 'single',
+      district: 'Belle-Beille',
+      situation: 'Vit seul, ne sort plus depuis une chute. Retraite modeste, ASPA jamais demandée.',
+    },
+    contacts: [
+      {
+        daysAgo: 20,
+        channel: 'home_visit',
+        outcome: 'appointment_set',
+        summary: 'Visite avec la voisine ; rendez-vous pris pour remplir le dossier ASPA.',
+      },
+    ],
+    followUp: { title: 'Vérifier le dépôt du dossier ASPA', dueInDays: 7 },
+  },
+  {
+    key: 'roseraie',
+    person: {
+      alias: 'Jeune homme ~20 ans, skate-park de la Roseraie',
+      gender: 'male',
+      source: 'citizen_report',
+      district: 'La Roseraie',
+    },
+    contacts: [],
+  },
+];
+
+const personsStep: DemoSeedStep = async (ctx) => {
+  const worker = ctx.users.worker;
+  for (const p of DEMO_PERSONS) {
+    const { district, situation, ...fields } = p.person;
+    const lastContact = p.contacts.length
+      ? Math.min(...p.contacts.map((c) => c.daysAgo))
+      : undefined;
+    const [person] = await ctx
+      .trx('persons')
+      .insert({
+        ...fields,
+        structure_id: ctx.structureId,
+        district_id: ctx.districts[district],
+        referent_id: worker,
+        created_by: worker,
+        situation_enc: ctx.cipher.encryptOptional(situation),
+        last_activity_at: new Date(ctx.now.getTime() - (lastContact ?? 1) * DAY),
+      })
+      .returning('id');
+    ctx.persons[p.key] = person.id;
+
+    for (const c of p.contacts) {
+      await ctx.trx('contacts').insert({
+        structure_id: ctx.structureId,
+        person_id: person.id,
+        author_id: worker,
+        occurred_at: new Date(ctx.now.getTime() - c.daysAgo * DAY),
+        channel: c.channel,
+        outcome: c.outcome,
+        summary_enc: ctx.cipher.encryptOptional(c.summary),
+      });
+    }
+
+    if (p.followUp) {
+      const dueAt = new Date(ctx.now.getTime() + p.followUp.dueInDays * DAY);
+      const [followUp] = await ctx
+        .trx('follow_ups')
+        .insert({
+          structure_id: ctx.structureId,
+          person_id: person.id,
+          assignee_id: worker,
+          created_by: worker,
+          title: p.followUp.title,
+          due_at: dueAt,
+        })
+        .returning('id');
+      // Through the outbox like any follow-up, so the worker delivers its reminder.
+      await deadlineRepository.insert(ctx.trx, {
+        structureId: ctx.structureId,
+        kind: FOLLOW_UP_DUE,
+        subjectType: 'follow_up',
+        subjectId: followUp.id,
+        dueAt,
+      });
+    }
+  }
+};
+
+/**
+ * The steps run in this order inside one transaction; a feature that needs demo rows (partner
+ * services, referrals…) adds its step here, reading the ids earlier steps left in the context.
+ */
+export const DEMO_SEED_STEPS: DemoSeedStep[] = [
+  partnersStep,
+  districtsStep,
+  usersAndTeamsStep,
+  personsStep,
+];
+
+export interface SeedDemoResult {
+  structureId: string;
+  accounts: typeof DEMO_ACCOUNTS;
+  password: string;
+}
+
+/** Loads the demo data in one transaction; refuses when the demo structure already exists. */
+export async function seedDemo(
+  knex: Knex,
+  opts: { cipher: Cipher; clock?: Clock },
+): Promise<SeedDemoResult> {
+  const now = (opts.clock ?? systemClock).now();
+  return knex.transaction(async (trx) => {
+    if (await trx('structures').where({ slug: DEMO_STRUCTURE_SLUG }).first()) {
+      throw new ConflictError(
+        `The demo data is already loaded (a structure with slug "${DEMO_STRUCTURE_SLUG}" exists)`,
+      );
+    }
+    const [structure] = await trx('structures')
+      .insert({ name: "CCAS d'Angers", slug: DEMO_STRUCTURE_SLUG, city: 'Angers' })
+      .returning('id');
+    const ctx: DemoSeedContext = {
+      trx,
+      cipher: opts.cipher,
+      now,
+      structureId: structure.id,
+      users: {},
+      partners: {},
+      districts: {},
+      teams: {},
+      persons: {},
+    };
+    for (const step of DEMO_SEED_STEPS) await step(ctx);
+    return { structureId: structure.id, accounts: DEMO_ACCOUNTS, password: DEMO_PASSWORD };
+  });
+}
+
+/** Demo accounts in a database: production refuses to start while there are any. */
+export async function countDemoAccounts(knex: Knex): Promise<number> {
+  const [{ count }] = await knex('users')
+    .whereRaw('lower(email) like ?', [`%@${DEMO_EMAIL_DOMAIN}`])
+    .count<{ count: string | number }[]>({ count: '*' });
+  return Number(count);
+}

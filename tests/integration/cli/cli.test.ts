@@ -1,0 +1,352 @@
+import { verifyPassword } from '../../../server/auth/passwords';
+import { createCipher } from '../../../server/lib/crypto';
+import { testKnex } from '../../setup/db';
+import { TEST_DATABASE_URL } from '../../setup/env';
+import { createPartner, createStructure } from '../../setup/factories';
+import { childEnv, runCli } from '../start/processes';
+
+// Each case spawns the real CLI (tsx compiles on the fly).
+jest.setTimeout(60_000);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const KEY = '2'.repeat(64);
+const env = childEnv({
+  DATABASE_URL: TEST_DATABASE_URL,
+  NODE_ENV: 'development',
+  ENCRYPTION_KEY: KEY,
+  LOG_LEVEL: 'silent',
+});
+const cli = (args: string[], stdin = '') => runCli(args, env, stdin);
+const PASSWORD = 'une phrase de passe assez longue';
+
+describe('CLI structures:create', () => {
+  it('creates a structure and prints its id alone on stdout', async () => {
+    const r = await cli([
+      'structures:create',
+      '--name',
+      'CCAS de Trélazé',
+      '--slug',
+      'trelaze',
+      '--city',
+      'Trélazé',
+    ]);
+    expect(r.code).toBe(0);
+    const id = r.stdout.trim();
+    expect(id).toMatch(UUID);
+    const row = await testKnex()('structures').where({ id }).first();
+    expect(row).toMatchObject({ name: 'CCAS de Trélazé', slug: 'trelaze', city: 'Trélazé' });
+  });
+
+  it('when the slug is taken, then it exits 1 saying so', async () => {
+    const s = await createStructure();
+    const r = await cli(['structures:create', '--name', 'Autre', '--slug', s.slug]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe(`error: A structure with slug "${s.slug}" already exists`);
+  });
+
+  it('when the slug has capitals or spaces, then it exits 1 naming --slug', async () => {
+    const r = await cli(['structures:create', '--name', 'CCAS', '--slug', 'Mon CCAS']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: --slug: /);
+  });
+
+  it('when --name is missing, then it exits 1 naming --name', async () => {
+    const r = await cli(['structures:create', '--slug', 'sans-nom']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: --name: /);
+  });
+});
+
+describe('CLI users:create', () => {
+  let structure: { id: string; slug: string };
+  beforeAll(async () => {
+    structure = await createStructure();
+  });
+
+  const create = (email: string, extra: string[] = [], stdin = `${PASSWORD}\n`) =>
+    cli(
+      ['users:create', '--email', email, '--name', 'Léa Martin', '--role', 'worker', ...extra],
+      stdin,
+    );
+
+  it('creates a worker in the structure named by slug, with an argon2id hash of the stdin password', async () => {
+    const r = await create('lea.martin@ccas.test', ['--structure', structure.slug]);
+    expect(r.code).toBe(0);
+    const id = r.stdout.trim();
+    expect(id).toMatch(UUID);
+    const row = await testKnex()('users').where({ id }).first();
+    expect(row).toMatchObject({
+      email: 'lea.martin@ccas.test',
+      name: 'Léa Martin',
+      role: 'worker',
+      structure_id: structure.id,
+      partner_id: null,
+    });
+    expect(row.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    expect(await verifyPassword(row.password_hash, PASSWORD)).toBe(true);
+    expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+  });
+
+  it('accepts the structure id instead of the slug', async () => {
+    const r = await create('par.id@ccas.test', ['--structure', structure.id]);
+    expect(r.code).toBe(0);
+    const row = await testKnex()('users').where({ id: r.stdout.trim() }).first();
+    expect(row.structure_id).toBe(structure.id);
+  });
+
+  it('creates a partner user attached to its organisation with --partner', async () => {
+    const partner = await createPartner();
+    const r = await cli(
+      [
+        'users:create',
+        '--email',
+        'benevole@banque.test',
+        '--name',
+        'Bénévole',
+        '--role',
+        'partner',
+        '--structure',
+        structure.slug,
+        '--partner',
+        partner.id,
+      ],
+      `${PASSWORD}\n`,
+    );
+    expect(r.code).toBe(0);
+    const row = await testKnex()('users').where({ id: r.stdout.trim() }).first();
+    expect(row).toMatchObject({ role: 'partner', partner_id: partner.id });
+  });
+
+  it('when the role is unknown, then it exits 1 listing the roles', async () => {
+    const r = await cli(
+      [
+        'users:create',
+        '--email',
+        'x@ccas.test',
+        '--name',
+        'X',
+        '--role',
+        'boss',
+        '--structure',
+        structure.slug,
+      ],
+      `${PASSWORD}\n`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'error: --role: must be one of worker, manager, partner, observer, admin',
+    );
+  });
+
+  it('when the structure is unknown, then it exits 1 naming it', async () => {
+    const r = await create('y@ccas.test', ['--structure', 'nulle-part']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: Structure "nulle-part" not found');
+  });
+
+  it('when the email is taken (in any case), then it exits 1 and creates nothing', async () => {
+    await create('double@ccas.test', ['--structure', structure.slug]);
+    const r = await create('DOUBLE@ccas.test', ['--structure', structure.slug]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: A user with email DOUBLE@ccas.test already exists');
+    const rows = await testKnex()('users').whereRaw("lower(email) = 'double@ccas.test'");
+    expect(rows).toHaveLength(1);
+  });
+
+  it('when the password is too short, then it exits 1 and creates nothing', async () => {
+    const r = await create('court@ccas.test', ['--structure', structure.slug], 'court\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: The password must be 12 to 128 characters long');
+    expect(await testKnex()('users').where({ email: 'court@ccas.test' }).first()).toBeUndefined();
+  });
+
+  it('when the password is a common one, then it exits 1', async () => {
+    const r = await create('commun@ccas.test', ['--structure', structure.slug], 'password1234\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/too common/);
+  });
+
+  it('when standard input is empty, then it exits 1 about the password', async () => {
+    const r = await create('vide@ccas.test', ['--structure', structure.slug], '');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/password must be 12 to 128/);
+  });
+
+  it('when the role is partner without --partner, then it exits 1', async () => {
+    const r = await cli(
+      [
+        'users:create',
+        '--email',
+        'p@ccas.test',
+        '--name',
+        'P',
+        '--role',
+        'partner',
+        '--structure',
+        structure.slug,
+      ],
+      `${PASSWORD}\n`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'error: --partner is required for the partner role (a partner id)',
+    );
+  });
+
+  it('when --partner is given for another role, then it exits 1', async () => {
+    const partner = await createPartner();
+    const r = await create('w@ccas.test', ['--structure', structure.slug, '--partner', partner.id]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: --partner is only for the partner role');
+  });
+
+  it('when the partner does not exist, then it exits 1 naming it', async () => {
+    const r = await cli(
+      [
+        'users:create',
+        '--email',
+        'p2@ccas.test',
+        '--name',
+        'P',
+        '--role',
+        'partner',
+        '--structure',
+        structure.slug,
+        '--partner',
+        '00000000-0000-4000-8000-000000000000',
+      ],
+      `${PASSWORD}\n`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: Partner "00000000-0000-4000-8000-000000000000" not found');
+  });
+
+  it('when the email is not an email, then it exits 1 naming --email', async () => {
+    const r = await create('pas-un-email', ['--structure', structure.slug]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: --email: /);
+  });
+});
+
+describe('CLI users:disable', () => {
+  it('disables the user and ends their sessions', async () => {
+    const s = await createStructure();
+    const created = await cli(
+      [
+        'users:create',
+        '--email',
+        'partant@ccas.test',
+        '--name',
+        'Partant',
+        '--role',
+        'manager',
+        '--structure',
+        s.slug,
+      ],
+      `${PASSWORD}\n`,
+    );
+    const r = await cli(['users:disable', '--email', 'partant@ccas.test']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(created.stdout.trim());
+    const row = await testKnex()('users').where({ id: r.stdout.trim() }).first();
+    expect(row.disabled_at).not.toBeNull();
+    expect(row.session_epoch).toBe(1);
+  });
+
+  it('when nobody has that email, then it exits 1', async () => {
+    const r = await cli(['users:disable', '--email', 'personne@ccas.test']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('error: User personne@ccas.test not found');
+  });
+});
+
+describe('CLI usage and database commands', () => {
+  it('when the command is unknown, then it exits 2 pointing at help', async () => {
+    const r = await cli(['users:delete']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      'error: unknown command "users:delete" (try: npm run cli -- help)',
+    );
+  });
+
+  it('when an option is unknown, then it exits 2 with the usage line', async () => {
+    const r = await cli(['structures:create', '--nom', 'X']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^error: Unknown option '--nom'.*usage: npm run cli -- structures:create/,
+    );
+  });
+
+  it('migrate on an up-to-date database says so and exits 0', async () => {
+    const r = await cli(['migrate']);
+    expect(r.code).toBe(0);
+    expect(r.stderr.trim()).toBe('Already up to date');
+  });
+
+  it('seed:demo loads the Angers demo once, with encrypted free text, and refuses a second time', async () => {
+    const r = await cli(['seed:demo']);
+    expect(r.code).toBe(0);
+    const structureId = r.stdout.trim();
+    const knex = testKnex();
+    expect(await knex('structures').where({ id: structureId }).first()).toMatchObject({
+      slug: 'angers',
+      name: "CCAS d'Angers",
+    });
+    const users = await knex('users').where({ structure_id: structureId }).orderBy('role');
+    expect(users.map((u) => u.role).sort()).toEqual([
+      'admin',
+      'manager',
+      'observer',
+      'partner',
+      'worker',
+    ]);
+    expect(users.every((u) => u.email.endsWith('@demo.aller-vers.fr'))).toBe(true);
+    const districts = await knex('districts').where({ structure_id: structureId });
+    expect(districts.filter((d) => d.qpv).map((d) => d.name)).toEqual(
+      expect.arrayContaining(['Belle-Beille', 'Monplaisir', 'La Roseraie', 'Grand-Pigeon']),
+    );
+    expect(districts.some((d) => !d.qpv)).toBe(true);
+    const teams = await knex('teams').where({ structure_id: structureId }).pluck('name');
+    expect(teams.sort()).toEqual(['Accueil', 'Équipe mobile']);
+
+    const persons = await knex('persons').where({ structure_id: structureId });
+    expect(persons.length).toBeGreaterThanOrEqual(3);
+    const withSituation = persons.filter((p) => p.situation_enc);
+    expect(withSituation.length).toBeGreaterThan(0);
+    const cipher = createCipher(KEY);
+    for (const p of withSituation) {
+      expect(p.situation_enc).toMatch(/^v1\./);
+      expect(cipher.decrypt(p.situation_enc)).not.toBe('');
+    }
+    const openFollowUps = await knex('follow_ups').where({
+      structure_id: structureId,
+      status: 'open',
+    });
+    expect(openFollowUps.length).toBeGreaterThan(0);
+    const deadlines = await knex('deadlines').whereIn(
+      'subject_id',
+      openFollowUps.map((f) => f.id),
+    );
+    expect(deadlines).toHaveLength(openFollowUps.length);
+
+    const again = await cli(['seed:demo']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already loaded/);
+  });
+
+  it('seed:demo is refused in production', async () => {
+    const r = await runCli(
+      ['seed:demo'],
+      childEnv({
+        DATABASE_URL: TEST_DATABASE_URL,
+        NODE_ENV: 'production',
+        SESSION_SECRET: 's'.repeat(40),
+        LINK_SECRET: 'l'.repeat(40),
+        ENCRYPTION_KEY: KEY,
+      }),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('error: Demo data is refused in production (NODE_ENV=production)');
+  });
+});

@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+
+/** Helpers to run the real entry points (server/index.ts, server/cli/index.ts) as processes. */
+
+export const ROOT = path.resolve(__dirname, '../../..');
+const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
+
+/** The test runner's environment without what would point a child at the wrong database. */
+export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['DATABASE_URL', 'TEST_DATABASE_URL', 'NODE_OPTIONS', 'JEST_WORKER_ID'])
+    delete env[k];
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export interface Running {
+  child: ChildProcess;
+  output(): string;
+  /** Resolves with the exit code (or the signal name) once the process has ended. */
+  exited: Promise<number | string>;
+}
+
+export function start(script: string, args: string[], env: NodeJS.ProcessEnv): Running {
+  const child = spawn(TSX, [script, ...args], { cwd: ROOT, env, stdio: 'pipe' });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  return { child, output: () => out, exited };
+}
+
+export interface Result {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion, writing `stdin` to its standard input. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, ['server/cli/index.ts', ...args], { cwd: ROOT, env, stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve({ code: code ?? signal ?? -1, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls until the URL answers 200, the process dies, or the time is up. */
+export async function waitForHealthy(url: string, proc: Running, timeoutMs: number): Promise<void> {
+  let ended = false;
+  void proc.exited.then(() => (ended = true));
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (ended) throw new Error(`the process exited before answering:\n${proc.output()}`);
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no answer from ${url} within ${timeoutMs} ms:\n${proc.output()}`);
+}
+
+/** Waits for the exit, killing the process if it outlives the bound (so a test never hangs). */
+export async function exitWithin(proc: Running, timeoutMs: number): Promise<number | string> {
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    proc.exited,
+    new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (code === 'timeout') {
+    proc.child.kill('SIGKILL');
+    await proc.exited;
+  }
+  return code;
+}
+
+/** Logs in through the API and returns the session cookie. */
+export async function login(baseUrl: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/session`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.get('set-cookie');
+  if (!cookie) throw new Error('login set no cookie');
+  return cookie.split(';')[0];
+}

@@ -1,0 +1,174 @@
+import request from 'supertest';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createPartner, createTeam, createUser } from '../../setup/factories';
+import { auditRows, createPerson, type Agent } from './helpers';
+
+describe('access control by role and the audit trail', () => {
+  let ctx: TestContext;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  let worker: Agent;
+  let personId: string;
+  let followUpId: string;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    team = await createTeam();
+    worker = await loginAs(ctx.app, team.worker.email);
+    personId = (await createPerson(worker)).id;
+    followUpId = (
+      await worker
+        .post(`/api/persons/${personId}/follow-ups`)
+        .send({ dueAt: '2030-01-07T09:00:00Z', title: 'Rappeler' })
+        .expect(201)
+    ).body.id;
+  });
+  afterAll(async () => ctx.close());
+
+  const personCalls = (agent: ReturnType<typeof request.agent> | ReturnType<typeof request>) => [
+    () => agent.get('/api/persons'),
+    () => agent.post('/api/persons').send({ alias: 'A', source: 'outreach' }),
+    () => agent.get(`/api/persons/${personId}`),
+    () => agent.patch(`/api/persons/${personId}`).send({ version: 1, alias: 'B' }),
+    () => agent.get(`/api/persons/${personId}/timeline`),
+    () => agent.get(`/api/persons/${personId}/contacts`),
+    () =>
+      agent
+        .post(`/api/persons/${personId}/contacts`)
+        .send({ occurredAt: '2026-11-20T10:00:00Z', channel: 'phone', outcome: 'reached' }),
+    () =>
+      agent
+        .post(`/api/persons/${personId}/follow-ups`)
+        .send({ dueAt: '2030-01-07T09:00:00Z', title: 'X' }),
+    () => agent.get('/api/follow-ups'),
+    () => agent.patch(`/api/follow-ups/${followUpId}`).send({ status: 'done' }),
+  ];
+
+  it.each(['partner', 'observer', 'admin'] as const)(
+    'when a user with role %s calls any person endpoint, then 403 and no person data',
+    async (role) => {
+      const partner = role === 'partner' ? await createPartner() : undefined;
+      const user = await createUser(team.structure.id, role, { partnerId: partner?.id });
+      const agent = await loginAs(ctx.app, user.email);
+      for (const call of personCalls(agent)) {
+        const res = await call();
+        expect(res.status).toBe(403);
+        expect(res.body.error.code).toBe('forbidden');
+        expect(JSON.stringify(res.body)).not.toContain('Personne test');
+      }
+      // They are still signed in: /api/me and their notifications work.
+      expect((await agent.get('/api/me')).body.user.role).toBe(role);
+      expect((await agent.get('/api/notifications')).status).toBe(200);
+      const person = await testKnex()('persons').where({ id: personId }).first();
+      expect(person.version).toBe(1);
+    },
+  );
+
+  it('when nobody is signed in, then every person, follow-up and notification endpoint is 401', async () => {
+    const anon = request(ctx.app);
+    for (const call of personCalls(anon)) expect((await call()).status).toBe(401);
+    expect((await anon.get('/api/notifications')).status).toBe(401);
+    expect(
+      (await anon.post('/api/notifications/5b0c3f3e-8f2a-4c1e-9d4b-0a1b2c3d4e5f/read')).status,
+    ).toBe(401);
+  });
+
+  describe('audit trail', () => {
+    it('records an event with actor, action and subject for every person create, read, update, search and timeline', async () => {
+      const p = await createPerson(worker);
+      await worker.get(`/api/persons/${p.id}`).expect(200);
+      await worker.patch(`/api/persons/${p.id}`).send({ version: 1, firstName: 'Ana' }).expect(200);
+      await worker.get(`/api/persons/${p.id}/timeline`).expect(200);
+      await worker.get('/api/persons').query({ q: 'Personne' }).expect(200);
+
+      const about = await auditRows({ subject_type: 'person', subject_id: p.id });
+      expect(about.map((r) => r.action)).toEqual([
+        'person.create',
+        'person.read',
+        'person.update',
+        'person.timeline',
+      ]);
+      for (const row of about) {
+        expect(row).toMatchObject({
+          actor_id: team.worker.id,
+          actor_role: 'worker',
+          structure_id: team.structure.id,
+        });
+      }
+      const searches = await auditRows({ action: 'person.search', actor_id: team.worker.id });
+      expect(searches.length).toBeGreaterThanOrEqual(1);
+      expect(searches.at(-1).details.ids).toContain(p.id);
+      expect(JSON.stringify(searches.at(-1).details)).not.toContain('Personne');
+    });
+
+    it('records contact and follow-up writes and contact lists', async () => {
+      const p = await createPerson(worker);
+      const contact = await worker
+        .post(`/api/persons/${p.id}/contacts`)
+        .send({
+          occurredAt: '2026-11-20T10:00:00Z',
+          channel: 'phone',
+          outcome: 'reached',
+          nextFollowUpAt: '2030-01-07T09:00:00Z',
+        })
+        .expect(201);
+      await worker.get(`/api/persons/${p.id}/contacts`).expect(200);
+      const f = await worker
+        .post(`/api/persons/${p.id}/follow-ups`)
+        .send({ dueAt: '2030-01-08T09:00:00Z', title: 'Visite' })
+        .expect(201);
+      await worker
+        .patch(`/api/follow-ups/${f.body.id}`)
+        .send({ dueAt: '2030-01-09T09:00:00Z' })
+        .expect(200);
+      await worker.patch(`/api/follow-ups/${f.body.id}`).send({ status: 'done' }).expect(200);
+
+      const rows = await auditRows({ subject_type: 'person', subject_id: p.id });
+      expect(rows.map((r) => r.action)).toEqual([
+        'person.create',
+        'contact.create',
+        'contact.list',
+        'follow_up.create',
+        'follow_up.update',
+        'follow_up.done',
+      ]);
+      expect(rows[1].details).toMatchObject({
+        contactId: contact.body.id,
+        followUpId: contact.body.followUpId,
+      });
+      expect(rows[3].details).toMatchObject({ followUpId: f.body.id });
+      expect(rows.every((r) => r.actor_id === team.worker.id)).toBe(true);
+    });
+
+    it('records a failed login against the account, without the password', async () => {
+      await request(ctx.app)
+        .post('/api/session')
+        .send({ email: team.observer.email, password: 'une erreur de frappe' })
+        .expect(401);
+      const rows = await auditRows({ action: 'login_failed', subject_id: team.observer.id });
+      expect(rows).toHaveLength(1);
+      expect(JSON.stringify(rows[0])).not.toContain('frappe');
+    });
+
+    it('refuses a raw UPDATE or DELETE of audit_events: the table is append-only', async () => {
+      const [row] = await auditRows({ subject_type: 'person', subject_id: personId });
+      await expect(
+        testKnex()('audit_events').where({ id: row.id }).update({ action: 'person.nothing' }),
+      ).rejects.toThrow(/append-only/);
+      await expect(testKnex()('audit_events').where({ id: row.id }).del()).rejects.toThrow(
+        /append-only/,
+      );
+      await expect(testKnex().raw('DELETE FROM audit_events')).rejects.toThrow(/append-only/);
+      const still = await testKnex()('audit_events').where({ id: row.id }).first();
+      expect(still.action).toBe(row.action);
+    });
+
+    it('refuses the retention purge flag on recent events', async () => {
+      await expect(
+        testKnex().transaction(async (trx) => {
+          await trx.raw("SELECT set_config('aller_vers.audit_purge', 'on', true)");
+          await trx('audit_events').del();
+        }),
+      ).rejects.toThrow(/append-only/);
+    });
+  });
+});

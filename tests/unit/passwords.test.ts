@@ -1,0 +1,77 @@
+import { checkPasswordPolicy, hashPassword, verifyPassword } from '../../server/auth/passwords';
+import { ValidationError } from '../../server/lib/errors';
+
+describe('password policy', () => {
+  const refused = (password: string) => {
+    try {
+      checkPasswordPolicy(password);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      return (err as ValidationError).details as { field: string; message: string }[];
+    }
+    return null;
+  };
+
+  it('when the password has 11 characters, then it is refused naming the field', () => {
+    expect(refused('abcdefghijk')).toEqual([
+      { field: 'password', message: expect.stringMatching(/12 to 128/) },
+    ]);
+  });
+
+  it('when the password has 12 characters and no composition, then it is accepted', () => {
+    expect(refused('lapin vert c')).toBeNull();
+  });
+
+  it('when the password is 128 characters, then it is accepted; 129, refused', () => {
+    expect(refused('é'.repeat(128))).toBeNull();
+    expect(refused('é'.repeat(129))).not.toBeNull();
+  });
+
+  it('counts characters, not UTF-16 units: 12 emoji are 12 characters', () => {
+    expect(refused('🙂'.repeat(11))).not.toBeNull();
+    expect(refused('🙂'.repeat(12))).toBeNull();
+  });
+
+  it.each(['password1234', 'PASSWORD1234', 'azertyuiop123', 'motdepasse123', '123456789012'])(
+    'when the password is the common %s, then it is refused',
+    (password) => {
+      expect(refused(password)).toEqual([
+        { field: 'password', message: 'is a commonly used password' },
+      ]);
+    },
+  );
+
+  it('names the field it is given', () => {
+    expect(() => checkPasswordPolicy('short', 'newPassword')).toThrow(ValidationError);
+    try {
+      checkPasswordPolicy('short', 'newPassword');
+    } catch (err) {
+      expect((err as ValidationError).details).toEqual([
+        expect.objectContaining({ field: 'newPassword' }),
+      ]);
+    }
+  });
+});
+
+describe('password hashing', () => {
+  it('hashes with argon2id (m >= 19456, t >= 2) and verifies a 100-character password', async () => {
+    const password = 'x'.repeat(50) + ' y'.repeat(25);
+    expect(password).toHaveLength(100);
+    const hash = await hashPassword(password);
+    expect(hash.startsWith('$argon2id$')).toBe(true);
+    const params = Object.fromEntries(
+      hash
+        .split('$')[3]
+        .split(',')
+        .map((kv) => kv.split('=')),
+    );
+    expect(Number(params.m)).toBeGreaterThanOrEqual(19456);
+    expect(Number(params.t)).toBeGreaterThanOrEqual(2);
+    expect(await verifyPassword(hash, password)).toBe(true);
+    expect(await verifyPassword(hash, password.slice(1))).toBe(false);
+  });
+
+  it('when the stored hash is garbage, then verification is false, not an exception', async () => {
+    expect(await verifyPassword('not-a-hash', 'whatever password')).toBe(false);
+  });
+});

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { ValidationError } from '../../server/lib/errors';
+import { paging, parseInput } from '../../server/lib/validate';
+
+describe('parseInput', () => {
+  const schema = z
+    .object({ name: z.string(), inner: z.object({ a: z.number() }).strict() })
+    .strict();
+  const fail = (value: unknown) => {
+    try {
+      parseInput(schema, value, 'body');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      return err as ValidationError;
+    }
+    throw new Error('expected a validation error');
+  };
+
+  it('names each unknown key, nested ones with their path', () => {
+    const err = fail({ name: 'x', inner: { a: 1, b: 2 }, extra: true, more: 1 });
+    const fields = (err.details as { field: string }[]).map((d) => d.field).sort();
+    expect(fields).toEqual(['extra', 'inner.b', 'more']);
+    expect(err.message).toMatch(/^Invalid body: /);
+  });
+
+  it('names a field of the wrong type', () => {
+    const err = fail({ name: 3, inner: { a: 1 } });
+    expect(err.details).toEqual([expect.objectContaining({ field: 'name' })]);
+  });
+
+  it('when the whole value has the wrong type, then the field is "body"', () => {
+    const err = fail([1, 2]);
+    expect(err.details).toEqual([expect.objectContaining({ field: 'body' })]);
+  });
+
+  it('refuses a NUL character, which PostgreSQL text cannot hold, naming the field', () => {
+    const err = fail({ name: 'a\u0000b', inner: { a: 1 } });
+    expect(err.details).toEqual([{ field: 'name', message: 'must not contain a NUL character' }]);
+  });
+
+  it('bounds page so that the SQL offset stays a bigint', () => {
+    const q = z.object(paging).strict();
+    expect(parseInput(q, {}, 'query')).toEqual({ page: 1, pageSize: 20 });
+    expect(() => parseInput(q, { page: '1000000000000000000' }, 'query')).toThrow(ValidationError);
+    expect(() => parseInput(q, { pageSize: '101' }, 'query')).toThrow(ValidationError);
+  });
+});

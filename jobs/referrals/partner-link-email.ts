@@ -1,0 +1,83 @@
+import { partnerEmail } from '../../server/features/referrals/referral-emails';
+import { LINK_PATH_PREFIX } from '../../server/features/referrals/referral-link-router';
+import { LINK_ACTIONS } from '../../server/features/referrals/referral-link-service';
+import {
+  LINK_LIFETIME_MS,
+  hashToken,
+  linkTokenFor,
+  referralLinkRepository,
+  type LinkPurpose,
+} from '../../server/features/referrals/referral-link-tokens';
+import { done, skipped, type Processor } from '../processor';
+
+/**
+ * 'referral.email_partner' (respond link) and 'referral.ask_outcome' (outcome link): one email
+ * to the partner's address with a signed, single-purpose link.
+ *
+ * Delivery is at-least-once with a dedupe key. The send happens inside the deadline's
+ * transaction, then `sent_emails` (unique per deadline) and the deadline's status commit
+ * together. A crash between the SMTP hand-off and the commit makes BullMQ redeliver the job,
+ * which sends again: the same Message-ID (derived from the deadline id) lets mail systems drop
+ * the duplicate, and the same link (its token is derived from the deadline id too) still works.
+ * The deadline row lock keeps two concurrent deliveries from both sending.
+ */
+export function partnerLinkEmail(purpose: LinkPurpose): Processor {
+  return async ({ deadline, trx, deps, now }) => {
+    if (await trx('sent_emails').where({ deadline_id: deadline.id }).first('deadline_id'))
+      return skipped('email already sent');
+    const row = await trx('referrals as r')
+      .join('partners as pa', 'pa.id', 'r.partner_id')
+      .join('structures as st', 'st.id', 'r.structure_id')
+      .join('persons as p', 'p.id', 'r.person_id')
+      .leftJoin('partner_services as s', 's.id', 'r.service_id')
+      .where({ 'r.id': deadline.subjectId, 'r.structure_id': deadline.structureId })
+      .first(
+        'r.id',
+        'r.status',
+        'pa.name as partner_name',
+        'pa.email as partner_email',
+        'st.name as structure_name',
+        's.name as service_name',
+        'p.pause_reminders',
+      );
+    if (!row) return skipped('referral not found');
+    if (!(LINK_ACTIONS[purpose].from as readonly string[]).includes(row.status))
+      return skipped(`referral is ${row.status}`);
+    if (purpose === 'outcome' && row.pause_reminders)
+      return skipped('reminders paused for this person');
+
+    const token = linkTokenFor(deps.config.LINK_SECRET, deadline.id, purpose);
+    const expiresAt = new Date(now.getTime() + LINK_LIFETIME_MS);
+    await referralLinkRepository.insertOnce(trx, {
+      referralId: row.id,
+      tokenHash: hashToken(token),
+      purpose,
+      expiresAt,
+      at: now,
+    });
+    const host = new URL(deps.config.publicUrl).hostname || 'aller-vers.local';
+    const messageId = `<deadline-${deadline.id}@${host}>`;
+    await deps.mailer.send(
+      partnerEmail(purpose, {
+        to: row.partner_email,
+        partnerName: row.partner_name,
+        structureName: row.structure_name,
+        serviceName: row.service_name ?? null,
+        url: `${deps.config.publicUrl}${LINK_PATH_PREFIX}${token}`,
+        expiresAt,
+        messageId,
+      }),
+    );
+    await trx('sent_emails').insert({
+      deadline_id: deadline.id,
+      structure_id: deadline.structureId,
+      kind: deadline.kind,
+      message_id: messageId,
+      sent_at: now,
+    });
+    return done();
+  };
+}
+
+export const referralEmailPartner = partnerLinkEmail('respond');
+export const referralAskOutcome = partnerLinkEmail('outcome');

@@ -1,0 +1,10 @@
+import { done, skipped, type Processor } from '../processor';
+
+/**
+ * 'referral.expire': the partner did not answer within the SLA. Only the system moves a
+ * referral to `expired`; the requester is notified and gets a follow-up to re-refer.
+ */
+export const referralExpire: Processor = async ({ deadline, trx, deps }) => {
+  const expired = await deps.services.referrals.expire(trx, deadline.subjectId);
+  return expired ? done() : skipped('referral already answered or closed');
+};

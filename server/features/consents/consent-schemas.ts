@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { isoDateTime, uuid } from '../../lib/validate';
+
+export const CONSENT_PURPOSES = ['referral', 'sms_contact', 'email_contact'] as const;
+export const CONSENT_METHODS = ['oral', 'written'] as const;
+/** Contact details a person may agree to share with a partner. */
+export const SHAREABLE_FIELDS = ['phone', 'email', 'address'] as const;
+export type ConsentPurpose = (typeof CONSENT_PURPOSES)[number];
+export type ShareableField = (typeof SHAREABLE_FIELDS)[number];
+
+export const createConsentBody = z
+  .object({
+    purpose: z.enum(CONSENT_PURPOSES, { message: 'must be one of ' + CONSENT_PURPOSES.join(', ') }),
+    partnerId: uuid().optional(),
+    method: z.enum(CONSENT_METHODS, { message: 'must be one of ' + CONSENT_METHODS.join(', ') }),
+    givenAt: isoDateTime(),
+    expiresAt: isoDateTime().optional(),
+    sharedFields: z.array(z.enum(SHAREABLE_FIELDS)).max(3).optional(),
+  })
+  .strict()
+  .refine((c) => c.purpose !== 'referral' || c.partnerId, {
+    path: ['partnerId'],
+    message: 'is required for a referral consent',
+  })
+  .refine((c) => c.purpose === 'referral' || !c.partnerId, {
+    path: ['partnerId'],
+    message: 'is only for a referral consent',
+  })
+  .refine((c) => !c.expiresAt || c.expiresAt > c.givenAt, {
+    path: ['expiresAt'],
+    message: 'must be after givenAt',
+  });
+export type CreateConsentInput = z.infer<typeof createConsentBody>;
+
+export const consentParams = z.object({ id: uuid() }).strict();
+export const personParams = z.object({ id: uuid() }).strict();

@@ -1,0 +1,161 @@
+import type { Knex } from 'knex';
+import { STALE_AFTER_MONTHS, type CreatePartnerInput } from './partner-schemas';
+
+export interface PartnerService {
+  id: string;
+  partnerId: string;
+  name: string;
+  description: string | null;
+  themes: string[];
+  audience: string[];
+  area: string | null;
+  howToReach: string | null;
+  responseDelayDays: number;
+  lastReviewedAt: Date;
+  stale: boolean;
+}
+
+export interface Partner {
+  id: string;
+  name: string;
+  email: string;
+  phone: string | null;
+  description: string | null;
+  area: string | null;
+  howToReach: string | null;
+  website: string | null;
+  lastReviewedAt: Date;
+  stale: boolean;
+  services: PartnerService[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+type Db = Knex | Knex.Transaction;
+
+/** The moment before which a review is stale. */
+export function staleBefore(now: Date): Date {
+  const d = new Date(now);
+  d.setUTCMonth(d.getUTCMonth() - STALE_AFTER_MONTHS);
+  return d;
+}
+
+const toService = (r: Record<string, unknown>, now: Date): PartnerService => ({
+  id: r.id as string,
+  partnerId: r.partner_id as string,
+  name: r.name as string,
+  description: (r.description as string | null) ?? null,
+  themes: (r.themes as string[]) ?? [],
+  audience: (r.audience as string[]) ?? [],
+  area: (r.area as string | null) ?? null,
+  howToReach: (r.how_to_reach as string | null) ?? null,
+  responseDelayDays: r.response_delay_days as number,
+  lastReviewedAt: r.last_reviewed_at as Date,
+  stale: new Date(r.last_reviewed_at as Date) < staleBefore(now),
+});
+
+const toPartner = (r: Record<string, unknown>, services: PartnerService[], now: Date): Partner => ({
+  id: r.id as string,
+  name: r.name as string,
+  email: r.email as string,
+  phone: (r.phone as string | null) ?? null,
+  description: (r.description as string | null) ?? null,
+  area: (r.area as string | null) ?? null,
+  howToReach: (r.how_to_reach as string | null) ?? null,
+  website: (r.website as string | null) ?? null,
+  lastReviewedAt: r.last_reviewed_at as Date,
+  stale: new Date(r.last_reviewed_at as Date) < staleBefore(now),
+  services,
+  createdAt: r.created_at as Date,
+  updatedAt: r.updated_at as Date,
+});
+
+/**
+ * Partners are not owned by a structure: every structure of the deployment refers to the same
+ * directory, so these queries are not structure-scoped (they hold no person data).
+ */
+export const partnerRepository = {
+  async list(
+    db: Db,
+    now: Date,
+    f: { theme?: string; offerable?: boolean } = {},
+  ): Promise<Partner[]> {
+    const q = db('partners').orderBy('name').orderBy('id');
+    if (f.offerable) q.where('last_reviewed_at', '>=', staleBefore(now));
+    const rows = await q;
+    const services = await partnerRepository.servicesOf(
+      db,
+      rows.map((r) => r.id as string),
+      now,
+    );
+    return rows
+      .map((r) => {
+        let s = services.filter((x) => x.partnerId === r.id);
+        if (f.offerable) s = s.filter((x) => !x.stale);
+        if (f.theme)
+          s = s.filter((x) => x.themes.some((t) => t === f.theme || t.startsWith(`${f.theme}--`)));
+        return toPartner(r, s, now);
+      })
+      .filter((p) => !f.theme || p.services.length > 0);
+  },
+
+  async findById(db: Db, id: string, now: Date): Promise<Partner | null> {
+    const row = await db('partners').where({ id }).first();
+    if (!row) return null;
+    return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
+  },
+
+  async servicesOf(db: Db, partnerIds: string[], now: Date): Promise<PartnerService[]> {
+    if (partnerIds.length === 0) return [];
+    const rows = await db('partner_services')
+      .whereIn('partner_id', partnerIds)
+      .orderBy('name')
+      .orderBy('id');
+    return rows.map((r) => toService(r, now));
+  },
+
+  async insert(trx: Knex.Transaction, p: CreatePartnerInput, now: Date): Promise<string> {
+    const [row] = await trx('partners')
+      .insert({
+        name: p.name,
+        email: p.email,
+        phone: p.phone ?? null,
+        description: p.description ?? null,
+        area: p.area ?? null,
+        how_to_reach: p.howToReach ?? null,
+        website: p.website ?? null,
+        last_reviewed_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .returning('id');
+    if (p.services.length) {
+      await trx('partner_services').insert(
+        p.services.map((s) => ({
+          partner_id: row.id,
+          name: s.name,
+          description: s.description ?? null,
+          themes: s.themes,
+          audience: s.audience ?? [],
+          area: s.area ?? null,
+          how_to_reach: s.howToReach ?? null,
+          response_delay_days: s.responseDelayDays ?? 5,
+          last_reviewed_at: now,
+          created_at: now,
+          updated_at: now,
+        })),
+      );
+    }
+    return row.id as string;
+  },
+
+  /** An administrator confirmed the description is still right: the partner and its services. */
+  async markReviewed(db: Db, id: string, now: Date): Promise<boolean> {
+    const n = await db('partners')
+      .where({ id })
+      .update({ last_reviewed_at: now, updated_at: now })
+      .returning('id');
+    await db('partner_services').where({ partner_id: id }).update({ last_reviewed_at: now });
+    return n.length === 1;
+  },
+};

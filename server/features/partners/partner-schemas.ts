@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { uuid } from '../../lib/validate';
+
+/**
+ * Top-level thematiques of the data·inclusion vocabulary; a service may name a sub-theme
+ * ("equipement-et-alimentation--alimentation") under one of them.
+ */
+export const THEMES = [
+  'acces-aux-droits-et-citoyennete',
+  'accompagnement-social-et-professionnel-personnalise',
+  'apprendre-francais',
+  'choisir-un-metier',
+  'creation-activite',
+  'equipement-et-alimentation',
+  'famille',
+  'gestion-financiere',
+  'handicap',
+  'logement-hebergement',
+  'mobilite',
+  'numerique',
+  'preparer-sa-candidature',
+  'remobilisation',
+  'sante',
+  'se-former',
+  'trouver-un-emploi',
+] as const;
+
+/** Publics of the data·inclusion vocabulary most met by a CCAS. */
+export const AUDIENCES = [
+  'tous-publics',
+  'personnes-en-situation-de-handicap',
+  'seniors-65',
+  'familles-enfants',
+  'jeunes-16-26',
+  'beneficiaires-rsa',
+  'demandeurs-emploi',
+  'sans-domicile-fixe',
+  'femmes',
+  'public-langues-etrangeres',
+] as const;
+
+/** A partner or a service not reviewed for this long is stale and not offered for new referrals. */
+export const STALE_AFTER_MONTHS = 6;
+
+const theme = z
+  .string()
+  .regex(/^[a-z0-9-]+(--[a-z0-9-]+)?$/, 'must be a data·inclusion thematique slug')
+  .refine((t) => (THEMES as readonly string[]).includes(t.split('--')[0]), {
+    message: 'must be under a data·inclusion thematique (e.g. equipement-et-alimentation)',
+  });
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+
+export const serviceInput = z
+  .object({
+    name: text(200),
+    themes: z.array(theme).min(1, 'give at least one theme').max(20),
+    audience: z.array(z.enum(AUDIENCES)).max(10).optional(),
+    description: text(2000).optional(),
+    area: text(200).optional(),
+    howToReach: text(1000).optional(),
+    responseDelayDays: z.number().int().min(1).max(60).optional(),
+  })
+  .strict();
+export type ServiceInput = z.infer<typeof serviceInput>;
+
+export const createPartnerBody = z
+  .object({
+    name: text(200),
+    email: z.email({ message: 'must be an email address' }).max(254),
+    phone: z
+      .string()
+      .trim()
+      .regex(/^[+0-9 ().-]{6,25}$/, 'must be a phone number')
+      .optional(),
+    description: text(2000).optional(),
+    area: text(200).optional(),
+    howToReach: text(1000).optional(),
+    website: z.url().max(500).optional(),
+    services: z.array(serviceInput).max(50),
+  })
+  .strict();
+export type CreatePartnerInput = z.infer<typeof createPartnerBody>;
+
+export const listPartnersQuery = z
+  .object({
+    theme: z.string().max(100).optional(),
+    /** Only what can receive a new referral (not stale). */
+    offerable: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+  })
+  .strict();
+export type ListPartnersQuery = z.infer<typeof listPartnersQuery>;
+
+export const partnerParams = z.object({ id: uuid() }).strict();

@@ -1,0 +1,58 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
+import type { Clock } from '../../lib/clock';
+import { ConflictError, NotFoundError } from '../../lib/errors';
+import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { partnerRepository, type Partner } from './partner-repository';
+import type { CreatePartnerInput, ListPartnersQuery } from './partner-schemas';
+
+/** The partner directory: read by staff, maintained by administrators. */
+export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
+  const { knex, clock } = deps;
+  return {
+    async list(q: ListPartnersQuery) {
+      const items = await partnerRepository.list(knex, clock.now(), q);
+      return { items, total: items.length, page: 1, pageSize: items.length };
+    },
+
+    async get(id: string): Promise<Partner> {
+      const p = await partnerRepository.findById(knex, id, clock.now());
+      if (!p) throw new NotFoundError('Partner');
+      return p;
+    },
+
+    async create(actor: Actor, input: CreatePartnerInput, ctx: RequestContext): Promise<Partner> {
+      const names = input.services.map((s) => s.name.toLowerCase());
+      if (new Set(names).size !== names.length)
+        throw new ConflictError('Two services of this partner have the same name');
+      return knex.transaction(async (trx) => {
+        const id = await partnerRepository.insert(trx, input, clock.now());
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'partner.create',
+          subjectType: 'partner',
+          subjectId: id,
+          ip: ctx.ip,
+        });
+        return (await partnerRepository.findById(trx, id, clock.now()))!;
+      });
+    },
+
+    async review(actor: Actor, id: string, ctx: RequestContext): Promise<Partner> {
+      const ok = await partnerRepository.markReviewed(knex, id, clock.now());
+      if (!ok) throw new NotFoundError('Partner');
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'partner.review',
+        subjectType: 'partner',
+        subjectId: id,
+        ip: ctx.ip,
+      });
+      return this.get(id);
+    },
+  };
+}
+
+export type PartnerDirectory = ReturnType<typeof createPartnerDirectory>;

@@ -1,0 +1,162 @@
+import type { Knex } from 'knex';
+import type { Clock } from '../../lib/clock';
+import { ValidationError } from '../../lib/errors';
+import type { UnitOfWork } from '../../lib/unit-of-work';
+import { auditRepository } from '../audit/audit-repository';
+import type { PartnerReferral, ReferralRepository, ReferralRow } from './referral-repository';
+import type { ReferralService } from './referral-service';
+import type { ReferralStatus } from './referral-state';
+import {
+  TOKEN_PATTERN,
+  hashToken,
+  referralLinkRepository,
+  type LinkPurpose,
+  type ReferralLink,
+} from './referral-link-tokens';
+
+/** What each kind of link may do, and from which statuses. */
+export const LINK_ACTIONS = {
+  respond: { from: ['requested'], actions: { accept: 'accepted', reject: 'rejected' } },
+  outcome: {
+    from: ['accepted', 'in_progress', 'on_hold'],
+    actions: { complete: 'completed', fail: 'failed' },
+  },
+} as const satisfies Record<
+  LinkPurpose,
+  { from: readonly ReferralStatus[]; actions: Record<string, ReferralStatus> }
+>;
+export type LinkAction = 'accept' | 'reject' | 'complete' | 'fail';
+
+export type GoneReason = 'expired' | 'used' | 'closed';
+
+export type LinkState =
+  | { kind: 'not_found' }
+  | { kind: 'gone'; reason: GoneReason }
+  | { kind: 'open'; purpose: LinkPurpose; expiresAt: Date; referral: PartnerReferral };
+
+export type AnswerResult =
+  | { kind: 'not_found' }
+  | { kind: 'gone'; reason: GoneReason }
+  | { kind: 'invalid'; message: string; state: LinkState }
+  | { kind: 'done'; status: ReferralStatus };
+
+/**
+ * Partners without an account answer through a single-purpose link. A link works while it has
+ * not expired, has not been used and its referral is still in a status it acts on; every use
+ * (view, answer, refusal) leaves an audit event without the token.
+ */
+export function createReferralLinkService(deps: {
+  knex: Knex;
+  uow: UnitOfWork;
+  referrals: ReferralRepository;
+  referralService: Pick<ReferralService, 'apply'>;
+  clock: Clock;
+}) {
+  const { knex, uow, referrals, referralService, clock } = deps;
+
+  function goneReason(link: ReferralLink, row: ReferralRow, now: Date): GoneReason | null {
+    if (link.usedAt) return 'used';
+    if (now >= link.expiresAt) return 'expired';
+    if (!(LINK_ACTIONS[link.purpose].from as readonly string[]).includes(row.status))
+      return 'closed';
+    return null;
+  }
+
+  async function audit(
+    db: Knex | Knex.Transaction,
+    action: string,
+    ip: string | null,
+    link: ReferralLink | null,
+    row: ReferralRow | null | undefined,
+    details: Record<string, unknown> = {},
+  ) {
+    await auditRepository.record(db, {
+      actor: null,
+      structureId: row?.structure_id ?? null,
+      action,
+      subjectType: link ? 'referral' : 'referral_link',
+      subjectId: link?.referralId ?? null,
+      ip,
+      details: { ...(link ? { linkId: link.id, purpose: link.purpose } : {}), ...details },
+    });
+  }
+
+  return {
+    async inspect(token: string, ip: string | null): Promise<LinkState> {
+      const link = TOKEN_PATTERN.test(token)
+        ? await referralLinkRepository.findByHash(knex, hashToken(token))
+        : null;
+      if (!link) {
+        await audit(knex, 'referral_link.refused', ip, null, null, { reason: 'unknown' });
+        return { kind: 'not_found' };
+      }
+      const row = await referrals.findRow(knex, link.referralId);
+      const now = clock.now();
+      const gone = row ? goneReason(link, row, now) : 'closed';
+      if (gone || !row) {
+        await audit(knex, 'referral_link.refused', ip, link, row, { reason: gone });
+        return { kind: 'gone', reason: gone ?? 'closed' };
+      }
+      const view = await referrals.findForPartner(knex, row.partner_id, row.id);
+      if (!view) {
+        await audit(knex, 'referral_link.refused', ip, link, row, { reason: 'closed' });
+        return { kind: 'gone', reason: 'closed' };
+      }
+      await audit(knex, 'referral_link.view', ip, link, row);
+      return { kind: 'open', purpose: link.purpose, expiresAt: link.expiresAt, referral: view };
+    },
+
+    async answer(
+      token: string,
+      input: { action: string; reason?: string; outcome?: string },
+      ip: string | null,
+    ): Promise<AnswerResult> {
+      if (!TOKEN_PATTERN.test(token)) {
+        await audit(knex, 'referral_link.refused', ip, null, null, { reason: 'unknown' });
+        return { kind: 'not_found' };
+      }
+      try {
+        return await uow(async (trx, outbox) => {
+          // The link row lock serialises two submissions of the same link: the second sees it used.
+          const link = await referralLinkRepository.lockByHash(trx, hashToken(token));
+          if (!link) {
+            await audit(trx, 'referral_link.refused', ip, null, null, { reason: 'unknown' });
+            return { kind: 'not_found' } as const;
+          }
+          const row = await referrals.lockById(trx, link.referralId);
+          const now = clock.now();
+          const gone = row ? goneReason(link, row, now) : 'closed';
+          if (gone || !row) {
+            await audit(trx, 'referral_link.refused', ip, link, row, { reason: gone });
+            return { kind: 'gone', reason: gone ?? 'closed' } as const;
+          }
+          const actions = LINK_ACTIONS[link.purpose].actions as Record<string, ReferralStatus>;
+          const to = Object.hasOwn(actions, input.action) ? actions[input.action] : undefined;
+          if (!to) {
+            throw new ValidationError('Invalid body: action: not possible with this link', [
+              { field: 'action', message: `must be one of ${Object.keys(actions).join(', ')}` },
+            ]);
+          }
+          await referralService.apply(
+            trx,
+            outbox,
+            row,
+            to,
+            { kind: 'link', linkId: link.id },
+            { reason: input.reason || undefined, outcome: input.outcome || undefined },
+          );
+          await referralLinkRepository.markUsed(trx, link.id, now);
+          await audit(trx, 'referral_link.use', ip, link, row, { from: row.status, to });
+          return { kind: 'done', status: to } as const;
+        });
+      } catch (err) {
+        if (err instanceof ValidationError) {
+          return { kind: 'invalid', message: err.message, state: await this.inspect(token, ip) };
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+export type ReferralLinkService = ReturnType<typeof createReferralLinkService>;

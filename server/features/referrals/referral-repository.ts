@@ -1,0 +1,422 @@
+import type { Knex } from 'knex';
+import type { Cipher } from '../../lib/crypto';
+import type { ShareableField } from '../consents/consent-schemas';
+import type { ReferralStatus } from './referral-state';
+
+type Db = Knex | Knex.Transaction;
+
+export interface ReferralEventView {
+  id: string;
+  fromStatus: ReferralStatus | null;
+  toStatus: ReferralStatus;
+  actorKind: 'user' | 'link' | 'system';
+  actorId: string | null;
+  actorName: string | null;
+  reasonCode: string | null;
+  note: string | null;
+  at: Date;
+}
+
+/** What workers and managers of the referring structure see. */
+export interface Referral {
+  id: string;
+  personId: string;
+  person: { id: string; displayName: string };
+  partner: { id: string; name: string };
+  service: { id: string; name: string } | null;
+  consentId: string;
+  requester: { id: string; name: string } | null;
+  status: ReferralStatus;
+  reason: string;
+  sharedSummary: string | null;
+  outcome: string | null;
+  statusReasonCode: string | null;
+  version: number;
+  respondedAt: Date | null;
+  closedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  events: ReferralEventView[];
+}
+
+/**
+ * What a partner sees: the person's name or alias, the contact details the person agreed to
+ * share, the reason and the shared summary. Nothing else about the person.
+ */
+export interface PartnerReferral {
+  id: string;
+  status: ReferralStatus;
+  structure: { name: string };
+  requester: { name: string } | null;
+  partner: { id: string; name: string };
+  service: { id: string; name: string } | null;
+  person: {
+    displayName: string;
+    phone?: string | null;
+    email?: string | null;
+    address?: string | null;
+  };
+  reason: string;
+  sharedSummary: string | null;
+  outcome: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  events: {
+    toStatus: ReferralStatus;
+    fromStatus: ReferralStatus | null;
+    reasonCode: string | null;
+    at: Date;
+  }[];
+}
+
+/** The bare row, for the state machine and the jobs. */
+export interface ReferralRow {
+  id: string;
+  structure_id: string;
+  person_id: string;
+  partner_id: string;
+  service_id: string | null;
+  consent_id: string;
+  requester_id: string | null;
+  status: ReferralStatus;
+  version: number;
+  created_at: Date;
+}
+
+export interface ReferralFilter {
+  requesterId?: string;
+  status?: ReferralStatus;
+  personId?: string;
+  partnerId?: string;
+  page: number;
+  pageSize: number;
+}
+
+const DISPLAY_NAME = `coalesce(nullif(trim(concat_ws(' ', p.first_name, p.last_name)), ''), p.alias, 'Personne anonymisée')`;
+
+export function createReferralRepository(cipher: Cipher) {
+  const staffBase = (db: Db, structureId: string) =>
+    db('referrals as r')
+      .join('persons as p', 'p.id', 'r.person_id')
+      .join('partners as pa', 'pa.id', 'r.partner_id')
+      .leftJoin('partner_services as s', 's.id', 'r.service_id')
+      .leftJoin('users as u', 'u.id', 'r.requester_id')
+      .where('r.structure_id', structureId)
+      .select(
+        'r.*',
+        db.raw(`${DISPLAY_NAME} as person_display_name`),
+        'pa.name as partner_name',
+        's.name as service_name',
+        'u.name as requester_name',
+      );
+
+  /**
+   * The partner's scope, in the WHERE: referrals addressed to its organisation whose consent is
+   * still standing. A revoked consent withdraws the partner's view of the person at once.
+   */
+  const partnerBase = (db: Db, partnerId: string) =>
+    db('referrals as r')
+      .join('consents as c', 'c.id', 'r.consent_id')
+      .join('persons as p', 'p.id', 'r.person_id')
+      .join('partners as pa', 'pa.id', 'r.partner_id')
+      .join('structures as st', 'st.id', 'r.structure_id')
+      .leftJoin('partner_services as s', 's.id', 'r.service_id')
+      .leftJoin('users as u', 'u.id', 'r.requester_id')
+      .where('r.partner_id', partnerId)
+      .whereNull('c.revoked_at')
+      .select(
+        'r.id',
+        'r.status',
+        'r.reason_enc',
+        'r.shared_summary_enc',
+        'r.outcome_enc',
+        'r.created_at',
+        'r.updated_at',
+        'r.partner_id',
+        'r.service_id',
+        'c.shared_fields',
+        'p.phone as person_phone',
+        'p.email as person_email',
+        'p.address as person_address',
+        db.raw(`${DISPLAY_NAME} as person_display_name`),
+        'st.name as structure_name',
+        'pa.name as partner_name',
+        's.name as service_name',
+        'u.name as requester_name',
+      );
+
+  async function eventsOf(db: Db, ids: string[]) {
+    if (ids.length === 0) return [];
+    return db('referral_events as e')
+      .leftJoin('users as u', 'u.id', 'e.actor_id')
+      .whereIn('e.referral_id', ids)
+      .orderBy('e.at')
+      .orderBy('e.id')
+      .select('e.*', 'u.name as actor_name');
+  }
+
+  const toStaff = (r: Record<string, unknown>, events: Record<string, unknown>[]): Referral => ({
+    id: r.id as string,
+    personId: r.person_id as string,
+    person: { id: r.person_id as string, displayName: r.person_display_name as string },
+    partner: { id: r.partner_id as string, name: r.partner_name as string },
+    service: r.service_id ? { id: r.service_id as string, name: r.service_name as string } : null,
+    consentId: r.consent_id as string,
+    requester: r.requester_id
+      ? { id: r.requester_id as string, name: r.requester_name as string }
+      : null,
+    status: r.status as ReferralStatus,
+    reason: cipher.decrypt(r.reason_enc as string),
+    sharedSummary: cipher.decryptOptional(r.shared_summary_enc as string | null),
+    outcome: cipher.decryptOptional(r.outcome_enc as string | null),
+    statusReasonCode: (r.status_reason_code as string | null) ?? null,
+    version: r.version as number,
+    respondedAt: (r.responded_at as Date | null) ?? null,
+    closedAt: (r.closed_at as Date | null) ?? null,
+    createdAt: r.created_at as Date,
+    updatedAt: r.updated_at as Date,
+    events: events
+      .filter((e) => e.referral_id === r.id)
+      .map((e) => ({
+        id: e.id as string,
+        fromStatus: (e.from_status as ReferralStatus | null) ?? null,
+        toStatus: e.to_status as ReferralStatus,
+        actorKind: e.actor_kind as 'user' | 'link' | 'system',
+        actorId: (e.actor_id as string | null) ?? null,
+        actorName: (e.actor_name as string | null) ?? null,
+        reasonCode: (e.reason_code as string | null) ?? null,
+        note: cipher.decryptOptional(e.note_enc as string | null),
+        at: e.at as Date,
+      })),
+  });
+
+  const toPartner = (
+    r: Record<string, unknown>,
+    events: Record<string, unknown>[],
+  ): PartnerReferral => {
+    const shared = (r.shared_fields as ShareableField[]) ?? [];
+    const person: PartnerReferral['person'] = {
+      displayName: r.person_display_name as string,
+    };
+    for (const f of shared) person[f] = (r[`person_${f}`] as string | null) ?? null;
+    return {
+      id: r.id as string,
+      status: r.status as ReferralStatus,
+      structure: { name: r.structure_name as string },
+      requester: r.requester_name ? { name: r.requester_name as string } : null,
+      partner: { id: r.partner_id as string, name: r.partner_name as string },
+      service: r.service_id ? { id: r.service_id as string, name: r.service_name as string } : null,
+      person,
+      reason: cipher.decrypt(r.reason_enc as string),
+      sharedSummary: cipher.decryptOptional(r.shared_summary_enc as string | null),
+      outcome: cipher.decryptOptional(r.outcome_enc as string | null),
+      createdAt: r.created_at as Date,
+      updatedAt: r.updated_at as Date,
+      // Free-text notes of the referring structure stay with it; codes and times are shared.
+      events: events
+        .filter((e) => e.referral_id === r.id)
+        .map((e) => ({
+          fromStatus: (e.from_status as ReferralStatus | null) ?? null,
+          toStatus: e.to_status as ReferralStatus,
+          reasonCode: (e.reason_code as string | null) ?? null,
+          at: e.at as Date,
+        })),
+    };
+  };
+
+  return {
+    async findForStaff(db: Db, structureId: string, id: string): Promise<Referral | null> {
+      const row = await staffBase(db, structureId).andWhere('r.id', id).first();
+      return row ? toStaff(row, await eventsOf(db, [id])) : null;
+    },
+
+    async findForPartner(db: Db, partnerId: string, id: string): Promise<PartnerReferral | null> {
+      const row = await partnerBase(db, partnerId).andWhere('r.id', id).first();
+      return row ? toPartner(row, await eventsOf(db, [id])) : null;
+    },
+
+    async listForStaff(db: Db, structureId: string, f: ReferralFilter) {
+      const q = staffBase(db, structureId);
+      if (f.requesterId) q.andWhere('r.requester_id', f.requesterId);
+      if (f.status) q.andWhere('r.status', f.status);
+      if (f.personId) q.andWhere('r.person_id', f.personId);
+      if (f.partnerId) q.andWhere('r.partner_id', f.partnerId);
+      const countQ = q.clone().clearSelect().count<{ count: string }[]>('r.id as count');
+      const [rows, [{ count }]] = await Promise.all([
+        q
+          .orderBy('r.created_at', 'desc')
+          .orderBy('r.id')
+          .limit(f.pageSize)
+          .offset((f.page - 1) * f.pageSize),
+        countQ,
+      ]);
+      const events = await eventsOf(
+        db,
+        rows.map((r) => r.id),
+      );
+      return { items: rows.map((r) => toStaff(r, events)), total: Number(count) };
+    },
+
+    async listForPartner(db: Db, partnerId: string, f: ReferralFilter) {
+      const q = partnerBase(db, partnerId);
+      if (f.status) q.andWhere('r.status', f.status);
+      const countQ = q.clone().clearSelect().count<{ count: string }[]>('r.id as count');
+      const [rows, [{ count }]] = await Promise.all([
+        q
+          .orderBy('r.created_at', 'desc')
+          .orderBy('r.id')
+          .limit(f.pageSize)
+          .offset((f.page - 1) * f.pageSize),
+        countQ,
+      ]);
+      const events = await eventsOf(
+        db,
+        rows.map((r) => r.id),
+      );
+      return { items: rows.map((r) => toPartner(r, events)), total: Number(count) };
+    },
+
+    async allForPerson(db: Db, structureId: string, personId: string): Promise<Referral[]> {
+      const rows = await staffBase(db, structureId)
+        .andWhere('r.person_id', personId)
+        .orderBy('r.created_at', 'desc');
+      const events = await eventsOf(
+        db,
+        rows.map((r) => r.id),
+      );
+      return rows.map((r) => toStaff(r, events));
+    },
+
+    /** Locks a referral of the structure for a transition. */
+    async lockForStaff(trx: Knex.Transaction, structureId: string, id: string) {
+      return (await trx('referrals')
+        .where({ id, structure_id: structureId })
+        .forUpdate()
+        .first()) as ReferralRow | undefined;
+    },
+
+    /** Locks a referral addressed to the partner, within the partner's scope (standing consent). */
+    async lockForPartner(trx: Knex.Transaction, partnerId: string, id: string) {
+      return (await trx('referrals as r')
+        .where({ 'r.id': id, 'r.partner_id': partnerId })
+        .whereExists((w) =>
+          w
+            .select(trx.raw('1'))
+            .from('consents as c')
+            .whereRaw('c.id = r.consent_id')
+            .whereNull('c.revoked_at'),
+        )
+        .forUpdate()
+        .first('r.*')) as ReferralRow | undefined;
+    },
+
+    /** For system actors (jobs, signed links) that reach a referral by its id. */
+    async lockById(trx: Knex.Transaction, id: string) {
+      return (await trx('referrals').where({ id }).forUpdate().first()) as ReferralRow | undefined;
+    },
+
+    async findRow(db: Db, id: string) {
+      return (await db('referrals').where({ id }).first()) as ReferralRow | undefined;
+    },
+
+    /** The referrals made under one consent still in these statuses, locked. */
+    async underConsent(
+      trx: Knex.Transaction,
+      structureId: string,
+      consentId: string,
+      statuses: readonly ReferralStatus[],
+    ) {
+      return (await trx('referrals')
+        .where({ structure_id: structureId, consent_id: consentId })
+        .whereIn('status', statuses)
+        .orderBy('created_at')
+        .forUpdate()) as ReferralRow[];
+    },
+
+    async insert(
+      trx: Knex.Transaction,
+      r: {
+        structureId: string;
+        personId: string;
+        partnerId: string;
+        serviceId: string | null;
+        consentId: string;
+        requesterId: string;
+        reason: string;
+        sharedSummary: string | null;
+        at: Date;
+      },
+    ): Promise<string> {
+      const [row] = await trx('referrals')
+        .insert({
+          structure_id: r.structureId,
+          person_id: r.personId,
+          partner_id: r.partnerId,
+          service_id: r.serviceId,
+          consent_id: r.consentId,
+          requester_id: r.requesterId,
+          status: 'requested',
+          reason_enc: cipher.encrypt(r.reason),
+          shared_summary_enc: cipher.encryptOptional(r.sharedSummary),
+          created_at: r.at,
+          updated_at: r.at,
+        })
+        .returning('id');
+      return row.id as string;
+    },
+
+    async updateStatus(
+      trx: Knex.Transaction,
+      id: string,
+      u: {
+        status: ReferralStatus;
+        reasonCode: string | null;
+        outcome?: string | null;
+        respondedAt?: Date;
+        closedAt?: Date;
+        at: Date;
+      },
+    ) {
+      await trx('referrals')
+        .where({ id })
+        .update({
+          status: u.status,
+          status_reason_code: u.reasonCode,
+          ...(u.outcome !== undefined ? { outcome_enc: cipher.encryptOptional(u.outcome) } : {}),
+          ...(u.respondedAt ? { responded_at: u.respondedAt } : {}),
+          ...(u.closedAt ? { closed_at: u.closedAt } : {}),
+          version: trx.raw('version + 1'),
+          updated_at: u.at,
+        });
+    },
+
+    async insertEvent(
+      trx: Knex.Transaction,
+      e: {
+        referralId: string;
+        structureId: string;
+        fromStatus: ReferralStatus | null;
+        toStatus: ReferralStatus;
+        actorKind: 'user' | 'link' | 'system';
+        actorId: string | null;
+        reasonCode: string | null;
+        note: string | null;
+        at: Date;
+      },
+    ) {
+      await trx('referral_events').insert({
+        referral_id: e.referralId,
+        structure_id: e.structureId,
+        from_status: e.fromStatus,
+        to_status: e.toStatus,
+        actor_kind: e.actorKind,
+        actor_id: e.actorId,
+        reason_code: e.reasonCode,
+        note_enc: cipher.encryptOptional(e.note),
+        at: e.at,
+      });
+    },
+  };
+}
+
+export type ReferralRepository = ReturnType<typeof createReferralRepository>;

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { paging, uuid } from '../../lib/validate';
+import { REFERRAL_STATUSES } from './referral-state';
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+
+export const createReferralBody = z
+  .object({
+    partnerId: uuid(),
+    serviceId: uuid().optional(),
+    reason: text(2000),
+    sharedSummary: text(4000).optional(),
+  })
+  .strict();
+export type CreateReferralInput = z.infer<typeof createReferralBody>;
+
+const TARGETS = REFERRAL_STATUSES.filter((s) => s !== 'requested') as [
+  Exclude<(typeof REFERRAL_STATUSES)[number], 'requested'>,
+  ...Exclude<(typeof REFERRAL_STATUSES)[number], 'requested'>[],
+];
+export type TransitionTarget = (typeof TARGETS)[number];
+
+export const transitionBody = z
+  .object({
+    to: z.enum(TARGETS, { message: 'must be one of ' + TARGETS.join(', ') }),
+    /** A rejection reason code for `rejected`; a short free text for cancelled, on_hold, failed. */
+    reason: text(500).optional(),
+    /** What the help came to, for completed or failed. */
+    outcome: text(2000).optional(),
+  })
+  .strict();
+export type TransitionInput = z.infer<typeof transitionBody>;
+
+export const listReferralsQuery = z
+  .object({
+    mine: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+    status: z.enum(REFERRAL_STATUSES).optional(),
+    personId: uuid().optional(),
+    partnerId: uuid().optional(),
+    ...paging,
+  })
+  .strict();
+export type ListReferralsQuery = z.infer<typeof listReferralsQuery>;
+
+export const referralParams = z.object({ id: uuid() }).strict();
+export const personParams = z.object({ id: uuid() }).strict();
+
+/** Deadline kinds written by referrals into the outbox. */
+export const REFERRAL_EMAIL_PARTNER = 'referral.email_partner';
+export const REFERRAL_ASK_OUTCOME = 'referral.ask_outcome';
+export const REFERRAL_EXPIRE = 'referral.expire';
+export const REFERRAL_DEADLINE_KINDS = [
+  REFERRAL_EMAIL_PARTNER,
+  REFERRAL_ASK_OUTCOME,
+  REFERRAL_EXPIRE,
+] as const;
+
+/** Business days a partner has before a referral expires (spec: day 10), and before the outcome question. */
+export const EXPIRE_AFTER_BUSINESS_DAYS = 10;
+export const ASK_OUTCOME_AFTER_BUSINESS_DAYS = 10;

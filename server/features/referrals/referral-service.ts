@@ -1,0 +1,518 @@
+import type { Knex } from 'knex';
+import { PERSON_ROLES, type Actor } from '../../auth/actor';
+import type { Clock } from '../../lib/clock';
+import {
+  BusinessRuleError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  ValidationError,
+} from '../../lib/errors';
+import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
+import type { Page } from '../../lib/validate';
+import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { consentRepository } from '../consents/consent-repository';
+import { deadlineRepository } from '../deadlines/deadline-repository';
+import type { FollowUpService } from '../follow-ups/follow-up-service';
+import { notificationRepository } from '../notifications/notification-repository';
+import { partnerRepository } from '../partners/partner-repository';
+import type { PersonRepository } from '../persons/person-repository';
+import type {
+  PartnerReferral,
+  Referral,
+  ReferralRepository,
+  ReferralRow,
+} from './referral-repository';
+import {
+  ASK_OUTCOME_AFTER_BUSINESS_DAYS,
+  EXPIRE_AFTER_BUSINESS_DAYS,
+  REFERRAL_ASK_OUTCOME,
+  REFERRAL_DEADLINE_KINDS,
+  REFERRAL_EMAIL_PARTNER,
+  REFERRAL_EXPIRE,
+  type CreateReferralInput,
+  type ListReferralsQuery,
+  type TransitionInput,
+  type TransitionTarget,
+} from './referral-schemas';
+import {
+  ACTOR_FOR,
+  OPEN_STATUSES,
+  REASON_REQUIRED,
+  REJECTION_REASONS,
+  STATUS_LABELS,
+  SYSTEM_REASONS,
+  TERMINAL_STATUSES,
+  TRANSITIONS,
+  canTransition,
+  type ReferralStatus,
+} from './referral-state';
+
+export interface ReferralServiceDeps {
+  knex: Knex;
+  uow: UnitOfWork;
+  persons: PersonRepository;
+  referrals: ReferralRepository;
+  followUps: Pick<FollowUpService, 'planInTransaction'>;
+  clock: Clock;
+}
+
+/** Who moves a referral: a signed-in user, a partner through a signed link, or the system. */
+export type TransitionBy =
+  | { kind: 'user'; actor: Actor }
+  | { kind: 'link'; linkId: string }
+  | { kind: 'system'; reasonCode: string; actor?: Actor };
+
+/**
+ * Monday to Friday, in UTC. The deadline engine's business calendar (holidays, Paris time,
+ * working hours) refines the moment a message goes out; this only places the due date.
+ */
+export function addBusinessDays(from: Date, days: number): Date {
+  const d = new Date(from);
+  let left = days;
+  while (left > 0) {
+    d.setUTCDate(d.getUTCDate() + 1);
+    const wd = d.getUTCDay();
+    if (wd !== 0 && wd !== 6) left -= 1;
+  }
+  return d;
+}
+
+/** An outbox writer for code already inside a transaction (jobs): the relay enqueues later. */
+export function outboxIn(trx: Knex.Transaction): OutboxWriter {
+  return {
+    schedule: (d) => deadlineRepository.insert(trx, d),
+    cancel: (subjectType, subjectId, kinds) =>
+      deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds),
+  };
+}
+
+const PARTNER_ANSWERS: readonly ReferralStatus[] = [
+  'accepted',
+  'rejected',
+  'in_progress',
+  'on_hold',
+  'completed',
+  'failed',
+];
+
+export function createReferralService(deps: ReferralServiceDeps) {
+  const { knex, uow, persons, referrals, followUps, clock } = deps;
+
+  function authorise(actor: Actor, row: ReferralRow, to: TransitionTarget): void {
+    const who = ACTOR_FOR[to];
+    if (who === 'system') throw new ForbiddenError('Only the system expires a referral');
+    if (who === 'partner' && actor.role !== 'partner') {
+      throw new ForbiddenError(
+        'Only the partner accepts, rejects, starts, holds, completes or fails a referral',
+      );
+    }
+    if (
+      who === 'requester_or_manager' &&
+      !(actor.role === 'manager' || (actor.role === 'worker' && row.requester_id === actor.id))
+    ) {
+      throw new ForbiddenError('Only the requester or a manager can cancel a referral');
+    }
+  }
+
+  function checkReason(to: ReferralStatus, reason: string | undefined): void {
+    if (to === 'rejected') {
+      if (!reason || !(REJECTION_REASONS as readonly string[]).includes(reason)) {
+        throw new ValidationError(
+          `Invalid body: reason: a rejection needs one of ${REJECTION_REASONS.join(', ')}`,
+          [{ field: 'reason', message: `must be one of ${REJECTION_REASONS.join(', ')}` }],
+        );
+      }
+      return;
+    }
+    if (REASON_REQUIRED.includes(to) && !reason) {
+      throw new ValidationError(`Invalid body: reason: is required to move a referral to ${to}`, [
+        { field: 'reason', message: `is required for ${to}` },
+      ]);
+    }
+  }
+
+  /**
+   * The state machine's one door: checks the transition, writes the new status and its event,
+   * moves the referral's deadlines and tells the requester about a partner's answer.
+   * The caller holds the referral row lock, so two concurrent moves end in one winner and a 409.
+   */
+  async function apply(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    row: ReferralRow,
+    to: ReferralStatus,
+    by: TransitionBy,
+    input: { reason?: string; outcome?: string },
+  ): Promise<void> {
+    if (!canTransition(row.status, to)) {
+      throw new ConflictError(`A ${row.status} referral cannot become ${to}`, {
+        from: row.status,
+        to,
+        allowed: TRANSITIONS[row.status],
+      });
+    }
+    if (by.kind !== 'system') checkReason(to, input.reason);
+    const now = clock.now();
+    const reasonCode =
+      by.kind === 'system' ? by.reasonCode : to === 'rejected' ? (input.reason ?? null) : null;
+    const note = to === 'rejected' || by.kind === 'system' ? null : (input.reason ?? null);
+    const terminal = TERMINAL_STATUSES.includes(to);
+
+    await referrals.updateStatus(trx, row.id, {
+      status: to,
+      reasonCode,
+      outcome: input.outcome,
+      respondedAt: row.status === 'requested' && PARTNER_ANSWERS.includes(to) ? now : undefined,
+      closedAt: terminal ? now : undefined,
+      at: now,
+    });
+    await referrals.insertEvent(trx, {
+      referralId: row.id,
+      structureId: row.structure_id,
+      fromStatus: row.status,
+      toStatus: to,
+      actorKind: by.kind === 'system' && by.actor ? 'user' : by.kind,
+      actorId:
+        by.kind === 'user' ? by.actor.id : by.kind === 'system' ? (by.actor?.id ?? null) : null,
+      reasonCode,
+      note,
+      at: now,
+    });
+
+    if (terminal) {
+      await outbox.cancel('referral', row.id, [...REFERRAL_DEADLINE_KINDS]);
+    } else if (row.status === 'requested') {
+      await outbox.cancel('referral', row.id, [REFERRAL_EMAIL_PARTNER, REFERRAL_EXPIRE]);
+    }
+    if (to === 'accepted') {
+      await outbox.schedule({
+        structureId: row.structure_id,
+        kind: REFERRAL_ASK_OUTCOME,
+        subjectType: 'referral',
+        subjectId: row.id,
+        dueAt: addBusinessDays(now, ASK_OUTCOME_AFTER_BUSINESS_DAYS),
+      });
+    }
+
+    const partnerAnswered =
+      PARTNER_ANSWERS.includes(to) &&
+      (by.kind === 'link' || (by.kind === 'user' && by.actor.role === 'partner'));
+    if (row.requester_id && (partnerAnswered || to === 'expired')) {
+      const partner = await trx('partners').where({ id: row.partner_id }).first('name');
+      // The title names the partner and the status, never the person: it may go out by email.
+      await notificationRepository.insertOnce(trx, {
+        structureId: row.structure_id,
+        recipientId: row.requester_id,
+        kind: `referral.${to}`,
+        subjectType: 'referral',
+        subjectId: row.id,
+        dueMoment: now,
+        title:
+          to === 'expired'
+            ? `Orientation vers ${partner?.name ?? 'le partenaire'} expirée sans réponse`
+            : `Orientation ${STATUS_LABELS[to].toLowerCase()} par ${partner?.name ?? 'le partenaire'}`,
+        link: `/orientations/${row.id}`,
+      });
+    }
+    if (to === 'expired' && row.requester_id) {
+      const requester = await trx('users')
+        .where({ id: row.requester_id, structure_id: row.structure_id })
+        .whereNull('disabled_at')
+        .first();
+      if (requester && PERSON_ROLES.includes(requester.role)) {
+        await followUps.planInTransaction(
+          trx,
+          outbox,
+          {
+            id: requester.id,
+            structureId: row.structure_id,
+            role: requester.role,
+            partnerId: null,
+            name: requester.name,
+            email: requester.email,
+          },
+          {
+            personId: row.person_id,
+            title: 'Réorienter : la demande au partenaire a expiré sans réponse',
+            dueAt: now,
+            assigneeId: requester.id,
+          },
+        );
+      }
+    }
+    await persons.touch(trx, row.structure_id, row.person_id, now);
+  }
+
+  async function lockInScope(trx: Knex.Transaction, actor: Actor, id: string) {
+    const row =
+      actor.role === 'partner'
+        ? actor.partnerId
+          ? await referrals.lockForPartner(trx, actor.partnerId, id)
+          : undefined
+        : PERSON_ROLES.includes(actor.role)
+          ? await referrals.lockForStaff(trx, actor.structureId, id)
+          : undefined;
+    if (!row) throw new NotFoundError('Referral');
+    return row;
+  }
+
+  async function viewFor(
+    db: Knex | Knex.Transaction,
+    actor: Actor,
+    id: string,
+  ): Promise<Referral | PartnerReferral> {
+    const view =
+      actor.role === 'partner'
+        ? actor.partnerId
+          ? await referrals.findForPartner(db, actor.partnerId, id)
+          : null
+        : PERSON_ROLES.includes(actor.role)
+          ? await referrals.findForStaff(db, actor.structureId, id)
+          : null;
+    if (!view) throw new NotFoundError('Referral');
+    return view;
+  }
+
+  async function consentProblem(
+    db: Knex.Transaction,
+    structureId: string,
+    personId: string,
+    partnerId: string,
+  ): Promise<BusinessRuleError> {
+    const latest = await db('consents')
+      .where({
+        structure_id: structureId,
+        person_id: personId,
+        partner_id: partnerId,
+        purpose: 'referral',
+      })
+      .orderBy('given_at', 'desc')
+      .first();
+    if (latest?.revoked_at) {
+      return new BusinessRuleError(
+        'consent_revoked',
+        'The person revoked their consent to be referred to this partner; record a new consent first',
+      );
+    }
+    if (latest?.expires_at && new Date(latest.expires_at) <= clock.now()) {
+      return new BusinessRuleError(
+        'consent_expired',
+        "The person's consent to be referred to this partner has expired; record a new consent first",
+      );
+    }
+    return new BusinessRuleError(
+      'consent_required',
+      'No valid consent of this person to be referred to this partner: record it first (POST /api/persons/:id/consents with purpose "referral")',
+    );
+  }
+
+  return {
+    apply,
+
+    async create(
+      actor: Actor,
+      personId: string,
+      input: CreateReferralInput,
+      ctx: RequestContext,
+    ): Promise<Referral> {
+      return uow(async (trx, outbox) => {
+        if (!(await persons.lock(trx, actor.structureId, personId)))
+          throw new NotFoundError('Person');
+        const now = clock.now();
+        const partner = await partnerRepository.findById(trx, input.partnerId, now);
+        if (!partner) {
+          throw new ValidationError('Invalid body: partnerId: unknown partner', [
+            { field: 'partnerId', message: 'is not a partner of the directory' },
+          ]);
+        }
+        if (partner.stale) {
+          throw new BusinessRuleError(
+            'partner_stale',
+            'This partner has not been reviewed for 6 months and is not offered for new referrals',
+          );
+        }
+        let serviceId: string | null = null;
+        if (input.serviceId) {
+          const service = partner.services.find((s) => s.id === input.serviceId);
+          if (!service) {
+            throw new ValidationError('Invalid body: serviceId: not a service of this partner', [
+              { field: 'serviceId', message: 'is not a service of this partner' },
+            ]);
+          }
+          if (service.stale) {
+            throw new BusinessRuleError(
+              'service_stale',
+              'This service has not been reviewed for 6 months and is not offered for new referrals',
+            );
+          }
+          serviceId = service.id;
+        }
+        const consent = await consentRepository.validForReferral(
+          trx,
+          actor.structureId,
+          personId,
+          partner.id,
+          now,
+        );
+        if (!consent) throw await consentProblem(trx, actor.structureId, personId, partner.id);
+
+        const id = await referrals.insert(trx, {
+          structureId: actor.structureId,
+          personId,
+          partnerId: partner.id,
+          serviceId,
+          consentId: consent.id,
+          requesterId: actor.id,
+          reason: input.reason,
+          sharedSummary: input.sharedSummary ?? null,
+          at: now,
+        });
+        await referrals.insertEvent(trx, {
+          referralId: id,
+          structureId: actor.structureId,
+          fromStatus: null,
+          toStatus: 'requested',
+          actorKind: 'user',
+          actorId: actor.id,
+          reasonCode: null,
+          note: null,
+          at: now,
+        });
+        // The partner's email leaves from a job, never from the request.
+        await outbox.schedule({
+          structureId: actor.structureId,
+          kind: REFERRAL_EMAIL_PARTNER,
+          subjectType: 'referral',
+          subjectId: id,
+          dueAt: now,
+        });
+        await outbox.schedule({
+          structureId: actor.structureId,
+          kind: REFERRAL_EXPIRE,
+          subjectType: 'referral',
+          subjectId: id,
+          dueAt: addBusinessDays(now, EXPIRE_AFTER_BUSINESS_DAYS),
+        });
+        await persons.touch(trx, actor.structureId, personId, now);
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'referral.create',
+          subjectType: 'referral',
+          subjectId: id,
+          ip: ctx.ip,
+          details: { personId, partnerId: partner.id, consentId: consent.id },
+        });
+        return (await referrals.findForStaff(trx, actor.structureId, id))!;
+      });
+    },
+
+    async list(actor: Actor, q: ListReferralsQuery, ctx: RequestContext) {
+      const filter = {
+        requesterId: q.mine ? actor.id : undefined,
+        status: q.status,
+        personId: q.personId,
+        partnerId: q.partnerId,
+        page: q.page,
+        pageSize: q.pageSize,
+      };
+      const res =
+        actor.role === 'partner'
+          ? await referrals.listForPartner(knex, actor.partnerId ?? '', filter)
+          : await referrals.listForStaff(knex, actor.structureId, filter);
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.role === 'partner' ? null : actor.structureId,
+        action: 'referral.list',
+        subjectType: 'referral',
+        ip: ctx.ip,
+        details: { ids: res.items.map((r) => r.id) },
+      });
+      return { ...res, page: q.page, pageSize: q.pageSize } as Page<Referral | PartnerReferral>;
+    },
+
+    async get(actor: Actor, id: string, ctx: RequestContext) {
+      const view = await viewFor(knex, actor, id);
+      const row = await referrals.findRow(knex, id);
+      await auditRepository.record(knex, {
+        actor,
+        structureId: row?.structure_id ?? null,
+        action: 'referral.read',
+        subjectType: 'referral',
+        subjectId: id,
+        ip: ctx.ip,
+      });
+      return view;
+    },
+
+    async transition(actor: Actor, id: string, input: TransitionInput, ctx: RequestContext) {
+      return uow(async (trx, outbox) => {
+        const row = await lockInScope(trx, actor, id);
+        authorise(actor, row, input.to);
+        const from = row.status;
+        await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
+        await auditRepository.record(trx, {
+          actor,
+          structureId: row.structure_id,
+          action: 'referral.transition',
+          subjectType: 'referral',
+          subjectId: id,
+          ip: ctx.ip,
+          details: { from, to: input.to },
+        });
+        return viewFor(trx, actor, id);
+      });
+    },
+
+    /** Revoking a referral consent cancels every open referral made under it. */
+    async cancelForRevokedConsent(
+      trx: Knex.Transaction,
+      outbox: OutboxWriter,
+      actor: Actor,
+      consent: { id: string },
+    ): Promise<string[]> {
+      const rows = await referrals.underConsent(trx, actor.structureId, consent.id, OPEN_STATUSES);
+      for (const row of rows) {
+        await apply(
+          trx,
+          outbox,
+          row,
+          'cancelled',
+          {
+            kind: 'system',
+            reasonCode: SYSTEM_REASONS.consentRevoked,
+            actor,
+          },
+          {},
+        );
+      }
+      return rows.map((r) => r.id);
+    },
+
+    /** The SLA passed without an answer (system only); a no-op when the partner answered. */
+    async expire(trx: Knex.Transaction, referralId: string): Promise<boolean> {
+      const row = await referrals.lockById(trx, referralId);
+      if (!row || row.status !== 'requested') return false;
+      await apply(
+        trx,
+        outboxIn(trx),
+        row,
+        'expired',
+        {
+          kind: 'system',
+          reasonCode: SYSTEM_REASONS.slaPassed,
+        },
+        {},
+      );
+      return true;
+    },
+
+    /** Timeline items of a person's referrals (staff view). */
+    async forPerson(db: Knex, actor: Actor, personId: string): Promise<Referral[]> {
+      return referrals.allForPerson(db, actor.structureId, personId);
+    },
+  };
+}
+
+export type ReferralService = ReturnType<typeof createReferralService>;

@@ -1,0 +1,105 @@
+/**
+ * The referral state machine, after the HL7 SDOH referral Task. One table, read by the service,
+ * the link page and the tests, so the rules cannot drift apart.
+ */
+export const REFERRAL_STATUSES = [
+  'requested',
+  'accepted',
+  'rejected',
+  'cancelled',
+  'in_progress',
+  'on_hold',
+  'completed',
+  'failed',
+  'expired',
+] as const;
+export type ReferralStatus = (typeof REFERRAL_STATUSES)[number];
+
+/** Statuses in which the referral still waits for or receives help ("pending"). */
+export const OPEN_STATUSES: readonly ReferralStatus[] = [
+  'requested',
+  'accepted',
+  'in_progress',
+  'on_hold',
+];
+export const TERMINAL_STATUSES: readonly ReferralStatus[] = [
+  'rejected',
+  'cancelled',
+  'completed',
+  'failed',
+  'expired',
+];
+
+export const TRANSITIONS: Readonly<Record<ReferralStatus, readonly ReferralStatus[]>> = {
+  requested: ['accepted', 'rejected', 'cancelled', 'expired'],
+  accepted: ['in_progress', 'on_hold', 'completed', 'failed', 'cancelled'],
+  in_progress: ['on_hold', 'completed', 'failed', 'cancelled'],
+  on_hold: ['in_progress', 'completed', 'failed', 'cancelled'],
+  rejected: [],
+  cancelled: [],
+  completed: [],
+  failed: [],
+  expired: [],
+};
+
+/** Who may move a referral INTO each status. */
+export type TransitionActor = 'partner' | 'requester_or_manager' | 'system';
+export const ACTOR_FOR: Readonly<Record<Exclude<ReferralStatus, 'requested'>, TransitionActor>> = {
+  accepted: 'partner',
+  rejected: 'partner',
+  in_progress: 'partner',
+  on_hold: 'partner',
+  completed: 'partner',
+  failed: 'partner',
+  cancelled: 'requester_or_manager',
+  expired: 'system',
+};
+
+/** A reason is required to enter these statuses; for `rejected` it is one of the codes below. */
+export const REASON_REQUIRED: readonly ReferralStatus[] = [
+  'rejected',
+  'cancelled',
+  'on_hold',
+  'failed',
+];
+
+export const REJECTION_REASONS = [
+  'not_eligible',
+  'no_capacity',
+  'person_unreachable',
+  'duplicate',
+  'out_of_area',
+  'other',
+] as const;
+export type RejectionReason = (typeof REJECTION_REASONS)[number];
+
+export const REJECTION_REASON_LABELS: Readonly<Record<RejectionReason, string>> = {
+  not_eligible: 'La personne ne remplit pas les conditions',
+  no_capacity: 'Pas de place ou de capacité pour le moment',
+  person_unreachable: 'Personne injoignable',
+  duplicate: 'Demande en double',
+  out_of_area: "Hors de notre zone d'intervention",
+  other: 'Autre motif',
+};
+
+/** Codes the system writes on its own transitions. */
+export const SYSTEM_REASONS = {
+  consentRevoked: 'consent_revoked',
+  slaPassed: 'sla_passed',
+} as const;
+
+export const STATUS_LABELS: Readonly<Record<ReferralStatus, string>> = {
+  requested: 'Demandée',
+  accepted: 'Acceptée',
+  rejected: 'Refusée',
+  cancelled: 'Annulée',
+  in_progress: 'En cours',
+  on_hold: 'En pause',
+  completed: 'Réalisée',
+  failed: 'Échouée',
+  expired: 'Expirée (sans réponse)',
+};
+
+export function canTransition(from: ReferralStatus, to: ReferralStatus): boolean {
+  return TRANSITIONS[from].includes(to);
+}

@@ -1,6 +1,13 @@
 import { FOLLOW_UP_DUE } from '../server/features/follow-ups/follow-up-schemas';
 import { followUpDue } from './follow-ups/follow-up-due';
 import type { ProcessorRegistry } from './processor';
+import {
+  REFERRAL_ASK_OUTCOME,
+  REFERRAL_EMAIL_PARTNER,
+  REFERRAL_EXPIRE,
+} from '../server/features/referrals/referral-schemas';
+import { referralAskOutcome, referralEmailPartner } from './referrals/partner-link-email';
+import { referralExpire } from './referrals/referral-expire';
 
 /**
  * Every deadline kind and its processor, in one place. The job name is the kind; a job whose kind
@@ -8,4 +15,7 @@ import type { ProcessorRegistry } from './processor';
  */
 export const processors: ProcessorRegistry = Object.freeze({
   [FOLLOW_UP_DUE]: followUpDue,
+  [REFERRAL_EMAIL_PARTNER]: referralEmailPartner,
+  [REFERRAL_ASK_OUTCOME]: referralAskOutcome,
+  [REFERRAL_EXPIRE]: referralExpire,
 });

@@ -14,6 +14,10 @@ import { contactRouter } from './features/contacts/contact-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
+import { consentRouter } from './features/consents/consent-router';
+import { partnerRouter } from './features/partners/partner-router';
+import { referralRouter } from './features/referrals/referral-router';
+import { createLinkLimiter, referralLinkRouter } from './features/referrals/referral-link-router';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the version is read once at load
 const APP_VERSION: string = require('../package.json').version;
@@ -37,7 +41,10 @@ export function createApp(deps: Deps): Express {
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          path: req.url.split('?')[0],
+          // A signed link's token is a credential: its path is logged without it.
+          path: req.url
+            .split('?')[0]
+            .replace(/^\/partenaires\/reponse\/[^/]+/, '/partenaires/reponse/[token]'),
         }),
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
@@ -92,9 +99,23 @@ export function createApp(deps: Deps): Express {
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
   api.use(notificationRouter(deps.services.notifications));
+  api.use(partnerRouter(deps.services.partners));
+  api.use(consentRouter(deps.services.consents));
+  api.use(referralRouter(deps.services.referrals));
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));
+
+  app.use(
+    referralLinkRouter(
+      deps.services.referralLinks,
+      createLinkLimiter(deps.redis, {
+        points: 30,
+        durationSeconds: 15 * 60,
+        keyPrefix: deps.config.QUEUE_PREFIX,
+      }),
+    ),
+  );
 
   app.use((_req, _res, next) => next(new NotFoundError('Page')));
   app.use(jsonErrorHandler(deps.logger));

@@ -10,6 +10,15 @@ import { openDatabase, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { createRedis, tryConnect } from './lib/redis';
 import { createUnitOfWork, type UnitOfWork } from './lib/unit-of-work';
+import { createMailer, type Mailer } from './lib/mailer';
+import { createConsentService, type ConsentService } from './features/consents/consent-service';
+import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
+import { createReferralRepository } from './features/referrals/referral-repository';
+import { createReferralService, type ReferralService } from './features/referrals/referral-service';
+import {
+  createReferralLinkService,
+  type ReferralLinkService,
+} from './features/referrals/referral-link-service';
 import { createAuthService, type AuthService } from './features/auth/auth-service';
 import {
   createContactRepository,
@@ -49,6 +58,7 @@ export interface Deps {
   uow: UnitOfWork;
   cipher: Cipher;
   throttle: LoginThrottle;
+  mailer: Mailer;
   repos: { persons: PersonRepository; contacts: ContactRepository };
   services: {
     auth: AuthService;
@@ -57,6 +67,10 @@ export interface Deps {
     followUps: FollowUpService;
     timeline: TimelineService;
     notifications: NotificationService;
+    partners: PartnerDirectory;
+    consents: ConsentService;
+    referrals: ReferralService;
+    referralLinks: ReferralLinkService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -96,6 +110,24 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const personService = createPersonService({ knex, uow, persons, clock });
   const followUps = createFollowUpService({ knex, uow, persons, clock });
   const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
+  const mailer = createMailer(config, logger);
+  const referralRepo = createReferralRepository(cipher);
+  const referrals = createReferralService({
+    knex,
+    uow,
+    persons,
+    referrals: referralRepo,
+    followUps,
+    clock,
+  });
+  const consents = createConsentService({
+    knex,
+    uow,
+    persons,
+    clock,
+    onReferralConsentRevoked: (trx, outbox, actor, consent) =>
+      referrals.cancelForRevokedConsent(trx, outbox, actor, consent),
+  });
 
   const timelineSources: TimelineSource[] = [
     async (db, actor, personId) =>
@@ -112,6 +144,13 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         at: f.completedAt ?? f.dueAt,
         data: f,
       })),
+    async (db, actor, personId) =>
+      (await referrals.forPerson(db, actor, personId)).map((r) => ({
+        type: 'referral',
+        id: r.id,
+        at: r.updatedAt,
+        data: r,
+      })),
   ];
 
   const deps: Deps = {
@@ -126,6 +165,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     uow,
     cipher,
     throttle,
+    mailer,
     repos: { persons, contacts },
     services: {
       auth: createAuthService({ knex, throttle }),
@@ -139,8 +179,19 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
       }),
       notifications: createNotificationService({ knex, clock }),
+      partners: createPartnerDirectory({ knex, clock }),
+      consents,
+      referrals,
+      referralLinks: createReferralLinkService({
+        knex,
+        uow,
+        referrals: referralRepo,
+        referralService: referrals,
+        clock,
+      }),
     },
     async close() {
+      mailer.close();
       await queue.close().catch(() => undefined);
       redis.disconnect();
       await db.close();

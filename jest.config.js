@@ -2,7 +2,7 @@
 module.exports = {
   testEnvironment: 'node',
   transform: {
-    '^.+\\.(t|j)sx?$': [
+    '^.+\\.m?(t|j)sx?$': [
       '@swc/jest',
       {
         jsc: {
@@ -14,6 +14,8 @@ module.exports = {
       },
     ],
   },
+  // preact 11 ships ES modules only: compile them to CommonJS for jest like our own code.
+  transformIgnorePatterns: ['/node_modules/(?!(preact|preact-render-to-string)/)'],
   testMatch: ['<rootDir>/tests/**/*.test.ts', '<rootDir>/tests/**/*.test.tsx'],
   globalSetup: '<rootDir>/tests/setup/global-setup.ts',
   setupFilesAfterEnv: ['<rootDir>/tests/setup/after-env.ts'],

@@ -14,6 +14,8 @@ import { contactRouter } from './features/contacts/contact-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
+import { webRouter } from './web/web-router';
+import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
@@ -88,6 +90,9 @@ export function createApp(deps: Deps): Express {
     res.status(postgres ? 200 : 503).json(body);
   });
 
+  // Static assets before sessions: a stylesheet never touches the session store.
+  app.use(webStatic());
+
   app.use(express.json({ limit: '100kb' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   installSessions(app, deps.knex, deps.config);
@@ -117,8 +122,10 @@ export function createApp(deps: Deps): Express {
     ),
   );
 
-  app.use((_req, _res, next) => next(new NotFoundError('Page')));
-  app.use(jsonErrorHandler(deps.logger));
+  // Web back office: pages after the API; HTML errors (and login redirects) for non-/api paths.
+  app.use(noStore, webRouter(deps.services, () => deps.clock.now()));
+  app.use(pageNotFound);
+  app.use(htmlErrorHandler(deps.logger, deps.services.notifications));
   return app;
 }
 

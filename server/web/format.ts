@@ -1,0 +1,148 @@
+import type { Channel, Outcome } from '../features/contacts/contact-schemas';
+import type { PathStatus } from '../features/persons/person-schemas';
+
+/** French labels for the API's enum codes; the codes never reach the screen. */
+export const CHANNEL_LABELS: Record<Channel, string> = {
+  street: 'Rue',
+  home_visit: 'Visite à domicile',
+  phone: 'Téléphone',
+  office: 'Accueil',
+  mail: 'Courrier',
+  email: 'Courriel',
+  sms: 'SMS',
+  partner_meeting: 'Rencontre partenaire',
+  video: 'Visio',
+};
+
+export const OUTCOME_LABELS: Record<Outcome, string> = {
+  reached: 'Joint(e)',
+  not_reached: 'Non joint(e)',
+  refused: 'Refus',
+  appointment_set: 'Rendez-vous fixé',
+};
+
+export const STATUS_LABELS: Record<PathStatus, string> = {
+  identified: 'Repéré·e',
+  in_contact: 'En contact',
+  supported: 'Accompagné·e',
+  resolved: 'Situation réglée',
+  closed: 'Clôturé',
+};
+
+/** DSFR badge colour per status, so the status reads at a glance. */
+export const STATUS_BADGES: Record<PathStatus, string> = {
+  identified: 'fr-badge--new',
+  in_contact: 'fr-badge--info',
+  supported: 'fr-badge--success',
+  resolved: 'fr-badge--success',
+  closed: 'fr-badge--no-icon',
+};
+
+export const SOURCE_LABELS: Record<string, string> = {
+  outreach: 'Aller-vers (maraude, rue)',
+  partner: 'Partenaire',
+  neighbour: 'Voisinage',
+  citizen_report: 'Signalement citoyen',
+  institution: 'Institution',
+  self: 'La personne elle-même',
+  elected_official: 'Élu·e',
+};
+
+export const FOLLOW_UP_STATUS_LABELS: Record<string, string> = {
+  open: 'À faire',
+  done: 'Fait',
+  cancelled: 'Annulé',
+};
+
+export const TIME_ZONE = 'Europe/Paris';
+
+const dateTimeFmt = new Intl.DateTimeFormat('fr-FR', {
+  timeZone: TIME_ZONE,
+  dateStyle: 'long',
+  timeStyle: 'short',
+});
+const dateFmt = new Intl.DateTimeFormat('fr-FR', { timeZone: TIME_ZONE, dateStyle: 'full' });
+const partsFmt = new Intl.DateTimeFormat('en-GB', {
+  timeZone: TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+export const formatDateTime = (d: Date | string) => dateTimeFmt.format(new Date(d));
+export const formatDate = (d: Date | string) => dateFmt.format(new Date(d));
+
+function parisParts(d: Date) {
+  const p = Object.fromEntries(partsFmt.formatToParts(d).map((x) => [x.type, x.value]));
+  return {
+    year: Number(p.year),
+    month: Number(p.month),
+    day: Number(p.day),
+    hour: Number(p.hour),
+    minute: Number(p.minute),
+    second: Number(p.second),
+  };
+}
+
+/** Minutes Paris is ahead of UTC at this instant (60 in winter, 120 in summer). */
+function parisOffsetMinutes(d: Date): number {
+  const p = parisParts(d);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+  return Math.round((asUtc - Math.floor(d.getTime() / 1000) * 1000) / 60000);
+}
+
+/** The value a `datetime-local` input shows for this instant in Paris: YYYY-MM-DDTHH:mm. */
+export function toParisLocalInput(d: Date | string): string {
+  const p = parisParts(new Date(d));
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
+}
+
+/** The Paris calendar day of an instant, YYYY-MM-DD, to group follow-ups by day. */
+export const parisDay = (d: Date | string) => toParisLocalInput(d).slice(0, 10);
+
+/**
+ * Reads a `datetime-local` value as Paris wall-clock time. Returns null when the value is not a
+ * date. A time skipped by the spring change is read with the winter offset, as clocks show it.
+ */
+export function parseParisLocal(value: string): Date | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0));
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  const check = new Date(wall);
+  if (
+    check.getUTCFullYear() !== y ||
+    check.getUTCMonth() !== mo - 1 ||
+    check.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59
+  )
+    return null;
+  let guess = wall - parisOffsetMinutes(new Date(wall)) * 60000;
+  guess = wall - parisOffsetMinutes(new Date(guess)) * 60000;
+  return new Date(guess);
+}
+
+export function personLabel(p: {
+  alias: string | null;
+  firstName: string | null;
+  lastName: string | null;
+}): string {
+  const name = [p.firstName, p.lastName].filter(Boolean).join(' ');
+  if (p.alias && name) return `${name} (${p.alias})`;
+  return name || p.alias || 'Personne sans nom';
+}
+
+export const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
+
+/** A path inside the app, or null: stored links and return paths never lead elsewhere. */
+export function localPath(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  if (!/^\/(?![/\\])[^\s]*$/.test(value) || value.length > 500) return null;
+  return value;
+}

@@ -1,0 +1,124 @@
+import type { z } from 'zod';
+import { ValidationError } from '../lib/errors';
+import type { FormState } from './views/components';
+import { parseParisLocal } from './format';
+
+/**
+ * Turns an HTML form into the API's input shape and validates it with the API's own zod
+ * schema, so both edges apply one set of rules; only the messages are the page's (French).
+ */
+export type Messages = Record<string, string>;
+
+const GENERIC = 'Cette valeur n’est pas valide';
+
+/** Form bodies are flat strings; anything else (arrays from repeated names) is dropped. */
+export function formValues(body: unknown, fields: readonly string[]): Record<string, string> {
+  const src = (body ?? {}) as Record<string, unknown>;
+  const out: Record<string, string> = {};
+  for (const f of fields) {
+    const v = src[f];
+    if (typeof v === 'string') out[f] = v;
+  }
+  return out;
+}
+
+/** Empty inputs mean "not given", as the API expects absent keys rather than empty strings. */
+export function compact(values: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));
+}
+
+/** Converts a datetime-local field to ISO, or records an error for it. */
+export function dateField(
+  values: Record<string, string>,
+  name: string,
+  errors: Record<string, string>,
+  message: string,
+  required: boolean,
+): string | undefined {
+  const raw = values[name]?.trim() ?? '';
+  if (!raw) {
+    if (required) errors[name] = message;
+    return undefined;
+  }
+  const d = parseParisLocal(raw);
+  if (!d) {
+    errors[name] = message;
+    return undefined;
+  }
+  return d.toISOString();
+}
+
+export type Parsed<T> = { ok: true; data: T } | { ok: false; form: FormState };
+
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: Record<string, unknown>,
+  values: Record<string, string>,
+  messages: Messages,
+  preErrors: Record<string, string> = {},
+): Parsed<z.infer<S>> {
+  const res = schema.safeParse(input);
+  const errors = { ...preErrors };
+  if (!res.success) {
+    for (const issue of res.error.issues) {
+      const field = String(issue.path[0] ?? '');
+      errors[field] ??= messages[field] ?? GENERIC;
+    }
+  }
+  if (Object.keys(errors).length > 0 || !res.success)
+    return { ok: false, form: { values, errors } };
+  return { ok: true, data: res.data };
+}
+
+/** A service's ValidationError (an unknown referent…) shown next to the field it names. */
+export function formFromServiceError(
+  err: unknown,
+  values: Record<string, string>,
+  messages: Messages,
+): FormState | null {
+  if (!(err instanceof ValidationError)) return null;
+  const details = (err.details as { field: string }[] | undefined) ?? [];
+  const errors: Record<string, string> = {};
+  for (const d of details) {
+    const field = d.field.replace(/^body\./, '');
+    errors[field] ??= messages[field] ?? GENERIC;
+  }
+  if (Object.keys(errors).length === 0) errors._form = GENERIC;
+  return { values, errors };
+}
+
+export const CONTACT_MESSAGES: Messages = {
+  occurredAt: 'Indiquez la date et l’heure du contact, par exemple 21/11/2026 10:00',
+  channel: 'Choisissez le canal du contact',
+  outcome: 'Choisissez le résultat du contact',
+  summary: 'Le résumé est trop long (10 000 caractères au plus)',
+  nextFollowUpAt: 'Indiquez une date et une heure valides pour le prochain suivi',
+  nextFollowUpTitle: 'L’intitulé doit faire de 1 à 200 caractères',
+};
+
+export const PLAN_MESSAGES: Messages = {
+  title: 'Indiquez l’action à faire (200 caractères au plus)',
+  dueAt: 'Indiquez la date et l’heure du suivi',
+  assigneeId: 'Cette personne ne fait pas partie de votre structure',
+};
+
+export const RESCHEDULE_MESSAGES: Messages = {
+  dueAt: 'Indiquez la nouvelle date et l’heure du suivi',
+};
+
+export const INTAKE_MESSAGES: Messages = {
+  alias: 'Indiquez un surnom, une courte description ou un nom',
+  source: 'Choisissez comment la personne a été repérée',
+  firstName: 'Le prénom doit faire 120 caractères au plus',
+  lastName: 'Le nom doit faire 120 caractères au plus',
+  birthYear: 'Indiquez une année sur 4 chiffres, par exemple 1975',
+  phone: 'Indiquez un numéro de téléphone, par exemple 06 12 34 56 78',
+  situation: 'La situation est trop longue (10 000 caractères au plus)',
+  referentId: 'Ce référent ne fait pas partie de votre structure',
+  districtId: 'Ce quartier ne fait pas partie de votre structure',
+};
+
+export const LOGIN_MESSAGES: Messages = {
+  email: 'Indiquez votre adresse électronique',
+  password: 'Indiquez votre mot de passe',
+};

@@ -1,0 +1,139 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import express, {
+  Router,
+  type ErrorRequestHandler,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from 'express';
+import type { Logger } from '../lib/logger';
+import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../lib/errors';
+import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
+import type { NotificationService } from '../features/notifications/notification-router';
+import { pageContext } from './page-context';
+import { sendPage } from './render';
+import { ErrorPage } from './views/error-page';
+import type { PageContext } from './views/layout';
+
+/** What each status says to a social worker, and what to do about it. */
+const TEXTS: Record<number, { title: string; message: string }> = {
+  400: {
+    title: 'Demande incorrecte',
+    message:
+      'Les informations envoyées ne sont pas valides. Revenez à la page précédente, vérifiez ce que vous avez saisi et recommencez.',
+  },
+  403: {
+    title: 'Accès refusé',
+    message:
+      'Votre compte ne permet pas d’ouvrir cette page. Si vous pensez en avoir besoin, demandez à votre cadre ou à l’administrateur de votre structure.',
+  },
+  404: {
+    title: 'Page introuvable',
+    message:
+      'Cette page n’existe pas ou ne concerne pas votre structure. Vérifiez l’adresse, ou retrouvez la personne depuis la recherche.',
+  },
+  413: {
+    title: 'Texte trop long',
+    message: 'Ce que vous avez saisi est trop long. Raccourcissez le texte et recommencez.',
+  },
+  429: {
+    title: 'Trop de demandes',
+    message: 'Trop de demandes en peu de temps. Patientez quelques minutes puis recommencez.',
+  },
+  503: {
+    title: 'Service momentanément indisponible',
+    message:
+      'aller-vers ne parvient pas à joindre sa base de données. Rien n’a été perdu : réessayez dans quelques instants.',
+  },
+  500: {
+    title: 'Une erreur est survenue',
+    message:
+      'Une erreur inattendue nous empêche d’afficher cette page. Réessayez dans quelques instants ; si cela recommence, signalez-le.',
+  },
+};
+
+const CSRF_TEXT = {
+  title: 'Formulaire expiré',
+  message:
+    'Ce formulaire a expiré ou ne provient pas d’aller-vers. Revenez à la page précédente, rechargez-la, puis envoyez à nouveau le formulaire.',
+};
+
+/** DSFR from its npm package (no CDN), then our own small stylesheet. Mounted before sessions. */
+export function webStatic(): Router {
+  const r = Router();
+  const dsfr = path.dirname(require.resolve('@gouvfr/dsfr/package.json'));
+  const opts = { index: false, maxAge: '7d', fallthrough: true } as const;
+  r.use('/static/dsfr', express.static(path.join(dsfr, 'dist'), opts));
+  // From the sources (tsx) the assets sit next to this file; from a tsc build, in the sources.
+  const own = [path.join(__dirname, 'static'), path.resolve('server/web/static')].find((d) =>
+    fs.existsSync(d),
+  );
+  if (own) r.use('/static', express.static(own, { ...opts, maxAge: '1h' }));
+  return r;
+}
+
+export const pageNotFound: RequestHandler = (_req, _res, next) => next(new NotFoundError('Page'));
+
+/**
+ * Errors of the pages as pages; /api keeps its JSON. A visitor who is not signed in is sent
+ * to the login page with a way back.
+ */
+export function htmlErrorHandler(
+  logger: Logger,
+  notifications: Pick<NotificationService, 'list'>,
+): ErrorRequestHandler {
+  const json = jsonErrorHandler(logger);
+  return (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    if (req.path === '/api' || req.path.startsWith('/api/')) return json(err, req, res, next);
+    return void renderError(err, req, res).catch((e: unknown) => {
+      logger.error({ err: e, requestId: req.id }, 'Error page failed');
+      if (!res.headersSent) res.status(500).type('text').send('Une erreur est survenue.');
+    });
+  };
+
+  async function renderError(err: unknown, req: Request, res: Response): Promise<void> {
+    if (err instanceof UnauthorizedError) {
+      if (req.method === 'GET' || req.method === 'HEAD') {
+        const back =
+          req.originalUrl === '/' ? '' : `?retour=${encodeURIComponent(req.originalUrl)}`;
+        return res.redirect(302, `/connexion${back}`);
+      }
+      return res.redirect(303, '/connexion');
+    }
+
+    const isCsrf = (err as { code?: string })?.code === 'EBADCSRFTOKEN';
+    const { status, body } = isCsrf
+      ? { status: 403, body: { error: { code: 'csrf', message: '', requestId: undefined } } }
+      : toErrorBody(err, String(req.id));
+    if (status >= 500) {
+      logger.error({ err, requestId: req.id, path: req.route?.path }, 'Page failed');
+    }
+    if (err instanceof TooManyRequestsError && err.retryAfterSeconds) {
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+    }
+    const text = isCsrf ? CSRF_TEXT : (TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400]);
+
+    let ctx: PageContext;
+    try {
+      // The frame needs the database (unread count); when it is the database that failed,
+      // the page still renders, without the count.
+      ctx = await pageContext(req, status >= 500 ? null : notifications);
+    } catch {
+      ctx = { actor: req.user ?? null, csrfToken: '', unread: 0, flash: null, staff: false };
+    }
+    const requestId = status >= 500 ? (body.error.requestId ?? String(req.id)) : undefined;
+    sendPage(
+      res,
+      <ErrorPage
+        ctx={ctx}
+        status={status}
+        title={text.title}
+        message={text.message}
+        requestId={requestId}
+      />,
+      status,
+    );
+  }
+}

@@ -1,0 +1,39 @@
+import type { Request } from 'express';
+import { csrfSync } from 'csrf-sync';
+import { PERSON_ROLES } from '../auth/actor';
+import type { NotificationService } from '../features/notifications/notification-router';
+import type { PageContext } from './views/layout';
+
+/** Synchronizer token kept in the session and sent back in every form's `_csrf` field. */
+export const csrf = csrfSync({
+  getTokenFromRequest: (req) => {
+    const body = req.body as Record<string, unknown> | undefined;
+    return typeof body?._csrf === 'string' ? body._csrf : undefined;
+  },
+});
+
+/**
+ * Builds what the page frame needs. A token is only minted when there is a form to protect
+ * (signed-in pages, the login page), so anonymous 404s do not create sessions.
+ */
+export async function pageContext(
+  req: Request,
+  notifications: Pick<NotificationService, 'list'> | null,
+  opts: { withToken?: boolean } = {},
+): Promise<PageContext> {
+  const actor = req.user ?? null;
+  let unread = 0;
+  if (actor && notifications) {
+    unread = (await notifications.list(actor.id, { unread: true, page: 1, pageSize: 1 })).unread;
+  }
+  const flash = req.session?.flash ?? null;
+  if (flash) delete req.session.flash;
+  const wantToken = (opts.withToken ?? Boolean(actor)) && Boolean(req.session);
+  return {
+    actor,
+    csrfToken: wantToken ? csrf.generateToken(req) : '',
+    unread,
+    flash,
+    staff: actor ? PERSON_ROLES.includes(actor.role) : false,
+  };
+}

@@ -1,0 +1,145 @@
+import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
+import type { Notification } from '../../features/notifications/notification-repository';
+import { formatDateTime, localPath, parisDay, plural } from '../format';
+import { Csrf } from './components';
+import { Layout, type PageContext } from './layout';
+
+export function CompleteButton({
+  ctx,
+  followUp,
+  returnTo,
+}: {
+  ctx: PageContext;
+  followUp: FollowUp;
+  returnTo: string;
+}) {
+  return (
+    <form method="post" action={`/suivis/${followUp.id}`} class="av-inline-form">
+      <Csrf token={ctx.csrfToken} />
+      <input type="hidden" name="action" value="terminer" />
+      <input type="hidden" name="retour" value={returnTo} />
+      <button
+        type="submit"
+        class="fr-btn fr-btn--sm fr-btn--secondary fr-icon-check-line fr-btn--icon-left"
+      >
+        Marquer comme fait<span class="fr-sr-only"> : {followUp.title}</span>
+      </button>
+    </form>
+  );
+}
+
+function FollowUpList({
+  ctx,
+  items,
+  emptyText,
+}: {
+  ctx: PageContext;
+  items: FollowUp[];
+  emptyText: string;
+}) {
+  if (items.length === 0) return <p class="fr-text--sm">{emptyText}</p>;
+  return (
+    <ul class="av-list">
+      {items.map((f) => (
+        <li class="av-item" id={`suivi-${f.id}`}>
+          <div>
+            <p class="fr-text--bold fr-mb-1v">{f.title}</p>
+            <p class="fr-text--sm fr-mb-1v">
+              <a href={`/personnes/${f.personId}`}>{f.personLabel || 'Personne sans nom'}</a>
+              {' · '}
+              {f.overdue ? (
+                <span class="fr-badge fr-badge--sm fr-badge--error">En retard</span>
+              ) : null}{' '}
+              prévu le {formatDateTime(f.dueAt)}
+            </p>
+          </div>
+          <CompleteButton ctx={ctx} followUp={f} returnTo="/" />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+export function ActionsPage({
+  ctx,
+  followUps,
+  notifications,
+  now,
+}: {
+  ctx: PageContext;
+  followUps: FollowUp[];
+  notifications: Notification[];
+  now: Date;
+}) {
+  const today = parisDay(now);
+  const overdue = followUps.filter((f) => f.overdue);
+  const dueToday = followUps.filter((f) => !f.overdue && parisDay(f.dueAt) === today);
+  const later = followUps.filter((f) => !f.overdue && parisDay(f.dueAt) > today);
+  return (
+    <Layout title="Mes actions" ctx={ctx} nav="actions">
+      <div class="av-title-row">
+        <h1>Mes actions</h1>
+        <a class="fr-btn fr-icon-user-add-line fr-btn--icon-left" href="/personnes/nouvelle">
+          Nouvelle personne
+        </a>
+      </div>
+      <p class="fr-text--lead">
+        {overdue.length + dueToday.length === 0
+          ? 'Rien en retard ni prévu aujourd’hui.'
+          : `${plural(overdue.length, 'suivi en retard', 'suivis en retard')}, ${plural(dueToday.length, 'prévu', 'prévus')} aujourd’hui.`}
+      </p>
+      <div class="fr-grid-row fr-grid-row--gutters">
+        <div class="fr-col-12 fr-col-lg-8">
+          <section class="fr-mb-4w" aria-labelledby="en-retard">
+            <h2 id="en-retard" class="fr-h4">
+              En retard ({overdue.length})
+            </h2>
+            <FollowUpList ctx={ctx} items={overdue} emptyText="Aucun suivi en retard." />
+          </section>
+          <section class="fr-mb-4w" aria-labelledby="aujourdhui">
+            <h2 id="aujourdhui" class="fr-h4">
+              Aujourd’hui ({dueToday.length})
+            </h2>
+            <FollowUpList ctx={ctx} items={dueToday} emptyText="Aucun suivi prévu aujourd’hui." />
+          </section>
+          <section class="fr-mb-4w" aria-labelledby="a-venir">
+            <h2 id="a-venir" class="fr-h4">
+              À venir ({later.length})
+            </h2>
+            <FollowUpList
+              ctx={ctx}
+              items={later}
+              emptyText="Aucun suivi planifié. Planifiez-en un depuis la fiche d’une personne."
+            />
+          </section>
+        </div>
+        <div class="fr-col-12 fr-col-lg-4">
+          <section aria-labelledby="non-lues">
+            <h2 id="non-lues" class="fr-h4">
+              Notifications non lues ({ctx.unread})
+            </h2>
+            {notifications.length === 0 ? (
+              <p class="fr-text--sm">Aucune notification non lue.</p>
+            ) : (
+              <ul class="av-list">
+                {notifications.map((n) => (
+                  <li class="av-item av-item--stack">
+                    <p class="fr-mb-1v">
+                      {localPath(n.link) ? <a href={localPath(n.link)!}>{n.title}</a> : n.title}
+                    </p>
+                    <p class="fr-text--xs fr-mb-0">{formatDateTime(n.createdAt)}</p>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <p>
+              <a class="fr-link fr-icon-arrow-right-line fr-link--icon-right" href="/notifications">
+                Toutes les notifications
+              </a>
+            </p>
+          </section>
+        </div>
+      </div>
+    </Layout>
+  );
+}

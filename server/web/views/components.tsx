@@ -1,0 +1,190 @@
+import type { ComponentChildren } from 'preact';
+
+/** What a form shows back after a failed submit: the typed values and a message per field. */
+export interface FormState {
+  values: Record<string, string>;
+  errors: Record<string, string>;
+}
+
+export const emptyForm = (values: Record<string, string> = {}): FormState => ({
+  values,
+  errors: {},
+});
+
+interface FieldProps {
+  form: FormState;
+  name: string;
+  label: string;
+  hint?: string;
+  /** Prefix for the element id when the same form appears more than once on a page. */
+  idPrefix?: string;
+  required?: boolean;
+}
+
+const fieldId = (p: FieldProps) => `${p.idPrefix ?? ''}${p.name}`;
+
+function Label(p: FieldProps) {
+  return (
+    <label class="fr-label" for={fieldId(p)}>
+      {p.label}
+      {p.required ? <span aria-hidden="true"> *</span> : null}
+      {p.hint ? <span class="fr-hint-text">{p.hint}</span> : null}
+    </label>
+  );
+}
+
+function ErrorText({ id, message }: { id: string; message?: string }) {
+  if (!message) return null;
+  return (
+    <p id={`${id}-error`} class="fr-error-text">
+      {message}
+    </p>
+  );
+}
+
+export function TextField(
+  p: FieldProps & {
+    type?: 'text' | 'email' | 'tel' | 'password' | 'datetime-local' | 'number' | 'search';
+    autocomplete?: string;
+    inputmode?: 'numeric' | 'tel' | 'email' | 'text';
+  },
+) {
+  const id = fieldId(p);
+  const error = p.form.errors[p.name];
+  return (
+    <div class={`fr-input-group${error ? ' fr-input-group--error' : ''}`}>
+      <Label {...p} />
+      <input
+        class={`fr-input${error ? ' fr-input--error' : ''}`}
+        id={id}
+        name={p.name}
+        // preact types narrow `type` per input kind; the union of kinds here is safe.
+        type={(p.type ?? 'text') as 'text'}
+        value={p.form.values[p.name] ?? ''}
+        required={p.required}
+        autocomplete={p.autocomplete}
+        inputMode={p.inputmode}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+      />
+      <ErrorText id={id} message={error} />
+    </div>
+  );
+}
+
+export function TextArea(p: FieldProps & { rows?: number }) {
+  const id = fieldId(p);
+  const error = p.form.errors[p.name];
+  return (
+    <div class={`fr-input-group${error ? ' fr-input-group--error' : ''}`}>
+      <Label {...p} />
+      <textarea
+        class={`fr-input${error ? ' fr-input--error' : ''}`}
+        id={id}
+        name={p.name}
+        rows={p.rows ?? 3}
+        required={p.required}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+      >
+        {p.form.values[p.name] ?? ''}
+      </textarea>
+      <ErrorText id={id} message={error} />
+    </div>
+  );
+}
+
+export function SelectField(
+  p: FieldProps & { options: Record<string, string>; placeholder?: string },
+) {
+  const id = fieldId(p);
+  const error = p.form.errors[p.name];
+  const current = p.form.values[p.name] ?? '';
+  return (
+    <div class={`fr-select-group${error ? ' fr-select-group--error' : ''}`}>
+      <Label {...p} />
+      <select
+        class={`fr-select${error ? ' fr-select--error' : ''}`}
+        id={id}
+        name={p.name}
+        required={p.required}
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+      >
+        {p.placeholder !== undefined ? (
+          <option value="" selected={current === ''}>
+            {p.placeholder}
+          </option>
+        ) : null}
+        {Object.entries(p.options).map(([value, label]) => (
+          <option value={value} selected={value === current}>
+            {label}
+          </option>
+        ))}
+      </select>
+      <ErrorText id={id} message={error} />
+    </div>
+  );
+}
+
+export function Csrf({ token }: { token: string }) {
+  return <input type="hidden" name="_csrf" value={token} />;
+}
+
+/**
+ * Lists the form's errors above it, each linking to its field; role="alert" makes screen
+ * readers announce it when the page comes back with errors.
+ */
+export function ErrorSummary({
+  form,
+  labels,
+  idPrefix = '',
+}: {
+  form: FormState;
+  labels: Record<string, string>;
+  idPrefix?: string;
+}) {
+  const entries = Object.entries(form.errors);
+  if (entries.length === 0) return null;
+  return (
+    <div class="fr-alert fr-alert--error fr-mb-3w" role="alert" tabIndex={-1}>
+      <p class="fr-alert__title">
+        {entries.length > 1
+          ? `Le formulaire contient ${entries.length} erreurs`
+          : 'Le formulaire contient une erreur'}
+      </p>
+      <ul>
+        {entries.map(([name, message]) => (
+          <li>
+            {labels[name] ? (
+              <a href={`#${idPrefix}${name}`}>
+                {labels[name]} : {message}
+              </a>
+            ) : (
+              message
+            )}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function Section({
+  title,
+  id,
+  children,
+}: {
+  title: string;
+  id: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <section class="fr-mb-5w" aria-labelledby={id}>
+      <h2 id={id} class="fr-h4">
+        {title}
+      </h2>
+      {children}
+    </section>
+  );
+}

@@ -1,0 +1,42 @@
+import { Layout, type PageContext } from './layout';
+
+export interface ErrorPageProps {
+  ctx: PageContext;
+  status: number;
+  title: string;
+  message: string;
+  requestId?: string;
+}
+
+/** Says what happened and what to do next, never a stack trace. */
+export function ErrorPage({ ctx, status, title, message, requestId }: ErrorPageProps) {
+  return (
+    <Layout title={title} ctx={ctx}>
+      <div class="fr-grid-row">
+        <div class="fr-col-12 fr-col-md-8">
+          <h1>{title}</h1>
+          <p class="fr-text--sm fr-mb-3w">Erreur {status}</p>
+          <p class="fr-text--lead">{message}</p>
+          {requestId ? (
+            <p class="fr-text--sm">
+              Si le problème continue, transmettez ce numéro à l'administrateur ou l'administratrice
+              : <code>{requestId}</code>
+            </p>
+          ) : null}
+          <ul class="fr-btns-group fr-btns-group--inline-md">
+            <li>
+              <a class="fr-btn" href="/">
+                Aller à « Mes actions »
+              </a>
+            </li>
+            <li>
+              <a class="fr-btn fr-btn--secondary" href="/personnes">
+                Rechercher une personne
+              </a>
+            </li>
+          </ul>
+        </div>
+      </div>
+    </Layout>
+  );
+}

@@ -1,0 +1,203 @@
+import type { ComponentChildren } from 'preact';
+import type { Actor } from '../../auth/actor';
+
+export type NavKey = 'actions' | 'persons' | 'notifications' | 'none';
+
+export interface Flash {
+  type: 'success' | 'error' | 'info';
+  message: string;
+}
+
+/** What every page's frame needs: who is signed in, the CSRF token, the unread count. */
+export interface PageContext {
+  actor: Actor | null;
+  csrfToken: string;
+  unread: number;
+  flash: Flash | null;
+  /** Whether the actor may open person files (workers and managers). */
+  staff: boolean;
+}
+
+const STATIC = '/static';
+
+function NavLink({
+  href,
+  current,
+  children,
+}: {
+  href: string;
+  current: boolean;
+  children: ComponentChildren;
+}) {
+  return (
+    <li class="fr-nav__item">
+      <a class="fr-nav__link" href={href} aria-current={current ? 'page' : undefined}>
+        {children}
+      </a>
+    </li>
+  );
+}
+
+function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
+  const { actor } = ctx;
+  return (
+    <header role="banner" class="fr-header">
+      <div class="fr-header__body">
+        <div class="fr-container">
+          <div class="fr-header__body-row">
+            <div class="fr-header__brand fr-enlarge-link">
+              <div class="fr-header__brand-top">
+                <div class="fr-header__service">
+                  <a href="/" title="Accueil - aller-vers">
+                    <p class="fr-header__service-title">aller-vers</p>
+                  </a>
+                  <p class="fr-header__service-tagline">
+                    Aller vers les personnes, suivre chaque démarche
+                  </p>
+                </div>
+                {actor ? (
+                  <div class="fr-header__navbar">
+                    <button
+                      class="fr-btn--menu fr-btn"
+                      data-fr-opened="false"
+                      aria-controls="menu-principal"
+                      aria-haspopup="menu"
+                      id="bouton-menu"
+                      title="Menu"
+                      type="button"
+                    >
+                      Menu
+                    </button>
+                  </div>
+                ) : null}
+              </div>
+            </div>
+            {actor ? (
+              <div class="fr-header__tools">
+                <div class="fr-header__tools-links">
+                  <p class="fr-mb-0 fr-text--sm av-user">{actor.name}</p>
+                  <form method="post" action="/deconnexion" class="av-logout">
+                    <input type="hidden" name="_csrf" value={ctx.csrfToken} />
+                    <button type="submit" class="fr-btn fr-btn--tertiary-no-outline fr-btn--sm">
+                      Se déconnecter
+                    </button>
+                  </form>
+                </div>
+              </div>
+            ) : null}
+          </div>
+        </div>
+      </div>
+      {actor ? (
+        <div class="fr-header__menu fr-modal" id="menu-principal" aria-labelledby="bouton-menu">
+          <div class="fr-container">
+            <button class="fr-btn--close fr-btn" aria-controls="menu-principal" type="button">
+              Fermer
+            </button>
+            <nav class="fr-nav" id="navigation" role="navigation" aria-label="Menu principal">
+              <ul class="fr-nav__list">
+                {ctx.staff ? (
+                  <>
+                    <NavLink href="/" current={nav === 'actions'}>
+                      Mes actions
+                    </NavLink>
+                    <NavLink href="/personnes" current={nav === 'persons'}>
+                      Personnes
+                    </NavLink>
+                  </>
+                ) : null}
+                <NavLink href="/notifications" current={nav === 'notifications'}>
+                  Notifications
+                  {ctx.unread > 0 ? (
+                    <span class="fr-badge fr-badge--sm fr-badge--info fr-ml-1w">
+                      {ctx.unread}
+                      <span class="fr-sr-only"> non lue{ctx.unread > 1 ? 's' : ''}</span>
+                    </span>
+                  ) : null}
+                </NavLink>
+              </ul>
+            </nav>
+          </div>
+        </div>
+      ) : null}
+    </header>
+  );
+}
+
+function FlashMessage({ flash }: { flash: Flash | null }) {
+  if (!flash) return null;
+  return (
+    <div
+      class={`fr-alert fr-alert--${flash.type} fr-alert--sm fr-mb-3w`}
+      role={flash.type === 'error' ? 'alert' : 'status'}
+    >
+      <p>{flash.message}</p>
+    </div>
+  );
+}
+
+export function Layout({
+  title,
+  ctx,
+  nav = 'none',
+  children,
+}: {
+  title: string;
+  ctx: PageContext;
+  nav?: NavKey;
+  children: ComponentChildren;
+}) {
+  return (
+    <html lang="fr" data-fr-scheme="light">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1, shrink-to-fit=no" />
+        <meta name="format-detection" content="telephone=no" />
+        <title>{`${title} — aller-vers`}</title>
+        <link rel="stylesheet" href={`${STATIC}/dsfr/dsfr.min.css`} />
+        <link rel="stylesheet" href={`${STATIC}/dsfr/utility/icons/icons.min.css`} />
+        <link rel="stylesheet" href={`${STATIC}/app.css`} />
+        <link rel="icon" href={`${STATIC}/dsfr/favicon/favicon.svg`} type="image/svg+xml" />
+      </head>
+      <body>
+        <div class="fr-skiplinks">
+          <nav class="fr-container" role="navigation" aria-label="Accès rapide">
+            <ul class="fr-skiplinks__list">
+              <li>
+                <a class="fr-link" href="#contenu">
+                  Aller au contenu
+                </a>
+              </li>
+              {ctx.actor ? (
+                <li>
+                  <a class="fr-link" href="#navigation">
+                    Aller au menu
+                  </a>
+                </li>
+              ) : null}
+            </ul>
+          </nav>
+        </div>
+        <Header ctx={ctx} nav={nav} />
+        <main id="contenu" role="main" class="fr-container fr-py-4w" tabIndex={-1}>
+          <FlashMessage flash={ctx.flash} />
+          {children}
+        </main>
+        <footer class="fr-footer" role="contentinfo">
+          <div class="fr-container">
+            <div class="fr-footer__body">
+              <div class="fr-footer__content">
+                <p class="fr-footer__content-desc">
+                  aller-vers — suivi des personnes que le CCAS ne rencontre pas encore. Les données
+                  sont personnelles : ne les copiez pas hors de l'outil.
+                </p>
+              </div>
+            </div>
+          </div>
+        </footer>
+        <script type="module" src={`${STATIC}/dsfr/dsfr.module.min.js`}></script>
+        <script noModule src={`${STATIC}/dsfr/dsfr.nomodule.min.js`}></script>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,354 @@
+import type { Contact } from '../../features/contacts/contact-repository';
+import { CHANNELS, OUTCOMES } from '../../features/contacts/contact-schemas';
+import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
+import type { Person } from '../../features/persons/person-repository';
+import type { TimelineItem } from '../../features/persons/timeline-service';
+import {
+  CHANNEL_LABELS,
+  FOLLOW_UP_STATUS_LABELS,
+  formatDateTime,
+  OUTCOME_LABELS,
+  personLabel,
+  SOURCE_LABELS,
+} from '../format';
+import { CompleteButton } from './actions-page';
+import {
+  Csrf,
+  ErrorSummary,
+  Section,
+  SelectField,
+  TextArea,
+  TextField,
+  type FormState,
+} from './components';
+import { Layout, type PageContext } from './layout';
+import { StatusBadge } from './persons-page';
+
+export const CONTACT_LABELS: Record<string, string> = {
+  occurredAt: 'Date et heure du contact',
+  channel: 'Canal',
+  outcome: 'Résultat',
+  summary: 'Résumé',
+  nextFollowUpAt: 'Prochain suivi le',
+  nextFollowUpTitle: 'Intitulé du prochain suivi',
+};
+
+export const PLAN_LABELS: Record<string, string> = {
+  title: 'Action à faire',
+  dueAt: 'À faire le',
+};
+
+export const RESCHEDULE_LABELS: Record<string, string> = { dueAt: 'Nouvelle date' };
+
+export interface PersonForms {
+  contact: FormState;
+  plan: FormState;
+  /** The reschedule form that failed, if any, by follow-up id. */
+  reschedule?: { id: string; form: FormState };
+}
+
+function Identity({ person }: { person: Person }) {
+  const rows: [string, string | null][] = [
+    ['Surnom ou description', person.alias],
+    ['Prénom', person.firstName],
+    ['Nom', person.lastName],
+    ['Année de naissance', person.birthYear ? String(person.birthYear) : null],
+    ['Téléphone', person.phone],
+    ['Courriel', person.email],
+    ['Adresse', person.address],
+    [
+      'Quartier',
+      person.districtName ? `${person.districtName}${person.districtQpv ? ' (QPV)' : ''}` : null,
+    ],
+    ['Repérée par', SOURCE_LABELS[person.source] ?? person.source],
+    ['Référent·e', person.referentName],
+  ];
+  return (
+    <dl class="av-dl">
+      {rows.map(([label, value]) => (
+        <div>
+          <dt>{label}</dt>
+          <dd>{value ?? <span class="av-muted">Non renseigné</span>}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function OpenFollowUps({
+  ctx,
+  person,
+  items,
+  reschedule,
+}: {
+  ctx: PageContext;
+  person: Person;
+  items: FollowUp[];
+  reschedule?: PersonForms['reschedule'];
+}) {
+  if (items.length === 0) return <p class="fr-text--sm">Aucun suivi en cours.</p>;
+  const returnTo = `/personnes/${person.id}`;
+  return (
+    <ul class="av-list">
+      {items.map((f) => {
+        const prefix = `report-${f.id}-`;
+        const form: FormState =
+          reschedule?.id === f.id ? reschedule.form : { values: {}, errors: {} };
+        return (
+          <li class="av-item av-item--stack" id={`suivi-${f.id}`}>
+            <p class="fr-text--bold fr-mb-1v">{f.title}</p>
+            <p class="fr-text--sm fr-mb-2v">
+              {f.overdue ? (
+                <span class="fr-badge fr-badge--sm fr-badge--error fr-mr-1w">En retard</span>
+              ) : null}
+              Prévu le {formatDateTime(f.dueAt)}
+              {f.assigneeName ? ` · pour ${f.assigneeName}` : ''}
+            </p>
+            <div class="av-actions">
+              <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} />
+              <form method="post" action={`/suivis/${f.id}`} class="av-reschedule" novalidate>
+                <Csrf token={ctx.csrfToken} />
+                <input type="hidden" name="action" value="reporter" />
+                <input type="hidden" name="retour" value={returnTo} />
+                <ErrorSummary form={form} labels={RESCHEDULE_LABELS} idPrefix={prefix} />
+                <TextField
+                  form={form}
+                  idPrefix={prefix}
+                  name="dueAt"
+                  label={`Nouvelle date pour « ${f.title} »`}
+                  type="datetime-local"
+                  required
+                />
+                <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary">
+                  Reporter<span class="fr-sr-only"> : {f.title}</span>
+                </button>
+              </form>
+            </div>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function TimelineEntry({ item }: { item: TimelineItem }) {
+  if (item.type === 'contact') {
+    const c = item.data as Contact;
+    return (
+      <li class="av-item av-item--stack">
+        <p class="fr-text--bold fr-mb-1v">
+          Contact · {CHANNEL_LABELS[c.channel]} · {OUTCOME_LABELS[c.outcome]}
+        </p>
+        <p class="fr-text--sm fr-mb-1v">
+          {formatDateTime(c.occurredAt)}
+          {c.authorName ? ` · par ${c.authorName}` : ''}
+        </p>
+        {c.summary ? <p class="fr-mb-0 av-pre">{c.summary}</p> : null}
+      </li>
+    );
+  }
+  if (item.type === 'follow_up') {
+    const f = item.data as FollowUp;
+    return (
+      <li class="av-item av-item--stack">
+        <p class="fr-text--bold fr-mb-1v">
+          Suivi · {f.title} · {FOLLOW_UP_STATUS_LABELS[f.status] ?? f.status}
+        </p>
+        <p class="fr-text--sm fr-mb-0">
+          {f.completedAt
+            ? `Fait le ${formatDateTime(f.completedAt)}`
+            : `Prévu le ${formatDateTime(f.dueAt)}`}
+          {f.assigneeName ? ` · ${f.assigneeName}` : ''}
+        </p>
+      </li>
+    );
+  }
+  return (
+    <li class="av-item av-item--stack">
+      <p class="fr-text--sm fr-mb-0">Événement du {formatDateTime(item.at)}</p>
+    </li>
+  );
+}
+
+export function PersonPage({
+  ctx,
+  person,
+  timeline,
+  openFollowUps,
+  forms,
+}: {
+  ctx: PageContext;
+  person: Person;
+  timeline: TimelineItem[];
+  openFollowUps: FollowUp[];
+  forms: PersonForms;
+}) {
+  const label = personLabel(person);
+  const hasErrors =
+    Object.keys(forms.contact.errors).length +
+      Object.keys(forms.plan.errors).length +
+      Object.keys(forms.reschedule?.form.errors ?? {}).length >
+    0;
+  const channels = Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_LABELS[c]]));
+  const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, OUTCOME_LABELS[o]]));
+  return (
+    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${label}`} ctx={ctx} nav="persons">
+      <p class="fr-mb-2w">
+        <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href="/personnes">
+          Toutes les personnes
+        </a>
+      </p>
+      <div class="av-title-row">
+        <h1 class="fr-mb-1w">{label}</h1>
+        <p class="fr-mb-0">
+          <span class="fr-sr-only">Statut du parcours : </span>
+          <StatusBadge status={person.status} />
+        </p>
+      </div>
+      <p class="fr-text--sm">Dernière activité le {formatDateTime(person.lastActivityAt)}</p>
+
+      <div class="fr-grid-row fr-grid-row--gutters">
+        <div class="fr-col-12 fr-col-lg-7">
+          <Section title="Noter un contact" id="noter-contact">
+            <p class="fr-text--sm">
+              Notez chaque tentative, même sans réponse. Les champs marqués d’un astérisque (*) sont
+              obligatoires.
+            </p>
+            <ErrorSummary form={forms.contact} labels={CONTACT_LABELS} idPrefix="contact-" />
+            <form method="post" action={`/personnes/${person.id}/contacts`} novalidate>
+              <Csrf token={ctx.csrfToken} />
+              <div class="fr-grid-row fr-grid-row--gutters">
+                <div class="fr-col-12 fr-col-sm-6">
+                  <SelectField
+                    form={forms.contact}
+                    idPrefix="contact-"
+                    name="channel"
+                    label={CONTACT_LABELS.channel}
+                    options={channels}
+                    placeholder="Choisir un canal"
+                    required
+                  />
+                </div>
+                <div class="fr-col-12 fr-col-sm-6">
+                  <SelectField
+                    form={forms.contact}
+                    idPrefix="contact-"
+                    name="outcome"
+                    label={CONTACT_LABELS.outcome}
+                    options={outcomes}
+                    placeholder="Choisir un résultat"
+                    required
+                  />
+                </div>
+              </div>
+              <TextField
+                form={forms.contact}
+                idPrefix="contact-"
+                name="occurredAt"
+                label={CONTACT_LABELS.occurredAt}
+                type="datetime-local"
+                required
+              />
+              <TextArea
+                form={forms.contact}
+                idPrefix="contact-"
+                name="summary"
+                label={CONTACT_LABELS.summary}
+                hint="Facultatif. Ce qui a été dit, ce qui est convenu."
+              />
+              <div class="fr-grid-row fr-grid-row--gutters">
+                <div class="fr-col-12 fr-col-sm-6">
+                  <TextField
+                    form={forms.contact}
+                    idPrefix="contact-"
+                    name="nextFollowUpAt"
+                    label={CONTACT_LABELS.nextFollowUpAt}
+                    hint="Facultatif : crée un suivi à votre nom"
+                    type="datetime-local"
+                  />
+                </div>
+                <div class="fr-col-12 fr-col-sm-6">
+                  <TextField
+                    form={forms.contact}
+                    idPrefix="contact-"
+                    name="nextFollowUpTitle"
+                    label={CONTACT_LABELS.nextFollowUpTitle}
+                    hint="Facultatif, par défaut : Relancer la personne"
+                  />
+                </div>
+              </div>
+              <button type="submit" class="fr-btn">
+                Enregistrer le contact
+              </button>
+            </form>
+          </Section>
+
+          <Section title="Planifier un suivi" id="planifier-suivi">
+            <ErrorSummary form={forms.plan} labels={PLAN_LABELS} idPrefix="suivi-" />
+            <form method="post" action={`/personnes/${person.id}/suivis`} novalidate>
+              <Csrf token={ctx.csrfToken} />
+              <div class="fr-grid-row fr-grid-row--gutters">
+                <div class="fr-col-12 fr-col-sm-7">
+                  <TextField
+                    form={forms.plan}
+                    idPrefix="suivi-"
+                    name="title"
+                    label={PLAN_LABELS.title}
+                    hint="Par exemple : accompagner au rendez-vous CAF"
+                    required
+                  />
+                </div>
+                <div class="fr-col-12 fr-col-sm-5">
+                  <TextField
+                    form={forms.plan}
+                    idPrefix="suivi-"
+                    name="dueAt"
+                    label={PLAN_LABELS.dueAt}
+                    type="datetime-local"
+                    required
+                  />
+                </div>
+              </div>
+              <button type="submit" class="fr-btn fr-btn--secondary">
+                Planifier le suivi
+              </button>
+            </form>
+          </Section>
+        </div>
+
+        <div class="fr-col-12 fr-col-lg-5">
+          <Section title={`Suivis en cours (${openFollowUps.length})`} id="suivis-en-cours">
+            <OpenFollowUps
+              ctx={ctx}
+              person={person}
+              items={openFollowUps}
+              reschedule={forms.reschedule}
+            />
+          </Section>
+          <Section title="Identité" id="identite">
+            <Identity person={person} />
+          </Section>
+          <Section title="Situation" id="situation">
+            {person.situation ? (
+              <p class="av-pre">{person.situation}</p>
+            ) : (
+              <p class="av-muted">Aucune situation décrite pour l’instant.</p>
+            )}
+          </Section>
+        </div>
+      </div>
+
+      <Section title="Historique" id="historique">
+        {timeline.length === 0 ? (
+          <p>Aucun contact ni suivi pour l’instant.</p>
+        ) : (
+          <ol class="av-list av-timeline">
+            {timeline.map((item) => (
+              <TimelineEntry item={item} />
+            ))}
+          </ol>
+        )}
+      </Section>
+    </Layout>
+  );
+}

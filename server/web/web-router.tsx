@@ -1,0 +1,508 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { PERSON_ROLES, type Actor } from '../auth/actor';
+import { logIn, logOut } from '../auth/login';
+import { hasRole, isAuthenticated, isPublic } from '../auth/policies';
+import type { Deps } from '../container';
+import { createContactBody } from '../features/contacts/contact-schemas';
+import type { FollowUp } from '../features/follow-ups/follow-up-repository';
+import { createFollowUpBody, updateFollowUpBody } from '../features/follow-ups/follow-up-schemas';
+import { requestContext } from '../features/persons/person-router';
+import { createPersonBody, PATH_STATUSES } from '../features/persons/person-schemas';
+import {
+  ConflictError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+  ValidationError,
+} from '../lib/errors';
+import {
+  compact,
+  CONTACT_MESSAGES,
+  dateField,
+  formFromServiceError,
+  formValues,
+  INTAKE_MESSAGES,
+  LOGIN_MESSAGES,
+  parseWith,
+  PLAN_MESSAGES,
+  RESCHEDULE_MESSAGES,
+} from './forms';
+import { localPath, toParisLocalInput } from './format';
+import { csrf, pageContext } from './page-context';
+import { sendPage } from './render';
+import { ActionsPage } from './views/actions-page';
+import { emptyForm, type FormState } from './views/components';
+import { IntakePage } from './views/intake-page';
+import type { Flash } from './views/layout';
+import { LoginPage } from './views/login-page';
+import { NotificationsPage } from './views/notifications-page';
+import { PersonPage, type PersonForms } from './views/person-page';
+import { PersonsPage } from './views/persons-page';
+
+type Services = Deps['services'];
+
+const uuidParam = z.object({ id: z.uuid() }).strict();
+const CONTACT_FIELDS = [
+  'occurredAt',
+  'channel',
+  'outcome',
+  'summary',
+  'nextFollowUpAt',
+  'nextFollowUpTitle',
+] as const;
+const INTAKE_FIELDS = [
+  'alias',
+  'source',
+  'firstName',
+  'lastName',
+  'birthYear',
+  'phone',
+  'situation',
+] as const;
+
+/** Page paths carry ids; a malformed one is a page that does not exist, not a 400. */
+function idOf(req: Request): string {
+  const res = uuidParam.safeParse(req.params);
+  if (!res.success) throw new NotFoundError('Page');
+  return res.data.id;
+}
+
+function actorOf(req: Request): Actor {
+  if (!req.user) throw new UnauthorizedError();
+  return req.user;
+}
+
+/** POST/redirect/GET: a reload never submits twice. 303 turns the next request into a GET. */
+function redirect(req: Request, res: Response, to: string, flash?: Flash): void {
+  if (flash && req.session) req.session.flash = flash;
+  res.redirect(303, to);
+}
+
+/** Express 5 forwards rejected promises to the error handler; this keeps the types simple. */
+const page =
+  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+  (req, res, next) => {
+    fn(req, res).catch(next);
+  };
+
+/**
+ * The web back office: server-rendered pages over the same services and policies as the JSON
+ * API. Each route starts with its policy; each POST checks the synchronizer CSRF token.
+ */
+export function webRouter(services: Services, now: () => Date): Router {
+  const r = Router();
+  const staff = () => hasRole(...PERSON_ROLES);
+  const ctxFor = (req: Request, withToken?: boolean) =>
+    pageContext(req, services.notifications, { withToken });
+
+  // ---- Login / logout -------------------------------------------------------------------
+  r.get(
+    '/connexion',
+    isPublic(),
+    page(async (req, res) => {
+      const returnTo = localPath(req.query.retour) ?? '/';
+      if (req.user) return res.redirect(303, returnTo);
+      const ctx = await ctxFor(req, true);
+      if (!ctx.flash && req.query.retour)
+        ctx.flash = { type: 'info', message: 'Connectez-vous pour continuer.' };
+      if (!ctx.flash && req.query.deconnecte)
+        ctx.flash = { type: 'success', message: 'Vous êtes déconnecté·e.' };
+      sendPage(res, <LoginPage ctx={ctx} form={emptyForm()} returnTo={returnTo} />);
+    }),
+  );
+
+  r.post(
+    '/connexion',
+    isPublic(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const values = formValues(req.body, ['email', 'password', 'retour']);
+      const returnTo = localPath(values.retour) ?? '/';
+      const errors: Record<string, string> = {};
+      if (!values.email?.trim()) errors.email = LOGIN_MESSAGES.email;
+      if (!values.password) errors.password = LOGIN_MESSAGES.password;
+      let status = 400;
+      if (Object.keys(errors).length === 0) {
+        try {
+          const user = await services.auth.authenticate(
+            values.email.trim().slice(0, 254),
+            values.password.slice(0, 1024),
+            req.ip ?? 'unknown',
+          );
+          await logIn(req, user);
+          const home = PERSON_ROLES.includes(user.role) ? '/' : '/notifications';
+          return res.redirect(303, returnTo === '/' ? home : returnTo);
+        } catch (err) {
+          if (err instanceof UnauthorizedError) {
+            status = 401;
+            errors.password = 'Adresse électronique ou mot de passe incorrect';
+          } else if (err instanceof TooManyRequestsError) {
+            status = 429;
+            errors.password =
+              'Trop de tentatives de connexion : patientez quelques minutes avant de réessayer';
+          } else throw err;
+        }
+      }
+      const ctx = await ctxFor(req, true);
+      sendPage(
+        res,
+        <LoginPage
+          ctx={ctx}
+          form={{ values: { email: values.email ?? '' }, errors }}
+          returnTo={returnTo}
+        />,
+        status,
+      );
+    }),
+  );
+
+  r.post(
+    '/deconnexion',
+    isAuthenticated(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      await logOut(req);
+      res.redirect(303, '/connexion?deconnecte=1');
+    }),
+  );
+
+  // ---- Mes actions --------------------------------------------------------------------------
+  r.get(
+    '/',
+    staff(),
+    page(async (req, res) => {
+      const actor = actorOf(req);
+      const [followUps, notes, ctx] = await Promise.all([
+        services.followUps.list(actor, { assignee: 'me', status: 'open', page: 1, pageSize: 100 }),
+        services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
+        ctxFor(req),
+      ]);
+      sendPage(
+        res,
+        <ActionsPage
+          ctx={ctx}
+          followUps={followUps.items}
+          notifications={notes.items}
+          now={now()}
+        />,
+      );
+    }),
+  );
+
+  // ---- Persons list and search --------------------------------------------------------------
+  const searchQuery = z
+    .object({
+      q: z.string().trim().max(100).optional(),
+      statut: z.union([z.enum(PATH_STATUSES), z.literal('')]).optional(),
+      mes: z.literal('1').optional(),
+      page: z.coerce.number().int().min(1).max(10000).default(1),
+    })
+    .strict();
+
+  r.get(
+    '/personnes',
+    staff(),
+    page(async (req, res) => {
+      const parsed = searchQuery.safeParse(req.query);
+      if (!parsed.success) {
+        throw new ValidationError('Invalid query parameter', [
+          { field: 'query', message: 'La recherche n’est pas valide' },
+        ]);
+      }
+      const f = parsed.data;
+      const actor = actorOf(req);
+      const [result, ctx] = await Promise.all([
+        services.persons.search(
+          actor,
+          {
+            q: f.q || undefined,
+            status: f.statut || undefined,
+            referentId: f.mes ? 'me' : undefined,
+            page: f.page,
+            pageSize: 20,
+          },
+          requestContext(req),
+        ),
+        ctxFor(req),
+      ]);
+      sendPage(
+        res,
+        <PersonsPage
+          ctx={ctx}
+          filters={{ q: f.q ?? '', statut: f.statut ?? '', mes: Boolean(f.mes), page: f.page }}
+          form={emptyForm({ q: f.q ?? '', statut: f.statut ?? '' })}
+          result={result}
+        />,
+      );
+    }),
+  );
+
+  // ---- Quick intake -------------------------------------------------------------------------
+  r.get(
+    '/personnes/nouvelle',
+    staff(),
+    page(async (req, res) => {
+      sendPage(
+        res,
+        <IntakePage ctx={await ctxFor(req)} form={emptyForm({ source: 'outreach' })} />,
+      );
+    }),
+  );
+
+  r.post(
+    '/personnes/nouvelle',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const actor = actorOf(req);
+      const values = formValues(req.body, INTAKE_FIELDS);
+      const given = compact(values);
+      const preErrors: Record<string, string> = {};
+      let birthYear: number | undefined;
+      if (given.birthYear) {
+        birthYear = /^\d{4}$/.test(given.birthYear.trim()) ? Number(given.birthYear) : NaN;
+        if (Number.isNaN(birthYear)) preErrors.birthYear = INTAKE_MESSAGES.birthYear;
+      }
+      const parsed = parseWith(
+        createPersonBody,
+        { ...given, ...(birthYear !== undefined && !preErrors.birthYear ? { birthYear } : {}) },
+        values,
+        INTAKE_MESSAGES,
+        preErrors,
+      );
+      let form: FormState;
+      if (parsed.ok) {
+        try {
+          const person = await services.persons.create(actor, parsed.data, requestContext(req));
+          return redirect(req, res, `/personnes/${person.id}`, {
+            type: 'success',
+            message: 'La personne est enregistrée. Notez maintenant le premier contact.',
+          });
+        } catch (err) {
+          const f = formFromServiceError(err, values, INTAKE_MESSAGES);
+          if (!f) throw err;
+          form = f;
+        }
+      } else form = parsed.form;
+      sendPage(res, <IntakePage ctx={await ctxFor(req)} form={form} />, 400);
+    }),
+  );
+
+  // ---- Person file --------------------------------------------------------------------------
+  async function renderPerson(
+    req: Request,
+    res: Response,
+    personId: string,
+    forms: Partial<PersonForms>,
+    status = 200,
+  ) {
+    const actor = actorOf(req);
+    const rc = requestContext(req);
+    const person = await services.persons.get(actor, personId, rc);
+    const [timeline, ctx] = await Promise.all([
+      services.timeline.get(actor, personId, 1, 100, rc),
+      ctxFor(req),
+    ]);
+    const openFollowUps = timeline.items
+      .filter((i) => i.type === 'follow_up' && (i.data as FollowUp).status === 'open')
+      .map((i) => i.data as FollowUp)
+      .sort((a, b) => new Date(a.dueAt).getTime() - new Date(b.dueAt).getTime());
+    sendPage(
+      res,
+      <PersonPage
+        ctx={ctx}
+        person={person}
+        timeline={timeline.items}
+        openFollowUps={openFollowUps}
+        forms={{
+          contact: forms.contact ?? emptyForm({ occurredAt: toParisLocalInput(now()) }),
+          plan: forms.plan ?? emptyForm(),
+          reschedule: forms.reschedule,
+        }}
+      />,
+      status,
+    );
+  }
+
+  r.get(
+    '/personnes/:id',
+    staff(),
+    page(async (req, res) => renderPerson(req, res, idOf(req), {})),
+  );
+
+  r.post(
+    '/personnes/:id/contacts',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const personId = idOf(req);
+      const actor = actorOf(req);
+      const values = formValues(req.body, CONTACT_FIELDS);
+      const given = compact(values);
+      const errors: Record<string, string> = {};
+      const occurredAt = dateField(values, 'occurredAt', errors, CONTACT_MESSAGES.occurredAt, true);
+      const nextFollowUpAt = dateField(
+        values,
+        'nextFollowUpAt',
+        errors,
+        CONTACT_MESSAGES.nextFollowUpAt,
+        false,
+      );
+      const parsed = parseWith(
+        createContactBody,
+        {
+          ...given,
+          occurredAt: occurredAt ?? '',
+          ...(nextFollowUpAt ? { nextFollowUpAt } : {}),
+        },
+        values,
+        CONTACT_MESSAGES,
+        errors,
+      );
+      if (!parsed.ok) return renderPerson(req, res, personId, { contact: parsed.form }, 400);
+      const contact = await services.contacts.log(
+        actor,
+        personId,
+        parsed.data,
+        requestContext(req),
+      );
+      redirect(req, res, `/personnes/${personId}`, {
+        type: 'success',
+        message: contact.followUpId
+          ? 'Le contact est enregistré et le prochain suivi est planifié.'
+          : 'Le contact est enregistré.',
+      });
+    }),
+  );
+
+  r.post(
+    '/personnes/:id/suivis',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const personId = idOf(req);
+      const actor = actorOf(req);
+      const values = formValues(req.body, ['title', 'dueAt']);
+      const errors: Record<string, string> = {};
+      const dueAt = dateField(values, 'dueAt', errors, PLAN_MESSAGES.dueAt, true);
+      const parsed = parseWith(
+        createFollowUpBody,
+        { title: values.title ?? '', dueAt: dueAt ?? '' },
+        values,
+        PLAN_MESSAGES,
+        errors,
+      );
+      if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
+      await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+      redirect(req, res, `/personnes/${personId}`, {
+        type: 'success',
+        message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',
+      });
+    }),
+  );
+
+  // ---- Follow-up: complete or reschedule ------------------------------------------------------
+  const followUpForm = z
+    .object({
+      _csrf: z.string(),
+      action: z.enum(['terminer', 'reporter']),
+      retour: z.string().optional(),
+      dueAt: z.string().optional(),
+    })
+    .strict();
+
+  r.post(
+    '/suivis/:id',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const id = idOf(req);
+      const actor = actorOf(req);
+      const body = followUpForm.safeParse(req.body ?? {});
+      if (!body.success) {
+        throw new ValidationError('Invalid body', [
+          { field: 'action', message: 'Action inconnue' },
+        ]);
+      }
+      const returnTo = localPath(body.data.retour) ?? '/';
+      const personMatch = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
+      const values = { dueAt: body.data.dueAt ?? '' };
+      let input: z.infer<typeof updateFollowUpBody>;
+      if (body.data.action === 'terminer') {
+        input = { status: 'done' };
+      } else {
+        const errors: Record<string, string> = {};
+        const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
+        const parsed = parseWith(
+          updateFollowUpBody,
+          { dueAt: dueAt ?? '' },
+          values,
+          RESCHEDULE_MESSAGES,
+          errors,
+        );
+        if (!parsed.ok) {
+          if (personMatch) {
+            return renderPerson(
+              req,
+              res,
+              personMatch[1],
+              { reschedule: { id, form: parsed.form } },
+              400,
+            );
+          }
+          return redirect(req, res, returnTo, {
+            type: 'error',
+            message: RESCHEDULE_MESSAGES.dueAt,
+          });
+        }
+        input = parsed.data;
+      }
+      try {
+        const f = await services.followUps.update(actor, id, input, requestContext(req));
+        redirect(req, res, returnTo, {
+          type: 'success',
+          message:
+            body.data.action === 'terminer'
+              ? `Suivi « ${f.title} » marqué comme fait.`
+              : `Suivi « ${f.title} » reporté.`,
+        });
+      } catch (err) {
+        if (!(err instanceof ConflictError)) throw err;
+        redirect(req, res, returnTo, {
+          type: 'error',
+          message: 'Ce suivi a déjà été fait ou annulé entre-temps ; la page est à jour.',
+        });
+      }
+    }),
+  );
+
+  // ---- Notifications ------------------------------------------------------------------------
+  r.get(
+    '/notifications',
+    isAuthenticated(),
+    page(async (req, res) => {
+      const actor = actorOf(req);
+      const [list, ctx] = await Promise.all([
+        services.notifications.list(actor.id, { page: 1, pageSize: 50 }),
+        ctxFor(req),
+      ]);
+      sendPage(res, <NotificationsPage ctx={ctx} items={list.items} total={list.total} />);
+    }),
+  );
+
+  r.post(
+    '/notifications/:id/lu',
+    isAuthenticated(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const n = await services.notifications.markRead(actorOf(req).id, idOf(req));
+      redirect(req, res, '/notifications', {
+        type: 'success',
+        message: `Notification « ${n.title} » marquée comme lue.`,
+      });
+    }),
+  );
+
+  return r;
+}

@@ -1,0 +1,171 @@
+import request from 'supertest';
+import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
+import { createTeam } from '../setup/factories';
+
+/** The hidden CSRF field of the first form of a page. */
+function csrfOf(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('no CSRF field in the page');
+  return m[1];
+}
+
+describe('web pages over HTTP', () => {
+  let ctx: TestContext;
+  let a: Awaited<ReturnType<typeof createTeam>>;
+  let b: Awaited<ReturnType<typeof createTeam>>;
+  let personId: string;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    a = await createTeam();
+    b = await createTeam();
+    const api = await loginAs(ctx.app, a.worker.email);
+    const created = await api
+      .post('/api/persons')
+      .send({ alias: 'Femme <script>alert(1)</script> gare', source: 'outreach' });
+    personId = created.body.id;
+  });
+  afterAll(async () => ctx.close());
+
+  it('when a visitor is not signed in, then a page redirects to /connexion with the way back', async () => {
+    const res = await request(ctx.app).get(`/personnes/${personId}`);
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe(
+      `/connexion?retour=${encodeURIComponent(`/personnes/${personId}`)}`,
+    );
+    const home = await request(ctx.app).get('/');
+    expect(home.status).toBe(302);
+    expect(home.headers.location).toBe('/connexion');
+  });
+
+  it('when a form is posted without its CSRF token, then 403 and nothing is created', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const res = await agent
+      .post('/personnes/nouvelle')
+      .type('form')
+      .send({ alias: 'Sans jeton', source: 'outreach' });
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toMatch(/html/);
+    expect(res.text).toContain('Formulaire expiré');
+    const list = await agent.get('/api/persons?q=Sans%20jeton');
+    expect(list.body.total).toBe(0);
+  });
+
+  it('when the CSRF token is sent, then the quick intake creates the person and redirects to the file', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const form = await agent.get('/personnes/nouvelle');
+    const res = await agent
+      .post('/personnes/nouvelle')
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), alias: 'Avec jeton', source: 'outreach' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toMatch(/^\/personnes\/[0-9a-f-]{36}$/);
+  });
+
+  it('when a form is posted with a token from another session, then 403', async () => {
+    const mine = await loginAs(ctx.app, a.worker.email);
+    const other = await loginAs(ctx.app, a.worker2.email);
+    const token = csrfOf((await other.get('/personnes/nouvelle')).text);
+    await mine.get('/personnes/nouvelle');
+    const res = await mine
+      .post('/personnes/nouvelle')
+      .type('form')
+      .send({ _csrf: token, alias: 'Jeton volé', source: 'outreach' });
+    expect(res.status).toBe(403);
+  });
+
+  it('when the JSON API is called without a CSRF token, then it still works', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const res = await agent.post('/api/persons').send({ alias: 'Par l’API', source: 'outreach' });
+    expect(res.status).toBe(201);
+  });
+
+  it('when a worker of another structure opens the person page, then a 404 page in French', async () => {
+    const outsider = await loginAs(ctx.app, b.worker.email);
+    const res = await outsider.get(`/personnes/${personId}`);
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/html/);
+    expect(res.text).toContain('Page introuvable');
+    expect(res.text).not.toContain('gare');
+  });
+
+  it('when a path does not exist, then a 404 page, while /api keeps JSON', async () => {
+    const page = await request(ctx.app).get('/nulle-part');
+    expect(page.status).toBe(404);
+    expect(page.text).toContain('Page introuvable');
+    const api = await request(ctx.app).get('/api/nulle-part');
+    expect(api.status).toBe(404);
+    expect(api.body.error.code).toBe('not_found');
+  });
+
+  it('when a personal page is served, then Cache-Control is no-store and text is escaped', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const res = await agent.get(`/personnes/${personId}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.text).toContain('Femme &lt;script>alert(1)&lt;/script> gare');
+    expect(res.text).not.toContain('<script>alert(1)</script>');
+    for (const path of ['/', '/personnes', '/notifications']) {
+      expect((await agent.get(path)).headers['cache-control']).toBe('no-store');
+    }
+  });
+
+  it('when a page is served, then its CSP allows no inline script', async () => {
+    const res = await request(ctx.app).get('/connexion');
+    const csp = res.headers['content-security-policy'];
+    const script = /script-src ([^;]+)/.exec(csp)?.[1] ?? '';
+    expect(script).toContain("'self'");
+    expect(script).not.toContain('unsafe-inline');
+    expect(csp).toContain("default-src 'self'");
+    expect(res.text).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  });
+
+  it('when the login form is used, then a wrong password keeps the email and a good one opens Mes actions', async () => {
+    const agent = request.agent(ctx.app);
+    const page = await agent.get('/connexion');
+    const bad = await agent
+      .post('/connexion')
+      .type('form')
+      .send({
+        _csrf: csrfOf(page.text),
+        email: a.worker.email,
+        password: 'pas le bon mot de passe',
+      });
+    expect(bad.status).toBe(401);
+    expect(bad.text).toContain('Adresse électronique ou mot de passe incorrect');
+    expect(bad.text).toContain(`value="${a.worker.email}"`);
+    const good = await agent
+      .post('/connexion')
+      .type('form')
+      .send({ _csrf: csrfOf(bad.text), email: a.worker.email, password: DEFAULT_PASSWORD });
+    expect(good.status).toBe(303);
+    expect(good.headers.location).toBe('/');
+    const home = await agent.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('<h1>Mes actions</h1>');
+  });
+
+  it('when the return path points to another site, then login goes home instead', async () => {
+    const agent = request.agent(ctx.app);
+    const page = await agent.get('/connexion?retour=//evil.example');
+    expect(page.text).toContain('name="retour" value="/"');
+  });
+
+  it('when an observer signs in, then the person pages are refused with a 403 page', async () => {
+    const agent = await loginAs(ctx.app, a.observer.email);
+    const res = await agent.get('/personnes');
+    expect(res.status).toBe(403);
+    expect(res.text).toContain('Accès refusé');
+  });
+
+  it('when the session is logged out through the page, then the old cookie is redirected to login', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const home = await agent.get('/');
+    const out = await agent
+      .post('/deconnexion')
+      .type('form')
+      .send({ _csrf: csrfOf(home.text) });
+    expect(out.status).toBe(303);
+    expect((await agent.get('/')).status).toBe(302);
+  });
+});

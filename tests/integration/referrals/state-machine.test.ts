@@ -1,0 +1,230 @@
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import {
+  ACTOR_FOR,
+  REASON_REQUIRED,
+  REFERRAL_STATUSES,
+  TRANSITIONS,
+  type ReferralStatus,
+} from '../../../server/features/referrals/referral-state';
+import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
+
+type World = Awaited<ReturnType<typeof referralWorld>>;
+
+/** A reason that suits the target: a rejection code, free text otherwise. */
+const reasonFor = (to: ReferralStatus) => (to === 'rejected' ? 'no_capacity' : 'Raison donnée');
+
+describe('referral state machine, transition by transition', () => {
+  let ctx: TestContext;
+  let w: World;
+  let personId: string;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    w = await referralWorld(ctx.app);
+    personId = (await createPerson(w.agents.worker)).id;
+    await giveConsent(w.agents.worker, personId, w.food.partner.id);
+  });
+  afterAll(async () => ctx.close());
+
+  const move = (agent: Agent, id: string, to: string, extra: Record<string, unknown> = {}) =>
+    agent.post(`/api/referrals/${id}/transitions`).send({ to, ...extra });
+
+  /** Drives a new referral to the status through the real API (or the system, for expired). */
+  async function referralIn(status: ReferralStatus): Promise<string> {
+    const created = await refer(w.agents.worker, personId, w.food.partner.id);
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const path: Record<ReferralStatus, [Agent, string, string?][]> = {
+      requested: [],
+      accepted: [[w.agents.partner, 'accepted']],
+      rejected: [[w.agents.partner, 'rejected', 'not_eligible']],
+      cancelled: [[w.agents.worker, 'cancelled', 'La personne a déménagé']],
+      in_progress: [
+        [w.agents.partner, 'accepted'],
+        [w.agents.partner, 'in_progress'],
+      ],
+      on_hold: [
+        [w.agents.partner, 'accepted'],
+        [w.agents.partner, 'on_hold', 'En attente de pièces'],
+      ],
+      completed: [
+        [w.agents.partner, 'accepted'],
+        [w.agents.partner, 'completed'],
+      ],
+      failed: [
+        [w.agents.partner, 'accepted'],
+        [w.agents.partner, 'failed', 'Injoignable'],
+      ],
+      expired: [],
+    };
+    for (const [agent, to, reason] of path[status]) {
+      const res = await move(agent, id, to, reason ? { reason } : {});
+      expect(res.status).toBe(200);
+    }
+    if (status === 'expired') {
+      const ok = await testKnex().transaction((trx) => ctx.deps.services.referrals.expire(trx, id));
+      expect(ok).toBe(true);
+    }
+    return id;
+  }
+
+  /** The allowed actor of a target, and the actors who must be refused with 403. */
+  function actorsFor(to: Exclude<ReferralStatus, 'requested'>): {
+    allowed: Agent[];
+    refused: [string, Agent][];
+  } {
+    switch (ACTOR_FOR[to]) {
+      case 'partner':
+        return {
+          allowed: [w.agents.partner],
+          refused: [
+            ['the requesting worker', w.agents.worker],
+            ['a manager', w.agents.manager],
+          ],
+        };
+      case 'requester_or_manager':
+        return {
+          allowed: [w.agents.worker, w.agents.manager],
+          refused: [
+            ['the partner', w.agents.partner],
+            ['a worker who did not make the referral', w.agents.worker2],
+          ],
+        };
+      case 'system':
+        return {
+          allowed: [],
+          refused: [
+            ['the partner', w.agents.partner],
+            ['a manager', w.agents.manager],
+          ],
+        };
+    }
+  }
+
+  const valid = REFERRAL_STATUSES.flatMap((from) =>
+    TRANSITIONS[from].map((to) => [from, to] as const),
+  );
+
+  describe.each(valid)('%s → %s', (from, to) => {
+    const target = to as Exclude<ReferralStatus, 'requested'>;
+
+    if (ACTOR_FOR[target] !== 'system') {
+      it('when the allowed actor moves it, then 200 and the event is kept', async () => {
+        for (const agent of actorsFor(target).allowed) {
+          const id = await referralIn(from);
+          const res = await move(agent, id, to, { reason: reasonFor(to) });
+          expect(res.status).toBe(200);
+          expect(res.body.status).toBe(to);
+          const events = (res.body.events as { fromStatus: string; toStatus: string }[]).map(
+            (e) => `${e.fromStatus}>${e.toStatus}`,
+          );
+          expect(events[events.length - 1]).toBe(`${from}>${to}`);
+        }
+      });
+    } else {
+      it('when the system moves it, then it is expired and the requester is told', async () => {
+        const id = await referralIn(from);
+        const ok = await testKnex().transaction((trx) =>
+          ctx.deps.services.referrals.expire(trx, id),
+        );
+        expect(ok).toBe(true);
+        const res = await w.agents.worker.get(`/api/referrals/${id}`);
+        expect(res.body.status).toBe('expired');
+        expect(res.body.events.at(-1)).toMatchObject({
+          fromStatus: 'requested',
+          toStatus: 'expired',
+          actorKind: 'system',
+          reasonCode: 'sla_passed',
+        });
+        const n = await testKnex()('notifications').where({
+          subject_id: id,
+          kind: 'referral.expired',
+        });
+        expect(n).toHaveLength(1);
+      });
+    }
+
+    it('when a refused actor tries it, then 403 and nothing changes', async () => {
+      const id = await referralIn(from);
+      for (const [, agent] of actorsFor(target).refused) {
+        const res = await move(agent, id, to, { reason: reasonFor(to) });
+        expect(res.status).toBe(403);
+      }
+      const after = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(after.body.status).toBe(from);
+    });
+
+    if (REASON_REQUIRED.includes(to) && ACTOR_FOR[target] !== 'system') {
+      it('when the reason is missing, then 400 naming the reason', async () => {
+        const id = await referralIn(from);
+        const res = await move(actorsFor(target).allowed[0], id, to);
+        expect(res.status).toBe(400);
+        expect(res.body.error.details[0].field).toBe('reason');
+        if (to === 'rejected') {
+          const free = await move(actorsFor(target).allowed[0], id, to, { reason: 'pas envie' });
+          expect(free.status).toBe(400);
+        }
+      });
+    }
+  });
+
+  const invalid = REFERRAL_STATUSES.flatMap((from) =>
+    REFERRAL_STATUSES.filter(
+      (to) => to !== 'requested' && to !== 'expired' && !TRANSITIONS[from].includes(to),
+    ).map((to) => [from, to] as const),
+  );
+
+  it.each(invalid)(
+    'when the allowed actor moves a %s referral to %s, then 409 (invalid transition)',
+    async (from, to) => {
+      const id = await referralIn(from);
+      const agent = actorsFor(to as Exclude<ReferralStatus, 'requested'>).allowed[0];
+      const res = await move(agent, id, to, { reason: reasonFor(to) });
+      expect(res.status).toBe(409);
+      expect(res.body.error.details).toMatchObject({ from, to });
+    },
+  );
+
+  it.each(REFERRAL_STATUSES.filter((s) => s !== 'requested'))(
+    'when the system tries to expire a %s referral, then nothing happens',
+    async (from) => {
+      const id = await referralIn(from);
+      const ok = await testKnex().transaction((trx) => ctx.deps.services.referrals.expire(trx, id));
+      expect(ok).toBe(false);
+    },
+  );
+
+  it('when two partner users accept and reject at once, then one wins and the other gets 409', async () => {
+    for (let round = 0; round < 5; round += 1) {
+      const id = await referralIn('requested');
+      const [a, b] = await Promise.all([
+        move(w.agents.partner, id, 'accepted'),
+        move(w.agents.partner2, id, 'rejected', { reason: 'no_capacity' }),
+      ]);
+      expect([a.status, b.status].sort()).toEqual([200, 409]);
+      const winner = a.status === 200 ? 'accepted' : 'rejected';
+      const final = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(final.body.status).toBe(winner);
+      expect(final.body.events).toHaveLength(2);
+    }
+  });
+
+  it('when a partner answers, then the requester is notified without any personal data', async () => {
+    const id = await referralIn('requested');
+    await move(w.agents.partner, id, 'accepted');
+    const res = await w.agents.worker.get('/api/notifications');
+    const n = (res.body.items as { subjectId: string; kind: string; title: string }[]).find(
+      (x) => x.subjectId === id,
+    );
+    expect(n).toMatchObject({ kind: 'referral.accepted' });
+    expect(n!.title).toContain('Banque alimentaire');
+    expect(n!.title).not.toMatch(/Nadia|Benali/);
+  });
+
+  it('when the target is requested or unknown, then 400', async () => {
+    const id = await referralIn('requested');
+    expect((await move(w.agents.partner, id, 'requested')).status).toBe(400);
+    expect((await move(w.agents.partner, id, 'done')).status).toBe(400);
+  });
+});

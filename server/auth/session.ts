@@ -27,6 +27,10 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
     createTable: false,
     cleanupInterval: 0,
   });
+  // The table comes from a migration. The store's own start-up check would, with the database
+  // down at boot (or closed right away), reject unhandled and then fail every session for good.
+  store.ready.catch(() => undefined);
+  store.ready = Promise.resolve();
   app.use(
     session({
       name: SESSION_COOKIE,

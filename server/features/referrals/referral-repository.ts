@@ -151,7 +151,7 @@ export function createReferralRepository(cipher: Cipher) {
       .leftJoin('users as u', 'u.id', 'e.actor_id')
       .whereIn('e.referral_id', ids)
       .orderBy('e.at')
-      .orderBy('e.id')
+      .orderBy('e.seq')
       .select('e.*', 'u.name as actor_name');
   }
 

@@ -1,0 +1,170 @@
+import { createTestContext, type TestContext } from '../../setup/context';
+import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+
+type World = Awaited<ReturnType<typeof referralWorld>>;
+
+const sortedKeys = (o: object) => Object.keys(o).sort();
+
+describe('what each role sees of a referral', () => {
+  let ctx: TestContext;
+  let w: World;
+  let referralId: string;
+  let bareId: string;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    w = await referralWorld(ctx.app);
+    const person = await createPerson(w.agents.worker);
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id, { sharedFields: ['phone'] });
+    referralId = (
+      await refer(w.agents.worker, person.id, w.food.partner.id, { serviceId: w.food.service.id })
+    ).body.id;
+    // A person who shared no contact detail, known by an alias only.
+    const alias = await createPerson(w.agents.worker, {
+      firstName: undefined,
+      lastName: undefined,
+      alias: 'Homme ~50 ans, parvis',
+    });
+    await giveConsent(w.agents.worker, alias.id, w.food.partner.id);
+    bareId = (
+      await refer(w.agents.worker, alias.id, w.food.partner.id, { sharedSummary: undefined })
+    ).body.id;
+  });
+  afterAll(async () => ctx.close());
+
+  const PARTNER_KEYS = [
+    'createdAt',
+    'events',
+    'id',
+    'outcome',
+    'partner',
+    'person',
+    'reason',
+    'service',
+    'sharedSummary',
+    'status',
+    'structure',
+    'requester',
+    'updatedAt',
+  ].sort();
+
+  it('when a partner user reads a referral, then it gets exactly the referral minimum', async () => {
+    for (const agent of [w.agents.partner, w.agents.partner2]) {
+      const res = await agent.get(`/api/referrals/${referralId}`);
+      expect(res.status).toBe(200);
+      expect(sortedKeys(res.body)).toEqual(PARTNER_KEYS);
+      expect(res.body.person).toEqual({ displayName: 'Nadia Benali', phone: '06 12 34 56 78' });
+      expect(sortedKeys(res.body.structure)).toEqual(['name']);
+      expect(sortedKeys(res.body.requester)).toEqual(['name']);
+      expect(sortedKeys(res.body.events[0])).toEqual([
+        'at',
+        'fromStatus',
+        'reasonCode',
+        'toStatus',
+      ]);
+      const json = JSON.stringify(res.body);
+      for (const secret of ['Situation confidentielle', 'nadia@example.test', 'rue des Lilas'])
+        expect(json).not.toContain(secret);
+    }
+  });
+
+  it('when the person shared no contact detail, then the partner sees the alias only', async () => {
+    const res = await w.agents.partner.get(`/api/referrals/${bareId}`);
+    expect(res.body.person).toEqual({ displayName: 'Homme ~50 ans, parvis' });
+  });
+
+  it('when a partner user lists its inbox, then each item has the same keys', async () => {
+    const res = await w.agents.partner.get('/api/referrals');
+    expect(res.status).toBe(200);
+    expect(res.body.total).toBe(2);
+    for (const item of res.body.items) expect(sortedKeys(item)).toEqual(PARTNER_KEYS);
+  });
+
+  it('when a worker reads it, then it gets the staff view', async () => {
+    const res = await w.agents.worker.get(`/api/referrals/${referralId}`);
+    expect(sortedKeys(res.body)).toEqual(
+      [
+        'closedAt',
+        'consentId',
+        'createdAt',
+        'events',
+        'id',
+        'outcome',
+        'partner',
+        'person',
+        'personId',
+        'reason',
+        'requester',
+        'respondedAt',
+        'service',
+        'sharedSummary',
+        'status',
+        'statusReasonCode',
+        'updatedAt',
+        'version',
+      ].sort(),
+    );
+    expect(res.body.person).toEqual({ id: res.body.personId, displayName: 'Nadia Benali' });
+  });
+
+  it('when a partner user of another organisation asks, then 404 for reading and moving', async () => {
+    expect((await w.agents.outsider.get(`/api/referrals/${referralId}`)).status).toBe(404);
+    expect(
+      (
+        await w.agents.outsider
+          .post(`/api/referrals/${referralId}/transitions`)
+          .send({ to: 'accepted' })
+      ).status,
+    ).toBe(404);
+    expect((await w.agents.outsider.get('/api/referrals')).body.total).toBe(0);
+  });
+
+  it('when staff of another structure asks, then 404', async () => {
+    const other = await referralWorld(ctx.app);
+    expect((await other.agents.worker.get(`/api/referrals/${referralId}`)).status).toBe(404);
+    expect((await other.agents.manager.get('/api/referrals')).body.total).toBe(0);
+    expect(
+      (
+        await other.agents.worker
+          .post(`/api/referrals/${referralId}/transitions`)
+          .send({ to: 'cancelled', reason: 'x' })
+      ).status,
+    ).toBe(404);
+  });
+
+  it('when an admin or an observer asks, then 403: they see no person data', async () => {
+    for (const agent of [w.agents.admin, w.agents.observer]) {
+      expect((await agent.get(`/api/referrals/${referralId}`)).status).toBe(403);
+      expect((await agent.get('/api/referrals')).status).toBe(403);
+    }
+  });
+
+  it('when a partner user tries to refer or read a person, then 403', async () => {
+    const person = await createPerson(w.agents.worker);
+    expect((await w.agents.partner.get(`/api/persons/${person.id}`)).status).toBe(403);
+    expect(
+      (
+        await w.agents.partner
+          .post(`/api/persons/${person.id}/referrals`)
+          .send({ partnerId: w.food.partner.id, reason: 'x' })
+      ).status,
+    ).toBe(403);
+  });
+
+  it('when a worker lists "mine" and by status, then the filters apply', async () => {
+    const mine = await w.agents.worker.get('/api/referrals?mine=true&status=requested');
+    expect(mine.body.total).toBe(2);
+    const theirs = await w.agents.worker2.get('/api/referrals?mine=true');
+    expect(theirs.body.total).toBe(0);
+    const all = await w.agents.worker2.get('/api/referrals');
+    expect(all.body.total).toBe(2);
+  });
+
+  it('when the referral is created, then the person is "supported" and its timeline shows it', async () => {
+    const r = await w.agents.worker.get(`/api/referrals/${referralId}`);
+    const person = await w.agents.worker.get(`/api/persons/${r.body.personId}`);
+    expect(person.body.status).toBe('supported');
+    const timeline = await w.agents.worker.get(`/api/persons/${r.body.personId}/timeline`);
+    expect(timeline.body.items.map((i: { type: string }) => i.type)).toContain('referral');
+  });
+});

@@ -1,9 +1,11 @@
 import type { NextFunction, Request, Response, Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
 import { documentEndpoint } from './openapi';
 import { parseInput } from './validate';
+
+const NO_QUERY = z.object({}).strict();
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -53,7 +55,8 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
         const params = spec.params
           ? parseInput(spec.params, req.params, 'path parameter')
           : req.params;
-        const query = spec.query ? parseInput(spec.query, req.query, 'query parameter') : {};
+        // Strict by default: a route that declares no query takes none.
+        const query = parseInput(spec.query ?? NO_QUERY, req.query, 'query parameter');
         const body = spec.body ? parseInput(spec.body, req.body ?? {}, 'body') : undefined;
         const result = await spec.handler({
           params: params as z.infer<P>,

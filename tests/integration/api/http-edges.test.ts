@@ -107,6 +107,15 @@ describe('HTTP edges: CSRF, malformed bodies, sizes, ids', () => {
     }
   });
 
+  it('when a route that declares no query gets one, then 400 naming the parameter', async () => {
+    const post = await worker.post('/api/persons').query({ debug: '1' }).send(person);
+    expect(post.status).toBe(400);
+    expect(post.body.error.details[0].field).toBe('debug');
+    const me = await worker.get('/api/me').query({ fields: 'all' });
+    expect(me.status).toBe(400);
+    expect(me.body.error.details[0].field).toBe('fields');
+  });
+
   it('when the route does not exist, then a JSON 404', async () => {
     const res = await worker.get('/api/nothing-here');
     expect(res.status).toBe(404);

@@ -1,0 +1,257 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import request from 'supertest';
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
+import { createApp } from '../../../server/app';
+import {
+  REFERRAL_ASK_OUTCOME,
+  REFERRAL_EMAIL_PARTNER,
+} from '../../../server/features/referrals/referral-schemas';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+import { linkIn, startSmtp } from './smtp';
+
+type World = Awaited<ReturnType<typeof referralWorld>>;
+const DAY = 24 * 3600 * 1000;
+
+describe('partners answering by signed link, sent by email through a real SMTP server', () => {
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let ctx: TestContext;
+  let w: World;
+  const clock = fixedClock('2026-11-24T10:00:00+01:00');
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({ clock, env: { SMTP_URL: smtp.url } });
+    w = await referralWorld(ctx.app);
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await smtp.close();
+  });
+
+  async function newReferral() {
+    const person = await createPerson(w.agents.worker);
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id, { sharedFields: ['phone'] });
+    const res = await refer(w.agents.worker, person.id, w.food.partner.id, {
+      serviceId: w.food.service.id,
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  const deadlineOf = async (referralId: string, kind: string) =>
+    (await testKnex()('deadlines').where({ subject_id: referralId, kind }).first()) as {
+      id: string;
+      status: string;
+    };
+
+  /** Runs the email job of a referral the way the worker does, and returns the email it sent. */
+  async function emailFor(referralId: string, kind = REFERRAL_EMAIL_PARTNER) {
+    const before = smtp.received.length;
+    const d = await deadlineOf(referralId, kind);
+    expect(await processDeadline(ctx.deps, processors, kind, d.id)).toBe('done');
+    const all = await smtp.waitFor(before + 1);
+    return all[all.length - 1];
+  }
+
+  describe('through the running deadline worker', () => {
+    let worker: DeadlineWorker;
+    beforeAll(async () => {
+      worker = await startDeadlineWorker(ctx.deps);
+    });
+    afterAll(async () => worker.close());
+
+    it('when a worker refers, then the partner receives one French email with a working link and nothing about the person', async () => {
+      const before = smtp.received.length;
+      const id = await newReferral();
+      const [email] = (await smtp.waitFor(before + 1)).slice(before);
+
+      expect(email.to).toEqual([w.food.partner.email]);
+      expect(email.subject).toContain("Nouvelle demande d'orientation");
+      expect(email.text).toContain('Bonjour');
+      expect(email.text).toContain('Colis alimentaires');
+      const link = linkIn(email);
+      expect(email.html).toContain(link.url);
+      for (const secret of ['Nadia', 'Benali', 'Besoin alimentaire', 'Famille de trois', '06 12'])
+        expect(email.raw).not.toContain(secret);
+      expect(email.messageId).toMatch(/^<deadline-[0-9a-f-]+@127\.0\.0\.1>$/);
+
+      // Only the hash of the token is stored.
+      const stored = await testKnex()('referral_links').where({ referral_id: id });
+      expect(stored).toHaveLength(1);
+      expect(JSON.stringify(stored)).not.toContain(link.token);
+      expect((await deadlineOf(id, REFERRAL_EMAIL_PARTNER)).status).toBe('done');
+      expect(await testKnex()('sent_emails').where({ message_id: email.messageId })).toHaveLength(
+        1,
+      );
+
+      const page = await request(ctx.app).get(link.path);
+      expect(page.status).toBe(200);
+      expect(page.headers['cache-control']).toBe('no-store');
+      expect(page.headers['referrer-policy']).toBe('no-referrer');
+      expect(page.text).toContain('Nadia Benali');
+      expect(page.text).toContain('06 12 34 56 78');
+      expect(page.text).toContain('Besoin alimentaire urgent');
+      expect(page.text).not.toContain('Situation confidentielle');
+      expect(page.text).not.toContain('nadia@example.test');
+
+      const noReason = await request(ctx.app)
+        .post(link.path)
+        .type('form')
+        .send({ action: 'reject' });
+      expect(noReason.status).toBe(400);
+      expect(noReason.text).toContain('motif');
+
+      const accepted = await request(ctx.app)
+        .post(link.path)
+        .type('form')
+        .send({ action: 'accept' });
+      expect(accepted.status).toBe(200);
+      expect(accepted.text).toContain('Merci');
+
+      const referral = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(referral.body.status).toBe('accepted');
+      expect(referral.body.events.at(-1)).toMatchObject({
+        toStatus: 'accepted',
+        actorKind: 'link',
+      });
+      const notes = await w.agents.worker.get('/api/notifications');
+      expect(notes.body.items.map((n: { subjectId: string }) => n.subjectId)).toContain(id);
+
+      // Spent: the link cannot be used again, for the same or another answer.
+      expect((await request(ctx.app).get(link.path)).status).toBe(410);
+      const again = await request(ctx.app)
+        .post(link.path)
+        .type('form')
+        .send({ action: 'reject', reason: 'no_capacity' });
+      expect(again.status).toBe(410);
+      expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('accepted');
+
+      const audit = await testKnex()('audit_events')
+        .where({ subject_id: id })
+        .whereLike('action', 'referral_link.%')
+        .orderBy('id');
+      expect(audit.map((a) => a.action)).toEqual(
+        expect.arrayContaining([
+          'referral_link.view',
+          'referral_link.use',
+          'referral_link.refused',
+        ]),
+      );
+      expect(audit.every((a) => a.ip)).toBe(true);
+      expect(JSON.stringify(audit)).not.toContain(link.token);
+
+      // The partner user of another organisation still gets 404 on that referral.
+      expect((await w.agents.outsider.get(`/api/referrals/${id}`)).status).toBe(404);
+    });
+  });
+
+  it('when the same email deadline is delivered twice at once, then one email is sent', async () => {
+    const id = await newReferral();
+    const d = await deadlineOf(id, REFERRAL_EMAIL_PARTNER);
+    // Nothing consumes the queue here: the two deliveries are these two calls.
+    const before = smtp.received.length;
+    const outcomes = await Promise.all([
+      processDeadline(ctx.deps, processors, REFERRAL_EMAIL_PARTNER, d.id),
+      processDeadline(ctx.deps, processors, REFERRAL_EMAIL_PARTNER, d.id),
+    ]);
+    expect(outcomes.sort()).toEqual(['done', 'not_pending']);
+    await smtp.waitFor(before + 1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.received.length).toBe(before + 1);
+    expect(await testKnex()('sent_emails').where({ deadline_id: d.id })).toHaveLength(1);
+  });
+
+  it('when a respond link is opened after a partner user already answered, then it is refused (410)', async () => {
+    const id = await newReferral();
+    const link = linkIn(await emailFor(id));
+    await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' });
+    const res = await request(ctx.app).post(link.path).type('form').send({ action: 'accept' });
+    expect(res.status).toBe(410);
+    expect(res.text).toContain("n'attend plus de réponse");
+  });
+
+  it('when the link is older than 8 days, then it is refused and the referral does not move', async () => {
+    const id = await newReferral();
+    const link = linkIn(await emailFor(id));
+    clock.advance(8 * DAY + 60_000);
+    try {
+      const page = await request(ctx.app).get(link.path);
+      expect(page.status).toBe(410);
+      expect(page.text).toContain('expiré');
+      const post = await request(ctx.app).post(link.path).type('form').send({ action: 'accept' });
+      expect(post.status).toBe(410);
+      expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('requested');
+    } finally {
+      clock.set('2026-11-24T10:00:00+01:00');
+    }
+  });
+
+  it('when the partner rejects through the link with a coded reason, then the referral is rejected', async () => {
+    const id = await newReferral();
+    const link = linkIn(await emailFor(id));
+    const res = await request(ctx.app)
+      .post(link.path)
+      .type('form')
+      .send({ action: 'reject', reason: 'out_of_area' });
+    expect(res.status).toBe(200);
+    const r = await w.agents.worker.get(`/api/referrals/${id}`);
+    expect(r.body).toMatchObject({ status: 'rejected', statusReasonCode: 'out_of_area' });
+    // A respond link cannot report an outcome.
+    const other = linkIn(await emailFor(await newReferral()));
+    const wrong = await request(ctx.app).post(other.path).type('form').send({ action: 'complete' });
+    expect(wrong.status).toBe(400);
+  });
+
+  it('when the referral was accepted, then the outcome link asks whether help was delivered and records it', async () => {
+    const id = await newReferral();
+    await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' });
+    const email = await emailFor(id, REFERRAL_ASK_OUTCOME);
+    expect(email.subject).toContain("L'aide a-t-elle pu être apportée");
+    const link = linkIn(email);
+    const page = await request(ctx.app).get(link.path);
+    expect(page.text).toContain("L'aide a-t-elle pu être apportée");
+    const fail = await request(ctx.app).post(link.path).type('form').send({ action: 'fail' });
+    expect(fail.status).toBe(400);
+    const done = await request(ctx.app)
+      .post(link.path)
+      .type('form')
+      .send({ action: 'complete', outcome: 'Colis remis' });
+    expect(done.status).toBe(200);
+    const r = await w.agents.worker.get(`/api/referrals/${id}`);
+    expect(r.body).toMatchObject({ status: 'completed', outcome: 'Colis remis' });
+  });
+
+  it('when a link is requested, then the request log shows the path without the token', async () => {
+    const id = await newReferral();
+    const link = linkIn(await emailFor(id));
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const app = createApp({ ...ctx.deps, logger: pino({ level: 'info' }, sink) });
+    expect((await request(app).get(link.path)).status).toBe(200);
+    const log = lines.join('');
+    expect(log).toContain('/partenaires/reponse/[token]');
+    expect(log).not.toContain(link.token);
+  });
+
+  it('when one address opens too many links, then 429', async () => {
+    const bogus = '/partenaires/reponse/' + 'A'.repeat(43);
+    // Start from a clean count: the tests above opened links from this address too.
+    const keys = await ctx.deps.redis.keys(`${ctx.prefix}:link:ip*`);
+    if (keys.length) await ctx.deps.redis.del(...keys);
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i += 1) statuses.push((await request(ctx.app).get(bogus)).status);
+    expect(statuses.slice(0, 30).every((s) => s === 404)).toBe(true);
+    expect(statuses.at(-1)).toBe(429);
+  });
+});

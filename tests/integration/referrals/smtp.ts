@@ -1,0 +1,125 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+
+export interface ReceivedEmail {
+  from: string;
+  to: string[];
+  messageId: string;
+  subject: string;
+  text: string;
+  html: string;
+  raw: string;
+}
+
+const decodeQp = (s: string) =>
+  Buffer.from(
+    s
+      .replace(/=\r?\n/g, '')
+      .replace(/=([0-9A-F]{2})/gi, (_, h) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
+
+function decodeBody(body: string, encoding: string | undefined): string {
+  if (encoding === 'base64')
+    return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (encoding === 'quoted-printable') return decodeQp(body);
+  return body;
+}
+
+/** RFC 2047 encoded words, as nodemailer writes non-ASCII subjects. */
+const decodeWords = (s: string) =>
+  s
+    .replace(/\?=\s+=\?/g, '?==?')
+    .replace(/=\?utf-8\?([QB])\?([^?]*)\?=/gi, (_, kind: string, text: string) =>
+      kind.toUpperCase() === 'B'
+        ? Buffer.from(text, 'base64').toString('utf8')
+        : decodeQp(text.replace(/_/g, ' ')),
+    );
+
+function headersOf(block: string): Record<string, string> {
+  const unfolded = block.replace(/\r?\n[ \t]+/g, ' ');
+  const out: Record<string, string> = {};
+  for (const line of unfolded.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** Just enough MIME for nodemailer's text + HTML alternative messages. */
+export function parseEmail(raw: string, from: string, to: string[]): ReceivedEmail {
+  const [head, ...rest] = raw.split(/\r?\n\r?\n/);
+  const headers = headersOf(head);
+  const body = rest.join('\r\n\r\n');
+  let text = '';
+  let html = '';
+  const boundary = /boundary="?([^";]+)"?/i.exec(headers['content-type'] ?? '')?.[1];
+  const parts = boundary
+    ? body.split(`--${boundary}`).filter((p) => p.trim() && !p.startsWith('--'))
+    : [`${head}\r\n\r\n${body}`];
+  for (const part of parts) {
+    const [ph, ...pb] = part.replace(/^\r?\n/, '').split(/\r?\n\r?\n/);
+    const h = headersOf(ph);
+    const content = decodeBody(pb.join('\r\n\r\n'), h['content-transfer-encoding']);
+    if (/text\/plain/i.test(h['content-type'] ?? '')) text = content;
+    if (/text\/html/i.test(h['content-type'] ?? '')) html = content;
+  }
+  return {
+    from,
+    to,
+    messageId: headers['message-id'] ?? '',
+    subject: decodeWords(headers.subject ?? ''),
+    text,
+    html,
+    raw,
+  };
+}
+
+/** A real SMTP server in this process, on a free port, keeping every message it receives. */
+export async function startSmtp() {
+  const received: ReceivedEmail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const mailFrom = session.envelope.mailFrom;
+        received.push(
+          parseEmail(
+            Buffer.concat(chunks).toString('utf8'),
+            mailFrom ? mailFrom.address : '',
+            session.envelope.rcptTo.map((r) => r.address),
+          ),
+        );
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    received,
+    /** Resolves when `count` messages arrived, or fails after the timeout. */
+    async waitFor(count: number, timeoutMs = 15000): Promise<ReceivedEmail[]> {
+      const until = Date.now() + timeoutMs;
+      while (received.length < count) {
+        if (Date.now() > until)
+          throw new Error(`expected ${count} email(s), received ${received.length}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      return received;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The signed link in an email's text part. */
+export function linkIn(email: ReceivedEmail): { url: string; path: string; token: string } {
+  const m = /(https?:\/\/\S+\/partenaires\/reponse\/([A-Za-z0-9_-]{43}))/.exec(email.text);
+  if (!m) throw new Error(`no link in: ${email.text}`);
+  return { url: m[1], path: new URL(m[1]).pathname, token: m[2] };
+}

@@ -8,13 +8,16 @@ import {
 import { TooManyRequestsError } from '../lib/errors';
 
 /**
- * Failed logins are counted per account and per IP, in Redis so every web replica shares them,
+ * Login attempts are counted per account and per IP, in Redis so every web replica shares them,
  * with an in-memory fallback while Redis is away. Blocks end by themselves: no permanent lockout.
+ * An attempt is counted before its password is checked: counting failures afterwards let
+ * parallel guesses all pass the check before any of them was recorded.
  */
 export interface LoginThrottle {
-  check(email: string, ip: string): Promise<void>;
-  fail(email: string, ip: string): Promise<void>;
-  succeed(email: string): Promise<void>;
+  /** Counts one attempt; 429 when the account or the IP is over its limit. */
+  attempt(email: string, ip: string): Promise<void>;
+  /** A successful login forgets the account's attempts and gives the IP its point back. */
+  succeed(email: string, ip: string): Promise<void>;
 }
 
 export interface ThrottleOptions {
@@ -58,25 +61,27 @@ export function createLoginThrottle(
   const byIp = limiter(redis, `${o.keyPrefix}:login:ip`, o.perIp, o.windowSeconds);
   const accountKey = (email: string) => email.trim().toLowerCase();
 
-  const blocked = (res: RateLimiterRes | null, points: number) =>
-    res !== null && res.consumedPoints >= points;
-
   return {
-    async check(email, ip) {
-      const [a, i] = await Promise.all([byAccount.get(accountKey(email)), byIp.get(ip)]);
-      if (blocked(a, o.perAccount) || blocked(i, o.perIp)) {
-        const wait = Math.max(a?.msBeforeNext ?? 0, i?.msBeforeNext ?? 0);
+    async attempt(email, ip) {
+      const results = await Promise.allSettled([
+        byAccount.consume(accountKey(email)),
+        byIp.consume(ip),
+      ]);
+      const over = results.flatMap((r) =>
+        r.status === 'rejected' && r.reason instanceof RateLimiterRes ? [r.reason] : [],
+      );
+      if (over.length) {
+        const wait = Math.max(...over.map((r) => r.msBeforeNext));
         throw new TooManyRequestsError(
           'Too many failed logins; wait a few minutes and try again',
           Math.max(1, Math.ceil(wait / 1000)),
         );
       }
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
     },
-    async fail(email, ip) {
-      await Promise.all([byAccount.penalty(accountKey(email), 1), byIp.penalty(ip, 1)]);
-    },
-    async succeed(email) {
-      await byAccount.delete(accountKey(email));
+    async succeed(email, ip) {
+      await Promise.all([byAccount.delete(accountKey(email)), byIp.reward(ip, 1)]);
     },
   };
 }

@@ -25,14 +25,13 @@ export function createAuthService(deps: { knex: Knex; throttle: LoginThrottle })
   return {
     toActor,
     async authenticate(email, password, ip) {
-      await throttle.check(email, ip);
+      await throttle.attempt(email, ip);
       const user = await userRepository.findByEmail(knex, email);
       const ok =
         user && !user.disabledAt
           ? await verifyPassword(user.passwordHash, password)
           : (await burnTime(password), false);
       if (!user || !ok) {
-        await throttle.fail(email, ip);
         if (user) {
           await auditRepository.record(knex, {
             actor: null,
@@ -45,7 +44,7 @@ export function createAuthService(deps: { knex: Knex; throttle: LoginThrottle })
         }
         throw new UnauthorizedError('Email or password is incorrect');
       }
-      await throttle.succeed(email);
+      await throttle.succeed(email, ip);
       await auditRepository.record(knex, {
         actor: toActor(user),
         structureId: user.structureId,

@@ -118,6 +118,25 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect((await login(other.email)).status).toBe(200);
   });
 
+  it('when 30 wrong passwords arrive at once, then at most 10 are checked and the rest get 429', async () => {
+    const victim = await createUser(team.structure.id, 'worker');
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => login(victim.email, `parallel guess ${i}`)),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+  });
+
+  it('when a user logs in successfully after a few failures, then the failures are forgotten', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    for (let i = 0; i < 8; i += 1) expect((await login(user.email, `typo ${i}`)).status).toBe(401);
+    expect((await login(user.email)).status).toBe(200);
+    for (let i = 0; i < 8; i += 1) expect((await login(user.email, `typo ${i}`)).status).toBe(401);
+    expect((await login(user.email)).status).toBe(200);
+  });
+
   it('when a user logs in again, then the session id changes and the old cookie is 401', async () => {
     const first = await login(team.worker.email);
     const oldCookie = sessionCookie(first);

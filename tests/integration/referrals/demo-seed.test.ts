@@ -1,0 +1,45 @@
+import { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemo } from '../../../server/seed/demo';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+
+describe('demo directory and referral', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    await seedDemo(ctx.deps.knex, { cipher: ctx.deps.cipher });
+  });
+  afterAll(async () => ctx.close());
+
+  const account = (role: string) => DEMO_ACCOUNTS.find((a) => a.role === role)!.email;
+
+  it('when the demo is loaded, then the food bank, the home-help service and the insertion garden are offered with their themes', async () => {
+    const worker = await loginAs(ctx.app, account('worker'), DEMO_PASSWORD);
+    const res = await worker.get('/api/partners?offerable=true');
+    expect(res.status).toBe(200);
+    const byName = new Map(
+      res.body.items.map((p: { name: string; services: { themes: string[] }[] }) => [p.name, p]),
+    );
+    expect([...byName.keys()]).toEqual(
+      expect.arrayContaining([
+        "Banque alimentaire de l'Anjou",
+        'ADMR Anjou — aide à domicile',
+        'Jardin de Cocagne angevin',
+      ]),
+    );
+    const food = byName.get("Banque alimentaire de l'Anjou") as {
+      services: { themes: string[] }[];
+    };
+    expect(food.services.flatMap((s) => s.themes)).toContain(
+      'equipement-et-alimentation--alimentation',
+    );
+  });
+
+  it('when the demo partner signs in, then one referral waits in its inbox', async () => {
+    const partner = await loginAs(ctx.app, account('partner'), DEMO_PASSWORD);
+    const res = await partner.get('/api/referrals');
+    expect(res.body.total).toBe(1);
+    expect(res.body.items[0]).toMatchObject({
+      status: 'requested',
+      reason: 'Aide alimentaire d’urgence',
+    });
+  });
+});

@@ -212,6 +212,24 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect((await me(cookie)).status).toBe(401);
   });
 
+  it('when a session has been idle past its expiry, then 401', async () => {
+    const cookie = sessionCookie(await login(team.worker.email));
+    const sid = decodeSid(cookie);
+    await testKnex()('sessions')
+      .where({ sid })
+      .update({ expired: new Date(Date.now() - 1000) });
+    expect((await me(cookie)).status).toBe(401);
+  });
+
+  it('refreshes the idle expiry on each request (rolling cookie of at most 30 minutes)', async () => {
+    const res = await login(team.worker.email);
+    const raw = ([] as string[]).concat(res.headers['set-cookie'] as unknown as string[]);
+    const expires = /Expires=([^;]+)/i.exec(raw.find((c) => c.startsWith('av.sid='))!)![1];
+    const ms = new Date(expires).getTime() - Date.now();
+    expect(ms).toBeLessThanOrEqual(30 * 60 * 1000 + 1000);
+    expect(ms).toBeGreaterThan(25 * 60 * 1000);
+  });
+
   it('when an unknown user logs out, then 204 all the same', async () => {
     expect((await request(ctx.app).delete('/api/session')).status).toBe(204);
   });
@@ -237,6 +255,35 @@ describe('two apps in one process', () => {
       expect(res.body.user.id).toBe(team.worker.id);
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('session cookie in production', () => {
+  it('is Secure, HttpOnly and SameSite=Lax behind an HTTPS proxy', async () => {
+    const team = await createTeam();
+    const ctx = await createTestContext({
+      env: {
+        NODE_ENV: 'production',
+        ENCRYPTION_KEY: 'c3'.repeat(32),
+        SESSION_SECRET: 'a production secret of more than thirty-two characters',
+        LINK_SECRET: 'another production secret of more than thirty-two chars',
+        PUBLIC_URL: 'https://aller-vers.example',
+      },
+    });
+    try {
+      const res = await request(ctx.app)
+        .post('/api/session')
+        .set('X-Forwarded-Proto', 'https')
+        .send({ email: team.worker.email, password: DEFAULT_PASSWORD });
+      expect(res.status).toBe(200);
+      const raw = ([] as string[]).concat(res.headers['set-cookie'] as unknown as string[]);
+      const cookie = raw.find((c) => c.startsWith('av.sid='))!;
+      expect(cookie).toMatch(/;\s*Secure/i);
+      expect(cookie).toMatch(/;\s*HttpOnly/i);
+      expect(cookie).toMatch(/;\s*SameSite=Lax/i);
+    } finally {
+      await ctx.close();
     }
   });
 });

@@ -108,3 +108,41 @@ describe('npm start with no configuration (embedded database)', () => {
     }
   });
 });
+
+describe('npm start while Redis is unreachable', () => {
+  it('serves and logs in, says reminders wait for Redis, and still stops cleanly on SIGTERM', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'aller-vers-noredis-'));
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const web = start(
+      'server/index.ts',
+      [],
+      childEnv({
+        NODE_ENV: 'development',
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        // Nothing listens on port 1.
+        REDIS_URL: 'redis://127.0.0.1:1',
+        SHUTDOWN_TIMEOUT_MS: '1000',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    try {
+      await waitForHealthy(`${baseUrl}/healthz`, web, 120_000);
+      expect(web.output()).toContain('reminders wait for Redis');
+      const ready = await fetch(`${baseUrl}/readyz`);
+      expect(await ready.json()).toMatchObject({ postgres: 'up', redis: 'down' });
+      const cookie = await login(baseUrl, DEMO_WORKER, DEMO_PASSWORD);
+      const persons = await fetch(`${baseUrl}/api/persons`, { headers: { cookie } });
+      expect(persons.status).toBe(200);
+
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 60_000)).toBe(0);
+      expect(fs.existsSync(path.join(dataDir, 'aller-vers.lock'))).toBe(false);
+    } finally {
+      if (web.child.exitCode === null) web.child.kill('SIGKILL');
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});

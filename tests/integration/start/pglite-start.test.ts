@@ -9,6 +9,7 @@ import {
   exitWithin,
   freePort,
   login,
+  runCli,
   start,
   waitForHealthy,
   type Running,
@@ -82,6 +83,12 @@ describe('npm start with no configuration (embedded database)', () => {
     expect(second.output()).toMatch(/in use by process \d+/);
     // The first one is still serving.
     expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
+  });
+
+  it('when the CLI runs migrate on the same data folder meanwhile, then it is refused', async () => {
+    const r = await runCli(['migrate'], env(0));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: The embedded database in .* is in use by process \d+/);
   });
 
   it('when it gets SIGTERM, then it exits 0 and releases the data folder', async () => {

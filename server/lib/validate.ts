@@ -51,6 +51,9 @@ export function parseInput<S extends z.ZodType>(
 }
 
 /** Common field schemas. */
+/** A string stored as plain PostgreSQL text, which cannot hold U+0000 (web forms share it). */
+export const plainString = () =>
+  z.string().refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
 export const uuid = () => z.uuid({ message: 'must be a UUID' });
 export const paging = {
   // Bounded so the offset stays a valid bigint for PostgreSQL.

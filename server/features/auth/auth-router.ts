@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { actorOf, isAuthenticated, isPublic } from '../../auth/policies';
 import { logIn, logOut } from '../../auth/login';
 import { endpoint } from '../../lib/http';
+import { plainString } from '../../lib/validate';
 import type { AuthService } from './auth-service';
 
 export const loginBody = z
   .object({
-    email: z.string().trim().min(1, 'is required').max(254),
+    email: plainString().trim().min(1, 'is required').max(254),
     password: z.string().min(1, 'is required').max(1024),
     totp: z
       .string()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, paging, uuid } from '../../lib/validate';
+import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
 
 export const CHANNELS = [
   'street',
@@ -24,7 +24,7 @@ export const createContactBody = z
     summary: z.string().max(10000).optional(),
     privateNote: z.string().max(10000).optional(),
     nextFollowUpAt: isoDateTime().optional(),
-    nextFollowUpTitle: z.string().trim().min(1).max(200).optional(),
+    nextFollowUpTitle: plainString().trim().min(1).max(200).optional(),
   })
   .strict();
 export type CreateContactInput = z.infer<typeof createContactBody>;

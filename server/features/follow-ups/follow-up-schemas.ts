@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, paging, uuid } from '../../lib/validate';
+import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
 
 export const FOLLOW_UP_STATUSES = ['open', 'done', 'cancelled'] as const;
 export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
@@ -7,7 +7,7 @@ export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
 export const createFollowUpBody = z
   .object({
     dueAt: isoDateTime(),
-    title: z.string().trim().min(1, 'is required').max(200),
+    title: plainString().trim().min(1, 'is required').max(200),
     assigneeId: uuid().optional(),
   })
   .strict();
@@ -18,7 +18,7 @@ export const updateFollowUpBody = z
     status: z.enum(['done', 'cancelled']).optional(),
     dueAt: isoDateTime().optional(),
     assigneeId: uuid().optional(),
-    title: z.string().trim().min(1).max(200).optional(),
+    title: plainString().trim().min(1).max(200).optional(),
     version: z.number().int().min(1).max(2147483647).optional(),
   })
   .strict()

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, paging, uuid } from '../../lib/validate';
+import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
 
 export const PERSON_SOURCES = [
   'outreach',
@@ -30,7 +30,7 @@ export const HOUSEHOLD_TYPES = [
 /** The largest PostgreSQL integer: a bigger number would fail in the database, not here. */
 export const INT_MAX = 2147483647;
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
+const text = (max: number) => plainString().trim().min(1, 'must not be empty').max(max);
 const nullable = <T extends z.ZodType>(s: T) => s.nullable().optional();
 
 const personFields = {
@@ -80,7 +80,7 @@ export type UpdatePersonInput = z.infer<typeof updatePersonBody>;
 
 export const searchPersonsQuery = z
   .object({
-    q: z.string().trim().max(100).optional(),
+    q: plainString().trim().max(100).optional(),
     status: z.enum(PATH_STATUSES).optional(),
     district: uuid().optional(),
     referentId: z.union([uuid(), z.literal('me')]).optional(),

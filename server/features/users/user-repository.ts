@@ -45,6 +45,8 @@ export interface NewUser {
 
 export const userRepository = {
   async findByEmail(db: Knex, email: string): Promise<UserRecord | null> {
+    // No stored email holds a NUL, and PostgreSQL would refuse the query with it (a 500).
+    if (email.includes('\u0000')) return null;
     const row = await db('users').whereRaw('lower(email) = lower(?)', [email]).first();
     return row ? toUser(row) : null;
   },

@@ -230,6 +230,12 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect(ms).toBeGreaterThan(25 * 60 * 1000);
   });
 
+  it('when the web login passes an email with a NUL character, then 401, not a database error', async () => {
+    await expect(
+      ctx.deps.services.auth.authenticate(`${team.worker.email}\u0000`, DEFAULT_PASSWORD, '::1'),
+    ).rejects.toMatchObject({ status: 401 });
+  });
+
   it('when an unknown user logs out, then 204 all the same', async () => {
     expect((await request(ctx.app).delete('/api/session')).status).toBe(204);
   });

@@ -29,7 +29,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server/config.ts', 'tests/**', 'bench/**', '.ci/**', 'knexfile.ts', 'tests/setup/**'],
+    files: ['server/config.ts', 'tests/**', 'bench/**', '.ci/**', 'tests/setup/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { migrateLatest } from '../server/lib/db';
-import { BENCH_EMAIL, BENCH_PASSWORD, benchSeed } from './seed';
+import { BENCH_EMAIL, BENCH_PASSWORD, benchSeed } from '../server/seed/bench';
 
 const DB_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aller_vers_bench';

@@ -4,6 +4,7 @@ import { parseConfig, type Config } from '../config';
 import { AppError } from '../lib/errors';
 import { createCipher } from '../lib/crypto';
 import { migrateLatest, migrationSource, openDatabase, type Database } from '../lib/db';
+import { benchSeed } from '../seed/bench';
 import { seedDemo } from '../seed/demo';
 import { createStructure, createUser, disableUser } from './commands';
 
@@ -91,6 +92,23 @@ const COMMANDS: Record<string, Command> = {
       process.stdout.write(`${result.structureId}\n`);
       say(`Demo data loaded. Accounts (password "${result.password}"):`);
       for (const a of result.accounts) say(`  ${a.role.padEnd(9)} ${a.email}`);
+    },
+  },
+  'bench:seed': {
+    summary: 'load a large bench structure (persons, contacts, follow-ups) for npm run bench',
+    usage: 'bench:seed [--persons 20000]',
+    options: { persons: { type: 'string' } },
+    async run({ db, config, values }) {
+      if (config.NODE_ENV === 'production') {
+        throw new UsageError('Bench data is refused in production (NODE_ENV=production)');
+      }
+      await requireSchema(db);
+      const persons = Number(str(values.persons) ?? 20000);
+      if (!Number.isInteger(persons) || persons < 1 || persons > 1_000_000) {
+        throw new UsageError('--persons must be a whole number between 1 and 1000000');
+      }
+      const seed = await benchSeed(db.knex, { persons, log: say });
+      process.stdout.write(`${seed.structureId}\n`);
     },
   },
   'structures:create': {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { hashPassword } from '../server/auth/passwords';
+import { hashPassword } from '../auth/passwords';
 
 export const BENCH_PASSWORD = 'bench-password-aller-vers';
 export const BENCH_EMAIL = 'bench-worker@bench.aller-vers.test';

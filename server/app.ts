@@ -15,6 +15,7 @@ import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
 import { webRouter } from './web/web-router';
+import { referralWebRouter } from './web/referrals/referral-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
@@ -123,6 +124,7 @@ export function createApp(deps: Deps): Express {
   );
 
   // Web back office: pages after the API; HTML errors (and login redirects) for non-/api paths.
+  app.use(noStore, referralWebRouter(deps.services, () => deps.clock.now()));
   app.use(noStore, webRouter(deps.services, () => deps.clock.now()));
   app.use(pageNotFound);
   app.use(htmlErrorHandler(deps.logger, deps.services.notifications));

@@ -3,6 +3,7 @@ import { CHANNELS, OUTCOMES } from '../../features/contacts/contact-schemas';
 import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
 import type { Person } from '../../features/persons/person-repository';
 import type { TimelineItem } from '../../features/persons/timeline-service';
+import { ReferralTimelineEntry } from '../referrals/referral-views';
 import {
   CHANNEL_LABELS,
   FOLLOW_UP_STATUS_LABELS,
@@ -163,6 +164,7 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
       </li>
     );
   }
+  if (item.type === 'referral') return <ReferralTimelineEntry item={item} />;
   return (
     <li class="av-item av-item--stack">
       <p class="fr-text--sm fr-mb-0">Événement du {formatDateTime(item.at)}</p>
@@ -206,6 +208,11 @@ export function PersonPage({
         </p>
       </div>
       <p class="fr-text--sm">Dernière activité le {formatDateTime(person.lastActivityAt)}</p>
+      <p>
+        <a class="fr-link" href={`/personnes/${person.id}/orientations`}>
+          Orientations et consentements
+        </a>
+      </p>
 
       <div class="fr-grid-row fr-grid-row--gutters">
         <div class="fr-col-12 fr-col-lg-7">

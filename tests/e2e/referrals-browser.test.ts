@@ -1,0 +1,126 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startDeadlineWorker, type DeadlineWorker } from '../../jobs/runtime';
+import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
+import { createPartner, createTeam, createUser } from '../setup/factories';
+import { linkIn, startSmtp } from '../integration/referrals/smtp';
+
+/**
+ * The closed loop in a real browser (Debian's Chromium, headless): a worker records consent and
+ * refers to the food bank, the partner answers through the emailed link without an account, the
+ * worker sees the answer, and a partner of another organisation gets a 404.
+ */
+describe('closed-loop referral in the browser', () => {
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let ctx: TestContext;
+  let worker: DeadlineWorker;
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({ env: { SMTP_URL: smtp.url } });
+    worker = await startDeadlineWorker(ctx.deps);
+    server = ctx.app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--lang=fr-FR'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await worker?.close();
+    await ctx?.close();
+    await smtp?.close();
+  });
+
+  async function newPage(): Promise<Page> {
+    const context = await browser.newContext({ locale: 'fr-FR', timezoneId: 'Europe/Paris' });
+    return context.newPage();
+  }
+
+  async function logIn(page: Page, email: string) {
+    await page.goto(`${base}/connexion`);
+    await page.getByLabel('Adresse électronique').fill(email);
+    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await page.waitForURL((u) => u.pathname !== '/connexion', { timeout: 10000 });
+  }
+
+  it('worker records consent and refers; the partner accepts by the emailed link; the worker is notified; another partner gets 404', async () => {
+    const team = await createTeam();
+    const food = await createPartner(testKnex(), 'Banque alimentaire');
+    await testKnex()('partner_services').insert({
+      partner_id: food.id,
+      name: 'Colis alimentaires',
+      themes: ['equipement-et-alimentation--alimentation'],
+    });
+    const other = await createPartner(testKnex(), 'Jardin de Cocagne');
+    const outsider = await createUser(team.structure.id, 'partner', { partnerId: other.id });
+    const [person] = await testKnex()('persons')
+      .insert({
+        structure_id: team.structure.id,
+        alias: 'Dame au chien, gare',
+        source: 'outreach',
+        referent_id: team.worker.id,
+      })
+      .returning('id');
+
+    const page = await newPage();
+    await logIn(page, team.worker.email);
+    await page.goto(`${base}/personnes/${person.id}`);
+    await page.getByRole('link', { name: 'Orientations et consentements' }).click();
+    await page.waitForURL((u) => u.pathname === `/personnes/${person.id}/orientations`, {
+      timeout: 10000,
+    });
+
+    // Without consent the referral is refused with a clear message.
+    await page.locator('#referral-partner').selectOption(food.id);
+    await page.locator('#referral-reason').fill('Besoin alimentaire urgent');
+    await page.getByRole('button', { name: 'Envoyer la demande' }).click();
+    await page.waitForLoadState();
+    await page.getByText('n’a pas donné son accord').waitFor({ timeout: 10000 });
+
+    await page.locator('#consent-partner').selectOption(food.id);
+    await page.locator('label[for="share-phone"]').click();
+    await page.getByRole('button', { name: 'Enregistrer le consentement' }).click();
+    await page.getByText('Consentement enregistré.').waitFor({ timeout: 10000 });
+
+    await page.locator('#referral-partner').selectOption(food.id);
+    await page.locator('#referral-reason').fill('Besoin alimentaire urgent');
+    await page.getByRole('button', { name: 'Envoyer la demande' }).click();
+    await page.getByText('Demande envoyée au partenaire.').waitFor({ timeout: 10000 });
+    const referral = await testKnex()('referrals').where({ person_id: person.id }).first();
+
+    const [email] = await smtp.waitFor(1);
+    expect(email.to).toEqual([food.email]);
+    const link = linkIn(email);
+
+    // The partner has no account: the link opens the answer page.
+    const partnerPage = await newPage();
+    await partnerPage.goto(`${base}${link.path}`);
+    await partnerPage.getByText('Dame au chien, gare').waitFor({ timeout: 10000 });
+    await partnerPage.getByRole('button', { name: 'Accepter la demande' }).click();
+    await partnerPage.getByText('Merci, votre réponse est enregistrée').waitFor({ timeout: 10000 });
+
+    await page.goto(`${base}/notifications`);
+    // The notification leads to the referral and its history.
+    await page.getByRole('link', { name: 'Orientation acceptée par Banque alimentaire' }).click();
+    await page.waitForURL((u) => u.pathname === `/orientations/${referral.id}`, {
+      timeout: 10000,
+    });
+    await page.getByText('par le partenaire (lien)').waitFor({ timeout: 10000 });
+
+    const outsiderPage = await newPage();
+    await logIn(outsiderPage, outsider.email);
+    const res = await outsiderPage.goto(`${base}/orientations/${referral.id}`);
+    expect(res?.status()).toBe(404);
+  }, 90000);
+});

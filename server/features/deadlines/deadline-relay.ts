@@ -86,7 +86,11 @@ export function createDeadlineRelay({ knex, queue, clock, logger }: RelayDeps): 
       for (;;) {
         const rows = await deadlineRepository.pendingAfter(knex, after, batch);
         if (rows.length === 0) break;
-        const jobs = await Promise.all(rows.map((d) => queue.getJob(deadlineJobId(d.id))));
+        // Bounded: a queue whose Redis is away waits for it forever instead of failing.
+        const jobs = await withTimeout(
+          Promise.all(rows.map((d) => queue.getJob(deadlineJobId(d.id)))),
+          ENQUEUE_TIMEOUT_MS,
+        );
         const missing = rows.filter((_, i) => !jobs[i]);
         await add(missing);
         checked += rows.length;

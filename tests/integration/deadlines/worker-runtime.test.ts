@@ -1,0 +1,196 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { type Processor } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import { deadlineJobId } from '../../../jobs/queues';
+import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
+import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
+import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createStructure, createTeam } from '../../setup/factories';
+import { deadlinesOf, notificationsFor, planFollowUp, waitFor, waitForStatus } from './helpers';
+
+const NOW = new Date('2026-12-01T09:00:00.000Z');
+
+describe('deadline worker runtime', () => {
+  const clock = fixedClock(NOW);
+  let ctx: TestContext;
+  let structureId: string;
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock, env: { RELAY_INTERVAL_MS: '100' } });
+    structureId = (await createStructure()).id;
+  });
+  afterAll(async () => ctx.close());
+
+  const schedule = (kind: string, dueAt = NOW) =>
+    ctx.deps.uow((_trx, outbox) =>
+      outbox.schedule({
+        structureId,
+        kind,
+        subjectType: 'follow_up',
+        subjectId: crypto.randomUUID(),
+        dueAt,
+      }),
+    );
+
+  describe('failures', () => {
+    let worker: DeadlineWorker;
+    let calls = 0;
+    const flaky: Processor = async () => {
+      calls += 1;
+      throw new Error('partner API answered 502');
+    };
+    beforeAll(async () => {
+      worker = await startDeadlineWorker(ctx.deps, {
+        registry: { ...processors, 'test.flaky': flaky },
+      });
+    });
+    afterAll(async () => worker.close());
+
+    it('when a job has a kind nobody processes, then it fails once without retries and the deadline shows why', async () => {
+      const id = await schedule('nobody.knows');
+      const failed = await waitForStatus(id, 'failed');
+      expect(failed.lastError).toMatch(
+        /UnrecoverableError: No processor for deadline kind "nobody.knows"/,
+      );
+      expect(failed.attempts).toBe(1);
+      const job = await ctx.deps.queue.getJob(deadlineJobId(id));
+      expect(await job!.getState()).toBe('failed');
+      expect(job!.attemptsMade).toBe(1);
+    });
+
+    it('when a job points to a deadline that does not exist, then it fails once without retries', async () => {
+      const job = await ctx.deps.queue.add(
+        FOLLOW_UP_DUE,
+        { deadlineId: crypto.randomUUID() },
+        { jobId: 'deadline-missing-row' },
+      );
+      const state = await waitFor(async () => {
+        const s = await job.getState();
+        return s === 'failed' ? s : undefined;
+      }, 'the job to fail');
+      expect(state).toBe('failed');
+      const after = await ctx.deps.queue.getJob(job.id!);
+      expect(after!.attemptsMade).toBe(1);
+      expect(after!.failedReason).toMatch(/does not exist/);
+    });
+
+    it('when a processor keeps failing, then each attempt is recorded and the last one marks the deadline failed', async () => {
+      const id = await ctx.deps.uow(async (trx) =>
+        deadlineRepository.insert(trx, {
+          structureId,
+          kind: 'test.flaky',
+          subjectType: 'follow_up',
+          subjectId: crypto.randomUUID(),
+          dueAt: NOW,
+        }),
+      );
+      // Enqueued by hand with a short backoff, instead of the production 2 s exponential one.
+      await deadlineRepository.markEnqueued(testKnex(), [id]);
+      await ctx.deps.queue.add(
+        'test.flaky',
+        { deadlineId: id },
+        { jobId: deadlineJobId(id), attempts: 2, backoff: { type: 'fixed', delay: 50 } },
+      );
+      const failed = await waitForStatus(id, 'failed');
+      expect(failed).toMatchObject({ attempts: 2, lastError: 'Error: partner API answered 502' });
+      expect(calls).toBe(2);
+    });
+  });
+
+  it('when a deadline was written while Redis was away, then the relay loop of the running worker enqueues and delivers it', async () => {
+    const worker = await startDeadlineWorker(ctx.deps);
+    try {
+      // Let the start-up reconciliation pass, so only the relay loop can pick the deadline up.
+      await new Promise((r) => setTimeout(r, 300));
+      const team = await createTeam();
+      const { res } = await planFollowUp(
+        ctx.app,
+        team.worker.email,
+        new Date(NOW.getTime() + 5000),
+      );
+      const [deadline] = await deadlinesOf(res.body.id);
+      // As if the enqueue after commit had failed: no job, enqueued_at null.
+      await ctx.deps.queue.remove(deadlineJobId(deadline.id));
+      await testKnex()('deadlines').where({ id: deadline.id }).update({ enqueued_at: null });
+      clock.advance(5000);
+
+      await waitForStatus(deadline.id, 'done');
+      expect(await notificationsFor(team.worker.id)).toHaveLength(1);
+      expect(
+        (await deadlineRepository.findById(testKnex(), deadline.id))!.enqueuedAt,
+      ).not.toBeNull();
+    } finally {
+      await worker.close();
+      clock.set(NOW);
+    }
+  });
+
+  it('when a worker starts after Redis lost its jobs, then it reconciles them from PostgreSQL', async () => {
+    const later = new Date(NOW.getTime() + 7 * 86400_000);
+    const ids = await Promise.all([schedule(FOLLOW_UP_DUE, later), schedule(FOLLOW_UP_DUE, later)]);
+    await ctx.deps.redis.flushdb();
+    const worker = await startDeadlineWorker(ctx.deps);
+    try {
+      for (const id of ids) {
+        await waitFor(() => ctx.deps.queue.getJob(deadlineJobId(id)), `job of ${id}`);
+      }
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('when the worker is closed while a job runs, then close waits for it and the deadline is done', async () => {
+    const team = await createTeam();
+    let started!: () => void;
+    const isStarted = new Promise<void>((r) => (started = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const slow: Processor = async (c) => {
+      started();
+      await released;
+      return processors[FOLLOW_UP_DUE](c);
+    };
+    const worker = await startDeadlineWorker(ctx.deps, { registry: { [FOLLOW_UP_DUE]: slow } });
+    const { res } = await planFollowUp(ctx.app, team.worker.email, NOW);
+    const [deadline] = await deadlinesOf(res.body.id);
+    await isStarted;
+
+    let closed = false;
+    const closing = worker.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(closed).toBe(false);
+    release();
+    await closing;
+
+    expect((await deadlineRepository.findById(testKnex(), deadline.id))!.status).toBe('done');
+    expect(await notificationsFor(team.worker.id)).toHaveLength(1);
+    const job = await ctx.deps.queue.getJob(deadlineJobId(deadline.id));
+    expect(await job!.getState()).toBe('completed');
+  });
+
+  it('when Redis is down at start, then the worker starts anyway, warns clearly and closes cleanly', async () => {
+    const down = await createTestContext({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'warn' },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    );
+    try {
+      const worker = await startDeadlineWorker({ ...down.deps, logger });
+      expect(lines.join('')).toContain(
+        'Redis is unavailable: deadlines stay in PostgreSQL and reminders wait for Redis',
+      );
+      await worker.close();
+    } finally {
+      await down.close();
+    }
+  });
+});

@@ -48,7 +48,9 @@ export function partnerLinkEmail(purpose: LinkPurpose): Processor {
 
     const token = linkTokenFor(deps.config.LINK_SECRET, deadline.id, purpose);
     const expiresAt = new Date(now.getTime() + LINK_LIFETIME_MS);
-    await referralLinkRepository.insertOnce(trx, {
+    // Committed on its own before the email leaves, so the link works the moment it arrives;
+    // a rolled-back attempt leaves a row the retry reuses (same token, same hash).
+    await referralLinkRepository.insertOnce(deps.knex, {
       referralId: row.id,
       tokenHash: hashToken(token),
       purpose,

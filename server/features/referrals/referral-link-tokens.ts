@@ -45,7 +45,7 @@ const toLink = (r: Record<string, unknown>): ReferralLink => ({
 export const referralLinkRepository = {
   /** Idempotent: the same token (same deadline) is stored once. */
   async insertOnce(
-    trx: Knex.Transaction,
+    trx: Knex | Knex.Transaction,
     l: { referralId: string; tokenHash: string; purpose: LinkPurpose; expiresAt: Date; at: Date },
   ): Promise<void> {
     await trx('referral_links')

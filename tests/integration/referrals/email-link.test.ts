@@ -81,6 +81,11 @@ describe('partners answering by signed link, sent by email through a real SMTP s
         expect(email.raw).not.toContain(secret);
       expect(email.messageId).toMatch(/^<deadline-[0-9a-f-]+@127\.0\.0\.1>$/);
 
+      // The email leaves inside the job's transaction; wait for it to commit.
+      for (let i = 0; i < 100; i += 1) {
+        if ((await deadlineOf(id, REFERRAL_EMAIL_PARTNER)).status === 'done') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       // Only the hash of the token is stored.
       const stored = await testKnex()('referral_links').where({ referral_id: id });
       expect(stored).toHaveLength(1);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { createTestContext, type TestContext } from '../../setup/context';
-import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -46,7 +46,7 @@ describe('referral write endpoints under arbitrary input', () => {
   });
   afterAll(async () => ctx.close());
 
-  it.each([
+  const cases: [string, () => Agent, () => string][] = [
     ['POST /api/partners (admin)', () => w.agents.admin, () => '/api/partners'],
     [
       'POST /api/persons/:id/consents',
@@ -68,7 +68,9 @@ describe('referral write endpoints under arbitrary input', () => {
       () => w.agents.worker,
       () => `/api/referrals/${referralId}/transitions`,
     ],
-  ] as const)('%s never answers 5xx', async (_name, agent, path) => {
+  ];
+
+  it.each(cases)('%s never answers 5xx', async (_name, agent, path) => {
     await fc.assert(
       fc.asyncProperty(anyBody, async (body) => {
         const res = await agent()

@@ -7,6 +7,7 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
+import { isPublic } from '../auth/policies';
 import type { Logger } from '../lib/logger';
 import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../lib/errors';
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
@@ -65,6 +66,11 @@ export function webStatic(): Router {
   const dsfr = path.dirname(require.resolve('@gouvfr/dsfr/package.json'));
   const opts = { index: false, maxAge: '7d', fallthrough: true } as const;
   r.use('/static/dsfr', express.static(path.join(dsfr, 'dist'), opts));
+  const favicon = path.join(dsfr, 'dist/favicon/favicon.ico');
+  r.get('/favicon.ico', isPublic(), (_req, res) => {
+    res.setHeader('Cache-Control', 'public, max-age=604800');
+    res.sendFile(favicon);
+  });
   // From the sources (tsx) the assets sit next to this file; from a tsc build, in the sources.
   const own = [path.join(__dirname, 'static'), path.resolve('server/web/static')].find((d) =>
     fs.existsSync(d),
@@ -119,7 +125,7 @@ export function htmlErrorHandler(
     try {
       // The frame needs the database (unread count); when it is the database that failed,
       // the page still renders, without the count.
-      ctx = await pageContext(req, status >= 500 ? null : notifications);
+      ctx = await pageContext(req, status >= 500 ? null : notifications, { keepFlash: true });
     } catch {
       ctx = { actor: req.user ?? null, csrfToken: '', unread: 0, flash: null, staff: false };
     }

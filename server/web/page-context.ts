@@ -19,14 +19,16 @@ export const csrf = csrfSync({
 export async function pageContext(
   req: Request,
   notifications: Pick<NotificationService, 'list'> | null,
-  opts: { withToken?: boolean } = {},
+  opts: { withToken?: boolean; keepFlash?: boolean } = {},
 ): Promise<PageContext> {
   const actor = req.user ?? null;
   let unread = 0;
   if (actor && notifications) {
     unread = (await notifications.list(actor.id, { unread: true, page: 1, pageSize: 1 })).unread;
   }
-  const flash = req.session?.flash ?? null;
+  // Error pages leave the message for the page it was meant for: a stray request (a favicon,
+  // a prefetch) landing between a POST and its redirect must not swallow it.
+  const flash = opts.keepFlash ? null : (req.session?.flash ?? null);
   if (flash) delete req.session.flash;
   const wantToken = (opts.withToken ?? Boolean(actor)) && Boolean(req.session);
   return {

@@ -73,10 +73,24 @@ function actorOf(req: Request): Actor {
   return req.user;
 }
 
-/** POST/redirect/GET: a reload never submits twice. 303 turns the next request into a GET. */
-function redirect(req: Request, res: Response, to: string, flash?: Flash): void {
-  if (flash && req.session) req.session.flash = flash;
-  res.redirect(303, to);
+/**
+ * POST/redirect/GET: a reload never submits twice; 303 turns the next request into a GET.
+ * The session is saved before the redirect is sent: express-session would otherwise send the
+ * headers first, and the browser's next request could read the session without the message.
+ */
+function redirect(req: Request, res: Response, to: string, flash?: Flash): Promise<void> {
+  if (!flash || !req.session) {
+    res.redirect(303, to);
+    return Promise.resolve();
+  }
+  req.session.flash = flash;
+  return new Promise((resolve, reject) => {
+    req.session.save((err) => {
+      if (err) return reject(err);
+      res.redirect(303, to);
+      return resolve();
+    });
+  });
 }
 
 /** Express 5 forwards rejected promises to the error handler; this keeps the types simple. */
@@ -257,11 +271,15 @@ export function webRouter(services: Services, now: () => Date): Router {
     page(async (req, res) => {
       const actor = actorOf(req);
       const values = formValues(req.body, INTAKE_FIELDS);
-      const given = compact(values);
+      const { birthYear: birthYearText, ...given } = compact(values);
       const preErrors: Record<string, string> = {};
+      // The API's alias-or-name rule runs only once the fields are valid; the form shows every
+      // mistake at once.
+      if (!given.alias && !given.firstName && !given.lastName)
+        preErrors.alias = INTAKE_MESSAGES.alias;
       let birthYear: number | undefined;
-      if (given.birthYear) {
-        birthYear = /^\d{4}$/.test(given.birthYear.trim()) ? Number(given.birthYear) : NaN;
+      if (birthYearText) {
+        birthYear = /^\d{4}$/.test(birthYearText.trim()) ? Number(birthYearText) : NaN;
         if (Number.isNaN(birthYear)) preErrors.birthYear = INTAKE_MESSAGES.birthYear;
       }
       const parsed = parseWith(
@@ -367,7 +385,7 @@ export function webRouter(services: Services, now: () => Date): Router {
         parsed.data,
         requestContext(req),
       );
-      redirect(req, res, `/personnes/${personId}`, {
+      await redirect(req, res, `/personnes/${personId}`, {
         type: 'success',
         message: contact.followUpId
           ? 'Le contact est enregistré et le prochain suivi est planifié.'
@@ -395,7 +413,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       );
       if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
       await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
-      redirect(req, res, `/personnes/${personId}`, {
+      await redirect(req, res, `/personnes/${personId}`, {
         type: 'success',
         message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',
       });
@@ -460,7 +478,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       }
       try {
         const f = await services.followUps.update(actor, id, input, requestContext(req));
-        redirect(req, res, returnTo, {
+        await redirect(req, res, returnTo, {
           type: 'success',
           message:
             body.data.action === 'terminer'
@@ -469,7 +487,7 @@ export function webRouter(services: Services, now: () => Date): Router {
         });
       } catch (err) {
         if (!(err instanceof ConflictError)) throw err;
-        redirect(req, res, returnTo, {
+        await redirect(req, res, returnTo, {
           type: 'error',
           message: 'Ce suivi a déjà été fait ou annulé entre-temps ; la page est à jour.',
         });
@@ -497,7 +515,7 @@ export function webRouter(services: Services, now: () => Date): Router {
     csrf.csrfSynchronisedProtection,
     page(async (req, res) => {
       const n = await services.notifications.markRead(actorOf(req).id, idOf(req));
-      redirect(req, res, '/notifications', {
+      await redirect(req, res, '/notifications', {
         type: 'success',
         message: `Notification « ${n.title} » marquée comme lue.`,
       });

@@ -145,6 +145,18 @@ describe('web pages over HTTP', () => {
     expect(home.text).toContain('<h1>Mes actions</h1>');
   });
 
+  it('when a stray request fails between a form and its redirect, then the confirmation still shows', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const form = await agent.get('/personnes/nouvelle');
+    const created = await agent
+      .post('/personnes/nouvelle')
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), alias: 'Confirmation gardée', source: 'outreach' });
+    expect((await agent.get('/apple-touch-icon.png')).status).toBe(404);
+    const file = await agent.get(created.headers.location);
+    expect(file.text).toContain('La personne est enregistrée');
+  });
+
   it('when the return path points to another site, then login goes home instead', async () => {
     const agent = request.agent(ctx.app);
     const page = await agent.get('/connexion?retour=//evil.example');

@@ -38,6 +38,27 @@ function NavLink({
   );
 }
 
+/** The signed-in user's name and the logout button (a form: logging out changes state). */
+function ToolsLinks({ ctx }: { ctx: PageContext }) {
+  return (
+    <ul class="fr-btns-group">
+      <li>
+        <p class="fr-btn fr-btn--tertiary-no-outline fr-icon-account-circle-line av-user">
+          {ctx.actor?.name}
+        </p>
+      </li>
+      <li>
+        <form method="post" action="/deconnexion" class="av-logout">
+          <input type="hidden" name="_csrf" value={ctx.csrfToken} />
+          <button type="submit" class="fr-btn fr-icon-logout-box-r-line">
+            Se déconnecter
+          </button>
+        </form>
+      </li>
+    </ul>
+  );
+}
+
 function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
   const { actor } = ctx;
   return (
@@ -75,13 +96,7 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
             {actor ? (
               <div class="fr-header__tools">
                 <div class="fr-header__tools-links">
-                  <p class="fr-mb-0 fr-text--sm av-user">{actor.name}</p>
-                  <form method="post" action="/deconnexion" class="av-logout">
-                    <input type="hidden" name="_csrf" value={ctx.csrfToken} />
-                    <button type="submit" class="fr-btn fr-btn--tertiary-no-outline fr-btn--sm">
-                      Se déconnecter
-                    </button>
-                  </form>
+                  <ToolsLinks ctx={ctx} />
                 </div>
               </div>
             ) : null}
@@ -94,6 +109,10 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
             <button class="fr-btn--close fr-btn" aria-controls="menu-principal" type="button">
               Fermer
             </button>
+            {/* The DSFR copies the tools here on small screens; rendered already for no-JS. */}
+            <div class="fr-header__menu-links">
+              <ToolsLinks ctx={ctx} />
+            </div>
             <nav class="fr-nav" id="navigation" role="navigation" aria-label="Menu principal">
               <ul class="fr-nav__list">
                 {ctx.staff ? (
@@ -183,7 +202,7 @@ export function Layout({
           <FlashMessage flash={ctx.flash} />
           {children}
         </main>
-        <footer class="fr-footer" role="contentinfo">
+        <footer class="fr-footer av-footer" role="contentinfo">
           <div class="fr-container">
             <div class="fr-footer__body">
               <div class="fr-footer__content">

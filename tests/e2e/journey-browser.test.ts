@@ -1,0 +1,287 @@
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import type { Server } from 'node:http';
+import AxeBuilder from '@axe-core/playwright';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { notificationRepository } from '../../server/features/notifications/notification-repository';
+import { toParisLocalInput } from '../../server/web/format';
+import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
+import { createTeam } from '../setup/factories';
+
+/**
+ * The first journey in a real browser (Debian's Chromium, headless), against the real app on a
+ * random port. Each page is checked with axe and photographed under test-output/.
+ * With UPDATE_SCREENSHOTS=1 the README screenshots in docs/screenshots/ are rewritten too.
+ */
+const OUT = path.resolve('test-output');
+const DOCS = path.resolve('docs/screenshots');
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+interface AxeRecord {
+  page: string;
+  violations: { id: string; impact: string | null | undefined; nodes: number }[];
+}
+const axeLog: AxeRecord[] = [];
+
+async function checkPage(page: Page, name: string, docs?: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  axeLog.push({
+    page: name,
+    violations: results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.length,
+    })),
+  });
+  const blocking = results.violations.filter(
+    (v) => v.impact === 'serious' || v.impact === 'critical',
+  );
+  expect(blocking.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
+  if (docs && process.env.UPDATE_SCREENSHOTS === '1') {
+    await page.screenshot({ path: path.join(DOCS, `${docs}.png`), fullPage: true });
+  }
+}
+
+/** Waits until the locator holds this text (pages load after each submit). */
+async function see(locator: Locator, text: string | RegExp): Promise<void> {
+  try {
+    await locator.filter({ hasText: text }).first().waitFor({ timeout: 10000 });
+  } catch (err) {
+    // What the page showed instead is the fastest way to understand a failure.
+    await locator.page().screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true });
+    throw err;
+  }
+}
+
+async function atPath(page: Page, pathname: string): Promise<void> {
+  await page.waitForURL((u) => u.pathname === pathname, { timeout: 10000 });
+}
+
+describe('first journey in the browser', () => {
+  let ctx: TestContext;
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  let other: Awaited<ReturnType<typeof createTeam>>;
+  /** Console errors and failed requests: a CSP violation or a missing asset shows up here. */
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    fs.mkdirSync(OUT, { recursive: true });
+    fs.mkdirSync(DOCS, { recursive: true });
+    ctx = await createTestContext();
+    team = await createTeam();
+    other = await createTeam();
+    await testKnex()('users').where({ id: team.worker.id }).update({ name: 'Camille Martin' });
+    server = ctx.app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      headless: true,
+      args: CHROMIUM_ARGS,
+    });
+  });
+
+  beforeEach(() => {
+    problems.length = 0;
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await ctx?.close();
+    fs.writeFileSync(path.join(OUT, 'axe-results.json'), JSON.stringify(axeLog, null, 2));
+  });
+
+  async function newPage(width = 1280, height = 900): Promise<Page> {
+    const context = await browser.newContext({
+      viewport: { width, height },
+      locale: 'fr-FR',
+      timezoneId: 'Europe/Paris',
+    });
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      // A page answered 400/401/404 on purpose logs "Failed to load resource"; assets are
+      // checked by status below, so only other errors (a CSP refusal, a script error) count.
+      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
+        problems.push(`console: ${m.text()}`);
+    });
+    page.on('requestfailed', (r) => {
+      // A request cut short by the next navigation (the favicon, often) is not a failure.
+      if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`failed: ${r.url()}`);
+    });
+    page.on('response', (r) => {
+      if (r.url().includes('/static/') && r.status() >= 400)
+        problems.push(`${r.status()}: ${r.url()}`);
+    });
+    return page;
+  }
+
+  async function logIn(page: Page, email: string) {
+    await page.getByLabel('Adresse électronique').fill(email);
+    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+  }
+
+  it('a worker logs in, records a person by alias, logs two contacts, plans a follow-up and completes it from Mes actions', async () => {
+    const page = await newPage();
+
+    // Not signed in: the person pages send to the login page.
+    await page.goto(`${base}/personnes`);
+    await atPath(page, '/connexion');
+    await see(page.getByRole('heading', { level: 1 }), 'Connexion à aller-vers');
+    const marianne = await page.evaluate(() => getComputedStyle(document.body).fontFamily);
+    expect(marianne).toContain('Marianne'); // the DSFR stylesheet and fonts are served
+    await checkPage(page, '01-connexion');
+
+    await logIn(page, team.worker.email);
+    await atPath(page, '/personnes');
+    await page.getByRole('link', { name: 'Mes actions' }).click();
+    await see(page.getByRole('heading', { level: 1 }), 'Mes actions');
+    await checkPage(page, '02-mes-actions-vide');
+
+    // Quick intake, first with mistakes: the typed values stay and each error sits by its field.
+    await page.getByRole('link', { name: 'Nouvelle personne' }).first().click();
+    await see(page.getByRole('heading', { level: 1 }), 'Nouvelle personne');
+    await checkPage(page, '03-nouvelle-personne');
+    await page.getByLabel('Année de naissance').fill('soixante');
+    await page.getByLabel('Situation').fill('Dort sous le pont de la Basse-Chaîne');
+    await page.getByRole('button', { name: 'Enregistrer la personne' }).click();
+    await see(page.getByRole('alert'), 'Le formulaire contient 2 erreurs');
+    const alias = page.getByLabel('Surnom ou description');
+    expect(await alias.getAttribute('aria-invalid')).toBe('true');
+    await see(page.locator('#alias-error'), 'Indiquez un surnom, une courte description ou un nom');
+    await see(
+      page.locator('#birthYear-error'),
+      'Indiquez une année sur 4 chiffres, par exemple 1975',
+    );
+    expect(await page.getByLabel('Année de naissance').inputValue()).toBe('soixante');
+    expect(await page.getByLabel('Situation').inputValue()).toBe(
+      'Dort sous le pont de la Basse-Chaîne',
+    );
+    await checkPage(page, '04-nouvelle-personne-erreurs');
+
+    await alias.fill('Homme ~50 ans, parvis de la médiathèque');
+    await page.getByLabel('Année de naissance').fill('1975');
+    await page.getByRole('button', { name: 'Enregistrer la personne' }).click();
+    await see(page.getByRole('heading', { level: 1 }), 'Homme ~50 ans, parvis de la médiathèque');
+    await see(page.getByRole('status'), 'La personne est enregistrée');
+    const personPath = new URL(page.url()).pathname;
+    expect(personPath).toMatch(/^\/personnes\/[0-9a-f-]{36}$/);
+
+    // Two contacts: not reached in the street, then reached by phone.
+    await page.getByLabel('Canal').selectOption({ label: 'Rue' });
+    await page.getByLabel('Résultat').selectOption({ label: 'Non joint(e)' });
+    await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    await see(page.getByRole('status'), 'Le contact est enregistré.');
+
+    await page.getByLabel('Canal').selectOption({ label: 'Téléphone' });
+    await page.getByLabel('Résultat').selectOption({ label: 'Joint(e)' });
+    await page.getByLabel('Résumé').fill('Accepte de venir à l’accueil du CCAS.');
+    await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    await see(page.getByRole('status'), 'Le contact est enregistré.');
+    expect(await page.locator('.av-timeline > li').count()).toBe(2);
+    await see(page.locator('main'), 'En contact');
+    await see(page.locator('main'), 'Contact · Téléphone · Joint(e)');
+
+    // Plan a follow-up for tomorrow morning (Paris time).
+    const tomorrow = toParisLocalInput(new Date(Date.now() + 24 * 3600 * 1000)).slice(0, 10);
+    await page.getByLabel('Action à faire').fill('Accompagner au rendez-vous CAF');
+    await page.getByLabel('À faire le').fill(`${tomorrow}T09:30`);
+    await page.getByRole('button', { name: 'Planifier le suivi' }).click();
+    await see(page.getByRole('status'), 'Le suivi est planifié');
+    await see(page.locator('#suivis-en-cours'), 'Suivis en cours (1)');
+    await see(page.locator('main'), '09:30');
+    await checkPage(page, '05-fiche-personne', 'fiche-personne');
+
+    // A notification about this person, as the deadline worker would write it.
+    await notificationRepository.insertOnce(testKnex(), {
+      structureId: team.structure.id,
+      recipientId: team.worker.id,
+      kind: 'follow_up.due',
+      subjectType: 'follow_up',
+      subjectId: personPath.split('/')[2],
+      dueMoment: new Date(),
+      title: 'Suivi à faire : Relancer la personne',
+      link: personPath,
+    });
+
+    // Mes actions shows it; completing it there removes it.
+    await page.getByRole('link', { name: 'Mes actions' }).click();
+    await see(page.locator('main'), 'Accompagner au rendez-vous CAF');
+    await see(page.locator('#a-venir'), 'À venir (1)');
+    await see(page.getByRole('navigation', { name: 'Menu principal' }), '1 non lue');
+    await checkPage(page, '06-mes-actions', 'mes-actions');
+    await page
+      .getByRole('button', { name: 'Marquer comme fait : Accompagner au rendez-vous CAF' })
+      .click();
+    await see(page.getByRole('status'), 'marqué comme fait');
+    await see(page.locator('#a-venir'), 'À venir (0)');
+
+    // The person list finds them by a misspelt, accent-free search.
+    await page.getByRole('link', { name: 'Personnes', exact: true }).click();
+    await page.getByLabel('Rechercher').fill('mediateque');
+    await page.getByRole('button', { name: 'Filtrer' }).click();
+    await see(page.locator('main'), '1 personne trouvée');
+    await checkPage(page, '07-personnes');
+
+    await page.getByRole('link', { name: /Notifications/ }).click();
+    await see(page.getByRole('heading', { level: 1 }), 'Notifications');
+    await checkPage(page, '08-notifications');
+    await page
+      .getByRole('button', { name: 'Marquer comme lue : Suivi à faire : Relancer la personne' })
+      .click();
+    await see(page.locator('main'), 'Tout est lu.');
+
+    // The person file on a phone-sized screen, without horizontal scrolling.
+    const phone = await newPage(375, 740);
+    await phone.context().addCookies(await page.context().cookies());
+    await phone.goto(`${base}${personPath}`);
+    const overflow = await phone.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await checkPage(phone, '09-fiche-personne-mobile');
+
+    // A worker of another structure gets the 404 page on that URL.
+    await page.getByRole('button', { name: 'Se déconnecter' }).click();
+    await atPath(page, '/connexion');
+    await page.goto(`${base}${personPath}`);
+    await logIn(page, other.worker.email);
+    await atPath(page, personPath);
+    await see(page.getByRole('heading', { level: 1 }), 'Page introuvable');
+    expect(await page.locator('main').textContent()).not.toContain('médiathèque');
+    await checkPage(page, '10-page-introuvable');
+
+    expect(problems).toEqual([]);
+  });
+
+  it('the keyboard alone reaches the content through the skip link and signs in', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/connexion`);
+    await page.keyboard.press('Tab');
+    const first = await page.evaluate(() => document.activeElement?.textContent?.trim());
+    expect(first).toBe('Aller au contenu');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('contenu');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(team.worker2.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(DEFAULT_PASSWORD);
+    await page.keyboard.press('Enter');
+    await see(page.getByRole('heading', { level: 1 }), 'Mes actions');
+    expect(problems).toEqual([]);
+  });
+});

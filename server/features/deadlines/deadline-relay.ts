@@ -18,7 +18,7 @@ export interface DeadlineRelay {
   /** Enqueues every pending deadline never enqueued (Redis was away at commit time). */
   relayPending(batch?: number): Promise<number>;
   /** Re-adds every pending deadline whose job is missing from Redis (flush, restart). */
-  reconcile(batch?: number): Promise<{ checked: number; requeued: number }>;
+  reconcile(batch?: number): Promise<{ checked: number; requeued: number; failed: number }>;
   /** Best effort removal of the jobs of cancelled deadlines (the processor ignores them anyway). */
   remove(ids: string[]): Promise<void>;
 }
@@ -79,9 +79,10 @@ export function createDeadlineRelay({ knex, queue, clock, logger }: RelayDeps): 
     },
 
     async reconcile(batch = 500) {
-      if (!queue) return { checked: 0, requeued: 0 };
+      if (!queue) return { checked: 0, requeued: 0, failed: 0 };
       let checked = 0;
       let requeued = 0;
+      let failed = 0;
       let after: string | null = null;
       for (;;) {
         const rows = await deadlineRepository.pendingAfter(knex, after, batch);
@@ -93,13 +94,21 @@ export function createDeadlineRelay({ knex, queue, clock, logger }: RelayDeps): 
         );
         const missing = rows.filter((_, i) => !jobs[i]);
         await add(missing);
+        // BullMQ fails a job that stalled too often without calling the worker back: its
+        // deadline would stay pending forever behind a failed job. Make it visible as failed.
+        for (const [i, job] of jobs.entries()) {
+          if (job?.finishedOn && job.failedReason) {
+            await deadlineRepository.recordFailure(knex, rows[i].id, job.failedReason, true);
+            failed++;
+          }
+        }
         checked += rows.length;
         requeued += missing.length;
         after = rows[rows.length - 1].id;
       }
-      if (requeued > 0)
-        logger.info({ checked, requeued }, 'Reconciler re-enqueued missing deadlines');
-      return { checked, requeued };
+      if (requeued > 0 || failed > 0)
+        logger.info({ checked, requeued, failed }, 'Reconciler re-enqueued missing deadlines');
+      return { checked, requeued, failed };
     },
 
     async remove(ids) {

@@ -1,4 +1,6 @@
-import { deadlineJobId } from '../../../jobs/queues';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { DEADLINE_QUEUE, deadlineJobId } from '../../../jobs/queues';
+import { createRedis } from '../../../server/lib/redis';
 import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
@@ -40,7 +42,7 @@ describe('reconciler after Redis lost its data', () => {
     await ctx.deps.redis.flushdb();
     expect(await ctx.deps.queue.getJobCountByTypes('delayed', 'waiting')).toBe(0);
 
-    expect(await ctx.deps.relay.reconcile()).toEqual({ checked: 5, requeued: 5 });
+    expect(await ctx.deps.relay.reconcile()).toEqual({ checked: 5, requeued: 5, failed: 0 });
 
     expect(await ctx.deps.queue.getJobCountByTypes('delayed', 'waiting')).toBe(5);
     for (const id of pending) {
@@ -54,7 +56,42 @@ describe('reconciler after Redis lost its data', () => {
     expect(first?.opts.delay).toBe(3600_000);
 
     // Running it again finds nothing missing.
-    expect(await ctx.deps.relay.reconcile()).toEqual({ checked: 5, requeued: 0 });
+    expect(await ctx.deps.relay.reconcile()).toEqual({ checked: 5, requeued: 0, failed: 0 });
     expect(await ctx.deps.queue.getJobCountByTypes('delayed', 'waiting')).toBe(5);
+  });
+
+  it('when BullMQ failed a job without our processor recording it (stalled too often), then the reconciler marks its deadline failed', async () => {
+    await ctx.deps.redis.flushdb();
+    const structure = await createStructure();
+    const id = await ctx.deps.uow((_trx, outbox) =>
+      outbox.schedule({
+        structureId: structure.id,
+        kind: 'follow_up.due',
+        subjectType: 'follow_up',
+        subjectId: crypto.randomUUID(),
+        dueAt: NOW,
+      }),
+    );
+    // A bare worker that fails the job the way BullMQ does for a job stalled too often:
+    // the deadline row is never told.
+    const connection = createRedis(ctx.config.REDIS_URL, 'worker');
+    const worker = new Worker(
+      DEADLINE_QUEUE,
+      async () => {
+        throw new UnrecoverableError('job stalled more than allowable limit');
+      },
+      { connection, prefix: ctx.prefix },
+    );
+    await new Promise<void>((resolve) => worker.on('failed', () => resolve()));
+    await worker.close();
+    connection.disconnect();
+    expect((await deadlineRepository.findById(testKnex(), id))!.status).toBe('pending');
+
+    const result = await ctx.deps.relay.reconcile();
+
+    expect(result.failed).toBe(1);
+    const row = (await deadlineRepository.findById(testKnex(), id))!;
+    expect(row.status).toBe('failed');
+    expect(row.lastError).toContain('stalled');
   });
 });

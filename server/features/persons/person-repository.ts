@@ -217,7 +217,8 @@ export function createPersonRepository(cipher: Cipher) {
       s: PersonSearch,
     ): Promise<{ items: Person[]; total: number }> {
       const q = base(db, structureId);
-      const term = s.q;
+      // PostgreSQL text cannot hold U+0000 and no stored name does: drop it rather than fail.
+      const term = s.q?.replaceAll('\u0000', '');
       if (term) {
         // Accent-insensitive substring or typo-tolerant word match (pg_trgm word similarity).
         q.andWhere((w) =>

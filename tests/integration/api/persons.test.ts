@@ -192,6 +192,23 @@ describe('persons API', () => {
       expect(res.body).toMatchObject({ items: [], total: 3, page: 10000 });
     });
 
+    it('when a caller other than the API (a web page) searches with a NUL character, then no database error', async () => {
+      const actor = {
+        id: team.worker.id,
+        structureId: team.structure.id,
+        role: 'worker' as const,
+        partnerId: null,
+        name: team.worker.name,
+        email: team.worker.email,
+      };
+      const page = await ctx.deps.services.persons.search(
+        actor,
+        { q: 'Dup\u0000ond', page: 1, pageSize: 20 },
+        { ip: null },
+      );
+      expect(page.total).toBeGreaterThanOrEqual(0);
+    });
+
     it('when a person of another structure matches q, then it is not found', async () => {
       await createPerson(outsider, { alias: 'Médiathèque aussi' });
       expect((await found({ q: 'mediatheque' })).items.map((p) => p.id)).toEqual([ids.media]);

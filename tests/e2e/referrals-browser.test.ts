@@ -85,7 +85,6 @@ describe('closed-loop referral in the browser', () => {
     await page.locator('#referral-partner').selectOption(food.id);
     await page.locator('#referral-reason').fill('Besoin alimentaire urgent');
     await page.getByRole('button', { name: 'Envoyer la demande' }).click();
-    await page.waitForLoadState();
     await page.getByText('n’a pas donné son accord').waitFor({ timeout: 10000 });
 
     await page.locator('#consent-partner').selectOption(food.id);

@@ -30,9 +30,23 @@ function actorOf(req: Request): Actor {
   if (!req.user) throw new UnauthorizedError();
   return req.user;
 }
-function redirect(req: Request, res: Response, to: string, flash?: Flash): void {
-  if (flash && req.session) req.session.flash = flash;
-  res.redirect(303, to);
+/**
+ * express-session flushes a response's headers before its store write completes, so a browser
+ * can follow a 303 before the flash is saved: save first, then redirect.
+ */
+function redirect(req: Request, res: Response, to: string, flash?: Flash): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!flash || !req.session) {
+      res.redirect(303, to);
+      return resolve();
+    }
+    req.session.flash = flash;
+    req.session.save((err) => {
+      if (err) return reject(err);
+      res.redirect(303, to);
+      return resolve();
+    });
+  });
 }
 const page =
   (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
@@ -85,10 +99,10 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
   ) {
     try {
       await fn();
-      redirect(req, res, to, { type: 'success', message: ok });
+      await redirect(req, res, to, { type: 'success', message: ok });
     } catch (err) {
       if (err instanceof AppError && err.status < 500 && err.status !== 404) {
-        return redirect(req, res, to, { type: 'error', message: frenchError(err) });
+        return await redirect(req, res, to, { type: 'error', message: frenchError(err) });
       }
       throw err;
     }
@@ -229,7 +243,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     page(async (req, res) => {
       const revoked = await services.consents.revoke(actorOf(req), idOf(req), requestContext(req));
       const n = revoked.cancelledReferralIds.length;
-      redirect(req, res, `/personnes/${revoked.personId}/orientations`, {
+      await redirect(req, res, `/personnes/${revoked.personId}/orientations`, {
         type: 'success',
         message: `Consentement retiré.${n ? ` ${n} orientation${n > 1 ? 's annulées' : ' annulée'}.` : ''}`,
       });
@@ -327,7 +341,10 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     csrf.csrfSynchronisedProtection,
     page(async (req, res) => {
       await services.partners.review(actorOf(req), idOf(req), requestContext(req));
-      redirect(req, res, '/admin/partenaires', { type: 'success', message: 'Partenaire revu.' });
+      await redirect(req, res, '/admin/partenaires', {
+        type: 'success',
+        message: 'Partenaire revu.',
+      });
     }),
   );
 

@@ -1,5 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import { plainString } from '../lib/validate';
 import { PERSON_ROLES, type Actor } from '../auth/actor';
 import { logIn, logOut } from '../auth/login';
 import { hasRole, isAuthenticated, isPublic } from '../auth/policies';
@@ -188,7 +189,11 @@ export function webRouter(services: Services, now: () => Date): Router {
     page(async (req, res) => {
       const actor = actorOf(req);
       const [followUps, notes, ctx] = await Promise.all([
-        services.followUps.list(actor, { assignee: 'me', status: 'open', page: 1, pageSize: 100 }),
+        services.followUps.list(
+          actor,
+          { assignee: 'me', status: 'open', page: 1, pageSize: 100 },
+          requestContext(req),
+        ),
         services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
         ctxFor(req),
       ]);
@@ -207,7 +212,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   // ---- Persons list and search --------------------------------------------------------------
   const searchQuery = z
     .object({
-      q: z.string().trim().max(100).optional(),
+      q: plainString().trim().max(100).optional(),
       statut: z.union([z.enum(PATH_STATUSES), z.literal('')]).optional(),
       mes: z.literal('1').optional(),
       page: z.coerce.number().int().min(1).max(10000).default(1),

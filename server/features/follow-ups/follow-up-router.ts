@@ -29,7 +29,7 @@ export function followUpRouter(followUps: FollowUpService): Router {
     path: '/follow-ups',
     policy: hasRole(...PERSON_ROLES),
     query: listFollowUpsQuery,
-    handler: ({ actor, query }) => followUps.list(actor!, query),
+    handler: ({ actor, query, req }) => followUps.list(actor!, query, requestContext(req)),
   });
   endpoint(r, {
     method: 'patch',

@@ -100,7 +100,8 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
       });
     },
 
-    async list(actor: Actor, q: ListFollowUpsQuery): Promise<Page<FollowUp>> {
+    /** Lists show who each follow-up is about, so they are audited like a person search. */
+    async list(actor: Actor, q: ListFollowUpsQuery, ctx: RequestContext): Promise<Page<FollowUp>> {
       const now = clock.now();
       const { items, total } = await followUpRepository.list(
         knex,
@@ -116,6 +117,14 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
         },
         now,
       );
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'follow_up.list',
+        subjectType: 'person',
+        ip: ctx.ip,
+        details: { results: items.length, personIds: [...new Set(items.map((f) => f.personId))] },
+      });
       return { items, total, page: q.page, pageSize: q.pageSize };
     },
 

@@ -139,6 +139,18 @@ describe('access control by role and the audit trail', () => {
       expect(rows.every((r) => r.actor_id === team.worker.id)).toBe(true);
     });
 
+    it('records a follow-up list with the persons it showed, without their names', async () => {
+      const p = await createPerson(worker);
+      await worker
+        .post(`/api/persons/${p.id}/follow-ups`)
+        .send({ dueAt: '2030-01-08T09:00:00Z', title: 'Visite' })
+        .expect(201);
+      await worker.get('/api/follow-ups?assignee=me').expect(200);
+      const lists = await auditRows({ action: 'follow_up.list', actor_id: team.worker.id });
+      expect(lists.at(-1).details.personIds).toContain(p.id);
+      expect(JSON.stringify(lists.at(-1).details)).not.toContain('Personne');
+    });
+
     it('records a failed login against the account, without the password', async () => {
       await request(ctx.app)
         .post('/api/session')

@@ -40,6 +40,7 @@ import { LoginPage } from './views/login-page';
 import { NotificationsPage } from './views/notifications-page';
 import { PersonPage, type PersonForms } from './views/person-page';
 import { PersonsPage } from './views/persons-page';
+import { personEditWebRouter } from './persons/person-edit-router';
 
 type Services = Deps['services'];
 
@@ -59,6 +60,7 @@ const INTAKE_FIELDS = [
   'lastName',
   'birthYear',
   'phone',
+  'districtId',
   'situation',
 ] as const;
 
@@ -215,6 +217,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       q: plainString().trim().max(100).optional(),
       statut: z.union([z.enum(PATH_STATUSES), z.literal('')]).optional(),
       mes: z.literal('1').optional(),
+      quartier: z.union([z.uuid(), z.literal('')]).optional(),
       page: z.coerce.number().int().min(1).max(10000).default(1),
     })
     .strict();
@@ -231,12 +234,13 @@ export function webRouter(services: Services, now: () => Date): Router {
       }
       const f = parsed.data;
       const actor = actorOf(req);
-      const [result, ctx] = await Promise.all([
+      const [result, ctx, districts] = await Promise.all([
         services.persons.search(
           actor,
           {
             q: f.q || undefined,
             status: f.statut || undefined,
+            district: f.quartier || undefined,
             referentId: f.mes ? 'me' : undefined,
             page: f.page,
             pageSize: 20,
@@ -244,13 +248,22 @@ export function webRouter(services: Services, now: () => Date): Router {
           requestContext(req),
         ),
         ctxFor(req),
+        services.persons.listDistricts(actor),
       ]);
+      const quartier = f.quartier ?? '';
       sendPage(
         res,
         <PersonsPage
           ctx={ctx}
-          filters={{ q: f.q ?? '', statut: f.statut ?? '', mes: Boolean(f.mes), page: f.page }}
-          form={emptyForm({ q: f.q ?? '', statut: f.statut ?? '' })}
+          filters={{
+            q: f.q ?? '',
+            statut: f.statut ?? '',
+            quartier,
+            mes: Boolean(f.mes),
+            page: f.page,
+          }}
+          form={emptyForm({ q: f.q ?? '', statut: f.statut ?? '', quartier })}
+          districts={districts}
           result={result}
         />,
       );
@@ -262,9 +275,13 @@ export function webRouter(services: Services, now: () => Date): Router {
     '/personnes/nouvelle',
     staff(),
     page(async (req, res) => {
+      const [ctx, districts] = await Promise.all([
+        ctxFor(req),
+        services.persons.listDistricts(actorOf(req)),
+      ]);
       sendPage(
         res,
-        <IntakePage ctx={await ctxFor(req)} form={emptyForm({ source: 'outreach' })} />,
+        <IntakePage ctx={ctx} form={emptyForm({ source: 'outreach' })} districts={districts} />,
       );
     }),
   );
@@ -308,7 +325,11 @@ export function webRouter(services: Services, now: () => Date): Router {
           form = f;
         }
       } else form = parsed.form;
-      sendPage(res, <IntakePage ctx={await ctxFor(req)} form={form} />, 400);
+      const [ctx, districts] = await Promise.all([
+        ctxFor(req),
+        services.persons.listDistricts(actor),
+      ]);
+      sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts} />, 400);
     }),
   );
 
@@ -347,6 +368,8 @@ export function webRouter(services: Services, now: () => Date): Router {
       status,
     );
   }
+
+  r.use(personEditWebRouter(services));
 
   r.get(
     '/personnes/:id',

@@ -52,6 +52,16 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
   });
   endpoint(r, {
     method: 'get',
+    path: '/districts',
+    policy: staff(),
+    summary: "The caller's structure's districts (quartiers, with the QPV flag), unpaged",
+    handler: async ({ actor }) => {
+      const items = await persons.listDistricts(actor!);
+      return { items, total: items.length, page: 1, pageSize: items.length };
+    },
+  });
+  endpoint(r, {
+    method: 'get',
     path: '/persons/:id/timeline',
     policy: staff(),
     params: personIdParams,

@@ -6,6 +6,7 @@ import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { userRepository } from '../users/user-repository';
+import { districtRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
 import type { CreatePersonInput, SearchPersonsQuery, UpdatePersonInput } from './person-schemas';
 
@@ -28,10 +29,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
       }
     }
     if (w.districtId) {
-      const d = await db('districts')
-        .where({ id: w.districtId, structure_id: actor.structureId })
-        .first('id');
-      if (!d) {
+      if (!(await districtRepository.exists(db, actor.structureId, w.districtId))) {
         throw new ValidationError('Invalid body: districtId: unknown district', [
           { field: 'districtId', message: 'is not a district of your structure' },
         ]);
@@ -129,6 +127,16 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
         });
         return getInScope(trx, actor, id);
       });
+    },
+
+    /** The structure's districts, for the district fields and filters. Not person data. */
+    async listDistricts(actor: Actor): Promise<District[]> {
+      return districtRepository.listForStructure(knex, actor.structureId);
+    },
+
+    /** Who may be a person's referent: the structure's active workers and managers. */
+    async listReferents(actor: Actor): Promise<{ id: string; name: string; role: string }[]> {
+      return userRepository.listStaff(knex, actor.structureId);
     },
 
     async search(actor: Actor, q: SearchPersonsQuery, ctx: RequestContext): Promise<Page<Person>> {

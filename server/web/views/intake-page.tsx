@@ -1,4 +1,6 @@
+import type { District } from '../../features/persons/district-repository';
 import { PERSON_SOURCES } from '../../features/persons/person-schemas';
+import { districtOptions } from '../persons/person-labels';
 import { SOURCE_LABELS } from '../format';
 import { Csrf, ErrorSummary, SelectField, TextArea, TextField, type FormState } from './components';
 import { Layout, type PageContext } from './layout';
@@ -10,11 +12,20 @@ export const INTAKE_LABELS: Record<string, string> = {
   lastName: 'Nom',
   birthYear: 'Année de naissance',
   phone: 'Téléphone',
+  districtId: 'Quartier',
   situation: 'Situation',
 };
 
 /** Alias first: a person met in the street often has no name yet; the rest comes later. */
-export function IntakePage({ ctx, form }: { ctx: PageContext; form: FormState }) {
+export function IntakePage({
+  ctx,
+  form,
+  districts,
+}: {
+  ctx: PageContext;
+  form: FormState;
+  districts: District[];
+}) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const sources = Object.fromEntries(PERSON_SOURCES.map((s) => [s, SOURCE_LABELS[s] ?? s]));
   return (
@@ -87,6 +98,16 @@ export function IntakePage({ ctx, form }: { ctx: PageContext; form: FormState })
                 />
               </div>
             </div>
+            {districts.length > 0 ? (
+              <SelectField
+                form={form}
+                name="districtId"
+                label={INTAKE_LABELS.districtId}
+                hint="Facultatif. QPV : quartier prioritaire de la politique de la ville"
+                options={districtOptions(districts)}
+                placeholder="Quartier inconnu"
+              />
+            ) : null}
             <TextArea
               form={form}
               name="situation"

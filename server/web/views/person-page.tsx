@@ -4,6 +4,7 @@ import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
 import type { Person } from '../../features/persons/person-repository';
 import type { TimelineItem } from '../../features/persons/timeline-service';
 import { ReferralTimelineEntry } from '../referrals/referral-views';
+import { CLOSED_REASON_LABELS } from '../persons/person-labels';
 import {
   CHANNEL_LABELS,
   FOLLOW_UP_STATUS_LABELS,
@@ -207,7 +208,24 @@ export function PersonPage({
           <StatusBadge status={person.status} />
         </p>
       </div>
-      <p class="fr-text--sm">Dernière activité le {formatDateTime(person.lastActivityAt)}</p>
+      <p class="fr-text--sm">
+        Dernière activité le {formatDateTime(person.lastActivityAt)}
+        {person.closedAt
+          ? ` · fiche clôturée le ${formatDateTime(person.closedAt)}${
+              person.closedReason
+                ? ` (${CLOSED_REASON_LABELS[person.closedReason] ?? person.closedReason})`
+                : ''
+            }`
+          : ''}
+      </p>
+      <p>
+        <a
+          class="fr-btn fr-btn--sm fr-btn--secondary fr-icon-edit-line fr-btn--icon-left"
+          href={`/personnes/${person.id}/modifier`}
+        >
+          Modifier la fiche
+        </a>
+      </p>
       <p>
         <a class="fr-link" href={`/personnes/${person.id}/orientations`}>
           Orientations et consentements

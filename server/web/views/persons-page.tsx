@@ -1,13 +1,16 @@
+import type { District } from '../../features/persons/district-repository';
 import type { Person } from '../../features/persons/person-repository';
 import { PATH_STATUSES } from '../../features/persons/person-schemas';
 import type { Page } from '../../lib/validate';
 import { formatDateTime, personLabel, plural, STATUS_BADGES, STATUS_LABELS } from '../format';
+import { districtOptions } from '../persons/person-labels';
 import { SelectField, TextField, type FormState } from './components';
 import { Layout, type PageContext } from './layout';
 
 export interface PersonFilters {
   q: string;
   statut: string;
+  quartier: string;
   mes: boolean;
   page: number;
 }
@@ -22,6 +25,7 @@ function pageHref(f: PersonFilters, page: number) {
   const qs = new URLSearchParams();
   if (f.q) qs.set('q', f.q);
   if (f.statut) qs.set('statut', f.statut);
+  if (f.quartier) qs.set('quartier', f.quartier);
   if (f.mes) qs.set('mes', '1');
   qs.set('page', String(page));
   return `/personnes?${qs.toString()}`;
@@ -31,15 +35,18 @@ export function PersonsPage({
   ctx,
   filters,
   form,
+  districts,
   result,
 }: {
   ctx: PageContext;
   filters: PersonFilters;
   form: FormState;
+  districts: District[];
   result: Page<Person>;
 }) {
   const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
   const statusOptions = Object.fromEntries(PATH_STATUSES.map((s) => [s, STATUS_LABELS[s]]));
+  const withDistricts = districts.length > 0;
   return (
     <Layout title="Personnes" ctx={ctx} nav="persons">
       <div class="av-title-row">
@@ -50,7 +57,7 @@ export function PersonsPage({
       </div>
       <form method="get" action="/personnes" role="search" class="av-filters fr-mb-4w">
         <div class="fr-grid-row fr-grid-row--gutters fr-grid-row--bottom">
-          <div class="fr-col-12 fr-col-md-5">
+          <div class={`fr-col-12 fr-col-md-${withDistricts ? '4' : '5'}`}>
             <TextField
               form={form}
               name="q"
@@ -59,7 +66,7 @@ export function PersonsPage({
               type="search"
             />
           </div>
-          <div class="fr-col-12 fr-col-md-3">
+          <div class={`fr-col-12 fr-col-md-${withDistricts ? '2' : '3'}`}>
             <SelectField
               form={form}
               name="statut"
@@ -68,6 +75,17 @@ export function PersonsPage({
               placeholder="Tous les statuts"
             />
           </div>
+          {withDistricts ? (
+            <div class="fr-col-12 fr-col-md-2">
+              <SelectField
+                form={form}
+                name="quartier"
+                label="Quartier"
+                options={districtOptions(districts)}
+                placeholder="Tous les quartiers"
+              />
+            </div>
+          ) : null}
           <div class="fr-col-12 fr-col-md-2">
             <div class="fr-checkbox-group fr-mb-2w">
               <input type="checkbox" id="mes" name="mes" value="1" checked={filters.mes} />

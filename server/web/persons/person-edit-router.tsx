@@ -1,0 +1,353 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { z } from 'zod';
+import { PERSON_ROLES, type Actor } from '../../auth/actor';
+import { hasRole } from '../../auth/policies';
+import type { Deps } from '../../container';
+import type { Person } from '../../features/persons/person-repository';
+import { requestContext } from '../../features/persons/person-router';
+import { updatePersonBody } from '../../features/persons/person-schemas';
+import { ConflictError, NotFoundError, UnauthorizedError } from '../../lib/errors';
+import {
+  formFromServiceError,
+  formValues,
+  INTAKE_MESSAGES,
+  parseWith,
+  type Messages,
+} from '../forms';
+import { SOURCE_LABELS } from '../format';
+import { csrf, pageContext } from '../page-context';
+import { sendPage } from '../render';
+import { emptyForm, type FormState } from '../views/components';
+import type { Flash } from '../views/layout';
+import { PersonEditPage, type Conflict } from './person-edit-page';
+import {
+  CLOSED_REASON_LABELS,
+  districtLabel,
+  GENDER_LABELS,
+  HOUSEHOLD_LABELS,
+} from './person-labels';
+
+type Services = Deps['services'];
+
+const TEXT_FIELDS = ['alias', 'firstName', 'lastName', 'phone', 'email', 'address'] as const;
+const CHOICE_FIELDS = ['gender', 'householdType', 'districtId', 'referentId'] as const;
+/** Every person field the form edits, in the order the conflict list names them. */
+const EDIT_FIELDS = [
+  'alias',
+  'firstName',
+  'lastName',
+  'birthYear',
+  'gender',
+  'phone',
+  'email',
+  'address',
+  'districtId',
+  'householdType',
+  'source',
+  'referentId',
+  'pauseReminders',
+  'situation',
+] as const;
+
+export const EDIT_MESSAGES: Messages = {
+  ...INTAKE_MESSAGES,
+  gender: 'Choisissez un genre dans la liste',
+  email: 'Indiquez une adresse électronique, par exemple nom@exemple.fr',
+  address: 'L’adresse doit faire 500 caractères au plus',
+  householdType: 'Choisissez une composition du foyer dans la liste',
+  referentId: 'Choisissez un·e référent·e parmi les professionnels actifs de votre structure',
+  pauseReminders: 'Cochez ou décochez la case',
+  version: 'Cette page a expiré : rechargez-la, puis recommencez',
+};
+
+const CLOSE_MESSAGES: Messages = {
+  closedReason: 'Choisissez le motif de clôture',
+  version: EDIT_MESSAGES.version,
+};
+
+const uuid = z.uuid();
+function idOf(req: Request): string {
+  const res = uuid.safeParse(req.params.id);
+  if (!res.success) throw new NotFoundError('Page');
+  return res.data;
+}
+function actorOf(req: Request): Actor {
+  if (!req.user) throw new UnauthorizedError();
+  return req.user;
+}
+const page =
+  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+  (req, res, next) => {
+    fn(req, res).catch(next);
+  };
+/** Saves the flash before the 303, so the next page cannot read the session without it. */
+function redirect(req: Request, res: Response, to: string, flash: Flash): Promise<void> {
+  req.session.flash = flash;
+  return new Promise((resolve, reject) => {
+    req.session.save((err) => {
+      if (err) return reject(err);
+      res.redirect(303, to);
+      return resolve();
+    });
+  });
+}
+
+/** The person as the form shows it: every value a string, absent ones empty. */
+export function personFormValues(p: Person): Record<string, string> {
+  const s = (v: string | number | null) => (v === null ? '' : String(v));
+  return {
+    alias: s(p.alias),
+    firstName: s(p.firstName),
+    lastName: s(p.lastName),
+    birthYear: s(p.birthYear),
+    gender: s(p.gender),
+    phone: s(p.phone),
+    email: s(p.email),
+    address: s(p.address),
+    districtId: s(p.districtId),
+    householdType: s(p.householdType),
+    source: p.source,
+    referentId: s(p.referentId),
+    pauseReminders: p.pauseReminders ? '1' : '',
+    situation: s(p.situation),
+    version: String(p.version),
+  };
+}
+
+/** Browsers send a textarea's line breaks as CRLF; a trailing space is no change either. */
+const same = (a: string | undefined, b: string | undefined) =>
+  (a ?? '').replace(/\r\n/g, '\n').trim() === (b ?? '').replace(/\r\n/g, '\n').trim();
+
+/** A saved value as the user reads it, for the fields that differ from what they typed. */
+function savedDisplay(p: Person, field: string, raw: string): string {
+  if (raw === '') return 'vide';
+  switch (field) {
+    case 'gender':
+      return GENDER_LABELS[raw] ?? raw;
+    case 'householdType':
+      return HOUSEHOLD_LABELS[raw] ?? raw;
+    case 'source':
+      return SOURCE_LABELS[raw] ?? raw;
+    case 'districtId':
+      return p.districtName
+        ? districtLabel({ name: p.districtName, qpv: Boolean(p.districtQpv) })
+        : raw;
+    case 'referentId':
+      return p.referentName ?? 'un·e autre référent·e';
+    case 'pauseReminders':
+      return raw === '1' ? 'relances suspendues' : 'relances actives';
+    default:
+      return raw;
+  }
+}
+
+/** Which fields the other editor saved differently from what this user typed. */
+function conflictWith(current: Person, typed: Record<string, string>): Conflict {
+  const saved = personFormValues(current);
+  const out: Conflict = {};
+  for (const f of EDIT_FIELDS) {
+    if (!same(typed[f], saved[f])) out[f] = savedDisplay(current, f, saved[f]);
+  }
+  return out;
+}
+
+const isPerson = (v: unknown): v is Person =>
+  typeof v === 'object' && v !== null && 'version' in v && 'id' in v && 'source' in v;
+
+/**
+ * The form's strings as the API's PATCH: every field of the form is sent, an emptied optional
+ * field becomes null (it is cleared), and an unchecked box is false.
+ */
+function toUpdateInput(values: Record<string, string>, preErrors: Record<string, string>) {
+  const input: Record<string, unknown> = {};
+  for (const f of TEXT_FIELDS) {
+    if (values[f] === undefined) continue;
+    const v = values[f].trim();
+    input[f] = v === '' ? null : v;
+  }
+  for (const f of CHOICE_FIELDS) {
+    if (values[f] === undefined) continue;
+    input[f] = values[f] === '' ? null : values[f];
+  }
+  if (values.birthYear !== undefined) {
+    const t = values.birthYear.trim();
+    if (t === '') input.birthYear = null;
+    else if (/^\d{4}$/.test(t)) input.birthYear = Number(t);
+    else preErrors.birthYear = EDIT_MESSAGES.birthYear;
+  }
+  if (values.situation !== undefined)
+    input.situation = values.situation.trim() === '' ? null : values.situation;
+  if (values.source !== undefined) input.source = values.source;
+  input.pauseReminders = values.pauseReminders === '1' || values.pauseReminders === 'on';
+  const version = values.version?.trim() ?? '';
+  input.version = /^\d{1,10}$/.test(version) ? Number(version) : NaN;
+  // The alias-or-name rule is the service's; checked here too so every mistake shows at once.
+  if (input.alias === null && input.firstName === null && input.lastName === null)
+    preErrors.alias = EDIT_MESSAGES.alias;
+  return input;
+}
+
+/**
+ * Completing, closing and reopening a person file from the web: the same service and policy as
+ * PATCH /api/persons/:id, with the version in a hidden field.
+ */
+export function personEditWebRouter(services: Services): Router {
+  const r = Router();
+  const staff = () => hasRole(...PERSON_ROLES);
+
+  async function render(
+    req: Request,
+    res: Response,
+    view: { person: Person; form: FormState; closeForm?: FormState; conflict?: Conflict },
+    status = 200,
+  ) {
+    const actor = actorOf(req);
+    const [ctx, districts, referents] = await Promise.all([
+      pageContext(req, services.notifications),
+      services.persons.listDistricts(actor),
+      services.persons.listReferents(actor),
+    ]);
+    sendPage(
+      res,
+      <PersonEditPage
+        ctx={ctx}
+        person={view.person}
+        form={view.form}
+        closeForm={view.closeForm ?? emptyForm()}
+        districts={districts}
+        referents={referents}
+        conflict={view.conflict}
+      />,
+      status,
+    );
+  }
+
+  r.get(
+    '/personnes/:id/modifier',
+    staff(),
+    page(async (req, res) => {
+      const person = await services.persons.get(actorOf(req), idOf(req), requestContext(req));
+      await render(req, res, { person, form: emptyForm(personFormValues(person)) });
+    }),
+  );
+
+  r.post(
+    '/personnes/:id/modifier',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const id = idOf(req);
+      const actor = actorOf(req);
+      const rc = requestContext(req);
+      const values = formValues(req.body, [...EDIT_FIELDS, 'version']);
+      values.pauseReminders = values.pauseReminders ? '1' : '';
+      const preErrors: Record<string, string> = {};
+      const input = toUpdateInput(values, preErrors);
+      const parsed = parseWith(updatePersonBody, input, values, EDIT_MESSAGES, preErrors);
+      if (!parsed.ok) {
+        const person = await services.persons.get(actor, id, rc);
+        return render(req, res, { person, form: parsed.form }, 400);
+      }
+      try {
+        await services.persons.update(actor, id, parsed.data, rc);
+      } catch (err) {
+        if (err instanceof ConflictError) {
+          const current = (err.details as { current?: unknown } | undefined)?.current;
+          if (!isPerson(current)) {
+            return redirect(req, res, `/personnes/${id}`, {
+              type: 'error',
+              message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+            });
+          }
+          // What the user typed stays; the version moves to the saved one, so saving again
+          // applies their values on purpose.
+          const form = { values: { ...values, version: String(current.version) }, errors: {} };
+          return render(
+            req,
+            res,
+            { person: current, form, conflict: conflictWith(current, values) },
+            409,
+          );
+        }
+        const form = formFromServiceError(err, values, EDIT_MESSAGES);
+        if (!form) throw err;
+        const person = await services.persons.get(actor, id, rc);
+        return render(req, res, { person, form }, 400);
+      }
+      await redirect(req, res, `/personnes/${id}`, {
+        type: 'success',
+        message: 'La fiche est mise à jour.',
+      });
+    }),
+  );
+
+  /** Closing and reopening change one thing; a stale version sends back to a fresh form. */
+  async function changeClosure(
+    req: Request,
+    res: Response,
+    closedReason: string | null,
+    values: Record<string, string>,
+  ) {
+    const id = idOf(req);
+    const actor = actorOf(req);
+    const rc = requestContext(req);
+    const version = /^\d{1,10}$/.test(values.version ?? '') ? Number(values.version) : NaN;
+    const preErrors: Record<string, string> = {};
+    if (closedReason === '') preErrors.closedReason = CLOSE_MESSAGES.closedReason;
+    const parsed = parseWith(
+      updatePersonBody,
+      { closedReason: closedReason === '' ? undefined : closedReason, version },
+      values,
+      CLOSE_MESSAGES,
+      preErrors,
+    );
+    if (!parsed.ok) {
+      const person = await services.persons.get(actor, id, rc);
+      return render(
+        req,
+        res,
+        { person, form: emptyForm(personFormValues(person)), closeForm: parsed.form },
+        400,
+      );
+    }
+    try {
+      await services.persons.update(actor, id, parsed.data, rc);
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+      const stale = isPerson((err.details as { current?: unknown } | undefined)?.current);
+      return redirect(req, res, stale ? `/personnes/${id}/modifier` : `/personnes/${id}`, {
+        type: 'error',
+        message: stale
+          ? 'Quelqu’un a modifié cette fiche entre-temps : vérifiez-la, puis recommencez.'
+          : 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+      });
+    }
+    await redirect(req, res, `/personnes/${id}`, {
+      type: 'success',
+      message: closedReason
+        ? `La fiche est clôturée (motif : ${CLOSED_REASON_LABELS[closedReason]}).`
+        : 'La fiche est rouverte.',
+    });
+  }
+
+  r.post(
+    '/personnes/:id/cloturer',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const values = formValues(req.body, ['closedReason', 'version']);
+      await changeClosure(req, res, values.closedReason ?? '', values);
+    }),
+  );
+
+  r.post(
+    '/personnes/:id/rouvrir',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      await changeClosure(req, res, null, formValues(req.body, ['version']));
+    }),
+  );
+
+  return r;
+}

@@ -195,7 +195,7 @@ describe('person file editing pages', () => {
     const alert = /<div class="fr-alert fr-alert--warning[\s\S]*?<\/div>/.exec(stale.text)?.[0];
     expect(alert).toBeDefined();
     expect(alert).toContain('<a href="#firstName">Prénom</a> : « Jeannot »');
-    expect(alert).toContain('<a href="#lastName">Nom</a> : « vide »');
+    expect(alert).toContain('<a href="#lastName">Nom</a> : non renseigné');
     expect(alert).toContain('<a href="#phone">Téléphone</a> : « 07 00 00 00 00 »');
     expect(alert).not.toContain('Surnom');
     expect(alert).not.toContain('Adresse');

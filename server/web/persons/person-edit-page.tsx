@@ -42,6 +42,8 @@ export const CLOSE_LABELS: Record<string, string> = { closedReason: 'Motif de cl
 /** The fields whose saved value changed under the user, with the saved value as shown. */
 export type Conflict = Record<string, string>;
 
+const quoted = (saved: string) => (saved === '' ? 'non renseigné' : `« ${saved} »`);
+
 export interface Referent {
   id: string;
   name: string;
@@ -52,7 +54,7 @@ function Saved({ conflict, name }: { conflict?: Conflict; name: string }) {
   if (!conflict || conflict[name] === undefined) return null;
   return (
     <p class="fr-info-text av-saved fr-mt-n2w fr-mb-3w" id={`${name}-saved`}>
-      Valeur enregistrée entre-temps : « {conflict[name]} »
+      Valeur enregistrée entre-temps : {quoted(conflict[name])}
     </p>
   );
 }
@@ -72,7 +74,7 @@ function ConflictAlert({ conflict }: { conflict: Conflict }) {
         <ul>
           {fields.map(([name, saved]) => (
             <li>
-              <a href={`#${name}`}>{EDIT_LABELS[name] ?? name}</a> : « {saved} »
+              <a href={`#${name}`}>{EDIT_LABELS[name] ?? name}</a> : {quoted(saved)}
             </li>
           ))}
         </ul>

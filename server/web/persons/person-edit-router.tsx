@@ -118,9 +118,12 @@ export function personFormValues(p: Person): Record<string, string> {
 const same = (a: string | undefined, b: string | undefined) =>
   (a ?? '').replace(/\r\n/g, '\n').trim() === (b ?? '').replace(/\r\n/g, '\n').trim();
 
-/** A saved value as the user reads it, for the fields that differ from what they typed. */
+/**
+ * A saved value as the user reads it, for the fields that differ from what they typed; empty
+ * when nothing is saved.
+ */
 function savedDisplay(p: Person, field: string, raw: string): string {
-  if (raw === '') return 'vide';
+  if (raw === '') return '';
   switch (field) {
     case 'gender':
       return GENDER_LABELS[raw] ?? raw;

@@ -323,6 +323,18 @@ describe('person file editing pages', () => {
     });
   });
 
+  it('when the file was anonymised meanwhile, then the save is refused with a clear message', async () => {
+    const id = await newPerson();
+    const page = (await worker.get(`/personnes/${id}/modifier`)).text;
+    await testKnex()('persons').where({ id }).update({ anonymised_at: new Date() });
+    const res = await submitEdit(worker, id, page, { firstName: 'Jean' });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`/personnes/${id}`);
+    const file = await worker.get(`/personnes/${id}`);
+    expect(file.text).toContain('Cette fiche a été anonymisée : elle ne peut plus être modifiée.');
+    expect((await worker.get(`/api/persons/${id}`)).body.firstName).toBeNull();
+  });
+
   it('when an observer opens the edit page, then 403', async () => {
     const id = await newPerson();
     const observer = await loginAs(ctx.app, a.observer.email);

@@ -148,7 +148,13 @@ export function webRouter(services: Services, now: () => Date): Router {
             req.ip ?? 'unknown',
           );
           await logIn(req, user);
-          const home = PERSON_ROLES.includes(user.role) ? '/' : '/notifications';
+          const home = PERSON_ROLES.includes(user.role)
+            ? '/'
+            : user.role === 'partner'
+              ? '/orientations'
+              : user.role === 'admin'
+                ? '/admin/partenaires'
+                : '/notifications';
           return res.redirect(303, returnTo === '/' ? home : returnTo);
         } catch (err) {
           if (err instanceof UnauthorizedError) {

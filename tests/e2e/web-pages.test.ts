@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
-import { createTeam } from '../setup/factories';
+import { createPartner, createTeam, createUser } from '../setup/factories';
 
 /** The hidden CSRF field of the first form of a page. */
 function csrfOf(html: string): string {
@@ -156,6 +156,32 @@ describe('web pages over HTTP', () => {
     const file = await agent.get(created.headers.location);
     expect(file.text).toContain('La personne est enregistrée');
   });
+
+  it.each([
+    ['partner', '/orientations', 'Demandes reçues'],
+    ['admin', '/admin/partenaires', 'Partenaires'],
+    ['observer', '/notifications', 'Notifications'],
+  ] as const)(
+    'when a %s signs in through the form, then they land on %s and the menu offers it',
+    async (role, home, menuLabel) => {
+      const partner = role === 'partner' ? await createPartner() : undefined;
+      const user = await createUser(a.structure.id, role, { partnerId: partner?.id });
+      const agent = request.agent(ctx.app);
+      const page = await agent.get('/connexion');
+      const res = await agent
+        .post('/connexion')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), email: user.email, password: DEFAULT_PASSWORD });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(home);
+      const landing = await agent.get(home);
+      expect(landing.status).toBe(200);
+      expect(landing.text).toMatch(new RegExp(`href="${home}"[^>]*aria-current="page"`));
+      expect(landing.text).toContain(menuLabel);
+      // Person pages are not in their menu.
+      expect(landing.text).not.toContain('href="/personnes"');
+    },
+  );
 
   it('when the return path points to another site, then login goes home instead', async () => {
     const agent = request.agent(ctx.app);

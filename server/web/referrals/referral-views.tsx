@@ -147,7 +147,7 @@ export function ReferralListPage({
   const partner = ctx.actor?.role === 'partner';
   const title = partner ? 'Demandes reçues' : 'Orientations';
   return (
-    <Layout title={title} ctx={ctx} nav="none">
+    <Layout title={title} ctx={ctx} nav="referrals">
       <h1>{title}</h1>
       <form method="get" action="/orientations" class="fr-mb-3w av-filters">
         {partner ? null : (
@@ -207,7 +207,7 @@ export function ReferralListPage({
 export function ReferralDetailPage({ ctx, r }: { ctx: PageContext; r: AnyReferral }) {
   const moves = ctx.actor ? movesFor(ctx.actor.role, r, ctx.actor.id) : [];
   return (
-    <Layout title={`Orientation — ${personName(r)}`} ctx={ctx} nav="none">
+    <Layout title={`Orientation — ${personName(r)}`} ctx={ctx} nav="referrals">
       <p class="fr-mb-2w">
         <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href="/orientations">
           Toutes les demandes
@@ -539,7 +539,7 @@ export function ReferralTimelineEntry({ item }: { item: TimelineItem }) {
 
 export function AdminPartnersPage({ ctx, partners }: { ctx: PageContext; partners: Partner[] }) {
   return (
-    <Layout title="Partenaires" ctx={ctx} nav="none">
+    <Layout title="Partenaires" ctx={ctx} nav="partners">
       <h1>Annuaire des partenaires</h1>
       <ul class="av-list fr-mb-4w">
         {partners.map((p) => (

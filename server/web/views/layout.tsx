@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { Actor } from '../../auth/actor';
 
-export type NavKey = 'actions' | 'persons' | 'notifications' | 'none';
+export type NavKey = 'actions' | 'persons' | 'referrals' | 'partners' | 'notifications' | 'none';
 
 export interface Flash {
   type: 'success' | 'error' | 'info';
@@ -123,7 +123,20 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                     <NavLink href="/personnes" current={nav === 'persons'}>
                       Personnes
                     </NavLink>
+                    <NavLink href="/orientations" current={nav === 'referrals'}>
+                      Orientations
+                    </NavLink>
                   </>
+                ) : null}
+                {ctx.actor?.role === 'partner' ? (
+                  <NavLink href="/orientations" current={nav === 'referrals'}>
+                    Demandes reçues
+                  </NavLink>
+                ) : null}
+                {ctx.actor?.role === 'admin' ? (
+                  <NavLink href="/admin/partenaires" current={nav === 'partners'}>
+                    Partenaires
+                  </NavLink>
                 ) : null}
                 <NavLink href="/notifications" current={nav === 'notifications'}>
                   Notifications

@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { createDeadlineQueue, type DeadlineJobData } from '../jobs/queues';
 import type { Config } from './config';
 import { createLoginThrottle, type LoginThrottle } from './auth/login-throttle';
+import { createBusinessCalendar, type BusinessCalendar } from './lib/calendar';
 import { systemClock, type Clock } from './lib/clock';
 import { createCipher, type Cipher } from './lib/crypto';
 import { openDatabase, type Database } from './lib/db';
@@ -50,6 +51,7 @@ export interface Deps {
   config: Config;
   logger: Logger;
   clock: Clock;
+  calendar: BusinessCalendar;
   db: Database;
   knex: Knex;
   redis: Redis;
@@ -78,6 +80,7 @@ export interface Deps {
 
 export interface ContainerOptions {
   clock?: Clock;
+  calendar?: BusinessCalendar;
   logger?: Logger;
   db?: Database;
 }
@@ -85,6 +88,7 @@ export interface ContainerOptions {
 export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const clock = opts.clock ?? systemClock;
+  const calendar = opts.calendar ?? createBusinessCalendar();
   const db = opts.db ?? (await openDatabase(config, logger));
   const knex = db.knex;
 
@@ -119,6 +123,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     referrals: referralRepo,
     followUps,
     clock,
+    calendar,
   });
   const consents = createConsentService({
     knex,
@@ -157,6 +162,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     config,
     logger,
     clock,
+    calendar,
     db,
     knex,
     redis,

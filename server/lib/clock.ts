@@ -19,3 +19,9 @@ export function fixedClock(
     },
   };
 }
+
+/** Real time that started at `at`: for journeys that must happen on a working morning. */
+export function shiftedClock(at: Date | string): Clock {
+  const offset = new Date(at).getTime() - Date.now();
+  return { now: () => new Date(Date.now() + offset) };
+}

@@ -6,6 +6,7 @@ import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { linkIn, startSmtp } from '../integration/referrals/smtp';
+import { shiftedClock } from '../../server/lib/clock';
 
 /**
  * The closed loop in a real browser (Debian's Chromium, headless): a worker records consent and
@@ -22,7 +23,11 @@ describe('closed-loop referral in the browser', () => {
 
   beforeAll(async () => {
     smtp = await startSmtp();
-    ctx = await createTestContext({ env: { SMTP_URL: smtp.url } });
+    // Partner emails leave in working hours only: the journey happens on a Tuesday morning.
+    ctx = await createTestContext({
+      env: { SMTP_URL: smtp.url },
+      clock: shiftedClock('2026-11-24T10:00:00+01:00'),
+    });
     worker = await startDeadlineWorker(ctx.deps);
     server = ctx.app.listen(0, '127.0.0.1');
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));

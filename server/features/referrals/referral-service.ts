@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
+import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import {
   BusinessRuleError,
@@ -55,6 +56,8 @@ export interface ReferralServiceDeps {
   referrals: ReferralRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   clock: Clock;
+  /** Places SLA dates in business days and keeps partner emails within working hours. */
+  calendar: BusinessCalendar;
 }
 
 /** Who moves a referral: a signed-in user, a partner through a signed link, or the system. */
@@ -62,21 +65,6 @@ export type TransitionBy =
   | { kind: 'user'; actor: Actor }
   | { kind: 'link'; linkId: string }
   | { kind: 'system'; reasonCode: string; actor?: Actor };
-
-/**
- * Monday to Friday, in UTC. The deadline engine's business calendar (holidays, Paris time,
- * working hours) refines the moment a message goes out; this only places the due date.
- */
-export function addBusinessDays(from: Date, days: number): Date {
-  const d = new Date(from);
-  let left = days;
-  while (left > 0) {
-    d.setUTCDate(d.getUTCDate() + 1);
-    const wd = d.getUTCDay();
-    if (wd !== 0 && wd !== 6) left -= 1;
-  }
-  return d;
-}
 
 /** An outbox writer for code already inside a transaction (jobs): the relay enqueues later. */
 export function outboxIn(trx: Knex.Transaction): OutboxWriter {
@@ -97,7 +85,7 @@ const PARTNER_ANSWERS: readonly ReferralStatus[] = [
 ];
 
 export function createReferralService(deps: ReferralServiceDeps) {
-  const { knex, uow, persons, referrals, followUps, clock } = deps;
+  const { knex, uow, persons, referrals, followUps, clock, calendar } = deps;
 
   function authorise(actor: Actor, row: ReferralRow, to: TransitionTarget): void {
     const who = ACTOR_FOR[to];
@@ -191,7 +179,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
         kind: REFERRAL_ASK_OUTCOME,
         subjectType: 'referral',
         subjectId: row.id,
-        dueAt: addBusinessDays(now, ASK_OUTCOME_AFTER_BUSINESS_DAYS),
+        dueAt: calendar.nextWorkingMoment(
+          calendar.addBusinessDays(now, ASK_OUTCOME_AFTER_BUSINESS_DAYS),
+        ),
       });
     }
 
@@ -379,20 +369,21 @@ export function createReferralService(deps: ReferralServiceDeps) {
           note: null,
           at: now,
         });
-        // The partner's email leaves from a job, never from the request.
+        // The partner's email leaves from a job, never from the request, and never outside
+        // working hours: it waits for the next working morning.
         await outbox.schedule({
           structureId: actor.structureId,
           kind: REFERRAL_EMAIL_PARTNER,
           subjectType: 'referral',
           subjectId: id,
-          dueAt: now,
+          dueAt: calendar.nextWorkingMoment(now),
         });
         await outbox.schedule({
           structureId: actor.structureId,
           kind: REFERRAL_EXPIRE,
           subjectType: 'referral',
           subjectId: id,
-          dueAt: addBusinessDays(now, EXPIRE_AFTER_BUSINESS_DAYS),
+          dueAt: calendar.addBusinessDays(now, EXPIRE_AFTER_BUSINESS_DAYS),
         });
         await persons.touch(trx, actor.structureId, personId, now);
         await auditRepository.record(trx, {

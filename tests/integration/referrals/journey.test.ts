@@ -3,6 +3,7 @@ import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime'
 import { createTestContext, type TestContext } from '../../setup/context';
 import { createPerson, referralWorld } from './helpers';
 import { linkIn, startSmtp } from './smtp';
+import { shiftedClock } from '../../../server/lib/clock';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -14,7 +15,11 @@ describe('closed-loop referral journey through the API', () => {
 
   beforeAll(async () => {
     smtp = await startSmtp();
-    ctx = await createTestContext({ env: { SMTP_URL: smtp.url } });
+    // Partner emails leave in working hours only: the journey happens on a Tuesday morning.
+    ctx = await createTestContext({
+      env: { SMTP_URL: smtp.url },
+      clock: shiftedClock('2026-11-24T10:00:00+01:00'),
+    });
     worker = await startDeadlineWorker(ctx.deps);
     w = await referralWorld(ctx.app);
   });
@@ -31,7 +36,7 @@ describe('closed-loop referral journey through the API', () => {
       purpose: 'referral',
       partnerId: w.food.partner.id,
       method: 'oral',
-      givenAt: new Date().toISOString(),
+      givenAt: ctx.deps.clock.now().toISOString(),
       sharedFields: ['phone'],
     });
     expect(consent.status).toBe(201);

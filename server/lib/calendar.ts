@@ -1,0 +1,130 @@
+import Holidays from 'date-holidays';
+
+/**
+ * The business calendar of the deadline rules: Monday to Friday, French public holidays
+ * excluded (Alsace-Moselle's two extra days optional), Europe/Paris time, working hours
+ * 08:30–18:00. Durations in business days keep the local time of day.
+ */
+export interface BusinessCalendar {
+  isBusinessDay(at: Date): boolean;
+  /** The same Paris time of day, `days` business days later. */
+  addBusinessDays(from: Date, days: number): Date;
+  /** `at` when it falls in working hours, else the start of the next working morning. */
+  nextWorkingMoment(at: Date): Date;
+}
+
+export interface CalendarOptions {
+  alsaceMoselle?: boolean;
+  timeZone?: string;
+  /** "HH:MM", local time. */
+  dayStart?: string;
+  dayEnd?: string;
+}
+
+interface LocalParts {
+  year: number;
+  month: number;
+  day: number;
+  minutes: number;
+}
+
+const minutesOf = (hhmm: string) => {
+  const [h, m] = hhmm.split(':').map(Number);
+  return h * 60 + m;
+};
+
+export function createBusinessCalendar(opts: CalendarOptions = {}): BusinessCalendar {
+  const timeZone = opts.timeZone ?? 'Europe/Paris';
+  const start = minutesOf(opts.dayStart ?? '08:30');
+  const end = minutesOf(opts.dayEnd ?? '18:00');
+  // Moselle, Bas-Rhin and Haut-Rhin share the same two extra days (Good Friday, 26 December).
+  const holidays = opts.alsaceMoselle ? new Holidays('FR', '57') : new Holidays('FR');
+  const byYear = new Map<number, Set<string>>();
+  const format = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+
+  const local = (at: Date): LocalParts => {
+    const p = Object.fromEntries(format.formatToParts(at).map((x) => [x.type, x.value]));
+    return {
+      year: Number(p.year),
+      month: Number(p.month),
+      day: Number(p.day),
+      minutes: Number(p.hour) * 60 + Number(p.minute),
+    };
+  };
+
+  /** The instant of a local date and time, whatever the offset (summer or winter time). */
+  const instant = (year: number, month: number, day: number, minutes: number): Date => {
+    const wanted = Date.UTC(year, month - 1, day, 0, minutes);
+    let guess = wanted;
+    for (let i = 0; i < 3; i++) {
+      const p = local(new Date(guess));
+      const seen = Date.UTC(p.year, p.month - 1, p.day, 0, p.minutes);
+      guess += wanted - seen;
+    }
+    return new Date(guess);
+  };
+
+  const dateKey = (y: number, m: number, d: number) =>
+    `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+
+  const holidaySet = (year: number) => {
+    let set = byYear.get(year);
+    if (!set) {
+      set = new Set(
+        holidays
+          .getHolidays(year)
+          .filter((h) => h.type === 'public')
+          .map((h) => h.date.slice(0, 10)),
+      );
+      byYear.set(year, set);
+    }
+    return set;
+  };
+
+  const isBusinessDate = (y: number, m: number, d: number) => {
+    const weekday = new Date(Date.UTC(y, m - 1, d)).getUTCDay();
+    return weekday !== 0 && weekday !== 6 && !holidaySet(y).has(dateKey(y, m, d));
+  };
+
+  const nextDate = (y: number, m: number, d: number) => {
+    const n = new Date(Date.UTC(y, m - 1, d + 1));
+    return [n.getUTCFullYear(), n.getUTCMonth() + 1, n.getUTCDate()] as const;
+  };
+
+  return {
+    isBusinessDay(at) {
+      const p = local(at);
+      return isBusinessDate(p.year, p.month, p.day);
+    },
+
+    addBusinessDays(from, days) {
+      const p = local(from);
+      let [y, m, d] = [p.year, p.month, p.day];
+      let left = days;
+      while (left > 0) {
+        [y, m, d] = nextDate(y, m, d);
+        if (isBusinessDate(y, m, d)) left -= 1;
+      }
+      return instant(y, m, d, p.minutes);
+    },
+
+    nextWorkingMoment(at) {
+      const p = local(at);
+      if (isBusinessDate(p.year, p.month, p.day)) {
+        if (p.minutes >= start && p.minutes < end) return at;
+        if (p.minutes < start) return instant(p.year, p.month, p.day, start);
+      }
+      let [y, m, d] = nextDate(p.year, p.month, p.day);
+      while (!isBusinessDate(y, m, d)) [y, m, d] = nextDate(y, m, d);
+      return instant(y, m, d, start);
+    },
+  };
+}

@@ -1,7 +1,7 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { plainString } from '../lib/validate';
-import { PERSON_ROLES, type Actor } from '../auth/actor';
+import { PERSON_ROLES } from '../auth/actor';
 import { logIn, logOut } from '../auth/login';
 import { hasRole, isAuthenticated, isPublic } from '../auth/policies';
 import type { Deps } from '../container';
@@ -12,7 +12,6 @@ import { requestContext } from '../features/persons/person-router';
 import { createPersonBody, PATH_STATUSES } from '../features/persons/person-schemas';
 import {
   ConflictError,
-  NotFoundError,
   TooManyRequestsError,
   UnauthorizedError,
   ValidationError,
@@ -35,16 +34,15 @@ import { sendPage } from './render';
 import { ActionsPage } from './views/actions-page';
 import { emptyForm, type FormState } from './views/components';
 import { IntakePage } from './views/intake-page';
-import type { Flash } from './views/layout';
 import { LoginPage } from './views/login-page';
 import { NotificationsPage } from './views/notifications-page';
 import { PersonPage, type PersonForms } from './views/person-page';
 import { PersonsPage } from './views/persons-page';
 import { personEditWebRouter } from './persons/person-edit-router';
+import { actorOf, idOf, page, redirect } from './page-helpers';
 
 type Services = Deps['services'];
 
-const uuidParam = z.object({ id: z.uuid() }).strict();
 const CONTACT_FIELDS = [
   'occurredAt',
   'channel',
@@ -63,45 +61,6 @@ const INTAKE_FIELDS = [
   'districtId',
   'situation',
 ] as const;
-
-/** Page paths carry ids; a malformed one is a page that does not exist, not a 400. */
-function idOf(req: Request): string {
-  const res = uuidParam.safeParse(req.params);
-  if (!res.success) throw new NotFoundError('Page');
-  return res.data.id;
-}
-
-function actorOf(req: Request): Actor {
-  if (!req.user) throw new UnauthorizedError();
-  return req.user;
-}
-
-/**
- * POST/redirect/GET: a reload never submits twice; 303 turns the next request into a GET.
- * The session is saved before the redirect is sent: express-session would otherwise send the
- * headers first, and the browser's next request could read the session without the message.
- */
-function redirect(req: Request, res: Response, to: string, flash?: Flash): Promise<void> {
-  if (!flash || !req.session) {
-    res.redirect(303, to);
-    return Promise.resolve();
-  }
-  req.session.flash = flash;
-  return new Promise((resolve, reject) => {
-    req.session.save((err) => {
-      if (err) return reject(err);
-      res.redirect(303, to);
-      return resolve();
-    });
-  });
-}
-
-/** Express 5 forwards rejected promises to the error handler; this keeps the types simple. */
-const page =
-  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
-  (req, res, next) => {
-    fn(req, res).catch(next);
-  };
 
 /**
  * The web back office: server-rendered pages over the same services and policies as the JSON

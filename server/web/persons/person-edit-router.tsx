@@ -1,12 +1,11 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
-import { z } from 'zod';
-import { PERSON_ROLES, type Actor } from '../../auth/actor';
+import { Router, type Request, type Response } from 'express';
+import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import type { Person } from '../../features/persons/person-repository';
 import { requestContext } from '../../features/persons/person-router';
 import { updatePersonBody } from '../../features/persons/person-schemas';
-import { ConflictError, NotFoundError, UnauthorizedError } from '../../lib/errors';
+import { ConflictError } from '../../lib/errors';
 import {
   formFromServiceError,
   formValues,
@@ -18,8 +17,8 @@ import { SOURCE_LABELS } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
-import type { Flash } from '../views/layout';
 import { PersonEditPage, type Conflict } from './person-edit-page';
+import { actorOf, idOf, page, redirect } from '../page-helpers';
 import {
   CLOSED_REASON_LABELS,
   districtLabel,
@@ -64,33 +63,6 @@ const CLOSE_MESSAGES: Messages = {
   closedReason: 'Choisissez le motif de clôture',
   version: EDIT_MESSAGES.version,
 };
-
-const uuid = z.uuid();
-function idOf(req: Request): string {
-  const res = uuid.safeParse(req.params.id);
-  if (!res.success) throw new NotFoundError('Page');
-  return res.data;
-}
-function actorOf(req: Request): Actor {
-  if (!req.user) throw new UnauthorizedError();
-  return req.user;
-}
-const page =
-  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
-  (req, res, next) => {
-    fn(req, res).catch(next);
-  };
-/** Saves the flash before the 303, so the next page cannot read the session without it. */
-function redirect(req: Request, res: Response, to: string, flash: Flash): Promise<void> {
-  req.session.flash = flash;
-  return new Promise((resolve, reject) => {
-    req.session.save((err) => {
-      if (err) return reject(err);
-      res.redirect(303, to);
-      return resolve();
-    });
-  });
-}
 
 /** The person as the form shows it: every value a string, absent ones empty. */
 export function personFormValues(p: Person): Record<string, string> {

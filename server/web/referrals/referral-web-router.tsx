@@ -1,15 +1,14 @@
-import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { PERSON_ROLES, type Actor } from '../../auth/actor';
+import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { createPartnerBody } from '../../features/partners/partner-schemas';
 import { requestContext } from '../../features/persons/person-router';
-import { AppError, NotFoundError, UnauthorizedError } from '../../lib/errors';
+import { AppError, NotFoundError } from '../../lib/errors';
 import { personLabel, parseParisLocal, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
-import type { Flash } from '../views/layout';
 import { REFERRAL_STATUSES } from '../../features/referrals/referral-state';
 import {
   AdminPartnersPage,
@@ -17,42 +16,11 @@ import {
   ReferralDetailPage,
   ReferralListPage,
 } from './referral-views';
+import { actorOf, idOf, page, redirect } from '../page-helpers';
 
 type Services = Deps['services'];
 
 const uuid = z.uuid();
-function idOf(req: Request, name = 'id'): string {
-  const res = uuid.safeParse(req.params[name]);
-  if (!res.success) throw new NotFoundError('Page');
-  return res.data;
-}
-function actorOf(req: Request): Actor {
-  if (!req.user) throw new UnauthorizedError();
-  return req.user;
-}
-/**
- * express-session flushes a response's headers before its store write completes, so a browser
- * can follow a 303 before the flash is saved: save first, then redirect.
- */
-function redirect(req: Request, res: Response, to: string, flash?: Flash): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!flash || !req.session) {
-      res.redirect(303, to);
-      return resolve();
-    }
-    req.session.flash = flash;
-    req.session.save((err) => {
-      if (err) return reject(err);
-      res.redirect(303, to);
-      return resolve();
-    });
-  });
-}
-const page =
-  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
-  (req, res, next) => {
-    fn(req, res).catch(next);
-  };
 const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined);
 
 /** French words for the service's refusals; the API codes never reach the screen. */

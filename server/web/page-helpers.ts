@@ -1,0 +1,46 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import type { Actor } from '../auth/actor';
+import { NotFoundError, UnauthorizedError } from '../lib/errors';
+import type { Flash } from './views/layout';
+
+const uuid = z.uuid();
+
+/** Page paths carry ids; a malformed one is a page that does not exist, not a 400. */
+export function idOf(req: Request, name = 'id'): string {
+  const res = uuid.safeParse(req.params[name]);
+  if (!res.success) throw new NotFoundError('Page');
+  return res.data;
+}
+
+export function actorOf(req: Request): Actor {
+  if (!req.user) throw new UnauthorizedError();
+  return req.user;
+}
+
+/**
+ * POST/redirect/GET: a reload never submits twice; 303 turns the next request into a GET.
+ * The session is saved before the redirect is sent: express-session would otherwise send the
+ * headers first, and the browser's next request could read the session without the message.
+ */
+export function redirect(req: Request, res: Response, to: string, flash?: Flash): Promise<void> {
+  if (!flash || !req.session) {
+    res.redirect(303, to);
+    return Promise.resolve();
+  }
+  req.session.flash = flash;
+  return new Promise((resolve, reject) => {
+    req.session.save((err) => {
+      if (err) return reject(err);
+      res.redirect(303, to);
+      return resolve();
+    });
+  });
+}
+
+/** Forwards a page handler's rejection to the HTML error handler. */
+export const page =
+  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
+  (req, res, next) => {
+    fn(req, res).catch(next);
+  };

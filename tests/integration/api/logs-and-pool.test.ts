@@ -1,0 +1,94 @@
+import { Writable } from 'node:stream';
+import type { Express } from 'express';
+import { createApp } from '../../../server/app';
+import { buildContainer, type Deps } from '../../../server/container';
+import { createPostgres } from '../../../server/lib/db';
+import { createLogger } from '../../../server/lib/logger';
+import { createTestContext, loginAs, testConfig, type TestContext } from '../../setup/context';
+import { TEST_DATABASE_URL } from '../../setup/env';
+import { createTeam } from '../../setup/factories';
+
+describe('logs carry no personal data (security 13)', () => {
+  const lines: string[] = [];
+  let deps: Deps;
+  let app: Express;
+  beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const config = testConfig({ LOG_LEVEL: 'info' });
+    deps = await buildContainer(config, {
+      db: createPostgres(config, TEST_DATABASE_URL),
+      logger: createLogger('info', sink),
+    });
+    app = createApp(deps);
+  });
+  afterAll(async () => deps.close());
+
+  it('when a worker logs in, records and searches a person, then the request logs hold none of it', async () => {
+    const team = await createTeam();
+    const agent = await loginAs(app, team.worker.email);
+    const created = await agent.post('/api/persons').send({
+      firstName: 'Nadia',
+      lastName: 'Benali',
+      phone: '06 12 34 56 78',
+      source: 'outreach',
+      situation: 'Dort dans sa voiture',
+    });
+    expect(created.status).toBe(201);
+    await agent.get('/api/persons?q=Benali').expect(200);
+    await agent.get(`/api/persons/${created.body.id}`).expect(200);
+    // An unexpected error is logged with its details: still no personal data.
+    deps.logger.error(
+      { person: { firstName: 'Nadia', situation: 'Dort dans sa voiture' } },
+      'boom',
+    );
+
+    const log = lines.join('');
+    expect(log).toContain('"path":"/api/persons"'); // requests are logged…
+    for (const secret of [
+      team.worker.email,
+      'un mot de passe',
+      'Nadia',
+      'Benali',
+      '06 12 34 56 78',
+      'voiture',
+      'av.sid=',
+    ]) {
+      expect(log).not.toContain(secret); // …without what they carried
+    }
+    expect(log).toContain('[redacted]');
+  });
+});
+
+describe('pool discipline under load (security 28)', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ env: { DB_POOL_MAX: '2' } });
+  });
+  afterAll(async () => ctx.close());
+
+  it('when 40 requests that each open a transaction arrive on a pool of 2, then they queue and all succeed', async () => {
+    const team = await createTeam();
+    const agent = await loginAs(ctx.app, team.worker.email);
+    const person = await agent
+      .post('/api/persons')
+      .send({ alias: 'Sous charge', source: 'outreach' });
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        agent.post(`/api/persons/${person.body.id}/contacts`).send({
+          occurredAt: new Date(Date.UTC(2026, 10, 1, 8, i)).toISOString(),
+          channel: 'phone',
+          outcome: 'not_reached',
+          nextFollowUpAt: '2030-01-06T09:00:00Z',
+        }),
+      ),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(40).fill(201));
+    const contacts = await agent.get(`/api/persons/${person.body.id}/contacts?pageSize=100`);
+    expect(contacts.body.total).toBe(40);
+  });
+});

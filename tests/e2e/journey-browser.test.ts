@@ -1,97 +1,45 @@
-import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import type { Server } from 'node:http';
-import AxeBuilder from '@axe-core/playwright';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { notificationRepository } from '../../server/features/notifications/notification-repository';
 import { toParisLocalInput } from '../../server/web/format';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
+import {
+  atPath,
+  checkPage as check,
+  launchChromium,
+  newPage as openPage,
+  see,
+  serve,
+  writeAxeLog,
+  type AxeRecord,
+  type Served,
+} from './browser';
 
 /**
- * The first journey in a real browser (Debian's Chromium, headless), against the real app on a
- * random port. Each page is checked with axe and photographed under test-output/.
- * With UPDATE_SCREENSHOTS=1 the README screenshots in docs/screenshots/ are rewritten too.
+ * The first journey in a real browser, against the real app. Each page is checked with axe and
+ * photographed under test-output/; with UPDATE_SCREENSHOTS=1 the README screenshots in
+ * docs/screenshots/ are rewritten too.
  */
-const OUT = path.resolve('test-output');
-const DOCS = path.resolve('docs/screenshots');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-interface AxeRecord {
-  page: string;
-  violations: { id: string; impact: string | null | undefined; nodes: number }[];
-}
-const axeLog: AxeRecord[] = [];
-
-async function checkPage(page: Page, name: string, docs?: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  axeLog.push({
-    page: name,
-    violations: results.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      nodes: v.nodes.length,
-    })),
-  });
-  const blocking = results.violations.filter(
-    (v) => v.impact === 'serious' || v.impact === 'critical',
-  );
-  expect(blocking.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
-  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
-  if (docs && process.env.UPDATE_SCREENSHOTS === '1') {
-    await page.screenshot({ path: path.join(DOCS, `${docs}.png`), fullPage: true });
-  }
-}
-
-/** Waits until the locator holds this text (pages load after each submit). */
-async function see(locator: Locator, text: string | RegExp): Promise<void> {
-  try {
-    await locator.filter({ hasText: text }).first().waitFor({ timeout: 10000 });
-  } catch (err) {
-    // What the page showed instead is the fastest way to understand a failure.
-    await locator.page().screenshot({ path: path.join(OUT, 'failure.png'), fullPage: true });
-    throw err;
-  }
-}
-
-async function atPath(page: Page, pathname: string): Promise<void> {
-  await page.waitForURL((u) => u.pathname === pathname, { timeout: 10000 });
-}
-
 describe('first journey in the browser', () => {
   let ctx: TestContext;
-  let server: Server;
+  let served: Served;
   let base: string;
   let browser: Browser;
   let team: Awaited<ReturnType<typeof createTeam>>;
   let other: Awaited<ReturnType<typeof createTeam>>;
   /** Console errors and failed requests: a CSP violation or a missing asset shows up here. */
   const problems: string[] = [];
+  const axeLog: AxeRecord[] = [];
 
   beforeAll(async () => {
-    fs.mkdirSync(OUT, { recursive: true });
-    fs.mkdirSync(DOCS, { recursive: true });
     ctx = await createTestContext();
     team = await createTeam();
     other = await createTeam();
     await testKnex()('users').where({ id: team.worker.id }).update({ name: 'Camille Martin' });
-    server = ctx.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    served = await serve(ctx.app);
+    base = served.base;
+    browser = await launchChromium();
   });
 
   beforeEach(() => {
@@ -100,33 +48,17 @@ describe('first journey in the browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await served?.close();
     await ctx?.close();
-    fs.writeFileSync(path.join(OUT, 'axe-results.json'), JSON.stringify(axeLog, null, 2));
+    writeAxeLog(axeLog);
   });
 
-  async function newPage(width = 1280, height = 900): Promise<Page> {
-    const context = await browser.newContext({
-      viewport: { width, height },
-      locale: 'fr-FR',
-      timezoneId: 'Europe/Paris',
-    });
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      // A page answered 400/401/404 on purpose logs "Failed to load resource"; assets are
-      // checked by status below, so only other errors (a CSP refusal, a script error) count.
-      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
-        problems.push(`console: ${m.text()}`);
-    });
-    page.on('requestfailed', (r) => {
-      // A request cut short by the next navigation (the favicon, often) is not a failure.
-      if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`failed: ${r.url()}`);
-    });
-    page.on('response', (r) => {
-      if (r.url().includes('/static/') && r.status() >= 400)
-        problems.push(`${r.status()}: ${r.url()}`);
-    });
-    return page;
+  function newPage(width?: number, height?: number): Promise<Page> {
+    return openPage(browser, { width, height, problems });
+  }
+
+  function checkPage(page: Page, name: string, docs?: string): Promise<void> {
+    return check(page, name, { docs, log: axeLog });
   }
 
   async function logIn(page: Page, email: string) {

@@ -1,93 +1,47 @@
-import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import type { Server } from 'node:http';
-import AxeBuilder from '@axe-core/playwright';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
 import { createDistrict, createTeam } from '../setup/factories';
+import {
+  checkPage,
+  launchChromium,
+  newPage as openPage,
+  see as seeWithShot,
+  serve,
+  type Served,
+} from './browser';
 
 /**
- * Completing a person file "later" in a real browser (Debian's Chromium, headless): the edit
- * page, a save over a colleague's change, closing. Each page is checked with axe and
- * photographed under test-output/.
+ * Completing a person file "later" in a real browser: the edit page, a save over a colleague's
+ * change, closing. Each page is checked with axe and photographed under test-output/.
  */
-const OUT = path.resolve('test-output');
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).analyze();
-  const blocking = results.violations.filter(
-    (v) => v.impact === 'serious' || v.impact === 'critical',
-  );
-  expect(blocking.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
-  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
-}
-
-async function see(locator: Locator, text: string | RegExp): Promise<void> {
-  try {
-    await locator.filter({ hasText: text }).first().waitFor({ timeout: 10000 });
-  } catch (err) {
-    await locator
-      .page()
-      .screenshot({ path: path.join(OUT, 'failure-modifier.png'), fullPage: true });
-    throw err;
-  }
-}
+const see = (locator: Locator, text: string | RegExp) =>
+  seeWithShot(locator, text, 'failure-modifier');
 
 describe('editing a person file in the browser', () => {
   let ctx: TestContext;
-  let server: Server;
+  let served: Served;
   let base: string;
   let browser: Browser;
   let team: Awaited<ReturnType<typeof createTeam>>;
   const problems: string[] = [];
 
   beforeAll(async () => {
-    fs.mkdirSync(OUT, { recursive: true });
     ctx = await createTestContext();
     team = await createTeam();
     await createDistrict(team.structure.id, 'Belle-Beille', true);
-    server = ctx.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    served = await serve(ctx.app);
+    base = served.base;
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await served?.close();
     await ctx?.close();
   });
 
-  async function newPage(width = 1280, height = 900): Promise<Page> {
-    const context = await browser.newContext({
-      viewport: { width, height },
-      locale: 'fr-FR',
-      timezoneId: 'Europe/Paris',
-    });
-    const page = await context.newPage();
-    page.on('console', (m) => {
-      // Pages answered 409 on purpose log "Failed to load resource"; other errors count.
-      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
-        problems.push(`console: ${m.text()}`);
-    });
-    page.on('response', (r) => {
-      if (r.url().includes('/static/') && r.status() >= 400)
-        problems.push(`${r.status()}: ${r.url()}`);
-    });
-    return page;
+  function newPage(width?: number, height?: number): Promise<Page> {
+    return openPage(browser, { width, height, problems });
   }
 
   it('a worker completes a file met by alias, saves over a colleague’s change on purpose, then closes it', async () => {

@@ -1,12 +1,11 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { startDeadlineWorker, type DeadlineWorker } from '../../jobs/runtime';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { linkIn, startSmtp } from '../integration/referrals/smtp';
 import { shiftedClock } from '../../server/lib/clock';
+import { atPath, launchChromium, newPage as openPage, serve, type Served } from './browser';
 
 /**
  * The closed loop in a real browser (Debian's Chromium, headless): a worker records consent and
@@ -17,7 +16,7 @@ describe('closed-loop referral in the browser', () => {
   let smtp: Awaited<ReturnType<typeof startSmtp>>;
   let ctx: TestContext;
   let worker: DeadlineWorker;
-  let server: Server;
+  let served: Served;
   let base: string;
   let browser: Browser;
 
@@ -29,26 +28,20 @@ describe('closed-loop referral in the browser', () => {
       clock: shiftedClock('2026-11-24T10:00:00+01:00'),
     });
     worker = await startDeadlineWorker(ctx.deps);
-    server = ctx.app.listen(0, '127.0.0.1');
-    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--lang=fr-FR'],
-    });
+    served = await serve(ctx.app);
+    base = served.base;
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await served?.close();
     await worker?.close();
     await ctx?.close();
     await smtp?.close();
   });
 
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ locale: 'fr-FR', timezoneId: 'Europe/Paris' });
-    return context.newPage();
+  function newPage(): Promise<Page> {
+    return openPage(browser);
   }
 
   async function logIn(page: Page, email: string) {
@@ -82,9 +75,7 @@ describe('closed-loop referral in the browser', () => {
     await logIn(page, team.worker.email);
     await page.goto(`${base}/personnes/${person.id}`);
     await page.getByRole('link', { name: 'Orientations et consentements' }).click();
-    await page.waitForURL((u) => u.pathname === `/personnes/${person.id}/orientations`, {
-      timeout: 10000,
-    });
+    await atPath(page, `/personnes/${person.id}/orientations`);
 
     // Without consent the referral is refused with a clear message.
     await page.locator('#referral-partner').selectOption(food.id);
@@ -117,9 +108,7 @@ describe('closed-loop referral in the browser', () => {
     await page.goto(`${base}/notifications`);
     // The notification leads to the referral and its history.
     await page.getByRole('link', { name: 'Orientation acceptée par Banque alimentaire' }).click();
-    await page.waitForURL((u) => u.pathname === `/orientations/${referral.id}`, {
-      timeout: 10000,
-    });
+    await atPath(page, `/orientations/${referral.id}`);
     await page.getByText('par le partenaire (lien)').waitFor({ timeout: 10000 });
 
     const outsiderPage = await newPage();

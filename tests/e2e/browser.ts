@@ -1,0 +1,153 @@
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import AxeBuilder from '@axe-core/playwright';
+import type { Express } from 'express';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+
+/**
+ * The browser plumbing of the Chromium tests: Debian's Chromium, headless, against the real app
+ * on a random port. Pages are checked with axe and photographed under test-output/; with
+ * UPDATE_SCREENSHOTS=1 the README screenshots in docs/screenshots/ are rewritten too.
+ */
+const OUT = path.resolve('test-output');
+const DOCS = path.resolve('docs/screenshots');
+
+/** The machine's network is closed: without these, Chromium keeps trying to phone home. */
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--lang=fr-FR',
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+export interface Served {
+  server: Server;
+  /** http://127.0.0.1:<port>, without a trailing slash. */
+  base: string;
+  close(): Promise<void>;
+}
+
+export async function serve(app: Express): Promise<Served> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  return {
+    server,
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface PageOptions {
+  width?: number;
+  height?: number;
+  /** Console errors and failed requests: a CSP violation or a missing asset shows up here. */
+  problems?: string[];
+}
+
+/** A page in its own context (own cookies), French and on Paris time. */
+export async function newPage(browser: Browser, opts: PageOptions = {}): Promise<Page> {
+  const context = await browser.newContext({
+    viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
+    locale: 'fr-FR',
+    timezoneId: 'Europe/Paris',
+  });
+  const page = await context.newPage();
+  if (opts.problems) collectProblems(page, opts.problems);
+  return page;
+}
+
+function collectProblems(page: Page, problems: string[]): void {
+  page.on('console', (m) => {
+    // A page answered 400/401/404/409 on purpose logs "Failed to load resource"; assets are
+    // checked by status below, so only other errors (a CSP refusal, a script error) count.
+    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
+      problems.push(`console: ${m.text()}`);
+  });
+  page.on('requestfailed', (r) => {
+    // A request cut short by the next navigation (the favicon, often) is not a failure.
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`failed: ${r.url()}`);
+  });
+  page.on('response', (r) => {
+    if (r.url().includes('/static/') && r.status() >= 400)
+      problems.push(`${r.status()}: ${r.url()}`);
+  });
+}
+
+export interface AxeRecord {
+  page: string;
+  violations: { id: string; impact: string | null | undefined; nodes: number }[];
+}
+
+/**
+ * No serious or critical axe violation, then a full-page screenshot named `name`. `docs` names
+ * the README screenshot this page stands for; `log` collects every violation for
+ * test-output/axe-results.json (see writeAxeLog).
+ */
+export async function checkPage(
+  page: Page,
+  name: string,
+  opts: { docs?: string; log?: AxeRecord[] } = {},
+): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  opts.log?.push({
+    page: name,
+    violations: results.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      nodes: v.nodes.length,
+    })),
+  });
+  const blocking = results.violations.filter(
+    (v) => v.impact === 'serious' || v.impact === 'critical',
+  );
+  expect(blocking.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
+  await shoot(page, path.join(OUT, `${name}.png`));
+  if (opts.docs && process.env.UPDATE_SCREENSHOTS === '1') {
+    await shoot(page, path.join(DOCS, `${opts.docs}.png`));
+  }
+}
+
+async function shoot(page: Page, file: string): Promise<void> {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await page.screenshot({ path: file, fullPage: true });
+}
+
+export function writeAxeLog(log: AxeRecord[]): void {
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(OUT, 'axe-results.json'), JSON.stringify(log, null, 2));
+}
+
+/**
+ * Waits until the locator holds this text (pages load after each submit). On failure the page
+ * is photographed as test-output/<failureShot>.png.
+ */
+export async function see(
+  locator: Locator,
+  text: string | RegExp,
+  failureShot = 'failure',
+): Promise<void> {
+  try {
+    await locator.filter({ hasText: text }).first().waitFor({ timeout: 10000 });
+  } catch (err) {
+    // What the page showed instead is the fastest way to understand a failure.
+    await shoot(locator.page(), path.join(OUT, `${failureShot}.png`));
+    throw err;
+  }
+}
+
+export async function atPath(page: Page, pathname: string): Promise<void> {
+  await page.waitForURL((u) => u.pathname === pathname, { timeout: 10000 });
+}

@@ -40,6 +40,8 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(300000),
+    /** How often each web process deletes expired sessions; 0 turns it off. */
+    SESSION_CLEANUP_INTERVAL_MS: z.coerce.number().int().min(0).default(900000),
   })
   .refine((c) => c.NODE_ENV !== 'production' || c.DATABASE_URL, {
     path: ['DATABASE_URL'],

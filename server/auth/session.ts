@@ -25,7 +25,9 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
     knex,
     tableName: 'sessions',
     createTable: false,
-    cleanupInterval: 0,
+    // Expired sessions are deleted, not only ignored: the table holds no stale logins.
+    cleanupInterval: config.SESSION_CLEANUP_INTERVAL_MS,
+    onDbCleanupError: () => undefined,
   });
   // The table comes from a migration. The store's own start-up check would, with the database
   // down at boot (or closed right away), reject unhandled and then fail every session for good.

@@ -26,6 +26,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     QUEUE_PREFIX: `test-${crypto.randomBytes(4).toString('hex')}`,
     LOG_LEVEL: 'silent',
     PUBLIC_URL: 'http://127.0.0.1:3000',
+    SESSION_CLEANUP_INTERVAL_MS: '0',
     ...overrides,
   });
 }

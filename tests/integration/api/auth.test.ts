@@ -293,3 +293,28 @@ describe('session cookie in production', () => {
     }
   });
 });
+
+describe('expired sessions', () => {
+  it('when a web process starts with cleanup on, then expired sessions are deleted and live ones kept', async () => {
+    const past = new Date(Date.now() - 3600_000);
+    const future = new Date(Date.now() + 3600_000);
+    await testKnex()('sessions').insert([
+      { sid: 'expired-session', sess: JSON.stringify({ cookie: {} }), expired: past },
+      { sid: 'live-session', sess: JSON.stringify({ cookie: {} }), expired: future },
+    ]);
+    const ctx = await createTestContext({ env: { SESSION_CLEANUP_INTERVAL_MS: '60000' } });
+    try {
+      let left: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        left = (await testKnex()('sessions')
+          .whereIn('sid', ['expired-session', 'live-session'])
+          .pluck('sid')) as string[];
+        if (!left.includes('expired-session')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(left).toEqual(['live-session']);
+    } finally {
+      await ctx.close();
+    }
+  });
+});

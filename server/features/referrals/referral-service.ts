@@ -385,6 +385,25 @@ export function createReferralService(deps: ReferralServiceDeps) {
           subjectId: id,
           dueAt: calendar.addBusinessDays(now, EXPIRE_AFTER_BUSINESS_DAYS),
         });
+        // The partner's staff with an account see it arrive in their notifications; the title
+        // names the requesting structure only, never the person.
+        const staff = await trx('users')
+          .where({ partner_id: partner.id, role: 'partner' })
+          .whereNull('disabled_at')
+          .pluck('id');
+        const structure = await trx('structures').where({ id: actor.structureId }).first('name');
+        for (const recipientId of staff as string[]) {
+          await notificationRepository.insertOnce(trx, {
+            structureId: actor.structureId,
+            recipientId,
+            kind: 'referral.received',
+            subjectType: 'referral',
+            subjectId: id,
+            dueMoment: now,
+            title: `Nouvelle demande d'orientation de ${structure?.name ?? 'une structure'}`,
+            link: `/orientations/${id}`,
+          });
+        }
         await persons.touch(trx, actor.structureId, personId, now);
         await auditRepository.record(trx, {
           actor,

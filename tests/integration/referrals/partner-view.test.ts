@@ -73,6 +73,23 @@ describe('what each role sees of a referral', () => {
     expect(res.body.person).toEqual({ displayName: 'Homme ~50 ans, parvis' });
   });
 
+  it('when a referral arrives, then each partner user of that organisation is notified without the person, and no one else', async () => {
+    for (const agent of [w.agents.partner, w.agents.partner2]) {
+      const notes = await agent.get('/api/notifications');
+      const received = notes.body.items.filter(
+        (n: { kind: string; subjectId: string }) =>
+          n.kind === 'referral.received' && n.subjectId === referralId,
+      );
+      expect(received).toHaveLength(1);
+      expect(received[0].link).toBe(`/orientations/${referralId}`);
+      expect(JSON.stringify(received[0])).not.toMatch(/Nadia|Benali|parvis/);
+    }
+    const outsider = await w.agents.outsider.get('/api/notifications');
+    expect(
+      outsider.body.items.filter((n: { kind: string }) => n.kind === 'referral.received'),
+    ).toEqual([]);
+  });
+
   it('when a partner user lists its inbox, then each item has the same keys', async () => {
     const res = await w.agents.partner.get('/api/referrals');
     expect(res.status).toBe(200);

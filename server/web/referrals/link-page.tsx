@@ -1,4 +1,5 @@
 import { Layout, type PageContext } from '../views/layout';
+import { SharedPersonDetails } from './referral-views';
 import type { LinkState, GoneReason } from '../../features/referrals/referral-link-service';
 import {
   REJECTION_REASONS,
@@ -87,26 +88,7 @@ export function LinkAnswerPage({
           <div class="fr-card__content">
             <h2 class="fr-card__title">Personne orientée</h2>
             <dl>
-              <dt>Nom</dt>
-              <dd>{r.person.displayName}</dd>
-              {r.person.phone ? (
-                <>
-                  <dt>Téléphone</dt>
-                  <dd>{r.person.phone}</dd>
-                </>
-              ) : null}
-              {r.person.email ? (
-                <>
-                  <dt>Courriel</dt>
-                  <dd>{r.person.email}</dd>
-                </>
-              ) : null}
-              {r.person.address ? (
-                <>
-                  <dt>Adresse</dt>
-                  <dd>{r.person.address}</dd>
-                </>
-              ) : null}
+              <SharedPersonDetails person={r.person} nameLabel="Nom" />
               <dt>Motif de l'orientation</dt>
               <dd>{r.reason}</dd>
               {r.sharedSummary ? (

@@ -51,6 +51,35 @@ export function ReferralBadge({ status }: { status: ReferralStatus }) {
 }
 
 type AnyReferral = Referral | PartnerReferral;
+
+/** What the person agreed to share with the partner: name or alias and the consented details. */
+export function SharedPersonDetails({
+  person,
+  nameLabel,
+}: {
+  person: PartnerReferral['person'];
+  nameLabel: string;
+}) {
+  const rows: [string, string | null | undefined][] = [
+    ['Téléphone', person.phone],
+    ['Courriel', person.email],
+    ['Adresse', person.address],
+  ];
+  return (
+    <>
+      <dt>{nameLabel}</dt>
+      <dd>{person.displayName}</dd>
+      {rows.map(([label, value]) =>
+        value ? (
+          <>
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+          </>
+        ) : null,
+      )}
+    </>
+  );
+}
 const isStaffView = (r: AnyReferral): r is Referral => 'personId' in r;
 
 function History({ r }: { r: AnyReferral }) {
@@ -237,26 +266,7 @@ export function ReferralDetailPage({ ctx, r }: { ctx: PageContext; r: AnyReferra
                     {r.structure.name}
                     {r.requester ? ` (${r.requester.name})` : ''}
                   </dd>
-                  <dt>Personne</dt>
-                  <dd>{r.person.displayName}</dd>
-                  {r.person.phone ? (
-                    <>
-                      <dt>Téléphone</dt>
-                      <dd>{r.person.phone}</dd>
-                    </>
-                  ) : null}
-                  {r.person.email ? (
-                    <>
-                      <dt>Courriel</dt>
-                      <dd>{r.person.email}</dd>
-                    </>
-                  ) : null}
-                  {r.person.address ? (
-                    <>
-                      <dt>Adresse</dt>
-                      <dd>{r.person.address}</dd>
-                    </>
-                  ) : null}
+                  <SharedPersonDetails person={r.person} nameLabel="Personne" />
                 </>
               )}
               {r.service ? (

@@ -4,9 +4,16 @@ import type { ProcessorRegistry } from './processor';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
+  REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
+  REFERRAL_REMIND_PARTNER,
 } from '../server/features/referrals/referral-schemas';
-import { referralAskOutcome, referralEmailPartner } from './referrals/partner-link-email';
+import { referralEscalateRequester } from './referrals/escalate-requester';
+import {
+  referralAskOutcome,
+  referralEmailPartner,
+  referralRemindPartner,
+} from './referrals/partner-link-email';
 import { referralExpire } from './referrals/referral-expire';
 
 /**
@@ -18,4 +25,6 @@ export const processors: ProcessorRegistry = Object.freeze({
   [REFERRAL_EMAIL_PARTNER]: referralEmailPartner,
   [REFERRAL_ASK_OUTCOME]: referralAskOutcome,
   [REFERRAL_EXPIRE]: referralExpire,
+  [REFERRAL_REMIND_PARTNER]: referralRemindPartner,
+  [REFERRAL_ESCALATE_REQUESTER]: referralEscalateRequester,
 });

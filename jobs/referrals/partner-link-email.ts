@@ -1,4 +1,8 @@
-import { partnerEmail } from '../../server/features/referrals/referral-emails';
+import {
+  LINK_PURPOSE_OF,
+  partnerEmail,
+  type PartnerEmailKind,
+} from '../../server/features/referrals/referral-emails';
 import { LINK_PATH_PREFIX } from '../../server/features/referrals/referral-link-router';
 import { LINK_ACTIONS } from '../../server/features/referrals/referral-link-service';
 import {
@@ -6,13 +10,13 @@ import {
   hashToken,
   linkTokenFor,
   referralLinkRepository,
-  type LinkPurpose,
 } from '../../server/features/referrals/referral-link-tokens';
 import { done, skipped, type Processor } from '../processor';
 
 /**
- * 'referral.email_partner' (respond link) and 'referral.ask_outcome' (outcome link): one email
- * to the partner's address with a signed, single-purpose link.
+ * 'referral.email_partner' (respond link), 'referral.remind_partner' (respond link again, at the
+ * SLA's reminder days) and 'referral.ask_outcome' (outcome link): one email to the partner's
+ * address with a signed, single-purpose link, fresh for each deadline.
  *
  * Delivery is at-least-once with a dedupe key. The send happens inside the deadline's
  * transaction, then `sent_emails` (unique per deadline) and the deadline's status commit
@@ -21,7 +25,8 @@ import { done, skipped, type Processor } from '../processor';
  * the duplicate, and the same link (its token is derived from the deadline id too) still works.
  * The deadline row lock keeps two concurrent deliveries from both sending.
  */
-export function partnerLinkEmail(purpose: LinkPurpose): Processor {
+export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
+  const purpose = LINK_PURPOSE_OF[kind];
   return async ({ deadline, trx, deps, now }) => {
     if (await trx('sent_emails').where({ deadline_id: deadline.id }).first('deadline_id'))
       return skipped('email already sent');
@@ -43,7 +48,9 @@ export function partnerLinkEmail(purpose: LinkPurpose): Processor {
     if (!row) return skipped('referral not found');
     if (!(LINK_ACTIONS[purpose].from as readonly string[]).includes(row.status))
       return skipped(`referral is ${row.status}`);
-    if (purpose === 'outcome' && row.pause_reminders)
+    // The first request answers a worker's action; the reminder and the outcome question are
+    // automatic messages about the person, which pauseReminders stops.
+    if (kind !== 'respond' && row.pause_reminders)
       return skipped('reminders paused for this person');
 
     const token = linkTokenFor(deps.config.LINK_SECRET, deadline.id, purpose);
@@ -60,7 +67,7 @@ export function partnerLinkEmail(purpose: LinkPurpose): Processor {
     const host = new URL(deps.config.publicUrl).hostname || 'aller-vers.local';
     const messageId = `<deadline-${deadline.id}@${host}>`;
     await deps.mailer.send(
-      partnerEmail(purpose, {
+      partnerEmail(kind, {
         to: row.partner_email,
         partnerName: row.partner_name,
         structureName: row.structure_name,
@@ -82,4 +89,5 @@ export function partnerLinkEmail(purpose: LinkPurpose): Processor {
 }
 
 export const referralEmailPartner = partnerLinkEmail('respond');
+export const referralRemindPartner = partnerLinkEmail('remind');
 export const referralAskOutcome = partnerLinkEmail('outcome');

@@ -20,24 +20,57 @@ const escapeHtml = (s: string) =>
 const frDate = (d: Date) =>
   new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(d);
 
+/** Which email: the first request, a reminder of it (same respond link purpose), or the outcome question. */
+export type PartnerEmailKind = 'respond' | 'remind' | 'outcome';
+
+/** The purpose of the signed link each email carries. */
+export const LINK_PURPOSE_OF: Record<PartnerEmailKind, LinkPurpose> = {
+  respond: 'respond',
+  remind: 'respond',
+  outcome: 'outcome',
+};
+
+const WORDING: Record<
+  PartnerEmailKind,
+  {
+    subject: (structure: string) => string;
+    intro: (structure: string, service: string) => string;
+    call: string;
+    button: string;
+  }
+> = {
+  respond: {
+    subject: (st) => `Nouvelle demande d'orientation de ${st}`,
+    intro: (st, sv) => `${st} vous adresse une demande d'orientation${sv}.`,
+    call: 'Pour consulter la demande et y répondre (accepter, ou refuser avec un motif), ouvrez ce lien personnel :',
+    button: 'Répondre à la demande',
+  },
+  remind: {
+    subject: (st) => `Rappel : demande d'orientation de ${st} en attente de votre réponse`,
+    intro: (st, sv) =>
+      `${st} vous a adressé une demande d'orientation${sv}, qui attend toujours votre réponse.`,
+    call: 'Pour consulter la demande et y répondre (accepter, ou refuser avec un motif), ouvrez ce lien personnel :',
+    button: 'Répondre à la demande',
+  },
+  outcome: {
+    subject: (st) => `L'aide a-t-elle pu être apportée ? Demande de ${st}`,
+    intro: (st, sv) =>
+      `Vous avez accepté une demande d'orientation de ${st}${sv}. Pouvez-vous nous dire si l'aide a pu être apportée ?`,
+    call: 'Pour indiquer le résultat, ouvrez ce lien personnel :',
+    button: 'Indiquer le résultat',
+  },
+};
+
 /**
  * The email to a partner names the referring structure, the service and the link, never the
  * person: an inbox is shared and forwarded more than a page behind a signed link.
  */
-export function partnerEmail(purpose: LinkPurpose, m: PartnerEmailInput): OutgoingEmail {
+export function partnerEmail(kind: PartnerEmailKind, m: PartnerEmailInput): OutgoingEmail {
+  const wording = WORDING[kind];
   const service = m.serviceName ? ` pour votre service « ${m.serviceName} »` : '';
-  const subject =
-    purpose === 'respond'
-      ? `Nouvelle demande d'orientation de ${m.structureName}`
-      : `L'aide a-t-elle pu être apportée ? Demande de ${m.structureName}`;
-  const intro =
-    purpose === 'respond'
-      ? `${m.structureName} vous adresse une demande d'orientation${service}.`
-      : `Vous avez accepté une demande d'orientation de ${m.structureName}${service}. Pouvez-vous nous dire si l'aide a pu être apportée ?`;
-  const call =
-    purpose === 'respond'
-      ? 'Pour consulter la demande et y répondre (accepter, ou refuser avec un motif), ouvrez ce lien personnel :'
-      : 'Pour indiquer le résultat, ouvrez ce lien personnel :';
+  const subject = wording.subject(m.structureName);
+  const intro = wording.intro(m.structureName, service);
+  const call = wording.call;
   const until = `Ce lien est valable jusqu'au ${frDate(m.expiresAt)} et ne sert qu'une fois ; ne le transférez pas.`;
   const privacy =
     'Par discrétion, ce message ne contient aucune information sur la personne orientée.';
@@ -57,9 +90,7 @@ export function partnerEmail(purpose: LinkPurpose, m: PartnerEmailInput): Outgoi
   const html = `<!DOCTYPE html><html lang="fr"><body>
 <p>Bonjour ${escapeHtml(m.partnerName)},</p>
 <p>${escapeHtml(intro)}</p>
-<p>${escapeHtml(call)}<br><a href="${escapeHtml(m.url)}">${escapeHtml(
-    purpose === 'respond' ? 'Répondre à la demande' : 'Indiquer le résultat',
-  )}</a></p>
+<p>${escapeHtml(call)}<br><a href="${escapeHtml(m.url)}">${escapeHtml(wording.button)}</a></p>
 <p>${escapeHtml(until)}<br>${escapeHtml(privacy)}</p>
 <p>— ${escapeHtml(m.structureName)}, via aller-vers</p>
 </body></html>`;

@@ -52,12 +52,27 @@ export const personParams = z.object({ id: uuid() }).strict();
 export const REFERRAL_EMAIL_PARTNER = 'referral.email_partner';
 export const REFERRAL_ASK_OUTCOME = 'referral.ask_outcome';
 export const REFERRAL_EXPIRE = 'referral.expire';
-export const REFERRAL_DEADLINE_KINDS = [
+export const REFERRAL_REMIND_PARTNER = 'referral.remind_partner';
+export const REFERRAL_ESCALATE_REQUESTER = 'referral.escalate_requester';
+/** The kinds that only make sense while the partner has not answered: cancelled when it leaves `requested`. */
+export const REFERRAL_AWAITING_ANSWER_KINDS = [
   REFERRAL_EMAIL_PARTNER,
-  REFERRAL_ASK_OUTCOME,
+  REFERRAL_REMIND_PARTNER,
+  REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
+] as const;
+export const REFERRAL_DEADLINE_KINDS = [
+  ...REFERRAL_AWAITING_ANSWER_KINDS,
+  REFERRAL_ASK_OUTCOME,
 ] as const;
 
 /** Business days a partner has before a referral expires (spec: day 10), and before the outcome question. */
 export const EXPIRE_AFTER_BUSINESS_DAYS = 10;
 export const ASK_OUTCOME_AFTER_BUSINESS_DAYS = 10;
+/**
+ * The SLA of an answer (spec: 5 business days unless the service sets its own delay): a first
+ * reminder to the partner at day 3, a second one with the escalation to the requester at the
+ * delay's end. A delay of 3 days or less gets only the reminder at its end.
+ */
+export const DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS = 5;
+export const FIRST_REMINDER_AFTER_BUSINESS_DAYS = 3;

@@ -26,11 +26,16 @@ import type {
 } from './referral-repository';
 import {
   ASK_OUTCOME_AFTER_BUSINESS_DAYS,
+  DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS,
   EXPIRE_AFTER_BUSINESS_DAYS,
+  FIRST_REMINDER_AFTER_BUSINESS_DAYS,
   REFERRAL_ASK_OUTCOME,
+  REFERRAL_AWAITING_ANSWER_KINDS,
   REFERRAL_DEADLINE_KINDS,
   REFERRAL_EMAIL_PARTNER,
+  REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
+  REFERRAL_REMIND_PARTNER,
   type CreateReferralInput,
   type ListReferralsQuery,
   type TransitionInput,
@@ -171,7 +176,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     if (terminal) {
       await outbox.cancel('referral', row.id, [...REFERRAL_DEADLINE_KINDS]);
     } else if (row.status === 'requested') {
-      await outbox.cancel('referral', row.id, [REFERRAL_EMAIL_PARTNER, REFERRAL_EXPIRE]);
+      await outbox.cancel('referral', row.id, [...REFERRAL_AWAITING_ANSWER_KINDS]);
     }
     if (to === 'accepted') {
       await outbox.schedule({
@@ -323,6 +328,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           );
         }
         let serviceId: string | null = null;
+        let responseDelay = DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS;
         if (input.serviceId) {
           const service = partner.services.find((s) => s.id === input.serviceId);
           if (!service) {
@@ -337,6 +343,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
             );
           }
           serviceId = service.id;
+          responseDelay = service.responseDelayDays;
         }
         const consent = await consentRepository.validForReferral(
           trx,
@@ -385,6 +392,25 @@ export function createReferralService(deps: ReferralServiceDeps) {
           subjectId: id,
           dueAt: calendar.addBusinessDays(now, EXPIRE_AFTER_BUSINESS_DAYS),
         });
+        // The SLA's reminders and escalation; all cancelled once the partner answers.
+        const sla = (days: number) =>
+          calendar.nextWorkingMoment(calendar.addBusinessDays(now, days));
+        const reminderDays =
+          responseDelay > FIRST_REMINDER_AFTER_BUSINESS_DAYS
+            ? [FIRST_REMINDER_AFTER_BUSINESS_DAYS, responseDelay]
+            : [responseDelay];
+        for (const [kind, days] of [
+          ...reminderDays.map((d) => [REFERRAL_REMIND_PARTNER, d] as const),
+          [REFERRAL_ESCALATE_REQUESTER, responseDelay] as const,
+        ]) {
+          await outbox.schedule({
+            structureId: actor.structureId,
+            kind,
+            subjectType: 'referral',
+            subjectId: id,
+            dueAt: sla(days),
+          });
+        }
         // The partner's staff with an account see it arrive in their notifications; the title
         // names the requesting structure only, never the person.
         const staff = await trx('users')

@@ -1,0 +1,53 @@
+import type { BusinessCalendar } from '../../server/lib/calendar';
+import { notificationRepository } from '../../server/features/notifications/notification-repository';
+import { done, skipped, type Processor } from '../processor';
+
+/**
+ * Whole business days from `from` to `to`. Counted rather than read from the service, whose
+ * delay may have been edited since the deadline was scheduled.
+ */
+function businessDaysBetween(calendar: BusinessCalendar, from: Date, to: Date): number {
+  let n = 0;
+  while (n < 366 && calendar.addBusinessDays(from, n + 1) <= to) n += 1;
+  return n;
+}
+
+/**
+ * 'referral.escalate_requester': the partner's answer delay ended without an answer; the
+ * requester is told in-app, so they can call the partner before the referral expires.
+ * The notification's unique key (recipient, kind, subject, the deadline's due moment) makes a
+ * second run a no-op.
+ */
+export const referralEscalateRequester: Processor = async ({ deadline, trx, deps }) => {
+  const row = await trx('referrals as r')
+    .join('partners as pa', 'pa.id', 'r.partner_id')
+    .leftJoin('users as u', function () {
+      this.on('u.id', 'r.requester_id').andOn('u.structure_id', 'r.structure_id');
+    })
+    .where({ 'r.id': deadline.subjectId, 'r.structure_id': deadline.structureId })
+    .first(
+      'r.id',
+      'r.status',
+      'r.created_at',
+      'pa.name as partner_name',
+      'u.id as requester_id',
+      'u.disabled_at as requester_disabled_at',
+    );
+  if (!row) return skipped('referral not found');
+  if (row.status !== 'requested') return skipped(`referral is ${row.status}`);
+  if (!row.requester_id || row.requester_disabled_at) return skipped('no active requester');
+
+  const days = businessDaysBetween(deps.calendar, new Date(row.created_at), deadline.dueAt);
+  // The title names the partner and the delay, never the person: it may go out by email.
+  await notificationRepository.insertOnce(trx, {
+    structureId: deadline.structureId,
+    recipientId: row.requester_id,
+    kind: 'referral.escalated',
+    subjectType: 'referral',
+    subjectId: row.id,
+    dueMoment: deadline.dueAt,
+    title: `Orientation vers ${row.partner_name} sans réponse depuis ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`,
+    link: `/orientations/${row.id}`,
+  });
+  return done();
+};

@@ -1,0 +1,233 @@
+import request from 'supertest';
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import {
+  REFERRAL_ESCALATE_REQUESTER,
+  REFERRAL_REMIND_PARTNER,
+} from '../../../server/features/referrals/referral-schemas';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+import { linkIn, startSmtp } from './smtp';
+
+type World = Awaited<ReturnType<typeof referralWorld>>;
+interface DeadlineRow {
+  id: string;
+  kind: string;
+  status: string;
+  due_at: Date;
+  last_error: string | null;
+}
+
+const TUESDAY = '2026-11-24T10:00:00+01:00';
+const iso = (s: string) => new Date(s).toISOString();
+
+describe('referral SLA: reminders to the partner and escalation to the requester', () => {
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let ctx: TestContext;
+  let w: World;
+  const clock = fixedClock(TUESDAY);
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({ clock, env: { SMTP_URL: smtp.url } });
+    w = await referralWorld(ctx.app);
+  });
+  afterEach(() => clock.set(TUESDAY));
+  afterAll(async () => {
+    await ctx.close();
+    await smtp.close();
+  });
+
+  async function newReferral(
+    opts: { serviceId?: string; person?: Record<string, unknown> } = {},
+  ): Promise<string> {
+    const person = await createPerson(w.agents.worker, opts.person);
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id, { sharedFields: ['phone'] });
+    const res = await refer(w.agents.worker, person.id, w.food.partner.id, {
+      serviceId: opts.serviceId ?? w.food.service.id,
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  }
+
+  const deadlinesOf = async (referralId: string, kind: string): Promise<DeadlineRow[]> =>
+    testKnex()('deadlines').where({ subject_id: referralId, kind }).orderBy('due_at');
+
+  const dueDates = async (referralId: string, kind: string) =>
+    (await deadlinesOf(referralId, kind)).map((d) => new Date(d.due_at).toISOString());
+
+  const run = (kind: string, id: string) => processDeadline(ctx.deps, processors, kind, id);
+
+  /** Puts a processed deadline back to pending: the redelivery the side effect's key must absorb. */
+  const redeliver = async (id: string) =>
+    testKnex()('deadlines').where({ id }).update({ status: 'pending', processed_at: null });
+
+  const escalationsFor = (referralId: string) =>
+    testKnex()('notifications').where({
+      recipient_id: w.team.worker.id,
+      kind: 'referral.escalated',
+      subject_id: referralId,
+    });
+
+  describe('when a referral is created', () => {
+    it('when the service keeps the default delay, then reminders fall on business days 3 and 5 and the escalation on day 5', async () => {
+      const id = await newReferral();
+      // Tuesday 24 Nov: day 3 is Friday 27 Nov, day 5 is Tuesday 1 Dec (the weekend does not count).
+      expect(await dueDates(id, REFERRAL_REMIND_PARTNER)).toEqual([
+        iso('2026-11-27T10:00:00+01:00'),
+        iso('2026-12-01T10:00:00+01:00'),
+      ]);
+      expect(await dueDates(id, REFERRAL_ESCALATE_REQUESTER)).toEqual([
+        iso('2026-12-01T10:00:00+01:00'),
+      ]);
+      expect(
+        (await testKnex()('deadlines').where({ subject_id: id })).every(
+          (d) => d.status === 'pending' && d.structure_id === w.team.structure.id,
+        ),
+      ).toBe(true);
+    });
+
+    it('when the service answers within 2 business days, then one reminder and the escalation fall on day 2', async () => {
+      const [quick] = await testKnex()('partner_services')
+        .insert({
+          partner_id: w.food.partner.id,
+          name: 'Aide d’urgence',
+          themes: ['equipement-et-alimentation--alimentation'],
+          response_delay_days: 2,
+        })
+        .returning('id');
+      const id = await newReferral({ serviceId: quick.id });
+      expect(await dueDates(id, REFERRAL_REMIND_PARTNER)).toEqual([
+        iso('2026-11-26T10:00:00+01:00'),
+      ]);
+      expect(await dueDates(id, REFERRAL_ESCALATE_REQUESTER)).toEqual([
+        iso('2026-11-26T10:00:00+01:00'),
+      ]);
+    });
+
+    it('when public holidays fall in the delay, then they are skipped', async () => {
+      // Thursday 24 Dec: Christmas (Fri 25) and New Year's Day (Fri 1 Jan) are not business days.
+      clock.set('2026-12-24T10:00:00+01:00');
+      const id = await newReferral();
+      expect(await dueDates(id, REFERRAL_REMIND_PARTNER)).toEqual([
+        iso('2026-12-30T10:00:00+01:00'),
+        iso('2027-01-04T10:00:00+01:00'),
+      ]);
+      expect(await dueDates(id, REFERRAL_ESCALATE_REQUESTER)).toEqual([
+        iso('2027-01-04T10:00:00+01:00'),
+      ]);
+    });
+
+    it('when the referral is made after working hours, then its reminders wait for the next working morning', async () => {
+      clock.set('2026-11-24T19:30:00+01:00');
+      const id = await newReferral();
+      // Day 3 is Friday 27 Nov 19:30, after hours: Monday 30 Nov 08:30. Day 5, Tuesday 1 Dec 19:30: Wednesday 08:30.
+      expect(await dueDates(id, REFERRAL_REMIND_PARTNER)).toEqual([
+        iso('2026-11-30T08:30:00+01:00'),
+        iso('2026-12-02T08:30:00+01:00'),
+      ]);
+    });
+  });
+
+  it('when a reminder is due, then the partner receives one French reminder with a fresh working link and nothing about the person, even if the job runs twice', async () => {
+    const id = await newReferral();
+    const [first, second] = await deadlinesOf(id, REFERRAL_REMIND_PARTNER);
+    clock.set('2026-11-27T10:00:00+01:00');
+
+    const before = smtp.received.length;
+    expect(await run(REFERRAL_REMIND_PARTNER, first.id)).toBe('done');
+    const email = (await smtp.waitFor(before + 1))[before];
+    expect(email.to).toEqual([w.food.partner.email]);
+    expect(email.subject).toContain('Rappel');
+    expect(email.text).toContain('attend toujours votre réponse');
+    expect(email.text).toContain('Colis alimentaires');
+    expect(email.html).toContain('<html lang="fr">');
+    const link = linkIn(email);
+    expect(email.html).toContain(link.url);
+    for (const secret of ['Nadia', 'Benali', 'Besoin alimentaire', 'Famille de trois', '06 12'])
+      expect(email.raw).not.toContain(secret);
+    expect(email.messageId).toBe(`<deadline-${first.id}@127.0.0.1>`);
+
+    // A second delivery of the same deadline: the row is no longer pending, then (forced back
+    // to pending) the sent_emails key stops it.
+    expect(await run(REFERRAL_REMIND_PARTNER, first.id)).toBe('not_pending');
+    await redeliver(first.id);
+    expect(await run(REFERRAL_REMIND_PARTNER, first.id)).toBe('skipped');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.received.length).toBe(before + 1);
+    expect(await testKnex()('sent_emails').where({ deadline_id: first.id })).toHaveLength(1);
+
+    const page = await request(ctx.app).get(link.path);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Besoin alimentaire urgent');
+    const accepted = await request(ctx.app).post(link.path).type('form').send({ action: 'accept' });
+    expect(accepted.status).toBe(200);
+    expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('accepted');
+
+    // The answer cancelled what was still waiting for it; a job that slips through does nothing.
+    const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+    for (const d of [second, escalation]) {
+      expect((await testKnex()('deadlines').where({ id: d.id }).first()).status).toBe('cancelled');
+    }
+    clock.set('2026-12-01T10:00:00+01:00');
+    expect(await run(REFERRAL_REMIND_PARTNER, second.id)).toBe('not_pending');
+    expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('not_pending');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.received.length).toBe(before + 1);
+    expect(await escalationsFor(id)).toHaveLength(0);
+  });
+
+  it('when the delay ends without an answer, then the requester is notified once, without person data', async () => {
+    const id = await newReferral();
+    const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+    clock.set('2026-12-01T10:00:00+01:00');
+
+    expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('done');
+    await redeliver(escalation.id);
+    expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('done');
+
+    const notes = await escalationsFor(id);
+    expect(notes).toHaveLength(1);
+    expect(notes[0].title).toBe(
+      'Orientation vers Banque alimentaire sans réponse depuis 5 jours ouvrés',
+    );
+    expect(notes[0].link).toBe(`/orientations/${id}`);
+    expect(JSON.stringify(notes[0])).not.toMatch(/Nadia|Benali|Besoin alimentaire/);
+    const listed = await w.agents.worker.get('/api/notifications');
+    expect(
+      listed.body.items.filter(
+        (n: { kind: string; subjectId: string }) =>
+          n.kind === 'referral.escalated' && n.subjectId === id,
+      ),
+    ).toHaveLength(1);
+  });
+
+  it('when the partner declined before the escalation ran, then the escalation is skipped', async () => {
+    const id = await newReferral();
+    const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+    // The row is forced back to pending to play a job that raced the cancellation.
+    const res = await w.agents.partner
+      .post(`/api/referrals/${id}/transitions`)
+      .send({ to: 'rejected', reason: 'no_capacity' });
+    expect(res.status).toBe(200);
+    await redeliver(escalation.id);
+    expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('skipped');
+    expect(await escalationsFor(id)).toHaveLength(0);
+  });
+
+  it('when reminders are paused for the person, then the reminder is skipped and no email leaves', async () => {
+    const id = await newReferral({ person: { pauseReminders: true } });
+    const [first] = await deadlinesOf(id, REFERRAL_REMIND_PARTNER);
+    clock.set('2026-11-27T10:00:00+01:00');
+    const before = smtp.received.length;
+    expect(await run(REFERRAL_REMIND_PARTNER, first.id)).toBe('skipped');
+    const row = await testKnex()('deadlines').where({ id: first.id }).first();
+    expect(row.status).toBe('skipped');
+    expect(row.last_error).toContain('paused');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(smtp.received.length).toBe(before);
+    expect(await testKnex()('sent_emails').where({ deadline_id: first.id })).toHaveLength(0);
+  });
+});

@@ -69,10 +69,11 @@ export async function createPglite(dataDir: string, logger?: Logger): Promise<Da
     const { PGlite } = await import('@electric-sql/pglite');
     const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
     const { unaccent } = await import('@electric-sql/pglite/contrib/unaccent');
+    const { btree_gin } = await import('@electric-sql/pglite/contrib/btree_gin');
     const fresh = !fs.existsSync(path.join(dir, 'pgdata', 'PG_VERSION'));
     if (fresh) logger?.info('Creating the embedded database (first start takes a few seconds)…');
     const pglite = await PGlite.create(path.join(dir, 'pgdata'), {
-      extensions: { pg_trgm, unaccent },
+      extensions: { pg_trgm, unaccent, btree_gin },
     });
     const { default: ClientPgLite } = await import('knex-pglite');
     const knex = knexFactory({

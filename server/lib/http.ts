@@ -1,7 +1,8 @@
 import type { NextFunction, Request, Response, Router } from 'express';
 import { z } from 'zod';
-import type { PolicyMiddleware } from '../auth/policies';
+import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
+import { requestContext, type RequestContext } from '../features/audit/audit-repository';
 import { documentEndpoint } from './openapi';
 import { parseInput } from './validate';
 
@@ -23,7 +24,10 @@ export interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extend
     params: z.infer<P>;
     query: z.infer<Q>;
     body: z.infer<B>;
-    actor: Actor | undefined;
+    /** The signed-in user; reading it on a public route without one throws a 401. */
+    actor: Actor;
+    /** Where the request came from, for the audit trail. */
+    ctx: RequestContext;
     req: Request;
     res: Response;
   }) => Promise<unknown>;
@@ -62,7 +66,10 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
           params: params as z.infer<P>,
           query: query as z.infer<Q>,
           body: body as z.infer<B>,
-          actor: req.user,
+          get actor() {
+            return actorOf(req);
+          },
+          ctx: requestContext(req),
           req,
           res,
         });

@@ -8,7 +8,7 @@ import type { Deps } from '../container';
 import { createContactBody } from '../features/contacts/contact-schemas';
 import type { FollowUp } from '../features/follow-ups/follow-up-repository';
 import { createFollowUpBody, updateFollowUpBody } from '../features/follow-ups/follow-up-schemas';
-import { requestContext } from '../features/persons/person-router';
+import { requestContext } from '../features/audit/audit-repository';
 import { createPersonBody, PATH_STATUSES } from '../features/persons/person-schemas';
 import {
   ConflictError,

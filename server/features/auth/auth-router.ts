@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { actorOf, isAuthenticated, isPublic } from '../../auth/policies';
+import { isAuthenticated, isPublic } from '../../auth/policies';
 import { logIn, logOut } from '../../auth/login';
 import { endpoint } from '../../lib/http';
 import { plainString } from '../../lib/validate';
@@ -43,7 +43,7 @@ export function authRouter(auth: AuthService): Router {
     method: 'get',
     path: '/me',
     policy: isAuthenticated(),
-    handler: async ({ req }) => ({ user: actorOf(req) }),
+    handler: async ({ actor }) => ({ user: actor }),
   });
   return r;
 }

@@ -2,7 +2,6 @@ import { Router } from 'express';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import { endpoint } from '../../lib/http';
-import { requestContext } from '../persons/person-router';
 import { consentParams, createConsentBody, personParams } from './consent-schemas';
 import type { ConsentService } from './consent-service';
 
@@ -13,7 +12,7 @@ export function consentRouter(consents: ConsentService): Router {
     path: '/persons/:id/consents',
     policy: hasRole(...PERSON_ROLES),
     params: personParams,
-    handler: ({ actor, params }) => consents.list(actor!, params.id),
+    handler: ({ actor, params }) => consents.list(actor, params.id),
   });
   endpoint(r, {
     method: 'post',
@@ -22,15 +21,14 @@ export function consentRouter(consents: ConsentService): Router {
     params: personParams,
     body: createConsentBody,
     status: 201,
-    handler: ({ actor, params, body, req }) =>
-      consents.record(actor!, params.id, body, requestContext(req)),
+    handler: ({ actor, params, body, ctx }) => consents.record(actor, params.id, body, ctx),
   });
   endpoint(r, {
     method: 'post',
     path: '/consents/:id/revoke',
     policy: hasRole(...PERSON_ROLES),
     params: consentParams,
-    handler: ({ actor, params, req }) => consents.revoke(actor!, params.id, requestContext(req)),
+    handler: ({ actor, params, ctx }) => consents.revoke(actor, params.id, ctx),
   });
   return r;
 }

@@ -2,7 +2,6 @@ import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
 import { PERSON_ROLES } from '../../auth/actor';
 import { endpoint } from '../../lib/http';
-import { requestContext } from '../persons/person-router';
 import { createContactBody, listContactsQuery, personParams } from './contact-schemas';
 import type { ContactService } from './contact-service';
 
@@ -14,8 +13,8 @@ export function contactRouter(contacts: ContactService): Router {
     policy: hasRole(...PERSON_ROLES),
     params: personParams,
     query: listContactsQuery,
-    handler: ({ actor, params, query, req }) =>
-      contacts.list(actor!, params.id, query.page, query.pageSize, requestContext(req)),
+    handler: ({ actor, params, query, ctx }) =>
+      contacts.list(actor, params.id, query.page, query.pageSize, ctx),
   });
   endpoint(r, {
     method: 'post',
@@ -24,8 +23,7 @@ export function contactRouter(contacts: ContactService): Router {
     params: personParams,
     body: createContactBody,
     status: 201,
-    handler: ({ actor, params, body, req }) =>
-      contacts.log(actor!, params.id, body, requestContext(req)),
+    handler: ({ actor, params, body, ctx }) => contacts.log(actor, params.id, body, ctx),
   });
   return r;
 }

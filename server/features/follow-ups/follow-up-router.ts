@@ -3,7 +3,6 @@ import { hasRole } from '../../auth/policies';
 import { PERSON_ROLES } from '../../auth/actor';
 import { endpoint } from '../../lib/http';
 import { personIdParams } from '../persons/person-schemas';
-import { requestContext } from '../persons/person-router';
 import {
   createFollowUpBody,
   followUpParams,
@@ -21,15 +20,14 @@ export function followUpRouter(followUps: FollowUpService): Router {
     params: personIdParams,
     body: createFollowUpBody,
     status: 201,
-    handler: ({ actor, params, body, req }) =>
-      followUps.plan(actor!, params.id, body, requestContext(req)),
+    handler: ({ actor, params, body, ctx }) => followUps.plan(actor, params.id, body, ctx),
   });
   endpoint(r, {
     method: 'get',
     path: '/follow-ups',
     policy: hasRole(...PERSON_ROLES),
     query: listFollowUpsQuery,
-    handler: ({ actor, query, req }) => followUps.list(actor!, query, requestContext(req)),
+    handler: ({ actor, query, ctx }) => followUps.list(actor, query, ctx),
   });
   endpoint(r, {
     method: 'patch',
@@ -37,8 +35,7 @@ export function followUpRouter(followUps: FollowUpService): Router {
     policy: hasRole(...PERSON_ROLES),
     params: followUpParams,
     body: updateFollowUpBody,
-    handler: ({ actor, params, body, req }) =>
-      followUps.update(actor!, params.id, body, requestContext(req)),
+    handler: ({ actor, params, body, ctx }) => followUps.update(actor, params.id, body, ctx),
   });
   return r;
 }

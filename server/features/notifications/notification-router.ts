@@ -40,14 +40,14 @@ export function notificationRouter(notifications: NotificationService): Router {
     path: '/notifications',
     policy: isAuthenticated(),
     query: listNotificationsQuery,
-    handler: ({ actor, query }) => notifications.list(actor!.id, query),
+    handler: ({ actor, query }) => notifications.list(actor.id, query),
   });
   endpoint(r, {
     method: 'post',
     path: '/notifications/:id/read',
     policy: isAuthenticated(),
     params: z.object({ id: uuid() }).strict(),
-    handler: ({ actor, params }) => notifications.markRead(actor!.id, params.id),
+    handler: ({ actor, params }) => notifications.markRead(actor.id, params.id),
   });
   return r;
 }

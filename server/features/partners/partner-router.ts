@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
 import { endpoint } from '../../lib/http';
-import { requestContext } from '../persons/person-router';
 import { createPartnerBody, listPartnersQuery, partnerParams } from './partner-schemas';
 import type { PartnerDirectory } from './partner-service';
 
@@ -20,7 +19,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     policy: hasRole('admin'),
     body: createPartnerBody,
     status: 201,
-    handler: ({ actor, body, req }) => partners.create(actor!, body, requestContext(req)),
+    handler: ({ actor, body, ctx }) => partners.create(actor, body, ctx),
   });
   endpoint(r, {
     method: 'get',
@@ -34,7 +33,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     path: '/partners/:id/review',
     policy: hasRole('admin'),
     params: partnerParams,
-    handler: ({ actor, params, req }) => partners.review(actor!, params.id, requestContext(req)),
+    handler: ({ actor, params, ctx }) => partners.review(actor, params.id, ctx),
   });
   return r;
 }

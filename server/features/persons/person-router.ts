@@ -1,8 +1,7 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
 import { PERSON_ROLES } from '../../auth/actor';
 import { endpoint } from '../../lib/http';
-import type { RequestContext } from '../audit/audit-repository';
 import {
   createPersonBody,
   personIdParams,
@@ -13,8 +12,6 @@ import {
 import type { PersonService } from './person-service';
 import type { TimelineService } from './timeline-service';
 
-export const requestContext = (req: Request): RequestContext => ({ ip: req.ip ?? null });
-
 export function personRouter(persons: PersonService, timeline: TimelineService): Router {
   const r = Router();
   const staff = () => hasRole(...PERSON_ROLES);
@@ -24,7 +21,7 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     path: '/persons',
     policy: staff(),
     query: searchPersonsQuery,
-    handler: ({ actor, query, req }) => persons.search(actor!, query, requestContext(req)),
+    handler: ({ actor, query, ctx }) => persons.search(actor, query, ctx),
   });
   endpoint(r, {
     method: 'post',
@@ -32,14 +29,14 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     policy: staff(),
     body: createPersonBody,
     status: 201,
-    handler: ({ actor, body, req }) => persons.create(actor!, body, requestContext(req)),
+    handler: ({ actor, body, ctx }) => persons.create(actor, body, ctx),
   });
   endpoint(r, {
     method: 'get',
     path: '/persons/:id',
     policy: staff(),
     params: personIdParams,
-    handler: ({ actor, params, req }) => persons.get(actor!, params.id, requestContext(req)),
+    handler: ({ actor, params, ctx }) => persons.get(actor, params.id, ctx),
   });
   endpoint(r, {
     method: 'patch',
@@ -47,8 +44,7 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     policy: staff(),
     params: personIdParams,
     body: updatePersonBody,
-    handler: ({ actor, params, body, req }) =>
-      persons.update(actor!, params.id, body, requestContext(req)),
+    handler: ({ actor, params, body, ctx }) => persons.update(actor, params.id, body, ctx),
   });
   endpoint(r, {
     method: 'get',
@@ -56,7 +52,7 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     policy: staff(),
     summary: "The caller's structure's districts (quartiers, with the QPV flag), unpaged",
     handler: async ({ actor }) => {
-      const items = await persons.listDistricts(actor!);
+      const items = await persons.listDistricts(actor);
       return { items, total: items.length, page: 1, pageSize: items.length };
     },
   });
@@ -66,8 +62,8 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     policy: staff(),
     params: personIdParams,
     query: timelineQuery,
-    handler: ({ actor, params, query, req }) =>
-      timeline.get(actor!, params.id, query.page, query.pageSize, requestContext(req)),
+    handler: ({ actor, params, query, ctx }) =>
+      timeline.get(actor, params.id, query.page, query.pageSize, ctx),
   });
   return r;
 }

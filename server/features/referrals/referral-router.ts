@@ -2,7 +2,6 @@ import { Router } from 'express';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import { endpoint } from '../../lib/http';
-import { requestContext } from '../persons/person-router';
 import {
   createReferralBody,
   listReferralsQuery,
@@ -24,22 +23,21 @@ export function referralRouter(referrals: ReferralService): Router {
     params: personParams,
     body: createReferralBody,
     status: 201,
-    handler: ({ actor, params, body, req }) =>
-      referrals.create(actor!, params.id, body, requestContext(req)),
+    handler: ({ actor, params, body, ctx }) => referrals.create(actor, params.id, body, ctx),
   });
   endpoint(r, {
     method: 'get',
     path: '/referrals',
     policy: hasRole(...REFERRAL_ROLES),
     query: listReferralsQuery,
-    handler: ({ actor, query, req }) => referrals.list(actor!, query, requestContext(req)),
+    handler: ({ actor, query, ctx }) => referrals.list(actor, query, ctx),
   });
   endpoint(r, {
     method: 'get',
     path: '/referrals/:id',
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
-    handler: ({ actor, params, req }) => referrals.get(actor!, params.id, requestContext(req)),
+    handler: ({ actor, params, ctx }) => referrals.get(actor, params.id, ctx),
   });
   endpoint(r, {
     method: 'post',
@@ -47,8 +45,7 @@ export function referralRouter(referrals: ReferralService): Router {
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
     body: transitionBody,
-    handler: ({ actor, params, body, req }) =>
-      referrals.transition(actor!, params.id, body, requestContext(req)),
+    handler: ({ actor, params, body, ctx }) => referrals.transition(actor, params.id, body, ctx),
   });
   return r;
 }

@@ -3,7 +3,7 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import type { Person } from '../../features/persons/person-repository';
-import { requestContext } from '../../features/persons/person-router';
+import { requestContext } from '../../features/audit/audit-repository';
 import { updatePersonBody } from '../../features/persons/person-schemas';
 import { ConflictError } from '../../lib/errors';
 import {

@@ -4,7 +4,7 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { createPartnerBody } from '../../features/partners/partner-schemas';
-import { requestContext } from '../../features/persons/person-router';
+import { requestContext } from '../../features/audit/audit-repository';
 import { AppError, NotFoundError } from '../../lib/errors';
 import { personLabel, parseParisLocal, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';

@@ -64,9 +64,9 @@ describe('CLI users:create', () => {
     structure = await createStructure();
   });
 
-  const create = (email: string, extra: string[] = [], stdin = `${PASSWORD}\n`) =>
+  const create = (email: string, extra: string[] = [], stdin = `${PASSWORD}\n`, role = 'worker') =>
     cli(
-      ['users:create', '--email', email, '--name', 'Léa Martin', '--role', 'worker', ...extra],
+      ['users:create', '--email', email, '--name', 'Léa Martin', '--role', role, ...extra],
       stdin,
     );
 
@@ -119,20 +119,7 @@ describe('CLI users:create', () => {
   });
 
   it('when the role is unknown, then it exits 1 listing the roles', async () => {
-    const r = await cli(
-      [
-        'users:create',
-        '--email',
-        'x@ccas.test',
-        '--name',
-        'X',
-        '--role',
-        'boss',
-        '--structure',
-        structure.slug,
-      ],
-      `${PASSWORD}\n`,
-    );
+    const r = await create('x@ccas.test', ['--structure', structure.slug], `${PASSWORD}\n`, 'boss');
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
       'error: --role: must be one of worker, manager, partner, observer, admin',
@@ -174,19 +161,11 @@ describe('CLI users:create', () => {
   });
 
   it('when the role is partner without --partner, then it exits 1', async () => {
-    const r = await cli(
-      [
-        'users:create',
-        '--email',
-        'p@ccas.test',
-        '--name',
-        'P',
-        '--role',
-        'partner',
-        '--structure',
-        structure.slug,
-      ],
+    const r = await create(
+      'p@ccas.test',
+      ['--structure', structure.slug],
       `${PASSWORD}\n`,
+      'partner',
     );
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(

@@ -1,8 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import type { Actor } from '../auth/actor';
-import { NotFoundError, UnauthorizedError } from '../lib/errors';
+import { NotFoundError } from '../lib/errors';
 import type { Flash } from './views/layout';
+
+// The signed-in user, or a 401 that the HTML error handler turns into the login redirect.
+export { actorOf } from '../auth/policies';
 
 const uuid = z.uuid();
 
@@ -11,11 +13,6 @@ export function idOf(req: Request, name = 'id'): string {
   const res = uuid.safeParse(req.params[name]);
   if (!res.success) throw new NotFoundError('Page');
   return res.data;
-}
-
-export function actorOf(req: Request): Actor {
-  if (!req.user) throw new UnauthorizedError();
-  return req.user;
 }
 
 /**

@@ -1,12 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { plainString } from '../lib/validate';
-import { PERSON_ROLES } from '../auth/actor';
+import { homeFor, PERSON_ROLES } from '../auth/actor';
 import { logIn, logOut } from '../auth/login';
 import { hasRole, isAuthenticated, isPublic } from '../auth/policies';
 import type { Deps } from '../container';
 import { createContactBody } from '../features/contacts/contact-schemas';
-import type { FollowUp } from '../features/follow-ups/follow-up-repository';
 import { createFollowUpBody, updateFollowUpBody } from '../features/follow-ups/follow-up-schemas';
 import { requestContext } from '../features/audit/audit-repository';
 import { createPersonBody, PATH_STATUSES } from '../features/persons/person-schemas';
@@ -107,13 +106,7 @@ export function webRouter(services: Services, now: () => Date): Router {
             req.ip ?? 'unknown',
           );
           await logIn(req, user);
-          const home = PERSON_ROLES.includes(user.role)
-            ? '/'
-            : user.role === 'partner'
-              ? '/orientations'
-              : user.role === 'admin'
-                ? '/admin/partenaires'
-                : '/notifications';
+          const home = homeFor(user.role);
           return res.redirect(303, returnTo === '/' ? home : returnTo);
         } catch (err) {
           if (err instanceof UnauthorizedError) {
@@ -162,8 +155,10 @@ export function webRouter(services: Services, now: () => Date): Router {
           requestContext(req),
         ),
         services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
-        ctxFor(req),
+        // The unread count comes with the list just above: no second count query.
+        pageContext(req, null),
       ]);
+      ctx.unread = notes.unread;
       sendPage(
         res,
         <ActionsPage
@@ -308,22 +303,21 @@ export function webRouter(services: Services, now: () => Date): Router {
   ) {
     const actor = actorOf(req);
     const rc = requestContext(req);
+    // The scoped read first: outside the structure it is a 404 before anything else is read.
     const person = await services.persons.get(actor, personId, rc);
-    const [timeline, ctx] = await Promise.all([
+    const [timeline, open, ctx] = await Promise.all([
       services.timeline.get(actor, personId, 1, 100, rc),
+      // Every open follow-up, soonest first, however long the timeline has grown.
+      services.followUps.list(actor, { personId, status: 'open', page: 1, pageSize: 100 }, rc),
       ctxFor(req),
     ]);
-    const openFollowUps = timeline.items
-      .filter((i) => i.type === 'follow_up' && (i.data as FollowUp).status === 'open')
-      .map((i) => i.data as FollowUp)
-      .sort((a, b) => new Date(a.dueAt).getTime() - new Date(b.dueAt).getTime());
     sendPage(
       res,
       <PersonPage
         ctx={ctx}
         person={person}
         timeline={timeline.items}
-        openFollowUps={openFollowUps}
+        openFollowUps={open.items}
         forms={{
           contact: forms.contact ?? emptyForm({ occurredAt: toParisLocalInput(now()) }),
           plan: forms.plan ?? emptyForm(),
@@ -496,8 +490,9 @@ export function webRouter(services: Services, now: () => Date): Router {
       const actor = actorOf(req);
       const [list, ctx] = await Promise.all([
         services.notifications.list(actor.id, { page: 1, pageSize: 50 }),
-        ctxFor(req),
+        pageContext(req, null),
       ]);
+      ctx.unread = list.unread;
       sendPage(res, <NotificationsPage ctx={ctx} items={list.items} total={list.total} />);
     }),
   );

@@ -1,6 +1,7 @@
+import { homeFor } from '../../auth/actor';
 import { Layout, type PageContext } from './layout';
 
-export interface ErrorPageProps {
+interface ErrorPageProps {
   ctx: PageContext;
   status: number;
   title: string;
@@ -23,18 +24,24 @@ export function ErrorPage({ ctx, status, title, message, requestId }: ErrorPageP
               : <code>{requestId}</code>
             </p>
           ) : null}
-          <ul class="fr-btns-group fr-btns-group--inline-md">
-            <li>
-              <a class="fr-btn" href="/">
-                Aller à « Mes actions »
-              </a>
-            </li>
-            <li>
-              <a class="fr-btn fr-btn--secondary" href="/personnes">
-                Rechercher une personne
-              </a>
-            </li>
-          </ul>
+          {ctx.staff ? (
+            <ul class="fr-btns-group fr-btns-group--inline-md">
+              <li>
+                <a class="fr-btn" href="/">
+                  Aller à « Mes actions »
+                </a>
+              </li>
+              <li>
+                <a class="fr-btn fr-btn--secondary" href="/personnes">
+                  Rechercher une personne
+                </a>
+              </li>
+            </ul>
+          ) : (
+            <a class="fr-btn" href={ctx.actor ? homeFor(ctx.actor.role) : '/connexion'}>
+              {ctx.actor ? 'Retour à l’accueil' : 'Se connecter'}
+            </a>
+          )}
         </div>
       </div>
     </Layout>

@@ -77,18 +77,23 @@ describe('closed-loop referral in the browser', () => {
     await page.getByRole('link', { name: 'Orientations et consentements' }).click();
     await atPath(page, `/personnes/${person.id}/orientations`);
 
-    // Without consent the referral is refused with a clear message.
-    await page.locator('#referral-partner').selectOption(food.id);
+    // Without consent the referral is refused with a clear message next to the partner, and
+    // what was typed stays.
+    await page.locator('#referral-partnerId').selectOption(food.id);
     await page.locator('#referral-reason').fill('Besoin alimentaire urgent');
     await page.getByRole('button', { name: 'Envoyer la demande' }).click();
-    await page.getByText('n’a pas donné son accord').waitFor({ timeout: 10000 });
+    await page
+      .locator('#referral-partnerId-error')
+      .getByText('n’a pas donné son accord')
+      .waitFor({ timeout: 10000 });
+    expect(await page.locator('#referral-reason').inputValue()).toBe('Besoin alimentaire urgent');
 
-    await page.locator('#consent-partner').selectOption(food.id);
+    await page.locator('#consent-partnerId').selectOption(food.id);
     await page.locator('label[for="share-phone"]').click();
     await page.getByRole('button', { name: 'Enregistrer le consentement' }).click();
     await page.getByText('Consentement enregistré.').waitFor({ timeout: 10000 });
 
-    await page.locator('#referral-partner').selectOption(food.id);
+    await page.locator('#referral-partnerId').selectOption(food.id);
     await page.locator('#referral-reason').fill('Besoin alimentaire urgent');
     await page.getByRole('button', { name: 'Envoyer la demande' }).click();
     await page.getByText('Demande envoyée au partenaire.').waitFor({ timeout: 10000 });

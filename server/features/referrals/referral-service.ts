@@ -51,6 +51,7 @@ import {
   TERMINAL_STATUSES,
   TRANSITIONS,
   canTransition,
+  mayMove,
   type ReferralStatus,
 } from './referral-state';
 
@@ -93,19 +94,15 @@ export function createReferralService(deps: ReferralServiceDeps) {
   const { knex, uow, persons, referrals, followUps, clock, calendar } = deps;
 
   function authorise(actor: Actor, row: ReferralRow, to: TransitionTarget): void {
+    if (mayMove(actor, { requesterId: row.requester_id }, to)) return;
     const who = ACTOR_FOR[to];
     if (who === 'system') throw new ForbiddenError('Only the system expires a referral');
-    if (who === 'partner' && actor.role !== 'partner') {
+    if (who === 'partner') {
       throw new ForbiddenError(
         'Only the partner accepts, rejects, starts, holds, completes or fails a referral',
       );
     }
-    if (
-      who === 'requester_or_manager' &&
-      !(actor.role === 'manager' || (actor.role === 'worker' && row.requester_id === actor.id))
-    ) {
-      throw new ForbiddenError('Only the requester or a manager can cancel a referral');
-    }
+    throw new ForbiddenError('Only the requester or a manager can cancel a referral');
   }
 
   function checkReason(to: ReferralStatus, reason: string | undefined): void {

@@ -103,3 +103,22 @@ export const STATUS_LABELS: Readonly<Record<ReferralStatus, string>> = {
 export function canTransition(from: ReferralStatus, to: ReferralStatus): boolean {
   return TRANSITIONS[from].includes(to);
 }
+
+/**
+ * Whether this actor may ask for this move, whatever the current status (the state machine
+ * checks that apart, as a 409). The service enforces it and the pages offer only these moves,
+ * so both read this one rule.
+ */
+export function mayMove(
+  actor: { role: string; id: string },
+  referral: { requesterId: string | null },
+  to: Exclude<ReferralStatus, 'requested'>,
+): boolean {
+  const who = ACTOR_FOR[to];
+  if (who === 'partner') return actor.role === 'partner';
+  if (who === 'requester_or_manager')
+    return (
+      actor.role === 'manager' || (actor.role === 'worker' && referral.requesterId === actor.id)
+    );
+  return false;
+}

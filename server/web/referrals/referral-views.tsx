@@ -4,19 +4,27 @@ import { CONSENT_METHODS, SHAREABLE_FIELDS } from '../../features/consents/conse
 import type { Partner } from '../../features/partners/partner-repository';
 import type { PartnerReferral, Referral } from '../../features/referrals/referral-repository';
 import {
-  ACTOR_FOR,
   REASON_REQUIRED,
-  REJECTION_REASONS,
   REJECTION_REASON_LABELS,
   STATUS_LABELS,
   TRANSITIONS,
+  mayMove,
   type ReferralStatus,
 } from '../../features/referrals/referral-state';
 import { formatDate, formatDateTime } from '../format';
-import { Csrf, Section } from '../views/components';
+import {
+  Csrf,
+  emptyForm,
+  ErrorSummary,
+  SelectField,
+  Section,
+  TextArea,
+  TextField,
+  type FormState,
+} from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 
-export const TRANSITION_LABELS: Record<Exclude<ReferralStatus, 'requested'>, string> = {
+const TRANSITION_LABELS: Record<Exclude<ReferralStatus, 'requested'>, string> = {
   accepted: 'Accepter',
   rejected: 'Refuser',
   in_progress: 'Démarrer l’accompagnement',
@@ -40,7 +48,7 @@ const FIELD_LABELS: Record<string, string> = {
   address: 'Adresse',
 };
 
-export function ReferralBadge({ status }: { status: ReferralStatus }) {
+function ReferralBadge({ status }: { status: ReferralStatus }) {
   const tone =
     status === 'completed' || status === 'accepted' || status === 'in_progress'
       ? 'fr-badge--success'
@@ -100,64 +108,70 @@ function History({ r }: { r: AnyReferral }) {
   );
 }
 
-/** The moves this actor may make from the current status. */
-export function movesFor(role: string, r: AnyReferral, actorId: string): ReferralStatus[] {
-  return TRANSITIONS[r.status].filter((to) => {
-    const who = ACTOR_FOR[to as Exclude<ReferralStatus, 'requested'>];
-    if (who === 'partner') return role === 'partner';
-    if (who === 'requester_or_manager')
-      return role === 'manager' || (isStaffView(r) && r.requester?.id === actorId);
-    return false;
-  });
+/** The moves this actor may make from the current status: the service's own rule. */
+function movesFor(actor: { role: string; id: string }, r: AnyReferral) {
+  const requesterId = r.requester && 'id' in r.requester ? r.requester.id : null;
+  return TRANSITIONS[r.status].filter(
+    (to): to is Exclude<ReferralStatus, 'requested'> =>
+      to !== 'requested' && mayMove(actor, { requesterId }, to),
+  );
 }
 
-function MoveForm({ ctx, r, to }: { ctx: PageContext; r: AnyReferral; to: ReferralStatus }) {
-  const id = `move-${to}`;
-  const needsReason = REASON_REQUIRED.includes(to);
+/** A move the user tried and the service or the form refused, shown back on its form. */
+export interface MoveAttempt {
+  to: string;
+  form: FormState;
+}
+
+const MOVE_LABELS = { reason: 'Raison', outcome: 'Résultat' };
+
+function MoveForm({
+  ctx,
+  r,
+  to,
+  form,
+}: {
+  ctx: PageContext;
+  r: AnyReferral;
+  to: Exclude<ReferralStatus, 'requested'>;
+  form: FormState;
+}) {
+  const idPrefix = `move-${to}-`;
+  const label = TRANSITION_LABELS[to];
   return (
     <form method="post" action={`/orientations/${r.id}/transition`} class="fr-mb-3w">
       <Csrf token={ctx.csrfToken} />
       <input type="hidden" name="to" value={to} />
       {to === 'rejected' ? (
-        <div class="fr-select-group">
-          <label class="fr-label" for={`${id}-reason`}>
-            Motif du refus *
-          </label>
-          <select class="fr-select" id={`${id}-reason`} name="reason" required>
-            <option value="">— Choisir un motif —</option>
-            {REJECTION_REASONS.map((c) => (
-              <option value={c}>{REJECTION_REASON_LABELS[c]}</option>
-            ))}
-          </select>
-        </div>
-      ) : needsReason ? (
-        <div class="fr-input-group">
-          <label class="fr-label" for={`${id}-reason`}>
-            Raison ({TRANSITION_LABELS[to as Exclude<ReferralStatus, 'requested'>].toLowerCase()}) *
-          </label>
-          <input class="fr-input" id={`${id}-reason`} name="reason" required maxLength={500} />
-        </div>
+        <SelectField
+          form={form}
+          idPrefix={idPrefix}
+          name="reason"
+          label="Motif du refus"
+          required
+          placeholder="— Choisir un motif —"
+          options={REJECTION_REASON_LABELS}
+        />
+      ) : REASON_REQUIRED.includes(to) ? (
+        <TextField
+          form={form}
+          idPrefix={idPrefix}
+          name="reason"
+          label={`Raison (${label.toLowerCase()})`}
+          required
+        />
       ) : null}
       {to === 'completed' || to === 'failed' ? (
-        <div class="fr-input-group">
-          <label class="fr-label" for={`${id}-outcome`}>
-            Résultat (facultatif)
-          </label>
-          <input class="fr-input" id={`${id}-outcome`} name="outcome" maxLength={2000} />
-        </div>
+        <TextField form={form} idPrefix={idPrefix} name="outcome" label="Résultat (facultatif)" />
       ) : null}
       <button
         class={`fr-btn fr-btn--sm${to === 'rejected' || to === 'cancelled' || to === 'failed' ? ' fr-btn--secondary' : ''}`}
         type="submit"
       >
-        {TRANSITION_LABELS[to as Exclude<ReferralStatus, 'requested'>]}
+        {label}
       </button>
     </form>
   );
-}
-
-function personName(r: AnyReferral) {
-  return r.person.displayName;
 }
 
 export function ReferralListPage({
@@ -215,7 +229,7 @@ export function ReferralListPage({
             <li class="av-item av-item--stack">
               <p class="fr-mb-1v">
                 <a href={`/orientations/${r.id}`}>
-                  {personName(r)} → {r.partner.name}
+                  {r.person.displayName} → {r.partner.name}
                   {r.service ? ` (${r.service.name})` : ''}
                 </a>{' '}
                 <ReferralBadge status={r.status} />
@@ -233,18 +247,29 @@ export function ReferralListPage({
   );
 }
 
-export function ReferralDetailPage({ ctx, r }: { ctx: PageContext; r: AnyReferral }) {
-  const moves = ctx.actor ? movesFor(ctx.actor.role, r, ctx.actor.id) : [];
+export function ReferralDetailPage({
+  ctx,
+  r,
+  move,
+}: {
+  ctx: PageContext;
+  r: AnyReferral;
+  move?: MoveAttempt;
+}) {
+  const moves = ctx.actor ? movesFor(ctx.actor, r) : [];
   return (
-    <Layout title={`Orientation — ${personName(r)}`} ctx={ctx} nav="referrals">
+    <Layout title={`Orientation — ${r.person.displayName}`} ctx={ctx} nav="referrals">
       <p class="fr-mb-2w">
         <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href="/orientations">
           Toutes les demandes
         </a>
       </p>
       <h1>
-        Orientation de {personName(r)} vers {r.partner.name}
+        Orientation de {r.person.displayName} vers {r.partner.name}
       </h1>
+      {move ? (
+        <ErrorSummary form={move.form} labels={MOVE_LABELS} idPrefix={`move-${move.to}-`} />
+      ) : null}
       <p>
         <ReferralBadge status={r.status} />
       </p>
@@ -294,7 +319,12 @@ export function ReferralDetailPage({ ctx, r }: { ctx: PageContext; r: AnyReferra
           {moves.length ? (
             <Section title="Répondre ou faire avancer" id="actions">
               {moves.map((to) => (
-                <MoveForm ctx={ctx} r={r} to={to} />
+                <MoveForm
+                  ctx={ctx}
+                  r={r}
+                  to={to}
+                  form={move?.to === to ? move.form : emptyForm()}
+                />
               ))}
             </Section>
           ) : null}
@@ -309,6 +339,19 @@ export function ReferralDetailPage({ ctx, r }: { ctx: PageContext; r: AnyReferra
   );
 }
 
+const CONSENT_LABELS = {
+  partnerId: 'Partenaire',
+  method: 'Recueilli',
+  givenAt: 'Le',
+  sharedFields: 'Coordonnées partagées',
+};
+const REFERRAL_LABELS = {
+  partnerId: 'Partenaire',
+  serviceId: 'Service',
+  reason: 'Motif de l’orientation',
+  sharedSummary: 'Éléments à partager',
+};
+
 /** The person file's referral and consent page. */
 export function PersonReferralsPage({
   ctx,
@@ -317,19 +360,24 @@ export function PersonReferralsPage({
   consents,
   referrals,
   partners,
-  nowLocal,
+  consentForm,
+  referralForm,
 }: {
   ctx: PageContext;
   personId: string;
   personName: string;
   consents: Consent[];
-  referrals: Referral[];
+  /** Only what both views of a referral show is read here. */
+  referrals: AnyReferral[];
   partners: Partner[];
-  nowLocal: string;
+  consentForm: FormState;
+  referralForm: FormState;
 }) {
   const consented = new Set(
     consents.filter((c) => c.valid && c.partnerId).map((c) => c.partnerId as string),
   );
+  const shared = new Set((consentForm.values.sharedFields ?? '').split(','));
+  const sharedError = consentForm.errors.sharedFields;
   return (
     <Layout title={`Orientations — ${name}`} ctx={ctx} nav="persons">
       <p class="fr-mb-2w">
@@ -370,7 +418,6 @@ export function PersonReferralsPage({
                     {c.revokedAt ? null : (
                       <form method="post" action={`/consentements/${c.id}/retrait`}>
                         <Csrf token={ctx.csrfToken} />
-                        <input type="hidden" name="personId" value={personId} />
                         <button class="fr-btn fr-btn--sm fr-btn--tertiary" type="submit">
                           Retirer ce consentement
                         </button>
@@ -381,56 +428,63 @@ export function PersonReferralsPage({
               </ul>
             )}
             <h3 class="fr-h6">Enregistrer l’accord de la personne pour une orientation</h3>
+            <ErrorSummary form={consentForm} labels={CONSENT_LABELS} idPrefix="consent-" />
             <form method="post" action={`/personnes/${personId}/consentements`}>
               <Csrf token={ctx.csrfToken} />
-              <div class="fr-select-group">
-                <label class="fr-label" for="consent-partner">
-                  Partenaire *
-                </label>
-                <select class="fr-select" id="consent-partner" name="partnerId" required>
-                  <option value="">— Choisir —</option>
-                  {partners.map((p) => (
-                    <option value={p.id}>{p.name}</option>
-                  ))}
-                </select>
-              </div>
-              <div class="fr-select-group">
-                <label class="fr-label" for="consent-method">
-                  Recueilli *
-                </label>
-                <select class="fr-select" id="consent-method" name="method" required>
-                  {CONSENT_METHODS.map((m) => (
-                    <option value={m}>{METHOD_LABELS[m]}</option>
-                  ))}
-                </select>
-              </div>
-              <div class="fr-input-group">
-                <label class="fr-label" for="consent-given">
-                  Le *
-                </label>
-                <input
-                  class="fr-input"
-                  type="datetime-local"
-                  id="consent-given"
-                  name="givenAt"
-                  value={nowLocal}
-                  required
-                />
-              </div>
-              <fieldset class="fr-fieldset">
+              <SelectField
+                form={consentForm}
+                idPrefix="consent-"
+                name="partnerId"
+                label="Partenaire"
+                required
+                placeholder="— Choisir —"
+                options={Object.fromEntries(partners.map((p) => [p.id, p.name]))}
+              />
+              <SelectField
+                form={consentForm}
+                idPrefix="consent-"
+                name="method"
+                label="Recueilli"
+                required
+                options={Object.fromEntries(CONSENT_METHODS.map((m) => [m, METHOD_LABELS[m]]))}
+              />
+              <TextField
+                form={consentForm}
+                idPrefix="consent-"
+                name="givenAt"
+                label="Le"
+                type="datetime-local"
+                required
+              />
+              <fieldset
+                class={`fr-fieldset${sharedError ? ' fr-fieldset--error' : ''}`}
+                id="consent-sharedFields"
+                aria-describedby={sharedError ? 'consent-sharedFields-error' : undefined}
+              >
                 <legend class="fr-fieldset__legend fr-text--regular">
                   Coordonnées que la personne accepte de partager
                 </legend>
                 {SHAREABLE_FIELDS.map((f) => (
                   <div class="fr-fieldset__element">
                     <div class="fr-checkbox-group">
-                      <input type="checkbox" id={`share-${f}`} name="sharedFields" value={f} />
+                      <input
+                        type="checkbox"
+                        id={`share-${f}`}
+                        name="sharedFields"
+                        value={f}
+                        checked={shared.has(f)}
+                      />
                       <label class="fr-label" for={`share-${f}`}>
                         {FIELD_LABELS[f]}
                       </label>
                     </div>
                   </div>
                 ))}
+                {sharedError ? (
+                  <p id="consent-sharedFields-error" class="fr-error-text">
+                    {sharedError}
+                  </p>
+                ) : null}
               </fieldset>
               <button class="fr-btn fr-btn--sm" type="submit">
                 Enregistrer le consentement
@@ -445,63 +499,47 @@ export function PersonReferralsPage({
                 Enregistrez d’abord l’accord de la personne pour le partenaire choisi.
               </p>
             ) : null}
+            <ErrorSummary form={referralForm} labels={REFERRAL_LABELS} idPrefix="referral-" />
             <form method="post" action={`/personnes/${personId}/orientations`}>
               <Csrf token={ctx.csrfToken} />
-              <div class="fr-select-group">
-                <label class="fr-label" for="referral-partner">
-                  Partenaire *
-                </label>
-                <select class="fr-select" id="referral-partner" name="partnerId" required>
-                  <option value="">— Choisir —</option>
-                  {partners.map((p) => (
-                    <option value={p.id}>
-                      {p.name}
-                      {consented.has(p.id) ? '' : ' (sans consentement)'}
-                    </option>
-                  ))}
-                </select>
-              </div>
-              <div class="fr-select-group">
-                <label class="fr-label" for="referral-service">
-                  Service
-                </label>
-                <select class="fr-select" id="referral-service" name="serviceId">
-                  <option value="">— Aucun en particulier —</option>
-                  {partners.flatMap((p) =>
-                    p.services.map((s) => (
-                      <option value={s.id}>
-                        {p.name} — {s.name}
-                      </option>
-                    )),
-                  )}
-                </select>
-              </div>
-              <div class="fr-input-group">
-                <label class="fr-label" for="referral-reason">
-                  Motif de l’orientation *
-                </label>
-                <textarea
-                  class="fr-input"
-                  id="referral-reason"
-                  name="reason"
-                  required
-                  maxLength={2000}
-                ></textarea>
-              </div>
-              <div class="fr-input-group">
-                <label class="fr-label" for="referral-summary">
-                  Éléments à partager avec le partenaire
-                  <span class="fr-hint-text">
-                    Le partenaire verra ce texte : rien de plus que nécessaire.
-                  </span>
-                </label>
-                <textarea
-                  class="fr-input"
-                  id="referral-summary"
-                  name="sharedSummary"
-                  maxLength={4000}
-                ></textarea>
-              </div>
+              <SelectField
+                form={referralForm}
+                idPrefix="referral-"
+                name="partnerId"
+                label="Partenaire"
+                required
+                placeholder="— Choisir —"
+                options={Object.fromEntries(
+                  partners.map((p) => [
+                    p.id,
+                    `${p.name}${consented.has(p.id) ? '' : ' (sans consentement)'}`,
+                  ]),
+                )}
+              />
+              <SelectField
+                form={referralForm}
+                idPrefix="referral-"
+                name="serviceId"
+                label="Service"
+                placeholder="— Aucun en particulier —"
+                options={Object.fromEntries(
+                  partners.flatMap((p) => p.services.map((s) => [s.id, `${p.name} — ${s.name}`])),
+                )}
+              />
+              <TextArea
+                form={referralForm}
+                idPrefix="referral-"
+                name="reason"
+                label="Motif de l’orientation"
+                required
+              />
+              <TextArea
+                form={referralForm}
+                idPrefix="referral-"
+                name="sharedSummary"
+                label="Éléments à partager avec le partenaire"
+                hint="Le partenaire verra ce texte : rien de plus que nécessaire."
+              />
               <button class="fr-btn fr-btn--sm" type="submit">
                 Envoyer la demande
               </button>
@@ -547,7 +585,33 @@ export function ReferralTimelineEntry({ item }: { item: TimelineItem }) {
   );
 }
 
-export function AdminPartnersPage({ ctx, partners }: { ctx: PageContext; partners: Partner[] }) {
+const PARTNER_FIELDS: [
+  name: string,
+  label: string,
+  type: 'text' | 'email' | 'tel' | 'number',
+  required: boolean,
+  hint?: string,
+][] = [
+  ['name', 'Nom', 'text', true],
+  ['email', 'Courriel', 'email', true],
+  ['phone', 'Téléphone', 'tel', false],
+  ['area', 'Zone d’intervention', 'text', false],
+  ['howToReach', 'Comment le joindre', 'text', false],
+  ['serviceName', 'Service', 'text', true],
+  ['themes', 'Thématiques data·inclusion', 'text', true, 'Séparées par des virgules'],
+  ['responseDelayDays', 'Délai de réponse (jours ouvrés)', 'number', false],
+];
+const PARTNER_LABELS = Object.fromEntries(PARTNER_FIELDS.map(([name, label]) => [name, label]));
+
+export function AdminPartnersPage({
+  ctx,
+  partners,
+  form,
+}: {
+  ctx: PageContext;
+  partners: Partner[];
+  form: FormState;
+}) {
   return (
     <Layout title="Partenaires" ctx={ctx} nav="partners">
       <h1>Annuaire des partenaires</h1>
@@ -581,26 +645,19 @@ export function AdminPartnersPage({ ctx, partners }: { ctx: PageContext; partner
         ))}
       </ul>
       <Section title="Ajouter un partenaire" id="ajouter">
+        <ErrorSummary form={form} labels={PARTNER_LABELS} idPrefix="partner-" />
         <form method="post" action="/admin/partenaires">
           <Csrf token={ctx.csrfToken} />
-          {(
-            [
-              ['name', 'Nom *', 'text'],
-              ['email', 'Courriel *', 'email'],
-              ['phone', 'Téléphone', 'tel'],
-              ['area', 'Zone d’intervention', 'text'],
-              ['howToReach', 'Comment le joindre', 'text'],
-              ['serviceName', 'Service *', 'text'],
-              ['themes', 'Thématiques data·inclusion * (séparées par des virgules)', 'text'],
-              ['responseDelayDays', 'Délai de réponse (jours ouvrés)', 'number'],
-            ] as const
-          ).map(([name, label, type]) => (
-            <div class="fr-input-group">
-              <label class="fr-label" for={`partner-${name}`}>
-                {label}
-              </label>
-              <input class="fr-input" id={`partner-${name}`} name={name} type={type as 'text'} />
-            </div>
+          {PARTNER_FIELDS.map(([name, label, type, required, hint]) => (
+            <TextField
+              form={form}
+              idPrefix="partner-"
+              name={name}
+              label={label}
+              type={type}
+              required={required}
+              hint={hint}
+            />
           ))}
           <button class="fr-btn" type="submit">
             Ajouter

@@ -1,4 +1,5 @@
 import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
 import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
@@ -40,11 +41,20 @@ describe('referral pages', () => {
 
   it('when the partner rejects from the page without a reason, then the page says why; accepting from the page works', async () => {
     const noReason = await move(w.agents.partner, 'rejected');
-    expect(noReason.status).toBe(303);
-    const after = await w.agents.partner.get(`/orientations/${referralId}`);
-    expect(after.text).toContain('Indiquez une raison');
+    expect(noReason.status).toBe(400);
+    expect(noReason.text).toContain('Indiquez une raison');
+    expect(noReason.text).toContain('id="move-rejected-reason-error"');
     const accepted = await move(w.agents.partner, 'accepted');
     expect(accepted.status).toBe(303);
+    expect((await w.agents.worker.get(`/api/referrals/${referralId}`)).body.status).toBe(
+      'accepted',
+    );
+  });
+
+  it('when a transition names an unknown target, then 400 with the page and the referral unchanged', async () => {
+    const res = await move(w.agents.partner, 'archived');
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('Cette action n’existe pas');
     expect((await w.agents.worker.get(`/api/referrals/${referralId}`)).body.status).toBe(
       'accepted',
     );
@@ -85,5 +95,78 @@ describe('referral pages', () => {
     expect(res.status).toBe(303);
     expect((await w.agents.admin.get('/admin/partenaires')).text).toContain('Secours populaire');
     expect((await w.agents.worker.get('/admin/partenaires')).status).toBe(403);
+  });
+
+  async function postPersonForm(path: string, form: Record<string, string | string[]>) {
+    const page = await w.agents.worker.get(`/personnes/${personId}/orientations`);
+    return w.agents.worker
+      .post(`/personnes/${personId}/${path}`)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), ...form });
+  }
+
+  it('when a consent is given at an impossible date, then 400 keeps what was typed, names the date field and records nothing', async () => {
+    const res = await postPersonForm('consentements', {
+      partnerId: w.other.id,
+      method: 'written',
+      givenAt: '2026-02-30T10:00',
+      sharedFields: ['phone', 'address'],
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('id="consent-givenAt-error"');
+    expect(res.text).toContain('Indiquez la date et l’heure de l’accord');
+    expect(res.text).toContain('value="2026-02-30T10:00"');
+    expect(res.text).toMatch(new RegExp(`value="${w.other.id}"[^>]*selected`));
+    expect(res.text).toMatch(/value="written"[^>]*selected/);
+    expect(res.text).toMatch(/id="share-phone"[^>]*checked/);
+    expect(res.text).toMatch(/id="share-address"[^>]*checked/);
+    expect(res.text).not.toMatch(/id="share-email"[^>]*checked/);
+    const recorded = await testKnex()('consents').where({
+      person_id: personId,
+      partner_id: w.other.id,
+    });
+    expect(recorded).toHaveLength(0);
+  });
+
+  it('when a referral reason is over 2 000 characters, then 400 keeps the text and sends nothing', async () => {
+    const reason = 'r'.repeat(2001);
+    const res = await postPersonForm('orientations', { partnerId: w.food.partner.id, reason });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('id="referral-reason-error"');
+    expect(res.text).toContain(reason);
+    expect(await testKnex()('referrals').where({ person_id: personId })).toHaveLength(1);
+  });
+
+  it('when a referral is refused for want of consent, then 422 re-renders with the reason kept and a French word about consent', async () => {
+    const res = await postPersonForm('orientations', {
+      partnerId: w.other.id,
+      reason: 'Jardin partagé pour reprendre pied',
+    });
+    expect(res.status).toBe(422);
+    expect(res.text).toContain('Jardin partagé pour reprendre pied');
+    expect(res.text).toContain('id="referral-partnerId-error"');
+    expect(res.text).toContain('n’a pas donné son accord pour être orientée vers ce partenaire');
+    expect(res.text).not.toContain('consent_required');
+    expect(
+      await testKnex()('referrals').where({ person_id: personId, partner_id: w.other.id }),
+    ).toHaveLength(0);
+  });
+
+  it('when an admin adds a partner without themes, then 400 names the themes field and keeps the typed name', async () => {
+    const page = await w.agents.admin.get('/admin/partenaires');
+    const res = await w.agents.admin
+      .post('/admin/partenaires')
+      .type('form')
+      .send({
+        _csrf: csrfOf(page.text),
+        name: 'Restos du cœur',
+        email: 'contact@restos.test',
+        serviceName: 'Repas',
+        themes: '',
+      });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('id="partner-themes-error"');
+    expect(res.text).toContain('value="Restos du cœur"');
+    expect(res.text).not.toContain('services.0');
   });
 });

@@ -8,7 +8,7 @@ import {
 } from '../../features/referrals/referral-state';
 
 /** The page has no signed-in user: the frame shows no menu and no account. */
-export const anonymousContext: PageContext = {
+const anonymousContext: PageContext = {
   actor: null,
   csrfToken: '',
   unread: 0,

@@ -20,7 +20,9 @@ import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-hand
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
-import { createLinkLimiter, referralLinkRouter } from './features/referrals/referral-link-router';
+import { referralLinkRouter } from './features/referrals/referral-link-router';
+import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
+import { createRateLimiter } from './lib/rate-limit';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the version is read once at load
 const APP_VERSION: string = require('../package.json').version;
@@ -44,10 +46,7 @@ export function createApp(deps: Deps): Express {
         req: (req: { id: string; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          // A signed link's token is a credential: its path is logged without it.
-          path: req.url
-            .split('?')[0]
-            .replace(/^\/partenaires\/reponse\/[^/]+/, '/partenaires/reponse/[token]'),
+          path: redactLinkToken(req.url.split('?')[0]),
         }),
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
@@ -115,20 +114,31 @@ export function createApp(deps: Deps): Express {
   app.use(
     referralLinkRouter(
       deps.services.referralLinks,
-      createLinkLimiter(deps.redis, {
+      createRateLimiter(deps.redis, {
+        keyPrefix: `${deps.config.QUEUE_PREFIX}:link:ip`,
         points: 30,
         durationSeconds: 15 * 60,
-        keyPrefix: deps.config.QUEUE_PREFIX,
       }),
     ),
   );
 
   // Web back office: pages after the API; HTML errors (and login redirects) for non-/api paths.
-  app.use(noStore, referralWebRouter(deps.services, () => deps.clock.now()));
-  app.use(noStore, webRouter(deps.services, () => deps.clock.now()));
+  app.use(
+    noStore,
+    referralWebRouter(deps.services, () => deps.clock.now()),
+  );
+  app.use(
+    noStore,
+    webRouter(deps.services, () => deps.clock.now()),
+  );
   app.use(pageNotFound);
   app.use(htmlErrorHandler(deps.logger, deps.services.notifications));
   return app;
+}
+
+/** A signed link's token is a credential: its path is logged without it. */
+function redactLinkToken(path: string): string {
+  return path.startsWith(LINK_PATH_PREFIX) ? `${LINK_PATH_PREFIX}[token]` : path;
 }
 
 /** Personal data must not stay in caches. */

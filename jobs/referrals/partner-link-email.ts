@@ -3,10 +3,10 @@ import {
   partnerEmail,
   type PartnerEmailKind,
 } from '../../server/features/referrals/referral-emails';
-import { LINK_PATH_PREFIX } from '../../server/features/referrals/referral-link-router';
 import { LINK_ACTIONS } from '../../server/features/referrals/referral-link-service';
 import {
   LINK_LIFETIME_MS,
+  LINK_PATH_PREFIX,
   hashToken,
   linkTokenFor,
   referralLinkRepository,
@@ -55,9 +55,10 @@ export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
 
     const token = linkTokenFor(deps.config.LINK_SECRET, deadline.id, purpose);
     const expiresAt = new Date(now.getTime() + LINK_LIFETIME_MS);
-    // Committed on its own before the email leaves, so the link works the moment it arrives;
-    // a rolled-back attempt leaves a row the retry reuses (same token, same hash).
-    await referralLinkRepository.insertOnce(deps.knex, {
+    // Written in the job's transaction, which commits right after the SMTP hand-off: never on
+    // the global knex here (the embedded database has one connection, and this transaction
+    // holds it). A rolled-back attempt leaves nothing; the retry writes the same token again.
+    await referralLinkRepository.insertOnce(trx, {
       referralId: row.id,
       tokenHash: hashToken(token),
       purpose,

@@ -1,11 +1,7 @@
 import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { TooManyRequestsError } from '../lib/errors';
+import { createRateLimiter } from '../lib/rate-limit';
 
 /**
  * Login attempts are counted per account and per IP, in Redis so every web replica shares them,
@@ -34,31 +30,21 @@ const DEFAULTS: ThrottleOptions = {
   keyPrefix: 'aller-vers',
 };
 
-function limiter(
-  redis: Redis | null,
-  prefix: string,
-  points: number,
-  duration: number,
-): RateLimiterAbstract {
-  const memory = new RateLimiterMemory({ keyPrefix: prefix, points, duration });
-  if (!redis) return memory;
-  return new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: prefix,
-    points,
-    duration,
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: memory,
-  });
-}
-
 export function createLoginThrottle(
   redis: Redis | null,
   opts: Partial<ThrottleOptions> = {},
 ): LoginThrottle {
   const o = { ...DEFAULTS, ...opts };
-  const byAccount = limiter(redis, `${o.keyPrefix}:login:account`, o.perAccount, o.windowSeconds);
-  const byIp = limiter(redis, `${o.keyPrefix}:login:ip`, o.perIp, o.windowSeconds);
+  const byAccount = createRateLimiter(redis, {
+    keyPrefix: `${o.keyPrefix}:login:account`,
+    points: o.perAccount,
+    durationSeconds: o.windowSeconds,
+  });
+  const byIp = createRateLimiter(redis, {
+    keyPrefix: `${o.keyPrefix}:login:ip`,
+    points: o.perIp,
+    durationSeconds: o.windowSeconds,
+  });
   const accountKey = (email: string) => email.trim().toLowerCase();
 
   return {

@@ -1,43 +1,11 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
-import {
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-  type RateLimiterAbstract,
-} from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { isPublic } from '../../auth/policies';
 import { sendPage } from '../../web/render';
 import { LinkAnswerPage, LinkDonePage, LinkRefusedPage } from '../../web/referrals/link-page';
 import type { ReferralLinkService } from './referral-link-service';
-
-/** Where the signed links point; the logger redacts what follows it. */
-export const LINK_PATH_PREFIX = '/partenaires/reponse/';
-
-export interface LinkRateLimit {
-  points: number;
-  durationSeconds: number;
-  keyPrefix: string;
-}
-
-/** Requests per IP over all links, shared by web replicas through Redis (memory as fallback). */
-export function createLinkLimiter(redis: Redis | null, o: LinkRateLimit): RateLimiterAbstract {
-  const memory = new RateLimiterMemory({
-    keyPrefix: `${o.keyPrefix}:link:ip`,
-    points: o.points,
-    duration: o.durationSeconds,
-  });
-  if (!redis) return memory;
-  return new RateLimiterRedis({
-    storeClient: redis,
-    keyPrefix: `${o.keyPrefix}:link:ip`,
-    points: o.points,
-    duration: o.durationSeconds,
-    rejectIfRedisNotReady: true,
-    insuranceLimiter: memory,
-  });
-}
+import { LINK_PATH_PREFIX } from './referral-link-tokens';
 
 const answerBody = z
   .object({

@@ -3,6 +3,9 @@ import type { Knex } from 'knex';
 
 export type LinkPurpose = 'respond' | 'outcome';
 
+/** Where the signed links point; the request logger redacts what follows it. */
+export const LINK_PATH_PREFIX = '/partenaires/reponse/';
+
 /** A signed link is valid this long. */
 export const LINK_LIFETIME_MS = 8 * 24 * 3600 * 1000;
 

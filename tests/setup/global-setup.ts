@@ -45,7 +45,7 @@ export default async function globalSetup(): Promise<void> {
     await redis.ping();
   } catch (err) {
     throw new Error(
-      `Redis is not reachable at ${TEST_REDIS_URL} (${(err as Error).message}). Start it or set REDIS_URL.`,
+      `Redis is not reachable at ${TEST_REDIS_URL} (${(err as Error).message}). Start it or set TEST_REDIS_URL.`,
       {
         cause: err,
       },

@@ -1,15 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { TEST_REDIS_URL } from '../../setup/env';
 
 /** Helpers to run the real entry points (server/index.ts, server/cli/index.ts) as processes. */
 
 export const ROOT = path.resolve(__dirname, '../../..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
-/** The test runner's environment without what would point a child at the wrong database. */
+/**
+ * The test runner's environment without what would point a child at the wrong database; Redis is
+ * the test one unless `extra` says otherwise.
+ */
 export function childEnv(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: TEST_REDIS_URL };
   for (const k of ['DATABASE_URL', 'TEST_DATABASE_URL', 'NODE_OPTIONS', 'JEST_WORKER_ID'])
     delete env[k];
   for (const [k, v] of Object.entries(extra)) {

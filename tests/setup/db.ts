@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { TEST_DATABASE_URL } from './env';
 
@@ -24,4 +25,33 @@ export async function truncateAll(): Promise<void> {
   if (rows.length === 0) return;
   // The audit trail refuses deletes; TRUNCATE does not fire row triggers.
   await knex.raw(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} CASCADE`);
+}
+
+/**
+ * Makes PostgreSQL refuse the inserts into `table` whose new row matches `match`, as a failure in
+ * the middle of a transaction would. The trigger only ever hits the rows a test names; call the
+ * returned function (in a finally) to drop it.
+ */
+export async function refuseInserts(
+  table: string,
+  match: Record<string, string>,
+): Promise<() => Promise<void>> {
+  const knex = testKnex();
+  const name = `test_refuse_${crypto.randomBytes(4).toString('hex')}`;
+  // DDL takes no bind parameters: the condition's values are quoted by knex on the client.
+  const when = Object.entries(match)
+    .map(([column, value]) => knex.raw('NEW.?? = ?', [column, value]).toQuery())
+    .join(' AND ');
+  await knex.raw(
+    `CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN RAISE EXCEPTION 'injected failure: % refused by the test', TG_TABLE_NAME; END $$`,
+  );
+  await knex.raw(
+    `CREATE TRIGGER ${name} BEFORE INSERT ON ?? FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${name}()`,
+    [table],
+  );
+  return async () => {
+    await knex.raw(`DROP TRIGGER IF EXISTS ${name} ON ??`, [table]);
+    await knex.raw(`DROP FUNCTION IF EXISTS ${name}()`);
+  };
 }

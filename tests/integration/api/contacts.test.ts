@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
-import { testKnex } from '../../setup/db';
+import { refuseInserts, testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
-import { createPerson, type Agent } from './helpers';
+import { auditRows, createPerson, type Agent } from './helpers';
 
 const reached = { occurredAt: '2026-11-20T10:00:00+01:00', channel: 'street', outcome: 'reached' };
 
@@ -96,6 +96,46 @@ describe('contacts API', () => {
     expect(deadlines).toHaveLength(1);
     expect(deadlines[0].status).toBe('pending');
   });
+
+  it.each([
+    ['the follow-up part fails (its deadline is refused)', 'deadlines', {}],
+    [
+      'the last write fails (the audit event, after the deadline)',
+      'audit_events',
+      { action: 'contact.create' },
+    ],
+  ])(
+    'when %s after the contact was inserted, then nothing stays: no contact, no follow-up, no deadline, no job, no audit',
+    async (_what, table, match) => {
+      const p = await createPerson(worker);
+      const structure = { structure_id: team.structure.id };
+      const deadlinesBefore = await testKnex()('deadlines').where(structure);
+      const jobsBefore = await ctx.deps.queue.getJobCounts('delayed', 'waiting', 'active');
+      const restore = await refuseInserts(table, { ...structure, ...match });
+      let res;
+      try {
+        res = await worker.post(`/api/persons/${p.id}/contacts`).send({
+          ...reached,
+          summary: 'Doit disparaître',
+          nextFollowUpAt: '2030-01-07T09:00:00Z',
+        });
+      } finally {
+        await restore();
+      }
+      expect(res.status).toBe(500);
+      expect(await testKnex()('contacts').where({ person_id: p.id })).toHaveLength(0);
+      expect(await testKnex()('follow_ups').where({ person_id: p.id })).toHaveLength(0);
+      expect(await testKnex()('deadlines').where(structure)).toEqual(deadlinesBefore);
+      expect(await auditRows({ subject_id: p.id, action: 'contact.create' })).toHaveLength(0);
+      expect(await ctx.deps.queue.getJobCounts('delayed', 'waiting', 'active')).toEqual(jobsBefore);
+
+      // The same request without the injected failure goes through.
+      const ok = await worker
+        .post(`/api/persons/${p.id}/contacts`)
+        .send({ ...reached, nextFollowUpAt: '2030-01-07T09:00:00Z' });
+      expect(ok.status).toBe(201);
+    },
+  );
 
   it('when the contact is refused by validation, then nothing is written (no contact, no follow-up)', async () => {
     const p = await createPerson(worker);

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
-import { testKnex } from '../../setup/db';
+import { refuseInserts, testKnex } from '../../setup/db';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { createPerson, type Agent } from './helpers';
 
@@ -57,6 +57,28 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       });
       expect(res.status).toBe(201);
       expect(res.body.assigneeId).toBe(team.worker2.id);
+    });
+
+    it('when planning fails after the outbox write, then nothing stays: no follow-up, no deadline, no job', async () => {
+      const structure = { structure_id: team.structure.id };
+      const deadlinesBefore = await testKnex()('deadlines').where(structure);
+      const jobsBefore = await ctx.deps.queue.getJobCounts('delayed', 'waiting', 'active');
+      // The audit event is written after the follow-up, its deadline and the person's activity.
+      const restore = await refuseInserts('audit_events', {
+        ...structure,
+        action: 'follow_up.create',
+      });
+      let res;
+      try {
+        res = await plan(worker, { dueAt: '2026-12-01T09:00:00Z', title: 'Jamais écrit' });
+      } finally {
+        await restore();
+      }
+      expect(res.status).toBe(500);
+      expect(await testKnex()('follow_ups').where({ title: 'Jamais écrit' })).toHaveLength(0);
+      expect(await testKnex()('deadlines').where(structure)).toEqual(deadlinesBefore);
+      expect(await ctx.deps.queue.getJobCounts('delayed', 'waiting', 'active')).toEqual(jobsBefore);
+      expect((await plan(worker, { dueAt: '2026-12-01T09:00:00Z' })).status).toBe(201);
     });
 
     it.each([

@@ -13,6 +13,17 @@ const schema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('127.0.0.1'),
     PUBLIC_URL: z.url().optional(),
+    /**
+     * Which proxies may set X-Forwarded-For/-Proto (express "trust proxy"): "loopback" (default),
+     * "true", a hop count, or a comma-separated list of addresses or subnets.
+     */
+    TRUST_PROXY: z
+      .string()
+      .regex(/^[\w.:/, -]+$/, 'must be true, false, a hop count or addresses and subnets')
+      .default('loopback')
+      .transform((v): boolean | number | string =>
+        v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v,
+      ),
     DATABASE_URL: z.string().optional(),
     DATA_DIR: z.string().default('./data'),
     DB_POOL_MAX: z.coerce.number().int().min(1).default(10),

@@ -16,6 +16,11 @@ interface SerializedUser {
   epoch: number;
 }
 
+/** Whether users reach the app over HTTPS, from the scheme of PUBLIC_URL. */
+export function servedOverHttps(config: Pick<Config, 'publicUrl'>): boolean {
+  return new URL(config.publicUrl).protocol === 'https:';
+}
+
 /**
  * Sessions live in PostgreSQL; the user, its role and memberships are read again on every
  * request, so a change (role, disabling, new password) applies at the next request.
@@ -44,7 +49,10 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
       cookie: {
         httpOnly: true,
         sameSite: 'lax',
-        secure: config.NODE_ENV === 'production',
+        // Secure whenever users reach the app over HTTPS, whatever NODE_ENV: a production stack
+        // served over plain HTTP (docker compose on localhost) must still be able to log in.
+        // Behind a TLS-terminating proxy, express reads X-Forwarded-Proto from TRUST_PROXY hops.
+        secure: servedOverHttps(config),
         maxAge: IDLE_TIMEOUT_MS,
       },
     }),

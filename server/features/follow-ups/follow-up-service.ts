@@ -5,6 +5,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditConflictRead } from '../audit/conflict-audit';
 import type { PersonRepository } from '../persons/person-repository';
 import { userRepository } from '../users/user-repository';
 import { followUpRepository, type FollowUp } from './follow-up-repository';
@@ -134,61 +135,72 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
       input: UpdateFollowUpInput,
       ctx: RequestContext,
     ): Promise<FollowUp> {
-      return uow(async (trx, outbox) => {
-        const row = await followUpRepository.lock(trx, actor.structureId, id);
-        if (!row) throw new NotFoundError('Follow-up');
-        if (!canChange(actor, row))
-          throw new ForbiddenError(
-            'Only its assignee, its author or a manager can change this follow-up',
-          );
-        const now = clock.now();
-        if (input.version !== undefined && input.version !== row.version) {
-          throw new ConflictError('This follow-up was changed by someone else; reload it', {
-            current: await followUpRepository.findById(trx, actor.structureId, id, now),
-          });
-        }
-        if (row.status !== 'open') {
-          throw new ConflictError(`This follow-up is already ${row.status}`, {
-            current: await followUpRepository.findById(trx, actor.structureId, id, now),
-          });
-        }
-        if (input.assigneeId) await checkAssignee(trx, actor, input.assigneeId);
-
-        const patch: Record<string, unknown> = {};
-        if (input.title) patch.title = input.title;
-        if (input.assigneeId) patch.assignee_id = input.assigneeId;
-        if (input.dueAt) patch.due_at = input.dueAt;
-        if (input.status) {
-          patch.status = input.status;
-          patch.completed_at = now;
-        }
-        await followUpRepository.update(trx, actor.structureId, id, patch);
-
-        // The pending deadline moves with the follow-up, or goes when it is closed.
-        if (input.status || input.dueAt || input.assigneeId) {
-          await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
-          if (!input.status) {
-            await outbox.schedule({
-              structureId: actor.structureId,
-              kind: FOLLOW_UP_DUE,
-              subjectType: 'follow_up',
-              subjectId: id,
-              dueAt: input.dueAt ?? new Date(row.due_at),
+      const write = () =>
+        uow(async (trx, outbox) => {
+          const row = await followUpRepository.lock(trx, actor.structureId, id);
+          if (!row) throw new NotFoundError('Follow-up');
+          if (!canChange(actor, row))
+            throw new ForbiddenError(
+              'Only its assignee, its author or a manager can change this follow-up',
+            );
+          const now = clock.now();
+          if (input.version !== undefined && input.version !== row.version) {
+            throw new ConflictError('This follow-up was changed by someone else; reload it', {
+              current: await followUpRepository.findById(trx, actor.structureId, id, now),
             });
           }
-        }
-        await persons.touch(trx, actor.structureId, row.person_id, now);
-        await auditRepository.record(trx, {
-          actor,
-          structureId: actor.structureId,
-          action: input.status ? `follow_up.${input.status}` : 'follow_up.update',
-          subjectType: 'person',
-          subjectId: row.person_id,
-          ip: ctx.ip,
-          details: { followUpId: id, fields: Object.keys(input) },
+          if (row.status !== 'open') {
+            throw new ConflictError(`This follow-up is already ${row.status}`, {
+              current: await followUpRepository.findById(trx, actor.structureId, id, now),
+            });
+          }
+          if (input.assigneeId) await checkAssignee(trx, actor, input.assigneeId);
+
+          const patch: Record<string, unknown> = {};
+          if (input.title) patch.title = input.title;
+          if (input.assigneeId) patch.assignee_id = input.assigneeId;
+          if (input.dueAt) patch.due_at = input.dueAt;
+          if (input.status) {
+            patch.status = input.status;
+            patch.completed_at = now;
+          }
+          await followUpRepository.update(trx, actor.structureId, id, patch);
+
+          // The pending deadline moves with the follow-up, or goes when it is closed.
+          if (input.status || input.dueAt || input.assigneeId) {
+            await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+            if (!input.status) {
+              await outbox.schedule({
+                structureId: actor.structureId,
+                kind: FOLLOW_UP_DUE,
+                subjectType: 'follow_up',
+                subjectId: id,
+                dueAt: input.dueAt ?? new Date(row.due_at),
+              });
+            }
+          }
+          await persons.touch(trx, actor.structureId, row.person_id, now);
+          await auditRepository.record(trx, {
+            actor,
+            structureId: actor.structureId,
+            action: input.status ? `follow_up.${input.status}` : 'follow_up.update',
+            subjectType: 'person',
+            subjectId: row.person_id,
+            ip: ctx.ip,
+            details: { followUpId: id, fields: Object.keys(input) },
+          });
+          return (await followUpRepository.findById(trx, actor.structureId, id, now))!;
         });
-        return (await followUpRepository.findById(trx, actor.structureId, id, now))!;
-      });
+      // The follow-up handed back with a 409 names its person.
+      return auditConflictRead(knex, write, (current: FollowUp) => ({
+        actor,
+        structureId: actor.structureId,
+        action: 'follow_up.read',
+        subjectType: 'person',
+        subjectId: current.personId,
+        ip: ctx.ip,
+        details: { followUpId: id, reason: 'conflict' },
+      }));
     },
   };
 }

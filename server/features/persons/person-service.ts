@@ -5,6 +5,7 @@ import type { UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditConflictRead } from '../audit/conflict-audit';
 import { userRepository } from '../users/user-repository';
 import { districtRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
@@ -93,40 +94,50 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           'This person was changed by someone else; reload and apply your changes again',
           { current },
         );
-      return uow(async (trx) => {
-        // Lock before reading: of two editors of one version, the second waits, then sees the
-        // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
-        if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
-        const current = await getInScope(trx, actor, id);
-        if (current.version !== version) throw stale(current);
-        if (current.anonymisedAt)
-          throw new ConflictError('This person file was anonymised and can no longer change');
-        await checkReferences(trx, actor, fields);
-        const merged = { ...current, ...fields };
-        if (!merged.alias && !merged.firstName && !merged.lastName) {
-          throw new ValidationError('Invalid body: alias: an alias or a name is required', [
-            { field: 'alias', message: 'an alias or a name is required' },
-          ]);
-        }
-        // Closing is a reason given; reopening is clearing it.
-        const extra: Record<string, unknown> = {};
-        if (closedReason !== undefined) {
-          extra.closed_reason = closedReason;
-          extra.closed_at = closedReason ? clock.now() : null;
-        }
-        const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
-        if (!ok) throw stale(await getInScope(trx, actor, id));
-        await auditRepository.record(trx, {
-          actor,
-          structureId: actor.structureId,
-          action: 'person.update',
-          subjectType: 'person',
-          subjectId: id,
-          ip: ctx.ip,
-          details: { fields: Object.keys(input).filter((k) => k !== 'version') },
+      const write = () =>
+        uow(async (trx) => {
+          // Lock before reading: of two editors of one version, the second waits, then sees the
+          // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
+          if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
+          const current = await getInScope(trx, actor, id);
+          if (current.version !== version) throw stale(current);
+          if (current.anonymisedAt)
+            throw new ConflictError('This person file was anonymised and can no longer change');
+          await checkReferences(trx, actor, fields);
+          const merged = { ...current, ...fields };
+          if (!merged.alias && !merged.firstName && !merged.lastName) {
+            throw new ValidationError('Invalid body: alias: an alias or a name is required', [
+              { field: 'alias', message: 'an alias or a name is required' },
+            ]);
+          }
+          // Closing is a reason given; reopening is clearing it.
+          const extra: Record<string, unknown> = {};
+          if (closedReason !== undefined) {
+            extra.closed_reason = closedReason;
+            extra.closed_at = closedReason ? clock.now() : null;
+          }
+          const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
+          if (!ok) throw stale(await getInScope(trx, actor, id));
+          await auditRepository.record(trx, {
+            actor,
+            structureId: actor.structureId,
+            action: 'person.update',
+            subjectType: 'person',
+            subjectId: id,
+            ip: ctx.ip,
+            details: { fields: Object.keys(input).filter((k) => k !== 'version') },
+          });
+          return getInScope(trx, actor, id);
         });
-        return getInScope(trx, actor, id);
-      });
+      return auditConflictRead(knex, write, () => ({
+        actor,
+        structureId: actor.structureId,
+        action: 'person.read',
+        subjectType: 'person',
+        subjectId: id,
+        ip: ctx.ip,
+        details: { reason: 'conflict' },
+      }));
     },
 
     /** The structure's districts, for the district fields and filters. Not person data. */

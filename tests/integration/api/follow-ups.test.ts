@@ -3,7 +3,7 @@ import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { refuseInserts, testKnex } from '../../setup/db';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
-import { createPerson, type Agent } from './helpers';
+import { auditRows, createPerson, type Agent } from './helpers';
 
 const NOW = '2026-11-25T10:00:00.000Z';
 
@@ -247,12 +247,23 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       expect(res.body.status).toBe('cancelled');
     });
 
-    it('when the version is stale, then 409', async () => {
+    it('when the version is stale, then 409 with the current follow-up, and that read is audited once', async () => {
       const f = await create();
       await worker.patch(`/api/follow-ups/${f.id}`).send({ title: 'Un', version: 1 }).expect(200);
       const res = await worker.patch(`/api/follow-ups/${f.id}`).send({ title: 'Deux', version: 1 });
       expect(res.status).toBe(409);
-      expect(res.body.error.details.current.version).toBe(2);
+      expect(res.body.error.details.current).toMatchObject({
+        version: 2,
+        personLabel: 'Personne test',
+      });
+      const reads = await auditRows({ action: 'follow_up.read', actor_id: team.worker.id });
+      expect(reads.filter((r) => r.details.followUpId === f.id)).toEqual([
+        expect.objectContaining({
+          subject_type: 'person',
+          subject_id: personId,
+          details: { followUpId: f.id, reason: 'conflict' },
+        }),
+      ]);
     });
 
     it.each([

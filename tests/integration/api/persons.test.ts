@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam } from '../../setup/factories';
-import { createPerson, type Agent } from './helpers';
+import { auditRows, createPerson, type Agent } from './helpers';
 
 describe('persons API', () => {
   let ctx: TestContext;
@@ -272,13 +272,21 @@ describe('persons API', () => {
       expect(again.body.version).toBe(3);
     });
 
-    it('when the version is stale, then 409 carrying the current person', async () => {
+    it('when the version is stale, then 409 carrying the current person, and that read is audited once outside the rolled-back write', async () => {
       const p = await createPerson(worker);
       await worker.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Premier' }).expect(200);
-      const res = await worker.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Second' });
+      const res = await worker2.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Second' });
       expect(res.status).toBe(409);
       expect(res.body.error.code).toBe('conflict');
       expect(res.body.error.details.current).toMatchObject({ alias: 'Premier', version: 2 });
+      const reads = await auditRows({ subject_id: p.id, actor_id: team.worker2.id });
+      expect(reads).toHaveLength(1);
+      expect(reads[0]).toMatchObject({
+        action: 'person.read',
+        subject_type: 'person',
+        structure_id: team.structure.id,
+        details: { reason: 'conflict' },
+      });
     });
 
     it('when two editors send the same version at once, then exactly one 200 and one 409 whose details carry the version that won', async () => {

@@ -3,7 +3,7 @@ import express, { Router, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Deps } from './container';
-import { installSessions } from './auth/session';
+import { installSessions, servedOverHttps } from './auth/session';
 import { isPublic } from './auth/policies';
 import { ForbiddenError, NotFoundError } from './lib/errors';
 import { jsonErrorHandler } from './lib/error-handler';
@@ -52,11 +52,16 @@ export function createApp(deps: Deps): Express {
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     }),
   );
+  // HSTS and upgrade-insecure-requests only when users reach the app over HTTPS: over plain
+  // HTTP (the compose stack on localhost) Safari would upgrade every asset and form to https.
+  const https = servedOverHttps(deps.config);
   app.use(
     helmet({
+      strictTransportSecurity: https,
       contentSecurityPolicy: {
         useDefaults: true,
         directives: {
+          'upgrade-insecure-requests': https ? [] : null,
           'default-src': ["'self'"],
           'script-src': ["'self'"],
           'style-src': ["'self'"],

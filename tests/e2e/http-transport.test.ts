@@ -87,3 +87,31 @@ describe('production over plain HTTP and over HTTPS', () => {
     expect(sessionCookie(res)).toBeUndefined();
   });
 });
+
+describe('HTTPS-only headers', () => {
+  const contexts: TestContext[] = [];
+  afterAll(async () => {
+    for (const c of contexts) await c.close();
+  });
+
+  async function headersAt(publicUrl: string) {
+    const ctx = await createTestContext({ env: { ...PRODUCTION, PUBLIC_URL: publicUrl } });
+    contexts.push(ctx);
+    const res = await request(ctx.app).get('/connexion');
+    expect(res.status).toBe(200);
+    return res.headers;
+  }
+
+  it('when PUBLIC_URL is http, then neither HSTS nor upgrade-insecure-requests is sent (the rest of the CSP stays)', async () => {
+    const h = await headersAt('http://localhost:3000');
+    expect(h['strict-transport-security']).toBeUndefined();
+    expect(h['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(h['content-security-policy']).toContain("script-src 'self'");
+  });
+
+  it('when PUBLIC_URL is https, then HSTS and upgrade-insecure-requests are sent', async () => {
+    const h = await headersAt('https://aller-vers.example');
+    expect(h['strict-transport-security']).toMatch(/max-age=\d+/);
+    expect(h['content-security-policy']).toContain('upgrade-insecure-requests');
+  });
+});

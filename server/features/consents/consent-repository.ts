@@ -20,6 +20,19 @@ export interface Consent {
 
 type Db = Knex | Knex.Transaction;
 
+/** The stored row, for the services' rules. */
+export interface ConsentRow {
+  id: string;
+  structure_id: string;
+  person_id: string;
+  purpose: ConsentPurpose;
+  partner_id: string | null;
+  shared_fields: ShareableField[];
+  given_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
 const isValid = (r: Record<string, unknown>, now: Date) =>
   !r.revoked_at &&
   new Date(r.given_at as Date) <= now &&
@@ -86,7 +99,37 @@ export const consentRepository = {
   },
 
   async lock(trx: Knex.Transaction, structureId: string, id: string) {
-    return trx('consents').where({ id, structure_id: structureId }).forUpdate().first();
+    return (await trx('consents').where({ id, structure_id: structureId }).forUpdate().first()) as
+      ConsentRow | undefined;
+  },
+
+  /** The bare row of a consent in scope (its person and partner), without a lock. */
+  async findRow(db: Db, structureId: string, id: string) {
+    return (await db('consents').where({ id, structure_id: structureId }).first()) as
+      ConsentRow | undefined;
+  },
+
+  /**
+   * Every referral consent of a person for one partner not revoked yet, locked: revocation acts
+   * on the pair, whichever of its consents the user clicked.
+   */
+  async lockUnrevokedForPair(
+    trx: Knex.Transaction,
+    structureId: string,
+    personId: string,
+    partnerId: string,
+  ) {
+    return (await trx('consents')
+      .where({
+        structure_id: structureId,
+        person_id: personId,
+        partner_id: partnerId,
+        purpose: 'referral',
+      })
+      .whereNull('revoked_at')
+      .orderBy('given_at')
+      .orderBy('id')
+      .forUpdate()) as ConsentRow[];
   },
 
   async listForPerson(
@@ -122,9 +165,32 @@ export const consentRepository = {
     return row ? toConsent(row, now) : null;
   },
 
-  async revoke(trx: Knex.Transaction, structureId: string, id: string, by: string, at: Date) {
+  /** The newest referral consent of a person for a partner, whatever its state (why a referral is refused). */
+  async latestForReferral(db: Db, structureId: string, personId: string, partnerId: string) {
+    return (await db('consents')
+      .where({
+        structure_id: structureId,
+        person_id: personId,
+        partner_id: partnerId,
+        purpose: 'referral',
+      })
+      .orderBy('given_at', 'desc')
+      .orderBy('id')
+      .first()) as ConsentRow | undefined;
+  },
+
+  async revoke(
+    trx: Knex.Transaction,
+    structureId: string,
+    ids: string[],
+    by: string,
+    at: Date,
+  ): Promise<void> {
+    if (ids.length === 0) return;
     await trx('consents')
-      .where({ id, structure_id: structureId })
+      .where({ structure_id: structureId })
+      .whereIn('id', ids)
+      .whereNull('revoked_at')
       .update({ revoked_at: at, revoked_by: by });
   },
 };

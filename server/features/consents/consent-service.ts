@@ -13,12 +13,12 @@ export interface ConsentServiceDeps {
   uow: UnitOfWork;
   persons: PersonRepository;
   clock: Clock;
-  /** Cancels the partner's pending referrals of the person, in the revoking transaction. */
+  /** Cancels the partner's open referrals of the person, in the revoking transaction. */
   onReferralConsentRevoked(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
     actor: Actor,
-    consent: { id: string; personId: string; partnerId: string },
+    pair: { personId: string; partnerId: string },
   ): Promise<string[]>;
 }
 
@@ -82,40 +82,63 @@ export function createConsentService(deps: ConsentServiceDeps) {
     },
 
     /**
-     * Revocation is immediate: the partner's pending referrals of the person are cancelled and
-     * the partner no longer sees the person, in the same transaction.
+     * Revocation is immediate and acts on the person × partner pair, not on one row: the
+     * person withdraws their agreement to be referred to this partner. Every referral consent of
+     * the pair still standing is revoked (an older, still valid one would otherwise keep the
+     * referral door open and the partner's view alive), the partner's open referrals of the
+     * person are cancelled whichever consent they were made under, and the partner no longer
+     * sees the person, all in one transaction. Recording several consents for one partner stays
+     * allowed, since renewing one (a new expiry, other shared details) is a normal act.
      */
     async revoke(
       actor: Actor,
       consentId: string,
       ctx: RequestContext,
-    ): Promise<Consent & { cancelledReferralIds: string[] }> {
+    ): Promise<Consent & { cancelledReferralIds: string[]; revokedConsentIds: string[] }> {
       return uow(async (trx, outbox) => {
-        const row = await consentRepository.lock(trx, actor.structureId, consentId);
-        if (!row) throw new NotFoundError('Consent');
-        if (row.revoked_at) throw new ConflictError('This consent is already revoked');
+        const found = await consentRepository.findRow(trx, actor.structureId, consentId);
+        if (!found) throw new NotFoundError('Consent');
+        // The person first, as a referral creation does: a referral being created for the pair
+        // either commits before this revocation (and is cancelled by it) or sees it (422).
+        if (!(await persons.lock(trx, actor.structureId, found.person_id)))
+          throw new NotFoundError('Consent');
         const now = clock.now();
-        await consentRepository.revoke(trx, actor.structureId, consentId, actor.id, now);
+        let revokedIds: string[];
+        if (found.purpose === 'referral' && found.partner_id) {
+          const pair = await consentRepository.lockUnrevokedForPair(
+            trx,
+            actor.structureId,
+            found.person_id,
+            found.partner_id,
+          );
+          if (!pair.some((c) => c.id === consentId))
+            throw new ConflictError('This consent is already revoked');
+          revokedIds = pair.map((c) => c.id);
+        } else {
+          const row = await consentRepository.lock(trx, actor.structureId, consentId);
+          if (!row || row.revoked_at) throw new ConflictError('This consent is already revoked');
+          revokedIds = [consentId];
+        }
+        await consentRepository.revoke(trx, actor.structureId, revokedIds, actor.id, now);
         const cancelled =
-          row.purpose === 'referral'
+          found.purpose === 'referral' && found.partner_id
             ? await deps.onReferralConsentRevoked(trx, outbox, actor, {
-                id: consentId,
-                personId: row.person_id,
-                partnerId: row.partner_id,
+                personId: found.person_id,
+                partnerId: found.partner_id,
               })
             : [];
-        await persons.touch(trx, actor.structureId, row.person_id, now);
+        await persons.touch(trx, actor.structureId, found.person_id, now);
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'consent.revoke',
           subjectType: 'person',
-          subjectId: row.person_id,
+          subjectId: found.person_id,
           ip: ctx.ip,
-          details: { consentId, cancelledReferralIds: cancelled },
+          details: { consentId, revokedConsentIds: revokedIds, cancelledReferralIds: cancelled },
         });
         const consent = (await consentRepository.findById(trx, actor.structureId, consentId, now))!;
-        return { ...consent, cancelledReferralIds: cancelled };
+        return { ...consent, cancelledReferralIds: cancelled, revokedConsentIds: revokedIds };
       });
     },
   };

@@ -319,17 +319,24 @@ export function createReferralRepository(cipher: Cipher) {
       return (await db('referrals').where({ id }).first()) as ReferralRow | undefined;
     },
 
-    /** The referrals made under one consent still in these statuses, locked. */
-    async underConsent(
+    /**
+     * The referrals of a person to a partner still in these statuses, locked: what a consent
+     * revocation cancels, whichever consent each was made under.
+     */
+    async lockForPair(
       trx: Knex.Transaction,
-      structureId: string,
-      consentId: string,
+      pair: { structureId: string; personId: string; partnerId: string },
       statuses: readonly ReferralStatus[],
     ) {
       return (await trx('referrals')
-        .where({ structure_id: structureId, consent_id: consentId })
+        .where({
+          structure_id: pair.structureId,
+          person_id: pair.personId,
+          partner_id: pair.partnerId,
+        })
         .whereIn('status', statuses)
         .orderBy('created_at')
+        .orderBy('id')
         .forUpdate()) as ReferralRow[];
     },
 

@@ -272,15 +272,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     personId: string,
     partnerId: string,
   ): Promise<BusinessRuleError> {
-    const latest = await db('consents')
-      .where({
-        structure_id: structureId,
-        person_id: personId,
-        partner_id: partnerId,
-        purpose: 'referral',
-      })
-      .orderBy('given_at', 'desc')
-      .first();
+    const latest = await consentRepository.latestForReferral(db, structureId, personId, partnerId);
     if (latest?.revoked_at) {
       return new BusinessRuleError(
         'consent_revoked',
@@ -498,14 +490,21 @@ export function createReferralService(deps: ReferralServiceDeps) {
       });
     },
 
-    /** Revoking a referral consent cancels every open referral made under it. */
+    /**
+     * Revoking a referral consent cancels every open referral of the person to that partner
+     * (requested, accepted, in progress, on hold), whichever consent it was made under.
+     */
     async cancelForRevokedConsent(
       trx: Knex.Transaction,
       outbox: OutboxWriter,
       actor: Actor,
-      consent: { id: string },
+      pair: { personId: string; partnerId: string },
     ): Promise<string[]> {
-      const rows = await referrals.underConsent(trx, actor.structureId, consent.id, OPEN_STATUSES);
+      const rows = await referrals.lockForPair(
+        trx,
+        { structureId: actor.structureId, ...pair },
+        OPEN_STATUSES,
+      );
       for (const row of rows) {
         await apply(
           trx,

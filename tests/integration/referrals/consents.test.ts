@@ -132,4 +132,132 @@ describe('consent before referral, per partner', () => {
     expect((await refer(w.agents.worker, person.id, w.food.partner.id)).status).toBe(422);
     expect((await w.agents.worker.post(`/api/consents/${consent.id}/revoke`)).status).toBe(409);
   });
+
+  describe('revocation acts on the person × partner pair', () => {
+    /** A person with an older consent A and a newer consent B for the food bank, one referral under each. */
+    async function twoConsents() {
+      const person = await createPerson(w.agents.worker);
+      const a = await giveConsent(w.agents.worker, person.id, w.food.partner.id, {
+        givenAt: '2026-11-01T10:00:00+01:00',
+      });
+      const r1 = (await refer(w.agents.worker, person.id, w.food.partner.id)).body;
+      const b = await giveConsent(w.agents.worker, person.id, w.food.partner.id, {
+        givenAt: '2026-11-10T10:00:00+01:00',
+      });
+      const r2 = (await refer(w.agents.worker, person.id, w.food.partner.id)).body;
+      // Each referral records the newest valid consent at its creation.
+      expect(r1.consentId).toBe(a.id);
+      expect(r2.consentId).toBe(b.id);
+      return { person, a, b, r1: r1.id as string, r2: r2.id as string };
+    }
+
+    it.each(['newer', 'older'] as const)(
+      'when the %s of two valid consents for one partner is revoked, then both are revoked, every open referral of the pair is cancelled and the partner sees none',
+      async (which) => {
+        const { person, a, b, r1, r2 } = await twoConsents();
+        expect((await w.agents.partner.get(`/api/referrals/${r1}`)).status).toBe(200);
+
+        const revoked = await w.agents.worker.post(
+          `/api/consents/${(which === 'newer' ? b : a).id}/revoke`,
+        );
+        expect(revoked.status).toBe(200);
+        expect(revoked.body.cancelledReferralIds.sort()).toEqual([r1, r2].sort());
+        expect(revoked.body.revokedConsentIds.sort()).toEqual([a.id, b.id].sort());
+
+        for (const id of [r1, r2]) {
+          const r = await w.agents.worker.get(`/api/referrals/${id}`);
+          expect(r.body.status).toBe('cancelled');
+          expect(r.body.statusReasonCode).toBe('consent_revoked');
+          expect((await w.agents.partner.get(`/api/referrals/${id}`)).status).toBe(404);
+        }
+        const inbox = (await w.agents.partner.get('/api/referrals')).body.items.map(
+          (r: { id: string }) => r.id,
+        );
+        expect(inbox).not.toContain(r1);
+        expect(inbox).not.toContain(r2);
+
+        const list = await w.agents.worker.get(`/api/persons/${person.id}/consents`);
+        expect(
+          list.body.items.map((c: { id: string; valid: boolean; revokedAt: string | null }) => [
+            c.id,
+            c.valid,
+            Boolean(c.revokedAt),
+          ]),
+        ).toEqual(
+          expect.arrayContaining([
+            [a.id, false, true],
+            [b.id, false, true],
+          ]),
+        );
+        const again = await refer(w.agents.worker, person.id, w.food.partner.id);
+        expect(again.status).toBe(422);
+        expect(again.body.error.code).toBe('consent_revoked');
+        // Both are revoked now: revoking the other one is a conflict, not a second cancellation.
+        expect(
+          (await w.agents.worker.post(`/api/consents/${(which === 'newer' ? a : b).id}/revoke`))
+            .status,
+        ).toBe(409);
+      },
+    );
+
+    it('when the consent for another partner is revoked, then the food bank referrals stay open', async () => {
+      const { person, r1, r2 } = await twoConsents();
+      const garden = await giveConsent(w.agents.worker, person.id, w.other.id);
+      const res = await w.agents.worker.post(`/api/consents/${garden.id}/revoke`);
+      expect(res.status).toBe(200);
+      expect(res.body.cancelledReferralIds).toEqual([]);
+      expect(res.body.revokedConsentIds).toEqual([garden.id]);
+      for (const id of [r1, r2])
+        expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('requested');
+    });
+
+    it.each([
+      ['in_progress', [['accepted'], ['in_progress']]],
+      ['on_hold', [['accepted'], ['on_hold', 'En attente de pièces']]],
+    ] as const)(
+      'when the consent is revoked while the referral is %s, then it is cancelled with consent_revoked and its outcome question is cancelled',
+      async (status, path) => {
+        const person = await createPerson(w.agents.worker);
+        const consent = await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+        const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id;
+        for (const [to, reason] of path as readonly (readonly string[])[]) {
+          const res = await w.agents.partner
+            .post(`/api/referrals/${id}/transitions`)
+            .send(reason ? { to, reason } : { to });
+          expect(res.status).toBe(200);
+        }
+        expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe(status);
+
+        const revoked = await w.agents.worker.post(`/api/consents/${consent.id}/revoke`);
+        expect(revoked.body.cancelledReferralIds).toEqual([id]);
+        const r = await w.agents.worker.get(`/api/referrals/${id}`);
+        expect(r.body.status).toBe('cancelled');
+        expect(r.body.events.at(-1)).toMatchObject({
+          fromStatus: status,
+          toStatus: 'cancelled',
+          reasonCode: 'consent_revoked',
+          actorId: w.team.worker.id,
+        });
+        const pending = await testKnex()('deadlines').where({ subject_id: id, status: 'pending' });
+        expect(pending).toEqual([]);
+      },
+    );
+
+    it('when a referral is created while its consent is revoked, then no referral of the pair stays open', async () => {
+      for (let round = 0; round < 4; round += 1) {
+        const person = await createPerson(w.agents.worker);
+        const consent = await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+        const [created, revoked] = await Promise.all([
+          refer(w.agents.worker, person.id, w.food.partner.id),
+          w.agents.worker.post(`/api/consents/${consent.id}/revoke`),
+        ]);
+        expect(revoked.status).toBe(200);
+        expect([201, 422]).toContain(created.status);
+        const open = await testKnex()('referrals')
+          .where({ person_id: person.id })
+          .whereNot({ status: 'cancelled' });
+        expect(open).toEqual([]);
+      }
+    });
+  });
 });

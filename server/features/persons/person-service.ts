@@ -49,6 +49,17 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
     return p;
   }
 
+  /** A person file was shown to the actor: on its own page, or handed back with a 409. */
+  const readEvent = (actor: Actor, id: string, ctx: RequestContext, reason?: 'conflict') => ({
+    actor,
+    structureId: actor.structureId,
+    action: 'person.read',
+    subjectType: 'person',
+    subjectId: id,
+    ip: ctx.ip,
+    ...(reason ? { details: { reason } } : {}),
+  });
+
   return {
     getInScope,
 
@@ -71,14 +82,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
 
     async get(actor: Actor, id: string, ctx: RequestContext): Promise<Person> {
       const p = await getInScope(knex, actor, id);
-      await auditRepository.record(knex, {
-        actor,
-        structureId: actor.structureId,
-        action: 'person.read',
-        subjectType: 'person',
-        subjectId: id,
-        ip: ctx.ip,
-      });
+      await auditRepository.record(knex, readEvent(actor, id, ctx));
       return p;
     },
 
@@ -129,15 +133,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           });
           return getInScope(trx, actor, id);
         });
-      return auditConflictRead(knex, write, () => ({
-        actor,
-        structureId: actor.structureId,
-        action: 'person.read',
-        subjectType: 'person',
-        subjectId: id,
-        ip: ctx.ip,
-        details: { reason: 'conflict' },
-      }));
+      return auditConflictRead(knex, write, () => readEvent(actor, id, ctx, 'conflict'));
     },
 
     /** The structure's districts, for the district fields and filters. Not person data. */

@@ -60,10 +60,16 @@ export function parseWith<S extends z.ZodType>(
   const res = schema.safeParse(input);
   const errors = { ...preErrors };
   if (!res.success) {
+    // A cross-field rule may name a field the form does not have (the API's "give at least one
+    // of…" on `status`): it is a consequence of a field error when there is one, and otherwise
+    // the form's own error, never a second, field-less message.
+    const orphans: string[] = [];
     for (const issue of res.error.issues) {
       const field = String(issue.path[0] ?? '');
-      errors[field] ??= messages[field] ?? GENERIC;
+      if (field in values || field in messages) errors[field] ??= messages[field] ?? GENERIC;
+      else orphans.push(field);
     }
+    if (orphans.length && Object.keys(errors).length === 0) errors._form = GENERIC;
   }
   if (Object.keys(errors).length > 0 || !res.success)
     return { ok: false, form: { values, errors } };

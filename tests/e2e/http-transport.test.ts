@@ -1,13 +1,7 @@
 import request from 'supertest';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
 import { createTeam } from '../setup/factories';
-
-/** The hidden CSRF field of the first form of a page. */
-const csrfOf = (html: string) => {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error('no CSRF field in the page');
-  return m[1];
-};
+import { csrfOf } from './html';
 
 const PRODUCTION = {
   NODE_ENV: 'production',

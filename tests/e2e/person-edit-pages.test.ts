@@ -2,20 +2,12 @@ import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createDistrict, createPartner, createTeam, createUser } from '../setup/factories';
+import { csrfOf, inputValue } from './html';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
 
-const csrfOf = (html: string) => {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error('no CSRF field in the page');
-  return m[1];
-};
 /** The edit form's hidden version: the first one on the page (the close form comes after). */
 const versionOf = (html: string) => /name="version" value="([^"]*)"/.exec(html)?.[1];
-/** The value an input shows, by its id. */
-const inputValue = (html: string, id: string) =>
-  new RegExp(`<input[^>]*id="${id}"[^>]*value="([^"]*)"`).exec(html)?.[1] ??
-  new RegExp(`<input[^>]*value="([^"]*)"[^>]*id="${id}"`).exec(html)?.[1];
 
 describe('person file editing pages', () => {
   let ctx: TestContext;

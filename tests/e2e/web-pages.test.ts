@@ -1,13 +1,7 @@
 import request from 'supertest';
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
 import { createPartner, createTeam, createUser } from '../setup/factories';
-
-/** The hidden CSRF field of the first form of a page. */
-function csrfOf(html: string): string {
-  const m = /name="_csrf" value="([^"]+)"/.exec(html);
-  if (!m) throw new Error('no CSRF field in the page');
-  return m[1];
-}
+import { csrfOf } from './html';
 
 describe('web pages over HTTP', () => {
   let ctx: TestContext;

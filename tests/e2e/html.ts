@@ -1,0 +1,22 @@
+/** Small readers of server-rendered HTML for the HTTP page tests. */
+
+/** The hidden CSRF field of the first form of a page. */
+export function csrfOf(html: string): string {
+  const m = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (!m) throw new Error('no CSRF field in the page');
+  return m[1];
+}
+
+/** The value an input shows, by its id (attributes in either order). */
+export function inputValue(html: string, id: string): string | undefined {
+  return (
+    new RegExp(`<input[^>]*id="${id}"[^>]*value="([^"]*)"`).exec(html)?.[1] ??
+    new RegExp(`<input[^>]*value="([^"]*)"[^>]*id="${id}"`).exec(html)?.[1]
+  );
+}
+
+/** The text inside the element with this id (first level only, tags stripped). */
+export function textOf(html: string, id: string): string | undefined {
+  const m = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</`).exec(html);
+  return m?.[1].replace(/<[^>]+>/g, '').trim();
+}

@@ -200,6 +200,59 @@ describe('first journey in the browser', () => {
     expect(problems).toEqual([]);
   });
 
+  it('on the person file, a refused contact or plan keeps what was typed; a follow-up is rescheduled, then completed there', async () => {
+    const [person] = await testKnex()('persons')
+      .insert({
+        structure_id: team.structure.id,
+        alias: 'Homme au chien, quai',
+        source: 'outreach',
+      })
+      .returning('id');
+    const page = await newPage();
+    await page.goto(`${base}/personnes/${person.id}`);
+    await logIn(page, team.worker2.email);
+    await see(page.getByRole('heading', { level: 1 }), 'Homme au chien, quai');
+
+    // A contact without its outcome: the message sits by the field, the rest stays typed.
+    await page.getByLabel('Canal').selectOption({ label: 'Téléphone' });
+    await page.getByLabel('Résumé').fill('A rappelé depuis la cabine');
+    await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    await see(page.getByRole('alert'), 'Le formulaire contient une erreur');
+    await see(page.locator('#contact-outcome-error'), 'Choisissez le résultat du contact');
+    expect(await page.getByLabel('Canal').inputValue()).toBe('phone');
+    expect(await page.getByLabel('Résumé').inputValue()).toBe('A rappelé depuis la cabine');
+    await checkPage(page, '14-fiche-contact-erreur');
+    await page.getByLabel('Résultat').selectOption({ label: 'Joint(e)' });
+    await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    await see(page.getByRole('status'), 'Le contact est enregistré.');
+
+    // A plan without its title: the date stays, the message sits by the title.
+    const tomorrow = toParisLocalInput(new Date(Date.now() + 24 * 3600 * 1000)).slice(0, 10);
+    await page.getByLabel('À faire le').fill(`${tomorrow}T10:00`);
+    await page.getByRole('button', { name: 'Planifier le suivi' }).click();
+    await see(page.locator('#suivi-title-error'), 'Indiquez l’action à faire');
+    expect(await page.getByLabel('À faire le').inputValue()).toBe(`${tomorrow}T10:00`);
+    await checkPage(page, '15-fiche-suivi-erreur');
+    await page.getByLabel('Action à faire').fill('Aller à la CAF ensemble');
+    await page.getByRole('button', { name: 'Planifier le suivi' }).click();
+    await see(page.getByRole('status'), 'Le suivi est planifié');
+
+    // Reschedule it to the afternoon, then mark it as done, both from the file.
+    await page
+      .getByLabel('Nouvelle date pour « Aller à la CAF ensemble »')
+      .fill(`${tomorrow}T16:45`);
+    await page.getByRole('button', { name: 'Reporter : Aller à la CAF ensemble' }).click();
+    await see(page.getByRole('status'), 'Suivi « Aller à la CAF ensemble » reporté.');
+    await see(page.locator('section[aria-labelledby="suivis-en-cours"]'), '16:45');
+    await page
+      .getByRole('button', { name: 'Marquer comme fait : Aller à la CAF ensemble' })
+      .click();
+    await see(page.getByRole('status'), 'Suivi « Aller à la CAF ensemble » marqué comme fait.');
+    await see(page.locator('#suivis-en-cours'), 'Suivis en cours (0)');
+    await see(page.locator('.av-timeline'), 'Suivi · Aller à la CAF ensemble · Fait');
+    expect(problems).toEqual([]);
+  });
+
   it('the keyboard alone reaches the content through the skip link and signs in', async () => {
     const page = await newPage();
     await page.goto(`${base}/connexion`);

@@ -59,4 +59,73 @@ describe('person file forms over HTTP', () => {
     const row = await testKnex()('follow_ups').where({ id }).first();
     expect(row.status).toBe('open');
   });
+
+  it('when a contact is sent without its outcome and with an impossible date, then 400 keeps what was typed and each message sits by its field', async () => {
+    const res = await post(worker, `/personnes/${personId}/contacts`, {
+      channel: 'phone',
+      outcome: '',
+      occurredAt: '2026-02-30T10:00',
+      summary: 'A rappelé depuis la cabine de la gare',
+      nextFollowUpTitle: 'Rappeler jeudi',
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('Le formulaire contient 2 erreurs');
+    expect(res.text).toMatch(
+      /<p id="contact-outcome-error" class="fr-error-text">Choisissez le résultat du contact<\/p>/,
+    );
+    expect(res.text).toMatch(
+      /<p id="contact-occurredAt-error" class="fr-error-text">Indiquez la date/,
+    );
+    expect(res.text).toMatch(/id="contact-outcome"[^>]*aria-invalid="true"/);
+    expect(res.text).toMatch(/<option value="phone" selected/);
+    expect(inputValue(res.text, 'contact-occurredAt')).toBe('2026-02-30T10:00');
+    expect(inputValue(res.text, 'contact-nextFollowUpTitle')).toBe('Rappeler jeudi');
+    expect(res.text).toContain('>A rappelé depuis la cabine de la gare</textarea>');
+    expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(0);
+  });
+
+  it('when a follow-up is planned without its title, then 400 keeps the date and the message sits by the title', async () => {
+    const dueAt = tomorrowAt('09:30');
+    const res = await post(worker, `/personnes/${personId}/suivis`, { title: '  ', dueAt });
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(
+      /<p id="suivi-title-error" class="fr-error-text">Indiquez l’action à faire/,
+    );
+    expect(res.text).toMatch(/id="suivi-title"[^>]*aria-invalid="true"/);
+    expect(inputValue(res.text, 'suivi-dueAt')).toBe(dueAt);
+    expect(res.text).not.toContain('id="suivi-dueAt-error"');
+  });
+
+  it('when a follow-up is rescheduled from the person file, then it moves to the new date and the file says so', async () => {
+    const id = await plan('Accompagner à la CPAM');
+    const dueAt = tomorrowAt('14:15');
+    const res = await post(worker, `/suivis/${id}`, {
+      action: 'reporter',
+      retour: `/personnes/${personId}`,
+      dueAt,
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`/personnes/${personId}`);
+    const row = await testKnex()('follow_ups').where({ id }).first();
+    expect(toParisLocalInput(row.due_at)).toBe(dueAt);
+    expect(row.status).toBe('open');
+    const file = await worker.get(`/personnes/${personId}`);
+    expect(file.text).toContain('Suivi « Accompagner à la CPAM » reporté.');
+    expect(file.text).toMatch(/Accompagner à la CPAM[\s\S]*?Prévu le [^<]*14:15/);
+  });
+
+  it('when a follow-up is marked as done from the person file, then it leaves the open list and the file says so', async () => {
+    const id = await plan('Déposer le dossier APL');
+    const res = await post(worker, `/suivis/${id}`, {
+      action: 'terminer',
+      retour: `/personnes/${personId}`,
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(`/personnes/${personId}`);
+    expect((await testKnex()('follow_ups').where({ id }).first()).status).toBe('done');
+    const file = await worker.get(`/personnes/${personId}`);
+    expect(file.text).toContain('Suivi « Déposer le dossier APL » marqué comme fait.');
+    expect(file.text).not.toContain(`id="suivi-${id}"`);
+    expect(file.text).toContain('Suivi · Déposer le dossier APL · Fait');
+  });
 });

@@ -23,9 +23,7 @@ import { referralRouter } from './features/referrals/referral-router';
 import { referralLinkRouter } from './features/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- the version is read once at load
-const APP_VERSION: string = require('../package.json').version;
+import { APP_VERSION } from './lib/package-info';
 
 /** Builds the HTTP app without listening, so tests drive it through supertest. */
 export function createApp(deps: Deps): Express {

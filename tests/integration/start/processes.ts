@@ -30,8 +30,21 @@ export interface Running {
   exited: Promise<number | string>;
 }
 
-export function start(script: string, args: string[], env: NodeJS.ProcessEnv): Running {
-  const child = spawn(TSX, [script, ...args], { cwd: ROOT, env, stdio: 'pipe' });
+/**
+ * Starts a script through tsx, or a compiled one through plain node (`compiled`), in the project
+ * folder unless `cwd` says otherwise.
+ */
+export function start(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { compiled?: boolean; cwd?: string } = {},
+): Running {
+  const child = spawn(opts.compiled ? process.execPath : TSX, [script, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env,
+    stdio: 'pipe',
+  });
   let out = '';
   child.stdout.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr.on('data', (b: Buffer) => (out += b.toString()));
@@ -118,4 +131,17 @@ export async function login(baseUrl: string, email: string, password: string): P
   const cookie = res.headers.get('set-cookie');
   if (!cookie) throw new Error('login set no cookie');
   return cookie.split(';')[0];
+}
+
+/** Polls until the process has printed `text`; fails if it exits first or the time is up. */
+export async function waitForOutput(proc: Running, text: string, timeoutMs: number): Promise<void> {
+  let ended = false;
+  void proc.exited.then(() => (ended = true));
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (proc.output().includes(text)) return;
+    if (ended) throw new Error(`the process exited before printing "${text}":\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`"${text}" not printed within ${timeoutMs} ms:\n${proc.output()}`);
 }

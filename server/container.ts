@@ -14,7 +14,10 @@ import { createUnitOfWork, type UnitOfWork } from './lib/unit-of-work';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
 import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
-import { createReferralRepository } from './features/referrals/referral-repository';
+import {
+  createReferralRepository,
+  type ReferralRepository,
+} from './features/referrals/referral-repository';
 import { createReferralService, type ReferralService } from './features/referrals/referral-service';
 import {
   createReferralLinkService,
@@ -61,7 +64,7 @@ export interface Deps {
   cipher: Cipher;
   throttle: LoginThrottle;
   mailer: Mailer;
-  repos: { persons: PersonRepository; contacts: ContactRepository };
+  repos: { persons: PersonRepository; contacts: ContactRepository; referrals: ReferralRepository };
   services: {
     auth: AuthService;
     persons: PersonService;
@@ -172,7 +175,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     cipher,
     throttle,
     mailer,
-    repos: { persons, contacts },
+    repos: { persons, contacts, referrals: referralRepo },
     services: {
       auth: createAuthService({ knex, throttle }),
       persons: personService,

@@ -52,6 +52,9 @@ export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
     // automatic messages about the person, which pauseReminders stops.
     if (kind !== 'respond' && row.pause_reminders)
       return skipped('reminders paused for this person');
+    // A consent expired meanwhile: the link would open on nothing the partner may see.
+    if (!(await deps.repos.referrals.partnerMaySee(trx, row.id, now)))
+      return skipped('no standing consent for this partner');
 
     const token = linkTokenFor(deps.config.LINK_SECRET, deadline.id, purpose);
     const expiresAt = new Date(now.getTime() + LINK_LIFETIME_MS);

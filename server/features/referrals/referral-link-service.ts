@@ -97,7 +97,7 @@ export function createReferralLinkService(deps: {
         await audit(knex, 'referral_link.refused', ip, link, row, { reason: gone });
         return { kind: 'gone', reason: gone ?? 'closed' };
       }
-      const view = await referrals.findForPartner(knex, row.partner_id, row.id);
+      const view = await referrals.findForPartner(knex, row.partner_id, row.id, now);
       if (!view) {
         await audit(knex, 'referral_link.refused', ip, link, row, { reason: 'closed' });
         return { kind: 'gone', reason: 'closed' };
@@ -125,7 +125,11 @@ export function createReferralLinkService(deps: {
           }
           const row = await referrals.lockById(trx, link.referralId);
           const now = clock.now();
-          const gone = row ? goneReason(link, row, now) : 'closed';
+          // Out of the partner's scope (consent revoked or expired), the link acts no more.
+          const gone = !row
+            ? 'closed'
+            : (goneReason(link, row, now) ??
+              ((await referrals.partnerMaySee(trx, row.id, now)) ? null : 'closed'));
           if (gone || !row) {
             await audit(trx, 'referral_link.refused', ip, link, row, { reason: gone });
             return { kind: 'gone', reason: gone ?? 'closed' } as const;

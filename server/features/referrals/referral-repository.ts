@@ -111,19 +111,34 @@ export function createReferralRepository(cipher: Cipher) {
       );
 
   /**
-   * The partner's scope, in the WHERE: referrals addressed to its organisation whose consent is
-   * still standing. A revoked consent withdraws the partner's view of the person at once.
+   * The newest standing referral consent of the referral's person for its partner: not revoked,
+   * given and not expired at `now`. Correlated on the outer `r`.
    */
-  const partnerBase = (db: Db, partnerId: string) =>
+  const STANDING_CONSENT = `select sc.shared_fields from consents sc
+    where sc.structure_id = r.structure_id and sc.person_id = r.person_id
+      and sc.partner_id = r.partner_id and sc.purpose = 'referral' and sc.revoked_at is null
+      and sc.given_at <= ? and (sc.expires_at is null or sc.expires_at > ?)
+    order by sc.given_at desc, sc.id limit 1`;
+
+  /**
+   * The partner's scope, in the WHERE: referrals addressed to its organisation whose own consent
+   * was not revoked, while the person still has a standing consent for that partner. A
+   * revocation withdraws the partner's view at once and for good (revoked consents stay
+   * revoked); an expiry withdraws it until the person renews their consent. What the partner sees
+   * of the person's contact details follows the newest standing consent, the person's current
+   * choice.
+   */
+  const partnerBase = (db: Db, partnerId: string, now: Date) =>
     db('referrals as r')
-      .join('consents as c', 'c.id', 'r.consent_id')
+      .join('consents as oc', 'oc.id', 'r.consent_id')
+      .joinRaw(`join lateral (${STANDING_CONSENT}) as c on true`, [now, now])
       .join('persons as p', 'p.id', 'r.person_id')
       .join('partners as pa', 'pa.id', 'r.partner_id')
       .join('structures as st', 'st.id', 'r.structure_id')
       .leftJoin('partner_services as s', 's.id', 'r.service_id')
       .leftJoin('users as u', 'u.id', 'r.requester_id')
       .where('r.partner_id', partnerId)
-      .whereNull('c.revoked_at')
+      .whereNull('oc.revoked_at')
       .select(
         'r.id',
         'r.status',
@@ -230,8 +245,13 @@ export function createReferralRepository(cipher: Cipher) {
       return row ? toStaff(row, await eventsOf(db, [id])) : null;
     },
 
-    async findForPartner(db: Db, partnerId: string, id: string): Promise<PartnerReferral | null> {
-      const row = await partnerBase(db, partnerId).andWhere('r.id', id).first();
+    async findForPartner(
+      db: Db,
+      partnerId: string,
+      id: string,
+      now: Date,
+    ): Promise<PartnerReferral | null> {
+      const row = await partnerBase(db, partnerId, now).andWhere('r.id', id).first();
       return row ? toPartner(row, await eventsOf(db, [id])) : null;
     },
 
@@ -257,8 +277,8 @@ export function createReferralRepository(cipher: Cipher) {
       return { items: rows.map((r) => toStaff(r, events)), total: Number(count) };
     },
 
-    async listForPartner(db: Db, partnerId: string, f: ReferralFilter) {
-      const q = partnerBase(db, partnerId);
+    async listForPartner(db: Db, partnerId: string, f: ReferralFilter, now: Date) {
+      const q = partnerBase(db, partnerId, now);
       if (f.status) q.andWhere('r.status', f.status);
       const countQ = q.clone().clearSelect().count<{ count: string }[]>('r.id as count');
       const [rows, [{ count }]] = await Promise.all([
@@ -295,19 +315,31 @@ export function createReferralRepository(cipher: Cipher) {
         .first()) as ReferralRow | undefined;
     },
 
-    /** Locks a referral addressed to the partner, within the partner's scope (standing consent). */
-    async lockForPartner(trx: Knex.Transaction, partnerId: string, id: string) {
+    /** Locks a referral addressed to the partner, within the partner's scope (see partnerBase). */
+    async lockForPartner(trx: Knex.Transaction, partnerId: string, id: string, now: Date) {
       return (await trx('referrals as r')
         .where({ 'r.id': id, 'r.partner_id': partnerId })
         .whereExists((w) =>
           w
             .select(trx.raw('1'))
-            .from('consents as c')
-            .whereRaw('c.id = r.consent_id')
-            .whereNull('c.revoked_at'),
+            .from('consents as oc')
+            .whereRaw('oc.id = r.consent_id')
+            .whereNull('oc.revoked_at'),
         )
+        .whereRaw(`exists (${STANDING_CONSENT})`, [now, now])
         .forUpdate()
         .first('r.*')) as ReferralRow | undefined;
+    },
+
+    /** Whether the partner may see this referral at `now` (the scope of partnerBase). */
+    async partnerMaySee(db: Db, id: string, now: Date): Promise<boolean> {
+      const row = await db('referrals as r')
+        .join('consents as oc', 'oc.id', 'r.consent_id')
+        .where('r.id', id)
+        .whereNull('oc.revoked_at')
+        .whereRaw(`exists (${STANDING_CONSENT})`, [now, now])
+        .first('r.id');
+      return Boolean(row);
     },
 
     /** For system actors (jobs, signed links) that reach a referral by its id. */

@@ -240,7 +240,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     const row =
       actor.role === 'partner'
         ? actor.partnerId
-          ? await referrals.lockForPartner(trx, actor.partnerId, id)
+          ? await referrals.lockForPartner(trx, actor.partnerId, id, clock.now())
           : undefined
         : PERSON_ROLES.includes(actor.role)
           ? await referrals.lockForStaff(trx, actor.structureId, id)
@@ -257,7 +257,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     const view =
       actor.role === 'partner'
         ? actor.partnerId
-          ? await referrals.findForPartner(db, actor.partnerId, id)
+          ? await referrals.findForPartner(db, actor.partnerId, id, clock.now())
           : null
         : PERSON_ROLES.includes(actor.role)
           ? await referrals.findForStaff(db, actor.structureId, id)
@@ -444,7 +444,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       };
       const res =
         actor.role === 'partner'
-          ? await referrals.listForPartner(knex, actor.partnerId ?? '', filter)
+          ? await referrals.listForPartner(knex, actor.partnerId ?? '', filter, clock.now())
           : await referrals.listForStaff(knex, actor.structureId, filter);
       await auditRepository.record(knex, {
         actor,

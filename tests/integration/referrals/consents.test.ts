@@ -1,3 +1,11 @@
+import request from 'supertest';
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import {
+  LINK_PATH_PREFIX,
+  linkTokenFor,
+} from '../../../server/features/referrals/referral-link-tokens';
+import { REFERRAL_EMAIL_PARTNER } from '../../../server/features/referrals/referral-schemas';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { fixedClock } from '../../../server/lib/clock';
@@ -258,6 +266,90 @@ describe('consent before referral, per partner', () => {
           .whereNot({ status: 'cancelled' });
         expect(open).toEqual([]);
       }
+    });
+  });
+
+  describe("an expired consent withdraws the partner's view until it is renewed", () => {
+    afterEach(() => clock.set('2026-11-24T10:00:00+01:00'));
+
+    /** A referral under a consent that expires on Wednesday 25 November at 10:00, and its email deadline. */
+    async function expiringReferral(sharedFields: string[]) {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id, {
+        expiresAt: '2026-11-25T10:00:00+01:00',
+        sharedFields,
+      });
+      const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
+      const deadline = await testKnex()('deadlines')
+        .where({ subject_id: id, kind: REFERRAL_EMAIL_PARTNER })
+        .first();
+      return { person, id, deadline: deadline as { id: string } };
+    }
+
+    it('when the consent passes its expiry, then the partner sees no referral nor contact detail of the person, its link and emails stop, and the referral waits on the staff side', async () => {
+      const { person, id, deadline } = await expiringReferral(['phone', 'email', 'address']);
+      const before = await w.agents.partner.get(`/api/referrals/${id}`);
+      expect(before.status).toBe(200);
+      expect(before.body.person.phone).toBe('06 12 34 56 78');
+
+      // One minute before the expiry the view stands; one minute after, it is gone.
+      clock.set('2026-11-25T09:59:00+01:00');
+      expect((await w.agents.partner.get(`/api/referrals/${id}`)).status).toBe(200);
+      clock.set('2026-11-25T10:01:00+01:00');
+      const after = await w.agents.partner.get(`/api/referrals/${id}`);
+      expect(after.status).toBe(404);
+      expect(JSON.stringify(after.body)).not.toMatch(/06 12|nadia@|Lilas|Nadia/);
+      const inbox = await w.agents.partner.get('/api/referrals');
+      expect(inbox.body.items.map((r: { id: string }) => r.id)).not.toContain(id);
+      expect(JSON.stringify(inbox.body)).not.toContain(person.id);
+      const move = await w.agents.partner
+        .post(`/api/referrals/${id}/transitions`)
+        .send({ to: 'accepted' });
+      expect(move.status).toBe(404);
+
+      // The partner email due now is skipped: its link would open on nothing.
+      expect(await processDeadline(ctx.deps, processors, REFERRAL_EMAIL_PARTNER, deadline.id)).toBe(
+        'skipped',
+      );
+      expect(await testKnex()('sent_emails').where({ deadline_id: deadline.id })).toHaveLength(0);
+
+      // The referral itself stays open for the referring structure, which may renew the consent.
+      const staff = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(staff.body.status).toBe('requested');
+    });
+
+    it('when a link was sent before the consent expired, then after the expiry it is refused (410) and the referral does not move', async () => {
+      const { id, deadline } = await expiringReferral(['phone']);
+      expect(await processDeadline(ctx.deps, processors, REFERRAL_EMAIL_PARTNER, deadline.id)).toBe(
+        'done',
+      );
+      const path = LINK_PATH_PREFIX + linkTokenFor(ctx.config.LINK_SECRET, deadline.id, 'respond');
+      expect((await request(ctx.app).get(path)).status).toBe(200);
+
+      clock.set('2026-11-25T10:01:00+01:00');
+      const page = await request(ctx.app).get(path);
+      expect(page.status).toBe(410);
+      expect(page.text).not.toContain('06 12 34 56 78');
+      const post = await request(ctx.app).post(path).type('form').send({ action: 'accept' });
+      expect(post.status).toBe(410);
+      expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('requested');
+    });
+
+    it('when the person renews the expired consent, then the partner sees the referral again with what the new consent shares', async () => {
+      const { person, id } = await expiringReferral(['phone']);
+      clock.set('2026-11-26T10:00:00+01:00');
+      expect((await w.agents.partner.get(`/api/referrals/${id}`)).status).toBe(404);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id, {
+        givenAt: '2026-11-26T09:00:00+01:00',
+        sharedFields: ['email'],
+      });
+      const res = await w.agents.partner.get(`/api/referrals/${id}`);
+      expect(res.status).toBe(200);
+      expect(res.body.person).toEqual({ displayName: 'Nadia Benali', email: 'nadia@example.test' });
+      expect(
+        (await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' }))
+          .status,
+      ).toBe(200);
     });
   });
 });

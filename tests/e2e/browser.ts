@@ -151,3 +151,8 @@ export async function see(
 export async function atPath(page: Page, pathname: string): Promise<void> {
   await page.waitForURL((u) => u.pathname === pathname, { timeout: 10000 });
 }
+
+/** Whether the element that has the focus matches this CSS selector. */
+export function focusIsOn(page: Page, selector: string): Promise<boolean> {
+  return page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector);
+}

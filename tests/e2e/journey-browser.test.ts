@@ -7,6 +7,7 @@ import { createTeam } from '../setup/factories';
 import {
   atPath,
   checkPage as check,
+  focusIsOn,
   launchChromium,
   newPage as openPage,
   see,
@@ -92,6 +93,8 @@ describe('first journey in the browser', () => {
     await page.getByLabel('Situation').fill('Dort sous le pont de la Basse-Chaîne');
     await page.getByRole('button', { name: 'Enregistrer la personne' }).click();
     await see(page.getByRole('alert'), 'Le formulaire contient 2 erreurs');
+    // The focus lands on the error summary, so a keyboard or screen reader user starts there.
+    expect(await focusIsOn(page, '[role="alert"].av-error-summary')).toBe(true);
     const alias = page.getByLabel('Surnom ou description');
     expect(await alias.getAttribute('aria-invalid')).toBe('true');
     await see(page.locator('#alias-error'), 'Indiquez un surnom, une courte description ou un nom');
@@ -198,7 +201,7 @@ describe('first journey in the browser', () => {
     await checkPage(page, '10-page-introuvable');
 
     expect(problems).toEqual([]);
-  });
+  }, 120000);
 
   it('on the person file, a refused contact or plan keeps what was typed; a follow-up is rescheduled, then completed there', async () => {
     const [person] = await testKnex()('persons')
@@ -219,6 +222,7 @@ describe('first journey in the browser', () => {
     await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
     await see(page.getByRole('alert'), 'Le formulaire contient une erreur');
     await see(page.locator('#contact-outcome-error'), 'Choisissez le résultat du contact');
+    expect(await focusIsOn(page, '.av-error-summary:has(a[href="#contact-outcome"])')).toBe(true);
     expect(await page.getByLabel('Canal').inputValue()).toBe('phone');
     expect(await page.getByLabel('Résumé').inputValue()).toBe('A rappelé depuis la cabine');
     await checkPage(page, '14-fiche-contact-erreur');
@@ -231,6 +235,7 @@ describe('first journey in the browser', () => {
     await page.getByLabel('À faire le').fill(`${tomorrow}T10:00`);
     await page.getByRole('button', { name: 'Planifier le suivi' }).click();
     await see(page.locator('#suivi-title-error'), 'Indiquez l’action à faire');
+    expect(await focusIsOn(page, '.av-error-summary:has(a[href="#suivi-title"])')).toBe(true);
     expect(await page.getByLabel('À faire le').inputValue()).toBe(`${tomorrow}T10:00`);
     await checkPage(page, '15-fiche-suivi-erreur');
     await page.getByLabel('Action à faire').fill('Aller à la CAF ensemble');
@@ -251,7 +256,7 @@ describe('first journey in the browser', () => {
     await see(page.locator('#suivis-en-cours'), 'Suivis en cours (0)');
     await see(page.locator('.av-timeline'), 'Suivi · Aller à la CAF ensemble · Fait');
     expect(problems).toEqual([]);
-  });
+  }, 60000);
 
   it('the keyboard alone reaches the content through the skip link and signs in', async () => {
     const page = await newPage();

@@ -3,6 +3,7 @@ import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '
 import { createDistrict, createTeam } from '../setup/factories';
 import {
   checkPage,
+  focusIsOn,
   launchChromium,
   newPage as openPage,
   see as seeWithShot,
@@ -87,6 +88,7 @@ describe('editing a person file in the browser', () => {
     await page.getByRole('button', { name: 'Enregistrer les modifications' }).click();
     const alert = page.getByRole('alert');
     await see(alert, "Quelqu'un a modifié cette fiche pendant que vous la modifiiez");
+    expect(await focusIsOn(page, '.fr-alert--warning[role="alert"]')).toBe(true);
     await see(alert, 'Téléphone');
     await see(alert, '07 00 00 00 00');
     expect(await page.getByLabel('Nom', { exact: true }).inputValue()).toBe('Dupont');

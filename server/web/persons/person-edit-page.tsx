@@ -62,7 +62,7 @@ function Saved({ conflict, name }: { conflict?: Conflict; name: string }) {
 function ConflictAlert({ conflict }: { conflict: Conflict }) {
   const fields = Object.entries(conflict);
   return (
-    <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1}>
+    <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1} autofocus>
       <h2 class="fr-alert__title">Quelqu'un a modifié cette fiche pendant que vous la modifiiez</h2>
       <p>
         Vos saisies sont conservées ci-dessous, mais rien n’est encore enregistré.

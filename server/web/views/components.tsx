@@ -133,7 +133,8 @@ export function Csrf({ token }: { token: string }) {
 
 /**
  * Lists the form's errors above it, each linking to its field; role="alert" makes screen
- * readers announce it when the page comes back with errors.
+ * readers announce it when the page comes back with errors, and autofocus moves the focus to
+ * it (no script: the CSP allows none inline, and it works without JavaScript).
  */
 export function ErrorSummary({
   form,
@@ -147,7 +148,12 @@ export function ErrorSummary({
   const entries = Object.entries(form.errors);
   if (entries.length === 0) return null;
   return (
-    <div class="fr-alert fr-alert--error fr-mb-3w" role="alert" tabIndex={-1}>
+    <div
+      class="fr-alert fr-alert--error fr-mb-3w av-error-summary"
+      role="alert"
+      tabIndex={-1}
+      autofocus
+    >
       <p class="fr-alert__title">
         {entries.length > 1
           ? `Le formulaire contient ${entries.length} erreurs`

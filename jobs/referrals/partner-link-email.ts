@@ -94,4 +94,20 @@ export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
 
 export const referralEmailPartner = partnerLinkEmail('respond');
 export const referralRemindPartner = partnerLinkEmail('remind');
-export const referralAskOutcome = partnerLinkEmail('outcome');
+const outcomeEmail = partnerLinkEmail('outcome');
+
+/**
+ * 'referral.ask_outcome', 10 business days after the partner accepted (spec section 3, closing
+ * the loop): the outcome question to the partner, and a follow-up for the person's referent to
+ * update the person's right, both in the job's transaction. The follow-up does not depend on the
+ * email being sent (paused reminders, a consent that expired): it is for the structure's staff.
+ */
+export const referralAskOutcome: Processor = async (ctx) => {
+  await ctx.deps.services.referrals.planOutcomeFollowUp(
+    ctx.trx,
+    ctx.deadline.structureId,
+    ctx.deadline.subjectId,
+    ctx.now,
+  );
+  return outcomeEmail(ctx);
+};

@@ -105,6 +105,11 @@ export const partnerRepository = {
     return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
   },
 
+  async nameOf(db: Db, id: string): Promise<string | null> {
+    const row = await db('partners').where({ id }).first('name');
+    return (row?.name as string | undefined) ?? null;
+  },
+
   async servicesOf(db: Db, partnerIds: string[], now: Date): Promise<PartnerService[]> {
     if (partnerIds.length === 0) return [];
     const rows = await db('partner_services')

@@ -5,6 +5,9 @@ import type { ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
 
+/** Why a referral planned a follow-up for staff: re-refer after expiry, update the right once the loop closes. */
+export type ReferralFollowUpPurpose = 'reorient' | 'update_right';
+
 export interface ReferralEventView {
   id: string;
   fromStatus: ReferralStatus | null;
@@ -370,6 +373,34 @@ export function createReferralRepository(cipher: Cipher) {
         .orderBy('created_at')
         .orderBy('id')
         .forUpdate()) as ReferralRow[];
+    },
+
+    /** The follow-up a referral already planned for this purpose, if any. */
+    async followUpFor(
+      db: Db,
+      referralId: string,
+      purpose: ReferralFollowUpPurpose,
+    ): Promise<string | null> {
+      const row = await db('referral_follow_ups')
+        .where({ referral_id: referralId, purpose })
+        .first('follow_up_id');
+      return (row?.follow_up_id as string | undefined) ?? null;
+    },
+
+    /** The primary key (referral, purpose) refuses a second follow-up for the same cause. */
+    async recordFollowUp(
+      trx: Knex.Transaction,
+      referralId: string,
+      purpose: ReferralFollowUpPurpose,
+      followUpId: string,
+      at: Date,
+    ): Promise<void> {
+      await trx('referral_follow_ups').insert({
+        referral_id: referralId,
+        purpose,
+        follow_up_id: followUpId,
+        created_at: at,
+      });
     },
 
     async insert(

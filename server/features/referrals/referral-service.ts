@@ -18,9 +18,11 @@ import type { FollowUpService } from '../follow-ups/follow-up-service';
 import { notificationRepository } from '../notifications/notification-repository';
 import { partnerRepository } from '../partners/partner-repository';
 import type { PersonRepository } from '../persons/person-repository';
+import { userRepository } from '../users/user-repository';
 import type {
   PartnerReferral,
   Referral,
+  ReferralFollowUpPurpose,
   ReferralRepository,
   ReferralRow,
 } from './referral-repository';
@@ -191,7 +193,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       PARTNER_ANSWERS.includes(to) &&
       (by.kind === 'link' || (by.kind === 'user' && by.actor.role === 'partner'));
     if (row.requester_id && (partnerAnswered || to === 'expired')) {
-      const partner = await trx('partners').where({ id: row.partner_id }).first('name');
+      const partnerName = (await partnerRepository.nameOf(trx, row.partner_id)) ?? 'le partenaire';
       // The title names the partner and the status, never the person: it may go out by email.
       await notificationRepository.insertOnce(trx, {
         structureId: row.structure_id,
@@ -202,38 +204,49 @@ export function createReferralService(deps: ReferralServiceDeps) {
         dueMoment: now,
         title:
           to === 'expired'
-            ? `Orientation vers ${partner?.name ?? 'le partenaire'} expirée sans réponse`
-            : `Orientation ${STATUS_LABELS[to].toLowerCase()} par ${partner?.name ?? 'le partenaire'}`,
+            ? `Orientation vers ${partnerName} expirée sans réponse`
+            : `Orientation ${STATUS_LABELS[to].toLowerCase()} par ${partnerName}`,
         link: `/orientations/${row.id}`,
       });
     }
-    if (to === 'expired' && row.requester_id) {
-      const requester = await trx('users')
-        .where({ id: row.requester_id, structure_id: row.structure_id })
-        .whereNull('disabled_at')
-        .first();
-      if (requester && PERSON_ROLES.includes(requester.role)) {
-        await followUps.planInTransaction(
-          trx,
-          outbox,
-          {
-            id: requester.id,
-            structureId: row.structure_id,
-            role: requester.role,
-            partnerId: null,
-            name: requester.name,
-            email: requester.email,
-          },
-          {
-            personId: row.person_id,
-            title: 'Réorienter : la demande au partenaire a expiré sans réponse',
-            dueAt: now,
-            assigneeId: requester.id,
-          },
-        );
-      }
+    if (to === 'expired') {
+      await planStaffFollowUp(trx, outbox, row, 'reorient', [row.requester_id], {
+        title: 'Réorienter : la demande au partenaire a expiré sans réponse',
+        dueAt: now,
+      });
     }
     await persons.touch(trx, row.structure_id, row.person_id, now);
+  }
+
+  /**
+   * A follow-up the referral plans for staff on its own, in the caller's transaction, through the
+   * follow-up service: for the first of `candidates` still an active worker or manager of the
+   * structure. At most one per referral and purpose (`referral_follow_ups`), so a job delivered
+   * twice plans it once. Null when one existed already or nobody can take it.
+   */
+  async function planStaffFollowUp(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    row: ReferralRow,
+    purpose: ReferralFollowUpPurpose,
+    candidates: (string | null)[],
+    f: { title: string; dueAt: Date },
+  ): Promise<string | null> {
+    if (await referrals.followUpFor(trx, row.id, purpose)) return null;
+    for (const id of candidates) {
+      if (!id) continue;
+      const user = await userRepository.findInStructure(trx, row.structure_id, id);
+      if (!user || !PERSON_ROLES.includes(user.role)) continue;
+      const followUpId = await followUps.planInTransaction(trx, outbox, user, {
+        personId: row.person_id,
+        title: f.title,
+        dueAt: f.dueAt,
+        assigneeId: user.id,
+      });
+      await referrals.recordFollowUp(trx, row.id, purpose, followUpId, clock.now());
+      return followUpId;
+    }
+    return null;
   }
 
   async function lockInScope(trx: Knex.Transaction, actor: Actor, id: string) {
@@ -538,6 +551,39 @@ export function createReferralService(deps: ReferralServiceDeps) {
         {},
       );
       return true;
+    },
+
+    /**
+     * Closing the loop (spec section 3), beside the outcome question sent to the partner: the
+     * person's referent (else the requester) gets a follow-up to update the person's right. Runs
+     * in the ask_outcome job's transaction; a no-op once planned, or when the referral is no
+     * longer accepted, in progress or on hold.
+     */
+    async planOutcomeFollowUp(
+      trx: Knex.Transaction,
+      structureId: string,
+      referralId: string,
+      dueAt: Date,
+    ): Promise<string | null> {
+      const row = await referrals.lockById(trx, referralId);
+      if (!row || row.structure_id !== structureId) return null;
+      if (!(['accepted', 'in_progress', 'on_hold'] as ReferralStatus[]).includes(row.status))
+        return null;
+      const person = await persons.lock(trx, structureId, row.person_id);
+      if (!person) return null;
+      const partnerName = await partnerRepository.nameOf(trx, row.partner_id);
+      return planStaffFollowUp(
+        trx,
+        outboxIn(trx),
+        row,
+        'update_right',
+        [person.referentId, row.requester_id],
+        {
+          // Names the partner, never the person: the due notification may go out by email.
+          title: `Mettre à jour les droits : l'aide ${partnerName ? `de ${partnerName}` : 'du partenaire'} a-t-elle abouti ?`,
+          dueAt,
+        },
+      );
     },
 
     /** Timeline items of a person's referrals (staff view). */

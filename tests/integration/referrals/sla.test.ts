@@ -2,6 +2,7 @@ import request from 'supertest';
 import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import {
+  REFERRAL_ASK_OUTCOME,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_REMIND_PARTNER,
 } from '../../../server/features/referrals/referral-schemas';
@@ -229,5 +230,100 @@ describe('referral SLA: reminders to the partner and escalation to the requester
     await new Promise((r) => setTimeout(r, 200));
     expect(smtp.received.length).toBe(before);
     expect(await testKnex()('sent_emails').where({ deadline_id: first.id })).toHaveLength(0);
+  });
+
+  describe('closing the loop, 10 business days after the partner accepted', () => {
+    const accept = async (id: string) => {
+      const res = await w.agents.partner
+        .post(`/api/referrals/${id}/transitions`)
+        .send({ to: 'accepted' });
+      expect(res.status).toBe(200);
+    };
+    const followUpsOf = (personId: string) =>
+      testKnex()('follow_ups').where({ person_id: personId }).orderBy('created_at');
+
+    it.each([
+      // Tuesday 24 Nov 10:00 + 10 business days: Tuesday 8 Dec 10:00, a working moment.
+      ['in working hours', '2026-11-24T10:00:00+01:00', '2026-12-08T10:00:00+01:00'],
+      // 19:30 is after hours: Tuesday 8 Dec 19:30 waits for Wednesday 9 Dec 08:30.
+      ['after working hours', '2026-11-24T19:30:00+01:00', '2026-12-09T08:30:00+01:00'],
+      // Thursday 24 Dec: Christmas and New Year's Day do not count, day 10 is Monday 11 Jan.
+      ['before the holidays', '2026-12-24T10:00:00+01:00', '2027-01-11T10:00:00+01:00'],
+    ])(
+      'when the partner accepts %s, then the outcome question is due 10 business days later at the next working moment',
+      async (_when, acceptedAt, due) => {
+        const id = await newReferral();
+        clock.set(acceptedAt);
+        await accept(id);
+        expect(await dueDates(id, REFERRAL_ASK_OUTCOME)).toEqual([iso(due)]);
+      },
+    );
+
+    it("when the outcome question is due, then the partner is asked by email and the person's referent gets one follow-up to update the right, even if the job runs twice", async () => {
+      const person = await createPerson(w.agents.worker, { referentId: w.team.worker2.id });
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+      const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
+      await accept(id);
+      const [question] = await deadlinesOf(id, REFERRAL_ASK_OUTCOME);
+      clock.set(question.due_at);
+
+      const before = smtp.received.length;
+      expect(await run(REFERRAL_ASK_OUTCOME, question.id)).toBe('done');
+      const email = (await smtp.waitFor(before + 1))[before];
+      expect(email.subject).toContain("L'aide a-t-elle pu être apportée");
+      expect((await request(ctx.app).get(linkIn(email).path)).status).toBe(200);
+
+      const followUps = await followUpsOf(person.id);
+      expect(followUps).toHaveLength(1);
+      expect(followUps[0]).toMatchObject({
+        assignee_id: w.team.worker2.id,
+        status: 'open',
+        title: "Mettre à jour les droits : l'aide de Banque alimentaire a-t-elle abouti ?",
+      });
+      expect(new Date(followUps[0].due_at).toISOString()).toBe(
+        new Date(question.due_at).toISOString(),
+      );
+      // It is a follow-up like any other: due in the referent's list, with its own due deadline.
+      const mine = await w.agents.worker2.get('/api/follow-ups?assignee=me');
+      expect(mine.body.items.map((f: { id: string }) => f.id)).toContain(followUps[0].id);
+      expect(
+        await testKnex()('deadlines').where({
+          subject_id: followUps[0].id,
+          kind: 'follow_up.due',
+          status: 'pending',
+        }),
+      ).toHaveLength(1);
+
+      await redeliver(question.id);
+      expect(await run(REFERRAL_ASK_OUTCOME, question.id)).toBe('skipped');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(smtp.received.length).toBe(before + 1);
+      expect(await followUpsOf(person.id)).toHaveLength(1);
+    });
+
+    it('when the person has no referent, then the requester gets the follow-up; when reminders are paused, the follow-up is planned without the email', async () => {
+      const id = await newReferral({ person: { pauseReminders: true } });
+      await accept(id);
+      const [question] = await deadlinesOf(id, REFERRAL_ASK_OUTCOME);
+      clock.set(question.due_at);
+      const before = smtp.received.length;
+      expect(await run(REFERRAL_ASK_OUTCOME, question.id)).toBe('skipped');
+      const personId = (await w.agents.worker.get(`/api/referrals/${id}`)).body.personId;
+      const followUps = await followUpsOf(personId);
+      expect(followUps.map((f) => f.assignee_id)).toEqual([w.team.worker.id]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(smtp.received.length).toBe(before);
+    });
+
+    it('when the referral was completed before the question ran, then neither the email nor the follow-up happens', async () => {
+      const id = await newReferral();
+      await accept(id);
+      const [question] = await deadlinesOf(id, REFERRAL_ASK_OUTCOME);
+      await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'completed' });
+      await redeliver(question.id);
+      expect(await run(REFERRAL_ASK_OUTCOME, question.id)).toBe('skipped');
+      const personId = (await w.agents.worker.get(`/api/referrals/${id}`)).body.personId;
+      expect(await followUpsOf(personId)).toEqual([]);
+    });
   });
 });

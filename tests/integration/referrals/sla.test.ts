@@ -4,6 +4,7 @@ import { processors } from '../../../jobs/registry';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_ESCALATE_REQUESTER,
+  REFERRAL_EXPIRE,
   REFERRAL_REMIND_PARTNER,
 } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
@@ -230,6 +231,67 @@ describe('referral SLA: reminders to the partner and escalation to the requester
     await new Promise((r) => setTimeout(r, 200));
     expect(smtp.received.length).toBe(before);
     expect(await testKnex()('sent_emails').where({ deadline_id: first.id })).toHaveLength(0);
+  });
+
+  describe('expiry at business day 10, through the deadline processor', () => {
+    it("when the partner never answered, then the referral expires, the requester is notified and gets one 'Réorienter' follow-up, even if the job runs twice", async () => {
+      const id = await newReferral();
+      const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);
+      // Tuesday 24 Nov + 10 business days: Tuesday 8 Dec, same time.
+      expect(new Date(expiry.due_at).toISOString()).toBe(iso('2026-12-08T10:00:00+01:00'));
+      clock.set(expiry.due_at);
+
+      expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('done');
+      const r = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(r.body.status).toBe('expired');
+      expect(r.body.events.at(-1)).toMatchObject({
+        fromStatus: 'requested',
+        toStatus: 'expired',
+        actorKind: 'system',
+        reasonCode: 'sla_passed',
+      });
+      const followUps = await testKnex()('follow_ups').where({ person_id: r.body.personId });
+      expect(followUps).toHaveLength(1);
+      expect(followUps[0]).toMatchObject({
+        assignee_id: w.team.worker.id,
+        status: 'open',
+        title: 'Réorienter : la demande au partenaire a expiré sans réponse',
+      });
+      expect(new Date(followUps[0].due_at).toISOString()).toBe(
+        new Date(expiry.due_at).toISOString(),
+      );
+      expect(
+        await testKnex()('deadlines').where({ subject_id: followUps[0].id, kind: 'follow_up.due' }),
+      ).toHaveLength(1);
+      const notes = await testKnex()('notifications').where({
+        subject_id: id,
+        kind: 'referral.expired',
+        recipient_id: w.team.worker.id,
+      });
+      expect(notes).toHaveLength(1);
+      expect(notes[0].title).toBe('Orientation vers Banque alimentaire expirée sans réponse');
+      // Nothing is left waiting for the partner's answer.
+      expect(
+        await testKnex()('deadlines').where({ subject_id: id, status: 'pending' }),
+      ).toHaveLength(0);
+
+      await redeliver(expiry.id);
+      expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('skipped');
+      expect(await testKnex()('follow_ups').where({ person_id: r.body.personId })).toHaveLength(1);
+    });
+
+    it('when the partner answered before day 10, then the expiry does nothing', async () => {
+      const id = await newReferral();
+      const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);
+      await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' });
+      clock.set(expiry.due_at);
+      expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('not_pending');
+      await redeliver(expiry.id);
+      expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('skipped');
+      const r = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(r.body.status).toBe('accepted');
+      expect(await testKnex()('follow_ups').where({ person_id: r.body.personId })).toEqual([]);
+    });
   });
 
   describe('closing the loop, 10 business days after the partner accepted', () => {

@@ -25,11 +25,38 @@ const CHROMIUM_ARGS = [
   '--lang=fr-FR',
 ];
 
+const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium-l10n: without it Chromium on Linux draws date fields the US way. */
+const FRENCH_LOCALE = '/usr/lib/chromium/locales/fr.pak';
+
+/**
+ * Debian's Chromium, in French. A missing browser or French locale fails the test with what to
+ * install, rather than a launch error deep in playwright (the tests are never skipped).
+ */
+export function requireChromium(executable = CHROMIUM, frenchLocale = FRENCH_LOCALE): void {
+  if (!fs.existsSync(executable)) {
+    throw new Error(
+      `The browser tests need Chromium at ${executable}: install Debian's chromium package ` +
+        '(apt-get install chromium chromium-l10n).',
+    );
+  }
+  if (!fs.existsSync(frenchLocale)) {
+    throw new Error(
+      `The browser tests need Chromium's French locale (${frenchLocale}), or date fields show ` +
+        "mm/dd/yyyy: install Debian's chromium-l10n package (apt-get install chromium-l10n).",
+    );
+  }
+}
+
 export function launchChromium(): Promise<Browser> {
+  requireChromium();
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     headless: true,
     args: CHROMIUM_ARGS,
+    // On Linux Chromium takes its interface locale (date and time fields) from the environment;
+    // --lang and the context locale only set navigator.language and Accept-Language.
+    env: { ...process.env, LANGUAGE: 'fr' },
   });
 }
 

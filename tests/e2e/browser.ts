@@ -183,3 +183,48 @@ export async function atPath(page: Page, pathname: string): Promise<void> {
 export function focusIsOn(page: Page, selector: string): Promise<boolean> {
   return page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector);
 }
+
+/**
+ * The focused element, named for a failure message, and whether a focus outline is drawn: on
+ * the element, or where the DSFR draws it (a ::before covering an enlarged link, the label's
+ * box of a checkbox).
+ */
+export function focusRing(
+  page: Page,
+): Promise<{ what: string; outline: boolean; calendar?: boolean }> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    if (!el || el === document.body) return { what: 'body', outline: false };
+    // The calendar button inside a date field: the host no longer matches :focus and Chromium
+    // draws its own ring around the button (seen in test-output/focus-calendar-button.png).
+    if (el.matches('input[type=datetime-local], input[type=date]') && !el.matches(':focus'))
+      return { what: `calendar button of ${el.id}`, outline: true, calendar: true };
+    const drawn = (st: CSSStyleDeclaration) =>
+      st.outlineStyle !== 'none' && parseFloat(st.outlineWidth) > 0;
+    const label = el.matches('input[type=checkbox], input[type=radio]')
+      ? document.querySelector(`label[for="${el.id}"]`)
+      : null;
+    const outline =
+      drawn(getComputedStyle(el)) ||
+      drawn(getComputedStyle(el, '::before')) ||
+      drawn(getComputedStyle(el, '::after')) ||
+      (label !== null && drawn(getComputedStyle(label, '::before')));
+    const name = (el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 40);
+    return { what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''} "${name}"`, outline };
+  });
+}
+
+/**
+ * Presses Tab until the focus is on `selector`, as a keyboard user moves through the page, and
+ * checks at every stop that the focused element shows a visible focus outline.
+ */
+export async function tabTo(page: Page, selector: string, maxStops = 80): Promise<void> {
+  for (let i = 0; i < maxStops; i++) {
+    await page.keyboard.press('Tab');
+    const ring = await focusRing(page);
+    if (ring.calendar) await shoot(page, path.join(OUT, 'focus-calendar-button.png'));
+    expect(ring.outline ? 'visible' : `no focus outline on ${ring.what}`).toBe('visible');
+    if (await focusIsOn(page, selector)) return;
+  }
+  throw new Error(`Tab did not reach ${selector} within ${maxStops} stops`);
+}

@@ -12,6 +12,7 @@ import {
   newPage as openPage,
   see,
   serve,
+  tabTo,
   writeAxeLog,
   type AxeRecord,
   type Served,
@@ -255,6 +256,60 @@ describe('first journey in the browser', () => {
     await see(page.getByRole('status'), 'Suivi « Aller à la CAF ensemble » marqué comme fait.');
     await see(page.locator('#suivis-en-cours'), 'Suivis en cours (0)');
     await see(page.locator('.av-timeline'), 'Suivi · Aller à la CAF ensemble · Fait');
+    expect(problems).toEqual([]);
+  }, 60000);
+
+  it('with the keyboard alone (Tab, Enter, Space) a worker logs in, records a person, logs a contact, plans and completes a follow-up, always seeing the focus', async () => {
+    const page = await newPage();
+    await page.goto(`${base}/connexion`);
+    await tabTo(page, '#email');
+    await page.keyboard.type(team.manager.email);
+    await tabTo(page, '#password');
+    await page.keyboard.type(DEFAULT_PASSWORD);
+    await page.keyboard.press('Enter');
+    await see(page.getByRole('heading', { level: 1 }), 'Mes actions');
+
+    await tabTo(page, 'main a[href="/personnes/nouvelle"]');
+    await page.keyboard.press('Enter');
+    await see(page.getByRole('heading', { level: 1 }), 'Nouvelle personne');
+    await tabTo(page, '#alias');
+    await page.keyboard.type('Femme au manteau rouge, arrêt de tram');
+    await tabTo(page, 'form[action="/personnes/nouvelle"] button[type="submit"]');
+    await page.keyboard.press('Space');
+    await see(page.getByRole('heading', { level: 1 }), 'Femme au manteau rouge');
+
+    // Selects answer to type-ahead: the first letters of an option choose it.
+    await tabTo(page, '#contact-channel');
+    await page.keyboard.type('Tél');
+    expect(await page.locator('#contact-channel').inputValue()).toBe('phone');
+    await tabTo(page, '#contact-outcome');
+    await page.keyboard.type('J');
+    expect(await page.locator('#contact-outcome').inputValue()).toBe('reached');
+    await tabTo(page, 'form[action$="/contacts"] button[type="submit"]');
+    await page.keyboard.press('Enter');
+    await see(page.getByRole('status'), 'Le contact est enregistré.');
+
+    await tabTo(page, '#suivi-title');
+    await page.keyboard.type('Rappeler pour le rendez-vous');
+    await tabTo(page, '#suivi-dueAt');
+    // A date field is typed segment by segment (jj/mm/aaaa, then Tab to hh:mm).
+    const [y, m, d] = toParisLocalInput(new Date(Date.now() + 24 * 3600 * 1000))
+      .slice(0, 10)
+      .split('-');
+    await page.keyboard.type(`${d}${m}${y}`);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('1100');
+    expect(await page.locator('#suivi-dueAt').inputValue()).toBe(`${y}-${m}-${d}T11:00`);
+    await tabTo(page, 'form[action$="/suivis"] button[type="submit"]');
+    await page.keyboard.press('Enter');
+    await see(page.getByRole('status'), 'Le suivi est planifié');
+
+    await tabTo(page, 'form[action^="/suivis/"] input[value="terminer"] ~ button');
+    await page.keyboard.press('Space');
+    await see(
+      page.getByRole('status'),
+      'Suivi « Rappeler pour le rendez-vous » marqué comme fait.',
+    );
     expect(problems).toEqual([]);
   }, 60000);
 

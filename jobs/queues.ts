@@ -1,5 +1,10 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import {
+  REFERRAL_ASK_OUTCOME,
+  REFERRAL_EMAIL_PARTNER,
+  REFERRAL_REMIND_PARTNER,
+} from '../server/features/referrals/referral-schemas';
 
 /** One queue for every deadline and message; the job name is the deadline kind. */
 export const DEADLINE_QUEUE = 'deadlines';
@@ -15,6 +20,35 @@ export const defaultJobOptions: JobsOptions = {
   removeOnComplete: { age: 24 * 3600, count: 5000 },
   removeOnFail: { age: 14 * 24 * 3600 },
 };
+
+/** How often and how patiently an email job is retried: exponential from `delayMs`. */
+export interface RetrySchedule {
+  attempts: number;
+  delayMs: number;
+}
+
+/** 10 attempts from 30 s, doubling: the last one about 4 h 15 min after the first. */
+export const DEFAULT_EMAIL_RETRY: RetrySchedule = { attempts: 10, delayMs: 30_000 };
+
+/**
+ * The deadline kinds that send an email. An SMTP outage is the common failure of these and
+ * lasts minutes to hours, so they get a longer schedule than the default one (5 attempts over
+ * about 30 s), after which the deadline would fail for good and the partner never be told.
+ */
+export const EMAIL_DEADLINE_KINDS: readonly string[] = [
+  REFERRAL_EMAIL_PARTNER,
+  REFERRAL_REMIND_PARTNER,
+  REFERRAL_ASK_OUTCOME,
+];
+
+/** The per-kind options of a deadline's job, on top of the queue's defaults. */
+export function jobOptionsFor(
+  kind: string,
+  email: RetrySchedule = DEFAULT_EMAIL_RETRY,
+): Pick<JobsOptions, 'attempts' | 'backoff'> {
+  if (!EMAIL_DEADLINE_KINDS.includes(kind)) return {};
+  return { attempts: email.attempts, backoff: { type: 'exponential', delay: email.delayMs } };
+}
 
 /** Deterministic: the same deadline is never queued twice (no ':' and never all digits). */
 export function deadlineJobId(deadlineId: string): string {

@@ -41,6 +41,11 @@ const schema = z
       .default(DEV_ENCRYPTION_KEY),
     SMTP_URL: z.string().optional(),
     MAIL_FROM: z.string().default('aller-vers <no-reply@aller-vers.local>'),
+    /** Bound on each SMTP connect, greeting and idle socket: a send never holds a job (and its transaction) longer. */
+    SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+    /** Attempts of an email job and the first retry delay, doubled at each retry (10 × 30 s reaches about 4 hours). */
+    EMAIL_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
+    EMAIL_RETRY_DELAY_MS: z.coerce.number().int().min(10).default(30000),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

@@ -106,7 +106,13 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const queue = createDeadlineQueue(redis, config.QUEUE_PREFIX);
   queue.on('error', () => undefined);
 
-  const relay = createDeadlineRelay({ knex, queue, clock, logger });
+  const relay = createDeadlineRelay({
+    knex,
+    queue,
+    clock,
+    logger,
+    emailRetry: { attempts: config.EMAIL_RETRY_ATTEMPTS, delayMs: config.EMAIL_RETRY_DELAY_MS },
+  });
   const uow = createUnitOfWork(knex, relay);
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });

@@ -1,6 +1,11 @@
 import type { Queue } from 'bullmq';
 import type { Knex } from 'knex';
-import { deadlineJobId, type DeadlineJobData } from '../../../jobs/queues';
+import {
+  deadlineJobId,
+  jobOptionsFor,
+  type DeadlineJobData,
+  type RetrySchedule,
+} from '../../../jobs/queues';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import { deadlineRepository, type Deadline } from './deadline-repository';
@@ -10,6 +15,8 @@ export interface RelayDeps {
   queue: Queue<DeadlineJobData> | null;
   clock: Clock;
   logger: Logger;
+  /** Retry schedule of the email kinds (EMAIL_RETRY_* settings); jobs/queues.ts has the default. */
+  emailRetry?: RetrySchedule;
 }
 
 export interface DeadlineRelay {
@@ -34,13 +41,20 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
-export function createDeadlineRelay({ knex, queue, clock, logger }: RelayDeps): DeadlineRelay {
+export function createDeadlineRelay({
+  knex,
+  queue,
+  clock,
+  logger,
+  emailRetry,
+}: RelayDeps): DeadlineRelay {
   const toJob = (d: Deadline) => ({
     name: d.kind,
     data: { deadlineId: d.id },
     opts: {
       jobId: deadlineJobId(d.id),
       delay: Math.max(0, d.dueAt.getTime() - clock.now().getTime()),
+      ...jobOptionsFor(d.kind, emailRetry),
     },
   });
 

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 
 export interface ReceivedEmail {
@@ -75,9 +75,14 @@ export function parseEmail(raw: string, from: string, to: string[]): ReceivedEma
   };
 }
 
-/** A real SMTP server in this process, on a free port, keeping every message it receives. */
-export async function startSmtp() {
+/**
+ * A real SMTP server in this process, on a free port, keeping every message it receives.
+ * `rejectFirst`: the first N messages get a temporary failure (451) at the end of DATA, as a
+ * server in trouble answers; they are counted in `rejected`, not kept.
+ */
+export async function startSmtp(opts: { rejectFirst?: number } = {}) {
   const received: ReceivedEmail[] = [];
+  let rejected = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -86,6 +91,15 @@ export async function startSmtp() {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
+        if (rejected < (opts.rejectFirst ?? 0)) {
+          rejected += 1;
+          callback(
+            Object.assign(new Error('Service temporarily unavailable, try again later'), {
+              responseCode: 451,
+            }),
+          );
+          return;
+        }
         const mailFrom = session.envelope.mailFrom;
         received.push(
           parseEmail(
@@ -102,7 +116,12 @@ export async function startSmtp() {
   const port = (server.server.address() as AddressInfo).port;
   return {
     url: `smtp://127.0.0.1:${port}`,
+    port,
     received,
+    /** How many messages were refused with a temporary failure. */
+    get rejected() {
+      return rejected;
+    },
     /** Resolves when `count` messages arrived, or fails after the timeout. */
     async waitFor(count: number, timeoutMs = 15000): Promise<ReceivedEmail[]> {
       const until = Date.now() + timeoutMs;
@@ -122,4 +141,43 @@ export function linkIn(email: ReceivedEmail): { url: string; path: string; token
   const m = /(https?:\/\/\S+\/partenaires\/reponse\/([A-Za-z0-9_-]{43}))/.exec(email.text);
   if (!m) throw new Error(`no link in: ${email.text}`);
   return { url: m[1], path: new URL(m[1]).pathname, token: m[2] };
+}
+
+/**
+ * A TCP server that accepts connections and never says a word: an SMTP server hung after
+ * accepting. Once `silentConnections` connections were held, later ones are relayed to
+ * `upstreamPort` (the server is back).
+ */
+export async function startSilentServer(o: { silentConnections: number; upstreamPort: number }) {
+  const held: net.Socket[] = [];
+  let connections = 0;
+  const server = net.createServer((socket) => {
+    connections += 1;
+    if (connections <= o.silentConnections) {
+      held.push(socket);
+      socket.on('error', () => undefined);
+      return;
+    }
+    const upstream = net.connect(o.upstreamPort, '127.0.0.1');
+    socket.on('error', () => upstream.destroy());
+    upstream.on('error', () => socket.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    get connections() {
+      return connections;
+    },
+    /** Held sockets the client gave up on (it closed its end). */
+    get abandoned() {
+      return held.filter((s) => s.destroyed || s.readableEnded).length;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of held) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -181,17 +181,35 @@ describe('partners answering by signed link, sent by email through a real SMTP s
     expect(res.text).toContain("n'attend plus de réponse");
   });
 
-  it('when the link is older than 8 days, then it is refused and the referral does not move', async () => {
+  it('when the link is 8 days old, then it is refused and the referral does not move; a minute earlier it still works', async () => {
     const id = await newReferral();
     const link = linkIn(await emailFor(id));
-    clock.advance(8 * DAY + 60_000);
+    const [row] = await testKnex()('referral_links').where({ referral_id: id });
+    const sentAt = new Date(row.created_at).getTime();
+    expect(sentAt).toBe(clock.now().getTime());
+    expect(new Date(row.expires_at).getTime() - sentAt).toBe(8 * DAY);
     try {
+      clock.set(new Date(sentAt + 8 * DAY - 60_000));
+      expect((await request(ctx.app).get(link.path)).status).toBe(200);
+      clock.set(new Date(sentAt + 8 * DAY + 60_000));
       const page = await request(ctx.app).get(link.path);
       expect(page.status).toBe(410);
       expect(page.text).toContain('expiré');
       const post = await request(ctx.app).post(link.path).type('form').send({ action: 'accept' });
       expect(post.status).toBe(410);
       expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('requested');
+
+      // Another link, answered one minute before its expiry: accepted.
+      clock.set('2026-11-24T10:00:00+01:00');
+      const other = await newReferral();
+      const otherLink = linkIn(await emailFor(other));
+      clock.set(new Date(clock.now().getTime() + 8 * DAY - 60_000));
+      const accepted = await request(ctx.app)
+        .post(otherLink.path)
+        .type('form')
+        .send({ action: 'accept' });
+      expect(accepted.status).toBe(200);
+      expect((await w.agents.worker.get(`/api/referrals/${other}`)).body.status).toBe('accepted');
     } finally {
       clock.set('2026-11-24T10:00:00+01:00');
     }

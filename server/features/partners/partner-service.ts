@@ -39,18 +39,22 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
       });
     },
 
+    /** The review and its audit event commit together, or neither does. */
     async review(actor: Actor, id: string, ctx: RequestContext): Promise<Partner> {
-      const ok = await partnerRepository.markReviewed(knex, id, clock.now());
-      if (!ok) throw new NotFoundError('Partner');
-      await auditRepository.record(knex, {
-        actor,
-        structureId: actor.structureId,
-        action: 'partner.review',
-        subjectType: 'partner',
-        subjectId: id,
-        ip: ctx.ip,
+      return knex.transaction(async (trx) => {
+        const now = clock.now();
+        if (!(await partnerRepository.markReviewed(trx, id, now)))
+          throw new NotFoundError('Partner');
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'partner.review',
+          subjectType: 'partner',
+          subjectId: id,
+          ip: ctx.ip,
+        });
+        return (await partnerRepository.findById(trx, id, now))!;
       });
-      return this.get(id);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { fixedClock } from '../../../server/lib/clock';
-import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+import { createFoodBank, createPerson, giveConsent, refer, referralWorld } from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -68,7 +68,56 @@ describe('partner directory', () => {
     expect(names).not.toContain('Jardin de Cocagne');
   });
 
-  it('when a partner was not reviewed for 6 months, then it is flagged stale, not offered, and refused for new referrals', async () => {
+  // The clock says Tuesday 24 November 2026, 09:00 UTC: 6 months earlier is 24 May, 09:00 UTC.
+  describe.each([
+    ['6 months minus 1 day', '2026-05-25T09:00:00Z', false],
+    ['6 months plus 1 day', '2026-05-23T09:00:00Z', true],
+  ])('when a partner was last reviewed %s ago', (_age, reviewedAt, stale) => {
+    let bank: Awaited<ReturnType<typeof createFoodBank>>;
+    let personId: string;
+    beforeAll(async () => {
+      bank = await createFoodBank(`Épicerie solidaire ${reviewedAt}`);
+      personId = (await createPerson(w.agents.worker)).id;
+      await giveConsent(w.agents.worker, personId, bank.partner.id);
+      await testKnex()('partners')
+        .where({ id: bank.partner.id })
+        .update({ last_reviewed_at: reviewedAt });
+      await testKnex()('partner_services')
+        .where({ partner_id: bank.partner.id })
+        .update({ last_reviewed_at: reviewedAt });
+    });
+
+    it(`then it is ${stale ? '' : 'not '}flagged stale, with its service`, async () => {
+      const all = await w.agents.worker.get('/api/partners');
+      const found = all.body.items.find((p: { id: string }) => p.id === bank.partner.id);
+      expect(found.stale).toBe(stale);
+      expect(found.services[0].stale).toBe(stale);
+    });
+
+    it(`then it is ${stale ? 'not ' : ''}offered for new referrals`, async () => {
+      const offered = await w.agents.worker.get('/api/partners?offerable=true');
+      const ids = offered.body.items.map((p: { id: string }) => p.id);
+      if (stale) expect(ids).not.toContain(bank.partner.id);
+      else expect(ids).toContain(bank.partner.id);
+    });
+
+    it(`then a referral to it is ${stale ? 'refused (422 partner_stale)' : 'accepted (201)'}, and to its service ${stale ? 'too' : 'also'}`, async () => {
+      const res = await refer(w.agents.worker, personId, bank.partner.id);
+      expect(res.status).toBe(stale ? 422 : 201);
+      if (stale) expect(res.body.error.code).toBe('partner_stale');
+      // The partner freshly reviewed, its service alone keeps the old date.
+      await testKnex()('partners')
+        .where({ id: bank.partner.id })
+        .update({ last_reviewed_at: '2026-11-20T09:00:00Z' });
+      const toService = await refer(w.agents.worker, personId, bank.partner.id, {
+        serviceId: bank.service.id,
+      });
+      expect(toService.status).toBe(stale ? 422 : 201);
+      if (stale) expect(toService.body.error.code).toBe('service_stale');
+    });
+  });
+
+  it('when a stale partner is reviewed by an admin, then it is offered again', async () => {
     const person = await createPerson(w.agents.worker);
     await giveConsent(w.agents.worker, person.id, w.food.partner.id);
     await testKnex()('partners')
@@ -77,22 +126,17 @@ describe('partner directory', () => {
     await testKnex()('partner_services')
       .where({ partner_id: w.food.partner.id })
       .update({ last_reviewed_at: '2026-05-01T00:00:00Z' });
+    expect((await refer(w.agents.worker, person.id, w.food.partner.id)).status).toBe(422);
 
-    const all = await w.agents.worker.get('/api/partners');
-    const food = all.body.items.find((p: { id: string }) => p.id === w.food.partner.id);
-    expect(food).toMatchObject({ stale: true });
-    expect(food.services[0].stale).toBe(true);
-    const offered = await w.agents.worker.get('/api/partners?offerable=true');
-    expect(offered.body.items.map((p: { id: string }) => p.id)).not.toContain(w.food.partner.id);
-
-    const res = await refer(w.agents.worker, person.id, w.food.partner.id);
-    expect(res.status).toBe(422);
-    expect(res.body.error.code).toBe('partner_stale');
-
-    // Reviewing it makes it available again.
-    expect((await w.agents.admin.post(`/api/partners/${w.food.partner.id}/review`)).status).toBe(
-      200,
-    );
+    const reviewed = await w.agents.admin.post(`/api/partners/${w.food.partner.id}/review`);
+    expect(reviewed.status).toBe(200);
+    expect(reviewed.body.stale).toBe(false);
+    expect(reviewed.body.services.every((x: { stale: boolean }) => !x.stale)).toBe(true);
+    const audit = await testKnex()('audit_events').where({
+      action: 'partner.review',
+      subject_id: w.food.partner.id,
+    });
+    expect(audit).toHaveLength(1);
     expect((await refer(w.agents.worker, person.id, w.food.partner.id)).status).toBe(201);
   });
 
@@ -121,5 +165,41 @@ describe('partner directory', () => {
 
   it('when an observer reads the directory, then 403', async () => {
     expect((await w.agents.observer.get('/api/partners')).status).toBe(403);
+  });
+
+  it('when the audit event of a review cannot be written, then the review is not kept either', async () => {
+    const bank = await createFoodBank('Épicerie du marché');
+    for (const [table, column] of [
+      ['partners', 'id'],
+      ['partner_services', 'partner_id'],
+    ])
+      await testKnex()(table)
+        .where({ [column]: bank.partner.id })
+        .update({ last_reviewed_at: '2026-05-01T00:00:00Z' });
+    // A trigger stands in for an audit write failing (disk full, a dropped connection).
+    await testKnex().raw(`
+      CREATE FUNCTION refuse_review_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.action = 'partner.review' THEN RAISE EXCEPTION 'audit unavailable'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_review_audit BEFORE INSERT ON audit_events
+        FOR EACH ROW EXECUTE FUNCTION refuse_review_audit();`);
+    try {
+      const res = await w.agents.admin.post(`/api/partners/${bank.partner.id}/review`);
+      expect(res.status).toBe(500);
+    } finally {
+      await testKnex().raw(`
+        DROP TRIGGER refuse_review_audit ON audit_events;
+        DROP FUNCTION refuse_review_audit();`);
+    }
+    const rows = [
+      ...(await testKnex()('partners').where({ id: bank.partner.id })),
+      ...(await testKnex()('partner_services').where({ partner_id: bank.partner.id })),
+    ];
+    expect(rows.map((r) => new Date(r.last_reviewed_at).toISOString())).toEqual([
+      '2026-05-01T00:00:00.000Z',
+      '2026-05-01T00:00:00.000Z',
+    ]);
   });
 });

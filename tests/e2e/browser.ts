@@ -82,6 +82,8 @@ export interface PageOptions {
   height?: number;
   /** Console errors and failed requests: a CSP violation or a missing asset shows up here. */
   problems?: string[];
+  /** false: the page's own scripts (the DSFR's) never run, as in a browser without JavaScript. */
+  javaScriptEnabled?: boolean;
 }
 
 /** A page in its own context (own cookies), French and on Paris time. */
@@ -90,10 +92,31 @@ export async function newPage(browser: Browser, opts: PageOptions = {}): Promise
     viewport: { width: opts.width ?? 1280, height: opts.height ?? 900 },
     locale: 'fr-FR',
     timezoneId: 'Europe/Paris',
+    javaScriptEnabled: opts.javaScriptEnabled ?? true,
   });
   const page = await context.newPage();
   if (opts.problems) collectProblems(page, opts.problems);
   return page;
+}
+
+/**
+ * What a page without JavaScript looks like, in a page that can still run axe (axe needs
+ * scripts; a context with JavaScript disabled never finishes its run): the DSFR's scripts are
+ * answered empty, so the no-JS styles apply, and the page opens `url` with `from`'s cookies.
+ */
+export async function noScriptTwin(
+  browser: Browser,
+  from: Page,
+  url: string,
+  opts: PageOptions = {},
+): Promise<Page> {
+  const twin = await newPage(browser, { ...opts, javaScriptEnabled: true });
+  await twin.route('**/static/dsfr/**/*.js', (route) =>
+    route.fulfill({ status: 200, contentType: 'text/javascript', body: '' }),
+  );
+  await twin.context().addCookies(await from.context().cookies());
+  await twin.goto(url);
+  return twin;
 }
 
 function collectProblems(page: Page, problems: string[]): void {

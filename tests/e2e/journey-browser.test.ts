@@ -10,6 +10,7 @@ import {
   focusIsOn,
   launchChromium,
   newPage as openPage,
+  noScriptTwin,
   see,
   serve,
   tabTo,
@@ -55,12 +56,21 @@ describe('first journey in the browser', () => {
     writeAxeLog(axeLog);
   });
 
-  function newPage(width?: number, height?: number): Promise<Page> {
-    return openPage(browser, { width, height, problems });
+  function newPage(width?: number, height?: number, javaScriptEnabled = true): Promise<Page> {
+    return openPage(browser, { width, height, problems, javaScriptEnabled });
   }
 
   function checkPage(page: Page, name: string, docs?: string): Promise<void> {
     return check(page, name, { docs, log: axeLog });
+  }
+
+  /** axe and a screenshot of what this JavaScript-less page shows (see noScriptTwin). */
+  async function checkNoScript(page: Page, name: string) {
+    const size = page.viewportSize()!;
+    const twin = await noScriptTwin(browser, page, page.url(), { ...size, problems });
+    expect(await twin.getAttribute('html', 'data-fr-js')).toBeNull();
+    await checkPage(twin, name);
+    await twin.context().close();
   }
 
   async function logIn(page: Page, email: string) {
@@ -310,6 +320,49 @@ describe('first journey in the browser', () => {
       page.getByRole('status'),
       'Suivi « Rappeler pour le rendez-vous » marqué comme fait.',
     );
+    expect(problems).toEqual([]);
+  }, 60000);
+
+  it('without JavaScript, on a phone, a worker logs in, records a person, logs a contact, plans a follow-up and completes it', async () => {
+    const page = await newPage(375, 740, false);
+    await page.goto(`${base}/personnes`);
+    await atPath(page, '/connexion');
+    // The DSFR's script did not run: its mark on <html> is absent.
+    expect(await page.getAttribute('html', 'data-fr-js')).toBeNull();
+    await logIn(page, team.worker2.email);
+    await atPath(page, '/personnes');
+
+    // The menu is shown in the page (the Menu button needs JavaScript to open its dialog).
+    const menu = page.getByRole('navigation', { name: 'Menu principal' });
+    expect(await menu.isVisible()).toBe(true);
+    expect(await page.locator('#bouton-menu').isVisible()).toBe(false);
+    await checkNoScript(page, '16-personnes-sans-js-mobile');
+
+    await page.getByRole('link', { name: 'Nouvelle personne' }).click();
+    await page.getByLabel('Surnom ou description').fill('Jeune homme, skatepark');
+    await page.getByRole('button', { name: 'Enregistrer la personne' }).click();
+    await see(page.getByRole('heading', { level: 1 }), 'Jeune homme, skatepark');
+
+    await page.getByLabel('Canal').selectOption({ label: 'Rue' });
+    await page.getByLabel('Résultat').selectOption({ label: 'Rendez-vous fixé' });
+    await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    await see(page.getByRole('status'), 'Le contact est enregistré.');
+
+    const tomorrow = toParisLocalInput(new Date(Date.now() + 24 * 3600 * 1000)).slice(0, 10);
+    await page.getByLabel('Action à faire').fill('Retrouver au skatepark');
+    await page.getByLabel('À faire le').fill(`${tomorrow}T17:00`);
+    await page.getByRole('button', { name: 'Planifier le suivi' }).click();
+    await see(page.getByRole('status'), 'Le suivi est planifié');
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await checkNoScript(page, '17-fiche-sans-js-mobile');
+
+    await menu.getByRole('link', { name: 'Mes actions' }).click();
+    await see(page.locator('main'), 'Retrouver au skatepark');
+    await page.getByRole('button', { name: 'Marquer comme fait : Retrouver au skatepark' }).click();
+    await see(page.getByRole('status'), 'Suivi « Retrouver au skatepark » marqué comme fait.');
     expect(problems).toEqual([]);
   }, 60000);
 

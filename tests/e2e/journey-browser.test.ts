@@ -382,4 +382,42 @@ describe('first journey in the browser', () => {
     await see(page.getByRole('heading', { level: 1 }), 'Mes actions');
     expect(problems).toEqual([]);
   });
+
+  /** Signs in a page of this size, then presses Tab twice and Enter: "Aller au menu". */
+  async function skipToMenu(width: number, height: number, javaScriptEnabled = true) {
+    const page = await newPage(width, height, javaScriptEnabled);
+    await page.goto(`${base}/connexion`);
+    await logIn(page, team.worker2.email);
+    await see(page.getByRole('heading', { level: 1 }), 'Mes actions');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await focusIsOn(page, '.fr-skiplinks a')).toBe(true);
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe(
+      'Aller au menu',
+    );
+    await page.keyboard.press('Enter');
+    return page;
+  }
+
+  it('on a phone, the skip link "Aller au menu" leads to the Menu button, which opens the menu', async () => {
+    const page = await skipToMenu(375, 740);
+    expect(await focusIsOn(page, '#bouton-menu')).toBe(true);
+    await page.keyboard.press('Enter');
+    const nav = page.getByRole('navigation', { name: 'Menu principal' });
+    await nav.getByRole('link', { name: 'Personnes' }).waitFor({ timeout: 10000 });
+    await checkPage(page, '18-menu-ouvert-mobile');
+    expect(problems).toEqual([]);
+  });
+
+  it('on a large screen, and on a phone without JavaScript, "Aller au menu" leads into the menu', async () => {
+    for (const [width, height, js] of [
+      [1280, 900, true],
+      [375, 740, false],
+    ] as const) {
+      const page = await skipToMenu(width, height, js);
+      await page.keyboard.press('Tab');
+      expect(await focusIsOn(page, '#navigation a[href="/"]')).toBe(true);
+    }
+    expect(problems).toEqual([]);
+  });
 });

@@ -201,11 +201,20 @@ export function Layout({
                 </a>
               </li>
               {ctx.actor ? (
-                <li>
-                  <a class="fr-link" href="#navigation">
-                    Aller au menu
-                  </a>
-                </li>
+                <>
+                  {/* Large screens show the menu: the link goes to it. */}
+                  <li class="fr-hidden fr-unhidden-lg av-skip-to-nav">
+                    <a class="fr-link" href="#navigation">
+                      Aller au menu
+                    </a>
+                  </li>
+                  {/* Small screens keep it in a closed dialog: the link goes to its button. */}
+                  <li class="fr-hidden-lg av-skip-to-menu-button">
+                    <a class="fr-link" href="#bouton-menu">
+                      Aller au menu
+                    </a>
+                  </li>
+                </>
               ) : null}
             </ul>
           </nav>

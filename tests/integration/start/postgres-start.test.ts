@@ -4,7 +4,10 @@ import { createCipher } from '../../../server/lib/crypto';
 import { seedDemo } from '../../../server/seed/demo';
 import { testKnex, truncateAll } from '../../setup/db';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
-import { childEnv, exitWithin, freePort, start, waitForHealthy } from './processes';
+import { DEFAULT_PASSWORD } from '../../setup/context';
+import { createTeam } from '../../setup/factories';
+import { waitFor } from '../deadlines/helpers';
+import { childEnv, exitWithin, freePort, login, start, waitForHealthy } from './processes';
 
 jest.setTimeout(120_000);
 
@@ -45,6 +48,59 @@ describe('npm start with DATABASE_URL', () => {
     } finally {
       web.child.kill('SIGTERM');
       expect(await exitWithin(web, 60_000)).toBe(0);
+    }
+  });
+
+  it('when SIGTERM arrives while a slow request is in flight, then the request completes (200) and only then the process exits 0', async () => {
+    const team = await createTeam();
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const web = start('server/index.ts', [], env(port, { NODE_ENV: 'development' }));
+    const holder = await testKnex().transaction();
+    try {
+      await waitForHealthy(`${base}/healthz`, web, 60_000);
+      const cookie = await login(base, team.worker.email, DEFAULT_PASSWORD);
+      const created = await fetch(`${base}/api/persons`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify({ alias: 'Lente', source: 'outreach' }),
+      });
+      const { id } = await created.json();
+
+      // The test holds the person's row lock: the PATCH waits for it inside the app.
+      await holder('persons').where({ id }).forUpdate().first();
+      const patch = fetch(`${base}/api/persons/${id}`, {
+        method: 'PATCH',
+        headers: { cookie, 'content-type': 'application/json' },
+        body: JSON.stringify({ version: 1, alias: 'Enfin' }),
+      });
+      await waitFor(async () => {
+        const { rows } = await testKnex().raw(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        );
+        return rows[0].n > 0;
+      }, 'the PATCH to wait for the row lock');
+
+      web.child.kill('SIGTERM');
+      // New connections are refused while the in-flight request goes on.
+      await waitFor(
+        () =>
+          fetch(`${base}/healthz`).then(
+            () => false,
+            () => true,
+          ),
+        'the server to stop accepting connections',
+      );
+      expect(web.child.exitCode).toBeNull();
+
+      await holder.commit();
+      const res = await patch;
+      expect(res.status).toBe(200);
+      expect((await res.json()).alias).toBe('Enfin');
+      expect(await exitWithin(web, 30_000)).toBe(0);
+    } finally {
+      if (!holder.isCompleted()) await holder.rollback();
+      if (web.child.exitCode === null) web.child.kill('SIGKILL');
     }
   });
 

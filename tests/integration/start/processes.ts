@@ -31,8 +31,9 @@ export interface Running {
 }
 
 /**
- * Starts a script through tsx, or a compiled one through plain node (`compiled`), in the project
- * folder unless `cwd` says otherwise.
+ * Starts a TypeScript script in one node process with tsx's loader (no tsx wrapper process, so a
+ * SIGKILL reaches the script itself), or a compiled one with plain node (`compiled`), in the
+ * project folder unless `cwd` says otherwise.
  */
 export function start(
   script: string,
@@ -40,7 +41,8 @@ export function start(
   env: NodeJS.ProcessEnv,
   opts: { compiled?: boolean; cwd?: string } = {},
 ): Running {
-  const child = spawn(opts.compiled ? process.execPath : TSX, [script, ...args], {
+  const loader = opts.compiled ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...loader, script, ...args], {
     cwd: opts.cwd ?? ROOT,
     env,
     stdio: 'pipe',

@@ -2,10 +2,15 @@ import { deadlineJobId } from '../../../jobs/queues';
 import { startDeadlineWorker } from '../../../jobs/runtime';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
-import { TEST_DATABASE_URL } from '../../setup/env';
 import { createTeam } from '../../setup/factories';
-import { childEnv, start, waitForOutput, type Running } from '../start/processes';
-import { deadlinesOf, notificationsFor, planFollowUp, waitForStatus } from './helpers';
+import { waitForOutput, type Running } from '../start/processes';
+import {
+  deadlinesOf,
+  notificationsFor,
+  planFollowUp,
+  startSlowWorker,
+  waitForStatus,
+} from './helpers';
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 
@@ -22,17 +27,7 @@ describe('worker killed in the middle of a job', () => {
 
   it('when the worker is killed with SIGKILL mid-job, then another worker gets the job after the stall interval and the notification exists once', async () => {
     const team = await createTeam();
-    child = start(
-      'tests/integration/deadlines/fixtures/slow-worker.ts',
-      [],
-      childEnv({
-        NODE_ENV: 'test',
-        DATABASE_URL: TEST_DATABASE_URL,
-        QUEUE_PREFIX: ctx.prefix,
-        LOG_LEVEL: 'silent',
-      }),
-    );
-    await waitForOutput(child, 'READY', 30_000);
+    child = await startSlowWorker(ctx.prefix);
 
     const { res } = await planFollowUp(ctx.app, team.worker.email, NOW);
     const [deadline] = await deadlinesOf(res.body.id);

@@ -6,6 +6,8 @@ import {
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { loginAs } from '../../setup/context';
 import { testKnex } from '../../setup/db';
+import { TEST_DATABASE_URL } from '../../setup/env';
+import { childEnv, start, waitForOutput, type Running } from '../start/processes';
 
 /** Polls until check returns a value (not undefined/false), or fails after timeoutMs. */
 export async function waitFor<T>(
@@ -59,4 +61,27 @@ export async function planFollowUp(
     .post(`/api/persons/${person.body.id}/follow-ups`)
     .send({ dueAt: dueAt.toISOString(), title });
   return { agent, personId: person.body.id as string, res };
+}
+
+/**
+ * Starts the worker process with the slow follow_up.due processor (fixtures/slow-worker.ts) on
+ * the test database and the given queue prefix; resolves once it is ready to take jobs.
+ */
+export async function startSlowWorker(
+  queuePrefix: string,
+  extra: Record<string, string> = {},
+): Promise<Running> {
+  const proc = start(
+    'tests/integration/deadlines/fixtures/slow-worker.ts',
+    [],
+    childEnv({
+      NODE_ENV: 'test',
+      DATABASE_URL: TEST_DATABASE_URL,
+      QUEUE_PREFIX: queuePrefix,
+      LOG_LEVEL: 'silent',
+      ...extra,
+    }),
+  );
+  await waitForOutput(proc, 'READY', 30_000);
+  return proc;
 }

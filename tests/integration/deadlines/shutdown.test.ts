@@ -1,10 +1,9 @@
 import { deadlineJobId } from '../../../jobs/queues';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
-import { TEST_DATABASE_URL } from '../../setup/env';
 import { createTeam } from '../../setup/factories';
-import { childEnv, exitWithin, start, waitForOutput, type Running } from '../start/processes';
-import { deadlinesOf, notificationsFor, planFollowUp } from './helpers';
+import { exitWithin, waitForOutput, type Running } from '../start/processes';
+import { deadlinesOf, notificationsFor, planFollowUp, startSlowWorker } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -25,19 +24,10 @@ describe('the worker process on SIGTERM', () => {
   it('when SIGTERM arrives in the middle of a job, then it takes no new job, the active one finishes (deadline done, one notification) and the process exits 0 within the shutdown bound', async () => {
     const team = await createTeam();
     // jobs/worker.ts itself (boot and signal handling), with a processor that takes 1.5 s.
-    worker = start(
-      'tests/integration/deadlines/fixtures/slow-worker.ts',
-      [],
-      childEnv({
-        NODE_ENV: 'test',
-        DATABASE_URL: TEST_DATABASE_URL,
-        QUEUE_PREFIX: ctx.prefix,
-        LOG_LEVEL: 'silent',
-        SLOW_JOB_MS: '1500',
-        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      }),
-    );
-    await waitForOutput(worker, 'READY', 30_000);
+    worker = await startSlowWorker(ctx.prefix, {
+      SLOW_JOB_MS: '1500',
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
 
     const { res } = await planFollowUp(ctx.app, team.worker.email, NOW);
     const [deadline] = await deadlinesOf(res.body.id);

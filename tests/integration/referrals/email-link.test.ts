@@ -12,7 +12,14 @@ import {
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+import {
+  createPerson,
+  emailFor,
+  giveConsent,
+  refer,
+  referralWorld,
+  resetLinkRateLimit,
+} from './helpers';
 import { linkIn, startSmtp } from './smtp';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
@@ -50,14 +57,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
       status: string;
     };
 
-  /** Runs the email job of a referral the way the worker does, and returns the email it sent. */
-  async function emailFor(referralId: string, kind = REFERRAL_EMAIL_PARTNER) {
-    const before = smtp.received.length;
-    const d = await deadlineOf(referralId, kind);
-    expect(await processDeadline(ctx.deps, processors, kind, d.id)).toBe('done');
-    const all = await smtp.waitFor(before + 1);
-    return all[all.length - 1];
-  }
+  const emailOf = (referralId: string, kind?: string) => emailFor(ctx, smtp, referralId, kind);
 
   describe('through the running deadline worker', () => {
     let worker: DeadlineWorker;
@@ -174,7 +174,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
 
   it('when a respond link is opened after a partner user already answered, then it is refused (410)', async () => {
     const id = await newReferral();
-    const link = linkIn(await emailFor(id));
+    const link = linkIn(await emailOf(id));
     await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' });
     const res = await request(ctx.app).post(link.path).type('form').send({ action: 'accept' });
     expect(res.status).toBe(410);
@@ -183,7 +183,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
 
   it('when the link is 8 days old, then it is refused and the referral does not move; a minute earlier it still works', async () => {
     const id = await newReferral();
-    const link = linkIn(await emailFor(id));
+    const link = linkIn(await emailOf(id));
     const [row] = await testKnex()('referral_links').where({ referral_id: id });
     const sentAt = new Date(row.created_at).getTime();
     expect(sentAt).toBe(clock.now().getTime());
@@ -202,7 +202,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
       // Another link, answered one minute before its expiry: accepted.
       clock.set('2026-11-24T10:00:00+01:00');
       const other = await newReferral();
-      const otherLink = linkIn(await emailFor(other));
+      const otherLink = linkIn(await emailOf(other));
       clock.set(new Date(clock.now().getTime() + 8 * DAY - 60_000));
       const accepted = await request(ctx.app)
         .post(otherLink.path)
@@ -217,7 +217,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
 
   it('when the partner rejects through the link with a coded reason, then the referral is rejected', async () => {
     const id = await newReferral();
-    const link = linkIn(await emailFor(id));
+    const link = linkIn(await emailOf(id));
     const res = await request(ctx.app)
       .post(link.path)
       .type('form')
@@ -226,7 +226,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
     const r = await w.agents.worker.get(`/api/referrals/${id}`);
     expect(r.body).toMatchObject({ status: 'rejected', statusReasonCode: 'out_of_area' });
     // A respond link cannot report an outcome.
-    const other = linkIn(await emailFor(await newReferral()));
+    const other = linkIn(await emailOf(await newReferral()));
     const wrong = await request(ctx.app).post(other.path).type('form').send({ action: 'complete' });
     expect(wrong.status).toBe(400);
   });
@@ -234,7 +234,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
   it('when the referral was accepted, then the outcome link asks whether help was delivered and records it', async () => {
     const id = await newReferral();
     await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' });
-    const email = await emailFor(id, REFERRAL_ASK_OUTCOME);
+    const email = await emailOf(id, REFERRAL_ASK_OUTCOME);
     expect(email.subject).toContain("L'aide a-t-elle pu être apportée");
     const link = linkIn(email);
     const page = await request(ctx.app).get(link.path);
@@ -252,7 +252,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
 
   it('when a link is requested, then the request log shows the path without the token', async () => {
     const id = await newReferral();
-    const link = linkIn(await emailFor(id));
+    const link = linkIn(await emailOf(id));
     const lines: string[] = [];
     const sink = new Writable({
       write(chunk, _enc, cb) {
@@ -270,8 +270,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
   it('when one address opens too many links, then 429', async () => {
     const bogus = '/partenaires/reponse/' + 'A'.repeat(43);
     // Start from a clean count: the tests above opened links from this address too.
-    const keys = await ctx.deps.redis.keys(`${ctx.prefix}:link:ip*`);
-    if (keys.length) await ctx.deps.redis.del(...keys);
+    await resetLinkRateLimit(ctx);
     const statuses: number[] = [];
     for (let i = 0; i < 31; i += 1) statuses.push((await request(ctx.app).get(bogus)).status);
     expect(statuses.slice(0, 30).every((s) => s === 404)).toBe(true);

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { createTestContext, type TestContext } from '../../setup/context';
-import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
+import {
+  createPerson,
+  giveConsent,
+  refer,
+  referralWorld,
+  resetLinkRateLimit,
+  type Agent,
+} from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -89,8 +96,7 @@ describe('referral write endpoints under arbitrary input', () => {
         fc.string({ minLength: 1, maxLength: 60 }),
         fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 50 })),
         async (token, fields) => {
-          const keys = await ctx.deps.redis.keys(`${ctx.prefix}:link:ip*`);
-          if (keys.length) await ctx.deps.redis.del(...keys);
+          await resetLinkRateLimit(ctx);
           const res = await request(ctx.app)
             .post(`/partenaires/reponse/${encodeURIComponent(token)}`)
             .type('form')

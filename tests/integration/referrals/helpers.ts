@@ -1,7 +1,12 @@
 import type { Express } from 'express';
-import { loginAs } from '../../setup/context';
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import { REFERRAL_EMAIL_PARTNER } from '../../../server/features/referrals/referral-schemas';
+import type { ReferralStatus } from '../../../server/features/referrals/referral-state';
+import { loginAs, type TestContext } from '../../setup/context';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { testKnex } from '../../setup/db';
+import type { ReceivedEmail } from './smtp';
 
 export type Agent = Awaited<ReturnType<typeof loginAs>>;
 
@@ -88,4 +93,93 @@ export async function refer(
     sharedSummary: 'Famille de trois personnes',
     ...extra,
   });
+}
+
+/** The API moves that bring a requested referral to each status (expired is the system's). */
+const PATH_TO: Record<
+  ReferralStatus,
+  [actor: 'partner' | 'worker', to: string, reason?: string][]
+> = {
+  requested: [],
+  accepted: [['partner', 'accepted']],
+  rejected: [['partner', 'rejected', 'not_eligible']],
+  cancelled: [['worker', 'cancelled', 'La personne a déménagé']],
+  in_progress: [
+    ['partner', 'accepted'],
+    ['partner', 'in_progress'],
+  ],
+  on_hold: [
+    ['partner', 'accepted'],
+    ['partner', 'on_hold', 'En attente de pièces'],
+  ],
+  completed: [
+    ['partner', 'accepted'],
+    ['partner', 'completed'],
+  ],
+  failed: [
+    ['partner', 'accepted'],
+    ['partner', 'failed', 'Injoignable'],
+  ],
+  expired: [],
+};
+
+/**
+ * Drives a requested referral to `status` through the real API, as the partner user and the
+ * requesting worker would (or the system, for expired); `from` says where it already is.
+ */
+export async function driveTo(
+  ctx: TestContext,
+  w: { agents: Record<'partner' | 'worker', Agent> },
+  id: string,
+  status: ReferralStatus,
+  from: ReferralStatus = 'requested',
+): Promise<void> {
+  const prefix = PATH_TO[from];
+  const moves =
+    from === 'requested'
+      ? PATH_TO[status]
+      : status === 'cancelled'
+        ? PATH_TO.cancelled
+        : PATH_TO[status].slice(prefix.length);
+  if (
+    from !== 'requested' &&
+    status !== 'cancelled' &&
+    JSON.stringify(PATH_TO[status].slice(0, prefix.length)) !== JSON.stringify(prefix)
+  )
+    throw new Error(`no path from ${from} to ${status}`);
+  for (const [actor, to, reason] of moves) {
+    const res = await w.agents[actor]
+      .post(`/api/referrals/${id}/transitions`)
+      .send(reason ? { to, reason } : { to });
+    if (res.status !== 200) throw new Error(`${to}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+  if (status === 'expired') {
+    const ok = await testKnex().transaction((trx) => ctx.deps.services.referrals.expire(trx, id));
+    if (!ok) throw new Error('the referral did not expire');
+  }
+}
+
+/**
+ * Runs a referral's email deadline of this kind the way the worker does (nothing else consumes
+ * the queue in these tests) and returns the email the SMTP server received.
+ */
+export async function emailFor(
+  ctx: TestContext,
+  smtp: { received: ReceivedEmail[]; waitFor(n: number): Promise<ReceivedEmail[]> },
+  referralId: string,
+  kind: string = REFERRAL_EMAIL_PARTNER,
+): Promise<ReceivedEmail> {
+  const before = smtp.received.length;
+  const d = await testKnex()('deadlines').where({ subject_id: referralId, kind }).first('id');
+  if (!d) throw new Error(`no ${kind} deadline for referral ${referralId}`);
+  const outcome = await processDeadline(ctx.deps, processors, kind, d.id);
+  if (outcome !== 'done') throw new Error(`${kind}: ${outcome}`);
+  const all = await smtp.waitFor(before + 1);
+  return all[all.length - 1];
+}
+
+/** Forgets how many links this test process opened: the link pages allow 30 per IP and window. */
+export async function resetLinkRateLimit(ctx: TestContext): Promise<void> {
+  const keys = await ctx.deps.redis.keys(`${ctx.prefix}:link:ip*`);
+  if (keys.length) await ctx.deps.redis.del(...keys);
 }

@@ -7,7 +7,7 @@ import {
   TRANSITIONS,
   type ReferralStatus,
 } from '../../../server/features/referrals/referral-state';
-import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
+import { createPerson, driveTo, giveConsent, refer, referralWorld, type Agent } from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -35,37 +35,7 @@ describe('referral state machine, transition by transition', () => {
     const created = await refer(w.agents.worker, personId, w.food.partner.id);
     expect(created.status).toBe(201);
     const id = created.body.id as string;
-    const path: Record<ReferralStatus, [Agent, string, string?][]> = {
-      requested: [],
-      accepted: [[w.agents.partner, 'accepted']],
-      rejected: [[w.agents.partner, 'rejected', 'not_eligible']],
-      cancelled: [[w.agents.worker, 'cancelled', 'La personne a déménagé']],
-      in_progress: [
-        [w.agents.partner, 'accepted'],
-        [w.agents.partner, 'in_progress'],
-      ],
-      on_hold: [
-        [w.agents.partner, 'accepted'],
-        [w.agents.partner, 'on_hold', 'En attente de pièces'],
-      ],
-      completed: [
-        [w.agents.partner, 'accepted'],
-        [w.agents.partner, 'completed'],
-      ],
-      failed: [
-        [w.agents.partner, 'accepted'],
-        [w.agents.partner, 'failed', 'Injoignable'],
-      ],
-      expired: [],
-    };
-    for (const [agent, to, reason] of path[status]) {
-      const res = await move(agent, id, to, reason ? { reason } : {});
-      expect(res.status).toBe(200);
-    }
-    if (status === 'expired') {
-      const ok = await testKnex().transaction((trx) => ctx.deps.services.referrals.expire(trx, id));
-      expect(ok).toBe(true);
-    }
+    await driveTo(ctx, w, id, status);
     return id;
   }
 
@@ -210,16 +180,46 @@ describe('referral state machine, transition by transition', () => {
     }
   });
 
-  it('when a partner answers, then the requester is notified without any personal data', async () => {
-    const id = await referralIn('requested');
-    await move(w.agents.partner, id, 'accepted');
-    const res = await w.agents.worker.get('/api/notifications');
-    const n = (res.body.items as { subjectId: string; kind: string; title: string }[]).find(
-      (x) => x.subjectId === id,
-    );
-    expect(n).toMatchObject({ kind: 'referral.accepted' });
-    expect(n!.title).toContain('Banque alimentaire');
-    expect(n!.title).not.toMatch(/Nadia|Benali/);
+  it.each([
+    ['requested', 'accepted', 'Orientation acceptée par Banque alimentaire'],
+    ['requested', 'rejected', 'Orientation refusée par Banque alimentaire'],
+    ['accepted', 'in_progress', 'Orientation en cours par Banque alimentaire'],
+    ['accepted', 'on_hold', 'Orientation en pause par Banque alimentaire'],
+    ['in_progress', 'completed', 'Orientation réalisée par Banque alimentaire'],
+    ['on_hold', 'failed', 'Orientation échouée par Banque alimentaire'],
+  ] as const)(
+    'when the partner user moves a referral from %s to %s, then the requester is notified once, without any personal data',
+    async (from, to, title) => {
+      const id = await referralIn(from);
+      const res = await move(w.agents.partner, id, to, { reason: reasonFor(to) });
+      expect(res.status).toBe(200);
+      const notes = (
+        (await w.agents.worker.get('/api/notifications')).body.items as {
+          subjectId: string;
+          kind: string;
+          title: string;
+          link: string;
+        }[]
+      ).filter((x) => x.subjectId === id && x.kind === `referral.${to}`);
+      expect(notes).toHaveLength(1);
+      expect(notes[0]).toMatchObject({ title, link: `/orientations/${id}` });
+      expect(JSON.stringify(notes[0])).not.toMatch(/Nadia|Benali|Besoin|Famille/);
+      // Only the requester: not the other worker of the structure.
+      const others = await testKnex()('notifications').where({
+        subject_id: id,
+        kind: `referral.${to}`,
+        recipient_id: w.team.worker2.id,
+      });
+      expect(others).toEqual([]);
+    },
+  );
+
+  it('when the requester or a manager cancels, then no answer notification is sent to the requester', async () => {
+    const id = await referralIn('accepted');
+    await move(w.agents.manager, id, 'cancelled', { reason: 'Doublon' });
+    expect(
+      await testKnex()('notifications').where({ subject_id: id, kind: 'referral.cancelled' }),
+    ).toEqual([]);
   });
 
   it('when the target is requested or unknown, then 400', async () => {

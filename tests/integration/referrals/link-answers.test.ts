@@ -1,0 +1,182 @@
+import request from 'supertest';
+import { REFERRAL_ASK_OUTCOME } from '../../../server/features/referrals/referral-schemas';
+import type { ReferralStatus } from '../../../server/features/referrals/referral-state';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import {
+  createPerson,
+  driveTo,
+  emailFor,
+  giveConsent,
+  refer,
+  referralWorld,
+  resetLinkRateLimit,
+} from './helpers';
+import { linkIn, startSmtp } from './smtp';
+
+type World = Awaited<ReturnType<typeof referralWorld>>;
+type LinkKind = 'respond' | 'outcome';
+type Action = 'accept' | 'reject' | 'complete' | 'fail';
+
+/** What each link may do and from where, as the spec says (not read from the code). */
+const ALLOWED: Record<
+  LinkKind,
+  { from: ReferralStatus[]; actions: Partial<Record<Action, ReferralStatus>> }
+> = {
+  respond: { from: ['requested'], actions: { accept: 'accepted', reject: 'rejected' } },
+  outcome: {
+    from: ['accepted', 'in_progress', 'on_hold'],
+    actions: { complete: 'completed', fail: 'failed' },
+  },
+};
+const ACTIONS: Action[] = ['accept', 'reject', 'complete', 'fail'];
+/** A respond link exists from the referral's creation; an outcome link once it was accepted. */
+const REACHABLE: Record<LinkKind, ReferralStatus[]> = {
+  respond: [
+    'requested',
+    'accepted',
+    'rejected',
+    'cancelled',
+    'in_progress',
+    'completed',
+    'expired',
+  ],
+  outcome: ['accepted', 'in_progress', 'on_hold', 'completed', 'failed', 'cancelled'],
+};
+const FIELDS: Record<Action, Record<string, string>> = {
+  accept: {},
+  reject: { reason: 'no_capacity' },
+  complete: { outcome: 'Colis remis' },
+  fail: { reason: 'Personne injoignable' },
+};
+
+const cases = (Object.keys(REACHABLE) as LinkKind[]).flatMap((link) =>
+  REACHABLE[link].flatMap((from) =>
+    ACTIONS.map((action) => {
+      const to = ALLOWED[link].actions[action];
+      const expected: 200 | 400 | 410 = !ALLOWED[link].from.includes(from) ? 410 : to ? 200 : 400;
+      return { link, from, action, expected, to: to ?? null };
+    }),
+  ),
+);
+
+describe('partners answering by signed link: every action of each link from each status', () => {
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let ctx: TestContext;
+  let w: World;
+  let personId: string;
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({
+      clock: fixedClock('2026-11-24T10:00:00+01:00'),
+      env: { SMTP_URL: smtp.url },
+    });
+    w = await referralWorld(ctx.app);
+    personId = (await createPerson(w.agents.worker)).id;
+    await giveConsent(w.agents.worker, personId, w.food.partner.id);
+  });
+  // Every case opens links from the same address: the per-IP limit is not under test here.
+  beforeEach(async () => resetLinkRateLimit(ctx));
+  afterAll(async () => {
+    await ctx.close();
+    await smtp.close();
+  });
+
+  /** A referral in `from` and the path of its link of this kind, sent by email like the worker does. */
+  async function linkOn(link: LinkKind, from: ReferralStatus) {
+    const id = (await refer(w.agents.worker, personId, w.food.partner.id)).body.id as string;
+    let path: string;
+    if (link === 'respond') {
+      path = linkIn(await emailFor(ctx, smtp, id)).path;
+      await driveTo(ctx, w, id, from);
+    } else {
+      await driveTo(ctx, w, id, 'accepted');
+      path = linkIn(await emailFor(ctx, smtp, id, REFERRAL_ASK_OUTCOME)).path;
+      await driveTo(ctx, w, id, from, 'accepted');
+    }
+    return { id, path };
+  }
+
+  const post = (path: string, action: string, fields: Record<string, string> = {}) =>
+    request(ctx.app)
+      .post(path)
+      .type('form')
+      .send({ action, ...fields });
+
+  const staffView = async (id: string) => (await w.agents.worker.get(`/api/referrals/${id}`)).body;
+
+  it.each(cases)(
+    'when the $link link is used to $action while the referral is $from, then $expected',
+    async ({ link, from, action, expected, to }) => {
+      const { id, path } = await linkOn(link, from);
+      const before = await staffView(id);
+      const res = await post(path, action, FIELDS[action]);
+      expect(res.status).toBe(expected);
+      const after = await staffView(id);
+
+      if (expected !== 200) {
+        expect(after.status).toBe(from);
+        expect(after.events).toHaveLength(before.events.length);
+        return;
+      }
+      expect(after.status).toBe(to);
+      expect(after.events.at(-1)).toMatchObject({
+        fromStatus: from,
+        toStatus: to,
+        actorKind: 'link',
+        actorId: null,
+      });
+      if (action === 'complete') expect(after.outcome).toBe('Colis remis');
+      if (action === 'reject') expect(after.statusReasonCode).toBe('no_capacity');
+      // The requester hears of the answer, once, without the person.
+      const notes = await testKnex()('notifications').where({
+        subject_id: id,
+        kind: `referral.${to}`,
+        recipient_id: w.team.worker.id,
+      });
+      expect(notes).toHaveLength(1);
+      expect(notes[0].title).toContain('Banque alimentaire');
+      expect(notes[0].title).not.toMatch(/Nadia|Benali/);
+      // Spent: the link works once.
+      expect((await post(path, action, FIELDS[action])).status).toBe(410);
+    },
+  );
+
+  it.each([
+    ['accept', 'reject'],
+    ['accept', 'accept'],
+  ] as const)(
+    'when one respond link is submitted twice at once (%s and %s), then one answer wins and the other is refused',
+    async (a, b) => {
+      for (let round = 0; round < 3; round += 1) {
+        const { id, path } = await linkOn('respond', 'requested');
+        const results = await Promise.all([post(path, a, FIELDS[a]), post(path, b, FIELDS[b])]);
+        expect(results.map((r) => r.status).sort()).toEqual([200, 410]);
+        const after = await staffView(id);
+        const winner = results[0].status === 200 ? a : b;
+        expect(after.status).toBe(ALLOWED.respond.actions[winner]);
+        expect(after.events.map((e: { toStatus: string }) => e.toStatus)).toEqual([
+          'requested',
+          after.status,
+        ]);
+        const links = await testKnex()('referral_links').where({ referral_id: id });
+        expect(links).toHaveLength(1);
+        expect(links[0].used_at).not.toBeNull();
+      }
+    },
+  );
+
+  it('when one outcome link is submitted twice at once, then one answer wins and the other is refused', async () => {
+    const { id, path } = await linkOn('outcome', 'in_progress');
+    const results = await Promise.all([
+      post(path, 'complete', FIELDS.complete),
+      post(path, 'fail', FIELDS.fail),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 410]);
+    const after = await staffView(id);
+    expect(['completed', 'failed']).toContain(after.status);
+    expect(after.events).toHaveLength(4);
+  });
+});

@@ -141,6 +141,31 @@ describe('follow-up due deadlines', () => {
       expect(await notificationsFor(team.worker.id)).toHaveLength(0);
     });
 
+    it('when the follow-up is reassigned, then the old deadline and its job go, a new one is pending, and only the new assignee is notified', async () => {
+      const team = await createTeam();
+      const { agent, res } = await planFollowUp(ctx.app, team.worker.email, LATER);
+      const [old] = await deadlinesOf(res.body.id);
+      expect(await ctx.deps.queue.getJob(deadlineJobId(old.id))).toBeDefined();
+
+      const patched = await agent
+        .patch(`/api/follow-ups/${res.body.id}`)
+        .send({ assigneeId: team.worker2.id });
+      expect(patched.status).toBe(200);
+
+      const [before, after] = await deadlinesOf(res.body.id);
+      expect(before).toMatchObject({ id: old.id, status: 'cancelled' });
+      expect(after).toMatchObject({ status: 'pending', dueAt: LATER });
+      expect(await ctx.deps.queue.getJob(deadlineJobId(old.id))).toBeUndefined();
+      expect(await ctx.deps.queue.getJob(deadlineJobId(after.id))).toBeDefined();
+
+      expect(await run(old.id)).toBe('not_pending');
+      expect(await run(after.id)).toBe('done');
+      expect(await notificationsFor(team.worker.id)).toHaveLength(0);
+      const [n] = await notificationsFor(team.worker2.id);
+      expect(n).toMatchObject({ subject_id: res.body.id, kind: FOLLOW_UP_DUE });
+      expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
+    });
+
     it('when the follow-up is completed, then its pending deadline is cancelled and never notifies', async () => {
       const team = await createTeam();
       const { agent, res } = await planFollowUp(ctx.app, team.worker.email, LATER);

@@ -7,6 +7,7 @@ import { installSessions, servedOverHttps } from './auth/session';
 import { isPublic } from './auth/policies';
 import { ForbiddenError, NotFoundError } from './lib/errors';
 import { jsonErrorHandler } from './lib/error-handler';
+import { pingPostgres } from './lib/db';
 import { pingRedis } from './lib/redis';
 import { authRouter } from './features/auth/auth-router';
 import { docsRouter } from './features/docs/docs-router';
@@ -78,13 +79,7 @@ export function createApp(deps: Deps): Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', isPublic(), async (_req, res) => {
-    const [postgres, redis] = await Promise.all([
-      deps.knex
-        .raw('select 1')
-        .then(() => true)
-        .catch(() => false),
-      pingRedis(deps.redis),
-    ]);
+    const [postgres, redis] = await Promise.all([pingPostgres(deps.knex), pingRedis(deps.redis)]);
     const body = {
       status: postgres && redis ? 'ready' : 'degraded',
       postgres: postgres ? 'up' : 'down',

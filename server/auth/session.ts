@@ -22,6 +22,23 @@ export function servedOverHttps(config: Pick<Config, 'publicUrl'>): boolean {
 }
 
 /**
+ * connect-session-knex hands a database error to express-session's callback and then rethrows it
+ * from a promise nobody awaits (unhandled, it ends the process), and its touch never calls back on
+ * error (the response would hang). With PostgreSQL down a request gets its 503 instead.
+ */
+function settleErrorsThroughCallbacks(store: ConnectSessionKnexStore): void {
+  type Method = (...args: unknown[]) => Promise<unknown>;
+  const methods = store as unknown as Record<'get' | 'set' | 'destroy' | 'touch', Method>;
+  for (const name of ['get', 'set', 'destroy', 'touch'] as const) {
+    const original = methods[name].bind(store);
+    methods[name] = (...args) =>
+      original(...args).catch((err: unknown) => {
+        if (name === 'touch') (args.at(-1) as ((e: unknown) => void) | undefined)?.(err);
+      });
+  }
+}
+
+/**
  * Sessions live in PostgreSQL; the user, its role and memberships are read again on every
  * request, so a change (role, disabling, new password) applies at the next request.
  */
@@ -38,6 +55,7 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
   // down at boot (or closed right away), reject unhandled and then fail every session for good.
   store.ready.catch(() => undefined);
   store.ready = Promise.resolve();
+  settleErrorsThroughCallbacks(store);
   app.use(
     session({
       name: SESSION_COOKIE,

@@ -136,3 +136,25 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
     ? createPostgres(config, config.DATABASE_URL)
     : createPglite(config.DATA_DIR, logger);
 }
+
+/**
+ * Readiness probe: true when PostgreSQL answers within timeoutMs. A pool waiting for a connection
+ * (the server unreachable, or every connection busy) would otherwise hold the probe for the whole
+ * acquire timeout.
+ */
+export async function pingPostgres(knex: Knex, timeoutMs = 1000): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      knex.raw('select 1').then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+        timer.unref();
+      }),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}

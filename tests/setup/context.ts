@@ -35,7 +35,7 @@ export async function createTestContext(
   opts: { clock?: Clock; env?: Record<string, string> } = {},
 ): Promise<TestContext> {
   const config = testConfig(opts.env);
-  const db = createPostgres(config, TEST_DATABASE_URL);
+  const db = createPostgres(config, config.DATABASE_URL ?? TEST_DATABASE_URL);
   const deps = await buildContainer(config, {
     clock: opts.clock,
     db,

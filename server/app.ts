@@ -57,6 +57,9 @@ export function createApp(deps: Deps): Express {
   app.use(
     helmet({
       strictTransportSecurity: https,
+      // Our own pages learn which page a form was sent from (to come back to it after an
+      // expired session); other sites get no referrer at all.
+      referrerPolicy: { policy: 'same-origin' },
       contentSecurityPolicy: {
         useDefaults: true,
         directives: {
@@ -130,7 +133,7 @@ export function createApp(deps: Deps): Express {
     webRouter(deps.services, () => deps.clock.now()),
   );
   app.use(pageNotFound);
-  app.use(htmlErrorHandler(deps.logger, deps.services.notifications));
+  app.use(htmlErrorHandler(deps.logger, deps.services.notifications, deps.config.publicUrl));
   return app;
 }
 

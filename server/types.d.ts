@@ -15,7 +15,7 @@ declare module 'express-session' {
     createdAt: number;
     epoch: number;
     csrfToken: string;
-    flash?: { type: 'success' | 'error' | 'info'; message: string };
+    flash?: { type: 'success' | 'error' | 'info' | 'warning'; message: string };
   }
 }
 

@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger';
 import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../lib/errors';
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
 import type { NotificationService } from '../features/notifications/notification-router';
+import { localPath } from './format';
 import { pageContext } from './page-context';
 import { sendPage } from './render';
 import { ErrorPage } from './views/error-page';
@@ -79,6 +80,23 @@ export function webStatic(): Router {
   return r;
 }
 
+/**
+ * The page a form was posted from, from the Referer our Referrer-Policy (same-origin) lets the
+ * browser send: a path of this app only, never another site's address.
+ */
+function formPage(req: Request, publicOrigin: string): string | null {
+  const referer = req.get('referer');
+  if (!referer) return null;
+  try {
+    const url = new URL(referer);
+    if (url.origin !== publicOrigin && url.origin !== `${req.protocol}://${req.get('host')}`)
+      return null;
+    return localPath(`${url.pathname}${url.search}`);
+  } catch {
+    return null;
+  }
+}
+
 export const pageNotFound: RequestHandler = (_req, _res, next) => next(new NotFoundError('Page'));
 
 /**
@@ -88,8 +106,10 @@ export const pageNotFound: RequestHandler = (_req, _res, next) => next(new NotFo
 export function htmlErrorHandler(
   logger: Logger,
   notifications: Pick<NotificationService, 'list'>,
+  publicUrl: string,
 ): ErrorRequestHandler {
   const json = jsonErrorHandler(logger);
+  const publicOrigin = new URL(publicUrl).origin;
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
     if (req.path === '/api' || req.path.startsWith('/api/')) return json(err, req, res, next);
@@ -106,7 +126,12 @@ export function htmlErrorHandler(
           req.originalUrl === '/' ? '' : `?retour=${encodeURIComponent(req.originalUrl)}`;
         return res.redirect(302, `/connexion${back}`);
       }
-      return res.redirect(303, '/connexion');
+      if (req.path === '/deconnexion') return res.redirect(303, '/connexion?deconnecte=1');
+      // A form sent after the session ended: the login page says what was lost and leads back
+      // to the page the form was on.
+      const page = formPage(req, publicOrigin);
+      const back = page && page !== '/' ? `&retour=${encodeURIComponent(page)}` : '';
+      return res.redirect(303, `/connexion?session=expiree${back}`);
     }
 
     const isCsrf = (err as { code?: string })?.code === 'EBADCSRFTOKEN';

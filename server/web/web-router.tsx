@@ -37,6 +37,7 @@ import { LoginPage } from './views/login-page';
 import { NotificationsPage } from './views/notifications-page';
 import { PersonPage, type PersonForms } from './views/person-page';
 import { PersonsPage } from './views/persons-page';
+import type { Flash } from './views/layout';
 import { personEditWebRouter } from './persons/person-edit-router';
 import { actorOf, idOf, page, redirect } from './page-helpers';
 
@@ -61,6 +62,12 @@ const INTAKE_FIELDS = [
   'situation',
 ] as const;
 
+const SESSION_EXPIRED: Flash = {
+  type: 'warning',
+  message:
+    'Votre session a expiré ; ce que vous aviez saisi n’a pas été enregistré. Reconnectez-vous pour revenir à la page, puis saisissez-le à nouveau.',
+};
+
 /**
  * The web back office: server-rendered pages over the same services and policies as the JSON
  * API. Each route starts with its policy; each POST checks the synchronizer CSRF token.
@@ -79,6 +86,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       const returnTo = localPath(req.query.retour) ?? '/';
       if (req.user) return res.redirect(303, returnTo);
       const ctx = await ctxFor(req, true);
+      if (!ctx.flash && req.query.session === 'expiree') ctx.flash = SESSION_EXPIRED;
       if (!ctx.flash && req.query.retour)
         ctx.flash = { type: 'info', message: 'Connectez-vous pour continuer.' };
       if (!ctx.flash && req.query.deconnecte)

@@ -73,6 +73,18 @@ describe('first journey in the browser', () => {
     await twin.context().close();
   }
 
+  /** A person recorded by a colleague, opened in a fresh page by worker2 after logging in. */
+  async function openNewPerson(alias: string) {
+    const [person] = await testKnex()('persons')
+      .insert({ structure_id: team.structure.id, alias, source: 'outreach' })
+      .returning('id');
+    const page = await newPage();
+    await page.goto(`${base}/personnes/${person.id}`);
+    await logIn(page, team.worker2.email);
+    await see(page.getByRole('heading', { level: 1 }), alias);
+    return { page, person: person as { id: string } };
+  }
+
   async function logIn(page: Page, email: string) {
     await page.getByLabel('Adresse électronique').fill(email);
     await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
@@ -215,17 +227,7 @@ describe('first journey in the browser', () => {
   }, 120000);
 
   it('on the person file, a refused contact or plan keeps what was typed; a follow-up is rescheduled, then completed there', async () => {
-    const [person] = await testKnex()('persons')
-      .insert({
-        structure_id: team.structure.id,
-        alias: 'Homme au chien, quai',
-        source: 'outreach',
-      })
-      .returning('id');
-    const page = await newPage();
-    await page.goto(`${base}/personnes/${person.id}`);
-    await logIn(page, team.worker2.email);
-    await see(page.getByRole('heading', { level: 1 }), 'Homme au chien, quai');
+    const { page } = await openNewPerson('Homme au chien, quai');
 
     // A contact without its outcome: the message sits by the field, the rest stays typed.
     await page.getByLabel('Canal').selectOption({ label: 'Téléphone' });
@@ -380,6 +382,28 @@ describe('first journey in the browser', () => {
     await page.keyboard.type(DEFAULT_PASSWORD);
     await page.keyboard.press('Enter');
     await see(page.getByRole('heading', { level: 1 }), 'Mes actions');
+    expect(problems).toEqual([]);
+  });
+
+  it('when the session expires while a contact is typed, the login page says it was not saved and leads back to the file', async () => {
+    const { page, person } = await openNewPerson('Monsieur du banc, square');
+    await page.getByLabel('Canal').selectOption({ label: 'Rue' });
+    await page.getByLabel('Résultat').selectOption({ label: 'Joint(e)' });
+    // The idle timeout passes: the server forgets the session.
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'av.sid')!;
+    const sid = decodeURIComponent(cookie.value).replace(/^s:/, '').split('.')[0];
+    expect(await testKnex()('sessions').where({ sid }).del()).toBe(1);
+    await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    await atPath(page, '/connexion');
+    await see(
+      page.getByRole('alert'),
+      'Votre session a expiré ; ce que vous aviez saisi n’a pas été enregistré.',
+    );
+    await checkPage(page, '19-session-expiree');
+    await logIn(page, team.worker2.email);
+    await atPath(page, `/personnes/${person.id}`);
+    await see(page.getByRole('heading', { level: 1 }), 'Monsieur du banc');
+    expect(await testKnex()('contacts').where({ person_id: person.id })).toHaveLength(0);
     expect(problems).toEqual([]);
   });
 

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { csrfOf } from './html';
 
@@ -188,6 +189,92 @@ describe('web pages over HTTP', () => {
     const res = await agent.get('/personnes');
     expect(res.status).toBe(403);
     expect(res.text).toContain('Accès refusé');
+  });
+
+  /** Ends the agent's server session as the idle timeout would. */
+  async function expire(agent: Awaited<ReturnType<typeof loginAs>>) {
+    const cookie = agent.jar.getCookie('av.sid', {
+      path: '/',
+      domain: '127.0.0.1',
+      secure: false,
+      script: false,
+    });
+    const sid = decodeURIComponent(cookie!.value).replace(/^s:/, '').split('.')[0];
+    expect(await testKnex()('sessions').where({ sid }).del()).toBe(1);
+  }
+
+  it('when a form is posted after the session expired, then the login page says what was lost and leads back to the form’s page', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const file = await agent.get(`/personnes/${personId}`);
+    await expire(agent);
+    const res = await agent
+      .post(`/personnes/${personId}/contacts`)
+      .set('Referer', `${ctx.config.publicUrl}/personnes/${personId}`)
+      .type('form')
+      .send({
+        _csrf: csrfOf(file.text),
+        channel: 'phone',
+        outcome: 'reached',
+        occurredAt: '2026-11-20T10:00',
+      });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(
+      `/connexion?session=expiree&retour=${encodeURIComponent(`/personnes/${personId}`)}`,
+    );
+    expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(0);
+
+    const login = await agent.get(res.headers.location);
+    expect(login.status).toBe(200);
+    expect(login.text).toContain(
+      'Votre session a expiré ; ce que vous aviez saisi n’a pas été enregistré. Reconnectez-vous',
+    );
+    expect(login.text).toContain(`name="retour" value="/personnes/${personId}"`);
+    const back = await agent
+      .post('/connexion')
+      .type('form')
+      .send({
+        _csrf: csrfOf(login.text),
+        email: a.worker.email,
+        password: DEFAULT_PASSWORD,
+        retour: `/personnes/${personId}`,
+      });
+    expect(back.status).toBe(303);
+    expect(back.headers.location).toBe(`/personnes/${personId}`);
+  });
+
+  it.each([
+    ['another site', 'https://evil.example/personnes'],
+    ['a protocol-relative path', 'http://127.0.0.1:3000//evil.example/x'],
+    ['nothing', ''],
+  ])(
+    'when a form is posted after the session expired from %s, then the login page does not lead there',
+    async (_what, referer) => {
+      const agent = await loginAs(ctx.app, a.worker.email);
+      const page = await agent.get('/personnes/nouvelle');
+      await expire(agent);
+      const post = agent.post('/personnes/nouvelle').type('form');
+      if (referer) post.set('Referer', referer);
+      const res = await post.send({ _csrf: csrfOf(page.text), alias: 'Perdu', source: 'outreach' });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/connexion?session=expiree');
+    },
+  );
+
+  it('when logging out after the session expired, then the login page just says so', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const home = await agent.get('/');
+    await expire(agent);
+    const res = await agent
+      .post('/deconnexion')
+      .type('form')
+      .send({ _csrf: csrfOf(home.text) });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/connexion?deconnecte=1');
+  });
+
+  it('when pages are served, then the Referrer-Policy keeps addresses to this site', async () => {
+    const res = await request(ctx.app).get('/connexion');
+    expect(res.headers['referrer-policy']).toBe('same-origin');
   });
 
   it('when the session is logged out through the page, then the old cookie is redirected to login', async () => {

@@ -4,7 +4,7 @@ import type { Actor } from '../../auth/actor';
 export type NavKey = 'actions' | 'persons' | 'referrals' | 'partners' | 'notifications' | 'none';
 
 export interface Flash {
-  type: 'success' | 'error' | 'info';
+  type: 'success' | 'error' | 'info' | 'warning';
   message: string;
 }
 
@@ -161,7 +161,7 @@ function FlashMessage({ flash }: { flash: Flash | null }) {
   return (
     <div
       class={`fr-alert fr-alert--${flash.type} fr-alert--sm fr-mb-3w`}
-      role={flash.type === 'error' ? 'alert' : 'status'}
+      role={flash.type === 'error' || flash.type === 'warning' ? 'alert' : 'status'}
     >
       <p>{flash.message}</p>
     </div>

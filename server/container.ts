@@ -46,9 +46,10 @@ import {
 import { createPersonService, type PersonService } from './features/persons/person-service';
 import {
   createTimelineService,
+  type TimelineDetails,
   type TimelineService,
-  type TimelineSource,
 } from './features/persons/timeline-service';
+import type { TimelineType } from './features/persons/timeline-repository';
 
 export interface Deps {
   config: Config;
@@ -143,29 +144,14 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       referrals.cancelForRevokedConsent(trx, outbox, actor, consent),
   });
 
-  const timelineSources: TimelineSource[] = [
-    async (db, actor, personId) =>
-      (await contacts.allForPerson(db, actor.structureId, personId, actor.id)).map((c) => ({
-        type: 'contact',
-        id: c.id,
-        at: c.occurredAt,
-        data: c,
-      })),
-    async (db, actor, personId, now) =>
-      (await followUpRepository.allForPerson(db, actor.structureId, personId, now)).map((f) => ({
-        type: 'follow_up',
-        id: f.id,
-        at: f.completedAt ?? f.dueAt,
-        data: f,
-      })),
-    async (db, actor, personId) =>
-      (await referrals.forPerson(db, actor, personId)).map((r) => ({
-        type: 'referral',
-        id: r.id,
-        at: r.updatedAt,
-        data: r,
-      })),
-  ];
+  const timelineDetails: Record<TimelineType, TimelineDetails> = {
+    contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
+    follow_up: (db, actor, ids, now) => followUpRepository.byIds(db, actor.structureId, ids, now),
+    referral: async (db, actor, ids) =>
+      (
+        await Promise.all(ids.map((id) => referralRepo.findForStaff(db, actor.structureId, id)))
+      ).filter((r) => r !== null),
+  };
 
   const deps: Deps = {
     config,
@@ -190,7 +176,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       timeline: createTimelineService({
         knex,
         persons: personService,
-        sources: timelineSources,
+        details: timelineDetails,
         clock,
       }),
       notifications: createNotificationService({ knex, clock }),

@@ -94,15 +94,9 @@ export function createContactRepository(cipher: Cipher) {
       return { items: rows.map((r) => toContact(r, viewerId)), total: Number(count) };
     },
 
-    async allForPerson(
-      db: Db,
-      structureId: string,
-      personId: string,
-      viewerId: string,
-    ): Promise<Contact[]> {
-      const rows = await base(db, structureId)
-        .andWhere('c.person_id', personId)
-        .orderBy('c.occurred_at', 'desc');
+    /** Contacts by id (a timeline page), as listForPerson shows them to this viewer. */
+    async byIds(db: Db, structureId: string, ids: string[], viewerId: string): Promise<Contact[]> {
+      const rows = await base(db, structureId).whereIn('c.id', ids);
       return rows.map((r) => toContact(r, viewerId));
     },
   };

@@ -136,15 +136,9 @@ export const followUpRepository = {
     return { items: rows.map((r) => toFollowUp(r, now)), total: Number(count) };
   },
 
-  async allForPerson(
-    db: Db,
-    structureId: string,
-    personId: string,
-    now: Date,
-  ): Promise<FollowUp[]> {
-    const rows = await this.base(db, structureId)
-      .andWhere('f.person_id', personId)
-      .orderBy('f.due_at', 'desc');
+  /** Follow-ups by id (a timeline page). */
+  async byIds(db: Db, structureId: string, ids: string[], now: Date): Promise<FollowUp[]> {
+    const rows = await this.base(db, structureId).whereIn('f.id', ids);
     return rows.map((r) => toFollowUp(r, now));
   },
 };

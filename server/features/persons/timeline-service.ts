@@ -4,30 +4,34 @@ import type { Clock } from '../../lib/clock';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import type { PersonService } from './person-service';
+import { timelineRepository, type TimelineType } from './timeline-repository';
 
 export interface TimelineItem {
-  type: string;
+  type: TimelineType;
   id: string;
   at: Date;
   data: unknown;
 }
 
-/** Each business area that has events about a person contributes a source. */
-export type TimelineSource = (
+/**
+ * Reads the details of the events of one type on a page, as their own area shows them to this
+ * actor (a private note only to its author), scoped by the actor's structure.
+ */
+export type TimelineDetails = (
   db: Knex,
   actor: Actor,
-  personId: string,
+  ids: string[],
   now: Date,
-) => Promise<TimelineItem[]>;
+) => Promise<{ id: string }[]>;
 
 export function createTimelineService(deps: {
   knex: Knex;
   persons: Pick<PersonService, 'getInScope'>;
-  sources: TimelineSource[];
+  details: Record<TimelineType, TimelineDetails>;
   clock: Clock;
 }) {
   return {
-    /** Every event about a person, newest first. A person file holds tens of events, not thousands. */
+    /** Every event about a person, newest first, paged in the database. */
     async get(
       actor: Actor,
       personId: string,
@@ -37,11 +41,20 @@ export function createTimelineService(deps: {
     ): Promise<Page<TimelineItem>> {
       await deps.persons.getInScope(deps.knex, actor, personId);
       const now = deps.clock.now();
-      const all = (
-        await Promise.all(deps.sources.map((s) => s(deps.knex, actor, personId, now)))
-      ).flat();
-      all.sort(
-        (a, b) => new Date(b.at).getTime() - new Date(a.at).getTime() || a.id.localeCompare(b.id),
+      const { entries, total } = await timelineRepository.page(
+        deps.knex,
+        actor.structureId,
+        personId,
+        page,
+        pageSize,
+      );
+      const found = new Map<string, unknown>();
+      await Promise.all(
+        Object.entries(deps.details).map(async ([type, read]) => {
+          const ids = entries.filter((e) => e.type === type).map((e) => e.id);
+          if (ids.length === 0) return;
+          for (const d of await read(deps.knex, actor, ids, now)) found.set(`${type}:${d.id}`, d);
+        }),
       );
       await auditRepository.record(deps.knex, {
         actor,
@@ -52,8 +65,11 @@ export function createTimelineService(deps: {
         ip: ctx.ip,
       });
       return {
-        items: all.slice((page - 1) * pageSize, page * pageSize),
-        total: all.length,
+        // An event deleted between the two reads is left out rather than shown empty.
+        items: entries
+          .filter((e) => found.has(`${e.type}:${e.id}`))
+          .map((e) => ({ ...e, data: found.get(`${e.type}:${e.id}`) })),
+        total,
         page,
         pageSize,
       };

@@ -23,8 +23,12 @@ export async function truncateAll(): Promise<void> {
     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename NOT LIKE 'knex_migrations%'",
   );
   if (rows.length === 0) return;
-  // The audit trail refuses deletes; TRUNCATE does not fire row triggers.
-  await knex.raw(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} CASCADE`);
+  // The audit trail refuses UPDATE, DELETE and TRUNCATE through triggers. The reset between test
+  // files runs as a superuser with triggers off (replica role) for its own transaction only.
+  await knex.transaction(async (trx) => {
+    await trx.raw('SET LOCAL session_replication_role = replica');
+    await trx.raw(`TRUNCATE ${rows.map((r) => `"${r.tablename}"`).join(', ')} CASCADE`);
+  });
 }
 
 /**

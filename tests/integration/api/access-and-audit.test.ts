@@ -161,7 +161,7 @@ describe('access control by role and the audit trail', () => {
       expect(JSON.stringify(rows[0])).not.toContain('frappe');
     });
 
-    it('refuses a raw UPDATE or DELETE of audit_events: the table is append-only', async () => {
+    it('refuses a raw UPDATE, DELETE or TRUNCATE of audit_events: the table is append-only', async () => {
       const [row] = await auditRows({ subject_type: 'person', subject_id: personId });
       await expect(
         testKnex()('audit_events').where({ id: row.id }).update({ action: 'person.nothing' }),
@@ -170,6 +170,14 @@ describe('access control by role and the audit trail', () => {
         /append-only/,
       );
       await expect(testKnex().raw('DELETE FROM audit_events')).rejects.toThrow(/append-only/);
+      // TRUNCATE fires no row trigger: a statement trigger refuses it, also through a cascade.
+      await expect(testKnex().raw('TRUNCATE audit_events')).rejects.toThrow(
+        /append-only: TRUNCATE refused/,
+      );
+      await expect(testKnex().raw('TRUNCATE users CASCADE')).rejects.toThrow(
+        /append-only: TRUNCATE refused/,
+      );
+      expect((await auditRows({})).length).toBeGreaterThan(0);
       const still = await testKnex()('audit_events').where({ id: row.id }).first();
       expect(still.action).toBe(row.action);
     });

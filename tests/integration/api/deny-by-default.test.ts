@@ -1,11 +1,17 @@
 import express, { Router, type Express } from 'express';
 import { isAuthenticated } from '../../../server/auth/policies';
-import { createTestContext, type TestContext } from '../../setup/context';
+import { LINK_PATH_PREFIX } from '../../../server/features/referrals/referral-link-tokens';
+import { csrf } from '../../../server/web/page-context';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
 
 interface FoundRoute {
   method: string;
   path: string;
   policy: string | undefined;
+  /** Every handler of the route, in order (the policy first). */
+  handlers: unknown[];
 }
 
 interface LayerLike {
@@ -20,12 +26,14 @@ export function walkRoutes(app: Express): FoundRoute[] {
   const visit = (stack: LayerLike[], prefix: string) => {
     for (const layer of stack) {
       if (layer.route) {
-        const first = layer.route.stack[0]?.handle as { policy?: string } | undefined;
+        const handlers = layer.route.stack.map((h) => h.handle);
+        const first = handlers[0] as { policy?: string } | undefined;
         for (const method of Object.keys(layer.route.methods)) {
           found.push({
             method: method.toUpperCase(),
             path: prefix + layer.route.path,
             policy: first?.policy,
+            handlers,
           });
         }
       } else if (layer.handle?.stack) {
@@ -95,10 +103,98 @@ describe('deny by default: every route declares its policy', () => {
     const outer = Router();
     outer.use('/inner', inner);
     app.use('/outer', outer);
-    const routes = walkRoutes(app);
+    const routes = walkRoutes(app).map(({ method, path, policy }) => ({ method, path, policy }));
     expect(routes).toEqual([
       { method: 'GET', path: '/outer/inner/marked', policy: 'authenticated' },
       { method: 'POST', path: '/outer/inner/forgotten', policy: undefined },
     ]);
+  });
+});
+
+/** Web routes that change state without the synchronizer token: none may exist. */
+function webWritesWithoutCsrf(app: Express): string[] {
+  return walkRoutes(app)
+    .filter((r) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method))
+    .filter((r) => r.path !== '/api' && !r.path.startsWith('/api/'))
+    .filter((r) => !r.path.startsWith(LINK_PATH_PREFIX))
+    .filter((r) => !r.handlers.includes(csrf.csrfSynchronisedProtection))
+    .map((r) => `${r.method} ${r.path}`);
+}
+
+describe('CSRF by default: every web form route checks the synchronizer token', () => {
+  let ctx: TestContext;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    team = await createTeam();
+  });
+  afterAll(async () => ctx.close());
+
+  it('finds the CSRF check on every non-GET route outside /api and the signed-link answers', () => {
+    const writes = walkRoutes(ctx.app).filter(
+      (r) => r.method === 'POST' && !r.path.startsWith('/api'),
+    );
+    // The walk sees the web forms (a walk that found nothing would pass for nothing).
+    expect(writes.map((r) => r.path)).toEqual(
+      expect.arrayContaining(['/connexion', '/personnes/:id/contacts', '/admin/partenaires']),
+    );
+    expect(webWritesWithoutCsrf(ctx.app)).toEqual([]);
+  });
+
+  it('would fail on a web form route without the CSRF check', () => {
+    const app = express();
+    app.post('/personnes/:id/oubli', isAuthenticated(), (_req, res) => {
+      res.end();
+    });
+    app.post('/personnes/:id/garde', isAuthenticated(), csrf.csrfSynchronisedProtection);
+    app.post(`${LINK_PATH_PREFIX}:token`, isAuthenticated(), (_req, res) => {
+      res.end();
+    });
+    expect(webWritesWithoutCsrf(app)).toEqual(['POST /personnes/:id/oubli']);
+  });
+
+  it('refuses forms posted without their token: nothing is written', async () => {
+    const worker = await loginAs(ctx.app, team.worker.email);
+    const admin = await loginAs(ctx.app, team.admin.email);
+    const person = (
+      await worker.post('/api/persons').send({ alias: 'Sans jeton', source: 'outreach' })
+    ).body;
+    const followUp = (
+      await worker
+        .post(`/api/persons/${person.id}/follow-ups`)
+        .send({ title: 'Appeler', dueAt: new Date(Date.now() + 3600_000).toISOString() })
+    ).body;
+    const attempts: [Awaited<ReturnType<typeof loginAs>>, string, Record<string, string>][] = [
+      [
+        worker,
+        `/personnes/${person.id}/contacts`,
+        { channel: 'phone', outcome: 'reached', occurredAt: '2026-11-20T10:00' },
+      ],
+      [worker, `/personnes/${person.id}/suivis`, { title: 'Relancer', dueAt: '2026-12-20T10:00' }],
+      [worker, `/suivis/${followUp.id}`, { action: 'terminer', retour: '/' }],
+      [
+        worker,
+        `/personnes/${person.id}/modifier`,
+        { alias: 'Renommée', source: 'outreach', version: String(person.version) },
+      ],
+      [
+        admin,
+        '/admin/partenaires',
+        { name: 'Sans jeton', email: 'x@partner.test', serviceName: 'S', themes: 'famille' },
+      ],
+      [worker, '/deconnexion', {}],
+    ];
+    for (const [agent, path, form] of attempts) {
+      const res = await agent.post(path).type('form').send(form);
+      expect(`${path} ${res.status}`).toBe(`${path} 403`);
+      expect(res.text).toContain('Formulaire expiré');
+    }
+    expect(await testKnex()('contacts').where({ person_id: person.id })).toHaveLength(0);
+    expect(await testKnex()('follow_ups').where({ person_id: person.id })).toHaveLength(1);
+    expect((await testKnex()('follow_ups').where({ id: followUp.id }).first()).status).toBe('open');
+    expect((await testKnex()('persons').where({ id: person.id }).first()).alias).toBe('Sans jeton');
+    expect(await testKnex()('partners').where({ name: 'Sans jeton' })).toHaveLength(0);
+    // The session survived the refused logout.
+    expect((await worker.get('/api/me')).status).toBe(200);
   });
 });

@@ -29,6 +29,15 @@ export function referralLinkRouter(
       next();
     } catch (err) {
       if (err instanceof RateLimiterRes) {
+        // Audited once per address and window, on the first hit turned away: every further
+        // hit of a flood would only write the flood into the append-only audit trail.
+        if (err.consumedPoints === limiter.points + 1) {
+          try {
+            await links.refuseRateLimited(req.ip ?? null);
+          } catch (auditErr) {
+            return next(auditErr);
+          }
+        }
         res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.msBeforeNext / 1000))));
         sendPage(res, <LinkRefusedPage reason="rate_limited" />, 429);
         return;
@@ -64,7 +73,8 @@ export function referralLinkRouter(
       const { _csrf: _ignored, ...fields } = (req.body ?? {}) as Record<string, unknown>;
       const parsed = answerBody.safeParse(fields);
       if (!parsed.success) {
-        const state = await links.inspect(tokenOf(req), req.ip ?? null);
+        const field = String(parsed.error.issues[0]?.path[0] ?? 'action');
+        const state = await links.refuseAnswer(tokenOf(req), req.ip ?? null, field);
         if (state.kind !== 'open') {
           return sendPage(
             res,

@@ -43,7 +43,7 @@ export type AnswerResult =
 /**
  * Partners without an account answer through a single-purpose link. A link works while it has
  * not expired, has not been used and its referral is still in a status it acts on; every use
- * (view, answer, refusal) leaves an audit event without the token.
+ * (view, answer, refusal, rate-limited hit) leaves an audit event without the token.
  */
 export function createReferralLinkService(deps: {
   knex: Knex;
@@ -81,29 +81,56 @@ export function createReferralLinkService(deps: {
     });
   }
 
+  /** What a token opens on at `now`, without leaving a trace (the callers audit). */
+  async function lookup(
+    token: string,
+  ): Promise<{ link: ReferralLink | null; row: ReferralRow | null; state: LinkState }> {
+    const link = TOKEN_PATTERN.test(token)
+      ? await referralLinkRepository.findByHash(knex, hashToken(token))
+      : null;
+    if (!link) return { link: null, row: null, state: { kind: 'not_found' } };
+    const row = (await referrals.findRow(knex, link.referralId)) ?? null;
+    const now = clock.now();
+    const gone = row ? goneReason(link, row, now) : 'closed';
+    if (gone || !row) return { link, row, state: { kind: 'gone', reason: gone ?? 'closed' } };
+    const view = await referrals.findForPartner(knex, row.partner_id, row.id, now);
+    if (!view) return { link, row, state: { kind: 'gone', reason: 'closed' } };
+    return {
+      link,
+      row,
+      state: { kind: 'open', purpose: link.purpose, expiresAt: link.expiresAt, referral: view },
+    };
+  }
+
+  const refusalReason = (state: LinkState) =>
+    state.kind === 'not_found' ? 'unknown' : state.kind === 'gone' ? state.reason : null;
+
   return {
     async inspect(token: string, ip: string | null): Promise<LinkState> {
-      const link = TOKEN_PATTERN.test(token)
-        ? await referralLinkRepository.findByHash(knex, hashToken(token))
-        : null;
-      if (!link) {
-        await audit(knex, 'referral_link.refused', ip, null, null, { reason: 'unknown' });
-        return { kind: 'not_found' };
-      }
-      const row = await referrals.findRow(knex, link.referralId);
-      const now = clock.now();
-      const gone = row ? goneReason(link, row, now) : 'closed';
-      if (gone || !row) {
-        await audit(knex, 'referral_link.refused', ip, link, row, { reason: gone });
-        return { kind: 'gone', reason: gone ?? 'closed' };
-      }
-      const view = await referrals.findForPartner(knex, row.partner_id, row.id, now);
-      if (!view) {
-        await audit(knex, 'referral_link.refused', ip, link, row, { reason: 'closed' });
-        return { kind: 'gone', reason: 'closed' };
-      }
-      await audit(knex, 'referral_link.view', ip, link, row);
-      return { kind: 'open', purpose: link.purpose, expiresAt: link.expiresAt, referral: view };
+      const { link, row, state } = await lookup(token);
+      const reason = refusalReason(state);
+      if (reason) await audit(knex, 'referral_link.refused', ip, link, row, { reason });
+      else await audit(knex, 'referral_link.view', ip, link, row);
+      return state;
+    },
+
+    /**
+     * An answer that cannot be applied (no action, a missing reason, another link's action):
+     * refused and audited on its own, outside the answer's transaction, which rolled back.
+     * Returns the link's state to show the form again, without counting it as a view.
+     */
+    async refuseAnswer(token: string, ip: string | null, field: string): Promise<LinkState> {
+      const { link, row, state } = await lookup(token);
+      await audit(knex, 'referral_link.refused', ip, link, row, {
+        reason: refusalReason(state) ?? 'invalid_answer',
+        field,
+      });
+      return state;
+    },
+
+    /** A hit the per-IP limit turned away: no lookup, no token, only where it came from. */
+    async refuseRateLimited(ip: string | null): Promise<void> {
+      await audit(knex, 'referral_link.refused', ip, null, null, { reason: 'rate_limited' });
     },
 
     async answer(
@@ -155,7 +182,12 @@ export function createReferralLinkService(deps: {
         });
       } catch (err) {
         if (err instanceof ValidationError) {
-          return { kind: 'invalid', message: err.message, state: await this.inspect(token, ip) };
+          const field = (err.details as { field: string }[] | undefined)?.[0]?.field ?? 'action';
+          return {
+            kind: 'invalid',
+            message: err.message,
+            state: await this.refuseAnswer(token, ip, field),
+          };
         }
         throw err;
       }

@@ -105,6 +105,19 @@ describe('partners answering by signed link: every action of each link from each
       .type('form')
       .send({ action, ...fields });
 
+  /** The link audit rows of a referral (details without the link id), oldest first. */
+  const linkAudit = async (referralId: string) =>
+    (
+      await testKnex()('audit_events')
+        .where({ subject_id: referralId })
+        .whereLike('action', 'referral_link.%')
+        .orderBy('id')
+    ).map((a) => {
+      const { linkId, ...details } = a.details as Record<string, unknown>;
+      expect(linkId).toEqual(expect.any(String));
+      return [a.action, details];
+    });
+
   const staffView = async (id: string) => (await w.agents.worker.get(`/api/referrals/${id}`)).body;
 
   it.each(cases)(
@@ -119,6 +132,15 @@ describe('partners answering by signed link: every action of each link from each
       if (expected !== 200) {
         expect(after.status).toBe(from);
         expect(after.events).toHaveLength(before.events.length);
+        // The refusal is in the audit trail, with its reason, although nothing moved.
+        expect(await linkAudit(id)).toEqual([
+          [
+            'referral_link.refused',
+            expected === 400
+              ? { reason: 'invalid_answer', field: 'action', purpose: link }
+              : { reason: 'closed', purpose: link },
+          ],
+        ]);
         return;
       }
       expect(after.status).toBe(to);
@@ -178,5 +200,50 @@ describe('partners answering by signed link: every action of each link from each
     const after = await staffView(id);
     expect(['completed', 'failed']).toContain(after.status);
     expect(after.events).toHaveLength(4);
+  });
+
+  describe('every refusal is audited, without the token', () => {
+    it.each([
+      ['a rejection without its reason', { action: 'reject' }, 'reason'],
+      ['a form without an action', {}, 'action'],
+      ['an action no link offers', { action: 'delete' }, 'action'],
+    ] as const)(
+      'when the partner submits %s, then 400, nothing moves and a refusal naming the field is recorded outside the rolled-back answer',
+      async (_what, body, field) => {
+        const { id, path } = await linkOn('respond', 'requested');
+        const res = await request(ctx.app).post(path).type('form').send(body);
+        expect(res.status).toBe(400);
+        expect((await staffView(id)).status).toBe('requested');
+        expect(await linkAudit(id)).toEqual([
+          ['referral_link.refused', { reason: 'invalid_answer', field, purpose: 'respond' }],
+        ]);
+        const rows = await testKnex()('audit_events').where({ subject_id: id });
+        expect(JSON.stringify(rows)).not.toContain(path.split('/').at(-1));
+        expect(rows.every((r) => r.ip)).toBe(true);
+      },
+    );
+
+    it('when one address is turned away by the rate limit, then its first refused hit of the window is audited, once', async () => {
+      const bogus = '/partenaires/reponse/' + 'B'.repeat(43);
+      const rateLimited = () =>
+        testKnex()('audit_events')
+          .where({ action: 'referral_link.refused' })
+          .whereRaw("details->>'reason' = 'rate_limited'");
+      const before = (await rateLimited()).length;
+      const statuses: number[] = [];
+      for (let i = 0; i < 33; i += 1) statuses.push((await request(ctx.app).get(bogus)).status);
+      expect(statuses.slice(0, 30).every((s) => s === 404)).toBe(true);
+      expect(statuses.slice(30)).toEqual([429, 429, 429]);
+      const rows = (await rateLimited()).slice(before);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ subject_type: 'referral_link', subject_id: null });
+      expect(rows[0].ip).toBeTruthy();
+      expect(JSON.stringify(rows[0])).not.toContain('BBBB');
+      // Posting answers counts against the same limit, and is refused the same way.
+      expect(
+        (await request(ctx.app).post(bogus).type('form').send({ action: 'accept' })).status,
+      ).toBe(429);
+      expect(await rateLimited()).toHaveLength(before + 1);
+    });
   });
 });

@@ -19,20 +19,11 @@ function businessDaysBetween(calendar: BusinessCalendar, from: Date, to: Date): 
  * second run a no-op.
  */
 export const referralEscalateRequester: Processor = async ({ deadline, trx, deps }) => {
-  const row = await trx('referrals as r')
-    .join('partners as pa', 'pa.id', 'r.partner_id')
-    .leftJoin('users as u', function () {
-      this.on('u.id', 'r.requester_id').andOn('u.structure_id', 'r.structure_id');
-    })
-    .where({ 'r.id': deadline.subjectId, 'r.structure_id': deadline.structureId })
-    .first(
-      'r.id',
-      'r.status',
-      'r.created_at',
-      'pa.name as partner_name',
-      'u.id as requester_id',
-      'u.disabled_at as requester_disabled_at',
-    );
+  const row = await deps.repos.referrals.escalationContext(
+    trx,
+    deadline.structureId,
+    deadline.subjectId,
+  );
   if (!row) return skipped('referral not found');
   if (row.status !== 'requested') return skipped(`referral is ${row.status}`);
   if (!row.requester_id || row.requester_disabled_at) return skipped('no active requester');

@@ -11,6 +11,7 @@ import {
   linkTokenFor,
   referralLinkRepository,
 } from '../../server/features/referrals/referral-link-tokens';
+import { sentEmailRepository } from '../../server/features/referrals/sent-email-repository';
 import { done, skipped, type Processor } from '../processor';
 
 /**
@@ -28,23 +29,12 @@ import { done, skipped, type Processor } from '../processor';
 export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
   const purpose = LINK_PURPOSE_OF[kind];
   return async ({ deadline, trx, deps, now }) => {
-    if (await trx('sent_emails').where({ deadline_id: deadline.id }).first('deadline_id'))
-      return skipped('email already sent');
-    const row = await trx('referrals as r')
-      .join('partners as pa', 'pa.id', 'r.partner_id')
-      .join('structures as st', 'st.id', 'r.structure_id')
-      .join('persons as p', 'p.id', 'r.person_id')
-      .leftJoin('partner_services as s', 's.id', 'r.service_id')
-      .where({ 'r.id': deadline.subjectId, 'r.structure_id': deadline.structureId })
-      .first(
-        'r.id',
-        'r.status',
-        'pa.name as partner_name',
-        'pa.email as partner_email',
-        'st.name as structure_name',
-        's.name as service_name',
-        'p.pause_reminders',
-      );
+    if (await sentEmailRepository.wasSent(trx, deadline.id)) return skipped('email already sent');
+    const row = await deps.repos.referrals.emailContext(
+      trx,
+      deadline.structureId,
+      deadline.subjectId,
+    );
     if (!row) return skipped('referral not found');
     if (!(LINK_ACTIONS[purpose].from as readonly string[]).includes(row.status))
       return skipped(`referral is ${row.status}`);
@@ -81,12 +71,12 @@ export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
         messageId,
       }),
     );
-    await trx('sent_emails').insert({
-      deadline_id: deadline.id,
-      structure_id: deadline.structureId,
+    await sentEmailRepository.record(trx, {
+      deadlineId: deadline.id,
+      structureId: deadline.structureId,
       kind: deadline.kind,
-      message_id: messageId,
-      sent_at: now,
+      messageId,
+      at: now,
     });
     return done();
   };

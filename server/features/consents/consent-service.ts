@@ -4,6 +4,7 @@ import type { Clock } from '../../lib/clock';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { partnerRepository } from '../partners/partner-repository';
 import type { PersonRepository } from '../persons/person-repository';
 import { consentRepository, type Consent } from './consent-repository';
 import type { CreateConsentInput } from './consent-schemas';
@@ -35,10 +36,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
         const now = clock.now();
-        if (
-          input.partnerId &&
-          !(await trx('partners').where({ id: input.partnerId }).first('id'))
-        ) {
+        if (input.partnerId && !(await partnerRepository.exists(trx, input.partnerId))) {
           throw new ValidationError('Invalid body: partnerId: unknown partner', [
             { field: 'partnerId', message: 'is not a partner of the directory' },
           ]);

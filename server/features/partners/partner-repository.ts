@@ -105,6 +105,19 @@ export const partnerRepository = {
     return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
   },
 
+  async exists(db: Db, id: string): Promise<boolean> {
+    return Boolean(await db('partners').where({ id }).first('id'));
+  },
+
+  /** The partner organisation's staff with an active account, who hear of its new referrals. */
+  async activeStaffIds(db: Db, partnerId: string): Promise<string[]> {
+    return (await db('users')
+      .where({ partner_id: partnerId, role: 'partner' })
+      .whereNull('disabled_at')
+      .orderBy('id')
+      .pluck('id')) as string[];
+  },
+
   async nameOf(db: Db, id: string): Promise<string | null> {
     const row = await db('partners').where({ id }).first('name');
     return (row?.name as string | undefined) ?? null;

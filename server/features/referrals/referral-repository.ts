@@ -375,6 +375,68 @@ export function createReferralRepository(cipher: Cipher) {
         .forUpdate()) as ReferralRow[];
     },
 
+    /** The referring structure's name, as partners and their emails know it. */
+    async structureName(db: Db, structureId: string): Promise<string | null> {
+      const row = await db('structures').where({ id: structureId }).first('name');
+      return (row?.name as string | undefined) ?? null;
+    },
+
+    /** What a partner email needs, with nothing about the person but the pause flag. */
+    async emailContext(db: Db, structureId: string, id: string) {
+      return (await db('referrals as r')
+        .join('partners as pa', 'pa.id', 'r.partner_id')
+        .join('structures as st', 'st.id', 'r.structure_id')
+        .join('persons as p', 'p.id', 'r.person_id')
+        .leftJoin('partner_services as s', 's.id', 'r.service_id')
+        .where({ 'r.id': id, 'r.structure_id': structureId })
+        .first(
+          'r.id',
+          'r.status',
+          'pa.name as partner_name',
+          'pa.email as partner_email',
+          'st.name as structure_name',
+          's.name as service_name',
+          'p.pause_reminders',
+        )) as
+        | {
+            id: string;
+            status: ReferralStatus;
+            partner_name: string;
+            partner_email: string;
+            structure_name: string;
+            service_name: string | null;
+            pause_reminders: boolean;
+          }
+        | undefined;
+    },
+
+    /** What the escalation to the requester needs: the partner's name and the requester, if still active. */
+    async escalationContext(db: Db, structureId: string, id: string) {
+      return (await db('referrals as r')
+        .join('partners as pa', 'pa.id', 'r.partner_id')
+        .leftJoin('users as u', function () {
+          this.on('u.id', 'r.requester_id').andOn('u.structure_id', 'r.structure_id');
+        })
+        .where({ 'r.id': id, 'r.structure_id': structureId })
+        .first(
+          'r.id',
+          'r.status',
+          'r.created_at',
+          'pa.name as partner_name',
+          'u.id as requester_id',
+          'u.disabled_at as requester_disabled_at',
+        )) as
+        | {
+            id: string;
+            status: ReferralStatus;
+            created_at: Date;
+            partner_name: string;
+            requester_id: string | null;
+            requester_disabled_at: Date | null;
+          }
+        | undefined;
+    },
+
     /** The follow-up a referral already planned for this purpose, if any. */
     async followUpFor(
       db: Db,

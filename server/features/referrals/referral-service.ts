@@ -83,6 +83,9 @@ export function outboxIn(trx: Knex.Transaction): OutboxWriter {
   };
 }
 
+/** The statuses that close the help and may carry an outcome. */
+const OUTCOME_STATUSES: readonly ReferralStatus[] = ['completed', 'failed'];
+
 const PARTNER_ANSWERS: readonly ReferralStatus[] = [
   'accepted',
   'rejected',
@@ -124,6 +127,16 @@ export function createReferralService(deps: ReferralServiceDeps) {
     }
   }
 
+  /** What the help came to is said when it ends: a move elsewhere must not overwrite it. */
+  function checkOutcome(to: ReferralStatus, outcome: string | undefined): void {
+    if (outcome !== undefined && !OUTCOME_STATUSES.includes(to)) {
+      throw new ValidationError(
+        `Invalid body: outcome: only a move to ${OUTCOME_STATUSES.join(' or ')} records an outcome`,
+        [{ field: 'outcome', message: `is only for ${OUTCOME_STATUSES.join(', ')}` }],
+      );
+    }
+  }
+
   /**
    * The state machine's one door: checks the transition, writes the new status and its event,
    * moves the referral's deadlines and tells the requester about a partner's answer.
@@ -144,7 +157,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
         allowed: TRANSITIONS[row.status],
       });
     }
-    if (by.kind !== 'system') checkReason(to, input.reason);
+    if (by.kind !== 'system') {
+      checkReason(to, input.reason);
+      checkOutcome(to, input.outcome);
+    }
     const now = clock.now();
     const reasonCode =
       by.kind === 'system' ? by.reasonCode : to === 'rejected' ? (input.reason ?? null) : null;
@@ -415,12 +431,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
         }
         // The partner's staff with an account see it arrive in their notifications; the title
         // names the requesting structure only, never the person.
-        const staff = await trx('users')
-          .where({ partner_id: partner.id, role: 'partner' })
-          .whereNull('disabled_at')
-          .pluck('id');
-        const structure = await trx('structures').where({ id: actor.structureId }).first('name');
-        for (const recipientId of staff as string[]) {
+        const structureName = await referrals.structureName(trx, actor.structureId);
+        for (const recipientId of await partnerRepository.activeStaffIds(trx, partner.id)) {
           await notificationRepository.insertOnce(trx, {
             structureId: actor.structureId,
             recipientId,
@@ -428,7 +440,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
             subjectType: 'referral',
             subjectId: id,
             dueMoment: now,
-            title: `Nouvelle demande d'orientation de ${structure?.name ?? 'une structure'}`,
+            title: `Nouvelle demande d'orientation de ${structureName ?? 'une structure'}`,
             link: `/orientations/${id}`,
           });
         }

@@ -222,6 +222,40 @@ describe('referral state machine, transition by transition', () => {
     ).toEqual([]);
   });
 
+  it.each([
+    ['requested', 'accepted'],
+    ['requested', 'rejected'],
+    ['requested', 'cancelled'],
+    ['accepted', 'in_progress'],
+    ['accepted', 'on_hold'],
+    ['on_hold', 'in_progress'],
+    ['in_progress', 'cancelled'],
+  ] as const)(
+    'when a move from %s to %s carries an outcome, then 400 naming outcome and nothing changes',
+    async (from, to) => {
+      const id = await referralIn(from);
+      const agent = actorsFor(to).allowed[0];
+      const res = await move(agent, id, to, { reason: reasonFor(to), outcome: 'Aide apportée' });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details[0].field).toBe('outcome');
+      const after = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(after.body).toMatchObject({ status: from, outcome: null });
+    },
+  );
+
+  it.each(['completed', 'failed'] as const)(
+    'when the partner moves an in-progress referral to %s with an outcome, then it is kept',
+    async (to) => {
+      const id = await referralIn('in_progress');
+      const res = await move(w.agents.partner, id, to, {
+        reason: reasonFor(to),
+        outcome: 'Colis remis le 2 décembre',
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.outcome).toBe('Colis remis le 2 décembre');
+    },
+  );
+
   it('when the target is requested or unknown, then 400', async () => {
     const id = await referralIn('requested');
     expect((await move(w.agents.partner, id, 'requested')).status).toBe(400);

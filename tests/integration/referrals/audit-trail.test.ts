@@ -1,0 +1,121 @@
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+
+type World = Awaited<ReturnType<typeof referralWorld>>;
+
+/** Security item 16: every read and write of a referral or a consent leaves an audit event. */
+describe('audit trail of referrals and consents', () => {
+  let ctx: TestContext;
+  let w: World;
+  let personId: string;
+  let consentId: string;
+  let referralId: string;
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock: fixedClock('2026-11-24T10:00:00+01:00') });
+    w = await referralWorld(ctx.app);
+    personId = (await createPerson(w.agents.worker)).id;
+    consentId = (await giveConsent(w.agents.worker, personId, w.food.partner.id)).id;
+    referralId = (await refer(w.agents.worker, personId, w.food.partner.id)).body.id;
+  });
+  afterAll(async () => ctx.close());
+
+  /** The events of one action, newest last. */
+  const events = (action: string, where: Record<string, unknown> = {}) =>
+    testKnex()('audit_events')
+      .where({ action, ...where })
+      .orderBy('id');
+
+  it('when a worker records a consent, then consent.create names the person, the consent and the partner', async () => {
+    const [e] = await events('consent.create', { subject_id: personId });
+    expect(e).toMatchObject({
+      structure_id: w.team.structure.id,
+      actor_id: w.team.worker.id,
+      actor_role: 'worker',
+      subject_type: 'person',
+      details: { consentId, purpose: 'referral', partnerId: w.food.partner.id },
+    });
+    expect(e.ip).toBeTruthy();
+  });
+
+  it('when a worker refers, then referral.create names the person, the partner and the consent', async () => {
+    const rows = await events('referral.create', { subject_id: referralId });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      structure_id: w.team.structure.id,
+      actor_id: w.team.worker.id,
+      subject_type: 'referral',
+      details: { personId, partnerId: w.food.partner.id, consentId },
+    });
+  });
+
+  it('when staff and a partner user read it, then each read is a referral.read with its actor', async () => {
+    expect((await w.agents.manager.get(`/api/referrals/${referralId}`)).status).toBe(200);
+    expect((await w.agents.partner.get(`/api/referrals/${referralId}`)).status).toBe(200);
+    const rows = await events('referral.read', { subject_id: referralId });
+    expect(rows.map((r) => [r.actor_id, r.actor_role, r.structure_id])).toEqual([
+      [w.team.manager.id, 'manager', w.team.structure.id],
+      [w.users.p1.id, 'partner', w.team.structure.id],
+    ]);
+    // A read refused as out of scope reads nothing and records nothing.
+    expect((await w.agents.outsider.get(`/api/referrals/${referralId}`)).status).toBe(404);
+    expect(await events('referral.read', { actor_id: w.users.outsider.id })).toEqual([]);
+  });
+
+  it('when a list is read, then referral.list records which referrals it showed', async () => {
+    await w.agents.worker2.get('/api/referrals');
+    await w.agents.partner2.get('/api/referrals');
+    const [staff] = await events('referral.list', { actor_id: w.team.worker2.id });
+    expect(staff).toMatchObject({
+      structure_id: w.team.structure.id,
+      details: { ids: [referralId] },
+    });
+    const [partner] = await events('referral.list', { actor_id: w.users.p2.id });
+    expect(partner.details).toEqual({ ids: [referralId] });
+  });
+
+  it('when the partner moves it, then referral.transition records the move', async () => {
+    await w.agents.partner
+      .post(`/api/referrals/${referralId}/transitions`)
+      .send({ to: 'accepted' });
+    const rows = await events('referral.transition', { subject_id: referralId });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      actor_id: w.users.p1.id,
+      actor_role: 'partner',
+      structure_id: w.team.structure.id,
+      details: { from: 'requested', to: 'accepted' },
+    });
+    // A refused move (409) leaves no transition event.
+    const refused = await w.agents.partner
+      .post(`/api/referrals/${referralId}/transitions`)
+      .send({ to: 'accepted' });
+    expect(refused.status).toBe(409);
+    expect(await events('referral.transition', { subject_id: referralId })).toHaveLength(1);
+  });
+
+  it('when the consent is revoked, then consent.revoke names the revoked consents and the cancelled referrals', async () => {
+    const res = await w.agents.manager.post(`/api/consents/${consentId}/revoke`);
+    expect(res.status).toBe(200);
+    const rows = await events('consent.revoke', { subject_id: personId });
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      actor_id: w.team.manager.id,
+      actor_role: 'manager',
+      structure_id: w.team.structure.id,
+      subject_type: 'person',
+      details: {
+        consentId,
+        revokedConsentIds: [consentId],
+        cancelledReferralIds: [referralId],
+      },
+    });
+  });
+
+  it('then no audit event holds the free text of the referral', async () => {
+    const all = await testKnex()('audit_events').where({ structure_id: w.team.structure.id });
+    expect(JSON.stringify(all)).not.toMatch(/Besoin alimentaire|Famille de trois|Nadia/);
+  });
+});

@@ -23,10 +23,12 @@ type Db = Knex | Knex.Transaction;
 
 export interface FollowUpFilter {
   assigneeId?: string;
-  status?: FollowUpStatus;
+  status: FollowUpStatus;
   personId?: string;
-  overdueAt?: Date;
+  /** Due strictly before this moment. */
   dueBefore?: Date;
+  /** Due at or after this moment. */
+  dueFrom?: Date;
   page: number;
   pageSize: number;
 }
@@ -121,9 +123,9 @@ export const followUpRepository = {
     const q = this.base(db, structureId);
     if (f.assigneeId) q.andWhere('f.assignee_id', f.assigneeId);
     if (f.personId) q.andWhere('f.person_id', f.personId);
-    if (f.overdueAt) q.andWhere('f.status', 'open').andWhere('f.due_at', '<', f.overdueAt);
-    else if (f.status) q.andWhere('f.status', f.status);
+    q.andWhere('f.status', f.status);
     if (f.dueBefore) q.andWhere('f.due_at', '<', f.dueBefore);
+    if (f.dueFrom) q.andWhere('f.due_at', '>=', f.dueFrom);
     const countQ = q.clone().clearSelect().count<{ count: number }[]>('f.id as count');
     const [rows, [{ count }]] = await Promise.all([
       q

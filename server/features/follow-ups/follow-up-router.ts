@@ -26,6 +26,8 @@ export function followUpRouter(followUps: FollowUpService): Router {
     method: 'get',
     path: '/follow-ups',
     policy: hasRole(...PERSON_ROLES),
+    summary:
+      "Open follow-ups unless status says otherwise (overdue=true: open and past due, false: open and not due yet). Workers list their own (assignee=me) or one person's (personId); the team backlog is for managers (403)",
     query: listFollowUpsQuery,
     handler: ({ actor, query, ctx }) => followUps.list(actor, query, ctx),
   });

@@ -31,16 +31,21 @@ export type UpdateFollowUpInput = z.infer<typeof updateFollowUpBody>;
 export const listFollowUpsQuery = z
   .object({
     assignee: z.union([z.literal('me'), uuid()]).optional(),
+    // Overdue is open and past due; overdue=false, open and not due yet.
     overdue: z
       .enum(['true', 'false'])
       .transform((v) => v === 'true')
       .optional(),
-    status: z.enum(FOLLOW_UP_STATUSES).optional(),
+    status: z.enum(FOLLOW_UP_STATUSES).default('open'),
     personId: uuid().optional(),
     dueBefore: isoDateTime().optional(),
     ...paging,
   })
-  .strict();
+  .strict()
+  .refine((q) => q.overdue === undefined || q.status === 'open', {
+    path: ['overdue'],
+    message: 'only open follow-ups are overdue or not: leave status out or set it to open',
+  });
 export type ListFollowUpsQuery = z.infer<typeof listFollowUpsQuery>;
 
 export const followUpParams = z.object({ id: uuid() }).strict();

@@ -101,18 +101,29 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
       });
     },
 
-    /** Lists show who each follow-up is about, so they are audited like a person search. */
+    /**
+     * Open follow-ups unless a status is asked for. A worker lists their own or those of one
+     * person; the team backlog (the whole structure, or a colleague's) is for managers. Lists show
+     * who each follow-up is about, so they are audited like a person search.
+     */
     async list(actor: Actor, q: ListFollowUpsQuery, ctx: RequestContext): Promise<Page<FollowUp>> {
+      const assigneeId = q.assignee === 'me' ? actor.id : q.assignee;
+      if (actor.role !== 'manager' && assigneeId !== actor.id && !q.personId) {
+        throw new ForbiddenError(
+          "The team's follow-ups are for managers: list yours (assignee=me) or one person's (personId)",
+        );
+      }
       const now = clock.now();
+      const before = q.overdue && (!q.dueBefore || q.dueBefore > now) ? now : q.dueBefore;
       const { items, total } = await followUpRepository.list(
         knex,
         actor.structureId,
         {
-          assigneeId: q.assignee === 'me' ? actor.id : q.assignee,
+          assigneeId,
           status: q.status,
           personId: q.personId,
-          overdueAt: q.overdue ? now : undefined,
-          dueBefore: q.dueBefore,
+          dueBefore: before,
+          dueFrom: q.overdue === false ? now : undefined,
           page: q.page,
           pageSize: q.pageSize,
         },

@@ -120,17 +120,20 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       await worker.patch(`/api/follow-ups/${mine.done}`).send({ status: 'done' }).expect(200);
     });
 
-    it("when assignee=me, then only the caller's follow-ups, soonest first", async () => {
+    it("when assignee=me, then only the caller's open follow-ups, soonest first", async () => {
       const res = await worker
         .get('/api/follow-ups')
         .query({ assignee: 'me', personId: listPerson });
       expect(res.status).toBe(200);
-      expect(res.body.items.map((f: { id: string }) => f.id)).toEqual([
-        mine.done,
-        mine.overdue,
-        mine.later,
-      ]);
-      expect(res.body).toMatchObject({ total: 3, page: 1, pageSize: 20 });
+      expect(res.body.items.map((f: { id: string }) => f.id)).toEqual([mine.overdue, mine.later]);
+      expect(res.body).toMatchObject({ total: 2, page: 1, pageSize: 20 });
+    });
+
+    it('when status=done, then the done ones instead', async () => {
+      const res = await worker
+        .get('/api/follow-ups')
+        .query({ assignee: 'me', status: 'done', personId: listPerson });
+      expect(res.body.items.map((f: { id: string }) => f.id)).toEqual([mine.done]);
     });
 
     it('when overdue=true, then only open follow-ups past due at the injected clock', async () => {
@@ -154,11 +157,63 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       }
     });
 
-    it("when a manager lists the structure, then colleagues' follow-ups are included", async () => {
+    it('when overdue=false, then only open follow-ups not due yet', async () => {
+      const res = await worker
+        .get('/api/follow-ups')
+        .query({ assignee: 'me', overdue: 'false', personId: listPerson });
+      expect(res.status).toBe(200);
+      expect(res.body.items.map((f: { id: string }) => f.id)).toEqual([mine.later]);
+      expect(res.body.items[0].overdue).toBe(false);
+    });
+
+    it.each([[{ overdue: 'true', status: 'done' }], [{ overdue: 'false', status: 'cancelled' }]])(
+      'when overdue contradicts status (%j), then 400 naming overdue',
+      async (query) => {
+        const res = await worker.get('/api/follow-ups').query({ assignee: 'me', ...query });
+        expect(res.status).toBe(400);
+        expect(res.body.error.details[0].field).toBe('overdue');
+      },
+    );
+
+    it("when a manager lists the structure or a colleague's, then colleagues' follow-ups are included", async () => {
       const res = await manager
         .get('/api/follow-ups')
         .query({ personId: listPerson, overdue: 'true' });
       expect(res.body.total).toBe(2);
+      const all = await manager.get('/api/follow-ups').query({ overdue: 'true' });
+      expect(all.status).toBe(200);
+      expect(all.body.items.map((f: { assigneeId: string }) => f.assigneeId)).toEqual(
+        expect.arrayContaining([team.worker.id, team.worker2.id]),
+      );
+      const colleague = await manager
+        .get('/api/follow-ups')
+        .query({ assignee: team.worker2.id, personId: listPerson });
+      expect(colleague.body.items.map((f: { assigneeId: string }) => f.assigneeId)).toEqual([
+        team.worker2.id,
+      ]);
+    });
+
+    it("when a worker lists one person's follow-ups, then colleagues' are included; their own by id is allowed too", async () => {
+      const res = await worker.get('/api/follow-ups').query({ personId: listPerson });
+      expect(res.status).toBe(200);
+      expect(res.body.total).toBe(3);
+      const own = await worker.get('/api/follow-ups').query({ assignee: team.worker.id });
+      expect(own.status).toBe(200);
+      expect(own.body.total).toBeGreaterThan(0);
+      expect(
+        own.body.items.every((f: { assigneeId: string }) => f.assigneeId === team.worker.id),
+      ).toBe(true);
+    });
+
+    it.each([
+      ['the whole structure', () => ({})],
+      ['the overdue backlog', () => ({ overdue: 'true' })],
+      ["a colleague's", () => ({ assignee: team.worker2.id })],
+    ])('when a worker lists %s, then 403: the team backlog is for managers', async (_what, q) => {
+      const res = await worker.get('/api/follow-ups').query(q());
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('forbidden');
+      expect(JSON.stringify(res.body)).not.toContain('Personne test');
     });
 
     it.each([

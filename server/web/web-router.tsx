@@ -11,6 +11,7 @@ import { requestContext } from '../features/audit/audit-repository';
 import { createPersonBody, PATH_STATUSES } from '../features/persons/person-schemas';
 import {
   ConflictError,
+  NotFoundError,
   TooManyRequestsError,
   UnauthorizedError,
   ValidationError,
@@ -61,6 +62,14 @@ const INTAKE_FIELDS = [
   'districtId',
   'situation',
 ] as const;
+
+/** Long lists come in pages: the timeline of a person, "Mes actions" (the API's largest page). */
+const TIMELINE_PAGE_SIZE = 50;
+const LIST_PAGE_SIZE = 100;
+/** A page number is the only parameter of a paged page; anything else is not a page here. */
+const pageQuery = z
+  .object({ page: z.coerce.number().int().min(1).max(100000).default(1) })
+  .strict();
 
 const SESSION_EXPIRED: Flash = {
   type: 'warning',
@@ -156,10 +165,12 @@ export function webRouter(services: Services, now: () => Date): Router {
     staff(),
     page(async (req, res) => {
       const actor = actorOf(req);
+      const q = pageQuery.safeParse(req.query);
+      if (!q.success) throw new NotFoundError('Page');
       const [followUps, notes, ctx] = await Promise.all([
         services.followUps.list(
           actor,
-          { assignee: 'me', status: 'open', page: 1, pageSize: 100 },
+          { assignee: 'me', status: 'open', page: q.data.page, pageSize: LIST_PAGE_SIZE },
           requestContext(req),
         ),
         services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
@@ -169,12 +180,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       ctx.unread = notes.unread;
       sendPage(
         res,
-        <ActionsPage
-          ctx={ctx}
-          followUps={followUps.items}
-          notifications={notes.items}
-          now={now()}
-        />,
+        <ActionsPage ctx={ctx} followUps={followUps} notifications={notes.items} now={now()} />,
       );
     }),
   );
@@ -308,15 +314,20 @@ export function webRouter(services: Services, now: () => Date): Router {
     personId: string,
     forms: Partial<PersonForms>,
     status = 200,
+    timelinePage = 1,
   ) {
     const actor = actorOf(req);
     const rc = requestContext(req);
     // The scoped read first: outside the structure it is a 404 before anything else is read.
     const person = await services.persons.get(actor, personId, rc);
     const [timeline, open, ctx] = await Promise.all([
-      services.timeline.get(actor, personId, 1, 100, rc),
-      // Every open follow-up, soonest first, however long the timeline has grown.
-      services.followUps.list(actor, { personId, status: 'open', page: 1, pageSize: 100 }, rc),
+      services.timeline.get(actor, personId, timelinePage, TIMELINE_PAGE_SIZE, rc),
+      // The open follow-ups, soonest first, however long the timeline has grown.
+      services.followUps.list(
+        actor,
+        { personId, status: 'open', page: 1, pageSize: LIST_PAGE_SIZE },
+        rc,
+      ),
       ctxFor(req),
     ]);
     sendPage(
@@ -324,8 +335,8 @@ export function webRouter(services: Services, now: () => Date): Router {
       <PersonPage
         ctx={ctx}
         person={person}
-        timeline={timeline.items}
-        openFollowUps={open.items}
+        timeline={timeline}
+        openFollowUps={open}
         forms={{
           contact: forms.contact ?? emptyForm({ occurredAt: toParisLocalInput(now()) }),
           plan: forms.plan ?? emptyForm(),
@@ -341,7 +352,12 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.get(
     '/personnes/:id',
     staff(),
-    page(async (req, res) => renderPerson(req, res, idOf(req), {})),
+    page(async (req, res) => {
+      const id = idOf(req);
+      const q = pageQuery.safeParse(req.query);
+      if (!q.success) throw new NotFoundError('Page');
+      await renderPerson(req, res, id, {}, 200, q.data.page);
+    }),
   );
 
   r.post(

@@ -1,7 +1,8 @@
 import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
 import type { Notification } from '../../features/notifications/notification-repository';
+import type { Page } from '../../lib/validate';
 import { formatDateTime, localPath, parisDay, plural } from '../format';
-import { Csrf } from './components';
+import { Csrf, Pagination } from './components';
 import { Layout, type PageContext } from './layout';
 
 export function CompleteButton({
@@ -32,10 +33,12 @@ function FollowUpList({
   ctx,
   items,
   emptyText,
+  returnTo,
 }: {
   ctx: PageContext;
   items: FollowUp[];
   emptyText: string;
+  returnTo: string;
 }) {
   if (items.length === 0) return <p class="fr-text--sm">{emptyText}</p>;
   return (
@@ -53,7 +56,7 @@ function FollowUpList({
               prévu le {formatDateTime(f.dueAt)}
             </p>
           </div>
-          <CompleteButton ctx={ctx} followUp={f} returnTo="/" />
+          <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} />
         </li>
       ))}
     </ul>
@@ -67,14 +70,18 @@ export function ActionsPage({
   now,
 }: {
   ctx: PageContext;
-  followUps: FollowUp[];
+  /** One page of the worker's open follow-ups, oldest due first. */
+  followUps: Page<FollowUp>;
   notifications: Notification[];
   now: Date;
 }) {
+  const { items, total, page, pageSize } = followUps;
+  const paged = total > pageSize;
+  const here = page === 1 ? '/' : `/?page=${page}`;
   const today = parisDay(now);
-  const overdue = followUps.filter((f) => f.overdue);
-  const dueToday = followUps.filter((f) => !f.overdue && parisDay(f.dueAt) === today);
-  const later = followUps.filter((f) => !f.overdue && parisDay(f.dueAt) > today);
+  const overdue = items.filter((f) => f.overdue);
+  const dueToday = items.filter((f) => !f.overdue && parisDay(f.dueAt) === today);
+  const later = items.filter((f) => !f.overdue && parisDay(f.dueAt) > today);
   return (
     <Layout title="Mes actions" ctx={ctx} nav="actions">
       <div class="av-title-row">
@@ -83,24 +90,43 @@ export function ActionsPage({
           Nouvelle personne
         </a>
       </div>
-      <p class="fr-text--lead">
-        {overdue.length + dueToday.length === 0
-          ? 'Rien en retard ni prévu aujourd’hui.'
-          : `${plural(overdue.length, 'suivi en retard', 'suivis en retard')}, ${plural(dueToday.length, 'prévu', 'prévus')} aujourd’hui.`}
-      </p>
+      {paged ? (
+        // Counts by group would only be this page's: say how many there are and where we are.
+        <p class="fr-text--lead">
+          {plural(total, 'suivi à faire', 'suivis à faire')} : cette page montre les suivis{' '}
+          {(page - 1) * pageSize + 1} à {(page - 1) * pageSize + items.length}, du plus ancien au
+          plus lointain.
+        </p>
+      ) : (
+        <p class="fr-text--lead">
+          {overdue.length + dueToday.length === 0
+            ? 'Rien en retard ni prévu aujourd’hui.'
+            : `${plural(overdue.length, 'suivi en retard', 'suivis en retard')}, ${plural(dueToday.length, 'prévu', 'prévus')} aujourd’hui.`}
+        </p>
+      )}
       <div class="fr-grid-row fr-grid-row--gutters">
         <div class="fr-col-12 fr-col-lg-8">
           <section class="fr-mb-4w" aria-labelledby="en-retard">
             <h2 id="en-retard" class="fr-h4">
               En retard ({overdue.length})
             </h2>
-            <FollowUpList ctx={ctx} items={overdue} emptyText="Aucun suivi en retard." />
+            <FollowUpList
+              ctx={ctx}
+              returnTo={here}
+              items={overdue}
+              emptyText="Aucun suivi en retard."
+            />
           </section>
           <section class="fr-mb-4w" aria-labelledby="aujourdhui">
             <h2 id="aujourdhui" class="fr-h4">
               Aujourd’hui ({dueToday.length})
             </h2>
-            <FollowUpList ctx={ctx} items={dueToday} emptyText="Aucun suivi prévu aujourd’hui." />
+            <FollowUpList
+              ctx={ctx}
+              returnTo={here}
+              items={dueToday}
+              emptyText="Aucun suivi prévu aujourd’hui."
+            />
           </section>
           <section class="fr-mb-4w" aria-labelledby="a-venir">
             <h2 id="a-venir" class="fr-h4">
@@ -108,10 +134,18 @@ export function ActionsPage({
             </h2>
             <FollowUpList
               ctx={ctx}
+              returnTo={here}
               items={later}
               emptyText="Aucun suivi planifié. Planifiez-en un depuis la fiche d’une personne."
             />
           </section>
+          <Pagination
+            page={page}
+            total={total}
+            pageSize={pageSize}
+            href={(n) => (n === 1 ? '/' : `/?page=${n}`)}
+            label="Pages de mes suivis"
+          />
         </div>
         <div class="fr-col-12 fr-col-lg-4">
           <section aria-labelledby="non-lues">

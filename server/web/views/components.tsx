@@ -194,3 +194,78 @@ export function Section({
     </section>
   );
 }
+
+/**
+ * Page links for a list longer than one page (DSFR pagination), with where this page stands:
+ * "1 / 3". `href` builds the address of a page; `label` names the list for screen readers.
+ */
+export function Pagination({
+  page,
+  total,
+  pageSize,
+  href,
+  label,
+}: {
+  page: number;
+  total: number;
+  pageSize: number;
+  href: (page: number) => string;
+  label: string;
+}) {
+  const pages = Math.max(1, Math.ceil(total / pageSize));
+  if (pages <= 1) return null;
+  const side = 'fr-pagination__link fr-pagination__link--lg-label';
+  return (
+    <nav role="navigation" class="fr-pagination fr-mt-3w" aria-label={label}>
+      <ul class="fr-pagination__list">
+        <li>
+          {page > 1 ? (
+            <a class={`${side} fr-pagination__link--prev`} href={href(page - 1)}>
+              Page précédente
+            </a>
+          ) : null}
+        </li>
+        <li>
+          <a
+            class="fr-pagination__link"
+            aria-current="page"
+            href={href(page)}
+            title={`Page ${page} sur ${pages}`}
+          >
+            {page} / {pages}
+          </a>
+        </li>
+        <li>
+          {page < pages ? (
+            <a class={`${side} fr-pagination__link--next`} href={href(page + 1)}>
+              Page suivante
+            </a>
+          ) : null}
+        </li>
+      </ul>
+    </nav>
+  );
+}
+
+/** "Éléments 21 à 40 sur 57" when a list does not fit on one page, nothing otherwise. */
+export function RangeNote({
+  page,
+  total,
+  pageSize,
+  shown,
+  noun,
+}: {
+  page: number;
+  total: number;
+  pageSize: number;
+  shown: number;
+  noun: string;
+}) {
+  if (total <= pageSize || shown === 0) return null;
+  const from = (page - 1) * pageSize + 1;
+  return (
+    <p class="fr-text--sm">
+      {noun} {from} à {from + shown - 1} sur {total}
+    </p>
+  );
+}

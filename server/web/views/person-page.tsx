@@ -3,6 +3,7 @@ import { CHANNELS, OUTCOMES } from '../../features/contacts/contact-schemas';
 import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
 import type { Person } from '../../features/persons/person-repository';
 import type { TimelineItem } from '../../features/persons/timeline-service';
+import type { Page } from '../../lib/validate';
 import { ReferralTimelineEntry } from '../referrals/referral-views';
 import { CLOSED_REASON_LABELS } from '../persons/person-labels';
 import {
@@ -17,6 +18,8 @@ import { CompleteButton } from './actions-page';
 import {
   Csrf,
   ErrorSummary,
+  Pagination,
+  RangeNote,
   Section,
   SelectField,
   TextArea,
@@ -182,8 +185,9 @@ export function PersonPage({
 }: {
   ctx: PageContext;
   person: Person;
-  timeline: TimelineItem[];
-  openFollowUps: FollowUp[];
+  timeline: Page<TimelineItem>;
+  /** The first page of open follow-ups; `total` says how many there are in all. */
+  openFollowUps: Page<FollowUp>;
   forms: PersonForms;
 }) {
   const label = personLabel(person);
@@ -342,11 +346,18 @@ export function PersonPage({
         </div>
 
         <div class="fr-col-12 fr-col-lg-5">
-          <Section title={`Suivis en cours (${openFollowUps.length})`} id="suivis-en-cours">
+          <Section title={`Suivis en cours (${openFollowUps.total})`} id="suivis-en-cours">
+            <RangeNote
+              page={1}
+              total={openFollowUps.total}
+              pageSize={openFollowUps.pageSize}
+              shown={openFollowUps.items.length}
+              noun="Les plus proches : suivis"
+            />
             <OpenFollowUps
               ctx={ctx}
               person={person}
-              items={openFollowUps}
+              items={openFollowUps.items}
               reschedule={forms.reschedule}
             />
           </Section>
@@ -363,16 +374,39 @@ export function PersonPage({
         </div>
       </div>
 
-      <Section title="Historique" id="historique">
-        {timeline.length === 0 ? (
-          <p>Aucun contact ni suivi pour l’instant.</p>
+      <Section
+        title={timeline.total > 0 ? `Historique (${timeline.total})` : 'Historique'}
+        id="historique"
+      >
+        {timeline.items.length === 0 ? (
+          <p>
+            {timeline.total === 0
+              ? 'Aucun contact ni suivi pour l’instant.'
+              : 'Cette page de l’historique est vide.'}
+          </p>
         ) : (
-          <ol class="av-list av-timeline">
-            {timeline.map((item) => (
-              <TimelineEntry item={item} />
-            ))}
-          </ol>
+          <>
+            <RangeNote
+              page={timeline.page}
+              total={timeline.total}
+              pageSize={timeline.pageSize}
+              shown={timeline.items.length}
+              noun="Du plus récent au plus ancien : événements"
+            />
+            <ol class="av-list av-timeline">
+              {timeline.items.map((item) => (
+                <TimelineEntry item={item} />
+              ))}
+            </ol>
+          </>
         )}
+        <Pagination
+          page={timeline.page}
+          total={timeline.total}
+          pageSize={timeline.pageSize}
+          href={(n) => `/personnes/${person.id}?page=${n}#historique`}
+          label="Pages de l’historique"
+        />
       </Section>
     </Layout>
   );

@@ -4,7 +4,7 @@ import { PATH_STATUSES } from '../../features/persons/person-schemas';
 import type { Page } from '../../lib/validate';
 import { formatDateTime, personLabel, plural, STATUS_BADGES, STATUS_LABELS } from '../format';
 import { districtOptions } from '../persons/person-labels';
-import { SelectField, TextField, type FormState } from './components';
+import { Pagination, SelectField, TextField, type FormState } from './components';
 import { Layout, type PageContext } from './layout';
 
 export interface PersonFilters {
@@ -44,7 +44,6 @@ export function PersonsPage({
   districts: District[];
   result: Page<Person>;
 }) {
-  const pages = Math.max(1, Math.ceil(result.total / result.pageSize));
   const statusOptions = Object.fromEntries(PATH_STATUSES.map((s) => [s, STATUS_LABELS[s]]));
   const withDistricts = districts.length > 0;
   return (
@@ -130,41 +129,13 @@ export function PersonsPage({
           ))}
         </ul>
       )}
-      {pages > 1 ? (
-        <nav role="navigation" class="fr-pagination fr-mt-3w" aria-label="Pagination">
-          <ul class="fr-pagination__list">
-            <li>
-              {filters.page > 1 ? (
-                <a
-                  class="fr-pagination__link fr-pagination__link--prev fr-pagination__link--lg-label"
-                  href={pageHref(filters, filters.page - 1)}
-                >
-                  Page précédente
-                </a>
-              ) : null}
-            </li>
-            <li>
-              <a
-                class="fr-pagination__link"
-                aria-current="page"
-                href={pageHref(filters, filters.page)}
-              >
-                {filters.page} / {pages}
-              </a>
-            </li>
-            <li>
-              {filters.page < pages ? (
-                <a
-                  class="fr-pagination__link fr-pagination__link--next fr-pagination__link--lg-label"
-                  href={pageHref(filters, filters.page + 1)}
-                >
-                  Page suivante
-                </a>
-              ) : null}
-            </li>
-          </ul>
-        </nav>
-      ) : null}
+      <Pagination
+        page={filters.page}
+        total={result.total}
+        pageSize={result.pageSize}
+        href={(n) => pageHref(filters, n)}
+        label="Pages de la liste des personnes"
+      />
     </Layout>
   );
 }

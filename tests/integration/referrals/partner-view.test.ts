@@ -97,32 +97,38 @@ describe('what each role sees of a referral', () => {
     for (const item of res.body.items) expect(sortedKeys(item)).toEqual(PARTNER_KEYS);
   });
 
-  it('when a worker reads it, then it gets the staff view', async () => {
-    const res = await w.agents.worker.get(`/api/referrals/${referralId}`);
-    expect(sortedKeys(res.body)).toEqual(
-      [
-        'closedAt',
-        'consentId',
-        'createdAt',
-        'events',
-        'id',
-        'outcome',
-        'partner',
-        'person',
-        'personId',
-        'reason',
-        'requester',
-        'respondedAt',
-        'service',
-        'sharedSummary',
-        'status',
-        'statusReasonCode',
-        'updatedAt',
-        'version',
-      ].sort(),
-    );
-    expect(res.body.person).toEqual({ id: res.body.personId, displayName: 'Nadia Benali' });
-  });
+  it.each(['worker', 'manager'] as const)(
+    'when a %s reads it, then it gets the staff view',
+    async (role) => {
+      const res = await w.agents[role].get(`/api/referrals/${referralId}`);
+      expect(res.status).toBe(200);
+      expect(sortedKeys(res.body)).toEqual(
+        [
+          'closedAt',
+          'consentId',
+          'createdAt',
+          'events',
+          'id',
+          'outcome',
+          'partner',
+          'person',
+          'personId',
+          'reason',
+          'requester',
+          'respondedAt',
+          'service',
+          'sharedSummary',
+          'status',
+          'statusReasonCode',
+          'updatedAt',
+          'version',
+        ].sort(),
+      );
+      expect(res.body.person).toEqual({ id: res.body.personId, displayName: 'Nadia Benali' });
+      // Staff read the person's file through the person endpoints, not through the referral.
+      expect(JSON.stringify(res.body)).not.toMatch(/06 12|nadia@|Lilas|Situation confidentielle/);
+    },
+  );
 
   it('when a partner user of another organisation asks, then 404 for reading and moving', async () => {
     expect((await w.agents.outsider.get(`/api/referrals/${referralId}`)).status).toBe(404);
@@ -184,4 +190,42 @@ describe('what each role sees of a referral', () => {
     const timeline = await w.agents.worker.get(`/api/persons/${r.body.personId}/timeline`);
     expect(timeline.body.items.map((i: { type: string }) => i.type)).toContain('referral');
   });
+
+  // After the counting tests above: each case adds a referral to the inbox.
+  it.each([
+    [[], {}],
+    [['email'], { email: 'nadia@example.test' }],
+    [['address'], { address: '3 rue des Lilas' }],
+    [['phone', 'email'], { phone: '06 12 34 56 78', email: 'nadia@example.test' }],
+    [
+      ['phone', 'email', 'address'],
+      { phone: '06 12 34 56 78', email: 'nadia@example.test', address: '3 rue des Lilas' },
+    ],
+  ] as const)(
+    'when the person agreed to share %j, then the partner sees exactly those contact details and none of the others',
+    async (sharedFields, shown) => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id, {
+        sharedFields: [...sharedFields],
+      });
+      const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id;
+      const one = await w.agents.partner.get(`/api/referrals/${id}`);
+      const listed = (await w.agents.partner2.get('/api/referrals?pageSize=100')).body.items.find(
+        (r: { id: string }) => r.id === id,
+      );
+      for (const view of [one.body, listed]) {
+        expect(sortedKeys(view)).toEqual(PARTNER_KEYS);
+        expect(view.person).toEqual({ displayName: 'Nadia Benali', ...shown });
+        const json = JSON.stringify(view);
+        const all = {
+          phone: '06 12 34 56 78',
+          email: 'nadia@example.test',
+          address: 'rue des Lilas',
+        };
+        for (const [field, value] of Object.entries(all))
+          if (!(field in shown)) expect(json).not.toContain(value);
+        expect(json).not.toContain('Situation confidentielle');
+      }
+    },
+  );
 });

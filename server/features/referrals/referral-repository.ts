@@ -49,6 +49,8 @@ export interface Referral {
 export interface PartnerReferral {
   id: string;
   status: ReferralStatus;
+  /** For optimistic concurrency on transitions. */
+  version: number;
   structure: { name: string };
   requester: { name: string } | null;
   partner: { id: string; name: string };
@@ -145,6 +147,7 @@ export function createReferralRepository(cipher: Cipher) {
       .select(
         'r.id',
         'r.status',
+        'r.version',
         'r.reason_enc',
         'r.shared_summary_enc',
         'r.outcome_enc',
@@ -220,6 +223,7 @@ export function createReferralRepository(cipher: Cipher) {
     return {
       id: r.id as string,
       status: r.status as ReferralStatus,
+      version: r.version as number,
       structure: { name: r.structure_name as string },
       requester: r.requester_name ? { name: r.requester_name as string } : null,
       partner: { id: r.partner_id as string, name: r.partner_name as string },

@@ -27,6 +27,8 @@ export const transitionBody = z
     reason: text(500).optional(),
     /** What the help came to, for completed or failed. */
     outcome: text(2000).optional(),
+    /** The version the caller saw: when given, a referral changed meanwhile answers 409. */
+    version: z.number().int().min(1).optional(),
   })
   .strict();
 export type TransitionInput = z.infer<typeof transitionBody>;

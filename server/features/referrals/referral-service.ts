@@ -155,6 +155,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         from: row.status,
         to,
         allowed: TRANSITIONS[row.status],
+        version: row.version,
       });
     }
     if (by.kind !== 'system') {
@@ -500,6 +501,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
       return uow(async (trx, outbox) => {
         const row = await lockInScope(trx, actor, id);
         authorise(actor, row, input.to);
+        // The row is locked: of two callers who saw one version, the second sees the first's move.
+        if (input.version !== undefined && input.version !== row.version) {
+          throw new ConflictError('This referral was changed meanwhile; reload it', {
+            current: await viewFor(trx, actor, id),
+          });
+        }
         const from = row.status;
         await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
         await auditRepository.record(trx, {

@@ -46,6 +46,7 @@ describe('what each role sees of a referral', () => {
     'structure',
     'requester',
     'updatedAt',
+    'version',
   ].sort();
 
   it('when a partner user reads a referral, then it gets exactly the referral minimum', async () => {

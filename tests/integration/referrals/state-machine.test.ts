@@ -180,6 +180,80 @@ describe('referral state machine, transition by transition', () => {
     }
   });
 
+  /** Each event starts where the one before ended. */
+  const chain = (events: { fromStatus: string | null; toStatus: string }[]) =>
+    events.map((e) => [e.fromStatus, e.toStatus]);
+
+  it('when the partner accepts while the requester cancels, both having read the same version, then one wins, the other gets 409 with the current referral, and the history holds one move', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const id = await referralIn('requested');
+      const { version } = (await w.agents.worker.get(`/api/referrals/${id}`)).body;
+      const [accept, cancel] = await Promise.all([
+        move(w.agents.partner, id, 'accepted', { version }),
+        move(w.agents.worker, id, 'cancelled', { reason: 'La personne a déménagé', version }),
+      ]);
+      expect([accept.status, cancel.status].sort()).toEqual([200, 409]);
+      const winner = accept.status === 200 ? 'accepted' : 'cancelled';
+      const loser = accept.status === 200 ? cancel : accept;
+      expect(loser.body.error.details.current).toMatchObject({ status: winner, version: 2 });
+      const final = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(final.body).toMatchObject({ status: winner, version: 2 });
+      expect(chain(final.body.events)).toEqual([
+        [null, 'requested'],
+        ['requested', winner],
+      ]);
+      // What follows agrees with the winner: the outcome question only after an acceptance.
+      const pending = await testKnex()('deadlines')
+        .where({ subject_id: id, status: 'pending' })
+        .pluck('kind');
+      expect(pending).toEqual(winner === 'accepted' ? ['referral.ask_outcome'] : []);
+      const notified = await testKnex()('notifications').where({
+        subject_id: id,
+        kind: 'referral.accepted',
+      });
+      expect(notified).toHaveLength(winner === 'accepted' ? 1 : 0);
+    }
+  });
+
+  it('when the partner accepts while the requester cancels without a version, then the referral ends cancelled with a consistent history either way', async () => {
+    for (let round = 0; round < 6; round += 1) {
+      const id = await referralIn('requested');
+      const [accept, cancel] = await Promise.all([
+        move(w.agents.partner, id, 'accepted'),
+        move(w.agents.worker, id, 'cancelled', { reason: 'La personne a déménagé' }),
+      ]);
+      // A cancellation may follow an acceptance; an acceptance may not follow a cancellation.
+      expect(cancel.status).toBe(200);
+      expect([200, 409]).toContain(accept.status);
+      const final = await w.agents.worker.get(`/api/referrals/${id}`);
+      expect(final.body.status).toBe('cancelled');
+      expect(chain(final.body.events)).toEqual(
+        accept.status === 200
+          ? [
+              [null, 'requested'],
+              ['requested', 'accepted'],
+              ['accepted', 'cancelled'],
+            ]
+          : [
+              [null, 'requested'],
+              ['requested', 'cancelled'],
+            ],
+      );
+      expect(await testKnex()('deadlines').where({ subject_id: id, status: 'pending' })).toEqual(
+        [],
+      );
+    }
+  });
+
+  it('when a move names a version older than the referral, then 409 and nothing changes', async () => {
+    const id = await referralIn('accepted');
+    const res = await move(w.agents.partner, id, 'in_progress', { version: 1 });
+    expect(res.status).toBe(409);
+    expect(res.body.error.details.current).toMatchObject({ status: 'accepted', version: 2 });
+    expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('accepted');
+    expect((await move(w.agents.partner, id, 'in_progress', { version: 2 })).status).toBe(200);
+  });
+
   it.each([
     ['requested', 'accepted', 'Orientation acceptée par Banque alimentaire'],
     ['requested', 'rejected', 'Orientation refusée par Banque alimentaire'],

@@ -16,6 +16,8 @@ declare module 'express-session' {
     epoch: number;
     csrfToken: string;
     flash?: { type: 'success' | 'error' | 'info' | 'warning'; message: string };
+    /** The persons list's filters, kept here so that search terms never appear in a URL. */
+    personSearch?: { q: string; statut: string; quartier: string; mes: boolean };
   }
 }
 

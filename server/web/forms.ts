@@ -128,3 +128,12 @@ export const LOGIN_MESSAGES: Messages = {
   email: 'Indiquez votre adresse électronique',
   password: 'Indiquez votre mot de passe',
 };
+
+export const SEARCH_MESSAGES: Messages = {
+  q: 'La recherche fait 100 caractères au plus : raccourcissez-la',
+  statut: 'Choisissez un statut dans la liste',
+  quartier: 'Choisissez un quartier dans la liste',
+  mes: 'Cochez ou décochez la case',
+  address:
+    'Cette adresse de recherche n’est plus valable : saisissez votre recherche dans ce champ',
+};

@@ -26,6 +26,11 @@ export function redirect(req: Request, res: Response, to: string, flash?: Flash)
     return Promise.resolve();
   }
   req.session.flash = flash;
+  return saveAndRedirect(req, res, to);
+}
+
+/** Saves what the handler put in the session, then redirects (303), with no message. */
+export function saveAndRedirect(req: Request, res: Response, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
     req.session.save((err) => {
       if (err) return reject(err);

@@ -8,7 +8,11 @@ import type { Deps } from '../container';
 import { createContactBody } from '../features/contacts/contact-schemas';
 import { createFollowUpBody, updateFollowUpBody } from '../features/follow-ups/follow-up-schemas';
 import { requestContext } from '../features/audit/audit-repository';
-import { createPersonBody, PATH_STATUSES } from '../features/persons/person-schemas';
+import {
+  createPersonBody,
+  PATH_STATUSES,
+  type PathStatus,
+} from '../features/persons/person-schemas';
 import {
   ConflictError,
   NotFoundError,
@@ -27,6 +31,7 @@ import {
   parseWith,
   PLAN_MESSAGES,
   RESCHEDULE_MESSAGES,
+  SEARCH_MESSAGES,
 } from './forms';
 import { localPath, toParisLocalInput } from './format';
 import { csrf, pageContext } from './page-context';
@@ -40,7 +45,7 @@ import { PersonPage, type PersonForms } from './views/person-page';
 import { PersonsPage } from './views/persons-page';
 import type { Flash } from './views/layout';
 import { personEditWebRouter } from './persons/person-edit-router';
-import { actorOf, idOf, page, redirect } from './page-helpers';
+import { actorOf, idOf, page, redirect, saveAndRedirect } from './page-helpers';
 
 type Services = Deps['services'];
 
@@ -186,61 +191,97 @@ export function webRouter(services: Services, now: () => Date): Router {
   );
 
   // ---- Persons list and search --------------------------------------------------------------
-  const searchQuery = z
+  // The search is sent by POST and kept in the session: a name typed in the search box never
+  // reaches an address (browser history, proxies, shared screens). Page links carry the page
+  // number only.
+  const searchForm = z
     .object({
       q: plainString().trim().max(100).optional(),
       statut: z.union([z.enum(PATH_STATUSES), z.literal('')]).optional(),
       mes: z.literal('1').optional(),
       quartier: z.union([z.uuid(), z.literal('')]).optional(),
-      page: z.coerce.number().int().min(1).max(10000).default(1),
     })
     .strict();
+
+  async function renderPersons(
+    req: Request,
+    res: Response,
+    opts: { page?: number; form?: FormState; status?: number } = {},
+  ) {
+    const f = req.session.personSearch ?? { q: '', statut: '', quartier: '', mes: false };
+    const page = opts.page ?? 1;
+    const actor = actorOf(req);
+    const [result, ctx, districts] = await Promise.all([
+      services.persons.search(
+        actor,
+        {
+          q: f.q || undefined,
+          status: (f.statut || undefined) as PathStatus | undefined,
+          district: f.quartier || undefined,
+          referentId: f.mes ? 'me' : undefined,
+          page,
+          pageSize: 20,
+        },
+        requestContext(req),
+      ),
+      ctxFor(req),
+      services.persons.listDistricts(actor),
+    ]);
+    sendPage(
+      res,
+      <PersonsPage
+        ctx={ctx}
+        filters={{ ...f, page }}
+        form={
+          opts.form ??
+          emptyForm({ q: f.q, statut: f.statut, quartier: f.quartier, mes: f.mes ? '1' : '' })
+        }
+        districts={districts}
+        result={result}
+      />,
+      opts.status ?? 200,
+    );
+  }
 
   r.get(
     '/personnes',
     staff(),
     page(async (req, res) => {
-      const parsed = searchQuery.safeParse(req.query);
-      if (!parsed.success) {
-        throw new ValidationError('Invalid query parameter', [
-          { field: 'query', message: 'La recherche n’est pas valide' },
-        ]);
+      const q = pageQuery.safeParse(req.query);
+      if (q.success) return renderPersons(req, res, { page: q.data.page });
+      // An old link with the search in its address: the list as it stands, and a word by the
+      // search field.
+      const f = req.session.personSearch;
+      return renderPersons(req, res, {
+        status: 400,
+        form: {
+          values: { q: f?.q ?? '', statut: f?.statut ?? '', quartier: f?.quartier ?? '' },
+          errors: { q: SEARCH_MESSAGES.address },
+        },
+      });
+    }),
+  );
+
+  r.post(
+    '/personnes',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      if ((req.body as Record<string, unknown> | undefined)?.action === 'effacer') {
+        delete req.session.personSearch;
+        return saveAndRedirect(req, res, '/personnes');
       }
+      const values = formValues(req.body, ['q', 'statut', 'quartier', 'mes']);
+      const parsed = parseWith(searchForm, compact(values), values, SEARCH_MESSAGES);
+      if (!parsed.ok) return renderPersons(req, res, { form: parsed.form, status: 400 });
       const f = parsed.data;
-      const actor = actorOf(req);
-      const [result, ctx, districts] = await Promise.all([
-        services.persons.search(
-          actor,
-          {
-            q: f.q || undefined,
-            status: f.statut || undefined,
-            district: f.quartier || undefined,
-            referentId: f.mes ? 'me' : undefined,
-            page: f.page,
-            pageSize: 20,
-          },
-          requestContext(req),
-        ),
-        ctxFor(req),
-        services.persons.listDistricts(actor),
-      ]);
-      const quartier = f.quartier ?? '';
-      sendPage(
-        res,
-        <PersonsPage
-          ctx={ctx}
-          filters={{
-            q: f.q ?? '',
-            statut: f.statut ?? '',
-            quartier,
-            mes: Boolean(f.mes),
-            page: f.page,
-          }}
-          form={emptyForm({ q: f.q ?? '', statut: f.statut ?? '', quartier })}
-          districts={districts}
-          result={result}
-        />,
-      );
+      req.session.personSearch = {
+        q: f.q ?? '',
+        statut: f.statut ?? '',
+        quartier: f.quartier ?? '',
+        mes: Boolean(f.mes),
+      };
+      await saveAndRedirect(req, res, '/personnes');
     }),
   );
 

@@ -193,7 +193,13 @@ describe('first journey in the browser', () => {
     await page.getByLabel('Rechercher').fill('mediateque');
     await page.getByRole('button', { name: 'Filtrer' }).click();
     await see(page.locator('main'), '1 personne trouvée');
+    // The search went by POST: the address holds no search term.
+    expect(page.url()).toBe(`${base}/personnes`);
     await checkPage(page, '07-personnes');
+    // An old link with a search in its address: the list, and a word by the search field.
+    await page.goto(`${base}/personnes?q=mediateque`);
+    await see(page.locator('#q-error'), 'Cette adresse de recherche n’est plus valable');
+    await checkPage(page, '07b-personnes-ancien-lien');
 
     await page.getByRole('link', { name: /Notifications/ }).click();
     await see(page.getByRole('heading', { level: 1 }), 'Notifications');

@@ -47,6 +47,7 @@ export function TextField(
     type?: 'text' | 'email' | 'tel' | 'password' | 'datetime-local' | 'number' | 'search';
     autocomplete?: string;
     inputmode?: 'numeric' | 'tel' | 'email' | 'text';
+    maxLength?: number;
   },
 ) {
   const id = fieldId(p);
@@ -64,6 +65,7 @@ export function TextField(
         required={p.required}
         autocomplete={p.autocomplete}
         inputMode={p.inputmode}
+        maxLength={p.maxLength}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={error ? `${id}-error` : undefined}
       />

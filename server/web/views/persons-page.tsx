@@ -4,7 +4,14 @@ import { PATH_STATUSES } from '../../features/persons/person-schemas';
 import type { Page } from '../../lib/validate';
 import { formatDateTime, personLabel, plural, STATUS_BADGES, STATUS_LABELS } from '../format';
 import { districtOptions } from '../persons/person-labels';
-import { Pagination, SelectField, TextField, type FormState } from './components';
+import {
+  Csrf,
+  ErrorSummary,
+  Pagination,
+  SelectField,
+  TextField,
+  type FormState,
+} from './components';
 import { Layout, type PageContext } from './layout';
 
 export interface PersonFilters {
@@ -15,21 +22,23 @@ export interface PersonFilters {
   page: number;
 }
 
+const SEARCH_LABELS: Record<string, string> = {
+  q: 'Rechercher',
+  statut: 'Statut du parcours',
+  quartier: 'Quartier',
+  mes: 'Dont je suis référent·e',
+};
+
 export function StatusBadge({ status }: { status: Person['status'] }) {
   return (
     <span class={`fr-badge fr-badge--sm ${STATUS_BADGES[status]}`}>{STATUS_LABELS[status]}</span>
   );
 }
 
-function pageHref(f: PersonFilters, page: number) {
-  const qs = new URLSearchParams();
-  if (f.q) qs.set('q', f.q);
-  if (f.statut) qs.set('statut', f.statut);
-  if (f.quartier) qs.set('quartier', f.quartier);
-  if (f.mes) qs.set('mes', '1');
-  qs.set('page', String(page));
-  return `/personnes?${qs.toString()}`;
-}
+/** Only the page number goes in the address; the filters stay in the session. */
+const pageHref = (page: number) => (page === 1 ? '/personnes' : `/personnes?page=${page}`);
+
+const active = (f: PersonFilters) => Boolean(f.q || f.statut || f.quartier || f.mes);
 
 export function PersonsPage({
   ctx,
@@ -47,29 +56,36 @@ export function PersonsPage({
   const statusOptions = Object.fromEntries(PATH_STATUSES.map((s) => [s, STATUS_LABELS[s]]));
   const withDistricts = districts.length > 0;
   return (
-    <Layout title="Personnes" ctx={ctx} nav="persons">
+    <Layout
+      title={Object.keys(form.errors).length ? 'Erreur — Personnes' : 'Personnes'}
+      ctx={ctx}
+      nav="persons"
+    >
       <div class="av-title-row">
         <h1>Personnes</h1>
         <a class="fr-btn fr-icon-user-add-line fr-btn--icon-left" href="/personnes/nouvelle">
           Nouvelle personne
         </a>
       </div>
-      <form method="get" action="/personnes" role="search" class="av-filters fr-mb-4w">
+      <ErrorSummary form={form} labels={SEARCH_LABELS} />
+      <form method="post" action="/personnes" role="search" class="av-filters fr-mb-4w" novalidate>
+        <Csrf token={ctx.csrfToken} />
         <div class="fr-grid-row fr-grid-row--gutters fr-grid-row--bottom">
           <div class={`fr-col-12 fr-col-md-${withDistricts ? '4' : '5'}`}>
             <TextField
               form={form}
               name="q"
-              label="Rechercher"
+              label={SEARCH_LABELS.q}
               hint="Nom, prénom, surnom ou lieu ; les accents et fautes de frappe sont tolérés"
               type="search"
+              maxLength={100}
             />
           </div>
           <div class={`fr-col-12 fr-col-md-${withDistricts ? '2' : '3'}`}>
             <SelectField
               form={form}
               name="statut"
-              label="Statut du parcours"
+              label={SEARCH_LABELS.statut}
               options={statusOptions}
               placeholder="Tous les statuts"
             />
@@ -79,7 +95,7 @@ export function PersonsPage({
               <SelectField
                 form={form}
                 name="quartier"
-                label="Quartier"
+                label={SEARCH_LABELS.quartier}
                 options={districtOptions(districts)}
                 placeholder="Tous les quartiers"
               />
@@ -87,9 +103,15 @@ export function PersonsPage({
           ) : null}
           <div class="fr-col-12 fr-col-md-2">
             <div class="fr-checkbox-group fr-mb-2w">
-              <input type="checkbox" id="mes" name="mes" value="1" checked={filters.mes} />
+              <input
+                type="checkbox"
+                id="mes"
+                name="mes"
+                value="1"
+                checked={form.values.mes === '1'}
+              />
               <label class="fr-label" for="mes">
-                Dont je suis référent·e
+                {SEARCH_LABELS.mes}
               </label>
             </div>
           </div>
@@ -97,6 +119,16 @@ export function PersonsPage({
             <button type="submit" class="fr-btn fr-mb-2w">
               Filtrer
             </button>
+            {active(filters) ? (
+              <button
+                type="submit"
+                name="action"
+                value="effacer"
+                class="fr-btn fr-btn--tertiary fr-btn--sm fr-mb-2w"
+              >
+                Effacer les filtres
+              </button>
+            ) : null}
           </div>
         </div>
       </form>
@@ -133,7 +165,7 @@ export function PersonsPage({
         page={filters.page}
         total={result.total}
         pageSize={result.pageSize}
-        href={(n) => pageHref(filters, n)}
+        href={pageHref}
         label="Pages de la liste des personnes"
       />
     </Layout>

@@ -125,8 +125,8 @@ export const INTAKE_MESSAGES: Messages = {
 };
 
 export const LOGIN_MESSAGES: Messages = {
-  email: 'Indiquez votre adresse électronique',
-  password: 'Indiquez votre mot de passe',
+  email: 'Indiquez votre adresse électronique (254 caractères au plus)',
+  password: 'Indiquez votre mot de passe (1 024 caractères au plus)',
 };
 
 export const SEARCH_MESSAGES: Messages = {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { plainString } from '../lib/validate';
 import { homeFor, PERSON_ROLES } from '../auth/actor';
 import { logIn, logOut } from '../auth/login';
+import { loginBody } from '../features/auth/auth-router';
 import { hasRole, isAuthenticated, isPublic } from '../auth/policies';
 import type { Deps } from '../container';
 import { createContactBody } from '../features/contacts/contact-schemas';
@@ -116,15 +117,20 @@ export function webRouter(services: Services, now: () => Date): Router {
     page(async (req, res) => {
       const values = formValues(req.body, ['email', 'password', 'retour']);
       const returnTo = localPath(values.retour) ?? '/';
-      const errors: Record<string, string> = {};
-      if (!values.email?.trim()) errors.email = LOGIN_MESSAGES.email;
-      if (!values.password) errors.password = LOGIN_MESSAGES.password;
+      // The API's own login schema: the same trimming and limits, errors by the field.
+      const parsed = parseWith(
+        loginBody,
+        { email: values.email ?? '', password: values.password ?? '' },
+        values,
+        LOGIN_MESSAGES,
+      );
+      const errors: Record<string, string> = parsed.ok ? {} : parsed.form.errors;
       let status = 400;
-      if (Object.keys(errors).length === 0) {
+      if (parsed.ok) {
         try {
           const user = await services.auth.authenticate(
-            values.email.trim().slice(0, 254),
-            values.password.slice(0, 1024),
+            parsed.data.email,
+            parsed.data.password,
             req.ip ?? 'unknown',
           );
           await logIn(req, user);

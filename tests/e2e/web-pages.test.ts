@@ -140,6 +140,49 @@ describe('web pages over HTTP', () => {
     expect(home.text).toContain('<h1>Mes actions</h1>');
   });
 
+  async function postLogin(form: Record<string, string>) {
+    const agent = request.agent(ctx.app);
+    const page = await agent.get('/connexion');
+    return agent
+      .post('/connexion')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), ...form });
+  }
+
+  it('when the login form is sent empty, then 400 with a message by each field', async () => {
+    const res = await postLogin({ email: '  ', password: '' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('Le formulaire contient 2 erreurs');
+    expect(res.text).toContain(
+      '<p id="email-error" class="fr-error-text">Indiquez votre adresse électronique',
+    );
+    expect(res.text).toContain(
+      '<p id="password-error" class="fr-error-text">Indiquez votre mot de passe',
+    );
+  });
+
+  it('when the email has spaces around it, then the API’s login schema trims it and the login works', async () => {
+    const res = await postLogin({ email: `  ${a.worker.email} `, password: DEFAULT_PASSWORD });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/');
+  });
+
+  it('when the email or the password is over the API’s limits, then 400 by the field, not a cut value tried as a password', async () => {
+    const longEmail = `${'a'.repeat(250)}@x.fr`;
+    const email = await postLogin({ email: longEmail, password: DEFAULT_PASSWORD });
+    expect(email.status).toBe(400);
+    expect(email.text).toContain('id="email-error"');
+    expect(email.text).toContain(`value="${longEmail}"`);
+    // The right password followed by anything: once cut at 1 024 it would have been accepted.
+    const password = await postLogin({
+      email: a.worker.email,
+      password: DEFAULT_PASSWORD + 'x'.repeat(1025 - DEFAULT_PASSWORD.length),
+    });
+    expect(password.status).toBe(400);
+    expect(password.text).toContain('id="password-error"');
+    expect(password.text).not.toContain('Adresse électronique ou mot de passe incorrect');
+  });
+
   it('when a stray request fails between a form and its redirect, then the confirmation still shows', async () => {
     const agent = await loginAs(ctx.app, a.worker.email);
     const form = await agent.get('/personnes/nouvelle');

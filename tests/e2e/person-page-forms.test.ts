@@ -128,4 +128,33 @@ describe('person file forms over HTTP', () => {
     expect(file.text).not.toContain(`id="suivi-${id}"`);
     expect(file.text).toContain('Suivi · Déposer le dossier APL · Fait');
   });
+
+  it('when the intake form is shown, then the alias is not marked required: a surname or a name will do', async () => {
+    const page = await worker.get('/personnes/nouvelle');
+    const alias =
+      /<div class="fr-input-group"><label class="fr-label" for="alias">([\s\S]*?)<\/label><input[^>]*id="alias"[^>]*>/.exec(
+        page.text,
+      );
+    expect(alias).not.toBeNull();
+    expect(alias![1]).toContain('Surnom ou nom obligatoire');
+    expect(alias![1]).not.toContain('*');
+    expect(alias![0]).not.toMatch(/\brequired\b/);
+  });
+
+  it('when a person is recorded with a name and no alias, then it is created; with neither, the message sits by the alias', async () => {
+    const page = await worker.get('/personnes/nouvelle');
+    const named = await worker
+      .post('/personnes/nouvelle')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), alias: '', lastName: 'Moreau', source: 'outreach' });
+    expect(named.status).toBe(303);
+    const none = await worker
+      .post('/personnes/nouvelle')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), alias: ' ', firstName: '', source: 'outreach' });
+    expect(none.status).toBe(400);
+    expect(none.text).toContain(
+      '<p id="alias-error" class="fr-error-text">Indiquez un surnom, une courte description ou un nom</p>',
+    );
+  });
 });

@@ -48,8 +48,7 @@ export function IntakePage({
               form={form}
               name="alias"
               label={INTAKE_LABELS.alias}
-              hint="Par exemple : homme ~50 ans, parvis de la médiathèque. Obligatoire si vous ne connaissez pas le nom."
-              required
+              hint="Par exemple : homme ~50 ans, parvis de la médiathèque. Surnom ou nom obligatoire."
             />
             <SelectField
               form={form}

@@ -30,7 +30,6 @@ import {
 } from './features/contacts/contact-repository';
 import { createContactService, type ContactService } from './features/contacts/contact-service';
 import { createDeadlineRelay, type DeadlineRelay } from './features/deadlines/deadline-relay';
-import { followUpRepository } from './features/follow-ups/follow-up-repository';
 import {
   createFollowUpService,
   type FollowUpService,
@@ -146,7 +145,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
 
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
     contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
-    follow_up: (db, actor, ids, now) => followUpRepository.byIds(db, actor.structureId, ids, now),
+    follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
     referral: async (db, actor, ids) =>
       (
         await Promise.all(ids.map((id) => referralRepo.findForStaff(db, actor.structureId, id)))

@@ -23,6 +23,12 @@ export interface FollowUpServiceDeps {
   clock: Clock;
 }
 
+/** A follow-up as the service hands it out. */
+export interface FollowUpView extends FollowUp {
+  /** Whether this caller may complete, reschedule or reassign it (open, and theirs or a manager's). */
+  canChange: boolean;
+}
+
 export interface PlanInput {
   personId: string;
   title: string;
@@ -63,8 +69,19 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
   }
 
   /** Workers change their own follow-ups (assigned or planned by them); managers any of the structure. */
-  function canChange(actor: Actor, row: { assignee_id: string; created_by: string | null }) {
-    return actor.role === 'manager' || row.assignee_id === actor.id || row.created_by === actor.id;
+  function mayChange(actor: Actor, f: { assigneeId: string; createdBy: string | null }) {
+    return actor.role === 'manager' || f.assigneeId === actor.id || f.createdBy === actor.id;
+  }
+
+  /** What the caller gets: the follow-up and whether update() would accept a change from them. */
+  const view = (actor: Actor, f: FollowUp): FollowUpView => ({
+    ...f,
+    canChange: f.status === 'open' && mayChange(actor, f),
+  });
+
+  async function find(db: Knex | Knex.Transaction, actor: Actor, id: string, now: Date) {
+    const f = await followUpRepository.findById(db, actor.structureId, id, now);
+    return f ? view(actor, f) : null;
   }
 
   return {
@@ -75,7 +92,7 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
       personId: string,
       input: CreateFollowUpInput,
       ctx: RequestContext,
-    ): Promise<FollowUp> {
+    ): Promise<FollowUpView> {
       return uow(async (trx, outbox) => {
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
@@ -97,7 +114,7 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
           ip: ctx.ip,
           details: { followUpId: id },
         });
-        return (await followUpRepository.findById(trx, actor.structureId, id, clock.now()))!;
+        return (await find(trx, actor, id, clock.now()))!;
       });
     },
 
@@ -106,7 +123,11 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
      * person; the team backlog (the whole structure, or a colleague's) is for managers. Lists show
      * who each follow-up is about, so they are audited like a person search.
      */
-    async list(actor: Actor, q: ListFollowUpsQuery, ctx: RequestContext): Promise<Page<FollowUp>> {
+    async list(
+      actor: Actor,
+      q: ListFollowUpsQuery,
+      ctx: RequestContext,
+    ): Promise<Page<FollowUpView>> {
       const assigneeId = q.assignee === 'me' ? actor.id : q.assignee;
       if (actor.role !== 'manager' && assigneeId !== actor.id && !q.personId) {
         throw new ForbiddenError(
@@ -137,7 +158,13 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
         ip: ctx.ip,
         details: { results: items.length, personIds: [...new Set(items.map((f) => f.personId))] },
       });
-      return { items, total, page: q.page, pageSize: q.pageSize };
+      return { items: items.map((f) => view(actor, f)), total, page: q.page, pageSize: q.pageSize };
+    },
+
+    /** Follow-ups by id, for a timeline page. */
+    async byIds(db: Knex, actor: Actor, ids: string[], now: Date): Promise<FollowUpView[]> {
+      const found = await followUpRepository.byIds(db, actor.structureId, ids, now);
+      return found.map((f) => view(actor, f));
     },
 
     async update(
@@ -145,24 +172,24 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
       id: string,
       input: UpdateFollowUpInput,
       ctx: RequestContext,
-    ): Promise<FollowUp> {
+    ): Promise<FollowUpView> {
       const write = () =>
         uow(async (trx, outbox) => {
           const row = await followUpRepository.lock(trx, actor.structureId, id);
           if (!row) throw new NotFoundError('Follow-up');
-          if (!canChange(actor, row))
+          if (!mayChange(actor, { assigneeId: row.assignee_id, createdBy: row.created_by }))
             throw new ForbiddenError(
               'Only its assignee, its author or a manager can change this follow-up',
             );
           const now = clock.now();
           if (input.version !== undefined && input.version !== row.version) {
             throw new ConflictError('This follow-up was changed by someone else; reload it', {
-              current: await followUpRepository.findById(trx, actor.structureId, id, now),
+              current: await find(trx, actor, id, now),
             });
           }
           if (row.status !== 'open') {
             throw new ConflictError(`This follow-up is already ${row.status}`, {
-              current: await followUpRepository.findById(trx, actor.structureId, id, now),
+              current: await find(trx, actor, id, now),
             });
           }
           if (input.assigneeId) await checkAssignee(trx, actor, input.assigneeId);
@@ -200,7 +227,7 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
             ip: ctx.ip,
             details: { followUpId: id, fields: Object.keys(input) },
           });
-          return (await followUpRepository.findById(trx, actor.structureId, id, now))!;
+          return (await find(trx, actor, id, now))!;
         });
       // The follow-up handed back with a 409 names its person.
       return auditConflictRead(knex, write, (current: FollowUp) => ({

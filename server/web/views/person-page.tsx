@@ -1,6 +1,6 @@
 import type { Contact } from '../../features/contacts/contact-repository';
 import { CHANNELS, OUTCOMES } from '../../features/contacts/contact-schemas';
-import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
+import type { FollowUpView as FollowUp } from '../../features/follow-ups/follow-up-service';
 import type { Person } from '../../features/persons/person-repository';
 import type { TimelineItem } from '../../features/persons/timeline-service';
 import type { Page } from '../../lib/validate';
@@ -109,26 +109,29 @@ function OpenFollowUps({
               Prévu le {formatDateTime(f.dueAt)}
               {f.assigneeName ? ` · pour ${f.assigneeName}` : ''}
             </p>
-            <div class="av-actions">
-              <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} />
-              <form method="post" action={`/suivis/${f.id}`} class="av-reschedule" novalidate>
-                <Csrf token={ctx.csrfToken} />
-                <input type="hidden" name="action" value="reporter" />
-                <input type="hidden" name="retour" value={returnTo} />
-                <ErrorSummary form={form} labels={RESCHEDULE_LABELS} idPrefix={prefix} />
-                <TextField
-                  form={form}
-                  idPrefix={prefix}
-                  name="dueAt"
-                  label={`Nouvelle date pour « ${f.title} »`}
-                  type="datetime-local"
-                  required
-                />
-                <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary">
-                  Reporter<span class="fr-sr-only"> : {f.title}</span>
-                </button>
-              </form>
-            </div>
+            {/* Only what the follow-up service would accept from this user. */}
+            {f.canChange ? (
+              <div class="av-actions">
+                <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} />
+                <form method="post" action={`/suivis/${f.id}`} class="av-reschedule" novalidate>
+                  <Csrf token={ctx.csrfToken} />
+                  <input type="hidden" name="action" value="reporter" />
+                  <input type="hidden" name="retour" value={returnTo} />
+                  <ErrorSummary form={form} labels={RESCHEDULE_LABELS} idPrefix={prefix} />
+                  <TextField
+                    form={form}
+                    idPrefix={prefix}
+                    name="dueAt"
+                    label={`Nouvelle date pour « ${f.title} »`}
+                    type="datetime-local"
+                    required
+                  />
+                  <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary">
+                    Reporter<span class="fr-sr-only"> : {f.title}</span>
+                  </button>
+                </form>
+              </div>
+            ) : null}
           </li>
         );
       })}

@@ -228,6 +228,64 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
     });
   });
 
+  describe('canChange: what the service would accept from this caller', () => {
+    it("when each follow-up is handed out, then it says whether the caller may change it: their own and a manager's yes, a colleague's and a closed one no", async () => {
+      const pid = (await createPerson(worker)).id;
+      const mineRes = await plan(worker, { dueAt: '2026-12-03T09:00:00Z' }, pid).expect(201);
+      expect(mineRes.body.canChange).toBe(true);
+      const theirs = (await plan(worker2, { dueAt: '2026-12-04T09:00:00Z' }, pid).expect(201)).body;
+      const planned = (
+        await plan(worker, { dueAt: '2026-12-05T09:00:00Z', assigneeId: team.worker2.id }, pid)
+      ).body;
+
+      const seen = async (agent: Agent) => {
+        const res = await agent.get('/api/follow-ups').query({ personId: pid });
+        return Object.fromEntries(
+          res.body.items.map((f: { id: string; canChange: boolean }) => [f.id, f.canChange]),
+        );
+      };
+      // The author of a follow-up assigned to a colleague may still change it.
+      expect(await seen(worker)).toEqual({
+        [mineRes.body.id]: true,
+        [theirs.id]: false,
+        [planned.id]: true,
+      });
+      expect(await seen(worker2)).toEqual({
+        [mineRes.body.id]: false,
+        [theirs.id]: true,
+        [planned.id]: true,
+      });
+      expect(Object.values(await seen(manager))).toEqual([true, true, true]);
+
+      const timeline = await worker2.get(`/api/persons/${pid}/timeline`);
+      const inTimeline = Object.fromEntries(
+        timeline.body.items.map((i: { id: string; data: { canChange: boolean } }) => [
+          i.id,
+          i.data.canChange,
+        ]),
+      );
+      expect(inTimeline).toEqual(await seen(worker2));
+
+      // What canChange says is what PATCH does.
+      expect(
+        (await worker2.patch(`/api/follow-ups/${mineRes.body.id}`).send({ status: 'done' })).status,
+      ).toBe(403);
+      const done = await worker
+        .patch(`/api/follow-ups/${mineRes.body.id}`)
+        .send({ status: 'done' });
+      expect(done.status).toBe(200);
+      expect(done.body.canChange).toBe(false);
+      const closed = await manager.get('/api/follow-ups').query({ personId: pid, status: 'done' });
+      expect(closed.body.items).toEqual([
+        expect.objectContaining({ id: mineRes.body.id, canChange: false }),
+      ]);
+      expect(
+        (await manager.patch(`/api/follow-ups/${mineRes.body.id}`).send({ status: 'cancelled' }))
+          .status,
+      ).toBe(409);
+    });
+  });
+
   describe('PATCH /api/follow-ups/:id', () => {
     const create = async (agent = worker, body: Record<string, unknown> = {}) =>
       (await plan(agent, { dueAt: '2026-12-02T09:00:00Z', ...body }).expect(201)).body as {

@@ -198,6 +198,27 @@ export async function see(
   }
 }
 
+/**
+ * Waits until the locator matches exactly `n` elements: a page that changes a count is known
+ * to be the new one, where a message shown by the previous page as well would not tell.
+ */
+export async function countBecomes(
+  locator: Locator,
+  n: number,
+  failureShot = 'failure',
+): Promise<void> {
+  const until = Date.now() + 10000;
+  let count = await locator.count();
+  while (count !== n && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    count = await locator.count();
+  }
+  if (count !== n) {
+    await shoot(locator.page(), path.join(OUT, `${failureShot}.png`));
+    throw new Error(`expected ${n} elements for ${locator.toString()}, found ${count}`);
+  }
+}
+
 export async function atPath(page: Page, pathname: string): Promise<void> {
   await page.waitForURL((u) => u.pathname === pathname, { timeout: 10000 });
 }

@@ -7,6 +7,7 @@ import { createTeam } from '../setup/factories';
 import {
   atPath,
   checkPage as check,
+  countBecomes,
   focusIsOn,
   launchChromium,
   newPage as openPage,
@@ -149,8 +150,9 @@ describe('first journey in the browser', () => {
     await page.getByLabel('Résultat').selectOption({ label: 'Joint(e)' });
     await page.getByLabel('Résumé').fill('Accepte de venir à l’accueil du CCAS.');
     await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    // The previous page says "Le contact est enregistré." too: wait for the second contact.
+    await countBecomes(page.locator('.av-timeline > li'), 2);
     await see(page.getByRole('status'), 'Le contact est enregistré.');
-    expect(await page.locator('.av-timeline > li').count()).toBe(2);
     await see(page.locator('main'), 'En contact');
     await see(page.locator('main'), 'Contact · Téléphone · Joint(e)');
 

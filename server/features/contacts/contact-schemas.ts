@@ -26,7 +26,12 @@ export const createContactBody = z
     nextFollowUpAt: isoDateTime().optional(),
     nextFollowUpTitle: plainString().trim().min(1).max(200).optional(),
   })
-  .strict();
+  .strict()
+  // A title alone would be dropped without a word: the follow-up needs its date.
+  .refine((c) => c.nextFollowUpTitle === undefined || c.nextFollowUpAt !== undefined, {
+    path: ['nextFollowUpAt'],
+    message: 'is required when nextFollowUpTitle is given',
+  });
 export type CreateContactInput = z.infer<typeof createContactBody>;
 
 export const listContactsQuery = z.object({ ...paging }).strict();

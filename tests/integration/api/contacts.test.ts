@@ -148,6 +148,19 @@ describe('contacts API', () => {
     expect(await testKnex()('follow_ups').where({ person_id: p.id })).toHaveLength(0);
   });
 
+  it('when a follow-up title comes without nextFollowUpAt, then 400 naming nextFollowUpAt and nothing is written', async () => {
+    const p = await createPerson(worker);
+    const res = await worker
+      .post(`/api/persons/${p.id}/contacts`)
+      .send({ ...reached, nextFollowUpTitle: 'Rappeler jeudi' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([
+      { field: 'nextFollowUpAt', message: 'is required when nextFollowUpTitle is given' },
+    ]);
+    expect(await testKnex()('contacts').where({ person_id: p.id })).toHaveLength(0);
+    expect(await testKnex()('follow_ups').where({ person_id: p.id })).toHaveLength(0);
+  });
+
   it.each([
     ['occurredAt', undefined],
     ['occurredAt', '2026-11-20 10:00'],

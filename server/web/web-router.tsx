@@ -16,6 +16,7 @@ import {
 } from '../features/persons/person-schemas';
 import {
   ConflictError,
+  ForbiddenError,
   NotFoundError,
   TooManyRequestsError,
   UnauthorizedError,
@@ -544,6 +545,15 @@ export function webRouter(services: Services, now: () => Date): Router {
               : `Suivi « ${f.title} » reporté.`,
         });
       } catch (err) {
+        // A colleague's follow-up (its buttons are not shown, but a page may be stale): the
+        // refusal is said on the page the user came from, not as a 403 page.
+        if (err instanceof ForbiddenError) {
+          return redirect(req, res, returnTo, {
+            type: 'error',
+            message:
+              'Vous ne pouvez pas modifier ce suivi : seul·e la personne à qui il est confié, celle qui l’a planifié ou un·e cadre le peut.',
+          });
+        }
         if (!(err instanceof ConflictError)) throw err;
         await redirect(req, res, returnTo, {
           type: 'error',

@@ -157,4 +157,41 @@ describe('person file forms over HTTP', () => {
       '<p id="alias-error" class="fr-error-text">Indiquez un surnom, une courte description ou un nom</p>',
     );
   });
+
+  it('when a follow-up is a colleague’s, then the file offers neither button and a stale form gets a message on the file, not a 403 page', async () => {
+    const colleague = await loginAs(ctx.app, team.worker2.email);
+    const theirs = await colleague.post(`/api/persons/${personId}/follow-ups`).send({
+      title: 'Visite de Zoé',
+      dueAt: new Date(Date.now() + 72 * 3600 * 1000).toISOString(),
+    });
+    expect(theirs.status).toBe(201);
+    const id = theirs.body.id as string;
+    const file = await worker.get(`/personnes/${personId}`);
+    const item = new RegExp(`<li[^>]*id="suivi-${id}"[\\s\\S]*?</li>`).exec(file.text)?.[0] ?? '';
+    expect(item).toContain('Visite de Zoé');
+    expect(item).not.toContain('Marquer comme fait');
+    expect(item).not.toContain('Reporter');
+    // A manager may change it: the buttons are there for them.
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const managerFile = await manager.get(`/personnes/${personId}`);
+    expect(new RegExp(`action="/suivis/${id}"`).test(managerFile.text)).toBe(true);
+
+    const attempts: Record<string, string>[] = [
+      { action: 'terminer' },
+      { action: 'reporter', dueAt: tomorrowAt('08:00') },
+    ];
+    for (const action of attempts) {
+      const res = await post(worker, `/suivis/${id}`, {
+        ...action,
+        retour: `/personnes/${personId}`,
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/personnes/${personId}`);
+      const back = await worker.get(res.headers.location);
+      expect(back.text).toContain('Vous ne pouvez pas modifier ce suivi');
+      expect(back.text).toMatch(/role="alert"><p>Vous ne pouvez pas modifier ce suivi/);
+    }
+    const row = await testKnex()('follow_ups').where({ id }).first();
+    expect(row.status).toBe('open');
+  });
 });

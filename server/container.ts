@@ -37,7 +37,7 @@ import {
 import {
   createNotificationService,
   type NotificationService,
-} from './features/notifications/notification-router';
+} from './features/notifications/notification-service';
 import {
   createPersonRepository,
   type PersonRepository,

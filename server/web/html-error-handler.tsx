@@ -11,7 +11,7 @@ import { isPublic } from '../auth/policies';
 import type { Logger } from '../lib/logger';
 import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../lib/errors';
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
-import type { NotificationService } from '../features/notifications/notification-router';
+import type { NotificationService } from '../features/notifications/notification-service';
 import { localPath } from './format';
 import { pageContext } from './page-context';
 import { sendPage } from './render';

@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import { csrfSync } from 'csrf-sync';
 import { PERSON_ROLES } from '../auth/actor';
-import type { NotificationService } from '../features/notifications/notification-router';
+import type { NotificationService } from '../features/notifications/notification-service';
 import type { PageContext } from './views/layout';
 
 /** Synchronizer token kept in the session and sent back in every form's `_csrf` field. */

@@ -194,4 +194,21 @@ describe('person file forms over HTTP', () => {
     const row = await testKnex()('follow_ups').where({ id }).first();
     expect(row.status).toBe('open');
   });
+
+  it('when a contact names a next follow-up without its date, then 400 asks for the date by its field and records nothing', async () => {
+    const before = (await testKnex()('contacts').where({ person_id: personId })).length;
+    const res = await post(worker, `/personnes/${personId}/contacts`, {
+      channel: 'street',
+      outcome: 'reached',
+      occurredAt: tomorrowAt('08:00').replace(/^\d{4}/, '2025'),
+      nextFollowUpTitle: 'Revoir au marché',
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('Le formulaire contient une erreur');
+    expect(res.text).toContain(
+      '<p id="contact-nextFollowUpAt-error" class="fr-error-text">Indiquez une date et une heure valides pour le prochain suivi</p>',
+    );
+    expect(inputValue(res.text, 'contact-nextFollowUpTitle')).toBe('Revoir au marché');
+    expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(before);
+  });
 });

@@ -20,6 +20,8 @@ export interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extend
   status?: number;
   /** One line for the OpenAPI document. */
   summary?: string;
+  /** The success body, for the OpenAPI document only (responses are not validated). */
+  response?: z.ZodType;
   handler: (input: {
     params: z.infer<P>;
     query: z.infer<Q>;
@@ -50,6 +52,7 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     body: spec.body,
     status: spec.status,
     summary: spec.summary,
+    response: spec.response,
   });
   router[spec.method](
     spec.path,

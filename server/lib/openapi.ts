@@ -11,6 +11,18 @@ export interface DocumentedEndpoint {
   body?: z.ZodType;
   status?: number;
   summary?: string;
+  /** The success body; its `.meta({ description })` describes the response. */
+  response?: z.ZodType;
+}
+
+/** A list answer: `{ items, total, page, pageSize }`. */
+export function pageOf(item: z.ZodType) {
+  return z.object({
+    items: z.array(item),
+    total: z.number().int(),
+    page: z.number().int(),
+    pageSize: z.number().int(),
+  });
 }
 
 /**
@@ -65,7 +77,10 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       { description: string; content?: Record<string, { schema: z.ZodType }> }
     > = {
       [String(e.status ?? 200)]: {
-        description: 'Success (see the domain description in the spec)',
+        description:
+          (e.response?.meta()?.description as string | undefined) ??
+          'Success (see the domain description in the spec)',
+        ...(e.response ? { content: { 'application/json': { schema: e.response } } } : {}),
       },
     };
     for (const code of [400, 401, 403, 404, 409, 422, 429, 503]) {

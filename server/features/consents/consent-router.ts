@@ -2,7 +2,14 @@ import { Router } from 'express';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import { endpoint } from '../../lib/http';
-import { consentParams, createConsentBody, personParams } from './consent-schemas';
+import { pageOf } from '../../lib/openapi';
+import {
+  consentParams,
+  consentView,
+  createConsentBody,
+  personParams,
+  revokedConsentView,
+} from './consent-schemas';
 import type { ConsentService } from './consent-service';
 
 export function consentRouter(consents: ConsentService): Router {
@@ -12,6 +19,8 @@ export function consentRouter(consents: ConsentService): Router {
     path: '/persons/:id/consents',
     policy: hasRole(...PERSON_ROLES),
     params: personParams,
+    summary: "The person's consents, newest first, with their current validity",
+    response: pageOf(consentView),
     handler: ({ actor, params }) => consents.list(actor, params.id),
   });
   endpoint(r, {
@@ -21,6 +30,8 @@ export function consentRouter(consents: ConsentService): Router {
     params: personParams,
     body: createConsentBody,
     status: 201,
+    summary: 'Record a consent (a referral consent names its partner and what it shares)',
+    response: consentView,
     handler: ({ actor, params, body, ctx }) => consents.record(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -28,6 +39,9 @@ export function consentRouter(consents: ConsentService): Router {
     path: '/consents/:id/revoke',
     policy: hasRole(...PERSON_ROLES),
     params: consentParams,
+    summary:
+      "Revoke a consent: for referrals, the person's consents for that partner and their open referrals to it",
+    response: revokedConsentView,
     handler: ({ actor, params, ctx }) => consents.revoke(actor, params.id, ctx),
   });
   return r;

@@ -34,3 +34,39 @@ export type CreateConsentInput = z.infer<typeof createConsentBody>;
 
 export const consentParams = z.object({ id: uuid() }).strict();
 export const personParams = z.object({ id: uuid() }).strict();
+
+/* Response bodies, for the OpenAPI document. */
+
+export const consentView = z
+  .object({
+    id: z.uuid(),
+    personId: z.uuid(),
+    purpose: z.enum(CONSENT_PURPOSES),
+    partnerId: z.uuid().nullable(),
+    partnerName: z.string().nullable(),
+    method: z.enum(CONSENT_METHODS),
+    sharedFields: z.array(z.enum(SHAREABLE_FIELDS)),
+    givenAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime().nullable(),
+    revokedAt: z.iso.datetime().nullable(),
+    recordedBy: z.uuid().nullable(),
+    createdAt: z.iso.datetime(),
+    valid: z.boolean().meta({ description: 'Not revoked, given and not expired now' }),
+  })
+  .strict()
+  .meta({ id: 'Consent', description: 'A consent of the person, per purpose and partner' });
+
+export const revokedConsentView = consentView
+  .extend({
+    revokedConsentIds: z.array(z.uuid()).meta({
+      description: 'Every referral consent of the person for that partner revoked with this one',
+    }),
+    cancelledReferralIds: z.array(z.uuid()).meta({
+      description: "The person's open referrals to that partner, cancelled (consent_revoked)",
+    }),
+  })
+  .strict()
+  .meta({
+    id: 'RevokedConsent',
+    description: 'The revoked consent, what it revoked with it and the referrals it cancelled',
+  });

@@ -95,3 +95,46 @@ export const listPartnersQuery = z
 export type ListPartnersQuery = z.infer<typeof listPartnersQuery>;
 
 export const partnerParams = z.object({ id: uuid() }).strict();
+
+/* Response bodies, for the OpenAPI document. */
+
+const reviewed = {
+  lastReviewedAt: z.iso.datetime(),
+  stale: z.boolean().meta({
+    description: `Not reviewed for ${STALE_AFTER_MONTHS} months: not offered for new referrals`,
+  }),
+};
+
+export const partnerView = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    email: z.string(),
+    phone: z.string().nullable(),
+    description: z.string().nullable(),
+    area: z.string().nullable(),
+    howToReach: z.string().nullable(),
+    website: z.string().nullable(),
+    ...reviewed,
+    services: z.array(
+      z
+        .object({
+          id: z.uuid(),
+          partnerId: z.uuid(),
+          name: z.string(),
+          description: z.string().nullable(),
+          themes: z.array(z.string()),
+          audience: z.array(z.string()),
+          area: z.string().nullable(),
+          howToReach: z.string().nullable(),
+          responseDelayDays: z.number().int(),
+          ...reviewed,
+        })
+        .strict()
+        .meta({ id: 'PartnerService' }),
+    ),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .strict()
+  .meta({ id: 'Partner', description: 'A partner of the directory and its services' });

@@ -1,12 +1,17 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import { endpoint } from '../../lib/http';
+import { pageOf } from '../../lib/openapi';
 import {
   createReferralBody,
+  eitherReferralView,
   listReferralsQuery,
+  partnerReferralView,
   personParams,
   referralParams,
+  referralView,
   transitionBody,
 } from './referral-schemas';
 import type { ReferralService } from './referral-service';
@@ -23,6 +28,9 @@ export function referralRouter(referrals: ReferralService): Router {
     params: personParams,
     body: createReferralBody,
     status: 201,
+    summary:
+      'Refer the person to a partner (422 without a valid referral consent for it, or a stale partner)',
+    response: referralView,
     handler: ({ actor, params, body, ctx }) => referrals.create(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -30,6 +38,10 @@ export function referralRouter(referrals: ReferralService): Router {
     path: '/referrals',
     policy: hasRole(...REFERRAL_ROLES),
     query: listReferralsQuery,
+    summary: "Referrals of the caller's structure; a partner user's are those addressed to it",
+    response: pageOf(z.union([referralView, partnerReferralView])).meta({
+      description: 'Staff get Referral items, partner users PartnerReferral items',
+    }),
     handler: ({ actor, query, ctx }) => referrals.list(actor, query, ctx),
   });
   endpoint(r, {
@@ -37,6 +49,8 @@ export function referralRouter(referrals: ReferralService): Router {
     path: '/referrals/:id',
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
+    summary: "Read a referral, in the caller's view",
+    response: eitherReferralView,
     handler: ({ actor, params, ctx }) => referrals.get(actor, params.id, ctx),
   });
   endpoint(r, {
@@ -45,6 +59,8 @@ export function referralRouter(referrals: ReferralService): Router {
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
     body: transitionBody,
+    summary: 'Move a referral through its state machine ({ to, reason?, outcome?, version? })',
+    response: eitherReferralView,
     handler: ({ actor, params, body, ctx }) => referrals.transition(actor, params.id, body, ctx),
   });
   return r;

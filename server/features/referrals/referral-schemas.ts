@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { paging, uuid } from '../../lib/validate';
-import { REFERRAL_STATUSES } from './referral-state';
+import { REFERRAL_STATUSES, REJECTION_REASONS } from './referral-state';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
@@ -24,13 +24,35 @@ export const transitionBody = z
   .object({
     to: z.enum(TARGETS, { message: 'must be one of ' + TARGETS.join(', ') }),
     /** A rejection reason code for `rejected`; a short free text for cancelled, on_hold, failed. */
-    reason: text(500).optional(),
+    reason: z
+      .union([
+        z.enum(REJECTION_REASONS).meta({
+          id: 'RejectionReason',
+          description: 'The coded reason of a rejection (required with to: rejected)',
+        }),
+        text(500).meta({
+          description: 'A short free text, required with to: cancelled, on_hold or failed',
+        }),
+      ])
+      .optional(),
     /** What the help came to, for completed or failed. */
-    outcome: text(2000).optional(),
+    outcome: text(2000)
+      .meta({ description: 'What the help came to; only with to: completed or failed' })
+      .optional(),
     /** The version the caller saw: when given, a referral changed meanwhile answers 409. */
-    version: z.number().int().min(1).optional(),
+    version: z
+      .number()
+      .int()
+      .min(1)
+      .meta({ description: 'The version the move was decided on; 409 if the referral changed' })
+      .optional(),
   })
-  .strict();
+  .strict()
+  .meta({
+    description:
+      'A move of the state machine: partner users accept, reject (with a RejectionReason), ' +
+      'start, hold, complete or fail; the requester or a manager cancels; only the system expires.',
+  });
 export type TransitionInput = z.infer<typeof transitionBody>;
 
 export const listReferralsQuery = z
@@ -78,3 +100,104 @@ export const ASK_OUTCOME_AFTER_BUSINESS_DAYS = 10;
  */
 export const DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS = 5;
 export const FIRST_REMINDER_AFTER_BUSINESS_DAYS = 3;
+
+/* Response bodies, for the OpenAPI document (what the repositories' views serialise to). */
+
+const at = () => z.iso.datetime();
+const nullableText = () => z.string().nullable();
+const referralStatus = z.enum(REFERRAL_STATUSES).meta({ id: 'ReferralStatus' });
+const named = z.object({ id: z.uuid(), name: z.string() });
+/** Null on the creation event. A union, not .nullable(): the generator would AND a nullable $ref. */
+const noStatus = z.union([referralStatus, z.null()]);
+
+export const referralView = z
+  .object({
+    id: z.uuid(),
+    personId: z.uuid(),
+    person: z.object({ id: z.uuid(), displayName: z.string() }),
+    partner: named,
+    service: named.nullable(),
+    consentId: z.uuid(),
+    requester: named.nullable(),
+    status: referralStatus,
+    reason: z.string(),
+    sharedSummary: nullableText(),
+    outcome: nullableText(),
+    statusReasonCode: nullableText(),
+    version: z.number().int(),
+    respondedAt: at().nullable(),
+    closedAt: at().nullable(),
+    createdAt: at(),
+    updatedAt: at(),
+    events: z.array(
+      z
+        .object({
+          id: z.uuid(),
+          fromStatus: noStatus,
+          toStatus: referralStatus,
+          actorKind: z.enum(['user', 'link', 'system']),
+          actorId: z.uuid().nullable(),
+          actorName: nullableText(),
+          reasonCode: nullableText(),
+          note: nullableText(),
+          at: at(),
+        })
+        .strict()
+        .meta({ id: 'ReferralEvent' }),
+    ),
+  })
+  .strict()
+  .meta({
+    id: 'Referral',
+    description: 'A referral as workers and managers of the referring structure see it',
+  });
+
+export const partnerReferralView = z
+  .object({
+    id: z.uuid(),
+    status: referralStatus,
+    version: z.number().int(),
+    structure: z.object({ name: z.string() }),
+    requester: z.object({ name: z.string() }).nullable(),
+    partner: named,
+    service: named.nullable(),
+    person: z
+      .object({
+        displayName: z.string(),
+        phone: nullableText().optional(),
+        email: nullableText().optional(),
+        address: nullableText().optional(),
+      })
+      .strict()
+      .meta({
+        description:
+          'The name or alias, and only the contact details the person agreed to share with this partner',
+      }),
+    reason: z.string(),
+    sharedSummary: nullableText(),
+    outcome: nullableText(),
+    createdAt: at(),
+    updatedAt: at(),
+    events: z.array(
+      z
+        .object({
+          fromStatus: noStatus,
+          toStatus: referralStatus,
+          reasonCode: nullableText(),
+          at: at(),
+        })
+        .strict()
+        .meta({ id: 'PartnerReferralEvent' }),
+    ),
+  })
+  .strict()
+  .meta({
+    id: 'PartnerReferral',
+    description: 'A referral as the partner it is addressed to sees it: the referral minimum',
+  });
+
+/** What GET /referrals/:id and a move answer: the caller's view. */
+export const eitherReferralView = z.union([referralView, partnerReferralView]).meta({
+  description:
+    'The staff view (Referral) for workers and managers, PartnerReferral for partner users',
+});

@@ -1,18 +1,57 @@
+import Ajv2020 from 'ajv/dist/2020';
 import request from 'supertest';
+import {
+  REFERRAL_STATUSES,
+  REJECTION_REASONS,
+} from '../../../server/features/referrals/referral-state';
 import { createTestContext, type TestContext } from '../../setup/context';
+import { createPerson, giveConsent, refer, referralWorld } from '../referrals/helpers';
+
+interface Operation {
+  summary?: string;
+  requestBody?: { content: { 'application/json': { schema: JsonSchema } } };
+  responses: Record<string, { content?: { 'application/json': { schema: JsonSchema } } }>;
+}
+interface JsonSchema {
+  $ref?: string;
+  type?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  enum?: string[];
+  anyOf?: JsonSchema[];
+  items?: JsonSchema;
+  additionalProperties?: boolean;
+}
+interface Doc {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, JsonSchema> };
+}
 
 describe('OpenAPI document', () => {
   let ctx: TestContext;
+  let doc: Doc;
   beforeAll(async () => {
     ctx = await createTestContext();
-  });
-  afterAll(async () => ctx.close());
-
-  it('is served at /api/docs and lists every endpoint of the contract with its body schema', async () => {
     const res = await request(ctx.app).get('/api/docs');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
-    const paths = res.body.paths as Record<string, Record<string, unknown>>;
+    doc = res.body;
+  });
+  afterAll(async () => ctx.close());
+
+  const op = (path: string, method: string) => {
+    const o = doc.paths[path]?.[method];
+    if (!o) throw new Error(`${method.toUpperCase()} ${path} is not documented`);
+    return o;
+  };
+  const bodyOf = (path: string, method: string) =>
+    op(path, method).requestBody!.content['application/json'].schema;
+  const responseOf = (path: string, method: string, status: string) =>
+    op(path, method).responses[status].content?.['application/json'].schema;
+  const component = (ref: string | undefined) =>
+    doc.components.schemas[(ref ?? '').replace('#/components/schemas/', '')];
+
+  it('is served at /api/docs and lists every endpoint of the contract with its body schema', async () => {
     for (const [path, method] of [
       ['/api/session', 'post'],
       ['/api/session', 'delete'],
@@ -29,15 +68,159 @@ describe('OpenAPI document', () => {
       ['/api/notifications', 'get'],
       ['/api/notifications/{id}/read', 'post'],
     ]) {
-      expect(paths[path]?.[method]).toBeDefined();
+      expect(doc.paths[path]?.[method]).toBeDefined();
     }
-    const createPerson = paths['/api/persons'].post as {
-      requestBody: {
-        content: { 'application/json': { schema: { properties: Record<string, unknown> } } };
-      };
-    };
+    expect(Object.keys(bodyOf('/api/persons', 'post').properties!)).toEqual(
+      expect.arrayContaining(['alias', 'firstName', 'source', 'situation', 'referentId']),
+    );
+  });
+
+  const REFERRAL_CONTRACT = [
+    ['/api/partners', 'get', '200'],
+    ['/api/partners', 'post', '201'],
+    ['/api/partners/{id}', 'get', '200'],
+    ['/api/partners/{id}/review', 'post', '200'],
+    ['/api/persons/{id}/consents', 'get', '200'],
+    ['/api/persons/{id}/consents', 'post', '201'],
+    ['/api/consents/{id}/revoke', 'post', '200'],
+    ['/api/persons/{id}/referrals', 'post', '201'],
+    ['/api/referrals', 'get', '200'],
+    ['/api/referrals/{id}', 'get', '200'],
+    ['/api/referrals/{id}/transitions', 'post', '200'],
+  ] as const;
+
+  it.each(REFERRAL_CONTRACT)(
+    '%s %s is documented with a summary, its success body (%s) and its error answers',
+    (path, method, status) => {
+      const o = op(path, method);
+      expect(o.summary).toEqual(expect.any(String));
+      expect(responseOf(path, method, status)).toBeDefined();
+      for (const code of ['400', '401', '403', '404', '409', '422'])
+        expect(o.responses[code]).toBeDefined();
+    },
+  );
+
+  it('documents the request bodies of the referral contract with the names of the spec', () => {
+    const fields = (path: string, method: string) =>
+      Object.keys(bodyOf(path, method).properties!).sort();
+    expect(fields('/api/persons/{id}/referrals', 'post')).toEqual(
+      ['partnerId', 'reason', 'serviceId', 'sharedSummary'].sort(),
+    );
+    expect(bodyOf('/api/persons/{id}/referrals', 'post').required?.sort()).toEqual([
+      'partnerId',
+      'reason',
+    ]);
+    expect(fields('/api/referrals/{id}/transitions', 'post')).toEqual(
+      ['outcome', 'reason', 'to', 'version'].sort(),
+    );
+    expect(fields('/api/persons/{id}/consents', 'post')).toEqual(
+      expect.arrayContaining(['purpose', 'partnerId', 'method', 'givenAt', 'expiresAt']),
+    );
+    expect(fields('/api/partners', 'post')).toEqual(
+      expect.arrayContaining(['name', 'email', 'phone', 'services']),
+    );
+    for (const [path, method] of [
+      ['/api/persons/{id}/referrals', 'post'],
+      ['/api/referrals/{id}/transitions', 'post'],
+      ['/api/persons/{id}/consents', 'post'],
+    ])
+      expect(bodyOf(path, method).additionalProperties).toBe(false);
+  });
+
+  it('lists the target statuses and the coded rejection reasons of a move as enums', () => {
+    const body = bodyOf('/api/referrals/{id}/transitions', 'post');
+    expect(body.properties!.to.enum).toEqual(REFERRAL_STATUSES.filter((x) => x !== 'requested'));
+    const reasons = body
+      .properties!.reason.anyOf!.map((s) => component(s.$ref)?.enum)
+      .find(Boolean);
+    expect(reasons).toEqual([...REJECTION_REASONS]);
+  });
+
+  it('tells the staff view from the partner view of a referral', () => {
+    const either = responseOf('/api/referrals/{id}', 'get', '200')!;
+    expect(either.anyOf!.map((s) => s.$ref).sort()).toEqual([
+      '#/components/schemas/PartnerReferral',
+      '#/components/schemas/Referral',
+    ]);
+    const partner = Object.keys(component('#/components/schemas/PartnerReferral').properties!);
+    const staff = Object.keys(component('#/components/schemas/Referral').properties!);
+    // The partner view holds nothing of the person but the name and the shared details.
+    expect(partner).not.toEqual(expect.arrayContaining(['personId']));
+    expect(partner).not.toContain('consentId');
+    expect(staff).toEqual(expect.arrayContaining(['personId', 'consentId', 'statusReasonCode']));
     expect(
-      Object.keys(createPerson.requestBody.content['application/json'].schema.properties),
-    ).toEqual(expect.arrayContaining(['alias', 'firstName', 'source', 'situation', 'referentId']));
+      Object.keys(component('#/components/schemas/PartnerReferral').properties!.person.properties!),
+    ).toEqual(['displayName', 'phone', 'email', 'address']);
+  });
+
+  describe('what the API answers matches what the document says', () => {
+    let w: Awaited<ReturnType<typeof referralWorld>>;
+    let ajv: Ajv2020;
+    beforeAll(async () => {
+      // OpenAPI 3.1 schemas are JSON Schema 2020-12; formats (uuid, date-time) are not checked.
+      ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+      ajv.addSchema({ ...doc, $id: 'api' });
+      w = await referralWorld(ctx.app);
+    });
+
+    /** The documented success schema of an operation, as a JSON pointer into the document. */
+    const pointer = (path: string, method: string, status: string) =>
+      `/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}/responses/${status}/content/application~1json/schema`;
+
+    it('for consents, referrals (staff and partner views, lists, moves) and partners', async () => {
+      const check = async (path: string, method: string, status: string, res: request.Response) => {
+        expect(res.status).toBe(Number(status));
+        const v = ajv.compile({ $ref: `api#${pointer(path, method, status)}` });
+        expect(
+          v(JSON.parse(JSON.stringify(res.body))) ? null : ajv.errorsText(v.errors),
+        ).toBeNull();
+      };
+      const person = await createPerson(w.agents.worker);
+      const consent = await w.agents.worker.post(`/api/persons/${person.id}/consents`).send({
+        purpose: 'referral',
+        partnerId: w.food.partner.id,
+        method: 'oral',
+        givenAt: '2026-11-01T10:00:00Z',
+        sharedFields: ['phone', 'email'],
+      });
+      await check('/api/persons/{id}/consents', 'post', '201', consent);
+      await check(
+        '/api/persons/{id}/consents',
+        'get',
+        '200',
+        await w.agents.worker.get(`/api/persons/${person.id}/consents`),
+      );
+      const created = await refer(w.agents.worker, person.id, w.food.partner.id, {
+        serviceId: w.food.service.id,
+      });
+      await check('/api/persons/{id}/referrals', 'post', '201', created);
+      const id = created.body.id;
+      for (const agent of [w.agents.worker, w.agents.partner]) {
+        await check('/api/referrals/{id}', 'get', '200', await agent.get(`/api/referrals/${id}`));
+        await check('/api/referrals', 'get', '200', await agent.get('/api/referrals'));
+      }
+      await check(
+        '/api/referrals/{id}/transitions',
+        'post',
+        '200',
+        await w.agents.partner
+          .post(`/api/referrals/${id}/transitions`)
+          .send({ to: 'rejected', reason: 'no_capacity' }),
+      );
+      await check('/api/partners', 'get', '200', await w.agents.worker.get('/api/partners'));
+      await check(
+        '/api/partners/{id}',
+        'get',
+        '200',
+        await w.agents.worker.get(`/api/partners/${w.food.partner.id}`),
+      );
+      await giveConsent(w.agents.worker, person.id, w.other.id);
+      await check(
+        '/api/consents/{id}/revoke',
+        'post',
+        '200',
+        await w.agents.worker.post(`/api/consents/${consent.body.id}/revoke`),
+      );
+    });
   });
 });

@@ -55,6 +55,12 @@ export function parseInput<S extends z.ZodType>(
 export const plainString = () =>
   z.string().refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
 export const uuid = () => z.uuid({ message: 'must be a UUID' });
+/** A query-string flag: exactly "true" or "false". */
+export const queryFlag = () =>
+  z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional();
 export const paging = {
   // Bounded so the offset stays a valid bigint for PostgreSQL.
   page: z.coerce.number().int().min(1).max(100000).default(1),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
+import { isoDateTime, paging, plainString, queryFlag, uuid } from '../../lib/validate';
 
 export const FOLLOW_UP_STATUSES = ['open', 'done', 'cancelled'] as const;
 export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
@@ -32,10 +32,7 @@ export const listFollowUpsQuery = z
   .object({
     assignee: z.union([z.literal('me'), uuid()]).optional(),
     // Overdue is open and past due; overdue=false, open and not due yet.
-    overdue: z
-      .enum(['true', 'false'])
-      .transform((v) => v === 'true')
-      .optional(),
+    overdue: queryFlag(),
     status: z.enum(FOLLOW_UP_STATUSES).default('open'),
     personId: uuid().optional(),
     dueBefore: isoDateTime().optional(),

@@ -1,12 +1,9 @@
 import { z } from 'zod';
-import { paging, uuid } from '../../lib/validate';
+import { paging, queryFlag, uuid } from '../../lib/validate';
 
 export const listNotificationsQuery = z
   .object({
-    unread: z
-      .enum(['true', 'false'])
-      .transform((v) => v === 'true')
-      .optional(),
+    unread: queryFlag(),
     ...paging,
   })
   .strict();

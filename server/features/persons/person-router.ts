@@ -50,11 +50,9 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     method: 'get',
     path: '/districts',
     policy: staff(),
-    summary: "The caller's structure's districts (quartiers, with the QPV flag), unpaged",
-    handler: async ({ actor }) => {
-      const items = await persons.listDistricts(actor);
-      return { items, total: items.length, page: 1, pageSize: items.length };
-    },
+    summary:
+      "The caller's structure's districts (quartiers, with the QPV flag): bounded reference data, whole on one page",
+    handler: ({ actor }) => persons.districts(actor),
   });
   endpoint(r, {
     method: 'get',

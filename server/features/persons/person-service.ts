@@ -141,6 +141,15 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
       return districtRepository.listForStructure(knex, actor.structureId);
     },
 
+    /**
+     * The same as a list response. Districts are reference data an administrator sets up (a
+     * city has tens of quartiers), so the list is bounded and comes whole, on one page.
+     */
+    async districts(actor: Actor): Promise<Page<District>> {
+      const items = await districtRepository.listForStructure(knex, actor.structureId);
+      return { items, total: items.length, page: 1, pageSize: items.length };
+    },
+
     /** Who may be a person's referent: the structure's active workers and managers. */
     async listReferents(actor: Actor): Promise<{ id: string; name: string; role: string }[]> {
       return userRepository.listStaff(knex, actor.structureId);

@@ -343,6 +343,25 @@ describe('persons API', () => {
     });
   });
 
+  it('when a worker asks for the districts, then every district of the structure comes whole on one page, in the list envelope', async () => {
+    const team2 = await createTeam();
+    const [b, a] = [
+      await createDistrict(team2.structure.id, 'Monplaisir', true),
+      await createDistrict(team2.structure.id, 'Justices', false),
+    ];
+    const res = await (await loginAs(ctx.app, team2.worker.email)).get('/api/districts');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({
+      items: [
+        { id: a.id, name: 'Justices', code: null, qpv: false },
+        { id: b.id, name: 'Monplaisir', code: null, qpv: true },
+      ],
+      total: 2,
+      page: 1,
+      pageSize: 2,
+    });
+  });
+
   describe('GET /api/persons/:id/timeline', () => {
     it('lists contacts and follow-ups newest first, paged', async () => {
       const p = await createPerson(worker);

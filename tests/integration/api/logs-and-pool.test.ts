@@ -5,6 +5,7 @@ import { buildContainer, type Deps } from '../../../server/container';
 import { createPostgres } from '../../../server/lib/db';
 import { createLogger } from '../../../server/lib/logger';
 import { createTestContext, loginAs, testConfig, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
 import { TEST_DATABASE_URL } from '../../setup/env';
 import { createTeam } from '../../setup/factories';
 
@@ -61,6 +62,37 @@ describe('logs carry no personal data (security 13)', () => {
       expect(log).not.toContain(secret); // …without what they carried
     }
     expect(log).toContain('[redacted]');
+  });
+
+  it("when a database constraint refuses a person row, then the 500's logged error keeps its code and constraint but not the row PostgreSQL quotes back", async () => {
+    const team = await createTeam();
+    const agent = await loginAs(app, team.worker.email);
+    // A constraint the API does not know about: PostgreSQL's own error, with its detail, reaches the log.
+    await testKnex().raw(
+      "ALTER TABLE persons ADD CONSTRAINT test_no_karim CHECK (first_name <> 'Karim') NOT VALID",
+    );
+    let res;
+    try {
+      res = await agent.post('/api/persons').send({
+        firstName: 'Karim',
+        lastName: 'Haddad',
+        phone: '07 98 76 54 32',
+        address: '12 impasse des Tilleuls',
+        source: 'outreach',
+      });
+    } finally {
+      await testKnex().raw('ALTER TABLE persons DROP CONSTRAINT test_no_karim');
+    }
+    expect(res.status).toBe(500);
+    const logged = lines
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'Request failed' && l.requestId === res.body.error.requestId);
+    expect(logged.err).toMatchObject({ code: '23514', constraint: 'test_no_karim' });
+    expect(logged.err.detail).toBe('[redacted]');
+    const log = lines.join('');
+    for (const secret of ['Karim', 'Haddad', '07 98 76 54 32', 'Tilleuls', 'Failing row']) {
+      expect(log).not.toContain(secret);
+    }
   });
 });
 

@@ -49,7 +49,7 @@ export function createReferralLinkService(deps: {
   knex: Knex;
   uow: UnitOfWork;
   referrals: ReferralRepository;
-  referralService: Pick<ReferralService, 'apply'>;
+  referralService: Pick<ReferralService, 'apply' | 'lockForMove'>;
   clock: Clock;
 }) {
   const { knex, uow, referrals, referralService, clock } = deps;
@@ -150,7 +150,7 @@ export function createReferralLinkService(deps: {
             await audit(trx, 'referral_link.refused', ip, null, null, { reason: 'unknown' });
             return { kind: 'not_found' } as const;
           }
-          const row = await referrals.lockById(trx, link.referralId);
+          const row = await referralService.lockForMove(trx, link.referralId);
           const now = clock.now();
           // Out of the partner's scope (consent revoked or expired), the link acts no more.
           const gone = !row

@@ -266,7 +266,34 @@ export function createReferralService(deps: ReferralServiceDeps) {
     return null;
   }
 
+  /**
+   * Lock order for every referral move: the person's row, then the referral's. Creating a
+   * referral and revoking a consent lock the person first too, so a revocation (person, then the
+   * pair's consents and referrals) and a move of one of those referrals cannot wait on each other
+   * in a cycle. Returns the referral row locked, or undefined.
+   */
+  async function lockPersonThenReferral(
+    trx: Knex.Transaction,
+    id: string,
+    lockReferral: () => Promise<ReferralRow | undefined>,
+  ): Promise<ReferralRow | undefined> {
+    const bare = await referrals.findRow(trx, id);
+    if (!bare) return undefined;
+    await persons.lock(trx, bare.structure_id, bare.person_id);
+    return lockReferral();
+  }
+
+  /** For the system and signed links, which reach a referral by its id. */
+  const lockForMove = (trx: Knex.Transaction, id: string) =>
+    lockPersonThenReferral(trx, id, () => referrals.lockById(trx, id));
+
   async function lockInScope(trx: Knex.Transaction, actor: Actor, id: string) {
+    const row = await lockPersonThenReferral(trx, id, () => lockScoped(trx, actor, id));
+    if (!row) throw new NotFoundError('Referral');
+    return row;
+  }
+
+  async function lockScoped(trx: Knex.Transaction, actor: Actor, id: string) {
     const row =
       actor.role === 'partner'
         ? actor.partnerId
@@ -275,7 +302,6 @@ export function createReferralService(deps: ReferralServiceDeps) {
         : PERSON_ROLES.includes(actor.role)
           ? await referrals.lockForStaff(trx, actor.structureId, id)
           : undefined;
-    if (!row) throw new NotFoundError('Referral');
     return row;
   }
 
@@ -323,6 +349,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
 
   return {
     apply,
+    lockForMove,
 
     async create(
       actor: Actor,
@@ -556,7 +583,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
 
     /** The SLA passed without an answer (system only); a no-op when the partner answered. */
     async expire(trx: Knex.Transaction, referralId: string): Promise<boolean> {
-      const row = await referrals.lockById(trx, referralId);
+      const row = await lockForMove(trx, referralId);
       if (!row || row.status !== 'requested') return false;
       await apply(
         trx,
@@ -584,7 +611,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       referralId: string,
       dueAt: Date,
     ): Promise<string | null> {
-      const row = await referrals.lockById(trx, referralId);
+      const row = await lockForMove(trx, referralId);
       if (!row || row.structure_id !== structureId) return null;
       if (!(['accepted', 'in_progress', 'on_hold'] as ReferralStatus[]).includes(row.status))
         return null;

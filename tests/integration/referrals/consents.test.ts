@@ -251,6 +251,23 @@ describe('consent before referral, per partner', () => {
       },
     );
 
+    it('when the partner moves a referral while its consent is revoked, then both finish (no deadlock) and the referral ends cancelled', async () => {
+      for (let round = 0; round < 6; round += 1) {
+        const person = await createPerson(w.agents.worker);
+        const consent = await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+        const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id;
+        const [moved, revoked] = await Promise.all([
+          w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' }),
+          w.agents.worker.post(`/api/consents/${consent.id}/revoke`),
+        ]);
+        expect(revoked.status).toBe(200);
+        // Accepted first, then cancelled by the revocation; or out of the partner's scope (404).
+        expect([200, 404]).toContain(moved.status);
+        const r = await w.agents.worker.get(`/api/referrals/${id}`);
+        expect(r.body).toMatchObject({ status: 'cancelled', statusReasonCode: 'consent_revoked' });
+      }
+    });
+
     it('when a referral is created while its consent is revoked, then no referral of the pair stays open', async () => {
       for (let round = 0; round < 4; round += 1) {
         const person = await createPerson(w.agents.worker);

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
@@ -100,26 +101,99 @@ export async function createPglite(dataDir: string, logger?: Logger): Promise<Da
   }
 }
 
-function acquireLock(file: string): () => void {
-  try {
-    fs.writeFileSync(file, String(process.pid), { flag: 'wx' });
-  } catch {
-    const holder = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    if (Number.isFinite(holder) && holder !== process.pid && isAlive(holder)) {
+/** Test seam: called when a stale lock is seen, before taking it over. */
+export interface LockHooks {
+  onStale?: () => void;
+}
+
+/**
+ * Takes the embedded database's lock file. It is created exclusively (a link fails if the name
+ * exists), so of two processes exactly one creates it. A lock left by a dead process is removed only by the holder of a second
+ * exclusive file (`<lock>.takeover`), and only if it still holds what was seen stale; then the
+ * taking starts over. So two processes arriving together on a stale lock never both
+ * win: one takes it, the other finds it held by a live process.
+ */
+export function acquireLock(file: string, hooks: LockHooks = {}): () => void {
+  const token = `${process.pid} ${crypto.randomUUID()}`;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    if (createExclusive(file, token)) {
+      return () => {
+        if (readIfExists(file) === token) fs.rmSync(file, { force: true });
+      };
+    }
+    const seen = readIfExists(file);
+    if (seen === null) continue; // released in between
+    const holder = lockHolder(seen);
+    // Our own pid is a previous life of it (a container restarted as PID 1): stale too.
+    if (holder !== null && holder !== process.pid && isAlive(holder)) {
       throw new Error(
         `The embedded database in ${path.dirname(file)} is in use by process ${holder}. ` +
           'Stop it first (two processes on one embedded database lose writes), or set DATABASE_URL.',
       );
     }
-    fs.writeFileSync(file, String(process.pid));
+    hooks.onStale?.();
+    if (!removeStale(file, seen)) sleepSync(5); // another process is taking it over
   }
-  return () => {
-    try {
-      if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
-    } catch {
-      /* already gone */
-    }
-  };
+  throw new Error(`The embedded database lock ${file} keeps changing hands; try again`);
+}
+
+/** Removes the lock if it still holds `seen`; false while another process holds the takeover. */
+function removeStale(file: string, seen: string): boolean {
+  const takeover = `${file}.takeover`;
+  const mine = `${process.pid} ${crypto.randomUUID()}`;
+  if (!createExclusive(takeover, mine)) {
+    // A taker that died within these few system calls would block everyone: clear its file.
+    const other = readIfExists(takeover);
+    const pid = other === null ? null : lockHolder(other);
+    if (other !== null && !(pid !== null && isAlive(pid)) && readIfExists(takeover) === other)
+      fs.rmSync(takeover, { force: true });
+    return false;
+  }
+  try {
+    // Nobody else removes it meanwhile: its dead owner cannot, other takers wait for the takeover.
+    if (readIfExists(file) === seen) fs.rmSync(file, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(takeover, { force: true });
+  }
+}
+
+/**
+ * Creates `file` holding `content` unless it exists. The content is written to a file of our own
+ * first and linked into place (link, like O_EXCL, fails if the name exists), so a reader never
+ * sees the lock empty, half-written, and mistakes it for a stale one.
+ */
+function createExclusive(file: string, content: string): boolean {
+  const draft = `${file}.${crypto.randomUUID()}.tmp`;
+  fs.writeFileSync(draft, content, { flag: 'wx' });
+  try {
+    fs.linkSync(draft, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    fs.rmSync(draft, { force: true });
+  }
+}
+
+function readIfExists(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/** The pid at the start of a lock file (older versions wrote the pid alone). */
+function lockHolder(content: string): number | null {
+  const pid = Number.parseInt(content, 10);
+  return Number.isFinite(pid) && pid > 0 ? pid : null;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 function isAlive(pid: number): boolean {

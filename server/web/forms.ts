@@ -22,6 +22,12 @@ export function formValues(body: unknown, fields: readonly string[]): Record<str
   return out;
 }
 
+/** Boxes ticked under one name arrive as a string or an array of strings. */
+export function formList(body: unknown, name: string): string[] {
+  const raw = (body as Record<string, unknown> | undefined)?.[name];
+  return ([] as unknown[]).concat(raw ?? []).filter((v): v is string => typeof v === 'string');
+}
+
 /** Empty inputs mean "not given", as the API expects absent keys rather than empty strings. */
 export function compact(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));

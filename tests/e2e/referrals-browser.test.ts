@@ -89,7 +89,7 @@ describe('closed-loop referral in the browser', () => {
     expect(await page.locator('#referral-reason').inputValue()).toBe('Besoin alimentaire urgent');
 
     await page.locator('#consent-partnerId').selectOption(food.id);
-    await page.locator('label[for="share-phone"]').click();
+    await page.locator('label[for="consent-sharedFields-phone"]').click();
     await page.getByRole('button', { name: 'Enregistrer le consentement' }).click();
     await page.getByText('Consentement enregistré.').waitFor({ timeout: 10000 });
 

@@ -1,5 +1,10 @@
 import type { Knex } from 'knex';
-import { STALE_AFTER_MONTHS, type CreatePartnerInput } from './partner-schemas';
+import {
+  STALE_AFTER_MONTHS,
+  type CreatePartnerInput,
+  type ServiceInput,
+  type UpdatePartnerInput,
+} from './partner-schemas';
 
 export interface PartnerService {
   id: string;
@@ -70,6 +75,32 @@ const toPartner = (r: Record<string, unknown>, services: PartnerService[], now: 
   updatedAt: r.updated_at as Date,
 });
 
+/** A partner as stored, from its whole description (absent optional fields cleared). */
+const partnerRow = (p: UpdatePartnerInput, now: Date) => ({
+  name: p.name,
+  email: p.email,
+  phone: p.phone ?? null,
+  description: p.description ?? null,
+  area: p.area ?? null,
+  how_to_reach: p.howToReach ?? null,
+  website: p.website ?? null,
+  last_reviewed_at: now,
+  updated_at: now,
+});
+
+/** A service as stored, from its whole description (absent optional fields cleared). */
+const serviceRow = (s: ServiceInput, now: Date) => ({
+  name: s.name,
+  description: s.description ?? null,
+  themes: s.themes,
+  audience: s.audience ?? [],
+  area: s.area ?? null,
+  how_to_reach: s.howToReach ?? null,
+  response_delay_days: s.responseDelayDays ?? 5,
+  last_reviewed_at: now,
+  updated_at: now,
+});
+
 /**
  * Partners are not owned by a structure: every structure of the deployment refers to the same
  * directory, so these queries are not structure-scoped (they hold no person data).
@@ -134,37 +165,56 @@ export const partnerRepository = {
 
   async insert(trx: Knex.Transaction, p: CreatePartnerInput, now: Date): Promise<string> {
     const [row] = await trx('partners')
-      .insert({
-        name: p.name,
-        email: p.email,
-        phone: p.phone ?? null,
-        description: p.description ?? null,
-        area: p.area ?? null,
-        how_to_reach: p.howToReach ?? null,
-        website: p.website ?? null,
-        last_reviewed_at: now,
-        created_at: now,
-        updated_at: now,
-      })
+      .insert({ ...partnerRow(p, now), created_at: now })
       .returning('id');
     if (p.services.length) {
       await trx('partner_services').insert(
-        p.services.map((s) => ({
-          partner_id: row.id,
-          name: s.name,
-          description: s.description ?? null,
-          themes: s.themes,
-          audience: s.audience ?? [],
-          area: s.area ?? null,
-          how_to_reach: s.howToReach ?? null,
-          response_delay_days: s.responseDelayDays ?? 5,
-          last_reviewed_at: now,
-          created_at: now,
-          updated_at: now,
-        })),
+        p.services.map((s) => ({ partner_id: row.id, ...serviceRow(s, now), created_at: now })),
       );
     }
     return row.id as string;
+  },
+
+  /** Locks the partner row, so that checks on its services' names and the write agree. */
+  async lock(trx: Knex.Transaction, id: string): Promise<boolean> {
+    return Boolean(await trx('partners').where({ id }).forUpdate().first('id'));
+  },
+
+  /** A new description, whole (an optional field left out is cleared); it counts as a review. */
+  async update(trx: Knex.Transaction, id: string, p: UpdatePartnerInput, now: Date) {
+    const n = await trx('partners').where({ id }).update(partnerRow(p, now)).returning('id');
+    return n.length === 1;
+  },
+
+  /** Whether another service of this partner bears the name (case and spaces aside). */
+  async serviceNameTaken(db: Db, partnerId: string, name: string, exceptId?: string) {
+    const q = db('partner_services')
+      .where({ partner_id: partnerId })
+      .whereRaw('lower(trim(name)) = lower(trim(?))', [name]);
+    if (exceptId) q.whereNot({ id: exceptId });
+    return Boolean(await q.first('id'));
+  },
+
+  async insertService(trx: Knex.Transaction, partnerId: string, s: ServiceInput, now: Date) {
+    const [row] = await trx('partner_services')
+      .insert({ partner_id: partnerId, ...serviceRow(s, now), created_at: now })
+      .returning('id');
+    return row.id as string;
+  },
+
+  /** A service's description, whole; it counts as a review of that service. */
+  async updateService(
+    trx: Knex.Transaction,
+    partnerId: string,
+    serviceId: string,
+    s: ServiceInput,
+    now: Date,
+  ): Promise<boolean> {
+    const n = await trx('partner_services')
+      .where({ id: serviceId, partner_id: partnerId })
+      .update(serviceRow(s, now))
+      .returning('id');
+    return n.length === 1;
   },
 
   /** An administrator confirmed the description is still right: the partner and its services. */

@@ -82,6 +82,13 @@ export const createPartnerBody = z
   .strict();
 export type CreatePartnerInput = z.infer<typeof createPartnerBody>;
 
+/**
+ * Editing a partner's description replaces it whole: an optional field left out is cleared.
+ * Its services are edited one by one (serviceInput, also whole).
+ */
+export const updatePartnerBody = createPartnerBody.omit({ services: true });
+export type UpdatePartnerInput = z.infer<typeof updatePartnerBody>;
+
 export const listPartnersQuery = z
   .object({
     theme: z.string().max(100).optional(),

@@ -4,7 +4,12 @@ import type { Clock } from '../../lib/clock';
 import { ConflictError, NotFoundError } from '../../lib/errors';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { partnerRepository, type Partner } from './partner-repository';
-import type { CreatePartnerInput, ListPartnersQuery } from './partner-schemas';
+import type {
+  CreatePartnerInput,
+  ListPartnersQuery,
+  ServiceInput,
+  UpdatePartnerInput,
+} from './partner-schemas';
 
 /** The partner directory: read by staff, maintained by administrators. */
 export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
@@ -36,6 +41,68 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
           ip: ctx.ip,
         });
         return (await partnerRepository.findById(trx, id, clock.now()))!;
+      });
+    },
+
+    /** A partner's new description (whole); editing it counts as reviewing it. */
+    async update(
+      actor: Actor,
+      id: string,
+      input: UpdatePartnerInput,
+      ctx: RequestContext,
+    ): Promise<Partner> {
+      return knex.transaction(async (trx) => {
+        const now = clock.now();
+        if (!(await partnerRepository.update(trx, id, input, now)))
+          throw new NotFoundError('Partner');
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'partner.update',
+          subjectType: 'partner',
+          subjectId: id,
+          ip: ctx.ip,
+        });
+        return (await partnerRepository.findById(trx, id, now))!;
+      });
+    },
+
+    /** Adds a service, or updates one (whole) when `serviceId` is given; names stay unique. */
+    async saveService(
+      actor: Actor,
+      partnerId: string,
+      serviceId: string | null,
+      input: ServiceInput,
+      ctx: RequestContext,
+    ): Promise<Partner> {
+      return knex.transaction(async (trx) => {
+        const now = clock.now();
+        // The partner row lock serialises two saves of one partner's services.
+        if (!(await partnerRepository.lock(trx, partnerId))) throw new NotFoundError('Partner');
+        if (
+          await partnerRepository.serviceNameTaken(
+            trx,
+            partnerId,
+            input.name,
+            serviceId ?? undefined,
+          )
+        )
+          throw new ConflictError('Another service of this partner has this name');
+        let id = serviceId;
+        if (id) {
+          if (!(await partnerRepository.updateService(trx, partnerId, id, input, now)))
+            throw new NotFoundError('Service');
+        } else id = await partnerRepository.insertService(trx, partnerId, input, now);
+        await auditRepository.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: serviceId ? 'partner.service.update' : 'partner.service.create',
+          subjectType: 'partner',
+          subjectId: partnerId,
+          ip: ctx.ip,
+          details: { serviceId: id },
+        });
+        return (await partnerRepository.findById(trx, partnerId, now))!;
       });
     },
 

@@ -13,6 +13,7 @@ import {
 } from '../../features/referrals/referral-state';
 import { formatDate, formatDateTime } from '../format';
 import {
+  CheckboxGroup,
   Csrf,
   emptyForm,
   ErrorSummary,
@@ -376,8 +377,6 @@ export function PersonReferralsPage({
   const consented = new Set(
     consents.filter((c) => c.valid && c.partnerId).map((c) => c.partnerId as string),
   );
-  const shared = new Set((consentForm.values.sharedFields ?? '').split(','));
-  const sharedError = consentForm.errors.sharedFields;
   return (
     <Layout title={`Orientations — ${name}`} ctx={ctx} nav="persons">
       <p class="fr-mb-2w">
@@ -456,36 +455,13 @@ export function PersonReferralsPage({
                 type="datetime-local"
                 required
               />
-              <fieldset
-                class={`fr-fieldset${sharedError ? ' fr-fieldset--error' : ''}`}
-                id="consent-sharedFields"
-                aria-describedby={sharedError ? 'consent-sharedFields-error' : undefined}
-              >
-                <legend class="fr-fieldset__legend fr-text--regular">
-                  Coordonnées que la personne accepte de partager
-                </legend>
-                {SHAREABLE_FIELDS.map((f) => (
-                  <div class="fr-fieldset__element">
-                    <div class="fr-checkbox-group">
-                      <input
-                        type="checkbox"
-                        id={`share-${f}`}
-                        name="sharedFields"
-                        value={f}
-                        checked={shared.has(f)}
-                      />
-                      <label class="fr-label" for={`share-${f}`}>
-                        {FIELD_LABELS[f]}
-                      </label>
-                    </div>
-                  </div>
-                ))}
-                {sharedError ? (
-                  <p id="consent-sharedFields-error" class="fr-error-text">
-                    {sharedError}
-                  </p>
-                ) : null}
-              </fieldset>
+              <CheckboxGroup
+                form={consentForm}
+                idPrefix="consent-"
+                name="sharedFields"
+                label="Coordonnées que la personne accepte de partager"
+                options={Object.fromEntries(SHAREABLE_FIELDS.map((f) => [f, FIELD_LABELS[f]]))}
+              />
               <button class="fr-btn fr-btn--sm" type="submit">
                 Enregistrer le consentement
               </button>
@@ -582,88 +558,5 @@ export function ReferralTimelineEntry({ item }: { item: TimelineItem }) {
         {r.requester ? ` · par ${r.requester.name}` : ''}
       </p>
     </li>
-  );
-}
-
-const PARTNER_FIELDS: [
-  name: string,
-  label: string,
-  type: 'text' | 'email' | 'tel' | 'number',
-  required: boolean,
-  hint?: string,
-][] = [
-  ['name', 'Nom', 'text', true],
-  ['email', 'Courriel', 'email', true],
-  ['phone', 'Téléphone', 'tel', false],
-  ['area', 'Zone d’intervention', 'text', false],
-  ['howToReach', 'Comment le joindre', 'text', false],
-  ['serviceName', 'Service', 'text', true],
-  ['themes', 'Thématiques data·inclusion', 'text', true, 'Séparées par des virgules'],
-  ['responseDelayDays', 'Délai de réponse (jours ouvrés)', 'number', false],
-];
-const PARTNER_LABELS = Object.fromEntries(PARTNER_FIELDS.map(([name, label]) => [name, label]));
-
-export function AdminPartnersPage({
-  ctx,
-  partners,
-  form,
-}: {
-  ctx: PageContext;
-  partners: Partner[];
-  form: FormState;
-}) {
-  return (
-    <Layout title="Partenaires" ctx={ctx} nav="partners">
-      <h1>Annuaire des partenaires</h1>
-      <ul class="av-list fr-mb-4w">
-        {partners.map((p) => (
-          <li class="av-item av-item--stack">
-            <p class="fr-mb-1v">
-              <strong>{p.name}</strong> · {p.email}
-              {p.stale ? (
-                <span class="fr-badge fr-badge--sm fr-badge--warning fr-ml-1w">À revoir</span>
-              ) : null}
-            </p>
-            <p class="fr-text--sm fr-mb-1v">
-              Revu le {formatDate(p.lastReviewedAt)}
-              {p.area ? ` · ${p.area}` : ''}
-            </p>
-            <ul>
-              {p.services.map((s) => (
-                <li class="fr-text--sm">
-                  {s.name} — {s.themes.join(', ')} — réponse sous {s.responseDelayDays} j ouvrés
-                </li>
-              ))}
-            </ul>
-            <form method="post" action={`/admin/partenaires/${p.id}/revue`}>
-              <Csrf token={ctx.csrfToken} />
-              <button class="fr-btn fr-btn--sm fr-btn--tertiary" type="submit">
-                Marquer comme revu aujourd’hui
-              </button>
-            </form>
-          </li>
-        ))}
-      </ul>
-      <Section title="Ajouter un partenaire" id="ajouter">
-        <ErrorSummary form={form} labels={PARTNER_LABELS} idPrefix="partner-" />
-        <form method="post" action="/admin/partenaires">
-          <Csrf token={ctx.csrfToken} />
-          {PARTNER_FIELDS.map(([name, label, type, required, hint]) => (
-            <TextField
-              form={form}
-              idPrefix="partner-"
-              name={name}
-              label={label}
-              type={type}
-              required={required}
-              hint={hint}
-            />
-          ))}
-          <button class="fr-btn" type="submit">
-            Ajouter
-          </button>
-        </form>
-      </Section>
-    </Layout>
   );
 }

@@ -4,15 +4,14 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { createConsentBody } from '../../features/consents/consent-schemas';
-import { createPartnerBody } from '../../features/partners/partner-schemas';
 import { requestContext } from '../../features/audit/audit-repository';
 import { createReferralBody, transitionBody } from '../../features/referrals/referral-schemas';
 import { REFERRAL_STATUSES } from '../../features/referrals/referral-state';
-import { AppError, ValidationError } from '../../lib/errors';
+import { ValidationError } from '../../lib/errors';
 import {
   compact,
   dateField,
-  formFromServiceError,
+  formList,
   formValues,
   parseWith,
   type Messages,
@@ -22,29 +21,20 @@ import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
 import {
-  AdminPartnersPage,
   PersonReferralsPage,
   ReferralDetailPage,
   ReferralListPage,
   type MoveAttempt,
 } from './referral-views';
 import { actorOf, idOf, page, redirect } from '../page-helpers';
+import { partnerAdminRouter } from './partner-admin-router';
+import { refusedForm } from './refusals';
 
 type Services = Deps['services'];
 
 const CONSENT_FIELDS = ['partnerId', 'method', 'givenAt'] as const;
 const REFERRAL_FIELDS = ['partnerId', 'serviceId', 'reason', 'sharedSummary'] as const;
 const TRANSITION_FIELDS = ['to', 'reason', 'outcome'] as const;
-const PARTNER_FIELDS = [
-  'name',
-  'email',
-  'phone',
-  'area',
-  'howToReach',
-  'serviceName',
-  'themes',
-  'responseDelayDays',
-] as const;
 
 const CONSENT_MESSAGES: Messages = {
   partnerId: 'Choisissez le partenaire vers lequel la personne accepte d’être orientée',
@@ -70,111 +60,6 @@ const REJECTION_MESSAGES: Messages = {
   reason: 'Indiquez une raison : choisissez un motif de refus',
 };
 
-const PARTNER_MESSAGES: Messages = {
-  name: 'Indiquez le nom du partenaire (200 caractères au plus)',
-  email: 'Indiquez une adresse électronique, par exemple contact@partenaire.fr',
-  phone: 'Indiquez un numéro de téléphone, par exemple 01 23 45 67 89',
-  area: 'La zone d’intervention fait 200 caractères au plus',
-  howToReach: 'Ce texte fait 1 000 caractères au plus',
-  serviceName: 'Indiquez le nom du service (200 caractères au plus)',
-  themes: 'Indiquez au moins une thématique data·inclusion, par exemple equipement-et-alimentation',
-  responseDelayDays: 'Indiquez un nombre entier de jours ouvrés, de 1 à 60',
-};
-
-/**
- * French words for the service's refusals, chosen by the error's stable code and shown next to
- * the field they concern (`_form` when none does).
- */
-const REFUSALS: Record<string, { field?: string; message: string }> = {
-  consent_required: {
-    field: 'partnerId',
-    message:
-      'La personne n’a pas donné son accord pour être orientée vers ce partenaire : enregistrez d’abord son consentement.',
-  },
-  consent_expired: {
-    field: 'partnerId',
-    message:
-      'Le consentement de la personne pour ce partenaire a expiré : enregistrez un nouveau consentement.',
-  },
-  consent_revoked: {
-    field: 'partnerId',
-    message:
-      'La personne a retiré son consentement pour ce partenaire : enregistrez un nouveau consentement.',
-  },
-  partner_stale: {
-    field: 'partnerId',
-    message: 'Ce partenaire n’a pas été revu depuis 6 mois et n’est plus proposé.',
-  },
-  service_stale: {
-    field: 'serviceId',
-    message: 'Ce service n’a pas été revu depuis 6 mois et n’est plus proposé.',
-  },
-  conflict: { message: 'Cette demande a changé entre-temps : ce passage n’est plus possible.' },
-  forbidden: { message: 'Vous ne pouvez pas faire cette action sur cette demande.' },
-};
-
-/**
- * A refused write as the form shows it back: field errors for invalid input (400), the French
- * refusal for a forbidden, conflicting or rule-breaking one, with its own status. Anything else
- * (404, 5xx) is not the form's business and goes to the error page.
- */
-function refusedForm(
-  err: unknown,
-  values: Record<string, string>,
-  messages: Messages,
-  refusals: Record<string, { field?: string; message: string }> = REFUSALS,
-): { form: FormState; status: number } | null {
-  const invalid = formFromServiceError(err, values, messages);
-  if (invalid) return { form: invalid, status: 400 };
-  if (!(err instanceof AppError) || ![403, 409, 422].includes(err.status)) return null;
-  const r = refusals[err.code] ?? { message: 'L’action n’a pas pu être enregistrée.' };
-  return { form: { values, errors: { [r.field ?? '_form']: r.message } }, status: err.status };
-}
-
-const SERVICE_FIELD: Record<string, string> = {
-  name: 'serviceName',
-  themes: 'themes',
-  responseDelayDays: 'responseDelayDays',
-};
-
-/** The admin form is flat; the API nests its one service, so issues are mapped back to fields. */
-function parsePartnerForm(values: Record<string, string>) {
-  const given = compact(values);
-  const errors: Record<string, string> = {};
-  let delay: number | undefined;
-  if (given.responseDelayDays !== undefined) {
-    delay = /^\s*\d+\s*$/.test(given.responseDelayDays) ? Number(given.responseDelayDays) : NaN;
-    if (Number.isNaN(delay)) errors.responseDelayDays = PARTNER_MESSAGES.responseDelayDays;
-  }
-  const res = createPartnerBody.safeParse({
-    name: given.name ?? '',
-    email: given.email ?? '',
-    ...(given.phone ? { phone: given.phone } : {}),
-    ...(given.area ? { area: given.area } : {}),
-    ...(given.howToReach ? { howToReach: given.howToReach } : {}),
-    services: [
-      {
-        name: given.serviceName ?? '',
-        themes: (given.themes ?? '')
-          .split(',')
-          .map((t) => t.trim())
-          .filter(Boolean),
-        ...(delay !== undefined && !Number.isNaN(delay) ? { responseDelayDays: delay } : {}),
-      },
-    ],
-  });
-  if (!res.success) {
-    for (const issue of res.error.issues) {
-      const [top, , inner] = issue.path.map(String);
-      const field = top === 'services' ? (SERVICE_FIELD[inner] ?? 'serviceName') : top;
-      errors[field] ??= PARTNER_MESSAGES[field] ?? 'Cette valeur n’est pas valide';
-    }
-  }
-  if (!res.success || Object.keys(errors).length > 0)
-    return { ok: false as const, form: { values, errors } };
-  return { ok: true as const, data: res.data };
-}
-
 /** The list filters as the filter form sends them ("Tous" is an empty status). */
 const listFilters = z
   .object({
@@ -185,7 +70,8 @@ const listFilters = z
 
 /**
  * Referral pages: the partner inbox and the workers' list (/orientations), one referral with
- * its history, the person file's referral and consent page, and the admin partner directory.
+ * its history, the person file's referral and consent page; the admin partner directory is in
+ * partner-admin-router.
  * A refused form comes back with what was typed and the reason next to each field; only a
  * success redirects.
  */
@@ -327,9 +213,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     page(async (req, res) => {
       const personId = idOf(req);
       const values = formValues(req.body, CONSENT_FIELDS);
-      // Checkboxes of one name arrive as a string or an array of strings.
-      const raw = (req.body as Record<string, unknown> | undefined)?.sharedFields;
-      const shared = ([] as unknown[]).concat(raw ?? []).filter((f) => typeof f === 'string');
+      const shared = formList(req.body, 'sharedFields');
       values.sharedFields = shared.join(',');
       const errors: Record<string, string> = {};
       const givenAt = dateField(values, 'givenAt', errors, CONSENT_MESSAGES.givenAt, true);
@@ -407,53 +291,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     }),
   );
 
-  async function renderPartners(req: Request, res: Response, form: FormState, status = 200) {
-    const [partners, ctx] = await Promise.all([services.partners.list({}), ctxFor(req)]);
-    sendPage(res, <AdminPartnersPage ctx={ctx} partners={partners.items} form={form} />, status);
-  }
-
-  r.get(
-    '/admin/partenaires',
-    hasRole('admin'),
-    page(async (req, res) => renderPartners(req, res, emptyForm())),
-  );
-
-  r.post(
-    '/admin/partenaires',
-    hasRole('admin'),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const values = formValues(req.body, PARTNER_FIELDS);
-      const parsed = parsePartnerForm(values);
-      if (!parsed.ok) return renderPartners(req, res, parsed.form, 400);
-      try {
-        await services.partners.create(actorOf(req), parsed.data, requestContext(req));
-      } catch (err) {
-        const refused = refusedForm(err, values, PARTNER_MESSAGES, {
-          conflict: { field: 'serviceName', message: 'Deux services portent le même nom.' },
-        });
-        if (!refused) throw err;
-        return renderPartners(req, res, refused.form, refused.status);
-      }
-      await redirect(req, res, '/admin/partenaires', {
-        type: 'success',
-        message: 'Partenaire ajouté.',
-      });
-    }),
-  );
-
-  r.post(
-    '/admin/partenaires/:id/revue',
-    hasRole('admin'),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      await services.partners.review(actorOf(req), idOf(req), requestContext(req));
-      await redirect(req, res, '/admin/partenaires', {
-        type: 'success',
-        message: 'Partenaire revu.',
-      });
-    }),
-  );
+  r.use(partnerAdminRouter(services));
 
   return r;
 }

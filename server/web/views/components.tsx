@@ -44,7 +44,15 @@ function ErrorText({ id, message }: { id: string; message?: string }) {
 
 export function TextField(
   p: FieldProps & {
-    type?: 'text' | 'email' | 'tel' | 'password' | 'datetime-local' | 'number' | 'search';
+    type?:
+      | 'text'
+      | 'email'
+      | 'tel'
+      | 'url'
+      | 'password'
+      | 'datetime-local'
+      | 'number'
+      | 'search';
     autocomplete?: string;
     inputmode?: 'numeric' | 'tel' | 'email' | 'text';
     maxLength?: number;
@@ -126,6 +134,54 @@ export function SelectField(
       </select>
       <ErrorText id={id} message={error} />
     </div>
+  );
+}
+
+/**
+ * Boxes to tick under one name; the form state holds the ticked values joined by commas. The
+ * fieldset carries the field's id, so the error summary's link leads to it.
+ */
+export function CheckboxGroup(
+  p: FieldProps & { options: Record<string, string>; inline?: boolean },
+) {
+  const id = fieldId(p);
+  const error = p.form.errors[p.name];
+  const ticked = new Set((p.form.values[p.name] ?? '').split(',').filter(Boolean));
+  const element = `fr-fieldset__element${p.inline ? ' fr-fieldset__element--inline' : ''}`;
+  return (
+    <fieldset
+      class={`fr-fieldset${error ? ' fr-fieldset--error' : ''}`}
+      id={id}
+      aria-labelledby={`${id}-legend`}
+      aria-describedby={error ? `${id}-error` : undefined}
+    >
+      <legend class="fr-fieldset__legend fr-text--regular" id={`${id}-legend`}>
+        {p.label}
+        {p.required ? <span aria-hidden="true"> *</span> : null}
+        {p.hint ? <span class="fr-hint-text">{p.hint}</span> : null}
+      </legend>
+      {Object.entries(p.options).map(([value, label]) => (
+        <div class={element}>
+          <div class="fr-checkbox-group">
+            <input
+              type="checkbox"
+              id={`${id}-${value}`}
+              name={p.name}
+              value={value}
+              checked={ticked.has(value)}
+            />
+            <label class="fr-label" for={`${id}-${value}`}>
+              {label}
+            </label>
+          </div>
+        </div>
+      ))}
+      {error ? (
+        <p id={`${id}-error`} class="fr-error-text fr-fieldset__element">
+          {error}
+        </p>
+      ) : null}
+    </fieldset>
   );
 }
 

@@ -1,10 +1,17 @@
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
+import { csrfOf } from '../../e2e/html';
+import {
+  createFoodBank,
+  createPerson,
+  driveTo,
+  giveConsent,
+  refer,
+  referralWorld,
+  type Agent,
+} from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
-
-const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
 
 describe('referral pages', () => {
   let ctx: TestContext;
@@ -118,9 +125,9 @@ describe('referral pages', () => {
     expect(res.text).toContain('value="2026-02-30T10:00"');
     expect(res.text).toMatch(new RegExp(`value="${w.other.id}"[^>]*selected`));
     expect(res.text).toMatch(/value="written"[^>]*selected/);
-    expect(res.text).toMatch(/id="share-phone"[^>]*checked/);
-    expect(res.text).toMatch(/id="share-address"[^>]*checked/);
-    expect(res.text).not.toMatch(/id="share-email"[^>]*checked/);
+    expect(res.text).toMatch(/id="consent-sharedFields-phone"[^>]*checked/);
+    expect(res.text).toMatch(/id="consent-sharedFields-address"[^>]*checked/);
+    expect(res.text).not.toMatch(/id="consent-sharedFields-email"[^>]*checked/);
     const recorded = await testKnex()('consents').where({
       person_id: personId,
       partner_id: w.other.id,
@@ -168,5 +175,270 @@ describe('referral pages', () => {
     expect(res.text).toContain('id="partner-themes-error"');
     expect(res.text).toContain('value="Restos du cœur"');
     expect(res.text).not.toContain('services.0');
+  });
+
+  // ---- The admin directory after creation: the partner, its services, the review ----------
+
+  async function adminPost(path: string, form: Record<string, string | string[]>, from = path) {
+    const page = await w.agents.admin.get(from);
+    expect(page.status).toBe(200);
+    return w.agents.admin
+      .post(path)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), ...form });
+  }
+
+  it('when an admin edits a partner, then its description is saved whole (an emptied field is cleared); others get 403, an unknown one 404', async () => {
+    const { partner } = await createFoodBank('Épicerie sociale');
+    await testKnex()('partners').where({ id: partner.id }).update({ phone: '02 41 00 00 00' });
+    const path = `/admin/partenaires/${partner.id}`;
+    const page = await w.agents.admin.get(path);
+    expect(page.text).toContain('value="02 41 00 00 00"');
+    const res = await adminPost(path, {
+      name: 'Épicerie sociale du Lac',
+      email: 'accueil@epicerie.test',
+      phone: '',
+      website: 'https://epicerie.test',
+      area: 'Lac de Maine',
+      howToReach: 'Mardi et jeudi',
+      description: 'Produits à petits prix',
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(path);
+    const row = await testKnex()('partners').where({ id: partner.id }).first();
+    expect(row).toMatchObject({
+      name: 'Épicerie sociale du Lac',
+      email: 'accueil@epicerie.test',
+      phone: null,
+      website: 'https://epicerie.test',
+      area: 'Lac de Maine',
+      how_to_reach: 'Mardi et jeudi',
+      description: 'Produits à petits prix',
+    });
+    expect((await w.agents.admin.get(path)).text).toContain('Partenaire enregistré.');
+    expect((await w.agents.worker.get(path)).status).toBe(403);
+    expect((await w.agents.partner.get(path)).status).toBe(403);
+    expect(
+      (await w.agents.admin.get('/admin/partenaires/00000000-0000-4000-8000-000000000000')).status,
+    ).toBe(404);
+  });
+
+  it('when a partner is saved with a wrong email, then 400 by the field with what was typed, and nothing saved', async () => {
+    const { partner } = await createFoodBank('Vestiaire solidaire');
+    const path = `/admin/partenaires/${partner.id}`;
+    const res = await adminPost(path, { name: 'Vestiaire renommé', email: 'pas-un-courriel' });
+    expect(res.status).toBe(400);
+    expect(res.text).toContain(
+      '<p id="partner-email-error" class="fr-error-text">Indiquez une adresse électronique',
+    );
+    expect(res.text).toContain('value="Vestiaire renommé"');
+    expect((await testKnex()('partners').where({ id: partner.id }).first()).name).toBe(
+      'Vestiaire solidaire',
+    );
+  });
+
+  it('when an admin adds a service with its publics, area, way to reach and delay, then it is saved and listed on the partner page', async () => {
+    const { partner } = await createFoodBank('Secours catholique');
+    const path = `/admin/partenaires/${partner.id}`;
+    const form = await w.agents.admin.get(`${path}/services/nouveau`);
+    expect(form.status).toBe(200);
+    expect(form.text).toContain('Ajouter un service à Secours catholique');
+    const res = await adminPost(
+      `${path}/services`,
+      {
+        name: 'Accueil de jour',
+        themes: ['logement-hebergement', 'sante'],
+        audience: ['sans-domicile-fixe'],
+        area: 'Angers',
+        howToReach: 'Sans rendez-vous, 9 h - 12 h',
+        responseDelayDays: '3',
+        description: 'Douches, café, orientation',
+      },
+      `${path}/services/nouveau`,
+    );
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(path);
+    const row = await testKnex()('partner_services')
+      .where({ partner_id: partner.id, name: 'Accueil de jour' })
+      .first();
+    expect(row).toMatchObject({
+      themes: ['logement-hebergement', 'sante'],
+      audience: ['sans-domicile-fixe'],
+      area: 'Angers',
+      how_to_reach: 'Sans rendez-vous, 9 h - 12 h',
+      response_delay_days: 3,
+      description: 'Douches, café, orientation',
+    });
+    const page = await w.agents.admin.get(path);
+    expect(page.text).toContain('Service « Accueil de jour » ajouté.');
+    expect(page.text).toContain('Services (2)');
+    expect(page.text).toContain(
+      'Logement et hébergement, Santé · pour : Personnes sans domicile fixe',
+    );
+    expect(page.text).toContain('Réponse sous 3 jours ouvrés');
+  });
+
+  it('when an admin edits a service, then its response delay, themes and publics change; a sub-theme already chosen stays offered', async () => {
+    const { partner, service } = await createFoodBank('Banque alimentaire du Nord');
+    const path = `/admin/partenaires/${partner.id}/services/${service.id}`;
+    const page = await w.agents.admin.get(path);
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(
+      /id="service-themes-equipement-et-alimentation--alimentation"[^>]*checked/,
+    );
+    expect(page.text).toContain('Équipement et alimentation — alimentation');
+    expect(page.text).toContain('value="5"');
+    const res = await adminPost(path, {
+      name: 'Colis alimentaires',
+      themes: ['equipement-et-alimentation--alimentation', 'famille'],
+      audience: ['familles-enfants'],
+      responseDelayDays: '8',
+    });
+    expect(res.status).toBe(303);
+    const row = await testKnex()('partner_services').where({ id: service.id }).first();
+    expect(row).toMatchObject({
+      themes: ['equipement-et-alimentation--alimentation', 'famille'],
+      audience: ['familles-enfants'],
+      response_delay_days: 8,
+    });
+    expect((await w.agents.admin.get(`/admin/partenaires/${partner.id}`)).text).toContain(
+      'Service « Colis alimentaires » enregistré.',
+    );
+  });
+
+  it('when a service is saved without a theme, with a bad delay or with another service’s name, then the form says so by the field', async () => {
+    const { partner, service } = await createFoodBank('Restos du quartier');
+    const base = `/admin/partenaires/${partner.id}/services`;
+    await adminPost(
+      base,
+      { name: 'Repas', themes: ['equipement-et-alimentation'] },
+      `${base}/nouveau`,
+    );
+
+    const noTheme = await adminPost(`${base}/${service.id}`, {
+      name: 'Colis alimentaires',
+      responseDelayDays: 'cinq',
+      area: 'Nord',
+    });
+    expect(noTheme.status).toBe(400);
+    expect(noTheme.text).toContain('Le formulaire contient 2 erreurs');
+    expect(noTheme.text).toContain(
+      '<p id="service-themes-error" class="fr-error-text fr-fieldset__element">Cochez au moins une thématique</p>',
+    );
+    expect(noTheme.text).toContain('id="service-responseDelayDays-error"');
+    expect(noTheme.text).toContain('value="cinq"');
+    expect(noTheme.text).toContain('value="Nord"');
+
+    const taken = await adminPost(`${base}/${service.id}`, {
+      name: 'repas',
+      themes: ['famille'],
+      audience: ['femmes'],
+    });
+    expect(taken.status).toBe(409);
+    expect(taken.text).toContain(
+      '<p id="service-name-error" class="fr-error-text">Un autre service de ce partenaire porte déjà ce nom.</p>',
+    );
+    expect(taken.text).toMatch(/id="service-audience-femmes"[^>]*checked/);
+    expect((await testKnex()('partner_services').where({ id: service.id }).first()).name).toBe(
+      'Colis alimentaires',
+    );
+    // A service of another partner is not this partner's.
+    const elsewhere = await createFoodBank('Autre banque');
+    expect((await w.agents.admin.get(`${base}/${elsewhere.service.id}`)).status).toBe(404);
+  });
+
+  it('when a new partner is added with its publics, then they are saved with its first service', async () => {
+    const res = await adminPost('/admin/partenaires', {
+      name: 'Maison des familles',
+      email: 'contact@familles.test',
+      serviceName: 'Parentalité',
+      themes: ['famille'],
+      audience: ['familles-enfants', 'femmes'],
+      responseDelayDays: '4',
+    });
+    expect(res.status).toBe(303);
+    const partner = await testKnex()('partners').where({ name: 'Maison des familles' }).first();
+    const service = await testKnex()('partner_services').where({ partner_id: partner.id }).first();
+    expect(service).toMatchObject({
+      name: 'Parentalité',
+      audience: ['familles-enfants', 'femmes'],
+      response_delay_days: 4,
+    });
+  });
+
+  it('when an admin marks a stale partner as reviewed, then it is no longer "À revoir" and its services are offered again', async () => {
+    const { partner } = await createFoodBank('Partenaire oublié');
+    await testKnex()('partners')
+      .where({ id: partner.id })
+      .update({ last_reviewed_at: '2025-01-01' });
+    await testKnex()('partner_services')
+      .where({ partner_id: partner.id })
+      .update({ last_reviewed_at: '2025-01-01' });
+    const before = await w.agents.admin.get('/admin/partenaires');
+    const item = (html: string) =>
+      new RegExp(`<strong>Partenaire oublié</strong>[\\s\\S]*?</li>\\s*</ul>`).exec(html)?.[0] ??
+      '';
+    expect(item(before.text)).toContain('À revoir');
+    const res = await adminPost(`/admin/partenaires/${partner.id}/revue`, {}, '/admin/partenaires');
+    expect(res.status).toBe(303);
+    const after = await w.agents.admin.get('/admin/partenaires');
+    expect(after.text).toContain('Partenaire revu.');
+    expect(item(after.text)).not.toContain('À revoir');
+    const offered = await w.agents.worker.get('/api/partners?offerable=true');
+    expect(offered.body.items.map((p: { name: string }) => p.name)).toContain('Partenaire oublié');
+    expect(
+      (await w.agents.worker.post(`/admin/partenaires/${partner.id}/revue`).type('form').send({}))
+        .status,
+    ).toBe(403);
+  });
+
+  // ---- Referral history and the workers' list filters ----------------------------------------
+
+  it('when a referral has moved, then the person’s referral page shows its history with who did what', async () => {
+    const person = await createPerson(w.agents.worker, { firstName: 'Aline', lastName: 'Mercier' });
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+    const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id;
+    await driveTo(ctx, w, id, 'on_hold');
+    const page = await w.agents.worker.get(`/personnes/${person.id}/orientations`);
+    expect(page.status).toBe(200);
+    const history = /<ol class="av-list">([\s\S]*?)<\/ol>/.exec(page.text)?.[1] ?? '';
+    const entries = [...history.matchAll(/<strong>([^<]+)<\/strong>/g)].map((m) => m[1]);
+    expect(entries).toEqual(expect.arrayContaining(['Demandée', 'Acceptée', 'En pause']));
+    expect(history).toContain(`par ${w.team.worker.name}`);
+    expect(history).toContain('En attente de pièces');
+  });
+
+  it('when a worker filters the referral list by "mine" and by status, then only those referrals are listed', async () => {
+    const mine = await createPerson(w.agents.worker, { firstName: 'Bruno', lastName: 'Leroy' });
+    const theirs = await createPerson(w.agents.worker2, { firstName: 'Chloé', lastName: 'Durand' });
+    await giveConsent(w.agents.worker, mine.id, w.food.partner.id);
+    await giveConsent(w.agents.worker2, theirs.id, w.food.partner.id);
+    const mineId = (await refer(w.agents.worker, mine.id, w.food.partner.id)).body.id;
+    await refer(w.agents.worker2, theirs.id, w.food.partner.id);
+    await driveTo(ctx, w, mineId, 'accepted');
+
+    const names = async (query: string) => {
+      const res = await w.agents.worker.get(`/orientations${query}`);
+      expect(res.status).toBe(200);
+      return {
+        bruno: res.text.includes('Bruno Leroy'),
+        chloe: res.text.includes('Chloé Durand'),
+        html: res.text,
+      };
+    };
+    const all = await names('');
+    expect([all.bruno, all.chloe]).toEqual([true, true]);
+    const onlyMine = await names('?mine=true');
+    expect([onlyMine.bruno, onlyMine.chloe]).toEqual([true, false]);
+    expect(onlyMine.html).toMatch(/id="mine"[^>]*checked/);
+    const accepted = await names('?status=accepted');
+    expect([accepted.bruno, accepted.chloe]).toEqual([true, false]);
+    expect(accepted.html).toMatch(/<option value="accepted" selected/);
+    const requested = await names('?mine=true&status=requested');
+    expect([requested.bruno, requested.chloe]).toEqual([false, false]);
+    // "Tous" sends an empty status.
+    const every = await names('?status=');
+    expect([every.bruno, every.chloe]).toEqual([true, true]);
+    expect((await w.agents.worker.get('/orientations?status=archived')).status).toBe(400);
   });
 });

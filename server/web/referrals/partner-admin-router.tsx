@@ -1,0 +1,359 @@
+import { Router, type Request, type Response } from 'express';
+import { hasRole } from '../../auth/policies';
+import type { Deps } from '../../container';
+import { requestContext } from '../../features/audit/audit-repository';
+import type { Partner } from '../../features/partners/partner-repository';
+import {
+  createPartnerBody,
+  serviceInput,
+  updatePartnerBody,
+} from '../../features/partners/partner-schemas';
+import { NotFoundError } from '../../lib/errors';
+import { compact, formList, formValues, parseWith, type Messages } from '../forms';
+import { csrf, pageContext } from '../page-context';
+import { actorOf, idOf, page, redirect } from '../page-helpers';
+import { sendPage } from '../render';
+import { emptyForm, type FormState } from '../views/components';
+import { AdminPartnersPage, PartnerEditPage, ServicePage } from './partner-admin-views';
+import { refusedForm } from './refusals';
+
+type Services = Deps['services'];
+
+const PARTNER_TEXT_FIELDS = [
+  'name',
+  'email',
+  'phone',
+  'website',
+  'area',
+  'howToReach',
+  'description',
+] as const;
+/** The creation form: the partner, and its first service's name and delay. */
+const NEW_PARTNER_FIELDS = [...PARTNER_TEXT_FIELDS, 'serviceName', 'responseDelayDays'] as const;
+const SERVICE_TEXT_FIELDS = [
+  'name',
+  'description',
+  'area',
+  'howToReach',
+  'responseDelayDays',
+] as const;
+
+const DELAY_MESSAGE = 'Indiquez un nombre entier de jours ouvrés, de 1 à 60';
+const THEMES_MESSAGE = 'Cochez au moins une thématique';
+
+const PARTNER_MESSAGES: Messages = {
+  name: 'Indiquez le nom du partenaire (200 caractères au plus)',
+  email: 'Indiquez une adresse électronique, par exemple contact@partenaire.fr',
+  phone: 'Indiquez un numéro de téléphone, par exemple 01 23 45 67 89',
+  website: 'Indiquez une adresse complète, par exemple https://www.partenaire.fr',
+  area: 'La zone d’intervention fait 200 caractères au plus',
+  howToReach: 'Ce texte fait 1 000 caractères au plus',
+  description: 'La présentation fait 2 000 caractères au plus',
+  serviceName: 'Indiquez le nom du service (200 caractères au plus)',
+  themes: THEMES_MESSAGE,
+  audience: 'Choisissez les publics dans la liste',
+  responseDelayDays: DELAY_MESSAGE,
+};
+
+const SERVICE_MESSAGES: Messages = {
+  name: 'Indiquez le nom du service (200 caractères au plus)',
+  description: PARTNER_MESSAGES.description,
+  themes: THEMES_MESSAGE,
+  audience: PARTNER_MESSAGES.audience,
+  area: PARTNER_MESSAGES.area,
+  howToReach: PARTNER_MESSAGES.howToReach,
+  responseDelayDays: DELAY_MESSAGE,
+};
+
+/** The service's refusal of a name another service of the partner bears. */
+const sameName = (field: string) => ({
+  conflict: { field, message: 'Un autre service de ce partenaire porte déjà ce nom.' },
+});
+
+/** A form's values with its ticked boxes (themes, audience) joined by commas. */
+function withLists(body: unknown, fields: readonly string[]) {
+  const values = formValues(body, fields);
+  const lists = { themes: formList(body, 'themes'), audience: formList(body, 'audience') };
+  values.themes = lists.themes.join(',');
+  values.audience = lists.audience.join(',');
+  return { values, ...lists };
+}
+
+/** The response delay as typed: a whole number, or absent (the default applies). */
+function delayOf(text: string | undefined, errors: Record<string, string>) {
+  if (text === undefined) return {};
+  if (!/^\s*\d{1,2}\s*$/.test(text)) {
+    errors.responseDelayDays = DELAY_MESSAGE;
+    return {};
+  }
+  return { responseDelayDays: Number(text) };
+}
+
+/** The non-empty text fields, as the API's optional keys (an empty one is left out). */
+function pick(given: Record<string, string>, fields: readonly string[]) {
+  return Object.fromEntries(fields.filter((f) => given[f] !== undefined).map((f) => [f, given[f]]));
+}
+
+function serviceFrom(given: Record<string, string>, themes: string[], audience: string[]) {
+  return {
+    ...pick(given, ['description', 'area', 'howToReach']),
+    themes,
+    ...(audience.length ? { audience } : {}),
+  };
+}
+
+/** The creation form is flat; the API nests its first service, so issues map back to fields. */
+function parseNewPartner(body: unknown) {
+  const { values, themes, audience } = withLists(body, NEW_PARTNER_FIELDS);
+  const given = compact(values);
+  const errors: Record<string, string> = {};
+  const delay = delayOf(given.responseDelayDays, errors);
+  const res = createPartnerBody.safeParse({
+    ...pick(given, PARTNER_TEXT_FIELDS),
+    name: given.name ?? '',
+    email: given.email ?? '',
+    services: [{ name: given.serviceName ?? '', ...serviceFrom({}, themes, audience), ...delay }],
+  });
+  if (!res.success) {
+    for (const issue of res.error.issues) {
+      const [top, , inner] = issue.path.map(String);
+      const field = top === 'services' ? (inner === 'name' ? 'serviceName' : inner) : top;
+      errors[field] ??= PARTNER_MESSAGES[field] ?? 'Cette valeur n’est pas valide';
+    }
+  }
+  if (!res.success || Object.keys(errors).length > 0)
+    return { ok: false as const, form: { values, errors } };
+  return { ok: true as const, data: res.data };
+}
+
+function parseService(body: unknown) {
+  const { values, themes, audience } = withLists(body, SERVICE_TEXT_FIELDS);
+  const given = compact(values);
+  const errors: Record<string, string> = {};
+  const delay = delayOf(given.responseDelayDays, errors);
+  return parseWith(
+    serviceInput,
+    { name: given.name ?? '', ...serviceFrom(given, themes, audience), ...delay },
+    values,
+    SERVICE_MESSAGES,
+    errors,
+  );
+}
+
+/** The forms show what is saved: every value a string, lists joined by commas. */
+function partnerValues(p: Partner): Record<string, string> {
+  return {
+    name: p.name,
+    email: p.email,
+    phone: p.phone ?? '',
+    website: p.website ?? '',
+    area: p.area ?? '',
+    howToReach: p.howToReach ?? '',
+    description: p.description ?? '',
+  };
+}
+
+function serviceValues(s: Partner['services'][number]): Record<string, string> {
+  return {
+    name: s.name,
+    description: s.description ?? '',
+    themes: s.themes.join(','),
+    audience: s.audience.join(','),
+    area: s.area ?? '',
+    howToReach: s.howToReach ?? '',
+    responseDelayDays: String(s.responseDelayDays),
+  };
+}
+
+/**
+ * The admin partner directory: the list with a creation form, one partner's description,
+ * adding and editing its services (themes and publics of the data·inclusion vocabulary, area,
+ * how to reach, response delay). Every form comes back with what was typed when refused.
+ */
+export function partnerAdminRouter(services: Services): Router {
+  const r = Router();
+  const admin = () => hasRole('admin');
+  const ctxFor = (req: Request) => pageContext(req, services.notifications);
+
+  async function renderList(req: Request, res: Response, form: FormState, status = 200) {
+    const [partners, ctx] = await Promise.all([services.partners.list({}), ctxFor(req)]);
+    sendPage(res, <AdminPartnersPage ctx={ctx} partners={partners.items} form={form} />, status);
+  }
+
+  async function renderPartner(
+    req: Request,
+    res: Response,
+    partner: Partner,
+    form?: FormState,
+    status = 200,
+  ) {
+    const ctx = await ctxFor(req);
+    sendPage(
+      res,
+      <PartnerEditPage
+        ctx={ctx}
+        partner={partner}
+        form={form ?? emptyForm(partnerValues(partner))}
+      />,
+      status,
+    );
+  }
+
+  /** The partner and, when `serviceId` is given, its service; a 404 otherwise. */
+  async function serviceOf(partnerId: string, serviceId: string | null) {
+    const partner = await services.partners.get(partnerId);
+    if (serviceId === null) return { partner, service: null };
+    const service = partner.services.find((s) => s.id === serviceId);
+    if (!service) throw new NotFoundError('Service');
+    return { partner, service };
+  }
+
+  async function renderService(
+    req: Request,
+    res: Response,
+    partnerId: string,
+    serviceId: string | null,
+    form?: FormState,
+    status = 200,
+  ) {
+    const [{ partner, service }, ctx] = await Promise.all([
+      serviceOf(partnerId, serviceId),
+      ctxFor(req),
+    ]);
+    const shown = form ?? emptyForm(service ? serviceValues(service) : {});
+    sendPage(
+      res,
+      <ServicePage ctx={ctx} partner={partner} service={service} form={shown} />,
+      status,
+    );
+  }
+
+  r.get(
+    '/admin/partenaires',
+    admin(),
+    page(async (req, res) => renderList(req, res, emptyForm())),
+  );
+
+  r.post(
+    '/admin/partenaires',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const parsed = parseNewPartner(req.body);
+      if (!parsed.ok) return renderList(req, res, parsed.form, 400);
+      try {
+        await services.partners.create(actorOf(req), parsed.data, requestContext(req));
+      } catch (err) {
+        const values = withLists(req.body, NEW_PARTNER_FIELDS).values;
+        const refused = refusedForm(err, values, PARTNER_MESSAGES, sameName('serviceName'));
+        if (!refused) throw err;
+        return renderList(req, res, refused.form, refused.status);
+      }
+      await redirect(req, res, '/admin/partenaires', {
+        type: 'success',
+        message: 'Partenaire ajouté.',
+      });
+    }),
+  );
+
+  r.get(
+    '/admin/partenaires/:id',
+    admin(),
+    page(async (req, res) => renderPartner(req, res, await services.partners.get(idOf(req)))),
+  );
+
+  r.post(
+    '/admin/partenaires/:id',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const id = idOf(req);
+      const values = formValues(req.body, PARTNER_TEXT_FIELDS);
+      const given = compact(values);
+      const parsed = parseWith(
+        updatePartnerBody,
+        { ...pick(given, PARTNER_TEXT_FIELDS), name: given.name ?? '', email: given.email ?? '' },
+        values,
+        PARTNER_MESSAGES,
+      );
+      if (!parsed.ok)
+        return renderPartner(req, res, await services.partners.get(id), parsed.form, 400);
+      await services.partners.update(actorOf(req), id, parsed.data, requestContext(req));
+      await redirect(req, res, `/admin/partenaires/${id}`, {
+        type: 'success',
+        message: 'Partenaire enregistré.',
+      });
+    }),
+  );
+
+  r.post(
+    '/admin/partenaires/:id/revue',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      await services.partners.review(actorOf(req), idOf(req), requestContext(req));
+      await redirect(req, res, '/admin/partenaires', {
+        type: 'success',
+        message: 'Partenaire revu.',
+      });
+    }),
+  );
+
+  // "nouveau" before ":serviceId", which would read it as an id.
+  r.get(
+    '/admin/partenaires/:id/services/nouveau',
+    admin(),
+    page(async (req, res) => renderService(req, res, idOf(req), null)),
+  );
+
+  /** Adding (no service id) or editing a service: the same form, the same service call. */
+  const saveService = (withId: boolean) =>
+    page(async (req, res) => {
+      const partnerId = idOf(req);
+      const serviceId = withId ? idOf(req, 'serviceId') : null;
+      const parsed = parseService(req.body);
+      if (!parsed.ok) return renderService(req, res, partnerId, serviceId, parsed.form, 400);
+      try {
+        await services.partners.saveService(
+          actorOf(req),
+          partnerId,
+          serviceId,
+          parsed.data,
+          requestContext(req),
+        );
+      } catch (err) {
+        const values = withLists(req.body, SERVICE_TEXT_FIELDS).values;
+        const refused = refusedForm(err, values, SERVICE_MESSAGES, sameName('name'));
+        if (!refused) throw err;
+        return renderService(req, res, partnerId, serviceId, refused.form, refused.status);
+      }
+      await redirect(req, res, `/admin/partenaires/${partnerId}`, {
+        type: 'success',
+        message: serviceId
+          ? `Service « ${parsed.data.name} » enregistré.`
+          : `Service « ${parsed.data.name} » ajouté.`,
+      });
+    });
+
+  r.post(
+    '/admin/partenaires/:id/services',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    saveService(false),
+  );
+
+  r.get(
+    '/admin/partenaires/:id/services/:serviceId',
+    admin(),
+    page(async (req, res) => renderService(req, res, idOf(req), idOf(req, 'serviceId'))),
+  );
+
+  r.post(
+    '/admin/partenaires/:id/services/:serviceId',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    saveService(true),
+  );
+
+  return r;
+}

@@ -1,0 +1,213 @@
+import type { Actor } from '../../../server/auth/actor';
+import { fixedClock } from '../../../server/lib/clock';
+import { ConflictError, NotFoundError } from '../../../server/lib/errors';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
+import { createFoodBank } from './helpers';
+
+const rc = { ip: '127.0.0.1' };
+
+/** Editing the directory after creation: a partner's description, adding and editing services. */
+describe('partner directory editing (service)', () => {
+  let ctx: TestContext;
+  let admin: Actor;
+  const clock = fixedClock('2026-11-24T10:00:00+01:00');
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock });
+    const team = await createTeam();
+    admin = {
+      id: team.admin.id,
+      structureId: team.structure.id,
+      role: 'admin',
+      partnerId: null,
+      name: team.admin.name,
+      email: team.admin.email,
+    };
+  });
+  afterAll(async () => ctx.close());
+
+  const partners = () => ctx.deps.services.partners;
+  const audit = (action: string, subjectId: string) =>
+    testKnex()('audit_events').where({ action, subject_id: subjectId });
+
+  it('when a partner is edited, then its description is replaced whole, it counts as reviewed and it is audited', async () => {
+    const { partner } = await createFoodBank('Épicerie solidaire');
+    await testKnex()('partners')
+      .where({ id: partner.id })
+      .update({ phone: '02 41 00 00 00', area: 'Angers', last_reviewed_at: '2026-01-01' });
+    clock.set('2026-11-25T09:00:00+01:00');
+    const p = await partners().update(
+      admin,
+      partner.id,
+      {
+        name: 'Épicerie solidaire du centre',
+        email: 'accueil@epicerie.test',
+        howToReach: 'Le lundi',
+      },
+      rc,
+    );
+    expect(p).toMatchObject({
+      name: 'Épicerie solidaire du centre',
+      email: 'accueil@epicerie.test',
+      howToReach: 'Le lundi',
+      // Left out of the new description: cleared.
+      phone: null,
+      area: null,
+      stale: false,
+    });
+    expect(new Date(p.lastReviewedAt).toISOString()).toBe('2026-11-25T08:00:00.000Z');
+    expect(await audit('partner.update', partner.id)).toHaveLength(1);
+  });
+
+  it('when an unknown partner is edited, then NotFoundError and nothing is audited', async () => {
+    const id = '00000000-0000-4000-8000-000000000000';
+    await expect(
+      partners().update(admin, id, { name: 'X', email: 'x@partner.test' }, rc),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(
+      partners().saveService(admin, id, null, { name: 'S', themes: ['famille'] }, rc),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    expect(await audit('partner.update', id)).toHaveLength(0);
+  });
+
+  it('when a service is added, then it has its audience, area, how to reach and delay, and the creation is audited', async () => {
+    const { partner } = await createFoodBank('Secours populaire');
+    const p = await partners().saveService(
+      admin,
+      partner.id,
+      null,
+      {
+        name: 'Vestiaire',
+        themes: ['equipement-et-alimentation--habillement', 'famille'],
+        audience: ['familles-enfants', 'sans-domicile-fixe'],
+        area: 'Angers centre',
+        howToReach: 'Sans rendez-vous le mercredi',
+        responseDelayDays: 3,
+      },
+      rc,
+    );
+    expect(p.services.map((s) => s.name)).toEqual(['Colis alimentaires', 'Vestiaire']);
+    expect(p.services[1]).toMatchObject({
+      themes: ['equipement-et-alimentation--habillement', 'famille'],
+      audience: ['familles-enfants', 'sans-domicile-fixe'],
+      area: 'Angers centre',
+      howToReach: 'Sans rendez-vous le mercredi',
+      responseDelayDays: 3,
+    });
+    const [event] = await audit('partner.service.create', partner.id);
+    expect(event.details).toEqual({ serviceId: p.services[1].id });
+  });
+
+  it('when a service is edited, then it is replaced whole (response delay included) and reviewed', async () => {
+    const { partner, service } = await createFoodBank('Restos du cœur');
+    await testKnex()('partner_services')
+      .where({ id: service.id })
+      .update({ audience: ['seniors-65'], area: 'Trélazé', last_reviewed_at: '2026-01-01' });
+    clock.set('2026-11-26T09:00:00+01:00');
+    const p = await partners().saveService(
+      admin,
+      partner.id,
+      service.id,
+      { name: 'Repas chauds', themes: ['equipement-et-alimentation'], responseDelayDays: 8 },
+      rc,
+    );
+    expect(p.services).toHaveLength(1);
+    expect(p.services[0]).toMatchObject({
+      id: service.id,
+      name: 'Repas chauds',
+      themes: ['equipement-et-alimentation'],
+      responseDelayDays: 8,
+      audience: [],
+      area: null,
+      stale: false,
+    });
+    expect(new Date(p.services[0].lastReviewedAt).toISOString()).toBe('2026-11-26T08:00:00.000Z');
+    expect(await audit('partner.service.update', partner.id)).toHaveLength(1);
+  });
+
+  it('when a service takes the name of another service of the partner, then ConflictError and nothing changes', async () => {
+    const { partner, service } = await createFoodBank('Croix-Rouge');
+    const withTwo = await partners().saveService(
+      admin,
+      partner.id,
+      null,
+      { name: 'Vestiboutique', themes: ['equipement-et-alimentation'] },
+      rc,
+    );
+    const other = withTwo.services.find((s) => s.name === 'Vestiboutique')!;
+    await expect(
+      partners().saveService(
+        admin,
+        partner.id,
+        other.id,
+        { name: ' colis ALIMENTAIRES ', themes: ['famille'] },
+        rc,
+      ),
+    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(
+      partners().saveService(
+        admin,
+        partner.id,
+        null,
+        { name: 'Vestiboutique', themes: ['famille'] },
+        rc,
+      ),
+    ).rejects.toBeInstanceOf(ConflictError);
+    const rows = await testKnex()('partner_services')
+      .where({ partner_id: partner.id })
+      .orderBy('name');
+    expect(rows.map((r) => [r.name, r.themes])).toEqual([
+      ['Colis alimentaires', ['equipement-et-alimentation--alimentation']],
+      ['Vestiboutique', ['equipement-et-alimentation']],
+    ]);
+    // Its own name, in other letters, is no conflict.
+    const renamed = await partners().saveService(
+      admin,
+      partner.id,
+      service.id,
+      { name: 'Colis Alimentaires', themes: ['equipement-et-alimentation--alimentation'] },
+      rc,
+    );
+    expect(renamed.services.map((s) => s.name)).toContain('Colis Alimentaires');
+  });
+
+  it('when two admins add a service of the same name at once, then one is added and the other gets ConflictError', async () => {
+    const { partner } = await createFoodBank('Emmaüs');
+    const results = await Promise.allSettled(
+      [1, 2].map(() =>
+        partners().saveService(
+          admin,
+          partner.id,
+          null,
+          { name: 'Ressourcerie', themes: ['famille'] },
+          rc,
+        ),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(failed.reason).toBeInstanceOf(ConflictError);
+    expect(
+      await testKnex()('partner_services').where({ partner_id: partner.id, name: 'Ressourcerie' }),
+    ).toHaveLength(1);
+  });
+
+  it('when a service of another partner is named, then NotFoundError', async () => {
+    const a = await createFoodBank('Partenaire A');
+    const b = await createFoodBank('Partenaire B');
+    await expect(
+      partners().saveService(
+        admin,
+        a.partner.id,
+        b.service.id,
+        { name: 'Autre', themes: ['famille'] },
+        rc,
+      ),
+    ).rejects.toBeInstanceOf(NotFoundError);
+    expect((await testKnex()('partner_services').where({ id: b.service.id }).first()).name).toBe(
+      'Colis alimentaires',
+    );
+  });
+});

@@ -152,14 +152,18 @@ export async function checkPage(
   opts: { docs?: string; log?: AxeRecord[] } = {},
 ): Promise<void> {
   const results = await new AxeBuilder({ page }).analyze();
-  opts.log?.push({
+  const record: AxeRecord = {
     page: name,
     violations: results.violations.map((v) => ({
       id: v.id,
       impact: v.impact,
       nodes: v.nodes.length,
     })),
-  });
+  };
+  opts.log?.push(record);
+  // One file per page, rewritten each run: every browser test's results in one place.
+  fs.mkdirSync(path.join(OUT, 'axe'), { recursive: true });
+  fs.writeFileSync(path.join(OUT, 'axe', `${name}.json`), JSON.stringify(record, null, 2));
   const blocking = results.violations.filter(
     (v) => v.impact === 'serious' || v.impact === 'critical',
   );

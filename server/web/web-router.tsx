@@ -262,7 +262,12 @@ export function webRouter(services: Services, now: () => Date): Router {
       return renderPersons(req, res, {
         status: 400,
         form: {
-          values: { q: f?.q ?? '', statut: f?.statut ?? '', quartier: f?.quartier ?? '' },
+          values: {
+            q: f?.q ?? '',
+            statut: f?.statut ?? '',
+            quartier: f?.quartier ?? '',
+            mes: f?.mes ? '1' : '',
+          },
           errors: { q: SEARCH_MESSAGES.address },
         },
       });

@@ -144,8 +144,12 @@ describe('persons list over HTTP', () => {
   });
 
   it('when an address carries a search or another parameter, then the list comes back with a word by the search field', async () => {
+    await search(worker, { mes: '1' });
     for (const query of ['q=Dupont', 'statut=closed', 'page=1&tri=nom']) {
       const res = await worker.get(`/personnes?${query}`);
+      // The filters in force are shown as they are.
+      expect(res.text).toMatch(/id="mes"[^>]*checked/);
+      expect(res.text).toContain('26 personnes trouvées');
       expect(`${query} ${res.status}`).toBe(`${query} 400`);
       expect(res.text).toContain('<h1>Personnes</h1>');
       expect(res.text).toContain('id="q-error"');

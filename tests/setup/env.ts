@@ -12,3 +12,11 @@ export const ADMIN_DATABASE_URL = (() => {
   return u.toString();
 })();
 export const TEST_DATABASE_NAME = new URL(TEST_DATABASE_URL).pathname.slice(1);
+
+/** The advisory lock key a test run holds on its database (advisory locks are per database). */
+export const TEST_RUN_LOCK = 7_141_526_375;
+
+/** What the global setup leaves for the global teardown (they share jest's parent process). */
+export interface TestRunGlobals {
+  __testRunLock?: { query(sql: string, values: unknown[]): Promise<unknown>; end(): Promise<void> };
+}

@@ -17,7 +17,10 @@ describe('reconciler after Redis lost its data', () => {
   });
   afterAll(async () => ctx.close());
 
-  it('when Redis is flushed, then every pending deadline gets its job back and done or cancelled ones do not', async () => {
+  // FLUSHDB of the test's own Redis database: for the app's keys, the same as FLUSHALL or a
+  // restart without persistence. FLUSHALL itself would empty every database of a Redis shared
+  // with other test runs.
+  it('when the Redis database loses every key (FLUSHDB), then every pending deadline gets its job back and done or cancelled ones do not', async () => {
     const structure = await createStructure();
     const schedule = (hours: number) =>
       ctx.deps.uow((_trx, outbox) =>
@@ -38,7 +41,7 @@ describe('reconciler after Redis lost its data', () => {
     await ctx.deps.uow((_trx, outbox) => outbox.cancel('follow_up', cancelledSubject));
     expect(await ctx.deps.queue.getJobCountByTypes('delayed')).toBe(6);
 
-    // Redis restarted without persistence: every key of this test database is gone.
+    // As after a restart without persistence: every key of this Redis database is gone.
     await ctx.deps.redis.flushdb();
     expect(await ctx.deps.queue.getJobCountByTypes('delayed', 'waiting')).toBe(0);
 

@@ -364,14 +364,23 @@ describe('person file editing pages', () => {
     expect(bad.text).toContain('Quartier étranger');
 
     await newPerson({ alias: 'Personne du nord', districtId: north.id });
-    const list = await worker.get(`/personnes?quartier=${south.id}`);
+    // The list's filters go by POST and stay in the session (no search in the address).
+    const filter = async (quartier: string) =>
+      worker
+        .post('/personnes')
+        .type('form')
+        .send({ _csrf: csrfOf((await worker.get('/personnes')).text), quartier });
+    expect((await filter(south.id)).status).toBe(303);
+    const list = await worker.get('/personnes');
     expect(list.status).toBe(200);
     expect(list.text).toContain('Femme du quartier sud');
     expect(list.text).not.toContain('Personne du nord');
     expect(list.text).toContain(`<option value="${south.id}" selected>Centre-ville</option>`);
-    const all = await worker.get('/personnes?page=1');
-    expect(all.text).toContain('Personne du nord');
-    expect((await worker.get('/personnes?quartier=nord')).status).toBe(400);
+    const wrong = await filter('nord');
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain('id="quartier-error"');
+    expect((await filter('')).status).toBe(303);
+    expect((await worker.get('/personnes')).text).toContain('Personne du nord');
   });
 
   describe('GET /api/districts', () => {

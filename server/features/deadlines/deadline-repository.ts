@@ -82,12 +82,22 @@ export const deadlineRepository = {
     subjectId: string,
     kinds?: string[],
   ): Promise<string[]> {
-    const q = trx('deadlines')
+    // A row a job is processing is skipped, not waited for: the job locks its row (FOR UPDATE),
+    // then the subject (person, referral) the caller already holds, so waiting would deadlock.
+    // The job, once it has the subject, re-checks it and skips. KEY SHARE conflicts with that
+    // lock only, not with the short updates of the relay (enqueued_at), which the update below
+    // waits for; once taken, it keeps a job from starting on the row until this commits.
+    const free = trx('deadlines')
+      .select('id')
       .where({ subject_type: subjectType, subject_id: subjectId, status: 'pending' })
+      .forKeyShare()
+      .skipLocked();
+    if (kinds) free.whereIn('kind', kinds);
+    const rows = await trx('deadlines')
+      .whereIn('id', free)
+      .where({ status: 'pending' })
       .update({ status: 'cancelled', processed_at: trx.fn.now() })
       .returning('id');
-    if (kinds) q.whereIn('kind', kinds);
-    const rows = await q;
     return rows.map((r: { id: string }) => r.id);
   },
 

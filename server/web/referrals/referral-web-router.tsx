@@ -8,14 +8,7 @@ import { requestContext } from '../../features/audit/audit-repository';
 import { createReferralBody, transitionBody } from '../../features/referrals/referral-schemas';
 import { REFERRAL_STATUSES } from '../../features/referrals/referral-state';
 import { ValidationError } from '../../lib/errors';
-import {
-  compact,
-  dateField,
-  formList,
-  formValues,
-  parseWith,
-  type Messages,
-} from '../forms';
+import { compact, dateField, formList, formValues, parseWith, type Messages } from '../forms';
 import { personLabel, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';

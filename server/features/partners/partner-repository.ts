@@ -186,6 +186,12 @@ export const partnerRepository = {
     return n.length === 1;
   },
 
+  async hasService(db: Db, partnerId: string, serviceId: string): Promise<boolean> {
+    return Boolean(
+      await db('partner_services').where({ id: serviceId, partner_id: partnerId }).first('id'),
+    );
+  },
+
   /** Whether another service of this partner bears the name (case and spaces aside). */
   async serviceNameTaken(db: Db, partnerId: string, name: string, exceptId?: string) {
     const q = db('partner_services')

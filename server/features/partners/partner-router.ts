@@ -6,7 +6,10 @@ import {
   createPartnerBody,
   listPartnersQuery,
   partnerParams,
+  partnerServiceParams,
   partnerView,
+  serviceInput,
+  updatePartnerBody,
 } from './partner-schemas';
 import type { PartnerDirectory } from './partner-service';
 
@@ -39,6 +42,44 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary: 'A partner of the directory',
     response: partnerView,
     handler: ({ params }) => partners.get(params.id),
+  });
+  // The service layer replaces a description whole (an optional field left out is cleared),
+  // so edits are PUT, as the admin pages do; each answers the partner with all its services.
+  endpoint(r, {
+    method: 'put',
+    path: '/partners/:id',
+    policy: hasRole('admin'),
+    params: partnerParams,
+    body: updatePartnerBody,
+    summary:
+      'Replace a partner’s description (an optional field left out is cleared); counts as a review',
+    response: partnerView,
+    handler: ({ actor, params, body, ctx }) => partners.update(actor, params.id, body, ctx),
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/partners/:id/services',
+    policy: hasRole('admin'),
+    params: partnerParams,
+    body: serviceInput,
+    status: 201,
+    summary:
+      'Add a service to a partner (409 if another of its services has the name); answers the partner',
+    response: partnerView,
+    handler: ({ actor, params, body, ctx }) =>
+      partners.saveService(actor, params.id, null, body, ctx),
+  });
+  endpoint(r, {
+    method: 'put',
+    path: '/partners/:id/services/:serviceId',
+    policy: hasRole('admin'),
+    params: partnerServiceParams,
+    body: serviceInput,
+    summary:
+      'Replace a service’s description (409 if another service of the partner has the name); counts as its review',
+    response: partnerView,
+    handler: ({ actor, params, body, ctx }) =>
+      partners.saveService(actor, params.id, params.serviceId, body, ctx),
   });
   endpoint(r, {
     method: 'post',

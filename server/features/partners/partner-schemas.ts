@@ -102,6 +102,7 @@ export const listPartnersQuery = z
 export type ListPartnersQuery = z.infer<typeof listPartnersQuery>;
 
 export const partnerParams = z.object({ id: uuid() }).strict();
+export const partnerServiceParams = z.object({ id: uuid(), serviceId: uuid() }).strict();
 
 /* Response bodies, for the OpenAPI document. */
 

@@ -79,6 +79,9 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
         const now = clock.now();
         // The partner row lock serialises two saves of one partner's services.
         if (!(await partnerRepository.lock(trx, partnerId))) throw new NotFoundError('Partner');
+        // An unknown service is a 404 even when its new name is taken.
+        if (serviceId && !(await partnerRepository.hasService(trx, partnerId, serviceId)))
+          throw new NotFoundError('Service');
         if (
           await partnerRepository.serviceNameTaken(
             trx,
@@ -89,10 +92,8 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
         )
           throw new ConflictError('Another service of this partner has this name');
         let id = serviceId;
-        if (id) {
-          if (!(await partnerRepository.updateService(trx, partnerId, id, input, now)))
-            throw new NotFoundError('Service');
-        } else id = await partnerRepository.insertService(trx, partnerId, input, now);
+        if (id) await partnerRepository.updateService(trx, partnerId, id, input, now);
+        else id = await partnerRepository.insertService(trx, partnerId, input, now);
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,

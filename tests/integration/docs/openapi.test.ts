@@ -79,6 +79,9 @@ describe('OpenAPI document', () => {
     ['/api/partners', 'get', '200'],
     ['/api/partners', 'post', '201'],
     ['/api/partners/{id}', 'get', '200'],
+    ['/api/partners/{id}', 'put', '200'],
+    ['/api/partners/{id}/services', 'post', '201'],
+    ['/api/partners/{id}/services/{serviceId}', 'put', '200'],
     ['/api/partners/{id}/review', 'post', '200'],
     ['/api/persons/{id}/consents', 'get', '200'],
     ['/api/persons/{id}/consents', 'post', '201'],
@@ -119,10 +122,35 @@ describe('OpenAPI document', () => {
     expect(fields('/api/partners', 'post')).toEqual(
       expect.arrayContaining(['name', 'email', 'phone', 'services']),
     );
+    // Whole descriptions: the partner without its services, and one service as at creation.
+    expect(fields('/api/partners/{id}', 'put')).toEqual(
+      ['area', 'description', 'email', 'howToReach', 'name', 'phone', 'website'].sort(),
+    );
+    expect(bodyOf('/api/partners/{id}', 'put').required?.sort()).toEqual(['email', 'name']);
+    for (const [path, method] of [
+      ['/api/partners/{id}/services', 'post'],
+      ['/api/partners/{id}/services/{serviceId}', 'put'],
+    ]) {
+      expect(fields(path, method)).toEqual(
+        [
+          'area',
+          'audience',
+          'description',
+          'howToReach',
+          'name',
+          'responseDelayDays',
+          'themes',
+        ].sort(),
+      );
+      expect(bodyOf(path, method).required?.sort()).toEqual(['name', 'themes']);
+    }
     for (const [path, method] of [
       ['/api/persons/{id}/referrals', 'post'],
       ['/api/referrals/{id}/transitions', 'post'],
       ['/api/persons/{id}/consents', 'post'],
+      ['/api/partners/{id}', 'put'],
+      ['/api/partners/{id}/services', 'post'],
+      ['/api/partners/{id}/services/{serviceId}', 'put'],
     ])
       expect(bodyOf(path, method).additionalProperties).toBe(false);
   });
@@ -167,7 +195,7 @@ describe('OpenAPI document', () => {
     const pointer = (path: string, method: string, status: string) =>
       `/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}/responses/${status}/content/application~1json/schema`;
 
-    it('for consents, referrals (staff and partner views, lists, moves) and partners', async () => {
+    it('for consents, referrals (staff and partner views, lists, moves) and partners (reads and edits)', async () => {
       const check = async (path: string, method: string, status: string, res: request.Response) => {
         expect(res.status).toBe(Number(status));
         const v = ajv.compile({ $ref: `api#${pointer(path, method, status)}` });
@@ -213,6 +241,26 @@ describe('OpenAPI document', () => {
         'get',
         '200',
         await w.agents.worker.get(`/api/partners/${w.food.partner.id}`),
+      );
+      await check(
+        '/api/partners/{id}',
+        'put',
+        '200',
+        await w.agents.admin
+          .put(`/api/partners/${w.other.id}`)
+          .send({ name: 'Jardin de Cocagne', email: 'jardin@partner.test', area: 'Angers' }),
+      );
+      const added = await w.agents.admin
+        .post(`/api/partners/${w.other.id}/services`)
+        .send({ name: 'Paniers solidaires', themes: ['equipement-et-alimentation'] });
+      await check('/api/partners/{id}/services', 'post', '201', added);
+      await check(
+        '/api/partners/{id}/services/{serviceId}',
+        'put',
+        '200',
+        await w.agents.admin
+          .put(`/api/partners/${w.other.id}/services/${added.body.services[0].id}`)
+          .send({ name: 'Paniers solidaires', themes: ['remobilisation'], responseDelayDays: 7 }),
       );
       await giveConsent(w.agents.worker, person.id, w.other.id);
       await check(

@@ -1,7 +1,14 @@
 import request from 'supertest';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
+import {
+  createFoodBank,
+  createPerson,
+  giveConsent,
+  refer,
+  referralWorld,
+  type Agent,
+} from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -27,11 +34,16 @@ const ACTORS = [
 ] as const;
 type ActorName = (typeof ACTORS)[number];
 
-/** A fresh person of the world's structure, with a consent for the food bank and a requested referral. */
+/**
+ * A fresh person of the world's structure, with a consent for the food bank and a requested
+ * referral; and a fresh partner with one service ("Colis alimentaires") for the directory edits.
+ */
 interface Fixture {
   personId: string;
   consentId: string;
   referralId: string;
+  partnerId: string;
+  serviceId: string;
 }
 
 interface Endpoint {
@@ -55,6 +67,11 @@ const staff = (ok: number) => ({
 
 const statusOf = async (id: string) =>
   (await testKnex()('referrals').where({ id }).first('status')).status as string;
+
+const servicesOf = (partnerId: string) =>
+  testKnex()('partner_services').where({ partner_id: partnerId }).orderBy('name').pluck('name');
+
+const admin = (ok: number) => ({ admin: ok, anonymous: 401, otherwise: 403 });
 
 const ENDPOINTS: Endpoint[] = [
   {
@@ -135,12 +152,40 @@ const ENDPOINTS: Endpoint[] = [
       a
         .post('/api/partners')
         .send({ name: `Épicerie ${Math.random()}`, email: 'e@x.test', services: [] }),
-    expect: { admin: 201, anonymous: 401, otherwise: 403 },
+    expect: admin(201),
   },
   {
     name: 'POST /api/partners/:id/review',
     call: (a, _f, w) => a.post(`/api/partners/${w.food.partner.id}/review`),
-    expect: { admin: 200, anonymous: 401, otherwise: 403 },
+    expect: admin(200),
+  },
+  {
+    name: 'PUT /api/partners/:id',
+    call: (a, f) =>
+      a.put(`/api/partners/${f.partnerId}`).send({ name: 'Épicerie modifiée', email: 'e@x.test' }),
+    expect: admin(200),
+    unchanged: async (f) => {
+      const row = await testKnex()('partners').where({ id: f.partnerId }).first('name');
+      expect(row.name).not.toBe('Épicerie modifiée');
+    },
+  },
+  {
+    name: 'POST /api/partners/:id/services',
+    call: (a, f) =>
+      a
+        .post(`/api/partners/${f.partnerId}/services`)
+        .send({ name: 'Épicerie solidaire', themes: ['equipement-et-alimentation'] }),
+    expect: admin(201),
+    unchanged: async (f) => expect(await servicesOf(f.partnerId)).toEqual(['Colis alimentaires']),
+  },
+  {
+    name: 'PUT /api/partners/:id/services/:serviceId',
+    call: (a, f) =>
+      a
+        .put(`/api/partners/${f.partnerId}/services/${f.serviceId}`)
+        .send({ name: 'Colis d’urgence', themes: ['equipement-et-alimentation'] }),
+    expect: admin(200),
+    unchanged: async (f) => expect(await servicesOf(f.partnerId)).toEqual(['Colis alimentaires']),
   },
 ];
 
@@ -174,7 +219,14 @@ describe('role × endpoint × owner matrix of referrals, consents and partners',
     const consentId = (await giveConsent(w.agents.worker, personId, w.food.partner.id)).id;
     const res = await refer(w.agents.worker, personId, w.food.partner.id);
     expect(res.status).toBe(201);
-    return { personId, consentId, referralId: res.body.id };
+    const bank = await createFoodBank(`Épicerie ${Math.random()}`);
+    return {
+      personId,
+      consentId,
+      referralId: res.body.id,
+      partnerId: bank.partner.id,
+      serviceId: bank.service.id,
+    };
   }
 
   it.each(cases)('$endpoint as $actor → $status', async ({ endpoint, actor, status }) => {

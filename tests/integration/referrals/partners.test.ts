@@ -1,7 +1,15 @@
+import request from 'supertest';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { fixedClock } from '../../../server/lib/clock';
-import { createFoodBank, createPerson, giveConsent, refer, referralWorld } from './helpers';
+import {
+  createFoodBank,
+  createPerson,
+  giveConsent,
+  refer,
+  referralWorld,
+  type Agent,
+} from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -165,6 +173,196 @@ describe('partner directory', () => {
 
   it('when an observer reads the directory, then 403', async () => {
     expect((await w.agents.observer.get('/api/partners')).status).toBe(403);
+  });
+
+  describe('editing the directory through the API (the service the admin pages use)', () => {
+    const UNKNOWN = '00000000-0000-4000-8000-000000000000';
+    const colis = { name: 'Colis d’urgence', themes: ['equipement-et-alimentation--alimentation'] };
+    const auditOf = (action: string, partnerId: string) =>
+      testKnex()('audit_events').where({ action, subject_id: partnerId });
+    const namesOf = (partnerId: string) =>
+      testKnex()('partner_services').where({ partner_id: partnerId }).orderBy('name').pluck('name');
+
+    it('when an admin replaces a partner’s description, then 200 with the whole partner, an omitted field cleared, reviewed and audited', async () => {
+      const bank = await createFoodBank('Épicerie du quai');
+      await testKnex()('partners')
+        .where({ id: bank.partner.id })
+        .update({ phone: '02 41 00 00 00', last_reviewed_at: '2026-01-01T00:00:00Z' });
+      const res = await w.agents.admin.put(`/api/partners/${bank.partner.id}`).send({
+        name: 'Épicerie solidaire du quai',
+        email: 'accueil@quai.test',
+        area: 'Angers centre',
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        id: bank.partner.id,
+        name: 'Épicerie solidaire du quai',
+        email: 'accueil@quai.test',
+        area: 'Angers centre',
+        phone: null,
+        stale: false,
+      });
+      expect(res.body.services.map((x: { id: string }) => x.id)).toEqual([bank.service.id]);
+      expect(await auditOf('partner.update', bank.partner.id)).toHaveLength(1);
+      const read = await w.agents.worker.get(`/api/partners/${bank.partner.id}`);
+      expect(read.body).toMatchObject({ name: 'Épicerie solidaire du quai', phone: null });
+    });
+
+    it('when an admin adds a service, then 201 with the partner and its new service; editing it answers 200 with its new description', async () => {
+      const bank = await createFoodBank('Épicerie des Justices');
+      const added = await w.agents.admin.post(`/api/partners/${bank.partner.id}/services`).send({
+        name: 'Épicerie solidaire',
+        themes: ['equipement-et-alimentation', 'gestion-financiere'],
+        audience: ['familles-enfants'],
+        howToReach: 'Sur orientation',
+        responseDelayDays: 8,
+      });
+      expect(added.status).toBe(201);
+      expect(added.body.id).toBe(bank.partner.id);
+      const service = added.body.services.find(
+        (x: { name: string }) => x.name === 'Épicerie solidaire',
+      );
+      expect(service).toMatchObject({
+        partnerId: bank.partner.id,
+        themes: ['equipement-et-alimentation', 'gestion-financiere'],
+        audience: ['familles-enfants'],
+        howToReach: 'Sur orientation',
+        responseDelayDays: 8,
+        stale: false,
+      });
+      expect(await auditOf('partner.service.create', bank.partner.id)).toHaveLength(1);
+
+      const edited = await w.agents.admin
+        .put(`/api/partners/${bank.partner.id}/services/${service.id}`)
+        .send({ name: 'Épicerie solidaire du quartier', themes: ['gestion-financiere'] });
+      expect(edited.status).toBe(200);
+      expect(edited.body.services).toContainEqual(
+        expect.objectContaining({
+          id: service.id,
+          name: 'Épicerie solidaire du quartier',
+          themes: ['gestion-financiere'],
+          // Whole descriptions: what the new one leaves out is cleared or back to its default.
+          audience: [],
+          howToReach: null,
+          responseDelayDays: 5,
+        }),
+      );
+      expect(await auditOf('partner.service.update', bank.partner.id)).toHaveLength(1);
+    });
+
+    it('when a service is given another service’s name (case and spaces aside), then 409 and nothing is saved', async () => {
+      const bank = await createFoodBank('Épicerie Saint-Serge');
+      const second = await w.agents.admin
+        .post(`/api/partners/${bank.partner.id}/services`)
+        .send(colis);
+      expect(second.status).toBe(201);
+      const dup = await w.agents.admin
+        .post(`/api/partners/${bank.partner.id}/services`)
+        .send({ ...colis, name: '  colis ALIMENTAIRES ' });
+      expect(dup.status).toBe(409);
+      expect(dup.body.error.code).toBe('conflict');
+      const rename = await w.agents.admin
+        .put(`/api/partners/${bank.partner.id}/services/${bank.service.id}`)
+        .send(colis);
+      expect(rename.status).toBe(409);
+      expect(await namesOf(bank.partner.id)).toEqual(['Colis alimentaires', 'Colis d’urgence']);
+      expect(await auditOf('partner.service.update', bank.partner.id)).toHaveLength(0);
+    });
+
+    it.each([
+      ['PUT /api/partners/:id', 'a wrong email', 'email', { name: 'X', email: 'pas-une-adresse' }],
+      [
+        'PUT /api/partners/:id',
+        'its services (edited one by one)',
+        'services',
+        { name: 'X', email: 'x@x.test', services: [] },
+      ],
+      [
+        'POST /api/partners/:id/services',
+        'a theme outside data·inclusion',
+        'themes.0',
+        { name: 'S', themes: ['cuisine'] },
+      ],
+      [
+        'POST /api/partners/:id/services',
+        'a blank name',
+        'name',
+        { name: '  ', themes: ['famille'] },
+      ],
+      [
+        'PUT /api/partners/:id/services/:serviceId',
+        'a delay of 0 days',
+        'responseDelayDays',
+        { ...colis, responseDelayDays: 0 },
+      ],
+    ])(
+      'when %s gets %s, then 400 naming %s and nothing changes',
+      async (route, what, field, body) => {
+        const bank = await createFoodBank(`Épicerie ${route} ${what}`);
+        const path = route
+          .replace(/^\w+ \/api/, '/api')
+          .replace(':serviceId', bank.service.id)
+          .replace(':id', bank.partner.id);
+        const res = await (
+          route.startsWith('PUT') ? w.agents.admin.put(path) : w.agents.admin.post(path)
+        ).send(body);
+        expect(res.status).toBe(400);
+        expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
+        const row = await testKnex()('partners').where({ id: bank.partner.id }).first('email');
+        expect(row.email).toBe(bank.partner.email);
+        expect(await namesOf(bank.partner.id)).toEqual(['Colis alimentaires']);
+      },
+    );
+
+    it('when the partner or the service is unknown, or the service is another partner’s, then 404', async () => {
+      const bank = await createFoodBank('Épicerie Monplaisir');
+      const description = { name: 'Épicerie', email: 'e@x.test' };
+      const unknownPartner = [
+        await w.agents.admin.put(`/api/partners/${UNKNOWN}`).send(description),
+        await w.agents.admin.post(`/api/partners/${UNKNOWN}/services`).send(colis),
+        await w.agents.admin
+          .put(`/api/partners/${UNKNOWN}/services/${bank.service.id}`)
+          .send(colis),
+      ];
+      expect(unknownPartner.map((r) => [r.status, r.body.error.message])).toEqual([
+        [404, 'Partner not found'],
+        [404, 'Partner not found'],
+        [404, 'Partner not found'],
+      ]);
+      const unknownService = await w.agents.admin
+        .put(`/api/partners/${bank.partner.id}/services/${UNKNOWN}`)
+        .send(colis);
+      // Another partner's service under this partner, named like this partner's own service:
+      // not found (before the name check, which would say 409), and left alone.
+      const foreignService = await w.agents.admin
+        .put(`/api/partners/${bank.partner.id}/services/${w.food.service.id}`)
+        .send({ ...colis, name: 'Colis alimentaires' });
+      expect([unknownService.status, foreignService.status]).toEqual([404, 404]);
+      expect(foreignService.body.error.message).toBe('Service not found');
+      expect(await namesOf(w.food.partner.id)).toEqual(['Colis alimentaires']);
+    });
+
+    it('when a worker, a partner user, an observer or a manager edits the directory, then 403; signed out, 401; nothing changes', async () => {
+      const bank = await createFoodBank('Épicerie Belle-Beille');
+      const calls = [
+        (a: Agent) =>
+          a.put(`/api/partners/${bank.partner.id}`).send({ name: 'Pris', email: 'p@x.test' }),
+        (a: Agent) => a.post(`/api/partners/${bank.partner.id}/services`).send(colis),
+        (a: Agent) =>
+          a.put(`/api/partners/${bank.partner.id}/services/${bank.service.id}`).send(colis),
+      ];
+      for (const call of calls) {
+        for (const who of ['worker', 'partner', 'observer', 'manager'] as const) {
+          const res = await call(w.agents[who]);
+          expect([who, res.status, res.body.error.code]).toEqual([who, 403, 'forbidden']);
+        }
+        const anonymous = await call(request.agent(ctx.app));
+        expect(anonymous.status).toBe(401);
+      }
+      const row = await testKnex()('partners').where({ id: bank.partner.id }).first('name');
+      expect(row.name).toBe('Épicerie Belle-Beille');
+      expect(await namesOf(bank.partner.id)).toEqual(['Colis alimentaires']);
+    });
   });
 
   it('when the audit event of a review cannot be written, then the review is not kept either', async () => {

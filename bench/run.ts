@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { migrateLatest } from '../server/lib/db';
-import { BENCH_EMAIL, BENCH_PASSWORD, benchSeed } from '../server/seed/bench';
+import { createCipher } from '../server/lib/crypto';
+import { BENCH_EMAIL, BENCH_PARTNER_EMAIL, BENCH_PASSWORD, benchSeed } from '../server/seed/bench';
+import { benchConfig } from './config';
 
 const DB_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aller_vers_bench';
@@ -24,7 +26,8 @@ interface Scenario {
   method: 'GET' | 'POST';
   path: string;
   body?: unknown;
-  auth?: boolean;
+  /** Whose session cookie the requests carry. */
+  auth?: 'worker' | 'partner';
 }
 
 interface Result {
@@ -65,13 +68,19 @@ function send(
   );
 }
 
-async function load(ports: Record<string, number>, s: Scenario, cookie: string): Promise<Result> {
+async function load(
+  ports: Record<string, number>,
+  s: Scenario,
+  cookies: Record<'worker' | 'partner', string>,
+): Promise<Result> {
   const latencies: number[] = [];
   let errors = 0;
   const body = s.body ? JSON.stringify(s.body) : undefined;
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = {
+    accept: s.path.startsWith('/api') || s.port === 'bare' ? 'application/json' : 'text/html',
+  };
   if (body) headers['content-type'] = 'application/json';
-  if (s.auth) headers.cookie = cookie;
+  if (s.auth) headers.cookie = cookies[s.auth];
   const end = Date.now() + DURATION_MS;
   const started = Date.now();
   await Promise.all(
@@ -119,9 +128,13 @@ async function main() {
   const knex = knexFactory({ client: 'pg', connection: DB_URL, pool: { min: 0, max: 2 } });
   await migrateLatest(knex);
   console.log(`Seeding ${PERSONS} persons (once per database)…`);
-  const seed = await benchSeed(knex, { persons: PERSONS, log: (m) => console.log(m) });
+  const seed = await benchSeed(knex, {
+    persons: PERSONS,
+    cipher: createCipher(benchConfig(DB_URL).ENCRYPTION_KEY),
+    log: (m) => console.log(m),
+  });
   const sizes = await knex.raw(
-    'SELECT (SELECT count(*) FROM persons) AS persons, (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM follow_ups) AS follow_ups',
+    'SELECT (SELECT count(*) FROM persons) AS persons, (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM follow_ups) AS follow_ups, (SELECT count(*) FROM referrals) AS referrals',
   );
   await knex.destroy();
 
@@ -134,15 +147,18 @@ async function main() {
     child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
   });
 
-  const login = await send(
-    ports.app,
-    'POST',
-    '/api/session',
-    { 'content-type': 'application/json' },
-    JSON.stringify({ email: BENCH_EMAIL, password: BENCH_PASSWORD }),
-  );
-  if (login.status !== 200) throw new Error(`bench login failed: ${login.status} ${login.body}`);
-  const cookie = String(login.headers['set-cookie']?.[0] ?? '').split(';')[0];
+  async function logIn(email: string): Promise<string> {
+    const res = await send(
+      ports.app,
+      'POST',
+      '/api/session',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ email, password: BENCH_PASSWORD }),
+    );
+    if (res.status !== 200) throw new Error(`bench login failed: ${res.status} ${res.body}`);
+    return String(res.headers['set-cookie']?.[0] ?? '').split(';')[0];
+  }
+  const cookies = { worker: await logIn(BENCH_EMAIL), partner: await logIn(BENCH_PARTNER_EMAIL) };
 
   const scenarios: Scenario[] = [
     { name: 'baseline: bare Express hello JSON', port: 'bare', method: 'GET', path: '/hello' },
@@ -163,35 +179,35 @@ async function main() {
       port: 'app',
       method: 'GET',
       path: '/api/me',
-      auth: true,
+      auth: 'worker',
     },
     {
       name: 'GET /api/persons/:id (scoped read + audit write)',
       port: 'app',
       method: 'GET',
       path: `/api/persons/${seed.personId}`,
-      auth: true,
+      auth: 'worker',
     },
     {
       name: 'GET /api/persons?q=lefevre (trigram search)',
       port: 'app',
       method: 'GET',
       path: '/api/persons?q=lefevre',
-      auth: true,
+      auth: 'worker',
     },
     {
       name: 'GET /api/follow-ups?assignee=me&overdue=true',
       port: 'app',
       method: 'GET',
       path: '/api/follow-ups?assignee=me&overdue=true',
-      auth: true,
+      auth: 'worker',
     },
     {
       name: 'POST /api/persons/:id/contacts (encrypted write + audit)',
       port: 'app',
       method: 'POST',
       path: `/api/persons/${seed.personId}/contacts`,
-      auth: true,
+      auth: 'worker',
       body: {
         occurredAt: '2026-11-29T10:00:00+01:00',
         channel: 'phone',
@@ -199,12 +215,47 @@ async function main() {
         summary: 'Message laissé',
       },
     },
+    {
+      name: 'GET /api/persons/:id/timeline (paged in SQL)',
+      port: 'app',
+      method: 'GET',
+      path: `/api/persons/${seed.personId}/timeline`,
+      auth: 'worker',
+    },
+    {
+      name: 'GET /personnes/:id (person file page, HTML)',
+      port: 'app',
+      method: 'GET',
+      path: `/personnes/${seed.personId}`,
+      auth: 'worker',
+    },
+    {
+      name: 'GET /api/referrals?mine=true (worker)',
+      port: 'app',
+      method: 'GET',
+      path: '/api/referrals?mine=true',
+      auth: 'worker',
+    },
+    {
+      name: 'GET /api/referrals (partner inbox, consent-scoped)',
+      port: 'app',
+      method: 'GET',
+      path: '/api/referrals',
+      auth: 'partner',
+    },
+    {
+      name: 'GET /api/referrals/:id (partner view)',
+      port: 'app',
+      method: 'GET',
+      path: `/api/referrals/${seed.referralId}`,
+      auth: 'partner',
+    },
   ];
 
   const results: Result[] = [];
   for (const s of scenarios) {
     process.stdout.write(`${s.name} … `);
-    const r = await load(ports, s, cookie);
+    const r = await load(ports, s, cookies);
     results.push(r);
     console.log(`${r.rps.toFixed(0)} req/s, p95 ${r.p95.toFixed(1)} ms, errors ${r.errors}`);
   }
@@ -225,7 +276,7 @@ async function main() {
     'same run), not absolute figures across runs.',
     '',
     `Run: ${new Date().toISOString().slice(0, 16)}Z, ${os.cpus().length} cores, Node ${process.version}, ` +
-      `${CONNECTIONS} connections, ${DURATION_MS / 1000} s per scenario; data: ${s.persons} persons, ${s.contacts} contacts, ${s.follow_ups} follow-ups.`,
+      `${CONNECTIONS} connections, ${DURATION_MS / 1000} s per scenario; data: ${s.persons} persons, ${s.contacts} contacts, ${s.follow_ups} follow-ups, ${s.referrals} referrals.`,
     '',
     '| scenario | req/s | ratio to baseline | p50 ms | p95 ms | p99 ms | errors |',
     '|---|---|---|---|---|---|---|',

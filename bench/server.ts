@@ -6,19 +6,13 @@ import express from 'express';
 import knexFactory from 'knex';
 import pino from 'pino';
 import { createApp } from '../server/app';
-import { parseConfig } from '../server/config';
 import { buildContainer } from '../server/container';
 import { createPostgres } from '../server/lib/db';
+import { benchConfig } from './config';
 
 async function main() {
   const url = process.env.BENCH_DATABASE_URL!;
-  const config = parseConfig({
-    NODE_ENV: 'test',
-    DATABASE_URL: url,
-    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    QUEUE_PREFIX: 'bench',
-    LOG_LEVEL: 'silent',
-  });
+  const config = benchConfig(url);
   const deps = await buildContainer(config, {
     db: createPostgres(config, url),
     logger: pino({ level: 'silent' }),

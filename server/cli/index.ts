@@ -95,7 +95,8 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   'bench:seed': {
-    summary: 'load a large bench structure (persons, contacts, follow-ups) for npm run bench',
+    summary:
+      'load a large bench structure (persons, contacts, follow-ups, referrals) for npm run bench',
     usage: 'bench:seed [--persons 20000]',
     options: { persons: { type: 'string' } },
     async run({ db, config, values }) {
@@ -107,7 +108,11 @@ const COMMANDS: Record<string, Command> = {
       if (!Number.isInteger(persons) || persons < 1 || persons > 1_000_000) {
         throw new UsageError('--persons must be a whole number between 1 and 1000000');
       }
-      const seed = await benchSeed(db.knex, { persons, log: say });
+      const seed = await benchSeed(db.knex, {
+        persons,
+        cipher: createCipher(config.ENCRYPTION_KEY),
+        log: say,
+      });
       process.stdout.write(`${seed.structureId}\n`);
     },
   },

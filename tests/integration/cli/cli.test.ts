@@ -328,4 +328,29 @@ describe('CLI usage and database commands', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('error: Demo data is refused in production (NODE_ENV=production)');
   });
+
+  it('bench:seed loads persons, contacts, follow-ups and referrals readable with the key, once', async () => {
+    const r = await cli(['bench:seed', '--persons', '50']);
+    expect(r.code).toBe(0);
+    const structureId = r.stdout.trim();
+    expect(structureId).toMatch(UUID);
+    const knex = testKnex();
+    const count = async (table: string) =>
+      Number((await knex(table).where({ structure_id: structureId }).count({ n: '*' }))[0].n);
+    // One person in ten goes to the second structure; every fifth of the rest is referred.
+    expect(await count('persons')).toBe(45);
+    expect(await count('contacts')).toBe(90);
+    expect(await count('follow_ups')).toBe(45);
+    expect(await count('referrals')).toBe(9);
+    expect(await count('referral_events')).toBe(9);
+    const referral = await knex('referrals').where({ structure_id: structureId }).first();
+    expect(createCipher(KEY).decrypt(referral.reason_enc)).toBe('Besoin alimentaire');
+    const consent = await knex('consents').where({ id: referral.consent_id }).first();
+    expect(consent).toMatchObject({ purpose: 'referral', partner_id: referral.partner_id });
+
+    const again = await cli(['bench:seed', '--persons', '50']);
+    expect(again.code).toBe(0);
+    expect(again.stdout.trim()).toBe(structureId);
+    expect(await count('referrals')).toBe(9);
+  });
 });

@@ -20,3 +20,10 @@ export function textOf(html: string, id: string): string | undefined {
   const m = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</`).exec(html);
   return m?.[1].replace(/<[^>]+>/g, '').trim();
 }
+
+/** The hidden version field of the first form that has one (the version the page was read at). */
+export function versionOf(html: string): string {
+  const m = /<input type="hidden" name="version" value="(\d+)"/.exec(html);
+  if (!m) throw new Error('no version field in the page');
+  return m[1];
+}

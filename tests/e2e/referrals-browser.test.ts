@@ -4,8 +4,23 @@ import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { linkIn, startSmtp } from '../integration/referrals/smtp';
+import {
+  createPerson,
+  giveConsent,
+  refer,
+  referralWorld,
+  type Agent,
+} from '../integration/referrals/helpers';
 import { shiftedClock } from '../../server/lib/clock';
-import { atPath, launchChromium, newPage as openPage, serve, type Served } from './browser';
+import {
+  atPath,
+  checkPage,
+  launchChromium,
+  newPage as openPage,
+  see,
+  serve,
+  type Served,
+} from './browser';
 
 /**
  * The closed loop in a real browser (Debian's Chromium, headless): a worker records consent and
@@ -120,5 +135,60 @@ describe('closed-loop referral in the browser', () => {
     await logIn(outsiderPage, outsider.email);
     const res = await outsiderPage.goto(`${base}/orientations/${referral.id}`);
     expect(res?.status()).toBe(404);
+  }, 90000);
+
+  it('a worker cancels, and a partner user rejects, from a page read before someone else moved the referral: the page says it changed, keeps what was typed, and passes axe', async () => {
+    const w = await referralWorld(ctx.app);
+    const freshReferral = async () => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+      return (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
+    };
+    const accept = async (agent: Agent, id: string) =>
+      expect(
+        (await agent.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' })).status,
+      ).toBe(200);
+    const alert = (page: Page) => page.locator('.fr-alert--warning');
+
+    // The requester types a cancellation while the partner accepts: the move is still offered,
+    // so the typed reason waits in its field for a deliberate second click.
+    const cancelled = await freshReferral();
+    const page = await newPage();
+    await logIn(page, w.team.worker.email);
+    await page.goto(`${base}/orientations/${cancelled}`);
+    await page.getByLabel('Raison (annuler la demande)').fill('La personne a déménagé');
+    await accept(w.agents.partner, cancelled);
+    await page.getByRole('button', { name: 'Annuler la demande' }).click();
+    await see(
+      alert(page),
+      'Cette demande a été modifiée pendant que vous répondiez',
+      'stale-cancel',
+    );
+    expect(await alert(page).textContent()).toContain('Son statut est maintenant : Acceptée');
+    expect(await page.getByLabel('Raison (annuler la demande)').inputValue()).toBe(
+      'La personne a déménagé',
+    );
+    await checkPage(page, 'orientation-modifiee-entre-temps');
+    await page.getByRole('button', { name: 'Annuler la demande' }).click();
+    await see(page.locator('body'), 'Demande mise à jour.', 'stale-cancel-again');
+    expect((await w.agents.worker.get(`/api/referrals/${cancelled}`)).body.status).toBe(
+      'cancelled',
+    );
+
+    // A partner user rejects while a colleague accepts: rejecting is no longer offered, and the
+    // chosen reason is quoted.
+    const rejected = await freshReferral();
+    const partnerPage = await newPage();
+    await logIn(partnerPage, w.users.p1.email);
+    await partnerPage.goto(`${base}/orientations/${rejected}`);
+    await partnerPage.getByLabel('Motif du refus').selectOption('no_capacity');
+    await accept(w.agents.partner2, rejected);
+    await partnerPage.getByRole('button', { name: 'Refuser' }).click();
+    await see(alert(partnerPage), '« Refuser » n’est plus possible', 'stale-reject');
+    expect(await alert(partnerPage).textContent()).toContain(
+      'Motif du refus : Pas de place ou de capacité pour le moment',
+    );
+    await checkPage(partnerPage, 'orientation-modifiee-entre-temps-refus');
+    expect((await w.agents.worker.get(`/api/referrals/${rejected}`)).body.status).toBe('accepted');
   }, 90000);
 });

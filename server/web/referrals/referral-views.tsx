@@ -10,6 +10,7 @@ import {
   TRANSITIONS,
   mayMove,
   type ReferralStatus,
+  type RejectionReason,
 } from '../../features/referrals/referral-state';
 import { formatDate, formatDateTime } from '../format';
 import {
@@ -122,9 +123,67 @@ function movesFor(actor: { role: string; id: string }, r: AnyReferral) {
 export interface MoveAttempt {
   to: string;
   form: FormState;
+  /** Refused because the referral changed since the page was read (409 on its version). */
+  stale?: boolean;
 }
 
 const MOVE_LABELS = { reason: 'Raison', outcome: 'Résultat' };
+
+/**
+ * A move decided on a page the referral has since left: where it is now, and what was typed,
+ * kept in its form when that move is still offered, quoted here when it no longer is.
+ */
+function StaleMoveAlert({
+  r,
+  move,
+  offered,
+}: {
+  r: AnyReferral;
+  move: MoveAttempt;
+  offered: boolean;
+}) {
+  const to = move.to as Exclude<ReferralStatus, 'requested'>;
+  const action = TRANSITION_LABELS[to] ?? move.to;
+  const { reason, outcome } = move.form.values;
+  const typed: [string, string][] = [];
+  if (reason?.trim())
+    typed.push([
+      to === 'rejected' ? 'Motif du refus' : 'Raison',
+      REJECTION_REASON_LABELS[reason as RejectionReason] ?? reason,
+    ]);
+  if (outcome?.trim()) typed.push(['Résultat', outcome]);
+  return (
+    <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1} autofocus>
+      <h2 class="fr-alert__title">Cette demande a été modifiée pendant que vous répondiez</h2>
+      <p>
+        Son statut est maintenant : <strong>{STATUS_LABELS[r.status]}</strong>. Votre action «{' '}
+        {action} » n’a pas été enregistrée.
+      </p>
+      {offered ? (
+        <p>
+          {typed.length ? 'Ce que vous aviez saisi est conservé dans le formulaire. ' : ''}
+          Vérifiez l’historique, puis validez à nouveau si votre réponse tient toujours.
+        </p>
+      ) : (
+        <>
+          <p>« {action} » n’est plus possible depuis ce statut.</p>
+          {typed.length ? (
+            <>
+              <p class="fr-mb-1v">Ce que vous aviez saisi :</p>
+              <ul>
+                {typed.map(([label, value]) => (
+                  <li>
+                    {label} : <span class="av-pre">{value}</span>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : null}
+        </>
+      )}
+    </div>
+  );
+}
 
 function MoveForm({
   ctx,
@@ -143,6 +202,8 @@ function MoveForm({
     <form method="post" action={`/orientations/${r.id}/transition`} class="fr-mb-3w">
       <Csrf token={ctx.csrfToken} />
       <input type="hidden" name="to" value={to} />
+      {/* The version this page shows: a move decided on it is refused once the referral moved. */}
+      <input type="hidden" name="version" value={String(r.version)} />
       {to === 'rejected' ? (
         <SelectField
           form={form}
@@ -268,7 +329,9 @@ export function ReferralDetailPage({
       <h1>
         Orientation de {r.person.displayName} vers {r.partner.name}
       </h1>
-      {move ? (
+      {move?.stale ? (
+        <StaleMoveAlert r={r} move={move} offered={moves.some((to) => to === move.to)} />
+      ) : move ? (
         <ErrorSummary form={move.form} labels={MOVE_LABELS} idPrefix={`move-${move.to}-`} />
       ) : null}
       <p>

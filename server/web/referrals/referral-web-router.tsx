@@ -7,7 +7,7 @@ import { createConsentBody } from '../../features/consents/consent-schemas';
 import { requestContext } from '../../features/audit/audit-repository';
 import { createReferralBody, transitionBody } from '../../features/referrals/referral-schemas';
 import { REFERRAL_STATUSES } from '../../features/referrals/referral-state';
-import { ValidationError } from '../../lib/errors';
+import { ConflictError, ValidationError } from '../../lib/errors';
 import { compact, dateField, formList, formValues, parseWith, type Messages } from '../forms';
 import { personLabel, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
@@ -27,7 +27,7 @@ type Services = Deps['services'];
 
 const CONSENT_FIELDS = ['partnerId', 'method', 'givenAt'] as const;
 const REFERRAL_FIELDS = ['partnerId', 'serviceId', 'reason', 'sharedSummary'] as const;
-const TRANSITION_FIELDS = ['to', 'reason', 'outcome'] as const;
+const TRANSITION_FIELDS = ['to', 'reason', 'outcome', 'version'] as const;
 
 const CONSENT_MESSAGES: Messages = {
   partnerId: 'Choisissez le partenaire vers lequel la personne accepte d’être orientée',
@@ -47,11 +47,27 @@ const TRANSITION_MESSAGES: Messages = {
   to: 'Cette action n’existe pas pour une demande',
   reason: 'Indiquez une raison (500 caractères au plus)',
   outcome: 'Le résultat fait 2 000 caractères au plus',
+  version: 'Cette page n’est plus valable : rechargez-la avant de répondre',
 };
 const REJECTION_MESSAGES: Messages = {
   ...TRANSITION_MESSAGES,
   reason: 'Indiquez une raison : choisissez un motif de refus',
 };
+
+/**
+ * A move form's fields as the API's input: the hidden version the page was read at becomes a
+ * number (a form without one moves without the check; a mangled one fails on `version`).
+ */
+function moveInput(values: Record<string, string>): Record<string, unknown> {
+  const { version, ...given } = compact(values);
+  if (version === undefined) return given;
+  return { ...given, version: /^\d{1,10}$/.test(version) ? Number(version) : NaN };
+}
+
+/** The service's 409 for a move decided on a version the referral has left. */
+const isStaleVersion = (err: unknown) =>
+  err instanceof ConflictError &&
+  (err.details as { current?: unknown } | undefined)?.current !== undefined;
 
 /** The list filters as the filter form sends them ("Tous" is an empty status). */
 const listFilters = z
@@ -135,12 +151,19 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       const id = idOf(req);
       const values = formValues(req.body, TRANSITION_FIELDS);
       const messages = values.to === 'rejected' ? REJECTION_MESSAGES : TRANSITION_MESSAGES;
-      const parsed = parseWith(transitionBody, compact(values), values, messages);
+      const parsed = parseWith(transitionBody, moveInput(values), values, messages);
       if (!parsed.ok)
         return renderReferral(req, res, id, { to: values.to ?? '', form: parsed.form }, 400);
       try {
         await services.referrals.transition(actorOf(req), id, parsed.data, requestContext(req));
       } catch (err) {
+        // Someone moved it since the page was read: the page shows where it is now, with what
+        // was typed, and the form carries the new version, so sending again is a choice.
+        if (isStaleVersion(err)) {
+          const { version: _seen, ...typed } = values;
+          const move = { to: parsed.data.to, form: emptyForm(typed), stale: true };
+          return renderReferral(req, res, id, move, 409);
+        }
         const refused = refusedForm(err, values, messages);
         if (!refused) throw err;
         return renderReferral(

@@ -1,6 +1,6 @@
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { csrfOf } from '../../e2e/html';
+import { csrfOf, inputValue, versionOf } from '../../e2e/html';
 import {
   createFoodBank,
   createPerson,
@@ -440,5 +440,112 @@ describe('referral pages', () => {
     const every = await names('?status=');
     expect([every.bruno, every.chloe]).toEqual([true, true]);
     expect((await w.agents.worker.get('/orientations?status=archived')).status).toBe(400);
+  });
+
+  // ---- A move answered from a page the referral has since left (version) ----------------------
+
+  describe('move forms and the version the page was read at', () => {
+    /** A fresh requested referral of the food bank, for a person named after the test. */
+    async function freshReferral(firstName: string) {
+      const person = await createPerson(w.agents.worker, { firstName, lastName: 'Martin' });
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+      return (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
+    }
+
+    /** The referral page as `agent` reads it now, and a move sent later with what it showed. */
+    async function readThenMove(agent: Agent, id: string) {
+      const page = await agent.get(`/orientations/${id}`);
+      expect(page.status).toBe(200);
+      return (to: string, extra: Record<string, string> = {}, from = page.text) =>
+        agent
+          .post(`/orientations/${id}/transition`)
+          .type('form')
+          .send({ _csrf: csrfOf(from), version: versionOf(from), to, ...extra });
+    }
+
+    const apiView = async (id: string) => (await w.agents.worker.get(`/api/referrals/${id}`)).body;
+    const eventsOf = (id: string) => testKnex()('referral_events').where({ referral_id: id });
+    /** A move through the API by someone else, between the page read and its answer. */
+    async function meanwhile(agent: Agent, id: string, to: string, reason?: string) {
+      const res = await agent
+        .post(`/api/referrals/${id}/transitions`)
+        .send(reason ? { to, reason } : { to });
+      expect(res.status).toBe(200);
+    }
+
+    it('when a page shows move forms, then each carries the version the page shows', async () => {
+      const id = await freshReferral('Inès');
+      await driveTo(ctx, w, id, 'accepted');
+      const page = await w.agents.partner.get(`/orientations/${id}`);
+      const versions = [...page.text.matchAll(/name="version" value="(\d+)"/g)].map((m) => m[1]);
+      const forms = [...page.text.matchAll(/action="\/orientations\/[^"]+\/transition"/g)];
+      // Accepted, the partner may start, hold, complete or fail it.
+      expect(forms).toHaveLength(4);
+      expect(versions).toEqual(['2', '2', '2', '2']);
+    });
+
+    it('when the partner rejects from a page read before a colleague accepted, then 409 says it is now accepted, quotes the reason and nothing changes', async () => {
+      const id = await freshReferral('Jules');
+      const later = await readThenMove(w.agents.partner, id);
+      await meanwhile(w.agents.partner2, id, 'accepted');
+      const res = await later('rejected', { reason: 'no_capacity' });
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('Cette demande a été modifiée pendant que vous répondiez');
+      expect(res.text).toContain('Son statut est maintenant : <strong>Acceptée</strong>');
+      expect(res.text).toContain('« Refuser » n’est plus possible depuis ce statut.');
+      // The rejection is no longer offered: what was chosen is quoted, not lost.
+      expect(res.text).toContain(
+        'Motif du refus : <span class="av-pre">Pas de place ou de capacité',
+      );
+      expect(await apiView(id)).toMatchObject({ status: 'accepted', version: 2 });
+      expect(await eventsOf(id)).toHaveLength(2);
+    });
+
+    it('when the requester cancels from a page read before the partner accepted, then 409 keeps the typed reason with the new version, and sending it again cancels', async () => {
+      const id = await freshReferral('Karim');
+      const later = await readThenMove(w.agents.worker, id);
+      await meanwhile(w.agents.partner, id, 'accepted');
+      const stale = await later('cancelled', { reason: 'La personne a retrouvé un logement' });
+      expect(stale.status).toBe(409);
+      expect(stale.text).toContain('Son statut est maintenant : <strong>Acceptée</strong>');
+      expect(stale.text).toContain('Ce que vous aviez saisi est conservé dans le formulaire.');
+      expect(inputValue(stale.text, 'move-cancelled-reason')).toBe(
+        'La personne a retrouvé un logement',
+      );
+      expect(versionOf(stale.text)).toBe('2');
+      expect((await apiView(id)).status).toBe('accepted');
+      // Sending the form again, as the page now shows it, applies the move on purpose.
+      const again = await later(
+        'cancelled',
+        { reason: inputValue(stale.text, 'move-cancelled-reason')! },
+        stale.text,
+      );
+      expect(again.status).toBe(303);
+      expect(await apiView(id)).toMatchObject({ status: 'cancelled', version: 3 });
+    });
+
+    it('when the partner completes with an outcome while a colleague failed it, then 409 says it failed and quotes the outcome', async () => {
+      const id = await freshReferral('Léna');
+      await driveTo(ctx, w, id, 'accepted');
+      const later = await readThenMove(w.agents.partner, id);
+      await meanwhile(w.agents.partner2, id, 'failed', 'Personne injoignable');
+      const res = await later('completed', { outcome: 'Colis remis le 25 novembre' });
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('Son statut est maintenant : <strong>Échouée</strong>');
+      expect(res.text).toContain('Résultat : <span class="av-pre">Colis remis le 25 novembre');
+      expect(await apiView(id)).toMatchObject({ status: 'failed', outcome: null });
+    });
+
+    it('when the version field is mangled, then 400 says to reload and nothing changes', async () => {
+      const id = await freshReferral('Maël');
+      const page = await w.agents.partner.get(`/orientations/${id}`);
+      const res = await w.agents.partner
+        .post(`/orientations/${id}/transition`)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), to: 'accepted', version: '1 OR 1=1' });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Cette page n’est plus valable : rechargez-la avant de répondre');
+      expect((await apiView(id)).status).toBe('requested');
+    });
   });
 });

@@ -54,6 +54,11 @@ export function createApp(deps: Deps): Express {
   // HSTS and upgrade-insecure-requests only when users reach the app over HTTPS: over plain
   // HTTP (the compose stack on localhost) Safari would upgrade every asset and form to https.
   const https = servedOverHttps(deps.config);
+  if (deps.config.NODE_ENV === 'production' && !https)
+    deps.logger.warn(
+      { publicUrl: deps.config.publicUrl },
+      'production over plain HTTP (ALLOW_INSECURE_HTTP=true): the session cookie is sent without Secure and no HSTS; for a local trial only',
+    );
   app.use(
     helmet({
       strictTransportSecurity: https,

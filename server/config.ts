@@ -12,7 +12,18 @@ const schema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('127.0.0.1'),
-    PUBLIC_URL: z.url().optional(),
+    /** The address users reach the app at; required in production, https unless ALLOW_INSECURE_HTTP. */
+    PUBLIC_URL: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address' })
+      .optional(),
+    /**
+     * Production over plain HTTP, for a local trial only (the docker compose stack on localhost):
+     * the session cookie goes without Secure and no HSTS is sent.
+     */
+    ALLOW_INSECURE_HTTP: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     /**
      * Which proxies may set X-Forwarded-For/-Proto (express "trust proxy"): "loopback" (default),
      * "true", a hop count, or a comma-separated list of addresses or subnets.
@@ -59,6 +70,23 @@ const schema = z
     /** How often each web process deletes expired sessions; 0 turns it off. */
     SESSION_CLEANUP_INTERVAL_MS: z.coerce.number().int().min(0).default(900000),
   })
+  .refine((c) => c.NODE_ENV !== 'production' || c.PUBLIC_URL, {
+    path: ['PUBLIC_URL'],
+    message:
+      'PUBLIC_URL is required in production: the https:// address users reach the app at (it decides the Secure cookie flag and HSTS)',
+  })
+  .refine(
+    (c) =>
+      c.NODE_ENV !== 'production' ||
+      !c.PUBLIC_URL ||
+      new URL(c.PUBLIC_URL).protocol === 'https:' ||
+      c.ALLOW_INSECURE_HTTP,
+    {
+      path: ['PUBLIC_URL'],
+      message:
+        'PUBLIC_URL must be https:// in production; for a local trial over plain HTTP only, set ALLOW_INSECURE_HTTP=true (session cookie without Secure, no HSTS)',
+    },
+  )
   .refine((c) => c.NODE_ENV !== 'production' || c.DATABASE_URL, {
     path: ['DATABASE_URL'],
     message: 'DATABASE_URL is required in production (the embedded database is for trying it out)',

@@ -67,9 +67,10 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
       cookie: {
         httpOnly: true,
         sameSite: 'lax',
-        // Secure whenever users reach the app over HTTPS, whatever NODE_ENV: a production stack
-        // served over plain HTTP (docker compose on localhost) must still be able to log in.
-        // Behind a TLS-terminating proxy, express reads X-Forwarded-Proto from TRUST_PROXY hops.
+        // Secure whenever users reach the app over HTTPS. Production requires an https
+        // PUBLIC_URL unless ALLOW_INSECURE_HTTP opts out (the compose trial on localhost, which
+        // must still be able to log in over plain HTTP). Behind a TLS-terminating proxy,
+        // express reads X-Forwarded-Proto from the TRUST_PROXY hops.
         secure: servedOverHttps(config),
         maxAge: IDLE_TIMEOUT_MS,
       },

@@ -15,9 +15,13 @@ function sessionCookie(res: request.Response): string | undefined {
   return raw.find((c) => c.startsWith('av.sid='));
 }
 
+/** Production over plain HTTP needs the opt-in the docker compose stack sets for localhost. */
+const INSECURE = { ALLOW_INSECURE_HTTP: 'true' };
+
 /**
- * Transport follows PUBLIC_URL, not NODE_ENV: the docker compose stack runs production over
- * plain HTTP on localhost, a real deployment over HTTPS (often behind a TLS proxy).
+ * Transport follows PUBLIC_URL: production requires an https one unless ALLOW_INSECURE_HTTP is
+ * set (the docker compose stack on localhost); a real deployment runs over HTTPS (often behind a
+ * TLS proxy).
  */
 describe('production over plain HTTP and over HTTPS', () => {
   let team: Awaited<ReturnType<typeof createTeam>>;
@@ -36,8 +40,8 @@ describe('production over plain HTTP and over HTTPS', () => {
     return ctx.app;
   }
 
-  it('when production runs at an http PUBLIC_URL, then the login form works and the cookie is not Secure', async () => {
-    const agent = request.agent(await app({ PUBLIC_URL: 'http://localhost:3000' }));
+  it('when production runs at an http PUBLIC_URL with ALLOW_INSECURE_HTTP, then the login form works and the cookie is not Secure', async () => {
+    const agent = request.agent(await app({ PUBLIC_URL: 'http://localhost:3000', ...INSECURE }));
     const form = await agent.get('/connexion');
     expect(form.status).toBe(200);
     const res = await agent
@@ -70,6 +74,12 @@ describe('production over plain HTTP and over HTTPS', () => {
     expect(sessionCookie(res)).toMatch(/;\s*Secure/i);
   });
 
+  it('when ALLOW_INSECURE_HTTP is set but PUBLIC_URL is https, then the cookie is still Secure (the opt-in weakens nothing over HTTPS)', async () => {
+    const https = await app({ PUBLIC_URL: 'https://aller-vers.example', ...INSECURE });
+    const form = await request(https).get('/connexion').set('X-Forwarded-Proto', 'https');
+    expect(sessionCookie(form)).toMatch(/;\s*Secure/i);
+  });
+
   it('when the proxy is not trusted (TRUST_PROXY=false), then its X-Forwarded-Proto is ignored and no Secure cookie goes over plain HTTP', async () => {
     const res = await request(
       await app({ PUBLIC_URL: 'https://aller-vers.example', TRUST_PROXY: 'false' }),
@@ -88,16 +98,18 @@ describe('HTTPS-only headers', () => {
     for (const c of contexts) await c.close();
   });
 
-  async function headersAt(publicUrl: string) {
-    const ctx = await createTestContext({ env: { ...PRODUCTION, PUBLIC_URL: publicUrl } });
+  async function headersAt(publicUrl: string, extra: Record<string, string> = {}) {
+    const ctx = await createTestContext({
+      env: { ...PRODUCTION, PUBLIC_URL: publicUrl, ...extra },
+    });
     contexts.push(ctx);
     const res = await request(ctx.app).get('/connexion');
     expect(res.status).toBe(200);
     return res.headers;
   }
 
-  it('when PUBLIC_URL is http, then neither HSTS nor upgrade-insecure-requests is sent (the rest of the CSP stays)', async () => {
-    const h = await headersAt('http://localhost:3000');
+  it('when production runs at an http PUBLIC_URL with ALLOW_INSECURE_HTTP, then neither HSTS nor upgrade-insecure-requests is sent (the rest of the CSP stays)', async () => {
+    const h = await headersAt('http://localhost:3000', INSECURE);
     expect(h['strict-transport-security']).toBeUndefined();
     expect(h['content-security-policy']).not.toContain('upgrade-insecure-requests');
     expect(h['content-security-policy']).toContain("script-src 'self'");
@@ -107,5 +119,10 @@ describe('HTTPS-only headers', () => {
     const h = await headersAt('https://aller-vers.example');
     expect(h['strict-transport-security']).toMatch(/max-age=\d+/);
     expect(h['content-security-policy']).toContain('upgrade-insecure-requests');
+  });
+
+  it('when ALLOW_INSECURE_HTTP is set but PUBLIC_URL is https, then HSTS is still sent', async () => {
+    const h = await headersAt('https://aller-vers.example', INSECURE);
+    expect(h['strict-transport-security']).toMatch(/max-age=\d+/);
   });
 });

@@ -135,6 +135,22 @@ describe('docker-compose.yml', () => {
     expect(config.ENCRYPTION_KEY).toBe(key);
   });
 
+  it('when the stack runs at its default http://localhost:3000, then the ALLOW_INSECURE_HTTP opt-in is what lets it start', () => {
+    const web = stringEnv(compose.services.web);
+    expect(web.PUBLIC_URL).toBe('http://localhost:3000');
+    expect(parseConfig(web).ALLOW_INSECURE_HTTP).toBe(true);
+    const { ALLOW_INSECURE_HTTP: _optIn, ...withoutOptIn } = web;
+    expect(() => parseConfig(withoutOptIn)).toThrow(/PUBLIC_URL must be https:\/\//);
+    // An operator behind HTTPS sets the address; turning the opt-in off then still starts.
+    const https = loadCompose(source, {
+      PUBLIC_URL: 'https://aller-vers.example',
+      ALLOW_INSECURE_HTTP: 'false',
+    }) as ComposeFile;
+    expect(parseConfig(stringEnv(https.services.worker)).publicUrl).toBe(
+      'https://aller-vers.example',
+    );
+  });
+
   it('when Redis runs, then it keeps an append-only file and never evicts a job', () => {
     const cmd = compose.services.redis.command ?? [];
     const option = (flag: string) => cmd[cmd.indexOf(flag) + 1];

@@ -320,6 +320,7 @@ describe('CLI usage and database commands', () => {
       childEnv({
         DATABASE_URL: TEST_DATABASE_URL,
         NODE_ENV: 'production',
+        PUBLIC_URL: 'https://aller-vers.example',
         SESSION_SECRET: 's'.repeat(40),
         LINK_SECRET: 'l'.repeat(40),
         ENCRYPTION_KEY: KEY,

@@ -13,6 +13,14 @@ jest.setTimeout(120_000);
 
 const prefix = `test-start-${crypto.randomBytes(4).toString('hex')}`;
 const secret = (c: string) => c.repeat(40);
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  SESSION_SECRET: secret('s'),
+  LINK_SECRET: secret('l'),
+  ENCRYPTION_KEY: '1'.repeat(64),
+  // The production worker checks Redis's eviction policy; these tests are about the web.
+  RUN_WORKER_IN_WEB: 'false',
+};
 
 const env = (port: number, extra: Record<string, string> = {}) =>
   childEnv({
@@ -110,14 +118,50 @@ describe('npm start with DATABASE_URL', () => {
       'server/index.ts',
       [],
       env(await freePort(), {
-        NODE_ENV: 'production',
-        SESSION_SECRET: secret('s'),
-        LINK_SECRET: secret('l'),
-        ENCRYPTION_KEY: '1'.repeat(64),
+        ...PRODUCTION,
+        PUBLIC_URL: 'https://aller-vers.example',
       }),
     );
     const code = await exitWithin(web, 60_000);
     expect(code).toBe(1);
     expect(web.output()).toMatch(/Refusing to start in production: 5 demo account/);
+  });
+
+  it('when production runs over plain HTTP (ALLOW_INSECURE_HTTP), then it serves and warns at start', async () => {
+    const port = await freePort();
+    const web = start(
+      'server/index.ts',
+      [],
+      env(port, {
+        ...PRODUCTION,
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        ALLOW_INSECURE_HTTP: 'true',
+      }),
+    );
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+      expect(web.output()).toMatch(
+        /production over plain HTTP \(ALLOW_INSECURE_HTTP=true\): the session cookie is sent without Secure and no HSTS/,
+      );
+    } finally {
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 60_000)).toBe(0);
+    }
+  });
+
+  it('when production runs at an https PUBLIC_URL, then it gives no plain-HTTP warning', async () => {
+    const port = await freePort();
+    const web = start(
+      'server/index.ts',
+      [],
+      env(port, { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
+    );
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+      expect(web.output()).not.toContain('plain HTTP');
+    } finally {
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 60_000)).toBe(0);
+    }
   });
 });

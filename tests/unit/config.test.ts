@@ -1,0 +1,64 @@
+import { parseConfig } from '../../server/config';
+
+/** The production secrets, so each test below varies only what it is about. */
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://aller_vers@db:5432/aller_vers',
+  ENCRYPTION_KEY: 'c3'.repeat(32),
+  SESSION_SECRET: 'a production secret of more than thirty-two characters',
+  LINK_SECRET: 'another production secret of more than thirty-two chars',
+};
+
+describe('configuration: where users reach the app (PUBLIC_URL, ALLOW_INSECURE_HTTP)', () => {
+  it('when production has no PUBLIC_URL, then it is refused saying PUBLIC_URL is required', () => {
+    expect(() => parseConfig(PRODUCTION)).toThrow(
+      /PUBLIC_URL: PUBLIC_URL is required in production/,
+    );
+  });
+
+  it('when production has an http PUBLIC_URL without the opt-in, then it is refused naming ALLOW_INSECURE_HTTP', () => {
+    expect(() => parseConfig({ ...PRODUCTION, PUBLIC_URL: 'http://localhost:3000' })).toThrow(
+      /PUBLIC_URL: PUBLIC_URL must be https:\/\/ in production; .*ALLOW_INSECURE_HTTP=true/,
+    );
+    expect(() =>
+      parseConfig({
+        ...PRODUCTION,
+        PUBLIC_URL: 'http://localhost:3000',
+        ALLOW_INSECURE_HTTP: 'false',
+      }),
+    ).toThrow(/must be https:\/\//);
+  });
+
+  it('when production has an http PUBLIC_URL and ALLOW_INSECURE_HTTP=true, then it starts (a local trial)', () => {
+    const c = parseConfig({
+      ...PRODUCTION,
+      PUBLIC_URL: 'http://localhost:3000',
+      ALLOW_INSECURE_HTTP: 'true',
+    });
+    expect(c.publicUrl).toBe('http://localhost:3000');
+    expect(c.ALLOW_INSECURE_HTTP).toBe(true);
+  });
+
+  it('when production has an https PUBLIC_URL, then no opt-in is needed', () => {
+    const c = parseConfig({ ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' });
+    expect(c.publicUrl).toBe('https://aller-vers.example');
+    expect(c.ALLOW_INSECURE_HTTP).toBe(false);
+  });
+
+  it('when ALLOW_INSECURE_HTTP is neither true nor false, then it is refused', () => {
+    expect(() =>
+      parseConfig({ ...PRODUCTION, PUBLIC_URL: 'http://localhost:3000', ALLOW_INSECURE_HTTP: '1' }),
+    ).toThrow(/ALLOW_INSECURE_HTTP/);
+  });
+
+  it('when PUBLIC_URL is not an http or https address, then it is refused', () => {
+    expect(() => parseConfig({ PUBLIC_URL: 'ftp://aller-vers.example' })).toThrow(
+      /PUBLIC_URL: must be an http:\/\/ or https:\/\/ address/,
+    );
+  });
+
+  it('when development has no PUBLIC_URL, then it is the local address', () => {
+    expect(parseConfig({}).publicUrl).toBe('http://127.0.0.1:3000');
+    expect(parseConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+  });
+});

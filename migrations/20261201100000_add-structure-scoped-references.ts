@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { requireSupportedPostgres } from '../server/lib/postgres-version';
 
 /**
  * A person's contacts and follow-ups, a follow-up's assignee and a person's referent belong to
@@ -41,6 +42,8 @@ const SCOPED = [
 const scopedName = (s: (typeof SCOPED)[number]) => `${s.table}_${s.column}_in_structure`;
 
 export async function up(knex: Knex): Promise<void> {
+  // SET NULL (referent_id) is a syntax error before PostgreSQL 15: say so plainly instead.
+  await requireSupportedPostgres(knex);
   await knex.raw(
     'ALTER TABLE persons ADD CONSTRAINT persons_structure_id_id_unique UNIQUE (structure_id, id)',
   );

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../lib/errors';
+import type { Page } from '../lib/validate';
 import type { Flash } from './views/layout';
 
 // The signed-in user, or a 401 that the HTML error handler turns into the login redirect.
@@ -38,6 +39,25 @@ export function saveAndRedirect(req: Request, res: Response, to: string): Promis
       return resolve();
     });
   });
+}
+
+/**
+ * A page number past the last page of a list (it shrank since the link was made: the last
+ * follow-up of page 2 done from page 2) redirects (303) to the last page, or to the first when
+ * the list is empty: the page would otherwise show nothing, with no page links back. A message
+ * the page was about to show goes along. Returns whether it redirected.
+ */
+export async function redirectPastLastPage(
+  req: Request,
+  res: Response,
+  list: Pick<Page<unknown>, 'page' | 'total' | 'pageSize'>,
+  href: (page: number) => string,
+  flash?: Flash | null,
+): Promise<boolean> {
+  const last = Math.max(1, Math.ceil(list.total / list.pageSize));
+  if (list.page <= last) return false;
+  await redirect(req, res, href(last), flash ?? undefined);
+  return true;
 }
 
 /** Forwards a page handler's rejection to the HTML error handler. */

@@ -38,16 +38,23 @@ import {
 import { localPath, toParisLocalInput } from './format';
 import { csrf, pageContext } from './page-context';
 import { sendPage } from './render';
-import { ActionsPage } from './views/actions-page';
+import { ActionsPage, actionsPageHref } from './views/actions-page';
 import { emptyForm, type FormState } from './views/components';
 import { IntakePage } from './views/intake-page';
 import { LoginPage } from './views/login-page';
 import { NotificationsPage } from './views/notifications-page';
-import { PersonPage, type PersonForms } from './views/person-page';
-import { PersonsPage } from './views/persons-page';
+import { PersonPage, timelinePageHref, type PersonForms } from './views/person-page';
+import { PersonsPage, personsPageHref } from './views/persons-page';
 import type { Flash } from './views/layout';
 import { personEditWebRouter } from './persons/person-edit-router';
-import { actorOf, idOf, page, redirect, saveAndRedirect } from './page-helpers';
+import {
+  actorOf,
+  idOf,
+  page,
+  redirect,
+  redirectPastLastPage,
+  saveAndRedirect,
+} from './page-helpers';
 
 type Services = Deps['services'];
 
@@ -189,6 +196,7 @@ export function webRouter(services: Services, now: () => Date): Router {
         // The unread count comes with the list just above: no second count query.
         pageContext(req, null),
       ]);
+      if (await redirectPastLastPage(req, res, followUps, actionsPageHref, ctx.flash)) return;
       ctx.unread = notes.unread;
       sendPage(
         res,
@@ -234,6 +242,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       ctxFor(req),
       services.persons.listDistricts(actor),
     ]);
+    if (await redirectPastLastPage(req, res, result, personsPageHref, ctx.flash)) return;
     sendPage(
       res,
       <PersonsPage
@@ -383,6 +392,8 @@ export function webRouter(services: Services, now: () => Date): Router {
       ),
       ctxFor(req),
     ]);
+    const href = (n: number) => timelinePageHref(personId, n);
+    if (await redirectPastLastPage(req, res, timeline, href, ctx.flash)) return;
     sendPage(
       res,
       <PersonPage

@@ -3,13 +3,37 @@ import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import { checkPage, launchChromium, newPage, see, serve, type Served } from './browser';
+import { csrfOf } from './html';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
+type Team = Awaited<ReturnType<typeof createTeam>>;
+
+const DAY = 24 * 3600 * 1000;
+
+async function insertPerson(team: Team, alias: string): Promise<string> {
+  const [row] = await testKnex()('persons')
+    .insert({ structure_id: team.structure.id, alias, source: 'outreach' })
+    .returning('id');
+  return row.id as string;
+}
+
+async function insertFollowUps(team: Team, personId: string, count: number) {
+  await testKnex()('follow_ups').insert(
+    Array.from({ length: count }, (_, i) => ({
+      structure_id: team.structure.id,
+      person_id: personId,
+      assignee_id: team.worker.id,
+      created_by: team.worker.id,
+      title: `Suivi n°${String(i + 1).padStart(3, '0')}`,
+      due_at: new Date(Date.now() + (i + 1) * DAY),
+    })),
+  );
+}
 
 /** Lists longer than a page say how long they are and come in pages, never cut silently. */
 describe('long lists: the timeline and Mes actions in pages', () => {
   let ctx: TestContext;
-  let team: Awaited<ReturnType<typeof createTeam>>;
+  let team: Team;
   let worker: Agent;
   let personId: string;
 
@@ -17,38 +41,21 @@ describe('long lists: the timeline and Mes actions in pages', () => {
     ctx = await createTestContext();
     team = await createTeam();
     worker = await loginAs(ctx.app, team.worker.email);
-    const [person] = await testKnex()('persons')
-      .insert({
-        structure_id: team.structure.id,
-        alias: 'Suivi de longue date',
-        source: 'outreach',
-      })
-      .returning('id');
-    personId = person.id;
-    const day = 24 * 3600 * 1000;
-    const start = Date.now() - 400 * day;
+    personId = await insertPerson(team, 'Suivi de longue date');
+    const start = Date.now() - 400 * DAY;
     // 53 contacts, one a day, the newest "Contact n°53".
     await testKnex()('contacts').insert(
       Array.from({ length: 53 }, (_, i) => ({
         structure_id: team.structure.id,
         person_id: personId,
         author_id: team.worker.id,
-        occurred_at: new Date(start + i * day),
+        occurred_at: new Date(start + i * DAY),
         channel: i === 52 ? 'video' : 'phone',
         outcome: 'reached',
       })),
     );
     // 103 open follow-ups for the worker, due from tomorrow on.
-    await testKnex()('follow_ups').insert(
-      Array.from({ length: 103 }, (_, i) => ({
-        structure_id: team.structure.id,
-        person_id: personId,
-        assignee_id: team.worker.id,
-        created_by: team.worker.id,
-        title: `Suivi n°${String(i + 1).padStart(3, '0')}`,
-        due_at: new Date(Date.now() + (i + 1) * day),
-      })),
-    );
+    await insertFollowUps(team, personId, 103);
   });
   afterAll(async () => ctx.close());
 
@@ -142,5 +149,122 @@ describe('long lists: the timeline and Mes actions in pages', () => {
       await see(page.locator('main'), 'événements 51 à 100 sur 156');
       expect(problems).toEqual([]);
     }, 120000);
+  });
+});
+
+/**
+ * A list shrinks while its page links stay in the browser: a page number past the last page is
+ * redirected to the last page (the first when the list is empty), never an empty page saying
+ * there is nothing, with no link back to the items.
+ */
+describe('paged pages past their last page', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(async () => ctx.close());
+
+  describe('Mes actions', () => {
+    let team: Team;
+    let worker: Agent;
+    beforeAll(async () => {
+      team = await createTeam();
+      worker = await loginAs(ctx.app, team.worker.email);
+      await insertFollowUps(team, await insertPerson(team, 'Cent un suivis'), 101);
+    });
+
+    it('when the last follow-up of page 2 is done from page 2, then page 2 leads back to page 1 with the message', async () => {
+      const second = await worker.get('/?page=2');
+      expect(second.status).toBe(200);
+      expect(second.text).toContain('cette page montre les suivis 101 à 101');
+      const id = /action="\/suivis\/([0-9a-f-]{36})"/.exec(second.text)![1];
+
+      const done = await worker
+        .post(`/suivis/${id}`)
+        .type('form')
+        .send({ _csrf: csrfOf(second.text), action: 'terminer', retour: '/?page=2' });
+      expect(done.status).toBe(303);
+      expect(done.headers.location).toBe('/?page=2');
+
+      const back = await worker.get('/?page=2');
+      expect(back.status).toBe(303);
+      expect(back.headers.location).toBe('/');
+      const first = await worker.get('/');
+      expect(first.status).toBe(200);
+      expect(first.text).toContain('Suivi « Suivi n°101 » marqué comme fait.');
+      expect(first.text).toContain('À venir (100)');
+      expect(first.text).toContain('Suivi n°001');
+    });
+
+    it('when the page number is far past the end, then it leads to the last page', async () => {
+      await insertFollowUps(team, await insertPerson(team, 'Encore des suivis'), 150);
+      // 100 + 150 open follow-ups: three pages.
+      const res = await worker.get('/?page=40');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/?page=3');
+      expect((await worker.get('/?page=3')).status).toBe(200);
+    });
+
+    it('when nothing is left to do, then any later page leads to page 1', async () => {
+      const idle = await createTeam();
+      const agent = await loginAs(ctx.app, idle.worker.email);
+      const res = await agent.get('/?page=2');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/');
+      expect((await agent.get('/')).text).toContain('Rien en retard ni prévu aujourd’hui');
+    });
+  });
+
+  describe('a person’s timeline', () => {
+    it('when the timeline fits on one page, then its page 2 leads to page 1 of the history', async () => {
+      const team = await createTeam();
+      const worker = await loginAs(ctx.app, team.worker.email);
+      const personId = await insertPerson(team, 'Peu d’événements');
+      await insertFollowUps(team, personId, 3);
+      const res = await worker.get(`/personnes/${personId}?page=2`);
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/personnes/${personId}?page=1#historique`);
+      const page = await worker.get(`/personnes/${personId}?page=1`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Historique (3)');
+    });
+
+    it('when the person is out of scope, then a page past the end is still a 404, not a redirect', async () => {
+      const team = await createTeam();
+      const other = await createTeam();
+      const stranger = await loginAs(ctx.app, other.worker.email);
+      const personId = await insertPerson(team, 'Ailleurs');
+      expect((await stranger.get(`/personnes/${personId}?page=9`)).status).toBe(404);
+    });
+  });
+
+  describe('the persons list', () => {
+    let team: Team;
+    let worker: Agent;
+    beforeAll(async () => {
+      team = await createTeam();
+      worker = await loginAs(ctx.app, team.worker.email);
+      for (let i = 1; i <= 25; i += 1) await insertPerson(team, `Personne ${i}`);
+    });
+
+    it('when the list has two pages, then page 3 leads to page 2', async () => {
+      const res = await worker.get('/personnes?page=3');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/personnes?page=2');
+      expect((await worker.get('/personnes?page=2')).status).toBe(200);
+    });
+
+    it('when a filter narrows the list to one page, then page 2 leads to the first page', async () => {
+      const list = await worker.get('/personnes');
+      const search = await worker
+        .post('/personnes')
+        .type('form')
+        // Only the persons this worker is the referent of: none here.
+        .send({ _csrf: csrfOf(list.text), mes: '1' });
+      expect(search.status).toBe(303);
+      const res = await worker.get('/personnes?page=2');
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe('/personnes');
+    });
   });
 });

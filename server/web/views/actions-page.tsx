@@ -63,6 +63,9 @@ function FollowUpList({
   );
 }
 
+/** The address of a page of "Mes actions". */
+export const actionsPageHref = (page: number) => (page === 1 ? '/' : `/?page=${page}`);
+
 export function ActionsPage({
   ctx,
   followUps,
@@ -77,7 +80,7 @@ export function ActionsPage({
 }) {
   const { items, total, page, pageSize } = followUps;
   const paged = total > pageSize;
-  const here = page === 1 ? '/' : `/?page=${page}`;
+  const here = actionsPageHref(page);
   const today = parisDay(now);
   const overdue = items.filter((f) => f.overdue);
   const dueToday = items.filter((f) => !f.overdue && parisDay(f.dueAt) === today);
@@ -143,7 +146,7 @@ export function ActionsPage({
             page={page}
             total={total}
             pageSize={pageSize}
-            href={(n) => (n === 1 ? '/' : `/?page=${n}`)}
+            href={actionsPageHref}
             label="Pages de mes suivis"
           />
         </div>

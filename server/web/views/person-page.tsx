@@ -45,6 +45,10 @@ export const PLAN_LABELS: Record<string, string> = {
 
 export const RESCHEDULE_LABELS: Record<string, string> = { dueAt: 'Nouvelle date' };
 
+/** The address of a page of a person's timeline. */
+export const timelinePageHref = (personId: string, page: number) =>
+  `/personnes/${personId}?page=${page}#historique`;
+
 export interface PersonForms {
   contact: FormState;
   plan: FormState;
@@ -407,7 +411,7 @@ export function PersonPage({
           page={timeline.page}
           total={timeline.total}
           pageSize={timeline.pageSize}
-          href={(n) => `/personnes/${person.id}?page=${n}#historique`}
+          href={(n) => timelinePageHref(person.id, n)}
           label="Pages de l’historique"
         />
       </Section>

@@ -36,7 +36,9 @@ export function StatusBadge({ status }: { status: Person['status'] }) {
 }
 
 /** Only the page number goes in the address; the filters stay in the session. */
-const pageHref = (page: number) => (page === 1 ? '/personnes' : `/personnes?page=${page}`);
+/** The address of a page of the persons list (the search itself stays in the session). */
+export const personsPageHref = (page: number) =>
+  page === 1 ? '/personnes' : `/personnes?page=${page}`;
 
 const active = (f: PersonFilters) => Boolean(f.q || f.statut || f.quartier || f.mes);
 
@@ -165,7 +167,7 @@ export function PersonsPage({
         page={filters.page}
         total={result.total}
         pageSize={result.pageSize}
-        href={pageHref}
+        href={personsPageHref}
         label="Pages de la liste des personnes"
       />
     </Layout>

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -6,6 +7,43 @@ import { z } from 'zod';
  */
 const DEV_ENCRYPTION_KEY = '0'.repeat(64);
 const DEV_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
+
+/** Names express (proxy-addr) gives to the loopback, link-local and unique-local ranges. */
+const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, or an address with a prefix length (10.0.0.0/8, fd00::/8). */
+function isAddressOrSubnet(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = net.isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** TRUST_PROXY as express takes it: false, a hop count, or a list of addresses and subnets. */
+function parseTrustProxy(value: string, ctx: z.RefinementCtx): false | number | string[] {
+  const v = value.trim();
+  if (v.toLowerCase() === 'true') {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'true is refused: it trusts every X-Forwarded-For entry, and the client writes the first one (per-IP limits would count whatever it claims); give the number of proxies in front of the app (e.g. 1) or their addresses or subnets',
+    });
+    return z.NEVER;
+  }
+  if (v === 'false') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  const bad = entries.filter((e) => !PROXY_RANGES.has(e) && !isAddressOrSubnet(e));
+  if (bad.length) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be false, a hop count, or addresses and subnets separated by commas (loopback, linklocal, uniquelocal, 10.0.0.1, 10.0.0.0/8); not ${bad.map((e) => JSON.stringify(e)).join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+}
 
 const schema = z
   .object({
@@ -25,16 +63,11 @@ const schema = z
       .default('false')
       .transform((v) => v === 'true'),
     /**
-     * Which proxies may set X-Forwarded-For/-Proto (express "trust proxy"): "loopback" (default),
-     * "true", a hop count, or a comma-separated list of addresses or subnets.
+     * Which proxies may set X-Forwarded-For/-Proto (express "trust proxy"): a hop count, or
+     * addresses and subnets. Never "true": req.ip would be the left-most X-Forwarded-For entry,
+     * which the client writes, and the per-IP limits would count whatever it claims.
      */
-    TRUST_PROXY: z
-      .string()
-      .regex(/^[\w.:/, -]+$/, 'must be true, false, a hop count or addresses and subnets')
-      .default('loopback')
-      .transform((v): boolean | number | string =>
-        v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v,
-      ),
+    TRUST_PROXY: z.string().default('loopback').transform(parseTrustProxy),
     DATABASE_URL: z.string().optional(),
     DATA_DIR: z.string().default('./data'),
     DB_POOL_MAX: z.coerce.number().int().min(1).default(10),

@@ -1,5 +1,7 @@
 import request from 'supertest';
+import { LINK_PATH_PREFIX } from '../../server/features/referrals/referral-link-tokens';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import { csrfOf } from './html';
 
@@ -124,5 +126,59 @@ describe('HTTPS-only headers', () => {
   it('when ALLOW_INSECURE_HTTP is set but PUBLIC_URL is https, then HSTS is still sent', async () => {
     const h = await headersAt('https://aller-vers.example', INSECURE);
     expect(h['strict-transport-security']).toMatch(/max-age=\d+/);
+  });
+});
+
+/**
+ * Behind one proxy (TRUST_PROXY=1) the client's address is the entry that proxy appends to
+ * X-Forwarded-For, the right-most; whatever the client put before it counts for nothing.
+ */
+describe('client addresses behind a proxy (TRUST_PROXY as a hop count)', () => {
+  const contexts: TestContext[] = [];
+  afterAll(async () => {
+    for (const c of contexts) await c.close();
+  });
+
+  async function behindOneProxy() {
+    const ctx = await createTestContext({ env: { TRUST_PROXY: '1' } });
+    contexts.push(ctx);
+    return ctx.app;
+  }
+  // What the proxy saw the client come from, and a left-most entry the client makes up.
+  const PROXIED = '203.0.113.7';
+  const forwarded = (i: number) => `198.51.100.${i % 250}, ${PROXIED}`;
+
+  it('when a client makes up a new left-most X-Forwarded-For on each signed-link request, then it still reaches the limit of the address the proxy saw, audited under that address', async () => {
+    const app = await behindOneProxy();
+    const bogus = `${LINK_PATH_PREFIX}${'C'.repeat(43)}`;
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i += 1)
+      statuses.push((await request(app).get(bogus).set('X-Forwarded-For', forwarded(i))).status);
+    expect(statuses.slice(0, 30).every((s) => s === 404)).toBe(true);
+    expect(statuses[30]).toBe(429);
+    // Another address behind the same proxy has its own bucket.
+    const other = await request(app).get(bogus).set('X-Forwarded-For', '203.0.113.8');
+    expect(other.status).toBe(404);
+
+    // The flood is audited once, under the proxy's entry (this file's tables start empty).
+    const refused = await testKnex()('audit_events')
+      .where({ action: 'referral_link.refused' })
+      .whereRaw("details->>'reason' = 'rate_limited'")
+      .pluck('ip');
+    expect(refused).toEqual([PROXIED]);
+  });
+
+  it('when a login fails with a made-up left-most X-Forwarded-For, then it is audited under the address the proxy saw, the one the login throttle counts', async () => {
+    const app = await behindOneProxy();
+    const team = await createTeam();
+    const res = await request(app)
+      .post('/api/session')
+      .set('X-Forwarded-For', forwarded(1))
+      .send({ email: team.worker.email, password: 'not the right password at all' });
+    expect(res.status).toBe(401);
+    const [row] = await testKnex()('audit_events')
+      .where({ action: 'login_failed', subject_id: team.worker.id })
+      .select('ip');
+    expect(String(row.ip)).toBe(PROXIED);
   });
 });

@@ -62,3 +62,40 @@ describe('configuration: where users reach the app (PUBLIC_URL, ALLOW_INSECURE_H
     expect(parseConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
   });
 });
+
+describe('configuration: which proxies are trusted (TRUST_PROXY)', () => {
+  const trust = (v: string) => parseConfig({ TRUST_PROXY: v }).TRUST_PROXY;
+
+  it('when TRUST_PROXY is true, then it is refused, saying the client writes X-Forwarded-For and what to give instead', () => {
+    for (const v of ['true', 'TRUE'])
+      expect(() => trust(v)).toThrow(
+        /TRUST_PROXY: true is refused: it trusts every X-Forwarded-For entry, and the client writes the first one .*give the number of proxies/,
+      );
+    // In production as everywhere else.
+    expect(() =>
+      parseConfig({ ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example', TRUST_PROXY: 'true' }),
+    ).toThrow(/TRUST_PROXY: true is refused/);
+  });
+
+  it('when TRUST_PROXY is a hop count, then express gets the number', () => {
+    expect(trust('1')).toBe(1);
+    expect(trust('2')).toBe(2);
+  });
+
+  it('when TRUST_PROXY lists addresses, subnets and named ranges, then express gets the list', () => {
+    expect(trust('10.0.0.0/8, 192.168.1.7,fd00::/8, loopback')).toEqual([
+      '10.0.0.0/8',
+      '192.168.1.7',
+      'fd00::/8',
+      'loopback',
+    ]);
+    expect(parseConfig({}).TRUST_PROXY).toEqual(['loopback']);
+    expect(trust('false')).toBe(false);
+  });
+
+  it('when an entry is neither an address, a subnet nor a named range, then it is refused naming it', () => {
+    expect(() => trust('loopback, proxy.internal')).toThrow(/TRUST_PROXY: .*not "proxy.internal"/);
+    expect(() => trust('10.0.0.0/33')).toThrow(/not "10.0.0.0\/33"/);
+    expect(() => trust('1.5')).toThrow(/not "1.5"/);
+  });
+});

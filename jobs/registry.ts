@@ -6,6 +6,7 @@ import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
+  REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
 } from '../server/features/referrals/referral-schemas';
 import { referralEscalateRequester } from './referrals/escalate-requester';
@@ -14,6 +15,7 @@ import {
   referralEmailPartner,
   referralRemindPartner,
 } from './referrals/partner-link-email';
+import { referralOutcomeFollowUp } from './referrals/outcome-follow-up';
 import { referralExpire } from './referrals/referral-expire';
 
 /**
@@ -24,6 +26,7 @@ export const processors: ProcessorRegistry = Object.freeze({
   [FOLLOW_UP_DUE]: followUpDue,
   [REFERRAL_EMAIL_PARTNER]: referralEmailPartner,
   [REFERRAL_ASK_OUTCOME]: referralAskOutcome,
+  [REFERRAL_OUTCOME_FOLLOW_UP]: referralOutcomeFollowUp,
   [REFERRAL_EXPIRE]: referralExpire,
   [REFERRAL_REMIND_PARTNER]: referralRemindPartner,
   [REFERRAL_ESCALATE_REQUESTER]: referralEscalateRequester,

@@ -48,16 +48,6 @@ export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
 
     const token = linkTokenFor(deps.config.LINK_SECRET, deadline.id, purpose);
     const expiresAt = new Date(now.getTime() + LINK_LIFETIME_MS);
-    // Written in the job's transaction, which commits right after the SMTP hand-off: never on
-    // the global knex here (the embedded database has one connection, and this transaction
-    // holds it). A rolled-back attempt leaves nothing; the retry writes the same token again.
-    await referralLinkRepository.insertOnce(trx, {
-      referralId: row.id,
-      tokenHash: hashToken(token),
-      purpose,
-      expiresAt,
-      at: now,
-    });
     const host = new URL(deps.config.publicUrl).hostname || 'aller-vers.local';
     const messageId = `<deadline-${deadline.id}@${host}>`;
     await deps.mailer.send(
@@ -71,6 +61,18 @@ export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
         messageId,
       }),
     );
+    // Written after the SMTP hand-off, in the job's transaction, which commits right after:
+    // its foreign key locks the referral row (KEY SHARE), and a move on the referral must not
+    // wait for a slow send. Nothing before the send locks the person or the referral. Never on
+    // the global knex here (the embedded database has one connection, and this transaction
+    // holds it). A failed send leaves nothing; the retry writes the same token again.
+    await referralLinkRepository.insertOnce(trx, {
+      referralId: row.id,
+      tokenHash: hashToken(token),
+      purpose,
+      expiresAt,
+      at: now,
+    });
     await sentEmailRepository.record(trx, {
       deadlineId: deadline.id,
       structureId: deadline.structureId,
@@ -84,20 +86,9 @@ export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
 
 export const referralEmailPartner = partnerLinkEmail('respond');
 export const referralRemindPartner = partnerLinkEmail('remind');
-const outcomeEmail = partnerLinkEmail('outcome');
-
 /**
  * 'referral.ask_outcome', 10 business days after the partner accepted (spec section 3, closing
- * the loop): the outcome question to the partner, and a follow-up for the person's referent to
- * update the person's right, both in the job's transaction. The follow-up does not depend on the
- * email being sent (paused reminders, a consent that expired): it is for the structure's staff.
+ * the loop): the outcome question to the partner. The referent's follow-up is the sibling kind
+ * 'referral.outcome_follow_up' (outcome-follow-up.ts), due at the same moment.
  */
-export const referralAskOutcome: Processor = async (ctx) => {
-  await ctx.deps.services.referrals.planOutcomeFollowUp(
-    ctx.trx,
-    ctx.deadline.structureId,
-    ctx.deadline.subjectId,
-    ctx.now,
-  );
-  return outcomeEmail(ctx);
-};
+export const referralAskOutcome = partnerLinkEmail('outcome');

@@ -75,6 +75,13 @@ export const personParams = z.object({ id: uuid() }).strict();
 /** Deadline kinds written by referrals into the outbox. */
 export const REFERRAL_EMAIL_PARTNER = 'referral.email_partner';
 export const REFERRAL_ASK_OUTCOME = 'referral.ask_outcome';
+/**
+ * The referent's "update the right" follow-up, at the outcome question's moment. A kind of its
+ * own, not a step of the email job: the email holds its transaction through the SMTP send, and
+ * planning the follow-up locks the person and the referral, which would then wait on the send;
+ * a failed send would also roll the follow-up back with it.
+ */
+export const REFERRAL_OUTCOME_FOLLOW_UP = 'referral.outcome_follow_up';
 export const REFERRAL_EXPIRE = 'referral.expire';
 export const REFERRAL_REMIND_PARTNER = 'referral.remind_partner';
 export const REFERRAL_ESCALATE_REQUESTER = 'referral.escalate_requester';
@@ -88,6 +95,7 @@ export const REFERRAL_AWAITING_ANSWER_KINDS = [
 export const REFERRAL_DEADLINE_KINDS = [
   ...REFERRAL_AWAITING_ANSWER_KINDS,
   REFERRAL_ASK_OUTCOME,
+  REFERRAL_OUTCOME_FOLLOW_UP,
 ] as const;
 
 /** Business days a partner has before a referral expires (spec: day 10), and before the outcome question. */

@@ -37,6 +37,7 @@ import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
+  REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
   type CreateReferralInput,
   type ListReferralsQuery,
@@ -195,15 +196,19 @@ export function createReferralService(deps: ReferralServiceDeps) {
       await outbox.cancel('referral', row.id, [...REFERRAL_AWAITING_ANSWER_KINDS]);
     }
     if (to === 'accepted') {
-      await outbox.schedule({
-        structureId: row.structure_id,
-        kind: REFERRAL_ASK_OUTCOME,
-        subjectType: 'referral',
-        subjectId: row.id,
-        dueAt: calendar.nextWorkingMoment(
-          calendar.addBusinessDays(now, ASK_OUTCOME_AFTER_BUSINESS_DAYS),
-        ),
-      });
+      // Closing the loop: the question to the partner and the referent's follow-up, at one moment.
+      const dueAt = calendar.nextWorkingMoment(
+        calendar.addBusinessDays(now, ASK_OUTCOME_AFTER_BUSINESS_DAYS),
+      );
+      for (const kind of [REFERRAL_ASK_OUTCOME, REFERRAL_OUTCOME_FOLLOW_UP]) {
+        await outbox.schedule({
+          structureId: row.structure_id,
+          kind,
+          subjectType: 'referral',
+          subjectId: row.id,
+          dueAt,
+        });
+      }
     }
 
     const partnerAnswered =
@@ -602,7 +607,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
     /**
      * Closing the loop (spec section 3), beside the outcome question sent to the partner: the
      * person's referent (else the requester) gets a follow-up to update the person's right. Runs
-     * in the ask_outcome job's transaction; a no-op once planned, or when the referral is no
+     * in the outcome_follow_up job's transaction, never in the email's (which holds its
+     * transaction through the SMTP send); a no-op once planned, or when the referral is no
      * longer accepted, in progress or on hold.
      */
     async planOutcomeFollowUp(

@@ -5,6 +5,7 @@ import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
+  REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
 } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
@@ -312,12 +313,13 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       // Thursday 24 Dec: Christmas and New Year's Day do not count, day 10 is Monday 11 Jan.
       ['before the holidays', '2026-12-24T10:00:00+01:00', '2027-01-11T10:00:00+01:00'],
     ])(
-      'when the partner accepts %s, then the outcome question is due 10 business days later at the next working moment',
+      "when the partner accepts %s, then the outcome question and the referent's follow-up are due 10 business days later at the next working moment",
       async (_when, acceptedAt, due) => {
         const id = await newReferral();
         clock.set(acceptedAt);
         await accept(id);
         expect(await dueDates(id, REFERRAL_ASK_OUTCOME)).toEqual([iso(due)]);
+        expect(await dueDates(id, REFERRAL_OUTCOME_FOLLOW_UP)).toEqual([iso(due)]);
       },
     );
 
@@ -327,6 +329,7 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
       await accept(id);
       const [question] = await deadlinesOf(id, REFERRAL_ASK_OUTCOME);
+      const [planning] = await deadlinesOf(id, REFERRAL_OUTCOME_FOLLOW_UP);
       clock.set(question.due_at);
 
       const before = smtp.received.length;
@@ -334,6 +337,9 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       const email = (await smtp.waitFor(before + 1))[before];
       expect(email.subject).toContain("L'aide a-t-elle pu être apportée");
       expect((await request(ctx.app).get(linkIn(email).path)).status).toBe(200);
+      // The email plans nothing: the follow-up is its sibling deadline's.
+      expect(await followUpsOf(person.id)).toEqual([]);
+      expect(await run(REFERRAL_OUTCOME_FOLLOW_UP, planning.id)).toBe('done');
 
       const followUps = await followUpsOf(person.id);
       expect(followUps).toHaveLength(1);
@@ -358,6 +364,8 @@ describe('referral SLA: reminders to the partner and escalation to the requester
 
       await redeliver(question.id);
       expect(await run(REFERRAL_ASK_OUTCOME, question.id)).toBe('skipped');
+      await redeliver(planning.id);
+      expect(await run(REFERRAL_OUTCOME_FOLLOW_UP, planning.id)).toBe('skipped');
       await new Promise((r) => setTimeout(r, 200));
       expect(smtp.received.length).toBe(before + 1);
       expect(await followUpsOf(person.id)).toHaveLength(1);
@@ -367,9 +375,11 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       const id = await newReferral({ person: { pauseReminders: true } });
       await accept(id);
       const [question] = await deadlinesOf(id, REFERRAL_ASK_OUTCOME);
+      const [planning] = await deadlinesOf(id, REFERRAL_OUTCOME_FOLLOW_UP);
       clock.set(question.due_at);
       const before = smtp.received.length;
       expect(await run(REFERRAL_ASK_OUTCOME, question.id)).toBe('skipped');
+      expect(await run(REFERRAL_OUTCOME_FOLLOW_UP, planning.id)).toBe('done');
       const personId = (await w.agents.worker.get(`/api/referrals/${id}`)).body.personId;
       const followUps = await followUpsOf(personId);
       expect(followUps.map((f) => f.assignee_id)).toEqual([w.team.worker.id]);
@@ -377,13 +387,21 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       expect(smtp.received.length).toBe(before);
     });
 
-    it('when the referral was completed before the question ran, then neither the email nor the follow-up happens', async () => {
+    it('when the referral was completed before the question ran, then both deadlines are cancelled and neither the email nor the follow-up happens', async () => {
       const id = await newReferral();
       await accept(id);
       const [question] = await deadlinesOf(id, REFERRAL_ASK_OUTCOME);
+      const [planning] = await deadlinesOf(id, REFERRAL_OUTCOME_FOLLOW_UP);
       await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'completed' });
+      for (const d of [question, planning])
+        expect((await testKnex()('deadlines').where({ id: d.id }).first()).status).toBe(
+          'cancelled',
+        );
+      // Forced back to pending, as jobs that raced the move: each sees the referral closed.
       await redeliver(question.id);
       expect(await run(REFERRAL_ASK_OUTCOME, question.id)).toBe('skipped');
+      await redeliver(planning.id);
+      expect(await run(REFERRAL_OUTCOME_FOLLOW_UP, planning.id)).toBe('skipped');
       const personId = (await w.agents.worker.get(`/api/referrals/${id}`)).body.personId;
       expect(await followUpsOf(personId)).toEqual([]);
     });

@@ -202,11 +202,14 @@ describe('referral state machine, transition by transition', () => {
         [null, 'requested'],
         ['requested', winner],
       ]);
-      // What follows agrees with the winner: the outcome question only after an acceptance.
+      // What follows agrees with the winner: closing the loop only after an acceptance.
       const pending = await testKnex()('deadlines')
         .where({ subject_id: id, status: 'pending' })
+        .orderBy('kind')
         .pluck('kind');
-      expect(pending).toEqual(winner === 'accepted' ? ['referral.ask_outcome'] : []);
+      expect(pending).toEqual(
+        winner === 'accepted' ? ['referral.ask_outcome', 'referral.outcome_follow_up'] : [],
+      );
       const notified = await testKnex()('notifications').where({
         subject_id: id,
         kind: 'referral.accepted',

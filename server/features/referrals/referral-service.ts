@@ -12,6 +12,7 @@ import {
 import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditConflictRead } from '../audit/conflict-audit';
 import { consentRepository } from '../consents/consent-repository';
 import { deadlineRepository } from '../deadlines/deadline-repository';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
@@ -530,28 +531,42 @@ export function createReferralService(deps: ReferralServiceDeps) {
     },
 
     async transition(actor: Actor, id: string, input: TransitionInput, ctx: RequestContext) {
-      return uow(async (trx, outbox) => {
-        const row = await lockInScope(trx, actor, id);
-        authorise(actor, row, input.to);
-        // The row is locked: of two callers who saw one version, the second sees the first's move.
-        if (input.version !== undefined && input.version !== row.version) {
-          throw new ConflictError('This referral was changed meanwhile; reload it', {
-            current: await viewFor(trx, actor, id),
+      // The referral's structure, known once it was found in scope: a partner's view lacks it.
+      let structureId: string | null = null;
+      const write = () =>
+        uow(async (trx, outbox) => {
+          const row = await lockInScope(trx, actor, id);
+          structureId = row.structure_id;
+          authorise(actor, row, input.to);
+          // The row is locked: of two callers who saw one version, the second sees the first's move.
+          if (input.version !== undefined && input.version !== row.version) {
+            throw new ConflictError('This referral was changed meanwhile; reload it', {
+              current: await viewFor(trx, actor, id),
+            });
+          }
+          const from = row.status;
+          await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
+          await auditRepository.record(trx, {
+            actor,
+            structureId: row.structure_id,
+            action: 'referral.transition',
+            subjectType: 'referral',
+            subjectId: id,
+            ip: ctx.ip,
+            details: { from, to: input.to },
           });
-        }
-        const from = row.status;
-        await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
-        await auditRepository.record(trx, {
-          actor,
-          structureId: row.structure_id,
-          action: 'referral.transition',
-          subjectType: 'referral',
-          subjectId: id,
-          ip: ctx.ip,
-          details: { from, to: input.to },
+          return viewFor(trx, actor, id);
         });
-        return viewFor(trx, actor, id);
-      });
+      // The referral handed back with a stale version's 409 is a read (person name, reason, …).
+      return auditConflictRead(knex, write, () => ({
+        actor,
+        structureId,
+        action: 'referral.read',
+        subjectType: 'referral',
+        subjectId: id,
+        ip: ctx.ip,
+        details: { reason: 'conflict' },
+      }));
     },
 
     /**

@@ -96,6 +96,41 @@ describe('audit trail of referrals and consents', () => {
     expect(await events('referral.transition', { subject_id: referralId })).toHaveLength(1);
   });
 
+  it('when a move names a stale version, then the 409 hands back the current referral and records it as a referral.read, reason conflict', async () => {
+    const conflictReads = async () =>
+      (await events('referral.read', { subject_id: referralId })).filter(
+        (e) => e.details?.reason === 'conflict',
+      );
+    // The invalid move of the test before (409 without the current referral) read nothing.
+    expect(await conflictReads()).toEqual([]);
+
+    const partner = await w.agents.partner
+      .post(`/api/referrals/${referralId}/transitions`)
+      .send({ to: 'in_progress', version: 1 });
+    expect(partner.status).toBe(409);
+    expect(partner.body.error.details.current).toMatchObject({
+      id: referralId,
+      status: 'accepted',
+      person: { displayName: 'Nadia Benali' },
+    });
+    const staff = await w.agents.worker
+      .post(`/api/referrals/${referralId}/transitions`)
+      .send({ to: 'cancelled', reason: 'La personne a déménagé', version: 1 });
+    expect(staff.status).toBe(409);
+    expect(staff.body.error.details.current).toMatchObject({ id: referralId, personId });
+
+    const rows = await conflictReads();
+    expect(rows.map((r) => [r.actor_id, r.actor_role, r.structure_id, r.details])).toEqual([
+      [w.users.p1.id, 'partner', w.team.structure.id, { reason: 'conflict' }],
+      [w.team.worker.id, 'worker', w.team.structure.id, { reason: 'conflict' }],
+    ]);
+    // Nothing moved, and no transition was recorded.
+    expect((await w.agents.worker.get(`/api/referrals/${referralId}`)).body.status).toBe(
+      'accepted',
+    );
+    expect(await events('referral.transition', { subject_id: referralId })).toHaveLength(1);
+  });
+
   it('when the consent is revoked, then consent.revoke names the revoked consents and the cancelled referrals', async () => {
     const res = await w.agents.manager.post(`/api/consents/${consentId}/revoke`);
     expect(res.status).toBe(200);

@@ -314,28 +314,33 @@ export function createReferralRepository(cipher: Cipher) {
       return rows.map((r) => toStaff(r, events));
     },
 
-    /** Locks a referral of the structure for a transition. */
-    async lockForStaff(trx: Knex.Transaction, structureId: string, id: string) {
-      return (await trx('referrals')
-        .where({ id, structure_id: structureId })
-        .forUpdate()
-        .first()) as ReferralRow | undefined;
+    /**
+     * A referral of the structure, as staff may move it; locked (FOR UPDATE) for the transition
+     * when `lock` is set. Read unlocked first, it says which person to lock before the referral.
+     */
+    async rowForStaff(db: Db, structureId: string, id: string, lock = false) {
+      const q = db('referrals').where({ id, structure_id: structureId });
+      if (lock) q.forUpdate();
+      return (await q.first()) as ReferralRow | undefined;
     },
 
-    /** Locks a referral addressed to the partner, within the partner's scope (see partnerBase). */
-    async lockForPartner(trx: Knex.Transaction, partnerId: string, id: string, now: Date) {
-      return (await trx('referrals as r')
+    /**
+     * A referral addressed to the partner, within the partner's scope (see partnerBase); locked
+     * (FOR UPDATE) for the transition when `lock` is set.
+     */
+    async rowForPartner(db: Db, partnerId: string, id: string, now: Date, lock = false) {
+      const q = db('referrals as r')
         .where({ 'r.id': id, 'r.partner_id': partnerId })
         .whereExists((w) =>
           w
-            .select(trx.raw('1'))
+            .select(db.raw('1'))
             .from('consents as oc')
             .whereRaw('oc.id = r.consent_id')
             .whereNull('oc.revoked_at'),
         )
-        .whereRaw(`exists (${STANDING_CONSENT})`, [now, now])
-        .forUpdate()
-        .first('r.*')) as ReferralRow | undefined;
+        .whereRaw(`exists (${STANDING_CONSENT})`, [now, now]);
+      if (lock) q.forUpdate();
+      return (await q.first('r.*')) as ReferralRow | undefined;
     },
 
     /** Whether the partner may see this referral at `now` (the scope of partnerBase). */

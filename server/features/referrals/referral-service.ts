@@ -276,38 +276,55 @@ export function createReferralService(deps: ReferralServiceDeps) {
    * Lock order for every referral move: the person's row, then the referral's. Creating a
    * referral and revoking a consent lock the person first too, so a revocation (person, then the
    * pair's consents and referrals) and a move of one of those referrals cannot wait on each other
-   * in a cycle. Returns the referral row locked, or undefined.
+   * in a cycle. `find` reads the referral without a lock, to know its person; `lock` reads it
+   * again, locked, and re-checks whatever `find` checked (a scope may have closed meanwhile).
+   * Returns the referral row locked, or undefined.
    */
   async function lockPersonThenReferral(
     trx: Knex.Transaction,
-    id: string,
-    lockReferral: () => Promise<ReferralRow | undefined>,
+    find: () => Promise<ReferralRow | undefined>,
+    lock: () => Promise<ReferralRow | undefined>,
   ): Promise<ReferralRow | undefined> {
-    const bare = await referrals.findRow(trx, id);
-    if (!bare) return undefined;
-    await persons.lock(trx, bare.structure_id, bare.person_id);
-    return lockReferral();
+    const seen = await find();
+    if (!seen) return undefined;
+    await persons.lock(trx, seen.structure_id, seen.person_id);
+    return lock();
   }
 
   /** For the system and signed links, which reach a referral by its id. */
   const lockForMove = (trx: Knex.Transaction, id: string) =>
-    lockPersonThenReferral(trx, id, () => referrals.lockById(trx, id));
+    lockPersonThenReferral(
+      trx,
+      () => referrals.findRow(trx, id),
+      () => referrals.lockById(trx, id),
+    );
 
-  async function lockInScope(trx: Knex.Transaction, actor: Actor, id: string) {
-    const row = await lockPersonThenReferral(trx, id, () => lockScoped(trx, actor, id));
-    if (!row) throw new NotFoundError('Referral');
-    return row;
+  /**
+   * The referral as this user may move it: staff, of their structure; partner users, addressed
+   * to their organisation while the person's consent stands. Nobody else moves a referral.
+   */
+  function rowInScope(trx: Knex.Transaction, actor: Actor, id: string, lock: boolean) {
+    if (actor.role === 'partner') {
+      return actor.partnerId
+        ? referrals.rowForPartner(trx, actor.partnerId, id, clock.now(), lock)
+        : Promise.resolve(undefined);
+    }
+    return PERSON_ROLES.includes(actor.role)
+      ? referrals.rowForStaff(trx, actor.structureId, id, lock)
+      : Promise.resolve(undefined);
   }
 
-  async function lockScoped(trx: Knex.Transaction, actor: Actor, id: string) {
-    const row =
-      actor.role === 'partner'
-        ? actor.partnerId
-          ? await referrals.lockForPartner(trx, actor.partnerId, id, clock.now())
-          : undefined
-        : PERSON_ROLES.includes(actor.role)
-          ? await referrals.lockForStaff(trx, actor.structureId, id)
-          : undefined;
+  /**
+   * Scope first: a referral the caller may not see is a 404 before any lock, so nobody locks a
+   * person row (or learns from the wait that the id exists) by posting moves to a referral id.
+   */
+  async function lockInScope(trx: Knex.Transaction, actor: Actor, id: string) {
+    const row = await lockPersonThenReferral(
+      trx,
+      () => rowInScope(trx, actor, id, false),
+      () => rowInScope(trx, actor, id, true),
+    );
+    if (!row) throw new NotFoundError('Referral');
     return row;
   }
 

@@ -5,7 +5,7 @@ import { REFERRAL_EXPIRE } from '../../../server/features/referrals/referral-sch
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+import { createPerson, giveConsent, refer, referralWorld, settledOrWaiting } from './helpers';
 
 /**
  * A deadline job locks its outbox row, then the person and the referral it acts on. A user's move
@@ -20,18 +20,6 @@ describe('a referral move while a deadline job of that referral is running', () 
     ctx = await createTestContext({ clock: fixedClock('2026-11-24T10:00:00+01:00') });
   });
   afterAll(() => ctx.close());
-
-  /** Until the request has settled or a backend of this database waits on a lock. */
-  async function settledOrWaiting(settled: () => boolean): Promise<void> {
-    for (let i = 0; i < 100 && !settled(); i++) {
-      const waiting = await testKnex()
-        .from('pg_stat_activity')
-        .where({ datname: testKnex().raw('current_database()'), wait_event_type: 'Lock' })
-        .first('pid');
-      if (waiting) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
 
   it('when the partner accepts while the expiry job holds its deadline, then both finish: 200 for the partner, the job skips', async () => {
     const w = await referralWorld(ctx.app);

@@ -112,6 +112,18 @@ export const deadlineRepository = {
     return row ? toDeadline(row) : null;
   },
 
+  /**
+   * Whether a deadline of the same kind and subject was scheduled after this one (by a later
+   * transaction), whatever its status. Compared in SQL: a Date would drop the microseconds.
+   */
+  async hasNewer(db: Knex | Knex.Transaction, d: Deadline): Promise<boolean> {
+    const row = await db('deadlines')
+      .where({ kind: d.kind, subject_type: d.subjectType, subject_id: d.subjectId })
+      .where('created_at', '>', db('deadlines').where({ id: d.id }).select('created_at'))
+      .first('id');
+    return Boolean(row);
+  },
+
   async finish(
     trx: Knex.Transaction,
     id: string,

@@ -1,3 +1,4 @@
+import { followUpDue } from '../../../jobs/follow-ups/follow-up-due';
 import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import { deadlineJobId } from '../../../jobs/queues';
@@ -8,7 +9,14 @@ import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
-import { deadlinesOf, notificationsFor, planFollowUp, waitFor, waitForStatus } from './helpers';
+import {
+  deadlinesOf,
+  notificationsFor,
+  planFollowUp,
+  settledOrWaiting,
+  waitFor,
+  waitForStatus,
+} from './helpers';
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 const LATER = new Date('2026-12-08T09:00:00.000Z');
@@ -163,6 +171,78 @@ describe('follow-up due deadlines', () => {
       expect(await notificationsFor(team.worker.id)).toHaveLength(0);
       const [n] = await notificationsFor(team.worker2.id);
       expect(n).toMatchObject({ subject_id: res.body.id, kind: FOLLOW_UP_DUE });
+      expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
+    });
+
+    it('when the follow-up is reassigned while a job holds its deadline, then that deadline stays pending, skips when it runs, and only the new assignee is notified', async () => {
+      const team = await createTeam();
+      const { agent, res } = await planFollowUp(ctx.app, team.worker.email, LATER);
+      const [old] = await deadlinesOf(res.body.id);
+      // A job holds the row (it then crashed, or failed): the reassignment cannot cancel it.
+      const job = await ctx.deps.knex.transaction();
+      try {
+        expect(await deadlineRepository.lockForProcessing(job, old.id)).not.toBeNull();
+        const patched = await agent
+          .patch(`/api/follow-ups/${res.body.id}`)
+          .send({ assigneeId: team.worker2.id });
+        expect(patched.status).toBe(200);
+      } finally {
+        await job.rollback();
+      }
+      const [before, after] = await deadlinesOf(res.body.id);
+      expect(before).toMatchObject({ id: old.id, status: 'pending' });
+      expect(after).toMatchObject({ status: 'pending', dueAt: LATER });
+
+      expect(await run(old.id)).toBe('skipped');
+      expect(await deadlineRepository.findById(testKnex(), old.id)).toMatchObject({
+        status: 'skipped',
+        lastError: 'follow-up was reassigned: a newer deadline notifies its assignee',
+      });
+      expect(await run(after.id)).toBe('done');
+      expect(await notificationsFor(team.worker.id)).toHaveLength(0);
+      expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
+    });
+
+    it('when the job reaches the follow-up while its reassignment is being written, then it waits for it and never notifies the old assignee', async () => {
+      const team = await createTeam();
+      const { agent, personId, res } = await planFollowUp(ctx.app, team.worker.email, LATER);
+      const [old] = await deadlinesOf(res.body.id);
+      const job = await ctx.deps.knex.transaction();
+      const holder = await testKnex().transaction();
+      try {
+        // The job's first step, as processDeadline takes it: lock the outbox row.
+        const deadline = (await deadlineRepository.lockForProcessing(job, old.id))!;
+        // The reassignment locks the follow-up, moves it to the colleague and leaves the held
+        // row pending; it is kept from committing by a lock on the person (its last write).
+        await holder('persons').where({ id: personId }).forUpdate().first('id');
+        let patched: { status: number } | undefined;
+        const patching = agent
+          .patch(`/api/follow-ups/${res.body.id}`)
+          .send({ assigneeId: team.worker2.id })
+          .then((r) => (patched = r));
+        expect(await settledOrWaiting(() => patched !== undefined)).toBe('waiting');
+
+        // The real processor, in the job's transaction, while the reassignment is uncommitted.
+        let result: Awaited<ReturnType<typeof followUpDue>> | undefined;
+        const processing = followUpDue({ deadline, trx: job, deps: ctx.deps, now: LATER }).then(
+          (r) => (result = r),
+        );
+
+        await holder.rollback();
+        expect((await patching).status).toBe(200);
+        await processing;
+        await job.commit();
+        expect(result).toEqual({
+          status: 'skipped',
+          note: 'follow-up was reassigned: a newer deadline notifies its assignee',
+        });
+      } finally {
+        if (!holder.isCompleted()) await holder.rollback();
+        if (!job.isCompleted()) await job.rollback();
+      }
+      expect(await notificationsFor(team.worker.id)).toHaveLength(0);
+      const [, current] = await deadlinesOf(res.body.id);
+      expect(await run(current.id)).toBe('done');
       expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
     });
 

@@ -24,6 +24,25 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Until `settled()` is true or a backend of this database waits on a lock; says which. Bounded
+ * (about 5 s): a request that neither settles nor waits is reported as 'neither'.
+ */
+export async function settledOrWaiting(
+  settled: () => boolean,
+): Promise<'settled' | 'waiting' | 'neither'> {
+  for (let i = 0; i < 100; i++) {
+    if (settled()) return 'settled';
+    const waiting = await testKnex()
+      .from('pg_stat_activity')
+      .where({ datname: testKnex().raw('current_database()'), wait_event_type: 'Lock' })
+      .first('pid');
+    if (waiting) return 'waiting';
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return settled() ? 'settled' : 'neither';
+}
+
 export async function deadlinesOf(followUpId: string): Promise<Deadline[]> {
   const rows = await testKnex()('deadlines')
     .where({ subject_type: 'follow_up', subject_id: followUpId, kind: FOLLOW_UP_DUE })

@@ -5,7 +5,8 @@ import { REFERRAL_EXPIRE } from '../../../server/features/referrals/referral-sch
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createPerson, giveConsent, refer, referralWorld, settledOrWaiting } from './helpers';
+import { settledOrWaiting } from '../deadlines/helpers';
+import { createPerson, giveConsent, refer, referralWorld } from './helpers';
 
 /**
  * A deadline job locks its outbox row, then the person and the referral it acts on. A user's move

@@ -2,14 +2,8 @@ import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
-import {
-  createPerson,
-  giveConsent,
-  refer,
-  referralWorld,
-  settledOrWaiting,
-  type Agent,
-} from './helpers';
+import { settledOrWaiting } from '../deadlines/helpers';
+import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
 
 /**
  * A move locks the person's row, then the referral's, but only once the caller is known to see

@@ -116,34 +116,49 @@ export function createReferralRepository(cipher: Cipher) {
       );
 
   /**
-   * The newest standing referral consent of the referral's person for its partner: not revoked,
-   * given and not expired at `now`. Correlated on the outer `r`.
+   * A standing referral consent of the referral's person for its partner: not revoked, given
+   * and not expired at `now` (two bindings). Correlated on the outer `r`.
    */
-  const STANDING_CONSENT = `select sc.shared_fields from consents sc
-    where sc.structure_id = r.structure_id and sc.person_id = r.person_id
+  const STANDING = `sc.structure_id = r.structure_id and sc.person_id = r.person_id
       and sc.partner_id = r.partner_id and sc.purpose = 'referral' and sc.revoked_at is null
-      and sc.given_at <= ? and (sc.expires_at is null or sc.expires_at > ?)
+      and sc.given_at <= ? and (sc.expires_at is null or sc.expires_at > ?)`;
+  /** Whether one exists: a plain EXISTS, which the planner can run as one hashed semi-join. */
+  const HAS_STANDING_CONSENT = `exists (select 1 from consents sc where ${STANDING})`;
+  /**
+   * The newest one, whose shared fields say what the partner sees of the contact details. As an
+   * inner lateral join it is also the scope's test that one exists, row by row: the plan for a
+   * page (walk the inbox index, stop at the page's end); the semi-join is the plan for a count.
+   */
+  const NEWEST_STANDING_CONSENT = `select sc.shared_fields from consents sc where ${STANDING}
     order by sc.given_at desc, sc.id limit 1`;
 
   /**
    * The partner's scope, in the WHERE: referrals addressed to its organisation whose own consent
    * was not revoked, while the person still has a standing consent for that partner. A
    * revocation withdraws the partner's view at once and for good (revoked consents stay
-   * revoked); an expiry withdraws it until the person renews their consent. What the partner sees
-   * of the person's contact details follows the newest standing consent, the person's current
-   * choice.
+   * revoked); an expiry withdraws it until the person renews their consent. Bare, for counting
+   * and for the rows a transition locks.
+   */
+  const partnerScope = (db: Db, partnerId: string, now: Date) =>
+    db('referrals as r')
+      .join('consents as oc', 'oc.id', 'r.consent_id')
+      .where('r.partner_id', partnerId)
+      .whereNull('oc.revoked_at')
+      .whereRaw(HAS_STANDING_CONSENT, [now, now]);
+
+  /**
+   * The same scope with what a partner sees (the lateral join stands for the EXISTS). Of the
+   * person's contact details, the partner sees those the newest standing consent shares: the
+   * person's current choice. The names come from scalar sub-selects rather than joins: eight
+   * joined relations took the planner about 11 ms per query, more than running it.
    */
   const partnerBase = (db: Db, partnerId: string, now: Date) =>
     db('referrals as r')
       .join('consents as oc', 'oc.id', 'r.consent_id')
-      .joinRaw(`join lateral (${STANDING_CONSENT}) as c on true`, [now, now])
-      .join('persons as p', 'p.id', 'r.person_id')
-      .join('partners as pa', 'pa.id', 'r.partner_id')
-      .join('structures as st', 'st.id', 'r.structure_id')
-      .leftJoin('partner_services as s', 's.id', 'r.service_id')
-      .leftJoin('users as u', 'u.id', 'r.requester_id')
       .where('r.partner_id', partnerId)
       .whereNull('oc.revoked_at')
+      .joinRaw(`join lateral (${NEWEST_STANDING_CONSENT}) as c on true`, [now, now])
+      .join('persons as p', 'p.id', 'r.person_id')
       .select(
         'r.id',
         'r.status',
@@ -160,10 +175,12 @@ export function createReferralRepository(cipher: Cipher) {
         'p.email as person_email',
         'p.address as person_address',
         db.raw(`${DISPLAY_NAME} as person_display_name`),
-        'st.name as structure_name',
-        'pa.name as partner_name',
-        's.name as service_name',
-        'u.name as requester_name',
+        db.raw(
+          '(select st.name from structures st where st.id = r.structure_id) as structure_name',
+        ),
+        db.raw('(select pa.name from partners pa where pa.id = r.partner_id) as partner_name'),
+        db.raw('(select s.name from partner_services s where s.id = r.service_id) as service_name'),
+        db.raw('(select u.name from users u where u.id = r.requester_id) as requester_name'),
       );
 
   async function eventsOf(db: Db, ids: string[]) {
@@ -286,8 +303,11 @@ export function createReferralRepository(cipher: Cipher) {
 
     async listForPartner(db: Db, partnerId: string, f: ReferralFilter, now: Date) {
       const q = partnerBase(db, partnerId, now);
-      if (f.status) q.andWhere('r.status', f.status);
-      const countQ = q.clone().clearSelect().count<{ count: string }[]>('r.id as count');
+      const countQ = partnerScope(db, partnerId, now).count<{ count: string }[]>('r.id as count');
+      if (f.status) {
+        q.andWhere('r.status', f.status);
+        countQ.andWhere('r.status', f.status);
+      }
       const [rows, [{ count }]] = await Promise.all([
         q
           .orderBy('r.created_at', 'desc')
@@ -338,7 +358,7 @@ export function createReferralRepository(cipher: Cipher) {
             .whereRaw('oc.id = r.consent_id')
             .whereNull('oc.revoked_at'),
         )
-        .whereRaw(`exists (${STANDING_CONSENT})`, [now, now]);
+        .whereRaw(HAS_STANDING_CONSENT, [now, now]);
       if (lock) q.forUpdate();
       return (await q.first('r.*')) as ReferralRow | undefined;
     },
@@ -349,7 +369,7 @@ export function createReferralRepository(cipher: Cipher) {
         .join('consents as oc', 'oc.id', 'r.consent_id')
         .where('r.id', id)
         .whereNull('oc.revoked_at')
-        .whereRaw(`exists (${STANDING_CONSENT})`, [now, now])
+        .whereRaw(HAS_STANDING_CONSENT, [now, now])
         .first('r.id');
       return Boolean(row);
     },

@@ -352,6 +352,53 @@ describe('consent before referral, per partner', () => {
       expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('requested');
     });
 
+    it('when consents stand, expire, are revoked and are renewed, then the inbox total counts exactly the referrals it lists, with and without a status filter', async () => {
+      // The count and the page are two queries (a semi-join and a lateral look-up): they must agree.
+      const expired = await expiringReferral(['phone']);
+      const renewed = await expiringReferral(['phone']);
+      const standing = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, standing.id, w.food.partner.id);
+      const open = (await refer(w.agents.worker, standing.id, w.food.partner.id)).body.id as string;
+      const taken = (await refer(w.agents.worker, standing.id, w.food.partner.id)).body
+        .id as string;
+      expect(
+        (
+          await w.agents.partner
+            .post(`/api/referrals/${taken}/transitions`)
+            .send({ to: 'accepted' })
+        ).status,
+      ).toBe(200);
+      const gone = await createPerson(w.agents.worker);
+      const goneConsent = await giveConsent(w.agents.worker, gone.id, w.food.partner.id);
+      const revokedId = (await refer(w.agents.worker, gone.id, w.food.partner.id)).body
+        .id as string;
+      expect((await w.agents.worker.post(`/api/consents/${goneConsent.id}/revoke`)).status).toBe(
+        200,
+      );
+
+      clock.set('2026-11-26T10:00:00+01:00');
+      await giveConsent(w.agents.worker, renewed.person.id, w.food.partner.id, {
+        givenAt: '2026-11-26T09:00:00+01:00',
+      });
+      const inbox = async (query: string) => {
+        const res = await w.agents.partner.get(`/api/referrals?pageSize=100${query}`);
+        expect(res.status).toBe(200);
+        const ids = res.body.items.map((r: { id: string }) => r.id) as string[];
+        expect(res.body.total).toBe(ids.length);
+        return ids;
+      };
+      const all = await inbox('');
+      expect(all).toEqual(expect.arrayContaining([renewed.id, open, taken]));
+      expect(all).not.toContain(expired.id);
+      expect(all).not.toContain(revokedId);
+      const requested = await inbox('&status=requested');
+      expect(requested).toEqual(expect.arrayContaining([renewed.id, open]));
+      expect(requested).not.toContain(taken);
+      expect(requested).not.toContain(expired.id);
+      expect(await inbox('&status=accepted')).toContain(taken);
+      expect(await inbox('&status=cancelled')).not.toContain(revokedId);
+    });
+
     it('when the person renews the expired consent, then the partner sees the referral again with what the new consent shares', async () => {
       const { person, id } = await expiringReferral(['phone']);
       clock.set('2026-11-26T10:00:00+01:00');

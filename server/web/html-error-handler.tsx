@@ -105,7 +105,7 @@ export const pageNotFound: RequestHandler = (_req, _res, next) => next(new NotFo
  */
 export function htmlErrorHandler(
   logger: Logger,
-  notifications: Pick<NotificationService, 'list'>,
+  notifications: Pick<NotificationService, 'unreadCount'>,
   publicUrl: string,
 ): ErrorRequestHandler {
   const json = jsonErrorHandler(logger);

@@ -18,13 +18,13 @@ export const csrf = csrfSync({
  */
 export async function pageContext(
   req: Request,
-  notifications: Pick<NotificationService, 'list'> | null,
+  notifications: Pick<NotificationService, 'unreadCount'> | null,
   opts: { withToken?: boolean; keepFlash?: boolean } = {},
 ): Promise<PageContext> {
   const actor = req.user ?? null;
   let unread = 0;
   if (actor && notifications) {
-    unread = (await notifications.list(actor.id, { unread: true, page: 1, pageSize: 1 })).unread;
+    unread = await notifications.unreadCount(actor.id);
   }
   // Error pages leave the message for the page it was meant for: a stray request (a favicon,
   // a prefetch) landing between a POST and its redirect must not swallow it.

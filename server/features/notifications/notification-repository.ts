@@ -68,7 +68,7 @@ export const notificationRepository = {
   ) {
     const q = db('notifications').where({ recipient_id: recipientId });
     if (opts.unread) q.whereNull('read_at');
-    const [rows, [{ count }], [{ unread }]] = await Promise.all([
+    const [rows, [{ count }], unread] = await Promise.all([
       q
         .clone()
         .orderBy('created_at', 'desc')
@@ -76,12 +76,17 @@ export const notificationRepository = {
         .limit(opts.pageSize)
         .offset((opts.page - 1) * opts.pageSize),
       q.clone().count<{ count: number }[]>('* as count'),
-      db('notifications')
-        .where({ recipient_id: recipientId })
-        .whereNull('read_at')
-        .count<{ unread: number }[]>('* as unread'),
+      this.unreadCount(db, recipientId),
     ]);
-    return { items: rows.map(toNotification), total: Number(count), unread: Number(unread) };
+    return { items: rows.map(toNotification), total: Number(count), unread };
+  },
+
+  async unreadCount(db: Db, recipientId: string): Promise<number> {
+    const [{ unread }] = await db('notifications')
+      .where({ recipient_id: recipientId })
+      .whereNull('read_at')
+      .count<{ unread: string }[]>('* as unread');
+    return Number(unread);
   },
 
   /** Scoped by recipient: someone else's notification is not found. */

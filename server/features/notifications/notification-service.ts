@@ -11,6 +11,10 @@ export function createNotificationService(deps: { knex: Knex; clock: Clock }) {
       const res = await notificationRepository.listForRecipient(deps.knex, recipientId, q);
       return { ...res, page: q.page, pageSize: q.pageSize };
     },
+    /** What the page frame's badge shows: one count, without a page of notifications. */
+    async unreadCount(recipientId: string) {
+      return notificationRepository.unreadCount(deps.knex, recipientId);
+    },
     async markRead(recipientId: string, id: string) {
       const n = await notificationRepository.markRead(deps.knex, recipientId, id, deps.clock.now());
       if (!n) throw new NotFoundError('Notification');

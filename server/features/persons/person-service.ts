@@ -49,6 +49,11 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
     return p;
   }
 
+  /** Answers 404 unless the person is in the actor's structure, reading nothing else of it. */
+  async function assertInScope(db: Knex | Knex.Transaction, actor: Actor, id: string) {
+    if (!(await persons.exists(db, actor.structureId, id))) throw new NotFoundError('Person');
+  }
+
   /** A person file was shown to the actor: on its own page, or handed back with a 409. */
   const readEvent = (actor: Actor, id: string, ctx: RequestContext, reason?: 'conflict') => ({
     actor,
@@ -62,6 +67,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
 
   return {
     getInScope,
+    assertInScope,
 
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
       return uow(async (trx) => {

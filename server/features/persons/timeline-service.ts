@@ -26,7 +26,7 @@ export type TimelineDetails = (
 
 export function createTimelineService(deps: {
   knex: Knex;
-  persons: Pick<PersonService, 'getInScope'>;
+  persons: Pick<PersonService, 'assertInScope'>;
   details: Record<TimelineType, TimelineDetails>;
   clock: Clock;
 }) {
@@ -39,7 +39,7 @@ export function createTimelineService(deps: {
       pageSize: number,
       ctx: RequestContext,
     ): Promise<Page<TimelineItem>> {
-      await deps.persons.getInScope(deps.knex, actor, personId);
+      await deps.persons.assertInScope(deps.knex, actor, personId);
       const now = deps.clock.now();
       const { entries, total } = await timelineRepository.page(
         deps.knex,

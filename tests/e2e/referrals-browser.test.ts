@@ -102,6 +102,7 @@ describe('closed-loop referral in the browser', () => {
       .getByText('n’a pas donné son accord')
       .waitFor({ timeout: 10000 });
     expect(await page.locator('#referral-reason').inputValue()).toBe('Besoin alimentaire urgent');
+    await checkPage(page, 'o1-orientations-sans-consentement');
 
     await page.locator('#consent-partnerId').selectOption(food.id);
     await page.locator('label[for="consent-sharedFields-phone"]').click();
@@ -112,6 +113,7 @@ describe('closed-loop referral in the browser', () => {
     await page.locator('#referral-reason').fill('Besoin alimentaire urgent');
     await page.getByRole('button', { name: 'Envoyer la demande' }).click();
     await page.getByText('Demande envoyée au partenaire.').waitFor({ timeout: 10000 });
+    await checkPage(page, 'o2-orientations-demande-envoyee');
     const referral = await testKnex()('referrals').where({ person_id: person.id }).first();
 
     const [email] = await smtp.waitFor(1);
@@ -122,14 +124,26 @@ describe('closed-loop referral in the browser', () => {
     const partnerPage = await newPage();
     await partnerPage.goto(`${base}${link.path}`);
     await partnerPage.getByText('Dame au chien, gare').waitFor({ timeout: 10000 });
+    await checkPage(partnerPage, 'o3-lien-reponse-partenaire');
     await partnerPage.getByRole('button', { name: 'Accepter la demande' }).click();
     await partnerPage.getByText('Merci, votre réponse est enregistrée').waitFor({ timeout: 10000 });
+    await checkPage(partnerPage, 'o4-lien-reponse-enregistree');
 
     await page.goto(`${base}/notifications`);
+    await checkPage(page, 'o5-notifications-reponse');
     // The notification leads to the referral and its history.
     await page.getByRole('link', { name: 'Orientation acceptée par Banque alimentaire' }).click();
     await atPath(page, `/orientations/${referral.id}`);
     await page.getByText('par le partenaire (lien)').waitFor({ timeout: 10000 });
+    await checkPage(page, 'o6-orientation-historique');
+
+    // A partner user of the food bank finds it in the inbox page, with the person's alias only.
+    const member = await createUser(team.structure.id, 'partner', { partnerId: food.id });
+    const memberPage = await newPage();
+    await logIn(memberPage, member.email);
+    await memberPage.goto(`${base}/orientations`);
+    await memberPage.getByRole('link', { name: /Dame au chien, gare/ }).waitFor({ timeout: 10000 });
+    await checkPage(memberPage, 'o7-boite-partenaire');
 
     const outsiderPage = await newPage();
     await logIn(outsiderPage, outsider.email);

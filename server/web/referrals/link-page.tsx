@@ -87,17 +87,20 @@ export function LinkAnswerPage({
         <div class="fr-card__body">
           <div class="fr-card__content">
             <h2 class="fr-card__title">Personne orientée</h2>
-            <dl>
-              <SharedPersonDetails person={r.person} nameLabel="Nom" />
-              <dt>Motif de l'orientation</dt>
-              <dd>{r.reason}</dd>
-              {r.sharedSummary ? (
-                <>
-                  <dt>Éléments partagés avec votre accord</dt>
-                  <dd>{r.sharedSummary}</dd>
-                </>
-              ) : null}
-            </dl>
+            {/* In a DSFR card the title comes second (order 2): the details go in its desc. */}
+            <div class="fr-card__desc">
+              <dl>
+                <SharedPersonDetails person={r.person} nameLabel="Nom" />
+                <dt>Motif de l'orientation</dt>
+                <dd>{r.reason}</dd>
+                {r.sharedSummary ? (
+                  <>
+                    <dt>Éléments partagés avec votre accord</dt>
+                    <dd>{r.sharedSummary}</dd>
+                  </>
+                ) : null}
+              </dl>
+            </div>
           </div>
         </div>
       </div>
@@ -118,18 +121,25 @@ export function LinkAnswerPage({
                 </select>
               </div>
             </div>
-            <ul class="fr-btns-group fr-btns-group--inline-md">
-              <li>
-                <button class="fr-btn" type="submit" name="action" value="accept">
-                  Accepter la demande
-                </button>
-              </li>
-              <li>
-                <button class="fr-btn fr-btn--secondary" type="submit" name="action" value="reject">
-                  Refuser la demande
-                </button>
-              </li>
-            </ul>
+            <div class="fr-fieldset__element">
+              <ul class="fr-btns-group fr-btns-group--inline-md">
+                <li>
+                  <button class="fr-btn" type="submit" name="action" value="accept">
+                    Accepter la demande
+                  </button>
+                </li>
+                <li>
+                  <button
+                    class="fr-btn fr-btn--secondary"
+                    type="submit"
+                    name="action"
+                    value="reject"
+                  >
+                    Refuser la demande
+                  </button>
+                </li>
+              </ul>
+            </div>
           </fieldset>
         ) : (
           <fieldset class="fr-fieldset">
@@ -148,18 +158,20 @@ export function LinkAnswerPage({
                 <input class="fr-input" id="reason" name="reason" maxLength={500} />
               </div>
             </div>
-            <ul class="fr-btns-group fr-btns-group--inline-md">
-              <li>
-                <button class="fr-btn" type="submit" name="action" value="complete">
-                  Oui, l'aide a été apportée
-                </button>
-              </li>
-              <li>
-                <button class="fr-btn fr-btn--secondary" type="submit" name="action" value="fail">
-                  Non, elle n'a pas pu l'être
-                </button>
-              </li>
-            </ul>
+            <div class="fr-fieldset__element">
+              <ul class="fr-btns-group fr-btns-group--inline-md">
+                <li>
+                  <button class="fr-btn" type="submit" name="action" value="complete">
+                    Oui, l'aide a été apportée
+                  </button>
+                </li>
+                <li>
+                  <button class="fr-btn fr-btn--secondary" type="submit" name="action" value="fail">
+                    Non, elle n'a pas pu l'être
+                  </button>
+                </li>
+              </ul>
+            </div>
           </fieldset>
         )}
       </form>

@@ -7,6 +7,8 @@ import { documentEndpoint } from './openapi';
 import { parseInput } from './validate';
 
 const NO_QUERY = z.object({}).strict();
+/** What a route that declares no body accepts: nothing (an unknown field is a 400 naming it). */
+const NO_BODY = z.object({}).strict();
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -64,11 +66,13 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
           : req.params;
         // Strict by default: a route that declares no query takes none.
         const query = parseInput(spec.query ?? NO_QUERY, req.query, 'query parameter');
-        const body = spec.body ? parseInput(spec.body, req.body ?? {}, 'body') : undefined;
+        // Strict too: a route that declares no body takes none, rather than dropping fields a
+        // client believed would count (a revocation "reason", say).
+        const body = parseInput(spec.body ?? NO_BODY, req.body ?? {}, 'body');
         const result = await spec.handler({
           params: params as z.infer<P>,
           query: query as z.infer<Q>,
-          body: body as z.infer<B>,
+          body: (spec.body ? body : undefined) as z.infer<B>,
           get actor() {
             return actorOf(req);
           },

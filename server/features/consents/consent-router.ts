@@ -21,7 +21,7 @@ export function consentRouter(consents: ConsentService): Router {
     params: personParams,
     summary: "The person's consents, newest first, with their current validity",
     response: pageOf(consentView),
-    handler: ({ actor, params }) => consents.list(actor, params.id),
+    handler: ({ actor, params, ctx }) => consents.list(actor, params.id, ctx),
   });
   endpoint(r, {
     method: 'post',

@@ -67,7 +67,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       });
     },
 
-    async list(actor: Actor, personId: string) {
+    async list(actor: Actor, personId: string, ctx: RequestContext) {
       if (!(await persons.exists(knex, actor.structureId, personId)))
         throw new NotFoundError('Person');
       const items = await consentRepository.listForPerson(
@@ -76,6 +76,16 @@ export function createConsentService(deps: ConsentServiceDeps) {
         personId,
         clock.now(),
       );
+      // Which partners the person agreed to, and what they share: a read of the person's file.
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'consent.list',
+        subjectType: 'person',
+        subjectId: personId,
+        ip: ctx.ip,
+        details: { ids: items.map((c) => c.id) },
+      });
       return { items, total: items.length, page: 1, pageSize: items.length };
     },
 

@@ -379,6 +379,13 @@ export function createReferralRepository(cipher: Cipher) {
       return (await trx('referrals').where({ id }).forUpdate().first()) as ReferralRow | undefined;
     },
 
+    /** The referring structure of each referral, for auditing a partner's reads under it. */
+    async structuresOf(db: Db, ids: string[]): Promise<Map<string, string>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db('referrals').whereIn('id', ids).select('id', 'structure_id');
+      return new Map(rows.map((r) => [r.id as string, r.structure_id as string]));
+    },
+
     async findRow(db: Db, id: string) {
       return (await db('referrals').where({ id }).first()) as ReferralRow | undefined;
     },

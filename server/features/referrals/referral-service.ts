@@ -190,6 +190,19 @@ export function createReferralService(deps: ReferralServiceDeps) {
       note,
       at: now,
     });
+    // A user's move and a link's use are audited by their callers; the system's own moves (SLA
+    // expiry, cancellation on consent revocation) are audited here, with the user behind them
+    // when there is one.
+    if (by.kind === 'system') {
+      await auditRepository.record(trx, {
+        actor: by.actor ?? null,
+        structureId: row.structure_id,
+        action: 'referral.transition',
+        subjectType: 'referral',
+        subjectId: row.id,
+        details: { from: row.status, to, by: 'system', reasonCode },
+      });
+    }
 
     if (terminal) {
       await outbox.cancel('referral', row.id, [...REFERRAL_DEADLINE_KINDS]);
@@ -267,6 +280,15 @@ export function createReferralService(deps: ReferralServiceDeps) {
         assigneeId: user.id,
       });
       await referrals.recordFollowUp(trx, row.id, purpose, followUpId, clock.now());
+      // Planned by the system on the person's file: audited as a follow-up creation.
+      await auditRepository.record(trx, {
+        actor: null,
+        structureId: row.structure_id,
+        action: 'follow_up.create',
+        subjectType: 'person',
+        subjectId: row.person_id,
+        details: { followUpId, referralId: row.id, purpose, by: 'system' },
+      });
       return followUpId;
     }
     return null;
@@ -522,14 +544,39 @@ export function createReferralService(deps: ReferralServiceDeps) {
         actor.role === 'partner'
           ? await referrals.listForPartner(knex, actor.partnerId ?? '', filter, clock.now())
           : await referrals.listForStaff(knex, actor.structureId, filter);
-      await auditRepository.record(knex, {
-        actor,
-        structureId: actor.role === 'partner' ? null : actor.structureId,
-        action: 'referral.list',
-        subjectType: 'referral',
-        ip: ctx.ip,
-        details: { ids: res.items.map((r) => r.id) },
-      });
+      if (actor.role === 'partner') {
+        // What a partner read belongs to the structures that referred: one event under each, so
+        // each structure's audit shows who read its people (none is shown: one event, no structure).
+        const byStructure = await referrals.structuresOf(
+          knex,
+          res.items.map((r) => r.id),
+        );
+        const groups = new Map<string | null, string[]>();
+        for (const r of res.items) {
+          const sid = byStructure.get(r.id) ?? null;
+          groups.set(sid, [...(groups.get(sid) ?? []), r.id]);
+        }
+        if (groups.size === 0) groups.set(null, []);
+        for (const [structureId, ids] of groups) {
+          await auditRepository.record(knex, {
+            actor,
+            structureId,
+            action: 'referral.list',
+            subjectType: 'referral',
+            ip: ctx.ip,
+            details: { ids },
+          });
+        }
+      } else {
+        await auditRepository.record(knex, {
+          actor,
+          structureId: actor.structureId,
+          action: 'referral.list',
+          subjectType: 'referral',
+          ip: ctx.ip,
+          details: { ids: res.items.map((r) => r.id) },
+        });
+      }
       return { ...res, page: q.page, pageSize: q.pageSize } as Page<Referral | PartnerReferral>;
     },
 

@@ -193,7 +193,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     // Each read is scoped to the actor's structure, so they need not wait for the person's.
     const [person, consents, referrals, partners, ctx] = await Promise.all([
       services.persons.get(actor, personId, rc),
-      services.consents.list(actor, personId),
+      services.consents.list(actor, personId, rc),
       services.referrals.list(actor, { personId, page: 1, pageSize: 100 }, rc),
       services.partners.list({ offerable: true }),
       ctxFor(req),

@@ -6,9 +6,10 @@ import { type Agent } from './helpers';
 describe('HTTP edges: CSRF, malformed bodies, sizes, ids', () => {
   let ctx: TestContext;
   let worker: Agent;
+  let team: Awaited<ReturnType<typeof createTeam>>;
   beforeAll(async () => {
     ctx = await createTestContext();
-    const team = await createTeam();
+    team = await createTeam();
     worker = await loginAs(ctx.app, team.worker.email);
   });
   afterAll(async () => ctx.close());
@@ -114,6 +115,32 @@ describe('HTTP edges: CSRF, malformed bodies, sizes, ids', () => {
     const me = await worker.get('/api/me').query({ fields: 'all' });
     expect(me.status).toBe(400);
     expect(me.body.error.details[0].field).toBe('fields');
+  });
+
+  it('when a route that declares no body gets fields, then 400 naming them and nothing changes; an empty body is fine', async () => {
+    const [n] = await ctx.deps
+      .knex('notifications')
+      .insert({
+        structure_id: team.structure.id,
+        recipient_id: team.worker.id,
+        kind: 'test',
+        subject_type: 'person',
+        subject_id: team.worker.id,
+        title: 'Un rappel',
+        due_moment: new Date(),
+      })
+      .returning('id');
+    const withFields = await worker
+      .post(`/api/notifications/${n.id}/read`)
+      .send({ readAt: '2026-01-01T00:00:00Z' });
+    expect(withFields.status).toBe(400);
+    expect(withFields.body.error.details[0]).toEqual({
+      field: 'readAt',
+      message: 'is not an accepted field',
+    });
+    expect((await ctx.deps.knex('notifications').where({ id: n.id }).first()).read_at).toBeNull();
+    expect((await worker.post(`/api/notifications/${n.id}/read`)).status).toBe(200);
+    expect((await worker.post(`/api/notifications/${n.id}/read`).send({})).status).toBe(200);
   });
 
   it('when the route does not exist, then a JSON 404', async () => {

@@ -1,6 +1,10 @@
 import { fixedClock } from '../../../server/lib/clock';
-import { createTestContext, type TestContext } from '../../setup/context';
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import { REFERRAL_EXPIRE } from '../../../server/features/referrals/referral-schemas';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
 import { createPerson, giveConsent, refer, referralWorld } from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
@@ -73,7 +77,52 @@ describe('audit trail of referrals and consents', () => {
       details: { ids: [referralId] },
     });
     const [partner] = await events('referral.list', { actor_id: w.users.p2.id });
-    expect(partner.details).toEqual({ ids: [referralId] });
+    // Filed under the structure that referred, so that its audit shows who read its people.
+    expect(partner).toMatchObject({
+      structure_id: w.team.structure.id,
+      details: { ids: [referralId] },
+    });
+  });
+
+  it('when a partner lists referrals from two structures, then each structure gets a referral.list naming its own referrals only', async () => {
+    const other = await createTeam();
+    const otherWorker = await loginAs(ctx.app, other.worker.email);
+    const theirPerson = await createPerson(otherWorker);
+    await giveConsent(otherWorker, theirPerson.id, w.food.partner.id);
+    const theirs = (await refer(otherWorker, theirPerson.id, w.food.partner.id)).body.id as string;
+
+    const inbox = await w.agents.partner2.get('/api/referrals');
+    expect(inbox.body.items.map((r: { id: string }) => r.id).sort()).toEqual(
+      [referralId, theirs].sort(),
+    );
+    const rows = (await events('referral.list', { actor_id: w.users.p2.id })).slice(1);
+    expect(
+      rows.map((r) => [r.structure_id, r.details.ids]).sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+    ).toEqual(
+      [
+        [w.team.structure.id, [referralId]],
+        [other.structure.id, [theirs]],
+      ].sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1)),
+    );
+    // A partner of another organisation sees none of them: one event, under no structure.
+    await w.agents.outsider.get('/api/referrals');
+    const [empty] = await events('referral.list', { actor_id: w.users.outsider.id });
+    expect(empty).toMatchObject({ structure_id: null, details: { ids: [] } });
+  });
+
+  it("when staff read a person's consents (API or page), then consent.list names the person and the consents shown", async () => {
+    expect((await w.agents.worker.get(`/api/persons/${personId}/consents`)).status).toBe(200);
+    expect((await w.agents.manager.get(`/personnes/${personId}/orientations`)).status).toBe(200);
+    const rows = await events('consent.list', { subject_id: personId });
+    expect(rows.map((r) => [r.actor_id, r.structure_id, r.subject_type, r.details])).toEqual([
+      [w.team.worker.id, w.team.structure.id, 'person', { ids: [consentId] }],
+      [w.team.manager.id, w.team.structure.id, 'person', { ids: [consentId] }],
+    ]);
+    // Out of scope: 404, and nothing recorded.
+    const other = await createTeam();
+    const stranger = await loginAs(ctx.app, other.worker.email);
+    expect((await stranger.get(`/api/persons/${personId}/consents`)).status).toBe(404);
+    expect(await events('consent.list', { actor_id: other.worker.id })).toEqual([]);
   });
 
   it('when the partner moves it, then referral.transition records the move', async () => {
@@ -146,6 +195,41 @@ describe('audit trail of referrals and consents', () => {
         revokedConsentIds: [consentId],
         cancelledReferralIds: [referralId],
       },
+    });
+    // The cancellation it caused is a system move, with the manager behind it.
+    const moves = await events('referral.transition', { subject_id: referralId });
+    expect(moves.at(-1)).toMatchObject({
+      actor_id: w.team.manager.id,
+      actor_role: 'manager',
+      structure_id: w.team.structure.id,
+      details: { from: 'accepted', to: 'cancelled', by: 'system', reasonCode: 'consent_revoked' },
+    });
+  });
+
+  it('when the SLA passes, then the expiry is a referral.transition by the system and the re-referral follow-up a follow_up.create', async () => {
+    const person = await createPerson(w.agents.worker);
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+    const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
+    const deadline = await testKnex()('deadlines')
+      .where({ subject_id: id, kind: REFERRAL_EXPIRE })
+      .first();
+    expect(await processDeadline(ctx.deps, processors, REFERRAL_EXPIRE, deadline.id)).toBe('done');
+
+    const [moved] = await events('referral.transition', { subject_id: id });
+    expect(moved).toMatchObject({
+      actor_id: null,
+      actor_role: null,
+      structure_id: w.team.structure.id,
+      subject_type: 'referral',
+      details: { from: 'requested', to: 'expired', by: 'system', reasonCode: 'sla_passed' },
+    });
+    const followUp = await testKnex()('follow_ups').where({ person_id: person.id }).first();
+    const [planned] = await events('follow_up.create', { subject_id: person.id });
+    expect(planned).toMatchObject({
+      actor_id: null,
+      structure_id: w.team.structure.id,
+      subject_type: 'person',
+      details: { followUpId: followUp.id, referralId: id, purpose: 'reorient', by: 'system' },
     });
   });
 

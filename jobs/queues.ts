@@ -14,9 +14,16 @@ export interface DeadlineJobData {
   deadlineId: string;
 }
 
+/**
+ * The schedule of the non-email kinds: 5 attempts, exponential from 10 s (retries after 10, 20,
+ * 40 and 80 s: the last one about 2.5 minutes after the first), so a PostgreSQL failover of 30 to
+ * 60 s is ridden out inside the job. A longer outage uses up the attempts without failing the
+ * deadline: the reconciler re-arms it (DEADLINE_RETRY_COOLDOWN_MS) until it gives up
+ * (DEADLINE_GIVE_UP_HOURS past its due moment).
+ */
 export const defaultJobOptions: JobsOptions = {
   attempts: 5,
-  backoff: { type: 'exponential', delay: 2000 },
+  backoff: { type: 'exponential', delay: 10_000 },
   removeOnComplete: { age: 24 * 3600, count: 5000 },
   removeOnFail: { age: 14 * 24 * 3600 },
 };
@@ -33,7 +40,7 @@ export const DEFAULT_EMAIL_RETRY: RetrySchedule = { attempts: 10, delayMs: 30_00
 /**
  * The deadline kinds that send an email. An SMTP outage is the common failure of these and
  * lasts minutes to hours, so they get a longer schedule than the default one (5 attempts over
- * about 30 s), after which the deadline would fail for good and the partner never be told.
+ * about 2.5 minutes) before the reconciler's slower re-arming takes over.
  */
 export const EMAIL_DEADLINE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,

@@ -165,17 +165,31 @@ export async function startDeadlineWorker(
   });
 
   // Every failed attempt is written on the deadline row, so admins see what is failing and why.
+  // Only what can never succeed (UnrecoverableError) fails the deadline. A deadline whose job used
+  // up its attempts on any other error stays pending: the reconciler re-arms it after
+  // DEADLINE_RETRY_COOLDOWN_MS, until DEADLINE_GIVE_UP_HOURS past its due moment.
   worker.on('failed', (job, err) => {
     if (!job) return;
     const deadlineId = job.data?.deadlineId;
-    const final = isUnrecoverable(err) || job.attemptsMade >= (job.opts.attempts ?? 1);
-    logger[final ? 'error' : 'warn'](
-      { jobId: job.id, kind: job.name, attempt: job.attemptsMade, final, err: err.message },
-      final ? 'Deadline failed for good' : 'Deadline attempt failed; it will be retried',
-    );
+    const unrecoverable = isUnrecoverable(err);
+    const exhausted = !unrecoverable && job.attemptsMade >= (job.opts.attempts ?? 1);
+    const fields = {
+      jobId: job.id,
+      kind: job.name,
+      attempt: job.attemptsMade,
+      final: unrecoverable,
+      err: err.message,
+    };
+    if (unrecoverable) logger.error(fields, 'Deadline failed for good: it can never succeed');
+    else if (exhausted)
+      logger.warn(
+        fields,
+        'Deadline used up its attempts; the reconciler re-arms it after a cool-down',
+      );
+    else logger.warn(fields, 'Deadline attempt failed; it will be retried');
     if (!isDeadlineId(deadlineId)) return;
     deadlineRepository
-      .recordFailure(knex, deadlineId, `${err.name}: ${err.message}`, final)
+      .recordFailure(knex, deadlineId, `${err.name}: ${err.message}`, unrecoverable)
       .catch((e: Error) =>
         logger.error({ err: e.message, deadlineId }, 'Could not record a deadline failure'),
       );

@@ -90,6 +90,13 @@ const schema = z
     /** Attempts of an email job and the first retry delay, doubled at each retry (10 × 30 s reaches about 4 hours). */
     EMAIL_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(10),
     EMAIL_RETRY_DELAY_MS: z.coerce.number().int().min(10).default(30000),
+    /**
+     * A deadline whose job used up its attempts on an ordinary error (or stalled too often) stays
+     * pending; the reconciler re-adds its job, delayed by this cool-down (5 minutes by default).
+     */
+    DEADLINE_RETRY_COOLDOWN_MS: z.coerce.number().int().min(10).default(300000),
+    /** Past its due moment by this many hours, a deadline still failing is marked failed for good. */
+    DEADLINE_GIVE_UP_HOURS: z.coerce.number().int().min(1).max(8760).default(72),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

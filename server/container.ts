@@ -112,6 +112,10 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     logger,
     emailRetry: { attempts: config.EMAIL_RETRY_ATTEMPTS, delayMs: config.EMAIL_RETRY_DELAY_MS },
+    rearm: {
+      cooldownMs: config.DEADLINE_RETRY_COOLDOWN_MS,
+      giveUpAfterHours: config.DEADLINE_GIVE_UP_HOURS,
+    },
   });
   const uow = createUnitOfWork(knex, relay);
   const cipher = createCipher(config.ENCRYPTION_KEY);

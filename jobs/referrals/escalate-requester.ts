@@ -14,7 +14,8 @@ function businessDaysBetween(calendar: BusinessCalendar, from: Date, to: Date): 
 
 /**
  * 'referral.escalate_requester': the partner's answer delay ended without an answer; the
- * requester is told in-app, so they can call the partner before the referral expires.
+ * requester is told in-app, so they can call the partner before the referral expires, unless
+ * reminders are paused for the person.
  * The notification's unique key (recipient, kind, subject, the deadline's due moment) makes a
  * second run a no-op.
  */
@@ -26,6 +27,8 @@ export const referralEscalateRequester: Processor = async ({ deadline, trx, deps
   );
   if (!row) return skipped('referral not found');
   if (row.status !== 'requested') return skipped(`referral is ${row.status}`);
+  // An automatic message about the person, which pauseReminders stops.
+  if (row.pause_reminders) return skipped('reminders paused for this person');
   if (!row.requester_id || row.requester_disabled_at) return skipped('no active requester');
 
   const days = businessDaysBetween(deps.calendar, new Date(row.created_at), deadline.dueAt);

@@ -99,3 +99,28 @@ describe('configuration: which proxies are trusted (TRUST_PROXY)', () => {
     expect(() => trust('1.5')).toThrow(/not "1.5"/);
   });
 });
+
+describe('configuration: re-arming failed deadlines (DEADLINE_RETRY_COOLDOWN_MS, DEADLINE_GIVE_UP_HOURS)', () => {
+  it('when unset, then the cool-down is 5 minutes and deadlines are given up 72 hours past their due moment', () => {
+    const c = parseConfig({});
+    expect(c.DEADLINE_RETRY_COOLDOWN_MS).toBe(300_000);
+    expect(c.DEADLINE_GIVE_UP_HOURS).toBe(72);
+  });
+
+  it('when set, then they are read as numbers', () => {
+    const c = parseConfig({ DEADLINE_RETRY_COOLDOWN_MS: '50', DEADLINE_GIVE_UP_HOURS: '24' });
+    expect(c.DEADLINE_RETRY_COOLDOWN_MS).toBe(50);
+    expect(c.DEADLINE_GIVE_UP_HOURS).toBe(24);
+  });
+
+  it('when a value is not a whole number in range, then it is refused naming the setting', () => {
+    expect(() => parseConfig({ DEADLINE_RETRY_COOLDOWN_MS: 'soon' })).toThrow(
+      /DEADLINE_RETRY_COOLDOWN_MS/,
+    );
+    expect(() => parseConfig({ DEADLINE_RETRY_COOLDOWN_MS: '5' })).toThrow(
+      /DEADLINE_RETRY_COOLDOWN_MS/,
+    );
+    expect(() => parseConfig({ DEADLINE_GIVE_UP_HOURS: '0' })).toThrow(/DEADLINE_GIVE_UP_HOURS/);
+    expect(() => parseConfig({ DEADLINE_GIVE_UP_HOURS: '1.5' })).toThrow(/DEADLINE_GIVE_UP_HOURS/);
+  });
+});

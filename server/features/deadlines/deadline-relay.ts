@@ -1,4 +1,4 @@
-import type { Queue } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { Knex } from 'knex';
 import {
   deadlineJobId,
@@ -17,17 +17,41 @@ export interface RelayDeps {
   logger: Logger;
   /** Retry schedule of the email kinds (EMAIL_RETRY_* settings); jobs/queues.ts has the default. */
   emailRetry?: RetrySchedule;
+  /** What the reconciler does with a pending deadline whose job failed (DEADLINE_* settings). */
+  rearm?: RearmPolicy;
 }
+
+export interface RearmPolicy {
+  /** Delay of the fresh job the reconciler adds for a deadline whose job failed. */
+  cooldownMs: number;
+  /** Past its due moment by this much, a deadline whose job failed is marked failed instead. */
+  giveUpAfterHours: number;
+}
+
+/** 5 minutes between rounds of attempts; give up 72 hours past the due moment. */
+export const DEFAULT_REARM: RearmPolicy = { cooldownMs: 300_000, giveUpAfterHours: 72 };
 
 export interface DeadlineRelay {
   /** After commit: enqueue these deadlines now; on failure they stay for relayPending. */
   enqueue(ids: string[]): Promise<void>;
   /** Enqueues every pending deadline never enqueued (Redis was away at commit time). */
   relayPending(batch?: number): Promise<number>;
-  /** Re-adds every pending deadline whose job is missing from Redis (flush, restart). */
-  reconcile(batch?: number): Promise<{ checked: number; requeued: number; failed: number }>;
+  /**
+   * Walks every pending deadline: re-adds the job missing from Redis (flush, restart); for a job
+   * that finished as failed (attempts used up, stalled too often), removes it and adds a fresh
+   * one after the cool-down (`rearmed`), or marks the deadline failed once it is past the give-up
+   * age (`failed`).
+   */
+  reconcile(batch?: number): Promise<ReconcileResult>;
   /** Best effort removal of the jobs of cancelled deadlines (the processor ignores them anyway). */
   remove(ids: string[]): Promise<void>;
+}
+
+export interface ReconcileResult {
+  checked: number;
+  requeued: number;
+  rearmed: number;
+  failed: number;
 }
 
 const ENQUEUE_TIMEOUT_MS = 2000;
@@ -47,16 +71,59 @@ export function createDeadlineRelay({
   clock,
   logger,
   emailRetry,
+  rearm = DEFAULT_REARM,
 }: RelayDeps): DeadlineRelay {
-  const toJob = (d: Deadline) => ({
+  const toJob = (d: Deadline, minDelay = 0) => ({
     name: d.kind,
     data: { deadlineId: d.id },
     opts: {
       jobId: deadlineJobId(d.id),
-      delay: Math.max(0, d.dueAt.getTime() - clock.now().getTime()),
+      delay: Math.max(minDelay, d.dueAt.getTime() - clock.now().getTime()),
       ...jobOptionsFor(d.kind, emailRetry),
     },
   });
+  const giveUpAfterMs = rearm.giveUpAfterHours * 3600_000;
+
+  /**
+   * A pending deadline whose job finished as failed: BullMQ will not run that job again, and
+   * ignores an add with its id while it exists. Past the give-up age the deadline fails for good;
+   * otherwise the failed job is replaced by a fresh one, due after the cool-down.
+   */
+  async function handleFailedJob(
+    d: Deadline,
+    job: Job<DeadlineJobData>,
+  ): Promise<'rearmed' | 'failed' | null> {
+    const reason = (job.failedReason ?? 'unknown failure').slice(0, 500);
+    const age = clock.now().getTime() - d.dueAt.getTime();
+    if (age > giveUpAfterMs) {
+      const gaveUp = await deadlineRepository.giveUp(
+        knex,
+        d.id,
+        `Gave up: still failing more than ${rearm.giveUpAfterHours} h after its due moment (last failure: ${reason})`,
+      );
+      if (gaveUp)
+        logger.error(
+          { deadlineId: d.id, kind: d.kind, attempts: d.attempts + 1, err: reason },
+          'Deadline failed for good: still failing past the give-up age',
+        );
+      return gaveUp ? 'failed' : null;
+    }
+    if (!(await deadlineRepository.recordRearm(knex, d.id, `Re-armed after: ${reason}`)))
+      return null;
+    const fresh = toJob(d, rearm.cooldownMs);
+    await withTimeout(
+      (async () => {
+        await queue!.remove(fresh.opts.jobId);
+        await queue!.add(fresh.name, fresh.data, fresh.opts);
+      })(),
+      ENQUEUE_TIMEOUT_MS,
+    );
+    logger.warn(
+      { deadlineId: d.id, kind: d.kind, attempts: d.attempts + 1, err: reason },
+      'Deadline job had failed; re-armed after the cool-down',
+    );
+    return 'rearmed';
+  }
 
   async function add(deadlines: Deadline[]): Promise<void> {
     if (!queue || deadlines.length === 0) return;
@@ -93,9 +160,10 @@ export function createDeadlineRelay({
     },
 
     async reconcile(batch = 500) {
-      if (!queue) return { checked: 0, requeued: 0, failed: 0 };
+      if (!queue) return { checked: 0, requeued: 0, rearmed: 0, failed: 0 };
       let checked = 0;
       let requeued = 0;
+      let rearmed = 0;
       let failed = 0;
       let after: string | null = null;
       for (;;) {
@@ -108,21 +176,26 @@ export function createDeadlineRelay({
         );
         const missing = rows.filter((_, i) => !jobs[i]);
         await add(missing);
-        // BullMQ fails a job that stalled too often without calling the worker back: its
-        // deadline would stay pending forever behind a failed job. Make it visible as failed.
+        // A failed job of a pending deadline: its attempts ran out on an ordinary error (the
+        // worker left the row pending), or BullMQ failed it for stalling too often (without
+        // calling the worker back). Either way the deadline would wait forever behind it.
         for (const [i, job] of jobs.entries()) {
-          if (job?.finishedOn && job.failedReason) {
-            await deadlineRepository.recordFailure(knex, rows[i].id, job.failedReason, true);
-            failed++;
-          }
+          if (!job?.finishedOn || !job.failedReason) continue;
+          if ((await withTimeout(job.getState(), ENQUEUE_TIMEOUT_MS)) !== 'failed') continue;
+          const outcome = await handleFailedJob(rows[i], job);
+          if (outcome === 'rearmed') rearmed++;
+          else if (outcome === 'failed') failed++;
         }
         checked += rows.length;
         requeued += missing.length;
         after = rows[rows.length - 1].id;
       }
-      if (requeued > 0 || failed > 0)
-        logger.info({ checked, requeued, failed }, 'Reconciler re-enqueued missing deadlines');
-      return { checked, requeued, failed };
+      if (requeued > 0 || rearmed > 0 || failed > 0)
+        logger.info(
+          { checked, requeued, rearmed, failed },
+          'Reconciler re-enqueued missing or failed deadlines',
+        );
+      return { checked, requeued, rearmed, failed };
     },
 
     async remove(ids) {

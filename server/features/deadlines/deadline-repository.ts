@@ -135,6 +135,11 @@ export const deadlineRepository = {
       .update({ status, processed_at: trx.fn.now(), last_error: note ?? null });
   },
 
+  /**
+   * One failed attempt of a pending deadline: counted, its error kept. `final` (only for what can
+   * never succeed, UnrecoverableError) marks it failed; otherwise it stays pending, for BullMQ's
+   * next attempt or, once they are used up, for the reconciler to re-arm.
+   */
   async recordFailure(db: Knex, id: string, error: string, final: boolean) {
     await db('deadlines')
       .where({ id, status: 'pending' })
@@ -143,6 +148,28 @@ export const deadlineRepository = {
         last_error: error.slice(0, 2000),
         ...(final ? { status: 'failed', processed_at: db.fn.now() } : {}),
       });
+  },
+
+  /**
+   * The reconciler re-adds the job of a pending deadline whose job failed: counted as an attempt,
+   * so a job that keeps stalling (which our failed handler never hears of) still shows progress.
+   * False when the row is no longer pending.
+   */
+  async recordRearm(db: Knex, id: string, note: string): Promise<boolean> {
+    const rows = await db('deadlines')
+      .where({ id, status: 'pending' })
+      .update({ attempts: db.raw('attempts + 1'), last_error: note.slice(0, 2000) })
+      .returning('id');
+    return rows.length > 0;
+  },
+
+  /** Gives up on a pending deadline that kept failing long past its due moment; false if not pending. */
+  async giveUp(db: Knex, id: string, reason: string): Promise<boolean> {
+    const rows = await db('deadlines')
+      .where({ id, status: 'pending' })
+      .update({ status: 'failed', processed_at: db.fn.now(), last_error: reason.slice(0, 2000) })
+      .returning('id');
+    return rows.length > 0;
   },
 
   async pendingById(db: Knex, ids: string[]): Promise<Deadline[]> {

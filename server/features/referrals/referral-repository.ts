@@ -446,10 +446,14 @@ export function createReferralRepository(cipher: Cipher) {
         | undefined;
     },
 
-    /** What the escalation to the requester needs: the partner's name and the requester, if still active. */
+    /**
+     * What the escalation to the requester needs: the partner's name, the requester, if still
+     * active, and nothing about the person but the pause flag.
+     */
     async escalationContext(db: Db, structureId: string, id: string) {
       return (await db('referrals as r')
         .join('partners as pa', 'pa.id', 'r.partner_id')
+        .join('persons as p', 'p.id', 'r.person_id')
         .leftJoin('users as u', function () {
           this.on('u.id', 'r.requester_id').andOn('u.structure_id', 'r.structure_id');
         })
@@ -461,6 +465,7 @@ export function createReferralRepository(cipher: Cipher) {
           'pa.name as partner_name',
           'u.id as requester_id',
           'u.disabled_at as requester_disabled_at',
+          'p.pause_reminders',
         )) as
         | {
             id: string;
@@ -469,6 +474,7 @@ export function createReferralRepository(cipher: Cipher) {
             partner_name: string;
             requester_id: string | null;
             requester_disabled_at: Date | null;
+            pause_reminders: boolean;
           }
         | undefined;
     },

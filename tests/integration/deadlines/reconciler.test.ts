@@ -1,11 +1,13 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import { DEADLINE_QUEUE, deadlineJobId } from '../../../jobs/queues';
+import { startDeadlineWorker } from '../../../jobs/runtime';
 import { createRedis } from '../../../server/lib/redis';
 import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createStructure } from '../../setup/factories';
+import { waitForStatus } from './helpers';
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 
@@ -13,7 +15,8 @@ describe('reconciler after Redis lost its data', () => {
   const clock = fixedClock(NOW);
   let ctx: TestContext;
   beforeAll(async () => {
-    ctx = await createTestContext({ clock });
+    // A short cool-down: a re-armed job is due almost at once.
+    ctx = await createTestContext({ clock, env: { DEADLINE_RETRY_COOLDOWN_MS: '50' } });
   });
   afterAll(async () => ctx.close());
 
@@ -45,7 +48,12 @@ describe('reconciler after Redis lost its data', () => {
     await ctx.deps.redis.flushdb();
     expect(await ctx.deps.queue.getJobCountByTypes('delayed', 'waiting')).toBe(0);
 
-    expect(await ctx.deps.relay.reconcile()).toEqual({ checked: 5, requeued: 5, failed: 0 });
+    expect(await ctx.deps.relay.reconcile()).toEqual({
+      checked: 5,
+      requeued: 5,
+      rearmed: 0,
+      failed: 0,
+    });
 
     expect(await ctx.deps.queue.getJobCountByTypes('delayed', 'waiting')).toBe(5);
     for (const id of pending) {
@@ -59,42 +67,133 @@ describe('reconciler after Redis lost its data', () => {
     expect(first?.opts.delay).toBe(3600_000);
 
     // Running it again finds nothing missing.
-    expect(await ctx.deps.relay.reconcile()).toEqual({ checked: 5, requeued: 0, failed: 0 });
+    expect(await ctx.deps.relay.reconcile()).toEqual({
+      checked: 5,
+      requeued: 0,
+      rearmed: 0,
+      failed: 0,
+    });
     expect(await ctx.deps.queue.getJobCountByTypes('delayed', 'waiting')).toBe(5);
   });
 
-  it('when BullMQ failed a job without our processor recording it (stalled too often), then the reconciler marks its deadline failed', async () => {
-    await ctx.deps.redis.flushdb();
-    const structure = await createStructure();
-    const id = await ctx.deps.uow((_trx, outbox) =>
-      outbox.schedule({
-        structureId: structure.id,
-        kind: 'follow_up.due',
-        subjectType: 'follow_up',
-        subjectId: crypto.randomUUID(),
-        dueAt: NOW,
-      }),
-    );
-    // A bare worker that fails the job the way BullMQ does for a job stalled too often:
-    // the deadline row is never told.
+  /**
+   * Fails every job waiting in the queue the way BullMQ does for a job stalled too often, or
+   * one whose attempts ran out while the row could not be told: a bare worker, so no deadline
+   * row hears of it.
+   */
+  async function failQueuedJobs(count: number, error: Error) {
     const connection = createRedis(ctx.config.REDIS_URL, 'worker');
+    let failures = 0;
+    let allFailed!: () => void;
+    const done = new Promise<void>((resolve) => (allFailed = resolve));
     const worker = new Worker(
       DEADLINE_QUEUE,
       async () => {
-        throw new UnrecoverableError('job stalled more than allowable limit');
+        throw error;
       },
       { connection, prefix: ctx.prefix },
     );
-    await new Promise<void>((resolve) => worker.on('failed', () => resolve()));
+    worker.on('failed', () => {
+      failures += 1;
+      if (failures === count) allFailed();
+    });
+    await done;
     await worker.close();
     connection.disconnect();
-    expect((await deadlineRepository.findById(testKnex(), id))!.status).toBe('pending');
+  }
 
-    const result = await ctx.deps.relay.reconcile();
+  const scheduleDue = (structureId: string, dueAt: Date) =>
+    ctx.deps.uow((_trx, outbox) =>
+      outbox.schedule({
+        structureId,
+        kind: 'follow_up.due',
+        subjectType: 'follow_up',
+        subjectId: crypto.randomUUID(),
+        dueAt,
+      }),
+    );
 
-    expect(result.failed).toBe(1);
+  // Each case below starts from no deadline at all: the first case's pending ones are not theirs.
+  const noDeadlines = () => testKnex()('deadlines').delete();
+
+  it('when BullMQ failed a job for stalling too often, then the reconciler re-arms its deadline instead of failing it, counting each re-arm, and a worker then runs it', async () => {
+    await ctx.deps.redis.flushdb();
+    await noDeadlines();
+    const structure = await createStructure();
+    const id = await scheduleDue(structure.id, NOW);
+    const stalled = new UnrecoverableError('job stalled more than allowable limit');
+    await failQueuedJobs(1, stalled);
+    expect((await deadlineRepository.findById(testKnex(), id))!).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
+
+    expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 1, failed: 0 });
+
     const row = (await deadlineRepository.findById(testKnex(), id))!;
-    expect(row.status).toBe('failed');
-    expect(row.lastError).toContain('stalled');
+    expect(row).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: 'Re-armed after: job stalled more than allowable limit',
+    });
+    const fresh = await ctx.deps.queue.getJob(deadlineJobId(id));
+    expect(['delayed', 'waiting']).toContain(await fresh!.getState());
+    expect(fresh!.attemptsMade).toBe(0);
+    expect(fresh!.data).toEqual({ deadlineId: id });
+    // Its fresh job is there: a second pass re-arms nothing.
+    expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 0, failed: 0 });
+
+    // It stalls out again: re-armed again, and the count goes on.
+    await failQueuedJobs(1, stalled);
+    expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 1, failed: 0 });
+    expect((await deadlineRepository.findById(testKnex(), id))!.attempts).toBe(2);
+
+    // A healthy worker takes the fresh job (its follow-up does not exist: skipped).
+    const worker = await startDeadlineWorker(ctx.deps);
+    try {
+      const processed = await waitForStatus(id, 'skipped');
+      expect(processed.lastError).toBe('follow-up not found');
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('when a deadline whose job failed is past the give-up age, then it is marked failed with the reason, and a younger one is re-armed', async () => {
+    await ctx.deps.redis.flushdb();
+    await noDeadlines();
+    const structure = await createStructure();
+    // The default give-up age is 72 hours past the due moment.
+    const old = await scheduleDue(structure.id, new Date(NOW.getTime() - 73 * 3600_000));
+    const young = await scheduleDue(structure.id, new Date(NOW.getTime() - 71 * 3600_000));
+    // Their jobs with a single attempt, so the ordinary error below uses them up at once.
+    for (const id of [old, young]) {
+      await ctx.deps.queue.remove(deadlineJobId(id));
+      await ctx.deps.queue.add(
+        'follow_up.due',
+        { deadlineId: id },
+        { jobId: deadlineJobId(id), attempts: 1 },
+      );
+    }
+    await failQueuedJobs(2, new Error('connection terminated unexpectedly'));
+
+    expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 1, failed: 1 });
+
+    const gaveUp = (await deadlineRepository.findById(testKnex(), old))!;
+    expect(gaveUp.status).toBe('failed');
+    expect(gaveUp.processedAt).not.toBeNull();
+    expect(gaveUp.lastError).toBe(
+      'Gave up: still failing more than 72 h after its due moment (last failure: connection terminated unexpectedly)',
+    );
+    // Left as BullMQ failed it (removed after removeOnFail's age), not re-added.
+    expect(await (await ctx.deps.queue.getJob(deadlineJobId(old)))!.getState()).toBe('failed');
+    expect((await deadlineRepository.findById(testKnex(), young))!).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: 'Re-armed after: connection terminated unexpectedly',
+    });
+
+    // Failed is final: later passes leave it alone.
+    expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 0, failed: 0 });
+    expect((await deadlineRepository.findById(testKnex(), old))!.status).toBe('failed');
   });
 });

@@ -77,7 +77,7 @@ describe('deadline worker runtime', () => {
       expect(after!.failedReason).toMatch(/does not exist/);
     });
 
-    it('when a processor keeps failing, then each attempt is recorded and the last one marks the deadline failed', async () => {
+    it('when a processor keeps failing with an ordinary error, then each attempt is recorded and the deadline stays pending once they are used up', async () => {
       const id = await ctx.deps.uow(async (trx) =>
         deadlineRepository.insert(trx, {
           structureId,
@@ -94,8 +94,21 @@ describe('deadline worker runtime', () => {
         { deadlineId: id },
         { jobId: deadlineJobId(id), attempts: 2, backoff: { type: 'fixed', delay: 50 } },
       );
-      const failed = await waitForStatus(id, 'failed');
-      expect(failed).toMatchObject({ attempts: 2, lastError: 'Error: partner API answered 502' });
+      const job = await waitFor(async () => {
+        const j = await ctx.deps.queue.getJob(deadlineJobId(id));
+        return (await j?.getState()) === 'failed' ? j : undefined;
+      }, 'the job to use up its attempts');
+      expect(job!.attemptsMade).toBe(2);
+      // Not failed for good: left pending, with its attempts and error, for the reconciler.
+      const row = await waitFor(async () => {
+        const d = await deadlineRepository.findById(testKnex(), id);
+        return d?.attempts === 2 ? d : undefined;
+      }, 'both attempts on the row');
+      expect(row).toMatchObject({
+        status: 'pending',
+        attempts: 2,
+        lastError: 'Error: partner API answered 502',
+      });
       expect(calls).toBe(2);
     });
   });

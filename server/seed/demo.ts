@@ -10,8 +10,8 @@ import { FOLLOW_UP_DUE } from '../features/follow-ups/follow-up-schemas';
 import { partnerDirectoryDemoStep, referralDemoStep } from '../features/partners/partner-demo';
 
 /**
- * Demo data for trying aller-vers out: a CCAS in Angers, one account per role, a partner and a
- * few persons met in the street. It goes only into the embedded database (server/index.ts) or
+ * Demo data for trying aller-vers out: a CCAS in Angers, one account per role, a partner (owned
+ * by the CCAS, so its demo admin maintains it) and a few persons met in the street. It goes only into the embedded database (server/index.ts) or
  * where an operator asks for it explicitly (`npm run cli -- seed:demo`); production refuses to
  * start while demo accounts exist.
  */
@@ -60,6 +60,7 @@ const partnersStep: DemoSeedStep = async (ctx) => {
   const [row] = await ctx
     .trx('partners')
     .insert({
+      structure_id: ctx.structureId,
       name: "Banque alimentaire de l'Anjou",
       email: `contact@banque-alimentaire.${DEMO_EMAIL_DOMAIN}`,
       phone: '02 41 00 00 00',

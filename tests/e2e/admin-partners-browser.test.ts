@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
-import { createTeam } from '../setup/factories';
+import { createPartner, createTeam } from '../setup/factories';
 import { createFoodBank } from '../integration/referrals/helpers';
 import {
   atPath,
@@ -16,7 +16,8 @@ import {
 
 /**
  * The admin directory in a real browser: a partner's description, adding a service with its
- * publics and delay, editing a service. Each page and refused form passes axe.
+ * publics and delay, editing a service; another structure's admin sees its partners read only.
+ * Each page and refused form passes axe.
  */
 describe('admin partner pages in the browser', () => {
   let ctx: TestContext;
@@ -108,4 +109,33 @@ describe('admin partner pages in the browser', () => {
     await checkPage(phone, '27-admin-service-mobile');
     expect(problems).toEqual([]);
   }, 120000);
+
+  it('another structure’s admin sees this structure’s partners read only, beside their own, and their edit pages are not found', async () => {
+    const other = await createTeam();
+    await createPartner(testKnex(), 'Épicerie solidaire de Trélazé', other.structure.id);
+    const angers = await createPartner(testKnex(), 'Restos du cœur d’Angers', team.structure.id);
+    const page = await newPage(browser, { problems });
+    await page.goto(`${served.base}/connexion`);
+    await page.getByLabel('Adresse électronique').fill(other.admin.email);
+    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await atPath(page, '/admin/partenaires');
+    const own = page.getByRole('region', { name: /Partenaires de votre structure/ });
+    const others = page.getByRole('region', { name: /Partenaires tenus par d’autres structures/ });
+    await see(own, 'Épicerie solidaire de Trélazé');
+    await see(others, 'Restos du cœur d’Angers');
+    expect(
+      await own
+        .getByRole('link', { name: 'Modifier Épicerie solidaire de Trélazé et ses services' })
+        .count(),
+    ).toBe(1);
+    expect(await others.getByRole('link').count()).toBe(0);
+    expect(await others.getByRole('button').count()).toBe(0);
+    await checkPage(page, '23b-admin-partenaires-autres-structures');
+
+    const res = await page.goto(`${served.base}/admin/partenaires/${angers.id}`);
+    expect(res?.status()).toBe(404);
+    await see(page.getByRole('heading', { level: 1 }), 'Page introuvable');
+    expect(problems).toEqual([]);
+  }, 60000);
 });

@@ -15,11 +15,25 @@ export async function createStructure(knex: Knex = testKnex(), name = `CCAS ${se
   return row as { id: string; slug: string; name: string };
 }
 
-export async function createPartner(knex: Knex = testKnex(), name = `Partenaire ${seq()}`) {
+/**
+ * A partner of the directory, owned by `structureId` when given, else by the oldest structure
+ * (as the migration backfills): in a test file, the structure of the first team created, whose
+ * admin may then edit it. With no structure yet, one is created to own it.
+ */
+export async function createPartner(
+  knex: Knex = testKnex(),
+  name = `Partenaire ${seq()}`,
+  structureId?: string,
+) {
+  const owner =
+    structureId ??
+    ((await knex('structures').orderBy('created_at').orderBy('id').first('id'))?.id as
+      string | undefined) ??
+    (await createStructure(knex)).id;
   const [row] = await knex('partners')
-    .insert({ name, email: `${seq()}@partner.test` })
+    .insert({ name, email: `${seq()}@partner.test`, structure_id: owner })
     .returning('*');
-  return row as { id: string; name: string; email: string };
+  return row as { id: string; name: string; email: string; structure_id: string };
 }
 
 export async function createUser(

@@ -5,7 +5,7 @@ const DEMO_EMAIL_DOMAIN = 'demo.aller-vers.fr';
 
 /**
  * Demo directory: the food bank (created by the base seed, here described), a home-help service
- * and an insertion garden, each with data·inclusion themes.
+ * and an insertion garden, each with data·inclusion themes, all owned by the demo CCAS.
  */
 export const partnerDirectoryDemoStep: DemoSeedStep = async (ctx) => {
   const { trx, now } = ctx;
@@ -18,6 +18,7 @@ export const partnerDirectoryDemoStep: DemoSeedStep = async (ctx) => {
   });
   const [homeHelp] = await trx('partners')
     .insert({
+      structure_id: ctx.structureId,
       name: 'ADMR Anjou — aide à domicile',
       email: `contact@aide-domicile.${DEMO_EMAIL_DOMAIN}`,
       phone: '02 41 00 00 01',
@@ -29,6 +30,7 @@ export const partnerDirectoryDemoStep: DemoSeedStep = async (ctx) => {
     .returning('id');
   const [garden] = await trx('partners')
     .insert({
+      structure_id: ctx.structureId,
       name: 'Jardin de Cocagne angevin',
       email: `contact@jardin-insertion.${DEMO_EMAIL_DOMAIN}`,
       phone: '02 41 00 00 02',

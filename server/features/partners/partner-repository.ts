@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { OPEN_STATUSES } from '../referrals/referral-state';
 import {
   STALE_AFTER_MONTHS,
   type CreatePartnerInput,
@@ -102,8 +103,10 @@ const serviceRow = (s: ServiceInput, now: Date) => ({
 });
 
 /**
- * Partners are not owned by a structure: every structure of the deployment refers to the same
- * directory, so these queries are not structure-scoped (they hold no person data).
+ * One directory for the deployment: every structure reads and refers to all of it, so the reads
+ * are not structure-scoped (they hold no person data). Each partner has an owning structure
+ * (`structure_id`) and every write is scoped to it in its WHERE: the partner's email receives the
+ * signed links of every structure's referrals, so only its owner's admins may change it.
  */
 export const partnerRepository = {
   async list(
@@ -136,6 +139,36 @@ export const partnerRepository = {
     return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
   },
 
+  /** The partner, when the structure owns it (may edit it); null otherwise, as for an unknown id. */
+  async findOwned(db: Db, id: string, structureId: string, now: Date): Promise<Partner | null> {
+    const row = await db('partners').where({ id, structure_id: structureId }).first();
+    if (!row) return null;
+    return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
+  },
+
+  /** The ids of the partners the structure owns. */
+  async ownedIds(db: Db, structureId: string): Promise<string[]> {
+    return (await db('partners')
+      .where({ structure_id: structureId })
+      .orderBy('id')
+      .pluck('id')) as string[];
+  },
+
+  /** The other structures with an open referral to the partner: its mail concerns them too. */
+  async structuresWithOpenReferrals(
+    db: Db,
+    partnerId: string,
+    exceptStructureId: string,
+  ): Promise<string[]> {
+    return (await db('referrals')
+      .where({ partner_id: partnerId })
+      .whereIn('status', OPEN_STATUSES)
+      .whereNot({ structure_id: exceptStructureId })
+      .distinct('structure_id')
+      .orderBy('structure_id')
+      .pluck('structure_id')) as string[];
+  },
+
   async exists(db: Db, id: string): Promise<boolean> {
     return Boolean(await db('partners').where({ id }).first('id'));
   },
@@ -163,9 +196,15 @@ export const partnerRepository = {
     return rows.map((r) => toService(r, now));
   },
 
-  async insert(trx: Knex.Transaction, p: CreatePartnerInput, now: Date): Promise<string> {
+  /** A new partner, owned by the structure of the admin who adds it. */
+  async insert(
+    trx: Knex.Transaction,
+    structureId: string,
+    p: CreatePartnerInput,
+    now: Date,
+  ): Promise<string> {
     const [row] = await trx('partners')
-      .insert({ ...partnerRow(p, now), created_at: now })
+      .insert({ ...partnerRow(p, now), structure_id: structureId, created_at: now })
       .returning('id');
     if (p.services.length) {
       await trx('partner_services').insert(
@@ -175,15 +214,39 @@ export const partnerRepository = {
     return row.id as string;
   },
 
-  /** Locks the partner row, so that checks on its services' names and the write agree. */
-  async lock(trx: Knex.Transaction, id: string): Promise<boolean> {
-    return Boolean(await trx('partners').where({ id }).forUpdate().first('id'));
+  /**
+   * Locks the partner row when the structure owns it, so that checks on its services' names and
+   * the write agree; false for a partner of another structure, as for an unknown one. The lock
+   * holds until the transaction ends, so a service written after it is the owner's.
+   */
+  async lockOwned(trx: Knex.Transaction, id: string, structureId: string): Promise<boolean> {
+    return Boolean(
+      await trx('partners').where({ id, structure_id: structureId }).forUpdate().first('id'),
+    );
   },
 
-  /** A new description, whole (an optional field left out is cleared); it counts as a review. */
-  async update(trx: Knex.Transaction, id: string, p: UpdatePartnerInput, now: Date) {
-    const n = await trx('partners').where({ id }).update(partnerRow(p, now)).returning('id');
-    return n.length === 1;
+  /**
+   * A new description, whole (an optional field left out is cleared); it counts as a review.
+   * Only the owning structure's: null for a partner of another structure, as for an unknown one.
+   */
+  async update(
+    trx: Knex.Transaction,
+    id: string,
+    structureId: string,
+    p: UpdatePartnerInput,
+    now: Date,
+  ): Promise<{ emailChanged: boolean } | null> {
+    const before = await trx('partners')
+      .where({ id, structure_id: structureId })
+      .forUpdate()
+      .first('email');
+    if (!before) return null;
+    const n = await trx('partners')
+      .where({ id, structure_id: structureId })
+      .update(partnerRow(p, now))
+      .returning('id');
+    if (n.length !== 1) return null;
+    return { emailChanged: before.email !== p.email };
   },
 
   async hasService(db: Db, partnerId: string, serviceId: string): Promise<boolean> {
@@ -208,9 +271,10 @@ export const partnerRepository = {
     return row.id as string;
   },
 
-  /** A service's description, whole; it counts as a review of that service. */
+  /** A service's description, whole; it counts as a review of that service. Owner only. */
   async updateService(
     trx: Knex.Transaction,
+    structureId: string,
     partnerId: string,
     serviceId: string,
     s: ServiceInput,
@@ -218,18 +282,25 @@ export const partnerRepository = {
   ): Promise<boolean> {
     const n = await trx('partner_services')
       .where({ id: serviceId, partner_id: partnerId })
+      .whereExists((q) =>
+        q.select(1).from('partners').where({ id: partnerId, structure_id: structureId }),
+      )
       .update(serviceRow(s, now))
       .returning('id');
     return n.length === 1;
   },
 
-  /** An administrator confirmed the description is still right: the partner and its services. */
-  async markReviewed(db: Db, id: string, now: Date): Promise<boolean> {
+  /**
+   * An administrator of the owning structure confirmed the description is still right: the
+   * partner and its services. False (nothing touched) for another structure's partner.
+   */
+  async markReviewed(db: Db, id: string, structureId: string, now: Date): Promise<boolean> {
     const n = await db('partners')
-      .where({ id })
+      .where({ id, structure_id: structureId })
       .update({ last_reviewed_at: now, updated_at: now })
       .returning('id');
+    if (n.length !== 1) return false;
     await db('partner_services').where({ partner_id: id }).update({ last_reviewed_at: now });
-    return n.length === 1;
+    return true;
   },
 };

@@ -30,7 +30,8 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     policy: hasRole('admin'),
     body: createPartnerBody,
     status: 201,
-    summary: 'Add a partner and its services to the directory',
+    summary:
+      'Add a partner and its services to the directory; the admin’s structure owns it (only its admins may change it)',
     response: partnerView,
     handler: ({ actor, body, ctx }) => partners.create(actor, body, ctx),
   });
@@ -45,6 +46,8 @@ export function partnerRouter(partners: PartnerDirectory): Router {
   });
   // The service layer replaces a description whole (an optional field left out is cleared),
   // so edits are PUT, as the admin pages do; each answers the partner with all its services.
+  // Reads are the whole directory; every change is scoped to the partner's owning structure
+  // (in the repository's WHERE), another structure's partner answering 404 like an unknown id.
   endpoint(r, {
     method: 'put',
     path: '/partners/:id',
@@ -52,7 +55,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     params: partnerParams,
     body: updatePartnerBody,
     summary:
-      'Replace a partner’s description (an optional field left out is cleared); counts as a review',
+      'Replace a partner’s description (an optional field left out is cleared); counts as a review. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one',
     response: partnerView,
     handler: ({ actor, params, body, ctx }) => partners.update(actor, params.id, body, ctx),
   });
@@ -64,7 +67,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     body: serviceInput,
     status: 201,
     summary:
-      'Add a service to a partner (409 if another of its services has the name); answers the partner',
+      'Add a service to a partner (409 if another of its services has the name); answers the partner. Owning structure’s admins only (404 otherwise)',
     response: partnerView,
     handler: ({ actor, params, body, ctx }) =>
       partners.saveService(actor, params.id, null, body, ctx),
@@ -76,7 +79,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     params: partnerServiceParams,
     body: serviceInput,
     summary:
-      'Replace a service’s description (409 if another service of the partner has the name); counts as its review',
+      'Replace a service’s description (409 if another service of the partner has the name); counts as its review. Owning structure’s admins only (404 otherwise)',
     response: partnerView,
     handler: ({ actor, params, body, ctx }) =>
       partners.saveService(actor, params.id, params.serviceId, body, ctx),
@@ -86,7 +89,8 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     path: '/partners/:id/review',
     policy: hasRole('admin'),
     params: partnerParams,
-    summary: 'Confirm the partner and its services are still described right (no longer stale)',
+    summary:
+      'Confirm the partner and its services are still described right (no longer stale). Owning structure’s admins only (404 otherwise)',
     response: partnerView,
     handler: ({ actor, params, ctx }) => partners.review(actor, params.id, ctx),
   });

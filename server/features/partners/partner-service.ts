@@ -11,7 +11,11 @@ import type {
   UpdatePartnerInput,
 } from './partner-schemas';
 
-/** The partner directory: read by staff, maintained by administrators. */
+/**
+ * The partner directory: read by the staff of every structure, maintained by the administrators
+ * of the structure that owns each partner. A partner of another structure is not found (404), as
+ * an unknown one is, for every change and for the edit pages.
+ */
 export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
   const { knex, clock } = deps;
   return {
@@ -26,12 +30,25 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
       return p;
     },
 
+    /** A partner the admin's structure owns, to edit; NotFoundError for any other. */
+    async getToEdit(actor: Actor, id: string): Promise<Partner> {
+      const p = await partnerRepository.findOwned(knex, id, actor.structureId, clock.now());
+      if (!p) throw new NotFoundError('Partner');
+      return p;
+    },
+
+    /** The ids of the partners the admin's structure owns (and so may edit). */
+    async editableIds(actor: Actor): Promise<Set<string>> {
+      return new Set(await partnerRepository.ownedIds(knex, actor.structureId));
+    },
+
+    /** The new partner belongs to the admin's structure. */
     async create(actor: Actor, input: CreatePartnerInput, ctx: RequestContext): Promise<Partner> {
       const names = input.services.map((s) => s.name.toLowerCase());
       if (new Set(names).size !== names.length)
         throw new ConflictError('Two services of this partner have the same name');
       return knex.transaction(async (trx) => {
-        const id = await partnerRepository.insert(trx, input, clock.now());
+        const id = await partnerRepository.insert(trx, actor.structureId, input, clock.now());
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -44,7 +61,11 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
       });
     },
 
-    /** A partner's new description (whole); editing it counts as reviewing it. */
+    /**
+     * A partner's new description (whole); editing it counts as reviewing it. A new email
+     * redirects the signed links of open referrals from other structures too, so the event is
+     * also written in the audit trail of each of them (no personal data in its details).
+     */
     async update(
       actor: Actor,
       id: string,
@@ -53,16 +74,26 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
     ): Promise<Partner> {
       return knex.transaction(async (trx) => {
         const now = clock.now();
-        if (!(await partnerRepository.update(trx, id, input, now)))
-          throw new NotFoundError('Partner');
-        await auditRepository.record(trx, {
+        const updated = await partnerRepository.update(trx, id, actor.structureId, input, now);
+        if (!updated) throw new NotFoundError('Partner');
+        const event = {
           actor,
-          structureId: actor.structureId,
           action: 'partner.update',
           subjectType: 'partner',
           subjectId: id,
           ip: ctx.ip,
-        });
+          ...(updated.emailChanged ? { details: { emailChanged: true } } : {}),
+        };
+        await auditRepository.record(trx, { ...event, structureId: actor.structureId });
+        if (updated.emailChanged) {
+          const others = await partnerRepository.structuresWithOpenReferrals(
+            trx,
+            id,
+            actor.structureId,
+          );
+          for (const structureId of others)
+            await auditRepository.record(trx, { ...event, structureId });
+        }
         return (await partnerRepository.findById(trx, id, now))!;
       });
     },
@@ -77,8 +108,10 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
     ): Promise<Partner> {
       return knex.transaction(async (trx) => {
         const now = clock.now();
-        // The partner row lock serialises two saves of one partner's services.
-        if (!(await partnerRepository.lock(trx, partnerId))) throw new NotFoundError('Partner');
+        // The partner row lock serialises two saves of one partner's services; another
+        // structure's partner is not found.
+        if (!(await partnerRepository.lockOwned(trx, partnerId, actor.structureId)))
+          throw new NotFoundError('Partner');
         // An unknown service is a 404 even when its new name is taken.
         if (serviceId && !(await partnerRepository.hasService(trx, partnerId, serviceId)))
           throw new NotFoundError('Service');
@@ -92,7 +125,8 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
         )
           throw new ConflictError('Another service of this partner has this name');
         let id = serviceId;
-        if (id) await partnerRepository.updateService(trx, partnerId, id, input, now);
+        if (id)
+          await partnerRepository.updateService(trx, actor.structureId, partnerId, id, input, now);
         else id = await partnerRepository.insertService(trx, partnerId, input, now);
         await auditRepository.record(trx, {
           actor,
@@ -111,7 +145,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
     async review(actor: Actor, id: string, ctx: RequestContext): Promise<Partner> {
       return knex.transaction(async (trx) => {
         const now = clock.now();
-        if (!(await partnerRepository.markReviewed(trx, id, now)))
+        if (!(await partnerRepository.markReviewed(trx, id, actor.structureId, now)))
           throw new NotFoundError('Partner');
         await auditRepository.record(trx, {
           actor,

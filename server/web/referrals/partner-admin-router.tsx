@@ -169,15 +169,31 @@ function serviceValues(s: Partner['services'][number]): Record<string, string> {
  * The admin partner directory: the list with a creation form, one partner's description,
  * adding and editing its services (themes and publics of the data·inclusion vocabulary, area,
  * how to reach, response delay). Every form comes back with what was typed when refused.
+ * The list shows the whole directory; only the partners of the admin's structure are editable,
+ * and the edit pages of any other partner answer 404, as for an unknown one.
  */
 export function partnerAdminRouter(services: Services): Router {
   const r = Router();
   const admin = () => hasRole('admin');
   const ctxFor = (req: Request) => pageContext(req, services.notifications);
 
+  /** The whole directory, the partners of the admin's structure (editable) first. */
   async function renderList(req: Request, res: Response, form: FormState, status = 200) {
-    const [partners, ctx] = await Promise.all([services.partners.list({}), ctxFor(req)]);
-    sendPage(res, <AdminPartnersPage ctx={ctx} partners={partners.items} form={form} />, status);
+    const [partners, editable, ctx] = await Promise.all([
+      services.partners.list({}),
+      services.partners.editableIds(actorOf(req)),
+      ctxFor(req),
+    ]);
+    sendPage(
+      res,
+      <AdminPartnersPage
+        ctx={ctx}
+        own={partners.items.filter((p) => editable.has(p.id))}
+        others={partners.items.filter((p) => !editable.has(p.id))}
+        form={form}
+      />,
+      status,
+    );
   }
 
   async function renderPartner(
@@ -199,9 +215,12 @@ export function partnerAdminRouter(services: Services): Router {
     );
   }
 
-  /** The partner and, when `serviceId` is given, its service; a 404 otherwise. */
-  async function serviceOf(partnerId: string, serviceId: string | null) {
-    const partner = await services.partners.get(partnerId);
+  /**
+   * The partner and, when `serviceId` is given, its service; a 404 otherwise, and for a partner
+   * of another structure.
+   */
+  async function serviceOf(req: Request, partnerId: string, serviceId: string | null) {
+    const partner = await services.partners.getToEdit(actorOf(req), partnerId);
     if (serviceId === null) return { partner, service: null };
     const service = partner.services.find((s) => s.id === serviceId);
     if (!service) throw new NotFoundError('Service');
@@ -217,7 +236,7 @@ export function partnerAdminRouter(services: Services): Router {
     status = 200,
   ) {
     const [{ partner, service }, ctx] = await Promise.all([
-      serviceOf(partnerId, serviceId),
+      serviceOf(req, partnerId, serviceId),
       ctxFor(req),
     ]);
     const shown = form ?? emptyForm(service ? serviceValues(service) : {});
@@ -259,7 +278,9 @@ export function partnerAdminRouter(services: Services): Router {
   r.get(
     '/admin/partenaires/:id',
     admin(),
-    page(async (req, res) => renderPartner(req, res, await services.partners.get(idOf(req)))),
+    page(async (req, res) =>
+      renderPartner(req, res, await services.partners.getToEdit(actorOf(req), idOf(req))),
+    ),
   );
 
   r.post(
@@ -276,8 +297,10 @@ export function partnerAdminRouter(services: Services): Router {
         values,
         PARTNER_MESSAGES,
       );
-      if (!parsed.ok)
-        return renderPartner(req, res, await services.partners.get(id), parsed.form, 400);
+      if (!parsed.ok) {
+        const partner = await services.partners.getToEdit(actorOf(req), id);
+        return renderPartner(req, res, partner, parsed.form, 400);
+      }
       await services.partners.update(actorOf(req), id, parsed.data, requestContext(req));
       await redirect(req, res, `/admin/partenaires/${id}`, {
         type: 'success',

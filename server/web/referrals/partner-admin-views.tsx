@@ -124,61 +124,102 @@ function ServiceSummary({ s }: { s: PartnerService }) {
   );
 }
 
+/** A partner as the directory lists it: name, email, review date, services. */
+function PartnerSummary({ p }: { p: Partner }) {
+  return (
+    <>
+      <p class="fr-mb-1v">
+        <strong>{p.name}</strong> · {p.email}
+        {p.stale ? (
+          <span class="fr-badge fr-badge--sm fr-badge--warning fr-ml-1w">À revoir</span>
+        ) : null}
+      </p>
+      <p class="fr-text--sm fr-mb-1v">
+        Revu le {formatDate(p.lastReviewedAt)}
+        {p.area ? ` · ${p.area}` : ''}
+      </p>
+      <ul>
+        {p.services.map((s) => (
+          <li class="fr-text--sm">
+            {s.name} — {s.themes.map(themeLabel).join(', ')} — réponse sous {s.responseDelayDays} j
+            ouvrés
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/**
+ * The directory for an admin: the partners of their structure, to edit and review, then the
+ * partners other structures maintain, which their teams may also refer to but only the owning
+ * structure may change (read only, no link to an edit page that would answer 404).
+ */
 export function AdminPartnersPage({
   ctx,
-  partners,
+  own,
+  others,
   form,
 }: {
   ctx: PageContext;
-  partners: Partner[];
+  own: Partner[];
+  others: Partner[];
   form: FormState;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
     <Layout title={hasErrors ? 'Erreur — Partenaires' : 'Partenaires'} ctx={ctx} nav="partners">
       <h1>Annuaire des partenaires</h1>
-      <ul class="av-list fr-mb-4w">
-        {partners.map((p) => (
-          <li class="av-item av-item--stack">
-            <p class="fr-mb-1v">
-              <strong>{p.name}</strong> · {p.email}
-              {p.stale ? (
-                <span class="fr-badge fr-badge--sm fr-badge--warning fr-ml-1w">À revoir</span>
-              ) : null}
-            </p>
-            <p class="fr-text--sm fr-mb-1v">
-              Revu le {formatDate(p.lastReviewedAt)}
-              {p.area ? ` · ${p.area}` : ''}
-            </p>
-            <ul>
-              {p.services.map((s) => (
-                <li class="fr-text--sm">
-                  {s.name} — {s.themes.map(themeLabel).join(', ')} — réponse sous{' '}
-                  {s.responseDelayDays} j ouvrés
-                </li>
-              ))}
-            </ul>
-            <div class="av-actions">
-              <a
-                class="fr-btn fr-btn--sm fr-btn--secondary fr-icon-edit-line fr-btn--icon-left"
-                href={`/admin/partenaires/${p.id}`}
-              >
-                Modifier<span class="fr-sr-only"> {p.name} et ses services</span>
-              </a>
-              <form
-                method="post"
-                action={`/admin/partenaires/${p.id}/revue`}
-                class="av-inline-form"
-              >
-                <Csrf token={ctx.csrfToken} />
-                <button class="fr-btn fr-btn--sm fr-btn--tertiary" type="submit">
-                  Marquer comme revu aujourd’hui<span class="fr-sr-only"> : {p.name}</span>
-                </button>
-              </form>
-            </div>
-          </li>
-        ))}
-      </ul>
+      <Section title={`Partenaires de votre structure (${own.length})`} id="vos-partenaires">
+        <p class="fr-text--sm">
+          Ajoutés par votre structure : seuls ses administrateurs peuvent modifier leur description,
+          leur courriel et leurs services.
+        </p>
+        {own.length === 0 ? <p>Aucun partenaire pour l’instant.</p> : null}
+        <ul class="av-list">
+          {own.map((p) => (
+            <li class="av-item av-item--stack">
+              <PartnerSummary p={p} />
+              <div class="av-actions">
+                <a
+                  class="fr-btn fr-btn--sm fr-btn--secondary fr-icon-edit-line fr-btn--icon-left"
+                  href={`/admin/partenaires/${p.id}`}
+                >
+                  Modifier<span class="fr-sr-only"> {p.name} et ses services</span>
+                </a>
+                <form
+                  method="post"
+                  action={`/admin/partenaires/${p.id}/revue`}
+                  class="av-inline-form"
+                >
+                  <Csrf token={ctx.csrfToken} />
+                  <button class="fr-btn fr-btn--sm fr-btn--tertiary" type="submit">
+                    Marquer comme revu aujourd’hui<span class="fr-sr-only"> : {p.name}</span>
+                  </button>
+                </form>
+              </div>
+            </li>
+          ))}
+        </ul>
+      </Section>
+      {others.length > 0 ? (
+        <Section
+          title={`Partenaires tenus par d’autres structures (${others.length})`}
+          id="autres-partenaires"
+        >
+          <p class="fr-text--sm">
+            Vos équipes peuvent aussi les orienter vers eux. Seule la structure qui les a ajoutés
+            peut les modifier : signalez-lui une information à corriger.
+          </p>
+          <ul class="av-list">
+            {others.map((p) => (
+              <li class="av-item av-item--stack">
+                <PartnerSummary p={p} />
+              </li>
+            ))}
+          </ul>
+        </Section>
+      ) : null}
       <Section title="Ajouter un partenaire" id="ajouter">
         <p class="fr-text--sm">
           Avec son premier service ; vous pourrez en ajouter d’autres depuis sa fiche. Les champs

@@ -72,6 +72,39 @@ describe('partner directory editing (service)', () => {
     expect(await audit('partner.update', id)).toHaveLength(0);
   });
 
+  it('when an admin of another structure edits, adds a service to, edits a service of or reviews a partner, then NotFoundError as for an unknown id, and nothing changes or is audited', async () => {
+    const { partner, service } = await createFoodBank('Épicerie du Lac');
+    const other = await createTeam();
+    const foreign: Actor = { ...admin, id: other.admin.id, structureId: other.structure.id };
+    const before = await testKnex()('partners').where({ id: partner.id }).first();
+    const attempts = [
+      () => partners().update(foreign, partner.id, { name: 'X', email: 'x@ailleurs.test' }, rc),
+      () =>
+        partners().saveService(foreign, partner.id, null, { name: 'S', themes: ['famille'] }, rc),
+      () =>
+        partners().saveService(
+          foreign,
+          partner.id,
+          service.id,
+          { name: 'S', themes: ['famille'] },
+          rc,
+        ),
+      () => partners().review(foreign, partner.id, rc),
+      () => partners().getToEdit(foreign, partner.id),
+    ];
+    for (const attempt of attempts) await expect(attempt()).rejects.toBeInstanceOf(NotFoundError);
+    expect(await testKnex()('partners').where({ id: partner.id }).first()).toEqual(before);
+    expect(
+      await testKnex()('partner_services').where({ partner_id: partner.id }).pluck('name'),
+    ).toEqual(['Colis alimentaires']);
+    expect(await testKnex()('audit_events').where({ subject_id: partner.id })).toHaveLength(0);
+    // The directory still reads it for them; the owner's admin may edit it.
+    expect((await partners().get(partner.id)).email).toBe(partner.email);
+    expect((await partners().getToEdit(admin, partner.id)).id).toBe(partner.id);
+    expect([...(await partners().editableIds(foreign))]).not.toContain(partner.id);
+    expect([...(await partners().editableIds(admin))]).toContain(partner.id);
+  });
+
   it('when a service is added, then it has its audience, area, how to reach and delay, and the creation is audited', async () => {
     const { partner } = await createFoodBank('Secours populaire');
     const p = await partners().saveService(

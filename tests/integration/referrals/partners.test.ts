@@ -1,6 +1,8 @@
 import request from 'supertest';
-import { createTestContext, type TestContext } from '../../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
+import { csrfOf } from '../../e2e/html';
 import { fixedClock } from '../../../server/lib/clock';
 import {
   createFoodBank,
@@ -362,6 +364,219 @@ describe('partner directory', () => {
       const row = await testKnex()('partners').where({ id: bank.partner.id }).first('name');
       expect(row.name).toBe('Épicerie Belle-Beille');
       expect(await namesOf(bank.partner.id)).toEqual(['Colis alimentaires']);
+    });
+  });
+
+  /**
+   * Partners are one directory for the deployment, each owned by the structure that added it:
+   * only that structure's admins change it (its email receives the signed links of every
+   * structure's referrals). Another structure's admin is answered 404, as for an unknown id.
+   */
+  describe('the owning structure', () => {
+    const colis = { name: 'Colis d’urgence', themes: ['equipement-et-alimentation--alimentation'] };
+    let foreign: Awaited<ReturnType<typeof createTeam>>;
+    let foreignAdmin: Agent;
+    beforeAll(async () => {
+      foreign = await createTeam();
+      foreignAdmin = await loginAs(ctx.app, foreign.admin.email);
+    });
+
+    /** Everything an edit could change, and every audit event about the partner. */
+    const snapshot = async (partnerId: string) => ({
+      partner: await testKnex()('partners').where({ id: partnerId }).first(),
+      services: await testKnex()('partner_services').where({ partner_id: partnerId }).orderBy('id'),
+      audit: await testKnex()('audit_events').where({ subject_id: partnerId }).orderBy('id'),
+    });
+
+    it('when another structure’s admin edits, adds or edits a service of, or reviews a partner, then 404 as for an unknown id, and nothing changes', async () => {
+      const bank = await createFoodBank('Banque alimentaire du Lac');
+      await testKnex()('partners')
+        .where({ id: bank.partner.id })
+        .update({ last_reviewed_at: '2026-05-01T00:00:00Z' });
+      const before = await snapshot(bank.partner.id);
+      const calls = [
+        foreignAdmin
+          .put(`/api/partners/${bank.partner.id}`)
+          .send({ name: 'Détournée', email: 'admin-b@ailleurs.test' }),
+        foreignAdmin.post(`/api/partners/${bank.partner.id}/services`).send(colis),
+        foreignAdmin
+          .put(`/api/partners/${bank.partner.id}/services/${bank.service.id}`)
+          .send(colis),
+        foreignAdmin.post(`/api/partners/${bank.partner.id}/review`),
+      ];
+      for (const res of await Promise.all(calls)) {
+        expect([res.status, res.body.error]).toEqual([
+          404,
+          { code: 'not_found', message: 'Partner not found' },
+        ]);
+      }
+      expect(await snapshot(bank.partner.id)).toEqual(before);
+      // Reading the directory stays global: the other structure's teams refer to it too.
+      const read = await foreignAdmin.get(`/api/partners/${bank.partner.id}`);
+      expect([read.status, read.body.email]).toEqual([200, bank.partner.email]);
+      const listed = await w.agents.worker.get('/api/partners');
+      expect(listed.body.items.map((p: { id: string }) => p.id)).toContain(bank.partner.id);
+
+      // Its own structure's admin still can.
+      const own = [
+        await w.agents.admin
+          .put(`/api/partners/${bank.partner.id}`)
+          .send({ name: 'Banque alimentaire du Lac', email: 'accueil@lac.test' }),
+        await w.agents.admin.post(`/api/partners/${bank.partner.id}/services`).send(colis),
+        await w.agents.admin
+          .put(`/api/partners/${bank.partner.id}/services/${bank.service.id}`)
+          .send({ ...colis, name: 'Colis alimentaires' }),
+        await w.agents.admin.post(`/api/partners/${bank.partner.id}/review`),
+      ];
+      expect(own.map((r) => r.status)).toEqual([200, 201, 200, 200]);
+      expect(
+        (await testKnex()('partners').where({ id: bank.partner.id }).first('email')).email,
+      ).toBe('accueil@lac.test');
+    });
+
+    it('when an admin adds a partner, then their structure owns it: they may edit it, the other structure’s admin may not', async () => {
+      const res = await foreignAdmin
+        .post('/api/partners')
+        .send({ name: 'Épicerie de Trélazé', email: 'epicerie@trelaze.test', services: [] });
+      expect(res.status).toBe(201);
+      const row = await testKnex()('partners').where({ id: res.body.id }).first('structure_id');
+      expect(row.structure_id).toBe(foreign.structure.id);
+      expect(res.body).not.toHaveProperty('structureId');
+      const [event] = await testKnex()('audit_events').where({
+        action: 'partner.create',
+        subject_id: res.body.id,
+      });
+      expect(event.structure_id).toBe(foreign.structure.id);
+      const edit = { name: 'Épicerie de Trélazé', email: 'autre@trelaze.test' };
+      expect((await w.agents.admin.put(`/api/partners/${res.body.id}`).send(edit)).status).toBe(
+        404,
+      );
+      expect((await foreignAdmin.put(`/api/partners/${res.body.id}`).send(edit)).status).toBe(200);
+    });
+
+    it('when a partner’s email changes, then the event is also in the audit trail of each other structure with an open referral to it, without personal data', async () => {
+      const bank = await createFoodBank('Banque alimentaire des Ponts');
+      // Structure C refers a person to it (requested); structure D's only referral is closed.
+      const referring = await Promise.all([createTeam(), createTeam()]);
+      const [c, d] = await Promise.all(
+        referring.map(async (team) => {
+          const worker = await loginAs(ctx.app, team.worker.email);
+          const person = await createPerson(worker);
+          await giveConsent(worker, person.id, bank.partner.id);
+          const referral = await refer(worker, person.id, bank.partner.id);
+          expect(referral.status).toBe(201);
+          return { team, worker, referralId: referral.body.id as string };
+        }),
+      );
+      const cancelled = await d.worker
+        .post(`/api/referrals/${d.referralId}/transitions`)
+        .send({ to: 'cancelled', reason: 'La personne a déménagé' });
+      expect(cancelled.status).toBe(200);
+      const underStructure = (structureId: string) =>
+        testKnex()('audit_events').where({
+          structure_id: structureId,
+          action: 'partner.update',
+          subject_id: bank.partner.id,
+        });
+
+      // A change that keeps the email is the owner's business alone.
+      const sameEmail = await w.agents.admin
+        .put(`/api/partners/${bank.partner.id}`)
+        .send({ name: 'Banque alimentaire des Ponts-de-Cé', email: bank.partner.email });
+      expect(sameEmail.status).toBe(200);
+      expect(await underStructure(c.team.structure.id)).toHaveLength(0);
+
+      const moved = await w.agents.admin
+        .put(`/api/partners/${bank.partner.id}`)
+        .send({ name: 'Banque alimentaire des Ponts-de-Cé', email: 'nouvelle@ponts.test' });
+      expect(moved.status).toBe(200);
+      const [seen] = await underStructure(c.team.structure.id);
+      expect(seen).toMatchObject({
+        actor_id: w.team.admin.id,
+        actor_role: 'admin',
+        subject_type: 'partner',
+        details: { emailChanged: true },
+      });
+      expect(JSON.stringify(seen.details)).not.toContain('nouvelle@ponts.test');
+      expect(await underStructure(d.team.structure.id)).toHaveLength(0);
+      const own = await underStructure(w.team.structure.id);
+      expect(own.map((e) => e.details)).toEqual([null, { emailChanged: true }]);
+      // Structure C's admin reads it in their own audit trail, once.
+      expect(
+        await testKnex()('audit_events').where({
+          structure_id: c.team.structure.id,
+          subject_id: bank.partner.id,
+        }),
+      ).toHaveLength(1);
+    });
+
+    describe('the admin pages', () => {
+      /** A form post with the CSRF token of one of the admin's own pages. */
+      async function post(agent: Agent, path: string, form: Record<string, string | string[]>) {
+        const page = await agent.get('/admin/partenaires');
+        expect(page.status).toBe(200);
+        return agent
+          .post(path)
+          .type('form')
+          .send({ _csrf: csrfOf(page.text), ...form });
+      }
+
+      it('when another structure’s admin opens or posts the edit pages of a partner, then 404 and nothing changes', async () => {
+        const bank = await createFoodBank('Banque alimentaire de Monplaisir');
+        const base = `/admin/partenaires/${bank.partner.id}`;
+        const before = await snapshot(bank.partner.id);
+        for (const path of [
+          base,
+          `${base}/services/nouveau`,
+          `${base}/services/${bank.service.id}`,
+        ])
+          expect([path, (await foreignAdmin.get(path)).status]).toEqual([path, 404]);
+        const service = { name: 'Colis', themes: ['famille'], responseDelayDays: '3' };
+        const posts: [string, Record<string, string | string[]>][] = [
+          [base, { name: 'Détournée', email: 'admin-b@ailleurs.test' }],
+          // A refused form would show the partner's page back: not to them.
+          [base, { name: 'Détournée', email: 'pas-un-courriel' }],
+          [`${base}/revue`, {}],
+          [`${base}/services`, service],
+          [`${base}/services`, { name: '' }],
+          [`${base}/services/${bank.service.id}`, service],
+        ];
+        for (const [path, form] of posts) {
+          const res = await post(foreignAdmin, path, form);
+          expect([path, res.status]).toEqual([path, 404]);
+          expect(res.text).not.toContain(bank.partner.email);
+        }
+        expect(await snapshot(bank.partner.id)).toEqual(before);
+
+        expect((await w.agents.admin.get(base)).status).toBe(200);
+        const saved = await post(w.agents.admin, base, {
+          name: 'Banque alimentaire de Monplaisir',
+          email: 'accueil@monplaisir.test',
+        });
+        expect(saved.status).toBe(303);
+      });
+
+      it('when an admin opens the directory, then their structure’s partners are editable and the others are listed read only', async () => {
+        const bank = await createFoodBank('Banque alimentaire de la Roseraie');
+        const theirs = await foreignAdmin
+          .post('/api/partners')
+          .send({ name: 'Jardin de Trélazé', email: 'jardin@trelaze.test', services: [] });
+        expect(theirs.status).toBe(201);
+
+        const mine = (await w.agents.admin.get('/admin/partenaires')).text;
+        expect(mine).toContain(`href="/admin/partenaires/${bank.partner.id}"`);
+        expect(mine).toContain(`action="/admin/partenaires/${bank.partner.id}/revue"`);
+        expect(mine).toContain('Jardin de Trélazé');
+        expect(mine).not.toContain(`/admin/partenaires/${theirs.body.id}`);
+        const own = mine.slice(0, mine.indexOf('id="autres-partenaires"'));
+        expect(own).toContain('Banque alimentaire de la Roseraie');
+        expect(own).not.toContain('Jardin de Trélazé');
+
+        const other = (await foreignAdmin.get('/admin/partenaires')).text;
+        expect(other).toContain(`href="/admin/partenaires/${theirs.body.id}"`);
+        expect(other).toContain('Banque alimentaire de la Roseraie');
+        expect(other).not.toContain(`/admin/partenaires/${bank.partner.id}`);
+      });
     });
   });
 

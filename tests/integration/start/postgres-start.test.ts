@@ -7,7 +7,15 @@ import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
 import { DEFAULT_PASSWORD } from '../../setup/context';
 import { createTeam } from '../../setup/factories';
 import { waitFor } from '../deadlines/helpers';
-import { childEnv, exitWithin, freePort, login, start, waitForHealthy } from './processes';
+import {
+  childEnv,
+  exitWithin,
+  freePort,
+  login,
+  start,
+  startNpmScript,
+  waitForHealthy,
+} from './processes';
 
 jest.setTimeout(120_000);
 
@@ -162,6 +170,49 @@ describe('npm start with DATABASE_URL', () => {
     } finally {
       web.child.kill('SIGTERM');
       expect(await exitWithin(web, 60_000)).toBe(0);
+    }
+  });
+});
+
+/**
+ * Docker (`CMD ["npm", "start"]` in the image, `npm run worker` in compose) and service managers
+ * send SIGTERM to the process they started: npm. npm passes it to the shell that runs the script,
+ * which must be replaced by the server (`exec`), or the server never hears it, goes on holding its
+ * port and its lock, and gets killed without a clean shutdown when the grace period ends.
+ */
+describe('npm start and npm run worker, stopped the way a container is', () => {
+  beforeEach(async () => truncateAll());
+
+  it('when npm start gets SIGTERM, then the web shuts down cleanly, npm exits 0 and nothing keeps listening', async () => {
+    const port = await freePort();
+    const web = startNpmScript('start', env(port, { NODE_ENV: 'development', LOG_LEVEL: 'info' }));
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 30_000)).toBe(0);
+      expect(web.output()).toContain('Shutdown complete');
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    } finally {
+      web.killGroup();
+    }
+  });
+
+  it('when npm run worker gets SIGTERM, then the worker shuts down cleanly and npm exits 0', async () => {
+    const worker = startNpmScript(
+      'worker',
+      env(await freePort(), { NODE_ENV: 'development', LOG_LEVEL: 'info' }),
+    );
+    try {
+      await waitFor(
+        async () => worker.output().includes('Deadline worker started'),
+        'the worker to start',
+        60_000,
+      );
+      worker.child.kill('SIGTERM');
+      expect(await exitWithin(worker, 30_000)).toBe(0);
+      expect(worker.output()).toContain('Shutdown complete');
+    } finally {
+      worker.killGroup();
     }
   });
 });

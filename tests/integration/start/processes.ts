@@ -147,3 +147,34 @@ export async function waitForOutput(proc: Running, text: string, timeoutMs: numb
   }
   throw new Error(`"${text}" not printed within ${timeoutMs} ms:\n${proc.output()}`);
 }
+
+/**
+ * Runs an npm script as a user or a container does (`npm start`, `npm run worker`): a signal
+ * sent to the returned process reaches npm, which must pass it on to the server below it.
+ */
+export function startNpmScript(
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Running & { killGroup: () => void } {
+  // In a process group of its own, so that a test can reap whatever npm left running.
+  const child = spawn('npm', ['run', '--silent', script], {
+    cwd: ROOT,
+    env,
+    stdio: 'pipe',
+    detached: true,
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const killGroup = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      /* the group is gone */
+    }
+  };
+  return { child, output: () => out, exited, killGroup };
+}

@@ -51,7 +51,12 @@ async function referralsSeed(
   const hash = await hashPassword(BENCH_PASSWORD);
   return knex.transaction(async (trx) => {
     const [partner] = await trx('partners')
-      .insert({ name: BENCH_PARTNER_NAME, email: 'bench-partner@bench.aller-vers.test' })
+      .insert({
+        name: BENCH_PARTNER_NAME,
+        email: 'bench-partner@bench.aller-vers.test',
+        // The bench structure owns its partner (only its admins may change it).
+        structure_id: base.structureId,
+      })
       .returning('id');
     const [service] = await trx('partner_services')
       .insert({

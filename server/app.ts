@@ -48,7 +48,11 @@ export function createApp(deps: Deps): Express {
           path: redactLinkToken(req.url.split('?')[0]),
         }),
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      // Probes and static assets (a dozen icons a page) would bury the requests that matter.
+      autoLogging: {
+        ignore: (req) =>
+          req.url === '/healthz' || req.url === '/readyz' || (req.url ?? '').startsWith('/static/'),
+      },
     }),
   );
   // HSTS and upgrade-insecure-requests only when users reach the app over HTTPS: over plain

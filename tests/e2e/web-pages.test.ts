@@ -218,6 +218,8 @@ describe('web pages over HTTP', () => {
       expect(landing.text).toContain(menuLabel);
       // Person pages are not in their menu.
       expect(landing.text).not.toContain('href="/personnes"');
+      // The header's home link leads to their home too, not to a 403.
+      expect(landing.text).toContain(`<a href="${home}" title="Accueil - aller-vers">`);
     },
   );
 

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import type { Actor } from '../../auth/actor';
+import { homeFor, type Actor } from '../../auth/actor';
 
 export type NavKey = 'actions' | 'persons' | 'referrals' | 'partners' | 'notifications' | 'none';
 
@@ -69,7 +69,7 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
             <div class="fr-header__brand fr-enlarge-link">
               <div class="fr-header__brand-top">
                 <div class="fr-header__service">
-                  <a href="/" title="Accueil - aller-vers">
+                  <a href={actor ? homeFor(actor.role) : '/'} title="Accueil - aller-vers">
                     <p class="fr-header__service-title">aller-vers</p>
                   </a>
                   <p class="fr-header__service-tagline">

@@ -109,6 +109,18 @@ export const ASK_OUTCOME_AFTER_BUSINESS_DAYS = 10;
 export const DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS = 5;
 export const FIRST_REMINDER_AFTER_BUSINESS_DAYS = 3;
 
+/**
+ * When a referral expires: on day 10 (the spec's five days of grace after the default delay),
+ * or, for a service with a longer delay of its own, that many days after its end, so that a
+ * partner given 10 or 20 days is reminded and the requester told before the referral expires.
+ */
+export function expiryBusinessDays(responseDelay: number): number {
+  return Math.max(
+    EXPIRE_AFTER_BUSINESS_DAYS,
+    responseDelay + EXPIRE_AFTER_BUSINESS_DAYS - DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS,
+  );
+}
+
 /* Response bodies, for the OpenAPI document (what the repositories' views serialise to). */
 
 const at = () => z.iso.datetime();

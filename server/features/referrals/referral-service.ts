@@ -30,7 +30,7 @@ import type {
 import {
   ASK_OUTCOME_AFTER_BUSINESS_DAYS,
   DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS,
-  EXPIRE_AFTER_BUSINESS_DAYS,
+  expiryBusinessDays,
   FIRST_REMINDER_AFTER_BUSINESS_DAYS,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_AWAITING_ANSWER_KINDS,
@@ -481,7 +481,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           kind: REFERRAL_EXPIRE,
           subjectType: 'referral',
           subjectId: id,
-          dueAt: calendar.addBusinessDays(now, EXPIRE_AFTER_BUSINESS_DAYS),
+          dueAt: calendar.addBusinessDays(now, expiryBusinessDays(responseDelay)),
         });
         // The SLA's reminders and escalation; all cancelled once the partner answers.
         const sla = (days: number) =>

@@ -110,6 +110,31 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       ]);
     });
 
+    it('when the service takes 12 business days, then the reminders fall on days 3 and 12, the escalation on day 12 and the expiry on day 17, after them', async () => {
+      const [slow] = await testKnex()('partner_services')
+        .insert({
+          partner_id: w.food.partner.id,
+          name: 'Accompagnement long',
+          themes: ['equipement-et-alimentation--alimentation'],
+          response_delay_days: 12,
+        })
+        .returning('id');
+      const id = await newReferral({ serviceId: slow.id });
+      // Tuesday 24 Nov: day 3 is Fri 27 Nov, day 12 is Thu 10 Dec, day 17 is Thu 17 Dec.
+      expect(await dueDates(id, REFERRAL_REMIND_PARTNER)).toEqual([
+        iso('2026-11-27T10:00:00+01:00'),
+        iso('2026-12-10T10:00:00+01:00'),
+      ]);
+      expect(await dueDates(id, REFERRAL_ESCALATE_REQUESTER)).toEqual([
+        iso('2026-12-10T10:00:00+01:00'),
+      ]);
+      expect(await dueDates(id, REFERRAL_EXPIRE)).toEqual([iso('2026-12-17T10:00:00+01:00')]);
+      // The default delay keeps the spec's day 10 (Tuesday 8 December).
+      expect(await dueDates(await newReferral(), REFERRAL_EXPIRE)).toEqual([
+        iso('2026-12-08T10:00:00+01:00'),
+      ]);
+    });
+
     it('when public holidays fall in the delay, then they are skipped', async () => {
       // Thursday 24 Dec: Christmas (Fri 25) and New Year's Day (Fri 1 Jan) are not business days.
       clock.set('2026-12-24T10:00:00+01:00');

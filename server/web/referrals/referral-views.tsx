@@ -37,6 +37,18 @@ const TRANSITION_LABELS: Record<Exclude<ReferralStatus, 'requested'>, string> = 
   expired: 'Expirer',
 };
 
+/** What each move's box is for, as its legend says it. */
+const MOVE_LEGENDS: Record<Exclude<ReferralStatus, 'requested'>, string> = {
+  accepted: 'Accepter la demande',
+  rejected: 'Refuser la demande',
+  in_progress: 'Commencer l’accompagnement',
+  on_hold: 'Mettre l’accompagnement en pause',
+  completed: 'Clore : l’aide a été apportée',
+  failed: 'Clore : l’aide n’a pas pu être apportée',
+  cancelled: 'Annuler la demande',
+  expired: 'Expirer la demande',
+};
+
 const REASON_CODE_LABELS: Record<string, string> = {
   ...REJECTION_REASON_LABELS,
   consent_revoked: 'Consentement retiré',
@@ -198,40 +210,57 @@ function MoveForm({
 }) {
   const idPrefix = `move-${to}-`;
   const label = TRANSITION_LABELS[to];
+  // One box per move, its legend naming it, so each field sits visibly with its own button.
   return (
-    <form method="post" action={`/orientations/${r.id}/transition`} class="fr-mb-3w">
+    <form method="post" action={`/orientations/${r.id}/transition`} class="av-move">
       <Csrf token={ctx.csrfToken} />
       <input type="hidden" name="to" value={to} />
       {/* The version this page shows: a move decided on it is refused once the referral moved. */}
       <input type="hidden" name="version" value={String(r.version)} />
-      {to === 'rejected' ? (
-        <SelectField
-          form={form}
-          idPrefix={idPrefix}
-          name="reason"
-          label="Motif du refus"
-          required
-          placeholder="— Choisir un motif —"
-          options={REJECTION_REASON_LABELS}
-        />
-      ) : REASON_REQUIRED.includes(to) ? (
-        <TextField
-          form={form}
-          idPrefix={idPrefix}
-          name="reason"
-          label={`Raison (${label.toLowerCase()})`}
-          required
-        />
-      ) : null}
-      {to === 'completed' || to === 'failed' ? (
-        <TextField form={form} idPrefix={idPrefix} name="outcome" label="Résultat (facultatif)" />
-      ) : null}
-      <button
-        class={`fr-btn fr-btn--sm${to === 'rejected' || to === 'cancelled' || to === 'failed' ? ' fr-btn--secondary' : ''}`}
-        type="submit"
-      >
-        {label}
-      </button>
+      <fieldset class="fr-fieldset fr-mb-0">
+        <legend class="fr-fieldset__legend">{MOVE_LEGENDS[to]}</legend>
+        {to === 'rejected' ? (
+          <div class="fr-fieldset__element">
+            <SelectField
+              form={form}
+              idPrefix={idPrefix}
+              name="reason"
+              label="Motif du refus"
+              required
+              placeholder="— Choisir un motif —"
+              options={REJECTION_REASON_LABELS}
+            />
+          </div>
+        ) : REASON_REQUIRED.includes(to) ? (
+          <div class="fr-fieldset__element">
+            <TextField
+              form={form}
+              idPrefix={idPrefix}
+              name="reason"
+              label={`Raison (${label.toLowerCase()})`}
+              required
+            />
+          </div>
+        ) : null}
+        {to === 'completed' || to === 'failed' ? (
+          <div class="fr-fieldset__element">
+            <TextField
+              form={form}
+              idPrefix={idPrefix}
+              name="outcome"
+              label="Résultat (facultatif)"
+            />
+          </div>
+        ) : null}
+        <div class="fr-fieldset__element fr-mb-0">
+          <button
+            class={`fr-btn fr-btn--sm${to === 'rejected' || to === 'cancelled' || to === 'failed' ? ' fr-btn--secondary' : ''}`}
+            type="submit"
+          >
+            {label}
+          </button>
+        </div>
+      </fieldset>
     </form>
   );
 }

@@ -81,6 +81,15 @@ export async function checkEvictionPolicy(
 const isUnrecoverable = (err: Error) =>
   err instanceof UnrecoverableError || err.name === 'UnrecoverableError';
 
+/**
+ * BullMQ's own limits fail a job with an UnrecoverableError too: a job that stalled more than
+ * `maxStalledCount` times is tagged (`deferredFailure`) and the next worker to take it fails it
+ * ("job stalled more than allowable limit"), and so on for `maxStartedAttempts`. That says the
+ * workers crashed, not that the deadline can never succeed: it stays pending for the reconciler.
+ */
+const isQueueLimit = (job: Job, err: Error) =>
+  Boolean(job.deferredFailure) || /more than allowable limit$/.test(err.message);
+
 /** A loop that never overlaps itself and can be stopped and awaited. */
 function every(ms: number, fn: () => Promise<void>) {
   let timer: NodeJS.Timeout | null = null;
@@ -171,7 +180,7 @@ export async function startDeadlineWorker(
   worker.on('failed', (job, err) => {
     if (!job) return;
     const deadlineId = job.data?.deadlineId;
-    const unrecoverable = isUnrecoverable(err);
+    const unrecoverable = isUnrecoverable(err) && !isQueueLimit(job, err);
     const exhausted = !unrecoverable && job.attemptsMade >= (job.opts.attempts ?? 1);
     const fields = {
       jobId: job.id,

@@ -181,10 +181,19 @@ export function createDeadlineRelay({
         // calling the worker back). Either way the deadline would wait forever behind it.
         for (const [i, job] of jobs.entries()) {
           if (!job?.finishedOn || !job.failedReason) continue;
-          if ((await withTimeout(job.getState(), ENQUEUE_TIMEOUT_MS)) !== 'failed') continue;
-          const outcome = await handleFailedJob(rows[i], job);
-          if (outcome === 'rearmed') rearmed++;
-          else if (outcome === 'failed') failed++;
+          // One deadline that cannot be handled now (a lock, a timeout, a job another
+          // reconciler just replaced) must not hold back every deadline after it.
+          try {
+            if ((await withTimeout(job.getState(), ENQUEUE_TIMEOUT_MS)) !== 'failed') continue;
+            const outcome = await handleFailedJob(rows[i], job);
+            if (outcome === 'rearmed') rearmed++;
+            else if (outcome === 'failed') failed++;
+          } catch (err) {
+            logger.warn(
+              { err: (err as Error).message, deadlineId: rows[i].id },
+              'Reconciler could not re-arm a failed deadline; the next pass tries again',
+            );
+          }
         }
         checked += rows.length;
         requeued += missing.length;

@@ -7,7 +7,7 @@ import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createStructure } from '../../setup/factories';
-import { waitForStatus } from './helpers';
+import { waitFor, waitForStatus } from './helpers';
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 
@@ -151,6 +151,42 @@ describe('reconciler after Redis lost its data', () => {
     // A healthy worker takes the fresh job (its follow-up does not exist: skipped).
     const worker = await startDeadlineWorker(ctx.deps);
     try {
+      const processed = await waitForStatus(id, 'skipped');
+      expect(processed.lastError).toBe('follow-up not found');
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it("when a job stalled too often reaches the app's own worker, then its deadline stays pending and the reconciler re-arms it, and that worker then runs it", async () => {
+    await ctx.deps.redis.flushdb();
+    await noDeadlines();
+    const structure = await createStructure();
+    const id = await scheduleDue(structure.id, NOW);
+    // What BullMQ's stall check leaves on a job that stalled more than maxStalledCount times:
+    // back in the waiting list, tagged; the next worker to take it fails it itself, with an
+    // UnrecoverableError, and calls the worker's failed handler.
+    await ctx.deps.redis.hset(
+      `${ctx.prefix}:${DEADLINE_QUEUE}:${deadlineJobId(id)}`,
+      'defa',
+      'job stalled more than allowable limit',
+    );
+    const worker = await startDeadlineWorker(ctx.deps);
+    try {
+      const tagged = await ctx.deps.queue.getJob(deadlineJobId(id));
+      await waitFor(async () => (await tagged!.getState()) === 'failed', 'BullMQ to fail the job');
+      // The handler counts the failure but does not fail the deadline: the workers crashed,
+      // nothing says the deadline can never succeed.
+      const row = await waitFor(async () => {
+        const d = await deadlineRepository.findById(testKnex(), id);
+        return d?.attempts === 1 ? d : undefined;
+      }, 'the failure recorded on the row');
+      expect(row).toMatchObject({
+        status: 'pending',
+        lastError: 'UnrecoverableError: job stalled more than allowable limit',
+      });
+
+      expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 1, failed: 0 });
       const processed = await waitForStatus(id, 'skipped');
       expect(processed.lastError).toBe('follow-up not found');
     } finally {

@@ -6,9 +6,8 @@ import { requestContext, type RequestContext } from '../features/audit/audit-rep
 import { documentEndpoint } from './openapi';
 import { parseInput } from './validate';
 
-const NO_QUERY = z.object({}).strict();
-/** What a route that declares no body accepts: nothing (an unknown field is a 400 naming it). */
-const NO_BODY = z.object({}).strict();
+/** What a route takes where it declares no query or no body: nothing (an unknown field is a 400). */
+const NOTHING = z.object({}).strict();
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -65,10 +64,10 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
           ? parseInput(spec.params, req.params, 'path parameter')
           : req.params;
         // Strict by default: a route that declares no query takes none.
-        const query = parseInput(spec.query ?? NO_QUERY, req.query, 'query parameter');
+        const query = parseInput(spec.query ?? NOTHING, req.query, 'query parameter');
         // Strict too: a route that declares no body takes none, rather than dropping fields a
         // client believed would count (a revocation "reason", say).
-        const body = parseInput(spec.body ?? NO_BODY, req.body ?? {}, 'body');
+        const body = parseInput(spec.body ?? NOTHING, req.body ?? {}, 'body');
         const result = await spec.handler({
           params: params as z.infer<P>,
           query: query as z.infer<Q>,

@@ -76,7 +76,7 @@ export const notificationRepository = {
         .limit(opts.pageSize)
         .offset((opts.page - 1) * opts.pageSize),
       q.clone().count<{ count: number }[]>('* as count'),
-      this.unreadCount(db, recipientId),
+      notificationRepository.unreadCount(db, recipientId),
     ]);
     return { items: rows.map(toNotification), total: Number(count), unread };
   },

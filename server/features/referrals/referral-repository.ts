@@ -139,12 +139,13 @@ export function createReferralRepository(cipher: Cipher) {
    * revoked); an expiry withdraws it until the person renews their consent. Bare, for counting
    * and for the rows a transition locks.
    */
-  const partnerScope = (db: Db, partnerId: string, now: Date) =>
+  const addressedTo = (db: Db, partnerId: string) =>
     db('referrals as r')
       .join('consents as oc', 'oc.id', 'r.consent_id')
       .where('r.partner_id', partnerId)
-      .whereNull('oc.revoked_at')
-      .whereRaw(HAS_STANDING_CONSENT, [now, now]);
+      .whereNull('oc.revoked_at');
+  const partnerScope = (db: Db, partnerId: string, now: Date) =>
+    addressedTo(db, partnerId).whereRaw(HAS_STANDING_CONSENT, [now, now]);
 
   /**
    * The same scope with what a partner sees (the lateral join stands for the EXISTS). Of the
@@ -153,10 +154,7 @@ export function createReferralRepository(cipher: Cipher) {
    * joined relations took the planner about 11 ms per query, more than running it.
    */
   const partnerBase = (db: Db, partnerId: string, now: Date) =>
-    db('referrals as r')
-      .join('consents as oc', 'oc.id', 'r.consent_id')
-      .where('r.partner_id', partnerId)
-      .whereNull('oc.revoked_at')
+    addressedTo(db, partnerId)
       .joinRaw(`join lateral (${NEWEST_STANDING_CONSENT}) as c on true`, [now, now])
       .join('persons as p', 'p.id', 'r.person_id')
       .select(
@@ -170,6 +168,8 @@ export function createReferralRepository(cipher: Cipher) {
         'r.updated_at',
         'r.partner_id',
         'r.service_id',
+        // Never shown to the partner (toPartner leaves it out): for auditing reads under it.
+        'r.structure_id',
         'c.shared_fields',
         'p.phone as person_phone',
         'p.email as person_email',
@@ -320,7 +320,12 @@ export function createReferralRepository(cipher: Cipher) {
         db,
         rows.map((r) => r.id),
       );
-      return { items: rows.map((r) => toPartner(r, events)), total: Number(count) };
+      return {
+        items: rows.map((r) => toPartner(r, events)),
+        total: Number(count),
+        /** The structure that referred each listed referral, which the partner is not shown. */
+        referredBy: new Map(rows.map((r) => [r.id as string, r.structure_id as string])),
+      };
     },
 
     async allForPerson(db: Db, structureId: string, personId: string): Promise<Referral[]> {
@@ -377,13 +382,6 @@ export function createReferralRepository(cipher: Cipher) {
     /** For system actors (jobs, signed links) that reach a referral by its id. */
     async lockById(trx: Knex.Transaction, id: string) {
       return (await trx('referrals').where({ id }).forUpdate().first()) as ReferralRow | undefined;
-    },
-
-    /** The referring structure of each referral, for auditing a partner's reads under it. */
-    async structuresOf(db: Db, ids: string[]): Promise<Map<string, string>> {
-      if (ids.length === 0) return new Map();
-      const rows = await db('referrals').whereIn('id', ids).select('id', 'structure_id');
-      return new Map(rows.map((r) => [r.id as string, r.structure_id as string]));
     },
 
     async findRow(db: Db, id: string) {

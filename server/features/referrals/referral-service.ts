@@ -540,41 +540,39 @@ export function createReferralService(deps: ReferralServiceDeps) {
         page: q.page,
         pageSize: q.pageSize,
       };
-      const res =
-        actor.role === 'partner'
-          ? await referrals.listForPartner(knex, actor.partnerId ?? '', filter, clock.now())
-          : await referrals.listForStaff(knex, actor.structureId, filter);
+      // What was read is filed under the structure it belongs to. A partner's inbox spans the
+      // structures that referred: one event under each, so that each structure's audit shows who
+      // read its people (nothing shown: one event, under no structure).
+      let res: { items: (Referral | PartnerReferral)[]; total: number };
+      const readUnder = new Map<string | null, string[]>();
       if (actor.role === 'partner') {
-        // What a partner read belongs to the structures that referred: one event under each, so
-        // each structure's audit shows who read its people (none is shown: one event, no structure).
-        const byStructure = await referrals.structuresOf(
+        const { referredBy, ...page } = await referrals.listForPartner(
           knex,
+          actor.partnerId ?? '',
+          filter,
+          clock.now(),
+        );
+        res = page;
+        for (const r of page.items) {
+          const structureId = referredBy.get(r.id) ?? null;
+          readUnder.set(structureId, [...(readUnder.get(structureId) ?? []), r.id]);
+        }
+        if (readUnder.size === 0) readUnder.set(null, []);
+      } else {
+        res = await referrals.listForStaff(knex, actor.structureId, filter);
+        readUnder.set(
+          actor.structureId,
           res.items.map((r) => r.id),
         );
-        const groups = new Map<string | null, string[]>();
-        for (const r of res.items) {
-          const sid = byStructure.get(r.id) ?? null;
-          groups.set(sid, [...(groups.get(sid) ?? []), r.id]);
-        }
-        if (groups.size === 0) groups.set(null, []);
-        for (const [structureId, ids] of groups) {
-          await auditRepository.record(knex, {
-            actor,
-            structureId,
-            action: 'referral.list',
-            subjectType: 'referral',
-            ip: ctx.ip,
-            details: { ids },
-          });
-        }
-      } else {
+      }
+      for (const [structureId, ids] of readUnder) {
         await auditRepository.record(knex, {
           actor,
-          structureId: actor.structureId,
+          structureId,
           action: 'referral.list',
           subjectType: 'referral',
           ip: ctx.ip,
-          details: { ids: res.items.map((r) => r.id) },
+          details: { ids },
         });
       }
       return { ...res, page: q.page, pageSize: q.pageSize } as Page<Referral | PartnerReferral>;

@@ -42,14 +42,20 @@ export function start(
   opts: { compiled?: boolean; cwd?: string } = {},
 ): Running {
   const loader = opts.compiled ? [] : ['--import', 'tsx'];
-  const child = spawn(process.execPath, [...loader, script, ...args], {
-    cwd: opts.cwd ?? ROOT,
-    env,
-    stdio: 'pipe',
-  });
+  return tracked(
+    spawn(process.execPath, [...loader, script, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env,
+      stdio: 'pipe',
+    }),
+  );
+}
+
+/** A started process with its output (stdout and stderr together) and its exit. */
+function tracked(child: ChildProcess): Running {
   let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | string>((resolve) =>
     child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
@@ -163,12 +169,6 @@ export function startNpmScript(
     stdio: 'pipe',
     detached: true,
   });
-  let out = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)),
-  );
   const killGroup = () => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -176,5 +176,5 @@ export function startNpmScript(
       /* the group is gone */
     }
   };
-  return { child, output: () => out, exited, killGroup };
+  return { ...tracked(child), killGroup };
 }

@@ -21,6 +21,7 @@ import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-hand
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
+import { rightRouter } from './features/rights/right-router';
 import { referralLinkRouter } from './features/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
@@ -117,6 +118,7 @@ export function createApp(deps: Deps): Express {
   api.use(partnerRouter(deps.services.partners));
   api.use(consentRouter(deps.services.consents));
   api.use(referralRouter(deps.services.referrals));
+  api.use(rightRouter(deps.services.rights));
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));

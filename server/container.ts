@@ -49,6 +49,8 @@ import {
   type TimelineService,
 } from './features/persons/timeline-service';
 import type { TimelineType } from './features/persons/timeline-repository';
+import { createRightRepository } from './features/rights/right-repository';
+import { createRightService, type RightService } from './features/rights/right-service';
 
 export interface Deps {
   config: Config;
@@ -76,6 +78,7 @@ export interface Deps {
     consents: ConsentService;
     referrals: ReferralService;
     referralLinks: ReferralLinkService;
+    rights: RightService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -125,6 +128,13 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const contacts = createContactRepository(cipher);
 
   const personService = createPersonService({ knex, uow, persons, clock });
+  const rights = createRightService({
+    knex,
+    uow,
+    rights: createRightRepository(cipher),
+    persons: personService,
+    clock,
+  });
   const followUps = createFollowUpService({ knex, uow, persons, clock });
   const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
   const mailer = createMailer(config, logger);
@@ -135,6 +145,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     persons,
     referrals: referralRepo,
     followUps,
+    rights,
     clock,
     calendar,
   });
@@ -150,6 +161,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
     contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
     follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
+    right: (db, actor, ids) => rights.changesByIds(db, actor, ids),
     referral: async (db, actor, ids) =>
       (
         await Promise.all(ids.map((id) => referralRepo.findForStaff(db, actor.structureId, id)))
@@ -193,6 +205,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         referralService: referrals,
         clock,
       }),
+      rights,
     },
     async close() {
       mailer.close();

@@ -79,6 +79,10 @@ export interface PersonSearch {
   status?: PathStatus;
   districtId?: string;
   referentId?: string;
+  /** A right's code, a right status, a non-take-up reason: persons with one right matching all. */
+  right?: string;
+  rightStatus?: string;
+  reason?: string;
   page: number;
   pageSize: number;
 }
@@ -230,6 +234,18 @@ export function createPersonRepository(cipher: Cipher) {
       if (s.status) q.andWhereRaw(`${PERSON_STATUS_SQL} = ?`, [s.status]);
       if (s.districtId) q.andWhere('p.district_id', s.districtId);
       if (s.referentId) q.andWhere('p.referent_id', s.referentId);
+      if (s.right || s.rightStatus || s.reason) {
+        q.whereExists((w) => {
+          w.select(db.raw('1'))
+            .from('person_rights as pr')
+            .join('rights as rt', 'rt.id', 'pr.right_id')
+            .whereRaw('pr.person_id = p.id')
+            .andWhere('pr.structure_id', structureId);
+          if (s.right) w.andWhere('rt.code', s.right);
+          if (s.rightStatus) w.andWhere('pr.status', s.rightStatus);
+          if (s.reason) w.andWhere('pr.reason', s.reason);
+        });
+      }
       const countQ = db
         .from(q.clone().clearSelect().clearOrder().select('p.id').as('x'))
         .count<{ count: number }[]>('* as count');

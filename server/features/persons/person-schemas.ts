@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
+import { NON_TAKE_UP_REASONS, RIGHT_STATUSES, rightCode } from '../rights/right-schemas';
 
 export const PERSON_SOURCES = [
   'outreach',
@@ -84,6 +85,15 @@ export const searchPersonsQuery = z
     status: z.enum(PATH_STATUSES).optional(),
     district: uuid().optional(),
     referentId: z.union([uuid(), z.literal('me')]).optional(),
+    right: rightCode().optional().meta({ description: 'Persons tracking this right (its code)' }),
+    rightStatus: z
+      .enum(RIGHT_STATUSES)
+      .optional()
+      .meta({ description: 'Persons with a right in this status (the right given, that one)' }),
+    reason: z
+      .enum(NON_TAKE_UP_REASONS)
+      .optional()
+      .meta({ description: 'Persons with a right not claimed for this Odenore reason' }),
     ...paging,
   })
   .strict();

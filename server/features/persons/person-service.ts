@@ -69,6 +69,20 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
     getInScope,
     assertInScope,
 
+    /**
+     * Locks the person's row for the caller's transaction (the first lock of every write on a
+     * file) or answers 404 outside the actor's structure.
+     */
+    async lockInScope(trx: Knex.Transaction, actor: Actor, id: string) {
+      const locked = await persons.lock(trx, actor.structureId, id);
+      if (!locked) throw new NotFoundError('Person');
+      return locked;
+    },
+
+    /** Something happened on the file at `at`: its last activity moves on. */
+    touch: (trx: Knex.Transaction, structureId: string, id: string, at: Date) =>
+      persons.touch(trx, structureId, id, at),
+
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
       return uow(async (trx) => {
         const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
@@ -167,6 +181,9 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
         status: q.status,
         districtId: q.district,
         referentId: q.referentId === 'me' ? actor.id : q.referentId,
+        right: q.right,
+        rightStatus: q.rightStatus,
+        reason: q.reason,
         page: q.page,
         pageSize: q.pageSize,
       });

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-export const TIMELINE_TYPES = ['contact', 'follow_up', 'referral'] as const;
+export const TIMELINE_TYPES = ['contact', 'follow_up', 'referral', 'right'] as const;
 export type TimelineType = (typeof TIMELINE_TYPES)[number];
 
 /** One event of a person's timeline, before its details are read. */
@@ -15,7 +15,8 @@ type Db = Knex | Knex.Transaction;
 /**
  * Every event about a person, scoped by structure in each branch: a contact when it happened, a
  * follow-up when it was completed or is due, a referral when it last moved (its events come with
- * it). Ordered and paged in PostgreSQL; the count comes in the same query, even past the end.
+ * it), a change of a right when it was made. Ordered and paged in PostgreSQL; the count comes in
+ * the same query, even past the end.
  */
 const PAGE_SQL = `
   WITH t AS (
@@ -27,6 +28,9 @@ const PAGE_SQL = `
     UNION ALL
     SELECT 'referral', r.id, r.updated_at
       FROM referrals r WHERE r.structure_id = :structureId AND r.person_id = :personId
+    UNION ALL
+    SELECT 'right', e.id, e.at
+      FROM person_right_events e WHERE e.structure_id = :structureId AND e.person_id = :personId
   )
   SELECT (SELECT count(*) FROM t) AS total, p.type, p.id, p.at
     FROM (SELECT 1) AS one

@@ -27,6 +27,8 @@ export interface Referral {
   person: { id: string; displayName: string };
   partner: { id: string; name: string };
   service: { id: string; name: string } | null;
+  /** The right the referral serves, if it names one. */
+  right: { code: string; label: string } | null;
   consentId: string;
   requester: { id: string; name: string } | null;
   status: ReferralStatus;
@@ -55,6 +57,8 @@ export interface PartnerReferral {
   requester: { name: string } | null;
   partner: { id: string; name: string };
   service: { id: string; name: string } | null;
+  /** The right the referral serves: the only right of the person a partner may know. */
+  right: { code: string; label: string } | null;
   person: {
     displayName: string;
     phone?: string | null;
@@ -83,6 +87,7 @@ export interface ReferralRow {
   service_id: string | null;
   consent_id: string;
   requester_id: string | null;
+  right_id: string | null;
   status: ReferralStatus;
   version: number;
   created_at: Date;
@@ -97,6 +102,9 @@ export interface ReferralFilter {
   pageSize: number;
 }
 
+const servedRight = (r: Record<string, unknown>) =>
+  r.right_code ? { code: r.right_code as string, label: r.right_label as string } : null;
+
 const DISPLAY_NAME = `coalesce(nullif(trim(concat_ws(' ', p.first_name, p.last_name)), ''), p.alias, 'Personne anonymisée')`;
 
 export function createReferralRepository(cipher: Cipher) {
@@ -106,6 +114,7 @@ export function createReferralRepository(cipher: Cipher) {
       .join('partners as pa', 'pa.id', 'r.partner_id')
       .leftJoin('partner_services as s', 's.id', 'r.service_id')
       .leftJoin('users as u', 'u.id', 'r.requester_id')
+      .leftJoin('rights as rt', 'rt.id', 'r.right_id')
       .where('r.structure_id', structureId)
       .select(
         'r.*',
@@ -113,6 +122,8 @@ export function createReferralRepository(cipher: Cipher) {
         'pa.name as partner_name',
         's.name as service_name',
         'u.name as requester_name',
+        'rt.code as right_code',
+        'rt.label as right_label',
       );
 
   /**
@@ -181,6 +192,8 @@ export function createReferralRepository(cipher: Cipher) {
         db.raw('(select pa.name from partners pa where pa.id = r.partner_id) as partner_name'),
         db.raw('(select s.name from partner_services s where s.id = r.service_id) as service_name'),
         db.raw('(select u.name from users u where u.id = r.requester_id) as requester_name'),
+        db.raw('(select rt.code from rights rt where rt.id = r.right_id) as right_code'),
+        db.raw('(select rt.label from rights rt where rt.id = r.right_id) as right_label'),
       );
 
   async function eventsOf(db: Db, ids: string[]) {
@@ -199,6 +212,7 @@ export function createReferralRepository(cipher: Cipher) {
     person: { id: r.person_id as string, displayName: r.person_display_name as string },
     partner: { id: r.partner_id as string, name: r.partner_name as string },
     service: r.service_id ? { id: r.service_id as string, name: r.service_name as string } : null,
+    right: servedRight(r),
     consentId: r.consent_id as string,
     requester: r.requester_id
       ? { id: r.requester_id as string, name: r.requester_name as string }
@@ -245,6 +259,7 @@ export function createReferralRepository(cipher: Cipher) {
       requester: r.requester_name ? { name: r.requester_name as string } : null,
       partner: { id: r.partner_id as string, name: r.partner_name as string },
       service: r.service_id ? { id: r.service_id as string, name: r.service_name as string } : null,
+      right: servedRight(r),
       person,
       reason: cipher.decrypt(r.reason_enc as string),
       sharedSummary: cipher.decryptOptional(r.shared_summary_enc as string | null),
@@ -514,6 +529,7 @@ export function createReferralRepository(cipher: Cipher) {
         serviceId: string | null;
         consentId: string;
         requesterId: string;
+        rightId: string | null;
         reason: string;
         sharedSummary: string | null;
         at: Date;
@@ -527,6 +543,7 @@ export function createReferralRepository(cipher: Cipher) {
           service_id: r.serviceId,
           consent_id: r.consentId,
           requester_id: r.requesterId,
+          right_id: r.rightId,
           status: 'requested',
           reason_enc: cipher.encrypt(r.reason),
           shared_summary_enc: cipher.encryptOptional(r.sharedSummary),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { paging, uuid } from '../../lib/validate';
+import { rightCode } from '../rights/right-schemas';
 import { REFERRAL_STATUSES, REJECTION_REASONS } from './referral-state';
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
@@ -10,6 +11,9 @@ export const createReferralBody = z
     serviceId: uuid().optional(),
     reason: text(2000),
     sharedSummary: text(4000).optional(),
+    rightCode: rightCode()
+      .optional()
+      .meta({ description: "The code of the right this referral serves, from the structure's catalogue" }),
   })
   .strict();
 export type CreateReferralInput = z.infer<typeof createReferralBody>;
@@ -127,6 +131,12 @@ const at = () => z.iso.datetime();
 const nullableText = () => z.string().nullable();
 const referralStatus = z.enum(REFERRAL_STATUSES).meta({ id: 'ReferralStatus' });
 const named = z.object({ id: z.uuid(), name: z.string() });
+/** The right a referral serves, when it names one: what a partner may know of the person's rights. */
+const servedRight = z
+  .object({ code: z.string(), label: z.string() })
+  .strict()
+  .nullable()
+  .meta({ description: 'The right this referral serves, if it names one' });
 /** Null on the creation event. A union, not .nullable(): the generator would AND a nullable $ref. */
 const noStatus = z.union([referralStatus, z.null()]);
 
@@ -137,6 +147,7 @@ export const referralView = z
     person: z.object({ id: z.uuid(), displayName: z.string() }),
     partner: named,
     service: named.nullable(),
+    right: servedRight,
     consentId: z.uuid(),
     requester: named.nullable(),
     status: referralStatus,
@@ -181,6 +192,7 @@ export const partnerReferralView = z
     requester: z.object({ name: z.string() }).nullable(),
     partner: named,
     service: named.nullable(),
+    right: servedRight,
     person: z
       .object({
         displayName: z.string(),

@@ -19,6 +19,7 @@ import type { FollowUpService } from '../follow-ups/follow-up-service';
 import { notificationRepository } from '../notifications/notification-repository';
 import { partnerRepository } from '../partners/partner-repository';
 import type { PersonRepository } from '../persons/person-repository';
+import type { RightService } from '../rights/right-service';
 import { userRepository } from '../users/user-repository';
 import type {
   PartnerReferral,
@@ -65,6 +66,8 @@ export interface ReferralServiceDeps {
   persons: PersonRepository;
   referrals: ReferralRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
+  /** The catalogue, for the right a referral may name. */
+  rights: Pick<RightService, 'rightForReferral' | 'rightById'>;
   clock: Clock;
   /** Places SLA dates in business days and keeps partner emails within working hours. */
   calendar: BusinessCalendar;
@@ -98,7 +101,15 @@ const PARTNER_ANSWERS: readonly ReferralStatus[] = [
 ];
 
 export function createReferralService(deps: ReferralServiceDeps) {
-  const { knex, uow, persons, referrals, followUps, clock, calendar } = deps;
+  const { knex, uow, persons, referrals, followUps, rights, clock, calendar } = deps;
+
+  /** The label of the right a referral serves, shortened for a follow-up's title; null if none. */
+  async function servedRightLabel(trx: Knex.Transaction, row: ReferralRow) {
+    if (!row.right_id) return null;
+    const right = await rights.rightById(trx, row.structure_id, row.right_id);
+    if (!right) return null;
+    return right.label.length > 80 ? `${right.label.slice(0, 79)}…` : right.label;
+  }
 
   function authorise(actor: Actor, row: ReferralRow, to: TransitionTarget): void {
     if (mayMove(actor, { requesterId: row.requester_id }, to)) return;
@@ -244,6 +255,27 @@ export function createReferralService(deps: ReferralServiceDeps) {
             : `Orientation ${STATUS_LABELS[to].toLowerCase()} par ${partnerName}`,
         link: `/orientations/${row.id}`,
       });
+    }
+    if (OUTCOME_STATUSES.includes(to) && row.right_id) {
+      // The help ended: the referent is asked now to update the right the referral served (a
+      // no-op when the loop-closing follow-up was planned already).
+      const label = await servedRightLabel(trx, row);
+      const person = await persons.lock(trx, row.structure_id, row.person_id);
+      const partnerName = await partnerRepository.nameOf(trx, row.partner_id);
+      if (label && person) {
+        await planStaffFollowUp(
+          trx,
+          outbox,
+          row,
+          'update_right',
+          [person.referentId, row.requester_id],
+          {
+            // Names the partner and the right, never the person: it may go out by email.
+            title: `Mettre à jour le droit « ${label} » : l'orientation ${partnerName ? `vers ${partnerName} ` : ''}${to === 'completed' ? 'est terminée' : 'a échoué'}`,
+            dueAt: now,
+          },
+        );
+      }
     }
     if (to === 'expired') {
       await planStaffFollowUp(trx, outbox, row, 'reorient', [row.requester_id], {
@@ -436,6 +468,16 @@ export function createReferralService(deps: ReferralServiceDeps) {
           serviceId = service.id;
           responseDelay = service.responseDelayDays;
         }
+        let rightId: string | null = null;
+        if (input.rightCode) {
+          const right = await rights.rightForReferral(trx, actor, input.rightCode);
+          if (!right) {
+            throw new ValidationError('Invalid body: rightCode: unknown right', [
+              { field: 'rightCode', message: "is not a right of your structure's catalogue" },
+            ]);
+          }
+          rightId = right.id;
+        }
         const consent = await consentRepository.validForReferral(
           trx,
           actor.structureId,
@@ -452,6 +494,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           serviceId,
           consentId: consent.id,
           requesterId: actor.id,
+          rightId,
           reason: input.reason,
           sharedSummary: input.sharedSummary ?? null,
           at: now,
@@ -525,7 +568,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
           subjectType: 'referral',
           subjectId: id,
           ip: ctx.ip,
-          details: { personId, partnerId: partner.id, consentId: consent.id },
+          details: {
+            personId,
+            partnerId: partner.id,
+            consentId: consent.id,
+            ...(input.rightCode ? { rightCode: input.rightCode } : {}),
+          },
         });
         return (await referrals.findForStaff(trx, actor.structureId, id))!;
       });
@@ -701,6 +749,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       const person = await persons.lock(trx, structureId, row.person_id);
       if (!person) return null;
       const partnerName = await partnerRepository.nameOf(trx, row.partner_id);
+      const label = await servedRightLabel(trx, row);
       return planStaffFollowUp(
         trx,
         outboxIn(trx),
@@ -708,8 +757,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
         'update_right',
         [person.referentId, row.requester_id],
         {
-          // Names the partner, never the person: the due notification may go out by email.
-          title: `Mettre à jour les droits : l'aide ${partnerName ? `de ${partnerName}` : 'du partenaire'} a-t-elle abouti ?`,
+          // Names the partner (and the right served), never the person: the due notification
+          // may go out by email.
+          title: `${label ? `Mettre à jour le droit « ${label} »` : 'Mettre à jour les droits'} : l'aide ${partnerName ? `de ${partnerName}` : 'du partenaire'} a-t-elle abouti ?`,
           dueAt,
         },
       );

@@ -10,7 +10,7 @@ const SEEDED: [code: string, label: string, kind: 'national' | 'local'][] = [
   ['prime_activite', "Prime d'activité", 'national'],
   ['apl', 'Aide personnalisée au logement (APL, ALS, ALF)', 'national'],
   ['css', 'Complémentaire santé solidaire (C2S)', 'national'],
-  ['aah', "Allocation aux adultes handicapés (AAH)", 'national'],
+  ['aah', 'Allocation aux adultes handicapés (AAH)', 'national'],
   ['aspa', 'Allocation de solidarité aux personnes âgées (ASPA)', 'national'],
   ['cheque_energie', 'Chèque énergie', 'national'],
   ['tarification_transports', 'Tarification sociale des transports', 'national'],
@@ -32,8 +32,10 @@ export async function up(knex: Knex): Promise<void> {
 
 /** The table goes with the previous migration's down; the seeded rows go with it. */
 export async function down(knex: Knex): Promise<void> {
-  await knex('rights').whereIn(
-    'code',
-    SEEDED.map(([code]) => code),
-  ).del();
+  await knex('rights')
+    .whereIn(
+      'code',
+      SEEDED.map(([code]) => code),
+    )
+    .del();
 }

@@ -4,6 +4,7 @@ import { ROLES, type Role } from '../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { userRepository } from '../features/users/user-repository';
+import { seedCatalogue } from '../features/rights/right-catalogue';
 
 /** The operator commands, apart from argument parsing so each rule reads on its own. */
 
@@ -45,10 +46,14 @@ export async function createStructure(
   if (await knex('structures').where({ slug: s.slug }).first()) {
     throw new ConflictError(`A structure with slug "${s.slug}" already exists`);
   }
-  const [row] = await knex('structures')
-    .insert({ name: s.name, slug: s.slug, city: s.city ?? null })
-    .returning(['id', 'slug']);
-  return row;
+  // The structure comes with its catalogue of rights, or not at all.
+  return knex.transaction(async (trx) => {
+    const [row] = await trx('structures')
+      .insert({ name: s.name, slug: s.slug, city: s.city ?? null })
+      .returning(['id', 'slug']);
+    await seedCatalogue(trx, row.id);
+    return row as { id: string; slug: string };
+  });
 }
 
 /** A structure by slug, or by id when the value is a UUID. */

@@ -8,6 +8,7 @@ import { ConflictError } from '../lib/errors';
 import { deadlineRepository } from '../features/deadlines/deadline-repository';
 import { FOLLOW_UP_DUE } from '../features/follow-ups/follow-up-schemas';
 import { partnerDirectoryDemoStep, referralDemoStep } from '../features/partners/partner-demo';
+import { seedCatalogue } from '../features/rights/right-catalogue';
 
 /**
  * Demo data for trying aller-vers out: a CCAS in Angers, one account per role, a partner (owned
@@ -243,6 +244,111 @@ const personsStep: DemoSeedStep = async (ctx) => {
 };
 
 /**
+ * Each demo person's rights, as their changes happened (oldest first): non-take-up at a glance,
+ * with its Odenore reasons, claims under way and what outreach opened in euros. Marcel's rights
+ * all ended (obtained or refused): his path shows as resolved.
+ */
+const DEMO_RIGHTS: Record<
+  string,
+  Array<{
+    code: string;
+    daysAgo: number;
+    status: string;
+    reason?: string;
+    amount?: number;
+    note?: string;
+  }>
+> = {
+  mediatheque: [
+    { code: 'rsa', daysAgo: 5, status: 'not_claimed', reason: 'non_knowledge' },
+    { code: 'domiciliation', daysAgo: 5, status: 'not_claimed', reason: 'non_knowledge' },
+    {
+      code: 'domiciliation',
+      daysAgo: 3,
+      status: 'claim_in_progress',
+      note: 'Demande d’élection de domicile déposée au CCAS.',
+    },
+    { code: 'aide_alimentaire', daysAgo: 5, status: 'claim_in_progress' },
+  ],
+  ecole: [
+    { code: 'cheque_energie', daysAgo: 4, status: 'not_claimed', reason: 'non_receipt' },
+    { code: 'css', daysAgo: 4, status: 'not_claimed', reason: 'non_proposal' },
+    { code: 'prime_activite', daysAgo: 4, status: 'not_claimed', reason: 'non_request' },
+  ],
+  voisin: [
+    { code: 'aspa', daysAgo: 20, status: 'not_claimed', reason: 'non_request' },
+    { code: 'aspa', daysAgo: 14, status: 'claim_in_progress', note: 'Dossier déposé à la Carsat.' },
+    { code: 'aspa', daysAgo: 2, status: 'obtained', amount: 287.5 },
+    { code: 'css', daysAgo: 20, status: 'not_claimed', reason: 'non_knowledge' },
+    { code: 'css', daysAgo: 9, status: 'obtained' },
+    { code: 'apl', daysAgo: 20, status: 'claim_in_progress' },
+    {
+      code: 'apl',
+      daysAgo: 6,
+      status: 'refused',
+      note: 'Propriétaire de son logement : pas de droit à l’aide au logement.',
+    },
+  ],
+  roseraie: [
+    { code: 'tarification_transports', daysAgo: 1, status: 'not_claimed', reason: 'non_request' },
+  ],
+};
+
+const rightsStep: DemoSeedStep = async (ctx) => {
+  const worker = ctx.users.worker ?? null;
+  const rights = new Map<string, string>(
+    (
+      (await ctx.trx('rights').where({ structure_id: ctx.structureId }).select('id', 'code')) as {
+        id: string;
+        code: string;
+      }[]
+    ).map((r) => [r.code, r.id]),
+  );
+  for (const [key, changes] of Object.entries(DEMO_RIGHTS)) {
+    const personId = ctx.persons[key];
+    if (!personId) continue;
+    const last = new Map<string, (typeof changes)[number]>();
+    for (const c of changes) {
+      const at = new Date(ctx.now.getTime() - c.daysAgo * DAY);
+      await ctx.trx('person_right_events').insert({
+        structure_id: ctx.structureId,
+        person_id: personId,
+        right_id: rights.get(c.code),
+        from_status: last.get(c.code)?.status ?? null,
+        status: c.status,
+        reason: c.reason ?? null,
+        monthly_amount_cents: c.amount === undefined ? null : Math.round(c.amount * 100),
+        note_enc: ctx.cipher.encryptOptional(c.note),
+        actor_id: worker,
+        at,
+      });
+      last.set(c.code, c);
+    }
+    for (const [code, c] of last) {
+      const at = new Date(ctx.now.getTime() - c.daysAgo * DAY);
+      await ctx.trx('person_rights').insert({
+        structure_id: ctx.structureId,
+        person_id: personId,
+        right_id: rights.get(code),
+        status: c.status,
+        reason: c.reason ?? null,
+        monthly_amount_cents: c.amount === undefined ? null : Math.round(c.amount * 100),
+        note_enc: ctx.cipher.encryptOptional(c.note),
+        version: changes.filter((x) => x.code === code).length,
+        updated_by: worker,
+        created_at: at,
+        updated_at: at,
+      });
+    }
+  }
+  // The food bank referral of the first person serves the emergency food aid.
+  await ctx
+    .trx('referrals')
+    .where({ structure_id: ctx.structureId, person_id: ctx.persons.mediatheque ?? null })
+    .update({ right_id: rights.get('aide_alimentaire') });
+};
+
+/**
  * The steps run in this order inside one transaction; a feature that needs demo rows (partner
  * services, referrals…) adds its step here, reading the ids earlier steps left in the context.
  */
@@ -253,6 +359,7 @@ export const DEMO_SEED_STEPS: DemoSeedStep[] = [
   usersAndTeamsStep,
   personsStep,
   referralDemoStep,
+  rightsStep,
 ];
 
 export interface SeedDemoResult {
@@ -276,6 +383,7 @@ export async function seedDemo(
     const [structure] = await trx('structures')
       .insert({ name: "CCAS d'Angers", slug: DEMO_STRUCTURE_SLUG, city: 'Angers' })
       .returning('id');
+    await seedCatalogue(trx, structure.id);
     const ctx: DemoSeedContext = {
       trx,
       cipher: opts.cipher,

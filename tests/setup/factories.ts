@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Role } from '../../server/auth/actor';
 import { hashPassword } from '../../server/auth/passwords';
+import { seedCatalogue } from '../../server/features/rights/right-catalogue';
 import { DEFAULT_PASSWORD } from './context';
 import { testKnex } from './db';
 
@@ -12,6 +13,8 @@ export async function createStructure(knex: Knex = testKnex(), name = `CCAS ${se
   const [row] = await knex('structures')
     .insert({ name, slug: `s-${seq()}`, city: 'Angers' })
     .returning('*');
+  // As the CLI creates one: with the seeded catalogue of rights.
+  await seedCatalogue(knex, row.id);
   return row as { id: string; slug: string; name: string };
 }
 

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { RightKind } from './right-schemas';
 
 /**
@@ -22,3 +23,14 @@ export const SEEDED_RIGHTS: readonly { code: string; label: string; kind: RightK
   { code: 'secours_urgence', label: "Secours financier d'urgence (CCAS)", kind: 'local' },
   { code: 'aide_factures', label: "Aide aux factures d'énergie et d'eau (CCAS)", kind: 'local' },
 ];
+
+/**
+ * Gives a structure the seeded catalogue; what it holds already stays as it is. Called where a
+ * structure is created (the CLI, the demo seed), in the creating transaction.
+ */
+export async function seedCatalogue(db: Knex | Knex.Transaction, structureId: string) {
+  await db('rights')
+    .insert(SEEDED_RIGHTS.map((r) => ({ structure_id: structureId, ...r })))
+    .onConflict(['structure_id', 'code'])
+    .ignore();
+}

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
-import { SEEDED_RIGHTS } from './right-catalogue';
+import { seedCatalogue } from './right-catalogue';
 import type { NonTakeUpReason, RightKind, RightStatus } from './right-schemas';
 
 type Db = Knex | Knex.Transaction;
@@ -192,7 +192,7 @@ export function createRightRepository(cipher: Cipher) {
       const q = db<RightRow>('rights').where({ structure_id: structureId });
       if (!withArchived) q.whereNull('archived_at');
       // National rights first, then the structure's own aids, each by label.
-      const rows = await q.orderBy('kind').orderBy('label').orderBy('code');
+      const rows = await q.orderByRaw("kind = 'local'").orderBy('label').orderBy('code');
       return rows.map(toRight);
     },
 
@@ -250,17 +250,12 @@ export function createRightRepository(cipher: Cipher) {
     },
 
     /** Gives a structure the seeded catalogue; what it holds already stays as it is. */
-    async seed(db: Db, structureId: string): Promise<void> {
-      await db('rights')
-        .insert(SEEDED_RIGHTS.map((r) => ({ structure_id: structureId, ...r })))
-        .onConflict(['structure_id', 'code'])
-        .ignore();
-    },
+    seed: (db: Db, structureId: string) => seedCatalogue(db, structureId),
 
     async statesOf(db: Db, structureId: string, personId: string): Promise<PersonRightState[]> {
       const rows = (await states(db, structureId)
         .andWhere('pr.person_id', personId)
-        .orderBy('rt.kind')
+        .orderByRaw("rt.kind = 'local'")
         .orderBy('rt.label')) as PersonRightRow[];
       return rows.map(toState);
     },

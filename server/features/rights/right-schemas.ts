@@ -34,7 +34,8 @@ export const rightCode = () =>
   z
     .string()
     .regex(CODE_PATTERN, 'must be 2 to 40 lowercase letters, digits or _, starting with a letter');
-const label = () => plainString().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const label = () =>
+  plainString().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const version = () => z.number().int().min(1, 'must be a known version').max(2147483647);
 
 export const rightCodeParams = z.object({ code: rightCode() }).strict();
@@ -96,7 +97,9 @@ export const setPersonRightBody = z
       .enum(NON_TAKE_UP_REASONS, { message: 'must be one of ' + NON_TAKE_UP_REASONS.join(', ') })
       .nullable()
       .optional()
-      .meta({ description: 'The Odenore reason of non-take-up: required with not_claimed, only then' }),
+      .meta({
+        description: 'The Odenore reason of non-take-up: required with not_claimed, only then',
+      }),
     monthlyAmount: z
       .number()
       .min(0, 'must be 0 or more')
@@ -106,20 +109,15 @@ export const setPersonRightBody = z
       .optional()
       .meta({ description: 'Euros a month, only with obtained' }),
     note: plainString().trim().max(2000, 'must be at most 2000 characters').nullable().optional(),
-    version: z
-      .number()
-      .int()
-      .min(0)
-      .max(2147483647)
-      .optional()
-      .meta({
-        description:
-          'The version the change was decided on (0: the right was not tracked yet); 409 with the current state if it moved',
-      }),
+    version: z.number().int().min(0).max(2147483647).optional().meta({
+      description:
+        'The version the change was decided on (0: the right was not tracked yet); 409 with the current state if it moved',
+    }),
   })
   .strict()
   .superRefine((b, ctx) => {
-    for (const i of personRightIssues(b)) ctx.addIssue({ code: 'custom', path: [i.field], message: i.message });
+    for (const i of personRightIssues(b))
+      ctx.addIssue({ code: 'custom', path: [i.field], message: i.message });
   });
 export type SetPersonRightInput = z.infer<typeof setPersonRightBody>;
 
@@ -182,7 +180,10 @@ export const personRightView = z
     history: z.array(change),
   })
   .strict()
-  .meta({ id: 'PersonRight', description: "A person's right with its history, newest change first" });
+  .meta({
+    id: 'PersonRight',
+    description: "A person's right with its history, newest change first",
+  });
 
 export const personRightListView = z
   .object({

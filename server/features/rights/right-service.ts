@@ -45,9 +45,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
     const { id: _id, rightId: _rightId, ...state } = s;
     return {
       ...state,
-      history: changes
-        .filter((c) => c.code === s.code)
-        .map(({ personId: _p, ...c }) => c),
+      history: changes.filter((c) => c.code === s.code).map(({ personId: _p, ...c }) => c),
     };
   };
 
@@ -203,7 +201,13 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
           const now = clock.now();
           await rights.write(
             trx,
-            { structureId: actor.structureId, personId, rightId: right.id, actorId: actor.id, at: now },
+            {
+              structureId: actor.structureId,
+              personId,
+              rightId: right.id,
+              actorId: actor.id,
+              at: now,
+            },
             current,
             {
               status: input.status,

@@ -103,11 +103,41 @@ describe('OpenAPI document', () => {
     },
   );
 
+  const RIGHTS_CONTRACT = [
+    ['/api/rights', 'get', '200'],
+    ['/api/rights', 'post', '201'],
+    ['/api/rights/{code}', 'patch', '200'],
+    ['/api/persons/{id}/rights', 'get', '200'],
+    ['/api/persons/{id}/rights/{code}', 'put', '200'],
+  ] as const;
+
+  it.each(RIGHTS_CONTRACT)(
+    '%s %s (rights) is documented with a summary and its success body (%s)',
+    (path, method, status) => {
+      expect(op(path, method).summary).toEqual(expect.any(String));
+      expect(responseOf(path, method, status)).toBeDefined();
+    },
+  );
+
+  it('documents the bodies of the rights contract with the names of the spec', () => {
+    const fields = (path: string, method: string) =>
+      Object.keys(bodyOf(path, method).properties!).sort();
+    expect(fields('/api/rights', 'post')).toEqual(['code', 'label']);
+    expect(fields('/api/persons/{id}/rights/{code}', 'put')).toEqual(
+      ['monthlyAmount', 'note', 'reason', 'status', 'version'].sort(),
+    );
+    expect(bodyOf('/api/persons/{id}/rights/{code}', 'put').required).toEqual(['status']);
+    const query = op('/api/persons', 'get') as Operation & { parameters?: { name: string }[] };
+    expect((query.parameters ?? []).map((p) => p.name)).toEqual(
+      expect.arrayContaining(['status', 'right', 'rightStatus', 'reason']),
+    );
+  });
+
   it('documents the request bodies of the referral contract with the names of the spec', () => {
     const fields = (path: string, method: string) =>
       Object.keys(bodyOf(path, method).properties!).sort();
     expect(fields('/api/persons/{id}/referrals', 'post')).toEqual(
-      ['partnerId', 'reason', 'serviceId', 'sharedSummary'].sort(),
+      ['partnerId', 'reason', 'rightCode', 'serviceId', 'sharedSummary'].sort(),
     );
     expect(bodyOf('/api/persons/{id}/referrals', 'post').required?.sort()).toEqual([
       'partnerId',

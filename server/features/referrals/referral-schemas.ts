@@ -13,7 +13,9 @@ export const createReferralBody = z
     sharedSummary: text(4000).optional(),
     rightCode: rightCode()
       .optional()
-      .meta({ description: "The code of the right this referral serves, from the structure's catalogue" }),
+      .meta({
+        description: "The code of the right this referral serves, from the structure's catalogue",
+      }),
   })
   .strict();
 export type CreateReferralInput = z.infer<typeof createReferralBody>;

@@ -17,7 +17,16 @@ declare module 'express-session' {
     csrfToken: string;
     flash?: { type: 'success' | 'error' | 'info' | 'warning'; message: string };
     /** The persons list's filters, kept here so that search terms never appear in a URL. */
-    personSearch?: { q: string; statut: string; quartier: string; mes: boolean };
+    personSearch?: {
+      q: string;
+      statut: string;
+      quartier: string;
+      mes: boolean;
+      /** Added later: a session saved before has none. */
+      droit?: string;
+      statutDroit?: string;
+      raison?: string;
+    };
   }
 }
 

@@ -140,6 +140,9 @@ export const SEARCH_MESSAGES: Messages = {
   statut: 'Choisissez un statut dans la liste',
   quartier: 'Choisissez un quartier dans la liste',
   mes: 'Cochez ou décochez la case',
+  droit: 'Choisissez un droit dans la liste',
+  statutDroit: 'Choisissez un statut de droit dans la liste',
+  raison: 'Choisissez une raison dans la liste',
   address:
     'Cette adresse de recherche n’est plus valable : saisissez votre recherche dans ce champ',
 };

@@ -15,6 +15,7 @@ import {
   type PathStatus,
 } from '../features/persons/person-schemas';
 import {
+  AppError,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -48,6 +49,16 @@ import { PersonsPage, personsPageHref } from './views/persons-page';
 import type { Flash } from './views/layout';
 import { personEditWebRouter } from './persons/person-edit-router';
 import {
+  NON_TAKE_UP_REASONS,
+  RIGHT_STATUSES,
+  rightCode,
+  setPersonRightBody,
+  type NonTakeUpReason,
+  type RightStatus,
+} from '../features/rights/right-schemas';
+import { PERSON_RIGHT_MESSAGES, RIGHT_STATUS_LABELS } from './rights/right-labels';
+import { rightAnchor } from './rights/right-views';
+import {
   actorOf,
   idOf,
   page,
@@ -57,6 +68,18 @@ import {
 } from './page-helpers';
 
 type Services = Deps['services'];
+
+const PERSON_RIGHT_FIELDS = ['status', 'reason', 'monthlyAmount', 'note'] as const;
+
+/** The fields a form shows back, with extra values. */
+const pick = (
+  values: Record<string, string>,
+  fields: readonly string[],
+  extra: Record<string, string>,
+) => ({
+  ...Object.fromEntries(fields.map((f) => [f, values[f] ?? ''])),
+  ...extra,
+});
 
 const CONTACT_FIELDS = [
   'occurredAt',
@@ -215,18 +238,37 @@ export function webRouter(services: Services, now: () => Date): Router {
       statut: z.union([z.enum(PATH_STATUSES), z.literal('')]).optional(),
       mes: z.literal('1').optional(),
       quartier: z.union([z.uuid(), z.literal('')]).optional(),
+      droit: z.union([rightCode(), z.literal('')]).optional(),
+      statutDroit: z.union([z.enum(RIGHT_STATUSES), z.literal('')]).optional(),
+      raison: z.union([z.enum(NON_TAKE_UP_REASONS), z.literal('')]).optional(),
     })
     .strict();
+  const SEARCH_FIELDS = ['q', 'statut', 'quartier', 'mes', 'droit', 'statutDroit', 'raison'];
+  /** The search as its form shows it. */
+  const searchValues = (f: Partial<NonNullable<Request['session']['personSearch']>> = {}) => ({
+    q: f.q ?? '',
+    statut: f.statut ?? '',
+    quartier: f.quartier ?? '',
+    mes: f.mes ? '1' : '',
+    droit: f.droit ?? '',
+    statutDroit: f.statutDroit ?? '',
+    raison: f.raison ?? '',
+  });
 
   async function renderPersons(
     req: Request,
     res: Response,
     opts: { page?: number; form?: FormState; status?: number } = {},
   ) {
-    const f = req.session.personSearch ?? { q: '', statut: '', quartier: '', mes: false };
+    const f = {
+      droit: '',
+      statutDroit: '',
+      raison: '',
+      ...(req.session.personSearch ?? { q: '', statut: '', quartier: '', mes: false }),
+    };
     const page = opts.page ?? 1;
     const actor = actorOf(req);
-    const [result, ctx, districts] = await Promise.all([
+    const [result, ctx, districts, rights] = await Promise.all([
       services.persons.search(
         actor,
         {
@@ -234,6 +276,9 @@ export function webRouter(services: Services, now: () => Date): Router {
           status: (f.statut || undefined) as PathStatus | undefined,
           district: f.quartier || undefined,
           referentId: f.mes ? 'me' : undefined,
+          right: f.droit || undefined,
+          rightStatus: (f.statutDroit || undefined) as RightStatus | undefined,
+          reason: (f.raison || undefined) as NonTakeUpReason | undefined,
           page,
           pageSize: 20,
         },
@@ -241,6 +286,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       ),
       ctxFor(req),
       services.persons.listDistricts(actor),
+      services.rights.catalogue(actor, { archived: true }),
     ]);
     if (await redirectPastLastPage(req, res, result, personsPageHref, ctx.flash)) return;
     sendPage(
@@ -248,11 +294,9 @@ export function webRouter(services: Services, now: () => Date): Router {
       <PersonsPage
         ctx={ctx}
         filters={{ ...f, page }}
-        form={
-          opts.form ??
-          emptyForm({ q: f.q, statut: f.statut, quartier: f.quartier, mes: f.mes ? '1' : '' })
-        }
+        form={opts.form ?? emptyForm(searchValues(f))}
         districts={districts}
+        rights={rights.items}
         result={result}
       />,
       opts.status ?? 200,
@@ -271,12 +315,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       return renderPersons(req, res, {
         status: 400,
         form: {
-          values: {
-            q: f?.q ?? '',
-            statut: f?.statut ?? '',
-            quartier: f?.quartier ?? '',
-            mes: f?.mes ? '1' : '',
-          },
+          values: searchValues(f),
           errors: { q: SEARCH_MESSAGES.address },
         },
       });
@@ -292,7 +331,7 @@ export function webRouter(services: Services, now: () => Date): Router {
         delete req.session.personSearch;
         return saveAndRedirect(req, res, '/personnes');
       }
-      const values = formValues(req.body, ['q', 'statut', 'quartier', 'mes']);
+      const values = formValues(req.body, SEARCH_FIELDS);
       const parsed = parseWith(searchForm, compact(values), values, SEARCH_MESSAGES);
       if (!parsed.ok) return renderPersons(req, res, { form: parsed.form, status: 400 });
       const f = parsed.data;
@@ -301,6 +340,9 @@ export function webRouter(services: Services, now: () => Date): Router {
         statut: f.statut ?? '',
         quartier: f.quartier ?? '',
         mes: Boolean(f.mes),
+        droit: f.droit ?? '',
+        statutDroit: f.statutDroit ?? '',
+        raison: f.raison ?? '',
       };
       await saveAndRedirect(req, res, '/personnes');
     }),
@@ -382,7 +424,7 @@ export function webRouter(services: Services, now: () => Date): Router {
     const rc = requestContext(req);
     // The scoped read first: outside the structure it is a 404 before anything else is read.
     const person = await services.persons.get(actor, personId, rc);
-    const [timeline, open, ctx] = await Promise.all([
+    const [timeline, open, ctx, catalogue, tracked] = await Promise.all([
       services.timeline.get(actor, personId, timelinePage, TIMELINE_PAGE_SIZE, rc),
       // The open follow-ups, soonest first, however long the timeline has grown.
       services.followUps.list(
@@ -391,6 +433,8 @@ export function webRouter(services: Services, now: () => Date): Router {
         rc,
       ),
       ctxFor(req),
+      services.rights.catalogue(actor),
+      services.rights.forPerson(actor, personId, rc),
     ]);
     const href = (n: number) => timelinePageHref(personId, n);
     if (await redirectPastLastPage(req, res, timeline, href, ctx.flash)) return;
@@ -401,10 +445,12 @@ export function webRouter(services: Services, now: () => Date): Router {
         person={person}
         timeline={timeline}
         openFollowUps={open}
+        rights={{ catalogue: catalogue.items, tracked: tracked.items }}
         forms={{
           contact: forms.contact ?? emptyForm({ occurredAt: toParisLocalInput(now()) }),
           plan: forms.plan ?? emptyForm(),
           reschedule: forms.reschedule,
+          right: forms.right,
         }}
       />,
       status,
@@ -492,6 +538,80 @@ export function webRouter(services: Services, now: () => Date): Router {
         type: 'success',
         message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',
       });
+    }),
+  );
+
+  // ---- A person's right: set or start tracking one ---------------------------------------------
+  r.post(
+    '/personnes/:id/droits',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const personId = idOf(req);
+      const values = formValues(req.body, [...PERSON_RIGHT_FIELDS, 'code', 'version']);
+      const code = values.code?.trim() ?? '';
+      const version = Number(values.version);
+      // The form adding a right says version 0; a tracked right's form, the version it showed.
+      const formCode = version > 0 ? code : '';
+      const shown = pick(values, PERSON_RIGHT_FIELDS, formCode === '' ? { code } : {});
+      const fail = (form: FormState, status: number) =>
+        renderPerson(req, res, personId, { right: { code: formCode, form } }, status);
+      const errors: Record<string, string> = {};
+      if (!rightCode().safeParse(code).success) errors.code = 'Choisissez un droit dans la liste';
+      let monthlyAmount: number | undefined;
+      const amountText = values.monthlyAmount?.replace(/[\s€]/g, '').replace(',', '.') ?? '';
+      if (amountText) {
+        monthlyAmount = /^\d+(\.\d+)?$/.test(amountText) ? Number(amountText) : undefined;
+        if (monthlyAmount === undefined) errors.monthlyAmount = PERSON_RIGHT_MESSAGES.monthlyAmount;
+      }
+      const given = compact(values);
+      const parsed = parseWith(
+        setPersonRightBody,
+        {
+          status: given.status ?? '',
+          ...(given.reason ? { reason: given.reason } : {}),
+          ...(monthlyAmount !== undefined ? { monthlyAmount } : {}),
+          ...(given.note ? { note: given.note } : {}),
+          ...(Number.isInteger(version) && version >= 0 ? { version } : {}),
+        },
+        shown,
+        PERSON_RIGHT_MESSAGES,
+        errors,
+      );
+      if (!parsed.ok) return fail(parsed.form, 400);
+      try {
+        const right = await services.rights.setForPerson(
+          actorOf(req),
+          personId,
+          code,
+          parsed.data,
+          requestContext(req),
+        );
+        await redirect(req, res, `/personnes/${personId}#${rightAnchor(code)}`, {
+          type: 'success',
+          message: `Droit « ${right.label} » : ${RIGHT_STATUS_LABELS[right.status].toLowerCase()}.`,
+        });
+      } catch (err) {
+        if (err instanceof ConflictError) {
+          return redirect(req, res, `/personnes/${personId}#droits`, {
+            type: 'error',
+            message:
+              'Ce droit a été modifié entre-temps par quelqu’un d’autre ; la page est à jour : vérifiez-le, puis recommencez si besoin.',
+          });
+        }
+        // An unknown right (404 after the person was found) or an archived one (422).
+        if (err instanceof AppError && err.code === 'right_archived')
+          return fail(
+            { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },
+            422,
+          );
+        if (err instanceof NotFoundError && err.message === 'Right not found')
+          return fail(
+            { values: shown, errors: { code: 'Choisissez un droit dans la liste' } },
+            400,
+          );
+        throw err;
+      }
     }),
   );
 

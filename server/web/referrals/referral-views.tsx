@@ -12,7 +12,9 @@ import {
   type ReferralStatus,
   type RejectionReason,
 } from '../../features/referrals/referral-state';
+import type { Right } from '../../features/rights/right-repository';
 import { formatDate, formatDateTime } from '../format';
+import { personRightHref } from '../rights/right-views';
 import {
   CheckboxGroup,
   Csrf,
@@ -393,6 +395,12 @@ export function ReferralDetailPage({
                   <dd>{r.service.name}</dd>
                 </>
               ) : null}
+              {r.right ? (
+                <>
+                  <dt>Droit visé</dt>
+                  <dd>{r.right.label}</dd>
+                </>
+              ) : null}
               <dt>Motif</dt>
               <dd class="av-pre">{r.reason}</dd>
               {r.sharedSummary ? (
@@ -408,6 +416,7 @@ export function ReferralDetailPage({
                 </>
               ) : null}
             </dl>
+            {isStaffView(r) ? <UpdateRightLink r={r} /> : null}
           </Section>
           {moves.length ? (
             <Section title="Répondre ou faire avancer" id="actions">
@@ -432,6 +441,24 @@ export function ReferralDetailPage({
   );
 }
 
+/**
+ * Once the help ended (completed or failed), the referral proposes to update the right it
+ * served: a link to that right's form on the person's file.
+ */
+export function UpdateRightLink({ r }: { r: Referral }) {
+  if (!r.right || !['completed', 'failed'].includes(r.status)) return null;
+  return (
+    <p class="fr-text--sm fr-mb-1v">
+      <a
+        class="fr-link fr-icon-arrow-right-line fr-link--icon-right"
+        href={personRightHref(r.personId, r.right.code)}
+      >
+        Mettre à jour le droit « {r.right.label} » de la personne
+      </a>
+    </p>
+  );
+}
+
 const CONSENT_LABELS = {
   partnerId: 'Partenaire',
   method: 'Recueilli',
@@ -441,6 +468,7 @@ const CONSENT_LABELS = {
 const REFERRAL_LABELS = {
   partnerId: 'Partenaire',
   serviceId: 'Service',
+  rightCode: 'Droit visé',
   reason: 'Motif de l’orientation',
   sharedSummary: 'Éléments à partager',
 };
@@ -453,6 +481,7 @@ export function PersonReferralsPage({
   consents,
   referrals,
   partners,
+  rights,
   consentForm,
   referralForm,
 }: {
@@ -463,6 +492,8 @@ export function PersonReferralsPage({
   /** Only what both views of a referral show is read here. */
   referrals: AnyReferral[];
   partners: Partner[];
+  /** The catalogue's rights in use, for the right a referral serves. */
+  rights: Right[];
   consentForm: FormState;
   referralForm: FormState;
 }) {
@@ -594,6 +625,15 @@ export function PersonReferralsPage({
                   partners.flatMap((p) => p.services.map((s) => [s.id, `${p.name} — ${s.name}`])),
                 )}
               />
+              <SelectField
+                form={referralForm}
+                idPrefix="referral-"
+                name="rightCode"
+                label="Droit visé"
+                hint="Facultatif : le partenaire voit ce droit, et lui seul, avec la demande."
+                placeholder="— Aucun en particulier —"
+                options={Object.fromEntries(rights.map((rt) => [rt.code, rt.label]))}
+              />
               <TextArea
                 form={referralForm}
                 idPrefix="referral-"
@@ -623,7 +663,9 @@ export function PersonReferralsPage({
                     <p class="fr-mb-1v">
                       <a href={`/orientations/${r.id}`}>{r.partner.name}</a>{' '}
                       <ReferralBadge status={r.status} />
+                      {r.right ? <span class="fr-text--sm"> · {r.right.label}</span> : null}
                     </p>
+                    {isStaffView(r) ? <UpdateRightLink r={r} /> : null}
                     <History r={r} />
                   </li>
                 ))}
@@ -644,11 +686,13 @@ export function ReferralTimelineEntry({ item }: { item: TimelineItem }) {
       <p class="fr-text--bold fr-mb-1v">
         Orientation · <a href={`/orientations/${r.id}`}>{r.partner.name}</a> ·{' '}
         {STATUS_LABELS[r.status]}
+        {r.right ? ` · ${r.right.label}` : ''}
       </p>
       <p class="fr-text--sm fr-mb-0">
         Demandée le {formatDateTime(r.createdAt)}
         {r.requester ? ` · par ${r.requester.name}` : ''}
       </p>
+      <UpdateRightLink r={r} />
     </li>
   );
 }

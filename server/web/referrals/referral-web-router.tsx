@@ -26,7 +26,7 @@ import { refusedForm } from './refusals';
 type Services = Deps['services'];
 
 const CONSENT_FIELDS = ['partnerId', 'method', 'givenAt'] as const;
-const REFERRAL_FIELDS = ['partnerId', 'serviceId', 'reason', 'sharedSummary'] as const;
+const REFERRAL_FIELDS = ['partnerId', 'serviceId', 'rightCode', 'reason', 'sharedSummary'] as const;
 const TRANSITION_FIELDS = ['to', 'reason', 'outcome', 'version'] as const;
 
 const CONSENT_MESSAGES: Messages = {
@@ -41,6 +41,7 @@ const REFERRAL_MESSAGES: Messages = {
   serviceId: 'Choisissez un service de ce partenaire',
   reason: 'Indiquez le motif de l’orientation (2 000 caractères au plus)',
   sharedSummary: 'Les éléments à partager font 4 000 caractères au plus',
+  rightCode: 'Choisissez un droit du catalogue',
 };
 
 const TRANSITION_MESSAGES: Messages = {
@@ -191,12 +192,13 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     const actor = actorOf(req);
     const rc = requestContext(req);
     // Each read is scoped to the actor's structure, so they need not wait for the person's.
-    const [person, consents, referrals, partners, ctx] = await Promise.all([
+    const [person, consents, referrals, partners, ctx, rights] = await Promise.all([
       services.persons.get(actor, personId, rc),
       services.consents.list(actor, personId, rc),
       services.referrals.list(actor, { personId, page: 1, pageSize: 100 }, rc),
       services.partners.list({ offerable: true }),
       ctxFor(req),
+      services.rights.catalogue(actor),
     ]);
     sendPage(
       res,
@@ -207,6 +209,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         consents={consents.items}
         referrals={referrals.items}
         partners={partners.items}
+        rights={rights.items}
         consentForm={
           forms.consent ?? emptyForm({ method: 'oral', givenAt: toParisLocalInput(now()) })
         }

@@ -30,6 +30,10 @@ const REFUSALS: Record<string, { field?: string; message: string }> = {
     field: 'serviceId',
     message: 'Ce service n’a pas été revu depuis 6 mois et n’est plus proposé.',
   },
+  right_archived: {
+    field: 'rightCode',
+    message: 'Ce droit est archivé : il n’est plus proposé pour une nouvelle orientation.',
+  },
   conflict: { message: 'Cette demande a changé entre-temps : ce passage n’est plus possible.' },
   forbidden: { message: 'Vous ne pouvez pas faire cette action sur cette demande.' },
 };

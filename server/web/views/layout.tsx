@@ -1,7 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { homeFor, type Actor } from '../../auth/actor';
 
-export type NavKey = 'actions' | 'persons' | 'referrals' | 'partners' | 'notifications' | 'none';
+export type NavKey =
+  'actions' | 'persons' | 'referrals' | 'partners' | 'rights' | 'notifications' | 'none';
 
 export interface Flash {
   type: 'success' | 'error' | 'info' | 'warning';
@@ -136,6 +137,11 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                 {ctx.actor?.role === 'admin' ? (
                   <NavLink href="/admin/partenaires" current={nav === 'partners'}>
                     Partenaires
+                  </NavLink>
+                ) : null}
+                {ctx.actor?.role === 'admin' ? (
+                  <NavLink href="/admin/droits" current={nav === 'rights'}>
+                    Droits et aides
                   </NavLink>
                 ) : null}
                 <NavLink href="/notifications" current={nav === 'notifications'}>

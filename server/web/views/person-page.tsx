@@ -4,7 +4,10 @@ import type { FollowUpView as FollowUp } from '../../features/follow-ups/follow-
 import type { Person } from '../../features/persons/person-repository';
 import type { TimelineItem } from '../../features/persons/timeline-service';
 import type { Page } from '../../lib/validate';
+import type { Right, RightChange } from '../../features/rights/right-repository';
+import type { PersonRight } from '../../features/rights/right-service';
 import { ReferralTimelineEntry } from '../referrals/referral-views';
+import { RightsPanel, RightTimelineEntry, type RightForm } from '../rights/right-views';
 import { CLOSED_REASON_LABELS } from '../persons/person-labels';
 import {
   CHANNEL_LABELS,
@@ -54,6 +57,8 @@ export interface PersonForms {
   plan: FormState;
   /** The reschedule form that failed, if any, by follow-up id. */
   reschedule?: { id: string; form: FormState };
+  /** The form of a right that failed, if any. */
+  right?: RightForm;
 }
 
 function Identity({ person }: { person: Person }) {
@@ -176,6 +181,7 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
     );
   }
   if (item.type === 'referral') return <ReferralTimelineEntry item={item} />;
+  if (item.type === 'right') return <RightTimelineEntry change={item.data as RightChange} />;
   return (
     <li class="av-item av-item--stack">
       <p class="fr-text--sm fr-mb-0">Événement du {formatDateTime(item.at)}</p>
@@ -189,10 +195,13 @@ export function PersonPage({
   timeline,
   openFollowUps,
   forms,
+  rights,
 }: {
   ctx: PageContext;
   person: Person;
   timeline: Page<TimelineItem>;
+  /** The structure's catalogue (rights in use) and the person's tracked rights. */
+  rights: { catalogue: Right[]; tracked: PersonRight[] };
   /** The first page of open follow-ups; `total` says how many there are in all. */
   openFollowUps: Page<FollowUp>;
   forms: PersonForms;
@@ -201,7 +210,8 @@ export function PersonPage({
   const hasErrors =
     Object.keys(forms.contact.errors).length +
       Object.keys(forms.plan.errors).length +
-      Object.keys(forms.reschedule?.form.errors ?? {}).length >
+      Object.keys(forms.reschedule?.form.errors ?? {}).length +
+      Object.keys(forms.right?.form.errors ?? {}).length >
     0;
   const channels = Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_LABELS[c]]));
   const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, OUTCOME_LABELS[o]]));
@@ -240,6 +250,10 @@ export function PersonPage({
       <p>
         <a class="fr-link" href={`/personnes/${person.id}/orientations`}>
           Orientations et consentements
+        </a>
+        {' · '}
+        <a class="fr-link" href="#droits">
+          Droits et aides
         </a>
       </p>
 
@@ -353,6 +367,13 @@ export function PersonPage({
         </div>
 
         <div class="fr-col-12 fr-col-lg-5">
+          <RightsPanel
+            ctx={ctx}
+            person={person}
+            catalogue={rights.catalogue}
+            rights={rights.tracked}
+            failed={forms.right}
+          />
           <Section title={`Suivis en cours (${openFollowUps.total})`} id="suivis-en-cours">
             <RangeNote
               page={1}

@@ -4,6 +4,9 @@ import { PATH_STATUSES } from '../../features/persons/person-schemas';
 import type { Page } from '../../lib/validate';
 import { formatDateTime, personLabel, plural, STATUS_BADGES, STATUS_LABELS } from '../format';
 import { districtOptions } from '../persons/person-labels';
+import type { Right } from '../../features/rights/right-repository';
+import { NON_TAKE_UP_REASONS, RIGHT_STATUSES } from '../../features/rights/right-schemas';
+import { REASON_LABELS, RIGHT_STATUS_LABELS } from '../rights/right-labels';
 import {
   Csrf,
   ErrorSummary,
@@ -19,6 +22,10 @@ export interface PersonFilters {
   statut: string;
   quartier: string;
   mes: boolean;
+  /** A right's code, a right status, a non-take-up reason. */
+  droit: string;
+  statutDroit: string;
+  raison: string;
   page: number;
 }
 
@@ -27,6 +34,9 @@ const SEARCH_LABELS: Record<string, string> = {
   statut: 'Statut du parcours',
   quartier: 'Quartier',
   mes: 'Dont je suis référent·e',
+  droit: 'Droit',
+  statutDroit: 'Statut du droit',
+  raison: 'Raison du non-recours',
 };
 
 export function StatusBadge({ status }: { status: Person['status'] }) {
@@ -40,21 +50,30 @@ export function StatusBadge({ status }: { status: Person['status'] }) {
 export const personsPageHref = (page: number) =>
   page === 1 ? '/personnes' : `/personnes?page=${page}`;
 
-const active = (f: PersonFilters) => Boolean(f.q || f.statut || f.quartier || f.mes);
+const active = (f: PersonFilters) =>
+  Boolean(f.q || f.statut || f.quartier || f.mes || f.droit || f.statutDroit || f.raison);
 
 export function PersonsPage({
   ctx,
   filters,
   form,
   districts,
+  rights,
   result,
 }: {
   ctx: PageContext;
   filters: PersonFilters;
   form: FormState;
   districts: District[];
+  /** The catalogue, for the right filter. */
+  rights: Right[];
   result: Page<Person>;
 }) {
+  const rightOptions = Object.fromEntries(rights.map((r) => [r.code, r.label]));
+  const rightStatusOptions = Object.fromEntries(
+    RIGHT_STATUSES.map((s) => [s, RIGHT_STATUS_LABELS[s]]),
+  );
+  const reasonOptions = Object.fromEntries(NON_TAKE_UP_REASONS.map((r) => [r, REASON_LABELS[r]]));
   const statusOptions = Object.fromEntries(PATH_STATUSES.map((s) => [s, STATUS_LABELS[s]]));
   const withDistricts = districts.length > 0;
   return (
@@ -116,6 +135,33 @@ export function PersonsPage({
                 {SEARCH_LABELS.mes}
               </label>
             </div>
+          </div>
+          <div class="fr-col-12 fr-col-md-4">
+            <SelectField
+              form={form}
+              name="droit"
+              label={SEARCH_LABELS.droit}
+              options={rightOptions}
+              placeholder="Tous les droits"
+            />
+          </div>
+          <div class="fr-col-12 fr-col-md-3">
+            <SelectField
+              form={form}
+              name="statutDroit"
+              label={SEARCH_LABELS.statutDroit}
+              options={rightStatusOptions}
+              placeholder="Tous les statuts"
+            />
+          </div>
+          <div class="fr-col-12 fr-col-md-3">
+            <SelectField
+              form={form}
+              name="raison"
+              label={SEARCH_LABELS.raison}
+              options={reasonOptions}
+              placeholder="Toutes les raisons"
+            />
           </div>
           <div class="fr-col-12 fr-col-md-2">
             <button type="submit" class="fr-btn fr-mb-2w">

@@ -1,0 +1,267 @@
+import { fixedClock } from '../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
+import { createPartner, createTeam } from '../setup/factories';
+import { csrfOf, inputValue } from './html';
+
+type Agent = Awaited<ReturnType<typeof loginAs>>;
+
+/** The rights pages over HTTP: the person file's rights panel, the persons filters, the admin catalogue. */
+describe('rights pages over HTTP', () => {
+  let ctx: TestContext;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  let worker: Agent;
+  let admin: Agent;
+  let observer: Agent;
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock: fixedClock('2026-12-03T10:00:00Z') });
+    team = await createTeam();
+    [worker, admin, observer] = await Promise.all([
+      loginAs(ctx.app, team.worker.email),
+      loginAs(ctx.app, team.admin.email),
+      loginAs(ctx.app, team.observer.email),
+    ]);
+  });
+  afterAll(async () => ctx.close());
+
+  async function newPerson(alias = 'Monsieur du square') {
+    const res = await worker.post('/api/persons').send({ alias, source: 'outreach' });
+    return res.body.id as string;
+  }
+
+  async function post(agent: Agent, from: string, path: string, form: Record<string, string>) {
+    const page = await agent.get(from);
+    return agent
+      .post(path)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), ...form });
+  }
+
+  describe('the rights panel of the person file', () => {
+    it('when the file is shown, then it offers to track a right of the catalogue, without JavaScript', async () => {
+      const id = await newPerson();
+      const page = await worker.get(`/personnes/${id}`);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Droits et aides (0)');
+      expect(page.text).toContain(`action="/personnes/${id}/droits"`);
+      expect(page.text).toContain('<option value="rsa"');
+      expect(page.text).toContain('Non-connaissance');
+    });
+
+    it('when a right is tracked from the form, then it is saved, shown with its reason and on the timeline', async () => {
+      const id = await newPerson();
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'rsa',
+        version: '0',
+        status: 'not_claimed',
+        reason: 'non_knowledge',
+        monthlyAmount: '',
+        note: 'Pense ne pas y avoir droit',
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/personnes/${id}#droit-rsa`);
+      const page = await worker.get(`/personnes/${id}`);
+      expect(page.text).toContain('Droits et aides (1)');
+      expect(page.text).toContain('id="droit-rsa"');
+      expect(page.text).toContain('Droit « Revenu de solidarité active (RSA) » : non recouru.');
+      expect(page.text).toContain('Droit · Revenu de solidarité active (RSA) · Non recouru');
+      expect(page.text).toContain('Pense ne pas y avoir droit');
+    });
+
+    it('when a right is set obtained with a French amount, then the amount is kept in euros', async () => {
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/aspa`).send({ status: 'claim_in_progress' });
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aspa',
+        version: '1',
+        status: 'obtained',
+        reason: '',
+        monthlyAmount: '287,50 €',
+        note: '',
+      });
+      expect(res.status).toBe(303);
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row).toMatchObject({ status: 'obtained', monthly_amount_cents: 28750, version: 2 });
+      const page = await worker.get(`/personnes/${id}`);
+      expect(page.text).toMatch(/287,50\s€ par mois/);
+      expect(inputValue(page.text, 'droit-aspa-monthlyAmount')).toBe('287,5');
+    });
+
+    it('when not claimed is sent without a reason, then 400 keeps what was typed and the message sits by the reason', async () => {
+      const id = await newPerson();
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'css',
+        version: '0',
+        status: 'not_claimed',
+        reason: '',
+        monthlyAmount: '12',
+        note: 'Vu au square',
+      });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Le formulaire contient 2 erreurs');
+      expect(res.text).toMatch(
+        /<p id="droit-nouveau-reason-error" class="fr-error-text">Choisissez la raison du non-recours/,
+      );
+      expect(res.text).toMatch(/<p id="droit-nouveau-monthlyAmount-error" class="fr-error-text">/);
+      expect(res.text).toMatch(/<option value="css" selected/);
+      expect(res.text).toContain('>Vu au square</textarea>');
+      expect(res.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
+    });
+
+    it('when a tracked right is changed from a stale page, then the file says so and keeps the newer change', async () => {
+      const id = await newPerson();
+      await worker
+        .put(`/api/persons/${id}/rights/apl`)
+        .send({ status: 'not_claimed', reason: 'non_request' });
+      const page = await worker.get(`/personnes/${id}`);
+      await worker.put(`/api/persons/${id}/rights/apl`).send({ status: 'claim_in_progress' });
+      const res = await worker
+        .post(`/personnes/${id}/droits`)
+        .type('form')
+        .send({
+          _csrf: csrfOf(page.text),
+          code: 'apl',
+          version: '1',
+          status: 'refused',
+          reason: '',
+          monthlyAmount: '',
+          note: '',
+        });
+      expect(res.status).toBe(303);
+      const after = await worker.get(res.headers.location);
+      expect(after.text).toContain('Ce droit a été modifié entre-temps');
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row.status).toBe('claim_in_progress');
+    });
+  });
+
+  describe('the persons list', () => {
+    it('when filtered by right, right status and reason, then only matching persons are listed', async () => {
+      const a = await newPerson('Filtre page A');
+      const b = await newPerson('Filtre page B');
+      await worker
+        .put(`/api/persons/${a}/rights/cheque_energie`)
+        .send({ status: 'not_claimed', reason: 'non_receipt' });
+      await worker
+        .put(`/api/persons/${b}/rights/cheque_energie`)
+        .send({ status: 'not_claimed', reason: 'non_request' });
+      const res = await post(worker, '/personnes', '/personnes', {
+        q: 'Filtre page',
+        statut: '',
+        quartier: '',
+        droit: 'cheque_energie',
+        statutDroit: 'not_claimed',
+        raison: 'non_receipt',
+      });
+      expect(res.status).toBe(303);
+      const list = await worker.get('/personnes');
+      expect(list.text).toContain('Filtre page A');
+      expect(list.text).not.toContain('Filtre page B');
+      expect(list.text).toMatch(/<option value="non_receipt" selected/);
+
+      const bad = await post(worker, '/personnes', '/personnes', { statutDroit: 'eligible' });
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain('Choisissez un statut de droit dans la liste');
+    });
+  });
+
+  describe('the admin catalogue page', () => {
+    it('when an admin opens it, then every right is listed with its rename and archive forms', async () => {
+      const page = await admin.get('/admin/droits');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<h1>Droits et aides</h1>');
+      expect(page.text).toContain('Revenu de solidarité active (RSA)');
+      expect(page.text).toContain('action="/admin/droits/rsa"');
+      expect(page.text).toContain('action="/admin/droits/rsa/archive"');
+    });
+
+    it('when a worker or an observer asks for it, then 403', async () => {
+      expect((await worker.get('/admin/droits')).status).toBe(403);
+      expect((await observer.get('/admin/droits')).status).toBe(403);
+    });
+
+    it('when an admin adds, renames, archives and restores an aid, then the catalogue follows', async () => {
+      const added = await post(admin, '/admin/droits', '/admin/droits', {
+        code: 'aide_cantine',
+        label: 'Aide à la cantine',
+      });
+      expect(added.status).toBe(303);
+      const renamed = await post(admin, '/admin/droits', '/admin/droits/aide_cantine', {
+        label: 'Aide à la restauration scolaire',
+        version: '1',
+      });
+      expect(renamed.status).toBe(303);
+      const archived = await post(admin, '/admin/droits', '/admin/droits/aide_cantine/archive', {
+        version: '2',
+        archived: 'true',
+      });
+      expect(archived.status).toBe(303);
+      let row = await testKnex()('rights')
+        .where({ structure_id: team.structure.id, code: 'aide_cantine' })
+        .first();
+      expect(row).toMatchObject({ label: 'Aide à la restauration scolaire', version: 3 });
+      expect(row.archived_at).not.toBeNull();
+      const page = await admin.get('/admin/droits');
+      expect(page.text).toMatch(/Archivé le/);
+      await post(admin, '/admin/droits', '/admin/droits/aide_cantine/archive', {
+        version: '3',
+        archived: 'false',
+      });
+      row = await testKnex()('rights').where({ id: row.id }).first();
+      expect(row.archived_at).toBeNull();
+    });
+
+    it('when the code is taken or malformed, then the form says so by the code field', async () => {
+      const taken = await post(admin, '/admin/droits', '/admin/droits', {
+        code: 'rsa',
+        label: 'Doublon',
+      });
+      expect(taken.status).toBe(409);
+      expect(taken.text).toContain('Un droit du catalogue porte déjà ce code.');
+      const bad = await post(admin, '/admin/droits', '/admin/droits', {
+        code: 'Aide cantine',
+        label: 'X',
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.text).toMatch(/<p id="nouveau-code-error" class="fr-error-text">Indiquez un code/);
+      expect(inputValue(bad.text, 'nouveau-code')).toBe('Aide cantine');
+    });
+  });
+
+  describe('referrals', () => {
+    it('when a referral names a right and is completed, then its page proposes to update that right', async () => {
+      const id = await newPerson();
+      const partner = await createPartner(testKnex(), 'Épicerie solidaire', team.structure.id);
+      await worker.post(`/api/persons/${id}/consents`).send({
+        purpose: 'referral',
+        partnerId: partner.id,
+        method: 'oral',
+        givenAt: '2026-12-01T10:00:00Z',
+      });
+      const form = await worker.get(`/personnes/${id}/orientations`);
+      expect(form.text).toContain('name="rightCode"');
+      const sent = await worker
+        .post(`/personnes/${id}/orientations`)
+        .type('form')
+        .send({
+          _csrf: csrfOf(form.text),
+          partnerId: partner.id,
+          serviceId: '',
+          rightCode: 'aide_alimentaire',
+          reason: 'Colis alimentaire',
+          sharedSummary: '',
+        });
+      expect(sent.status).toBe(303);
+      const referral = await testKnex()('referrals').where({ person_id: id }).first();
+      await testKnex()('referrals')
+        .where({ id: referral.id })
+        .update({ status: 'completed', closed_at: new Date() });
+      const page = await worker.get(`/orientations/${referral.id}`);
+      expect(page.text).toContain('Droit visé');
+      expect(page.text).toContain(`href="/personnes/${id}#droit-aide_alimentaire"`);
+      expect(page.text).toContain("Mettre à jour le droit « Aide alimentaire d'urgence (CCAS) »");
+    });
+  });
+});

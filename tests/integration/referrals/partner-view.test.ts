@@ -40,6 +40,8 @@ describe('what each role sees of a referral', () => {
     'partner',
     'person',
     'reason',
+    // The right the referral serves (null here): the only right of the person a partner sees.
+    'right',
     'service',
     'sharedSummary',
     'status',
@@ -117,6 +119,7 @@ describe('what each role sees of a referral', () => {
           'reason',
           'requester',
           'respondedAt',
+          'right',
           'service',
           'sharedSummary',
           'status',

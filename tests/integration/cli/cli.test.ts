@@ -35,6 +35,20 @@ describe('CLI structures:create', () => {
     expect(id).toMatch(UUID);
     const row = await testKnex()('structures').where({ id }).first();
     expect(row).toMatchObject({ name: 'CCAS de Trélazé', slug: 'trelaze', city: 'Trélazé' });
+    // It comes with the seeded catalogue of rights: national rights and the CCAS's aids.
+    const rights = await testKnex()('rights').where({ structure_id: id });
+    expect(rights.map((r) => r.code)).toEqual(
+      expect.arrayContaining([
+        'rsa',
+        'prime_activite',
+        'apl',
+        'css',
+        'aah',
+        'aspa',
+        'domiciliation',
+      ]),
+    );
+    expect(new Set(rights.map((r) => r.kind))).toEqual(new Set(['national', 'local']));
   });
 
   it('when the slug is taken, then it exits 1 saying so', async () => {

@@ -42,4 +42,38 @@ describe('demo directory and referral', () => {
       reason: 'Aide alimentaire d’urgence',
     });
   });
+
+  it('when the demo is loaded, then its persons show non-take-up right by right: reasons, claims, amounts, a resolved path', async () => {
+    const worker = await loginAs(ctx.app, account('worker'), DEMO_PASSWORD);
+    const persons = (await worker.get('/api/persons?pageSize=100')).body.items as {
+      id: string;
+      status: string;
+      alias: string | null;
+      firstName: string | null;
+    }[];
+    const statuses = new Set<string>();
+    const reasons = new Set<string>();
+    let amounts = 0;
+    for (const p of persons) {
+      const res = await worker.get(`/api/persons/${p.id}/rights`);
+      expect(res.status).toBe(200);
+      for (const r of res.body.items) {
+        statuses.add(r.status);
+        if (r.reason) reasons.add(r.reason);
+        if (r.monthlyAmount) amounts += r.monthlyAmount;
+        expect(r.history.length).toBeGreaterThan(0);
+      }
+    }
+    expect([...statuses].sort()).toEqual(
+      ['claim_in_progress', 'not_claimed', 'obtained', 'refused'].sort(),
+    );
+    expect([...reasons].sort()).toEqual(
+      ['non_knowledge', 'non_proposal', 'non_receipt', 'non_request'].sort(),
+    );
+    expect(amounts).toBeGreaterThan(0);
+    expect(persons.find((p) => p.firstName === 'Marcel')?.status).toBe('resolved');
+    const partner = await loginAs(ctx.app, account('partner'), DEMO_PASSWORD);
+    const inbox = await partner.get('/api/referrals');
+    expect(inbox.body.items[0].right).toMatchObject({ code: 'aide_alimentaire' });
+  });
 });

@@ -11,11 +11,9 @@ export const createReferralBody = z
     serviceId: uuid().optional(),
     reason: text(2000),
     sharedSummary: text(4000).optional(),
-    rightCode: rightCode()
-      .optional()
-      .meta({
-        description: "The code of the right this referral serves, from the structure's catalogue",
-      }),
+    rightCode: rightCode().optional().meta({
+      description: "The code of the right this referral serves, from the structure's catalogue",
+    }),
   })
   .strict();
 export type CreateReferralInput = z.infer<typeof createReferralBody>;

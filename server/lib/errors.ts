@@ -32,8 +32,9 @@ export class ForbiddenError extends AppError {
   }
 }
 export class NotFoundError extends AppError {
-  constructor(what = 'Resource') {
-    super(404, 'not_found', `${what} not found`);
+  /** `code` tells apart what was not found where a page must (a right's code in a form). */
+  constructor(what = 'Resource', code = 'not_found') {
+    super(404, code, `${what} not found`);
   }
 }
 export class ConflictError extends AppError {

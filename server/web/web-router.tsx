@@ -605,7 +605,7 @@ export function webRouter(services: Services, now: () => Date): Router {
             { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },
             422,
           );
-        if (err instanceof NotFoundError && err.message === 'Right not found')
+        if (err instanceof AppError && err.code === 'right_not_found')
           return fail(
             { values: shown, errors: { code: 'Choisissez un droit dans la liste' } },
             400,

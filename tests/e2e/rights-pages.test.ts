@@ -110,6 +110,29 @@ describe('rights pages over HTTP', () => {
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
     });
 
+    it('when the form names a right outside the catalogue or an archived one, then the message sits by the right', async () => {
+      const id = await newPerson();
+      const unknown = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'inconnu',
+        version: '0',
+        status: 'obtained',
+      });
+      expect(unknown.status).toBe(400);
+      expect(unknown.text).toMatch(
+        /<p id="droit-nouveau-code-error" class="fr-error-text">Choisissez un droit dans la liste/,
+      );
+      await admin.post('/api/rights').send({ code: 'aide_ancienne', label: 'Ancienne aide' });
+      await admin.patch('/api/rights/aide_ancienne').send({ archived: true, version: 1 });
+      const archived = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aide_ancienne',
+        version: '0',
+        status: 'obtained',
+      });
+      expect(archived.status).toBe(422);
+      expect(archived.text).toContain('Ce droit est archivé');
+      expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
+    });
+
     it('when a tracked right is changed from a stale page, then the file says so and keeps the newer change', async () => {
       const id = await newPerson();
       await worker

@@ -60,7 +60,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
   /** A right of the catalogue that a person's right may name now: known (404), not archived (422). */
   async function usableRight(db: Knex | Knex.Transaction, actor: Actor, code: string) {
     const right = await rights.findByCode(db, actor.structureId, code);
-    if (!right) throw new NotFoundError('Right');
+    if (!right) throw new NotFoundError('Right', 'right_not_found');
     if (right.archivedAt)
       throw new BusinessRuleError(
         'right_archived',
@@ -104,7 +104,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
     ): Promise<Right> {
       return uow(async (trx) => {
         const current = await rights.lockByCode(trx, actor.structureId, code);
-        if (!current) throw new NotFoundError('Right');
+        if (!current) throw new NotFoundError('Right', 'right_not_found');
         if (current.version !== input.version) {
           throw new ConflictError('This right was changed by someone else; reload it', {
             current,

@@ -203,6 +203,7 @@ describe('rights API', () => {
       const person = await createPerson(worker);
       const unknown = await setRight(worker, person.id, 'inconnu', { status: 'obtained' });
       expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe('right_not_found');
       await admin.post('/api/rights').send({ code: 'aide_archivee', label: 'Ancienne aide' });
       await admin.patch('/api/rights/aide_archivee').send({ archived: true, version: 1 });
       const archived = await setRight(worker, person.id, 'aide_archivee', {

@@ -464,6 +464,24 @@ describe('rights API', () => {
       expect(followUps[0].title).toContain('est terminée');
     });
 
+    it('when the loop-closing follow-up of an accepted referral naming a right is planned, then its title names that right', async () => {
+      const person = await personWithConsent();
+      const res = await refer(person.id, { rightCode: 'rsa' });
+      await partner.post(`/api/referrals/${res.body.id}/transitions`).send({ to: 'accepted' });
+      const id = await testKnex().transaction((trx) =>
+        ctx.deps.services.referrals.planOutcomeFollowUp(
+          trx,
+          team.structure.id,
+          res.body.id,
+          new Date(NOW),
+        ),
+      );
+      const followUp = await testKnex()('follow_ups').where({ id }).first();
+      expect(followUp.title).toBe(
+        "Mettre à jour le droit « Revenu de solidarité active (RSA) » : l'aide de Banque alimentaire a-t-elle abouti ?",
+      );
+    });
+
     it('when a referral without a right fails, then no follow-up is planned at once', async () => {
       const person = await personWithConsent();
       const res = await refer(person.id);

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { hashPassword } from '../auth/passwords';
 import type { Cipher } from '../lib/crypto';
+import { seedCatalogue } from '../features/rights/right-catalogue';
 
 export const BENCH_PASSWORD = 'bench-password-aller-vers';
 export const BENCH_EMAIL = 'bench-worker@bench.aller-vers.test';
@@ -154,6 +155,8 @@ async function personsSeed(
     const [other] = await trx('structures')
       .insert({ slug: 'bench-other', name: 'CCAS Autre', city: 'Tours' })
       .returning('id');
+    // Structures come with their catalogue of rights, as the CLI creates them.
+    for (const id of [s.id, other.id]) await seedCatalogue(trx, id);
     const workers = await trx('users')
       .insert(
         Array.from({ length: 20 }, (_, i) => ({

@@ -50,6 +50,7 @@ import type { Flash } from './views/layout';
 import { personEditWebRouter } from './persons/person-edit-router';
 import {
   NON_TAKE_UP_REASONS,
+  REASON_STATUS,
   RIGHT_STATUSES,
   rightCode,
   setPersonRightBody,
@@ -569,7 +570,9 @@ export function webRouter(services: Services, now: () => Date): Router {
         setPersonRightBody,
         {
           status: given.status ?? '',
-          ...(given.reason ? { reason: given.reason } : {}),
+          // A tracked right's form keeps its old reason selected: moving on from not claimed
+          // drops it rather than refusing the move.
+          ...(given.reason && given.status === REASON_STATUS ? { reason: given.reason } : {}),
           ...(monthlyAmount !== undefined ? { monthlyAmount } : {}),
           ...(given.note ? { note: given.note } : {}),
           ...(Number.isInteger(version) && version >= 0 ? { version } : {}),

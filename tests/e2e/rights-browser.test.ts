@@ -82,7 +82,7 @@ describe('rights in the browser', () => {
     await see(page.getByRole('status'), 'obtenu');
     await page.locator('#droit-css summary').click();
     await page.locator('#droit-css-status').selectOption('obtained');
-    await page.locator('#droit-css-reason').selectOption('');
+    // Its old reason stays selected: moving on from not claimed drops it.
     await page.getByRole('button', { name: /Enregistrer : Complémentaire santé/ }).click();
     await see(page.getByRole('status'), 'obtenu');
     await see(badge(page), 'Situation réglée');

@@ -26,6 +26,9 @@ export const NON_TAKE_UP_REASONS = [
 ] as const;
 export type NonTakeUpReason = (typeof NON_TAKE_UP_REASONS)[number];
 
+/** The status a non-take-up reason goes with, and only it. */
+export const REASON_STATUS: RightStatus = 'not_claimed';
+
 /** The largest monthly amount taken, in euros: beyond it the figure is a typing mistake. */
 export const MAX_MONTHLY_AMOUNT = 100000;
 
@@ -81,9 +84,9 @@ export function personRightIssues(b: {
   monthlyAmount?: number | null;
 }): { field: string; message: string }[] {
   const issues: { field: string; message: string }[] = [];
-  if (b.status === 'not_claimed' && !b.reason)
+  if (b.status === REASON_STATUS && !b.reason)
     issues.push({ field: 'reason', message: 'is required when the status is not_claimed' });
-  if (b.status !== 'not_claimed' && b.reason)
+  if (b.status !== REASON_STATUS && b.reason)
     issues.push({ field: 'reason', message: 'is only for the status not_claimed' });
   if (b.status !== 'obtained' && b.monthlyAmount !== undefined && b.monthlyAmount !== null)
     issues.push({ field: 'monthlyAmount', message: 'is only for the status obtained' });

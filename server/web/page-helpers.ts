@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { PERSON_ROLES } from '../auth/actor';
 import { hasRole } from '../auth/policies';
@@ -61,13 +61,6 @@ export async function redirectPastLastPage(
   await redirect(req, res, href(last), flash ?? undefined);
   return true;
 }
-
-/** Forwards a page handler's rejection to the HTML error handler. */
-export const page =
-  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
-  (req, res, next) => {
-    fn(req, res).catch(next);
-  };
 
 /** Pages of person files: the roles that work on them. */
 export const staff = () => hasRole(...PERSON_ROLES);

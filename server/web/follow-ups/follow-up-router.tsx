@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Deps } from '../../container';
 import { requestContext } from '../../features/audit/audit-repository';
 import { updateFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors';
+import { hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import { dateField, parseWith, RESCHEDULE_MESSAGES } from '../forms';
 import { localPath } from '../format';
 import { csrf, pageContext } from '../page-context';
@@ -11,7 +11,6 @@ import {
   actorOf,
   idOf,
   LIST_PAGE_SIZE,
-  page,
   pageQuery,
   redirect,
   redirectPastLastPage,
@@ -35,31 +34,27 @@ export function followUpWebRouter(
   const r = Router();
 
   // ---- Mes actions --------------------------------------------------------------------------
-  r.get(
-    '/',
-    staff(),
-    page(async (req, res) => {
-      const actor = actorOf(req);
-      const q = pageQuery.safeParse(req.query);
-      if (!q.success) throw new NotFoundError('Page');
-      const [followUps, notes, ctx] = await Promise.all([
-        services.followUps.list(
-          actor,
-          { assignee: 'me', status: 'open', page: q.data.page, pageSize: LIST_PAGE_SIZE },
-          requestContext(req),
-        ),
-        services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
-        // The unread count comes with the list just above: no second count query.
-        pageContext(req, null),
-      ]);
-      if (await redirectPastLastPage(req, res, followUps, actionsPageHref, ctx.flash)) return;
-      ctx.unread = notes.unread;
-      sendPage(
-        res,
-        <ActionsPage ctx={ctx} followUps={followUps} notifications={notes.items} now={now()} />,
-      );
-    }),
-  );
+  r.get('/', staff(), async (req, res) => {
+    const actor = actorOf(req);
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) throw new NotFoundError('Page');
+    const [followUps, notes, ctx] = await Promise.all([
+      services.followUps.list(
+        actor,
+        { assignee: 'me', status: 'open', page: q.data.page, pageSize: LIST_PAGE_SIZE },
+        requestContext(req),
+      ),
+      services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
+      // The unread count comes with the list just above: no second count query.
+      pageContext(req, null),
+    ]);
+    if (await redirectPastLastPage(req, res, followUps, actionsPageHref, ctx.flash)) return;
+    ctx.unread = notes.unread;
+    sendPage(
+      res,
+      <ActionsPage ctx={ctx} followUps={followUps} notifications={notes.items} now={now()} />,
+    );
+  });
 
   // ---- Follow-up: complete or reschedule ------------------------------------------------------
   const followUpForm = z
@@ -71,79 +66,72 @@ export function followUpWebRouter(
     })
     .strict();
 
-  r.post(
-    '/suivis/:id',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const id = idOf(req);
-      const actor = actorOf(req);
-      const body = followUpForm.safeParse(req.body ?? {});
-      if (!body.success) {
-        throw new ValidationError('Invalid body', [
-          { field: 'action', message: 'Action inconnue' },
-        ]);
-      }
-      const returnTo = localPath(body.data.retour) ?? '/';
-      const personMatch = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
-      const values = { dueAt: body.data.dueAt ?? '' };
-      let input: z.infer<typeof updateFollowUpBody>;
-      if (body.data.action === 'terminer') {
-        input = { status: 'done' };
-      } else {
-        const errors: Record<string, string> = {};
-        const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
-        const parsed = parseWith(
-          updateFollowUpBody,
-          { dueAt: dueAt ?? '' },
-          values,
-          RESCHEDULE_MESSAGES,
-          errors,
-        );
-        if (!parsed.ok) {
-          if (personMatch) {
-            return renderPerson(
-              req,
-              res,
-              personMatch[1],
-              { reschedule: { id, form: parsed.form } },
-              400,
-            );
-          }
-          return redirect(req, res, returnTo, {
-            type: 'error',
-            message: RESCHEDULE_MESSAGES.dueAt,
-          });
+  r.post('/suivis/:id', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const id = idOf(req);
+    const actor = actorOf(req);
+    const body = followUpForm.safeParse(req.body ?? {});
+    if (!body.success) {
+      throw new ValidationError('Invalid body', [{ field: 'action', message: 'Action inconnue' }]);
+    }
+    const returnTo = localPath(body.data.retour) ?? '/';
+    const personMatch = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
+    const values = { dueAt: body.data.dueAt ?? '' };
+    let input: z.infer<typeof updateFollowUpBody>;
+    if (body.data.action === 'terminer') {
+      input = { status: 'done' };
+    } else {
+      const errors: Record<string, string> = {};
+      const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
+      const parsed = parseWith(
+        updateFollowUpBody,
+        { dueAt: dueAt ?? '' },
+        values,
+        RESCHEDULE_MESSAGES,
+        errors,
+      );
+      if (!parsed.ok) {
+        if (personMatch) {
+          return renderPerson(
+            req,
+            res,
+            personMatch[1],
+            { reschedule: { id, form: parsed.form } },
+            400,
+          );
         }
-        input = parsed.data;
-      }
-      try {
-        const f = await services.followUps.update(actor, id, input, requestContext(req));
-        await redirect(req, res, returnTo, {
-          type: 'success',
-          message:
-            body.data.action === 'terminer'
-              ? `Suivi « ${f.title} » marqué comme fait.`
-              : `Suivi « ${f.title} » reporté.`,
-        });
-      } catch (err) {
-        // A colleague's follow-up (its buttons are not shown, but a page may be stale): the
-        // refusal is said on the page the user came from, not as a 403 page.
-        if (err instanceof ForbiddenError) {
-          return redirect(req, res, returnTo, {
-            type: 'error',
-            message:
-              'Vous ne pouvez pas modifier ce suivi : seul·e la personne à qui il est confié, celle qui l’a planifié ou un·e cadre le peut.',
-          });
-        }
-        if (!(err instanceof ConflictError)) throw err;
-        await redirect(req, res, returnTo, {
+        return redirect(req, res, returnTo, {
           type: 'error',
-          message: 'Ce suivi a déjà été fait ou annulé entre-temps ; la page est à jour.',
+          message: RESCHEDULE_MESSAGES.dueAt,
         });
       }
-    }),
-  );
+      input = parsed.data;
+    }
+    try {
+      const f = await services.followUps.update(actor, id, input, requestContext(req));
+      await redirect(req, res, returnTo, {
+        type: 'success',
+        message:
+          body.data.action === 'terminer'
+            ? `Suivi « ${f.title} » marqué comme fait.`
+            : `Suivi « ${f.title} » reporté.`,
+      });
+    } catch (err) {
+      // A colleague's follow-up (its buttons are not shown, but a page may be stale): the
+      // refusal is said on the page the user came from, not as a 403 page.
+      if (hasCode(err, 'forbidden')) {
+        return redirect(req, res, returnTo, {
+          type: 'error',
+          message:
+            'Vous ne pouvez pas modifier ce suivi : seul·e la personne à qui il est confié, celle qui l’a planifié ou un·e cadre le peut.',
+        });
+      }
+      if (!hasCode(err, 'stale_version', 'invalid_transition')) throw err;
+      await redirect(req, res, returnTo, {
+        type: 'error',
+        message: 'Ce suivi a déjà été fait ou annulé entre-temps ; la page est à jour.',
+      });
+    }
+  });
 
   return r;
 }

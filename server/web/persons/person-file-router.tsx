@@ -18,7 +18,6 @@ import {
   actorOf,
   idOf,
   LIST_PAGE_SIZE,
-  page,
   pageQuery,
   redirect,
   redirectPastLastPage,
@@ -103,87 +102,68 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
   const r = Router();
   const renderPerson = personFileRenderer(services, now);
 
-  r.get(
-    '/personnes/:id',
-    staff(),
-    page(async (req, res) => {
-      const id = idOf(req);
-      const q = pageQuery.safeParse(req.query);
-      if (!q.success) throw new NotFoundError('Page');
-      await renderPerson(req, res, id, {}, 200, q.data.page);
-    }),
-  );
+  r.get('/personnes/:id', staff(), async (req, res) => {
+    const id = idOf(req);
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) throw new NotFoundError('Page');
+    await renderPerson(req, res, id, {}, 200, q.data.page);
+  });
 
-  r.post(
-    '/personnes/:id/contacts',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const personId = idOf(req);
-      const actor = actorOf(req);
-      const values = formValues(req.body, CONTACT_FIELDS);
-      const given = compact(values);
-      const errors: Record<string, string> = {};
-      const occurredAt = dateField(values, 'occurredAt', errors, CONTACT_MESSAGES.occurredAt, true);
-      const nextFollowUpAt = dateField(
-        values,
-        'nextFollowUpAt',
-        errors,
-        CONTACT_MESSAGES.nextFollowUpAt,
-        false,
-      );
-      const parsed = parseWith(
-        createContactBody,
-        {
-          ...given,
-          occurredAt: occurredAt ?? '',
-          ...(nextFollowUpAt ? { nextFollowUpAt } : {}),
-        },
-        values,
-        CONTACT_MESSAGES,
-        errors,
-      );
-      if (!parsed.ok) return renderPerson(req, res, personId, { contact: parsed.form }, 400);
-      const contact = await services.contacts.log(
-        actor,
-        personId,
-        parsed.data,
-        requestContext(req),
-      );
-      await redirect(req, res, `/personnes/${personId}`, {
-        type: 'success',
-        message: contact.followUpId
-          ? 'Le contact est enregistré et le prochain suivi est planifié.'
-          : 'Le contact est enregistré.',
-      });
-    }),
-  );
+  r.post('/personnes/:id/contacts', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const personId = idOf(req);
+    const actor = actorOf(req);
+    const values = formValues(req.body, CONTACT_FIELDS);
+    const given = compact(values);
+    const errors: Record<string, string> = {};
+    const occurredAt = dateField(values, 'occurredAt', errors, CONTACT_MESSAGES.occurredAt, true);
+    const nextFollowUpAt = dateField(
+      values,
+      'nextFollowUpAt',
+      errors,
+      CONTACT_MESSAGES.nextFollowUpAt,
+      false,
+    );
+    const parsed = parseWith(
+      createContactBody,
+      {
+        ...given,
+        occurredAt: occurredAt ?? '',
+        ...(nextFollowUpAt ? { nextFollowUpAt } : {}),
+      },
+      values,
+      CONTACT_MESSAGES,
+      errors,
+    );
+    if (!parsed.ok) return renderPerson(req, res, personId, { contact: parsed.form }, 400);
+    const contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
+    await redirect(req, res, `/personnes/${personId}`, {
+      type: 'success',
+      message: contact.followUpId
+        ? 'Le contact est enregistré et le prochain suivi est planifié.'
+        : 'Le contact est enregistré.',
+    });
+  });
 
-  r.post(
-    '/personnes/:id/suivis',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const personId = idOf(req);
-      const actor = actorOf(req);
-      const values = formValues(req.body, ['title', 'dueAt']);
-      const errors: Record<string, string> = {};
-      const dueAt = dateField(values, 'dueAt', errors, PLAN_MESSAGES.dueAt, true);
-      const parsed = parseWith(
-        createFollowUpBody,
-        { title: values.title ?? '', dueAt: dueAt ?? '' },
-        values,
-        PLAN_MESSAGES,
-        errors,
-      );
-      if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
-      await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
-      await redirect(req, res, `/personnes/${personId}`, {
-        type: 'success',
-        message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',
-      });
-    }),
-  );
+  r.post('/personnes/:id/suivis', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const personId = idOf(req);
+    const actor = actorOf(req);
+    const values = formValues(req.body, ['title', 'dueAt']);
+    const errors: Record<string, string> = {};
+    const dueAt = dateField(values, 'dueAt', errors, PLAN_MESSAGES.dueAt, true);
+    const parsed = parseWith(
+      createFollowUpBody,
+      { title: values.title ?? '', dueAt: dueAt ?? '' },
+      values,
+      PLAN_MESSAGES,
+      errors,
+    );
+    if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
+    await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+    await redirect(req, res, `/personnes/${personId}`, {
+      type: 'success',
+      message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',
+    });
+  });
 
   return r;
 }

@@ -19,7 +19,6 @@ import {
 import { csrf, pageContext } from '../page-context';
 import {
   actorOf,
-  page,
   pageQuery,
   redirect,
   redirectPastLastPage,
@@ -102,115 +101,97 @@ export function personListWebRouter(services: Services): Router {
     );
   }
 
-  r.get(
-    '/personnes',
-    staff(),
-    page(async (req, res) => {
-      const q = pageQuery.safeParse(req.query);
-      if (q.success) return renderPersons(req, res, { page: q.data.page });
-      // An old link with the search in its address: the list as it stands, and a word by the
-      // search field.
-      const f = req.session.personSearch;
-      return renderPersons(req, res, {
-        status: 400,
-        form: {
-          values: {
-            q: f?.q ?? '',
-            statut: f?.statut ?? '',
-            quartier: f?.quartier ?? '',
-            mes: f?.mes ? '1' : '',
-          },
-          errors: { q: SEARCH_MESSAGES.address },
+  r.get('/personnes', staff(), async (req, res) => {
+    const q = pageQuery.safeParse(req.query);
+    if (q.success) return renderPersons(req, res, { page: q.data.page });
+    // An old link with the search in its address: the list as it stands, and a word by the
+    // search field.
+    const f = req.session.personSearch;
+    return renderPersons(req, res, {
+      status: 400,
+      form: {
+        values: {
+          q: f?.q ?? '',
+          statut: f?.statut ?? '',
+          quartier: f?.quartier ?? '',
+          mes: f?.mes ? '1' : '',
         },
-      });
-    }),
-  );
+        errors: { q: SEARCH_MESSAGES.address },
+      },
+    });
+  });
 
-  r.post(
-    '/personnes',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      if ((req.body as Record<string, unknown> | undefined)?.action === 'effacer') {
-        delete req.session.personSearch;
-        return saveAndRedirect(req, res, '/personnes');
-      }
-      const values = formValues(req.body, ['q', 'statut', 'quartier', 'mes']);
-      const parsed = parseWith(searchForm, compact(values), values, SEARCH_MESSAGES);
-      if (!parsed.ok) return renderPersons(req, res, { form: parsed.form, status: 400 });
-      const f = parsed.data;
-      req.session.personSearch = {
-        q: f.q ?? '',
-        statut: f.statut ?? '',
-        quartier: f.quartier ?? '',
-        mes: Boolean(f.mes),
-      };
-      await saveAndRedirect(req, res, '/personnes');
-    }),
-  );
+  r.post('/personnes', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    if ((req.body as Record<string, unknown> | undefined)?.action === 'effacer') {
+      delete req.session.personSearch;
+      return saveAndRedirect(req, res, '/personnes');
+    }
+    const values = formValues(req.body, ['q', 'statut', 'quartier', 'mes']);
+    const parsed = parseWith(searchForm, compact(values), values, SEARCH_MESSAGES);
+    if (!parsed.ok) return renderPersons(req, res, { form: parsed.form, status: 400 });
+    const f = parsed.data;
+    req.session.personSearch = {
+      q: f.q ?? '',
+      statut: f.statut ?? '',
+      quartier: f.quartier ?? '',
+      mes: Boolean(f.mes),
+    };
+    await saveAndRedirect(req, res, '/personnes');
+  });
 
   // ---- Quick intake -------------------------------------------------------------------------
-  r.get(
-    '/personnes/nouvelle',
-    staff(),
-    page(async (req, res) => {
-      const [ctx, districts] = await Promise.all([
-        pageContext(req, services.notifications),
-        services.persons.listDistricts(actorOf(req)),
-      ]);
-      sendPage(
-        res,
-        <IntakePage ctx={ctx} form={emptyForm({ source: 'outreach' })} districts={districts} />,
-      );
-    }),
-  );
+  r.get('/personnes/nouvelle', staff(), async (req, res) => {
+    const [ctx, districts] = await Promise.all([
+      pageContext(req, services.notifications),
+      services.persons.listDistricts(actorOf(req)),
+    ]);
+    sendPage(
+      res,
+      <IntakePage ctx={ctx} form={emptyForm({ source: 'outreach' })} districts={districts} />,
+    );
+  });
 
-  r.post(
-    '/personnes/nouvelle',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const actor = actorOf(req);
-      const values = formValues(req.body, INTAKE_FIELDS);
-      const { birthYear: birthYearText, ...given } = compact(values);
-      const preErrors: Record<string, string> = {};
-      // The API's alias-or-name rule runs only once the fields are valid; the form shows every
-      // mistake at once.
-      if (!given.alias && !given.firstName && !given.lastName)
-        preErrors.alias = INTAKE_MESSAGES.alias;
-      let birthYear: number | undefined;
-      if (birthYearText) {
-        birthYear = /^\d{4}$/.test(birthYearText.trim()) ? Number(birthYearText) : NaN;
-        if (Number.isNaN(birthYear)) preErrors.birthYear = INTAKE_MESSAGES.birthYear;
+  r.post('/personnes/nouvelle', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const actor = actorOf(req);
+    const values = formValues(req.body, INTAKE_FIELDS);
+    const { birthYear: birthYearText, ...given } = compact(values);
+    const preErrors: Record<string, string> = {};
+    // The API's alias-or-name rule runs only once the fields are valid; the form shows every
+    // mistake at once.
+    if (!given.alias && !given.firstName && !given.lastName)
+      preErrors.alias = INTAKE_MESSAGES.alias;
+    let birthYear: number | undefined;
+    if (birthYearText) {
+      birthYear = /^\d{4}$/.test(birthYearText.trim()) ? Number(birthYearText) : NaN;
+      if (Number.isNaN(birthYear)) preErrors.birthYear = INTAKE_MESSAGES.birthYear;
+    }
+    const parsed = parseWith(
+      createPersonBody,
+      { ...given, ...(birthYear !== undefined && !preErrors.birthYear ? { birthYear } : {}) },
+      values,
+      INTAKE_MESSAGES,
+      preErrors,
+    );
+    let form: FormState;
+    if (parsed.ok) {
+      try {
+        const person = await services.persons.create(actor, parsed.data, requestContext(req));
+        return redirect(req, res, `/personnes/${person.id}`, {
+          type: 'success',
+          message: 'La personne est enregistrée. Notez maintenant le premier contact.',
+        });
+      } catch (err) {
+        const f = formFromServiceError(err, values, INTAKE_MESSAGES);
+        if (!f) throw err;
+        form = f;
       }
-      const parsed = parseWith(
-        createPersonBody,
-        { ...given, ...(birthYear !== undefined && !preErrors.birthYear ? { birthYear } : {}) },
-        values,
-        INTAKE_MESSAGES,
-        preErrors,
-      );
-      let form: FormState;
-      if (parsed.ok) {
-        try {
-          const person = await services.persons.create(actor, parsed.data, requestContext(req));
-          return redirect(req, res, `/personnes/${person.id}`, {
-            type: 'success',
-            message: 'La personne est enregistrée. Notez maintenant le premier contact.',
-          });
-        } catch (err) {
-          const f = formFromServiceError(err, values, INTAKE_MESSAGES);
-          if (!f) throw err;
-          form = f;
-        }
-      } else form = parsed.form;
-      const [ctx, districts] = await Promise.all([
-        pageContext(req, services.notifications),
-        services.persons.listDistricts(actor),
-      ]);
-      sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts} />, 400);
-    }),
-  );
+    } else form = parsed.form;
+    const [ctx, districts] = await Promise.all([
+      pageContext(req, services.notifications),
+      services.persons.listDistricts(actor),
+    ]);
+    sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts} />, 400);
+  });
 
   return r;
 }

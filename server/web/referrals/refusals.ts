@@ -30,6 +30,9 @@ const REFUSALS: Record<string, { field?: string; message: string }> = {
     field: 'serviceId',
     message: 'Ce service n’a pas été revu depuis 6 mois et n’est plus proposé.',
   },
+  invalid_transition: {
+    message: 'Cette demande a changé entre-temps : ce passage n’est plus possible.',
+  },
   conflict: { message: 'Cette demande a changé entre-temps : ce passage n’est plus possible.' },
   forbidden: { message: 'Vous ne pouvez pas faire cette action sur cette demande.' },
 };

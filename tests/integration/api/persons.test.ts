@@ -277,7 +277,7 @@ describe('persons API', () => {
       await worker.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Premier' }).expect(200);
       const res = await worker2.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Second' });
       expect(res.status).toBe(409);
-      expect(res.body.error.code).toBe('conflict');
+      expect(res.body.error.code).toBe('stale_version');
       expect(res.body.error.details.current).toMatchObject({ alias: 'Premier', version: 2 });
       const reads = await auditRows({ subject_id: p.id, actor_id: team.worker2.id });
       expect(reads).toHaveLength(1);
@@ -287,6 +287,16 @@ describe('persons API', () => {
         structure_id: team.structure.id,
         details: { reason: 'conflict' },
       });
+    });
+
+    it('when the file was anonymised, then 409 anonymised and the file is unchanged', async () => {
+      const p = await createPerson(worker);
+      await testKnex()('persons').where({ id: p.id }).update({ anonymised_at: new Date() });
+      const res = await worker.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Autre' });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('anonymised');
+      const row = await testKnex()('persons').where({ id: p.id }).first();
+      expect(row.version).toBe(1);
     });
 
     it('when two editors send the same version at once, then exactly one 200 and one 409 whose details carry the version that won', async () => {

@@ -21,7 +21,7 @@ import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-hand
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
-import { referralLinkRouter } from './features/referrals/referral-link-router';
+import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
 import { APP_VERSION } from './lib/package-info';

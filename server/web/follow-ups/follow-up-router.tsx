@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../container';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import { updateFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
 import { hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import { dateField, parseWith, RESCHEDULE_MESSAGES } from '../forms';

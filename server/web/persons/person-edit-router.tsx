@@ -3,7 +3,7 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import type { Person } from '../../features/persons/person-repository';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import { updatePersonBody } from '../../features/persons/person-schemas';
 import { hasCode } from '../../lib/errors';
 import {

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Deps } from '../../container';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import { createContactBody } from '../../features/contacts/contact-schemas';
 import { createFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
 import { NotFoundError } from '../../lib/errors';

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../container';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import {
   createPersonBody,
   PATH_STATUSES,

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import type { Partner } from '../../features/partners/partner-repository';
 import {
   createPartnerBody,

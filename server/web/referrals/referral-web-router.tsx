@@ -4,7 +4,7 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { createConsentBody } from '../../features/consents/consent-schemas';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import { createReferralBody, transitionBody } from '../../features/referrals/referral-schemas';
 import { REFERRAL_STATUSES } from '../../features/referrals/referral-state';
 import { hasCode, ValidationError } from '../../lib/errors';

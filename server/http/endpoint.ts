@@ -2,9 +2,10 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
-import { requestContext, type RequestContext } from '../features/audit/audit-repository';
-import { documentEndpoint } from './openapi';
-import { parseInput } from './validate';
+import type { RequestContext } from '../features/audit/audit-repository';
+import { documentEndpoint } from '../lib/openapi';
+import { parseInput } from '../lib/validate';
+import { requestContext } from './request-context';
 
 /** What a route takes where it declares no query or no body: nothing (an unknown field is a 400). */
 const NOTHING = z.object({}).strict();

@@ -217,7 +217,7 @@ describe('auth API: sessions, passwords, throttling', () => {
     const sid = decodeSid(cookie);
     await testKnex()('sessions')
       .where({ sid })
-      .update({ expired: new Date(Date.now() - 1000) });
+      .update({ expire: new Date(Date.now() - 1000) });
     expect((await me(cookie)).status).toBe(401);
   });
 
@@ -299,8 +299,8 @@ describe('expired sessions', () => {
     const past = new Date(Date.now() - 3600_000);
     const future = new Date(Date.now() + 3600_000);
     await testKnex()('sessions').insert([
-      { sid: 'expired-session', sess: JSON.stringify({ cookie: {} }), expired: past },
-      { sid: 'live-session', sess: JSON.stringify({ cookie: {} }), expired: future },
+      { sid: 'expired-session', sess: JSON.stringify({ cookie: {} }), expire: past },
+      { sid: 'live-session', sess: JSON.stringify({ cookie: {} }), expire: future },
     ]);
     const ctx = await createTestContext({ env: { SESSION_CLEANUP_INTERVAL_MS: '60000' } });
     try {

@@ -41,9 +41,17 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect(JSON.stringify(who.body)).not.toMatch(/argon2|passwordHash/);
   });
 
-  it('when the email differs only in case, then the login still works', async () => {
+  it('when the email differs only in case, then that very user is logged in', async () => {
     const res = await login(team.manager.email.toUpperCase());
     expect(res.status).toBe(200);
+    expect(res.body.user).toMatchObject({ id: team.manager.id, email: team.manager.email });
+    // The session stored belongs to the manager.
+    const sid = decodeSid(sessionCookie(res));
+    const row = await testKnex()('sessions').where({ sid }).first();
+    const sess = typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess;
+    expect(sess.passport.user.id).toBe(team.manager.id);
+    const who = await me(sessionCookie(res));
+    expect(who.body.user).toMatchObject({ id: team.manager.id, role: 'manager' });
   });
 
   it('when nobody is signed in, then GET /api/me is 401', async () => {

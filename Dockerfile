@@ -2,16 +2,24 @@
 # (`npm run build` → dist/): `node dist/server/index.js` (the default) and `node dist/jobs/worker.js`;
 # the CLI is `node dist/server/cli/index.js`. tsx is for development only.
 
-# Build stage: every dependency (TypeScript included), then the compiled code and its assets.
-FROM node:20-slim AS build
+# Production dependencies. The build tools let argon2 compile itself where its prebuilt binary
+# does not load (package.json approves its install script); they stay out of the final image.
+FROM node:20-slim AS deps
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+# Build: every dependency (TypeScript included), then the compiled code, its assets and migrations.
+FROM deps AS build
 RUN npm ci
 COPY . .
 RUN npm run build
 
-# Run stage: production dependencies and dist/ only.
+# Run: production dependencies and dist/ only.
 FROM node:20-slim
 WORKDIR /app
 ENV NODE_ENV=production \
@@ -19,11 +27,8 @@ ENV NODE_ENV=production \
     PORT=3000 \
     NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false
-
-# Dependencies first, so a code change does not reinstall them.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev && npm cache clean --force
-
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 
 USER node

@@ -1,14 +1,35 @@
+import { ZxcvbnFactory } from '@zxcvbn-ts/core';
+import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
+import * as zxcvbnFr from '@zxcvbn-ts/language-fr';
 import argon2 from 'argon2';
 import { ValidationError } from '../lib/errors';
-import { COMMON_PASSWORDS } from './common-passwords';
 
 /** argon2id with OWASP's minimum (19 MiB, t=2, p=1). */
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 128;
+/**
+ * zxcvbn's score 3: about 10^8 guesses or more ("safely unguessable" against an online attack
+ * and a slow hash offline). Common passwords, keyboard walks, repeats and dictionary words with
+ * a year score lower.
+ */
+export const PASSWORD_MIN_SCORE = 3;
 
-/** Length 12–128, no composition rules, common passwords refused (ASVS 6.2). */
+/** Built on first use: the dictionaries (common passwords, French and common words) take ~0.5 s. */
+let estimator: ZxcvbnFactory | null = null;
+function strength(password: string): number {
+  estimator ??= new ZxcvbnFactory({
+    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnFr.dictionary },
+    graphs: zxcvbnCommon.adjacencyGraphs,
+  });
+  return estimator.check(password).score;
+}
+
+/**
+ * Length 12–128, no composition rules, common or easily guessed passwords refused (ASVS 6.2),
+ * judged by zxcvbn with the common and French dictionaries.
+ */
 export function checkPasswordPolicy(password: string, field = 'password'): void {
   const length = [...password].length;
   if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
@@ -17,10 +38,11 @@ export function checkPasswordPolicy(password: string, field = 'password'): void 
       [{ field, message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long` }],
     );
   }
-  if (COMMON_PASSWORDS.has(password.toLowerCase())) {
-    throw new ValidationError('This password is too common; choose another one', [
-      { field, message: 'is a commonly used password' },
-    ]);
+  if (strength(password) < PASSWORD_MIN_SCORE) {
+    throw new ValidationError(
+      'This password is too common or too easy to guess; choose another one',
+      [{ field, message: 'is too common or too easy to guess' }],
+    );
   }
 }
 

@@ -1,11 +1,14 @@
 import type { Express, RequestHandler } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
-import { ConnectSessionKnexStore } from 'connect-session-knex';
+import connectPgSimple from 'connect-pg-simple';
 import type { Knex } from 'knex';
+import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { userRepository } from '../features/users/user-repository';
 import type { Actor } from './actor';
+
+const PgStore = connectPgSimple(session);
 
 export const SESSION_COOKIE = 'av.sid';
 export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
@@ -22,20 +25,27 @@ export function servedOverHttps(config: Pick<Config, 'publicUrl'>): boolean {
 }
 
 /**
- * connect-session-knex hands a database error to express-session's callback and then rethrows it
- * from a promise nobody awaits (unhandled, it ends the process), and its touch never calls back on
- * error (the response would hang). With PostgreSQL down a request gets its 503 instead.
+ * connect-pg-simple runs its queries on a `pg.Pool`-like object: this one lends it a connection
+ * of the app's knex pool for each query, so PostgreSQL and the embedded PGlite (one instance,
+ * shared with knex) serve the sessions alike. Both connections answer `query(text, params)` with
+ * `{ rows }`.
  */
-function settleErrorsThroughCallbacks(store: ConnectSessionKnexStore): void {
-  type Method = (...args: unknown[]) => Promise<unknown>;
-  const methods = store as unknown as Record<'get' | 'set' | 'destroy' | 'touch', Method>;
-  for (const name of ['get', 'set', 'destroy', 'touch'] as const) {
-    const original = methods[name].bind(store);
-    methods[name] = (...args) =>
-      original(...args).catch((err: unknown) => {
-        if (name === 'touch') (args.at(-1) as ((e: unknown) => void) | undefined)?.(err);
-      });
-  }
+type Queryable = { query(text: string, params?: unknown[]): Promise<{ rows: unknown[] }> };
+function knexPool(knex: Knex): Pool {
+  const client = knex.client as {
+    acquireConnection(): Promise<Queryable>;
+    releaseConnection(connection: Queryable): Promise<unknown>;
+  };
+  return {
+    async query(text: string, params?: unknown[]) {
+      const connection = await client.acquireConnection();
+      try {
+        return await connection.query(text, params);
+      } finally {
+        await client.releaseConnection(connection);
+      }
+    },
+  } as unknown as Pool;
 }
 
 /**
@@ -43,19 +53,19 @@ function settleErrorsThroughCallbacks(store: ConnectSessionKnexStore): void {
  * request, so a change (role, disabling, new password) applies at the next request.
  */
 export function installSessions(app: Express, knex: Knex, config: Config): void {
-  const store = new ConnectSessionKnexStore({
-    knex,
+  const cleanupSeconds = config.SESSION_CLEANUP_INTERVAL_MS / 1000;
+  // The store hands every database error to express-session's callbacks (a request gets its
+  // 503 with PostgreSQL down); the table comes from a migration.
+  const store = new PgStore({
+    pool: knexPool(knex),
     tableName: 'sessions',
-    createTable: false,
-    // Expired sessions are deleted, not only ignored: the table holds no stale logins.
-    cleanupInterval: config.SESSION_CLEANUP_INTERVAL_MS,
-    onDbCleanupError: () => undefined,
+    createTableIfMissing: false,
+    // Expired sessions are deleted, not only ignored: the table holds no stale logins. A failed
+    // pass (database down) is retried at the next interval; nothing to report meanwhile.
+    pruneSessionInterval: cleanupSeconds > 0 ? cleanupSeconds : false,
+    errorLog: () => undefined,
   });
-  // The table comes from a migration. The store's own start-up check would, with the database
-  // down at boot (or closed right away), reject unhandled and then fail every session for good.
-  store.ready.catch(() => undefined);
-  store.ready = Promise.resolve();
-  settleErrorsThroughCallbacks(store);
+  if (cleanupSeconds > 0) store.pruneSessions();
   app.use(
     session({
       name: SESSION_COOKIE,

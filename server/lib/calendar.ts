@@ -1,4 +1,5 @@
 import Holidays from 'date-holidays';
+import { instantOf, TIME_ZONE, wallClockOf } from './wall-clock';
 
 /**
  * The business calendar of the deadline rules: Monday to Friday, French public holidays
@@ -34,42 +35,25 @@ const minutesOf = (hhmm: string) => {
 };
 
 export function createBusinessCalendar(opts: CalendarOptions = {}): BusinessCalendar {
-  const timeZone = opts.timeZone ?? 'Europe/Paris';
+  const timeZone = opts.timeZone ?? TIME_ZONE;
   const start = minutesOf(opts.dayStart ?? '08:30');
   const end = minutesOf(opts.dayEnd ?? '18:00');
   // Moselle, Bas-Rhin and Haut-Rhin share the same two extra days (Good Friday, 26 December).
   const holidays = opts.alsaceMoselle ? new Holidays('FR', '57') : new Holidays('FR');
   const byYear = new Map<number, Set<string>>();
-  const format = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-
   const local = (at: Date): LocalParts => {
-    const p = Object.fromEntries(format.formatToParts(at).map((x) => [x.type, x.value]));
-    return {
-      year: Number(p.year),
-      month: Number(p.month),
-      day: Number(p.day),
-      minutes: Number(p.hour) * 60 + Number(p.minute),
-    };
+    const p = wallClockOf(at, timeZone);
+    return { year: p.year, month: p.month, day: p.day, minutes: p.hour * 60 + p.minute };
   };
 
   /** The instant of a local date and time, whatever the offset (summer or winter time). */
   const instant = (year: number, month: number, day: number, minutes: number): Date => {
-    const wanted = Date.UTC(year, month - 1, day, 0, minutes);
-    let guess = wanted;
-    for (let i = 0; i < 3; i++) {
-      const p = local(new Date(guess));
-      const seen = Date.UTC(p.year, p.month - 1, p.day, 0, p.minutes);
-      guess += wanted - seen;
-    }
-    return new Date(guess);
+    const at = instantOf(
+      { year, month, day, hour: Math.floor(minutes / 60), minute: minutes % 60 },
+      timeZone,
+    );
+    if (!at) throw new Error(`No such local time: ${year}-${month}-${day} ${minutes} min`);
+    return at;
   };
 
   const dateKey = (y: number, m: number, d: number) =>

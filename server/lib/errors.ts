@@ -11,6 +11,14 @@ export class AppError extends Error {
   }
 }
 
+/** The codes of the 409 family: what the caller did not know when it decided to write. */
+export type ConflictCode = 'conflict' | 'stale_version' | 'anonymised' | 'invalid_transition';
+
+/** Whether `err` is one of ours with this code: pages choose their message by code. */
+export function hasCode(err: unknown, ...codes: string[]): err is AppError {
+  return err instanceof AppError && codes.includes(err.code);
+}
+
 export interface FieldIssue {
   field: string;
   message: string;
@@ -37,9 +45,34 @@ export class NotFoundError extends AppError {
     super(404, code, `${what} not found`);
   }
 }
+/** A write that clashes with the state of things (a duplicate name, a revoked consent…). */
 export class ConflictError extends AppError {
+  constructor(message: string, details?: unknown, code: ConflictCode = 'conflict') {
+    super(409, code, message, details);
+  }
+}
+/**
+ * A write decided on a version the row has left (someone saved meanwhile): 409, and the row as
+ * it stands now in `details.current`.
+ */
+export class StaleVersionError extends ConflictError {
+  constructor(message: string, current: unknown) {
+    super(message, { current }, 'stale_version');
+  }
+}
+/** A person file that was anonymised: it can no longer change (409). */
+export class AnonymisedError extends ConflictError {
+  constructor(message: string) {
+    super(message, undefined, 'anonymised');
+  }
+}
+/**
+ * A move its object's state does not allow (a closed referral reopened, a done follow-up done
+ * again): 409, with what the object's state is in `details`.
+ */
+export class InvalidTransitionError extends ConflictError {
   constructor(message: string, details?: unknown) {
-    super(409, 'conflict', message, details);
+    super(message, details, 'invalid_transition');
   }
 }
 export class BusinessRuleError extends AppError {

@@ -52,7 +52,7 @@ const STATUS_TEXT: Record<number, string> = {
   401: 'Not signed in',
   403: 'Signed in without the right role',
   404: 'Not found, or outside your scope',
-  409: 'Stale version or invalid transition',
+  409: 'Conflict: code stale_version (details.current is the row now), anonymised, invalid_transition or conflict',
   422: 'Business rule refused (e.g. no consent)',
   429: 'Too many requests',
   503: 'A dependency is unavailable',

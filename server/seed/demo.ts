@@ -7,7 +7,7 @@ import type { Cipher } from '../lib/crypto';
 import { ConflictError } from '../lib/errors';
 import { deadlineRepository } from '../features/deadlines/deadline-repository';
 import { FOLLOW_UP_DUE } from '../features/follow-ups/follow-up-schemas';
-import { partnerDirectoryDemoStep, referralDemoStep } from '../features/partners/partner-demo';
+import { partnerDirectoryDemoStep, referralDemoStep } from './partner-demo';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 
 /**

@@ -1,5 +1,6 @@
 import type { Channel, Outcome } from '../features/contacts/contact-schemas';
 import type { PathStatus } from '../features/persons/person-schemas';
+import { instantOf, TIME_ZONE, wallClockOf } from '../lib/wall-clock';
 
 /** French labels for the API's enum codes; the codes never reach the screen. */
 export const CHANNEL_LABELS: Record<Channel, string> = {
@@ -54,50 +55,19 @@ export const FOLLOW_UP_STATUS_LABELS: Record<string, string> = {
   cancelled: 'Annulé',
 };
 
-export const TIME_ZONE = 'Europe/Paris';
-
 const dateTimeFmt = new Intl.DateTimeFormat('fr-FR', {
   timeZone: TIME_ZONE,
   dateStyle: 'long',
   timeStyle: 'short',
 });
 const dateFmt = new Intl.DateTimeFormat('fr-FR', { timeZone: TIME_ZONE, dateStyle: 'full' });
-const partsFmt = new Intl.DateTimeFormat('en-GB', {
-  timeZone: TIME_ZONE,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
 
 export const formatDateTime = (d: Date | string) => dateTimeFmt.format(new Date(d));
 export const formatDate = (d: Date | string) => dateFmt.format(new Date(d));
 
-function parisParts(d: Date) {
-  const p = Object.fromEntries(partsFmt.formatToParts(d).map((x) => [x.type, x.value]));
-  return {
-    year: Number(p.year),
-    month: Number(p.month),
-    day: Number(p.day),
-    hour: Number(p.hour),
-    minute: Number(p.minute),
-    second: Number(p.second),
-  };
-}
-
-/** Minutes Paris is ahead of UTC at this instant (60 in winter, 120 in summer). */
-function parisOffsetMinutes(d: Date): number {
-  const p = parisParts(d);
-  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
-  return Math.round((asUtc - Math.floor(d.getTime() / 1000) * 1000) / 60000);
-}
-
 /** The value a `datetime-local` input shows for this instant in Paris: YYYY-MM-DDTHH:mm. */
 export function toParisLocalInput(d: Date | string): string {
-  const p = parisParts(new Date(d));
+  const p = wallClockOf(new Date(d));
   const two = (n: number) => String(n).padStart(2, '0');
   return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
 }
@@ -107,25 +77,13 @@ export const parisDay = (d: Date | string) => toParisLocalInput(d).slice(0, 10);
 
 /**
  * Reads a `datetime-local` value as Paris wall-clock time. Returns null when the value is not a
- * date. A time skipped by the spring change is read with the winter offset, as clocks show it.
+ * date. Times the changes of time skip or repeat are read as `instantOf` says.
  */
 export function parseParisLocal(value: string): Date | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value.trim());
   if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map((x) => Number(x ?? 0));
-  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
-  const check = new Date(wall);
-  if (
-    check.getUTCFullYear() !== y ||
-    check.getUTCMonth() !== mo - 1 ||
-    check.getUTCDate() !== d ||
-    h > 23 ||
-    mi > 59
-  )
-    return null;
-  let guess = wall - parisOffsetMinutes(new Date(wall)) * 60000;
-  guess = wall - parisOffsetMinutes(new Date(guess)) * 60000;
-  return new Date(guess);
+  const [year, month, day, hour, minute, second] = m.slice(1).map((x) => Number(x ?? 0));
+  return instantOf({ year, month, day, hour, minute, second });
 }
 
 export function personLabel(p: {

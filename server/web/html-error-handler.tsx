@@ -61,6 +61,28 @@ const CSRF_TEXT = {
     'Ce formulaire a expiré ou ne provient pas d’aller-vers. Revenez à la page précédente, rechargez-la, puis envoyez à nouveau le formulaire.',
 };
 
+/**
+ * Errors that say more than their status, chosen by their stable code; a page that handles one
+ * itself (the edit form's 409, say) never gets here.
+ */
+const CODE_TEXTS: Record<string, { title: string; message: string }> = {
+  csrf: CSRF_TEXT,
+  stale_version: {
+    title: 'Modifié entre-temps',
+    message:
+      'Quelqu’un a modifié ces informations depuis que vous avez ouvert la page ; rien n’a été enregistré. Revenez à la page précédente, rechargez-la, puis recommencez.',
+  },
+  anonymised: {
+    title: 'Fiche anonymisée',
+    message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+  },
+  invalid_transition: {
+    title: 'Action plus possible',
+    message:
+      'Cette action n’est plus possible dans l’état actuel ; rien n’a été enregistré. Rechargez la page pour voir où en sont les choses.',
+  },
+};
+
 /** DSFR from its npm package (no CDN), then our own small stylesheet. Mounted before sessions. */
 export function webStatic(): Router {
   const r = Router();
@@ -144,7 +166,7 @@ export function htmlErrorHandler(
     if (err instanceof TooManyRequestsError && err.retryAfterSeconds) {
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
     }
-    const text = isCsrf ? CSRF_TEXT : (TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400]);
+    const text = CODE_TEXTS[body.error.code] ?? TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400];
 
     let ctx: PageContext;
     try {

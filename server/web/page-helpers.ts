@@ -1,5 +1,7 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { PERSON_ROLES } from '../auth/actor';
+import { hasRole } from '../auth/policies';
 import { NotFoundError } from '../lib/errors';
 import type { Page } from '../lib/validate';
 import type { Flash } from './views/layout';
@@ -60,9 +62,13 @@ export async function redirectPastLastPage(
   return true;
 }
 
-/** Forwards a page handler's rejection to the HTML error handler. */
-export const page =
-  (fn: (req: Request, res: Response) => Promise<void>): RequestHandler =>
-  (req, res, next) => {
-    fn(req, res).catch(next);
-  };
+/** Pages of person files: the roles that work on them. */
+export const staff = () => hasRole(...PERSON_ROLES);
+
+/** Long lists come in pages: "Mes actions", a person's open follow-ups (the API's largest page). */
+export const LIST_PAGE_SIZE = 100;
+
+/** A page number is the only parameter of a paged page; anything else is not a page here. */
+export const pageQuery = z
+  .object({ page: z.coerce.number().int().min(1).max(100000).default(1) })
+  .strict();

@@ -35,11 +35,13 @@ describe('web pages over HTTP', () => {
 
   it('when a form is posted without its CSRF token, then 403 and nothing is created', async () => {
     const agent = await loginAs(ctx.app, a.worker.email);
+    const before = Number((await testKnex()('persons').count({ n: '*' }))[0].n);
     const res = await agent
       .post('/personnes/nouvelle')
       .type('form')
       .send({ alias: 'Sans jeton', source: 'outreach' });
     expect(res.status).toBe(403);
+    expect(Number((await testKnex()('persons').count({ n: '*' }))[0].n)).toBe(before);
     expect(res.headers['content-type']).toMatch(/html/);
     expect(res.text).toContain('Formulaire expiré');
     const list = await agent.get('/api/persons?q=Sans%20jeton');

@@ -119,7 +119,9 @@ describe('docker-compose.yml', () => {
     }
     // The web leaves the deadlines to the worker service.
     expect(parseConfig(stringEnv(compose.services.web)).RUN_WORKER_IN_WEB).toBe(false);
-    expect(compose.services.worker.command).toEqual(['npm', 'run', 'worker']);
+    // Production runs the compiled JavaScript, not tsx.
+    expect(compose.services.web.command).toEqual(['node', 'dist/server/index.js']);
+    expect(compose.services.worker.command).toEqual(['node', 'dist/jobs/worker.js']);
   });
 
   it('when the operator sets the secrets, then they reach the app in place of the placeholders', () => {

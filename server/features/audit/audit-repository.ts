@@ -1,4 +1,3 @@
-import type { Request } from 'express';
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 
@@ -16,8 +15,6 @@ export interface AuditInput {
 export interface RequestContext {
   ip: string | null;
 }
-
-export const requestContext = (req: Request): RequestContext => ({ ip: req.ip ?? null });
 
 export const auditRepository = {
   async record(db: Knex | Knex.Transaction, e: AuditInput): Promise<void> {

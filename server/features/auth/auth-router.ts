@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { isAuthenticated, isPublic } from '../../auth/policies';
 import { logIn, logOut } from '../../auth/login';
-import { endpoint } from '../../lib/http';
+import { endpoint } from '../../http/endpoint';
 import { plainString } from '../../lib/validate';
 import type { AuthService } from './auth-service';
 

@@ -1,7 +1,13 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors';
+import {
+  ForbiddenError,
+  InvalidTransitionError,
+  NotFoundError,
+  StaleVersionError,
+  ValidationError,
+} from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
@@ -183,12 +189,13 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
             );
           const now = clock.now();
           if (input.version !== undefined && input.version !== row.version) {
-            throw new ConflictError('This follow-up was changed by someone else; reload it', {
-              current: await find(trx, actor, id, now),
-            });
+            throw new StaleVersionError(
+              'This follow-up was changed by someone else; reload it',
+              await find(trx, actor, id, now),
+            );
           }
           if (row.status !== 'open') {
-            throw new ConflictError(`This follow-up is already ${row.status}`, {
+            throw new InvalidTransitionError(`This follow-up is already ${row.status}`, {
               current: await find(trx, actor, id, now),
             });
           }

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { isAuthenticated } from '../../auth/policies';
-import { endpoint } from '../../lib/http';
+import { endpoint } from '../../http/endpoint';
 import { listNotificationsQuery, notificationParams } from './notification-schemas';
 import type { NotificationService } from './notification-service';
 

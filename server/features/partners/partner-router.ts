@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
-import { endpoint } from '../../lib/http';
+import { endpoint } from '../../http/endpoint';
 import { pageOf } from '../../lib/openapi';
 import {
   createPartnerBody,

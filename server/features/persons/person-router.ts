@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
 import { PERSON_ROLES } from '../../auth/actor';
-import { endpoint } from '../../lib/http';
+import { endpoint } from '../../http/endpoint';
 import {
   createPersonBody,
   personIdParams,

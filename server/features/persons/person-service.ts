@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
-import { ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
+import {
+  AnonymisedError,
+  NotFoundError,
+  StaleVersionError,
+  ValidationError,
+} from '../../lib/errors';
 import type { UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
@@ -114,9 +119,9 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
     ): Promise<Person> {
       const { version, closedReason, ...fields } = input;
       const stale = (current: Person) =>
-        new ConflictError(
+        new StaleVersionError(
           'This person was changed by someone else; reload and apply your changes again',
-          { current },
+          current,
         );
       const write = () =>
         uow(async (trx) => {
@@ -126,7 +131,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           const current = await getInScope(trx, actor, id);
           if (current.version !== version) throw stale(current);
           if (current.anonymisedAt)
-            throw new ConflictError('This person file was anonymised and can no longer change');
+            throw new AnonymisedError('This person file was anonymised and can no longer change');
           await checkReferences(trx, actor, fields);
           const merged = { ...current, ...fields };
           if (!merged.alias && !merged.firstName && !merged.lastName) {

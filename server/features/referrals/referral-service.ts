@@ -4,7 +4,8 @@ import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import {
   BusinessRuleError,
-  ConflictError,
+  InvalidTransitionError,
+  StaleVersionError,
   ForbiddenError,
   NotFoundError,
   ValidationError,
@@ -164,7 +165,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     input: { reason?: string; outcome?: string },
   ): Promise<void> {
     if (!canTransition(row.status, to)) {
-      throw new ConflictError(`A ${row.status} referral cannot become ${to}`, {
+      throw new InvalidTransitionError(`A ${row.status} referral cannot become ${to}`, {
         from: row.status,
         to,
         allowed: TRANSITIONS[row.status],
@@ -650,9 +651,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
           authorise(actor, row, input.to);
           // The row is locked: of two callers who saw one version, the second sees the first's move.
           if (input.version !== undefined && input.version !== row.version) {
-            throw new ConflictError('This referral was changed meanwhile; reload it', {
-              current: await viewFor(trx, actor, id),
-            });
+            throw new StaleVersionError(
+              'This referral was changed meanwhile; reload it',
+              await viewFor(trx, actor, id),
+            );
           }
           const from = row.status;
           await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
-import { endpoint } from '../../lib/http';
+import { endpoint } from '../../http/endpoint';
 import {
   createRightBody,
   listRightsQuery,

@@ -1,7 +1,12 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
+import {
+  BusinessRuleError,
+  ConflictError,
+  NotFoundError,
+  StaleVersionError,
+} from '../../lib/errors';
 import type { UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
@@ -106,9 +111,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
         const current = await rights.lockByCode(trx, actor.structureId, code);
         if (!current) throw new NotFoundError('Right', 'right_not_found');
         if (current.version !== input.version) {
-          throw new ConflictError('This right was changed by someone else; reload it', {
-            current,
-          });
+          throw new StaleVersionError('This right was changed by someone else; reload it', current);
         }
         const archivedAt =
           input.archived === undefined
@@ -189,13 +192,11 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
           const right = await usableRight(trx, actor, code);
           const current = await rights.lockState(trx, actor.structureId, personId, right.id);
           if (input.version !== undefined && input.version !== (current?.version ?? 0)) {
-            throw new ConflictError(
+            throw new StaleVersionError(
               "This person's right was changed by someone else; reload it and apply your change again",
-              {
-                current: current
-                  ? withHistory(current, await rights.changesOf(trx, actor.structureId, personId))
-                  : null,
-              },
+              current
+                ? withHistory(current, await rights.changesOf(trx, actor.structureId, personId))
+                : null,
             );
           }
           const now = clock.now();

@@ -3,9 +3,9 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import type { Person } from '../../features/persons/person-repository';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import { updatePersonBody } from '../../features/persons/person-schemas';
-import { ConflictError } from '../../lib/errors';
+import { hasCode } from '../../lib/errors';
 import {
   formFromServiceError,
   formValues,
@@ -18,7 +18,7 @@ import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
 import { PersonEditPage, type Conflict } from './person-edit-page';
-import { actorOf, idOf, page, redirect } from '../page-helpers';
+import { actorOf, idOf, redirect } from '../page-helpers';
 import {
   CLOSED_REASON_LABELS,
   districtLabel,
@@ -126,9 +126,6 @@ function conflictWith(current: Person, typed: Record<string, string>): Conflict 
   return out;
 }
 
-const isPerson = (v: unknown): v is Person =>
-  typeof v === 'object' && v !== null && 'version' in v && 'id' in v && 'source' in v;
-
 /**
  * The form's strings as the API's PATCH: every field of the form is sent, an emptied optional
  * field becomes null (it is cleared), and an unchecked box is false.
@@ -197,64 +194,55 @@ export function personEditWebRouter(services: Services): Router {
     );
   }
 
-  r.get(
-    '/personnes/:id/modifier',
-    staff(),
-    page(async (req, res) => {
-      const person = await services.persons.get(actorOf(req), idOf(req), requestContext(req));
-      await render(req, res, { person, form: emptyForm(personFormValues(person)) });
-    }),
-  );
+  r.get('/personnes/:id/modifier', staff(), async (req, res) => {
+    const person = await services.persons.get(actorOf(req), idOf(req), requestContext(req));
+    await render(req, res, { person, form: emptyForm(personFormValues(person)) });
+  });
 
-  r.post(
-    '/personnes/:id/modifier',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const id = idOf(req);
-      const actor = actorOf(req);
-      const rc = requestContext(req);
-      const values = formValues(req.body, [...EDIT_FIELDS, 'version']);
-      values.pauseReminders = values.pauseReminders ? '1' : '';
-      const preErrors: Record<string, string> = {};
-      const input = toUpdateInput(values, preErrors);
-      const parsed = parseWith(updatePersonBody, input, values, EDIT_MESSAGES, preErrors);
-      if (!parsed.ok) {
-        const person = await services.persons.get(actor, id, rc);
-        return render(req, res, { person, form: parsed.form }, 400);
+  r.post('/personnes/:id/modifier', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const id = idOf(req);
+    const actor = actorOf(req);
+    const rc = requestContext(req);
+    const values = formValues(req.body, [...EDIT_FIELDS, 'version']);
+    values.pauseReminders = values.pauseReminders ? '1' : '';
+    const preErrors: Record<string, string> = {};
+    const input = toUpdateInput(values, preErrors);
+    const parsed = parseWith(updatePersonBody, input, values, EDIT_MESSAGES, preErrors);
+    if (!parsed.ok) {
+      const person = await services.persons.get(actor, id, rc);
+      return render(req, res, { person, form: parsed.form }, 400);
+    }
+    try {
+      await services.persons.update(actor, id, parsed.data, rc);
+    } catch (err) {
+      if (hasCode(err, 'anonymised')) {
+        return redirect(req, res, `/personnes/${id}`, {
+          type: 'error',
+          message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+        });
       }
-      try {
-        await services.persons.update(actor, id, parsed.data, rc);
-      } catch (err) {
-        if (err instanceof ConflictError) {
-          const current = (err.details as { current?: unknown } | undefined)?.current;
-          if (!isPerson(current)) {
-            return redirect(req, res, `/personnes/${id}`, {
-              type: 'error',
-              message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
-            });
-          }
-          // What the user typed stays; the version moves to the saved one, so saving again
-          // applies their values on purpose.
-          const form = { values: { ...values, version: String(current.version) }, errors: {} };
-          return render(
-            req,
-            res,
-            { person: current, form, conflict: conflictWith(current, values) },
-            409,
-          );
-        }
-        const form = formFromServiceError(err, values, EDIT_MESSAGES);
-        if (!form) throw err;
-        const person = await services.persons.get(actor, id, rc);
-        return render(req, res, { person, form }, 400);
+      if (hasCode(err, 'stale_version')) {
+        const current = (err.details as { current: Person }).current;
+        // What the user typed stays; the version moves to the saved one, so saving again
+        // applies their values on purpose.
+        const form = { values: { ...values, version: String(current.version) }, errors: {} };
+        return render(
+          req,
+          res,
+          { person: current, form, conflict: conflictWith(current, values) },
+          409,
+        );
       }
-      await redirect(req, res, `/personnes/${id}`, {
-        type: 'success',
-        message: 'La fiche est mise à jour.',
-      });
-    }),
-  );
+      const form = formFromServiceError(err, values, EDIT_MESSAGES);
+      if (!form) throw err;
+      const person = await services.persons.get(actor, id, rc);
+      return render(req, res, { person, form }, 400);
+    }
+    await redirect(req, res, `/personnes/${id}`, {
+      type: 'success',
+      message: 'La fiche est mise à jour.',
+    });
+  });
 
   /** Closing and reopening change one thing; a stale version sends back to a fresh form. */
   async function changeClosure(
@@ -288,8 +276,8 @@ export function personEditWebRouter(services: Services): Router {
     try {
       await services.persons.update(actor, id, parsed.data, rc);
     } catch (err) {
-      if (!(err instanceof ConflictError)) throw err;
-      const stale = isPerson((err.details as { current?: unknown } | undefined)?.current);
+      if (!hasCode(err, 'stale_version', 'anonymised')) throw err;
+      const stale = err.code === 'stale_version';
       return redirect(req, res, stale ? `/personnes/${id}/modifier` : `/personnes/${id}`, {
         type: 'error',
         message: stale
@@ -305,24 +293,14 @@ export function personEditWebRouter(services: Services): Router {
     });
   }
 
-  r.post(
-    '/personnes/:id/cloturer',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const values = formValues(req.body, ['closedReason', 'version']);
-      await changeClosure(req, res, values.closedReason ?? '', values);
-    }),
-  );
+  r.post('/personnes/:id/cloturer', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const values = formValues(req.body, ['closedReason', 'version']);
+    await changeClosure(req, res, values.closedReason ?? '', values);
+  });
 
-  r.post(
-    '/personnes/:id/rouvrir',
-    staff(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      await changeClosure(req, res, null, formValues(req.body, ['version']));
-    }),
-  );
+  r.post('/personnes/:id/rouvrir', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    await changeClosure(req, res, null, formValues(req.body, ['version']));
+  });
 
   return r;
 }

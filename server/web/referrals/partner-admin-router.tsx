@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import type { Partner } from '../../features/partners/partner-repository';
 import {
   createPartnerBody,
@@ -11,7 +11,7 @@ import {
 import { NotFoundError } from '../../lib/errors';
 import { compact, formList, formValues, parseWith, type Messages } from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, page, redirect } from '../page-helpers';
+import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
 import { AdminPartnersPage, PartnerEditPage, ServicePage } from './partner-admin-views';
@@ -247,91 +247,72 @@ export function partnerAdminRouter(services: Services): Router {
     );
   }
 
-  r.get(
-    '/admin/partenaires',
-    admin(),
-    page(async (req, res) => renderList(req, res, emptyForm())),
+  r.get('/admin/partenaires', admin(), async (req, res) => renderList(req, res, emptyForm()));
+
+  r.post('/admin/partenaires', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const parsed = parseNewPartner(req.body);
+    if (!parsed.ok) return renderList(req, res, parsed.form, 400);
+    try {
+      await services.partners.create(actorOf(req), parsed.data, requestContext(req));
+    } catch (err) {
+      const values = withLists(req.body, NEW_PARTNER_FIELDS).values;
+      const refused = refusedForm(err, values, PARTNER_MESSAGES, sameName('serviceName'));
+      if (!refused) throw err;
+      return renderList(req, res, refused.form, refused.status);
+    }
+    await redirect(req, res, '/admin/partenaires', {
+      type: 'success',
+      message: 'Partenaire ajouté.',
+    });
+  });
+
+  r.get('/admin/partenaires/:id', admin(), async (req, res) =>
+    renderPartner(req, res, await services.partners.getToEdit(actorOf(req), idOf(req))),
   );
 
-  r.post(
-    '/admin/partenaires',
-    admin(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const parsed = parseNewPartner(req.body);
-      if (!parsed.ok) return renderList(req, res, parsed.form, 400);
-      try {
-        await services.partners.create(actorOf(req), parsed.data, requestContext(req));
-      } catch (err) {
-        const values = withLists(req.body, NEW_PARTNER_FIELDS).values;
-        const refused = refusedForm(err, values, PARTNER_MESSAGES, sameName('serviceName'));
-        if (!refused) throw err;
-        return renderList(req, res, refused.form, refused.status);
-      }
-      await redirect(req, res, '/admin/partenaires', {
-        type: 'success',
-        message: 'Partenaire ajouté.',
-      });
-    }),
-  );
-
-  r.get(
-    '/admin/partenaires/:id',
-    admin(),
-    page(async (req, res) =>
-      renderPartner(req, res, await services.partners.getToEdit(actorOf(req), idOf(req))),
-    ),
-  );
-
-  r.post(
-    '/admin/partenaires/:id',
-    admin(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const id = idOf(req);
-      const values = formValues(req.body, PARTNER_TEXT_FIELDS);
-      const given = compact(values);
-      const parsed = parseWith(
-        updatePartnerBody,
-        { ...pick(given, PARTNER_TEXT_FIELDS), name: given.name ?? '', email: given.email ?? '' },
-        values,
-        PARTNER_MESSAGES,
-      );
-      if (!parsed.ok) {
-        const partner = await services.partners.getToEdit(actorOf(req), id);
-        return renderPartner(req, res, partner, parsed.form, 400);
-      }
-      await services.partners.update(actorOf(req), id, parsed.data, requestContext(req));
-      await redirect(req, res, `/admin/partenaires/${id}`, {
-        type: 'success',
-        message: 'Partenaire enregistré.',
-      });
-    }),
-  );
+  r.post('/admin/partenaires/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const id = idOf(req);
+    const values = formValues(req.body, PARTNER_TEXT_FIELDS);
+    const given = compact(values);
+    const parsed = parseWith(
+      updatePartnerBody,
+      { ...pick(given, PARTNER_TEXT_FIELDS), name: given.name ?? '', email: given.email ?? '' },
+      values,
+      PARTNER_MESSAGES,
+    );
+    if (!parsed.ok) {
+      const partner = await services.partners.getToEdit(actorOf(req), id);
+      return renderPartner(req, res, partner, parsed.form, 400);
+    }
+    await services.partners.update(actorOf(req), id, parsed.data, requestContext(req));
+    await redirect(req, res, `/admin/partenaires/${id}`, {
+      type: 'success',
+      message: 'Partenaire enregistré.',
+    });
+  });
 
   r.post(
     '/admin/partenaires/:id/revue',
     admin(),
     csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
+    async (req, res) => {
       await services.partners.review(actorOf(req), idOf(req), requestContext(req));
       await redirect(req, res, '/admin/partenaires', {
         type: 'success',
         message: 'Partenaire revu.',
       });
-    }),
+    },
   );
 
   // "nouveau" before ":serviceId", which would read it as an id.
-  r.get(
-    '/admin/partenaires/:id/services/nouveau',
-    admin(),
-    page(async (req, res) => renderService(req, res, idOf(req), null)),
+  r.get('/admin/partenaires/:id/services/nouveau', admin(), async (req, res) =>
+    renderService(req, res, idOf(req), null),
   );
 
   /** Adding (no service id) or editing a service: the same form, the same service call. */
-  const saveService = (withId: boolean) =>
-    page(async (req, res) => {
+  const saveService =
+    (withId: boolean) =>
+    async (req: Request, res: Response): Promise<void> => {
       const partnerId = idOf(req);
       const serviceId = withId ? idOf(req, 'serviceId') : null;
       const parsed = parseService(req.body);
@@ -356,7 +337,7 @@ export function partnerAdminRouter(services: Services): Router {
           ? `Service « ${parsed.data.name} » enregistré.`
           : `Service « ${parsed.data.name} » ajouté.`,
       });
-    });
+    };
 
   r.post(
     '/admin/partenaires/:id/services',
@@ -365,10 +346,8 @@ export function partnerAdminRouter(services: Services): Router {
     saveService(false),
   );
 
-  r.get(
-    '/admin/partenaires/:id/services/:serviceId',
-    admin(),
-    page(async (req, res) => renderService(req, res, idOf(req), idOf(req, 'serviceId'))),
+  r.get('/admin/partenaires/:id/services/:serviceId', admin(), async (req, res) =>
+    renderService(req, res, idOf(req), idOf(req, 'serviceId')),
   );
 
   r.post(

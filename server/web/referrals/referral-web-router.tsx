@@ -4,10 +4,10 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { createConsentBody } from '../../features/consents/consent-schemas';
-import { requestContext } from '../../features/audit/audit-repository';
+import { requestContext } from '../../http/request-context';
 import { createReferralBody, transitionBody } from '../../features/referrals/referral-schemas';
 import { REFERRAL_STATUSES } from '../../features/referrals/referral-state';
-import { ConflictError, ValidationError } from '../../lib/errors';
+import { hasCode, ValidationError } from '../../lib/errors';
 import { compact, dateField, formList, formValues, parseWith, type Messages } from '../forms';
 import { personLabel, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
@@ -19,7 +19,7 @@ import {
   ReferralListPage,
   type MoveAttempt,
 } from './referral-views';
-import { actorOf, idOf, page, redirect } from '../page-helpers';
+import { actorOf, idOf, redirect } from '../page-helpers';
 import { partnerAdminRouter } from './partner-admin-router';
 import { refusedForm } from './refusals';
 
@@ -65,11 +65,6 @@ function moveInput(values: Record<string, string>): Record<string, unknown> {
   return { ...given, version: /^\d{1,10}$/.test(version) ? Number(version) : NaN };
 }
 
-/** The service's 409 for a move decided on a version the referral has left. */
-const isStaleVersion = (err: unknown) =>
-  err instanceof ConflictError &&
-  (err.details as { current?: unknown } | undefined)?.current !== undefined;
-
 /** The list filters as the filter form sends them ("Tous" is an empty status). */
 const listFilters = z
   .object({
@@ -91,38 +86,34 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
   const referralRoles = () => hasRole(...PERSON_ROLES, 'partner');
   const ctxFor = (req: Request) => pageContext(req, services.notifications);
 
-  r.get(
-    '/orientations',
-    referralRoles(),
-    page(async (req, res) => {
-      const parsed = listFilters.safeParse(req.query);
-      if (!parsed.success) {
-        throw new ValidationError('Invalid query parameter', [
-          { field: 'query', message: 'Le filtre n’est pas valide' },
-        ]);
-      }
-      const mine = parsed.data.mine === 'true';
-      const status = parsed.data.status || undefined;
-      const [list, ctx] = await Promise.all([
-        services.referrals.list(
-          actorOf(req),
-          { mine, status, page: 1, pageSize: 100 },
-          requestContext(req),
-        ),
-        ctxFor(req),
+  r.get('/orientations', referralRoles(), async (req, res) => {
+    const parsed = listFilters.safeParse(req.query);
+    if (!parsed.success) {
+      throw new ValidationError('Invalid query parameter', [
+        { field: 'query', message: 'Le filtre n’est pas valide' },
       ]);
-      sendPage(
-        res,
-        <ReferralListPage
-          ctx={ctx}
-          items={list.items}
-          total={list.total}
-          mine={mine}
-          status={status ?? ''}
-        />,
-      );
-    }),
-  );
+    }
+    const mine = parsed.data.mine === 'true';
+    const status = parsed.data.status || undefined;
+    const [list, ctx] = await Promise.all([
+      services.referrals.list(
+        actorOf(req),
+        { mine, status, page: 1, pageSize: 100 },
+        requestContext(req),
+      ),
+      ctxFor(req),
+    ]);
+    sendPage(
+      res,
+      <ReferralListPage
+        ctx={ctx}
+        items={list.items}
+        total={list.total}
+        mine={mine}
+        status={status ?? ''}
+      />,
+    );
+  });
 
   async function renderReferral(
     req: Request,
@@ -138,17 +129,15 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     sendPage(res, <ReferralDetailPage ctx={ctx} r={view} move={move} />, status);
   }
 
-  r.get(
-    '/orientations/:id',
-    referralRoles(),
-    page(async (req, res) => renderReferral(req, res, idOf(req))),
+  r.get('/orientations/:id', referralRoles(), async (req, res) =>
+    renderReferral(req, res, idOf(req)),
   );
 
   r.post(
     '/orientations/:id/transition',
     referralRoles(),
     csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
+    async (req, res) => {
       const id = idOf(req);
       const values = formValues(req.body, TRANSITION_FIELDS);
       const messages = values.to === 'rejected' ? REJECTION_MESSAGES : TRANSITION_MESSAGES;
@@ -160,7 +149,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       } catch (err) {
         // Someone moved it since the page was read: the page shows where it is now, with what
         // was typed, and the form carries the new version, so sending again is a choice.
-        if (isStaleVersion(err)) {
+        if (hasCode(err, 'stale_version')) {
           const { version: _seen, ...typed } = values;
           const move = { to: parsed.data.to, form: emptyForm(typed), stale: true };
           return renderReferral(req, res, id, move, 409);
@@ -179,7 +168,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         type: 'success',
         message: 'Demande mise à jour.',
       });
-    }),
+    },
   );
 
   async function renderPersonReferrals(
@@ -219,17 +208,15 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     );
   }
 
-  r.get(
-    '/personnes/:id/orientations',
-    staff(),
-    page(async (req, res) => renderPersonReferrals(req, res, idOf(req), {})),
+  r.get('/personnes/:id/orientations', staff(), async (req, res) =>
+    renderPersonReferrals(req, res, idOf(req), {}),
   );
 
   r.post(
     '/personnes/:id/consentements',
     staff(),
     csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
+    async (req, res) => {
       const personId = idOf(req);
       const values = formValues(req.body, CONSENT_FIELDS);
       const shared = formList(req.body, 'sharedFields');
@@ -263,28 +250,28 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         type: 'success',
         message: 'Consentement enregistré.',
       });
-    }),
+    },
   );
 
   r.post(
     '/consentements/:id/retrait',
     staff(),
     csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
+    async (req, res) => {
       const revoked = await services.consents.revoke(actorOf(req), idOf(req), requestContext(req));
       const n = revoked.cancelledReferralIds.length;
       await redirect(req, res, `/personnes/${revoked.personId}/orientations`, {
         type: 'success',
         message: `Consentement retiré.${n ? ` ${n} orientation${n > 1 ? 's annulées' : ' annulée'}.` : ''}`,
       });
-    }),
+    },
   );
 
   r.post(
     '/personnes/:id/orientations',
     staff(),
     csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
+    async (req, res) => {
       const personId = idOf(req);
       const values = formValues(req.body, REFERRAL_FIELDS);
       const parsed = parseWith(createReferralBody, compact(values), values, REFERRAL_MESSAGES);
@@ -307,7 +294,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         type: 'success',
         message: 'Demande envoyée au partenaire.',
       });
-    }),
+    },
   );
 
   r.use(partnerAdminRouter(services));

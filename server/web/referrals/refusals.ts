@@ -34,6 +34,9 @@ const REFUSALS: Record<string, { field?: string; message: string }> = {
     field: 'rightCode',
     message: 'Ce droit est archivé : il n’est plus proposé pour une nouvelle orientation.',
   },
+  invalid_transition: {
+    message: 'Cette demande a changé entre-temps : ce passage n’est plus possible.',
+  },
   conflict: { message: 'Cette demande a changé entre-temps : ce passage n’est plus possible.' },
   forbidden: { message: 'Vous ne pouvez pas faire cette action sur cette demande.' },
 };

@@ -2,18 +2,27 @@ import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
-import { requestContext } from '../../features/audit/audit-repository';
-import { createRightBody, rightCode, updateRightBody } from '../../features/rights/right-schemas';
-import { ConflictError, NotFoundError } from '../../lib/errors';
-import { formValues, parseWith } from '../forms';
+import { requestContext } from '../../http/request-context';
+import {
+  createRightBody,
+  REASON_STATUS,
+  rightCode,
+  setPersonRightBody,
+  updateRightBody,
+} from '../../features/rights/right-schemas';
+import { hasCode, NotFoundError } from '../../lib/errors';
+import { compact, formValues, parseWith } from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, page, redirect } from '../page-helpers';
+import { actorOf, idOf, redirect, staff } from '../page-helpers';
+import type { RenderPerson } from '../persons/person-file-router';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
-import { RIGHT_ADMIN_MESSAGES } from './right-labels';
-import { AdminRightsPage, type RightForm } from './right-views';
+import { PERSON_RIGHT_MESSAGES, RIGHT_ADMIN_MESSAGES, RIGHT_STATUS_LABELS } from './right-labels';
+import { AdminRightsPage, rightAnchor, type RightForm } from './right-views';
 
 type Services = Deps['services'];
+
+const PERSON_RIGHT_FIELDS = ['status', 'reason', 'monthlyAmount', 'note'] as const;
 
 const versionOf = (body: unknown) => {
   const v = Number(formValues(body, ['version']).version);
@@ -27,16 +36,94 @@ function codeOf(req: Request): string {
   return res.data;
 }
 
-const STALE = {
+/** An amount as typed in French ("287,50 €"): a number of euros, or null when it is not one. */
+function euros(text: string | undefined): number | null | undefined {
+  const t = text?.replace(/[\s€]/g, '').replace(',', '.') ?? '';
+  if (!t) return undefined;
+  return /^\d+(\.\d+)?$/.test(t) ? Number(t) : null;
+}
+
+const STALE_RIGHT = {
   type: 'error' as const,
   message: 'Ce droit a été modifié entre-temps ; la page est à jour, recommencez si besoin.',
 };
 
-/** The admin pages of the catalogue of rights and aids, over the rights service. */
-export function rightWebRouter(services: Services): Router {
+/**
+ * A person's rights set from their file (one small form per right, and one to start tracking
+ * another), and the admin pages of the catalogue of rights and aids, over the rights service.
+ */
+export function rightWebRouter(services: Services, renderPerson: RenderPerson): Router {
   const r = Router();
   const admin = () => hasRole('admin');
 
+  // ---- A person's right: set or start tracking one ----------------------------------------
+  r.post('/personnes/:id/droits', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const personId = idOf(req);
+    const values = formValues(req.body, [...PERSON_RIGHT_FIELDS, 'code', 'version']);
+    const code = values.code?.trim() ?? '';
+    const version = Number(values.version);
+    // The form adding a right says version 0; a tracked right's form, the version it showed.
+    const formCode = version > 0 ? code : '';
+    const shown = {
+      ...Object.fromEntries(PERSON_RIGHT_FIELDS.map((f) => [f, values[f] ?? ''])),
+      ...(formCode === '' ? { code } : {}),
+    };
+    const fail = (form: FormState, status: number) =>
+      renderPerson(req, res, personId, { right: { code: formCode, form } }, status);
+    const errors: Record<string, string> = {};
+    if (!rightCode().safeParse(code).success) errors.code = 'Choisissez un droit dans la liste';
+    const monthlyAmount = euros(values.monthlyAmount);
+    if (monthlyAmount === null) errors.monthlyAmount = PERSON_RIGHT_MESSAGES.monthlyAmount;
+    const given = compact(values);
+    const parsed = parseWith(
+      setPersonRightBody,
+      {
+        status: given.status ?? '',
+        // A tracked right's form keeps its old reason selected: moving on from not claimed
+        // drops it rather than refusing the move.
+        ...(given.reason && given.status === REASON_STATUS ? { reason: given.reason } : {}),
+        ...(typeof monthlyAmount === 'number' ? { monthlyAmount } : {}),
+        ...(given.note ? { note: given.note } : {}),
+        ...(Number.isInteger(version) && version >= 0 ? { version } : {}),
+      },
+      shown,
+      PERSON_RIGHT_MESSAGES,
+      errors,
+    );
+    if (!parsed.ok) return fail(parsed.form, 400);
+    try {
+      const right = await services.rights.setForPerson(
+        actorOf(req),
+        personId,
+        code,
+        parsed.data,
+        requestContext(req),
+      );
+      await redirect(req, res, `/personnes/${personId}#${rightAnchor(code)}`, {
+        type: 'success',
+        message: `Droit « ${right.label} » : ${RIGHT_STATUS_LABELS[right.status].toLowerCase()}.`,
+      });
+    } catch (err) {
+      if (hasCode(err, 'stale_version')) {
+        return redirect(req, res, `/personnes/${personId}#droits`, {
+          type: 'error',
+          message:
+            'Ce droit a été modifié entre-temps par quelqu’un d’autre ; la page est à jour : vérifiez-le, puis recommencez si besoin.',
+        });
+      }
+      if (hasCode(err, 'right_archived'))
+        return fail(
+          { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },
+          422,
+        );
+      // An unknown right (the person was found: a missing person stays the 404 page).
+      if (hasCode(err, 'right_not_found'))
+        return fail({ values: shown, errors: { code: 'Choisissez un droit dans la liste' } }, 400);
+      throw err;
+    }
+  });
+
+  // ---- The catalogue (admins) -----------------------------------------------------------------
   async function renderList(
     req: Request,
     res: Response,
@@ -55,75 +142,61 @@ export function rightWebRouter(services: Services): Router {
     );
   }
 
-  r.get(
-    '/admin/droits',
-    admin(),
-    page(async (req, res) => renderList(req, res, emptyForm())),
-  );
+  r.get('/admin/droits', admin(), async (req, res) => renderList(req, res, emptyForm()));
 
-  r.post(
-    '/admin/droits',
-    admin(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const values = formValues(req.body, ['code', 'label']);
-      const parsed = parseWith(
-        createRightBody,
-        { code: values.code?.trim() ?? '', label: values.label ?? '' },
-        values,
-        RIGHT_ADMIN_MESSAGES,
+  r.post('/admin/droits', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const values = formValues(req.body, ['code', 'label']);
+    const parsed = parseWith(
+      createRightBody,
+      { code: values.code?.trim() ?? '', label: values.label ?? '' },
+      values,
+      RIGHT_ADMIN_MESSAGES,
+    );
+    if (!parsed.ok) return renderList(req, res, parsed.form, undefined, 400);
+    try {
+      await services.rights.create(actorOf(req), parsed.data, requestContext(req));
+    } catch (err) {
+      if (!hasCode(err, 'conflict')) throw err;
+      return renderList(
+        req,
+        res,
+        { values, errors: { code: 'Un droit du catalogue porte déjà ce code.' } },
+        undefined,
+        409,
       );
-      if (!parsed.ok) return renderList(req, res, parsed.form, undefined, 400);
-      try {
-        await services.rights.create(actorOf(req), parsed.data, requestContext(req));
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-        return renderList(
-          req,
-          res,
-          { values, errors: { code: 'Un droit du catalogue porte déjà ce code.' } },
-          undefined,
-          409,
-        );
-      }
+    }
+    await redirect(req, res, '/admin/droits', {
+      type: 'success',
+      message: `Aide « ${parsed.data.label} » ajoutée au catalogue.`,
+    });
+  });
+
+  r.post('/admin/droits/:code', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const code = codeOf(req);
+    const values = formValues(req.body, ['label']);
+    const parsed = parseWith(
+      updateRightBody,
+      { label: values.label ?? '', version: versionOf(req.body) },
+      values,
+      RIGHT_ADMIN_MESSAGES,
+    );
+    if (!parsed.ok) return renderList(req, res, emptyForm(), { code, form: parsed.form }, 400);
+    try {
+      const right = await services.rights.update(
+        actorOf(req),
+        code,
+        parsed.data,
+        requestContext(req),
+      );
       await redirect(req, res, '/admin/droits', {
         type: 'success',
-        message: `Aide « ${parsed.data.label} » ajoutée au catalogue.`,
+        message: `Droit renommé « ${right.label} ».`,
       });
-    }),
-  );
-
-  r.post(
-    '/admin/droits/:code',
-    admin(),
-    csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
-      const code = codeOf(req);
-      const values = formValues(req.body, ['label']);
-      const parsed = parseWith(
-        updateRightBody,
-        { label: values.label ?? '', version: versionOf(req.body) },
-        values,
-        RIGHT_ADMIN_MESSAGES,
-      );
-      if (!parsed.ok) return renderList(req, res, emptyForm(), { code, form: parsed.form }, 400);
-      try {
-        const right = await services.rights.update(
-          actorOf(req),
-          code,
-          parsed.data,
-          requestContext(req),
-        );
-        await redirect(req, res, '/admin/droits', {
-          type: 'success',
-          message: `Droit renommé « ${right.label} ».`,
-        });
-      } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-        await redirect(req, res, '/admin/droits', STALE);
-      }
-    }),
-  );
+    } catch (err) {
+      if (!hasCode(err, 'stale_version')) throw err;
+      await redirect(req, res, '/admin/droits', STALE_RIGHT);
+    }
+  });
 
   const archiveForm = z
     .object({
@@ -137,7 +210,7 @@ export function rightWebRouter(services: Services): Router {
     '/admin/droits/:code/archive',
     admin(),
     csrf.csrfSynchronisedProtection,
-    page(async (req, res) => {
+    async (req, res) => {
       const code = codeOf(req);
       const body = archiveForm.safeParse(req.body ?? {});
       if (!body.success) throw new NotFoundError('Page');
@@ -156,10 +229,10 @@ export function rightWebRouter(services: Services): Router {
             : `Droit « ${right.label} » restauré.`,
         });
       } catch (err) {
-        if (!(err instanceof ConflictError)) throw err;
-        await redirect(req, res, '/admin/droits', STALE);
+        if (!hasCode(err, 'stale_version')) throw err;
+        await redirect(req, res, '/admin/droits', STALE_RIGHT);
       }
-    }),
+    },
   );
 
   return r;

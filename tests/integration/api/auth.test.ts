@@ -41,9 +41,17 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect(JSON.stringify(who.body)).not.toMatch(/argon2|passwordHash/);
   });
 
-  it('when the email differs only in case, then the login still works', async () => {
+  it('when the email differs only in case, then that very user is logged in', async () => {
     const res = await login(team.manager.email.toUpperCase());
     expect(res.status).toBe(200);
+    expect(res.body.user).toMatchObject({ id: team.manager.id, email: team.manager.email });
+    // The session stored belongs to the manager.
+    const sid = decodeSid(sessionCookie(res));
+    const row = await testKnex()('sessions').where({ sid }).first();
+    const sess = typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess;
+    expect(sess.passport.user.id).toBe(team.manager.id);
+    const who = await me(sessionCookie(res));
+    expect(who.body.user).toMatchObject({ id: team.manager.id, role: 'manager' });
   });
 
   it('when nobody is signed in, then GET /api/me is 401', async () => {
@@ -217,7 +225,7 @@ describe('auth API: sessions, passwords, throttling', () => {
     const sid = decodeSid(cookie);
     await testKnex()('sessions')
       .where({ sid })
-      .update({ expired: new Date(Date.now() - 1000) });
+      .update({ expire: new Date(Date.now() - 1000) });
     expect((await me(cookie)).status).toBe(401);
   });
 
@@ -299,8 +307,8 @@ describe('expired sessions', () => {
     const past = new Date(Date.now() - 3600_000);
     const future = new Date(Date.now() + 3600_000);
     await testKnex()('sessions').insert([
-      { sid: 'expired-session', sess: JSON.stringify({ cookie: {} }), expired: past },
-      { sid: 'live-session', sess: JSON.stringify({ cookie: {} }), expired: future },
+      { sid: 'expired-session', sess: JSON.stringify({ cookie: {} }), expire: past },
+      { sid: 'live-session', sess: JSON.stringify({ cookie: {} }), expire: future },
     ]);
     const ctx = await createTestContext({ env: { SESSION_CLEANUP_INTERVAL_MS: '60000' } });
     try {

@@ -305,6 +305,7 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
         .patch(`/api/follow-ups/${f.id}`)
         .send({ dueAt: '2026-12-10T09:00:00Z' });
       expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('invalid_transition');
       expect(again.body.error.details.current).toMatchObject({ id: f.id, status: 'done' });
     });
 
@@ -365,6 +366,7 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       await worker.patch(`/api/follow-ups/${f.id}`).send({ title: 'Un', version: 1 }).expect(200);
       const res = await worker.patch(`/api/follow-ups/${f.id}`).send({ title: 'Deux', version: 1 });
       expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('stale_version');
       expect(res.body.error.details.current).toMatchObject({
         version: 2,
         personLabel: 'Personne test',

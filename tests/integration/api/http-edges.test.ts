@@ -1,5 +1,11 @@
 import request from 'supertest';
-import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import {
+  createTestContext,
+  DEFAULT_PASSWORD,
+  loginAs,
+  type TestContext,
+} from '../../setup/context';
+import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { type Agent } from './helpers';
 
@@ -15,28 +21,36 @@ describe('HTTP edges: CSRF, malformed bodies, sizes, ids', () => {
   afterAll(async () => ctx.close());
 
   const person = { alias: 'CSRF', source: 'outreach' };
+  const count = async (table: 'persons' | 'sessions' | 'audit_events') =>
+    Number((await testKnex()(table).count({ n: '*' }))[0].n);
 
   it('when a cookie-authenticated POST comes with Origin https://evil.example, then 403 and nothing is created', async () => {
+    const before = await count('persons');
     const res = await worker
       .post('/api/persons')
       .set('Origin', 'https://evil.example')
       .send(person);
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('forbidden');
+    expect(await count('persons')).toBe(before);
     expect((await worker.get('/api/persons').query({ q: 'CSRF' })).body.total).toBe(0);
   });
 
   it.each(['cross-site', 'same-site'])(
-    'when a cookie-authenticated POST comes with Sec-Fetch-Site: %s, then 403',
+    'when a cookie-authenticated POST comes with Sec-Fetch-Site: %s, then 403 and nothing is created',
     async (site) => {
+      const before = await count('persons');
       const res = await worker.post('/api/persons').set('Sec-Fetch-Site', site).send(person);
       expect(res.status).toBe(403);
+      expect(await count('persons')).toBe(before);
     },
   );
 
-  it('when Origin is "null" (sandboxed frame), then 403', async () => {
+  it('when Origin is "null" (sandboxed frame), then 403 and nothing is created', async () => {
+    const before = await count('persons');
     const res = await worker.post('/api/persons').set('Origin', 'null').send(person);
     expect(res.status).toBe(403);
+    expect(await count('persons')).toBe(before);
   });
 
   it('when the POST is same-origin (Origin of PUBLIC_URL, Sec-Fetch-Site same-origin), then 201', async () => {
@@ -48,14 +62,19 @@ describe('HTTP edges: CSRF, malformed bodies, sizes, ids', () => {
     expect(res.status).toBe(201);
   });
 
-  it('when a cross-site page tries to log in or out, then 403', async () => {
+  it('when a cross-site page tries to log in or out, then 403, no session is opened or ended and nothing is audited', async () => {
+    const sessions = await count('sessions');
+    const audited = await count('audit_events');
     const login = await request(ctx.app)
       .post('/api/session')
       .set('Origin', 'https://evil.example')
-      .send({ email: 'a@b.c', password: 'whatever password' });
+      .send({ email: team.worker2.email, password: DEFAULT_PASSWORD });
     expect(login.status).toBe(403);
+    expect(login.headers['set-cookie']).toBeUndefined();
     const logout = await worker.delete('/api/session').set('Sec-Fetch-Site', 'cross-site');
     expect(logout.status).toBe(403);
+    expect(await count('sessions')).toBe(sessions);
+    expect(await count('audit_events')).toBe(audited);
     expect((await worker.get('/api/me')).status).toBe(200);
   });
 

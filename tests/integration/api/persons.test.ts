@@ -107,9 +107,11 @@ describe('persons API', () => {
     let districtA: { id: string };
     let ids: Record<string, string>;
     let searchAgent: Agent;
+    let searchTeam: Awaited<ReturnType<typeof createTeam>>;
     beforeAll(async () => {
       // A structure of its own, so counts are exact.
       const s = await createTeam();
+      searchTeam = s;
       districtA = await createDistrict(s.structure.id, 'Centre');
       searchAgent = await loginAs(ctx.app, s.worker.email);
       const otherAgent = await loginAs(ctx.app, s.worker2.email);
@@ -192,21 +194,23 @@ describe('persons API', () => {
       expect(res.body).toMatchObject({ items: [], total: 3, page: 10000 });
     });
 
-    it('when a caller other than the API (a web page) searches with a NUL character, then no database error', async () => {
+    it('when a caller other than the API (a web page) searches with a NUL character, then it is dropped and the search finds the name', async () => {
       const actor = {
-        id: team.worker.id,
-        structureId: team.structure.id,
+        id: searchTeam.worker.id,
+        structureId: searchTeam.structure.id,
         role: 'worker' as const,
         partnerId: null,
-        name: team.worker.name,
-        email: team.worker.email,
+        name: searchTeam.worker.name,
+        email: searchTeam.worker.email,
       };
       const page = await ctx.deps.services.persons.search(
         actor,
         { q: 'Dup\u0000ond', page: 1, pageSize: 20 },
         { ip: null },
       );
-      expect(page.total).toBeGreaterThanOrEqual(0);
+      // "Dup\u0000ond" searches as "Dupond".
+      expect(page.items.map((p) => p.id)).toEqual([ids.dupond]);
+      expect(page.total).toBe(1);
     });
 
     it('when a person of another structure matches q, then it is not found', async () => {
@@ -277,7 +281,7 @@ describe('persons API', () => {
       await worker.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Premier' }).expect(200);
       const res = await worker2.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Second' });
       expect(res.status).toBe(409);
-      expect(res.body.error.code).toBe('conflict');
+      expect(res.body.error.code).toBe('stale_version');
       expect(res.body.error.details.current).toMatchObject({ alias: 'Premier', version: 2 });
       const reads = await auditRows({ subject_id: p.id, actor_id: team.worker2.id });
       expect(reads).toHaveLength(1);
@@ -287,6 +291,16 @@ describe('persons API', () => {
         structure_id: team.structure.id,
         details: { reason: 'conflict' },
       });
+    });
+
+    it('when the file was anonymised, then 409 anonymised and the file is unchanged', async () => {
+      const p = await createPerson(worker);
+      await testKnex()('persons').where({ id: p.id }).update({ anonymised_at: new Date() });
+      const res = await worker.patch(`/api/persons/${p.id}`).send({ version: 1, alias: 'Autre' });
+      expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('anonymised');
+      const row = await testKnex()('persons').where({ id: p.id }).first();
+      expect(row.version).toBe(1);
     });
 
     it('when two editors send the same version at once, then exactly one 200 and one 409 whose details carry the version that won', async () => {

@@ -114,10 +114,14 @@ describe('deadline worker runtime', () => {
   });
 
   it('when a deadline was written while Redis was away, then the relay loop of the running worker enqueues and delivers it', async () => {
-    const worker = await startDeadlineWorker(ctx.deps);
+    // The reconciler would find the deadline too: it is switched off, so only the relay loop
+    // can deliver it.
+    const reconcile = jest.fn(async () => ({ checked: 0, requeued: 0, rearmed: 0, failed: 0 }));
+    const worker = await startDeadlineWorker({
+      ...ctx.deps,
+      relay: { ...ctx.deps.relay, reconcile },
+    });
     try {
-      // Let the start-up reconciliation pass, so only the relay loop can pick the deadline up.
-      await new Promise((r) => setTimeout(r, 300));
       const team = await createTeam();
       const { res } = await planFollowUp(
         ctx.app,
@@ -135,6 +139,7 @@ describe('deadline worker runtime', () => {
       expect(
         (await deadlineRepository.findById(testKnex(), deadline.id))!.enqueuedAt,
       ).not.toBeNull();
+      expect(reconcile).toHaveBeenCalled();
     } finally {
       await worker.close();
       clock.set(NOW);
@@ -148,8 +153,16 @@ describe('deadline worker runtime', () => {
     const worker = await startDeadlineWorker(ctx.deps);
     try {
       for (const id of ids) {
-        await waitFor(() => ctx.deps.queue.getJob(deadlineJobId(id)), `job of ${id}`);
+        const job = await waitFor(() => ctx.deps.queue.getJob(deadlineJobId(id)), `job of ${id}`);
+        // The job is back as it was: named by its kind, carrying the deadline's id only, and
+        // waiting for its due date a week ahead.
+        expect(job!.name).toBe(FOLLOW_UP_DUE);
+        expect(job!.data).toEqual({ deadlineId: id });
+        expect(await job!.getState()).toBe('delayed');
       }
+      expect(await deadlineRepository.findById(testKnex(), ids[0])).toMatchObject({
+        status: 'pending',
+      });
     } finally {
       await worker.close();
     }

@@ -67,12 +67,16 @@ describe('referral pages', () => {
     );
   });
 
-  it('when a form is posted without the CSRF token, then it is refused', async () => {
+  it('when a form is posted without the CSRF token, then it is refused and no event is written', async () => {
+    const events = () =>
+      testKnex()('referral_events').where({ referral_id: referralId }).count({ n: '*' });
+    const before = Number((await events())[0].n);
     const res = await w.agents.partner
       .post(`/orientations/${referralId}/transition`)
       .type('form')
       .send({ to: 'in_progress' });
     expect(res.status).toBe(403);
+    expect(Number((await events())[0].n)).toBe(before);
     expect((await w.agents.worker.get(`/api/referrals/${referralId}`)).body.status).toBe(
       'accepted',
     );

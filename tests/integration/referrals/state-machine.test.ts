@@ -152,6 +152,7 @@ describe('referral state machine, transition by transition', () => {
       const agent = actorsFor(to as Exclude<ReferralStatus, 'requested'>).allowed[0];
       const res = await move(agent, id, to, { reason: reasonFor(to) });
       expect(res.status).toBe(409);
+      expect(res.body.error.code).toBe('invalid_transition');
       expect(res.body.error.details).toMatchObject({ from, to });
     },
   );
@@ -252,6 +253,7 @@ describe('referral state machine, transition by transition', () => {
     const id = await referralIn('accepted');
     const res = await move(w.agents.partner, id, 'in_progress', { version: 1 });
     expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('stale_version');
     expect(res.body.error.details.current).toMatchObject({ status: 'accepted', version: 2 });
     expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('accepted');
     expect((await move(w.agents.partner, id, 'in_progress', { version: 2 })).status).toBe(200);

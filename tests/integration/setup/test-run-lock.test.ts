@@ -1,6 +1,6 @@
 import pg from 'pg';
-import globalSetup from '../setup/global-setup';
-import { TEST_DATABASE_NAME, TEST_DATABASE_URL, TEST_RUN_LOCK } from '../setup/env';
+import globalSetup from '../../setup/global-setup';
+import { TEST_DATABASE_NAME, TEST_DATABASE_URL, TEST_RUN_LOCK } from '../../setup/env';
 
 describe('one test run per test database', () => {
   it('when this run holds the test database, then a second run stops at once, naming the database', async () => {

@@ -1,10 +1,11 @@
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
-import { requestContext, type RequestContext } from '../features/audit/audit-repository';
-import { documentEndpoint } from './openapi';
-import { parseInput } from './validate';
+import type { RequestContext } from '../features/audit/audit-repository';
+import { documentEndpoint } from '../lib/openapi';
+import { parseInput } from '../lib/validate';
+import { requestContext } from './request-context';
 
 /** What a route takes where it declares no query or no body: nothing (an unknown field is a 400). */
 const NOTHING = z.object({}).strict();
@@ -58,33 +59,30 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
   router[spec.method](
     spec.path,
     spec.policy,
-    async (req: Request, res: Response, next: NextFunction) => {
-      try {
-        const params = spec.params
-          ? parseInput(spec.params, req.params, 'path parameter')
-          : req.params;
-        // Strict by default: a route that declares no query takes none.
-        const query = parseInput(spec.query ?? NOTHING, req.query, 'query parameter');
-        // Strict too: a route that declares no body takes none, rather than dropping fields a
-        // client believed would count (a revocation "reason", say).
-        const body = parseInput(spec.body ?? NOTHING, req.body ?? {}, 'body');
-        const result = await spec.handler({
-          params: params as z.infer<P>,
-          query: query as z.infer<Q>,
-          body: (spec.body ? body : undefined) as z.infer<B>,
-          get actor() {
-            return actorOf(req);
-          },
-          ctx: requestContext(req),
-          req,
-          res,
-        });
-        if (res.headersSent) return;
-        if (result === undefined) res.status(204).end();
-        else res.status(spec.status ?? 200).json(result);
-      } catch (err) {
-        next(err);
-      }
+    // A rejection goes to the error handler: Express 5 forwards it.
+    async (req: Request, res: Response) => {
+      const params = spec.params
+        ? parseInput(spec.params, req.params, 'path parameter')
+        : req.params;
+      // Strict by default: a route that declares no query takes none.
+      const query = parseInput(spec.query ?? NOTHING, req.query, 'query parameter');
+      // Strict too: a route that declares no body takes none, rather than dropping fields a
+      // client believed would count (a revocation "reason", say).
+      const body = parseInput(spec.body ?? NOTHING, req.body ?? {}, 'body');
+      const result = await spec.handler({
+        params: params as z.infer<P>,
+        query: query as z.infer<Q>,
+        body: (spec.body ? body : undefined) as z.infer<B>,
+        get actor() {
+          return actorOf(req);
+        },
+        ctx: requestContext(req),
+        req,
+        res,
+      });
+      if (res.headersSent) return;
+      if (result === undefined) res.status(204).end();
+      else res.status(spec.status ?? 200).json(result);
     },
   );
 }

@@ -1,4 +1,4 @@
-import type { DemoSeedStep } from '../../seed/demo';
+import type { DemoSeedStep } from './demo';
 
 // Type-only import of the seed: a value import would make the two modules load each other.
 const DEMO_EMAIL_DOMAIN = 'demo.aller-vers.fr';

@@ -1,0 +1,53 @@
+import { DateTime } from 'luxon';
+
+/** The time zone of every wall-clock time the app reads or shows. */
+export const TIME_ZONE = 'Europe/Paris';
+
+/** A date and time as a clock on the wall shows it, in some time zone. */
+export interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second?: number;
+}
+
+/** The wall-clock time of an instant (seconds dropped below the second). */
+export function wallClockOf(at: Date, timeZone = TIME_ZONE): Required<WallClock> {
+  const t = DateTime.fromJSDate(at, { zone: timeZone });
+  return {
+    year: t.year,
+    month: t.month,
+    day: t.day,
+    hour: t.hour,
+    minute: t.minute,
+    second: t.second,
+  };
+}
+
+/**
+ * The instant a wall-clock time names, or null when it is no date (31 February, 24:00). Around
+ * the changes of time it is read as the clocks were set: a time the spring change skips (02:30)
+ * is taken an hour later in summer time, the same instant as winter time's 02:30; a time the
+ * autumn change shows twice is the second, in winter time.
+ */
+export function instantOf(w: WallClock, timeZone = TIME_ZONE): Date | null {
+  // Luxon takes 24:00 for the next midnight; a clock never shows it.
+  if (w.hour > 23) return null;
+  const t = DateTime.fromObject(
+    {
+      year: w.year,
+      month: w.month,
+      day: w.day,
+      hour: w.hour,
+      minute: w.minute,
+      second: w.second ?? 0,
+    },
+    { zone: timeZone },
+  );
+  if (!t.isValid) return null;
+  // Which of an autumn time's two instants Luxon picks depends on today's offset: choose.
+  const later = t.getPossibleOffsets().reduce((a, b) => (b.offset < a.offset ? b : a), t);
+  return later.toJSDate();
+}

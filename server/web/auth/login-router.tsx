@@ -1,0 +1,92 @@
+import { Router } from 'express';
+import { homeFor } from '../../auth/actor';
+import { logIn, logOut } from '../../auth/login';
+import { isAuthenticated, isPublic } from '../../auth/policies';
+import type { Deps } from '../../container';
+import { loginBody } from '../../features/auth/auth-router';
+import { hasCode } from '../../lib/errors';
+import { formValues, LOGIN_MESSAGES, parseWith } from '../forms';
+import { localPath } from '../format';
+import { csrf, pageContext } from '../page-context';
+import { sendPage } from '../render';
+import { emptyForm } from '../views/components';
+import type { Flash } from '../views/layout';
+import { LoginPage } from '../views/login-page';
+
+type Services = Deps['services'];
+
+const SESSION_EXPIRED: Flash = {
+  type: 'warning',
+  message:
+    'Votre session a expiré ; ce que vous aviez saisi n’a pas été enregistré. Reconnectez-vous pour revenir à la page, puis saisissez-le à nouveau.',
+};
+
+/** The login and logout pages. */
+export function loginWebRouter(services: Services): Router {
+  const r = Router();
+
+  // ---- Login / logout -------------------------------------------------------------------
+  r.get('/connexion', isPublic(), async (req, res) => {
+    const returnTo = localPath(req.query.retour) ?? '/';
+    if (req.user) return res.redirect(303, returnTo);
+    const ctx = await pageContext(req, services.notifications, { withToken: true });
+    if (!ctx.flash && req.query.session === 'expiree') ctx.flash = SESSION_EXPIRED;
+    if (!ctx.flash && req.query.retour)
+      ctx.flash = { type: 'info', message: 'Connectez-vous pour continuer.' };
+    if (!ctx.flash && req.query.deconnecte)
+      ctx.flash = { type: 'success', message: 'Vous êtes déconnecté·e.' };
+    sendPage(res, <LoginPage ctx={ctx} form={emptyForm()} returnTo={returnTo} />);
+  });
+
+  r.post('/connexion', isPublic(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const values = formValues(req.body, ['email', 'password', 'retour']);
+    const returnTo = localPath(values.retour) ?? '/';
+    // The API's own login schema: the same trimming and limits, errors by the field.
+    const parsed = parseWith(
+      loginBody,
+      { email: values.email ?? '', password: values.password ?? '' },
+      values,
+      LOGIN_MESSAGES,
+    );
+    const errors: Record<string, string> = parsed.ok ? {} : parsed.form.errors;
+    let status = 400;
+    if (parsed.ok) {
+      try {
+        const user = await services.auth.authenticate(
+          parsed.data.email,
+          parsed.data.password,
+          req.ip ?? 'unknown',
+        );
+        await logIn(req, user);
+        const home = homeFor(user.role);
+        return res.redirect(303, returnTo === '/' ? home : returnTo);
+      } catch (err) {
+        if (hasCode(err, 'unauthenticated')) {
+          status = 401;
+          errors.password = 'Adresse électronique ou mot de passe incorrect';
+        } else if (hasCode(err, 'too_many_requests')) {
+          status = 429;
+          errors.password =
+            'Trop de tentatives de connexion : patientez quelques minutes avant de réessayer';
+        } else throw err;
+      }
+    }
+    const ctx = await pageContext(req, services.notifications, { withToken: true });
+    sendPage(
+      res,
+      <LoginPage
+        ctx={ctx}
+        form={{ values: { email: values.email ?? '' }, errors }}
+        returnTo={returnTo}
+      />,
+      status,
+    );
+  });
+
+  r.post('/deconnexion', isAuthenticated(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    await logOut(req);
+    res.redirect(303, '/connexion?deconnecte=1');
+  });
+
+  return r;
+}

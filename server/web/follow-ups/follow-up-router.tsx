@@ -1,0 +1,137 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Deps } from '../../container';
+import { requestContext } from '../../http/request-context';
+import { updateFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
+import { hasCode, NotFoundError, ValidationError } from '../../lib/errors';
+import { dateField, parseWith, RESCHEDULE_MESSAGES } from '../forms';
+import { localPath } from '../format';
+import { csrf, pageContext } from '../page-context';
+import {
+  actorOf,
+  idOf,
+  LIST_PAGE_SIZE,
+  pageQuery,
+  redirect,
+  redirectPastLastPage,
+  staff,
+} from '../page-helpers';
+import type { RenderPerson } from '../persons/person-file-router';
+import { sendPage } from '../render';
+import { ActionsPage, actionsPageHref } from '../views/actions-page';
+
+type Services = Deps['services'];
+
+/**
+ * "Mes actions" (the follow-ups assigned to the user) and the completing or rescheduling of a
+ * follow-up, from there or from a person's file (whose page a mistake is shown on).
+ */
+export function followUpWebRouter(
+  services: Services,
+  now: () => Date,
+  renderPerson: RenderPerson,
+): Router {
+  const r = Router();
+
+  // ---- Mes actions --------------------------------------------------------------------------
+  r.get('/', staff(), async (req, res) => {
+    const actor = actorOf(req);
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) throw new NotFoundError('Page');
+    const [followUps, notes, ctx] = await Promise.all([
+      services.followUps.list(
+        actor,
+        { assignee: 'me', status: 'open', page: q.data.page, pageSize: LIST_PAGE_SIZE },
+        requestContext(req),
+      ),
+      services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
+      // The unread count comes with the list just above: no second count query.
+      pageContext(req, null),
+    ]);
+    if (await redirectPastLastPage(req, res, followUps, actionsPageHref, ctx.flash)) return;
+    ctx.unread = notes.unread;
+    sendPage(
+      res,
+      <ActionsPage ctx={ctx} followUps={followUps} notifications={notes.items} now={now()} />,
+    );
+  });
+
+  // ---- Follow-up: complete or reschedule ------------------------------------------------------
+  const followUpForm = z
+    .object({
+      _csrf: z.string(),
+      action: z.enum(['terminer', 'reporter']),
+      retour: z.string().optional(),
+      dueAt: z.string().optional(),
+    })
+    .strict();
+
+  r.post('/suivis/:id', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const id = idOf(req);
+    const actor = actorOf(req);
+    const body = followUpForm.safeParse(req.body ?? {});
+    if (!body.success) {
+      throw new ValidationError('Invalid body', [{ field: 'action', message: 'Action inconnue' }]);
+    }
+    const returnTo = localPath(body.data.retour) ?? '/';
+    const personMatch = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
+    const values = { dueAt: body.data.dueAt ?? '' };
+    let input: z.infer<typeof updateFollowUpBody>;
+    if (body.data.action === 'terminer') {
+      input = { status: 'done' };
+    } else {
+      const errors: Record<string, string> = {};
+      const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
+      const parsed = parseWith(
+        updateFollowUpBody,
+        { dueAt: dueAt ?? '' },
+        values,
+        RESCHEDULE_MESSAGES,
+        errors,
+      );
+      if (!parsed.ok) {
+        if (personMatch) {
+          return renderPerson(
+            req,
+            res,
+            personMatch[1],
+            { reschedule: { id, form: parsed.form } },
+            400,
+          );
+        }
+        return redirect(req, res, returnTo, {
+          type: 'error',
+          message: RESCHEDULE_MESSAGES.dueAt,
+        });
+      }
+      input = parsed.data;
+    }
+    try {
+      const f = await services.followUps.update(actor, id, input, requestContext(req));
+      await redirect(req, res, returnTo, {
+        type: 'success',
+        message:
+          body.data.action === 'terminer'
+            ? `Suivi « ${f.title} » marqué comme fait.`
+            : `Suivi « ${f.title} » reporté.`,
+      });
+    } catch (err) {
+      // A colleague's follow-up (its buttons are not shown, but a page may be stale): the
+      // refusal is said on the page the user came from, not as a 403 page.
+      if (hasCode(err, 'forbidden')) {
+        return redirect(req, res, returnTo, {
+          type: 'error',
+          message:
+            'Vous ne pouvez pas modifier ce suivi : seul·e la personne à qui il est confié, celle qui l’a planifié ou un·e cadre le peut.',
+        });
+      }
+      if (!hasCode(err, 'stale_version', 'invalid_transition')) throw err;
+      await redirect(req, res, returnTo, {
+        type: 'error',
+        message: 'Ce suivi a déjà été fait ou annulé entre-temps ; la page est à jour.',
+      });
+    }
+  });
+
+  return r;
+}

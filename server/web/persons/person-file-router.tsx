@@ -1,0 +1,173 @@
+import { Router, type Request, type Response } from 'express';
+import type { Deps } from '../../container';
+import { requestContext } from '../../http/request-context';
+import { createContactBody } from '../../features/contacts/contact-schemas';
+import { createFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
+import { NotFoundError } from '../../lib/errors';
+import {
+  compact,
+  CONTACT_MESSAGES,
+  dateField,
+  formValues,
+  parseWith,
+  PLAN_MESSAGES,
+} from '../forms';
+import { toParisLocalInput } from '../format';
+import { csrf, pageContext } from '../page-context';
+import {
+  actorOf,
+  idOf,
+  LIST_PAGE_SIZE,
+  pageQuery,
+  redirect,
+  redirectPastLastPage,
+  staff,
+} from '../page-helpers';
+import { sendPage } from '../render';
+import { emptyForm } from '../views/components';
+import { PersonPage, timelinePageHref, type PersonForms } from '../views/person-page';
+
+type Services = Deps['services'];
+
+const CONTACT_FIELDS = [
+  'occurredAt',
+  'channel',
+  'outcome',
+  'summary',
+  'nextFollowUpAt',
+  'nextFollowUpTitle',
+] as const;
+
+/** A person's timeline comes in pages of this many entries. */
+const TIMELINE_PAGE_SIZE = 50;
+
+export type RenderPerson = (
+  req: Request,
+  res: Response,
+  personId: string,
+  forms: Partial<PersonForms>,
+  status?: number,
+  timelinePage?: number,
+) => Promise<void>;
+
+/**
+ * Renders a person's file: the page itself, and the page a form of it comes back to with its
+ * mistakes (the follow-up router's reschedule form too).
+ */
+export function personFileRenderer(services: Services, now: () => Date): RenderPerson {
+  return async function renderPerson(
+    req: Request,
+    res: Response,
+    personId: string,
+    forms: Partial<PersonForms>,
+    status = 200,
+    timelinePage = 1,
+  ) {
+    const actor = actorOf(req);
+    const rc = requestContext(req);
+    // The scoped read first: outside the structure it is a 404 before anything else is read.
+    const person = await services.persons.get(actor, personId, rc);
+    const [timeline, open, ctx, catalogue, tracked] = await Promise.all([
+      services.timeline.get(actor, personId, timelinePage, TIMELINE_PAGE_SIZE, rc),
+      // The open follow-ups, soonest first, however long the timeline has grown.
+      services.followUps.list(
+        actor,
+        { personId, status: 'open', page: 1, pageSize: LIST_PAGE_SIZE },
+        rc,
+      ),
+      pageContext(req, services.notifications),
+      services.rights.catalogue(actor),
+      services.rights.forPerson(actor, personId, rc),
+    ]);
+    const href = (n: number) => timelinePageHref(personId, n);
+    if (await redirectPastLastPage(req, res, timeline, href, ctx.flash)) return;
+    sendPage(
+      res,
+      <PersonPage
+        ctx={ctx}
+        person={person}
+        timeline={timeline}
+        openFollowUps={open}
+        rights={{ catalogue: catalogue.items, tracked: tracked.items }}
+        forms={{
+          contact: forms.contact ?? emptyForm({ occurredAt: toParisLocalInput(now()) }),
+          plan: forms.plan ?? emptyForm(),
+          reschedule: forms.reschedule,
+          right: forms.right,
+        }}
+      />,
+      status,
+    );
+  };
+}
+
+/** A person's file, and the contact and follow-up forms on it. */
+export function personFileWebRouter(services: Services, now: () => Date): Router {
+  const r = Router();
+  const renderPerson = personFileRenderer(services, now);
+
+  r.get('/personnes/:id', staff(), async (req, res) => {
+    const id = idOf(req);
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) throw new NotFoundError('Page');
+    await renderPerson(req, res, id, {}, 200, q.data.page);
+  });
+
+  r.post('/personnes/:id/contacts', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const personId = idOf(req);
+    const actor = actorOf(req);
+    const values = formValues(req.body, CONTACT_FIELDS);
+    const given = compact(values);
+    const errors: Record<string, string> = {};
+    const occurredAt = dateField(values, 'occurredAt', errors, CONTACT_MESSAGES.occurredAt, true);
+    const nextFollowUpAt = dateField(
+      values,
+      'nextFollowUpAt',
+      errors,
+      CONTACT_MESSAGES.nextFollowUpAt,
+      false,
+    );
+    const parsed = parseWith(
+      createContactBody,
+      {
+        ...given,
+        occurredAt: occurredAt ?? '',
+        ...(nextFollowUpAt ? { nextFollowUpAt } : {}),
+      },
+      values,
+      CONTACT_MESSAGES,
+      errors,
+    );
+    if (!parsed.ok) return renderPerson(req, res, personId, { contact: parsed.form }, 400);
+    const contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
+    await redirect(req, res, `/personnes/${personId}`, {
+      type: 'success',
+      message: contact.followUpId
+        ? 'Le contact est enregistré et le prochain suivi est planifié.'
+        : 'Le contact est enregistré.',
+    });
+  });
+
+  r.post('/personnes/:id/suivis', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const personId = idOf(req);
+    const actor = actorOf(req);
+    const values = formValues(req.body, ['title', 'dueAt']);
+    const errors: Record<string, string> = {};
+    const dueAt = dateField(values, 'dueAt', errors, PLAN_MESSAGES.dueAt, true);
+    const parsed = parseWith(
+      createFollowUpBody,
+      { title: values.title ?? '', dueAt: dueAt ?? '' },
+      values,
+      PLAN_MESSAGES,
+      errors,
+    );
+    if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
+    await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+    await redirect(req, res, `/personnes/${personId}`, {
+      type: 'success',
+      message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',
+    });
+  });
+
+  return r;
+}

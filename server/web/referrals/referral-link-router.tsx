@@ -1,0 +1,112 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import { isPublic } from '../../auth/policies';
+import type { ReferralLinkService } from '../../features/referrals/referral-link-service';
+import { LINK_PATH_PREFIX } from '../../features/referrals/referral-link-tokens';
+import { sendPage } from '../render';
+import { LinkAnswerPage, LinkDonePage, LinkRefusedPage } from './link-page';
+
+const answerBody = z
+  .object({
+    action: z.enum(['accept', 'reject', 'complete', 'fail']),
+    reason: z.string().trim().max(500).optional(),
+    outcome: z.string().trim().max(2000).optional(),
+  })
+  .strict();
+
+const tokenOf = (req: Request) => String(req.params.token ?? '');
+
+export function referralLinkRouter(
+  links: ReferralLinkService,
+  limiter: RateLimiterAbstract,
+): Router {
+  const r = Router();
+
+  const limit: RequestHandler = async (req, res, next) => {
+    try {
+      await limiter.consume(req.ip ?? 'unknown');
+      next();
+    } catch (err) {
+      if (err instanceof RateLimiterRes) {
+        // Audited once per address and window, on the first hit turned away: every further
+        // hit of a flood would only write the flood into the append-only audit trail.
+        if (err.consumedPoints === limiter.points + 1) {
+          try {
+            await links.refuseRateLimited(req.ip ?? null);
+          } catch (auditErr) {
+            return next(auditErr);
+          }
+        }
+        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.msBeforeNext / 1000))));
+        sendPage(res, <LinkRefusedPage reason="rate_limited" />, 429);
+        return;
+      }
+      next(err);
+    }
+  };
+
+  // Nothing to cache, nothing to send elsewhere: the page URL holds the token.
+  const headers: RequestHandler = (_req, res, next) => {
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Robots-Tag', 'noindex');
+    next();
+  };
+
+  r.get(`${LINK_PATH_PREFIX}:token`, isPublic(), headers, limit, async (req, res) => {
+    const state = await links.inspect(tokenOf(req), req.ip ?? null);
+    if (state.kind === 'not_found')
+      return sendPage(res, <LinkRefusedPage reason="not_found" />, 404);
+    if (state.kind === 'gone') return sendPage(res, <LinkRefusedPage reason={state.reason} />, 410);
+    return sendPage(res, <LinkAnswerPage state={state} action={req.originalUrl} />);
+  });
+
+  // The token in the path is the secret a forged cross-site form could not know, so no session
+  // and no CSRF token are needed here.
+  r.post(`${LINK_PATH_PREFIX}:token`, isPublic(), headers, limit, async (req, res) => {
+    const { _csrf: _ignored, ...fields } = (req.body ?? {}) as Record<string, unknown>;
+    const parsed = answerBody.safeParse(fields);
+    if (!parsed.success) {
+      const field = String(parsed.error.issues[0]?.path[0] ?? 'action');
+      const state = await links.refuseAnswer(tokenOf(req), req.ip ?? null, field);
+      if (state.kind !== 'open') {
+        return sendPage(
+          res,
+          <LinkRefusedPage reason={state.kind === 'gone' ? state.reason : 'not_found'} />,
+          state.kind === 'gone' ? 410 : 404,
+        );
+      }
+      return sendPage(
+        res,
+        <LinkAnswerPage state={state} action={req.originalUrl} error="Choisissez une réponse." />,
+        400,
+      );
+    }
+    const result = await links.answer(tokenOf(req), parsed.data, req.ip ?? null);
+    switch (result.kind) {
+      case 'not_found':
+        return sendPage(res, <LinkRefusedPage reason="not_found" />, 404);
+      case 'gone':
+        return sendPage(res, <LinkRefusedPage reason={result.reason} />, 410);
+      case 'invalid':
+        if (result.state.kind !== 'open')
+          return sendPage(res, <LinkRefusedPage reason="closed" />, 410);
+        return sendPage(
+          res,
+          <LinkAnswerPage
+            state={result.state}
+            action={req.originalUrl}
+            error={
+              parsed.data.action === 'reject'
+                ? 'Choisissez un motif de refus.'
+                : "Indiquez la raison pour laquelle l'aide n'a pas pu être apportée."
+            }
+          />,
+          400,
+        );
+      case 'done':
+        return sendPage(res, <LinkDonePage status={result.status} />);
+    }
+  });
+  return r;
+}

@@ -132,6 +132,7 @@ describe('rights API', () => {
     it('when the version is stale, then 409 with the current right; an unknown code is 404, also for another structure', async () => {
       const stale = await admin.patch('/api/rights/rsa').send({ label: 'RSA', version: 9 });
       expect(stale.status).toBe(409);
+      expect(stale.body.error.code).toBe('stale_version');
       expect(stale.body.error.details.current).toMatchObject({ code: 'rsa', version: 1 });
       expect(
         (await admin.patch('/api/rights/inconnu').send({ label: 'X', version: 1 })).status,
@@ -272,6 +273,7 @@ describe('rights API', () => {
       expect(first.status).toBe(200);
       const second = await setRight(manager, person.id, 'aah', { status: 'refused', version: 0 });
       expect(second.status).toBe(409);
+      expect(second.body.error.code).toBe('stale_version');
       expect(second.body.error.details.current).toMatchObject({
         code: 'aah',
         status: 'claim_in_progress',

@@ -138,6 +138,48 @@ export const followUpRepository = {
     return { items: rows.map((r) => toFollowUp(r, now)), total: Number(count) };
   },
 
+  /**
+   * Open follow-ups to move, locked in id order (two bulk moves never deadlock): the ones given
+   * by id, or every open one of an assignee, optionally only those of one person.
+   */
+  async lockOpen(
+    trx: Knex.Transaction,
+    structureId: string,
+    by: { ids: string[] } | { assigneeId: string; personId?: string },
+  ): Promise<
+    { id: string; personId: string; assigneeId: string; dueAt: Date; status: FollowUpStatus }[]
+  > {
+    const q = trx('follow_ups').where({ structure_id: structureId });
+    if ('ids' in by) q.whereIn('id', by.ids);
+    else {
+      q.where({ assignee_id: by.assigneeId, status: 'open' });
+      if (by.personId) q.andWhere('person_id', by.personId);
+    }
+    const rows = await q
+      .orderBy('id')
+      .forUpdate()
+      .select('id', 'person_id', 'assignee_id', 'due_at', 'status');
+    return rows.map((r) => ({
+      id: r.id,
+      personId: r.person_id,
+      assigneeId: r.assignee_id,
+      dueAt: r.due_at,
+      status: r.status,
+    }));
+  },
+
+  async reassign(trx: Knex.Transaction, structureId: string, ids: string[], assigneeId: string) {
+    if (ids.length === 0) return;
+    await trx('follow_ups')
+      .where({ structure_id: structureId })
+      .whereIn('id', ids)
+      .update({
+        assignee_id: assigneeId,
+        version: trx.raw('version + 1'),
+        updated_at: trx.fn.now(),
+      });
+  },
+
   /** Follow-ups by id (a timeline page). */
   async byIds(db: Db, structureId: string, ids: string[], now: Date): Promise<FollowUp[]> {
     const rows = await this.base(db, structureId).whereIn('f.id', ids);

@@ -45,7 +45,35 @@ export const listFollowUpsQuery = z
   });
 export type ListFollowUpsQuery = z.infer<typeof listFollowUpsQuery>;
 
+/**
+ * A manager moves open follow-ups to another worker: those selected (ids), or all of someone's
+ * (fromAssigneeId), and with referents: true the files whose référent they are.
+ */
+export const reassignFollowUpsBody = z
+  .object({
+    toAssigneeId: uuid(),
+    ids: z.array(uuid()).min(1).max(500).optional(),
+    fromAssigneeId: uuid().optional(),
+    referents: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => (b.ids === undefined) !== (b.fromAssigneeId === undefined), {
+    path: ['ids'],
+    message: 'give either ids or fromAssigneeId',
+  })
+  .refine((b) => !b.referents || b.fromAssigneeId !== undefined, {
+    path: ['referents'],
+    message: 'moving référent files needs fromAssigneeId',
+  })
+  .refine((b) => b.fromAssigneeId === undefined || b.fromAssigneeId !== b.toAssigneeId, {
+    path: ['toAssigneeId'],
+    message: 'must differ from fromAssigneeId',
+  });
+export type ReassignFollowUpsInput = z.infer<typeof reassignFollowUpsBody>;
+
 export const followUpParams = z.object({ id: uuid() }).strict();
 
 /** The deadline kind a follow-up's due moment is written as in the outbox. */
 export const FOLLOW_UP_DUE = 'follow_up.due';
+/** The notification a worker gets when a manager hands them follow-ups. */
+export const FOLLOW_UP_REASSIGNED = 'follow_up.reassigned';

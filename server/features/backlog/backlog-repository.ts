@@ -94,25 +94,25 @@ const BUCKETS: Record<Exclude<BacklogBucket, 'reports'>, { entity: Entity; where
 };
 
 /** The base of each entity: its rows of the structure, the person joined as `p`, and its user. */
-const FROM: Record<Entity, { from: string; user: string; order: string }> = {
+const FROM: Record<Entity, { table: string; where: string; user: string; order: string }> = {
   follow_up: {
-    from: `follow_ups f JOIN persons p ON p.id = f.person_id
-      WHERE f.structure_id = :structureId AND f.status = 'open'`,
+    table: 'follow_ups f JOIN persons p ON p.id = f.person_id',
+    where: "f.structure_id = :structureId AND f.status = 'open'",
     user: 'f.assignee_id',
     order: 'f.due_at, f.id',
   },
   referral: {
-    from: `referrals r JOIN persons p ON p.id = r.person_id
-      WHERE r.structure_id = :structureId AND r.status = 'requested'`,
+    table: 'referrals r JOIN persons p ON p.id = r.person_id',
+    where: "r.structure_id = :structureId AND r.status = 'requested'",
     user: 'r.requester_id',
     order: 'r.created_at, r.id',
   },
   // An active person's last contact, or the file's creation when none was ever logged.
   person: {
-    from: `persons p CROSS JOIN LATERAL (
+    table: `persons p CROSS JOIN LATERAL (
         SELECT coalesce((SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id), p.created_at) AS last_at
-      ) lc
-      WHERE p.structure_id = :structureId AND p.closed_at IS NULL AND p.anonymised_at IS NULL`,
+      ) lc`,
+    where: 'p.structure_id = :structureId AND p.closed_at IS NULL AND p.anonymised_at IS NULL',
     user: 'p.referent_id',
     order: 'lc.last_at, p.id',
   },
@@ -150,7 +150,6 @@ function bucketSql(bucket: Exclude<BacklogBucket, 'reports'>, scope: BacklogScop
   const { entity, where } = BUCKETS[bucket];
   const base = FROM[entity];
   const g = grouping(entity, scope.groupBy);
-  const [table, conditions] = base.from.split(/\s+WHERE\s+/);
   const team = scope.teamId
     ? ` AND ${base.user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`
     : '';
@@ -158,7 +157,7 @@ function bucketSql(bucket: Exclude<BacklogBucket, 'reports'>, scope: BacklogScop
     entity,
     key: g.key,
     order: base.order,
-    sql: `FROM ${table} ${g.join} WHERE ${conditions} AND ${where}${team}`,
+    sql: `FROM ${base.table} ${g.join} WHERE ${base.where} AND ${where}${team}`,
   };
 }
 
@@ -183,7 +182,7 @@ export function createBacklogRepository() {
     async counts(db: Db, scope: BacklogScope, bounds: BacklogBounds): Promise<BacklogCountRow[]> {
       const parts = COUNTED.map((bucket) => {
         const q = bucketSql(bucket, scope);
-        return `SELECT '${bucket}' AS bucket, ${q.key}::text AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
+        return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
       });
       const { rows } = await db.raw(parts.join('\nUNION ALL\n'), bindings(scope, bounds));
       return (rows as { bucket: BacklogBucket; key: string | null; count: string }[]).map((r) => ({

@@ -94,15 +94,22 @@ const BUCKETS: Record<Exclude<BacklogBucket, 'reports'>, { entity: Entity; where
 };
 
 /** The base of each entity: its rows of the structure, the person joined as `p`, and its user. */
-const FROM: Record<Entity, { table: string; where: string; user: string; order: string }> = {
+const FROM: Record<
+  Entity,
+  { table: string; persons: string; person: string; where: string; user: string; order: string }
+> = {
   follow_up: {
-    table: 'follow_ups f JOIN persons p ON p.id = f.person_id',
+    table: 'follow_ups f',
+    persons: 'JOIN persons p ON p.id = f.person_id',
+    person: 'f.person_id',
     where: "f.structure_id = :structureId AND f.status = 'open'",
     user: 'f.assignee_id',
     order: 'f.due_at, f.id',
   },
   referral: {
-    table: 'referrals r JOIN persons p ON p.id = r.person_id',
+    table: 'referrals r',
+    persons: 'JOIN persons p ON p.id = r.person_id',
+    person: 'r.person_id',
     where: "r.structure_id = :structureId AND r.status = 'requested'",
     user: 'r.requester_id',
     order: 'r.created_at, r.id',
@@ -112,6 +119,8 @@ const FROM: Record<Entity, { table: string; where: string; user: string; order: 
     table: `persons p CROSS JOIN LATERAL (
         SELECT coalesce((SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id), p.created_at) AS last_at
       ) lc`,
+    persons: '',
+    person: 'p.id',
     where: 'p.structure_id = :structureId AND p.closed_at IS NULL AND p.anonymised_at IS NULL',
     user: 'p.referent_id',
     order: 'lc.last_at, p.id',
@@ -125,7 +134,14 @@ function grouping(entity: Entity, groupBy: BacklogGrouping): { join: string; key
     case 'assignee':
       return { join: '', key: user };
     case 'district':
-      return { join: '', key: 'p.district_id' };
+      // Looked up per row by primary key rather than joined: the counts stay on the indexes.
+      return {
+        join: '',
+        key:
+          entity === 'person'
+            ? 'p.district_id'
+            : `(SELECT pd.district_id FROM persons pd WHERE pd.id = ${FROM[entity].person})`,
+      };
     case 'team':
       return {
         join: `JOIN team_members tm ON tm.user_id = ${user}
@@ -139,14 +155,22 @@ function grouping(entity: Entity, groupBy: BacklogGrouping): { join: string; key
         : {
             join: `JOIN (SELECT DISTINCT ar.person_id, ar.partner_id FROM referrals ar
                 WHERE ar.structure_id = :structureId AND ar.status IN ${ACTIVE_REFERRAL}) ap
-              ON ap.person_id = p.id`,
+              ON ap.person_id = ${FROM[entity].person}`,
             key: 'ap.partner_id',
           };
   }
 }
 
-/** FROM … WHERE … of one bucket, with its group key; the joins go before the WHERE. */
-function bucketSql(bucket: Exclude<BacklogBucket, 'reports'>, scope: BacklogScope) {
+/**
+ * FROM … WHERE … of one bucket, with its group key. The person is joined only where it is
+ * needed (grouping by district, or items that show who they are about), so the counts by
+ * assignee or team read the follow-up and referral indexes alone.
+ */
+function bucketSql(
+  bucket: Exclude<BacklogBucket, 'reports'>,
+  scope: BacklogScope,
+  withPerson = false,
+) {
   const { entity, where } = BUCKETS[bucket];
   const base = FROM[entity];
   const g = grouping(entity, scope.groupBy);
@@ -157,7 +181,7 @@ function bucketSql(bucket: Exclude<BacklogBucket, 'reports'>, scope: BacklogScop
     entity,
     key: g.key,
     order: base.order,
-    sql: `FROM ${base.table} ${g.join} WHERE ${base.where} AND ${where}${team}`,
+    sql: `FROM ${base.table} ${withPerson ? base.persons : ''} ${g.join} WHERE ${base.where} AND ${where}${team}`,
   };
 }
 
@@ -201,7 +225,8 @@ export function createBacklogRepository() {
       key: string,
       page: { page: number; pageSize: number },
     ): Promise<{ items: BacklogItem[]; total: number }> {
-      const q = bucketSql(bucket, scope);
+      const q = bucketSql(bucket, scope, true);
+      const counted = bucketSql(bucket, scope);
       const keyWhere = key === NO_KEY ? `${q.key} IS NULL` : `${q.key} = :key`;
       const select: Record<Entity, string> = {
         follow_up: `f.id, f.person_id, f.title, f.due_at, f.assignee_id, f.version,
@@ -224,7 +249,7 @@ export function createBacklogRepository() {
            ORDER BY ${q.order} LIMIT :limit OFFSET :offset`,
           params,
         ),
-        db.raw(`SELECT count(*) AS count ${q.sql} AND ${keyWhere}`, params),
+        db.raw(`SELECT count(*) AS count ${counted.sql} AND ${keyWhere}`, params),
       ]);
       return {
         items: (rows as Record<string, unknown>[]).map((r) => toItem(q.entity, r)),

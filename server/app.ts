@@ -17,6 +17,7 @@ import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
 import { webRouter } from './web/web-router';
+import { backlogWebRouter } from './web/backlog/backlog-web-router';
 import { referralWebRouter } from './web/referrals/referral-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
@@ -139,6 +140,7 @@ export function createApp(deps: Deps): Express {
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
   );
+  app.use(noStore, backlogWebRouter(deps.services));
   app.use(
     noStore,
     webRouter(deps.services, () => deps.clock.now()),

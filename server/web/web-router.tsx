@@ -47,6 +47,7 @@ import { PersonPage, timelinePageHref, type PersonForms } from './views/person-p
 import { PersonsPage, personsPageHref } from './views/persons-page';
 import type { Flash } from './views/layout';
 import { personEditWebRouter } from './persons/person-edit-router';
+import { renderBacklog } from './backlog/backlog-web-router';
 import {
   actorOf,
   idOf,
@@ -178,32 +179,47 @@ export function webRouter(services: Services, now: () => Date): Router {
     }),
   );
 
-  // ---- Mes actions --------------------------------------------------------------------------
+  // ---- Home: the team's backlog for managers, "Mes actions" for workers ------------------------
   r.get(
     '/',
     staff(),
     page(async (req, res) => {
-      const actor = actorOf(req);
-      const q = pageQuery.safeParse(req.query);
-      if (!q.success) throw new NotFoundError('Page');
-      const [followUps, notes, ctx] = await Promise.all([
-        services.followUps.list(
-          actor,
-          { assignee: 'me', status: 'open', page: q.data.page, pageSize: LIST_PAGE_SIZE },
-          requestContext(req),
-        ),
-        services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
-        // The unread count comes with the list just above: no second count query.
-        pageContext(req, null),
-      ]);
-      if (await redirectPastLastPage(req, res, followUps, actionsPageHref, ctx.flash)) return;
-      ctx.unread = notes.unread;
-      sendPage(
-        res,
-        <ActionsPage ctx={ctx} followUps={followUps} notifications={notes.items} now={now()} />,
-      );
+      if (actorOf(req).role === 'manager') return renderBacklog(services, req, res);
+      return renderActions(req, res);
     }),
   );
+  // A manager's own follow-ups, where a worker's are at the root.
+  r.get('/mes-actions', staff(), page(renderActions));
+
+  async function renderActions(req: Request, res: Response) {
+    const actor = actorOf(req);
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) throw new NotFoundError('Page');
+    const [followUps, notes, ctx] = await Promise.all([
+      services.followUps.list(
+        actor,
+        { assignee: 'me', status: 'open', page: q.data.page, pageSize: LIST_PAGE_SIZE },
+        requestContext(req),
+      ),
+      services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
+      // The unread count comes with the list just above: no second count query.
+      pageContext(req, null),
+    ]);
+    const base = actor.role === 'manager' ? '/mes-actions' : '/';
+    const href = (p: number) => actionsPageHref(p, base);
+    if (await redirectPastLastPage(req, res, followUps, href, ctx.flash)) return;
+    ctx.unread = notes.unread;
+    sendPage(
+      res,
+      <ActionsPage
+        ctx={ctx}
+        followUps={followUps}
+        notifications={notes.items}
+        now={now()}
+        base={base}
+      />,
+    );
+  }
 
   // ---- Persons list and search --------------------------------------------------------------
   // The search is sent by POST and kept in the session: a name typed in the search box never
@@ -591,6 +607,22 @@ export function webRouter(services: Services, now: () => Date): Router {
       ]);
       ctx.unread = list.unread;
       sendPage(res, <NotificationsPage ctx={ctx} items={list.items} total={list.total} />);
+    }),
+  );
+
+  r.post(
+    '/notifications/tout-lu',
+    isAuthenticated(),
+    csrf.csrfSynchronisedProtection,
+    page(async (req, res) => {
+      const { read } = await services.notifications.markAllRead(actorOf(req).id);
+      await redirect(req, res, '/notifications', {
+        type: 'success',
+        message:
+          read === 0
+            ? 'Tout était déjà lu.'
+            : `${read > 1 ? `${read} notifications marquées` : '1 notification marquée'} comme lue${read > 1 ? 's' : ''}.`,
+      });
     }),
   );
 

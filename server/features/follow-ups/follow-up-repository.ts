@@ -180,6 +180,19 @@ export const followUpRepository = {
       });
   },
 
+  /** Who holds open follow-ups in the structure, disabled users included (a leaver's work). */
+  async holders(db: Db, structureId: string): Promise<{ id: string; name: string }[]> {
+    return db('users as u')
+      .where('u.structure_id', structureId)
+      .whereExists(
+        db('follow_ups as f')
+          .whereRaw('f.assignee_id = u.id')
+          .andWhere({ 'f.structure_id': structureId, 'f.status': 'open' }),
+      )
+      .orderBy('u.name')
+      .select('u.id', 'u.name');
+  },
+
   /** Follow-ups by id (a timeline page). */
   async byIds(db: Db, structureId: string, ids: string[], now: Date): Promise<FollowUp[]> {
     const rows = await this.base(db, structureId).whereIn('f.id', ids);

@@ -269,6 +269,11 @@ export function createFollowUpService({
       });
     },
 
+    /** Who holds open follow-ups (disabled users included): whose work a manager may move. */
+    async holders(actor: Actor) {
+      return followUpRepository.holders(knex, actor.structureId);
+    },
+
     /** A person's référent changed: their open follow-ups held by the former one move too. */
     async moveWithReferent(
       actor: Actor,

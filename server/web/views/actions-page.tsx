@@ -63,16 +63,20 @@ function FollowUpList({
   );
 }
 
-/** The address of a page of "Mes actions". */
-export const actionsPageHref = (page: number) => (page === 1 ? '/' : `/?page=${page}`);
+/** The address of a page of "Mes actions": at the root for workers, /mes-actions for managers. */
+export const actionsPageHref = (page: number, base = '/') =>
+  page === 1 ? base : `${base}?page=${page}`;
 
 export function ActionsPage({
   ctx,
   followUps,
   notifications,
   now,
+  base = '/',
 }: {
   ctx: PageContext;
+  /** Where the page lives (a manager's home is the team's backlog). */
+  base?: string;
   /** One page of the worker's open follow-ups, oldest due first. */
   followUps: Page<FollowUp>;
   notifications: Notification[];
@@ -80,7 +84,8 @@ export function ActionsPage({
 }) {
   const { items, total, page, pageSize } = followUps;
   const paged = total > pageSize;
-  const here = actionsPageHref(page);
+  const href = (p: number) => actionsPageHref(p, base);
+  const here = href(page);
   const today = parisDay(now);
   const overdue = items.filter((f) => f.overdue);
   const dueToday = items.filter((f) => !f.overdue && parisDay(f.dueAt) === today);
@@ -146,7 +151,7 @@ export function ActionsPage({
             page={page}
             total={total}
             pageSize={pageSize}
-            href={actionsPageHref}
+            href={href}
             label="Pages de mes suivis"
           />
         </div>

@@ -1,7 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { homeFor, type Actor } from '../../auth/actor';
 
-export type NavKey = 'actions' | 'persons' | 'referrals' | 'partners' | 'notifications' | 'none';
+export type NavKey =
+  'backlog' | 'actions' | 'persons' | 'referrals' | 'partners' | 'notifications' | 'none';
 
 export interface Flash {
   type: 'success' | 'error' | 'info' | 'warning';
@@ -117,9 +118,20 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
               <ul class="fr-nav__list">
                 {ctx.staff ? (
                   <>
-                    <NavLink href="/" current={nav === 'actions'}>
-                      Mes actions
-                    </NavLink>
+                    {ctx.actor?.role === 'manager' ? (
+                      <>
+                        <NavLink href="/" current={nav === 'backlog'}>
+                          Tableau de l’équipe
+                        </NavLink>
+                        <NavLink href="/mes-actions" current={nav === 'actions'}>
+                          Mes actions
+                        </NavLink>
+                      </>
+                    ) : (
+                      <NavLink href="/" current={nav === 'actions'}>
+                        Mes actions
+                      </NavLink>
+                    )}
                     <NavLink href="/personnes" current={nav === 'persons'}>
                       Personnes
                     </NavLink>

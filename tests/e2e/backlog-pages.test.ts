@@ -2,7 +2,7 @@ import { fixedClock } from '../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam, createUser } from '../setup/factories';
-import { csrfOf } from './html';
+import { csrfOf, versionOf } from './html';
 
 const NOW = '2026-11-25T10:00:00.000Z';
 
@@ -154,5 +154,54 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     const after = await worker2.get('/notifications');
     expect(after.text).toContain('Tout est lu.');
     expect(after.text).not.toContain('Tout marquer comme lu</button>');
+  });
+
+  it("when a person's référent changes with the box ticked, then their open follow-ups held by the former one move too; unticked, they stay", async () => {
+    const worker = await loginAs(ctx.app, team.worker.email);
+    const plan = async (pid: string) => {
+      const r = await worker
+        .post(`/api/persons/${pid}/follow-ups`)
+        .send({ title: 'Visite', dueAt: '2026-12-01T09:00:00Z' });
+      return r.body.id as string;
+    };
+    const edit = async (pid: string, extra: Record<string, string>) => {
+      const page = (await worker.get(`/personnes/${pid}/modifier`)).text;
+      expect(page).toContain('id="moveFollowUps"');
+      return worker
+        .post(`/personnes/${pid}/modifier`)
+        .type('form')
+        .send({
+          _csrf: csrfOf(page),
+          version: versionOf(page),
+          alias: 'Femme, quai Ligny',
+          source: 'outreach',
+          referentId: team.worker2.id,
+          ...extra,
+        });
+    };
+    const person = async () =>
+      (await worker.post('/api/persons').send({ alias: 'Femme, quai Ligny', source: 'outreach' }))
+        .body.id as string;
+
+    const ticked = await person();
+    const f1 = await plan(ticked);
+    const res = await edit(ticked, { moveFollowUps: '1' });
+    expect(res.status).toBe(303);
+    expect((await worker.get(`/personnes/${ticked}`)).text).toContain(
+      '1 suivi ouvert est confié au nouveau ou à la nouvelle référent·e',
+    );
+    expect((await testKnex()('follow_ups').where({ id: f1 }).first()).assignee_id).toBe(
+      team.worker2.id,
+    );
+
+    const unticked = await person();
+    const f2 = await plan(unticked);
+    expect((await edit(unticked, {})).status).toBe(303);
+    expect((await testKnex()('follow_ups').where({ id: f2 }).first()).assignee_id).toBe(
+      team.worker.id,
+    );
+    expect((await testKnex()('persons').where({ id: unticked }).first()).referent_id).toBe(
+      team.worker2.id,
+    );
   });
 });

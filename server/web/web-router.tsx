@@ -515,7 +515,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   const followUpForm = z
     .object({
       _csrf: z.string(),
-      action: z.enum(['terminer', 'reporter']),
+      action: z.enum(['terminer', 'reporter', 'rouvrir']),
       retour: z.string().optional(),
       dueAt: z.string().optional(),
     })
@@ -540,6 +540,8 @@ export function webRouter(services: Services, now: () => Date): Router {
       let input: z.infer<typeof updateFollowUpBody>;
       if (body.data.action === 'terminer') {
         input = { status: 'done' };
+      } else if (body.data.action === 'rouvrir') {
+        input = { status: 'open' };
       } else {
         const errors: Record<string, string> = {};
         const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
@@ -574,7 +576,18 @@ export function webRouter(services: Services, now: () => Date): Router {
           message:
             body.data.action === 'terminer'
               ? `Suivi « ${f.title} » marqué comme fait.`
-              : `Suivi « ${f.title} » reporté.`,
+              : body.data.action === 'rouvrir'
+                ? `Suivi « ${f.title} » rouvert.`
+                : `Suivi « ${f.title} » reporté.`,
+          // Done by mistake: taken back from the message itself.
+          undo:
+            body.data.action === 'terminer'
+              ? {
+                  action: `/suivis/${id}`,
+                  fields: { action: 'rouvrir', retour: returnTo },
+                  label: `Annuler : rouvrir « ${f.title} »`,
+                }
+              : undefined,
         });
       } catch (err) {
         // A colleague's follow-up (its buttons are not shown, but a page may be stale): the

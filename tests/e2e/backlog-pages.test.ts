@@ -204,4 +204,29 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
       team.worker2.id,
     );
   });
+
+  it('when a worker marks a follow-up done from "Mes actions", then the message offers to undo it, and undoing reopens it', async () => {
+    const worker = await loginAs(ctx.app, team.worker.email);
+    const p = await worker.post('/api/persons').send({ alias: 'Annulable', source: 'outreach' });
+    const f = await worker
+      .post(`/api/persons/${p.body.id}/follow-ups`)
+      .send({ title: 'Appeler la CAF', dueAt: '2026-12-01T09:00:00Z' });
+    const home = await worker.get('/');
+    const done = await worker
+      .post(`/suivis/${f.body.id}`)
+      .type('form')
+      .send({ _csrf: csrfOf(home.text), action: 'terminer', retour: '/' });
+    expect(done.status).toBe(303);
+    const after = await worker.get('/');
+    expect(after.text).toContain('Suivi « Appeler la CAF » marqué comme fait.');
+    expect(after.text).toContain('Annuler : rouvrir « Appeler la CAF »');
+    expect(after.text).toContain('name="action" value="rouvrir"');
+    const undo = await worker
+      .post(`/suivis/${f.body.id}`)
+      .type('form')
+      .send({ _csrf: csrfOf(after.text), action: 'rouvrir', retour: '/' });
+    expect(undo.status).toBe(303);
+    expect((await worker.get('/')).text).toContain('Suivi « Appeler la CAF » rouvert.');
+    expect((await testKnex()('follow_ups').where({ id: f.body.id }).first()).status).toBe('open');
+  });
 });

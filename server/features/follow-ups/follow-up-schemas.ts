@@ -15,7 +15,8 @@ export type CreateFollowUpInput = z.infer<typeof createFollowUpBody>;
 
 export const updateFollowUpBody = z
   .object({
-    status: z.enum(['done', 'cancelled']).optional(),
+    // 'open' undoes a completion or a cancellation (reopens it, its deadline planned again).
+    status: z.enum(['done', 'cancelled', 'open']).optional(),
     dueAt: isoDateTime().optional(),
     assigneeId: uuid().optional(),
     title: plainString().trim().min(1).max(200).optional(),
@@ -25,6 +26,10 @@ export const updateFollowUpBody = z
   .refine((b) => b.status || b.dueAt || b.assigneeId || b.title, {
     path: ['status'],
     message: 'give at least one of status, dueAt, assigneeId, title',
+  })
+  .refine((b) => b.status !== 'open' || (!b.dueAt && !b.assigneeId && !b.title), {
+    path: ['status'],
+    message: 'reopening changes nothing else: send status open alone',
   });
 export type UpdateFollowUpInput = z.infer<typeof updateFollowUpBody>;
 

@@ -395,6 +395,28 @@ export function createFollowUpService({
               current: await find(trx, actor, id, now),
             });
           }
+          if (input.status === 'open') {
+            // Undo: a completed or cancelled follow-up is open again, due when it was.
+            if (row.status === 'open')
+              throw new ConflictError('This follow-up is already open', {
+                current: await find(trx, actor, id, now),
+              });
+            await followUpRepository.update(trx, actor.structureId, id, {
+              status: 'open',
+              completed_at: null,
+            });
+            await replan(trx, outbox, actor, id, new Date(row.due_at));
+            await auditRepository.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'follow_up.reopen',
+              subjectType: 'person',
+              subjectId: row.person_id,
+              ip: ctx.ip,
+              details: { followUpId: id, was: row.status },
+            });
+            return (await find(trx, actor, id, now))!;
+          }
           if (row.status !== 'open') {
             throw new ConflictError(`This follow-up is already ${row.status}`, {
               current: await find(trx, actor, id, now),

@@ -381,7 +381,8 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
 
     it.each([
       [{}, 'status'],
-      [{ status: 'open' }, 'status'],
+      // Reopening (status open) is an undo of its own, with nothing else.
+      [{ status: 'open', title: 'Autre' }, 'status'],
       [{ dueAt: 'demain' }, 'dueAt'],
       [{ assigneeId: 'x' }, 'assigneeId'],
       [{ status: 'done', note: 'fait' }, 'note'],

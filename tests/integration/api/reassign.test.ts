@@ -228,4 +228,24 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
     const admins = await testKnex()('notifications').where({ recipient_id: team.admin.id });
     expect(admins[0].read_at).toBeNull();
   });
+
+  it('when a follow-up marked done is reopened, then it is open again with its deadline planned, audited; an open one cannot be reopened', async () => {
+    const person = await createPerson(worker);
+    const id = await plan(person.id, '2026-12-03T09:00:00Z');
+    expect((await worker.patch(`/api/follow-ups/${id}`).send({ status: 'done' })).status).toBe(200);
+    expect(await pending(id)).toHaveLength(0);
+    const res = await worker.patch(`/api/follow-ups/${id}`).send({ status: 'open' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'open', completedAt: null, canChange: true });
+    expect((await pending(id)).map((d) => new Date(d.due_at).toISOString())).toEqual([
+      '2026-12-03T09:00:00.000Z',
+    ]);
+    expect(await auditRows({ action: 'follow_up.reopen', subject_id: person.id })).toHaveLength(1);
+    expect((await worker.patch(`/api/follow-ups/${id}`).send({ status: 'open' })).status).toBe(409);
+    const mixed = await worker
+      .patch(`/api/follow-ups/${id}`)
+      .send({ status: 'open', title: 'Autre' });
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.details[0].field).toBe('status');
+  });
 });

@@ -129,7 +129,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
 
   const personService = createPersonService({ knex, uow, persons, clock });
   const notifications = createNotificationService({ knex, clock });
-  const followUps = createFollowUpService({ knex, uow, persons, notifications, clock });
+  const followUps = createFollowUpService({ knex, uow, persons, notifications, cipher, clock });
   const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
   const mailer = createMailer(config, logger);
   const referralRepo = createReferralRepository(cipher);

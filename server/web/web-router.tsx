@@ -518,6 +518,7 @@ export function webRouter(services: Services, now: () => Date): Router {
       action: z.enum(['terminer', 'reporter', 'rouvrir']),
       retour: z.string().optional(),
       dueAt: z.string().optional(),
+      note: z.string().optional(),
     })
     .strict();
 
@@ -539,7 +540,8 @@ export function webRouter(services: Services, now: () => Date): Router {
       const values = { dueAt: body.data.dueAt ?? '' };
       let input: z.infer<typeof updateFollowUpBody>;
       if (body.data.action === 'terminer') {
-        input = { status: 'done' };
+        const note = body.data.note?.trim().slice(0, 280);
+        input = note ? { status: 'done', note } : { status: 'done' };
       } else if (body.data.action === 'rouvrir') {
         input = { status: 'open' };
       } else {

@@ -215,12 +215,14 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     const done = await worker
       .post(`/suivis/${f.body.id}`)
       .type('form')
-      .send({ _csrf: csrfOf(home.text), action: 'terminer', retour: '/' });
+      .send({ _csrf: csrfOf(home.text), action: 'terminer', retour: '/', note: 'Dossier déposé' });
     expect(done.status).toBe(303);
     const after = await worker.get('/');
     expect(after.text).toContain('Suivi « Appeler la CAF » marqué comme fait.');
     expect(after.text).toContain('Annuler : rouvrir « Appeler la CAF »');
     expect(after.text).toContain('name="action" value="rouvrir"');
+    const file = await worker.get(`/personnes/${p.body.id}`);
+    expect(file.text).toContain('Dossier déposé');
     const undo = await worker
       .post(`/suivis/${f.body.id}`)
       .type('form')

@@ -13,6 +13,8 @@ export interface FollowUp {
   dueAt: Date;
   status: FollowUpStatus;
   completedAt: Date | null;
+  /** The note left when it was marked done, still encrypted: the service decrypts it. */
+  completionNoteEnc: string | null;
   overdue: boolean;
   version: number;
   createdAt: Date;
@@ -45,6 +47,7 @@ const toFollowUp = (r: Record<string, unknown>, now: Date): FollowUp => ({
   dueAt: r.due_at as Date,
   status: r.status as FollowUpStatus,
   completedAt: (r.completed_at as Date | null) ?? null,
+  completionNoteEnc: (r.completion_note_enc as string | null) ?? null,
   // Derived, never stored: open and past due.
   overdue: r.status === 'open' && new Date(r.due_at as Date).getTime() < now.getTime(),
   version: r.version as number,

@@ -20,12 +20,18 @@ export const updateFollowUpBody = z
     dueAt: isoDateTime().optional(),
     assigneeId: uuid().optional(),
     title: plainString().trim().min(1).max(200).optional(),
+    /** A short note when marking it done ("fait par téléphone, RDV le 3"). */
+    note: plainString().trim().min(1).max(280).optional(),
     version: z.number().int().min(1).max(2147483647).optional(),
   })
   .strict()
   .refine((b) => b.status || b.dueAt || b.assigneeId || b.title, {
     path: ['status'],
     message: 'give at least one of status, dueAt, assigneeId, title',
+  })
+  .refine((b) => b.note === undefined || b.status === 'done', {
+    path: ['note'],
+    message: 'a note goes with status done only',
   })
   .refine((b) => b.status !== 'open' || (!b.dueAt && !b.assigneeId && !b.title), {
     path: ['status'],

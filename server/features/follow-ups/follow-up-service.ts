@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
+import type { Cipher } from '../../lib/crypto';
 import {
   BusinessRuleError,
   ConflictError,
@@ -30,6 +31,7 @@ export interface FollowUpServiceDeps {
   uow: UnitOfWork;
   persons: PersonRepository;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
+  cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
   clock: Clock;
 }
 
@@ -42,7 +44,8 @@ export interface ReassignResult {
 }
 
 /** A follow-up as the service hands it out. */
-export interface FollowUpView extends FollowUp {
+export interface FollowUpView extends Omit<FollowUp, 'completionNoteEnc'> {
+  completionNote: string | null;
   /** Whether this caller may complete, reschedule or reassign it (open, and theirs or a manager's). */
   canChange: boolean;
 }
@@ -60,6 +63,7 @@ export function createFollowUpService({
   uow,
   persons,
   notifications,
+  cipher,
   clock,
 }: FollowUpServiceDeps) {
   async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
@@ -98,8 +102,9 @@ export function createFollowUpService({
   }
 
   /** What the caller gets: the follow-up and whether update() would accept a change from them. */
-  const view = (actor: Actor, f: FollowUp): FollowUpView => ({
+  const view = (actor: Actor, { completionNoteEnc, ...f }: FollowUp): FollowUpView => ({
     ...f,
+    completionNote: cipher.decryptOptional(completionNoteEnc),
     canChange: f.status === 'open' && mayChange(actor, f),
   });
 
@@ -404,6 +409,7 @@ export function createFollowUpService({
             await followUpRepository.update(trx, actor.structureId, id, {
               status: 'open',
               completed_at: null,
+              completion_note_enc: null,
             });
             await replan(trx, outbox, actor, id, new Date(row.due_at));
             await auditRepository.record(trx, {
@@ -431,6 +437,7 @@ export function createFollowUpService({
           if (input.status) {
             patch.status = input.status;
             patch.completed_at = now;
+            if (input.note) patch.completion_note_enc = cipher.encryptOptional(input.note);
           }
           await followUpRepository.update(trx, actor.structureId, id, patch);
 

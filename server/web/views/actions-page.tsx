@@ -1,4 +1,4 @@
-import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
+import type { FollowUpView as FollowUp } from '../../features/follow-ups/follow-up-service';
 import type { Notification } from '../../features/notifications/notification-repository';
 import type { Page } from '../../lib/validate';
 import { formatDateTime, localPath, parisDay, plural } from '../format';
@@ -19,6 +19,19 @@ export function CompleteButton({
       <Csrf token={ctx.csrfToken} />
       <input type="hidden" name="action" value="terminer" />
       <input type="hidden" name="retour" value={returnTo} />
+      <div class="fr-input-group fr-mb-1w">
+        <label class="fr-label fr-text--sm" for={`note-${followUp.id}`}>
+          Note courte (facultative)<span class="fr-sr-only"> : {followUp.title}</span>
+        </label>
+        <input
+          class="fr-input"
+          type="text"
+          id={`note-${followUp.id}`}
+          name="note"
+          maxLength={280}
+          autocomplete="off"
+        />
+      </div>
       <button
         type="submit"
         class="fr-btn fr-btn--sm fr-btn--secondary fr-icon-check-line fr-btn--icon-left"

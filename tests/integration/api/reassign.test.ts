@@ -248,4 +248,23 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
     expect(mixed.status).toBe(400);
     expect(mixed.body.error.details[0].field).toBe('status');
   });
+
+  it('when marked done with a short note, then the note is kept encrypted and shown, and reopening clears it', async () => {
+    const person = await createPerson(worker);
+    const id = await plan(person.id, '2026-12-03T09:00:00Z');
+    const res = await worker
+      .patch(`/api/follow-ups/${id}`)
+      .send({ status: 'done', note: 'Fait par téléphone, RDV le 3' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      status: 'done',
+      completionNote: 'Fait par téléphone, RDV le 3',
+    });
+    expect(res.body).not.toHaveProperty('completionNoteEnc');
+    const row = await testKnex()('follow_ups').where({ id }).first();
+    expect(row.completion_note_enc).toMatch(/^v1\./);
+    expect(row.completion_note_enc).not.toContain('téléphone');
+    const reopened = await worker.patch(`/api/follow-ups/${id}`).send({ status: 'open' });
+    expect(reopened.body.completionNote).toBeNull();
+  });
 });

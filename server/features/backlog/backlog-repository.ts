@@ -128,7 +128,11 @@ const FROM: Record<
 };
 
 /** How rows of an entity find their group: a join (when needed) and the key expression. */
-function grouping(entity: Entity, groupBy: BacklogGrouping): { join: string; key: string } {
+function grouping(
+  entity: Entity,
+  groupBy: BacklogGrouping,
+  teamId?: string,
+): { join: string; key: string } {
   const user = FROM[entity].user;
   switch (groupBy) {
     case 'assignee':
@@ -145,7 +149,8 @@ function grouping(entity: Entity, groupBy: BacklogGrouping): { join: string; key
     case 'team':
       return {
         join: `JOIN team_members tm ON tm.user_id = ${user}
-          JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId`,
+          JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
+          ${teamId ? 'AND t.id = :teamId' : ''}`,
         key: 'tm.team_id',
       };
     case 'partner':
@@ -173,7 +178,7 @@ function bucketSql(
 ) {
   const { entity, where } = BUCKETS[bucket];
   const base = FROM[entity];
-  const g = grouping(entity, scope.groupBy);
+  const g = grouping(entity, scope.groupBy, scope.teamId);
   const team = scope.teamId
     ? ` AND ${base.user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`
     : '';

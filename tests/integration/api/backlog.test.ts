@@ -273,6 +273,17 @@ describe('manager backlog (clock fixed on Wednesday 2026-11-25 11:00 Paris)', ()
   it('when filtered by a team, then only its members count; a team of another structure is 404', async () => {
     const body = await counts({ teamId });
     expect(body.groups.map((g) => g.key)).toEqual([team.worker.id]);
+    // A member of two teams counts in each; filtered by one team, only that team shows.
+    const [{ id: second }] = await testKnex()('teams')
+      .insert({ structure_id: team.structure.id, name: 'Accueil' })
+      .returning('id');
+    await testKnex()('team_members').insert({ team_id: second, user_id: team.worker.id });
+    const both = await counts({ groupBy: 'team' });
+    expect(both.groups.map((g) => g.label)).toEqual(['Accueil', 'Équipe mobile']);
+    const one = await counts({ groupBy: 'team', teamId });
+    expect(one.groups.map((g) => g.key)).toEqual([teamId]);
+    await testKnex()('team_members').where({ team_id: second }).del();
+    await testKnex()('teams').where({ id: second }).del();
     const foreign = await testKnex()('teams')
       .insert({ structure_id: other.structure.id, name: 'Accueil' })
       .returning('id');

@@ -37,3 +37,58 @@ export const backlogItemsQuery = z
   })
   .strict();
 export type BacklogItemsQuery = z.infer<typeof backlogItemsQuery>;
+
+/* Response bodies, for the OpenAPI document. */
+
+const counts = z.object(
+  Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, z.number().int()])) as Record<
+    BacklogBucket,
+    z.ZodNumber
+  >,
+);
+export const backlogView = z
+  .object({
+    groupBy: z.enum(BACKLOG_GROUPINGS),
+    teamId: z.uuid().nullable(),
+    at: z.iso.datetime(),
+    groups: z.array(
+      z.object({
+        key: z.string().meta({ description: 'a user, team, district or partner id, or "none"' }),
+        label: z.string().nullable(),
+        counts,
+      }),
+    ),
+    totals: counts,
+  })
+  .meta({ id: 'Backlog' });
+
+const person = { id: z.uuid(), personId: z.uuid(), personLabel: z.string() };
+export const backlogItemView = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('follow_up'),
+      ...person,
+      title: z.string(),
+      dueAt: z.iso.datetime(),
+      assigneeId: z.uuid(),
+      assigneeName: z.string().nullable(),
+      version: z.number().int(),
+    }),
+    z.object({
+      type: z.literal('referral'),
+      ...person,
+      partnerId: z.uuid(),
+      partnerName: z.string(),
+      sentAt: z.iso.datetime(),
+      requesterId: z.uuid().nullable(),
+      requesterName: z.string().nullable(),
+    }),
+    z.object({
+      type: z.literal('person'),
+      ...person,
+      lastContactAt: z.iso.datetime(),
+      referentId: z.uuid().nullable(),
+      referentName: z.string().nullable(),
+    }),
+  ])
+  .meta({ id: 'BacklogItem' });

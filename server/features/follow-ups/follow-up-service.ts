@@ -155,7 +155,8 @@ export function createFollowUpService({
   /**
    * Moves locked open follow-ups to `toId`: each keeps its due moment (its deadline is planned
    * again for the new assignee), each person's move is audited, and the new assignee is told in
-   * the app, with the persons named (they may see these files: same structure, staff).
+   * the app, with the persons named in the body (they may see these files: same structure,
+   * staff); the title, which an email may carry, never names them.
    */
   async function moveInTransaction(
     trx: Knex.Transaction,
@@ -200,7 +201,8 @@ export function createFollowUpService({
             subjectType: 'follow_up',
             subjectId: moved[0].id,
             dueMoment: now,
-            title: `Suivi confié par ${actor.name} : ${moved[0].title} (${names[0]})`,
+            title: `Suivi confié par ${actor.name} : ${moved[0].title}`,
+            body: `Pour : ${names[0]}`,
             link: `/personnes/${moved[0].personId}`,
           }
         : {

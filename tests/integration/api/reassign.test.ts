@@ -73,7 +73,8 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
       kind: 'follow_up.reassigned',
     });
     expect(told).toMatchObject({
-      title: `Suivi confié par ${team.manager.name} : Relancer la CAF (Homme ~50 ans, médiathèque)`,
+      title: `Suivi confié par ${team.manager.name} : Relancer la CAF`,
+      body: 'Pour : Homme ~50 ans, médiathèque',
       link: `/personnes/${person.id}`,
     });
     const [audit] = await auditRows({ action: 'follow_up.reassign', subject_id: person.id });

@@ -12,10 +12,12 @@ import { pingRedis } from './lib/redis';
 import { authRouter } from './features/auth/auth-router';
 import { docsRouter } from './features/docs/docs-router';
 import { contactRouter } from './features/contacts/contact-router';
+import { backlogRouter } from './features/backlog/backlog-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
 import { webRouter } from './web/web-router';
+import { backlogWebRouter } from './web/backlog/backlog-web-router';
 import { referralWebRouter } from './web/referrals/referral-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
@@ -114,6 +116,7 @@ export function createApp(deps: Deps): Express {
   api.use(personRouter(deps.services.persons, deps.services.timeline));
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
+  api.use(backlogRouter(deps.services.backlog));
   api.use(notificationRouter(deps.services.notifications));
   api.use(partnerRouter(deps.services.partners));
   api.use(consentRouter(deps.services.consents));
@@ -139,6 +142,7 @@ export function createApp(deps: Deps): Express {
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
   );
+  app.use(noStore, backlogWebRouter(deps.services));
   app.use(
     noStore,
     webRouter(deps.services, () => deps.clock.now()),

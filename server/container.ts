@@ -30,6 +30,8 @@ import {
 } from './features/contacts/contact-repository';
 import { createContactService, type ContactService } from './features/contacts/contact-service';
 import { createDeadlineRelay, type DeadlineRelay } from './features/deadlines/deadline-relay';
+import { createBacklogRepository } from './features/backlog/backlog-repository';
+import { createBacklogService, type BacklogService } from './features/backlog/backlog-service';
 import {
   createFollowUpService,
   type FollowUpService,
@@ -72,6 +74,7 @@ export interface Deps {
     persons: PersonService;
     contacts: ContactService;
     followUps: FollowUpService;
+    backlog: BacklogService;
     timeline: TimelineService;
     notifications: NotificationService;
     partners: PartnerDirectory;
@@ -135,7 +138,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     persons: personService,
     clock,
   });
-  const followUps = createFollowUpService({ knex, uow, persons, clock });
+  const notifications = createNotificationService({ knex, clock });
+  const followUps = createFollowUpService({ knex, uow, persons, notifications, cipher, clock });
   const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
   const mailer = createMailer(config, logger);
   const referralRepo = createReferralRepository(cipher);
@@ -188,13 +192,19 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       persons: personService,
       contacts: contactService,
       followUps,
+      backlog: createBacklogService({
+        knex,
+        clock,
+        calendar,
+        backlog: createBacklogRepository(),
+      }),
       timeline: createTimelineService({
         knex,
         persons: personService,
         details: timelineDetails,
         clock,
       }),
-      notifications: createNotificationService({ knex, clock }),
+      notifications,
       partners: createPartnerDirectory({ knex, clock }),
       consents,
       referrals,

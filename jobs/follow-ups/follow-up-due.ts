@@ -7,7 +7,8 @@ import { done, skipped, type Processor } from '../processor';
 /**
  * 'follow_up.due': the assignee gets an in-app notification at the due moment, from the
  * follow-up's current deadline only (a reschedule or a reassignment schedules a new one).
- * The notification carries the follow-up's title and a link, nothing else about the person.
+ * The in-app notification names the person (its recipient, the assignee, is staff of the
+ * file's structure and may read it); emails never carry it.
  */
 export const followUpDue: Processor = async ({ deadline, trx, deps, now }) => {
   const { structureId } = deadline;
@@ -39,6 +40,7 @@ export const followUpDue: Processor = async ({ deadline, trx, deps, now }) => {
     subjectId: followUp.id,
     dueMoment: deadline.dueAt,
     title: `Suivi à faire : ${followUp.title}`,
+    body: followUp.personLabel ? `Pour : ${followUp.personLabel}` : null,
     link: `/personnes/${followUp.personId}`,
   });
   return done();

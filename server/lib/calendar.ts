@@ -12,6 +12,10 @@ export interface BusinessCalendar {
   addBusinessDays(from: Date, days: number): Date;
   /** `at` when it falls in working hours, else the start of the next working morning. */
   nextWorkingMoment(at: Date): Date;
+  /** Local midnight of the day of `at`, moved by `addDays` calendar days (Europe/Paris by default). */
+  startOfDay(at: Date, addDays?: number): Date;
+  /** Local midnight of the Monday after `at`: the end of "this week". */
+  startOfNextWeek(at: Date): Date;
 }
 
 export interface CalendarOptions {
@@ -109,6 +113,19 @@ export function createBusinessCalendar(opts: CalendarOptions = {}): BusinessCale
       let [y, m, d] = nextDate(p.year, p.month, p.day);
       while (!isBusinessDate(y, m, d)) [y, m, d] = nextDate(y, m, d);
       return instant(y, m, d, start);
+    },
+
+    startOfDay(at, addDays = 0) {
+      const p = local(at);
+      const n = new Date(Date.UTC(p.year, p.month - 1, p.day + addDays));
+      return instant(n.getUTCFullYear(), n.getUTCMonth() + 1, n.getUTCDate(), 0);
+    },
+
+    startOfNextWeek(at) {
+      const p = local(at);
+      const weekday = new Date(Date.UTC(p.year, p.month - 1, p.day)).getUTCDay();
+      const n = new Date(Date.UTC(p.year, p.month - 1, p.day + (weekday === 0 ? 1 : 8 - weekday)));
+      return instant(n.getUTCFullYear(), n.getUTCMonth() + 1, n.getUTCDate(), 0);
     },
   };
 }

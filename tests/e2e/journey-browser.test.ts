@@ -283,7 +283,7 @@ describe('first journey in the browser', () => {
     const page = await newPage();
     await page.goto(`${base}/connexion`);
     await tabTo(page, '#email');
-    await page.keyboard.type(team.manager.email);
+    await page.keyboard.type(team.worker.email);
     await tabTo(page, '#password');
     await page.keyboard.type(DEFAULT_PASSWORD);
     await page.keyboard.press('Enter');

@@ -13,6 +13,8 @@ export interface FollowUp {
   dueAt: Date;
   status: FollowUpStatus;
   completedAt: Date | null;
+  /** The note left when it was marked done, still encrypted: the service decrypts it. */
+  completionNoteEnc: string | null;
   overdue: boolean;
   version: number;
   createdAt: Date;
@@ -45,6 +47,7 @@ const toFollowUp = (r: Record<string, unknown>, now: Date): FollowUp => ({
   dueAt: r.due_at as Date,
   status: r.status as FollowUpStatus,
   completedAt: (r.completed_at as Date | null) ?? null,
+  completionNoteEnc: (r.completion_note_enc as string | null) ?? null,
   // Derived, never stored: open and past due.
   overdue: r.status === 'open' && new Date(r.due_at as Date).getTime() < now.getTime(),
   version: r.version as number,
@@ -136,6 +139,61 @@ export const followUpRepository = {
       countQ,
     ]);
     return { items: rows.map((r) => toFollowUp(r, now)), total: Number(count) };
+  },
+
+  /**
+   * Open follow-ups to move, locked in id order (two bulk moves never deadlock): the ones given
+   * by id, or every open one of an assignee, optionally only those of one person.
+   */
+  async lockOpen(
+    trx: Knex.Transaction,
+    structureId: string,
+    by: { ids: string[] } | { assigneeId: string; personId?: string },
+  ): Promise<
+    { id: string; personId: string; assigneeId: string; dueAt: Date; status: FollowUpStatus }[]
+  > {
+    const q = trx('follow_ups').where({ structure_id: structureId });
+    if ('ids' in by) q.whereIn('id', by.ids);
+    else {
+      q.where({ assignee_id: by.assigneeId, status: 'open' });
+      if (by.personId) q.andWhere('person_id', by.personId);
+    }
+    const rows = await q
+      .orderBy('id')
+      .forUpdate()
+      .select('id', 'person_id', 'assignee_id', 'due_at', 'status');
+    return rows.map((r) => ({
+      id: r.id,
+      personId: r.person_id,
+      assigneeId: r.assignee_id,
+      dueAt: r.due_at,
+      status: r.status,
+    }));
+  },
+
+  async reassign(trx: Knex.Transaction, structureId: string, ids: string[], assigneeId: string) {
+    if (ids.length === 0) return;
+    await trx('follow_ups')
+      .where({ structure_id: structureId })
+      .whereIn('id', ids)
+      .update({
+        assignee_id: assigneeId,
+        version: trx.raw('version + 1'),
+        updated_at: trx.fn.now(),
+      });
+  },
+
+  /** Who holds open follow-ups in the structure, disabled users included (a leaver's work). */
+  async holders(db: Db, structureId: string): Promise<{ id: string; name: string }[]> {
+    return db('users as u')
+      .where('u.structure_id', structureId)
+      .whereExists(
+        db('follow_ups as f')
+          .whereRaw('f.assignee_id = u.id')
+          .andWhere({ 'f.structure_id': structureId, 'f.status': 'open' }),
+      )
+      .orderBy('u.name')
+      .select('u.id', 'u.name');
   },
 
   /** Follow-ups by id (a timeline page). */

@@ -7,6 +7,7 @@ import {
   createFollowUpBody,
   followUpParams,
   listFollowUpsQuery,
+  reassignFollowUpsBody,
   updateFollowUpBody,
 } from './follow-up-schemas';
 import type { FollowUpService } from './follow-up-service';
@@ -30,6 +31,15 @@ export function followUpRouter(followUps: FollowUpService): Router {
       "Open follow-ups unless status says otherwise (overdue=true: open and past due, false: open and not due yet). Workers list their own (assignee=me) or one person's (personId); the team backlog is for managers (403)",
     query: listFollowUpsQuery,
     handler: ({ actor, query, ctx }) => followUps.list(actor, query, ctx),
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/follow-ups/reassign',
+    policy: hasRole('manager'),
+    body: reassignFollowUpsBody,
+    summary:
+      "Manager: move the selected open follow-ups (ids), or all of a colleague's (fromAssigneeId, with referents: true their référent files too), to another active worker of the structure (422 otherwise); the deadlines follow and the new assignee is notified",
+    handler: ({ actor, body, ctx }) => followUps.reassign(actor, body, ctx),
   });
   endpoint(r, {
     method: 'patch',

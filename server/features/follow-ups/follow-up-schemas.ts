@@ -15,16 +15,27 @@ export type CreateFollowUpInput = z.infer<typeof createFollowUpBody>;
 
 export const updateFollowUpBody = z
   .object({
-    status: z.enum(['done', 'cancelled']).optional(),
+    // 'open' undoes a completion or a cancellation (reopens it, its deadline planned again).
+    status: z.enum(['done', 'cancelled', 'open']).optional(),
     dueAt: isoDateTime().optional(),
     assigneeId: uuid().optional(),
     title: plainString().trim().min(1).max(200).optional(),
+    /** A short note when marking it done ("fait par téléphone, RDV le 3"). */
+    note: plainString().trim().min(1).max(280).optional(),
     version: z.number().int().min(1).max(2147483647).optional(),
   })
   .strict()
   .refine((b) => b.status || b.dueAt || b.assigneeId || b.title, {
     path: ['status'],
     message: 'give at least one of status, dueAt, assigneeId, title',
+  })
+  .refine((b) => b.note === undefined || b.status === 'done', {
+    path: ['note'],
+    message: 'a note goes with status done only',
+  })
+  .refine((b) => b.status !== 'open' || (!b.dueAt && !b.assigneeId && !b.title), {
+    path: ['status'],
+    message: 'reopening changes nothing else: send status open alone',
   });
 export type UpdateFollowUpInput = z.infer<typeof updateFollowUpBody>;
 
@@ -45,7 +56,35 @@ export const listFollowUpsQuery = z
   });
 export type ListFollowUpsQuery = z.infer<typeof listFollowUpsQuery>;
 
+/**
+ * A manager moves open follow-ups to another worker: those selected (ids), or all of someone's
+ * (fromAssigneeId), and with referents: true the files whose référent they are.
+ */
+export const reassignFollowUpsBody = z
+  .object({
+    toAssigneeId: uuid(),
+    ids: z.array(uuid()).min(1).max(500).optional(),
+    fromAssigneeId: uuid().optional(),
+    referents: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => (b.ids === undefined) !== (b.fromAssigneeId === undefined), {
+    path: ['ids'],
+    message: 'give either ids or fromAssigneeId',
+  })
+  .refine((b) => !b.referents || b.fromAssigneeId !== undefined, {
+    path: ['referents'],
+    message: 'moving référent files needs fromAssigneeId',
+  })
+  .refine((b) => b.fromAssigneeId === undefined || b.fromAssigneeId !== b.toAssigneeId, {
+    path: ['toAssigneeId'],
+    message: 'must differ from fromAssigneeId',
+  });
+export type ReassignFollowUpsInput = z.infer<typeof reassignFollowUpsBody>;
+
 export const followUpParams = z.object({ id: uuid() }).strict();
 
 /** The deadline kind a follow-up's due moment is written as in the outbox. */
 export const FOLLOW_UP_DUE = 'follow_up.due';
+/** The notification a worker gets when a manager hands them follow-ups. */
+export const FOLLOW_UP_REASSIGNED = 'follow_up.reassigned';

@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
-import type { Actor } from '../../auth/actor';
+import { PERSON_ROLES, type Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
+import type { Cipher } from '../../lib/crypto';
 import {
+  BusinessRuleError,
+  ConflictError,
   ForbiddenError,
   InvalidTransitionError,
   NotFoundError,
@@ -12,13 +15,16 @@ import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { auditConflictRead } from '../audit/conflict-audit';
+import type { NotificationService } from '../notifications/notification-service';
 import type { PersonRepository } from '../persons/person-repository';
 import { userRepository } from '../users/user-repository';
 import { followUpRepository, type FollowUp } from './follow-up-repository';
 import {
   FOLLOW_UP_DUE,
+  FOLLOW_UP_REASSIGNED,
   type CreateFollowUpInput,
   type ListFollowUpsQuery,
+  type ReassignFollowUpsInput,
   type UpdateFollowUpInput,
 } from './follow-up-schemas';
 
@@ -26,11 +32,22 @@ export interface FollowUpServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
   persons: PersonRepository;
+  notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
+  cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
   clock: Clock;
 }
 
+/** What a reassignment moved. */
+export interface ReassignResult {
+  toAssigneeId: string;
+  followUpIds: string[];
+  /** Files whose référent changed (referents: true). */
+  personIds: string[];
+}
+
 /** A follow-up as the service hands it out. */
-export interface FollowUpView extends FollowUp {
+export interface FollowUpView extends Omit<FollowUp, 'completionNoteEnc'> {
+  completionNote: string | null;
   /** Whether this caller may complete, reschedule or reassign it (open, and theirs or a manager's). */
   canChange: boolean;
 }
@@ -43,7 +60,14 @@ export interface PlanInput {
   contactId?: string | null;
 }
 
-export function createFollowUpService({ knex, uow, persons, clock }: FollowUpServiceDeps) {
+export function createFollowUpService({
+  knex,
+  uow,
+  persons,
+  notifications,
+  cipher,
+  clock,
+}: FollowUpServiceDeps) {
   async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
     const u = await userRepository.findInStructure(db, actor.structureId, assigneeId);
     if (!u || !['worker', 'manager'].includes(u.role)) {
@@ -80,8 +104,9 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
   }
 
   /** What the caller gets: the follow-up and whether update() would accept a change from them. */
-  const view = (actor: Actor, f: FollowUp): FollowUpView => ({
+  const view = (actor: Actor, { completionNoteEnc, ...f }: FollowUp): FollowUpView => ({
     ...f,
+    completionNote: cipher.decryptOptional(completionNoteEnc),
     canChange: f.status === 'open' && mayChange(actor, f),
   });
 
@@ -90,8 +115,194 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
     return f ? view(actor, f) : null;
   }
 
+  /** The pending due moment moves with a follow-up, and its "Suivi à faire" goes with the old one. */
+  async function replan(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    actor: Actor,
+    id: string,
+    dueAt: Date | null,
+  ) {
+    await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+    await notifications.withdrawInTransaction(trx, FOLLOW_UP_DUE, 'follow_up', id);
+    if (dueAt) {
+      await outbox.schedule({
+        structureId: actor.structureId,
+        kind: FOLLOW_UP_DUE,
+        subjectType: 'follow_up',
+        subjectId: id,
+        dueAt,
+      });
+    }
+  }
+
+  /** A user work may be handed to: an active worker or manager of the caller's structure (else 422). */
+  async function activeStaff(trx: Knex.Transaction, actor: Actor, id: string) {
+    const u = await userRepository.findInStructure(trx, actor.structureId, id);
+    if (!u || !PERSON_ROLES.includes(u.role)) {
+      throw new BusinessRuleError(
+        'assignee_unavailable',
+        'toAssigneeId is not an active worker or manager of your structure',
+        [
+          {
+            field: 'toAssigneeId',
+            message: 'is not an active worker or manager of your structure',
+          },
+        ],
+      );
+    }
+    return u;
+  }
+
+  /**
+   * Moves locked open follow-ups to `toId`: each keeps its due moment (its deadline is planned
+   * again for the new assignee), each person's move is audited, and the new assignee is told in
+   * the app, with the persons named in the body (they may see these files: same structure,
+   * staff); the title, which an email may carry, never names them.
+   */
+  async function moveInTransaction(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    actor: Actor,
+    rows: { id: string; personId: string; assigneeId: string; dueAt: Date }[],
+    toId: string,
+    ctx: RequestContext,
+  ): Promise<string[]> {
+    const moving = rows.filter((r) => r.assigneeId !== toId);
+    if (moving.length === 0) return [];
+    const ids = moving.map((r) => r.id);
+    await followUpRepository.reassign(trx, actor.structureId, ids, toId);
+    for (const r of moving) await replan(trx, outbox, actor, r.id, new Date(r.dueAt));
+    const byPerson = new Map<string, typeof moving>();
+    for (const r of moving) byPerson.set(r.personId, [...(byPerson.get(r.personId) ?? []), r]);
+    for (const [personId, list] of byPerson) {
+      await auditRepository.record(trx, {
+        actor,
+        structureId: actor.structureId,
+        action: 'follow_up.reassign',
+        subjectType: 'person',
+        subjectId: personId,
+        ip: ctx.ip,
+        details: {
+          followUpIds: list.map((r) => r.id),
+          from: [...new Set(list.map((r) => r.assigneeId))],
+          to: toId,
+        },
+      });
+    }
+    const now = clock.now();
+    const moved = await followUpRepository.byIds(trx, actor.structureId, ids, now);
+    const names = [...new Set(moved.map((f) => f.personLabel || '—'))];
+    await notifications.notifyInTransaction(
+      trx,
+      moved.length === 1
+        ? {
+            structureId: actor.structureId,
+            recipientId: toId,
+            kind: FOLLOW_UP_REASSIGNED,
+            subjectType: 'follow_up',
+            subjectId: moved[0].id,
+            dueMoment: now,
+            title: `Suivi confié par ${actor.name} : ${moved[0].title}`,
+            body: `Pour : ${names[0]}`,
+            link: `/personnes/${moved[0].personId}`,
+          }
+        : {
+            structureId: actor.structureId,
+            recipientId: toId,
+            kind: FOLLOW_UP_REASSIGNED,
+            subjectType: 'user',
+            subjectId: actor.id,
+            dueMoment: now,
+            title: `${moved.length} suivis vous ont été confiés par ${actor.name}`,
+            body: `Pour : ${names.slice(0, 10).join(', ')}${names.length > 10 ? '…' : ''}`,
+            link: '/',
+          },
+    );
+    return ids;
+  }
+
   return {
     planInTransaction,
+
+    /**
+     * A manager hands open follow-ups to someone else: those selected, or all of a colleague's
+     * (a leaver, who may already be disabled), and with referents the files they are référent of.
+     */
+    async reassign(
+      actor: Actor,
+      input: ReassignFollowUpsInput,
+      ctx: RequestContext,
+    ): Promise<ReassignResult> {
+      return uow(async (trx, outbox) => {
+        const to = await activeStaff(trx, actor, input.toAssigneeId);
+        let rows;
+        if (input.ids) {
+          const ids = [...new Set(input.ids)];
+          rows = await followUpRepository.lockOpen(trx, actor.structureId, { ids });
+          if (rows.length !== ids.length) throw new NotFoundError('Follow-up');
+          const closed = rows.filter((r) => r.status !== 'open').map((r) => r.id);
+          if (closed.length > 0)
+            throw new ConflictError('Some of these follow-ups are no longer open', { ids: closed });
+        } else {
+          const from = await userRepository.findAnyInStructure(
+            trx,
+            actor.structureId,
+            input.fromAssigneeId!,
+          );
+          if (!from) throw new NotFoundError('User');
+          rows = await followUpRepository.lockOpen(trx, actor.structureId, { assigneeId: from.id });
+        }
+        const followUpIds = await moveInTransaction(trx, outbox, actor, rows, to.id, ctx);
+        let personIds: string[] = [];
+        if (input.referents) {
+          personIds = await persons.moveReferent(
+            trx,
+            actor.structureId,
+            input.fromAssigneeId!,
+            to.id,
+          );
+          for (const personId of personIds) {
+            await auditRepository.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'person.update',
+              subjectType: 'person',
+              subjectId: personId,
+              ip: ctx.ip,
+              details: { fields: ['referentId'], from: input.fromAssigneeId, to: to.id },
+            });
+          }
+        }
+        return { toAssigneeId: to.id, followUpIds, personIds };
+      });
+    },
+
+    /** Who holds open follow-ups (disabled users included): whose work a manager may move. */
+    async holders(actor: Actor) {
+      return followUpRepository.holders(knex, actor.structureId);
+    },
+
+    /** A person's référent changed: their open follow-ups held by the former one move too. */
+    async moveWithReferent(
+      actor: Actor,
+      personId: string,
+      fromId: string,
+      toId: string,
+      ctx: RequestContext,
+    ): Promise<ReassignResult> {
+      return uow(async (trx, outbox) => {
+        if (!(await persons.lock(trx, actor.structureId, personId)))
+          throw new NotFoundError('Person');
+        const to = await activeStaff(trx, actor, toId);
+        const rows = await followUpRepository.lockOpen(trx, actor.structureId, {
+          assigneeId: fromId,
+          personId,
+        });
+        const followUpIds = await moveInTransaction(trx, outbox, actor, rows, to.id, ctx);
+        return { toAssigneeId: to.id, followUpIds, personIds: [] };
+      });
+    },
 
     async plan(
       actor: Actor,
@@ -194,6 +405,29 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
               await find(trx, actor, id, now),
             );
           }
+          if (input.status === 'open') {
+            // Undo: a completed or cancelled follow-up is open again, due when it was.
+            if (row.status === 'open')
+              throw new InvalidTransitionError('This follow-up is already open', {
+                current: await find(trx, actor, id, now),
+              });
+            await followUpRepository.update(trx, actor.structureId, id, {
+              status: 'open',
+              completed_at: null,
+              completion_note_enc: null,
+            });
+            await replan(trx, outbox, actor, id, new Date(row.due_at));
+            await auditRepository.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'follow_up.reopen',
+              subjectType: 'person',
+              subjectId: row.person_id,
+              ip: ctx.ip,
+              details: { followUpId: id, was: row.status },
+            });
+            return (await find(trx, actor, id, now))!;
+          }
           if (row.status !== 'open') {
             throw new InvalidTransitionError(`This follow-up is already ${row.status}`, {
               current: await find(trx, actor, id, now),
@@ -208,22 +442,16 @@ export function createFollowUpService({ knex, uow, persons, clock }: FollowUpSer
           if (input.status) {
             patch.status = input.status;
             patch.completed_at = now;
+            if (input.note) patch.completion_note_enc = cipher.encryptOptional(input.note);
           }
           await followUpRepository.update(trx, actor.structureId, id, patch);
 
           // The pending deadline moves with the follow-up, or goes when it is closed.
-          if (input.status || input.dueAt || input.assigneeId) {
-            await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
-            if (!input.status) {
-              await outbox.schedule({
-                structureId: actor.structureId,
-                kind: FOLLOW_UP_DUE,
-                subjectType: 'follow_up',
-                subjectId: id,
-                dueAt: input.dueAt ?? new Date(row.due_at),
-              });
-            }
-          }
+          // A rescheduled or reassigned one loses its "Suivi à faire": the new deadline brings
+          // the new one, to its assignee, at its moment.
+          if (input.status) await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+          else if (input.dueAt || input.assigneeId)
+            await replan(trx, outbox, actor, id, input.dueAt ?? new Date(row.due_at));
           await persons.touch(trx, actor.structureId, row.person_id, now);
           await auditRepository.record(trx, {
             actor,

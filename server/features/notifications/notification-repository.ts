@@ -89,6 +89,28 @@ export const notificationRepository = {
     return Number(unread);
   },
 
+  /** A subject's notifications of a kind that no longer hold (a follow-up moved or rescheduled). */
+  async removeForSubject(
+    db: Db,
+    kind: string,
+    subjectType: string,
+    subjectId: string,
+  ): Promise<void> {
+    await db('notifications')
+      .where({ kind, subject_type: subjectType, subject_id: subjectId })
+      .del();
+  },
+
+  /** Every unread notification of the recipient is read now; how many were. */
+  async markAllRead(db: Db, recipientId: string, at: Date): Promise<number> {
+    const rows = await db('notifications')
+      .where({ recipient_id: recipientId })
+      .whereNull('read_at')
+      .update({ read_at: at })
+      .returning('id');
+    return rows.length;
+  },
+
   /** Scoped by recipient: someone else's notification is not found. */
   async markRead(db: Db, recipientId: string, id: string, at: Date): Promise<Notification | null> {
     const [row] = await db('notifications')

@@ -15,6 +15,13 @@ export function notificationRouter(notifications: NotificationService): Router {
   });
   endpoint(r, {
     method: 'post',
+    path: '/notifications/read-all',
+    policy: isAuthenticated(),
+    summary: 'Marks every unread notification of the caller as read; how many were',
+    handler: ({ actor }) => notifications.markAllRead(actor.id),
+  });
+  endpoint(r, {
+    method: 'post',
     path: '/notifications/:id/read',
     policy: isAuthenticated(),
     params: notificationParams,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
-import { notificationRepository } from './notification-repository';
+import { notificationRepository, type NewNotification } from './notification-repository';
 import type { ListNotificationsQuery } from './notification-schemas';
 
 /** A user's in-app notifications: their own only (someone else's is not found). */
@@ -14,6 +14,27 @@ export function createNotificationService(deps: { knex: Knex; clock: Clock }) {
     /** What the page frame's badge shows: one count, without a page of notifications. */
     async unreadCount(recipientId: string) {
       return notificationRepository.unreadCount(deps.knex, recipientId);
+    },
+    async markAllRead(recipientId: string) {
+      const read = await notificationRepository.markAllRead(
+        deps.knex,
+        recipientId,
+        deps.clock.now(),
+      );
+      return { read, unread: 0 };
+    },
+    /** Inside the caller's transaction: once per (recipient, kind, subject, moment). */
+    async notifyInTransaction(trx: Knex.Transaction, n: NewNotification) {
+      return notificationRepository.insertOnce(trx, n);
+    },
+    /** Inside the caller's transaction: a subject's notifications of a kind that no longer hold. */
+    async withdrawInTransaction(
+      trx: Knex.Transaction,
+      kind: string,
+      subjectType: string,
+      subjectId: string,
+    ) {
+      await notificationRepository.removeForSubject(trx, kind, subjectType, subjectId);
     },
     async markRead(recipientId: string, id: string) {
       const n = await notificationRepository.markRead(deps.knex, recipientId, id, deps.clock.now());

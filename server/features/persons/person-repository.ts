@@ -209,6 +209,15 @@ export function createPersonRepository(cipher: Cipher) {
       return n.length === 1;
     },
 
+    /** Every file of the structure whose référent is `from` passes to `to`; their ids. */
+    async moveReferent(db: Db, structureId: string, from: string, to: string): Promise<string[]> {
+      const rows = await db('persons')
+        .where({ structure_id: structureId, referent_id: from })
+        .update({ referent_id: to, version: db.raw('version + 1'), updated_at: db.fn.now() })
+        .returning('id');
+      return rows.map((r: { id: string }) => r.id);
+    },
+
     async touch(db: Db, structureId: string, id: string, at: Date): Promise<void> {
       await db('persons')
         .where({ id, structure_id: structureId })

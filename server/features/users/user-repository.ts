@@ -56,6 +56,16 @@ export const userRepository = {
     return row ? toUser(row) : null;
   },
 
+  /** Any user of the structure, disabled ones included (a leaver whose work is moved). */
+  async findAnyInStructure(
+    db: Knex | Knex.Transaction,
+    structureId: string,
+    id: string,
+  ): Promise<UserRecord | null> {
+    const row = await db('users').where({ id, structure_id: structureId }).first();
+    return row ? toUser(row) : null;
+  },
+
   /** A user of the same structure, for assignment and referent choices. */
   async findInStructure(
     db: Knex | Knex.Transaction,

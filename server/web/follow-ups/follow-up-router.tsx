@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
@@ -17,6 +17,7 @@ import {
   staff,
 } from '../page-helpers';
 import type { RenderPerson } from '../persons/person-file-router';
+import { renderBacklog } from '../backlog/backlog-web-router';
 import { sendPage } from '../render';
 import { ActionsPage, actionsPageHref } from '../views/actions-page';
 
@@ -33,8 +34,15 @@ export function followUpWebRouter(
 ): Router {
   const r = Router();
 
-  // ---- Mes actions --------------------------------------------------------------------------
+  // ---- Home: the team's backlog for managers, "Mes actions" for workers ------------------------
   r.get('/', staff(), async (req, res) => {
+    if (actorOf(req).role === 'manager') return renderBacklog(services, req, res);
+    return renderActions(req, res);
+  });
+  // A manager's own follow-ups, where a worker's are at the root.
+  r.get('/mes-actions', staff(), renderActions);
+
+  async function renderActions(req: Request, res: Response) {
     const actor = actorOf(req);
     const q = pageQuery.safeParse(req.query);
     if (!q.success) throw new NotFoundError('Page');
@@ -48,21 +56,30 @@ export function followUpWebRouter(
       // The unread count comes with the list just above: no second count query.
       pageContext(req, null),
     ]);
-    if (await redirectPastLastPage(req, res, followUps, actionsPageHref, ctx.flash)) return;
+    const base = actor.role === 'manager' ? '/mes-actions' : '/';
+    const href = (p: number) => actionsPageHref(p, base);
+    if (await redirectPastLastPage(req, res, followUps, href, ctx.flash)) return;
     ctx.unread = notes.unread;
     sendPage(
       res,
-      <ActionsPage ctx={ctx} followUps={followUps} notifications={notes.items} now={now()} />,
+      <ActionsPage
+        ctx={ctx}
+        followUps={followUps}
+        notifications={notes.items}
+        now={now()}
+        base={base}
+      />,
     );
-  });
+  }
 
   // ---- Follow-up: complete or reschedule ------------------------------------------------------
   const followUpForm = z
     .object({
       _csrf: z.string(),
-      action: z.enum(['terminer', 'reporter']),
+      action: z.enum(['terminer', 'reporter', 'rouvrir']),
       retour: z.string().optional(),
       dueAt: z.string().optional(),
+      note: z.string().optional(),
     })
     .strict();
 
@@ -78,7 +95,10 @@ export function followUpWebRouter(
     const values = { dueAt: body.data.dueAt ?? '' };
     let input: z.infer<typeof updateFollowUpBody>;
     if (body.data.action === 'terminer') {
-      input = { status: 'done' };
+      const note = body.data.note?.trim().slice(0, 280);
+      input = note ? { status: 'done', note } : { status: 'done' };
+    } else if (body.data.action === 'rouvrir') {
+      input = { status: 'open' };
     } else {
       const errors: Record<string, string> = {};
       const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
@@ -113,7 +133,18 @@ export function followUpWebRouter(
         message:
           body.data.action === 'terminer'
             ? `Suivi « ${f.title} » marqué comme fait.`
-            : `Suivi « ${f.title} » reporté.`,
+            : body.data.action === 'rouvrir'
+              ? `Suivi « ${f.title} » rouvert.`
+              : `Suivi « ${f.title} » reporté.`,
+        // Done by mistake: taken back from the message itself.
+        undo:
+          body.data.action === 'terminer'
+            ? {
+                action: `/suivis/${id}`,
+                fields: { action: 'rouvrir', retour: returnTo },
+                label: `Annuler : rouvrir « ${f.title} »`,
+              }
+            : undefined,
       });
     } catch (err) {
       // A colleague's follow-up (its buttons are not shown, but a page may be stale): the

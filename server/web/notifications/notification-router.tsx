@@ -24,6 +24,22 @@ export function notificationWebRouter(services: Services): Router {
   });
 
   r.post(
+    '/notifications/tout-lu',
+    isAuthenticated(),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) => {
+      const { read } = await services.notifications.markAllRead(actorOf(req).id);
+      await redirect(req, res, '/notifications', {
+        type: 'success',
+        message:
+          read === 0
+            ? 'Tout était déjà lu.'
+            : `${read > 1 ? `${read} notifications marquées` : '1 notification marquée'} comme lue${read > 1 ? 's' : ''}.`,
+      });
+    },
+  );
+
+  r.post(
     '/notifications/:id/lu',
     isAuthenticated(),
     csrf.csrfSynchronisedProtection,

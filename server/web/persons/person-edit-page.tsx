@@ -342,6 +342,19 @@ export function PersonEditPage({
                   placeholder="Aucun·e référent·e"
                 />
                 <Saved conflict={conflict} name="referentId" />
+                <div class="fr-checkbox-group fr-mb-3w">
+                  <input
+                    type="checkbox"
+                    id="moveFollowUps"
+                    name="moveFollowUps"
+                    value="1"
+                    checked
+                  />
+                  <label class="fr-label" for="moveFollowUps">
+                    Si le ou la référent·e change, lui confier aussi les suivis ouverts de cette
+                    personne tenus par l’ancien·ne
+                  </label>
+                </div>
                 <div
                   class={`fr-checkbox-group fr-mb-3w${form.errors.pauseReminders ? ' fr-checkbox-group--error' : ''}`}
                 >

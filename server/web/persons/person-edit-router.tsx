@@ -212,8 +212,25 @@ export function personEditWebRouter(services: Services): Router {
       const person = await services.persons.get(actor, id, rc);
       return render(req, res, { person, form: parsed.form }, 400);
     }
+    // Offered with the référent: their open follow-ups held by the former one move too.
+    const moveFollowUps = formValues(req.body, ['moveFollowUps']).moveFollowUps === '1';
+    const before =
+      moveFollowUps && parsed.data.referentId
+        ? (await services.persons.get(actor, id, rc)).referentId
+        : null;
+    let moved = 0;
     try {
       await services.persons.update(actor, id, parsed.data, rc);
+      if (before && parsed.data.referentId && before !== parsed.data.referentId) {
+        const done = await services.followUps.moveWithReferent(
+          actor,
+          id,
+          before,
+          parsed.data.referentId,
+          rc,
+        );
+        moved = done.followUpIds.length;
+      }
     } catch (err) {
       if (hasCode(err, 'anonymised')) {
         return redirect(req, res, `/personnes/${id}`, {
@@ -240,7 +257,10 @@ export function personEditWebRouter(services: Services): Router {
     }
     await redirect(req, res, `/personnes/${id}`, {
       type: 'success',
-      message: 'La fiche est mise à jour.',
+      message:
+        moved > 0
+          ? `La fiche est mise à jour ; ${moved > 1 ? `${moved} suivis ouverts sont confiés` : '1 suivi ouvert est confié'} au nouveau ou à la nouvelle référent·e.`
+          : 'La fiche est mise à jour.',
     });
   });
 

@@ -1,4 +1,4 @@
-import type { FollowUp } from '../../features/follow-ups/follow-up-repository';
+import type { FollowUpView as FollowUp } from '../../features/follow-ups/follow-up-service';
 import type { Notification } from '../../features/notifications/notification-repository';
 import type { Page } from '../../lib/validate';
 import { formatDateTime, localPath, parisDay, plural } from '../format';
@@ -19,6 +19,19 @@ export function CompleteButton({
       <Csrf token={ctx.csrfToken} />
       <input type="hidden" name="action" value="terminer" />
       <input type="hidden" name="retour" value={returnTo} />
+      <div class="fr-input-group fr-mb-1w">
+        <label class="fr-label fr-text--sm" for={`note-${followUp.id}`}>
+          Note courte (facultative)<span class="fr-sr-only"> : {followUp.title}</span>
+        </label>
+        <input
+          class="fr-input"
+          type="text"
+          id={`note-${followUp.id}`}
+          name="note"
+          maxLength={280}
+          autocomplete="off"
+        />
+      </div>
       <button
         type="submit"
         class="fr-btn fr-btn--sm fr-btn--secondary fr-icon-check-line fr-btn--icon-left"
@@ -63,16 +76,20 @@ function FollowUpList({
   );
 }
 
-/** The address of a page of "Mes actions". */
-export const actionsPageHref = (page: number) => (page === 1 ? '/' : `/?page=${page}`);
+/** The address of a page of "Mes actions": at the root for workers, /mes-actions for managers. */
+export const actionsPageHref = (page: number, base = '/') =>
+  page === 1 ? base : `${base}?page=${page}`;
 
 export function ActionsPage({
   ctx,
   followUps,
   notifications,
   now,
+  base = '/',
 }: {
   ctx: PageContext;
+  /** Where the page lives (a manager's home is the team's backlog). */
+  base?: string;
   /** One page of the worker's open follow-ups, oldest due first. */
   followUps: Page<FollowUp>;
   notifications: Notification[];
@@ -80,7 +97,8 @@ export function ActionsPage({
 }) {
   const { items, total, page, pageSize } = followUps;
   const paged = total > pageSize;
-  const here = actionsPageHref(page);
+  const href = (p: number) => actionsPageHref(p, base);
+  const here = href(page);
   const today = parisDay(now);
   const overdue = items.filter((f) => f.overdue);
   const dueToday = items.filter((f) => !f.overdue && parisDay(f.dueAt) === today);
@@ -146,7 +164,7 @@ export function ActionsPage({
             page={page}
             total={total}
             pageSize={pageSize}
-            href={actionsPageHref}
+            href={href}
             label="Pages de mes suivis"
           />
         </div>

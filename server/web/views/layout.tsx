@@ -2,11 +2,20 @@ import type { ComponentChildren } from 'preact';
 import { homeFor, type Actor } from '../../auth/actor';
 
 export type NavKey =
-  'actions' | 'persons' | 'referrals' | 'partners' | 'rights' | 'notifications' | 'none';
+  | 'backlog'
+  | 'actions'
+  | 'persons'
+  | 'referrals'
+  | 'partners'
+  | 'rights'
+  | 'notifications'
+  | 'none';
 
 export interface Flash {
   type: 'success' | 'error' | 'info' | 'warning';
   message: string;
+  /** A move that can be taken back from the message: a form posting these fields. */
+  undo?: { action: string; fields: Record<string, string>; label: string };
 }
 
 /** What every page's frame needs: who is signed in, the CSRF token, the unread count. */
@@ -118,9 +127,20 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
               <ul class="fr-nav__list">
                 {ctx.staff ? (
                   <>
-                    <NavLink href="/" current={nav === 'actions'}>
-                      Mes actions
-                    </NavLink>
+                    {ctx.actor?.role === 'manager' ? (
+                      <>
+                        <NavLink href="/" current={nav === 'backlog'}>
+                          Tableau de l’équipe
+                        </NavLink>
+                        <NavLink href="/mes-actions" current={nav === 'actions'}>
+                          Mes actions
+                        </NavLink>
+                      </>
+                    ) : (
+                      <NavLink href="/" current={nav === 'actions'}>
+                        Mes actions
+                      </NavLink>
+                    )}
                     <NavLink href="/personnes" current={nav === 'persons'}>
                       Personnes
                     </NavLink>
@@ -162,7 +182,7 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
   );
 }
 
-function FlashMessage({ flash }: { flash: Flash | null }) {
+function FlashMessage({ flash, csrfToken }: { flash: Flash | null; csrfToken: string }) {
   if (!flash) return null;
   return (
     <div
@@ -170,6 +190,17 @@ function FlashMessage({ flash }: { flash: Flash | null }) {
       role={flash.type === 'error' || flash.type === 'warning' ? 'alert' : 'status'}
     >
       <p>{flash.message}</p>
+      {flash.undo && csrfToken ? (
+        <form method="post" action={flash.undo.action} class="fr-mt-1w">
+          <input type="hidden" name="_csrf" value={csrfToken} />
+          {Object.entries(flash.undo.fields).map(([name, value]) => (
+            <input type="hidden" name={name} value={value} />
+          ))}
+          <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary">
+            {flash.undo.label}
+          </button>
+        </form>
+      ) : null}
     </div>
   );
 }
@@ -227,7 +258,7 @@ export function Layout({
         </div>
         <Header ctx={ctx} nav={nav} />
         <main id="contenu" role="main" class="fr-container fr-py-4w" tabIndex={-1}>
-          <FlashMessage flash={ctx.flash} />
+          <FlashMessage flash={ctx.flash} csrfToken={ctx.csrfToken} />
           {children}
         </main>
         <footer class="fr-footer av-footer" role="contentinfo">

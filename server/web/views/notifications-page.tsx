@@ -20,6 +20,17 @@ export function NotificationsPage({
           ? 'Tout est lu.'
           : plural(ctx.unread, 'notification non lue', 'notifications non lues')}
       </p>
+      {ctx.unread > 0 ? (
+        <form method="post" action="/notifications/tout-lu" class="fr-mb-3w">
+          <Csrf token={ctx.csrfToken} />
+          <button
+            type="submit"
+            class="fr-btn fr-btn--secondary fr-icon-check-line fr-btn--icon-left"
+          >
+            Tout marquer comme lu
+          </button>
+        </form>
+      ) : null}
       {items.length === 0 ? (
         <p>Aucune notification pour l’instant. Les suivis arrivés à échéance apparaîtront ici.</p>
       ) : (

@@ -177,6 +177,7 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
             : `Prévu le ${formatDateTime(f.dueAt)}`}
           {f.assigneeName ? ` · ${f.assigneeName}` : ''}
         </p>
+        {f.completionNote ? <p class="fr-mb-0 av-pre">{f.completionNote}</p> : null}
       </li>
     );
   }

@@ -383,10 +383,12 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
 
     it.each([
       [{}, 'status'],
-      [{ status: 'open' }, 'status'],
+      // Reopening (status open) is an undo of its own, with nothing else.
+      [{ status: 'open', title: 'Autre' }, 'status'],
       [{ dueAt: 'demain' }, 'dueAt'],
       [{ assigneeId: 'x' }, 'assigneeId'],
-      [{ status: 'done', note: 'fait' }, 'note'],
+      [{ status: 'cancelled', note: 'fait' }, 'note'],
+      [{ status: 'done', note: 'x'.repeat(281) }, 'note'],
       [{ status: 'done', version: 1e12 }, 'version'],
     ])('when the body is %j, then 400 naming %s', async (body, field) => {
       const f = await create();

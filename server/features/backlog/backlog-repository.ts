@@ -1,0 +1,336 @@
+import type { Knex } from 'knex';
+import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
+import {
+  BACKLOG_BUCKETS,
+  NO_KEY,
+  type BacklogBucket,
+  type BacklogGrouping,
+} from './backlog-schemas';
+
+type Db = Knex | Knex.Transaction;
+
+/** The moments the buckets are cut at, computed by the service from the clock in Paris time. */
+export interface BacklogBounds {
+  now: Date;
+  /** Midnight 7 days ago: a follow-up due at or after it (and before now) is 0 to 7 days late. */
+  late7: Date;
+  /** Midnight 30 days ago: due before it, 31 days late or more. */
+  late30: Date;
+  /** Midnight of the Monday after today: "due this week" ends there. */
+  weekEnd: Date;
+  /** Midnight 29 days ago: a last contact before it is 30 days old or more. */
+  contact30: Date;
+  /** Midnight 89 days ago: a last contact before it is 90 days old or more. */
+  contact90: Date;
+}
+
+export interface BacklogScope {
+  structureId: string;
+  groupBy: BacklogGrouping;
+  teamId?: string;
+}
+
+export interface BacklogCountRow {
+  key: string;
+  bucket: BacklogBucket;
+  count: number;
+}
+
+export interface BacklogFollowUpItem {
+  type: 'follow_up';
+  id: string;
+  personId: string;
+  personLabel: string;
+  title: string;
+  dueAt: Date;
+  assigneeId: string;
+  assigneeName: string | null;
+  version: number;
+}
+export interface BacklogReferralItem {
+  type: 'referral';
+  id: string;
+  personId: string;
+  personLabel: string;
+  partnerId: string;
+  partnerName: string;
+  sentAt: Date;
+  requesterId: string | null;
+  requesterName: string | null;
+}
+export interface BacklogPersonItem {
+  type: 'person';
+  id: string;
+  personId: string;
+  personLabel: string;
+  lastContactAt: Date;
+  referentId: string | null;
+  referentName: string | null;
+}
+export type BacklogItem = BacklogFollowUpItem | BacklogReferralItem | BacklogPersonItem;
+
+const PERSON_LABEL = `coalesce(p.alias, trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')))`;
+const ACTIVE_REFERRAL = `('requested', 'accepted', 'in_progress', 'on_hold')`;
+
+type Entity = 'follow_up' | 'referral' | 'person';
+
+/** What each bucket counts: its entity and the condition on it. */
+const BUCKETS: Record<Exclude<BacklogBucket, 'reports'>, { entity: Entity; where: string }> = {
+  d0_7: { entity: 'follow_up', where: 'f.due_at < :now AND f.due_at >= :late7' },
+  d8_30: { entity: 'follow_up', where: 'f.due_at < :late7 AND f.due_at >= :late30' },
+  d31_plus: { entity: 'follow_up', where: 'f.due_at < :late30' },
+  week: { entity: 'follow_up', where: 'f.due_at >= :now AND f.due_at < :weekEnd' },
+  // Past the response delay: the requester's escalation (planned at the delay's end) is due.
+  late_referrals: {
+    entity: 'referral',
+    where: `EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'referral' AND d.subject_id = r.id
+      AND d.kind = '${REFERRAL_ESCALATE_REQUESTER}' AND d.status <> 'cancelled' AND d.due_at <= :now)`,
+  },
+  no_contact_30: {
+    entity: 'person',
+    where: 'lc.last_at < :contact30 AND lc.last_at >= :contact90',
+  },
+  no_contact_90: { entity: 'person', where: 'lc.last_at < :contact90' },
+};
+
+/** The base of each entity: its rows of the structure, the person joined as `p`, and its user. */
+const FROM: Record<
+  Entity,
+  { table: string; persons: string; person: string; where: string; user: string; order: string }
+> = {
+  follow_up: {
+    table: 'follow_ups f',
+    persons: 'JOIN persons p ON p.id = f.person_id',
+    person: 'f.person_id',
+    where: "f.structure_id = :structureId AND f.status = 'open'",
+    user: 'f.assignee_id',
+    order: 'f.due_at, f.id',
+  },
+  referral: {
+    table: 'referrals r',
+    persons: 'JOIN persons p ON p.id = r.person_id',
+    person: 'r.person_id',
+    where: "r.structure_id = :structureId AND r.status = 'requested'",
+    user: 'r.requester_id',
+    order: 'r.created_at, r.id',
+  },
+  // An active person's last contact, or the file's creation when none was ever logged.
+  person: {
+    table: `persons p CROSS JOIN LATERAL (
+        SELECT coalesce((SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id), p.created_at) AS last_at
+      ) lc`,
+    persons: '',
+    person: 'p.id',
+    where: 'p.structure_id = :structureId AND p.closed_at IS NULL AND p.anonymised_at IS NULL',
+    user: 'p.referent_id',
+    order: 'lc.last_at, p.id',
+  },
+};
+
+/** How rows of an entity find their group: a join (when needed) and the key expression. */
+function grouping(
+  entity: Entity,
+  groupBy: BacklogGrouping,
+  teamId?: string,
+): { join: string; key: string } {
+  const user = FROM[entity].user;
+  switch (groupBy) {
+    case 'assignee':
+      return { join: '', key: user };
+    case 'district':
+      // Looked up per row by primary key rather than joined: the counts stay on the indexes.
+      return {
+        join: '',
+        key:
+          entity === 'person'
+            ? 'p.district_id'
+            : `(SELECT pd.district_id FROM persons pd WHERE pd.id = ${FROM[entity].person})`,
+      };
+    case 'team':
+      return {
+        join: `JOIN team_members tm ON tm.user_id = ${user}
+          JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
+          ${teamId ? 'AND t.id = :teamId' : ''}`,
+        key: 'tm.team_id',
+      };
+    case 'partner':
+      // A referral belongs to its partner; the rest to the partners the person is referred to.
+      return entity === 'referral'
+        ? { join: '', key: 'r.partner_id' }
+        : {
+            join: `JOIN (SELECT DISTINCT ar.person_id, ar.partner_id FROM referrals ar
+                WHERE ar.structure_id = :structureId AND ar.status IN ${ACTIVE_REFERRAL}) ap
+              ON ap.person_id = ${FROM[entity].person}`,
+            key: 'ap.partner_id',
+          };
+  }
+}
+
+/**
+ * FROM … WHERE … of one bucket, with its group key. The person is joined only where it is
+ * needed (grouping by district, or items that show who they are about), so the counts by
+ * assignee or team read the follow-up and referral indexes alone.
+ */
+function bucketSql(
+  bucket: Exclude<BacklogBucket, 'reports'>,
+  scope: BacklogScope,
+  withPerson = false,
+) {
+  const { entity, where } = BUCKETS[bucket];
+  const base = FROM[entity];
+  const g = grouping(entity, scope.groupBy, scope.teamId);
+  const team = scope.teamId
+    ? ` AND ${base.user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`
+    : '';
+  return {
+    entity,
+    key: g.key,
+    order: base.order,
+    sql: `FROM ${base.table} ${withPerson ? base.persons : ''} ${g.join} WHERE ${base.where} AND ${where}${team}`,
+  };
+}
+
+const bindings = (scope: BacklogScope, b: BacklogBounds) => ({
+  structureId: scope.structureId,
+  teamId: scope.teamId ?? null,
+  now: b.now,
+  late7: b.late7,
+  late30: b.late30,
+  weekEnd: b.weekEnd,
+  contact30: b.contact30,
+  contact90: b.contact90,
+});
+
+const COUNTED = BACKLOG_BUCKETS.filter(
+  (b): b is Exclude<BacklogBucket, 'reports'> => b !== 'reports',
+);
+
+export function createBacklogRepository() {
+  return {
+    /** Every bucket's count per group key, in one statement. */
+    async counts(db: Db, scope: BacklogScope, bounds: BacklogBounds): Promise<BacklogCountRow[]> {
+      const parts = COUNTED.map((bucket) => {
+        const q = bucketSql(bucket, scope);
+        return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
+      });
+      const { rows } = await db.raw(parts.join('\nUNION ALL\n'), bindings(scope, bounds));
+      return (rows as { bucket: BacklogBucket; key: string | null; count: string }[]).map((r) => ({
+        bucket: r.bucket,
+        key: r.key ?? NO_KEY,
+        count: Number(r.count),
+      }));
+    },
+
+    /** The items behind one number: the same condition, one group, paged. */
+    async items(
+      db: Db,
+      scope: BacklogScope,
+      bounds: BacklogBounds,
+      bucket: Exclude<BacklogBucket, 'reports'>,
+      key: string,
+      page: { page: number; pageSize: number },
+    ): Promise<{ items: BacklogItem[]; total: number }> {
+      const q = bucketSql(bucket, scope, true);
+      const counted = bucketSql(bucket, scope);
+      const keyWhere = key === NO_KEY ? `${q.key} IS NULL` : `${q.key} = :key`;
+      const select: Record<Entity, string> = {
+        follow_up: `f.id, f.person_id, f.title, f.due_at, f.assignee_id, f.version,
+          (SELECT u.name FROM users u WHERE u.id = f.assignee_id) AS assignee_name`,
+        referral: `r.id, r.person_id, r.partner_id, r.created_at, r.requester_id,
+          (SELECT pa.name FROM partners pa WHERE pa.id = r.partner_id) AS partner_name,
+          (SELECT u.name FROM users u WHERE u.id = r.requester_id) AS requester_name`,
+        person: `p.id, p.id AS person_id, lc.last_at, p.referent_id,
+          (SELECT u.name FROM users u WHERE u.id = p.referent_id) AS referent_name`,
+      };
+      const params = {
+        ...bindings(scope, bounds),
+        key,
+        limit: page.pageSize,
+        offset: (page.page - 1) * page.pageSize,
+      };
+      const [{ rows }, { rows: countRows }] = await Promise.all([
+        db.raw(
+          `SELECT ${select[q.entity]}, ${PERSON_LABEL} AS person_label ${q.sql} AND ${keyWhere}
+           ORDER BY ${q.order} LIMIT :limit OFFSET :offset`,
+          params,
+        ),
+        db.raw(`SELECT count(*) AS count ${counted.sql} AND ${keyWhere}`, params),
+      ]);
+      return {
+        items: (rows as Record<string, unknown>[]).map((r) => toItem(q.entity, r)),
+        total: Number(countRows[0].count),
+      };
+    },
+
+    /** Display names of group keys, scoped by structure (partners are read by every structure). */
+    async labels(
+      db: Db,
+      structureId: string,
+      groupBy: BacklogGrouping,
+      keys: string[],
+    ): Promise<Map<string, string>> {
+      if (keys.length === 0) return new Map();
+      const rows: { id: string; name: string }[] =
+        groupBy === 'assignee'
+          ? await db('users')
+              .where({ structure_id: structureId })
+              .whereIn('id', keys)
+              .select('id', 'name')
+          : groupBy === 'team'
+            ? await db('teams')
+                .where({ structure_id: structureId })
+                .whereIn('id', keys)
+                .select('id', 'name')
+            : groupBy === 'district'
+              ? await db('districts')
+                  .where({ structure_id: structureId })
+                  .whereIn('id', keys)
+                  .select('id', 'name')
+              : await db('partners').whereIn('id', keys).select('id', 'name');
+      return new Map(rows.map((r) => [r.id, r.name]));
+    },
+
+    async teamExists(db: Db, structureId: string, teamId: string): Promise<boolean> {
+      return !!(await db('teams').where({ id: teamId, structure_id: structureId }).first('id'));
+    },
+  };
+}
+
+function toItem(entity: Entity, r: Record<string, unknown>): BacklogItem {
+  const person = {
+    personId: r.person_id as string,
+    personLabel: (r.person_label as string) || '—',
+  };
+  if (entity === 'follow_up')
+    return {
+      type: 'follow_up',
+      id: r.id as string,
+      ...person,
+      title: r.title as string,
+      dueAt: r.due_at as Date,
+      assigneeId: r.assignee_id as string,
+      assigneeName: (r.assignee_name as string | null) ?? null,
+      version: r.version as number,
+    };
+  if (entity === 'referral')
+    return {
+      type: 'referral',
+      id: r.id as string,
+      ...person,
+      partnerId: r.partner_id as string,
+      partnerName: r.partner_name as string,
+      sentAt: r.created_at as Date,
+      requesterId: (r.requester_id as string | null) ?? null,
+      requesterName: (r.requester_name as string | null) ?? null,
+    };
+  return {
+    type: 'person',
+    id: r.id as string,
+    ...person,
+    lastContactAt: r.last_at as Date,
+    referentId: (r.referent_id as string | null) ?? null,
+    referentName: (r.referent_name as string | null) ?? null,
+  };
+}
+
+export type BacklogRepository = ReturnType<typeof createBacklogRepository>;

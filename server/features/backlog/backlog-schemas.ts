@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { paging, uuid } from '../../lib/validate';
+
+export const BACKLOG_GROUPINGS = ['assignee', 'team', 'district', 'partner'] as const;
+export type BacklogGrouping = (typeof BACKLOG_GROUPINGS)[number];
+
+/** Overdue follow-ups by age (Paris calendar days late), then the other counts of a group. */
+export const FOLLOW_UP_BUCKETS = ['d0_7', 'd8_30', 'd31_plus', 'week'] as const;
+export const BACKLOG_BUCKETS = [
+  ...FOLLOW_UP_BUCKETS,
+  'late_referrals',
+  'no_contact_30',
+  'no_contact_90',
+  'reports',
+] as const;
+export type BacklogBucket = (typeof BACKLOG_BUCKETS)[number];
+export type FollowUpBucket = (typeof FOLLOW_UP_BUCKETS)[number];
+
+/** A group without a value (a person without district or référent) has this key. */
+export const NO_KEY = 'none';
+
+export const backlogQuery = z
+  .object({
+    groupBy: z.enum(BACKLOG_GROUPINGS).default('assignee'),
+    teamId: uuid().optional(),
+  })
+  .strict();
+export type BacklogQuery = z.infer<typeof backlogQuery>;
+
+export const backlogItemsQuery = z
+  .object({
+    groupBy: z.enum(BACKLOG_GROUPINGS).default('assignee'),
+    teamId: uuid().optional(),
+    key: z.union([uuid(), z.literal(NO_KEY)]),
+    bucket: z.enum(BACKLOG_BUCKETS),
+    ...paging,
+  })
+  .strict();
+export type BacklogItemsQuery = z.infer<typeof backlogItemsQuery>;
+
+/* Response bodies, for the OpenAPI document. */
+
+const counts = z.object(
+  Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, z.number().int()])) as Record<
+    BacklogBucket,
+    z.ZodNumber
+  >,
+);
+export const backlogView = z
+  .object({
+    groupBy: z.enum(BACKLOG_GROUPINGS),
+    teamId: z.uuid().nullable(),
+    at: z.iso.datetime(),
+    groups: z.array(
+      z.object({
+        key: z.string().meta({ description: 'a user, team, district or partner id, or "none"' }),
+        label: z.string().nullable(),
+        counts,
+      }),
+    ),
+    totals: counts,
+  })
+  .meta({ id: 'Backlog' });
+
+const person = { id: z.uuid(), personId: z.uuid(), personLabel: z.string() };
+export const backlogItemView = z
+  .discriminatedUnion('type', [
+    z.object({
+      type: z.literal('follow_up'),
+      ...person,
+      title: z.string(),
+      dueAt: z.iso.datetime(),
+      assigneeId: z.uuid(),
+      assigneeName: z.string().nullable(),
+      version: z.number().int(),
+    }),
+    z.object({
+      type: z.literal('referral'),
+      ...person,
+      partnerId: z.uuid(),
+      partnerName: z.string(),
+      sentAt: z.iso.datetime(),
+      requesterId: z.uuid().nullable(),
+      requesterName: z.string().nullable(),
+    }),
+    z.object({
+      type: z.literal('person'),
+      ...person,
+      lastContactAt: z.iso.datetime(),
+      referentId: z.uuid().nullable(),
+      referentName: z.string().nullable(),
+    }),
+  ])
+  .meta({ id: 'BacklogItem' });

@@ -1,0 +1,144 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
+import type { BusinessCalendar } from '../../lib/calendar';
+import type { Clock } from '../../lib/clock';
+import { NotFoundError } from '../../lib/errors';
+import type { Page } from '../../lib/validate';
+import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import type { BacklogBounds, BacklogItem, BacklogRepository } from './backlog-repository';
+import {
+  BACKLOG_BUCKETS,
+  NO_KEY,
+  type BacklogBucket,
+  type BacklogGrouping,
+  type BacklogItemsQuery,
+  type BacklogQuery,
+} from './backlog-schemas';
+
+export interface BacklogGroup {
+  /** The group's id (a user, team, district or partner), or "none" for rows without one. */
+  key: string;
+  label: string | null;
+  counts: Record<BacklogBucket, number>;
+}
+
+export interface Backlog {
+  groupBy: BacklogGrouping;
+  teamId: string | null;
+  /** The moment the numbers were computed at, and the bounds they were cut at. */
+  at: Date;
+  groups: BacklogGroup[];
+  totals: Record<BacklogBucket, number>;
+}
+
+export interface BacklogServiceDeps {
+  knex: Knex;
+  clock: Clock;
+  calendar: BusinessCalendar;
+  backlog: BacklogRepository;
+}
+
+const zeros = () =>
+  Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, 0])) as Record<BacklogBucket, number>;
+
+/**
+ * The manager's desk: the structure's open work grouped by assignee, team, district or partner,
+ * cut in Paris calendar days from the injected clock. The numbers and the items behind them come
+ * from the same SQL condition, so they cannot disagree.
+ */
+export function createBacklogService({ knex, clock, calendar, backlog }: BacklogServiceDeps) {
+  function bounds(now: Date): BacklogBounds {
+    return {
+      now,
+      late7: calendar.startOfDay(now, -7),
+      late30: calendar.startOfDay(now, -30),
+      weekEnd: calendar.startOfNextWeek(now),
+      contact30: calendar.startOfDay(now, -29),
+      contact90: calendar.startOfDay(now, -89),
+    };
+  }
+
+  async function checkTeam(actor: Actor, teamId: string | undefined) {
+    if (teamId && !(await backlog.teamExists(knex, actor.structureId, teamId)))
+      throw new NotFoundError('Team');
+  }
+
+  return {
+    async summary(actor: Actor, q: BacklogQuery): Promise<Backlog> {
+      await checkTeam(actor, q.teamId);
+      const now = clock.now();
+      const scope = { structureId: actor.structureId, groupBy: q.groupBy, teamId: q.teamId };
+      const rows = await backlog.counts(knex, scope, bounds(now));
+      const byKey = new Map<string, Record<BacklogBucket, number>>();
+      const totals = zeros();
+      for (const r of rows) {
+        const counts = byKey.get(r.key) ?? zeros();
+        counts[r.bucket] += r.count;
+        byKey.set(r.key, counts);
+        totals[r.bucket] += r.count;
+      }
+      const labels = await backlog.labels(
+        knex,
+        actor.structureId,
+        q.groupBy,
+        [...byKey.keys()].filter((k) => k !== NO_KEY),
+      );
+      const groups = [...byKey.entries()]
+        .map(([key, counts]) => ({ key, label: labels.get(key) ?? null, counts }))
+        .sort(
+          (a, b) =>
+            Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||
+            (a.label ?? '').localeCompare(b.label ?? '', 'fr'),
+        );
+      return { groupBy: q.groupBy, teamId: q.teamId ?? null, at: now, groups, totals };
+    },
+
+    /** The items behind one number; they name persons, so the read is audited. */
+    async items(
+      actor: Actor,
+      q: BacklogItemsQuery,
+      ctx: RequestContext,
+    ): Promise<Page<BacklogItem> & { label: string | null }> {
+      await checkTeam(actor, q.teamId);
+      const labels =
+        q.key === NO_KEY
+          ? new Map<string, string>()
+          : await backlog.labels(knex, actor.structureId, q.groupBy, [q.key]);
+      // Reports do not exist yet: their bucket is always empty.
+      const { items, total } =
+        q.bucket === 'reports'
+          ? { items: [], total: 0 }
+          : await backlog.items(
+              knex,
+              { structureId: actor.structureId, groupBy: q.groupBy, teamId: q.teamId },
+              bounds(clock.now()),
+              q.bucket,
+              q.key,
+              q,
+            );
+      await auditRepository.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'backlog.items',
+        subjectType: 'person',
+        ip: ctx.ip,
+        details: {
+          bucket: q.bucket,
+          groupBy: q.groupBy,
+          key: q.key,
+          results: items.length,
+          personIds: [...new Set(items.map((i) => i.personId))],
+        },
+      });
+      return {
+        items,
+        total,
+        page: q.page,
+        pageSize: q.pageSize,
+        label: labels.get(q.key) ?? null,
+      };
+    },
+  };
+}
+
+export type BacklogService = ReturnType<typeof createBacklogService>;

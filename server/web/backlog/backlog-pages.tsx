@@ -1,0 +1,373 @@
+import type { BacklogItem } from '../../features/backlog/backlog-repository';
+import {
+  FOLLOW_UP_BUCKETS,
+  NO_KEY,
+  type BacklogBucket,
+  type BacklogGrouping,
+} from '../../features/backlog/backlog-schemas';
+import type { Backlog } from '../../features/backlog/backlog-service';
+import type { Page } from '../../lib/validate';
+import { formatDate, formatDateTime, plural } from '../format';
+import { Csrf, Pagination } from '../views/components';
+import { Layout, type PageContext } from '../views/layout';
+
+export const GROUPING_LABELS: Record<BacklogGrouping, string> = {
+  assignee: 'Personne en charge',
+  team: 'Équipe',
+  district: 'Quartier',
+  partner: 'Partenaire',
+};
+
+export const BUCKET_LABELS: Record<BacklogBucket, string> = {
+  d0_7: 'En retard de 0 à 7 jours',
+  d8_30: 'En retard de 8 à 30 jours',
+  d31_plus: 'En retard de 31 jours et plus',
+  week: 'À faire cette semaine',
+  late_referrals: 'Orientations sans réponse dans le délai',
+  no_contact_30: 'Sans contact depuis 30 à 89 jours',
+  no_contact_90: 'Sans contact depuis 90 jours et plus',
+  reports: 'Signalements à trier',
+};
+
+/** Short column heads; the full label is read with each number. */
+const BUCKET_HEADS: Record<BacklogBucket, string> = {
+  d0_7: 'Retard 0–7 j',
+  d8_30: 'Retard 8–30 j',
+  d31_plus: 'Retard 31 j et +',
+  week: 'Cette semaine',
+  late_referrals: 'Orientations sans réponse',
+  no_contact_30: 'Sans contact 30 j',
+  no_contact_90: 'Sans contact 90 j',
+  reports: 'Signalements à trier',
+};
+
+const NO_GROUP: Record<BacklogGrouping, string> = {
+  assignee: 'Sans personne en charge',
+  team: 'Sans équipe',
+  district: 'Sans quartier',
+  partner: 'Sans partenaire',
+};
+
+export const groupLabel = (groupBy: BacklogGrouping, key: string, label: string | null) =>
+  key === NO_KEY ? NO_GROUP[groupBy] : (label ?? 'Inconnu');
+
+export interface ItemsAddress {
+  groupBy: BacklogGrouping;
+  key: string;
+  bucket: BacklogBucket;
+  teamId?: string;
+}
+
+export function itemsHref(a: ItemsAddress, page = 1): string {
+  const q = new URLSearchParams({ groupBy: a.groupBy, key: a.key, bucket: a.bucket });
+  if (a.teamId) q.set('teamId', a.teamId);
+  if (page > 1) q.set('page', String(page));
+  return `/equipe/elements?${q.toString()}`;
+}
+
+type Staff = { id: string; name: string }[];
+
+function StaffOptions({ staff, placeholder }: { staff: Staff; placeholder: string }) {
+  return (
+    <>
+      <option value="">{placeholder}</option>
+      {staff.map((u) => (
+        <option value={u.id}>{u.name}</option>
+      ))}
+    </>
+  );
+}
+
+/** The manager's home: the team's open work, every number a link to the items behind it. */
+export function BacklogPage({
+  ctx,
+  backlog,
+  staff,
+  leavers,
+}: {
+  ctx: PageContext;
+  backlog: Backlog;
+  /** Active workers and managers: who work may be handed to. */
+  staff: Staff;
+  /** Whose work may be moved: the assignees seen in the backlog and the active staff. */
+  leavers: Staff;
+}) {
+  const { groupBy, groups, totals } = backlog;
+  const buckets = Object.keys(BUCKET_LABELS) as BacklogBucket[];
+  const teamId = backlog.teamId ?? undefined;
+  const cell = (key: string, label: string, bucket: BacklogBucket, n: number) => (
+    <td class="av-num">
+      {n === 0 ? (
+        <span>
+          0<span class="fr-sr-only"> : {BUCKET_LABELS[bucket].toLowerCase()}</span>
+        </span>
+      ) : (
+        <a href={itemsHref({ groupBy, key, bucket, teamId })}>
+          {n}
+          <span class="fr-sr-only">
+            {' '}
+            : {BUCKET_LABELS[bucket].toLowerCase()}, {label}
+          </span>
+        </a>
+      )}
+    </td>
+  );
+  return (
+    <Layout title="Tableau de l’équipe" ctx={ctx} nav="backlog">
+      <h1>Tableau de l’équipe</h1>
+      <p class="fr-text--lead">
+        Le travail ouvert de la structure au {formatDateTime(backlog.at)} :{' '}
+        {plural(
+          totals.d0_7 + totals.d8_30 + totals.d31_plus,
+          'suivi en retard',
+          'suivis en retard',
+        )}
+        , {plural(totals.week, 'à faire', 'à faire')} cette semaine.
+      </p>
+      <form method="get" action="/" class="av-inline-form fr-mb-3w">
+        <div class="fr-select-group">
+          <label class="fr-label" for="groupBy">
+            Regrouper par
+          </label>
+          <select class="fr-select" id="groupBy" name="groupBy">
+            {(Object.keys(GROUPING_LABELS) as BacklogGrouping[]).map((g) => (
+              <option value={g} selected={g === groupBy}>
+                {GROUPING_LABELS[g]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit" class="fr-btn fr-btn--secondary">
+          Afficher
+        </button>
+      </form>
+      <div class="fr-table fr-table--bordered">
+        <table>
+          <caption>Travail ouvert par {GROUPING_LABELS[groupBy].toLowerCase()}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{GROUPING_LABELS[groupBy]}</th>
+              {buckets.map((b) => (
+                <th scope="col">{BUCKET_HEADS[b]}</th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {groups.length === 0 ? (
+              <tr>
+                <td colSpan={buckets.length + 1}>Rien en retard ni en attente.</td>
+              </tr>
+            ) : (
+              groups.map((g) => {
+                const label = groupLabel(groupBy, g.key, g.label);
+                return (
+                  <tr>
+                    <th scope="row">{label}</th>
+                    {buckets.map((b) => cell(g.key, label, b, g.counts[b]))}
+                  </tr>
+                );
+              })
+            )}
+          </tbody>
+          <tfoot>
+            <tr>
+              <th scope="row">Total</th>
+              {buckets.map((b) => (
+                <td class="av-num">{totals[b]}</td>
+              ))}
+            </tr>
+          </tfoot>
+        </table>
+      </div>
+
+      <section class="fr-mt-6w" aria-labelledby="depart">
+        <h2 id="depart" class="fr-h4">
+          Confier tout le travail d’une personne à une autre
+        </h2>
+        <p class="fr-text--sm">
+          Pour un départ ou une longue absence : tous ses suivis ouverts passent à la personne
+          choisie, qui en est avertie ; leurs échéances restent les mêmes.
+        </p>
+        <form method="post" action="/equipe/confier-tout">
+          <Csrf token={ctx.csrfToken} />
+          <div class="fr-select-group">
+            <label class="fr-label" for="fromAssigneeId">
+              Travail de
+            </label>
+            <select class="fr-select" id="fromAssigneeId" name="fromAssigneeId" required>
+              <StaffOptions staff={leavers} placeholder="Choisir une personne" />
+            </select>
+          </div>
+          <div class="fr-select-group">
+            <label class="fr-label" for="toAssigneeId">
+              À confier à
+            </label>
+            <select class="fr-select" id="toAssigneeId" name="toAssigneeId" required>
+              <StaffOptions staff={staff} placeholder="Choisir une personne" />
+            </select>
+          </div>
+          <div class="fr-checkbox-group fr-mb-3w">
+            <input type="checkbox" id="referents" name="referents" value="1" checked />
+            <label class="fr-label" for="referents">
+              Confier aussi les dossiers dont elle est référente
+            </label>
+          </div>
+          <button type="submit" class="fr-btn">
+            Confier le travail
+          </button>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+function ItemRow({ item, selectable }: { item: BacklogItem; selectable: boolean }) {
+  const person = <a href={`/personnes/${item.personId}`}>{item.personLabel}</a>;
+  if (item.type === 'follow_up')
+    return (
+      <tr>
+        {selectable ? (
+          <td>
+            <div class="fr-checkbox-group">
+              <input type="checkbox" id={`suivi-${item.id}`} name="ids" value={item.id} />
+              <label class="fr-label" for={`suivi-${item.id}`}>
+                <span class="fr-sr-only">
+                  Sélectionner « {item.title} » ({item.personLabel})
+                </span>
+              </label>
+            </div>
+          </td>
+        ) : null}
+        <td>{item.title}</td>
+        <td>{person}</td>
+        <td>{formatDateTime(item.dueAt)}</td>
+        <td>{item.assigneeName ?? '—'}</td>
+      </tr>
+    );
+  if (item.type === 'referral')
+    return (
+      <tr>
+        <td>
+          <a href={`/orientations/${item.id}`}>Orientation vers {item.partnerName}</a>
+        </td>
+        <td>{person}</td>
+        <td>{formatDate(item.sentAt)}</td>
+        <td>{item.requesterName ?? '—'}</td>
+      </tr>
+    );
+  return (
+    <tr>
+      <td>{person}</td>
+      <td>{formatDate(item.lastContactAt)}</td>
+      <td>{item.referentName ?? '—'}</td>
+    </tr>
+  );
+}
+
+const HEADS: Record<BacklogItem['type'], string[]> = {
+  follow_up: ['Suivi', 'Personne', 'Échéance', 'En charge'],
+  referral: ['Orientation', 'Personne', 'Envoyée le', 'Demandée par'],
+  person: ['Personne', 'Dernier contact', 'Référent·e'],
+};
+
+/** The items behind one number; follow-ups may be selected and handed to someone else. */
+export function BacklogItemsPage({
+  ctx,
+  address,
+  label,
+  list,
+  staff,
+}: {
+  ctx: PageContext;
+  address: ItemsAddress;
+  label: string;
+  list: Page<BacklogItem>;
+  staff: Staff;
+}) {
+  const type: BacklogItem['type'] = (FOLLOW_UP_BUCKETS as readonly string[]).includes(
+    address.bucket,
+  )
+    ? 'follow_up'
+    : address.bucket === 'late_referrals'
+      ? 'referral'
+      : 'person';
+  const selectable = type === 'follow_up' && list.items.length > 0;
+  const title = `${BUCKET_LABELS[address.bucket]} : ${label}`;
+  const table = (
+    <div class="fr-table fr-table--bordered">
+      <table>
+        <caption>
+          {title} ({list.total})
+        </caption>
+        <thead>
+          <tr>
+            {selectable ? (
+              <th scope="col">
+                <span class="fr-sr-only">Sélection</span>
+              </th>
+            ) : null}
+            {HEADS[type].map((h) => (
+              <th scope="col">{h}</th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {list.items.length === 0 ? (
+            <tr>
+              <td colSpan={HEADS[type].length}>Aucun élément.</td>
+            </tr>
+          ) : (
+            list.items.map((i) => <ItemRow item={i} selectable={selectable} />)
+          )}
+        </tbody>
+      </table>
+    </div>
+  );
+  return (
+    <Layout title={title} ctx={ctx} nav="backlog">
+      <p>
+        <a
+          class="fr-link fr-icon-arrow-left-line fr-link--icon-left"
+          href={`/?groupBy=${address.groupBy}`}
+        >
+          Tableau de l’équipe
+        </a>
+      </p>
+      <h1>{title}</h1>
+      {selectable ? (
+        <form method="post" action="/equipe/confier">
+          <Csrf token={ctx.csrfToken} />
+          <input type="hidden" name="retour" value={itemsHref(address, list.page)} />
+          {table}
+          <fieldset class="fr-fieldset fr-mt-3w">
+            <legend class="fr-fieldset__legend">Confier les suivis sélectionnés</legend>
+            <div class="fr-fieldset__element">
+              <div class="fr-select-group">
+                <label class="fr-label" for="toAssigneeId">
+                  À confier à
+                </label>
+                <select class="fr-select" id="toAssigneeId" name="toAssigneeId" required>
+                  <StaffOptions staff={staff} placeholder="Choisir une personne" />
+                </select>
+              </div>
+            </div>
+            <div class="fr-fieldset__element">
+              <button type="submit" class="fr-btn">
+                Confier
+              </button>
+            </div>
+          </fieldset>
+        </form>
+      ) : (
+        table
+      )}
+      <Pagination
+        page={list.page}
+        total={list.total}
+        pageSize={list.pageSize}
+        href={(p) => itemsHref(address, p)}
+        label="Pages des éléments"
+      />
+    </Layout>
+  );
+}

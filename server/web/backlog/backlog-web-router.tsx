@@ -1,0 +1,140 @@
+import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { hasRole } from '../../auth/policies';
+import type { Deps } from '../../container';
+import { requestContext } from '../../http/request-context';
+import { backlogItemsQuery, backlogQuery } from '../../features/backlog/backlog-schemas';
+import { AppError, NotFoundError } from '../../lib/errors';
+import { formList, formValues } from '../forms';
+import { localPath, plural } from '../format';
+import { csrf, pageContext } from '../page-context';
+import { actorOf, redirect, redirectPastLastPage } from '../page-helpers';
+import { sendPage } from '../render';
+import { BacklogItemsPage, BacklogPage, groupLabel, itemsHref } from './backlog-pages';
+
+type Services = Deps['services'];
+
+const ITEMS_PAGE_SIZE = 50;
+
+/** Why a move was refused, in the words of the page; by the error's code. */
+function moveRefusal(err: unknown): string | null {
+  if (!(err instanceof AppError)) return null;
+  switch (err.code) {
+    case 'assignee_unavailable':
+      return 'Cette personne ne peut pas recevoir de suivis : elle n’est pas (ou plus) active dans votre structure.';
+    case 'validation_failed':
+      return 'Choisissez au moins un suivi et la personne à qui le confier.';
+    case 'not_found':
+      return 'Un des suivis choisis n’existe plus ; la page est à jour.';
+    case 'conflict':
+      return 'Un des suivis choisis a été fait ou annulé entre-temps ; la page est à jour.';
+    default:
+      return null;
+  }
+}
+
+/** The manager's home at `/`: the team's backlog (called by the web router for managers). */
+export async function renderBacklog(services: Services, req: Request, res: Response) {
+  const actor = actorOf(req);
+  const q = backlogQuery.safeParse(req.query);
+  if (!q.success) throw new NotFoundError('Page');
+  const [backlog, staff, holders, ctx] = await Promise.all([
+    services.backlog.summary(actor, q.data),
+    services.persons.listReferents(actor),
+    services.followUps.holders(actor),
+    pageContext(req, services.notifications, { withToken: true }),
+  ]);
+  const leavers = [...new Map([...staff, ...holders].map((u) => [u.id, u])).values()].sort((a, b) =>
+    a.name.localeCompare(b.name, 'fr'),
+  );
+  sendPage(res, <BacklogPage ctx={ctx} backlog={backlog} staff={staff} leavers={leavers} />);
+}
+
+/** The backlog's item pages and the manager's moves of follow-ups. */
+export function backlogWebRouter(services: Services): Router {
+  const r = Router();
+  const manager = () => hasRole('manager');
+
+  r.get('/equipe/elements', manager(), async (req, res) => {
+    const actor = actorOf(req);
+    const q = backlogItemsQuery.safeParse({ ...req.query, pageSize: ITEMS_PAGE_SIZE });
+    if (!q.success) throw new NotFoundError('Page');
+    const [list, staff, ctx] = await Promise.all([
+      services.backlog.items(actor, q.data, requestContext(req)),
+      services.persons.listReferents(actor),
+      pageContext(req, services.notifications, { withToken: true }),
+    ]);
+    const address = {
+      groupBy: q.data.groupBy,
+      key: q.data.key,
+      bucket: q.data.bucket,
+      teamId: q.data.teamId,
+    };
+    if (await redirectPastLastPage(req, res, list, (p) => itemsHref(address, p), ctx.flash)) return;
+    sendPage(
+      res,
+      <BacklogItemsPage
+        ctx={ctx}
+        address={address}
+        label={groupLabel(q.data.groupBy, q.data.key, list.label)}
+        list={list}
+        staff={staff}
+      />,
+    );
+  });
+
+  const move = async (
+    req: Request,
+    res: Response,
+    back: string,
+    body: Parameters<Services['followUps']['reassign']>[1],
+  ) => {
+    try {
+      const done = await services.followUps.reassign(actorOf(req), body, requestContext(req));
+      const files = done.personIds.length
+        ? ` et ${plural(done.personIds.length, 'dossier', 'dossiers')} de référent·e`
+        : '';
+      await redirect(req, res, back, {
+        type: 'success',
+        message: `${plural(done.followUpIds.length, 'suivi confié', 'suivis confiés')}${files} ; la personne en est avertie.`,
+      });
+    } catch (err) {
+      const message = moveRefusal(err);
+      if (!message) throw err;
+      await redirect(req, res, back, { type: 'error', message });
+    }
+  };
+
+  const uuid = z.uuid();
+
+  r.post('/equipe/confier', manager(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const values = formValues(req.body, ['toAssigneeId', 'retour']);
+    const back = localPath(values.retour) ?? '/';
+    const ids = formList(req.body, 'ids');
+    const ok = uuid.safeParse(values.toAssigneeId).success && ids.length > 0;
+    if (!ok)
+      return redirect(req, res, back, {
+        type: 'error',
+        message: 'Choisissez au moins un suivi et la personne à qui le confier.',
+      });
+    await move(req, res, back, { toAssigneeId: values.toAssigneeId, ids });
+  });
+
+  r.post('/equipe/confier-tout', manager(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const values = formValues(req.body, ['fromAssigneeId', 'toAssigneeId', 'referents']);
+    const ok =
+      uuid.safeParse(values.fromAssigneeId).success && uuid.safeParse(values.toAssigneeId).success;
+    if (!ok || values.fromAssigneeId === values.toAssigneeId)
+      return redirect(req, res, '/', {
+        type: 'error',
+        message: 'Choisissez deux personnes différentes : celle qui part et celle qui reprend.',
+      });
+    await move(req, res, '/', {
+      toAssigneeId: values.toAssigneeId,
+      fromAssigneeId: values.fromAssigneeId,
+      referents: values.referents === '1',
+    });
+  });
+
+  return r;
+}

@@ -1,0 +1,104 @@
+import type { Browser, Locator } from 'playwright-core';
+import { fixedClock } from '../../server/lib/clock';
+import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
+import { createTeam, createUser } from '../setup/factories';
+import {
+  checkPage,
+  launchChromium,
+  newPage as openPage,
+  see as seeWithShot,
+  serve,
+  type Served,
+} from './browser';
+
+const NOW = '2026-11-25T10:00:00.000Z';
+const see = (locator: Locator, text: string | RegExp) =>
+  seeWithShot(locator, text, 'failure-equipe');
+
+/**
+ * The manager's desk in a real browser: the backlog at login, a number leading to its items,
+ * a leaver's work handed to a colleague, who is told. Each page checked with axe.
+ */
+describe("the manager's desk in the browser", () => {
+  let ctx: TestContext;
+  let served: Served;
+  let browser: Browser;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  let leaver: Awaited<ReturnType<typeof createUser>>;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock: fixedClock(NOW) });
+    team = await createTeam();
+    leaver = await createUser(team.structure.id, 'worker', { name: 'Léa Départ' });
+    const [p] = await testKnex()('persons')
+      .insert({
+        structure_id: team.structure.id,
+        alias: 'Femme ~40 ans, gare routière',
+        source: 'outreach',
+        referent_id: leaver.id,
+        created_at: NOW,
+      })
+      .returning('id');
+    for (const [title, due] of [
+      ['Relancer la CAF', '2026-11-20T09:00:00Z'],
+      ['Visite à domicile', '2026-10-01T09:00:00Z'],
+    ]) {
+      await testKnex()('follow_ups').insert({
+        structure_id: team.structure.id,
+        person_id: p.id,
+        assignee_id: leaver.id,
+        title,
+        due_at: due,
+      });
+    }
+    served = await serve(ctx.app);
+    browser = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+    await ctx?.close();
+  });
+
+  it("a manager logs in on the team's backlog, opens a number's items, and hands a leaver's work to a colleague, who is told", async () => {
+    const page = await openPage(browser, { problems });
+    await page.goto(`${served.base}/connexion`);
+    await page.getByLabel('Adresse électronique').fill(team.manager.email);
+    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
+    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await see(page.getByRole('heading', { level: 1 }), 'Tableau de l’équipe');
+    await see(page.locator('table'), 'Léa Départ');
+    await checkPage(page, '30-tableau-equipe');
+
+    await page.getByRole('link', { name: /^1 : en retard de 0 à 7 jours, Léa Départ/ }).click();
+    await see(page.getByRole('heading', { level: 1 }), 'En retard de 0 à 7 jours : Léa Départ');
+    await see(page.locator('table'), 'Relancer la CAF');
+    await checkPage(page, '31-elements-equipe');
+
+    await page.getByRole('link', { name: 'Tableau de l’équipe' }).first().click();
+    await page.getByLabel('Travail de').selectOption({ label: 'Léa Départ' });
+    await page.getByLabel('À confier à').selectOption({ label: team.worker2.name });
+    await page.getByRole('button', { name: 'Confier le travail' }).click();
+    await see(
+      page.getByRole('status'),
+      '2 suivis confiés et 1 dossier de référent·e ; la personne en est avertie.',
+    );
+    await checkPage(page, '32-tableau-equipe-confie');
+
+    const colleague = await openPage(browser, { problems });
+    await colleague.goto(`${served.base}/connexion`);
+    await colleague.getByLabel('Adresse électronique').fill(team.worker2.email);
+    await colleague.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
+    await colleague.getByRole('button', { name: 'Se connecter' }).click();
+    await colleague.goto(`${served.base}/notifications`);
+    await see(colleague.locator('main'), `2 suivis vous ont été confiés par ${team.manager.name}`);
+    await see(colleague.locator('main'), 'Pour : Femme ~40 ans, gare routière');
+    await colleague.getByRole('button', { name: 'Tout marquer comme lu' }).click();
+    await see(colleague.getByRole('status'), 'marquée comme lue');
+    await checkPage(colleague, '33-notifications-tout-lu');
+    expect(problems).toEqual([]);
+  }, 60000);
+});

@@ -1,0 +1,234 @@
+import { fixedClock } from '../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
+import { createTeam, createUser } from '../setup/factories';
+import { csrfOf, versionOf } from './html';
+
+const NOW = '2026-11-25T10:00:00.000Z';
+
+describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
+  let ctx: TestContext;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  let personId: string;
+  const followUps: string[] = [];
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock: fixedClock(NOW) });
+    team = await createTeam();
+    const [p] = await testKnex()('persons')
+      .insert({
+        structure_id: team.structure.id,
+        alias: 'Homme ~50 ans, médiathèque',
+        source: 'outreach',
+        referent_id: team.worker.id,
+        created_at: NOW,
+      })
+      .returning('id');
+    personId = p.id;
+    for (const due of ['2026-11-24T09:00:00Z', '2026-11-20T09:00:00Z']) {
+      const [f] = await testKnex()('follow_ups')
+        .insert({
+          structure_id: team.structure.id,
+          person_id: personId,
+          assignee_id: team.worker.id,
+          title: `Relancer ${due.slice(8, 10)}`,
+          due_at: due,
+        })
+        .returning('id');
+      followUps.push(f.id);
+    }
+  });
+  afterAll(() => ctx.close());
+
+  it('when a manager logs in, then the home is the team backlog whose numbers link to their items', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const home = await manager.get('/');
+    expect(home.status).toBe(200);
+    expect(home.text).toContain('<h1>Tableau de l’équipe</h1>');
+    expect(home.text).toContain('<caption>Travail ouvert par personne en charge</caption>');
+    const link = `/equipe/elements?groupBy=assignee&amp;key=${team.worker.id}&amp;bucket=d0_7`;
+    expect(home.text).toContain(`href="${link}">2<span class="fr-sr-only">`);
+
+    const items = await manager.get(link.replace(/&amp;/g, '&'));
+    expect(items.status).toBe(200);
+    expect(items.text).toContain(`En retard de 0 à 7 jours : ${team.worker.name}`);
+    for (const id of followUps) expect(items.text).toContain(`value="${id}"`);
+    expect(items.text).toContain('Homme ~50 ans, médiathèque');
+
+    const byTeam = await manager.get('/?groupBy=team');
+    expect(byTeam.status).toBe(200);
+    expect(byTeam.text).toContain('<caption>Travail ouvert par équipe</caption>');
+    expect((await manager.get('/?groupBy=city')).status).toBe(404);
+    // The manager's own follow-ups have a page of their own.
+    const mine = await manager.get('/mes-actions');
+    expect(mine.status).toBe(200);
+    expect(mine.text).toContain('<h1>Mes actions</h1>');
+  });
+
+  it('when a worker opens the home or an items page, then "Mes actions", and the items are refused', async () => {
+    const worker = await loginAs(ctx.app, team.worker.email);
+    const home = await worker.get('/');
+    expect(home.text).toContain('<h1>Mes actions</h1>');
+    const items = await worker.get(
+      `/equipe/elements?groupBy=assignee&key=${team.worker.id}&bucket=d0_7`,
+    );
+    expect(items.status).toBe(403);
+  });
+
+  it('when a manager selects follow-ups and hands them on, then they move and the colleague is told', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const back = `/equipe/elements?groupBy=assignee&key=${team.worker.id}&bucket=d0_7`;
+    const page = await manager.get(back);
+    const res = await manager
+      .post('/equipe/confier')
+      .type('form')
+      .send(
+        `_csrf=${encodeURIComponent(csrfOf(page.text))}&ids=${followUps[0]}&toAssigneeId=${team.worker2.id}&retour=${encodeURIComponent(back)}`,
+      );
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(back);
+    const after = await manager.get(back);
+    expect(after.text).toContain('1 suivi confié ; la personne en est avertie.');
+    expect((await testKnex()('follow_ups').where({ id: followUps[0] }).first()).assignee_id).toBe(
+      team.worker2.id,
+    );
+    const told = await testKnex()('notifications').where({
+      recipient_id: team.worker2.id,
+      kind: 'follow_up.reassigned',
+    });
+    expect(told).toHaveLength(1);
+
+    // Nothing selected: said on the page, nothing moves.
+    const none = await manager
+      .post('/equipe/confier')
+      .type('form')
+      .send({ _csrf: csrfOf(after.text), toAssigneeId: team.worker2.id, retour: back });
+    expect(none.status).toBe(303);
+    expect((await manager.get(back)).text).toContain('Choisissez au moins un suivi');
+  });
+
+  it("when a manager hands a leaver's work to a disabled colleague, then refused; to an active one, moved with the files", async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const gone = await createUser(team.structure.id, 'worker');
+    await testKnex()('users').where({ id: gone.id }).update({ disabled_at: NOW });
+    const home = await manager.get('/');
+    const refused = await manager
+      .post('/equipe/confier-tout')
+      .type('form')
+      .send({
+        _csrf: csrfOf(home.text),
+        fromAssigneeId: team.worker.id,
+        toAssigneeId: gone.id,
+        referents: '1',
+      });
+    expect(refused.status).toBe(303);
+    const again = await manager.get('/');
+    expect(again.text).toContain('elle n’est pas (ou plus) active');
+
+    const res = await manager
+      .post('/equipe/confier-tout')
+      .type('form')
+      .send({
+        _csrf: csrfOf(again.text),
+        fromAssigneeId: team.worker.id,
+        toAssigneeId: team.worker2.id,
+        referents: '1',
+      });
+    expect(res.status).toBe(303);
+    expect((await manager.get('/')).text).toContain(
+      '1 suivi confié et 1 dossier de référent·e ; la personne en est avertie.',
+    );
+    const person = await testKnex()('persons').where({ id: personId }).first();
+    expect(person.referent_id).toBe(team.worker2.id);
+  });
+
+  it('when a user marks all notifications as read from the page, then none is left unread', async () => {
+    const worker2 = await loginAs(ctx.app, team.worker2.email);
+    const page = await worker2.get('/notifications');
+    expect(page.text).toContain('Tout marquer comme lu');
+    const res = await worker2
+      .post('/notifications/tout-lu')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text) });
+    expect(res.status).toBe(303);
+    const after = await worker2.get('/notifications');
+    expect(after.text).toContain('Tout est lu.');
+    expect(after.text).not.toContain('Tout marquer comme lu</button>');
+  });
+
+  it("when a person's référent changes with the box ticked, then their open follow-ups held by the former one move too; unticked, they stay", async () => {
+    const worker = await loginAs(ctx.app, team.worker.email);
+    const plan = async (pid: string) => {
+      const r = await worker
+        .post(`/api/persons/${pid}/follow-ups`)
+        .send({ title: 'Visite', dueAt: '2026-12-01T09:00:00Z' });
+      return r.body.id as string;
+    };
+    const edit = async (pid: string, extra: Record<string, string>) => {
+      const page = (await worker.get(`/personnes/${pid}/modifier`)).text;
+      expect(page).toContain('id="moveFollowUps"');
+      return worker
+        .post(`/personnes/${pid}/modifier`)
+        .type('form')
+        .send({
+          _csrf: csrfOf(page),
+          version: versionOf(page),
+          alias: 'Femme, quai Ligny',
+          source: 'outreach',
+          referentId: team.worker2.id,
+          ...extra,
+        });
+    };
+    const person = async () =>
+      (await worker.post('/api/persons').send({ alias: 'Femme, quai Ligny', source: 'outreach' }))
+        .body.id as string;
+
+    const ticked = await person();
+    const f1 = await plan(ticked);
+    const res = await edit(ticked, { moveFollowUps: '1' });
+    expect(res.status).toBe(303);
+    expect((await worker.get(`/personnes/${ticked}`)).text).toContain(
+      '1 suivi ouvert est confié au nouveau ou à la nouvelle référent·e',
+    );
+    expect((await testKnex()('follow_ups').where({ id: f1 }).first()).assignee_id).toBe(
+      team.worker2.id,
+    );
+
+    const unticked = await person();
+    const f2 = await plan(unticked);
+    expect((await edit(unticked, {})).status).toBe(303);
+    expect((await testKnex()('follow_ups').where({ id: f2 }).first()).assignee_id).toBe(
+      team.worker.id,
+    );
+    expect((await testKnex()('persons').where({ id: unticked }).first()).referent_id).toBe(
+      team.worker2.id,
+    );
+  });
+
+  it('when a worker marks a follow-up done from "Mes actions", then the message offers to undo it, and undoing reopens it', async () => {
+    const worker = await loginAs(ctx.app, team.worker.email);
+    const p = await worker.post('/api/persons').send({ alias: 'Annulable', source: 'outreach' });
+    const f = await worker
+      .post(`/api/persons/${p.body.id}/follow-ups`)
+      .send({ title: 'Appeler la CAF', dueAt: '2026-12-01T09:00:00Z' });
+    const home = await worker.get('/');
+    const done = await worker
+      .post(`/suivis/${f.body.id}`)
+      .type('form')
+      .send({ _csrf: csrfOf(home.text), action: 'terminer', retour: '/', note: 'Dossier déposé' });
+    expect(done.status).toBe(303);
+    const after = await worker.get('/');
+    expect(after.text).toContain('Suivi « Appeler la CAF » marqué comme fait.');
+    expect(after.text).toContain('Annuler : rouvrir « Appeler la CAF »');
+    expect(after.text).toContain('name="action" value="rouvrir"');
+    const file = await worker.get(`/personnes/${p.body.id}`);
+    expect(file.text).toContain('Dossier déposé');
+    const undo = await worker
+      .post(`/suivis/${f.body.id}`)
+      .type('form')
+      .send({ _csrf: csrfOf(after.text), action: 'rouvrir', retour: '/' });
+    expect(undo.status).toBe(303);
+    expect((await worker.get('/')).text).toContain('Suivi « Appeler la CAF » rouvert.');
+    expect((await testKnex()('follow_ups').where({ id: f.body.id }).first()).status).toBe('open');
+  });
+});

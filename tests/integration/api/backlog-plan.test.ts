@@ -1,0 +1,127 @@
+import type { Knex } from 'knex';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
+
+/**
+ * The backlog is computed in SQL on indexes: this reads the plans PostgreSQL makes for the very
+ * queries the endpoints send, over a database of ten structures (no timing), and fails on a
+ * sequential scan of follow-ups, persons, contacts or referrals. (Small tables, teams and their
+ * members, and the deadlines of this small fixture, may be read whole: that is the cheaper plan
+ * there.)
+ */
+type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
+const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(planNodes)];
+const TABLES = ['follow_ups', 'persons', 'contacts', 'referrals'];
+
+describe('backlog query plans', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock: fixedClock('2026-11-25T10:00:00Z') });
+  });
+  afterAll(() => ctx.close());
+
+  it('when a manager reads the backlog and its items, then no query scans a whole table', async () => {
+    const teams = await Promise.all(Array.from({ length: 10 }, () => createTeam()));
+    const k = testKnex();
+    for (const t of teams) {
+      await k.raw(
+        `INSERT INTO persons (structure_id, alias, source, referent_id, created_at)
+         SELECT ?, 'P' || g, 'outreach', CASE WHEN g % 2 = 0 THEN ?::uuid ELSE ?::uuid END,
+                timestamptz '2026-01-01' + g * interval '1 hour'
+         FROM generate_series(1, 1500) g`,
+        [t.structure.id, t.worker.id, t.worker2.id],
+      );
+      await k.raw(
+        `INSERT INTO follow_ups (structure_id, person_id, assignee_id, title, due_at, status)
+         SELECT p.structure_id, p.id, p.referent_id, 'Rappeler',
+                timestamptz '2026-09-01' + (row_number() OVER ()) * interval '37 minutes',
+                CASE WHEN random() < 0.7 THEN 'done' ELSE 'open' END
+         FROM persons p, generate_series(1, 2) g WHERE p.structure_id = ?`,
+        [t.structure.id],
+      );
+      await k.raw(
+        `INSERT INTO contacts (structure_id, person_id, occurred_at, channel, outcome)
+         SELECT p.structure_id, p.id, timestamptz '2026-06-01' + (row_number() OVER ()) * interval '2 hours',
+                'phone', 'reached'
+         FROM persons p, generate_series(1, 2) g WHERE p.structure_id = ?`,
+        [t.structure.id],
+      );
+      const [partner] = await k('partners')
+        .insert({
+          name: `Partenaire ${t.structure.id}`,
+          email: 'p@partner.test',
+          structure_id: t.structure.id,
+        })
+        .returning('id');
+      await k.raw(
+        `INSERT INTO consents (structure_id, person_id, purpose, partner_id, method, given_at)
+         SELECT p.structure_id, p.id, 'referral', ?, 'oral', timestamptz '2026-06-01'
+         FROM persons p WHERE p.structure_id = ? AND p.alias LIKE 'P%0'`,
+        [partner.id, t.structure.id],
+      );
+      await k.raw(
+        `INSERT INTO referrals (structure_id, person_id, partner_id, consent_id, requester_id, status, reason_enc, created_at)
+         SELECT c.structure_id, c.person_id, c.partner_id, c.id, ?,
+                CASE WHEN random() < 0.3 THEN 'requested' ELSE 'completed' END, 'x', timestamptz '2026-10-01'
+         FROM consents c WHERE c.structure_id = ?`,
+        [t.worker.id, t.structure.id],
+      );
+      await k.raw(
+        `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at, status)
+         SELECT r.structure_id, kind, 'referral', r.id, timestamptz '2026-10-08', 'done'
+         FROM referrals r, unnest(ARRAY['referral.escalate_requester', 'referral.expire', 'referral.email_partner']) kind
+         WHERE r.structure_id = ?`,
+        [t.structure.id],
+      );
+    }
+    await k.raw('ANALYZE deadlines');
+    await k.raw('ANALYZE consents');
+    await k.raw('ANALYZE partners');
+    await k.raw('ANALYZE persons');
+    await k.raw('ANALYZE follow_ups');
+    await k.raw('ANALYZE contacts');
+    await k.raw('ANALYZE referrals');
+
+    const sent: { sql: string; bindings: readonly Knex.RawBinding[] }[] = [];
+    const capture = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
+      if (/follow_ups f|referrals r|persons p CROSS JOIN/.test(q.sql))
+        sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    };
+    const team = teams[0];
+    ctx.deps.knex.on('query', capture);
+    try {
+      const manager = await loginAs(ctx.app, team.manager.email);
+      for (const groupBy of ['assignee', 'team', 'district', 'partner']) {
+        expect((await manager.get('/api/backlog').query({ groupBy })).status).toBe(200);
+      }
+      for (const bucket of ['d8_30', 'week', 'late_referrals', 'no_contact_90']) {
+        const res = await manager.get('/api/backlog/items').query({ key: team.worker.id, bucket });
+        expect(res.status).toBe(200);
+      }
+    } finally {
+      ctx.deps.knex.removeListener('query', capture);
+    }
+
+    expect(sent.length).toBe(4 + 4 * 2); // four summaries, four pages with their counts
+    for (const q of sent) {
+      const sql = q.sql.replace(/\$\d+/g, '?');
+      const { rows: plan } = await testKnex().raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings);
+      const nodes = planNodes(plan[0]['QUERY PLAN'][0].Plan);
+      const seqScans = nodes
+        .filter(
+          (n) => n['Node Type'] === 'Seq Scan' && TABLES.includes(n['Relation Name'] as string),
+        )
+        .map((n) => n['Relation Name']);
+      if (process.env.SHOW_PLANS) {
+        const { rows: text } = await testKnex().raw(`EXPLAIN ${sql}`, q.bindings);
+        console.log(text.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n'));
+      }
+      expect({ sql: q.sql.slice(0, 120), seqScans }).toEqual({
+        sql: q.sql.slice(0, 120),
+        seqScans: [],
+      });
+    }
+  });
+});

@@ -1,3 +1,6 @@
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Knex } from 'knex';
 import { down, up } from '../../../migrations/20261201100000_add-structure-scoped-references';
 import { requireSupportedPostgres } from '../../../server/lib/postgres-version';
 import { testKnex } from '../../setup/db';
@@ -16,7 +19,9 @@ describe('migrating on a PostgreSQL older than 15', () => {
   it('when the server says it is 14.11, then the structure-scoped references migration fails with a clear message and changes nothing', async () => {
     const trx = await testKnex().transaction();
     try {
-      // The schema as it stood before this migration (undone inside the transaction only).
+      // The schema as it stood before this migration (undone inside the transaction only):
+      // every later migration is undone first, newest first, as `knex migrate:down` would.
+      await undoMigrationsAfter(trx, '20261201100000_add-structure-scoped-references');
       await down(trx);
       await trx.raw('CREATE SCHEMA old_server');
       await trx.raw(`
@@ -39,3 +44,15 @@ describe('migrating on a PostgreSQL older than 15', () => {
     }
   });
 });
+
+async function undoMigrationsAfter(trx: Knex.Transaction, name: string): Promise<void> {
+  const dir = path.join(__dirname, '../../../migrations');
+  const later = readdirSync(dir)
+    .filter((file) => file.endsWith('.ts') && file.replace(/\.ts$/, '') > name)
+    .sort()
+    .reverse();
+  for (const file of later) {
+    const migration = (await import(path.join(dir, file))) as { down: (k: Knex) => Promise<void> };
+    await migration.down(trx);
+  }
+}

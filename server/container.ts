@@ -10,7 +10,7 @@ import { createCipher, type Cipher } from './lib/crypto';
 import { openDatabase, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { createRedis, tryConnect } from './lib/redis';
-import { createUnitOfWork, type UnitOfWork } from './lib/unit-of-work';
+import { createUnitOfWork } from './lib/unit-of-work';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
 import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
@@ -30,6 +30,7 @@ import {
 } from './features/contacts/contact-repository';
 import { createContactService, type ContactService } from './features/contacts/contact-service';
 import { createDeadlineRelay, type DeadlineRelay } from './features/deadlines/deadline-relay';
+import { createOutbox, type UnitOfWork } from './features/deadlines/outbox';
 import { createBacklogRepository } from './features/backlog/backlog-repository';
 import { createBacklogService, type BacklogService } from './features/backlog/backlog-service';
 import {
@@ -123,7 +124,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       giveUpAfterHours: config.DEADLINE_GIVE_UP_HOURS,
     },
   });
-  const uow = createUnitOfWork(knex, relay);
+  const uow = createUnitOfWork(knex, createOutbox(relay));
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
 

@@ -1,41 +1,28 @@
 import type { Knex } from 'knex';
-import { deadlineRepository, type NewDeadline } from '../features/deadlines/deadline-repository';
-import type { DeadlineRelay } from '../features/deadlines/deadline-relay';
 
-/** What a transaction may do with the outbox: its effects reach BullMQ only after commit. */
-export interface OutboxWriter {
-  schedule(d: NewDeadline): Promise<string>;
-  cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
+/** An outbox opened on one transaction: what the work may write, and what follows the commit. */
+export interface OutboxSession<W> {
+  writer: W;
+  afterCommit(): Promise<void>;
 }
 
-export type UnitOfWork = <T>(
-  fn: (trx: Knex.Transaction, outbox: OutboxWriter) => Promise<T>,
-) => Promise<T>;
+/** Opens the outbox on a transaction; the container injects the deadlines feature's one. */
+export type OutboxOpener<W> = (trx: Knex.Transaction) => OutboxSession<W>;
+
+export type UnitOfWork<W> = <T>(fn: (trx: Knex.Transaction, outbox: W) => Promise<T>) => Promise<T>;
 
 /**
- * Runs fn in one transaction. Deadlines scheduled inside are enqueued after commit; a rollback
- * leaves nothing in the outbox and sends nothing.
+ * Runs fn in one transaction with the outbox opened on it. What fn scheduled takes effect after
+ * commit; a rollback leaves nothing in the outbox and sends nothing.
  */
-export function createUnitOfWork(knex: Knex, relay: DeadlineRelay): UnitOfWork {
+export function createUnitOfWork<W>(knex: Knex, openOutbox: OutboxOpener<W>): UnitOfWork<W> {
   return async (fn) => {
-    const scheduled: string[] = [];
-    const cancelled: string[] = [];
-    const result = await knex.transaction(async (trx) =>
-      fn(trx, {
-        async schedule(d) {
-          const id = await deadlineRepository.insert(trx, d);
-          scheduled.push(id);
-          return id;
-        },
-        async cancel(subjectType, subjectId, kinds) {
-          const ids = await deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds);
-          cancelled.push(...ids);
-          return ids;
-        },
-      }),
-    );
-    if (cancelled.length) await relay.remove(cancelled);
-    if (scheduled.length) await relay.enqueue(scheduled);
+    let session: OutboxSession<W> | undefined;
+    const result = await knex.transaction(async (trx) => {
+      session = openOutbox(trx);
+      return fn(trx, session.writer);
+    });
+    await session?.afterCommit();
     return result;
   };
 }

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
-import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
+import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { partnerRepository } from '../partners/partner-repository';
 import type { PersonRepository } from '../persons/person-repository';

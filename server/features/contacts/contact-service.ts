@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
-import type { UnitOfWork } from '../../lib/unit-of-work';
+import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import type { FollowUpService } from '../follow-ups/follow-up-service';

@@ -11,7 +11,7 @@ import {
   StaleVersionError,
   ValidationError,
 } from '../../lib/errors';
-import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
+import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { auditConflictRead } from '../audit/conflict-audit';

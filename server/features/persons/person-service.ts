@@ -6,7 +6,7 @@ import {
   StaleVersionError,
   ValidationError,
 } from '../../lib/errors';
-import type { UnitOfWork } from '../../lib/unit-of-work';
+import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../../lib/clock';
 import { ValidationError } from '../../lib/errors';
-import type { UnitOfWork } from '../../lib/unit-of-work';
+import type { UnitOfWork } from '../deadlines/outbox';
 import { auditRepository } from '../audit/audit-repository';
 import type { PartnerReferral, ReferralRepository, ReferralRow } from './referral-repository';
 import type { ReferralService } from './referral-service';

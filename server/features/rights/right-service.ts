@@ -7,7 +7,7 @@ import {
   NotFoundError,
   StaleVersionError,
 } from '../../lib/errors';
-import type { UnitOfWork } from '../../lib/unit-of-work';
+import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { auditConflictRead } from '../audit/conflict-audit';

@@ -1,0 +1,55 @@
+import type { Knex } from 'knex';
+import type { OutboxSession, UnitOfWork as GenericUnitOfWork } from '../../lib/unit-of-work';
+import type { DeadlineRelay } from './deadline-relay';
+import { deadlineRepository, type NewDeadline } from './deadline-repository';
+
+/** What a transaction may do with the outbox: its effects reach BullMQ only after commit. */
+export interface OutboxWriter {
+  schedule(d: NewDeadline): Promise<string>;
+  cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
+}
+
+/** The application's unit of work: one transaction and the outbox writer bound to it. */
+export type UnitOfWork = GenericUnitOfWork<OutboxWriter>;
+
+/**
+ * The one way to write the outbox inside a transaction. Used as is by code already inside a
+ * transaction it does not own (jobs): the relay enqueues the rows later.
+ */
+export function outboxIn(trx: Knex.Transaction): OutboxWriter {
+  return {
+    schedule: (d) => deadlineRepository.insert(trx, d),
+    cancel: (subjectType, subjectId, kinds) =>
+      deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds),
+  };
+}
+
+/**
+ * The outbox the unit of work opens on each transaction (given to it by the container): rows
+ * written through `outboxIn`, then, once committed, new jobs enqueued and cancelled ones removed.
+ */
+export function createOutbox(relay: Pick<DeadlineRelay, 'enqueue' | 'remove'>) {
+  return (trx: Knex.Transaction): OutboxSession<OutboxWriter> => {
+    const rows = outboxIn(trx);
+    const scheduled: string[] = [];
+    const cancelled: string[] = [];
+    return {
+      writer: {
+        async schedule(d) {
+          const id = await rows.schedule(d);
+          scheduled.push(id);
+          return id;
+        },
+        async cancel(subjectType, subjectId, kinds) {
+          const ids = await rows.cancel(subjectType, subjectId, kinds);
+          cancelled.push(...ids);
+          return ids;
+        },
+      },
+      async afterCommit() {
+        if (cancelled.length) await relay.remove(cancelled);
+        if (scheduled.length) await relay.enqueue(scheduled);
+      },
+    };
+  };
+}

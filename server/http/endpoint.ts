@@ -2,7 +2,7 @@ import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
-import type { RequestContext } from '../features/audit/audit-repository';
+import type { RequestContext } from '../features/audit/audit-trail';
 import { documentEndpoint } from '../lib/openapi';
 import { parseInput } from '../lib/validate';
 import { requestContext } from './request-context';

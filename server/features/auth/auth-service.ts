@@ -3,7 +3,7 @@ import type { Actor } from '../../auth/actor';
 import { burnTime, verifyPassword } from '../../auth/passwords';
 import type { LoginThrottle } from '../../auth/login-throttle';
 import { UnauthorizedError } from '../../lib/errors';
-import { auditRepository } from '../audit/audit-repository';
+import { auditTrail } from '../audit/audit-trail';
 import { userRepository, type UserRecord } from '../users/user-repository';
 
 export interface AuthService {
@@ -33,7 +33,7 @@ export function createAuthService(deps: { knex: Knex; throttle: LoginThrottle })
           : (await burnTime(password), false);
       if (!user || !ok) {
         if (user) {
-          await auditRepository.record(knex, {
+          await auditTrail.record(knex, {
             actor: null,
             structureId: user.structureId,
             action: 'login_failed',
@@ -45,7 +45,7 @@ export function createAuthService(deps: { knex: Knex; throttle: LoginThrottle })
         throw new UnauthorizedError('Email or password is incorrect');
       }
       await throttle.succeed(email, ip);
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor: toActor(user),
         structureId: user.structureId,
         action: 'login',

@@ -4,7 +4,7 @@ import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import type { BacklogBounds, BacklogItem, BacklogRepository } from './backlog-repository';
 import {
   BACKLOG_BUCKETS,
@@ -116,7 +116,7 @@ export function createBacklogService({ knex, clock, calendar, backlog }: Backlog
               q.key,
               q,
             );
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'backlog.items',

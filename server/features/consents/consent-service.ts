@@ -3,7 +3,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { partnerRepository } from '../partners/partner-repository';
 import type { PersonRepository } from '../persons/person-repository';
 import { consentRepository, type Consent } from './consent-repository';
@@ -54,7 +54,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
           recordedBy: actor.id,
         });
         await persons.touch(trx, actor.structureId, personId, now);
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'consent.create',
@@ -77,7 +77,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         clock.now(),
       );
       // Which partners the person agreed to, and what they share: a read of the person's file.
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'consent.list',
@@ -136,7 +136,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
               })
             : [];
         await persons.touch(trx, actor.structureId, found.person_id, now);
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'consent.revoke',

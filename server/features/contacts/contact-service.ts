@@ -4,7 +4,7 @@ import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
 import type { PersonRepository } from '../persons/person-repository';
 import type { Contact, ContactRepository } from './contact-repository';
@@ -65,7 +65,7 @@ export function createContactService({
           });
         }
         await persons.touch(trx, actor.structureId, personId, clock.now());
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'contact.create',
@@ -95,7 +95,7 @@ export function createContactService({
         page,
         pageSize,
       );
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'contact.list',

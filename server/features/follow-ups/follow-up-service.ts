@@ -13,7 +13,7 @@ import {
 } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
 import type { NotificationService } from '../notifications/notification-service';
 import type { PersonRepository } from '../persons/person-repository';
@@ -176,7 +176,7 @@ export function createFollowUpService({
     const byPerson = new Map<string, typeof moving>();
     for (const r of moving) byPerson.set(r.personId, [...(byPerson.get(r.personId) ?? []), r]);
     for (const [personId, list] of byPerson) {
-      await auditRepository.record(trx, {
+      await auditTrail.record(trx, {
         actor,
         structureId: actor.structureId,
         action: 'follow_up.reassign',
@@ -263,7 +263,7 @@ export function createFollowUpService({
             to.id,
           );
           for (const personId of personIds) {
-            await auditRepository.record(trx, {
+            await auditTrail.record(trx, {
               actor,
               structureId: actor.structureId,
               action: 'person.update',
@@ -322,7 +322,7 @@ export function createFollowUpService({
           assigneeId,
         });
         await persons.touch(trx, actor.structureId, personId, clock.now());
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'follow_up.create',
@@ -367,7 +367,7 @@ export function createFollowUpService({
         },
         now,
       );
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'follow_up.list',
@@ -417,7 +417,7 @@ export function createFollowUpService({
               completion_note_enc: null,
             });
             await replan(trx, outbox, actor, id, new Date(row.due_at));
-            await auditRepository.record(trx, {
+            await auditTrail.record(trx, {
               actor,
               structureId: actor.structureId,
               action: 'follow_up.reopen',
@@ -453,7 +453,7 @@ export function createFollowUpService({
           else if (input.dueAt || input.assigneeId)
             await replan(trx, outbox, actor, id, input.dueAt ?? new Date(row.due_at));
           await persons.touch(trx, actor.structureId, row.person_id, now);
-          await auditRepository.record(trx, {
+          await auditTrail.record(trx, {
             actor,
             structureId: actor.structureId,
             action: input.status ? `follow_up.${input.status}` : 'follow_up.update',

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { ConflictError, NotFoundError } from '../../lib/errors';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { partnerRepository, type Partner } from './partner-repository';
 import type {
   CreatePartnerInput,
@@ -49,7 +49,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
         throw new ConflictError('Two services of this partner have the same name');
       return knex.transaction(async (trx) => {
         const id = await partnerRepository.insert(trx, actor.structureId, input, clock.now());
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'partner.create',
@@ -84,15 +84,14 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
           ip: ctx.ip,
           ...(updated.emailChanged ? { details: { emailChanged: true } } : {}),
         };
-        await auditRepository.record(trx, { ...event, structureId: actor.structureId });
+        await auditTrail.record(trx, { ...event, structureId: actor.structureId });
         if (updated.emailChanged) {
           const others = await partnerRepository.structuresWithOpenReferrals(
             trx,
             id,
             actor.structureId,
           );
-          for (const structureId of others)
-            await auditRepository.record(trx, { ...event, structureId });
+          for (const structureId of others) await auditTrail.record(trx, { ...event, structureId });
         }
         return (await partnerRepository.findById(trx, id, now))!;
       });
@@ -128,7 +127,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
         if (id)
           await partnerRepository.updateService(trx, actor.structureId, partnerId, id, input, now);
         else id = await partnerRepository.insertService(trx, partnerId, input, now);
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: serviceId ? 'partner.service.update' : 'partner.service.create',
@@ -147,7 +146,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
         const now = clock.now();
         if (!(await partnerRepository.markReviewed(trx, id, actor.structureId, now)))
           throw new NotFoundError('Partner');
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'partner.review',

@@ -9,7 +9,7 @@ import {
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
 import { userRepository } from '../users/user-repository';
 import { districtRepository, type District } from './district-repository';
@@ -93,7 +93,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
         const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
         await checkReferences(trx, actor, write);
         const id = await persons.insert(trx, actor.structureId, actor.id, write);
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'person.create',
@@ -107,7 +107,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
 
     async get(actor: Actor, id: string, ctx: RequestContext): Promise<Person> {
       const p = await getInScope(knex, actor, id);
-      await auditRepository.record(knex, readEvent(actor, id, ctx));
+      await auditTrail.record(knex, readEvent(actor, id, ctx));
       return p;
     },
 
@@ -147,7 +147,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           }
           const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
           if (!ok) throw stale(await getInScope(trx, actor, id));
-          await auditRepository.record(trx, {
+          await auditTrail.record(trx, {
             actor,
             structureId: actor.structureId,
             action: 'person.update',
@@ -192,7 +192,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
         page: q.page,
         pageSize: q.pageSize,
       });
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'person.search',

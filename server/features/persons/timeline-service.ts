@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Page } from '../../lib/validate';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import type { PersonService } from './person-service';
 import { timelineRepository, type TimelineType } from './timeline-repository';
 
@@ -56,7 +56,7 @@ export function createTimelineService(deps: {
           for (const d of await read(deps.knex, actor, ids, now)) found.set(`${type}:${d.id}`, d);
         }),
       );
-      await auditRepository.record(deps.knex, {
+      await auditTrail.record(deps.knex, {
         actor,
         structureId: actor.structureId,
         action: 'person.timeline',

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Clock } from '../../lib/clock';
 import { ValidationError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
-import { auditRepository } from '../audit/audit-repository';
+import { auditTrail } from '../audit/audit-trail';
 import type { PartnerReferral, ReferralRepository, ReferralRow } from './referral-repository';
 import type { ReferralService } from './referral-service';
 import type { ReferralStatus } from './referral-state';
@@ -70,7 +70,7 @@ export function createReferralLinkService(deps: {
     row: ReferralRow | null | undefined,
     details: Record<string, unknown> = {},
   ) {
-    await auditRepository.record(db, {
+    await auditTrail.record(db, {
       actor: null,
       structureId: row?.structure_id ?? null,
       action,

@@ -12,7 +12,7 @@ import {
 } from '../../lib/errors';
 import { outboxIn, type OutboxWriter, type UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
 import { consentRepository } from '../consents/consent-repository';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
@@ -196,7 +196,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     // expiry, cancellation on consent revocation) are audited here, with the user behind them
     // when there is one.
     if (by.kind === 'system') {
-      await auditRepository.record(trx, {
+      await auditTrail.record(trx, {
         actor: by.actor ?? null,
         structureId: row.structure_id,
         action: 'referral.transition',
@@ -304,7 +304,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       });
       await referrals.recordFollowUp(trx, row.id, purpose, followUpId, clock.now());
       // Planned by the system on the person's file: audited as a follow-up creation.
-      await auditRepository.record(trx, {
+      await auditTrail.record(trx, {
         actor: null,
         structureId: row.structure_id,
         action: 'follow_up.create',
@@ -552,7 +552,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           });
         }
         await persons.touch(trx, actor.structureId, personId, now);
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'referral.create',
@@ -605,7 +605,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         );
       }
       for (const [structureId, ids] of readUnder) {
-        await auditRepository.record(knex, {
+        await auditTrail.record(knex, {
           actor,
           structureId,
           action: 'referral.list',
@@ -620,7 +620,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     async get(actor: Actor, id: string, ctx: RequestContext) {
       const view = await viewFor(knex, actor, id);
       const row = await referrals.findRow(knex, id);
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor,
         structureId: row?.structure_id ?? null,
         action: 'referral.read',
@@ -648,7 +648,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           }
           const from = row.status;
           await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
-          await auditRepository.record(trx, {
+          await auditTrail.record(trx, {
             actor,
             structureId: row.structure_id,
             action: 'referral.transition',

@@ -9,7 +9,7 @@ import {
 } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditRepository, type RequestContext } from '../audit/audit-repository';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
 import type { PersonService } from '../persons/person-service';
 import type { PersonRightState, Right, RightChange, RightRepository } from './right-repository';
@@ -87,7 +87,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
             current: await rights.findByCode(trx, actor.structureId, input.code),
           });
         }
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'right.create',
@@ -127,7 +127,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
           { label: input.label, archivedAt },
           clock.now(),
         );
-        await auditRepository.record(trx, {
+        await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'right.update',
@@ -167,7 +167,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
     ): Promise<Page<PersonRight>> {
       await persons.assertInScope(knex, actor, personId);
       const items = await personRights(knex, actor, personId);
-      await auditRepository.record(knex, {
+      await auditTrail.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'person_right.list',
@@ -218,7 +218,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
             },
           );
           await persons.touch(trx, actor.structureId, personId, now);
-          await auditRepository.record(trx, {
+          await auditTrail.record(trx, {
             actor,
             structureId: actor.structureId,
             action: 'person_right.update',

@@ -54,6 +54,7 @@ import {
 import type { TimelineType } from './features/persons/timeline-repository';
 import { createRightRepository } from './features/rights/right-repository';
 import { createRightService, type RightService } from './features/rights/right-service';
+import { createUserService } from './features/users/user-service';
 
 export interface Deps {
   config: Config;
@@ -131,7 +132,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
-  const personService = createPersonService({ knex, uow, persons, clock });
+  const users = createUserService({ knex });
+  const personService = createPersonService({ knex, uow, persons, users, clock });
   const rights = createRightService({
     knex,
     uow,
@@ -140,14 +142,30 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
   });
   const notifications = createNotificationService({ knex, clock });
-  const followUps = createFollowUpService({ knex, uow, persons, notifications, cipher, clock });
-  const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
+  const followUps = createFollowUpService({
+    knex,
+    uow,
+    persons: personService,
+    users,
+    notifications,
+    cipher,
+    clock,
+  });
+  const contactService = createContactService({
+    knex,
+    uow,
+    persons: personService,
+    contacts,
+    followUps,
+    clock,
+  });
   const mailer = createMailer(config, logger);
   const referralRepo = createReferralRepository(cipher);
   const referrals = createReferralService({
     knex,
     uow,
-    persons,
+    persons: personService,
+    users,
     referrals: referralRepo,
     followUps,
     rights,
@@ -157,7 +175,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const consents = createConsentService({
     knex,
     uow,
-    persons,
+    persons: personService,
     clock,
     onReferralConsentRevoked: (trx, outbox, actor, consent) =>
       referrals.cancelForRevokedConsent(trx, outbox, actor, consent),
@@ -189,7 +207,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     mailer,
     repos: { persons, contacts, referrals: referralRepo },
     services: {
-      auth: createAuthService({ knex, throttle }),
+      auth: createAuthService({ knex, throttle, users }),
       persons: personService,
       contacts: contactService,
       followUps,

@@ -11,6 +11,18 @@ export interface Actor {
   email: string;
 }
 
+/** The actor a user record stands for: the one user → actor conversion (login, each request). */
+export function toActor(u: Actor): Actor {
+  return {
+    id: u.id,
+    structureId: u.structureId,
+    role: u.role,
+    partnerId: u.partnerId,
+    name: u.name,
+    email: u.email,
+  };
+}
+
 /** Roles that may read and write person files of their structure. */
 export const PERSON_ROLES: readonly Role[] = ['worker', 'manager'];
 

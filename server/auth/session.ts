@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import { userRepository } from '../features/users/user-repository';
-import type { Actor } from './actor';
+import { toActor, type Actor } from './actor';
 
 const PgStore = connectPgSimple(session);
 
@@ -99,15 +99,7 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
     try {
       const u = await userRepository.findById(knex, stored.id);
       if (!u || u.disabledAt || u.sessionEpoch !== stored.epoch) return done(null, false);
-      const actor: Actor = {
-        id: u.id,
-        structureId: u.structureId,
-        role: u.role,
-        partnerId: u.partnerId,
-        name: u.name,
-        email: u.email,
-      };
-      return done(null, actor);
+      return done(null, toActor(u));
     } catch (err) {
       return done(err);
     }

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import type { Actor } from '../../auth/actor';
+import { toActor, type Actor } from '../../auth/actor';
 import { burnTime, verifyPassword } from '../../auth/passwords';
 import type { LoginThrottle } from '../../auth/login-throttle';
 import { UnauthorizedError } from '../../lib/errors';
 import { auditTrail } from '../audit/audit-trail';
-import { userRepository, type UserRecord } from '../users/user-repository';
+import type { UserRecord, UserService } from '../users/user-service';
 
 export interface AuthService {
   /** Checks the credentials under the throttle; returns the user to put in the session. */
@@ -12,21 +12,17 @@ export interface AuthService {
   toActor(u: UserRecord): Actor;
 }
 
-export function createAuthService(deps: { knex: Knex; throttle: LoginThrottle }): AuthService {
-  const { knex, throttle } = deps;
-  const toActor = (u: UserRecord): Actor => ({
-    id: u.id,
-    structureId: u.structureId,
-    role: u.role,
-    partnerId: u.partnerId,
-    name: u.name,
-    email: u.email,
-  });
+export function createAuthService(deps: {
+  knex: Knex;
+  throttle: LoginThrottle;
+  users: Pick<UserService, 'findByEmail'>;
+}): AuthService {
+  const { knex, throttle, users } = deps;
   return {
     toActor,
     async authenticate(email, password, ip) {
       await throttle.attempt(email, ip);
-      const user = await userRepository.findByEmail(knex, email);
+      const user = await users.findByEmail(email);
       const ok =
         user && !user.disabledAt
           ? await verifyPassword(user.passwordHash, password)

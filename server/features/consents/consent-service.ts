@@ -5,14 +5,14 @@ import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { partnerRepository } from '../partners/partner-repository';
-import type { PersonRepository } from '../persons/person-repository';
+import type { PersonService } from '../persons/person-service';
 import { consentRepository, type Consent } from './consent-repository';
 import type { CreateConsentInput } from './consent-schemas';
 
 export interface ConsentServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
-  persons: PersonRepository;
+  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
   clock: Clock;
   /** Cancels the partner's open referrals of the person, in the revoking transaction. */
   onReferralConsentRevoked(

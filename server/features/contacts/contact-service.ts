@@ -6,14 +6,14 @@ import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
-import type { PersonRepository } from '../persons/person-repository';
+import type { PersonService } from '../persons/person-service';
 import type { Contact, ContactRepository } from './contact-repository';
 import type { CreateContactInput } from './contact-schemas';
 
 export interface ContactServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
-  persons: PersonRepository;
+  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
   contacts: ContactRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   clock: Clock;

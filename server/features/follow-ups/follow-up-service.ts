@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { PERSON_ROLES, type Actor } from '../../auth/actor';
+import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Cipher } from '../../lib/crypto';
 import {
@@ -16,8 +16,8 @@ import type { Page } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
 import type { NotificationService } from '../notifications/notification-service';
-import type { PersonRepository } from '../persons/person-repository';
-import { userRepository } from '../users/user-repository';
+import type { PersonService } from '../persons/person-service';
+import type { UserService } from '../users/user-service';
 import { followUpRepository, type FollowUp } from './follow-up-repository';
 import {
   FOLLOW_UP_DUE,
@@ -31,7 +31,8 @@ import {
 export interface FollowUpServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
-  persons: PersonRepository;
+  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  users: Pick<UserService, 'findActiveStaff' | 'findAnyInStructure'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
   clock: Clock;
@@ -64,13 +65,13 @@ export function createFollowUpService({
   knex,
   uow,
   persons,
+  users,
   notifications,
   cipher,
   clock,
 }: FollowUpServiceDeps) {
   async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
-    const u = await userRepository.findInStructure(db, actor.structureId, assigneeId);
-    if (!u || !['worker', 'manager'].includes(u.role)) {
+    if (!(await users.findActiveStaff(db, actor.structureId, assigneeId))) {
       throw new ValidationError('Invalid body: assigneeId: unknown worker', [
         { field: 'assigneeId', message: 'is not a worker of your structure' },
       ]);
@@ -138,8 +139,8 @@ export function createFollowUpService({
 
   /** A user work may be handed to: an active worker or manager of the caller's structure (else 422). */
   async function activeStaff(trx: Knex.Transaction, actor: Actor, id: string) {
-    const u = await userRepository.findInStructure(trx, actor.structureId, id);
-    if (!u || !PERSON_ROLES.includes(u.role)) {
+    const u = await users.findActiveStaff(trx, actor.structureId, id);
+    if (!u) {
       throw new BusinessRuleError(
         'assignee_unavailable',
         'toAssigneeId is not an active worker or manager of your structure',
@@ -245,7 +246,7 @@ export function createFollowUpService({
           if (closed.length > 0)
             throw new ConflictError('Some of these follow-ups are no longer open', { ids: closed });
         } else {
-          const from = await userRepository.findAnyInStructure(
+          const from = await users.findAnyInStructure(
             trx,
             actor.structureId,
             input.fromAssigneeId!,

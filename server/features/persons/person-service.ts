@@ -11,7 +11,7 @@ import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
-import { userRepository } from '../users/user-repository';
+import type { UserService } from '../users/user-service';
 import { districtRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
 import type { CreatePersonInput, SearchPersonsQuery, UpdatePersonInput } from './person-schemas';
@@ -20,15 +20,15 @@ export interface PersonServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
   persons: PersonRepository;
+  users: Pick<UserService, 'findActiveStaff' | 'listActiveStaff'>;
   clock: Clock;
 }
 
 /** Person files: create, read, search, update with optimistic concurrency; every access audited. */
-export function createPersonService({ knex, uow, persons, clock }: PersonServiceDeps) {
+export function createPersonService({ knex, uow, persons, users, clock }: PersonServiceDeps) {
   async function checkReferences(db: Knex | Knex.Transaction, actor: Actor, w: PersonWrite) {
     if (w.referentId) {
-      const u = await userRepository.findInStructure(db, actor.structureId, w.referentId);
-      if (!u || !['worker', 'manager'].includes(u.role)) {
+      if (!(await users.findActiveStaff(db, actor.structureId, w.referentId))) {
         throw new ValidationError('Invalid body: referentId: unknown worker', [
           { field: 'referentId', message: 'is not a worker of your structure' },
         ]);
@@ -83,6 +83,20 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
       if (!locked) throw new NotFoundError('Person');
       return locked;
     },
+
+    /**
+     * Locks a person's row for the caller's transaction in the given structure (for moves whose
+     * structure comes from the subject, as a partner's answer); null outside it.
+     */
+    lock: (trx: Knex.Transaction, structureId: string, id: string) =>
+      persons.lock(trx, structureId, id),
+
+    exists: (db: Knex | Knex.Transaction, structureId: string, id: string) =>
+      persons.exists(db, structureId, id),
+
+    /** Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. */
+    moveReferent: (trx: Knex.Transaction, structureId: string, from: string, to: string) =>
+      persons.moveReferent(trx, structureId, from, to),
 
     /** Something happened on the file at `at`: its last activity moves on. */
     touch: (trx: Knex.Transaction, structureId: string, id: string, at: Date) =>
@@ -177,7 +191,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
 
     /** Who may be a person's referent: the structure's active workers and managers. */
     async listReferents(actor: Actor): Promise<{ id: string; name: string; role: string }[]> {
-      return userRepository.listStaff(knex, actor.structureId);
+      return users.listActiveStaff(actor.structureId);
     },
 
     async search(actor: Actor, q: SearchPersonsQuery, ctx: RequestContext): Promise<Page<Person>> {

@@ -18,9 +18,9 @@ import { consentRepository } from '../consents/consent-repository';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
 import { notificationRepository } from '../notifications/notification-repository';
 import { partnerRepository } from '../partners/partner-repository';
-import type { PersonRepository } from '../persons/person-repository';
+import type { PersonService } from '../persons/person-service';
 import type { RightService } from '../rights/right-service';
-import { userRepository } from '../users/user-repository';
+import type { UserService } from '../users/user-service';
 import type {
   PartnerReferral,
   Referral,
@@ -63,7 +63,8 @@ import {
 export interface ReferralServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
-  persons: PersonRepository;
+  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  users: Pick<UserService, 'findActiveStaff'>;
   referrals: ReferralRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   /** The catalogue, for the right a referral may name. */
@@ -92,7 +93,7 @@ const PARTNER_ANSWERS: readonly ReferralStatus[] = [
 ];
 
 export function createReferralService(deps: ReferralServiceDeps) {
-  const { knex, uow, persons, referrals, followUps, rights, clock, calendar } = deps;
+  const { knex, uow, persons, users, referrals, followUps, rights, clock, calendar } = deps;
 
   /** The label of the right a referral serves, shortened for a follow-up's title; null if none. */
   async function servedRightLabel(trx: Knex.Transaction, row: ReferralRow) {
@@ -294,8 +295,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
     if (await referrals.followUpFor(trx, row.id, purpose)) return null;
     for (const id of candidates) {
       if (!id) continue;
-      const user = await userRepository.findInStructure(trx, row.structure_id, id);
-      if (!user || !PERSON_ROLES.includes(user.role)) continue;
+      const user = await users.findActiveStaff(trx, row.structure_id, id);
+      if (!user) continue;
       const followUpId = await followUps.planInTransaction(trx, outbox, user, {
         personId: row.person_id,
         title: f.title,

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Actor, Role } from '../../auth/actor';
+import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
 
 export interface UserRecord extends Actor {
   passwordHash: string;
@@ -66,26 +66,32 @@ export const userRepository = {
     return row ? toUser(row) : null;
   },
 
-  /** A user of the same structure, for assignment and referent choices. */
-  async findInStructure(
+  /**
+   * Who counts as active staff, the one place this rule lives: an enabled worker or manager of
+   * the structure. They may be a referent, be assigned work, or be handed a referral's follow-up.
+   */
+  activeStaff(db: Knex | Knex.Transaction, structureId: string) {
+    return db('users')
+      .where({ structure_id: structureId })
+      .whereIn('role', PERSON_ROLES)
+      .whereNull('disabled_at');
+  },
+
+  /** One active staff member of the structure (see activeStaff), or null. */
+  async findActiveStaff(
     db: Knex | Knex.Transaction,
     structureId: string,
     id: string,
   ): Promise<UserRecord | null> {
-    const row = await db('users')
-      .where({ id, structure_id: structureId })
-      .whereNull('disabled_at')
-      .first();
+    const row = await userRepository.activeStaff(db, structureId).andWhere({ id }).first();
     return row ? toUser(row) : null;
   },
 
-  async listStaff(db: Knex, structureId: string): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> {
-    return db('users')
-      .select('id', 'name', 'role')
-      .where({ structure_id: structureId })
-      .whereIn('role', ['worker', 'manager'])
-      .whereNull('disabled_at')
-      .orderBy('name');
+  async listActiveStaff(
+    db: Knex,
+    structureId: string,
+  ): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> {
+    return userRepository.activeStaff(db, structureId).select('id', 'name', 'role').orderBy('name');
   },
 
   async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord> {

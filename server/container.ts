@@ -161,24 +161,30 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const mailer = createMailer(config, logger);
   const referralRepo = createReferralRepository(cipher);
+  const partners = createPartnerDirectory({ knex, clock });
+  // Built before the referral service it calls back on a revocation (called only later).
+  const consents = createConsentService({
+    knex,
+    uow,
+    persons: personService,
+    partners,
+    clock,
+    onReferralConsentRevoked: (trx, outbox, actor, consent) =>
+      referrals.cancelForRevokedConsent(trx, outbox, actor, consent),
+  });
   const referrals = createReferralService({
     knex,
     uow,
     persons: personService,
     users,
+    consents,
+    notifications,
+    partners,
     referrals: referralRepo,
     followUps,
     rights,
     clock,
     calendar,
-  });
-  const consents = createConsentService({
-    knex,
-    uow,
-    persons: personService,
-    clock,
-    onReferralConsentRevoked: (trx, outbox, actor, consent) =>
-      referrals.cancelForRevokedConsent(trx, outbox, actor, consent),
   });
 
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
@@ -224,7 +230,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
       }),
       notifications,
-      partners: createPartnerDirectory({ knex, clock }),
+      partners,
       consents,
       referrals,
       referralLinks: createReferralLinkService({

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ConsentPurpose, ShareableField } from './consent-schemas';
+import { isConsentValid, validConsentSql } from './consent-validity';
 
 export interface Consent {
   id: string;
@@ -33,11 +34,6 @@ export interface ConsentRow {
   revoked_at: Date | null;
 }
 
-const isValid = (r: Record<string, unknown>, now: Date) =>
-  !r.revoked_at &&
-  new Date(r.given_at as Date) <= now &&
-  (!r.expires_at || new Date(r.expires_at as Date) > now);
-
 const toConsent = (r: Record<string, unknown>, now: Date): Consent => ({
   id: r.id as string,
   personId: r.person_id as string,
@@ -51,7 +47,14 @@ const toConsent = (r: Record<string, unknown>, now: Date): Consent => ({
   revokedAt: (r.revoked_at as Date | null) ?? null,
   recordedBy: (r.recorded_by as string | null) ?? null,
   createdAt: r.created_at as Date,
-  valid: isValid(r, now),
+  valid: isConsentValid(
+    {
+      revokedAt: (r.revoked_at as Date | null) ?? null,
+      givenAt: r.given_at as Date,
+      expiresAt: (r.expires_at as Date | null) ?? null,
+    },
+    now,
+  ),
 });
 
 /** Consents belong to a structure like the person they are about; every query is scoped. */
@@ -157,17 +160,20 @@ export const consentRepository = {
     const row = await consentRepository
       .base(db, structureId)
       .andWhere({ 'c.person_id': personId, 'c.partner_id': partnerId, 'c.purpose': 'referral' })
-      .whereNull('c.revoked_at')
-      .andWhere('c.given_at', '<=', now)
-      .andWhere((w) => w.whereNull('c.expires_at').orWhere('c.expires_at', '>', now))
+      .whereRaw(validConsentSql('c'), [now, now])
       .orderBy('c.given_at', 'desc')
       .first();
     return row ? toConsent(row, now) : null;
   },
 
   /** The newest referral consent of a person for a partner, whatever its state (why a referral is refused). */
-  async latestForReferral(db: Db, structureId: string, personId: string, partnerId: string) {
-    return (await db('consents')
+  async latestForReferral(
+    db: Db,
+    structureId: string,
+    personId: string,
+    partnerId: string,
+  ): Promise<{ revokedAt: Date | null; expiresAt: Date | null } | null> {
+    const row = (await db('consents')
       .where({
         structure_id: structureId,
         person_id: personId,
@@ -177,6 +183,7 @@ export const consentRepository = {
       .orderBy('given_at', 'desc')
       .orderBy('id')
       .first()) as ConsentRow | undefined;
+    return row ? { revokedAt: row.revoked_at, expiresAt: row.expires_at } : null;
   },
 
   async revoke(

@@ -4,15 +4,17 @@ import type { Clock } from '../../lib/clock';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { partnerRepository } from '../partners/partner-repository';
+import type { PartnerDirectory } from '../partners/partner-service';
 import type { PersonService } from '../persons/person-service';
 import { consentRepository, type Consent } from './consent-repository';
+import { consentRefusal } from './consent-validity';
 import type { CreateConsentInput } from './consent-schemas';
 
 export interface ConsentServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
   persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  partners: Pick<PartnerDirectory, 'exists'>;
   clock: Clock;
   /** Cancels the partner's open referrals of the person, in the revoking transaction. */
   onReferralConsentRevoked(
@@ -24,8 +26,46 @@ export interface ConsentServiceDeps {
 }
 
 export function createConsentService(deps: ConsentServiceDeps) {
-  const { knex, uow, persons, clock } = deps;
+  const { knex, uow, persons, partners, clock } = deps;
+  const REFUSALS = {
+    consent_revoked:
+      'The person revoked their consent to be referred to this partner; record a new consent first',
+    consent_expired:
+      "The person's consent to be referred to this partner has expired; record a new consent first",
+    consent_required:
+      'No valid consent of this person to be referred to this partner: record it first (POST /api/persons/:id/consents with purpose "referral")',
+  } as const;
+
   return {
+    /**
+     * The person's newest valid consent to be referred to the partner, inside the caller's
+     * transaction at `now`; without one, a 422 saying why (revoked, expired, or never given).
+     */
+    async validForReferral(
+      trx: Knex.Transaction,
+      structureId: string,
+      personId: string,
+      partnerId: string,
+      now: Date,
+    ): Promise<Consent> {
+      const consent = await consentRepository.validForReferral(
+        trx,
+        structureId,
+        personId,
+        partnerId,
+        now,
+      );
+      if (consent) return consent;
+      const latest = await consentRepository.latestForReferral(
+        trx,
+        structureId,
+        personId,
+        partnerId,
+      );
+      const code = consentRefusal(latest, now);
+      throw new BusinessRuleError(code, REFUSALS[code]);
+    },
+
     async record(
       actor: Actor,
       personId: string,
@@ -36,7 +76,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
         const now = clock.now();
-        if (input.partnerId && !(await partnerRepository.exists(trx, input.partnerId))) {
+        if (input.partnerId && !(await partners.exists(trx, input.partnerId))) {
           throw new ValidationError('Invalid body: partnerId: unknown partner', [
             { field: 'partnerId', message: 'is not a partner of the directory' },
           ]);

@@ -19,6 +19,15 @@ import type {
 export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
   const { knex, clock } = deps;
   return {
+    /** Inside the caller's transaction: a partner of the directory as of `now`, or null. */
+    findById: (db: Knex | Knex.Transaction, id: string, now: Date) =>
+      partnerRepository.findById(db, id, now),
+    exists: (db: Knex | Knex.Transaction, id: string) => partnerRepository.exists(db, id),
+    nameOf: (db: Knex | Knex.Transaction, id: string) => partnerRepository.nameOf(db, id),
+    /** The partner's enabled users, who are told of a new referral. */
+    activeStaffIds: (db: Knex | Knex.Transaction, id: string) =>
+      partnerRepository.activeStaffIds(db, id),
+
     async list(q: ListPartnersQuery) {
       const items = await partnerRepository.list(knex, clock.now(), q);
       return { items, total: items.length, page: 1, pageSize: items.length };

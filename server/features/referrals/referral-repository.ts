@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
 import type { ShareableField } from '../consents/consent-schemas';
+import { validConsentSql } from '../consents/consent-validity';
 import type { ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
@@ -131,8 +132,7 @@ export function createReferralRepository(cipher: Cipher) {
    * and not expired at `now` (two bindings). Correlated on the outer `r`.
    */
   const STANDING = `sc.structure_id = r.structure_id and sc.person_id = r.person_id
-      and sc.partner_id = r.partner_id and sc.purpose = 'referral' and sc.revoked_at is null
-      and sc.given_at <= ? and (sc.expires_at is null or sc.expires_at > ?)`;
+      and sc.partner_id = r.partner_id and sc.purpose = 'referral' and ${validConsentSql('sc')}`;
   /** Whether one exists: a plain EXISTS, which the planner can run as one hashed semi-join. */
   const HAS_STANDING_CONSENT = `exists (select 1 from consents sc where ${STANDING})`;
   /**

@@ -14,10 +14,10 @@ import { outboxIn, type OutboxWriter, type UnitOfWork } from '../deadlines/outbo
 import type { Page } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
-import { consentRepository } from '../consents/consent-repository';
+import type { ConsentService } from '../consents/consent-service';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
-import { notificationRepository } from '../notifications/notification-repository';
-import { partnerRepository } from '../partners/partner-repository';
+import type { NotificationService } from '../notifications/notification-service';
+import type { PartnerDirectory } from '../partners/partner-service';
 import type { PersonService } from '../persons/person-service';
 import type { RightService } from '../rights/right-service';
 import type { UserService } from '../users/user-service';
@@ -65,6 +65,9 @@ export interface ReferralServiceDeps {
   uow: UnitOfWork;
   persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
   users: Pick<UserService, 'findActiveStaff'>;
+  consents: Pick<ConsentService, 'validForReferral'>;
+  notifications: Pick<NotificationService, 'notifyInTransaction'>;
+  partners: Pick<PartnerDirectory, 'findById' | 'nameOf' | 'activeStaffIds'>;
   referrals: ReferralRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   /** The catalogue, for the right a referral may name. */
@@ -93,7 +96,8 @@ const PARTNER_ANSWERS: readonly ReferralStatus[] = [
 ];
 
 export function createReferralService(deps: ReferralServiceDeps) {
-  const { knex, uow, persons, users, referrals, followUps, rights, clock, calendar } = deps;
+  const { knex, uow, persons, users, consents, notifications, partners } = deps;
+  const { referrals, followUps, rights, clock, calendar } = deps;
 
   /** The label of the right a referral serves, shortened for a follow-up's title; null if none. */
   async function servedRightLabel(trx: Knex.Transaction, row: ReferralRow) {
@@ -232,9 +236,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
       PARTNER_ANSWERS.includes(to) &&
       (by.kind === 'link' || (by.kind === 'user' && by.actor.role === 'partner'));
     if (row.requester_id && (partnerAnswered || to === 'expired')) {
-      const partnerName = (await partnerRepository.nameOf(trx, row.partner_id)) ?? 'le partenaire';
+      const partnerName = (await partners.nameOf(trx, row.partner_id)) ?? 'le partenaire';
       // The title names the partner and the status, never the person: it may go out by email.
-      await notificationRepository.insertOnce(trx, {
+      await notifications.notifyInTransaction(trx, {
         structureId: row.structure_id,
         recipientId: row.requester_id,
         kind: `referral.${to}`,
@@ -253,7 +257,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       // no-op when the loop-closing follow-up was planned already).
       const label = await servedRightLabel(trx, row);
       const person = await persons.lock(trx, row.structure_id, row.person_id);
-      const partnerName = await partnerRepository.nameOf(trx, row.partner_id);
+      const partnerName = await partners.nameOf(trx, row.partner_id);
       if (label && person) {
         await planStaffFollowUp(
           trx,
@@ -391,31 +395,6 @@ export function createReferralService(deps: ReferralServiceDeps) {
     return view;
   }
 
-  async function consentProblem(
-    db: Knex.Transaction,
-    structureId: string,
-    personId: string,
-    partnerId: string,
-  ): Promise<BusinessRuleError> {
-    const latest = await consentRepository.latestForReferral(db, structureId, personId, partnerId);
-    if (latest?.revoked_at) {
-      return new BusinessRuleError(
-        'consent_revoked',
-        'The person revoked their consent to be referred to this partner; record a new consent first',
-      );
-    }
-    if (latest?.expires_at && new Date(latest.expires_at) <= clock.now()) {
-      return new BusinessRuleError(
-        'consent_expired',
-        "The person's consent to be referred to this partner has expired; record a new consent first",
-      );
-    }
-    return new BusinessRuleError(
-      'consent_required',
-      'No valid consent of this person to be referred to this partner: record it first (POST /api/persons/:id/consents with purpose "referral")',
-    );
-  }
-
   return {
     apply,
     lockForMove,
@@ -430,7 +409,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
         const now = clock.now();
-        const partner = await partnerRepository.findById(trx, input.partnerId, now);
+        const partner = await partners.findById(trx, input.partnerId, now);
         if (!partner) {
           throw new ValidationError('Invalid body: partnerId: unknown partner', [
             { field: 'partnerId', message: 'is not a partner of the directory' },
@@ -470,14 +449,13 @@ export function createReferralService(deps: ReferralServiceDeps) {
           }
           rightId = right.id;
         }
-        const consent = await consentRepository.validForReferral(
+        const consent = await consents.validForReferral(
           trx,
           actor.structureId,
           personId,
           partner.id,
           now,
         );
-        if (!consent) throw await consentProblem(trx, actor.structureId, personId, partner.id);
 
         const id = await referrals.insert(trx, {
           structureId: actor.structureId,
@@ -540,8 +518,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
         // The partner's staff with an account see it arrive in their notifications; the title
         // names the requesting structure only, never the person.
         const structureName = await referrals.structureName(trx, actor.structureId);
-        for (const recipientId of await partnerRepository.activeStaffIds(trx, partner.id)) {
-          await notificationRepository.insertOnce(trx, {
+        for (const recipientId of await partners.activeStaffIds(trx, partner.id)) {
+          await notifications.notifyInTransaction(trx, {
             structureId: actor.structureId,
             recipientId,
             kind: 'referral.received',
@@ -741,7 +719,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         return null;
       const person = await persons.lock(trx, structureId, row.person_id);
       if (!person) return null;
-      const partnerName = await partnerRepository.nameOf(trx, row.partner_id);
+      const partnerName = await partners.nameOf(trx, row.partner_id);
       const label = await servedRightLabel(trx, row);
       return planStaffFollowUp(
         trx,

@@ -1,0 +1,144 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+/**
+ * The layer rules of eslint.config.mjs, on planted imports: each source is linted as if it were
+ * a file at `filePath` in the tree (ESLint's lintText, nothing is written). ESLint and its flat
+ * config are ES modules, so they run in one child process rather than in jest's module system.
+ */
+const root = path.resolve(__dirname, '../..');
+
+interface Case {
+  name: string;
+  filePath: string;
+  code: string;
+}
+
+interface Outcome {
+  name: string;
+  fatal: number;
+  restricted: string[];
+}
+
+function lint(cases: Case[]): Map<string, Outcome> {
+  const script = `
+    import { ESLint } from 'eslint';
+    const cases = JSON.parse(process.argv[1]);
+    const eslint = new ESLint({ cwd: process.cwd() });
+    const out = [];
+    for (const c of cases) {
+      const [r] = await eslint.lintText(c.code, { filePath: c.filePath });
+      out.push({
+        name: c.name,
+        fatal: r.messages.filter((m) => m.fatal).length,
+        restricted: r.messages
+          .filter((m) => m.ruleId === 'no-restricted-imports')
+          .map((m) => m.message),
+      });
+    }
+    process.stdout.write(JSON.stringify(out));
+  `;
+  const run = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', script, JSON.stringify(cases)],
+    { cwd: root, encoding: 'utf8', timeout: 60_000 },
+  );
+  if (run.status !== 0) throw new Error(`eslint run failed: ${run.stderr}`);
+  const outcomes = JSON.parse(run.stdout) as Outcome[];
+  return new Map(outcomes.map((o) => [o.name, o]));
+}
+
+// Each planted import is used, so no other rule (unused variables) speaks.
+const planted = (from: string) =>
+  `import * as planted from '${from}';\nexport const x = planted;\n`;
+
+const forbidden: Case[] = [
+  {
+    name: 'lib imports a feature',
+    filePath: 'server/lib/scratch-planted.ts',
+    code: planted('../features/deadlines/deadline-repository'),
+  },
+  {
+    name: 'lib imports auth',
+    filePath: 'server/lib/scratch-planted.ts',
+    code: planted('../auth/actor'),
+  },
+  {
+    name: 'lib imports the web',
+    filePath: 'server/lib/scratch-planted.ts',
+    code: planted('../web/render'),
+  },
+  {
+    name: 'lib imports a feature by a type only',
+    filePath: 'server/lib/scratch-planted.ts',
+    code: `import type { Person } from '../features/persons/person-repository';\nexport type X = Person;\n`,
+  },
+  {
+    name: 'a feature imports the web',
+    filePath: 'server/features/persons/scratch-planted.ts',
+    code: planted('../../web/persons/person-labels'),
+  },
+  {
+    name: 'a feature imports the seed',
+    filePath: 'server/features/referrals/scratch-planted.ts',
+    code: planted('../../seed/demo'),
+  },
+  {
+    name: "a feature imports another feature's repository",
+    filePath: 'server/features/referrals/scratch-planted.ts',
+    code: planted('../partners/partner-repository'),
+  },
+];
+
+const allowed: Case[] = [
+  {
+    name: 'lib imports lib',
+    filePath: 'server/lib/scratch-planted.ts',
+    code: planted('./errors'),
+  },
+  {
+    name: 'a feature imports its own repository',
+    filePath: 'server/features/partners/scratch-planted.ts',
+    code: planted('./partner-repository'),
+  },
+  {
+    name: "a feature imports another feature's service",
+    filePath: 'server/features/referrals/scratch-planted.ts',
+    code: planted('../partners/partner-service'),
+  },
+  {
+    name: 'a feature imports lib',
+    filePath: 'server/features/referrals/scratch-planted.ts',
+    code: planted('../../lib/errors'),
+  },
+  {
+    name: 'the web imports a feature',
+    filePath: 'server/web/persons/scratch-planted.ts',
+    code: planted('../../features/persons/person-service'),
+  },
+];
+
+describe('layer rules of the lint', () => {
+  let results: Map<string, Outcome>;
+  beforeAll(() => {
+    results = lint([...forbidden, ...allowed]);
+  }, 60_000);
+
+  it.each(forbidden.map((c) => [c.name]))('fails when %s', (name) => {
+    const r = results.get(name)!;
+    expect(r.fatal).toBe(0);
+    expect(r.restricted).toHaveLength(1);
+  });
+
+  it.each(allowed.map((c) => [c.name]))('passes when %s', (name) => {
+    const r = results.get(name)!;
+    expect(r.fatal).toBe(0);
+    expect(r.restricted).toEqual([]);
+  });
+
+  it('says what to do instead of reaching into a repository', () => {
+    expect(results.get("a feature imports another feature's repository")!.restricted[0]).toMatch(
+      /through its service/,
+    );
+  });
+});

@@ -86,15 +86,7 @@ export function parseParisLocal(value: string): Date | null {
   return instantOf({ year, month, day, hour, minute, second });
 }
 
-export function personLabel(p: {
-  alias: string | null;
-  firstName: string | null;
-  lastName: string | null;
-}): string {
-  const name = [p.firstName, p.lastName].filter(Boolean).join(' ');
-  if (p.alias && name) return `${name} (${p.alias})`;
-  return name || p.alias || 'Personne sans nom';
-}
+export { personLabel } from '../features/persons/person-label';
 
 export const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
 

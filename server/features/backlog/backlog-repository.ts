@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { personLabelSql } from '../persons/person-label';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
 import {
   BACKLOG_BUCKETS,
@@ -69,7 +70,7 @@ export interface BacklogPersonItem {
 }
 export type BacklogItem = BacklogFollowUpItem | BacklogReferralItem | BacklogPersonItem;
 
-const PERSON_LABEL = `coalesce(p.alias, trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, '')))`;
+const PERSON_LABEL = personLabelSql('p');
 const ACTIVE_REFERRAL = `('requested', 'accepted', 'in_progress', 'on_hold')`;
 
 type Entity = 'follow_up' | 'referral' | 'person';

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { personLabelSql } from '../persons/person-label';
 import type { FollowUpStatus } from './follow-up-schemas';
 
 export interface FollowUp {
@@ -62,13 +63,7 @@ export const followUpRepository = {
       .join('persons as p', 'p.id', 'f.person_id')
       .leftJoin('users as u', 'u.id', 'f.assignee_id')
       .where('f.structure_id', structureId)
-      .select(
-        'f.*',
-        'u.name as assignee_name',
-        db.raw(
-          "coalesce(p.alias, trim(coalesce(p.first_name, '') || ' ' || coalesce(p.last_name, ''))) as person_label",
-        ),
-      );
+      .select('f.*', 'u.name as assignee_name', db.raw(`${personLabelSql('p')} as person_label`));
   },
 
   async insert(

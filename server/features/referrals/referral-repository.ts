@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
 import type { ShareableField } from '../consents/consent-schemas';
 import { validConsentSql } from '../consents/consent-validity';
+import { personLabelSql } from '../persons/person-label';
 import type { ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
@@ -106,8 +107,6 @@ export interface ReferralFilter {
 const servedRight = (r: Record<string, unknown>) =>
   r.right_code ? { code: r.right_code as string, label: r.right_label as string } : null;
 
-const DISPLAY_NAME = `coalesce(nullif(trim(concat_ws(' ', p.first_name, p.last_name)), ''), p.alias, 'Personne anonymisée')`;
-
 export function createReferralRepository(cipher: Cipher) {
   const staffBase = (db: Db, structureId: string) =>
     db('referrals as r')
@@ -119,7 +118,7 @@ export function createReferralRepository(cipher: Cipher) {
       .where('r.structure_id', structureId)
       .select(
         'r.*',
-        db.raw(`${DISPLAY_NAME} as person_display_name`),
+        db.raw(`${personLabelSql('p', 'staff')} as person_display_name`),
         'pa.name as partner_name',
         's.name as service_name',
         'u.name as requester_name',
@@ -185,7 +184,7 @@ export function createReferralRepository(cipher: Cipher) {
         'p.phone as person_phone',
         'p.email as person_email',
         'p.address as person_address',
-        db.raw(`${DISPLAY_NAME} as person_display_name`),
+        db.raw(`${personLabelSql('p', 'partner')} as person_display_name`),
         db.raw(
           '(select st.name from structures st where st.id = r.structure_id) as structure_name',
         ),

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { personLabelSql } from '../persons/person-label';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
+import { OPEN_STATUSES, sqlStatusList } from '../referrals/referral-state';
 import {
   BACKLOG_BUCKETS,
   NO_KEY,
@@ -71,7 +72,7 @@ export interface BacklogPersonItem {
 export type BacklogItem = BacklogFollowUpItem | BacklogReferralItem | BacklogPersonItem;
 
 const PERSON_LABEL = personLabelSql('p');
-const ACTIVE_REFERRAL = `('requested', 'accepted', 'in_progress', 'on_hold')`;
+const ACTIVE_REFERRAL = sqlStatusList(OPEN_STATUSES);
 
 type Entity = 'follow_up' | 'referral' | 'person';
 

@@ -1,3 +1,4 @@
+import { OPEN_STATUSES, sqlStatusList } from '../referrals/referral-state';
 import { ENDED_RIGHT_STATUSES } from '../rights/right-schemas';
 
 const ENDED = ENDED_RIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
@@ -15,7 +16,7 @@ const ENDED = ENDED_RIGHT_STATUSES.map((s) => `'${s}'`).join(', ');
  */
 export const PERSON_STATUS_SQL = `(CASE
   WHEN p.closed_at IS NOT NULL THEN 'closed'
-  WHEN EXISTS (SELECT 1 FROM referrals r WHERE r.person_id = p.id AND r.status IN ('requested', 'accepted', 'in_progress', 'on_hold'))
+  WHEN EXISTS (SELECT 1 FROM referrals r WHERE r.person_id = p.id AND r.status IN ${sqlStatusList(OPEN_STATUSES)})
     OR EXISTS (SELECT 1 FROM person_rights pr WHERE pr.person_id = p.id AND pr.status = 'claim_in_progress')
     THEN 'supported'
   WHEN EXISTS (SELECT 1 FROM person_rights pr WHERE pr.person_id = p.id)

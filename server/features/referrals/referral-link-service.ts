@@ -5,7 +5,7 @@ import type { UnitOfWork } from '../deadlines/outbox';
 import { auditTrail } from '../audit/audit-trail';
 import type { PartnerReferral, ReferralRepository, ReferralRow } from './referral-repository';
 import type { ReferralService } from './referral-service';
-import type { ReferralStatus } from './referral-state';
+import { UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
 import {
   TOKEN_PATTERN,
   hashToken,
@@ -18,7 +18,7 @@ import {
 export const LINK_ACTIONS = {
   respond: { from: ['requested'], actions: { accept: 'accepted', reject: 'rejected' } },
   outcome: {
-    from: ['accepted', 'in_progress', 'on_hold'],
+    from: UNDER_WAY_STATUSES,
     actions: { complete: 'completed', fail: 'failed' },
   },
 } as const satisfies Record<

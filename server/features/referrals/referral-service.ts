@@ -55,6 +55,7 @@ import {
   SYSTEM_REASONS,
   TERMINAL_STATUSES,
   TRANSITIONS,
+  UNDER_WAY_STATUSES,
   canTransition,
   mayMove,
   type ReferralStatus,
@@ -715,8 +716,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     ): Promise<string | null> {
       const row = await lockForMove(trx, referralId);
       if (!row || row.structure_id !== structureId) return null;
-      if (!(['accepted', 'in_progress', 'on_hold'] as ReferralStatus[]).includes(row.status))
-        return null;
+      if (!UNDER_WAY_STATUSES.includes(row.status)) return null;
       const person = await persons.lock(trx, structureId, row.person_id);
       if (!person) return null;
       const partnerName = await partners.nameOf(trx, row.partner_id);

@@ -22,6 +22,11 @@ export const OPEN_STATUSES: readonly ReferralStatus[] = [
   'in_progress',
   'on_hold',
 ];
+/** Open statuses once the partner took the referral: help under way, an outcome may be asked. */
+export const UNDER_WAY_STATUSES: readonly ReferralStatus[] = ['accepted', 'in_progress', 'on_hold'];
+/** A status group as an SQL list, for queries in other repositories: `('requested', …)`. */
+export const sqlStatusList = (statuses: readonly ReferralStatus[]) =>
+  `(${statuses.map((s) => `'${s}'`).join(', ')})`;
 export const TERMINAL_STATUSES: readonly ReferralStatus[] = [
   'rejected',
   'cancelled',

@@ -10,10 +10,6 @@ export const loginBody = z
   .object({
     email: plainString().trim().min(1, 'is required').max(254),
     password: z.string().min(1, 'is required').max(1024),
-    totp: z
-      .string()
-      .regex(/^\d{6}$/, 'must be 6 digits')
-      .optional(),
   })
   .strict();
 

@@ -213,7 +213,7 @@ describe('fuzzing the write endpoints', () => {
   });
 
   it('POST /api/session never answers 5xx', async () => {
-    await check('post', '/api/session', ['email', 'password', 'totp'], {
+    await check('post', '/api/session', ['email', 'password'], {
       agent: () => request(ctx.app),
     });
   });

@@ -21,7 +21,7 @@ export interface DeadlineJobData {
  * deadline: the reconciler re-arms it (DEADLINE_RETRY_COOLDOWN_MS) until it gives up
  * (DEADLINE_GIVE_UP_HOURS past its due moment).
  */
-export const defaultJobOptions: JobsOptions = {
+const defaultJobOptions: JobsOptions = {
   attempts: 5,
   backoff: { type: 'exponential', delay: 10_000 },
   removeOnComplete: { age: 24 * 3600, count: 5000 },
@@ -42,7 +42,7 @@ export const DEFAULT_EMAIL_RETRY: RetrySchedule = { attempts: 10, delayMs: 30_00
  * lasts minutes to hours, so they get a longer schedule than the default one (5 attempts over
  * about 2.5 minutes) before the reconciler's slower re-arming takes over.
  */
-export const EMAIL_DEADLINE_KINDS: readonly string[] = [
+const EMAIL_DEADLINE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
   REFERRAL_ASK_OUTCOME,

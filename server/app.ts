@@ -158,7 +158,7 @@ function redactLinkToken(path: string): string {
 }
 
 /** Personal data must not stay in caches. */
-export const noStore: RequestHandler = (_req, res, next) => {
+const noStore: RequestHandler = (_req, res, next) => {
   res.setHeader('Cache-Control', 'no-store');
   next();
 };
@@ -167,7 +167,7 @@ export const noStore: RequestHandler = (_req, res, next) => {
  * CSRF defence for cookie-authenticated API calls: a state-changing request sent by a browser
  * from another site is refused (Sec-Fetch-Site, then Origin).
  */
-export function sameOriginForStateChanges(publicUrl: string): RequestHandler {
+function sameOriginForStateChanges(publicUrl: string): RequestHandler {
   const allowed = new URL(publicUrl).origin;
   return (req, _res, next) => {
     if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();

@@ -89,7 +89,7 @@ export interface Deps {
   close(): Promise<void>;
 }
 
-export interface ContainerOptions {
+interface ContainerOptions {
   clock?: Clock;
   calendar?: BusinessCalendar;
   logger?: Logger;

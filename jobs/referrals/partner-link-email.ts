@@ -26,7 +26,7 @@ import { done, skipped, type Processor } from '../processor';
  * the duplicate, and the same link (its token is derived from the deadline id too) still works.
  * The deadline row lock keeps two concurrent deliveries from both sending.
  */
-export function partnerLinkEmail(kind: PartnerEmailKind): Processor {
+function partnerLinkEmail(kind: PartnerEmailKind): Processor {
   const purpose = LINK_PURPOSE_OF[kind];
   return async ({ deadline, trx, deps, now }) => {
     if (await sentEmailRepository.wasSent(trx, deadline.id)) return skipped('email already sent');

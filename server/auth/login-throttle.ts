@@ -16,7 +16,7 @@ export interface LoginThrottle {
   succeed(email: string, ip: string): Promise<void>;
 }
 
-export interface ThrottleOptions {
+interface ThrottleOptions {
   perAccount: number;
   perIp: number;
   windowSeconds: number;

@@ -7,14 +7,14 @@ import { ValidationError } from '../lib/errors';
 /** argon2id with OWASP's minimum (19 MiB, t=2, p=1). */
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
-export const PASSWORD_MIN = 12;
-export const PASSWORD_MAX = 128;
+const PASSWORD_MIN = 12;
+const PASSWORD_MAX = 128;
 /**
  * zxcvbn's score 3: about 10^8 guesses or more ("safely unguessable" against an online attack
  * and a slow hash offline). Common passwords, keyboard walks, repeats and dictionary words with
  * a year score lower.
  */
-export const PASSWORD_MIN_SCORE = 3;
+const PASSWORD_MIN_SCORE = 3;
 
 /** Built on first use: the dictionaries (common passwords, French and common words) take ~0.5 s. */
 let estimator: ZxcvbnFactory | null = null;

@@ -10,9 +10,9 @@ import { toActor, type Actor } from './actor';
 
 const PgStore = connectPgSimple(session);
 
-export const SESSION_COOKIE = 'av.sid';
-export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
-export const ABSOLUTE_LIFETIME_MS = 12 * 60 * 60 * 1000;
+const SESSION_COOKIE = 'av.sid';
+const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+const ABSOLUTE_LIFETIME_MS = 12 * 60 * 60 * 1000;
 
 interface SerializedUser {
   id: string;

@@ -57,7 +57,7 @@ export async function createStructure(
 }
 
 /** A structure by slug, or by id when the value is a UUID. */
-export async function findStructure(knex: Knex, ref: string): Promise<{ id: string } | null> {
+async function findStructure(knex: Knex, ref: string): Promise<{ id: string } | null> {
   const q = knex('structures').select('id').where({ slug: ref });
   if (UUID.test(ref)) q.orWhere({ id: ref });
   return (await q.first()) ?? null;

@@ -12,7 +12,7 @@ const NOTHING = z.object({}).strict();
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
-export interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
   method: Method;
   path: string;
   policy: PolicyMiddleware;

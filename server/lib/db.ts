@@ -9,7 +9,7 @@ import type { Logger } from './logger';
 // count(*) and bigint come back as strings from pg; every count we read fits a JS number.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 
-export type DbKind = 'postgres' | 'pglite';
+type DbKind = 'postgres' | 'pglite';
 
 export interface Database {
   knex: Knex;
@@ -62,7 +62,7 @@ export function createPostgres(
  * The embedded PostgreSQL (PGlite) used when DATABASE_URL is unset. It has no lock between
  * processes, so we hold a lock file: a second process on the same folder is refused.
  */
-export async function createPglite(dataDir: string, logger?: Logger): Promise<Database> {
+async function createPglite(dataDir: string, logger?: Logger): Promise<Database> {
   const dir = path.resolve(dataDir);
   fs.mkdirSync(dir, { recursive: true });
   const releaseLock = acquireLock(path.join(dir, 'aller-vers.lock'));
@@ -102,7 +102,7 @@ export async function createPglite(dataDir: string, logger?: Logger): Promise<Da
 }
 
 /** Test seam: called when a stale lock is seen, before taking it over. */
-export interface LockHooks {
+interface LockHooks {
   onStale?: () => void;
 }
 

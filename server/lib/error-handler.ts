@@ -2,7 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { Logger } from './logger';
 import { AppError, TooManyRequestsError } from './errors';
 
-export interface ErrorBody {
+interface ErrorBody {
   error: { code: string; message: string; details?: unknown; requestId?: string };
 }
 

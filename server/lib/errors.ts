@@ -12,7 +12,7 @@ export class AppError extends Error {
 }
 
 /** The codes of the 409 family: what the caller did not know when it decided to write. */
-export type ConflictCode = 'conflict' | 'stale_version' | 'anonymised' | 'invalid_transition';
+type ConflictCode = 'conflict' | 'stale_version' | 'anonymised' | 'invalid_transition';
 
 /** Whether `err` is one of ours with this code: pages choose their message by code. */
 export function hasCode(err: unknown, ...codes: string[]): err is AppError {
@@ -86,10 +86,5 @@ export class TooManyRequestsError extends AppError {
     readonly retryAfterSeconds?: number,
   ) {
     super(429, 'too_many_requests', message);
-  }
-}
-export class DependencyError extends AppError {
-  constructor(message: string) {
-    super(503, 'dependency_unavailable', message);
   }
 }

@@ -11,7 +11,7 @@ const databaseErrorPaths = ['err', 'err.cause', 'error'].flatMap((at) =>
 );
 
 /** Keys that may hold personal data or secrets: never written to logs. */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   ...databaseErrorPaths,
   'req.headers.cookie',
   'req.headers.authorization',

@@ -18,7 +18,7 @@ export interface Mailer {
 }
 
 /** nodemailer waits 2 minutes to connect and 10 minutes on an idle socket by default. */
-export const DEFAULT_SMTP_TIMEOUT_MS = 10_000;
+const DEFAULT_SMTP_TIMEOUT_MS = 10_000;
 
 /**
  * Sends over SMTP_URL (e.g. smtp://127.0.0.1:1025). Without it, development keeps working:

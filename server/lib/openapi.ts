@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 
-export interface DocumentedEndpoint {
+interface DocumentedEndpoint {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express path relative to /api, e.g. /persons/:id */
   path: string;
@@ -33,10 +33,6 @@ const endpoints = new Map<string, DocumentedEndpoint>();
 
 export function documentEndpoint(e: DocumentedEndpoint): void {
   endpoints.set(`${e.method} ${e.path}`, e);
-}
-
-export function documentedEndpoints(): DocumentedEndpoint[] {
-  return [...endpoints.values()];
 }
 
 const errorSchema = z.object({

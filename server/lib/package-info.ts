@@ -5,7 +5,7 @@ import path from 'node:path';
  * The project's package.json, found by walking up from this file: from the sources (server/lib)
  * and from a build (dist/server/lib, or any outDir inside the project) alike.
  */
-export function findPackageJson(from: string = __dirname): string {
+function findPackageJson(from: string = __dirname): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     const file = path.join(dir, 'package.json');
     if (fs.existsSync(file) && JSON.parse(fs.readFileSync(file, 'utf8')).name === 'aller-vers')

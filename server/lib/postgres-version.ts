@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
  * referent with `ON DELETE SET NULL (referent_id)`, a column list PostgreSQL accepts from 15 on.
  * The embedded PGlite is PostgreSQL 18.
  */
-export const MIN_POSTGRES_MAJOR = 15;
+const MIN_POSTGRES_MAJOR = 15;
 
 /**
  * Refuses a server older than MIN_POSTGRES_MAJOR with a message that says so, instead of the

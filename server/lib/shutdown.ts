@@ -1,11 +1,11 @@
 import type { Logger } from './logger';
 
-export interface ShutdownStep {
+interface ShutdownStep {
   name: string;
   run: () => Promise<void>;
 }
 
-export interface ShutdownOptions {
+interface ShutdownOptions {
   /** Overall bound: past it, the process exits with 1 whatever is still running. */
   timeoutMs: number;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;

@@ -7,7 +7,7 @@ export interface OutboxSession<W> {
 }
 
 /** Opens the outbox on a transaction; the container injects the deadlines feature's one. */
-export type OutboxOpener<W> = (trx: Knex.Transaction) => OutboxSession<W>;
+type OutboxOpener<W> = (trx: Knex.Transaction) => OutboxSession<W>;
 
 export type UnitOfWork<W> = <T>(fn: (trx: Knex.Transaction, outbox: W) => Promise<T>) => Promise<T>;
 

@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 export const TIME_ZONE = 'Europe/Paris';
 
 /** A date and time as a clock on the wall shows it, in some time zone. */
-export interface WallClock {
+interface WallClock {
   year: number;
   month: number;
   day: number;

@@ -11,7 +11,7 @@ const BENCH_PARTNER_NAME = 'Banque alimentaire (bench)';
 /** Every fifth person of the bench structure is referred; statuses cycle through these. */
 const REFERRAL_STATUSES = ['requested', 'accepted', 'in_progress', 'completed'] as const;
 
-export interface BenchSeed {
+interface BenchSeed {
   structureId: string;
   workerId: string;
   personId: string;

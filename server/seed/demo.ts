@@ -18,7 +18,7 @@ import { seedCatalogue } from '../features/rights/right-catalogue';
  */
 export const DEMO_EMAIL_DOMAIN = 'demo.aller-vers.fr';
 export const DEMO_PASSWORD = 'demo-aller-vers-2026';
-export const DEMO_STRUCTURE_SLUG = 'angers';
+const DEMO_STRUCTURE_SLUG = 'angers';
 
 export const DEMO_ACCOUNTS: ReadonlyArray<{ role: Role; email: string; name: string }> = [
   { role: 'worker', email: `travailleur@${DEMO_EMAIL_DOMAIN}`, name: 'Camille Travailleuse' },
@@ -41,7 +41,7 @@ const DISTRICTS: ReadonlyArray<{ name: string; qpv: boolean }> = [
 ];
 
 /** What the steps share: ids of what earlier steps created, the transaction and helpers. */
-export interface DemoSeedContext {
+interface DemoSeedContext {
   trx: Knex.Transaction;
   cipher: Cipher;
   now: Date;
@@ -352,7 +352,7 @@ const rightsStep: DemoSeedStep = async (ctx) => {
  * The steps run in this order inside one transaction; a feature that needs demo rows (partner
  * services, referrals…) adds its step here, reading the ids earlier steps left in the context.
  */
-export const DEMO_SEED_STEPS: DemoSeedStep[] = [
+const DEMO_SEED_STEPS: DemoSeedStep[] = [
   partnersStep,
   partnerDirectoryDemoStep,
   districtsStep,
@@ -362,7 +362,7 @@ export const DEMO_SEED_STEPS: DemoSeedStep[] = [
   rightsStep,
 ];
 
-export interface SeedDemoResult {
+interface SeedDemoResult {
   structureId: string;
   accounts: typeof DEMO_ACCOUNTS;
   password: string;

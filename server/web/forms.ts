@@ -54,7 +54,7 @@ export function dateField(
   return d.toISOString();
 }
 
-export type Parsed<T> = { ok: true; data: T } | { ok: false; form: FormState };
+type Parsed<T> = { ok: true; data: T } | { ok: false; form: FormState };
 
 export function parseWith<S extends z.ZodType>(
   schema: S,

@@ -26,19 +26,19 @@ export interface BacklogBounds {
   contact90: Date;
 }
 
-export interface BacklogScope {
+interface BacklogScope {
   structureId: string;
   groupBy: BacklogGrouping;
   teamId?: string;
 }
 
-export interface BacklogCountRow {
+interface BacklogCountRow {
   key: string;
   bucket: BacklogBucket;
   count: number;
 }
 
-export interface BacklogFollowUpItem {
+interface BacklogFollowUpItem {
   type: 'follow_up';
   id: string;
   personId: string;
@@ -49,7 +49,7 @@ export interface BacklogFollowUpItem {
   assigneeName: string | null;
   version: number;
 }
-export interface BacklogReferralItem {
+interface BacklogReferralItem {
   type: 'referral';
   id: string;
   personId: string;
@@ -60,7 +60,7 @@ export interface BacklogReferralItem {
   requesterId: string | null;
   requesterName: string | null;
 }
-export interface BacklogPersonItem {
+interface BacklogPersonItem {
   type: 'person';
   id: string;
   personId: string;

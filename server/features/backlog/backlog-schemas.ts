@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { paging, uuid } from '../../lib/validate';
 
-export const BACKLOG_GROUPINGS = ['assignee', 'team', 'district', 'partner'] as const;
+const BACKLOG_GROUPINGS = ['assignee', 'team', 'district', 'partner'] as const;
 export type BacklogGrouping = (typeof BACKLOG_GROUPINGS)[number];
 
 /** Overdue follow-ups by age (Paris calendar days late), then the other counts of a group. */
@@ -14,7 +14,6 @@ export const BACKLOG_BUCKETS = [
   'reports',
 ] as const;
 export type BacklogBucket = (typeof BACKLOG_BUCKETS)[number];
-export type FollowUpBucket = (typeof FOLLOW_UP_BUCKETS)[number];
 
 /** A group without a value (a person without district or référent) has this key. */
 export const NO_KEY = 'none';

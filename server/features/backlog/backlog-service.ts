@@ -15,7 +15,7 @@ import {
   type BacklogQuery,
 } from './backlog-schemas';
 
-export interface BacklogGroup {
+interface BacklogGroup {
   /** The group's id (a user, team, district or partner), or "none" for rows without one. */
   key: string;
   label: string | null;

@@ -22,7 +22,7 @@ export interface Consent {
 type Db = Knex | Knex.Transaction;
 
 /** The stored row, for the services' rules. */
-export interface ConsentRow {
+interface ConsentRow {
   id: string;
   structure_id: string;
   person_id: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoDateTime, uuid } from '../../lib/validate';
 
-export const CONSENT_PURPOSES = ['referral', 'sms_contact', 'email_contact'] as const;
+const CONSENT_PURPOSES = ['referral', 'sms_contact', 'email_contact'] as const;
 export const CONSENT_METHODS = ['oral', 'written'] as const;
 /** Contact details a person may agree to share with a partner. */
 export const SHAREABLE_FIELDS = ['phone', 'email', 'address'] as const;

@@ -16,7 +16,7 @@ export interface Contact {
   createdAt: Date;
 }
 
-export interface NewContact {
+interface NewContact {
   personId: string;
   authorId: string;
   occurredAt: Date;

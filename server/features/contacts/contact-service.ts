@@ -19,7 +19,7 @@ export interface ContactServiceDeps {
   clock: Clock;
 }
 
-export const DEFAULT_FOLLOW_UP_TITLE = 'Relancer la personne';
+const DEFAULT_FOLLOW_UP_TITLE = 'Relancer la personne';
 
 export function createContactService({
   knex,

@@ -21,7 +21,7 @@ export interface RelayDeps {
   rearm?: RearmPolicy;
 }
 
-export interface RearmPolicy {
+interface RearmPolicy {
   /** Delay of the fresh job the reconciler adds for a deadline whose job failed. */
   cooldownMs: number;
   /** Past its due moment by this much, a deadline whose job failed is marked failed instead. */
@@ -29,7 +29,7 @@ export interface RearmPolicy {
 }
 
 /** 5 minutes between rounds of attempts; give up 72 hours past the due moment. */
-export const DEFAULT_REARM: RearmPolicy = { cooldownMs: 300_000, giveUpAfterHours: 72 };
+const DEFAULT_REARM: RearmPolicy = { cooldownMs: 300_000, giveUpAfterHours: 72 };
 
 export interface DeadlineRelay {
   /** After commit: enqueue these deadlines now; on failure they stay for relayPending. */
@@ -47,7 +47,7 @@ export interface DeadlineRelay {
   remove(ids: string[]): Promise<void>;
 }
 
-export interface ReconcileResult {
+interface ReconcileResult {
   checked: number;
   requeued: number;
   rearmed: number;

@@ -24,7 +24,7 @@ export interface FollowUp {
 
 type Db = Knex | Knex.Transaction;
 
-export interface FollowUpFilter {
+interface FollowUpFilter {
   assigneeId?: string;
   status: FollowUpStatus;
   personId?: string;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { isoDateTime, paging, plainString, queryFlag, uuid } from '../../lib/validate';
 
-export const FOLLOW_UP_STATUSES = ['open', 'done', 'cancelled'] as const;
+const FOLLOW_UP_STATUSES = ['open', 'done', 'cancelled'] as const;
 export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
 
 export const createFollowUpBody = z

@@ -39,7 +39,7 @@ export interface FollowUpServiceDeps {
 }
 
 /** What a reassignment moved. */
-export interface ReassignResult {
+interface ReassignResult {
   toAssigneeId: string;
   followUpIds: string[];
   /** Files whose référent changed (referents: true). */
@@ -53,7 +53,7 @@ export interface FollowUpView extends Omit<FollowUp, 'completionNoteEnc'> {
   canChange: boolean;
 }
 
-export interface PlanInput {
+interface PlanInput {
   personId: string;
   title: string;
   dueAt: Date;

@@ -40,7 +40,7 @@ export interface Partner {
 type Db = Knex | Knex.Transaction;
 
 /** The moment before which a review is stale. */
-export function staleBefore(now: Date): Date {
+function staleBefore(now: Date): Date {
   const d = new Date(now);
   d.setUTCMonth(d.getUTCMonth() - STALE_AFTER_MONTHS);
   return d;

@@ -6,7 +6,7 @@
  */
 export type LabelAudience = 'staff' | 'partner';
 
-export const NO_NAME = 'Personne sans nom';
+const NO_NAME = 'Personne sans nom';
 
 export function personLabel(
   p: { alias: string | null; firstName: string | null; lastName: string | null },

@@ -74,7 +74,7 @@ type Db = Knex | Knex.Transaction;
 /** What the user typed is searched for literally: % and _ are not wildcards here. */
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export interface PersonSearch {
+interface PersonSearch {
   q?: string;
   status?: PathStatus;
   districtId?: string;

@@ -29,7 +29,7 @@ export const HOUSEHOLD_TYPES = [
 ] as const;
 
 /** The largest PostgreSQL integer: a bigger number would fail in the database, not here. */
-export const INT_MAX = 2147483647;
+const INT_MAX = 2147483647;
 
 const text = (max: number) => plainString().trim().min(1, 'must not be empty').max(max);
 const nullable = <T extends z.ZodType>(s: T) => s.nullable().optional();

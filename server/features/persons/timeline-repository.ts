@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
 
-export const TIMELINE_TYPES = ['contact', 'follow_up', 'referral', 'right'] as const;
-export type TimelineType = (typeof TIMELINE_TYPES)[number];
+export type TimelineType = 'contact' | 'follow_up' | 'referral' | 'right';
 
 /** One event of a person's timeline, before its details are read. */
 export interface TimelineEntry {

@@ -1,7 +1,7 @@
 import type { OutgoingEmail } from '../../lib/mailer';
 import type { LinkPurpose } from './referral-link-tokens';
 
-export interface PartnerEmailInput {
+interface PartnerEmailInput {
   to: string;
   partnerName: string;
   structureName: string;

@@ -25,7 +25,6 @@ export const LINK_ACTIONS = {
   LinkPurpose,
   { from: readonly ReferralStatus[]; actions: Record<string, ReferralStatus> }
 >;
-export type LinkAction = 'accept' | 'reject' | 'complete' | 'fail';
 
 export type GoneReason = 'expired' | 'used' | 'closed';
 
@@ -34,7 +33,7 @@ export type LinkState =
   | { kind: 'gone'; reason: GoneReason }
   | { kind: 'open'; purpose: LinkPurpose; expiresAt: Date; referral: PartnerReferral };
 
-export type AnswerResult =
+type AnswerResult =
   | { kind: 'not_found' }
   | { kind: 'gone'; reason: GoneReason }
   | { kind: 'invalid'; message: string; state: LinkState }

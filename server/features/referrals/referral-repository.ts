@@ -10,7 +10,7 @@ type Db = Knex | Knex.Transaction;
 /** Why a referral planned a follow-up for staff: re-refer after expiry, update the right once the loop closes. */
 export type ReferralFollowUpPurpose = 'reorient' | 'update_right';
 
-export interface ReferralEventView {
+interface ReferralEventView {
   id: string;
   fromStatus: ReferralStatus | null;
   toStatus: ReferralStatus;
@@ -95,7 +95,7 @@ export interface ReferralRow {
   created_at: Date;
 }
 
-export interface ReferralFilter {
+interface ReferralFilter {
   requesterId?: string;
   status?: ReferralStatus;
   personId?: string;

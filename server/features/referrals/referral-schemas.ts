@@ -103,7 +103,7 @@ export const REFERRAL_DEADLINE_KINDS = [
 ] as const;
 
 /** Business days a partner has before a referral expires (spec: day 10), and before the outcome question. */
-export const EXPIRE_AFTER_BUSINESS_DAYS = 10;
+const EXPIRE_AFTER_BUSINESS_DAYS = 10;
 export const ASK_OUTCOME_AFTER_BUSINESS_DAYS = 10;
 /**
  * The SLA of an answer (spec: 5 business days unless the service sets its own delay): a first

@@ -79,7 +79,7 @@ export interface ReferralServiceDeps {
 }
 
 /** Who moves a referral: a signed-in user, a partner through a signed link, or the system. */
-export type TransitionBy =
+type TransitionBy =
   | { kind: 'user'; actor: Actor }
   | { kind: 'link'; linkId: string }
   | { kind: 'system'; reasonCode: string; actor?: Actor };

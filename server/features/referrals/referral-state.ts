@@ -48,7 +48,7 @@ export const TRANSITIONS: Readonly<Record<ReferralStatus, readonly ReferralStatu
 };
 
 /** Who may move a referral INTO each status. */
-export type TransitionActor = 'partner' | 'requester_or_manager' | 'system';
+type TransitionActor = 'partner' | 'requester_or_manager' | 'system';
 export const ACTOR_FOR: Readonly<Record<Exclude<ReferralStatus, 'requested'>, TransitionActor>> = {
   accepted: 'partner',
   rejected: 'partner',

@@ -5,7 +5,7 @@ import type { RightKind } from './right-schemas';
  * The catalogue every new structure starts with: the national rights a CCAS meets, then the
  * CCAS's usual optional aids (local, which its admins may rename or archive like their own).
  */
-export const SEEDED_RIGHTS: readonly { code: string; label: string; kind: RightKind }[] = [
+const SEEDED_RIGHTS: readonly { code: string; label: string; kind: RightKind }[] = [
   { code: 'rsa', label: 'Revenu de solidarité active (RSA)', kind: 'national' },
   { code: 'prime_activite', label: "Prime d'activité", kind: 'national' },
   { code: 'apl', label: 'Aide personnalisée au logement (APL, ALS, ALF)', kind: 'national' },

@@ -102,7 +102,7 @@ interface RightChangeRow {
   at: Date;
 }
 
-export interface PersonRightWrite {
+interface PersonRightWrite {
   status: RightStatus;
   reason: NonTakeUpReason | null;
   monthlyAmount: number | null;

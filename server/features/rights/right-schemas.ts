@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { plainString } from '../../lib/validate';
 
-export const RIGHT_KINDS = ['national', 'local'] as const;
+const RIGHT_KINDS = ['national', 'local'] as const;
 export type RightKind = (typeof RIGHT_KINDS)[number];
 
 /** A person's right, as the spec names its statuses. */
@@ -30,7 +30,7 @@ export type NonTakeUpReason = (typeof NON_TAKE_UP_REASONS)[number];
 export const REASON_STATUS: RightStatus = 'not_claimed';
 
 /** The largest monthly amount taken, in euros: beyond it the figure is a typing mistake. */
-export const MAX_MONTHLY_AMOUNT = 100000;
+const MAX_MONTHLY_AMOUNT = 100000;
 
 const CODE_PATTERN = /^[a-z][a-z0-9_]{1,39}$/;
 export const rightCode = () =>
@@ -78,7 +78,7 @@ export type ListRightsQuery = z.infer<typeof listRightsQuery>;
  * The rules of a right's status, one place for the API and the pages: the Odenore reason is
  * required when not claimed and only then; a monthly amount only once obtained.
  */
-export function personRightIssues(b: {
+function personRightIssues(b: {
   status: RightStatus;
   reason?: NonTakeUpReason | null;
   monthlyAmount?: number | null;

@@ -34,7 +34,7 @@ const toUser = (r: UserRow): UserRecord => ({
   emailNotifications: r.email_notifications,
 });
 
-export interface NewUser {
+interface NewUser {
   structureId: string;
   email: string;
   name: string;

@@ -11,14 +11,14 @@ import { formatDate, formatDateTime, plural } from '../format';
 import { Csrf, Pagination } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 
-export const GROUPING_LABELS: Record<BacklogGrouping, string> = {
+const GROUPING_LABELS: Record<BacklogGrouping, string> = {
   assignee: 'Personne en charge',
   team: 'Équipe',
   district: 'Quartier',
   partner: 'Partenaire',
 };
 
-export const BUCKET_LABELS: Record<BacklogBucket, string> = {
+const BUCKET_LABELS: Record<BacklogBucket, string> = {
   d0_7: 'En retard de 0 à 7 jours',
   d8_30: 'En retard de 8 à 30 jours',
   d31_plus: 'En retard de 31 jours et plus',
@@ -51,7 +51,7 @@ const NO_GROUP: Record<BacklogGrouping, string> = {
 export const groupLabel = (groupBy: BacklogGrouping, key: string, label: string | null) =>
   key === NO_KEY ? NO_GROUP[groupBy] : (label ?? 'Inconnu');
 
-export interface ItemsAddress {
+interface ItemsAddress {
   groupBy: BacklogGrouping;
   key: string;
   bucket: BacklogBucket;

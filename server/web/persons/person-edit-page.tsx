@@ -20,7 +20,7 @@ import {
   HOUSEHOLD_LABELS,
 } from './person-labels';
 
-export const EDIT_LABELS: Record<string, string> = {
+const EDIT_LABELS: Record<string, string> = {
   alias: 'Surnom ou description',
   firstName: 'Prénom',
   lastName: 'Nom',
@@ -37,14 +37,14 @@ export const EDIT_LABELS: Record<string, string> = {
   situation: 'Situation',
 };
 
-export const CLOSE_LABELS: Record<string, string> = { closedReason: 'Motif de clôture' };
+const CLOSE_LABELS: Record<string, string> = { closedReason: 'Motif de clôture' };
 
 /** The fields whose saved value changed under the user, with the saved value as shown. */
 export type Conflict = Record<string, string>;
 
 const quoted = (saved: string) => (saved === '' ? 'non renseigné' : `« ${saved} »`);
 
-export interface Referent {
+interface Referent {
   id: string;
   name: string;
 }

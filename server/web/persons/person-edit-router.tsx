@@ -48,7 +48,7 @@ const EDIT_FIELDS = [
   'situation',
 ] as const;
 
-export const EDIT_MESSAGES: Messages = {
+const EDIT_MESSAGES: Messages = {
   ...INTAKE_MESSAGES,
   gender: 'Choisissez un genre dans la liste',
   email: 'Indiquez une adresse électronique, par exemple nom@exemple.fr',
@@ -65,7 +65,7 @@ const CLOSE_MESSAGES: Messages = {
 };
 
 /** The person as the form shows it: every value a string, absent ones empty. */
-export function personFormValues(p: Person): Record<string, string> {
+function personFormValues(p: Person): Record<string, string> {
   const s = (v: string | number | null) => (v === null ? '' : String(v));
   return {
     alias: s(p.alias),

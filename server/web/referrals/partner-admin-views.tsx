@@ -36,7 +36,7 @@ const PARTNER_FIELDS: FieldSpec[] = [
 const DELAY_HINT = 'De 1 à 60 jours ouvrés ; 5 si vous laissez vide';
 const THEMES_HINT = 'Au moins une, dans le vocabulaire data·inclusion';
 
-export const PARTNER_LABELS: Record<string, string> = {
+const PARTNER_LABELS: Record<string, string> = {
   ...Object.fromEntries(PARTNER_FIELDS.map(([name, label]) => [name, label])),
   description: 'Présentation',
   serviceName: 'Premier service',
@@ -45,7 +45,7 @@ export const PARTNER_LABELS: Record<string, string> = {
   responseDelayDays: 'Délai de réponse (jours ouvrés)',
 };
 
-export const SERVICE_LABELS: Record<string, string> = {
+const SERVICE_LABELS: Record<string, string> = {
   name: 'Nom du service',
   description: 'Présentation',
   themes: 'Thématiques',

@@ -1,7 +1,7 @@
 import { AUDIENCES, THEMES } from '../../features/partners/partner-schemas';
 
 /** French names of the data·inclusion thematiques (their slugs never reach the screen). */
-export const THEME_LABELS: Record<(typeof THEMES)[number], string> = {
+const THEME_LABELS: Record<(typeof THEMES)[number], string> = {
   'acces-aux-droits-et-citoyennete': 'Accès aux droits et citoyenneté',
   'accompagnement-social-et-professionnel-personnalise':
     'Accompagnement social et professionnel personnalisé',

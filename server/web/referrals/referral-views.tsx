@@ -445,7 +445,7 @@ export function ReferralDetailPage({
  * Once the help ended (completed or failed), the referral proposes to update the right it
  * served: a link to that right's form on the person's file.
  */
-export function UpdateRightLink({ r }: { r: Referral }) {
+function UpdateRightLink({ r }: { r: Referral }) {
   if (!r.right || !['completed', 'failed'].includes(r.status)) return null;
   return (
     <p class="fr-text--sm fr-mb-1v">

@@ -40,7 +40,7 @@ export const rightAnchor = (code: string) => `droit-${code}`;
 export const personRightHref = (personId: string, code: string) =>
   `/personnes/${personId}#${rightAnchor(code)}`;
 
-export function RightStatusBadge({ status }: { status: RightStatus }) {
+function RightStatusBadge({ status }: { status: RightStatus }) {
   return (
     <span class={`fr-badge fr-badge--sm fr-badge--no-icon ${RIGHT_STATUS_BADGES[status]}`}>
       {RIGHT_STATUS_LABELS[status]}

@@ -5,7 +5,7 @@ import { SOURCE_LABELS } from '../format';
 import { Csrf, ErrorSummary, SelectField, TextArea, TextField, type FormState } from './components';
 import { Layout, type PageContext } from './layout';
 
-export const INTAKE_LABELS: Record<string, string> = {
+const INTAKE_LABELS: Record<string, string> = {
   alias: 'Surnom ou description',
   source: 'Comment la personne a été repérée',
   firstName: 'Prénom',

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { homeFor, type Actor } from '../../auth/actor';
 
-export type NavKey =
+type NavKey =
   | 'backlog'
   | 'actions'
   | 'persons'

@@ -32,7 +32,7 @@ import {
 import { Layout, type PageContext } from './layout';
 import { StatusBadge } from './persons-page';
 
-export const CONTACT_LABELS: Record<string, string> = {
+const CONTACT_LABELS: Record<string, string> = {
   occurredAt: 'Date et heure du contact',
   channel: 'Canal',
   outcome: 'Résultat',
@@ -41,12 +41,12 @@ export const CONTACT_LABELS: Record<string, string> = {
   nextFollowUpTitle: 'Intitulé du prochain suivi',
 };
 
-export const PLAN_LABELS: Record<string, string> = {
+const PLAN_LABELS: Record<string, string> = {
   title: 'Action à faire',
   dueAt: 'À faire le',
 };
 
-export const RESCHEDULE_LABELS: Record<string, string> = { dueAt: 'Nouvelle date' };
+const RESCHEDULE_LABELS: Record<string, string> = { dueAt: 'Nouvelle date' };
 
 /** The address of a page of a person's timeline. */
 export const timelinePageHref = (personId: string, page: number) =>

@@ -17,7 +17,7 @@ import {
 } from './components';
 import { Layout, type PageContext } from './layout';
 
-export interface PersonFilters {
+interface PersonFilters {
   q: string;
   statut: string;
   quartier: string;

@@ -24,6 +24,37 @@ export interface FollowUp {
 
 type Db = Knex | Knex.Transaction;
 
+/** A follow-up's row as a write locks it: what the rules read before changing it. */
+export interface LockedFollowUp {
+  id: string;
+  personId: string;
+  assigneeId: string;
+  createdBy: string | null;
+  dueAt: Date;
+  status: FollowUpStatus;
+  version: number;
+}
+
+/** What a change may set; the repository maps it to columns. */
+export interface FollowUpPatch {
+  title?: string;
+  assigneeId?: string;
+  dueAt?: Date;
+  status?: FollowUpStatus;
+  completedAt?: Date | null;
+  /** Already encrypted by the service. */
+  completionNoteEnc?: string | null;
+}
+
+const PATCH_COLUMNS: Record<keyof FollowUpPatch, string> = {
+  title: 'title',
+  assigneeId: 'assignee_id',
+  dueAt: 'due_at',
+  status: 'status',
+  completedAt: 'completed_at',
+  completionNoteEnc: 'completion_note_enc',
+};
+
 interface FollowUpFilter {
   assigneeId?: string;
   status: FollowUpStatus;
@@ -97,19 +128,32 @@ export const followUpRepository = {
     return row ? toFollowUp(row, now) : null;
   },
 
-  async lock(trx: Knex.Transaction, structureId: string, id: string) {
-    return trx('follow_ups').where({ id, structure_id: structureId }).forUpdate().first();
-  },
-
-  async update(
-    db: Db,
+  async lock(
+    trx: Knex.Transaction,
     structureId: string,
     id: string,
-    patch: Record<string, unknown>,
-  ): Promise<void> {
+  ): Promise<LockedFollowUp | null> {
+    const r = await trx('follow_ups').where({ id, structure_id: structureId }).forUpdate().first();
+    return r
+      ? {
+          id: r.id,
+          personId: r.person_id,
+          assigneeId: r.assignee_id,
+          createdBy: r.created_by,
+          dueAt: new Date(r.due_at),
+          status: r.status,
+          version: r.version,
+        }
+      : null;
+  },
+
+  async update(db: Db, structureId: string, id: string, patch: FollowUpPatch): Promise<void> {
+    const row: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch))
+      if (value !== undefined) row[PATCH_COLUMNS[key as keyof FollowUpPatch]] = value;
     await db('follow_ups')
       .where({ id, structure_id: structureId })
-      .update({ ...patch, version: db.raw('version + 1'), updated_at: db.fn.now() });
+      .update({ ...row, version: db.raw('version + 1'), updated_at: db.fn.now() });
   },
 
   async list(

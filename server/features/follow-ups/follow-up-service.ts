@@ -18,7 +18,7 @@ import { auditConflictRead } from '../audit/conflict-audit';
 import type { NotificationService } from '../notifications/notification-service';
 import type { PersonService } from '../persons/person-service';
 import type { UserService } from '../users/user-service';
-import { followUpRepository, type FollowUp } from './follow-up-repository';
+import { followUpRepository, type FollowUp, type FollowUpPatch } from './follow-up-repository';
 import {
   FOLLOW_UP_DUE,
   FOLLOW_UP_REASSIGNED,
@@ -395,7 +395,7 @@ export function createFollowUpService({
         uow(async (trx, outbox) => {
           const row = await followUpRepository.lock(trx, actor.structureId, id);
           if (!row) throw new NotFoundError('Follow-up');
-          if (!mayChange(actor, { assigneeId: row.assignee_id, createdBy: row.created_by }))
+          if (!mayChange(actor, row))
             throw new ForbiddenError(
               'Only its assignee, its author or a manager can change this follow-up',
             );
@@ -414,16 +414,16 @@ export function createFollowUpService({
               });
             await followUpRepository.update(trx, actor.structureId, id, {
               status: 'open',
-              completed_at: null,
-              completion_note_enc: null,
+              completedAt: null,
+              completionNoteEnc: null,
             });
-            await replan(trx, outbox, actor, id, new Date(row.due_at));
+            await replan(trx, outbox, actor, id, row.dueAt);
             await auditTrail.record(trx, {
               actor,
               structureId: actor.structureId,
               action: 'follow_up.reopen',
               subjectType: 'person',
-              subjectId: row.person_id,
+              subjectId: row.personId,
               ip: ctx.ip,
               details: { followUpId: id, was: row.status },
             });
@@ -436,14 +436,14 @@ export function createFollowUpService({
           }
           if (input.assigneeId) await checkAssignee(trx, actor, input.assigneeId);
 
-          const patch: Record<string, unknown> = {};
+          const patch: FollowUpPatch = {};
           if (input.title) patch.title = input.title;
-          if (input.assigneeId) patch.assignee_id = input.assigneeId;
-          if (input.dueAt) patch.due_at = input.dueAt;
+          if (input.assigneeId) patch.assigneeId = input.assigneeId;
+          if (input.dueAt) patch.dueAt = input.dueAt;
           if (input.status) {
             patch.status = input.status;
-            patch.completed_at = now;
-            if (input.note) patch.completion_note_enc = cipher.encryptOptional(input.note);
+            patch.completedAt = now;
+            if (input.note) patch.completionNoteEnc = cipher.encryptOptional(input.note);
           }
           await followUpRepository.update(trx, actor.structureId, id, patch);
 
@@ -452,14 +452,14 @@ export function createFollowUpService({
           // the new one, to its assignee, at its moment.
           if (input.status) await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
           else if (input.dueAt || input.assigneeId)
-            await replan(trx, outbox, actor, id, input.dueAt ?? new Date(row.due_at));
-          await persons.touch(trx, actor.structureId, row.person_id, now);
+            await replan(trx, outbox, actor, id, input.dueAt ?? row.dueAt);
+          await persons.touch(trx, actor.structureId, row.personId, now);
           await auditTrail.record(trx, {
             actor,
             structureId: actor.structureId,
             action: input.status ? `follow_up.${input.status}` : 'follow_up.update',
             subjectType: 'person',
-            subjectId: row.person_id,
+            subjectId: row.personId,
             ip: ctx.ip,
             details: { followUpId: id, fields: Object.keys(input) },
           });

@@ -187,20 +187,23 @@ export function createPersonRepository(cipher: Cipher) {
       return row.id as string;
     },
 
-    /** Writes only if the version still matches; returns false on a stale version. */
+    /**
+     * Writes only if the version still matches; returns false on a stale version. `closing` sets
+     * or clears the closing reason with its moment (null reopens the path).
+     */
     async update(
       db: Db,
       structureId: string,
       id: string,
       version: number,
       w: PersonWrite,
-      extra: Record<string, unknown> = {},
+      closing?: { reason: string | null; at: Date | null },
     ): Promise<boolean> {
       const n = await db('persons')
         .where({ id, structure_id: structureId, version })
         .update({
           ...toRow(w),
-          ...extra,
+          ...(closing ? { closed_reason: closing.reason, closed_at: closing.at } : {}),
           version: db.raw('version + 1'),
           updated_at: db.fn.now(),
           last_activity_at: db.fn.now(),

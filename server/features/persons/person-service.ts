@@ -154,12 +154,11 @@ export function createPersonService({ knex, uow, persons, users, clock }: Person
             ]);
           }
           // Closing is a reason given; reopening is clearing it.
-          const extra: Record<string, unknown> = {};
-          if (closedReason !== undefined) {
-            extra.closed_reason = closedReason;
-            extra.closed_at = closedReason ? clock.now() : null;
-          }
-          const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
+          const closing =
+            closedReason === undefined
+              ? undefined
+              : { reason: closedReason, at: closedReason ? clock.now() : null };
+          const ok = await persons.update(trx, actor.structureId, id, version, fields, closing);
           if (!ok) throw stale(await getInScope(trx, actor, id));
           await auditTrail.record(trx, {
             actor,

@@ -21,7 +21,7 @@ export interface Consent {
 
 type Db = Knex | Knex.Transaction;
 
-/** The stored row, for the services' rules. */
+/** The stored row; it stays in this file. */
 interface ConsentRow {
   id: string;
   structure_id: string;
@@ -33,6 +33,23 @@ interface ConsentRow {
   expires_at: Date | null;
   revoked_at: Date | null;
 }
+
+/** What the rules read of a consent's row (revocation): its subject, partner and state. */
+export interface ConsentRecord {
+  id: string;
+  personId: string;
+  purpose: ConsentPurpose;
+  partnerId: string | null;
+  revokedAt: Date | null;
+}
+
+const toRecord = (r: ConsentRow): ConsentRecord => ({
+  id: r.id,
+  personId: r.person_id,
+  purpose: r.purpose,
+  partnerId: r.partner_id,
+  revokedAt: r.revoked_at,
+});
 
 const toConsent = (r: Record<string, unknown>, now: Date): Consent => ({
   id: r.id as string,
@@ -101,15 +118,23 @@ export const consentRepository = {
     return row ? toConsent(row, now) : null;
   },
 
-  async lock(trx: Knex.Transaction, structureId: string, id: string) {
-    return (await trx('consents').where({ id, structure_id: structureId }).forUpdate().first()) as
-      ConsentRow | undefined;
+  async lock(
+    trx: Knex.Transaction,
+    structureId: string,
+    id: string,
+  ): Promise<ConsentRecord | null> {
+    const row = (await trx('consents')
+      .where({ id, structure_id: structureId })
+      .forUpdate()
+      .first()) as ConsentRow | undefined;
+    return row ? toRecord(row) : null;
   },
 
-  /** The bare row of a consent in scope (its person and partner), without a lock. */
-  async findRow(db: Db, structureId: string, id: string) {
-    return (await db('consents').where({ id, structure_id: structureId }).first()) as
+  /** A consent in scope (its person and partner), without a lock. */
+  async findRecord(db: Db, structureId: string, id: string): Promise<ConsentRecord | null> {
+    const row = (await db('consents').where({ id, structure_id: structureId }).first()) as
       ConsentRow | undefined;
+    return row ? toRecord(row) : null;
   },
 
   /**
@@ -121,8 +146,8 @@ export const consentRepository = {
     structureId: string,
     personId: string,
     partnerId: string,
-  ) {
-    return (await trx('consents')
+  ): Promise<ConsentRecord[]> {
+    const rows = (await trx('consents')
       .where({
         structure_id: structureId,
         person_id: personId,
@@ -133,6 +158,7 @@ export const consentRepository = {
       .orderBy('given_at')
       .orderBy('id')
       .forUpdate()) as ConsentRow[];
+    return rows.map(toRecord);
   },
 
   async listForPerson(

@@ -144,44 +144,44 @@ export function createConsentService(deps: ConsentServiceDeps) {
       ctx: RequestContext,
     ): Promise<Consent & { cancelledReferralIds: string[]; revokedConsentIds: string[] }> {
       return uow(async (trx, outbox) => {
-        const found = await consentRepository.findRow(trx, actor.structureId, consentId);
+        const found = await consentRepository.findRecord(trx, actor.structureId, consentId);
         if (!found) throw new NotFoundError('Consent');
         // The person first, as a referral creation does: a referral being created for the pair
         // either commits before this revocation (and is cancelled by it) or sees it (422).
-        if (!(await persons.lock(trx, actor.structureId, found.person_id)))
+        if (!(await persons.lock(trx, actor.structureId, found.personId)))
           throw new NotFoundError('Consent');
         const now = clock.now();
         let revokedIds: string[];
-        if (found.purpose === 'referral' && found.partner_id) {
+        if (found.purpose === 'referral' && found.partnerId) {
           const pair = await consentRepository.lockUnrevokedForPair(
             trx,
             actor.structureId,
-            found.person_id,
-            found.partner_id,
+            found.personId,
+            found.partnerId,
           );
           if (!pair.some((c) => c.id === consentId))
             throw new ConflictError('This consent is already revoked');
           revokedIds = pair.map((c) => c.id);
         } else {
           const row = await consentRepository.lock(trx, actor.structureId, consentId);
-          if (!row || row.revoked_at) throw new ConflictError('This consent is already revoked');
+          if (!row || row.revokedAt) throw new ConflictError('This consent is already revoked');
           revokedIds = [consentId];
         }
         await consentRepository.revoke(trx, actor.structureId, revokedIds, actor.id, now);
         const cancelled =
-          found.purpose === 'referral' && found.partner_id
+          found.purpose === 'referral' && found.partnerId
             ? await deps.onReferralConsentRevoked(trx, outbox, actor, {
-                personId: found.person_id,
-                partnerId: found.partner_id,
+                personId: found.personId,
+                partnerId: found.partnerId,
               })
             : [];
-        await persons.touch(trx, actor.structureId, found.person_id, now);
+        await persons.touch(trx, actor.structureId, found.personId, now);
         await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'consent.revoke',
           subjectType: 'person',
-          subjectId: found.person_id,
+          subjectId: found.personId,
           ip: ctx.ip,
           details: { consentId, revokedConsentIds: revokedIds, cancelledReferralIds: cancelled },
         });

@@ -28,19 +28,19 @@ export const referralEscalateRequester: Processor = async ({ deadline, trx, deps
   if (!row) return skipped('referral not found');
   if (row.status !== 'requested') return skipped(`referral is ${row.status}`);
   // An automatic message about the person, which pauseReminders stops.
-  if (row.pause_reminders) return skipped('reminders paused for this person');
-  if (!row.requester_id || row.requester_disabled_at) return skipped('no active requester');
+  if (row.pauseReminders) return skipped('reminders paused for this person');
+  if (!row.requesterId || row.requesterDisabledAt) return skipped('no active requester');
 
-  const days = businessDaysBetween(deps.calendar, new Date(row.created_at), deadline.dueAt);
+  const days = businessDaysBetween(deps.calendar, row.createdAt, deadline.dueAt);
   // The title names the partner and the delay, never the person: it may go out by email.
   await notificationRepository.insertOnce(trx, {
     structureId: deadline.structureId,
-    recipientId: row.requester_id,
+    recipientId: row.requesterId,
     kind: 'referral.escalated',
     subjectType: 'referral',
     subjectId: row.id,
     dueMoment: deadline.dueAt,
-    title: `Orientation vers ${row.partner_name} sans réponse depuis ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`,
+    title: `Orientation vers ${row.partnerName} sans réponse depuis ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`,
     link: `/orientations/${row.id}`,
   });
   return done();

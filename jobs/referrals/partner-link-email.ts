@@ -40,7 +40,7 @@ function partnerLinkEmail(kind: PartnerEmailKind): Processor {
       return skipped(`referral is ${row.status}`);
     // The first request answers a worker's action; the reminder and the outcome question are
     // automatic messages about the person, which pauseReminders stops.
-    if (kind !== 'respond' && row.pause_reminders)
+    if (kind !== 'respond' && row.pauseReminders)
       return skipped('reminders paused for this person');
     // A consent expired meanwhile: the link would open on nothing the partner may see.
     if (!(await deps.repos.referrals.partnerMaySee(trx, row.id, now)))
@@ -52,10 +52,10 @@ function partnerLinkEmail(kind: PartnerEmailKind): Processor {
     const messageId = `<deadline-${deadline.id}@${host}>`;
     await deps.mailer.send(
       partnerEmail(kind, {
-        to: row.partner_email,
-        partnerName: row.partner_name,
-        structureName: row.structure_name,
-        serviceName: row.service_name ?? null,
+        to: row.partnerEmail,
+        partnerName: row.partnerName,
+        structureName: row.structureName,
+        serviceName: row.serviceName,
         url: `${deps.config.publicUrl}${LINK_PATH_PREFIX}${token}`,
         expiresAt,
         messageId,

@@ -430,8 +430,20 @@ export function createReferralRepository(cipher: Cipher) {
     },
 
     /** What a partner email needs, with nothing about the person but the pause flag. */
-    async emailContext(db: Db, structureId: string, id: string) {
-      return (await db('referrals as r')
+    async emailContext(
+      db: Db,
+      structureId: string,
+      id: string,
+    ): Promise<{
+      id: string;
+      status: ReferralStatus;
+      partnerName: string;
+      partnerEmail: string;
+      structureName: string;
+      serviceName: string | null;
+      pauseReminders: boolean;
+    } | null> {
+      const r = (await db('referrals as r')
         .join('partners as pa', 'pa.id', 'r.partner_id')
         .join('structures as st', 'st.id', 'r.structure_id')
         .join('persons as p', 'p.id', 'r.person_id')
@@ -456,14 +468,37 @@ export function createReferralRepository(cipher: Cipher) {
             pause_reminders: boolean;
           }
         | undefined;
+      return r
+        ? {
+            id: r.id,
+            status: r.status,
+            partnerName: r.partner_name,
+            partnerEmail: r.partner_email,
+            structureName: r.structure_name,
+            serviceName: r.service_name,
+            pauseReminders: r.pause_reminders,
+          }
+        : null;
     },
 
     /**
      * What the escalation to the requester needs: the partner's name, the requester, if still
      * active, and nothing about the person but the pause flag.
      */
-    async escalationContext(db: Db, structureId: string, id: string) {
-      return (await db('referrals as r')
+    async escalationContext(
+      db: Db,
+      structureId: string,
+      id: string,
+    ): Promise<{
+      id: string;
+      status: ReferralStatus;
+      createdAt: Date;
+      partnerName: string;
+      requesterId: string | null;
+      requesterDisabledAt: Date | null;
+      pauseReminders: boolean;
+    } | null> {
+      const r = (await db('referrals as r')
         .join('partners as pa', 'pa.id', 'r.partner_id')
         .join('persons as p', 'p.id', 'r.person_id')
         .leftJoin('users as u', function () {
@@ -489,6 +524,17 @@ export function createReferralRepository(cipher: Cipher) {
             pause_reminders: boolean;
           }
         | undefined;
+      return r
+        ? {
+            id: r.id,
+            status: r.status,
+            createdAt: new Date(r.created_at),
+            partnerName: r.partner_name,
+            requesterId: r.requester_id,
+            requesterDisabledAt: r.requester_disabled_at,
+            pauseReminders: r.pause_reminders,
+          }
+        : null;
     },
 
     /** The follow-up a referral already planned for this purpose, if any. */

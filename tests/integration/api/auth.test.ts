@@ -82,6 +82,17 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect(JSON.stringify(extra.body.error.details)).toContain('remember');
   });
 
+  it('when the body carries a totp, then 400 naming it: no second factor is checked yet', async () => {
+    const res = await request(ctx.app)
+      .post('/api/session')
+      .send({ email: team.worker.email, password: DEFAULT_PASSWORD, totp: '123456' });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'totp' })]),
+    );
+    expect(res.headers['set-cookie']).toBeUndefined();
+  });
+
   it('stores the password as argon2id with m >= 19456 and t >= 2', async () => {
     const row = await testKnex()('users').where({ id: team.worker.id }).first('password_hash');
     const hash = row.password_hash as string;

@@ -3,7 +3,7 @@ import type { Clock } from '../../lib/clock';
 import { ValidationError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import { auditTrail } from '../audit/audit-trail';
-import type { PartnerReferral, ReferralRepository, ReferralRow } from './referral-repository';
+import type { PartnerReferral, ReferralRepository, ReferralRecord } from './referral-repository';
 import type { ReferralService } from './referral-service';
 import { UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
 import {
@@ -53,7 +53,7 @@ export function createReferralLinkService(deps: {
 }) {
   const { knex, uow, referrals, referralService, clock } = deps;
 
-  function goneReason(link: ReferralLink, row: ReferralRow, now: Date): GoneReason | null {
+  function goneReason(link: ReferralLink, row: ReferralRecord, now: Date): GoneReason | null {
     if (link.usedAt) return 'used';
     if (now >= link.expiresAt) return 'expired';
     if (!(LINK_ACTIONS[link.purpose].from as readonly string[]).includes(row.status))
@@ -66,12 +66,12 @@ export function createReferralLinkService(deps: {
     action: string,
     ip: string | null,
     link: ReferralLink | null,
-    row: ReferralRow | null | undefined,
+    row: ReferralRecord | null | undefined,
     details: Record<string, unknown> = {},
   ) {
     await auditTrail.record(db, {
       actor: null,
-      structureId: row?.structure_id ?? null,
+      structureId: row?.structureId ?? null,
       action,
       subjectType: link ? 'referral' : 'referral_link',
       subjectId: link?.referralId ?? null,
@@ -83,7 +83,7 @@ export function createReferralLinkService(deps: {
   /** What a token opens on at `now`, without leaving a trace (the callers audit). */
   async function lookup(
     token: string,
-  ): Promise<{ link: ReferralLink | null; row: ReferralRow | null; state: LinkState }> {
+  ): Promise<{ link: ReferralLink | null; row: ReferralRecord | null; state: LinkState }> {
     const link = TOKEN_PATTERN.test(token)
       ? await referralLinkRepository.findByHash(knex, hashToken(token))
       : null;
@@ -92,7 +92,7 @@ export function createReferralLinkService(deps: {
     const now = clock.now();
     const gone = row ? goneReason(link, row, now) : 'closed';
     if (gone || !row) return { link, row, state: { kind: 'gone', reason: gone ?? 'closed' } };
-    const view = await referrals.findForPartner(knex, row.partner_id, row.id, now);
+    const view = await referrals.findForPartner(knex, row.partnerId, row.id, now);
     if (!view) return { link, row, state: { kind: 'gone', reason: 'closed' } };
     return {
       link,

@@ -80,8 +80,8 @@ export interface PartnerReferral {
   }[];
 }
 
-/** The bare row, for the state machine and the jobs. */
-export interface ReferralRow {
+/** The bare row; it stays in this file. */
+interface ReferralRow {
   id: string;
   structure_id: string;
   person_id: string;
@@ -94,6 +94,36 @@ export interface ReferralRow {
   version: number;
   created_at: Date;
 }
+
+/** A referral as the state machine and the jobs read it: its keys, status and version. */
+export interface ReferralRecord {
+  id: string;
+  structureId: string;
+  personId: string;
+  partnerId: string;
+  serviceId: string | null;
+  consentId: string;
+  requesterId: string | null;
+  rightId: string | null;
+  status: ReferralStatus;
+  version: number;
+  createdAt: Date;
+}
+
+const toRecord = (r: ReferralRow): ReferralRecord => ({
+  id: r.id,
+  structureId: r.structure_id,
+  personId: r.person_id,
+  partnerId: r.partner_id,
+  serviceId: r.service_id,
+  consentId: r.consent_id,
+  requesterId: r.requester_id,
+  rightId: r.right_id,
+  status: r.status,
+  version: r.version,
+  createdAt: new Date(r.created_at),
+});
+const toRecordOrUndefined = (r: ReferralRow | undefined) => (r ? toRecord(r) : undefined);
 
 interface ReferralFilter {
   requesterId?: string;
@@ -360,7 +390,7 @@ export function createReferralRepository(cipher: Cipher) {
     async rowForStaff(db: Db, structureId: string, id: string, lock = false) {
       const q = db('referrals').where({ id, structure_id: structureId });
       if (lock) q.forUpdate();
-      return (await q.first()) as ReferralRow | undefined;
+      return toRecordOrUndefined((await q.first()) as ReferralRow | undefined);
     },
 
     /**
@@ -379,7 +409,7 @@ export function createReferralRepository(cipher: Cipher) {
         )
         .whereRaw(HAS_STANDING_CONSENT, [now, now]);
       if (lock) q.forUpdate();
-      return (await q.first('r.*')) as ReferralRow | undefined;
+      return toRecordOrUndefined((await q.first('r.*')) as ReferralRow | undefined);
     },
 
     /** Whether the partner may see this referral at `now` (the scope of partnerBase). */
@@ -395,11 +425,15 @@ export function createReferralRepository(cipher: Cipher) {
 
     /** For system actors (jobs, signed links) that reach a referral by its id. */
     async lockById(trx: Knex.Transaction, id: string) {
-      return (await trx('referrals').where({ id }).forUpdate().first()) as ReferralRow | undefined;
+      return toRecordOrUndefined(
+        (await trx('referrals').where({ id }).forUpdate().first()) as ReferralRow | undefined,
+      );
     },
 
     async findRow(db: Db, id: string) {
-      return (await db('referrals').where({ id }).first()) as ReferralRow | undefined;
+      return toRecordOrUndefined(
+        (await db('referrals').where({ id }).first()) as ReferralRow | undefined,
+      );
     },
 
     /**
@@ -411,7 +445,7 @@ export function createReferralRepository(cipher: Cipher) {
       pair: { structureId: string; personId: string; partnerId: string },
       statuses: readonly ReferralStatus[],
     ) {
-      return (await trx('referrals')
+      const rows = (await trx('referrals')
         .where({
           structure_id: pair.structureId,
           person_id: pair.personId,
@@ -421,6 +455,7 @@ export function createReferralRepository(cipher: Cipher) {
         .orderBy('created_at')
         .orderBy('id')
         .forUpdate()) as ReferralRow[];
+      return rows.map(toRecord);
     },
 
     /** The referring structure's name, as partners and their emails know it. */

@@ -26,7 +26,7 @@ import type {
   Referral,
   ReferralFollowUpPurpose,
   ReferralRepository,
-  ReferralRow,
+  ReferralRecord,
 } from './referral-repository';
 import {
   ASK_OUTCOME_AFTER_BUSINESS_DAYS,
@@ -101,15 +101,15 @@ export function createReferralService(deps: ReferralServiceDeps) {
   const { referrals, followUps, rights, clock, calendar } = deps;
 
   /** The label of the right a referral serves, shortened for a follow-up's title; null if none. */
-  async function servedRightLabel(trx: Knex.Transaction, row: ReferralRow) {
-    if (!row.right_id) return null;
-    const right = await rights.rightById(trx, row.structure_id, row.right_id);
+  async function servedRightLabel(trx: Knex.Transaction, row: ReferralRecord) {
+    if (!row.rightId) return null;
+    const right = await rights.rightById(trx, row.structureId, row.rightId);
     if (!right) return null;
     return right.label.length > 80 ? `${right.label.slice(0, 79)}…` : right.label;
   }
 
-  function authorise(actor: Actor, row: ReferralRow, to: TransitionTarget): void {
-    if (mayMove(actor, { requesterId: row.requester_id }, to)) return;
+  function authorise(actor: Actor, row: ReferralRecord, to: TransitionTarget): void {
+    if (mayMove(actor, { requesterId: row.requesterId }, to)) return;
     const who = ACTOR_FOR[to];
     if (who === 'system') throw new ForbiddenError('Only the system expires a referral');
     if (who === 'partner') {
@@ -155,7 +155,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
   async function apply(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
-    row: ReferralRow,
+    row: ReferralRecord,
     to: ReferralStatus,
     by: TransitionBy,
     input: { reason?: string; outcome?: string },
@@ -188,7 +188,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     });
     await referrals.insertEvent(trx, {
       referralId: row.id,
-      structureId: row.structure_id,
+      structureId: row.structureId,
       fromStatus: row.status,
       toStatus: to,
       actorKind: by.kind === 'system' && by.actor ? 'user' : by.kind,
@@ -204,7 +204,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     if (by.kind === 'system') {
       await auditTrail.record(trx, {
         actor: by.actor ?? null,
-        structureId: row.structure_id,
+        structureId: row.structureId,
         action: 'referral.transition',
         subjectType: 'referral',
         subjectId: row.id,
@@ -224,7 +224,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       );
       for (const kind of [REFERRAL_ASK_OUTCOME, REFERRAL_OUTCOME_FOLLOW_UP]) {
         await outbox.schedule({
-          structureId: row.structure_id,
+          structureId: row.structureId,
           kind,
           subjectType: 'referral',
           subjectId: row.id,
@@ -236,12 +236,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
     const partnerAnswered =
       PARTNER_ANSWERS.includes(to) &&
       (by.kind === 'link' || (by.kind === 'user' && by.actor.role === 'partner'));
-    if (row.requester_id && (partnerAnswered || to === 'expired')) {
-      const partnerName = (await partners.nameOf(trx, row.partner_id)) ?? 'le partenaire';
+    if (row.requesterId && (partnerAnswered || to === 'expired')) {
+      const partnerName = (await partners.nameOf(trx, row.partnerId)) ?? 'le partenaire';
       // The title names the partner and the status, never the person: it may go out by email.
       await notifications.notifyInTransaction(trx, {
-        structureId: row.structure_id,
-        recipientId: row.requester_id,
+        structureId: row.structureId,
+        recipientId: row.requesterId,
         kind: `referral.${to}`,
         subjectType: 'referral',
         subjectId: row.id,
@@ -253,19 +253,19 @@ export function createReferralService(deps: ReferralServiceDeps) {
         link: `/orientations/${row.id}`,
       });
     }
-    if (OUTCOME_STATUSES.includes(to) && row.right_id) {
+    if (OUTCOME_STATUSES.includes(to) && row.rightId) {
       // The help ended: the referent is asked now to update the right the referral served (a
       // no-op when the loop-closing follow-up was planned already).
       const label = await servedRightLabel(trx, row);
-      const person = await persons.lock(trx, row.structure_id, row.person_id);
-      const partnerName = await partners.nameOf(trx, row.partner_id);
+      const person = await persons.lock(trx, row.structureId, row.personId);
+      const partnerName = await partners.nameOf(trx, row.partnerId);
       if (label && person) {
         await planStaffFollowUp(
           trx,
           outbox,
           row,
           'update_right',
-          [person.referentId, row.requester_id],
+          [person.referentId, row.requesterId],
           {
             // Names the partner and the right, never the person: it may go out by email.
             title: `Mettre à jour le droit « ${label} » : l'orientation ${partnerName ? `vers ${partnerName} ` : ''}${to === 'completed' ? 'est terminée' : 'a échoué'}`,
@@ -275,12 +275,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
       }
     }
     if (to === 'expired') {
-      await planStaffFollowUp(trx, outbox, row, 'reorient', [row.requester_id], {
+      await planStaffFollowUp(trx, outbox, row, 'reorient', [row.requesterId], {
         title: 'Réorienter : la demande au partenaire a expiré sans réponse',
         dueAt: now,
       });
     }
-    await persons.touch(trx, row.structure_id, row.person_id, now);
+    await persons.touch(trx, row.structureId, row.personId, now);
   }
 
   /**
@@ -292,7 +292,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
   async function planStaffFollowUp(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
-    row: ReferralRow,
+    row: ReferralRecord,
     purpose: ReferralFollowUpPurpose,
     candidates: (string | null)[],
     f: { title: string; dueAt: Date },
@@ -300,10 +300,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
     if (await referrals.followUpFor(trx, row.id, purpose)) return null;
     for (const id of candidates) {
       if (!id) continue;
-      const user = await users.findActiveStaff(trx, row.structure_id, id);
+      const user = await users.findActiveStaff(trx, row.structureId, id);
       if (!user) continue;
       const followUpId = await followUps.planInTransaction(trx, outbox, user, {
-        personId: row.person_id,
+        personId: row.personId,
         title: f.title,
         dueAt: f.dueAt,
         assigneeId: user.id,
@@ -312,10 +312,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
       // Planned by the system on the person's file: audited as a follow-up creation.
       await auditTrail.record(trx, {
         actor: null,
-        structureId: row.structure_id,
+        structureId: row.structureId,
         action: 'follow_up.create',
         subjectType: 'person',
-        subjectId: row.person_id,
+        subjectId: row.personId,
         details: { followUpId, referralId: row.id, purpose, by: 'system' },
       });
       return followUpId;
@@ -333,12 +333,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
    */
   async function lockPersonThenReferral(
     trx: Knex.Transaction,
-    find: () => Promise<ReferralRow | undefined>,
-    lock: () => Promise<ReferralRow | undefined>,
-  ): Promise<ReferralRow | undefined> {
+    find: () => Promise<ReferralRecord | undefined>,
+    lock: () => Promise<ReferralRecord | undefined>,
+  ): Promise<ReferralRecord | undefined> {
     const seen = await find();
     if (!seen) return undefined;
-    await persons.lock(trx, seen.structure_id, seen.person_id);
+    await persons.lock(trx, seen.structureId, seen.personId);
     return lock();
   }
 
@@ -602,7 +602,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       const row = await referrals.findRow(knex, id);
       await auditTrail.record(knex, {
         actor,
-        structureId: row?.structure_id ?? null,
+        structureId: row?.structureId ?? null,
         action: 'referral.read',
         subjectType: 'referral',
         subjectId: id,
@@ -617,7 +617,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       const write = () =>
         uow(async (trx, outbox) => {
           const row = await lockInScope(trx, actor, id);
-          structureId = row.structure_id;
+          structureId = row.structureId;
           authorise(actor, row, input.to);
           // The row is locked: of two callers who saw one version, the second sees the first's move.
           if (input.version !== undefined && input.version !== row.version) {
@@ -630,7 +630,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
           await auditTrail.record(trx, {
             actor,
-            structureId: row.structure_id,
+            structureId: row.structureId,
             action: 'referral.transition',
             subjectType: 'referral',
             subjectId: id,
@@ -715,18 +715,18 @@ export function createReferralService(deps: ReferralServiceDeps) {
       dueAt: Date,
     ): Promise<string | null> {
       const row = await lockForMove(trx, referralId);
-      if (!row || row.structure_id !== structureId) return null;
+      if (!row || row.structureId !== structureId) return null;
       if (!UNDER_WAY_STATUSES.includes(row.status)) return null;
-      const person = await persons.lock(trx, structureId, row.person_id);
+      const person = await persons.lock(trx, structureId, row.personId);
       if (!person) return null;
-      const partnerName = await partners.nameOf(trx, row.partner_id);
+      const partnerName = await partners.nameOf(trx, row.partnerId);
       const label = await servedRightLabel(trx, row);
       return planStaffFollowUp(
         trx,
         outboxIn(trx),
         row,
         'update_right',
-        [person.referentId, row.requester_id],
+        [person.referentId, row.requesterId],
         {
           // Names the partner (and the right served), never the person: the due notification
           // may go out by email.

@@ -4,6 +4,9 @@ import { createTestContext, type TestContext } from '../../setup/context';
 import { createPerson, referralWorld } from './helpers';
 import { linkIn, startSmtp } from './smtp';
 import { shiftedClock } from '../../../server/lib/clock';
+import { REFERRAL_EMAIL_PARTNER } from '../../../server/features/referrals/referral-schemas';
+import { testKnex } from '../../setup/db';
+import { waitFor } from '../deadlines/helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -57,6 +60,15 @@ describe('closed-loop referral journey through the API', () => {
     const [email] = await smtp.waitFor(1);
     expect(email.to).toEqual([w.food.partner.email]);
     const link = linkIn(email);
+    // The email leaves inside the job's transaction, which stores the link right after the SMTP
+    // hand-off: the partner's click comes once that transaction committed.
+    await waitFor(
+      () =>
+        testKnex()('deadlines')
+          .where({ subject_id: id, kind: REFERRAL_EMAIL_PARTNER, status: 'done' })
+          .first('id'),
+      'the email job to commit',
+    );
 
     const page = await request(ctx.app).get(link.path);
     expect(page.status).toBe(200);

@@ -24,6 +24,8 @@ import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
 import { rightRouter } from './features/rights/right-router';
+import { settingsRouter } from './features/settings/settings-router';
+import { teamRouter } from './features/teams/team-router';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
@@ -122,6 +124,8 @@ export function createApp(deps: Deps): Express {
   api.use(consentRouter(deps.services.consents));
   api.use(referralRouter(deps.services.referrals));
   api.use(rightRouter(deps.services.rights));
+  api.use(teamRouter(deps.services.teams));
+  api.use(settingsRouter(deps.services.settings));
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));

@@ -53,6 +53,12 @@ import {
 import type { TimelineType } from './features/persons/timeline-repository';
 import { createRightRepository } from './features/rights/right-repository';
 import { createRightService, type RightService } from './features/rights/right-service';
+import { referralReplanner } from './features/referrals/referral-replanner';
+import {
+  createSettingsService,
+  type SettingsService,
+} from './features/settings/settings-service';
+import { createTeamService, type TeamService } from './features/teams/team-service';
 
 export interface Deps {
   config: Config;
@@ -82,6 +88,8 @@ export interface Deps {
     referrals: ReferralService;
     referralLinks: ReferralLinkService;
     rights: RightService;
+    settings: SettingsService;
+    teams: TeamService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -142,6 +150,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const followUps = createFollowUpService({ knex, uow, persons, notifications, cipher, clock });
   const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
   const mailer = createMailer(config, logger);
+  const settings = createSettingsService({ knex, uow, clock, replanners: [referralReplanner] });
+  const teams = createTeamService({ knex, uow });
   const referralRepo = createReferralRepository(cipher);
   const referrals = createReferralService({
     knex,
@@ -152,6 +162,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     rights,
     clock,
     calendar,
+    settings,
   });
   const consents = createConsentService({
     knex,
@@ -216,6 +227,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
       }),
       rights,
+      settings,
+      teams,
     },
     async close() {
       mailer.close();

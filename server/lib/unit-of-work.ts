@@ -6,6 +6,12 @@ import type { DeadlineRelay } from '../features/deadlines/deadline-relay';
 export interface OutboxWriter {
   schedule(d: NewDeadline): Promise<string>;
   cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
+  /**
+   * Moves a pending deadline to a new moment: the row is cancelled and a copy due at `dueAt`
+   * takes its place (a job already in Redis keeps its delay, so the row is replaced rather than
+   * edited). Returns the new row's id, or null when the row was no longer pending.
+   */
+  reschedule(id: string, dueAt: Date): Promise<string | null>;
 }
 
 export type UnitOfWork = <T>(
@@ -31,6 +37,14 @@ export function createUnitOfWork(knex: Knex, relay: DeadlineRelay): UnitOfWork {
           const ids = await deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds);
           cancelled.push(...ids);
           return ids;
+        },
+        async reschedule(id, dueAt) {
+          const old = await deadlineRepository.cancelPendingById(trx, id);
+          if (!old) return null;
+          cancelled.push(old.id);
+          const fresh = await deadlineRepository.insert(trx, { ...old, dueAt });
+          scheduled.push(fresh);
+          return fresh;
         },
       }),
     );

@@ -17,6 +17,8 @@ import {
 } from './referrals/partner-link-email';
 import { referralOutcomeFollowUp } from './referrals/outcome-follow-up';
 import { referralExpire } from './referrals/referral-expire';
+import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
+import { userPasswordEmail } from './users/password-link-email';
 
 /**
  * Every deadline kind and its processor, in one place. The job name is the kind; a job whose kind
@@ -30,4 +32,5 @@ export const processors: ProcessorRegistry = Object.freeze({
   [REFERRAL_EXPIRE]: referralExpire,
   [REFERRAL_REMIND_PARTNER]: referralRemindPartner,
   [REFERRAL_ESCALATE_REQUESTER]: referralEscalateRequester,
+  [USER_PASSWORD_EMAIL]: userPasswordEmail,
 });

@@ -26,6 +26,8 @@ import { referralRouter } from './features/referrals/referral-router';
 import { rightRouter } from './features/rights/right-router';
 import { settingsRouter } from './features/settings/settings-router';
 import { teamRouter } from './features/teams/team-router';
+import { userRouter } from './features/users/user-router';
+import { PASSWORD_PATH_PREFIX } from './features/users/password-links';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
@@ -126,6 +128,7 @@ export function createApp(deps: Deps): Express {
   api.use(rightRouter(deps.services.rights));
   api.use(teamRouter(deps.services.teams));
   api.use(settingsRouter(deps.services.settings));
+  api.use(userRouter(deps.services.users));
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));
@@ -156,8 +159,9 @@ export function createApp(deps: Deps): Express {
   return app;
 }
 
-/** A signed link's token is a credential: its path is logged without it. */
+/** A signed link's or a set-password link's token is a credential: its path is logged without it. */
 function redactLinkToken(path: string): string {
+  if (path.startsWith(PASSWORD_PATH_PREFIX)) return `${PASSWORD_PATH_PREFIX}[token]`;
   return path.startsWith(LINK_PATH_PREFIX) ? `${LINK_PATH_PREFIX}[token]` : path;
 }
 

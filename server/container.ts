@@ -54,11 +54,11 @@ import type { TimelineType } from './features/persons/timeline-repository';
 import { createRightRepository } from './features/rights/right-repository';
 import { createRightService, type RightService } from './features/rights/right-service';
 import { referralReplanner } from './features/referrals/referral-replanner';
-import {
-  createSettingsService,
-  type SettingsService,
-} from './features/settings/settings-service';
+import { createSettingsService, type SettingsService } from './features/settings/settings-service';
 import { createTeamService, type TeamService } from './features/teams/team-service';
+import { createUserService, type UserService } from './features/users/user-service';
+import { partnerRepository } from './features/partners/partner-repository';
+import { createRateLimiter } from './lib/rate-limit';
 
 export interface Deps {
   config: Config;
@@ -90,6 +90,7 @@ export interface Deps {
     rights: RightService;
     settings: SettingsService;
     teams: TeamService;
+    users: UserService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -152,6 +153,27 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const mailer = createMailer(config, logger);
   const settings = createSettingsService({ knex, uow, clock, replanners: [referralReplanner] });
   const teams = createTeamService({ knex, uow });
+  const users = createUserService({
+    knex,
+    uow,
+    clock,
+    linkSecret: config.LINK_SECRET,
+    teams,
+    partnerOwned: async (db, structureId, partnerId) =>
+      (await partnerRepository.ownedIds(db, structureId)).includes(partnerId),
+    resetLimits: {
+      byAccount: createRateLimiter(redis, {
+        keyPrefix: `${config.QUEUE_PREFIX}:reset:account`,
+        points: 3,
+        durationSeconds: 60 * 60,
+      }),
+      byIp: createRateLimiter(redis, {
+        keyPrefix: `${config.QUEUE_PREFIX}:reset:ip`,
+        points: 20,
+        durationSeconds: 15 * 60,
+      }),
+    },
+  });
   const referralRepo = createReferralRepository(cipher);
   const referrals = createReferralService({
     knex,
@@ -229,6 +251,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       rights,
       settings,
       teams,
+      users,
     },
     async close() {
       mailer.close();

@@ -1,6 +1,8 @@
 import { Router } from 'express';
 import type { Deps } from '../container';
+import { adminWebRouter } from './admin/admin-web-router';
 import { loginWebRouter } from './auth/login-router';
+import { passwordWebRouter } from './auth/password-router';
 import { followUpWebRouter } from './follow-ups/follow-up-router';
 import { notificationWebRouter } from './notifications/notification-router';
 import { personEditWebRouter } from './persons/person-edit-router';
@@ -18,6 +20,8 @@ type Services = Deps['services'];
 export function webRouter(services: Services, now: () => Date): Router {
   const r = Router();
   r.use(loginWebRouter(services));
+  r.use(passwordWebRouter(services));
+  r.use(adminWebRouter(services));
   r.use(followUpWebRouter(services, now, personFileRenderer(services, now)));
   // The list's fixed paths (/personnes/nouvelle) before the file's /personnes/:id.
   r.use(personListWebRouter(services));

@@ -20,6 +20,9 @@ import type { RenderPerson } from '../persons/person-file-router';
 import { renderBacklog } from '../backlog/backlog-web-router';
 import { sendPage } from '../render';
 import { ActionsPage, actionsPageHref } from '../views/actions-page';
+import { ObserverHomePage } from '../views/observer-home';
+import { homeFor } from '../../auth/actor';
+import { isAuthenticated } from '../../auth/policies';
 
 type Services = Deps['services'];
 
@@ -34,10 +37,16 @@ export function followUpWebRouter(
 ): Router {
   const r = Router();
 
-  // ---- Home: the team's backlog for managers, "Mes actions" for workers ------------------------
-  r.get('/', staff(), async (req, res) => {
-    if (actorOf(req).role === 'manager') return renderBacklog(services, req, res);
-    return renderActions(req, res);
+  // ---- Home: each role's own page at the root, never a 403 -----------------------------------
+  // Managers: the team's backlog; workers: "Mes actions"; partners: their inbox; admins: the
+  // administration; observers: their page.
+  r.get('/', isAuthenticated(), async (req, res) => {
+    const { role } = actorOf(req);
+    if (role === 'manager') return renderBacklog(services, req, res);
+    if (role === 'worker') return renderActions(req, res);
+    if (role === 'partner' || role === 'admin') return res.redirect(303, homeFor(role));
+    const ctx = await pageContext(req, services.notifications);
+    sendPage(res, <ObserverHomePage ctx={ctx} />);
   });
   // A manager's own follow-ups, where a worker's are at the root.
   r.get('/mes-actions', staff(), renderActions);

@@ -9,6 +9,8 @@ export type NavKey =
   | 'partners'
   | 'rights'
   | 'notifications'
+  | 'admin'
+  | 'home'
   | 'none';
 
 export interface Flash {
@@ -152,6 +154,16 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                 {ctx.actor?.role === 'partner' ? (
                   <NavLink href="/orientations" current={nav === 'referrals'}>
                     Demandes reçues
+                  </NavLink>
+                ) : null}
+                {ctx.actor?.role === 'observer' ? (
+                  <NavLink href="/" current={nav === 'home'}>
+                    Accueil
+                  </NavLink>
+                ) : null}
+                {ctx.actor?.role === 'admin' ? (
+                  <NavLink href="/admin" current={nav === 'admin'}>
+                    Administration
                   </NavLink>
                 ) : null}
                 {ctx.actor?.role === 'admin' ? (

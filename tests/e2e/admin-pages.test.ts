@@ -191,6 +191,18 @@ describe('administration, homes and password pages', () => {
       expect(list.text).toContain(s.worker2.name);
     });
 
+    it('when a manager narrows the backlog to a team, then the page offers the teams and keeps the choice', async () => {
+      const teams = (await admin.get('/api/teams')).body.items as { id: string; name: string }[];
+      const mobile = teams.find((t) => t.name === 'Équipe mobile')!;
+      const manager = await loginAs(ctx.app, s.manager.email);
+      const all = await manager.get('/?teamId=');
+      expect(all.status).toBe(200);
+      expect(all.text).toContain('Toute la structure');
+      const one = await manager.get(`/?groupBy=team&teamId=${mobile.id}`);
+      expect(one.status).toBe(200);
+      expect(one.text).toMatch(new RegExp(`<option value="${mobile.id}" selected`));
+    });
+
     it('when an admin saves the settings, then they change; a bad value gets 400 on its field; a stale form is refused', async () => {
       const page = await admin.get('/admin/parametres');
       expect(page.status).toBe(200);

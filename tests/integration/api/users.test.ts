@@ -67,14 +67,12 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
     });
 
     it('when an admin invites a worker into a team, then 201 without a usable password, and one email with a link reaches them through SMTP', async () => {
-      const res = await admin
-        .post('/api/users')
-        .send({
-          email: 'Nouvelle.Recrue@ccas.test',
-          name: 'Nouvelle Recrue',
-          role: 'worker',
-          teamIds: [teamId],
-        });
+      const res = await admin.post('/api/users').send({
+        email: 'Nouvelle.Recrue@ccas.test',
+        name: 'Nouvelle Recrue',
+        role: 'worker',
+        teamIds: [teamId],
+      });
       expect(res.status).toBe(201);
       invitedId = res.body.id;
       expect(res.body).toMatchObject({
@@ -246,26 +244,22 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
     it('when a partner user is invited for a partner of the structure, then 201; for another structure’s partner, 422', async () => {
       const mine = await createPartner(testKnex(), 'Jardin', s.structure.id);
       const theirs = await createPartner(testKnex(), 'Ailleurs', other.structure.id);
-      const ok = await admin
-        .post('/api/users')
-        .send({
-          email: 'jardin@partner.test',
-          name: 'Jardinière',
-          role: 'partner',
-          partnerId: mine.id,
-        });
+      const ok = await admin.post('/api/users').send({
+        email: 'jardin@partner.test',
+        name: 'Jardinière',
+        role: 'partner',
+        partnerId: mine.id,
+      });
       expect(ok.status).toBe(201);
       expect(ok.body.partnerId).toBe(mine.id);
       const list = await admin.get(`/api/users?partnerId=${mine.id}`);
       expect(list.body.items.map((u: { id: string }) => u.id)).toEqual([ok.body.id]);
-      const refused = await admin
-        .post('/api/users')
-        .send({
-          email: 'autre@partner.test',
-          name: 'Autre',
-          role: 'partner',
-          partnerId: theirs.id,
-        });
+      const refused = await admin.post('/api/users').send({
+        email: 'autre@partner.test',
+        name: 'Autre',
+        role: 'partner',
+        partnerId: theirs.id,
+      });
       expect(refused.status).toBe(422);
     });
   });
@@ -285,6 +279,21 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       const again = await loginAs(ctx.app, u.email);
       expect((await again.get('/api/me')).body.user.role).toBe('manager');
       expect((await again.get('/api/backlog')).status).toBe(200);
+    });
+
+    it('when a manager who leads a team becomes a worker, then they no longer lead it but stay a member of the teams given', async () => {
+      const m = await createUser(s.structure.id, 'manager');
+      const team = (
+        await admin.post('/api/teams').send({ name: 'Quartier Monplaisir', managerIds: [m.id] })
+      ).body;
+      expect(team.managers.map((u: { id: string }) => u.id)).toEqual([m.id]);
+      const res = await admin
+        .patch(`/api/users/${m.id}`)
+        .send({ role: 'worker', teamIds: [team.id] });
+      expect(res.status).toBe(200);
+      const after = (await admin.get(`/api/teams/${team.id}`)).body;
+      expect(after.managers).toEqual([]);
+      expect(after.members.map((u: { id: string }) => u.id)).toEqual([m.id]);
     });
 
     it('when a user is disabled, then their session rows are deleted, they are refused at once and cannot log in; teams cannot be given to them', async () => {

@@ -69,6 +69,16 @@ describe('an admin invites a user, in the browser', () => {
     await see(page.locator('main'), 'Invitation en attente');
     await checkPage(page, '62-admin-utilisateur');
 
+    // The other admin pages pass axe too.
+    await page.goto(`${served.base}/admin/equipes`);
+    await see(page.getByRole('heading', { level: 1 }), 'Équipes');
+    await checkPage(page, '64-admin-equipes');
+    await page.goto(`${served.base}/admin/parametres`);
+    await page.getByLabel('Fin de la journée de travail').fill('07:00');
+    await page.getByRole('button', { name: 'Enregistrer les paramètres' }).click();
+    await see(page.getByRole('alert'), 'Fin de la journée de travail');
+    await checkPage(page, '65-admin-parametres-erreur');
+
     // The worker delivers the email.
     const [d] = await testKnex()('deadlines').where({
       kind: USER_PASSWORD_EMAIL,

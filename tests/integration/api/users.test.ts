@@ -1,4 +1,7 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import request from 'supertest';
+import { createApp } from '../../../server/app';
 import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import { USER_PASSWORD_EMAIL } from '../../../server/features/users/password-links';
@@ -162,6 +165,24 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
             .send({ token: newer, password: STRONG })
         ).status,
       ).toBe(200);
+    });
+
+    it('when a set-password link is opened, then the request log shows the path without the token', async () => {
+      await admin.post(`/api/users/${invitedId}/password-link`).expect(202);
+      await deliver();
+      const token = tokenIn(mailTo('Nouvelle.Recrue@ccas.test').at(-1)!);
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      });
+      const app = createApp({ ...ctx.deps, logger: pino({ level: 'info' }, sink) });
+      expect((await request(app).get(`/mot-de-passe/${token}`)).status).toBe(200);
+      const log = lines.join('');
+      expect(log).toContain('/mot-de-passe/[token]');
+      expect(log).not.toContain(token);
     });
 
     it('when a delivery is repeated, then the email is sent once', async () => {

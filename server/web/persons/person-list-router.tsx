@@ -41,6 +41,7 @@ type Services = Deps['services'];
 
 const INTAKE_FIELDS = [
   'alias',
+  'place',
   'source',
   'firstName',
   'lastName',

@@ -7,6 +7,7 @@ import { Layout, type PageContext } from './layout';
 
 export const INTAKE_LABELS: Record<string, string> = {
   alias: 'Surnom ou description',
+  place: 'Lieu de rencontre',
   source: 'Comment la personne a été repérée',
   firstName: 'Prénom',
   lastName: 'Nom',
@@ -49,6 +50,13 @@ export function IntakePage({
               name="alias"
               label={INTAKE_LABELS.alias}
               hint="Par exemple : homme ~50 ans, parvis de la médiathèque. Surnom ou nom obligatoire."
+            />
+            <TextField
+              form={form}
+              name="place"
+              label={INTAKE_LABELS.place}
+              hint="Facultatif. Où la personne a été rencontrée ou se tient d’habitude, par exemple : quai Ligny"
+              autocomplete="off"
             />
             <SelectField
               form={form}

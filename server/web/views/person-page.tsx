@@ -64,6 +64,7 @@ export interface PersonForms {
 function Identity({ person }: { person: Person }) {
   const rows: [string, string | null][] = [
     ['Surnom ou description', person.alias],
+    ['Lieu de rencontre', person.place],
     ['Prénom', person.firstName],
     ['Nom', person.lastName],
     ['Année de naissance', person.birthYear ? String(person.birthYear) : null],

@@ -270,10 +270,10 @@ export function createPersonRepository(cipher: Cipher) {
       c: DuplicateCriteria,
       opts: { limit: number; excludeId?: string },
     ): Promise<{ items: DuplicateCandidate[]; total: number }> {
+      const T = DUPLICATE_SIMILARITY;
       const full = [c.firstName, c.lastName].filter(Boolean).join(' ') || undefined;
       const b: Record<string, unknown> = {
         structureId,
-        t: DUPLICATE_SIMILARITY,
         limit: opts.limit,
       };
       const term = (name: string, value: string | undefined) => {
@@ -342,9 +342,9 @@ export function createPersonRepository(cipher: Cipher) {
       const yearOnly = !qFull && !qAlias && !qPlace && !c.phone;
       const score = [
         `CASE WHEN same_phone THEN ${WEIGHTS.phone} ELSE 0 END`,
-        `CASE WHEN s_name >= :t THEN s_name * ${WEIGHTS.name} ELSE 0 END`,
-        `CASE WHEN s_alias >= :t THEN s_alias * ${WEIGHTS.alias} ELSE 0 END`,
-        `CASE WHEN s_place >= :t THEN s_place * ${WEIGHTS.place} ELSE 0 END`,
+        `CASE WHEN s_name >= ${T} THEN s_name * ${WEIGHTS.name} ELSE 0 END`,
+        `CASE WHEN s_alias >= ${T} THEN s_alias * ${WEIGHTS.alias} ELSE 0 END`,
+        `CASE WHEN s_place >= ${T} THEN s_place * ${WEIGHTS.place} ELSE 0 END`,
         `CASE WHEN same_year THEN ${WEIGHTS.birthYear} ELSE 0 END`,
       ].join(' + ');
       const sql = `
@@ -356,7 +356,7 @@ export function createPersonRepository(cipher: Cipher) {
              ${opts.excludeId ? 'AND p.id <> :excludeId' : ''}
              AND (${arms.join(' OR ')})
         ) c
-        WHERE s_name >= :t OR s_alias >= :t OR s_place >= :t OR same_phone
+        WHERE s_name >= ${T} OR s_alias >= ${T} OR s_place >= ${T} OR same_phone
               ${yearOnly ? 'OR same_year' : ''}
         ORDER BY score DESC, last_activity_at DESC, id
         LIMIT :limit`;

@@ -248,6 +248,17 @@ export function PersonPage({
         >
           Modifier la fiche
         </a>
+        {ctx.actor?.role === 'manager' ? (
+          <>
+            {' '}
+            <a
+              class="fr-btn fr-btn--sm fr-btn--tertiary fr-icon-git-merge-line fr-btn--icon-left"
+              href={`/personnes/${person.id}/fusion`}
+            >
+              Fusionner avec une autre fiche
+            </a>
+          </>
+        ) : null}
       </p>
       <p>
         <a class="fr-link" href={`/personnes/${person.id}/orientations`}>

@@ -224,32 +224,34 @@ export function personListWebRouter(services: Services): Router {
     );
     let form: FormState;
     if (parsed.ok) {
-      // "Déjà connu·e ?": before a new file is made, the files that look like it, once.
-      const mark = checkMark(parsed.data);
-      if (formValues(req.body, ['verifie']).verifie !== mark) {
-        const found = await services.personMerges.duplicates(
-          actor,
-          duplicateCriteria(parsed.data),
-          requestContext(req),
-        );
-        if (found.items.length > 0) {
-          const [ctx, districts] = await Promise.all([
-            pageContext(req, services.notifications),
-            services.persons.listDistricts(actor),
-          ]);
-          return sendPage(
-            res,
-            <IntakePage
-              ctx={ctx}
-              form={emptyForm(values)}
-              districts={districts}
-              candidates={found.items}
-              checked={mark}
-            />,
-          );
-        }
-      }
       try {
+        // Mistakes first (a district or référent of another structure), then "Déjà connu·e ?":
+        // the files that look like this one, once, before a new file is made.
+        await services.persons.checkReferences(actor, parsed.data);
+        const mark = checkMark(parsed.data);
+        if (formValues(req.body, ['verifie']).verifie !== mark) {
+          const found = await services.personMerges.duplicates(
+            actor,
+            duplicateCriteria(parsed.data),
+            requestContext(req),
+          );
+          if (found.items.length > 0) {
+            const [ctx, districts] = await Promise.all([
+              pageContext(req, services.notifications),
+              services.persons.listDistricts(actor),
+            ]);
+            return sendPage(
+              res,
+              <IntakePage
+                ctx={ctx}
+                form={emptyForm(values)}
+                districts={districts}
+                candidates={found.items}
+                checked={mark}
+              />,
+            );
+          }
+        }
         const person = await services.persons.create(actor, parsed.data, requestContext(req));
         return redirect(req, res, `/personnes/${person.id}`, {
           type: 'success',

@@ -223,7 +223,16 @@ describe('duplicates and merge pages over HTTP', () => {
       expect(kept.text).toContain('Les deux fiches sont fusionnées');
       expect(kept.text).toContain('Abdel Kadder (Abdel du square)');
       expect((await manager.get(`/api/persons/${b.id}/timeline`)).body.total).toBe(1);
-      expect((await manager.get(`/personnes/${a.id}`)).status).toBe(404);
+      // The merged file is gone; an old link to it says where it went, in the structure only.
+      const gone = await worker.get(`/personnes/${a.id}`);
+      expect(gone.status).toBe(404);
+      expect(gone.text).toContain('Fiche fusionnée');
+      expect(gone.text).toContain(`href="/personnes/${b.id}"`);
+      const outsider = await loginAs(ctx.app, other.worker.email);
+      const elsewhere = await outsider.get(`/personnes/${a.id}`);
+      expect(elsewhere.status).toBe(404);
+      expect(elsewhere.text).not.toContain('Fiche fusionnée');
+      expect(elsewhere.text).not.toContain(b.id);
     });
 
     it('when a file changed since the comparison, then 409: nothing merged, both shown as they stand, confirm again', async () => {

@@ -304,12 +304,17 @@ export function createPersonRepository(cipher: Cipher) {
             ? `CASE WHEN p.first_name IS NULL THEN 0.9 ELSE 0.5 + 0.5 * similarity(${qFirst}, av_normalize(p.first_name)) END`
             : '0.9'
         } END`;
-      const sName = qFull
-        ? greatest([
-            `CASE WHEN p.first_name IS NULL AND p.last_name IS NULL THEN 0 ELSE similarity(${qFull}, ${cName}) END`,
-            lastName,
-          ])
-        : '0';
+      // A known last name within the alias typed ("Mme Lefebre" and Lefèvre); a short one
+      // ("Ba") would be found in too many aliases to mean anything.
+      const nameInAlias =
+        qAlias &&
+        `CASE WHEN length(p.last_name) >= 4 THEN word_similarity(av_normalize(p.last_name), ${qAlias}) ELSE 0 END`;
+      const sName = greatest([
+        qFull &&
+          `CASE WHEN p.first_name IS NULL AND p.last_name IS NULL THEN 0 ELSE similarity(${qFull}, ${cName}) END`,
+        lastName,
+        nameInAlias,
+      ]);
       // The alias of a known file against the alias typed, or a last name or a place within it.
       const sAlias = greatest([
         qAlias && both(qAlias, cAlias),

@@ -99,6 +99,12 @@ describe('possible duplicates API', () => {
     expect(quai.reasons.map((r) => r.field)).toEqual(['alias']);
   });
 
+  it('when the alias typed holds a known last name, then that file is offered for its name', async () => {
+    const res = await duplicates(worker, { alias: 'Mme Lefèvre' });
+    const lefevre = res.items.find((c) => c.id === ids.lefevre);
+    expect(lefevre?.reasons.map((r) => r.field)).toEqual(['name']);
+  });
+
   it('when only a phone is given, then the file with that number is found however it was written', async () => {
     const res = await duplicates(worker, { phone: '0612345678' });
     expect(res.items.map((c) => c.id)).toEqual([ids.phone]);

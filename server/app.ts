@@ -117,7 +117,7 @@ export function createApp(deps: Deps): Express {
   const api = Router();
   api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
   api.use(authRouter(deps.services.auth));
-  api.use(personRouter(deps.services.persons, deps.services.timeline));
+  api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
   api.use(backlogRouter(deps.services.backlog));

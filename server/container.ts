@@ -45,6 +45,11 @@ import {
   type PersonRepository,
 } from './features/persons/person-repository';
 import { createPersonService, type PersonService } from './features/persons/person-service';
+import { createPersonMergeRepository } from './features/persons/person-merge-repository';
+import {
+  createPersonMergeService,
+  type PersonMergeService,
+} from './features/persons/person-merge-service';
 import {
   createTimelineService,
   type TimelineDetails,
@@ -78,6 +83,7 @@ export interface Deps {
   services: {
     auth: AuthService;
     persons: PersonService;
+    personMerges: PersonMergeService;
     contacts: ContactService;
     followUps: FollowUpService;
     backlog: BacklogService;
@@ -223,6 +229,14 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     services: {
       auth: createAuthService({ knex, throttle }),
       persons: personService,
+      personMerges: createPersonMergeService({
+        knex,
+        uow,
+        persons,
+        merges: createPersonMergeRepository(),
+        personService,
+        clock,
+      }),
       contacts: contactService,
       followUps,
       backlog: createBacklogService({

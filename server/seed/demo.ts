@@ -120,6 +120,7 @@ const DEMO_PERSONS: DemoPerson[] = [
     key: 'mediatheque',
     person: {
       alias: 'Homme ~50 ans, parvis de la médiathèque',
+      place: 'Parvis de la médiathèque Toussaint',
       gender: 'male',
       source: 'outreach',
       district: 'Centre-ville',
@@ -161,6 +162,7 @@ const DEMO_PERSONS: DemoPerson[] = [
       source: 'neighbour',
       household_type: 'single',
       district: 'Belle-Beille',
+      place: 'Domicile, rue Pierre-Lise',
       situation: 'Vit seul, ne sort plus depuis une chute. Retraite modeste, ASPA jamais demandée.',
     },
     contacts: [
@@ -177,11 +179,27 @@ const DEMO_PERSONS: DemoPerson[] = [
     key: 'roseraie',
     person: {
       alias: 'Jeune homme ~20 ans, skate-park de la Roseraie',
+      place: 'Skate-park de la Roseraie',
       gender: 'male',
       source: 'citizen_report',
       district: 'La Roseraie',
     },
     contacts: [],
+  },
+  {
+    // Marcel again, signalled later by the pension fund with his name misspelt: the likely
+    // duplicate the demo offers ("Déjà connu·e ?") and a manager can merge.
+    key: 'voisinDoublon',
+    person: {
+      first_name: 'Marcel',
+      last_name: 'Fontaines',
+      birth_year: 1947,
+      phone: '02 41 55 66 77',
+      source: 'institution',
+      district: 'Belle-Beille',
+      situation: 'Signalé par la caisse de retraite : isolement, courriers sans réponse.',
+    },
+    contacts: [{ daysAgo: 3, channel: 'phone', outcome: 'not_reached' }],
   },
 ];
 

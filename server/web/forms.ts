@@ -123,6 +123,7 @@ export const INTAKE_MESSAGES: Messages = {
   source: 'Choisissez comment la personne a été repérée',
   firstName: 'Le prénom doit faire 120 caractères au plus',
   lastName: 'Le nom doit faire 120 caractères au plus',
+  place: 'Le lieu doit faire 200 caractères au plus',
   birthYear: 'Indiquez une année sur 4 chiffres, par exemple 1975',
   phone: 'Indiquez un numéro de téléphone, par exemple 06 12 34 56 78',
   situation: 'La situation est trop longue (10 000 caractères au plus)',

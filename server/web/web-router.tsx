@@ -8,6 +8,7 @@ import { notificationWebRouter } from './notifications/notification-router';
 import { personEditWebRouter } from './persons/person-edit-router';
 import { personFileRenderer, personFileWebRouter } from './persons/person-file-router';
 import { personListWebRouter } from './persons/person-list-router';
+import { personMergeWebRouter } from './persons/person-merge-router';
 import { rightWebRouter } from './rights/right-web-router';
 
 type Services = Deps['services'];
@@ -26,6 +27,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   // The list's fixed paths (/personnes/nouvelle) before the file's /personnes/:id.
   r.use(personListWebRouter(services));
   r.use(personEditWebRouter(services));
+  r.use(personMergeWebRouter(services));
   r.use(personFileWebRouter(services, now));
   r.use(rightWebRouter(services, personFileRenderer(services, now)));
   r.use(notificationWebRouter(services));

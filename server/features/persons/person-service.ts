@@ -75,6 +75,12 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
     assertInScope,
 
     /**
+     * The references of a file about to be written (referent, district) are of the actor's
+     * structure, or a 400 naming the field: for a page that checks before it asks more.
+     */
+    checkReferences: (actor: Actor, w: PersonWrite) => checkReferences(knex, actor, w),
+
+    /**
      * Locks the person's row for the caller's transaction (the first lock of every write on a
      * file) or answers 404 outside the actor's structure.
      */

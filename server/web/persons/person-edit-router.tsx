@@ -28,11 +28,20 @@ import {
 
 type Services = Deps['services'];
 
-const TEXT_FIELDS = ['alias', 'firstName', 'lastName', 'phone', 'email', 'address'] as const;
+const TEXT_FIELDS = [
+  'alias',
+  'place',
+  'firstName',
+  'lastName',
+  'phone',
+  'email',
+  'address',
+] as const;
 const CHOICE_FIELDS = ['gender', 'householdType', 'districtId', 'referentId'] as const;
 /** Every person field the form edits, in the order the conflict list names them. */
 const EDIT_FIELDS = [
   'alias',
+  'place',
   'firstName',
   'lastName',
   'birthYear',
@@ -69,6 +78,7 @@ export function personFormValues(p: Person): Record<string, string> {
   const s = (v: string | number | null) => (v === null ? '' : String(v));
   return {
     alias: s(p.alias),
+    place: s(p.place),
     firstName: s(p.firstName),
     lastName: s(p.lastName),
     birthYear: s(p.birthYear),

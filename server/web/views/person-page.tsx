@@ -64,6 +64,7 @@ export interface PersonForms {
 function Identity({ person }: { person: Person }) {
   const rows: [string, string | null][] = [
     ['Surnom ou description', person.alias],
+    ['Lieu de rencontre', person.place],
     ['Prénom', person.firstName],
     ['Nom', person.lastName],
     ['Année de naissance', person.birthYear ? String(person.birthYear) : null],
@@ -247,6 +248,17 @@ export function PersonPage({
         >
           Modifier la fiche
         </a>
+        {ctx.actor?.role === 'manager' ? (
+          <>
+            {' '}
+            <a
+              class="fr-btn fr-btn--sm fr-btn--tertiary fr-icon-git-merge-line fr-btn--icon-left"
+              href={`/personnes/${person.id}/fusion`}
+            >
+              Fusionner avec une autre fiche
+            </a>
+          </>
+        ) : null}
       </p>
       <p>
         <a class="fr-link" href={`/personnes/${person.id}/orientations`}>

@@ -9,7 +9,7 @@ import {
   updatePartnerBody,
 } from '../../features/partners/partner-schemas';
 import { NotFoundError } from '../../lib/errors';
-import { compact, formList, formValues, parseWith, type Messages } from '../forms';
+import { compact, formList, formValues, issueMessage, parseWith, type Messages } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -45,7 +45,7 @@ const PARTNER_MESSAGES: Messages = {
   name: 'Indiquez le nom du partenaire (200 caractères au plus)',
   email: 'Indiquez une adresse électronique, par exemple contact@partenaire.fr',
   phone: 'Indiquez un numéro de téléphone, par exemple 01 23 45 67 89',
-  website: 'Indiquez une adresse complète, par exemple https://www.partenaire.fr',
+  website: 'Indiquez une adresse web en http:// ou https://, par exemple https://www.partenaire.fr',
   area: 'La zone d’intervention fait 200 caractères au plus',
   howToReach: 'Ce texte fait 1 000 caractères au plus',
   description: 'La présentation fait 2 000 caractères au plus',
@@ -118,7 +118,7 @@ function parseNewPartner(body: unknown) {
     for (const issue of res.error.issues) {
       const [top, , inner] = issue.path.map(String);
       const field = top === 'services' ? (inner === 'name' ? 'serviceName' : inner) : top;
-      errors[field] ??= PARTNER_MESSAGES[field] ?? 'Cette valeur n’est pas valide';
+      errors[field] ??= issueMessage(issue, field, values, PARTNER_MESSAGES);
     }
   }
   if (!res.success || Object.keys(errors).length > 0)

@@ -69,6 +69,15 @@ export function birthYearInRange(
   };
 }
 
+/**
+ * Where a moment that passed notInFuture is recorded: a moment within the skew ahead is taken as
+ * now, so nothing is ever stored in the future (a consent given "in two minutes" would not be
+ * valid yet, and a referral made at once would be refused).
+ */
+export function atLatestNow(at: Date, now: Date): Date {
+  return at.getTime() > now.getTime() ? now : at;
+}
+
 /** Throws one 400 naming every field whose date breaks a rule; does nothing when none does. */
 export function assertDates(...issues: (DateIssue | null)[]): void {
   const found = issues.filter((i): i is DateIssue => i !== null);

@@ -1,6 +1,7 @@
 import { fixedClock } from '../../server/lib/clock';
 import {
   assertDates,
+  atLatestNow,
   birthYearInRange,
   CLOCK_SKEW_MS,
   currentYear,
@@ -40,6 +41,12 @@ describe('date rules, with a fixed clock', () => {
 
     it('has nothing to say about a date not given', () => {
       expect(notInFuture('occurredAt', undefined, now)).toBeNull();
+    });
+
+    it('records a moment within the skew ahead as now, and a past one as it is', () => {
+      expect(atLatestNow(at(minutes(3)), now)).toEqual(now);
+      expect(atLatestNow(at(-minutes(3)), now)).toEqual(at(-minutes(3)));
+      expect(atLatestNow(now, now)).toEqual(now);
     });
   });
 

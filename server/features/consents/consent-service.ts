@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { assertDates, notInFuture } from '../../lib/date-rules';
+import { assertDates, atLatestNow, notInFuture } from '../../lib/date-rules';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
@@ -51,7 +51,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
           partnerId: input.partnerId ?? null,
           method: input.method,
           sharedFields: input.purpose === 'referral' ? [...new Set(input.sharedFields ?? [])] : [],
-          givenAt: input.givenAt,
+          givenAt: atLatestNow(input.givenAt, now),
           expiresAt: input.expiresAt ?? null,
           recordedBy: actor.id,
         });

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { assertDates, notInFuture, notInPast } from '../../lib/date-rules';
+import { assertDates, atLatestNow, notInFuture, notInPast } from '../../lib/date-rules';
 import { NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
@@ -52,7 +52,7 @@ export function createContactService({
           {
             personId,
             authorId: actor.id,
-            occurredAt: input.occurredAt,
+            occurredAt: atLatestNow(input.occurredAt, now),
             channel: input.channel,
             outcome: input.outcome,
             summary: input.summary,

@@ -59,6 +59,7 @@ describe('date rules and length messages on the pages (clock fixed on a Saturday
         outcome: 'reached',
         occurredAt: '2026-12-06T00:30',
         summary: 'Rencontré devant la gare',
+        nextFollowUpAt: '2026-12-07T10:00',
         nextFollowUpTitle: 'Rappeler lundi',
       });
       expect(res.status).toBe(400);
@@ -68,7 +69,10 @@ describe('date rules and length messages on the pages (clock fixed on a Saturday
       expect(res.text).toContain(`Date et heure du contact : ${message}`);
       expect(res.text).toMatch(/id="contact-occurredAt"[^>]*aria-invalid="true"/);
       expect(inputValue(res.text, 'contact-occurredAt')).toBe('2026-12-06T00:30');
+      expect(inputValue(res.text, 'contact-nextFollowUpAt')).toBe('2026-12-07T10:00');
       expect(inputValue(res.text, 'contact-nextFollowUpTitle')).toBe('Rappeler lundi');
+      // Only the faulty field is marked.
+      expect(res.text).toContain('Le formulaire contient une erreur');
       expect(res.text).toContain('>Rencontré devant la gare</textarea>');
       expect(res.text).toMatch(/<option value="street" selected/);
       expect(await testKnex()('contacts').where({ person_id: id })).toHaveLength(0);

@@ -193,7 +193,8 @@ export const LOGIN_MESSAGES: Messages = {
 };
 
 export const SEARCH_MESSAGES: Messages = {
-  q: 'La recherche fait 100 caractères au plus : raccourcissez-la',
+  // Its length is said where every length is (lengthMessage).
+  q: 'La recherche contient un caractère invisible : retapez-la',
   statut: 'Choisissez un statut dans la liste',
   quartier: 'Choisissez un quartier dans la liste',
   mes: 'Cochez ou décochez la case',

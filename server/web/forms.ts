@@ -150,6 +150,11 @@ export const ALLOW_PAST_LABEL = 'Je confirme cette date passée (action en retar
 const PAST_DUE = (what: string) =>
   `${what} est passée : corrigez-la, ou cochez « ${ALLOW_PAST_LABEL} » pour l’enregistrer quand même`;
 
+/*
+ * Each form's own words, by field (and by field and rule code for a service's refusal). A
+ * length is never written here: lengthMessage says it, for every form.
+ */
+
 export const CONTACT_MESSAGES: Messages = {
   occurredAt: 'Indiquez la date et l’heure du contact, par exemple 21/11/2026 10:00',
   'occurredAt:date_in_future':
@@ -157,13 +162,12 @@ export const CONTACT_MESSAGES: Messages = {
   'nextFollowUpAt:date_in_past': PAST_DUE('La date du prochain suivi'),
   channel: 'Choisissez le canal du contact',
   outcome: 'Choisissez le résultat du contact',
-  summary: 'Le résumé est trop long (10 000 caractères au plus)',
   nextFollowUpAt: 'Indiquez une date et une heure valides pour le prochain suivi',
-  nextFollowUpTitle: 'L’intitulé doit faire de 1 à 200 caractères',
+  nextFollowUpTitle: 'Indiquez l’intitulé du prochain suivi',
 };
 
 export const PLAN_MESSAGES: Messages = {
-  title: 'Indiquez l’action à faire (200 caractères au plus)',
+  title: 'Indiquez l’action à faire',
   dueAt: 'Indiquez la date et l’heure du suivi',
   'dueAt:date_in_past': PAST_DUE('La date du suivi'),
   assigneeId: 'Cette personne ne fait pas partie de votre structure',
@@ -177,19 +181,18 @@ export const RESCHEDULE_MESSAGES: Messages = {
 export const INTAKE_MESSAGES: Messages = {
   alias: 'Indiquez un surnom, une courte description ou un nom',
   source: 'Choisissez comment la personne a été repérée',
-  firstName: 'Le prénom doit faire 120 caractères au plus',
-  lastName: 'Le nom doit faire 120 caractères au plus',
+  firstName: 'Indiquez le prénom, ou laissez le champ vide',
+  lastName: 'Indiquez le nom, ou laissez le champ vide',
   birthYear: 'Indiquez une année sur 4 chiffres, par exemple 1975',
   'birthYear:birth_year_out_of_range': `L’année de naissance doit être comprise entre ${MIN_BIRTH_YEAR} et l’année en cours`,
   phone: 'Indiquez un numéro de téléphone, par exemple 06 12 34 56 78',
-  situation: 'La situation est trop longue (10 000 caractères au plus)',
   referentId: 'Ce référent ne fait pas partie de votre structure',
   districtId: 'Ce quartier ne fait pas partie de votre structure',
 };
 
 export const LOGIN_MESSAGES: Messages = {
-  email: 'Indiquez votre adresse électronique (254 caractères au plus)',
-  password: 'Indiquez votre mot de passe (1 024 caractères au plus)',
+  email: 'Indiquez votre adresse électronique',
+  password: 'Indiquez votre mot de passe',
 };
 
 export const SEARCH_MESSAGES: Messages = {

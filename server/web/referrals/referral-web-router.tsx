@@ -42,15 +42,13 @@ const CONSENT_MESSAGES: Messages = {
 const REFERRAL_MESSAGES: Messages = {
   partnerId: 'Choisissez un partenaire de l’annuaire',
   serviceId: 'Choisissez un service de ce partenaire',
-  reason: 'Indiquez le motif de l’orientation (2 000 caractères au plus)',
-  sharedSummary: 'Les éléments à partager font 4 000 caractères au plus',
+  reason: 'Indiquez le motif de l’orientation',
   rightCode: 'Choisissez un droit du catalogue',
 };
 
 const TRANSITION_MESSAGES: Messages = {
   to: 'Cette action n’existe pas pour une demande',
-  reason: 'Indiquez une raison (500 caractères au plus)',
-  outcome: 'Le résultat fait 2 000 caractères au plus',
+  reason: 'Indiquez une raison',
   version: 'Cette page n’est plus valable : rechargez-la avant de répondre',
 };
 const REJECTION_MESSAGES: Messages = {

@@ -264,8 +264,23 @@ describe('date rules and length messages on the pages (clock fixed on a Saturday
       expect(list.text).toContain(`href="/consentements/${consent.id}/retrait"`);
       expect(list.text).not.toContain(`action="/consentements/${consent.id}/retrait"`);
 
+      // Another structure's worker meets a 404, reading and posting alike.
+      const outsider = await loginAs(ctx.app, (await createTeam()).worker.email);
+      expect((await outsider.get(`/consentements/${consent.id}/retrait`)).status).toBe(404);
+      const foreign = await post(outsider, '/personnes', `/consentements/${consent.id}/retrait`, {
+        confirmation: 'oui',
+      });
+      expect(foreign.status).toBe(404);
+
       const confirm = await worker.get(`/consentements/${consent.id}/retrait`);
       expect(confirm.status).toBe(200);
+      // Showing the consent is a read of the person's file.
+      const reads = await testKnex()('audit_events').where({
+        action: 'consent.read',
+        subject_id: id,
+        actor_id: team.worker.id,
+      });
+      expect(reads).toHaveLength(1);
       expect(confirm.text).toContain('Retirer le consentement de Homme au chien ?');
       expect(confirm.text).toContain('L’orientation en cours vers Jardin partagé sera annulée.');
       expect(confirm.text).toContain('Jardin partagé ne verra plus la personne.');

@@ -143,7 +143,7 @@ describe('duplicates and merge pages over HTTP', () => {
         place: 'x'.repeat(201),
       });
       expect(res.status).toBe(400);
-      expect(res.text).toContain('Le lieu doit faire 200 caractères au plus');
+      expect(res.text).toContain('Saisissez 200 caractères au plus (201 saisis)');
       expect(inputValue(res.text, 'place')).toBe('x'.repeat(201));
     });
   });

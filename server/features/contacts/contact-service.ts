@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
+import { assertDates, atLatestNow, notInFuture, notInPast } from '../../lib/date-rules';
 import { NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
@@ -37,6 +38,11 @@ export function createContactService({
       input: CreateContactInput,
       ctx: RequestContext,
     ): Promise<Contact & { followUpId: string | null }> {
+      const now = clock.now();
+      assertDates(
+        notInFuture('occurredAt', input.occurredAt, now),
+        notInPast('nextFollowUpAt', input.nextFollowUpAt, now, input.allowPast),
+      );
       return uow(async (trx, outbox) => {
         const person = await persons.lock(trx, actor.structureId, personId);
         if (!person) throw new NotFoundError('Person');
@@ -46,7 +52,7 @@ export function createContactService({
           {
             personId,
             authorId: actor.id,
-            occurredAt: input.occurredAt,
+            occurredAt: atLatestNow(input.occurredAt, now),
             channel: input.channel,
             outcome: input.outcome,
             summary: input.summary,

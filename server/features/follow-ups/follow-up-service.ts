@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Cipher } from '../../lib/crypto';
+import { assertDates, notInPast } from '../../lib/date-rules';
 import {
   BusinessRuleError,
   ConflictError,
@@ -310,6 +311,7 @@ export function createFollowUpService({
       input: CreateFollowUpInput,
       ctx: RequestContext,
     ): Promise<FollowUpView> {
+      assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
       return uow(async (trx, outbox) => {
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
@@ -390,6 +392,7 @@ export function createFollowUpService({
       input: UpdateFollowUpInput,
       ctx: RequestContext,
     ): Promise<FollowUpView> {
+      assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
       const write = () =>
         uow(async (trx, outbox) => {
           const row = await followUpRepository.lock(trx, actor.structureId, id);

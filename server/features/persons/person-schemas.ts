@@ -45,7 +45,8 @@ const personFields = {
   alias: nullable(text(120)),
   firstName: nullable(text(120)),
   lastName: nullable(text(120)),
-  birthYear: nullable(z.number().int().min(1900, 'must be 1900 or later').max(2100)),
+  // From 1900 to the current year: a rule of the clock, checked by the service (date-rules).
+  birthYear: nullable(z.number().int().min(-INT_MAX).max(INT_MAX)),
   gender: nullable(z.enum(GENDERS)),
   phone: nullable(phoneNumber()),
   email: nullable(z.email({ message: 'must be an email address' }).max(254)),

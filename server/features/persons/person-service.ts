@@ -9,6 +9,7 @@ import {
 import type { UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
+import { assertDates, birthYearInRange } from '../../lib/date-rules';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { auditConflictRead } from '../audit/conflict-audit';
 import { userRepository } from '../users/user-repository';
@@ -95,6 +96,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
       persons.touch(trx, structureId, id, at),
 
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
+      assertDates(birthYearInRange('birthYear', input.birthYear, clock.now()));
       return uow(async (trx) => {
         const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
         await checkReferences(trx, actor, write);
@@ -124,6 +126,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
       ctx: RequestContext,
     ): Promise<Person> {
       const { version, closedReason, ...fields } = input;
+      assertDates(birthYearInRange('birthYear', fields.birthYear, clock.now()));
       const stale = (current: Person) =>
         new StaleVersionError(
           'This person was changed by someone else; reload and apply your changes again',

@@ -4,7 +4,7 @@ import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { updateFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
 import { hasCode, NotFoundError, ValidationError } from '../../lib/errors';
-import { dateField, parseWith, RESCHEDULE_MESSAGES } from '../forms';
+import { dateField, formFromServiceError, parseWith, RESCHEDULE_MESSAGES } from '../forms';
 import { localPath } from '../format';
 import { csrf, pageContext } from '../page-context';
 import {
@@ -88,6 +88,7 @@ export function followUpWebRouter(
       action: z.enum(['terminer', 'reporter', 'rouvrir']),
       retour: z.string().optional(),
       dueAt: z.string().optional(),
+      allowPast: z.literal('1').optional(),
       note: z.string().optional(),
     })
     .strict();
@@ -101,7 +102,7 @@ export function followUpWebRouter(
     }
     const returnTo = localPath(body.data.retour) ?? '/';
     const personMatch = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
-    const values = { dueAt: body.data.dueAt ?? '' };
+    const values = { dueAt: body.data.dueAt ?? '', allowPast: body.data.allowPast ?? '' };
     let input: z.infer<typeof updateFollowUpBody>;
     if (body.data.action === 'terminer') {
       const note = body.data.note?.trim().slice(0, 280);
@@ -113,7 +114,7 @@ export function followUpWebRouter(
       const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
       const parsed = parseWith(
         updateFollowUpBody,
-        { dueAt: dueAt ?? '' },
+        { dueAt: dueAt ?? '', ...(body.data.allowPast ? { allowPast: true } : {}) },
         values,
         RESCHEDULE_MESSAGES,
         errors,
@@ -156,6 +157,17 @@ export function followUpWebRouter(
             : undefined,
       });
     } catch (err) {
+      // A date the rules refuse (in the past, unconfirmed): said by the field, what was typed kept.
+      const refused = formFromServiceError(err, values, RESCHEDULE_MESSAGES);
+      if (refused) {
+        if (personMatch) {
+          return renderPerson(req, res, personMatch[1], { reschedule: { id, form: refused } }, 400);
+        }
+        return redirect(req, res, returnTo, {
+          type: 'error',
+          message: Object.values(refused.errors)[0],
+        });
+      }
       // A colleague's follow-up (its buttons are not shown, but a page may be stale): the
       // refusal is said on the page the user came from, not as a 403 page.
       if (hasCode(err, 'forbidden')) {

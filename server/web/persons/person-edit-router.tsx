@@ -61,7 +61,7 @@ export const EDIT_MESSAGES: Messages = {
   ...INTAKE_MESSAGES,
   gender: 'Choisissez un genre dans la liste',
   email: 'Indiquez une adresse électronique, par exemple nom@exemple.fr',
-  address: 'L’adresse doit faire 500 caractères au plus',
+  address: 'Indiquez l’adresse postale, ou laissez le champ vide',
   householdType: 'Choisissez une composition du foyer dans la liste',
   referentId: 'Choisissez un·e référent·e parmi les professionnels actifs de votre structure',
   pauseReminders: 'Cochez ou décochez la case',

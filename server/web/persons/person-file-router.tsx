@@ -8,6 +8,7 @@ import {
   compact,
   CONTACT_MESSAGES,
   dateField,
+  formFromServiceError,
   formValues,
   parseWith,
   PLAN_MESSAGES,
@@ -37,6 +38,7 @@ const CONTACT_FIELDS = [
   'summary',
   'nextFollowUpAt',
   'nextFollowUpTitle',
+  'allowPast',
 ] as const;
 
 /** A person's timeline comes in pages of this many entries. */
@@ -138,7 +140,7 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
     const personId = idOf(req);
     const actor = actorOf(req);
     const values = formValues(req.body, CONTACT_FIELDS);
-    const given = compact(values);
+    const { allowPast, ...given } = compact(values);
     const errors: Record<string, string> = {};
     const occurredAt = dateField(values, 'occurredAt', errors, CONTACT_MESSAGES.occurredAt, true);
     const nextFollowUpAt = dateField(
@@ -153,14 +155,22 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
       {
         ...given,
         occurredAt: occurredAt ?? '',
-        ...(nextFollowUpAt ? { nextFollowUpAt } : {}),
+        // The box confirms the next follow-up's date: without one it says nothing.
+        ...(nextFollowUpAt ? { nextFollowUpAt, ...(allowPast ? { allowPast: true } : {}) } : {}),
       },
       values,
       CONTACT_MESSAGES,
       errors,
     );
     if (!parsed.ok) return renderPerson(req, res, personId, { contact: parsed.form }, 400);
-    const contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
+    let contact;
+    try {
+      contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
+    } catch (err) {
+      const form = formFromServiceError(err, values, CONTACT_MESSAGES);
+      if (!form) throw err;
+      return renderPerson(req, res, personId, { contact: form }, 400);
+    }
     await redirect(req, res, `/personnes/${personId}`, {
       type: 'success',
       message: contact.followUpId
@@ -172,18 +182,28 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
   r.post('/personnes/:id/suivis', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const personId = idOf(req);
     const actor = actorOf(req);
-    const values = formValues(req.body, ['title', 'dueAt']);
+    const values = formValues(req.body, ['title', 'dueAt', 'allowPast']);
     const errors: Record<string, string> = {};
     const dueAt = dateField(values, 'dueAt', errors, PLAN_MESSAGES.dueAt, true);
     const parsed = parseWith(
       createFollowUpBody,
-      { title: values.title ?? '', dueAt: dueAt ?? '' },
+      {
+        title: values.title ?? '',
+        dueAt: dueAt ?? '',
+        ...(values.allowPast ? { allowPast: true } : {}),
+      },
       values,
       PLAN_MESSAGES,
       errors,
     );
     if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
-    await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+    try {
+      await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+    } catch (err) {
+      const form = formFromServiceError(err, values, PLAN_MESSAGES);
+      if (!form) throw err;
+      return renderPerson(req, res, personId, { plan: form }, 400);
+    }
     await redirect(req, res, `/personnes/${personId}`, {
       type: 'success',
       message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',

@@ -109,8 +109,10 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
     let listPerson: string;
     beforeAll(async () => {
       listPerson = (await createPerson(worker)).id;
+      // Overdue ones are late actions recorded on purpose (allowPast).
       const make = async (agent: Agent, dueAt: string, assigneeId?: string) =>
-        (await plan(agent, { dueAt, assigneeId }, listPerson).expect(201)).body.id as string;
+        (await plan(agent, { dueAt, assigneeId, allowPast: true }, listPerson).expect(201)).body
+          .id as string;
       mine = {
         overdue: await make(worker, '2026-11-20T09:00:00Z'),
         later: await make(worker, '2026-11-26T09:00:00Z'),

@@ -205,11 +205,17 @@ describe('fuzzing the write endpoints', () => {
       'privateNote',
       'nextFollowUpAt',
       'nextFollowUpTitle',
+      'allowPast',
     ]);
   });
 
   it('POST /api/persons/:id/follow-ups never answers 5xx', async () => {
-    await check('post', `/api/persons/${personId}/follow-ups`, ['dueAt', 'title', 'assigneeId']);
+    await check('post', `/api/persons/${personId}/follow-ups`, [
+      'dueAt',
+      'title',
+      'assigneeId',
+      'allowPast',
+    ]);
   });
 
   it('PATCH /api/follow-ups/:id never answers 5xx', async () => {
@@ -230,7 +236,7 @@ describe('fuzzing the write endpoints', () => {
         if (calls % 5 === 0) target = await fresh();
         return `/api/follow-ups/${target}`;
       },
-      ['status', 'dueAt', 'assigneeId', 'title', 'version'],
+      ['status', 'dueAt', 'assigneeId', 'title', 'version', 'allowPast'],
     );
   });
 

@@ -234,7 +234,7 @@ describe('persons API', () => {
           .send({ occurredAt: '2026-11-02T10:00:00Z', channel: 'phone', outcome: 'reached' }),
         outsider
           .post(`/api/persons/${p.id}/follow-ups`)
-          .send({ dueAt: '2026-12-02T10:00:00Z', title: 'Rappeler' }),
+          .send({ dueAt: '2030-12-02T10:00:00Z', title: 'Rappeler' }),
       ];
       for (const res of await Promise.all(calls)) {
         expect(res.status).toBe(404);
@@ -426,7 +426,7 @@ describe('persons API', () => {
         .expect(201);
       await worker
         .post(`/api/persons/${p.id}/follow-ups`)
-        .send({ dueAt: '2026-11-10T10:00:00Z', title: 'Accompagner à la CAF' })
+        .send({ dueAt: '2026-11-10T10:00:00Z', title: 'Accompagner à la CAF', allowPast: true })
         .expect(201);
       const res = await worker2.get(`/api/persons/${p.id}/timeline`);
       expect(res.status).toBe(200);

@@ -5,6 +5,7 @@ import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
 } from '../server/features/referrals/referral-schemas';
+import { DIGEST_EMAIL } from '../server/features/deadlines/rule-kinds';
 
 /** One queue for every deadline and message; the job name is the deadline kind. */
 export const DEADLINE_QUEUE = 'deadlines';
@@ -46,6 +47,7 @@ export const EMAIL_DEADLINE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
   REFERRAL_ASK_OUTCOME,
+  DIGEST_EMAIL,
 ];
 
 /** The per-kind options of a deadline's job, on top of the queue's defaults. */

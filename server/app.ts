@@ -24,6 +24,7 @@ import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
 import { rightRouter } from './features/rights/right-router';
+import { deadlineAdminRouter } from './features/deadlines/deadline-admin-router';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
@@ -112,7 +113,7 @@ export function createApp(deps: Deps): Express {
 
   const api = Router();
   api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
-  api.use(authRouter(deps.services.auth));
+  api.use(authRouter(deps.services.auth, deps.services.preferences));
   api.use(personRouter(deps.services.persons, deps.services.timeline));
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
@@ -122,6 +123,7 @@ export function createApp(deps: Deps): Express {
   api.use(consentRouter(deps.services.consents));
   api.use(referralRouter(deps.services.referrals));
   api.use(rightRouter(deps.services.rights));
+  api.use(deadlineAdminRouter(deps.services.deadlineAdmin));
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));

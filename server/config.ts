@@ -97,6 +97,20 @@ const schema = z
     DEADLINE_RETRY_COOLDOWN_MS: z.coerce.number().int().min(10).default(300000),
     /** Past its due moment by this many hours, a deadline still failing is marked failed for good. */
     DEADLINE_GIVE_UP_HOURS: z.coerce.number().int().min(1).max(8760).default(72),
+    /**
+     * The reminder rules of spec section 3, in days (business days for follow-ups, calendar days
+     * for the time without contact, as the backlog counts it). Read only through
+     * server/features/deadlines/rule-settings.ts, which per-structure settings replace.
+     */
+    FOLLOW_UP_REMINDER_DAYS: z.coerce.number().int().min(1).max(365).default(3),
+    FOLLOW_UP_ESCALATION_DAYS: z.coerce.number().int().min(1).max(365).default(10),
+    NO_CONTACT_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+    NO_CONTACT_CLOSE_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+    /** Local time (Europe/Paris) of the daily digest on working days. */
+    DIGEST_TIME: z
+      .string()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM')
+      .default('08:30'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

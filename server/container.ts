@@ -53,6 +53,24 @@ import {
 import type { TimelineType } from './features/persons/timeline-repository';
 import { createRightRepository } from './features/rights/right-repository';
 import { createRightService, type RightService } from './features/rights/right-service';
+import { createDigestService, type DigestService } from './features/digests/digest-service';
+import { createReminderPlanner } from './features/deadlines/reminder-planner';
+import {
+  ruleSettingsFromConfig,
+  type RuleSettingsSource,
+} from './features/deadlines/rule-settings';
+import {
+  teamManagerRepository,
+  type TeamManagerLookup,
+} from './features/teams/team-manager-repository';
+import {
+  createDeadlineAdminService,
+  type DeadlineAdminService,
+} from './features/deadlines/deadline-admin-service';
+import {
+  createUserPreferenceService,
+  type UserPreferenceService,
+} from './features/users/user-preference-service';
 
 export interface Deps {
   config: Config;
@@ -68,7 +86,15 @@ export interface Deps {
   cipher: Cipher;
   throttle: LoginThrottle;
   mailer: Mailer;
-  repos: { persons: PersonRepository; contacts: ContactRepository; referrals: ReferralRepository };
+  /** The durations of the reminder rules: the one function per-structure settings replace. */
+  ruleSettings: RuleSettingsSource;
+  repos: {
+    persons: PersonRepository;
+    contacts: ContactRepository;
+    referrals: ReferralRepository;
+    /** Who leads a user's teams (escalations); the teams service may take it over. */
+    teamManagers: TeamManagerLookup;
+  };
   services: {
     auth: AuthService;
     persons: PersonService;
@@ -82,6 +108,9 @@ export interface Deps {
     referrals: ReferralService;
     referralLinks: ReferralLinkService;
     rights: RightService;
+    digests: DigestService;
+    deadlineAdmin: DeadlineAdminService;
+    preferences: UserPreferenceService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -127,10 +156,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
 
+  const ruleSettings = ruleSettingsFromConfig(config);
+  const planner = createReminderPlanner({ calendar, ruleSettings });
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
-  const personService = createPersonService({ knex, uow, persons, clock });
+  const personService = createPersonService({ knex, uow, persons, clock, planner });
   const rights = createRightService({
     knex,
     uow,
@@ -139,8 +170,24 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
   });
   const notifications = createNotificationService({ knex, clock });
-  const followUps = createFollowUpService({ knex, uow, persons, notifications, cipher, clock });
-  const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
+  const followUps = createFollowUpService({
+    knex,
+    uow,
+    persons,
+    notifications,
+    cipher,
+    clock,
+    planner,
+  });
+  const contactService = createContactService({
+    knex,
+    uow,
+    persons,
+    contacts,
+    followUps,
+    clock,
+    planner,
+  });
   const mailer = createMailer(config, logger);
   const referralRepo = createReferralRepository(cipher);
   const referrals = createReferralService({
@@ -186,7 +233,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     cipher,
     throttle,
     mailer,
-    repos: { persons, contacts, referrals: referralRepo },
+    ruleSettings,
+    repos: { persons, contacts, referrals: referralRepo, teamManagers: teamManagerRepository },
     services: {
       auth: createAuthService({ knex, throttle }),
       persons: personService,
@@ -216,6 +264,17 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
       }),
       rights,
+      digests: createDigestService({
+        knex,
+        clock,
+        calendar,
+        ruleSettings,
+        relay,
+        mailer,
+        publicUrl: config.publicUrl,
+      }),
+      deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
+      preferences: createUserPreferenceService({ knex }),
     },
     async close() {
       mailer.close();

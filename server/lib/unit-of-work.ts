@@ -12,6 +12,15 @@ export type UnitOfWork = <T>(
   fn: (trx: Knex.Transaction, outbox: OutboxWriter) => Promise<T>,
 ) => Promise<T>;
 
+/** An outbox writer for code already inside a transaction (jobs): the relay enqueues later. */
+export function outboxIn(trx: Knex.Transaction): OutboxWriter {
+  return {
+    schedule: (d) => deadlineRepository.insert(trx, d),
+    cancel: (subjectType, subjectId, kinds) =>
+      deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds),
+  };
+}
+
 /**
  * Runs fn in one transaction. Deadlines scheduled inside are enqueued after commit; a rollback
  * leaves nothing in the outbox and sends nothing.

@@ -11,6 +11,7 @@ import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { auditConflictRead } from '../audit/conflict-audit';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import { userRepository } from '../users/user-repository';
 import { districtRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
@@ -21,10 +22,11 @@ export interface PersonServiceDeps {
   uow: UnitOfWork;
   persons: PersonRepository;
   clock: Clock;
+  planner: Pick<ReminderPlanner, 'planNoContact'>;
 }
 
 /** Person files: create, read, search, update with optimistic concurrency; every access audited. */
-export function createPersonService({ knex, uow, persons, clock }: PersonServiceDeps) {
+export function createPersonService({ knex, uow, persons, clock, planner }: PersonServiceDeps) {
   async function checkReferences(db: Knex | Knex.Transaction, actor: Actor, w: PersonWrite) {
     if (w.referentId) {
       const u = await userRepository.findInStructure(db, actor.structureId, w.referentId);
@@ -89,10 +91,12 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
       persons.touch(trx, structureId, id, at),
 
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
-      return uow(async (trx) => {
+      return uow(async (trx, outbox) => {
         const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
         await checkReferences(trx, actor, write);
         const id = await persons.insert(trx, actor.structureId, actor.id, write);
+        // No contact yet: the no-contact rules count from the file's creation.
+        await planner.planNoContact(trx, outbox, actor.structureId, id);
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -124,7 +128,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           current,
         );
       const write = () =>
-        uow(async (trx) => {
+        uow(async (trx, outbox) => {
           // Lock before reading: of two editors of one version, the second waits, then sees the
           // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
           if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
@@ -147,6 +151,13 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           }
           const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
           if (!ok) throw stale(await getInScope(trx, actor, id));
+          // Reopened, or reminders resumed: the no-contact rules start again from the last
+          // contact (a deadline that passed while closed or paused was skipped).
+          if (
+            (closedReason !== undefined && !closedReason && current.closedAt) ||
+            (fields.pauseReminders === false && current.pauseReminders)
+          )
+            await planner.planNoContact(trx, outbox, actor.structureId, id);
           await auditRepository.record(trx, {
             actor,
             structureId: actor.structureId,

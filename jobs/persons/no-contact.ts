@@ -36,7 +36,8 @@ async function stillWithoutContact(
   if (person.pauseReminders) return skipped('reminders paused for this person');
   if (await deadlineRepository.hasNewer(trx, deadline))
     return skipped('a contact was logged: a newer deadline holds the rule');
-  const last = await lastContactAt(trx, structureId, person.id);
+  // The last contact only: the deadline was planned from the file's creation when it had none.
+  const last = await lastContactAt(trx, structureId, person.id, false);
   if (last && last.getTime() + days * DAY_MS > deadline.dueAt.getTime())
     return skipped('a contact was logged since');
   if (!person.referentId) return skipped('no référent');

@@ -16,18 +16,21 @@ export const FOLLOW_UP_KINDS = [FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE_REMINDER, FOLLO
 
 const DAY_MS = 86_400_000;
 
-/** A person's last contact, or the file's creation when none was logged (as the backlog counts). */
+/**
+ * A person's last contact, or (`orCreation`) the file's creation when none was logged, as the
+ * backlog counts; null for a person out of scope (or without contact, without `orCreation`).
+ */
 export async function lastContactAt(
   db: Knex | Knex.Transaction,
   structureId: string,
   personId: string,
+  orCreation = true,
 ): Promise<Date | null> {
+  const lastContact = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
   const row = await db('persons as p')
     .where({ 'p.id': personId, 'p.structure_id': structureId })
     .first(
-      db.raw(
-        'coalesce((SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id), p.created_at) AS last_at',
-      ),
+      db.raw(`${orCreation ? `coalesce(${lastContact}, p.created_at)` : lastContact} AS last_at`),
     );
   return row?.last_at ? new Date(row.last_at) : null;
 }
@@ -75,17 +78,20 @@ export function createReminderPlanner({ calendar, ruleSettings }: ReminderPlanne
     },
 
     /**
-     * The no-contact rules of a person, planned again from their last contact (or the file's
-     * creation): called when a file is created and whenever a contact is logged.
+     * The no-contact rules of a person, planned again from their last contact (or, with none,
+     * from `createdAt` when the file is being created, else from its creation): called when a
+     * file is created and whenever a contact is logged.
      */
     async planNoContact(
       trx: Knex.Transaction,
       outbox: OutboxWriter,
       structureId: string,
       personId: string,
+      createdAt?: Date,
     ): Promise<void> {
       await outbox.cancel('person', personId, NO_CONTACT_KINDS);
-      const last = await lastContactAt(trx, structureId, personId);
+      const last =
+        (await lastContactAt(trx, structureId, personId, !createdAt)) ?? createdAt ?? null;
       if (!last) return;
       const s = await ruleSettings(trx, structureId);
       const base = { structureId, subjectType: 'person', subjectId: personId };

@@ -96,7 +96,7 @@ export function createPersonService({ knex, uow, persons, clock, planner }: Pers
         await checkReferences(trx, actor, write);
         const id = await persons.insert(trx, actor.structureId, actor.id, write);
         // No contact yet: the no-contact rules count from the file's creation.
-        await planner.planNoContact(trx, outbox, actor.structureId, id);
+        await planner.planNoContact(trx, outbox, actor.structureId, id, clock.now());
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,

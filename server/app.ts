@@ -18,6 +18,7 @@ import { notificationRouter } from './features/notifications/notification-router
 import { personRouter } from './features/persons/person-router';
 import { webRouter } from './web/web-router';
 import { backlogWebRouter } from './web/backlog/backlog-web-router';
+import { queueDashboard } from './web/admin/queue-dashboard';
 import { referralWebRouter } from './web/referrals/referral-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
@@ -144,6 +145,7 @@ export function createApp(deps: Deps): Express {
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
   );
+  app.use(noStore, queueDashboard(deps.queue));
   app.use(noStore, backlogWebRouter(deps.services));
   app.use(
     noStore,

@@ -7,6 +7,8 @@ import { personEditWebRouter } from './persons/person-edit-router';
 import { personFileRenderer, personFileWebRouter } from './persons/person-file-router';
 import { personListWebRouter } from './persons/person-list-router';
 import { rightWebRouter } from './rights/right-web-router';
+import { deadlineWebRouter } from './admin/deadline-web-router';
+import { accountWebRouter } from './account/account-router';
 
 type Services = Deps['services'];
 
@@ -25,5 +27,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(personFileWebRouter(services, now));
   r.use(rightWebRouter(services, personFileRenderer(services, now)));
   r.use(notificationWebRouter(services));
+  r.use(deadlineWebRouter(services));
+  r.use(accountWebRouter(services));
   return r;
 }

@@ -8,6 +8,7 @@ import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam, createUser } from '../../setup/factories';
+import { createFoodBank, giveConsent, refer } from '../referrals/helpers';
 import { startSmtp } from '../referrals/smtp';
 import { waitFor } from './helpers';
 import { advanceTo, paris } from './time-machine';
@@ -29,7 +30,10 @@ describe('the daily digest at 08:30 on working days, through the real worker and
   let worker: DeadlineWorker;
   let w: Awaited<ReturnType<typeof createTeam>> & {
     quiet: Awaited<ReturnType<typeof createUser>>;
+    partner: Awaited<ReturnType<typeof createUser>>;
   };
+  /** The digest emails (the partner's referral request goes to its own address too). */
+  const digestEmails = () => smtp.received.filter((e) => e.subject.startsWith('aller-vers : '));
   let idle: Awaited<ReturnType<typeof createTeam>>;
 
   async function plan(email: string, dueAt: Date, paused = false) {
@@ -54,7 +58,10 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     // A worker who turned digest emails off.
     const quiet = await createUser(team.structure.id, 'worker');
     await testKnex()('users').where({ id: quiet.id }).update({ email_notifications: false });
-    w = { ...team, quiet };
+    // A partner user whose organisation has a referral waiting for its answer.
+    const food = await createFoodBank();
+    const partner = await createUser(team.structure.id, 'partner', { partnerId: food.partner.id });
+    w = { ...team, quiet, partner };
     const [mobile] = await testKnex()('teams')
       .insert({ structure_id: team.structure.id, name: 'Équipe mobile' })
       .returning('id');
@@ -68,6 +75,10 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     await plan(team.worker.email, paris('2026-12-09T10:00:00'));
     await plan(team.worker.email, paris('2026-12-10T10:00:00'), true);
     await plan(quiet.email, paris('2026-12-22T10:00:00'));
+    const referrer = await loginAs(ctx.app, team.worker2.email);
+    const referred = await referrer.post('/api/persons').send({ alias: ALIAS, source: 'outreach' });
+    await giveConsent(referrer, referred.body.id, food.partner.id);
+    expect((await refer(referrer, referred.body.id, food.partner.id)).status).toBe(201);
     // A structure with nothing waiting for anyone.
     idle = await createTeam();
 
@@ -97,7 +108,7 @@ describe('the daily digest at 08:30 on working days, through the real worker and
   it('when 08:30 comes, then each user with something waiting gets one digest in the app, those who want it one email of counts and links without any person, and nobody else anything', async () => {
     await advanceTo(ctx, clock, paris('2026-12-24T08:29:00'));
     expect(await testKnex()('notifications').where({ kind: NOTIFY_DIGEST })).toHaveLength(0);
-    expect(smtp.received).toHaveLength(0);
+    expect(digestEmails()).toHaveLength(0);
 
     await advanceTo(ctx, clock, paris('2026-12-24T08:30:00'));
     const [mine] = await digestsOf(w.worker.id);
@@ -108,6 +119,10 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     });
     expect((await digestsOf(w.manager.id))[0]).toMatchObject({
       body: '1 suivi de votre équipe en retard signalé à vous',
+    });
+    expect((await digestsOf(w.partner.id))[0]).toMatchObject({
+      body: '1 demande d’orientation en attente de votre réponse',
+      link: '/orientations',
     });
     // Email off: in the app all the same.
     expect((await digestsOf(w.quiet.id))[0]).toMatchObject({ body: '1 suivi en retard' });
@@ -120,11 +135,17 @@ describe('the daily digest at 08:30 on working days, through the real worker and
         .first(),
     ).toMatchObject({ last_error: 'nothing to tell anyone' });
 
-    const emails = await smtp.waitFor(2);
+    await waitFor(async () => digestEmails().length >= 3, 'three digest emails');
     await new Promise((r) => setTimeout(r, 500));
-    expect(smtp.received).toHaveLength(2);
+    const emails = digestEmails();
+    expect(emails).toHaveLength(3);
     const byRecipient = new Map(emails.map((e) => [e.to[0], e]));
-    expect([...byRecipient.keys()].sort()).toEqual([w.worker.email, w.manager.email].sort());
+    expect([...byRecipient.keys()].sort()).toEqual(
+      [w.worker.email, w.manager.email, w.partner.email].sort(),
+    );
+    expect(byRecipient.get(w.partner.email)!.text).toContain(
+      `Pour les voir : ${ctx.config.publicUrl}/orientations`,
+    );
     const email = byRecipient.get(w.worker.email)!;
     expect(email.subject).toBe('aller-vers : votre point du jour du jeudi 24 décembre');
     expect(email.text).toContain('- 1 suivi à faire aujourd’hui');
@@ -142,7 +163,7 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     }
     // Through the email path: one sent_emails row per email deadline, its Message-ID.
     const sent = await testKnex()('sent_emails').where({ kind: DIGEST_EMAIL });
-    expect(sent).toHaveLength(2);
+    expect(sent).toHaveLength(3);
     expect(emails.map((e) => e.messageId).sort()).toEqual(sent.map((s) => s.message_id).sort());
   });
 
@@ -163,14 +184,14 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       })
       .returning('id');
     await ctx.deps.relay.enqueue([holiday.id]);
-    const before = smtp.received.length;
+    const before = digestEmails().length;
     await advanceTo(ctx, clock, paris('2026-12-27T12:00:00'));
     expect(await testKnex()('deadlines').where({ id: holiday.id }).first()).toMatchObject({
       status: 'skipped',
       last_error: 'not a working day',
     });
     expect(await digestsOf(w.worker.id)).toHaveLength(1);
-    expect(smtp.received).toHaveLength(before);
+    expect(digestEmails()).toHaveLength(before);
   });
 
   it('when the worker turns digest emails off on Sunday, then Monday’s digest reaches them in the app only', async () => {
@@ -180,15 +201,21 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     expect(off.status).toBe(200);
     expect(off.body).toEqual({ emailNotifications: false });
 
-    const before = smtp.received.length;
+    const before = digestEmails().length;
     await advanceTo(ctx, clock, paris('2026-12-28T08:30:00'));
     const mine = await digestsOf(w.worker.id);
     expect(mine).toHaveLength(2);
     expect(mine[1]).toMatchObject({ title: 'Votre point du jour du lundi 28 décembre' });
-    // Only the manager's email this time.
-    const emails = await smtp.waitFor(before + 1);
+    // The manager's and the partner's emails only this time.
+    await waitFor(async () => digestEmails().length >= before + 2, 'two more digest emails');
     await new Promise((r) => setTimeout(r, 500));
-    expect(smtp.received).toHaveLength(before + 1);
-    expect(emails[before].to).toEqual([w.manager.email]);
+    const emails = digestEmails();
+    expect(emails).toHaveLength(before + 2);
+    expect(
+      emails
+        .slice(before)
+        .map((e) => e.to[0])
+        .sort(),
+    ).toEqual([w.manager.email, w.partner.email].sort());
   });
 });

@@ -23,6 +23,21 @@ export type RuleSettingsSource = (
   structureId: string,
 ) => Promise<RuleSettings>;
 
+/** The spec's defaults (section 3), as the configuration's defaults are. */
+export const DEFAULT_RULE_SETTINGS: RuleSettings = Object.freeze({
+  followUpReminderDays: 3,
+  followUpEscalationDays: 10,
+  noContactDays: 30,
+  noContactCloseDays: 90,
+  digestTime: '08:30',
+});
+
+/** The same settings for every structure (the demo seed, tests). */
+export const fixedRuleSettings =
+  (settings: RuleSettings = DEFAULT_RULE_SETTINGS): RuleSettingsSource =>
+  async () =>
+    settings;
+
 /** Today's source: the deployment's configuration, the same for every structure. */
 export function ruleSettingsFromConfig(config: {
   FOLLOW_UP_REMINDER_DAYS: number;

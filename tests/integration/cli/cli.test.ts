@@ -326,7 +326,6 @@ describe('CLI usage and database commands', () => {
     for (const kind of ['follow_up.due', 'follow_up.overdue_reminder', 'follow_up.escalate'])
       expect(deadlines.filter((d) => d.kind === kind)).toHaveLength(openFollowUps.length);
     // Every followed person has the no-contact rules planned.
-    const persons = await knex('persons').where({ structure_id: structureId });
     const noContact = await knex('deadlines')
       .where({ kind: 'person.no_contact' })
       .whereIn(

@@ -74,7 +74,7 @@ describe('business calendar (Europe/Paris, French public holidays, 08:30–18:00
       paris('2027-03-30T08:30:00+02:00').toISOString(),
     );
     expect(next('2026-11-24T07:00:00+01:00', '07:15')).toBe(
-      paris('2026-11-25T07:15:00+01:00').toISOString(),
+      paris('2026-11-24T07:15:00+01:00').toISOString(),
     );
   });
 });

@@ -18,6 +18,7 @@ import { notificationRouter } from './features/notifications/notification-router
 import { personRouter } from './features/persons/person-router';
 import { webRouter } from './web/web-router';
 import { backlogWebRouter } from './web/backlog/backlog-web-router';
+import { queueDashboard } from './web/admin/queue-dashboard';
 import { referralWebRouter } from './web/referrals/referral-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
@@ -28,6 +29,7 @@ import { settingsRouter } from './features/settings/settings-router';
 import { teamRouter } from './features/teams/team-router';
 import { userRouter } from './features/users/user-router';
 import { PASSWORD_PATH_PREFIX } from './features/users/password-links';
+import { deadlineAdminRouter } from './features/deadlines/deadline-admin-router';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
@@ -116,7 +118,7 @@ export function createApp(deps: Deps): Express {
 
   const api = Router();
   api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
-  api.use(authRouter(deps.services.auth));
+  api.use(authRouter(deps.services.auth, deps.services.preferences));
   api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
@@ -129,6 +131,7 @@ export function createApp(deps: Deps): Express {
   api.use(teamRouter(deps.services.teams));
   api.use(settingsRouter(deps.services.settings));
   api.use(userRouter(deps.services.users));
+  api.use(deadlineAdminRouter(deps.services.deadlineAdmin));
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));
@@ -149,6 +152,7 @@ export function createApp(deps: Deps): Express {
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
   );
+  app.use(noStore, queueDashboard(deps.queue));
   app.use(noStore, backlogWebRouter(deps.services));
   app.use(
     noStore,

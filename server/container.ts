@@ -64,6 +64,18 @@ import { createTeamService, type TeamService } from './features/teams/team-servi
 import { createUserService, type UserService } from './features/users/user-service';
 import { partnerRepository } from './features/partners/partner-repository';
 import { createRateLimiter } from './lib/rate-limit';
+import { createDigestService, type DigestService } from './features/digests/digest-service';
+import { createReminderPlanner } from './features/deadlines/reminder-planner';
+import { reminderReplanner } from './features/deadlines/reminder-replanner';
+import { ruleSettingsFrom, type RuleSettingsSource } from './features/deadlines/rule-settings';
+import {
+  createDeadlineAdminService,
+  type DeadlineAdminService,
+} from './features/deadlines/deadline-admin-service';
+import {
+  createUserPreferenceService,
+  type UserPreferenceService,
+} from './features/users/user-preference-service';
 
 export interface Deps {
   config: Config;
@@ -79,7 +91,13 @@ export interface Deps {
   cipher: Cipher;
   throttle: LoginThrottle;
   mailer: Mailer;
-  repos: { persons: PersonRepository; contacts: ContactRepository; referrals: ReferralRepository };
+  /** The durations of the reminder rules: the one function per-structure settings replace. */
+  ruleSettings: RuleSettingsSource;
+  repos: {
+    persons: PersonRepository;
+    contacts: ContactRepository;
+    referrals: ReferralRepository;
+  };
   services: {
     auth: AuthService;
     persons: PersonService;
@@ -97,6 +115,9 @@ export interface Deps {
     settings: SettingsService;
     teams: TeamService;
     users: UserService;
+    digests: DigestService;
+    deadlineAdmin: DeadlineAdminService;
+    preferences: UserPreferenceService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -142,10 +163,18 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
 
+  const settings = createSettingsService({
+    knex,
+    uow,
+    clock,
+    replanners: [referralReplanner, reminderReplanner],
+  });
+  const ruleSettings = ruleSettingsFrom(settings);
+  const planner = createReminderPlanner({ calendar, ruleSettings });
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
-  const personService = createPersonService({ knex, uow, persons, clock });
+  const personService = createPersonService({ knex, uow, persons, clock, planner });
   const rights = createRightService({
     knex,
     uow,
@@ -154,10 +183,25 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
   });
   const notifications = createNotificationService({ knex, clock });
-  const followUps = createFollowUpService({ knex, uow, persons, notifications, cipher, clock });
-  const contactService = createContactService({ knex, uow, persons, contacts, followUps, clock });
+  const followUps = createFollowUpService({
+    knex,
+    uow,
+    persons,
+    notifications,
+    cipher,
+    clock,
+    planner,
+  });
+  const contactService = createContactService({
+    knex,
+    uow,
+    persons,
+    contacts,
+    followUps,
+    clock,
+    planner,
+  });
   const mailer = createMailer(config, logger);
-  const settings = createSettingsService({ knex, uow, clock, replanners: [referralReplanner] });
   const teams = createTeamService({ knex, uow });
   const users = createUserService({
     knex,
@@ -225,6 +269,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     cipher,
     throttle,
     mailer,
+    ruleSettings,
     repos: { persons, contacts, referrals: referralRepo },
     services: {
       auth: createAuthService({ knex, throttle }),
@@ -266,6 +311,17 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       settings,
       teams,
       users,
+      digests: createDigestService({
+        knex,
+        clock,
+        calendar,
+        ruleSettings,
+        relay,
+        mailer,
+        publicUrl: config.publicUrl,
+      }),
+      deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
+      preferences: createUserPreferenceService({ knex }),
     },
     async close() {
       mailer.close();

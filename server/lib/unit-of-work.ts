@@ -18,6 +18,19 @@ export type UnitOfWork = <T>(
   fn: (trx: Knex.Transaction, outbox: OutboxWriter) => Promise<T>,
 ) => Promise<T>;
 
+/** An outbox writer for code already inside a transaction (jobs): the relay enqueues later. */
+export function outboxIn(trx: Knex.Transaction): OutboxWriter {
+  return {
+    schedule: (d) => deadlineRepository.insert(trx, d),
+    cancel: (subjectType, subjectId, kinds) =>
+      deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds),
+    async reschedule(id, dueAt) {
+      const old = await deadlineRepository.cancelPendingById(trx, id);
+      return old ? deadlineRepository.insert(trx, { ...old, dueAt }) : null;
+    },
+  };
+}
+
 /**
  * Runs fn in one transaction. Deadlines scheduled inside are enqueued after commit; a rollback
  * leaves nothing in the outbox and sends nothing.

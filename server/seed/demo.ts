@@ -5,8 +5,10 @@ import type { Clock } from '../lib/clock';
 import { systemClock } from '../lib/clock';
 import type { Cipher } from '../lib/crypto';
 import { ConflictError } from '../lib/errors';
-import { deadlineRepository } from '../features/deadlines/deadline-repository';
-import { FOLLOW_UP_DUE } from '../features/follow-ups/follow-up-schemas';
+import { createReminderPlanner } from '../features/deadlines/reminder-planner';
+import { fixedRuleSettings } from '../features/deadlines/rule-settings';
+import { createBusinessCalendar } from '../lib/calendar';
+import { outboxIn } from '../lib/unit-of-work';
 import { partnerDirectoryDemoStep, referralDemoStep } from './partner-demo';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 
@@ -205,6 +207,12 @@ const DEMO_PERSONS: DemoPerson[] = [
 
 const personsStep: DemoSeedStep = async (ctx) => {
   const worker = ctx.users.worker;
+  // The reminder rules as a worker's actions plan them, with the default durations.
+  const planner = createReminderPlanner({
+    calendar: createBusinessCalendar(),
+    ruleSettings: fixedRuleSettings(),
+  });
+  const outbox = outboxIn(ctx.trx);
   for (const p of DEMO_PERSONS) {
     const { district, situation, ...fields } = p.person;
     const lastContact = p.contacts.length
@@ -249,15 +257,11 @@ const personsStep: DemoSeedStep = async (ctx) => {
           due_at: dueAt,
         })
         .returning('id');
-      // Through the outbox like any follow-up, so the worker delivers its reminder.
-      await deadlineRepository.insert(ctx.trx, {
-        structureId: ctx.structureId,
-        kind: FOLLOW_UP_DUE,
-        subjectType: 'follow_up',
-        subjectId: followUp.id,
-        dueAt,
-      });
+      // Through the outbox like any follow-up, so the worker delivers its reminders.
+      await planner.planFollowUp(ctx.trx, outbox, ctx.structureId, followUp.id, dueAt);
     }
+    // From the last contact, or now for a person never reached.
+    await planner.planNoContact(ctx.trx, outbox, ctx.structureId, person.id, ctx.now);
   }
 };
 

@@ -10,6 +10,8 @@ import { personFileRenderer, personFileWebRouter } from './persons/person-file-r
 import { personListWebRouter } from './persons/person-list-router';
 import { personMergeWebRouter } from './persons/person-merge-router';
 import { rightWebRouter } from './rights/right-web-router';
+import { deadlineWebRouter } from './admin/deadline-web-router';
+import { accountWebRouter } from './account/account-router';
 
 type Services = Deps['services'];
 
@@ -31,5 +33,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(personFileWebRouter(services, now));
   r.use(rightWebRouter(services, personFileRenderer(services, now)));
   r.use(notificationWebRouter(services));
+  r.use(deadlineWebRouter(services));
+  r.use(accountWebRouter(services));
   return r;
 }

@@ -7,6 +7,7 @@ import type { UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { PersonRepository } from '../persons/person-repository';
 import type { Contact, ContactRepository } from './contact-repository';
 import type { CreateContactInput } from './contact-schemas';
@@ -18,6 +19,7 @@ export interface ContactServiceDeps {
   contacts: ContactRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   clock: Clock;
+  planner: Pick<ReminderPlanner, 'planNoContact'>;
 }
 
 export const DEFAULT_FOLLOW_UP_TITLE = 'Relancer la personne';
@@ -29,6 +31,7 @@ export function createContactService({
   contacts,
   followUps,
   clock,
+  planner,
 }: ContactServiceDeps) {
   return {
     /** Logs an attempt, reached or not; a next follow-up date plans it in the same transaction. */
@@ -71,6 +74,8 @@ export function createContactService({
           });
         }
         await persons.touch(trx, actor.structureId, personId, clock.now());
+        // The no-contact rules count from the last contact: planned again from it.
+        await planner.planNoContact(trx, outbox, actor.structureId, personId);
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,

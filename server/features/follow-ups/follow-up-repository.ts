@@ -79,6 +79,7 @@ export const followUpRepository = {
       assigneeId: string;
       createdBy: string;
       contactId?: string | null;
+      originDeadlineId?: string | null;
       title: string;
       dueAt: Date;
     },
@@ -90,6 +91,7 @@ export const followUpRepository = {
         assignee_id: f.assigneeId,
         created_by: f.createdBy,
         contact_id: f.contactId ?? null,
+        ...(f.originDeadlineId ? { origin_deadline_id: f.originDeadlineId } : {}),
         title: f.title,
         due_at: f.dueAt,
       })

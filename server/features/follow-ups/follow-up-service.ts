@@ -18,6 +18,8 @@ import { auditRepository, type RequestContext } from '../audit/audit-repository'
 import { auditConflictRead } from '../audit/conflict-audit';
 import type { NotificationService } from '../notifications/notification-service';
 import type { PersonRepository } from '../persons/person-repository';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
+import { NOTIFY_FOLLOW_UP_OVERDUE } from '../deadlines/rule-kinds';
 import { userRepository } from '../users/user-repository';
 import { followUpRepository, type FollowUp } from './follow-up-repository';
 import {
@@ -36,6 +38,7 @@ export interface FollowUpServiceDeps {
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
   clock: Clock;
+  planner: Pick<ReminderPlanner, 'planFollowUp' | 'cancelFollowUp'>;
 }
 
 /** What a reassignment moved. */
@@ -59,6 +62,8 @@ export interface PlanInput {
   dueAt: Date;
   assigneeId: string;
   contactId?: string | null;
+  /** The deadline of a rule that planned it (no contact): a second run plans nothing. */
+  originDeadlineId?: string | null;
 }
 
 export function createFollowUpService({
@@ -68,6 +73,7 @@ export function createFollowUpService({
   notifications,
   cipher,
   clock,
+  planner,
 }: FollowUpServiceDeps) {
   async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
     const u = await userRepository.findInStructure(db, actor.structureId, assigneeId);
@@ -89,13 +95,7 @@ export function createFollowUpService({
       ...p,
       createdBy: actor.id,
     });
-    await outbox.schedule({
-      structureId: actor.structureId,
-      kind: FOLLOW_UP_DUE,
-      subjectType: 'follow_up',
-      subjectId: id,
-      dueAt: p.dueAt,
-    });
+    await planner.planFollowUp(trx, outbox, actor.structureId, id, p.dueAt);
     return id;
   }
 
@@ -124,17 +124,10 @@ export function createFollowUpService({
     id: string,
     dueAt: Date | null,
   ) {
-    await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+    await planner.cancelFollowUp(outbox, id);
     await notifications.withdrawInTransaction(trx, FOLLOW_UP_DUE, 'follow_up', id);
-    if (dueAt) {
-      await outbox.schedule({
-        structureId: actor.structureId,
-        kind: FOLLOW_UP_DUE,
-        subjectType: 'follow_up',
-        subjectId: id,
-        dueAt,
-      });
-    }
+    await notifications.withdrawInTransaction(trx, NOTIFY_FOLLOW_UP_OVERDUE, 'follow_up', id);
+    if (dueAt) await planner.planFollowUp(trx, outbox, actor.structureId, id, dueAt);
   }
 
   /** A user work may be handed to: an active worker or manager of the caller's structure (else 422). */
@@ -452,7 +445,7 @@ export function createFollowUpService({
           // The pending deadline moves with the follow-up, or goes when it is closed.
           // A rescheduled or reassigned one loses its "Suivi à faire": the new deadline brings
           // the new one, to its assignee, at its moment.
-          if (input.status) await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+          if (input.status) await planner.cancelFollowUp(outbox, id);
           else if (input.dueAt || input.assigneeId)
             await replan(trx, outbox, actor, id, input.dueAt ?? new Date(row.due_at));
           await persons.touch(trx, actor.structureId, row.person_id, now);

@@ -12,6 +12,7 @@ import type { Clock } from '../../lib/clock';
 import { assertDates, birthYearInRange } from '../../lib/date-rules';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { auditConflictRead } from '../audit/conflict-audit';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import { userRepository } from '../users/user-repository';
 import { districtRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
@@ -22,10 +23,11 @@ export interface PersonServiceDeps {
   uow: UnitOfWork;
   persons: PersonRepository;
   clock: Clock;
+  planner: Pick<ReminderPlanner, 'planNoContact'>;
 }
 
 /** Person files: create, read, search, update with optimistic concurrency; every access audited. */
-export function createPersonService({ knex, uow, persons, clock }: PersonServiceDeps) {
+export function createPersonService({ knex, uow, persons, clock, planner }: PersonServiceDeps) {
   async function checkReferences(db: Knex | Knex.Transaction, actor: Actor, w: PersonWrite) {
     if (w.referentId) {
       const u = await userRepository.findInStructure(db, actor.structureId, w.referentId);
@@ -97,10 +99,12 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
 
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
       assertDates(birthYearInRange('birthYear', input.birthYear, clock.now()));
-      return uow(async (trx) => {
+      return uow(async (trx, outbox) => {
         const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
         await checkReferences(trx, actor, write);
         const id = await persons.insert(trx, actor.structureId, actor.id, write);
+        // No contact yet: the no-contact rules count from the file's creation.
+        await planner.planNoContact(trx, outbox, actor.structureId, id, clock.now());
         await auditRepository.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -133,7 +137,7 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           current,
         );
       const write = () =>
-        uow(async (trx) => {
+        uow(async (trx, outbox) => {
           // Lock before reading: of two editors of one version, the second waits, then sees the
           // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
           if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
@@ -156,6 +160,13 @@ export function createPersonService({ knex, uow, persons, clock }: PersonService
           }
           const ok = await persons.update(trx, actor.structureId, id, version, fields, extra);
           if (!ok) throw stale(await getInScope(trx, actor, id));
+          // Reopened, or reminders resumed: the no-contact rules start again from the last
+          // contact (a deadline that passed while closed or paused was skipped).
+          if (
+            (closedReason !== undefined && !closedReason && current.closedAt) ||
+            (fields.pauseReminders === false && current.pauseReminders)
+          )
+            await planner.planNoContact(trx, outbox, actor.structureId, id);
           await auditRepository.record(trx, {
             actor,
             structureId: actor.structureId,

@@ -10,12 +10,11 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../lib/errors';
-import type { OutboxWriter, UnitOfWork } from '../../lib/unit-of-work';
+import { outboxIn, type OutboxWriter, type UnitOfWork } from '../../lib/unit-of-work';
 import type { Page } from '../../lib/validate';
 import { auditRepository, type RequestContext } from '../audit/audit-repository';
 import { auditConflictRead } from '../audit/conflict-audit';
 import { consentRepository } from '../consents/consent-repository';
-import { deadlineRepository } from '../deadlines/deadline-repository';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
 import { notificationRepository } from '../notifications/notification-repository';
 import { partnerRepository } from '../partners/partner-repository';
@@ -85,18 +84,7 @@ export type TransitionBy =
   | { kind: 'link'; linkId: string }
   | { kind: 'system'; reasonCode: string; actor?: Actor };
 
-/** An outbox writer for code already inside a transaction (jobs): the relay enqueues later. */
-export function outboxIn(trx: Knex.Transaction): OutboxWriter {
-  return {
-    schedule: (d) => deadlineRepository.insert(trx, d),
-    cancel: (subjectType, subjectId, kinds) =>
-      deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds),
-    async reschedule(id, dueAt) {
-      const old = await deadlineRepository.cancelPendingById(trx, id);
-      return old ? deadlineRepository.insert(trx, { ...old, dueAt }) : null;
-    },
-  };
-}
+export { outboxIn };
 
 /** The statuses that close the help and may carry an outcome. */
 const OUTCOME_STATUSES: readonly ReferralStatus[] = ['completed', 'failed'];

@@ -11,6 +11,8 @@ export type NavKey =
   | 'notifications'
   | 'admin'
   | 'home'
+  | 'deadlines'
+  | 'account'
   | 'none';
 
 export interface Flash {
@@ -55,9 +57,13 @@ function ToolsLinks({ ctx }: { ctx: PageContext }) {
   return (
     <ul class="fr-btns-group">
       <li>
-        <p class="fr-btn fr-btn--tertiary-no-outline fr-icon-account-circle-line av-user">
+        <a
+          class="fr-btn fr-btn--tertiary-no-outline fr-icon-account-circle-line av-user"
+          href="/mon-compte"
+          title="Mon compte"
+        >
           {ctx.actor?.name}
-        </p>
+        </a>
       </li>
       <li>
         <form method="post" action="/deconnexion" class="av-logout">
@@ -174,6 +180,11 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                 {ctx.actor?.role === 'admin' ? (
                   <NavLink href="/admin/droits" current={nav === 'rights'}>
                     Droits et aides
+                  </NavLink>
+                ) : null}
+                {ctx.actor?.role === 'admin' ? (
+                  <NavLink href="/admin/echeances" current={nav === 'deadlines'}>
+                    Échéances
                   </NavLink>
                 ) : null}
                 <NavLink href="/notifications" current={nav === 'notifications'}>

@@ -5,6 +5,11 @@ import {
   REFERRAL_REMIND_PARTNER,
 } from '../../../server/features/referrals/referral-schemas';
 import { deadlineJobId } from '../../../jobs/queues';
+import {
+  FOLLOW_UP_ESCALATE,
+  FOLLOW_UP_OVERDUE_REMINDER,
+  PERSON_NO_CONTACT,
+} from '../../../server/features/deadlines/rule-kinds';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
@@ -192,6 +197,43 @@ describe('structure settings API', () => {
       const res = await refer(w.agents.worker, person.id, w.other.id);
       const [expire] = await pendingOf(res.body.id, REFERRAL_EXPIRE);
       expect(new Date(expire.due_at).toISOString()).toBe('2026-12-15T09:00:00.000Z');
+    });
+  });
+  describe('re-planning the reminder rules', () => {
+    it('when the reminder and no-contact durations change, then a follow-up’s pending reminder and a person’s no-contact deadline move, and the escalation stays', async () => {
+      const person = await createPerson(w.agents.worker);
+      const contact = await w.agents.worker
+        .post(`/api/persons/${person.id}/contacts`)
+        .send({ occurredAt: '2026-11-23T10:00:00+01:00', channel: 'street', outcome: 'reached' });
+      expect(contact.status).toBe(201);
+      const followUp = await w.agents.worker
+        .post(`/api/persons/${person.id}/follow-ups`)
+        .send({ dueAt: '2026-11-25T10:00:00+01:00', title: 'Rappeler pour la CSS' });
+      expect(followUp.status).toBe(201);
+
+      const [reminder] = await pendingOf(followUp.body.id, FOLLOW_UP_OVERDUE_REMINDER);
+      // Wednesday 25 November + 3 business days: Monday 30 November.
+      expect(new Date(reminder.due_at).toISOString()).toBe('2026-11-30T09:00:00.000Z');
+      const [escalation] = await pendingOf(followUp.body.id, FOLLOW_UP_ESCALATE);
+      expect(new Date(escalation.due_at).toISOString()).toBe('2026-12-09T09:00:00.000Z');
+      const [noContact] = await pendingOf(person.id, PERSON_NO_CONTACT);
+      // Monday 23 November + 45 days (set above): Thursday 7 January.
+      expect(new Date(noContact.due_at).toISOString()).toBe('2027-01-07T09:00:00.000Z');
+
+      const version = (await w.agents.admin.get('/api/settings')).body.version;
+      const res = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version, followUpReminderDays: 5, noContactDays: 30 });
+      expect(res.status).toBe(200);
+
+      const [movedReminder] = await pendingOf(followUp.body.id, FOLLOW_UP_OVERDUE_REMINDER);
+      expect(new Date(movedReminder.due_at).toISOString()).toBe('2026-12-02T09:00:00.000Z');
+      expect(await ctx.deps.queue.getJob(deadlineJobId(reminder.id))).toBeUndefined();
+      expect(await ctx.deps.queue.getJob(deadlineJobId(movedReminder.id))).toBeDefined();
+      const [sameEscalation] = await pendingOf(followUp.body.id, FOLLOW_UP_ESCALATE);
+      expect(sameEscalation.id).toBe(escalation.id);
+      const [movedNoContact] = await pendingOf(person.id, PERSON_NO_CONTACT);
+      expect(new Date(movedNoContact.due_at).toISOString()).toBe('2026-12-23T09:00:00.000Z');
     });
   });
 });

@@ -5,6 +5,8 @@ import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
 } from '../server/features/referrals/referral-schemas';
+import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
+import { DIGEST_EMAIL } from '../server/features/deadlines/rule-kinds';
 
 /** One queue for every deadline and message; the job name is the deadline kind. */
 export const DEADLINE_QUEUE = 'deadlines';
@@ -46,6 +48,8 @@ const EMAIL_DEADLINE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
   REFERRAL_ASK_OUTCOME,
+  USER_PASSWORD_EMAIL,
+  DIGEST_EMAIL,
 ];
 
 /** The per-kind options of a deadline's job, on top of the queue's defaults. */

@@ -17,6 +17,19 @@ import {
 } from './referrals/partner-link-email';
 import { referralOutcomeFollowUp } from './referrals/outcome-follow-up';
 import { referralExpire } from './referrals/referral-expire';
+import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
+import { userPasswordEmail } from './users/password-link-email';
+import {
+  DIGEST_DAILY,
+  DIGEST_EMAIL,
+  FOLLOW_UP_ESCALATE,
+  FOLLOW_UP_OVERDUE_REMINDER,
+  PERSON_NO_CONTACT,
+  PERSON_SUGGEST_CLOSE,
+} from '../server/features/deadlines/rule-kinds';
+import { followUpEscalate, followUpOverdueReminder } from './follow-ups/follow-up-overdue';
+import { personNoContact, personSuggestClose } from './persons/no-contact';
+import { digestDaily, digestEmail } from './digests/digest';
 
 /**
  * Every deadline kind and its processor, in one place. The job name is the kind; a job whose kind
@@ -30,4 +43,11 @@ export const processors: ProcessorRegistry = Object.freeze({
   [REFERRAL_EXPIRE]: referralExpire,
   [REFERRAL_REMIND_PARTNER]: referralRemindPartner,
   [REFERRAL_ESCALATE_REQUESTER]: referralEscalateRequester,
+  [USER_PASSWORD_EMAIL]: userPasswordEmail,
+  [FOLLOW_UP_OVERDUE_REMINDER]: followUpOverdueReminder,
+  [FOLLOW_UP_ESCALATE]: followUpEscalate,
+  [PERSON_NO_CONTACT]: personNoContact,
+  [PERSON_SUGGEST_CLOSE]: personSuggestClose,
+  [DIGEST_DAILY]: digestDaily,
+  [DIGEST_EMAIL]: digestEmail,
 });

@@ -218,6 +218,13 @@ export async function startDeadlineWorker(
     } catch (err) {
       if (!redisDown) logger.warn({ err: (err as Error).message }, 'Reconciler failed');
     }
+    try {
+      // Every structure has its next daily digest planned (a new structure, a chain broken by
+      // a failed digest); after the reconciler, which a starting worker needs first.
+      await deps.services.digests.ensurePlanned();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'Could not plan the daily digests');
+    }
   });
 
   let closing: Promise<void> | null = null;

@@ -18,12 +18,18 @@ import { notificationRouter } from './features/notifications/notification-router
 import { personRouter } from './features/persons/person-router';
 import { webRouter } from './web/web-router';
 import { backlogWebRouter } from './web/backlog/backlog-web-router';
+import { queueDashboard } from './web/admin/queue-dashboard';
 import { referralWebRouter } from './web/referrals/referral-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
 import { rightRouter } from './features/rights/right-router';
+import { settingsRouter } from './features/settings/settings-router';
+import { teamRouter } from './features/teams/team-router';
+import { userRouter } from './features/users/user-router';
+import { PASSWORD_PATH_PREFIX } from './features/users/password-links';
+import { deadlineAdminRouter } from './features/deadlines/deadline-admin-router';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
@@ -112,8 +118,8 @@ export function createApp(deps: Deps): Express {
 
   const api = Router();
   api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
-  api.use(authRouter(deps.services.auth));
-  api.use(personRouter(deps.services.persons, deps.services.timeline));
+  api.use(authRouter(deps.services.auth, deps.services.preferences));
+  api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
   api.use(backlogRouter(deps.services.backlog));
@@ -122,6 +128,10 @@ export function createApp(deps: Deps): Express {
   api.use(consentRouter(deps.services.consents));
   api.use(referralRouter(deps.services.referrals));
   api.use(rightRouter(deps.services.rights));
+  api.use(teamRouter(deps.services.teams));
+  api.use(settingsRouter(deps.services.settings));
+  api.use(userRouter(deps.services.users));
+  api.use(deadlineAdminRouter(deps.services.deadlineAdmin));
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));
@@ -142,6 +152,7 @@ export function createApp(deps: Deps): Express {
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
   );
+  app.use(noStore, queueDashboard(deps.queue));
   app.use(noStore, backlogWebRouter(deps.services));
   app.use(
     noStore,
@@ -152,8 +163,9 @@ export function createApp(deps: Deps): Express {
   return app;
 }
 
-/** A signed link's token is a credential: its path is logged without it. */
+/** A signed link's or a set-password link's token is a credential: its path is logged without it. */
 function redactLinkToken(path: string): string {
+  if (path.startsWith(PASSWORD_PATH_PREFIX)) return `${PASSWORD_PATH_PREFIX}[token]`;
   return path.startsWith(LINK_PATH_PREFIX) ? `${LINK_PATH_PREFIX}[token]` : path;
 }
 

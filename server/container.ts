@@ -30,6 +30,7 @@ import {
 } from './features/contacts/contact-repository';
 import { createContactService, type ContactService } from './features/contacts/contact-service';
 import { createDeadlineRelay, type DeadlineRelay } from './features/deadlines/deadline-relay';
+import { deadlineRepository } from './features/deadlines/deadline-repository';
 import { createOutbox, type UnitOfWork } from './features/deadlines/outbox';
 import { createBacklogRepository } from './features/backlog/backlog-repository';
 import { createBacklogService, type BacklogService } from './features/backlog/backlog-service';
@@ -46,6 +47,11 @@ import {
   type PersonRepository,
 } from './features/persons/person-repository';
 import { createPersonService, type PersonService } from './features/persons/person-service';
+import { createPersonMergeRepository } from './features/persons/person-merge-repository';
+import {
+  createPersonMergeService,
+  type PersonMergeService,
+} from './features/persons/person-merge-service';
 import {
   createTimelineService,
   type TimelineDetails,
@@ -54,7 +60,24 @@ import {
 import type { TimelineType } from './features/persons/timeline-repository';
 import { createRightRepository } from './features/rights/right-repository';
 import { createRightService, type RightService } from './features/rights/right-service';
-import { createUserService } from './features/users/user-service';
+import { referralReplanner } from './features/referrals/referral-replanner';
+import { createSettingsService, type SettingsService } from './features/settings/settings-service';
+import { createTeamService, type TeamService } from './features/teams/team-service';
+import { createUserService, type UserService } from './features/users/user-service';
+import { createRateLimiter } from './lib/rate-limit';
+import { sentEmailRepository } from './features/referrals/sent-email-repository';
+import { createDigestService, type DigestService } from './features/digests/digest-service';
+import { createReminderPlanner } from './features/deadlines/reminder-planner';
+import { reminderReplanner } from './features/deadlines/reminder-replanner';
+import { ruleSettingsFrom, type RuleSettingsSource } from './features/deadlines/rule-settings';
+import {
+  createDeadlineAdminService,
+  type DeadlineAdminService,
+} from './features/deadlines/deadline-admin-service';
+import {
+  createUserPreferenceService,
+  type UserPreferenceService,
+} from './features/users/user-preference-service';
 
 export interface Deps {
   config: Config;
@@ -70,10 +93,17 @@ export interface Deps {
   cipher: Cipher;
   throttle: LoginThrottle;
   mailer: Mailer;
-  repos: { persons: PersonRepository; contacts: ContactRepository; referrals: ReferralRepository };
+  /** The durations of the reminder rules: the one function per-structure settings replace. */
+  ruleSettings: RuleSettingsSource;
+  repos: {
+    persons: PersonRepository;
+    contacts: ContactRepository;
+    referrals: ReferralRepository;
+  };
   services: {
     auth: AuthService;
     persons: PersonService;
+    personMerges: PersonMergeService;
     contacts: ContactService;
     followUps: FollowUpService;
     backlog: BacklogService;
@@ -84,6 +114,12 @@ export interface Deps {
     referrals: ReferralService;
     referralLinks: ReferralLinkService;
     rights: RightService;
+    settings: SettingsService;
+    teams: TeamService;
+    users: UserService;
+    digests: DigestService;
+    deadlineAdmin: DeadlineAdminService;
+    preferences: UserPreferenceService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -129,11 +165,41 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
 
+  const settings = createSettingsService({
+    knex,
+    uow,
+    clock,
+    replanners: [referralReplanner, reminderReplanner],
+    pendingOfKinds: deadlineRepository.pendingOfKinds,
+  });
+  const ruleSettings = ruleSettingsFrom(settings);
+  const planner = createReminderPlanner({ calendar, ruleSettings });
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
-  const users = createUserService({ knex });
-  const personService = createPersonService({ knex, uow, persons, users, clock });
+  const partners = createPartnerDirectory({ knex, clock });
+  const teams = createTeamService({ knex, uow });
+  const users = createUserService({
+    knex,
+    uow,
+    clock,
+    linkSecret: config.LINK_SECRET,
+    teams,
+    partnerOwned: (db, structureId, partnerId) => partners.ownedBy(db, structureId, partnerId),
+    resetLimits: {
+      byAccount: createRateLimiter(redis, {
+        keyPrefix: `${config.QUEUE_PREFIX}:reset:account`,
+        points: 3,
+        durationSeconds: 60 * 60,
+      }),
+      byIp: createRateLimiter(redis, {
+        keyPrefix: `${config.QUEUE_PREFIX}:reset:ip`,
+        points: 20,
+        durationSeconds: 15 * 60,
+      }),
+    },
+  });
+  const personService = createPersonService({ knex, uow, persons, users, clock, planner });
   const rights = createRightService({
     knex,
     uow,
@@ -150,6 +216,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     notifications,
     cipher,
     clock,
+    planner,
   });
   const contactService = createContactService({
     knex,
@@ -158,10 +225,10 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     contacts,
     followUps,
     clock,
+    planner,
   });
   const mailer = createMailer(config, logger);
   const referralRepo = createReferralRepository(cipher);
-  const partners = createPartnerDirectory({ knex, clock });
   // Built before the referral service it calls back on a revocation (called only later).
   const consents = createConsentService({
     knex,
@@ -185,6 +252,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     rights,
     clock,
     calendar,
+    settings,
   });
 
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
@@ -211,10 +279,19 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     cipher,
     throttle,
     mailer,
+    ruleSettings,
     repos: { persons, contacts, referrals: referralRepo },
     services: {
       auth: createAuthService({ knex, throttle, users }),
       persons: personService,
+      personMerges: createPersonMergeService({
+        knex,
+        uow,
+        persons,
+        merges: createPersonMergeRepository(),
+        personService,
+        clock,
+      }),
       contacts: contactService,
       followUps,
       backlog: createBacklogService({
@@ -241,6 +318,23 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
       }),
       rights,
+      settings,
+      teams,
+      users,
+      digests: createDigestService({
+        knex,
+        clock,
+        calendar,
+        ruleSettings,
+        relay,
+        mailer,
+        publicUrl: config.publicUrl,
+        notifications,
+        users,
+        sentEmails: sentEmailRepository,
+      }),
+      deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
+      preferences: createUserPreferenceService({ knex }),
     },
     async close() {
       mailer.close();

@@ -26,10 +26,9 @@ export function toActor(u: Actor): Actor {
 /** Roles that may read and write person files of their structure. */
 export const PERSON_ROLES: readonly Role[] = ['worker', 'manager'];
 
-/** The page each role starts from (after login, from an error page). */
+/** The page each role starts from (after login, from an error page); `/` serves every role. */
 export function homeFor(role: Role): string {
-  if (PERSON_ROLES.includes(role)) return '/';
   if (role === 'partner') return '/orientations';
-  if (role === 'admin') return '/admin/partenaires';
-  return '/notifications';
+  if (role === 'admin') return '/admin';
+  return '/';
 }

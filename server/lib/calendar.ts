@@ -16,6 +16,11 @@ export interface BusinessCalendar {
   startOfDay(at: Date, addDays?: number): Date;
   /** Local midnight of the Monday after `at`: the end of "this week". */
   startOfNextWeek(at: Date): Date;
+  /**
+   * The first moment at local time `hhmm` ("HH:MM") of a business day, strictly after `after`:
+   * a daily rhythm of working days (the digest), right across summer and winter time.
+   */
+  nextBusinessTimeAfter(after: Date, hhmm: string): Date;
 }
 
 export interface CalendarOptions {
@@ -119,6 +124,20 @@ export function createBusinessCalendar(opts: CalendarOptions = {}): BusinessCale
       const p = local(at);
       const n = new Date(Date.UTC(p.year, p.month - 1, p.day + addDays));
       return instant(n.getUTCFullYear(), n.getUTCMonth() + 1, n.getUTCDate(), 0);
+    },
+
+    nextBusinessTimeAfter(after, hhmm) {
+      const minutes = minutesOf(hhmm);
+      const p = local(after);
+      let [y, m, d] = [p.year, p.month, p.day];
+      for (let i = 0; i < 370; i++) {
+        if (isBusinessDate(y, m, d)) {
+          const at = instant(y, m, d, minutes);
+          if (at > after) return at;
+        }
+        [y, m, d] = nextDate(y, m, d);
+      }
+      throw new Error('No business day within a year');
     },
 
     startOfNextWeek(at) {

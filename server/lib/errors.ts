@@ -22,6 +22,8 @@ export function hasCode(err: unknown, ...codes: string[]): err is AppError {
 export interface FieldIssue {
   field: string;
   message: string;
+  /** A rule's stable code where the field may fail in several ways (a date in the future…). */
+  code?: string;
 }
 
 export class ValidationError extends AppError {

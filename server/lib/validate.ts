@@ -71,6 +71,16 @@ export const isoDateTime = () =>
     .datetime({ offset: true, message: 'must be an ISO 8601 date-time with time zone' })
     .transform((s) => new Date(s));
 
+/**
+ * The explicit confirmation a due moment in the past needs (recording an action already late):
+ * without it, such a date is a 400 naming the date field (date-rules.ts).
+ */
+export const allowPast = () =>
+  z
+    .boolean()
+    .optional()
+    .meta({ description: 'Confirms a due moment in the past (else 400 naming the date)' });
+
 export interface Page<T> {
   items: T[];
   total: number;

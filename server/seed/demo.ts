@@ -5,8 +5,10 @@ import type { Clock } from '../lib/clock';
 import { systemClock } from '../lib/clock';
 import type { Cipher } from '../lib/crypto';
 import { ConflictError } from '../lib/errors';
-import { deadlineRepository } from '../features/deadlines/deadline-repository';
-import { FOLLOW_UP_DUE } from '../features/follow-ups/follow-up-schemas';
+import { createReminderPlanner } from '../features/deadlines/reminder-planner';
+import { fixedRuleSettings } from '../features/deadlines/rule-settings';
+import { createBusinessCalendar } from '../lib/calendar';
+import { outboxIn } from '../features/deadlines/outbox';
 import { partnerDirectoryDemoStep, referralDemoStep } from './partner-demo';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 
@@ -120,6 +122,7 @@ const DEMO_PERSONS: DemoPerson[] = [
     key: 'mediatheque',
     person: {
       alias: 'Homme ~50 ans, parvis de la médiathèque',
+      place: 'Parvis de la médiathèque Toussaint',
       gender: 'male',
       source: 'outreach',
       district: 'Centre-ville',
@@ -161,6 +164,7 @@ const DEMO_PERSONS: DemoPerson[] = [
       source: 'neighbour',
       household_type: 'single',
       district: 'Belle-Beille',
+      place: 'Domicile, rue Pierre-Lise',
       situation: 'Vit seul, ne sort plus depuis une chute. Retraite modeste, ASPA jamais demandée.',
     },
     contacts: [
@@ -177,16 +181,38 @@ const DEMO_PERSONS: DemoPerson[] = [
     key: 'roseraie',
     person: {
       alias: 'Jeune homme ~20 ans, skate-park de la Roseraie',
+      place: 'Skate-park de la Roseraie',
       gender: 'male',
       source: 'citizen_report',
       district: 'La Roseraie',
     },
     contacts: [],
   },
+  {
+    // Marcel again, signalled later by the pension fund with his name misspelt: the likely
+    // duplicate the demo offers ("Déjà connu·e ?") and a manager can merge.
+    key: 'voisinDoublon',
+    person: {
+      first_name: 'Marcel',
+      last_name: 'Fontaines',
+      birth_year: 1947,
+      phone: '02 41 55 66 77',
+      source: 'institution',
+      district: 'Belle-Beille',
+      situation: 'Signalé par la caisse de retraite : isolement, courriers sans réponse.',
+    },
+    contacts: [{ daysAgo: 3, channel: 'phone', outcome: 'not_reached' }],
+  },
 ];
 
 const personsStep: DemoSeedStep = async (ctx) => {
   const worker = ctx.users.worker;
+  // The reminder rules as a worker's actions plan them, with the default durations.
+  const planner = createReminderPlanner({
+    calendar: createBusinessCalendar(),
+    ruleSettings: fixedRuleSettings(),
+  });
+  const outbox = outboxIn(ctx.trx);
   for (const p of DEMO_PERSONS) {
     const { district, situation, ...fields } = p.person;
     const lastContact = p.contacts.length
@@ -231,15 +257,11 @@ const personsStep: DemoSeedStep = async (ctx) => {
           due_at: dueAt,
         })
         .returning('id');
-      // Through the outbox like any follow-up, so the worker delivers its reminder.
-      await deadlineRepository.insert(ctx.trx, {
-        structureId: ctx.structureId,
-        kind: FOLLOW_UP_DUE,
-        subjectType: 'follow_up',
-        subjectId: followUp.id,
-        dueAt,
-      });
+      // Through the outbox like any follow-up, so the worker delivers its reminders.
+      await planner.planFollowUp(ctx.trx, outbox, ctx.structureId, followUp.id, dueAt);
     }
+    // From the last contact, or now for a person never reached.
+    await planner.planNoContact(ctx.trx, outbox, ctx.structureId, person.id, ctx.now);
   }
 };
 

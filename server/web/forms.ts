@@ -1,7 +1,8 @@
 import type { z } from 'zod';
-import { ValidationError } from '../lib/errors';
+import { ValidationError, type FieldIssue } from '../lib/errors';
 import type { FormState } from './views/components';
 import { parseParisLocal } from './format';
+import { MIN_BIRTH_YEAR } from '../lib/date-rules';
 
 /**
  * Turns an HTML form into the API's input shape and validates it with the API's own zod
@@ -10,6 +11,45 @@ import { parseParisLocal } from './format';
 export type Messages = Record<string, string>;
 
 const GENERIC = 'Cette valeur n’est pas valide';
+
+/** A count as French writes it: 10 000, with a space that never breaks the line. */
+const count = (n: number) => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, '\u00a0');
+
+/**
+ * What a length issue says, the length in it: "Saisissez 120 caractères au plus (134 saisis)",
+ * "Saisissez au moins 12 caractères". Null for any other issue, and for a minimum of one, which
+ * is "required" and keeps the field's own words.
+ */
+export function lengthMessage(issue: z.core.$ZodIssue, typed?: string): string | null {
+  if (issue.code !== 'too_big' && issue.code !== 'too_small') return null;
+  if (issue.origin !== 'string') return null;
+  const limit = Number(issue.code === 'too_big' ? issue.maximum : issue.minimum);
+  // Some fields are trimmed before they are measured: the count shown is the one that failed.
+  const raw = typed ?? '';
+  const trimmed = raw.trim().length;
+  if (issue.code === 'too_big') {
+    const n = trimmed > limit ? trimmed : raw.length;
+    const saisis = n > limit ? ` (${count(n)} saisis)` : '';
+    return `Saisissez ${count(limit)} caractères au plus${saisis}`;
+  }
+  if (limit <= 1) return null;
+  const n = trimmed < limit ? trimmed : raw.length;
+  const saisis = n > 0 && n < limit ? ` (${count(n)} saisi${n > 1 ? 's' : ''})` : '';
+  return `Saisissez au moins ${count(limit)} caractères${saisis}`;
+}
+
+/**
+ * The one place a zod issue becomes French: a length issue says the length, anything else takes
+ * the field's own message.
+ */
+export function issueMessage(
+  issue: z.core.$ZodIssue,
+  field: string,
+  values: Record<string, string>,
+  messages: Messages,
+): string {
+  return lengthMessage(issue, values[field]) ?? messages[field] ?? GENERIC;
+}
 
 /** Form bodies are flat strings; anything else (arrays from repeated names) is dropped. */
 export function formValues(body: unknown, fields: readonly string[]): Record<string, string> {
@@ -72,7 +112,8 @@ export function parseWith<S extends z.ZodType>(
     const orphans: string[] = [];
     for (const issue of res.error.issues) {
       const field = String(issue.path[0] ?? '');
-      if (field in values || field in messages) errors[field] ??= messages[field] ?? GENERIC;
+      if (field in values || field in messages)
+        errors[field] ??= issueMessage(issue, field, values, messages);
       else orphans.push(field);
     }
     if (orphans.length && Object.keys(errors).length === 0) errors._form = GENERIC;
@@ -82,61 +123,82 @@ export function parseWith<S extends z.ZodType>(
   return { ok: true, data: res.data };
 }
 
-/** A service's ValidationError (an unknown referent…) shown next to the field it names. */
+/**
+ * A service's ValidationError (an unknown referent, a date in the future…) shown next to the
+ * field it names. An issue with a code takes the message keyed `field:code` when there is one
+ * (`occurredAt:date_in_future`), else the field's own.
+ */
 export function formFromServiceError(
   err: unknown,
   values: Record<string, string>,
   messages: Messages,
 ): FormState | null {
   if (!(err instanceof ValidationError)) return null;
-  const details = (err.details as { field: string }[] | undefined) ?? [];
+  const details = (err.details as FieldIssue[] | undefined) ?? [];
   const errors: Record<string, string> = {};
   for (const d of details) {
     const field = d.field.replace(/^body\./, '');
-    errors[field] ??= messages[field] ?? GENERIC;
+    errors[field] ??= (d.code && messages[`${field}:${d.code}`]) || messages[field] || GENERIC;
   }
   if (Object.keys(errors).length === 0) errors._form = GENERIC;
   return { values, errors };
 }
 
+/** The words of the past-date confirmation box, quoted by the messages that point to it. */
+export const ALLOW_PAST_LABEL = 'Je confirme cette date passée (action en retard)';
+
+const PAST_DUE = (what: string) =>
+  `${what} est passée : corrigez-la, ou cochez « ${ALLOW_PAST_LABEL} » pour l’enregistrer quand même`;
+
+/*
+ * Each form's own words, by field (and by field and rule code for a service's refusal). A
+ * length is never written here: lengthMessage says it, for every form.
+ */
+
 export const CONTACT_MESSAGES: Messages = {
   occurredAt: 'Indiquez la date et l’heure du contact, par exemple 21/11/2026 10:00',
+  'occurredAt:date_in_future':
+    'La date du contact est dans le futur : indiquez quand il a eu lieu, au plus tard maintenant',
+  'nextFollowUpAt:date_in_past': PAST_DUE('La date du prochain suivi'),
   channel: 'Choisissez le canal du contact',
   outcome: 'Choisissez le résultat du contact',
-  summary: 'Le résumé est trop long (10 000 caractères au plus)',
   nextFollowUpAt: 'Indiquez une date et une heure valides pour le prochain suivi',
-  nextFollowUpTitle: 'L’intitulé doit faire de 1 à 200 caractères',
+  nextFollowUpTitle: 'Indiquez l’intitulé du prochain suivi',
 };
 
 export const PLAN_MESSAGES: Messages = {
-  title: 'Indiquez l’action à faire (200 caractères au plus)',
+  title: 'Indiquez l’action à faire',
   dueAt: 'Indiquez la date et l’heure du suivi',
+  'dueAt:date_in_past': PAST_DUE('La date du suivi'),
   assigneeId: 'Cette personne ne fait pas partie de votre structure',
 };
 
 export const RESCHEDULE_MESSAGES: Messages = {
   dueAt: 'Indiquez la nouvelle date et l’heure du suivi',
+  'dueAt:date_in_past': PAST_DUE('La nouvelle date du suivi'),
 };
 
 export const INTAKE_MESSAGES: Messages = {
   alias: 'Indiquez un surnom, une courte description ou un nom',
   source: 'Choisissez comment la personne a été repérée',
-  firstName: 'Le prénom doit faire 120 caractères au plus',
-  lastName: 'Le nom doit faire 120 caractères au plus',
+  firstName: 'Indiquez le prénom, ou laissez le champ vide',
+  lastName: 'Indiquez le nom, ou laissez le champ vide',
+  place: 'Indiquez le lieu, ou laissez le champ vide',
   birthYear: 'Indiquez une année sur 4 chiffres, par exemple 1975',
+  'birthYear:birth_year_out_of_range': `L’année de naissance doit être comprise entre ${MIN_BIRTH_YEAR} et l’année en cours`,
   phone: 'Indiquez un numéro de téléphone, par exemple 06 12 34 56 78',
-  situation: 'La situation est trop longue (10 000 caractères au plus)',
   referentId: 'Ce référent ne fait pas partie de votre structure',
   districtId: 'Ce quartier ne fait pas partie de votre structure',
 };
 
 export const LOGIN_MESSAGES: Messages = {
-  email: 'Indiquez votre adresse électronique (254 caractères au plus)',
-  password: 'Indiquez votre mot de passe (1 024 caractères au plus)',
+  email: 'Indiquez votre adresse électronique',
+  password: 'Indiquez votre mot de passe',
 };
 
 export const SEARCH_MESSAGES: Messages = {
-  q: 'La recherche fait 100 caractères au plus : raccourcissez-la',
+  // Its length is said where every length is (lengthMessage).
+  q: 'La recherche contient un caractère invisible : retapez-la',
   statut: 'Choisissez un statut dans la liste',
   quartier: 'Choisissez un quartier dans la liste',
   mes: 'Cochez ou décochez la case',

@@ -1,12 +1,17 @@
 import { Router } from 'express';
 import type { Deps } from '../container';
+import { adminWebRouter } from './admin/admin-web-router';
 import { loginWebRouter } from './auth/login-router';
+import { passwordWebRouter } from './auth/password-router';
 import { followUpWebRouter } from './follow-ups/follow-up-router';
 import { notificationWebRouter } from './notifications/notification-router';
 import { personEditWebRouter } from './persons/person-edit-router';
 import { personFileRenderer, personFileWebRouter } from './persons/person-file-router';
 import { personListWebRouter } from './persons/person-list-router';
+import { personMergeWebRouter } from './persons/person-merge-router';
 import { rightWebRouter } from './rights/right-web-router';
+import { deadlineWebRouter } from './admin/deadline-web-router';
+import { accountWebRouter } from './account/account-router';
 
 type Services = Deps['services'];
 
@@ -18,12 +23,17 @@ type Services = Deps['services'];
 export function webRouter(services: Services, now: () => Date): Router {
   const r = Router();
   r.use(loginWebRouter(services));
+  r.use(passwordWebRouter(services));
+  r.use(adminWebRouter(services));
   r.use(followUpWebRouter(services, now, personFileRenderer(services, now)));
   // The list's fixed paths (/personnes/nouvelle) before the file's /personnes/:id.
   r.use(personListWebRouter(services));
   r.use(personEditWebRouter(services));
+  r.use(personMergeWebRouter(services));
   r.use(personFileWebRouter(services, now));
   r.use(rightWebRouter(services, personFileRenderer(services, now)));
   r.use(notificationWebRouter(services));
+  r.use(deadlineWebRouter(services));
+  r.use(accountWebRouter(services));
   return r;
 }

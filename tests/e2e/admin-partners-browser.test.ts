@@ -48,6 +48,12 @@ describe('admin partner pages in the browser', () => {
     await page.getByLabel('Adresse électronique').fill(team.admin.email);
     await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
     await page.getByRole('button', { name: 'Se connecter' }).click();
+    // An admin lands on the administration's home; the directory is in the menu.
+    await atPath(page, '/admin');
+    await page
+      .getByRole('navigation', { name: 'Menu principal' })
+      .getByRole('link', { name: 'Partenaires' })
+      .click();
     await atPath(page, '/admin/partenaires');
     await checkPage(page, '23-admin-partenaires');
 
@@ -119,6 +125,12 @@ describe('admin partner pages in the browser', () => {
     await page.getByLabel('Adresse électronique').fill(other.admin.email);
     await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
     await page.getByRole('button', { name: 'Se connecter' }).click();
+    // An admin lands on the administration's home; the directory is in the menu.
+    await atPath(page, '/admin');
+    await page
+      .getByRole('navigation', { name: 'Menu principal' })
+      .getByRole('link', { name: 'Partenaires' })
+      .click();
     await atPath(page, '/admin/partenaires');
     const own = page.getByRole('region', { name: /Partenaires de votre structure/ });
     const others = page.getByRole('region', { name: /Partenaires tenus par d’autres structures/ });

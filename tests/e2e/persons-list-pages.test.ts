@@ -131,7 +131,7 @@ describe('persons list over HTTP', () => {
     const res = await search(worker, { q: long, statut: 'identified' });
     expect(res.status).toBe(400);
     expect(res.text).toContain(
-      '<p id="q-error" class="fr-error-text">La recherche fait 100 caractères au plus',
+      '<p id="q-error" class="fr-error-text">Saisissez 100 caractères au plus (101 saisis)</p>',
     );
     expect(res.text).toMatch(/id="q"[^>]*aria-invalid="true"/);
     expect(res.text).toMatch(/id="q"[^>]*maxlength="100"|maxlength="100"[^>]*id="q"/);

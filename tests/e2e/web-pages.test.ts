@@ -199,8 +199,8 @@ describe('web pages over HTTP', () => {
 
   it.each([
     ['partner', '/orientations', 'Demandes reçues'],
-    ['admin', '/admin/partenaires', 'Partenaires'],
-    ['observer', '/notifications', 'Notifications'],
+    ['admin', '/admin', 'Administration'],
+    ['observer', '/', 'Observation sociale'],
   ] as const)(
     'when a %s signs in through the form, then they land on %s and the menu offers it',
     async (role, home, menuLabel) => {

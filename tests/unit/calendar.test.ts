@@ -53,4 +53,28 @@ describe('business calendar (Europe/Paris, French public holidays, 08:30–18:00
       paris('2026-12-28T08:30:00+01:00').toISOString(),
     );
   });
+
+  it('when the daily digest plans its next moment, then it is the next working day at that Paris time, strictly later, across holidays and summer time', () => {
+    const next = (from: string, hhmm = '08:30') =>
+      cal.nextBusinessTimeAfter(paris(from), hhmm).toISOString();
+    // Before 08:30 on a working day: that very morning; at 08:30 itself: the next working day.
+    expect(next('2026-11-24T07:00:00+01:00')).toBe(
+      paris('2026-11-24T08:30:00+01:00').toISOString(),
+    );
+    expect(next('2026-11-24T08:30:00+01:00')).toBe(
+      paris('2026-11-25T08:30:00+01:00').toISOString(),
+    );
+    // Thursday 24 December: Friday is Christmas, then the weekend.
+    expect(next('2026-12-24T08:30:00+01:00')).toBe(
+      paris('2026-12-28T08:30:00+01:00').toISOString(),
+    );
+    // Friday 26 March 2027 → Tuesday 30 March (Monday 29 is Easter Monday), in summer time
+    // since Sunday (+02:00), still 08:30 in Paris.
+    expect(next('2027-03-26T09:00:00+01:00')).toBe(
+      paris('2027-03-30T08:30:00+02:00').toISOString(),
+    );
+    expect(next('2026-11-24T07:00:00+01:00', '07:15')).toBe(
+      paris('2026-11-24T07:15:00+01:00').toISOString(),
+    );
+  });
 });

@@ -5,6 +5,7 @@ import { logIn, logOut } from '../../auth/login';
 import { endpoint } from '../../http/endpoint';
 import { plainString } from '../../lib/validate';
 import type { AuthService } from './auth-service';
+import { preferencesBody, type UserPreferenceService } from '../users/user-preference-service';
 
 export const loginBody = z
   .object({
@@ -13,7 +14,7 @@ export const loginBody = z
   })
   .strict();
 
-export function authRouter(auth: AuthService): Router {
+export function authRouter(auth: AuthService, preferences: UserPreferenceService): Router {
   const r = Router();
   endpoint(r, {
     method: 'post',
@@ -40,6 +41,21 @@ export function authRouter(auth: AuthService): Router {
     path: '/me',
     policy: isAuthenticated(),
     handler: async ({ actor }) => ({ user: actor }),
+  });
+  endpoint(r, {
+    method: 'get',
+    path: '/me/preferences',
+    policy: isAuthenticated(),
+    summary: "The caller's own preferences (the daily digest by email or not)",
+    handler: ({ actor }) => preferences.get(actor),
+  });
+  endpoint(r, {
+    method: 'patch',
+    path: '/me/preferences',
+    policy: isAuthenticated(),
+    body: preferencesBody,
+    summary: "Changes the caller's own preferences",
+    handler: ({ actor, body }) => preferences.update(actor, body),
   });
   return r;
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
+import { assertDates, atLatestNow, notInFuture } from '../../lib/date-rules';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
@@ -72,6 +73,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       input: CreateConsentInput,
       ctx: RequestContext,
     ): Promise<Consent> {
+      assertDates(notInFuture('givenAt', input.givenAt, clock.now()));
       return uow(async (trx) => {
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
@@ -89,7 +91,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
           partnerId: input.partnerId ?? null,
           method: input.method,
           sharedFields: input.purpose === 'referral' ? [...new Set(input.sharedFields ?? [])] : [],
-          givenAt: input.givenAt,
+          givenAt: atLatestNow(input.givenAt, now),
           expiresAt: input.expiresAt ?? null,
           recordedBy: actor.id,
         });
@@ -105,6 +107,27 @@ export function createConsentService(deps: ConsentServiceDeps) {
         });
         return (await consentRepository.findById(trx, actor.structureId, id, now))!;
       });
+    },
+
+    /** One consent of the structure (as the page asking to confirm a withdrawal shows it). */
+    async get(actor: Actor, consentId: string, ctx: RequestContext): Promise<Consent> {
+      const consent = await consentRepository.findById(
+        knex,
+        actor.structureId,
+        consentId,
+        clock.now(),
+      );
+      if (!consent) throw new NotFoundError('Consent');
+      await auditTrail.record(knex, {
+        actor,
+        structureId: actor.structureId,
+        action: 'consent.read',
+        subjectType: 'person',
+        subjectId: consent.personId,
+        ip: ctx.ip,
+        details: { consentId },
+      });
+      return consent;
     },
 
     async list(actor: Actor, personId: string, ctx: RequestContext) {

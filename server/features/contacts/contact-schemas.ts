@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
+import { allowPast, isoDateTime, paging, plainString, uuid } from '../../lib/validate';
 
 export const CHANNELS = [
   'street',
@@ -25,12 +25,18 @@ export const createContactBody = z
     privateNote: z.string().max(10000).optional(),
     nextFollowUpAt: isoDateTime().optional(),
     nextFollowUpTitle: plainString().trim().min(1).max(200).optional(),
+    /** Confirms a next follow-up due in the past. */
+    allowPast: allowPast(),
   })
   .strict()
   // A title alone would be dropped without a word: the follow-up needs its date.
   .refine((c) => c.nextFollowUpTitle === undefined || c.nextFollowUpAt !== undefined, {
     path: ['nextFollowUpAt'],
     message: 'is required when nextFollowUpTitle is given',
+  })
+  .refine((c) => c.allowPast === undefined || c.nextFollowUpAt !== undefined, {
+    path: ['allowPast'],
+    message: 'goes with nextFollowUpAt only',
   });
 export type CreateContactInput = z.infer<typeof createContactBody>;
 

@@ -1,11 +1,13 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
+import { assertDates, atLatestNow, notInFuture, notInPast } from '../../lib/date-rules';
 import { NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { PersonService } from '../persons/person-service';
 import type { Contact, ContactRepository } from './contact-repository';
 import type { CreateContactInput } from './contact-schemas';
@@ -17,6 +19,7 @@ export interface ContactServiceDeps {
   contacts: ContactRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   clock: Clock;
+  planner: Pick<ReminderPlanner, 'planNoContact'>;
 }
 
 const DEFAULT_FOLLOW_UP_TITLE = 'Relancer la personne';
@@ -28,6 +31,7 @@ export function createContactService({
   contacts,
   followUps,
   clock,
+  planner,
 }: ContactServiceDeps) {
   return {
     /** Logs an attempt, reached or not; a next follow-up date plans it in the same transaction. */
@@ -37,6 +41,11 @@ export function createContactService({
       input: CreateContactInput,
       ctx: RequestContext,
     ): Promise<Contact & { followUpId: string | null }> {
+      const now = clock.now();
+      assertDates(
+        notInFuture('occurredAt', input.occurredAt, now),
+        notInPast('nextFollowUpAt', input.nextFollowUpAt, now, input.allowPast),
+      );
       return uow(async (trx, outbox) => {
         const person = await persons.lock(trx, actor.structureId, personId);
         if (!person) throw new NotFoundError('Person');
@@ -46,7 +55,7 @@ export function createContactService({
           {
             personId,
             authorId: actor.id,
-            occurredAt: input.occurredAt,
+            occurredAt: atLatestNow(input.occurredAt, now),
             channel: input.channel,
             outcome: input.outcome,
             summary: input.summary,
@@ -65,6 +74,8 @@ export function createContactService({
           });
         }
         await persons.touch(trx, actor.structureId, personId, clock.now());
+        // The no-contact rules count from the last contact: planned again from it.
+        await planner.planNoContact(trx, outbox, actor.structureId, personId);
         await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,

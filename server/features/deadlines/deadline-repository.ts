@@ -101,6 +101,35 @@ export const deadlineRepository = {
     return rows.map((r: { id: string }) => r.id);
   },
 
+  /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */
+  async cancelPendingById(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
+    const free = trx('deadlines')
+      .select('id')
+      .where({ id, status: 'pending' })
+      .forKeyShare()
+      .skipLocked();
+    const [row] = await trx('deadlines')
+      .whereIn('id', free)
+      .where({ status: 'pending' })
+      .update({ status: 'cancelled', processed_at: trx.fn.now() })
+      .returning('*');
+    return row ? toDeadline(row) : null;
+  },
+
+  /** The pending deadlines of these kinds in a structure, for re-planning after a settings change. */
+  async pendingOfKinds(
+    db: Knex | Knex.Transaction,
+    structureId: string,
+    kinds: readonly string[],
+  ): Promise<Deadline[]> {
+    if (kinds.length === 0) return [];
+    const rows = await db('deadlines')
+      .where({ structure_id: structureId, status: 'pending' })
+      .whereIn('kind', kinds)
+      .orderBy('due_at');
+    return rows.map(toDeadline);
+  },
+
   async findById(db: Knex | Knex.Transaction, id: string): Promise<Deadline | null> {
     const row = await db('deadlines').where({ id }).first();
     return row ? toDeadline(row) : null;

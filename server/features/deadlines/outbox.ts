@@ -3,10 +3,18 @@ import type { OutboxSession, UnitOfWork as GenericUnitOfWork } from '../../lib/u
 import type { DeadlineRelay } from './deadline-relay';
 import { deadlineRepository, type NewDeadline } from './deadline-repository';
 
+export type { Deadline, NewDeadline } from './deadline-repository';
+
 /** What a transaction may do with the outbox: its effects reach BullMQ only after commit. */
 export interface OutboxWriter {
   schedule(d: NewDeadline): Promise<string>;
   cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
+  /**
+   * Moves a pending deadline to a new moment: the row is cancelled and a copy due at `dueAt`
+   * takes its place (a job already in Redis keeps its delay, so the row is replaced rather than
+   * edited). Returns the new row's id, or null when the row was no longer pending.
+   */
+  reschedule(id: string, dueAt: Date): Promise<string | null>;
 }
 
 /** The application's unit of work: one transaction and the outbox writer bound to it. */
@@ -21,6 +29,10 @@ export function outboxIn(trx: Knex.Transaction): OutboxWriter {
     schedule: (d) => deadlineRepository.insert(trx, d),
     cancel: (subjectType, subjectId, kinds) =>
       deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds),
+    async reschedule(id, dueAt) {
+      const old = await deadlineRepository.cancelPendingById(trx, id);
+      return old ? deadlineRepository.insert(trx, { ...old, dueAt }) : null;
+    },
   };
 }
 
@@ -44,6 +56,14 @@ export function createOutbox(relay: Pick<DeadlineRelay, 'enqueue' | 'remove'>) {
           const ids = await rows.cancel(subjectType, subjectId, kinds);
           cancelled.push(...ids);
           return ids;
+        },
+        async reschedule(id, dueAt) {
+          const fresh = await rows.reschedule(id, dueAt);
+          if (fresh) {
+            cancelled.push(id);
+            scheduled.push(fresh);
+          }
+          return fresh;
         },
       },
       async afterCommit() {

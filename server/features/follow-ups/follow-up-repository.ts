@@ -105,6 +105,7 @@ export const followUpRepository = {
       assigneeId: string;
       createdBy: string;
       contactId?: string | null;
+      originDeadlineId?: string | null;
       title: string;
       dueAt: Date;
     },
@@ -116,6 +117,7 @@ export const followUpRepository = {
         assignee_id: f.assigneeId,
         created_by: f.createdBy,
         contact_id: f.contactId ?? null,
+        ...(f.originDeadlineId ? { origin_deadline_id: f.originDeadlineId } : {}),
         title: f.title,
         due_at: f.dueAt,
       })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateTime, paging, plainString, queryFlag, uuid } from '../../lib/validate';
+import { allowPast, isoDateTime, paging, plainString, queryFlag, uuid } from '../../lib/validate';
 
 const FOLLOW_UP_STATUSES = ['open', 'done', 'cancelled'] as const;
 export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
@@ -9,6 +9,7 @@ export const createFollowUpBody = z
     dueAt: isoDateTime(),
     title: plainString().trim().min(1, 'is required').max(200),
     assigneeId: uuid().optional(),
+    allowPast: allowPast(),
   })
   .strict();
 export type CreateFollowUpInput = z.infer<typeof createFollowUpBody>;
@@ -23,6 +24,7 @@ export const updateFollowUpBody = z
     /** A short note when marking it done ("fait par téléphone, RDV le 3"). */
     note: plainString().trim().min(1).max(280).optional(),
     version: z.number().int().min(1).max(2147483647).optional(),
+    allowPast: allowPast(),
   })
   .strict()
   .refine((b) => b.status || b.dueAt || b.assigneeId || b.title, {
@@ -36,6 +38,10 @@ export const updateFollowUpBody = z
   .refine((b) => b.status !== 'open' || (!b.dueAt && !b.assigneeId && !b.title), {
     path: ['status'],
     message: 'reopening changes nothing else: send status open alone',
+  })
+  .refine((b) => b.allowPast === undefined || b.dueAt !== undefined, {
+    path: ['allowPast'],
+    message: 'goes with dueAt only',
   });
 export type UpdateFollowUpInput = z.infer<typeof updateFollowUpBody>;
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Cipher } from '../../lib/crypto';
+import { assertDates, notInPast } from '../../lib/date-rules';
 import {
   BusinessRuleError,
   ConflictError,
@@ -16,6 +17,8 @@ import type { Page } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
 import type { NotificationService } from '../notifications/notification-service';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
+import { NOTIFY_FOLLOW_UP_OVERDUE } from '../deadlines/rule-kinds';
 import type { PersonService } from '../persons/person-service';
 import type { UserService } from '../users/user-service';
 import { followUpRepository, type FollowUp, type FollowUpPatch } from './follow-up-repository';
@@ -36,6 +39,7 @@ export interface FollowUpServiceDeps {
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
   clock: Clock;
+  planner: Pick<ReminderPlanner, 'planFollowUp' | 'cancelFollowUp'>;
 }
 
 /** What a reassignment moved. */
@@ -59,6 +63,8 @@ interface PlanInput {
   dueAt: Date;
   assigneeId: string;
   contactId?: string | null;
+  /** The deadline of a rule that planned it (no contact): a second run plans nothing. */
+  originDeadlineId?: string | null;
 }
 
 export function createFollowUpService({
@@ -69,6 +75,7 @@ export function createFollowUpService({
   notifications,
   cipher,
   clock,
+  planner,
 }: FollowUpServiceDeps) {
   async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
     if (!(await users.findActiveStaff(db, actor.structureId, assigneeId))) {
@@ -89,13 +96,7 @@ export function createFollowUpService({
       ...p,
       createdBy: actor.id,
     });
-    await outbox.schedule({
-      structureId: actor.structureId,
-      kind: FOLLOW_UP_DUE,
-      subjectType: 'follow_up',
-      subjectId: id,
-      dueAt: p.dueAt,
-    });
+    await planner.planFollowUp(trx, outbox, actor.structureId, id, p.dueAt);
     return id;
   }
 
@@ -124,17 +125,10 @@ export function createFollowUpService({
     id: string,
     dueAt: Date | null,
   ) {
-    await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+    await planner.cancelFollowUp(outbox, id);
     await notifications.withdrawInTransaction(trx, FOLLOW_UP_DUE, 'follow_up', id);
-    if (dueAt) {
-      await outbox.schedule({
-        structureId: actor.structureId,
-        kind: FOLLOW_UP_DUE,
-        subjectType: 'follow_up',
-        subjectId: id,
-        dueAt,
-      });
-    }
+    await notifications.withdrawInTransaction(trx, NOTIFY_FOLLOW_UP_OVERDUE, 'follow_up', id);
+    if (dueAt) await planner.planFollowUp(trx, outbox, actor.structureId, id, dueAt);
   }
 
   /** A user work may be handed to: an active worker or manager of the caller's structure (else 422). */
@@ -311,6 +305,7 @@ export function createFollowUpService({
       input: CreateFollowUpInput,
       ctx: RequestContext,
     ): Promise<FollowUpView> {
+      assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
       return uow(async (trx, outbox) => {
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
@@ -391,6 +386,7 @@ export function createFollowUpService({
       input: UpdateFollowUpInput,
       ctx: RequestContext,
     ): Promise<FollowUpView> {
+      assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
       const write = () =>
         uow(async (trx, outbox) => {
           const row = await followUpRepository.lock(trx, actor.structureId, id);
@@ -450,7 +446,7 @@ export function createFollowUpService({
           // The pending deadline moves with the follow-up, or goes when it is closed.
           // A rescheduled or reassigned one loses its "Suivi à faire": the new deadline brings
           // the new one, to its assignee, at its moment.
-          if (input.status) await outbox.cancel('follow_up', id, [FOLLOW_UP_DUE]);
+          if (input.status) await planner.cancelFollowUp(outbox, id);
           else if (input.dueAt || input.assigneeId)
             await replan(trx, outbox, actor, id, input.dueAt ?? row.dueAt);
           await persons.touch(trx, actor.structureId, row.personId, now);

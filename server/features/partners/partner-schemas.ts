@@ -76,7 +76,12 @@ export const createPartnerBody = z
     description: text(2000).optional(),
     area: text(200).optional(),
     howToReach: text(1000).optional(),
-    website: z.url().max(500).optional(),
+    // Shown as a link: only a web address, never javascript:, data: or the like.
+    website: z
+      .string()
+      .trim()
+      .pipe(z.url({ protocol: /^https?$/, message: 'must be an http(s) address' }).max(500))
+      .optional(),
     services: z.array(serviceInput).max(50),
   })
   .strict();

@@ -27,6 +27,9 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
     /** The partner's enabled users, who are told of a new referral. */
     activeStaffIds: (db: Knex | Knex.Transaction, id: string) =>
       partnerRepository.activeStaffIds(db, id),
+    /** Whether the partner belongs to the structure (its admins create the partner's users). */
+    ownedBy: async (db: Knex | Knex.Transaction, structureId: string, id: string) =>
+      (await partnerRepository.ownedIds(db, structureId)).includes(id),
 
     async list(q: ListPartnersQuery) {
       const items = await partnerRepository.list(knex, clock.now(), q);

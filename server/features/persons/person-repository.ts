@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
-import type { PathStatus } from './person-schemas';
+import type { DuplicateReasonField, PathStatus } from './person-schemas';
 import { PERSON_STATUS_SQL } from './person-status';
 
 export interface Person {
@@ -14,6 +14,7 @@ export interface Person {
   phone: string | null;
   email: string | null;
   address: string | null;
+  place: string | null;
   districtId: string | null;
   districtName: string | null;
   districtQpv: boolean | null;
@@ -43,6 +44,7 @@ const COLUMNS: Record<string, string> = {
   phone: 'phone',
   email: 'email',
   address: 'address',
+  place: 'place',
   districtId: 'district_id',
   householdType: 'household_type',
   source: 'source',
@@ -60,6 +62,7 @@ export type PersonWrite = Partial<{
   phone: string | null;
   email: string | null;
   address: string | null;
+  place: string | null;
   districtId: string | null;
   householdType: string | null;
   source: string;
@@ -74,7 +77,36 @@ type Db = Knex | Knex.Transaction;
 /** What the user typed is searched for literally: % and _ are not wildcards here. */
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-interface PersonSearch {
+/** What the duplicates check compares, as typed (normalised in SQL). */
+export interface DuplicateCriteria {
+  alias?: string;
+  firstName?: string;
+  lastName?: string;
+  place?: string;
+  birthYear?: number;
+  phone?: string;
+}
+
+/** Why a known file looks like the one described: which of its fields, how close (0 to 1). */
+export interface DuplicateReason {
+  field: DuplicateReasonField;
+  similarity?: number;
+}
+
+export type DuplicateCandidate = Person & { score: number; reasons: DuplicateReason[] };
+
+/**
+ * Word similarity (pg_trgm, 0 to 1) from which two texts are said to look alike: "Lefebvre" and
+ * "Lefèvre" (0.55) do, "Hélène Lefebvre" and "Hélène Dubois" (0.30) do not.
+ */
+export const DUPLICATE_SIMILARITY = 0.45;
+/**
+ * How much each reason weighs in the ranking. A shared phone is strong but numbers are passed
+ * on; a close name with the same birth year is stronger still; an alias or a place is a hint.
+ */
+const WEIGHTS = { name: 1, alias: 0.7, place: 0.6, phone: 0.8, birthYear: 0.3 };
+
+export interface PersonSearch {
   q?: string;
   status?: PathStatus;
   districtId?: string;
@@ -103,6 +135,7 @@ export function createPersonRepository(cipher: Cipher) {
     phone: r.phone as string | null,
     email: r.email as string | null,
     address: r.address as string | null,
+    place: (r.place as string | null) ?? null,
     districtId: r.district_id as string | null,
     districtName: (r.district_name as string | null) ?? null,
     districtQpv: (r.district_qpv as boolean | null) ?? null,
@@ -225,6 +258,155 @@ export function createPersonRepository(cipher: Cipher) {
       await db('persons')
         .where({ id, structure_id: structureId })
         .update({ last_activity_at: db.raw('greatest(last_activity_at, ?)', [at]) });
+    },
+
+    /**
+     * Files of the structure that may be the person described, best first: names, alias and
+     * place compared accent-insensitively and typo-tolerantly (pg_trgm on unaccented text), the
+     * phone by its last nine digits, the birth year as a confirmation (alone, only when nothing
+     * else is given). Candidates come from the (structure_id, search_text) trigram index and the
+     * phone and birth-year indexes; only they are scored. Anonymised files are never offered.
+     */
+    async duplicates(
+      knex: Knex,
+      structureId: string,
+      c: DuplicateCriteria,
+      opts: { limit: number; excludeId?: string },
+    ): Promise<{ items: DuplicateCandidate[]; total: number }> {
+      const T = DUPLICATE_SIMILARITY;
+      const full = [c.firstName, c.lastName].filter(Boolean).join(' ') || undefined;
+      const b: Record<string, unknown> = {
+        structureId,
+        limit: opts.limit,
+      };
+      const term = (name: string, value: string | undefined) => {
+        if (!value) return null;
+        b[name] = value.replaceAll('\u0000', '');
+        return `av_normalize(:${name})`;
+      };
+      const qFull = term('qFull', full);
+      const qFirst = term('qFirst', c.firstName);
+      const qLast = term('qLast', c.lastName);
+      const qAlias = term('qAlias', c.alias);
+      const qPlace = term('qPlace', c.place);
+      const greatest = (parts: (string | null | false)[]) => {
+        const kept = parts.filter((x): x is string => Boolean(x));
+        return kept.length ? `coalesce(greatest(${kept.join(', ')}), 0)` : '0';
+      };
+      const cName = `av_normalize(concat_ws(' ', p.first_name, p.last_name))`;
+      const cAlias = 'av_normalize(p.alias)';
+      const cPlace = 'av_normalize(p.place)';
+      const both = (a: string, z: string) =>
+        `word_similarity(${a}, ${z}), word_similarity(${z}, ${a})`;
+      // Whole names, or last names weighed by how the first names agree (a different first name
+      // halves it; an unknown one nearly keeps it).
+      const lastName =
+        qLast &&
+        `CASE WHEN p.last_name IS NULL THEN 0 ELSE similarity(${qLast}, av_normalize(p.last_name)) * ${
+          qFirst
+            ? `CASE WHEN p.first_name IS NULL THEN 0.9 ELSE 0.5 + 0.5 * similarity(${qFirst}, av_normalize(p.first_name)) END`
+            : '0.9'
+        } END`;
+      // A known last name within the alias typed ("Mme Lefebre" and Lefèvre); a short one
+      // ("Ba") would be found in too many aliases to mean anything.
+      const nameInAlias =
+        qAlias &&
+        `CASE WHEN length(p.last_name) >= 4 THEN word_similarity(av_normalize(p.last_name), ${qAlias}) ELSE 0 END`;
+      const sName = greatest([
+        qFull &&
+          `CASE WHEN p.first_name IS NULL AND p.last_name IS NULL THEN 0 ELSE similarity(${qFull}, ${cName}) END`,
+        lastName,
+        nameInAlias,
+      ]);
+      // The alias of a known file against the alias typed, or a last name or a place within it.
+      const sAlias = greatest([
+        qAlias && both(qAlias, cAlias),
+        qLast && `word_similarity(${qLast}, ${cAlias})`,
+        qPlace && `word_similarity(${qPlace}, ${cAlias})`,
+      ]);
+      // Its place against the place typed, or within the alias typed.
+      const sPlace = greatest([
+        qPlace && both(qPlace, cPlace),
+        qAlias && `word_similarity(${cPlace}, ${qAlias})`,
+      ]);
+      let samePhone = 'false';
+      let sameYear = 'false';
+      const arms = [qFull, qLast, qAlias, qPlace]
+        .filter(Boolean)
+        .map((q) => `${q} <% p.search_text`);
+      if (c.phone) {
+        b.phone = c.phone;
+        const key = `nullif(right(regexp_replace(:phone, '[^0-9]', '', 'g'), 9), '')`;
+        samePhone = `coalesce(p.phone_key = ${key}, false)`;
+        arms.push(`p.phone_key = ${key}`);
+      }
+      if (c.birthYear !== undefined) {
+        b.birthYear = c.birthYear;
+        sameYear = 'coalesce(p.birth_year = :birthYear, false)';
+        // Alone, a birth year is all there is to go on; with anything else it only confirms.
+        if (arms.length === 0) arms.push('p.birth_year = :birthYear');
+      }
+      if (opts.excludeId) b.excludeId = opts.excludeId;
+      const yearOnly = !qFull && !qAlias && !qPlace && !c.phone;
+      const score = [
+        `CASE WHEN same_phone THEN ${WEIGHTS.phone} ELSE 0 END`,
+        `CASE WHEN s_name >= ${T} THEN s_name * ${WEIGHTS.name} ELSE 0 END`,
+        `CASE WHEN s_alias >= ${T} THEN s_alias * ${WEIGHTS.alias} ELSE 0 END`,
+        `CASE WHEN s_place >= ${T} THEN s_place * ${WEIGHTS.place} ELSE 0 END`,
+        `CASE WHEN same_year THEN ${WEIGHTS.birthYear} ELSE 0 END`,
+      ].join(' + ');
+      const sql = `
+        SELECT c.*, ${score} AS score, count(*) OVER () AS total FROM (
+          SELECT p.id, p.last_activity_at, ${sName} AS s_name, ${sAlias} AS s_alias,
+                 ${sPlace} AS s_place, ${samePhone} AS same_phone, ${sameYear} AS same_year
+            FROM persons p
+           WHERE p.structure_id = :structureId AND p.anonymised_at IS NULL
+             ${opts.excludeId ? 'AND p.id <> :excludeId' : ''}
+             AND (${arms.join(' OR ')})
+        ) c
+        WHERE s_name >= ${T} OR s_alias >= ${T} OR s_place >= ${T} OR same_phone
+              ${yearOnly ? 'OR same_year' : ''}
+        ORDER BY score DESC, last_activity_at DESC, id
+        LIMIT :limit`;
+      // The trigram operator <% keeps what is at least this similar: set for this query only.
+      const rows = await knex.transaction(async (trx) => {
+        await trx.raw(`SET LOCAL pg_trgm.word_similarity_threshold = ${DUPLICATE_SIMILARITY}`);
+        return (await trx.raw(sql, b)).rows as Array<{
+          id: string;
+          s_name: number;
+          s_alias: number;
+          s_place: number;
+          same_phone: boolean;
+          same_year: boolean;
+          score: number;
+          total: string;
+        }>;
+      });
+      if (rows.length === 0) return { items: [], total: 0 };
+      const persons = new Map(
+        (
+          await base(knex, structureId).whereIn(
+            'p.id',
+            rows.map((r) => r.id),
+          )
+        ).map((r) => [r.id as string, toPerson(r)]),
+      );
+      const round = (n: number) => Math.round(Number(n) * 100) / 100;
+      const items = rows.flatMap((r) => {
+        const person = persons.get(r.id);
+        if (!person) return [];
+        const reasons: DuplicateReason[] = [];
+        const similar = (field: DuplicateReasonField, s: number) => {
+          if (Number(s) >= DUPLICATE_SIMILARITY) reasons.push({ field, similarity: round(s) });
+        };
+        similar('name', r.s_name);
+        similar('alias', r.s_alias);
+        similar('place', r.s_place);
+        if (r.same_phone) reasons.push({ field: 'phone' });
+        if (r.same_year) reasons.push({ field: 'birthYear' });
+        return [{ ...person, score: round(r.score), reasons }];
+      });
+      return { items, total: Number(rows[0].total) };
     },
 
     async search(

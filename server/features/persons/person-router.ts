@@ -4,15 +4,22 @@ import { PERSON_ROLES } from '../../auth/actor';
 import { endpoint } from '../../http/endpoint';
 import {
   createPersonBody,
+  duplicatesQuery,
+  mergePersonBody,
   personIdParams,
   searchPersonsQuery,
   timelineQuery,
   updatePersonBody,
 } from './person-schemas';
+import type { PersonMergeService } from './person-merge-service';
 import type { PersonService } from './person-service';
 import type { TimelineService } from './timeline-service';
 
-export function personRouter(persons: PersonService, timeline: TimelineService): Router {
+export function personRouter(
+  persons: PersonService,
+  timeline: TimelineService,
+  merges: PersonMergeService,
+): Router {
   const r = Router();
   const staff = () => hasRole(...PERSON_ROLES);
 
@@ -31,6 +38,16 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     status: 201,
     handler: ({ actor, body, ctx }) => persons.create(actor, body, ctx),
   });
+  // Before /persons/:id, which would take "duplicates" for an id.
+  endpoint(r, {
+    method: 'get',
+    path: '/persons/duplicates',
+    policy: staff(),
+    query: duplicatesQuery,
+    summary:
+      "Possible duplicates in the caller's structure, best first, each with why it matched (name, alias, place: accent- and typo-tolerant; phone; birth year)",
+    handler: ({ actor, query, ctx }) => merges.duplicates(actor, query, ctx),
+  });
   endpoint(r, {
     method: 'get',
     path: '/persons/:id',
@@ -45,6 +62,16 @@ export function personRouter(persons: PersonService, timeline: TimelineService):
     params: personIdParams,
     body: updatePersonBody,
     handler: ({ actor, params, body, ctx }) => persons.update(actor, params.id, body, ctx),
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/persons/:id/merge',
+    policy: hasRole('manager'),
+    params: personIdParams,
+    body: mergePersonBody,
+    summary:
+      'Merge file :id into intoId (both versions checked, 409 with both files if stale); everything moves to the kept file, :id then answers 404',
+    handler: ({ actor, params, body, ctx }) => merges.merge(actor, params.id, body, ctx),
   });
   endpoint(r, {
     method: 'get',

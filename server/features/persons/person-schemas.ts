@@ -34,20 +34,25 @@ const INT_MAX = 2147483647;
 const text = (max: number) => plainString().trim().min(1, 'must not be empty').max(max);
 const nullable = <T extends z.ZodType>(s: T) => s.nullable().optional();
 
+/** A phone number as people type it. */
+const phoneNumber = () =>
+  z
+    .string()
+    .trim()
+    .regex(/^[+0-9 ().-]{6,25}$/, 'must be a phone number');
+
 const personFields = {
   alias: nullable(text(120)),
   firstName: nullable(text(120)),
   lastName: nullable(text(120)),
-  birthYear: nullable(z.number().int().min(1900, 'must be 1900 or later').max(2100)),
+  // From 1900 to the current year: a rule of the clock, checked by the service (date-rules).
+  birthYear: nullable(z.number().int().min(-INT_MAX).max(INT_MAX)),
   gender: nullable(z.enum(GENDERS)),
-  phone: nullable(
-    z
-      .string()
-      .trim()
-      .regex(/^[+0-9 ().-]{6,25}$/, 'must be a phone number'),
-  ),
+  phone: nullable(phoneNumber()),
   email: nullable(z.email({ message: 'must be an email address' }).max(254)),
   address: nullable(text(500)),
+  /** Where the person was met or usually stays: searched like the alias. */
+  place: nullable(text(200)),
   districtId: nullable(uuid()),
   householdType: nullable(z.enum(HOUSEHOLD_TYPES)),
   situation: nullable(z.string().max(10000)),
@@ -98,6 +103,56 @@ export const searchPersonsQuery = z
   })
   .strict();
 export type SearchPersonsQuery = z.infer<typeof searchPersonsQuery>;
+
+/** What may tell a person already known apart: any of these, empty ones ignored. */
+const DUPLICATE_CRITERIA = ['alias', 'firstName', 'lastName', 'place', 'birthYear', 'phone'];
+
+export const duplicatesQuery = z
+  .object({
+    alias: plainString().trim().max(120).optional(),
+    firstName: plainString().trim().max(120).optional(),
+    lastName: plainString().trim().max(120).optional(),
+    place: plainString().trim().max(200).optional(),
+    birthYear: z
+      .union([
+        z.literal(''),
+        z.coerce
+          .number()
+          .int('must be a year')
+          .min(1900, 'must be 1900 or later')
+          .max(2100, 'must be 2100 or earlier'),
+      ])
+      .optional(),
+    phone: z.union([phoneNumber(), z.literal('')]).optional(),
+  })
+  .strict()
+  .refine((q) => DUPLICATE_CRITERIA.some((k) => q[k as keyof typeof q]), {
+    path: ['alias'],
+    message: 'give at least one of ' + DUPLICATE_CRITERIA.join(', '),
+  });
+export type DuplicatesQuery = z.infer<typeof duplicatesQuery>;
+
+export const DUPLICATE_REASON_FIELDS = ['name', 'alias', 'place', 'birthYear', 'phone'] as const;
+export type DuplicateReasonField = (typeof DUPLICATE_REASON_FIELDS)[number];
+
+export const mergePersonBody = z
+  .object({
+    intoId: uuid().meta({ description: 'The file that is kept and receives everything' }),
+    version: z
+      .number()
+      .int()
+      .min(1, 'is required')
+      .max(INT_MAX, 'is not a known version')
+      .meta({ description: 'The version of the merged file (`:id`) the caller saw' }),
+    intoVersion: z
+      .number()
+      .int()
+      .min(1, 'is required')
+      .max(INT_MAX, 'is not a known version')
+      .meta({ description: 'The version of the kept file the caller saw' }),
+  })
+  .strict();
+export type MergePersonInput = z.infer<typeof mergePersonBody>;
 
 export const personIdParams = z.object({ id: uuid() }).strict();
 

@@ -9,8 +9,10 @@ import {
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
+import { assertDates, birthYearInRange } from '../../lib/date-rules';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { auditConflictRead } from '../audit/conflict-audit';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { UserService } from '../users/user-service';
 import { districtRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
@@ -22,10 +24,18 @@ export interface PersonServiceDeps {
   persons: PersonRepository;
   users: Pick<UserService, 'findActiveStaff' | 'listActiveStaff'>;
   clock: Clock;
+  planner: Pick<ReminderPlanner, 'planNoContact'>;
 }
 
 /** Person files: create, read, search, update with optimistic concurrency; every access audited. */
-export function createPersonService({ knex, uow, persons, users, clock }: PersonServiceDeps) {
+export function createPersonService({
+  knex,
+  uow,
+  persons,
+  users,
+  clock,
+  planner,
+}: PersonServiceDeps) {
   async function checkReferences(db: Knex | Knex.Transaction, actor: Actor, w: PersonWrite) {
     if (w.referentId) {
       if (!(await users.findActiveStaff(db, actor.structureId, w.referentId))) {
@@ -75,6 +85,12 @@ export function createPersonService({ knex, uow, persons, users, clock }: Person
     assertInScope,
 
     /**
+     * The references of a file about to be written (referent, district) are of the actor's
+     * structure, or a 400 naming the field: for a page that checks before it asks more.
+     */
+    checkReferences: (actor: Actor, w: PersonWrite) => checkReferences(knex, actor, w),
+
+    /**
      * Locks the person's row for the caller's transaction (the first lock of every write on a
      * file) or answers 404 outside the actor's structure.
      */
@@ -103,10 +119,13 @@ export function createPersonService({ knex, uow, persons, users, clock }: Person
       persons.touch(trx, structureId, id, at),
 
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
-      return uow(async (trx) => {
+      assertDates(birthYearInRange('birthYear', input.birthYear, clock.now()));
+      return uow(async (trx, outbox) => {
         const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
         await checkReferences(trx, actor, write);
         const id = await persons.insert(trx, actor.structureId, actor.id, write);
+        // No contact yet: the no-contact rules count from the file's creation.
+        await planner.planNoContact(trx, outbox, actor.structureId, id, clock.now());
         await auditTrail.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -132,13 +151,14 @@ export function createPersonService({ knex, uow, persons, users, clock }: Person
       ctx: RequestContext,
     ): Promise<Person> {
       const { version, closedReason, ...fields } = input;
+      assertDates(birthYearInRange('birthYear', fields.birthYear, clock.now()));
       const stale = (current: Person) =>
         new StaleVersionError(
           'This person was changed by someone else; reload and apply your changes again',
           current,
         );
       const write = () =>
-        uow(async (trx) => {
+        uow(async (trx, outbox) => {
           // Lock before reading: of two editors of one version, the second waits, then sees the
           // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
           if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
@@ -160,6 +180,13 @@ export function createPersonService({ knex, uow, persons, users, clock }: Person
               : { reason: closedReason, at: closedReason ? clock.now() : null };
           const ok = await persons.update(trx, actor.structureId, id, version, fields, closing);
           if (!ok) throw stale(await getInScope(trx, actor, id));
+          // Reopened, or reminders resumed: the no-contact rules start again from the last
+          // contact (a deadline that passed while closed or paused was skipped).
+          if (
+            (closedReason !== undefined && !closedReason && current.closedAt) ||
+            (fields.pauseReminders === false && current.pauseReminders)
+          )
+            await planner.planNoContact(trx, outbox, actor.structureId, id);
           await auditTrail.record(trx, {
             actor,
             structureId: actor.structureId,

@@ -118,11 +118,19 @@ export const FIRST_REMINDER_AFTER_BUSINESS_DAYS = 3;
  * or, for a service with a longer delay of its own, that many days after its end, so that a
  * partner given 10 or 20 days is reminded and the requester told before the referral expires.
  */
-export function expiryBusinessDays(responseDelay: number): number {
-  return Math.max(
-    EXPIRE_AFTER_BUSINESS_DAYS,
-    responseDelay + EXPIRE_AFTER_BUSINESS_DAYS - DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS,
-  );
+export function expiryBusinessDays(
+  responseDelay: number,
+  expiry = EXPIRE_AFTER_BUSINESS_DAYS,
+  defaultDelay = DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS,
+): number {
+  return Math.max(expiry, responseDelay + expiry - defaultDelay);
+}
+
+/** The business days of the partner's reminders for a response delay: day 3 and the delay's end. */
+export function reminderBusinessDays(responseDelay: number): number[] {
+  return responseDelay > FIRST_REMINDER_AFTER_BUSINESS_DAYS
+    ? [FIRST_REMINDER_AFTER_BUSINESS_DAYS, responseDelay]
+    : [responseDelay];
 }
 
 /* Response bodies, for the OpenAPI document (what the repositories' views serialise to). */

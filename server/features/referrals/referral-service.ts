@@ -20,6 +20,8 @@ import type { NotificationService } from '../notifications/notification-service'
 import type { PartnerDirectory } from '../partners/partner-service';
 import type { PersonService } from '../persons/person-service';
 import type { RightService } from '../rights/right-service';
+import { DEFAULT_SETTINGS } from '../settings/settings-schemas';
+import type { SettingsService } from '../settings/settings-service';
 import type { UserService } from '../users/user-service';
 import type {
   PartnerReferral,
@@ -29,10 +31,8 @@ import type {
   ReferralRecord,
 } from './referral-repository';
 import {
-  ASK_OUTCOME_AFTER_BUSINESS_DAYS,
-  DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS,
   expiryBusinessDays,
-  FIRST_REMINDER_AFTER_BUSINESS_DAYS,
+  reminderBusinessDays,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_AWAITING_ANSWER_KINDS,
   REFERRAL_DEADLINE_KINDS,
@@ -76,6 +76,11 @@ export interface ReferralServiceDeps {
   clock: Clock;
   /** Places SLA dates in business days and keeps partner emails within working hours. */
   calendar: BusinessCalendar;
+  /**
+   * The structure's settings (response delay without a service, expiry, loop closing, working
+   * hours); without it, the spec's defaults and `calendar`.
+   */
+  settings?: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
 }
 
 /** Who moves a referral: a signed-in user, a partner through a signed link, or the system. */
@@ -98,7 +103,14 @@ const PARTNER_ANSWERS: readonly ReferralStatus[] = [
 
 export function createReferralService(deps: ReferralServiceDeps) {
   const { knex, uow, persons, users, consents, notifications, partners } = deps;
-  const { referrals, followUps, rights, clock, calendar } = deps;
+  const { referrals, followUps, rights, clock } = deps;
+
+  /** The settings of a structure and the calendar of its working hours. */
+  async function rulesOf(db: Knex | Knex.Transaction, structureId: string) {
+    if (!deps.settings) return { settings: DEFAULT_SETTINGS, calendar: deps.calendar };
+    const settings = await deps.settings.forStructure(db, structureId);
+    return { settings, calendar: deps.settings.calendarFor(settings) };
+  }
 
   /** The label of the right a referral serves, shortened for a follow-up's title; null if none. */
   async function servedRightLabel(trx: Knex.Transaction, row: ReferralRecord) {
@@ -219,8 +231,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
     }
     if (to === 'accepted') {
       // Closing the loop: the question to the partner and the referent's follow-up, at one moment.
+      const { settings, calendar } = await rulesOf(trx, row.structureId);
       const dueAt = calendar.nextWorkingMoment(
-        calendar.addBusinessDays(now, ASK_OUTCOME_AFTER_BUSINESS_DAYS),
+        calendar.addBusinessDays(now, settings.loopClosingDays),
       );
       for (const kind of [REFERRAL_ASK_OUTCOME, REFERRAL_OUTCOME_FOLLOW_UP]) {
         await outbox.schedule({
@@ -423,7 +436,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
           );
         }
         let serviceId: string | null = null;
-        let responseDelay = DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS;
+        const { settings, calendar } = await rulesOf(trx, actor.structureId);
+        let responseDelay = settings.referralResponseDays;
         if (input.serviceId) {
           const service = partner.services.find((s) => s.id === input.serviceId);
           if (!service) {
@@ -495,15 +509,19 @@ export function createReferralService(deps: ReferralServiceDeps) {
           kind: REFERRAL_EXPIRE,
           subjectType: 'referral',
           subjectId: id,
-          dueAt: calendar.addBusinessDays(now, expiryBusinessDays(responseDelay)),
+          dueAt: calendar.addBusinessDays(
+            now,
+            expiryBusinessDays(
+              responseDelay,
+              settings.referralExpiryDays,
+              settings.referralResponseDays,
+            ),
+          ),
         });
         // The SLA's reminders and escalation; all cancelled once the partner answers.
         const sla = (days: number) =>
           calendar.nextWorkingMoment(calendar.addBusinessDays(now, days));
-        const reminderDays =
-          responseDelay > FIRST_REMINDER_AFTER_BUSINESS_DAYS
-            ? [FIRST_REMINDER_AFTER_BUSINESS_DAYS, responseDelay]
-            : [responseDelay];
+        const reminderDays = reminderBusinessDays(responseDelay);
         for (const [kind, days] of [
           ...reminderDays.map((d) => [REFERRAL_REMIND_PARTNER, d] as const),
           [REFERRAL_ESCALATE_REQUESTER, responseDelay] as const,

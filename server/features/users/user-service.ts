@@ -1,11 +1,128 @@
 import type { Knex } from 'knex';
-import type { Actor } from '../../auth/actor';
-import { userRepository, type UserRecord } from './user-repository';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
+import { checkPasswordPolicy, hashPassword } from '../../auth/passwords';
+import type { Clock } from '../../lib/clock';
+import {
+  BusinessRuleError,
+  ConflictError,
+  NotFoundError,
+  TooManyRequestsError,
+} from '../../lib/errors';
+import type { Page } from '../../lib/validate';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import type { TeamService } from '../teams/team-service';
+import {
+  linkUsable,
+  passwordLinkRepository,
+  USER_PASSWORD_EMAIL,
+  type PasswordLink,
+  type PasswordLinkPurpose,
+} from './password-links';
+import { NO_PASSWORD, userRepository, type UserRecord, type UserSummary } from './user-repository';
+import type { InviteUserInput, ListUsersQuery, UpdateUserInput } from './user-schemas';
 
 export type { UserRecord } from './user-repository';
 
-/** The users as the other features see them: who exists, and who counts as active staff. */
-export function createUserService({ knex }: { knex: Knex }) {
+export interface UserServiceDeps {
+  knex: Knex;
+  uow: UnitOfWork;
+  clock: Clock;
+  /** LINK_SECRET: set-password tokens are derived from it. */
+  linkSecret: string;
+  teams: Pick<TeamService, 'setMemberships'>;
+  /** Whether a partner of the directory belongs to the structure (its admins create its users). */
+  partnerOwned(
+    db: Knex | Knex.Transaction,
+    structureId: string,
+    partnerId: string,
+  ): Promise<boolean>;
+  /** Forgotten-password requests, counted per account and per address as logins are. */
+  resetLimits: { byAccount: RateLimiterAbstract; byIp: RateLimiterAbstract };
+}
+
+/** Why a set-password link does not work, by code; the pages say it in French. */
+export type LinkProblem = 'link_invalid' | 'link_expired' | 'link_used';
+
+const isStaff = (role: Role) => PERSON_ROLES.includes(role);
+
+/**
+ * The users as the other features see them (who exists, who counts as active staff), and the
+ * users managed on screen by admins (spec §1): list, invite with an emailed set-password link
+ * (48 h, single use, stored hashed), change role, teams, disable (their sessions end), send a new
+ * link; and the forgotten password, answered the same whether or not the account exists.
+ */
+export function createUserService(deps: UserServiceDeps) {
+  const { knex, uow, clock, linkSecret, teams, resetLimits } = deps;
+
+  async function summaryOf(db: Knex | Knex.Transaction, structureId: string, id: string) {
+    // One user: the list query narrowed by id keeps one mapping of the row.
+    const { items } = await userRepository.listInStructure(db, structureId, {
+      id,
+      page: 1,
+      pageSize: 1,
+    });
+    return items[0];
+  }
+
+  async function sendLink(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    structureId: string,
+    userId: string,
+    purpose: PasswordLinkPurpose,
+  ): Promise<PasswordLink> {
+    const now = clock.now();
+    const link = await passwordLinkRepository.issue(trx, linkSecret, {
+      structureId,
+      userId,
+      purpose,
+      at: now,
+    });
+    // The email leaves from a job, after commit, like every email.
+    await outbox.schedule({
+      structureId,
+      kind: USER_PASSWORD_EMAIL,
+      subjectType: 'password_link',
+      subjectId: link.id,
+      dueAt: now,
+    });
+    return link;
+  }
+
+  const audit = (
+    db: Knex | Knex.Transaction,
+    actor: Actor | null,
+    structureId: string,
+    action: string,
+    userId: string,
+    ip: string | null,
+    details?: Record<string, unknown>,
+  ) =>
+    auditTrail.record(db, {
+      actor,
+      structureId,
+      action,
+      subjectType: 'user',
+      subjectId: userId,
+      ip,
+      details,
+    });
+
+  async function consume(limiter: RateLimiterAbstract, key: string) {
+    try {
+      await limiter.consume(key);
+    } catch (err) {
+      if (err instanceof RateLimiterRes)
+        throw new TooManyRequestsError(
+          'Too many requests for a new password; wait a while and try again',
+          Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
+        );
+      throw err;
+    }
+  }
+
   return {
     /** Signing in: the user of this email (case-insensitive), disabled ones included. */
     findByEmail: (email: string): Promise<UserRecord | null> =>
@@ -28,7 +145,189 @@ export function createUserService({ knex }: { knex: Knex }) {
       structureId: string,
       id: string,
     ): Promise<UserRecord | null> => userRepository.findAnyInStructure(db, structureId, id),
+
+    async list(actor: Actor, q: ListUsersQuery): Promise<Page<UserSummary>> {
+      const { items, total } = await userRepository.listInStructure(knex, actor.structureId, q);
+      return { items, total, page: q.page, pageSize: q.pageSize };
+    },
+
+    async get(actor: Actor, id: string): Promise<UserSummary> {
+      if (!(await userRepository.findAnyInStructure(knex, actor.structureId, id)))
+        throw new NotFoundError('User');
+      return summaryOf(knex, actor.structureId, id);
+    },
+
+    async invite(actor: Actor, input: InviteUserInput, ctx: RequestContext): Promise<UserSummary> {
+      return uow(async (trx, outbox) => {
+        if (await userRepository.emailTaken(trx, input.email))
+          throw new ConflictError('A user already has this email address');
+        if (input.partnerId && !(await deps.partnerOwned(trx, actor.structureId, input.partnerId)))
+          throw new BusinessRuleError(
+            'partner_not_found',
+            'This partner is not one of your structure’s partners',
+            { field: 'partnerId' },
+          );
+        const user = await userRepository.insert(trx, {
+          structureId: actor.structureId,
+          email: input.email,
+          name: input.name,
+          role: input.role,
+          partnerId: input.partnerId ?? null,
+          passwordHash: NO_PASSWORD,
+        });
+        if (input.teamIds?.length)
+          await teams.setMemberships(trx, actor.structureId, user.id, input.teamIds);
+        await sendLink(trx, outbox, actor.structureId, user.id, 'invite');
+        await audit(trx, actor, actor.structureId, 'user.invite', user.id, ctx.ip, {
+          role: input.role,
+        });
+        return summaryOf(trx, actor.structureId, user.id);
+      });
+    },
+
+    async update(
+      actor: Actor,
+      id: string,
+      input: UpdateUserInput,
+      ctx: RequestContext,
+    ): Promise<UserSummary> {
+      await uow(async (trx) => {
+        const user = await userRepository.lockInStructure(trx, actor.structureId, id);
+        if (!user) throw new NotFoundError('User');
+        if (id === actor.id && (input.disabled || (input.role && input.role !== 'admin')))
+          throw new BusinessRuleError(
+            'self_lockout',
+            'You cannot disable your own account or give up your own admin role',
+          );
+        const role = input.role ?? user.role;
+        if (
+          input.role &&
+          input.role !== user.role &&
+          (input.role === 'partner' || user.role === 'partner')
+        )
+          throw new BusinessRuleError(
+            'partner_role',
+            'A partner account stays a partner account; invite a new user instead',
+            { field: 'role' },
+          );
+        if (input.teamIds !== undefined) {
+          // A disabled user gets no teams, unless the same change enables them again.
+          if (user.disabledAt && input.disabled !== false)
+            throw new BusinessRuleError('user_disabled', 'This user is disabled', {
+              field: 'teamIds',
+            });
+          if (!isStaff(role) && input.teamIds.length)
+            throw new BusinessRuleError('not_staff', 'Only workers and managers belong to teams', {
+              field: 'teamIds',
+            });
+        }
+        await userRepository.update(trx, id, input);
+        if (input.role && input.role !== 'manager') await userRepository.dropLeads(trx, id);
+        if (input.role && !isStaff(input.role)) await userRepository.dropMemberships(trx, id);
+        if (input.teamIds !== undefined)
+          await teams.setMemberships(trx, actor.structureId, id, input.teamIds);
+        const endSessions =
+          Boolean(input.disabled) || (input.role !== undefined && input.role !== user.role);
+        if (input.disabled) await passwordLinkRepository.revokeAll(trx, id, clock.now());
+        if (endSessions) await userRepository.deleteSessions(trx, id);
+        await audit(trx, actor, actor.structureId, 'user.update', id, ctx.ip, {
+          fields: Object.keys(input),
+          ...(input.role ? { from: user.role, to: input.role } : {}),
+          ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
+        });
+      });
+      return summaryOf(knex, actor.structureId, id);
+    },
+
+    /** A new set-password link for a user (the older ones stop working). */
+    async sendPasswordLink(
+      actor: Actor,
+      id: string,
+      ctx: RequestContext,
+    ): Promise<{ expiresAt: Date }> {
+      return uow(async (trx, outbox) => {
+        const user = await userRepository.lockInStructure(trx, actor.structureId, id);
+        if (!user) throw new NotFoundError('User');
+        if (user.disabledAt)
+          throw new BusinessRuleError(
+            'user_disabled',
+            'This user is disabled; enable the account before sending a link',
+          );
+        const purpose = user.passwordHash === NO_PASSWORD ? 'invite' : 'reset';
+        const link = await sendLink(trx, outbox, actor.structureId, id, purpose);
+        await audit(trx, actor, actor.structureId, 'user.password_link', id, ctx.ip);
+        return { expiresAt: link.expiresAt };
+      });
+    },
+
+    /**
+     * A forgotten password: a link is sent when the address is an active account's; the answer
+     * is the same either way, and requests are throttled per address and per IP alike.
+     */
+    async requestReset(email: string, ip: string): Promise<void> {
+      await consume(resetLimits.byIp, ip);
+      await consume(resetLimits.byAccount, email.trim().toLowerCase());
+      const user = await userRepository.findByEmail(knex, email.trim());
+      if (!user || user.disabledAt) return;
+      await uow(async (trx, outbox) => {
+        await sendLink(trx, outbox, user.structureId, user.id, 'reset');
+        await audit(trx, null, user.structureId, 'user.password_reset_requested', user.id, ip);
+      });
+    },
+
+    /** What a set-password link opens on: the user's name, or why it does not work. */
+    async linkState(
+      token: string,
+    ): Promise<{ ok: true; name: string; email: string } | { ok: false; problem: LinkProblem }> {
+      const link = await passwordLinkRepository.findByToken(knex, token);
+      const problem = await problemOf(knex, link);
+      if (problem) return { ok: false, problem };
+      const user = await userRepository.findById(knex, link!.userId);
+      return { ok: true, name: user!.name, email: user!.email };
+    },
+
+    /**
+     * Sets the password through a link: the policy first (a refused password leaves the link
+     * usable), then the link is used up, every session of the user ends, and it is audited.
+     */
+    async setPassword(token: string, password: string, ip: string): Promise<{ email: string }> {
+      checkPasswordPolicy(password);
+      const hash = await hashPassword(password);
+      return uow(async (trx) => {
+        const link = await passwordLinkRepository.lockByToken(trx, token);
+        const problem = await problemOf(trx, link);
+        if (problem) throw linkError(problem);
+        const user = (await userRepository.findById(trx, link!.userId))!;
+        await userRepository.setPassword(trx, user.id, hash);
+        await passwordLinkRepository.markUsed(trx, link!.id, clock.now());
+        await userRepository.deleteSessions(trx, user.id);
+        await audit(trx, null, user.structureId, 'user.password_set', user.id, ip, {
+          purpose: link!.purpose,
+        });
+        return { email: user.email };
+      });
+    },
   };
+
+  async function problemOf(
+    db: Knex | Knex.Transaction,
+    link: PasswordLink | null,
+  ): Promise<LinkProblem | null> {
+    if (!link || link.revokedAt) return 'link_invalid';
+    const user = await userRepository.findById(db, link.userId);
+    if (!user || user.disabledAt) return 'link_invalid';
+    if (link.usedAt) return 'link_used';
+    if (!linkUsable(link, clock.now())) return 'link_expired';
+    return null;
+  }
+}
+
+function linkError(problem: LinkProblem) {
+  if (problem === 'link_invalid') return new NotFoundError('Link', 'link_invalid');
+  return new BusinessRuleError(
+    problem,
+    problem === 'link_used' ? 'This link was already used' : 'This link has expired',
+  );
 }
 
 export type UserService = ReturnType<typeof createUserService>;

@@ -84,9 +84,12 @@ export function BacklogPage({
   backlog,
   staff,
   leavers,
+  teams = [],
 }: {
   ctx: PageContext;
   backlog: Backlog;
+  /** The structure's teams, to narrow the backlog to one. */
+  teams?: { id: string; name: string }[];
   /** Active workers and managers: who work may be handed to. */
   staff: Staff;
   /** Whose work may be moved: the assignees seen in the backlog and the active staff. */
@@ -137,6 +140,23 @@ export function BacklogPage({
             ))}
           </select>
         </div>
+        {teams.length ? (
+          <div class="fr-select-group">
+            <label class="fr-label" for="teamId">
+              Équipe
+            </label>
+            <select class="fr-select" id="teamId" name="teamId">
+              <option value="" selected={!teamId}>
+                Toute la structure
+              </option>
+              {teams.map((t) => (
+                <option value={t.id} selected={t.id === teamId}>
+                  {t.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : null}
         <button type="submit" class="fr-btn fr-btn--secondary">
           Afficher
         </button>

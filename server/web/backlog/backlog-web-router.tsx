@@ -36,18 +36,25 @@ function moveRefusal(err: unknown): string | null {
 /** The manager's home at `/`: the team's backlog (called by the web router for managers). */
 export async function renderBacklog(services: Services, req: Request, res: Response) {
   const actor = actorOf(req);
-  const q = backlogQuery.safeParse(req.query);
+  // An empty team choice ("Toute la structure") is no filter.
+  const query = { ...req.query };
+  if (query.teamId === '') delete query.teamId;
+  const q = backlogQuery.safeParse(query);
   if (!q.success) throw new NotFoundError('Page');
-  const [backlog, staff, holders, ctx] = await Promise.all([
+  const [backlog, staff, holders, teams, ctx] = await Promise.all([
     services.backlog.summary(actor, q.data),
     services.persons.listReferents(actor),
     services.followUps.holders(actor),
+    services.teams.list(actor),
     pageContext(req, services.notifications, { withToken: true }),
   ]);
   const leavers = [...new Map([...staff, ...holders].map((u) => [u.id, u])).values()].sort((a, b) =>
     a.name.localeCompare(b.name, 'fr'),
   );
-  sendPage(res, <BacklogPage ctx={ctx} backlog={backlog} staff={staff} leavers={leavers} />);
+  sendPage(
+    res,
+    <BacklogPage ctx={ctx} backlog={backlog} staff={staff} leavers={leavers} teams={teams.items} />,
+  );
 }
 
 /** The backlog's item pages and the manager's moves of follow-ups. */

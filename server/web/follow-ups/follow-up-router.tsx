@@ -4,7 +4,7 @@ import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { updateFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
 import { hasCode, NotFoundError, ValidationError } from '../../lib/errors';
-import { dateField, parseWith, RESCHEDULE_MESSAGES } from '../forms';
+import { dateField, formFromServiceError, parseWith, RESCHEDULE_MESSAGES } from '../forms';
 import { localPath } from '../format';
 import { csrf, pageContext } from '../page-context';
 import {
@@ -20,6 +20,9 @@ import type { RenderPerson } from '../persons/person-file-router';
 import { renderBacklog } from '../backlog/backlog-web-router';
 import { sendPage } from '../render';
 import { ActionsPage, actionsPageHref } from '../views/actions-page';
+import { ObserverHomePage } from '../views/observer-home';
+import { homeFor } from '../../auth/actor';
+import { isAuthenticated } from '../../auth/policies';
 
 type Services = Deps['services'];
 
@@ -34,10 +37,16 @@ export function followUpWebRouter(
 ): Router {
   const r = Router();
 
-  // ---- Home: the team's backlog for managers, "Mes actions" for workers ------------------------
-  r.get('/', staff(), async (req, res) => {
-    if (actorOf(req).role === 'manager') return renderBacklog(services, req, res);
-    return renderActions(req, res);
+  // ---- Home: each role's own page at the root, never a 403 -----------------------------------
+  // Managers: the team's backlog; workers: "Mes actions"; partners: their inbox; admins: the
+  // administration; observers: their page.
+  r.get('/', isAuthenticated(), async (req, res) => {
+    const { role } = actorOf(req);
+    if (role === 'manager') return renderBacklog(services, req, res);
+    if (role === 'worker') return renderActions(req, res);
+    if (role === 'partner' || role === 'admin') return res.redirect(303, homeFor(role));
+    const ctx = await pageContext(req, services.notifications);
+    sendPage(res, <ObserverHomePage ctx={ctx} />);
   });
   // A manager's own follow-ups, where a worker's are at the root.
   r.get('/mes-actions', staff(), renderActions);
@@ -79,6 +88,7 @@ export function followUpWebRouter(
       action: z.enum(['terminer', 'reporter', 'rouvrir']),
       retour: z.string().optional(),
       dueAt: z.string().optional(),
+      allowPast: z.literal('1').optional(),
       note: z.string().optional(),
     })
     .strict();
@@ -92,7 +102,7 @@ export function followUpWebRouter(
     }
     const returnTo = localPath(body.data.retour) ?? '/';
     const personMatch = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
-    const values = { dueAt: body.data.dueAt ?? '' };
+    const values = { dueAt: body.data.dueAt ?? '', allowPast: body.data.allowPast ?? '' };
     let input: z.infer<typeof updateFollowUpBody>;
     if (body.data.action === 'terminer') {
       const note = body.data.note?.trim().slice(0, 280);
@@ -104,7 +114,7 @@ export function followUpWebRouter(
       const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
       const parsed = parseWith(
         updateFollowUpBody,
-        { dueAt: dueAt ?? '' },
+        { dueAt: dueAt ?? '', ...(body.data.allowPast ? { allowPast: true } : {}) },
         values,
         RESCHEDULE_MESSAGES,
         errors,
@@ -147,6 +157,17 @@ export function followUpWebRouter(
             : undefined,
       });
     } catch (err) {
+      // A date the rules refuse (in the past, unconfirmed): said by the field, what was typed kept.
+      const refused = formFromServiceError(err, values, RESCHEDULE_MESSAGES);
+      if (refused) {
+        if (personMatch) {
+          return renderPerson(req, res, personMatch[1], { reschedule: { id, form: refused } }, 400);
+        }
+        return redirect(req, res, returnTo, {
+          type: 'error',
+          message: Object.values(refused.errors)[0],
+        });
+      }
       // A colleague's follow-up (its buttons are not shown, but a page may be stale): the
       // refusal is said on the page the user came from, not as a 403 page.
       if (hasCode(err, 'forbidden')) {

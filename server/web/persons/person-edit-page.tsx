@@ -22,6 +22,7 @@ import {
 
 const EDIT_LABELS: Record<string, string> = {
   alias: 'Surnom ou description',
+  place: 'Lieu de rencontre',
   firstName: 'Prénom',
   lastName: 'Nom',
   birthYear: 'Année de naissance',
@@ -220,6 +221,14 @@ export function PersonEditPage({
                   autocomplete="off"
                 />
                 <Saved conflict={conflict} name="alias" />
+                <TextField
+                  form={form}
+                  name="place"
+                  label={EDIT_LABELS.place}
+                  hint="Où la personne a été rencontrée ou se tient d’habitude"
+                  autocomplete="off"
+                />
+                <Saved conflict={conflict} name="place" />
                 <div class="fr-grid-row fr-grid-row--gutters">
                   <div class="fr-col-12 fr-col-sm-6">
                     <TextField

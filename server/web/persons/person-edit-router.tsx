@@ -28,11 +28,20 @@ import {
 
 type Services = Deps['services'];
 
-const TEXT_FIELDS = ['alias', 'firstName', 'lastName', 'phone', 'email', 'address'] as const;
+const TEXT_FIELDS = [
+  'alias',
+  'place',
+  'firstName',
+  'lastName',
+  'phone',
+  'email',
+  'address',
+] as const;
 const CHOICE_FIELDS = ['gender', 'householdType', 'districtId', 'referentId'] as const;
 /** Every person field the form edits, in the order the conflict list names them. */
 const EDIT_FIELDS = [
   'alias',
+  'place',
   'firstName',
   'lastName',
   'birthYear',
@@ -52,7 +61,7 @@ const EDIT_MESSAGES: Messages = {
   ...INTAKE_MESSAGES,
   gender: 'Choisissez un genre dans la liste',
   email: 'Indiquez une adresse électronique, par exemple nom@exemple.fr',
-  address: 'L’adresse doit faire 500 caractères au plus',
+  address: 'Indiquez l’adresse postale, ou laissez le champ vide',
   householdType: 'Choisissez une composition du foyer dans la liste',
   referentId: 'Choisissez un·e référent·e parmi les professionnels actifs de votre structure',
   pauseReminders: 'Cochez ou décochez la case',
@@ -69,6 +78,7 @@ function personFormValues(p: Person): Record<string, string> {
   const s = (v: string | number | null) => (v === null ? '' : String(v));
   return {
     alias: s(p.alias),
+    place: s(p.place),
     firstName: s(p.firstName),
     lastName: s(p.lastName),
     birthYear: s(p.birthYear),

@@ -3,11 +3,12 @@ import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { createContactBody } from '../../features/contacts/contact-schemas';
 import { createFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
-import { NotFoundError } from '../../lib/errors';
+import { hasCode, NotFoundError } from '../../lib/errors';
 import {
   compact,
   CONTACT_MESSAGES,
   dateField,
+  formFromServiceError,
   formValues,
   parseWith,
   PLAN_MESSAGES,
@@ -25,6 +26,7 @@ import {
 } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm } from '../views/components';
+import { ErrorPage } from '../views/error-page';
 import { PersonPage, timelinePageHref, type PersonForms } from '../views/person-page';
 
 type Services = Deps['services'];
@@ -36,6 +38,7 @@ const CONTACT_FIELDS = [
   'summary',
   'nextFollowUpAt',
   'nextFollowUpTitle',
+  'allowPast',
 ] as const;
 
 /** A person's timeline comes in pages of this many entries. */
@@ -110,14 +113,34 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
     const id = idOf(req);
     const q = pageQuery.safeParse(req.query);
     if (!q.success) throw new NotFoundError('Page');
-    await renderPerson(req, res, id, {}, 200, q.data.page);
+    try {
+      await renderPerson(req, res, id, {}, 200, q.data.page);
+    } catch (err) {
+      // A file merged into another is gone (404), but an old link says where it went.
+      const kept =
+        hasCode(err, 'not_found') && !res.headersSent
+          ? await services.personMerges.keptFileOf(actorOf(req), id)
+          : null;
+      if (!kept) throw err;
+      sendPage(
+        res,
+        <ErrorPage
+          ctx={await pageContext(req, services.notifications)}
+          status={404}
+          title="Fiche fusionnée"
+          message="Cette fiche a été fusionnée avec une autre fiche de la même personne : tout ce qu’elle contenait s’y trouve désormais."
+          next={{ href: `/personnes/${kept}`, label: 'Ouvrir la fiche conservée' }}
+        />,
+        404,
+      );
+    }
   });
 
   r.post('/personnes/:id/contacts', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const personId = idOf(req);
     const actor = actorOf(req);
     const values = formValues(req.body, CONTACT_FIELDS);
-    const given = compact(values);
+    const { allowPast, ...given } = compact(values);
     const errors: Record<string, string> = {};
     const occurredAt = dateField(values, 'occurredAt', errors, CONTACT_MESSAGES.occurredAt, true);
     const nextFollowUpAt = dateField(
@@ -132,14 +155,22 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
       {
         ...given,
         occurredAt: occurredAt ?? '',
-        ...(nextFollowUpAt ? { nextFollowUpAt } : {}),
+        // The box confirms the next follow-up's date: without one it says nothing.
+        ...(nextFollowUpAt ? { nextFollowUpAt, ...(allowPast ? { allowPast: true } : {}) } : {}),
       },
       values,
       CONTACT_MESSAGES,
       errors,
     );
     if (!parsed.ok) return renderPerson(req, res, personId, { contact: parsed.form }, 400);
-    const contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
+    let contact;
+    try {
+      contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
+    } catch (err) {
+      const form = formFromServiceError(err, values, CONTACT_MESSAGES);
+      if (!form) throw err;
+      return renderPerson(req, res, personId, { contact: form }, 400);
+    }
     await redirect(req, res, `/personnes/${personId}`, {
       type: 'success',
       message: contact.followUpId
@@ -151,18 +182,28 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
   r.post('/personnes/:id/suivis', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const personId = idOf(req);
     const actor = actorOf(req);
-    const values = formValues(req.body, ['title', 'dueAt']);
+    const values = formValues(req.body, ['title', 'dueAt', 'allowPast']);
     const errors: Record<string, string> = {};
     const dueAt = dateField(values, 'dueAt', errors, PLAN_MESSAGES.dueAt, true);
     const parsed = parseWith(
       createFollowUpBody,
-      { title: values.title ?? '', dueAt: dueAt ?? '' },
+      {
+        title: values.title ?? '',
+        dueAt: dueAt ?? '',
+        ...(values.allowPast ? { allowPast: true } : {}),
+      },
       values,
       PLAN_MESSAGES,
       errors,
     );
     if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
-    await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+    try {
+      await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+    } catch (err) {
+      const form = formFromServiceError(err, values, PLAN_MESSAGES);
+      if (!form) throw err;
+      return renderPerson(req, res, personId, { plan: form }, 400);
+    }
     await redirect(req, res, `/personnes/${personId}`, {
       type: 'success',
       message: 'Le suivi est planifié ; il apparaît dans « Mes actions ».',

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { Deps } from '../../container';
@@ -5,6 +6,7 @@ import { requestContext } from '../../http/request-context';
 import {
   createPersonBody,
   PATH_STATUSES,
+  type CreatePersonInput,
   type PathStatus,
 } from '../../features/persons/person-schemas';
 import {
@@ -41,6 +43,7 @@ type Services = Deps['services'];
 
 const INTAKE_FIELDS = [
   'alias',
+  'place',
   'source',
   'firstName',
   'lastName',
@@ -49,6 +52,27 @@ const INTAKE_FIELDS = [
   'districtId',
   'situation',
 ] as const;
+
+/** What the duplicates check compares, from a valid intake. */
+const duplicateCriteria = (p: CreatePersonInput) => ({
+  alias: p.alias ?? undefined,
+  firstName: p.firstName ?? undefined,
+  lastName: p.lastName ?? undefined,
+  place: p.place ?? undefined,
+  birthYear: p.birthYear ?? undefined,
+  phone: p.phone ?? undefined,
+});
+
+/**
+ * The mark of the values the "Déjà connu·e ?" candidates were shown for: the form sends it
+ * back, and the same values then go on to be recorded; changed ones are checked again.
+ */
+const checkMark = (p: CreatePersonInput) =>
+  crypto
+    .createHash('sha256')
+    .update(JSON.stringify(Object.values(duplicateCriteria(p)).map((v) => v ?? null)))
+    .digest('hex')
+    .slice(0, 32);
 
 /** The persons list with its search, and the quick intake of a new person. */
 export function personListWebRouter(services: Services): Router {
@@ -201,6 +225,33 @@ export function personListWebRouter(services: Services): Router {
     let form: FormState;
     if (parsed.ok) {
       try {
+        // Mistakes first (a district or référent of another structure), then "Déjà connu·e ?":
+        // the files that look like this one, once, before a new file is made.
+        await services.persons.checkReferences(actor, parsed.data);
+        const mark = checkMark(parsed.data);
+        if (formValues(req.body, ['verifie']).verifie !== mark) {
+          const found = await services.personMerges.duplicates(
+            actor,
+            duplicateCriteria(parsed.data),
+            requestContext(req),
+          );
+          if (found.items.length > 0) {
+            const [ctx, districts] = await Promise.all([
+              pageContext(req, services.notifications),
+              services.persons.listDistricts(actor),
+            ]);
+            return sendPage(
+              res,
+              <IntakePage
+                ctx={ctx}
+                form={emptyForm(values)}
+                districts={districts}
+                candidates={found.items}
+                checked={mark}
+              />,
+            );
+          }
+        }
         const person = await services.persons.create(actor, parsed.data, requestContext(req));
         return redirect(req, res, `/personnes/${person.id}`, {
           type: 'success',

@@ -9,7 +9,7 @@ import {
   updatePartnerBody,
 } from '../../features/partners/partner-schemas';
 import { NotFoundError } from '../../lib/errors';
-import { compact, formList, formValues, parseWith, type Messages } from '../forms';
+import { compact, formList, formValues, issueMessage, parseWith, type Messages } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -42,26 +42,20 @@ const DELAY_MESSAGE = 'Indiquez un nombre entier de jours ouvrés, de 1 à 60';
 const THEMES_MESSAGE = 'Cochez au moins une thématique';
 
 const PARTNER_MESSAGES: Messages = {
-  name: 'Indiquez le nom du partenaire (200 caractères au plus)',
+  name: 'Indiquez le nom du partenaire',
   email: 'Indiquez une adresse électronique, par exemple contact@partenaire.fr',
   phone: 'Indiquez un numéro de téléphone, par exemple 01 23 45 67 89',
-  website: 'Indiquez une adresse complète, par exemple https://www.partenaire.fr',
-  area: 'La zone d’intervention fait 200 caractères au plus',
-  howToReach: 'Ce texte fait 1 000 caractères au plus',
-  description: 'La présentation fait 2 000 caractères au plus',
-  serviceName: 'Indiquez le nom du service (200 caractères au plus)',
+  website: 'Indiquez une adresse web en http:// ou https://, par exemple https://www.partenaire.fr',
+  serviceName: 'Indiquez le nom du service',
   themes: THEMES_MESSAGE,
   audience: 'Choisissez les publics dans la liste',
   responseDelayDays: DELAY_MESSAGE,
 };
 
 const SERVICE_MESSAGES: Messages = {
-  name: 'Indiquez le nom du service (200 caractères au plus)',
-  description: PARTNER_MESSAGES.description,
+  name: 'Indiquez le nom du service',
   themes: THEMES_MESSAGE,
   audience: PARTNER_MESSAGES.audience,
-  area: PARTNER_MESSAGES.area,
-  howToReach: PARTNER_MESSAGES.howToReach,
   responseDelayDays: DELAY_MESSAGE,
 };
 
@@ -118,7 +112,7 @@ function parseNewPartner(body: unknown) {
     for (const issue of res.error.issues) {
       const [top, , inner] = issue.path.map(String);
       const field = top === 'services' ? (inner === 'name' ? 'serviceName' : inner) : top;
-      errors[field] ??= PARTNER_MESSAGES[field] ?? 'Cette valeur n’est pas valide';
+      errors[field] ??= issueMessage(issue, field, values, PARTNER_MESSAGES);
     }
   }
   if (!res.success || Object.keys(errors).length > 0)

@@ -287,6 +287,11 @@ export function PartnerEditPage({
       <p class="fr-text--sm">
         Revu le {formatDate(partner.lastReviewedAt)}. Enregistrer sa description vaut revue.
       </p>
+      <p>
+        <a class="fr-link" href={`/admin/partenaires/${partner.id}/comptes`}>
+          Comptes des personnes de ce partenaire
+        </a>
+      </p>
       <div class="fr-grid-row fr-grid-row--gutters">
         <div class="fr-col-12 fr-col-lg-6">
           <Section title="Description" id="description">

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isPublic } from '../../auth/policies';
 import type { ReferralLinkService } from '../../features/referrals/referral-link-service';
 import { LINK_PATH_PREFIX } from '../../features/referrals/referral-link-tokens';
+import { lengthMessage } from '../forms';
 import { sendPage } from '../render';
 import { LinkAnswerPage, LinkDonePage, LinkRefusedPage } from './link-page';
 
@@ -14,6 +15,9 @@ const answerBody = z
     outcome: z.string().trim().max(2000).optional(),
   })
   .strict();
+
+/** The fields a length issue may name, as the answer page labels them. */
+const LINK_FIELD_LABELS: Record<string, string> = { reason: 'Raison', outcome: 'Résultat' };
 
 const tokenOf = (req: Request) => String(req.params.token ?? '');
 
@@ -67,7 +71,10 @@ export function referralLinkRouter(
     const { _csrf: _ignored, ...fields } = (req.body ?? {}) as Record<string, unknown>;
     const parsed = answerBody.safeParse(fields);
     if (!parsed.success) {
-      const field = String(parsed.error.issues[0]?.path[0] ?? 'action');
+      const issue = parsed.error.issues[0];
+      const field = String(issue?.path[0] ?? 'action');
+      const typed = fields[field];
+      const length = issue ? lengthMessage(issue, typeof typed === 'string' ? typed : '') : null;
       const state = await links.refuseAnswer(tokenOf(req), req.ip ?? null, field);
       if (state.kind !== 'open') {
         return sendPage(
@@ -78,7 +85,15 @@ export function referralLinkRouter(
       }
       return sendPage(
         res,
-        <LinkAnswerPage state={state} action={req.originalUrl} error="Choisissez une réponse." />,
+        <LinkAnswerPage
+          state={state}
+          action={req.originalUrl}
+          error={
+            length
+              ? `${LINK_FIELD_LABELS[field] ?? 'Réponse'} : ${length}`
+              : 'Choisissez une réponse.'
+          }
+        />,
         400,
       );
     }

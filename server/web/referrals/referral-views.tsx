@@ -538,12 +538,13 @@ export function PersonReferralsPage({
                       </p>
                     ) : null}
                     {c.revokedAt ? null : (
-                      <form method="post" action={`/consentements/${c.id}/retrait`}>
-                        <Csrf token={ctx.csrfToken} />
-                        <button class="fr-btn fr-btn--sm fr-btn--tertiary" type="submit">
-                          Retirer ce consentement
-                        </button>
-                      </form>
+                      // A page of its own asks to confirm: the withdrawal cancels referrals.
+                      <a
+                        class="fr-btn fr-btn--sm fr-btn--tertiary"
+                        href={`/consentements/${c.id}/retrait`}
+                      >
+                        Retirer ce consentement…
+                      </a>
                     )}
                   </li>
                 ))}
@@ -598,6 +599,10 @@ export function PersonReferralsPage({
                 Enregistrez d’abord l’accord de la personne pour le partenaire choisi.
               </p>
             ) : null}
+            <p class="fr-text--sm">
+              Le partenaire reçoit le motif de l’orientation et les éléments à partager, en plus du
+              nom et des coordonnées que la personne accepte de partager ; rien d’autre de la fiche.
+            </p>
             <ErrorSummary form={referralForm} labels={REFERRAL_LABELS} idPrefix="referral-" />
             <form method="post" action={`/personnes/${personId}/orientations`}>
               <Csrf token={ctx.csrfToken} />
@@ -639,6 +644,7 @@ export function PersonReferralsPage({
                 idPrefix="referral-"
                 name="reason"
                 label="Motif de l’orientation"
+                hint="Le partenaire verra aussi ce motif : écrivez-le pour lui, sans détail inutile."
                 required
               />
               <TextArea
@@ -694,5 +700,67 @@ export function ReferralTimelineEntry({ item }: { item: TimelineItem }) {
       </p>
       <UpdateRightLink r={r} />
     </li>
+  );
+}
+
+/** Asks to confirm a consent's withdrawal, saying what it will do; works without JavaScript. */
+export function ConsentRevokePage({
+  ctx,
+  consent: c,
+  personName,
+  openReferrals,
+}: {
+  ctx: PageContext;
+  consent: Consent;
+  personName: string;
+  /** The person's open referrals to that partner, which the withdrawal cancels. */
+  openReferrals: number;
+}) {
+  const back = `/personnes/${c.personId}/orientations`;
+  const partner = c.partnerName ?? 'ce partenaire';
+  return (
+    <Layout title={`Retirer un consentement — ${personName}`} ctx={ctx} nav="persons">
+      <h1>Retirer le consentement de {personName} ?</h1>
+      <p>
+        {c.purpose === 'referral'
+          ? `Orientation vers ${partner}`
+          : c.purpose === 'sms_contact'
+            ? 'Contact par SMS'
+            : 'Contact par courriel'}{' '}
+        · {METHOD_LABELS[c.method]} · donné le {formatDate(c.givenAt)}
+      </p>
+      {c.purpose === 'referral' ? (
+        <div class="fr-alert fr-alert--warning fr-mb-3w">
+          <p class="fr-alert__title">Ce retrait est immédiat</p>
+          <ul>
+            <li>
+              {openReferrals === 0
+                ? `Aucune orientation en cours vers ${partner} : aucune ne sera annulée.`
+                : openReferrals === 1
+                  ? `L’orientation en cours vers ${partner} sera annulée.`
+                  : `Les ${openReferrals} orientations en cours vers ${partner} seront annulées.`}
+            </li>
+            <li>{partner} ne verra plus la personne.</li>
+            <li>Pour orienter à nouveau, il faudra recueillir un nouvel accord.</li>
+          </ul>
+        </div>
+      ) : null}
+      <form method="post" action={`/consentements/${c.id}/retrait`}>
+        <Csrf token={ctx.csrfToken} />
+        <input type="hidden" name="confirmation" value="oui" />
+        <ul class="fr-btns-group fr-btns-group--inline-sm">
+          <li>
+            <button type="submit" class="fr-btn">
+              Oui, retirer le consentement
+            </button>
+          </li>
+          <li>
+            <a class="fr-btn fr-btn--secondary" href={back}>
+              Non, revenir aux orientations
+            </a>
+          </li>
+        </ul>
+      </form>
+    </Layout>
   );
 }

@@ -6,7 +6,7 @@ import type { Deps } from '../../container';
 import { createConsentBody } from '../../features/consents/consent-schemas';
 import { requestContext } from '../../http/request-context';
 import { createReferralBody, transitionBody } from '../../features/referrals/referral-schemas';
-import { REFERRAL_STATUSES } from '../../features/referrals/referral-state';
+import { OPEN_STATUSES, REFERRAL_STATUSES } from '../../features/referrals/referral-state';
 import { hasCode, ValidationError } from '../../lib/errors';
 import { compact, dateField, formList, formValues, parseWith, type Messages } from '../forms';
 import { personLabel, toParisLocalInput } from '../format';
@@ -14,6 +14,7 @@ import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
 import {
+  ConsentRevokePage,
   PersonReferralsPage,
   ReferralDetailPage,
   ReferralListPage,
@@ -33,21 +34,21 @@ const CONSENT_MESSAGES: Messages = {
   partnerId: 'Choisissez le partenaire vers lequel la personne accepte d’être orientée',
   method: 'Indiquez si l’accord a été recueilli à l’oral ou par écrit',
   givenAt: 'Indiquez la date et l’heure de l’accord, par exemple 21/11/2026 10:00',
+  'givenAt:date_in_future':
+    'La date de l’accord est dans le futur : indiquez quand la personne l’a donné, au plus tard maintenant',
   sharedFields: 'Choisissez parmi le téléphone, le courriel et l’adresse',
 };
 
 const REFERRAL_MESSAGES: Messages = {
   partnerId: 'Choisissez un partenaire de l’annuaire',
   serviceId: 'Choisissez un service de ce partenaire',
-  reason: 'Indiquez le motif de l’orientation (2 000 caractères au plus)',
-  sharedSummary: 'Les éléments à partager font 4 000 caractères au plus',
+  reason: 'Indiquez le motif de l’orientation',
   rightCode: 'Choisissez un droit du catalogue',
 };
 
 const TRANSITION_MESSAGES: Messages = {
   to: 'Cette action n’existe pas pour une demande',
-  reason: 'Indiquez une raison (500 caractères au plus)',
-  outcome: 'Le résultat fait 2 000 caractères au plus',
+  reason: 'Indiquez une raison',
   version: 'Cette page n’est plus valable : rechargez-la avant de répondre',
 };
 const REJECTION_MESSAGES: Messages = {
@@ -253,11 +254,45 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     },
   );
 
+  // Withdrawing a consent cancels the partner's open referrals of the person: a page says so and
+  // asks to confirm first, without JavaScript. Reading it changes nothing.
+  r.get('/consentements/:id/retrait', staff(), async (req, res) => {
+    const actor = actorOf(req);
+    const rc = requestContext(req);
+    const consent = await services.consents.get(actor, idOf(req), rc);
+    if (consent.revokedAt) {
+      return redirect(req, res, `/personnes/${consent.personId}/orientations`, {
+        type: 'info',
+        message: 'Ce consentement est déjà retiré.',
+      });
+    }
+    const [person, referrals, ctx] = await Promise.all([
+      services.persons.get(actor, consent.personId, rc),
+      services.referrals.list(actor, { personId: consent.personId, page: 1, pageSize: 100 }, rc),
+      ctxFor(req),
+    ]);
+    const open = referrals.items.filter(
+      (x) => x.partner.id === consent.partnerId && OPEN_STATUSES.includes(x.status),
+    );
+    sendPage(
+      res,
+      <ConsentRevokePage
+        ctx={ctx}
+        consent={consent}
+        personName={personLabel(person)}
+        openReferrals={open.length}
+      />,
+    );
+  });
+
   r.post(
     '/consentements/:id/retrait',
     staff(),
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
+      // Only the confirmation page's button withdraws; any other post is sent to that page.
+      if (formValues(req.body, ['confirmation']).confirmation !== 'oui')
+        return res.redirect(303, `/consentements/${idOf(req)}/retrait`);
       const revoked = await services.consents.revoke(actorOf(req), idOf(req), requestContext(req));
       const n = revoked.cancelledReferralIds.length;
       await redirect(req, res, `/personnes/${revoked.personId}/orientations`, {

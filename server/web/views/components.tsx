@@ -177,6 +177,33 @@ export function CheckboxGroup(
   );
 }
 
+/** One box to tick (value "1"), ticked again when the form comes back with it ticked. */
+export function Checkbox(p: FieldProps) {
+  const id = fieldId(p);
+  const error = p.form.errors[p.name];
+  return (
+    <div class={`fr-checkbox-group${error ? ' fr-checkbox-group--error' : ''}`}>
+      <input
+        type="checkbox"
+        id={id}
+        name={p.name}
+        value="1"
+        checked={Boolean(p.form.values[p.name])}
+        aria-describedby={error ? `${id}-error` : p.hint ? `${id}-hint` : undefined}
+      />
+      <label class="fr-label" for={id}>
+        {p.label}
+        {p.hint ? (
+          <span class="fr-hint-text" id={`${id}-hint`}>
+            {p.hint}
+          </span>
+        ) : null}
+      </label>
+      <ErrorText id={id} message={error} />
+    </div>
+  );
+}
+
 export function Csrf({ token }: { token: string }) {
   return <input type="hidden" name="_csrf" value={token} />;
 }

@@ -7,10 +7,12 @@ interface ErrorPageProps {
   title: string;
   message: string;
   requestId?: string;
+  /** Where to go instead, when the page knows (a merged file: the file it went into). */
+  next?: { href: string; label: string };
 }
 
 /** Says what happened and what to do next, never a stack trace. */
-export function ErrorPage({ ctx, status, title, message, requestId }: ErrorPageProps) {
+export function ErrorPage({ ctx, status, title, message, requestId, next }: ErrorPageProps) {
   return (
     <Layout title={title} ctx={ctx}>
       <div class="fr-grid-row">
@@ -26,6 +28,13 @@ export function ErrorPage({ ctx, status, title, message, requestId }: ErrorPageP
           ) : null}
           {ctx.staff ? (
             <ul class="fr-btns-group fr-btns-group--inline-md">
+              {next ? (
+                <li>
+                  <a class="fr-btn" href={next.href}>
+                    {next.label}
+                  </a>
+                </li>
+              ) : null}
               <li>
                 <a class="fr-btn" href="/">
                   Aller à « Mes actions »

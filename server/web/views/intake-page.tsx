@@ -1,4 +1,6 @@
 import type { District } from '../../features/persons/district-repository';
+import type { DuplicateCandidate } from '../../features/persons/person-repository';
+import { DuplicateCandidates } from '../persons/duplicate-views';
 import { PERSON_SOURCES } from '../../features/persons/person-schemas';
 import { districtOptions } from '../persons/person-labels';
 import { SOURCE_LABELS } from '../format';
@@ -7,6 +9,7 @@ import { Layout, type PageContext } from './layout';
 
 const INTAKE_LABELS: Record<string, string> = {
   alias: 'Surnom ou description',
+  place: 'Lieu de rencontre',
   source: 'Comment la personne a été repérée',
   firstName: 'Prénom',
   lastName: 'Nom',
@@ -21,16 +24,29 @@ export function IntakePage({
   ctx,
   form,
   districts,
+  candidates,
+  checked,
 }: {
   ctx: PageContext;
   form: FormState;
   districts: District[];
+  /** Known files that look like the person typed ("Déjà connu·e ?"), before one is made. */
+  candidates?: DuplicateCandidate[];
+  /** The mark of the values those candidates were found for: sent again, they are not. */
+  checked?: string;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
+  const offered = candidates !== undefined && candidates.length > 0;
   const sources = Object.fromEntries(PERSON_SOURCES.map((s) => [s, SOURCE_LABELS[s] ?? s]));
   return (
     <Layout
-      title={hasErrors ? 'Erreur — Nouvelle personne' : 'Nouvelle personne'}
+      title={
+        hasErrors
+          ? 'Erreur — Nouvelle personne'
+          : offered
+            ? 'Déjà connu·e ? — Nouvelle personne'
+            : 'Nouvelle personne'
+      }
       ctx={ctx}
       nav="persons"
     >
@@ -41,14 +57,23 @@ export function IntakePage({
             Un surnom ou une courte description suffit pour commencer. Vous compléterez la fiche au
             fil des rencontres. Les champs marqués d’un astérisque (*) sont obligatoires.
           </p>
+          {offered ? <DuplicateCandidates items={candidates} /> : null}
           <ErrorSummary form={form} labels={INTAKE_LABELS} />
           <form method="post" action="/personnes/nouvelle" novalidate>
             <Csrf token={ctx.csrfToken} />
+            {offered && checked ? <input type="hidden" name="verifie" value={checked} /> : null}
             <TextField
               form={form}
               name="alias"
               label={INTAKE_LABELS.alias}
               hint="Par exemple : homme ~50 ans, parvis de la médiathèque. Surnom ou nom obligatoire."
+            />
+            <TextField
+              form={form}
+              name="place"
+              label={INTAKE_LABELS.place}
+              hint="Facultatif. Où la personne a été rencontrée ou se tient d’habitude, par exemple : quai Ligny"
+              autocomplete="off"
             />
             <SelectField
               form={form}
@@ -117,7 +142,9 @@ export function IntakePage({
             <ul class="fr-btns-group fr-btns-group--inline-sm">
               <li>
                 <button type="submit" class="fr-btn">
-                  Enregistrer la personne
+                  {offered
+                    ? 'Ce n’est pas la même personne : enregistrer'
+                    : 'Enregistrer la personne'}
                 </button>
               </li>
               <li>

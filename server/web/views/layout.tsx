@@ -9,6 +9,10 @@ type NavKey =
   | 'partners'
   | 'rights'
   | 'notifications'
+  | 'admin'
+  | 'home'
+  | 'deadlines'
+  | 'account'
   | 'none';
 
 export interface Flash {
@@ -53,9 +57,13 @@ function ToolsLinks({ ctx }: { ctx: PageContext }) {
   return (
     <ul class="fr-btns-group">
       <li>
-        <p class="fr-btn fr-btn--tertiary-no-outline fr-icon-account-circle-line av-user">
+        <a
+          class="fr-btn fr-btn--tertiary-no-outline fr-icon-account-circle-line av-user"
+          href="/mon-compte"
+          title="Mon compte"
+        >
           {ctx.actor?.name}
-        </p>
+        </a>
       </li>
       <li>
         <form method="post" action="/deconnexion" class="av-logout">
@@ -154,6 +162,16 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                     Demandes reçues
                   </NavLink>
                 ) : null}
+                {ctx.actor?.role === 'observer' ? (
+                  <NavLink href="/" current={nav === 'home'}>
+                    Accueil
+                  </NavLink>
+                ) : null}
+                {ctx.actor?.role === 'admin' ? (
+                  <NavLink href="/admin" current={nav === 'admin'}>
+                    Administration
+                  </NavLink>
+                ) : null}
                 {ctx.actor?.role === 'admin' ? (
                   <NavLink href="/admin/partenaires" current={nav === 'partners'}>
                     Partenaires
@@ -162,6 +180,11 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                 {ctx.actor?.role === 'admin' ? (
                   <NavLink href="/admin/droits" current={nav === 'rights'}>
                     Droits et aides
+                  </NavLink>
+                ) : null}
+                {ctx.actor?.role === 'admin' ? (
+                  <NavLink href="/admin/echeances" current={nav === 'deadlines'}>
+                    Échéances
                   </NavLink>
                 ) : null}
                 <NavLink href="/notifications" current={nav === 'notifications'}>

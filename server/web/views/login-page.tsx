@@ -53,9 +53,11 @@ export function LoginPage({
               Se connecter
             </button>
           </form>
-          <p class="fr-mt-3w fr-text--sm">
-            Mot de passe oublié ou compte bloqué ? Demandez à l'administrateur ou l'administratrice
-            de votre structure.
+          <p class="fr-mt-3w">
+            <a href="/mot-de-passe-oublie">Mot de passe oublié ?</a>
+          </p>
+          <p class="fr-text--sm">
+            Compte désactivé ? Demandez à l'administrateur ou l'administratrice de votre structure.
           </p>
         </div>
       </div>

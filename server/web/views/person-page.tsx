@@ -18,7 +18,9 @@ import {
   SOURCE_LABELS,
 } from '../format';
 import { CompleteButton } from './actions-page';
+import { ALLOW_PAST_LABEL } from '../forms';
 import {
+  Checkbox,
   Csrf,
   ErrorSummary,
   Pagination,
@@ -39,14 +41,19 @@ const CONTACT_LABELS: Record<string, string> = {
   summary: 'Résumé',
   nextFollowUpAt: 'Prochain suivi le',
   nextFollowUpTitle: 'Intitulé du prochain suivi',
+  allowPast: ALLOW_PAST_LABEL,
 };
 
 const PLAN_LABELS: Record<string, string> = {
   title: 'Action à faire',
   dueAt: 'À faire le',
+  allowPast: ALLOW_PAST_LABEL,
 };
 
-const RESCHEDULE_LABELS: Record<string, string> = { dueAt: 'Nouvelle date' };
+const RESCHEDULE_LABELS: Record<string, string> = {
+  dueAt: 'Nouvelle date',
+  allowPast: ALLOW_PAST_LABEL,
+};
 
 /** The address of a page of a person's timeline. */
 export const timelinePageHref = (personId: string, page: number) =>
@@ -64,6 +71,7 @@ export interface PersonForms {
 function Identity({ person }: { person: Person }) {
   const rows: [string, string | null][] = [
     ['Surnom ou description', person.alias],
+    ['Lieu de rencontre', person.place],
     ['Prénom', person.firstName],
     ['Nom', person.lastName],
     ['Année de naissance', person.birthYear ? String(person.birthYear) : null],
@@ -135,6 +143,15 @@ function OpenFollowUps({
                     type="datetime-local"
                     required
                   />
+                  {/* Offered once a date came back refused: moving a follow-up to the past is rare. */}
+                  {form.errors.dueAt || form.values.allowPast ? (
+                    <Checkbox
+                      form={form}
+                      idPrefix={prefix}
+                      name="allowPast"
+                      label={ALLOW_PAST_LABEL}
+                    />
+                  ) : null}
                   <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary">
                     Reporter<span class="fr-sr-only"> : {f.title}</span>
                   </button>
@@ -247,6 +264,17 @@ export function PersonPage({
         >
           Modifier la fiche
         </a>
+        {ctx.actor?.role === 'manager' ? (
+          <>
+            {' '}
+            <a
+              class="fr-btn fr-btn--sm fr-btn--tertiary fr-icon-git-merge-line fr-btn--icon-left"
+              href={`/personnes/${person.id}/fusion`}
+            >
+              Fusionner avec une autre fiche
+            </a>
+          </>
+        ) : null}
       </p>
       <p>
         <a class="fr-link" href={`/personnes/${person.id}/orientations`}>
@@ -328,6 +356,13 @@ export function PersonPage({
                   />
                 </div>
               </div>
+              <Checkbox
+                form={forms.contact}
+                idPrefix="contact-"
+                name="allowPast"
+                label={ALLOW_PAST_LABEL}
+                hint="Seulement si le prochain suivi est à une date déjà passée"
+              />
               <button type="submit" class="fr-btn">
                 Enregistrer le contact
               </button>
@@ -360,6 +395,13 @@ export function PersonPage({
                   />
                 </div>
               </div>
+              <Checkbox
+                form={forms.plan}
+                idPrefix="suivi-"
+                name="allowPast"
+                label={ALLOW_PAST_LABEL}
+                hint="Pour noter une action déjà en retard : sans cette case, une date passée est refusée"
+              />
               <button type="submit" class="fr-btn fr-btn--secondary">
                 Planifier le suivi
               </button>

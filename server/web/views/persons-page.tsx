@@ -200,6 +200,7 @@ export function PersonsPage({
                 </p>
                 <p class="fr-text--sm fr-mb-0">
                   <StatusBadge status={p.status} />
+                  {p.place ? ` · ${p.place}` : ''}
                   {p.districtName ? ` · ${p.districtName}` : ''}
                   {p.referentName ? ` · référent·e : ${p.referentName}` : ''}
                   {` · dernière activité le ${formatDateTime(p.lastActivityAt)}`}

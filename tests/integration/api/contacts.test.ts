@@ -92,7 +92,10 @@ describe('contacts API', () => {
       status: 'open',
     });
     expect(followUp.due_at.toISOString()).toBe('2030-01-07T08:00:00.000Z');
-    const deadlines = await testKnex()('deadlines').where({ subject_id: followUp.id });
+    const deadlines = await testKnex()('deadlines').where({
+      subject_id: followUp.id,
+      kind: 'follow_up.due',
+    });
     expect(deadlines).toHaveLength(1);
     expect(deadlines[0].status).toBe('pending');
   });

@@ -46,8 +46,12 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
         overdue: false,
       });
       const deadlines = await testKnex()('deadlines').where({ subject_id: res.body.id });
-      expect(deadlines).toHaveLength(1);
-      expect(deadlines[0]).toMatchObject({ kind: 'follow_up.due', status: 'pending' });
+      // Its due moment, with the overdue reminder and escalation planned beside it.
+      expect(deadlines.map((d) => [d.kind, d.status]).sort()).toEqual([
+        ['follow_up.due', 'pending'],
+        ['follow_up.escalate', 'pending'],
+        ['follow_up.overdue_reminder', 'pending'],
+      ]);
     });
 
     it('when assigned to a colleague, then 201 with that assignee', async () => {
@@ -109,8 +113,10 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
     let listPerson: string;
     beforeAll(async () => {
       listPerson = (await createPerson(worker)).id;
+      // Overdue ones are late actions recorded on purpose (allowPast).
       const make = async (agent: Agent, dueAt: string, assigneeId?: string) =>
-        (await plan(agent, { dueAt, assigneeId }, listPerson).expect(201)).body.id as string;
+        (await plan(agent, { dueAt, assigneeId, allowPast: true }, listPerson).expect(201)).body
+          .id as string;
       mine = {
         overdue: await make(worker, '2026-11-20T09:00:00Z'),
         later: await make(worker, '2026-11-26T09:00:00Z'),
@@ -299,7 +305,8 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ status: 'done', completedAt: NOW, overdue: false });
       const deadlines = await testKnex()('deadlines').where({ subject_id: f.id });
-      expect(deadlines.map((d) => d.status)).toEqual(['cancelled']);
+      // The due moment, the overdue reminder and the escalation all go.
+      expect(deadlines.map((d) => d.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
 
       const again = await worker
         .patch(`/api/follow-ups/${f.id}`)
@@ -317,9 +324,15 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       expect(res.status).toBe(200);
       expect(res.body.dueAt).toBe('2026-12-09T08:00:00.000Z');
       expect(res.body.version).toBe(f.version + 1);
-      const pending = await testKnex()('deadlines').where({ subject_id: f.id, status: 'pending' });
-      expect(pending).toHaveLength(1);
-      expect(pending[0].due_at.toISOString()).toBe('2026-12-09T08:00:00.000Z');
+      const pending = await testKnex()('deadlines')
+        .where({ subject_id: f.id, status: 'pending' })
+        .orderBy('due_at');
+      // The due moment, and 3 and 10 business days later the reminder and the escalation.
+      expect(pending.map((d) => [d.kind, d.due_at.toISOString()])).toEqual([
+        ['follow_up.due', '2026-12-09T08:00:00.000Z'],
+        ['follow_up.overdue_reminder', '2026-12-14T08:00:00.000Z'],
+        ['follow_up.escalate', '2026-12-23T08:00:00.000Z'],
+      ]);
     });
 
     it("when reassigned to a worker of the structure, then 200; to another structure's user or a partner, 400 naming assigneeId", async () => {

@@ -71,12 +71,14 @@ const bodyOf = (fields: string[]) =>
 describe('fuzzing the write endpoints', () => {
   let ctx: TestContext;
   let worker: Agent;
+  let manager: Agent;
   let personId: string;
   let followUpId: string;
   beforeAll(async () => {
     ctx = await createTestContext();
     const team = await createTeam();
     worker = await loginAs(ctx.app, team.worker.email);
+    manager = await loginAs(ctx.app, team.manager.email);
     personId = (await createPerson(worker)).id;
     followUpId = (
       await worker
@@ -139,6 +141,7 @@ describe('fuzzing the write endpoints', () => {
       'phone',
       'email',
       'address',
+      'place',
       'districtId',
       'householdType',
       'source',
@@ -146,6 +149,25 @@ describe('fuzzing the write endpoints', () => {
       'referentId',
       'pauseReminders',
     ]);
+  });
+
+  it('POST /api/persons/:id/merge never answers 5xx', async () => {
+    // A fresh pair each run: half the bodies name the other file with both current versions,
+    // so they merge; the rest are refused.
+    let pair: { id: string; other: string } = { id: '', other: '' };
+    await check(
+      'post',
+      async () => {
+        const [a, b] = [(await createPerson(worker)).id, (await createPerson(worker)).id];
+        pair = { id: a, other: b };
+        return `/api/persons/${a}/merge`;
+      },
+      ['intoId', 'version', 'intoVersion'],
+      {
+        agent: () => manager,
+        complete: async (body) => ({ ...body, intoId: pair.other, version: 1, intoVersion: 1 }),
+      },
+    );
   });
 
   it('PATCH /api/persons/:id never answers 5xx', async () => {
@@ -183,11 +205,17 @@ describe('fuzzing the write endpoints', () => {
       'privateNote',
       'nextFollowUpAt',
       'nextFollowUpTitle',
+      'allowPast',
     ]);
   });
 
   it('POST /api/persons/:id/follow-ups never answers 5xx', async () => {
-    await check('post', `/api/persons/${personId}/follow-ups`, ['dueAt', 'title', 'assigneeId']);
+    await check('post', `/api/persons/${personId}/follow-ups`, [
+      'dueAt',
+      'title',
+      'assigneeId',
+      'allowPast',
+    ]);
   });
 
   it('PATCH /api/follow-ups/:id never answers 5xx', async () => {
@@ -208,7 +236,7 @@ describe('fuzzing the write endpoints', () => {
         if (calls % 5 === 0) target = await fresh();
         return `/api/follow-ups/${target}`;
       },
-      ['status', 'dueAt', 'assigneeId', 'title', 'version'],
+      ['status', 'dueAt', 'assigneeId', 'title', 'version', 'allowPast'],
     );
   });
 
@@ -225,6 +253,7 @@ describe('fuzzing the write endpoints', () => {
       ['assignee', 'overdue', 'status', 'personId', 'dueBefore', 'page', 'pageSize'],
     ],
     ['/api/notifications', ['unread', 'page', 'pageSize']],
+    ['/api/persons/duplicates', ['alias', 'firstName', 'lastName', 'place', 'birthYear', 'phone']],
   ])('GET %s with arbitrary query strings never answers 5xx', async (path, keys) => {
     const queryValue = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 30 }),

@@ -11,6 +11,38 @@ import { createTeam } from '../../setup/factories';
 type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
 const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(planNodes)];
 
+type Sent = { sql: string; bindings: readonly Knex.RawBinding[] };
+
+/** The trigram queries a request sends, captured as knex sends them. */
+async function capture<R>(
+  ctx: TestContext,
+  send: () => Promise<R>,
+  check: (res: R) => void,
+): Promise<Sent[]> {
+  const sent: Sent[] = [];
+  const listener = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
+    if (q.sql.includes('<%')) sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
+  };
+  ctx.deps.knex.on('query', listener);
+  try {
+    check(await send());
+  } finally {
+    ctx.deps.knex.removeListener('query', listener);
+  }
+  return sent;
+}
+
+/** The plan PostgreSQL makes for a captured query, after `setup` in the same transaction. */
+async function planOf(q: Sent, setup?: string): Promise<PlanNode[]> {
+  // pg's numbered placeholders, in order, back to knex's.
+  const sql = q.sql.replace(/\$\d+/g, '?');
+  const plan = await testKnex().transaction(async (trx) => {
+    if (setup) await trx.raw(setup);
+    return (await trx.raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings)).rows;
+  });
+  return planNodes(plan[0]['QUERY PLAN'][0].Plan);
+}
+
 describe('person search query plan', () => {
   let ctx: TestContext;
   beforeAll(async () => {
@@ -26,46 +58,76 @@ describe('person search query plan', () => {
     for (const r of rows) expect(Number(r.procost)).toBeGreaterThanOrEqual(100);
   });
 
-  it('when a worker searches a large structure, then the list and its count use the trigram index', async () => {
+  it('when a worker searches a large structure by name or place, or checks duplicates, then the trigram (and phone) indexes answer, never a scan', async () => {
     const [team, other] = await Promise.all([createTeam(), createTeam()]);
     const surnames = ['Dupont', 'Martin', 'Bernard', 'Lefèvre', 'Moreau', 'Girard', 'Durand'];
+    const places = [
+      'parvis de la médiathèque',
+      'quai Ligny',
+      'gare Saint-Laud',
+      'square Jeanne-d’Arc',
+    ];
     const rows = Array.from({ length: 12000 }, (_, i) => ({
       structure_id: i % 10 === 0 ? other.structure.id : team.structure.id,
       first_name: `Prénom${i}`,
       last_name: `${surnames[i % surnames.length]}-${i}`,
+      place: i % 40 === 1 ? `${places[Math.floor(i / 40) % places.length]} ${i}` : null,
+      birth_year: 1930 + (i % 70),
+      phone: i % 5 === 0 ? `06 ${String(10000000 + i).replace(/(\d{2})(?=\d)/g, '$1 ')}` : null,
       source: 'outreach',
     }));
     for (let i = 0; i < rows.length; i += 2000)
       await testKnex()('persons').insert(rows.slice(i, i + 2000));
     await testKnex().raw('ANALYZE persons');
 
-    const sent: { sql: string; bindings: readonly Knex.RawBinding[] }[] = [];
-    const capture = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
-      if (q.sql.includes('<%')) sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
-    };
-    ctx.deps.knex.on('query', capture);
-    try {
-      const worker = await loginAs(ctx.app, team.worker.email);
-      const res = await worker.get('/api/persons').query({ q: 'lefevre' });
-      expect(res.status).toBe(200);
-      expect(res.body.total).toBe(
-        rows.filter(
-          (r) => r.structure_id === team.structure.id && r.last_name.startsWith('Lefèvre'),
-        ).length,
+    const mine = rows.filter((r) => r.structure_id === team.structure.id);
+    const worker = await loginAs(ctx.app, team.worker.email);
+    for (const [q, expected] of [
+      ['lefevre', mine.filter((r) => r.last_name.startsWith('Lefèvre')).length],
+      // The place is searched like the alias, accents aside, through the same index.
+      ['quai ligny', mine.filter((r) => r.place?.startsWith('quai Ligny')).length],
+    ] as const) {
+      expect(expected).toBeGreaterThan(0);
+      const sent = await capture(
+        ctx,
+        () => worker.get('/api/persons').query({ q }),
+        (res) => {
+          expect(res.status).toBe(200);
+          expect(res.body.total).toBe(expected);
+        },
       );
-    } finally {
-      ctx.deps.knex.removeListener('query', capture);
+      expect(sent).toHaveLength(2); // the page and its count
+      for (const s of sent) {
+        const nodes = await planOf(s);
+        const onPersons = nodes.filter((n) => n['Relation Name'] === 'persons');
+        expect(onPersons.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+        expect(nodes.map((n) => n['Index Name'])).toContain('persons_structure_search_trgm');
+      }
     }
 
-    expect(sent).toHaveLength(2); // the page and its count
-    for (const q of sent) {
-      // pg's numbered placeholders, in order, back to knex's.
-      const sql = q.sql.replace(/\$\d+/g, '?');
-      const { rows: plan } = await testKnex().raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings);
-      const nodes = planNodes(plan[0]['QUERY PLAN'][0].Plan);
-      const onPersons = nodes.filter((n) => n['Relation Name'] === 'persons');
-      expect(onPersons.map((n) => n['Node Type'])).not.toContain('Seq Scan');
-      expect(nodes.map((n) => n['Index Name'])).toContain('persons_structure_search_trgm');
-    }
+    // The duplicates check: names, alias and place through the trigram index, the phone and the
+    // birth year through theirs, never a scan of the structure's files.
+    const sent = await capture(
+      ctx,
+      () =>
+        worker.get('/api/persons/duplicates').query({
+          firstName: 'Prenom42',
+          lastName: 'Lefevre-42',
+          place: 'quai Ligny',
+          phone: '06 10 00 00 45',
+          birthYear: 1972,
+        }),
+      (res) => {
+        expect(res.status).toBe(200);
+        expect(res.body.total).toBeGreaterThan(0);
+      },
+    );
+    expect(sent).toHaveLength(1);
+    const nodes = await planOf(sent[0], 'SET LOCAL pg_trgm.word_similarity_threshold = 0.45');
+    const onPersons = nodes.filter((n) => n['Relation Name'] === 'persons');
+    expect(onPersons.map((n) => n['Node Type'])).not.toContain('Seq Scan');
+    const indexes = nodes.map((n) => n['Index Name']);
+    expect(indexes).toContain('persons_structure_search_trgm');
+    expect(indexes).toContain('persons_structure_phone_key');
   });
 });

@@ -234,7 +234,7 @@ describe('persons API', () => {
           .send({ occurredAt: '2026-11-02T10:00:00Z', channel: 'phone', outcome: 'reached' }),
         outsider
           .post(`/api/persons/${p.id}/follow-ups`)
-          .send({ dueAt: '2026-12-02T10:00:00Z', title: 'Rappeler' }),
+          .send({ dueAt: '2030-12-02T10:00:00Z', title: 'Rappeler' }),
       ];
       for (const res of await Promise.all(calls)) {
         expect(res.status).toBe(404);
@@ -357,6 +357,43 @@ describe('persons API', () => {
     });
   });
 
+  describe('place met', () => {
+    it('when a person is created with a place, then it comes back, is searched like the alias (accents and typos aside) and changes with a PATCH', async () => {
+      const p = await createPerson(worker, {
+        alias: 'Homme ~40 ans',
+        place: 'Sous le pont, quai de la Tannerie',
+      });
+      expect(p.place).toBe('Sous le pont, quai de la Tannerie');
+      for (const q of ['tannerie', 'Quai de la Tanerie', 'TANNERIE']) {
+        const res = await worker.get('/api/persons').query({ q });
+        expect({ q, ids: res.body.items.map((i: { id: string }) => i.id) }).toEqual({
+          q,
+          ids: [p.id],
+        });
+      }
+      const patched = await worker
+        .patch(`/api/persons/${p.id}`)
+        .send({ place: 'Parvis de la gare', version: p.version });
+      expect(patched.status).toBe(200);
+      expect(patched.body.place).toBe('Parvis de la gare');
+      expect((await worker.get('/api/persons').query({ q: 'tannerie' })).body.total).toBe(0);
+      const cleared = await worker
+        .patch(`/api/persons/${p.id}`)
+        .send({ place: null, version: patched.body.version });
+      expect(cleared.body.place).toBeNull();
+    });
+
+    it('when the place is too long or empty, then 400 naming place', async () => {
+      for (const place of ['x'.repeat(201), '   ']) {
+        const res = await worker
+          .post('/api/persons')
+          .send({ alias: 'A', source: 'outreach', place });
+        expect(res.status).toBe(400);
+        expect(res.body.error.details).toEqual([expect.objectContaining({ field: 'place' })]);
+      }
+    });
+  });
+
   it('when a worker asks for the districts, then every district of the structure comes whole on one page, in the list envelope', async () => {
     const team2 = await createTeam();
     const [b, a] = [
@@ -389,7 +426,7 @@ describe('persons API', () => {
         .expect(201);
       await worker
         .post(`/api/persons/${p.id}/follow-ups`)
-        .send({ dueAt: '2026-11-10T10:00:00Z', title: 'Accompagner à la CAF' })
+        .send({ dueAt: '2026-11-10T10:00:00Z', title: 'Accompagner à la CAF', allowPast: true })
         .expect(201);
       const res = await worker2.get(`/api/persons/${p.id}/timeline`);
       expect(res.status).toBe(200);

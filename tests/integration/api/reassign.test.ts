@@ -26,7 +26,8 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
   const plan = async (personId: string, dueAt: string, title = 'Rappeler') => {
     const res = await worker
       .post(`/api/persons/${personId}/follow-ups`)
-      .send({ title, dueAt, assigneeId: team.worker.id });
+      // Some are overdue on purpose: late actions, confirmed.
+      .send({ title, dueAt, assigneeId: team.worker.id, allowPast: true });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
@@ -95,12 +96,15 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
     ] as const) {
       const r = await manager
         .post(`/api/persons/${p}/follow-ups`)
-        .send({ title: 'Visite', dueAt: due, assigneeId: leaver.id });
+        .send({ title: 'Visite', dueAt: due, assigneeId: leaver.id, allowPast: true });
       ids.push(r.body.id);
     }
-    const done = await manager
-      .post(`/api/persons/${a.id}/follow-ups`)
-      .send({ title: 'Fait', dueAt: '2026-11-02T09:00:00Z', assigneeId: leaver.id });
+    const done = await manager.post(`/api/persons/${a.id}/follow-ups`).send({
+      title: 'Fait',
+      dueAt: '2026-11-02T09:00:00Z',
+      assigneeId: leaver.id,
+      allowPast: true,
+    });
     await manager.patch(`/api/follow-ups/${done.body.id}`).send({ status: 'done' });
     // The leaver is disabled before their work is moved: that is allowed.
     await testKnex()('users').where({ id: leaver.id }).update({ disabled_at: NOW });

@@ -43,6 +43,7 @@ describe('person timeline', () => {
         summary: 'Résumé partagé',
         privateNote: 'Note de son autrice',
         nextFollowUpAt: '2026-11-05T09:00:00Z',
+        allowPast: true,
       }).expect(201)
     ).body.id;
     ids.twinB = (
@@ -51,7 +52,7 @@ describe('person timeline', () => {
     ids.open = (
       await worker
         .post(`/api/persons/${personId}/follow-ups`)
-        .send({ dueAt: '2026-11-20T09:00:00Z', title: 'Visite' })
+        .send({ dueAt: '2026-11-20T09:00:00Z', title: 'Visite', allowPast: true })
         .expect(201)
     ).body.id;
     await giveConsent(worker, personId, w.food.partner.id);

@@ -321,7 +321,18 @@ describe('CLI usage and database commands', () => {
       'subject_id',
       openFollowUps.map((f) => f.id),
     );
-    expect(deadlines).toHaveLength(openFollowUps.length);
+    // Each follow-up's due moment, overdue reminder and escalation.
+    expect(deadlines).toHaveLength(openFollowUps.length * 3);
+    for (const kind of ['follow_up.due', 'follow_up.overdue_reminder', 'follow_up.escalate'])
+      expect(deadlines.filter((d) => d.kind === kind)).toHaveLength(openFollowUps.length);
+    // Every followed person has the no-contact rules planned.
+    const noContact = await knex('deadlines')
+      .where({ kind: 'person.no_contact' })
+      .whereIn(
+        'subject_id',
+        persons.map((p) => p.id),
+      );
+    expect(noContact).toHaveLength(persons.length);
 
     const again = await cli(['seed:demo']);
     expect(again.code).toBe(1);

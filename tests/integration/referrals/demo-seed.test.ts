@@ -50,6 +50,7 @@ describe('demo directory and referral', () => {
       status: string;
       alias: string | null;
       firstName: string | null;
+      lastName: string | null;
     }[];
     const statuses = new Set<string>();
     const reasons = new Set<string>();
@@ -71,9 +72,32 @@ describe('demo directory and referral', () => {
       ['non_knowledge', 'non_proposal', 'non_receipt', 'non_request'].sort(),
     );
     expect(amounts).toBeGreaterThan(0);
-    expect(persons.find((p) => p.firstName === 'Marcel')?.status).toBe('resolved');
+    expect(persons.find((p) => p.lastName === 'Fontaine')?.status).toBe('resolved');
     const partner = await loginAs(ctx.app, account('partner'), DEMO_PASSWORD);
     const inbox = await partner.get('/api/referrals');
     expect(inbox.body.items[0].right).toMatchObject({ code: 'aide_alimentaire' });
+  });
+
+  it('when the demo is loaded, then persons carry a place and Marcel, signalled twice, is offered as a likely duplicate a manager can merge', async () => {
+    const worker = await loginAs(ctx.app, account('worker'), DEMO_PASSWORD);
+    const persons = (await worker.get('/api/persons?pageSize=100')).body.items as {
+      id: string;
+      place: string | null;
+      lastName: string | null;
+    }[];
+    expect(persons.filter((p) => p.place).length).toBeGreaterThanOrEqual(2);
+    const byPlace = await worker.get('/api/persons').query({ q: 'mediatheque toussaint' });
+    expect(byPlace.body.total).toBe(1);
+    const original = persons.find((p) => p.lastName === 'Fontaine')!;
+    const twice = persons.find((p) => p.lastName === 'Fontaines')!;
+    const offered = await worker
+      .get('/api/persons/duplicates')
+      .query({ firstName: 'Marcel', lastName: 'Fontaine', birthYear: 1947 });
+    expect(offered.body.items.map((c: { id: string }) => c.id).sort()).toEqual(
+      [original.id, twice.id].sort(),
+    );
+    const manager = await loginAs(ctx.app, account('manager'), DEMO_PASSWORD);
+    const page = await manager.get(`/personnes/${original.id}/fusion`);
+    expect(page.text).toContain(`/personnes/${original.id}/fusion?avec=${twice.id}`);
   });
 });

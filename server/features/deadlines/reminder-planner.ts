@@ -1,0 +1,112 @@
+import type { Knex } from 'knex';
+import type { BusinessCalendar } from '../../lib/calendar';
+import type { OutboxWriter } from './outbox';
+import { FOLLOW_UP_DUE } from '../follow-ups/follow-up-schemas';
+import {
+  FOLLOW_UP_ESCALATE,
+  FOLLOW_UP_OVERDUE_REMINDER,
+  NO_CONTACT_KINDS,
+  PERSON_NO_CONTACT,
+  PERSON_SUGGEST_CLOSE,
+} from './rule-kinds';
+import type { RuleSettingsSource } from './rule-settings';
+
+/** Every deadline a follow-up's due moment brings: they move, and go, together. */
+export const FOLLOW_UP_KINDS = [FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE_REMINDER, FOLLOW_UP_ESCALATE];
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A person's last contact, or (`orCreation`) the file's creation when none was logged, as the
+ * backlog counts; null for a person out of scope (or without contact, without `orCreation`).
+ */
+export async function lastContactAt(
+  db: Knex | Knex.Transaction,
+  structureId: string,
+  personId: string,
+  orCreation = true,
+): Promise<Date | null> {
+  const lastContact = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
+  const row = await db('persons as p')
+    .where({ 'p.id': personId, 'p.structure_id': structureId })
+    .first(
+      db.raw(`${orCreation ? `coalesce(${lastContact}, p.created_at)` : lastContact} AS last_at`),
+    );
+  return row?.last_at ? new Date(row.last_at) : null;
+}
+
+export interface ReminderPlannerDeps {
+  calendar: BusinessCalendar;
+  ruleSettings: RuleSettingsSource;
+}
+
+/**
+ * Writes the deadlines of the reminder rules, in the caller's transaction (the outbox enqueues
+ * them after commit). The durations come from `ruleSettings` at planning time; the processors
+ * re-check their subject when they run.
+ */
+export function createReminderPlanner({ calendar, ruleSettings }: ReminderPlannerDeps) {
+  return {
+    /** A follow-up due at `dueAt`: its due notification, its overdue reminder and its escalation. */
+    async planFollowUp(
+      trx: Knex.Transaction,
+      outbox: OutboxWriter,
+      structureId: string,
+      followUpId: string,
+      dueAt: Date,
+    ): Promise<void> {
+      const s = await ruleSettings(trx, structureId);
+      const base = { structureId, subjectType: 'follow_up', subjectId: followUpId };
+      await outbox.schedule({ ...base, kind: FOLLOW_UP_DUE, dueAt });
+      await outbox.schedule({
+        ...base,
+        kind: FOLLOW_UP_OVERDUE_REMINDER,
+        dueAt: calendar.nextWorkingMoment(calendar.addBusinessDays(dueAt, s.followUpReminderDays)),
+      });
+      await outbox.schedule({
+        ...base,
+        kind: FOLLOW_UP_ESCALATE,
+        dueAt: calendar.nextWorkingMoment(
+          calendar.addBusinessDays(dueAt, s.followUpEscalationDays),
+        ),
+      });
+    },
+
+    /** The follow-up closed, moved or was handed on: its pending deadlines go. */
+    async cancelFollowUp(outbox: OutboxWriter, followUpId: string): Promise<void> {
+      await outbox.cancel('follow_up', followUpId, FOLLOW_UP_KINDS);
+    },
+
+    /**
+     * The no-contact rules of a person, planned again from their last contact (or, with none,
+     * from `createdAt` when the file is being created, else from its creation): called when a
+     * file is created and whenever a contact is logged.
+     */
+    async planNoContact(
+      trx: Knex.Transaction,
+      outbox: OutboxWriter,
+      structureId: string,
+      personId: string,
+      createdAt?: Date,
+    ): Promise<void> {
+      await outbox.cancel('person', personId, NO_CONTACT_KINDS);
+      const last =
+        (await lastContactAt(trx, structureId, personId, !createdAt)) ?? createdAt ?? null;
+      if (!last) return;
+      const s = await ruleSettings(trx, structureId);
+      const base = { structureId, subjectType: 'person', subjectId: personId };
+      await outbox.schedule({
+        ...base,
+        kind: PERSON_NO_CONTACT,
+        dueAt: calendar.nextWorkingMoment(new Date(last.getTime() + s.noContactDays * DAY_MS)),
+      });
+      await outbox.schedule({
+        ...base,
+        kind: PERSON_SUGGEST_CLOSE,
+        dueAt: calendar.nextWorkingMoment(new Date(last.getTime() + s.noContactCloseDays * DAY_MS)),
+      });
+    },
+  };
+}
+
+export type ReminderPlanner = ReturnType<typeof createReminderPlanner>;

@@ -1,0 +1,58 @@
+import type { Knex } from 'knex';
+import type { DeadlineReplanner } from '../settings/settings-service';
+import {
+  FOLLOW_UP_ESCALATE,
+  FOLLOW_UP_OVERDUE_REMINDER,
+  PERSON_NO_CONTACT,
+  PERSON_SUGGEST_CLOSE,
+} from './rule-kinds';
+import { lastContactAt } from './reminder-planner';
+
+const DAY_MS = 86_400_000;
+
+async function followUpDueDates(trx: Knex.Transaction, ids: string[]): Promise<Map<string, Date>> {
+  if (ids.length === 0) return new Map();
+  const rows: { id: string; due_at: Date }[] = await trx('follow_ups')
+    .whereIn('id', ids)
+    .select('id', 'due_at');
+  return new Map(rows.map((r) => [r.id, new Date(r.due_at)]));
+}
+
+/**
+ * The reminder rules' deadlines as new settings place them, counted exactly as the reminder
+ * planner counts them: a follow-up's reminder and escalation from its due moment, a person's
+ * no-contact rules from their last contact (or the file's creation). The daily digest is not
+ * moved here: each digest plans the next one with the settings in force.
+ */
+export const reminderReplanner: DeadlineReplanner = {
+  kinds: [FOLLOW_UP_OVERDUE_REMINDER, FOLLOW_UP_ESCALATE, PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE],
+  async replan(trx, pending, settings, calendar) {
+    const next = new Map<string, Date>();
+    const dueDates = await followUpDueDates(
+      trx,
+      pending.filter((d) => d.subjectType === 'follow_up').map((d) => d.subjectId),
+    );
+    const lastContacts = new Map<string, Date | null>();
+    for (const d of pending) {
+      if (d.kind === FOLLOW_UP_OVERDUE_REMINDER || d.kind === FOLLOW_UP_ESCALATE) {
+        const due = dueDates.get(d.subjectId);
+        if (!due) continue;
+        const days =
+          d.kind === FOLLOW_UP_OVERDUE_REMINDER
+            ? settings.followUpReminderDays
+            : settings.followUpEscalationDays;
+        next.set(d.id, calendar.nextWorkingMoment(calendar.addBusinessDays(due, days)));
+      } else {
+        if (!lastContacts.has(d.subjectId)) {
+          lastContacts.set(d.subjectId, await lastContactAt(trx, d.structureId, d.subjectId));
+        }
+        const last = lastContacts.get(d.subjectId);
+        if (!last) continue;
+        const days =
+          d.kind === PERSON_NO_CONTACT ? settings.noContactDays : settings.noContactCloseDays;
+        next.set(d.id, calendar.nextWorkingMoment(new Date(last.getTime() + days * DAY_MS)));
+      }
+    }
+    return next;
+  },
+};

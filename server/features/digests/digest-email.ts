@@ -1,0 +1,71 @@
+import type { OutgoingEmail } from '../../lib/mailer';
+import type { DigestCounts } from './digest-repository';
+
+const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
+
+/** The lines of a digest: counts only, never a person (an inbox is read and forwarded widely). */
+export function digestLines(c: DigestCounts, partner: boolean): string[] {
+  const lines: string[] = [];
+  if (c.dueToday) lines.push(`${plural(c.dueToday, 'suivi', 'suivis')} à faire aujourd’hui`);
+  if (c.overdue) lines.push(`${plural(c.overdue, 'suivi', 'suivis')} en retard`);
+  if (c.referrals)
+    lines.push(
+      partner
+        ? `${plural(c.referrals, 'demande', 'demandes')} d’orientation en attente de votre réponse`
+        : `${plural(c.referrals, 'orientation', 'orientations')} sans réponse du partenaire dans le délai`,
+    );
+  if (c.escalations)
+    lines.push(
+      `${plural(c.escalations, 'suivi', 'suivis')} de votre équipe en retard signalé${c.escalations > 1 ? 's' : ''} à vous`,
+    );
+  return lines;
+}
+
+export const isEmpty = (c: DigestCounts) =>
+  c.dueToday + c.overdue + c.referrals + c.escalations === 0;
+
+const escapeHtml = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
+  );
+
+/** The digest by email: the same lines as in the app, and links to the pages behind them. */
+export function digestEmail(m: {
+  to: string;
+  title: string;
+  lines: string[];
+  publicUrl: string;
+  partner: boolean;
+  messageId: string;
+}): OutgoingEmail {
+  const open = m.partner ? `${m.publicUrl}/orientations` : `${m.publicUrl}/`;
+  const prefs = `${m.publicUrl}/mon-compte`;
+  const privacy = 'Par discrétion, ce message ne nomme aucune personne suivie.';
+  const text = [
+    'Bonjour,',
+    '',
+    `${m.title} :`,
+    ...m.lines.map((l) => `- ${l}`),
+    '',
+    `Pour les voir : ${open}`,
+    '',
+    privacy,
+    `Pour ne plus recevoir ce message par courriel : ${prefs}`,
+  ].join('\n');
+  const html = `<!doctype html><html lang="fr"><body>
+<p>Bonjour,</p>
+<p>${escapeHtml(m.title)} :</p>
+<ul>${m.lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>
+<p><a href="${escapeHtml(open)}">Les voir dans aller-vers</a></p>
+<p>${escapeHtml(privacy)}</p>
+<p><a href="${escapeHtml(prefs)}">Ne plus recevoir ce message par courriel</a></p>
+</body></html>`;
+  return {
+    to: m.to,
+    subject: `aller-vers : ${m.title.toLowerCase()}`,
+    text,
+    html,
+    messageId: m.messageId,
+  };
+}

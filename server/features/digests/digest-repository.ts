@@ -1,0 +1,128 @@
+import type { Knex } from 'knex';
+import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
+import { DIGEST_DAILY, NOTIFY_DIGEST, NOTIFY_FOLLOW_UP_ESCALATED } from '../deadlines/rule-kinds';
+
+type Db = Knex | Knex.Transaction;
+
+/** What one user's digest counts; never who it is about. */
+export interface DigestCounts {
+  dueToday: number;
+  overdue: number;
+  /** Staff: their referrals past the partner's response delay. Partners: referrals awaiting their answer. */
+  referrals: number;
+  /** Managers: open follow-ups of their teams escalated to them. */
+  escalations: number;
+}
+
+export interface DigestRecipient {
+  id: string;
+  role: string;
+  partnerId: string | null;
+  email: string;
+  emailNotifications: boolean;
+}
+
+/** Persons whose reminders run: paused and anonymised files count in no digest. */
+const REMINDED = 'NOT p.pause_reminders AND p.anonymised_at IS NULL';
+
+export const digestRepository = {
+  /** The in-app digest a user got at that moment (what their digest email says), or null. */
+  async digestAt(
+    db: Db,
+    userId: string,
+    dueMoment: Date,
+  ): Promise<{ title: string; body: string | null } | null> {
+    const row = await db('notifications')
+      .where({
+        recipient_id: userId,
+        kind: NOTIFY_DIGEST,
+        subject_id: userId,
+        due_moment: dueMoment,
+      })
+      .first('title', 'body');
+    return row ? { title: row.title, body: row.body } : null;
+  },
+
+  /** The users who get a digest: active workers, managers and partner users of the structure. */
+  async recipients(db: Db, structureId: string): Promise<DigestRecipient[]> {
+    const rows = await db('users')
+      .where({ structure_id: structureId })
+      .whereIn('role', ['worker', 'manager', 'partner'])
+      .whereNull('disabled_at')
+      .orderBy('id')
+      .select('id', 'role', 'partner_id', 'email', 'email_notifications');
+    return rows.map((r) => ({
+      id: r.id,
+      role: r.role,
+      partnerId: r.partner_id,
+      email: r.email,
+      emailNotifications: r.email_notifications,
+    }));
+  },
+
+  /** One user's counts at `now`, "today" being [dayStart, dayEnd). */
+  async countsFor(
+    db: Db,
+    structureId: string,
+    user: DigestRecipient,
+    at: { now: Date; dayStart: Date; dayEnd: Date },
+  ): Promise<DigestCounts> {
+    if (user.role === 'partner') {
+      const row = await db.raw(
+        `SELECT count(*)::int AS n FROM referrals r JOIN persons p ON p.id = r.person_id
+          WHERE r.partner_id = :partnerId AND r.status = 'requested' AND ${REMINDED}`,
+        { partnerId: user.partnerId },
+      );
+      return { dueToday: 0, overdue: 0, referrals: row.rows[0].n, escalations: 0 };
+    }
+    const bind = { u: user.id, s: structureId, ...at };
+    const followUps = (when: string) => `(SELECT count(*)::int FROM follow_ups f
+        JOIN persons p ON p.id = f.person_id
+       WHERE f.assignee_id = :u AND f.structure_id = :s AND f.status = 'open' AND ${when} AND ${REMINDED})`;
+    const { rows } = await db.raw(
+      `SELECT ${followUps('f.due_at >= :dayStart AND f.due_at < :dayEnd')} AS due_today,
+              ${followUps('f.due_at < :dayStart')} AS overdue,
+              (SELECT count(*)::int FROM referrals r JOIN persons p ON p.id = r.person_id
+                WHERE r.requester_id = :u AND r.structure_id = :s AND r.status = 'requested' AND ${REMINDED}
+                  AND EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'referral'
+                        AND d.subject_id = r.id AND d.kind = '${REFERRAL_ESCALATE_REQUESTER}'
+                        AND d.status <> 'cancelled' AND d.due_at <= :now)) AS referrals,
+              (SELECT count(DISTINCT n.subject_id)::int FROM notifications n
+                 JOIN follow_ups f ON f.id = n.subject_id AND f.status = 'open'
+                 JOIN persons p ON p.id = f.person_id
+                WHERE n.recipient_id = :u AND n.kind = '${NOTIFY_FOLLOW_UP_ESCALATED}' AND ${REMINDED}) AS escalations`,
+      bind,
+    );
+    const r = rows[0];
+    return {
+      dueToday: r.due_today,
+      overdue: r.overdue,
+      referrals: r.referrals,
+      escalations: r.escalations,
+    };
+  },
+
+  /** Plans a structure's digest at `dueAt` unless one is planned there already; its id, or null. */
+  async planOnce(db: Db, structureId: string, dueAt: Date): Promise<string | null> {
+    const rows = await db.raw(
+      `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
+       VALUES (:structureId, :kind, 'structure', :structureId, :dueAt)
+       ON CONFLICT (subject_id, due_at) WHERE kind = '${DIGEST_DAILY}' AND status <> 'cancelled'
+       DO NOTHING RETURNING id`,
+      { structureId, kind: DIGEST_DAILY, dueAt },
+    );
+    return rows.rows[0]?.id ?? null;
+  },
+
+  /** Structures with no digest pending. */
+  async structuresWithoutDigest(db: Db): Promise<string[]> {
+    const rows = await db('structures as s')
+      .whereNotExists(
+        db('deadlines as d')
+          .whereRaw('d.subject_id = s.id')
+          .andWhere({ 'd.kind': DIGEST_DAILY, 'd.status': 'pending' }),
+      )
+      .select('s.id');
+    return rows.map((r: { id: string }) => r.id);
+  },
+};

@@ -1,0 +1,122 @@
+import { z } from 'zod';
+
+/** "HH:MM", 00:00 to 23:59. */
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+const time = () => z.string().regex(TIME, 'must be a time HH:MM');
+const days = (max: number) =>
+  z
+    .number({ message: 'must be a whole number of days' })
+    .int('must be a whole number of days')
+    .min(1, 'must be at least 1')
+    .max(max, `must be at most ${max}`);
+
+/**
+ * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
+ * (no-contact ones in calendar days), the digest's time, working hours, the observation's
+ * small-count threshold and the retention period. Every field has the spec's default.
+ */
+export const settingsFields = z
+  .object({
+    followUpReminderDays: days(60),
+    followUpEscalationDays: days(120),
+    referralResponseDays: days(60),
+    referralExpiryDays: days(120),
+    loopClosingDays: days(120),
+    noContactDays: days(365),
+    noContactCloseDays: days(730),
+    reportTriageDays: days(60),
+    digestTime: time(),
+    workingHours: z
+      .object({ start: time(), end: time() })
+      .strict()
+      .refine((h) => h.start < h.end, { path: ['end'], message: 'must be after start' }),
+    smallCountThreshold: z
+      .number({ message: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(2, 'must be at least 2')
+      .max(100, 'must be at most 100'),
+    retentionMonths: z
+      .number({ message: 'must be a whole number of months' })
+      .int('must be a whole number of months')
+      .min(6, 'must be at least 6')
+      .max(120, 'must be at most 120'),
+  })
+  .strict();
+export type StructureSettings = z.infer<typeof settingsFields>;
+
+export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
+  followUpReminderDays: 3,
+  followUpEscalationDays: 10,
+  referralResponseDays: 5,
+  referralExpiryDays: 10,
+  loopClosingDays: 10,
+  noContactDays: 30,
+  noContactCloseDays: 90,
+  reportTriageDays: 5,
+  digestTime: '08:30',
+  workingHours: Object.freeze({ start: '08:30', end: '18:00' }),
+  smallCountThreshold: 5,
+  retentionMonths: 24,
+});
+
+/** Cross-field rules, named on the field a person would change. */
+function checkOrder(s: StructureSettings, ctx: z.RefinementCtx) {
+  if (s.followUpEscalationDays <= s.followUpReminderDays)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['followUpEscalationDays'],
+      message: 'must be more than followUpReminderDays',
+    });
+  if (s.referralExpiryDays < s.referralResponseDays)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['referralExpiryDays'],
+      message: 'must be at least referralResponseDays',
+    });
+  if (s.noContactCloseDays <= s.noContactDays)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['noContactCloseDays'],
+      message: 'must be more than noContactDays',
+    });
+}
+
+/** The whole settings object, checked together (after a PATCH is merged into what is stored). */
+export const completeSettings = settingsFields.superRefine(checkOrder);
+
+export const patchSettingsBody = settingsFields
+  .partial()
+  .extend({
+    version: z
+      .number({ message: 'must be the version you read' })
+      .int()
+      .min(1, 'must be a known version')
+      .max(2147483647),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).some((k) => k !== 'version'), {
+    path: ['version'],
+    message: 'give at least one setting to change',
+  });
+export type PatchSettingsInput = z.infer<typeof patchSettingsBody>;
+
+export const settingsView = settingsFields.extend({
+  version: z.number().int(),
+  updatedAt: z.iso.datetime().nullable(),
+});
+export interface SettingsView extends StructureSettings {
+  version: number;
+  updatedAt: Date | null;
+}
+
+/** Stored settings read leniently: a field missing or out of range takes its default. */
+export function withDefaults(stored: unknown): StructureSettings {
+  const given = stored && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = { ...DEFAULT_SETTINGS };
+  for (const [key, schema] of Object.entries(settingsFields.shape)) {
+    const parsed = (schema as z.ZodType).safeParse(given[key]);
+    if (parsed.success) out[key] = parsed.data;
+  }
+  const all = completeSettings.safeParse(out);
+  return all.success ? all.data : { ...DEFAULT_SETTINGS };
+}

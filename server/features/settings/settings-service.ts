@@ -1,0 +1,169 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
+import {
+  createBusinessCalendar,
+  type BusinessCalendar,
+  type CalendarOptions,
+} from '../../lib/calendar';
+import type { Clock } from '../../lib/clock';
+import { NotFoundError, StaleVersionError, ValidationError } from '../../lib/errors';
+import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import { zodIssues } from '../../lib/validate';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { settingsRepository } from './settings-repository';
+import {
+  completeSettings,
+  withDefaults,
+  type PatchSettingsInput,
+  type SettingsView,
+  type StructureSettings,
+} from './settings-schemas';
+
+type Db = Knex | Knex.Transaction;
+
+/**
+ * A feature whose deadlines depend on the settings: given the pending deadlines of its kinds in
+ * one structure and the new settings, it answers the new due moment of each one that moves.
+ * Registered in the container; the other deadlines stay where they are.
+ */
+export interface DeadlineReplanner {
+  kinds: readonly string[];
+  replan(
+    trx: Knex.Transaction,
+    pending: Deadline[],
+    settings: StructureSettings,
+    calendar: BusinessCalendar,
+  ): Promise<Map<string, Date>>;
+}
+
+export interface SettingsServiceDeps {
+  knex: Knex;
+  uow: UnitOfWork;
+  clock: Clock;
+  /** Options every structure's calendar shares (Alsace-Moselle holidays, time zone). */
+  calendarOptions?: CalendarOptions;
+  replanners?: DeadlineReplanner[];
+  /** The structure's pending deadlines of these kinds (the deadlines feature reads them). */
+  pendingOfKinds(
+    trx: Knex.Transaction,
+    structureId: string,
+    kinds: readonly string[],
+  ): Promise<Deadline[]>;
+}
+
+/**
+ * Each structure's settings: the durations of the deadline rules, the digest's time, working
+ * hours, the small-count threshold and the retention period. Deadlines read them when they are
+ * planned; a change re-plans the pending ones, in the same transaction.
+ */
+export function createSettingsService({
+  knex,
+  uow,
+  clock,
+  calendarOptions = {},
+  replanners = [],
+  pendingOfKinds,
+}: SettingsServiceDeps) {
+  const calendars = new Map<string, BusinessCalendar>();
+  const calendarFor = (s: Pick<StructureSettings, 'workingHours'>): BusinessCalendar => {
+    const key = `${s.workingHours.start}-${s.workingHours.end}`;
+    let cal = calendars.get(key);
+    if (!cal) {
+      cal = createBusinessCalendar({
+        ...calendarOptions,
+        dayStart: s.workingHours.start,
+        dayEnd: s.workingHours.end,
+      });
+      calendars.set(key, cal);
+    }
+    return cal;
+  };
+
+  async function view(db: Db, structureId: string): Promise<SettingsView> {
+    const stored = await settingsRepository.read(db, structureId);
+    if (!stored) throw new NotFoundError('Structure');
+    return {
+      ...withDefaults(stored.settings),
+      version: stored.version,
+      updatedAt: stored.updatedAt,
+    };
+  }
+
+  /** Moves the pending deadlines that the new settings place elsewhere; returns how many moved. */
+  async function replan(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    structureId: string,
+    settings: StructureSettings,
+  ): Promise<number> {
+    const calendar = calendarFor(settings);
+    let moved = 0;
+    for (const r of replanners) {
+      const pending = await pendingOfKinds(trx, structureId, r.kinds);
+      if (pending.length === 0) continue;
+      const next = await r.replan(trx, pending, settings, calendar);
+      for (const d of pending) {
+        const dueAt = next.get(d.id);
+        if (dueAt && dueAt.getTime() !== d.dueAt.getTime()) {
+          if (await outbox.reschedule(d.id, dueAt)) moved += 1;
+        }
+      }
+    }
+    return moved;
+  }
+
+  return {
+    calendarFor,
+
+    /** The settings in force for a structure (defaults where nothing was set). */
+    async forStructure(db: Db, structureId: string): Promise<StructureSettings> {
+      const stored = await settingsRepository.read(db, structureId);
+      return withDefaults(stored?.settings);
+    },
+
+    get: (actor: Actor): Promise<SettingsView> => view(knex, actor.structureId),
+
+    async update(
+      actor: Actor,
+      input: PatchSettingsInput,
+      ctx: RequestContext,
+    ): Promise<SettingsView & { replanned: number }> {
+      return uow(async (trx, outbox) => {
+        const stored = await settingsRepository.lock(trx, actor.structureId);
+        if (!stored) throw new NotFoundError('Structure');
+        const current = withDefaults(stored.settings);
+        if (stored.version !== input.version) {
+          throw new StaleVersionError('The settings were changed by someone else; reload them', {
+            ...current,
+            version: stored.version,
+            updatedAt: stored.updatedAt,
+          });
+        }
+        const { version: _v, ...changes } = input;
+        const merged = completeSettings.safeParse({ ...current, ...changes });
+        if (!merged.success) {
+          const details = zodIssues(merged.error);
+          throw new ValidationError(
+            `Invalid body: ${details[0].field}: ${details[0].message}`,
+            details,
+          );
+        }
+        const now = clock.now();
+        await settingsRepository.write(trx, actor.structureId, merged.data, stored.version, now);
+        const replanned = await replan(trx, outbox, actor.structureId, merged.data);
+        await auditTrail.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'settings.update',
+          subjectType: 'structure',
+          subjectId: actor.structureId,
+          ip: ctx.ip,
+          details: { fields: Object.keys(changes), replanned },
+        });
+        return { ...(await view(trx, actor.structureId)), replanned };
+      });
+    },
+  };
+}
+
+export type SettingsService = ReturnType<typeof createSettingsService>;

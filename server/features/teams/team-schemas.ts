@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { plainString, uuid } from '../../lib/validate';
+
+const name = () =>
+  plainString().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
+const ids = () =>
+  z
+    .array(uuid())
+    .max(500, 'must list at most 500 users')
+    .transform((a) => [...new Set(a)]);
+
+export const teamIdParams = z.object({ id: uuid() }).strict();
+
+export const createTeamBody = z
+  .object({ name: name(), memberIds: ids().optional(), managerIds: ids().optional() })
+  .strict();
+export type CreateTeamInput = z.infer<typeof createTeamBody>;
+
+export const updateTeamBody = z
+  .object({ name: name().optional(), memberIds: ids().optional(), managerIds: ids().optional() })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, {
+    path: ['name'],
+    message: 'give a name, memberIds or managerIds',
+  });
+export type UpdateTeamInput = z.infer<typeof updateTeamBody>;
+
+const person = z.object({ id: z.uuid(), name: z.string(), role: z.string() });
+export const teamView = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  members: z.array(person).meta({ description: 'workers and managers who belong to the team' }),
+  managers: z.array(person).meta({ description: 'managers who lead the team' }),
+});
+export const teamListView = z.object({
+  items: z.array(teamView),
+  total: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+});

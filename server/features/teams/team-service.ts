@@ -1,0 +1,159 @@
+import type { Knex } from 'knex';
+import { PERSON_ROLES, type Actor } from '../../auth/actor';
+import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
+import type { UnitOfWork } from '../deadlines/outbox';
+import type { Page } from '../../lib/validate';
+import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { teamRepository, type Team, type TeamUser } from './team-repository';
+import type { CreateTeamInput, UpdateTeamInput } from './team-schemas';
+
+type Db = Knex | Knex.Transaction;
+
+/**
+ * Teams of a structure (spec §1): workers belong to teams, managers lead them; the backlog
+ * groups by them and escalations go to their managers. Admins write, staff read.
+ */
+export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }) {
+  /** 422 unless every id is an active user of the structure who may hold that place. */
+  async function checkUsers(
+    db: Db,
+    structureId: string,
+    ids: string[],
+    place: 'member' | 'manager',
+  ): Promise<void> {
+    const found = await teamRepository.activeUsers(db, structureId, ids);
+    const missing = ids.filter((id) => !found.some((u) => u.id === id));
+    if (missing.length)
+      throw new BusinessRuleError(
+        'user_unavailable',
+        'Some users are not active users of your structure',
+        { field: place === 'member' ? 'memberIds' : 'managerIds', ids: missing },
+      );
+    const allowed: readonly string[] = place === 'member' ? PERSON_ROLES : ['manager'];
+    const wrong = found.filter((u) => !allowed.includes(u.role));
+    if (wrong.length)
+      throw new BusinessRuleError(
+        place === 'member' ? 'not_staff' : 'not_a_manager',
+        place === 'member'
+          ? 'Only workers and managers belong to teams'
+          : 'Only managers lead teams',
+        { field: place === 'member' ? 'memberIds' : 'managerIds', ids: wrong.map((u) => u.id) },
+      );
+  }
+
+  async function write(
+    trx: Knex.Transaction,
+    actor: Actor,
+    teamId: string,
+    input: { memberIds?: string[]; managerIds?: string[] },
+  ) {
+    if (input.memberIds) {
+      await checkUsers(trx, actor.structureId, input.memberIds, 'member');
+      await teamRepository.replace(trx, teamId, false, input.memberIds);
+    }
+    if (input.managerIds) {
+      await checkUsers(trx, actor.structureId, input.managerIds, 'manager');
+      await teamRepository.replace(trx, teamId, true, input.managerIds);
+    }
+  }
+
+  const duplicate = () => new ConflictError('Your structure already has a team of this name');
+
+  return {
+    async list(actor: Actor): Promise<Page<Team>> {
+      const items = await teamRepository.list(knex, actor.structureId);
+      return { items, total: items.length, page: 1, pageSize: items.length };
+    },
+
+    async get(actor: Actor, id: string): Promise<Team> {
+      const team = await teamRepository.find(knex, actor.structureId, id);
+      if (!team) throw new NotFoundError('Team');
+      return team;
+    },
+
+    async create(actor: Actor, input: CreateTeamInput, ctx: RequestContext): Promise<Team> {
+      return uow(async (trx) => {
+        const id = await teamRepository.insert(trx, actor.structureId, input.name);
+        if (!id) throw duplicate();
+        await write(trx, actor, id, input);
+        await auditTrail.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'team.create',
+          subjectType: 'team',
+          subjectId: id,
+          ip: ctx.ip,
+        });
+        return (await teamRepository.find(trx, actor.structureId, id))!;
+      });
+    },
+
+    /** Rename and replace the members or the managers (each list given replaces the old one). */
+    async update(
+      actor: Actor,
+      id: string,
+      input: UpdateTeamInput,
+      ctx: RequestContext,
+    ): Promise<Team> {
+      return uow(async (trx) => {
+        if (!(await teamRepository.lock(trx, actor.structureId, id)))
+          throw new NotFoundError('Team');
+        if (input.name && !(await teamRepository.rename(trx, actor.structureId, id, input.name)))
+          throw duplicate();
+        await write(trx, actor, id, input);
+        await auditTrail.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'team.update',
+          subjectType: 'team',
+          subjectId: id,
+          ip: ctx.ip,
+          details: { fields: Object.keys(input) },
+        });
+        return (await teamRepository.find(trx, actor.structureId, id))!;
+      });
+    },
+
+    /**
+     * Who a user's escalations go to: the active managers leading the teams the user belongs to.
+     * A user in no led team escalates to every active manager of the structure, so an escalation
+     * never falls into the void. The user is never their own escalation.
+     */
+    async managersOf(db: Db, structureId: string, userId: string): Promise<TeamUser[]> {
+      const leads = await teamRepository.leadsOf(db, structureId, userId);
+      return leads.length ? leads : teamRepository.activeManagers(db, structureId, userId);
+    },
+
+    /** The teams a user belongs to or leads. */
+    teamsOf: (db: Db, structureId: string, userId: string) =>
+      teamRepository.teamsOf(db, structureId, userId),
+
+    /** The teams a manager leads (the default filter of their backlog). */
+    async ledBy(db: Db, structureId: string, userId: string) {
+      return (await teamRepository.teamsOf(db, structureId, userId)).filter((t) => t.isLead);
+    },
+
+    /** Sets a user's team memberships (users' PATCH, invitation); 422 on a team not of the structure. */
+    async setMemberships(
+      trx: Knex.Transaction,
+      structureId: string,
+      userId: string,
+      teamIds: string[],
+    ): Promise<void> {
+      const found = await teamRepository.existing(trx, structureId, teamIds);
+      const unknown = teamIds.filter((t) => !found.includes(t));
+      if (unknown.length)
+        throw new BusinessRuleError(
+          'team_not_found',
+          'Some teams are not teams of your structure',
+          {
+            field: 'teamIds',
+            ids: unknown,
+          },
+        );
+      await teamRepository.setMemberships(trx, userId, teamIds);
+    },
+  };
+}
+
+export type TeamService = ReturnType<typeof createTeamService>;

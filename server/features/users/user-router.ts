@@ -1,0 +1,99 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { hasRole, isPublic } from '../../auth/policies';
+import { endpoint } from '../../http/endpoint';
+import {
+  inviteUserBody,
+  listUsersQuery,
+  passwordResetBody,
+  setPasswordBody,
+  updateUserBody,
+  userIdParams,
+  userListView,
+  userView,
+} from './user-schemas';
+import type { UserService } from './user-service';
+
+/** Users of the structure, managed by its admins; the forgotten-password request is public. */
+export function userRouter(users: UserService): Router {
+  const r = Router();
+  const admin = () => hasRole('admin');
+  endpoint(r, {
+    method: 'get',
+    path: '/users',
+    policy: admin(),
+    query: listUsersQuery,
+    summary: "The structure's users with their role and teams (filters: role, partnerId, disabled)",
+    response: userListView,
+    handler: ({ actor, query }) => users.list(actor, query),
+  });
+  endpoint(r, {
+    method: 'get',
+    path: '/users/:id',
+    policy: admin(),
+    params: userIdParams,
+    summary: 'One user of the structure',
+    response: userView,
+    handler: ({ actor, params }) => users.get(actor, params.id),
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/users',
+    policy: admin(),
+    body: inviteUserBody,
+    status: 201,
+    summary:
+      'Invite a user: an email with a set-password link (48 h, single use) is sent; 409 if the address is taken',
+    response: userView,
+    handler: ({ actor, body, ctx }) => users.invite(actor, body, ctx),
+  });
+  endpoint(r, {
+    method: 'patch',
+    path: '/users/:id',
+    policy: admin(),
+    params: userIdParams,
+    body: updateUserBody,
+    summary:
+      'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for teams of a disabled user)',
+    response: userView,
+    handler: ({ actor, params, body, ctx }) => users.update(actor, params.id, body, ctx),
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/users/:id/password-link',
+    policy: admin(),
+    params: userIdParams,
+    status: 202,
+    summary: 'Send a new set-password link (the older ones stop working)',
+    response: z.object({ expiresAt: z.iso.datetime() }),
+    handler: ({ actor, params, ctx }) => users.sendPasswordLink(actor, params.id, ctx),
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/password-reset',
+    policy: isPublic(),
+    body: passwordResetBody,
+    status: 202,
+    summary:
+      'A forgotten password: a link is emailed if the address is an active account; the same answer either way; throttled',
+    response: z.object({ status: z.literal('accepted') }),
+    handler: async ({ body, req }) => {
+      await users.requestReset(body.email, req.ip ?? 'unknown');
+      return { status: 'accepted' as const };
+    },
+  });
+  endpoint(r, {
+    method: 'post',
+    path: '/password-links/use',
+    policy: isPublic(),
+    body: setPasswordBody,
+    summary:
+      "Set a password with a link's token: 400 for a refused password (the link stays usable), 404 unknown or replaced link, 422 used or expired",
+    response: z.object({ status: z.literal('password_set') }),
+    handler: async ({ body, req }) => {
+      await users.setPassword(body.token, body.password, req.ip ?? 'unknown');
+      return { status: 'password_set' as const };
+    },
+  });
+  return r;
+}

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { ROLES } from '../../auth/actor';
+import { plainString, uuid } from '../../lib/validate';
+
+const email = () =>
+  plainString()
+    .trim()
+    .max(254, 'must be at most 254 characters')
+    .pipe(z.email({ message: 'must be an email address' }));
+const name = () =>
+  plainString().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+const teamIds = () =>
+  z
+    .array(uuid())
+    .max(100, 'must list at most 100 teams')
+    .transform((a) => [...new Set(a)]);
+
+export const userIdParams = z.object({ id: uuid() }).strict();
+
+export const listUsersQuery = z
+  .object({
+    role: z.enum(ROLES).optional(),
+    partnerId: uuid().optional(),
+    disabled: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
+    page: z.coerce.number().int().min(1).max(10000).default(1),
+    pageSize: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+export type ListUsersQuery = z.infer<typeof listUsersQuery>;
+
+export const inviteUserBody = z
+  .object({
+    email: email(),
+    name: name(),
+    role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
+    teamIds: teamIds().optional(),
+    partnerId: uuid().optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.role === 'partner' && !b.partnerId)
+      ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'is required for a partner' });
+    if (b.role !== 'partner' && b.partnerId)
+      ctx.addIssue({ code: 'custom', path: ['partnerId'], message: 'is only for a partner' });
+    if (b.teamIds?.length && b.role !== 'worker' && b.role !== 'manager')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['teamIds'],
+        message: 'only workers and managers belong to teams',
+      });
+  });
+export type InviteUserInput = z.infer<typeof inviteUserBody>;
+
+export const updateUserBody = z
+  .object({
+    name: name().optional(),
+    role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).optional(),
+    teamIds: teamIds().optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, {
+    path: ['role'],
+    message: 'give name, role, teamIds or disabled',
+  });
+export type UpdateUserInput = z.infer<typeof updateUserBody>;
+
+export const passwordResetBody = z.object({ email: plainString().trim().min(1).max(254) }).strict();
+
+export const userView = z.object({
+  id: z.uuid(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  partnerId: z.uuid().nullable(),
+  disabled: z.boolean(),
+  passwordSet: z.boolean(),
+  teams: z.array(z.object({ id: z.uuid(), name: z.string(), isLead: z.boolean() })),
+  createdAt: z.iso.datetime(),
+});
+export const userListView = z.object({
+  items: z.array(userView),
+  total: z.number().int(),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+});
+
+export const setPasswordBody = z
+  .object({
+    token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'is not a valid link token'),
+    password: z.string().min(1, 'is required').max(1024),
+  })
+  .strict();

@@ -1,0 +1,84 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { isAuthenticated } from '../../auth/policies';
+import type { Deps } from '../../container';
+import type { Preferences } from '../../features/users/user-preference-service';
+import { NotFoundError } from '../../lib/errors';
+import { csrf, pageContext } from '../page-context';
+import { actorOf, redirect } from '../page-helpers';
+import { sendPage } from '../render';
+import { Csrf } from '../views/components';
+import { Layout, type PageContext } from '../views/layout';
+
+type Services = Deps['services'];
+
+function AccountPage({ ctx, prefs }: { ctx: PageContext; prefs: Preferences }) {
+  return (
+    <Layout title="Mon compte" ctx={ctx} nav="account">
+      <h1>Mon compte</h1>
+      <p>
+        {ctx.actor?.name} — {ctx.actor?.email}
+      </p>
+      <section class="fr-mb-5w" aria-labelledby="preferences">
+        <h2 id="preferences" class="fr-h4">
+          Point du jour
+        </h2>
+        <p>
+          Chaque jour ouvré à 8 h 30, s’il y a quelque chose à faire, un point du jour (suivis du
+          jour et en retard, orientations en attente) arrive dans vos notifications. Il peut aussi
+          vous être envoyé par courriel ; il ne nomme alors aucune personne.
+        </p>
+        <form method="post" action="/mon-compte">
+          <Csrf token={ctx.csrfToken} />
+          <div class="fr-fieldset__element">
+            <div class="fr-checkbox-group">
+              <input
+                type="checkbox"
+                id="emailNotifications"
+                name="emailNotifications"
+                value="true"
+                checked={prefs.emailNotifications}
+              />
+              <label class="fr-label" for="emailNotifications">
+                Recevoir aussi le point du jour par courriel
+              </label>
+            </div>
+          </div>
+          <button type="submit" class="fr-btn fr-mt-2w">
+            Enregistrer
+          </button>
+        </form>
+      </section>
+    </Layout>
+  );
+}
+
+const preferencesForm = z
+  .object({ _csrf: z.string(), emailNotifications: z.literal('true').optional() })
+  .strict();
+
+/** Everyone's own account page: for now, whether the daily digest also comes by email. */
+export function accountWebRouter(services: Services): Router {
+  const r = Router();
+  r.get('/mon-compte', isAuthenticated(), async (req, res) => {
+    const [prefs, ctx] = await Promise.all([
+      services.preferences.get(actorOf(req)),
+      pageContext(req, services.notifications),
+    ]);
+    sendPage(res, <AccountPage ctx={ctx} prefs={prefs} />);
+  });
+  r.post('/mon-compte', isAuthenticated(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const body = preferencesForm.safeParse(req.body ?? {});
+    if (!body.success) throw new NotFoundError('Page');
+    const prefs = await services.preferences.update(actorOf(req), {
+      emailNotifications: body.data.emailNotifications === 'true',
+    });
+    await redirect(req, res, '/mon-compte', {
+      type: 'success',
+      message: prefs.emailNotifications
+        ? 'Le point du jour vous sera aussi envoyé par courriel.'
+        : 'Le point du jour ne vous sera plus envoyé par courriel ; il reste dans vos notifications.',
+    });
+  });
+  return r;
+}

@@ -1,0 +1,515 @@
+import { Router, type Request, type Response } from 'express';
+import { hasRole } from '../../auth/policies';
+import type { Deps } from '../../container';
+import { requestContext } from '../../http/request-context';
+import { patchSettingsBody } from '../../features/settings/settings-schemas';
+import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
+import { AppError, hasCode, ValidationError } from '../../lib/errors';
+import { formList, formValues } from '../forms';
+import { csrf, pageContext } from '../page-context';
+import { actorOf, idOf, redirect } from '../page-helpers';
+import { sendPage } from '../render';
+import { emptyForm, type FormState } from '../views/components';
+import {
+  AdminHomePage,
+  PartnerAccountsPage,
+  SETTINGS_NUMBER_FIELDS,
+  SettingsPage,
+  TeamPage,
+  TeamsPage,
+  UserPage,
+  UsersPage,
+} from './admin-views';
+
+type Services = Deps['services'];
+
+/** Field messages in French, for the fields a service or zod names. */
+const USER_MESSAGES: Record<string, string> = {
+  email: 'Saisissez une adresse électronique valide, par exemple prenom.nom@ccas.fr',
+  name: 'Saisissez le nom (200 caractères au plus)',
+  role: 'Choisissez un rôle',
+  teamIds: 'Choisissez des équipes de la structure',
+};
+const TEAM_MESSAGES: Record<string, string> = {
+  name: 'Saisissez un nom d’équipe (100 caractères au plus)',
+  memberIds: 'Choisissez des membres actifs de la structure',
+  managerIds: 'Choisissez des cadres actifs de la structure',
+};
+const SETTINGS_MESSAGES: Record<string, string> = {
+  digestTime: 'Saisissez une heure au format HH:MM, par exemple 08:30',
+  workingStart: 'Saisissez une heure au format HH:MM, avant la fin de journée',
+  workingEnd: 'Saisissez une heure au format HH:MM, après le début de journée',
+  followUpEscalationDays: 'Saisissez un nombre de jours plus grand que celui de la relance',
+  referralExpiryDays: 'Saisissez un nombre de jours au moins égal au délai de réponse',
+  noContactCloseDays:
+    'Saisissez un nombre de jours plus grand que celui de la relance sans contact',
+};
+const NUMBER_MESSAGE = 'Saisissez un nombre entier dans les limites permises';
+
+/** The form field a service error names (`details.field`, or zod's first path element). */
+function fieldsOf(err: unknown): string[] {
+  if (err instanceof ValidationError)
+    return ((err.details as { field: string }[] | undefined) ?? []).map((d) => d.field);
+  if (err instanceof AppError && err.details && typeof err.details === 'object') {
+    const f = (err.details as { field?: unknown }).field;
+    if (typeof f === 'string') return [f];
+  }
+  return [];
+}
+
+/** Zod issues of a form's body, by the form's own field names. */
+function zodErrors(
+  issues: { path: PropertyKey[] }[],
+  messages: Record<string, string>,
+  rename: (path: string) => string = (p) => p,
+): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const i of issues) {
+    const field = rename(i.path.map(String).join('.')).split('.')[0];
+    errors[field] ??= messages[field] ?? NUMBER_MESSAGE;
+  }
+  return errors;
+}
+
+/** The admin's home and the pages of users, teams, settings and a partner's accounts. */
+export function adminWebRouter(services: Services): Router {
+  const r = Router();
+  const admin = () => hasRole('admin');
+  const ctxOf = (req: Request) => pageContext(req, services.notifications, { withToken: true });
+
+  r.get('/admin', admin(), async (req, res) => {
+    const actor = actorOf(req);
+    const [users, teams, ctx] = await Promise.all([
+      services.users.list(actor, { page: 1, pageSize: 1 }),
+      services.teams.list(actor),
+      ctxOf(req),
+    ]);
+    sendPage(res, <AdminHomePage ctx={ctx} counts={{ users: users.total, teams: teams.total }} />);
+  });
+
+  // ---- Users ---------------------------------------------------------------------------------
+  async function renderUsers(req: Request, res: Response, form: FormState, status = 200) {
+    const actor = actorOf(req);
+    const [users, teams, ctx] = await Promise.all([
+      services.users.list(actor, { page: 1, pageSize: 200 }),
+      services.teams.list(actor),
+      ctxOf(req),
+    ]);
+    sendPage(res, <UsersPage ctx={ctx} users={users} teams={teams.items} form={form} />, status);
+  }
+
+  r.get('/admin/utilisateurs', admin(), (req, res) =>
+    renderUsers(req, res, emptyForm({ role: 'worker' })),
+  );
+
+  r.post('/admin/utilisateurs', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const values = formValues(req.body, ['name', 'email', 'role']);
+    const teamIds = formList(req.body, 'teamIds');
+    const formVals = { ...values, teamIds: teamIds.join(',') };
+    const parsed = inviteUserBody.safeParse({ ...values, teamIds });
+    if (!parsed.success || parsed.data.role === 'partner') {
+      const errors = parsed.success
+        ? { role: USER_MESSAGES.role }
+        : zodErrors(parsed.error.issues, USER_MESSAGES);
+      return renderUsers(req, res, { values: formVals, errors }, 400);
+    }
+    try {
+      const user = await services.users.invite(actorOf(req), parsed.data, requestContext(req));
+      return redirect(req, res, `/admin/utilisateurs/${user.id}`, {
+        type: 'success',
+        message: `Invitation envoyée à ${user.email} : le lien est valable 48 heures.`,
+      });
+    } catch (err) {
+      const form = inviteError(err, formVals);
+      if (!form) throw err;
+      return renderUsers(req, res, form, 400);
+    }
+  });
+
+  function inviteError(err: unknown, values: Record<string, string>): FormState | null {
+    if (hasCode(err, 'conflict'))
+      return { values, errors: { email: 'Un compte utilise déjà cette adresse électronique' } };
+    if (hasCode(err, 'team_not_found'))
+      return { values, errors: { teamIds: 'Une des équipes choisies n’existe plus' } };
+    if (hasCode(err, 'validation_failed', 'not_staff'))
+      return {
+        values,
+        errors: Object.fromEntries(
+          (fieldsOf(err).length ? fieldsOf(err) : ['role']).map((f) => [
+            f,
+            USER_MESSAGES[f] ?? USER_MESSAGES.role,
+          ]),
+        ),
+      };
+    return null;
+  }
+
+  async function renderUser(req: Request, res: Response, form: FormState | null, status = 200) {
+    const actor = actorOf(req);
+    const user = await services.users.get(actor, idOf(req));
+    const [teams, ctx, partner] = await Promise.all([
+      services.teams.list(actor),
+      ctxOf(req),
+      user.partnerId ? services.partners.get(user.partnerId).catch(() => null) : null,
+    ]);
+    const values = form ?? {
+      values: {
+        name: user.name,
+        role: user.role,
+        teamIds: user.teams
+          .filter((t) => !t.isLead)
+          .map((t) => t.id)
+          .join(','),
+      },
+      errors: {},
+    };
+    sendPage(
+      res,
+      <UserPage
+        ctx={ctx}
+        user={user}
+        teams={teams.items}
+        form={values}
+        partnerName={partner?.name ?? null}
+      />,
+      status,
+    );
+  }
+
+  r.get('/admin/utilisateurs/:id', admin(), (req, res) => renderUser(req, res, null));
+
+  r.post('/admin/utilisateurs/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const id = idOf(req);
+    const values = formValues(req.body, ['name', 'role']);
+    const teamIds = formList(req.body, 'teamIds');
+    const formVals = { ...values, teamIds: teamIds.join(',') };
+    const user = await services.users.get(actorOf(req), id);
+    const body = {
+      ...values,
+      ...(user.role === 'partner' ? {} : { teamIds }),
+    };
+    const parsed = updateUserBody.safeParse(body);
+    if (!parsed.success)
+      return renderUser(
+        req,
+        res,
+        { values: formVals, errors: zodErrors(parsed.error.issues, USER_MESSAGES) },
+        400,
+      );
+    try {
+      await services.users.update(actorOf(req), id, parsed.data, requestContext(req));
+      return redirect(req, res, `/admin/utilisateurs/${id}`, {
+        type: 'success',
+        message: 'Les changements sont enregistrés.',
+      });
+    } catch (err) {
+      const message = userRefusal(err);
+      if (!message) throw err;
+      return renderUser(req, res, { values: formVals, errors: { [message[0]]: message[1] } }, 422);
+    }
+  });
+
+  function userRefusal(err: unknown): [string, string] | null {
+    if (!(err instanceof AppError)) return null;
+    switch (err.code) {
+      case 'self_lockout':
+        return ['role', 'Vous ne pouvez pas retirer votre propre rôle d’administrateur·rice'];
+      case 'partner_role':
+        return [
+          'role',
+          'Un compte partenaire reste un compte partenaire ; invitez plutôt un nouveau compte',
+        ];
+      case 'user_disabled':
+        return [
+          'teamIds',
+          'Ce compte est désactivé : réactivez-le avant de lui donner des équipes',
+        ];
+      case 'team_not_found':
+        return ['teamIds', 'Une des équipes choisies n’existe plus'];
+      case 'not_staff':
+        return [
+          'teamIds',
+          'Seuls les travailleur·ses sociaux·ales et les cadres font partie d’équipes',
+        ];
+      default:
+        return null;
+    }
+  }
+
+  r.post(
+    '/admin/utilisateurs/:id/lien',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) => {
+      const id = idOf(req);
+      try {
+        await services.users.sendPasswordLink(actorOf(req), id, requestContext(req));
+        await redirect(req, res, `/admin/utilisateurs/${id}`, {
+          type: 'success',
+          message: 'Un nouveau lien a été envoyé ; les liens précédents ne fonctionnent plus.',
+        });
+      } catch (err) {
+        if (!hasCode(err, 'user_disabled')) throw err;
+        await redirect(req, res, `/admin/utilisateurs/${id}`, {
+          type: 'error',
+          message: 'Ce compte est désactivé : réactivez-le avant d’envoyer un lien.',
+        });
+      }
+    },
+  );
+
+  r.post(
+    '/admin/utilisateurs/:id/acces',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) => {
+      const id = idOf(req);
+      const disabled = formValues(req.body, ['disabled']).disabled === 'true';
+      try {
+        await services.users.update(actorOf(req), id, { disabled }, requestContext(req));
+        await redirect(req, res, `/admin/utilisateurs/${id}`, {
+          type: 'success',
+          message: disabled
+            ? 'Le compte est désactivé et ses sessions sont fermées.'
+            : 'Le compte est réactivé.',
+        });
+      } catch (err) {
+        if (!hasCode(err, 'self_lockout')) throw err;
+        await redirect(req, res, `/admin/utilisateurs/${id}`, {
+          type: 'error',
+          message: 'Vous ne pouvez pas désactiver votre propre compte.',
+        });
+      }
+    },
+  );
+
+  // ---- Teams ---------------------------------------------------------------------------------
+  async function renderTeams(req: Request, res: Response, form: FormState, status = 200) {
+    const [teams, ctx] = await Promise.all([services.teams.list(actorOf(req)), ctxOf(req)]);
+    sendPage(res, <TeamsPage ctx={ctx} teams={teams.items} form={form} />, status);
+  }
+
+  r.get('/admin/equipes', admin(), (req, res) => renderTeams(req, res, emptyForm()));
+
+  r.post('/admin/equipes', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const values = formValues(req.body, ['name']);
+    const name = (values.name ?? '').trim();
+    if (!name || name.length > 100 || name.includes('\u0000'))
+      return renderTeams(req, res, { values, errors: { name: TEAM_MESSAGES.name } }, 400);
+    try {
+      const team = await services.teams.create(actorOf(req), { name }, requestContext(req));
+      return redirect(req, res, `/admin/equipes/${team.id}`, {
+        type: 'success',
+        message: `L’équipe ${team.name} est créée : choisissez ses cadres et ses membres.`,
+      });
+    } catch (err) {
+      if (!hasCode(err, 'conflict')) throw err;
+      return renderTeams(
+        req,
+        res,
+        { values, errors: { name: 'Une équipe porte déjà ce nom' } },
+        409,
+      );
+    }
+  });
+
+  async function renderTeam(req: Request, res: Response, form: FormState | null, status = 200) {
+    const actor = actorOf(req);
+    const [team, staff, ctx] = await Promise.all([
+      services.teams.get(actor, idOf(req)),
+      services.persons.listReferents(actor),
+      ctxOf(req),
+    ]);
+    const values = form ?? {
+      values: {
+        name: team.name,
+        memberIds: team.members.map((u) => u.id).join(','),
+        managerIds: team.managers.map((u) => u.id).join(','),
+      },
+      errors: {},
+    };
+    sendPage(res, <TeamPage ctx={ctx} team={team} staff={staff} form={values} />, status);
+  }
+
+  r.get('/admin/equipes/:id', admin(), (req, res) => renderTeam(req, res, null));
+
+  r.post('/admin/equipes/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const id = idOf(req);
+    const values = formValues(req.body, ['name']);
+    const memberIds = formList(req.body, 'memberIds');
+    const managerIds = formList(req.body, 'managerIds');
+    const formVals = {
+      ...values,
+      memberIds: memberIds.join(','),
+      managerIds: managerIds.join(','),
+    };
+    const name = (values.name ?? '').trim();
+    if (!name || name.length > 100 || name.includes('\u0000'))
+      return renderTeam(req, res, { values: formVals, errors: { name: TEAM_MESSAGES.name } }, 400);
+    try {
+      await services.teams.update(
+        actorOf(req),
+        id,
+        { name, memberIds, managerIds },
+        requestContext(req),
+      );
+      return redirect(req, res, `/admin/equipes/${id}`, {
+        type: 'success',
+        message: 'L’équipe est enregistrée.',
+      });
+    } catch (err) {
+      let errors: Record<string, string> | null = null;
+      if (hasCode(err, 'conflict')) errors = { name: 'Une équipe porte déjà ce nom' };
+      else if (
+        hasCode(err, 'user_unavailable', 'not_a_manager', 'not_staff', 'validation_failed')
+      ) {
+        const field = fieldsOf(err)[0]?.split('.')[0] ?? 'memberIds';
+        errors = { [field]: TEAM_MESSAGES[field] ?? TEAM_MESSAGES.memberIds };
+      }
+      if (!errors) throw err;
+      return renderTeam(
+        req,
+        res,
+        { values: formVals, errors },
+        hasCode(err, 'conflict') ? 409 : 422,
+      );
+    }
+  });
+
+  // ---- Settings ------------------------------------------------------------------------------
+  const settingsValues = (s: Awaited<ReturnType<Services['settings']['get']>>) => ({
+    ...Object.fromEntries(SETTINGS_NUMBER_FIELDS.map((f) => [f, String(s[f])])),
+    digestTime: s.digestTime,
+    workingStart: s.workingHours.start,
+    workingEnd: s.workingHours.end,
+  });
+
+  async function renderSettings(req: Request, res: Response, form: FormState | null, status = 200) {
+    const [settings, ctx] = await Promise.all([services.settings.get(actorOf(req)), ctxOf(req)]);
+    sendPage(
+      res,
+      <SettingsPage
+        ctx={ctx}
+        settings={settings}
+        form={form ?? { values: settingsValues(settings), errors: {} }}
+      />,
+      status,
+    );
+  }
+
+  r.get('/admin/parametres', admin(), (req, res) => renderSettings(req, res, null));
+
+  r.post('/admin/parametres', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const fields = [
+      ...SETTINGS_NUMBER_FIELDS,
+      'digestTime',
+      'workingStart',
+      'workingEnd',
+      'version',
+    ];
+    const values = formValues(req.body, fields);
+    const number = (v: string | undefined) => (/^\s*\d{1,6}\s*$/.test(v ?? '') ? Number(v) : v);
+    const body = {
+      version: Number(values.version),
+      ...Object.fromEntries(SETTINGS_NUMBER_FIELDS.map((f) => [f, number(values[f])])),
+      digestTime: (values.digestTime ?? '').trim(),
+      workingHours: {
+        start: (values.workingStart ?? '').trim(),
+        end: (values.workingEnd ?? '').trim(),
+      },
+    };
+    const { version: _v, ...formVals } = values;
+    const rename = (p: string) =>
+      p === 'workingHours.start' ? 'workingStart' : p.startsWith('workingHours') ? 'workingEnd' : p;
+    const parsed = patchSettingsBody.safeParse(body);
+    if (!parsed.success)
+      return renderSettings(
+        req,
+        res,
+        { values: formVals, errors: zodErrors(parsed.error.issues, SETTINGS_MESSAGES, rename) },
+        400,
+      );
+    try {
+      const saved = await services.settings.update(actorOf(req), parsed.data, requestContext(req));
+      return redirect(req, res, '/admin/parametres', {
+        type: 'success',
+        message:
+          saved.replanned > 0
+            ? `Les paramètres sont enregistrés ; ${saved.replanned} échéance${saved.replanned > 1 ? 's' : ''} en attente ${saved.replanned > 1 ? 'ont été replanifiées' : 'a été replanifiée'}.`
+            : 'Les paramètres sont enregistrés.',
+      });
+    } catch (err) {
+      if (hasCode(err, 'stale_version'))
+        return redirect(req, res, '/admin/parametres', {
+          type: 'error',
+          message:
+            'Les paramètres ont été modifiés entre-temps par quelqu’un d’autre ; la page est à jour, recommencez si besoin.',
+        });
+      if (err instanceof ValidationError) {
+        const errors = Object.fromEntries(
+          fieldsOf(err).map((f) => {
+            const field = rename(f).split('.')[0];
+            return [field, SETTINGS_MESSAGES[field] ?? NUMBER_MESSAGE];
+          }),
+        );
+        return renderSettings(req, res, { values: formVals, errors }, 400);
+      }
+      throw err;
+    }
+  });
+
+  // ---- A partner's accounts ------------------------------------------------------------------
+  async function renderPartnerAccounts(req: Request, res: Response, form: FormState, status = 200) {
+    const actor = actorOf(req);
+    const partner = await services.partners.getToEdit(actor, idOf(req));
+    const [users, ctx] = await Promise.all([
+      services.users.list(actor, { partnerId: partner.id, page: 1, pageSize: 200 }),
+      ctxOf(req),
+    ]);
+    sendPage(
+      res,
+      <PartnerAccountsPage ctx={ctx} partner={partner} users={users.items} form={form} />,
+      status,
+    );
+  }
+
+  r.get('/admin/partenaires/:id/comptes', admin(), (req, res) =>
+    renderPartnerAccounts(req, res, emptyForm()),
+  );
+
+  r.post(
+    '/admin/partenaires/:id/comptes',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) => {
+      const actor = actorOf(req);
+      const partner = await services.partners.getToEdit(actor, idOf(req));
+      const values = formValues(req.body, ['name', 'email']);
+      const parsed = inviteUserBody.safeParse({
+        ...values,
+        role: 'partner',
+        partnerId: partner.id,
+      });
+      if (!parsed.success)
+        return renderPartnerAccounts(
+          req,
+          res,
+          { values, errors: zodErrors(parsed.error.issues, USER_MESSAGES) },
+          400,
+        );
+      try {
+        const user = await services.users.invite(actor, parsed.data, requestContext(req));
+        return redirect(req, res, `/admin/partenaires/${partner.id}/comptes`, {
+          type: 'success',
+          message: `Invitation envoyée à ${user.email} : le lien est valable 48 heures.`,
+        });
+      } catch (err) {
+        const form = inviteError(err, values);
+        if (!form) throw err;
+        return renderPartnerAccounts(req, res, form, 400);
+      }
+    },
+  );
+
+  return r;
+}

@@ -1,0 +1,37 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import { Router, type RequestHandler } from 'express';
+import { hasRole } from '../../auth/policies';
+import { ForbiddenError } from '../../lib/errors';
+import { QUEUE_DASHBOARD_PATH } from './deadline-views';
+
+/**
+ * The deadline queue itself, as BullMQ holds it (bull-board), for admins: a technical view
+ * beside the deadlines page. Read-only: the deadlines table is the source of truth, and a job
+ * retried, promoted or removed here would act behind its row (retries go through the
+ * deadlines page, which re-plans the row). Jobs carry ids only; error texts carry no person.
+ * The queue is the deployment's: its jobs span structures, as the queue does.
+ */
+export function queueDashboard(queue: Queue): Router {
+  const adapter = new ExpressAdapter();
+  adapter.setBasePath(QUEUE_DASHBOARD_PATH);
+  createBullBoard({
+    queues: [new BullMQAdapter(queue, { readOnlyMode: true, description: 'Échéances' })],
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: 'aller-vers', locale: { lng: 'fr-FR' } } },
+  });
+  const board = adapter.getRouter() as RequestHandler;
+  const readOnly: RequestHandler = (req, _res, next) =>
+    ['GET', 'HEAD'].includes(req.method)
+      ? next()
+      : next(new ForbiddenError('The queue dashboard is read-only'));
+  const r = Router();
+  // The policy guards the whole mount: bull-board's own routes sit behind it, wrapped in one
+  // handler (they carry no policy marker of their own).
+  r.use(QUEUE_DASHBOARD_PATH, hasRole('admin'), readOnly, (req, res, next) =>
+    board(req, res, next),
+  );
+  return r;
+}

@@ -1,0 +1,311 @@
+import request from 'supertest';
+import { processDeadline } from '../../jobs/processor';
+import { processors } from '../../jobs/registry';
+import { passwordTokenFor, USER_PASSWORD_EMAIL } from '../../server/features/users/password-links';
+import { fixedClock } from '../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
+import { createPartner, createTeam, createUser } from '../setup/factories';
+import { startSmtp } from '../integration/referrals/smtp';
+import { csrfOf } from './html';
+
+type Agent = ReturnType<typeof request.agent>;
+const STRONG = 'cheval agrafe batterie correcte 42';
+
+/** Posts a form of the page at `from` with its CSRF token. */
+async function postForm(
+  agent: Agent,
+  from: string,
+  action: string,
+  fields: Record<string, unknown>,
+) {
+  const page = await agent.get(from);
+  return agent
+    .post(action)
+    .type('form')
+    .send({ _csrf: csrfOf(page.text), ...fields });
+}
+
+describe('administration, homes and password pages', () => {
+  let ctx: TestContext;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let s: Awaited<ReturnType<typeof createTeam>>;
+  let admin: Agent;
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({
+      clock: fixedClock('2026-12-01T09:00:00Z'),
+      env: { SMTP_URL: smtp.url },
+    });
+    s = await createTeam();
+    admin = await loginAs(ctx.app, s.admin.email);
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await smtp.close();
+  });
+
+  describe('homes', () => {
+    it('when any role opens the root, then they get their own home, never a 403', async () => {
+      const partner = await createPartner(testKnex(), 'Banque', s.structure.id);
+      const partnerUser = await createUser(s.structure.id, 'partner', { partnerId: partner.id });
+      const cases: [string, number, string][] = [
+        [s.worker.email, 200, 'Mes actions'],
+        [s.manager.email, 200, 'Tableau de l’équipe'],
+        [s.observer.email, 200, 'Observation sociale'],
+        [s.admin.email, 303, '/admin'],
+        [partnerUser.email, 303, '/orientations'],
+      ];
+      for (const [email, status, expected] of cases) {
+        const agent = await loginAs(ctx.app, email);
+        const res = await agent.get('/');
+        expect(res.status).toBe(status);
+        if (status === 303) {
+          expect(res.headers.location).toBe(expected);
+          expect((await agent.get(expected)).status).toBe(200);
+        } else expect(res.text).toContain(expected);
+      }
+    });
+
+    it('when the observer’s home is shown, then it holds no person data and links to notifications', async () => {
+      const res = await (await loginAs(ctx.app, s.observer.email)).get('/');
+      expect(res.text).toContain('href="/notifications"');
+      expect(res.text).not.toContain('href="/personnes"');
+    });
+
+    it('when an admin opens the administration, then each area is linked', async () => {
+      const res = await admin.get('/admin');
+      expect(res.status).toBe(200);
+      for (const href of [
+        '/admin/utilisateurs',
+        '/admin/equipes',
+        '/admin/parametres',
+        '/admin/partenaires',
+        '/admin/droits',
+      ])
+        expect(res.text).toContain(`href="${href}"`);
+    });
+
+    it('when a worker or a manager opens an admin page, then 403', async () => {
+      for (const email of [s.worker.email, s.manager.email]) {
+        const agent = await loginAs(ctx.app, email);
+        for (const path of ['/admin', '/admin/utilisateurs', '/admin/equipes', '/admin/parametres'])
+          expect((await agent.get(path)).status).toBe(403);
+      }
+    });
+  });
+
+  describe('users', () => {
+    it('when an admin invites through the form, then the user is listed and receives the email', async () => {
+      const teamId = (await admin.post('/api/teams').send({ name: 'Accueil' })).body.id;
+      const res = await postForm(admin, '/admin/utilisateurs', '/admin/utilisateurs', {
+        name: 'Inès Recrue',
+        email: 'ines@ccas.test',
+        role: 'worker',
+        teamIds: teamId,
+      });
+      expect(res.status).toBe(303);
+      const page = await admin.get(res.headers.location);
+      expect(page.text).toContain('Invitation envoyée à ines@ccas.test');
+      expect(page.text).toContain('Inès Recrue');
+      const list = await admin.get('/admin/utilisateurs');
+      expect(list.text).toContain('Invitation en attente');
+      const [d] = await testKnex()('deadlines').where({
+        kind: USER_PASSWORD_EMAIL,
+        status: 'pending',
+      });
+      await processDeadline(ctx.deps, processors, USER_PASSWORD_EMAIL, d.id);
+      expect(smtp.received.at(-1)!.to).toEqual(['ines@ccas.test']);
+    });
+
+    it('when the invitation form is wrong, then 400 with the errors by field and the values kept', async () => {
+      const res = await postForm(admin, '/admin/utilisateurs', '/admin/utilisateurs', {
+        name: 'Sans Adresse',
+        email: 'pas une adresse',
+        role: 'worker',
+      });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('href="#email"');
+      expect(res.text).toContain('value="Sans Adresse"');
+      const taken = await postForm(admin, '/admin/utilisateurs', '/admin/utilisateurs', {
+        name: 'Double',
+        email: s.worker.email,
+        role: 'worker',
+      });
+      expect(taken.status).toBe(400);
+      expect(taken.text).toContain('Un compte utilise déjà cette adresse');
+    });
+
+    it('when an admin changes a role and disables a user from their page, then it applies and their session ends', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const agent = await loginAs(ctx.app, u.email);
+      const path = `/admin/utilisateurs/${u.id}`;
+      const role = await postForm(admin, path, path, { name: u.name, role: 'manager' });
+      expect(role.status).toBe(303);
+      expect((await testKnex()('users').where({ id: u.id }).first()).role).toBe('manager');
+      const off = await postForm(admin, path, `${path}/acces`, { disabled: 'true' });
+      expect(off.status).toBe(303);
+      expect((await admin.get(path)).text).toContain('Le compte est désactivé');
+      expect((await agent.get('/api/me')).status).toBe(401);
+    });
+
+    it('when an admin of another structure opens a user page, then 404', async () => {
+      const other = await createTeam();
+      const agent = await loginAs(ctx.app, other.admin.email);
+      expect((await agent.get(`/admin/utilisateurs/${s.worker.id}`)).status).toBe(404);
+    });
+
+    it('when an admin invites a partner’s staff from the partner’s accounts page, then the account belongs to that partner', async () => {
+      const partner = await createPartner(testKnex(), 'Jardin', s.structure.id);
+      const path = `/admin/partenaires/${partner.id}/comptes`;
+      expect((await admin.get(`/admin/partenaires/${partner.id}`)).text).toContain(
+        `href="${path}"`,
+      );
+      const res = await postForm(admin, path, path, {
+        name: 'Jardinier',
+        email: 'jardinier@partner.test',
+      });
+      expect(res.status).toBe(303);
+      const row = await testKnex()('users').where({ email: 'jardinier@partner.test' }).first();
+      expect(row).toMatchObject({ role: 'partner', partner_id: partner.id });
+      expect((await admin.get(path)).text).toContain('Jardinier');
+    });
+  });
+
+  describe('teams and settings', () => {
+    it('when an admin creates a team and gives it a manager and members, then the table shows them', async () => {
+      const created = await postForm(admin, '/admin/equipes', '/admin/equipes', {
+        name: 'Équipe mobile',
+      });
+      expect(created.status).toBe(303);
+      const path = created.headers.location as string;
+      const res = await postForm(admin, path, path, {
+        name: 'Équipe mobile',
+        managerIds: s.manager.id,
+        memberIds: [s.worker.id, s.worker2.id],
+      });
+      expect(res.status).toBe(303);
+      const list = await admin.get('/admin/equipes');
+      expect(list.text).toContain(s.manager.name);
+      expect(list.text).toContain(s.worker2.name);
+    });
+
+    it('when a manager narrows the backlog to a team, then the page offers the teams and keeps the choice', async () => {
+      const teams = (await admin.get('/api/teams')).body.items as { id: string; name: string }[];
+      const mobile = teams.find((t) => t.name === 'Équipe mobile')!;
+      const manager = await loginAs(ctx.app, s.manager.email);
+      const all = await manager.get('/?teamId=');
+      expect(all.status).toBe(200);
+      expect(all.text).toContain('Toute la structure');
+      const one = await manager.get(`/?groupBy=team&teamId=${mobile.id}`);
+      expect(one.status).toBe(200);
+      expect(one.text).toMatch(new RegExp(`<option value="${mobile.id}" selected`));
+    });
+
+    it('when an admin saves the settings, then they change; a bad value gets 400 on its field; a stale form is refused', async () => {
+      const page = await admin.get('/admin/parametres');
+      expect(page.status).toBe(200);
+      const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+      const fields = {
+        followUpReminderDays: '4',
+        followUpEscalationDays: '12',
+        referralResponseDays: '5',
+        referralExpiryDays: '10',
+        loopClosingDays: '10',
+        noContactDays: '30',
+        noContactCloseDays: '90',
+        reportTriageDays: '5',
+        smallCountThreshold: '5',
+        retentionMonths: '24',
+        digestTime: '08:45',
+        workingStart: '09:00',
+        workingEnd: '17:30',
+      };
+      const bad = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...fields,
+        version,
+        workingEnd: '07:00',
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain('href="#workingEnd"');
+      const ok = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...fields,
+        version,
+      });
+      expect(ok.status).toBe(303);
+      expect(
+        await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id),
+      ).toMatchObject({
+        followUpReminderDays: 4,
+        digestTime: '08:45',
+        workingHours: { start: '09:00', end: '17:30' },
+      });
+      const stale = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...fields,
+        version,
+      });
+      expect(stale.status).toBe(303);
+      expect((await admin.get('/admin/parametres')).text).toContain('modifiés entre-temps');
+    });
+  });
+
+  describe('password pages', () => {
+    it('when the login page is shown, then it links to the forgotten-password form', async () => {
+      expect((await request(ctx.app).get('/connexion')).text).toContain(
+        'href="/mot-de-passe-oublie"',
+      );
+    });
+
+    it('when someone asks for a link, then the page answers the same for a known and an unknown address', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const answer = async (email: string) => {
+        const agent = request.agent(ctx.app);
+        const res = await postForm(agent, '/mot-de-passe-oublie', '/mot-de-passe-oublie', {
+          email,
+        });
+        expect(res.status).toBe(200);
+        return res.text
+          .replace(/name="_csrf" value="[^"]*"/g, '')
+          .replace(/value="[^"]*@[^"]*"/g, '');
+      };
+      expect(await answer(u.email)).toBe(await answer('inconnu@nulle.part'));
+      expect(await answer(u.email)).toContain('Si un compte actif correspond à cette adresse');
+    });
+
+    it('when a set-password link is opened and used, then the password is set and the link then says it was used', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      await ctx.deps.services.users.sendPasswordLink(
+        { ...s.admin, structureId: s.structure.id, partnerId: null, role: 'admin' },
+        u.id,
+        { ip: null },
+      );
+      const link = await testKnex()('password_links').where({ user_id: u.id }).first();
+      const path = `/mot-de-passe/${passwordTokenFor(ctx.config.LINK_SECRET, link.id)}`;
+      const agent = request.agent(ctx.app);
+      const page = await agent.get(path);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain(u.email);
+      const mismatch = await postForm(agent, path, path, {
+        password: STRONG,
+        confirmation: 'autre chose',
+      });
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.text).toContain('href="#confirmation"');
+      const weak = await postForm(agent, path, path, {
+        password: 'azertyuiop12',
+        confirmation: 'azertyuiop12',
+      });
+      expect(weak.status).toBe(400);
+      expect(weak.text).toContain('href="#password"');
+      const ok = await postForm(agent, path, path, { password: STRONG, confirmation: STRONG });
+      expect(ok.status).toBe(303);
+      expect(ok.headers.location).toBe('/connexion');
+      await loginAs(ctx.app, u.email, STRONG);
+      const again = await request(ctx.app).get(path);
+      expect(again.status).toBe(410);
+      expect(again.text).toContain('déjà servi');
+      expect((await request(ctx.app).get('/mot-de-passe/abc')).status).toBe(404);
+    });
+  });
+});

@@ -1,0 +1,68 @@
+import request from 'supertest';
+import { csrfOf } from '../../e2e/html';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
+
+describe("a user's own digest email preference, in the API and on the account page", () => {
+  let ctx: TestContext;
+  let team: Awaited<ReturnType<typeof createTeam>>;
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    team = await createTeam();
+  });
+  afterAll(async () => ctx.close());
+
+  const stored = async (id: string) =>
+    (await testKnex()('users').where({ id }).first('email_notifications')).email_notifications;
+
+  it('when a user turns digest emails off and on through the API, then only their own row changes', async () => {
+    const agent = await loginAs(ctx.app, team.worker.email);
+    expect((await agent.get('/api/me/preferences')).body).toEqual({ emailNotifications: true });
+    const off = await agent.patch('/api/me/preferences').send({ emailNotifications: false });
+    expect(off.status).toBe(200);
+    expect(await stored(team.worker.id)).toBe(false);
+    expect(await stored(team.worker2.id)).toBe(true);
+    expect(
+      (await agent.patch('/api/me/preferences').send({ emailNotifications: true })).body,
+    ).toEqual({ emailNotifications: true });
+  });
+
+  it('when the body is wrong, then 400 naming the field; without a session, 401', async () => {
+    const agent = await loginAs(ctx.app, team.manager.email);
+    for (const body of [
+      { emailNotifications: 'yes' },
+      {},
+      { emailNotifications: true, userId: team.worker.id },
+    ]) {
+      const res = await agent.patch('/api/me/preferences').send(body);
+      expect(res.status).toBe(400);
+      expect(JSON.stringify(res.body.error)).toMatch(/emailNotifications|userId/);
+    }
+    expect((await request(ctx.app).get('/api/me/preferences')).status).toBe(401);
+  });
+
+  it('when a user unticks the box on their account page, then the preference is off and the page says so', async () => {
+    const agent = await loginAs(ctx.app, team.observer.email);
+    const page = await agent.get('/mon-compte');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Recevoir aussi le point du jour par courriel');
+    expect(page.text).toMatch(/id="emailNotifications"[^>]*checked/);
+    const posted = await agent
+      .post('/mon-compte')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text) });
+    expect(posted.status).toBe(303);
+    expect(await stored(team.observer.id)).toBe(false);
+    const after = await agent.get('/mon-compte');
+    expect(after.text).not.toMatch(/id="emailNotifications"[^>]*checked/);
+    expect(after.text).toContain('ne vous sera plus envoyé par courriel');
+    // Without its token, nothing changes.
+    const forged = await agent
+      .post('/mon-compte')
+      .type('form')
+      .send({ emailNotifications: 'true' });
+    expect(forged.status).toBe(403);
+    expect(await stored(team.observer.id)).toBe(false);
+  });
+});

@@ -1,0 +1,239 @@
+import { fixedClock } from '../../../server/lib/clock';
+import {
+  REFERRAL_ESCALATE_REQUESTER,
+  REFERRAL_EXPIRE,
+  REFERRAL_REMIND_PARTNER,
+} from '../../../server/features/referrals/referral-schemas';
+import { deadlineJobId } from '../../../jobs/queues';
+import {
+  FOLLOW_UP_ESCALATE,
+  FOLLOW_UP_OVERDUE_REMINDER,
+  PERSON_NO_CONTACT,
+} from '../../../server/features/deadlines/rule-kinds';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
+import { createPerson, giveConsent, refer, referralWorld } from '../referrals/helpers';
+import { auditRows, type Agent } from './helpers';
+
+// A Tuesday morning in Paris.
+const NOW = '2026-11-24T10:00:00+01:00';
+
+const pendingOf = (referralId: string, kind: string) =>
+  testKnex()('deadlines')
+    .where({ subject_id: referralId, kind, status: 'pending' })
+    .orderBy('due_at')
+    .select('id', 'due_at') as Promise<{ id: string; due_at: Date }[]>;
+
+describe('structure settings API', () => {
+  let ctx: TestContext;
+  let w: Awaited<ReturnType<typeof referralWorld>>;
+  let otherAdmin: Agent;
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock: fixedClock(NOW) });
+    w = await referralWorld(ctx.app);
+    const other = await createTeam();
+    otherAdmin = await loginAs(ctx.app, other.admin.email);
+  });
+  afterAll(async () => ctx.close());
+
+  const fields = (res: { body: { error: { details?: { field: string }[] } } }) =>
+    (res.body.error.details ?? []).map((d) => d.field);
+
+  it('when an admin reads the settings of a new structure, then the spec defaults at version 1', async () => {
+    const res = await w.agents.admin.get('/api/settings');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      followUpReminderDays: 3,
+      followUpEscalationDays: 10,
+      referralResponseDays: 5,
+      referralExpiryDays: 10,
+      loopClosingDays: 10,
+      noContactDays: 30,
+      noContactCloseDays: 90,
+      reportTriageDays: 5,
+      digestTime: '08:30',
+      workingHours: { start: '08:30', end: '18:00' },
+      smallCountThreshold: 5,
+      retentionMonths: 24,
+      version: 1,
+    });
+  });
+
+  it('when someone other than an admin asks for the settings, then 403', async () => {
+    for (const agent of [w.agents.worker, w.agents.manager, w.agents.observer, w.agents.partner]) {
+      expect((await agent.get('/api/settings')).status).toBe(403);
+      expect(
+        (await agent.patch('/api/settings').send({ version: 1, noContactDays: 40 })).status,
+      ).toBe(403);
+    }
+  });
+
+  it('when a setting is out of range, of the wrong type or unknown, then 400 naming the field', async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ version: 1, followUpReminderDays: 0 }, 'followUpReminderDays'],
+      [{ version: 1, digestTime: '25:00' }, 'digestTime'],
+      [{ version: 1, workingHours: { start: '18:00', end: '08:30' } }, 'workingHours.end'],
+      [{ version: 1, retentionMonths: 'beaucoup' }, 'retentionMonths'],
+      [{ version: 1, colour: 'red' }, 'colour'],
+      [{ noContactDays: 40 }, 'version'],
+      [{ version: 1 }, 'version'],
+      // Checked against what is stored: escalation must come after the reminder.
+      [{ version: 1, followUpEscalationDays: 2 }, 'followUpEscalationDays'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await w.agents.admin.patch('/api/settings').send(body);
+      expect(res.status).toBe(400);
+      expect(fields(res)).toContain(field);
+    }
+    expect((await w.agents.admin.get('/api/settings')).body.version).toBe(1);
+  });
+
+  it('when an admin changes some settings, then the others stay, the version moves on, it is audited, and another structure is untouched', async () => {
+    const res = await w.agents.admin
+      .patch('/api/settings')
+      .send({ version: 1, noContactDays: 45, digestTime: '09:00' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      noContactDays: 45,
+      digestTime: '09:00',
+      followUpReminderDays: 3,
+      version: 2,
+    });
+    expect((await w.agents.admin.get('/api/settings')).body).toMatchObject({
+      noContactDays: 45,
+      version: 2,
+    });
+    expect((await otherAdmin.get('/api/settings')).body).toMatchObject({
+      noContactDays: 30,
+      version: 1,
+    });
+    const audit = await auditRows({ action: 'settings.update', structure_id: w.team.structure.id });
+    expect(audit).toHaveLength(1);
+  });
+
+  it('when an admin writes with a version read before another change, then 409 stale_version with the current settings', async () => {
+    const res = await w.agents.admin.patch('/api/settings').send({ version: 1, noContactDays: 60 });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('stale_version');
+    expect(res.body.error.details.current).toMatchObject({ noContactDays: 45, version: 2 });
+  });
+
+  describe('re-planning', () => {
+    let referralId: string;
+    beforeAll(async () => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.other.id);
+      // No service: the structure's response delay applies.
+      const res = await refer(w.agents.worker, person.id, w.other.id);
+      expect(res.status).toBe(201);
+      referralId = res.body.id;
+    });
+
+    it('when the expiry and response delays change, then the pending deadlines of open referrals move, and their jobs with them', async () => {
+      const [expire] = await pendingOf(referralId, REFERRAL_EXPIRE);
+      // Tuesday 24 November + 10 business days = Tuesday 8 December, same time.
+      expect(new Date(expire.due_at).toISOString()).toBe('2026-12-08T09:00:00.000Z');
+      const [escalation] = await pendingOf(referralId, REFERRAL_ESCALATE_REQUESTER);
+      expect(new Date(escalation.due_at).toISOString()).toBe('2026-12-01T09:00:00.000Z');
+
+      const version = (await w.agents.admin.get('/api/settings')).body.version;
+      const res = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version, referralResponseDays: 7, referralExpiryDays: 15 });
+      expect(res.status).toBe(200);
+      expect(res.body.replanned).toBeGreaterThanOrEqual(3);
+
+      const [moved] = await pendingOf(referralId, REFERRAL_EXPIRE);
+      // + 15 business days: Tuesday 15 December.
+      expect(new Date(moved.due_at).toISOString()).toBe('2026-12-15T09:00:00.000Z');
+      expect(moved.id).not.toBe(expire.id);
+      const old = await testKnex()('deadlines').where({ id: expire.id }).first();
+      expect(old.status).toBe('cancelled');
+      // + 7 business days: Thursday 3 December.
+      const [escalated] = await pendingOf(referralId, REFERRAL_ESCALATE_REQUESTER);
+      expect(new Date(escalated.due_at).toISOString()).toBe('2026-12-03T09:00:00.000Z');
+      const reminders = await pendingOf(referralId, REFERRAL_REMIND_PARTNER);
+      expect(reminders.map((r) => new Date(r.due_at).toISOString())).toEqual([
+        '2026-11-27T09:00:00.000Z',
+        '2026-12-03T09:00:00.000Z',
+      ]);
+
+      // The queue follows: the old job is gone, the new one waits until the new moment.
+      expect(await ctx.deps.queue.getJob(deadlineJobId(expire.id))).toBeUndefined();
+      const job = await ctx.deps.queue.getJob(deadlineJobId(moved.id));
+      expect(job).toBeDefined();
+      expect(job!.opts.delay).toBe(
+        new Date('2026-12-15T09:00:00.000Z').getTime() - new Date(NOW).getTime(),
+      );
+    });
+
+    it('when working hours start later, then a partner email due at the old opening waits for the new one', async () => {
+      // Planned on Saturday: the email waits for Monday's opening.
+      ctx.deps.clock.now = () => new Date('2026-11-28T11:00:00+01:00');
+      try {
+        const person = await createPerson(w.agents.worker);
+        await giveConsent(w.agents.worker, person.id, w.other.id);
+        const res = await refer(w.agents.worker, person.id, w.other.id);
+        expect(res.status).toBe(201);
+        const [email] = await pendingOf(res.body.id, 'referral.email_partner');
+        expect(new Date(email.due_at).toISOString()).toBe('2026-11-30T07:30:00.000Z');
+        const version = (await w.agents.admin.get('/api/settings')).body.version;
+        const patch = await w.agents.admin
+          .patch('/api/settings')
+          .send({ version, workingHours: { start: '09:15', end: '17:30' } });
+        expect(patch.status).toBe(200);
+        const [moved] = await pendingOf(res.body.id, 'referral.email_partner');
+        expect(new Date(moved.due_at).toISOString()).toBe('2026-11-30T08:15:00.000Z');
+      } finally {
+        ctx.deps.clock.now = () => new Date(NOW);
+      }
+    });
+
+    it('when a new referral is made, then it is planned with the settings in force', async () => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.other.id);
+      const res = await refer(w.agents.worker, person.id, w.other.id);
+      const [expire] = await pendingOf(res.body.id, REFERRAL_EXPIRE);
+      expect(new Date(expire.due_at).toISOString()).toBe('2026-12-15T09:00:00.000Z');
+    });
+  });
+  describe('re-planning the reminder rules', () => {
+    it('when the reminder and no-contact durations change, then a follow-up’s pending reminder and a person’s no-contact deadline move, and the escalation stays', async () => {
+      const person = await createPerson(w.agents.worker);
+      const contact = await w.agents.worker
+        .post(`/api/persons/${person.id}/contacts`)
+        .send({ occurredAt: '2026-11-23T10:00:00+01:00', channel: 'street', outcome: 'reached' });
+      expect(contact.status).toBe(201);
+      const followUp = await w.agents.worker
+        .post(`/api/persons/${person.id}/follow-ups`)
+        .send({ dueAt: '2026-11-25T10:00:00+01:00', title: 'Rappeler pour la CSS' });
+      expect(followUp.status).toBe(201);
+
+      const [reminder] = await pendingOf(followUp.body.id, FOLLOW_UP_OVERDUE_REMINDER);
+      // Wednesday 25 November + 3 business days: Monday 30 November.
+      expect(new Date(reminder.due_at).toISOString()).toBe('2026-11-30T09:00:00.000Z');
+      const [escalation] = await pendingOf(followUp.body.id, FOLLOW_UP_ESCALATE);
+      expect(new Date(escalation.due_at).toISOString()).toBe('2026-12-09T09:00:00.000Z');
+      const [noContact] = await pendingOf(person.id, PERSON_NO_CONTACT);
+      // Monday 23 November + 45 days (set above): Thursday 7 January.
+      expect(new Date(noContact.due_at).toISOString()).toBe('2027-01-07T09:00:00.000Z');
+
+      const version = (await w.agents.admin.get('/api/settings')).body.version;
+      const res = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version, followUpReminderDays: 5, noContactDays: 30 });
+      expect(res.status).toBe(200);
+
+      const [movedReminder] = await pendingOf(followUp.body.id, FOLLOW_UP_OVERDUE_REMINDER);
+      expect(new Date(movedReminder.due_at).toISOString()).toBe('2026-12-02T09:00:00.000Z');
+      expect(await ctx.deps.queue.getJob(deadlineJobId(reminder.id))).toBeUndefined();
+      expect(await ctx.deps.queue.getJob(deadlineJobId(movedReminder.id))).toBeDefined();
+      const [sameEscalation] = await pendingOf(followUp.body.id, FOLLOW_UP_ESCALATE);
+      expect(sameEscalation.id).toBe(escalation.id);
+      const [movedNoContact] = await pendingOf(person.id, PERSON_NO_CONTACT);
+      expect(new Date(movedNoContact.due_at).toISOString()).toBe('2026-12-23T09:00:00.000Z');
+    });
+  });
+});

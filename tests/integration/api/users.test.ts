@@ -1,0 +1,407 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import request from 'supertest';
+import { createApp } from '../../../server/app';
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import { USER_PASSWORD_EMAIL } from '../../../server/features/users/password-links';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createPartner, createTeam, createUser } from '../../setup/factories';
+import { startSmtp, type ReceivedEmail } from '../referrals/smtp';
+import { auditRows, type Agent } from './helpers';
+
+const NOW = '2026-12-01T09:00:00Z';
+const HOUR = 3600_000;
+const STRONG = 'cheval agrafe batterie correcte 42';
+
+/** The set-password link of an email's text. */
+function tokenIn(email: ReceivedEmail): string {
+  const m = /https?:\/\/\S+\/mot-de-passe\/([A-Za-z0-9_-]{43})/.exec(email.text);
+  if (!m) throw new Error(`no set-password link in: ${email.text}`);
+  return m[1];
+}
+
+describe('users API: invitations, set-password links, roles, teams, disabling, forgotten passwords', () => {
+  const clock = fixedClock(NOW);
+  let ctx: TestContext;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let s: Awaited<ReturnType<typeof createTeam>>;
+  let other: Awaited<ReturnType<typeof createTeam>>;
+  let admin: Agent;
+  let manager: Agent;
+  let otherAdmin: Agent;
+
+  /** Runs every pending set-password email through the real processor (as the worker would). */
+  async function deliver(): Promise<void> {
+    const rows = await testKnex()('deadlines').where({
+      kind: USER_PASSWORD_EMAIL,
+      status: 'pending',
+    });
+    for (const d of rows) await processDeadline(ctx.deps, processors, USER_PASSWORD_EMAIL, d.id);
+  }
+  const mailTo = (to: string) => smtp.received.filter((m) => m.to.includes(to));
+  const fields = (res: { body: { error: { details?: { field: string }[] } } }) =>
+    (res.body.error.details ?? []).map((d) => d.field);
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({ clock, env: { SMTP_URL: smtp.url } });
+    [s, other] = await Promise.all([createTeam(), createTeam()]);
+    [admin, manager, otherAdmin] = await Promise.all([
+      loginAs(ctx.app, s.admin.email),
+      loginAs(ctx.app, s.manager.email),
+      loginAs(ctx.app, other.admin.email),
+    ]);
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await smtp.close();
+  });
+
+  describe('invitation', () => {
+    let teamId: string;
+    let invitedId: string;
+    let token: string;
+
+    beforeAll(async () => {
+      teamId = (await admin.post('/api/teams').send({ name: 'Accueil' })).body.id;
+    });
+
+    it('when an admin invites a worker into a team, then 201 without a usable password, and one email with a link reaches them through SMTP', async () => {
+      const res = await admin.post('/api/users').send({
+        email: 'Nouvelle.Recrue@ccas.test',
+        name: 'Nouvelle Recrue',
+        role: 'worker',
+        teamIds: [teamId],
+      });
+      expect(res.status).toBe(201);
+      invitedId = res.body.id;
+      expect(res.body).toMatchObject({
+        role: 'worker',
+        disabled: false,
+        passwordSet: false,
+        teams: [{ id: teamId, name: 'Accueil', isLead: false }],
+      });
+      expect(res.body).not.toHaveProperty('passwordHash');
+      // Nothing leaves from the request: a deadline row, delivered by the job.
+      expect(smtp.received).toHaveLength(0);
+      await deliver();
+      const [email] = mailTo('Nouvelle.Recrue@ccas.test');
+      expect(email.subject).toContain('choisissez votre mot de passe');
+      expect(email.text).toContain('Nouvelle Recrue');
+      token = tokenIn(email);
+      // Stored hashed only.
+      const stored = await testKnex()('password_links').where({ user_id: invitedId });
+      expect(stored).toHaveLength(1);
+      expect(JSON.stringify(stored)).not.toContain(token);
+      expect(new Date(stored[0].expires_at).getTime()).toBe(new Date(NOW).getTime() + 48 * HOUR);
+      expect(await auditRows({ action: 'user.invite', subject_id: invitedId })).toHaveLength(1);
+      // The invitee cannot log in before choosing a password.
+      const login = await request(ctx.app)
+        .post('/api/session')
+        .send({ email: 'Nouvelle.Recrue@ccas.test', password: '!invited' });
+      expect(login.status).toBe(401);
+    });
+
+    it('when the password is too weak, then 400 on password and the link still works', async () => {
+      const res = await request(ctx.app)
+        .post('/api/password-links/use')
+        .send({ token, password: 'motdepasse123' });
+      expect(res.status).toBe(400);
+      expect(fields(res)).toEqual(['password']);
+      expect((await ctx.deps.services.users.linkState(token)).ok).toBe(true);
+    });
+
+    it('when the invitee sets a password, then they log in; the link cannot be used twice', async () => {
+      const res = await request(ctx.app)
+        .post('/api/password-links/use')
+        .send({ token, password: STRONG });
+      expect(res.status).toBe(200);
+      expect((await loginAs(ctx.app, 'nouvelle.recrue@ccas.test', STRONG)).get).toBeDefined();
+      const again = await request(ctx.app)
+        .post('/api/password-links/use')
+        .send({ token, password: `${STRONG} bis` });
+      expect(again.status).toBe(422);
+      expect(again.body.error.code).toBe('link_used');
+      expect((await admin.get(`/api/users/${invitedId}`)).body.passwordSet).toBe(true);
+    });
+
+    it('when a link is older than 48 hours, then it has expired; just before, it works', async () => {
+      await admin.post(`/api/users/${invitedId}/password-link`).expect(202);
+      await deliver();
+      const first = tokenIn(mailTo('Nouvelle.Recrue@ccas.test').at(-1)!);
+      clock.advance(48 * HOUR - 1000);
+      try {
+        expect((await ctx.deps.services.users.linkState(first)).ok).toBe(true);
+        clock.advance(2000);
+        const res = await request(ctx.app)
+          .post('/api/password-links/use')
+          .send({ token: first, password: STRONG });
+        expect(res.status).toBe(422);
+        expect(res.body.error.code).toBe('link_expired');
+      } finally {
+        clock.set(NOW);
+      }
+    });
+
+    it('when a new link is sent, then the older one stops working', async () => {
+      await admin.post(`/api/users/${invitedId}/password-link`).expect(202);
+      await deliver();
+      const older = tokenIn(mailTo('Nouvelle.Recrue@ccas.test').at(-1)!);
+      await admin.post(`/api/users/${invitedId}/password-link`).expect(202);
+      await deliver();
+      const newer = tokenIn(mailTo('Nouvelle.Recrue@ccas.test').at(-1)!);
+      const res = await request(ctx.app)
+        .post('/api/password-links/use')
+        .send({ token: older, password: STRONG });
+      expect(res.status).toBe(404);
+      expect(res.body.error.code).toBe('link_invalid');
+      expect(
+        (
+          await request(ctx.app)
+            .post('/api/password-links/use')
+            .send({ token: newer, password: STRONG })
+        ).status,
+      ).toBe(200);
+    });
+
+    it('when a set-password link is opened, then the request log shows the path without the token', async () => {
+      await admin.post(`/api/users/${invitedId}/password-link`).expect(202);
+      await deliver();
+      const token = tokenIn(mailTo('Nouvelle.Recrue@ccas.test').at(-1)!);
+      const lines: string[] = [];
+      const sink = new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      });
+      const app = createApp({ ...ctx.deps, logger: pino({ level: 'info' }, sink) });
+      expect((await request(app).get(`/mot-de-passe/${token}`)).status).toBe(200);
+      const log = lines.join('');
+      expect(log).toContain('/mot-de-passe/[token]');
+      expect(log).not.toContain(token);
+    });
+
+    it('when a delivery is repeated, then the email is sent once', async () => {
+      await admin.post(`/api/users/${invitedId}/password-link`).expect(202);
+      const [d] = await testKnex()('deadlines').where({
+        kind: USER_PASSWORD_EMAIL,
+        status: 'pending',
+      });
+      const before = smtp.received.length;
+      expect(await processDeadline(ctx.deps, processors, USER_PASSWORD_EMAIL, d.id)).toBe('done');
+      expect(await processDeadline(ctx.deps, processors, USER_PASSWORD_EMAIL, d.id)).toBe(
+        'not_pending',
+      );
+      expect(smtp.received.length).toBe(before + 1);
+    });
+  });
+
+  describe('validation and scope', () => {
+    it('when the invitation is malformed, then 400 naming the field', async () => {
+      const cases: [Record<string, unknown>, string][] = [
+        [{ email: 'pas-une-adresse', name: 'A', role: 'worker' }, 'email'],
+        [{ email: 'a@b.test', name: '', role: 'worker' }, 'name'],
+        [{ email: 'a@b.test', name: 'A', role: 'boss' }, 'role'],
+        [{ email: 'a@b.test', name: 'A', role: 'partner' }, 'partnerId'],
+        [{ email: 'a@b.test', name: 'A', role: 'observer', teamIds: [s.structure.id] }, 'teamIds'],
+        [{ email: 'a@b.test', name: 'A', role: 'worker', password: 'x' }, 'password'],
+      ];
+      for (const [body, field] of cases) {
+        const res = await admin.post('/api/users').send(body);
+        expect(res.status).toBe(400);
+        expect(fields(res)).toContain(field);
+      }
+      expect((await admin.patch(`/api/users/${s.worker.id}`).send({ role: 'chef' })).status).toBe(
+        400,
+      );
+    });
+
+    it('when the address is taken, in any case, then 409', async () => {
+      const res = await admin
+        .post('/api/users')
+        .send({ email: s.worker.email.toUpperCase(), name: 'Double', role: 'worker' });
+      expect(res.status).toBe(409);
+    });
+
+    it('when someone other than an admin manages users, then 403', async () => {
+      expect((await manager.get('/api/users')).status).toBe(403);
+      expect(
+        (await manager.post('/api/users').send({ email: 'x@y.test', name: 'X', role: 'worker' }))
+          .status,
+      ).toBe(403);
+      expect(
+        (await manager.patch(`/api/users/${s.worker.id}`).send({ disabled: true })).status,
+      ).toBe(403);
+      expect((await manager.post(`/api/users/${s.worker.id}/password-link`)).status).toBe(403);
+    });
+
+    it('when an admin of another structure reads or changes a user, then 404', async () => {
+      expect((await otherAdmin.get(`/api/users/${s.worker.id}`)).status).toBe(404);
+      expect(
+        (await otherAdmin.patch(`/api/users/${s.worker.id}`).send({ disabled: true })).status,
+      ).toBe(404);
+      expect((await otherAdmin.post(`/api/users/${s.worker.id}/password-link`)).status).toBe(404);
+      const list = await otherAdmin.get('/api/users');
+      expect(list.body.items.map((u: { id: string }) => u.id)).not.toContain(s.worker.id);
+    });
+
+    it('when a user is given a team of another structure, then 422', async () => {
+      const foreignTeam = (await otherAdmin.post('/api/teams').send({ name: 'Ailleurs' })).body.id;
+      const res = await admin.patch(`/api/users/${s.worker.id}`).send({ teamIds: [foreignTeam] });
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('team_not_found');
+    });
+
+    it('when an admin tries to disable themselves, then 422', async () => {
+      const res = await admin.patch(`/api/users/${s.admin.id}`).send({ disabled: true });
+      expect(res.status).toBe(422);
+      expect(res.body.error.code).toBe('self_lockout');
+    });
+
+    it('when a partner user is invited for a partner of the structure, then 201; for another structure’s partner, 422', async () => {
+      const mine = await createPartner(testKnex(), 'Jardin', s.structure.id);
+      const theirs = await createPartner(testKnex(), 'Ailleurs', other.structure.id);
+      const ok = await admin.post('/api/users').send({
+        email: 'jardin@partner.test',
+        name: 'Jardinière',
+        role: 'partner',
+        partnerId: mine.id,
+      });
+      expect(ok.status).toBe(201);
+      expect(ok.body.partnerId).toBe(mine.id);
+      const list = await admin.get(`/api/users?partnerId=${mine.id}`);
+      expect(list.body.items.map((u: { id: string }) => u.id)).toEqual([ok.body.id]);
+      const refused = await admin.post('/api/users').send({
+        email: 'autre@partner.test',
+        name: 'Autre',
+        role: 'partner',
+        partnerId: theirs.id,
+      });
+      expect(refused.status).toBe(422);
+    });
+  });
+
+  describe('role, teams and disabling', () => {
+    it('when a worker becomes a manager, then the next request has the new role, and their teams follow', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const teamId = (await admin.post('/api/teams').send({ name: 'Équipe mobile' })).body.id;
+      const agent = await loginAs(ctx.app, u.email);
+      const res = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ role: 'manager', teamIds: [teamId] });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ role: 'manager', teams: [{ id: teamId }] });
+      // A role change ends their sessions: they log in again with the new role.
+      expect((await agent.get('/api/me')).status).toBe(401);
+      const again = await loginAs(ctx.app, u.email);
+      expect((await again.get('/api/me')).body.user.role).toBe('manager');
+      expect((await again.get('/api/backlog')).status).toBe(200);
+    });
+
+    it('when a manager who leads a team becomes a worker, then they no longer lead it but stay a member of the teams given', async () => {
+      const m = await createUser(s.structure.id, 'manager');
+      const team = (
+        await admin.post('/api/teams').send({ name: 'Quartier Monplaisir', managerIds: [m.id] })
+      ).body;
+      expect(team.managers.map((u: { id: string }) => u.id)).toEqual([m.id]);
+      const res = await admin
+        .patch(`/api/users/${m.id}`)
+        .send({ role: 'worker', teamIds: [team.id] });
+      expect(res.status).toBe(200);
+      const after = (await admin.get(`/api/teams/${team.id}`)).body;
+      expect(after.managers).toEqual([]);
+      expect(after.members.map((u: { id: string }) => u.id)).toEqual([m.id]);
+    });
+
+    it('when a user is disabled, then their session rows are deleted, they are refused at once and cannot log in; teams cannot be given to them', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const agent = await loginAs(ctx.app, u.email);
+      expect((await agent.get('/api/me')).status).toBe(200);
+      const countSessions = async () =>
+        Number(
+          (
+            await testKnex()('sessions')
+              .whereRaw("(sess::jsonb -> 'passport' -> 'user' ->> 'id') = ?", [u.id])
+              .count('* as n')
+          )[0].n,
+        );
+      expect(await countSessions()).toBe(1);
+      const res = await admin.patch(`/api/users/${u.id}`).send({ disabled: true });
+      expect(res.status).toBe(200);
+      expect(res.body.disabled).toBe(true);
+      expect(await countSessions()).toBe(0);
+      expect((await agent.get('/api/me')).status).toBe(401);
+      const login = await request(ctx.app)
+        .post('/api/session')
+        .send({ email: u.email, password: 'un mot de passe assez long' });
+      expect(login.status).toBe(401);
+      const teamId = (await admin.get('/api/teams')).body.items[0].id;
+      const teams = await admin.patch(`/api/users/${u.id}`).send({ teamIds: [teamId] });
+      expect(teams.status).toBe(422);
+      expect(teams.body.error.code).toBe('user_disabled');
+      const link = await admin.post(`/api/users/${u.id}/password-link`);
+      expect(link.status).toBe(422);
+      // Enabled again, with teams in the same change.
+      const back = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ disabled: false, teamIds: [teamId] });
+      expect(back.status).toBe(200);
+      expect(back.body.teams.map((t: { id: string }) => t.id)).toEqual([teamId]);
+    });
+  });
+
+  describe('forgotten password', () => {
+    it('when someone asks for a link, then the same answer whether or not the account exists, and only the account gets an email', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const known = await request(ctx.app).post('/api/password-reset').send({ email: u.email });
+      const unknown = await request(ctx.app)
+        .post('/api/password-reset')
+        .send({ email: 'personne@nulle.part' });
+      expect(known.status).toBe(202);
+      expect(unknown.status).toBe(202);
+      expect(unknown.body).toEqual(known.body);
+      await deliver();
+      const [email] = mailTo(u.email);
+      expect(email.subject).toContain('nouveau mot de passe');
+      expect(mailTo('personne@nulle.part')).toHaveLength(0);
+      const res = await request(ctx.app)
+        .post('/api/password-links/use')
+        .send({ token: tokenIn(email), password: STRONG });
+      expect(res.status).toBe(200);
+      await loginAs(ctx.app, u.email, STRONG);
+    });
+
+    it('when a disabled account asks, then the same answer and no email', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      await testKnex()('users').where({ id: u.id }).update({ disabled_at: new Date() });
+      expect(
+        (await request(ctx.app).post('/api/password-reset').send({ email: u.email })).status,
+      ).toBe(202);
+      await deliver();
+      expect(mailTo(u.email)).toHaveLength(0);
+    });
+
+    it('when an address is asked for too often, then 429, for an unknown address exactly as for a known one', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      for (const address of [u.email, 'inconnu@nulle.part']) {
+        for (let i = 0; i < 3; i += 1)
+          expect(
+            (await request(ctx.app).post('/api/password-reset').send({ email: address })).status,
+          ).toBe(202);
+        const over = await request(ctx.app).post('/api/password-reset').send({ email: address });
+        expect(over.status).toBe(429);
+        expect(over.body.error.code).toBe('too_many_requests');
+      }
+    });
+
+    it('when the body is wrong, then 400 naming the field', async () => {
+      const res = await request(ctx.app).post('/api/password-reset').send({});
+      expect(res.status).toBe(400);
+      expect(fields(res)).toEqual(['email']);
+    });
+  });
+});

@@ -1,0 +1,221 @@
+import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
+import {
+  DIGEST_DAILY,
+  DIGEST_EMAIL,
+  NOTIFY_DIGEST,
+} from '../../../server/features/deadlines/rule-kinds';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam, createUser } from '../../setup/factories';
+import { createFoodBank, giveConsent, refer } from '../referrals/helpers';
+import { startSmtp } from '../referrals/smtp';
+import { waitFor } from './helpers';
+import { advanceTo, paris } from './time-machine';
+
+/** Thursday 24 December 2026, 8:00 in Paris; Friday is Christmas. */
+const START = paris('2026-12-24T08:00:00');
+const ALIAS = 'Homme ~60 ans, quai Ligny';
+const TITLE = 'Rappeler pour le dossier APL';
+
+const digestsOf = (userId: string) =>
+  testKnex()('notifications')
+    .where({ recipient_id: userId, kind: NOTIFY_DIGEST })
+    .orderBy('due_moment');
+
+describe('the daily digest at 08:30 on working days, through the real worker and a real SMTP server', () => {
+  const clock = fixedClock(START);
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let ctx: TestContext;
+  let worker: DeadlineWorker;
+  let w: Awaited<ReturnType<typeof createTeam>> & {
+    quiet: Awaited<ReturnType<typeof createUser>>;
+    partner: Awaited<ReturnType<typeof createUser>>;
+  };
+  /** The digest emails (the partner's referral request goes to its own address too). */
+  const digestEmails = () => smtp.received.filter((e) => e.subject.startsWith('aller-vers : '));
+  let idle: Awaited<ReturnType<typeof createTeam>>;
+
+  async function plan(email: string, dueAt: Date, paused = false) {
+    const agent = await loginAs(ctx.app, email);
+    const person = await agent.post('/api/persons').send({ alias: ALIAS, source: 'outreach' });
+    expect(person.status).toBe(201);
+    if (paused)
+      await testKnex()('persons').where({ id: person.body.id }).update({ pause_reminders: true });
+    const res = await agent
+      .post(`/api/persons/${person.body.id}/follow-ups`)
+      .send({ dueAt: dueAt.toISOString(), title: TITLE });
+    expect(res.status).toBe(201);
+  }
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({
+      clock,
+      env: { SMTP_URL: smtp.url, RELAY_INTERVAL_MS: '100', RECONCILE_INTERVAL_MS: '1000' },
+    });
+    const team = await createTeam();
+    // A worker who turned digest emails off.
+    const quiet = await createUser(team.structure.id, 'worker');
+    await testKnex()('users').where({ id: quiet.id }).update({ email_notifications: false });
+    // A partner user whose organisation has a referral waiting for its answer.
+    const food = await createFoodBank();
+    const partner = await createUser(team.structure.id, 'partner', { partnerId: food.partner.id });
+    w = { ...team, quiet, partner };
+    const [mobile] = await testKnex()('teams')
+      .insert({ structure_id: team.structure.id, name: 'Équipe mobile' })
+      .returning('id');
+    await testKnex()('team_members').insert([
+      { team_id: mobile.id, user_id: team.worker.id, is_lead: false },
+      { team_id: mobile.id, user_id: team.manager.id, is_lead: true },
+    ]);
+    // The worker: one follow-up due today, one late since 9 December (escalated on the 23rd),
+    // and one late about a person whose reminders are paused (counted nowhere).
+    await plan(team.worker.email, paris('2026-12-24T14:00:00'));
+    await plan(team.worker.email, paris('2026-12-09T10:00:00'));
+    await plan(team.worker.email, paris('2026-12-10T10:00:00'), true);
+    await plan(quiet.email, paris('2026-12-22T10:00:00'));
+    const referrer = await loginAs(ctx.app, team.worker2.email);
+    const referred = await referrer.post('/api/persons').send({ alias: ALIAS, source: 'outreach' });
+    await giveConsent(referrer, referred.body.id, food.partner.id);
+    expect((await refer(referrer, referred.body.id, food.partner.id)).status).toBe(201);
+    // A structure with nothing waiting for anyone.
+    idle = await createTeam();
+
+    worker = await startDeadlineWorker(ctx.deps);
+    // What fell due before 08:00 (the due notifications, reminders and the escalation).
+    await advanceTo(ctx, clock, START);
+  });
+  afterAll(async () => {
+    await worker.close();
+    await ctx.close();
+    await smtp.close();
+  });
+
+  it('when the worker runs, then every structure gets its next digest planned at 08:30 on the next working day', async () => {
+    for (const s of [w.structure.id, idle.structure.id]) {
+      const d = await waitFor(
+        () =>
+          testKnex()('deadlines')
+            .where({ subject_id: s, kind: DIGEST_DAILY, status: 'pending' })
+            .first(),
+        'the digest to be planned',
+      );
+      expect(d.due_at).toEqual(paris('2026-12-24T08:30:00'));
+    }
+  });
+
+  it('when 08:30 comes, then each user with something waiting gets one digest in the app, those who want it one email of counts and links without any person, and nobody else anything', async () => {
+    await advanceTo(ctx, clock, paris('2026-12-24T08:29:00'));
+    expect(await testKnex()('notifications').where({ kind: NOTIFY_DIGEST })).toHaveLength(0);
+    expect(digestEmails()).toHaveLength(0);
+
+    await advanceTo(ctx, clock, paris('2026-12-24T08:30:00'));
+    const [mine] = await digestsOf(w.worker.id);
+    expect(mine).toMatchObject({
+      title: 'Votre point du jour du jeudi 24 décembre',
+      body: '1 suivi à faire aujourd’hui · 1 suivi en retard',
+      link: '/',
+    });
+    expect((await digestsOf(w.manager.id))[0]).toMatchObject({
+      body: '1 suivi de votre équipe en retard signalé à vous',
+    });
+    expect((await digestsOf(w.partner.id))[0]).toMatchObject({
+      body: '1 demande d’orientation en attente de votre réponse',
+      link: '/orientations',
+    });
+    // Email off: in the app all the same.
+    expect((await digestsOf(w.quiet.id))[0]).toMatchObject({ body: '1 suivi en retard' });
+    // Nothing waiting: nothing at all.
+    for (const u of [w.worker2, w.observer, w.admin, idle.worker, idle.manager])
+      expect(await digestsOf(u.id)).toHaveLength(0);
+    expect(
+      await testKnex()('deadlines')
+        .where({ subject_id: idle.structure.id, kind: DIGEST_DAILY, status: 'skipped' })
+        .first(),
+    ).toMatchObject({ last_error: 'nothing to tell anyone' });
+
+    await waitFor(async () => digestEmails().length >= 3, 'three digest emails');
+    await new Promise((r) => setTimeout(r, 500));
+    const emails = digestEmails();
+    expect(emails).toHaveLength(3);
+    const byRecipient = new Map(emails.map((e) => [e.to[0], e]));
+    expect([...byRecipient.keys()].sort()).toEqual(
+      [w.worker.email, w.manager.email, w.partner.email].sort(),
+    );
+    expect(byRecipient.get(w.partner.email)!.text).toContain(
+      `Pour les voir : ${ctx.config.publicUrl}/orientations`,
+    );
+    const email = byRecipient.get(w.worker.email)!;
+    expect(email.subject).toBe('aller-vers : votre point du jour du jeudi 24 décembre');
+    expect(email.text).toContain('- 1 suivi à faire aujourd’hui');
+    expect(email.text).toContain('- 1 suivi en retard');
+    expect(email.text).toContain(`${ctx.config.publicUrl}/`);
+    expect(email.text).toContain(`${ctx.config.publicUrl}/mon-compte`);
+    expect(byRecipient.get(w.manager.email)!.text).toContain(
+      '- 1 suivi de votre équipe en retard signalé à vous',
+    );
+    for (const e of emails) {
+      // Counts and links only: neither the person nor the follow-up's own words.
+      expect(e.raw).not.toContain('quai Ligny');
+      expect(e.text + e.html).not.toContain(ALIAS);
+      expect(e.text + e.html).not.toContain(TITLE);
+    }
+    // Through the email path: one sent_emails row per email deadline, its Message-ID.
+    const sent = await testKnex()('sent_emails').where({ kind: DIGEST_EMAIL });
+    expect(sent).toHaveLength(3);
+    expect(emails.map((e) => e.messageId).sort()).toEqual(sent.map((s) => s.message_id).sort());
+  });
+
+  it('when Friday is Christmas, then the next digest is Monday 28 December, and a digest due on the holiday sends nothing', async () => {
+    const next = await testKnex()('deadlines')
+      .where({ subject_id: w.structure.id, kind: DIGEST_DAILY, status: 'pending' })
+      .first();
+    expect(next.due_at).toEqual(paris('2026-12-28T08:30:00'));
+
+    // Planned by hand on the holiday (as a stale row would be): it runs, and sends nothing.
+    const [holiday] = await testKnex()('deadlines')
+      .insert({
+        structure_id: w.structure.id,
+        kind: DIGEST_DAILY,
+        subject_type: 'structure',
+        subject_id: w.structure.id,
+        due_at: paris('2026-12-25T08:30:00'),
+      })
+      .returning('id');
+    await ctx.deps.relay.enqueue([holiday.id]);
+    const before = digestEmails().length;
+    await advanceTo(ctx, clock, paris('2026-12-27T12:00:00'));
+    expect(await testKnex()('deadlines').where({ id: holiday.id }).first()).toMatchObject({
+      status: 'skipped',
+      last_error: 'not a working day',
+    });
+    expect(await digestsOf(w.worker.id)).toHaveLength(1);
+    expect(digestEmails()).toHaveLength(before);
+  });
+
+  it('when the worker turns digest emails off on Sunday, then Monday’s digest reaches them in the app only', async () => {
+    const agent = await loginAs(ctx.app, w.worker.email);
+    expect((await agent.get('/api/me/preferences')).body).toEqual({ emailNotifications: true });
+    const off = await agent.patch('/api/me/preferences').send({ emailNotifications: false });
+    expect(off.status).toBe(200);
+    expect(off.body).toEqual({ emailNotifications: false });
+
+    const before = digestEmails().length;
+    await advanceTo(ctx, clock, paris('2026-12-28T08:30:00'));
+    const mine = await digestsOf(w.worker.id);
+    expect(mine).toHaveLength(2);
+    expect(mine[1]).toMatchObject({ title: 'Votre point du jour du lundi 28 décembre' });
+    // The manager's and the partner's emails only this time.
+    await waitFor(async () => digestEmails().length >= before + 2, 'two more digest emails');
+    await new Promise((r) => setTimeout(r, 500));
+    const emails = digestEmails();
+    expect(emails).toHaveLength(before + 2);
+    expect(
+      emails
+        .slice(before)
+        .map((e) => e.to[0])
+        .sort(),
+    ).toEqual([w.manager.email, w.partner.email].sort());
+  });
+});

@@ -1,0 +1,150 @@
+import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
+import {
+  NOTIFY_SUGGEST_CLOSE,
+  PERSON_NO_CONTACT,
+  PERSON_SUGGEST_CLOSE,
+} from '../../../server/features/deadlines/rule-kinds';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
+import { advanceTo, paris } from './time-machine';
+
+/** Tuesday 1 December 2026, 10:00 in Paris. */
+const START = paris('2026-12-01T10:00:00');
+
+const ruleDeadlines = (personId: string, kind: string) =>
+  testKnex()('deadlines').where({ subject_id: personId, kind }).orderBy('created_at');
+
+const openFollowUps = (personId: string) =>
+  testKnex()('follow_ups').where({ person_id: personId, status: 'open' });
+
+const notes = (recipientId: string, kind: string) =>
+  testKnex()('notifications').where({ recipient_id: recipientId, kind });
+
+describe('no contact for 30 days: a "relancer" follow-up for the référent; for 90: a suggestion to close; through the real worker', () => {
+  const clock = fixedClock(START);
+  let ctx: TestContext;
+  let worker: DeadlineWorker;
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock, env: { RELAY_INTERVAL_MS: '100' } });
+    worker = await startDeadlineWorker(ctx.deps);
+  });
+  afterAll(async () => {
+    await worker.close();
+    await ctx.close();
+  });
+  beforeEach(() => clock.set(START));
+
+  async function newPerson(email: string) {
+    const agent = await loginAs(ctx.app, email);
+    const res = await agent
+      .post('/api/persons')
+      .send({ alias: 'Femme ~30 ans, quai Ligny', source: 'outreach' });
+    expect(res.status).toBe(201);
+    return { agent, personId: res.body.id as string };
+  }
+
+  it('when nobody reaches the person for 30 days, then the référent gets a "relancer" follow-up on day 30 and not before, and its due notification', async () => {
+    const team = await createTeam();
+    const { personId } = await newPerson(team.worker.email);
+    const [planned] = await ruleDeadlines(personId, PERSON_NO_CONTACT);
+    // Thursday 31 December 2026, 10:00: 30 days after the file was created (no contact yet).
+    expect(planned.due_at).toEqual(paris('2026-12-31T10:00:00'));
+
+    await advanceTo(ctx, clock, paris('2026-12-31T09:59:00'));
+    expect(await openFollowUps(personId)).toHaveLength(0);
+
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    const [f] = await openFollowUps(personId);
+    expect(f).toMatchObject({
+      assignee_id: team.worker.id,
+      title: 'Relancer : aucun contact depuis 30 jours',
+      origin_deadline_id: planned.id,
+    });
+    const due = await notes(team.worker.id, 'follow_up.due');
+    expect(due).toHaveLength(1);
+    expect(due[0]).toMatchObject({ subject_id: f.id, link: `/personnes/${personId}` });
+    // Nobody else is asked; no suggestion to close yet.
+    expect(await notes(team.worker.id, NOTIFY_SUGGEST_CLOSE)).toHaveLength(0);
+    expect(await notes(team.worker2.id, 'follow_up.due')).toHaveLength(0);
+  });
+
+  it('when a contact is logged on day 20, then the rules start again from it: nothing on day 30, the follow-up on day 50', async () => {
+    const team = await createTeam();
+    const { agent, personId } = await newPerson(team.worker.email);
+    clock.set(paris('2026-12-21T11:00:00'));
+    const contact = await agent.post(`/api/persons/${personId}/contacts`).send({
+      occurredAt: paris('2026-12-21T10:30:00').toISOString(),
+      channel: 'street',
+      outcome: 'reached',
+    });
+    expect(contact.status).toBe(201);
+    const [first, second] = await ruleDeadlines(personId, PERSON_NO_CONTACT);
+    expect(first.status).toBe('cancelled');
+    // 30 days after the contact: Wednesday 20 January 2027, 10:30.
+    expect(second).toMatchObject({ status: 'pending', due_at: paris('2027-01-20T10:30:00') });
+
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    expect(await openFollowUps(personId)).toHaveLength(0);
+    await advanceTo(ctx, clock, paris('2027-01-20T10:30:00'));
+    expect(await openFollowUps(personId)).toHaveLength(1);
+  });
+
+  it('when 90 days pass without contact, then the référent is asked whether to close the file, once', async () => {
+    const team = await createTeam();
+    const { personId } = await newPerson(team.worker.email);
+    const [planned] = await ruleDeadlines(personId, PERSON_SUGGEST_CLOSE);
+    // 90 days after 1 December: Monday 1 March 2027, 10:00.
+    expect(planned.due_at).toEqual(paris('2027-03-01T10:00:00'));
+
+    await advanceTo(ctx, clock, paris('2027-02-28T10:00:00'));
+    expect(await notes(team.worker.id, NOTIFY_SUGGEST_CLOSE)).toHaveLength(0);
+    await advanceTo(ctx, clock, paris('2027-03-01T10:00:00'));
+    const suggestions = await notes(team.worker.id, NOTIFY_SUGGEST_CLOSE);
+    expect(suggestions).toHaveLength(1);
+    expect(suggestions[0]).toMatchObject({
+      subject_id: personId,
+      title: 'Aucun contact depuis 90 jours : clore le dossier ?',
+      body: 'Pour : Femme ~30 ans, quai Ligny',
+      link: `/personnes/${personId}`,
+    });
+  });
+
+  it('when reminders are paused for the person or the file is closed, then neither rule acts, and each says why', async () => {
+    const team = await createTeam();
+    const paused = await newPerson(team.worker.email);
+    const closed = await newPerson(team.worker.email);
+    await testKnex()('persons').where({ id: paused.personId }).update({ pause_reminders: true });
+    await testKnex()('persons')
+      .where({ id: closed.personId })
+      .update({ closed_at: START, closed_reason: 'moved' });
+    await advanceTo(ctx, clock, paris('2027-03-02T10:00:00'));
+    for (const { personId } of [paused, closed])
+      expect(await openFollowUps(personId)).toHaveLength(0);
+    expect(await notes(team.worker.id, NOTIFY_SUGGEST_CLOSE)).toHaveLength(0);
+    const reasons = async (personId: string) =>
+      (
+        await testKnex()('deadlines')
+          .where({ subject_id: personId })
+          .whereIn('kind', [PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE])
+      ).map((d) => [d.status, d.last_error]);
+    expect(await reasons(paused.personId)).toEqual([
+      ['skipped', 'reminders paused for this person'],
+      ['skipped', 'reminders paused for this person'],
+    ]);
+    expect(await reasons(closed.personId)).toEqual([
+      ['skipped', 'file closed'],
+      ['skipped', 'file closed'],
+    ]);
+  });
+
+  it('when the référent changed, then the follow-up goes to the current one', async () => {
+    const team = await createTeam();
+    const { personId } = await newPerson(team.worker.email);
+    await testKnex()('persons').where({ id: personId }).update({ referent_id: team.worker2.id });
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    const [f] = await openFollowUps(personId);
+    expect(f.assignee_id).toBe(team.worker2.id);
+  });
+});

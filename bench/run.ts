@@ -12,7 +12,13 @@ import knexFactory from 'knex';
 import * as prettier from 'prettier';
 import { migrateLatest } from '../server/lib/db';
 import { createCipher } from '../server/lib/crypto';
-import { BENCH_EMAIL, BENCH_PARTNER_EMAIL, BENCH_PASSWORD, benchSeed } from '../server/seed/bench';
+import {
+  BENCH_EMAIL,
+  BENCH_MANAGER_EMAIL,
+  BENCH_PARTNER_EMAIL,
+  BENCH_PASSWORD,
+  benchSeed,
+} from '../server/seed/bench';
 import { benchConfig } from './config';
 
 const DB_URL =
@@ -28,7 +34,7 @@ interface Scenario {
   path: string;
   body?: unknown;
   /** Whose session cookie the requests carry. */
-  auth?: 'worker' | 'partner';
+  auth?: 'worker' | 'partner' | 'manager';
 }
 
 interface Result {
@@ -72,7 +78,7 @@ function send(
 async function load(
   ports: Record<string, number>,
   s: Scenario,
-  cookies: Record<'worker' | 'partner', string>,
+  cookies: Record<'worker' | 'partner' | 'manager', string>,
 ): Promise<Result> {
   const latencies: number[] = [];
   let errors = 0;
@@ -163,7 +169,11 @@ async function main() {
     if (res.status !== 200) throw new Error(`bench login failed: ${res.status} ${res.body}`);
     return String(res.headers['set-cookie']?.[0] ?? '').split(';')[0];
   }
-  const cookies = { worker: await logIn(BENCH_EMAIL), partner: await logIn(BENCH_PARTNER_EMAIL) };
+  const cookies = {
+    worker: await logIn(BENCH_EMAIL),
+    partner: await logIn(BENCH_PARTNER_EMAIL),
+    manager: await logIn(BENCH_MANAGER_EMAIL),
+  };
 
   const scenarios: Scenario[] = [
     { name: 'baseline: bare Express hello JSON', port: 'bare', method: 'GET', path: '/hello' },
@@ -254,6 +264,27 @@ async function main() {
       method: 'GET',
       path: `/api/referrals/${seed.referralId}`,
       auth: 'partner',
+    },
+    {
+      name: 'GET /api/backlog (manager, whole structure)',
+      port: 'app',
+      method: 'GET',
+      path: '/api/backlog',
+      auth: 'manager',
+    },
+    {
+      name: 'GET /api/persons/duplicates?lastName=lefevre&birthYear=1960',
+      port: 'app',
+      method: 'GET',
+      path: '/api/persons/duplicates?lastName=lefevre&birthYear=1960',
+      auth: 'worker',
+    },
+    {
+      name: 'GET /api/persons/:id/rights',
+      port: 'app',
+      method: 'GET',
+      path: `/api/persons/${seed.personId}/rights`,
+      auth: 'worker',
     },
   ];
 

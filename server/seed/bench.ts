@@ -6,6 +6,8 @@ import { seedCatalogue } from '../features/rights/right-catalogue';
 export const BENCH_PASSWORD = 'bench-password-aller-vers';
 export const BENCH_EMAIL = 'bench-worker@bench.aller-vers.test';
 export const BENCH_PARTNER_EMAIL = 'bench-partner@bench.aller-vers.test';
+/** One of the bench structure's managers (every tenth staff member is one). */
+export const BENCH_MANAGER_EMAIL = 'bench-9@bench.aller-vers.test';
 const BENCH_PARTNER_NAME = 'Banque alimentaire (bench)';
 
 /** Every fifth person of the bench structure is referred; statuses cycle through these. */

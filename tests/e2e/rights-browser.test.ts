@@ -14,8 +14,8 @@ const see = (locator: Locator, text: string | RegExp) =>
   seeWithShot(locator, text, 'failure-droits');
 
 /**
- * Rights in a real browser on a phone-size screen: two rights set from the person file, the path
- * moving to supported, then resolved; the admin's catalogue page. Each page is checked with axe.
+ * Rights in a real browser on a phone-size screen: the intake offers the file already known, the
+ * worker opens it and sets two rights, the path moving to supported, then resolved; the admin's catalogue page. Each page is checked with axe.
  */
 describe('rights in the browser', () => {
   let ctx: TestContext;
@@ -46,15 +46,33 @@ describe('rights in the browser', () => {
 
   const badge = (page: Page) => page.locator('.av-title-row .fr-badge');
 
-  it('a worker sets two rights on a phone; the path goes to supported, then resolved', async () => {
+  it('a worker at the intake is offered the file already known, opens it and sets two rights on a phone; the path goes to supported, then resolved', async () => {
     const api = await loginAs(ctx.app, team.worker.email);
-    const created = await api
-      .post('/api/persons')
-      .send({ alias: 'Femme ~60 ans, marché de la Doutre', source: 'outreach' });
+    const known = await api.post('/api/persons').send({
+      firstName: 'Odette',
+      lastName: 'Ménard',
+      birthYear: 1958,
+      place: 'marché de la Doutre',
+      source: 'outreach',
+    });
+    expect(known.status).toBe(201);
     const page = await openPage(browser, { width: 375, height: 740, problems });
     page.setDefaultTimeout(10000);
-    await signIn(page, `/personnes/${created.body.id}`, team.worker.email);
-    await see(page.getByRole('heading', { level: 1 }), 'Femme ~60 ans');
+    await signIn(page, '/personnes/nouvelle', team.worker.email);
+
+    // The intake: typed without accents, the known file is offered before anything is created.
+    await see(page.getByRole('heading', { level: 1 }), 'Nouvelle personne');
+    await page.getByLabel(/^Prénom/).fill('Odette');
+    await page.getByLabel(/^Nom/).fill('Menard');
+    await page.getByLabel(/^Lieu de rencontre/).fill('marché Doutre');
+    await page.getByLabel(/^Année de naissance/).fill('1958');
+    await page.getByRole('button', { name: 'Enregistrer la personne' }).click();
+    const offer = page.locator('#deja-connu');
+    await see(offer.getByRole('heading', { level: 2 }), 'Déjà connu·e ?');
+    await checkPage(page, 'droits-doublon-propose');
+    await offer.getByRole('link', { name: /Odette Ménard/ }).click();
+    await see(page.getByRole('heading', { level: 1 }), 'Odette Ménard');
+    expect(new URL(page.url()).pathname).toBe(`/personnes/${known.body.id}`);
     await see(badge(page), 'Repéré');
 
     // First right: the CSS, not claimed for lack of knowing it.

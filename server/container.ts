@@ -259,10 +259,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
     follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
     right: (db, actor, ids) => rights.changesByIds(db, actor, ids),
-    referral: async (db, actor, ids) =>
-      (
-        await Promise.all(ids.map((id) => referralRepo.findForStaff(db, actor.structureId, id)))
-      ).filter((r) => r !== null),
+    referral: (db, actor, ids) => referralRepo.findManyForStaff(db, actor.structureId, ids),
   };
 
   const deps: Deps = {

@@ -313,6 +313,15 @@ export function createReferralRepository(cipher: Cipher) {
       return row ? toStaff(row, await eventsOf(db, [id])) : null;
     },
 
+    /** Several referrals at once (the timeline's page): two queries whatever their number. */
+    async findManyForStaff(db: Db, structureId: string, ids: string[]): Promise<Referral[]> {
+      if (ids.length === 0) return [];
+      const rows = await staffBase(db, structureId).whereIn('r.id', ids);
+      const events = await eventsOf(db, ids);
+      const byId = new Map(rows.map((r) => [r.id, toStaff(r, events)]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    },
+
     async findForPartner(
       db: Db,
       partnerId: string,

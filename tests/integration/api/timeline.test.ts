@@ -157,4 +157,36 @@ describe('person timeline', () => {
       await timelineRepository.page(testKnex(), elsewhere.structure.id, personId, 1, 20),
     ).toEqual({ entries: [], total: 0 });
   });
+  it('reads the referrals of a page in one go: two referrals cost the same queries as one', async () => {
+    const queriesOf = async (id: string) => {
+      const seen: string[] = [];
+      const listen = (q: { sql: string }) => seen.push(q.sql);
+      ctx.deps.knex.on('query', listen);
+      try {
+        const res = await worker.get(`/api/persons/${id}/timeline`);
+        expect(res.status).toBe(200);
+        return { count: seen.length, types: res.body.items.map((i: Item) => i.type) };
+      } finally {
+        ctx.deps.knex.off('query', listen);
+      }
+    };
+    const two = (await createPerson(worker)).id;
+    await worker
+      .post(`/api/persons/${two}/contacts`)
+      .send({ occurredAt: '2026-11-01T10:00:00Z', channel: 'phone', outcome: 'reached' })
+      .expect(201);
+    await worker
+      .post(`/api/persons/${two}/follow-ups`)
+      .send({ dueAt: '2026-11-20T09:00:00Z', title: 'Visite', allowPast: true })
+      .expect(201);
+    for (const partner of [w.food.partner.id, w.other.id]) {
+      await giveConsent(worker, two, partner);
+      expect((await refer(worker, two, partner)).status).toBe(201);
+    }
+    const withOne = await queriesOf(personId);
+    const withTwo = await queriesOf(two);
+    expect(withOne.types.filter((t: string) => t === 'referral')).toHaveLength(1);
+    expect(withTwo.types.filter((t: string) => t === 'referral')).toHaveLength(2);
+    expect(withTwo.count).toBe(withOne.count);
+  });
 });

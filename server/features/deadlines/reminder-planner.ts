@@ -17,22 +17,36 @@ export const FOLLOW_UP_KINDS = [FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE_REMINDER, FOLLO
 const DAY_MS = 86_400_000;
 
 /**
- * A person's last contact, or (`orCreation`) the file's creation when none was logged, as the
- * backlog counts; null for a person out of scope (or without contact, without `orCreation`).
+ * Persons' last contact, or (`orCreation`) the file's creation when none was logged, as the
+ * backlog counts; in one query whatever their number. Persons out of scope (or without
+ * contact, without `orCreation`) are absent from the map.
  */
+export async function lastContactsAt(
+  db: Knex | Knex.Transaction,
+  structureId: string,
+  personIds: string[],
+  orCreation = true,
+): Promise<Map<string, Date>> {
+  if (personIds.length === 0) return new Map();
+  const lastContact = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
+  const rows: { id: string; last_at: Date | null }[] = await db('persons as p')
+    .where('p.structure_id', structureId)
+    .whereIn('p.id', personIds)
+    .select(
+      'p.id',
+      db.raw(`${orCreation ? `coalesce(${lastContact}, p.created_at)` : lastContact} AS last_at`),
+    );
+  return new Map(rows.filter((r) => r.last_at).map((r) => [r.id, new Date(r.last_at!)]));
+}
+
+/** One person's last contact (see lastContactsAt); null when there is none to count from. */
 export async function lastContactAt(
   db: Knex | Knex.Transaction,
   structureId: string,
   personId: string,
   orCreation = true,
 ): Promise<Date | null> {
-  const lastContact = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
-  const row = await db('persons as p')
-    .where({ 'p.id': personId, 'p.structure_id': structureId })
-    .first(
-      db.raw(`${orCreation ? `coalesce(${lastContact}, p.created_at)` : lastContact} AS last_at`),
-    );
-  return row?.last_at ? new Date(row.last_at) : null;
+  return (await lastContactsAt(db, structureId, [personId], orCreation)).get(personId) ?? null;
 }
 
 export interface ReminderPlannerDeps {

@@ -6,7 +6,7 @@ import {
   PERSON_NO_CONTACT,
   PERSON_SUGGEST_CLOSE,
 } from './rule-kinds';
-import { lastContactAt } from './reminder-planner';
+import { lastContactsAt } from './reminder-planner';
 
 const DAY_MS = 86_400_000;
 
@@ -32,7 +32,15 @@ export const reminderReplanner: DeadlineReplanner = {
       trx,
       pending.filter((d) => d.subjectType === 'follow_up').map((d) => d.subjectId),
     );
-    const lastContacts = new Map<string, Date | null>();
+    // Every person's last contact in one query (a structure may hold thousands of them).
+    const personIds = [
+      ...new Set(pending.filter((d) => d.subjectType === 'person').map((d) => d.subjectId)),
+    ];
+    const lastContacts = new Map<string, Date>();
+    for (const structureId of new Set(pending.map((d) => d.structureId))) {
+      for (const [id, at] of await lastContactsAt(trx, structureId, personIds))
+        lastContacts.set(id, at);
+    }
     for (const d of pending) {
       if (d.kind === FOLLOW_UP_OVERDUE_REMINDER || d.kind === FOLLOW_UP_ESCALATE) {
         const due = dueDates.get(d.subjectId);
@@ -43,9 +51,6 @@ export const reminderReplanner: DeadlineReplanner = {
             : settings.followUpEscalationDays;
         next.set(d.id, calendar.nextWorkingMoment(calendar.addBusinessDays(due, days)));
       } else {
-        if (!lastContacts.has(d.subjectId)) {
-          lastContacts.set(d.subjectId, await lastContactAt(trx, d.structureId, d.subjectId));
-        }
         const last = lastContacts.get(d.subjectId);
         if (!last) continue;
         const days =

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { PASSWORD_PATH_PREFIX, PASSWORD_TOKEN_PATTERN } from '../../features/users/password-links';
@@ -7,7 +7,7 @@ import { formValues } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { redirect } from '../page-helpers';
 import { sendPage } from '../render';
-import { emptyForm } from '../views/components';
+import { emptyForm, type FormState } from '../views/components';
 import { ForgotPasswordPage, SetPasswordPage } from '../views/password-pages';
 
 type Services = Deps['services'];
@@ -49,8 +49,14 @@ export function passwordWebRouter(services: Services): Router {
     sendPage(res, <ForgotPasswordPage ctx={ctx} form={form} sent={status === 200} />, status);
   });
 
-  r.get(`${PASSWORD_PATH_PREFIX}:token`, isPublic(), async (req, res) => {
-    const token = tokenOf(req);
+  /** The set-password page for a link: its problem (404/410) or its form with what went wrong. */
+  async function sendSetPassword(
+    req: Request,
+    res: Response,
+    token: string,
+    form: FormState,
+    status = 200,
+  ) {
     const state = token
       ? await services.users.linkState(token)
       : ({ ok: false, problem: 'link_invalid' } as const);
@@ -69,9 +75,14 @@ export function passwordWebRouter(services: Services): Router {
         action={action}
         name={state.name}
         email={state.email}
-        form={emptyForm()}
+        form={form}
       />,
+      status,
     );
+  }
+
+  r.get(`${PASSWORD_PATH_PREFIX}:token`, isPublic(), async (req, res) => {
+    await sendSetPassword(req, res, tokenOf(req), emptyForm());
   });
 
   r.post(
@@ -101,28 +112,7 @@ export function passwordWebRouter(services: Services): Router {
           } else if (!hasCode(err, 'link_invalid', 'link_used', 'link_expired')) throw err;
         }
       }
-      const state = token
-        ? await services.users.linkState(token)
-        : ({ ok: false, problem: 'link_invalid' } as const);
-      const ctx = await pageContext(req, null, { withToken: true });
-      const action = `${PASSWORD_PATH_PREFIX}${token}`;
-      if (!state.ok)
-        return sendPage(
-          res,
-          <SetPasswordPage ctx={ctx} action={action} form={emptyForm()} problem={state.problem} />,
-          state.problem === 'link_invalid' ? 404 : 410,
-        );
-      sendPage(
-        res,
-        <SetPasswordPage
-          ctx={ctx}
-          action={action}
-          name={state.name}
-          email={state.email}
-          form={{ values: {}, errors }}
-        />,
-        400,
-      );
+      await sendSetPassword(req, res, token, { values: {}, errors }, 400);
     },
   );
 

@@ -74,6 +74,9 @@ import {
   createDeadlineAdminService,
   type DeadlineAdminService,
 } from './features/deadlines/deadline-admin-service';
+import { createReportRepository } from './features/reports/report-repository';
+import { createReportService, type ReportService } from './features/reports/report-service';
+import { reportReplanner } from './features/reports/report-replanner';
 import {
   createUserPreferenceService,
   type UserPreferenceService,
@@ -120,6 +123,7 @@ export interface Deps {
     digests: DigestService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
+    reports: ReportService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -165,11 +169,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
 
+  const reportRepo = createReportRepository(cipher);
   const settings = createSettingsService({
     knex,
     uow,
     clock,
-    replanners: [referralReplanner, reminderReplanner],
+    replanners: [referralReplanner, reminderReplanner, reportReplanner(reportRepo)],
     pendingOfKinds: deadlineRepository.pendingOfKinds,
   });
   const ruleSettings = ruleSettingsFrom(settings);
@@ -332,6 +337,29 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
       deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
       preferences: createUserPreferenceService({ knex }),
+      reports: createReportService({
+        knex,
+        uow,
+        reports: reportRepo,
+        persons: personService,
+        settings,
+        clock,
+        limits: {
+          // A resident reports once or twice; an address sending more is a script or a flood.
+          byAddress: createRateLimiter(redis, {
+            keyPrefix: `${config.QUEUE_PREFIX}:report:ip`,
+            points: 10,
+            durationSeconds: 60 * 60,
+          }),
+          // A CCAS receives a few reports a day: many more in an hour is a flood from many
+          // addresses, which must not fill the triage queue.
+          byStructure: createRateLimiter(redis, {
+            keyPrefix: `${config.QUEUE_PREFIX}:report:structure`,
+            points: 30,
+            durationSeconds: 60 * 60,
+          }),
+        },
+      }),
     },
     async close() {
       mailer.close();

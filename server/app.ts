@@ -5,7 +5,8 @@ import { pinoHttp } from 'pino-http';
 import type { Deps } from './container';
 import { installSessions, servedOverHttps } from './auth/session';
 import { isPublic } from './auth/policies';
-import { ForbiddenError, NotFoundError } from './lib/errors';
+import { NotFoundError } from './lib/errors';
+import { sameOriginForStateChanges } from './http/same-origin';
 import { jsonErrorHandler } from './lib/error-handler';
 import { pingPostgres } from './lib/db';
 import { pingRedis } from './lib/redis';
@@ -20,6 +21,7 @@ import { webRouter } from './web/web-router';
 import { backlogWebRouter } from './web/backlog/backlog-web-router';
 import { queueDashboard } from './web/admin/queue-dashboard';
 import { referralWebRouter } from './web/referrals/referral-web-router';
+import { reportWebRouter } from './web/reports/report-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
@@ -156,6 +158,7 @@ export function createApp(deps: Deps): Express {
   );
   app.use(noStore, queueDashboard(deps.queue));
   app.use(noStore, backlogWebRouter(deps.services));
+  app.use(noStore, reportWebRouter(deps.services, deps.config.publicUrl));
   app.use(
     noStore,
     webRouter(deps.services, () => deps.clock.now()),
@@ -176,22 +179,3 @@ const noStore: RequestHandler = (_req, res, next) => {
   res.setHeader('Cache-Control', 'no-store');
   next();
 };
-
-/**
- * CSRF defence for cookie-authenticated API calls: a state-changing request sent by a browser
- * from another site is refused (Sec-Fetch-Site, then Origin).
- */
-function sameOriginForStateChanges(publicUrl: string): RequestHandler {
-  const allowed = new URL(publicUrl).origin;
-  return (req, _res, next) => {
-    if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();
-    const site = req.get('sec-fetch-site');
-    if (site && site !== 'same-origin' && site !== 'none')
-      return next(new ForbiddenError('Cross-site request refused'));
-    const origin = req.get('origin');
-    if (origin && origin !== allowed && origin !== `${req.protocol}://${req.get('host')}`) {
-      return next(new ForbiddenError('Cross-site request refused'));
-    }
-    return next();
-  };
-}

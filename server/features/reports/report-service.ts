@@ -43,11 +43,12 @@ export interface Receipt {
   receivedAt: Date;
 }
 
-/** A structure as the public form names it. */
+/** A structure as the public form names it, with how long it keeps what it is told. */
 export interface PublicStructure {
   id: string;
   name: string;
   slug: string;
+  retentionMonths: number;
 }
 
 /** Drawing a receipt number again after a clash: 30^8 numbers make a second clash unheard of. */
@@ -72,7 +73,7 @@ export function createReportService({
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(limiter, key, 'Too many reports sent; wait a while and try again');
 
-  async function structureBySlug(slug: string): Promise<PublicStructure> {
+  async function structureBySlug(slug: string) {
     const s = await reports.structureBySlug(knex, slug);
     if (!s) throw new NotFoundError('Structure');
     return s;
@@ -173,8 +174,12 @@ export function createReportService({
   }
 
   return {
-    /** The structure a public form is for, or 404. */
-    structureForForm: structureBySlug,
+    /** The structure a public form is for (its name, its retention period), or 404. */
+    async structureForForm(slug: string): Promise<PublicStructure> {
+      const s = await structureBySlug(slug);
+      const { retentionMonths } = await settings.forStructure(knex, s.id);
+      return { ...s, retentionMonths };
+    },
 
     /**
      * A resident's report. Counted per address before anything is read, then per structure

@@ -4,11 +4,7 @@ import { consumeOrRefuse } from '../../lib/rate-limit';
 import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../../auth/passwords';
 import type { Clock } from '../../lib/clock';
-import {
-  BusinessRuleError,
-  ConflictError,
-  NotFoundError,
-} from '../../lib/errors';
+import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';

@@ -1,0 +1,22 @@
+import type { RequestHandler } from 'express';
+import { ForbiddenError } from '../lib/errors';
+
+/**
+ * CSRF defence for cookie-authenticated API calls, and for the public report form (which has no
+ * session to hold a token): a state-changing request sent by a browser from another site is
+ * refused (Sec-Fetch-Site, then Origin).
+ */
+export function sameOriginForStateChanges(publicUrl: string): RequestHandler {
+  const allowed = new URL(publicUrl).origin;
+  return (req, _res, next) => {
+    if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();
+    const site = req.get('sec-fetch-site');
+    if (site && site !== 'same-origin' && site !== 'none')
+      return next(new ForbiddenError('Cross-site request refused'));
+    const origin = req.get('origin');
+    if (origin && origin !== allowed && origin !== `${req.protocol}://${req.get('host')}`) {
+      return next(new ForbiddenError('Cross-site request refused'));
+    }
+    return next();
+  };
+}

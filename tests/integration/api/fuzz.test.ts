@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
-import { createTeam } from '../../setup/factories';
+import type { Actor } from '../../../server/auth/actor';
+import { testKnex } from '../../setup/db';
+import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { createPerson, type Agent } from './helpers';
 
 /**
@@ -74,9 +76,22 @@ describe('fuzzing the write endpoints', () => {
   let manager: Agent;
   let personId: string;
   let followUpId: string;
+  let slug: string;
+  let partner: Actor;
   beforeAll(async () => {
     ctx = await createTestContext();
     const team = await createTeam();
+    slug = team.structure.slug;
+    const p = await createPartner(testKnex(), undefined, team.structure.id);
+    const pu = await createUser(team.structure.id, 'partner', { partnerId: p.id });
+    partner = {
+      id: pu.id,
+      structureId: team.structure.id,
+      role: 'partner',
+      partnerId: p.id,
+      name: pu.name,
+      email: pu.email,
+    };
     worker = await loginAs(ctx.app, team.worker.email);
     manager = await loginAs(ctx.app, team.manager.email);
     personId = (await createPerson(worker)).id;
@@ -246,7 +261,46 @@ describe('fuzzing the write endpoints', () => {
     });
   });
 
+  it('POST /api/public/:structure/reports (no account) never answers 5xx', async () => {
+    // Half the objects are complete reports: they are stored until the address's limit, then 429.
+    await check(
+      'post',
+      `/api/public/${slug}/reports`,
+      ['location', 'who', 'concern', 'reporterContact', 'website'],
+      {
+        agent: () => request(ctx.app),
+        complete: async (body) => ({ ...body, location: 'Square Mozart', concern: 'Inquiétude' }),
+      },
+    );
+  });
+
+  it('POST /api/reports/:id/triage never answers 5xx', async () => {
+    // A fresh report each run: half the bodies are a valid dismissal.
+    await check(
+      'post',
+      async () => {
+        const { receiptNumber } = await ctx.deps.services.reports.submitByPartner(
+          partner,
+          { location: 'Local associatif', concern: 'Famille à la rue' },
+          { ip: null },
+        );
+        const row = await testKnex()('reports').where({ receipt_number: receiptNumber }).first();
+        return `/api/reports/${row.id}/triage`;
+      },
+      ['action', 'personId', 'reason'],
+      {
+        complete: async (body) => ({
+          ...body,
+          action: 'dismiss',
+          reason: 'Hors champ',
+          personId: undefined,
+        }),
+      },
+    );
+  });
+
   it.each([
+    ['/api/reports', ['status', 'page', 'pageSize']],
     ['/api/persons', ['q', 'status', 'district', 'referentId', 'page', 'pageSize']],
     [
       '/api/follow-ups',

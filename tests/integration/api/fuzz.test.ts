@@ -281,7 +281,7 @@ describe('fuzzing the write endpoints', () => {
       async () => {
         const { receiptNumber } = await ctx.deps.services.reports.submitByPartner(
           partner,
-          { location: 'Local associatif', concern: 'Famille à la rue' },
+          { location: 'Local associatif', who: undefined, concern: 'Famille à la rue' },
           { ip: null },
         );
         const row = await testKnex()('reports').where({ receipt_number: receiptNumber }).first();

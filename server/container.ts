@@ -265,6 +265,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
     right: (db, actor, ids) => rights.changesByIds(db, actor, ids),
     referral: (db, actor, ids) => referralRepo.findManyForStaff(db, actor.structureId, ids),
+    report: (db, actor, ids) => reportRepo.byIds(db, actor.structureId, ids),
   };
 
   const deps: Deps = {

@@ -151,7 +151,7 @@ describe('report pages over HTTP', () => {
         place: 'Arrêt de tram Foch',
         source: 'outreach',
       });
-      const { id } = await sendReport();
+      const { id, receipt } = await sendReport();
       const page = await worker.get(`/signalements/${id}`);
       expect(page.status).toBe(200);
       expect(page.text).toContain('Déjà connu·e ?');
@@ -165,6 +165,10 @@ describe('report pages over HTTP', () => {
         .send({ _csrf: csrfOf(page.text), action: 'link', personId: known.body.id });
       expect(linked.status).toBe(303);
       expect(linked.headers.location).toBe(`/personnes/${known.body.id}`);
+      const file = await worker.get(`/personnes/${known.body.id}`);
+      expect(file.text).toContain(`Signalement ${receipt} rattaché à cette fiche.`);
+      expect(file.text).toContain(`<a href="/signalements/${id}">${receipt}</a>`);
+      expect(file.text).toContain('Elle attend là chaque soir, sans manteau. &lt;script>');
       const after = await worker.get(`/signalements/${id}`);
       expect(after.text).toContain('Rattaché à une fiche');
       expect(after.text).not.toContain('Créer la fiche');

@@ -176,6 +176,13 @@ export function createReportRepository(cipher: Cipher) {
       return row ? toReport(row as ReportRow) : null;
     },
 
+    /** Reports of the structure by id (a person's timeline). */
+    async byIds(db: Db, structureId: string, ids: string[]): Promise<Report[]> {
+      if (ids.length === 0) return [];
+      const rows = await reports(db, structureId).whereIn('r.id', ids);
+      return (rows as ReportRow[]).map(toReport);
+    },
+
     /**
      * A page of the structure's reports: waiting ones oldest first (the queue), the others
      * newest first.

@@ -289,6 +289,9 @@ export function createReportService({
       });
     },
 
+    /** Timeline items: the reports triaged into a person's file, in the actor's structure. */
+    byIds: (db: Knex, actor: Actor, ids: string[]) => reports.byIds(db, actor.structureId, ids),
+
     /** The escalation job's view of a report: locked, so a triage under way finishes first. */
     lockForEscalation: (trx: Knex.Transaction, structureId: string, id: string) =>
       reports.lock(trx, structureId, id),

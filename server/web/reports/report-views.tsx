@@ -445,3 +445,22 @@ export function PartnerReportSection({
     </Section>
   );
 }
+
+/** On the person's timeline: the report that led to the file or was linked to it. */
+export function ReportTimelineEntry({ report: r }: { report: Report }) {
+  return (
+    <li class="av-item av-item--stack">
+      <p class="fr-text--bold fr-mb-1v">
+        Signalement · <a href={`/signalements/${r.id}`}>{r.receiptNumber}</a> ·{' '}
+        {CHANNEL_LABELS[r.channel]}
+      </p>
+      <p class="fr-text--sm fr-mb-1v">
+        Reçu le {formatDateTime(r.createdAt)} · {REPORT_STATUS_LABELS[r.status].toLowerCase()}
+        {r.triagedByName ? ` par ${r.triagedByName}` : ''}
+      </p>
+      <p class="fr-mb-0 av-report-text">
+        {r.location} — {r.concern}
+      </p>
+    </li>
+  );
+}

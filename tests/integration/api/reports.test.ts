@@ -317,6 +317,14 @@ describe('reports API', () => {
         referentId: team.worker.id,
       });
       expect(person.body.situation).toBe(`Signalement ${receiptNumber} : ${REPORT.concern}`);
+      const timeline = await worker.get(`/api/persons/${res.body.personId}/timeline`);
+      expect(timeline.body.items).toEqual([
+        expect.objectContaining({
+          type: 'report',
+          id,
+          data: expect.objectContaining({ receiptNumber, concern: REPORT.concern }),
+        }),
+      ]);
       const deadline = await testKnex()('deadlines')
         .where({ subject_id: id, kind: REPORT_ESCALATE })
         .first();

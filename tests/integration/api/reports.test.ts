@@ -1,6 +1,11 @@
 import request from 'supertest';
 import { RECEIPT_PATTERN } from '../../../server/features/reports/report-receipt';
-import { REPORT_ESCALATE } from '../../../server/features/reports/report-schemas';
+import {
+  REPORT_ESCALATE,
+  REPORT_STATUSES,
+  type TriageAction,
+} from '../../../server/features/reports/report-schemas';
+import { reportStatus, reportStatusWhere } from '../../../server/features/reports/report-status';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -431,6 +436,29 @@ describe('reports API', () => {
       });
       const mine = await partner.get('/api/reports/sent');
       expect(mine.body.items.find((r: { id: string }) => r.id === row.id).handled).toBe(true);
+    });
+  });
+
+  describe('the derived status', () => {
+    it('when the status is derived in code and in SQL, then both name the same reports', async () => {
+      const rows: { id: string; triage_action: TriageAction | null }[] = await testKnex()('reports')
+        .where({ structure_id: team.structure.id })
+        .select('id', 'triage_action');
+      // Every status is present by now (the tests above triaged each way).
+      expect(new Set(rows.map((r) => reportStatus(r.triage_action)))).toEqual(
+        new Set(REPORT_STATUSES),
+      );
+      for (const status of REPORT_STATUSES) {
+        const w = reportStatusWhere('a', status);
+        const inSql = await testKnex()('reports as a')
+          .where('a.structure_id', team.structure.id)
+          .whereRaw(w.sql, w.bindings)
+          .pluck('a.id');
+        const inCode = rows
+          .filter((r) => reportStatus(r.triage_action) === status)
+          .map((r) => r.id);
+        expect(inSql.sort()).toEqual(inCode.sort());
+      }
     });
   });
 

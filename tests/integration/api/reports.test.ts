@@ -439,6 +439,25 @@ describe('reports API', () => {
     });
   });
 
+  describe('merges', () => {
+    it('when the file a report was linked to is merged into another, then the report follows it to the kept file', async () => {
+      const { id } = await report();
+      const [a, b] = [await createPerson(worker), await createPerson(worker)];
+      await worker.post(`/api/reports/${id}/triage`).send({ action: 'link', personId: a.id });
+      const merged = await manager
+        .post(`/api/persons/${a.id}/merge`)
+        .send({
+          intoId: b.id,
+          version: (await worker.get(`/api/persons/${a.id}`)).body.version,
+          intoVersion: b.version,
+        });
+      expect(merged.status).toBe(200);
+      expect((await worker.get(`/api/reports/${id}`)).body.personId).toBe(b.id);
+      const timeline = await worker.get(`/api/persons/${b.id}/timeline`);
+      expect(timeline.body.items.map((i: { id: string }) => i.id)).toContain(id);
+    });
+  });
+
   describe('the derived status', () => {
     it('when the status is derived in code and in SQL, then both name the same reports', async () => {
       const rows: { id: string; triage_action: TriageAction | null }[] = await testKnex()('reports')

@@ -444,13 +444,11 @@ describe('reports API', () => {
       const { id } = await report();
       const [a, b] = [await createPerson(worker), await createPerson(worker)];
       await worker.post(`/api/reports/${id}/triage`).send({ action: 'link', personId: a.id });
-      const merged = await manager
-        .post(`/api/persons/${a.id}/merge`)
-        .send({
-          intoId: b.id,
-          version: (await worker.get(`/api/persons/${a.id}`)).body.version,
-          intoVersion: b.version,
-        });
+      const merged = await manager.post(`/api/persons/${a.id}/merge`).send({
+        intoId: b.id,
+        version: (await worker.get(`/api/persons/${a.id}`)).body.version,
+        intoVersion: b.version,
+      });
       expect(merged.status).toBe(200);
       expect((await worker.get(`/api/reports/${id}`)).body.personId).toBe(b.id);
       const timeline = await worker.get(`/api/persons/${b.id}/timeline`);

@@ -66,6 +66,7 @@ import { createTeamService, type TeamService } from './features/teams/team-servi
 import { createUserService, type UserService } from './features/users/user-service';
 import { createRateLimiter } from './lib/rate-limit';
 import { sentEmailRepository } from './features/referrals/sent-email-repository';
+import { digestReplanner } from './features/digests/digest-replanner';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
@@ -169,7 +170,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     knex,
     uow,
     clock,
-    replanners: [referralReplanner, reminderReplanner],
+    replanners: [referralReplanner, reminderReplanner, digestReplanner],
     pendingOfKinds: deadlineRepository.pendingOfKinds,
   });
   const ruleSettings = ruleSettingsFrom(settings);

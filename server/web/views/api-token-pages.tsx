@@ -40,12 +40,8 @@ function TokensTable({ ctx, tokens }: { ctx: PageContext; tokens: ApiToken[] }) 
               <td>
                 <form method="post" action={`${TOKENS_PATH}/${t.id}/revocation`}>
                   <Csrf token={ctx.csrfToken} />
-                  <button
-                    type="submit"
-                    class="fr-btn fr-btn--tertiary fr-btn--sm"
-                    title={`Révoquer le jeton ${t.name}`}
-                  >
-                    Révoquer
+                  <button type="submit" class="fr-btn fr-btn--tertiary fr-btn--sm">
+                    Révoquer<span class="fr-sr-only"> le jeton {t.name}</span>
                   </button>
                 </form>
               </td>

@@ -138,6 +138,9 @@ describe('API tokens for partner systems (Bearer)', () => {
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('invalid_token');
     expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
+    // A session cookie riding along does not stand in for the refused token.
+    const withCookie = await w.agents.partner.get('/api/referrals').set(bearer(token));
+    expect(withCookie.status).toBe(401);
     const list = await w.agents.partner.get('/api/tokens');
     expect(list.body.items.map((t: { id: string }) => t.id)).not.toContain(id);
     expect(await auditRows({ subject_id: id, action: 'api_token.revoked' })).toHaveLength(1);

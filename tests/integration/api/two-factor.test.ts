@@ -129,6 +129,19 @@ describe('two-factor authentication (TOTP) through the API', () => {
     expect(failures.map((r) => r.details?.reason)).toEqual(['totp', 'totp']);
   });
 
+  it('when the same code is sent by two logins at once, then exactly one gets in', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const { secret } = await enrol(user.email);
+    nextStep();
+    const code = totpCode(secret, clock.now());
+    const answers = await Promise.all([
+      login(user.email, { totp: code }),
+      login(user.email, { totp: code }),
+      login(user.email, { totp: code }),
+    ]);
+    expect(answers.map((r) => r.status).sort()).toEqual([200, 401, 401]);
+  });
+
   it('when a recovery code is used to log in, then it works once and never again', async () => {
     const user = await createUser(team.structure.id, 'worker');
     const { agent, codes } = await enrol(user.email);

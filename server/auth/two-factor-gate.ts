@@ -2,8 +2,8 @@ import type { RequestHandler } from 'express';
 import { ForbiddenError } from '../lib/errors';
 import type { Actor } from './actor';
 
-/** Where a user who must enrol may still go: logging in and out, who am I, the enrolment. */
-const API_OPEN = /^\/(session|me|me\/two-factor(\/.*)?)\/?$/;
+/** Where a user who must enrol may still go: logging in and out, who am I, the enrolment, the docs. */
+const API_OPEN = /^\/(session|me|me\/two-factor(\/.*)?|docs)\/?$/;
 const PAGES_OPEN =
   /^\/(connexion(\/.*)?|deconnexion|mon-compte\/double-authentification(\/.*)?)\/?$/;
 

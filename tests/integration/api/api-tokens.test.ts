@@ -59,6 +59,8 @@ describe('API tokens for partner systems (Bearer)', () => {
     const list = await request(ctx.app).get('/api/referrals').set(bearer(token));
     expect(list.status).toBe(200);
     expect(list.body.items.map((r: { id: string }) => r.id)).toEqual([referralId]);
+    // No session is made for a token: nothing to store, no cookie back.
+    expect(list.headers['set-cookie']).toBeUndefined();
 
     const one = await request(ctx.app).get(`/api/referrals/${referralId}`).set(bearer(token));
     expect(one.status).toBe(200);

@@ -5,6 +5,10 @@ import { pinoHttp } from 'pino-http';
 import type { Deps } from './container';
 import { installSessions, servedOverHttps } from './auth/session';
 import { isPublic } from './auth/policies';
+import { bearerAuth } from './auth/bearer';
+import { twoFactorGate } from './auth/two-factor-gate';
+import { apiTokenRouter } from './features/api-tokens/api-token-router';
+import { twoFactorRouter } from './features/two-factor/two-factor-router';
 import { ForbiddenError, NotFoundError } from './lib/errors';
 import { jsonErrorHandler } from './lib/error-handler';
 import { pingPostgres } from './lib/db';
@@ -117,8 +121,16 @@ export function createApp(deps: Deps): Express {
   installSessions(app, deps.knex, deps.config);
 
   const api = Router();
-  api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
+  const mustEnrol = deps.services.twoFactor.mustEnrol;
+  api.use(
+    noStore,
+    bearerAuth(deps.services.apiTokens.authenticate),
+    sameOriginForStateChanges(deps.config.publicUrl),
+    twoFactorGate(mustEnrol, 'api'),
+  );
   api.use(authRouter(deps.services.auth, deps.services.preferences));
+  api.use(twoFactorRouter(deps.services.twoFactor));
+  api.use(apiTokenRouter(deps.services.apiTokens));
   api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
@@ -148,6 +160,7 @@ export function createApp(deps: Deps): Express {
   );
 
   // Web back office: pages after the API; HTML errors (and login redirects) for non-/api paths.
+  app.use(twoFactorGate(mustEnrol, 'pages'));
   app.use(
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
@@ -177,11 +190,13 @@ const noStore: RequestHandler = (_req, res, next) => {
 
 /**
  * CSRF defence for cookie-authenticated API calls: a state-changing request sent by a browser
- * from another site is refused (Sec-Fetch-Site, then Origin).
+ * from another site is refused (Sec-Fetch-Site, then Origin). API-token calls are exempt.
  */
 function sameOriginForStateChanges(publicUrl: string): RequestHandler {
   const allowed = new URL(publicUrl).origin;
   return (req, _res, next) => {
+    // A Bearer request carries no cookie a foreign site could ride on.
+    if (req.authVia === 'token') return next();
     if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();
     const site = req.get('sec-fetch-site');
     if (site && site !== 'same-origin' && site !== 'none')

@@ -76,6 +76,14 @@ import {
   type DeadlineAdminService,
 } from './features/deadlines/deadline-admin-service';
 import {
+  createTwoFactorService,
+  type TwoFactorService,
+} from './features/two-factor/two-factor-service';
+import {
+  createApiTokenService,
+  type ApiTokenService,
+} from './features/api-tokens/api-token-service';
+import {
   createUserPreferenceService,
   type UserPreferenceService,
 } from './features/users/user-preference-service';
@@ -121,6 +129,8 @@ export interface Deps {
     digests: DigestService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
+    twoFactor: TwoFactorService;
+    apiTokens: ApiTokenService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -256,6 +266,19 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     settings,
   });
 
+  const twoFactor = createTwoFactorService({ knex, uow, cipher, clock, settings });
+  const apiTokens = createApiTokenService({
+    knex,
+    uow,
+    clock,
+    // As failed logins per address: 100 in 15 minutes.
+    failures: createRateLimiter(redis, {
+      keyPrefix: `${config.QUEUE_PREFIX}:token:ip`,
+      points: 100,
+      durationSeconds: 15 * 60,
+    }),
+  });
+
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
     contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
     follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
@@ -280,7 +303,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     ruleSettings,
     repos: { persons, contacts, referrals: referralRepo },
     services: {
-      auth: createAuthService({ knex, throttle, users }),
+      auth: createAuthService({ knex, throttle, users, twoFactor }),
       persons: personService,
       personMerges: createPersonMergeService({
         knex,
@@ -333,6 +356,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
       deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
       preferences: createUserPreferenceService({ knex }),
+      twoFactor,
+      apiTokens,
     },
     async close() {
       mailer.close();

@@ -5,6 +5,10 @@ import { pinoHttp } from 'pino-http';
 import type { Deps } from './container';
 import { installSessions, servedOverHttps } from './auth/session';
 import { isPublic } from './auth/policies';
+import { bearerAuth } from './auth/bearer';
+import { twoFactorGate } from './auth/two-factor-gate';
+import { apiTokenRouter } from './features/api-tokens/api-token-router';
+import { twoFactorRouter } from './features/two-factor/two-factor-router';
 import { NotFoundError } from './lib/errors';
 import { sameOriginForStateChanges } from './http/same-origin';
 import { jsonErrorHandler } from './lib/error-handler';
@@ -120,8 +124,16 @@ export function createApp(deps: Deps): Express {
   installSessions(app, deps.knex, deps.config);
 
   const api = Router();
-  api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
+  const mustEnrol = deps.services.twoFactor.mustEnrol;
+  api.use(
+    noStore,
+    bearerAuth(deps.services.apiTokens.authenticate),
+    sameOriginForStateChanges(deps.config.publicUrl),
+    twoFactorGate(mustEnrol, 'api'),
+  );
   api.use(authRouter(deps.services.auth, deps.services.preferences));
+  api.use(twoFactorRouter(deps.services.twoFactor));
+  api.use(apiTokenRouter(deps.services.apiTokens));
   api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
@@ -152,6 +164,7 @@ export function createApp(deps: Deps): Express {
   );
 
   // Web back office: pages after the API; HTML errors (and login redirects) for non-/api paths.
+  app.use(twoFactorGate(mustEnrol, 'pages'));
   app.use(
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),

@@ -66,6 +66,7 @@ import { createTeamService, type TeamService } from './features/teams/team-servi
 import { createUserService, type UserService } from './features/users/user-service';
 import { createRateLimiter } from './lib/rate-limit';
 import { sentEmailRepository } from './features/referrals/sent-email-repository';
+import { digestReplanner } from './features/digests/digest-replanner';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
@@ -77,6 +78,14 @@ import {
 import { createReportRepository } from './features/reports/report-repository';
 import { createReportService, type ReportService } from './features/reports/report-service';
 import { reportReplanner } from './features/reports/report-replanner';
+import {
+  createTwoFactorService,
+  type TwoFactorService,
+} from './features/two-factor/two-factor-service';
+import {
+  createApiTokenService,
+  type ApiTokenService,
+} from './features/api-tokens/api-token-service';
 import {
   createUserPreferenceService,
   type UserPreferenceService,
@@ -124,6 +133,8 @@ export interface Deps {
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
     reports: ReportService;
+    twoFactor: TwoFactorService;
+    apiTokens: ApiTokenService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -174,7 +185,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     knex,
     uow,
     clock,
-    replanners: [referralReplanner, reminderReplanner, reportReplanner(reportRepo)],
+    replanners: [
+      referralReplanner,
+      reminderReplanner,
+      digestReplanner,
+      reportReplanner(reportRepo),
+    ],
     pendingOfKinds: deadlineRepository.pendingOfKinds,
   });
   const ruleSettings = ruleSettingsFrom(settings);
@@ -260,6 +276,19 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     settings,
   });
 
+  const twoFactor = createTwoFactorService({ knex, uow, cipher, clock, settings });
+  const apiTokens = createApiTokenService({
+    knex,
+    uow,
+    clock,
+    // As failed logins per address: 100 in 15 minutes.
+    failures: createRateLimiter(redis, {
+      keyPrefix: `${config.QUEUE_PREFIX}:token:ip`,
+      points: 100,
+      durationSeconds: 15 * 60,
+    }),
+  });
+
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
     contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
     follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
@@ -285,7 +314,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     ruleSettings,
     repos: { persons, contacts, referrals: referralRepo },
     services: {
-      auth: createAuthService({ knex, throttle, users }),
+      auth: createAuthService({ knex, throttle, users, twoFactor }),
       persons: personService,
       personMerges: createPersonMergeService({
         knex,
@@ -361,6 +390,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
           }),
         },
       }),
+      twoFactor,
+      apiTokens,
     },
     async close() {
       mailer.close();

@@ -4,13 +4,15 @@ import { ForbiddenError } from '../lib/errors';
 /**
  * CSRF defence for cookie-authenticated API calls, and for the public report form (which has no
  * session to hold a token): a state-changing request sent by a browser from another site is
- * refused (Sec-Fetch-Site, then Origin).
+ * refused (Sec-Fetch-Site, then Origin). API-token calls are exempt.
  */
 export function sameOriginForStateChanges(
   publicUrl: string,
 ): RequestHandler & { csrfDefence: 'same-origin' } {
   const allowed = new URL(publicUrl).origin;
   const check: RequestHandler = (req, _res, next) => {
+    // A Bearer request carries no cookie a foreign site could ride on.
+    if (req.authVia === 'token') return next();
     if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();
     const site = req.get('sec-fetch-site');
     if (site && site !== 'same-origin' && site !== 'none')

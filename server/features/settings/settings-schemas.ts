@@ -13,7 +13,8 @@ const days = (max: number) =>
 /**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
  * (no-contact ones in calendar days), the digest's time, working hours, the observation's
- * small-count threshold and the retention period. Every field has the spec's default.
+ * small-count threshold, the retention period and whether managers and admins need a second
+ * factor. Every field has the spec's default.
  */
 export const settingsFields = z
   .object({
@@ -40,6 +41,8 @@ export const settingsFields = z
       .int('must be a whole number of months')
       .min(6, 'must be at least 6')
       .max(120, 'must be at most 120'),
+    /** Managers and admins must enrol a second factor (TOTP) before using the app. */
+    requireTwoFactor: z.boolean({ message: 'must be true or false' }),
   })
   .strict();
 export type StructureSettings = z.infer<typeof settingsFields>;
@@ -57,6 +60,7 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   workingHours: Object.freeze({ start: '08:30', end: '18:00' }),
   smallCountThreshold: 5,
   retentionMonths: 24,
+  requireTwoFactor: false,
 });
 
 /** Cross-field rules, named on the field a person would change. */

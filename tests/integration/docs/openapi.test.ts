@@ -103,6 +103,24 @@ describe('OpenAPI document', () => {
     },
   );
 
+  it('documents the observation and its CSV with their query parameters', () => {
+    for (const path of ['/api/observation', '/api/observation.csv']) {
+      const o = op(path, 'get') as Operation & { parameters?: { name: string }[] };
+      expect(o.summary).toEqual(expect.any(String));
+      expect((o.parameters ?? []).map((p) => p.name).sort()).toEqual(['by', 'from', 'to']);
+    }
+    const body = component(responseOf('/api/observation', 'get', '200')!.$ref);
+    expect(Object.keys(body.properties!)).toEqual([
+      'from',
+      'to',
+      'by',
+      'threshold',
+      'totals',
+      'rows',
+      'partners',
+    ]);
+  });
+
   const RIGHTS_CONTRACT = [
     ['/api/rights', 'get', '200'],
     ['/api/rights', 'post', '201'],
@@ -225,14 +243,13 @@ describe('OpenAPI document', () => {
     const pointer = (path: string, method: string, status: string) =>
       `/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}/responses/${status}/content/application~1json/schema`;
 
+    const check = async (path: string, method: string, status: string, res: request.Response) => {
+      expect(res.status).toBe(Number(status));
+      const v = ajv.compile({ $ref: `api#${pointer(path, method, status)}` });
+      expect(v(JSON.parse(JSON.stringify(res.body))) ? null : ajv.errorsText(v.errors)).toBeNull();
+    };
+
     it('for consents, referrals (staff and partner views, lists, moves) and partners (reads and edits)', async () => {
-      const check = async (path: string, method: string, status: string, res: request.Response) => {
-        expect(res.status).toBe(Number(status));
-        const v = ajv.compile({ $ref: `api#${pointer(path, method, status)}` });
-        expect(
-          v(JSON.parse(JSON.stringify(res.body))) ? null : ajv.errorsText(v.errors),
-        ).toBeNull();
-      };
       const person = await createPerson(w.agents.worker);
       const consent = await w.agents.worker.post(`/api/persons/${person.id}/consents`).send({
         purpose: 'referral',
@@ -299,6 +316,17 @@ describe('OpenAPI document', () => {
         '200',
         await w.agents.worker.post(`/api/consents/${consent.body.id}/revoke`),
       );
+    });
+
+    it('for the observation: totals only, and each grouping (with a partner row)', async () => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+      await refer(w.agents.worker, person.id, w.food.partner.id);
+      for (const by of ['', '?by=district', '?by=right', '?by=source', '?by=team']) {
+        const res = await w.agents.observer.get(`/api/observation${by}`);
+        await check('/api/observation', 'get', '200', res);
+        expect(res.body.partners.rows.length).toBeGreaterThan(0);
+      }
     });
   });
 });

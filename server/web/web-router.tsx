@@ -12,6 +12,7 @@ import { personMergeWebRouter } from './persons/person-merge-router';
 import { rightWebRouter } from './rights/right-web-router';
 import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
+import { observationWebRouter } from './observation/observation-web-router';
 
 type Services = Deps['services'];
 
@@ -35,5 +36,6 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(notificationWebRouter(services));
   r.use(deadlineWebRouter(services));
   r.use(accountWebRouter(services));
+  r.use(observationWebRouter(services));
   return r;
 }

@@ -10,7 +10,8 @@ const GROUP_HEADS: Record<string, string> = {
   team: 'Équipe',
 };
 
-const MAIN_HEADS: [keyof MainValues, string][] = [
+/** The main table's columns in French, in order: the CSV and the dashboard's detailed table. */
+export const MAIN_HEADS: [keyof MainValues, string][] = [
   ['identified', 'Personnes repérées'],
   ['reached', 'Personnes jointes pour la première fois'],
   ['notClaimed', 'Droits non demandés'],

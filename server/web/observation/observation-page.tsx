@@ -4,6 +4,7 @@ import {
   type MainColumn,
   type ObservationGrouping,
 } from '../../features/observation/observation-schemas';
+import { MAIN_HEADS } from '../../features/observation/observation-csv';
 import type { Observation } from '../../features/observation/observation-service';
 import type { MainValues } from '../../features/observation/observation-table';
 import { formatDate } from '../format';
@@ -16,23 +17,6 @@ export const GROUPING_LABELS: Record<ObservationGrouping, string> = {
   source: 'Repérage',
   team: 'Équipe',
 };
-
-/** Column heads of the detailed table, in the order of the CSV. */
-const COLUMNS: [keyof MainValues, string][] = [
-  ['identified', 'Personnes repérées'],
-  ['reached', 'Personnes jointes'],
-  ['notClaimed', 'Droits non demandés'],
-  ['nonKnowledge', 'dont non-connaissance'],
-  ['nonRequest', 'dont non-demande'],
-  ['nonReceipt', 'dont non-réception'],
-  ['nonProposal', 'dont non-proposition'],
-  ['claimInProgress', 'Demandes en cours'],
-  ['obtained', 'Droits obtenus'],
-  ['refused', 'Droits refusés'],
-  ['abandoned', 'Droits abandonnés'],
-  ['medianDaysToFirstContact', 'Délai médian jusqu’au premier contact (jours)'],
-  ['yearlyAmountObtained', 'Montant annuel obtenu (€)'],
-];
 
 const STATUSES: [MainColumn, string][] = [
   ['notClaimed', 'Non demandés'],
@@ -388,7 +372,7 @@ export function ObservationPage({
                     <tr>
                       <th scope="col">{head}</th>
                       {by === 'district' ? <th scope="col">QPV</th> : null}
-                      {COLUMNS.map(([, label]) => (
+                      {MAIN_HEADS.map(([, label]) => (
                         <th scope="col">{label}</th>
                       ))}
                     </tr>
@@ -400,7 +384,7 @@ export function ObservationPage({
                         {by === 'district' ? (
                           <td>{r.qpv === undefined ? '' : r.qpv ? 'oui' : 'non'}</td>
                         ) : null}
-                        {COLUMNS.map(([k]) => (
+                        {MAIN_HEADS.map(([k]) => (
                           <td class="av-num">
                             {shown(r[k], k === 'yearlyAmountObtained' ? ' €' : '')}
                           </td>
@@ -412,7 +396,7 @@ export function ObservationPage({
                     <tr>
                       <th scope="row">Total</th>
                       {by === 'district' ? <td></td> : null}
-                      {COLUMNS.map(([k]) => (
+                      {MAIN_HEADS.map(([k]) => (
                         <td class="av-num">
                           {shown(o.totals[k], k === 'yearlyAmountObtained' ? ' €' : '')}
                         </td>

@@ -280,6 +280,13 @@ async function main() {
       auth: 'worker',
     },
     {
+      name: 'GET /api/observation?by=district (manager, whole structure, suppressed)',
+      port: 'app',
+      method: 'GET',
+      path: '/api/observation?from=2026-01-01&to=2026-12-31&by=district',
+      auth: 'manager',
+    },
+    {
       name: 'GET /api/persons/:id/rights',
       port: 'app',
       method: 'GET',

@@ -33,10 +33,15 @@ export interface ObservationPeriod {
   lastDay: string;
 }
 
-/** A person's team key: the referent's team, "multiple" when several, NULL when none. */
-const TEAM_KEY = `(SELECT CASE count(*) WHEN 0 THEN NULL WHEN 1 THEN min(tm.team_id::text) ELSE '${SEVERAL_TEAMS_KEY}' END
+/**
+ * Each referent's team key: their team, "multiple" when several, none when not in a team.
+ * A CTE read by a hash join: one row per staff member rather than a look-up per person.
+ */
+const REFERENT_TEAMS = `referent_teams AS (
+    SELECT tm.user_id, CASE count(*) WHEN 1 THEN min(tm.team_id::text) ELSE '${SEVERAL_TEAMS_KEY}' END AS team
     FROM team_members tm JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
-    WHERE tm.user_id = p.referent_id)`;
+    GROUP BY tm.user_id
+  )`;
 
 /** The grouping sets of the main table; which one a row belongs to is read from grouping(). */
 const GROUPING_SETS = 'GROUPING SETS ((), (k.district), (k.source), (k.team))';
@@ -92,17 +97,18 @@ export function createObservationRepository() {
       };
       const [people, rights, referrals] = await Promise.all([
         db.raw(
-          `WITH reached AS (
+          `WITH ${REFERENT_TEAMS}, reached AS (
              SELECT c.person_id, min(c.occurred_at) AS at FROM contacts c
              WHERE c.structure_id = :structureId AND c.outcome IN ${REACHED_OUTCOMES_SQL}
              GROUP BY c.person_id
            ), base AS (
-             SELECT p.id, p.district_id::text AS district, p.source, ${TEAM_KEY} AS team,
+             SELECT p.id, p.district_id::text AS district, p.source, rt.team,
                p.created_at >= :start AND p.created_at < :end AS identified,
                coalesce(r.at >= :start AND r.at < :end, false) AS reached,
                CASE WHEN r.at >= :start AND r.at < :end
                  THEN greatest(0, ${PARIS_DAY('r.at')} - ${PARIS_DAY('p.created_at')}) END AS days
              FROM persons p LEFT JOIN reached r ON r.person_id = p.id
+             LEFT JOIN referent_teams rt ON rt.user_id = p.referent_id
              WHERE p.structure_id = :structureId
                AND ((p.created_at >= :start AND p.created_at < :end) OR (r.at >= :start AND r.at < :end))
            )
@@ -120,7 +126,7 @@ export function createObservationRepository() {
           bindings,
         ),
         db.raw(
-          `WITH last AS (
+          `WITH ${REFERENT_TEAMS}, last AS (
              SELECT DISTINCT ON (e.person_id, e.right_id) e.person_id, e.right_id, e.status,
                e.reason, e.monthly_amount_cents,
                max(e.at) OVER (PARTITION BY e.person_id, e.right_id) >= :start AS touched
@@ -128,8 +134,9 @@ export function createObservationRepository() {
              WHERE e.structure_id = :structureId AND e.at < :end
              ORDER BY e.person_id, e.right_id, e.at DESC, e.seq DESC
            ), k AS (
-             SELECT l.*, p.district_id::text AS district, p.source, ${TEAM_KEY} AS team
+             SELECT l.*, p.district_id::text AS district, p.source, rt.team
              FROM last l JOIN persons p ON p.id = l.person_id AND p.structure_id = :structureId
+             LEFT JOIN referent_teams rt ON rt.user_id = p.referent_id
              WHERE l.touched
            )
            SELECT CASE WHEN grouping(k.right_id) = 0 THEN 'right' ELSE ${DIMENSION} END AS dim,

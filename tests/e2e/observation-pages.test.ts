@@ -73,6 +73,9 @@ describe('observation dashboard pages', () => {
     expect(res.status).toBe(400);
     expect(res.text).toContain('La date de début doit être une date');
     expect(res.text).toContain('value="2026-02-31"');
+    const long = await observer.get('/observation?from=2001-01-01');
+    expect(long.status).toBe(400);
+    expect(long.text).toContain('moins de dix ans avant la date de fin');
     const empty = await observer.get('/?from=&to=&by=');
     expect(empty.status).toBe(200);
   });

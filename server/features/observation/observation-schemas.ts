@@ -32,6 +32,7 @@ export const SEVERAL_TEAMS_KEY = 'multiple';
 
 /** The longest period asked at once (about ten years): bounds the work of one request. */
 export const MAX_PERIOD_DAYS = 3660;
+export const SPAN_MESSAGE = `must be less than ${MAX_PERIOD_DAYS} days before to`;
 
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 /** Whether a YYYY-MM-DD string names a real calendar day between 2000 and 2100. */
@@ -76,7 +77,7 @@ export const observationQuery = z
   })
   .refine((q) => !q.from || !q.to || dayNumber(q.to) - dayNumber(q.from) < MAX_PERIOD_DAYS, {
     path: ['from'],
-    message: `must be less than ${MAX_PERIOD_DAYS} days before to`,
+    message: SPAN_MESSAGE,
   });
 export type ObservationQuery = z.infer<typeof observationQuery>;
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
+import { ValidationError } from '../../lib/errors';
 import { instantOf, wallClockOf } from '../../lib/wall-clock';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import { PERSON_SOURCES, SOURCE_LABELS } from '../persons/person-schemas';
@@ -10,7 +11,9 @@ import { observationCsv } from './observation-csv';
 import type { ObservationRepository } from './observation-repository';
 import {
   dayNumber,
+  MAX_PERIOD_DAYS,
   NO_KEY,
+  SPAN_MESSAGE,
   OBSERVATION_GROUPINGS,
   SEVERAL_TEAMS_KEY,
   type ObservationGrouping,
@@ -79,6 +82,11 @@ export function createObservationService({
 
   async function compute(actor: Actor, q: ObservationQuery): Promise<Observation> {
     const { from, to } = period(q);
+    // The query checks the span when both days are given; a default `to` is checked here.
+    if (dayNumber(to) - dayNumber(from) >= MAX_PERIOD_DAYS)
+      throw new ValidationError(`Invalid query parameter: from: ${SPAN_MESSAGE}`, [
+        { field: 'from', message: SPAN_MESSAGE },
+      ]);
     const structure = await settings.forStructure(knex, actor.structureId);
     const calendar = settings.calendarFor(structure);
     const now = wallClockOf(clock.now());

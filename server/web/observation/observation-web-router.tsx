@@ -3,6 +3,7 @@ import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { OBSERVATION_ROLES } from '../../features/observation/observation-router';
 import { observationQuery } from '../../features/observation/observation-schemas';
+import { hasCode } from '../../lib/errors';
 import { zodIssues } from '../../lib/validate';
 import { formValues } from '../forms';
 import { pageContext } from '../page-context';
@@ -35,12 +36,8 @@ export async function renderObservation(
   const q = observationQuery.safeParse(typed);
   const ctx = await pageContext(req, services.notifications);
   const nav = path === '/' ? 'home' : 'observation';
-  if (!q.success) {
-    const fields = [...new Set(zodIssues(q.error).map((i) => i.field))];
-    const errors = fields.map(
-      (f) => FIELD_MESSAGES[f] ?? `Le paramètre « ${f} » n’est pas reconnu.`,
-    );
-    return sendPage(
+  const refuse = (fields: string[]) =>
+    sendPage(
       res,
       <ObservationPage
         ctx={ctx}
@@ -48,12 +45,21 @@ export async function renderObservation(
         nav={nav}
         form={{ from: raw.from ?? '', to: raw.to ?? '', by: raw.by ?? '' }}
         observation={null}
-        errors={errors}
+        errors={[...new Set(fields)].map(
+          (f) => FIELD_MESSAGES[f] ?? `Le paramètre « ${f} » n’est pas reconnu.`,
+        )}
       />,
       400,
     );
+  if (!q.success) return refuse(zodIssues(q.error).map((i) => i.field));
+  let observation;
+  try {
+    observation = await services.observation.get(actor, q.data);
+  } catch (err) {
+    // The one rule the service checks itself: a start too far before today (the default end).
+    if (hasCode(err, 'validation_failed')) return refuse(['from']);
+    throw err;
   }
-  const observation = await services.observation.get(actor, q.data);
   sendPage(
     res,
     <ObservationPage

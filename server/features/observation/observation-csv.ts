@@ -83,5 +83,7 @@ export function observationCsv(o: Observation): string {
     delimiter: ';',
     record_delimiter: '\r\n',
     escape_formulas: true,
+    // A lone carriage return or line feed in a label would end the line in a spreadsheet.
+    quoted_match: /[\r\n]/,
   });
 }

@@ -139,20 +139,25 @@ export const observationView = z
     by: z.enum(OBSERVATION_GROUPINGS).nullable(),
     threshold: z.number().int(),
     totals: z.object(mainCounts),
-    rows: z.array(
-      z.object({
-        key: z.string().meta({
-          description:
-            'district or team id, right code or source; "none" for people without one, "multiple" for people whose referent is in several teams',
+    rows: z
+      .array(
+        z.object({
+          key: z.string().meta({
+            description:
+              'district or team id, right code or source; "none" for people without one, "multiple" for people whose referent is in several teams',
+          }),
+          label: z.string(),
+          qpv: z
+            .boolean()
+            .optional()
+            .meta({ description: 'districts only: a priority district of city policy (QPV)' }),
+          ...mainCounts,
         }),
-        label: z.string(),
-        qpv: z
-          .boolean()
-          .optional()
-          .meta({ description: 'districts only: a priority district of city policy (QPV)' }),
-        ...mainCounts,
+      )
+      .meta({
+        description:
+          'one row per district (and "none"), right of the catalogue, source, or team (and "multiple", "none"); empty without `by`. District, source and team rows add up to the totals; right rows add up to them for the rights columns, while their people columns count the people who have that right tracked',
       }),
-    ),
     partners: z
       .object({
         totals: z.object(partnerCounts),

@@ -1,16 +1,12 @@
 import { UnrecoverableError } from 'bullmq';
 import type { Knex } from 'knex';
 import type { Deps } from '../server/container';
-import {
-  deadlineRepository,
-  type Deadline,
-} from '../server/features/deadlines/deadline-repository';
+import type { DeadlineOutcome } from '../server/features/deadlines/deadline-outcome';
+import type { Deadline } from '../server/features/deadlines/outbox';
 
-/** What a processor decided; `note` is kept on the deadline row for admins (never personal data). */
-export type ProcessorResult = { status: 'done' } | { status: 'skipped'; note: string };
-
-export const done = (): ProcessorResult => ({ status: 'done' });
-export const skipped = (note: string): ProcessorResult => ({ status: 'skipped', note });
+/** What a processor decided: the outcome of the service that holds the rule. */
+export type ProcessorResult = DeadlineOutcome;
+export { done, skipped } from '../server/features/deadlines/deadline-outcome';
 
 interface ProcessorContext {
   /** Locked for this transaction and still pending. */
@@ -53,7 +49,7 @@ export async function processDeadline(
     throw new UnrecoverableError('Job payload has no valid deadlineId');
 
   return deps.knex.transaction(async (trx) => {
-    const deadline = await deadlineRepository.lockForProcessing(trx, deadlineId);
+    const deadline = await deps.repos.deadlines.lockForProcessing(trx, deadlineId);
     if (!deadline) throw new UnrecoverableError(`Deadline ${deadlineId} does not exist`);
     if (deadline.kind !== kind) {
       throw new UnrecoverableError(
@@ -62,7 +58,7 @@ export async function processDeadline(
     }
     if (deadline.status !== 'pending') return 'not_pending';
     const result = await processor({ deadline, trx, deps, now: deps.clock.now() });
-    await deadlineRepository.finish(
+    await deps.repos.deadlines.finish(
       trx,
       deadline.id,
       result.status,

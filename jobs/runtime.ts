@@ -1,7 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../server/container';
-import { deadlineRepository } from '../server/features/deadlines/deadline-repository';
 import type { Logger } from '../server/lib/logger';
 import { createRedis, tryConnect } from '../server/lib/redis';
 import {
@@ -197,7 +196,7 @@ export async function startDeadlineWorker(
       );
     else logger.warn(fields, 'Deadline attempt failed; it will be retried');
     if (!isDeadlineId(deadlineId)) return;
-    deadlineRepository
+    deps.repos.deadlines
       .recordFailure(knex, deadlineId, `${err.name}: ${err.message}`, unrecoverable)
       .catch((e: Error) =>
         logger.error({ err: e.message, deadlineId }, 'Could not record a deadline failure'),

@@ -122,7 +122,7 @@ export function createApp(deps: Deps): Express {
 
   app.use(express.json({ limit: '100kb' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
-  installSessions(app, deps.knex, deps.config);
+  installSessions(app, deps.knex, deps.config, deps.repos.users);
 
   const api = Router();
   const mustEnrol = deps.services.twoFactor.mustEnrol;

@@ -30,8 +30,16 @@ import {
 } from './features/contacts/contact-repository';
 import { createContactService, type ContactService } from './features/contacts/contact-service';
 import { createDeadlineRelay, type DeadlineRelay } from './features/deadlines/deadline-relay';
-import { deadlineRepository } from './features/deadlines/deadline-repository';
-import { createOutbox, type UnitOfWork } from './features/deadlines/outbox';
+import {
+  createDeadlineRepository,
+  type DeadlineRepository,
+} from './features/deadlines/deadline-repository';
+import {
+  createOutbox,
+  createOutboxIn,
+  type OutboxIn,
+  type UnitOfWork,
+} from './features/deadlines/outbox';
 import { createBacklogRepository } from './features/backlog/backlog-repository';
 import { createBacklogService, type BacklogService } from './features/backlog/backlog-service';
 import { createObservationRepository } from './features/observation/observation-repository';
@@ -70,11 +78,32 @@ import { createSettingsService, type SettingsService } from './features/settings
 import { createTeamService, type TeamService } from './features/teams/team-service';
 import { createUserService, type UserService } from './features/users/user-service';
 import { createRateLimiter } from './lib/rate-limit';
-import { sentEmailRepository } from './features/referrals/sent-email-repository';
+import { createSentEmailRepository } from './features/referrals/sent-email-repository';
+import { createApiTokenRepository } from './features/api-tokens/api-token-repository';
+import { createReferralLinkRepository } from './features/referrals/referral-link-tokens';
+import { createTeamRepository } from './features/teams/team-repository';
+import { createPasswordLinkRepository } from './features/users/password-links';
+import { createUserRepository, type UserRepository } from './features/users/user-repository';
+import { createFollowUpRepository } from './features/follow-ups/follow-up-repository';
+import { createDigestRepository } from './features/digests/digest-repository';
+import { createNotificationRepository } from './features/notifications/notification-repository';
+import { createSettingsRepository } from './features/settings/settings-repository';
+import { createDistrictRepository } from './features/persons/district-repository';
+import { createTimelineRepository } from './features/persons/timeline-repository';
+import { createConsentRepository } from './features/consents/consent-repository';
+import { createPartnerRepository } from './features/partners/partner-repository';
+import { createTwoFactorRepository } from './features/two-factor/two-factor-repository';
 import { digestReplanner } from './features/digests/digest-replanner';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
+import { createReminderRepository } from './features/deadlines/reminder-repository';
+import { createAuditRepository } from './features/audit/audit-repository';
+import { createAuditTrail } from './features/audit/audit-trail';
+import {
+  createFollowUpReminderService,
+  type FollowUpReminderService,
+} from './features/follow-ups/follow-up-reminder-service';
 import { ruleSettingsFrom, type RuleSettingsSource } from './features/deadlines/rule-settings';
 import {
   createDeadlineAdminService,
@@ -107,6 +136,8 @@ export interface Deps {
   queue: Queue<DeadlineJobData>;
   relay: DeadlineRelay;
   uow: UnitOfWork;
+  /** The outbox inside a transaction the caller does not own (jobs, the seed). */
+  outboxIn: OutboxIn;
   cipher: Cipher;
   throttle: LoginThrottle;
   mailer: Mailer;
@@ -116,6 +147,10 @@ export interface Deps {
     persons: PersonRepository;
     contacts: ContactRepository;
     referrals: ReferralRepository;
+    /** The outbox table: the deadline worker's shell (jobs/processor.ts, jobs/runtime.ts) locks and finishes its rows. */
+    deadlines: DeadlineRepository;
+    /** Users as the session and the operator commands read them (server/auth, server/cli). */
+    users: UserRepository;
   };
   services: {
     auth: AuthService;
@@ -123,6 +158,8 @@ export interface Deps {
     personMerges: PersonMergeService;
     contacts: ContactService;
     followUps: FollowUpService;
+    /** The reminder rules of follow-ups and persons, run by the worker as their deadlines fall due. */
+    followUpReminders: FollowUpReminderService;
     backlog: BacklogService;
     observation: ObservationService;
     timeline: TimelineService;
@@ -171,8 +208,11 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const queue = createDeadlineQueue(redis, config.QUEUE_PREFIX);
   queue.on('error', () => undefined);
 
+  const deadlines = createDeadlineRepository();
+  const outboxIn = createOutboxIn(deadlines);
   const relay = createDeadlineRelay({
     knex,
+    deadlines,
     queue,
     clock,
     logger,
@@ -182,36 +222,55 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       giveUpAfterHours: config.DEADLINE_GIVE_UP_HOURS,
     },
   });
-  const uow = createUnitOfWork(knex, createOutbox(relay));
+  const audit = createAuditTrail(createAuditRepository());
+  const uow = createUnitOfWork(knex, createOutbox(outboxIn, relay));
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
 
+  const mailer = createMailer(config, logger);
   const reportRepo = createReportRepository(cipher);
+  const referralRepo = createReferralRepository(cipher);
+  const reminders = createReminderRepository();
   const settings = createSettingsService({
+    audit,
     knex,
     uow,
     clock,
     replanners: [
-      referralReplanner,
-      reminderReplanner,
+      referralReplanner(referralRepo),
+      reminderReplanner(reminders),
       digestReplanner,
       reportReplanner(reportRepo),
     ],
-    pendingOfKinds: deadlineRepository.pendingOfKinds,
+    pendingOfKinds: deadlines.pendingOfKinds,
+    settingsRows: createSettingsRepository(),
   });
   const ruleSettings = ruleSettingsFrom(settings);
-  const planner = createReminderPlanner({ calendar, ruleSettings });
+  const planner = createReminderPlanner({ calendar, ruleSettings, reminders });
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
-  const partners = createPartnerDirectory({ knex, clock });
-  const teams = createTeamService({ knex, uow });
+  const partners = createPartnerDirectory({
+    audit,
+    knex,
+    clock,
+    partners: createPartnerRepository(),
+  });
+  const teams = createTeamService({ audit, knex, uow, teams: createTeamRepository() });
+  const userRepo = createUserRepository();
+  const sentEmails = createSentEmailRepository();
   const users = createUserService({
+    audit,
     knex,
     uow,
     clock,
     linkSecret: config.LINK_SECRET,
     teams,
+    users: userRepo,
+    passwordLinks: createPasswordLinkRepository(),
+    mailer,
+    sentEmails,
+    publicUrl: config.publicUrl,
     partnerOwned: (db, structureId, partnerId) => partners.ownedBy(db, structureId, partnerId),
     resetLimits: {
       byAccount: createRateLimiter(redis, {
@@ -226,16 +285,32 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
     },
   });
-  const personService = createPersonService({ knex, uow, persons, users, clock, planner });
+  const personService = createPersonService({
+    audit,
+    knex,
+    uow,
+    persons,
+    users,
+    clock,
+    planner,
+    districts: createDistrictRepository(),
+  });
   const rights = createRightService({
+    audit,
     knex,
     uow,
     rights: createRightRepository(cipher),
     persons: personService,
     clock,
   });
-  const notifications = createNotificationService({ knex, clock });
+  const followUpRepo = createFollowUpRepository();
+  const notifications = createNotificationService({
+    knex,
+    clock,
+    notifications: createNotificationRepository(),
+  });
   const followUps = createFollowUpService({
+    audit,
     knex,
     uow,
     persons: personService,
@@ -244,8 +319,10 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     cipher,
     clock,
     planner,
+    followUps: followUpRepo,
   });
   const contactService = createContactService({
+    audit,
     knex,
     uow,
     persons: personService,
@@ -254,10 +331,9 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     planner,
   });
-  const mailer = createMailer(config, logger);
-  const referralRepo = createReferralRepository(cipher);
   // Built before the referral service it calls back on a revocation (called only later).
   const consents = createConsentService({
+    audit,
     knex,
     uow,
     persons: personService,
@@ -265,8 +341,10 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     onReferralConsentRevoked: (trx, outbox, actor, consent) =>
       referrals.cancelForRevokedConsent(trx, outbox, actor, consent),
+    consents: createConsentRepository(),
   });
   const referrals = createReferralService({
+    audit,
     knex,
     uow,
     persons: personService,
@@ -280,10 +358,20 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     calendar,
     settings,
+    outboxIn,
   });
 
-  const twoFactor = createTwoFactorService({ knex, uow, cipher, clock, settings });
+  const twoFactor = createTwoFactorService({
+    audit,
+    knex,
+    uow,
+    cipher,
+    clock,
+    settings,
+    secrets: createTwoFactorRepository(),
+  });
   const apiTokens = createApiTokenService({
+    audit,
     knex,
     uow,
     clock,
@@ -293,6 +381,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       points: 100,
       durationSeconds: 15 * 60,
     }),
+    tokens: createApiTokenRepository(),
   });
 
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
@@ -314,15 +403,17 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     queue,
     relay,
     uow,
+    outboxIn,
     cipher,
     throttle,
     mailer,
     ruleSettings,
-    repos: { persons, contacts, referrals: referralRepo },
+    repos: { persons, contacts, referrals: referralRepo, deadlines, users: userRepo },
     services: {
-      auth: createAuthService({ knex, throttle, users, twoFactor }),
+      auth: createAuthService({ audit, knex, throttle, users, twoFactor }),
       persons: personService,
       personMerges: createPersonMergeService({
+        audit,
         knex,
         uow,
         persons,
@@ -332,34 +423,59 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
       contacts: contactService,
       followUps,
+      followUpReminders: createFollowUpReminderService({
+        audit,
+        followUps: followUpRepo,
+        followUpService: followUps,
+        persons: personService,
+        users,
+        teams,
+        notifications,
+        calendar,
+        ruleSettings,
+        outboxIn,
+        hasNewerDeadline: deadlines.hasNewer,
+        lastContactAt: (trx, structureId, personId) =>
+          reminders.lastContactAt(trx, structureId, personId, false),
+      }),
       backlog: createBacklogService({
+        audit,
         knex,
         clock,
         calendar,
         backlog: createBacklogRepository(),
       }),
       observation: createObservationService({
+        audit,
         knex,
         clock,
         settings,
         observations: createObservationRepository(),
       }),
       timeline: createTimelineService({
+        audit,
         knex,
         persons: personService,
         details: timelineDetails,
         clock,
+        timeline: createTimelineRepository(),
       }),
       notifications,
       partners,
       consents,
       referrals,
       referralLinks: createReferralLinkService({
+        audit,
         knex,
         uow,
         referrals: referralRepo,
         referralService: referrals,
         clock,
+        links: createReferralLinkRepository(),
+        mailer,
+        sentEmails,
+        linkSecret: config.LINK_SECRET,
+        publicUrl: config.publicUrl,
       }),
       rights,
       settings,
@@ -375,11 +491,14 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         publicUrl: config.publicUrl,
         notifications,
         users,
-        sentEmails: sentEmailRepository,
+        sentEmails,
+        digests: createDigestRepository(),
+        outboxIn,
       }),
-      deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
-      preferences: createUserPreferenceService({ knex }),
+      deadlineAdmin: createDeadlineAdminService({ audit, knex, queue, relay, clock }),
+      preferences: createUserPreferenceService({ knex, users: userRepo }),
       reports: createReportService({
+        audit,
         knex,
         uow,
         reports: reportRepo,

@@ -1,46 +1,8 @@
-import {
-  linkUsable,
-  PASSWORD_PATH_PREFIX,
-  passwordLinkRepository,
-  passwordTokenFor,
-} from '../../server/features/users/password-links';
-import { passwordLinkEmail } from '../../server/features/users/user-emails';
-import { userRepository } from '../../server/features/users/user-repository';
-import { sentEmailRepository } from '../../server/features/referrals/sent-email-repository';
-import { done, skipped, type Processor } from '../processor';
+import type { Processor } from '../processor';
 
 /**
- * 'user.password_email': the invitation or set-password email. The token is rebuilt from the
- * link's id, so a redelivery sends the same working link with the same Message-ID; `sent_emails`
- * (unique per deadline) makes a second delivery after commit a no-op.
+ * 'user.password_email': the invitation or set-password email, at least once with a dedupe key
+ * (the rule: user-service `sendPasswordEmail`).
  */
-export const userPasswordEmail: Processor = async ({ deadline, trx, deps, now }) => {
-  if (await sentEmailRepository.wasSent(trx, deadline.id)) return skipped('email already sent');
-  const link = await passwordLinkRepository.findById(trx, deadline.subjectId);
-  if (!link) return skipped('link not found');
-  if (!linkUsable(link, now)) return skipped('link used, replaced or expired');
-  const user = await userRepository.findById(trx, link.userId);
-  if (!user || user.disabledAt) return skipped('user disabled');
-  const structureName = (await userRepository.structureName(trx, link.structureId)) ?? 'aller-vers';
-  const host = new URL(deps.config.publicUrl).hostname || 'aller-vers.local';
-  const messageId = `<deadline-${deadline.id}@${host}>`;
-  await deps.mailer.send(
-    passwordLinkEmail({
-      purpose: link.purpose,
-      to: user.email,
-      userName: user.name,
-      structureName,
-      url: `${deps.config.publicUrl}${PASSWORD_PATH_PREFIX}${passwordTokenFor(deps.config.LINK_SECRET, link.id)}`,
-      expiresAt: link.expiresAt,
-      messageId,
-    }),
-  );
-  await sentEmailRepository.record(trx, {
-    deadlineId: deadline.id,
-    structureId: deadline.structureId,
-    kind: deadline.kind,
-    messageId,
-    at: now,
-  });
-  return done();
-};
+export const userPasswordEmail: Processor = ({ deadline, trx, deps, now }) =>
+  deps.services.users.sendPasswordEmail(trx, deadline, now);

@@ -5,7 +5,7 @@ import connectPgSimple from 'connect-pg-simple';
 import type { Knex } from 'knex';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
-import { userRepository } from '../features/users/user-repository';
+import type { UserRepository } from '../features/users/user-repository';
 import { toActor, type Actor } from './actor';
 
 const PgStore = connectPgSimple(session);
@@ -52,7 +52,12 @@ function knexPool(knex: Knex): Pool {
  * Sessions live in PostgreSQL; the user, its role and memberships are read again on every
  * request, so a change (role, disabling, new password) applies at the next request.
  */
-export function installSessions(app: Express, knex: Knex, config: Config): void {
+export function installSessions(
+  app: Express,
+  knex: Knex,
+  config: Config,
+  users: Pick<UserRepository, 'findById'>,
+): void {
   const cleanupSeconds = config.SESSION_CLEANUP_INTERVAL_MS / 1000;
   // The store hands every database error to express-session's callbacks (a request gets its
   // 503 with PostgreSQL down); the table comes from a migration.
@@ -97,7 +102,7 @@ export function installSessions(app: Express, knex: Knex, config: Config): void 
   });
   passport.deserializeUser<SerializedUser>(async (stored, done) => {
     try {
-      const u = await userRepository.findById(knex, stored.id);
+      const u = await users.findById(knex, stored.id);
       if (!u || u.disabledAt || u.sessionEpoch !== stored.epoch) return done(null, false);
       return done(null, toActor(u));
     } catch (err) {

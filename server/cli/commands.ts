@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ROLES, type Role } from '../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
-import { userRepository } from '../features/users/user-repository';
+import type { UserRepository } from '../features/users/user-repository';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 
 /** The operator commands, apart from argument parsing so each rule reads on its own. */
@@ -65,6 +65,7 @@ async function findStructure(knex: Knex, ref: string): Promise<{ id: string } | 
 
 export async function createUser(
   knex: Knex,
+  users: UserRepository,
   input: {
     email?: string;
     name?: string;
@@ -97,10 +98,10 @@ export async function createUser(
       : undefined;
     if (!partner) throw new NotFoundError(`Partner "${u.partner}"`);
   }
-  if (await userRepository.findByEmail(knex, u.email)) {
+  if (await users.findByEmail(knex, u.email)) {
     throw new ConflictError(`A user with email ${u.email} already exists`);
   }
-  const user = await userRepository.insert(knex, {
+  const user = await users.insert(knex, {
     structureId: structure.id,
     email: u.email,
     name: u.name,
@@ -112,11 +113,15 @@ export async function createUser(
 }
 
 /** Disabling ends every session of the user (the session epoch moves on). */
-export async function disableUser(knex: Knex, email: string | undefined): Promise<{ id: string }> {
+export async function disableUser(
+  knex: Knex,
+  users: UserRepository,
+  email: string | undefined,
+): Promise<{ id: string }> {
   const parsed = parse(z.object({ email: z.email() }).strict(), { email });
-  const user = await userRepository.findByEmail(knex, parsed.email);
+  const user = await users.findByEmail(knex, parsed.email);
   if (!user) throw new NotFoundError(`User ${parsed.email}`);
   if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
-  await userRepository.setDisabled(knex, user.id, true);
+  await users.setDisabled(knex, user.id, true);
   return { id: user.id };
 }

@@ -7,6 +7,7 @@ import { migrateLatest, migrationSource, openDatabase, type Database } from '../
 import { benchSeed } from '../seed/bench';
 import { seedDemo } from '../seed/demo';
 import { createStructure, createUser, disableUser } from './commands';
+import { createUserRepository } from '../features/users/user-repository';
 
 /**
  * Operator commands: `npm run cli -- <command> [options]`.
@@ -149,7 +150,7 @@ const COMMANDS: Record<string, Command> = {
     async run({ db, values }) {
       await requireSchema(db);
       const password = await readPassword();
-      const u = await createUser(db.knex, {
+      const u = await createUser(db.knex, createUserRepository(), {
         email: str(values.email),
         name: str(values.name),
         role: str(values.role),
@@ -167,7 +168,7 @@ const COMMANDS: Record<string, Command> = {
     options: { email: { type: 'string' } },
     async run({ db, values }) {
       await requireSchema(db);
-      const u = await disableUser(db.knex, str(values.email));
+      const u = await disableUser(db.knex, createUserRepository(), str(values.email));
       process.stdout.write(`${u.id}\n`);
       say(`User ${str(values.email)} disabled; their sessions are ended`);
     },

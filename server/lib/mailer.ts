@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Logger } from './logger';
 
@@ -8,6 +9,44 @@ export interface OutgoingEmail {
   html: string;
   /** Deterministic for a given cause, so a resend after a crash carries the same id. */
   messageId: string;
+}
+
+/**
+ * The emails sent by deadlines, one row per deadline (its Message-ID): the dedupe key that makes
+ * a redelivered job harmless. Kept by the referrals feature's sent-email repository, shared by
+ * every email a deadline sends (partner links, set-password links, digests).
+ */
+export interface SentEmailLog {
+  wasSent(db: Knex | Knex.Transaction, deadlineId: string): Promise<boolean>;
+  record(
+    trx: Knex.Transaction,
+    e: { deadlineId: string; structureId: string; kind: string; messageId: string; at: Date },
+  ): Promise<void>;
+}
+
+/**
+ * Sends a deadline's email, once as far as the deadline's transaction goes: the Message-ID
+ * derives from the deadline (a redelivery after a crash carries the same one, so mail systems
+ * drop the duplicate), and `sent_emails` records it in the deadline's transaction after the SMTP
+ * hand-off. The caller checks `wasSent` first.
+ */
+export async function sendDeadlineEmail(
+  out: { mailer: Pick<Mailer, 'send'>; sentEmails: SentEmailLog; publicUrl: string },
+  trx: Knex.Transaction,
+  deadline: { id: string; structureId: string; kind: string },
+  now: Date,
+  compose: (messageId: string) => OutgoingEmail,
+): Promise<void> {
+  const host = new URL(out.publicUrl).hostname || 'aller-vers.local';
+  const messageId = `<deadline-${deadline.id}@${host}>`;
+  await out.mailer.send(compose(messageId));
+  await out.sentEmails.record(trx, {
+    deadlineId: deadline.id,
+    structureId: deadline.structureId,
+    kind: deadline.kind,
+    messageId,
+    at: now,
+  });
 }
 
 export interface Mailer {

@@ -7,8 +7,10 @@ import type { Cipher } from '../lib/crypto';
 import { ConflictError } from '../lib/errors';
 import { createReminderPlanner } from '../features/deadlines/reminder-planner';
 import { fixedRuleSettings } from '../features/deadlines/rule-settings';
+import { createReminderRepository } from '../features/deadlines/reminder-repository';
 import { createBusinessCalendar } from '../lib/calendar';
-import { outboxIn } from '../features/deadlines/outbox';
+import { createOutboxIn, type OutboxWriter } from '../features/deadlines/outbox';
+import { createDeadlineRepository } from '../features/deadlines/deadline-repository';
 import { partnerDirectoryDemoStep, referralDemoStep } from './partner-demo';
 import { reportDemoStep } from './report-demo';
 import { seedCatalogue } from '../features/rights/right-catalogue';
@@ -46,6 +48,8 @@ const DISTRICTS: ReadonlyArray<{ name: string; qpv: boolean }> = [
 /** What the steps share: ids of what earlier steps created, the transaction and helpers. */
 interface DemoSeedContext {
   trx: Knex.Transaction;
+  /** The outbox in the seed's transaction: the worker's relay enqueues what it plans. */
+  outbox: OutboxWriter;
   cipher: Cipher;
   now: Date;
   structureId: string;
@@ -212,8 +216,9 @@ const personsStep: DemoSeedStep = async (ctx) => {
   const planner = createReminderPlanner({
     calendar: createBusinessCalendar(),
     ruleSettings: fixedRuleSettings(),
+    reminders: createReminderRepository(),
   });
-  const outbox = outboxIn(ctx.trx);
+  const { outbox } = ctx;
   for (const p of DEMO_PERSONS) {
     const { district, situation, ...fields } = p.person;
     const lastContact = p.contacts.length
@@ -410,6 +415,7 @@ export async function seedDemo(
     await seedCatalogue(trx, structure.id);
     const ctx: DemoSeedContext = {
       trx,
+      outbox: createOutboxIn(createDeadlineRepository())(trx),
       cipher: opts.cipher,
       now,
       structureId: structure.id,

@@ -1,5 +1,4 @@
 import type { DemoSeedStep } from './demo';
-import { outboxIn } from '../features/deadlines/outbox';
 import { newReceiptNumber } from '../features/reports/report-receipt';
 import { REPORT_ESCALATE } from '../features/reports/report-schemas';
 import { createBusinessCalendar } from '../lib/calendar';
@@ -15,9 +14,8 @@ const TRIAGE_DAYS = 5;
  * the young man of the Roseraie skate-park.
  */
 export const reportDemoStep: DemoSeedStep = async (ctx) => {
-  const { trx, cipher, now } = ctx;
+  const { trx, cipher, now, outbox } = ctx;
   const calendar = createBusinessCalendar();
-  const outbox = outboxIn(trx);
   const reports = [
     {
       daysAgo: 2,

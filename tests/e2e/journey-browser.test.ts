@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { notificationRepository } from '../../server/features/notifications/notification-repository';
+import { createNotificationRepository } from '../../server/features/notifications/notification-repository';
 import { toParisLocalInput } from '../../server/web/format';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
@@ -19,6 +19,8 @@ import {
   type AxeRecord,
   type Served,
 } from './browser';
+
+const notificationRepository = createNotificationRepository();
 
 /**
  * The first journey in a real browser, against the real app. Each page is checked with axe and

@@ -9,9 +9,9 @@ import {
   TooManyRequestsError,
   UnauthorizedError,
 } from '../../lib/errors';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
-import { apiTokenRepository, type ApiToken } from './api-token-repository';
+import { type ApiTokenRepository, type ApiToken } from './api-token-repository';
 import type { CreateTokenInput } from './api-token-schemas';
 
 export type { ApiToken } from './api-token-repository';
@@ -29,11 +29,13 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const hashToken = (token: string) => crypto.createHash('sha256').update(token).digest('hex');
 
 export interface ApiTokenServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   clock: Clock;
   /** Failed Bearer presentations, counted per address as failed logins are. */
   failures: RateLimiterAbstract;
+  tokens: ApiTokenRepository;
 }
 
 /**
@@ -43,6 +45,8 @@ export interface ApiTokenServiceDeps {
  * user is disabled or no longer a partner user, is refused (401).
  */
 export function createApiTokenService(deps: ApiTokenServiceDeps) {
+  const { audit: trail } = deps;
+  const { tokens } = deps;
   const { knex, uow, clock, failures } = deps;
 
   const audit = (
@@ -52,7 +56,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     token: ApiToken,
     ctx: RequestContext,
   ) =>
-    auditTrail.record(db, {
+    trail.record(db, {
       actor,
       structureId: actor.structureId,
       action,
@@ -71,7 +75,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
 
   return {
     async list(actor: Actor) {
-      const items = await apiTokenRepository.listOwn(knex, actor.structureId, actor.id);
+      const items = await tokens.listOwn(knex, actor.structureId, actor.id);
       const live = items.filter((t) => !t.revokedAt);
       return { items: live, total: live.length, page: 1, pageSize: MAX_LIVE_TOKENS };
     },
@@ -83,7 +87,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     ): Promise<ApiToken & { token: string }> {
       return uow(async (trx) => {
         const now = clock.now();
-        const own = await apiTokenRepository.listOwn(trx, actor.structureId, actor.id);
+        const own = await tokens.listOwn(trx, actor.structureId, actor.id);
         const live = own.filter((t) => !t.revokedAt && (!t.expiresAt || t.expiresAt > now));
         if (live.length >= MAX_LIVE_TOKENS)
           throw new BusinessRuleError(
@@ -91,7 +95,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
             `At most ${MAX_LIVE_TOKENS} live tokens; revoke one first`,
           );
         const token = `${TOKEN_PREFIX}${crypto.randomBytes(32).toString('base64url')}`;
-        const saved = await apiTokenRepository.insert(trx, {
+        const saved = await tokens.insert(trx, {
           structureId: actor.structureId,
           userId: actor.id,
           name: input.name,
@@ -110,10 +114,10 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     /** Revokes one of the caller's own tokens; another user's is not found (404). */
     async revoke(actor: Actor, id: string, ctx: RequestContext): Promise<void> {
       await uow(async (trx) => {
-        const token = await apiTokenRepository.findOwn(trx, actor.structureId, actor.id, id);
+        const token = await tokens.findOwn(trx, actor.structureId, actor.id, id);
         if (!token) throw new NotFoundError('Token');
         if (token.revokedAt) return;
-        await apiTokenRepository.revoke(trx, id, clock.now());
+        await tokens.revoke(trx, id, clock.now());
         await audit(trx, actor, 'api_token.revoked', token, ctx);
       });
     },
@@ -131,10 +135,10 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
         );
       if (!TOKEN_FORMAT.test(token)) return refuse(ip, 'The API token is not valid');
       const now = clock.now();
-      const holder = await apiTokenRepository.findLive(knex, hashToken(token), now);
+      const holder = await tokens.findLive(knex, hashToken(token), now);
       if (!holder) return refuse(ip, 'The API token is revoked, expired or not valid');
       if (!holder.lastUsedAt || now.getTime() - holder.lastUsedAt.getTime() >= TOUCH_EVERY_MS)
-        await apiTokenRepository.touch(knex, holder.tokenId, now);
+        await tokens.touch(knex, holder.tokenId, now);
       return toActor(holder.user);
     },
   };

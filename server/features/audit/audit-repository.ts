@@ -16,17 +16,22 @@ export interface RequestContext {
   ip: string | null;
 }
 
-export const auditRepository = {
-  async record(db: Knex | Knex.Transaction, e: AuditInput): Promise<void> {
-    await db('audit_events').insert({
-      structure_id: e.structureId,
-      actor_id: e.actor?.id ?? null,
-      actor_role: e.actor?.role ?? null,
-      action: e.action,
-      subject_type: e.subjectType,
-      subject_id: e.subjectId ?? null,
-      ip: e.ip ?? null,
-      details: e.details ? JSON.stringify(e.details) : null,
-    });
-  },
-};
+export function createAuditRepository() {
+  const repo = {
+    async record(db: Knex | Knex.Transaction, e: AuditInput): Promise<void> {
+      await db('audit_events').insert({
+        structure_id: e.structureId,
+        actor_id: e.actor?.id ?? null,
+        actor_role: e.actor?.role ?? null,
+        action: e.action,
+        subject_type: e.subjectType,
+        subject_id: e.subjectId ?? null,
+        ip: e.ip ?? null,
+        details: e.details ? JSON.stringify(e.details) : null,
+      });
+    },
+  };
+  return repo;
+}
+
+export type AuditRepository = ReturnType<typeof createAuditRepository>;

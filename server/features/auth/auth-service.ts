@@ -3,7 +3,7 @@ import { toActor, type Actor } from '../../auth/actor';
 import { burnTime, verifyPassword } from '../../auth/passwords';
 import type { LoginThrottle } from '../../auth/login-throttle';
 import { UnauthorizedError } from '../../lib/errors';
-import { auditTrail } from '../audit/audit-trail';
+import { type AuditTrail } from '../audit/audit-trail';
 import type { TwoFactorService } from '../two-factor/two-factor-service';
 import type { UserRecord, UserService } from '../users/user-service';
 
@@ -27,11 +27,13 @@ export function createAuthService(deps: {
   throttle: LoginThrottle;
   users: Pick<UserService, 'findByEmail'>;
   twoFactor: Pick<TwoFactorService, 'enabledFor' | 'verifyLogin'>;
+  audit: AuditTrail;
 }): AuthService {
+  const { audit } = deps;
   const { knex, throttle, users, twoFactor } = deps;
 
   const failed = (user: UserRecord, ip: string, reason?: string) =>
-    auditTrail.record(knex, {
+    audit.record(knex, {
       actor: null,
       structureId: user.structureId,
       action: 'login_failed',
@@ -43,7 +45,7 @@ export function createAuthService(deps: {
 
   async function succeed(user: UserRecord, email: string, ip: string): Promise<UserRecord> {
     await throttle.succeed(email, ip);
-    await auditTrail.record(knex, {
+    await audit.record(knex, {
       actor: toActor(user),
       structureId: user.structureId,
       action: 'login',

@@ -4,7 +4,7 @@ import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { BacklogBounds, BacklogItem, BacklogRepository } from './backlog-repository';
 import {
   BACKLOG_BUCKETS,
@@ -32,6 +32,7 @@ export interface Backlog {
 }
 
 export interface BacklogServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   clock: Clock;
   calendar: BusinessCalendar;
@@ -46,7 +47,13 @@ const zeros = () =>
  * cut in Paris calendar days from the injected clock. The numbers and the items behind them come
  * from the same SQL condition, so they cannot disagree.
  */
-export function createBacklogService({ knex, clock, calendar, backlog }: BacklogServiceDeps) {
+export function createBacklogService({
+  knex,
+  clock,
+  calendar,
+  backlog,
+  audit,
+}: BacklogServiceDeps) {
   function bounds(now: Date): BacklogBounds {
     return {
       now,
@@ -118,7 +125,7 @@ export function createBacklogService({ knex, clock, calendar, backlog }: Backlog
               q.key,
               q,
             );
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'backlog.items',

@@ -75,155 +75,160 @@ const toConsent = (r: Record<string, unknown>, now: Date): Consent => ({
 });
 
 /** Consents belong to a structure like the person they are about; every query is scoped. */
-export const consentRepository = {
-  base(db: Db, structureId: string) {
-    return db('consents as c')
-      .leftJoin('partners as pa', 'pa.id', 'c.partner_id')
-      .where('c.structure_id', structureId)
-      .select('c.*', 'pa.name as partner_name');
-  },
-
-  async insert(
-    trx: Knex.Transaction,
-    structureId: string,
-    c: {
-      personId: string;
-      purpose: ConsentPurpose;
-      partnerId: string | null;
-      method: string;
-      sharedFields: ShareableField[];
-      givenAt: Date;
-      expiresAt: Date | null;
-      recordedBy: string;
+export function createConsentRepository() {
+  const repo = {
+    base(db: Db, structureId: string) {
+      return db('consents as c')
+        .leftJoin('partners as pa', 'pa.id', 'c.partner_id')
+        .where('c.structure_id', structureId)
+        .select('c.*', 'pa.name as partner_name');
     },
-  ): Promise<string> {
-    const [row] = await trx('consents')
-      .insert({
-        structure_id: structureId,
-        person_id: c.personId,
-        purpose: c.purpose,
-        partner_id: c.partnerId,
-        method: c.method,
-        shared_fields: c.sharedFields,
-        given_at: c.givenAt,
-        expires_at: c.expiresAt,
-        recorded_by: c.recordedBy,
-      })
-      .returning('id');
-    return row.id as string;
-  },
 
-  async findById(db: Db, structureId: string, id: string, now: Date): Promise<Consent | null> {
-    const row = await consentRepository.base(db, structureId).andWhere('c.id', id).first();
-    return row ? toConsent(row, now) : null;
-  },
+    async insert(
+      trx: Knex.Transaction,
+      structureId: string,
+      c: {
+        personId: string;
+        purpose: ConsentPurpose;
+        partnerId: string | null;
+        method: string;
+        sharedFields: ShareableField[];
+        givenAt: Date;
+        expiresAt: Date | null;
+        recordedBy: string;
+      },
+    ): Promise<string> {
+      const [row] = await trx('consents')
+        .insert({
+          structure_id: structureId,
+          person_id: c.personId,
+          purpose: c.purpose,
+          partner_id: c.partnerId,
+          method: c.method,
+          shared_fields: c.sharedFields,
+          given_at: c.givenAt,
+          expires_at: c.expiresAt,
+          recorded_by: c.recordedBy,
+        })
+        .returning('id');
+      return row.id as string;
+    },
 
-  async lock(
-    trx: Knex.Transaction,
-    structureId: string,
-    id: string,
-  ): Promise<ConsentRecord | null> {
-    const row = (await trx('consents')
-      .where({ id, structure_id: structureId })
-      .forUpdate()
-      .first()) as ConsentRow | undefined;
-    return row ? toRecord(row) : null;
-  },
+    async findById(db: Db, structureId: string, id: string, now: Date): Promise<Consent | null> {
+      const row = await repo.base(db, structureId).andWhere('c.id', id).first();
+      return row ? toConsent(row, now) : null;
+    },
 
-  /** A consent in scope (its person and partner), without a lock. */
-  async findRecord(db: Db, structureId: string, id: string): Promise<ConsentRecord | null> {
-    const row = (await db('consents').where({ id, structure_id: structureId }).first()) as
-      ConsentRow | undefined;
-    return row ? toRecord(row) : null;
-  },
+    async lock(
+      trx: Knex.Transaction,
+      structureId: string,
+      id: string,
+    ): Promise<ConsentRecord | null> {
+      const row = (await trx('consents')
+        .where({ id, structure_id: structureId })
+        .forUpdate()
+        .first()) as ConsentRow | undefined;
+      return row ? toRecord(row) : null;
+    },
 
-  /**
-   * Every referral consent of a person for one partner not revoked yet, locked: revocation acts
-   * on the pair, whichever of its consents the user clicked.
-   */
-  async lockUnrevokedForPair(
-    trx: Knex.Transaction,
-    structureId: string,
-    personId: string,
-    partnerId: string,
-  ): Promise<ConsentRecord[]> {
-    const rows = (await trx('consents')
-      .where({
-        structure_id: structureId,
-        person_id: personId,
-        partner_id: partnerId,
-        purpose: 'referral',
-      })
-      .whereNull('revoked_at')
-      .orderBy('given_at')
-      .orderBy('id')
-      .forUpdate()) as ConsentRow[];
-    return rows.map(toRecord);
-  },
+    /** A consent in scope (its person and partner), without a lock. */
+    async findRecord(db: Db, structureId: string, id: string): Promise<ConsentRecord | null> {
+      const row = (await db('consents').where({ id, structure_id: structureId }).first()) as
+        ConsentRow | undefined;
+      return row ? toRecord(row) : null;
+    },
 
-  async listForPerson(
-    db: Db,
-    structureId: string,
-    personId: string,
-    now: Date,
-  ): Promise<Consent[]> {
-    const rows = await consentRepository
-      .base(db, structureId)
-      .andWhere('c.person_id', personId)
-      .orderBy('c.given_at', 'desc')
-      .orderBy('c.id');
-    return rows.map((r) => toConsent(r, now));
-  },
+    /**
+     * Every referral consent of a person for one partner not revoked yet, locked: revocation acts
+     * on the pair, whichever of its consents the user clicked.
+     */
+    async lockUnrevokedForPair(
+      trx: Knex.Transaction,
+      structureId: string,
+      personId: string,
+      partnerId: string,
+    ): Promise<ConsentRecord[]> {
+      const rows = (await trx('consents')
+        .where({
+          structure_id: structureId,
+          person_id: personId,
+          partner_id: partnerId,
+          purpose: 'referral',
+        })
+        .whereNull('revoked_at')
+        .orderBy('given_at')
+        .orderBy('id')
+        .forUpdate()) as ConsentRow[];
+      return rows.map(toRecord);
+    },
 
-  /** The newest valid referral consent of a person for a partner, or null. */
-  async validForReferral(
-    db: Db,
-    structureId: string,
-    personId: string,
-    partnerId: string,
-    now: Date,
-  ): Promise<Consent | null> {
-    const row = await consentRepository
-      .base(db, structureId)
-      .andWhere({ 'c.person_id': personId, 'c.partner_id': partnerId, 'c.purpose': 'referral' })
-      .whereRaw(validConsentSql('c'), [now, now])
-      .orderBy('c.given_at', 'desc')
-      .first();
-    return row ? toConsent(row, now) : null;
-  },
+    async listForPerson(
+      db: Db,
+      structureId: string,
+      personId: string,
+      now: Date,
+    ): Promise<Consent[]> {
+      const rows = await repo
+        .base(db, structureId)
+        .andWhere('c.person_id', personId)
+        .orderBy('c.given_at', 'desc')
+        .orderBy('c.id');
+      return rows.map((r) => toConsent(r, now));
+    },
 
-  /** The newest referral consent of a person for a partner, whatever its state (why a referral is refused). */
-  async latestForReferral(
-    db: Db,
-    structureId: string,
-    personId: string,
-    partnerId: string,
-  ): Promise<{ revokedAt: Date | null; expiresAt: Date | null } | null> {
-    const row = (await db('consents')
-      .where({
-        structure_id: structureId,
-        person_id: personId,
-        partner_id: partnerId,
-        purpose: 'referral',
-      })
-      .orderBy('given_at', 'desc')
-      .orderBy('id')
-      .first()) as ConsentRow | undefined;
-    return row ? { revokedAt: row.revoked_at, expiresAt: row.expires_at } : null;
-  },
+    /** The newest valid referral consent of a person for a partner, or null. */
+    async validForReferral(
+      db: Db,
+      structureId: string,
+      personId: string,
+      partnerId: string,
+      now: Date,
+    ): Promise<Consent | null> {
+      const row = await repo
+        .base(db, structureId)
+        .andWhere({ 'c.person_id': personId, 'c.partner_id': partnerId, 'c.purpose': 'referral' })
+        .whereRaw(validConsentSql('c'), [now, now])
+        .orderBy('c.given_at', 'desc')
+        .first();
+      return row ? toConsent(row, now) : null;
+    },
 
-  async revoke(
-    trx: Knex.Transaction,
-    structureId: string,
-    ids: string[],
-    by: string,
-    at: Date,
-  ): Promise<void> {
-    if (ids.length === 0) return;
-    await trx('consents')
-      .where({ structure_id: structureId })
-      .whereIn('id', ids)
-      .whereNull('revoked_at')
-      .update({ revoked_at: at, revoked_by: by });
-  },
-};
+    /** The newest referral consent of a person for a partner, whatever its state (why a referral is refused). */
+    async latestForReferral(
+      db: Db,
+      structureId: string,
+      personId: string,
+      partnerId: string,
+    ): Promise<{ revokedAt: Date | null; expiresAt: Date | null } | null> {
+      const row = (await db('consents')
+        .where({
+          structure_id: structureId,
+          person_id: personId,
+          partner_id: partnerId,
+          purpose: 'referral',
+        })
+        .orderBy('given_at', 'desc')
+        .orderBy('id')
+        .first()) as ConsentRow | undefined;
+      return row ? { revokedAt: row.revoked_at, expiresAt: row.expires_at } : null;
+    },
+
+    async revoke(
+      trx: Knex.Transaction,
+      structureId: string,
+      ids: string[],
+      by: string,
+      at: Date,
+    ): Promise<void> {
+      if (ids.length === 0) return;
+      await trx('consents')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .whereNull('revoked_at')
+        .update({ revoked_at: at, revoked_by: by });
+    },
+  };
+  return repo;
+}
+
+export type ConsentRepository = ReturnType<typeof createConsentRepository>;

@@ -4,14 +4,15 @@ import type { Clock } from '../../lib/clock';
 import { assertDates, atLatestNow, notInFuture } from '../../lib/date-rules';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { PartnerDirectory } from '../partners/partner-service';
 import type { PersonService } from '../persons/person-service';
-import { consentRepository, type Consent } from './consent-repository';
+import { type ConsentRepository, type Consent } from './consent-repository';
 import { consentRefusal } from './consent-validity';
 import type { CreateConsentInput } from './consent-schemas';
 
 export interface ConsentServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
@@ -24,9 +25,12 @@ export interface ConsentServiceDeps {
     actor: Actor,
     pair: { personId: string; partnerId: string },
   ): Promise<string[]>;
+  consents: ConsentRepository;
 }
 
 export function createConsentService(deps: ConsentServiceDeps) {
+  const { audit } = deps;
+  const { consents } = deps;
   const { knex, uow, persons, partners, clock } = deps;
   const REFUSALS = {
     consent_revoked:
@@ -49,20 +53,9 @@ export function createConsentService(deps: ConsentServiceDeps) {
       partnerId: string,
       now: Date,
     ): Promise<Consent> {
-      const consent = await consentRepository.validForReferral(
-        trx,
-        structureId,
-        personId,
-        partnerId,
-        now,
-      );
+      const consent = await consents.validForReferral(trx, structureId, personId, partnerId, now);
       if (consent) return consent;
-      const latest = await consentRepository.latestForReferral(
-        trx,
-        structureId,
-        personId,
-        partnerId,
-      );
+      const latest = await consents.latestForReferral(trx, structureId, personId, partnerId);
       const code = consentRefusal(latest, now);
       throw new BusinessRuleError(code, REFUSALS[code]);
     },
@@ -85,7 +78,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         }
         if (input.expiresAt && input.expiresAt <= now)
           throw new BusinessRuleError('consent_expired', 'This consent would already be expired');
-        const id = await consentRepository.insert(trx, actor.structureId, {
+        const id = await consents.insert(trx, actor.structureId, {
           personId,
           purpose: input.purpose,
           partnerId: input.partnerId ?? null,
@@ -96,7 +89,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
           recordedBy: actor.id,
         });
         await persons.touch(trx, actor.structureId, personId, now);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'consent.create',
@@ -105,20 +98,15 @@ export function createConsentService(deps: ConsentServiceDeps) {
           ip: ctx.ip,
           details: { consentId: id, purpose: input.purpose, partnerId: input.partnerId ?? null },
         });
-        return (await consentRepository.findById(trx, actor.structureId, id, now))!;
+        return (await consents.findById(trx, actor.structureId, id, now))!;
       });
     },
 
     /** One consent of the structure (as the page asking to confirm a withdrawal shows it). */
     async get(actor: Actor, consentId: string, ctx: RequestContext): Promise<Consent> {
-      const consent = await consentRepository.findById(
-        knex,
-        actor.structureId,
-        consentId,
-        clock.now(),
-      );
+      const consent = await consents.findById(knex, actor.structureId, consentId, clock.now());
       if (!consent) throw new NotFoundError('Consent');
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'consent.read',
@@ -133,14 +121,9 @@ export function createConsentService(deps: ConsentServiceDeps) {
     async list(actor: Actor, personId: string, ctx: RequestContext) {
       if (!(await persons.exists(knex, actor.structureId, personId)))
         throw new NotFoundError('Person');
-      const items = await consentRepository.listForPerson(
-        knex,
-        actor.structureId,
-        personId,
-        clock.now(),
-      );
+      const items = await consents.listForPerson(knex, actor.structureId, personId, clock.now());
       // Which partners the person agreed to, and what they share: a read of the person's file.
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'consent.list',
@@ -167,7 +150,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       ctx: RequestContext,
     ): Promise<Consent & { cancelledReferralIds: string[]; revokedConsentIds: string[] }> {
       return uow(async (trx, outbox) => {
-        const found = await consentRepository.findRecord(trx, actor.structureId, consentId);
+        const found = await consents.findRecord(trx, actor.structureId, consentId);
         if (!found) throw new NotFoundError('Consent');
         // The person first, as a referral creation does: a referral being created for the pair
         // either commits before this revocation (and is cancelled by it) or sees it (422).
@@ -176,7 +159,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         const now = clock.now();
         let revokedIds: string[];
         if (found.purpose === 'referral' && found.partnerId) {
-          const pair = await consentRepository.lockUnrevokedForPair(
+          const pair = await consents.lockUnrevokedForPair(
             trx,
             actor.structureId,
             found.personId,
@@ -186,11 +169,11 @@ export function createConsentService(deps: ConsentServiceDeps) {
             throw new ConflictError('This consent is already revoked');
           revokedIds = pair.map((c) => c.id);
         } else {
-          const row = await consentRepository.lock(trx, actor.structureId, consentId);
+          const row = await consents.lock(trx, actor.structureId, consentId);
           if (!row || row.revokedAt) throw new ConflictError('This consent is already revoked');
           revokedIds = [consentId];
         }
-        await consentRepository.revoke(trx, actor.structureId, revokedIds, actor.id, now);
+        await consents.revoke(trx, actor.structureId, revokedIds, actor.id, now);
         const cancelled =
           found.purpose === 'referral' && found.partnerId
             ? await deps.onReferralConsentRevoked(trx, outbox, actor, {
@@ -199,7 +182,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
               })
             : [];
         await persons.touch(trx, actor.structureId, found.personId, now);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'consent.revoke',
@@ -208,7 +191,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
           ip: ctx.ip,
           details: { consentId, revokedConsentIds: revokedIds, cancelledReferralIds: cancelled },
         });
-        const consent = (await consentRepository.findById(trx, actor.structureId, consentId, now))!;
+        const consent = (await consents.findById(trx, actor.structureId, consentId, now))!;
         return { ...consent, cancelledReferralIds: cancelled, revokedConsentIds: revokedIds };
       });
     },

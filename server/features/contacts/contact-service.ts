@@ -5,7 +5,7 @@ import { assertDates, atLatestNow, notInFuture, notInPast } from '../../lib/date
 import { NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { PersonService } from '../persons/person-service';
@@ -13,6 +13,7 @@ import type { Contact, ContactRepository } from './contact-repository';
 import type { CreateContactInput } from './contact-schemas';
 
 export interface ContactServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
@@ -32,6 +33,7 @@ export function createContactService({
   followUps,
   clock,
   planner,
+  audit,
 }: ContactServiceDeps) {
   return {
     /** Logs an attempt, reached or not; a next follow-up date plans it in the same transaction. */
@@ -76,7 +78,7 @@ export function createContactService({
         await persons.touch(trx, actor.structureId, personId, clock.now());
         // The no-contact rules count from the last contact: planned again from it.
         await planner.planNoContact(trx, outbox, actor.structureId, personId);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'contact.create',
@@ -106,7 +108,7 @@ export function createContactService({
         page,
         pageSize,
       );
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'contact.list',

@@ -6,7 +6,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { InvalidTransitionError, NotFoundError } from '../../lib/errors';
 import { paging, uuid, type Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { DeadlineRelay } from './deadline-relay';
 import { toDeadline, type Deadline } from './deadline-repository';
 
@@ -21,6 +21,7 @@ export type ListDeadlinesQuery = z.infer<typeof listDeadlinesQuery>;
 export const deadlineParams = z.object({ id: uuid() }).strict();
 
 export interface DeadlineAdminServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   queue: Queue<DeadlineJobData> | null;
   relay: Pick<DeadlineRelay, 'enqueue'>;
@@ -38,6 +39,7 @@ export function createDeadlineAdminService({
   queue,
   relay,
   clock,
+  audit,
 }: DeadlineAdminServiceDeps) {
   return {
     async list(actor: Actor, q: ListDeadlinesQuery): Promise<Page<Deadline>> {
@@ -95,7 +97,7 @@ export function createDeadlineAdminService({
             last_error: `Retried by an administrator at ${clock.now().toISOString()} (was: ${(d.lastError ?? '').slice(0, 1500)})`,
           })
           .returning('*');
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'deadline.retry',

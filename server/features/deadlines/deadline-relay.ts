@@ -8,10 +8,11 @@ import {
 } from '../../../jobs/queues';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
-import { deadlineRepository, type Deadline } from './deadline-repository';
+import type { Deadline, DeadlineRepository } from './deadline-repository';
 
 export interface RelayDeps {
   knex: Knex;
+  deadlines: DeadlineRepository;
   queue: Queue<DeadlineJobData> | null;
   clock: Clock;
   logger: Logger;
@@ -67,6 +68,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 
 export function createDeadlineRelay({
   knex,
+  deadlines,
   queue,
   clock,
   logger,
@@ -96,7 +98,7 @@ export function createDeadlineRelay({
     const reason = (job.failedReason ?? 'unknown failure').slice(0, 500);
     const age = clock.now().getTime() - d.dueAt.getTime();
     if (age > giveUpAfterMs) {
-      const gaveUp = await deadlineRepository.giveUp(
+      const gaveUp = await deadlines.giveUp(
         knex,
         d.id,
         `Gave up: still failing more than ${rearm.giveUpAfterHours} h after its due moment (last failure: ${reason})`,
@@ -108,8 +110,7 @@ export function createDeadlineRelay({
         );
       return gaveUp ? 'failed' : null;
     }
-    if (!(await deadlineRepository.recordRearm(knex, d.id, `Re-armed after: ${reason}`)))
-      return null;
+    if (!(await deadlines.recordRearm(knex, d.id, `Re-armed after: ${reason}`))) return null;
     const fresh = toJob(d, rearm.cooldownMs);
     await withTimeout(
       (async () => {
@@ -125,12 +126,12 @@ export function createDeadlineRelay({
     return 'rearmed';
   }
 
-  async function add(deadlines: Deadline[]): Promise<void> {
-    if (!queue || deadlines.length === 0) return;
-    await withTimeout(queue.addBulk(deadlines.map(toJob)), ENQUEUE_TIMEOUT_MS);
-    await deadlineRepository.markEnqueued(
+  async function add(rows: Deadline[]): Promise<void> {
+    if (!queue || rows.length === 0) return;
+    await withTimeout(queue.addBulk(rows.map(toJob)), ENQUEUE_TIMEOUT_MS);
+    await deadlines.markEnqueued(
       knex,
-      deadlines.map((d) => d.id),
+      rows.map((d) => d.id),
     );
   }
 
@@ -138,7 +139,7 @@ export function createDeadlineRelay({
     async enqueue(ids) {
       if (!queue || ids.length === 0) return;
       try {
-        await add(await deadlineRepository.pendingById(knex, ids));
+        await add(await deadlines.pendingById(knex, ids));
       } catch (err) {
         logger.warn(
           { err: (err as Error).message, count: ids.length },
@@ -151,7 +152,7 @@ export function createDeadlineRelay({
       if (!queue) return 0;
       let total = 0;
       for (;;) {
-        const rows = await deadlineRepository.notYetEnqueued(knex, batch);
+        const rows = await deadlines.notYetEnqueued(knex, batch);
         if (rows.length === 0) return total;
         await add(rows);
         total += rows.length;
@@ -167,7 +168,7 @@ export function createDeadlineRelay({
       let failed = 0;
       let after: string | null = null;
       for (;;) {
-        const rows = await deadlineRepository.pendingAfter(knex, after, batch);
+        const rows = await deadlines.pendingAfter(knex, after, batch);
         if (rows.length === 0) break;
         // Bounded: a queue whose Redis is away waits for it forever instead of failing.
         const jobs = await withTimeout(

@@ -61,170 +61,175 @@ export function toDeadline(r: DeadlineRow): Deadline {
  * The outbox table. Deadlines are system rows (not person data read by users), so they are
  * addressed by id; every row still carries its structure.
  */
-export const deadlineRepository = {
-  async insert(trx: Knex.Transaction, d: NewDeadline): Promise<string> {
-    const [row] = await trx('deadlines')
-      .insert({
-        structure_id: d.structureId,
-        kind: d.kind,
-        subject_type: d.subjectType,
-        subject_id: d.subjectId,
-        due_at: d.dueAt,
-      })
-      .returning('id');
-    return row.id as string;
-  },
+export function createDeadlineRepository() {
+  const repo = {
+    async insert(trx: Knex.Transaction, d: NewDeadline): Promise<string> {
+      const [row] = await trx('deadlines')
+        .insert({
+          structure_id: d.structureId,
+          kind: d.kind,
+          subject_type: d.subjectType,
+          subject_id: d.subjectId,
+          due_at: d.dueAt,
+        })
+        .returning('id');
+      return row.id as string;
+    },
 
-  /** Cancels the pending deadlines of a subject (all kinds, or the ones named); returns their ids. */
-  async cancelPending(
-    trx: Knex.Transaction,
-    subjectType: string,
-    subjectId: string,
-    kinds?: string[],
-  ): Promise<string[]> {
-    // A row a job is processing is skipped, not waited for: the job locks its row (FOR UPDATE),
-    // then the subject (person, referral) the caller already holds, so waiting would deadlock.
-    // The job, once it has the subject, re-checks it and skips. KEY SHARE conflicts with that
-    // lock only, not with the short updates of the relay (enqueued_at), which the update below
-    // waits for; once taken, it keeps a job from starting on the row until this commits.
-    const free = trx('deadlines')
-      .select('id')
-      .where({ subject_type: subjectType, subject_id: subjectId, status: 'pending' })
-      .forKeyShare()
-      .skipLocked();
-    if (kinds) free.whereIn('kind', kinds);
-    const rows = await trx('deadlines')
-      .whereIn('id', free)
-      .where({ status: 'pending' })
-      .update({ status: 'cancelled', processed_at: trx.fn.now() })
-      .returning('id');
-    return rows.map((r: { id: string }) => r.id);
-  },
+    /** Cancels the pending deadlines of a subject (all kinds, or the ones named); returns their ids. */
+    async cancelPending(
+      trx: Knex.Transaction,
+      subjectType: string,
+      subjectId: string,
+      kinds?: string[],
+    ): Promise<string[]> {
+      // A row a job is processing is skipped, not waited for: the job locks its row (FOR UPDATE),
+      // then the subject (person, referral) the caller already holds, so waiting would deadlock.
+      // The job, once it has the subject, re-checks it and skips. KEY SHARE conflicts with that
+      // lock only, not with the short updates of the relay (enqueued_at), which the update below
+      // waits for; once taken, it keeps a job from starting on the row until this commits.
+      const free = trx('deadlines')
+        .select('id')
+        .where({ subject_type: subjectType, subject_id: subjectId, status: 'pending' })
+        .forKeyShare()
+        .skipLocked();
+      if (kinds) free.whereIn('kind', kinds);
+      const rows = await trx('deadlines')
+        .whereIn('id', free)
+        .where({ status: 'pending' })
+        .update({ status: 'cancelled', processed_at: trx.fn.now() })
+        .returning('id');
+      return rows.map((r: { id: string }) => r.id);
+    },
 
-  /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */
-  async cancelPendingById(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
-    const free = trx('deadlines')
-      .select('id')
-      .where({ id, status: 'pending' })
-      .forKeyShare()
-      .skipLocked();
-    const [row] = await trx('deadlines')
-      .whereIn('id', free)
-      .where({ status: 'pending' })
-      .update({ status: 'cancelled', processed_at: trx.fn.now() })
-      .returning('*');
-    return row ? toDeadline(row) : null;
-  },
+    /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */
+    async cancelPendingById(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
+      const free = trx('deadlines')
+        .select('id')
+        .where({ id, status: 'pending' })
+        .forKeyShare()
+        .skipLocked();
+      const [row] = await trx('deadlines')
+        .whereIn('id', free)
+        .where({ status: 'pending' })
+        .update({ status: 'cancelled', processed_at: trx.fn.now() })
+        .returning('*');
+      return row ? toDeadline(row) : null;
+    },
 
-  /** The pending deadlines of these kinds in a structure, for re-planning after a settings change. */
-  async pendingOfKinds(
-    db: Knex | Knex.Transaction,
-    structureId: string,
-    kinds: readonly string[],
-  ): Promise<Deadline[]> {
-    if (kinds.length === 0) return [];
-    const rows = await db('deadlines')
-      .where({ structure_id: structureId, status: 'pending' })
-      .whereIn('kind', kinds)
-      .orderBy('due_at');
-    return rows.map(toDeadline);
-  },
+    /** The pending deadlines of these kinds in a structure, for re-planning after a settings change. */
+    async pendingOfKinds(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      kinds: readonly string[],
+    ): Promise<Deadline[]> {
+      if (kinds.length === 0) return [];
+      const rows = await db('deadlines')
+        .where({ structure_id: structureId, status: 'pending' })
+        .whereIn('kind', kinds)
+        .orderBy('due_at');
+      return rows.map(toDeadline);
+    },
 
-  async findById(db: Knex | Knex.Transaction, id: string): Promise<Deadline | null> {
-    const row = await db('deadlines').where({ id }).first();
-    return row ? toDeadline(row) : null;
-  },
+    async findById(db: Knex | Knex.Transaction, id: string): Promise<Deadline | null> {
+      const row = await db('deadlines').where({ id }).first();
+      return row ? toDeadline(row) : null;
+    },
 
-  /** Locks the row for the processor: a second delivery waits, then sees it is no longer pending. */
-  async lockForProcessing(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
-    const row = await trx('deadlines').where({ id }).forUpdate().first();
-    return row ? toDeadline(row) : null;
-  },
+    /** Locks the row for the processor: a second delivery waits, then sees it is no longer pending. */
+    async lockForProcessing(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
+      const row = await trx('deadlines').where({ id }).forUpdate().first();
+      return row ? toDeadline(row) : null;
+    },
 
-  /**
-   * Whether a deadline of the same kind and subject was scheduled after this one (by a later
-   * transaction), whatever its status. Compared in SQL: a Date would drop the microseconds.
-   */
-  async hasNewer(db: Knex | Knex.Transaction, d: Deadline): Promise<boolean> {
-    const row = await db('deadlines')
-      .where({ kind: d.kind, subject_type: d.subjectType, subject_id: d.subjectId })
-      .where('created_at', '>', db('deadlines').where({ id: d.id }).select('created_at'))
-      .first('id');
-    return Boolean(row);
-  },
+    /**
+     * Whether a deadline of the same kind and subject was scheduled after this one (by a later
+     * transaction), whatever its status. Compared in SQL: a Date would drop the microseconds.
+     */
+    async hasNewer(db: Knex | Knex.Transaction, d: Deadline): Promise<boolean> {
+      const row = await db('deadlines')
+        .where({ kind: d.kind, subject_type: d.subjectType, subject_id: d.subjectId })
+        .where('created_at', '>', db('deadlines').where({ id: d.id }).select('created_at'))
+        .first('id');
+      return Boolean(row);
+    },
 
-  async finish(
-    trx: Knex.Transaction,
-    id: string,
-    status: Exclude<DeadlineStatus, 'pending'>,
-    note?: string,
-  ) {
-    await trx('deadlines')
-      .where({ id })
-      .update({ status, processed_at: trx.fn.now(), last_error: note ?? null });
-  },
+    async finish(
+      trx: Knex.Transaction,
+      id: string,
+      status: Exclude<DeadlineStatus, 'pending'>,
+      note?: string,
+    ) {
+      await trx('deadlines')
+        .where({ id })
+        .update({ status, processed_at: trx.fn.now(), last_error: note ?? null });
+    },
 
-  /**
-   * One failed attempt of a pending deadline: counted, its error kept. `final` (only for what can
-   * never succeed, UnrecoverableError) marks it failed; otherwise it stays pending, for BullMQ's
-   * next attempt or, once they are used up, for the reconciler to re-arm.
-   */
-  async recordFailure(db: Knex, id: string, error: string, final: boolean) {
-    await db('deadlines')
-      .where({ id, status: 'pending' })
-      .update({
-        attempts: db.raw('attempts + 1'),
-        last_error: error.slice(0, 2000),
-        ...(final ? { status: 'failed', processed_at: db.fn.now() } : {}),
-      });
-  },
+    /**
+     * One failed attempt of a pending deadline: counted, its error kept. `final` (only for what can
+     * never succeed, UnrecoverableError) marks it failed; otherwise it stays pending, for BullMQ's
+     * next attempt or, once they are used up, for the reconciler to re-arm.
+     */
+    async recordFailure(db: Knex, id: string, error: string, final: boolean) {
+      await db('deadlines')
+        .where({ id, status: 'pending' })
+        .update({
+          attempts: db.raw('attempts + 1'),
+          last_error: error.slice(0, 2000),
+          ...(final ? { status: 'failed', processed_at: db.fn.now() } : {}),
+        });
+    },
 
-  /**
-   * The reconciler re-adds the job of a pending deadline whose job failed: counted as an attempt,
-   * so a job that keeps stalling (which our failed handler never hears of) still shows progress.
-   * False when the row is no longer pending.
-   */
-  async recordRearm(db: Knex, id: string, note: string): Promise<boolean> {
-    const rows = await db('deadlines')
-      .where({ id, status: 'pending' })
-      .update({ attempts: db.raw('attempts + 1'), last_error: note.slice(0, 2000) })
-      .returning('id');
-    return rows.length > 0;
-  },
+    /**
+     * The reconciler re-adds the job of a pending deadline whose job failed: counted as an attempt,
+     * so a job that keeps stalling (which our failed handler never hears of) still shows progress.
+     * False when the row is no longer pending.
+     */
+    async recordRearm(db: Knex, id: string, note: string): Promise<boolean> {
+      const rows = await db('deadlines')
+        .where({ id, status: 'pending' })
+        .update({ attempts: db.raw('attempts + 1'), last_error: note.slice(0, 2000) })
+        .returning('id');
+      return rows.length > 0;
+    },
 
-  /** Gives up on a pending deadline that kept failing long past its due moment; false if not pending. */
-  async giveUp(db: Knex, id: string, reason: string): Promise<boolean> {
-    const rows = await db('deadlines')
-      .where({ id, status: 'pending' })
-      .update({ status: 'failed', processed_at: db.fn.now(), last_error: reason.slice(0, 2000) })
-      .returning('id');
-    return rows.length > 0;
-  },
+    /** Gives up on a pending deadline that kept failing long past its due moment; false if not pending. */
+    async giveUp(db: Knex, id: string, reason: string): Promise<boolean> {
+      const rows = await db('deadlines')
+        .where({ id, status: 'pending' })
+        .update({ status: 'failed', processed_at: db.fn.now(), last_error: reason.slice(0, 2000) })
+        .returning('id');
+      return rows.length > 0;
+    },
 
-  async pendingById(db: Knex, ids: string[]): Promise<Deadline[]> {
-    if (ids.length === 0) return [];
-    const rows = await db('deadlines').whereIn('id', ids).andWhere({ status: 'pending' });
-    return rows.map(toDeadline);
-  },
+    async pendingById(db: Knex, ids: string[]): Promise<Deadline[]> {
+      if (ids.length === 0) return [];
+      const rows = await db('deadlines').whereIn('id', ids).andWhere({ status: 'pending' });
+      return rows.map(toDeadline);
+    },
 
-  async notYetEnqueued(db: Knex, limit: number): Promise<Deadline[]> {
-    const rows = await db('deadlines')
-      .where({ status: 'pending' })
-      .whereNull('enqueued_at')
-      .orderBy('created_at')
-      .limit(limit);
-    return rows.map(toDeadline);
-  },
+    async notYetEnqueued(db: Knex, limit: number): Promise<Deadline[]> {
+      const rows = await db('deadlines')
+        .where({ status: 'pending' })
+        .whereNull('enqueued_at')
+        .orderBy('created_at')
+        .limit(limit);
+      return rows.map(toDeadline);
+    },
 
-  /** Key-set paging over every pending deadline, for the reconciler. */
-  async pendingAfter(db: Knex, afterId: string | null, limit: number): Promise<Deadline[]> {
-    const q = db('deadlines').where({ status: 'pending' }).orderBy('id').limit(limit);
-    if (afterId) q.andWhere('id', '>', afterId);
-    return (await q).map(toDeadline);
-  },
+    /** Key-set paging over every pending deadline, for the reconciler. */
+    async pendingAfter(db: Knex, afterId: string | null, limit: number): Promise<Deadline[]> {
+      const q = db('deadlines').where({ status: 'pending' }).orderBy('id').limit(limit);
+      if (afterId) q.andWhere('id', '>', afterId);
+      return (await q).map(toDeadline);
+    },
 
-  async markEnqueued(db: Knex, ids: string[]) {
-    if (ids.length === 0) return;
-    await db('deadlines').whereIn('id', ids).update({ enqueued_at: db.fn.now() });
-  },
-};
+    async markEnqueued(db: Knex, ids: string[]) {
+      if (ids.length === 0) return;
+      await db('deadlines').whereIn('id', ids).update({ enqueued_at: db.fn.now() });
+    },
+  };
+  return repo;
+}
+
+export type DeadlineRepository = ReturnType<typeof createDeadlineRepository>;

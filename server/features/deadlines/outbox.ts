@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { OutboxSession, UnitOfWork as GenericUnitOfWork } from '../../lib/unit-of-work';
 import type { DeadlineRelay } from './deadline-relay';
-import { deadlineRepository, type NewDeadline } from './deadline-repository';
+import type { DeadlineRepository, NewDeadline } from './deadline-repository';
 
 export type { Deadline, NewDeadline } from './deadline-repository';
 
@@ -20,27 +20,31 @@ export interface OutboxWriter {
 /** The application's unit of work: one transaction and the outbox writer bound to it. */
 export type UnitOfWork = GenericUnitOfWork<OutboxWriter>;
 
+/** Writes the outbox inside a transaction; the relay enqueues the rows later. */
+export type OutboxIn = (trx: Knex.Transaction) => OutboxWriter;
+
 /**
- * The one way to write the outbox inside a transaction. Used as is by code already inside a
- * transaction it does not own (jobs): the relay enqueues the rows later.
+ * The one way to write the outbox inside a transaction, built once by the container on its
+ * deadline repository and handed down (`Deps.outboxIn`). Used as is by code already inside a
+ * transaction it does not own (jobs, the seed): the relay enqueues the rows later.
  */
-export function outboxIn(trx: Knex.Transaction): OutboxWriter {
-  return {
-    schedule: (d) => deadlineRepository.insert(trx, d),
+export function createOutboxIn(deadlines: DeadlineRepository): OutboxIn {
+  return (trx) => ({
+    schedule: (d) => deadlines.insert(trx, d),
     cancel: (subjectType, subjectId, kinds) =>
-      deadlineRepository.cancelPending(trx, subjectType, subjectId, kinds),
+      deadlines.cancelPending(trx, subjectType, subjectId, kinds),
     async reschedule(id, dueAt) {
-      const old = await deadlineRepository.cancelPendingById(trx, id);
-      return old ? deadlineRepository.insert(trx, { ...old, dueAt }) : null;
+      const old = await deadlines.cancelPendingById(trx, id);
+      return old ? deadlines.insert(trx, { ...old, dueAt }) : null;
     },
-  };
+  });
 }
 
 /**
  * The outbox the unit of work opens on each transaction (given to it by the container): rows
  * written through `outboxIn`, then, once committed, new jobs enqueued and cancelled ones removed.
  */
-export function createOutbox(relay: Pick<DeadlineRelay, 'enqueue' | 'remove'>) {
+export function createOutbox(outboxIn: OutboxIn, relay: Pick<DeadlineRelay, 'enqueue' | 'remove'>) {
   return (trx: Knex.Transaction): OutboxSession<OutboxWriter> => {
     const rows = outboxIn(trx);
     const scheduled: string[] = [];

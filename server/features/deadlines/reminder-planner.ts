@@ -10,48 +10,17 @@ import {
   PERSON_SUGGEST_CLOSE,
 } from './rule-kinds';
 import type { RuleSettingsSource } from './rule-settings';
+import type { ReminderRepository } from './reminder-repository';
 
 /** Every deadline a follow-up's due moment brings: they move, and go, together. */
 export const FOLLOW_UP_KINDS = [FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE_REMINDER, FOLLOW_UP_ESCALATE];
 
 const DAY_MS = 86_400_000;
 
-/**
- * Persons' last contact, or (`orCreation`) the file's creation when none was logged, as the
- * backlog counts; in one query whatever their number. Persons out of scope (or without
- * contact, without `orCreation`) are absent from the map.
- */
-export async function lastContactsAt(
-  db: Knex | Knex.Transaction,
-  structureId: string,
-  personIds: string[],
-  orCreation = true,
-): Promise<Map<string, Date>> {
-  if (personIds.length === 0) return new Map();
-  const lastContact = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
-  const rows: { id: string; last_at: Date | null }[] = await db('persons as p')
-    .where('p.structure_id', structureId)
-    .whereIn('p.id', personIds)
-    .select(
-      'p.id',
-      db.raw(`${orCreation ? `coalesce(${lastContact}, p.created_at)` : lastContact} AS last_at`),
-    );
-  return new Map(rows.filter((r) => r.last_at).map((r) => [r.id, new Date(r.last_at!)]));
-}
-
-/** One person's last contact (see lastContactsAt); null when there is none to count from. */
-export async function lastContactAt(
-  db: Knex | Knex.Transaction,
-  structureId: string,
-  personId: string,
-  orCreation = true,
-): Promise<Date | null> {
-  return (await lastContactsAt(db, structureId, [personId], orCreation)).get(personId) ?? null;
-}
-
 export interface ReminderPlannerDeps {
   calendar: BusinessCalendar;
   ruleSettings: RuleSettingsSource;
+  reminders: Pick<ReminderRepository, 'lastContactAt'>;
 }
 
 /**
@@ -59,7 +28,7 @@ export interface ReminderPlannerDeps {
  * them after commit). The durations come from `ruleSettings` at planning time; the processors
  * re-check their subject when they run.
  */
-export function createReminderPlanner({ calendar, ruleSettings }: ReminderPlannerDeps) {
+export function createReminderPlanner({ calendar, ruleSettings, reminders }: ReminderPlannerDeps) {
   return {
     /** A follow-up due at `dueAt`: its due notification, its overdue reminder and its escalation. */
     async planFollowUp(
@@ -105,7 +74,9 @@ export function createReminderPlanner({ calendar, ruleSettings }: ReminderPlanne
     ): Promise<void> {
       await outbox.cancel('person', personId, NO_CONTACT_KINDS);
       const last =
-        (await lastContactAt(trx, structureId, personId, !createdAt)) ?? createdAt ?? null;
+        (await reminders.lastContactAt(trx, structureId, personId, !createdAt)) ??
+        createdAt ??
+        null;
       if (!last) return;
       const s = await ruleSettings(trx, structureId);
       const base = { structureId, subjectType: 'person', subjectId: personId };

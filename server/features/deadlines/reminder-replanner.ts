@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import type { DeadlineReplanner } from '../settings/settings-service';
 import {
   FOLLOW_UP_ESCALATE,
@@ -6,17 +5,9 @@ import {
   PERSON_NO_CONTACT,
   PERSON_SUGGEST_CLOSE,
 } from './rule-kinds';
-import { lastContactsAt } from './reminder-planner';
+import type { ReminderRepository } from './reminder-repository';
 
 const DAY_MS = 86_400_000;
-
-async function followUpDueDates(trx: Knex.Transaction, ids: string[]): Promise<Map<string, Date>> {
-  if (ids.length === 0) return new Map();
-  const rows: { id: string; due_at: Date }[] = await trx('follow_ups')
-    .whereIn('id', ids)
-    .select('id', 'due_at');
-  return new Map(rows.map((r) => [r.id, new Date(r.due_at)]));
-}
 
 /**
  * The reminder rules' deadlines as new settings place them, counted exactly as the reminder
@@ -24,11 +15,13 @@ async function followUpDueDates(trx: Knex.Transaction, ids: string[]): Promise<M
  * no-contact rules from their last contact (or the file's creation). The daily digest moves with
  * its own replanner (digests/digest-replanner.ts).
  */
-export const reminderReplanner: DeadlineReplanner = {
+export const reminderReplanner = (
+  reminders: Pick<ReminderRepository, 'lastContactsAt' | 'followUpDueDates'>,
+): DeadlineReplanner => ({
   kinds: [FOLLOW_UP_OVERDUE_REMINDER, FOLLOW_UP_ESCALATE, PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE],
   async replan(trx, pending, settings, calendar) {
     const next = new Map<string, Date>();
-    const dueDates = await followUpDueDates(
+    const dueDates = await reminders.followUpDueDates(
       trx,
       pending.filter((d) => d.subjectType === 'follow_up').map((d) => d.subjectId),
     );
@@ -38,7 +31,7 @@ export const reminderReplanner: DeadlineReplanner = {
     ];
     const lastContacts = new Map<string, Date>();
     for (const structureId of new Set(pending.map((d) => d.structureId))) {
-      for (const [id, at] of await lastContactsAt(trx, structureId, personIds))
+      for (const [id, at] of await reminders.lastContactsAt(trx, structureId, personIds))
         lastContacts.set(id, at);
     }
     for (const d of pending) {
@@ -60,4 +53,4 @@ export const reminderReplanner: DeadlineReplanner = {
     }
     return next;
   },
-};
+});

@@ -28,62 +28,63 @@ export interface DigestRecipient {
 /** Persons whose reminders run: paused and anonymised files count in no digest. */
 const REMINDED = 'NOT p.pause_reminders AND p.anonymised_at IS NULL';
 
-export const digestRepository = {
-  /** The in-app digest a user got at that moment (what their digest email says), or null. */
-  async digestAt(
-    db: Db,
-    userId: string,
-    dueMoment: Date,
-  ): Promise<{ title: string; body: string | null } | null> {
-    const row = await db('notifications')
-      .where({
-        recipient_id: userId,
-        kind: NOTIFY_DIGEST,
-        subject_id: userId,
-        due_moment: dueMoment,
-      })
-      .first('title', 'body');
-    return row ? { title: row.title, body: row.body } : null;
-  },
+export function createDigestRepository() {
+  const repo = {
+    /** The in-app digest a user got at that moment (what their digest email says), or null. */
+    async digestAt(
+      db: Db,
+      userId: string,
+      dueMoment: Date,
+    ): Promise<{ title: string; body: string | null } | null> {
+      const row = await db('notifications')
+        .where({
+          recipient_id: userId,
+          kind: NOTIFY_DIGEST,
+          subject_id: userId,
+          due_moment: dueMoment,
+        })
+        .first('title', 'body');
+      return row ? { title: row.title, body: row.body } : null;
+    },
 
-  /** The users who get a digest: active workers, managers and partner users of the structure. */
-  async recipients(db: Db, structureId: string): Promise<DigestRecipient[]> {
-    const rows = await db('users')
-      .where({ structure_id: structureId })
-      .whereIn('role', ['worker', 'manager', 'partner'])
-      .whereNull('disabled_at')
-      .orderBy('id')
-      .select('id', 'role', 'partner_id', 'email', 'email_notifications');
-    return rows.map((r) => ({
-      id: r.id,
-      role: r.role,
-      partnerId: r.partner_id,
-      email: r.email,
-      emailNotifications: r.email_notifications,
-    }));
-  },
+    /** The users who get a digest: active workers, managers and partner users of the structure. */
+    async recipients(db: Db, structureId: string): Promise<DigestRecipient[]> {
+      const rows = await db('users')
+        .where({ structure_id: structureId })
+        .whereIn('role', ['worker', 'manager', 'partner'])
+        .whereNull('disabled_at')
+        .orderBy('id')
+        .select('id', 'role', 'partner_id', 'email', 'email_notifications');
+      return rows.map((r) => ({
+        id: r.id,
+        role: r.role,
+        partnerId: r.partner_id,
+        email: r.email,
+        emailNotifications: r.email_notifications,
+      }));
+    },
 
-  /** One user's counts at `now`, "today" being [dayStart, dayEnd). */
-  async countsFor(
-    db: Db,
-    structureId: string,
-    user: DigestRecipient,
-    at: { now: Date; dayStart: Date; dayEnd: Date },
-  ): Promise<DigestCounts> {
-    if (user.role === 'partner') {
-      const row = await db.raw(
-        `SELECT count(*)::int AS n FROM referrals r JOIN persons p ON p.id = r.person_id
+    /** One user's counts at `now`, "today" being [dayStart, dayEnd). */
+    async countsFor(
+      db: Db,
+      structureId: string,
+      user: DigestRecipient,
+      at: { now: Date; dayStart: Date; dayEnd: Date },
+    ): Promise<DigestCounts> {
+      if (user.role === 'partner') {
+        const row = await db.raw(
+          `SELECT count(*)::int AS n FROM referrals r JOIN persons p ON p.id = r.person_id
           WHERE r.partner_id = :partnerId AND r.status = 'requested' AND ${REMINDED}`,
-        { partnerId: user.partnerId },
-      );
-      return { dueToday: 0, overdue: 0, referrals: row.rows[0].n, escalations: 0, reports: 0 };
-    }
-    const bind = { u: user.id, s: structureId, ...at };
-    const followUps = (when: string) => `(SELECT count(*)::int FROM follow_ups f
+          { partnerId: user.partnerId },
+        );
+        return { dueToday: 0, overdue: 0, referrals: row.rows[0].n, escalations: 0, reports: 0 };
+      }
+      const bind = { u: user.id, s: structureId, ...at };
+      const followUps = (when: string) => `(SELECT count(*)::int FROM follow_ups f
         JOIN persons p ON p.id = f.person_id
        WHERE f.assignee_id = :u AND f.structure_id = :s AND f.status = 'open' AND ${when} AND ${REMINDED})`;
-    const { rows } = await db.raw(
-      `SELECT ${followUps('f.due_at >= :dayStart AND f.due_at < :dayEnd')} AS due_today,
+      const { rows } = await db.raw(
+        `SELECT ${followUps('f.due_at >= :dayStart AND f.due_at < :dayEnd')} AS due_today,
               ${followUps('f.due_at < :dayStart')} AS overdue,
               (SELECT count(*)::int FROM referrals r JOIN persons p ON p.id = r.person_id
                 WHERE r.requester_id = :u AND r.structure_id = :s AND r.status = 'requested' AND ${REMINDED}
@@ -97,39 +98,43 @@ export const digestRepository = {
               (SELECT count(DISTINCT n.subject_id)::int FROM notifications n
                  JOIN reports r ON r.id = n.subject_id AND r.structure_id = :s AND r.triaged_at IS NULL
                 WHERE n.recipient_id = :u AND n.kind = '${NOTIFY_REPORT_ESCALATED}') AS reports`,
-      bind,
-    );
-    const r = rows[0];
-    return {
-      dueToday: r.due_today,
-      overdue: r.overdue,
-      referrals: r.referrals,
-      escalations: r.escalations,
-      reports: r.reports,
-    };
-  },
+        bind,
+      );
+      const r = rows[0];
+      return {
+        dueToday: r.due_today,
+        overdue: r.overdue,
+        referrals: r.referrals,
+        escalations: r.escalations,
+        reports: r.reports,
+      };
+    },
 
-  /** Plans a structure's digest at `dueAt` unless one is planned there already; its id, or null. */
-  async planOnce(db: Db, structureId: string, dueAt: Date): Promise<string | null> {
-    const rows = await db.raw(
-      `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
+    /** Plans a structure's digest at `dueAt` unless one is planned there already; its id, or null. */
+    async planOnce(db: Db, structureId: string, dueAt: Date): Promise<string | null> {
+      const rows = await db.raw(
+        `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
        VALUES (:structureId, :kind, 'structure', :structureId, :dueAt)
        ON CONFLICT (subject_id, due_at) WHERE kind = '${DIGEST_DAILY}' AND status <> 'cancelled'
        DO NOTHING RETURNING id`,
-      { structureId, kind: DIGEST_DAILY, dueAt },
-    );
-    return rows.rows[0]?.id ?? null;
-  },
+        { structureId, kind: DIGEST_DAILY, dueAt },
+      );
+      return rows.rows[0]?.id ?? null;
+    },
 
-  /** Structures with no digest pending. */
-  async structuresWithoutDigest(db: Db): Promise<string[]> {
-    const rows = await db('structures as s')
-      .whereNotExists(
-        db('deadlines as d')
-          .whereRaw('d.subject_id = s.id')
-          .andWhere({ 'd.kind': DIGEST_DAILY, 'd.status': 'pending' }),
-      )
-      .select('s.id');
-    return rows.map((r: { id: string }) => r.id);
-  },
-};
+    /** Structures with no digest pending. */
+    async structuresWithoutDigest(db: Db): Promise<string[]> {
+      const rows = await db('structures as s')
+        .whereNotExists(
+          db('deadlines as d')
+            .whereRaw('d.subject_id = s.id')
+            .andWhere({ 'd.kind': DIGEST_DAILY, 'd.status': 'pending' }),
+        )
+        .select('s.id');
+      return rows.map((r: { id: string }) => r.id);
+    },
+  };
+  return repo;
+}
+
+export type DigestRepository = ReturnType<typeof createDigestRepository>;

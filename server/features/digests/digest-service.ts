@@ -1,15 +1,16 @@
 import type { Knex } from 'knex';
 import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
-import type { Mailer } from '../../lib/mailer';
-import { outboxIn, type Deadline } from '../deadlines/outbox';
+import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
+import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
+import type { Deadline, OutboxIn } from '../deadlines/outbox';
 import type { DeadlineRelay } from '../deadlines/deadline-relay';
 import { DIGEST_EMAIL, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
 import type { RuleSettingsSource } from '../deadlines/rule-settings';
 import type { NotificationService } from '../notifications/notification-service';
 import type { UserService } from '../users/user-service';
 import { digestEmail, digestLines, isEmpty } from './digest-email';
-import { digestRepository } from './digest-repository';
+import { type DigestRepository } from './digest-repository';
 
 export interface DigestServiceDeps {
   knex: Knex;
@@ -19,20 +20,13 @@ export interface DigestServiceDeps {
   relay: Pick<DeadlineRelay, 'enqueue'>;
   mailer: Pick<Mailer, 'send'>;
   publicUrl: string;
+  digests: DigestRepository;
+  outboxIn: OutboxIn;
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
   users: Pick<UserService, 'findAnyInStructure'>;
   /** The emails sent by deadlines (one Message-ID per deadline), shared with the other emails. */
-  sentEmails: {
-    wasSent(db: Knex.Transaction, deadlineId: string): Promise<boolean>;
-    record(
-      db: Knex.Transaction,
-      e: { deadlineId: string; structureId: string; kind: string; messageId: string; at: Date },
-    ): Promise<void>;
-  };
+  sentEmails: SentEmailLog;
 }
-
-/** What a digest run did, or why it did nothing (kept on the deadline row). */
-export type DigestOutcome = { done: true } | { done: false; reason: string };
 
 const LINE_SEPARATOR = ' · ';
 
@@ -53,7 +47,8 @@ const dayTitle = (at: Date) =>
  * structure has one planned.
  */
 export function createDigestService(deps: DigestServiceDeps) {
-  const { knex, clock, calendar, ruleSettings, relay, mailer, publicUrl } = deps;
+  const { digests, outboxIn } = deps;
+  const { knex, clock, calendar, ruleSettings, relay, publicUrl } = deps;
   const { notifications, users, sentEmails } = deps;
 
   async function nextMoment(db: Knex | Knex.Transaction, structureId: string, after: Date) {
@@ -65,9 +60,9 @@ export function createDigestService(deps: DigestServiceDeps) {
     /** Plans the next digest of every structure that has none pending; how many were planned. */
     async ensurePlanned(): Promise<number> {
       const ids: string[] = [];
-      for (const structureId of await digestRepository.structuresWithoutDigest(knex)) {
+      for (const structureId of await digests.structuresWithoutDigest(knex)) {
         const dueAt = await nextMoment(knex, structureId, clock.now());
-        const id = await digestRepository.planOnce(knex, structureId, dueAt);
+        const id = await digests.planOnce(knex, structureId, dueAt);
         if (id) ids.push(id);
       }
       await relay.enqueue(ids);
@@ -75,13 +70,13 @@ export function createDigestService(deps: DigestServiceDeps) {
     },
 
     /** 'digest.daily', in its deadline's transaction. */
-    async runDaily(trx: Knex.Transaction, deadline: Deadline, now: Date): Promise<DigestOutcome> {
+    async runDaily(trx: Knex.Transaction, deadline: Deadline, now: Date): Promise<DeadlineOutcome> {
       const { structureId, dueAt } = deadline;
       // The next one first, whatever this one finds; from now when this one runs late, so an
       // outage does not bring a burst of stale digests.
       const after = now > dueAt ? now : dueAt;
-      await digestRepository.planOnce(trx, structureId, await nextMoment(trx, structureId, after));
-      if (!calendar.isBusinessDay(dueAt)) return { done: false, reason: 'not a working day' };
+      await digests.planOnce(trx, structureId, await nextMoment(trx, structureId, after));
+      if (!calendar.isBusinessDay(dueAt)) return skipped('not a working day');
 
       const at = {
         now: dueAt,
@@ -90,8 +85,8 @@ export function createDigestService(deps: DigestServiceDeps) {
       };
       const outbox = outboxIn(trx);
       let sent = 0;
-      for (const user of await digestRepository.recipients(trx, structureId)) {
-        const counts = await digestRepository.countsFor(trx, structureId, user, at);
+      for (const user of await digests.recipients(trx, structureId)) {
+        const counts = await digests.countsFor(trx, structureId, user, at);
         if (isEmpty(counts)) continue;
         const created = await notifications.notifyInTransaction(trx, {
           structureId,
@@ -116,7 +111,7 @@ export function createDigestService(deps: DigestServiceDeps) {
           });
         }
       }
-      return sent > 0 ? { done: true } : { done: false, reason: 'nothing to tell anyone' };
+      return sent > 0 ? done() : skipped('nothing to tell anyone');
     },
 
     /**
@@ -124,17 +119,18 @@ export function createDigestService(deps: DigestServiceDeps) {
      * inside the deadline's transaction; `sent_emails` commits with it (at least once, with a
      * stable Message-ID).
      */
-    async sendEmail(trx: Knex.Transaction, deadline: Deadline, now: Date): Promise<DigestOutcome> {
-      if (await sentEmails.wasSent(trx, deadline.id))
-        return { done: false, reason: 'email already sent' };
+    async sendEmail(
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
       const user = await users.findAnyInStructure(trx, deadline.structureId, deadline.subjectId);
-      if (!user || user.disabledAt) return { done: false, reason: 'user disabled' };
-      if (!user.emailNotifications) return { done: false, reason: 'user turned digest emails off' };
-      const digest = await digestRepository.digestAt(trx, user.id, deadline.dueAt);
-      if (!digest?.body) return { done: false, reason: 'no digest at that moment' };
-      const host = new URL(publicUrl).hostname || 'aller-vers.local';
-      const messageId = `<deadline-${deadline.id}@${host}>`;
-      await mailer.send(
+      if (!user || user.disabledAt) return skipped('user disabled');
+      if (!user.emailNotifications) return skipped('user turned digest emails off');
+      const digest = await digests.digestAt(trx, user.id, deadline.dueAt);
+      if (!digest?.body) return skipped('no digest at that moment');
+      await sendDeadlineEmail(deps, trx, deadline, now, (messageId) =>
         digestEmail({
           to: user.email,
           title: digest.title,
@@ -144,14 +140,7 @@ export function createDigestService(deps: DigestServiceDeps) {
           messageId,
         }),
       );
-      await sentEmails.record(trx, {
-        deadlineId: deadline.id,
-        structureId: deadline.structureId,
-        kind: deadline.kind,
-        messageId,
-        at: now,
-      });
-      return { done: true };
+      return done();
     },
   };
 }

@@ -88,158 +88,171 @@ const toFollowUp = (r: Record<string, unknown>, now: Date): FollowUp => ({
 });
 
 /** Follow-ups, always scoped by structure. */
-export const followUpRepository = {
-  base(db: Db, structureId: string) {
-    return db('follow_ups as f')
-      .join('persons as p', 'p.id', 'f.person_id')
-      .leftJoin('users as u', 'u.id', 'f.assignee_id')
-      .where('f.structure_id', structureId)
-      .select('f.*', 'u.name as assignee_name', db.raw(`${personLabelSql('p')} as person_label`));
-  },
-
-  async insert(
-    db: Db,
-    structureId: string,
-    f: {
-      personId: string;
-      assigneeId: string;
-      createdBy: string;
-      contactId?: string | null;
-      originDeadlineId?: string | null;
-      title: string;
-      dueAt: Date;
+export function createFollowUpRepository() {
+  const repo = {
+    base(db: Db, structureId: string) {
+      return db('follow_ups as f')
+        .join('persons as p', 'p.id', 'f.person_id')
+        .leftJoin('users as u', 'u.id', 'f.assignee_id')
+        .where('f.structure_id', structureId)
+        .select('f.*', 'u.name as assignee_name', db.raw(`${personLabelSql('p')} as person_label`));
     },
-  ): Promise<string> {
-    const [row] = await db('follow_ups')
-      .insert({
-        structure_id: structureId,
-        person_id: f.personId,
-        assignee_id: f.assigneeId,
-        created_by: f.createdBy,
-        contact_id: f.contactId ?? null,
-        ...(f.originDeadlineId ? { origin_deadline_id: f.originDeadlineId } : {}),
-        title: f.title,
-        due_at: f.dueAt,
-      })
-      .returning('id');
-    return row.id as string;
-  },
 
-  async findById(db: Db, structureId: string, id: string, now: Date): Promise<FollowUp | null> {
-    const row = await this.base(db, structureId).andWhere('f.id', id).first();
-    return row ? toFollowUp(row, now) : null;
-  },
+    async insert(
+      db: Db,
+      structureId: string,
+      f: {
+        personId: string;
+        assigneeId: string;
+        createdBy: string;
+        contactId?: string | null;
+        originDeadlineId?: string | null;
+        title: string;
+        dueAt: Date;
+      },
+    ): Promise<string> {
+      const [row] = await db('follow_ups')
+        .insert({
+          structure_id: structureId,
+          person_id: f.personId,
+          assignee_id: f.assigneeId,
+          created_by: f.createdBy,
+          contact_id: f.contactId ?? null,
+          ...(f.originDeadlineId ? { origin_deadline_id: f.originDeadlineId } : {}),
+          title: f.title,
+          due_at: f.dueAt,
+        })
+        .returning('id');
+      return row.id as string;
+    },
 
-  async lock(
-    trx: Knex.Transaction,
-    structureId: string,
-    id: string,
-  ): Promise<LockedFollowUp | null> {
-    const r = await trx('follow_ups').where({ id, structure_id: structureId }).forUpdate().first();
-    return r
-      ? {
-          id: r.id,
-          personId: r.person_id,
-          assigneeId: r.assignee_id,
-          createdBy: r.created_by,
-          dueAt: new Date(r.due_at),
-          status: r.status,
-          version: r.version,
-        }
-      : null;
-  },
+    async findById(db: Db, structureId: string, id: string, now: Date): Promise<FollowUp | null> {
+      const row = await this.base(db, structureId).andWhere('f.id', id).first();
+      return row ? toFollowUp(row, now) : null;
+    },
 
-  async update(db: Db, structureId: string, id: string, patch: FollowUpPatch): Promise<void> {
-    const row: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(patch))
-      if (value !== undefined) row[PATCH_COLUMNS[key as keyof FollowUpPatch]] = value;
-    await db('follow_ups')
-      .where({ id, structure_id: structureId })
-      .update({ ...row, version: db.raw('version + 1'), updated_at: db.fn.now() });
-  },
+    /** Whether a follow-up was already planned by this deadline (its origin, unique). */
+    async hasOrigin(db: Knex | Knex.Transaction, deadlineId: string): Promise<boolean> {
+      return Boolean(await db('follow_ups').where({ origin_deadline_id: deadlineId }).first('id'));
+    },
 
-  async list(
-    db: Db,
-    structureId: string,
-    f: FollowUpFilter,
-    now: Date,
-  ): Promise<{ items: FollowUp[]; total: number }> {
-    const q = this.base(db, structureId);
-    if (f.assigneeId) q.andWhere('f.assignee_id', f.assigneeId);
-    if (f.personId) q.andWhere('f.person_id', f.personId);
-    q.andWhere('f.status', f.status);
-    if (f.dueBefore) q.andWhere('f.due_at', '<', f.dueBefore);
-    if (f.dueFrom) q.andWhere('f.due_at', '>=', f.dueFrom);
-    const countQ = q.clone().clearSelect().count<{ count: number }[]>('f.id as count');
-    const [rows, [{ count }]] = await Promise.all([
-      q
-        .orderBy('f.due_at', 'asc')
-        .orderBy('f.id')
-        .limit(f.pageSize)
-        .offset((f.page - 1) * f.pageSize),
-      countQ,
-    ]);
-    return { items: rows.map((r) => toFollowUp(r, now)), total: Number(count) };
-  },
+    async lock(
+      trx: Knex.Transaction,
+      structureId: string,
+      id: string,
+    ): Promise<LockedFollowUp | null> {
+      const r = await trx('follow_ups')
+        .where({ id, structure_id: structureId })
+        .forUpdate()
+        .first();
+      return r
+        ? {
+            id: r.id,
+            personId: r.person_id,
+            assigneeId: r.assignee_id,
+            createdBy: r.created_by,
+            dueAt: new Date(r.due_at),
+            status: r.status,
+            version: r.version,
+          }
+        : null;
+    },
 
-  /**
-   * Open follow-ups to move, locked in id order (two bulk moves never deadlock): the ones given
-   * by id, or every open one of an assignee, optionally only those of one person.
-   */
-  async lockOpen(
-    trx: Knex.Transaction,
-    structureId: string,
-    by: { ids: string[] } | { assigneeId: string; personId?: string },
-  ): Promise<
-    { id: string; personId: string; assigneeId: string; dueAt: Date; status: FollowUpStatus }[]
-  > {
-    const q = trx('follow_ups').where({ structure_id: structureId });
-    if ('ids' in by) q.whereIn('id', by.ids);
-    else {
-      q.where({ assignee_id: by.assigneeId, status: 'open' });
-      if (by.personId) q.andWhere('person_id', by.personId);
-    }
-    const rows = await q
-      .orderBy('id')
-      .forUpdate()
-      .select('id', 'person_id', 'assignee_id', 'due_at', 'status');
-    return rows.map((r) => ({
-      id: r.id,
-      personId: r.person_id,
-      assigneeId: r.assignee_id,
-      dueAt: r.due_at,
-      status: r.status,
-    }));
-  },
+    async update(db: Db, structureId: string, id: string, patch: FollowUpPatch): Promise<void> {
+      const row: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(patch))
+        if (value !== undefined) row[PATCH_COLUMNS[key as keyof FollowUpPatch]] = value;
+      await db('follow_ups')
+        .where({ id, structure_id: structureId })
+        .update({ ...row, version: db.raw('version + 1'), updated_at: db.fn.now() });
+    },
 
-  async reassign(trx: Knex.Transaction, structureId: string, ids: string[], assigneeId: string) {
-    if (ids.length === 0) return;
-    await trx('follow_ups')
-      .where({ structure_id: structureId })
-      .whereIn('id', ids)
-      .update({
-        assignee_id: assigneeId,
-        version: trx.raw('version + 1'),
-        updated_at: trx.fn.now(),
-      });
-  },
+    async list(
+      db: Db,
+      structureId: string,
+      f: FollowUpFilter,
+      now: Date,
+    ): Promise<{ items: FollowUp[]; total: number }> {
+      const q = this.base(db, structureId);
+      if (f.assigneeId) q.andWhere('f.assignee_id', f.assigneeId);
+      if (f.personId) q.andWhere('f.person_id', f.personId);
+      q.andWhere('f.status', f.status);
+      if (f.dueBefore) q.andWhere('f.due_at', '<', f.dueBefore);
+      if (f.dueFrom) q.andWhere('f.due_at', '>=', f.dueFrom);
+      const countQ = q.clone().clearSelect().count<{ count: number }[]>('f.id as count');
+      const [rows, [{ count }]] = await Promise.all([
+        q
+          .orderBy('f.due_at', 'asc')
+          .orderBy('f.id')
+          .limit(f.pageSize)
+          .offset((f.page - 1) * f.pageSize),
+        countQ,
+      ]);
+      return { items: rows.map((r) => toFollowUp(r, now)), total: Number(count) };
+    },
 
-  /** Who holds open follow-ups in the structure, disabled users included (a leaver's work). */
-  async holders(db: Db, structureId: string): Promise<{ id: string; name: string }[]> {
-    return db('users as u')
-      .where('u.structure_id', structureId)
-      .whereExists(
-        db('follow_ups as f')
-          .whereRaw('f.assignee_id = u.id')
-          .andWhere({ 'f.structure_id': structureId, 'f.status': 'open' }),
-      )
-      .orderBy('u.name')
-      .select('u.id', 'u.name');
-  },
+    /**
+     * Open follow-ups to move, locked in id order (two bulk moves never deadlock): the ones given
+     * by id, or every open one of an assignee, optionally only those of one person.
+     */
+    async lockOpen(
+      trx: Knex.Transaction,
+      structureId: string,
+      by: { ids: string[] } | { assigneeId: string; personId?: string },
+    ): Promise<
+      { id: string; personId: string; assigneeId: string; dueAt: Date; status: FollowUpStatus }[]
+    > {
+      const q = trx('follow_ups').where({ structure_id: structureId });
+      if ('ids' in by) q.whereIn('id', by.ids);
+      else {
+        q.where({ assignee_id: by.assigneeId, status: 'open' });
+        if (by.personId) q.andWhere('person_id', by.personId);
+      }
+      const rows = await q
+        .orderBy('id')
+        .forUpdate()
+        .select('id', 'person_id', 'assignee_id', 'due_at', 'status');
+      return rows.map((r) => ({
+        id: r.id,
+        personId: r.person_id,
+        assigneeId: r.assignee_id,
+        dueAt: r.due_at,
+        status: r.status,
+      }));
+    },
 
-  /** Follow-ups by id (a timeline page). */
-  async byIds(db: Db, structureId: string, ids: string[], now: Date): Promise<FollowUp[]> {
-    const rows = await this.base(db, structureId).whereIn('f.id', ids);
-    return rows.map((r) => toFollowUp(r, now));
-  },
-};
+    async reassign(trx: Knex.Transaction, structureId: string, ids: string[], assigneeId: string) {
+      if (ids.length === 0) return;
+      await trx('follow_ups')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .update({
+          assignee_id: assigneeId,
+          version: trx.raw('version + 1'),
+          updated_at: trx.fn.now(),
+        });
+    },
+
+    /** Who holds open follow-ups in the structure, disabled users included (a leaver's work). */
+    async holders(db: Db, structureId: string): Promise<{ id: string; name: string }[]> {
+      return db('users as u')
+        .where('u.structure_id', structureId)
+        .whereExists(
+          db('follow_ups as f')
+            .whereRaw('f.assignee_id = u.id')
+            .andWhere({ 'f.structure_id': structureId, 'f.status': 'open' }),
+        )
+        .orderBy('u.name')
+        .select('u.id', 'u.name');
+    },
+
+    /** Follow-ups by id (a timeline page). */
+    async byIds(db: Db, structureId: string, ids: string[], now: Date): Promise<FollowUp[]> {
+      const rows = await this.base(db, structureId).whereIn('f.id', ids);
+      return rows.map((r) => toFollowUp(r, now));
+    },
+  };
+  return repo;
+}
+
+export type FollowUpRepository = ReturnType<typeof createFollowUpRepository>;

@@ -14,14 +14,13 @@ import {
 } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { auditConflictRead } from '../audit/conflict-audit';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { NotificationService } from '../notifications/notification-service';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import { NOTIFY_FOLLOW_UP_OVERDUE } from '../deadlines/rule-kinds';
 import type { PersonService } from '../persons/person-service';
 import type { UserService } from '../users/user-service';
-import { followUpRepository, type FollowUp, type FollowUpPatch } from './follow-up-repository';
+import { type FollowUpRepository, type FollowUp, type FollowUpPatch } from './follow-up-repository';
 import {
   FOLLOW_UP_DUE,
   FOLLOW_UP_REASSIGNED,
@@ -32,6 +31,7 @@ import {
 } from './follow-up-schemas';
 
 export interface FollowUpServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
@@ -40,6 +40,7 @@ export interface FollowUpServiceDeps {
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
   clock: Clock;
   planner: Pick<ReminderPlanner, 'planFollowUp' | 'cancelFollowUp'>;
+  followUps: FollowUpRepository;
 }
 
 /** What a reassignment moved. */
@@ -76,6 +77,8 @@ export function createFollowUpService({
   cipher,
   clock,
   planner,
+  followUps,
+  audit,
 }: FollowUpServiceDeps) {
   async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
     if (!(await users.findActiveStaff(db, actor.structureId, assigneeId))) {
@@ -92,7 +95,7 @@ export function createFollowUpService({
     actor: Actor,
     p: PlanInput,
   ): Promise<string> {
-    const id = await followUpRepository.insert(trx, actor.structureId, {
+    const id = await followUps.insert(trx, actor.structureId, {
       ...p,
       createdBy: actor.id,
     });
@@ -113,7 +116,7 @@ export function createFollowUpService({
   });
 
   async function find(db: Knex | Knex.Transaction, actor: Actor, id: string, now: Date) {
-    const f = await followUpRepository.findById(db, actor.structureId, id, now);
+    const f = await followUps.findById(db, actor.structureId, id, now);
     return f ? view(actor, f) : null;
   }
 
@@ -166,12 +169,12 @@ export function createFollowUpService({
     const moving = rows.filter((r) => r.assigneeId !== toId);
     if (moving.length === 0) return [];
     const ids = moving.map((r) => r.id);
-    await followUpRepository.reassign(trx, actor.structureId, ids, toId);
+    await followUps.reassign(trx, actor.structureId, ids, toId);
     for (const r of moving) await replan(trx, outbox, actor, r.id, new Date(r.dueAt));
     const byPerson = new Map<string, typeof moving>();
     for (const r of moving) byPerson.set(r.personId, [...(byPerson.get(r.personId) ?? []), r]);
     for (const [personId, list] of byPerson) {
-      await auditTrail.record(trx, {
+      await audit.record(trx, {
         actor,
         structureId: actor.structureId,
         action: 'follow_up.reassign',
@@ -186,7 +189,7 @@ export function createFollowUpService({
       });
     }
     const now = clock.now();
-    const moved = await followUpRepository.byIds(trx, actor.structureId, ids, now);
+    const moved = await followUps.byIds(trx, actor.structureId, ids, now);
     const names = [...new Set(moved.map((f) => f.personLabel || '—'))];
     await notifications.notifyInTransaction(
       trx,
@@ -234,7 +237,7 @@ export function createFollowUpService({
         let rows;
         if (input.ids) {
           const ids = [...new Set(input.ids)];
-          rows = await followUpRepository.lockOpen(trx, actor.structureId, { ids });
+          rows = await followUps.lockOpen(trx, actor.structureId, { ids });
           if (rows.length !== ids.length) throw new NotFoundError('Follow-up');
           const closed = rows.filter((r) => r.status !== 'open').map((r) => r.id);
           if (closed.length > 0)
@@ -246,7 +249,7 @@ export function createFollowUpService({
             input.fromAssigneeId!,
           );
           if (!from) throw new NotFoundError('User');
-          rows = await followUpRepository.lockOpen(trx, actor.structureId, { assigneeId: from.id });
+          rows = await followUps.lockOpen(trx, actor.structureId, { assigneeId: from.id });
         }
         const followUpIds = await moveInTransaction(trx, outbox, actor, rows, to.id, ctx);
         let personIds: string[] = [];
@@ -258,7 +261,7 @@ export function createFollowUpService({
             to.id,
           );
           for (const personId of personIds) {
-            await auditTrail.record(trx, {
+            await audit.record(trx, {
               actor,
               structureId: actor.structureId,
               action: 'person.update',
@@ -275,7 +278,7 @@ export function createFollowUpService({
 
     /** Who holds open follow-ups (disabled users included): whose work a manager may move. */
     async holders(actor: Actor) {
-      return followUpRepository.holders(knex, actor.structureId);
+      return followUps.holders(knex, actor.structureId);
     },
 
     /** A person's référent changed: their open follow-ups held by the former one move too. */
@@ -290,7 +293,7 @@ export function createFollowUpService({
         if (!(await persons.lock(trx, actor.structureId, personId)))
           throw new NotFoundError('Person');
         const to = await activeStaff(trx, actor, toId);
-        const rows = await followUpRepository.lockOpen(trx, actor.structureId, {
+        const rows = await followUps.lockOpen(trx, actor.structureId, {
           assigneeId: fromId,
           personId,
         });
@@ -318,7 +321,7 @@ export function createFollowUpService({
           assigneeId,
         });
         await persons.touch(trx, actor.structureId, personId, clock.now());
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'follow_up.create',
@@ -349,7 +352,7 @@ export function createFollowUpService({
       }
       const now = clock.now();
       const before = q.overdue && (!q.dueBefore || q.dueBefore > now) ? now : q.dueBefore;
-      const { items, total } = await followUpRepository.list(
+      const { items, total } = await followUps.list(
         knex,
         actor.structureId,
         {
@@ -363,7 +366,7 @@ export function createFollowUpService({
         },
         now,
       );
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'follow_up.list',
@@ -376,7 +379,7 @@ export function createFollowUpService({
 
     /** Follow-ups by id, for a timeline page. */
     async byIds(db: Knex, actor: Actor, ids: string[], now: Date): Promise<FollowUpView[]> {
-      const found = await followUpRepository.byIds(db, actor.structureId, ids, now);
+      const found = await followUps.byIds(db, actor.structureId, ids, now);
       return found.map((f) => view(actor, f));
     },
 
@@ -389,7 +392,7 @@ export function createFollowUpService({
       assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
       const write = () =>
         uow(async (trx, outbox) => {
-          const row = await followUpRepository.lock(trx, actor.structureId, id);
+          const row = await followUps.lock(trx, actor.structureId, id);
           if (!row) throw new NotFoundError('Follow-up');
           if (!mayChange(actor, row))
             throw new ForbiddenError(
@@ -408,13 +411,13 @@ export function createFollowUpService({
               throw new InvalidTransitionError('This follow-up is already open', {
                 current: await find(trx, actor, id, now),
               });
-            await followUpRepository.update(trx, actor.structureId, id, {
+            await followUps.update(trx, actor.structureId, id, {
               status: 'open',
               completedAt: null,
               completionNoteEnc: null,
             });
             await replan(trx, outbox, actor, id, row.dueAt);
-            await auditTrail.record(trx, {
+            await audit.record(trx, {
               actor,
               structureId: actor.structureId,
               action: 'follow_up.reopen',
@@ -441,7 +444,7 @@ export function createFollowUpService({
             patch.completedAt = now;
             if (input.note) patch.completionNoteEnc = cipher.encryptOptional(input.note);
           }
-          await followUpRepository.update(trx, actor.structureId, id, patch);
+          await followUps.update(trx, actor.structureId, id, patch);
 
           // The pending deadline moves with the follow-up, or goes when it is closed.
           // A rescheduled or reassigned one loses its "Suivi à faire": the new deadline brings
@@ -450,7 +453,7 @@ export function createFollowUpService({
           else if (input.dueAt || input.assigneeId)
             await replan(trx, outbox, actor, id, input.dueAt ?? row.dueAt);
           await persons.touch(trx, actor.structureId, row.personId, now);
-          await auditTrail.record(trx, {
+          await audit.record(trx, {
             actor,
             structureId: actor.structureId,
             action: input.status ? `follow_up.${input.status}` : 'follow_up.update',
@@ -462,7 +465,7 @@ export function createFollowUpService({
           return (await find(trx, actor, id, now))!;
         });
       // The follow-up handed back with a 409 names its person.
-      return auditConflictRead(knex, write, (current: FollowUp) => ({
+      return audit.conflictRead(knex, write, (current: FollowUp) => ({
         actor,
         structureId: actor.structureId,
         action: 'follow_up.read',

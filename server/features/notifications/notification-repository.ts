@@ -40,83 +40,93 @@ const toNotification = (r: Record<string, unknown>): Notification => ({
   createdAt: r.created_at as Date,
 });
 
-export const notificationRepository = {
-  /** Inserts once: the unique key (recipient, kind, subject, due moment) makes a second call a no-op. */
-  async insertOnce(db: Db, n: NewNotification): Promise<string | null> {
-    const rows = await db('notifications')
-      .insert({
-        structure_id: n.structureId,
-        recipient_id: n.recipientId,
-        kind: n.kind,
-        subject_type: n.subjectType,
-        subject_id: n.subjectId,
-        due_moment: n.dueMoment,
-        title: n.title,
-        body: n.body ?? null,
-        link: n.link ?? null,
-      })
-      .onConflict(['recipient_id', 'kind', 'subject_id', 'due_moment'])
-      .ignore()
-      .returning('id');
-    return rows[0]?.id ?? null;
-  },
+export function createNotificationRepository() {
+  const repo = {
+    /** Inserts once: the unique key (recipient, kind, subject, due moment) makes a second call a no-op. */
+    async insertOnce(db: Db, n: NewNotification): Promise<string | null> {
+      const rows = await db('notifications')
+        .insert({
+          structure_id: n.structureId,
+          recipient_id: n.recipientId,
+          kind: n.kind,
+          subject_type: n.subjectType,
+          subject_id: n.subjectId,
+          due_moment: n.dueMoment,
+          title: n.title,
+          body: n.body ?? null,
+          link: n.link ?? null,
+        })
+        .onConflict(['recipient_id', 'kind', 'subject_id', 'due_moment'])
+        .ignore()
+        .returning('id');
+      return rows[0]?.id ?? null;
+    },
 
-  async listForRecipient(
-    db: Db,
-    recipientId: string,
-    opts: { unread?: boolean; page: number; pageSize: number },
-  ) {
-    const q = db('notifications').where({ recipient_id: recipientId });
-    if (opts.unread) q.whereNull('read_at');
-    const [rows, [{ count }], unread] = await Promise.all([
-      q
-        .clone()
-        .orderBy('created_at', 'desc')
-        .orderBy('id')
-        .limit(opts.pageSize)
-        .offset((opts.page - 1) * opts.pageSize),
-      q.clone().count<{ count: number }[]>('* as count'),
-      notificationRepository.unreadCount(db, recipientId),
-    ]);
-    return { items: rows.map(toNotification), total: Number(count), unread };
-  },
+    async listForRecipient(
+      db: Db,
+      recipientId: string,
+      opts: { unread?: boolean; page: number; pageSize: number },
+    ) {
+      const q = db('notifications').where({ recipient_id: recipientId });
+      if (opts.unread) q.whereNull('read_at');
+      const [rows, [{ count }], unread] = await Promise.all([
+        q
+          .clone()
+          .orderBy('created_at', 'desc')
+          .orderBy('id')
+          .limit(opts.pageSize)
+          .offset((opts.page - 1) * opts.pageSize),
+        q.clone().count<{ count: number }[]>('* as count'),
+        repo.unreadCount(db, recipientId),
+      ]);
+      return { items: rows.map(toNotification), total: Number(count), unread };
+    },
 
-  async unreadCount(db: Db, recipientId: string): Promise<number> {
-    const [{ unread }] = await db('notifications')
-      .where({ recipient_id: recipientId })
-      .whereNull('read_at')
-      .count<{ unread: string }[]>('* as unread');
-    return Number(unread);
-  },
+    async unreadCount(db: Db, recipientId: string): Promise<number> {
+      const [{ unread }] = await db('notifications')
+        .where({ recipient_id: recipientId })
+        .whereNull('read_at')
+        .count<{ unread: string }[]>('* as unread');
+      return Number(unread);
+    },
 
-  /** A subject's notifications of a kind that no longer hold (a follow-up moved or rescheduled). */
-  async removeForSubject(
-    db: Db,
-    kind: string,
-    subjectType: string,
-    subjectId: string,
-  ): Promise<void> {
-    await db('notifications')
-      .where({ kind, subject_type: subjectType, subject_id: subjectId })
-      .del();
-  },
+    /** A subject's notifications of a kind that no longer hold (a follow-up moved or rescheduled). */
+    async removeForSubject(
+      db: Db,
+      kind: string,
+      subjectType: string,
+      subjectId: string,
+    ): Promise<void> {
+      await db('notifications')
+        .where({ kind, subject_type: subjectType, subject_id: subjectId })
+        .del();
+    },
 
-  /** Every unread notification of the recipient is read now; how many were. */
-  async markAllRead(db: Db, recipientId: string, at: Date): Promise<number> {
-    const rows = await db('notifications')
-      .where({ recipient_id: recipientId })
-      .whereNull('read_at')
-      .update({ read_at: at })
-      .returning('id');
-    return rows.length;
-  },
+    /** Every unread notification of the recipient is read now; how many were. */
+    async markAllRead(db: Db, recipientId: string, at: Date): Promise<number> {
+      const rows = await db('notifications')
+        .where({ recipient_id: recipientId })
+        .whereNull('read_at')
+        .update({ read_at: at })
+        .returning('id');
+      return rows.length;
+    },
 
-  /** Scoped by recipient: someone else's notification is not found. */
-  async markRead(db: Db, recipientId: string, id: string, at: Date): Promise<Notification | null> {
-    const [row] = await db('notifications')
-      .where({ id, recipient_id: recipientId })
-      .update({ read_at: db.raw('coalesce(read_at, ?)', [at]) })
-      .returning('*');
-    return row ? toNotification(row) : null;
-  },
-};
+    /** Scoped by recipient: someone else's notification is not found. */
+    async markRead(
+      db: Db,
+      recipientId: string,
+      id: string,
+      at: Date,
+    ): Promise<Notification | null> {
+      const [row] = await db('notifications')
+        .where({ id, recipient_id: recipientId })
+        .update({ read_at: db.raw('coalesce(read_at, ?)', [at]) })
+        .returning('*');
+      return row ? toNotification(row) : null;
+    },
+  };
+  return repo;
+}
+
+export type NotificationRepository = ReturnType<typeof createNotificationRepository>;

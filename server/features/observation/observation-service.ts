@@ -4,7 +4,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { ValidationError } from '../../lib/errors';
 import { instantOf, wallClockOf } from '../../lib/wall-clock';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { PERSON_SOURCES, SOURCE_LABELS } from '../persons/person-schemas';
 import type { SettingsService } from '../settings/settings-service';
 import { observationCsv } from './observation-csv';
@@ -42,6 +42,7 @@ export interface Observation {
 }
 
 export interface ObservationServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   clock: Clock;
   settings: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
@@ -65,6 +66,7 @@ export function createObservationService({
   clock,
   settings,
   observations,
+  audit,
 }: ObservationServiceDeps) {
   /**
    * The period asked, or the default: the twelve months up to today (a whole year of data
@@ -153,7 +155,7 @@ export function createObservationService({
       ctx: RequestContext,
     ): Promise<{ filename: string; body: string }> {
       const observation = await compute(actor, q);
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'observation.export',

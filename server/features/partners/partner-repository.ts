@@ -108,199 +108,206 @@ const serviceRow = (s: ServiceInput, now: Date) => ({
  * (`structure_id`) and every write is scoped to it in its WHERE: the partner's email receives the
  * signed links of every structure's referrals, so only its owner's admins may change it.
  */
-export const partnerRepository = {
-  async list(
-    db: Db,
-    now: Date,
-    f: { theme?: string; offerable?: boolean } = {},
-  ): Promise<Partner[]> {
-    const q = db('partners').orderBy('name').orderBy('id');
-    if (f.offerable) q.where('last_reviewed_at', '>=', staleBefore(now));
-    const rows = await q;
-    const services = await partnerRepository.servicesOf(
-      db,
-      rows.map((r) => r.id as string),
-      now,
-    );
-    return rows
-      .map((r) => {
-        let s = services.filter((x) => x.partnerId === r.id);
-        if (f.offerable) s = s.filter((x) => !x.stale);
-        if (f.theme)
-          s = s.filter((x) => x.themes.some((t) => t === f.theme || t.startsWith(`${f.theme}--`)));
-        return toPartner(r, s, now);
-      })
-      .filter((p) => !f.theme || p.services.length > 0);
-  },
-
-  async findById(db: Db, id: string, now: Date): Promise<Partner | null> {
-    const row = await db('partners').where({ id }).first();
-    if (!row) return null;
-    return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
-  },
-
-  /** The partner, when the structure owns it (may edit it); null otherwise, as for an unknown id. */
-  async findOwned(db: Db, id: string, structureId: string, now: Date): Promise<Partner | null> {
-    const row = await db('partners').where({ id, structure_id: structureId }).first();
-    if (!row) return null;
-    return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
-  },
-
-  /** The ids of the partners the structure owns. */
-  async ownedIds(db: Db, structureId: string): Promise<string[]> {
-    return (await db('partners')
-      .where({ structure_id: structureId })
-      .orderBy('id')
-      .pluck('id')) as string[];
-  },
-
-  /** The other structures with an open referral to the partner: its mail concerns them too. */
-  async structuresWithOpenReferrals(
-    db: Db,
-    partnerId: string,
-    exceptStructureId: string,
-  ): Promise<string[]> {
-    return (await db('referrals')
-      .where({ partner_id: partnerId })
-      .whereIn('status', OPEN_STATUSES)
-      .whereNot({ structure_id: exceptStructureId })
-      .distinct('structure_id')
-      .orderBy('structure_id')
-      .pluck('structure_id')) as string[];
-  },
-
-  async exists(db: Db, id: string): Promise<boolean> {
-    return Boolean(await db('partners').where({ id }).first('id'));
-  },
-
-  /** The partner organisation's staff with an active account, who hear of its new referrals. */
-  async activeStaffIds(db: Db, partnerId: string): Promise<string[]> {
-    return (await db('users')
-      .where({ partner_id: partnerId, role: 'partner' })
-      .whereNull('disabled_at')
-      .orderBy('id')
-      .pluck('id')) as string[];
-  },
-
-  async nameOf(db: Db, id: string): Promise<string | null> {
-    const row = await db('partners').where({ id }).first('name');
-    return (row?.name as string | undefined) ?? null;
-  },
-
-  async servicesOf(db: Db, partnerIds: string[], now: Date): Promise<PartnerService[]> {
-    if (partnerIds.length === 0) return [];
-    const rows = await db('partner_services')
-      .whereIn('partner_id', partnerIds)
-      .orderBy('name')
-      .orderBy('id');
-    return rows.map((r) => toService(r, now));
-  },
-
-  /** A new partner, owned by the structure of the admin who adds it. */
-  async insert(
-    trx: Knex.Transaction,
-    structureId: string,
-    p: CreatePartnerInput,
-    now: Date,
-  ): Promise<string> {
-    const [row] = await trx('partners')
-      .insert({ ...partnerRow(p, now), structure_id: structureId, created_at: now })
-      .returning('id');
-    if (p.services.length) {
-      await trx('partner_services').insert(
-        p.services.map((s) => ({ partner_id: row.id, ...serviceRow(s, now), created_at: now })),
+export function createPartnerRepository() {
+  const repo = {
+    async list(
+      db: Db,
+      now: Date,
+      f: { theme?: string; offerable?: boolean } = {},
+    ): Promise<Partner[]> {
+      const q = db('partners').orderBy('name').orderBy('id');
+      if (f.offerable) q.where('last_reviewed_at', '>=', staleBefore(now));
+      const rows = await q;
+      const services = await repo.servicesOf(
+        db,
+        rows.map((r) => r.id as string),
+        now,
       );
-    }
-    return row.id as string;
-  },
+      return rows
+        .map((r) => {
+          let s = services.filter((x) => x.partnerId === r.id);
+          if (f.offerable) s = s.filter((x) => !x.stale);
+          if (f.theme)
+            s = s.filter((x) =>
+              x.themes.some((t) => t === f.theme || t.startsWith(`${f.theme}--`)),
+            );
+          return toPartner(r, s, now);
+        })
+        .filter((p) => !f.theme || p.services.length > 0);
+    },
 
-  /**
-   * Locks the partner row when the structure owns it, so that checks on its services' names and
-   * the write agree; false for a partner of another structure, as for an unknown one. The lock
-   * holds until the transaction ends, so a service written after it is the owner's.
-   */
-  async lockOwned(trx: Knex.Transaction, id: string, structureId: string): Promise<boolean> {
-    return Boolean(
-      await trx('partners').where({ id, structure_id: structureId }).forUpdate().first('id'),
-    );
-  },
+    async findById(db: Db, id: string, now: Date): Promise<Partner | null> {
+      const row = await db('partners').where({ id }).first();
+      if (!row) return null;
+      return toPartner(row, await repo.servicesOf(db, [id], now), now);
+    },
 
-  /**
-   * A new description, whole (an optional field left out is cleared); it counts as a review.
-   * Only the owning structure's: null for a partner of another structure, as for an unknown one.
-   */
-  async update(
-    trx: Knex.Transaction,
-    id: string,
-    structureId: string,
-    p: UpdatePartnerInput,
-    now: Date,
-  ): Promise<{ emailChanged: boolean } | null> {
-    const before = await trx('partners')
-      .where({ id, structure_id: structureId })
-      .forUpdate()
-      .first('email');
-    if (!before) return null;
-    const n = await trx('partners')
-      .where({ id, structure_id: structureId })
-      .update(partnerRow(p, now))
-      .returning('id');
-    if (n.length !== 1) return null;
-    return { emailChanged: before.email !== p.email };
-  },
+    /** The partner, when the structure owns it (may edit it); null otherwise, as for an unknown id. */
+    async findOwned(db: Db, id: string, structureId: string, now: Date): Promise<Partner | null> {
+      const row = await db('partners').where({ id, structure_id: structureId }).first();
+      if (!row) return null;
+      return toPartner(row, await repo.servicesOf(db, [id], now), now);
+    },
 
-  async hasService(db: Db, partnerId: string, serviceId: string): Promise<boolean> {
-    return Boolean(
-      await db('partner_services').where({ id: serviceId, partner_id: partnerId }).first('id'),
-    );
-  },
+    /** The ids of the partners the structure owns. */
+    async ownedIds(db: Db, structureId: string): Promise<string[]> {
+      return (await db('partners')
+        .where({ structure_id: structureId })
+        .orderBy('id')
+        .pluck('id')) as string[];
+    },
 
-  /** Whether another service of this partner bears the name (case and spaces aside). */
-  async serviceNameTaken(db: Db, partnerId: string, name: string, exceptId?: string) {
-    const q = db('partner_services')
-      .where({ partner_id: partnerId })
-      .whereRaw('lower(trim(name)) = lower(trim(?))', [name]);
-    if (exceptId) q.whereNot({ id: exceptId });
-    return Boolean(await q.first('id'));
-  },
+    /** The other structures with an open referral to the partner: its mail concerns them too. */
+    async structuresWithOpenReferrals(
+      db: Db,
+      partnerId: string,
+      exceptStructureId: string,
+    ): Promise<string[]> {
+      return (await db('referrals')
+        .where({ partner_id: partnerId })
+        .whereIn('status', OPEN_STATUSES)
+        .whereNot({ structure_id: exceptStructureId })
+        .distinct('structure_id')
+        .orderBy('structure_id')
+        .pluck('structure_id')) as string[];
+    },
 
-  async insertService(trx: Knex.Transaction, partnerId: string, s: ServiceInput, now: Date) {
-    const [row] = await trx('partner_services')
-      .insert({ partner_id: partnerId, ...serviceRow(s, now), created_at: now })
-      .returning('id');
-    return row.id as string;
-  },
+    async exists(db: Db, id: string): Promise<boolean> {
+      return Boolean(await db('partners').where({ id }).first('id'));
+    },
 
-  /** A service's description, whole; it counts as a review of that service. Owner only. */
-  async updateService(
-    trx: Knex.Transaction,
-    structureId: string,
-    partnerId: string,
-    serviceId: string,
-    s: ServiceInput,
-    now: Date,
-  ): Promise<boolean> {
-    const n = await trx('partner_services')
-      .where({ id: serviceId, partner_id: partnerId })
-      .whereExists((q) =>
-        q.select(1).from('partners').where({ id: partnerId, structure_id: structureId }),
-      )
-      .update(serviceRow(s, now))
-      .returning('id');
-    return n.length === 1;
-  },
+    /** The partner organisation's staff with an active account, who hear of its new referrals. */
+    async activeStaffIds(db: Db, partnerId: string): Promise<string[]> {
+      return (await db('users')
+        .where({ partner_id: partnerId, role: 'partner' })
+        .whereNull('disabled_at')
+        .orderBy('id')
+        .pluck('id')) as string[];
+    },
 
-  /**
-   * An administrator of the owning structure confirmed the description is still right: the
-   * partner and its services. False (nothing touched) for another structure's partner.
-   */
-  async markReviewed(db: Db, id: string, structureId: string, now: Date): Promise<boolean> {
-    const n = await db('partners')
-      .where({ id, structure_id: structureId })
-      .update({ last_reviewed_at: now, updated_at: now })
-      .returning('id');
-    if (n.length !== 1) return false;
-    await db('partner_services').where({ partner_id: id }).update({ last_reviewed_at: now });
-    return true;
-  },
-};
+    async nameOf(db: Db, id: string): Promise<string | null> {
+      const row = await db('partners').where({ id }).first('name');
+      return (row?.name as string | undefined) ?? null;
+    },
+
+    async servicesOf(db: Db, partnerIds: string[], now: Date): Promise<PartnerService[]> {
+      if (partnerIds.length === 0) return [];
+      const rows = await db('partner_services')
+        .whereIn('partner_id', partnerIds)
+        .orderBy('name')
+        .orderBy('id');
+      return rows.map((r) => toService(r, now));
+    },
+
+    /** A new partner, owned by the structure of the admin who adds it. */
+    async insert(
+      trx: Knex.Transaction,
+      structureId: string,
+      p: CreatePartnerInput,
+      now: Date,
+    ): Promise<string> {
+      const [row] = await trx('partners')
+        .insert({ ...partnerRow(p, now), structure_id: structureId, created_at: now })
+        .returning('id');
+      if (p.services.length) {
+        await trx('partner_services').insert(
+          p.services.map((s) => ({ partner_id: row.id, ...serviceRow(s, now), created_at: now })),
+        );
+      }
+      return row.id as string;
+    },
+
+    /**
+     * Locks the partner row when the structure owns it, so that checks on its services' names and
+     * the write agree; false for a partner of another structure, as for an unknown one. The lock
+     * holds until the transaction ends, so a service written after it is the owner's.
+     */
+    async lockOwned(trx: Knex.Transaction, id: string, structureId: string): Promise<boolean> {
+      return Boolean(
+        await trx('partners').where({ id, structure_id: structureId }).forUpdate().first('id'),
+      );
+    },
+
+    /**
+     * A new description, whole (an optional field left out is cleared); it counts as a review.
+     * Only the owning structure's: null for a partner of another structure, as for an unknown one.
+     */
+    async update(
+      trx: Knex.Transaction,
+      id: string,
+      structureId: string,
+      p: UpdatePartnerInput,
+      now: Date,
+    ): Promise<{ emailChanged: boolean } | null> {
+      const before = await trx('partners')
+        .where({ id, structure_id: structureId })
+        .forUpdate()
+        .first('email');
+      if (!before) return null;
+      const n = await trx('partners')
+        .where({ id, structure_id: structureId })
+        .update(partnerRow(p, now))
+        .returning('id');
+      if (n.length !== 1) return null;
+      return { emailChanged: before.email !== p.email };
+    },
+
+    async hasService(db: Db, partnerId: string, serviceId: string): Promise<boolean> {
+      return Boolean(
+        await db('partner_services').where({ id: serviceId, partner_id: partnerId }).first('id'),
+      );
+    },
+
+    /** Whether another service of this partner bears the name (case and spaces aside). */
+    async serviceNameTaken(db: Db, partnerId: string, name: string, exceptId?: string) {
+      const q = db('partner_services')
+        .where({ partner_id: partnerId })
+        .whereRaw('lower(trim(name)) = lower(trim(?))', [name]);
+      if (exceptId) q.whereNot({ id: exceptId });
+      return Boolean(await q.first('id'));
+    },
+
+    async insertService(trx: Knex.Transaction, partnerId: string, s: ServiceInput, now: Date) {
+      const [row] = await trx('partner_services')
+        .insert({ partner_id: partnerId, ...serviceRow(s, now), created_at: now })
+        .returning('id');
+      return row.id as string;
+    },
+
+    /** A service's description, whole; it counts as a review of that service. Owner only. */
+    async updateService(
+      trx: Knex.Transaction,
+      structureId: string,
+      partnerId: string,
+      serviceId: string,
+      s: ServiceInput,
+      now: Date,
+    ): Promise<boolean> {
+      const n = await trx('partner_services')
+        .where({ id: serviceId, partner_id: partnerId })
+        .whereExists((q) =>
+          q.select(1).from('partners').where({ id: partnerId, structure_id: structureId }),
+        )
+        .update(serviceRow(s, now))
+        .returning('id');
+      return n.length === 1;
+    },
+
+    /**
+     * An administrator of the owning structure confirmed the description is still right: the
+     * partner and its services. False (nothing touched) for another structure's partner.
+     */
+    async markReviewed(db: Db, id: string, structureId: string, now: Date): Promise<boolean> {
+      const n = await db('partners')
+        .where({ id, structure_id: structureId })
+        .update({ last_reviewed_at: now, updated_at: now })
+        .returning('id');
+      if (n.length !== 1) return false;
+      await db('partner_services').where({ partner_id: id }).update({ last_reviewed_at: now });
+      return true;
+    },
+  };
+  return repo;
+}
+
+export type PartnerRepository = ReturnType<typeof createPartnerRepository>;

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { ConflictError, NotFoundError } from '../../lib/errors';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { partnerRepository, type Partner } from './partner-repository';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
+import { type PartnerRepository, type Partner } from './partner-repository';
 import type {
   CreatePartnerInput,
   ListPartnersQuery,
@@ -16,42 +16,48 @@ import type {
  * of the structure that owns each partner. A partner of another structure is not found (404), as
  * an unknown one is, for every change and for the edit pages.
  */
-export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
+export function createPartnerDirectory(deps: {
+  knex: Knex;
+  clock: Clock;
+  partners: PartnerRepository;
+  audit: AuditTrail;
+}) {
+  const { audit } = deps;
+  const { partners } = deps;
   const { knex, clock } = deps;
   return {
     /** Inside the caller's transaction: a partner of the directory as of `now`, or null. */
     findById: (db: Knex | Knex.Transaction, id: string, now: Date) =>
-      partnerRepository.findById(db, id, now),
-    exists: (db: Knex | Knex.Transaction, id: string) => partnerRepository.exists(db, id),
-    nameOf: (db: Knex | Knex.Transaction, id: string) => partnerRepository.nameOf(db, id),
+      partners.findById(db, id, now),
+    exists: (db: Knex | Knex.Transaction, id: string) => partners.exists(db, id),
+    nameOf: (db: Knex | Knex.Transaction, id: string) => partners.nameOf(db, id),
     /** The partner's enabled users, who are told of a new referral. */
-    activeStaffIds: (db: Knex | Knex.Transaction, id: string) =>
-      partnerRepository.activeStaffIds(db, id),
+    activeStaffIds: (db: Knex | Knex.Transaction, id: string) => partners.activeStaffIds(db, id),
     /** Whether the partner belongs to the structure (its admins create the partner's users). */
     ownedBy: async (db: Knex | Knex.Transaction, structureId: string, id: string) =>
-      (await partnerRepository.ownedIds(db, structureId)).includes(id),
+      (await partners.ownedIds(db, structureId)).includes(id),
 
     async list(q: ListPartnersQuery) {
-      const items = await partnerRepository.list(knex, clock.now(), q);
+      const items = await partners.list(knex, clock.now(), q);
       return { items, total: items.length, page: 1, pageSize: items.length };
     },
 
     async get(id: string): Promise<Partner> {
-      const p = await partnerRepository.findById(knex, id, clock.now());
+      const p = await partners.findById(knex, id, clock.now());
       if (!p) throw new NotFoundError('Partner');
       return p;
     },
 
     /** A partner the admin's structure owns, to edit; NotFoundError for any other. */
     async getToEdit(actor: Actor, id: string): Promise<Partner> {
-      const p = await partnerRepository.findOwned(knex, id, actor.structureId, clock.now());
+      const p = await partners.findOwned(knex, id, actor.structureId, clock.now());
       if (!p) throw new NotFoundError('Partner');
       return p;
     },
 
     /** The ids of the partners the admin's structure owns (and so may edit). */
     async editableIds(actor: Actor): Promise<Set<string>> {
-      return new Set(await partnerRepository.ownedIds(knex, actor.structureId));
+      return new Set(await partners.ownedIds(knex, actor.structureId));
     },
 
     /** The new partner belongs to the admin's structure. */
@@ -60,8 +66,8 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
       if (new Set(names).size !== names.length)
         throw new ConflictError('Two services of this partner have the same name');
       return knex.transaction(async (trx) => {
-        const id = await partnerRepository.insert(trx, actor.structureId, input, clock.now());
-        await auditTrail.record(trx, {
+        const id = await partners.insert(trx, actor.structureId, input, clock.now());
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'partner.create',
@@ -69,7 +75,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
           subjectId: id,
           ip: ctx.ip,
         });
-        return (await partnerRepository.findById(trx, id, clock.now()))!;
+        return (await partners.findById(trx, id, clock.now()))!;
       });
     },
 
@@ -86,7 +92,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
     ): Promise<Partner> {
       return knex.transaction(async (trx) => {
         const now = clock.now();
-        const updated = await partnerRepository.update(trx, id, actor.structureId, input, now);
+        const updated = await partners.update(trx, id, actor.structureId, input, now);
         if (!updated) throw new NotFoundError('Partner');
         const event = {
           actor,
@@ -96,16 +102,12 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
           ip: ctx.ip,
           ...(updated.emailChanged ? { details: { emailChanged: true } } : {}),
         };
-        await auditTrail.record(trx, { ...event, structureId: actor.structureId });
+        await audit.record(trx, { ...event, structureId: actor.structureId });
         if (updated.emailChanged) {
-          const others = await partnerRepository.structuresWithOpenReferrals(
-            trx,
-            id,
-            actor.structureId,
-          );
-          for (const structureId of others) await auditTrail.record(trx, { ...event, structureId });
+          const others = await partners.structuresWithOpenReferrals(trx, id, actor.structureId);
+          for (const structureId of others) await audit.record(trx, { ...event, structureId });
         }
-        return (await partnerRepository.findById(trx, id, now))!;
+        return (await partners.findById(trx, id, now))!;
       });
     },
 
@@ -121,25 +123,17 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
         const now = clock.now();
         // The partner row lock serialises two saves of one partner's services; another
         // structure's partner is not found.
-        if (!(await partnerRepository.lockOwned(trx, partnerId, actor.structureId)))
+        if (!(await partners.lockOwned(trx, partnerId, actor.structureId)))
           throw new NotFoundError('Partner');
         // An unknown service is a 404 even when its new name is taken.
-        if (serviceId && !(await partnerRepository.hasService(trx, partnerId, serviceId)))
+        if (serviceId && !(await partners.hasService(trx, partnerId, serviceId)))
           throw new NotFoundError('Service');
-        if (
-          await partnerRepository.serviceNameTaken(
-            trx,
-            partnerId,
-            input.name,
-            serviceId ?? undefined,
-          )
-        )
+        if (await partners.serviceNameTaken(trx, partnerId, input.name, serviceId ?? undefined))
           throw new ConflictError('Another service of this partner has this name');
         let id = serviceId;
-        if (id)
-          await partnerRepository.updateService(trx, actor.structureId, partnerId, id, input, now);
-        else id = await partnerRepository.insertService(trx, partnerId, input, now);
-        await auditTrail.record(trx, {
+        if (id) await partners.updateService(trx, actor.structureId, partnerId, id, input, now);
+        else id = await partners.insertService(trx, partnerId, input, now);
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: serviceId ? 'partner.service.update' : 'partner.service.create',
@@ -148,7 +142,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
           ip: ctx.ip,
           details: { serviceId: id },
         });
-        return (await partnerRepository.findById(trx, partnerId, now))!;
+        return (await partners.findById(trx, partnerId, now))!;
       });
     },
 
@@ -156,9 +150,9 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
     async review(actor: Actor, id: string, ctx: RequestContext): Promise<Partner> {
       return knex.transaction(async (trx) => {
         const now = clock.now();
-        if (!(await partnerRepository.markReviewed(trx, id, actor.structureId, now)))
+        if (!(await partners.markReviewed(trx, id, actor.structureId, now)))
           throw new NotFoundError('Partner');
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'partner.review',
@@ -166,7 +160,7 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
           subjectId: id,
           ip: ctx.ip,
         });
-        return (await partnerRepository.findById(trx, id, now))!;
+        return (await partners.findById(trx, id, now))!;
       });
     },
   };

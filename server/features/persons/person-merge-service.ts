@@ -4,7 +4,7 @@ import type { Clock } from '../../lib/clock';
 import { AnonymisedError, StaleVersionError, ValidationError, hasCode } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type {
   DuplicateCandidate,
   DuplicateCriteria,
@@ -17,6 +17,7 @@ import type { DuplicatesQuery, MergePersonInput } from './person-schemas';
 import type { PersonService } from './person-service';
 
 export interface PersonMergeServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   persons: PersonRepository;
@@ -81,6 +82,7 @@ export function createPersonMergeService({
   merges,
   personService,
   clock,
+  audit,
 }: PersonMergeServiceDeps) {
   const criteriaOf = (q: DuplicatesQuery): DuplicateCriteria => ({
     alias: q.alias || undefined,
@@ -101,7 +103,7 @@ export function createPersonMergeService({
       limit: DUPLICATES_SHOWN,
       excludeId,
     });
-    await auditTrail.record(knex, {
+    await audit.record(knex, {
       actor,
       structureId: actor.structureId,
       action: 'person.duplicates',
@@ -226,7 +228,7 @@ export function createPersonMergeService({
             at: clock.now(),
             moved,
           });
-          await auditTrail.record(trx, {
+          await audit.record(trx, {
             actor,
             structureId: s,
             action: 'person.merge',
@@ -235,7 +237,7 @@ export function createPersonMergeService({
             ip: ctx.ip,
             details: { mergedId: id, moved, filled, rightConflicts: conflicts },
           });
-          await auditTrail.record(trx, {
+          await audit.record(trx, {
             actor,
             structureId: s,
             action: 'person.merged',
@@ -250,7 +252,7 @@ export function createPersonMergeService({
         // The 409 hands both files back: a read of each, audited once the write rolled back.
         if (hasCode(err, 'stale_version')) {
           for (const pid of [id, intoId]) {
-            await auditTrail.record(knex, {
+            await audit.record(knex, {
               actor,
               structureId: s,
               action: 'person.read',

@@ -10,21 +10,22 @@ import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { assertDates, birthYearInRange } from '../../lib/date-rules';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { auditConflictRead } from '../audit/conflict-audit';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { UserService } from '../users/user-service';
-import { districtRepository, type District } from './district-repository';
+import { type DistrictRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
 import type { CreatePersonInput, SearchPersonsQuery, UpdatePersonInput } from './person-schemas';
 
 export interface PersonServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   persons: PersonRepository;
   users: Pick<UserService, 'findActiveStaff' | 'listActiveStaff'>;
   clock: Clock;
   planner: Pick<ReminderPlanner, 'planNoContact'>;
+  districts: DistrictRepository;
 }
 
 /** Person files: create, read, search, update with optimistic concurrency; every access audited. */
@@ -35,6 +36,8 @@ export function createPersonService({
   users,
   clock,
   planner,
+  districts,
+  audit,
 }: PersonServiceDeps) {
   async function checkReferences(db: Knex | Knex.Transaction, actor: Actor, w: PersonWrite) {
     if (w.referentId) {
@@ -45,7 +48,7 @@ export function createPersonService({
       }
     }
     if (w.districtId) {
-      if (!(await districtRepository.exists(db, actor.structureId, w.districtId))) {
+      if (!(await districts.exists(db, actor.structureId, w.districtId))) {
         throw new ValidationError('Invalid body: districtId: unknown district', [
           { field: 'districtId', message: 'is not a district of your structure' },
         ]);
@@ -82,7 +85,7 @@ export function createPersonService({
     const id = await persons.insert(trx, actor.structureId, actor.id, write);
     // No contact yet: the no-contact rules count from the file's creation.
     await planner.planNoContact(trx, outbox, actor.structureId, id, clock.now());
-    await auditTrail.record(trx, {
+    await audit.record(trx, {
       actor,
       structureId: actor.structureId,
       action: 'person.create',
@@ -134,6 +137,10 @@ export function createPersonService({
     exists: (db: Knex | Knex.Transaction, structureId: string, id: string) =>
       persons.exists(db, structureId, id),
 
+    /** A person of the structure, for the system's rules (deadlines); null outside it. */
+    find: (db: Knex | Knex.Transaction, structureId: string, id: string) =>
+      persons.findById(db, structureId, id),
+
     /** Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. */
     moveReferent: (trx: Knex.Transaction, structureId: string, from: string, to: string) =>
       persons.moveReferent(trx, structureId, from, to),
@@ -152,7 +159,7 @@ export function createPersonService({
 
     async get(actor: Actor, id: string, ctx: RequestContext): Promise<Person> {
       const p = await getInScope(knex, actor, id);
-      await auditTrail.record(knex, readEvent(actor, id, ctx));
+      await audit.record(knex, readEvent(actor, id, ctx));
       return p;
     },
 
@@ -199,7 +206,7 @@ export function createPersonService({
             (fields.pauseReminders === false && current.pauseReminders)
           )
             await planner.planNoContact(trx, outbox, actor.structureId, id);
-          await auditTrail.record(trx, {
+          await audit.record(trx, {
             actor,
             structureId: actor.structureId,
             action: 'person.update',
@@ -210,12 +217,12 @@ export function createPersonService({
           });
           return getInScope(trx, actor, id);
         });
-      return auditConflictRead(knex, write, () => readEvent(actor, id, ctx, 'conflict'));
+      return audit.conflictRead(knex, write, () => readEvent(actor, id, ctx, 'conflict'));
     },
 
     /** The structure's districts, for the district fields and filters. Not person data. */
     async listDistricts(actor: Actor): Promise<District[]> {
-      return districtRepository.listForStructure(knex, actor.structureId);
+      return districts.listForStructure(knex, actor.structureId);
     },
 
     /**
@@ -223,7 +230,7 @@ export function createPersonService({
      * city has tens of quartiers), so the list is bounded and comes whole, on one page.
      */
     async districts(actor: Actor): Promise<Page<District>> {
-      const items = await districtRepository.listForStructure(knex, actor.structureId);
+      const items = await districts.listForStructure(knex, actor.structureId);
       return { items, total: items.length, page: 1, pageSize: items.length };
     },
 
@@ -244,7 +251,7 @@ export function createPersonService({
         page: q.page,
         pageSize: q.pageSize,
       });
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'person.search',

@@ -41,22 +41,27 @@ const PAGE_SQL = `
     ) AS p ON true
     ORDER BY p.at DESC, p.id`;
 
-export const timelineRepository = {
-  async page(
-    db: Db,
-    structureId: string,
-    personId: string,
-    page: number,
-    pageSize: number,
-  ): Promise<{ entries: TimelineEntry[]; total: number }> {
-    const { rows } = await db.raw<{
-      rows: { total: number; type: TimelineType | null; id: string | null; at: Date | null }[];
-    }>(PAGE_SQL, { structureId, personId, limit: pageSize, offset: (page - 1) * pageSize });
-    return {
-      entries: rows
-        .filter((r) => r.id !== null)
-        .map((r) => ({ type: r.type!, id: r.id!, at: r.at! })),
-      total: Number(rows[0]?.total ?? 0),
-    };
-  },
-};
+export function createTimelineRepository() {
+  const repo = {
+    async page(
+      db: Db,
+      structureId: string,
+      personId: string,
+      page: number,
+      pageSize: number,
+    ): Promise<{ entries: TimelineEntry[]; total: number }> {
+      const { rows } = await db.raw<{
+        rows: { total: number; type: TimelineType | null; id: string | null; at: Date | null }[];
+      }>(PAGE_SQL, { structureId, personId, limit: pageSize, offset: (page - 1) * pageSize });
+      return {
+        entries: rows
+          .filter((r) => r.id !== null)
+          .map((r) => ({ type: r.type!, id: r.id!, at: r.at! })),
+        total: Number(rows[0]?.total ?? 0),
+      };
+    },
+  };
+  return repo;
+}
+
+export type TimelineRepository = ReturnType<typeof createTimelineRepository>;

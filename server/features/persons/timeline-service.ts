@@ -2,9 +2,9 @@ import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { PersonService } from './person-service';
-import { timelineRepository, type TimelineType } from './timeline-repository';
+import { type TimelineRepository, type TimelineType } from './timeline-repository';
 
 export interface TimelineItem {
   type: TimelineType;
@@ -29,7 +29,11 @@ export function createTimelineService(deps: {
   persons: Pick<PersonService, 'assertInScope'>;
   details: Record<TimelineType, TimelineDetails>;
   clock: Clock;
+  timeline: TimelineRepository;
+  audit: AuditTrail;
 }) {
+  const { audit } = deps;
+  const { timeline } = deps;
   return {
     /** Every event about a person, newest first, paged in the database. */
     async get(
@@ -41,7 +45,7 @@ export function createTimelineService(deps: {
     ): Promise<Page<TimelineItem>> {
       await deps.persons.assertInScope(deps.knex, actor, personId);
       const now = deps.clock.now();
-      const { entries, total } = await timelineRepository.page(
+      const { entries, total } = await timeline.page(
         deps.knex,
         actor.structureId,
         personId,
@@ -56,7 +60,7 @@ export function createTimelineService(deps: {
           for (const d of await read(deps.knex, actor, ids, now)) found.set(`${type}:${d.id}`, d);
         }),
       );
-      await auditTrail.record(deps.knex, {
+      await audit.record(deps.knex, {
         actor,
         structureId: actor.structureId,
         action: 'person.timeline',

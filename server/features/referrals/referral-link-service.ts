@@ -1,15 +1,21 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../../lib/clock';
 import { ValidationError } from '../../lib/errors';
-import type { UnitOfWork } from '../deadlines/outbox';
-import { auditTrail } from '../audit/audit-trail';
+import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
+import type { Deadline, UnitOfWork } from '../deadlines/outbox';
+import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
+import { LINK_PURPOSE_OF, partnerEmail, type PartnerEmailKind } from './referral-emails';
+import { type AuditTrail } from '../audit/audit-trail';
 import type { PartnerReferral, ReferralRepository, ReferralRecord } from './referral-repository';
 import type { ReferralService } from './referral-service';
 import { UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
 import {
+  LINK_LIFETIME_MS,
+  LINK_PATH_PREFIX,
   TOKEN_PATTERN,
   hashToken,
-  referralLinkRepository,
+  linkTokenFor,
+  type ReferralLinkRepository,
   type LinkPurpose,
   type ReferralLink,
 } from './referral-link-tokens';
@@ -50,7 +56,16 @@ export function createReferralLinkService(deps: {
   referrals: ReferralRepository;
   referralService: Pick<ReferralService, 'apply' | 'lockForMove'>;
   clock: Clock;
+  links: ReferralLinkRepository;
+  mailer: Pick<Mailer, 'send'>;
+  sentEmails: SentEmailLog;
+  /** LINK_SECRET: the links' tokens are derived from it and the deadline's id. */
+  linkSecret: string;
+  publicUrl: string;
+  audit: AuditTrail;
 }) {
+  const { audit: trail } = deps;
+  const { links, sentEmails } = deps;
   const { knex, uow, referrals, referralService, clock } = deps;
 
   function goneReason(link: ReferralLink, row: ReferralRecord, now: Date): GoneReason | null {
@@ -69,7 +84,7 @@ export function createReferralLinkService(deps: {
     row: ReferralRecord | null | undefined,
     details: Record<string, unknown> = {},
   ) {
-    await auditTrail.record(db, {
+    await trail.record(db, {
       actor: null,
       structureId: row?.structureId ?? null,
       action,
@@ -84,9 +99,7 @@ export function createReferralLinkService(deps: {
   async function lookup(
     token: string,
   ): Promise<{ link: ReferralLink | null; row: ReferralRecord | null; state: LinkState }> {
-    const link = TOKEN_PATTERN.test(token)
-      ? await referralLinkRepository.findByHash(knex, hashToken(token))
-      : null;
+    const link = TOKEN_PATTERN.test(token) ? await links.findByHash(knex, hashToken(token)) : null;
     if (!link) return { link: null, row: null, state: { kind: 'not_found' } };
     const row = (await referrals.findRow(knex, link.referralId)) ?? null;
     const now = clock.now();
@@ -105,6 +118,66 @@ export function createReferralLinkService(deps: {
     state.kind === 'not_found' ? 'unknown' : state.kind === 'gone' ? state.reason : null;
 
   return {
+    /**
+     * 'referral.email_partner' (respond link), 'referral.remind_partner' (respond link again, at
+     * the SLA's reminder days) and 'referral.ask_outcome' (outcome link): one email to the
+     * partner's address with a signed, single-purpose link, fresh for each deadline.
+     *
+     * Delivery is at-least-once with a dedupe key. The send happens inside the deadline's
+     * transaction, then `sent_emails` (unique per deadline) and the deadline's status commit
+     * together. A crash between the SMTP hand-off and the commit makes BullMQ redeliver the job,
+     * which sends again: the same Message-ID (derived from the deadline id) lets mail systems
+     * drop the duplicate, and the same link (its token is derived from the deadline id too)
+     * still works. The deadline row lock keeps two concurrent deliveries from both sending.
+     */
+    async sendPartnerEmail(
+      kind: PartnerEmailKind,
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      const purpose = LINK_PURPOSE_OF[kind];
+      if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
+      const row = await referrals.emailContext(trx, deadline.structureId, deadline.subjectId);
+      if (!row) return skipped('referral not found');
+      if (!(LINK_ACTIONS[purpose].from as readonly string[]).includes(row.status))
+        return skipped(`referral is ${row.status}`);
+      // The first request answers a worker's action; the reminder and the outcome question are
+      // automatic messages about the person, which pauseReminders stops.
+      if (kind !== 'respond' && row.pauseReminders)
+        return skipped('reminders paused for this person');
+      // A consent expired meanwhile: the link would open on nothing the partner may see.
+      if (!(await referrals.partnerMaySee(trx, row.id, now)))
+        return skipped('no standing consent for this partner');
+
+      const token = linkTokenFor(deps.linkSecret, deadline.id, purpose);
+      const expiresAt = new Date(now.getTime() + LINK_LIFETIME_MS);
+      await sendDeadlineEmail(deps, trx, deadline, now, (messageId) =>
+        partnerEmail(kind, {
+          to: row.partnerEmail,
+          partnerName: row.partnerName,
+          structureName: row.structureName,
+          serviceName: row.serviceName,
+          url: `${deps.publicUrl}${LINK_PATH_PREFIX}${token}`,
+          expiresAt,
+          messageId,
+        }),
+      );
+      // Written after the SMTP hand-off, in the job's transaction, which commits right after:
+      // its foreign key locks the referral row (KEY SHARE), and a move on the referral must not
+      // wait for a slow send. Nothing before the send locks the person or the referral. Never on
+      // the global knex here (the embedded database has one connection, and this transaction
+      // holds it). A failed send leaves nothing; the retry writes the same token again.
+      await links.insertOnce(trx, {
+        referralId: row.id,
+        tokenHash: hashToken(token),
+        purpose,
+        expiresAt,
+        at: now,
+      });
+      return done();
+    },
+
     async inspect(token: string, ip: string | null): Promise<LinkState> {
       const { link, row, state } = await lookup(token);
       const reason = refusalReason(state);
@@ -144,7 +217,7 @@ export function createReferralLinkService(deps: {
       try {
         return await uow(async (trx, outbox) => {
           // The link row lock serialises two submissions of the same link: the second sees it used.
-          const link = await referralLinkRepository.lockByHash(trx, hashToken(token));
+          const link = await links.lockByHash(trx, hashToken(token));
           if (!link) {
             await audit(trx, 'referral_link.refused', ip, null, null, { reason: 'unknown' });
             return { kind: 'not_found' } as const;
@@ -175,7 +248,7 @@ export function createReferralLinkService(deps: {
             { kind: 'link', linkId: link.id },
             { reason: input.reason || undefined, outcome: input.outcome || undefined },
           );
-          await referralLinkRepository.markUsed(trx, link.id, now);
+          await links.markUsed(trx, link.id, now);
           await audit(trx, 'referral_link.use', ip, link, row, { from: row.status, to });
           return { kind: 'done', status: to } as const;
         });

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { ReferralRepository } from './referral-repository';
 import type { DeadlineReplanner } from '../settings/settings-service';
 import {
   expiryBusinessDays,
@@ -11,49 +11,14 @@ import {
   reminderBusinessDays,
 } from './referral-schemas';
 
-interface Anchor {
-  id: string;
-  sentAt: Date;
-  serviceDelay: number | null;
-  acceptedAt: Date | null;
-}
-
-async function anchorsOf(trx: Knex.Transaction, ids: string[]): Promise<Map<string, Anchor>> {
-  const rows: {
-    id: string;
-    created_at: Date;
-    response_delay_days: number | null;
-    accepted_at: Date | null;
-  }[] = await trx('referrals as r')
-    .leftJoin('partner_services as s', 's.id', 'r.service_id')
-    .whereIn('r.id', ids)
-    .select(
-      'r.id',
-      'r.created_at',
-      's.response_delay_days',
-      trx.raw(
-        "(SELECT max(e.at) FROM referral_events e WHERE e.referral_id = r.id AND e.to_status = 'accepted') AS accepted_at",
-      ),
-    );
-  return new Map(
-    rows.map((r) => [
-      r.id,
-      {
-        id: r.id,
-        sentAt: new Date(r.created_at),
-        serviceDelay: r.response_delay_days,
-        acceptedAt: r.accepted_at ? new Date(r.accepted_at) : null,
-      },
-    ]),
-  );
-}
-
 /**
  * A referral's deadlines as the structure's settings place them, counted from when it was sent
  * (or accepted, for closing the loop), exactly as the referral service plans them. The partner's
  * reminders are matched from the last: the last pending one is the reminder at the delay's end.
  */
-export const referralReplanner: DeadlineReplanner = {
+export const referralReplanner = (
+  referrals: Pick<ReferralRepository, 'replanAnchors'>,
+): DeadlineReplanner => ({
   kinds: [
     REFERRAL_EMAIL_PARTNER,
     REFERRAL_REMIND_PARTNER,
@@ -67,7 +32,7 @@ export const referralReplanner: DeadlineReplanner = {
     const referralIds = [
       ...new Set(pending.filter((d) => d.subjectType === 'referral').map((d) => d.subjectId)),
     ];
-    const anchors = await anchorsOf(trx, referralIds);
+    const anchors = await referrals.replanAnchors(trx, referralIds);
     for (const id of referralIds) {
       const a = anchors.get(id);
       if (!a) continue;
@@ -106,4 +71,4 @@ export const referralReplanner: DeadlineReplanner = {
     }
     return out;
   },
-};
+});

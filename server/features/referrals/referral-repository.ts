@@ -137,6 +137,14 @@ interface ReferralFilter {
 const servedRight = (r: Record<string, unknown>) =>
   r.right_code ? { code: r.right_code as string, label: r.right_label as string } : null;
 
+/** What a referral's deadlines count from (the referral replanner's anchor). */
+export interface ReplanAnchor {
+  id: string;
+  sentAt: Date;
+  serviceDelay: number | null;
+  acceptedAt: Date | null;
+}
+
 export function createReferralRepository(cipher: Cipher) {
   const staffBase = (db: Db, structureId: string) =>
     db('referrals as r')
@@ -308,6 +316,41 @@ export function createReferralRepository(cipher: Cipher) {
   };
 
   return {
+    /**
+     * What a referral's deadlines are counted from, for re-planning them after a settings
+     * change: when it was sent, its service's response delay, when it was accepted.
+     */
+    async replanAnchors(db: Db, ids: string[]): Promise<Map<string, ReplanAnchor>> {
+      if (ids.length === 0) return new Map();
+      const rows: {
+        id: string;
+        created_at: Date;
+        response_delay_days: number | null;
+        accepted_at: Date | null;
+      }[] = await db('referrals as r')
+        .leftJoin('partner_services as s', 's.id', 'r.service_id')
+        .whereIn('r.id', ids)
+        .select(
+          'r.id',
+          'r.created_at',
+          's.response_delay_days',
+          db.raw(
+            "(SELECT max(e.at) FROM referral_events e WHERE e.referral_id = r.id AND e.to_status = 'accepted') AS accepted_at",
+          ),
+        );
+      return new Map(
+        rows.map((r) => [
+          r.id,
+          {
+            id: r.id,
+            sentAt: new Date(r.created_at),
+            serviceDelay: r.response_delay_days,
+            acceptedAt: r.accepted_at ? new Date(r.accepted_at) : null,
+          },
+        ]),
+      );
+    },
+
     async findForStaff(db: Db, structureId: string, id: string): Promise<Referral | null> {
       const row = await staffBase(db, structureId).andWhere('r.id', id).first();
       return row ? toStaff(row, await eventsOf(db, [id])) : null;

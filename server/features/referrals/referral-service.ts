@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
-import type { BusinessCalendar } from '../../lib/calendar';
+import { businessDaysBetween, type BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import {
   BusinessRuleError,
@@ -10,10 +10,10 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../lib/errors';
-import { outboxIn, type OutboxWriter, type UnitOfWork } from '../deadlines/outbox';
+import type { Deadline, OutboxIn, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { auditConflictRead } from '../audit/conflict-audit';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { ConsentService } from '../consents/consent-service';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
 import type { NotificationService } from '../notifications/notification-service';
@@ -62,6 +62,7 @@ import {
 } from './referral-state';
 
 export interface ReferralServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
@@ -81,6 +82,8 @@ export interface ReferralServiceDeps {
    * hours); without it, the spec's defaults and `calendar`.
    */
   settings?: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
+  /** The outbox inside the deadline's transaction (jobs), which this service does not own. */
+  outboxIn: OutboxIn;
 }
 
 /** Who moves a referral: a signed-in user, a partner through a signed link, or the system. */
@@ -102,8 +105,9 @@ const PARTNER_ANSWERS: readonly ReferralStatus[] = [
 ];
 
 export function createReferralService(deps: ReferralServiceDeps) {
+  const { audit } = deps;
   const { knex, uow, persons, users, consents, notifications, partners } = deps;
-  const { referrals, followUps, rights, clock } = deps;
+  const { referrals, followUps, rights, clock, outboxIn } = deps;
 
   /** The settings of a structure and the calendar of its working hours. */
   async function rulesOf(db: Knex | Knex.Transaction, structureId: string) {
@@ -214,7 +218,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     // expiry, cancellation on consent revocation) are audited here, with the user behind them
     // when there is one.
     if (by.kind === 'system') {
-      await auditTrail.record(trx, {
+      await audit.record(trx, {
         actor: by.actor ?? null,
         structureId: row.structureId,
         action: 'referral.transition',
@@ -323,7 +327,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       });
       await referrals.recordFollowUp(trx, row.id, purpose, followUpId, clock.now());
       // Planned by the system on the person's file: audited as a follow-up creation.
-      await auditTrail.record(trx, {
+      await audit.record(trx, {
         actor: null,
         structureId: row.structureId,
         action: 'follow_up.create',
@@ -550,7 +554,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           });
         }
         await persons.touch(trx, actor.structureId, personId, now);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'referral.create',
@@ -603,7 +607,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         );
       }
       for (const [structureId, ids] of readUnder) {
-        await auditTrail.record(knex, {
+        await audit.record(knex, {
           actor,
           structureId,
           action: 'referral.list',
@@ -618,7 +622,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     async get(actor: Actor, id: string, ctx: RequestContext) {
       const view = await viewFor(knex, actor, id);
       const row = await referrals.findRow(knex, id);
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: row?.structureId ?? null,
         action: 'referral.read',
@@ -646,7 +650,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           }
           const from = row.status;
           await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
-          await auditTrail.record(trx, {
+          await audit.record(trx, {
             actor,
             structureId: row.structureId,
             action: 'referral.transition',
@@ -658,7 +662,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           return viewFor(trx, actor, id);
         });
       // The referral handed back with a stale version's 409 is a read (person name, reason, …).
-      return auditConflictRead(knex, write, () => ({
+      return audit.conflictRead(knex, write, () => ({
         actor,
         structureId,
         action: 'referral.read',
@@ -699,6 +703,35 @@ export function createReferralService(deps: ReferralServiceDeps) {
         );
       }
       return rows.map((r) => r.id);
+    },
+
+    /**
+     * 'referral.escalate_requester': the partner's answer delay ended without an answer; the
+     * requester is told in-app, so they can call the partner before the referral expires, unless
+     * reminders are paused for the person. The notification's unique key (recipient, kind,
+     * subject, the deadline's due moment) makes a second run a no-op.
+     */
+    async escalateToRequester(trx: Knex.Transaction, deadline: Deadline): Promise<DeadlineOutcome> {
+      const row = await referrals.escalationContext(trx, deadline.structureId, deadline.subjectId);
+      if (!row) return skipped('referral not found');
+      if (row.status !== 'requested') return skipped(`referral is ${row.status}`);
+      // An automatic message about the person, which pauseReminders stops.
+      if (row.pauseReminders) return skipped('reminders paused for this person');
+      if (!row.requesterId || row.requesterDisabledAt) return skipped('no active requester');
+
+      const days = businessDaysBetween(deps.calendar, row.createdAt, deadline.dueAt);
+      // The title names the partner and the delay, never the person: it may go out by email.
+      await notifications.notifyInTransaction(trx, {
+        structureId: deadline.structureId,
+        recipientId: row.requesterId,
+        kind: 'referral.escalated',
+        subjectType: 'referral',
+        subjectId: row.id,
+        dueMoment: deadline.dueAt,
+        title: `Orientation vers ${row.partnerName} sans réponse depuis ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`,
+        link: `/orientations/${row.id}`,
+      });
+      return done();
     },
 
     /** The SLA passed without an answer (system only); a no-op when the partner answered. */

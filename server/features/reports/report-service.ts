@@ -5,7 +5,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { PersonService } from '../persons/person-service';
 import type { SettingsService } from '../settings/settings-service';
@@ -28,6 +28,7 @@ export interface ReportLimits {
 }
 
 export interface ReportServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   reports: ReportRepository;
@@ -69,6 +70,7 @@ export function createReportService({
   settings,
   clock,
   limits,
+  audit,
 }: ReportServiceDeps) {
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(limiter, key, 'Too many reports sent; wait a while and try again');
@@ -120,7 +122,7 @@ export function createReportService({
         subjectId: id,
         dueAt: await triageDueAt(trx, structureId, now),
       });
-      await auditTrail.record(trx, {
+      await audit.record(trx, {
         actor: author,
         structureId,
         action: 'report.create',
@@ -212,7 +214,7 @@ export function createReportService({
     /** The triage queue and the triaged reports; every read is audited. */
     async list(actor: Actor, q: ListReportsQuery, ctx: RequestContext): Promise<Page<Report>> {
       const { items, total } = await reports.list(knex, actor.structureId, q);
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'report.list',
@@ -225,7 +227,7 @@ export function createReportService({
 
     async get(actor: Actor, id: string, ctx: RequestContext): Promise<Report> {
       const report = await getInScope(knex, actor, id);
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'report.read',
@@ -266,7 +268,7 @@ export function createReportService({
           reason: input.reason ?? null,
         });
         await outbox.cancel('report', id, [REPORT_ESCALATE]);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'report.triage',
@@ -276,7 +278,7 @@ export function createReportService({
           details: { action: input.action, personId },
         });
         if (personId)
-          await auditTrail.record(trx, {
+          await audit.record(trx, {
             actor,
             structureId: actor.structureId,
             action: 'person.report_linked',

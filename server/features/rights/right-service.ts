@@ -9,8 +9,7 @@ import {
 } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { auditConflictRead } from '../audit/conflict-audit';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { PersonService } from '../persons/person-service';
 import type { PersonRightState, Right, RightChange, RightRepository } from './right-repository';
 import type {
@@ -21,6 +20,7 @@ import type {
 } from './right-schemas';
 
 export interface RightServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   rights: RightRepository;
@@ -45,7 +45,7 @@ const wholePage = <T>(items: T[]): Page<T> => ({
  * rights: status, non-take-up reason, amount, every change kept. Person reads and writes are
  * audited like the rest of the file.
  */
-export function createRightService({ knex, uow, rights, persons, clock }: RightServiceDeps) {
+export function createRightService({ knex, uow, rights, persons, clock, audit }: RightServiceDeps) {
   const withHistory = (s: PersonRightState, changes: RightChange[]): PersonRight => {
     const { id: _id, rightId: _rightId, ...state } = s;
     return {
@@ -87,7 +87,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
             current: await rights.findByCode(trx, actor.structureId, input.code),
           });
         }
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'right.create',
@@ -127,7 +127,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
           { label: input.label, archivedAt },
           clock.now(),
         );
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'right.update',
@@ -167,7 +167,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
     ): Promise<Page<PersonRight>> {
       await persons.assertInScope(knex, actor, personId);
       const items = await personRights(knex, actor, personId);
-      await auditTrail.record(knex, {
+      await audit.record(knex, {
         actor,
         structureId: actor.structureId,
         action: 'person_right.list',
@@ -218,7 +218,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
             },
           );
           await persons.touch(trx, actor.structureId, personId, now);
-          await auditTrail.record(trx, {
+          await audit.record(trx, {
             actor,
             structureId: actor.structureId,
             action: 'person_right.update',
@@ -231,7 +231,7 @@ export function createRightService({ knex, uow, rights, persons, clock }: RightS
           return withHistory(state!, await rights.changesOf(trx, actor.structureId, personId));
         });
       // The right handed back with a 409 is a read of the file.
-      return auditConflictRead(knex, write, () => ({
+      return audit.conflictRead(knex, write, () => ({
         actor,
         structureId: actor.structureId,
         action: 'person_right.list',

@@ -19,35 +19,40 @@ const toStored = (r: {
 });
 
 /** A structure's settings live on its row (`structures.settings`, versioned). */
-export const settingsRepository = {
-  async read(db: Db, structureId: string): Promise<StoredSettings | null> {
-    const row = await db('structures')
-      .where({ id: structureId })
-      .first('settings', 'settings_version', 'settings_updated_at');
-    return row ? toStored(row) : null;
-  },
+export function createSettingsRepository() {
+  const repo = {
+    async read(db: Db, structureId: string): Promise<StoredSettings | null> {
+      const row = await db('structures')
+        .where({ id: structureId })
+        .first('settings', 'settings_version', 'settings_updated_at');
+      return row ? toStored(row) : null;
+    },
 
-  async lock(trx: Knex.Transaction, structureId: string): Promise<StoredSettings | null> {
-    const row = await trx('structures')
-      .where({ id: structureId })
-      .forUpdate()
-      .first('settings', 'settings_version', 'settings_updated_at');
-    return row ? toStored(row) : null;
-  },
+    async lock(trx: Knex.Transaction, structureId: string): Promise<StoredSettings | null> {
+      const row = await trx('structures')
+        .where({ id: structureId })
+        .forUpdate()
+        .first('settings', 'settings_version', 'settings_updated_at');
+      return row ? toStored(row) : null;
+    },
 
-  async write(
-    trx: Knex.Transaction,
-    structureId: string,
-    settings: unknown,
-    version: number,
-    at: Date,
-  ): Promise<void> {
-    await trx('structures')
-      .where({ id: structureId, settings_version: version })
-      .update({
-        settings: JSON.stringify(settings),
-        settings_version: version + 1,
-        settings_updated_at: at,
-      });
-  },
-};
+    async write(
+      trx: Knex.Transaction,
+      structureId: string,
+      settings: unknown,
+      version: number,
+      at: Date,
+    ): Promise<void> {
+      await trx('structures')
+        .where({ id: structureId, settings_version: version })
+        .update({
+          settings: JSON.stringify(settings),
+          settings_version: version + 1,
+          settings_updated_at: at,
+        });
+    },
+  };
+  return repo;
+}
+
+export type SettingsRepository = ReturnType<typeof createSettingsRepository>;

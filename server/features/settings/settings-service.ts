@@ -9,8 +9,8 @@ import type { Clock } from '../../lib/clock';
 import { NotFoundError, StaleVersionError, ValidationError } from '../../lib/errors';
 import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { zodIssues } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { settingsRepository } from './settings-repository';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
+import { type SettingsRepository } from './settings-repository';
 import {
   completeSettings,
   withDefaults,
@@ -37,6 +37,7 @@ export interface DeadlineReplanner {
 }
 
 export interface SettingsServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   clock: Clock;
@@ -49,6 +50,7 @@ export interface SettingsServiceDeps {
     structureId: string,
     kinds: readonly string[],
   ): Promise<Deadline[]>;
+  settingsRows: SettingsRepository;
 }
 
 /**
@@ -63,6 +65,8 @@ export function createSettingsService({
   calendarOptions = {},
   replanners = [],
   pendingOfKinds,
+  settingsRows,
+  audit,
 }: SettingsServiceDeps) {
   const calendars = new Map<string, BusinessCalendar>();
   const calendarFor = (s: Pick<StructureSettings, 'workingHours'>): BusinessCalendar => {
@@ -80,7 +84,7 @@ export function createSettingsService({
   };
 
   async function view(db: Db, structureId: string): Promise<SettingsView> {
-    const stored = await settingsRepository.read(db, structureId);
+    const stored = await settingsRows.read(db, structureId);
     if (!stored) throw new NotFoundError('Structure');
     return {
       ...withDefaults(stored.settings),
@@ -117,7 +121,7 @@ export function createSettingsService({
 
     /** The settings in force for a structure (defaults where nothing was set). */
     async forStructure(db: Db, structureId: string): Promise<StructureSettings> {
-      const stored = await settingsRepository.read(db, structureId);
+      const stored = await settingsRows.read(db, structureId);
       return withDefaults(stored?.settings);
     },
 
@@ -129,7 +133,7 @@ export function createSettingsService({
       ctx: RequestContext,
     ): Promise<SettingsView & { replanned: number }> {
       return uow(async (trx, outbox) => {
-        const stored = await settingsRepository.lock(trx, actor.structureId);
+        const stored = await settingsRows.lock(trx, actor.structureId);
         if (!stored) throw new NotFoundError('Structure');
         const current = withDefaults(stored.settings);
         if (stored.version !== input.version) {
@@ -149,9 +153,9 @@ export function createSettingsService({
           );
         }
         const now = clock.now();
-        await settingsRepository.write(trx, actor.structureId, merged.data, stored.version, now);
+        await settingsRows.write(trx, actor.structureId, merged.data, stored.version, now);
         const replanned = await replan(trx, outbox, actor.structureId, merged.data);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'settings.update',

@@ -29,155 +29,160 @@ interface MembershipRow {
 const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name, 'fr');
 
 /** Teams of one structure and who belongs to or leads them (`team_members.is_lead`). */
-export const teamRepository = {
-  async list(db: Db, structureId: string, ids?: string[]): Promise<Team[]> {
-    const q = db('teams').where({ structure_id: structureId }).select('id', 'name');
-    if (ids) q.whereIn('id', ids);
-    const teams: { id: string; name: string }[] = await q;
-    if (teams.length === 0) return [];
-    // Disabled users stay in the rows (re-enabling restores them) but are not listed.
-    const rows: MembershipRow[] = await db('team_members as tm')
-      .join('users as u', 'u.id', 'tm.user_id')
-      .whereIn(
-        'tm.team_id',
-        teams.map((t) => t.id),
-      )
-      .where('u.structure_id', structureId)
-      .whereNull('u.disabled_at')
-      .select('tm.team_id', 'u.id', 'u.name', 'u.role', 'tm.is_lead');
-    return teams
-      .map((t) => {
-        const mine = rows.filter((r) => r.team_id === t.id);
-        const user = (r: MembershipRow): TeamUser => ({ id: r.id, name: r.name, role: r.role });
-        return {
-          id: t.id,
-          name: t.name,
-          members: mine
-            .filter((r) => !r.is_lead)
-            .map(user)
-            .sort(byName),
-          managers: mine
-            .filter((r) => r.is_lead)
-            .map(user)
-            .sort(byName),
-        };
-      })
-      .sort(byName);
-  },
+export function createTeamRepository() {
+  const repo = {
+    async list(db: Db, structureId: string, ids?: string[]): Promise<Team[]> {
+      const q = db('teams').where({ structure_id: structureId }).select('id', 'name');
+      if (ids) q.whereIn('id', ids);
+      const teams: { id: string; name: string }[] = await q;
+      if (teams.length === 0) return [];
+      // Disabled users stay in the rows (re-enabling restores them) but are not listed.
+      const rows: MembershipRow[] = await db('team_members as tm')
+        .join('users as u', 'u.id', 'tm.user_id')
+        .whereIn(
+          'tm.team_id',
+          teams.map((t) => t.id),
+        )
+        .where('u.structure_id', structureId)
+        .whereNull('u.disabled_at')
+        .select('tm.team_id', 'u.id', 'u.name', 'u.role', 'tm.is_lead');
+      return teams
+        .map((t) => {
+          const mine = rows.filter((r) => r.team_id === t.id);
+          const user = (r: MembershipRow): TeamUser => ({ id: r.id, name: r.name, role: r.role });
+          return {
+            id: t.id,
+            name: t.name,
+            members: mine
+              .filter((r) => !r.is_lead)
+              .map(user)
+              .sort(byName),
+            managers: mine
+              .filter((r) => r.is_lead)
+              .map(user)
+              .sort(byName),
+          };
+        })
+        .sort(byName);
+    },
 
-  async find(db: Db, structureId: string, id: string): Promise<Team | null> {
-    const [team] = await teamRepository.list(db, structureId, [id]);
-    return team ?? null;
-  },
+    async find(db: Db, structureId: string, id: string): Promise<Team | null> {
+      const [team] = await repo.list(db, structureId, [id]);
+      return team ?? null;
+    },
 
-  async lock(trx: Knex.Transaction, structureId: string, id: string): Promise<boolean> {
-    return Boolean(
-      await trx('teams').where({ id, structure_id: structureId }).forUpdate().first('id'),
-    );
-  },
+    async lock(trx: Knex.Transaction, structureId: string, id: string): Promise<boolean> {
+      return Boolean(
+        await trx('teams').where({ id, structure_id: structureId }).forUpdate().first('id'),
+      );
+    },
 
-  /** null when the structure already has a team of that name. */
-  async insert(trx: Knex.Transaction, structureId: string, name: string): Promise<string | null> {
-    const [row] = await trx('teams')
-      .insert({ structure_id: structureId, name })
-      .onConflict(['structure_id', 'name'])
-      .ignore()
-      .returning('id');
-    return row ? (row.id as string) : null;
-  },
+    /** null when the structure already has a team of that name. */
+    async insert(trx: Knex.Transaction, structureId: string, name: string): Promise<string | null> {
+      const [row] = await trx('teams')
+        .insert({ structure_id: structureId, name })
+        .onConflict(['structure_id', 'name'])
+        .ignore()
+        .returning('id');
+      return row ? (row.id as string) : null;
+    },
 
-  /** False when another team of the structure has that name. */
-  async rename(
-    trx: Knex.Transaction,
-    structureId: string,
-    id: string,
-    name: string,
-  ): Promise<boolean> {
-    const taken = await trx('teams')
-      .where({ structure_id: structureId, name })
-      .whereNot({ id })
-      .first('id');
-    if (taken) return false;
-    await trx('teams').where({ id, structure_id: structureId }).update({ name });
-    return true;
-  },
+    /** False when another team of the structure has that name. */
+    async rename(
+      trx: Knex.Transaction,
+      structureId: string,
+      id: string,
+      name: string,
+    ): Promise<boolean> {
+      const taken = await trx('teams')
+        .where({ structure_id: structureId, name })
+        .whereNot({ id })
+        .first('id');
+      if (taken) return false;
+      await trx('teams').where({ id, structure_id: structureId }).update({ name });
+      return true;
+    },
 
-  /** Replaces the members (is_lead false) or the leads (is_lead true) of a team. */
-  async replace(trx: Knex.Transaction, teamId: string, lead: boolean, userIds: string[]) {
-    await trx('team_members').where({ team_id: teamId, is_lead: lead }).del();
-    if (userIds.length === 0) return;
-    await trx('team_members')
-      .insert(userIds.map((user_id) => ({ team_id: teamId, user_id, is_lead: lead })))
-      // A user both member and lead is stored once, as a lead.
-      .onConflict(['team_id', 'user_id'])
-      .merge({ is_lead: trx.raw('team_members.is_lead OR excluded.is_lead') });
-  },
+    /** Replaces the members (is_lead false) or the leads (is_lead true) of a team. */
+    async replace(trx: Knex.Transaction, teamId: string, lead: boolean, userIds: string[]) {
+      await trx('team_members').where({ team_id: teamId, is_lead: lead }).del();
+      if (userIds.length === 0) return;
+      await trx('team_members')
+        .insert(userIds.map((user_id) => ({ team_id: teamId, user_id, is_lead: lead })))
+        // A user both member and lead is stored once, as a lead.
+        .onConflict(['team_id', 'user_id'])
+        .merge({ is_lead: trx.raw('team_members.is_lead OR excluded.is_lead') });
+    },
 
-  /** The active users among `ids` in the structure, with their role. */
-  async activeUsers(db: Db, structureId: string, ids: string[]): Promise<TeamUser[]> {
-    if (ids.length === 0) return [];
-    return db('users')
-      .where({ structure_id: structureId })
-      .whereIn('id', ids)
-      .whereNull('disabled_at')
-      .select('id', 'name', 'role');
-  },
+    /** The active users among `ids` in the structure, with their role. */
+    async activeUsers(db: Db, structureId: string, ids: string[]): Promise<TeamUser[]> {
+      if (ids.length === 0) return [];
+      return db('users')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .whereNull('disabled_at')
+        .select('id', 'name', 'role');
+    },
 
-  async existing(db: Db, structureId: string, ids: string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
-    const rows: { id: string }[] = await db('teams')
-      .where({ structure_id: structureId })
-      .whereIn('id', ids)
-      .select('id');
-    return rows.map((r) => r.id);
-  },
+    async existing(db: Db, structureId: string, ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows: { id: string }[] = await db('teams')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .select('id');
+      return rows.map((r) => r.id);
+    },
 
-  /** The teams a user belongs to or leads. */
-  async teamsOf(db: Db, structureId: string, userId: string) {
-    return db('teams as t')
-      .join('team_members as tm', 'tm.team_id', 't.id')
-      .where({ 't.structure_id': structureId, 'tm.user_id': userId })
-      .select('t.id', 't.name', 'tm.is_lead as isLead')
-      .orderBy('t.name') as Promise<{ id: string; name: string; isLead: boolean }[]>;
-  },
+    /** The teams a user belongs to or leads. */
+    async teamsOf(db: Db, structureId: string, userId: string) {
+      return db('teams as t')
+        .join('team_members as tm', 'tm.team_id', 't.id')
+        .where({ 't.structure_id': structureId, 'tm.user_id': userId })
+        .select('t.id', 't.name', 'tm.is_lead as isLead')
+        .orderBy('t.name') as Promise<{ id: string; name: string; isLead: boolean }[]>;
+    },
 
-  /** Sets the teams a user belongs to as a member; the teams they lead are left alone. */
-  async setMemberships(trx: Knex.Transaction, userId: string, teamIds: string[]) {
-    await trx('team_members').where({ user_id: userId, is_lead: false }).del();
-    if (teamIds.length === 0) return;
-    await trx('team_members')
-      .insert(teamIds.map((team_id) => ({ team_id, user_id: userId, is_lead: false })))
-      .onConflict(['team_id', 'user_id'])
-      .ignore();
-  },
+    /** Sets the teams a user belongs to as a member; the teams they lead are left alone. */
+    async setMemberships(trx: Knex.Transaction, userId: string, teamIds: string[]) {
+      await trx('team_members').where({ user_id: userId, is_lead: false }).del();
+      if (teamIds.length === 0) return;
+      await trx('team_members')
+        .insert(teamIds.map((team_id) => ({ team_id, user_id: userId, is_lead: false })))
+        .onConflict(['team_id', 'user_id'])
+        .ignore();
+    },
 
-  /** The active managers who lead a team the user belongs to (or leads), the user excluded. */
-  async leadsOf(db: Db, structureId: string, userId: string): Promise<TeamUser[]> {
-    return db('team_members as mine')
-      .join('teams as t', 't.id', 'mine.team_id')
-      .join('team_members as lead', function () {
-        this.on('lead.team_id', '=', 'mine.team_id').andOn('lead.is_lead', '=', db.raw('true'));
-      })
-      .join('users as u', 'u.id', 'lead.user_id')
-      .where({
-        'mine.user_id': userId,
-        't.structure_id': structureId,
-        'u.structure_id': structureId,
-      })
-      .where('u.role', 'manager')
-      .whereNull('u.disabled_at')
-      .whereNot('u.id', userId)
-      .distinct('u.id', 'u.name', 'u.role')
-      .orderBy('u.name');
-  },
+    /** The active managers who lead a team the user belongs to (or leads), the user excluded. */
+    async leadsOf(db: Db, structureId: string, userId: string): Promise<TeamUser[]> {
+      return db('team_members as mine')
+        .join('teams as t', 't.id', 'mine.team_id')
+        .join('team_members as lead', function () {
+          this.on('lead.team_id', '=', 'mine.team_id').andOn('lead.is_lead', '=', db.raw('true'));
+        })
+        .join('users as u', 'u.id', 'lead.user_id')
+        .where({
+          'mine.user_id': userId,
+          't.structure_id': structureId,
+          'u.structure_id': structureId,
+        })
+        .where('u.role', 'manager')
+        .whereNull('u.disabled_at')
+        .whereNot('u.id', userId)
+        .distinct('u.id', 'u.name', 'u.role')
+        .orderBy('u.name');
+    },
 
-  async activeManagers(db: Db, structureId: string, except?: string): Promise<TeamUser[]> {
-    const q = db('users')
-      .where({ structure_id: structureId, role: 'manager' })
-      .whereNull('disabled_at')
-      .select('id', 'name', 'role')
-      .orderBy('name');
-    if (except) q.whereNot({ id: except });
-    return q;
-  },
-};
+    async activeManagers(db: Db, structureId: string, except?: string): Promise<TeamUser[]> {
+      const q = db('users')
+        .where({ structure_id: structureId, role: 'manager' })
+        .whereNull('disabled_at')
+        .select('id', 'name', 'role')
+        .orderBy('name');
+      if (except) q.whereNot({ id: except });
+      return q;
+    },
+  };
+  return repo;
+}
+
+export type TeamRepository = ReturnType<typeof createTeamRepository>;

@@ -3,8 +3,8 @@ import { PERSON_ROLES, type Actor } from '../../auth/actor';
 import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { teamRepository, type Team, type TeamUser } from './team-repository';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
+import { type TeamRepository, type Team, type TeamUser } from './team-repository';
 import type { CreateTeamInput, UpdateTeamInput } from './team-schemas';
 
 type Db = Knex | Knex.Transaction;
@@ -13,7 +13,17 @@ type Db = Knex | Knex.Transaction;
  * Teams of a structure (spec §1): workers belong to teams, managers lead them; the backlog
  * groups by them and escalations go to their managers. Admins write, staff read.
  */
-export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }) {
+export function createTeamService({
+  knex,
+  uow,
+  teams,
+  audit,
+}: {
+  knex: Knex;
+  uow: UnitOfWork;
+  teams: TeamRepository;
+  audit: AuditTrail;
+}) {
   /** 422 unless every id is an active user of the structure who may hold that place. */
   async function checkUsers(
     db: Db,
@@ -21,7 +31,7 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
     ids: string[],
     place: 'member' | 'manager',
   ): Promise<void> {
-    const found = await teamRepository.activeUsers(db, structureId, ids);
+    const found = await teams.activeUsers(db, structureId, ids);
     const missing = ids.filter((id) => !found.some((u) => u.id === id));
     if (missing.length)
       throw new BusinessRuleError(
@@ -49,11 +59,11 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
   ) {
     if (input.memberIds) {
       await checkUsers(trx, actor.structureId, input.memberIds, 'member');
-      await teamRepository.replace(trx, teamId, false, input.memberIds);
+      await teams.replace(trx, teamId, false, input.memberIds);
     }
     if (input.managerIds) {
       await checkUsers(trx, actor.structureId, input.managerIds, 'manager');
-      await teamRepository.replace(trx, teamId, true, input.managerIds);
+      await teams.replace(trx, teamId, true, input.managerIds);
     }
   }
 
@@ -61,22 +71,22 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
 
   return {
     async list(actor: Actor): Promise<Page<Team>> {
-      const items = await teamRepository.list(knex, actor.structureId);
+      const items = await teams.list(knex, actor.structureId);
       return { items, total: items.length, page: 1, pageSize: items.length };
     },
 
     async get(actor: Actor, id: string): Promise<Team> {
-      const team = await teamRepository.find(knex, actor.structureId, id);
+      const team = await teams.find(knex, actor.structureId, id);
       if (!team) throw new NotFoundError('Team');
       return team;
     },
 
     async create(actor: Actor, input: CreateTeamInput, ctx: RequestContext): Promise<Team> {
       return uow(async (trx) => {
-        const id = await teamRepository.insert(trx, actor.structureId, input.name);
+        const id = await teams.insert(trx, actor.structureId, input.name);
         if (!id) throw duplicate();
         await write(trx, actor, id, input);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'team.create',
@@ -84,7 +94,7 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
           subjectId: id,
           ip: ctx.ip,
         });
-        return (await teamRepository.find(trx, actor.structureId, id))!;
+        return (await teams.find(trx, actor.structureId, id))!;
       });
     },
 
@@ -96,12 +106,11 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
       ctx: RequestContext,
     ): Promise<Team> {
       return uow(async (trx) => {
-        if (!(await teamRepository.lock(trx, actor.structureId, id)))
-          throw new NotFoundError('Team');
-        if (input.name && !(await teamRepository.rename(trx, actor.structureId, id, input.name)))
+        if (!(await teams.lock(trx, actor.structureId, id))) throw new NotFoundError('Team');
+        if (input.name && !(await teams.rename(trx, actor.structureId, id, input.name)))
           throw duplicate();
         await write(trx, actor, id, input);
-        await auditTrail.record(trx, {
+        await audit.record(trx, {
           actor,
           structureId: actor.structureId,
           action: 'team.update',
@@ -110,7 +119,7 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
           ip: ctx.ip,
           details: { fields: Object.keys(input) },
         });
-        return (await teamRepository.find(trx, actor.structureId, id))!;
+        return (await teams.find(trx, actor.structureId, id))!;
       });
     },
 
@@ -120,21 +129,21 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
      * never falls into the void. The user is never their own escalation.
      */
     async managersOf(db: Db, structureId: string, userId: string): Promise<TeamUser[]> {
-      const leads = await teamRepository.leadsOf(db, structureId, userId);
-      return leads.length ? leads : teamRepository.activeManagers(db, structureId, userId);
+      const leads = await teams.leadsOf(db, structureId, userId);
+      return leads.length ? leads : teams.activeManagers(db, structureId, userId);
     },
 
     /** The structure's active managers: who hears of what belongs to no team (a waiting report). */
     structureManagers: (db: Db, structureId: string): Promise<TeamUser[]> =>
-      teamRepository.activeManagers(db, structureId),
+      teams.activeManagers(db, structureId),
 
     /** The teams a user belongs to or leads. */
     teamsOf: (db: Db, structureId: string, userId: string) =>
-      teamRepository.teamsOf(db, structureId, userId),
+      teams.teamsOf(db, structureId, userId),
 
     /** The teams a manager leads (the default filter of their backlog). */
     async ledBy(db: Db, structureId: string, userId: string) {
-      return (await teamRepository.teamsOf(db, structureId, userId)).filter((t) => t.isLead);
+      return (await teams.teamsOf(db, structureId, userId)).filter((t) => t.isLead);
     },
 
     /** Sets a user's team memberships (users' PATCH, invitation); 422 on a team not of the structure. */
@@ -144,7 +153,7 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
       userId: string,
       teamIds: string[],
     ): Promise<void> {
-      const found = await teamRepository.existing(trx, structureId, teamIds);
+      const found = await teams.existing(trx, structureId, teamIds);
       const unknown = teamIds.filter((t) => !found.includes(t));
       if (unknown.length)
         throw new BusinessRuleError(
@@ -155,7 +164,7 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
             ids: unknown,
           },
         );
-      await teamRepository.setMemberships(trx, userId, teamIds);
+      await teams.setMemberships(trx, userId, teamIds);
     },
   };
 }

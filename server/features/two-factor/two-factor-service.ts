@@ -3,10 +3,10 @@ import type { Actor, Role } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Cipher } from '../../lib/crypto';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../../lib/errors';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { SettingsService } from '../settings/settings-service';
-import { twoFactorRepository, type TwoFactorRecord } from './two-factor-repository';
+import { type TwoFactorRepository, type TwoFactorRecord } from './two-factor-repository';
 import {
   hashRecoveryCode,
   newRecoveryCode,
@@ -37,11 +37,13 @@ export interface Enrolment {
 }
 
 export interface TwoFactorServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   cipher: Cipher;
   clock: Clock;
   settings: Pick<SettingsService, 'forStructure'>;
+  secrets: TwoFactorRepository;
 }
 
 /**
@@ -51,10 +53,12 @@ export interface TwoFactorServiceDeps {
  * makes it compulsory for its managers and admins.
  */
 export function createTwoFactorService(deps: TwoFactorServiceDeps) {
+  const { audit: trail } = deps;
+  const { secrets } = deps;
   const { knex, uow, cipher, clock, settings } = deps;
 
   async function load(db: Knex | Knex.Transaction, actor: Pick<Actor, 'id' | 'structureId'>) {
-    const rec = await twoFactorRepository.find(db, actor.structureId, actor.id);
+    const rec = await secrets.find(db, actor.structureId, actor.id);
     if (!rec) throw new NotFoundError('User');
     return rec;
   }
@@ -72,7 +76,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     ctx: RequestContext,
     details?: Record<string, unknown>,
   ) =>
-    auditTrail.record(db, {
+    trail.record(db, {
       actor,
       structureId: rec.structureId,
       action,
@@ -92,10 +96,10 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     if (/^\d{6}$/.test(typed)) {
       const step = totpStep(cipher.decrypt(rec.secret), typed, clock.now());
       if (step === null) return null;
-      return (await twoFactorRepository.useStep(knex, rec.userId, step)) ? 'totp' : null;
+      return (await secrets.useStep(knex, rec.userId, step)) ? 'totp' : null;
     }
     if (normaliseRecoveryCode(typed).length !== 16) return null;
-    const used = await twoFactorRepository.useRecoveryCode(
+    const used = await secrets.useRecoveryCode(
       knex,
       rec.userId,
       hashRecoveryCode(typed),
@@ -106,12 +110,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
 
   async function issueRecoveryCodes(trx: Knex.Transaction, userId: string): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-    await twoFactorRepository.replaceRecoveryCodes(
-      trx,
-      userId,
-      codes.map(hashRecoveryCode),
-      clock.now(),
-    );
+    await secrets.replaceRecoveryCodes(trx, userId, codes.map(hashRecoveryCode), clock.now());
     return codes;
   }
 
@@ -138,13 +137,13 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     /** Whether this signed-in user must enrol before using the app. */
     async mustEnrol(actor: Actor): Promise<boolean> {
       if (!TWO_FACTOR_REQUIRED_ROLES.includes(actor.role)) return false;
-      if (await twoFactorRepository.enabled(knex, actor.id)) return false;
+      if (await secrets.enabled(knex, actor.id)) return false;
       return requiredFor(actor.structureId, actor.role);
     },
 
     /** Whether logging in as this user takes a code after the password. */
     async enabledFor(user: Pick<Actor, 'id'>): Promise<boolean> {
-      return twoFactorRepository.enabled(knex, user.id);
+      return secrets.enabled(knex, user.id);
     },
 
     /**
@@ -156,7 +155,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
       if (rec.enabledAt)
         throw new ConflictError('Two-factor authentication is already enabled; disable it first');
       const secret = newTotpSecret();
-      await twoFactorRepository.setPending(knex, actor.id, cipher.encrypt(secret));
+      await secrets.setPending(knex, actor.id, cipher.encrypt(secret));
       const uri = otpauthUri(secret, rec.email);
       return { secret, otpauthUri: uri, qrCode: await qrSvgDataUri(uri) };
     },
@@ -187,7 +186,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
             'The code is wrong; check the time of the device',
             'totp_invalid',
           );
-        await twoFactorRepository.enable(trx, actor.id, rec.pendingSecret, step, clock.now());
+        await secrets.enable(trx, actor.id, rec.pendingSecret, step, clock.now());
         const recoveryCodes = await issueRecoveryCodes(trx, actor.id);
         await audit(trx, actor, rec, 'user.two_factor_enabled', ctx);
         return { recoveryCodes };
@@ -198,7 +197,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     async disable(actor: Actor, code: string, ctx: RequestContext): Promise<void> {
       const rec = await checkOwn(actor, code);
       await uow(async (trx) => {
-        await twoFactorRepository.disable(trx, actor.id);
+        await secrets.disable(trx, actor.id);
         await audit(trx, actor, rec, 'user.two_factor_disabled', ctx);
       });
     },
@@ -220,9 +219,9 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     /** An admin resets the factor of a user of the structure who lost their device. */
     async reset(actor: Actor, userId: string, ctx: RequestContext): Promise<TwoFactorStatus> {
       return uow(async (trx) => {
-        const rec = await twoFactorRepository.find(trx, actor.structureId, userId);
+        const rec = await secrets.find(trx, actor.structureId, userId);
         if (!rec) throw new NotFoundError('User');
-        await twoFactorRepository.disable(trx, userId);
+        await secrets.disable(trx, userId);
         await audit(trx, actor, rec, 'user.two_factor_reset', ctx, {
           wasEnabled: rec.enabledAt !== null,
         });
@@ -237,7 +236,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
 
     /** Whether an admin's user has the factor on (the admin's user page). */
     async statusOf(actor: Actor, userId: string): Promise<TwoFactorStatus> {
-      const rec = await twoFactorRepository.find(knex, actor.structureId, userId);
+      const rec = await secrets.find(knex, actor.structureId, userId);
       if (!rec) throw new NotFoundError('User');
       return {
         enabled: rec.enabledAt !== null,
@@ -249,7 +248,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
 
     /** The second step of a login: true when the code is accepted (and is then used up). */
     async verifyLogin(user: Pick<Actor, 'id' | 'structureId'>, code: string): Promise<boolean> {
-      const rec = await twoFactorRepository.find(knex, user.structureId, user.id);
+      const rec = await secrets.find(knex, user.structureId, user.id);
       return rec ? (await check(rec, code)) !== null : false;
     },
   };

@@ -71,207 +71,212 @@ export interface UserListFilter {
   pageSize: number;
 }
 
-export const userRepository = {
-  async listInStructure(
-    db: Db,
-    structureId: string,
-    f: UserListFilter,
-  ): Promise<{ items: UserSummary[]; total: number }> {
-    const base = db('users').where({ structure_id: structureId });
-    if (f.id) base.where({ id: f.id });
-    if (f.role) base.where({ role: f.role });
-    if (f.partnerId) base.where({ partner_id: f.partnerId });
-    if (f.disabled === true) base.whereNotNull('disabled_at');
-    if (f.disabled === false) base.whereNull('disabled_at');
-    const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
-    const rows = await base
-      .clone()
-      .orderBy([{ column: 'name' }, { column: 'id' }])
-      .limit(f.pageSize)
-      .offset((f.page - 1) * f.pageSize)
-      .select(
-        'id',
-        'email',
-        'name',
-        'role',
-        'partner_id',
-        'disabled_at',
-        'password_hash',
-        'created_at',
-      );
-    const teams: { user_id: string; id: string; name: string; is_lead: boolean }[] = rows.length
-      ? await db('team_members as tm')
-          .join('teams as t', 't.id', 'tm.team_id')
-          .whereIn(
-            'tm.user_id',
-            rows.map((r: { id: string }) => r.id),
-          )
-          .where('t.structure_id', structureId)
-          .orderBy('t.name')
-          .select('tm.user_id', 't.id', 't.name', 'tm.is_lead')
-      : [];
-    return {
-      total: Number(count),
-      items: rows.map((r: UserRow & { created_at: Date }) => ({
-        id: r.id,
-        email: r.email,
-        name: r.name,
-        role: r.role,
-        partnerId: r.partner_id,
-        disabled: r.disabled_at !== null,
-        passwordSet: r.password_hash !== NO_PASSWORD,
-        teams: teams
-          .filter((t) => t.user_id === r.id)
-          .map((t) => ({ id: t.id, name: t.name, isLead: t.is_lead })),
-        createdAt: new Date(r.created_at),
-      })),
-    };
-  },
+export function createUserRepository() {
+  const repo = {
+    async listInStructure(
+      db: Db,
+      structureId: string,
+      f: UserListFilter,
+    ): Promise<{ items: UserSummary[]; total: number }> {
+      const base = db('users').where({ structure_id: structureId });
+      if (f.id) base.where({ id: f.id });
+      if (f.role) base.where({ role: f.role });
+      if (f.partnerId) base.where({ partner_id: f.partnerId });
+      if (f.disabled === true) base.whereNotNull('disabled_at');
+      if (f.disabled === false) base.whereNull('disabled_at');
+      const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
+      const rows = await base
+        .clone()
+        .orderBy([{ column: 'name' }, { column: 'id' }])
+        .limit(f.pageSize)
+        .offset((f.page - 1) * f.pageSize)
+        .select(
+          'id',
+          'email',
+          'name',
+          'role',
+          'partner_id',
+          'disabled_at',
+          'password_hash',
+          'created_at',
+        );
+      const teams: { user_id: string; id: string; name: string; is_lead: boolean }[] = rows.length
+        ? await db('team_members as tm')
+            .join('teams as t', 't.id', 'tm.team_id')
+            .whereIn(
+              'tm.user_id',
+              rows.map((r: { id: string }) => r.id),
+            )
+            .where('t.structure_id', structureId)
+            .orderBy('t.name')
+            .select('tm.user_id', 't.id', 't.name', 'tm.is_lead')
+        : [];
+      return {
+        total: Number(count),
+        items: rows.map((r: UserRow & { created_at: Date }) => ({
+          id: r.id,
+          email: r.email,
+          name: r.name,
+          role: r.role,
+          partnerId: r.partner_id,
+          disabled: r.disabled_at !== null,
+          passwordSet: r.password_hash !== NO_PASSWORD,
+          teams: teams
+            .filter((t) => t.user_id === r.id)
+            .map((t) => ({ id: t.id, name: t.name, isLead: t.is_lead })),
+          createdAt: new Date(r.created_at),
+        })),
+      };
+    },
 
-  async lockInStructure(
-    trx: Knex.Transaction,
-    structureId: string,
-    id: string,
-  ): Promise<UserRecord | null> {
-    const row = await trx('users').where({ id, structure_id: structureId }).forUpdate().first();
-    return row ? toUser(row) : null;
-  },
+    async lockInStructure(
+      trx: Knex.Transaction,
+      structureId: string,
+      id: string,
+    ): Promise<UserRecord | null> {
+      const row = await trx('users').where({ id, structure_id: structureId }).forUpdate().first();
+      return row ? toUser(row) : null;
+    },
 
-  async update(
-    trx: Knex.Transaction,
-    id: string,
-    u: { name?: string; role?: Role; disabled?: boolean },
-  ): Promise<void> {
-    const change: Record<string, unknown> = { updated_at: trx.fn.now() };
-    if (u.name !== undefined) change.name = u.name;
-    if (u.role !== undefined) change.role = u.role;
-    if (u.disabled !== undefined) change.disabled_at = u.disabled ? trx.fn.now() : null;
-    // A role taken away or an account disabled ends every session at once.
-    if (u.role !== undefined || u.disabled) change.session_epoch = trx.raw('session_epoch + 1');
-    await trx('users').where({ id }).update(change);
-  },
+    async update(
+      trx: Knex.Transaction,
+      id: string,
+      u: { name?: string; role?: Role; disabled?: boolean },
+    ): Promise<void> {
+      const change: Record<string, unknown> = { updated_at: trx.fn.now() };
+      if (u.name !== undefined) change.name = u.name;
+      if (u.role !== undefined) change.role = u.role;
+      if (u.disabled !== undefined) change.disabled_at = u.disabled ? trx.fn.now() : null;
+      // A role taken away or an account disabled ends every session at once.
+      if (u.role !== undefined || u.disabled) change.session_epoch = trx.raw('session_epoch + 1');
+      await trx('users').where({ id }).update(change);
+    },
 
-  /** Removes the user's rows from the session store: their open sessions end now. */
-  async deleteSessions(db: Db, userId: string): Promise<number> {
-    return db('sessions')
-      .whereRaw("(sess::jsonb -> 'passport' -> 'user' ->> 'id') = ?", [userId])
-      .del();
-  },
+    /** Removes the user's rows from the session store: their open sessions end now. */
+    async deleteSessions(db: Db, userId: string): Promise<number> {
+      return db('sessions')
+        .whereRaw("(sess::jsonb -> 'passport' -> 'user' ->> 'id') = ?", [userId])
+        .del();
+    },
 
-  /** The teams a user leads stop being led by them when they are no longer a manager. */
-  async dropLeads(trx: Knex.Transaction, userId: string): Promise<void> {
-    await trx('team_members').where({ user_id: userId, is_lead: true }).del();
-  },
+    /** The teams a user leads stop being led by them when they are no longer a manager. */
+    async dropLeads(trx: Knex.Transaction, userId: string): Promise<void> {
+      await trx('team_members').where({ user_id: userId, is_lead: true }).del();
+    },
 
-  async dropMemberships(trx: Knex.Transaction, userId: string): Promise<void> {
-    await trx('team_members').where({ user_id: userId }).del();
-  },
+    async dropMemberships(trx: Knex.Transaction, userId: string): Promise<void> {
+      await trx('team_members').where({ user_id: userId }).del();
+    },
 
-  async emailTaken(db: Db, email: string): Promise<boolean> {
-    return Boolean(await db('users').whereRaw('lower(email) = lower(?)', [email]).first('id'));
-  },
+    async emailTaken(db: Db, email: string): Promise<boolean> {
+      return Boolean(await db('users').whereRaw('lower(email) = lower(?)', [email]).first('id'));
+    },
 
-  async structureName(db: Db, structureId: string): Promise<string | null> {
-    const row = await db('structures').where({ id: structureId }).first('name');
-    return row ? (row.name as string) : null;
-  },
+    async structureName(db: Db, structureId: string): Promise<string | null> {
+      const row = await db('structures').where({ id: structureId }).first('name');
+      return row ? (row.name as string) : null;
+    },
 
-  async findByEmail(db: Knex, email: string): Promise<UserRecord | null> {
-    // No stored email holds a NUL, and PostgreSQL would refuse the query with it (a 500).
-    if (email.includes('\u0000')) return null;
-    const row = await db('users').whereRaw('lower(email) = lower(?)', [email]).first();
-    return row ? toUser(row) : null;
-  },
+    async findByEmail(db: Knex, email: string): Promise<UserRecord | null> {
+      // No stored email holds a NUL, and PostgreSQL would refuse the query with it (a 500).
+      if (email.includes('\u0000')) return null;
+      const row = await db('users').whereRaw('lower(email) = lower(?)', [email]).first();
+      return row ? toUser(row) : null;
+    },
 
-  async findById(db: Knex, id: string): Promise<UserRecord | null> {
-    const row = await db('users').where({ id }).first();
-    return row ? toUser(row) : null;
-  },
+    async findById(db: Knex, id: string): Promise<UserRecord | null> {
+      const row = await db('users').where({ id }).first();
+      return row ? toUser(row) : null;
+    },
 
-  /** Any user of the structure, disabled ones included (a leaver whose work is moved). */
-  async findAnyInStructure(
-    db: Knex | Knex.Transaction,
-    structureId: string,
-    id: string,
-  ): Promise<UserRecord | null> {
-    const row = await db('users').where({ id, structure_id: structureId }).first();
-    return row ? toUser(row) : null;
-  },
+    /** Any user of the structure, disabled ones included (a leaver whose work is moved). */
+    async findAnyInStructure(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      id: string,
+    ): Promise<UserRecord | null> {
+      const row = await db('users').where({ id, structure_id: structureId }).first();
+      return row ? toUser(row) : null;
+    },
 
-  /**
-   * Who counts as active staff, the one place this rule lives: an enabled worker or manager of
-   * the structure. They may be a referent, be assigned work, or be handed a referral's follow-up.
-   */
-  activeStaff(db: Knex | Knex.Transaction, structureId: string) {
-    return db('users')
-      .where({ structure_id: structureId })
-      .whereIn('role', PERSON_ROLES)
-      .whereNull('disabled_at');
-  },
+    /**
+     * Who counts as active staff, the one place this rule lives: an enabled worker or manager of
+     * the structure. They may be a referent, be assigned work, or be handed a referral's follow-up.
+     */
+    activeStaff(db: Knex | Knex.Transaction, structureId: string) {
+      return db('users')
+        .where({ structure_id: structureId })
+        .whereIn('role', PERSON_ROLES)
+        .whereNull('disabled_at');
+    },
 
-  /** One active staff member of the structure (see activeStaff), or null. */
-  async findActiveStaff(
-    db: Knex | Knex.Transaction,
-    structureId: string,
-    id: string,
-  ): Promise<UserRecord | null> {
-    const row = await userRepository.activeStaff(db, structureId).andWhere({ id }).first();
-    return row ? toUser(row) : null;
-  },
+    /** One active staff member of the structure (see activeStaff), or null. */
+    async findActiveStaff(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      id: string,
+    ): Promise<UserRecord | null> {
+      const row = await repo.activeStaff(db, structureId).andWhere({ id }).first();
+      return row ? toUser(row) : null;
+    },
 
-  async listActiveStaff(
-    db: Knex,
-    structureId: string,
-  ): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> {
-    return userRepository.activeStaff(db, structureId).select('id', 'name', 'role').orderBy('name');
-  },
+    async listActiveStaff(
+      db: Knex,
+      structureId: string,
+    ): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> {
+      return repo.activeStaff(db, structureId).select('id', 'name', 'role').orderBy('name');
+    },
 
-  async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord> {
-    const [row] = await db('users')
-      .insert({
-        structure_id: u.structureId,
-        email: u.email,
-        name: u.name,
-        role: u.role,
-        partner_id: u.partnerId ?? null,
-        password_hash: u.passwordHash,
-      })
-      .returning('*');
-    return toUser(row);
-  },
+    async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord> {
+      const [row] = await db('users')
+        .insert({
+          structure_id: u.structureId,
+          email: u.email,
+          name: u.name,
+          role: u.role,
+          partner_id: u.partnerId ?? null,
+          password_hash: u.passwordHash,
+        })
+        .returning('*');
+      return toUser(row);
+    },
 
-  /** A new password or a disabled account ends every session: the epoch moves on. */
-  async setPassword(db: Db, id: string, passwordHash: string): Promise<void> {
-    await db('users')
-      .where({ id })
-      .update({
-        password_hash: passwordHash,
-        session_epoch: db.raw('session_epoch + 1'),
-        updated_at: db.fn.now(),
-      });
-  },
+    /** A new password or a disabled account ends every session: the epoch moves on. */
+    async setPassword(db: Db, id: string, passwordHash: string): Promise<void> {
+      await db('users')
+        .where({ id })
+        .update({
+          password_hash: passwordHash,
+          session_epoch: db.raw('session_epoch + 1'),
+          updated_at: db.fn.now(),
+        });
+    },
 
-  async setDisabled(db: Knex, id: string, disabled: boolean): Promise<void> {
-    await db('users')
-      .where({ id })
-      .update({
-        disabled_at: disabled ? db.fn.now() : null,
-        session_epoch: db.raw('session_epoch + 1'),
-        updated_at: db.fn.now(),
-      });
-  },
+    async setDisabled(db: Knex, id: string, disabled: boolean): Promise<void> {
+      await db('users')
+        .where({ id })
+        .update({
+          disabled_at: disabled ? db.fn.now() : null,
+          session_epoch: db.raw('session_epoch + 1'),
+          updated_at: db.fn.now(),
+        });
+    },
 
-  /** Whether the user wants emails besides the app (the digest); null when there is no such user. */
-  async emailNotificationsOf(db: Knex, id: string): Promise<boolean | null> {
-    const row = await db('users').where({ id }).first('email_notifications');
-    return row ? row.email_notifications : null;
-  },
+    /** Whether the user wants emails besides the app (the digest); null when there is no such user. */
+    async emailNotificationsOf(db: Knex, id: string): Promise<boolean | null> {
+      const row = await db('users').where({ id }).first('email_notifications');
+      return row ? row.email_notifications : null;
+    },
 
-  async setEmailNotifications(db: Knex, id: string, on: boolean): Promise<boolean | null> {
-    const [row] = await db('users')
-      .where({ id })
-      .update({ email_notifications: on, updated_at: db.fn.now() })
-      .returning('email_notifications');
-    return row ? row.email_notifications : null;
-  },
-};
+    async setEmailNotifications(db: Knex, id: string, on: boolean): Promise<boolean | null> {
+      const [row] = await db('users')
+        .where({ id })
+        .update({ email_notifications: on, updated_at: db.fn.now() })
+        .returning('email_notifications');
+      return row ? row.email_notifications : null;
+    },
+  };
+  return repo;
+}
+
+export type UserRepository = ReturnType<typeof createUserRepository>;

@@ -4,24 +4,36 @@ import { consumeOrRefuse } from '../../lib/rate-limit';
 import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../../auth/passwords';
 import type { Clock } from '../../lib/clock';
+import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
+import type { Deadline } from '../deadlines/outbox';
+import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
+import { passwordLinkEmail } from './user-emails';
 import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
-import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { TeamService } from '../teams/team-service';
 import {
   linkUsable,
-  passwordLinkRepository,
+  PASSWORD_PATH_PREFIX,
+  passwordTokenFor,
+  type PasswordLinkRepository,
   USER_PASSWORD_EMAIL,
   type PasswordLink,
   type PasswordLinkPurpose,
 } from './password-links';
-import { NO_PASSWORD, userRepository, type UserRecord, type UserSummary } from './user-repository';
+import {
+  NO_PASSWORD,
+  type UserRepository,
+  type UserRecord,
+  type UserSummary,
+} from './user-repository';
 import type { InviteUserInput, ListUsersQuery, UpdateUserInput } from './user-schemas';
 
 export type { UserRecord } from './user-repository';
 
 export interface UserServiceDeps {
+  audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
   clock: Clock;
@@ -36,6 +48,11 @@ export interface UserServiceDeps {
   ): Promise<boolean>;
   /** Forgotten-password requests, counted per account and per address as logins are. */
   resetLimits: { byAccount: RateLimiterAbstract; byIp: RateLimiterAbstract };
+  users: UserRepository;
+  passwordLinks: PasswordLinkRepository;
+  mailer: Pick<Mailer, 'send'>;
+  sentEmails: SentEmailLog;
+  publicUrl: string;
 }
 
 /** Why a set-password link does not work, by code; the pages say it in French. */
@@ -50,11 +67,13 @@ const isStaff = (role: Role) => PERSON_ROLES.includes(role);
  * link; and the forgotten password, answered the same whether or not the account exists.
  */
 export function createUserService(deps: UserServiceDeps) {
+  const { audit: trail } = deps;
+  const { users, passwordLinks, sentEmails } = deps;
   const { knex, uow, clock, linkSecret, teams, resetLimits } = deps;
 
   async function summaryOf(db: Knex | Knex.Transaction, structureId: string, id: string) {
     // One user: the list query narrowed by id keeps one mapping of the row.
-    const { items } = await userRepository.listInStructure(db, structureId, {
+    const { items } = await users.listInStructure(db, structureId, {
       id,
       page: 1,
       pageSize: 1,
@@ -70,7 +89,7 @@ export function createUserService(deps: UserServiceDeps) {
     purpose: PasswordLinkPurpose,
   ): Promise<PasswordLink> {
     const now = clock.now();
-    const link = await passwordLinkRepository.issue(trx, linkSecret, {
+    const link = await passwordLinks.issue(trx, linkSecret, {
       structureId,
       userId,
       purpose,
@@ -96,7 +115,7 @@ export function createUserService(deps: UserServiceDeps) {
     ip: string | null,
     details?: Record<string, unknown>,
   ) =>
-    auditTrail.record(db, {
+    trail.record(db, {
       actor,
       structureId,
       action,
@@ -114,42 +133,72 @@ export function createUserService(deps: UserServiceDeps) {
     );
 
   return {
+    /**
+     * 'user.password_email': the invitation or set-password email. The token is rebuilt from
+     * the link's id, so a redelivery sends the same working link with the same Message-ID;
+     * `sent_emails` (unique per deadline) makes a second delivery after commit a no-op.
+     */
+    async sendPasswordEmail(
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
+      const link = await passwordLinks.findById(trx, deadline.subjectId);
+      if (!link) return skipped('link not found');
+      if (!linkUsable(link, now)) return skipped('link used, replaced or expired');
+      const user = await users.findById(trx, link.userId);
+      if (!user || user.disabledAt) return skipped('user disabled');
+      const structureName = (await users.structureName(trx, link.structureId)) ?? 'aller-vers';
+      await sendDeadlineEmail(deps, trx, deadline, now, (messageId) =>
+        passwordLinkEmail({
+          purpose: link.purpose,
+          to: user.email,
+          userName: user.name,
+          structureName,
+          url: `${deps.publicUrl}${PASSWORD_PATH_PREFIX}${passwordTokenFor(linkSecret, link.id)}`,
+          expiresAt: link.expiresAt,
+          messageId,
+        }),
+      );
+      return done();
+    },
+
     /** Signing in: the user of this email (case-insensitive), disabled ones included. */
-    findByEmail: (email: string): Promise<UserRecord | null> =>
-      userRepository.findByEmail(knex, email),
+    findByEmail: (email: string): Promise<UserRecord | null> => users.findByEmail(knex, email),
 
     /** An enabled worker or manager of the structure, or null (the active-staff rule). */
     findActiveStaff: (
       db: Knex | Knex.Transaction,
       structureId: string,
       id: string,
-    ): Promise<UserRecord | null> => userRepository.findActiveStaff(db, structureId, id),
+    ): Promise<UserRecord | null> => users.findActiveStaff(db, structureId, id),
 
     /** The structure's active workers and managers, by name. */
     listActiveStaff: (structureId: string): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> =>
-      userRepository.listActiveStaff(knex, structureId),
+      users.listActiveStaff(knex, structureId),
 
     /** Any user of the structure, disabled ones included (a leaver whose work is moved). */
     findAnyInStructure: (
       db: Knex | Knex.Transaction,
       structureId: string,
       id: string,
-    ): Promise<UserRecord | null> => userRepository.findAnyInStructure(db, structureId, id),
+    ): Promise<UserRecord | null> => users.findAnyInStructure(db, structureId, id),
 
     async list(actor: Actor, q: ListUsersQuery): Promise<Page<UserSummary>> {
-      const { items, total } = await userRepository.listInStructure(knex, actor.structureId, q);
+      const { items, total } = await users.listInStructure(knex, actor.structureId, q);
       return { items, total, page: q.page, pageSize: q.pageSize };
     },
 
     async get(actor: Actor, id: string): Promise<UserSummary> {
-      if (!(await userRepository.findAnyInStructure(knex, actor.structureId, id)))
+      if (!(await users.findAnyInStructure(knex, actor.structureId, id)))
         throw new NotFoundError('User');
       return summaryOf(knex, actor.structureId, id);
     },
 
     async invite(actor: Actor, input: InviteUserInput, ctx: RequestContext): Promise<UserSummary> {
       return uow(async (trx, outbox) => {
-        if (await userRepository.emailTaken(trx, input.email))
+        if (await users.emailTaken(trx, input.email))
           throw new ConflictError('A user already has this email address');
         if (input.partnerId && !(await deps.partnerOwned(trx, actor.structureId, input.partnerId)))
           throw new BusinessRuleError(
@@ -157,7 +206,7 @@ export function createUserService(deps: UserServiceDeps) {
             'This partner is not one of your structure’s partners',
             { field: 'partnerId' },
           );
-        const user = await userRepository.insert(trx, {
+        const user = await users.insert(trx, {
           structureId: actor.structureId,
           email: input.email,
           name: input.name,
@@ -182,7 +231,7 @@ export function createUserService(deps: UserServiceDeps) {
       ctx: RequestContext,
     ): Promise<UserSummary> {
       await uow(async (trx) => {
-        const user = await userRepository.lockInStructure(trx, actor.structureId, id);
+        const user = await users.lockInStructure(trx, actor.structureId, id);
         if (!user) throw new NotFoundError('User');
         if (id === actor.id && (input.disabled || (input.role && input.role !== 'admin')))
           throw new BusinessRuleError(
@@ -211,15 +260,15 @@ export function createUserService(deps: UserServiceDeps) {
               field: 'teamIds',
             });
         }
-        await userRepository.update(trx, id, input);
-        if (input.role && input.role !== 'manager') await userRepository.dropLeads(trx, id);
-        if (input.role && !isStaff(input.role)) await userRepository.dropMemberships(trx, id);
+        await users.update(trx, id, input);
+        if (input.role && input.role !== 'manager') await users.dropLeads(trx, id);
+        if (input.role && !isStaff(input.role)) await users.dropMemberships(trx, id);
         if (input.teamIds !== undefined)
           await teams.setMemberships(trx, actor.structureId, id, input.teamIds);
         const endSessions =
           Boolean(input.disabled) || (input.role !== undefined && input.role !== user.role);
-        if (input.disabled) await passwordLinkRepository.revokeAll(trx, id, clock.now());
-        if (endSessions) await userRepository.deleteSessions(trx, id);
+        if (input.disabled) await passwordLinks.revokeAll(trx, id, clock.now());
+        if (endSessions) await users.deleteSessions(trx, id);
         await audit(trx, actor, actor.structureId, 'user.update', id, ctx.ip, {
           fields: Object.keys(input),
           ...(input.role ? { from: user.role, to: input.role } : {}),
@@ -236,7 +285,7 @@ export function createUserService(deps: UserServiceDeps) {
       ctx: RequestContext,
     ): Promise<{ expiresAt: Date }> {
       return uow(async (trx, outbox) => {
-        const user = await userRepository.lockInStructure(trx, actor.structureId, id);
+        const user = await users.lockInStructure(trx, actor.structureId, id);
         if (!user) throw new NotFoundError('User');
         if (user.disabledAt)
           throw new BusinessRuleError(
@@ -257,7 +306,7 @@ export function createUserService(deps: UserServiceDeps) {
     async requestReset(email: string, ip: string): Promise<void> {
       await consume(resetLimits.byIp, ip);
       await consume(resetLimits.byAccount, email.trim().toLowerCase());
-      const user = await userRepository.findByEmail(knex, email.trim());
+      const user = await users.findByEmail(knex, email.trim());
       if (!user || user.disabledAt) return;
       await uow(async (trx, outbox) => {
         await sendLink(trx, outbox, user.structureId, user.id, 'reset');
@@ -269,10 +318,10 @@ export function createUserService(deps: UserServiceDeps) {
     async linkState(
       token: string,
     ): Promise<{ ok: true; name: string; email: string } | { ok: false; problem: LinkProblem }> {
-      const link = await passwordLinkRepository.findByToken(knex, token);
+      const link = await passwordLinks.findByToken(knex, token);
       const problem = await problemOf(knex, link);
       if (problem) return { ok: false, problem };
-      const user = await userRepository.findById(knex, link!.userId);
+      const user = await users.findById(knex, link!.userId);
       return { ok: true, name: user!.name, email: user!.email };
     },
 
@@ -284,13 +333,13 @@ export function createUserService(deps: UserServiceDeps) {
       checkPasswordPolicy(password);
       const hash = await hashPassword(password);
       return uow(async (trx) => {
-        const link = await passwordLinkRepository.lockByToken(trx, token);
+        const link = await passwordLinks.lockByToken(trx, token);
         const problem = await problemOf(trx, link);
         if (problem) throw linkError(problem);
-        const user = (await userRepository.findById(trx, link!.userId))!;
-        await userRepository.setPassword(trx, user.id, hash);
-        await passwordLinkRepository.markUsed(trx, link!.id, clock.now());
-        await userRepository.deleteSessions(trx, user.id);
+        const user = (await users.findById(trx, link!.userId))!;
+        await users.setPassword(trx, user.id, hash);
+        await passwordLinks.markUsed(trx, link!.id, clock.now());
+        await users.deleteSessions(trx, user.id);
         await audit(trx, null, user.structureId, 'user.password_set', user.id, ip, {
           purpose: link!.purpose,
         });
@@ -304,7 +353,7 @@ export function createUserService(deps: UserServiceDeps) {
     link: PasswordLink | null,
   ): Promise<LinkProblem | null> {
     if (!link || link.revokedAt) return 'link_invalid';
-    const user = await userRepository.findById(db, link.userId);
+    const user = await users.findById(db, link.userId);
     if (!user || user.disabledAt) return 'link_invalid';
     if (link.usedAt) return 'link_used';
     if (!linkUsable(link, clock.now())) return 'link_expired';

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { hashPassword } from '../../../server/auth/passwords';
-import { userRepository } from '../../../server/features/users/user-repository';
+import { createUserRepository } from '../../../server/features/users/user-repository';
 import {
   createTestContext,
   DEFAULT_PASSWORD,
@@ -10,6 +10,8 @@ import {
 import { testKnex } from '../../setup/db';
 import { createTeam, createUser } from '../../setup/factories';
 import { sessionCookie } from './helpers';
+
+const userRepository = createUserRepository();
 
 describe('auth API: sessions, passwords, throttling', () => {
   let ctx: TestContext;

@@ -1,9 +1,11 @@
 import request from 'supertest';
-import { notificationRepository } from '../../../server/features/notifications/notification-repository';
+import { createNotificationRepository } from '../../../server/features/notifications/notification-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
+
+const notificationRepository = createNotificationRepository();
 
 describe('notifications API', () => {
   const clock = fixedClock('2026-11-25T10:00:00Z');

@@ -1,9 +1,11 @@
-import { timelineRepository } from '../../../server/features/persons/timeline-repository';
+import { createTimelineRepository } from '../../../server/features/persons/timeline-repository';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { driveTo, giveConsent, refer, referralWorld } from '../referrals/helpers';
 import { createPerson, type Agent } from './helpers';
+
+const timelineRepository = createTimelineRepository();
 
 interface Item {
   type: string;

@@ -3,7 +3,7 @@ import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import { deadlineJobId } from '../../../jobs/queues';
 import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
-import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
+import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
@@ -17,6 +17,8 @@ import {
   waitFor,
   waitForStatus,
 } from './helpers';
+
+const deadlineRepository = createDeadlineRepository();
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 const LATER = new Date('2026-12-08T09:00:00.000Z');

@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import {
-  deadlineRepository,
+  createDeadlineRepository,
   type Deadline,
 } from '../../../server/features/deadlines/deadline-repository';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
@@ -8,6 +8,8 @@ import { loginAs } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { TEST_DATABASE_URL } from '../../setup/env';
 import { childEnv, start, waitForOutput, type Running } from '../start/processes';
+
+const deadlineRepository = createDeadlineRepository();
 
 /** Polls until check returns a value (not undefined/false), or fails after timeoutMs. */
 export async function waitFor<T>(

@@ -85,6 +85,7 @@ describe('transactional outbox', () => {
       // The same database, now relayed through a queue whose Redis answers.
       const relay = createDeadlineRelay({
         knex: down.deps.knex,
+        deadlines: down.deps.repos.deadlines,
         queue: ctx.deps.queue,
         clock,
         logger: pino({ level: 'silent' }),

@@ -2,12 +2,14 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import { DEADLINE_QUEUE, deadlineJobId } from '../../../jobs/queues';
 import { startDeadlineWorker } from '../../../jobs/runtime';
 import { createRedis } from '../../../server/lib/redis';
-import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
+import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createStructure } from '../../setup/factories';
 import { waitFor, waitForStatus } from './helpers';
+
+const deadlineRepository = createDeadlineRepository();
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 

@@ -3,13 +3,15 @@ import { type Processor } from '../../../jobs/processor';
 import { deadlineJobId } from '../../../jobs/queues';
 import { processors } from '../../../jobs/registry';
 import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
-import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
+import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createStructure, createTeam } from '../../setup/factories';
 import { deadlinesOf, notificationsFor, planFollowUp, waitFor, waitForStatus } from './helpers';
+
+const deadlineRepository = createDeadlineRepository();
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 

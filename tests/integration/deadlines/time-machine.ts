@@ -1,8 +1,10 @@
 import type { fixedClock } from '../../../server/lib/clock';
-import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
+import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import type { TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { waitFor } from './helpers';
+
+const deadlineRepository = createDeadlineRepository();
 
 type FixedClock = ReturnType<typeof fixedClock>;
 

@@ -1,12 +1,14 @@
 import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
-import { deadlineRepository } from '../../../server/features/deadlines/deadline-repository';
+import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { REFERRAL_EXPIRE } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { settledOrWaiting } from '../deadlines/helpers';
 import { createPerson, giveConsent, refer, referralWorld } from './helpers';
+
+const deadlineRepository = createDeadlineRepository();
 
 /**
  * A deadline job locks its outbox row, then the person and the referral it acts on. A user's move

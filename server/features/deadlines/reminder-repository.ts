@@ -1,0 +1,60 @@
+import type { Knex } from 'knex';
+
+type Db = Knex | Knex.Transaction;
+
+/**
+ * What the reminder rules count from, read for many subjects in one query whatever their
+ * number: persons' last contact and follow-ups' due moments.
+ */
+export function createReminderRepository() {
+  const repo = {
+    /**
+     * Persons' last contact, or (`orCreation`) the file's creation when none was logged, as the
+     * backlog counts. Persons out of scope (or without contact, without `orCreation`) are absent
+     * from the map.
+     */
+    async lastContactsAt(
+      db: Db,
+      structureId: string,
+      personIds: string[],
+      orCreation = true,
+    ): Promise<Map<string, Date>> {
+      if (personIds.length === 0) return new Map();
+      const lastContact = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
+      const rows: { id: string; last_at: Date | null }[] = await db('persons as p')
+        .where('p.structure_id', structureId)
+        .whereIn('p.id', personIds)
+        .select(
+          'p.id',
+          db.raw(
+            `${orCreation ? `coalesce(${lastContact}, p.created_at)` : lastContact} AS last_at`,
+          ),
+        );
+      return new Map(rows.filter((r) => r.last_at).map((r) => [r.id, new Date(r.last_at!)]));
+    },
+
+    /** One person's last contact (see lastContactsAt); null when there is none to count from. */
+    async lastContactAt(
+      db: Db,
+      structureId: string,
+      personId: string,
+      orCreation = true,
+    ): Promise<Date | null> {
+      return (
+        (await repo.lastContactsAt(db, structureId, [personId], orCreation)).get(personId) ?? null
+      );
+    },
+
+    /** The due moment of each follow-up (absent when it no longer exists). */
+    async followUpDueDates(db: Db, ids: string[]): Promise<Map<string, Date>> {
+      if (ids.length === 0) return new Map();
+      const rows: { id: string; due_at: Date }[] = await db('follow_ups')
+        .whereIn('id', ids)
+        .select('id', 'due_at');
+      return new Map(rows.map((r) => [r.id, new Date(r.due_at)]));
+    },
+  };
+  return repo;
+}
+
+export type ReminderRepository = ReturnType<typeof createReminderRepository>;

@@ -33,7 +33,7 @@ export default tseslint.config(
   {
     files: ['server/lib/**'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
@@ -50,7 +50,7 @@ export default tseslint.config(
   {
     files: ['server/features/**'],
     rules: {
-      'no-restricted-imports': [
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           patterns: [
@@ -65,6 +65,89 @@ export default tseslint.config(
                 "One feature reaches another through its service, never its repository: inject the other feature's service through server/container.ts.",
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The worker's side: the processors, the registry, the shell every deadline runs in.
+    files: ['jobs/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)(web|seed)(/|$)',
+              message: 'A job imports neither server/web nor server/seed.',
+            },
+            {
+              regex: '-repository$',
+              allowTypeImports: true,
+              message:
+                "A job reaches rows through a service (where the rule lives), from the container's Deps, never a repository.",
+            },
+          ],
+          paths: [
+            {
+              name: 'knex',
+              allowTypeImports: true,
+              message:
+                'A job runs its rule through a service, in the transaction it is given; it builds no query.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Pages call services, as routes do: no repository, no query.
+    files: ['server/web/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)seed(/|$)',
+              message: 'A page imports nothing of server/seed.',
+            },
+            {
+              regex: '-repository$',
+              allowTypeImports: true,
+              message:
+                "A page calls services (deps.services), never a repository; only a repository's types may be imported.",
+            },
+          ],
+          paths: [
+            {
+              name: 'knex',
+              message: 'A page calls services, never knex.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // What the container hands down: pages and processors use its services, not its database.
+    files: ['server/web/**', 'jobs/*/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name=/^(knex|repos)$/]',
+          message:
+            'Pages and processors call services (deps.services), not the database or the repositories.',
+        },
+        {
+          selector: 'VariableDeclarator > ObjectPattern > Property[key.name=/^(knex|repos)$/]',
+          message:
+            'Pages and processors call services (deps.services), not the database or the repositories.',
+        },
+        {
+          selector: 'CallExpression[callee.name=/^(trx|db|knex)$/]',
+          message: 'Pages and processors build no query: the rows stay in repositories.',
         },
       ],
     },

@@ -25,6 +25,7 @@ function lint(cases: Case[]): Map<string, Outcome> {
     import { ESLint } from 'eslint';
     const cases = JSON.parse(process.argv[1]);
     const eslint = new ESLint({ cwd: process.cwd() });
+    const rules = ['@typescript-eslint/no-restricted-imports', 'no-restricted-syntax'];
     const out = [];
     for (const c of cases) {
       const [r] = await eslint.lintText(c.code, { filePath: c.filePath });
@@ -32,7 +33,7 @@ function lint(cases: Case[]): Map<string, Outcome> {
         name: c.name,
         fatal: r.messages.filter((m) => m.fatal).length,
         restricted: r.messages
-          .filter((m) => m.ruleId === 'no-restricted-imports')
+          .filter((m) => rules.includes(m.ruleId))
           .map((m) => m.message),
       });
     }
@@ -90,7 +91,125 @@ const forbidden: Case[] = [
   },
 ];
 
+// A processor (jobs/<area>/), as the web's pages, gets what it needs from the container's Deps.
+const processor = (body: string) =>
+  `import type { Processor } from '../processor';\nexport const p: Processor = async ({ deadline, trx, deps, now }) => {\n${body}\n};\n`;
+const page = (body: string) =>
+  `import type { Deps } from '../../container';\nexport const show = (deps: Deps) => ${body};\n`;
+
+forbidden.push(
+  {
+    name: 'a job imports a repository',
+    filePath: 'jobs/follow-ups/scratch-planted.ts',
+    code: planted('../../server/features/follow-ups/follow-up-repository'),
+  },
+  {
+    name: 'a job imports knex',
+    filePath: 'jobs/follow-ups/scratch-planted.ts',
+    code: planted('knex'),
+  },
+  {
+    name: 'a job imports the web',
+    filePath: 'jobs/referrals/scratch-planted.ts',
+    code: planted('../../server/web/render'),
+  },
+  {
+    name: 'the worker shell imports a repository',
+    filePath: 'jobs/scratch-planted.ts',
+    code: planted('../server/features/deadlines/deadline-repository'),
+  },
+  {
+    name: "a processor reads the container's repositories",
+    filePath: 'jobs/follow-ups/scratch-planted.ts',
+    code: processor(
+      '  return (await deps.repos.persons.findById(trx, deadline.structureId, deadline.subjectId)) ? { status: "done" } : { status: "skipped", note: String(now) };',
+    ),
+  },
+  {
+    name: 'a processor builds a query',
+    filePath: 'jobs/persons/scratch-planted.ts',
+    code: processor(
+      '  await trx("follow_ups").where({ origin_deadline_id: deadline.id }).first();\n  return deps && now ? { status: "done" } : { status: "done" };',
+    ),
+  },
+  {
+    name: 'a page imports a repository',
+    filePath: 'server/web/persons/scratch-planted.ts',
+    code: planted('../../features/persons/person-repository'),
+  },
+  {
+    name: 'a page imports knex',
+    filePath: 'server/web/persons/scratch-planted.ts',
+    code: planted('knex'),
+  },
+  {
+    name: 'a page imports knex by a type only',
+    filePath: 'server/web/admin/scratch-planted.ts',
+    code: `import type { Knex } from 'knex';\nexport type X = Knex;\n`,
+  },
+  {
+    name: 'a page imports the seed',
+    filePath: 'server/web/admin/scratch-planted.ts',
+    code: planted('../../seed/demo'),
+  },
+  {
+    name: "a page reads the container's repositories",
+    filePath: 'server/web/persons/scratch-planted.ts',
+    code: page('deps.repos.persons'),
+  },
+  {
+    name: 'a page queries the database',
+    filePath: 'server/web/persons/scratch-planted.ts',
+    code: page("deps.knex('persons').select('id')"),
+  },
+  {
+    name: 'a page takes knex from the container',
+    filePath: 'server/web/admin/scratch-planted.ts',
+    code: `import type { Deps } from '../../container';\nexport const show = (deps: Deps) => {\n  const { knex: k } = deps;\n  return k;\n};\n`,
+  },
+);
+
 const allowed: Case[] = [
+  {
+    name: 'a job imports a service',
+    filePath: 'jobs/follow-ups/scratch-planted.ts',
+    code: planted('../../server/features/follow-ups/follow-up-service'),
+  },
+  {
+    name: 'a job imports rule kinds and schemas',
+    filePath: 'jobs/persons/scratch-planted.ts',
+    code: planted('../../server/features/deadlines/rule-kinds'),
+  },
+  {
+    name: 'a job imports lib',
+    filePath: 'jobs/persons/scratch-planted.ts',
+    code: planted('../../server/lib/calendar'),
+  },
+  {
+    name: "a job imports a repository's type only",
+    filePath: 'jobs/scratch-planted.ts',
+    code: `import type { Deadline } from '../server/features/deadlines/deadline-repository';\nexport type X = Deadline;\n`,
+  },
+  {
+    name: 'a processor calls a service',
+    filePath: 'jobs/follow-ups/scratch-planted.ts',
+    code: processor('  return deps.services.followUpReminders.notifyDue(trx, deadline, now);'),
+  },
+  {
+    name: "the worker shell uses the container's deadline repository",
+    filePath: 'jobs/scratch-planted.ts',
+    code: `import type { Deps } from '../server/container';\nexport const rows = (deps: Deps) => deps.repos.deadlines;\n`,
+  },
+  {
+    name: 'a page calls a service',
+    filePath: 'server/web/persons/scratch-planted.ts',
+    code: page('deps.services.persons'),
+  },
+  {
+    name: "a page imports a repository's type only",
+    filePath: 'server/web/persons/scratch-planted.ts',
+    code: `import type { Person } from '../../features/persons/person-repository';\nexport type X = Person;\n`,
+  },
   {
     name: 'lib imports lib',
     filePath: 'server/lib/scratch-planted.ts',
@@ -134,6 +253,11 @@ describe('layer rules of the lint', () => {
     const r = results.get(name)!;
     expect(r.fatal).toBe(0);
     expect(r.restricted).toEqual([]);
+  });
+
+  it('says what a job and a page do instead', () => {
+    expect(results.get('a job imports a repository')!.restricted[0]).toMatch(/through a service/);
+    expect(results.get('a page imports a repository')!.restricted[0]).toMatch(/calls services/);
   });
 
   it('says what to do instead of reaching into a repository', () => {

@@ -80,9 +80,9 @@ import { createUserService, type UserService } from './features/users/user-servi
 import { createRateLimiter } from './lib/rate-limit';
 import { createSentEmailRepository } from './features/referrals/sent-email-repository';
 import { createApiTokenRepository } from './features/api-tokens/api-token-repository';
-import { createReferralLinkRepository } from './features/referrals/referral-link-tokens';
+import { createReferralLinkRepository } from './features/referrals/referral-link-repository';
 import { createTeamRepository } from './features/teams/team-repository';
-import { createPasswordLinkRepository } from './features/users/password-links';
+import { createPasswordLinkRepository } from './features/users/password-link-repository';
 import { createUserRepository, type UserRepository } from './features/users/user-repository';
 import { createFollowUpRepository } from './features/follow-ups/follow-up-repository';
 import { createDigestRepository } from './features/digests/digest-repository';
@@ -495,7 +495,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         digests: createDigestRepository(),
         outboxIn,
       }),
-      deadlineAdmin: createDeadlineAdminService({ audit, knex, queue, relay, clock }),
+      deadlineAdmin: createDeadlineAdminService({ audit, knex, queue, relay, clock, deadlines }),
       preferences: createUserPreferenceService({ knex, users: userRepo }),
       reports: createReportService({
         audit,

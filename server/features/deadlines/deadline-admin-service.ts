@@ -8,7 +8,7 @@ import { InvalidTransitionError, NotFoundError } from '../../lib/errors';
 import { paging, uuid, type Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { DeadlineRelay } from './deadline-relay';
-import { toDeadline, type Deadline } from './deadline-repository';
+import type { Deadline, DeadlineRepository } from './deadline-repository';
 
 /** Which deadlines the admins' list shows: in difficulty (default), failed for good, or any. */
 export const DEADLINE_VIEWS = ['troubled', 'failed', 'pending', 'all'] as const;
@@ -26,6 +26,7 @@ export interface DeadlineAdminServiceDeps {
   queue: Queue<DeadlineJobData> | null;
   relay: Pick<DeadlineRelay, 'enqueue'>;
   clock: Clock;
+  deadlines: Pick<DeadlineRepository, 'listForAdmin' | 'lockInStructure' | 'replan'>;
 }
 
 const ENQUEUE_TIMEOUT_MS = 2000;
@@ -40,32 +41,12 @@ export function createDeadlineAdminService({
   relay,
   clock,
   audit,
+  deadlines,
 }: DeadlineAdminServiceDeps) {
   return {
     async list(actor: Actor, q: ListDeadlinesQuery): Promise<Page<Deadline>> {
-      const base = knex('deadlines').where({ structure_id: actor.structureId });
-      if (q.view === 'troubled')
-        base.andWhere((w) =>
-          w
-            .where({ status: 'failed' })
-            .orWhere((p) => p.where({ status: 'pending' }).andWhere('attempts', '>', 0)),
-        );
-      else if (q.view !== 'all') base.andWhere({ status: q.view });
-      const [rows, [{ count }]] = await Promise.all([
-        base
-          .clone()
-          .orderBy('due_at', 'desc')
-          .orderBy('id')
-          .limit(q.pageSize)
-          .offset((q.page - 1) * q.pageSize),
-        base.clone().count<{ count: string }[]>('id as count'),
-      ]);
-      return {
-        items: rows.map(toDeadline),
-        total: Number(count),
-        page: q.page,
-        pageSize: q.pageSize,
-      };
+      const { items, total } = await deadlines.listForAdmin(knex, actor.structureId, q.view, q);
+      return { items, total, page: q.page, pageSize: q.pageSize };
     },
 
     /**
@@ -75,12 +56,8 @@ export function createDeadlineAdminService({
      */
     async retry(actor: Actor, id: string, ctx: RequestContext): Promise<Deadline> {
       const deadline = await knex.transaction(async (trx) => {
-        const row = await trx('deadlines')
-          .where({ id, structure_id: actor.structureId })
-          .forUpdate()
-          .first();
-        if (!row) throw new NotFoundError('Deadline');
-        const d = toDeadline(row);
+        const d = await deadlines.lockInStructure(trx, actor.structureId, id);
+        if (!d) throw new NotFoundError('Deadline');
         if (!(d.status === 'failed' || (d.status === 'pending' && d.attempts > 0)))
           throw new InvalidTransitionError(
             `This deadline is ${d.status}: only a failing one is retried`,
@@ -88,15 +65,11 @@ export function createDeadlineAdminService({
               current: d,
             },
           );
-        const [updated] = await trx('deadlines')
-          .where({ id })
-          .update({
-            status: 'pending',
-            processed_at: null,
-            enqueued_at: null,
-            last_error: `Retried by an administrator at ${clock.now().toISOString()} (was: ${(d.lastError ?? '').slice(0, 1500)})`,
-          })
-          .returning('*');
+        const updated = await deadlines.replan(
+          trx,
+          id,
+          `Retried by an administrator at ${clock.now().toISOString()} (was: ${(d.lastError ?? '').slice(0, 1500)})`,
+        );
         await audit.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -106,7 +79,7 @@ export function createDeadlineAdminService({
           ip: ctx.ip,
           details: { kind: d.kind, was: d.status, attempts: d.attempts },
         });
-        return toDeadline(updated);
+        return updated;
       });
       // BullMQ ignores an add whose id still exists, even as a failed job: remove it first.
       if (queue) {

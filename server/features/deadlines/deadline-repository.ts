@@ -228,6 +228,57 @@ export function createDeadlineRepository() {
       if (ids.length === 0) return;
       await db('deadlines').whereIn('id', ids).update({ enqueued_at: db.fn.now() });
     },
+    /**
+     * A structure's deadlines for its admins, newest due first: those in difficulty (failed, or
+     * pending with failed attempts), one status, or all.
+     */
+    async listForAdmin(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      view: DeadlineStatus | 'troubled' | 'all',
+      page: { page: number; pageSize: number },
+    ): Promise<{ items: Deadline[]; total: number }> {
+      const base = db('deadlines').where({ structure_id: structureId });
+      if (view === 'troubled')
+        base.andWhere((w) =>
+          w
+            .where({ status: 'failed' })
+            .orWhere((p) => p.where({ status: 'pending' }).andWhere('attempts', '>', 0)),
+        );
+      else if (view !== 'all') base.andWhere({ status: view });
+      const [rows, [{ count }]] = await Promise.all([
+        base
+          .clone()
+          .orderBy('due_at', 'desc')
+          .orderBy('id')
+          .limit(page.pageSize)
+          .offset((page.page - 1) * page.pageSize),
+        base.clone().count<{ count: string }[]>('id as count'),
+      ]);
+      return { items: rows.map(toDeadline), total: Number(count) };
+    },
+
+    /** Locks one deadline of the structure for the caller's transaction; null outside it. */
+    async lockInStructure(
+      trx: Knex.Transaction,
+      structureId: string,
+      id: string,
+    ): Promise<Deadline | null> {
+      const row = await trx('deadlines')
+        .where({ id, structure_id: structureId })
+        .forUpdate()
+        .first();
+      return row ? toDeadline(row) : null;
+    },
+
+    /** Pending again, due when it was, to be enqueued afresh; `note` replaces the last error. */
+    async replan(trx: Knex.Transaction, id: string, note: string): Promise<Deadline> {
+      const [row] = await trx('deadlines')
+        .where({ id })
+        .update({ status: 'pending', processed_at: null, enqueued_at: null, last_error: note })
+        .returning('*');
+      return toDeadline(row);
+    },
   };
   return repo;
 }

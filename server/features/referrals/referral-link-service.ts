@@ -15,10 +15,11 @@ import {
   TOKEN_PATTERN,
   hashToken,
   linkTokenFor,
-  type ReferralLinkRepository,
   type LinkPurpose,
   type ReferralLink,
 } from './referral-link-tokens';
+
+import type { ReferralLinkRepository } from './referral-link-repository';
 
 /** What each kind of link may do, and from which statuses. */
 export const LINK_ACTIONS = {

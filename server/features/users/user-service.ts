@@ -17,11 +17,11 @@ import {
   linkUsable,
   PASSWORD_PATH_PREFIX,
   passwordTokenFor,
-  type PasswordLinkRepository,
   USER_PASSWORD_EMAIL,
   type PasswordLink,
   type PasswordLinkPurpose,
 } from './password-links';
+import type { PasswordLinkRepository } from './password-link-repository';
 import {
   NO_PASSWORD,
   type UserRepository,

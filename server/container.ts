@@ -14,20 +14,14 @@ import { createUnitOfWork } from './lib/unit-of-work';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
 import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
-import {
-  createReferralRepository,
-  type ReferralRepository,
-} from './features/referrals/referral-repository';
+import { createReferralRepository } from './features/referrals/referral-repository';
 import { createReferralService, type ReferralService } from './features/referrals/referral-service';
 import {
   createReferralLinkService,
   type ReferralLinkService,
 } from './features/referrals/referral-link-service';
 import { createAuthService, type AuthService } from './features/auth/auth-service';
-import {
-  createContactRepository,
-  type ContactRepository,
-} from './features/contacts/contact-repository';
+import { createContactRepository } from './features/contacts/contact-repository';
 import { createContactService, type ContactService } from './features/contacts/contact-service';
 import { createDeadlineRelay, type DeadlineRelay } from './features/deadlines/deadline-relay';
 import {
@@ -55,10 +49,7 @@ import {
   createNotificationService,
   type NotificationService,
 } from './features/notifications/notification-service';
-import {
-  createPersonRepository,
-  type PersonRepository,
-} from './features/persons/person-repository';
+import { createPersonRepository } from './features/persons/person-repository';
 import { createPersonService, type PersonService } from './features/persons/person-service';
 import { createPersonMergeRepository } from './features/persons/person-merge-repository';
 import {
@@ -143,13 +134,14 @@ export interface Deps {
   mailer: Mailer;
   /** The durations of the reminder rules: the one function per-structure settings replace. */
   ruleSettings: RuleSettingsSource;
+  /**
+   * The only repositories handed out as such, to the edges that are no feature: everything else
+   * reaches rows through `services`.
+   */
   repos: {
-    persons: PersonRepository;
-    contacts: ContactRepository;
-    referrals: ReferralRepository;
-    /** The outbox table: the deadline worker's shell (jobs/processor.ts, jobs/runtime.ts) locks and finishes its rows. */
+    /** The outbox table: the worker's shell (jobs/processor.ts, jobs/runtime.ts) locks and finishes its rows. */
     deadlines: DeadlineRepository;
-    /** Users as the session and the operator commands read them (server/auth, server/cli). */
+    /** Users as the session reads them on every request (server/auth/session.ts). */
     users: UserRepository;
   };
   services: {
@@ -408,7 +400,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     throttle,
     mailer,
     ruleSettings,
-    repos: { persons, contacts, referrals: referralRepo, deadlines, users: userRepo },
+    repos: { deadlines, users: userRepo },
     services: {
       auth: createAuthService({ audit, knex, throttle, users, twoFactor }),
       persons: personService,

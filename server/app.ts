@@ -177,7 +177,7 @@ const noStore: RequestHandler = (_req, res, next) => {
 
 /**
  * CSRF defence for cookie-authenticated API calls: a state-changing request sent by a browser
- * from another site is refused (Sec-Fetch-Site, then Origin).
+ * from another site is refused (Sec-Fetch-Site, then an Origin other than PUBLIC_URL's).
  */
 function sameOriginForStateChanges(publicUrl: string): RequestHandler {
   const allowed = new URL(publicUrl).origin;
@@ -187,9 +187,9 @@ function sameOriginForStateChanges(publicUrl: string): RequestHandler {
     if (site && site !== 'same-origin' && site !== 'none')
       return next(new ForbiddenError('Cross-site request refused'));
     const origin = req.get('origin');
-    if (origin && origin !== allowed && origin !== `${req.protocol}://${req.get('host')}`) {
-      return next(new ForbiddenError('Cross-site request refused'));
-    }
+    // Compared with PUBLIC_URL only: the Host header is the sender's to choose, so an Origin
+    // matching it proves nothing.
+    if (origin && origin !== allowed) return next(new ForbiddenError('Cross-site request refused'));
     return next();
   };
 }

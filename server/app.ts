@@ -34,6 +34,7 @@ import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
 import { APP_VERSION } from './lib/package-info';
+import { refuseControlCharacters } from './http/control-characters';
 
 /** Builds the HTTP app without listening, so tests drive it through supertest. */
 export function createApp(deps: Deps): Express {
@@ -115,6 +116,7 @@ export function createApp(deps: Deps): Express {
   app.use(express.json({ limit: '100kb' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   installSessions(app, deps.knex, deps.config);
+  app.use(refuseControlCharacters);
 
   const api = Router();
   api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));

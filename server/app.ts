@@ -29,6 +29,7 @@ import { settingsRouter } from './features/settings/settings-router';
 import { teamRouter } from './features/teams/team-router';
 import { userRouter } from './features/users/user-router';
 import { PASSWORD_PATH_PREFIX } from './features/users/password-links';
+import { PARTNER_EMAIL_PATH_PREFIX } from './features/partners/partner-email-changes';
 import { deadlineAdminRouter } from './features/deadlines/deadline-admin-router';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
@@ -165,9 +166,10 @@ export function createApp(deps: Deps): Express {
   return app;
 }
 
-/** A signed link's or a set-password link's token is a credential: its path is logged without it. */
+/** A signed link's, a set-password or an address link's token is a credential: logged without it. */
 function redactLinkToken(path: string): string {
   if (path.startsWith(PASSWORD_PATH_PREFIX)) return `${PASSWORD_PATH_PREFIX}[token]`;
+  if (path.startsWith(PARTNER_EMAIL_PATH_PREFIX)) return `${PARTNER_EMAIL_PATH_PREFIX}[token]`;
   return path.startsWith(LINK_PATH_PREFIX) ? `${LINK_PATH_PREFIX}[token]` : path;
 }
 

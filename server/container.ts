@@ -177,7 +177,16 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
-  const partners = createPartnerDirectory({ knex, clock });
+  const notifications = createNotificationService({ knex, clock });
+  // The user service is built below and called only later, when an address is confirmed.
+  const partners = createPartnerDirectory({
+    knex,
+    uow,
+    clock,
+    linkSecret: config.LINK_SECRET,
+    notifications,
+    managerIds: (db, structureId) => users.activeManagerIds(db, structureId),
+  });
   const teams = createTeamService({ knex, uow });
   const users = createUserService({
     knex,
@@ -207,7 +216,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     persons: personService,
     clock,
   });
-  const notifications = createNotificationService({ knex, clock });
   const followUps = createFollowUpService({
     knex,
     uow,

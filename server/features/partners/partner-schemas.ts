@@ -122,7 +122,11 @@ export const partnerView = z
   .object({
     id: z.uuid(),
     name: z.string(),
-    email: z.string(),
+    email: z.string().meta({ description: 'The confirmed address every referral email goes to' }),
+    pendingEmail: z.string().nullable().meta({
+      description:
+        'A new address given by an admin and not confirmed yet from it (an emailed link, 48 hours): nothing is sent there until then',
+    }),
     phone: z.string().nullable(),
     description: z.string().nullable(),
     area: z.string().nullable(),

@@ -163,7 +163,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const uow = createUnitOfWork(knex, createOutbox(relay));
   const cipher = createCipher(config.ENCRYPTION_KEY);
-  const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
+  const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX, clock });
 
   const settings = createSettingsService({
     knex,

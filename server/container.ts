@@ -11,6 +11,7 @@ import { openDatabase, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { createRedis, tryConnect } from './lib/redis';
 import { createUnitOfWork } from './lib/unit-of-work';
+import { createCircuitBreaker, type CircuitBreaker } from './lib/circuit-breaker';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
 import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
@@ -89,6 +90,8 @@ export interface Deps {
   redis: Redis;
   queue: Queue<DeadlineJobData>;
   relay: DeadlineRelay;
+  /** Whether requests enqueue their deadlines inline (closed) or leave them to the relay. */
+  enqueueBreaker: CircuitBreaker;
   uow: UnitOfWork;
   cipher: Cipher;
   throttle: LoginThrottle;
@@ -132,6 +135,9 @@ interface ContainerOptions {
   db?: Database;
 }
 
+/** How long requests leave deadlines to the relay after a failed enqueue, before one retries. */
+const ENQUEUE_RETRY_AFTER_MS = 10_000;
+
 export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const clock = opts.clock ?? systemClock;
@@ -150,11 +156,16 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const queue = createDeadlineQueue(redis, config.QUEUE_PREFIX);
   queue.on('error', () => undefined);
 
+  // After a failed enqueue, requests stop trying Redis inline for a while (or until it is
+  // 'ready' again) and leave their rows to the relay: writes keep their normal speed.
+  const enqueueBreaker = createCircuitBreaker({ clock, retryAfterMs: ENQUEUE_RETRY_AFTER_MS });
+  redis.on('ready', () => enqueueBreaker.probe());
   const relay = createDeadlineRelay({
     knex,
     queue,
     clock,
     logger,
+    breaker: enqueueBreaker,
     emailRetry: { attempts: config.EMAIL_RETRY_ATTEMPTS, delayMs: config.EMAIL_RETRY_DELAY_MS },
     rearm: {
       cooldownMs: config.DEADLINE_RETRY_COOLDOWN_MS,
@@ -280,6 +291,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     redis,
     queue,
     relay,
+    enqueueBreaker,
     uow,
     cipher,
     throttle,

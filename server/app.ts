@@ -36,6 +36,7 @@ import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
 import { APP_VERSION } from './lib/package-info';
 import { refuseControlCharacters } from './http/control-characters';
+import { metricsRouter } from './features/metrics/metrics-router';
 
 /** Builds the HTTP app without listening, so tests drive it through supertest. */
 export function createApp(deps: Deps): Express {
@@ -98,6 +99,8 @@ export function createApp(deps: Deps): Express {
     }),
   );
 
+  app.use(deps.metrics.observeHttp);
+
   app.get('/healthz', isPublic(), (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -118,6 +121,7 @@ export function createApp(deps: Deps): Express {
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   installSessions(app, deps.knex, deps.config);
   app.use(refuseControlCharacters);
+  app.use(metricsRouter(deps.metrics, deps.logger));
 
   const api = Router();
   api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));

@@ -12,6 +12,8 @@ import { createLogger, type Logger } from './lib/logger';
 import { createRedis, tryConnect } from './lib/redis';
 import { createUnitOfWork } from './lib/unit-of-work';
 import { createCircuitBreaker, type CircuitBreaker } from './lib/circuit-breaker';
+import { poolStats } from './lib/db';
+import { createMetrics, type Metrics } from './features/metrics/metrics-service';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
 import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
@@ -92,6 +94,8 @@ export interface Deps {
   relay: DeadlineRelay;
   /** Whether requests enqueue their deadlines inline (closed) or leave them to the relay. */
   enqueueBreaker: CircuitBreaker;
+  /** The process's Prometheus metrics (GET /metrics, METRICS_PORT). */
+  metrics: Metrics;
   uow: UnitOfWork;
   cipher: Cipher;
   throttle: LoginThrottle;
@@ -292,6 +296,13 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     queue,
     relay,
     enqueueBreaker,
+    metrics: createMetrics({
+      clock,
+      jobCounts: () => queue.getJobCounts('waiting', 'delayed', 'failed', 'active'),
+      oldestPendingDueAt: () => deadlineRepository.oldestPendingDueAt(knex),
+      pool: () => poolStats(knex),
+      enqueueBreakerOpen: () => enqueueBreaker.state() !== 'closed',
+    }),
     uow,
     cipher,
     throttle,

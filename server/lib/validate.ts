@@ -76,6 +76,16 @@ export function parseInput<S extends z.ZodType>(
 /** A string stored as plain PostgreSQL text: no control character (web forms share it). */
 export const plainString = () =>
   z.string().refine((s) => !hasControlCharacter(s), CONTROL_CHARACTER_MESSAGE);
+/**
+ * A one-line text (a name, an area): besides the control characters every string refuses, no
+ * tab or line break either, which only multi-line texts (descriptions, notes) may hold.
+ */
+export const oneLine = (max: number) =>
+  plainString()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max)
+    .refine((s) => !/[\t\r\n]/.test(s), 'must be on one line (no tab or line break)');
 export const uuid = () => z.uuid({ message: 'must be a UUID' });
 /** A query-string flag: exactly "true" or "false". */
 export const queryFlag = () =>

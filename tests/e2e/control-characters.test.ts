@@ -109,6 +109,30 @@ describe('control characters in forms, queries and bodies', () => {
     expect(res.status).toBe(201);
   });
 
+  it('when a one-line partner field (name, area, how to reach) has a tab or a line break, then 400 naming it; a description may hold several lines', async () => {
+    for (const field of ['name', 'area', 'howToReach']) {
+      const res = await admin.post('/api/partners').send({
+        name: 'Ligne',
+        email: 'ligne@partner.test',
+        services: [],
+        [field]: 'Première\nseconde',
+      });
+      expect([res.status, res.body.error?.details?.[0]?.field]).toEqual([400, field]);
+    }
+    const page = await postForm(admin, '/admin/partenaires', '/admin/partenaires', {
+      ...newPartner,
+      area: 'Angers\tcentre',
+    });
+    expect(page.status).toBe(400);
+    const multi = await admin.post('/api/partners').send({
+      name: 'Plusieurs lignes',
+      email: 'lignes@partner.test',
+      description: 'Première ligne\r\nseconde ligne',
+      services: [],
+    });
+    expect(multi.status).toBe(201);
+  });
+
   it('when a page query has a control character, then a 400 page in French naming the parameter', async () => {
     const res = await admin.get('/admin/partenaires').query({ tri: 'nom\u0000' });
     expect(res.status).toBe(400);

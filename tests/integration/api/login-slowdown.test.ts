@@ -2,6 +2,7 @@ import request from 'supertest';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../../setup/context';
 import { createTeam, createUser } from '../../setup/factories';
+import { csrfOf } from '../../e2e/html';
 
 /**
  * Security line 32: failed logins cannot lock an account's owner out from elsewhere. Throttled
@@ -69,6 +70,26 @@ describe('login throttle across addresses', () => {
     expect((await login(owner.email, '198.51.100.20')).status).toBe(200);
     // A success forgets the failures: the next login is not slowed.
     expect((await login(owner.email, '198.51.100.21')).status).toBe(200);
+  });
+
+  it('when the login page meets the slow-down, then it says in French how many seconds to wait, and the owner gets in after them', async () => {
+    const owner = await createUser(team.structure.id, 'worker');
+    for (let i = 0; i < 10; i += 1) await login(owner.email, `192.0.2.${100 + i}`, `guess ${i}`);
+    const agent = request.agent(ctx.app);
+    const form = async () => {
+      const page = await agent.get('/connexion').set('X-Forwarded-For', '198.51.100.99');
+      return agent
+        .post('/connexion')
+        .set('X-Forwarded-For', '198.51.100.99')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), email: owner.email, password: DEFAULT_PASSWORD });
+    };
+    const slowed = await form();
+    expect(slowed.status).toBe(429);
+    expect(slowed.headers['retry-after']).toBe('1');
+    expect(slowed.text).toContain('patientez 1 seconde avant de réessayer');
+    clock.advance(1000);
+    expect((await form()).status).toBe(303);
   });
 
   it('when another account is attacked, then this one is not slowed', async () => {

@@ -101,6 +101,14 @@ describe('inline enqueue with Redis down: the circuit breaker', () => {
     expect(addBulk).toHaveBeenCalledTimes(2);
     expect([second.enqueued_at, third.enqueued_at]).toEqual([null, null]);
     expect(ctx.deps.enqueueBreaker.state()).toBe('open');
+    // A write that cancels deadlines (completing the first follow-up) does not try Redis either.
+    const remove = jest.spyOn(ctx.deps.queue, 'remove');
+    const done = await worker.patch(`/api/follow-ups/${up.subject_id}`).send({ status: 'done' });
+    expect(done.status).toBe(200);
+    // Its deadline was cancelled (so, breaker closed, its job would be removed from Redis now).
+    expect((await testKnex()('deadlines').where({ id: up.id }).first()).status).toBe('cancelled');
+    expect(remove).not.toHaveBeenCalled();
+    remove.mockRestore();
 
     redis = await startRedis(port);
     await waitFor(

@@ -12,7 +12,7 @@ export type ProcessorResult = { status: 'done' } | { status: 'skipped'; note: st
 export const done = (): ProcessorResult => ({ status: 'done' });
 export const skipped = (note: string): ProcessorResult => ({ status: 'skipped', note });
 
-interface ProcessorContext {
+export interface ProcessorContext {
   /** Locked for this transaction and still pending. */
   deadline: Deadline;
   /** Every query of the processor goes through it: its effects and the deadline's new status commit together. */

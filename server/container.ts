@@ -11,6 +11,9 @@ import { openDatabase, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { createRedis, tryConnect } from './lib/redis';
 import { createUnitOfWork } from './lib/unit-of-work';
+import { createCircuitBreaker, type CircuitBreaker } from './lib/circuit-breaker';
+import { poolStats } from './lib/db';
+import { createMetrics, type Metrics } from './features/metrics/metrics-service';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
 import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
@@ -106,6 +109,10 @@ export interface Deps {
   redis: Redis;
   queue: Queue<DeadlineJobData>;
   relay: DeadlineRelay;
+  /** Whether requests enqueue their deadlines inline (closed) or leave them to the relay. */
+  enqueueBreaker: CircuitBreaker;
+  /** The process's Prometheus metrics (GET /metrics, METRICS_PORT). */
+  metrics: Metrics;
   uow: UnitOfWork;
   cipher: Cipher;
   throttle: LoginThrottle;
@@ -153,6 +160,9 @@ interface ContainerOptions {
   db?: Database;
 }
 
+/** How long requests leave deadlines to the relay after a failed enqueue, before one retries. */
+const ENQUEUE_RETRY_AFTER_MS = 10_000;
+
 export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const clock = opts.clock ?? systemClock;
@@ -171,11 +181,16 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const queue = createDeadlineQueue(redis, config.QUEUE_PREFIX);
   queue.on('error', () => undefined);
 
+  // After a failed enqueue, requests stop trying Redis inline for a while (or until it is
+  // 'ready' again) and leave their rows to the relay: writes keep their normal speed.
+  const enqueueBreaker = createCircuitBreaker({ clock, retryAfterMs: ENQUEUE_RETRY_AFTER_MS });
+  redis.on('ready', () => enqueueBreaker.probe());
   const relay = createDeadlineRelay({
     knex,
     queue,
     clock,
     logger,
+    breaker: enqueueBreaker,
     emailRetry: { attempts: config.EMAIL_RETRY_ATTEMPTS, delayMs: config.EMAIL_RETRY_DELAY_MS },
     rearm: {
       cooldownMs: config.DEADLINE_RETRY_COOLDOWN_MS,
@@ -184,7 +199,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const uow = createUnitOfWork(knex, createOutbox(relay));
   const cipher = createCipher(config.ENCRYPTION_KEY);
-  const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
+  const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX, clock });
 
   const reportRepo = createReportRepository(cipher);
   const settings = createSettingsService({
@@ -204,7 +219,16 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
-  const partners = createPartnerDirectory({ knex, clock });
+  const notifications = createNotificationService({ knex, clock });
+  // The user service is built below and called only later, when an address is confirmed.
+  const partners = createPartnerDirectory({
+    knex,
+    uow,
+    clock,
+    linkSecret: config.LINK_SECRET,
+    notifications,
+    managerIds: (db, structureId) => users.activeManagerIds(db, structureId),
+  });
   const teams = createTeamService({ knex, uow });
   const users = createUserService({
     knex,
@@ -234,7 +258,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     persons: personService,
     clock,
   });
-  const notifications = createNotificationService({ knex, clock });
   const followUps = createFollowUpService({
     knex,
     uow,
@@ -313,6 +336,14 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     redis,
     queue,
     relay,
+    enqueueBreaker,
+    metrics: createMetrics({
+      clock,
+      jobCounts: () => queue.getJobCounts('waiting', 'delayed', 'failed', 'active'),
+      oldestPendingDueAt: () => deadlineRepository.oldestPendingDueAt(knex),
+      pool: () => poolStats(knex),
+      enqueueBreakerOpen: () => enqueueBreaker.state() !== 'closed',
+    }),
     uow,
     cipher,
     throttle,

@@ -7,14 +7,16 @@ import {
 import { passwordLinkEmail } from '../../server/features/users/user-emails';
 import { userRepository } from '../../server/features/users/user-repository';
 import { sentEmailRepository } from '../../server/features/referrals/sent-email-repository';
-import { done, skipped, type Processor } from '../processor';
+import { skipped, type Processor } from '../processor';
+import { sendDeadlineEmail } from '../deadline-email';
 
 /**
  * 'user.password_email': the invitation or set-password email. The token is rebuilt from the
  * link's id, so a redelivery sends the same working link with the same Message-ID; `sent_emails`
  * (unique per deadline) makes a second delivery after commit a no-op.
  */
-export const userPasswordEmail: Processor = async ({ deadline, trx, deps, now }) => {
+export const userPasswordEmail: Processor = async (ctx) => {
+  const { deadline, trx, deps, now } = ctx;
   if (await sentEmailRepository.wasSent(trx, deadline.id)) return skipped('email already sent');
   const link = await passwordLinkRepository.findById(trx, deadline.subjectId);
   if (!link) return skipped('link not found');
@@ -22,9 +24,7 @@ export const userPasswordEmail: Processor = async ({ deadline, trx, deps, now })
   const user = await userRepository.findById(trx, link.userId);
   if (!user || user.disabledAt) return skipped('user disabled');
   const structureName = (await userRepository.structureName(trx, link.structureId)) ?? 'aller-vers';
-  const host = new URL(deps.config.publicUrl).hostname || 'aller-vers.local';
-  const messageId = `<deadline-${deadline.id}@${host}>`;
-  await deps.mailer.send(
+  return sendDeadlineEmail(ctx, (messageId) =>
     passwordLinkEmail({
       purpose: link.purpose,
       to: user.email,
@@ -35,12 +35,4 @@ export const userPasswordEmail: Processor = async ({ deadline, trx, deps, now })
       messageId,
     }),
   );
-  await sentEmailRepository.record(trx, {
-    deadlineId: deadline.id,
-    structureId: deadline.structureId,
-    kind: deadline.kind,
-    messageId,
-    at: now,
-  });
-  return done();
 };

@@ -9,7 +9,12 @@ import express, {
 } from 'express';
 import { isPublic } from '../auth/policies';
 import type { Logger } from '../lib/logger';
-import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../lib/errors';
+import {
+  ControlCharacterError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+} from '../lib/errors';
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
 import type { NotificationService } from '../features/notifications/notification-service';
 import { localPath } from './format';
@@ -82,6 +87,18 @@ const CODE_TEXTS: Record<string, { title: string; message: string }> = {
       'Cette action n’est plus possible dans l’état actuel ; rien n’a été enregistré. Rechargez la page pour voir où en sont les choses.',
   },
 };
+
+/** A control character refused, naming where it was: a form field or a parameter of the address. */
+function controlCharacterText(err: ControlCharacterError) {
+  const where =
+    err.where === 'body'
+      ? `Le champ « ${err.field} »`
+      : `Le paramètre « ${err.field} » de l’adresse`;
+  return {
+    title: 'Caractère invisible refusé',
+    message: `${where} contient un caractère invisible (un caractère de contrôle, souvent venu d’un copier-coller). Rien n’a été enregistré : revenez à la page précédente, retapez ce champ et recommencez.`,
+  };
+}
 
 /** DSFR from its npm package (no CDN), then our own small stylesheet. Mounted before sessions. */
 export function webStatic(): Router {
@@ -166,7 +183,10 @@ export function htmlErrorHandler(
     if (err instanceof TooManyRequestsError && err.retryAfterSeconds) {
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
     }
-    const text = CODE_TEXTS[body.error.code] ?? TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400];
+    const text =
+      err instanceof ControlCharacterError
+        ? controlCharacterText(err)
+        : (CODE_TEXTS[body.error.code] ?? TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400]);
 
     let ctx: PageContext;
     try {

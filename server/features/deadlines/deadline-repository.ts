@@ -62,6 +62,15 @@ export function toDeadline(r: DeadlineRow): Deadline {
  * addressed by id; every row still carries its structure.
  */
 export const deadlineRepository = {
+  /** The due moment of the oldest pending deadline (the deadlines_pending index), or null. */
+  async oldestPendingDueAt(db: Knex | Knex.Transaction): Promise<Date | null> {
+    const row = await db('deadlines')
+      .where({ status: 'pending' })
+      .min({ oldest: 'due_at' })
+      .first();
+    return row?.oldest ? new Date(row.oldest as Date) : null;
+  },
+
   async insert(trx: Knex.Transaction, d: NewDeadline): Promise<string> {
     const [row] = await trx('deadlines')
       .insert({

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { OPEN_STATUSES } from '../referrals/referral-state';
+import { partnerEmailChangeRepository } from './partner-email-changes';
 import {
   STALE_AFTER_MONTHS,
   type CreatePartnerInput,
@@ -24,7 +25,10 @@ export interface PartnerService {
 export interface Partner {
   id: string;
   name: string;
+  /** The confirmed address: every email about a referral goes there. */
   email: string;
+  /** A new address asked for and not confirmed yet from it: nothing is sent there. */
+  pendingEmail: string | null;
   phone: string | null;
   description: string | null;
   area: string | null;
@@ -60,10 +64,16 @@ const toService = (r: Record<string, unknown>, now: Date): PartnerService => ({
   stale: new Date(r.last_reviewed_at as Date) < staleBefore(now),
 });
 
-const toPartner = (r: Record<string, unknown>, services: PartnerService[], now: Date): Partner => ({
+const toPartner = (
+  r: Record<string, unknown>,
+  services: PartnerService[],
+  pending: Map<string, string>,
+  now: Date,
+): Partner => ({
   id: r.id as string,
   name: r.name as string,
   email: r.email as string,
+  pendingEmail: pending.get(r.id as string) ?? null,
   phone: (r.phone as string | null) ?? null,
   description: (r.description as string | null) ?? null,
   area: (r.area as string | null) ?? null,
@@ -76,10 +86,12 @@ const toPartner = (r: Record<string, unknown>, services: PartnerService[], now: 
   updatedAt: r.updated_at as Date,
 });
 
-/** A partner as stored, from its whole description (absent optional fields cleared). */
+/**
+ * A partner as stored, from its whole description (absent optional fields cleared). The email is
+ * not part of it: it is set at creation, then changes only once the new address confirms.
+ */
 const partnerRow = (p: UpdatePartnerInput, now: Date) => ({
   name: p.name,
-  email: p.email,
   phone: p.phone ?? null,
   description: p.description ?? null,
   area: p.area ?? null,
@@ -117,33 +129,40 @@ export const partnerRepository = {
     const q = db('partners').orderBy('name').orderBy('id');
     if (f.offerable) q.where('last_reviewed_at', '>=', staleBefore(now));
     const rows = await q;
-    const services = await partnerRepository.servicesOf(
-      db,
-      rows.map((r) => r.id as string),
-      now,
-    );
+    const ids = rows.map((r) => r.id as string);
+    const [services, pending] = await Promise.all([
+      partnerRepository.servicesOf(db, ids, now),
+      partnerEmailChangeRepository.pendingEmails(db, ids, now),
+    ]);
     return rows
       .map((r) => {
         let s = services.filter((x) => x.partnerId === r.id);
         if (f.offerable) s = s.filter((x) => !x.stale);
         if (f.theme)
           s = s.filter((x) => x.themes.some((t) => t === f.theme || t.startsWith(`${f.theme}--`)));
-        return toPartner(r, s, now);
+        return toPartner(r, s, pending, now);
       })
       .filter((p) => !f.theme || p.services.length > 0);
   },
 
   async findById(db: Db, id: string, now: Date): Promise<Partner | null> {
     const row = await db('partners').where({ id }).first();
-    if (!row) return null;
-    return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
+    return row ? partnerRepository.withDetails(db, row, now) : null;
+  },
+
+  async withDetails(db: Db, row: Record<string, unknown>, now: Date): Promise<Partner> {
+    const id = row.id as string;
+    const [services, pending] = await Promise.all([
+      partnerRepository.servicesOf(db, [id], now),
+      partnerEmailChangeRepository.pendingEmails(db, [id], now),
+    ]);
+    return toPartner(row, services, pending, now);
   },
 
   /** The partner, when the structure owns it (may edit it); null otherwise, as for an unknown id. */
   async findOwned(db: Db, id: string, structureId: string, now: Date): Promise<Partner | null> {
     const row = await db('partners').where({ id, structure_id: structureId }).first();
-    if (!row) return null;
-    return toPartner(row, await partnerRepository.servicesOf(db, [id], now), now);
+    return row ? partnerRepository.withDetails(db, row, now) : null;
   },
 
   /** The ids of the partners the structure owns. */
@@ -154,19 +173,24 @@ export const partnerRepository = {
       .pluck('id')) as string[];
   },
 
-  /** The other structures with an open referral to the partner: its mail concerns them too. */
-  async structuresWithOpenReferrals(
-    db: Db,
-    partnerId: string,
-    exceptStructureId: string,
-  ): Promise<string[]> {
+  /** The structures with an open referral to the partner: where its mail goes concerns them. */
+  async structuresWithOpenReferrals(db: Db, partnerId: string): Promise<string[]> {
     return (await db('referrals')
       .where({ partner_id: partnerId })
       .whereIn('status', OPEN_STATUSES)
-      .whereNot({ structure_id: exceptStructureId })
       .distinct('structure_id')
       .orderBy('structure_id')
       .pluck('structure_id')) as string[];
+  },
+
+  /** Locks the partner row and returns its confirmed email (null when unknown). */
+  async lockEmail(trx: Knex.Transaction, id: string): Promise<string | null> {
+    const row = await trx('partners').where({ id }).forUpdate().first('email');
+    return (row?.email as string | undefined) ?? null;
+  },
+
+  async setEmail(trx: Knex.Transaction, id: string, email: string, now: Date): Promise<void> {
+    await trx('partners').where({ id }).update({ email, updated_at: now });
   },
 
   async exists(db: Db, id: string): Promise<boolean> {
@@ -204,7 +228,7 @@ export const partnerRepository = {
     now: Date,
   ): Promise<string> {
     const [row] = await trx('partners')
-      .insert({ ...partnerRow(p, now), structure_id: structureId, created_at: now })
+      .insert({ ...partnerRow(p, now), email: p.email, structure_id: structureId, created_at: now })
       .returning('id');
     if (p.services.length) {
       await trx('partner_services').insert(
@@ -227,6 +251,7 @@ export const partnerRepository = {
 
   /**
    * A new description, whole (an optional field left out is cleared); it counts as a review.
+   * The email is left as it is: `emailDiffers` tells the service a change must be confirmed.
    * Only the owning structure's: null for a partner of another structure, as for an unknown one.
    */
   async update(
@@ -235,7 +260,7 @@ export const partnerRepository = {
     structureId: string,
     p: UpdatePartnerInput,
     now: Date,
-  ): Promise<{ emailChanged: boolean } | null> {
+  ): Promise<{ emailDiffers: boolean } | null> {
     const before = await trx('partners')
       .where({ id, structure_id: structureId })
       .forUpdate()
@@ -246,7 +271,7 @@ export const partnerRepository = {
       .update(partnerRow(p, now))
       .returning('id');
     if (n.length !== 1) return null;
-    return { emailChanged: before.email !== p.email };
+    return { emailDiffers: before.email !== p.email };
   },
 
   async hasService(db: Db, partnerId: string, serviceId: string): Promise<boolean> {

@@ -55,7 +55,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     params: partnerParams,
     body: updatePartnerBody,
     summary:
-      'Replace a partner’s description (an optional field left out is cleared); counts as a review. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one',
+      'Replace a partner’s description (an optional field left out is cleared); counts as a review. A new email is only pending (`pendingEmail`) until confirmed from that address through an emailed link; every email still goes to the confirmed one. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one',
     response: partnerView,
     handler: ({ actor, params, body, ctx }) => partners.update(actor, params.id, body, ctx),
   });

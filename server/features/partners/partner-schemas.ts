@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { uuid } from '../../lib/validate';
+import { oneLine, uuid } from '../../lib/validate';
 
 /**
  * Top-level thematiques of the data·inclusion vocabulary; a service may name a sub-theme
@@ -53,12 +53,12 @@ const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(
 
 export const serviceInput = z
   .object({
-    name: text(200),
+    name: oneLine(200),
     themes: z.array(theme).min(1, 'give at least one theme').max(20),
     audience: z.array(z.enum(AUDIENCES)).max(10).optional(),
     description: text(2000).optional(),
-    area: text(200).optional(),
-    howToReach: text(1000).optional(),
+    area: oneLine(200).optional(),
+    howToReach: oneLine(1000).optional(),
     responseDelayDays: z.number().int().min(1).max(60).optional(),
   })
   .strict();
@@ -66,7 +66,7 @@ export type ServiceInput = z.infer<typeof serviceInput>;
 
 export const createPartnerBody = z
   .object({
-    name: text(200),
+    name: oneLine(200),
     email: z.email({ message: 'must be an email address' }).max(254),
     phone: z
       .string()
@@ -74,8 +74,8 @@ export const createPartnerBody = z
       .regex(/^[+0-9 ().-]{6,25}$/, 'must be a phone number')
       .optional(),
     description: text(2000).optional(),
-    area: text(200).optional(),
-    howToReach: text(1000).optional(),
+    area: oneLine(200).optional(),
+    howToReach: oneLine(1000).optional(),
     // Shown as a link: only a web address, never javascript:, data: or the like.
     website: z
       .string()
@@ -122,7 +122,11 @@ export const partnerView = z
   .object({
     id: z.uuid(),
     name: z.string(),
-    email: z.string(),
+    email: z.string().meta({ description: 'The confirmed address every referral email goes to' }),
+    pendingEmail: z.string().nullable().meta({
+      description:
+        'A new address given by an admin and not confirmed yet from it (an emailed link, 48 hours): nothing is sent there until then',
+    }),
     phone: z.string().nullable(),
     description: z.string().nullable(),
     area: z.string().nullable(),

@@ -1,8 +1,17 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { ConflictError, NotFoundError } from '../../lib/errors';
+import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
+import type { UnitOfWork } from '../deadlines/outbox';
+import type { NotificationService } from '../notifications/notification-service';
+import {
+  changeProblem,
+  PARTNER_EMAIL_CHANGED,
+  PARTNER_EMAIL_CONFIRM,
+  partnerEmailChangeRepository,
+  type EmailChangeProblem,
+} from './partner-email-changes';
 import { partnerRepository, type Partner } from './partner-repository';
 import type {
   CreatePartnerInput,
@@ -16,8 +25,19 @@ import type {
  * of the structure that owns each partner. A partner of another structure is not found (404), as
  * an unknown one is, for every change and for the edit pages.
  */
-export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
-  const { knex, clock } = deps;
+export interface PartnerDirectoryDeps {
+  knex: Knex;
+  uow: UnitOfWork;
+  clock: Clock;
+  /** LINK_SECRET: email confirmation tokens are derived from it. */
+  linkSecret: string;
+  notifications: Pick<NotificationService, 'notifyInTransaction'>;
+  /** The enabled managers of a structure, told when a partner's address changes. */
+  managerIds(db: Knex.Transaction, structureId: string): Promise<string[]>;
+}
+
+export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
+  const { knex, uow, clock, linkSecret, notifications } = deps;
   return {
     /** Inside the caller's transaction: a partner of the directory as of `now`, or null. */
     findById: (db: Knex | Knex.Transaction, id: string, now: Date) =>
@@ -74,9 +94,11 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
     },
 
     /**
-     * A partner's new description (whole); editing it counts as reviewing it. A new email
-     * redirects the signed links of open referrals from other structures too, so the event is
-     * also written in the audit trail of each of them (no personal data in its details).
+     * A partner's new description (whole); editing it counts as reviewing it. A new email does
+     * not take effect here: it waits, stored apart, until it is confirmed from that address (an
+     * emailed link, 48 hours, single use), so that no referral email of any structure is sent
+     * to an address nobody confirmed. A newer address replaces a pending one; an edit that keeps
+     * the confirmed address leaves a pending change as it is (it expires by itself).
      */
     async update(
       actor: Actor,
@@ -84,28 +106,113 @@ export function createPartnerDirectory(deps: { knex: Knex; clock: Clock }) {
       input: UpdatePartnerInput,
       ctx: RequestContext,
     ): Promise<Partner> {
-      return knex.transaction(async (trx) => {
+      return uow(async (trx, outbox) => {
         const now = clock.now();
         const updated = await partnerRepository.update(trx, id, actor.structureId, input, now);
         if (!updated) throw new NotFoundError('Partner');
-        const event = {
+        if (updated.emailDiffers) {
+          const change = await partnerEmailChangeRepository.issue(trx, linkSecret, {
+            partnerId: id,
+            structureId: actor.structureId,
+            requestedBy: actor.id,
+            newEmail: input.email,
+            at: now,
+          });
+          // The link leaves from a job, after commit, like every email.
+          await outbox.schedule({
+            structureId: actor.structureId,
+            kind: PARTNER_EMAIL_CONFIRM,
+            subjectType: 'partner_email_change',
+            subjectId: change.id,
+            dueAt: now,
+          });
+        }
+        await auditTrail.record(trx, {
           actor,
+          structureId: actor.structureId,
           action: 'partner.update',
           subjectType: 'partner',
           subjectId: id,
           ip: ctx.ip,
-          ...(updated.emailChanged ? { details: { emailChanged: true } } : {}),
-        };
-        await auditTrail.record(trx, { ...event, structureId: actor.structureId });
-        if (updated.emailChanged) {
-          const others = await partnerRepository.structuresWithOpenReferrals(
-            trx,
-            id,
-            actor.structureId,
-          );
-          for (const structureId of others) await auditTrail.record(trx, { ...event, structureId });
-        }
+          ...(updated.emailDiffers ? { details: { emailChangeRequested: true } } : {}),
+        });
         return (await partnerRepository.findById(trx, id, now))!;
+      });
+    },
+
+    /** What a confirmation link opens on: the partner and its new address, or why it fails. */
+    async emailChangeState(
+      token: string,
+    ): Promise<
+      | { ok: true; partnerName: string; newEmail: string }
+      | { ok: false; problem: EmailChangeProblem }
+    > {
+      const change = await partnerEmailChangeRepository.findByToken(knex, token);
+      const problem = changeProblem(change, clock.now());
+      if (problem) return { ok: false, problem };
+      const partnerName = (await partnerRepository.nameOf(knex, change!.partnerId)) ?? '';
+      return { ok: true, partnerName, newEmail: change!.newEmail };
+    },
+
+    /**
+     * The new address confirmed (the link's form was sent from it): the email changes; the old
+     * address is told by email, and the managers of every structure with an open referral to
+     * the partner in the app, each structure's audit trail keeping the event (no address in it).
+     */
+    async confirmEmailChange(
+      token: string,
+      ctx: RequestContext,
+    ): Promise<{ partnerName: string; newEmail: string }> {
+      return uow(async (trx, outbox) => {
+        const now = clock.now();
+        const change = await partnerEmailChangeRepository.lockByToken(trx, token);
+        const problem = changeProblem(change, now);
+        if (problem === 'link_invalid') throw new NotFoundError('Link', 'link_invalid');
+        if (problem)
+          throw new BusinessRuleError(
+            problem,
+            problem === 'link_used' ? 'This link was already used' : 'This link has expired',
+          );
+        const c = change!;
+        const oldEmail = await partnerRepository.lockEmail(trx, c.partnerId);
+        if (oldEmail === null) throw new NotFoundError('Link', 'link_invalid');
+        await partnerRepository.setEmail(trx, c.partnerId, c.newEmail, now);
+        await partnerEmailChangeRepository.markConfirmed(trx, c.id, oldEmail, now);
+        await outbox.schedule({
+          structureId: c.structureId,
+          kind: PARTNER_EMAIL_CHANGED,
+          subjectType: 'partner_email_change',
+          subjectId: c.id,
+          dueAt: now,
+        });
+        const partnerName = (await partnerRepository.nameOf(trx, c.partnerId)) ?? '';
+        const referring = await partnerRepository.structuresWithOpenReferrals(trx, c.partnerId);
+        for (const structureId of referring) {
+          for (const recipientId of await deps.managerIds(trx, structureId)) {
+            await notifications.notifyInTransaction(trx, {
+              structureId,
+              recipientId,
+              kind: PARTNER_EMAIL_CHANGED,
+              subjectType: 'partner',
+              subjectId: c.partnerId,
+              dueMoment: now,
+              title: `Les demandes d’orientation vers ${partnerName} partent désormais à ${c.newEmail}`,
+              body: 'La nouvelle adresse a été confirmée depuis cette adresse. Si ce changement vous surprend, contactez la structure qui gère ce partenaire.',
+            });
+          }
+        }
+        for (const structureId of new Set([c.structureId, ...referring])) {
+          await auditTrail.record(trx, {
+            actor: null,
+            structureId,
+            action: 'partner.email_change',
+            subjectType: 'partner',
+            subjectId: c.partnerId,
+            ip: ctx.ip,
+            details: { changeId: c.id },
+          });
+        }
+        return { partnerName, newEmail: c.newEmail };
       });
     },
 

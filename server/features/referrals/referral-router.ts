@@ -39,7 +39,8 @@ export function referralRouter(referrals: ReferralService): Router {
     tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     query: listReferralsQuery,
-    summary: "Referrals of the caller's structure; a partner user's are those addressed to it",
+    summary:
+      "Referrals of the caller's structure; a partner user's are those addressed to it, filtered by status only (personId, partnerId or mine=true: 400)",
     response: pageOf(z.union([referralView, partnerReferralView])).meta({
       description: 'Staff get Referral items, partner users PartnerReferral items',
     }),

@@ -209,6 +209,15 @@ export const userRepository = {
       .whereNull('disabled_at');
   },
 
+  /** The structure's enabled managers (told of what concerns the whole structure). */
+  async activeManagerIds(db: Knex | Knex.Transaction, structureId: string): Promise<string[]> {
+    return (await userRepository
+      .activeStaff(db, structureId)
+      .andWhere({ role: 'manager' })
+      .orderBy('id')
+      .pluck('id')) as string[];
+  },
+
   /** One active staff member of the structure (see activeStaff), or null. */
   async findActiveStaff(
     db: Knex | Knex.Transaction,

@@ -125,6 +125,10 @@ export function createUserService(deps: UserServiceDeps) {
       id: string,
     ): Promise<UserRecord | null> => userRepository.findActiveStaff(db, structureId, id),
 
+    /** The structure's enabled managers. */
+    activeManagerIds: (db: Knex | Knex.Transaction, structureId: string): Promise<string[]> =>
+      userRepository.activeManagerIds(db, structureId),
+
     /** The structure's active workers and managers, by name. */
     listActiveStaff: (structureId: string): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> =>
       userRepository.listActiveStaff(knex, structureId),

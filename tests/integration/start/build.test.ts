@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
+import { TEST_DATABASE_URL } from '../../setup/env';
 import {
   childEnv,
   exitWithin,
   freePort,
   ROOT,
+  removeRedisKeys,
   start,
   waitForHealthy,
   waitForOutput,
@@ -43,10 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   fs.rmSync(outDir, { recursive: true, force: true });
   if (cwd) fs.rmSync(cwd, { recursive: true, force: true });
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await removeRedisKeys(prefix);
 });
 
 describe('npm run build', () => {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
 import type { RequestContext } from '../features/audit/audit-trail';
-import { documentEndpoint } from '../lib/openapi';
+import { documentEndpoint, type ErrorStatus, type NO_CONTENT } from '../lib/openapi';
 import { parseInput } from '../lib/validate';
 import { requestContext } from './request-context';
 
@@ -22,8 +22,13 @@ interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
   status?: number;
   /** One line for the OpenAPI document. */
   summary?: string;
-  /** The success body, for the OpenAPI document only (responses are not validated). */
-  response?: z.ZodType;
+  /**
+   * The success body, for the OpenAPI document (tests check real answers against it); NO_CONTENT
+   * for a handler that answers 204. Required, so no endpoint goes undocumented.
+   */
+  response: z.ZodType | typeof NO_CONTENT;
+  /** Error statuses beyond those its policy, params and method imply (409, 422, 429…). */
+  errors?: readonly ErrorStatus[];
   handler: (input: {
     params: z.infer<P>;
     query: z.infer<Q>;
@@ -55,6 +60,7 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     status: spec.status,
     summary: spec.summary,
     response: spec.response,
+    errors: spec.errors,
   });
   router[spec.method](
     spec.path,

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { isAuthenticated, isPublic } from '../../auth/policies';
 import { logIn, logOut } from '../../auth/login';
 import { endpoint } from '../../http/endpoint';
+import { NO_CONTENT } from '../../lib/openapi';
+import { meView, preferencesView, sessionView } from './auth-schemas';
 import { plainString } from '../../lib/validate';
 import type { AuthService } from './auth-service';
 import { preferencesBody, type UserPreferenceService } from '../users/user-preference-service';
@@ -21,6 +23,10 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     path: '/session',
     policy: isPublic(),
     body: loginBody,
+    summary:
+      'Log in: sets the session cookie (401 on a wrong email or password, 429 when throttled)',
+    response: sessionView,
+    errors: [401, 429],
     handler: async ({ body, req }) => {
       const user = await auth.authenticate(body.email, body.password, req.ip ?? 'unknown');
       await logIn(req, user);
@@ -31,6 +37,8 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     method: 'delete',
     path: '/session',
     policy: isPublic(),
+    summary: 'Log out: ends the server session (also without one)',
+    response: NO_CONTENT,
     handler: async ({ req }) => {
       await logOut(req);
       return undefined;
@@ -40,6 +48,8 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     method: 'get',
     path: '/me',
     policy: isAuthenticated(),
+    summary: 'Who am I: the signed-in user',
+    response: meView,
     handler: async ({ actor }) => ({ user: actor }),
   });
   endpoint(r, {
@@ -47,6 +57,7 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     path: '/me/preferences',
     policy: isAuthenticated(),
     summary: "The caller's own preferences (the daily digest by email or not)",
+    response: preferencesView,
     handler: ({ actor }) => preferences.get(actor),
   });
   endpoint(r, {
@@ -55,6 +66,7 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     policy: isAuthenticated(),
     body: preferencesBody,
     summary: "Changes the caller's own preferences",
+    response: preferencesView,
     handler: ({ actor, body }) => preferences.update(actor, body),
   });
   return r;

@@ -163,6 +163,8 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       method: e.method,
       path: `/api${e.path.replace(/:(\w+)/g, '{$1}')}`,
       summary: e.summary,
+      // Grouped by the first segment of the path: persons, referrals, partners…
+      tags: [e.path.split('/')[1]],
       description: `Policy: ${e.policy}`,
       security: isPublic ? [] : [{ session: [] }],
       request: {

@@ -12,6 +12,7 @@ import { personMergeWebRouter } from './persons/person-merge-router';
 import { rightWebRouter } from './rights/right-web-router';
 import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
+import { apiReferenceWebRouter } from './docs/api-reference-router';
 
 type Services = Deps['services'];
 
@@ -24,6 +25,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   const r = Router();
   r.use(loginWebRouter(services));
   r.use(passwordWebRouter(services));
+  r.use(apiReferenceWebRouter(services));
   r.use(adminWebRouter(services));
   r.use(followUpWebRouter(services, now, personFileRenderer(services, now)));
   // The list's fixed paths (/personnes/nouvelle) before the file's /personnes/:id.

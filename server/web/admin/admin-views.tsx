@@ -85,7 +85,7 @@ export function AdminHomePage({
     [
       '/admin/parametres',
       'Paramètres',
-      'Délais des relances et alertes, heure du récapitulatif, horaires de travail.',
+      'Délais des relances et alertes, heure du récapitulatif, horaires de travail, pages légales.',
     ],
     [
       '/admin/partenaires',
@@ -93,6 +93,11 @@ export function AdminHomePage({
       'L’annuaire des partenaires, leurs services et leurs comptes.',
     ],
     ['/admin/droits', 'Droits et aides', 'Le catalogue des droits et aides suivis.'],
+    [
+      '/docs/api',
+      "Référence de l'API",
+      'Pour les systèmes des partenaires : chaque point d’accès de l’API JSON et ses réponses.',
+    ],
   ];
   return (
     <Layout title="Administration" ctx={ctx} nav="admin">

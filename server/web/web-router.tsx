@@ -13,6 +13,7 @@ import { rightWebRouter } from './rights/right-web-router';
 import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
 import { apiReferenceWebRouter } from './docs/api-reference-router';
+import { legalWebRouter } from './legal/legal-router';
 
 type Services = Deps['services'];
 
@@ -26,6 +27,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(loginWebRouter(services));
   r.use(passwordWebRouter(services));
   r.use(apiReferenceWebRouter(services));
+  r.use(legalWebRouter(services));
   r.use(adminWebRouter(services));
   r.use(followUpWebRouter(services, now, personFileRenderer(services, now)));
   // The list's fixed paths (/personnes/nouvelle) before the file's /personnes/:id.

@@ -10,10 +10,58 @@ const days = (max: number) =>
     .min(1, 'must be at least 1')
     .max(max, `must be at most ${max}`);
 
+/** How long audit events are kept (CNIL référentiel for social action): fixed, not a setting. */
+export const AUDIT_RETENTION_MONTHS = 12;
+
+/** RGAA conformity levels, as the accessibility statement and every page's footer say them. */
+export const ACCESSIBILITY_LEVELS = [
+  'non_conforme',
+  'partiellement_conforme',
+  'totalement_conforme',
+] as const;
+export type AccessibilityLevel = (typeof ACCESSIBILITY_LEVELS)[number];
+
+/** A text of the legal pages: empty means not given yet (the page says so). */
+const legalText = (max: number) =>
+  z.string({ message: 'must be a text' }).trim().max(max, `must be at most ${max} characters`);
+const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+/**
+ * What the legal pages (accessibilité, mentions légales, données personnelles) say that only the
+ * structure knows; the rest is the same for every structure (server/web/legal).
+ */
+const legalFields = {
+  publisherAddress: legalText(500).meta({
+    description: "Mentions légales: the structure's postal address (the publisher)",
+  }),
+  publicationDirector: legalText(200).meta({
+    description: 'Mentions légales: the director of publication (name and position)',
+  }),
+  hostingProvider: legalText(500).meta({
+    description: 'Mentions légales: the host (name, address, phone)',
+  }),
+  accessibilityLevel: z
+    .enum(ACCESSIBILITY_LEVELS, { message: 'must be one of ' + ACCESSIBILITY_LEVELS.join(', ') })
+    .meta({ description: 'RGAA conformity, from an audit; non_conforme without one' }),
+  accessibilityAuditDate: z
+    .union([z.literal(''), z.string().regex(DAY, 'must be a date YYYY-MM-DD')])
+    .meta({ description: 'Date of the RGAA audit (YYYY-MM-DD), empty without one' }),
+  accessibilityIssues: legalText(5000).meta({
+    description: "Non-conformities found by the structure's audit, beyond those of the software",
+  }),
+  accessibilityContact: legalText(300).meta({
+    description: 'Where to report an accessibility problem (email address or web page)',
+  }),
+  dpoContact: legalText(300).meta({
+    description: "Données personnelles: the data protection officer's contact (DPO)",
+  }),
+};
+
 /**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
  * (no-contact ones in calendar days), the digest's time, working hours, the observation's
- * small-count threshold and the retention period. Every field has the spec's default.
+ * small-count threshold, the retention period and what its legal pages say. Every field has a
+ * default.
  */
 export const settingsFields = z
   .object({
@@ -40,6 +88,7 @@ export const settingsFields = z
       .int('must be a whole number of months')
       .min(6, 'must be at least 6')
       .max(120, 'must be at most 120'),
+    ...legalFields,
   })
   .strict();
 export type StructureSettings = z.infer<typeof settingsFields>;
@@ -57,6 +106,15 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   workingHours: Object.freeze({ start: '08:30', end: '18:00' }),
   smallCountThreshold: 5,
   retentionMonths: 24,
+  publisherAddress: '',
+  publicationDirector: '',
+  hostingProvider: '',
+  // No audit yet: RGAA says "non conforme" until one is made.
+  accessibilityLevel: 'non_conforme',
+  accessibilityAuditDate: '',
+  accessibilityIssues: '',
+  accessibilityContact: '',
+  dpoContact: '',
 });
 
 /** Cross-field rules, named on the field a person would change. */

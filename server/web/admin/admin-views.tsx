@@ -1,11 +1,12 @@
 import type { Role } from '../../auth/actor';
-import type { SettingsView } from '../../features/settings/settings-schemas';
+import type { AccessibilityLevel, SettingsView } from '../../features/settings/settings-schemas';
 import type { Team } from '../../features/teams/team-repository';
 import type { UserSummary } from '../../features/users/user-repository';
 import type { Page } from '../../lib/validate';
 import {
   CheckboxGroup,
   Csrf,
+  TextArea,
   ErrorSummary,
   Section,
   SelectField,
@@ -48,6 +49,32 @@ export const SETTINGS_LABELS: Record<string, string> = {
   workingEnd: 'Fin de la journée de travail',
   smallCountThreshold: 'Seuil de masquage des petits effectifs (observation)',
   retentionMonths: 'Anonymisation après inactivité (mois)',
+  publisherAddress: 'Adresse postale de la structure (éditeur)',
+  publicationDirector: 'Directeur ou directrice de la publication',
+  hostingProvider: 'Hébergeur (nom, adresse, téléphone)',
+  accessibilityLevel: 'Conformité au RGAA',
+  accessibilityAuditDate: 'Date de l’audit d’accessibilité',
+  accessibilityIssues: 'Non-conformités relevées par votre audit',
+  accessibilityContact: 'Contact pour signaler un défaut d’accessibilité',
+  dpoContact: 'Contact du délégué à la protection des données (DPO)',
+};
+
+/** The settings that fill the legal pages, as the form sends them (texts, possibly empty). */
+export const SETTINGS_LEGAL_FIELDS = [
+  'publisherAddress',
+  'publicationDirector',
+  'hostingProvider',
+  'accessibilityLevel',
+  'accessibilityAuditDate',
+  'accessibilityIssues',
+  'accessibilityContact',
+  'dpoContact',
+] as const;
+
+export const ACCESSIBILITY_LEVEL_LABELS: Record<AccessibilityLevel, string> = {
+  non_conforme: 'Non conforme',
+  partiellement_conforme: 'Partiellement conforme',
+  totalement_conforme: 'Totalement conforme',
 };
 
 export const SETTINGS_NUMBER_FIELDS = [
@@ -447,6 +474,9 @@ export function SettingsPage({
       required
     />
   );
+  const legal = (name: string, hint?: string) => (
+    <TextField form={form} name={name} label={SETTINGS_LABELS[name]} hint={hint} />
+  );
   return (
     <Layout title={hasErrors ? 'Erreur — Paramètres' : 'Paramètres'} ctx={ctx} nav="admin">
       <h1>Paramètres de la structure</h1>
@@ -496,6 +526,53 @@ export function SettingsPage({
           </legend>
           <div class="fr-fieldset__element">{field('smallCountThreshold')}</div>
           <div class="fr-fieldset__element">{field('retentionMonths')}</div>
+        </fieldset>
+        <fieldset class="fr-fieldset" aria-labelledby="legal-legend">
+          <legend class="fr-fieldset__legend" id="legal-legend">
+            Pages légales
+            <span class="fr-hint-text">
+              Ce que disent les pages <a href="/accessibilite">Accessibilité</a>,{' '}
+              <a href="/mentions-legales">Mentions légales</a> et{' '}
+              <a href="/donnees-personnelles">Données personnelles</a> pour votre structure ; laissé
+              vide, un champ y est signalé comme non renseigné.
+            </span>
+          </legend>
+          <div class="fr-fieldset__element">
+            <TextArea
+              form={form}
+              name="publisherAddress"
+              label={SETTINGS_LABELS.publisherAddress}
+            />
+          </div>
+          <div class="fr-fieldset__element">{legal('publicationDirector')}</div>
+          <div class="fr-fieldset__element">
+            <TextArea form={form} name="hostingProvider" label={SETTINGS_LABELS.hostingProvider} />
+          </div>
+          <div class="fr-fieldset__element">
+            <SelectField
+              form={form}
+              name="accessibilityLevel"
+              label={SETTINGS_LABELS.accessibilityLevel}
+              hint="Sans audit, la structure se déclare non conforme"
+              options={ACCESSIBILITY_LEVEL_LABELS}
+            />
+          </div>
+          <div class="fr-fieldset__element">
+            {legal('accessibilityAuditDate', 'Format AAAA-MM-JJ ; vide sans audit')}
+          </div>
+          <div class="fr-fieldset__element">
+            <TextArea
+              form={form}
+              name="accessibilityIssues"
+              label={SETTINGS_LABELS.accessibilityIssues}
+              hint="Une par ligne ; celles du logiciel sont déjà listées"
+              rows={4}
+            />
+          </div>
+          <div class="fr-fieldset__element">
+            {legal('accessibilityContact', 'Une adresse électronique ou une page web')}
+          </div>
+          <div class="fr-fieldset__element">{legal('dpoContact')}</div>
         </fieldset>
         <button type="submit" class="fr-btn">
           Enregistrer les paramètres

@@ -2,8 +2,11 @@ import type { Browser } from 'playwright-core';
 import { createTestContext, type TestContext } from '../setup/context';
 import { checkPage, launchChromium, newPage, see, serve, type Served } from './browser';
 
-/** The API reference page: Swagger UI from the app's own files, under the strict CSP. */
-describe('API reference page', () => {
+/**
+ * The pages every footer links to, in a browser: the legal pages pass axe, and the API reference
+ * (Swagger UI from the app's own files) draws under the strict CSP.
+ */
+describe('pages of the footer', () => {
   let ctx: TestContext;
   let served: Served;
   let browser: Browser;
@@ -18,7 +21,23 @@ describe('API reference page', () => {
     await ctx.close();
   });
 
-  it('when someone opens it from the footer without signing in, then the endpoints are drawn with their titles, nothing is refused by the CSP and nothing comes from another site', async () => {
+  it('when a visitor follows each legal link of the footer, then each page opens and passes axe', async () => {
+    const problems: string[] = [];
+    const page = await newPage(browser, { problems });
+    await page.goto(`${served.base}/connexion`);
+    for (const [link, title, name] of [
+      ['Accessibilité', 'Déclaration d’accessibilité', 'legal-accessibilite'],
+      ['Mentions légales', 'Mentions légales', 'legal-mentions'],
+      ['Données personnelles', 'Données personnelles', 'legal-donnees'],
+    ]) {
+      await page.locator('footer').getByRole('link', { name: link, exact: true }).click();
+      await see(page.locator('h1'), title);
+      await checkPage(page, name);
+    }
+    expect(problems).toEqual([]);
+  }, 60000);
+
+  it('when someone opens the API reference from the footer without signing in, then the endpoints are drawn with their titles, nothing is refused by the CSP and nothing comes from another site', async () => {
     const problems: string[] = [];
     const page = await newPage(browser, { problems });
     const elsewhere: string[] = [];

@@ -88,6 +88,16 @@ describe('legal pages and the footer that links to them', () => {
     expect(textOf((await request(ctx.app).get('/accessibilite')).text, 'niveau-conformite')).toBe(
       'non conforme',
     );
+    // Every footer states the level of the structure it speaks for (RGAA).
+    const footerOf = (html: string) => /<footer[\s\S]*<\/footer>/.exec(html)?.[0] ?? '';
+    for (const path of ['/', '/personnes', '/notifications'])
+      expect(footerOf((await worker.get(path)).text)).toContain(
+        'Accessibilité : partiellement conforme',
+      );
+    expect(footerOf(a11y.text)).toContain('Accessibilité : partiellement conforme');
+    expect(footerOf((await request(ctx.app).get('/connexion')).text)).toContain(
+      'Accessibilité : non conforme',
+    );
   });
 
   it('when the structure named is unknown or the query is not a slug, then 404 and 400 pages', async () => {

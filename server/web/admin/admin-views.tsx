@@ -1,5 +1,5 @@
 import type { Role } from '../../auth/actor';
-import type { AccessibilityLevel, SettingsView } from '../../features/settings/settings-schemas';
+import type { SettingsView } from '../../features/settings/settings-schemas';
 import type { Team } from '../../features/teams/team-repository';
 import type { UserSummary } from '../../features/users/user-repository';
 import type { Page } from '../../lib/validate';
@@ -13,7 +13,7 @@ import {
   TextField,
   type FormState,
 } from '../views/components';
-import { Layout, type PageContext } from '../views/layout';
+import { ACCESSIBILITY_LEVEL_TEXT, Layout, type PageContext } from '../views/layout';
 
 export const ROLE_LABELS: Record<Role, string> = {
   worker: 'Travailleur·se social·e',
@@ -71,11 +71,10 @@ export const SETTINGS_LEGAL_FIELDS = [
   'dpoContact',
 ] as const;
 
-export const ACCESSIBILITY_LEVEL_LABELS: Record<AccessibilityLevel, string> = {
-  non_conforme: 'Non conforme',
-  partiellement_conforme: 'Partiellement conforme',
-  totalement_conforme: 'Totalement conforme',
-};
+/** The levels as the settings form offers them. */
+const ACCESSIBILITY_LEVEL_LABELS = Object.fromEntries(
+  Object.entries(ACCESSIBILITY_LEVEL_TEXT).map(([k, v]) => [k, v[0].toUpperCase() + v.slice(1)]),
+);
 
 export const SETTINGS_NUMBER_FIELDS = [
   'followUpReminderDays',

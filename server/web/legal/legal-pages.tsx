@@ -1,11 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import type { PublicStructure } from '../../features/settings/settings-repository';
-import type {
-  AccessibilityLevel,
-  StructureSettings,
-} from '../../features/settings/settings-schemas';
+import type { StructureSettings } from '../../features/settings/settings-schemas';
 import { AUDIT_RETENTION_MONTHS } from '../../features/settings/settings-schemas';
-import { Layout, type PageContext } from '../views/layout';
+import { ACCESSIBILITY_LEVEL_TEXT, Layout, type PageContext } from '../views/layout';
 
 /** What a legal page shows: the structure it speaks for (none in an empty deployment). */
 export interface LegalNotice {
@@ -18,12 +15,6 @@ export interface LegalPageProps {
   ctx: PageContext;
   notice: LegalNotice | null;
 }
-
-export const LEVEL_TEXT: Record<AccessibilityLevel, string> = {
-  non_conforme: 'non conforme',
-  partiellement_conforme: 'partiellement conforme',
-  totalement_conforme: 'totalement conforme',
-};
 
 /**
  * Faults of the software itself, the same for every structure: known from the browser tests
@@ -106,8 +97,8 @@ export function AccessibilityPage({ ctx, notice }: LegalPageProps) {
       </p>
       <h2>État de conformité</h2>
       <p>
-        aller-vers est <strong id="niveau-conformite">{LEVEL_TEXT[level]}</strong> avec le
-        référentiel général d’amélioration de l’accessibilité (RGAA), version 4.1.
+        aller-vers est <strong id="niveau-conformite">{ACCESSIBILITY_LEVEL_TEXT[level]}</strong>{' '}
+        avec le référentiel général d’amélioration de l’accessibilité (RGAA), version 4.1.
       </p>
       <h2>Résultats des tests</h2>
       <p>

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
@@ -45,7 +45,26 @@ export function legalWebRouter(services: Services): Router {
         structureId: slug ? undefined : req.user?.structureId,
       });
       if (slug && !notice) throw new NotFoundError('Structure');
+      // The footer states the level of the structure this page speaks for.
+      if (notice) res.locals.accessibilityLevel = notice.settings.accessibilityLevel;
       sendPage(res, <Page ctx={await pageContext(req, services.notifications)} notice={notice} />);
     });
   return r;
+}
+
+/**
+ * Reads, for every page, the RGAA level its footer states: the signed-in user's structure's, or
+ * the deployment's first for a visitor. One read by primary key; when it fails (the database
+ * down) the footer names no level and the page goes on to its own answer.
+ */
+export function accessibilityLevels(services: Pick<Services, 'settings'>): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const notice = await services.settings.legalNotice({ structureId: req.user?.structureId });
+      if (notice) res.locals.accessibilityLevel = notice.settings.accessibilityLevel;
+    } catch {
+      // Nothing to add: the page reports the database error itself if it needs the database.
+    }
+    next();
+  };
 }

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { homeFor, type Actor } from '../../auth/actor';
+import type { AccessibilityLevel } from '../../features/settings/settings-schemas';
 
 type NavKey =
   | 'backlog'
@@ -30,7 +31,16 @@ export interface PageContext {
   flash: Flash | null;
   /** Whether the actor may open person files (workers and managers). */
   staff: boolean;
+  /** The RGAA level the footer states (the structure's setting); absent when it could not be read. */
+  accessibility?: AccessibilityLevel;
 }
+
+/** An RGAA conformity level as the statement and the footer say it. */
+export const ACCESSIBILITY_LEVEL_TEXT: Record<AccessibilityLevel, string> = {
+  non_conforme: 'non conforme',
+  partiellement_conforme: 'partiellement conforme',
+  totalement_conforme: 'totalement conforme',
+};
 
 const STATIC = '/static';
 
@@ -236,7 +246,7 @@ export const LEGAL_LINKS = [
   { href: '/docs/api', label: "Documentation de l'API" },
 ] as const;
 
-function Footer() {
+function Footer({ accessibility }: { accessibility?: AccessibilityLevel }) {
   return (
     <footer class="fr-footer av-footer" role="contentinfo" id="pied-de-page">
       <div class="fr-container">
@@ -254,6 +264,10 @@ function Footer() {
               <li class="fr-footer__bottom-item">
                 <a class="fr-footer__bottom-link" href={l.href}>
                   {l.label}
+                  {/* RGAA: every page's footer states the level of the statement it links to. */}
+                  {l.href === '/accessibilite' && accessibility
+                    ? ` : ${ACCESSIBILITY_LEVEL_TEXT[accessibility]}`
+                    : ''}
                 </a>
               </li>
             ))}
@@ -328,7 +342,7 @@ export function Layout({
           <FlashMessage flash={ctx.flash} csrfToken={ctx.csrfToken} />
           {children}
         </main>
-        <Footer />
+        <Footer accessibility={ctx.accessibility} />
         <script type="module" src={`${STATIC}/dsfr/dsfr.module.min.js`}></script>
         <script noModule src={`${STATIC}/dsfr/dsfr.nomodule.min.js`}></script>
         {scripts.map((src) => (

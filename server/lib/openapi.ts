@@ -123,6 +123,33 @@ export function errorStatusesOf(e: DocumentedEndpoint): ErrorStatus[] {
   return ERROR_STATUSES.filter((c) => codes.has(c));
 }
 
+/**
+ * The cross-field rules a schema checks with .refine(), as "field: message": JSON Schema cannot
+ * say most of them, so the document says them in words. zod keeps a refine's path and message
+ * on its check; a superRefine keeps neither, so its rules go in the fields' own descriptions.
+ */
+export function rulesOf(schema: z.ZodType | undefined): string[] {
+  const checks = (schema?._zod.def as { checks?: { _zod: { def: unknown } }[] } | undefined)
+    ?.checks;
+  return (checks ?? []).flatMap((c) => {
+    const def = c._zod.def as {
+      check?: string;
+      path?: PropertyKey[];
+      error?: (issue: unknown) => unknown;
+    };
+    if (def.check !== 'custom' || typeof def.error !== 'function') return [];
+    const message = def.error({});
+    if (typeof message !== 'string') return [];
+    return [def.path?.length ? `${def.path.join('.')}: ${message}` : message];
+  });
+}
+
+/** "Rules (400 naming the field): …", or nothing for a schema without cross-field rules. */
+function rulesText(schema: z.ZodType | undefined): string | undefined {
+  const rules = rulesOf(schema);
+  return rules.length ? `Rules (else 400 naming the field): ${rules.join('; ')}.` : undefined;
+}
+
 function objectOrUndefined(s: z.ZodType | undefined): z.ZodObject | undefined {
   // refine()/transform() wrap objects: only plain objects can describe params and query.
   return s instanceof z.ZodObject ? s : undefined;
@@ -165,7 +192,7 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       summary: e.summary,
       // Grouped by the first segment of the path: persons, referrals, partners…
       tags: [e.path.split('/')[1]],
-      description: `Policy: ${e.policy}`,
+      description: [`Policy: ${e.policy}.`, rulesText(e.query)].filter(Boolean).join(' '),
       security: isPublic ? [] : [{ session: [] }],
       request: {
         params: objectOrUndefined(e.params),
@@ -174,6 +201,7 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
         body: e.body
           ? {
               required: !e.body.safeParse({}).success,
+              description: rulesText(e.body),
               content: { 'application/json': { schema: e.body } },
             }
           : undefined,

@@ -66,18 +66,19 @@ const legalFields = {
 export const settingsFields = z
   .object({
     followUpReminderDays: days(60),
-    followUpEscalationDays: days(120),
+    followUpEscalationDays: days(120).meta({ description: 'More than followUpReminderDays' }),
     referralResponseDays: days(60),
-    referralExpiryDays: days(120),
+    referralExpiryDays: days(120).meta({ description: 'At least referralResponseDays' }),
     loopClosingDays: days(120),
     noContactDays: days(365),
-    noContactCloseDays: days(730),
+    noContactCloseDays: days(730).meta({ description: 'More than noContactDays' }),
     reportTriageDays: days(60),
     digestTime: time(),
     workingHours: z
       .object({ start: time(), end: time() })
       .strict()
-      .refine((h) => h.start < h.end, { path: ['end'], message: 'must be after start' }),
+      .refine((h) => h.start < h.end, { path: ['end'], message: 'must be after start' })
+      .meta({ description: 'Working hours of the business calendar: end after start' }),
     smallCountThreshold: z
       .number({ message: 'must be a whole number' })
       .int('must be a whole number')

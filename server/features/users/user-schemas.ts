@@ -31,8 +31,10 @@ export const inviteUserBody = z
     email: emailAddress(),
     name: name(),
     role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
-    teamIds: teamIds().optional(),
-    partnerId: uuid().optional(),
+    teamIds: teamIds().optional().meta({ description: 'Only for the roles worker and manager' }),
+    partnerId: uuid()
+      .optional()
+      .meta({ description: 'Required for the role partner, and only for it' }),
   })
   .strict()
   .superRefine((b, ctx) => {

@@ -284,6 +284,24 @@ describe('OpenAPI document', () => {
       new RegExp(theme.anyOf![1].pattern!).test('equipement-et-alimentation--alimentation'),
     ).toBe(true);
     expect(new RegExp(theme.anyOf![1].pattern!).test('inconnu--alimentation')).toBe(false);
+    // Every .refine() rule is said in words, on the body or, for a query, the operation.
+    const rules = (path: string, method: string) =>
+      (op(path, method).requestBody as { description?: string } | undefined)?.description ?? '';
+    expect(rules('/api/persons/{id}/consents', 'post')).toContain(
+      'expiresAt: must be after givenAt',
+    );
+    expect(rules('/api/follow-ups/{id}', 'patch')).toContain(
+      'status: give at least one of status, dueAt, assigneeId, title',
+    );
+    expect(rules('/api/follow-ups/reassign', 'post')).toContain(
+      'ids: give either ids or fromAssigneeId',
+    );
+    expect((op('/api/follow-ups', 'get') as { description?: string }).description).toContain(
+      'overdue: only open follow-ups are overdue or not',
+    );
+    expect(bodyOf('/api/users', 'post').properties!.partnerId.description).toContain(
+      'Required for the role partner',
+    );
     const email = bodyOf('/api/users', 'post').properties!.email;
     expect(new RegExp(email.pattern!).test('a~b@example.fr')).toBe(true);
   });

@@ -28,6 +28,8 @@ export interface DocumentedEndpoint {
    * errorStatusesOf): 409, 422, 429, or 401 on a public route that checks credentials.
    */
   errors?: readonly ErrorStatus[];
+  /** Whether an API token (Bearer) may call it, besides the session. */
+  tokens?: boolean;
 }
 
 /** A list answer: `{ items, total, page, pageSize }`. */
@@ -94,7 +96,7 @@ const validationErrorSchema = errorBody(
 const STATUS_TEXT: Record<ErrorStatus, string> = {
   400: 'Invalid input; details name each field (an unknown field or parameter is invalid too)',
   401: 'Not signed in, or wrong credentials',
-  403: 'Signed in without the right role, or a state change sent from another site',
+  403: 'Signed in without the right role, an API token outside its scope (token_scope), or a state change sent from another site',
   404: 'Not found, or outside your scope',
   409: 'Conflict: code stale_version (details.current is the row now), anonymised, invalid_transition or conflict',
   413: 'The request body is over 100 kB (code payload_too_large)',
@@ -108,8 +110,10 @@ const WRITES = new Set(['post', 'put', 'patch', 'delete']);
 /**
  * The error statuses of an endpoint: those every endpoint of its kind answers, then its own.
  * - 400: params, query and body are parsed strictly, so any endpoint refuses unknown input;
- * - 401: any route that is not public;
- * - 403: a role policy, and every write (the same-origin check refuses cross-site writes);
+ * - 401: any route that is not public; 429 too where an API token may call it (wrong tokens
+ *   are throttled);
+ * - 403: any route that is not public (an API token outside its referral routes: token_scope),
+ *   and every write (the same-origin check refuses cross-site writes);
  * - 404: a route with path parameters (unknown or outside the caller's scope);
  * - 413: every write (the JSON body limit);
  * - 503: every route (the database or Redis down).
@@ -117,7 +121,9 @@ const WRITES = new Set(['post', 'put', 'patch', 'delete']);
 export function errorStatusesOf(e: DocumentedEndpoint): ErrorStatus[] {
   const codes = new Set<ErrorStatus>([400, 503, ...(e.errors ?? [])]);
   if (e.policy !== 'public') codes.add(401);
-  if (e.policy.startsWith('role:') || WRITES.has(e.method)) codes.add(403);
+  // Wrong API tokens are throttled per address, as failed logins are.
+  if (e.tokens) codes.add(429);
+  if (e.policy !== 'public' || WRITES.has(e.method)) codes.add(403);
   if (e.params || /:\w+/.test(e.path)) codes.add(404);
   if (WRITES.has(e.method)) codes.add(413);
   return ERROR_STATUSES.filter((c) => codes.has(c));
@@ -167,6 +173,12 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
     in: 'cookie',
     name: 'av.sid',
   });
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "A partner user's API token (POST /api/tokens), for the referral endpoints that list it",
+  });
   for (const e of [...endpoints.values()].sort((a, b) => a.path.localeCompare(b.path))) {
     const isPublic = e.policy === 'public';
     const responses: Responses =
@@ -193,7 +205,7 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       // Grouped by the first segment of the path: persons, referrals, partners…
       tags: [e.path.split('/')[1]],
       description: [`Policy: ${e.policy}.`, rulesText(e.query)].filter(Boolean).join(' '),
-      security: isPublic ? [] : [{ session: [] }],
+      security: isPublic ? [] : e.tokens ? [{ session: [] }, { bearer: [] }] : [{ session: [] }],
       request: {
         params: objectOrUndefined(e.params),
         query: objectOrUndefined(e.query),
@@ -217,7 +229,9 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       description:
         'JSON API of aller-vers. Errors are { "error": { "code", "message", "details"? } }; ' +
         'a 400 names each invalid field in details. Lists are { items, total, page, pageSize }. ' +
-        'Session cookie from POST /api/session. Request bodies are JSON, at most 100 kB.',
+        'Request bodies are JSON, at most 100 kB. Session cookie from POST /api/session; ' +
+        'partner systems send an API token (POST /api/tokens) as "Authorization: Bearer <token>" ' +
+        'to the referral endpoints, and get 403 token_scope anywhere else.',
     },
     servers: [{ url: info.serverUrl }],
   });

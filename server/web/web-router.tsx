@@ -14,6 +14,8 @@ import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
 import { apiReferenceWebRouter } from './docs/api-reference-router';
 import { legalWebRouter } from './legal/legal-router';
+import { apiTokenWebRouter } from './account/api-token-web-router';
+import { twoFactorWebRouter } from './account/two-factor-web-router';
 
 type Services = Deps['services'];
 
@@ -39,5 +41,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(notificationWebRouter(services));
   r.use(deadlineWebRouter(services));
   r.use(accountWebRouter(services));
+  r.use(twoFactorWebRouter(services));
+  r.use(apiTokenWebRouter(services));
   return r;
 }

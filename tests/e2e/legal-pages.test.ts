@@ -100,6 +100,24 @@ describe('legal pages and the footer that links to them', () => {
     );
   });
 
+  it('when a manager must still enrol a second factor, then the legal pages and the API reference open all the same', async () => {
+    // A structure of its own: once it requires the factor, its admin too must enrol first.
+    const third = await createTeam();
+    const thirdAdmin = await loginAs(ctx.app, third.admin.email);
+    const { body } = await thirdAdmin.get('/api/settings');
+    expect(
+      (
+        await thirdAdmin
+          .patch('/api/settings')
+          .send({ version: body.version, requireTwoFactor: true })
+      ).status,
+    ).toBe(200);
+    const manager = await loginAs(ctx.app, third.manager.email);
+    expect((await manager.get('/personnes')).status).toBe(303);
+    for (const path of [...PAGES, '/docs/api'])
+      expect([path, (await manager.get(path)).status]).toEqual([path, 200]);
+  });
+
   it('when the structure named is unknown or the query is not a slug, then 404 and 400 pages', async () => {
     const unknown = await request(ctx.app).get('/mentions-legales?structure=inconnue');
     expect(unknown.status).toBe(404);
@@ -141,6 +159,8 @@ describe('legal pages and the footer that links to them', () => {
         m[2],
       ]),
     );
+    // A checkbox's value is there whether ticked or not: the second factor stays off.
+    delete numbers.requireTwoFactor;
     const post = (fields: Record<string, string>) =>
       admin
         .post('/admin/parametres')

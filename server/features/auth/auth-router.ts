@@ -13,6 +13,8 @@ export const loginBody = z
   .object({
     email: plainString().trim().min(1, 'is required').max(254),
     password: z.string().min(1, 'is required').max(1024),
+    /** The second factor's code (6 digits) or a recovery code, for an account that has one. */
+    totp: plainString().trim().min(1, 'is required').max(32).optional(),
   })
   .strict();
 
@@ -24,11 +26,16 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     policy: isPublic(),
     body: loginBody,
     summary:
-      'Log in: sets the session cookie (401 on a wrong email or password, 429 when throttled)',
+      'Log in: sets the session cookie. An account with a second factor sends `totp` too (401 totp_required without it, totp_invalid when wrong or already used); 401 on a wrong email or password, 429 when throttled',
     response: sessionView,
     errors: [401, 429],
     handler: async ({ body, req }) => {
-      const user = await auth.authenticate(body.email, body.password, req.ip ?? 'unknown');
+      const user = await auth.authenticate(
+        body.email,
+        body.password,
+        req.ip ?? 'unknown',
+        body.totp,
+      );
       await logIn(req, user);
       return { user: auth.toActor(user) };
     },

@@ -37,6 +37,7 @@ export function referralRouter(referrals: ReferralService): Router {
   endpoint(r, {
     method: 'get',
     path: '/referrals',
+    tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     query: listReferralsQuery,
     summary: "Referrals of the caller's structure; a partner user's are those addressed to it",
@@ -48,6 +49,7 @@ export function referralRouter(referrals: ReferralService): Router {
   endpoint(r, {
     method: 'get',
     path: '/referrals/:id',
+    tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
     summary: "Read a referral, in the caller's view",
@@ -57,6 +59,7 @@ export function referralRouter(referrals: ReferralService): Router {
   endpoint(r, {
     method: 'post',
     path: '/referrals/:id/transitions',
+    tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
     body: transitionBody,

@@ -60,8 +60,8 @@ const legalFields = {
 /**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
  * (no-contact ones in calendar days), the digest's time, working hours, the observation's
- * small-count threshold, the retention period and what its legal pages say. Every field has a
- * default.
+ * small-count threshold, the retention period, whether managers and admins need a second factor
+ * and what its legal pages say. Every field has a default.
  */
 export const settingsFields = z
   .object({
@@ -89,6 +89,8 @@ export const settingsFields = z
       .int('must be a whole number of months')
       .min(6, 'must be at least 6')
       .max(120, 'must be at most 120'),
+    /** Managers and admins must enrol a second factor (TOTP) before using the app. */
+    requireTwoFactor: z.boolean({ message: 'must be true or false' }),
     ...legalFields,
   })
   .strict();
@@ -107,6 +109,7 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   workingHours: Object.freeze({ start: '08:30', end: '18:00' }),
   smallCountThreshold: 5,
   retentionMonths: 24,
+  requireTwoFactor: false,
   publisherAddress: '',
   publicationDirector: '',
   hostingProvider: '',

@@ -7,6 +7,7 @@ type NavKey =
   | 'actions'
   | 'persons'
   | 'referrals'
+  | 'reports'
   | 'partners'
   | 'rights'
   | 'notifications'
@@ -164,6 +165,9 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                     </NavLink>
                     <NavLink href="/orientations" current={nav === 'referrals'}>
                       Orientations
+                    </NavLink>
+                    <NavLink href="/signalements" current={nav === 'reports'}>
+                      Signalements
                     </NavLink>
                   </>
                 ) : null}

@@ -2,6 +2,7 @@ import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import express, { type Express } from 'express';
 import request from 'supertest';
 import { shiftedClock } from '../../../server/lib/clock';
+import { totpCode } from '../../../server/features/two-factor/totp';
 import { passwordTokenFor } from '../../../server/features/users/password-links';
 import {
   createTestContext,
@@ -262,6 +263,52 @@ describe('every endpoint answers what the OpenAPI document says', () => {
       .returning('id');
     await ok(admin.get('/api/deadlines'));
     await ok(admin.post(`/api/deadlines/${deadline.id}/retry`));
+
+    // Reports: the public form, a partner's report, the triage queue.
+    await ok(
+      request(app)
+        .post(`/api/public/${w.team.structure.slug}/reports`)
+        .send({ location: 'Parvis de la médiathèque', concern: 'Dort dehors depuis une semaine' }),
+      202,
+    );
+    await ok(
+      partner.post('/api/reports').send({ location: 'Quai Ligny', concern: 'Isolement' }),
+      201,
+    );
+    await ok(partner.get('/api/reports/sent'));
+    const queue = await ok(worker.get('/api/reports').query({ status: 'pending' }));
+    await ok(worker.get(`/api/reports/${queue.items[0].id}`));
+    await ok(
+      worker
+        .post(`/api/reports/${queue.items[0].id}/triage`)
+        .send({ action: 'dismiss', reason: 'Déjà suivi' }),
+    );
+
+    // API tokens: made, used as Bearer on a referral route, revoked.
+    const token = await ok(
+      partner.post('/api/tokens').send({ name: 'Logiciel de la banque' }),
+      201,
+    );
+    await ok(partner.get('/api/tokens'));
+    await ok(request(app).get('/api/referrals').set('Authorization', `Bearer ${token.token}`));
+    await ok(partner.delete(`/api/tokens/${token.id}`), 204);
+
+    // Two-factor: enrolled, recovery codes renewed with the next code, turned off with one of
+    // them, then reset by an admin.
+    await ok(worker2.get('/api/me/two-factor'));
+    const enrol = await ok(worker2.post('/api/me/two-factor'), 201);
+    const at = ctx.deps.clock.now();
+    await ok(worker2.post('/api/me/two-factor/confirm').send({ code: totpCode(enrol.secret, at) }));
+    const renewed = await ok(
+      worker2
+        .post('/api/me/two-factor/recovery-codes')
+        .send({ code: totpCode(enrol.secret, new Date(at.getTime() + 30_000)) }),
+    );
+    await ok(
+      worker2.post('/api/me/two-factor/disable').send({ code: renewed.recoveryCodes[0] }),
+      204,
+    );
+    await ok(admin.post(`/api/users/${w.team.worker2.id}/two-factor/reset`));
 
     // Errors every endpoint may answer: a body over the limit, a cross-site write, a bad id.
     await ok(

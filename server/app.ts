@@ -18,6 +18,7 @@ import { authRouter } from './features/auth/auth-router';
 import { docsRouter } from './features/docs/docs-router';
 import { contactRouter } from './features/contacts/contact-router';
 import { backlogRouter } from './features/backlog/backlog-router';
+import { observationRouter } from './features/observation/observation-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
@@ -139,6 +140,7 @@ export function createApp(deps: Deps): Express {
   api.use(contactRouter(deps.services.contacts));
   api.use(followUpRouter(deps.services.followUps));
   api.use(backlogRouter(deps.services.backlog));
+  api.use(observationRouter(deps.services.observation));
   api.use(notificationRouter(deps.services.notifications));
   api.use(partnerRouter(deps.services.partners));
   api.use(consentRouter(deps.services.consents));

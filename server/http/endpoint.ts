@@ -28,6 +28,8 @@ interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
    * for a handler that answers 204. Required, so no endpoint goes undocumented.
    */
   response: z.ZodType | typeof NO_CONTENT;
+  /** The success body's media type when the handler sends something else than JSON itself. */
+  mediaType?: string;
   /** Error statuses beyond those its policy, params and method imply (409, 422, 429…). */
   errors?: readonly ErrorStatus[];
   /** Whether a partner system's API token (Bearer) may call it; every other route refuses one. */
@@ -63,6 +65,7 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     status: spec.status,
     summary: spec.summary,
     response: spec.response,
+    mediaType: spec.mediaType,
     errors: spec.errors,
     tokens: spec.tokens,
   });

@@ -23,6 +23,8 @@ export interface DocumentedEndpoint {
    * document tells what every endpoint answers (NO_CONTENT for a 204).
    */
   response: z.ZodType | typeof NO_CONTENT;
+  /** The success body's media type when it is not JSON (a CSV file: text/csv). */
+  mediaType?: string;
   /**
    * Error statuses this endpoint answers beyond those every endpoint of its kind does (see
    * errorStatusesOf): 409, 422, 429, or 401 on a public route that checks credentials.
@@ -187,7 +189,7 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
         : {
             [String(e.status ?? 200)]: {
               description: (e.response.meta()?.description as string | undefined) ?? 'Success',
-              content: { 'application/json': { schema: e.response } },
+              content: { [e.mediaType ?? 'application/json']: { schema: e.response } },
             },
           };
     for (const code of errorStatusesOf(e)) {

@@ -16,6 +16,7 @@ import { apiReferenceWebRouter } from './docs/api-reference-router';
 import { legalWebRouter } from './legal/legal-router';
 import { apiTokenWebRouter } from './account/api-token-web-router';
 import { twoFactorWebRouter } from './account/two-factor-web-router';
+import { observationWebRouter } from './observation/observation-web-router';
 
 type Services = Deps['services'];
 
@@ -43,5 +44,6 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(accountWebRouter(services));
   r.use(twoFactorWebRouter(services));
   r.use(apiTokenWebRouter(services));
+  r.use(observationWebRouter(services));
   return r;
 }

@@ -20,10 +20,14 @@ interface Answer {
   path: string;
   status: number;
   body: unknown;
+  contentType: string;
 }
 
 interface Doc {
-  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  paths: Record<
+    string,
+    Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+  >;
 }
 
 /**
@@ -46,6 +50,7 @@ function recording(app: Express, answers: Answer[]): Express {
           path: req.originalUrl.split('?')[0],
           status: res.statusCode,
           body,
+          contentType: String(res.getHeader('content-type') ?? ''),
         });
     });
     next();
@@ -213,8 +218,10 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     await ok(refer(worker, person.id, w.food.partner.id), 422);
     await ok(worker.get(`/api/persons/${person.id}/timeline`));
 
-    // Manager: backlog and merge.
+    // Manager: backlog, observation and merge.
     await ok(manager.get('/api/backlog'));
+    await ok(manager.get('/api/observation').query({ by: 'district' }));
+    await ok(manager.get('/api/observation.csv'));
     await ok(
       manager
         .get('/api/backlog/items')
@@ -342,6 +349,12 @@ describe('every endpoint answers what the OpenAPI document says', () => {
       if (a.status < 300) succeeded.add(`${a.method} ${path}`);
       if (a.status === 204) {
         if (a.body !== undefined) problems.push(`${where}: a body with 204`);
+        continue;
+      }
+      // A file (CSV): its media type is checked; its text is the feature's own tests' business.
+      const media = Object.keys(declared.content ?? {})[0];
+      if (media !== 'application/json') {
+        if (!a.contentType.startsWith(media)) problems.push(`${where}: not ${media}`);
         continue;
       }
       const pointer = `/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${a.method}/responses/${a.status}/content/application~1json/schema`;

@@ -108,6 +108,24 @@ describe('OpenAPI document', () => {
     },
   );
 
+  it('documents the observation and its CSV with their query parameters', () => {
+    for (const path of ['/api/observation', '/api/observation.csv']) {
+      const o = op(path, 'get') as Operation & { parameters?: { name: string }[] };
+      expect(o.summary).toEqual(expect.any(String));
+      expect((o.parameters ?? []).map((p) => p.name).sort()).toEqual(['by', 'from', 'to']);
+    }
+    const body = component(responseOf('/api/observation', 'get', '200')!.$ref);
+    expect(Object.keys(body.properties!)).toEqual([
+      'from',
+      'to',
+      'by',
+      'threshold',
+      'totals',
+      'rows',
+      'partners',
+    ]);
+  });
+
   const RIGHTS_CONTRACT = [
     ['/api/rights', 'get', '200'],
     ['/api/rights', 'post', '201'],
@@ -226,7 +244,7 @@ describe('OpenAPI document', () => {
       .filter(({ o }) => {
         const success = Object.keys(o.responses).filter((s) => s.startsWith('2'));
         if (success.length !== 1) return true;
-        return success[0] !== '204' && !o.responses[success[0]].content?.['application/json'];
+        return success[0] !== '204' && !Object.keys(o.responses[success[0]].content ?? {}).length;
       })
       .map(({ path, method }) => `${method} ${path}`);
     expect(missing).toEqual([]);
@@ -441,6 +459,17 @@ describe('OpenAPI document', () => {
         '200',
         await w.agents.worker.post(`/api/consents/${consent.body.id}/revoke`),
       );
+    });
+
+    it('for the observation: totals only, and each grouping (with a partner row)', async () => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+      await refer(w.agents.worker, person.id, w.food.partner.id);
+      for (const by of ['', '?by=district', '?by=right', '?by=source', '?by=team']) {
+        const res = await w.agents.observer.get(`/api/observation${by}`);
+        await check('/api/observation', 'get', '200', res);
+        expect(res.body.partners.rows.length).toBeGreaterThan(0);
+      }
     });
   });
 });

@@ -40,6 +40,7 @@ import { PASSWORD_PATH_PREFIX } from './features/users/password-links';
 import { PARTNER_EMAIL_PATH_PREFIX } from './features/partners/partner-email-changes';
 import { deadlineAdminRouter } from './features/deadlines/deadline-admin-router';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
+import { accessibilityLevels } from './web/legal/legal-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
 import { APP_VERSION } from './lib/package-info';
@@ -160,6 +161,8 @@ export function createApp(deps: Deps): Express {
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));
+  // Pages from here on: their footer states the structure's RGAA level.
+  app.use(accessibilityLevels(deps.services));
 
   app.use(
     referralLinkRouter(

@@ -106,6 +106,13 @@ export function webStatic(): Router {
   const dsfr = path.dirname(require.resolve('@gouvfr/dsfr/package.json'));
   const opts = { index: false, maxAge: '7d', fallthrough: true } as const;
   r.use('/static/dsfr', express.static(path.join(dsfr, 'dist'), opts));
+  // The API reference's viewer: its stylesheet and bundle only, not the package's demo page.
+  const swaggerUi = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js'])
+    r.get(`/static/swagger-ui/${file}`, isPublic(), (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=604800');
+      res.sendFile(path.join(swaggerUi, file));
+    });
   const favicon = path.join(dsfr, 'dist/favicon/favicon.ico');
   r.get('/favicon.ico', isPublic(), (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=604800');

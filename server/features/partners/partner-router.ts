@@ -33,6 +33,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Add a partner and its services to the directory; the admin’s structure owns it (only its admins may change it)',
     response: partnerView,
+    errors: [409],
     handler: ({ actor, body, ctx }) => partners.create(actor, body, ctx),
   });
   endpoint(r, {
@@ -69,6 +70,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Add a service to a partner (409 if another of its services has the name); answers the partner. Owning structure’s admins only (404 otherwise)',
     response: partnerView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) =>
       partners.saveService(actor, params.id, null, body, ctx),
   });
@@ -81,6 +83,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Replace a service’s description (409 if another service of the partner has the name); counts as its review. Owning structure’s admins only (404 otherwise)',
     response: partnerView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) =>
       partners.saveService(actor, params.id, params.serviceId, body, ctx),
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { emailAddress } from '../../lib/email-address';
 import { oneLine, uuid } from '../../lib/validate';
 
 /**
@@ -42,11 +43,22 @@ export const AUDIENCES = [
 /** A partner or a service not reviewed for this long is stale and not offered for new referrals. */
 export const STALE_AFTER_MONTHS = 6;
 
+/** A sub-theme: a thematique of THEMES, "--", then the sub-theme's slug. */
+const SUB_THEME = new RegExp(`^(${THEMES.join('|')})--[a-z0-9]+(-[a-z0-9]+)*$`);
+
+/** A thematique of THEMES or one of its sub-themes: the API, the pages and the document agree. */
+export const isTheme = (t: string) =>
+  (THEMES as readonly string[]).includes(t) || (t.length <= 100 && SUB_THEME.test(t));
+
 const theme = z
   .string()
-  .regex(/^[a-z0-9-]+(--[a-z0-9-]+)?$/, 'must be a data·inclusion thematique slug')
-  .refine((t) => (THEMES as readonly string[]).includes(t.split('--')[0]), {
-    message: 'must be under a data·inclusion thematique (e.g. equipement-et-alimentation)',
+  .refine(isTheme, {
+    message:
+      'must be a data·inclusion thematique (e.g. equipement-et-alimentation) or one of its sub-themes (equipement-et-alimentation--alimentation)',
+  })
+  .meta({
+    description: 'A data·inclusion thematique, or one of its sub-themes: "thematique--sub-theme"',
+    anyOf: [{ enum: [...THEMES] }, { pattern: SUB_THEME.source, maxLength: 100 }],
   });
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
@@ -67,7 +79,7 @@ export type ServiceInput = z.infer<typeof serviceInput>;
 export const createPartnerBody = z
   .object({
     name: oneLine(200),
-    email: z.email({ message: 'must be an email address' }).max(254),
+    email: emailAddress(),
     phone: z
       .string()
       .trim()

@@ -31,6 +31,7 @@ export function referralRouter(referrals: ReferralService): Router {
     summary:
       'Refer the person to a partner (422 without a valid referral consent for it, or a stale partner)',
     response: referralView,
+    errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => referrals.create(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -65,6 +66,7 @@ export function referralRouter(referrals: ReferralService): Router {
     body: transitionBody,
     summary: 'Move a referral through its state machine ({ to, reason?, outcome?, version? })',
     response: eitherReferralView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) => referrals.transition(actor, params.id, body, ctx),
   });
   return r;

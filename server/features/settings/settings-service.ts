@@ -10,7 +10,7 @@ import { NotFoundError, StaleVersionError, ValidationError } from '../../lib/err
 import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { zodIssues } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
-import { settingsRepository } from './settings-repository';
+import { settingsRepository, type PublicStructure } from './settings-repository';
 import {
   completeSettings,
   withDefaults,
@@ -122,6 +122,21 @@ export function createSettingsService({
     },
 
     get: (actor: Actor): Promise<SettingsView> => view(knex, actor.structureId),
+
+    /**
+     * What a structure's legal pages need, for anyone: its public face and its settings in
+     * force. By slug, else by id, else the deployment's oldest structure; null when none.
+     */
+    async legalNotice(ref: {
+      slug?: string;
+      structureId?: string;
+    }): Promise<{ structure: PublicStructure; settings: StructureSettings } | null> {
+      const found = await settingsRepository.readPublic(knex, {
+        slug: ref.slug,
+        id: ref.structureId,
+      });
+      return found && { structure: found.structure, settings: withDefaults(found.settings) };
+    },
 
     async update(
       actor: Actor,

@@ -65,6 +65,14 @@ describe('npm run build', () => {
         fs.readFileSync(path.join(ROOT, 'server/web/static/app.css'), 'utf8'),
       );
       expect((await fetch(`${base}/static/dsfr/dsfr.min.css`)).status).toBe(200);
+      // The API reference: its page, its starter script and the viewer from swagger-ui-dist.
+      for (const asset of [
+        '/docs/api',
+        '/static/api-reference.js',
+        '/static/swagger-ui/swagger-ui-bundle.js',
+        '/static/swagger-ui/swagger-ui.css',
+      ])
+        expect([asset, (await fetch(`${base}${asset}`)).status]).toEqual([asset, 200]);
       const docs = await (await fetch(`${base}/api/docs`)).json();
       const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
       expect(docs.info.version).toBe(pkg.version);

@@ -8,7 +8,7 @@ import type { Deadline } from '../server/features/deadlines/outbox';
 export type ProcessorResult = DeadlineOutcome;
 export { done, skipped } from '../server/features/deadlines/deadline-outcome';
 
-interface ProcessorContext {
+export interface ProcessorContext {
   /** Locked for this transaction and still pending. */
   deadline: Deadline;
   /** Every query of the processor goes through it: its effects and the deadline's new status commit together. */

@@ -7,6 +7,10 @@ import {
 } from '../server/features/referrals/referral-schemas';
 import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
 import { DIGEST_EMAIL } from '../server/features/deadlines/rule-kinds';
+import {
+  PARTNER_EMAIL_CHANGED,
+  PARTNER_EMAIL_CONFIRM,
+} from '../server/features/partners/partner-email-changes';
 
 /** One queue for every deadline and message; the job name is the deadline kind. */
 export const DEADLINE_QUEUE = 'deadlines';
@@ -50,6 +54,8 @@ const EMAIL_DEADLINE_KINDS: readonly string[] = [
   REFERRAL_ASK_OUTCOME,
   USER_PASSWORD_EMAIL,
   DIGEST_EMAIL,
+  PARTNER_EMAIL_CONFIRM,
+  PARTNER_EMAIL_CHANGED,
 ];
 
 /** The per-kind options of a deadline's job, on top of the queue's defaults. */

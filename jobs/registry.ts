@@ -20,6 +20,11 @@ import { referralExpire } from './referrals/referral-expire';
 import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
 import { userPasswordEmail } from './users/password-link-email';
 import {
+  PARTNER_EMAIL_CHANGED,
+  PARTNER_EMAIL_CONFIRM,
+} from '../server/features/partners/partner-email-changes';
+import { partnerEmailChangedNotice, partnerEmailConfirm } from './partners/partner-email';
+import {
   DIGEST_DAILY,
   DIGEST_EMAIL,
   FOLLOW_UP_ESCALATE,
@@ -46,6 +51,8 @@ export const processors: ProcessorRegistry = Object.freeze({
   [REFERRAL_REMIND_PARTNER]: referralRemindPartner,
   [REFERRAL_ESCALATE_REQUESTER]: referralEscalateRequester,
   [USER_PASSWORD_EMAIL]: userPasswordEmail,
+  [PARTNER_EMAIL_CONFIRM]: partnerEmailConfirm,
+  [PARTNER_EMAIL_CHANGED]: partnerEmailChangedNotice,
   [FOLLOW_UP_OVERDUE_REMINDER]: followUpOverdueReminder,
   [FOLLOW_UP_ESCALATE]: followUpEscalate,
   [PERSON_NO_CONTACT]: personNoContact,

@@ -37,11 +37,15 @@ import { settingsRouter } from './features/settings/settings-router';
 import { teamRouter } from './features/teams/team-router';
 import { userRouter } from './features/users/user-router';
 import { PASSWORD_PATH_PREFIX } from './features/users/password-links';
+import { PARTNER_EMAIL_PATH_PREFIX } from './features/partners/partner-email-changes';
 import { deadlineAdminRouter } from './features/deadlines/deadline-admin-router';
 import { referralLinkRouter } from './web/referrals/referral-link-router';
+import { accessibilityLevels } from './web/legal/legal-router';
 import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
 import { APP_VERSION } from './lib/package-info';
+import { refuseControlCharacters } from './http/control-characters';
+import { metricsRouter } from './features/metrics/metrics-router';
 
 /** Builds the HTTP app without listening, so tests drive it through supertest. */
 export function createApp(deps: Deps): Express {
@@ -104,6 +108,8 @@ export function createApp(deps: Deps): Express {
     }),
   );
 
+  app.use(deps.metrics.observeHttp);
+
   app.get('/healthz', isPublic(), (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -123,6 +129,8 @@ export function createApp(deps: Deps): Express {
   app.use(express.json({ limit: '100kb' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
   installSessions(app, deps.knex, deps.config, deps.repos.users);
+  app.use(refuseControlCharacters);
+  app.use(metricsRouter(deps.metrics, deps.logger));
 
   const api = Router();
   const mustEnrol = deps.services.twoFactor.mustEnrol;
@@ -153,6 +161,8 @@ export function createApp(deps: Deps): Express {
   api.use(docsRouter({ version: APP_VERSION, serverUrl: deps.config.publicUrl }));
   api.use((_req, _res, next) => next(new NotFoundError('Route')));
   app.use('/api', api, jsonErrorHandler(deps.logger));
+  // Pages from here on: their footer states the structure's RGAA level.
+  app.use(accessibilityLevels(deps.services));
 
   app.use(
     referralLinkRouter(
@@ -183,9 +193,10 @@ export function createApp(deps: Deps): Express {
   return app;
 }
 
-/** A signed link's or a set-password link's token is a credential: its path is logged without it. */
+/** A signed link's, a set-password or an address link's token is a credential: logged without it. */
 function redactLinkToken(path: string): string {
   if (path.startsWith(PASSWORD_PATH_PREFIX)) return `${PASSWORD_PATH_PREFIX}[token]`;
+  if (path.startsWith(PARTNER_EMAIL_PATH_PREFIX)) return `${PARTNER_EMAIL_PATH_PREFIX}[token]`;
   return path.startsWith(LINK_PATH_PREFIX) ? `${LINK_PATH_PREFIX}[token]` : path;
 }
 

@@ -107,6 +107,12 @@ const schema = z
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(300000),
+    /**
+     * A private port serving GET /metrics without a session (for Prometheus on a private
+     * network); unset, /metrics is served on PORT to admins only.
+     */
+    METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    METRICS_HOST: z.string().default('127.0.0.1'),
     /** How often each web process deletes expired sessions; 0 turns it off. */
     SESSION_CLEANUP_INTERVAL_MS: z.coerce.number().int().min(0).default(900000),
   })

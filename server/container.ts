@@ -11,6 +11,9 @@ import { openDatabase, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { createRedis, tryConnect } from './lib/redis';
 import { createUnitOfWork } from './lib/unit-of-work';
+import { createCircuitBreaker, type CircuitBreaker } from './lib/circuit-breaker';
+import { poolStats } from './lib/db';
+import { createMetrics, type Metrics } from './features/metrics/metrics-service';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
 import { createPartnerDirectory, type PartnerDirectory } from './features/partners/partner-service';
@@ -83,6 +86,7 @@ import { createDistrictRepository } from './features/persons/district-repository
 import { createTimelineRepository } from './features/persons/timeline-repository';
 import { createConsentRepository } from './features/consents/consent-repository';
 import { createPartnerRepository } from './features/partners/partner-repository';
+import { createPartnerEmailChangeRepository } from './features/partners/partner-email-change-repository';
 import { createTwoFactorRepository } from './features/two-factor/two-factor-repository';
 import { digestReplanner } from './features/digests/digest-replanner';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
@@ -126,6 +130,10 @@ export interface Deps {
   redis: Redis;
   queue: Queue<DeadlineJobData>;
   relay: DeadlineRelay;
+  /** Whether requests enqueue their deadlines inline (closed) or leave them to the relay. */
+  enqueueBreaker: CircuitBreaker;
+  /** The process's Prometheus metrics (GET /metrics, METRICS_PORT). */
+  metrics: Metrics;
   uow: UnitOfWork;
   /** The outbox inside a transaction the caller does not own (jobs, the seed). */
   outboxIn: OutboxIn;
@@ -182,6 +190,9 @@ interface ContainerOptions {
   db?: Database;
 }
 
+/** How long requests leave deadlines to the relay after a failed enqueue, before one retries. */
+const ENQUEUE_RETRY_AFTER_MS = 10_000;
+
 export async function buildContainer(config: Config, opts: ContainerOptions = {}): Promise<Deps> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const clock = opts.clock ?? systemClock;
@@ -202,12 +213,17 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
 
   const deadlines = createDeadlineRepository();
   const outboxIn = createOutboxIn(deadlines);
+  // After a failed enqueue, requests stop trying Redis inline for a while (or until it is
+  // 'ready' again) and leave their rows to the relay: writes keep their normal speed.
+  const enqueueBreaker = createCircuitBreaker({ clock, retryAfterMs: ENQUEUE_RETRY_AFTER_MS });
+  redis.on('ready', () => enqueueBreaker.probe());
   const relay = createDeadlineRelay({
     knex,
     deadlines,
     queue,
     clock,
     logger,
+    breaker: enqueueBreaker,
     emailRetry: { attempts: config.EMAIL_RETRY_ATTEMPTS, delayMs: config.EMAIL_RETRY_DELAY_MS },
     rearm: {
       cooldownMs: config.DEADLINE_RETRY_COOLDOWN_MS,
@@ -217,7 +233,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const audit = createAuditTrail(createAuditRepository());
   const uow = createUnitOfWork(knex, createOutbox(outboxIn, relay));
   const cipher = createCipher(config.ENCRYPTION_KEY);
-  const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
+  const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX, clock });
 
   const mailer = createMailer(config, logger);
   const reportRepo = createReportRepository(cipher);
@@ -242,15 +258,32 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
+  const followUpRepo = createFollowUpRepository();
+  const notifications = createNotificationService({
+    knex,
+    clock,
+    notifications: createNotificationRepository(),
+  });
+  const sentEmails = createSentEmailRepository();
+  const emailChanges = createPartnerEmailChangeRepository();
+  // The user service is built below and called only later, when an address is confirmed.
   const partners = createPartnerDirectory({
     audit,
     knex,
+    uow,
     clock,
-    partners: createPartnerRepository(),
+    linkSecret: config.LINK_SECRET,
+    notifications,
+    managerIds: (db, structureId) => users.activeManagerIds(db, structureId),
+    structureName: (db, structureId) => users.structureName(db, structureId),
+    partners: createPartnerRepository(emailChanges),
+    emailChanges,
+    mailer,
+    sentEmails,
+    publicUrl: config.publicUrl,
   });
   const teams = createTeamService({ audit, knex, uow, teams: createTeamRepository() });
   const userRepo = createUserRepository();
-  const sentEmails = createSentEmailRepository();
   const users = createUserService({
     audit,
     knex,
@@ -294,12 +327,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     rights: createRightRepository(cipher),
     persons: personService,
     clock,
-  });
-  const followUpRepo = createFollowUpRepository();
-  const notifications = createNotificationService({
-    knex,
-    clock,
-    notifications: createNotificationRepository(),
   });
   const followUps = createFollowUpService({
     audit,
@@ -394,6 +421,14 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     redis,
     queue,
     relay,
+    enqueueBreaker,
+    metrics: createMetrics({
+      clock,
+      jobCounts: () => queue.getJobCounts('waiting', 'delayed', 'failed', 'active'),
+      oldestPendingDueAt: () => deadlines.oldestPendingDueAt(knex),
+      pool: () => poolStats(knex),
+      enqueueBreakerOpen: () => enqueueBreaker.state() !== 'closed',
+    }),
     uow,
     outboxIn,
     cipher,

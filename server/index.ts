@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDeadlineWorker, type DeadlineWorker } from '../jobs/runtime';
 import { createApp } from './app';
+import { createMetricsApp } from './features/metrics/metrics-router';
 import { parseConfig, type Config } from './config';
 import { buildContainer, type Deps } from './container';
 import { createCipher } from './lib/crypto';
@@ -87,10 +88,10 @@ async function closeWorker(
     logger.warn('The deadline worker did not close in time (Redis unreachable?); going on');
 }
 
-function listen(server: http.Server, config: Config): Promise<AddressInfo> {
+function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve(server.address() as AddressInfo);
     });
@@ -121,14 +122,21 @@ async function main(): Promise<void> {
   let prepared: { seeded: boolean; demoAccounts: number };
   let address: AddressInfo;
   const server = http.createServer();
+  const metricsServer = http.createServer();
   try {
     prepared = await prepareDatabase(db, config, logger);
     deps = await buildContainer(config, { db, logger });
     server.on('request', createApp(deps));
-    address = await listen(server, config);
+    address = await listen(server, config.PORT, config.HOST);
+    if (config.METRICS_PORT !== undefined) {
+      metricsServer.on('request', createMetricsApp(deps.metrics));
+      const m = await listen(metricsServer, config.METRICS_PORT, config.METRICS_HOST);
+      logger.info({ host: m.address, port: m.port }, 'Metrics served on the private port');
+    }
     if (config.RUN_WORKER_IN_WEB) worker = await startDeadlineWorker(deps);
   } catch (err) {
     server.close();
+    metricsServer.close();
     await worker?.close().catch(() => undefined);
     await (deps ? deps.close() : db.close()).catch(() => undefined);
     throw err;
@@ -138,6 +146,7 @@ async function main(): Promise<void> {
   onShutdown(
     [
       { name: 'HTTP server', run: () => closeServer(server) },
+      { name: 'metrics server', run: () => closeServer(metricsServer) },
       {
         name: 'deadline worker',
         run: () => closeWorker(running.worker, config.SHUTDOWN_TIMEOUT_MS + 2000, logger),

@@ -2,10 +2,13 @@ import type { RequestHandler } from 'express';
 import { ForbiddenError } from '../lib/errors';
 import type { Actor } from './actor';
 
-/** Where a user who must enrol may still go: logging in and out, who am I, the enrolment, the docs. */
+/**
+ * Where a user who must enrol may still go: logging in and out, who am I, the enrolment, the
+ * docs, and the public pages every footer links to (legal pages, the API reference).
+ */
 const API_OPEN = /^\/(session|me|me\/two-factor(\/.*)?|docs)\/?$/;
 const PAGES_OPEN =
-  /^\/(connexion(\/.*)?|deconnexion|mon-compte\/double-authentification(\/.*)?)\/?$/;
+  /^\/(connexion(\/.*)?|deconnexion|mon-compte\/double-authentification(\/.*)?|accessibilite|mentions-legales|donnees-personnelles|docs\/api)\/?$/;
 
 /** The enrolment page a user who must enrol is sent to. */
 export const ENROL_PAGE = '/mon-compte/double-authentification';

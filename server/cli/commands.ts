@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { z } from 'zod';
 import { ROLES, type Role } from '../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
+import { emailAddress } from '../lib/email-address';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import type { UserRepository } from '../features/users/user-repository';
 import { seedCatalogue } from '../features/rights/right-catalogue';
@@ -23,7 +24,7 @@ const structureInput = z
 
 const userInput = z
   .object({
-    email: z.email(),
+    email: emailAddress(),
     name: z.string().trim().min(1).max(200),
     role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
     structure: z.string().min(1),
@@ -118,7 +119,7 @@ export async function disableUser(
   users: UserRepository,
   email: string | undefined,
 ): Promise<{ id: string }> {
-  const parsed = parse(z.object({ email: z.email() }).strict(), { email });
+  const parsed = parse(z.object({ email: emailAddress() }).strict(), { email });
   const user = await users.findByEmail(knex, parsed.email);
   if (!user) throw new NotFoundError(`User ${parsed.email}`);
   if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);

@@ -4,7 +4,7 @@ import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
 import type { RequestContext } from '../features/audit/audit-trail';
 import { ForbiddenError } from '../lib/errors';
-import { documentEndpoint } from '../lib/openapi';
+import { documentEndpoint, type ErrorStatus, type NO_CONTENT } from '../lib/openapi';
 import { parseInput } from '../lib/validate';
 import { requestContext } from './request-context';
 
@@ -23,8 +23,15 @@ interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
   status?: number;
   /** One line for the OpenAPI document. */
   summary?: string;
-  /** The success body, for the OpenAPI document only (responses are not validated). */
-  response?: z.ZodType;
+  /**
+   * The success body, for the OpenAPI document (tests check real answers against it); NO_CONTENT
+   * for a handler that answers 204. Required, so no endpoint goes undocumented.
+   */
+  response: z.ZodType | typeof NO_CONTENT;
+  /** The success body's media type when the handler sends something else than JSON itself. */
+  mediaType?: string;
+  /** Error statuses beyond those its policy, params and method imply (409, 422, 429…). */
+  errors?: readonly ErrorStatus[];
   /** Whether a partner system's API token (Bearer) may call it; every other route refuses one. */
   tokens?: boolean;
   handler: (input: {
@@ -58,6 +65,8 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     status: spec.status,
     summary: spec.summary,
     response: spec.response,
+    mediaType: spec.mediaType,
+    errors: spec.errors,
     tokens: spec.tokens,
   });
   router[spec.method](

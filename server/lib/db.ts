@@ -39,6 +39,33 @@ export const migrationSource: Knex.MigrationSource<string> = {
   },
 };
 
+/** What the connection pool holds now, for the metrics; null when the client has no pool. */
+export interface PoolStats {
+  used: number;
+  free: number;
+  pendingAcquires: number;
+  max: number;
+}
+
+export function poolStats(knex: Knex): PoolStats | null {
+  // knex keeps its tarn pool on the client; it is not part of knex's typed surface.
+  const pool = (knex.client as { pool?: Record<string, unknown> }).pool as
+    | {
+        numUsed(): number;
+        numFree(): number;
+        numPendingAcquires(): number;
+        max: number;
+      }
+    | undefined;
+  if (!pool || typeof pool.numUsed !== 'function') return null;
+  return {
+    used: pool.numUsed(),
+    free: pool.numFree(),
+    pendingAcquires: pool.numPendingAcquires(),
+    max: pool.max,
+  };
+}
+
 export async function migrateLatest(knex: Knex): Promise<string[]> {
   const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;

@@ -31,6 +31,25 @@ export class ValidationError extends AppError {
     super(400, 'validation_failed', message, details);
   }
 }
+export const CONTROL_CHARACTER_MESSAGE = 'must not contain a control character (NUL and the like)';
+
+/**
+ * A control character in a field, a query parameter or a body: a 400 like any invalid input
+ * (`validation_failed`, the issue's code `control_character`); the pages say it in French,
+ * naming the field.
+ */
+export class ControlCharacterError extends ValidationError {
+  constructor(
+    readonly field: string,
+    /** "body", "query parameter" or "path parameter". */
+    readonly where: string,
+  ) {
+    super(`Invalid ${where}: ${field}: ${CONTROL_CHARACTER_MESSAGE}`, [
+      { field, message: CONTROL_CHARACTER_MESSAGE, code: 'control_character' },
+    ]);
+  }
+}
+
 /** 401; `code` tells a client what to do next (`totp_required`: send the code too). */
 export class UnauthorizedError extends AppError {
   constructor(message = 'Authentication required', code = 'unauthenticated') {

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { ValidationError, type FieldIssue } from './errors';
+import {
+  CONTROL_CHARACTER_MESSAGE,
+  ControlCharacterError,
+  ValidationError,
+  type FieldIssue,
+} from './errors';
 
 export function zodIssues(error: z.ZodError, prefix?: string): FieldIssue[] {
   const name = (path: PropertyKey[]) =>
@@ -13,18 +18,37 @@ export function zodIssues(error: z.ZodError, prefix?: string): FieldIssue[] {
 }
 
 /**
- * PostgreSQL text cannot hold U+0000: a NUL character would reach the database and fail there
- * with a 500. Iterative, so a deeply nested body cannot overflow the stack.
+ * The control characters no field, query parameter or body may hold: C0 but tab, line feed and
+ * carriage return (a textarea sends CRLF), DEL and C1. PostgreSQL text cannot hold U+0000 (it
+ * failed there with a 500); the others are invisible, come from copy-pastes or probes, and
+ * break what is shown or exported. One definition, read by `parseInput` (the API), `plainString`
+ * and the middleware every form and query goes through (server/http/control-characters.ts).
  */
-function findNulCharacter(value: unknown): string | null {
+export function hasControlCharacter(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || (c >= 0x7f && c <= 0x9f))
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The path of the first string holding a control character (`root` for a bare string), or
+ * null. Iterative, so a deeply nested body cannot overflow the stack; plain objects only (with or
+ * without a prototype: the query and form parsers make prototype-less ones).
+ */
+export function findControlCharacter(value: unknown, root = 'body'): string | null {
   const stack: { v: unknown; path: string[] }[] = [{ v: value, path: [] }];
   while (stack.length) {
     const { v, path } = stack.pop()!;
     if (typeof v === 'string') {
-      if (v.includes('\u0000')) return path.join('.') || 'body';
+      if (hasControlCharacter(v)) return path.join('.') || root;
     } else if (Array.isArray(v)) {
       v.forEach((item, i) => stack.push({ v: item, path: [...path, String(i)] }));
-    } else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    } else if (v && typeof v === 'object') {
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) continue;
       for (const [k, item] of Object.entries(v)) stack.push({ v: item, path: [...path, k] });
     }
   }
@@ -39,11 +63,9 @@ export function parseInput<S extends z.ZodType>(
 ): z.infer<S> {
   const res = schema.safeParse(value);
   if (res.success) {
-    const field = findNulCharacter(res.data);
+    const field = findControlCharacter(res.data);
     if (field === null) return res.data;
-    throw new ValidationError(`Invalid ${where}: ${field}: must not contain a NUL character`, [
-      { field, message: 'must not contain a NUL character' },
-    ]);
+    throw new ControlCharacterError(field, where);
   }
   const details = zodIssues(res.error);
   const first = details[0];
@@ -51,9 +73,19 @@ export function parseInput<S extends z.ZodType>(
 }
 
 /** Common field schemas. */
-/** A string stored as plain PostgreSQL text, which cannot hold U+0000 (web forms share it). */
+/** A string stored as plain PostgreSQL text: no control character (web forms share it). */
 export const plainString = () =>
-  z.string().refine((s) => !s.includes('\u0000'), 'must not contain a NUL character');
+  z.string().refine((s) => !hasControlCharacter(s), CONTROL_CHARACTER_MESSAGE);
+/**
+ * A one-line text (a name, an area): besides the control characters every string refuses, no
+ * tab or line break either, which only multi-line texts (descriptions, notes) may hold.
+ */
+export const oneLine = (max: number) =>
+  plainString()
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max)
+    .refine((s) => !/[\t\r\n]/.test(s), 'must be on one line (no tab or line break)');
 export const uuid = () => z.uuid({ message: 'must be a UUID' });
 /** A query-string flag: exactly "true" or "false". */
 export const queryFlag = () =>

@@ -9,7 +9,12 @@ import express, {
 } from 'express';
 import { isPublic } from '../auth/policies';
 import type { Logger } from '../lib/logger';
-import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../lib/errors';
+import {
+  ControlCharacterError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnauthorizedError,
+} from '../lib/errors';
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
 import type { NotificationService } from '../features/notifications/notification-service';
 import { localPath } from './format';
@@ -83,12 +88,31 @@ const CODE_TEXTS: Record<string, { title: string; message: string }> = {
   },
 };
 
+/** A control character refused, naming where it was: a form field or a parameter of the address. */
+function controlCharacterText(err: ControlCharacterError) {
+  const where =
+    err.where === 'body'
+      ? `Le champ « ${err.field} »`
+      : `Le paramètre « ${err.field} » de l’adresse`;
+  return {
+    title: 'Caractère invisible refusé',
+    message: `${where} contient un caractère invisible (un caractère de contrôle, souvent venu d’un copier-coller). Rien n’a été enregistré : revenez à la page précédente, retapez ce champ et recommencez.`,
+  };
+}
+
 /** DSFR from its npm package (no CDN), then our own small stylesheet. Mounted before sessions. */
 export function webStatic(): Router {
   const r = Router();
   const dsfr = path.dirname(require.resolve('@gouvfr/dsfr/package.json'));
   const opts = { index: false, maxAge: '7d', fallthrough: true } as const;
   r.use('/static/dsfr', express.static(path.join(dsfr, 'dist'), opts));
+  // The API reference's viewer: its stylesheet and bundle only, not the package's demo page.
+  const swaggerUi = path.dirname(require.resolve('swagger-ui-dist/package.json'));
+  for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js'])
+    r.get(`/static/swagger-ui/${file}`, isPublic(), (_req, res) => {
+      res.setHeader('Cache-Control', 'public, max-age=604800');
+      res.sendFile(path.join(swaggerUi, file));
+    });
   const favicon = path.join(dsfr, 'dist/favicon/favicon.ico');
   r.get('/favicon.ico', isPublic(), (_req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=604800');
@@ -166,7 +190,10 @@ export function htmlErrorHandler(
     if (err instanceof TooManyRequestsError && err.retryAfterSeconds) {
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
     }
-    const text = CODE_TEXTS[body.error.code] ?? TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400];
+    const text =
+      err instanceof ControlCharacterError
+        ? controlCharacterText(err)
+        : (CODE_TEXTS[body.error.code] ?? TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400]);
 
     let ctx: PageContext;
     try {

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { csrfSync } from 'csrf-sync';
 import { PERSON_ROLES } from '../auth/actor';
+import type { AccessibilityLevel } from '../features/settings/settings-schemas';
 import type { NotificationService } from '../features/notifications/notification-service';
 import type { PageContext } from './views/layout';
 
@@ -37,5 +38,7 @@ export async function pageContext(
     unread,
     flash,
     staff: actor ? PERSON_ROLES.includes(actor.role) : false,
+    // Read for this request by accessibilityLevels() (server/web/legal), for the footer.
+    accessibility: req.res?.locals.accessibilityLevel as AccessibilityLevel | undefined,
   };
 }

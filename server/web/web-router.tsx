@@ -3,6 +3,7 @@ import type { Deps } from '../container';
 import { adminWebRouter } from './admin/admin-web-router';
 import { loginWebRouter } from './auth/login-router';
 import { passwordWebRouter } from './auth/password-router';
+import { partnerEmailRouter } from './referrals/partner-email-router';
 import { followUpWebRouter } from './follow-ups/follow-up-router';
 import { notificationWebRouter } from './notifications/notification-router';
 import { personEditWebRouter } from './persons/person-edit-router';
@@ -12,6 +13,8 @@ import { personMergeWebRouter } from './persons/person-merge-router';
 import { rightWebRouter } from './rights/right-web-router';
 import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
+import { apiReferenceWebRouter } from './docs/api-reference-router';
+import { legalWebRouter } from './legal/legal-router';
 import { apiTokenWebRouter } from './account/api-token-web-router';
 import { twoFactorWebRouter } from './account/two-factor-web-router';
 import { observationWebRouter } from './observation/observation-web-router';
@@ -27,6 +30,9 @@ export function webRouter(services: Services, now: () => Date): Router {
   const r = Router();
   r.use(loginWebRouter(services));
   r.use(passwordWebRouter(services));
+  r.use(partnerEmailRouter(services));
+  r.use(apiReferenceWebRouter(services));
+  r.use(legalWebRouter(services));
   r.use(adminWebRouter(services));
   r.use(followUpWebRouter(services, now, personFileRenderer(services, now)));
   // The list's fixed paths (/personnes/nouvelle) before the file's /personnes/:id.

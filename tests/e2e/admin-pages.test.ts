@@ -273,6 +273,19 @@ describe('administration, homes and password pages', () => {
       expect(await answer(u.email)).toContain('Si un compte actif correspond à cette adresse');
     });
 
+    it('when the address is checked, then the page takes what the API takes: a~b@ yes, a..b@ no', async () => {
+      const ask = (email: string) =>
+        postForm(request.agent(ctx.app), '/mot-de-passe-oublie', '/mot-de-passe-oublie', { email });
+      expect((await ask('a~b@example.fr')).status).toBe(200);
+      const refused = await ask('a..b@example.fr');
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('Saisissez une adresse électronique');
+      expect(
+        (await request(ctx.app).post('/api/password-reset').send({ email: 'a..b@example.fr' }))
+          .status,
+      ).toBe(400);
+    });
+
     it('when a set-password link is opened and used, then the password is set and the link then says it was used', async () => {
       const u = await createUser(s.structure.id, 'worker');
       await ctx.deps.services.users.sendPasswordLink(

@@ -6,6 +6,7 @@ import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import {
   checkPage,
+  freePort,
   launchChromium,
   newPage as openPage,
   see as seeWithShot,
@@ -32,7 +33,12 @@ describe('a report from a phone to a person file, in the browser', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    ctx = await createTestContext({ clock: fixedClock(NOW) });
+    // The public form is guarded by the same-origin check: the app must know its own address.
+    const port = await freePort();
+    ctx = await createTestContext({
+      clock: fixedClock(NOW),
+      env: { PUBLIC_URL: `http://127.0.0.1:${port}` },
+    });
     team = await createTeam();
     // Five people met this year from every other source, four from earlier citizen reports: the
     // report triaged below is the fifth, the structure's threshold.
@@ -46,7 +52,7 @@ describe('a report from a phone to a person file, in the browser', () => {
         })),
       ),
     );
-    served = await serve(ctx.app);
+    served = await serve(ctx.app, port);
     browser = await launchChromium();
   });
 

@@ -124,3 +124,17 @@ describe('configuration: re-arming failed deadlines (DEADLINE_RETRY_COOLDOWN_MS,
     expect(() => parseConfig({ DEADLINE_GIVE_UP_HOURS: '1.5' })).toThrow(/DEADLINE_GIVE_UP_HOURS/);
   });
 });
+
+describe('configuration: the private metrics port (METRICS_PORT, METRICS_HOST)', () => {
+  it('when unset, then there is no private port and its interface defaults to the loopback', () => {
+    const c = parseConfig({});
+    expect(c.METRICS_PORT).toBeUndefined();
+    expect(c.METRICS_HOST).toBe('127.0.0.1');
+  });
+
+  it('when set, then it is a port number; anything else is refused naming it', () => {
+    expect(parseConfig({ METRICS_PORT: '9464' }).METRICS_PORT).toBe(9464);
+    expect(() => parseConfig({ METRICS_PORT: 'prometheus' })).toThrow(/METRICS_PORT/);
+    expect(() => parseConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
+  });
+});

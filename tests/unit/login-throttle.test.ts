@@ -1,9 +1,15 @@
-import { createLoginThrottle } from '../../server/auth/login-throttle';
+import { createLoginThrottle, slowDownDelayMs } from '../../server/auth/login-throttle';
+import { fixedClock } from '../../server/lib/clock';
 import { TooManyRequestsError } from '../../server/lib/errors';
 
 describe('login throttle (in-memory, as while Redis is away)', () => {
   const make = () =>
-    createLoginThrottle(null, { perAccount: 3, perIp: 5, windowSeconds: 60, keyPrefix: 't' });
+    createLoginThrottle(null, {
+      perAccountAddress: 3,
+      perIp: 5,
+      windowSeconds: 60,
+      keyPrefix: 't',
+    });
 
   it('when an account uses up its attempts, then 429 with a retry delay; another account still passes', async () => {
     const t = make();
@@ -41,5 +47,25 @@ describe('login throttle (in-memory, as while Redis is away)', () => {
     // 5 attempts counted on the IP, one given back: one more passes.
     await expect(t.attempt('e@x.test', '10.0.0.5')).resolves.toBeUndefined();
     await expect(t.attempt('e@x.test', '10.0.0.5')).rejects.toBeInstanceOf(TooManyRequestsError);
+  });
+});
+
+describe('login slow-down across addresses (in memory, as while Redis is away)', () => {
+  it('doubles the wait with each failure past the threshold, up to its cap', () => {
+    const o = { slowAfter: 10, baseDelayMs: 1000, maxDelayMs: 30_000 };
+    expect([9, 10, 11, 12, 14, 15, 200].map((f) => slowDownDelayMs(f, o))).toEqual([
+      0, 1000, 2000, 4000, 16_000, 30_000, 30_000,
+    ]);
+  });
+
+  it('when an account failed past the threshold, then a new address waits the delay once, then passes', async () => {
+    const clock = fixedClock('2026-12-05T22:00:00Z');
+    const t = createLoginThrottle(null, { slowAfter: 2, keyPrefix: 's', clock });
+    await t.attempt('f@x.test', '10.0.1.1');
+    await t.attempt('f@x.test', '10.0.1.2');
+    const err = await t.attempt('f@x.test', '10.0.1.3').catch((e: unknown) => e);
+    expect((err as TooManyRequestsError).retryAfterSeconds).toBe(1);
+    clock.advance(1000);
+    await expect(t.attempt('f@x.test', '10.0.1.3')).resolves.toBeUndefined();
   });
 });

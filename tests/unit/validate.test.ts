@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../server/lib/errors';
-import { paging, parseInput } from '../../server/lib/validate';
+import { findControlCharacter, paging, parseInput } from '../../server/lib/validate';
 
 describe('parseInput', () => {
   const schema = z
@@ -33,9 +33,31 @@ describe('parseInput', () => {
     expect(err.details).toEqual([expect.objectContaining({ field: 'body' })]);
   });
 
-  it('refuses a NUL character, which PostgreSQL text cannot hold, naming the field', () => {
-    const err = fail({ name: 'a\u0000b', inner: { a: 1 } });
-    expect(err.details).toEqual([{ field: 'name', message: 'must not contain a NUL character' }]);
+  it.each(['a\u0000b', 'bell\u0007', 'esc\u001b[0m', 'del\u007f', 'c1\u0085'])(
+    'refuses a control character (%j), naming the field',
+    (name) => {
+      const err = fail({ name, inner: { a: 1 } });
+      expect(err.details).toEqual([
+        {
+          field: 'name',
+          message: 'must not contain a control character (NUL and the like)',
+          code: 'control_character',
+        },
+      ]);
+    },
+  );
+
+  it('keeps tab, line feed and carriage return (multi-line text)', () => {
+    expect(parseInput(schema, { name: 'a\tb\r\nc', inner: { a: 1 } }, 'body').name).toBe(
+      'a\tb\r\nc',
+    );
+  });
+
+  it('finds a control character in a prototype-less object, as the query and form parsers make', () => {
+    const query = Object.assign(Object.create(null) as object, { q: ['ok', 'x\u0001'] });
+    expect(findControlCharacter(query, 'query')).toBe('q.1');
+    expect(findControlCharacter('\u0000', 'query')).toBe('query');
+    expect(findControlCharacter({ ok: 'fine' })).toBeNull();
   });
 
   it('bounds page so that the SQL offset stays a bigint', () => {

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
 import { endpoint } from '../../http/endpoint';
+import { NO_CONTENT } from '../../lib/openapi';
 import { createdTokenView, createTokenBody, tokenListView, tokenParams } from './api-token-schemas';
 import type { ApiTokenService } from './api-token-service';
 
@@ -24,6 +25,7 @@ export function apiTokenRouter(tokens: ApiTokenService): Router {
     summary:
       'Create an API token for a partner system: answered this once, stored hashed; it reads and moves the partner’s referrals only',
     response: createdTokenView,
+    errors: [422],
     handler: ({ actor, body, ctx }) => tokens.create(actor, body, ctx),
   });
   endpoint(r, {
@@ -32,6 +34,7 @@ export function apiTokenRouter(tokens: ApiTokenService): Router {
     policy: hasRole('partner'),
     params: tokenParams,
     summary: 'Revoke one of your tokens: it stops working at once (404 for another user’s)',
+    response: NO_CONTENT,
     handler: async ({ actor, params, ctx }) => {
       await tokens.revoke(actor, params.id, ctx);
       return undefined;

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { isAuthenticated, isPublic } from '../../auth/policies';
 import { logIn, logOut } from '../../auth/login';
 import { endpoint } from '../../http/endpoint';
+import { NO_CONTENT } from '../../lib/openapi';
+import { meView, preferencesView, sessionView } from './auth-schemas';
 import { plainString } from '../../lib/validate';
 import type { AuthService } from './auth-service';
 import { preferencesBody, type UserPreferenceService } from '../users/user-preference-service';
@@ -24,7 +26,9 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     policy: isPublic(),
     body: loginBody,
     summary:
-      'Log in; an account with a second factor sends `totp` too (401 totp_required without it, totp_invalid when wrong or already used)',
+      'Log in: sets the session cookie. An account with a second factor sends `totp` too (401 totp_required without it, totp_invalid when wrong or already used); 401 on a wrong email or password, 429 when throttled',
+    response: sessionView,
+    errors: [401, 429],
     handler: async ({ body, req }) => {
       const user = await auth.authenticate(
         body.email,
@@ -40,6 +44,8 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     method: 'delete',
     path: '/session',
     policy: isPublic(),
+    summary: 'Log out: ends the server session (also without one)',
+    response: NO_CONTENT,
     handler: async ({ req }) => {
       await logOut(req);
       return undefined;
@@ -49,6 +55,8 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     method: 'get',
     path: '/me',
     policy: isAuthenticated(),
+    summary: 'Who am I: the signed-in user',
+    response: meView,
     handler: async ({ actor }) => ({ user: actor }),
   });
   endpoint(r, {
@@ -56,6 +64,7 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     path: '/me/preferences',
     policy: isAuthenticated(),
     summary: "The caller's own preferences (the daily digest by email or not)",
+    response: preferencesView,
     handler: ({ actor }) => preferences.get(actor),
   });
   endpoint(r, {
@@ -64,6 +73,7 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     policy: isAuthenticated(),
     body: preferencesBody,
     summary: "Changes the caller's own preferences",
+    response: preferencesView,
     handler: ({ actor, body }) => preferences.update(actor, body),
   });
   return r;

@@ -32,6 +32,7 @@ export function consentRouter(consents: ConsentService): Router {
     status: 201,
     summary: 'Record a consent (a referral consent names its partner and what it shares)',
     response: consentView,
+    errors: [422],
     handler: ({ actor, params, body, ctx }) => consents.record(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -42,6 +43,7 @@ export function consentRouter(consents: ConsentService): Router {
     summary:
       "Revoke a consent: for referrals, the person's consents for that partner and their open referrals to it",
     response: revokedConsentView,
+    errors: [409],
     handler: ({ actor, params, ctx }) => consents.revoke(actor, params.id, ctx),
   });
   return r;

@@ -11,10 +11,14 @@ export type ShareableField = (typeof SHAREABLE_FIELDS)[number];
 export const createConsentBody = z
   .object({
     purpose: z.enum(CONSENT_PURPOSES, { message: 'must be one of ' + CONSENT_PURPOSES.join(', ') }),
-    partnerId: uuid().optional(),
+    partnerId: uuid()
+      .optional()
+      .meta({ description: 'Required with purpose referral, and only then' }),
     method: z.enum(CONSENT_METHODS, { message: 'must be one of ' + CONSENT_METHODS.join(', ') }),
     givenAt: isoDateTime(),
-    expiresAt: isoDateTime().optional(),
+    expiresAt: isoDateTime()
+      .optional()
+      .meta({ description: 'When the consent ends; must be after givenAt (else 400 naming it)' }),
     sharedFields: z.array(z.enum(SHAREABLE_FIELDS)).max(3).optional(),
   })
   .strict()

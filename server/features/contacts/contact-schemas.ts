@@ -46,3 +46,35 @@ export type CreateContactInput = z.infer<typeof createContactBody>;
 
 export const listContactsQuery = z.object({ ...paging }).strict();
 export const personParams = z.object({ id: uuid() }).strict();
+
+/* Response bodies, for the OpenAPI document. */
+
+export const contactView = z
+  .object({
+    id: z.uuid(),
+    personId: z.uuid(),
+    authorId: z.uuid().nullable(),
+    authorName: z.string().nullable(),
+    occurredAt: z.iso.datetime(),
+    channel: z.enum(CHANNELS),
+    outcome: z.enum(OUTCOMES),
+    summary: z.string().nullable(),
+    privateNote: z
+      .string()
+      .nullable()
+      .optional()
+      .meta({ description: 'Present for its author only' }),
+    createdAt: z.iso.datetime(),
+  })
+  .strict()
+  .meta({ id: 'Contact', description: 'A contact attempt, reached or not' });
+
+export const loggedContactView = contactView
+  .extend({
+    followUpId: z
+      .uuid()
+      .nullable()
+      .meta({ description: 'The follow-up planned by nextFollowUpAt, if any' }),
+  })
+  .strict()
+  .meta({ id: 'LoggedContact' });

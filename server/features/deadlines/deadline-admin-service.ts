@@ -20,6 +20,25 @@ export const listDeadlinesQuery = z
 export type ListDeadlinesQuery = z.infer<typeof listDeadlinesQuery>;
 export const deadlineParams = z.object({ id: uuid() }).strict();
 
+/** A deadline as admins see it, for the OpenAPI document: kinds, ids and errors, no person data. */
+export const deadlineView = z
+  .object({
+    id: z.uuid(),
+    structureId: z.uuid(),
+    kind: z.string(),
+    subjectType: z.string(),
+    subjectId: z.uuid(),
+    dueAt: z.iso.datetime(),
+    status: z.enum(['pending', 'done', 'cancelled', 'skipped', 'failed']),
+    enqueuedAt: z.iso.datetime().nullable(),
+    processedAt: z.iso.datetime().nullable(),
+    attempts: z.number().int(),
+    lastError: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+  })
+  .strict()
+  .meta({ id: 'Deadline', description: 'A deadline of the outbox (kinds, ids, errors)' });
+
 export interface DeadlineAdminServiceDeps {
   audit: AuditTrail;
   knex: Knex;

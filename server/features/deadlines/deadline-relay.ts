@@ -6,6 +6,7 @@ import {
   type DeadlineJobData,
   type RetrySchedule,
 } from '../../../jobs/queues';
+import type { CircuitBreaker } from '../../lib/circuit-breaker';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
 import type { Deadline, DeadlineRepository } from './deadline-repository';
@@ -20,6 +21,12 @@ export interface RelayDeps {
   emailRetry?: RetrySchedule;
   /** What the reconciler does with a pending deadline whose job failed (DEADLINE_* settings). */
   rearm?: RearmPolicy;
+  /**
+   * The inline enqueue after commit (the web's): once Redis failed, requests leave their rows to
+   * the relay loop instead of each waiting the enqueue bound, until Redis is back. The relay and
+   * the reconciler always try, and their success closes it.
+   */
+  breaker?: CircuitBreaker;
 }
 
 interface RearmPolicy {
@@ -74,6 +81,7 @@ export function createDeadlineRelay({
   logger,
   emailRetry,
   rearm = DEFAULT_REARM,
+  breaker,
 }: RelayDeps): DeadlineRelay {
   const toJob = (d: Deadline, minDelay = 0) => ({
     name: d.kind,
@@ -129,6 +137,7 @@ export function createDeadlineRelay({
   async function add(rows: Deadline[]): Promise<void> {
     if (!queue || rows.length === 0) return;
     await withTimeout(queue.addBulk(rows.map(toJob)), ENQUEUE_TIMEOUT_MS);
+    breaker?.succeeded();
     await deadlines.markEnqueued(
       knex,
       rows.map((d) => d.id),
@@ -138,9 +147,13 @@ export function createDeadlineRelay({
   return {
     async enqueue(ids) {
       if (!queue || ids.length === 0) return;
+      const rows = await deadlines.pendingById(knex, ids);
+      // Redis failed a moment ago: the rows wait for the relay, the request does not wait.
+      if (rows.length === 0 || (breaker && !breaker.allows())) return;
       try {
-        await add(await deadlines.pendingById(knex, ids));
+        await add(rows);
       } catch (err) {
+        breaker?.failed();
         logger.warn(
           { err: (err as Error).message, count: ids.length },
           'Deadlines kept in the outbox: Redis unavailable',
@@ -209,14 +222,16 @@ export function createDeadlineRelay({
     },
 
     async remove(ids) {
-      if (!queue) return;
+      if (!queue || (breaker && !breaker.allows())) return;
       try {
         await withTimeout(
           Promise.all(ids.map((id) => queue.remove(deadlineJobId(id)))),
           ENQUEUE_TIMEOUT_MS,
         );
+        breaker?.succeeded();
       } catch {
-        /* the processor skips cancelled deadlines; removal only saves a no-op run */
+        // The processor skips cancelled deadlines; removal only saves a no-op run.
+        breaker?.failed();
       }
     },
   };

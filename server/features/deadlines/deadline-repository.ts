@@ -63,6 +63,15 @@ export function toDeadline(r: DeadlineRow): Deadline {
  */
 export function createDeadlineRepository() {
   const repo = {
+    /** The due moment of the oldest pending deadline (the deadlines_pending index), or null. */
+    async oldestPendingDueAt(db: Knex | Knex.Transaction): Promise<Date | null> {
+      const row = await db('deadlines')
+        .where({ status: 'pending' })
+        .min({ oldest: 'due_at' })
+        .first();
+      return row?.oldest ? new Date(row.oldest as Date) : null;
+    },
+
     async insert(trx: Knex.Transaction, d: NewDeadline): Promise<string> {
       const [row] = await trx('deadlines')
         .insert({
@@ -228,6 +237,7 @@ export function createDeadlineRepository() {
       if (ids.length === 0) return;
       await db('deadlines').whereIn('id', ids).update({ enqueued_at: db.fn.now() });
     },
+
     /**
      * A structure's deadlines for its admins, newest due first: those in difficulty (failed, or
      * pending with failed attempts), one status, or all.

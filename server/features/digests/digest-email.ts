@@ -1,5 +1,6 @@
 import type { OutgoingEmail } from '../../lib/mailer';
 import type { DigestCounts } from './digest-repository';
+import { escapeHtml } from '../../lib/email-text';
 
 const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
 
@@ -27,12 +28,6 @@ export function digestLines(c: DigestCounts, partner: boolean): string[] {
 
 export const isEmpty = (c: DigestCounts) =>
   c.dueToday + c.overdue + c.referrals + c.escalations + c.reports === 0;
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!,
-  );
 
 /** The digest by email: the same lines as in the app, and links to the pages behind them. */
 export function digestEmail(m: {

@@ -94,3 +94,38 @@ export const followUpParams = z.object({ id: uuid() }).strict();
 export const FOLLOW_UP_DUE = 'follow_up.due';
 /** The notification a worker gets when a manager hands them follow-ups. */
 export const FOLLOW_UP_REASSIGNED = 'follow_up.reassigned';
+
+/* Response bodies, for the OpenAPI document. */
+
+export const followUpView = z
+  .object({
+    id: z.uuid(),
+    personId: z.uuid(),
+    personLabel: z.string().nullable(),
+    assigneeId: z.uuid(),
+    assigneeName: z.string().nullable(),
+    createdBy: z.uuid().nullable(),
+    contactId: z.uuid().nullable(),
+    title: z.string(),
+    dueAt: z.iso.datetime(),
+    status: z.enum(FOLLOW_UP_STATUSES),
+    completedAt: z.iso.datetime().nullable(),
+    completionNote: z.string().nullable(),
+    overdue: z.boolean().meta({ description: 'Open and past due' }),
+    version: z.number().int(),
+    canChange: z
+      .boolean()
+      .meta({ description: 'Whether the caller may complete, reschedule or reassign it' }),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .strict()
+  .meta({ id: 'FollowUp', description: 'A dated action for an assignee' });
+
+export const reassignedView = z
+  .object({
+    toAssigneeId: z.uuid(),
+    followUpIds: z.array(z.uuid()),
+    personIds: z.array(z.uuid()).meta({ description: 'Files whose référent changed' }),
+  })
+  .strict();

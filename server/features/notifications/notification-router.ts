@@ -1,7 +1,13 @@
 import { Router } from 'express';
 import { isAuthenticated } from '../../auth/policies';
 import { endpoint } from '../../http/endpoint';
-import { listNotificationsQuery, notificationParams } from './notification-schemas';
+import {
+  listNotificationsQuery,
+  notificationListView,
+  notificationParams,
+  notificationView,
+  readAllView,
+} from './notification-schemas';
 import type { NotificationService } from './notification-service';
 
 export function notificationRouter(notifications: NotificationService): Router {
@@ -11,6 +17,8 @@ export function notificationRouter(notifications: NotificationService): Router {
     path: '/notifications',
     policy: isAuthenticated(),
     query: listNotificationsQuery,
+    summary: "The caller's notifications, newest first (unread=true: the unread ones)",
+    response: notificationListView,
     handler: ({ actor, query }) => notifications.list(actor.id, query),
   });
   endpoint(r, {
@@ -18,6 +26,7 @@ export function notificationRouter(notifications: NotificationService): Router {
     path: '/notifications/read-all',
     policy: isAuthenticated(),
     summary: 'Marks every unread notification of the caller as read; how many were',
+    response: readAllView,
     handler: ({ actor }) => notifications.markAllRead(actor.id),
   });
   endpoint(r, {
@@ -25,6 +34,8 @@ export function notificationRouter(notifications: NotificationService): Router {
     path: '/notifications/:id/read',
     policy: isAuthenticated(),
     params: notificationParams,
+    summary: "Marks one of the caller's notifications as read",
+    response: notificationView,
     handler: ({ actor, params }) => notifications.markRead(actor.id, params.id),
   });
   return r;

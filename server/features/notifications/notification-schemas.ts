@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageOf } from '../../lib/openapi';
 import { paging, queryFlag, uuid } from '../../lib/validate';
 
 export const listNotificationsQuery = z
@@ -10,3 +11,32 @@ export const listNotificationsQuery = z
 export type ListNotificationsQuery = z.infer<typeof listNotificationsQuery>;
 
 export const notificationParams = z.object({ id: uuid() }).strict();
+
+/* Response bodies, for the OpenAPI document. */
+
+export const notificationView = z
+  .object({
+    id: z.uuid(),
+    kind: z.string(),
+    subjectType: z.string(),
+    subjectId: z.uuid(),
+    dueMoment: z.iso.datetime(),
+    title: z.string(),
+    body: z.string().nullable(),
+    link: z.string().nullable(),
+    readAt: z.iso.datetime().nullable(),
+    createdAt: z.iso.datetime(),
+  })
+  .strict()
+  .meta({ id: 'Notification', description: 'An in-app message for the caller' });
+
+export const notificationListView = pageOf(notificationView)
+  .extend({ unread: z.number().int().meta({ description: 'Unread notifications in all' }) })
+  .strict();
+
+export const readAllView = z
+  .object({
+    read: z.number().int().meta({ description: 'How many were marked' }),
+    unread: z.literal(0),
+  })
+  .strict();

@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import { hasRole } from '../../auth/policies';
 import { endpoint } from '../../http/endpoint';
 import { observationQuery, observationView } from './observation-schemas';
@@ -26,6 +27,8 @@ export function observationRouter(observation: ObservationService): Router {
     query: observationQuery,
     summary:
       'Manager, observer: the same aggregates as CSV (text/csv, UTF-8 with BOM, semicolons, French heads), suppressed the same way, formula cells escaped; each export is audited',
+    response: z.string().meta({ description: 'The CSV file, as an attachment' }),
+    mediaType: 'text/csv',
     handler: async ({ actor, query, ctx, res }) => {
       const { filename, body } = await observation.csv(actor, query, ctx);
       res.status(200).type('text/csv; charset=utf-8').attachment(filename).send(body);

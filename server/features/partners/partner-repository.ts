@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { OPEN_STATUSES } from '../referrals/referral-state';
+import type { PartnerEmailChangeRepository } from './partner-email-change-repository';
 import {
   STALE_AFTER_MONTHS,
   type CreatePartnerInput,
@@ -24,7 +25,10 @@ export interface PartnerService {
 export interface Partner {
   id: string;
   name: string;
+  /** The confirmed address: every email about a referral goes there. */
   email: string;
+  /** A new address asked for and not confirmed yet from it: nothing is sent there. */
+  pendingEmail: string | null;
   phone: string | null;
   description: string | null;
   area: string | null;
@@ -60,10 +64,16 @@ const toService = (r: Record<string, unknown>, now: Date): PartnerService => ({
   stale: new Date(r.last_reviewed_at as Date) < staleBefore(now),
 });
 
-const toPartner = (r: Record<string, unknown>, services: PartnerService[], now: Date): Partner => ({
+const toPartner = (
+  r: Record<string, unknown>,
+  services: PartnerService[],
+  pending: Map<string, string>,
+  now: Date,
+): Partner => ({
   id: r.id as string,
   name: r.name as string,
   email: r.email as string,
+  pendingEmail: pending.get(r.id as string) ?? null,
   phone: (r.phone as string | null) ?? null,
   description: (r.description as string | null) ?? null,
   area: (r.area as string | null) ?? null,
@@ -76,10 +86,12 @@ const toPartner = (r: Record<string, unknown>, services: PartnerService[], now: 
   updatedAt: r.updated_at as Date,
 });
 
-/** A partner as stored, from its whole description (absent optional fields cleared). */
+/**
+ * A partner as stored, from its whole description (absent optional fields cleared). The email is
+ * not part of it: it is set at creation, then changes only once the new address confirms.
+ */
 const partnerRow = (p: UpdatePartnerInput, now: Date) => ({
   name: p.name,
-  email: p.email,
   phone: p.phone ?? null,
   description: p.description ?? null,
   area: p.area ?? null,
@@ -108,7 +120,9 @@ const serviceRow = (s: ServiceInput, now: Date) => ({
  * (`structure_id`) and every write is scoped to it in its WHERE: the partner's email receives the
  * signed links of every structure's referrals, so only its owner's admins may change it.
  */
-export function createPartnerRepository() {
+export function createPartnerRepository(
+  emailChanges: Pick<PartnerEmailChangeRepository, 'pendingEmails'>,
+) {
   const repo = {
     async list(
       db: Db,
@@ -118,11 +132,11 @@ export function createPartnerRepository() {
       const q = db('partners').orderBy('name').orderBy('id');
       if (f.offerable) q.where('last_reviewed_at', '>=', staleBefore(now));
       const rows = await q;
-      const services = await repo.servicesOf(
-        db,
-        rows.map((r) => r.id as string),
-        now,
-      );
+      const ids = rows.map((r) => r.id as string);
+      const [services, pending] = await Promise.all([
+        repo.servicesOf(db, ids, now),
+        emailChanges.pendingEmails(db, ids, now),
+      ]);
       return rows
         .map((r) => {
           let s = services.filter((x) => x.partnerId === r.id);
@@ -131,22 +145,29 @@ export function createPartnerRepository() {
             s = s.filter((x) =>
               x.themes.some((t) => t === f.theme || t.startsWith(`${f.theme}--`)),
             );
-          return toPartner(r, s, now);
+          return toPartner(r, s, pending, now);
         })
         .filter((p) => !f.theme || p.services.length > 0);
     },
 
     async findById(db: Db, id: string, now: Date): Promise<Partner | null> {
       const row = await db('partners').where({ id }).first();
-      if (!row) return null;
-      return toPartner(row, await repo.servicesOf(db, [id], now), now);
+      return row ? repo.withDetails(db, row, now) : null;
+    },
+
+    async withDetails(db: Db, row: Record<string, unknown>, now: Date): Promise<Partner> {
+      const id = row.id as string;
+      const [services, pending] = await Promise.all([
+        repo.servicesOf(db, [id], now),
+        emailChanges.pendingEmails(db, [id], now),
+      ]);
+      return toPartner(row, services, pending, now);
     },
 
     /** The partner, when the structure owns it (may edit it); null otherwise, as for an unknown id. */
     async findOwned(db: Db, id: string, structureId: string, now: Date): Promise<Partner | null> {
       const row = await db('partners').where({ id, structure_id: structureId }).first();
-      if (!row) return null;
-      return toPartner(row, await repo.servicesOf(db, [id], now), now);
+      return row ? repo.withDetails(db, row, now) : null;
     },
 
     /** The ids of the partners the structure owns. */
@@ -157,19 +178,24 @@ export function createPartnerRepository() {
         .pluck('id')) as string[];
     },
 
-    /** The other structures with an open referral to the partner: its mail concerns them too. */
-    async structuresWithOpenReferrals(
-      db: Db,
-      partnerId: string,
-      exceptStructureId: string,
-    ): Promise<string[]> {
+    /** The structures with an open referral to the partner: where its mail goes concerns them. */
+    async structuresWithOpenReferrals(db: Db, partnerId: string): Promise<string[]> {
       return (await db('referrals')
         .where({ partner_id: partnerId })
         .whereIn('status', OPEN_STATUSES)
-        .whereNot({ structure_id: exceptStructureId })
         .distinct('structure_id')
         .orderBy('structure_id')
         .pluck('structure_id')) as string[];
+    },
+
+    /** Locks the partner row and returns its confirmed email (null when unknown). */
+    async lockEmail(trx: Knex.Transaction, id: string): Promise<string | null> {
+      const row = await trx('partners').where({ id }).forUpdate().first('email');
+      return (row?.email as string | undefined) ?? null;
+    },
+
+    async setEmail(trx: Knex.Transaction, id: string, email: string, now: Date): Promise<void> {
+      await trx('partners').where({ id }).update({ email, updated_at: now });
     },
 
     async exists(db: Db, id: string): Promise<boolean> {
@@ -207,7 +233,12 @@ export function createPartnerRepository() {
       now: Date,
     ): Promise<string> {
       const [row] = await trx('partners')
-        .insert({ ...partnerRow(p, now), structure_id: structureId, created_at: now })
+        .insert({
+          ...partnerRow(p, now),
+          email: p.email,
+          structure_id: structureId,
+          created_at: now,
+        })
         .returning('id');
       if (p.services.length) {
         await trx('partner_services').insert(
@@ -230,6 +261,7 @@ export function createPartnerRepository() {
 
     /**
      * A new description, whole (an optional field left out is cleared); it counts as a review.
+     * The email is left as it is: `emailDiffers` tells the service a change must be confirmed.
      * Only the owning structure's: null for a partner of another structure, as for an unknown one.
      */
     async update(
@@ -238,7 +270,7 @@ export function createPartnerRepository() {
       structureId: string,
       p: UpdatePartnerInput,
       now: Date,
-    ): Promise<{ emailChanged: boolean } | null> {
+    ): Promise<{ emailDiffers: boolean } | null> {
       const before = await trx('partners')
         .where({ id, structure_id: structureId })
         .forUpdate()
@@ -249,7 +281,7 @@ export function createPartnerRepository() {
         .update(partnerRow(p, now))
         .returning('id');
       if (n.length !== 1) return null;
-      return { emailChanged: before.email !== p.email };
+      return { emailDiffers: before.email !== p.email };
     },
 
     async hasService(db: Db, partnerId: string, serviceId: string): Promise<boolean> {

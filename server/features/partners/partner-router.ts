@@ -33,6 +33,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Add a partner and its services to the directory; the admin’s structure owns it (only its admins may change it)',
     response: partnerView,
+    errors: [409],
     handler: ({ actor, body, ctx }) => partners.create(actor, body, ctx),
   });
   endpoint(r, {
@@ -55,7 +56,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     params: partnerParams,
     body: updatePartnerBody,
     summary:
-      'Replace a partner’s description (an optional field left out is cleared); counts as a review. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one',
+      'Replace a partner’s description (an optional field left out is cleared); counts as a review. A new email is only pending (`pendingEmail`) until confirmed from that address through an emailed link; every email still goes to the confirmed one. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one',
     response: partnerView,
     handler: ({ actor, params, body, ctx }) => partners.update(actor, params.id, body, ctx),
   });
@@ -69,6 +70,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Add a service to a partner (409 if another of its services has the name); answers the partner. Owning structure’s admins only (404 otherwise)',
     response: partnerView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) =>
       partners.saveService(actor, params.id, null, body, ctx),
   });
@@ -81,6 +83,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Replace a service’s description (409 if another service of the partner has the name); counts as its review. Owning structure’s admins only (404 otherwise)',
     response: partnerView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) =>
       partners.saveService(actor, params.id, params.serviceId, body, ctx),
   });

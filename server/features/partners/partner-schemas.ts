@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { uuid } from '../../lib/validate';
+import { emailAddress } from '../../lib/email-address';
+import { oneLine, uuid } from '../../lib/validate';
 
 /**
  * Top-level thematiques of the data·inclusion vocabulary; a service may name a sub-theme
@@ -42,23 +43,34 @@ export const AUDIENCES = [
 /** A partner or a service not reviewed for this long is stale and not offered for new referrals. */
 export const STALE_AFTER_MONTHS = 6;
 
+/** A sub-theme: a thematique of THEMES, "--", then the sub-theme's slug. */
+const SUB_THEME = new RegExp(`^(${THEMES.join('|')})--[a-z0-9]+(-[a-z0-9]+)*$`);
+
+/** A thematique of THEMES or one of its sub-themes: the API, the pages and the document agree. */
+export const isTheme = (t: string) =>
+  (THEMES as readonly string[]).includes(t) || (t.length <= 100 && SUB_THEME.test(t));
+
 const theme = z
   .string()
-  .regex(/^[a-z0-9-]+(--[a-z0-9-]+)?$/, 'must be a data·inclusion thematique slug')
-  .refine((t) => (THEMES as readonly string[]).includes(t.split('--')[0]), {
-    message: 'must be under a data·inclusion thematique (e.g. equipement-et-alimentation)',
+  .refine(isTheme, {
+    message:
+      'must be a data·inclusion thematique (e.g. equipement-et-alimentation) or one of its sub-themes (equipement-et-alimentation--alimentation)',
+  })
+  .meta({
+    description: 'A data·inclusion thematique, or one of its sub-themes: "thematique--sub-theme"',
+    anyOf: [{ enum: [...THEMES] }, { pattern: SUB_THEME.source, maxLength: 100 }],
   });
 
 const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max);
 
 export const serviceInput = z
   .object({
-    name: text(200),
+    name: oneLine(200),
     themes: z.array(theme).min(1, 'give at least one theme').max(20),
     audience: z.array(z.enum(AUDIENCES)).max(10).optional(),
     description: text(2000).optional(),
-    area: text(200).optional(),
-    howToReach: text(1000).optional(),
+    area: oneLine(200).optional(),
+    howToReach: oneLine(1000).optional(),
     responseDelayDays: z.number().int().min(1).max(60).optional(),
   })
   .strict();
@@ -66,16 +78,16 @@ export type ServiceInput = z.infer<typeof serviceInput>;
 
 export const createPartnerBody = z
   .object({
-    name: text(200),
-    email: z.email({ message: 'must be an email address' }).max(254),
+    name: oneLine(200),
+    email: emailAddress(),
     phone: z
       .string()
       .trim()
       .regex(/^[+0-9 ().-]{6,25}$/, 'must be a phone number')
       .optional(),
     description: text(2000).optional(),
-    area: text(200).optional(),
-    howToReach: text(1000).optional(),
+    area: oneLine(200).optional(),
+    howToReach: oneLine(1000).optional(),
     // Shown as a link: only a web address, never javascript:, data: or the like.
     website: z
       .string()
@@ -122,7 +134,11 @@ export const partnerView = z
   .object({
     id: z.uuid(),
     name: z.string(),
-    email: z.string(),
+    email: z.string().meta({ description: 'The confirmed address every referral email goes to' }),
+    pendingEmail: z.string().nullable().meta({
+      description:
+        'A new address given by an admin and not confirmed yet from it (an emailed link, 48 hours): nothing is sent there until then',
+    }),
     phone: z.string().nullable(),
     description: z.string().nullable(),
     area: z.string().nullable(),

@@ -1,8 +1,22 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { ConflictError, NotFoundError } from '../../lib/errors';
+import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
+import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
+import type { Deadline, UnitOfWork } from '../deadlines/outbox';
+import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
+import type { NotificationService } from '../notifications/notification-service';
+import {
+  changeProblem,
+  PARTNER_EMAIL_CHANGED,
+  PARTNER_EMAIL_CONFIRM,
+  PARTNER_EMAIL_PATH_PREFIX,
+  partnerEmailTokenFor,
+  type EmailChangeProblem,
+} from './partner-email-changes';
+import type { PartnerEmailChangeRepository } from './partner-email-change-repository';
+import { confirmPartnerEmail, partnerEmailChanged } from './partner-emails';
 import { type PartnerRepository, type Partner } from './partner-repository';
 import type {
   CreatePartnerInput,
@@ -16,16 +30,77 @@ import type {
  * of the structure that owns each partner. A partner of another structure is not found (404), as
  * an unknown one is, for every change and for the edit pages.
  */
-export function createPartnerDirectory(deps: {
-  knex: Knex;
-  clock: Clock;
-  partners: PartnerRepository;
+export interface PartnerDirectoryDeps {
   audit: AuditTrail;
-}) {
-  const { audit } = deps;
-  const { partners } = deps;
-  const { knex, clock } = deps;
+  knex: Knex;
+  uow: UnitOfWork;
+  clock: Clock;
+  /** LINK_SECRET: email confirmation tokens are derived from it. */
+  linkSecret: string;
+  notifications: Pick<NotificationService, 'notifyInTransaction'>;
+  /** The enabled managers of a structure, told when a partner's address changes. */
+  managerIds(db: Knex.Transaction, structureId: string): Promise<string[]>;
+  /** A structure's name, for the confirmation email. */
+  structureName(db: Knex.Transaction, structureId: string): Promise<string | null>;
+  partners: PartnerRepository;
+  emailChanges: PartnerEmailChangeRepository;
+  mailer: Pick<Mailer, 'send'>;
+  sentEmails: SentEmailLog;
+  publicUrl: string;
+}
+
+export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
+  const { audit, partners, emailChanges, sentEmails } = deps;
+  const { knex, uow, clock, linkSecret, notifications } = deps;
   return {
+    /**
+     * 'partner.email_confirm': the link to a partner's new address, the only email it gets until
+     * it confirms. As for set-password links, the token is rebuilt from the change's id, so a
+     * redelivery sends the same working link with the same Message-ID; `sent_emails` makes a
+     * second one a no-op.
+     */
+    async sendEmailConfirmation(
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
+      const change = await emailChanges.findById(trx, deadline.subjectId);
+      if (!change) return skipped('change not found');
+      if (changeProblem(change, now)) return skipped('change confirmed, replaced or expired');
+      const partnerName = (await partners.nameOf(trx, change.partnerId)) ?? '';
+      const structureName = (await deps.structureName(trx, change.structureId)) ?? 'aller-vers';
+      const token = partnerEmailTokenFor(linkSecret, change.id);
+      await sendDeadlineEmail(deps, trx, deadline, now, (messageId) =>
+        confirmPartnerEmail({
+          to: change.newEmail,
+          partnerName,
+          structureName,
+          url: `${deps.publicUrl}${PARTNER_EMAIL_PATH_PREFIX}${token}`,
+          expiresAt: change.expiresAt,
+          messageId,
+        }),
+      );
+      return done();
+    },
+
+    /** 'partner.email_changed': the old address is told where the partner's emails go now. */
+    async sendEmailChangedNotice(
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
+      const change = await emailChanges.findById(trx, deadline.subjectId);
+      if (!change?.confirmedAt || !change.oldEmail) return skipped('change not confirmed');
+      const partnerName = (await partners.nameOf(trx, change.partnerId)) ?? '';
+      const { oldEmail, newEmail, confirmedAt } = change;
+      await sendDeadlineEmail(deps, trx, deadline, now, (messageId) =>
+        partnerEmailChanged({ to: oldEmail, partnerName, newEmail, at: confirmedAt, messageId }),
+      );
+      return done();
+    },
+
     /** Inside the caller's transaction: a partner of the directory as of `now`, or null. */
     findById: (db: Knex | Knex.Transaction, id: string, now: Date) =>
       partners.findById(db, id, now),
@@ -80,9 +155,11 @@ export function createPartnerDirectory(deps: {
     },
 
     /**
-     * A partner's new description (whole); editing it counts as reviewing it. A new email
-     * redirects the signed links of open referrals from other structures too, so the event is
-     * also written in the audit trail of each of them (no personal data in its details).
+     * A partner's new description (whole); editing it counts as reviewing it. A new email does
+     * not take effect here: it waits, stored apart, until it is confirmed from that address (an
+     * emailed link, 48 hours, single use), so that no referral email of any structure is sent
+     * to an address nobody confirmed. A newer address replaces a pending one; an edit that keeps
+     * the confirmed address leaves a pending change as it is (it expires by itself).
      */
     async update(
       actor: Actor,
@@ -90,24 +167,113 @@ export function createPartnerDirectory(deps: {
       input: UpdatePartnerInput,
       ctx: RequestContext,
     ): Promise<Partner> {
-      return knex.transaction(async (trx) => {
+      return uow(async (trx, outbox) => {
         const now = clock.now();
         const updated = await partners.update(trx, id, actor.structureId, input, now);
         if (!updated) throw new NotFoundError('Partner');
-        const event = {
+        if (updated.emailDiffers) {
+          const change = await emailChanges.issue(trx, linkSecret, {
+            partnerId: id,
+            structureId: actor.structureId,
+            requestedBy: actor.id,
+            newEmail: input.email,
+            at: now,
+          });
+          // The link leaves from a job, after commit, like every email.
+          await outbox.schedule({
+            structureId: actor.structureId,
+            kind: PARTNER_EMAIL_CONFIRM,
+            subjectType: 'partner_email_change',
+            subjectId: change.id,
+            dueAt: now,
+          });
+        }
+        await audit.record(trx, {
           actor,
+          structureId: actor.structureId,
           action: 'partner.update',
           subjectType: 'partner',
           subjectId: id,
           ip: ctx.ip,
-          ...(updated.emailChanged ? { details: { emailChanged: true } } : {}),
-        };
-        await audit.record(trx, { ...event, structureId: actor.structureId });
-        if (updated.emailChanged) {
-          const others = await partners.structuresWithOpenReferrals(trx, id, actor.structureId);
-          for (const structureId of others) await audit.record(trx, { ...event, structureId });
-        }
+          ...(updated.emailDiffers ? { details: { emailChangeRequested: true } } : {}),
+        });
         return (await partners.findById(trx, id, now))!;
+      });
+    },
+
+    /** What a confirmation link opens on: the partner and its new address, or why it fails. */
+    async emailChangeState(
+      token: string,
+    ): Promise<
+      | { ok: true; partnerName: string; newEmail: string }
+      | { ok: false; problem: EmailChangeProblem }
+    > {
+      const change = await emailChanges.findByToken(knex, token);
+      const problem = changeProblem(change, clock.now());
+      if (problem) return { ok: false, problem };
+      const partnerName = (await partners.nameOf(knex, change!.partnerId)) ?? '';
+      return { ok: true, partnerName, newEmail: change!.newEmail };
+    },
+
+    /**
+     * The new address confirmed (the link's form was sent from it): the email changes; the old
+     * address is told by email, and the managers of every structure with an open referral to
+     * the partner in the app, each structure's audit trail keeping the event (no address in it).
+     */
+    async confirmEmailChange(
+      token: string,
+      ctx: RequestContext,
+    ): Promise<{ partnerName: string; newEmail: string }> {
+      return uow(async (trx, outbox) => {
+        const now = clock.now();
+        const change = await emailChanges.lockByToken(trx, token);
+        const problem = changeProblem(change, now);
+        if (problem === 'link_invalid') throw new NotFoundError('Link', 'link_invalid');
+        if (problem)
+          throw new BusinessRuleError(
+            problem,
+            problem === 'link_used' ? 'This link was already used' : 'This link has expired',
+          );
+        const c = change!;
+        const oldEmail = await partners.lockEmail(trx, c.partnerId);
+        if (oldEmail === null) throw new NotFoundError('Link', 'link_invalid');
+        await partners.setEmail(trx, c.partnerId, c.newEmail, now);
+        await emailChanges.markConfirmed(trx, c.id, oldEmail, now);
+        await outbox.schedule({
+          structureId: c.structureId,
+          kind: PARTNER_EMAIL_CHANGED,
+          subjectType: 'partner_email_change',
+          subjectId: c.id,
+          dueAt: now,
+        });
+        const partnerName = (await partners.nameOf(trx, c.partnerId)) ?? '';
+        const referring = await partners.structuresWithOpenReferrals(trx, c.partnerId);
+        for (const structureId of referring) {
+          for (const recipientId of await deps.managerIds(trx, structureId)) {
+            await notifications.notifyInTransaction(trx, {
+              structureId,
+              recipientId,
+              kind: PARTNER_EMAIL_CHANGED,
+              subjectType: 'partner',
+              subjectId: c.partnerId,
+              dueMoment: now,
+              title: `Les demandes d’orientation vers ${partnerName} partent désormais à ${c.newEmail}`,
+              body: 'La nouvelle adresse a été confirmée depuis cette adresse. Si ce changement vous surprend, contactez la structure qui gère ce partenaire.',
+            });
+          }
+        }
+        for (const structureId of new Set([c.structureId, ...referring])) {
+          await audit.record(trx, {
+            actor: null,
+            structureId,
+            action: 'partner.email_change',
+            subjectType: 'partner',
+            subjectId: c.partnerId,
+            ip: ctx.ip,
+            details: { changeId: c.id },
+          });
+        }
+        return { partnerName, newEmail: c.newEmail };
       });
     },
 

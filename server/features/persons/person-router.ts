@@ -2,12 +2,17 @@ import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
 import { PERSON_ROLES } from '../../auth/actor';
 import { endpoint } from '../../http/endpoint';
+import { pageOf } from '../../lib/openapi';
 import {
   createPersonBody,
+  districtView,
+  duplicateView,
   duplicatesQuery,
   mergePersonBody,
   personIdParams,
+  personView,
   searchPersonsQuery,
+  timelineItemView,
   timelineQuery,
   updatePersonBody,
 } from './person-schemas';
@@ -28,6 +33,9 @@ export function personRouter(
     path: '/persons',
     policy: staff(),
     query: searchPersonsQuery,
+    summary:
+      "Search the structure's persons (q: accent- and typo-tolerant over names, alias and place), paged",
+    response: pageOf(personView),
     handler: ({ actor, query, ctx }) => persons.search(actor, query, ctx),
   });
   endpoint(r, {
@@ -36,6 +44,8 @@ export function personRouter(
     policy: staff(),
     body: createPersonBody,
     status: 201,
+    summary: 'Create a person file: an alias or a name is required',
+    response: personView,
     handler: ({ actor, body, ctx }) => persons.create(actor, body, ctx),
   });
   // Before /persons/:id, which would take "duplicates" for an id.
@@ -46,6 +56,7 @@ export function personRouter(
     query: duplicatesQuery,
     summary:
       "Possible duplicates in the caller's structure, best first, each with why it matched (name, alias, place: accent- and typo-tolerant; phone; birth year)",
+    response: pageOf(duplicateView),
     handler: ({ actor, query, ctx }) => merges.duplicates(actor, query, ctx),
   });
   endpoint(r, {
@@ -53,6 +64,8 @@ export function personRouter(
     path: '/persons/:id',
     policy: staff(),
     params: personIdParams,
+    summary: 'A person file with its derived path status',
+    response: personView,
     handler: ({ actor, params, ctx }) => persons.get(actor, params.id, ctx),
   });
   endpoint(r, {
@@ -61,6 +74,10 @@ export function personRouter(
     policy: staff(),
     params: personIdParams,
     body: updatePersonBody,
+    summary:
+      'Change a person file with the version read (409 with the current file if stale, or anonymised)',
+    response: personView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) => persons.update(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -71,6 +88,8 @@ export function personRouter(
     body: mergePersonBody,
     summary:
       'Merge file :id into intoId (both versions checked, 409 with both files if stale); everything moves to the kept file, :id then answers 404',
+    response: personView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) => merges.merge(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -79,6 +98,7 @@ export function personRouter(
     policy: staff(),
     summary:
       "The caller's structure's districts (quartiers, with the QPV flag): bounded reference data, whole on one page",
+    response: pageOf(districtView),
     handler: ({ actor }) => persons.districts(actor),
   });
   endpoint(r, {
@@ -87,6 +107,8 @@ export function personRouter(
     policy: staff(),
     params: personIdParams,
     query: timelineQuery,
+    summary: 'Contacts, follow-ups, referrals and right changes of a person, newest first',
+    response: pageOf(timelineItemView),
     handler: ({ actor, params, query, ctx }) =>
       timeline.get(actor, params.id, query.page, query.pageSize, ctx),
   });

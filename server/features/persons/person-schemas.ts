@@ -1,6 +1,15 @@
 import { z } from 'zod';
+import { emailAddress } from '../../lib/email-address';
 import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
-import { NON_TAKE_UP_REASONS, RIGHT_STATUSES, rightCode } from '../rights/right-schemas';
+import { contactView } from '../contacts/contact-schemas';
+import { followUpView } from '../follow-ups/follow-up-schemas';
+import { referralView } from '../referrals/referral-schemas';
+import {
+  NON_TAKE_UP_REASONS,
+  RIGHT_STATUSES,
+  personRightChangeView,
+  rightCode,
+} from '../rights/right-schemas';
 
 export const PERSON_SOURCES = [
   'outreach',
@@ -60,7 +69,7 @@ const personFields = {
   birthYear: nullable(z.number().int().min(-INT_MAX).max(INT_MAX)),
   gender: nullable(z.enum(GENDERS)),
   phone: nullable(phoneNumber()),
-  email: nullable(z.email({ message: 'must be an email address' }).max(254)),
+  email: nullable(emailAddress()),
   address: nullable(text(500)),
   /** Where the person was met or usually stays: searched like the alias. */
   place: nullable(text(200)),
@@ -71,6 +80,9 @@ const personFields = {
   pauseReminders: z.boolean().optional(),
 };
 
+/** A new file needs one of these: an alias to start nearly anonymous, or a name. */
+const NAME_FIELDS = ['alias', 'firstName', 'lastName'] as const;
+
 export const createPersonBody = z
   .object({
     ...personFields,
@@ -80,6 +92,11 @@ export const createPersonBody = z
   .refine((p) => p.alias || p.firstName || p.lastName, {
     path: ['alias'],
     message: 'an alias or a name is required',
+  })
+  .meta({
+    description: 'An alias or a name (firstName or lastName) is required, else 400 naming alias',
+    // The refine above, as JSON Schema: one of the three present as a string (not null).
+    anyOf: NAME_FIELDS.map((f) => ({ required: [f], properties: { [f]: { type: 'string' } } })),
   });
 export type CreatePersonInput = z.infer<typeof createPersonBody>;
 
@@ -170,3 +187,74 @@ export const personIdParams = z.object({ id: uuid() }).strict();
 export const timelineQuery = z.object({ ...paging }).strict();
 
 export { isoDateTime };
+
+/* Response bodies, for the OpenAPI document. */
+
+const at = () => z.iso.datetime();
+
+export const personView = z
+  .object({
+    id: z.uuid(),
+    structureId: z.uuid(),
+    alias: z.string().nullable(),
+    firstName: z.string().nullable(),
+    lastName: z.string().nullable(),
+    birthYear: z.number().int().nullable(),
+    gender: z.enum(GENDERS).nullable(),
+    phone: z.string().nullable(),
+    email: z.string().nullable(),
+    address: z.string().nullable(),
+    place: z.string().nullable(),
+    districtId: z.uuid().nullable(),
+    districtName: z.string().nullable(),
+    districtQpv: z.boolean().nullable(),
+    householdType: z.enum(HOUSEHOLD_TYPES).nullable(),
+    source: z.enum(PERSON_SOURCES),
+    referentId: z.uuid().nullable(),
+    referentName: z.string().nullable(),
+    pauseReminders: z.boolean(),
+    situation: z.string().nullable(),
+    status: z.enum(PATH_STATUSES).meta({ description: 'The path status, derived from events' }),
+    closedAt: at().nullable(),
+    closedReason: z.string().nullable(),
+    anonymisedAt: at().nullable(),
+    version: z.number().int().meta({ description: 'Send it back with a change (409 if stale)' }),
+    lastActivityAt: at(),
+    createdAt: at(),
+    updatedAt: at(),
+  })
+  .strict()
+  .meta({ id: 'Person', description: "A person file of the caller's structure" });
+
+export const duplicateView = personView
+  .extend({
+    score: z.number().meta({ description: 'How alike, for the ranking (higher first)' }),
+    reasons: z.array(
+      z
+        .object({
+          field: z.enum(DUPLICATE_REASON_FIELDS),
+          similarity: z.number().optional().meta({ description: 'From 0 to 1, for texts' }),
+        })
+        .strict(),
+    ),
+  })
+  .strict()
+  .meta({ id: 'DuplicateCandidate', description: 'A file that may be the same person, and why' });
+
+export const districtView = z
+  .object({ id: z.uuid(), name: z.string(), code: z.string().nullable(), qpv: z.boolean() })
+  .strict()
+  .meta({ id: 'District' });
+
+const timelineItem = <T extends string>(type: T, data: z.ZodType) =>
+  z.object({ type: z.literal(type), id: z.uuid(), at: at(), data }).strict();
+
+/** One event of a person's timeline; `data` is the event as its own endpoint shows it. */
+export const timelineItemView = z
+  .discriminatedUnion('type', [
+    timelineItem('contact', contactView),
+    timelineItem('follow_up', followUpView),
+    timelineItem('referral', referralView),
+    timelineItem('right', personRightChangeView.extend({ personId: z.uuid() }).strict()),
+  ])
+  .meta({ id: 'TimelineItem' });

@@ -1,5 +1,6 @@
 import type { OutgoingEmail } from '../../lib/mailer';
 import type { LinkPurpose } from './referral-link-tokens';
+import { escapeHtml } from '../../lib/email-text';
 
 interface PartnerEmailInput {
   to: string;
@@ -10,12 +11,6 @@ interface PartnerEmailInput {
   expiresAt: Date;
   messageId: string;
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 
 const frDate = (d: Date) =>
   new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(d);

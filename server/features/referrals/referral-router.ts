@@ -31,6 +31,7 @@ export function referralRouter(referrals: ReferralService): Router {
     summary:
       'Refer the person to a partner (422 without a valid referral consent for it, or a stale partner)',
     response: referralView,
+    errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => referrals.create(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -39,7 +40,8 @@ export function referralRouter(referrals: ReferralService): Router {
     tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     query: listReferralsQuery,
-    summary: "Referrals of the caller's structure; a partner user's are those addressed to it",
+    summary:
+      "Referrals of the caller's structure; a partner user's are those addressed to it, filtered by status only (personId, partnerId or mine=true: 400)",
     response: pageOf(z.union([referralView, partnerReferralView])).meta({
       description: 'Staff get Referral items, partner users PartnerReferral items',
     }),
@@ -64,6 +66,7 @@ export function referralRouter(referrals: ReferralService): Router {
     body: transitionBody,
     summary: 'Move a referral through its state machine ({ to, reason?, outcome?, version? })',
     response: eitherReferralView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) => referrals.transition(actor, params.id, body, ctx),
   });
   return r;

@@ -573,6 +573,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     },
 
     async list(actor: Actor, q: ListReferralsQuery, ctx: RequestContext) {
+      if (actor.role === 'partner') refuseStaffFilters(q);
       const filter = {
         requesterId: q.mine ? actor.id : undefined,
         status: q.status,
@@ -795,3 +796,22 @@ export function createReferralService(deps: ReferralServiceDeps) {
 }
 
 export type ReferralService = ReturnType<typeof createReferralService>;
+
+/**
+ * A partner's list is its organisation's referrals, by status: the staff filters (a person, a
+ * partner, the requester's own) mean nothing there, and ignoring them would answer a question
+ * the caller did not ask. Each is a 400 naming it, as an unknown filter is.
+ */
+function refuseStaffFilters(q: ListReferralsQuery): void {
+  const given = [
+    q.personId !== undefined && 'personId',
+    q.partnerId !== undefined && 'partnerId',
+    q.mine === true && 'mine',
+  ].filter((f): f is string => Boolean(f));
+  if (!given.length) return;
+  const message = 'is not a filter of a partner user’s referral list';
+  throw new ValidationError(
+    `Invalid query parameter: ${given[0]}: ${message}`,
+    given.map((field) => ({ field, message })),
+  );
+}

@@ -37,6 +37,7 @@ export function reportRouter(reports: ReportService): Router {
     summary:
       'Report someone who may be in difficulty (no account): 202 with a receipt number; unknown structure 404; 429 with Retry-After when an address or the structure sent too many',
     response: receiptView,
+    errors: [429],
     handler: ({ params, body, ctx }) => reports.submitPublic(params.structure, body, ctx),
   });
   endpoint(r, {
@@ -85,6 +86,7 @@ export function reportRouter(reports: ReportService): Router {
     summary:
       'Triage a report once: create_person (a new file, source citizen_report or partner), link (personId of the structure) or dismiss (reason required); 409 when already triaged',
     response: reportView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) => reports.triage(actor, params.id, body, ctx),
   });
   return r;

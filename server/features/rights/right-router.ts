@@ -42,6 +42,7 @@ export function rightRouter(rights: RightService): Router {
     status: 201,
     summary: 'Add a local aid to the catalogue (409 if the code is taken)',
     response: rightView,
+    errors: [409],
     handler: ({ actor, body, ctx }) => rights.create(actor, body, ctx),
   });
   endpoint(r, {
@@ -52,6 +53,7 @@ export function rightRouter(rights: RightService): Router {
     body: updateRightBody,
     summary: 'Rename, archive or restore a right (never deleted: persons and referrals name it)',
     response: rightView,
+    errors: [409],
     handler: ({ actor, params, body, ctx }) => rights.update(actor, params.code, body, ctx),
   });
   endpoint(r, {
@@ -72,6 +74,7 @@ export function rightRouter(rights: RightService): Router {
     summary:
       "Set a person's right: unknown code 404, archived right 422, stale version 409 with the current state",
     response: personRightView,
+    errors: [409, 422],
     handler: ({ actor, params, body, ctx }) =>
       rights.setForPerson(actor, params.id, params.code, body, ctx),
   });

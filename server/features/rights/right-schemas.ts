@@ -151,7 +151,7 @@ export const rightListView = z
   })
   .strict();
 
-const change = z
+export const personRightChangeView = z
   .object({
     id: z.uuid(),
     code: z.string(),
@@ -180,7 +180,7 @@ export const personRightView = z
     version: z.number().int(),
     updatedAt: at(),
     updatedByName: z.string().nullable(),
-    history: z.array(change),
+    history: z.array(personRightChangeView),
   })
   .strict()
   .meta({

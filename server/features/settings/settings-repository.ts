@@ -18,9 +18,37 @@ const toStored = (r: {
   updatedAt: r.settings_updated_at ? new Date(r.settings_updated_at) : null,
 });
 
+/** What anyone may know of a structure: its public name, slug and city. */
+export interface PublicStructure {
+  id: string;
+  name: string;
+  slug: string;
+  city: string | null;
+}
+
 /** A structure's settings live on its row (`structures.settings`, versioned). */
 export function createSettingsRepository() {
   const repo = {
+    /**
+     * A structure's public face and its settings: by slug, else by id, else the oldest structure
+     * (a deployment's first, for visitors who name none). Null when it does not exist.
+     */
+    async readPublic(
+      db: Db,
+      ref: { slug?: string; id?: string },
+    ): Promise<{ structure: PublicStructure; settings: unknown } | null> {
+      const q = db('structures').first('id', 'name', 'slug', 'city', 'settings');
+      if (ref.slug) q.where({ slug: ref.slug });
+      else if (ref.id) q.where({ id: ref.id });
+      else q.orderBy('created_at').orderBy('id');
+      const row = await q;
+      if (!row) return null;
+      return {
+        structure: { id: row.id, name: row.name, slug: row.slug, city: row.city ?? null },
+        settings: row.settings,
+      };
+    },
+
     async read(db: Db, structureId: string): Promise<StoredSettings | null> {
       const row = await db('structures')
         .where({ id: structureId })

@@ -25,6 +25,7 @@ export function settingsRouter(settings: SettingsService): Router {
     summary:
       'Change some settings with the version read (409 when stale); pending deadlines are re-planned',
     response: settingsView.extend({ replanned: z.number().int() }),
+    errors: [409],
     handler: ({ actor, body, ctx }) => settings.update(actor, body, ctx),
   });
   return r;

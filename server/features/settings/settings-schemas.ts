@@ -10,27 +10,75 @@ const days = (max: number) =>
     .min(1, 'must be at least 1')
     .max(max, `must be at most ${max}`);
 
+/** How long audit events are kept (CNIL référentiel for social action): fixed, not a setting. */
+export const AUDIT_RETENTION_MONTHS = 12;
+
+/** RGAA conformity levels, as the accessibility statement and every page's footer say them. */
+export const ACCESSIBILITY_LEVELS = [
+  'non_conforme',
+  'partiellement_conforme',
+  'totalement_conforme',
+] as const;
+export type AccessibilityLevel = (typeof ACCESSIBILITY_LEVELS)[number];
+
+/** A text of the legal pages: empty means not given yet (the page says so). */
+const legalText = (max: number) =>
+  z.string({ message: 'must be a text' }).trim().max(max, `must be at most ${max} characters`);
+const DAY = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+/**
+ * What the legal pages (accessibilité, mentions légales, données personnelles) say that only the
+ * structure knows; the rest is the same for every structure (server/web/legal).
+ */
+const legalFields = {
+  publisherAddress: legalText(500).meta({
+    description: "Mentions légales: the structure's postal address (the publisher)",
+  }),
+  publicationDirector: legalText(200).meta({
+    description: 'Mentions légales: the director of publication (name and position)',
+  }),
+  hostingProvider: legalText(500).meta({
+    description: 'Mentions légales: the host (name, address, phone)',
+  }),
+  accessibilityLevel: z
+    .enum(ACCESSIBILITY_LEVELS, { message: 'must be one of ' + ACCESSIBILITY_LEVELS.join(', ') })
+    .meta({ description: 'RGAA conformity, from an audit; non_conforme without one' }),
+  accessibilityAuditDate: z
+    .union([z.literal(''), z.string().regex(DAY, 'must be a date YYYY-MM-DD')])
+    .meta({ description: 'Date of the RGAA audit (YYYY-MM-DD), empty without one' }),
+  accessibilityIssues: legalText(5000).meta({
+    description: "Non-conformities found by the structure's audit, beyond those of the software",
+  }),
+  accessibilityContact: legalText(300).meta({
+    description: 'Where to report an accessibility problem (email address or web page)',
+  }),
+  dpoContact: legalText(300).meta({
+    description: "Données personnelles: the data protection officer's contact (DPO)",
+  }),
+};
+
 /**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
  * (no-contact ones in calendar days), the digest's time, working hours, the observation's
- * small-count threshold, the retention period and whether managers and admins need a second
- * factor. Every field has the spec's default.
+ * small-count threshold, the retention period, whether managers and admins need a second factor
+ * and what its legal pages say. Every field has a default.
  */
 export const settingsFields = z
   .object({
     followUpReminderDays: days(60),
-    followUpEscalationDays: days(120),
+    followUpEscalationDays: days(120).meta({ description: 'More than followUpReminderDays' }),
     referralResponseDays: days(60),
-    referralExpiryDays: days(120),
+    referralExpiryDays: days(120).meta({ description: 'At least referralResponseDays' }),
     loopClosingDays: days(120),
     noContactDays: days(365),
-    noContactCloseDays: days(730),
+    noContactCloseDays: days(730).meta({ description: 'More than noContactDays' }),
     reportTriageDays: days(60),
     digestTime: time(),
     workingHours: z
       .object({ start: time(), end: time() })
       .strict()
-      .refine((h) => h.start < h.end, { path: ['end'], message: 'must be after start' }),
+      .refine((h) => h.start < h.end, { path: ['end'], message: 'must be after start' })
+      .meta({ description: 'Working hours of the business calendar: end after start' }),
     smallCountThreshold: z
       .number({ message: 'must be a whole number' })
       .int('must be a whole number')
@@ -43,6 +91,7 @@ export const settingsFields = z
       .max(120, 'must be at most 120'),
     /** Managers and admins must enrol a second factor (TOTP) before using the app. */
     requireTwoFactor: z.boolean({ message: 'must be true or false' }),
+    ...legalFields,
   })
   .strict();
 export type StructureSettings = z.infer<typeof settingsFields>;
@@ -61,6 +110,15 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   smallCountThreshold: 5,
   retentionMonths: 24,
   requireTwoFactor: false,
+  publisherAddress: '',
+  publicationDirector: '',
+  hostingProvider: '',
+  // No audit yet: RGAA says "non conforme" until one is made.
+  accessibilityLevel: 'non_conforme',
+  accessibilityAuditDate: '',
+  accessibilityIssues: '',
+  accessibilityContact: '',
+  dpoContact: '',
 });
 
 /** Cross-field rules, named on the field a person would change. */

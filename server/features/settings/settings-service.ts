@@ -10,7 +10,7 @@ import { NotFoundError, StaleVersionError, ValidationError } from '../../lib/err
 import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { zodIssues } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
-import { type SettingsRepository } from './settings-repository';
+import { type SettingsRepository, type PublicStructure } from './settings-repository';
 import {
   completeSettings,
   withDefaults,
@@ -65,8 +65,8 @@ export function createSettingsService({
   calendarOptions = {},
   replanners = [],
   pendingOfKinds,
-  settingsRows,
   audit,
+  settingsRows,
 }: SettingsServiceDeps) {
   const calendars = new Map<string, BusinessCalendar>();
   const calendarFor = (s: Pick<StructureSettings, 'workingHours'>): BusinessCalendar => {
@@ -126,6 +126,21 @@ export function createSettingsService({
     },
 
     get: (actor: Actor): Promise<SettingsView> => view(knex, actor.structureId),
+
+    /**
+     * What a structure's legal pages need, for anyone: its public face and its settings in
+     * force. By slug, else by id, else the deployment's oldest structure; null when none.
+     */
+    async legalNotice(ref: {
+      slug?: string;
+      structureId?: string;
+    }): Promise<{ structure: PublicStructure; settings: StructureSettings } | null> {
+      const found = await settingsRows.readPublic(knex, {
+        slug: ref.slug,
+        id: ref.structureId,
+      });
+      return found && { structure: found.structure, settings: withDefaults(found.settings) };
+    },
 
     async update(
       actor: Actor,

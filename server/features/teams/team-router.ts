@@ -41,6 +41,7 @@ export function teamRouter(teams: TeamService): Router {
     summary:
       'Create a team (409 if the name is taken; 422 for a disabled or foreign user, or a non-manager as manager)',
     response: teamView,
+    errors: [409, 422],
     handler: ({ actor, body, ctx }) => teams.create(actor, body, ctx),
   });
   endpoint(r, {
@@ -51,6 +52,7 @@ export function teamRouter(teams: TeamService): Router {
     body: updateTeamBody,
     summary: 'Rename a team or replace its members or managers (each list given replaces the old)',
     response: teamView,
+    errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => teams.update(actor, params.id, body, ctx),
   });
   return r;

@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { hasRole, isAuthenticated } from '../../auth/policies';
 import { endpoint } from '../../http/endpoint';
+import { NO_CONTENT } from '../../lib/openapi';
 import {
   codeBody,
   enrolmentView,
@@ -28,6 +29,7 @@ export function twoFactorRouter(twoFactor: TwoFactorService): Router {
     summary:
       'Start enrolling a TOTP app: a new secret and its QR code, confirmed by a first code (409 when already on)',
     response: enrolmentView,
+    errors: [409],
     handler: ({ actor }) => twoFactor.startEnrolment(actor),
   });
   endpoint(r, {
@@ -38,6 +40,7 @@ export function twoFactorRouter(twoFactor: TwoFactorService): Router {
     summary:
       'Confirm the enrolment with the code the app shows; answers the recovery codes, shown this once (401 totp_invalid when wrong)',
     response: recoveryCodesView,
+    errors: [401, 409],
     handler: ({ actor, body, ctx }) => twoFactor.confirmEnrolment(actor, body.code, ctx),
   });
   endpoint(r, {
@@ -46,6 +49,8 @@ export function twoFactorRouter(twoFactor: TwoFactorService): Router {
     policy: isAuthenticated(),
     body: codeBody,
     summary: 'Turn the second factor off, with a current code or a recovery code',
+    response: NO_CONTENT,
+    errors: [401, 409],
     handler: async ({ actor, body, ctx }) => {
       await twoFactor.disable(actor, body.code, ctx);
       return undefined;
@@ -58,6 +63,7 @@ export function twoFactorRouter(twoFactor: TwoFactorService): Router {
     body: codeBody,
     summary: 'New recovery codes (the old ones stop working), with a current code',
     response: recoveryCodesView,
+    errors: [401, 409],
     handler: ({ actor, body, ctx }) => twoFactor.renewRecoveryCodes(actor, body.code, ctx),
   });
   endpoint(r, {

@@ -1,18 +1,6 @@
 import type { OutgoingEmail } from '../../lib/mailer';
+import { escapeHtml, frDateTime } from '../../lib/email-text';
 import type { PasswordLinkPurpose } from './password-links';
-
-const escapeHtml = (s: string) =>
-  s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-
-const frDateTime = (d: Date) =>
-  new Intl.DateTimeFormat('fr-FR', {
-    dateStyle: 'long',
-    timeStyle: 'short',
-    timeZone: 'Europe/Paris',
-  }).format(d);
 
 /**
  * The set-password email: an invitation or a new link. It names the user and their structure,

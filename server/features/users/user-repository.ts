@@ -210,6 +210,15 @@ export function createUserRepository() {
         .whereNull('disabled_at');
     },
 
+    /** The structure's enabled managers (told of what concerns the whole structure). */
+    async activeManagerIds(db: Knex | Knex.Transaction, structureId: string): Promise<string[]> {
+      return (await repo
+        .activeStaff(db, structureId)
+        .andWhere({ role: 'manager' })
+        .orderBy('id')
+        .pluck('id')) as string[];
+    },
+
     /** One active staff member of the structure (see activeStaff), or null. */
     async findActiveStaff(
       db: Knex | Knex.Transaction,

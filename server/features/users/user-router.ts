@@ -45,6 +45,7 @@ export function userRouter(users: UserService): Router {
     summary:
       'Invite a user: an email with a set-password link (48 h, single use) is sent; 409 if the address is taken',
     response: userView,
+    errors: [409, 422],
     handler: ({ actor, body, ctx }) => users.invite(actor, body, ctx),
   });
   endpoint(r, {
@@ -56,6 +57,7 @@ export function userRouter(users: UserService): Router {
     summary:
       'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for teams of a disabled user)',
     response: userView,
+    errors: [422],
     handler: ({ actor, params, body, ctx }) => users.update(actor, params.id, body, ctx),
   });
   endpoint(r, {
@@ -66,6 +68,7 @@ export function userRouter(users: UserService): Router {
     status: 202,
     summary: 'Send a new set-password link (the older ones stop working)',
     response: z.object({ expiresAt: z.iso.datetime() }),
+    errors: [422],
     handler: ({ actor, params, ctx }) => users.sendPasswordLink(actor, params.id, ctx),
   });
   endpoint(r, {
@@ -77,6 +80,7 @@ export function userRouter(users: UserService): Router {
     summary:
       'A forgotten password: a link is emailed if the address is an active account; the same answer either way; throttled',
     response: z.object({ status: z.literal('accepted') }),
+    errors: [429],
     handler: async ({ body, req }) => {
       await users.requestReset(body.email, req.ip ?? 'unknown');
       return { status: 'accepted' as const };
@@ -90,6 +94,7 @@ export function userRouter(users: UserService): Router {
     summary:
       "Set a password with a link's token: 400 for a refused password (the link stays usable), 404 unknown or replaced link, 422 used or expired",
     response: z.object({ status: z.literal('password_set') }),
+    errors: [404, 422],
     handler: async ({ body, req }) => {
       await users.setPassword(body.token, body.password, req.ip ?? 'unknown');
       return { status: 'password_set' as const };

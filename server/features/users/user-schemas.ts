@@ -1,12 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/actor';
+import { emailAddress } from '../../lib/email-address';
 import { plainString, uuid } from '../../lib/validate';
-
-const email = () =>
-  plainString()
-    .trim()
-    .max(254, 'must be at most 254 characters')
-    .pipe(z.email({ message: 'must be an email address' }));
 const name = () =>
   plainString().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const teamIds = () =>
@@ -33,11 +28,13 @@ export type ListUsersQuery = z.infer<typeof listUsersQuery>;
 
 export const inviteUserBody = z
   .object({
-    email: email(),
+    email: emailAddress(),
     name: name(),
     role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }),
-    teamIds: teamIds().optional(),
-    partnerId: uuid().optional(),
+    teamIds: teamIds().optional().meta({ description: 'Only for the roles worker and manager' }),
+    partnerId: uuid()
+      .optional()
+      .meta({ description: 'Required for the role partner, and only for it' }),
   })
   .strict()
   .superRefine((b, ctx) => {
@@ -68,7 +65,7 @@ export const updateUserBody = z
   });
 export type UpdateUserInput = z.infer<typeof updateUserBody>;
 
-export const passwordResetBody = z.object({ email: plainString().trim().min(1).max(254) }).strict();
+export const passwordResetBody = z.object({ email: emailAddress() }).strict();
 
 export const userView = z.object({
   id: z.uuid(),

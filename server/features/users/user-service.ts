@@ -133,6 +133,10 @@ export function createUserService(deps: UserServiceDeps) {
     );
 
   return {
+    /** A structure's name, as emails name their sender (null when there is none). */
+    structureName: (db: Knex | Knex.Transaction, structureId: string) =>
+      users.structureName(db, structureId),
+
     /**
      * 'user.password_email': the invitation or set-password email. The token is rebuilt from
      * the link's id, so a redelivery sends the same working link with the same Message-ID;
@@ -173,6 +177,10 @@ export function createUserService(deps: UserServiceDeps) {
       structureId: string,
       id: string,
     ): Promise<UserRecord | null> => users.findActiveStaff(db, structureId, id),
+
+    /** The structure's enabled managers. */
+    activeManagerIds: (db: Knex | Knex.Transaction, structureId: string): Promise<string[]> =>
+      users.activeManagerIds(db, structureId),
 
     /** The structure's active workers and managers, by name. */
     listActiveStaff: (structureId: string): Promise<Pick<Actor, 'id' | 'name' | 'role'>[]> =>

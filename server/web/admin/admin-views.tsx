@@ -8,6 +8,7 @@ import {
   Checkbox,
   CheckboxGroup,
   Csrf,
+  TextArea,
   ErrorSummary,
   Section,
   SelectField,
@@ -15,7 +16,7 @@ import {
   type FormState,
 } from '../views/components';
 import { formatDateTime } from '../format';
-import { Layout, type PageContext } from '../views/layout';
+import { ACCESSIBILITY_LEVEL_TEXT, Layout, type PageContext } from '../views/layout';
 
 export const ROLE_LABELS: Record<Role, string> = {
   worker: 'Travailleur·se social·e',
@@ -51,8 +52,33 @@ export const SETTINGS_LABELS: Record<string, string> = {
   workingEnd: 'Fin de la journée de travail',
   smallCountThreshold: 'Seuil de masquage des petits effectifs (observation)',
   retentionMonths: 'Anonymisation après inactivité (mois)',
+  publisherAddress: 'Adresse postale de la structure (éditeur)',
+  publicationDirector: 'Directeur ou directrice de la publication',
+  hostingProvider: 'Hébergeur (nom, adresse, téléphone)',
+  accessibilityLevel: 'Conformité au RGAA',
+  accessibilityAuditDate: 'Date de l’audit d’accessibilité',
+  accessibilityIssues: 'Non-conformités relevées par votre audit',
+  accessibilityContact: 'Contact pour signaler un défaut d’accessibilité',
+  dpoContact: 'Contact du délégué à la protection des données (DPO)',
   requireTwoFactor: 'Exiger la double authentification des cadres et des administrateurs',
 };
+
+/** The settings that fill the legal pages, as the form sends them (texts, possibly empty). */
+export const SETTINGS_LEGAL_FIELDS = [
+  'publisherAddress',
+  'publicationDirector',
+  'hostingProvider',
+  'accessibilityLevel',
+  'accessibilityAuditDate',
+  'accessibilityIssues',
+  'accessibilityContact',
+  'dpoContact',
+] as const;
+
+/** The levels as the settings form offers them. */
+const ACCESSIBILITY_LEVEL_LABELS = Object.fromEntries(
+  Object.entries(ACCESSIBILITY_LEVEL_TEXT).map(([k, v]) => [k, v[0].toUpperCase() + v.slice(1)]),
+);
 
 export const SETTINGS_NUMBER_FIELDS = [
   'followUpReminderDays',
@@ -89,7 +115,7 @@ export function AdminHomePage({
     [
       '/admin/parametres',
       'Paramètres',
-      'Délais des relances et alertes, heure du récapitulatif, horaires de travail.',
+      'Délais des relances et alertes, heure du récapitulatif, horaires de travail, pages légales.',
     ],
     [
       '/admin/partenaires',
@@ -97,6 +123,11 @@ export function AdminHomePage({
       'L’annuaire des partenaires, leurs services et leurs comptes.',
     ],
     ['/admin/droits', 'Droits et aides', 'Le catalogue des droits et aides suivis.'],
+    [
+      '/docs/api',
+      "Référence de l'API",
+      'Pour les systèmes des partenaires : chaque point d’accès de l’API JSON et ses réponses.',
+    ],
   ];
   return (
     <Layout title="Administration" ctx={ctx} nav="admin">
@@ -471,6 +502,9 @@ export function SettingsPage({
       required
     />
   );
+  const legal = (name: string, hint?: string) => (
+    <TextField form={form} name={name} label={SETTINGS_LABELS[name]} hint={hint} />
+  );
   return (
     <Layout title={hasErrors ? 'Erreur — Paramètres' : 'Paramètres'} ctx={ctx} nav="admin">
       <h1>Paramètres de la structure</h1>
@@ -520,6 +554,53 @@ export function SettingsPage({
           </legend>
           <div class="fr-fieldset__element">{field('smallCountThreshold')}</div>
           <div class="fr-fieldset__element">{field('retentionMonths')}</div>
+        </fieldset>
+        <fieldset class="fr-fieldset" aria-labelledby="legal-legend">
+          <legend class="fr-fieldset__legend" id="legal-legend">
+            Pages légales
+            <span class="fr-hint-text">
+              Ce que disent les pages <a href="/accessibilite">Accessibilité</a>,{' '}
+              <a href="/mentions-legales">Mentions légales</a> et{' '}
+              <a href="/donnees-personnelles">Données personnelles</a> pour votre structure ; laissé
+              vide, un champ y est signalé comme non renseigné.
+            </span>
+          </legend>
+          <div class="fr-fieldset__element">
+            <TextArea
+              form={form}
+              name="publisherAddress"
+              label={SETTINGS_LABELS.publisherAddress}
+            />
+          </div>
+          <div class="fr-fieldset__element">{legal('publicationDirector')}</div>
+          <div class="fr-fieldset__element">
+            <TextArea form={form} name="hostingProvider" label={SETTINGS_LABELS.hostingProvider} />
+          </div>
+          <div class="fr-fieldset__element">
+            <SelectField
+              form={form}
+              name="accessibilityLevel"
+              label={SETTINGS_LABELS.accessibilityLevel}
+              hint="Sans audit, la structure se déclare non conforme"
+              options={ACCESSIBILITY_LEVEL_LABELS}
+            />
+          </div>
+          <div class="fr-fieldset__element">
+            {legal('accessibilityAuditDate', 'Format AAAA-MM-JJ ; vide sans audit')}
+          </div>
+          <div class="fr-fieldset__element">
+            <TextArea
+              form={form}
+              name="accessibilityIssues"
+              label={SETTINGS_LABELS.accessibilityIssues}
+              hint="Une par ligne ; celles du logiciel sont déjà listées"
+              rows={4}
+            />
+          </div>
+          <div class="fr-fieldset__element">
+            {legal('accessibilityContact', 'Une adresse électronique ou une page web')}
+          </div>
+          <div class="fr-fieldset__element">{legal('dpoContact')}</div>
         </fieldset>
         <fieldset class="fr-fieldset" aria-labelledby="securite-legend">
           <legend class="fr-fieldset__legend" id="securite-legend">

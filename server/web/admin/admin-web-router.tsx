@@ -13,6 +13,7 @@ import { emptyForm, type FormState } from '../views/components';
 import {
   AdminHomePage,
   PartnerAccountsPage,
+  SETTINGS_LEGAL_FIELDS,
   SETTINGS_NUMBER_FIELDS,
   SettingsPage,
   TeamPage,
@@ -37,6 +38,14 @@ const TEAM_MESSAGES: Record<string, string> = {
 };
 const SETTINGS_MESSAGES: Record<string, string> = {
   digestTime: 'Saisissez une heure au format HH:MM, par exemple 08:30',
+  accessibilityLevel: 'Choisissez un niveau de conformité',
+  accessibilityAuditDate: 'Saisissez une date au format AAAA-MM-JJ, ou laissez vide',
+  publisherAddress: 'Saisissez au plus 500 caractères',
+  hostingProvider: 'Saisissez au plus 500 caractères',
+  publicationDirector: 'Saisissez au plus 200 caractères',
+  accessibilityIssues: 'Saisissez au plus 5000 caractères',
+  accessibilityContact: 'Saisissez au plus 300 caractères',
+  dpoContact: 'Saisissez au plus 300 caractères',
   workingStart: 'Saisissez une heure au format HH:MM, avant la fin de journée',
   workingEnd: 'Saisissez une heure au format HH:MM, après le début de journée',
   followUpEscalationDays: 'Saisissez un nombre de jours plus grand que celui de la relance',
@@ -399,6 +408,7 @@ export function adminWebRouter(services: Services): Router {
     digestTime: s.digestTime,
     workingStart: s.workingHours.start,
     workingEnd: s.workingHours.end,
+    ...Object.fromEntries(SETTINGS_LEGAL_FIELDS.map((f) => [f, s[f]])),
     requireTwoFactor: s.requireTwoFactor ? '1' : '',
   });
 
@@ -423,6 +433,7 @@ export function adminWebRouter(services: Services): Router {
       'digestTime',
       'workingStart',
       'workingEnd',
+      ...SETTINGS_LEGAL_FIELDS,
       'requireTwoFactor',
       'version',
     ];
@@ -436,6 +447,10 @@ export function adminWebRouter(services: Services): Router {
         start: (values.workingStart ?? '').trim(),
         end: (values.workingEnd ?? '').trim(),
       },
+      // A field the form did not send stays as it is (a page from before these fields).
+      ...Object.fromEntries(
+        SETTINGS_LEGAL_FIELDS.filter((f) => values[f] !== undefined).map((f) => [f, values[f]]),
+      ),
       requireTwoFactor: values.requireTwoFactor === '1',
     };
     const { version: _v, ...formVals } = values;

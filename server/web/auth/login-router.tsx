@@ -5,7 +5,7 @@ import { isAuthenticated, isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { loginBody } from '../../features/auth/auth-router';
 import { codeBody } from '../../features/two-factor/two-factor-schemas';
-import { hasCode } from '../../lib/errors';
+import { hasCode, type TooManyRequestsError } from '../../lib/errors';
 import { formValues, LOGIN_MESSAGES, parseWith } from '../forms';
 import { localPath } from '../format';
 import { csrf, pageContext } from '../page-context';
@@ -85,8 +85,11 @@ export function loginWebRouter(services: Services): Router {
           errors.password = 'Adresse électronique ou mot de passe incorrect';
         } else if (hasCode(err, 'too_many_requests')) {
           status = 429;
-          errors.password =
-            'Trop de tentatives de connexion : patientez quelques minutes avant de réessayer';
+          errors.password = `Trop de tentatives de connexion : patientez ${waitText(
+            (err as TooManyRequestsError).retryAfterSeconds,
+          )} avant de réessayer`;
+          const retryAfter = (err as TooManyRequestsError).retryAfterSeconds;
+          if (retryAfter) res.setHeader('Retry-After', String(retryAfter));
         } else throw err;
       }
     }
@@ -164,4 +167,12 @@ export function loginWebRouter(services: Services): Router {
   });
 
   return r;
+}
+
+/** The wait of a slowed or blocked login, in words: seconds for a slow-down, minutes for a block. */
+function waitText(seconds: number | undefined): string {
+  if (!seconds) return 'quelques minutes';
+  if (seconds < 60) return `${seconds} seconde${seconds > 1 ? 's' : ''}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes > 1 ? 's' : ''}`;
 }

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { PASSWORD_PATH_PREFIX, PASSWORD_TOKEN_PATTERN } from '../../features/users/password-links';
+import { isEmailAddress } from '../../lib/email-address';
 import { hasCode } from '../../lib/errors';
 import { formFromServiceError, formValues, PASSWORD_MESSAGES } from '../forms';
 import { csrf, pageContext } from '../page-context';
@@ -11,8 +12,6 @@ import { emptyForm, type FormState } from '../views/components';
 import { ForgotPasswordPage, SetPasswordPage } from '../views/password-pages';
 
 type Services = Deps['services'];
-
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** The forgotten-password request and the page a set-password link opens on. */
 export function passwordWebRouter(services: Services): Router {
@@ -32,7 +31,7 @@ export function passwordWebRouter(services: Services): Router {
     const email = (values.email ?? '').trim();
     const form = { values: { email }, errors: {} as Record<string, string> };
     let status = 200;
-    if (!EMAIL.test(email) || email.length > 254 || email.includes('\u0000')) {
+    if (!isEmailAddress(email)) {
       form.errors.email = 'Saisissez une adresse électronique, par exemple prenom.nom@ccas.fr';
       status = 400;
     } else {

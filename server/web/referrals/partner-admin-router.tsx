@@ -278,10 +278,17 @@ export function partnerAdminRouter(services: Services): Router {
       const partner = await services.partners.getToEdit(actorOf(req), id);
       return renderPartner(req, res, partner, parsed.form, 400);
     }
-    await services.partners.update(actorOf(req), id, parsed.data, requestContext(req));
+    const saved = await services.partners.update(
+      actorOf(req),
+      id,
+      parsed.data,
+      requestContext(req),
+    );
     await redirect(req, res, `/admin/partenaires/${id}`, {
       type: 'success',
-      message: 'Partenaire enregistré.',
+      message: saved.pendingEmail
+        ? `Partenaire enregistré. La nouvelle adresse ${saved.pendingEmail} sera utilisée une fois confirmée depuis cette adresse : un lien lui est envoyé.`
+        : 'Partenaire enregistré.',
     });
   });
 

@@ -130,6 +130,7 @@ function PartnerSummary({ p }: { p: Partner }) {
     <>
       <p class="fr-mb-1v">
         <strong>{p.name}</strong> · {p.email}
+        {p.pendingEmail ? ` (nouvelle adresse ${p.pendingEmail} en attente de confirmation)` : ''}
         {p.stale ? (
           <span class="fr-badge fr-badge--sm fr-badge--warning fr-ml-1w">À revoir</span>
         ) : null}
@@ -287,6 +288,15 @@ export function PartnerEditPage({
       <p class="fr-text--sm">
         Revu le {formatDate(partner.lastReviewedAt)}. Enregistrer sa description vaut revue.
       </p>
+      {partner.pendingEmail ? (
+        <div class="fr-alert fr-alert--info fr-alert--sm fr-mb-3w">
+          <p>
+            Nouvelle adresse {partner.pendingEmail} en attente de confirmation : un lien lui a été
+            envoyé (valable 48 heures). Jusqu’à sa confirmation, les demandes d’orientation partent
+            toujours à {partner.email}.
+          </p>
+        </div>
+      ) : null}
       <p>
         <a class="fr-link" href={`/admin/partenaires/${partner.id}/comptes`}>
           Comptes des personnes de ce partenaire

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { homeFor, type Actor } from '../../auth/actor';
+import type { AccessibilityLevel } from '../../features/settings/settings-schemas';
 
 type NavKey =
   | 'backlog'
@@ -32,7 +33,16 @@ export interface PageContext {
   flash: Flash | null;
   /** Whether the actor may open person files (workers and managers). */
   staff: boolean;
+  /** The RGAA level the footer states (the structure's setting); absent when it could not be read. */
+  accessibility?: AccessibilityLevel;
 }
+
+/** An RGAA conformity level as the statement and the footer say it. */
+export const ACCESSIBILITY_LEVEL_TEXT: Record<AccessibilityLevel, string> = {
+  non_conforme: 'non conforme',
+  partiellement_conforme: 'partiellement conforme',
+  totalement_conforme: 'totalement conforme',
+};
 
 const STATIC = '/static';
 
@@ -236,15 +246,60 @@ function FlashMessage({ flash, csrfToken }: { flash: Flash | null; csrfToken: st
   );
 }
 
+/** The legal pages every footer links to (server/web/legal). */
+export const LEGAL_LINKS = [
+  { href: '/accessibilite', label: 'Accessibilité' },
+  { href: '/mentions-legales', label: 'Mentions légales' },
+  { href: '/donnees-personnelles', label: 'Données personnelles' },
+  { href: '/docs/api', label: "Documentation de l'API" },
+] as const;
+
+function Footer({ accessibility }: { accessibility?: AccessibilityLevel }) {
+  return (
+    <footer class="fr-footer av-footer" role="contentinfo" id="pied-de-page">
+      <div class="fr-container">
+        <div class="fr-footer__body">
+          <div class="fr-footer__content">
+            <p class="fr-footer__content-desc">
+              aller-vers — suivi des personnes que le CCAS ne rencontre pas encore. Les données sont
+              personnelles : ne les copiez pas hors de l'outil.
+            </p>
+          </div>
+        </div>
+        <div class="fr-footer__bottom">
+          <ul class="fr-footer__bottom-list">
+            {LEGAL_LINKS.map((l) => (
+              <li class="fr-footer__bottom-item">
+                <a class="fr-footer__bottom-link" href={l.href}>
+                  {l.label}
+                  {/* RGAA: every page's footer states the level of the statement it links to. */}
+                  {l.href === '/accessibilite' && accessibility
+                    ? ` : ${ACCESSIBILITY_LEVEL_TEXT[accessibility]}`
+                    : ''}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </div>
+      </div>
+    </footer>
+  );
+}
+
 export function Layout({
   title,
   ctx,
   nav = 'none',
+  styles = [],
+  scripts = [],
   children,
 }: {
   title: string;
   ctx: PageContext;
   nav?: NavKey;
+  /** A page's own stylesheets and scripts (files of this origin: the CSP allows no inline code). */
+  styles?: readonly string[];
+  scripts?: readonly string[];
   children: ComponentChildren;
 }) {
   return (
@@ -257,6 +312,9 @@ export function Layout({
         <link rel="stylesheet" href={`${STATIC}/dsfr/dsfr.min.css`} />
         <link rel="stylesheet" href={`${STATIC}/dsfr/utility/icons/icons.min.css`} />
         <link rel="stylesheet" href={`${STATIC}/app.css`} />
+        {styles.map((href) => (
+          <link rel="stylesheet" href={href} />
+        ))}
         <link rel="icon" href={`${STATIC}/dsfr/favicon/favicon.svg`} type="image/svg+xml" />
       </head>
       <body>
@@ -292,20 +350,12 @@ export function Layout({
           <FlashMessage flash={ctx.flash} csrfToken={ctx.csrfToken} />
           {children}
         </main>
-        <footer class="fr-footer av-footer" role="contentinfo">
-          <div class="fr-container">
-            <div class="fr-footer__body">
-              <div class="fr-footer__content">
-                <p class="fr-footer__content-desc">
-                  aller-vers — suivi des personnes que le CCAS ne rencontre pas encore. Les données
-                  sont personnelles : ne les copiez pas hors de l'outil.
-                </p>
-              </div>
-            </div>
-          </div>
-        </footer>
+        <Footer accessibility={ctx.accessibility} />
         <script type="module" src={`${STATIC}/dsfr/dsfr.module.min.js`}></script>
         <script noModule src={`${STATIC}/dsfr/dsfr.nomodule.min.js`}></script>
+        {scripts.map((src) => (
+          <script src={src}></script>
+        ))}
       </body>
     </html>
   );

@@ -53,6 +53,18 @@ describe('HTTP edges: CSRF, malformed bodies, sizes, ids', () => {
     expect(await count('persons')).toBe(before);
   });
 
+  it('when the Origin matches the request’s own Host header but not PUBLIC_URL, then 403 (the Host is the attacker’s to choose)', async () => {
+    const before = await count('persons');
+    const res = await worker
+      .post('/api/persons')
+      .set('Host', 'evil.example')
+      .set('Origin', 'http://evil.example')
+      .send(person);
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('forbidden');
+    expect(await count('persons')).toBe(before);
+  });
+
   it('when the POST is same-origin (Origin of PUBLIC_URL, Sec-Fetch-Site same-origin), then 201', async () => {
     const res = await worker
       .post('/api/persons')

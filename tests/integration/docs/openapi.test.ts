@@ -1,15 +1,17 @@
 import Ajv2020 from 'ajv/dist/2020';
 import request from 'supertest';
+import { THEMES } from '../../../server/features/partners/partner-schemas';
 import {
   REFERRAL_STATUSES,
   REJECTION_REASONS,
 } from '../../../server/features/referrals/referral-state';
+import { documentEndpoint, NO_CONTENT } from '../../../server/lib/openapi';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { createPerson, giveConsent, refer, referralWorld } from '../referrals/helpers';
 
 interface Operation {
   summary?: string;
-  requestBody?: { content: { 'application/json': { schema: JsonSchema } } };
+  requestBody?: { required?: boolean; content: { 'application/json': { schema: JsonSchema } } };
   responses: Record<string, { content?: { 'application/json': { schema: JsonSchema } } }>;
 }
 interface JsonSchema {
@@ -20,6 +22,8 @@ interface JsonSchema {
   enum?: string[];
   anyOf?: JsonSchema[];
   items?: JsonSchema;
+  description?: string;
+  pattern?: string;
   additionalProperties?: boolean;
 }
 interface Doc {
@@ -98,8 +102,9 @@ describe('OpenAPI document', () => {
       const o = op(path, method);
       expect(o.summary).toEqual(expect.any(String));
       expect(responseOf(path, method, status)).toBeDefined();
-      for (const code of ['400', '401', '403', '404', '409', '422'])
-        expect(o.responses[code]).toBeDefined();
+      // The statuses every signed-in endpoint answers; 409 and 422 only where they happen.
+      for (const code of ['400', '401', '503']) expect(o.responses[code]).toBeDefined();
+      if (path.includes('{')) expect(o.responses['404']).toBeDefined();
     },
   );
 
@@ -227,6 +232,96 @@ describe('OpenAPI document', () => {
     expect(
       Object.keys(component('#/components/schemas/PartnerReferral').properties!.person.properties!),
     ).toEqual(['displayName', 'phone', 'email', 'address']);
+  });
+
+  const operations = () =>
+    Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, o]) => ({ path, method, o })),
+    );
+
+  it('declares the success answer of every endpoint: a JSON schema, or 204 without a body', () => {
+    const missing = operations()
+      .filter(({ o }) => {
+        const success = Object.keys(o.responses).filter((s) => s.startsWith('2'));
+        if (success.length !== 1) return true;
+        return success[0] !== '204' && !Object.keys(o.responses[success[0]].content ?? {}).length;
+      })
+      .map(({ path, method }) => `${method} ${path}`);
+    expect(missing).toEqual([]);
+    expect(operations().length).toBeGreaterThan(50);
+  });
+
+  it('cannot be given an endpoint without its answer', () => {
+    const bare = { method: 'get', path: '/nothing', policy: 'public' } as const;
+    expect(() => documentEndpoint({ ...bare, response: undefined as never })).toThrow(
+      'GET /api/nothing: no response declared',
+    );
+    expect(() => documentEndpoint({ ...bare, response: NO_CONTENT, status: 200 })).toThrow(
+      'no content answers 204',
+    );
+  });
+
+  it('tells what the fuzzer found missing: log out answers 204, bodies are required, 413 and the login 401 are documented', () => {
+    const logout = op('/api/session', 'delete');
+    expect(Object.keys(logout.responses)).toContain('204');
+    expect(logout.responses['200']).toBeUndefined();
+    expect(logout.responses['204'].content).toBeUndefined();
+
+    const login = op('/api/session', 'post');
+    expect(Object.keys(login.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '403', '413', '429']),
+    );
+    for (const { path, method, o } of operations()) {
+      const where = `${method} ${path}`;
+      if (o.requestBody) {
+        // A body with required fields is itself required (an empty one is a 400).
+        if ((o.requestBody.content['application/json'].schema.required ?? []).length > 0)
+          expect([where, o.requestBody.required]).toEqual([where, true]);
+      }
+      if (method !== 'get') expect([where, Boolean(o.responses['413'])]).toEqual([where, true]);
+      expect([where, o.responses['400'].content?.['application/json'].schema.$ref]).toEqual([
+        where,
+        '#/components/schemas/ValidationError',
+      ]);
+    }
+    expect(op('/api/persons', 'post').requestBody!.required).toBe(true);
+    // No field required, yet {} is refused (give at least one change): required too.
+    expect(op('/api/follow-ups/{id}', 'patch').requestBody!.required).toBe(true);
+  });
+
+  it('shows the rules the schemas did not: alias or name, expiresAt after givenAt, the thematiques as a list', () => {
+    const person = bodyOf('/api/persons', 'post');
+    expect(person.description).toContain('An alias or a name');
+    expect(person.anyOf!.map((s) => s.required)).toEqual([['alias'], ['firstName'], ['lastName']]);
+    expect(
+      bodyOf('/api/persons/{id}/consents', 'post').properties!.expiresAt.description,
+    ).toContain('after givenAt');
+    const theme = bodyOf('/api/partners/{id}/services', 'post').properties!.themes.items!;
+    expect(theme.anyOf![0].enum).toEqual([...THEMES]);
+    expect(
+      new RegExp(theme.anyOf![1].pattern!).test('equipement-et-alimentation--alimentation'),
+    ).toBe(true);
+    expect(new RegExp(theme.anyOf![1].pattern!).test('inconnu--alimentation')).toBe(false);
+    // Every .refine() rule is said in words, on the body or, for a query, the operation.
+    const rules = (path: string, method: string) =>
+      (op(path, method).requestBody as { description?: string } | undefined)?.description ?? '';
+    expect(rules('/api/persons/{id}/consents', 'post')).toContain(
+      'expiresAt: must be after givenAt',
+    );
+    expect(rules('/api/follow-ups/{id}', 'patch')).toContain(
+      'status: give at least one of status, dueAt, assigneeId, title',
+    );
+    expect(rules('/api/follow-ups/reassign', 'post')).toContain(
+      'ids: give either ids or fromAssigneeId',
+    );
+    expect((op('/api/follow-ups', 'get') as { description?: string }).description).toContain(
+      'overdue: only open follow-ups are overdue or not',
+    );
+    expect(bodyOf('/api/users', 'post').properties!.partnerId.description).toContain(
+      'Required for the role partner',
+    );
+    const email = bodyOf('/api/users', 'post').properties!.email;
+    expect(new RegExp(email.pattern!).test('a~b@example.fr')).toBe(true);
   });
 
   describe('what the API answers matches what the document says', () => {

@@ -71,6 +71,28 @@ describe('what each role sees of a referral', () => {
     }
   });
 
+  it.each([
+    ['partnerId', () => w.other.id],
+    ['personId', () => '00000000-0000-4000-8000-000000000000'],
+    ['mine', () => 'true'],
+  ])(
+    'when a partner user lists its referrals with the unsupported filter %s, then 400 naming it (not ignored)',
+    async (name, value) => {
+      const res = await w.agents.partner.get('/api/referrals').query({ [name]: value() });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.details).toEqual([{ field: name, message: expect.any(String) }]);
+    },
+  );
+
+  it('when a partner user lists its referrals with a supported filter (status, paging), then 200', async () => {
+    const res = await w.agents.partner
+      .get('/api/referrals')
+      .query({ status: 'requested', page: 1, pageSize: 10 });
+    expect(res.status).toBe(200);
+    expect(res.body.total).toBe(2);
+  });
+
   it('when the person shared no contact detail, then the partner sees the alias only', async () => {
     const res = await w.agents.partner.get(`/api/referrals/${bareId}`);
     expect(res.body.person).toEqual({ displayName: 'Homme ~50 ans, parvis' });

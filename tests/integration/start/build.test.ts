@@ -4,13 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
+import { TEST_DATABASE_URL } from '../../setup/env';
 import {
   childEnv,
   exitWithin,
   freePort,
   ROOT,
+  removeRedisKeys,
   start,
   waitForHealthy,
   waitForOutput,
@@ -43,10 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   fs.rmSync(outDir, { recursive: true, force: true });
   if (cwd) fs.rmSync(cwd, { recursive: true, force: true });
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await removeRedisKeys(prefix);
 });
 
 describe('npm run build', () => {
@@ -68,6 +65,14 @@ describe('npm run build', () => {
         fs.readFileSync(path.join(ROOT, 'server/web/static/app.css'), 'utf8'),
       );
       expect((await fetch(`${base}/static/dsfr/dsfr.min.css`)).status).toBe(200);
+      // The API reference: its page, its starter script and the viewer from swagger-ui-dist.
+      for (const asset of [
+        '/docs/api',
+        '/static/api-reference.js',
+        '/static/swagger-ui/swagger-ui-bundle.js',
+        '/static/swagger-ui/swagger-ui.css',
+      ])
+        expect([asset, (await fetch(`${base}${asset}`)).status]).toEqual([asset, 200]);
       const docs = await (await fetch(`${base}/api/docs`)).json();
       const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
       expect(docs.info.version).toBe(pkg.version);

@@ -1,5 +1,4 @@
 import crypto from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createCipher } from '../../../server/lib/crypto';
 import { seedDemo } from '../../../server/seed/demo';
 import { testKnex, truncateAll } from '../../setup/db';
@@ -12,6 +11,7 @@ import {
   exitWithin,
   freePort,
   login,
+  removeRedisKeys,
   start,
   startNpmScript,
   waitForHealthy,
@@ -42,10 +42,7 @@ const env = (port: number, extra: Record<string, string> = {}) =>
   });
 
 afterAll(async () => {
-  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  redis.disconnect();
+  await removeRedisKeys(prefix);
 });
 
 describe('npm start with DATABASE_URL', () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../../setup/env';
 
 /** Helpers to run the real entry points (server/index.ts, server/cli/index.ts) as processes. */
@@ -177,4 +178,12 @@ export function startNpmScript(
     }
   };
   return { ...tracked(child), killGroup };
+}
+
+/** Removes the Redis keys a started process wrote under its QUEUE_PREFIX. */
+export async function removeRedisKeys(prefix: string): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
 }

@@ -1,0 +1,188 @@
+import request from 'supertest';
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import {
+  PARTNER_EMAIL_CHANGED,
+  PARTNER_EMAIL_CONFIRM,
+  PARTNER_EMAIL_PATH_PREFIX,
+} from '../../../server/features/partners/partner-email-changes';
+import { REFERRAL_EMAIL_PARTNER } from '../../../server/features/referrals/referral-schemas';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createTeam } from '../../setup/factories';
+import { csrfOf } from '../../e2e/html';
+import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
+import { startSmtp } from './smtp';
+
+type World = Awaited<ReturnType<typeof referralWorld>>;
+
+/**
+ * Security line 30: an admin of the structure owning a partner changed its email and received
+ * another structure's referral emails. A new address now receives nothing until it confirms,
+ * and the old address and every structure with an open referral to the partner are told.
+ */
+describe('changing where a partner’s emails go', () => {
+  const clock = fixedClock('2026-12-01T09:00:00Z'); // a Tuesday, 10:00 in Paris
+  let ctx: TestContext;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let w: World;
+  let oldEmail: string;
+  /** Structure C refers a person to the partner (open); structure D's referral is closed. */
+  let c: { team: Awaited<ReturnType<typeof createTeam>>; worker: Agent; referralId: string };
+  let d: typeof c;
+
+  beforeAll(async () => {
+    smtp = await startSmtp();
+    ctx = await createTestContext({ clock, env: { SMTP_URL: smtp.url } });
+    w = await referralWorld(ctx.app);
+    oldEmail = w.food.partner.email;
+    [c, d] = await Promise.all(
+      [0, 1].map(async () => {
+        const team = await createTeam();
+        const worker = await loginAs(ctx.app, team.worker.email);
+        const person = await createPerson(worker);
+        await giveConsent(worker, person.id, w.food.partner.id);
+        const referral = await refer(worker, person.id, w.food.partner.id);
+        expect(referral.status).toBe(201);
+        return { team, worker, referralId: referral.body.id as string };
+      }),
+    );
+    const cancelled = await d.worker
+      .post(`/api/referrals/${d.referralId}/transitions`)
+      .send({ to: 'cancelled', reason: 'La personne a déménagé' });
+    expect(cancelled.status).toBe(200);
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await smtp.close();
+  });
+
+  const pendingOf = (kind: string, subjectId?: string) =>
+    testKnex()('deadlines')
+      .where({ kind, status: 'pending', ...(subjectId ? { subject_id: subjectId } : {}) })
+      .orderBy('created_at');
+  const storedEmail = async () =>
+    (await testKnex()('partners').where({ id: w.food.partner.id }).first('email')).email as string;
+  const sentTo = (address: string) => smtp.received.filter((m) => m.to.includes(address));
+  const tokenIn = (text: string) =>
+    new RegExp(`${PARTNER_EMAIL_PATH_PREFIX}([A-Za-z0-9_-]{43})`).exec(text)![1];
+
+  /** Opens the confirmation page of a link and confirms it with its form. */
+  async function confirm(token: string) {
+    const agent = request.agent(ctx.app);
+    const page = await agent.get(`${PARTNER_EMAIL_PATH_PREFIX}${token}`);
+    if (page.status !== 200) return page;
+    return agent
+      .post(`${PARTNER_EMAIL_PATH_PREFIX}${token}`)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text) });
+  }
+
+  it('when the owner’s admin changes the email by API, then the confirmed address stays, the new one is only pending, and another structure’s referral email still goes to the confirmed address', async () => {
+    const res = await w.agents.admin
+      .put(`/api/partners/${w.food.partner.id}`)
+      .send({ name: w.food.partner.name, email: 'attaquant@evil.test' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ email: oldEmail, pendingEmail: 'attaquant@evil.test' });
+    expect(await storedEmail()).toBe(oldEmail);
+
+    // Structure C's referral email goes out now: to the confirmed address only.
+    const [referralEmail] = await pendingOf(REFERRAL_EMAIL_PARTNER, c.referralId);
+    await processDeadline(ctx.deps, processors, REFERRAL_EMAIL_PARTNER, referralEmail.id);
+    expect(smtp.received.at(-1)!.to).toEqual([oldEmail]);
+
+    // The new address gets the confirmation link, and nothing about anyone followed.
+    const [confirmation] = await pendingOf(PARTNER_EMAIL_CONFIRM);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    const toNew = sentTo('attaquant@evil.test');
+    expect(toNew).toHaveLength(1);
+    expect(toNew[0].text).toContain(PARTNER_EMAIL_PATH_PREFIX);
+    for (const secret of ['Nadia', 'Benali', '06 12 34 56 78', 'alimentaire urgent'])
+      expect(toNew[0].text + toNew[0].html).not.toContain(secret);
+  });
+
+  it('when a second change is asked, then the first link stops working and only the latest address can confirm', async () => {
+    const first = tokenIn(sentTo('attaquant@evil.test')[0].text);
+    const res = await w.agents.admin
+      .put(`/api/partners/${w.food.partner.id}`)
+      .send({ name: w.food.partner.name, email: 'accueil@banque.test' });
+    expect(res.body.pendingEmail).toBe('accueil@banque.test');
+    expect((await confirm(first)).status).toBe(404);
+    expect(await storedEmail()).toBe(oldEmail);
+  });
+
+  it('when the new address confirms, then the email changes, the old address is told and the managers of each structure with an open referral are notified', async () => {
+    const [confirmation] = await pendingOf(PARTNER_EMAIL_CONFIRM);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    const token = tokenIn(sentTo('accueil@banque.test')[0].text);
+
+    const done = await confirm(token);
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('accueil@banque.test');
+    expect(await storedEmail()).toBe('accueil@banque.test');
+    const read = await w.agents.worker.get(`/api/partners/${w.food.partner.id}`);
+    expect(read.body).toMatchObject({ email: 'accueil@banque.test', pendingEmail: null });
+
+    // The old address is told, by email.
+    const [notice] = await pendingOf(PARTNER_EMAIL_CHANGED);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CHANGED, notice.id);
+    const toOld = sentTo(oldEmail).at(-1)!;
+    expect(toOld.subject).toMatch(/adresse/i);
+    expect(toOld.text).toContain('accueil@banque.test');
+
+    // Structure C (open referral) is told in the app; D (closed referral) is not.
+    const notified = (structureId: string) =>
+      testKnex()('notifications').where({
+        structure_id: structureId,
+        kind: 'partner.email_changed',
+        subject_id: w.food.partner.id,
+      });
+    const toC = await notified(c.team.structure.id);
+    expect(toC.map((n) => n.recipient_id)).toEqual([c.team.manager.id]);
+    expect(toC[0].title).toContain('accueil@banque.test');
+    expect(await notified(d.team.structure.id)).toHaveLength(0);
+    const audited = await testKnex()('audit_events').where({
+      structure_id: c.team.structure.id,
+      action: 'partner.email_change',
+      subject_id: w.food.partner.id,
+    });
+    expect(audited).toHaveLength(1);
+  });
+
+  it('when a link is used again, then 410 and nothing changes', async () => {
+    const token = tokenIn(sentTo('accueil@banque.test')[0].text);
+    const again = await request(ctx.app).get(`${PARTNER_EMAIL_PATH_PREFIX}${token}`);
+    expect(again.status).toBe(410);
+  });
+
+  it('when a link is older than 48 hours, then 410 and the address does not change', async () => {
+    const res = await w.agents.admin
+      .put(`/api/partners/${w.food.partner.id}`)
+      .send({ name: w.food.partner.name, email: 'tardif@banque.test' });
+    expect(res.status).toBe(200);
+    const [confirmation] = await pendingOf(PARTNER_EMAIL_CONFIRM);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    const token = tokenIn(sentTo('tardif@banque.test')[0].text);
+    clock.advance(49 * 3600 * 1000);
+    try {
+      expect((await request(ctx.app).get(`${PARTNER_EMAIL_PATH_PREFIX}${token}`)).status).toBe(410);
+      expect(await storedEmail()).toBe('accueil@banque.test');
+    } finally {
+      clock.advance(-49 * 3600 * 1000);
+    }
+  });
+
+  it('when the admin page changes the email, then the page says it waits for confirmation and the address stays', async () => {
+    const page = await w.agents.admin.get(`/admin/partenaires/${w.food.partner.id}`);
+    const res = await w.agents.admin
+      .post(`/admin/partenaires/${w.food.partner.id}`)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), name: w.food.partner.name, email: 'page@banque.test' });
+    expect(res.status).toBe(303);
+    const after = await w.agents.admin.get(`/admin/partenaires/${w.food.partner.id}`);
+    expect(after.text).toContain('page@banque.test');
+    expect(after.text).toMatch(/en attente de confirmation/i);
+    expect(await storedEmail()).toBe('accueil@banque.test');
+  });
+});

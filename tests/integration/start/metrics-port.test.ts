@@ -1,0 +1,52 @@
+import crypto from 'node:crypto';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
+import {
+  childEnv,
+  exitWithin,
+  freePort,
+  removeRedisKeys,
+  start,
+  waitForHealthy,
+} from './processes';
+
+jest.setTimeout(120_000);
+
+const prefix = `test-metrics-${crypto.randomBytes(4).toString('hex')}`;
+
+afterAll(async () => {
+  await removeRedisKeys(prefix);
+});
+
+describe('the private metrics port (METRICS_PORT)', () => {
+  it('when METRICS_PORT is set, then the web serves /metrics there without a session, still asks a session on its own port, and closes both on SIGTERM', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const web = start(
+      'server/index.ts',
+      [],
+      childEnv({
+        NODE_ENV: 'development',
+        DATABASE_URL: TEST_DATABASE_URL,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        METRICS_PORT: String(metricsPort),
+        REDIS_URL: TEST_REDIS_URL,
+        QUEUE_PREFIX: prefix,
+        RUN_WORKER_IN_WEB: 'false',
+        LOG_LEVEL: 'warn',
+      }),
+    );
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+      const scraped = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(scraped.status).toBe(200);
+      const text = await scraped.text();
+      expect(text).toContain('aller_vers_deadline_lag_seconds');
+      expect(text).toContain('route="/healthz"');
+      expect((await fetch(`http://127.0.0.1:${metricsPort}/api/me`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+    } finally {
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 60_000)).toBe(0);
+    }
+  });
+});

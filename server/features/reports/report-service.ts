@@ -2,16 +2,21 @@ import type { Knex } from 'knex';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { consumeOrRefuse } from '../../lib/rate-limit';
 import type { Actor } from '../../auth/actor';
+import { businessDaysBetween, type BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
-import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
+import type { NotificationService } from '../notifications/notification-service';
+import type { TeamService } from '../teams/team-service';
 import type { PersonService } from '../persons/person-service';
 import type { SettingsService } from '../settings/settings-service';
 import { newReceiptNumber } from './report-receipt';
 import type { Report, ReportRepository, SentReport } from './report-repository';
 import {
+  NOTIFY_REPORT_ESCALATED,
   REPORT_ESCALATE,
   type ListReportsQuery,
   type PartnerReportInput,
@@ -36,6 +41,11 @@ export interface ReportServiceDeps {
   settings: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
   clock: Clock;
   limits: ReportLimits;
+  /** Who is told of a report waiting too long: the structure's active managers. */
+  teams: Pick<TeamService, 'structureManagers'>;
+  notifications: Pick<NotificationService, 'notifyInTransaction'>;
+  /** Counts the business days a report waited, in the escalation's title. */
+  calendar: BusinessCalendar;
 }
 
 /** What the reporter keeps. */
@@ -71,6 +81,9 @@ export function createReportService({
   clock,
   limits,
   audit,
+  teams,
+  notifications,
+  calendar,
 }: ReportServiceDeps) {
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(limiter, key, 'Too many reports sent; wait a while and try again');
@@ -294,9 +307,34 @@ export function createReportService({
     /** Timeline items: the reports triaged into a person's file, in the actor's structure. */
     byIds: (db: Knex, actor: Actor, ids: string[]) => reports.byIds(db, actor.structureId, ids),
 
-    /** The escalation job's view of a report: locked, so a triage under way finishes first. */
-    lockForEscalation: (trx: Knex.Transaction, structureId: string, id: string) =>
-      reports.lock(trx, structureId, id),
+    /**
+     * 'report.escalate': a report still waiting triage after the structure's `reportTriageDays`
+     * business days; the structure's active managers are told in the app. The report is locked
+     * first, so a triage under way finishes before this looks (and a triaged report is skipped,
+     * its deadline cancelled anyway). The title names the receipt, never the person or the
+     * text: it may go out by email. The notification's unique key makes a second run a no-op.
+     */
+    async escalate(trx: Knex.Transaction, deadline: Deadline): Promise<DeadlineOutcome> {
+      const report = await reports.lock(trx, deadline.structureId, deadline.subjectId);
+      if (!report) return skipped('report not found');
+      if (report.triagedAt) return skipped('report was triaged');
+      const managers = await teams.structureManagers(trx, deadline.structureId);
+      if (managers.length === 0) return skipped('the structure has no active manager');
+      const days = businessDaysBetween(calendar, report.createdAt, deadline.dueAt);
+      for (const m of managers) {
+        await notifications.notifyInTransaction(trx, {
+          structureId: deadline.structureId,
+          recipientId: m.id,
+          kind: NOTIFY_REPORT_ESCALATED,
+          subjectType: 'report',
+          subjectId: report.id,
+          dueMoment: deadline.dueAt,
+          title: `Signalement ${report.receiptNumber} en attente de tri depuis ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`,
+          link: `/signalements/${report.id}`,
+        });
+      }
+      return done();
+    },
   };
 }
 

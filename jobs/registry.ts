@@ -30,6 +30,8 @@ import {
 import { followUpEscalate, followUpOverdueReminder } from './follow-ups/follow-up-overdue';
 import { personNoContact, personSuggestClose } from './persons/no-contact';
 import { digestDaily, digestEmail } from './digests/digest';
+import { RETENTION_NIGHTLY } from '../server/features/retention/retention-kinds';
+import { retentionNightly } from './retention/retention-nightly';
 
 /**
  * Every deadline kind and its processor, in one place. The job name is the kind; a job whose kind
@@ -50,4 +52,5 @@ export const processors: ProcessorRegistry = Object.freeze({
   [PERSON_SUGGEST_CLOSE]: personSuggestClose,
   [DIGEST_DAILY]: digestDaily,
   [DIGEST_EMAIL]: digestEmail,
+  [RETENTION_NIGHTLY]: retentionNightly,
 });

@@ -67,6 +67,11 @@ import { createUserService, type UserService } from './features/users/user-servi
 import { createRateLimiter } from './lib/rate-limit';
 import { sentEmailRepository } from './features/referrals/sent-email-repository';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
+import {
+  createRetentionService,
+  type RetentionService,
+} from './features/retention/retention-service';
+import { createRetentionRepository } from './features/retention/retention-repository';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
 import { ruleSettingsFrom, type RuleSettingsSource } from './features/deadlines/rule-settings';
@@ -118,6 +123,7 @@ export interface Deps {
     teams: TeamService;
     users: UserService;
     digests: DigestService;
+    retention: RetentionService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
   };
@@ -329,6 +335,14 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         notifications,
         users,
         sentEmails: sentEmailRepository,
+      }),
+      retention: createRetentionService({
+        knex,
+        uow,
+        clock,
+        relay,
+        settings,
+        retention: createRetentionRepository(cipher),
       }),
       deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
       preferences: createUserPreferenceService({ knex }),

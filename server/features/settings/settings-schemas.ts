@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainString } from '../../lib/validate';
 
 /** "HH:MM", 00:00 to 23:59. */
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -9,6 +10,23 @@ const days = (max: number) =>
     .int('must be a whole number of days')
     .min(1, 'must be at least 1')
     .max(max, `must be at most ${max}`);
+
+/**
+ * The letterhead of the structure's letters (spec §5): empty fields are left out, an empty name
+ * is the structure's own name.
+ */
+const letterhead = () =>
+  z
+    .object({
+      name: plainString().trim().max(200, 'must be at most 200 characters'),
+      addressLines: z
+        .array(plainString().trim().min(1, 'must not be empty').max(200))
+        .max(4, 'at most 4 lines'),
+      phone: plainString().trim().max(30, 'must be at most 30 characters'),
+      email: z.union([z.literal(''), z.email({ message: 'must be an email address' })]),
+    })
+    .strict();
+export type Letterhead = z.infer<ReturnType<typeof letterhead>>;
 
 /**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
@@ -40,6 +58,7 @@ export const settingsFields = z
       .int('must be a whole number of months')
       .min(6, 'must be at least 6')
       .max(120, 'must be at most 120'),
+    letterhead: letterhead(),
   })
   .strict();
 export type StructureSettings = z.infer<typeof settingsFields>;
@@ -57,6 +76,7 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   workingHours: Object.freeze({ start: '08:30', end: '18:00' }),
   smallCountThreshold: 5,
   retentionMonths: 24,
+  letterhead: Object.freeze({ name: '', addressLines: [], phone: '', email: '' }),
 });
 
 /** Cross-field rules, named on the field a person would change. */

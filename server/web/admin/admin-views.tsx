@@ -48,7 +48,23 @@ export const SETTINGS_LABELS: Record<string, string> = {
   workingEnd: 'Fin de la journée de travail',
   smallCountThreshold: 'Seuil de masquage des petits effectifs (observation)',
   retentionMonths: 'Anonymisation après inactivité (mois)',
+  letterheadName: 'Nom sur l’en-tête',
+  letterheadAddress1: 'Adresse, ligne 1',
+  letterheadAddress2: 'Adresse, ligne 2',
+  letterheadAddress3: 'Adresse, ligne 3',
+  letterheadPhone: 'Téléphone',
+  letterheadEmail: 'Courriel',
 };
+
+/** The letterhead's form fields, each optional. */
+export const LETTERHEAD_FIELDS = [
+  'letterheadName',
+  'letterheadAddress1',
+  'letterheadAddress2',
+  'letterheadAddress3',
+  'letterheadPhone',
+  'letterheadEmail',
+] as const;
 
 export const SETTINGS_NUMBER_FIELDS = [
   'followUpReminderDays',
@@ -491,6 +507,24 @@ export function SettingsPage({
           </legend>
           <div class="fr-fieldset__element">{field('smallCountThreshold')}</div>
           <div class="fr-fieldset__element">{field('retentionMonths')}</div>
+        </fieldset>
+        <fieldset class="fr-fieldset" aria-labelledby="courrier-legend">
+          <legend class="fr-fieldset__legend" id="courrier-legend">
+            En-tête des courriers
+            <span class="fr-hint-text">
+              Imprimé en haut des courriers envoyés aux personnes ; sans nom, celui de la structure.
+            </span>
+          </legend>
+          {LETTERHEAD_FIELDS.map((name) => (
+            <div class="fr-fieldset__element">
+              <TextField
+                form={form}
+                name={name}
+                label={SETTINGS_LABELS[name]}
+                type={name === 'letterheadEmail' ? 'email' : 'text'}
+              />
+            </div>
+          ))}
         </fieldset>
         <button type="submit" class="fr-btn">
           Enregistrer les paramètres

@@ -14,6 +14,7 @@ import {
   AdminHomePage,
   PartnerAccountsPage,
   SETTINGS_NUMBER_FIELDS,
+  LETTERHEAD_FIELDS,
   SettingsPage,
   TeamPage,
   TeamsPage,
@@ -39,6 +40,12 @@ const SETTINGS_MESSAGES: Record<string, string> = {
   digestTime: 'Saisissez une heure au format HH:MM, par exemple 08:30',
   workingStart: 'Saisissez une heure au format HH:MM, avant la fin de journée',
   workingEnd: 'Saisissez une heure au format HH:MM, après le début de journée',
+  letterheadName: 'Saisissez 200 caractères au plus',
+  letterheadAddress1: 'Saisissez 200 caractères au plus',
+  letterheadAddress2: 'Saisissez 200 caractères au plus',
+  letterheadAddress3: 'Saisissez 200 caractères au plus',
+  letterheadPhone: 'Saisissez 30 caractères au plus',
+  letterheadEmail: 'Saisissez une adresse électronique valide, par exemple accueil@ccas.fr',
   followUpEscalationDays: 'Saisissez un nombre de jours plus grand que celui de la relance',
   referralExpiryDays: 'Saisissez un nombre de jours au moins égal au délai de réponse',
   noContactCloseDays:
@@ -382,6 +389,12 @@ export function adminWebRouter(services: Services): Router {
     digestTime: s.digestTime,
     workingStart: s.workingHours.start,
     workingEnd: s.workingHours.end,
+    letterheadName: s.letterhead.name,
+    letterheadAddress1: s.letterhead.addressLines[0] ?? '',
+    letterheadAddress2: s.letterhead.addressLines[1] ?? '',
+    letterheadAddress3: s.letterhead.addressLines[2] ?? '',
+    letterheadPhone: s.letterhead.phone,
+    letterheadEmail: s.letterhead.email,
   });
 
   async function renderSettings(req: Request, res: Response, form: FormState | null, status = 200) {
@@ -405,6 +418,7 @@ export function adminWebRouter(services: Services): Router {
       'digestTime',
       'workingStart',
       'workingEnd',
+      ...LETTERHEAD_FIELDS,
       'version',
     ];
     const values = formValues(req.body, fields);
@@ -417,10 +431,28 @@ export function adminWebRouter(services: Services): Router {
         start: (values.workingStart ?? '').trim(),
         end: (values.workingEnd ?? '').trim(),
       },
+      letterhead: {
+        name: values.letterheadName ?? '',
+        addressLines: [
+          values.letterheadAddress1,
+          values.letterheadAddress2,
+          values.letterheadAddress3,
+        ]
+          .map((l) => (l ?? '').trim())
+          .filter(Boolean),
+        phone: values.letterheadPhone ?? '',
+        email: (values.letterheadEmail ?? '').trim(),
+      },
     };
     const { version: _v, ...formVals } = values;
-    const rename = (p: string) =>
-      p === 'workingHours.start' ? 'workingStart' : p.startsWith('workingHours') ? 'workingEnd' : p;
+    const rename = (p: string) => {
+      if (p === 'workingHours.start') return 'workingStart';
+      if (p.startsWith('workingHours')) return 'workingEnd';
+      const line = /^letterhead\.addressLines\.(\d)/.exec(p);
+      if (line) return `letterheadAddress${Number(line[1]) + 1}`;
+      const head = /^letterhead\.(name|phone|email)/.exec(p);
+      return head ? `letterhead${head[1][0].toUpperCase()}${head[1].slice(1)}` : p;
+    };
     const parsed = patchSettingsBody.safeParse(body);
     if (!parsed.success)
       return renderSettings(

@@ -12,6 +12,7 @@ import { pingRedis } from './lib/redis';
 import { authRouter } from './features/auth/auth-router';
 import { docsRouter } from './features/docs/docs-router';
 import { contactRouter } from './features/contacts/contact-router';
+import { letterRouter } from './features/letters/letter-router';
 import { backlogRouter } from './features/backlog/backlog-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
@@ -121,6 +122,7 @@ export function createApp(deps: Deps): Express {
   api.use(authRouter(deps.services.auth, deps.services.preferences));
   api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
+  api.use(letterRouter(deps.services.letters));
   api.use(followUpRouter(deps.services.followUps));
   api.use(backlogRouter(deps.services.backlog));
   api.use(notificationRouter(deps.services.notifications));

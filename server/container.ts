@@ -72,6 +72,7 @@ import {
   type RetentionService,
 } from './features/retention/retention-service';
 import { createRetentionRepository } from './features/retention/retention-repository';
+import { createLetterService, type LetterService } from './features/letters/letter-service';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
 import { ruleSettingsFrom, type RuleSettingsSource } from './features/deadlines/rule-settings';
@@ -124,6 +125,7 @@ export interface Deps {
     users: UserService;
     digests: DigestService;
     retention: RetentionService;
+    letters: LetterService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
   };
@@ -335,6 +337,13 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         notifications,
         users,
         sentEmails: sentEmailRepository,
+      }),
+      letters: createLetterService({
+        uow,
+        clock,
+        persons: personService,
+        contacts: contactService,
+        settings,
       }),
       retention: createRetentionService({
         knex,

@@ -13,6 +13,8 @@ import { authRouter } from './features/auth/auth-router';
 import { docsRouter } from './features/docs/docs-router';
 import { contactRouter } from './features/contacts/contact-router';
 import { letterRouter } from './features/letters/letter-router';
+import { auditRouter } from './features/audit/audit-router';
+import { personExportRouter } from './features/exports/person-export-router';
 import { backlogRouter } from './features/backlog/backlog-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
@@ -123,6 +125,8 @@ export function createApp(deps: Deps): Express {
   api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
   api.use(letterRouter(deps.services.letters));
+  api.use(auditRouter(deps.services.audit));
+  api.use(personExportRouter(deps.services.personExports));
   api.use(followUpRouter(deps.services.followUps));
   api.use(backlogRouter(deps.services.backlog));
   api.use(notificationRouter(deps.services.notifications));

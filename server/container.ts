@@ -73,6 +73,12 @@ import {
 } from './features/retention/retention-service';
 import { createRetentionRepository } from './features/retention/retention-repository';
 import { createLetterService, type LetterService } from './features/letters/letter-service';
+import { createAuditService, type AuditService } from './features/audit/audit-service';
+import {
+  createPersonExportService,
+  type PersonExportService,
+} from './features/exports/person-export-service';
+import { createPersonExportRepository } from './features/exports/person-export-repository';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
 import { ruleSettingsFrom, type RuleSettingsSource } from './features/deadlines/rule-settings';
@@ -126,6 +132,8 @@ export interface Deps {
     digests: DigestService;
     retention: RetentionService;
     letters: LetterService;
+    audit: AuditService;
+    personExports: PersonExportService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
   };
@@ -263,6 +271,20 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     settings,
   });
 
+  const personMerges = createPersonMergeService({
+    knex,
+    uow,
+    persons,
+    merges: createPersonMergeRepository(),
+    personService,
+    clock,
+  });
+  const audit = createAuditService({
+    knex,
+    assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
+    historyIds: (actor, id) => personMerges.historyIds(actor, id),
+  });
+
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
     contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
     follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
@@ -289,14 +311,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     services: {
       auth: createAuthService({ knex, throttle, users }),
       persons: personService,
-      personMerges: createPersonMergeService({
-        knex,
-        uow,
-        persons,
-        merges: createPersonMergeRepository(),
-        personService,
-        clock,
-      }),
+      personMerges,
       contacts: contactService,
       followUps,
       backlog: createBacklogService({
@@ -337,6 +352,16 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         notifications,
         users,
         sentEmails: sentEmailRepository,
+      }),
+      audit,
+      personExports: createPersonExportService({
+        knex,
+        clock,
+        persons: personService,
+        merges: personMerges,
+        audit,
+        settings,
+        exports: createPersonExportRepository(cipher),
       }),
       letters: createLetterService({
         uow,

@@ -73,3 +73,10 @@ export function nextDailyTime(after: Date, hhmm: string, timeZone = TIME_ZONE): 
 export function monthsBefore(at: Date, months: number, timeZone = TIME_ZONE): Date {
   return DateTime.fromJSDate(at, { zone: timeZone }).minus({ months }).toJSDate();
 }
+
+/** The instant a "YYYY-MM-DD" day starts on the wall clock, `addDays` days later. */
+export function dayStart(day: string, addDays = 0, timeZone = TIME_ZONE): Date {
+  const t = DateTime.fromISO(day, { zone: timeZone });
+  if (!t.isValid) throw new RangeError(`Not a day: ${day}`);
+  return t.startOf('day').plus({ days: addDays }).toJSDate();
+}

@@ -109,10 +109,12 @@ export function createRetentionRepository(cipher: Cipher) {
     },
 
     async subjects(db: Db, structureId: string, personId: string): Promise<PersonSubjects> {
-      const [followUps, referrals] = await Promise.all([
-        db('follow_ups').where({ structure_id: structureId, person_id: personId }).pluck('id'),
-        db('referrals').where({ structure_id: structureId, person_id: personId }).pluck('id'),
-      ]);
+      const followUps = await db('follow_ups')
+        .where({ structure_id: structureId, person_id: personId })
+        .pluck('id');
+      const referrals = await db('referrals')
+        .where({ structure_id: structureId, person_id: personId })
+        .pluck('id');
       return { followUpIds: followUps as string[], referralIds: referrals as string[] };
     },
 

@@ -76,15 +76,11 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     if (!(await retention.lockIfDue(trx, structureId, personId, limits.cutoff))) return null;
     const subjects = await retention.subjects(trx, structureId, personId);
     const counts = await retention.anonymise(trx, structureId, personId, subjects, now);
-    const cancelled = [
-      ...(await outbox.cancel('person', personId)),
-      ...(
-        await Promise.all(subjects.followUpIds.map((id) => outbox.cancel('follow_up', id)))
-      ).flat(),
-      ...(
-        await Promise.all(subjects.referralIds.map((id) => outbox.cancel('referral', id)))
-      ).flat(),
-    ];
+    // One after the other: the transaction is one connection.
+    const cancelled = await outbox.cancel('person', personId);
+    for (const id of subjects.followUpIds)
+      cancelled.push(...(await outbox.cancel('follow_up', id)));
+    for (const id of subjects.referralIds) cancelled.push(...(await outbox.cancel('referral', id)));
     await auditTrail.record(trx, {
       actor: null,
       structureId,

@@ -130,10 +130,8 @@ export function createSettingsService({
 
     /** The letterhead of the structure's letters, its name filled in, and the city they are sent from. */
     async letterhead(db: Db, structureId: string): Promise<ResolvedLetterhead> {
-      const [settings, identity] = await Promise.all([
-        forStructure(db, structureId),
-        settingsRepository.identity(db, structureId),
-      ]);
+      const settings = await forStructure(db, structureId);
+      const identity = await settingsRepository.identity(db, structureId);
       if (!identity) throw new NotFoundError('Structure');
       const head = settings.letterhead;
       return { ...head, name: head.name || identity.name, city: identity.city };

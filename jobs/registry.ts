@@ -32,6 +32,8 @@ import { personNoContact, personSuggestClose } from './persons/no-contact';
 import { digestDaily, digestEmail } from './digests/digest';
 import { RETENTION_NIGHTLY } from '../server/features/retention/retention-kinds';
 import { retentionNightly } from './retention/retention-nightly';
+import { REPORT_ESCALATE } from '../server/features/reports/report-schemas';
+import { reportEscalate } from './reports/report-escalate';
 
 /**
  * Every deadline kind and its processor, in one place. The job name is the kind; a job whose kind
@@ -53,4 +55,5 @@ export const processors: ProcessorRegistry = Object.freeze({
   [DIGEST_DAILY]: digestDaily,
   [DIGEST_EMAIL]: digestEmail,
   [RETENTION_NIGHTLY]: retentionNightly,
+  [REPORT_ESCALATE]: reportEscalate,
 });

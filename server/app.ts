@@ -5,7 +5,12 @@ import { pinoHttp } from 'pino-http';
 import type { Deps } from './container';
 import { installSessions, servedOverHttps } from './auth/session';
 import { isPublic } from './auth/policies';
-import { ForbiddenError, NotFoundError } from './lib/errors';
+import { bearerAuth } from './auth/bearer';
+import { twoFactorGate } from './auth/two-factor-gate';
+import { apiTokenRouter } from './features/api-tokens/api-token-router';
+import { twoFactorRouter } from './features/two-factor/two-factor-router';
+import { NotFoundError } from './lib/errors';
+import { sameOriginForStateChanges } from './http/same-origin';
 import { jsonErrorHandler } from './lib/error-handler';
 import { pingPostgres } from './lib/db';
 import { pingRedis } from './lib/redis';
@@ -23,11 +28,13 @@ import { webRouter } from './web/web-router';
 import { backlogWebRouter } from './web/backlog/backlog-web-router';
 import { queueDashboard } from './web/admin/queue-dashboard';
 import { referralWebRouter } from './web/referrals/referral-web-router';
+import { reportWebRouter } from './web/reports/report-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
 import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
 import { rightRouter } from './features/rights/right-router';
+import { reportRouter } from './features/reports/report-router';
 import { settingsRouter } from './features/settings/settings-router';
 import { teamRouter } from './features/teams/team-router';
 import { userRouter } from './features/users/user-router';
@@ -120,8 +127,16 @@ export function createApp(deps: Deps): Express {
   installSessions(app, deps.knex, deps.config);
 
   const api = Router();
-  api.use(noStore, sameOriginForStateChanges(deps.config.publicUrl));
+  const mustEnrol = deps.services.twoFactor.mustEnrol;
+  api.use(
+    noStore,
+    bearerAuth(deps.services.apiTokens.authenticate),
+    sameOriginForStateChanges(deps.config.publicUrl),
+    twoFactorGate(mustEnrol, 'api'),
+  );
   api.use(authRouter(deps.services.auth, deps.services.preferences));
+  api.use(twoFactorRouter(deps.services.twoFactor));
+  api.use(apiTokenRouter(deps.services.apiTokens));
   api.use(personRouter(deps.services.persons, deps.services.timeline, deps.services.personMerges));
   api.use(contactRouter(deps.services.contacts));
   api.use(letterRouter(deps.services.letters));
@@ -134,6 +149,7 @@ export function createApp(deps: Deps): Express {
   api.use(consentRouter(deps.services.consents));
   api.use(referralRouter(deps.services.referrals));
   api.use(rightRouter(deps.services.rights));
+  api.use(reportRouter(deps.services.reports));
   api.use(teamRouter(deps.services.teams));
   api.use(settingsRouter(deps.services.settings));
   api.use(userRouter(deps.services.users));
@@ -154,12 +170,14 @@ export function createApp(deps: Deps): Express {
   );
 
   // Web back office: pages after the API; HTML errors (and login redirects) for non-/api paths.
+  app.use(twoFactorGate(mustEnrol, 'pages'));
   app.use(
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
   );
   app.use(noStore, queueDashboard(deps.queue));
   app.use(noStore, backlogWebRouter(deps.services));
+  app.use(noStore, reportWebRouter(deps.services, deps.config.publicUrl));
   app.use(
     noStore,
     webRouter(deps.services, () => deps.clock.now()),
@@ -180,22 +198,3 @@ const noStore: RequestHandler = (_req, res, next) => {
   res.setHeader('Cache-Control', 'no-store');
   next();
 };
-
-/**
- * CSRF defence for cookie-authenticated API calls: a state-changing request sent by a browser
- * from another site is refused (Sec-Fetch-Site, then Origin).
- */
-function sameOriginForStateChanges(publicUrl: string): RequestHandler {
-  const allowed = new URL(publicUrl).origin;
-  return (req, _res, next) => {
-    if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return next();
-    const site = req.get('sec-fetch-site');
-    if (site && site !== 'same-origin' && site !== 'none')
-      return next(new ForbiddenError('Cross-site request refused'));
-    const origin = req.get('origin');
-    if (origin && origin !== allowed && origin !== `${req.protocol}://${req.get('host')}`) {
-      return next(new ForbiddenError('Cross-site request refused'));
-    }
-    return next();
-  };
-}

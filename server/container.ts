@@ -66,6 +66,7 @@ import { createTeamService, type TeamService } from './features/teams/team-servi
 import { createUserService, type UserService } from './features/users/user-service';
 import { createRateLimiter } from './lib/rate-limit';
 import { sentEmailRepository } from './features/referrals/sent-email-repository';
+import { digestReplanner } from './features/digests/digest-replanner';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
 import {
   createRetentionService,
@@ -86,6 +87,17 @@ import {
   createDeadlineAdminService,
   type DeadlineAdminService,
 } from './features/deadlines/deadline-admin-service';
+import { createReportRepository } from './features/reports/report-repository';
+import { createReportService, type ReportService } from './features/reports/report-service';
+import { reportReplanner } from './features/reports/report-replanner';
+import {
+  createTwoFactorService,
+  type TwoFactorService,
+} from './features/two-factor/two-factor-service';
+import {
+  createApiTokenService,
+  type ApiTokenService,
+} from './features/api-tokens/api-token-service';
 import {
   createUserPreferenceService,
   type UserPreferenceService,
@@ -136,6 +148,9 @@ export interface Deps {
     personExports: PersonExportService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
+    reports: ReportService;
+    twoFactor: TwoFactorService;
+    apiTokens: ApiTokenService;
   };
   /** Closes what the container opened, in order: queue, Redis, database. */
   close(): Promise<void>;
@@ -181,11 +196,17 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX });
 
+  const reportRepo = createReportRepository(cipher);
   const settings = createSettingsService({
     knex,
     uow,
     clock,
-    replanners: [referralReplanner, reminderReplanner],
+    replanners: [
+      referralReplanner,
+      reminderReplanner,
+      digestReplanner,
+      reportReplanner(reportRepo),
+    ],
     pendingOfKinds: deadlineRepository.pendingOfKinds,
   });
   const ruleSettings = ruleSettingsFrom(settings);
@@ -284,12 +305,25 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
     historyIds: (actor, id) => personMerges.historyIds(actor, id),
   });
+  const twoFactor = createTwoFactorService({ knex, uow, cipher, clock, settings });
+  const apiTokens = createApiTokenService({
+    knex,
+    uow,
+    clock,
+    // As failed logins per address: 100 in 15 minutes.
+    failures: createRateLimiter(redis, {
+      keyPrefix: `${config.QUEUE_PREFIX}:token:ip`,
+      points: 100,
+      durationSeconds: 15 * 60,
+    }),
+  });
 
   const timelineDetails: Record<TimelineType, TimelineDetails> = {
     contact: (db, actor, ids) => contacts.byIds(db, actor.structureId, ids, actor.id),
     follow_up: (db, actor, ids, now) => followUps.byIds(db, actor, ids, now),
     right: (db, actor, ids) => rights.changesByIds(db, actor, ids),
     referral: (db, actor, ids) => referralRepo.findManyForStaff(db, actor.structureId, ids),
+    report: (db, actor, ids) => reportRepo.byIds(db, actor.structureId, ids),
   };
 
   const deps: Deps = {
@@ -309,7 +343,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     ruleSettings,
     repos: { persons, contacts, referrals: referralRepo },
     services: {
-      auth: createAuthService({ knex, throttle, users }),
+      auth: createAuthService({ knex, throttle, users, twoFactor }),
       persons: personService,
       personMerges,
       contacts: contactService,
@@ -380,6 +414,31 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
       deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
       preferences: createUserPreferenceService({ knex }),
+      reports: createReportService({
+        knex,
+        uow,
+        reports: reportRepo,
+        persons: personService,
+        settings,
+        clock,
+        limits: {
+          // A resident reports once or twice; an address sending more is a script or a flood.
+          byAddress: createRateLimiter(redis, {
+            keyPrefix: `${config.QUEUE_PREFIX}:report:ip`,
+            points: 10,
+            durationSeconds: 60 * 60,
+          }),
+          // A CCAS receives a few reports a day: many more in an hour is a flood from many
+          // addresses, which must not fill the triage queue.
+          byStructure: createRateLimiter(redis, {
+            keyPrefix: `${config.QUEUE_PREFIX}:report:structure`,
+            points: 30,
+            durationSeconds: 60 * 60,
+          }),
+        },
+      }),
+      twoFactor,
+      apiTokens,
     },
     async close() {
       mailer.close();

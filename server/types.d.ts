@@ -6,6 +6,8 @@ declare global {
     interface User extends Actor {}
     interface Request {
       id: string;
+      /** How the caller proved who they are: a session cookie, or an API token (Bearer). */
+      authVia?: 'session' | 'token';
     }
   }
 }
@@ -17,6 +19,11 @@ declare module 'express-session' {
     csrfToken: string;
     flash?: { type: 'success' | 'error' | 'info' | 'warning'; message: string };
     /** The persons list's filters, kept here so that search terms never appear in a URL. */
+    /**
+     * A login halfway: the password was right, the second factor's code is asked next. Holds
+     * who and since when (5 minutes), never the password.
+     */
+    pendingLogin?: { userId: string; email: string; returnTo: string; at: number };
     personSearch?: {
       q: string;
       statut: string;

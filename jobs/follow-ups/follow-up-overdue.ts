@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Deps } from '../../server/container';
+import { businessDaysBetween } from '../../server/lib/calendar';
 import {
   deadlineRepository,
   type Deadline,
@@ -45,13 +46,6 @@ async function stillOverdue(
 const isResult = (v: FollowUp | ProcessorResult): v is ProcessorResult =>
   'status' in v && !('id' in v);
 
-/** Whole business days from `from` to `to`. */
-function businessDaysLate(deps: Deps, from: Date, to: Date): number {
-  let n = 0;
-  while (n < 366 && deps.calendar.addBusinessDays(from, n + 1) <= to) n += 1;
-  return n;
-}
-
 /**
  * 'follow_up.overdue_reminder': a few business days past its due moment, the assignee is
  * reminded in the app. The notification names the person (its recipient may read the file).
@@ -59,7 +53,7 @@ function businessDaysLate(deps: Deps, from: Date, to: Date): number {
 export const followUpOverdueReminder: Processor = async ({ deadline, trx, deps, now }) => {
   const f = await stillOverdue(trx, deps, deadline, now);
   if (isResult(f)) return f;
-  const days = businessDaysLate(deps, f.dueAt, deadline.dueAt);
+  const days = businessDaysBetween(deps.calendar, f.dueAt, deadline.dueAt);
   await notificationRepository.insertOnce(trx, {
     structureId: deadline.structureId,
     recipientId: f.assigneeId,
@@ -85,7 +79,7 @@ export const followUpEscalate: Processor = async ({ deadline, trx, deps, now }) 
   // structure's active managers, so an escalation never goes nowhere.
   const managers = await deps.services.teams.managersOf(trx, deadline.structureId, f.assigneeId);
   if (managers.length === 0) return skipped('the structure has no active manager');
-  const days = businessDaysLate(deps, f.dueAt, deadline.dueAt);
+  const days = businessDaysBetween(deps.calendar, f.dueAt, deadline.dueAt);
   for (const m of managers) {
     await notificationRepository.insertOnce(trx, {
       structureId: deadline.structureId,

@@ -1,16 +1,6 @@
-import type { BusinessCalendar } from '../../server/lib/calendar';
+import { businessDaysBetween } from '../../server/lib/calendar';
 import { notificationRepository } from '../../server/features/notifications/notification-repository';
 import { done, skipped, type Processor } from '../processor';
-
-/**
- * Whole business days from `from` to `to`. Counted rather than read from the service, whose
- * delay may have been edited since the deadline was scheduled.
- */
-function businessDaysBetween(calendar: BusinessCalendar, from: Date, to: Date): number {
-  let n = 0;
-  while (n < 366 && calendar.addBusinessDays(from, n + 1) <= to) n += 1;
-  return n;
-}
 
 /**
  * 'referral.escalate_requester': the partner's answer delay ended without an answer; the

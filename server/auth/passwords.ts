@@ -35,13 +35,19 @@ export function checkPasswordPolicy(password: string, field = 'password'): void 
   if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
     throw new ValidationError(
       `The password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`,
-      [{ field, message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long` }],
+      [
+        {
+          field,
+          code: 'password_length',
+          message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`,
+        },
+      ],
     );
   }
   if (strength(password) < PASSWORD_MIN_SCORE) {
     throw new ValidationError(
       'This password is too common or too easy to guess; choose another one',
-      [{ field, message: 'is too common or too easy to guess' }],
+      [{ field, code: 'password_weak', message: 'is too common or too easy to guess' }],
     );
   }
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
 import type { RequestContext } from '../features/audit/audit-trail';
+import { ForbiddenError } from '../lib/errors';
 import { documentEndpoint } from '../lib/openapi';
 import { parseInput } from '../lib/validate';
 import { requestContext } from './request-context';
@@ -24,6 +25,8 @@ interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
   summary?: string;
   /** The success body, for the OpenAPI document only (responses are not validated). */
   response?: z.ZodType;
+  /** Whether a partner system's API token (Bearer) may call it; every other route refuses one. */
+  tokens?: boolean;
   handler: (input: {
     params: z.infer<P>;
     query: z.infer<Q>;
@@ -55,12 +58,18 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     status: spec.status,
     summary: spec.summary,
     response: spec.response,
+    tokens: spec.tokens,
   });
   router[spec.method](
     spec.path,
     spec.policy,
     // A rejection goes to the error handler: Express 5 forwards it.
     async (req: Request, res: Response) => {
+      if (req.authVia === 'token' && !spec.tokens)
+        throw new ForbiddenError(
+          "An API token reads and moves its partner's referrals only",
+          'token_scope',
+        );
       const params = spec.params
         ? parseInput(spec.params, req.params, 'path parameter')
         : req.params;

@@ -148,3 +148,10 @@ export function createBusinessCalendar(opts: CalendarOptions = {}): BusinessCale
     },
   };
 }
+
+/** Whole business days from `from` to `to` (bounded at a year): the delay a message states. */
+export function businessDaysBetween(calendar: BusinessCalendar, from: Date, to: Date): number {
+  let n = 0;
+  while (n < 366 && calendar.addBusinessDays(from, n + 1) <= to) n += 1;
+  return n;
+}

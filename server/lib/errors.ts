@@ -31,14 +31,16 @@ export class ValidationError extends AppError {
     super(400, 'validation_failed', message, details);
   }
 }
+/** 401; `code` tells a client what to do next (`totp_required`: send the code too). */
 export class UnauthorizedError extends AppError {
-  constructor(message = 'Authentication required') {
-    super(401, 'unauthenticated', message);
+  constructor(message = 'Authentication required', code = 'unauthenticated') {
+    super(401, code, message);
   }
 }
+/** 403; `code` tells apart what is missing (`two_factor_enrolment_required`, `token_scope`). */
 export class ForbiddenError extends AppError {
-  constructor(message = 'You are not allowed to do this') {
-    super(403, 'forbidden', message);
+  constructor(message = 'You are not allowed to do this', code = 'forbidden') {
+    super(403, code, message);
   }
 }
 export class NotFoundError extends AppError {

@@ -29,6 +29,8 @@ const REDACTED_PATHS = [
   '*.sharedSummary',
   '*.token',
   '*.totp',
+  '*.secret',
+  '*.recoveryCodes',
   'password',
   'email',
   'token',

@@ -13,6 +13,8 @@ interface DocumentedEndpoint {
   summary?: string;
   /** The success body; its `.meta({ description })` describes the response. */
   response?: z.ZodType;
+  /** Whether an API token (Bearer) may call it, besides the session. */
+  tokens?: boolean;
 }
 
 /** A list answer: `{ items, total, page, pageSize }`. */
@@ -66,6 +68,12 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
     in: 'cookie',
     name: 'av.sid',
   });
+  registry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      "A partner user's API token (POST /api/tokens), for the referral endpoints that list it",
+  });
   for (const e of [...endpoints.values()].sort((a, b) => a.path.localeCompare(b.path))) {
     const isPublic = e.policy === 'public';
     const responses: Record<
@@ -91,7 +99,7 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       path: `/api${e.path.replace(/:(\w+)/g, '{$1}')}`,
       summary: e.summary,
       description: `Policy: ${e.policy}`,
-      security: isPublic ? [] : [{ session: [] }],
+      security: isPublic ? [] : e.tokens ? [{ session: [] }, { bearer: [] }] : [{ session: [] }],
       request: {
         params: objectOrUndefined(e.params),
         query: objectOrUndefined(e.query),
@@ -107,7 +115,9 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       version: info.version,
       description:
         'JSON API of aller-vers. Errors are { "error": { "code", "message", "details"? } }. ' +
-        'Lists are { items, total, page, pageSize }. Session cookie from POST /api/session.',
+        'Lists are { items, total, page, pageSize }. Session cookie from POST /api/session; ' +
+        'partner systems send an API token (POST /api/tokens) as "Authorization: Bearer <token>" ' +
+        'to the referral endpoints, and get 403 token_scope anywhere else.',
     },
     servers: [{ url: info.serverUrl }],
   });

@@ -2,8 +2,10 @@ import type { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
+  RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
+import { TooManyRequestsError } from './errors';
 
 /**
  * A counter shared by every web replica through Redis, with an in-memory one standing in while
@@ -27,4 +29,19 @@ export function createRateLimiter(
     rejectIfRedisNotReady: true,
     insuranceLimiter: memory,
   });
+}
+
+/** Counts one request against `key`; over the limit, a 429 saying when to come back. */
+export async function consumeOrRefuse(
+  limiter: RateLimiterAbstract,
+  key: string,
+  message: string,
+): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (err) {
+    if (err instanceof RateLimiterRes)
+      throw new TooManyRequestsError(message, Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
+    throw err;
+  }
 }

@@ -10,6 +10,7 @@ import { fixedRuleSettings } from '../features/deadlines/rule-settings';
 import { createBusinessCalendar } from '../lib/calendar';
 import { outboxIn } from '../features/deadlines/outbox';
 import { partnerDirectoryDemoStep, referralDemoStep } from './partner-demo';
+import { reportDemoStep } from './report-demo';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 
 /**
@@ -382,6 +383,7 @@ const DEMO_SEED_STEPS: DemoSeedStep[] = [
   personsStep,
   referralDemoStep,
   rightsStep,
+  reportDemoStep,
 ];
 
 interface SeedDemoResult {

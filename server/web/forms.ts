@@ -208,3 +208,10 @@ export const SEARCH_MESSAGES: Messages = {
   address:
     'Cette adresse de recherche n’est plus valable : saisissez votre recherche dans ce champ',
 };
+
+export const PASSWORD_MESSAGES: Messages = {
+  'password:password_length': 'Le mot de passe doit compter de 12 à 128 caractères',
+  'password:password_weak':
+    'Ce mot de passe est trop courant ou trop facile à deviner : choisissez-en un autre',
+  password: 'Saisissez un mot de passe',
+};

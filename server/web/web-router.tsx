@@ -13,6 +13,8 @@ import { personAccessWebRouter } from './persons/person-access-router';
 import { rightWebRouter } from './rights/right-web-router';
 import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
+import { apiTokenWebRouter } from './account/api-token-web-router';
+import { twoFactorWebRouter } from './account/two-factor-web-router';
 
 type Services = Deps['services'];
 
@@ -37,5 +39,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(notificationWebRouter(services));
   r.use(deadlineWebRouter(services));
   r.use(accountWebRouter(services));
+  r.use(twoFactorWebRouter(services));
+  r.use(apiTokenWebRouter(services));
   return r;
 }

@@ -298,6 +298,13 @@ describe('administration, homes and password pages', () => {
       });
       expect(weak.status).toBe(400);
       expect(weak.text).toContain('href="#password"');
+      expect(weak.text).toContain('trop courant ou trop facile à deviner');
+      const short = await postForm(agent, path, path, {
+        password: 'lapin vert',
+        confirmation: 'lapin vert',
+      });
+      expect(short.status).toBe(400);
+      expect(short.text).toContain('de 12 à 128 caractères');
       const ok = await postForm(agent, path, path, { password: STRONG, confirmation: STRONG });
       expect(ok.status).toBe(303);
       expect(ok.headers.location).toBe('/connexion');

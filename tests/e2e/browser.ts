@@ -5,6 +5,7 @@ import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Express } from 'express';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { DEFAULT_PASSWORD } from '../setup/context';
 
 /**
  * The browser plumbing of the Chromium tests: Debian's Chromium, headless, against the real app
@@ -275,4 +276,17 @@ export async function tabTo(page: Page, selector: string, maxStops = 80): Promis
     if (await focusIsOn(page, selector)) return;
   }
   throw new Error(`Tab did not reach ${selector} within ${maxStops} stops`);
+}
+
+/** Signs in on the login form that `url` leads to (any page asks for it first). */
+export async function signIn(
+  page: Page,
+  url: string,
+  email: string,
+  password = DEFAULT_PASSWORD,
+): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Adresse électronique').fill(email);
+  await page.getByLabel('Mot de passe').fill(password);
+  await page.getByRole('button', { name: 'Se connecter' }).click();
 }

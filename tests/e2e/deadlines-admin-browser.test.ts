@@ -1,5 +1,5 @@
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { createTestContext, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import {
@@ -9,6 +9,7 @@ import {
   see as seeWithShot,
   serve,
   type Served,
+  signIn as signInAt,
 } from './browser';
 
 const see = (locator: Locator, text: string | RegExp) =>
@@ -37,12 +38,8 @@ describe('failed deadlines and the account page in the browser', () => {
     await ctx?.close();
   });
 
-  async function signIn(page: Page, path: string, email: string) {
-    await page.goto(`${served.base}${path}`);
-    await page.getByLabel('Adresse électronique').fill(email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
-  }
+  const signIn = (page: Page, path: string, email: string) =>
+    signInAt(page, `${served.base}${path}`, email);
 
   it('an admin retries a failed deadline from the deadlines page, and opens the queue dashboard', async () => {
     const [row] = await testKnex()('deadlines')

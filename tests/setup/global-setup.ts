@@ -2,12 +2,13 @@ import knexFactory from 'knex';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrateLatest } from '../../server/lib/db';
+import type { Config } from 'jest';
 import {
   ADMIN_DATABASE_URL,
-  TEST_DATABASE_NAME,
-  TEST_DATABASE_URL,
-  TEST_REDIS_URL,
+  RUN_DATABASE_NAME,
+  RUN_DATABASE_URL,
   TEST_RUN_LOCK,
+  runDatabases,
   type TestRunGlobals,
 } from './env';
 import globalTeardown from './global-teardown';
@@ -18,7 +19,7 @@ import globalTeardown from './global-teardown';
  * releases it, and a second run stops at once, saying so.
  */
 async function holdTestDatabase(): Promise<void> {
-  const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  const client = new pg.Client({ connectionString: RUN_DATABASE_URL });
   await client.connect();
   const { rows } = await client.query<{ locked: boolean }>(
     'SELECT pg_try_advisory_lock($1) AS locked',
@@ -27,7 +28,7 @@ async function holdTestDatabase(): Promise<void> {
   if (!rows[0].locked) {
     await client.end();
     throw new Error(
-      `Another test run is using ${TEST_DATABASE_NAME}: wait for it to finish, or give this run a ` +
+      `Another test run is using ${RUN_DATABASE_NAME}: wait for it to finish, or give this run a ` +
         'database of its own (TEST_DATABASE_URL) and a Redis database of its own (TEST_REDIS_URL).',
     );
   }
@@ -36,16 +37,25 @@ async function holdTestDatabase(): Promise<void> {
   (globalThis as TestRunGlobals).__testRunLock = client;
 }
 
-/** Creates and migrates the test database once per run; says clearly what is missing. */
-export default async function globalSetup(): Promise<void> {
+/**
+ * Creates and migrates the test database of each jest worker once per run; says clearly what is
+ * missing. The run's lock is held on the first worker's database, which names the run.
+ */
+export default async function globalSetup(
+  globalConfig?: Pick<Config, 'maxWorkers'>,
+): Promise<void> {
+  const workers = typeof globalConfig?.maxWorkers === 'number' ? globalConfig.maxWorkers : 1;
+  const databases = runDatabases(workers);
   const admin = knexFactory({
     client: 'pg',
     connection: ADMIN_DATABASE_URL,
     pool: { min: 0, max: 1 },
   });
   try {
-    const exists = await admin('pg_database').where({ datname: TEST_DATABASE_NAME }).first();
-    if (!exists) await admin.raw('CREATE DATABASE ??', [TEST_DATABASE_NAME]);
+    for (const { name } of databases) {
+      const exists = await admin('pg_database').where({ datname: name }).first();
+      if (!exists) await admin.raw('CREATE DATABASE ??', [name]);
+    }
   } catch (err) {
     throw new Error(
       `PostgreSQL is not reachable at ${ADMIN_DATABASE_URL} (${(err as Error).message}). ` +
@@ -58,17 +68,17 @@ export default async function globalSetup(): Promise<void> {
 
   await holdTestDatabase();
   try {
-    await migrateAndCheckRedis();
+    await Promise.all(databases.map((d) => migrateAndCheckRedis(d.url, d.redisUrl)));
   } catch (err) {
     await globalTeardown();
     throw err;
   }
 }
 
-async function migrateAndCheckRedis(): Promise<void> {
+async function migrateAndCheckRedis(databaseUrl: string, redisUrl: string): Promise<void> {
   const knex = knexFactory({
     client: 'pg',
-    connection: TEST_DATABASE_URL,
+    connection: databaseUrl,
     pool: { min: 0, max: 2 },
   });
   try {
@@ -77,7 +87,7 @@ async function migrateAndCheckRedis(): Promise<void> {
     await knex.destroy();
   }
 
-  const redis = new Redis(TEST_REDIS_URL, {
+  const redis = new Redis(redisUrl, {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
@@ -88,7 +98,7 @@ async function migrateAndCheckRedis(): Promise<void> {
     await redis.ping();
   } catch (err) {
     throw new Error(
-      `Redis is not reachable at ${TEST_REDIS_URL} (${(err as Error).message}). Start it or set TEST_REDIS_URL.`,
+      `Redis is not reachable at ${redisUrl} (${(err as Error).message}). Start it or set TEST_REDIS_URL.`,
       {
         cause: err,
       },

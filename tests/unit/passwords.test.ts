@@ -7,18 +7,20 @@ describe('password policy', () => {
       checkPasswordPolicy(password);
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
-      return (err as ValidationError).details as { field: string; message: string }[];
+      return (err as ValidationError).details as { field: string; code: string; message: string }[];
     }
     return null;
   };
 
   it('when the password has 11 characters, then it is refused naming the field', () => {
     expect(refused('abcdefghijk')).toEqual([
-      { field: 'password', message: expect.stringMatching(/12 to 128/) },
+      { field: 'password', code: 'password_length', message: expect.stringMatching(/12 to 128/) },
     ]);
   });
 
-  const tooEasy = [{ field: 'password', message: 'is too common or too easy to guess' }];
+  const tooEasy = [
+    { field: 'password', code: 'password_weak', message: 'is too common or too easy to guess' },
+  ];
 
   it('when the password is a passphrase of lowercase words, no digit nor symbol, then it is accepted', () => {
     expect(refused('cheval correct agrafe batterie')).toBeNull();
@@ -30,14 +32,14 @@ describe('password policy', () => {
     const long = passphrase.repeat(3).slice(0, 128);
     expect(refused(long)).toBeNull();
     expect(refused(`${long}x`)).toEqual([
-      { field: 'password', message: expect.stringMatching(/12 to 128/) },
+      { field: 'password', code: 'password_length', message: expect.stringMatching(/12 to 128/) },
     ]);
   });
 
   it('counts characters, not UTF-16 units: 12 emoji are 12 characters', () => {
     const emoji = ['🙂', '🚲', '🌳', '🏠', '🍎', '🎈', '🐟', '🌙', '🔑', '📚', '🎵', '🧩'];
     expect(refused(emoji.slice(0, 11).join(''))).toEqual([
-      { field: 'password', message: expect.stringMatching(/12 to 128/) },
+      { field: 'password', code: 'password_length', message: expect.stringMatching(/12 to 128/) },
     ]);
     expect(refused(emoji.join(''))).toBeNull();
   });

@@ -11,6 +11,8 @@ export const loginBody = z
   .object({
     email: plainString().trim().min(1, 'is required').max(254),
     password: z.string().min(1, 'is required').max(1024),
+    /** The second factor's code (6 digits) or a recovery code, for an account that has one. */
+    totp: plainString().trim().min(1, 'is required').max(32).optional(),
   })
   .strict();
 
@@ -21,8 +23,15 @@ export function authRouter(auth: AuthService, preferences: UserPreferenceService
     path: '/session',
     policy: isPublic(),
     body: loginBody,
+    summary:
+      'Log in; an account with a second factor sends `totp` too (401 totp_required without it, totp_invalid when wrong or already used)',
     handler: async ({ body, req }) => {
-      const user = await auth.authenticate(body.email, body.password, req.ip ?? 'unknown');
+      const user = await auth.authenticate(
+        body.email,
+        body.password,
+        req.ip ?? 'unknown',
+        body.totp,
+      );
       await logIn(req, user);
       return { user: auth.toActor(user) };
     },

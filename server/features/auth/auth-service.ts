@@ -4,11 +4,21 @@ import { burnTime, verifyPassword } from '../../auth/passwords';
 import type { LoginThrottle } from '../../auth/login-throttle';
 import { UnauthorizedError } from '../../lib/errors';
 import { auditTrail } from '../audit/audit-trail';
+import type { TwoFactorService } from '../two-factor/two-factor-service';
 import type { UserRecord, UserService } from '../users/user-service';
 
 export interface AuthService {
-  /** Checks the credentials under the throttle; returns the user to put in the session. */
-  authenticate(email: string, password: string, ip: string): Promise<UserRecord>;
+  /**
+   * Checks the credentials under the throttle; returns the user to put in the session. A user
+   * with a second factor needs `totp` too (a TOTP or recovery code): without it 401
+   * `totp_required`, wrong 401 `totp_invalid`; every try counts in the login throttle.
+   */
+  authenticate(email: string, password: string, ip: string, totp?: string): Promise<UserRecord>;
+  /**
+   * The second step of a login on the pages: the password was checked moments ago for this
+   * user (kept in the session, never the password itself); now the code, under the throttle.
+   */
+  completeTwoFactor(userId: string, email: string, code: string, ip: string): Promise<UserRecord>;
   toActor(u: UserRecord): Actor;
 }
 
@@ -16,11 +26,45 @@ export function createAuthService(deps: {
   knex: Knex;
   throttle: LoginThrottle;
   users: Pick<UserService, 'findByEmail'>;
+  twoFactor: Pick<TwoFactorService, 'enabledFor' | 'verifyLogin'>;
 }): AuthService {
-  const { knex, throttle, users } = deps;
+  const { knex, throttle, users, twoFactor } = deps;
+
+  const failed = (user: UserRecord, ip: string, reason?: string) =>
+    auditTrail.record(knex, {
+      actor: null,
+      structureId: user.structureId,
+      action: 'login_failed',
+      subjectType: 'user',
+      subjectId: user.id,
+      ip,
+      details: reason ? { reason } : undefined,
+    });
+
+  async function succeed(user: UserRecord, email: string, ip: string): Promise<UserRecord> {
+    await throttle.succeed(email, ip);
+    await auditTrail.record(knex, {
+      actor: toActor(user),
+      structureId: user.structureId,
+      action: 'login',
+      subjectType: 'user',
+      subjectId: user.id,
+      ip,
+    });
+    return user;
+  }
+
+  async function secondFactor(user: UserRecord, email: string, ip: string, code: string) {
+    if (!(await twoFactor.verifyLogin(user, code))) {
+      await failed(user, ip, 'totp');
+      throw new UnauthorizedError('The code is wrong or was already used', 'totp_invalid');
+    }
+    return succeed(user, email, ip);
+  }
+
   return {
     toActor,
-    async authenticate(email, password, ip) {
+    async authenticate(email, password, ip, totp) {
       await throttle.attempt(email, ip);
       const user = await users.findByEmail(email);
       const ok =
@@ -28,28 +72,26 @@ export function createAuthService(deps: {
           ? await verifyPassword(user.passwordHash, password)
           : (await burnTime(password), false);
       if (!user || !ok) {
-        if (user) {
-          await auditTrail.record(knex, {
-            actor: null,
-            structureId: user.structureId,
-            action: 'login_failed',
-            subjectType: 'user',
-            subjectId: user.id,
-            ip,
-          });
-        }
+        if (user) await failed(user, ip);
         throw new UnauthorizedError('Email or password is incorrect');
       }
-      await throttle.succeed(email, ip);
-      await auditTrail.record(knex, {
-        actor: toActor(user),
-        structureId: user.structureId,
-        action: 'login',
-        subjectType: 'user',
-        subjectId: user.id,
-        ip,
-      });
-      return user;
+      if (await twoFactor.enabledFor(user)) {
+        // The attempt stays counted: the password alone does not reset the throttle.
+        if (totp === undefined)
+          throw new UnauthorizedError(
+            'This account has two-factor authentication: send the code too (totp)',
+            'totp_required',
+          );
+        return secondFactor(user, email, ip, totp);
+      }
+      return succeed(user, email, ip);
+    },
+    async completeTwoFactor(userId, email, code, ip) {
+      await throttle.attempt(email, ip);
+      const user = await users.findByEmail(email);
+      if (!user || user.id !== userId || user.disabledAt)
+        throw new UnauthorizedError('Log in again');
+      return secondFactor(user, email, ip, code);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { personLabelSql } from '../persons/person-label';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
 import { OPEN_STATUSES, sqlStatusList } from '../referrals/referral-state';
+import { REPORT_ESCALATE } from '../reports/report-schemas';
 import {
   BACKLOG_BUCKETS,
   NO_KEY,
@@ -69,7 +70,24 @@ interface BacklogPersonItem {
   referentId: string | null;
   referentName: string | null;
 }
-export type BacklogItem = BacklogFollowUpItem | BacklogReferralItem | BacklogPersonItem;
+/** A report waiting triage: no person yet, so nothing of one. */
+interface BacklogReportItem {
+  type: 'report';
+  id: string;
+  receiptNumber: string;
+  receivedAt: Date;
+  channel: 'public' | 'partner';
+  triageDueAt: Date | null;
+}
+export type BacklogItem =
+  BacklogFollowUpItem | BacklogReferralItem | BacklogPersonItem | BacklogReportItem;
+
+/**
+ * Reports waiting triage belong to the structure, not to a worker, team, district or partner:
+ * they are counted in the group without a key whatever the grouping (and the team filter).
+ */
+const WAITING_REPORTS =
+  'FROM reports rp WHERE rp.structure_id = :structureId AND rp.triaged_at IS NULL';
 
 const PERSON_LABEL = personLabelSql('p');
 const ACTIVE_REFERRAL = sqlStatusList(OPEN_STATUSES);
@@ -215,6 +233,9 @@ export function createBacklogRepository() {
         const q = bucketSql(bucket, scope);
         return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
       });
+      parts.push(
+        `SELECT 'reports' AS bucket, NULL AS key, count(*) AS count ${WAITING_REPORTS} HAVING count(*) > 0`,
+      );
       const { rows } = await db.raw(parts.join('\nUNION ALL\n'), bindings(scope, bounds));
       return (rows as { bucket: BacklogBucket; key: string | null; count: string }[]).map((r) => ({
         bucket: r.bucket,
@@ -260,6 +281,48 @@ export function createBacklogRepository() {
       ]);
       return {
         items: (rows as Record<string, unknown>[]).map((r) => toItem(q.entity, r)),
+        total: Number(countRows[0].count),
+      };
+    },
+
+    /** The reports waiting triage, oldest first, paged (the items of the `reports` bucket). */
+    async waitingReports(
+      db: Db,
+      structureId: string,
+      page: { page: number; pageSize: number },
+    ): Promise<{ items: BacklogItem[]; total: number }> {
+      const params = {
+        structureId,
+        limit: page.pageSize,
+        offset: (page.page - 1) * page.pageSize,
+      };
+      const [{ rows }, { rows: countRows }] = await Promise.all([
+        db.raw(
+          `SELECT rp.id, rp.receipt_number, rp.created_at, rp.channel,
+             (SELECT max(d.due_at) FROM deadlines d WHERE d.subject_type = 'report'
+               AND d.subject_id = rp.id AND d.kind = '${REPORT_ESCALATE}' AND d.status <> 'cancelled') AS triage_due_at
+           ${WAITING_REPORTS} ORDER BY rp.created_at, rp.id LIMIT :limit OFFSET :offset`,
+          params,
+        ),
+        db.raw(`SELECT count(*) AS count ${WAITING_REPORTS}`, params),
+      ]);
+      return {
+        items: (
+          rows as {
+            id: string;
+            receipt_number: string;
+            created_at: Date;
+            channel: 'public' | 'partner';
+            triage_due_at: Date | null;
+          }[]
+        ).map((r) => ({
+          type: 'report' as const,
+          id: r.id,
+          receiptNumber: r.receipt_number,
+          receivedAt: new Date(r.created_at),
+          channel: r.channel,
+          triageDueAt: r.triage_due_at ? new Date(r.triage_due_at) : null,
+        })),
         total: Number(countRows[0].count),
       };
     },

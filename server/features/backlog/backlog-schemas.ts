@@ -89,5 +89,13 @@ export const backlogItemView = z
       referentId: z.uuid().nullable(),
       referentName: z.string().nullable(),
     }),
+    z.object({
+      type: z.literal('report'),
+      id: z.uuid(),
+      receiptNumber: z.string(),
+      receivedAt: z.iso.datetime(),
+      channel: z.enum(['public', 'partner']),
+      triageDueAt: z.iso.datetime().nullable(),
+    }),
   ])
   .meta({ id: 'BacklogItem' });

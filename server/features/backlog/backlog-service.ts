@@ -104,10 +104,12 @@ export function createBacklogService({ knex, clock, calendar, backlog }: Backlog
         q.key === NO_KEY
           ? new Map<string, string>()
           : await backlog.labels(knex, actor.structureId, q.groupBy, [q.key]);
-      // Reports do not exist yet: their bucket is always empty.
+      // Reports waiting triage are all in the group without a key.
       const { items, total } =
         q.bucket === 'reports'
-          ? { items: [], total: 0 }
+          ? q.key === NO_KEY
+            ? await backlog.waitingReports(knex, actor.structureId, q)
+            : { items: [], total: 0 }
           : await backlog.items(
               knex,
               { structureId: actor.structureId, groupBy: q.groupBy, teamId: q.teamId },
@@ -127,7 +129,8 @@ export function createBacklogService({ knex, clock, calendar, backlog }: Backlog
           groupBy: q.groupBy,
           key: q.key,
           results: items.length,
-          personIds: [...new Set(items.map((i) => i.personId))],
+          personIds: [...new Set(items.flatMap((i) => ('personId' in i ? [i.personId] : [])))],
+          ...(q.bucket === 'reports' ? { reportIds: items.map((i) => i.id) } : {}),
         },
       });
       return {

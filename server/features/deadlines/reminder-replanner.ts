@@ -21,8 +21,8 @@ async function followUpDueDates(trx: Knex.Transaction, ids: string[]): Promise<M
 /**
  * The reminder rules' deadlines as new settings place them, counted exactly as the reminder
  * planner counts them: a follow-up's reminder and escalation from its due moment, a person's
- * no-contact rules from their last contact (or the file's creation). The daily digest is not
- * moved here: each digest plans the next one with the settings in force.
+ * no-contact rules from their last contact (or the file's creation). The daily digest moves with
+ * its own replanner (digests/digest-replanner.ts).
  */
 export const reminderReplanner: DeadlineReplanner = {
   kinds: [FOLLOW_UP_OVERDUE_REMINDER, FOLLOW_UP_ESCALATE, PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE],

@@ -23,6 +23,8 @@ export interface MergeMoves {
   /** Rights tracked by both files: one row kept (the one changed last), the other dropped. */
   rightConflicts: number;
   rightEvents: number;
+  /** Reports triaged into the merged file. */
+  reports: number;
   notifications: number;
   deadlines: number;
   earlierMerges: number;
@@ -94,6 +96,8 @@ export function createPersonMergeRepository() {
       const followUps = await moveRows(trx, 'follow_ups', structureId, from, into);
       const consents = await moveRows(trx, 'consents', structureId, from, into);
       const referrals = await moveRows(trx, 'referrals', structureId, from, into);
+      // The reports triaged into the merged file now lead to the kept one.
+      const reports = await moveRows(trx, 'reports', structureId, from, into);
 
       const both: Array<{
         right_id: string;
@@ -139,6 +143,7 @@ export function createPersonMergeRepository() {
           rights,
           rightConflicts: conflicts.length,
           rightEvents,
+          reports,
         },
         conflicts,
       };

@@ -6,7 +6,7 @@ import {
   StaleVersionError,
   ValidationError,
 } from '../../lib/errors';
-import type { UnitOfWork } from '../deadlines/outbox';
+import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { assertDates, birthYearInRange } from '../../lib/date-rules';
@@ -71,6 +71,30 @@ export function createPersonService({
     if (!(await persons.exists(db, actor.structureId, id))) throw new NotFoundError('Person');
   }
 
+  /** Writes a new file, its no-contact rules and its audit event, in the caller's transaction. */
+  async function createIn(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    actor: Actor,
+    input: CreatePersonInput,
+    ctx: RequestContext,
+  ): Promise<Person> {
+    const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
+    await checkReferences(trx, actor, write);
+    const id = await persons.insert(trx, actor.structureId, actor.id, write);
+    // No contact yet: the no-contact rules count from the file's creation.
+    await planner.planNoContact(trx, outbox, actor.structureId, id, clock.now());
+    await auditTrail.record(trx, {
+      actor,
+      structureId: actor.structureId,
+      action: 'person.create',
+      subjectType: 'person',
+      subjectId: id,
+      ip: ctx.ip,
+    });
+    return getInScope(trx, actor, id);
+  }
+
   /** A person file was shown to the actor: on its own page, or handed back with a 409. */
   const readEvent = (actor: Actor, id: string, ctx: RequestContext, reason?: 'conflict') => ({
     actor,
@@ -122,23 +146,11 @@ export function createPersonService({
 
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
       assertDates(birthYearInRange('birthYear', input.birthYear, clock.now()));
-      return uow(async (trx, outbox) => {
-        const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
-        await checkReferences(trx, actor, write);
-        const id = await persons.insert(trx, actor.structureId, actor.id, write);
-        // No contact yet: the no-contact rules count from the file's creation.
-        await planner.planNoContact(trx, outbox, actor.structureId, id, clock.now());
-        await auditTrail.record(trx, {
-          actor,
-          structureId: actor.structureId,
-          action: 'person.create',
-          subjectType: 'person',
-          subjectId: id,
-          ip: ctx.ip,
-        });
-        return getInScope(trx, actor, id);
-      });
+      return uow((trx, outbox) => createIn(trx, outbox, actor, input, ctx));
     },
+
+    /** Creates a file inside the caller's transaction (a report triaged into a new person). */
+    createInTransaction: createIn,
 
     async get(actor: Actor, id: string, ctx: RequestContext): Promise<Person> {
       const p = await getInScope(knex, actor, id);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-export type TimelineType = 'contact' | 'follow_up' | 'referral' | 'right';
+export type TimelineType = 'contact' | 'follow_up' | 'referral' | 'right' | 'report';
 
 /** One event of a person's timeline, before its details are read. */
 export interface TimelineEntry {
@@ -14,7 +14,7 @@ type Db = Knex | Knex.Transaction;
 /**
  * Every event about a person, scoped by structure in each branch: a contact when it happened, a
  * follow-up when it was completed or is due, a referral when it last moved (its events come with
- * it), a change of a right when it was made. Ordered and paged in PostgreSQL; the count comes in
+ * it), a change of a right when it was made, a report triaged into the file when it arrived. Ordered and paged in PostgreSQL; the count comes in
  * the same query, even past the end.
  */
 const PAGE_SQL = `
@@ -30,6 +30,9 @@ const PAGE_SQL = `
     UNION ALL
     SELECT 'right', e.id, e.at
       FROM person_right_events e WHERE e.structure_id = :structureId AND e.person_id = :personId
+    UNION ALL
+    SELECT 'report', rp.id, rp.created_at
+      FROM reports rp WHERE rp.structure_id = :structureId AND rp.person_id = :personId
   )
   SELECT (SELECT count(*) FROM t) AS total, p.type, p.id, p.at
     FROM (SELECT 1) AS one

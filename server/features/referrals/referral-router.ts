@@ -36,6 +36,7 @@ export function referralRouter(referrals: ReferralService): Router {
   endpoint(r, {
     method: 'get',
     path: '/referrals',
+    tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     query: listReferralsQuery,
     summary: "Referrals of the caller's structure; a partner user's are those addressed to it",
@@ -47,6 +48,7 @@ export function referralRouter(referrals: ReferralService): Router {
   endpoint(r, {
     method: 'get',
     path: '/referrals/:id',
+    tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
     summary: "Read a referral, in the caller's view",
@@ -56,6 +58,7 @@ export function referralRouter(referrals: ReferralService): Router {
   endpoint(r, {
     method: 'post',
     path: '/referrals/:id/transitions',
+    tokens: true,
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
     body: transitionBody,

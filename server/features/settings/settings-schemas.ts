@@ -31,7 +31,8 @@ export type Letterhead = z.infer<ReturnType<typeof letterhead>>;
 /**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
  * (no-contact ones in calendar days), the digest's time, working hours, the observation's
- * small-count threshold and the retention period. Every field has the spec's default.
+ * small-count threshold, the retention period and whether managers and admins need a second
+ * factor. Every field has the spec's default.
  */
 export const settingsFields = z
   .object({
@@ -59,6 +60,8 @@ export const settingsFields = z
       .min(6, 'must be at least 6')
       .max(120, 'must be at most 120'),
     letterhead: letterhead(),
+    /** Managers and admins must enrol a second factor (TOTP) before using the app. */
+    requireTwoFactor: z.boolean({ message: 'must be true or false' }),
   })
   .strict();
 export type StructureSettings = z.infer<typeof settingsFields>;
@@ -77,6 +80,7 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   smallCountThreshold: 5,
   retentionMonths: 24,
   letterhead: Object.freeze({ name: '', addressLines: [], phone: '', email: '' }),
+  requireTwoFactor: false,
 });
 
 /** Cross-field rules, named on the field a person would change. */

@@ -124,6 +124,10 @@ export function createTeamService({ knex, uow }: { knex: Knex; uow: UnitOfWork }
       return leads.length ? leads : teamRepository.activeManagers(db, structureId, userId);
     },
 
+    /** The structure's active managers: who hears of what belongs to no team (a waiting report). */
+    structureManagers: (db: Db, structureId: string): Promise<TeamUser[]> =>
+      teamRepository.activeManagers(db, structureId),
+
     /** The teams a user belongs to or leads. */
     teamsOf: (db: Db, structureId: string, userId: string) =>
       teamRepository.teamsOf(db, structureId, userId),

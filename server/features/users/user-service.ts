@@ -1,14 +1,10 @@
 import type { Knex } from 'knex';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { consumeOrRefuse } from '../../lib/rate-limit';
 import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../../auth/passwords';
 import type { Clock } from '../../lib/clock';
-import {
-  BusinessRuleError,
-  ConflictError,
-  NotFoundError,
-  TooManyRequestsError,
-} from '../../lib/errors';
+import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
 import { auditTrail, type RequestContext } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
@@ -110,18 +106,12 @@ export function createUserService(deps: UserServiceDeps) {
       details,
     });
 
-  async function consume(limiter: RateLimiterAbstract, key: string) {
-    try {
-      await limiter.consume(key);
-    } catch (err) {
-      if (err instanceof RateLimiterRes)
-        throw new TooManyRequestsError(
-          'Too many requests for a new password; wait a while and try again',
-          Math.max(1, Math.ceil(err.msBeforeNext / 1000)),
-        );
-      throw err;
-    }
-  }
+  const consume = (limiter: RateLimiterAbstract, key: string) =>
+    consumeOrRefuse(
+      limiter,
+      key,
+      'Too many requests for a new password; wait a while and try again',
+    );
 
   return {
     /** Signing in: the user of this email (case-insensitive), disabled ones included. */

@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { isAuthenticated } from '../../auth/policies';
 import type { Deps } from '../../container';
+import type { TwoFactorStatus } from '../../features/two-factor/two-factor-service';
 import type { Preferences } from '../../features/users/user-preference-service';
 import { NotFoundError } from '../../lib/errors';
 import { csrf, pageContext } from '../page-context';
@@ -9,10 +10,20 @@ import { actorOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
 import { Csrf } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
+import { TOKENS_PATH } from '../views/api-token-pages';
+import { ENROL_PATH } from '../views/two-factor-pages';
 
 type Services = Deps['services'];
 
-function AccountPage({ ctx, prefs }: { ctx: PageContext; prefs: Preferences }) {
+function AccountPage({
+  ctx,
+  prefs,
+  twoFactor,
+}: {
+  ctx: PageContext;
+  prefs: Preferences;
+  twoFactor: TwoFactorStatus;
+}) {
   return (
     <Layout title="Mon compte" ctx={ctx} nav="account">
       <h1>Mon compte</h1>
@@ -49,6 +60,37 @@ function AccountPage({ ctx, prefs }: { ctx: PageContext; prefs: Preferences }) {
           </button>
         </form>
       </section>
+      <section class="fr-mb-5w" aria-labelledby="double-authentification">
+        <h2 id="double-authentification" class="fr-h4">
+          Double authentification
+        </h2>
+        <p>
+          {twoFactor.enabled
+            ? 'Activée : un code de votre application d’authentification est demandé à chaque connexion.'
+            : twoFactor.required
+              ? 'Votre structure la demande : activez-la pour continuer.'
+              : 'Désactivée : activez-la pour qu’un mot de passe ne suffise pas à entrer dans votre compte.'}
+        </p>
+        <a class="fr-btn fr-btn--secondary" href={ENROL_PATH}>
+          {twoFactor.enabled
+            ? 'Gérer la double authentification'
+            : 'Activer la double authentification'}
+        </a>
+      </section>
+      {ctx.actor?.role === 'partner' ? (
+        <section class="fr-mb-5w" aria-labelledby="jetons">
+          <h2 id="jetons" class="fr-h4">
+            Jetons d’accès à l’API
+          </h2>
+          <p>
+            Pour que le logiciel de votre association lise vos orientations et y réponde sans passer
+            par ces pages.
+          </p>
+          <a class="fr-btn fr-btn--secondary" href={TOKENS_PATH}>
+            Gérer les jetons d’accès
+          </a>
+        </section>
+      ) : null}
     </Layout>
   );
 }
@@ -57,15 +99,19 @@ const preferencesForm = z
   .object({ _csrf: z.string(), emailNotifications: z.literal('true').optional() })
   .strict();
 
-/** Everyone's own account page: for now, whether the daily digest also comes by email. */
+/**
+ * Everyone's own account page: whether the daily digest also comes by email, the second factor,
+ * and a partner user's API tokens.
+ */
 export function accountWebRouter(services: Services): Router {
   const r = Router();
   r.get('/mon-compte', isAuthenticated(), async (req, res) => {
-    const [prefs, ctx] = await Promise.all([
+    const [prefs, twoFactor, ctx] = await Promise.all([
       services.preferences.get(actorOf(req)),
+      services.twoFactor.status(actorOf(req)),
       pageContext(req, services.notifications),
     ]);
-    sendPage(res, <AccountPage ctx={ctx} prefs={prefs} />);
+    sendPage(res, <AccountPage ctx={ctx} prefs={prefs} twoFactor={twoFactor} />);
   });
   r.post('/mon-compte', isAuthenticated(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const body = preferencesForm.safeParse(req.body ?? {});

@@ -1,9 +1,11 @@
 import type { Role } from '../../auth/actor';
 import type { SettingsView } from '../../features/settings/settings-schemas';
 import type { Team } from '../../features/teams/team-repository';
+import type { TwoFactorStatus } from '../../features/two-factor/two-factor-service';
 import type { UserSummary } from '../../features/users/user-repository';
 import type { Page } from '../../lib/validate';
 import {
+  Checkbox,
   CheckboxGroup,
   Csrf,
   ErrorSummary,
@@ -12,6 +14,7 @@ import {
   TextField,
   type FormState,
 } from '../views/components';
+import { formatDateTime } from '../format';
 import { Layout, type PageContext } from '../views/layout';
 
 export const ROLE_LABELS: Record<Role, string> = {
@@ -54,6 +57,7 @@ export const SETTINGS_LABELS: Record<string, string> = {
   letterheadAddress3: 'Adresse, ligne 3',
   letterheadPhone: 'Téléphone',
   letterheadEmail: 'Courriel',
+  requireTwoFactor: 'Exiger la double authentification des cadres et des administrateurs',
 };
 
 /** The letterhead's form fields, each optional. */
@@ -248,12 +252,14 @@ export function UserPage({
   teams,
   form,
   partnerName,
+  twoFactor,
 }: {
   ctx: PageContext;
   user: UserSummary;
   teams: Team[];
   form: FormState;
   partnerName: string | null;
+  twoFactor: TwoFactorStatus;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const self = ctx.actor?.id === user.id;
@@ -321,6 +327,29 @@ export function UserPage({
             </button>
           </form>
         )}
+      </Section>
+      <Section title="Double authentification" id="double-authentification">
+        <p>
+          {twoFactor.enabled
+            ? `Activée${twoFactor.enabledAt ? ` depuis le ${formatDateTime(twoFactor.enabledAt)}` : ''}.`
+            : twoFactor.required
+              ? 'Pas encore activée : elle le sera à sa prochaine connexion, la structure l’exige.'
+              : 'Non activée.'}
+        </p>
+        {twoFactor.enabled ? (
+          <form method="post" action={`/admin/utilisateurs/${user.id}/double-authentification`}>
+            <Csrf token={ctx.csrfToken} />
+            <p>
+              Si cette personne a perdu son téléphone et ses codes de secours : après la
+              réinitialisation, elle se connecte avec son seul mot de passe
+              {twoFactor.required ? ' puis active de nouveau la double authentification' : ''}.
+              L’opération est tracée.
+            </p>
+            <button type="submit" class="fr-btn fr-btn--tertiary">
+              Réinitialiser la double authentification
+            </button>
+          </form>
+        ) : null}
       </Section>
     </Layout>
   );
@@ -525,6 +554,19 @@ export function SettingsPage({
               />
             </div>
           ))}
+        </fieldset>
+        <fieldset class="fr-fieldset" aria-labelledby="securite-legend">
+          <legend class="fr-fieldset__legend" id="securite-legend">
+            Sécurité des comptes
+          </legend>
+          <div class="fr-fieldset__element">
+            <Checkbox
+              form={form}
+              name="requireTwoFactor"
+              label={SETTINGS_LABELS.requireTwoFactor}
+              hint="Après leur mot de passe, ceux qui ne l’ont pas encore activée sont conduits à l’activer avant de continuer."
+            />
+          </div>
         </fieldset>
         <button type="submit" class="fr-btn">
           Enregistrer les paramètres

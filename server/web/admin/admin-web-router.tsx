@@ -154,10 +154,11 @@ export function adminWebRouter(services: Services): Router {
   async function renderUser(req: Request, res: Response, form: FormState | null, status = 200) {
     const actor = actorOf(req);
     const user = await services.users.get(actor, idOf(req));
-    const [teams, ctx, partner] = await Promise.all([
+    const [teams, ctx, partner, twoFactor] = await Promise.all([
       services.teams.list(actor),
       ctxOf(req),
       user.partnerId ? services.partners.get(user.partnerId).catch(() => null) : null,
+      services.twoFactor.statusOf(actor, user.id),
     ]);
     const values = form ?? {
       values: {
@@ -178,6 +179,7 @@ export function adminWebRouter(services: Services): Router {
         teams={teams.items}
         form={values}
         partnerName={partner?.name ?? null}
+        twoFactor={twoFactor}
       />,
       status,
     );
@@ -290,6 +292,21 @@ export function adminWebRouter(services: Services): Router {
     },
   );
 
+  r.post(
+    '/admin/utilisateurs/:id/double-authentification',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) => {
+      const id = idOf(req);
+      await services.twoFactor.reset(actorOf(req), id, requestContext(req));
+      await redirect(req, res, `/admin/utilisateurs/${id}`, {
+        type: 'success',
+        message:
+          'La double authentification est réinitialisée : la personne se connecte avec son mot de passe.',
+      });
+    },
+  );
+
   // ---- Teams ---------------------------------------------------------------------------------
   async function renderTeams(req: Request, res: Response, form: FormState, status = 200) {
     const [teams, ctx] = await Promise.all([services.teams.list(actorOf(req)), ctxOf(req)]);
@@ -395,6 +412,7 @@ export function adminWebRouter(services: Services): Router {
     letterheadAddress3: s.letterhead.addressLines[2] ?? '',
     letterheadPhone: s.letterhead.phone,
     letterheadEmail: s.letterhead.email,
+    requireTwoFactor: s.requireTwoFactor ? '1' : '',
   });
 
   async function renderSettings(req: Request, res: Response, form: FormState | null, status = 200) {
@@ -419,6 +437,7 @@ export function adminWebRouter(services: Services): Router {
       'workingStart',
       'workingEnd',
       ...LETTERHEAD_FIELDS,
+      'requireTwoFactor',
       'version',
     ];
     const values = formValues(req.body, fields);
@@ -443,6 +462,7 @@ export function adminWebRouter(services: Services): Router {
         phone: values.letterheadPhone ?? '',
         email: (values.letterheadEmail ?? '').trim(),
       },
+      requireTwoFactor: values.requireTwoFactor === '1',
     };
     const { version: _v, ...formVals } = values;
     const rename = (p: string) => {

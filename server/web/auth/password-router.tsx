@@ -2,8 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import { isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { PASSWORD_PATH_PREFIX, PASSWORD_TOKEN_PATTERN } from '../../features/users/password-links';
-import { hasCode, ValidationError } from '../../lib/errors';
-import { formValues } from '../forms';
+import { hasCode } from '../../lib/errors';
+import { formFromServiceError, formValues, PASSWORD_MESSAGES } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -105,10 +105,9 @@ export function passwordWebRouter(services: Services): Router {
             message: 'Votre mot de passe est enregistré : connectez-vous avec.',
           });
         } catch (err) {
-          if (err instanceof ValidationError) {
-            errors.password = /too common|easy to guess/.test(err.message)
-              ? 'Ce mot de passe est trop courant ou trop facile à deviner : choisissez-en un autre'
-              : 'Le mot de passe doit compter de 12 à 128 caractères';
+          const refused = formFromServiceError(err, {}, PASSWORD_MESSAGES);
+          if (refused) {
+            Object.assign(errors, refused.errors);
           } else if (!hasCode(err, 'link_invalid', 'link_used', 'link_expired')) throw err;
         }
       }

@@ -242,6 +242,17 @@ export function BacklogPage({
 }
 
 function ItemRow({ item, selectable }: { item: BacklogItem; selectable: boolean }) {
+  if (item.type === 'report')
+    return (
+      <tr>
+        <td>
+          <a href={`/signalements/${item.id}`}>Signalement {item.receiptNumber}</a>
+        </td>
+        <td>{formatDateTime(item.receivedAt)}</td>
+        <td>{item.channel === 'partner' ? 'Partenaire' : 'Formulaire public'}</td>
+        <td>{item.triageDueAt ? formatDateTime(item.triageDueAt) : '—'}</td>
+      </tr>
+    );
   const person = <a href={`/personnes/${item.personId}`}>{item.personLabel}</a>;
   if (item.type === 'follow_up')
     return (
@@ -288,6 +299,7 @@ const HEADS: Record<BacklogItem['type'], string[]> = {
   follow_up: ['Suivi', 'Personne', 'Échéance', 'En charge'],
   referral: ['Orientation', 'Personne', 'Envoyée le', 'Demandée par'],
   person: ['Personne', 'Dernier contact', 'Référent·e'],
+  report: ['Signalement', 'Reçu le', 'Origine', 'Alerte des cadres le'],
 };
 
 /** The items behind one number; follow-ups may be selected and handed to someone else. */
@@ -310,7 +322,9 @@ export function BacklogItemsPage({
     ? 'follow_up'
     : address.bucket === 'late_referrals'
       ? 'referral'
-      : 'person';
+      : address.bucket === 'reports'
+        ? 'report'
+        : 'person';
   const selectable = type === 'follow_up' && list.items.length > 0;
   const title = `${BUCKET_LABELS[address.bucket]} : ${label}`;
   const table = (

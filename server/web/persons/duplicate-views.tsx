@@ -26,7 +26,7 @@ export function reasonText(r: DuplicateReason, c: Person): string {
 }
 
 /** One line about a known file: its status, where, born when, its last activity. */
-function CandidateFacts({ c }: { c: Person }) {
+export function CandidateFacts({ c }: { c: Person }) {
   return (
     <p class="fr-text--sm fr-mb-1v">
       <StatusBadge status={c.status} />

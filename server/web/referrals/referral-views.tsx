@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import type { TimelineItem } from '../../features/persons/timeline-service';
 import type { Consent } from '../../features/consents/consent-repository';
 import { CONSENT_METHODS, SHAREABLE_FIELDS } from '../../features/consents/consent-schemas';
@@ -273,12 +274,15 @@ export function ReferralListPage({
   total,
   mine,
   status,
+  children,
 }: {
   ctx: PageContext;
   items: AnyReferral[];
   total: number;
   mine: boolean;
   status: string;
+  /** What else the inbox offers (a partner's report form and receipts). */
+  children?: ComponentChildren;
 }) {
   const partner = ctx.actor?.role === 'partner';
   const title = partner ? 'Demandes reçues' : 'Orientations';
@@ -336,6 +340,7 @@ export function ReferralListPage({
           ))}
         </ul>
       )}
+      {children}
     </Layout>
   );
 }

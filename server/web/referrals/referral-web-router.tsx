@@ -22,6 +22,9 @@ import {
 } from './referral-views';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { partnerAdminRouter } from './partner-admin-router';
+import { partnerReportBody } from '../../features/reports/report-schemas';
+import { REPORT_MESSAGES } from '../reports/report-labels';
+import { PartnerReportSection } from '../reports/report-views';
 import { refusedForm } from './refusals';
 
 type Services = Deps['services'];
@@ -87,7 +90,30 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
   const referralRoles = () => hasRole(...PERSON_ROLES, 'partner');
   const ctxFor = (req: Request) => pageContext(req, services.notifications);
 
-  r.get('/orientations', referralRoles(), async (req, res) => {
+  r.get('/orientations', referralRoles(), async (req, res) => renderInbox(req, res));
+
+  // A partner reports someone from their inbox; the form comes back with what was typed.
+  r.post(
+    '/orientations/signaler',
+    hasRole('partner'),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) => {
+      const values = formValues(req.body, ['location', 'who', 'concern']);
+      const parsed = parseWith(partnerReportBody, values, values, REPORT_MESSAGES);
+      if (!parsed.ok) return renderInbox(req, res, parsed.form, 400);
+      const receipt = await services.reports.submitByPartner(
+        actorOf(req),
+        parsed.data,
+        requestContext(req),
+      );
+      await redirect(req, res, '/orientations#signaler', {
+        type: 'success',
+        message: `Signalement envoyé. Numéro de reçu : ${receipt.receiptNumber}.`,
+      });
+    },
+  );
+
+  async function renderInbox(req: Request, res: Response, reportForm = emptyForm(), code = 200) {
     const parsed = listFilters.safeParse(req.query);
     if (!parsed.success) {
       throw new ValidationError('Invalid query parameter', [
@@ -104,6 +130,11 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       ),
       ctxFor(req),
     ]);
+    const actor = actorOf(req);
+    const sent =
+      actor.role === 'partner'
+        ? await services.reports.sent(actor, { page: 1, pageSize: 20 })
+        : null;
     sendPage(
       res,
       <ReferralListPage
@@ -112,9 +143,12 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         total={list.total}
         mine={mine}
         status={status ?? ''}
-      />,
+      >
+        {sent ? <PartnerReportSection ctx={ctx} form={reportForm} sent={sent} /> : null}
+      </ReferralListPage>,
+      code,
     );
-  });
+  }
 
   async function renderReferral(
     req: Request,

@@ -6,6 +6,7 @@ type NavKey =
   | 'actions'
   | 'persons'
   | 'referrals'
+  | 'reports'
   | 'partners'
   | 'rights'
   | 'notifications'
@@ -154,6 +155,9 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                     </NavLink>
                     <NavLink href="/orientations" current={nav === 'referrals'}>
                       Orientations
+                    </NavLink>
+                    <NavLink href="/signalements" current={nav === 'reports'}>
+                      Signalements
                     </NavLink>
                   </>
                 ) : null}

@@ -1,3 +1,5 @@
+import type { Report } from '../../features/reports/report-repository';
+import { ReportTimelineEntry } from '../reports/report-views';
 import type { Contact } from '../../features/contacts/contact-repository';
 import { CHANNELS, OUTCOMES } from '../../features/contacts/contact-schemas';
 import type { FollowUpView as FollowUp } from '../../features/follow-ups/follow-up-service';
@@ -200,6 +202,7 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
   }
   if (item.type === 'referral') return <ReferralTimelineEntry item={item} />;
   if (item.type === 'right') return <RightTimelineEntry change={item.data as RightChange} />;
+  if (item.type === 'report') return <ReportTimelineEntry report={item.data as Report} />;
   return (
     <li class="av-item av-item--stack">
       <p class="fr-text--sm fr-mb-0">Événement du {formatDateTime(item.at)}</p>

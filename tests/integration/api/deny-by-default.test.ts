@@ -1,5 +1,6 @@
 import express, { Router, type Express } from 'express';
-import { isAuthenticated } from '../../../server/auth/policies';
+import { isAuthenticated, isPublic } from '../../../server/auth/policies';
+import { sameOriginForStateChanges } from '../../../server/http/same-origin';
 import { LINK_PATH_PREFIX } from '../../../server/features/referrals/referral-link-tokens';
 import { csrf } from '../../../server/web/page-context';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
@@ -111,12 +112,18 @@ describe('deny by default: every route declares its policy', () => {
   });
 });
 
+/** A public form without a session (the report form) is guarded by the same-origin check. */
+const sameOriginPublic = (r: FoundRoute) =>
+  r.policy === 'public' &&
+  r.handlers.some((h) => (h as { csrfDefence?: string }).csrfDefence === 'same-origin');
+
 /** Web routes that change state without the synchronizer token: none may exist. */
 function webWritesWithoutCsrf(app: Express): string[] {
   return walkRoutes(app)
     .filter((r) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method))
     .filter((r) => r.path !== '/api' && !r.path.startsWith('/api/'))
     .filter((r) => !r.path.startsWith(LINK_PATH_PREFIX))
+    .filter((r) => !sameOriginPublic(r))
     .filter((r) => !r.handlers.includes(csrf.csrfSynchronisedProtection))
     .map((r) => `${r.method} ${r.path}`);
 }
@@ -150,7 +157,18 @@ describe('CSRF by default: every web form route checks the synchronizer token', 
     app.post(`${LINK_PATH_PREFIX}:token`, isAuthenticated(), (_req, res) => {
       res.end();
     });
-    expect(webWritesWithoutCsrf(app)).toEqual(['POST /personnes/:id/oubli']);
+    // The same-origin check stands for the token on a public form only, never a signed-in one.
+    const origin = sameOriginForStateChanges('http://127.0.0.1:3000');
+    app.post('/signaler/:slug', isPublic(), origin, (_req, res) => {
+      res.end();
+    });
+    app.post('/personnes/:id/origine', isAuthenticated(), origin, (_req, res) => {
+      res.end();
+    });
+    expect(webWritesWithoutCsrf(app)).toEqual([
+      'POST /personnes/:id/oubli',
+      'POST /personnes/:id/origine',
+    ]);
   });
 
   it('refuses forms posted without their token: nothing is written', async () => {

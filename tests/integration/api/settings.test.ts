@@ -6,6 +6,7 @@ import {
 } from '../../../server/features/referrals/referral-schemas';
 import { deadlineJobId } from '../../../jobs/queues';
 import {
+  DIGEST_DAILY,
   FOLLOW_UP_ESCALATE,
   FOLLOW_UP_OVERDUE_REMINDER,
   PERSON_NO_CONTACT,
@@ -234,6 +235,30 @@ describe('structure settings API', () => {
       expect(sameEscalation.id).toBe(escalation.id);
       const [movedNoContact] = await pendingOf(person.id, PERSON_NO_CONTACT);
       expect(new Date(movedNoContact.due_at).toISOString()).toBe('2026-12-23T09:00:00.000Z');
+    });
+  });
+  describe('re-planning the digest', () => {
+    it('when the digest time changes, then the pending digest moves to the new time of its day, and its job with it', async () => {
+      expect(await ctx.deps.services.digests.ensurePlanned()).toBeGreaterThanOrEqual(1);
+      const digestOf = () =>
+        testKnex()('deadlines')
+          .where({ subject_id: w.team.structure.id, kind: DIGEST_DAILY, status: 'pending' })
+          .select('id', 'due_at') as Promise<{ id: string; due_at: Date }[]>;
+      const [planned] = await digestOf();
+      // Tuesday 24 November 10:00 in Paris: the next digest is Wednesday's, at 09:00 (set above).
+      expect(new Date(planned.due_at).toISOString()).toBe('2026-11-25T08:00:00.000Z');
+
+      const version = (await w.agents.admin.get('/api/settings')).body.version;
+      const res = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version, digestTime: '07:45' });
+      expect(res.status).toBe(200);
+
+      const moved = await digestOf();
+      expect(moved).toHaveLength(1);
+      expect(new Date(moved[0].due_at).toISOString()).toBe('2026-11-25T06:45:00.000Z');
+      expect(await ctx.deps.queue.getJob(deadlineJobId(planned.id))).toBeUndefined();
+      expect(await ctx.deps.queue.getJob(deadlineJobId(moved[0].id))).toBeDefined();
     });
   });
 });

@@ -225,14 +225,61 @@ describe('OpenAPI document', () => {
     const pointer = (path: string, method: string, status: string) =>
       `/paths/${path.replace(/~/g, '~0').replace(/\//g, '~1')}/${method}/responses/${status}/content/application~1json/schema`;
 
+    const check = async (path: string, method: string, status: string, res: request.Response) => {
+      expect(res.status).toBe(Number(status));
+      const v = ajv.compile({ $ref: `api#${pointer(path, method, status)}` });
+      expect(v(JSON.parse(JSON.stringify(res.body))) ? null : ajv.errorsText(v.errors)).toBeNull();
+    };
+
+    it('for reports: the public receipt, a partner’s receipts, the queue, one report, its triage, the backlog’s reports', async () => {
+      const sent = await request(ctx.app)
+        .post(`/api/public/${w.team.structure.slug}/reports`)
+        .send({ location: 'Square Mozart', who: 'Jeune homme', concern: 'Dort dehors' });
+      await check('/api/public/{structure}/reports', 'post', '202', sent);
+      await check(
+        '/api/reports',
+        'post',
+        '201',
+        await w.agents.partner.post('/api/reports').send({ location: 'Local', concern: 'Inquiet' }),
+      );
+      await check(
+        '/api/reports/sent',
+        'get',
+        '200',
+        await w.agents.partner.get('/api/reports/sent'),
+      );
+      const queue = await w.agents.worker.get('/api/reports?status=pending');
+      await check('/api/reports', 'get', '200', queue);
+      const id = queue.body.items[0].id;
+      await check(
+        '/api/reports/{id}',
+        'get',
+        '200',
+        await w.agents.worker.get(`/api/reports/${id}`),
+      );
+      await check(
+        '/api/backlog/items',
+        'get',
+        '200',
+        await w.agents.manager.get('/api/backlog/items?key=none&bucket=reports'),
+      );
+      await check(
+        '/api/reports/{id}/triage',
+        'post',
+        '200',
+        await w.agents.worker.post(`/api/reports/${id}/triage`).send({ action: 'create_person' }),
+      );
+      expect(
+        Object.keys(bodyOf('/api/public/{structure}/reports', 'post').properties!).sort(),
+      ).toEqual(['concern', 'location', 'reporterContact', 'website', 'who']);
+      expect(Object.keys(bodyOf('/api/reports/{id}/triage', 'post').properties!).sort()).toEqual([
+        'action',
+        'personId',
+        'reason',
+      ]);
+    });
+
     it('for consents, referrals (staff and partner views, lists, moves) and partners (reads and edits)', async () => {
-      const check = async (path: string, method: string, status: string, res: request.Response) => {
-        expect(res.status).toBe(Number(status));
-        const v = ajv.compile({ $ref: `api#${pointer(path, method, status)}` });
-        expect(
-          v(JSON.parse(JSON.stringify(res.body))) ? null : ajv.errorsText(v.errors),
-        ).toBeNull();
-      };
       const person = await createPerson(w.agents.worker);
       const consent = await w.agents.worker.post(`/api/persons/${person.id}/consents`).send({
         purpose: 'referral',

@@ -33,6 +33,25 @@ describe('demo directory and referral', () => {
     );
   });
 
+  it('when the demo is loaded, then three reports wait for triage (one past its delay), the partner sees its own, and an older one is linked to a person', async () => {
+    const worker = await loginAs(ctx.app, account('worker'), DEMO_PASSWORD);
+    const waiting = await worker.get('/api/reports?status=pending');
+    expect(waiting.body.total).toBe(3);
+    const now = Date.now();
+    expect(
+      waiting.body.items.filter((r: { triageDueAt: string }) => Date.parse(r.triageDueAt) < now),
+    ).toHaveLength(1);
+    const linked = await worker.get('/api/reports?status=linked');
+    expect(linked.body.items).toEqual([
+      expect.objectContaining({
+        location: 'Skate-park de la Roseraie',
+        personId: expect.any(String),
+      }),
+    ]);
+    const partner = await loginAs(ctx.app, account('partner'), DEMO_PASSWORD);
+    expect((await partner.get('/api/reports/sent')).body.total).toBe(1);
+  });
+
   it('when the demo partner signs in, then one referral waits in its inbox', async () => {
     const partner = await loginAs(ctx.app, account('partner'), DEMO_PASSWORD);
     const res = await partner.get('/api/referrals');

@@ -1,0 +1,29 @@
+import type { DeadlineReplanner } from '../settings/settings-service';
+import type { ReportRepository } from './report-repository';
+import { REPORT_ESCALATE } from './report-schemas';
+
+/**
+ * The escalation of waiting reports as new settings place it: `reportTriageDays` business days
+ * after the report arrived, at a working moment, exactly as the report service plans it.
+ */
+export function reportReplanner(reports: Pick<ReportRepository, 'createdAt'>): DeadlineReplanner {
+  return {
+    kinds: [REPORT_ESCALATE],
+    async replan(trx, pending, settings, calendar) {
+      const next = new Map<string, Date>();
+      const arrived = await reports.createdAt(
+        trx,
+        pending.filter((d) => d.subjectType === 'report').map((d) => d.subjectId),
+      );
+      for (const d of pending) {
+        const at = arrived.get(d.subjectId);
+        if (at)
+          next.set(
+            d.id,
+            calendar.nextWorkingMoment(calendar.addBusinessDays(at, settings.reportTriageDays)),
+          );
+      }
+      return next;
+    },
+  };
+}

@@ -44,7 +44,7 @@ export interface AuditEvent {
 
 export interface AuditFilter {
   structureId: string;
-  /** A person's ids (the file and the files merged into it): their events and their referrals'. */
+  /** A person's ids (the file and the files merged into it): their events, their referrals' and reports'. */
   personIds?: string[];
   userId?: string;
   from?: Date;
@@ -52,7 +52,15 @@ export interface AuditFilter {
 }
 
 /** The subjects that are a person's data: an admin sees such events without subject or details. */
-export const PERSON_SUBJECTS = ['person', 'referral', 'follow_up', 'contact', 'consent', 'right'];
+export const PERSON_SUBJECTS = [
+  'person',
+  'referral',
+  'report',
+  'follow_up',
+  'contact',
+  'consent',
+  'right',
+];
 
 function filtered(db: Knex | Knex.Transaction, f: AuditFilter) {
   const q = db('audit_events as a').where('a.structure_id', f.structureId);
@@ -67,6 +75,17 @@ function filtered(db: Knex | Knex.Transaction, f: AuditFilter) {
             .whereIn(
               'a.subject_id',
               db('referrals')
+                .where('structure_id', f.structureId)
+                .whereIn('person_id', ids)
+                .select('id'),
+            ),
+        )
+        .orWhere((r) =>
+          r
+            .where('a.subject_type', 'report')
+            .whereIn(
+              'a.subject_id',
+              db('reports')
                 .where('structure_id', f.structureId)
                 .whereIn('person_id', ids)
                 .select('id'),

@@ -77,6 +77,21 @@ export interface ExportReferral {
 }
 
 /**
+ * A report (signalement) triaged into or linked to the file. Who reported, and how to reach
+ * them, are a third party's data: the right of access does not reach them (RGPD art. 15.4).
+ */
+export interface ExportReport {
+  receiptNumber: string;
+  channel: string;
+  createdAt: Date;
+  location: string | null;
+  who: string | null;
+  concern: string | null;
+  triagedAt: Date | null;
+  triageAction: string | null;
+}
+
+/**
  * Everything the database holds about one person, for the right of access: every table that
  * names them, free text decrypted, scoped by structure like every person query. It reads the
  * other features' tables itself because the export is the one reader that must see all of it
@@ -88,6 +103,32 @@ export function createPersonExportRepository(cipher: Cipher) {
     db.raw(`(SELECT name FROM users u WHERE u.id = ${col})`);
 
   return {
+    async reports(db: Db, structureId: string, personId: string): Promise<ExportReport[]> {
+      const rows = await db('reports')
+        .where({ structure_id: structureId, person_id: personId })
+        .orderBy('created_at', 'desc')
+        .select(
+          'receipt_number',
+          'channel',
+          'created_at',
+          'location_enc',
+          'who_enc',
+          'concern_enc',
+          'triaged_at',
+          'triage_action',
+        );
+      return rows.map((r) => ({
+        receiptNumber: r.receipt_number,
+        channel: r.channel,
+        createdAt: r.created_at,
+        location: dec(r.location_enc),
+        who: dec(r.who_enc),
+        concern: dec(r.concern_enc),
+        triagedAt: r.triaged_at,
+        triageAction: r.triage_action,
+      }));
+    },
+
     async contacts(db: Db, structureId: string, personId: string): Promise<ExportContact[]> {
       const rows = await db('contacts as c')
         .where({ 'c.structure_id': structureId, 'c.person_id': personId })

@@ -12,7 +12,7 @@ export function personExportRouter(exports: PersonExportService): Router {
     policy: hasRole('manager'),
     params: personIdParams,
     summary:
-      'Right of access: everything held about the person (file, contacts with every private note, follow-ups, rights and their history, consents, referrals and their events, who read the file), audited; the printable PDF is the page /personnes/:id/export.pdf',
+      'Right of access: everything held about the person (file, contacts with every private note, follow-ups, rights and their history, consents, referrals and their events, reports without their reporter, who read the file), audited; the printable PDF is the page /personnes/:id/export.pdf',
     handler: ({ actor, params, ctx }) => exports.export(actor, params.id, 'json', ctx),
   });
   return r;

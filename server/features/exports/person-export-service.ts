@@ -11,6 +11,7 @@ import type {
   ExportContact,
   ExportFollowUp,
   ExportReferral,
+  ExportReport,
   ExportRight,
   PersonExportRepository,
 } from './person-export-repository';
@@ -37,6 +38,8 @@ export interface PersonExport {
   rights: ExportRight[];
   consents: ExportConsent[];
   referrals: ExportReferral[];
+  /** Reports (signalements) about the person, without who reported them. */
+  reports: ExportReport[];
   /** Who read or changed the file, its referrals and the files merged into it, newest first. */
   accessLog: AuditEvent[];
 }
@@ -52,7 +55,8 @@ export type ExportFormat = 'json' | 'pdf';
  * included; the exceptions are other people's data and rights, which the manager who hands the
  * export over checks (the person file holds no third party's file). Private notes are otherwise
  * shown to their author only: the export is the one deliberate exception, for managers only,
- * and each export is audited.
+ * and each export is audited. Reports about the person come without who reported them or how to
+ * reach them: that is the reporter's data, which the right of access does not open (art. 15.4).
  */
 export function createPersonExportService(deps: PersonExportDeps) {
   const { knex, clock, persons, merges, audit, settings, exports } = deps;
@@ -77,6 +81,7 @@ export function createPersonExportService(deps: PersonExportDeps) {
           const rights = await exports.rights(trx, s, personId);
           const consents = await exports.consents(trx, s, personId);
           const referrals = await exports.referrals(trx, s, personId);
+          const reports = await exports.reports(trx, s, personId);
           const accessLog = await audit.allForPerson(trx, s, historyIds);
           await auditTrail.record(trx, {
             actor,
@@ -97,6 +102,7 @@ export function createPersonExportService(deps: PersonExportDeps) {
             rights,
             consents,
             referrals,
+            reports,
             accessLog,
           };
         },

@@ -17,6 +17,8 @@ export interface AnonymisationCounts {
   rightNotes: number;
   referrals: number;
   referralEvents: number;
+  /** Reports (signalements) triaged into or linked to the file. */
+  reports: number;
   notifications: number;
 }
 
@@ -24,6 +26,7 @@ export interface AnonymisationCounts {
 export interface PersonSubjects {
   followUpIds: string[];
   referralIds: string[];
+  reportIds: string[];
 }
 
 /**
@@ -55,8 +58,28 @@ export function createRetentionRepository(cipher: Cipher) {
       referralEvents: s.referralIds.length
         ? await n(db('referral_events').whereIn('referral_id', s.referralIds))
         : 0,
+      reports: s.reportIds.length,
       notifications: await n(notificationsAbout(db, structureId, personId, s)),
     } satisfies AnonymisationCounts;
+  }
+
+  /**
+   * What reports said (where, who, the concern; required, so an empty text, encrypted), how to
+   * reach the reporter and the triage reason go; the receipt, dates and triage action stay.
+   */
+  async function clearReports(trx: Knex.Transaction, ids: string[], now: Date) {
+    await trx('reports')
+      .whereIn('id', ids)
+      .update({
+        location_enc: cipher.encrypt(''),
+        who_enc: null,
+        concern_enc: cipher.encrypt(''),
+        reporter_contact_enc: null,
+        triage_reason_enc: trx.raw("CASE WHEN triage_action = 'dismiss' THEN ? END", [
+          cipher.encrypt(''),
+        ]),
+        anonymised_at: now,
+      });
   }
 
   function notificationsAbout(db: Db, structureId: string, personId: string, s: PersonSubjects) {
@@ -115,7 +138,15 @@ export function createRetentionRepository(cipher: Cipher) {
       const referrals = await db('referrals')
         .where({ structure_id: structureId, person_id: personId })
         .pluck('id');
-      return { followUpIds: followUps as string[], referralIds: referrals as string[] };
+      const reports = await db('reports')
+        .where({ structure_id: structureId, person_id: personId })
+        .whereNull('anonymised_at')
+        .pluck('id');
+      return {
+        followUpIds: followUps as string[],
+        referralIds: referrals as string[],
+        reportIds: reports as string[],
+      };
     },
 
     counts,
@@ -185,11 +216,42 @@ export function createRetentionRepository(cipher: Cipher) {
           .where('expires_at', '>', now)
           .update({ expires_at: now });
       }
+      if (s.reportIds.length) await clearReports(trx, s.reportIds, now);
       await notificationsAbout(trx, structureId, personId, s).update({
         title: ANONYMISED_NOTIFICATION_TITLE,
         body: null,
       });
       return changed;
+    },
+
+    /** Reports dismissed before the cutoff whose text is still there (no file to follow them). */
+    async dismissedReportsDue(db: Db, structureId: string, cutoff: Date): Promise<string[]> {
+      return db('reports')
+        .where({ structure_id: structureId, triage_action: 'dismiss' })
+        .whereNull('anonymised_at')
+        .where('triaged_at', '<', cutoff)
+        .orderBy('triaged_at')
+        .pluck('id');
+    },
+
+    /** Clears dismissed reports (locked again: only those still due). How many it cleared. */
+    async clearDismissedReports(
+      trx: Knex.Transaction,
+      structureId: string,
+      ids: string[],
+      cutoff: Date,
+      now: Date,
+    ): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const due: string[] = await trx('reports')
+        .where({ structure_id: structureId, triage_action: 'dismiss' })
+        .whereIn('id', ids)
+        .whereNull('anonymised_at')
+        .where('triaged_at', '<', cutoff)
+        .forUpdate()
+        .pluck('id');
+      if (due.length) await clearReports(trx, due, now);
+      return due;
     },
 
     /** Audit events older than the cutoff (and 12 months by the database's clock), purged. */

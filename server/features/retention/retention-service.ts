@@ -33,6 +33,8 @@ export interface RetentionReport {
   /** Audit events from before this moment are purged. */
   auditCutoff: Date;
   persons: { id: string; counts: AnonymisationCounts }[];
+  /** Reports dismissed before the cutoff, their text cleared (no file keeps them). */
+  dismissedReports: string[];
   auditEventsPurged: number;
 }
 
@@ -97,6 +99,33 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     return counts;
   }
 
+  /** Dismissed reports past the cutoff lose their text; one audit event each. */
+  async function clearDismissed(
+    trx: Knex.Transaction,
+    structureId: string,
+    ids: string[],
+    limits: { cutoff: Date; retentionMonths: number },
+    now: Date,
+  ): Promise<string[]> {
+    const cleared = await retention.clearDismissedReports(
+      trx,
+      structureId,
+      ids,
+      limits.cutoff,
+      now,
+    );
+    for (const id of cleared)
+      await auditTrail.record(trx, {
+        actor: null,
+        structureId,
+        action: 'report.anonymise',
+        subjectType: 'report',
+        subjectId: id,
+        details: { reason: 'retention', retentionMonths: limits.retentionMonths },
+      });
+    return cleared;
+  }
+
   async function purge(trx: Knex.Transaction, structureId: string, auditCutoff: Date) {
     const purged = await retention.purgeAudit(trx, auditCutoff, structureId);
     if (purged > 0)
@@ -124,6 +153,7 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       dryRun: Boolean(opts.dryRun),
       ...limits,
       persons: [],
+      dismissedReports: [],
       auditEventsPurged: 0,
     };
     for (const [i, personId] of due.entries()) {
@@ -141,6 +171,10 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       }
       opts.onProgress?.(i + 1, due.length, structureId);
     }
+    const dismissed = await retention.dismissedReportsDue(knex, structureId, limits.cutoff);
+    report.dismissedReports = opts.dryRun
+      ? dismissed
+      : await knex.transaction((trx) => clearDismissed(trx, structureId, dismissed, limits, now));
     report.auditEventsPurged = opts.dryRun
       ? await retention.countAuditOlderThan(knex, limits.auditCutoff, structureId)
       : await knex.transaction((trx) => purge(trx, structureId, limits.auditCutoff));
@@ -197,10 +231,17 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       for (const personId of await retention.dueForAnonymisation(trx, structureId, limits.cutoff)) {
         if (await anonymiseOne(trx, outbox, structureId, personId, limits, now)) anonymised += 1;
       }
+      const reports = await clearDismissed(
+        trx,
+        structureId,
+        await retention.dismissedReportsDue(trx, structureId, limits.cutoff),
+        limits,
+        now,
+      );
       const purged = await purge(trx, structureId, limits.auditCutoff);
-      return anonymised + purged > 0
+      return anonymised + reports.length + purged > 0
         ? { done: true }
-        : { done: false, reason: 'no file due and no audit event to purge' };
+        : { done: false, reason: 'no file or report due and no audit event to purge' };
     },
   };
 }

@@ -31,6 +31,9 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   'referral.list': 'Consultation des orientations',
   'referral.read': 'Consultation d’une orientation',
   'referral.transition': 'Orientation mise à jour',
+  'person.report_linked': 'Signalement rattaché à la fiche',
+  'report.read': 'Consultation d’un signalement',
+  'report.triage': 'Signalement traité',
 };
 
 export const auditActionLabel = (action: string) => AUDIT_ACTION_LABELS[action] ?? action;

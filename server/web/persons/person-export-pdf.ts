@@ -162,6 +162,16 @@ export function personExportPdf(e: PersonExport): Promise<Buffer> {
           );
       }
 
+      heading('Signalements');
+      none(e.reports, 'Aucun signalement.');
+      for (const r of e.reports) {
+        item(`Signalement n° ${r.receiptNumber} du ${formatDateTime(r.createdAt)}`);
+        row('Lieu', r.location);
+        row('Personne décrite', r.who);
+        row('Inquiétude', r.concern);
+        row('Traité le', r.triagedAt ? formatDateTime(r.triagedAt) : null);
+      }
+
       heading('Qui a consulté ou modifié votre dossier');
       doc.text(t('Les traces sont conservées 12 mois. Les plus récentes en premier.'), { width });
       none(e.accessLog, 'Aucune trace.');

@@ -19,6 +19,7 @@ describe('right of access and who read this file', () => {
   let admin: Agent;
   let person: string;
   let referral: string;
+  let reportId: string;
 
   beforeAll(async () => {
     ctx = await createTestContext({ clock: fixedClock(NOW) });
@@ -60,6 +61,31 @@ describe('right of access and who read this file', () => {
     const food = await createFoodBank();
     await giveConsent(worker, person, food.partner.id);
     referral = (await refer(worker, person, food.partner.id)).body.id;
+    const [report] = await testKnex()('reports')
+      .insert({
+        structure_id: team.structure.id,
+        receipt_number: 'K7MPQRST',
+        channel: 'public',
+        location_enc: ctx.deps.cipher.encrypt('Parvis de la médiathèque'),
+        who_enc: ctx.deps.cipher.encrypt('Une dame âgée, manteau rouge'),
+        concern_enc: ctx.deps.cipher.encrypt('Elle semble dormir dehors'),
+        reporter_contact_enc: ctx.deps.cipher.encrypt('Voisine du 3e, 06 98 76 54 32'),
+        created_at: NOW,
+        triaged_at: NOW,
+        triaged_by: team.worker.id,
+        triage_action: 'link',
+        person_id: person,
+      })
+      .returning('id');
+    reportId = report.id;
+    await testKnex()('audit_events').insert({
+      structure_id: team.structure.id,
+      actor_id: team.worker.id,
+      actor_role: 'worker',
+      action: 'report.read',
+      subject_type: 'report',
+      subject_id: reportId,
+    });
     await worker.get(`/api/persons/${person}`);
   });
   afterAll(async () => ctx.close());
@@ -111,6 +137,20 @@ describe('right of access and who read this file', () => {
           events: [expect.objectContaining({ toStatus: 'requested', actor: 'Léa Martin' })],
         }),
       ]);
+      // The report about her, without who reported it nor how to reach them.
+      expect(e.reports).toEqual([
+        {
+          receiptNumber: 'K7MPQRST',
+          channel: 'public',
+          createdAt: NOW.toISOString(),
+          location: 'Parvis de la médiathèque',
+          who: 'Une dame âgée, manteau rouge',
+          concern: 'Elle semble dormir dehors',
+          triagedAt: NOW.toISOString(),
+          triageAction: 'link',
+        },
+      ]);
+      expect(JSON.stringify(e)).not.toContain('Voisine du 3e');
       const reads = e.accessLog.filter((a: { action: string }) => a.action === 'person.read');
       expect(reads[0]).toMatchObject({
         subjectId: person,
@@ -154,10 +194,13 @@ describe('right of access and who read this file', () => {
         'Aide personnalisée au logement (APL, ALS, ALF) — Obtenu',
         'Montant mensuel : 215,50 €',
         'Banque alimentaire : Demandée',
+        'Signalement n° K7MPQRST du 19 décembre 2026 à 22:00',
+        'Inquiétude : Elle semble dormir dehors',
         'Qui a consulté ou modifié votre dossier',
         'Consultation de la fiche — Léa Martin (',
       ])
         expect(text).toContain(part);
+      expect(text).not.toContain('Voisine du 3e');
       expect(
         await testKnex()('audit_events').where({ action: 'person.export', subject_id: person }),
       ).toContainEqual(expect.objectContaining({ details: { format: 'pdf' } }));
@@ -182,9 +225,12 @@ describe('right of access and who read this file', () => {
       expect(all.body.total).toBe(all.body.items.length);
       const at = all.body.items.map((e: { at: string }) => e.at);
       expect([...at].sort().reverse()).toEqual(at);
-      // The referral's own events come with the person's.
+      // The referral's and the report's own events come with the person's.
       expect(all.body.items).toContainEqual(
         expect.objectContaining({ subjectType: 'referral', subjectId: referral }),
+      );
+      expect(all.body.items).toContainEqual(
+        expect.objectContaining({ action: 'report.read', subjectId: reportId }),
       );
       expect(all.body.items[0]).toMatchObject({ action: 'audit.read', subjectId: person });
       expect(second.body).toMatchObject({ page: 2, pageSize: 2, total: all.body.total - 1 });

@@ -62,6 +62,9 @@ describe('retention: files without activity are anonymised, old audit events pur
   let recent: string;
   let oldFollowUp: string;
   let oldReferral: string;
+  let oldReport: string;
+  let oldDismissed: string;
+  let recentDismissed: string;
 
   async function fullFile(districtId: string) {
     const food = await createFoodBank();
@@ -117,7 +120,29 @@ describe('retention: files without activity are anonymised, old audit events pur
         body: 'Nadia Benali',
       },
     ]);
-    return { id: p.id, followUpId: fu.body.id as string, referralId: ref.body.id as string };
+    // A resident's report, triaged into this file.
+    const [report] = await testKnex()('reports')
+      .insert({
+        structure_id: team.structure.id,
+        receipt_number: `R${p.id.slice(0, 7)}`.toUpperCase(),
+        channel: 'public',
+        location_enc: ctx.deps.cipher.encrypt('Parvis de la médiathèque'),
+        who_enc: ctx.deps.cipher.encrypt('Une dame âgée avec un chien'),
+        concern_enc: ctx.deps.cipher.encrypt('Elle dort dehors depuis une semaine'),
+        reporter_contact_enc: ctx.deps.cipher.encrypt('voisine, 06 98 76 54 32'),
+        created_at: NOW,
+        triaged_at: NOW,
+        triaged_by: team.worker.id,
+        triage_action: 'link',
+        person_id: p.id,
+      })
+      .returning('id');
+    return {
+      id: p.id,
+      followUpId: fu.body.id as string,
+      referralId: ref.body.id as string,
+      reportId: report.id as string,
+    };
   }
 
   beforeAll(async () => {
@@ -131,8 +156,29 @@ describe('retention: files without activity are anonymised, old audit events pur
     old = a.id;
     oldFollowUp = a.followUpId;
     oldReferral = a.referralId;
+    oldReport = a.reportId;
     recent = b.id;
     await testKnex()('persons').where({ id: old }).update({ last_activity_at: LONG_AGO });
+    // Two dismissed reports: one dismissed 25 months ago (its text goes), one last month.
+    const dismissed = (at: Date, n: string) => ({
+      structure_id: team.structure.id,
+      receipt_number: `DISMISS${n}`,
+      channel: 'public',
+      location_enc: ctx.deps.cipher.encrypt('Quai Ligny'),
+      who_enc: ctx.deps.cipher.encrypt('Un homme âgé'),
+      concern_enc: ctx.deps.cipher.encrypt('Il a l’air perdu'),
+      reporter_contact_enc: ctx.deps.cipher.encrypt('06 11 22 33 44'),
+      created_at: at,
+      triaged_at: at,
+      triaged_by: team.worker.id,
+      triage_action: 'dismiss',
+      triage_reason_enc: ctx.deps.cipher.encrypt('Déjà suivi par le 115'),
+    });
+    [oldDismissed, recentDismissed] = (
+      await testKnex()('reports')
+        .insert([dismissed(LONG_AGO, '1'), dismissed(paris('2026-11-10T10:00:00'), '2')])
+        .returning('id')
+    ).map((r: { id: string }) => r.id);
     // Audit events: one from 13 months before the database's own clock, one recent.
     await testKnex().raw(
       `INSERT INTO audit_events (structure_id, action, subject_type, subject_id, created_at)
@@ -169,10 +215,12 @@ describe('retention: files without activity are anonymised, old audit events pur
           rightNotes: 2,
           referrals: 1,
           referralEvents: 1,
+          reports: 1,
           notifications: 2,
         },
       },
     ]);
+    expect(report.dismissedReports).toEqual([oldDismissed]);
     expect(progress).toEqual([1]);
     expect(await persons()).toEqual(before.persons);
     expect(await auditCount()).toBe(before.audit);
@@ -183,7 +231,21 @@ describe('retention: files without activity are anonymised, old audit events pur
     const recentBefore = await testKnex()('persons').where({ id: recent }).first();
     const report = await ctx.deps.services.retention.runStructure(team.structure.id);
     expect(report.persons.map((p) => p.id)).toEqual([old]);
+    expect(report.dismissedReports).toEqual([oldDismissed]);
     expect(report.auditEventsPurged).toBe(1);
+    // The report dismissed 25 months ago keeps its receipt and dates, not what it said.
+    const gone = await testKnex()('reports').where({ id: oldDismissed }).first();
+    expect(gone).toMatchObject({ who_enc: null, reporter_contact_enc: null, anonymised_at: NOW });
+    for (const col of ['location_enc', 'concern_enc', 'triage_reason_enc'])
+      expect(ctx.deps.cipher.decrypt(gone[col])).toBe('');
+    const kept = await testKnex()('reports').where({ id: recentDismissed }).first();
+    expect(ctx.deps.cipher.decrypt(kept.concern_enc)).toBe('Il a l’air perdu');
+    expect(
+      await testKnex()('audit_events').where({
+        action: 'report.anonymise',
+        subject_id: oldDismissed,
+      }),
+    ).toHaveLength(1);
 
     const p = await testKnex()('persons').where({ id: old }).first();
     expect(p).toMatchObject({
@@ -220,6 +282,17 @@ describe('retention: files without activity are anonymised, old audit events pur
     expect(ctx.deps.cipher.decrypt(ref.reason_enc)).toBe('');
     expect(ref.shared_summary_enc).toBeNull();
     expect(ref.status).toBe('requested');
+    // The report triaged into the file keeps its receipt, dates and action, not what it said.
+    const signal = await testKnex()('reports').where({ id: oldReport }).first();
+    expect(signal).toMatchObject({
+      anonymised_at: NOW,
+      who_enc: null,
+      reporter_contact_enc: null,
+      triage_action: 'link',
+      person_id: old,
+    });
+    expect(ctx.deps.cipher.decrypt(signal.location_enc)).toBe('');
+    expect(ctx.deps.cipher.decrypt(signal.concern_enc)).toBe('');
     const notes = await testKnex()('notifications').whereIn('subject_id', [old, oldFollowUp]);
     expect(notes.map((n) => [n.title, n.body])).toEqual([
       ['Notification sur une fiche anonymisée', null],
@@ -256,6 +329,7 @@ describe('retention: files without activity are anonymised, old audit events pur
     const before = { persons: await persons(), audit: await auditCount() };
     const report = await ctx.deps.services.retention.runStructure(team.structure.id);
     expect(report.persons).toEqual([]);
+    expect(report.dismissedReports).toEqual([]);
     expect(report.auditEventsPurged).toBe(0);
     expect(await persons()).toEqual(before.persons);
     expect(await auditCount()).toBe(before.audit);

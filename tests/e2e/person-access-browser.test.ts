@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import { pdfTextOf } from '../setup/pdf';
@@ -10,6 +10,7 @@ import {
   newPage as openPage,
   see as seeWithShot,
   serve,
+  signIn as signInAt,
   type Served,
 } from './browser';
 
@@ -52,12 +53,8 @@ describe('letterhead, letter, journal and export in the browser', () => {
     await ctx?.close();
   });
 
-  async function signIn(page: Page, path: string, email: string) {
-    await page.goto(`${served.base}${path}`);
-    await page.getByLabel('Adresse électronique').fill(email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
-  }
+  const signIn = (page: Page, path: string, email: string) =>
+    signInAt(page, `${served.base}${path}`, email);
 
   it('an admin sets the letterhead of the letters', async () => {
     const page = await openPage(browser, { problems });

@@ -26,6 +26,14 @@ const DB_URL =
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PERSONS = Number(process.env.BENCH_PERSONS ?? 20000);
+/**
+ * BENCH_ONLY=<words>: the two baselines and the scenarios whose name holds one of the words
+ * (comma-separated), printed only; docs/benchmarks.md is written by full runs alone.
+ */
+const ONLY = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((w) => w.trim())
+  .filter(Boolean);
 
 interface Scenario {
   name: string;
@@ -280,6 +288,13 @@ async function main() {
       auth: 'worker',
     },
     {
+      name: 'GET /api/observation?by=district (manager, whole structure, suppressed)',
+      port: 'app',
+      method: 'GET',
+      path: '/api/observation?from=2026-01-01&to=2026-12-31&by=district',
+      auth: 'manager',
+    },
+    {
       name: 'GET /api/persons/:id/rights',
       port: 'app',
       method: 'GET',
@@ -288,8 +303,11 @@ async function main() {
     },
   ];
 
+  const chosen = ONLY.length
+    ? scenarios.filter((s) => s.port === 'bare' || ONLY.some((w) => s.name.includes(w)))
+    : scenarios;
   const results: Result[] = [];
-  for (const s of scenarios) {
+  for (const s of chosen) {
     process.stdout.write(`${s.name} … `);
     const r = await load(ports, s, cookies);
     results.push(r);
@@ -299,6 +317,10 @@ async function main() {
   await new Promise((r) => child.once('exit', r));
   agent.destroy();
 
+  if (ONLY.length) {
+    console.log('\nBENCH_ONLY run: docs/benchmarks.md left as it is.');
+    return;
+  }
   const base = results[1];
   const row = (r: Result) =>
     `| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`;

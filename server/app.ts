@@ -21,6 +21,7 @@ import { letterRouter } from './features/letters/letter-router';
 import { auditRouter } from './features/audit/audit-router';
 import { personExportRouter } from './features/exports/person-export-router';
 import { backlogRouter } from './features/backlog/backlog-router';
+import { observationRouter } from './features/observation/observation-router';
 import { followUpRouter } from './features/follow-ups/follow-up-router';
 import { notificationRouter } from './features/notifications/notification-router';
 import { personRouter } from './features/persons/person-router';
@@ -144,6 +145,7 @@ export function createApp(deps: Deps): Express {
   api.use(personExportRouter(deps.services.personExports));
   api.use(followUpRouter(deps.services.followUps));
   api.use(backlogRouter(deps.services.backlog));
+  api.use(observationRouter(deps.services.observation));
   api.use(notificationRouter(deps.services.notifications));
   api.use(partnerRouter(deps.services.partners));
   api.use(consentRouter(deps.services.consents));

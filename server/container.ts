@@ -34,6 +34,11 @@ import { deadlineRepository } from './features/deadlines/deadline-repository';
 import { createOutbox, type UnitOfWork } from './features/deadlines/outbox';
 import { createBacklogRepository } from './features/backlog/backlog-repository';
 import { createBacklogService, type BacklogService } from './features/backlog/backlog-service';
+import { createObservationRepository } from './features/observation/observation-repository';
+import {
+  createObservationService,
+  type ObservationService,
+} from './features/observation/observation-service';
 import {
   createFollowUpService,
   type FollowUpService,
@@ -131,6 +136,7 @@ export interface Deps {
     contacts: ContactService;
     followUps: FollowUpService;
     backlog: BacklogService;
+    observation: ObservationService;
     timeline: TimelineService;
     notifications: NotificationService;
     partners: PartnerDirectory;
@@ -353,6 +359,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
         calendar,
         backlog: createBacklogRepository(),
+      }),
+      observation: createObservationService({
+        knex,
+        clock,
+        settings,
+        observations: createObservationRepository(),
       }),
       timeline: createTimelineService({
         knex,

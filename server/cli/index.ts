@@ -96,7 +96,7 @@ const COMMANDS: Record<string, Command> = {
   },
   'bench:seed': {
     summary:
-      'load a large bench structure (persons, contacts, follow-ups, referrals) for npm run bench',
+      'load a large bench structure (persons, contacts, follow-ups, referrals, districts, teams, rights) for npm run bench',
     usage: 'bench:seed [--persons 20000]',
     options: { persons: { type: 'string' } },
     async run({ db, config, values }) {

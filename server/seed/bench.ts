@@ -32,6 +32,7 @@ export async function benchSeed(
   const log = opts.log ?? (() => undefined);
   const base = await personsSeed(knex, opts.persons, log);
   const referralId = await referralsSeed(knex, base, opts.cipher, log);
+  await observationSeed(knex, base.structureId, log);
   return { ...base, referralId };
 }
 
@@ -133,6 +134,91 @@ async function referralsSeed(
     await trx.raw('ANALYZE consents, referrals, referral_events');
     return first;
   });
+}
+
+/**
+ * What the observation counts, at scale: six districts (three QPV) and a seventh of the people
+ * without one, two teams sharing the staff (one member in both), a right with its history for
+ * every other person (every status and reason, monthly amounts once obtained), and the
+ * partner's answer time on the referrals it took. Idempotent: does nothing once the bench
+ * structure has districts.
+ */
+async function observationSeed(knex: Knex, structureId: string, log: (msg: string) => void) {
+  if (await knex('districts').where({ structure_id: structureId }).first('id')) return;
+  await knex.transaction(async (trx) => {
+    await trx('districts').insert(
+      ['Belle-Beille', 'Monplaisir', 'Roseraie', 'Centre-ville', 'Doutre', 'Lac de Maine'].map(
+        (name, i) => ({ structure_id: structureId, name, qpv: i < 3 }),
+      ),
+    );
+    const b = { s: structureId };
+    // People in the row order of their id: districts by rank, a seventh without one.
+    await trx.raw(
+      `UPDATE persons p SET district_id = d.id
+       FROM (SELECT id, row_number() OVER (ORDER BY id) AS rn FROM persons WHERE structure_id = :s) x
+       JOIN (SELECT id, row_number() OVER (ORDER BY name) - 1 AS k FROM districts WHERE structure_id = :s) d
+         ON d.k = x.rn % 7
+       WHERE p.id = x.id`,
+      b,
+    );
+    const teams = await trx('teams')
+      .insert([
+        { structure_id: structureId, name: 'Équipe mobile' },
+        { structure_id: structureId, name: 'Accueil' },
+      ])
+      .returning('id');
+    const staff: { id: string }[] = await trx('users')
+      .where({ structure_id: structureId })
+      .whereIn('role', ['worker', 'manager'])
+      .orderBy('email')
+      .select('id');
+    await trx('team_members').insert([
+      ...staff.map((u, i) => ({ team_id: teams[i % 2].id, user_id: u.id })),
+      { team_id: teams[1].id, user_id: staff[0].id },
+    ]);
+    // Every other person has one right of the catalogue; its status and reason cycle, and it
+    // was set in 2026 (an earlier status first for a fifth of them).
+    const statuses = `(ARRAY['not_claimed','claim_in_progress','obtained','refused','abandoned','not_claimed','obtained'])`;
+    const reasons = `(ARRAY['non_knowledge','non_request','non_receipt','non_proposal'])`;
+    await trx.raw(
+      `WITH ranked AS (
+         SELECT p.id, row_number() OVER (ORDER BY p.id) AS rn FROM persons p WHERE p.structure_id = :s
+       ), rights AS (
+         SELECT id, row_number() OVER (ORDER BY code) - 1 AS k, count(*) OVER () AS n
+         FROM rights WHERE structure_id = :s
+       ), chosen AS (
+         SELECT x.id AS person_id, r.id AS right_id, x.rn,
+           ${statuses}[1 + x.rn % 7] AS status
+         FROM ranked x JOIN rights r ON r.k = (x.rn / 2) % r.n
+         WHERE x.rn % 2 = 0
+       ), rows AS (
+         SELECT c.*, CASE WHEN c.status = 'not_claimed' THEN ${reasons}[1 + (c.rn / 7) % 4] END AS reason,
+           CASE WHEN c.status = 'obtained' THEN (20000 + (c.rn % 50) * 1000)::int END AS cents,
+           timestamptz '2026-01-05 10:00+01' + (c.rn % 300) * interval '1 day' AS at
+         FROM chosen c
+       ), inserted AS (
+         -- A data-modifying CTE runs whether or not it is read.
+         INSERT INTO person_rights (structure_id, person_id, right_id, status, reason, monthly_amount_cents, created_at, updated_at)
+         SELECT CAST(:s AS uuid), person_id, right_id, status, reason, cents, at, at FROM rows RETURNING id
+       )
+       INSERT INTO person_right_events (structure_id, person_id, right_id, from_status, status, reason, monthly_amount_cents, at)
+       SELECT CAST(:s AS uuid), person_id, right_id, NULL, 'not_claimed', 'non_knowledge', NULL, at - interval '30 days'
+       FROM rows WHERE rn % 5 = 0
+       UNION ALL
+       SELECT CAST(:s AS uuid), person_id, right_id, CASE WHEN rn % 5 = 0 THEN 'not_claimed' END, status, reason, cents, at FROM rows`,
+      b,
+    );
+    // The partner answered the referrals it took after 0 to 5 days.
+    await trx.raw(
+      `UPDATE referrals SET responded_at = created_at + ((extract(epoch FROM created_at)::bigint / 60) % 6) * interval '1 day'
+       WHERE structure_id = :s AND status <> 'requested'`,
+      b,
+    );
+    await trx.raw(
+      'ANALYZE districts, persons, teams, team_members, person_rights, person_right_events, referrals',
+    );
+  });
+  log('bench:seed districts, teams and rights for the observation');
 }
 
 async function personsSeed(

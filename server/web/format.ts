@@ -39,15 +39,8 @@ export const STATUS_BADGES: Record<PathStatus, string> = {
   closed: 'fr-badge--no-icon',
 };
 
-export const SOURCE_LABELS: Record<string, string> = {
-  outreach: 'Aller-vers (maraude, rue)',
-  partner: 'Partenaire',
-  neighbour: 'Voisinage',
-  citizen_report: 'Signalement citoyen',
-  institution: 'Institution',
-  self: 'La personne elle-même',
-  elected_official: 'Élu·e',
-};
+/** Where the API's own French labels exist (the observation CSV uses them), pages take them. */
+export { SOURCE_LABELS } from '../features/persons/person-schemas';
 
 export const FOLLOW_UP_STATUS_LABELS: Record<string, string> = {
   open: 'À faire',

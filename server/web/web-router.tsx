@@ -15,6 +15,7 @@ import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
 import { apiTokenWebRouter } from './account/api-token-web-router';
 import { twoFactorWebRouter } from './account/two-factor-web-router';
+import { observationWebRouter } from './observation/observation-web-router';
 
 type Services = Deps['services'];
 
@@ -41,5 +42,6 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(accountWebRouter(services));
   r.use(twoFactorWebRouter(services));
   r.use(apiTokenWebRouter(services));
+  r.use(observationWebRouter(services));
   return r;
 }

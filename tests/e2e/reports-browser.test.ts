@@ -1,6 +1,8 @@
 import type { Browser, Locator } from 'playwright-core';
 import { fixedClock } from '../../server/lib/clock';
-import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { PERSON_SOURCES } from '../../server/features/persons/person-schemas';
+import { createTestContext, type TestContext } from '../setup/context';
+import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import {
   checkPage,
@@ -8,6 +10,7 @@ import {
   newPage as openPage,
   see as seeWithShot,
   serve,
+  signIn,
   type Served,
 } from './browser';
 
@@ -17,8 +20,9 @@ const see = (locator: Locator, text: string | RegExp) =>
 
 /**
  * Citizen participation in a real browser: a resident reports someone from a phone and keeps a
- * receipt; a worker finds it in the triage queue and turns it into a new person file. Each page
- * checked with axe. One browser, few page loads.
+ * receipt; a worker finds it in the triage queue and turns it into a new person file; the
+ * observer's dashboard counts it, shown as "< 5" until the threshold. Each page checked with axe.
+ * One browser, few page loads.
  */
 describe('a report from a phone to a person file, in the browser', () => {
   let ctx: TestContext;
@@ -30,6 +34,18 @@ describe('a report from a phone to a person file, in the browser', () => {
   beforeAll(async () => {
     ctx = await createTestContext({ clock: fixedClock(NOW) });
     team = await createTeam();
+    // Five people met this year from every other source, four from earlier citizen reports: the
+    // report triaged below is the fifth, the structure's threshold.
+    await testKnex()('persons').insert(
+      PERSON_SOURCES.flatMap((source) =>
+        Array.from({ length: source === 'citizen_report' ? 4 : 5 }, (_, i) => ({
+          structure_id: team.structure.id,
+          alias: `${source} ${i}`,
+          source,
+          created_at: '2026-10-01T10:00:00Z',
+        })),
+      ),
+    );
     served = await serve(ctx.app);
     browser = await launchChromium();
   });
@@ -40,7 +56,17 @@ describe('a report from a phone to a person file, in the browser', () => {
     await ctx?.close();
   });
 
-  it('a resident reports on a phone and gets a receipt; a worker triages it into a new person', async () => {
+  it('a resident reports on a phone and gets a receipt; a worker triages it into a new person; the observer’s dashboard moves', async () => {
+    const observer = await openPage(browser, { problems });
+    await signIn(observer, `${served.base}/?by=source`, team.observer.email);
+    await see(observer.getByRole('heading', { level: 1 }), 'Observation sociale');
+    const citizenReports = observer
+      .locator('table', { has: observer.locator('caption', { hasText: 'Personnes repérées' }) })
+      .getByRole('row', { name: /Signalement citoyen/ })
+      .locator('td')
+      .first();
+    await see(citizenReports, '< 5');
+
     const phone = await openPage(browser, { width: 390, height: 844, problems });
     await phone.goto(`${served.base}/signaler/${team.structure.slug}`);
     await see(phone.getByRole('heading', { level: 1 }), 'Signaler une personne en difficulté');
@@ -61,10 +87,7 @@ describe('a report from a phone to a person file, in the browser', () => {
     await checkPage(phone, '41-signalement-recu');
 
     const desk = await openPage(browser, { problems });
-    await desk.goto(`${served.base}/connexion`);
-    await desk.getByLabel('Adresse électronique').fill(team.worker.email);
-    await desk.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await desk.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(desk, `${served.base}/connexion`, team.worker.email);
     await see(desk.getByRole('heading', { level: 1 }), 'Mes actions');
     await desk.getByRole('link', { name: 'Signalements' }).first().click();
     await see(desk.locator('main'), `Signalement ${receipt}`);
@@ -78,6 +101,11 @@ describe('a report from a phone to a person file, in the browser', () => {
     await see(desk.getByRole('heading', { level: 1 }), 'Homme ~60 ans, béret');
     expect(new URL(desk.url()).pathname).toMatch(/^\/personnes\/[0-9a-f-]{36}$/);
     await checkPage(desk, '43-signalement-fiche-creee');
+
+    // The fifth person from a citizen report: the count is shown.
+    await observer.reload();
+    await see(citizenReports, /^5$/);
+    await checkPage(observer, '44-observation-signalements');
     expect(problems).toEqual([]);
   }, 60000);
 });

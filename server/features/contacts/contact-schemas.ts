@@ -15,6 +15,10 @@ export const CHANNELS = [
 export const OUTCOMES = ['reached', 'not_reached', 'refused', 'appointment_set'] as const;
 export type Channel = (typeof CHANNELS)[number];
 export type Outcome = (typeof OUTCOMES)[number];
+/** The outcomes that count as a successful contact: the person was reached or set a meeting. */
+export const REACHED_OUTCOMES: readonly Outcome[] = ['reached', 'appointment_set'];
+/** The same, as an SQL list for other repositories: `('reached', 'appointment_set')`. */
+export const REACHED_OUTCOMES_SQL = `(${REACHED_OUTCOMES.map((o) => `'${o}'`).join(', ')})`;
 
 export const createContactBody = z
   .object({

@@ -18,11 +18,15 @@ export function digestLines(c: DigestCounts, partner: boolean): string[] {
     lines.push(
       `${plural(c.escalations, 'suivi', 'suivis')} de votre équipe en retard signalé${c.escalations > 1 ? 's' : ''} à vous`,
     );
+  if (c.reports)
+    lines.push(
+      `${plural(c.reports, 'signalement', 'signalements')} en attente de tri au-delà du délai`,
+    );
   return lines;
 }
 
 export const isEmpty = (c: DigestCounts) =>
-  c.dueToday + c.overdue + c.referrals + c.escalations === 0;
+  c.dueToday + c.overdue + c.referrals + c.escalations + c.reports === 0;
 
 const escapeHtml = (s: string) =>
   s.replace(

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
+import { NOTIFY_REPORT_ESCALATED } from '../reports/report-schemas';
 import { NOTIFY_DIGEST, NOTIFY_FOLLOW_UP_ESCALATED } from '../deadlines/rule-kinds';
 
 type Db = Knex | Knex.Transaction;
@@ -12,6 +13,8 @@ export interface DigestCounts {
   referrals: number;
   /** Managers: open follow-ups of their teams escalated to them. */
   escalations: number;
+  /** Managers: reports still waiting triage past the structure's delay, escalated to them. */
+  reports: number;
 }
 
 export interface DigestRecipient {
@@ -73,7 +76,7 @@ export const digestRepository = {
           WHERE r.partner_id = :partnerId AND r.status = 'requested' AND ${REMINDED}`,
         { partnerId: user.partnerId },
       );
-      return { dueToday: 0, overdue: 0, referrals: row.rows[0].n, escalations: 0 };
+      return { dueToday: 0, overdue: 0, referrals: row.rows[0].n, escalations: 0, reports: 0 };
     }
     const bind = { u: user.id, s: structureId, ...at };
     const followUps = (when: string) => `(SELECT count(*)::int FROM follow_ups f
@@ -90,7 +93,10 @@ export const digestRepository = {
               (SELECT count(DISTINCT n.subject_id)::int FROM notifications n
                  JOIN follow_ups f ON f.id = n.subject_id AND f.status = 'open'
                  JOIN persons p ON p.id = f.person_id
-                WHERE n.recipient_id = :u AND n.kind = '${NOTIFY_FOLLOW_UP_ESCALATED}' AND ${REMINDED}) AS escalations`,
+                WHERE n.recipient_id = :u AND n.kind = '${NOTIFY_FOLLOW_UP_ESCALATED}' AND ${REMINDED}) AS escalations,
+              (SELECT count(DISTINCT n.subject_id)::int FROM notifications n
+                 JOIN reports r ON r.id = n.subject_id AND r.structure_id = :s AND r.triaged_at IS NULL
+                WHERE n.recipient_id = :u AND n.kind = '${NOTIFY_REPORT_ESCALATED}') AS reports`,
       bind,
     );
     const r = rows[0];
@@ -99,6 +105,7 @@ export const digestRepository = {
       overdue: r.overdue,
       referrals: r.referrals,
       escalations: r.escalations,
+      reports: r.reports,
     };
   },
 };

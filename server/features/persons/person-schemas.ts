@@ -11,6 +11,17 @@ export const PERSON_SOURCES = [
   'self',
   'elected_official',
 ] as const;
+export type PersonSource = (typeof PERSON_SOURCES)[number];
+/** How a person was identified, in French: pages and the observation's rows and CSV. */
+export const SOURCE_LABELS: Readonly<Record<string, string>> = {
+  outreach: 'Aller-vers (maraude, rue)',
+  partner: 'Partenaire',
+  neighbour: 'Voisinage',
+  citizen_report: 'Signalement citoyen',
+  institution: 'Institution',
+  self: 'La personne elle-même',
+  elected_official: 'Élu·e',
+} satisfies Record<PersonSource, string>;
 export const PATH_STATUSES = [
   'identified',
   'in_contact',

@@ -1,3 +1,4 @@
+import { REACHED_OUTCOMES_SQL } from '../contacts/contact-schemas';
 import { OPEN_STATUSES, sqlStatusList } from '../referrals/referral-state';
 import { ENDED_RIGHT_STATUSES } from '../rights/right-schemas';
 
@@ -22,7 +23,7 @@ export const PERSON_STATUS_SQL = `(CASE
   WHEN EXISTS (SELECT 1 FROM person_rights pr WHERE pr.person_id = p.id)
     AND NOT EXISTS (SELECT 1 FROM person_rights pr WHERE pr.person_id = p.id AND pr.status NOT IN (${ENDED}))
     THEN 'resolved'
-  WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.id AND c.outcome IN ('reached', 'appointment_set'))
+  WHEN EXISTS (SELECT 1 FROM contacts c WHERE c.person_id = p.id AND c.outcome IN ${REACHED_OUTCOMES_SQL})
     THEN 'in_contact'
   ELSE 'identified'
 END)`;

@@ -20,7 +20,7 @@ import type { RenderPerson } from '../persons/person-file-router';
 import { renderBacklog } from '../backlog/backlog-web-router';
 import { sendPage } from '../render';
 import { ActionsPage, actionsPageHref } from '../views/actions-page';
-import { ObserverHomePage } from '../views/observer-home';
+import { renderObservation } from '../observation/observation-web-router';
 import { homeFor } from '../../auth/actor';
 import { isAuthenticated } from '../../auth/policies';
 
@@ -39,14 +39,13 @@ export function followUpWebRouter(
 
   // ---- Home: each role's own page at the root, never a 403 -----------------------------------
   // Managers: the team's backlog; workers: "Mes actions"; partners: their inbox; admins: the
-  // administration; observers: their page.
+  // administration; observers: the observation dashboard.
   r.get('/', isAuthenticated(), async (req, res) => {
     const { role } = actorOf(req);
     if (role === 'manager') return renderBacklog(services, req, res);
     if (role === 'worker') return renderActions(req, res);
     if (role === 'partner' || role === 'admin') return res.redirect(303, homeFor(role));
-    const ctx = await pageContext(req, services.notifications);
-    sendPage(res, <ObserverHomePage ctx={ctx} />);
+    return renderObservation(services, req, res, '/');
   });
   // A manager's own follow-ups, where a worker's are at the root.
   r.get('/mes-actions', staff(), renderActions);

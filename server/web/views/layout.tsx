@@ -14,6 +14,7 @@ type NavKey =
   | 'home'
   | 'deadlines'
   | 'account'
+  | 'observation'
   | 'none';
 
 export interface Flash {
@@ -144,6 +145,9 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                         <NavLink href="/mes-actions" current={nav === 'actions'}>
                           Mes actions
                         </NavLink>
+                        <NavLink href="/observation" current={nav === 'observation'}>
+                          Observation
+                        </NavLink>
                       </>
                     ) : (
                       <NavLink href="/" current={nav === 'actions'}>
@@ -168,7 +172,7 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
                 ) : null}
                 {ctx.actor?.role === 'observer' ? (
                   <NavLink href="/" current={nav === 'home'}>
-                    Accueil
+                    Observation sociale
                   </NavLink>
                 ) : null}
                 {ctx.actor?.role === 'admin' ? (

@@ -93,6 +93,17 @@ describe('a report left untriaged escalates to the managers after reportTriageDa
     expect(await notes(w.disabled.id)).toHaveLength(0);
     expect(await notes(w.worker.id)).toHaveLength(0);
     expect((await escalation(id)).status).toBe('done');
+
+    // The next morning's digest counts it for the managers told, never names it.
+    await advanceTo(ctx, clock, paris('2026-12-15T08:30:00'));
+    const digestOf = (userId: string) =>
+      testKnex()('notifications')
+        .where({ recipient_id: userId, kind: 'digest', due_moment: paris('2026-12-15T08:30:00') })
+        .first();
+    const digest = await digestOf(w.manager.id);
+    expect(digest.body).toContain('1 signalement en attente de tri au-delà du délai');
+    expect(digest.body).not.toContain(receiptNumber);
+    expect((await digestOf(w.worker.id))?.body ?? '').not.toContain('signalement');
   });
 
   it('when a report is triaged in time, then its escalation is cancelled and nobody is told', async () => {

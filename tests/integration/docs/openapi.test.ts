@@ -103,6 +103,24 @@ describe('OpenAPI document', () => {
     },
   );
 
+  it('documents the observation and its CSV with their query parameters', () => {
+    for (const path of ['/api/observation', '/api/observation.csv']) {
+      const o = op(path, 'get') as Operation & { parameters?: { name: string }[] };
+      expect(o.summary).toEqual(expect.any(String));
+      expect((o.parameters ?? []).map((p) => p.name).sort()).toEqual(['by', 'from', 'to']);
+    }
+    const body = component(responseOf('/api/observation', 'get', '200')!.$ref);
+    expect(Object.keys(body.properties!)).toEqual([
+      'from',
+      'to',
+      'by',
+      'threshold',
+      'totals',
+      'rows',
+      'partners',
+    ]);
+  });
+
   const RIGHTS_CONTRACT = [
     ['/api/rights', 'get', '200'],
     ['/api/rights', 'post', '201'],
@@ -346,6 +364,17 @@ describe('OpenAPI document', () => {
         '200',
         await w.agents.worker.post(`/api/consents/${consent.body.id}/revoke`),
       );
+    });
+
+    it('for the observation: totals only, and each grouping (with a partner row)', async () => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+      await refer(w.agents.worker, person.id, w.food.partner.id);
+      for (const by of ['', '?by=district', '?by=right', '?by=source', '?by=team']) {
+        const res = await w.agents.observer.get(`/api/observation${by}`);
+        await check('/api/observation', 'get', '200', res);
+        expect(res.body.partners.rows.length).toBeGreaterThan(0);
+      }
     });
   });
 });

@@ -1,0 +1,35 @@
+import { Router } from 'express';
+import { hasRole } from '../../auth/policies';
+import { endpoint } from '../../http/endpoint';
+import { observationQuery, observationView } from './observation-schemas';
+import type { ObservationService } from './observation-service';
+
+/** Managers and observers: who may read the structure's statistics. */
+export const OBSERVATION_ROLES = ['manager', 'observer'] as const;
+
+export function observationRouter(observation: ObservationService): Router {
+  const r = Router();
+  endpoint(r, {
+    method: 'get',
+    path: '/observation',
+    policy: hasRole(...OBSERVATION_ROLES),
+    query: observationQuery,
+    summary:
+      'Manager, observer: aggregated indicators for a period (default: the twelve months up to today), optionally by district, right, source or team, with referrals by partner; any count under the structure\'s threshold, and any count it could be recomputed from, reads "< N"',
+    response: observationView,
+    handler: ({ actor, query }) => observation.get(actor, query),
+  });
+  endpoint(r, {
+    method: 'get',
+    path: '/observation.csv',
+    policy: hasRole(...OBSERVATION_ROLES),
+    query: observationQuery,
+    summary:
+      'Manager, observer: the same aggregates as CSV (text/csv, UTF-8 with BOM, semicolons, French heads), suppressed the same way, formula cells escaped; each export is audited',
+    handler: async ({ actor, query, ctx, res }) => {
+      const { filename, body } = await observation.csv(actor, query, ctx);
+      res.status(200).type('text/csv; charset=utf-8').attachment(filename).send(body);
+    },
+  });
+  return r;
+}

@@ -150,6 +150,16 @@ describe('retention: files without activity are anonymised, old audit events pur
     team = await createTeam();
     worker = await loginAs(ctx.app, team.worker.email);
     manager = await loginAs(ctx.app, team.manager.email);
+    // Two files alike: with a threshold of 2 their counts show in the observation answer.
+    const admin = await loginAs(ctx.app, team.admin.email);
+    const settings = await admin.get('/api/settings');
+    expect(
+      (
+        await admin
+          .patch('/api/settings')
+          .send({ smallCountThreshold: 2, version: settings.body.version })
+      ).status,
+    ).toBe(200);
     const district = await createDistrict(team.structure.id);
     const a = await fullFile(district.id);
     const b = await fullFile(district.id);
@@ -190,6 +200,16 @@ describe('retention: files without activity are anonymised, old audit events pur
   afterAll(async () => ctx.close());
 
   const persons = () => testKnex()('persons').orderBy('id');
+  /** GET /api/observation over the whole history, whole and by each grouping. */
+  const observed = async () => {
+    const answers = [];
+    for (const by of ['', '&by=district', '&by=right', '&by=source', '&by=team']) {
+      const res = await manager.get(`/api/observation?from=2024-01-01&to=2026-12-19${by}`);
+      expect(res.status).toBe(200);
+      answers.push(res.body);
+    }
+    return answers;
+  };
   const auditCount = async () =>
     Number((await testKnex()('audit_events').count({ n: '*' }).first())?.n);
 
@@ -228,6 +248,8 @@ describe('retention: files without activity are anonymised, old audit events pur
 
   it('when run, then the file loses its identity and free text everywhere, keeps what statistics need, and the numbers are the same', async () => {
     const before = await aggregates(team.structure.id);
+    const observedBefore = await observed();
+    expect(observedBefore[0].totals).toMatchObject({ identified: 2, reached: 2, obtained: 2 });
     const recentBefore = await testKnex()('persons').where({ id: recent }).first();
     const report = await ctx.deps.services.retention.runStructure(team.structure.id);
     expect(report.persons.map((p) => p.id)).toEqual([old]);
@@ -323,6 +345,8 @@ describe('retention: files without activity are anonymised, old audit events pur
     // The other file is untouched; every number statistics are made of is the same.
     expect(await testKnex()('persons').where({ id: recent }).first()).toEqual(recentBefore);
     expect(await aggregates(team.structure.id)).toEqual(before);
+    // And the observation API answers the same, whole and by each grouping.
+    expect(await observed()).toEqual(observedBefore);
   });
 
   it('when run again, then nothing changes and nothing more is audited', async () => {

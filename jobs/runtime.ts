@@ -225,6 +225,12 @@ export async function startDeadlineWorker(
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'Could not plan the daily digests');
     }
+    try {
+      // And its nightly retention run, the same way.
+      await deps.services.retention.ensurePlanned();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'Could not plan the nightly retention runs');
+    }
   });
 
   let closing: Promise<void> | null = null;

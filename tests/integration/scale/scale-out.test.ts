@@ -100,7 +100,7 @@ function startWorker(): Running {
 
 afterAll(async () => {
   for (const p of started)
-    if (p.child.exitCode === null && !p.child.killed) p.child.kill('SIGKILL');
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
   await Promise.all(started.map((p) => p.exited));
   const redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
   const keys = await redis.keys(`${prefix}*`);

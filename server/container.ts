@@ -76,6 +76,18 @@ import { createRateLimiter } from './lib/rate-limit';
 import { sentEmailRepository } from './features/referrals/sent-email-repository';
 import { digestReplanner } from './features/digests/digest-replanner';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
+import {
+  createRetentionService,
+  type RetentionService,
+} from './features/retention/retention-service';
+import { createRetentionRepository } from './features/retention/retention-repository';
+import { createLetterService, type LetterService } from './features/letters/letter-service';
+import { createAuditService, type AuditService } from './features/audit/audit-service';
+import {
+  createPersonExportService,
+  type PersonExportService,
+} from './features/exports/person-export-service';
+import { createPersonExportRepository } from './features/exports/person-export-repository';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
 import { ruleSettingsFrom, type RuleSettingsSource } from './features/deadlines/rule-settings';
@@ -143,6 +155,10 @@ export interface Deps {
     teams: TeamService;
     users: UserService;
     digests: DigestService;
+    retention: RetentionService;
+    letters: LetterService;
+    audit: AuditService;
+    personExports: PersonExportService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
     reports: ReportService;
@@ -305,6 +321,19 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     settings,
   });
 
+  const personMerges = createPersonMergeService({
+    knex,
+    uow,
+    persons,
+    merges: createPersonMergeRepository(),
+    personService,
+    clock,
+  });
+  const audit = createAuditService({
+    knex,
+    assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
+    historyIds: (actor, id) => personMerges.historyIds(actor, id),
+  });
   const twoFactor = createTwoFactorService({ knex, uow, cipher, clock, settings });
   const apiTokens = createApiTokenService({
     knex,
@@ -353,14 +382,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     services: {
       auth: createAuthService({ knex, throttle, users, twoFactor }),
       persons: personService,
-      personMerges: createPersonMergeService({
-        knex,
-        uow,
-        persons,
-        merges: createPersonMergeRepository(),
-        personService,
-        clock,
-      }),
+      personMerges,
       contacts: contactService,
       followUps,
       backlog: createBacklogService({
@@ -407,6 +429,31 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         notifications,
         users,
         sentEmails: sentEmailRepository,
+      }),
+      audit,
+      personExports: createPersonExportService({
+        knex,
+        clock,
+        persons: personService,
+        merges: personMerges,
+        audit,
+        settings,
+        exports: createPersonExportRepository(cipher),
+      }),
+      letters: createLetterService({
+        uow,
+        clock,
+        persons: personService,
+        contacts: contactService,
+        settings,
+      }),
+      retention: createRetentionService({
+        knex,
+        uow,
+        clock,
+        relay,
+        settings,
+        retention: createRetentionRepository(cipher),
       }),
       deadlineAdmin: createDeadlineAdminService({ knex, queue, relay, clock }),
       preferences: createUserPreferenceService({ knex }),

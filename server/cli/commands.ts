@@ -6,6 +6,18 @@ import { emailAddress } from '../lib/email-address';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { userRepository } from '../features/users/user-repository';
 import { seedCatalogue } from '../features/rights/right-catalogue';
+import type { Cipher } from '../lib/crypto';
+import { systemClock } from '../lib/clock';
+import { createUnitOfWork } from '../lib/unit-of-work';
+import { outboxIn } from '../features/deadlines/outbox';
+import { deadlineRepository } from '../features/deadlines/deadline-repository';
+import { createSettingsService } from '../features/settings/settings-service';
+import { createRetentionRepository } from '../features/retention/retention-repository';
+import {
+  createRetentionService,
+  type RetentionReport,
+  type RunOptions,
+} from '../features/retention/retention-service';
 
 /** The operator commands, apart from argument parsing so each rule reads on its own. */
 
@@ -120,4 +132,35 @@ export async function disableUser(knex: Knex, email: string | undefined): Promis
   if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
   await userRepository.setDisabled(knex, user.id, true);
   return { id: user.id };
+}
+
+/**
+ * The retention run of every structure, now (the nightly job's work, on demand). Without Redis:
+ * the deadlines of an anonymised file are cancelled in PostgreSQL, and a job still in Redis for
+ * one of them finds it cancelled and does nothing.
+ */
+export async function runRetention(
+  knex: Knex,
+  cipher: Cipher,
+  opts: { dryRun: boolean; onProgress?: RunOptions['onProgress'] },
+): Promise<RetentionReport[]> {
+  const uow = createUnitOfWork(knex, (trx) => ({
+    writer: outboxIn(trx),
+    afterCommit: async () => undefined,
+  }));
+  const settings = createSettingsService({
+    knex,
+    uow,
+    clock: systemClock,
+    pendingOfKinds: deadlineRepository.pendingOfKinds,
+  });
+  const retention = createRetentionService({
+    knex,
+    uow,
+    clock: systemClock,
+    relay: { enqueue: async () => undefined },
+    settings,
+    retention: createRetentionRepository(cipher),
+  });
+  return retention.runAll(opts);
 }

@@ -3,7 +3,13 @@ import type { OutboxSession, UnitOfWork as GenericUnitOfWork } from '../../lib/u
 import type { DeadlineRelay } from './deadline-relay';
 import { deadlineRepository, type NewDeadline } from './deadline-repository';
 
-export type { Deadline, NewDeadline } from './deadline-repository';
+export type { Deadline, NewDeadline, StructureRunKind } from './deadline-repository';
+
+/** A structure's recurring runs (digest, retention): planned once per moment, each the next. */
+export const structureRuns = {
+  planOnce: deadlineRepository.planStructureRunOnce,
+  structuresWithout: deadlineRepository.structuresWithoutRun,
+};
 
 /** What a transaction may do with the outbox: its effects reach BullMQ only after commit. */
 export interface OutboxWriter {

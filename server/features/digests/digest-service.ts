@@ -2,9 +2,9 @@ import type { Knex } from 'knex';
 import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import type { Mailer } from '../../lib/mailer';
-import { outboxIn, type Deadline } from '../deadlines/outbox';
+import { outboxIn, structureRuns, type Deadline } from '../deadlines/outbox';
 import type { DeadlineRelay } from '../deadlines/deadline-relay';
-import { DIGEST_EMAIL, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
+import { DIGEST_DAILY, DIGEST_EMAIL, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
 import type { RuleSettingsSource } from '../deadlines/rule-settings';
 import type { NotificationService } from '../notifications/notification-service';
 import type { UserService } from '../users/user-service';
@@ -65,9 +65,9 @@ export function createDigestService(deps: DigestServiceDeps) {
     /** Plans the next digest of every structure that has none pending; how many were planned. */
     async ensurePlanned(): Promise<number> {
       const ids: string[] = [];
-      for (const structureId of await digestRepository.structuresWithoutDigest(knex)) {
+      for (const structureId of await structureRuns.structuresWithout(knex, DIGEST_DAILY)) {
         const dueAt = await nextMoment(knex, structureId, clock.now());
-        const id = await digestRepository.planOnce(knex, structureId, dueAt);
+        const id = await structureRuns.planOnce(knex, DIGEST_DAILY, structureId, dueAt);
         if (id) ids.push(id);
       }
       await relay.enqueue(ids);
@@ -80,7 +80,12 @@ export function createDigestService(deps: DigestServiceDeps) {
       // The next one first, whatever this one finds; from now when this one runs late, so an
       // outage does not bring a burst of stale digests.
       const after = now > dueAt ? now : dueAt;
-      await digestRepository.planOnce(trx, structureId, await nextMoment(trx, structureId, after));
+      await structureRuns.planOnce(
+        trx,
+        DIGEST_DAILY,
+        structureId,
+        await nextMoment(trx, structureId, after),
+      );
       if (!calendar.isBusinessDay(dueAt)) return { done: false, reason: 'not a working day' };
 
       const at = {

@@ -20,20 +20,30 @@ import {
   benchSeed,
 } from '../server/seed/bench';
 import { benchConfig } from './config';
+import { DEADLINE_SECTION_TITLE, deadlineBench, deadlineSection } from './deadlines';
 
 const DB_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aller_vers_bench';
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const PERSONS = Number(process.env.BENCH_PERSONS ?? 20000);
+/** The deadline scenario: deadlines due at once, worker processes, jobs each runs at once. */
+const DEADLINES = Number(process.env.BENCH_DEADLINES ?? 100000);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const WORKER_CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 10);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /**
- * BENCH_ONLY=<words>: the two baselines and the scenarios whose name holds one of the words
- * (comma-separated), printed only; docs/benchmarks.md is written by full runs alone.
+ * BENCH_ONLY=<words>, comma-separated: `http` or `deadlines` runs that part alone and rewrites
+ * only its part of docs/benchmarks.md; any other word runs the two baselines and the HTTP
+ * scenarios whose name holds it, printed only (the file is left as it is).
  */
 const ONLY = (process.env.BENCH_ONLY ?? '')
   .split(',')
   .map((w) => w.trim())
   .filter(Boolean);
+const SCENARIO_WORDS = ONLY.filter((w) => w !== 'http' && w !== 'deadlines');
+const RUN_HTTP = ONLY.length === 0 || ONLY.some((w) => w !== 'deadlines');
+const RUN_DEADLINES = ONLY.length === 0 || ONLY.includes('deadlines');
 
 interface Scenario {
   name: string;
@@ -157,6 +167,46 @@ async function main() {
   );
   await knex.destroy();
 
+  const file = path.join(__dirname, '..', 'docs', 'benchmarks.md');
+  const machine = `${os.cpus().length} cores (load average ${os.loadavg()[0].toFixed(1)} at the start), Node ${process.version}`;
+  const httpMd = RUN_HTTP ? await httpBench(seed, sizes.rows[0]) : null;
+  let deadlineMd: string[] | null = null;
+  if (RUN_DEADLINES) {
+    const dk = knexFactory({ client: 'pg', connection: DB_URL, pool: { min: 0, max: 2 } });
+    try {
+      const result = await deadlineBench({
+        knex: dk,
+        databaseUrl: DB_URL,
+        redisUrl: REDIS_URL,
+        structureId: seed.structureId,
+        deadlines: DEADLINES,
+        workers: WORKERS,
+        concurrency: WORKER_CONCURRENCY,
+        log: (m) => console.log(m),
+      });
+      deadlineMd = deadlineSection(result, `${new Date().toISOString().slice(0, 16)}Z`, machine);
+    } finally {
+      await dk.destroy();
+    }
+  }
+
+  // A part run alone keeps the other part of the file as it was.
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const at = previous.indexOf(DEADLINE_SECTION_TITLE);
+  const keptHttp = at >= 0 ? previous.slice(0, at) : previous;
+  const keptDeadlines = at >= 0 ? previous.slice(at) : '';
+  const md = [httpMd ?? keptHttp, deadlineMd ? deadlineMd.join('\n') : keptDeadlines].join('\n');
+  // Written as `npm run format` would write it, so that `npm test` (prettier --check) stays green.
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  fs.writeFileSync(file, await prettier.format(md, { ...options, filepath: file }));
+  console.log('\nWrote docs/benchmarks.md');
+}
+
+/** The HTTP scenarios against the app and the bare baselines; returns their markdown. */
+async function httpBench(
+  seed: Awaited<ReturnType<typeof benchSeed>>,
+  s: Record<string, unknown>,
+): Promise<string | null> {
   const child = fork(path.join(__dirname, 'server.ts'), {
     env: { ...process.env, BENCH_DATABASE_URL: DB_URL },
     execArgv: ['--import', 'tsx'],
@@ -303,8 +353,8 @@ async function main() {
     },
   ];
 
-  const chosen = ONLY.length
-    ? scenarios.filter((s) => s.port === 'bare' || ONLY.some((w) => s.name.includes(w)))
+  const chosen = SCENARIO_WORDS.length
+    ? scenarios.filter((s) => s.port === 'bare' || SCENARIO_WORDS.some((w) => s.name.includes(w)))
     : scenarios;
   const results: Result[] = [];
   for (const s of chosen) {
@@ -317,14 +367,13 @@ async function main() {
   await new Promise((r) => child.once('exit', r));
   agent.destroy();
 
-  if (ONLY.length) {
-    console.log('\nBENCH_ONLY run: docs/benchmarks.md left as it is.');
-    return;
+  if (SCENARIO_WORDS.length) {
+    console.log('\nBENCH_ONLY scenarios: their figures printed, the HTTP part of the file kept.');
+    return null;
   }
   const base = results[1];
   const row = (r: Result) =>
     `| ${r.name} | ${r.rps.toFixed(0)} | ${(r.rps / base.rps).toFixed(2)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.errors} |`;
-  const s = sizes.rows[0];
   const md = [
     '# Benchmarks',
     '',
@@ -372,11 +421,7 @@ async function main() {
     "timeline's scope check a bare exists, so the person page runs 16 queries instead of 19.",
     '',
   ].join('\n');
-  // Written as `npm run format` would write it, so that `npm test` (prettier --check) stays green.
-  const file = path.join(__dirname, '..', 'docs', 'benchmarks.md');
-  const options = (await prettier.resolveConfig(file)) ?? {};
-  fs.writeFileSync(file, await prettier.format(md, { ...options, filepath: file }));
-  console.log('\nWrote docs/benchmarks.md');
+  return md;
 }
 
 main().catch((err) => {

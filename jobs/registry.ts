@@ -35,6 +35,8 @@ import {
 import { followUpEscalate, followUpOverdueReminder } from './follow-ups/follow-up-overdue';
 import { personNoContact, personSuggestClose } from './persons/no-contact';
 import { digestDaily, digestEmail } from './digests/digest';
+import { RETENTION_NIGHTLY } from '../server/features/retention/retention-kinds';
+import { retentionNightly } from './retention/retention-nightly';
 import { REPORT_ESCALATE } from '../server/features/reports/report-schemas';
 import { reportEscalate } from './reports/report-escalate';
 
@@ -59,5 +61,6 @@ export const processors: ProcessorRegistry = Object.freeze({
   [PERSON_SUGGEST_CLOSE]: personSuggestClose,
   [DIGEST_DAILY]: digestDaily,
   [DIGEST_EMAIL]: digestEmail,
+  [RETENTION_NIGHTLY]: retentionNightly,
   [REPORT_ESCALATE]: reportEscalate,
 });

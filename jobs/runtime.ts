@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../server/container';
@@ -13,11 +14,11 @@ import { DEADLINE_QUEUE, type DeadlineJobData } from './queues';
 import { processors } from './registry';
 
 export interface DeadlineWorkerOptions {
-  /** Jobs processed at once by this process (default 5). */
+  /** Jobs processed at once by this process (default WORKER_CONCURRENCY, 5). */
   concurrency?: number;
-  /** How often this worker looks for jobs whose worker died (BullMQ default 30 s). */
+  /** How often this worker looks for jobs whose worker died (default WORKER_STALLED_INTERVAL_MS, 30 s). */
   stalledInterval?: number;
-  /** How long a job stays locked without a heartbeat before it counts as stalled (default 30 s). */
+  /** How long a job stays locked without a heartbeat before it counts as stalled (default WORKER_LOCK_DURATION_MS, 30 s). */
   lockDuration?: number;
   /** The processors to dispatch to; tests swap in slow ones. Defaults to jobs/registry.ts. */
   registry?: ProcessorRegistry;
@@ -160,9 +161,11 @@ export async function startDeadlineWorker(
     {
       connection,
       prefix: config.QUEUE_PREFIX,
-      concurrency: opts.concurrency ?? 5,
-      ...(opts.stalledInterval !== undefined ? { stalledInterval: opts.stalledInterval } : {}),
-      ...(opts.lockDuration !== undefined ? { lockDuration: opts.lockDuration } : {}),
+      concurrency: opts.concurrency ?? config.WORKER_CONCURRENCY,
+      stalledInterval: opts.stalledInterval ?? config.WORKER_STALLED_INTERVAL_MS,
+      lockDuration: opts.lockDuration ?? config.WORKER_LOCK_DURATION_MS,
+      // Shown as processedBy on each job (bull-board): which process ran it.
+      name: `${os.hostname()}:${process.pid}`,
     },
   );
   // Without a listener an 'error' event would crash the process; Redis outages surface here.
@@ -223,6 +226,12 @@ export async function startDeadlineWorker(
       await deps.services.digests.ensurePlanned();
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'Could not plan the daily digests');
+    }
+    try {
+      // And its nightly retention run, the same way.
+      await deps.services.retention.ensurePlanned();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'Could not plan the nightly retention runs');
     }
   });
 

@@ -106,6 +106,15 @@ const schema = z
       .transform((v) => v === 'true'),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     RELAY_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+    /** Deadline jobs each worker process runs at once (each holds a database connection meanwhile). */
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(5),
+    /**
+     * How long a job stays locked without a heartbeat before another worker may take it over
+     * (a worker killed mid-job), and how often workers look for such jobs. Every worker of one
+     * queue should share both: BullMQ throttles the stalled check per queue.
+     */
+    WORKER_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30000),
+    WORKER_STALLED_INTERVAL_MS: z.coerce.number().int().min(100).default(30000),
     RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(300000),
     /**
      * A private port serving GET /metrics without a session (for Prometheus on a private

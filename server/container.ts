@@ -34,6 +34,7 @@ import {
 import {
   createOutbox,
   createOutboxIn,
+  createStructureRuns,
   type OutboxIn,
   type UnitOfWork,
 } from './features/deadlines/outbox';
@@ -90,10 +91,22 @@ import { createPartnerEmailChangeRepository } from './features/partners/partner-
 import { createTwoFactorRepository } from './features/two-factor/two-factor-repository';
 import { digestReplanner } from './features/digests/digest-replanner';
 import { createDigestService, type DigestService } from './features/digests/digest-service';
+import {
+  createRetentionService,
+  type RetentionService,
+} from './features/retention/retention-service';
+import { createRetentionRepository } from './features/retention/retention-repository';
+import { createLetterService, type LetterService } from './features/letters/letter-service';
+import { createAuditService, type AuditService } from './features/audit/audit-service';
+import {
+  createPersonExportService,
+  type PersonExportService,
+} from './features/exports/person-export-service';
+import { createPersonExportRepository } from './features/exports/person-export-repository';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
 import { createReminderRepository } from './features/deadlines/reminder-repository';
-import { createAuditRepository } from './features/audit/audit-repository';
+import { createAuditReader, createAuditRepository } from './features/audit/audit-repository';
 import { createAuditTrail } from './features/audit/audit-trail';
 import {
   createFollowUpReminderService,
@@ -173,6 +186,10 @@ export interface Deps {
     teams: TeamService;
     users: UserService;
     digests: DigestService;
+    retention: RetentionService;
+    letters: LetterService;
+    audit: AuditService;
+    personExports: PersonExportService;
     deadlineAdmin: DeadlineAdminService;
     preferences: UserPreferenceService;
     reports: ReportService;
@@ -230,7 +247,9 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       giveUpAfterHours: config.DEADLINE_GIVE_UP_HOURS,
     },
   });
-  const audit = createAuditTrail(createAuditRepository());
+  const auditRows = createAuditRepository();
+  const audit = createAuditTrail(auditRows);
+  const structureRuns = createStructureRuns(deadlines);
   const uow = createUnitOfWork(knex, createOutbox(outboxIn, relay));
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX, clock });
@@ -380,6 +399,22 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     outboxIn,
   });
 
+  const personMerges = createPersonMergeService({
+    audit,
+    knex,
+    uow,
+    persons,
+    merges: createPersonMergeRepository(),
+    personService,
+    clock,
+  });
+  const auditService = createAuditService({
+    knex,
+    audits: auditRows,
+    reader: createAuditReader(),
+    assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
+    historyIds: (actor, id) => personMerges.historyIds(actor, id),
+  });
   const twoFactor = createTwoFactorService({
     audit,
     knex,
@@ -439,15 +474,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     services: {
       auth: createAuthService({ audit, knex, throttle, users, twoFactor }),
       persons: personService,
-      personMerges: createPersonMergeService({
-        audit,
-        knex,
-        uow,
-        persons,
-        merges: createPersonMergeRepository(),
-        personService,
-        clock,
-      }),
+      personMerges,
       contacts: contactService,
       followUps,
       followUpReminders: createFollowUpReminderService({
@@ -520,6 +547,37 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         users,
         sentEmails,
         digests: createDigestRepository(),
+        outboxIn,
+        structureRuns,
+      }),
+      audit: auditService,
+      personExports: createPersonExportService({
+        knex,
+        clock,
+        persons: personService,
+        merges: personMerges,
+        audit: auditService,
+        trail: audit,
+        settings,
+        exports: createPersonExportRepository(cipher),
+      }),
+      letters: createLetterService({
+        audit,
+        uow,
+        clock,
+        persons: personService,
+        contacts: contactService,
+        settings,
+      }),
+      retention: createRetentionService({
+        audit,
+        knex,
+        uow,
+        clock,
+        relay,
+        settings,
+        retention: createRetentionRepository(cipher),
+        structureRuns,
         outboxIn,
       }),
       deadlineAdmin: createDeadlineAdminService({ audit, knex, queue, relay, clock, deadlines }),

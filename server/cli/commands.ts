@@ -6,6 +6,21 @@ import { emailAddress } from '../lib/email-address';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import type { UserRepository } from '../features/users/user-repository';
 import { seedCatalogue } from '../features/rights/right-catalogue';
+import type { Cipher } from '../lib/crypto';
+import { systemClock } from '../lib/clock';
+import { createUnitOfWork } from '../lib/unit-of-work';
+import { createOutboxIn, createStructureRuns } from '../features/deadlines/outbox';
+import { createDeadlineRepository } from '../features/deadlines/deadline-repository';
+import { createSettingsRepository } from '../features/settings/settings-repository';
+import { createAuditTrail } from '../features/audit/audit-trail';
+import { createAuditRepository } from '../features/audit/audit-repository';
+import { createSettingsService } from '../features/settings/settings-service';
+import { createRetentionRepository } from '../features/retention/retention-repository';
+import {
+  createRetentionService,
+  type RetentionReport,
+  type RunOptions,
+} from '../features/retention/retention-service';
 
 /** The operator commands, apart from argument parsing so each rule reads on its own. */
 
@@ -125,4 +140,44 @@ export async function disableUser(
   if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
   await users.setDisabled(knex, user.id, true);
   return { id: user.id };
+}
+
+/**
+ * The retention run of every structure, now (the nightly job's work, on demand). Without Redis:
+ * the deadlines of an anonymised file are cancelled in PostgreSQL, and a job still in Redis for
+ * one of them finds it cancelled and does nothing.
+ */
+export async function runRetention(
+  knex: Knex,
+  cipher: Cipher,
+  opts: { dryRun: boolean; onProgress?: RunOptions['onProgress'] },
+): Promise<RetentionReport[]> {
+  // The container's wiring, without Redis: what the retention run needs, built the same way.
+  const deadlines = createDeadlineRepository();
+  const outboxIn = createOutboxIn(deadlines);
+  const audit = createAuditTrail(createAuditRepository());
+  const uow = createUnitOfWork(knex, (trx) => ({
+    writer: outboxIn(trx),
+    afterCommit: async () => undefined,
+  }));
+  const settings = createSettingsService({
+    knex,
+    uow,
+    clock: systemClock,
+    pendingOfKinds: deadlines.pendingOfKinds,
+    settingsRows: createSettingsRepository(),
+    audit,
+  });
+  const retention = createRetentionService({
+    knex,
+    uow,
+    clock: systemClock,
+    relay: { enqueue: async () => undefined },
+    settings,
+    retention: createRetentionRepository(cipher),
+    audit,
+    structureRuns: createStructureRuns(deadlines),
+    outboxIn,
+  });
+  return retention.runAll(opts);
 }

@@ -6,7 +6,7 @@ import { createCipher } from '../lib/crypto';
 import { migrateLatest, migrationSource, openDatabase, type Database } from '../lib/db';
 import { benchSeed } from '../seed/bench';
 import { seedDemo } from '../seed/demo';
-import { createStructure, createUser, disableUser } from './commands';
+import { createStructure, createUser, disableUser, runRetention } from './commands';
 import { createUserRepository } from '../features/users/user-repository';
 
 /**
@@ -115,6 +115,39 @@ const COMMANDS: Record<string, Command> = {
         log: say,
       });
       process.stdout.write(`${seed.structureId}\n`);
+    },
+  },
+  'retention:run': {
+    summary:
+      'anonymise the files without activity for the retention period and purge audit events older than 12 months; --dry-run only lists',
+    usage: 'retention:run [--dry-run]',
+    options: { 'dry-run': { type: 'boolean' } },
+    async run({ db, config, values }) {
+      await requireSchema(db);
+      const dryRun = values['dry-run'] === true;
+      const reports = await runRetention(db.knex, createCipher(config.ENCRYPTION_KEY), {
+        dryRun,
+        onProgress: (done, total, structureId) => {
+          if (done % 100 === 0 || done === total)
+            say(`  structure ${structureId}: ${done}/${total} file(s)`);
+        },
+      });
+      const verb = dryRun ? 'would be' : 'were';
+      for (const r of reports) {
+        const sum = (k: keyof (typeof r.persons)[number]['counts']) =>
+          r.persons.reduce((n, p) => n + p.counts[k], 0);
+        say(
+          `Structure ${r.structureId} (${r.retentionMonths} months, no activity since ${r.cutoff.toISOString()}): ` +
+            `${r.persons.length} file(s) ${verb} anonymised (contacts ${sum('contacts')}, follow-ups ${sum('followUps')}, ` +
+            `right notes ${sum('rightNotes')}, referrals ${sum('referrals')}, referral events ${sum('referralEvents')}, reports ${sum('reports')}, ` +
+            `notifications ${sum('notifications')}); ${r.dismissedReports.length} dismissed report(s) ${verb} cleared; ` +
+            `${r.auditEventsPurged} audit event(s) ${verb} purged`,
+        );
+        // The ids on stdout, one a line, for a script (or a second look before the real run).
+        for (const p of r.persons) process.stdout.write(`${p.id}\n`);
+        for (const id of r.dismissedReports) say(`  dismissed report ${id}`);
+      }
+      if (dryRun) say('Dry run: nothing was changed');
     },
   },
   'structures:create': {

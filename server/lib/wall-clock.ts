@@ -51,3 +51,32 @@ export function instantOf(w: WallClock, timeZone = TIME_ZONE): Date | null {
   const later = t.getPossibleOffsets().reduce((a, b) => (b.offset < a.offset ? b : a), t);
   return later.toJSDate();
 }
+
+/**
+ * The first instant strictly after `after` at which the wall clock shows `hhmm` ("03:00"), any
+ * day of the week: for the nightly runs, which do not follow the business calendar.
+ */
+export function nextDailyTime(after: Date, hhmm: string, timeZone = TIME_ZONE): Date {
+  const [hour, minute] = hhmm.split(':').map(Number);
+  let day = DateTime.fromJSDate(after, { zone: timeZone }).startOf('day');
+  for (;;) {
+    const at = instantOf(
+      { year: day.year, month: day.month, day: day.day, hour, minute },
+      timeZone,
+    );
+    if (at && at > after) return at;
+    day = day.plus({ days: 1 });
+  }
+}
+
+/** The instant `months` calendar months before `at`, counted on the wall clock. */
+export function monthsBefore(at: Date, months: number, timeZone = TIME_ZONE): Date {
+  return DateTime.fromJSDate(at, { zone: timeZone }).minus({ months }).toJSDate();
+}
+
+/** The instant a "YYYY-MM-DD" day starts on the wall clock, `addDays` days later. */
+export function dayStart(day: string, addDays = 0, timeZone = TIME_ZONE): Date {
+  const t = DateTime.fromISO(day, { zone: timeZone });
+  if (!t.isValid) throw new RangeError(`Not a day: ${day}`);
+  return t.startOf('day').plus({ days: addDays }).toJSDate();
+}

@@ -170,6 +170,8 @@ const DEMO_PERSONS: DemoPerson[] = [
       household_type: 'single',
       district: 'Belle-Beille',
       place: 'Domicile, rue Pierre-Lise',
+      // Reachable by post: the demo's letter ("Écrire un courrier") has an address to go to.
+      address: '12 rue Pierre-Lise\n49000 Angers',
       situation: 'Vit seul, ne sort plus depuis une chute. Retraite modeste, ASPA jamais demandée.',
     },
     contacts: [
@@ -410,7 +412,20 @@ export async function seedDemo(
       );
     }
     const [structure] = await trx('structures')
-      .insert({ name: "CCAS d'Angers", slug: DEMO_STRUCTURE_SLUG, city: 'Angers' })
+      .insert({
+        name: "CCAS d'Angers",
+        slug: DEMO_STRUCTURE_SLUG,
+        city: 'Angers',
+        // The letters' letterhead (an admin changes it at /admin/parametres).
+        settings: JSON.stringify({
+          letterhead: {
+            name: 'CCAS d’Angers',
+            addressLines: ['Centre communal d’action sociale', '49000 Angers'],
+            phone: '02 41 00 00 00',
+            email: 'accueil@ccas-angers.example',
+          },
+        }),
+      })
       .returning('id');
     await seedCatalogue(trx, structure.id);
     const ctx: DemoSeedContext = {

@@ -10,6 +10,7 @@ import { personEditWebRouter } from './persons/person-edit-router';
 import { personFileRenderer, personFileWebRouter } from './persons/person-file-router';
 import { personListWebRouter } from './persons/person-list-router';
 import { personMergeWebRouter } from './persons/person-merge-router';
+import { personAccessWebRouter } from './persons/person-access-router';
 import { rightWebRouter } from './rights/right-web-router';
 import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
@@ -39,6 +40,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(personListWebRouter(services));
   r.use(personEditWebRouter(services));
   r.use(personMergeWebRouter(services));
+  r.use(personAccessWebRouter(services));
   r.use(personFileWebRouter(services, now));
   r.use(rightWebRouter(services, personFileRenderer(services, now)));
   r.use(notificationWebRouter(services));

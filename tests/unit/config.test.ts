@@ -138,3 +138,31 @@ describe('configuration: the private metrics port (METRICS_PORT, METRICS_HOST)',
     expect(() => parseConfig({ METRICS_PORT: '70000' })).toThrow(/METRICS_PORT/);
   });
 });
+
+describe('configuration: each worker process (WORKER_CONCURRENCY, WORKER_LOCK_DURATION_MS, WORKER_STALLED_INTERVAL_MS)', () => {
+  it('when unset, then a worker runs 5 jobs at once and a dead worker’s jobs are taken over after 30 s locks checked every 30 s', () => {
+    const c = parseConfig({});
+    expect(c.WORKER_CONCURRENCY).toBe(5);
+    expect(c.WORKER_LOCK_DURATION_MS).toBe(30_000);
+    expect(c.WORKER_STALLED_INTERVAL_MS).toBe(30_000);
+  });
+
+  it('when set, then they are read as numbers', () => {
+    const c = parseConfig({
+      WORKER_CONCURRENCY: '20',
+      WORKER_LOCK_DURATION_MS: '5000',
+      WORKER_STALLED_INTERVAL_MS: '1000',
+    });
+    expect(c.WORKER_CONCURRENCY).toBe(20);
+    expect(c.WORKER_LOCK_DURATION_MS).toBe(5000);
+    expect(c.WORKER_STALLED_INTERVAL_MS).toBe(1000);
+  });
+
+  it('when a value is out of range, then it is refused naming the setting', () => {
+    expect(() => parseConfig({ WORKER_CONCURRENCY: '0' })).toThrow(/WORKER_CONCURRENCY/);
+    expect(() => parseConfig({ WORKER_LOCK_DURATION_MS: '10' })).toThrow(/WORKER_LOCK_DURATION_MS/);
+    expect(() => parseConfig({ WORKER_STALLED_INTERVAL_MS: 'often' })).toThrow(
+      /WORKER_STALLED_INTERVAL_MS/,
+    );
+  });
+});

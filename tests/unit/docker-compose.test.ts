@@ -24,6 +24,10 @@ type Service = {
   environment?: Record<string, string | number | boolean>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test?: unknown; disable?: boolean };
+  deploy?: { replicas?: number };
+  ports?: string[];
+  volumes?: string[];
+  container_name?: string;
 };
 type ComposeFile = { services: Record<string, Service> };
 
@@ -158,5 +162,36 @@ describe('docker-compose.yml', () => {
     const option = (flag: string) => cmd[cmd.indexOf(flag) + 1];
     expect(option('--appendonly')).toBe('yes');
     expect(option('--maxmemory-policy')).toBe('noeviction');
+  });
+
+  it('when the stack starts, then web and worker run as several replicas and the operator can change how many', () => {
+    expect(compose.services.web.deploy?.replicas).toBe(2);
+    expect(compose.services.worker.deploy?.replicas).toBe(2);
+    const grown = loadCompose(source, { WEB_REPLICAS: '4', WORKER_REPLICAS: '3' }) as ComposeFile;
+    expect(validateCompose(grown)).toBe(true);
+    expect(grown.services.web.deploy?.replicas).toBe(4);
+    expect(grown.services.worker.deploy?.replicas).toBe(3);
+    // A fixed container name or a published port would let only one replica start.
+    for (const name of ['web', 'worker']) {
+      expect(compose.services[name].container_name).toBeUndefined();
+      expect(compose.services[name].ports).toBeUndefined();
+    }
+    // The worker's concurrency reaches it and passes its configuration.
+    expect(parseConfig(stringEnv(compose.services.worker)).WORKER_CONCURRENCY).toBe(5);
+  });
+
+  it('when requests arrive, then one proxy publishes the port, spreads them over the web replicas and is trusted as one hop', () => {
+    const proxy = compose.services.proxy;
+    expect(proxy.ports).toEqual(['3000:3000']);
+    expect(proxy.depends_on?.web).toEqual({ condition: 'service_healthy' });
+    const mount = (proxy.volumes ?? []).find((v) => v.endsWith(':/etc/nginx/nginx.conf:ro'));
+    expect(mount).toBeDefined();
+    const conf = fs.readFileSync(path.join(ROOT, mount!.split(':')[0]), 'utf8');
+    // Docker's resolver, re-read so that replicas coming and going are followed.
+    expect(conf).toMatch(/resolver 127\.0\.0\.11 valid=\d+s/);
+    expect(conf).toMatch(/server web:3000 resolve/);
+    expect(conf).toMatch(/proxy_pass http:\/\/web;/);
+    expect(conf).toMatch(/X-Forwarded-For \$proxy_add_x_forwarded_for/);
+    expect(parseConfig(stringEnv(compose.services.web)).TRUST_PROXY).toBe(1);
   });
 });

@@ -35,3 +35,125 @@ export function createAuditRepository() {
 }
 
 export type AuditRepository = ReturnType<typeof createAuditRepository>;
+
+/** An audit event as the audit pages and the right-of-access export read it. */
+export interface AuditEvent {
+  at: Date;
+  action: string;
+  subjectType: string;
+  subjectId: string | null;
+  actor: { id: string; name: string; role: string } | null;
+  ip: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface AuditFilter {
+  structureId: string;
+  /** A person's ids (the file and the files merged into it): their events, their referrals' and reports'. */
+  personIds?: string[];
+  userId?: string;
+  from?: Date;
+  to?: Date;
+}
+
+/** The subjects that are a person's data: an admin sees such events without subject or details. */
+export const PERSON_SUBJECTS = [
+  'person',
+  'referral',
+  'report',
+  'follow_up',
+  'contact',
+  'consent',
+  'right',
+];
+
+function filtered(db: Knex | Knex.Transaction, f: AuditFilter) {
+  const q = db('audit_events as a').where('a.structure_id', f.structureId);
+  if (f.personIds) {
+    const ids = f.personIds;
+    q.andWhere((w) =>
+      w
+        .whereIn('a.subject_id', ids)
+        .orWhere((r) =>
+          r
+            .where('a.subject_type', 'referral')
+            .whereIn(
+              'a.subject_id',
+              db('referrals')
+                .where('structure_id', f.structureId)
+                .whereIn('person_id', ids)
+                .select('id'),
+            ),
+        )
+        .orWhere((r) =>
+          r
+            .where('a.subject_type', 'report')
+            .whereIn(
+              'a.subject_id',
+              db('reports')
+                .where('structure_id', f.structureId)
+                .whereIn('person_id', ids)
+                .select('id'),
+            ),
+        ),
+    );
+  }
+  if (f.userId) q.andWhere('a.actor_id', f.userId);
+  if (f.from) q.andWhere('a.created_at', '>=', f.from);
+  if (f.to) q.andWhere('a.created_at', '<', f.to);
+  return q;
+}
+
+export function createAuditReader() {
+  const reader = {
+    async list(
+      db: Knex | Knex.Transaction,
+      f: AuditFilter,
+      page: number,
+      pageSize: number,
+    ): Promise<{ items: AuditEvent[]; total: number }> {
+      // One after the other: `db` may be a transaction, which is one connection.
+      const count = await filtered(db, f).count({ n: '*' }).first();
+      const rows = await filtered(db, f)
+        .leftJoin('users as u', 'u.id', 'a.actor_id')
+        // Events of one transaction share their moment: a stable order within it, for paging.
+        .orderBy([
+          { column: 'a.created_at', order: 'desc' },
+          { column: 'a.action' },
+          { column: 'a.subject_type' },
+          { column: 'a.subject_id' },
+          { column: 'a.actor_id' },
+        ])
+        .offset((page - 1) * pageSize)
+        .limit(pageSize)
+        .select(
+          'a.created_at',
+          'a.action',
+          'a.subject_type',
+          'a.subject_id',
+          'a.actor_id',
+          'a.actor_role',
+          'u.name as actor_name',
+          'a.ip',
+          'a.details',
+        );
+      return {
+        total: Number(count?.n ?? 0),
+        items: rows.map((r) => ({
+          at: r.created_at,
+          action: r.action,
+          subjectType: r.subject_type,
+          subjectId: r.subject_id,
+          actor: r.actor_id
+            ? { id: r.actor_id, name: r.actor_name ?? '', role: r.actor_role ?? '' }
+            : null,
+          ip: r.ip,
+          details: r.details ?? null,
+        })),
+      };
+    },
+  };
+  return reader;
+}
+
+export type AuditReader = ReturnType<typeof createAuditReader>;

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { ConflictError } from '../../lib/errors';
 import type { AuditInput, AuditRepository } from './audit-repository';
 
-export type { AuditInput, RequestContext } from './audit-repository';
+export type { AuditEvent, AuditInput, RequestContext } from './audit-repository';
 
 /**
  * The audit trail, as the other features write it: one event per access or change, inside the

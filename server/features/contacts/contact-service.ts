@@ -3,7 +3,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { assertDates, atLatestNow, notInFuture, notInPast } from '../../lib/date-rules';
 import { NotFoundError } from '../../lib/errors';
-import type { UnitOfWork } from '../deadlines/outbox';
+import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
@@ -35,7 +35,61 @@ export function createContactService({
   planner,
   audit,
 }: ContactServiceDeps) {
+  /**
+   * Writes a contact on a file the caller has locked, in its transaction: the next follow-up,
+   * the file's last activity, the no-contact rules planned again from it, the audit event.
+   */
+  async function logInTransaction(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    actor: Actor,
+    personId: string,
+    input: CreateContactInput,
+    ctx: RequestContext,
+  ): Promise<Contact & { followUpId: string | null }> {
+    const now = clock.now();
+    const contact = await contacts.insert(
+      trx,
+      actor.structureId,
+      {
+        personId,
+        authorId: actor.id,
+        occurredAt: atLatestNow(input.occurredAt, now),
+        channel: input.channel,
+        outcome: input.outcome,
+        summary: input.summary,
+        privateNote: input.privateNote,
+      },
+      actor.id,
+    );
+    let followUpId: string | null = null;
+    if (input.nextFollowUpAt) {
+      followUpId = await followUps.planInTransaction(trx, outbox, actor, {
+        personId,
+        title: input.nextFollowUpTitle ?? DEFAULT_FOLLOW_UP_TITLE,
+        dueAt: input.nextFollowUpAt,
+        assigneeId: actor.id,
+        contactId: contact.id,
+      });
+    }
+    await persons.touch(trx, actor.structureId, personId, now);
+    // The no-contact rules count from the last contact: planned again from it.
+    await planner.planNoContact(trx, outbox, actor.structureId, personId);
+    await audit.record(trx, {
+      actor,
+      structureId: actor.structureId,
+      action: 'contact.create',
+      subjectType: 'person',
+      subjectId: personId,
+      ip: ctx.ip,
+      details: { contactId: contact.id, followUpId },
+    });
+    return { ...contact, followUpId };
+  }
+
   return {
+    logInTransaction,
+
     /** Logs an attempt, reached or not; a next follow-up date plans it in the same transaction. */
     async log(
       actor: Actor,
@@ -51,43 +105,7 @@ export function createContactService({
       return uow(async (trx, outbox) => {
         const person = await persons.lock(trx, actor.structureId, personId);
         if (!person) throw new NotFoundError('Person');
-        const contact = await contacts.insert(
-          trx,
-          actor.structureId,
-          {
-            personId,
-            authorId: actor.id,
-            occurredAt: atLatestNow(input.occurredAt, now),
-            channel: input.channel,
-            outcome: input.outcome,
-            summary: input.summary,
-            privateNote: input.privateNote,
-          },
-          actor.id,
-        );
-        let followUpId: string | null = null;
-        if (input.nextFollowUpAt) {
-          followUpId = await followUps.planInTransaction(trx, outbox, actor, {
-            personId,
-            title: input.nextFollowUpTitle ?? DEFAULT_FOLLOW_UP_TITLE,
-            dueAt: input.nextFollowUpAt,
-            assigneeId: actor.id,
-            contactId: contact.id,
-          });
-        }
-        await persons.touch(trx, actor.structureId, personId, clock.now());
-        // The no-contact rules count from the last contact: planned again from it.
-        await planner.planNoContact(trx, outbox, actor.structureId, personId);
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
-          action: 'contact.create',
-          subjectType: 'person',
-          subjectId: personId,
-          ip: ctx.ip,
-          details: { contactId: contact.id, followUpId },
-        });
-        return { ...contact, followUpId };
+        return logInTransaction(trx, outbox, actor, personId, input, ctx);
       });
     },
 

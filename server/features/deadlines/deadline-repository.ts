@@ -61,6 +61,12 @@ export function toDeadline(r: DeadlineRow): Deadline {
  * The outbox table. Deadlines are system rows (not person data read by users), so they are
  * addressed by id; every row still carries its structure.
  */
+/**
+ * The kinds a structure runs once per moment, each planning its next (the daily digest, the
+ * nightly retention run). Each has a partial unique index on (subject_id, due_at) for its kind.
+ */
+export type StructureRunKind = 'digest.daily' | 'retention.nightly';
+
 export function createDeadlineRepository() {
   const repo = {
     /** The due moment of the oldest pending deadline (the deadlines_pending index), or null. */
@@ -70,6 +76,38 @@ export function createDeadlineRepository() {
         .min({ oldest: 'due_at' })
         .first();
       return row?.oldest ? new Date(row.oldest as Date) : null;
+    },
+
+    /** Plans a structure's run of `kind` once at `dueAt`: a second plan is a no-op (null). */
+    async planStructureRunOnce(
+      db: Knex | Knex.Transaction,
+      kind: StructureRunKind,
+      structureId: string,
+      dueAt: Date,
+    ): Promise<string | null> {
+      const rows = await db.raw(
+        `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
+       VALUES (:structureId, :kind, 'structure', :structureId, :dueAt)
+       ON CONFLICT (subject_id, due_at) WHERE kind = '${kind}' AND status <> 'cancelled'
+       DO NOTHING RETURNING id`,
+        { structureId, kind, dueAt },
+      );
+      return rows.rows[0]?.id ?? null;
+    },
+
+    /** Structures with no run of `kind` pending. */
+    async structuresWithoutRun(
+      db: Knex | Knex.Transaction,
+      kind: StructureRunKind,
+    ): Promise<string[]> {
+      const rows = await db('structures as s')
+        .whereNotExists(
+          db('deadlines as d')
+            .whereRaw('d.subject_id = s.id')
+            .andWhere({ 'd.kind': kind, 'd.status': 'pending' }),
+        )
+        .select('s.id');
+      return rows.map((r: { id: string }) => r.id);
     },
 
     async insert(trx: Knex.Transaction, d: NewDeadline): Promise<string> {

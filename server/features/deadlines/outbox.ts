@@ -3,7 +3,17 @@ import type { OutboxSession, UnitOfWork as GenericUnitOfWork } from '../../lib/u
 import type { DeadlineRelay } from './deadline-relay';
 import type { DeadlineRepository, NewDeadline } from './deadline-repository';
 
-export type { Deadline, NewDeadline } from './deadline-repository';
+export type { Deadline, NewDeadline, StructureRunKind } from './deadline-repository';
+
+/** A structure's recurring runs (digest, retention): planned once per moment, each the next. */
+export function createStructureRuns(deadlines: DeadlineRepository) {
+  return {
+    planOnce: deadlines.planStructureRunOnce,
+    structuresWithout: deadlines.structuresWithoutRun,
+  };
+}
+
+export type StructureRuns = ReturnType<typeof createStructureRuns>;
 
 /** What a transaction may do with the outbox: its effects reach BullMQ only after commit. */
 export interface OutboxWriter {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
 import { NOTIFY_REPORT_ESCALATED } from '../reports/report-schemas';
-import { DIGEST_DAILY, NOTIFY_DIGEST, NOTIFY_FOLLOW_UP_ESCALATED } from '../deadlines/rule-kinds';
+import { NOTIFY_DIGEST, NOTIFY_FOLLOW_UP_ESCALATED } from '../deadlines/rule-kinds';
 
 type Db = Knex | Knex.Transaction;
 
@@ -108,30 +108,6 @@ export function createDigestRepository() {
         escalations: r.escalations,
         reports: r.reports,
       };
-    },
-
-    /** Plans a structure's digest at `dueAt` unless one is planned there already; its id, or null. */
-    async planOnce(db: Db, structureId: string, dueAt: Date): Promise<string | null> {
-      const rows = await db.raw(
-        `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
-       VALUES (:structureId, :kind, 'structure', :structureId, :dueAt)
-       ON CONFLICT (subject_id, due_at) WHERE kind = '${DIGEST_DAILY}' AND status <> 'cancelled'
-       DO NOTHING RETURNING id`,
-        { structureId, kind: DIGEST_DAILY, dueAt },
-      );
-      return rows.rows[0]?.id ?? null;
-    },
-
-    /** Structures with no digest pending. */
-    async structuresWithoutDigest(db: Db): Promise<string[]> {
-      const rows = await db('structures as s')
-        .whereNotExists(
-          db('deadlines as d')
-            .whereRaw('d.subject_id = s.id')
-            .andWhere({ 'd.kind': DIGEST_DAILY, 'd.status': 'pending' }),
-        )
-        .select('s.id');
-      return rows.map((r: { id: string }) => r.id);
     },
   };
   return repo;

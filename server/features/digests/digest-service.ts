@@ -3,9 +3,9 @@ import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
-import type { Deadline, OutboxIn } from '../deadlines/outbox';
+import type { Deadline, OutboxIn, StructureRuns } from '../deadlines/outbox';
 import type { DeadlineRelay } from '../deadlines/deadline-relay';
-import { DIGEST_EMAIL, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
+import { DIGEST_DAILY, DIGEST_EMAIL, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
 import type { RuleSettingsSource } from '../deadlines/rule-settings';
 import type { NotificationService } from '../notifications/notification-service';
 import type { UserService } from '../users/user-service';
@@ -22,6 +22,7 @@ export interface DigestServiceDeps {
   publicUrl: string;
   digests: DigestRepository;
   outboxIn: OutboxIn;
+  structureRuns: StructureRuns;
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
   users: Pick<UserService, 'findAnyInStructure'>;
   /** The emails sent by deadlines (one Message-ID per deadline), shared with the other emails. */
@@ -47,7 +48,7 @@ const dayTitle = (at: Date) =>
  * structure has one planned.
  */
 export function createDigestService(deps: DigestServiceDeps) {
-  const { digests, outboxIn } = deps;
+  const { digests, outboxIn, structureRuns } = deps;
   const { knex, clock, calendar, ruleSettings, relay, publicUrl } = deps;
   const { notifications, users, sentEmails } = deps;
 
@@ -60,9 +61,9 @@ export function createDigestService(deps: DigestServiceDeps) {
     /** Plans the next digest of every structure that has none pending; how many were planned. */
     async ensurePlanned(): Promise<number> {
       const ids: string[] = [];
-      for (const structureId of await digests.structuresWithoutDigest(knex)) {
+      for (const structureId of await structureRuns.structuresWithout(knex, DIGEST_DAILY)) {
         const dueAt = await nextMoment(knex, structureId, clock.now());
-        const id = await digests.planOnce(knex, structureId, dueAt);
+        const id = await structureRuns.planOnce(knex, DIGEST_DAILY, structureId, dueAt);
         if (id) ids.push(id);
       }
       await relay.enqueue(ids);
@@ -75,7 +76,12 @@ export function createDigestService(deps: DigestServiceDeps) {
       // The next one first, whatever this one finds; from now when this one runs late, so an
       // outage does not bring a burst of stale digests.
       const after = now > dueAt ? now : dueAt;
-      await digests.planOnce(trx, structureId, await nextMoment(trx, structureId, after));
+      await structureRuns.planOnce(
+        trx,
+        DIGEST_DAILY,
+        structureId,
+        await nextMoment(trx, structureId, after),
+      );
       if (!calendar.isBusinessDay(dueAt)) return skipped('not a working day');
 
       const at = {

@@ -15,6 +15,8 @@ import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { UserService } from '../users/user-service';
 import { type DistrictRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
+
+export type { Person } from './person-repository';
 import type { CreatePersonInput, SearchPersonsQuery, UpdatePersonInput } from './person-schemas';
 
 export interface PersonServiceDeps {

@@ -49,6 +49,15 @@ export function createSettingsRepository() {
       };
     },
 
+    /** The structure's own name and city (a letter's default letterhead and place). */
+    async identity(
+      db: Db,
+      structureId: string,
+    ): Promise<{ name: string; city: string | null } | null> {
+      const row = await db('structures').where({ id: structureId }).first('name', 'city');
+      return row ? { name: row.name, city: row.city ?? null } : null;
+    },
+
     async read(db: Db, structureId: string): Promise<StoredSettings | null> {
       const row = await db('structures')
         .where({ id: structureId })

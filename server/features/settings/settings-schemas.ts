@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { plainString } from '../../lib/validate';
 
 /** "HH:MM", 00:00 to 23:59. */
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -58,6 +59,23 @@ const legalFields = {
 };
 
 /**
+ * The letterhead of the structure's letters (spec §5): empty fields are left out, an empty name
+ * is the structure's own name.
+ */
+const letterhead = () =>
+  z
+    .object({
+      name: plainString().trim().max(200, 'must be at most 200 characters'),
+      addressLines: z
+        .array(plainString().trim().min(1, 'must not be empty').max(200))
+        .max(4, 'at most 4 lines'),
+      phone: plainString().trim().max(30, 'must be at most 30 characters'),
+      email: z.union([z.literal(''), z.email({ message: 'must be an email address' })]),
+    })
+    .strict();
+export type Letterhead = z.infer<ReturnType<typeof letterhead>>;
+
+/**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
  * (no-contact ones in calendar days), the digest's time, working hours, the observation's
  * small-count threshold, the retention period, whether managers and admins need a second factor
@@ -89,6 +107,7 @@ export const settingsFields = z
       .int('must be a whole number of months')
       .min(6, 'must be at least 6')
       .max(120, 'must be at most 120'),
+    letterhead: letterhead(),
     /** Managers and admins must enrol a second factor (TOTP) before using the app. */
     requireTwoFactor: z.boolean({ message: 'must be true or false' }),
     ...legalFields,
@@ -109,6 +128,7 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   workingHours: Object.freeze({ start: '08:30', end: '18:00' }),
   smallCountThreshold: 5,
   retentionMonths: 24,
+  letterhead: Object.freeze({ name: '', addressLines: [], phone: '', email: '' }),
   requireTwoFactor: false,
   publisherAddress: '',
   publicationDirector: '',

@@ -15,11 +15,14 @@ import {
   completeSettings,
   withDefaults,
   type PatchSettingsInput,
+  type Letterhead,
   type SettingsView,
   type StructureSettings,
 } from './settings-schemas';
 
 type Db = Knex | Knex.Transaction;
+
+export type ResolvedLetterhead = Letterhead & { city: string | null };
 
 /**
  * A feature whose deadlines depend on the settings: given the pending deadlines of its kinds in
@@ -116,14 +119,16 @@ export function createSettingsService({
     return moved;
   }
 
+  /** The settings in force for a structure (defaults where nothing was set). */
+  async function forStructure(db: Db, structureId: string): Promise<StructureSettings> {
+    const stored = await settingsRows.read(db, structureId);
+    return withDefaults(stored?.settings);
+  }
+
   return {
     calendarFor,
 
-    /** The settings in force for a structure (defaults where nothing was set). */
-    async forStructure(db: Db, structureId: string): Promise<StructureSettings> {
-      const stored = await settingsRows.read(db, structureId);
-      return withDefaults(stored?.settings);
-    },
+    forStructure,
 
     get: (actor: Actor): Promise<SettingsView> => view(knex, actor.structureId),
 
@@ -140,6 +145,15 @@ export function createSettingsService({
         id: ref.structureId,
       });
       return found && { structure: found.structure, settings: withDefaults(found.settings) };
+    },
+
+    /** The letterhead of the structure's letters, its name filled in, and the city they are sent from. */
+    async letterhead(db: Db, structureId: string): Promise<ResolvedLetterhead> {
+      const settings = await forStructure(db, structureId);
+      const identity = await settingsRows.identity(db, structureId);
+      if (!identity) throw new NotFoundError('Structure');
+      const head = settings.letterhead;
+      return { ...head, name: head.name || identity.name, city: identity.city };
     },
 
     async update(

@@ -52,6 +52,12 @@ export const SETTINGS_LABELS: Record<string, string> = {
   workingEnd: 'Fin de la journée de travail',
   smallCountThreshold: 'Seuil de masquage des petits effectifs (observation)',
   retentionMonths: 'Anonymisation après inactivité (mois)',
+  letterheadName: 'Nom sur l’en-tête',
+  letterheadAddress1: 'Adresse, ligne 1',
+  letterheadAddress2: 'Adresse, ligne 2',
+  letterheadAddress3: 'Adresse, ligne 3',
+  letterheadPhone: 'Téléphone',
+  letterheadEmail: 'Courriel',
   publisherAddress: 'Adresse postale de la structure (éditeur)',
   publicationDirector: 'Directeur ou directrice de la publication',
   hostingProvider: 'Hébergeur (nom, adresse, téléphone)',
@@ -73,6 +79,16 @@ export const SETTINGS_LEGAL_FIELDS = [
   'accessibilityIssues',
   'accessibilityContact',
   'dpoContact',
+] as const;
+
+/** The letterhead's form fields, each optional. */
+export const LETTERHEAD_FIELDS = [
+  'letterheadName',
+  'letterheadAddress1',
+  'letterheadAddress2',
+  'letterheadAddress3',
+  'letterheadPhone',
+  'letterheadEmail',
 ] as const;
 
 /** The levels as the settings form offers them. */
@@ -601,6 +617,24 @@ export function SettingsPage({
             {legal('accessibilityContact', 'Une adresse électronique ou une page web')}
           </div>
           <div class="fr-fieldset__element">{legal('dpoContact')}</div>
+        </fieldset>
+        <fieldset class="fr-fieldset" aria-labelledby="courrier-legend">
+          <legend class="fr-fieldset__legend" id="courrier-legend">
+            En-tête des courriers
+            <span class="fr-hint-text">
+              Imprimé en haut des courriers envoyés aux personnes ; sans nom, celui de la structure.
+            </span>
+          </legend>
+          {LETTERHEAD_FIELDS.map((name) => (
+            <div class="fr-fieldset__element">
+              <TextField
+                form={form}
+                name={name}
+                label={SETTINGS_LABELS[name]}
+                type={name === 'letterheadEmail' ? 'email' : 'text'}
+              />
+            </div>
+          ))}
         </fieldset>
         <fieldset class="fr-fieldset" aria-labelledby="securite-legend">
           <legend class="fr-fieldset__legend" id="securite-legend">

@@ -15,6 +15,7 @@ import {
   PartnerAccountsPage,
   SETTINGS_LEGAL_FIELDS,
   SETTINGS_NUMBER_FIELDS,
+  LETTERHEAD_FIELDS,
   SettingsPage,
   TeamPage,
   TeamsPage,
@@ -48,6 +49,12 @@ const SETTINGS_MESSAGES: Record<string, string> = {
   dpoContact: 'Saisissez au plus 300 caractères',
   workingStart: 'Saisissez une heure au format HH:MM, avant la fin de journée',
   workingEnd: 'Saisissez une heure au format HH:MM, après le début de journée',
+  letterheadName: 'Saisissez 200 caractères au plus',
+  letterheadAddress1: 'Saisissez 200 caractères au plus',
+  letterheadAddress2: 'Saisissez 200 caractères au plus',
+  letterheadAddress3: 'Saisissez 200 caractères au plus',
+  letterheadPhone: 'Saisissez 30 caractères au plus',
+  letterheadEmail: 'Saisissez une adresse électronique valide, par exemple accueil@ccas.fr',
   followUpEscalationDays: 'Saisissez un nombre de jours plus grand que celui de la relance',
   referralExpiryDays: 'Saisissez un nombre de jours au moins égal au délai de réponse',
   noContactCloseDays:
@@ -409,6 +416,12 @@ export function adminWebRouter(services: Services): Router {
     workingStart: s.workingHours.start,
     workingEnd: s.workingHours.end,
     ...Object.fromEntries(SETTINGS_LEGAL_FIELDS.map((f) => [f, s[f]])),
+    letterheadName: s.letterhead.name,
+    letterheadAddress1: s.letterhead.addressLines[0] ?? '',
+    letterheadAddress2: s.letterhead.addressLines[1] ?? '',
+    letterheadAddress3: s.letterhead.addressLines[2] ?? '',
+    letterheadPhone: s.letterhead.phone,
+    letterheadEmail: s.letterhead.email,
     requireTwoFactor: s.requireTwoFactor ? '1' : '',
   });
 
@@ -434,6 +447,7 @@ export function adminWebRouter(services: Services): Router {
       'workingStart',
       'workingEnd',
       ...SETTINGS_LEGAL_FIELDS,
+      ...LETTERHEAD_FIELDS,
       'requireTwoFactor',
       'version',
     ];
@@ -451,11 +465,29 @@ export function adminWebRouter(services: Services): Router {
       ...Object.fromEntries(
         SETTINGS_LEGAL_FIELDS.filter((f) => values[f] !== undefined).map((f) => [f, values[f]]),
       ),
+      letterhead: {
+        name: values.letterheadName ?? '',
+        addressLines: [
+          values.letterheadAddress1,
+          values.letterheadAddress2,
+          values.letterheadAddress3,
+        ]
+          .map((l) => (l ?? '').trim())
+          .filter(Boolean),
+        phone: values.letterheadPhone ?? '',
+        email: (values.letterheadEmail ?? '').trim(),
+      },
       requireTwoFactor: values.requireTwoFactor === '1',
     };
     const { version: _v, ...formVals } = values;
-    const rename = (p: string) =>
-      p === 'workingHours.start' ? 'workingStart' : p.startsWith('workingHours') ? 'workingEnd' : p;
+    const rename = (p: string) => {
+      if (p === 'workingHours.start') return 'workingStart';
+      if (p.startsWith('workingHours')) return 'workingEnd';
+      const line = /^letterhead\.addressLines\.(\d)/.exec(p);
+      if (line) return `letterheadAddress${Number(line[1]) + 1}`;
+      const head = /^letterhead\.(name|phone|email)/.exec(p);
+      return head ? `letterhead${head[1][0].toUpperCase()}${head[1].slice(1)}` : p;
+    };
     const parsed = patchSettingsBody.safeParse(body);
     if (!parsed.success)
       return renderSettings(

@@ -275,9 +275,27 @@ export function PersonPage({
               href={`/personnes/${person.id}/fusion`}
             >
               Fusionner avec une autre fiche
+            </a>{' '}
+            <a
+              class="fr-btn fr-btn--sm fr-btn--tertiary fr-icon-eye-line fr-btn--icon-left"
+              href={`/personnes/${person.id}/journal`}
+            >
+              Journal des accès
+            </a>{' '}
+            <a
+              class="fr-btn fr-btn--sm fr-btn--tertiary fr-icon-download-line fr-btn--icon-left"
+              href={`/personnes/${person.id}/export.pdf`}
+            >
+              Exporter les données (droit d’accès, PDF)
             </a>
           </>
-        ) : null}
+        ) : null}{' '}
+        <a
+          class="fr-btn fr-btn--sm fr-btn--tertiary fr-icon-mail-line fr-btn--icon-left"
+          href={`/personnes/${person.id}/courrier`}
+        >
+          Écrire un courrier
+        </a>
       </p>
       <p>
         <a class="fr-link" href={`/personnes/${person.id}/orientations`}>

@@ -217,6 +217,26 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     await ok(worker.post(`/api/consents/${consent.id}/revoke`));
     await ok(refer(worker, person.id, w.food.partner.id), 422);
     await ok(worker.get(`/api/persons/${person.id}/timeline`));
+    await ok(manager.get(`/api/persons/${person.id}/export`));
+    const byPost = await ok(
+      worker
+        .post('/api/persons')
+        .send({ alias: 'Par courrier', address: '12 rue des Lilas, 37000 Tours', source: 'self' }),
+      201,
+    );
+    await ok(
+      worker
+        .post(`/api/persons/${byPost.id}/letters`)
+        .send({ kind: 'call', phone: '02 47 00 00 00' }),
+      201,
+    );
+    await ok(
+      worker
+        .post(`/api/persons/${person.id}/letters`)
+        .send({ kind: 'call', phone: '02 47 00 00 00' }),
+      422,
+    );
+    await ok(manager.get('/api/audit').query({ personId: person.id }));
 
     // Manager: backlog, observation and merge.
     await ok(manager.get('/api/backlog'));

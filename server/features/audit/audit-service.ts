@@ -1,0 +1,85 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
+import { ForbiddenError } from '../../lib/errors';
+import type { Page } from '../../lib/validate';
+import { dayStart } from '../../lib/wall-clock';
+import {
+  type AuditReader,
+  type AuditRepository,
+  PERSON_SUBJECTS,
+  type AuditEvent,
+  type AuditFilter,
+  type RequestContext,
+} from './audit-repository';
+import type { AuditQuery } from './audit-schemas';
+
+export interface AuditServiceDeps {
+  knex: Knex;
+  audits: Pick<AuditRepository, 'record'>;
+  reader: AuditReader;
+  /** 404 unless the person is in the actor's structure. */
+  assertPersonInScope(db: Knex, actor: Actor, personId: string): Promise<void>;
+  /** The person's id and the ids of the files merged into it (their events stay under them). */
+  historyIds(actor: Actor, personId: string): Promise<string[]>;
+}
+
+/**
+ * Who read and changed what (spec §2, security requirement 16), for the structure's managers and
+ * admins. A manager sees the structure's events whole. An admin looks after accounts, teams,
+ * partners and settings and has no access to person files: they see every event of the structure,
+ * so they can tell who did how much and when, but an event about a person's data (a file, a
+ * referral, a follow-up, a contact, a consent, a right) comes without its subject and details,
+ * and they cannot ask for one person's events. Reading a person's events is itself audited.
+ */
+export function createAuditService({
+  knex,
+  audits,
+  reader,
+  assertPersonInScope,
+  historyIds,
+}: AuditServiceDeps) {
+  const redactForAdmin = (e: AuditEvent): AuditEvent =>
+    PERSON_SUBJECTS.includes(e.subjectType) ? { ...e, subjectId: null, details: null } : e;
+
+  return {
+    async list(actor: Actor, q: AuditQuery, ctx: RequestContext): Promise<Page<AuditEvent>> {
+      const filter: AuditFilter = { structureId: actor.structureId, userId: q.userId };
+      if (q.personId) {
+        if (actor.role === 'admin')
+          throw new ForbiddenError('Administrators have no access to person files');
+        await assertPersonInScope(knex, actor, q.personId);
+        filter.personIds = await historyIds(actor, q.personId);
+      }
+      if (q.from) filter.from = dayStart(q.from);
+      if (q.to) filter.to = dayStart(q.to, 1);
+      const { items, total } = await reader.list(knex, filter, q.page, q.pageSize);
+      if (q.personId)
+        await audits.record(knex, {
+          actor,
+          structureId: actor.structureId,
+          action: 'audit.read',
+          subjectType: 'person',
+          subjectId: q.personId,
+          ip: ctx.ip,
+        });
+      return {
+        items: actor.role === 'admin' ? items.map(redactForAdmin) : items,
+        total,
+        page: q.page,
+        pageSize: q.pageSize,
+      };
+    },
+
+    /** Every event about a person's files, newest first (the right-of-access export). */
+    async allForPerson(db: Knex | Knex.Transaction, structureId: string, personIds: string[]) {
+      const all: AuditEvent[] = [];
+      for (let page = 1; ; page += 1) {
+        const { items } = await reader.list(db, { structureId, personIds }, page, 500);
+        all.push(...items);
+        if (items.length < 500) return all;
+      }
+    },
+  };
+}
+
+export type AuditService = ReturnType<typeof createAuditService>;

@@ -1,0 +1,120 @@
+import type { Actor } from '../../auth/actor';
+import type { Clock } from '../../lib/clock';
+import { assertDates, notInPast } from '../../lib/date-rules';
+import { BusinessRuleError, ValidationError } from '../../lib/errors';
+import type { AuditTrail, RequestContext } from '../audit/audit-trail';
+import type { ContactService } from '../contacts/contact-service';
+import type { UnitOfWork } from '../deadlines/outbox';
+import { personLabel } from '../persons/person-label';
+import type { PersonService } from '../persons/person-service';
+import type { SettingsService } from '../settings/settings-service';
+import { letterParagraphs, letterPdf, type LetterContent } from './letter-pdf';
+import type { CreateLetterInput } from './letter-schemas';
+
+export interface LetterServiceDeps {
+  uow: UnitOfWork;
+  clock: Clock;
+  persons: Pick<PersonService, 'lockInScope' | 'getInScope'>;
+  contacts: Pick<ContactService, 'logInTransaction'>;
+  settings: Pick<SettingsService, 'letterhead'>;
+  audit: AuditTrail;
+}
+
+export interface Letter {
+  pdf: Buffer;
+  filename: string;
+  contactId: string;
+}
+
+/** A postal address as the lines of an envelope: typed on several lines, or with commas. */
+export const addressLines = (address: string) =>
+  address
+    .split(/\r?\n|,\s*/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+
+/**
+ * Letters (spec §5): for a person reachable only by post, a printable letter on the structure's
+ * letterhead proposing a meeting or a number to call, logged as a `mail` contact in the same
+ * transaction (a letter that could not be made is not logged, a logged one was made).
+ */
+export function createLetterService({
+  uow,
+  clock,
+  persons,
+  contacts,
+  settings,
+  audit,
+}: LetterServiceDeps) {
+  return {
+    async create(
+      actor: Actor,
+      personId: string,
+      input: CreateLetterInput,
+      ctx: RequestContext,
+    ): Promise<Letter> {
+      const now = clock.now();
+      if (input.kind === 'meeting') assertDates(notInPast('at', input.at, now, undefined));
+      return uow(async (trx, outbox) => {
+        await persons.lockInScope(trx, actor, personId);
+        const person = await persons.getInScope(trx, actor, personId);
+        const lines = person.address ? addressLines(person.address) : [];
+        if (lines.length === 0)
+          throw new BusinessRuleError(
+            'no_postal_address',
+            'Cette personne n’a pas d’adresse postale : ajoutez-la à sa fiche avant de lui écrire.',
+          );
+        const letterhead = await settings.letterhead(trx, actor.structureId);
+        const phone = input.phone ?? (letterhead.phone || null);
+        if (input.kind === 'call' && !phone)
+          throw new ValidationError('Invalid body: phone: is required', [
+            {
+              field: 'phone',
+              message: 'is required: the structure’s letterhead has no phone number',
+            },
+          ]);
+        const content: LetterContent = {
+          letterhead,
+          recipient: { name: personLabel(person, 'partner'), addressLines: lines },
+          proposal:
+            input.kind === 'meeting'
+              ? { kind: 'meeting', at: input.at, place: input.place, phone }
+              : { kind: 'call', phone: phone as string, hours: input.hours ?? null },
+          signer: actor.name,
+          date: now,
+        };
+        const pdf = await letterPdf(content);
+        const { subject, paragraphs } = letterParagraphs(content);
+        const contact = await contacts.logInTransaction(
+          trx,
+          outbox,
+          actor,
+          personId,
+          {
+            occurredAt: now,
+            channel: 'mail',
+            outcome: 'not_reached',
+            summary: `Courrier « ${subject} » : ${paragraphs[1]}`,
+          },
+          ctx,
+        );
+        await audit.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'person.letter',
+          subjectType: 'person',
+          subjectId: personId,
+          ip: ctx.ip,
+          details: { kind: input.kind, contactId: contact.id },
+        });
+        return {
+          pdf,
+          filename: `courrier-${now.toISOString().slice(0, 10)}.pdf`,
+          contactId: contact.id,
+        };
+      });
+    },
+  };
+}
+
+export type LetterService = ReturnType<typeof createLetterService>;

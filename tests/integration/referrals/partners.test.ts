@@ -466,10 +466,13 @@ describe('partner directory', () => {
       await giveConsent(worker, person.id, bank.partner.id);
       expect((await refer(worker, person.id, bank.partner.id)).status).toBe(201);
       const underStructure = (structureId: string) =>
-        testKnex()('audit_events').where({
-          structure_id: structureId,
-          subject_id: bank.partner.id,
-        });
+        testKnex()('audit_events')
+          .where({
+            structure_id: structureId,
+            subject_id: bank.partner.id,
+          })
+          // In the order written (the clock is fixed: every event has the same time).
+          .orderBy('id');
 
       const sameEmail = await w.agents.admin
         .put(`/api/partners/${bank.partner.id}`)

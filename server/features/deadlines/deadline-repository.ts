@@ -141,8 +141,12 @@ export function createDeadlineRepository() {
         .forKeyShare()
         .skipLocked();
       if (kinds) free.whereIn('kind', kinds);
+      // Locked first, in a statement of its own: as a sub-select of the UPDATE, a row updated
+      // meanwhile (the relay's enqueued_at) made PostgreSQL re-check it without end.
+      const ids = ((await free) as { id: string }[]).map((r) => r.id);
+      if (ids.length === 0) return [];
       const rows = await trx('deadlines')
-        .whereIn('id', free)
+        .whereIn('id', ids)
         .where({ status: 'pending' })
         .update({ status: 'cancelled', processed_at: trx.fn.now() })
         .returning('id');
@@ -151,14 +155,15 @@ export function createDeadlineRepository() {
 
     /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */
     async cancelPendingById(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
-      const free = trx('deadlines')
-        .select('id')
+      // Locked first, in a statement of its own (see cancelPending).
+      const free = await trx('deadlines')
+        .first('id')
         .where({ id, status: 'pending' })
         .forKeyShare()
         .skipLocked();
+      if (!free) return null;
       const [row] = await trx('deadlines')
-        .whereIn('id', free)
-        .where({ status: 'pending' })
+        .where({ id, status: 'pending' })
         .update({ status: 'cancelled', processed_at: trx.fn.now() })
         .returning('*');
       return row ? toDeadline(row) : null;

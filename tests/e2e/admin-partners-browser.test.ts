@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { createTestContext, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam } from '../setup/factories';
 import { createFoodBank } from '../integration/referrals/helpers';
@@ -12,6 +12,7 @@ import {
   see,
   serve,
   type Served,
+  signIn,
 } from './browser';
 
 /**
@@ -44,10 +45,7 @@ describe('admin partner pages in the browser', () => {
   it('an admin edits a partner, adds a service with publics and delay, then edits that service', async () => {
     const { partner } = await createFoodBank('Banque alimentaire de l’Anjou');
     const page = await newPage(browser, { problems });
-    await page.goto(`${served.base}/connexion`);
-    await page.getByLabel('Adresse électronique').fill(team.admin.email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${served.base}/connexion`, team.admin.email);
     // An admin lands on the administration's home; the directory is in the menu.
     await atPath(page, '/admin');
     await page
@@ -121,10 +119,7 @@ describe('admin partner pages in the browser', () => {
     await createPartner(testKnex(), 'Épicerie solidaire de Trélazé', other.structure.id);
     const angers = await createPartner(testKnex(), 'Restos du cœur d’Angers', team.structure.id);
     const page = await newPage(browser, { problems });
-    await page.goto(`${served.base}/connexion`);
-    await page.getByLabel('Adresse électronique').fill(other.admin.email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${served.base}/connexion`, other.admin.email);
     // An admin lands on the administration's home; the directory is in the menu.
     await atPath(page, '/admin');
     await page

@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import { processDeadline } from '../../jobs/processor';
 import { processors } from '../../jobs/registry';
 import { USER_PASSWORD_EMAIL } from '../../server/features/users/password-links';
-import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { createTestContext, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import { startSmtp } from '../integration/referrals/smtp';
@@ -15,6 +15,7 @@ import {
   see,
   serve,
   type Served,
+  signIn,
 } from './browser';
 
 /**
@@ -46,10 +47,7 @@ describe('an admin invites a user, in the browser', () => {
 
   it('the admin invites, the invitee sets a password through the emailed link and signs in', async () => {
     const page = await newPage(browser, { problems });
-    await page.goto(`${served.base}/connexion`);
-    await page.getByLabel('Adresse électronique').fill(team.admin.email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${served.base}/connexion`, team.admin.email);
     await atPath(page, '/admin');
     await checkPage(page, '60-admin-accueil');
 

@@ -1,6 +1,6 @@
 import type { Browser, Locator } from 'playwright-core';
 import { fixedClock } from '../../server/lib/clock';
-import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { createTestContext, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam, createUser } from '../setup/factories';
 import {
@@ -10,6 +10,7 @@ import {
   see as seeWithShot,
   serve,
   type Served,
+  signIn,
 } from './browser';
 
 const NOW = '2026-11-25T10:00:00.000Z';
@@ -65,10 +66,7 @@ describe("the manager's desk in the browser", () => {
 
   it("a manager logs in on the team's backlog, opens a number's items, and hands a leaver's work to a colleague, who is told", async () => {
     const page = await openPage(browser, { problems });
-    await page.goto(`${served.base}/connexion`);
-    await page.getByLabel('Adresse électronique').fill(team.manager.email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${served.base}/connexion`, team.manager.email);
     await see(page.getByRole('heading', { level: 1 }), 'Tableau de l’équipe');
     await see(page.locator('table'), 'Léa Départ');
     await checkPage(page, '30-tableau-equipe');
@@ -89,10 +87,7 @@ describe("the manager's desk in the browser", () => {
     await checkPage(page, '32-tableau-equipe-confie');
 
     const colleague = await openPage(browser, { problems });
-    await colleague.goto(`${served.base}/connexion`);
-    await colleague.getByLabel('Adresse électronique').fill(team.worker2.email);
-    await colleague.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await colleague.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(colleague, `${served.base}/connexion`, team.worker2.email);
     await colleague.goto(`${served.base}/notifications`);
     await see(colleague.locator('main'), `2 suivis vous ont été confiés par ${team.manager.name}`);
     await see(colleague.locator('main'), 'Pour : Femme ~40 ans, gare routière');

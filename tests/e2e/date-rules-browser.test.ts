@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { fixedClock } from '../../server/lib/clock';
-import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam } from '../setup/factories';
 import {
@@ -11,6 +11,7 @@ import {
   see,
   serve,
   type Served,
+  signIn,
 } from './browser';
 
 /** Saturday 5 December 2026, 23:58 in Paris. */
@@ -43,10 +44,7 @@ describe('date confirmation and consent withdrawal in the browser', () => {
   });
 
   async function logIn(page: Page, path: string) {
-    await page.goto(`${base}${path}`);
-    await page.getByLabel('Adresse électronique').fill(team.worker.email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${base}${path}`, team.worker.email);
   }
 
   it('a worker on a phone plans a follow-up at a past hour: refused by the date with the typed values kept, then confirmed with the box', async () => {

@@ -1,8 +1,8 @@
 import type { Browser } from 'playwright-core';
-import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
-import { checkPage, launchChromium, newPage, see, serve, type Served } from './browser';
+import { checkPage, launchChromium, newPage, see, serve, type Served, signIn } from './browser';
 import { csrfOf } from './html';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
@@ -128,10 +128,7 @@ describe('long lists: the timeline and Mes actions in pages', () => {
     it('the paged lists pass axe and "Page suivante" leads on', async () => {
       const problems: string[] = [];
       const page = await newPage(browser, { problems });
-      await page.goto(`${served.base}/connexion`);
-      await page.getByLabel('Adresse électronique').fill(team.worker.email);
-      await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-      await page.getByRole('button', { name: 'Se connecter' }).click();
+      await signIn(page, `${served.base}/connexion`, team.worker.email);
       await see(page.locator('main'), 'cette page montre les suivis 1 à 100');
       await checkPage(page, '21-mes-actions-pages');
       await page

@@ -1,6 +1,6 @@
 import type { Browser, Locator } from 'playwright-core';
 import { fixedClock } from '../../server/lib/clock';
-import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { createTestContext, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createDistrict, createTeam } from '../setup/factories';
 import {
@@ -10,6 +10,7 @@ import {
   see as seeWithShot,
   serve,
   type Served,
+  signIn,
 } from './browser';
 
 /** Saturday 28 November 2026, 23:00 in Paris. */
@@ -55,10 +56,7 @@ describe('the observation dashboard in the browser', () => {
 
   const logIn = async (email: string, width?: number) => {
     const page = await openPage(browser, { problems, width, height: width ? 800 : undefined });
-    await page.goto(`${served.base}/connexion`);
-    await page.getByLabel('Adresse électronique').fill(email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${served.base}/connexion`, email);
     return page;
   };
 

@@ -1,5 +1,5 @@
 import type { Browser, Locator, Page } from 'playwright-core';
-import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { createDistrict, createTeam } from '../setup/factories';
 import {
   checkPage,
@@ -9,6 +9,7 @@ import {
   see as seeWithShot,
   serve,
   type Served,
+  signIn,
 } from './browser';
 
 /**
@@ -53,10 +54,7 @@ describe('editing a person file in the browser', () => {
     const personPath = `/personnes/${created.body.id}`;
 
     const page = await newPage();
-    await page.goto(`${base}${personPath}`);
-    await page.getByLabel('Adresse électronique').fill(team.worker.email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${base}${personPath}`, team.worker.email);
     await see(page.getByRole('heading', { level: 1 }), 'Homme ~50 ans');
 
     // From the file to the edit page; every field is there, pre-filled.

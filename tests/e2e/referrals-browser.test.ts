@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { startDeadlineWorker, type DeadlineWorker } from '../../jobs/runtime';
-import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
+import { createTestContext, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { linkIn, startSmtp } from '../integration/referrals/smtp';
@@ -20,6 +20,7 @@ import {
   see,
   serve,
   type Served,
+  signIn,
 } from './browser';
 
 /**
@@ -60,10 +61,7 @@ describe('closed-loop referral in the browser', () => {
   }
 
   async function logIn(page: Page, email: string) {
-    await page.goto(`${base}/connexion`);
-    await page.getByLabel('Adresse électronique').fill(email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${base}/connexion`, email);
     await page.waitForURL((u) => u.pathname !== '/connexion', { timeout: 10000 });
   }
 

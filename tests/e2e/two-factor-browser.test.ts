@@ -1,10 +1,19 @@
 import type { Browser } from 'playwright-core';
 import { fixedClock } from '../../server/lib/clock';
 import { totpCode } from '../../server/features/two-factor/totp';
-import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
-import { atPath, checkPage, launchChromium, newPage, see, serve, type Served } from './browser';
+import {
+  atPath,
+  checkPage,
+  launchChromium,
+  newPage,
+  see,
+  serve,
+  type Served,
+  signIn,
+} from './browser';
 
 /**
  * In a real browser: a manager whose structure requires a second factor is sent to enrol after
@@ -38,10 +47,7 @@ describe('second factor and API tokens, in the browser', () => {
 
     const page = await newPage(browser, { problems });
     const logIn = async () => {
-      await page.goto(`${served.base}/connexion`);
-      await page.getByLabel('Adresse électronique').fill(team.manager.email);
-      await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-      await page.getByRole('button', { name: 'Se connecter' }).click();
+      await signIn(page, `${served.base}/connexion`, team.manager.email);
     };
     await logIn();
     await atPath(page, '/mon-compte/double-authentification');
@@ -83,10 +89,7 @@ describe('second factor and API tokens, in the browser', () => {
     const partner = await createPartner(testKnex(), 'Épicerie solidaire', team.structure.id);
     const user = await createUser(team.structure.id, 'partner', { partnerId: partner.id });
     const page = await newPage(browser, { problems });
-    await page.goto(`${served.base}/connexion`);
-    await page.getByLabel('Adresse électronique').fill(user.email);
-    await page.getByLabel('Mot de passe').fill(DEFAULT_PASSWORD);
-    await page.getByRole('button', { name: 'Se connecter' }).click();
+    await signIn(page, `${served.base}/connexion`, user.email);
     await atPath(page, '/orientations');
     await page.goto(`${served.base}/mon-compte`);
     await checkPage(page, '95-mon-compte-partenaire');

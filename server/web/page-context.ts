@@ -5,6 +5,9 @@ import type { AccessibilityLevel } from '../features/settings/settings-schemas';
 import type { NotificationService } from '../features/notifications/notification-service';
 import type { PageContext } from './views/layout';
 
+/** The footer's RGAA level, read on first use (see accessibilityLevels in server/web/legal). */
+export type AccessibilityLevelReader = () => Promise<AccessibilityLevel | undefined>;
+
 /** Synchronizer token kept in the session and sent back in every form's `_csrf` field. */
 export const csrf = csrfSync({
   getTokenFromRequest: (req) => {
@@ -38,7 +41,9 @@ export async function pageContext(
     unread,
     flash,
     staff: actor ? PERSON_ROLES.includes(actor.role) : false,
-    // Read for this request by accessibilityLevels() (server/web/legal), for the footer.
-    accessibility: req.res?.locals.accessibilityLevel as AccessibilityLevel | undefined,
+    // Read once for this request through accessibilityLevels() (server/web/legal), for the footer.
+    accessibility: await (
+      req.res?.locals.accessibilityLevel as AccessibilityLevelReader | undefined
+    )?.(),
   };
 }

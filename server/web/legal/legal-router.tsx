@@ -1,10 +1,11 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
+import type { AccessibilityLevel } from '../../features/settings/settings-schemas';
 import { isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { NotFoundError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { pageContext } from '../page-context';
+import { pageContext, type AccessibilityLevelReader } from '../page-context';
 import { sendPage } from '../render';
 import {
   AccessibilityPage,
@@ -46,25 +47,31 @@ export function legalWebRouter(services: Services): Router {
       });
       if (slug && !notice) throw new NotFoundError('Structure');
       // The footer states the level of the structure this page speaks for.
-      if (notice) res.locals.accessibilityLevel = notice.settings.accessibilityLevel;
+      if (notice) {
+        const level = notice.settings.accessibilityLevel;
+        const read: AccessibilityLevelReader = () => Promise.resolve(level);
+        res.locals.accessibilityLevel = read;
+      }
       sendPage(res, <Page ctx={await pageContext(req, services.notifications)} notice={notice} />);
     });
   return r;
 }
 
 /**
- * Reads, for every page, the RGAA level its footer states: the signed-in user's structure's, or
- * the deployment's first for a visitor. One read by primary key; when it fails (the database
- * down) the footer names no level and the page goes on to its own answer.
+ * Gives every page the RGAA level its footer states: the signed-in user's structure's, or the
+ * deployment's first for a visitor. Read only when a page is drawn (pageContext asks for it),
+ * once per request, by primary key: a form post that redirects reads nothing. When the read
+ * fails (the database down) the footer names no level and the page goes on to its own answer.
  */
 export function accessibilityLevels(services: Pick<Services, 'settings'>): RequestHandler {
-  return async (req, res, next) => {
-    try {
-      const notice = await services.settings.legalNotice({ structureId: req.user?.structureId });
-      if (notice) res.locals.accessibilityLevel = notice.settings.accessibilityLevel;
-    } catch {
-      // Nothing to add: the page reports the database error itself if it needs the database.
-    }
+  return (req, res, next) => {
+    let level: Promise<AccessibilityLevel | undefined> | undefined;
+    const read: AccessibilityLevelReader = () =>
+      (level ??= services.settings.legalNotice({ structureId: req.user?.structureId }).then(
+        (notice) => notice?.settings.accessibilityLevel,
+        () => undefined,
+      ));
+    res.locals.accessibilityLevel = read;
     next();
   };
 }

@@ -74,11 +74,8 @@ export async function benchSeed(knex: Knex, opts: BenchSeedOptions): Promise<Ben
     if (!opts.onProgress) log(`bench:seed ${done}/${opts.persons} persons`);
   }
   if (todo) {
-    // Planner statistics, and the visibility map for index-only counts (outside a transaction).
     log('bench:seed VACUUM ANALYZE');
-    await knex.raw(
-      'VACUUM ANALYZE persons, contacts, follow_ups, person_rights, person_right_events, consents, referrals, referral_events, reports',
-    );
+    await vacuumAnalyze(knex, SEEDED_TABLES);
   }
   const person = await knex('persons')
     .where({ structure_id: setup.structureId })
@@ -94,6 +91,25 @@ export async function benchSeed(knex: Knex, opts: BenchSeedOptions): Promise<Ben
     personId: person.id,
     referralId: referral.id,
   };
+}
+
+const SEEDED_TABLES =
+  'persons, contacts, follow_ups, person_rights, person_right_events, consents, referrals, referral_events, reports';
+
+/**
+ * Planner statistics, and the visibility map that index-only counts need (autovacuum may be off,
+ * and would come late). VACUUM cannot run in a transaction and takes longer than the app's
+ * statement timeout at a million persons: one connection of the pool, its timeout lifted for it.
+ */
+async function vacuumAnalyze(knex: Knex, tables: string) {
+  const conn = await knex.client.acquireConnection();
+  try {
+    await conn.query('SET statement_timeout = 0');
+    await conn.query(`VACUUM (ANALYZE) ${tables}`);
+  } finally {
+    await conn.query('RESET statement_timeout').catch(() => undefined);
+    await knex.client.releaseConnection(conn);
+  }
 }
 
 interface Setup {
@@ -350,7 +366,8 @@ async function writeChunk(trx: Knex.Transaction, s: Setup, pools: Pools, from: n
       FROM (
         SELECT i, ${orderedUuid('i')} AS id,
           CASE WHEN i % 10 = 0 THEN CAST(:o AS uuid) ELSE CAST(:s AS uuid) END AS structure_id,
-          CASE WHEN i % 10 = 0 THEN CAST(:ow AS uuid) ELSE (CAST(:staff AS uuid[]))[1 + i % ${nStaff}] END AS referent_id,
+          -- Staff in turn over the bench structure's persons (i - i / 10 counts them).
+          CASE WHEN i % 10 = 0 THEN CAST(:ow AS uuid) ELSE (CAST(:staff AS uuid[]))[1 + (i - i / 10) % ${nStaff}] END AS referent_id,
           CASE WHEN i % 10 = 0 OR i % ${nDistricts + 1} = ${nDistricts} THEN NULL
             ELSE (CAST(:districts AS uuid[]))[1 + i % ${nDistricts + 1}] END AS district_id,
           CAST(:anchor AS timestamptz) - interval '6 years' * random() AS created_at,
@@ -410,18 +427,19 @@ async function writeChunkRest(
 ) {
   const raw = (sql: string, extra: Record<string, unknown> = {}) =>
     trx.raw(sql, { ...b, ...extra });
-  // Follow-ups around the end of the file's activity: the old ones done (a few cancelled), the
-  // recent ones open or done.
+  // Follow-ups around the end of the file's activity: those due over a month ago done (a few
+  // cancelled), three in ten of the last month's still open (late), those ahead open.
   await raw(`
     INSERT INTO follow_ups (id, structure_id, person_id, assignee_id, created_by, title, due_at, status,
       completed_at, created_at, updated_at)
     SELECT ${orderedUuid('i * 8 + j')}, structure_id, id, referent_id, referent_id, title, due_at, status,
-      CASE WHEN status = 'done' THEN due_at + interval '1 day' END, due_at - interval '14 days',
+      CASE WHEN status = 'done' THEN least(due_at + interval '1 day', CAST(:anchor AS timestamptz)) END,
+      due_at - interval '14 days',
       due_at - interval '14 days'
     FROM (
-      SELECT f.*, CASE WHEN f.closed_at IS NOT NULL OR f.due_at < CAST(:anchor AS timestamptz) - interval '60 days'
+      SELECT f.*, CASE WHEN f.closed_at IS NOT NULL OR f.due_at < CAST(:anchor AS timestamptz) - interval '30 days'
           THEN CASE WHEN f.r < 0.95 THEN 'done' ELSE 'cancelled' END
-        WHEN f.r < 0.5 THEN 'open' ELSE 'done' END AS status
+        WHEN f.due_at >= CAST(:anchor AS timestamptz) OR f.r < 0.3 THEN 'open' ELSE 'done' END AS status
       FROM (
         SELECT p.i, j, p.structure_id, p.id, p.referent_id, p.closed_at,
           (ARRAY['Relancer','Rappeler pour le dossier','Accompagner à la CAF','Vérifier la domiciliation','Passer voir'])[1 + (j + p.i) % 5] AS title,
@@ -478,8 +496,13 @@ async function writeChunkRest(
         (CAST(:services AS uuid[]))[1 + p.k] AS service_id,
         least(p.created_at + (p.active_end - p.created_at) * random(), CAST(:anchor AS timestamptz) - interval '1 day') AS created_at,
         floor(random() * 10)::int AS path_no
-      FROM (SELECT bp.*, floor(bp.r_report * 1000)::int % ${nPartners} AS k FROM bench_p bp) p
-      WHERE p.structure_id = :s AND p.r_referral < 0.1
+      FROM (
+        SELECT bp.*, CASE WHEN bp.i = 1 THEN 0 ELSE floor(bp.r_report * 1000)::int % ${nPartners} END AS k
+        FROM bench_p bp
+      ) p
+      -- The seed's second person (the first of the bench structure) always has one, so the bench
+      -- partner has a referral whatever the size.
+      WHERE p.structure_id = :s AND (p.r_referral < 0.1 OR p.i = 1)
     ) q`);
   await raw(`
     INSERT INTO consents (id, structure_id, person_id, purpose, partner_id, method, shared_fields,

@@ -18,7 +18,6 @@ import {
 import { BENCH_EMAIL } from '../server/seed/bench';
 import { benchConfig } from './config';
 
-// eslint-disable-next-line no-restricted-properties -- a bench script, like bench/run.ts
 const DB_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aller_vers_bench';
 const SHOW_PLANS = process.argv.includes('--plans');

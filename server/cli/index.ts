@@ -1,4 +1,5 @@
 import readline from 'node:readline';
+import { SingleBar, Presets } from 'cli-progress';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseConfig, type Config } from '../config';
 import { AppError } from '../lib/errors';
@@ -109,12 +110,44 @@ const COMMANDS: Record<string, Command> = {
       if (!Number.isInteger(persons) || persons < 1 || persons > 1_000_000) {
         throw new UsageError('--persons must be a whole number between 1 and 1000000');
       }
-      const seed = await benchSeed(db.knex, {
-        persons,
-        cipher: createCipher(config.ENCRYPTION_KEY),
-        log: say,
-      });
-      process.stdout.write(`${seed.structureId}\n`);
+      // On stderr, with the time left; drawn only on a terminal (a log gets the lines instead).
+      const bar = new SingleBar(
+        {
+          format:
+            'bench:seed [{bar}] {percentage}% | {value}/{total} persons | {duration_formatted} elapsed, ETA {eta_formatted}',
+          stream: process.stderr,
+          etaBuffer: 20,
+        },
+        Presets.shades_classic,
+      );
+      const tty = process.stderr.isTTY === true;
+      const started = Date.now();
+      let barStarted = false;
+      try {
+        const seed = await benchSeed(db.knex, {
+          persons,
+          cipher: createCipher(config.ENCRYPTION_KEY),
+          log: (line) => (barStarted ? undefined : say(line)),
+          onProgress: (done, total) => {
+            if (!tty) {
+              say(
+                `bench:seed ${done}/${total} persons (${Math.round((Date.now() - started) / 1000)} s)`,
+              );
+            } else if (!barStarted) {
+              bar.start(total, done);
+              barStarted = true;
+            } else bar.update(done);
+            if (done === total && barStarted) {
+              bar.stop();
+              barStarted = false;
+            }
+          },
+        });
+        say(`bench:seed done in ${Math.round((Date.now() - started) / 1000)} s`);
+        process.stdout.write(`${seed.structureId}\n`);
+      } finally {
+        if (barStarted) bar.stop();
+      }
     },
   },
   'retention:run': {

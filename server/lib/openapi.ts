@@ -47,6 +47,21 @@ export function pageOf(item: z.ZodType) {
 }
 
 /**
+ * A list answer whose total is counted up to a cap: `{ items, total, totalCapped, page,
+ * pageSize }`; `totalCapped` true says that more than `total` match (the search over a large
+ * structure, where counting every match of a short word would cost more than the page).
+ */
+export function cappedPageOf(item: z.ZodType) {
+  return pageOf(item)
+    .extend({
+      totalCapped: z.boolean().meta({
+        description: 'More than `total` match: the count stopped there (refine the search)',
+      }),
+    })
+    .strict();
+}
+
+/**
  * Every JSON endpoint declared with endpoint() lands here, so the OpenAPI document is generated
  * from the same zod schemas that validate requests and cannot drift from them.
  */

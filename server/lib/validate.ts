@@ -119,3 +119,6 @@ export interface Page<T> {
   page: number;
   pageSize: number;
 }
+
+/** A page whose total was counted up to a cap: `totalCapped` says more match. */
+export type CappedPage<T> = Page<T> & { totalCapped: boolean };

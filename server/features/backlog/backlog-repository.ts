@@ -90,6 +90,13 @@ const WAITING_REPORTS =
   'FROM reports rp WHERE rp.structure_id = :structureId AND rp.triaged_at IS NULL';
 
 const PERSON_LABEL = personLabelSql('p');
+/**
+ * An active person's last contact, or the file's creation when none was ever logged. The last
+ * contact is kept on the person by triggers on contacts (migration 20261208300000), and this very
+ * expression is indexed (`persons_active_last_contact`), so the no-contact buckets count a range
+ * of that index instead of computing every person's max(occurred_at).
+ */
+const LAST_AT = 'coalesce(p.last_contact_at, p.created_at)';
 const ACTIVE_REFERRAL = sqlStatusList(OPEN_STATUSES);
 
 type Entity = 'follow_up' | 'referral' | 'person';
@@ -108,9 +115,9 @@ const BUCKETS: Record<Exclude<BacklogBucket, 'reports'>, { entity: Entity; where
   },
   no_contact_30: {
     entity: 'person',
-    where: 'lc.last_at < :contact30 AND lc.last_at >= :contact90',
+    where: `${LAST_AT} < :contact30 AND ${LAST_AT} >= :contact90`,
   },
-  no_contact_90: { entity: 'person', where: 'lc.last_at < :contact90' },
+  no_contact_90: { entity: 'person', where: `${LAST_AT} < :contact90` },
 };
 
 /** The base of each entity: its rows of the structure, the person joined as `p`, and its user. */
@@ -136,14 +143,12 @@ const FROM: Record<
   },
   // An active person's last contact, or the file's creation when none was ever logged.
   person: {
-    table: `persons p CROSS JOIN LATERAL (
-        SELECT coalesce((SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id), p.created_at) AS last_at
-      ) lc`,
+    table: 'persons p',
     persons: '',
     person: 'p.id',
     where: 'p.structure_id = :structureId AND p.closed_at IS NULL AND p.anonymised_at IS NULL',
     user: 'p.referent_id',
-    order: 'lc.last_at, p.id',
+    order: `${LAST_AT}, p.id`,
   },
 };
 
@@ -217,7 +222,7 @@ const ITEM_COLUMNS: Record<Entity, string> = {
   referral: `r.id, r.person_id, r.partner_id, r.created_at, r.requester_id,
     (SELECT pa.name FROM partners pa WHERE pa.id = r.partner_id) AS partner_name,
     (SELECT u.name FROM users u WHERE u.id = r.requester_id) AS requester_name`,
-  person: `p.id, p.id AS person_id, lc.last_at, p.referent_id,
+  person: `p.id, p.id AS person_id, ${LAST_AT} AS last_at, p.referent_id,
     (SELECT u.name FROM users u WHERE u.id = p.referent_id) AS referent_name`,
 };
 

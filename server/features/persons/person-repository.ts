@@ -106,6 +106,9 @@ export const DUPLICATE_SIMILARITY = 0.45;
  */
 const WEIGHTS = { name: 1, alias: 0.7, place: 0.6, phone: 0.8, birthYear: 0.3 };
 
+/** Matches counted (and, with a term, ranked) at most: beyond, the total says "more than". */
+export const SEARCH_COUNT_CAP = 1000;
+
 export interface PersonSearch {
   q?: string;
   status?: PathStatus;
@@ -411,47 +414,112 @@ export function createPersonRepository(cipher: Cipher) {
       return { items, total: Number(rows[0].total) };
     },
 
+    /**
+     * A page of the structure's persons matching the filters, best first. At most
+     * SEARCH_COUNT_CAP + 1 matches are read: beyond SEARCH_COUNT_CAP the total says "at least
+     * that many" (`totalCapped`), which a worker answers by typing more, and a broad word ("mar")
+     * over a million files costs no more than a thousand matches. With a term, those candidates
+     * come from the trigram index in one statement (their similarity with them), are ranked here
+     * by similarity, last activity and id, and only the page's rows are read whole; a term that
+     * matches more than the cap is ranked among the first SEARCH_COUNT_CAP + 1 the index gives.
+     */
     async search(
       db: Db,
       structureId: string,
       s: PersonSearch,
-    ): Promise<{ items: Person[]; total: number }> {
-      const q = base(db, structureId);
+    ): Promise<{ items: Person[]; total: number; totalCapped: boolean }> {
       // PostgreSQL text cannot hold U+0000 and no stored name does: drop it rather than fail.
       const term = s.q?.replaceAll('\u0000', '');
-      if (term) {
-        // Accent-insensitive substring or typo-tolerant word match (pg_trgm word similarity).
-        q.andWhere((w) =>
-          w
-            .whereRaw("p.search_text LIKE '%' || av_normalize(?) || '%'", [escapeLike(term)])
-            .orWhereRaw('av_normalize(?) <% p.search_text', [term]),
-        );
+      const filter = (q: Knex.QueryBuilder) => {
+        if (term) {
+          // Accent-insensitive substring or typo-tolerant word match (pg_trgm word similarity).
+          q.andWhere((w) =>
+            w
+              .whereRaw("p.search_text LIKE '%' || av_normalize(?) || '%'", [escapeLike(term)])
+              .orWhereRaw('av_normalize(?) <% p.search_text', [term]),
+          );
+        }
+        if (s.status) q.andWhereRaw(`${PERSON_STATUS_SQL} = ?`, [s.status]);
+        if (s.districtId) q.andWhere('p.district_id', s.districtId);
+        if (s.referentId) q.andWhere('p.referent_id', s.referentId);
+        if (s.right || s.rightStatus || s.reason) {
+          q.whereExists((w) => {
+            w.select(db.raw('1'))
+              .from('person_rights as pr')
+              .join('rights as rt', 'rt.id', 'pr.right_id')
+              .whereRaw('pr.person_id = p.id')
+              .andWhere('pr.structure_id', structureId);
+            if (s.right) w.andWhere('rt.code', s.right);
+            if (s.rightStatus) w.andWhere('pr.status', s.rightStatus);
+            if (s.reason) w.andWhere('pr.reason', s.reason);
+          });
+        }
+        return q;
+      };
+      const filtered = filter(db('persons as p').where('p.structure_id', structureId));
+      const offset = (s.page - 1) * s.pageSize;
+      const total = (n: number) => ({
+        total: Math.min(n, SEARCH_COUNT_CAP),
+        totalCapped: n > SEARCH_COUNT_CAP,
+      });
+      if (!term) {
+        // Newest activity first, from the (structure_id, last_activity_at) index; counted up to
+        // the cap.
+        const page = filter(base(db, structureId))
+          .orderBy('p.last_activity_at', 'desc')
+          .orderBy('p.id')
+          .limit(s.pageSize)
+          .offset(offset);
+        const counted = db
+          .from(
+            filtered
+              .clone()
+              .select(db.raw('1'))
+              .limit(SEARCH_COUNT_CAP + 1)
+              .as('x'),
+          )
+          .count<{ count: string }[]>('* as count');
+        const [rows, [{ count }]] = await Promise.all([page, counted]);
+        return { items: rows.map(toPerson), ...total(Number(count)) };
       }
-      if (s.status) q.andWhereRaw(`${PERSON_STATUS_SQL} = ?`, [s.status]);
-      if (s.districtId) q.andWhere('p.district_id', s.districtId);
-      if (s.referentId) q.andWhere('p.referent_id', s.referentId);
-      if (s.right || s.rightStatus || s.reason) {
-        q.whereExists((w) => {
-          w.select(db.raw('1'))
-            .from('person_rights as pr')
-            .join('rights as rt', 'rt.id', 'pr.right_id')
-            .whereRaw('pr.person_id = p.id')
-            .andWhere('pr.structure_id', structureId);
-          if (s.right) w.andWhere('rt.code', s.right);
-          if (s.rightStatus) w.andWhere('pr.status', s.rightStatus);
-          if (s.reason) w.andWhere('pr.reason', s.reason);
-        });
-      }
-      const countQ = db
-        .from(q.clone().clearSelect().clearOrder().select('p.id').as('x'))
-        .count<{ count: number }[]>('* as count');
-      if (term) q.orderByRaw('word_similarity(av_normalize(?), p.search_text) DESC', [term]);
-      q.orderBy('p.last_activity_at', 'desc').orderBy('p.id');
-      const [rows, [{ count }]] = await Promise.all([
-        q.limit(s.pageSize).offset((s.page - 1) * s.pageSize),
-        countQ,
-      ]);
-      return { items: rows.map(toPerson), total: Number(count) };
+      // The matches are planned as a whole (a materialised CTE is planned without the LIMIT
+      // outside it), so they come from the trigram index; the LIMIT stops reading them. A LIMIT
+      // on the query itself made PostgreSQL scan the table until it found enough, which is
+      // slow for a word rarer than it guessed.
+      const candidates: { id: string; sim: number; last_activity_at: Date }[] = await db
+        .withMaterialized(
+          'm',
+          filtered.select(
+            'p.id',
+            'p.last_activity_at',
+            db.raw('word_similarity(av_normalize(?), p.search_text) AS sim', [term]),
+          ),
+        )
+        .select('id', 'last_activity_at', 'sim')
+        .from('m')
+        .limit(SEARCH_COUNT_CAP + 1);
+      const ranked = candidates
+        .sort(
+          (a, b) =>
+            b.sim - a.sim ||
+            new Date(b.last_activity_at).getTime() - new Date(a.last_activity_at).getTime() ||
+            (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        )
+        .slice(offset, offset + s.pageSize);
+      const byId = new Map(
+        ranked.length
+          ? (
+              await base(db, structureId).whereIn(
+                'p.id',
+                ranked.map((c) => c.id),
+              )
+            ).map((r) => [r.id as string, toPerson(r)])
+          : [],
+      );
+      return {
+        items: ranked.flatMap((c) => byId.get(c.id) ?? []),
+        ...total(candidates.length),
+      };
     },
   };
 }

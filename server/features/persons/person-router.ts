@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { hasRole } from '../../auth/policies';
 import { PERSON_ROLES } from '../../auth/actor';
 import { endpoint } from '../../http/endpoint';
-import { pageOf } from '../../lib/openapi';
+import { cappedPageOf, pageOf } from '../../lib/openapi';
 import {
   createPersonBody,
   districtView,
@@ -35,7 +35,7 @@ export function personRouter(
     query: searchPersonsQuery,
     summary:
       "Search the structure's persons (q: accent- and typo-tolerant over names, alias and place), paged",
-    response: pageOf(personView),
+    response: cappedPageOf(personView),
     handler: ({ actor, query, ctx }) => persons.search(actor, query, ctx),
   });
   endpoint(r, {

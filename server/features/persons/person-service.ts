@@ -7,7 +7,7 @@ import {
   ValidationError,
 } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
-import type { Page } from '../../lib/validate';
+import type { CappedPage, Page } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { assertDates, birthYearInRange } from '../../lib/date-rules';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
@@ -241,8 +241,12 @@ export function createPersonService({
       return users.listActiveStaff(actor.structureId);
     },
 
-    async search(actor: Actor, q: SearchPersonsQuery, ctx: RequestContext): Promise<Page<Person>> {
-      const { items, total } = await persons.search(knex, actor.structureId, {
+    async search(
+      actor: Actor,
+      q: SearchPersonsQuery,
+      ctx: RequestContext,
+    ): Promise<CappedPage<Person>> {
+      const { items, total, totalCapped } = await persons.search(knex, actor.structureId, {
         q: q.q || undefined,
         status: q.status,
         districtId: q.district,
@@ -261,7 +265,7 @@ export function createPersonService({
         ip: ctx.ip,
         details: { results: items.length, ids: items.map((p) => p.id) },
       });
-      return { items, total, page: q.page, pageSize: q.pageSize };
+      return { items, total, totalCapped, page: q.page, pageSize: q.pageSize };
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { District } from '../../features/persons/district-repository';
 import type { Person } from '../../features/persons/person-repository';
 import { PATH_STATUSES } from '../../features/persons/person-schemas';
-import type { Page } from '../../lib/validate';
+import type { CappedPage } from '../../lib/validate';
 import { formatDateTime, personLabel, plural, STATUS_BADGES, STATUS_LABELS } from '../format';
 import { districtOptions } from '../persons/person-labels';
 import type { Right } from '../../features/rights/right-repository';
@@ -67,7 +67,7 @@ export function PersonsPage({
   districts: District[];
   /** The catalogue, for the right filter. */
   rights: Right[];
-  result: Page<Person>;
+  result: CappedPage<Person>;
 }) {
   const rightOptions = Object.fromEntries(rights.map((r) => [r.code, r.label]));
   const rightStatusOptions = Object.fromEntries(
@@ -183,7 +183,9 @@ export function PersonsPage({
       <h2 class="fr-h5" id="resultats" aria-live="polite">
         {result.total === 0
           ? 'Aucune personne trouvée'
-          : plural(result.total, 'personne trouvée', 'personnes trouvées')}
+          : result.totalCapped
+            ? `Plus de ${result.total.toLocaleString('fr-FR')} personnes trouvées : précisez la recherche`
+            : plural(result.total, 'personne trouvée', 'personnes trouvées')}
       </h2>
       {result.total === 0 ? (
         <p>

@@ -18,6 +18,17 @@ import {
 
 type Db = Knex | Knex.Transaction;
 
+/**
+ * Runs the statements side by side on the pool, one after the other on a transaction (its one
+ * connection answers one statement at a time).
+ */
+async function runAll<T>(db: Db, statements: (() => Promise<T>)[]): Promise<T[]> {
+  if (!db.isTransaction) return Promise.all(statements.map((run) => run()));
+  const out: T[] = [];
+  for (const run of statements) out.push(await run());
+  return out;
+}
+
 /** The shape of a snapshot's `data`; bump it when ObservationData changes, old ones are ignored. */
 export const SNAPSHOT_VERSION = 1;
 
@@ -136,9 +147,10 @@ export function createObservationRepository() {
         firstDay: p.firstDay,
         lastDay: p.lastDay,
       };
-      const [people, rights, referrals] = await Promise.all([
-        db.raw(
-          `WITH ${REFERENT_TEAMS}, reached AS (
+      const [people, rights, referrals] = await runAll(db, [
+        () =>
+          db.raw(
+            `WITH ${REFERENT_TEAMS}, reached AS (
              SELECT c.person_id, min(c.occurred_at) AS at FROM contacts c
              WHERE c.structure_id = :structureId AND c.outcome IN ${REACHED_OUTCOMES_SQL}
              GROUP BY c.person_id
@@ -164,10 +176,11 @@ export function createObservationRepository() {
              percentile_cont(0.5) WITHIN GROUP (ORDER BY k.days)
            FROM base k JOIN person_rights pr ON pr.person_id = k.id AND pr.structure_id = :structureId
            GROUP BY pr.right_id`,
-          bindings,
-        ),
-        db.raw(
-          `WITH ${REFERENT_TEAMS}, last AS (
+            bindings,
+          ),
+        () =>
+          db.raw(
+            `WITH ${REFERENT_TEAMS}, last AS (
              SELECT DISTINCT ON (e.person_id, e.right_id) e.person_id, e.right_id, e.status,
                e.reason, e.monthly_amount_cents,
                max(e.at) OVER (PARTITION BY e.person_id, e.right_id) >= :start AS touched
@@ -193,11 +206,12 @@ export function createObservationRepository() {
              sum(k.monthly_amount_cents) FILTER (WHERE k.status = 'obtained') AS amount_cents,
              count(DISTINCT k.person_id) FILTER (WHERE k.status = 'obtained' AND k.monthly_amount_cents IS NOT NULL) AS amount_persons
            FROM k GROUP BY GROUPING SETS ((), (k.district), (k.source), (k.team), (k.right_id))`,
-          bindings,
-        ),
-        db.raw(
-          // A business day's rank: how many business days up to it, from the period's start.
-          `WITH cal AS (
+            bindings,
+          ),
+        () =>
+          db.raw(
+            // A business day's rank: how many business days up to it, from the period's start.
+            `WITH cal AS (
              SELECT g::date AS day, count(b.day) OVER (ORDER BY g) AS rank
              FROM generate_series(CAST(:firstDay AS date), CAST(:lastDay AS date), interval '1 day') g
              LEFT JOIN unnest(CAST(:businessDays AS date[])) AS b(day) ON b.day = g::date
@@ -219,8 +233,8 @@ export function createObservationRepository() {
              percentile_cont(0.5) WITHIN GROUP (ORDER BY r.delay) AS median_delay,
              count(DISTINCT r.person_id) FILTER (WHERE r.delay IS NOT NULL) AS answered_persons
            FROM r GROUP BY GROUPING SETS ((), (r.partner_id))`,
-          bindings,
-        ),
+            bindings,
+          ),
       ]);
 
       const data: ObservationData = {
@@ -348,7 +362,10 @@ export function createObservationRepository() {
       const rows = await db('observation_snapshots')
         .where({ structure_id: structureId })
         .andWhere('read_at', '>=', since)
-        .orderBy('read_at', 'desc')
+        .orderBy([
+          { column: 'read_at', order: 'desc' },
+          { column: 'computed_at', order: 'desc' },
+        ])
         .limit(limit)
         .select(db.raw('first_day::text AS first_day'), db.raw('last_day::text AS last_day'));
       return rows.map((r: { first_day: string; last_day: string }) => ({

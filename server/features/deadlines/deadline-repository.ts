@@ -80,6 +80,7 @@ const planOnceSql = (kind: StructureRunKind) =>
 const PLAN_STRUCTURE_RUN_ONCE_SQL: Record<StructureRunKind, string> = {
   'digest.daily': planOnceSql('digest.daily'),
   'retention.nightly': planOnceSql('retention.nightly'),
+  'observation.refresh': planOnceSql('observation.refresh'),
 };
 
 export function createDeadlineRepository() {

@@ -387,7 +387,8 @@ export function createObservationRepository() {
      * may take longer than a request's (`DB_STATEMENT_TIMEOUT_MS`), up to this.
      */
     async allowLongStatements(trx: Knex.Transaction, ms: number): Promise<void> {
-      await trx.raw(`SET LOCAL statement_timeout = ${Math.trunc(ms)}`);
+      // SET LOCAL, with the value as a binding.
+      await trx.raw("SELECT set_config('statement_timeout', ?, true)", [String(Math.trunc(ms))]);
     },
 
     /** The rows every answer shows: the structure's districts, rights, teams and partners. */

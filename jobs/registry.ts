@@ -37,6 +37,8 @@ import { personNoContact, personSuggestClose } from './persons/no-contact';
 import { digestDaily, digestEmail } from './digests/digest';
 import { RETENTION_NIGHTLY } from '../server/features/retention/retention-kinds';
 import { retentionNightly } from './retention/retention-nightly';
+import { OBSERVATION_REFRESH } from '../server/features/observation/observation-kinds';
+import { observationRefresh } from './observation/observation-refresh';
 import { REPORT_ESCALATE } from '../server/features/reports/report-schemas';
 import { reportEscalate } from './reports/report-escalate';
 
@@ -63,4 +65,5 @@ export const processors: ProcessorRegistry = Object.freeze({
   [DIGEST_EMAIL]: digestEmail,
   [RETENTION_NIGHTLY]: retentionNightly,
   [REPORT_ESCALATE]: reportEscalate,
+  [OBSERVATION_REFRESH]: observationRefresh,
 });

@@ -233,6 +233,12 @@ export async function startDeadlineWorker(
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'Could not plan the nightly retention runs');
     }
+    try {
+      // And its hourly observation refresh.
+      await deps.services.observation.ensurePlanned();
+    } catch (err) {
+      logger.warn({ err: (err as Error).message }, 'Could not plan the observation refreshes');
+    }
   });
 
   let closing: Promise<void> | null = null;

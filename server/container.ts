@@ -506,6 +506,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
         settings,
         observations: createObservationRepository(),
+        structureRuns,
+        relay,
       }),
       timeline: createTimelineService({
         audit,

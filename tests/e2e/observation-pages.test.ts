@@ -38,6 +38,8 @@ describe('observation dashboard pages', () => {
     expect(res.status).toBe(200);
     expect(res.text).toContain('<h1>Observation sociale</h1>');
     expect(res.text).toContain('Du samedi 29 novembre 2025 au samedi 28 novembre 2026');
+    // How fresh the numbers are: computed at this read (no snapshot yet), Paris time.
+    expect(res.text).toContain('Chiffres calculés le 28 novembre 2026 à 23:00');
     // Every chart is an image named by its title and described by its numbers.
     const charts = res.text.match(/<svg[^>]*role="img"[^>]*>/g) ?? [];
     expect(charts.length).toBe(5);

@@ -63,9 +63,10 @@ export function toDeadline(r: DeadlineRow): Deadline {
  */
 /**
  * The kinds a structure runs once per moment, each planning its next (the daily digest, the
- * nightly retention run). Each has a partial unique index on (subject_id, due_at) for its kind.
+ * nightly retention run, the hourly observation refresh). Each has a partial unique index on
+ * (subject_id, due_at) for its kind.
  */
-export type StructureRunKind = 'digest.daily' | 'retention.nightly';
+export type StructureRunKind = 'digest.daily' | 'retention.nightly' | 'observation.refresh';
 
 /**
  * A structure's run planned once: the ON CONFLICT predicate names the kind's partial unique index
@@ -79,6 +80,7 @@ const planOnceSql = (kind: StructureRunKind) =>
 const PLAN_STRUCTURE_RUN_ONCE_SQL: Record<StructureRunKind, string> = {
   'digest.daily': planOnceSql('digest.daily'),
   'retention.nightly': planOnceSql('retention.nightly'),
+  'observation.refresh': planOnceSql('observation.refresh'),
 };
 
 export function createDeadlineRepository() {

@@ -18,6 +18,58 @@ import {
 
 type Db = Knex | Knex.Transaction;
 
+/**
+ * Runs the statements side by side on the pool, one after the other on a transaction (its one
+ * connection answers one statement at a time).
+ */
+async function runAll<T>(db: Db, statements: (() => Promise<T>)[]): Promise<T[]> {
+  if (!db.isTransaction) return Promise.all(statements.map((run) => run()));
+  const out: T[] = [];
+  for (const run of statements) out.push(await run());
+  return out;
+}
+
+/** The shape of a snapshot's `data`; bump it when ObservationData changes, old ones are ignored. */
+export const SNAPSHOT_VERSION = 1;
+
+/** ObservationData as JSON: its maps as lists of [key, aggregate]. */
+interface StoredData {
+  totals: MainAggregate;
+  groups: Record<ObservationGrouping, [string, MainAggregate][]>;
+  partnerTotals: PartnerAggregate;
+  partners: [string, PartnerAggregate][];
+}
+
+const stored = (d: ObservationData): StoredData => ({
+  totals: d.totals,
+  groups: Object.fromEntries(
+    OBSERVATION_GROUPINGS.map((g) => [g, [...d.groups[g]]]),
+  ) as StoredData['groups'],
+  partnerTotals: d.partnerTotals,
+  partners: [...d.partners],
+});
+
+const restored = (s: StoredData): ObservationData => ({
+  totals: s.totals,
+  groups: Object.fromEntries(
+    OBSERVATION_GROUPINGS.map((g) => [g, new Map(s.groups[g])]),
+  ) as ObservationData['groups'],
+  partnerTotals: s.partnerTotals,
+  partners: new Map(s.partners),
+});
+
+/** One structure's period, by its first and last day (YYYY-MM-DD, both included). */
+export interface SnapshotKey {
+  structureId: string;
+  firstDay: string;
+  lastDay: string;
+}
+
+export interface Snapshot {
+  data: ObservationData;
+  computedAt: Date;
+}
+
 export interface ObservationPeriod {
   structureId: string;
   /** Paris midnight of the first day, and of the day after the last. */
@@ -95,9 +147,10 @@ export function createObservationRepository() {
         firstDay: p.firstDay,
         lastDay: p.lastDay,
       };
-      const [people, rights, referrals] = await Promise.all([
-        db.raw(
-          `WITH ${REFERENT_TEAMS}, reached AS (
+      const [people, rights, referrals] = await runAll(db, [
+        () =>
+          db.raw(
+            `WITH ${REFERENT_TEAMS}, reached AS (
              SELECT c.person_id, min(c.occurred_at) AS at FROM contacts c
              WHERE c.structure_id = :structureId AND c.outcome IN ${REACHED_OUTCOMES_SQL}
              GROUP BY c.person_id
@@ -123,10 +176,11 @@ export function createObservationRepository() {
              percentile_cont(0.5) WITHIN GROUP (ORDER BY k.days)
            FROM base k JOIN person_rights pr ON pr.person_id = k.id AND pr.structure_id = :structureId
            GROUP BY pr.right_id`,
-          bindings,
-        ),
-        db.raw(
-          `WITH ${REFERENT_TEAMS}, last AS (
+            bindings,
+          ),
+        () =>
+          db.raw(
+            `WITH ${REFERENT_TEAMS}, last AS (
              SELECT DISTINCT ON (e.person_id, e.right_id) e.person_id, e.right_id, e.status,
                e.reason, e.monthly_amount_cents,
                max(e.at) OVER (PARTITION BY e.person_id, e.right_id) >= :start AS touched
@@ -152,11 +206,12 @@ export function createObservationRepository() {
              sum(k.monthly_amount_cents) FILTER (WHERE k.status = 'obtained') AS amount_cents,
              count(DISTINCT k.person_id) FILTER (WHERE k.status = 'obtained' AND k.monthly_amount_cents IS NOT NULL) AS amount_persons
            FROM k GROUP BY GROUPING SETS ((), (k.district), (k.source), (k.team), (k.right_id))`,
-          bindings,
-        ),
-        db.raw(
-          // A business day's rank: how many business days up to it, from the period's start.
-          `WITH cal AS (
+            bindings,
+          ),
+        () =>
+          db.raw(
+            // A business day's rank: how many business days up to it, from the period's start.
+            `WITH cal AS (
              SELECT g::date AS day, count(b.day) OVER (ORDER BY g) AS rank
              FROM generate_series(CAST(:firstDay AS date), CAST(:lastDay AS date), interval '1 day') g
              LEFT JOIN unnest(CAST(:businessDays AS date[])) AS b(day) ON b.day = g::date
@@ -178,8 +233,8 @@ export function createObservationRepository() {
              percentile_cont(0.5) WITHIN GROUP (ORDER BY r.delay) AS median_delay,
              count(DISTINCT r.person_id) FILTER (WHERE r.delay IS NOT NULL) AS answered_persons
            FROM r GROUP BY GROUPING SETS ((), (r.partner_id))`,
-          bindings,
-        ),
+            bindings,
+          ),
       ]);
 
       const data: ObservationData = {
@@ -247,6 +302,93 @@ export function createObservationRepository() {
         else data.partners.set(row.key!, a);
       }
       return data;
+    },
+
+    /** The stored answer of a period, of the current shape, or null. */
+    async snapshot(db: Db, key: SnapshotKey): Promise<Snapshot | null> {
+      const row = await db('observation_snapshots')
+        .where({
+          structure_id: key.structureId,
+          first_day: key.firstDay,
+          last_day: key.lastDay,
+          version: SNAPSHOT_VERSION,
+        })
+        .first('data', 'computed_at');
+      return row
+        ? { data: restored(row.data as StoredData), computedAt: new Date(row.computed_at) }
+        : null;
+    },
+
+    /**
+     * Stores a period's answer computed at `computedAt`, in place of the older one. `readAt`:
+     * the read it was computed for (a refresh leaves the read moment as it was).
+     */
+    async saveSnapshot(db: Db, key: SnapshotKey, s: Snapshot & { readAt?: Date }): Promise<void> {
+      await db.raw(
+        `INSERT INTO observation_snapshots (structure_id, first_day, last_day, version, data, computed_at, read_at)
+         VALUES (:structureId, :firstDay, :lastDay, :version, :data, :computedAt, :readAt)
+         ON CONFLICT (structure_id, first_day, last_day) DO UPDATE SET
+           version = excluded.version, data = excluded.data, computed_at = excluded.computed_at,
+           read_at = greatest(observation_snapshots.read_at, excluded.read_at)
+         WHERE observation_snapshots.computed_at <= excluded.computed_at
+            OR observation_snapshots.version <> excluded.version`,
+        {
+          ...key,
+          version: SNAPSHOT_VERSION,
+          data: JSON.stringify(stored(s.data)),
+          computedAt: s.computedAt,
+          readAt: s.readAt ?? null,
+        },
+      );
+    },
+
+    /** Notes a read of the period, at most once per `every` ms (a read writes nothing else). */
+    async markRead(db: Db, key: SnapshotKey, now: Date, every: number): Promise<void> {
+      await db('observation_snapshots')
+        .where({ structure_id: key.structureId, first_day: key.firstDay, last_day: key.lastDay })
+        .andWhere((w) =>
+          w.whereNull('read_at').orWhere('read_at', '<', new Date(now.getTime() - every)),
+        )
+        .update({ read_at: now });
+    },
+
+    /** The periods of the structure read since `since`, the most recent read first. */
+    async periodsRead(
+      db: Db,
+      structureId: string,
+      since: Date,
+      limit: number,
+    ): Promise<{ firstDay: string; lastDay: string }[]> {
+      const rows = await db('observation_snapshots')
+        .where({ structure_id: structureId })
+        .andWhere('read_at', '>=', since)
+        .orderBy([
+          { column: 'read_at', order: 'desc' },
+          { column: 'computed_at', order: 'desc' },
+        ])
+        .limit(limit)
+        .select(db.raw('first_day::text AS first_day'), db.raw('last_day::text AS last_day'));
+      return rows.map((r: { first_day: string; last_day: string }) => ({
+        firstDay: r.first_day,
+        lastDay: r.last_day,
+      }));
+    },
+
+    /** Deletes the structure's snapshots neither read nor computed since `before`; how many. */
+    async deleteStale(db: Db, structureId: string, before: Date): Promise<number> {
+      return db('observation_snapshots')
+        .where({ structure_id: structureId })
+        .andWhereRaw('coalesce(read_at, computed_at) < ?', [before])
+        .delete();
+    },
+
+    /**
+     * A refresh computes several periods in one transaction, in the background: its statements
+     * may take longer than a request's (`DB_STATEMENT_TIMEOUT_MS`), up to this.
+     */
+    async allowLongStatements(trx: Knex.Transaction, ms: number): Promise<void> {
+      // SET LOCAL, with the value as a binding.
+      await trx.raw("SELECT set_config('statement_timeout', ?, true)", [String(Math.trunc(ms))]);
     },
 
     /** The rows every answer shows: the structure's districts, rights, teams and partners. */

@@ -167,5 +167,9 @@ export const observationView = z
         description:
           'referrals sent in the period, by partner (every partner the structure ever referred to)',
       }),
+    computedAt: z.iso.datetime().meta({
+      description:
+        'when the counts were computed: the data as it stood then. Answers come from a snapshot of the period, computed again every hour for the default period and the periods read in the last 7 days; a period without a snapshot of the last 2 h 10 min is computed at the request (and stored). Labels, rows and the threshold are those in force at the request',
+    }),
   })
   .meta({ id: 'Observation' });

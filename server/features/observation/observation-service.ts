@@ -8,7 +8,17 @@ import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { PERSON_SOURCES, SOURCE_LABELS } from '../persons/person-schemas';
 import type { SettingsService } from '../settings/settings-service';
 import { observationCsv } from './observation-csv';
-import type { ObservationRepository } from './observation-repository';
+import type { Deadline, StructureRuns } from '../deadlines/outbox';
+import type { DeadlineRelay } from '../deadlines/deadline-relay';
+import {
+  nextFullHour,
+  OBSERVATION_KEEP_UNREAD_MS,
+  OBSERVATION_MAX_AGE_MS,
+  OBSERVATION_READ_MARK_MS,
+  OBSERVATION_REFRESH,
+  OBSERVATION_REFRESH_MAX_PERIODS,
+} from './observation-kinds';
+import type { ObservationRepository, SnapshotKey } from './observation-repository';
 import {
   dayNumber,
   MAX_PERIOD_DAYS,
@@ -21,6 +31,7 @@ import {
 } from './observation-schemas';
 import {
   publishObservation,
+  type ObservationData,
   type MainValues,
   type PartnerValues,
   type RowLabel,
@@ -39,6 +50,8 @@ export interface Observation {
   totals: MainValues;
   rows: (RowLabel & MainValues)[];
   partners: { totals: PartnerValues; rows: (RowLabel & PartnerValues)[] };
+  /** When the counts were computed (ISO 8601): the data as it stood then. */
+  computedAt: string;
 }
 
 export interface ObservationServiceDeps {
@@ -47,6 +60,16 @@ export interface ObservationServiceDeps {
   clock: Clock;
   settings: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
   observations: ObservationRepository;
+  structureRuns: StructureRuns;
+  relay: Pick<DeadlineRelay, 'enqueue'>;
+}
+
+/** A refresh's statements may take this long (in the background, at a million persons). */
+const REFRESH_STATEMENT_TIMEOUT_MS = 10 * 60_000;
+
+/** What a refresh did: how many periods it computed again. */
+export interface RefreshOutcome {
+  periods: number;
 }
 
 const iso = (y: number, m: number, d: number) =>
@@ -67,13 +90,18 @@ export function createObservationService({
   settings,
   observations,
   audit,
+  structureRuns,
+  relay,
 }: ObservationServiceDeps) {
   /**
    * The period asked, or the default: the twelve months up to today (a whole year of data
    * whatever the day, where "this year" would be nearly empty in January).
    */
-  function period(q: Pick<ObservationQuery, 'from' | 'to'>): { from: string; to: string } {
-    const now = wallClockOf(clock.now());
+  function period(
+    q: Pick<ObservationQuery, 'from' | 'to'>,
+    at: Date = clock.now(),
+  ): { from: string; to: string } {
+    const now = wallClockOf(at);
     const today = iso(now.year, now.month, now.day);
     const to = q.to ?? (q.from && q.from > today ? q.from : today);
     if (q.from) return { from: q.from, to };
@@ -82,16 +110,25 @@ export function createObservationService({
     return { from: from.toISODate()!, to };
   }
 
-  async function compute(actor: Actor, q: ObservationQuery): Promise<Observation> {
+  function checkedPeriod(q: ObservationQuery): { from: string; to: string } {
     const { from, to } = period(q);
     // The query checks the span when both days are given; a default `to` is checked here.
     if (dayNumber(to) - dayNumber(from) >= MAX_PERIOD_DAYS)
       throw new ValidationError(`Invalid query parameter: from: ${SPAN_MESSAGE}`, [
         { field: 'from', message: SPAN_MESSAGE },
       ]);
-    const structure = await settings.forStructure(knex, actor.structureId);
-    const calendar = settings.calendarFor(structure);
-    const now = wallClockOf(clock.now());
+    return { from, to };
+  }
+
+  /** The counts of a period as the data stands at `at`: the three aggregate statements. */
+  async function aggregate(
+    db: Knex | Knex.Transaction,
+    key: SnapshotKey,
+    at: Date,
+  ): Promise<ObservationData> {
+    const { firstDay: from, lastDay: to } = key;
+    const calendar = settings.calendarFor(await settings.forStructure(db, key.structureId));
+    const now = wallClockOf(at);
     const today = iso(now.year, now.month, now.day);
     const lastDay = to > today ? to : today;
     const businessDays: string[] = [];
@@ -101,23 +138,51 @@ export function createObservationService({
       if (calendar.isBusinessDay(instantOf({ year, month, day: d, hour: 12, minute: 0 })!))
         businessDays.push(day);
     }
-    const nextDay = dayOf(dayNumber(to) + 1);
-    const [data, dims] = await Promise.all([
-      observations.aggregates(knex, {
-        structureId: actor.structureId,
-        start: parisMidnight(from),
-        end: parisMidnight(nextDay),
-        businessDays,
-        firstDay: from,
-        lastDay,
-      }),
-      observations.dimensions(knex, actor.structureId),
+    return observations.aggregates(db, {
+      structureId: key.structureId,
+      start: parisMidnight(from),
+      end: parisMidnight(dayOf(dayNumber(to) + 1)),
+      businessDays,
+      firstDay: from,
+      lastDay,
+    });
+  }
+
+  /**
+   * The counts of a period: its snapshot while it is recent enough (kept so by the hourly
+   * refresh), else computed now and stored for the next reads.
+   */
+  async function counts(key: SnapshotKey): Promise<{ data: ObservationData; computedAt: Date }> {
+    const now = clock.now();
+    const snapshot = await observations.snapshot(knex, key);
+    if (snapshot && now.getTime() - snapshot.computedAt.getTime() <= OBSERVATION_MAX_AGE_MS) {
+      await observations.markRead(knex, key, now, OBSERVATION_READ_MARK_MS);
+      return snapshot;
+    }
+    const data = await aggregate(knex, key, now);
+    await observations.saveSnapshot(knex, key, { data, computedAt: now, readAt: now });
+    return { data, computedAt: now };
+  }
+
+  /** The published answer: labels, the threshold in force and suppression, on the counts given. */
+  async function publish(
+    structureId: string,
+    q: ObservationQuery,
+    { from, to }: { from: string; to: string },
+    { data, computedAt }: { data: ObservationData; computedAt: Date },
+  ): Promise<Observation> {
+    const [structure, dims] = await Promise.all([
+      settings.forStructure(knex, structureId),
+      observations.dimensions(knex, structureId),
     ]);
     // The rights' rows are counted by id and shown by code.
     const codeOf = new Map(dims.rights.map((r) => [r.id, r.key]));
-    data.groups.right = new Map(
-      [...data.groups.right].map(([id, agg]) => [codeOf.get(id) ?? id, agg] as const),
-    );
+    const groups = {
+      ...data.groups,
+      right: new Map(
+        [...data.groups.right].map(([id, agg]) => [codeOf.get(id) ?? id, agg] as const),
+      ),
+    };
 
     const none: RowLabel = { key: NO_KEY, label: NO_KEY_LABEL };
     const rows: Record<ObservationGrouping, RowLabel[]> = {
@@ -128,10 +193,14 @@ export function createObservationService({
     };
     // A row counted but not listed (a team removed meanwhile) would be recomputable from the
     // totals: every counted key gets its row.
-    for (const g of OBSERVATION_GROUPINGS) rows[g] = withCounted(rows[g], data.groups[g]);
+    for (const g of OBSERVATION_GROUPINGS) rows[g] = withCounted(rows[g], groups[g]);
     const partners = withCounted(dims.partners, data.partners);
 
-    const published = publishObservation(data, { rows, partners }, structure.smallCountThreshold);
+    const published = publishObservation(
+      { ...data, groups },
+      { rows, partners },
+      structure.smallCountThreshold,
+    );
     const by = q.by ?? null;
     return {
       from,
@@ -141,12 +210,99 @@ export function createObservationService({
       totals: published.totals,
       rows: by ? published.groups[by] : [],
       partners: published.partners,
+      computedAt: computedAt.toISOString(),
     };
   }
 
+  async function compute(actor: Actor, q: ObservationQuery): Promise<Observation> {
+    const p = checkedPeriod(q);
+    const key = { structureId: actor.structureId, firstDay: p.from, lastDay: p.to };
+    return publish(actor.structureId, q, p, await counts(key));
+  }
+
+  /**
+   * Computes again the structure's default period and the periods read lately (the most
+   * recently read first), and deletes the snapshots nobody read for a week; how many periods.
+   */
+  async function refreshStructure(
+    trx: Knex.Transaction,
+    structureId: string,
+    now: Date,
+  ): Promise<number> {
+    await observations.allowLongStatements(trx, REFRESH_STATEMENT_TIMEOUT_MS);
+    const keep = new Date(now.getTime() - OBSERVATION_KEEP_UNREAD_MS);
+    const byDefault = period({}, now);
+    const periods = [
+      { firstDay: byDefault.from, lastDay: byDefault.to },
+      ...(await observations.periodsRead(trx, structureId, keep, OBSERVATION_REFRESH_MAX_PERIODS)),
+    ].filter(
+      (p, i, all) =>
+        all.findIndex((o) => o.firstDay === p.firstDay && o.lastDay === p.lastDay) === i,
+    );
+    for (const p of periods) {
+      const key = { structureId, ...p };
+      // In the transaction: its one connection runs the statements one after the other.
+      const data = await aggregate(trx, key, now);
+      await observations.saveSnapshot(trx, key, { data, computedAt: now });
+    }
+    await observations.deleteStale(trx, structureId, keep);
+    return periods.length;
+  }
+
   return {
-    /** Managers and observers of the structure: suppressed aggregates, nothing about a person. */
+    /**
+     * Managers and observers of the structure: suppressed aggregates, nothing about a person,
+     * from the period's snapshot when it is recent (`computedAt` says when it was computed).
+     */
     get: compute,
+
+    /** The same answer computed now from the data, never stored: what a snapshot must equal. */
+    async live(actor: Actor, q: ObservationQuery): Promise<Observation> {
+      const p = checkedPeriod(q);
+      const now = clock.now();
+      const key = { structureId: actor.structureId, firstDay: p.from, lastDay: p.to };
+      return publish(actor.structureId, q, p, {
+        data: await aggregate(knex, key, now),
+        computedAt: now,
+      });
+    },
+
+    refreshStructure,
+
+    /** Plans the next refresh of every structure that has none pending; how many. */
+    async ensurePlanned(): Promise<number> {
+      const ids: string[] = [];
+      for (const structureId of await structureRuns.structuresWithout(knex, OBSERVATION_REFRESH)) {
+        const id = await structureRuns.planOnce(
+          knex,
+          OBSERVATION_REFRESH,
+          structureId,
+          nextFullHour(clock.now()),
+        );
+        if (id) ids.push(id);
+      }
+      await relay.enqueue(ids);
+      return ids.length;
+    },
+
+    /**
+     * 'observation.refresh', in its deadline's transaction: the next hour planned first, then
+     * the structure's snapshots computed again.
+     */
+    async runRefresh(
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<RefreshOutcome> {
+      const { structureId, dueAt } = deadline;
+      await structureRuns.planOnce(
+        trx,
+        OBSERVATION_REFRESH,
+        structureId,
+        nextFullHour(now > dueAt ? now : dueAt),
+      );
+      return { periods: await refreshStructure(trx, structureId, now) };
+    },
 
     /** The same answer as CSV for spreadsheets; every export is written to the audit trail. */
     async csv(

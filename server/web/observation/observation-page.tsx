@@ -7,7 +7,7 @@ import {
 import { MAIN_HEADS } from '../../features/observation/observation-csv';
 import type { Observation } from '../../features/observation/observation-service';
 import type { MainValues } from '../../features/observation/observation-table';
-import { formatDate } from '../format';
+import { formatDate, formatDateTime } from '../format';
 import { Layout, type PageContext } from '../views/layout';
 import { BarChart, type ChartCategory } from './bar-chart';
 
@@ -155,6 +155,12 @@ export function ObservationPage({
         <p class="fr-text--lead">
           Du {formatDate(`${o.from}T12:00:00Z`)} au {formatDate(`${o.to}T12:00:00Z`)}
           {by ? `, par ${GROUPING_LABELS[by].toLowerCase()}` : ''}.
+        </p>
+      ) : null}
+      {o ? (
+        <p class="fr-text--sm av-freshness">
+          Chiffres calculés le {formatDateTime(o.computedAt)} : ils sont recalculés chaque heure,
+          les saisies plus récentes n’y figurent pas encore.
         </p>
       ) : null}
       {errors.length ? (

@@ -123,7 +123,13 @@ describe('OpenAPI document', () => {
       'totals',
       'rows',
       'partners',
+      'computedAt',
     ]);
+    // How fresh the numbers are is documented with the answer.
+    expect(body.properties!.computedAt).toMatchObject({
+      format: 'date-time',
+      description: expect.stringMatching(/snapshot.*every hour/),
+    });
   });
 
   const RIGHTS_CONTRACT = [

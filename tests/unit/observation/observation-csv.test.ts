@@ -36,6 +36,7 @@ const observation = (labels: string[]): Observation => ({
   to: '2026-11-28',
   by: 'district',
   threshold: 5,
+  computedAt: '2026-11-28T21:00:00.000Z',
   totals: main(),
   rows: labels.map((label, i) => ({ key: `k${i}`, label, qpv: i % 2 === 0, ...main() })),
   partners: { totals: partner, rows: [{ key: 'p', label: '@partenaire', ...partner }] },

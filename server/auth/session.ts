@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../config';
 import type { Clock } from '../lib/clock';
 import type { UserRepository } from '../features/users/user-repository';
-import { toActor, type Actor } from './actor';
+import { toActor, withTwoFactorFacts, type Actor } from './actor';
 
 const PgStore = connectPgSimple(session);
 
@@ -109,7 +109,7 @@ export function installSessions(
   app: Express,
   knex: Knex,
   config: Config,
-  users: Pick<UserRepository, 'findById'>,
+  users: Pick<UserRepository, 'findForSession'>,
   clock: Clock,
 ): void {
   const cleanupSeconds = config.SESSION_CLEANUP_INTERVAL_MS / 1000;
@@ -157,9 +157,15 @@ export function installSessions(
   });
   passport.deserializeUser<SerializedUser>(async (stored, done) => {
     try {
-      const u = await users.findById(knex, stored.id);
+      const u = await users.findForSession(knex, stored.id);
       if (!u || u.disabledAt || u.sessionEpoch !== stored.epoch) return done(null, false);
-      return done(null, toActor(u));
+      return done(
+        null,
+        withTwoFactorFacts(toActor(u), {
+          totpEnabled: u.totpEnabled,
+          structureSettings: u.structureSettings,
+        }),
+      );
     } catch (err) {
       return done(err);
     }

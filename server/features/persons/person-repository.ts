@@ -443,10 +443,29 @@ export function createPersonRepository(cipher: Cipher) {
       const countQ = db
         .from(q.clone().clearSelect().clearOrder().select('p.id').as('x'))
         .count<{ count: number }[]>('* as count');
-      if (term) q.orderByRaw('word_similarity(av_normalize(?), p.search_text) DESC', [term]);
-      q.orderBy('p.last_activity_at', 'desc').orderBy('p.id');
+      // The page is chosen first and the derived status computed for its rows only: asked in
+      // the same SELECT as the ranking, PostgreSQL planned the status's EXISTS for every match
+      // and hashed whole tables for them (every reached contact, every open referral: 230 of
+      // 370 ms at 20 000 persons, and growing with the data, not with the page).
+      const order = (o: Knex.QueryBuilder) => {
+        if (term) o.orderByRaw('word_similarity(av_normalize(?), p.search_text) DESC', [term]);
+        return o.orderBy('p.last_activity_at', 'desc').orderBy('p.id');
+      };
+      const page = order(
+        q
+          .clone()
+          .clearSelect()
+          .select(
+            'p.*',
+            'd.name as district_name',
+            'd.qpv as district_qpv',
+            'u.name as referent_name',
+          ),
+      )
+        .limit(s.pageSize)
+        .offset((s.page - 1) * s.pageSize);
       const [rows, [{ count }]] = await Promise.all([
-        q.limit(s.pageSize).offset((s.page - 1) * s.pageSize),
+        order(db.from(page.as('p')).select('p.*', db.raw(`${PERSON_STATUS_SQL} as status`))),
         countQ,
       ]);
       return { items: rows.map(toPerson), total: Number(count) };

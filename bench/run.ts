@@ -287,7 +287,18 @@ async function prepare(url: string, persons: number) {
     const sizes = await knex.raw(
       'SELECT (SELECT count(*) FROM persons) AS persons, (SELECT count(*) FROM contacts) AS contacts, (SELECT count(*) FROM follow_ups) AS follow_ups, (SELECT count(*) FROM referrals) AS referrals',
     );
-    return { seed, data: sizes.rows[0] as Record<string, unknown> };
+    // Contacts are logged on another file than the one the read scenarios read: each run adds
+    // hundreds of contacts, which would otherwise lengthen the read person's timeline run by run.
+    const other = await knex('persons')
+      .where({ structure_id: seed.structureId })
+      .whereNot({ id: seed.personId })
+      .orderBy('id')
+      .first('id');
+    return {
+      seed,
+      writePersonId: other.id as string,
+      data: sizes.rows[0] as Record<string, unknown>,
+    };
   } finally {
     await knex.destroy();
   }
@@ -304,7 +315,7 @@ async function main() {
     const prepared = await prepare(url, persons);
     first ??= prepared;
     if (!RUN_HTTP) continue;
-    const run = await httpBench(url, prepared.seed);
+    const run = await httpBench(url, prepared.seed, prepared.writePersonId);
     runs.push({ persons, data: prepared.data, ...run });
   }
   agent.destroy();
@@ -383,6 +394,7 @@ async function stopServer(child: ChildProcess) {
 async function httpBench(
   url: string,
   seed: Awaited<ReturnType<typeof benchSeed>>,
+  writePersonId: string,
 ): Promise<{ results: Result[]; maxRssMb: number }> {
   const [app, bare] = await Promise.all([
     startServer('app', url, seed),
@@ -432,7 +444,7 @@ async function httpBench(
       name: WRITE_TWIN,
       port: 'bare',
       method: 'POST',
-      path: `/contact/${seed.personId}`,
+      path: `/contact/${writePersonId}`,
       auth: 'worker',
       body: contactBody,
     },
@@ -476,7 +488,7 @@ async function httpBench(
       name: 'POST /api/persons/:id/contacts (encrypted write + audit)',
       port: 'app',
       method: 'POST',
-      path: `/api/persons/${seed.personId}/contacts`,
+      path: `/api/persons/${writePersonId}/contacts`,
       auth: 'worker',
       body: contactBody,
       twin: 'write',
@@ -698,25 +710,95 @@ function httpSection(runs: SizeRun[], machine: string): string {
 
 /** What the figures mean, kept with the generator so that a new run keeps them. */
 const FINDINGS: string[] = [
-  '## Findings',
+  '## Issue 13: per-request costs, before and after (2026-12-06, 20 000 persons)',
+  '',
+  'Both runs with `BENCH_ONLY=http npm run bench` on the same bench database and this harness',
+  '(paired slices), on 2 cores with a load average of 7 to 11 from other work: the code of',
+  '`main` at 3ed8af6 (00:57Z) and the branch with the changes below (00:47Z). Ratios are to the',
+  'person-read handler measured alongside (the contact write to its write twin).',
+  '',
+  '| hot endpoint | req/s ÷ handler before | after | p95 ÷ handler before | after |',
+  '|---|---|---|---|---|',
+  '| GET /api/persons/:id | 0.37 | 0.50 | 4.06 | 2.09 |',
+  '| POST /api/persons/:id/contacts | 0.24 | 0.32 | 6.55 | 4.96 |',
+  '| GET /api/persons?q=lefevre | 0.10 | 0.18 | 7.02 | 4.45 |',
+  '| GET /personnes/:id | 0.14 | 0.12 | 4.90 | 6.67 |',
+  '| GET /api/backlog | 0.02 | 0.02 | 39.5 | 38.4 |',
+  '',
+  'What changed, statement by statement (counted by wrapping node-postgres on the bench',
+  'database, one request each):',
+  '',
+  '- Every signed-in request rewrote its session row (`rolling`: an UPDATE and its commit, a',
+  '  WAL flush, before the response could end). The store now writes the idle expiry when it',
+  '  would move by more than a minute (`server/auth/session.ts`); the row is still read on every',
+  '  request, so a deleted or out-of-epoch session ends at the next one. The person read now runs',
+  "  exactly the handler's four statements (session, user, person, audit).",
+  "- A manager's or admin's request read `users.totp_enabled_at` and the structure's settings",
+  "  for the two-factor gate: both now come with the user, in the session's one statement.",
+  '- Logging a contact: 18 statements, a second commit after it (`enqueued_at`) and four Redis',
+  '  calls became 11 statements and no Redis call when the no-contact moments do not move (a',
+  '  contact older than the last, the same moment again: the pending rows stay); the contact',
+  '  comes back from its INSERT. A contact logged now does move them: that path still cancels',
+  '  two rows, writes two and enqueues them.',
+  "- The person page: 21 statements with three audit commits became 17 with one (the page's",
+  '  reads write their events in one INSERT before the page is sent).',
+  '- Search: the derived status (five EXISTS) was planned below the LIMIT of the ranked page, as',
+  '  sub-plans that read every reached contact, open referral and right: 367 ms for the page',
+  '  (`EXPLAIN ANALYZE`). The page is now chosen first and the status computed for its 20 rows:',
+  '  23 ms; the count takes 7 ms. At a million persons and ten million contacts the old plan',
+  '  read every reached contact of the database on each search.',
+  '',
+  'Why the targets are still missed:',
+  '',
+  '- Person read (0.50, p95 2.09×), with the same four statements as the handler: the rest is',
+  "  the app's JavaScript per request. A CPU profile of the app child (`BENCH_CPU_PROF=dir`,",
+  '  6.5 s of the person-read scenario) shows the process 30 % idle, 20 % in `writev` (socket',
+  '  writes: pg and the HTTP answers, whose helmet headers and rolling cookie are about 1 KB),',
+  '  6 % garbage collection, and inclusive: knex 22 %, pg 21 %, express-session 14 % (it hashes',
+  '  the session on load and at the end), pino-http 5 %, helmet 3 %, metrics 3 %. `/api/me`,',
+  "  two reads and no commit, runs at 0.59 of the handler's four statements and a commit: on",
+  '  this machine the middleware stack costs as much as the database work.',
+  '- Logging a contact (0.32, p95 4.96×): the bench sends all ten connections to one person, so',
+  '  the writes queue on its row lock; the app holds it for seven statements (lock, contact, last',
+  '  activity, last contact, settings, pending deadlines, audit) where the handler holds it for',
+  '  three. Next: lock and touch in one UPDATE … RETURNING, the last contact kept on the person',
+  '  (the seed branch adds it), the settings read before the transaction.',
+  '- Search (0.18, p95 4.45×): page 23 ms and count 7 ms of PostgreSQL time against 1 to 2 ms',
+  '  for the handler; ten surnames for 20 000 persons make 1 333 matches ranked by word',
+  '  similarity each time, and two cores shared with PostgreSQL and the load generator.',
+  '- The person page (0.12): 17 statements, 7 of them one after the other, and a page of HTML',
+  '  rendered from 50 timeline entries; the single audit commit did not show in these runs. The',
+  '  before run came after the after run: each run had added hundreds of contacts to the read',
+  "  person's timeline (contacts are now logged on another file, `writePersonId`).",
+  "- The backlog (0.02): the no-contact buckets compute every active person's last contact",
+  '  (a lateral `max(occurred_at)` per person, twice); the seed branch keeps the last contact',
+  '  on the person with an index.',
+  '- RSS: 417 MB at most. The bench runs the app through tsx, which keeps the compiled',
+  '  TypeScript and its source maps in memory; production runs the compiled JavaScript',
+  '  (`node dist/server/index.js`), which this harness does not measure yet.',
+  '- A million persons: `BENCH_SIZES=20000,1000000 npm run bench` seeds `<db>_20000` and',
+  '  `<db>_1000000` and adds the growth column; not run here (the 1 M seed was being rewritten).',
+  '',
+  '## Earlier findings',
   '',
   'The bench data is deliberately unkind to search: ten surnames for 20 000 persons, so',
   '`q=lefevre` matches about 1 300 of them and the endpoint ranks them all by word similarity.',
-  'Findings kept from earlier runs: with separate indexes on `structure_id` and on the trigram',
-  'column, PostgreSQL filtered by structure and computed similarity row by row (22 req/s, p95',
-  '577 ms); one GIN index over `(structure_id, search_text)` (btree_gin) made it about 5 times',
-  'faster (migration `20261129120000`). On a fresh bench database (2026-12-01) the planner had',
-  'stopped using that index: pg_trgm costs its word-similarity operators at 1, as if free, so a',
-  'scan of the table that computes word similarity on all 20 000 rows looked cheaper than the',
-  'two index scans. Migration `20261201120000` costs them at 100 and',
-  '`tests/integration/api/person-search-plan.test.ts` checks the plan. The run refreshes the',
-  'planner statistics first (`ANALYZE`).',
+  'With separate indexes on `structure_id` and on the trigram column, PostgreSQL filtered by',
+  'structure and computed similarity row by row; one GIN index over `(structure_id,',
+  'search_text)` (btree_gin, migration `20261129120000`) made it about 5 times faster. pg_trgm',
+  'costs its word-similarity operators at 1, as if free; migration `20261201120000` costs them',
+  'at 100 and `tests/integration/api/person-search-plan.test.ts` checks the plan. The run',
+  'refreshes the planner statistics first (`ANALYZE`).',
   '',
   'The partner inbox ran at 54 req/s (p95 265 ms) on 2026-12-01: its count cloned the page query',
   'with a lateral look-up of the newest consent per referral. The count now runs on the bare',
   'scope with an EXISTS that PostgreSQL hashes into one semi-join, and the page reads names',
   'through scalar sub-selects; `tests/integration/referrals/consents.test.ts` checks that the',
   'total still counts exactly what the inbox lists.',
+  '',
+  'Observation (issue 11, 2026-12-05): about 220 ms a request, all of it PostgreSQL, three',
+  'aggregate statements side by side (`EXPLAIN ANALYZE`: people 165 ms, rights 128 ms,',
+  'referrals 26 ms) over every person identified in the period.',
   '',
 ];
 

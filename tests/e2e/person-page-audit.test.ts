@@ -10,7 +10,7 @@ describe('person page audit', () => {
   });
   afterAll(async () => ctx.close());
 
-  it('when a worker opens a person page, then the file, its timeline and its rights are each audited, in one INSERT before the page is sent', async () => {
+  it('when a worker opens a person page, then the file, its timeline, its follow-ups and its rights are each audited, in one INSERT before the page is sent', async () => {
     const team = await createTeam();
     const worker = await loginAs(ctx.app, team.worker.email);
     const personId = (
@@ -38,6 +38,13 @@ describe('person page audit', () => {
       .pluck('action');
     expect(events[0]).toBe('person.read');
     expect([...events].sort()).toEqual(['person.read', 'person.timeline', 'person_right.list']);
+    // The open follow-ups' list is audited too (its event names the persons, not a subject).
+    expect(
+      await testKnex()('audit_events').where({
+        action: 'follow_up.list',
+        actor_id: team.worker.id,
+      }),
+    ).toHaveLength(1);
   });
 
   it('when the person is of another structure, then 404 and no event is written', async () => {

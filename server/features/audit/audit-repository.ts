@@ -14,6 +14,11 @@ export interface AuditInput {
 /** Where a request came from, carried down to the audit trail. */
 export interface RequestContext {
   ip: string | null;
+  /**
+   * Set by the audit trail's `together` for the reads of one page: their events (outside a
+   * transaction) wait here and are written in one INSERT when the reads end.
+   */
+  auditBatch?: { db: Knex | null; events: AuditInput[] };
 }
 
 const toRow = (e: AuditInput) => ({

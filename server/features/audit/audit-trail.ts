@@ -1,7 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Knex } from 'knex';
 import { ConflictError } from '../../lib/errors';
-import type { AuditInput, AuditRepository } from './audit-repository';
+import type { AuditInput, AuditRepository, RequestContext } from './audit-repository';
 
 export type { AuditEvent, AuditInput, RequestContext } from './audit-repository';
 
@@ -11,12 +10,13 @@ export type { AuditEvent, AuditInput, RequestContext } from './audit-repository'
  * one trail and hands it to every service that audits (`audit`).
  */
 export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recordMany'>) {
-  /** The events of the reads running inside `together`, and where to write them. */
-  const batches = new AsyncLocalStorage<{ db: Knex | null; events: AuditInput[] }>();
-
   return {
-    record(db: Knex | Knex.Transaction, e: AuditInput): Promise<void> {
-      const batch = batches.getStore();
+    /**
+     * Writes an event, in the caller's transaction when there is one. Given the request context
+     * of reads running inside `together`, an event outside a transaction waits for the others.
+     */
+    record(db: Knex | Knex.Transaction, e: AuditInput, ctx?: RequestContext): Promise<void> {
+      const batch = ctx?.auditBatch;
       // Inside a transaction the event stays in it: it commits, or rolls back, with the write.
       if (!batch || (db as Knex.Transaction).isTransaction) return audits.record(db, e);
       batch.db ??= db;
@@ -26,17 +26,19 @@ export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recor
 
     /**
      * Runs reads that together make one answer (a person's page: the file, its timeline, its
-     * rights), writing the audit events they record outside a transaction in one INSERT when
-     * they end, before the caller answers: one commit instead of one per read. Every event is
-     * still written, one row each, and whatever was read is audited even if a later read
-     * failed; if writing the events fails, the caller fails and shows nothing.
+     * rights) with a request context whose audit events, recorded outside a transaction, are
+     * written in one INSERT when the reads end, before the caller answers: one commit instead
+     * of one per read. Every event is still written, one row each, and whatever was read is
+     * audited even if a later read failed; if writing the events fails, the caller fails and
+     * shows nothing.
      */
-    async together<T>(reads: () => Promise<T>): Promise<T> {
-      const batch: { db: Knex | null; events: AuditInput[] } = { db: null, events: [] };
+    async together<T>(ctx: RequestContext, reads: (ctx: RequestContext) => Promise<T>): Promise<T> {
+      const batched: RequestContext = { ...ctx, auditBatch: { db: null, events: [] } };
       try {
-        return await batches.run(batch, reads);
+        return await reads(batched);
       } finally {
-        if (batch.db && batch.events.length) await audits.recordMany(batch.db, batch.events);
+        const { db, events } = batched.auditBatch!;
+        if (db && events.length) await audits.recordMany(db, events);
       }
     },
 

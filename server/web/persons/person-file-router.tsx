@@ -67,10 +67,10 @@ export function personFileRenderer(services: Services, now: () => Date): RenderP
     timelinePage = 1,
   ) {
     const actor = actorOf(req);
-    const rc = requestContext(req);
     // The page's reads write their audit events in one statement, before the page is sent.
     const [person, timeline, open, ctx, catalogue, tracked] = await services.audit.together(
-      async () => {
+      requestContext(req),
+      async (rc) => {
         // The scoped read first: outside the structure it is a 404 before anything else is read.
         const p = await services.persons.get(actor, personId, rc);
         return [

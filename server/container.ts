@@ -424,6 +424,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     settings,
     secrets: createTwoFactorRepository(),
+    users,
   });
   const apiTokens = createApiTokenService({
     audit,

@@ -40,13 +40,8 @@ export function toErrorBody(err: unknown, requestId: string): { status: number; 
       body: { error: { code: 'bad_request', message: e.message ?? 'Bad request' } },
     };
   }
-  // knex pool exhausted or database unreachable.
-  if (
-    e?.code === 'ECONNREFUSED' ||
-    e?.code === '57P01' ||
-    e?.code === '57P03' ||
-    /Knex: Timeout acquiring a connection/.test(e?.message ?? '')
-  ) {
+  // knex pool exhausted, database unreachable, or its connection lost under a request.
+  if (isDatabaseUnavailable(e)) {
     return {
       status: 503,
       body: {
@@ -70,6 +65,36 @@ export function toErrorBody(err: unknown, requestId: string): { status: number; 
     status: 500,
     body: { error: { code: 'internal_error', message: 'An unexpected error occurred', requestId } },
   };
+}
+
+/** Socket errors of a database connection that could not be made or was lost. */
+const CONNECTION_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+/**
+ * pg's own errors when the server goes away under a query or a connection attempt: they carry no
+ * code, only these messages (pg's client.js and connection.js), which knex prefixes with the
+ * statement (`ROLLBACK - Client has encountered…`).
+ */
+const CONNECTION_LOST =
+  /(^|- )(Connection terminated( unexpectedly)?|Connection ended unexpectedly|Client has encountered a connection error and is not queryable|Knex: Timeout acquiring a connection)/;
+
+function isDatabaseUnavailable(e: { code?: unknown; message?: string } | undefined): boolean {
+  if (!e) return false;
+  const code = typeof e.code === 'string' ? e.code : '';
+  return (
+    CONNECTION_ERRNOS.has(code) ||
+    // admin_shutdown, crash_shutdown, cannot_connect_now; class 08: connection exceptions.
+    code === '57P01' ||
+    code === '57P02' ||
+    code === '57P03' ||
+    /^08[0-9A-Z]{3}$/.test(code) ||
+    CONNECTION_LOST.test(e.message ?? '')
+  );
 }
 
 export function jsonErrorHandler(logger: Logger): ErrorRequestHandler {

@@ -178,8 +178,8 @@ async function observationSeed(knex: Knex, structureId: string, log: (msg: strin
     ]);
     // Every other person has one right of the catalogue; its status and reason cycle, and it
     // was set in 2026 (an earlier status first for a fifth of them).
-    const statuses = `(ARRAY['not_claimed','claim_in_progress','obtained','refused','abandoned','not_claimed','obtained'])`;
-    const reasons = `(ARRAY['non_knowledge','non_request','non_receipt','non_proposal'])`;
+    const STATUSES = `(ARRAY['not_claimed','claim_in_progress','obtained','refused','abandoned','not_claimed','obtained'])`;
+    const REASONS = `(ARRAY['non_knowledge','non_request','non_receipt','non_proposal'])`;
     await trx.raw(
       `WITH ranked AS (
          SELECT p.id, row_number() OVER (ORDER BY p.id) AS rn FROM persons p WHERE p.structure_id = :s
@@ -188,11 +188,11 @@ async function observationSeed(knex: Knex, structureId: string, log: (msg: strin
          FROM rights WHERE structure_id = :s
        ), chosen AS (
          SELECT x.id AS person_id, r.id AS right_id, x.rn,
-           ${statuses}[1 + x.rn % 7] AS status
+           ${STATUSES}[1 + x.rn % 7] AS status
          FROM ranked x JOIN rights r ON r.k = (x.rn / 2) % r.n
          WHERE x.rn % 2 = 0
        ), rows AS (
-         SELECT c.*, CASE WHEN c.status = 'not_claimed' THEN ${reasons}[1 + (c.rn / 7) % 4] END AS reason,
+         SELECT c.*, CASE WHEN c.status = 'not_claimed' THEN ${REASONS}[1 + (c.rn / 7) % 4] END AS reason,
            CASE WHEN c.status = 'obtained' THEN (20000 + (c.rn % 50) * 1000)::int END AS cents,
            timestamptz '2026-01-05 10:00+01' + (c.rn % 300) * interval '1 day' AS at
          FROM chosen c

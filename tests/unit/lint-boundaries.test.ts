@@ -25,7 +25,12 @@ function lint(cases: Case[]): Map<string, Outcome> {
     import { ESLint } from 'eslint';
     const cases = JSON.parse(process.argv[1]);
     const eslint = new ESLint({ cwd: process.cwd() });
-    const rules = ['@typescript-eslint/no-restricted-imports', 'no-restricted-syntax'];
+    const rules = [
+      '@typescript-eslint/no-restricted-imports',
+      'no-restricted-syntax',
+      'local/no-string-sql',
+      'local/trx-in-transaction',
+    ];
     const out = [];
     for (const c of cases) {
       const [r] = await eslint.lintText(c.code, { filePath: c.filePath });
@@ -169,7 +174,98 @@ forbidden.push(
   },
 );
 
+// A repository's query (lines 11 and 28 of docs/security.md): SQL text from the code, values bound,
+// and inside a transaction every query on its trx.
+const repository = (body: string) =>
+  `import type { Knex } from 'knex';\nconst TABLE_SQL = 'persons p';\nconst labelSql = (a: string) => a + '.alias';\nexport const q = (knex: Knex, deps: { knex: Knex }, uow: (fn: (trx: Knex.Transaction) => Promise<unknown>) => Promise<unknown>, name: string, parts: string[]) => {\n  void TABLE_SQL; void labelSql; void deps; void uow; void name; void parts;\n${body}\n};\n`;
+const repo = 'server/features/persons/scratch-planted-repository.ts';
+
+forbidden.push(
+  {
+    name: 'raw SQL interpolates a value',
+    filePath: repo,
+    code: repository("  return knex.raw(`SELECT * FROM persons WHERE last_name = '${name}'`);"),
+  },
+  {
+    name: 'whereRaw concatenates a value',
+    filePath: repo,
+    code: repository(`  return knex('persons').whereRaw("last_name = '" + name + "'");`),
+  },
+  {
+    name: 'joinRaw takes joined strings',
+    filePath: repo,
+    code: repository("  return knex('persons').joinRaw(parts.join(' '));"),
+  },
+  {
+    name: 'orderByRaw interpolates a variable beside a constant',
+    filePath: repo,
+    code: repository("  return knex('persons').orderByRaw(`${TABLE_SQL}, ${name}`);"),
+  },
+  {
+    name: 'raw SQL interpolates a call that is no SQL builder',
+    filePath: 'jobs/persons/scratch-planted.ts',
+    code: `import type { Knex } from 'knex';\nexport const q = (trx: Knex.Transaction, id: string) => trx.raw(\`SELECT \${String(id)}\`);\n`,
+  },
+  {
+    name: 'a transaction queries the outer knex',
+    filePath: repo,
+    code: repository(
+      "  return knex.transaction(async (trx) => {\n    await trx('persons').where({ id: name }).update({ alias: null });\n    return knex('contacts').where({ person_id: name });\n  });",
+    ),
+  },
+  {
+    name: "a unit of work queries the container's knex",
+    filePath: repo,
+    code: repository(
+      "  return uow(async (trx) => {\n    await trx('persons').where({ id: name }).first();\n    return deps.knex('contacts').where({ person_id: name });\n  });",
+    ),
+  },
+  {
+    name: 'a transaction runs a raw statement on the outer knex',
+    filePath: repo,
+    code: repository(
+      "  return knex.transaction(async (trx) => {\n    await knex.raw('SELECT pg_advisory_xact_lock(1)');\n    return trx('persons').where({ id: name });\n  });",
+    ),
+  },
+  {
+    name: 'a transaction opens another transaction on the outer knex',
+    filePath: repo,
+    code: repository(
+      "  return knex.transaction(async () => knex.transaction(async (inner) => inner.raw('SELECT 1')));",
+    ),
+  },
+);
+
 const allowed: Case[] = [
+  {
+    name: 'raw SQL binds its values and identifiers',
+    filePath: repo,
+    code: repository(
+      "  return knex.raw('SELECT ?? FROM persons WHERE last_name = ? AND id = :id', ['alias', name]);",
+    ),
+  },
+  {
+    name: 'raw SQL interpolates SQL constants and fragment builders',
+    filePath: repo,
+    code: repository(
+      "  return knex('persons as p').select(knex.raw(`${labelSql('p')} AS label`)).joinRaw(`JOIN ${TABLE_SQL} ON true`).whereRaw('p.id = ?', [name]);",
+    ),
+  },
+  {
+    name: 'a transaction queries its trx, with knex.raw, knex.fn and knex.ref as values',
+    filePath: repo,
+    code: repository(
+      "  return knex.transaction(async (trx) => {\n    await trx('persons').where({ id: name }).update({ version: knex.raw('version + 1'), updated_at: knex.fn.now() });\n    return trx('contacts').where('person_id', knex.ref('p.id'));\n  });",
+    ),
+  },
+  {
+    name: 'a query beside a transaction uses knex',
+    filePath: repo,
+    code: repository(
+      "  const row = knex('persons').where({ id: name }).first();\n  return uow(async (trx) => trx('persons').where({ id: name })).then(() => row);",
+    ),
+  },
+
   {
     name: 'a job imports a service',
     filePath: 'jobs/follow-ups/scratch-planted.ts',
@@ -253,6 +349,11 @@ describe('layer rules of the lint', () => {
     const r = results.get(name)!;
     expect(r.fatal).toBe(0);
     expect(r.restricted).toEqual([]);
+  });
+
+  it('says what to do instead of SQL built from strings or a query outside the transaction', () => {
+    expect(results.get('raw SQL interpolates a value')!.restricted[0]).toMatch(/bindings/);
+    expect(results.get('a transaction queries the outer knex')!.restricted[0]).toMatch(/trx/);
   });
 
   it('says what a job and a page do instead', () => {

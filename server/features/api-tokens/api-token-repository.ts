@@ -46,6 +46,17 @@ const COLUMNS = ['id', 'name', 'prefix', 'created_at', 'expires_at', 'last_used_
 /** API tokens, always read through their owner: another user's token is not found. */
 export function createApiTokenRepository() {
   const repo = {
+    /**
+     * Serialises the creations of one user's tokens until the transaction ends, so the cap on
+     * live tokens is counted by one creation at a time (two parallel ones would each count the
+     * same rows and both pass).
+     */
+    async lockOwner(trx: Knex.Transaction, userId: string): Promise<void> {
+      await trx.raw("SELECT pg_advisory_xact_lock(hashtext('api_tokens.owner'), hashtext(?))", [
+        userId,
+      ]);
+    },
+
     async listOwn(db: Db, structureId: string, userId: string): Promise<ApiToken[]> {
       const rows = await db('api_tokens')
         .where({ structure_id: structureId, user_id: userId })

@@ -87,6 +87,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     ): Promise<ApiToken & { token: string }> {
       return uow(async (trx) => {
         const now = clock.now();
+        await tokens.lockOwner(trx, actor.id);
         const own = await tokens.listOwn(trx, actor.structureId, actor.id);
         const live = own.filter((t) => !t.revokedAt && (!t.expiresAt || t.expiresAt > now));
         if (live.length >= MAX_LIVE_TOKENS)

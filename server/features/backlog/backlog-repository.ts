@@ -210,6 +210,46 @@ function bucketSql(
   };
 }
 
+/** What each entity's items show. */
+const ITEM_COLUMNS: Record<Entity, string> = {
+  follow_up: `f.id, f.person_id, f.title, f.due_at, f.assignee_id, f.version,
+    (SELECT u.name FROM users u WHERE u.id = f.assignee_id) AS assignee_name`,
+  referral: `r.id, r.person_id, r.partner_id, r.created_at, r.requester_id,
+    (SELECT pa.name FROM partners pa WHERE pa.id = r.partner_id) AS partner_name,
+    (SELECT u.name FROM users u WHERE u.id = r.requester_id) AS requester_name`,
+  person: `p.id, p.id AS person_id, lc.last_at, p.referent_id,
+    (SELECT u.name FROM users u WHERE u.id = p.referent_id) AS referent_name`,
+};
+
+/** Every bucket's count per group key (and the waiting reports), as one statement. */
+function countsSql(scope: BacklogScope): string {
+  const parts = COUNTED.map((bucket) => {
+    const q = bucketSql(bucket, scope);
+    return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
+  });
+  parts.push(
+    `SELECT 'reports' AS bucket, NULL AS key, count(*) AS count ${WAITING_REPORTS} HAVING count(*) > 0`,
+  );
+  return parts.join('\nUNION ALL\n');
+}
+
+/** One group's items of a bucket, paged, and their total; the key itself is bound (:key). */
+function itemsSql(
+  bucket: Exclude<BacklogBucket, 'reports'>,
+  scope: BacklogScope,
+  noKey: boolean,
+): { entity: Entity; items: string; count: string } {
+  const q = bucketSql(bucket, scope, true);
+  const counted = bucketSql(bucket, scope);
+  const keyWhere = noKey ? `${q.key} IS NULL` : `${q.key} = :key`;
+  return {
+    entity: q.entity,
+    items: `SELECT ${ITEM_COLUMNS[q.entity]}, ${PERSON_LABEL} AS person_label ${q.sql} AND ${keyWhere}
+      ORDER BY ${q.order} LIMIT :limit OFFSET :offset`,
+    count: `SELECT count(*) AS count ${counted.sql} AND ${keyWhere}`,
+  };
+}
+
 const bindings = (scope: BacklogScope, b: BacklogBounds) => ({
   structureId: scope.structureId,
   teamId: scope.teamId ?? null,
@@ -229,14 +269,7 @@ export function createBacklogRepository() {
   return {
     /** Every bucket's count per group key, in one statement. */
     async counts(db: Db, scope: BacklogScope, bounds: BacklogBounds): Promise<BacklogCountRow[]> {
-      const parts = COUNTED.map((bucket) => {
-        const q = bucketSql(bucket, scope);
-        return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
-      });
-      parts.push(
-        `SELECT 'reports' AS bucket, NULL AS key, count(*) AS count ${WAITING_REPORTS} HAVING count(*) > 0`,
-      );
-      const { rows } = await db.raw(parts.join('\nUNION ALL\n'), bindings(scope, bounds));
+      const { rows } = await db.raw(countsSql(scope), bindings(scope, bounds));
       return (rows as { bucket: BacklogBucket; key: string | null; count: string }[]).map((r) => ({
         bucket: r.bucket,
         key: r.key ?? NO_KEY,
@@ -253,18 +286,7 @@ export function createBacklogRepository() {
       key: string,
       page: { page: number; pageSize: number },
     ): Promise<{ items: BacklogItem[]; total: number }> {
-      const q = bucketSql(bucket, scope, true);
-      const counted = bucketSql(bucket, scope);
-      const keyWhere = key === NO_KEY ? `${q.key} IS NULL` : `${q.key} = :key`;
-      const select: Record<Entity, string> = {
-        follow_up: `f.id, f.person_id, f.title, f.due_at, f.assignee_id, f.version,
-          (SELECT u.name FROM users u WHERE u.id = f.assignee_id) AS assignee_name`,
-        referral: `r.id, r.person_id, r.partner_id, r.created_at, r.requester_id,
-          (SELECT pa.name FROM partners pa WHERE pa.id = r.partner_id) AS partner_name,
-          (SELECT u.name FROM users u WHERE u.id = r.requester_id) AS requester_name`,
-        person: `p.id, p.id AS person_id, lc.last_at, p.referent_id,
-          (SELECT u.name FROM users u WHERE u.id = p.referent_id) AS referent_name`,
-      };
+      const statements = itemsSql(bucket, scope, key === NO_KEY);
       const params = {
         ...bindings(scope, bounds),
         key,
@@ -272,15 +294,11 @@ export function createBacklogRepository() {
         offset: (page.page - 1) * page.pageSize,
       };
       const [{ rows }, { rows: countRows }] = await Promise.all([
-        db.raw(
-          `SELECT ${select[q.entity]}, ${PERSON_LABEL} AS person_label ${q.sql} AND ${keyWhere}
-           ORDER BY ${q.order} LIMIT :limit OFFSET :offset`,
-          params,
-        ),
-        db.raw(`SELECT count(*) AS count ${counted.sql} AND ${keyWhere}`, params),
+        db.raw(statements.items, params),
+        db.raw(statements.count, params),
       ]);
       return {
-        items: (rows as Record<string, unknown>[]).map((r) => toItem(q.entity, r)),
+        items: (rows as Record<string, unknown>[]).map((r) => toItem(statements.entity, r)),
         total: Number(countRows[0].count),
       };
     },

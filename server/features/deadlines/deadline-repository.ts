@@ -67,6 +67,20 @@ export function toDeadline(r: DeadlineRow): Deadline {
  */
 export type StructureRunKind = 'digest.daily' | 'retention.nightly';
 
+/**
+ * A structure's run planned once: the ON CONFLICT predicate names the kind's partial unique index
+ * literally (PostgreSQL infers the index from it), so each kind has its statement, written here.
+ */
+const planOnceSql = (kind: StructureRunKind) =>
+  `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
+   VALUES (:structureId, :kind, 'structure', :structureId, :dueAt)
+   ON CONFLICT (subject_id, due_at) WHERE kind = '${kind}' AND status <> 'cancelled'
+   DO NOTHING RETURNING id`;
+const PLAN_STRUCTURE_RUN_ONCE_SQL: Record<StructureRunKind, string> = {
+  'digest.daily': planOnceSql('digest.daily'),
+  'retention.nightly': planOnceSql('retention.nightly'),
+};
+
 export function createDeadlineRepository() {
   const repo = {
     /** The due moment of the oldest pending deadline (the deadlines_pending index), or null. */
@@ -85,13 +99,7 @@ export function createDeadlineRepository() {
       structureId: string,
       dueAt: Date,
     ): Promise<string | null> {
-      const rows = await db.raw(
-        `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
-       VALUES (:structureId, :kind, 'structure', :structureId, :dueAt)
-       ON CONFLICT (subject_id, due_at) WHERE kind = '${kind}' AND status <> 'cancelled'
-       DO NOTHING RETURNING id`,
-        { structureId, kind, dueAt },
-      );
+      const rows = await db.raw(PLAN_STRUCTURE_RUN_ONCE_SQL[kind], { structureId, kind, dueAt });
       return rows.rows[0]?.id ?? null;
     },
 

@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 
 type Db = Knex | Knex.Transaction;
 
+const LAST_CONTACT = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
+
 /**
  * What the reminder rules count from, read for many subjects in one query whatever their
  * number: persons' last contact and follow-ups' due moments.
@@ -20,15 +22,14 @@ export function createReminderRepository() {
       orCreation = true,
     ): Promise<Map<string, Date>> {
       if (personIds.length === 0) return new Map();
-      const lastContact = '(SELECT max(c.occurred_at) FROM contacts c WHERE c.person_id = p.id)';
       const rows: { id: string; last_at: Date | null }[] = await db('persons as p')
         .where('p.structure_id', structureId)
         .whereIn('p.id', personIds)
         .select(
           'p.id',
-          db.raw(
-            `${orCreation ? `coalesce(${lastContact}, p.created_at)` : lastContact} AS last_at`,
-          ),
+          orCreation
+            ? db.raw(`coalesce(${LAST_CONTACT}, p.created_at) AS last_at`)
+            : db.raw(`${LAST_CONTACT} AS last_at`),
         );
       return new Map(rows.filter((r) => r.last_at).map((r) => [r.id, new Date(r.last_at!)]));
     },

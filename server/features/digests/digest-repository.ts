@@ -80,12 +80,12 @@ export function createDigestRepository() {
         return { dueToday: 0, overdue: 0, referrals: row.rows[0].n, escalations: 0, reports: 0 };
       }
       const bind = { u: user.id, s: structureId, ...at };
-      const followUps = (when: string) => `(SELECT count(*)::int FROM follow_ups f
+      const followUpsSql = (when: string) => `(SELECT count(*)::int FROM follow_ups f
         JOIN persons p ON p.id = f.person_id
        WHERE f.assignee_id = :u AND f.structure_id = :s AND f.status = 'open' AND ${when} AND ${REMINDED})`;
       const { rows } = await db.raw(
-        `SELECT ${followUps('f.due_at >= :dayStart AND f.due_at < :dayEnd')} AS due_today,
-              ${followUps('f.due_at < :dayStart')} AS overdue,
+        `SELECT ${followUpsSql('f.due_at >= :dayStart AND f.due_at < :dayEnd')} AS due_today,
+              ${followUpsSql('f.due_at < :dayStart')} AS overdue,
               (SELECT count(*)::int FROM referrals r JOIN persons p ON p.id = r.person_id
                 WHERE r.requester_id = :u AND r.structure_id = :s AND r.status = 'requested' AND ${REMINDED}
                   AND EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'referral'

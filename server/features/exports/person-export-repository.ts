@@ -100,7 +100,7 @@ export interface ExportReport {
 export function createPersonExportRepository(cipher: Cipher) {
   const dec = (v: string | null) => cipher.decryptOptional(v);
   const userName = (db: Db, col: string) =>
-    db.raw(`(SELECT name FROM users u WHERE u.id = ${col})`);
+    db.raw('(SELECT name FROM users u WHERE u.id = ??)', [col]);
 
   return {
     async reports(db: Db, structureId: string, personId: string): Promise<ExportReport[]> {

@@ -370,7 +370,9 @@ export function createPersonRepository(cipher: Cipher) {
         LIMIT :limit`;
       // The trigram operator <% keeps what is at least this similar: set for this query only.
       const rows = await knex.transaction(async (trx) => {
-        await trx.raw(`SET LOCAL pg_trgm.word_similarity_threshold = ${DUPLICATE_SIMILARITY}`);
+        await trx.raw("SELECT set_config('pg_trgm.word_similarity_threshold', ?, true)", [
+          String(DUPLICATE_SIMILARITY),
+        ]);
         return (await trx.raw(sql, b)).rows as Array<{
           id: string;
           s_name: number;

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError, UnauthorizedError } from '../../lib/error
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { SettingsService } from '../settings/settings-service';
+import type { UserService } from '../users/user-service';
 import { type TwoFactorRepository, type TwoFactorRecord } from './two-factor-repository';
 import {
   hashRecoveryCode,
@@ -44,6 +45,8 @@ export interface TwoFactorServiceDeps {
   clock: Clock;
   settings: Pick<SettingsService, 'forStructure' | 'fromStored'>;
   secrets: TwoFactorRepository;
+  /** The users feature: a reset factor ends the user's sessions. */
+  users: Pick<UserService, 'endSessions'>;
 }
 
 /**
@@ -226,6 +229,8 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
         const rec = await secrets.find(trx, actor.structureId, userId);
         if (!rec) throw new NotFoundError('User');
         await secrets.disable(trx, userId);
+        // Sessions opened with the lost (perhaps stolen) device end with it.
+        await deps.users.endSessions(trx, userId);
         await audit(trx, actor, rec, 'user.two_factor_reset', ctx, {
           wasEnabled: rec.enabledAt !== null,
         });

@@ -193,6 +193,14 @@ export function createUserService(deps: UserServiceDeps) {
       id: string,
     ): Promise<UserRecord | null> => users.findAnyInStructure(db, structureId, id),
 
+    /**
+     * Ends every session of a user, in the caller's transaction: what they signed in with no
+     * longer holds (a factor reset, a role change, a disabled account).
+     */
+    async endSessions(trx: Knex.Transaction, userId: string): Promise<number> {
+      return users.deleteSessions(trx, userId);
+    },
+
     async list(actor: Actor, q: ListUsersQuery): Promise<Page<UserSummary>> {
       const { items, total } = await users.listInStructure(knex, actor.structureId, q);
       return { items, total, page: q.page, pageSize: q.pageSize };

@@ -1,8 +1,10 @@
 import crypto from 'node:crypto';
 import request from 'supertest';
+import { MAX_LIVE_TOKENS } from '../../../server/features/api-tokens/api-token-service';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
+import { createUser } from '../../setup/factories';
 import { createPerson, giveConsent, refer, referralWorld } from '../referrals/helpers';
 import { auditRows } from './helpers';
 
@@ -52,6 +54,23 @@ describe('API tokens for partner systems (Bearer)', () => {
     const audit = await auditRows({ subject_id: created.id, action: 'api_token.created' });
     expect(audit).toHaveLength(1);
     expect(JSON.stringify(audit[0])).not.toContain(created.token);
+  });
+
+  it('when a user asks for more tokens than the cap all at once, then exactly the cap is created and the rest are 422 too_many_tokens', async () => {
+    const user = await createUser(w.team.structure.id, 'partner', { partnerId: w.food.partner.id });
+    const agent = await loginAs(ctx.app, user.email);
+    const results = await Promise.all(
+      Array.from({ length: MAX_LIVE_TOKENS + 6 }, (_, i) =>
+        agent.post('/api/tokens').send({ name: `Logiciel ${i}` }),
+      ),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array(MAX_LIVE_TOKENS).fill(201), ...Array(6).fill(422)]);
+    for (const r of results.filter((x) => x.status === 422))
+      expect(r.body.error.code).toBe('too_many_tokens');
+    expect(await testKnex()('api_tokens').where({ user_id: user.id })).toHaveLength(
+      MAX_LIVE_TOKENS,
+    );
   });
 
   it('when a token is sent as Bearer, then it lists, reads and moves its partner’s referrals only; another partner’s referral is 404', async () => {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp } from '../../../server/app';
 import { buildContainer, type Deps } from '../../../server/container';
-import { createPostgres } from '../../../server/lib/db';
+import { createPostgres, poolStats } from '../../../server/lib/db';
 import { createLogger } from '../../../server/lib/logger';
 import { createTestContext, loginAs, testConfig, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -122,5 +122,42 @@ describe('pool discipline under load (security 28)', () => {
     expect(results.map((r) => r.status)).toEqual(Array(40).fill(201));
     const contacts = await agent.get(`/api/persons/${person.body.id}/contacts?pageSize=100`);
     expect(contacts.body.total).toBe(40);
+  });
+});
+
+describe('a statement past DB_STATEMENT_TIMEOUT_MS (security 28)', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    // A pool of one: the request after the timeout is served only if its connection came back.
+    ctx = await createTestContext({ env: { DB_POOL_MAX: '1', DB_STATEMENT_TIMEOUT_MS: '300' } });
+  });
+  afterAll(async () => ctx.close());
+
+  it('when an update waits on a row locked elsewhere past the statement timeout, then 503 timeout, the connection is freed and the next request on the pool of one is served', async () => {
+    const team = await createTeam();
+    const agent = await loginAs(ctx.app, team.worker.email);
+    const person = await agent
+      .post('/api/persons')
+      .send({ alias: 'Ligne verrouillée', source: 'outreach' })
+      .expect(201);
+    // Another connection (not the app's) holds the person's row: the app's UPDATE waits on it.
+    const locker = await testKnex().transaction();
+    try {
+      await locker('persons').where({ id: person.body.id }).forUpdate().first();
+      const res = await agent
+        .patch(`/api/persons/${person.body.id}`)
+        .send({ version: person.body.version, alias: 'Jamais écrit' });
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({ code: 'timeout', requestId: expect.any(String) });
+      expect(poolStats(ctx.deps.knex)).toMatchObject({ used: 0, pendingAcquires: 0, max: 1 });
+      // The lock is still held: the pool's one connection serves another request meanwhile.
+      const read = await agent.get(`/api/persons/${person.body.id}`);
+      expect(read.status).toBe(200);
+      expect(read.body).toMatchObject({ alias: 'Ligne verrouillée', version: person.body.version });
+    } finally {
+      await locker.rollback();
+    }
+    const row = await testKnex()('persons').where({ id: person.body.id }).first();
+    expect(row).toMatchObject({ alias: 'Ligne verrouillée', version: person.body.version });
   });
 });

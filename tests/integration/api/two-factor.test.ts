@@ -193,9 +193,12 @@ describe('two-factor authentication (TOTP) through the API', () => {
     ).toHaveLength(1);
   });
 
-  it('when an admin resets the factor of a user who lost their device, then it is audited and the user logs in with the password; another structure’s admin gets 404', async () => {
+  it('when an admin resets the factor of a user who lost their device, then it is audited, the user’s sessions end (401 at their next request) and the user logs in with the password; another structure’s admin gets 404', async () => {
     const user = await createUser(team.structure.id, 'manager');
-    await enrol(user.email);
+    // A session opened elsewhere, then the one with the device now lost.
+    const elsewhere = await loginAs(ctx.app, user.email);
+    const { agent: device } = await enrol(user.email);
+    expect((await elsewhere.get('/api/me')).status).toBe(200);
     const otherAdmin = await createUser((await createStructure()).id, 'admin');
     const foreign = await (
       await loginAs(ctx.app, otherAdmin.email)
@@ -203,11 +206,17 @@ describe('two-factor authentication (TOTP) through the API', () => {
     expect(foreign.status).toBe(404);
     const worker = await loginAs(ctx.app, team.worker.email);
     expect((await worker.post(`/api/users/${user.id}/two-factor/reset`)).status).toBe(403);
+    // Refused resets end nothing.
+    expect((await device.get('/api/me')).status).toBe(200);
 
     const admin = await loginAs(ctx.app, team.admin.email);
     const reset = await admin.post(`/api/users/${user.id}/two-factor/reset`);
     expect(reset.status).toBe(200);
     expect(reset.body).toMatchObject({ enabled: false });
+    expect((await device.get('/api/me')).status).toBe(401);
+    expect((await elsewhere.get('/api/me')).status).toBe(401);
+    // The admin's own session goes on.
+    expect((await admin.get('/api/users')).status).toBe(200);
     expect((await login(user.email)).status).toBe(200);
     const audit = await auditRows({ subject_id: user.id, action: 'user.two_factor_reset' });
     expect(audit).toHaveLength(1);

@@ -1,50 +1,228 @@
 /**
- * The two servers under test, in one child process so the load generator does not share its
- * event loop: the real app (createApp) and a bare Express + knex baseline.
+ * The servers under test, each in a child process of its own so that neither the load generator
+ * nor the other server shares its event loop, and so that the app's memory can be read alone:
+ * - `BENCH_SERVER=app`: the real app (createApp);
+ * - `BENCH_SERVER=bare`: bare Express handlers. `/hello` and `/person/:id` (a knex select by
+ *   id) as before, and the issue's baselines, on a node-postgres Pool without knex, running the
+ *   essential statements of the app's hot requests and nothing else:
+ *   - `GET /read/:id`: the session row by sid, the user, the person selected by id scoped by
+ *     structure (the very statement of the app's person read, captured from it at start), and
+ *     the audit row, committed on its own as the app commits it;
+ *   - `POST /contact/:id`: the session row, the user, then in one transaction the person locked
+ *     in scope, the contact inserted (summary encrypted with the app's cipher) and the audit row.
+ * Once listening, each child sends its ports to the parent; a message back stops it.
  */
-import express from 'express';
+import crypto from 'node:crypto';
+import express, { type Request } from 'express';
 import knexFactory from 'knex';
+import pg from 'pg';
 import pino from 'pino';
 import { createApp } from '../server/app';
 import { buildContainer } from '../server/container';
+import { createCipher } from '../server/lib/crypto';
 import { createPostgres } from '../server/lib/db';
 import { benchConfig } from './config';
 
-async function main() {
-  const url = process.env.BENCH_DATABASE_URL!;
+async function appServer(url: string) {
   const config = benchConfig(url);
   const deps = await buildContainer(config, {
     db: createPostgres(config, url),
     logger: pino({ level: 'silent' }),
   });
-  const app = createApp(deps);
+  const server = createApp(deps).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    ports: { app: (server.address() as { port: number }).port },
+    async close() {
+      server.close();
+      await deps.close();
+    },
+  };
+}
+
+/**
+ * The statement the app runs to read a person in scope, with its bindings, captured from the
+ * app's own repository through knex's query event: the baseline runs the same SQL.
+ */
+async function personStatement(url: string, structureId: string, personId: string) {
+  const config = benchConfig(url);
+  const deps = await buildContainer(config, {
+    db: createPostgres(config, url),
+    logger: pino({ level: 'silent' }),
+  });
+  try {
+    let captured: { sql: string; bindings: unknown[] } | null = null;
+    deps.knex.on('query', (q: { sql: string; bindings?: unknown[] }) => {
+      if (/from "persons"/.test(q.sql)) captured = { sql: q.sql, bindings: q.bindings ?? [] };
+    });
+    const found = await deps.services.persons.find(deps.knex, structureId, personId);
+    if (!found || !captured) throw new Error('bench: the person read was not captured');
+    const { sql, bindings } = captured as { sql: string; bindings: unknown[] };
+    // knex writes `?` placeholders; node-postgres takes `$n`.
+    let n = 0;
+    const text = sql.replace(/\?/g, () => `$${++n}`);
+    // The bindings are (structure, person id, limit) in the order knex wrote them; the person
+    // id is swapped for the requested one at each call.
+    const idAt = bindings.indexOf(personId);
+    const structureAt = bindings.indexOf(structureId);
+    if (idAt < 0 || structureAt < 0) throw new Error('bench: unexpected person read bindings');
+    return { text, bindings, idAt };
+  } finally {
+    await deps.close();
+  }
+}
+
+async function bareServer(url: string) {
+  const config = benchConfig(url);
+  const structureId = process.env.BENCH_STRUCTURE_ID!;
+  const personId = process.env.BENCH_PERSON_ID!;
+  const person = await personStatement(url, structureId, personId);
+  const cipher = createCipher(config.ENCRYPTION_KEY);
 
   const bareKnex = knexFactory({
     client: 'pg',
     connection: url,
     pool: { min: 0, max: config.DB_POOL_MAX },
   });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: config.DB_POOL_MAX,
+    statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+  });
+
+  /** The sid of a signed express-session cookie (`s:<sid>.<hmac>`), checked, or null. */
+  const sidOf = (req: Request): string | null => {
+    const raw = /(?:^|;\s*)av\.sid=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    if (!raw) return null;
+    const value = decodeURIComponent(raw);
+    if (!value.startsWith('s:')) return null;
+    const dot = value.lastIndexOf('.');
+    const sid = value.slice(2, dot);
+    const mac = crypto
+      .createHmac('sha256', config.SESSION_SECRET)
+      .update(sid)
+      .digest('base64')
+      .replace(/=+$/, '');
+    return mac === value.slice(dot + 1) ? sid : null;
+  };
+
+  /** Session row then user row, as connect-pg-simple and the session's deserializer read them. */
+  async function signedIn(req: Request) {
+    const sid = sidOf(req);
+    if (!sid) return null;
+    const s = await pool.query(
+      'SELECT sess FROM sessions WHERE sid = $1 AND expire >= to_timestamp($2)',
+      [sid, Math.ceil(Date.now() / 1000)],
+    );
+    const userId = s.rows[0]?.sess?.passport?.user?.id as string | undefined;
+    if (!userId) return null;
+    const u = await pool.query('select * from "users" where "id" = $1 limit $2', [userId, 1]);
+    const user = u.rows[0];
+    return user && !user.disabled_at ? user : null;
+  }
+
+  const auditSql =
+    'insert into "audit_events" ("action", "actor_id", "actor_role", "details", "ip", "structure_id", "subject_id", "subject_type") values ($1, $2, $3, $4, $5, $6, $7, $8)';
+
   const bare = express();
+  bare.use(express.json({ limit: '100kb' }));
   bare.get('/hello', (_req, res) => {
     res.json({ hello: 'world' });
   });
   bare.get('/person/:id', async (req, res) => {
     res.json(await bareKnex('persons').where({ id: req.params.id }).first());
   });
+  bare.get('/read/:id', async (req, res) => {
+    const user = await signedIn(req);
+    if (!user) return void res.status(401).end();
+    const bindings = [...person.bindings];
+    bindings[person.idAt] = req.params.id;
+    // The statement's structure binding is the seeded structure's, which is this user's.
+    const p = await pool.query(person.text, bindings);
+    if (!p.rows[0]) return void res.status(404).end();
+    await pool.query(auditSql, [
+      'person.read',
+      user.id,
+      user.role,
+      null,
+      req.ip,
+      user.structure_id,
+      req.params.id,
+      'person',
+    ]);
+    res.json(p.rows[0]);
+  });
+  bare.post('/contact/:id', async (req, res) => {
+    const user = await signedIn(req);
+    if (!user) return void res.status(401).end();
+    const body = req.body as {
+      occurredAt: string;
+      channel: string;
+      outcome: string;
+      summary: string;
+    };
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const locked = await client.query(
+        'select "id" from "persons" where "id" = $1 and "structure_id" = $2 limit $3 for update',
+        [req.params.id, user.structure_id, 1],
+      );
+      if (!locked.rows[0]) {
+        await client.query('ROLLBACK');
+        return void res.status(404).end();
+      }
+      const c = await client.query(
+        'insert into "contacts" ("author_id", "channel", "occurred_at", "outcome", "person_id", "structure_id", "summary_enc") values ($1, $2, $3, $4, $5, $6, $7) returning "id"',
+        [
+          user.id,
+          body.channel,
+          new Date(body.occurredAt),
+          body.outcome,
+          req.params.id,
+          user.structure_id,
+          cipher.encryptOptional(body.summary),
+        ],
+      );
+      await client.query(auditSql, [
+        'contact.create',
+        user.id,
+        user.role,
+        JSON.stringify({ contactId: c.rows[0].id, followUpId: null }),
+        req.ip,
+        user.structure_id,
+        req.params.id,
+        'person',
+      ]);
+      await client.query('COMMIT');
+      res.status(201).json({ id: c.rows[0].id });
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  });
 
-  const a = app.listen(0, '127.0.0.1');
-  const b = bare.listen(0, '127.0.0.1');
-  await Promise.all([
-    new Promise((r) => a.once('listening', r)),
-    new Promise((r) => b.once('listening', r)),
-  ]);
-  const port = (s: typeof a) => (s.address() as { port: number }).port;
-  process.send?.({ app: port(a), bare: port(b) });
+  const server = bare.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    ports: { bare: (server.address() as { port: number }).port },
+    async close() {
+      server.close();
+      await bareKnex.destroy();
+      await pool.end();
+    },
+  };
+}
+
+async function main() {
+  const url = process.env.BENCH_DATABASE_URL!;
+  const which = process.env.BENCH_SERVER === 'bare' ? bareServer : appServer;
+  const s = await which(url);
+  process.send?.(s.ports);
   process.on('message', async () => {
-    a.close();
-    b.close();
-    await bareKnex.destroy();
-    await deps.close();
+    await s.close();
     process.exit(0);
   });
 }

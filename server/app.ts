@@ -131,7 +131,7 @@ export function createApp(deps: Deps): Express {
 
   app.use(express.json({ limit: '100kb' }));
   app.use(express.urlencoded({ extended: false, limit: '100kb' }));
-  installSessions(app, deps.knex, deps.config, deps.repos.users);
+  installSessions(app, deps.knex, deps.config, deps.repos.users, deps.clock);
   app.use(refuseControlCharacters);
   app.use(metricsRouter(deps.metrics, deps.logger));
 

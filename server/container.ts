@@ -414,6 +414,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     reader: createAuditReader(),
     assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
     historyIds: (actor, id) => personMerges.historyIds(actor, id),
+    together: audit.together,
   });
   const twoFactor = createTwoFactorService({
     audit,

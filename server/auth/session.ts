@@ -5,14 +5,17 @@ import connectPgSimple from 'connect-pg-simple';
 import type { Knex } from 'knex';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
+import type { Clock } from '../lib/clock';
 import type { UserRepository } from '../features/users/user-repository';
-import { toActor, type Actor } from './actor';
+import { toActor, withTwoFactorFacts, type Actor } from './actor';
 
 const PgStore = connectPgSimple(session);
 
 const SESSION_COOKIE = 'av.sid';
 const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 const ABSOLUTE_LIFETIME_MS = 12 * 60 * 60 * 1000;
+/** The stored idle expiry is written again once it would move by more than this. */
+export const TOUCH_INTERVAL_MS = 60 * 1000;
 
 interface SerializedUser {
   id: string;
@@ -49,6 +52,56 @@ function knexPool(knex: Knex): Pool {
 }
 
 /**
+ * Rolling sessions move their idle expiry at every request, and writing it each time cost every
+ * request an UPDATE and its commit (a WAL flush), before the response could end. This store
+ * writes it when it would move by more than TOUCH_INTERVAL_MS since this process last wrote it
+ * (or saved the session): the stored expiry lags the last request by less than a minute, so an
+ * idle session ends at most a minute before its 30 minutes, never after. The session row is
+ * still read on every request, so a session deleted or out of epoch ends at the next one.
+ * The memory is per process (several web processes each write at most once a minute) and holds
+ * one timestamp per session active within the last minute.
+ */
+class ThrottledTouchStore extends PgStore {
+  private readonly written = new Map<string, number>();
+  private readonly clock: Clock;
+
+  constructor(options: ConstructorParameters<typeof PgStore>[0] & { clock: Clock }) {
+    super(options);
+    this.clock = options.clock;
+  }
+
+  private remember(sid: string, now: number) {
+    if (this.written.size >= 10_000) {
+      for (const [k, at] of this.written) if (now - at >= TOUCH_INTERVAL_MS) this.written.delete(k);
+    }
+    this.written.set(sid, now);
+  }
+
+  override touch(sid: string, sess: session.SessionData, fn?: (err?: unknown) => void): void {
+    const now = this.clock.now().getTime();
+    const last = this.written.get(sid);
+    if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return fn?.();
+    super.touch(sid, sess, (err?: unknown) => {
+      if (!err) this.remember(sid, now);
+      fn?.(err);
+    });
+  }
+
+  override set(sid: string, sess: session.SessionData, fn?: (err?: unknown) => void): void {
+    const now = this.clock.now().getTime();
+    super.set(sid, sess, (err?: unknown) => {
+      if (!err) this.remember(sid, now);
+      fn?.(err);
+    });
+  }
+
+  override destroy(sid: string, fn?: (err?: unknown) => void): void {
+    this.written.delete(sid);
+    super.destroy(sid, fn);
+  }
+}
+
+/**
  * Sessions live in PostgreSQL; the user, its role and memberships are read again on every
  * request, so a change (role, disabling, new password) applies at the next request.
  */
@@ -56,12 +109,13 @@ export function installSessions(
   app: Express,
   knex: Knex,
   config: Config,
-  users: Pick<UserRepository, 'findById'>,
+  users: Pick<UserRepository, 'findForSession'>,
+  clock: Clock,
 ): void {
   const cleanupSeconds = config.SESSION_CLEANUP_INTERVAL_MS / 1000;
   // The store hands every database error to express-session's callbacks (a request gets its
   // 503 with PostgreSQL down); the table comes from a migration.
-  const store = new PgStore({
+  const store = new ThrottledTouchStore({
     pool: knexPool(knex),
     tableName: 'sessions',
     createTableIfMissing: false,
@@ -69,6 +123,7 @@ export function installSessions(
     // pass (database down) is retried at the next interval; nothing to report meanwhile.
     pruneSessionInterval: cleanupSeconds > 0 ? cleanupSeconds : false,
     errorLog: () => undefined,
+    clock,
   });
   if (cleanupSeconds > 0) store.pruneSessions();
   app.use(
@@ -102,9 +157,15 @@ export function installSessions(
   });
   passport.deserializeUser<SerializedUser>(async (stored, done) => {
     try {
-      const u = await users.findById(knex, stored.id);
+      const u = await users.findForSession(knex, stored.id);
       if (!u || u.disabledAt || u.sessionEpoch !== stored.epoch) return done(null, false);
-      return done(null, toActor(u));
+      return done(
+        null,
+        withTwoFactorFacts(toActor(u), {
+          totpEnabled: u.totpEnabled,
+          structureSettings: u.structureSettings,
+        }),
+      );
     } catch (err) {
       return done(err);
     }

@@ -14,21 +14,33 @@ export interface AuditInput {
 /** Where a request came from, carried down to the audit trail. */
 export interface RequestContext {
   ip: string | null;
+  /**
+   * Set by the audit trail's `together` for the reads of one page: their events (outside a
+   * transaction) wait here and are written in one INSERT when the reads end.
+   */
+  auditBatch?: { db: Knex | null; events: AuditInput[] };
 }
+
+const toRow = (e: AuditInput) => ({
+  structure_id: e.structureId,
+  actor_id: e.actor?.id ?? null,
+  actor_role: e.actor?.role ?? null,
+  action: e.action,
+  subject_type: e.subjectType,
+  subject_id: e.subjectId ?? null,
+  ip: e.ip ?? null,
+  details: e.details ? JSON.stringify(e.details) : null,
+});
 
 export function createAuditRepository() {
   const repo = {
     async record(db: Knex | Knex.Transaction, e: AuditInput): Promise<void> {
-      await db('audit_events').insert({
-        structure_id: e.structureId,
-        actor_id: e.actor?.id ?? null,
-        actor_role: e.actor?.role ?? null,
-        action: e.action,
-        subject_type: e.subjectType,
-        subject_id: e.subjectId ?? null,
-        ip: e.ip ?? null,
-        details: e.details ? JSON.stringify(e.details) : null,
-      });
+      await db('audit_events').insert(toRow(e));
+    },
+
+    /** Several events in one statement (one commit outside a transaction). */
+    async recordMany(db: Knex | Knex.Transaction, events: AuditInput[]): Promise<void> {
+      if (events.length) await db('audit_events').insert(events.map(toRow));
     },
   };
   return repo;

@@ -12,6 +12,7 @@ import {
   type RequestContext,
 } from './audit-repository';
 import type { AuditQuery } from './audit-schemas';
+import type { AuditTrail } from './audit-trail';
 
 export interface AuditServiceDeps {
   knex: Knex;
@@ -21,6 +22,8 @@ export interface AuditServiceDeps {
   assertPersonInScope(db: Knex, actor: Actor, personId: string): Promise<void>;
   /** The person's id and the ids of the files merged into it (their events stay under them). */
   historyIds(actor: Actor, personId: string): Promise<string[]>;
+  /** The audit trail's batching of reads (audit-trail.ts `together`). */
+  together: AuditTrail['together'];
 }
 
 /**
@@ -37,11 +40,18 @@ export function createAuditService({
   reader,
   assertPersonInScope,
   historyIds,
+  together,
 }: AuditServiceDeps) {
   const redactForAdmin = (e: AuditEvent): AuditEvent =>
     PERSON_SUBJECTS.includes(e.subjectType) ? { ...e, subjectId: null, details: null } : e;
 
   return {
+    /**
+     * Runs the reads of one page, their audit events written together when they end, before
+     * the page is sent (see the audit trail's `together`).
+     */
+    together,
+
     async list(actor: Actor, q: AuditQuery, ctx: RequestContext): Promise<Page<AuditEvent>> {
       const filter: AuditFilter = { structureId: actor.structureId, userId: q.userId };
       if (q.personId) {

@@ -66,9 +66,15 @@ export function createContactRepository(cipher: Cipher) {
           summary_enc: cipher.encryptOptional(c.summary),
           private_note_enc: cipher.encryptOptional(c.privateNote),
         })
-        .returning('id');
-      const full = await base(db, structureId).andWhere('c.id', row.id).first();
-      return toContact(full, viewerId);
+        // The row as the lists read it (with its author's name), without a second statement.
+        .returning([
+          '*',
+          db.raw(
+            '(SELECT u.name FROM users u WHERE u.id = contacts.author_id) AS author_name',
+            // knex types returning() as column names; it writes a raw expression as given.
+          ) as unknown as string,
+        ]);
+      return toContact(row, viewerId);
     },
 
     async listForPerson(

@@ -163,6 +163,29 @@ export function createDeadlineRepository() {
       return rows.map((r: { id: string }) => r.id);
     },
 
+    /**
+     * The pending deadlines of a subject of these kinds, locked as cancelPending locks them (a
+     * row a job is processing is skipped; the others cannot start until this commits).
+     */
+    async pendingOfSubject(
+      trx: Knex.Transaction,
+      subjectType: string,
+      subjectId: string,
+      kinds: readonly string[],
+    ): Promise<{ id: string; kind: string; dueAt: Date }[]> {
+      const rows = await trx('deadlines')
+        .select('id', 'kind', 'due_at')
+        .where({ subject_type: subjectType, subject_id: subjectId, status: 'pending' })
+        .whereIn('kind', kinds)
+        .forKeyShare()
+        .skipLocked();
+      return rows.map((r: { id: string; kind: string; due_at: Date }) => ({
+        id: r.id,
+        kind: r.kind,
+        dueAt: new Date(r.due_at),
+      }));
+    },
+
     /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */
     async cancelPendingById(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
       // Locked first, in a statement of its own (see cancelPending).

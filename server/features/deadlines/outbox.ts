@@ -19,6 +19,12 @@ export type StructureRuns = ReturnType<typeof createStructureRuns>;
 export interface OutboxWriter {
   schedule(d: NewDeadline): Promise<string>;
   cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
+  /** The pending deadlines of a subject of these kinds, held until commit (see cancel). */
+  pending(
+    subjectType: string,
+    subjectId: string,
+    kinds: readonly string[],
+  ): Promise<{ id: string; kind: string; dueAt: Date }[]>;
   /**
    * Moves a pending deadline to a new moment: the row is cancelled and a copy due at `dueAt`
    * takes its place (a job already in Redis keeps its delay, so the row is replaced rather than
@@ -43,6 +49,8 @@ export function createOutboxIn(deadlines: DeadlineRepository): OutboxIn {
     schedule: (d) => deadlines.insert(trx, d),
     cancel: (subjectType, subjectId, kinds) =>
       deadlines.cancelPending(trx, subjectType, subjectId, kinds),
+    pending: (subjectType, subjectId, kinds) =>
+      deadlines.pendingOfSubject(trx, subjectType, subjectId, kinds),
     async reschedule(id, dueAt) {
       const old = await deadlines.cancelPendingById(trx, id);
       return old ? deadlines.insert(trx, { ...old, dueAt }) : null;
@@ -71,6 +79,7 @@ export function createOutbox(outboxIn: OutboxIn, relay: Pick<DeadlineRelay, 'enq
           cancelled.push(...ids);
           return ids;
         },
+        pending: (subjectType, subjectId, kinds) => rows.pending(subjectType, subjectId, kinds),
         async reschedule(id, dueAt) {
           const fresh = await rows.reschedule(id, dueAt);
           if (fresh) {

@@ -63,7 +63,9 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
     /**
      * The no-contact rules of a person, planned again from their last contact (or, with none,
      * from `createdAt` when the file is being created, else from its creation): called when a
-     * file is created and whenever a contact is logged.
+     * file is created and whenever a contact is logged. When the pending rules are already due
+     * at the moments planned (a contact older than the last one, a second contact the same
+     * moment), they stay as they are: no rows cancelled and written again, no jobs replaced.
      */
     async planNoContact(
       trx: Knex.Transaction,
@@ -72,24 +74,37 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
       personId: string,
       createdAt?: Date,
     ): Promise<void> {
-      await outbox.cancel('person', personId, NO_CONTACT_KINDS);
       const last =
         (await reminders.lastContactAt(trx, structureId, personId, !createdAt)) ??
         createdAt ??
         null;
-      if (!last) return;
+      if (!last) {
+        await outbox.cancel('person', personId, NO_CONTACT_KINDS);
+        return;
+      }
       const s = await ruleSettings(trx, structureId);
+      const wanted = [
+        {
+          kind: PERSON_NO_CONTACT,
+          dueAt: calendar.nextWorkingMoment(new Date(last.getTime() + s.noContactDays * DAY_MS)),
+        },
+        {
+          kind: PERSON_SUGGEST_CLOSE,
+          dueAt: calendar.nextWorkingMoment(
+            new Date(last.getTime() + s.noContactCloseDays * DAY_MS),
+          ),
+        },
+      ];
+      const pending = await outbox.pending('person', personId, NO_CONTACT_KINDS);
+      const unchanged =
+        pending.length === wanted.length &&
+        wanted.every((w) =>
+          pending.some((p) => p.kind === w.kind && p.dueAt.getTime() === w.dueAt.getTime()),
+        );
+      if (unchanged) return;
+      await outbox.cancel('person', personId, NO_CONTACT_KINDS);
       const base = { structureId, subjectType: 'person', subjectId: personId };
-      await outbox.schedule({
-        ...base,
-        kind: PERSON_NO_CONTACT,
-        dueAt: calendar.nextWorkingMoment(new Date(last.getTime() + s.noContactDays * DAY_MS)),
-      });
-      await outbox.schedule({
-        ...base,
-        kind: PERSON_SUGGEST_CLOSE,
-        dueAt: calendar.nextWorkingMoment(new Date(last.getTime() + s.noContactCloseDays * DAY_MS)),
-      });
+      for (const w of wanted) await outbox.schedule({ ...base, ...w });
     },
   };
 }

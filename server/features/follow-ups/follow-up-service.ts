@@ -366,14 +366,21 @@ export function createFollowUpService({
         },
         now,
       );
-      await audit.record(knex, {
-        actor,
-        structureId: actor.structureId,
-        action: 'follow_up.list',
-        subjectType: 'person',
-        ip: ctx.ip,
-        details: { results: items.length, personIds: [...new Set(items.map((f) => f.personId))] },
-      });
+      await audit.record(
+        knex,
+        {
+          actor,
+          structureId: actor.structureId,
+          action: 'follow_up.list',
+          subjectType: 'person',
+          ip: ctx.ip,
+          details: {
+            results: items.length,
+            personIds: [...new Set(items.map((f) => f.personId))],
+          },
+        },
+        ctx,
+      );
       return { items: items.map((f) => view(actor, f)), total, page: q.page, pageSize: q.pageSize };
     },
 

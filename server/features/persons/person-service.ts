@@ -161,7 +161,7 @@ export function createPersonService({
 
     async get(actor: Actor, id: string, ctx: RequestContext): Promise<Person> {
       const p = await getInScope(knex, actor, id);
-      await audit.record(knex, readEvent(actor, id, ctx));
+      await audit.record(knex, readEvent(actor, id, ctx), ctx);
       return p;
     },
 

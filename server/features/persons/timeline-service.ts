@@ -60,14 +60,18 @@ export function createTimelineService(deps: {
           for (const d of await read(deps.knex, actor, ids, now)) found.set(`${type}:${d.id}`, d);
         }),
       );
-      await audit.record(deps.knex, {
-        actor,
-        structureId: actor.structureId,
-        action: 'person.timeline',
-        subjectType: 'person',
-        subjectId: personId,
-        ip: ctx.ip,
-      });
+      await audit.record(
+        deps.knex,
+        {
+          actor,
+          structureId: actor.structureId,
+          action: 'person.timeline',
+          subjectType: 'person',
+          subjectId: personId,
+          ip: ctx.ip,
+        },
+        ctx,
+      );
       return {
         // An event deleted between the two reads is left out rather than shown empty.
         items: entries

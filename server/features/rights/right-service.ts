@@ -167,14 +167,18 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
     ): Promise<Page<PersonRight>> {
       await persons.assertInScope(knex, actor, personId);
       const items = await personRights(knex, actor, personId);
-      await audit.record(knex, {
-        actor,
-        structureId: actor.structureId,
-        action: 'person_right.list',
-        subjectType: 'person',
-        subjectId: personId,
-        ip: ctx.ip,
-      });
+      await audit.record(
+        knex,
+        {
+          actor,
+          structureId: actor.structureId,
+          action: 'person_right.list',
+          subjectType: 'person',
+          subjectId: personId,
+          ip: ctx.ip,
+        },
+        ctx,
+      );
       return wholePage(items);
     },
 

@@ -130,6 +130,9 @@ export function createSettingsService({
 
     forStructure,
 
+    /** Settings as stored (a structure's raw column, read elsewhere), with their defaults. */
+    fromStored: (stored: unknown): StructureSettings => withDefaults(stored),
+
     get: (actor: Actor): Promise<SettingsView> => view(knex, actor.structureId),
 
     /**

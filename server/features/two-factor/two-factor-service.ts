@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Actor, Role } from '../../auth/actor';
+import { twoFactorFactsOf, type Actor, type Role } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Cipher } from '../../lib/crypto';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../../lib/errors';
@@ -43,7 +43,7 @@ export interface TwoFactorServiceDeps {
   uow: UnitOfWork;
   cipher: Cipher;
   clock: Clock;
-  settings: Pick<SettingsService, 'forStructure'>;
+  settings: Pick<SettingsService, 'forStructure' | 'fromStored'>;
   secrets: TwoFactorRepository;
   /** The users feature: a reset factor ends the user's sessions. */
   users: Pick<UserService, 'endSessions'>;
@@ -140,6 +140,10 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     /** Whether this signed-in user must enrol before using the app. */
     async mustEnrol(actor: Actor): Promise<boolean> {
       if (!TWO_FACTOR_REQUIRED_ROLES.includes(actor.role)) return false;
+      // Read with the user by the session on this very request: no second read.
+      const facts = twoFactorFactsOf(actor);
+      if (facts)
+        return !facts.totpEnabled && settings.fromStored(facts.structureSettings).requireTwoFactor;
       if (await secrets.enabled(knex, actor.id)) return false;
       return requiredFor(actor.structureId, actor.role);
     },

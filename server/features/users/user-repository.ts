@@ -8,6 +8,13 @@ export interface UserRecord extends Actor {
   emailNotifications: boolean;
 }
 
+/** A user as the session reads it: see findForSession. */
+export interface SessionUser extends UserRecord {
+  totpEnabled: boolean;
+  /** The structure's stored settings, as stored (the settings feature applies its defaults). */
+  structureSettings: unknown;
+}
+
 interface UserRow {
   id: string;
   structure_id: string;
@@ -182,6 +189,24 @@ export function createUserRepository() {
       if (email.includes('\u0000')) return null;
       const row = await db('users').whereRaw('lower(email) = lower(?)', [email]).first();
       return row ? toUser(row) : null;
+    },
+
+    /**
+     * The user as the session reads it on every request, with what the two-factor gate needs in
+     * the same statement: whether their second factor is on, and their structure's settings.
+     */
+    async findForSession(db: Knex, id: string): Promise<SessionUser | null> {
+      const row = await db('users as u')
+        .leftJoin('structures as s', 's.id', 'u.structure_id')
+        .where('u.id', id)
+        .first('u.*', 's.settings as structure_settings');
+      return row
+        ? {
+            ...toUser(row),
+            totpEnabled: row.totp_enabled_at !== null,
+            structureSettings: row.structure_settings,
+          }
+        : null;
     },
 
     async findById(db: Knex, id: string): Promise<UserRecord | null> {

@@ -67,21 +67,29 @@ export function personFileRenderer(services: Services, now: () => Date): RenderP
     timelinePage = 1,
   ) {
     const actor = actorOf(req);
-    const rc = requestContext(req);
-    // The scoped read first: outside the structure it is a 404 before anything else is read.
-    const person = await services.persons.get(actor, personId, rc);
-    const [timeline, open, ctx, catalogue, tracked] = await Promise.all([
-      services.timeline.get(actor, personId, timelinePage, TIMELINE_PAGE_SIZE, rc),
-      // The open follow-ups, soonest first, however long the timeline has grown.
-      services.followUps.list(
-        actor,
-        { personId, status: 'open', page: 1, pageSize: LIST_PAGE_SIZE },
-        rc,
-      ),
-      pageContext(req, services.notifications),
-      services.rights.catalogue(actor),
-      services.rights.forPerson(actor, personId, rc),
-    ]);
+    // The page's reads write their audit events in one statement, before the page is sent.
+    const [person, timeline, open, ctx, catalogue, tracked] = await services.audit.together(
+      requestContext(req),
+      async (rc) => {
+        // The scoped read first: outside the structure it is a 404 before anything else is read.
+        const p = await services.persons.get(actor, personId, rc);
+        return [
+          p,
+          ...(await Promise.all([
+            services.timeline.get(actor, personId, timelinePage, TIMELINE_PAGE_SIZE, rc),
+            // The open follow-ups, soonest first, however long the timeline has grown.
+            services.followUps.list(
+              actor,
+              { personId, status: 'open', page: 1, pageSize: LIST_PAGE_SIZE },
+              rc,
+            ),
+            pageContext(req, services.notifications),
+            services.rights.catalogue(actor),
+            services.rights.forPerson(actor, personId, rc),
+          ])),
+        ] as const;
+      },
+    );
     const href = (n: number) => timelinePageHref(personId, n);
     if (await redirectPastLastPage(req, res, timeline, href, ctx.flash)) return;
     sendPage(

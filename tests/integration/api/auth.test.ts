@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { hashPassword } from '../../../server/auth/passwords';
+import { TOUCH_INTERVAL_MS } from '../../../server/auth/session';
+import { fixedClock } from '../../../server/lib/clock';
 import { createUserRepository } from '../../../server/features/users/user-repository';
 import {
   createTestContext,
@@ -313,6 +315,41 @@ describe('session cookie in production', () => {
       expect(cookie).toMatch(/;\s*Secure/i);
       expect(cookie).toMatch(/;\s*HttpOnly/i);
       expect(cookie).toMatch(/;\s*SameSite=Lax/i);
+    } finally {
+      await ctx.close();
+    }
+  });
+});
+
+describe('the idle expiry written at most once a minute', () => {
+  it('when requests follow within a minute, then the stored expiry is not rewritten; after a minute it moves, and a deleted session still ends at the next request', async () => {
+    const clock = fixedClock('2026-12-01T09:00:00Z');
+    const ctx = await createTestContext({ clock });
+    try {
+      const team = await createTeam();
+      const res = await request(ctx.app)
+        .post('/api/session')
+        .send({ email: team.worker.email, password: DEFAULT_PASSWORD });
+      const cookie = sessionCookie(res);
+      const sid = decodeSid(cookie);
+      const me = () => request(ctx.app).get('/api/me').set('Cookie', cookie);
+      // A stored expiry 5 minutes away: a write would put it 30 minutes away.
+      const soon = new Date(Date.now() + 5 * 60_000);
+      await testKnex()('sessions').where({ sid }).update({ expire: soon });
+      const expire = async () =>
+        new Date((await testKnex()('sessions').where({ sid }).first('expire')).expire).getTime();
+
+      clock.advance(TOUCH_INTERVAL_MS - 1000);
+      expect((await me()).status).toBe(200);
+      expect(await expire()).toBe(soon.getTime());
+
+      clock.advance(2000);
+      expect((await me()).status).toBe(200);
+      expect(await expire()).toBeGreaterThan(Date.now() + 29 * 60_000);
+
+      // Revocation does not wait for a write: the row is read on every request.
+      await testKnex()('sessions').where({ sid }).del();
+      expect((await me()).status).toBe(401);
     } finally {
       await ctx.close();
     }

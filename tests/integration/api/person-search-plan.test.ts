@@ -44,6 +44,19 @@ async function planOf(q: Sent, setup?: string): Promise<PlanNode[]> {
   return planNodes(plan[0]['QUERY PLAN'][0].Plan);
 }
 
+async function planTree(q: Sent): Promise<PlanNode> {
+  const sql = q.sql.replace(/\$\d+/g, '?');
+  const plan = (await testKnex().raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings)).rows;
+  return plan[0]['QUERY PLAN'][0].Plan;
+}
+
+/** How many sub-plans of the tree run below a Limit node. */
+function subPlansUnderLimit(n: PlanNode, belowLimit = false): number {
+  const here = belowLimit && n['Parent Relationship'] === 'SubPlan' ? 1 : 0;
+  const below = belowLimit || n['Node Type'] === 'Limit';
+  return here + (n.Plans ?? []).reduce((sum, c) => sum + subPlansUnderLimit(c, below), 0);
+}
+
 describe('person search query plan', () => {
   let ctx: TestContext;
   beforeAll(async () => {
@@ -100,6 +113,9 @@ describe('person search query plan', () => {
         },
       );
       expect(sent).toHaveLength(1); // the candidates with their similarity, counted and ranked
+      // The derived status is computed for the page's rows only, never for every match below
+      // the LIMIT that stops reading them.
+      expect(subPlansUnderLimit(await planTree(sent[0]))).toBe(0);
       for (const s of sent) {
         const nodes = await planOf(s);
         const onPersons = nodes.filter((n) => n['Relation Name'] === 'persons');

@@ -91,6 +91,42 @@ describe('no contact for 30 days: a "relancer" follow-up for the référent; for
     expect(await openFollowUps(personId)).toHaveLength(1);
   });
 
+  it('when a contact logged does not move the last contact (an older one), then the pending rules stay the same rows; a newer one replaces them', async () => {
+    const team = await createTeam();
+    const { agent, personId } = await newPerson(team.worker.email);
+    clock.set(paris('2026-12-21T11:00:00'));
+    const log = (at: string) =>
+      agent.post(`/api/persons/${personId}/contacts`).send({
+        occurredAt: paris(at).toISOString(),
+        channel: 'street',
+        outcome: 'reached',
+      });
+    expect((await log('2026-12-21T10:30:00')).status).toBe(201);
+    const pendingIds = async () =>
+      (await testKnex()('deadlines')
+        .where({ subject_id: personId, status: 'pending' })
+        .whereIn('kind', [PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE])
+        .orderBy('kind')
+        .pluck('id')) as string[];
+    const before = await pendingIds();
+    expect(before).toHaveLength(2);
+    const rows = await testKnex()('deadlines').where({ subject_id: personId }).count();
+
+    // Older than the last contact, then the same moment again: nothing moves.
+    expect((await log('2026-12-15T09:00:00')).status).toBe(201);
+    expect((await log('2026-12-21T10:30:00')).status).toBe(201);
+    expect(await pendingIds()).toEqual(before);
+    expect(await testKnex()('deadlines').where({ subject_id: personId }).count()).toEqual(rows);
+
+    // A newer contact moves both rules: new rows, the old ones cancelled.
+    expect((await log('2026-12-21T10:45:00')).status).toBe(201);
+    const after = await pendingIds();
+    expect(after).toHaveLength(2);
+    expect(after.some((id) => before.includes(id))).toBe(false);
+    const [moved] = await ruleDeadlines(personId, PERSON_NO_CONTACT).where({ status: 'pending' });
+    expect(moved.due_at).toEqual(paris('2027-01-20T10:45:00'));
+  });
+
   it('when 90 days pass without contact, then the référent is asked whether to close the file, once', async () => {
     const team = await createTeam();
     const { personId } = await newPerson(team.worker.email);

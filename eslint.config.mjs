@@ -162,7 +162,15 @@ const local = {
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'data/', 'test-output/', 'coverage/', 'server/web/static/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'data/',
+      'test-output/',
+      'coverage/',
+      'server/web/static/',
+      'bench/results/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

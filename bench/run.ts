@@ -4,7 +4,7 @@
  * docs/benchmarks.md. Figures are only comparable within one run (noisy shared machine): read
  * the ratios to the bare handlers of the same run.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -21,7 +21,7 @@ import {
   benchSeed,
 } from '../server/seed/bench';
 import { benchConfig } from './config';
-import { DEADLINE_SECTION_TITLE, deadlineBench, deadlineSection } from './deadlines';
+import { deadlineBench, deadlineSection } from './deadlines';
 
 const DB_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aller_vers_bench';
@@ -345,16 +345,48 @@ async function main() {
   }
   if (!httpMd && !deadlineMd) return;
 
-  // A part run alone keeps the other part of the file as it was.
-  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const at = previous.indexOf(DEADLINE_SECTION_TITLE);
-  const keptHttp = at >= 0 ? previous.slice(0, at) : previous;
-  const keptDeadlines = at >= 0 ? previous.slice(at) : '';
-  const md = [httpMd ?? keptHttp, deadlineMd ? deadlineMd.join('\n') : keptDeadlines].join('\n');
+  // Only the generated blocks are replaced; the analysis written around them is kept.
+  let md = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+  if (httpMd) md = replaceBlock(md, 'http', httpMd);
+  if (deadlineMd) md = replaceBlock(md, 'deadlines', deadlineMd.join('\n'));
   // Written as `npm run format` would write it, so that `npm test` (prettier --check) stays green.
   const options = (await prettier.resolveConfig(file)) ?? {};
   fs.writeFileSync(file, await prettier.format(md, { ...options, filepath: file }));
   console.log('\nWrote docs/benchmarks.md');
+}
+
+/**
+ * Replaces the block a part of the bench writes in docs/benchmarks.md, between
+ * `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`; a missing block is appended.
+ */
+function replaceBlock(md: string, name: string, body: string): string {
+  const open = `<!-- bench:${name} -->`;
+  const close = `<!-- /bench:${name} -->`;
+  const block = `${open}\n\n${body.trim()}\n\n${close}`;
+  const from = md.indexOf(open);
+  const to = md.indexOf(close);
+  if (from < 0 || to < from) return `${md.trimEnd()}\n\n${block}\n`;
+  return md.slice(0, from) + block + md.slice(to + close.length);
+}
+
+let compiled: string | null = null;
+/**
+ * bench/server.ts and the app compiled to JavaScript as `npm run build` compiles them (into
+ * bench/results/build, once a run): the servers run as production runs them, `node` without
+ * tsx, whose compile cache would otherwise sit in the measured process's memory.
+ */
+function compiledServer(): string {
+  if (compiled) return compiled;
+  const root = path.join(__dirname, '..');
+  const outDir = path.join(root, 'bench/results/build');
+  fs.rmSync(outDir, { recursive: true, force: true });
+  execFileSync(
+    process.execPath,
+    [path.join(root, 'scripts/build.mjs'), '--outDir', outDir, '--project', 'tsconfig.bench.json'],
+    { stdio: 'inherit' },
+  );
+  compiled = path.join(outDir, 'bench/server.js');
+  return compiled;
 }
 
 /** Starts one of bench/server.ts's servers in a child process; resolves with its ports. */
@@ -363,10 +395,10 @@ async function startServer(
   url: string,
   seed: Awaited<ReturnType<typeof benchSeed>>,
 ): Promise<{ child: ChildProcess; ports: Record<string, number> }> {
-  const execArgv = ['--import', 'tsx'];
+  const execArgv: string[] = [];
   if (which === 'app' && CPU_PROF_DIR)
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`);
-  const child = fork(path.join(__dirname, 'server.ts'), {
+  const child = fork(compiledServer(), {
     env: {
       ...process.env,
       BENCH_DATABASE_URL: url,
@@ -675,8 +707,6 @@ function httpSection(runs: SizeRun[], machine: string): string {
     (ONLY.length ? `BENCH_ONLY=${ONLY.join(',')} ` : '') +
     'npm run bench';
   return [
-    '# Benchmarks',
-    '',
     'Produced by `npm run bench` (bench/run.ts). The app runs in one child process, the bare',
     'baselines in another (bench/server.ts); the load comes from the parent over keep-alive HTTP.',
     'The machine is shared and noisy: compare the ratio columns (each app scenario against a bare',
@@ -703,108 +733,8 @@ function httpSection(runs: SizeRun[], machine: string): string {
       `${DURATION_MS / 1000} s per scenario, with \`${command}\`.`,
     '',
     ...runs.flatMap((run, i) => sizeTable(run, i > 0 && runs.length > 1 ? runs[0] : null)),
-    ...FINDINGS,
-    '',
   ].join('\n');
 }
-
-/** What the figures mean, kept with the generator so that a new run keeps them. */
-const FINDINGS: string[] = [
-  '## Issue 13: per-request costs, before and after (2026-12-06, 20 000 persons)',
-  '',
-  'Both runs with `BENCH_ONLY=http npm run bench` on the same bench database and this harness',
-  '(paired slices), on 2 cores shared with other work (load average 3.0 and 6.8 at their',
-  'starts): the code of `main` at 3ed8af6 (run ending 00:54Z) and the branch with the changes',
-  'below (00:47Z). Ratios are to the person-read handler measured alongside (the contact write',
-  'to its write twin). The table of this file, above, is a later run of the branch (01:05Z,',
-  'a quieter machine): the person read at 0.597 of its handler (p95 1.63×), logging a contact',
-  '0.33 (5.64×), search 0.14 (6.09×), the person page 0.13 (5.93×), the backlog 0.02.',
-  '',
-  '| hot endpoint | req/s ÷ handler before | after | p95 ÷ handler before | after |',
-  '|---|---|---|---|---|',
-  '| GET /api/persons/:id | 0.37 | 0.50 | 4.06 | 2.09 |',
-  '| POST /api/persons/:id/contacts | 0.24 | 0.32 | 6.55 | 4.96 |',
-  '| GET /api/persons?q=lefevre | 0.10 | 0.18 | 7.02 | 4.45 |',
-  '| GET /personnes/:id | 0.14 | 0.12 | 4.90 | 6.67 |',
-  '| GET /api/backlog | 0.02 | 0.02 | 39.5 | 38.4 |',
-  '',
-  'What changed, statement by statement (counted by wrapping node-postgres on the bench',
-  'database, one request each):',
-  '',
-  '- Every signed-in request rewrote its session row (`rolling`: an UPDATE and its commit, a',
-  '  WAL flush, before the response could end). The store now writes the idle expiry when it',
-  '  would move by more than a minute (`server/auth/session.ts`); the row is still read on every',
-  '  request, so a deleted or out-of-epoch session ends at the next one. The person read now runs',
-  "  exactly the handler's four statements (session, user, person, audit).",
-  "- A manager's or admin's request read `users.totp_enabled_at` and the structure's settings",
-  "  for the two-factor gate: both now come with the user, in the session's one statement.",
-  '- Logging a contact: 18 statements, a second commit after it (`enqueued_at`) and four Redis',
-  '  calls became 11 statements and no Redis call when the no-contact moments do not move (a',
-  '  contact older than the last, the same moment again: the pending rows stay); the contact',
-  '  comes back from its INSERT. A contact logged now does move them: that path still cancels',
-  '  two rows, writes two and enqueues them.',
-  '- The person page: 21 statements with three audit commits became 17 with one: its reads',
-  '  (file, timeline, open follow-ups, rights) get a request context that gathers their events,',
-  '  written in one INSERT before the page is sent (`together` in the audit trail).',
-  '- Search: the derived status (five EXISTS) was planned below the LIMIT of the ranked page, as',
-  '  sub-plans that read every reached contact, open referral and right: 367 ms for the page',
-  '  (`EXPLAIN ANALYZE`). The page is now chosen first and the status computed for its 20 rows:',
-  '  23 ms; the count takes 7 ms. At a million persons and ten million contacts the old plan',
-  '  read every reached contact of the database on each search.',
-  '',
-  'Why the targets are still missed:',
-  '',
-  '- Person read (0.50, p95 2.09×), with the same four statements as the handler: the rest is',
-  "  the app's JavaScript per request. A CPU profile of the app child (`BENCH_CPU_PROF=dir`,",
-  '  6.5 s of the person-read scenario) shows the process 30 % idle, 20 % in `writev` (socket',
-  '  writes: pg and the HTTP answers, whose helmet headers and rolling cookie are about 1 KB),',
-  '  6 % garbage collection, and inclusive: knex 22 %, pg 21 %, express-session 14 % (it hashes',
-  '  the session on load and at the end), pino-http 5 %, helmet 3 %, metrics 3 %. `/api/me`,',
-  "  two reads and no commit, runs at 0.59 of the handler's four statements and a commit: on",
-  '  this machine the middleware stack costs as much as the database work.',
-  '- Logging a contact (0.32, p95 4.96×): the bench sends all ten connections to one person, so',
-  '  the writes queue on its row lock; the app holds it for seven statements (lock, contact, last',
-  '  activity, last contact, settings, pending deadlines, audit) where the handler holds it for',
-  '  three. Next: lock and touch in one UPDATE … RETURNING, the last contact kept on the person',
-  '  (the seed branch adds it), the settings read before the transaction.',
-  '- Search (0.18, p95 4.45×): page 23 ms and count 7 ms of PostgreSQL time against 1 to 2 ms',
-  '  for the handler; ten surnames for 20 000 persons make 1 333 matches ranked by word',
-  '  similarity each time, and two cores shared with PostgreSQL and the load generator.',
-  '- The person page (0.12): 17 statements, 7 of them one after the other, and a page of HTML',
-  '  rendered from 50 timeline entries; the single audit commit did not show in these runs. The',
-  '  before run came after the after run: each run had added hundreds of contacts to the read',
-  "  person's timeline (contacts are now logged on another file, `writePersonId`).",
-  "- The backlog (0.02): the no-contact buckets compute every active person's last contact",
-  '  (a lateral `max(occurred_at)` per person, twice); the seed branch keeps the last contact',
-  '  on the person with an index.',
-  '- RSS: 417 MB at most. The bench runs the app through tsx, which keeps the compiled',
-  '  TypeScript and its source maps in memory; production runs the compiled JavaScript',
-  '  (`node dist/server/index.js`), which this harness does not measure yet.',
-  '- A million persons: `BENCH_SIZES=20000,1000000 npm run bench` seeds `<db>_20000` and',
-  '  `<db>_1000000` and adds the growth column; not run here (the 1 M seed was being rewritten).',
-  '',
-  '## Earlier findings',
-  '',
-  'The bench data is deliberately unkind to search: ten surnames for 20 000 persons, so',
-  '`q=lefevre` matches about 1 300 of them and the endpoint ranks them all by word similarity.',
-  'With separate indexes on `structure_id` and on the trigram column, PostgreSQL filtered by',
-  'structure and computed similarity row by row; one GIN index over `(structure_id,',
-  'search_text)` (btree_gin, migration `20261129120000`) made it about 5 times faster. pg_trgm',
-  'costs its word-similarity operators at 1, as if free; migration `20261201120000` costs them',
-  'at 100 and `tests/integration/api/person-search-plan.test.ts` checks the plan. The run',
-  'refreshes the planner statistics first (`ANALYZE`).',
-  '',
-  'The partner inbox ran at 54 req/s (p95 265 ms) on 2026-12-01: its count cloned the page query',
-  'with a lateral look-up of the newest consent per referral. The count now runs on the bare',
-  'scope with an EXISTS that PostgreSQL hashes into one semi-join, and the page reads names',
-  'through scalar sub-selects; `tests/integration/referrals/consents.test.ts` checks that the',
-  'total still counts exactly what the inbox lists.',
-  '',
-  'Observation (issue 11, 2026-12-05): about 220 ms a request, all of it PostgreSQL, three',
-  'aggregate statements side by side (`EXPLAIN ANALYZE`: people 165 ms, rights 128 ms,',
-  'referrals 26 ms) over every person identified in the period.',
-  '',
-];
 
 main().catch((err) => {
   console.error(err);

@@ -108,7 +108,14 @@ describe('a report from a phone to a person file, in the browser', () => {
     expect(new URL(desk.url()).pathname).toMatch(/^\/personnes\/[0-9a-f-]{36}$/);
     await checkPage(desk, '43-signalement-fiche-creee');
 
-    // The fifth person from a citizen report: the count is shown.
+    // The dashboard reads the hourly snapshot: until the next refresh it still shows "< 5".
+    await observer.reload();
+    await see(citizenReports, /^< 5$/);
+    // The hourly refresh runs (what the observation.refresh deadline does): the fifth person
+    // from a citizen report makes the count show.
+    await ctx.deps.knex.transaction((trx) =>
+      ctx.deps.services.observation.refreshStructure(trx, team.structure.id, new Date(NOW)),
+    );
     await observer.reload();
     await see(citizenReports, /^5$/);
     await checkPage(observer, '44-observation-signalements');

@@ -1,6 +1,6 @@
 import { FOLLOW_UP_DUE } from '../server/features/follow-ups/follow-up-schemas';
-import { followUpDue } from './follow-ups/follow-up-due';
-import type { ProcessorRegistry } from './processor';
+import { followUpDue, followUpDueBatch } from './follow-ups/follow-up-due';
+import type { BatchProcessorRegistry, ProcessorRegistry } from './processor';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
@@ -63,4 +63,15 @@ export const processors: ProcessorRegistry = Object.freeze({
   [DIGEST_EMAIL]: digestEmail,
   [RETENTION_NIGHTLY]: retentionNightly,
   [REPORT_ESCALATE]: reportEscalate,
+});
+
+/**
+ * The kinds delivered in batches (jobs/README.md, "Batched delivery"): the job of one due
+ * deadline also delivers other due deadlines of its kind and structure, in one transaction, with
+ * a set-based processor (one query per table for the whole batch). A kind listed here keeps its
+ * one-deadline processor above, used when a deadline is delivered alone. Email kinds are not
+ * listed: they send inside their transaction, one message each.
+ */
+export const batchProcessors: BatchProcessorRegistry = Object.freeze({
+  [FOLLOW_UP_DUE]: followUpDueBatch,
 });

@@ -184,6 +184,13 @@ export function createPersonRepository(cipher: Cipher) {
       return row ? toPerson(row) : null;
     },
 
+    /** Several persons of the structure, for a batch of deadlines (one query). */
+    async findByIds(db: Db, structureId: string, ids: string[]): Promise<Person[]> {
+      if (ids.length === 0) return [];
+      const rows = await base(db, structureId).whereIn('p.id', ids);
+      return rows.map(toPerson);
+    },
+
     /** Locks the row of a person in scope for the rest of the transaction. */
     async lock(
       trx: Knex.Transaction,

@@ -210,10 +210,15 @@ export function createDeadlineRepository() {
     /**
      * Claims up to `limit` more due deadlines for the batch `lead` opens: pending, of its kind
      * and structure, due at `now` at the latest, never failed (`attempts = 0`: a deadline that
-     * failed once is delivered alone by its own job), oldest due first. Rows another transaction
-     * holds are skipped, not waited for (`SKIP LOCKED`); the claim is the row lock, so a worker
-     * that dies mid-batch releases them with its transaction, and each row's own job still
-     * delivers it.
+     * failed once is delivered alone by its own job). Rows another transaction holds are
+     * skipped, not waited for (`SKIP LOCKED`); the claim is the row lock, so a worker that dies
+     * mid-batch releases them with its transaction, and each row's own job still delivers it.
+     *
+     * Latest due first, and among rows due at the same moment the last written first (the
+     * pending index read backwards): the jobs of those wait at the back of the queue. Claimed in
+     * queue order, they would be the very jobs the other workers take next, which would then
+     * wait on the batch's locks instead of leading batches of their own. Every row's own job
+     * still runs at its due moment, so the order only decides which rows a batch takes early.
      */
     async claimDue(
       trx: Knex.Transaction,
@@ -231,7 +236,7 @@ export function createDeadlineRepository() {
         })
         .andWhere('due_at', '<=', now)
         .andWhereNot('id', lead.id)
-        .orderBy('due_at')
+        .orderBy('due_at', 'desc')
         .limit(limit)
         .forUpdate()
         .skipLocked();

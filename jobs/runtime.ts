@@ -6,8 +6,8 @@ import type { Logger } from '../server/lib/logger';
 import { createRedis, tryConnect } from '../server/lib/redis';
 import {
   isDeadlineId,
+  createDelivery,
   isUnrecoverable,
-  processDeadline,
   type BatchProcessorRegistry,
   type ProcessOutcome,
   type ProcessorRegistry,
@@ -133,7 +133,11 @@ export async function startDeadlineWorker(
   const { config, relay, knex } = deps;
   const logger = deps.logger.child({ component: 'deadline-worker' });
   const registry = opts.registry ?? processors;
-  const batches = opts.batches ?? (opts.registry ? {} : batchProcessors);
+  const deliver = createDelivery(
+    deps,
+    registry,
+    opts.batches ?? (opts.registry ? {} : batchProcessors),
+  );
 
   const connection = createRedis(config.REDIS_URL, 'worker');
   let redisDown = false;
@@ -162,8 +166,7 @@ export async function startDeadlineWorker(
 
   const worker = new Worker<DeadlineJobData, ProcessOutcome>(
     DEADLINE_QUEUE,
-    (job: Job<DeadlineJobData>) =>
-      processDeadline(deps, registry, job.name, job.data?.deadlineId, batches),
+    (job: Job<DeadlineJobData>) => deliver(job.name, job.data?.deadlineId),
     {
       connection,
       prefix: config.QUEUE_PREFIX,

@@ -195,16 +195,22 @@ export function createDeadlineRepository() {
     },
 
     /**
-     * Kind, status and attempts of one deadline, read without a lock or a transaction: the
-     * worker's first look. Most deliveries of a batched kind find their row already done by
-     * another job's batch, and stop here for the price of one indexed read.
+     * Kind, status and attempts of deadlines, read without a lock or a transaction, in one
+     * query: the worker's first look. Most deliveries of a batched kind find their row already
+     * done by another job's batch, and stop here for the price of one indexed read, shared by
+     * the jobs that start at the same moment.
      */
-    async peek(
+    async peekMany(
       db: Knex,
-      id: string,
-    ): Promise<Pick<Deadline, 'kind' | 'status' | 'attempts'> | null> {
-      const row = await db('deadlines').where({ id }).first('kind', 'status', 'attempts');
-      return row ? { kind: row.kind, status: row.status, attempts: row.attempts } : null;
+      ids: string[],
+    ): Promise<Map<string, Pick<Deadline, 'kind' | 'status' | 'attempts'>>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db('deadlines')
+        .whereIn('id', ids)
+        .select('id', 'kind', 'status', 'attempts');
+      return new Map(
+        rows.map((r) => [r.id as string, { kind: r.kind, status: r.status, attempts: r.attempts }]),
+      );
     },
 
     /**

@@ -22,9 +22,9 @@ const DAY_MS = 86_400_000;
 
 export interface FollowUpReminderServiceDeps {
   audit: AuditTrail;
-  followUps: Pick<FollowUpRepository, 'lock' | 'findById' | 'hasOrigin' | 'lockMany' | 'findByIds'>;
+  followUps: Pick<FollowUpRepository, 'lock' | 'findById' | 'hasOrigin' | 'lockMany'>;
   followUpService: Pick<FollowUpService, 'planInTransaction'>;
-  persons: Pick<PersonService, 'lock' | 'find' | 'findMany'>;
+  persons: Pick<PersonService, 'lock' | 'find' | 'reminderStates'>;
   users: Pick<UserService, 'findActiveStaff'>;
   teams: Pick<TeamService, 'managersOf'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'notifyManyInTransaction'>;
@@ -98,7 +98,7 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
 
   /**
    * 'follow_up.due' for a batch of deadlines of one structure, set-based: their follow-ups
-   * locked in one statement (in id order) and read in one, one look for newer deadlines, their
+   * locked and read in one statement (in id order), one look for newer deadlines, their
    * persons in one read, every notification in one insert. The outcomes, in the batch's order.
    */
   async function notifyDueMany(
@@ -111,14 +111,13 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
     const ids = [...new Set(batch.map((d) => d.subjectId))];
     // Locking each follow-up waits for a change of it (complete, reschedule, reassign) to
     // commit, so what follows reads it whole (see lockedOpen).
-    await followUps.lockMany(trx, structureId, ids);
     const found = new Map(
-      (await followUps.findByIds(trx, structureId, ids, now)).map((f) => [f.id, f]),
+      (await followUps.lockMany(trx, structureId, ids, now)).map((f) => [f.id, f]),
     );
     const newer = await deps.newerDeadlines(trx, batch);
     const people = new Map(
       (
-        await persons.findMany(trx, structureId, [
+        await persons.reminderStates(trx, structureId, [
           ...new Set([...found.values()].map((f) => f.personId)),
         ])
       ).map((p) => [p.id, p]),

@@ -131,26 +131,22 @@ export function createFollowUpRepository() {
       return row ? toFollowUp(row, now) : null;
     },
 
-    /** Several follow-ups of the structure, for a batch of deadlines (one query). */
-    async findByIds(db: Db, structureId: string, ids: string[], now: Date): Promise<FollowUp[]> {
-      if (ids.length === 0) return [];
-      const rows = await this.base(db, structureId).whereIn('f.id', ids);
-      return rows.map((r) => toFollowUp(r, now));
-    },
-
     /**
-     * Locks several follow-ups of the structure, in id order: two batches, or a batch and a
-     * bulk move (`lockOpen`, also in id order), never deadlock. Returns the ids found.
+     * Locks several follow-ups of the structure in id order and reads them, in one query: two
+     * batches, or a batch and a bulk move (`lockOpen`, also in id order), never deadlock.
      */
-    async lockMany(trx: Knex.Transaction, structureId: string, ids: string[]): Promise<string[]> {
+    async lockMany(
+      trx: Knex.Transaction,
+      structureId: string,
+      ids: string[],
+      now: Date,
+    ): Promise<FollowUp[]> {
       if (ids.length === 0) return [];
-      const rows = await trx('follow_ups')
-        .where({ structure_id: structureId })
-        .whereIn('id', ids)
-        .orderBy('id')
-        .forUpdate()
-        .select('id');
-      return rows.map((r: { id: string }) => r.id);
+      const rows = await this.base(trx, structureId)
+        .whereIn('f.id', ids)
+        .orderBy('f.id')
+        .forUpdate('f');
+      return rows.map((r) => toFollowUp(r, now));
     },
 
     /** Whether a follow-up was already planned by this deadline (its origin, unique). */

@@ -184,11 +184,25 @@ export function createPersonRepository(cipher: Cipher) {
       return row ? toPerson(row) : null;
     },
 
-    /** Several persons of the structure, for a batch of deadlines (one query). */
-    async findByIds(db: Db, structureId: string, ids: string[]): Promise<Person[]> {
+    /**
+     * What the reminder rules read of several persons of the structure, for a batch of deadlines:
+     * one query on the persons table alone (no status, no joins).
+     */
+    async reminderStates(
+      db: Db,
+      structureId: string,
+      ids: string[],
+    ): Promise<{ id: string; anonymisedAt: Date | null; pauseReminders: boolean }[]> {
       if (ids.length === 0) return [];
-      const rows = await base(db, structureId).whereIn('p.id', ids);
-      return rows.map(toPerson);
+      const rows = await db('persons')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .select('id', 'anonymised_at', 'pause_reminders');
+      return rows.map((r) => ({
+        id: r.id as string,
+        anonymisedAt: (r.anonymised_at as Date | null) ?? null,
+        pauseReminders: r.pause_reminders as boolean,
+      }));
     },
 
     /** Locks the row of a person in scope for the rest of the transaction. */

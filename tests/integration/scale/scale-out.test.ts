@@ -42,10 +42,12 @@ import {
  * through that batch. Every deadline must be delivered exactly once, counted in its side effects
  * in the database; the killed worker's jobs are taken over by the others after the stall
  * interval. No assertion is about speed: the numbers are sized for `npm test` on a busy
- * two-core machine (DEADLINES = PERSONS × (3 × FOLLOW_UPS_PER_PERSON + 1) = 1 500).
+ * two-core machine (DEADLINES = PERSONS × (3 × FOLLOW_UPS_PER_PERSON + 1) = 2 000; the due
+ * follow-ups are delivered in batches, so the kill may fall in a batch: its rows are unlocked by
+ * the rollback and their own jobs deliver them).
  */
 
-const PERSONS = 60;
+const PERSONS = 80;
 const FOLLOW_UPS_PER_PERSON = 8;
 const FOLLOW_UPS = PERSONS * FOLLOW_UPS_PER_PERSON;
 const DEADLINES = FOLLOW_UPS * 3 + PERSONS;

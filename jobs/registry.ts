@@ -32,7 +32,11 @@ import {
   PERSON_NO_CONTACT,
   PERSON_SUGGEST_CLOSE,
 } from '../server/features/deadlines/rule-kinds';
-import { followUpEscalate, followUpOverdueReminder } from './follow-ups/follow-up-overdue';
+import {
+  followUpEscalate,
+  followUpOverdueReminder,
+  followUpOverdueReminderBatch,
+} from './follow-ups/follow-up-overdue';
 import { personNoContact, personSuggestClose } from './persons/no-contact';
 import { digestDaily, digestEmail } from './digests/digest';
 import { RETENTION_NIGHTLY } from '../server/features/retention/retention-kinds';
@@ -74,4 +78,5 @@ export const processors: ProcessorRegistry = Object.freeze({
  */
 export const batchProcessors: BatchProcessorRegistry = Object.freeze({
   [FOLLOW_UP_DUE]: followUpDueBatch,
+  [FOLLOW_UP_OVERDUE_REMINDER]: followUpOverdueReminderBatch,
 });

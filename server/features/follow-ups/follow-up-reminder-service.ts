@@ -169,6 +169,66 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
   }
 
   /**
+   * `stillOverdue` for a batch of deadlines of one structure, set-based (see notifyDueMany):
+   * for each deadline, its follow-up when the rule still applies, else why not.
+   */
+  async function stillOverdueMany(
+    trx: Knex.Transaction,
+    batch: Deadline[],
+    now: Date,
+  ): Promise<(FollowUp | DeadlineOutcome)[]> {
+    const structureId = structureOf(batch);
+    const ids = [...new Set(batch.map((d) => d.subjectId))];
+    const found = new Map(
+      (await followUps.lockMany(trx, structureId, ids, now)).map((f) => [f.id, f]),
+    );
+    const newer = await deps.newerDeadlines(trx, batch);
+    const people = new Map(
+      (
+        await persons.reminderStates(trx, structureId, [
+          ...new Set([...found.values()].map((f) => f.personId)),
+        ])
+      ).map((p) => [p.id, p]),
+    );
+    return batch.map((deadline) => {
+      const followUp = found.get(deadline.subjectId);
+      if (!followUp) return skipped('follow-up not found');
+      if (followUp.status !== 'open') return skipped(`follow-up is ${followUp.status}`);
+      if (newer.has(deadline.id))
+        return skipped('follow-up was rescheduled or reassigned: a newer deadline holds the rule');
+      if (followUp.dueAt.getTime() >= deadline.dueAt.getTime())
+        return skipped('follow-up is not overdue');
+      return notFollowed(people.get(followUp.personId)) ?? followUp;
+    });
+  }
+
+  /** 'follow_up.overdue_reminder' for a batch (see remindOverdue), one notification insert. */
+  async function remindOverdueMany(
+    trx: Knex.Transaction,
+    batch: Deadline[],
+    now: Date,
+  ): Promise<DeadlineOutcome[]> {
+    if (batch.length === 0) return [];
+    const checked = await stillOverdueMany(trx, batch, now);
+    const notices: ReturnType<typeof notice>[] = [];
+    const outcomes = checked.map((f, i) => {
+      if (isOutcome(f)) return f;
+      const deadline = batch[i];
+      const days = businessDaysBetween(calendar, f.dueAt, deadline.dueAt);
+      notices.push(
+        notice(deadline, f, {
+          recipientId: f.assigneeId,
+          kind: NOTIFY_FOLLOW_UP_OVERDUE,
+          title: `Suivi en retard de ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'} : ${f.title}`,
+        }),
+      );
+      return done();
+    });
+    await notifications.notifyManyInTransaction(trx, notices);
+    return outcomes;
+  }
+
+  /**
    * The follow-up of an overdue deadline, when the rule still applies: locked (a change of the
    * follow-up locks it first, so this waits for it), still open, this deadline its newest of the
    * kind (a reschedule or a reassignment plans new ones), and reminders not paused for the person.
@@ -246,16 +306,12 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
       deadline: Deadline,
       now: Date,
     ): Promise<DeadlineOutcome> {
-      const f = await stillOverdue(trx, deadline, now);
-      if (isOutcome(f)) return f;
-      const days = businessDaysBetween(calendar, f.dueAt, deadline.dueAt);
-      await noticeAbout(trx, deadline, f, {
-        recipientId: f.assigneeId,
-        kind: NOTIFY_FOLLOW_UP_OVERDUE,
-        title: `Suivi en retard de ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'} : ${f.title}`,
-      });
-      return done();
+      const [outcome] = await remindOverdueMany(trx, [deadline], now);
+      return outcome;
     },
+
+    /** The same rule for a batch of overdue reminders of one structure (the worker's batches). */
+    remindOverdueMany,
 
     /**
      * 'follow_up.escalate': later still, the managers leading the assignee's teams (else the

@@ -8,6 +8,10 @@ import {
 import { batchProcessors, processors } from '../../../jobs/registry';
 import { startDeadlineWorker } from '../../../jobs/runtime';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
+import {
+  FOLLOW_UP_OVERDUE_REMINDER,
+  NOTIFY_FOLLOW_UP_OVERDUE,
+} from '../../../server/features/deadlines/rule-kinds';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -242,6 +246,42 @@ describe('deadlines delivered in batches', () => {
       attempts: 0,
     });
     expect(await dueNotifications(followUpIds)).toHaveLength(3);
+  });
+
+  it('when overdue reminders fall due together, then one job delivers them as a batch, each assignee reminded once, and one whose follow-up was done is skipped', async () => {
+    const team = await createTeam();
+    // Follow-ups due three business days before the reminders' moment (Thursday → Tuesday).
+    const { followUpIds, deadlineIds } = await dueFollowUps(
+      team,
+      5,
+      new Date('2026-11-26T09:00:00.000Z'),
+    );
+    await testKnex()('deadlines')
+      .whereIn('id', deadlineIds)
+      .update({ kind: FOLLOW_UP_OVERDUE_REMINDER, due_at: NOW });
+    await testKnex()('follow_ups').where({ id: followUpIds[4] }).update({ status: 'done' });
+    expect(
+      await processDeadline(
+        ctx.deps,
+        processors,
+        FOLLOW_UP_OVERDUE_REMINDER,
+        deadlineIds[0],
+        batchProcessors,
+      ),
+    ).toBe('done');
+    const rows = await testKnex()('deadlines')
+      .whereIn('id', deadlineIds)
+      .select('id', 'status', 'last_error', 'processed_at');
+    expect(new Set(rows.map((r) => new Date(r.processed_at).getTime())).size).toBe(1);
+    const skippedRow = rows.find((r) => r.status === 'skipped');
+    expect(skippedRow).toMatchObject({ id: deadlineIds[4], last_error: 'follow-up is done' });
+    expect(rows.filter((r) => r.status === 'done')).toHaveLength(4);
+    const notes = await testKnex()('notifications')
+      .where({ kind: NOTIFY_FOLLOW_UP_OVERDUE })
+      .whereIn('subject_id', followUpIds);
+    expect(notes).toHaveLength(4);
+    expect(notes[0]).toMatchObject({ recipient_id: team.worker.id });
+    expect(notes[0].title).toMatch(/^Suivi en retard de 3 jours ouvrés : Rappeler \d$/);
   });
 
   it('when the real worker faces many due deadlines at once, then each is delivered once, in far fewer transactions than deadlines', async () => {

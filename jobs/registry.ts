@@ -1,6 +1,6 @@
 import { FOLLOW_UP_DUE } from '../server/features/follow-ups/follow-up-schemas';
-import { followUpDue } from './follow-ups/follow-up-due';
-import type { ProcessorRegistry } from './processor';
+import { followUpDue, followUpDueBatch } from './follow-ups/follow-up-due';
+import type { BatchProcessorRegistry, ProcessorRegistry } from './processor';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
@@ -32,7 +32,11 @@ import {
   PERSON_NO_CONTACT,
   PERSON_SUGGEST_CLOSE,
 } from '../server/features/deadlines/rule-kinds';
-import { followUpEscalate, followUpOverdueReminder } from './follow-ups/follow-up-overdue';
+import {
+  followUpEscalate,
+  followUpOverdueReminder,
+  followUpOverdueReminderBatch,
+} from './follow-ups/follow-up-overdue';
 import { personNoContact, personSuggestClose } from './persons/no-contact';
 import { digestDaily, digestEmail } from './digests/digest';
 import { RETENTION_NIGHTLY } from '../server/features/retention/retention-kinds';
@@ -66,4 +70,16 @@ export const processors: ProcessorRegistry = Object.freeze({
   [RETENTION_NIGHTLY]: retentionNightly,
   [REPORT_ESCALATE]: reportEscalate,
   [OBSERVATION_REFRESH]: observationRefresh,
+});
+
+/**
+ * The kinds delivered in batches (jobs/README.md, "Batched delivery"): the job of one due
+ * deadline also delivers other due deadlines of its kind and structure, in one transaction, with
+ * a set-based processor (one query per table for the whole batch). A kind listed here keeps its
+ * one-deadline processor above, used when a deadline is delivered alone. Email kinds are not
+ * listed: they send inside their transaction, one message each.
+ */
+export const batchProcessors: BatchProcessorRegistry = Object.freeze({
+  [FOLLOW_UP_DUE]: followUpDueBatch,
+  [FOLLOW_UP_OVERDUE_REMINDER]: followUpOverdueReminderBatch,
 });

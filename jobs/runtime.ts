@@ -1,17 +1,19 @@
 import os from 'node:os';
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../server/container';
 import type { Logger } from '../server/lib/logger';
 import { createRedis, tryConnect } from '../server/lib/redis';
 import {
   isDeadlineId,
-  processDeadline,
+  createDelivery,
+  isUnrecoverable,
+  type BatchProcessorRegistry,
   type ProcessOutcome,
   type ProcessorRegistry,
 } from './processor';
 import { DEADLINE_QUEUE, type DeadlineJobData } from './queues';
-import { processors } from './registry';
+import { batchProcessors, processors } from './registry';
 
 export interface DeadlineWorkerOptions {
   /** Jobs processed at once by this process (default WORKER_CONCURRENCY, 5). */
@@ -22,6 +24,11 @@ export interface DeadlineWorkerOptions {
   lockDuration?: number;
   /** The processors to dispatch to; tests swap in slow ones. Defaults to jobs/registry.ts. */
   registry?: ProcessorRegistry;
+  /**
+   * The kinds delivered in batches and their batch processors. Defaults to jobs/registry.ts's,
+   * or to none when `registry` is swapped (its processors then run for every deadline).
+   */
+  batches?: BatchProcessorRegistry;
 }
 
 export interface DeadlineWorker {
@@ -78,9 +85,6 @@ export async function checkEvictionPolicy(
   logger.warn(message);
 }
 
-const isUnrecoverable = (err: Error) =>
-  err instanceof UnrecoverableError || err.name === 'UnrecoverableError';
-
 /**
  * BullMQ's own limits fail a job with an UnrecoverableError too: a job that stalled more than
  * `maxStalledCount` times is tagged (`deferredFailure`) and the next worker to take it fails it
@@ -129,6 +133,11 @@ export async function startDeadlineWorker(
   const { config, relay, knex } = deps;
   const logger = deps.logger.child({ component: 'deadline-worker' });
   const registry = opts.registry ?? processors;
+  const deliver = createDelivery(
+    deps,
+    registry,
+    opts.batches ?? (opts.registry ? {} : batchProcessors),
+  );
 
   const connection = createRedis(config.REDIS_URL, 'worker');
   let redisDown = false;
@@ -157,7 +166,7 @@ export async function startDeadlineWorker(
 
   const worker = new Worker<DeadlineJobData, ProcessOutcome>(
     DEADLINE_QUEUE,
-    (job: Job<DeadlineJobData>) => processDeadline(deps, registry, job.name, job.data?.deadlineId),
+    (job: Job<DeadlineJobData>) => deliver(job.name, job.data?.deadlineId),
     {
       connection,
       prefix: config.QUEUE_PREFIX,

@@ -491,6 +491,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         ruleSettings,
         outboxIn,
         hasNewerDeadline: deadlines.hasNewer,
+        newerDeadlines: deadlines.withNewer,
         lastContactAt: (trx, structureId, personId) =>
           reminders.lastContactAt(trx, structureId, personId, false),
       }),

@@ -228,6 +228,83 @@ export function createDeadlineRepository() {
     },
 
     /**
+     * Kind, status and attempts of deadlines, read without a lock or a transaction, in one
+     * query: the worker's first look. Most deliveries of a batched kind find their row already
+     * done by another job's batch, and stop here for the price of one indexed read, shared by
+     * the jobs that start at the same moment.
+     */
+    async peekMany(
+      db: Knex,
+      ids: string[],
+    ): Promise<Map<string, Pick<Deadline, 'kind' | 'status' | 'attempts'>>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db('deadlines')
+        .whereIn('id', ids)
+        .select('id', 'kind', 'status', 'attempts');
+      return new Map(
+        rows.map((r) => [r.id as string, { kind: r.kind, status: r.status, attempts: r.attempts }]),
+      );
+    },
+
+    /**
+     * Claims up to `limit` more due deadlines for the batch `lead` opens: pending, of its kind
+     * and structure, due at `now` at the latest, never failed (`attempts = 0`: a deadline that
+     * failed once is delivered alone by its own job). Rows another transaction holds are
+     * skipped, not waited for (`SKIP LOCKED`); the claim is the row lock, so a worker that dies
+     * mid-batch releases them with its transaction, and each row's own job still delivers it.
+     *
+     * Latest due first, and among rows due at the same moment the last written first (the
+     * pending index read backwards): the jobs of those wait at the back of the queue. Claimed in
+     * queue order, they would be the very jobs the other workers take next, which would then
+     * wait on the batch's locks instead of leading batches of their own. Every row's own job
+     * still runs at its due moment, so the order only decides which rows a batch takes early.
+     */
+    async claimDue(
+      trx: Knex.Transaction,
+      lead: Deadline,
+      now: Date,
+      limit: number,
+    ): Promise<Deadline[]> {
+      if (limit <= 0) return [];
+      const rows = await trx('deadlines')
+        .where({
+          status: 'pending',
+          kind: lead.kind,
+          structure_id: lead.structureId,
+          attempts: 0,
+        })
+        .andWhere('due_at', '<=', now)
+        .andWhereNot('id', lead.id)
+        .orderBy('due_at', 'desc')
+        .limit(limit)
+        .forUpdate()
+        .skipLocked();
+      return rows.map(toDeadline);
+    },
+
+    /**
+     * Of these deadlines, the ids of those a later deadline of the same kind and subject
+     * follows (see `hasNewer`): one query for a whole batch.
+     */
+    async withNewer(db: Knex | Knex.Transaction, ds: Deadline[]): Promise<Set<string>> {
+      if (ds.length === 0) return new Set();
+      const rows = await db('deadlines as d')
+        .whereIn(
+          'd.id',
+          ds.map((d) => d.id),
+        )
+        .whereExists(
+          db('deadlines as n')
+            .whereRaw('n.kind = d.kind')
+            .andWhereRaw('n.subject_type = d.subject_type')
+            .andWhereRaw('n.subject_id = d.subject_id')
+            .andWhereRaw('n.created_at > d.created_at'),
+        )
+        .select('d.id');
+      return new Set(rows.map((r: { id: string }) => r.id));
+    },
+
+    /**
      * Whether a deadline of the same kind and subject was scheduled after this one (by a later
      * transaction), whatever its status. Compared in SQL: a Date would drop the microseconds.
      */
@@ -248,6 +325,21 @@ export function createDeadlineRepository() {
       await trx('deadlines')
         .where({ id })
         .update({ status, processed_at: trx.fn.now(), last_error: note ?? null });
+    },
+
+    /** A batch's outcomes in one statement: each row done or skipped (its reason kept). */
+    async finishMany(
+      trx: Knex.Transaction,
+      outcomes: { id: string; status: 'done' | 'skipped'; note: string | null }[],
+    ) {
+      if (outcomes.length === 0) return;
+      await trx.raw(
+        `UPDATE deadlines AS d
+            SET status = o.status, processed_at = now(), last_error = o.note
+           FROM jsonb_to_recordset(?::jsonb) AS o(id uuid, status text, note text)
+          WHERE d.id = o.id`,
+        [JSON.stringify(outcomes)],
+      );
     },
 
     /**

@@ -22,18 +22,20 @@ const DAY_MS = 86_400_000;
 
 export interface FollowUpReminderServiceDeps {
   audit: AuditTrail;
-  followUps: Pick<FollowUpRepository, 'lock' | 'findById' | 'hasOrigin'>;
+  followUps: Pick<FollowUpRepository, 'lock' | 'findById' | 'hasOrigin' | 'lockMany'>;
   followUpService: Pick<FollowUpService, 'planInTransaction'>;
-  persons: Pick<PersonService, 'lock' | 'find'>;
+  persons: Pick<PersonService, 'lock' | 'find' | 'reminderStates'>;
   users: Pick<UserService, 'findActiveStaff'>;
   teams: Pick<TeamService, 'managersOf'>;
-  notifications: Pick<NotificationService, 'notifyInTransaction'>;
+  notifications: Pick<NotificationService, 'notifyInTransaction' | 'notifyManyInTransaction'>;
   calendar: BusinessCalendar;
   ruleSettings: RuleSettingsSource;
   /** The outbox inside the deadline's transaction, which the worker owns. */
   outboxIn: OutboxIn;
   /** Whether a newer deadline of the same kind and subject was planned since (it holds the rule). */
   hasNewerDeadline(db: Knex | Knex.Transaction, d: Deadline): Promise<boolean>;
+  /** The same for a batch, in one query: the ids of those a newer deadline follows. */
+  newerDeadlines(db: Knex | Knex.Transaction, ds: Deadline[]): Promise<Set<string>>;
   /** A person's last contact (without it, null: the file's creation does not count here). */
   lastContactAt(trx: Knex.Transaction, structureId: string, personId: string): Promise<Date | null>;
 }
@@ -50,30 +52,102 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
   const { audit } = deps;
   const { followUps, persons, notifications, calendar } = deps;
 
+  /** Why a person no longer gets reminders (gone, anonymised, paused), or null if they do. */
+  function notFollowed(
+    person: { anonymisedAt: Date | null; pauseReminders: boolean } | null | undefined,
+  ): DeadlineOutcome | null {
+    if (!person || person.anonymisedAt) return skipped('person no longer followed');
+    if (person.pauseReminders) return skipped('reminders paused for this person');
+    return null;
+  }
+
   /** The person of a reminder, when still followed with reminders on; else why not. */
   async function followedPerson(trx: Knex.Transaction, structureId: string, personId: string) {
     const person = await persons.find(trx, structureId, personId);
-    if (!person || person.anonymisedAt) return skipped('person no longer followed');
-    if (person.pauseReminders) return skipped('reminders paused for this person');
-    return person;
+    return notFollowed(person) ?? person!;
   }
 
   /** An in-app notice about a follow-up, at the deadline's moment, naming its person. */
+  const notice = (
+    deadline: Deadline,
+    f: FollowUp,
+    n: { recipientId: string; kind: string; title: string },
+  ) => ({
+    ...n,
+    structureId: deadline.structureId,
+    subjectType: 'follow_up',
+    subjectId: f.id,
+    dueMoment: deadline.dueAt,
+    body: f.personLabel ? `Pour : ${f.personLabel}` : null,
+    link: `/personnes/${f.personId}`,
+  });
   const noticeAbout = (
     trx: Knex.Transaction,
     deadline: Deadline,
     f: FollowUp,
     n: { recipientId: string; kind: string; title: string },
-  ) =>
-    notifications.notifyInTransaction(trx, {
-      ...n,
-      structureId: deadline.structureId,
-      subjectType: 'follow_up',
-      subjectId: f.id,
-      dueMoment: deadline.dueAt,
-      body: f.personLabel ? `Pour : ${f.personLabel}` : null,
-      link: `/personnes/${f.personId}`,
+  ) => notifications.notifyInTransaction(trx, notice(deadline, f, n));
+
+  /** The one structure of a batch (the worker claims a batch within one structure). */
+  function structureOf(batch: Deadline[]): string {
+    const structureId = batch[0].structureId;
+    if (batch.some((d) => d.structureId !== structureId))
+      throw new Error('A batch of deadlines spans several structures');
+    return structureId;
+  }
+
+  /**
+   * 'follow_up.due' for a batch of deadlines of one structure, set-based: their follow-ups
+   * locked and read in one statement (in id order), one look for newer deadlines, their
+   * persons in one read, every notification in one insert. The outcomes, in the batch's order.
+   */
+  async function notifyDueMany(
+    trx: Knex.Transaction,
+    batch: Deadline[],
+    now: Date,
+  ): Promise<DeadlineOutcome[]> {
+    if (batch.length === 0) return [];
+    const structureId = structureOf(batch);
+    const ids = [...new Set(batch.map((d) => d.subjectId))];
+    // Locking each follow-up waits for a change of it (complete, reschedule, reassign) to
+    // commit, so what follows reads it whole (see lockedOpen).
+    const found = new Map(
+      (await followUps.lockMany(trx, structureId, ids, now)).map((f) => [f.id, f]),
+    );
+    const newer = await deps.newerDeadlines(trx, batch);
+    const people = new Map(
+      (
+        await persons.reminderStates(trx, structureId, [
+          ...new Set([...found.values()].map((f) => f.personId)),
+        ])
+      ).map((p) => [p.id, p]),
+    );
+    const notices: ReturnType<typeof notice>[] = [];
+    const outcomes = batch.map((deadline) => {
+      const followUp = found.get(deadline.subjectId);
+      if (!followUp) return skipped('follow-up not found');
+      if (followUp.status !== 'open') return skipped(`follow-up is ${followUp.status}`);
+      // A rescheduled follow-up has its own, newer deadline; this one is stale.
+      if (new Date(followUp.dueAt).getTime() !== deadline.dueAt.getTime())
+        return skipped('follow-up was rescheduled');
+      // A reassigned one too, due at the same moment: the newest deadline is for its current
+      // assignee, and this one was scheduled for the one before.
+      if (newer.has(deadline.id))
+        return skipped('follow-up was reassigned: a newer deadline notifies its assignee');
+      const why = notFollowed(people.get(followUp.personId));
+      if (why) return why;
+      notices.push(
+        notice(deadline, followUp, {
+          recipientId: followUp.assigneeId,
+          kind: FOLLOW_UP_DUE,
+          title: `Suivi à faire : ${followUp.title}`,
+        }),
+      );
+      return done();
     });
+    await notifications.notifyManyInTransaction(trx, notices);
+    return outcomes;
+  }
 
   /**
    * The follow-up of a deadline, locked and still open. A change of the follow-up (complete,
@@ -92,6 +166,66 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
     if (!followUp) return skipped('follow-up not found');
     if (followUp.status !== 'open') return skipped(`follow-up is ${followUp.status}`);
     return followUp;
+  }
+
+  /**
+   * `stillOverdue` for a batch of deadlines of one structure, set-based (see notifyDueMany):
+   * for each deadline, its follow-up when the rule still applies, else why not.
+   */
+  async function stillOverdueMany(
+    trx: Knex.Transaction,
+    batch: Deadline[],
+    now: Date,
+  ): Promise<(FollowUp | DeadlineOutcome)[]> {
+    const structureId = structureOf(batch);
+    const ids = [...new Set(batch.map((d) => d.subjectId))];
+    const found = new Map(
+      (await followUps.lockMany(trx, structureId, ids, now)).map((f) => [f.id, f]),
+    );
+    const newer = await deps.newerDeadlines(trx, batch);
+    const people = new Map(
+      (
+        await persons.reminderStates(trx, structureId, [
+          ...new Set([...found.values()].map((f) => f.personId)),
+        ])
+      ).map((p) => [p.id, p]),
+    );
+    return batch.map((deadline) => {
+      const followUp = found.get(deadline.subjectId);
+      if (!followUp) return skipped('follow-up not found');
+      if (followUp.status !== 'open') return skipped(`follow-up is ${followUp.status}`);
+      if (newer.has(deadline.id))
+        return skipped('follow-up was rescheduled or reassigned: a newer deadline holds the rule');
+      if (followUp.dueAt.getTime() >= deadline.dueAt.getTime())
+        return skipped('follow-up is not overdue');
+      return notFollowed(people.get(followUp.personId)) ?? followUp;
+    });
+  }
+
+  /** 'follow_up.overdue_reminder' for a batch (see remindOverdue), one notification insert. */
+  async function remindOverdueMany(
+    trx: Knex.Transaction,
+    batch: Deadline[],
+    now: Date,
+  ): Promise<DeadlineOutcome[]> {
+    if (batch.length === 0) return [];
+    const checked = await stillOverdueMany(trx, batch, now);
+    const notices: ReturnType<typeof notice>[] = [];
+    const outcomes = checked.map((f, i) => {
+      if (isOutcome(f)) return f;
+      const deadline = batch[i];
+      const days = businessDaysBetween(calendar, f.dueAt, deadline.dueAt);
+      notices.push(
+        notice(deadline, f, {
+          recipientId: f.assigneeId,
+          kind: NOTIFY_FOLLOW_UP_OVERDUE,
+          title: `Suivi en retard de ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'} : ${f.title}`,
+        }),
+      );
+      return done();
+    });
+    await notifications.notifyManyInTransaction(trx, notices);
+    return outcomes;
   }
 
   /**
@@ -156,25 +290,12 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
       deadline: Deadline,
       now: Date,
     ): Promise<DeadlineOutcome> {
-      const followUp = await lockedOpen(trx, deadline, now);
-      if (isOutcome(followUp)) return followUp;
-      // A rescheduled follow-up has its own, newer deadline; this one is stale.
-      if (new Date(followUp.dueAt).getTime() !== deadline.dueAt.getTime())
-        return skipped('follow-up was rescheduled');
-      // A reassigned one too, due at the same moment: the newest deadline is for its current
-      // assignee, and this one was scheduled for the one before.
-      if (await deps.hasNewerDeadline(trx, deadline))
-        return skipped('follow-up was reassigned: a newer deadline notifies its assignee');
-      const person = await followedPerson(trx, deadline.structureId, followUp.personId);
-      if (isOutcome(person)) return person;
-
-      await noticeAbout(trx, deadline, followUp, {
-        recipientId: followUp.assigneeId,
-        kind: FOLLOW_UP_DUE,
-        title: `Suivi à faire : ${followUp.title}`,
-      });
-      return done();
+      const [outcome] = await notifyDueMany(trx, [deadline], now);
+      return outcome;
     },
+
+    /** The same rule for a batch of due deadlines of one structure (the worker's batches). */
+    notifyDueMany,
 
     /**
      * 'follow_up.overdue_reminder': a few business days past its due moment, the assignee is
@@ -185,16 +306,12 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
       deadline: Deadline,
       now: Date,
     ): Promise<DeadlineOutcome> {
-      const f = await stillOverdue(trx, deadline, now);
-      if (isOutcome(f)) return f;
-      const days = businessDaysBetween(calendar, f.dueAt, deadline.dueAt);
-      await noticeAbout(trx, deadline, f, {
-        recipientId: f.assigneeId,
-        kind: NOTIFY_FOLLOW_UP_OVERDUE,
-        title: `Suivi en retard de ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'} : ${f.title}`,
-      });
-      return done();
+      const [outcome] = await remindOverdueMany(trx, [deadline], now);
+      return outcome;
     },
+
+    /** The same rule for a batch of overdue reminders of one structure (the worker's batches). */
+    remindOverdueMany,
 
     /**
      * 'follow_up.escalate': later still, the managers leading the assignee's teams (else the

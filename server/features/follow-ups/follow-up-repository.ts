@@ -131,6 +131,24 @@ export function createFollowUpRepository() {
       return row ? toFollowUp(row, now) : null;
     },
 
+    /**
+     * Locks several follow-ups of the structure in id order and reads them, in one query: two
+     * batches, or a batch and a bulk move (`lockOpen`, also in id order), never deadlock.
+     */
+    async lockMany(
+      trx: Knex.Transaction,
+      structureId: string,
+      ids: string[],
+      now: Date,
+    ): Promise<FollowUp[]> {
+      if (ids.length === 0) return [];
+      const rows = await this.base(trx, structureId)
+        .whereIn('f.id', ids)
+        .orderBy('f.id')
+        .forUpdate('f');
+      return rows.map((r) => toFollowUp(r, now));
+    },
+
     /** Whether a follow-up was already planned by this deadline (its origin, unique). */
     async hasOrigin(db: Knex | Knex.Transaction, deadlineId: string): Promise<boolean> {
       return Boolean(await db('follow_ups').where({ origin_deadline_id: deadlineId }).first('id'));

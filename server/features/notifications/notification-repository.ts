@@ -62,6 +62,29 @@ export function createNotificationRepository() {
       return rows[0]?.id ?? null;
     },
 
+    /** Several at once, each once (the same unique key): one multi-row insert for a batch. */
+    async insertManyOnce(db: Db, ns: NewNotification[]): Promise<number> {
+      if (ns.length === 0) return 0;
+      const rows = await db('notifications')
+        .insert(
+          ns.map((n) => ({
+            structure_id: n.structureId,
+            recipient_id: n.recipientId,
+            kind: n.kind,
+            subject_type: n.subjectType,
+            subject_id: n.subjectId,
+            due_moment: n.dueMoment,
+            title: n.title,
+            body: n.body ?? null,
+            link: n.link ?? null,
+          })),
+        )
+        .onConflict(['recipient_id', 'kind', 'subject_id', 'due_moment'])
+        .ignore()
+        .returning('id');
+      return rows.length;
+    },
+
     async listForRecipient(
       db: Db,
       recipientId: string,

@@ -28,6 +28,10 @@ export function createNotificationService(deps: {
     async notifyInTransaction(trx: Knex.Transaction, n: NewNotification) {
       return notifications.insertOnce(trx, n);
     },
+    /** The same for a batch, in one insert; returns how many were new. */
+    async notifyManyInTransaction(trx: Knex.Transaction, ns: NewNotification[]) {
+      return notifications.insertManyOnce(trx, ns);
+    },
     /** Inside the caller's transaction: a subject's notifications of a kind that no longer hold. */
     async withdrawInTransaction(
       trx: Knex.Transaction,

@@ -187,6 +187,27 @@ export function createPersonRepository(cipher: Cipher) {
       return row ? toPerson(row) : null;
     },
 
+    /**
+     * What the reminder rules read of several persons of the structure, for a batch of deadlines:
+     * one query on the persons table alone (no status, no joins).
+     */
+    async reminderStates(
+      db: Db,
+      structureId: string,
+      ids: string[],
+    ): Promise<{ id: string; anonymisedAt: Date | null; pauseReminders: boolean }[]> {
+      if (ids.length === 0) return [];
+      const rows = await db('persons')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .select('id', 'anonymised_at', 'pause_reminders');
+      return rows.map((r) => ({
+        id: r.id as string,
+        anonymisedAt: (r.anonymised_at as Date | null) ?? null,
+        pauseReminders: r.pause_reminders as boolean,
+      }));
+    },
+
     /** Locks the row of a person in scope for the rest of the transaction. */
     async lock(
       trx: Knex.Transaction,

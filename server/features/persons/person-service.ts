@@ -143,6 +143,13 @@ export function createPersonService({
     find: (db: Knex | Knex.Transaction, structureId: string, id: string) =>
       persons.findById(db, structureId, id),
 
+    /**
+     * Whether several persons of the structure still get reminders (anonymised, paused), for a
+     * batch of deadlines; those outside it are absent.
+     */
+    reminderStates: (db: Knex | Knex.Transaction, structureId: string, ids: string[]) =>
+      persons.reminderStates(db, structureId, ids),
+
     /** Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. */
     moveReferent: (trx: Knex.Transaction, structureId: string, from: string, to: string) =>
       persons.moveReferent(trx, structureId, from, to),

@@ -91,7 +91,9 @@ describe('a person’s first successful contact, kept on the person', () => {
     await log(p.id, '2026-07-01T10:00:00Z');
     await log(p.id, '2026-05-01T10:00:00Z', 'not_reached');
     const june = await contactAt(p.id, '2026-06-01T10:00:00Z');
-    await testKnex()('contacts').where({ id: june }).update({ occurred_at: '2026-08-01T10:00:00Z' });
+    await testKnex()('contacts')
+      .where({ id: june })
+      .update({ occurred_at: '2026-08-01T10:00:00Z' });
     expect(await stored(p.id)).toBe('2026-07-01T10:00:00.000Z');
     // A failed contact becoming reached, then reached becoming failed.
     const may = await contactAt(p.id, '2026-05-01T10:00:00Z');
@@ -103,7 +105,10 @@ describe('a person’s first successful contact, kept on the person', () => {
       .where({ person_id: p.id, occurred_at: '2026-07-01T10:00:00Z' })
       .delete();
     expect(await stored(p.id)).toBe('2026-08-01T10:00:00.000Z');
-    await testKnex()('contacts').where({ person_id: p.id }).whereIn('outcome', ['reached']).delete();
+    await testKnex()('contacts')
+      .where({ person_id: p.id })
+      .whereIn('outcome', ['reached'])
+      .delete();
     expect(await stored(p.id)).toBeNull();
     expect(await truth(p.id)).toBeNull();
   });

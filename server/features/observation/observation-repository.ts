@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { REACHED_OUTCOMES_SQL } from '../contacts/contact-schemas';
 import { sqlStatusList } from '../referrals/referral-state';
 import {
   NO_KEY,
@@ -150,20 +149,18 @@ export function createObservationRepository() {
       const [people, rights, referrals] = await runAll(db, [
         () =>
           db.raw(
-            `WITH ${REFERENT_TEAMS}, reached AS (
-             SELECT c.person_id, min(c.occurred_at) AS at FROM contacts c
-             WHERE c.structure_id = :structureId AND c.outcome IN ${REACHED_OUTCOMES_SQL}
-             GROUP BY c.person_id
-           ), base AS (
+            // persons.first_reached_at: the first reached contact, kept by triggers on contacts.
+            `WITH ${REFERENT_TEAMS}, base AS (
              SELECT p.id, p.district_id::text AS district, p.source, rt.team,
                p.created_at >= :start AND p.created_at < :end AS identified,
-               coalesce(r.at >= :start AND r.at < :end, false) AS reached,
-               CASE WHEN r.at >= :start AND r.at < :end
-                 THEN greatest(0, ${PARIS_DAY('r.at')} - ${PARIS_DAY('p.created_at')}) END AS days
-             FROM persons p LEFT JOIN reached r ON r.person_id = p.id
+               coalesce(p.first_reached_at >= :start AND p.first_reached_at < :end, false) AS reached,
+               CASE WHEN p.first_reached_at >= :start AND p.first_reached_at < :end
+                 THEN greatest(0, ${PARIS_DAY('p.first_reached_at')} - ${PARIS_DAY('p.created_at')}) END AS days
+             FROM persons p
              LEFT JOIN referent_teams rt ON rt.user_id = p.referent_id
              WHERE p.structure_id = :structureId
-               AND ((p.created_at >= :start AND p.created_at < :end) OR (r.at >= :start AND r.at < :end))
+               AND ((p.created_at >= :start AND p.created_at < :end)
+                 OR (p.first_reached_at >= :start AND p.first_reached_at < :end))
            )
            SELECT ${DIMENSION} AS dim, ${KEY} AS key,
              count(*) FILTER (WHERE k.identified) AS identified,

@@ -83,7 +83,9 @@ describe('second factor and API tokens, in the browser', () => {
     await page.getByRole('button', { name: 'Valider' }).click();
     await atPath(page, '/');
     expect(problems).toEqual([]);
-  });
+    // Three sign-ins (argon2) and five pages checked with axe: like the other journeys, a
+    // bound for a loaded two-core machine, not the default 30 s.
+  }, 120000);
 
   it('a partner user creates an API token on the account page and sees it once', async () => {
     const partner = await createPartner(testKnex(), 'Épicerie solidaire', team.structure.id);
@@ -105,5 +107,5 @@ describe('second factor and API tokens, in the browser', () => {
     await see(page.getByRole('status'), 'Le jeton est révoqué');
     await see(page.locator('main'), 'Aucun jeton');
     expect(problems).toEqual([]);
-  });
+  }, 60000);
 });

@@ -107,21 +107,7 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
     now: Date,
   ): Promise<DeadlineOutcome[]> {
     if (batch.length === 0) return [];
-    const structureId = structureOf(batch);
-    const ids = [...new Set(batch.map((d) => d.subjectId))];
-    // Locking each follow-up waits for a change of it (complete, reschedule, reassign) to
-    // commit, so what follows reads it whole (see lockedOpen).
-    const found = new Map(
-      (await followUps.lockMany(trx, structureId, ids, now)).map((f) => [f.id, f]),
-    );
-    const newer = await deps.newerDeadlines(trx, batch);
-    const people = new Map(
-      (
-        await persons.reminderStates(trx, structureId, [
-          ...new Set([...found.values()].map((f) => f.personId)),
-        ])
-      ).map((p) => [p.id, p]),
-    );
+    const { found, newer, people } = await batchState(trx, batch, now);
     const notices: ReturnType<typeof notice>[] = [];
     const outcomes = batch.map((deadline) => {
       const followUp = found.get(deadline.subjectId);
@@ -147,6 +133,29 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
     });
     await notifications.notifyManyInTransaction(trx, notices);
     return outcomes;
+  }
+
+  /**
+   * What a batch of one structure's follow-up deadlines reads, set-based: the follow-ups locked
+   * (locking each waits for a change of it — complete, reschedule, reassign — to commit, so what
+   * follows reads it whole; see lockedOpen), the deadlines a newer one replaces, and the state
+   * of their persons.
+   */
+  async function batchState(trx: Knex.Transaction, batch: Deadline[], now: Date) {
+    const structureId = structureOf(batch);
+    const ids = [...new Set(batch.map((d) => d.subjectId))];
+    const found = new Map(
+      (await followUps.lockMany(trx, structureId, ids, now)).map((f) => [f.id, f]),
+    );
+    const newer = await deps.newerDeadlines(trx, batch);
+    const people = new Map(
+      (
+        await persons.reminderStates(trx, structureId, [
+          ...new Set([...found.values()].map((f) => f.personId)),
+        ])
+      ).map((p) => [p.id, p]),
+    );
+    return { found, newer, people };
   }
 
   /**
@@ -177,19 +186,7 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
     batch: Deadline[],
     now: Date,
   ): Promise<(FollowUp | DeadlineOutcome)[]> {
-    const structureId = structureOf(batch);
-    const ids = [...new Set(batch.map((d) => d.subjectId))];
-    const found = new Map(
-      (await followUps.lockMany(trx, structureId, ids, now)).map((f) => [f.id, f]),
-    );
-    const newer = await deps.newerDeadlines(trx, batch);
-    const people = new Map(
-      (
-        await persons.reminderStates(trx, structureId, [
-          ...new Set([...found.values()].map((f) => f.personId)),
-        ])
-      ).map((p) => [p.id, p]),
-    );
+    const { found, newer, people } = await batchState(trx, batch, now);
     return batch.map((deadline) => {
       const followUp = found.get(deadline.subjectId);
       if (!followUp) return skipped('follow-up not found');

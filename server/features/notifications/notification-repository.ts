@@ -40,23 +40,28 @@ const toNotification = (r: Record<string, unknown>): Notification => ({
   createdAt: r.created_at as Date,
 });
 
+/** The key that makes a notification once: a second insert of the same one is a no-op. */
+const UNIQUE_KEY = ['recipient_id', 'kind', 'subject_id', 'due_moment'];
+
+const toRow = (n: NewNotification) => ({
+  structure_id: n.structureId,
+  recipient_id: n.recipientId,
+  kind: n.kind,
+  subject_type: n.subjectType,
+  subject_id: n.subjectId,
+  due_moment: n.dueMoment,
+  title: n.title,
+  body: n.body ?? null,
+  link: n.link ?? null,
+});
+
 export function createNotificationRepository() {
   const repo = {
     /** Inserts once: the unique key (recipient, kind, subject, due moment) makes a second call a no-op. */
     async insertOnce(db: Db, n: NewNotification): Promise<string | null> {
       const rows = await db('notifications')
-        .insert({
-          structure_id: n.structureId,
-          recipient_id: n.recipientId,
-          kind: n.kind,
-          subject_type: n.subjectType,
-          subject_id: n.subjectId,
-          due_moment: n.dueMoment,
-          title: n.title,
-          body: n.body ?? null,
-          link: n.link ?? null,
-        })
-        .onConflict(['recipient_id', 'kind', 'subject_id', 'due_moment'])
+        .insert(toRow(n))
+        .onConflict(UNIQUE_KEY)
         .ignore()
         .returning('id');
       return rows[0]?.id ?? null;
@@ -66,20 +71,8 @@ export function createNotificationRepository() {
     async insertManyOnce(db: Db, ns: NewNotification[]): Promise<number> {
       if (ns.length === 0) return 0;
       const rows = await db('notifications')
-        .insert(
-          ns.map((n) => ({
-            structure_id: n.structureId,
-            recipient_id: n.recipientId,
-            kind: n.kind,
-            subject_type: n.subjectType,
-            subject_id: n.subjectId,
-            due_moment: n.dueMoment,
-            title: n.title,
-            body: n.body ?? null,
-            link: n.link ?? null,
-          })),
-        )
-        .onConflict(['recipient_id', 'kind', 'subject_id', 'due_moment'])
+        .insert(ns.map(toRow))
+        .onConflict(UNIQUE_KEY)
         .ignore()
         .returning('id');
       return rows.length;

@@ -9,6 +9,7 @@
  * execution times; --plans prints the plans too. Reads only (the transaction is rolled back).
  */
 import knexFactory, { type Knex } from 'knex';
+import { createBusinessCalendar } from '../server/lib/calendar';
 import { createCipher } from '../server/lib/crypto';
 import { createPersonRepository } from '../server/features/persons/person-repository';
 import {
@@ -99,27 +100,28 @@ async function main() {
     ),
   );
 
-  // The service's bounds, at midnight UTC (close enough to Paris midnight for a plan).
+  // The service's bounds, from the same calendar (Paris midnights).
+  const calendar = createBusinessCalendar();
   const now = new Date();
-  const day = (n: number) => {
-    const d = new Date(now);
-    d.setUTCHours(0, 0, 0, 0);
-    d.setUTCDate(d.getUTCDate() + n);
-    return d;
-  };
   const bounds: BacklogBounds = {
     now,
-    late7: day(-7),
-    late30: day(-30),
-    weekEnd: day(7 - ((now.getUTCDay() + 6) % 7)),
-    contact30: day(-29),
-    contact90: day(-89),
+    late7: calendar.startOfDay(now, -7),
+    late30: calendar.startOfDay(now, -30),
+    weekEnd: calendar.startOfNextWeek(now),
+    contact30: calendar.startOfDay(now, -29),
+    contact90: calendar.startOfDay(now, -89),
   };
-  for (const groupBy of ['assignee', 'district'] as const) {
+  const team = await knex('teams').where({ structure_id: structureId }).orderBy('id').first('id');
+  const scopes = [
+    ...(['assignee', 'team', 'district', 'partner'] as const).map((groupBy) => ({ groupBy })),
+    { groupBy: 'assignee' as const, teamId: team.id as string },
+    { groupBy: 'district' as const, teamId: team.id as string },
+  ];
+  for (const s of scopes) {
     await explain(
       knex,
-      `backlog counts by ${groupBy}`,
-      await capture(knex, () => backlog.counts(knex, { structureId, groupBy }, bounds)),
+      `backlog counts by ${s.groupBy}${'teamId' in s ? ' of a team' : ''}`,
+      await capture(knex, () => backlog.counts(knex, { structureId, ...s }, bounds)),
     );
   }
   await explain(

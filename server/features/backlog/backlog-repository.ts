@@ -93,8 +93,8 @@ const PERSON_LABEL = personLabelSql('p');
 /**
  * An active person's last contact, or the file's creation when none was ever logged. The last
  * contact is kept on the person by triggers on contacts (migration 20261208300000), and this very
- * expression is indexed (`persons_active_last_contact`), so the no-contact buckets count a range
- * of that index instead of computing every person's max(occurred_at).
+ * expression is indexed (`persons_active_last_contact`): the items of the no-contact buckets are
+ * a range of that index. Their counts come from `backlog_contact_counts` (see NO_CONTACT).
  */
 const LAST_AT = 'coalesce(p.last_contact_at, p.created_at)';
 const ACTIVE_REFERRAL = sqlStatusList(OPEN_STATUSES);
@@ -152,6 +152,16 @@ const FROM: Record<
   },
 };
 
+/** A user's teams of the structure (only the filtered one with a team filter), as `tm`. */
+const teamJoin = (user: string, teamId?: string) =>
+  `JOIN team_members tm ON tm.user_id = ${user}
+   JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
+   ${teamId ? 'AND t.id = :teamId' : ''}`;
+
+/** Only the members of the filtered team. */
+const inTeam = (user: string) =>
+  `${user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`;
+
 /** How rows of an entity find their group: a join (when needed) and the key expression. */
 function grouping(
   entity: Entity,
@@ -172,12 +182,7 @@ function grouping(
             : `(SELECT pd.district_id FROM persons pd WHERE pd.id = ${FROM[entity].person})`,
       };
     case 'team':
-      return {
-        join: `JOIN team_members tm ON tm.user_id = ${user}
-          JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
-          ${teamId ? 'AND t.id = :teamId' : ''}`,
-        key: 'tm.team_id',
-      };
+      return { join: teamJoin(user, teamId), key: 'tm.team_id' };
     case 'partner':
       // A referral belongs to its partner; the rest to the partners the person is referred to.
       return entity === 'referral'
@@ -204,9 +209,7 @@ function bucketSql(
   const { entity, where } = BUCKETS[bucket];
   const base = FROM[entity];
   const g = grouping(entity, scope.groupBy, scope.teamId);
-  const team = scope.teamId
-    ? ` AND ${base.user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`
-    : '';
+  const team = scope.teamId ? ` AND ${inTeam(base.user)}` : '';
   return {
     entity,
     key: g.key,
@@ -226,16 +229,74 @@ const ITEM_COLUMNS: Record<Entity, string> = {
     (SELECT u.name FROM users u WHERE u.id = p.referent_id) AS referent_name`,
 };
 
+/**
+ * The no-contact buckets from the counters kept by triggers on persons (migration
+ * 20261209100000): per referent or district, the active files in total and per UTC day of
+ * their last contact. Files without contact since a boundary are the total less those since
+ * then: the days from the boundary's next UTC midnight on (a few months of rows per group,
+ * however many files sleep), plus the files between the boundary and that midnight, read from
+ * `persons_active_last_contact` (an hour or two of entries for a Paris midnight). So each
+ * count is the per-person condition of BUCKETS, exactly, at any instant the calendar gives.
+ *
+ * Grouping by team sums its members' referent counts (a file counts in each team of its
+ * referent, as the join of the per-person count does). The partner grouping (files with an
+ * active referral) and the district grouping of one team (district and referent at once) are
+ * not counted there: they keep the per-person count.
+ */
+function noContactSql(scope: BacklogScope): { with: string; parts: string[] } | null {
+  const dimension =
+    scope.groupBy === 'assignee' || scope.groupBy === 'team'
+      ? 'referent'
+      : scope.groupBy === 'district' && !scope.teamId
+        ? 'district'
+        : null;
+  if (!dimension) return null;
+  const personKey = dimension === 'referent' ? 'p.referent_id' : 'p.district_id';
+  const counted = `FROM backlog_contact_counts cc WHERE cc.structure_id = :structureId
+    AND cc.dimension = '${dimension}'${scope.teamId ? ` AND ${inTeam('cc.group_id')}` : ''}`;
+  const persons = `FROM ${FROM.person.table} WHERE ${FROM.person.where}${scope.teamId ? ` AND ${inTeam('p.referent_id')}` : ''}`;
+  const withSql = `WITH no_contact AS (
+    SELECT n.key, sum(n.total) - sum(n.since90) AS no_contact_90,
+           sum(n.since90) - sum(n.since30) AS no_contact_30
+      FROM (
+        SELECT cc.group_id AS key, cc.persons AS total, 0 AS since90, 0 AS since30
+          ${counted} AND cc.last_day IS NULL
+        UNION ALL
+        SELECT cc.group_id, 0, cc.persons, CASE WHEN cc.last_day >= :day30 THEN cc.persons ELSE 0 END
+          ${counted} AND cc.last_day >= :day90
+        UNION ALL
+        SELECT ${personKey}, 0, 1, 0
+          ${persons} AND ${LAST_AT} >= :contact90 AND ${LAST_AT} < :edge90
+        UNION ALL
+        SELECT ${personKey}, 0, 0, 1
+          ${persons} AND ${LAST_AT} >= :contact30 AND ${LAST_AT} < :edge30
+      ) n
+     GROUP BY n.key)`;
+  const parts = (['no_contact_30', 'no_contact_90'] as const).map((bucket) =>
+    scope.groupBy === 'team'
+      ? `SELECT '${bucket}' AS bucket, CAST(tm.team_id AS text) AS key, sum(n.${bucket}) AS count
+           FROM no_contact n ${teamJoin('n.key', scope.teamId)}
+          GROUP BY tm.team_id HAVING sum(n.${bucket}) > 0`
+      : `SELECT '${bucket}' AS bucket, CAST(n.key AS text) AS key, n.${bucket} AS count
+           FROM no_contact n WHERE n.${bucket} > 0`,
+  );
+  return { with: withSql, parts };
+}
+
 /** Every bucket's count per group key (and the waiting reports), as one statement. */
 function countsSql(scope: BacklogScope): string {
-  const parts = COUNTED.map((bucket) => {
-    const q = bucketSql(bucket, scope);
-    return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
-  });
+  const noContact = noContactSql(scope);
+  const parts = COUNTED.filter((bucket) => !noContact || BUCKETS[bucket].entity !== 'person').map(
+    (bucket) => {
+      const q = bucketSql(bucket, scope);
+      return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
+    },
+  );
+  if (noContact) parts.push(...noContact.parts);
   parts.push(
     `SELECT 'reports' AS bucket, NULL AS key, count(*) AS count ${WAITING_REPORTS} HAVING count(*) > 0`,
   );
-  return parts.join('\nUNION ALL\n');
+  return `${noContact?.with ?? ''} ${parts.join('\nUNION ALL\n')}`;
 }
 
 /** One group's items of a bucket, paged, and their total; the key itself is bound (:key). */
@@ -255,16 +316,29 @@ function itemsSql(
   };
 }
 
-const bindings = (scope: BacklogScope, b: BacklogBounds) => ({
-  structureId: scope.structureId,
-  teamId: scope.teamId ?? null,
-  now: b.now,
-  late7: b.late7,
-  late30: b.late30,
-  weekEnd: b.weekEnd,
-  contact30: b.contact30,
-  contact90: b.contact90,
-});
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** The first UTC midnight at or after `at`: where the counters' whole days start. */
+const utcMidnightFrom = (at: Date) => new Date(Math.ceil(at.getTime() / DAY_MS) * DAY_MS);
+const utcDay = (midnight: Date) => midnight.toISOString().slice(0, 10);
+
+const bindings = (scope: BacklogScope, b: BacklogBounds) => {
+  const edge30 = utcMidnightFrom(b.contact30);
+  const edge90 = utcMidnightFrom(b.contact90);
+  return {
+    structureId: scope.structureId,
+    teamId: scope.teamId ?? null,
+    now: b.now,
+    late7: b.late7,
+    late30: b.late30,
+    weekEnd: b.weekEnd,
+    contact30: b.contact30,
+    contact90: b.contact90,
+    edge30,
+    edge90,
+    day30: utcDay(edge30),
+    day90: utcDay(edge90),
+  };
+};
 
 const COUNTED = BACKLOG_BUCKETS.filter(
   (b): b is Exclude<BacklogBucket, 'reports'> => b !== 'reports',

@@ -382,6 +382,17 @@ describe('CLI usage and database commands', () => {
       [structureId],
     );
     expect(drift).toEqual([]);
+    // The backlog's counters, counted at the end of the seed: a total per referent of the active files.
+    const { rows: totals } = await knex.raw(
+      `SELECT coalesce(sum(persons), 0) AS counted,
+         (SELECT count(*) FROM persons p WHERE p.structure_id = :s
+           AND p.closed_at IS NULL AND p.anonymised_at IS NULL) AS active
+         FROM backlog_contact_counts
+        WHERE structure_id = :s AND dimension = 'referent' AND last_day IS NULL`,
+      { s: structureId },
+    );
+    expect(Number(totals[0].counted)).toBe(Number(totals[0].active));
+    expect(Number(totals[0].active)).toBeGreaterThan(0);
     const referral = await knex('referrals').where({ structure_id: structureId }).first();
     expect(['Besoin alimentaire', 'Accès aux droits', 'Logement', 'Santé']).toContain(
       createCipher(KEY).decrypt(referral.reason_enc),

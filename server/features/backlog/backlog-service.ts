@@ -45,7 +45,8 @@ const zeros = () =>
 /**
  * The manager's desk: the structure's open work grouped by assignee, team, district or partner,
  * cut in Paris calendar days from the injected clock. The numbers and the items behind them come
- * from the same SQL condition, so they cannot disagree.
+ * from the same SQL condition, so they cannot disagree; the no-contact numbers come from counters
+ * kept by triggers, tested equal to that condition (backlog-counters.test.ts).
  */
 export function createBacklogService({
   knex,

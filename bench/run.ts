@@ -24,6 +24,7 @@ import {
 } from '../server/seed/bench';
 import { benchConfig } from './config';
 import { deadlineBench, deadlineSection } from './deadlines';
+import { replayable, type BenchMessage, type Statement } from './replay';
 
 const DB_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/aller_vers_bench';
@@ -79,8 +80,12 @@ interface Scenario {
   body?: unknown;
   /** Whose session cookie the requests carry. */
   auth?: 'worker' | 'partner' | 'manager';
-  /** The handler this scenario is compared with: the person read's (default) or the write's. */
-  twin?: 'read' | 'write';
+  /**
+   * The handler this scenario is compared with: the person read's, the contact write's, or
+   * (the default for an app GET) its replay twin: the bare server running, after its own session
+   * and user reads, the very statements the app sent for one request of this scenario.
+   */
+  twin?: 'read' | 'write' | 'replay';
   /**
    * A hot endpoint of the issue: throughput ≥ 0.6 of its handler, its p95 at most this many
    * times the handler's, growth ≤ 2× from 20 k to 1 M persons.
@@ -443,6 +448,60 @@ async function startServer(
   return { child, ports };
 }
 
+/** Sends a message to a bench server and resolves with its answer of type `answer`. */
+function ask<T>(child: ChildProcess, message: BenchMessage, answer: string): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const on = (m: { type?: string }) => {
+      if (m?.type !== answer) return;
+      child.off('message', on);
+      resolve(m as T);
+    };
+    child.on('message', on);
+    child.send(message);
+  });
+}
+
+/**
+ * The replay twin of an app scenario: one request of it is served by the app while the app
+ * records the statements it sends (after one request unrecorded, so that caches and the
+ * session's touch are as under load), and the bare server is given them to replay.
+ */
+async function replayTwin(
+  app: ChildProcess,
+  bare: ChildProcess,
+  ports: Record<string, number>,
+  s: Scenario,
+  cookies: Record<'worker' | 'partner' | 'manager', string>,
+  key: string,
+): Promise<Scenario> {
+  const headers: Record<string, string> = {
+    accept: s.path.startsWith('/api') ? 'application/json' : 'text/html',
+  };
+  if (s.auth) headers.cookie = cookies[s.auth];
+  await send(ports.app, s.method, s.path, headers);
+  await ask(app, { type: 'record', on: true }, 'recorded');
+  const res = await send(ports.app, s.method, s.path, headers);
+  if (res.status >= 400) throw new Error(`bench: ${s.name} answered ${res.status}`);
+  // An audit row may be written as the answer leaves: let it be sent.
+  await new Promise((r) => setTimeout(r, 100));
+  const { statements } = await ask<{ statements: Statement[] }>(
+    app,
+    { type: 'record', on: false },
+    'recorded',
+  );
+  await ask(bare, { type: 'replay', key, statements }, 'replaying');
+  if (process.env.BENCH_SHOW_REPLAYS)
+    for (const q of replayable(statements))
+      console.log(`\n  replays: ${q.sql.replace(/\s+/g, ' ').slice(0, 140)}`);
+  return {
+    name: `replay twin of ${s.name} (${replayable(statements).length} statements)`,
+    port: 'bare',
+    method: 'GET',
+    path: `/replay/${key}`,
+    auth: s.auth,
+  };
+}
+
 async function stopServer(child: ChildProcess) {
   child.removeAllListeners('exit');
   const exited = new Promise((r) => child.once('exit', r));
@@ -527,6 +586,7 @@ async function httpBench(
       method: 'GET',
       path: `/api/persons/${seed.personId}`,
       auth: 'worker',
+      twin: 'read',
       p95Max: 1.5,
     },
     {
@@ -629,9 +689,14 @@ async function httpBench(
     const line = (r: Result) =>
       `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, errors ${r.errors}` +
       (r.rssMb !== null ? `, RSS ≤ ${r.rssMb.toFixed(0)} MB` : '');
-    for (const s of chosen) {
+    for (const [i, s] of chosen.entries()) {
       process.stdout.write(`${s.name} … `);
-      const twin = s.port === 'app' ? twinScenario(scenarios, s) : undefined;
+      const twin =
+        s.port !== 'app'
+          ? undefined
+          : twinKind(s) === 'replay'
+            ? await replayTwin(app.child, bare.child, ports, s, cookies, String(i))
+            : twinScenario(scenarios, s);
       if (twin) {
         // Paired with its handler; the ratios of its row come from the pair.
         const { app: r, twin: t } = await loadPaired(ports, s, twin, cookies, app.child.pid);
@@ -651,13 +716,16 @@ async function httpBench(
   return { results, maxRssMb };
 }
 
+/** An app scenario's twin: as declared, else its replay for a GET. */
+const twinKind = (s: Scenario) => s.twin ?? (s.method === 'GET' && s.auth ? 'replay' : 'read');
+
 const twinScenario = (scenarios: Scenario[], s: Scenario) =>
   scenarios.find((t) => t.name === (s.twin === 'write' ? WRITE_TWIN : READ_TWIN));
 
 /** The handler a row is compared with: the one measured alongside it, else the handler's row. */
 const twinOf = (results: Result[], r: Result) =>
   r.paired ??
-  results.find((t) => t.name === (r.scenario.twin === 'write' ? WRITE_TWIN : READ_TWIN));
+  results.find((t) => t.name === (twinKind(r.scenario) === 'write' ? WRITE_TWIN : READ_TWIN));
 
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
 
@@ -689,7 +757,12 @@ function sizeTable(run: SizeRun, growthFrom: SizeRun | null): string[] {
       targets.push(`p95 ≤ ${r.scenario.p95Max}×: ${verdict(p95Ratio <= r.scenario.p95Max)}`);
     }
     const cells = [
-      r.name + (isApp && r.scenario.twin === 'write' ? ' (vs the write handler)' : ''),
+      r.name +
+        (isApp && twinKind(r.scenario) === 'write'
+          ? ' (vs the write handler)'
+          : isApp && twinKind(r.scenario) === 'replay'
+            ? ` (vs its replay, ${r.paired?.name.match(/\((\d+) statements\)$/)?.[1] ?? '?'} statements)`
+            : ''),
       r.rps.toFixed(0),
       isApp && twin ? twin.rps.toFixed(0) : '',
       ratio === null ? '' : ratio.toFixed(2),
@@ -747,7 +820,13 @@ function httpSection(runs: SizeRun[], machine: string): string {
     'person scoped by structure, with its district, referent and derived status) and inserts the',
     'audit row, committed on its own as the app does. Logging a contact is compared with its write',
     'twin `POST /contact/:id`: session and user, then in one transaction the person locked in',
-    'scope, the contact (summary encrypted with the same cipher) and the audit row. Each app',
+    'scope, the contact (summary encrypted with the same cipher) and the audit row. Every other',
+    'app GET with a session is compared with its replay twin (`GET /replay/<n>` of the bare',
+    'server, bench/replay.ts): just before its measure, one request of it is served by the app',
+    'while the app records every statement it sends through knex; the bare server then reads the',
+    'session row itself and replays the rest (the user read, the queries, transaction statements',
+    'and audit insert, in the order sent, on one connection): the same statements with none of',
+    "the app's JavaScript. Its row's name says how many statements that is. Each app",
     `scenario runs in one-second slices alternating with its handler (${DURATION_MS / 1000} s each in all), and its`,
     "row's handler columns are that handler's figures from those slices: the other users of this",
     'machine come and go within seconds, and so weigh on both sides of the ratio alike. The',

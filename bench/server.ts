@@ -9,8 +9,11 @@
  *     structure (the very statement of the app's person read, captured from it at start), and
  *     the audit row, committed on its own as the app commits it;
  *   - `POST /contact/:id`: the session row, the user, then in one transaction the person locked
- *     in scope, the contact inserted (summary encrypted with the app's cipher) and the audit row.
- * Once listening, each child sends its ports to the parent; a message back stops it.
+ *     in scope, the contact inserted (summary encrypted with the app's cipher) and the audit row;
+ *   - `GET /replay/:key`: the session row, then the statements the app sent for one request of a
+ *     scenario (recorded by the app's server on the run's demand, bench/replay.ts), replayed.
+ * Once listening, each child sends its ports to the parent; then it answers the run's messages
+ * (BenchMessage): record, replay, stop.
  */
 import crypto from 'node:crypto';
 import express, { type Request } from 'express';
@@ -22,6 +25,7 @@ import { buildContainer } from '../server/container';
 import { createCipher } from '../server/lib/crypto';
 import { createPostgres } from '../server/lib/db';
 import { benchConfig } from './config';
+import { numbered, replayable, type BenchMessage, type Statement } from './replay';
 
 async function appServer(url: string) {
   const config = benchConfig(url);
@@ -29,10 +33,20 @@ async function appServer(url: string) {
     db: createPostgres(config, url),
     logger: pino({ level: 'silent' }),
   });
+  // The statements of one request, recorded on the parent's demand (see `replay` below).
+  let recording: Statement[] | null = null;
+  deps.knex.on('query', (q: { sql: string; bindings?: unknown[] }) => {
+    recording?.push({ sql: q.sql, bindings: q.bindings ?? [] });
+  });
   const server = createApp(deps).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   return {
     ports: { app: (server.address() as { port: number }).port },
+    record(on: boolean) {
+      const done = recording;
+      recording = on ? [] : null;
+      return done ?? [];
+    },
     async close() {
       server.close();
       await deps.close();
@@ -58,9 +72,7 @@ async function personStatement(url: string, structureId: string, personId: strin
     const found = await deps.services.persons.find(deps.knex, structureId, personId);
     if (!found || !captured) throw new Error('bench: the person read was not captured');
     const { sql, bindings } = captured as { sql: string; bindings: unknown[] };
-    // knex writes `?` placeholders; node-postgres takes `$n`.
-    let n = 0;
-    const text = sql.replace(/\?/g, () => `$${++n}`);
+    const text = numbered(sql);
     // The bindings are (structure, person id, limit) in the order knex wrote them; the person
     // id is swapped for the requested one at each call.
     const idAt = bindings.indexOf(personId);
@@ -106,17 +118,26 @@ async function bareServer(url: string) {
     return mac === value.slice(dot + 1) ? sid : null;
   };
 
-  /** Session row then user row, as connect-pg-simple and the session's deserializer read them. */
-  async function signedIn(req: Request) {
+  /** The signed-in user's id from the session row, read as connect-pg-simple reads it. */
+  async function sessionUserId(req: Request): Promise<string | null> {
     const sid = sidOf(req);
     if (!sid) return null;
     const s = await pool.query(
       'SELECT sess FROM sessions WHERE sid = $1 AND expire >= to_timestamp($2)',
       [sid, Math.ceil(Date.now() / 1000)],
     );
-    const userId = s.rows[0]?.sess?.passport?.user?.id as string | undefined;
+    return (s.rows[0]?.sess?.passport?.user?.id as string | undefined) ?? null;
+  }
+
+  /** Session row then user row, as connect-pg-simple and the session's deserializer read them. */
+  async function signedIn(req: Request) {
+    const userId = await sessionUserId(req);
     if (!userId) return null;
-    const u = await pool.query('select * from "users" where "id" = $1 limit $2', [userId, 1]);
+    // The app's statement (findForSession): the user with their structure's settings.
+    const u = await pool.query(
+      'select "u".*, "s"."settings" as "structure_settings" from "users" as "u" left join "structures" as "s" on "s"."id" = "u"."structure_id" where "u"."id" = $1 limit $2',
+      [userId, 1],
+    );
     const user = u.rows[0];
     return user && !user.disabled_at ? user : null;
   }
@@ -204,10 +225,38 @@ async function bareServer(url: string) {
     }
   });
 
+  /** The replay twins, by key: the statements of one request of an app scenario. */
+  const replays = new Map<string, { text: string; bindings: unknown[] }[]>();
+  bare.get('/replay/:key', async (req, res) => {
+    const statements = replays.get(req.params.key);
+    if (!statements) return void res.status(404).end();
+    // The session row; the user is read by the app's own statement, replayed with the rest.
+    if (!(await sessionUserId(req))) return void res.status(401).end();
+    // One connection, the statements in the order the app sent them (a transaction's BEGIN and
+    // COMMIT among them); the last one's rows are the answer.
+    const client = await pool.connect();
+    let rows: unknown[] = [];
+    try {
+      for (const q of statements) rows = (await client.query(q.text, q.bindings)).rows;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    res.json(rows);
+  });
+
   const server = bare.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   return {
     ports: { bare: (server.address() as { port: number }).port },
+    replay(key: string, statements: Statement[]) {
+      replays.set(
+        key,
+        replayable(statements).map((q) => ({ text: numbered(q.sql), bindings: q.bindings })),
+      );
+    },
     async close() {
       server.close();
       await bareKnex.destroy();
@@ -219,11 +268,23 @@ async function bareServer(url: string) {
 async function main() {
   const url = process.env.BENCH_DATABASE_URL!;
   const which = process.env.BENCH_SERVER === 'bare' ? bareServer : appServer;
-  const s = await which(url);
+  const s: {
+    ports: Record<string, number>;
+    record?: (on: boolean) => Statement[];
+    replay?: (key: string, statements: Statement[]) => void;
+    close(): Promise<void>;
+  } = await which(url);
   process.send?.(s.ports);
-  process.on('message', async () => {
-    await s.close();
-    process.exit(0);
+  process.on('message', async (m: BenchMessage) => {
+    if (m === 'stop') {
+      await s.close();
+      process.exit(0);
+    }
+    if (m.type === 'record') process.send?.({ type: 'recorded', statements: s.record!(m.on) });
+    if (m.type === 'replay') {
+      s.replay!(m.key, m.statements);
+      process.send?.({ type: 'replaying', key: m.key });
+    }
   });
 }
 

@@ -417,6 +417,16 @@ async function writeChunk(trx: Knex.Transaction, s: Setup, pools: Pools, from: n
         random() AS rc, random() AS ro, random() AS rs
       FROM bench_p p CROSS JOIN LATERAL generate_series(1, p.n_contacts) j
     ) c`);
+  // Without triggers, each person's first successful contact is written here, as the contacts'
+  // triggers would have (migrations/20261208500000).
+  if (s.superuser)
+    await raw(`
+      UPDATE persons p SET first_reached_at = m.first_at
+        FROM (SELECT c.person_id, min(c.occurred_at) AS first_at FROM contacts c
+               WHERE c.person_id IN (SELECT id FROM bench_p)
+                 AND c.outcome IN ('reached', 'appointment_set')
+               GROUP BY c.person_id) m
+       WHERE p.id = m.person_id`);
   await writeChunkRest(trx, s, pools, b);
 }
 

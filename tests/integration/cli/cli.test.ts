@@ -382,6 +382,19 @@ describe('CLI usage and database commands', () => {
       [structureId],
     );
     expect(drift).toEqual([]);
+    // So is the first successful contact, and some persons were reached.
+    const { rows: firstDrift } = await knex.raw(
+      `SELECT p.id FROM persons p WHERE p.structure_id = ?
+         AND p.first_reached_at IS DISTINCT FROM (SELECT min(c.occurred_at) FROM contacts c
+              WHERE c.person_id = p.id AND c.outcome IN ('reached', 'appointment_set'))`,
+      [structureId],
+    );
+    expect(firstDrift).toEqual([]);
+    const reached = await knex('persons')
+      .where({ structure_id: structureId })
+      .whereNotNull('first_reached_at')
+      .count({ n: '*' });
+    expect(Number(reached[0].n)).toBeGreaterThan(0);
     // The backlog's counters, counted at the end of the seed: a total per referent of the active files.
     const { rows: totals } = await knex.raw(
       `SELECT coalesce(sum(persons), 0) AS counted,

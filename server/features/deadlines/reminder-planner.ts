@@ -40,19 +40,23 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
     ): Promise<void> {
       const s = await ruleSettings(trx, structureId);
       const base = { structureId, subjectType: 'follow_up', subjectId: followUpId };
-      await outbox.schedule({ ...base, kind: FOLLOW_UP_DUE, dueAt });
-      await outbox.schedule({
-        ...base,
-        kind: FOLLOW_UP_OVERDUE_REMINDER,
-        dueAt: calendar.nextWorkingMoment(calendar.addBusinessDays(dueAt, s.followUpReminderDays)),
-      });
-      await outbox.schedule({
-        ...base,
-        kind: FOLLOW_UP_ESCALATE,
-        dueAt: calendar.nextWorkingMoment(
-          calendar.addBusinessDays(dueAt, s.followUpEscalationDays),
-        ),
-      });
+      await outbox.scheduleAll([
+        { ...base, kind: FOLLOW_UP_DUE, dueAt },
+        {
+          ...base,
+          kind: FOLLOW_UP_OVERDUE_REMINDER,
+          dueAt: calendar.nextWorkingMoment(
+            calendar.addBusinessDays(dueAt, s.followUpReminderDays),
+          ),
+        },
+        {
+          ...base,
+          kind: FOLLOW_UP_ESCALATE,
+          dueAt: calendar.nextWorkingMoment(
+            calendar.addBusinessDays(dueAt, s.followUpEscalationDays),
+          ),
+        },
+      ]);
     },
 
     /** The follow-up closed, moved or was handed on: its pending deadlines go. */
@@ -105,10 +109,10 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
           pending.some((p) => p.kind === w.kind && p.dueAt.getTime() === w.dueAt.getTime()),
         );
       if (unchanged) return;
-      // pending() locked what cancel() would find: with none, there is nothing to cancel.
-      if (pending.length) await outbox.cancel('person', personId, NO_CONTACT_KINDS);
+      // pending() locked the rows that cancel() would find: they are cancelled as read.
+      await outbox.cancelHeld(pending.map((p) => p.id));
       const base = { structureId, subjectType: 'person', subjectId: personId };
-      for (const w of wanted) await outbox.schedule({ ...base, ...w });
+      await outbox.scheduleAll(wanted.map((w) => ({ ...base, ...w })));
     },
   };
 }

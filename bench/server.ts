@@ -9,7 +9,8 @@
  *     structure (the very statement of the app's person read, captured from it at start), and
  *     the audit row, committed on its own as the app commits it;
  *   - `POST /contact/:id`: the session row, the user, then in one transaction the person locked
- *     in scope, the contact inserted (summary encrypted with the app's cipher) and the audit row;
+ *     in scope by the UPDATE that moves its last activity (as the app locks it for a contact),
+ *     the contact inserted (summary encrypted with the app's cipher) and the audit row;
  *   - `GET /replay/:key`: the session row, then the statements the app sent for one request of a
  *     scenario (recorded by the app's server on the run's demand, bench/replay.ts), replayed.
  * Once listening, each child sends its ports to the parent; then it answers the run's messages
@@ -185,9 +186,11 @@ async function bareServer(url: string) {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      // The app's lock for a contact: the UPDATE that moves the file's last activity (a rule:
+      // retention counts from it), returning what the contact's rules read.
       const locked = await client.query(
-        'select "id" from "persons" where "id" = $1 and "structure_id" = $2 limit $3 for update',
-        [req.params.id, user.structure_id, 1],
+        'update "persons" set "last_activity_at" = greatest(last_activity_at, $1) where "id" = $2 and "structure_id" = $3 returning "id", "version", "referent_id", "pause_reminders", "last_contact_at"',
+        [new Date(), req.params.id, user.structure_id],
       );
       if (!locked.rows[0]) {
         await client.query('ROLLBACK');

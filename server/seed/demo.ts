@@ -269,7 +269,9 @@ const personsStep: DemoSeedStep = async (ctx) => {
       await planner.planFollowUp(ctx.trx, outbox, ctx.structureId, followUp.id, dueAt);
     }
     // From the last contact, or now for a person never reached.
-    await planner.planNoContact(ctx.trx, outbox, ctx.structureId, person.id, ctx.now);
+    await planner.planNoContact(ctx.trx, outbox, ctx.structureId, person.id, {
+      createdAt: ctx.now,
+    });
   }
 };
 

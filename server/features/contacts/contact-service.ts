@@ -8,7 +8,7 @@ import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
-import type { PersonService } from '../persons/person-service';
+import type { LockedPerson, PersonService } from '../persons/person-service';
 import type { Contact, ContactRepository } from './contact-repository';
 import type { CreateContactInput } from './contact-schemas';
 
@@ -16,7 +16,7 @@ export interface ContactServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  persons: Pick<PersonService, 'lock' | 'exists' | 'moveReferent'>;
   contacts: ContactRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   clock: Clock;
@@ -36,17 +36,19 @@ export function createContactService({
   audit,
 }: ContactServiceDeps) {
   /**
-   * Writes a contact on a file the caller has locked, in its transaction: the next follow-up,
-   * the file's last activity, the no-contact rules planned again from it, the audit event.
+   * Writes a contact on a file the caller has locked with its last activity moved on (the lock
+   * given `activityAt`: one statement), in its transaction: the next follow-up, the no-contact
+   * rules planned again when the contact moves the last one, the audit event.
    */
   async function logInTransaction(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
     actor: Actor,
-    personId: string,
+    person: Pick<LockedPerson, 'id' | 'lastContactAt'>,
     input: CreateContactInput,
     ctx: RequestContext,
   ): Promise<Contact & { followUpId: string | null }> {
+    const personId = person.id;
     const now = clock.now();
     const contact = await contacts.insert(
       trx,
@@ -72,9 +74,14 @@ export function createContactService({
         contactId: contact.id,
       });
     }
-    await persons.touch(trx, actor.structureId, personId, now);
-    // The no-contact rules count from the last contact: planned again from it.
-    await planner.planNoContact(trx, outbox, actor.structureId, personId);
+    // The no-contact rules count from the last contact: planned again from this one when it is
+    // the new last. An older contact, or one at the same moment, leaves their moments where they
+    // are (a settings change re-plans them on its own): nothing to read or write.
+    const previous = person.lastContactAt;
+    if (!previous || contact.occurredAt.getTime() > previous.getTime())
+      await planner.planNoContact(trx, outbox, actor.structureId, personId, {
+        lastContactAt: contact.occurredAt,
+      });
     await audit.record(trx, {
       actor,
       structureId: actor.structureId,
@@ -103,9 +110,11 @@ export function createContactService({
         notInPast('nextFollowUpAt', input.nextFollowUpAt, now, input.allowPast),
       );
       return uow(async (trx, outbox) => {
-        const person = await persons.lock(trx, actor.structureId, personId);
+        // The lock moves the file's last activity: held from here to the commit, it covers the
+        // contact, its follow-up, the no-contact rules and the audit event.
+        const person = await persons.lock(trx, actor.structureId, personId, now);
         if (!person) throw new NotFoundError('Person');
-        return logInTransaction(trx, outbox, actor, personId, input, ctx);
+        return logInTransaction(trx, outbox, actor, person, input, ctx);
       });
     },
 

@@ -121,16 +121,25 @@ export function createDeadlineRepository() {
     },
 
     async insert(trx: Knex.Transaction, d: NewDeadline): Promise<string> {
-      const [row] = await trx('deadlines')
-        .insert({
-          structure_id: d.structureId,
-          kind: d.kind,
-          subject_type: d.subjectType,
-          subject_id: d.subjectId,
-          due_at: d.dueAt,
-        })
+      const [id] = await repo.insertAll(trx, [d]);
+      return id;
+    },
+
+    /** Several deadlines in one INSERT; their ids in the order given. */
+    async insertAll(trx: Knex.Transaction, ds: readonly NewDeadline[]): Promise<string[]> {
+      if (ds.length === 0) return [];
+      const rows: { id: string }[] = await trx('deadlines')
+        .insert(
+          ds.map((d) => ({
+            structure_id: d.structureId,
+            kind: d.kind,
+            subject_type: d.subjectType,
+            subject_id: d.subjectId,
+            due_at: d.dueAt,
+          })),
+        )
         .returning('id');
-      return row.id as string;
+      return rows.map((r) => r.id);
     },
 
     /** Cancels the pending deadlines of a subject (all kinds, or the ones named); returns their ids. */
@@ -184,6 +193,20 @@ export function createDeadlineRepository() {
         kind: r.kind,
         dueAt: new Date(r.due_at),
       }));
+    },
+
+    /**
+     * Cancels pending deadlines the transaction already holds, as pendingOfSubject locked them
+     * (no job can start on them, so nothing to skip); returns the ids it cancelled.
+     */
+    async cancelHeld(trx: Knex.Transaction, ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows = await trx('deadlines')
+        .whereIn('id', ids)
+        .where({ status: 'pending' })
+        .update({ status: 'cancelled', processed_at: trx.fn.now() })
+        .returning('id');
+      return rows.map((r: { id: string }) => r.id);
     },
 
     /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */

@@ -18,7 +18,11 @@ export type StructureRuns = ReturnType<typeof createStructureRuns>;
 /** What a transaction may do with the outbox: its effects reach BullMQ only after commit. */
 export interface OutboxWriter {
   schedule(d: NewDeadline): Promise<string>;
+  /** Several deadlines written together (one statement); their ids in the order given. */
+  scheduleAll(ds: readonly NewDeadline[]): Promise<string[]>;
   cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
+  /** Cancels deadlines read by pending() in this transaction (held since); the ids cancelled. */
+  cancelHeld(ids: readonly string[]): Promise<string[]>;
   /** The pending deadlines of a subject of these kinds, held until commit (see cancel). */
   pending(
     subjectType: string,
@@ -47,8 +51,10 @@ export type OutboxIn = (trx: Knex.Transaction) => OutboxWriter;
 export function createOutboxIn(deadlines: DeadlineRepository): OutboxIn {
   return (trx) => ({
     schedule: (d) => deadlines.insert(trx, d),
+    scheduleAll: (ds) => deadlines.insertAll(trx, ds),
     cancel: (subjectType, subjectId, kinds) =>
       deadlines.cancelPending(trx, subjectType, subjectId, kinds),
+    cancelHeld: (ids) => deadlines.cancelHeld(trx, ids),
     pending: (subjectType, subjectId, kinds) =>
       deadlines.pendingOfSubject(trx, subjectType, subjectId, kinds),
     async reschedule(id, dueAt) {
@@ -74,10 +80,20 @@ export function createOutbox(outboxIn: OutboxIn, relay: Pick<DeadlineRelay, 'enq
           scheduled.push(id);
           return id;
         },
+        async scheduleAll(ds) {
+          const ids = await rows.scheduleAll(ds);
+          scheduled.push(...ids);
+          return ids;
+        },
         async cancel(subjectType, subjectId, kinds) {
           const ids = await rows.cancel(subjectType, subjectId, kinds);
           cancelled.push(...ids);
           return ids;
+        },
+        async cancelHeld(ids) {
+          const done = await rows.cancelHeld(ids);
+          cancelled.push(...done);
+          return done;
         },
         pending: (subjectType, subjectId, kinds) => rows.pending(subjectType, subjectId, kinds),
         async reschedule(id, dueAt) {

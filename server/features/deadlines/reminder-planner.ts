@@ -40,19 +40,23 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
     ): Promise<void> {
       const s = await ruleSettings(trx, structureId);
       const base = { structureId, subjectType: 'follow_up', subjectId: followUpId };
-      await outbox.schedule({ ...base, kind: FOLLOW_UP_DUE, dueAt });
-      await outbox.schedule({
-        ...base,
-        kind: FOLLOW_UP_OVERDUE_REMINDER,
-        dueAt: calendar.nextWorkingMoment(calendar.addBusinessDays(dueAt, s.followUpReminderDays)),
-      });
-      await outbox.schedule({
-        ...base,
-        kind: FOLLOW_UP_ESCALATE,
-        dueAt: calendar.nextWorkingMoment(
-          calendar.addBusinessDays(dueAt, s.followUpEscalationDays),
-        ),
-      });
+      await outbox.scheduleAll([
+        { ...base, kind: FOLLOW_UP_DUE, dueAt },
+        {
+          ...base,
+          kind: FOLLOW_UP_OVERDUE_REMINDER,
+          dueAt: calendar.nextWorkingMoment(
+            calendar.addBusinessDays(dueAt, s.followUpReminderDays),
+          ),
+        },
+        {
+          ...base,
+          kind: FOLLOW_UP_ESCALATE,
+          dueAt: calendar.nextWorkingMoment(
+            calendar.addBusinessDays(dueAt, s.followUpEscalationDays),
+          ),
+        },
+      ]);
     },
 
     /** The follow-up closed, moved or was handed on: its pending deadlines go. */
@@ -63,21 +67,24 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
     /**
      * The no-contact rules of a person, planned again from their last contact (or, with none,
      * from `createdAt` when the file is being created, else from its creation): called when a
-     * file is created and whenever a contact is logged. When the pending rules are already due
-     * at the moments planned (a contact older than the last one, a second contact the same
-     * moment), they stay as they are: no rows cancelled and written again, no jobs replaced.
+     * file is created, reopened or its reminders resumed, and when a contact logged becomes the
+     * last one (its caller knows that moment: `lastContactAt`, nothing to read). When the
+     * pending rules are already due at the moments planned, they stay as they are: no rows
+     * cancelled and written again, no jobs replaced.
      */
     async planNoContact(
       trx: Knex.Transaction,
       outbox: OutboxWriter,
       structureId: string,
       personId: string,
-      createdAt?: Date,
+      from?: { createdAt: Date } | { lastContactAt: Date },
     ): Promise<void> {
       const last =
-        (await reminders.lastContactAt(trx, structureId, personId, !createdAt)) ??
-        createdAt ??
-        null;
+        from && 'lastContactAt' in from
+          ? from.lastContactAt
+          : ((await reminders.lastContactAt(trx, structureId, personId, !from)) ??
+            from?.createdAt ??
+            null);
       if (!last) {
         await outbox.cancel('person', personId, NO_CONTACT_KINDS);
         return;
@@ -102,9 +109,10 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
           pending.some((p) => p.kind === w.kind && p.dueAt.getTime() === w.dueAt.getTime()),
         );
       if (unchanged) return;
-      await outbox.cancel('person', personId, NO_CONTACT_KINDS);
+      // pending() locked the rows that cancel() would find: they are cancelled as read.
+      await outbox.cancelHeld(pending.map((p) => p.id));
       const base = { structureId, subjectType: 'person', subjectId: personId };
-      for (const w of wanted) await outbox.schedule({ ...base, ...w });
+      await outbox.scheduleAll(wanted.map((w) => ({ ...base, ...w })));
     },
   };
 }

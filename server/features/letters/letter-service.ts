@@ -56,7 +56,8 @@ export function createLetterService({
       const now = clock.now();
       if (input.kind === 'meeting') assertDates(notInPast('at', input.at, now, undefined));
       return uow(async (trx, outbox) => {
-        await persons.lockInScope(trx, actor, personId);
+        // A letter logs a contact: the lock moves the file's last activity, as logInTransaction asks.
+        const locked = await persons.lockInScope(trx, actor, personId, now);
         const person = await persons.getInScope(trx, actor, personId);
         const lines = person.address ? addressLines(person.address) : [];
         if (lines.length === 0)
@@ -89,7 +90,7 @@ export function createLetterService({
           trx,
           outbox,
           actor,
-          personId,
+          locked,
           {
             occurredAt: now,
             channel: 'mail',

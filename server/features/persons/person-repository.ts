@@ -34,6 +34,20 @@ export interface Person {
   updatedAt: Date;
 }
 
+/** A person's row as a write locks it: what the write's rules need, read by the lock. */
+export interface LockedPerson {
+  id: string;
+  version: number;
+  referentId: string | null;
+  pauseReminders: boolean;
+  /** Its latest contact before this write (kept by triggers on contacts), or null. */
+  lastContactAt: Date | null;
+}
+
+/** The last activity moved on to `at` (never back: writes may commit out of order). */
+const movedOn = (db: Knex | Knex.Transaction, at: Date) =>
+  db.raw('greatest(last_activity_at, ?)', [at]);
+
 /** Person columns in the API's camelCase, mapped once here. */
 const COLUMNS: Record<string, string> = {
   alias: 'alias',
@@ -208,27 +222,31 @@ export function createPersonRepository(cipher: Cipher) {
       }));
     },
 
-    /** Locks the row of a person in scope for the rest of the transaction. */
+    /**
+     * Locks the row of a person in scope for the rest of the transaction; null outside it. Given
+     * `activityAt` (a write that is activity on the file, such as a contact), the lock is the
+     * UPDATE that moves its last activity, so the row is locked and touched in one statement.
+     */
     async lock(
       trx: Knex.Transaction,
       structureId: string,
       id: string,
-    ): Promise<{
-      id: string;
-      version: number;
-      referentId: string | null;
-      pauseReminders: boolean;
-    } | null> {
-      const row = await trx('persons')
-        .where({ id, structure_id: structureId })
-        .forUpdate()
-        .first('id', 'version', 'referent_id', 'pause_reminders');
+      activityAt?: Date,
+    ): Promise<LockedPerson | null> {
+      const columns = ['id', 'version', 'referent_id', 'pause_reminders', 'last_contact_at'];
+      const scoped = trx('persons').where({ id, structure_id: structureId });
+      const row = activityAt
+        ? (
+            await scoped.update({ last_activity_at: movedOn(trx, activityAt) }).returning(columns)
+          )[0]
+        : await scoped.forUpdate().first(columns);
       return row
         ? {
             id: row.id,
             version: row.version,
             referentId: row.referent_id,
             pauseReminders: row.pause_reminders,
+            lastContactAt: row.last_contact_at ?? null,
           }
         : null;
     },
@@ -281,7 +299,7 @@ export function createPersonRepository(cipher: Cipher) {
     async touch(db: Db, structureId: string, id: string, at: Date): Promise<void> {
       await db('persons')
         .where({ id, structure_id: structureId })
-        .update({ last_activity_at: db.raw('greatest(last_activity_at, ?)', [at]) });
+        .update({ last_activity_at: movedOn(db, at) });
     },
 
     /**

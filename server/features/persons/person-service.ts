@@ -16,7 +16,7 @@ import type { UserService } from '../users/user-service';
 import { type DistrictRepository, type District } from './district-repository';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
 
-export type { Person } from './person-repository';
+export type { LockedPerson, Person } from './person-repository';
 import type { CreatePersonInput, SearchPersonsQuery, UpdatePersonInput } from './person-schemas';
 
 export interface PersonServiceDeps {
@@ -86,7 +86,7 @@ export function createPersonService({
     await checkReferences(trx, actor, write);
     const id = await persons.insert(trx, actor.structureId, actor.id, write);
     // No contact yet: the no-contact rules count from the file's creation.
-    await planner.planNoContact(trx, outbox, actor.structureId, id, clock.now());
+    await planner.planNoContact(trx, outbox, actor.structureId, id, { createdAt: clock.now() });
     await audit.record(trx, {
       actor,
       structureId: actor.structureId,
@@ -121,20 +121,22 @@ export function createPersonService({
 
     /**
      * Locks the person's row for the caller's transaction (the first lock of every write on a
-     * file) or answers 404 outside the actor's structure.
+     * file) or answers 404 outside the actor's structure. With `activityAt`, the lock also moves
+     * the file's last activity (as `touch`), in the same statement.
      */
-    async lockInScope(trx: Knex.Transaction, actor: Actor, id: string) {
-      const locked = await persons.lock(trx, actor.structureId, id);
+    async lockInScope(trx: Knex.Transaction, actor: Actor, id: string, activityAt?: Date) {
+      const locked = await persons.lock(trx, actor.structureId, id, activityAt);
       if (!locked) throw new NotFoundError('Person');
       return locked;
     },
 
     /**
      * Locks a person's row for the caller's transaction in the given structure (for moves whose
-     * structure comes from the subject, as a partner's answer); null outside it.
+     * structure comes from the subject, as a partner's answer); null outside it. With
+     * `activityAt`, as lockInScope.
      */
-    lock: (trx: Knex.Transaction, structureId: string, id: string) =>
-      persons.lock(trx, structureId, id),
+    lock: (trx: Knex.Transaction, structureId: string, id: string, activityAt?: Date) =>
+      persons.lock(trx, structureId, id, activityAt),
 
     exists: (db: Knex | Knex.Transaction, structureId: string, id: string) =>
       persons.exists(db, structureId, id),

@@ -207,6 +207,59 @@ describe('contacts API', () => {
     expect(bad.body.error.details[0].field).toBe('id');
   });
 
+  it('when a contact is logged, then the last activity of the file moves on and its version stays (a contact is no edit of the file)', async () => {
+    const p = await createPerson(worker);
+    const before = await testKnex()('persons').where({ id: p.id }).first();
+    await worker.post(`/api/persons/${p.id}/contacts`).send(reached).expect(201);
+    const after = await testKnex()('persons').where({ id: p.id }).first();
+    expect(after.last_activity_at.getTime()).toBeGreaterThan(before.last_activity_at.getTime());
+    expect(after.version).toBe(before.version);
+    expect(after.last_contact_at).toEqual(new Date('2026-11-20T09:00:00.000Z'));
+  });
+
+  it('when the person is of another structure, then 404: no contact, no event, and its last activity stays', async () => {
+    const p = await createPerson(worker);
+    const stranger = await loginAs(ctx.app, (await createTeam()).worker.email);
+    const before = await testKnex()('persons').where({ id: p.id }).first();
+    expect((await stranger.post(`/api/persons/${p.id}/contacts`).send(reached)).status).toBe(404);
+    expect(await testKnex()('contacts').where({ person_id: p.id })).toHaveLength(0);
+    expect(await auditRows({ subject_id: p.id, action: 'contact.create' })).toHaveLength(0);
+    const after = await testKnex()('persons').where({ id: p.id }).first();
+    expect(after.last_activity_at).toEqual(before.last_activity_at);
+  });
+
+  it('when a contact does not move the last one, then its transaction is the lock that moves the last activity, the contact and the audit event; a newer one also plans the no-contact rules there', async () => {
+    const p = await createPerson(worker);
+    await worker.post(`/api/persons/${p.id}/contacts`).send(reached).expect(201);
+    /** The statements between BEGIN and COMMIT of one contact write, as knex sends them. */
+    const statementsOf = async (body: Record<string, unknown>) => {
+      const sent: string[] = [];
+      const onQuery = (q: { sql: string }) => sent.push(q.sql);
+      ctx.deps.knex.on('query', onQuery);
+      try {
+        await worker.post(`/api/persons/${p.id}/contacts`).send(body).expect(201);
+      } finally {
+        ctx.deps.knex.removeListener('query', onQuery);
+      }
+      const begin = sent.findIndex((q) => /^begin/i.test(q));
+      const commit = sent.findIndex((q) => /^commit/i.test(q));
+      expect(begin).toBeGreaterThanOrEqual(0);
+      expect(commit).toBeGreaterThan(begin);
+      return sent.slice(begin + 1, commit).map((q) => /^\w+ (?:into |from )?"?\w+"?/i.exec(q)![0]);
+    };
+
+    // An older contact: the moments of the no-contact rules stay, nothing about them is read.
+    expect(await statementsOf({ ...reached, occurredAt: '2026-11-19T10:00:00+01:00' })).toEqual([
+      'update "persons"',
+      'insert into "contacts"',
+      'insert into "audit_events"',
+    ]);
+    const newer = await statementsOf({ ...reached, occurredAt: '2026-11-21T10:00:00+01:00' });
+    expect(newer[0]).toBe('update "persons"');
+    expect(newer).toContain('insert into "deadlines"');
+    expect(newer[newer.length - 1]).toBe('insert into "audit_events"');
+  });
+
   it('when nobody is signed in, then 401', async () => {
     const p = await createPerson(worker);
     expect((await request(ctx.app).get(`/api/persons/${p.id}/contacts`)).status).toBe(401);

@@ -66,6 +66,51 @@ describe('transactional outbox', () => {
     await ctx.deps.queue.remove(jobs[0].id!);
   });
 
+  it('when several deadlines are scheduled together, then one INSERT, one job each after commit; cancelling the rows pending() read removes their jobs after commit', async () => {
+    const structure = await createStructure();
+    const subjectId = crypto.randomUUID();
+    const at = (h: number) => new Date(NOW.getTime() + h * 3600_000);
+    const base = { structureId: structure.id, subjectType: 'person', subjectId };
+    const inserts: string[] = [];
+    const onQuery = (q: { sql: string }) => {
+      if (/^insert into "deadlines"/i.test(q.sql)) inserts.push(q.sql);
+    };
+    ctx.deps.knex.on('query', onQuery);
+    let ids: string[];
+    try {
+      ids = await ctx.deps.uow((_trx, outbox) =>
+        outbox.scheduleAll([
+          { ...base, kind: 'person.no_contact', dueAt: at(1) },
+          { ...base, kind: 'person.suggest_close', dueAt: at(2) },
+        ]),
+      );
+    } finally {
+      ctx.deps.knex.removeListener('query', onQuery);
+    }
+    expect(inserts).toHaveLength(1);
+    const rows = await testKnex()('deadlines').whereIn('id', ids).orderBy('due_at');
+    expect(rows.map((r) => [r.id, r.kind, r.status])).toEqual([
+      [ids[0], 'person.no_contact', 'pending'],
+      [ids[1], 'person.suggest_close', 'pending'],
+    ]);
+    const jobIds = async () =>
+      (await ctx.deps.queue.getJobs(['delayed', 'waiting'])).map((j) => j.id).sort();
+    expect(await jobIds()).toEqual(ids.map((id) => `deadline-${id}`).sort());
+
+    const cancelled = await ctx.deps.uow(async (_trx, outbox) => {
+      const pending = await outbox.pending('person', subjectId, ['person.no_contact']);
+      expect(pending.map((p) => p.id)).toEqual([ids[0]]);
+      const done = await outbox.cancelHeld(pending.map((p) => p.id));
+      // Before the commit the job is still there: it goes after.
+      expect(await jobIds()).toContain(`deadline-${ids[0]}`);
+      return done;
+    });
+    expect(cancelled).toEqual([ids[0]]);
+    expect((await testKnex()('deadlines').where({ id: ids[0] }).first()).status).toBe('cancelled');
+    expect(await jobIds()).toEqual([`deadline-${ids[1]}`]);
+    await ctx.deps.queue.remove(`deadline-${ids[1]}`);
+  });
+
   describe('when Redis is down at commit time', () => {
     let down: TestContext;
     beforeAll(async () => {

@@ -13,7 +13,7 @@ afterAll(async () => {
 /**
  * Packages the web loads at the first use, not at start: each holds megabytes of heap (fonts
  * and tables, dictionaries, templates) that most web processes never need (docs/benchmarks.md,
- * "Memory"). A static import of one of them anywhere on the web's path would load it at start.
+ * "Memory of the web process"). A static import of one of them anywhere on the web's path would load it at start.
  */
 const LAZY = [
   'pdfkit',

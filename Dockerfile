@@ -38,4 +38,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # The web's V8 heap limits, as docker-compose.yml's web command (docs/benchmarks.md, "Memory of
 # the web process").
-CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=8", "dist/server/index.js"]
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=4", "dist/server/index.js"]

@@ -127,7 +127,7 @@ describe('docker-compose.yml', () => {
     expect(compose.services.web.command).toEqual([
       'node',
       '--max-old-space-size=128',
-      '--max-semi-space-size=8',
+      '--max-semi-space-size=4',
       'dist/server/index.js',
     ]);
     expect(compose.services.worker.command).toEqual(['node', 'dist/jobs/worker.js']);

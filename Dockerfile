@@ -1,6 +1,7 @@
 # Web and worker image: one image, two commands. Production runs the compiled JavaScript
-# (`npm run build` → dist/): `node dist/server/index.js` (the default) and `node dist/jobs/worker.js`;
-# the CLI is `node dist/server/cli/index.js`. tsx is for development only.
+# (`npm run build` → dist/): `node dist/server/index.js` (the default, with the web's heap
+# limits) and `node dist/jobs/worker.js`; the CLI is `node dist/server/cli/index.js`. tsx is for
+# development only.
 
 # Production dependencies. The build tools let argon2 compile itself where its prebuilt binary
 # does not load (package.json approves its install script); they stay out of the final image.
@@ -35,4 +36,6 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "dist/server/index.js"]
+# The web's V8 heap limits, as docker-compose.yml's web command (docs/benchmarks.md, "Memory of
+# the web process").
+CMD ["node", "--max-old-space-size=128", "--max-semi-space-size=4", "dist/server/index.js"]

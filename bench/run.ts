@@ -12,6 +12,7 @@ import path from 'node:path';
 import knexFactory from 'knex';
 import * as prettier from 'prettier';
 import pino from 'pino';
+import YAML from 'yaml';
 import { buildContainer } from '../server/container';
 import { createPostgres, migrateLatest } from '../server/lib/db';
 import { createCipher } from '../server/lib/crypto';
@@ -422,13 +423,30 @@ function compiledServer(): string {
   return compiled;
 }
 
+/**
+ * The node flags production starts the web with (the V8 heap limits): those of the web
+ * service's command in docker-compose.yml, between `node` and the script. The app child runs
+ * with them, so the RSS measured here is the one production gets.
+ */
+function productionWebFlags(): string[] {
+  const compose = YAML.parse(
+    fs.readFileSync(path.join(__dirname, '..', 'docker-compose.yml'), 'utf8'),
+    { merge: true },
+  ) as { services: { web: { command: string[] } } };
+  const [node, ...rest] = compose.services.web.command;
+  if (node !== 'node') throw new Error('bench: the web service does not start with node');
+  return rest.filter((arg) => arg.startsWith('--'));
+}
+
+const appFlags = () => productionWebFlags().join(' ') || 'none';
+
 /** Starts one of bench/server.ts's servers in a child process; resolves with its ports. */
 async function startServer(
   which: 'app' | 'bare',
   url: string,
   seed: Awaited<ReturnType<typeof benchSeed>>,
 ): Promise<{ child: ChildProcess; ports: Record<string, number> }> {
-  const execArgv: string[] = [];
+  const execArgv: string[] = which === 'app' ? productionWebFlags() : [];
   if (which === 'app' && CPU_PROF_DIR)
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF_DIR)}`);
   const child = fork(compiledServer(), {
@@ -515,6 +533,7 @@ async function httpBench(
   seed: Awaited<ReturnType<typeof benchSeed>>,
   writePersonId: string,
 ): Promise<{ results: Result[]; maxRssMb: number }> {
+  console.log(`App process node flags (the web's, docker-compose.yml): ${appFlags()}`);
   const [app, bare] = await Promise.all([
     startServer('app', url, seed),
     startServer('bare', url, seed),
@@ -835,7 +854,8 @@ function httpSection(runs: SizeRun[], machine: string): string {
     `(issue 13), for the hot endpoints: throughput ≥ ${MIN_RATIO} of the handler; p95 ≤ 1.5× the`,
     "handler's for the person read and logging a contact, ≤ 2× for search, the backlog and the",
     `person page; p95 growth ≤ ${MAX_GROWTH}× from the smallest size to the largest; the app`,
-    "process's resident set (sampled every 200 ms from /proc) ≤ 200 MB under load.",
+    "process's resident set (sampled every 200 ms from /proc) ≤ 200 MB under load. The app process",
+    `runs with the node flags production starts the web with (docker-compose.yml): \`${appFlags()}\`.`,
     '',
     `Run: ${new Date().toISOString().slice(0, 16)}Z, ${machine}, ${CONNECTIONS} connections, ` +
       `${DURATION_MS / 1000} s per scenario, with \`${command}\`.`,

@@ -60,19 +60,32 @@ export function slowDownDelayMs(
   return Math.min(o.baseDelayMs * 2 ** doublings, o.maxDelayMs);
 }
 
-/** When each address may try an account next: in Redis, or in memory while Redis is away. */
-function nextAttemptStore(redis: Redis | null, prefix: string, ttlMs: number) {
-  const memory = new Map<string, number>();
+/**
+ * When each address may try an account next: in Redis, or in memory while Redis is away. An
+ * entry lasts `ttlMs` from its last write in both; the memory drops its lapsed entries once it
+ * holds 10 000, so guesses spread over many accounts and addresses cannot grow it without bound.
+ */
+function nextAttemptStore(redis: Redis | null, prefix: string, ttlMs: number, clock: Clock) {
+  const memory = new Map<string, { at: number; until: number }>();
+  const fromMemory = (key: string): number | null => {
+    const entry = memory.get(key);
+    if (!entry) return null;
+    if (entry.until > clock.now().getTime()) return entry.at;
+    memory.delete(key);
+    return null;
+  };
   return {
     async get(key: string): Promise<number | null> {
       if (redis?.status === 'ready') {
         const v = await redis.get(`${prefix}:${key}`).catch(() => undefined);
         if (v !== undefined) return v === null ? null : Number(v);
       }
-      return memory.get(key) ?? null;
+      return fromMemory(key);
     },
     async set(key: string, at: number): Promise<void> {
-      memory.set(key, at);
+      const now = clock.now().getTime();
+      if (memory.size >= 10_000) for (const [k, e] of memory) if (e.until <= now) memory.delete(k);
+      memory.set(key, { at, until: now + ttlMs });
       if (redis?.status === 'ready')
         await redis.set(`${prefix}:${key}`, String(at), 'PX', ttlMs).catch(() => undefined);
     },
@@ -110,7 +123,12 @@ export function createLoginThrottle(
     points: 1_000_000,
     durationSeconds: o.windowSeconds,
   });
-  const next = nextAttemptStore(redis, `${o.keyPrefix}:login:next`, o.windowSeconds * 1000);
+  const next = nextAttemptStore(
+    redis,
+    `${o.keyPrefix}:login:next`,
+    o.windowSeconds * 1000,
+    o.clock,
+  );
   const accountKey = (email: string) => email.trim().toLowerCase();
   const pairKey = (email: string, ip: string) => `${accountKey(email)}|${ip}`;
 

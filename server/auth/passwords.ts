@@ -1,6 +1,4 @@
-import { ZxcvbnFactory } from '@zxcvbn-ts/core';
-import * as zxcvbnCommon from '@zxcvbn-ts/language-common';
-import * as zxcvbnFr from '@zxcvbn-ts/language-fr';
+import type { ZxcvbnFactory } from '@zxcvbn-ts/core';
 import argon2 from 'argon2';
 import { ValidationError } from '../lib/errors';
 
@@ -16,21 +14,31 @@ const PASSWORD_MAX = 128;
  */
 const PASSWORD_MIN_SCORE = 3;
 
-/** Built on first use: the dictionaries (common passwords, French and common words) take ~0.5 s. */
-let estimator: ZxcvbnFactory | null = null;
-function strength(password: string): number {
-  estimator ??= new ZxcvbnFactory({
-    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnFr.dictionary },
-    graphs: zxcvbnCommon.adjacencyGraphs,
-  });
-  return estimator.check(password).score;
+/**
+ * Loaded and built on first use, not at start: the dictionaries (common passwords, French and
+ * common words) take ~0.5 s and some 9 MB of heap, for the rare request that sets a password.
+ */
+let estimator: Promise<ZxcvbnFactory> | null = null;
+async function strength(password: string): Promise<number> {
+  estimator ??= (async () => {
+    const [{ ZxcvbnFactory }, zxcvbnCommon, zxcvbnFr] = await Promise.all([
+      import('@zxcvbn-ts/core'),
+      import('@zxcvbn-ts/language-common'),
+      import('@zxcvbn-ts/language-fr'),
+    ]);
+    return new ZxcvbnFactory({
+      dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnFr.dictionary },
+      graphs: zxcvbnCommon.adjacencyGraphs,
+    });
+  })();
+  return (await estimator).check(password).score;
 }
 
 /**
  * Length 12–128, no composition rules, common or easily guessed passwords refused (ASVS 6.2),
  * judged by zxcvbn with the common and French dictionaries.
  */
-export function checkPasswordPolicy(password: string, field = 'password'): void {
+export async function checkPasswordPolicy(password: string, field = 'password'): Promise<void> {
   const length = [...password].length;
   if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
     throw new ValidationError(
@@ -44,7 +52,7 @@ export function checkPasswordPolicy(password: string, field = 'password'): void 
       ],
     );
   }
-  if (strength(password) < PASSWORD_MIN_SCORE) {
+  if ((await strength(password)) < PASSWORD_MIN_SCORE) {
     throw new ValidationError(
       'This password is too common or too easy to guess; choose another one',
       [{ field, code: 'password_weak', message: 'is too common or too easy to guess' }],

@@ -104,7 +104,7 @@ export async function createUser(
       { field: 'partner', message: 'is only for the partner role' },
     ]);
   }
-  checkPasswordPolicy(password);
+  await checkPasswordPolicy(password);
 
   const structure = await findStructure(knex, u.structure);
   if (!structure) throw new NotFoundError(`Structure "${u.structure}"`);

@@ -1,10 +1,10 @@
-import PDFDocument from 'pdfkit';
-
 /**
  * PDF documents (letters, right-of-access exports) drawn with pdfkit and its bundled standard
  * fonts (Helvetica), read from the installed package: nothing is downloaded at run time. These
  * fonts speak WinAnsi, which holds French (é è à ç œ « » ’ …); the few spaces and dashes that
  * French formatting brings from outside it are mapped to their nearest WinAnsi character.
+ * pdfkit (with fontkit and its tables, some 5 MB of heap) is loaded at the first document, not
+ * at start: a web process may never draw one.
  */
 export type PdfDocument = PDFKit.PDFDocument;
 
@@ -23,10 +23,11 @@ export function pdfText(s: string): string {
 }
 
 /** Renders a document drawn by `draw` into a buffer (A4, 2 cm margins, French metadata). */
-export function renderPdf(
+export async function renderPdf(
   info: { title: string; author: string },
   draw: (doc: PdfDocument) => void,
 ): Promise<Buffer> {
+  const { default: PDFDocument } = await import('pdfkit');
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({
       size: 'A4',

@@ -86,7 +86,7 @@ const districtsStep: DemoSeedStep = async (ctx) => {
 };
 
 const usersAndTeamsStep: DemoSeedStep = async (ctx) => {
-  checkPasswordPolicy(DEMO_PASSWORD);
+  await checkPasswordPolicy(DEMO_PASSWORD);
   const passwordHash = await hashPassword(DEMO_PASSWORD);
   for (const account of DEMO_ACCOUNTS) {
     const [row] = await ctx

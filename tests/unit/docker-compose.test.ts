@@ -123,9 +123,20 @@ describe('docker-compose.yml', () => {
     }
     // The web leaves the deadlines to the worker service.
     expect(parseConfig(stringEnv(compose.services.web)).RUN_WORKER_IN_WEB).toBe(false);
-    // Production runs the compiled JavaScript, not tsx.
-    expect(compose.services.web.command).toEqual(['node', 'dist/server/index.js']);
+    // Production runs the compiled JavaScript, not tsx; the web within its V8 heap limits.
+    expect(compose.services.web.command).toEqual([
+      'node',
+      '--max-old-space-size=128',
+      '--max-semi-space-size=4',
+      'dist/server/index.js',
+    ]);
     expect(compose.services.worker.command).toEqual(['node', 'dist/jobs/worker.js']);
+  });
+
+  it('when the image runs without a command, then it starts the web as the compose web service does (heap limits included)', () => {
+    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(fs.readFileSync(DOCKERFILE, 'utf8'))?.[1];
+    expect(cmd).toBeDefined();
+    expect(JSON.parse(cmd!)).toEqual(compose.services.web.command);
   });
 
   it('when the operator sets the secrets, then they reach the app in place of the placeholders', () => {

@@ -68,4 +68,18 @@ describe('login slow-down across addresses (in memory, as while Redis is away)',
     clock.advance(1000);
     await expect(t.attempt('f@x.test', '10.0.1.3')).resolves.toBeUndefined();
   });
+
+  it('when an address has not tried the slowed account for longer than the window, then its next-attempt time is forgotten as Redis forgets it (it waits once again)', async () => {
+    const clock = fixedClock('2026-12-05T22:00:00Z');
+    const t = createLoginThrottle(null, { slowAfter: 2, keyPrefix: 's', clock, windowSeconds: 60 });
+    await t.attempt('g@x.test', '10.0.2.1');
+    await t.attempt('g@x.test', '10.0.2.2');
+    await expect(t.attempt('g@x.test', '10.0.2.3')).rejects.toBeInstanceOf(TooManyRequestsError);
+    clock.advance(1000);
+    await expect(t.attempt('g@x.test', '10.0.2.3')).resolves.toBeUndefined();
+    // The failures are counted on the real clock (still within their window); the next-attempt
+    // entry, on the injected one, lapses after 60 s like its Redis key.
+    clock.advance(61_000);
+    await expect(t.attempt('g@x.test', '10.0.2.3')).rejects.toBeInstanceOf(TooManyRequestsError);
+  });
 });

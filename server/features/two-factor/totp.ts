@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 
 /** RFC 6238 as every authenticator app reads it: SHA-1, 6 digits, 30-second steps. */
 const PERIOD_SECONDS = 30;
@@ -23,8 +22,12 @@ export const newTotpSecret = (): string => new Secret({ size: 20 }).base32;
 export const otpauthUri = (base32Secret: string, accountEmail: string): string =>
   totpOf(base32Secret, accountEmail).toString();
 
-/** The QR code of the address as an SVG data URI, drawn on the server (no script, no CDN). */
+/**
+ * The QR code of the address as an SVG data URI, drawn on the server (no script, no CDN). qrcode
+ * (and the PNG encoder it brings) is loaded at the first enrolment, not at start.
+ */
 export async function qrSvgDataUri(text: string): Promise<string> {
+  const { default: QRCode } = await import('qrcode');
   const svg = await QRCode.toString(text, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return `data:image/svg+xml;base64,${Buffer.from(svg).toString('base64')}`;
 }

@@ -346,7 +346,7 @@ export function createUserService(deps: UserServiceDeps) {
      * usable), then the link is used up, every session of the user ends, and it is audited.
      */
     async setPassword(token: string, password: string, ip: string): Promise<{ email: string }> {
-      checkPasswordPolicy(password);
+      await checkPasswordPolicy(password);
       const hash = await hashPassword(password);
       return uow(async (trx) => {
         const link = await passwordLinks.lockByToken(trx, token);

@@ -458,9 +458,10 @@ export function createPersonRepository(cipher: Cipher) {
      * SEARCH_COUNT_CAP + 1 matches are read: beyond SEARCH_COUNT_CAP the total says "at least
      * that many" (`totalCapped`), which a worker answers by typing more, and a broad word ("mar")
      * over a million files costs no more than a thousand matches. With a term, those candidates
-     * come from the trigram index in one statement (their similarity with them), are ranked here
-     * by similarity, last activity and id, and only the page's rows are read whole; a term that
-     * matches more than the cap is ranked among the first SEARCH_COUNT_CAP + 1 the index gives.
+     * come from the trigram index and are ranked by similarity, last activity and id in one
+     * statement, which returns the page's ids and their count (not a thousand rows for the app to
+     * sort); only the page's rows are then read whole. A term that matches more than the cap is
+     * ranked among the first SEARCH_COUNT_CAP + 1 the index gives.
      */
     async search(
       db: Db,
@@ -524,40 +525,57 @@ export function createPersonRepository(cipher: Cipher) {
       // The matches are planned as a whole (a materialised CTE is planned without the LIMIT
       // outside it), so they come from the trigram index; the LIMIT stops reading them. A LIMIT
       // on the query itself made PostgreSQL scan the table until it found enough, which is
-      // slow for a word rarer than it guessed.
-      const candidates: { id: string; sim: number; last_activity_at: Date }[] = await db
-        .withMaterialized(
+      // slow for a word rarer than it guessed. The first SEARCH_COUNT_CAP + 1 are ranked there
+      // too (similarity, last activity, id) and only the page's ids come back, with the count.
+      const matches = () =>
+        db.withMaterialized(
           'm',
-          filtered.select(
-            'p.id',
-            'p.last_activity_at',
-            db.raw('word_similarity(av_normalize(?), p.search_text) AS sim', [term]),
-          ),
-        )
-        .select('id', 'last_activity_at', 'sim')
-        .from('m')
-        .limit(SEARCH_COUNT_CAP + 1);
-      const ranked = candidates
-        .sort(
-          (a, b) =>
-            b.sim - a.sim ||
-            new Date(b.last_activity_at).getTime() - new Date(a.last_activity_at).getTime() ||
-            (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-        )
-        .slice(offset, offset + s.pageSize);
+          filtered
+            .clone()
+            .select(
+              'p.id',
+              'p.last_activity_at',
+              db.raw('word_similarity(av_normalize(?), p.search_text) AS sim', [term]),
+            ),
+        );
+      const capped = (q: Knex.QueryBuilder) =>
+        q
+          .select('*')
+          .from('m')
+          .limit(SEARCH_COUNT_CAP + 1);
+      const page: { id: string; total: string }[] = await matches()
+        .with('c', capped)
+        .select('id', db.raw('count(*) OVER () AS total'))
+        .from('c')
+        .orderBy('sim', 'desc')
+        .orderByRaw('last_activity_at DESC NULLS LAST')
+        .orderBy('id')
+        .limit(s.pageSize)
+        .offset(offset);
+      // Past the last page no row carries the count: counted alone (a link to a page that
+      // no longer exists, which the pages answer by going back to the last one).
+      const n = page.length
+        ? Number(page[0].total)
+        : offset === 0
+          ? 0
+          : Number(
+              (
+                await matches().with('c', capped).from('c').count<{ count: string }[]>('* as count')
+              )[0].count,
+            );
       const byId = new Map(
-        ranked.length
+        page.length
           ? (
               await base(db, structureId).whereIn(
                 'p.id',
-                ranked.map((c) => c.id),
+                page.map((c) => c.id),
               )
             ).map((r) => [r.id as string, toPerson(r)])
           : [],
       );
       return {
-        items: ranked.flatMap((c) => byId.get(c.id) ?? []),
-        ...total(candidates.length),
+        items: page.flatMap((c) => byId.get(c.id) ?? []),
+        ...total(n),
       };
     },
   };

@@ -194,6 +194,44 @@ describe('persons API', () => {
       expect(res.body).toMatchObject({ items: [], total: 3, page: 10000 });
     });
 
+    it('when a term matches more files than a page, then the pages follow similarity, then last activity, then id, and a page past the end keeps the total', async () => {
+      // Eight look-alike names in a structure of their own: some exact, some near.
+      const s = await createTeam();
+      const agent = await loginAs(ctx.app, s.worker.email);
+      const names = [
+        'Lefevre',
+        'Lefèvre',
+        'Lefebvre',
+        'Lefevres',
+        'Lefeuvre',
+        'Lefevre',
+        'Lefèvre',
+      ];
+      for (const lastName of names) await createPerson(agent, { firstName: 'Anne', lastName });
+      // Ties in similarity and last activity are broken by id: give two files the same moment.
+      const all = await testKnex()('persons').where({ structure_id: s.structure.id }).pluck('id');
+      await testKnex()('persons')
+        .whereIn('id', all.slice(0, 3))
+        .update({ last_activity_at: new Date('2026-11-20T09:00:00Z') });
+      const { rows: oracle } = await testKnex().raw(
+        `SELECT id FROM persons WHERE structure_id = ?
+           AND (search_text LIKE '%' || av_normalize(?) || '%' OR av_normalize(?) <% search_text)
+         ORDER BY word_similarity(av_normalize(?), search_text) DESC, last_activity_at DESC, id`,
+        [s.structure.id, 'lefevre', 'lefevre', 'lefevre'],
+      );
+      expect(oracle.length).toBeGreaterThan(3);
+      const seen: string[] = [];
+      for (let page = 1; page <= Math.ceil(oracle.length / 3); page++) {
+        const res = await agent.get('/api/persons').query({ q: 'lefevre', pageSize: 3, page });
+        expect(res.status).toBe(200);
+        expect(res.body.total).toBe(oracle.length);
+        seen.push(...res.body.items.map((p: { id: string }) => p.id));
+      }
+      expect(seen).toEqual(oracle.map((r: { id: string }) => r.id));
+      const past = await agent.get('/api/persons').query({ q: 'lefevre', pageSize: 3, page: 50 });
+      expect(past.body).toMatchObject({ items: [], total: oracle.length, totalCapped: false });
+    });
+
     it('when a caller other than the API (a web page) searches with a NUL character, then it is dropped and the search finds the name', async () => {
       const actor = {
         id: searchTeam.worker.id,

@@ -1,5 +1,3 @@
-import PDFDocument from 'pdfkit';
-
 /**
  * PDF documents (letters, right-of-access exports) drawn with pdfkit and its bundled standard
  * fonts (Helvetica), read from the installed package: nothing is downloaded at run time. These
@@ -23,10 +21,13 @@ export function pdfText(s: string): string {
 }
 
 /** Renders a document drawn by `draw` into a buffer (A4, 2 cm margins, French metadata). */
-export function renderPdf(
+export async function renderPdf(
   info: { title: string; author: string },
   draw: (doc: PdfDocument) => void,
 ): Promise<Buffer> {
+  // pdfkit and its fonts load with the first document, not with every process that never draws
+  // one (a large part of a second: it was the heaviest module the app loaded at start).
+  const { default: PDFDocument } = await import('pdfkit');
   return new Promise((resolve, reject) => {
     const doc = new PDFDocument({
       size: 'A4',

@@ -2,8 +2,9 @@ import path from 'node:path';
 import TestSequencer from '@jest/test-sequencer';
 
 /**
- * The files that take longest, slowest first (a browser, or processes started and compiled):
- * measured in CI runs, where each took from half a minute to two minutes.
+ * The files that take longest, slowest first: the five slowest of a CI run (from two minutes
+ * down to one), then the build, a browser journey and the started servers (each well over half
+ * a minute when run alone).
  */
 const SLOW_FIRST = [
   'tests/e2e/journey-browser.test.ts',

@@ -169,7 +169,9 @@ export function createPersonExportRepository(cipher: Cipher) {
         .select('pr.*', 'r.code', 'r.label');
       const events = await db('person_right_events as e')
         .where({ 'e.structure_id': structureId, 'e.person_id': personId })
+        // Two changes at the same instant come newest first, as on the person's file.
         .orderBy('e.at', 'desc')
+        .orderBy('e.seq', 'desc')
         .select('e.*', userName(db, 'e.actor_id').wrap('', ' AS actor'));
       return rows.map((r) => ({
         code: r.code,
@@ -232,6 +234,7 @@ export function createPersonExportRepository(cipher: Cipher) {
               rows.map((r) => r.id),
             )
             .orderBy('e.at')
+            .orderBy('e.seq')
             .select('e.*', userName(db, 'e.actor_id').wrap('', ' AS actor'))
         : [];
       return rows.map((r) => ({

@@ -3,9 +3,10 @@ import { createCipher } from '../../../server/lib/crypto';
 import { testKnex } from '../../setup/db';
 import { TEST_DATABASE_URL } from '../../setup/env';
 import { createPartner, createStructure } from '../../setup/factories';
-import { childEnv, runCli } from '../start/processes';
+import { childEnv, compileWithSwc, runCli } from '../start/processes';
 
-// Each case spawns the real CLI (tsx compiles on the fly).
+// Each case spawns the real CLI, compiled once for the file (the CLI through tsx:
+// tests/integration/start/pglite-start.test.ts).
 jest.setTimeout(60_000);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -16,7 +17,12 @@ const env = childEnv({
   ENCRYPTION_KEY: KEY,
   LOG_LEVEL: 'silent',
 });
-const cli = (args: string[], stdin = '') => runCli(args, env, stdin);
+let compiled: ReturnType<typeof compileWithSwc>;
+beforeAll(() => {
+  compiled = compileWithSwc();
+});
+afterAll(() => compiled.remove());
+const cli = (args: string[], stdin = '') => runCli(args, env, stdin, compiled.dir);
 const PASSWORD = 'une phrase de passe assez longue';
 
 describe('CLI structures:create', () => {
@@ -350,6 +356,8 @@ describe('CLI usage and database commands', () => {
         LINK_SECRET: 'l'.repeat(40),
         ENCRYPTION_KEY: KEY,
       }),
+      '',
+      compiled.dir,
     );
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('error: Demo data is refused in production (NODE_ENV=production)');

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { transformFileSync } from '@swc/core';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../../setup/env';
 
@@ -69,10 +72,56 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs the CLI to completion, writing `stdin` to its standard input. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<Result> {
+/**
+ * server/, jobs/ and migrations/ compiled to JavaScript by swc with jest's settings (no type
+ * check: `npm run typecheck` does that), in well under a second, into a scratch folder under
+ * test-output/ (inside the project, as dist/ is: node_modules and package.json are found by
+ * walking up). A test that starts the CLI many times runs it from there with plain node: each
+ * start then costs a fraction of tsx's, whose loader resolves and reads every module through its
+ * cache. `npm run build` (tsc) is tested by build.test.ts; the CLI through tsx by
+ * pglite-start.test.ts. Call `remove` when done.
+ */
+export function compileWithSwc(): { dir: string; remove(): void } {
+  const dir = path.join(ROOT, 'test-output', `swc-${crypto.randomBytes(4).toString('hex')}`);
+  const walk = (rel: string): void => {
+    for (const entry of fs.readdirSync(path.join(ROOT, rel), { withFileTypes: true })) {
+      const file = path.join(rel, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (/\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts')) {
+        const { code } = transformFileSync(path.join(ROOT, file), {
+          swcrc: false,
+          jsc: {
+            parser: { syntax: 'typescript', tsx: entry.name.endsWith('.tsx') },
+            transform: { react: { runtime: 'automatic', importSource: 'preact' } },
+            target: 'es2022',
+          },
+          module: { type: 'commonjs' },
+        });
+        const out = path.join(dir, file.replace(/\.tsx?$/, '.js'));
+        fs.mkdirSync(path.dirname(out), { recursive: true });
+        fs.writeFileSync(out, code);
+      }
+    }
+  };
+  for (const rel of ['server', 'jobs', 'migrations']) walk(rel);
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Runs the CLI to completion, writing `stdin` to its standard input: through tsx, or from a
+ * folder of compileWithSwc with plain node (`compiled`).
+ */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin = '',
+  compiled?: string,
+): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['server/cli/index.ts', ...args], { cwd: ROOT, env, stdio: 'pipe' });
+    const [command, script] = compiled
+      ? [process.execPath, path.join(compiled, 'server', 'cli', 'index.js')]
+      : [TSX, 'server/cli/index.ts'];
+    const child = spawn(command, [script, ...args], { cwd: ROOT, env, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

@@ -247,7 +247,7 @@ interface Counters {
   /** The counter table, as `cc`, and its condition (the structure bound as :structureId). */
   table: string;
   where: string;
-  /** Its group (a user id), day and count columns. */
+  /** Its group (a user or a district), day and count columns. */
   group: string;
   day: string;
   value: string;

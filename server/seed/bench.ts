@@ -91,10 +91,10 @@ export async function benchSeed(knex: Knex, opts: BenchSeedOptions): Promise<Ben
 }
 
 const SEEDED_TABLES =
-  'persons, contacts, follow_ups, person_rights, person_right_events, consents, referrals, referral_events, reports, backlog_contact_counts';
+  'persons, contacts, follow_ups, person_rights, person_right_events, consents, referrals, referral_events, reports, backlog_contact_counts, backlog_follow_up_counts';
 
 /**
- * The backlog's counters, counted once from persons (the chunks skip triggers as a superuser),
+ * The backlog's counters, counted once from persons and follow-ups (the chunks skip triggers as a superuser),
  * then planner statistics and the visibility map that index-only counts need (autovacuum may be
  * off, and would come late). VACUUM cannot run in a transaction, and both take longer than the
  * app's statement timeout at a million persons: one connection of the pool, its timeout lifted.
@@ -105,6 +105,7 @@ async function countAndVacuum(knex: Knex, tables: string, log: (msg: string) => 
     await conn.query('SET statement_timeout = 0');
     log('bench:seed backlog counters');
     await conn.query('SELECT backlog_contact_counts_rebuild()');
+    await conn.query('SELECT backlog_follow_up_counts_rebuild()');
     log('bench:seed VACUUM ANALYZE');
     await conn.query(`VACUUM (ANALYZE) ${tables}`);
   } finally {

@@ -230,18 +230,83 @@ const ITEM_COLUMNS: Record<Entity, string> = {
 };
 
 /**
- * The no-contact buckets from the counters kept by triggers on persons (migration
- * 20261209100000): per referent or district, the active files in total and per UTC day of
- * their last contact. Files without contact since a boundary are the total less those since
- * then: the days from the boundary's next UTC midnight on (a few months of rows per group,
- * however many files sleep), plus the files between the boundary and that midnight, read from
- * `persons_active_last_contact` (an hour or two of entries for a Paris midnight). So each
- * count is the per-person condition of BUCKETS, exactly, at any instant the calendar gives.
+ * Buckets read from counters kept by triggers (a total and a count per UTC day per group) rather
+ * than counted row by row. The buckets are cut at ordered boundaries B1 < B2 < …: the first is
+ * the rows before B1 (the total less those since B1), each next one the rows since its previous
+ * boundary less those since its own. The rows since a boundary are the day rows from the
+ * boundary's next UTC midnight on, plus the rows between the boundary and that midnight read
+ * from an index (an hour or two for a Paris midnight, up to a day for the clock's instant). So
+ * each count is the per-row condition of BUCKETS, exactly, at any instant the calendar gives.
  *
- * Grouping by team sums its members' referent counts (a file counts in each team of its
- * referent, as the join of the per-person count does). The partner grouping (files with an
- * active referral) and the district grouping of one team (district and referent at once) are
- * not counted there: they keep the per-person count.
+ * Grouping by team sums its members' counts (a row counts in each team of its user, as the join
+ * of the per-row count does).
+ */
+interface Counters {
+  /** The CTE's name. */
+  name: string;
+  /** The counter table, as `cc`, and its condition (the structure bound as :structureId). */
+  table: string;
+  where: string;
+  /** Its group (a user or a district), day and count columns. */
+  group: string;
+  day: string;
+  value: string;
+  /** The rows themselves: FROM … WHERE …, their group key and the indexed instant. */
+  rows: string;
+  rowKey: string;
+  rowAt: string;
+  /** The buckets, each with its upper boundary (a bound name), oldest first. */
+  buckets: { bucket: Exclude<BacklogBucket, 'reports'>; before: Bound }[];
+}
+
+function countersSql(c: Counters, scope: BacklogScope): { with: string; parts: string[] } {
+  const team = scope.teamId ? ` AND ${inTeam(`cc.${c.group}`)}` : '';
+  const rowTeam = scope.teamId ? ` AND ${inTeam(c.rowKey)}` : '';
+  const counted = `FROM ${c.table} cc WHERE ${c.where}${team}`;
+  const zeros = (except: number, value: string) =>
+    c.buckets.map((_, i) => (i === except ? value : '0')).join(', ');
+  const arms = [
+    `SELECT cc.${c.group} AS key, cc.${c.value} AS total, ${c.buckets
+      .map((_, i) => `0 AS since${i}`)
+      .join(', ')} ${counted} AND cc.${c.day} IS NULL`,
+    `SELECT cc.${c.group}, 0, ${c.buckets
+      .map((b, i) =>
+        i === 0
+          ? `cc.${c.value}`
+          : `CASE WHEN cc.${c.day} >= :${b.before}Day THEN cc.${c.value} ELSE 0 END`,
+      )
+      .join(', ')} ${counted} AND cc.${c.day} >= :${c.buckets[0].before}Day`,
+    ...c.buckets.map(
+      (b, i) =>
+        `SELECT ${c.rowKey}, 0, ${zeros(i, '1')}
+          ${c.rows}${rowTeam} AND ${c.rowAt} >= :${b.before} AND ${c.rowAt} < :${b.before}Edge`,
+    ),
+  ];
+  const columns = c.buckets.map(
+    (b, i) =>
+      `${i === 0 ? 'sum(n.total)' : `sum(n.since${i - 1})`} - sum(n.since${i}) AS ${b.bucket}`,
+  );
+  const withSql = `${c.name} AS (
+    SELECT n.key, ${columns.join(', ')}
+      FROM (${arms.join('\n        UNION ALL\n        ')}) n
+     GROUP BY n.key)`;
+  const parts = c.buckets.map(({ bucket }) =>
+    scope.groupBy === 'team'
+      ? `SELECT '${bucket}' AS bucket, CAST(tm.team_id AS text) AS key, sum(n.${bucket}) AS count
+           FROM ${c.name} n ${teamJoin('n.key', scope.teamId)}
+          GROUP BY tm.team_id HAVING sum(n.${bucket}) > 0`
+      : `SELECT '${bucket}' AS bucket, CAST(n.key AS text) AS key, n.${bucket} AS count
+           FROM ${c.name} n WHERE n.${bucket} > 0`,
+  );
+  return { with: withSql, parts };
+}
+
+/**
+ * The no-contact buckets from the counters kept by triggers on persons (migration
+ * 20261209100000): per referent or district, the active files in total and per UTC day of their
+ * last contact; the partial days from `persons_active_last_contact`. The partner grouping
+ * (files with an active referral) and the district grouping of one team (district and referent
+ * at once) are not counted there: they keep the per-person count.
  */
 function noContactSql(scope: BacklogScope): { with: string; parts: string[] } | null {
   const dimension =
@@ -251,52 +316,79 @@ function noContactSql(scope: BacklogScope): { with: string; parts: string[] } | 
         ? 'district'
         : null;
   if (!dimension) return null;
-  const personKey = dimension === 'referent' ? 'p.referent_id' : 'p.district_id';
-  const counted = `FROM backlog_contact_counts cc WHERE cc.structure_id = :structureId
-    AND cc.dimension = '${dimension}'${scope.teamId ? ` AND ${inTeam('cc.group_id')}` : ''}`;
-  const persons = `FROM ${FROM.person.table} WHERE ${FROM.person.where}${scope.teamId ? ` AND ${inTeam('p.referent_id')}` : ''}`;
-  const withSql = `WITH no_contact AS (
-    SELECT n.key, sum(n.total) - sum(n.since90) AS no_contact_90,
-           sum(n.since90) - sum(n.since30) AS no_contact_30
-      FROM (
-        SELECT cc.group_id AS key, cc.persons AS total, 0 AS since90, 0 AS since30
-          ${counted} AND cc.last_day IS NULL
-        UNION ALL
-        SELECT cc.group_id, 0, cc.persons, CASE WHEN cc.last_day >= :day30 THEN cc.persons ELSE 0 END
-          ${counted} AND cc.last_day >= :day90
-        UNION ALL
-        SELECT ${personKey}, 0, 1, 0
-          ${persons} AND ${LAST_AT} >= :contact90 AND ${LAST_AT} < :edge90
-        UNION ALL
-        SELECT ${personKey}, 0, 0, 1
-          ${persons} AND ${LAST_AT} >= :contact30 AND ${LAST_AT} < :edge30
-      ) n
-     GROUP BY n.key)`;
-  const parts = (['no_contact_30', 'no_contact_90'] as const).map((bucket) =>
-    scope.groupBy === 'team'
-      ? `SELECT '${bucket}' AS bucket, CAST(tm.team_id AS text) AS key, sum(n.${bucket}) AS count
-           FROM no_contact n ${teamJoin('n.key', scope.teamId)}
-          GROUP BY tm.team_id HAVING sum(n.${bucket}) > 0`
-      : `SELECT '${bucket}' AS bucket, CAST(n.key AS text) AS key, n.${bucket} AS count
-           FROM no_contact n WHERE n.${bucket} > 0`,
+  return countersSql(
+    {
+      name: 'no_contact',
+      table: 'backlog_contact_counts',
+      where: `cc.structure_id = :structureId AND cc.dimension = '${dimension}'`,
+      group: 'group_id',
+      day: 'last_day',
+      value: 'persons',
+      rows: `FROM ${FROM.person.table} WHERE ${FROM.person.where}`,
+      rowKey: dimension === 'referent' ? 'p.referent_id' : 'p.district_id',
+      rowAt: LAST_AT,
+      buckets: [
+        { bucket: 'no_contact_90', before: 'contact90' },
+        { bucket: 'no_contact_30', before: 'contact30' },
+      ],
+    },
+    scope,
   );
-  return { with: withSql, parts };
+}
+
+/**
+ * The follow-up buckets from the counters kept by triggers on follow_ups (migration
+ * 20261209500000): per assignee, the open follow-ups in total and per UTC day of their due date;
+ * the partial days from `follow_ups_open_by_structure`. The due-this-week bucket is the rows since
+ * now less those since the week's end. Grouping by district (the person's district, which changes
+ * without the follow-up) or by partner keeps the per-row count.
+ */
+function followUpSql(scope: BacklogScope): { with: string; parts: string[] } | null {
+  if (scope.groupBy !== 'assignee' && scope.groupBy !== 'team') return null;
+  return countersSql(
+    {
+      name: 'follow_up',
+      table: 'backlog_follow_up_counts',
+      where: 'cc.structure_id = :structureId',
+      group: 'assignee_id',
+      day: 'due_day',
+      value: 'follow_ups',
+      rows: `FROM ${FROM.follow_up.table} WHERE ${FROM.follow_up.where}`,
+      rowKey: 'f.assignee_id',
+      rowAt: 'f.due_at',
+      buckets: [
+        { bucket: 'd31_plus', before: 'late30' },
+        { bucket: 'd8_30', before: 'late7' },
+        { bucket: 'd0_7', before: 'now' },
+        { bucket: 'week', before: 'weekEnd' },
+      ],
+    },
+    scope,
+  );
 }
 
 /** Every bucket's count per group key (and the waiting reports), as one statement. */
 function countsSql(scope: BacklogScope): string {
-  const noContact = noContactSql(scope);
-  const parts = COUNTED.filter((bucket) => !noContact || BUCKETS[bucket].entity !== 'person').map(
+  const counters = [noContactSql(scope), followUpSql(scope)];
+  const countedEntities = new Set<Entity>(
+    [counters[0] && 'person', counters[1] && 'follow_up'].filter((e): e is Entity => !!e),
+  );
+  const parts = COUNTED.filter((bucket) => !countedEntities.has(BUCKETS[bucket].entity)).map(
     (bucket) => {
       const q = bucketSql(bucket, scope);
       return `SELECT '${bucket}' AS bucket, CAST(${q.key} AS text) AS key, count(*) AS count ${q.sql} GROUP BY ${q.key}`;
     },
   );
-  if (noContact) parts.push(...noContact.parts);
+  const ctes: string[] = [];
+  for (const c of counters)
+    if (c) {
+      ctes.push(c.with);
+      parts.push(...c.parts);
+    }
   parts.push(
     `SELECT 'reports' AS bucket, NULL AS key, count(*) AS count ${WAITING_REPORTS} HAVING count(*) > 0`,
   );
-  return `${noContact?.with ?? ''} ${parts.join('\nUNION ALL\n')}`;
+  return `${ctes.length ? `WITH ${ctes.join(',\n')}` : ''} ${parts.join('\nUNION ALL\n')}`;
 }
 
 /** One group's items of a bucket, paged, and their total; the key itself is bound (:key). */
@@ -321,23 +413,23 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const utcMidnightFrom = (at: Date) => new Date(Math.ceil(at.getTime() / DAY_MS) * DAY_MS);
 const utcDay = (midnight: Date) => midnight.toISOString().slice(0, 10);
 
+/** The boundaries the counters cut at. */
+type Bound = keyof BacklogBounds;
+const BOUNDS: Bound[] = ['now', 'late7', 'late30', 'weekEnd', 'contact30', 'contact90'];
+
+/** Each boundary, its next UTC midnight (`…Edge`) and that midnight's day (`…Day`). */
 const bindings = (scope: BacklogScope, b: BacklogBounds) => {
-  const edge30 = utcMidnightFrom(b.contact30);
-  const edge90 = utcMidnightFrom(b.contact90);
-  return {
+  const params: Record<string, string | Date | null> = {
     structureId: scope.structureId,
     teamId: scope.teamId ?? null,
-    now: b.now,
-    late7: b.late7,
-    late30: b.late30,
-    weekEnd: b.weekEnd,
-    contact30: b.contact30,
-    contact90: b.contact90,
-    edge30,
-    edge90,
-    day30: utcDay(edge30),
-    day90: utcDay(edge90),
   };
+  for (const bound of BOUNDS) {
+    const edge = utcMidnightFrom(b[bound]);
+    params[bound] = b[bound];
+    params[`${bound}Edge`] = edge;
+    params[`${bound}Day`] = utcDay(edge);
+  }
+  return params;
 };
 
 const COUNTED = BACKLOG_BUCKETS.filter(

@@ -414,6 +414,16 @@ describe('CLI usage and database commands', () => {
     );
     expect(Number(totals[0].counted)).toBe(Number(totals[0].active));
     expect(Number(totals[0].active)).toBeGreaterThan(0);
+    // And a total per assignee of the open follow-ups.
+    const { rows: followUps } = await knex.raw(
+      `SELECT coalesce(sum(follow_ups), 0) AS counted,
+         (SELECT count(*) FROM follow_ups f WHERE f.structure_id = :s AND f.status = 'open') AS open
+         FROM backlog_follow_up_counts
+        WHERE structure_id = :s AND due_day IS NULL`,
+      { s: structureId },
+    );
+    expect(Number(followUps[0].counted)).toBe(Number(followUps[0].open));
+    expect(Number(followUps[0].open)).toBeGreaterThan(0);
     const referral = await knex('referrals').where({ structure_id: structureId }).first();
     expect(['Besoin alimentaire', 'Accès aux droits', 'Logement', 'Santé']).toContain(
       createCipher(KEY).decrypt(referral.reason_enc),

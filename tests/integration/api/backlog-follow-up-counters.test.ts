@@ -1,0 +1,339 @@
+import type { Knex } from 'knex';
+import type { Actor } from '../../../server/auth/actor';
+import {
+  createBacklogRepository,
+  type BacklogBounds,
+} from '../../../server/features/backlog/backlog-repository';
+import type { BacklogGrouping } from '../../../server/features/backlog/backlog-schemas';
+import { createBusinessCalendar } from '../../../server/lib/calendar';
+import { fixedClock } from '../../../server/lib/clock';
+import { createTestContext, type TestContext } from '../../setup/context';
+import { testKnex } from '../../setup/db';
+import { createDistrict, createTeam } from '../../setup/factories';
+
+/**
+ * The follow-up buckets (overdue 0–7, 8–30, 31+ days, due this week) are read, by assignee and
+ * by team, from counters kept by triggers on follow_ups (`backlog_follow_up_counts`). This builds
+ * a varied population through every kind of change the counters must follow (follow-ups
+ * created, completed, cancelled, reopened; reassigned and their due dates moved, one by one and
+ * in bulk; deleted, with their person too; files anonymised, which cancels their open
+ * follow-ups; a rolled-back transaction), with due dates on each
+ * side of every bucket boundary and of the UTC midnights next to them, then compares the
+ * backlog's counts with the per-row count it replaced (the oracle below), for every grouping
+ * and team filter, at several fixed clocks and in several time zones.
+ */
+const NOWS = [
+  '2026-11-25T10:00:00.000Z', // Wednesday, winter time
+  '2026-04-20T21:59:59.999Z', // the last moment of a Paris day (a Monday), summer time
+  '2026-04-20T22:00:00.000Z', // the first moment of the next Paris day
+  '2026-08-01T00:00:00.000Z', // a Saturday, at a UTC midnight
+  '2026-03-29T00:30:00.000Z', // a Sunday night, the week's end an hour or so away
+];
+const ZONES = ['Europe/Paris', 'Indian/Reunion', 'America/Cayenne', 'UTC'];
+const MS = 1;
+const DAY = 24 * 60 * 60 * 1000;
+const FOLLOW_UP_BUCKETS = ['d0_7', 'd8_30', 'd31_plus', 'week'];
+
+interface Row {
+  bucket: string;
+  key: string;
+  count: number;
+}
+
+/** The follow-up counts as the backlog computed them before the counters, row by row. */
+async function oracle(
+  k: Knex,
+  scope: { structureId: string; groupBy: BacklogGrouping; teamId?: string },
+  b: BacklogBounds,
+): Promise<Row[]> {
+  const team = scope.teamId
+    ? 'AND f.assignee_id IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)'
+    : '';
+  const group =
+    scope.groupBy === 'team'
+      ? {
+          join: `JOIN team_members tm ON tm.user_id = f.assignee_id
+                 JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
+                 ${scope.teamId ? 'AND t.id = :teamId' : ''}`,
+          key: 'tm.team_id',
+        }
+      : scope.groupBy === 'district'
+        ? { join: 'JOIN persons p ON p.id = f.person_id', key: 'p.district_id' }
+        : { join: '', key: 'f.assignee_id' };
+  const buckets = {
+    d0_7: 'f.due_at < :now AND f.due_at >= :late7',
+    d8_30: 'f.due_at < :late7 AND f.due_at >= :late30',
+    d31_plus: 'f.due_at < :late30',
+    week: 'f.due_at >= :now AND f.due_at < :weekEnd',
+  };
+  const { rows } = await k.raw(
+    Object.entries(buckets)
+      .map(
+        ([bucket, where]) =>
+          `SELECT '${bucket}' AS bucket, CAST(${group.key} AS text) AS key, count(*) AS count
+             FROM follow_ups f ${group.join}
+            WHERE f.structure_id = :structureId AND f.status = 'open' AND ${where} ${team}
+            GROUP BY ${group.key}`,
+      )
+      .join(' UNION ALL '),
+    {
+      structureId: scope.structureId,
+      teamId: scope.teamId ?? null,
+      now: b.now,
+      late7: b.late7,
+      late30: b.late30,
+      weekEnd: b.weekEnd,
+    },
+  );
+  return sorted(
+    (rows as { bucket: string; key: string | null; count: string }[]).map((r) => ({
+      bucket: r.bucket,
+      key: r.key ?? 'none',
+      count: Number(r.count),
+    })),
+  );
+}
+
+const sorted = (rows: Row[]) =>
+  [...rows].sort((a, b) => `${a.bucket}${a.key}`.localeCompare(`${b.bucket}${b.key}`));
+
+/** The bounds the backlog service computes from a clock, in a calendar of the given zone. */
+function boundsAt(now: Date, timeZone: string): BacklogBounds {
+  const calendar = createBusinessCalendar({ timeZone });
+  return {
+    now,
+    late7: calendar.startOfDay(now, -7),
+    late30: calendar.startOfDay(now, -30),
+    weekEnd: calendar.startOfNextWeek(now),
+    contact30: calendar.startOfDay(now, -29),
+    contact90: calendar.startOfDay(now, -89),
+  };
+}
+
+describe('backlog follow-up counters', () => {
+  const clock = fixedClock(NOWS[0]);
+  let ctx: TestContext;
+  let k: Knex;
+  let a: Awaited<ReturnType<typeof createTeam>>;
+  let b: Awaited<ReturnType<typeof createTeam>>;
+  const teams: Record<string, string> = {};
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock });
+    k = testKnex();
+    [a, b] = await Promise.all([createTeam(), createTeam()]);
+    const s = a.structure.id;
+    const districts = [(await createDistrict(s)).id, (await createDistrict(s)).id, null];
+    // Team X: the worker; team Y: the worker and worker 2 (a follow-up counts in both teams of
+    // its assignee); team Z in the other structure, with its worker.
+    for (const [name, structureId, members] of [
+      ['x', s, [a.worker.id]],
+      ['y', s, [a.worker.id, a.worker2.id]],
+      ['z', b.structure.id, [b.worker.id]],
+    ] as const) {
+      const [{ id }] = await k('teams').insert({ structure_id: structureId, name }, ['id']);
+      teams[name] = id;
+      await k('team_members').insert(members.map((user_id) => ({ team_id: id, user_id })));
+    }
+    const assignees = [a.worker.id, a.worker2.id, a.manager.id];
+
+    // Every instant a boundary or the UTC midnight next to it falls on, and a moment either side.
+    const instants = new Set<number>();
+    for (const now of NOWS)
+      for (const zone of ZONES) {
+        const bounds = boundsAt(new Date(now), zone);
+        for (const edge of [bounds.late30, bounds.late7, bounds.now, bounds.weekEnd]) {
+          const midnight = Math.ceil(edge.getTime() / DAY) * DAY;
+          for (const t of [edge.getTime(), midnight, midnight - DAY])
+            for (const d of [-MS, 0, MS]) instants.add(t + d);
+        }
+      }
+    for (let i = 0; i < 60; i++) instants.add(Date.parse('2026-01-01T00:00:00Z') + i * 7.3 * DAY);
+    const times = [...instants].sort((x, y) => x - y);
+
+    // Files of both structures, with districts, to hang the follow-ups on.
+    const persons = (await k('persons').insert(
+      Array.from({ length: 24 }, (_, i) => ({
+        structure_id: i < 20 ? s : b.structure.id,
+        alias: `F${i}`,
+        source: 'outreach',
+        district_id: i < 20 ? districts[i % districts.length] : null,
+      })),
+      ['id', 'structure_id'],
+    )) as { id: string; structure_id: string }[];
+    const ours = persons.filter((p) => p.structure_id === s);
+    const theirs = persons.filter((p) => p.structure_id !== s);
+
+    let n = 0;
+    const followUp = (dueAt: number, structureId = s) => {
+      n += 1;
+      const person = structureId === s ? ours[n % ours.length] : theirs[n % theirs.length];
+      return {
+        structure_id: structureId,
+        person_id: person.id,
+        assignee_id: structureId === s ? assignees[n % assignees.length] : b.worker.id,
+        title: `Rappel ${n}`,
+        due_at: new Date(dueAt),
+      };
+    };
+    const insert = async (rows: ReturnType<typeof followUp>[]) =>
+      ((await k('follow_ups').insert(rows, ['id'])) as { id: string }[]).map((r) => r.id);
+
+    // Open, inserted in one statement; and one by one.
+    const open = await insert(times.map((t) => followUp(t)));
+    for (const t of times.filter((_, i) => i % 4 === 0)) await insert([followUp(t)]);
+    // Completed in bulk, some reopened; cancelled one by one.
+    const done = await insert(times.map((t) => followUp(t)));
+    await k('follow_ups')
+      .whereIn('id', done)
+      .update({ status: 'done', completed_at: new Date(NOWS[0]) });
+    await k('follow_ups')
+      .whereIn(
+        'id',
+        done.filter((_, i) => i % 3 === 0),
+      )
+      .update({ status: 'open', completed_at: null });
+    const cancelled = await insert(times.map((t) => followUp(t)));
+    for (const id of cancelled.filter((_, i) => i % 2 === 0))
+      await k('follow_ups').where({ id }).update({ status: 'cancelled' });
+    // Reassigned in bulk and one by one; a title edited (no count changes).
+    await k('follow_ups')
+      .whereIn(
+        'id',
+        open.filter((_, i) => i % 5 === 1),
+      )
+      .update({ assignee_id: a.worker2.id });
+    for (const id of cancelled.filter((_, i) => i % 7 === 1))
+      await k('follow_ups').where({ id }).update({ assignee_id: a.manager.id });
+    await k('follow_ups').where({ id: open[0] }).update({ title: 'Autre' });
+    // Due dates moved: in bulk by three days, one by one onto the instants, with a reassignment.
+    const moved = await insert(times.map(() => followUp(Date.parse('2025-06-01'))));
+    await k('follow_ups')
+      .whereIn(
+        'id',
+        open.filter((_, i) => i % 6 === 2),
+      )
+      .update({ due_at: k.raw("due_at + interval '3 days'") });
+    for (const [i, id] of moved.entries())
+      await k('follow_ups')
+        .where({ id })
+        .update({ due_at: new Date(times[i]), assignee_id: assignees[(i + 1) % 3] });
+    // Completed and moved at once; deleted in one statement.
+    await k('follow_ups')
+      .whereIn(
+        'id',
+        moved.filter((_, i) => i % 9 === 3),
+      )
+      .update({ status: 'done', due_at: new Date(times[0]) });
+    await k('follow_ups')
+      .whereIn(
+        'id',
+        open.filter((_, i) => i % 11 === 4),
+      )
+      .delete();
+    // A file deleted: its follow-ups go with it (a cascade).
+    await k('persons').where({ id: ours[5].id }).delete();
+    ours.splice(5, 1);
+    // A file anonymised as retention does it: titles blanked, then its open follow-ups cancelled.
+    await k.transaction(async (trx) => {
+      await trx('follow_ups').where({ person_id: ours[6].id }).update({ title: '—' });
+      await trx('follow_ups')
+        .where({ person_id: ours[6].id, status: 'open' })
+        .update({ status: 'cancelled' });
+    });
+    // Follow-ups of the other structure.
+    await insert(times.map((t) => followUp(t + DAY, b.structure.id)));
+    // A change rolled back leaves the counters as they were.
+    await k
+      .transaction(async (trx) => {
+        await trx('follow_ups')
+          .whereIn(
+            'id',
+            open.filter((_, i) => i % 3 === 0),
+          )
+          .update({ status: 'done' });
+        await trx('follow_ups').insert(times.slice(0, 50).map((t) => followUp(t)));
+        throw new Error('rollback');
+      })
+      .catch((e: Error) => {
+        if (e.message !== 'rollback') throw e;
+      });
+  });
+  afterAll(() => ctx.close());
+
+  it('when every kind of change has happened, then the counters equal a recount from follow_ups', async () => {
+    const counted = `SELECT structure_id, assignee_id, due_day, follow_ups FROM backlog_follow_up_counts WHERE follow_ups <> 0`;
+    const recount = `SELECT f.structure_id, f.assignee_id, d.due_day, count(*)::int AS follow_ups
+      FROM follow_ups f
+      CROSS JOIN LATERAL (VALUES (NULL::date), ((f.due_at AT TIME ZONE 'UTC')::date)) d (due_day)
+      WHERE f.status = 'open' GROUP BY 1, 2, 3`;
+    const diff = async (x: string, y: string) =>
+      (await k.raw(`(${x}) EXCEPT ALL (${y})`)).rows as unknown[];
+    expect(await diff(counted, recount)).toEqual([]);
+    expect(await diff(recount, counted)).toEqual([]);
+    expect(
+      Number(
+        (await k('backlog_follow_up_counts').whereNull('due_day').sum('follow_ups as n').first())
+          ?.n,
+      ),
+    ).toBeGreaterThan(500);
+  });
+
+  it('when counted at each clock, time zone, grouping and team filter, then the counts are the per-row counts exactly', async () => {
+    const repo = createBacklogRepository();
+    const scopes = [
+      { structureId: a.structure.id, groupBy: 'assignee' as const },
+      { structureId: a.structure.id, groupBy: 'assignee' as const, teamId: teams.x },
+      { structureId: a.structure.id, groupBy: 'assignee' as const, teamId: teams.y },
+      { structureId: a.structure.id, groupBy: 'team' as const },
+      { structureId: a.structure.id, groupBy: 'team' as const, teamId: teams.y },
+      { structureId: a.structure.id, groupBy: 'district' as const },
+      { structureId: b.structure.id, groupBy: 'assignee' as const },
+      { structureId: b.structure.id, groupBy: 'team' as const, teamId: teams.z },
+    ];
+    const counts: Record<string, number> = {};
+    for (const now of NOWS)
+      for (const zone of ZONES) {
+        const bounds = boundsAt(new Date(now), zone);
+        for (const scope of scopes) {
+          const got = sorted(
+            (await repo.counts(k, scope, bounds)).filter((r) =>
+              FOLLOW_UP_BUCKETS.includes(r.bucket),
+            ),
+          );
+          const want = await oracle(k, scope, bounds);
+          expect({ now, zone, scope, rows: got }).toEqual({ now, zone, scope, rows: want });
+          for (const r of want) counts[r.bucket] = (counts[r.bucket] ?? 0) + 1;
+        }
+      }
+    // Every bucket was non-empty for many of the clocks, zones and scopes compared.
+    for (const bucket of FOLLOW_UP_BUCKETS)
+      expect({ bucket, n: counts[bucket] > 40 }).toEqual({ bucket, n: true });
+  });
+
+  it('when a manager reads the backlog at fixed clocks, then its follow-up totals are the per-row counts', async () => {
+    const manager = {
+      id: a.manager.id,
+      structureId: a.structure.id,
+      role: 'manager',
+    } as unknown as Actor;
+    for (const now of NOWS) {
+      clock.set(now);
+      const summary = await ctx.deps.services.backlog.summary(manager, { groupBy: 'assignee' });
+      const want = await oracle(
+        k,
+        { structureId: a.structure.id, groupBy: 'assignee' },
+        boundsAt(new Date(now), 'Europe/Paris'),
+      );
+      const total = (bucket: string) =>
+        want.filter((r) => r.bucket === bucket).reduce((sum, r) => sum + r.count, 0);
+      expect({ now, totals: summary.totals }).toEqual({
+        now,
+        totals: expect.objectContaining(
+          Object.fromEntries(FOLLOW_UP_BUCKETS.map((bucket) => [bucket, total(bucket)])),
+        ),
+      });
+      expect(total('d8_30')).toBeGreaterThan(0);
+    }
+  });
+});

@@ -37,6 +37,8 @@ interface ThrottleOptions {
   keyPrefix: string;
   /** The slow-down's delays are measured on it, so tests fix it. */
   clock: Clock;
+  /** The most next-attempt times the memory holds while Redis is away. */
+  memoryCap: number;
 }
 
 const DEFAULTS: ThrottleOptions = {
@@ -48,6 +50,7 @@ const DEFAULTS: ThrottleOptions = {
   maxDelayMs: 30_000,
   keyPrefix: 'aller-vers',
   clock: systemClock,
+  memoryCap: 10_000,
 };
 
 /** The wait an address owes before its next attempt on an account that failed `failures` times. */
@@ -62,10 +65,18 @@ export function slowDownDelayMs(
 
 /**
  * When each address may try an account next: in Redis, or in memory while Redis is away. An
- * entry lasts `ttlMs` from its last write in both; the memory drops its lapsed entries once it
- * holds 10 000, so guesses spread over many accounts and addresses cannot grow it without bound.
+ * entry lasts `ttlMs` from its last write in both. The memory keeps its entries in the order
+ * they lapse (each write moves its key last), drops the lapsed ones from the front at each
+ * write, and holds at most `memoryCap`: past that the soonest to lapse goes, so guesses spread
+ * over many accounts and addresses can grow it neither without bound nor slowly to prune.
  */
-function nextAttemptStore(redis: Redis | null, prefix: string, ttlMs: number, clock: Clock) {
+function nextAttemptStore(
+  redis: Redis | null,
+  prefix: string,
+  ttlMs: number,
+  clock: Clock,
+  memoryCap: number,
+) {
   const memory = new Map<string, { at: number; until: number }>();
   const fromMemory = (key: string): number | null => {
     const entry = memory.get(key);
@@ -84,7 +95,11 @@ function nextAttemptStore(redis: Redis | null, prefix: string, ttlMs: number, cl
     },
     async set(key: string, at: number): Promise<void> {
       const now = clock.now().getTime();
-      if (memory.size >= 10_000) for (const [k, e] of memory) if (e.until <= now) memory.delete(k);
+      for (const [k, e] of memory) {
+        if (e.until > now && memory.size < memoryCap) break;
+        memory.delete(k);
+      }
+      memory.delete(key);
       memory.set(key, { at, until: now + ttlMs });
       if (redis?.status === 'ready')
         await redis.set(`${prefix}:${key}`, String(at), 'PX', ttlMs).catch(() => undefined);
@@ -128,6 +143,7 @@ export function createLoginThrottle(
     `${o.keyPrefix}:login:next`,
     o.windowSeconds * 1000,
     o.clock,
+    o.memoryCap,
   );
   const accountKey = (email: string) => email.trim().toLowerCase();
   const pairKey = (email: string, ip: string) => `${accountKey(email)}|${ip}`;

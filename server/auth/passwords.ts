@@ -30,7 +30,11 @@ async function strength(password: string): Promise<number> {
       dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnFr.dictionary },
       graphs: zxcvbnCommon.adjacencyGraphs,
     });
-  })();
+  })().catch((err: unknown) => {
+    // A failed load is tried again at the next password, not kept until a restart.
+    estimator = null;
+    throw err;
+  });
   return (await estimator).check(password).score;
 }
 

@@ -69,6 +69,28 @@ describe('login slow-down across addresses (in memory, as while Redis is away)',
     await expect(t.attempt('f@x.test', '10.0.1.3')).resolves.toBeUndefined();
   });
 
+  it('when more addresses are slowed than the memory holds (Redis away), then the soonest to lapse is forgotten and that address waits once again', async () => {
+    const clock = fixedClock('2026-12-05T22:00:00Z');
+    const slowed = (memoryCap: number) =>
+      createLoginThrottle(null, { slowAfter: 2, keyPrefix: 's', clock, memoryCap });
+    for (const [memoryCap, remembered] of [
+      [10, true],
+      [1, false],
+    ] as const) {
+      const t = slowed(memoryCap);
+      const email = `cap${memoryCap}@x.test`;
+      await t.attempt(email, '10.0.3.1');
+      await t.attempt(email, '10.0.3.2');
+      await expect(t.attempt(email, '10.0.3.3')).rejects.toBeInstanceOf(TooManyRequestsError);
+      await expect(t.attempt(email, '10.0.3.4')).rejects.toBeInstanceOf(TooManyRequestsError);
+      clock.advance(1000);
+      // 10.0.3.3 waited its delay: remembered, it passes; forgotten, it is new and waits again.
+      const next = t.attempt(email, '10.0.3.3');
+      if (remembered) await expect(next).resolves.toBeUndefined();
+      else await expect(next).rejects.toBeInstanceOf(TooManyRequestsError);
+    }
+  });
+
   it('when an address has not tried the slowed account for longer than the window, then its next-attempt time is forgotten as Redis forgets it (it waits once again)', async () => {
     const clock = fixedClock('2026-12-05T22:00:00Z');
     const t = createLoginThrottle(null, { slowAfter: 2, keyPrefix: 's', clock, windowSeconds: 60 });

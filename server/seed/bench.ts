@@ -73,7 +73,10 @@ export async function benchSeed(knex: Knex, opts: BenchSeedOptions): Promise<Ben
     opts.onProgress?.(done, opts.persons);
     if (!opts.onProgress) log(`bench:seed ${done}/${opts.persons} persons`);
   }
-  if (todo) await countAndVacuum(knex, SEEDED_TABLES, log);
+  // A seed stopped after its last chunk but before its counters (they follow the chunks with
+  // triggers off) is finished here: the counters are rebuilt whenever they disagree.
+  if (todo || !(await countersAgree(knex, [setup.structureId, setup.otherId])))
+    await countAndVacuum(knex, SEEDED_TABLES, log);
   const person = await knex('persons')
     .where({ structure_id: setup.structureId })
     .orderBy('id')
@@ -88,6 +91,24 @@ export async function benchSeed(knex: Knex, opts: BenchSeedOptions): Promise<Ben
     personId: person.id,
     referralId: referral.id,
   };
+}
+
+/** Whether the backlog's counter totals match the active files and open follow-ups. */
+async function countersAgree(knex: Knex, structureIds: string[]): Promise<boolean> {
+  const { rows } = await knex.raw(
+    `SELECT
+       (SELECT coalesce(sum(persons), 0) FROM backlog_contact_counts
+         WHERE structure_id = ANY(:ids) AND dimension = 'referent' AND last_day IS NULL)
+     = (SELECT count(*) FROM persons
+         WHERE structure_id = ANY(:ids) AND closed_at IS NULL AND anonymised_at IS NULL)
+     AND
+       (SELECT coalesce(sum(follow_ups), 0) FROM backlog_follow_up_counts
+         WHERE structure_id = ANY(:ids) AND due_day IS NULL)
+     = (SELECT count(*) FROM follow_ups WHERE structure_id = ANY(:ids) AND status = 'open')
+       AS agree`,
+    { ids: structureIds },
+  );
+  return rows[0].agree === true;
 }
 
 const SEEDED_TABLES =

@@ -436,6 +436,32 @@ describe('CLI usage and database commands', () => {
     expect(again.stdout.trim()).toBe(structureId);
     expect(await count('contacts')).toBe(contacts);
     expect(await count('referrals')).toBe(referrals);
+
+    // A seed stopped before its counters: the next run rebuilds them.
+    await knex('backlog_contact_counts').del();
+    await knex('backlog_follow_up_counts').del();
+    const resumed = await cli(['bench:seed', '--persons', '50']);
+    expect(resumed.code).toBe(0);
+    expect(
+      Number(
+        (
+          await knex('backlog_contact_counts')
+            .sum({ n: 'persons' })
+            .whereNull('last_day')
+            .where({ structure_id: structureId, dimension: 'referent' })
+        )[0].n,
+      ),
+    ).toBe(Number(totals[0].active));
+    expect(
+      Number(
+        (
+          await knex('backlog_follow_up_counts')
+            .sum({ n: 'follow_ups' })
+            .whereNull('due_day')
+            .where({ structure_id: structureId })
+        )[0].n,
+      ),
+    ).toBe(Number(followUps[0].open));
   });
 });
 

@@ -12,6 +12,7 @@ import {
   runCli,
   start,
   waitForHealthy,
+  waitForOutput,
   type Running,
 } from './processes';
 
@@ -61,7 +62,9 @@ describe('npm start with no configuration (embedded database)', () => {
     redis.disconnect();
   });
 
-  it('prints the URL to open and the demo logins', () => {
+  it('prints the URL to open and the demo logins', async () => {
+    // The banner follows the in-process worker's start, which may end after /healthz answers.
+    await waitForOutput(web, `open ${baseUrl}`, 60_000);
     expect(web.output()).toContain(`open ${baseUrl}`);
     expect(web.output()).toContain(DEMO_WORKER);
     expect(web.output()).toContain(DEMO_PASSWORD);
@@ -137,6 +140,8 @@ describe('npm start while Redis is unreachable', () => {
     );
     try {
       await waitForHealthy(`${baseUrl}/healthz`, web, 120_000);
+      // Said as the worker starts, which may end after /healthz answers.
+      await waitForOutput(web, 'reminders wait for Redis', 60_000);
       expect(web.output()).toContain('reminders wait for Redis');
       const ready = await fetch(`${baseUrl}/readyz`);
       expect(await ready.json()).toMatchObject({ postgres: 'up', redis: 'down' });

@@ -336,4 +336,17 @@ describe('backlog follow-up counters', () => {
       expect(total('d8_30')).toBeGreaterThan(0);
     }
   });
+
+  // Last: it empties the tables the tests above read.
+  it('when follow_ups, then persons, are truncated, then the matching counters are emptied with them', async () => {
+    const rows = async (table: string) =>
+      Number((await k(table).count<{ n: string }[]>({ n: '*' }))[0].n);
+    expect(await rows('backlog_follow_up_counts')).toBeGreaterThan(0);
+    expect(await rows('backlog_contact_counts')).toBeGreaterThan(0);
+    await k.raw('TRUNCATE follow_ups CASCADE');
+    expect(await rows('backlog_follow_up_counts')).toBe(0);
+    expect(await rows('backlog_contact_counts')).toBeGreaterThan(0);
+    await k.raw('TRUNCATE persons CASCADE');
+    expect(await rows('backlog_contact_counts')).toBe(0);
+  });
 });

@@ -12,10 +12,8 @@ import knexFactory, { type Knex } from 'knex';
 import { createBusinessCalendar } from '../server/lib/calendar';
 import { createCipher } from '../server/lib/crypto';
 import { createPersonRepository } from '../server/features/persons/person-repository';
-import {
-  createBacklogRepository,
-  type BacklogBounds,
-} from '../server/features/backlog/backlog-repository';
+import { createBacklogRepository } from '../server/features/backlog/backlog-repository';
+import { backlogBounds } from '../server/features/backlog/backlog-service';
 import { BENCH_EMAIL } from '../server/seed/bench';
 import { benchConfig } from './config';
 
@@ -103,14 +101,7 @@ async function main() {
   // The service's bounds, from the same calendar (Paris midnights).
   const calendar = createBusinessCalendar();
   const now = new Date();
-  const bounds: BacklogBounds = {
-    now,
-    late7: calendar.startOfDay(now, -7),
-    late30: calendar.startOfDay(now, -30),
-    weekEnd: calendar.startOfNextWeek(now),
-    contact30: calendar.startOfDay(now, -29),
-    contact90: calendar.startOfDay(now, -89),
-  };
+  const bounds = backlogBounds(calendar, now);
   const team = await knex('teams').where({ structure_id: structureId }).orderBy('id').first('id');
   const scopes = [
     ...(['assignee', 'team', 'district', 'partner'] as const).map((groupBy) => ({ groupBy })),

@@ -42,6 +42,18 @@ export interface BacklogServiceDeps {
 const zeros = () =>
   Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, 0])) as Record<BacklogBucket, number>;
 
+/** The instants the backlog's buckets are cut at, in the calendar's days, from `now`. */
+export function backlogBounds(calendar: BusinessCalendar, now: Date): BacklogBounds {
+  return {
+    now,
+    late7: calendar.startOfDay(now, -7),
+    late30: calendar.startOfDay(now, -30),
+    weekEnd: calendar.startOfNextWeek(now),
+    contact30: calendar.startOfDay(now, -29),
+    contact90: calendar.startOfDay(now, -89),
+  };
+}
+
 /**
  * The manager's desk: the structure's open work grouped by assignee, team, district or partner,
  * cut in Paris calendar days from the injected clock. The numbers and the items behind them come
@@ -55,16 +67,7 @@ export function createBacklogService({
   backlog,
   audit,
 }: BacklogServiceDeps) {
-  function bounds(now: Date): BacklogBounds {
-    return {
-      now,
-      late7: calendar.startOfDay(now, -7),
-      late30: calendar.startOfDay(now, -30),
-      weekEnd: calendar.startOfNextWeek(now),
-      contact30: calendar.startOfDay(now, -29),
-      contact90: calendar.startOfDay(now, -89),
-    };
-  }
+  const bounds = (now: Date) => backlogBounds(calendar, now);
 
   async function checkTeam(actor: Actor, teamId: string | undefined) {
     if (teamId && !(await backlog.teamExists(knex, actor.structureId, teamId)))

@@ -1,15 +1,11 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../../server/auth/actor';
-import {
-  createBacklogRepository,
-  type BacklogBounds,
-} from '../../../server/features/backlog/backlog-repository';
-import type { BacklogGrouping } from '../../../server/features/backlog/backlog-schemas';
-import { createBusinessCalendar } from '../../../server/lib/calendar';
+import { createBacklogRepository } from '../../../server/features/backlog/backlog-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam } from '../../setup/factories';
+import { boundsAt, DAY, MS, perRowCounts, sorted, ZONES } from './backlog-oracle';
 
 /**
  * The no-contact buckets are read from counters kept by triggers on persons
@@ -28,82 +24,30 @@ const NOWS = [
   '2026-04-20T22:00:00.000Z', // the first moment of the next Paris day
   '2026-08-01T00:00:00.000Z',
 ];
-const ZONES = ['Europe/Paris', 'Indian/Reunion', 'America/Cayenne', 'UTC'];
-const MS = 1;
-const DAY = 24 * 60 * 60 * 1000;
-
 const ACTIVE = 'p.closed_at IS NULL AND p.anonymised_at IS NULL';
 const LAST_AT = 'coalesce(p.last_contact_at, p.created_at)';
 
-interface Row {
-  bucket: string;
-  key: string;
-  count: number;
-}
-
 /** The no-contact counts as the backlog computed them before the counters, person by person. */
-async function oracle(
+const oracle = (
   k: Knex,
-  scope: { structureId: string; groupBy: BacklogGrouping; teamId?: string },
-  b: BacklogBounds,
-): Promise<Row[]> {
-  const team = scope.teamId
-    ? 'AND p.referent_id IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)'
-    : '';
-  const group =
-    scope.groupBy === 'team'
-      ? {
-          join: `JOIN team_members tm ON tm.user_id = p.referent_id
-                 JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
-                 ${scope.teamId ? 'AND t.id = :teamId' : ''}`,
-          key: 'tm.team_id',
-        }
-      : { join: '', key: scope.groupBy === 'district' ? 'p.district_id' : 'p.referent_id' };
-  const buckets = {
-    no_contact_30: `${LAST_AT} < :contact30 AND ${LAST_AT} >= :contact90`,
-    no_contact_90: `${LAST_AT} < :contact90`,
-  };
-  const { rows } = await k.raw(
-    Object.entries(buckets)
-      .map(
-        ([bucket, where]) =>
-          `SELECT '${bucket}' AS bucket, CAST(${group.key} AS text) AS key, count(*) AS count
-             FROM persons p ${group.join}
-            WHERE p.structure_id = :structureId AND ${ACTIVE} AND ${where} ${team}
-            GROUP BY ${group.key}`,
-      )
-      .join(' UNION ALL '),
+  scope: Parameters<typeof perRowCounts>[2],
+  b: Parameters<typeof perRowCounts>[3],
+) =>
+  perRowCounts(
+    k,
     {
-      structureId: scope.structureId,
-      teamId: scope.teamId ?? null,
-      contact30: b.contact30,
-      contact90: b.contact90,
+      from: 'persons p',
+      counted: ACTIVE,
+      owner: 'p.referent_id',
+      district: { join: '', key: 'p.district_id' },
+      buckets: {
+        no_contact_30: `${LAST_AT} < :contact30 AND ${LAST_AT} >= :contact90`,
+        no_contact_90: `${LAST_AT} < :contact90`,
+      },
     },
+    scope,
+    b,
   );
-  return sorted(
-    (rows as { bucket: string; key: string | null; count: string }[]).map((r) => ({
-      bucket: r.bucket,
-      key: r.key ?? 'none',
-      count: Number(r.count),
-    })),
-  );
-}
-
-const sorted = (rows: Row[]) =>
-  [...rows].sort((a, b) => `${a.bucket}${a.key}`.localeCompare(`${b.bucket}${b.key}`));
-
-/** The bounds the backlog service computes from a clock, in a calendar of the given zone. */
-function boundsAt(now: Date, timeZone: string): BacklogBounds {
-  const calendar = createBusinessCalendar({ timeZone });
-  return {
-    now,
-    late7: calendar.startOfDay(now, -7),
-    late30: calendar.startOfDay(now, -30),
-    weekEnd: calendar.startOfNextWeek(now),
-    contact30: calendar.startOfDay(now, -29),
-    contact90: calendar.startOfDay(now, -89),
-  };
-}
 
 describe('backlog no-contact counters', () => {
   const clock = fixedClock(NOWS[0]);

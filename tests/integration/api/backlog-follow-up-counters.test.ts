@@ -1,15 +1,11 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../../server/auth/actor';
-import {
-  createBacklogRepository,
-  type BacklogBounds,
-} from '../../../server/features/backlog/backlog-repository';
-import type { BacklogGrouping } from '../../../server/features/backlog/backlog-schemas';
-import { createBusinessCalendar } from '../../../server/lib/calendar';
+import { createBacklogRepository } from '../../../server/features/backlog/backlog-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam } from '../../setup/factories';
+import { boundsAt, DAY, MS, perRowCounts, sorted, ZONES } from './backlog-oracle';
 
 /**
  * The follow-up buckets (overdue 0–7, 8–30, 31+ days, due this week) are read, by assignee and
@@ -29,86 +25,31 @@ const NOWS = [
   '2026-08-01T00:00:00.000Z', // a Saturday, at a UTC midnight
   '2026-03-29T00:30:00.000Z', // a Sunday night, the week's end an hour or so away
 ];
-const ZONES = ['Europe/Paris', 'Indian/Reunion', 'America/Cayenne', 'UTC'];
-const MS = 1;
-const DAY = 24 * 60 * 60 * 1000;
 const FOLLOW_UP_BUCKETS = ['d0_7', 'd8_30', 'd31_plus', 'week'];
 
-interface Row {
-  bucket: string;
-  key: string;
-  count: number;
-}
-
 /** The follow-up counts as the backlog computed them before the counters, row by row. */
-async function oracle(
+const oracle = (
   k: Knex,
-  scope: { structureId: string; groupBy: BacklogGrouping; teamId?: string },
-  b: BacklogBounds,
-): Promise<Row[]> {
-  const team = scope.teamId
-    ? 'AND f.assignee_id IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)'
-    : '';
-  const group =
-    scope.groupBy === 'team'
-      ? {
-          join: `JOIN team_members tm ON tm.user_id = f.assignee_id
-                 JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
-                 ${scope.teamId ? 'AND t.id = :teamId' : ''}`,
-          key: 'tm.team_id',
-        }
-      : scope.groupBy === 'district'
-        ? { join: 'JOIN persons p ON p.id = f.person_id', key: 'p.district_id' }
-        : { join: '', key: 'f.assignee_id' };
-  const buckets = {
-    d0_7: 'f.due_at < :now AND f.due_at >= :late7',
-    d8_30: 'f.due_at < :late7 AND f.due_at >= :late30',
-    d31_plus: 'f.due_at < :late30',
-    week: 'f.due_at >= :now AND f.due_at < :weekEnd',
-  };
-  const { rows } = await k.raw(
-    Object.entries(buckets)
-      .map(
-        ([bucket, where]) =>
-          `SELECT '${bucket}' AS bucket, CAST(${group.key} AS text) AS key, count(*) AS count
-             FROM follow_ups f ${group.join}
-            WHERE f.structure_id = :structureId AND f.status = 'open' AND ${where} ${team}
-            GROUP BY ${group.key}`,
-      )
-      .join(' UNION ALL '),
+  scope: Parameters<typeof perRowCounts>[2],
+  b: Parameters<typeof perRowCounts>[3],
+) =>
+  perRowCounts(
+    k,
     {
-      structureId: scope.structureId,
-      teamId: scope.teamId ?? null,
-      now: b.now,
-      late7: b.late7,
-      late30: b.late30,
-      weekEnd: b.weekEnd,
+      from: 'follow_ups f',
+      counted: "f.status = 'open'",
+      owner: 'f.assignee_id',
+      district: { join: 'JOIN persons p ON p.id = f.person_id', key: 'p.district_id' },
+      buckets: {
+        d0_7: 'f.due_at < :now AND f.due_at >= :late7',
+        d8_30: 'f.due_at < :late7 AND f.due_at >= :late30',
+        d31_plus: 'f.due_at < :late30',
+        week: 'f.due_at >= :now AND f.due_at < :weekEnd',
+      },
     },
+    scope,
+    b,
   );
-  return sorted(
-    (rows as { bucket: string; key: string | null; count: string }[]).map((r) => ({
-      bucket: r.bucket,
-      key: r.key ?? 'none',
-      count: Number(r.count),
-    })),
-  );
-}
-
-const sorted = (rows: Row[]) =>
-  [...rows].sort((a, b) => `${a.bucket}${a.key}`.localeCompare(`${b.bucket}${b.key}`));
-
-/** The bounds the backlog service computes from a clock, in a calendar of the given zone. */
-function boundsAt(now: Date, timeZone: string): BacklogBounds {
-  const calendar = createBusinessCalendar({ timeZone });
-  return {
-    now,
-    late7: calendar.startOfDay(now, -7),
-    late30: calendar.startOfDay(now, -30),
-    weekEnd: calendar.startOfNextWeek(now),
-    contact30: calendar.startOfDay(now, -29),
-    contact90: calendar.startOfDay(now, -89),
-  };
-}
 
 describe('backlog follow-up counters', () => {
   const clock = fixedClock(NOWS[0]);

@@ -162,14 +162,10 @@ export function createDeadlineRepository() {
       if (kinds) free.whereIn('kind', kinds);
       // Locked first, in a statement of its own: as a sub-select of the UPDATE, a row updated
       // meanwhile (the relay's enqueued_at) made PostgreSQL re-check it without end.
-      const ids = ((await free) as { id: string }[]).map((r) => r.id);
-      if (ids.length === 0) return [];
-      const rows = await trx('deadlines')
-        .whereIn('id', ids)
-        .where({ status: 'pending' })
-        .update({ status: 'cancelled', processed_at: trx.fn.now() })
-        .returning('id');
-      return rows.map((r: { id: string }) => r.id);
+      return repo.cancelHeld(
+        trx,
+        ((await free) as { id: string }[]).map((r) => r.id),
+      );
     },
 
     /**

@@ -17,15 +17,18 @@ export function numbered(sql: string): string {
 }
 
 /**
- * What a replay twin runs of a request the app served: every statement but the session's (the
- * twin reads the session row itself, as the read twin does, and the app's touch of it comes at
- * most once a minute). The rest is the request's own work as the app sent it to PostgreSQL: its
- * user read, its queries in the order they were sent, its transaction statements, its audit
- * insert.
+ * What a replay twin runs of a request the app served: every statement but the session's
+ * writes (the app's touch of its session row comes at most once a minute). That is the
+ * request's whole work as the app sent it to PostgreSQL: its session read (the session and its
+ * user in one statement), its queries in the order they were sent, its transaction statements,
+ * its audit insert.
  */
 export function replayable(statements: Statement[]): Statement[] {
-  return statements.filter((q) => !/\b"?sessions"?\b/.test(q.sql));
+  return statements.filter((q) => !(isSessionStatement(q) && !/^\s*select\b/i.test(q.sql)));
 }
+
+/** Whether a statement reads or writes the session table. */
+export const isSessionStatement = (q: Pick<Statement, 'sql'>) => /\b"?sessions"?\b/.test(q.sql);
 
 /**
  * What the bench run says to a server: stop; (app) start or stop recording the statements of

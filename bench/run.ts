@@ -107,6 +107,8 @@ interface Result {
   p99: number;
   /** Largest resident set of the app's process during the scenario, in MB (app scenarios). */
   rssMb: number | null;
+  /** CPU ms its server's process spent per request (user + system), null where unknown. */
+  cpuMsPerRequest: number | null;
   /** The handler measured in slices alternating with this scenario (loadPaired), if any. */
   paired?: Result;
 }
@@ -157,25 +159,55 @@ function rssMb(pid: number | undefined): number | null {
   }
 }
 
+/**
+ * CPU time a process has used (user + system), in ms, from /proc (Linux), or null elsewhere.
+ * Unlike throughput, it hardly moves with the machine's other load: what a request costs its
+ * server's process, whoever else runs.
+ */
+function cpuMs(pid: number | undefined): number | null {
+  if (!pid) return null;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command's closing parenthesis; utime and stime are the 14th and 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
 /** Latencies, errors and time spent of one scenario, gathered over one or more slices. */
 interface Tally {
   latencies: number[];
   errors: number;
   seconds: number;
   maxRss: number | null;
+  /** CPU ms its server's process used during the slices, null where /proc cannot tell. */
+  cpuMs: number | null;
 }
 
-const newTally = (): Tally => ({ latencies: [], errors: 0, seconds: 0, maxRss: null });
+const newTally = (): Tally => ({ latencies: [], errors: 0, seconds: 0, maxRss: null, cpuMs: 0 });
+
+/** The processes serving the scenarios: the app's and the bare server's. */
+type Pids = Partial<Record<'app' | 'bare', number>>;
 
 /** Loads one scenario for `ms` with its connections (CONNECTIONS by default), adding to `t`. */
 async function loadSlice(
   ports: Record<string, number>,
   s: Scenario,
   cookies: Record<'worker' | 'partner' | 'manager', string>,
-  appPid: number | undefined,
+  pids: Pids,
   ms: number,
   t: Tally,
 ): Promise<void> {
+  const appPid = pids.app;
   const body = s.body ? JSON.stringify(s.body) : undefined;
   const headers: Record<string, string> = {
     accept: s.path.startsWith('/api') || s.port === 'bare' ? 'application/json' : 'text/html',
@@ -187,6 +219,7 @@ async function loadSlice(
     if (v !== null && (t.maxRss === null || v > t.maxRss)) t.maxRss = v;
   };
   const sampler = setInterval(sample, 200);
+  const cpuBefore = cpuMs(pids[s.port]);
   const end = Date.now() + ms;
   const started = Date.now();
   await Promise.all(
@@ -205,6 +238,11 @@ async function loadSlice(
   );
   clearInterval(sampler);
   sample();
+  const cpuAfter = cpuMs(pids[s.port]);
+  t.cpuMs =
+    t.cpuMs === null || cpuBefore === null || cpuAfter === null
+      ? null
+      : t.cpuMs + cpuAfter - cpuBefore;
   t.seconds += (Date.now() - started) / 1000;
 }
 
@@ -222,6 +260,7 @@ function toResult(s: Scenario, t: Tally): Result {
     p95: pct(0.95),
     p99: pct(0.99),
     rssMb: t.maxRss,
+    cpuMsPerRequest: t.cpuMs === null || !latencies.length ? null : t.cpuMs / latencies.length,
   };
 }
 
@@ -230,10 +269,10 @@ async function load(
   ports: Record<string, number>,
   s: Scenario,
   cookies: Record<'worker' | 'partner' | 'manager', string>,
-  appPid: number | undefined,
+  pids: Pids,
 ): Promise<Result> {
   const t = newTally();
-  await loadSlice(ports, s, cookies, appPid, DURATION_MS, t);
+  await loadSlice(ports, s, cookies, pids, DURATION_MS, t);
   return toResult(s, t);
 }
 
@@ -247,14 +286,14 @@ async function loadPaired(
   s: Scenario,
   twin: Scenario,
   cookies: Record<'worker' | 'partner' | 'manager', string>,
-  appPid: number | undefined,
+  pids: Pids,
 ): Promise<{ app: Result; twin: Result }> {
   const a = newTally();
   const b = newTally();
   const slices = Math.max(1, Math.round(DURATION_MS / PAIR_SLICE_MS));
   for (let i = 0; i < slices; i++) {
-    await loadSlice(ports, s, cookies, appPid, PAIR_SLICE_MS, a);
-    await loadSlice(ports, twin, cookies, appPid, PAIR_SLICE_MS, b);
+    await loadSlice(ports, s, cookies, pids, PAIR_SLICE_MS, a);
+    await loadSlice(ports, twin, cookies, pids, PAIR_SLICE_MS, b);
   }
   return { app: toResult(s, a), twin: toResult(twin, b) };
 }
@@ -542,6 +581,7 @@ async function httpBench(
     startServer('bare', url, seed),
   ]);
   const ports = { ...app.ports, ...bare.ports };
+  const pids: Pids = { app: app.child.pid, bare: bare.child.pid };
 
   async function logIn(email: string): Promise<string> {
     const res = await send(
@@ -720,6 +760,7 @@ async function httpBench(
   try {
     const line = (r: Result) =>
       `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, errors ${r.errors}` +
+      (r.cpuMsPerRequest !== null ? `, CPU ${r.cpuMsPerRequest.toFixed(2)} ms/req` : '') +
       (r.rssMb !== null ? `, RSS ≤ ${r.rssMb.toFixed(0)} MB` : '');
     for (const [i, s] of chosen.entries()) {
       process.stdout.write(`${s.name} … `);
@@ -731,11 +772,11 @@ async function httpBench(
             : twinScenario(scenarios, s);
       if (twin) {
         // Paired with its handler; the ratios of its row come from the pair.
-        const { app: r, twin: t } = await loadPaired(ports, s, twin, cookies, app.child.pid);
+        const { app: r, twin: t } = await loadPaired(ports, s, twin, cookies, pids);
         results.push({ ...r, paired: t });
         console.log(`${line(r)}; its handler alongside: ${line(t)}`);
       } else {
-        const r = await load(ports, s, cookies, app.child.pid);
+        const r = await load(ports, s, cookies, pids);
         results.push(r);
         console.log(line(r));
       }
@@ -774,6 +815,8 @@ function sizeTable(run: SizeRun, growthFrom: SizeRun | null): string[] {
     'handler p95 ms',
     'p95 ÷ handler',
     'target',
+    'CPU ms/req',
+    'handler CPU ms/req',
     'errors',
     'RSS MB',
   ];
@@ -804,6 +847,8 @@ function sizeTable(run: SizeRun, growthFrom: SizeRun | null): string[] {
       isApp && twin ? twin.p95.toFixed(1) : '',
       p95Ratio === null ? '' : p95Ratio.toFixed(2),
       targets.join('; '),
+      r.cpuMsPerRequest === null ? '' : r.cpuMsPerRequest.toFixed(2),
+      isApp && twin?.cpuMsPerRequest != null ? twin.cpuMsPerRequest.toFixed(2) : '',
       String(r.errors),
       r.rssMb === null ? '' : r.rssMb.toFixed(0),
     ];
@@ -856,10 +901,12 @@ function httpSection(runs: SizeRun[], machine: string): string {
     'contact (summary encrypted with the same cipher) and the audit row. Every other app GET',
     'with a session is compared with its replay twin (`GET /replay/<n>` of the bare server,',
     'bench/replay.ts): just before its measure, one request of it is served by the app while',
-    'the app records every statement it sends through knex; the bare server then reads the',
-    'session row itself and replays the rest (the user read, the queries, transaction statements',
+    'the app records every statement it sends through knex; the bare server then checks the',
+    "cookie's signature and replays them (the session read, the queries, transaction statements",
     'and audit insert, in the order sent, on one connection): the same statements with none of',
-    "the app's JavaScript. Its row's name says how many statements that is. Each app",
+    "the app's JavaScript. Its row's name says how many statements that is. The app reads a",
+    'session and its user in one statement (a join); the person read and contact write handlers',
+    "keep the issue's two (session read, then user read). Each app",
     `scenario runs in one-second slices alternating with its handler (${DURATION_MS / 1000} s each in all), and its`,
     "row's handler columns are that handler's figures from those slices: the other users of this",
     'machine come and go within seconds, and so weigh on both sides of the ratio alike. The',
@@ -867,7 +914,10 @@ function httpSection(runs: SizeRun[], machine: string): string {
     `(issue 13), for the hot endpoints: throughput ≥ ${MIN_RATIO} of the handler; p95 ≤ 1.5× the`,
     "handler's for the person read and logging a contact, ≤ 2× for search, the backlog and the",
     `person page; p95 growth ≤ ${MAX_GROWTH}× from the smallest size to the largest; the app`,
-    "process's resident set (sampled every 200 ms from /proc) ≤ 200 MB under load. The app process",
+    "process's resident set (sampled every 200 ms from /proc) ≤ 200 MB under load. The CPU",
+    'columns are the CPU time (user + system, from /proc) the serving process spent per request',
+    "during the same slices: unlike throughput, they hardly move with the machine's other load,",
+    "and their difference is what the app's own JavaScript costs per request. The app process",
     `runs with the node flags production starts the web with (docker-compose.yml): \`${appFlags()}\`.`,
     '',
     `Run: ${new Date().toISOString().slice(0, 16)}Z, ${machine}, ${CONNECTIONS} connections, ` +

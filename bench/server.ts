@@ -11,8 +11,8 @@
  *   - `POST /contact/:id`: the session row, the user, then in one transaction the person locked
  *     in scope by the UPDATE that moves its last activity (as the app locks it for a contact),
  *     the contact inserted (summary encrypted with the app's cipher) and the audit row;
- *   - `GET /replay/:key`: the session row, then the statements the app sent for one request of a
- *     scenario (recorded by the app's server on the run's demand, bench/replay.ts), replayed.
+ *   - `GET /replay/:key`: the statements the app sent for one request of a scenario (recorded by
+ *     the app's server on the run's demand, bench/replay.ts), replayed from its session read on.
  * Once listening, each child sends its ports to the parent; then it answers the run's messages
  * (BenchMessage): record, replay, stop.
  */
@@ -26,7 +26,13 @@ import { buildContainer } from '../server/container';
 import { createCipher } from '../server/lib/crypto';
 import { createPostgres } from '../server/lib/db';
 import { benchConfig } from './config';
-import { numbered, replayable, type BenchMessage, type Statement } from './replay';
+import {
+  isSessionStatement,
+  numbered,
+  replayable,
+  type BenchMessage,
+  type Statement,
+} from './replay';
 
 async function appServer(url: string) {
   const config = benchConfig(url);
@@ -229,18 +235,22 @@ async function bareServer(url: string) {
   });
 
   /** The replay twins, by key: the statements of one request of an app scenario. */
-  const replays = new Map<string, { text: string; bindings: unknown[] }[]>();
+  const replays = new Map<string, { text: string; bindings: unknown[]; session: boolean }[]>();
   bare.get('/replay/:key', async (req, res) => {
     const statements = replays.get(req.params.key);
     if (!statements) return void res.status(404).end();
-    // The session row; the user is read by the app's own statement, replayed with the rest.
-    if (!(await sessionUserId(req))) return void res.status(401).end();
+    // The cookie's signature; the session row and its user are read by the app's own
+    // statement, replayed with the rest: no row, no answer.
+    if (!sidOf(req)) return void res.status(401).end();
     // One connection, the statements in the order the app sent them (a transaction's BEGIN and
     // COMMIT among them); the last one's rows are the answer.
     const client = await pool.connect();
     let rows: unknown[] = [];
     try {
-      for (const q of statements) rows = (await client.query(q.text, q.bindings)).rows;
+      for (const q of statements) {
+        rows = (await client.query(q.text, q.bindings)).rows;
+        if (q.session && rows.length === 0) return void res.status(401).end();
+      }
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -257,7 +267,11 @@ async function bareServer(url: string) {
     replay(key: string, statements: Statement[]) {
       replays.set(
         key,
-        replayable(statements).map((q) => ({ text: numbered(q.sql), bindings: q.bindings })),
+        replayable(statements).map((q) => ({
+          text: numbered(q.sql),
+          bindings: q.bindings,
+          session: isSessionStatement(q),
+        })),
       );
     },
     async close() {

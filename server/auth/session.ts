@@ -1,4 +1,4 @@
-import type { Express, RequestHandler } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
 import connectPgSimple from 'connect-pg-simple';
@@ -6,7 +6,7 @@ import type { Knex } from 'knex';
 import type { Pool } from 'pg';
 import type { Config } from '../config';
 import type { Clock } from '../lib/clock';
-import type { UserRepository } from '../features/users/user-repository';
+import type { SessionUser, UserRepository } from '../features/users/user-repository';
 import { toActor, withTwoFactorFacts, type Actor } from './actor';
 
 const PgStore = connectPgSimple(session);
@@ -61,13 +61,54 @@ function knexPool(knex: Knex): Pool {
  * The memory is per process (several web processes each write at most once a minute) and holds
  * one timestamp per session active within the last minute.
  */
+/** The user read with the session (on the session data until createSession moves it to the request). */
+const PREFETCHED = Symbol('av.sessionUser');
+type WithPrefetched = { [PREFETCHED]?: SessionUser | null };
+
 class ThrottledTouchStore extends PgStore {
   private readonly written = new Map<string, number>();
   private readonly clock: Clock;
+  private readonly knex: Knex;
+  private readonly users: Pick<UserRepository, 'findSessionWithUser'>;
 
-  constructor(options: ConstructorParameters<typeof PgStore>[0] & { clock: Clock }) {
+  constructor(
+    options: ConstructorParameters<typeof PgStore>[0] & {
+      clock: Clock;
+      knex: Knex;
+      users: Pick<UserRepository, 'findSessionWithUser'>;
+    },
+  ) {
     super(options);
     this.clock = options.clock;
+    this.knex = options.knex;
+    this.users = options.users;
+  }
+
+  /**
+   * The session row and its user in one statement (connect-pg-simple's own `get` reads the
+   * session alone, and the deserializer then read the user: two round trips before any
+   * request's own work). Live at the wall clock, as connect-pg-simple reads and writes expiries
+   * (express-session computes them from Date.now()). The user rides on the session data under a
+   * symbol (never stored, never hashed) until createSession hands it to the request.
+   */
+  override get(sid: string, fn: (err: unknown, sess?: session.SessionData | null) => void): void {
+    this.users.findSessionWithUser(this.knex, sid, new Date()).then(
+      (found) => {
+        if (!found) return fn(null, null);
+        const sess = (
+          typeof found.sess === 'string' ? JSON.parse(found.sess) : found.sess
+        ) as session.SessionData & WithPrefetched;
+        Object.defineProperty(sess, PREFETCHED, { value: found.user, enumerable: false });
+        return fn(null, sess);
+      },
+      (err: unknown) => fn(err),
+    );
+  }
+
+  override createSession(req: Request, sess: session.SessionData) {
+    const user = (sess as WithPrefetched)[PREFETCHED];
+    if (user !== undefined) (req as WithPrefetched)[PREFETCHED] = user;
+    return super.createSession(req, sess);
   }
 
   private remember(sid: string, now: number) {
@@ -109,7 +150,7 @@ export function installSessions(
   app: Express,
   knex: Knex,
   config: Config,
-  users: Pick<UserRepository, 'findForSession'>,
+  users: Pick<UserRepository, 'findForSession' | 'findSessionWithUser'>,
   clock: Clock,
 ): void {
   const cleanupSeconds = config.SESSION_CLEANUP_INTERVAL_MS / 1000;
@@ -124,6 +165,8 @@ export function installSessions(
     pruneSessionInterval: cleanupSeconds > 0 ? cleanupSeconds : false,
     errorLog: () => undefined,
     clock,
+    knex,
+    users,
   });
   if (cleanupSeconds > 0) store.pruneSessions();
   app.use(
@@ -155,9 +198,15 @@ export function installSessions(
     const u = user as Actor & { sessionEpoch?: number };
     done(null, { id: u.id, epoch: u.sessionEpoch ?? 0 });
   });
-  passport.deserializeUser<SerializedUser>(async (stored, done) => {
+  passport.deserializeUser<SerializedUser, Request>(async (req, stored, done) => {
     try {
-      const u = await users.findForSession(knex, stored.id);
+      // Read with the session (ThrottledTouchStore.get) when it is this user; read now else.
+      const prefetched = (req as WithPrefetched)[PREFETCHED];
+      delete (req as WithPrefetched)[PREFETCHED];
+      const u =
+        prefetched === null || prefetched?.id === stored.id
+          ? prefetched
+          : await users.findForSession(knex, stored.id);
       if (!u || u.disabledAt || u.sessionEpoch !== stored.epoch) return done(null, false);
       return done(
         null,

@@ -52,6 +52,20 @@ interface NewUser {
 
 type Db = Knex | Knex.Transaction;
 
+const toSessionUser = (
+  row: UserRow & { totp_enabled_at: Date | null; structure_settings: unknown },
+): SessionUser => ({
+  ...toUser(row),
+  totpEnabled: row.totp_enabled_at !== null,
+  structureSettings: row.structure_settings,
+});
+
+/**
+ * The user id passport keeps in a session's data, as a uuid; null when it holds none or not a
+ * uuid (a cast would fail the statement).
+ */
+const SESSION_USER_ID = `CASE WHEN x.sess #>> '{passport,user,id}' ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN (x.sess #>> '{passport,user,id}')::uuid END`;
+
 /** A user as admins list them: no secret, with their teams. */
 export interface UserSummary {
   id: string;
@@ -200,13 +214,28 @@ export function createUserRepository() {
         .leftJoin('structures as s', 's.id', 'u.structure_id')
         .where('u.id', id)
         .first('u.*', 's.settings as structure_settings');
-      return row
-        ? {
-            ...toUser(row),
-            totpEnabled: row.totp_enabled_at !== null,
-            structureSettings: row.structure_settings,
-          }
-        : null;
+      return row ? toSessionUser(row) : null;
+    },
+
+    /**
+     * A live session row and, in the same statement, the user it is signed in as (what
+     * findForSession reads): one round trip for what every signed-in request needs first.
+     * Null when no session of that sid lives at `at`; `user` null when the session holds no
+     * user, or one that no longer exists. The session data comes back as stored.
+     */
+    async findSessionWithUser(
+      db: Knex,
+      sid: string,
+      at: Date,
+    ): Promise<{ sess: unknown; user: SessionUser | null } | null> {
+      const row = await db('sessions as x')
+        .leftJoin('users as u', (j) => j.on('u.id', '=', db.raw(SESSION_USER_ID)))
+        .leftJoin('structures as s', 's.id', 'u.structure_id')
+        .where('x.sid', sid)
+        .andWhere('x.expire', '>=', at)
+        .first('x.sess as session_data', 'u.*', 's.settings as structure_settings');
+      if (!row) return null;
+      return { sess: row.session_data, user: row.id ? toSessionUser(row) : null };
     },
 
     async findById(db: Knex, id: string): Promise<UserRecord | null> {

@@ -225,6 +225,36 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect((await agent.get('/api/me')).body.user.role).toBe('observer');
   });
 
+  it('when a signed-in request arrives, then its session and its user are read in one statement; a session naming no existing user is 401, not 500', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const cookie = sessionCookie(await login(user.email));
+    const sent: string[] = [];
+    const onQuery = (q: { sql: string }) => sent.push(q.sql);
+    ctx.deps.knex.on('query', onQuery);
+    try {
+      const res = await me(cookie);
+      expect(res.status).toBe(200);
+      expect(res.body.user.id).toBe(user.id);
+    } finally {
+      ctx.deps.knex.removeListener('query', onQuery);
+    }
+    const reads = sent.filter((q) => /\b(sessions|users)\b/.test(q));
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toMatch(/from "sessions".*join "users"/s);
+
+    for (const id of ['8f1d6c3e-0000-4000-8000-000000000000', 'not-a-uuid']) {
+      const other = sessionCookie(await login(user.email));
+      const row = await testKnex()('sessions')
+        .where({ sid: decodeSid(other) })
+        .first();
+      const sess = typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess;
+      sess.passport.user.id = id;
+      await testKnex()('sessions')
+        .where({ sid: decodeSid(other) })
+        .update({ sess: JSON.stringify(sess) });
+      expect((await me(other)).status).toBe(401);
+    }
+  });
   it('when a session is older than 12 hours, then it ends with 401 (not 500) whatever the activity', async () => {
     const cookie = sessionCookie(await login(team.worker.email));
     const sid = decodeSid(cookie);

@@ -159,11 +159,7 @@ function rssMb(pid: number | undefined): number | null {
   }
 }
 
-/**
- * CPU time a process has used (user + system), in ms, from /proc (Linux), or null elsewhere.
- * Unlike throughput, it hardly moves with the machine's other load: what a request costs its
- * server's process, whoever else runs.
- */
+/** CPU time a process has used (user + system), in ms, from /proc (Linux), or null elsewhere. */
 function cpuMs(pid: number | undefined): number | null {
   if (!pid) return null;
   try {
@@ -916,8 +912,8 @@ function httpSection(runs: SizeRun[], machine: string): string {
     `person page; p95 growth ≤ ${MAX_GROWTH}× from the smallest size to the largest; the app`,
     "process's resident set (sampled every 200 ms from /proc) ≤ 200 MB under load. The CPU",
     'columns are the CPU time (user + system, from /proc) the serving process spent per request',
-    "during the same slices: unlike throughput, they hardly move with the machine's other load,",
-    "and their difference is what the app's own JavaScript costs per request. The app process",
+    "in the same slices: beside its twin's, what the app's own JavaScript costs a request (both",
+    'grow when the machine is busy, so compare them within a row). The app process',
     `runs with the node flags production starts the web with (docker-compose.yml): \`${appFlags()}\`.`,
     '',
     `Run: ${new Date().toISOString().slice(0, 16)}Z, ${machine}, ${CONNECTIONS} connections, ` +

@@ -51,6 +51,15 @@ export interface DeadlineBenchResult {
   app: DeadlineSide;
 }
 
+/**
+ * BENCH_CPU_PROF=<dir>: the app's worker processes write their CPU profile there
+ * (`node --cpu-prof`), as the web does in the HTTP scenarios.
+ */
+const profileFlags = (): string[] => {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+};
+
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,8 +68,9 @@ async function startProcess(
   script: string,
   env: NodeJS.ProcessEnv,
   ready: string,
+  nodeFlags: string[] = [],
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -182,7 +192,7 @@ async function appSide(o: DeadlineBenchOptions, redis: Redis): Promise<DeadlineS
     .select('id', 'referent_id');
   const children = await Promise.all(
     Array.from({ length: o.workers }, () =>
-      startProcess('jobs/worker.ts', env, 'Deadline worker started'),
+      startProcess('jobs/worker.ts', env, 'Deadline worker started', profileFlags()),
     ),
   );
   const followUpIds: string[] = [];

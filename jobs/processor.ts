@@ -53,7 +53,7 @@ export type BatchProcessor = (ctx: BatchContext) => Promise<ProcessorResult[]>;
 export type BatchProcessorRegistry = Readonly<Record<string, BatchProcessor>>;
 
 /** The most deadlines one transaction delivers: the job's own and the due ones it claims. */
-export const BATCH_SIZE = 100;
+export const BATCH_SIZE = 500;
 
 /**
  * The shell every deadline runs in. A job carries one deadline id; its kind's processor runs in

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
+import { BATCH_SIZE } from '../jobs/processor';
 import { createDeadlineQueue, deadlineJobId } from '../jobs/queues';
 import { FOLLOW_UP_DUE } from '../server/features/follow-ups/follow-up-schemas';
 
@@ -325,7 +326,7 @@ export function deadlineSection(r: DeadlineBenchResult, when: string, machine: s
     'deadline, as deadlines written days ahead wait in Redis), then resumes it: delivery runs from the',
     'resume until every job is done (the app: every deadline row `done` and its notification',
     'written). `follow_up.due` is delivered in batches (jobs/README.md, "Batched delivery"): the job',
-    'of a pending deadline claims up to 99 other due ones and delivers them in one transaction; the',
+    `of a pending deadline claims up to ${BATCH_SIZE - 1} other due ones and delivers them in one transaction; the`,
     'jobs of the claimed deadlines are still in the queue and end as no-ops, so the queue empties',
     'after the last delivery (the "queue empty" column).',
     '',

@@ -11,6 +11,7 @@ import crypto from 'node:crypto';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
+import { BATCH_SIZE } from '../jobs/processor';
 import { createDeadlineQueue, deadlineJobId } from '../jobs/queues';
 import { FOLLOW_UP_DUE } from '../server/features/follow-ups/follow-up-schemas';
 
@@ -51,6 +52,15 @@ export interface DeadlineBenchResult {
   app: DeadlineSide;
 }
 
+/**
+ * BENCH_CPU_PROF=<dir>: the app's worker processes write their CPU profile there
+ * (`node --cpu-prof`), as the web does in the HTTP scenarios.
+ */
+const profileFlags = (): string[] => {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(dir)}`] : [];
+};
+
 const seconds = (from: bigint) => Number(process.hrtime.bigint() - from) / 1e9;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,8 +69,9 @@ async function startProcess(
   script: string,
   env: NodeJS.ProcessEnv,
   ready: string,
+  nodeFlags: string[] = [],
 ): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -182,7 +193,7 @@ async function appSide(o: DeadlineBenchOptions, redis: Redis): Promise<DeadlineS
     .select('id', 'referent_id');
   const children = await Promise.all(
     Array.from({ length: o.workers }, () =>
-      startProcess('jobs/worker.ts', env, 'Deadline worker started'),
+      startProcess('jobs/worker.ts', env, 'Deadline worker started', profileFlags()),
     ),
   );
   const followUpIds: string[] = [];
@@ -315,7 +326,7 @@ export function deadlineSection(r: DeadlineBenchResult, when: string, machine: s
     'deadline, as deadlines written days ahead wait in Redis), then resumes it: delivery runs from the',
     'resume until every job is done (the app: every deadline row `done` and its notification',
     'written). `follow_up.due` is delivered in batches (jobs/README.md, "Batched delivery"): the job',
-    'of a pending deadline claims up to 99 other due ones and delivers them in one transaction; the',
+    `of a pending deadline claims up to ${BATCH_SIZE - 1} other due ones and delivers them in one transaction; the`,
     'jobs of the claimed deadlines are still in the queue and end as no-ops, so the queue empties',
     'after the last delivery (the "queue empty" column).',
     '',

@@ -52,8 +52,14 @@ export type BatchProcessor = (ctx: BatchContext) => Promise<ProcessorResult[]>;
 
 export type BatchProcessorRegistry = Readonly<Record<string, BatchProcessor>>;
 
-/** The most deadlines one transaction delivers: the job's own and the due ones it claims. */
-export const BATCH_SIZE = 100;
+/**
+ * The most deadlines one transaction delivers: the job's own and the due ones it claims. Each
+ * statement of a batch has a fixed cost (planning, the claim's index scan, the round trip, the
+ * commit) on top of its cost per row: measured on the bench database, a batch of 500 costs
+ * PostgreSQL about a quarter less per deadline than five of 100 and the worker half as much, and
+ * it still commits in a second or two on a loaded machine (far below the job lock's 30 s).
+ */
+export const BATCH_SIZE = 500;
 
 /**
  * The shell every deadline runs in. A job carries one deadline id; its kind's processor runs in

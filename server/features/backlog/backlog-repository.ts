@@ -272,7 +272,7 @@ function countersSql(c: Counters, scope: BacklogScope): { with: string; parts: s
   const arms = [
     `SELECT cc.${c.group} AS key, cc.${c.value} AS total, ${c.buckets
       .map((_, i) => `0 AS since${i}`)
-      .join(', ')} ${counted} AND cc.${c.day} IS NULL`,
+      .join(', ')} ${counted} AND NOT cc.week AND cc.${c.day} IS NULL`,
     // The rows since each boundary: its day rows up to the next Monday, then whole weeks.
     `SELECT cc.${c.group}, 0, ${c.buckets
       .map((b) => `CASE WHEN ${since(b.before)} THEN cc.${c.value} ELSE 0 END`)

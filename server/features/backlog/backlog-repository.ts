@@ -234,8 +234,10 @@ const ITEM_COLUMNS: Record<Entity, string> = {
  * than counted row by row. The buckets are cut at ordered boundaries B1 < B2 < …: the first is
  * the rows before B1 (the total less those since B1), each next one the rows since its previous
  * boundary less those since its own. The rows since a boundary are the day rows from the
- * boundary's next UTC midnight on, plus the rows between the boundary and that midnight read
- * from an index (an hour or two for a Paris midnight, up to a day for the clock's instant). So
+ * boundary's next UTC midnight to the next Monday and the week rows from that Monday on
+ * (migration 20261210200000: about 20 rows a group rather than a row per day), plus the rows
+ * between the boundary and that midnight read from an index (an hour or two for a Paris
+ * midnight, up to a day for the clock's instant). So
  * each count is the per-row condition of BUCKETS, exactly, at any instant the calendar gives.
  *
  * Grouping by team sums its members' counts (a row counts in each team of its user, as the join
@@ -263,19 +265,19 @@ function countersSql(c: Counters, scope: BacklogScope): { with: string; parts: s
   const team = scope.teamId ? ` AND ${inTeam(`cc.${c.group}`)}` : '';
   const rowTeam = scope.teamId ? ` AND ${inTeam(c.rowKey)}` : '';
   const counted = `FROM ${c.table} cc WHERE ${c.where}${team}`;
+  const days = (b: Bound) => `NOT cc.week AND cc.${c.day} >= :${b}Day AND cc.${c.day} < :${b}Week`;
+  const since = (b: Bound) => `(cc.week AND cc.${c.day} >= :${b}Week) OR (${days(b)})`;
   const zeros = (except: number, value: string) =>
     c.buckets.map((_, i) => (i === except ? value : '0')).join(', ');
   const arms = [
     `SELECT cc.${c.group} AS key, cc.${c.value} AS total, ${c.buckets
       .map((_, i) => `0 AS since${i}`)
-      .join(', ')} ${counted} AND cc.${c.day} IS NULL`,
+      .join(', ')} ${counted} AND NOT cc.week AND cc.${c.day} IS NULL`,
+    // The rows since each boundary: its day rows up to the next Monday, then whole weeks.
     `SELECT cc.${c.group}, 0, ${c.buckets
-      .map((b, i) =>
-        i === 0
-          ? `cc.${c.value}`
-          : `CASE WHEN cc.${c.day} >= :${b.before}Day THEN cc.${c.value} ELSE 0 END`,
-      )
-      .join(', ')} ${counted} AND cc.${c.day} >= :${c.buckets[0].before}Day`,
+      .map((b) => `CASE WHEN ${since(b.before)} THEN cc.${c.value} ELSE 0 END`)
+      .join(', ')} ${counted} AND (${c.buckets.map((b) => `(${days(b.before)})`).join(' OR ')}
+        OR (cc.week AND cc.${c.day} >= :${c.buckets[0].before}Week))`,
     ...c.buckets.map(
       (b, i) =>
         `SELECT ${c.rowKey}, 0, ${zeros(i, '1')}
@@ -417,7 +419,14 @@ const utcDay = (midnight: Date) => midnight.toISOString().slice(0, 10);
 type Bound = keyof BacklogBounds;
 const BOUNDS: Bound[] = ['now', 'late7', 'late30', 'weekEnd', 'contact30', 'contact90'];
 
-/** Each boundary, its next UTC midnight (`…Edge`) and that midnight's day (`…Day`). */
+/** The first Monday at or after a UTC midnight, as a day: where the counters' whole weeks start. */
+const mondayFrom = (midnight: Date) =>
+  utcDay(new Date(midnight.getTime() + ((8 - midnight.getUTCDay()) % 7) * DAY_MS));
+
+/**
+ * Each boundary, its next UTC midnight (`…Edge`), that midnight's day (`…Day`) and the first
+ * Monday from it (`…Week`).
+ */
 const bindings = (scope: BacklogScope, b: BacklogBounds) => {
   const params: Record<string, string | Date | null> = {
     structureId: scope.structureId,
@@ -428,6 +437,7 @@ const bindings = (scope: BacklogScope, b: BacklogBounds) => {
     params[bound] = b[bound];
     params[`${bound}Edge`] = edge;
     params[`${bound}Day`] = utcDay(edge);
+    params[`${bound}Week`] = mondayFrom(edge);
   }
   return params;
 };

@@ -197,12 +197,14 @@ describe('backlog no-contact counters', () => {
   afterAll(() => ctx.close());
 
   it('when every kind of change has happened, then the counters equal a recount from persons', async () => {
-    const counted = `SELECT structure_id, dimension, group_id, last_day, persons FROM backlog_contact_counts WHERE persons <> 0`;
-    const recount = `SELECT p.structure_id, g.dimension, g.group_id, d.last_day, count(*)::int AS persons
+    const counted = `SELECT structure_id, dimension, group_id, week, last_day, persons FROM backlog_contact_counts WHERE persons <> 0`;
+    // The total, the UTC day and the UTC week (from its Monday) of each file's last contact.
+    const recount = `SELECT p.structure_id, g.dimension, g.group_id, d.week, d.last_day, count(*)::int AS persons
       FROM persons p
       CROSS JOIN LATERAL (VALUES ('referent', p.referent_id), ('district', p.district_id)) g (dimension, group_id)
-      CROSS JOIN LATERAL (VALUES (NULL::date), ((${LAST_AT} AT TIME ZONE 'UTC')::date)) d (last_day)
-      WHERE ${ACTIVE} GROUP BY 1, 2, 3, 4`;
+      CROSS JOIN LATERAL (VALUES (false, NULL::date), (false, (${LAST_AT} AT TIME ZONE 'UTC')::date),
+        (true, date_trunc('week', ${LAST_AT} AT TIME ZONE 'UTC')::date)) d (week, last_day)
+      WHERE ${ACTIVE} GROUP BY 1, 2, 3, 4, 5`;
     const diff = async (x: string, y: string) =>
       (await k.raw(`(${x}) EXCEPT ALL (${y})`)).rows as unknown[];
     expect(await diff(counted, recount)).toEqual([]);

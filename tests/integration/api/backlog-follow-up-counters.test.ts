@@ -203,11 +203,13 @@ describe('backlog follow-up counters', () => {
   afterAll(() => ctx.close());
 
   it('when every kind of change has happened, then the counters equal a recount from follow_ups', async () => {
-    const counted = `SELECT structure_id, assignee_id, due_day, follow_ups FROM backlog_follow_up_counts WHERE follow_ups <> 0`;
-    const recount = `SELECT f.structure_id, f.assignee_id, d.due_day, count(*)::int AS follow_ups
+    const counted = `SELECT structure_id, assignee_id, week, due_day, follow_ups FROM backlog_follow_up_counts WHERE follow_ups <> 0`;
+    // The total, the UTC day and the UTC week (from its Monday) of each open follow-up's due date.
+    const recount = `SELECT f.structure_id, f.assignee_id, d.week, d.due_day, count(*)::int AS follow_ups
       FROM follow_ups f
-      CROSS JOIN LATERAL (VALUES (NULL::date), ((f.due_at AT TIME ZONE 'UTC')::date)) d (due_day)
-      WHERE f.status = 'open' GROUP BY 1, 2, 3`;
+      CROSS JOIN LATERAL (VALUES (false, NULL::date), (false, (f.due_at AT TIME ZONE 'UTC')::date),
+        (true, date_trunc('week', f.due_at AT TIME ZONE 'UTC')::date)) d (week, due_day)
+      WHERE f.status = 'open' GROUP BY 1, 2, 3, 4`;
     const diff = async (x: string, y: string) =>
       (await k.raw(`(${x}) EXCEPT ALL (${y})`)).rows as unknown[];
     expect(await diff(counted, recount)).toEqual([]);

@@ -255,9 +255,25 @@ export function createPersonRepository(cipher: Cipher) {
       return Boolean(await db('persons').where({ id, structure_id: structureId }).first('id'));
     },
 
-    async insert(db: Db, structureId: string, createdBy: string, w: PersonWrite): Promise<string> {
+    /**
+     * `createdAt` is the app clock's moment of creation: the no-contact rules count from it, and
+     * a replanning reads it back from the row (the database's own now() differs by the
+     * milliseconds between the two, which moved those rules at every settings change).
+     */
+    async insert(
+      db: Db,
+      structureId: string,
+      createdBy: string,
+      w: PersonWrite,
+      createdAt: Date,
+    ): Promise<string> {
       const [row] = await db('persons')
-        .insert({ ...toRow(w), structure_id: structureId, created_by: createdBy })
+        .insert({
+          ...toRow(w),
+          structure_id: structureId,
+          created_by: createdBy,
+          created_at: createdAt,
+        })
         .returning('id');
       return row.id as string;
     },

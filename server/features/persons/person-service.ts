@@ -84,9 +84,10 @@ export function createPersonService({
   ): Promise<Person> {
     const write: PersonWrite = { ...input, referentId: input.referentId ?? actor.id };
     await checkReferences(trx, actor, write);
-    const id = await persons.insert(trx, actor.structureId, actor.id, write);
+    const createdAt = clock.now();
+    const id = await persons.insert(trx, actor.structureId, actor.id, write, createdAt);
     // No contact yet: the no-contact rules count from the file's creation.
-    await planner.planNoContact(trx, outbox, actor.structureId, id, { createdAt: clock.now() });
+    await planner.planNoContact(trx, outbox, actor.structureId, id, { createdAt });
     await audit.record(trx, {
       actor,
       structureId: actor.structureId,

@@ -95,9 +95,13 @@ class ThrottledTouchStore extends PgStore {
     this.users.findSessionWithUser(this.knex, sid, new Date()).then(
       (found) => {
         if (!found) return fn(null, null);
-        const sess = (
-          typeof found.sess === 'string' ? JSON.parse(found.sess) : found.sess
-        ) as session.SessionData & WithPrefetched;
+        let sess: session.SessionData & WithPrefetched;
+        try {
+          sess = typeof found.sess === 'string' ? JSON.parse(found.sess) : found.sess;
+        } catch {
+          // As connect-pg-simple does: a session that cannot be read is ended, not thrown.
+          return this.destroy(sid, (err) => fn(err, null));
+        }
         Object.defineProperty(sess, PREFETCHED, { value: found.user, enumerable: false });
         return fn(null, sess);
       },

@@ -216,6 +216,16 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect((await login(user.email, newPassword)).status).toBe(200);
   });
 
+  it('when a stored session cannot be read, then 401 and the row is gone (no request left hanging)', async () => {
+    const cookie = sessionCookie(await login(team.worker.email));
+    const sid = decodeSid(cookie);
+    await testKnex()('sessions')
+      .where({ sid })
+      .update({ sess: JSON.stringify('not a session') });
+    expect((await me(cookie)).status).toBe(401);
+    expect(await testKnex()('sessions').where({ sid }).first()).toBeUndefined();
+  });
+
   it('when the role changes, then it applies at the next request', async () => {
     const user = await createUser(team.structure.id, 'worker');
     const agent = await loginAs(ctx.app, user.email);

@@ -91,6 +91,23 @@ type Db = Knex | Knex.Transaction;
 /** What the user typed is searched for literally: % and _ are not wildcards here. */
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/**
+ * How well a file matches the term, best first: the term as a whole word (3), at the start of a
+ * word (2), anywhere (1), else its trigram word similarity (below 1). Hyphens and apostrophes
+ * part words, as pg_trgm parts them ("Saint-Martin" holds the word "martin"). Bindings: the
+ * escaped term three times, then the term. Files that contain what was typed come before those
+ * only similar to it, and only the latter pay for a word similarity (the costliest part of a
+ * search that matches many files).
+ */
+const SEARCH_RANK_SQL = `CASE
+    WHEN ' ' || translate(p.search_text, '-''’', '   ') || ' '
+      LIKE '% ' || translate(av_normalize(?), '-''’', '   ') || ' %' THEN 3
+    WHEN ' ' || translate(p.search_text, '-''’', '   ')
+      LIKE '% ' || translate(av_normalize(?), '-''’', '   ') || '%' THEN 2
+    WHEN p.search_text LIKE '%' || av_normalize(?) || '%' THEN 1
+    ELSE word_similarity(av_normalize(?), p.search_text)
+  END`;
+
 /** What the duplicates check compares, as typed (normalised in SQL). */
 export interface DuplicateCriteria {
   alias?: string;
@@ -123,6 +140,29 @@ const WEIGHTS = { name: 1, alias: 0.7, place: 0.6, phone: 0.8, birthYear: 0.3 };
 /** Matches counted (and, with a term, ranked) at most: beyond, the total says "more than". */
 export const SEARCH_COUNT_CAP = 1000;
 
+/**
+ * Above this share of all files, a structure's key in the trigram index filters out less than
+ * it costs (docs/benchmarks.md, "Issue 13: search by a structure that holds most files").
+ */
+export const DOMINANT_STRUCTURE_SHARE = 0.5;
+/** How long a process trusts a structure's share before reading the statistics again. */
+const SHARE_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * A structure's share of all files, from PostgreSQL's own statistics of `persons.structure_id`
+ * (its most common values, as ANALYZE and autovacuum keep them): 0 when the statistics do not
+ * list it (a small structure, or a table never analysed).
+ */
+export async function structureShare(db: Db, structureId: string): Promise<number> {
+  const { rows } = await db.raw<{ rows: { share: number | null }[] }>(
+    `SELECT most_common_freqs[array_position(most_common_vals::text::uuid[], ?::uuid)] AS share
+       FROM pg_stats
+      WHERE schemaname = current_schema() AND tablename = 'persons' AND attname = 'structure_id'`,
+    [structureId],
+  );
+  return Number(rows[0]?.share ?? 0);
+}
+
 export interface PersonSearch {
   q?: string;
   status?: PathStatus;
@@ -141,6 +181,15 @@ export interface PersonSearch {
  * on the way in and decrypted on the way out.
  */
 export function createPersonRepository(cipher: Cipher) {
+  /** Whether each structure holds most files, as last read from the statistics, and until when. */
+  const dominance = new Map<string, { dominant: boolean; until: number }>();
+  const dominates = async (db: Db, structureId: string): Promise<boolean> => {
+    const known = dominance.get(structureId);
+    if (known && known.until > Date.now()) return known.dominant;
+    const dominant = (await structureShare(db, structureId)) >= DOMINANT_STRUCTURE_SHARE;
+    dominance.set(structureId, { dominant, until: Date.now() + SHARE_TTL_MS });
+    return dominant;
+  };
   const toPerson = (r: Record<string, unknown>): Person => ({
     id: r.id as string,
     structureId: r.structure_id as string,
@@ -474,7 +523,7 @@ export function createPersonRepository(cipher: Cipher) {
      * SEARCH_COUNT_CAP + 1 matches are read: beyond SEARCH_COUNT_CAP the total says "at least
      * that many" (`totalCapped`), which a worker answers by typing more, and a broad word ("mar")
      * over a million files costs no more than a thousand matches. With a term, those candidates
-     * come from the trigram index and are ranked by similarity, last activity and id in one
+     * come from the trigram index and are ranked (SEARCH_RANK_SQL), then by last activity and id, in one
      * statement, which returns the page's ids and their count (not a thousand rows for the app to
      * sort); only the page's rows are then read whole. A term that matches more than the cap is
      * ranked among the first SEARCH_COUNT_CAP + 1 the index gives.
@@ -512,7 +561,16 @@ export function createPersonRepository(cipher: Cipher) {
         }
         return q;
       };
-      const filtered = filter(db('persons as p').where('p.structure_id', structureId));
+      // Always scoped. With a term, a structure holding most files is checked on the rows the
+      // trigram index gives rather than as a key of that index: its posting list spans nearly the
+      // whole table, and reading it cost more than the few other structures' rows it rules out
+      // (the statement ran 1.7 times faster at 1 M files in one structure, 2.5 times slower for
+      // a structure of a tenth of them; docs/benchmarks.md).
+      const scoped =
+        term && (await dominates(db, structureId))
+          ? db('persons as p').whereRaw('(p.structure_id = ?) IS TRUE', [structureId])
+          : db('persons as p').where('p.structure_id', structureId);
+      const filtered = filter(scoped);
       const offset = (s.page - 1) * s.pageSize;
       const total = (n: number) => ({
         total: Math.min(n, SEARCH_COUNT_CAP),
@@ -551,7 +609,10 @@ export function createPersonRepository(cipher: Cipher) {
             .select(
               'p.id',
               'p.last_activity_at',
-              db.raw('word_similarity(av_normalize(?), p.search_text) AS sim', [term]),
+              db.raw(`${SEARCH_RANK_SQL} AS sim`, [
+                ...Array<string>(3).fill(escapeLike(term)),
+                term,
+              ]),
             ),
         );
       const capped = (q: Knex.QueryBuilder) =>

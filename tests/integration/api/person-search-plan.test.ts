@@ -1,8 +1,13 @@
 import type { Knex } from 'knex';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createTeam } from '../../setup/factories';
-import { SEARCH_COUNT_CAP } from '../../../server/features/persons/person-repository';
+import { createStructure, createTeam } from '../../setup/factories';
+import {
+  createPersonRepository,
+  DOMINANT_STRUCTURE_SHARE,
+  SEARCH_COUNT_CAP,
+  structureShare,
+} from '../../../server/features/persons/person-repository';
 
 /**
  * The person search must be answered from the (structure_id, search_text) trigram index, not by
@@ -148,5 +153,77 @@ describe('person search query plan', () => {
     const indexes = nodes.map((n) => n['Index Name']);
     expect(indexes).toContain('persons_structure_search_trgm');
     expect(indexes).toContain('persons_structure_phone_key');
+  });
+  it('when one structure holds most files, then its search checks the structure on the rows the trigram index gives rather than as a key of it, and still answers its files only, ranked the same; a small structure keeps the key', async () => {
+    // In one transaction, rolled back: the statistics ANALYZE writes are rolled back with it.
+    const trx = await testKnex().transaction();
+    try {
+      const [big, small] = [await createStructure(trx), await createStructure(trx)];
+      const {
+        rows: [{ n }],
+      } = await trx.raw('SELECT count(*)::int AS n FROM persons');
+      const added = 2 * n + 20000;
+      await trx.raw(
+        `INSERT INTO persons (structure_id, first_name, last_name, source)
+         SELECT ?, 'Anne', CASE WHEN g % 500 = 0 THEN 'Lefèvre' ELSE 'Nom' || g END, 'outreach'
+           FROM generate_series(1, ?) g`,
+        [big.id, added],
+      );
+      await trx('persons').insert(
+        ['Lefèvre', 'Lefevres', 'Martin'].map((lastName) => ({
+          structure_id: small.id,
+          first_name: 'Anne',
+          last_name: lastName,
+          source: 'outreach',
+        })),
+      );
+      await trx.raw('ANALYZE persons');
+      expect(await structureShare(trx, big.id)).toBeGreaterThanOrEqual(DOMINANT_STRUCTURE_SHARE);
+      expect(await structureShare(trx, small.id)).toBeLessThan(DOMINANT_STRUCTURE_SHARE);
+
+      // A repository of its own: what it knows of each structure's share starts empty.
+      const persons = createPersonRepository(ctx.deps.cipher);
+      for (const [structure, expected, keyed] of [
+        [big, Math.floor(added / 500), false],
+        [small, 2, true],
+      ] as const) {
+        const sent: Sent[] = [];
+        const listener = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
+          if (q.sql.includes('<%')) sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
+        };
+        testKnex().on('query', listener);
+        let page;
+        try {
+          page = await persons.search(trx, structure.id, { q: 'lefevre', page: 1, pageSize: 20 });
+        } finally {
+          testKnex().removeListener('query', listener);
+        }
+        expect(page.total).toBe(expected);
+        expect(page.items.length).toBe(Math.min(expected, 20));
+        expect(page.items.every((p) => p.structureId === structure.id)).toBe(true);
+        if (structure === small)
+          expect(page.items.map((p) => p.lastName)).toEqual(['Lefèvre', 'Lefevres']);
+        expect(sent).toHaveLength(1);
+        const plan = await trx.raw(
+          `EXPLAIN (FORMAT JSON) ${sent[0].sql.replace(/\$\d+/g, '?')}`,
+          sent[0].bindings,
+        );
+        const nodes = planNodes(plan.rows[0]['QUERY PLAN'][0].Plan);
+        const keys = nodes.filter((node) => String(node['Index Cond']).includes('structure_id'));
+        if (keyed) {
+          // Its few files straight from the structure's key.
+          expect(keys.length).toBeGreaterThan(0);
+        } else {
+          // The trigram index alone, the structure checked on the rows it gives.
+          expect(keys).toEqual([]);
+          expect(nodes.map((node) => node['Index Name'])).toContain(
+            'persons_structure_search_trgm',
+          );
+          expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
+        }
+      }
+    } finally {
+      await trx.rollback();
+    }
   });
 });

@@ -194,42 +194,74 @@ describe('persons API', () => {
       expect(res.body).toMatchObject({ items: [], total: 3, page: 10000 });
     });
 
-    it('when a term matches more files than a page, then the pages follow similarity, then last activity, then id, and a page past the end keeps the total', async () => {
-      // Eight look-alike names in a structure of their own: some exact, some near.
+    it('when a term matches more files than a page, then the pages rank the term as a whole word, at the start of a word, anywhere, then only similar, each by last activity then id, and a page past the end keeps the total', async () => {
+      // Look-alike names in a structure of their own, with the tier each is expected in.
       const s = await createTeam();
       const agent = await loginAs(ctx.app, s.worker.email);
-      const names = [
-        'Lefevre',
-        'Lefèvre',
-        'Lefebvre',
-        'Lefevres',
-        'Lefeuvre',
-        'Lefevre',
-        'Lefèvre',
+      const names: [string, 'word' | 'start' | 'inside' | 'similar'][] = [
+        ['Lefevre', 'word'],
+        ['Lefèvre', 'word'],
+        ['Leffevre', 'similar'],
+        ['Lefevres', 'start'],
+        ['Lefevr', 'similar'],
+        ['Lefevre', 'word'],
+        ['Delefevre', 'inside'],
+        ['Saint-Lefèvre', 'word'],
+        ['Lefèvre', 'word'],
       ];
-      for (const lastName of names) await createPerson(agent, { firstName: 'Anne', lastName });
-      // Ties in similarity and last activity are broken by id: give two files the same moment.
-      const all = await testKnex()('persons').where({ structure_id: s.structure.id }).pluck('id');
+      const tierOf = new Map<string, number>();
+      for (const [lastName, tier] of names) {
+        const p = await createPerson(agent, { firstName: 'Anne', lastName });
+        tierOf.set(p.id, { word: 3, start: 2, inside: 1, similar: 0 }[tier]);
+      }
+      // Ties in rank and last activity are broken by id: give three files the same moment.
+      const rows = await testKnex()('persons')
+        .where({ structure_id: s.structure.id })
+        .orderBy('id')
+        .select('id');
       await testKnex()('persons')
-        .whereIn('id', all.slice(0, 3))
+        .whereIn(
+          'id',
+          rows.slice(0, 3).map((r) => r.id),
+        )
         .update({ last_activity_at: new Date('2026-11-20T09:00:00Z') });
-      const { rows: oracle } = await testKnex().raw(
-        `SELECT id FROM persons WHERE structure_id = ?
-           AND (search_text LIKE '%' || av_normalize(?) || '%' OR av_normalize(?) <% search_text)
-         ORDER BY word_similarity(av_normalize(?), search_text) DESC, last_activity_at DESC, id`,
-        [s.structure.id, 'lefevre', 'lefevre', 'lefevre'],
+      // "Delefevre" the least recently active: it comes before "Lefevr" by its rank alone.
+      const delefevre = [...tierOf.keys()][names.findIndex(([n]) => n === 'Delefevre')];
+      await testKnex()('persons')
+        .where({ id: delefevre })
+        .update({ last_activity_at: new Date('2026-11-01T09:00:00Z') });
+      // The similar ones among themselves: by their word similarity (pg_trgm's, the search's).
+      const { rows: facts } = await testKnex().raw(
+        `SELECT id, last_activity_at, word_similarity('lefevre', search_text) AS sim
+           FROM persons WHERE structure_id = ?`,
+        [s.structure.id],
       );
-      expect(oracle.length).toBeGreaterThan(3);
+      const expected = (facts as { id: string; last_activity_at: Date; sim: number }[])
+        .sort(
+          (a, b) =>
+            tierOf.get(b.id)! - tierOf.get(a.id)! ||
+            (tierOf.get(a.id) === 0 ? b.sim - a.sim : 0) ||
+            b.last_activity_at.getTime() - a.last_activity_at.getTime() ||
+            (a.id < b.id ? -1 : 1),
+        )
+        .map((r) => r.id);
+      expect(expected).toHaveLength(names.length);
       const seen: string[] = [];
-      for (let page = 1; page <= Math.ceil(oracle.length / 3); page++) {
+      for (let page = 1; page <= Math.ceil(expected.length / 3); page++) {
         const res = await agent.get('/api/persons').query({ q: 'lefevre', pageSize: 3, page });
         expect(res.status).toBe(200);
-        expect(res.body.total).toBe(oracle.length);
+        expect(res.body.total).toBe(expected.length);
         seen.push(...res.body.items.map((p: { id: string }) => p.id));
       }
-      expect(seen).toEqual(oracle.map((r: { id: string }) => r.id));
+      expect(seen).toEqual(expected);
+      // "Delefevre" holds the term inside a word and "Lefevr" is only similar, with the same word
+      // similarity (0.75): the one that holds what was typed comes first.
+      const ids = [...tierOf.keys()];
+      const position = (name: string) => seen.indexOf(ids[names.findIndex(([n]) => n === name)]);
+      expect(position('Delefevre')).toBeLessThan(position('Lefevr'));
+      expect(position('Saint-Lefèvre')).toBeLessThan(position('Lefevres'));
       const past = await agent.get('/api/persons').query({ q: 'lefevre', pageSize: 3, page: 50 });
-      expect(past.body).toMatchObject({ items: [], total: oracle.length, totalCapped: false });
+      expect(past.body).toMatchObject({ items: [], total: expected.length, totalCapped: false });
     });
 
     it('when a caller other than the API (a web page) searches with a NUL character, then it is dropped and the search finds the name', async () => {

@@ -54,6 +54,10 @@ import { metricsRouter } from './features/metrics/metrics-router';
 export function createApp(deps: Deps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // Every API answer and page is `no-store`, so no client ever revalidates one: Express's ETag,
+  // a hash of each body (a whole page's HTML), would be computed for nothing. Static assets
+  // keep theirs (serve-static sets its own).
+  app.set('etag', false);
   app.set('trust proxy', deps.config.TRUST_PROXY);
 
   app.use(

@@ -180,9 +180,13 @@ describe('HTTP edges: CSRF, malformed bodies, sizes, ids', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 
-  it('answers API calls with Cache-Control: no-store', async () => {
-    const res = await worker.get('/api/persons');
-    expect(res.headers['cache-control']).toBe('no-store');
+  it('answers API calls and pages with Cache-Control: no-store, and no ETag (nothing is ever revalidated, so no body is hashed for one)', async () => {
+    for (const path of ['/api/persons', '/personnes']) {
+      const res = await worker.get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers.etag).toBeUndefined();
+    }
   });
 
   it('when a body is sent as a form instead of JSON, then 400 naming the missing fields (not 500)', async () => {

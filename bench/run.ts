@@ -414,13 +414,6 @@ async function main() {
 async function deadlinesOn(url: string, structureId: string, machine: string): Promise<string[]> {
   const dk = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
   try {
-    // The HTTP part before it leaves dirty pages (contacts, audit rows): flushed now, so that a
-    // checkpoint does not land in the middle of the deadlines and weigh on them alone (pgbench's
-    // own advice). On 2026-12-06 the same code delivered 3 572 deadlines/s right after the HTTP
-    // part and 10 770/s to 12 285/s in runs of its own or after a shorter HTTP part.
-    const started = Date.now();
-    await dk.raw('CHECKPOINT');
-    console.log(`CHECKPOINT before the deadlines: ${Date.now() - started} ms`);
     const result = await deadlineBench({
       knex: dk,
       databaseUrl: url,

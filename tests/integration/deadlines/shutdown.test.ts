@@ -23,9 +23,10 @@ describe('the worker process on SIGTERM', () => {
 
   it('when SIGTERM arrives in the middle of a job, then it takes no new job, the active one finishes (deadline done, one notification) and the process exits 0 within the shutdown bound', async () => {
     const team = await createTeam();
-    // jobs/worker.ts itself (boot and signal handling), with a processor that takes 5 s (wide enough that a loaded CI machine still reads MID-JOB before JOB-FINISHED).
+    // jobs/worker.ts itself (boot and signal handling), with a processor that stays active until
+    // the process is told to stop, then takes 1.5 s more: the shutdown must wait for it.
     worker = await startSlowWorker(ctx.prefix, {
-      SLOW_JOB_MS: '5000',
+      FINISH_AFTER_SIGTERM_MS: '1500',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
     });
 

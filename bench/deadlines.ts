@@ -277,9 +277,12 @@ async function appSide(o: DeadlineBenchOptions, redis: Redis): Promise<DeadlineS
       await knex('deadlines').whereIn('subject_id', ids).del();
       await knex('follow_ups').whereIn('id', ids).del();
     }
-    // As autovacuum would, before the next run: a run leaves 100 000 dead rows in each table,
-    // and the next one otherwise wades through them on this machine's small shared buffers.
-    await knex.raw('VACUUM ANALYZE notifications, deadlines, follow_ups');
+    // The tables back as they were before the run: a run inserts and deletes 100 000 rows in
+    // each, and a plain VACUUM (what autovacuum would do) frees the rows but leaves the indexes
+    // at their largest, so run after run they grew and deliveries slowed (2026-12-06, 20 k: 10 770
+    // and 12 285 deadlines/s in the day's first runs, then 3 431 to 4 540 after a few more; 11 481
+    // once these three tables were rewritten). Rewritten here, in a few seconds.
+    await knex.raw('VACUUM (FULL, ANALYZE) notifications, deadlines, follow_ups');
   }
 }
 

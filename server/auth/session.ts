@@ -51,6 +51,10 @@ function knexPool(knex: Knex): Pool {
   } as unknown as Pool;
 }
 
+/** The user read with the session (on the session data until createSession moves it to the request). */
+const PREFETCHED = Symbol('av.sessionUser');
+type WithPrefetched = { [PREFETCHED]?: SessionUser | null };
+
 /**
  * Rolling sessions move their idle expiry at every request, and writing it each time cost every
  * request an UPDATE and its commit (a WAL flush), before the response could end. This store
@@ -61,10 +65,6 @@ function knexPool(knex: Knex): Pool {
  * The memory is per process (several web processes each write at most once a minute) and holds
  * one timestamp per session active within the last minute.
  */
-/** The user read with the session (on the session data until createSession moves it to the request). */
-const PREFETCHED = Symbol('av.sessionUser');
-type WithPrefetched = { [PREFETCHED]?: SessionUser | null };
-
 class ThrottledTouchStore extends PgStore {
   private readonly written = new Map<string, number>();
   private readonly clock: Clock;

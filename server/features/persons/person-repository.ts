@@ -91,6 +91,9 @@ type Db = Knex | Knex.Transaction;
 /** What the user typed is searched for literally: % and _ are not wildcards here. */
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/** The file's text holds the term (bound escaped): literally, accents and case aside. */
+const CONTAINS_SQL = "p.search_text LIKE '%' || av_normalize(?) || '%'";
+
 /**
  * How well a file matches the term, best first: the term as a whole word (3), at the start of a
  * word (2), anywhere (1), else its trigram word similarity (below 1). Hyphens and apostrophes
@@ -99,14 +102,17 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
  * only similar to it, and only the latter pay for a word similarity (the costliest part of a
  * search that matches many files).
  */
-const SEARCH_RANK_SQL = `CASE
-    WHEN ' ' || translate(p.search_text, '-''’', '   ') || ' '
-      LIKE '% ' || translate(av_normalize(?), '-''’', '   ') || ' %' THEN 3
-    WHEN ' ' || translate(p.search_text, '-''’', '   ')
-      LIKE '% ' || translate(av_normalize(?), '-''’', '   ') || '%' THEN 2
-    WHEN p.search_text LIKE '%' || av_normalize(?) || '%' THEN 1
+const SEARCH_RANK_SQL = (() => {
+  const words = (sql: string) => `translate(${sql}, '-''’', '   ')`;
+  const text = words('p.search_text');
+  const term = words('av_normalize(?)');
+  return `CASE
+    WHEN ' ' || ${text} || ' ' LIKE '% ' || ${term} || ' %' THEN 3
+    WHEN ' ' || ${text} LIKE '% ' || ${term} || '%' THEN 2
+    WHEN ${CONTAINS_SQL} THEN 1
     ELSE word_similarity(av_normalize(?), p.search_text)
   END`;
+})();
 
 /** What the duplicates check compares, as typed (normalised in SQL). */
 export interface DuplicateCriteria {
@@ -540,7 +546,7 @@ export function createPersonRepository(cipher: Cipher) {
           // Accent-insensitive substring or typo-tolerant word match (pg_trgm word similarity).
           q.andWhere((w) =>
             w
-              .whereRaw("p.search_text LIKE '%' || av_normalize(?) || '%'", [escapeLike(term)])
+              .whereRaw(CONTAINS_SQL, [escapeLike(term)])
               .orWhereRaw('av_normalize(?) <% p.search_text', [term]),
           );
         }

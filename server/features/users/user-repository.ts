@@ -60,6 +60,11 @@ const toSessionUser = (
   structureSettings: row.structure_settings,
 });
 
+/** What the session reads of a user (`u`): the user's row and their structure's settings. */
+const SESSION_USER_COLUMNS = ['u.*', 's.settings as structure_settings'];
+const withStructure = (q: Knex.QueryBuilder) =>
+  q.leftJoin('structures as s', 's.id', 'u.structure_id');
+
 /**
  * The user id passport keeps in a session's data, as a uuid; null when it holds none or not a
  * uuid (a cast would fail the statement).
@@ -210,10 +215,9 @@ export function createUserRepository() {
      * the same statement: whether their second factor is on, and their structure's settings.
      */
     async findForSession(db: Knex, id: string): Promise<SessionUser | null> {
-      const row = await db('users as u')
-        .leftJoin('structures as s', 's.id', 'u.structure_id')
+      const row = await withStructure(db('users as u'))
         .where('u.id', id)
-        .first('u.*', 's.settings as structure_settings');
+        .first(...SESSION_USER_COLUMNS);
       return row ? toSessionUser(row) : null;
     },
 
@@ -228,12 +232,14 @@ export function createUserRepository() {
       sid: string,
       at: Date,
     ): Promise<{ sess: unknown; user: SessionUser | null } | null> {
-      const row = await db('sessions as x')
-        .leftJoin('users as u', (j) => j.on('u.id', '=', db.raw(SESSION_USER_ID)))
-        .leftJoin('structures as s', 's.id', 'u.structure_id')
+      const row = await withStructure(
+        db('sessions as x').leftJoin('users as u', (j) =>
+          j.on('u.id', '=', db.raw(SESSION_USER_ID)),
+        ),
+      )
         .where('x.sid', sid)
         .andWhere('x.expire', '>=', at)
-        .first('x.sess as session_data', 'u.*', 's.settings as structure_settings');
+        .first('x.sess as session_data', ...SESSION_USER_COLUMNS);
       if (!row) return null;
       return { sess: row.session_data, user: row.id ? toSessionUser(row) : null };
     },

@@ -19,9 +19,9 @@ const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(pl
 
 type Sent = { sql: string; bindings: readonly Knex.RawBinding[] };
 
-/** The trigram queries a request sends, captured as knex sends them. */
+/** The trigram queries sent through `knex` while `send` runs, captured as knex sends them. */
 async function capture<R>(
-  ctx: TestContext,
+  knex: Knex,
   send: () => Promise<R>,
   check: (res: R) => void,
 ): Promise<Sent[]> {
@@ -29,31 +29,33 @@ async function capture<R>(
   const listener = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
     if (q.sql.includes('<%')) sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
   };
-  ctx.deps.knex.on('query', listener);
+  knex.on('query', listener);
   try {
     check(await send());
   } finally {
-    ctx.deps.knex.removeListener('query', listener);
+    knex.removeListener('query', listener);
   }
   return sent;
 }
 
-/** The plan PostgreSQL makes for a captured query, after `setup` in the same transaction. */
-async function planOf(q: Sent, setup?: string): Promise<PlanNode[]> {
+/** The plan PostgreSQL makes for a captured query on `db` (a transaction sees its own rows). */
+async function explain(db: Knex | Knex.Transaction, q: Sent): Promise<PlanNode> {
   // pg's numbered placeholders, in order, back to knex's.
   const sql = q.sql.replace(/\$\d+/g, '?');
-  const plan = await testKnex().transaction(async (trx) => {
-    if (setup) await trx.raw(setup);
-    return (await trx.raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings)).rows;
-  });
-  return planNodes(plan[0]['QUERY PLAN'][0].Plan);
-}
-
-async function planTree(q: Sent): Promise<PlanNode> {
-  const sql = q.sql.replace(/\$\d+/g, '?');
-  const plan = (await testKnex().raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings)).rows;
+  const plan = (await db.raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings)).rows;
   return plan[0]['QUERY PLAN'][0].Plan;
 }
+
+/** The plan's nodes for a captured query, after `setup` in the same transaction. */
+async function planOf(q: Sent, setup?: string): Promise<PlanNode[]> {
+  const plan = await testKnex().transaction(async (trx) => {
+    if (setup) await trx.raw(setup);
+    return explain(trx, q);
+  });
+  return planNodes(plan);
+}
+
+const planTree = (q: Sent) => explain(testKnex(), q);
 
 /** How many sub-plans of the tree run below a Limit node. */
 function subPlansUnderLimit(n: PlanNode, belowLimit = false): number {
@@ -108,7 +110,7 @@ describe('person search query plan', () => {
     ] as const) {
       expect(expected).toBeGreaterThan(0);
       const sent = await capture(
-        ctx,
+        ctx.deps.knex,
         () => worker.get('/api/persons').query({ q }),
         (res) => {
           expect(res.status).toBe(200);
@@ -132,7 +134,7 @@ describe('person search query plan', () => {
     // The duplicates check: names, alias and place through the trigram index, the phone and the
     // birth year through theirs, never a scan of the structure's files.
     const sent = await capture(
-      ctx,
+      ctx.deps.knex,
       () =>
         worker.get('/api/persons/duplicates').query({
           firstName: 'Prenom42',
@@ -187,28 +189,19 @@ describe('person search query plan', () => {
         [big, Math.floor(added / 500), false],
         [small, 2, true],
       ] as const) {
-        const sent: Sent[] = [];
-        const listener = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
-          if (q.sql.includes('<%')) sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
-        };
-        testKnex().on('query', listener);
-        let page;
-        try {
-          page = await persons.search(trx, structure.id, { q: 'lefevre', page: 1, pageSize: 20 });
-        } finally {
-          testKnex().removeListener('query', listener);
-        }
-        expect(page.total).toBe(expected);
-        expect(page.items.length).toBe(Math.min(expected, 20));
-        expect(page.items.every((p) => p.structureId === structure.id)).toBe(true);
-        if (structure === small)
-          expect(page.items.map((p) => p.lastName)).toEqual(['Lefèvre', 'Lefevres']);
-        expect(sent).toHaveLength(1);
-        const plan = await trx.raw(
-          `EXPLAIN (FORMAT JSON) ${sent[0].sql.replace(/\$\d+/g, '?')}`,
-          sent[0].bindings,
+        const sent = await capture(
+          testKnex(),
+          () => persons.search(trx, structure.id, { q: 'lefevre', page: 1, pageSize: 20 }),
+          (page) => {
+            expect(page.total).toBe(expected);
+            expect(page.items.length).toBe(Math.min(expected, 20));
+            expect(page.items.every((p) => p.structureId === structure.id)).toBe(true);
+            if (structure === small)
+              expect(page.items.map((p) => p.lastName)).toEqual(['Lefèvre', 'Lefevres']);
+          },
         );
-        const nodes = planNodes(plan.rows[0]['QUERY PLAN'][0].Plan);
+        expect(sent).toHaveLength(1);
+        const nodes = planNodes(await explain(trx, sent[0]));
         const keys = nodes.filter((node) => String(node['Index Cond']).includes('structure_id'));
         if (keyed) {
           // Its few files straight from the structure's key.

@@ -273,7 +273,9 @@ export function createDeadlineRepository() {
      * mid-batch releases them with its transaction, and each row's own job still delivers it.
      *
      * Latest due first, and among rows due at the same moment the last written first (the
-     * pending index read backwards): the jobs of those wait at the back of the queue. Claimed in
+     * `deadlines_claim` index, which holds every condition, read backwards: the plan does not
+     * depend on statistics that may predate a burst of deadlines): the jobs of those wait at
+     * the back of the queue. Claimed in
      * queue order, they would be the very jobs the other workers take next, which would then
      * wait on the batch's locks instead of leading batches of their own. Every row's own job
      * still runs at its due moment, so the order only decides which rows a batch takes early.
@@ -303,23 +305,21 @@ export function createDeadlineRepository() {
 
     /**
      * Of these deadlines, the ids of those a later deadline of the same kind and subject
-     * follows (see `hasNewer`): one query for a whole batch.
+     * follows (see `hasNewer`): one query for a whole batch. Each id is looked up by its key, in
+     * a sub-plan PostgreSQL does not flatten: as a join, when its statistics predated a burst of
+     * deadlines, it chose to scan the whole table for the batch's 500 ids (2026-12-06, 100 000
+     * deadlines due at once: 65 to 100 ms a batch, a parallel scan of 100 000 rows).
      */
     async withNewer(db: Knex | Knex.Transaction, ds: Deadline[]): Promise<Set<string>> {
       if (ds.length === 0) return new Set();
-      const rows = await db('deadlines as d')
-        .whereIn(
-          'd.id',
-          ds.map((d) => d.id),
-        )
-        .whereExists(
-          db('deadlines as n')
-            .whereRaw('n.kind = d.kind')
-            .andWhereRaw('n.subject_type = d.subject_type')
-            .andWhereRaw('n.subject_id = d.subject_id')
-            .andWhereRaw('n.created_at > d.created_at'),
-        )
-        .select('d.id');
+      const { rows } = await db.raw(
+        `SELECT x.id FROM unnest(?::uuid[]) AS x(id)
+          WHERE (SELECT EXISTS (SELECT 1 FROM deadlines n
+                                 WHERE n.kind = d.kind AND n.subject_type = d.subject_type
+                                   AND n.subject_id = d.subject_id AND n.created_at > d.created_at)
+                   FROM deadlines d WHERE d.id = x.id)`,
+        [ds.map((d) => d.id)],
+      );
       return new Set(rows.map((r: { id: string }) => r.id));
     },
 

@@ -1,8 +1,8 @@
-import type { Knex } from 'knex';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
+import { capture, explain, planNodes } from '../../setup/plans';
 
 /**
  * The backlog is computed in SQL on indexes: this reads the plans PostgreSQL makes for the very
@@ -11,8 +11,6 @@ import { createTeam } from '../../setup/factories';
  * members, and the deadlines of this small fixture, may be read whole: that is the cheaper plan
  * there.)
  */
-type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
-const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(planNodes)];
 const TABLES = ['follow_ups', 'persons', 'contacts', 'referrals'];
 
 describe('backlog query plans', () => {
@@ -84,38 +82,37 @@ describe('backlog query plans', () => {
     await k.raw('ANALYZE contacts');
     await k.raw('ANALYZE referrals');
 
-    const sent: { sql: string; bindings: readonly Knex.RawBinding[] }[] = [];
-    const capture = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
-      if (/follow_ups f|referrals r|coalesce\(p\.last_contact_at/.test(q.sql))
-        sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
-    };
     const team = teams[0];
-    ctx.deps.knex.on('query', capture);
-    try {
-      const manager = await loginAs(ctx.app, team.manager.email);
-      for (const groupBy of ['assignee', 'team', 'district', 'partner']) {
-        expect((await manager.get('/api/backlog').query({ groupBy })).status).toBe(200);
-      }
-      for (const bucket of ['d8_30', 'week', 'late_referrals', 'no_contact_90']) {
-        const res = await manager.get('/api/backlog/items').query({ key: team.worker.id, bucket });
-        expect(res.status).toBe(200);
-      }
-    } finally {
-      ctx.deps.knex.removeListener('query', capture);
-    }
+    const sent = await capture(
+      ctx.deps.knex,
+      /follow_ups f|referrals r|coalesce\(p\.last_contact_at/,
+      async () => {
+        const manager = await loginAs(ctx.app, team.manager.email);
+        for (const groupBy of ['assignee', 'team', 'district', 'partner']) {
+          expect((await manager.get('/api/backlog').query({ groupBy })).status).toBe(200);
+        }
+        for (const bucket of ['d8_30', 'week', 'late_referrals', 'no_contact_90']) {
+          const res = await manager
+            .get('/api/backlog/items')
+            .query({ key: team.worker.id, bucket });
+          expect(res.status).toBe(200);
+        }
+      },
+    );
 
     expect(sent.length).toBe(4 + 4 * 2); // four summaries, four pages with their counts
     for (const q of sent) {
-      const sql = q.sql.replace(/\$\d+/g, '?');
-      const { rows: plan } = await testKnex().raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings);
-      const nodes = planNodes(plan[0]['QUERY PLAN'][0].Plan);
+      const nodes = planNodes(await explain(testKnex(), q));
       const seqScans = nodes
         .filter(
           (n) => n['Node Type'] === 'Seq Scan' && TABLES.includes(n['Relation Name'] as string),
         )
         .map((n) => n['Relation Name']);
       if (process.env.SHOW_PLANS) {
-        const { rows: text } = await testKnex().raw(`EXPLAIN ${sql}`, q.bindings);
+        const { rows: text } = await testKnex().raw(
+          `EXPLAIN ${q.sql.replace(/\$\d+/g, '?')}`,
+          q.bindings,
+        );
         console.log(text.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n'));
       }
       expect({ sql: q.sql.slice(0, 120), seqScans }).toEqual({

@@ -1,6 +1,6 @@
-import type { Knex } from 'knex';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
+import { capture, explain, planNodes, type PlanNode, type Sent } from '../../setup/plans';
 import { createStructure, createTeam } from '../../setup/factories';
 import {
   createPersonRepository,
@@ -14,37 +14,9 @@ import {
  * computing word similarity on every row of the table: this reads the plan PostgreSQL makes for
  * the very queries the endpoint sends (no timing).
  */
-type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
-const planNodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(planNodes)];
 
-type Sent = { sql: string; bindings: readonly Knex.RawBinding[] };
-
-/** The trigram queries sent through `knex` while `send` runs, captured as knex sends them. */
-async function capture<R>(
-  knex: Knex,
-  send: () => Promise<R>,
-  check: (res: R) => void,
-): Promise<Sent[]> {
-  const sent: Sent[] = [];
-  const listener = (q: { sql: string; bindings?: readonly Knex.RawBinding[] }) => {
-    if (q.sql.includes('<%')) sent.push({ sql: q.sql, bindings: q.bindings ?? [] });
-  };
-  knex.on('query', listener);
-  try {
-    check(await send());
-  } finally {
-    knex.removeListener('query', listener);
-  }
-  return sent;
-}
-
-/** The plan PostgreSQL makes for a captured query on `db` (a transaction sees its own rows). */
-async function explain(db: Knex | Knex.Transaction, q: Sent): Promise<PlanNode> {
-  // pg's numbered placeholders, in order, back to knex's.
-  const sql = q.sql.replace(/\$\d+/g, '?');
-  const plan = (await db.raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings)).rows;
-  return plan[0]['QUERY PLAN'][0].Plan;
-}
+/** The trigram queries: those with the word-similarity operator. */
+const TRIGRAM = /<%/;
 
 /** The plan's nodes for a captured query, after `setup` in the same transaction. */
 async function planOf(q: Sent, setup?: string): Promise<PlanNode[]> {
@@ -111,6 +83,7 @@ describe('person search query plan', () => {
       expect(expected).toBeGreaterThan(0);
       const sent = await capture(
         ctx.deps.knex,
+        TRIGRAM,
         () => worker.get('/api/persons').query({ q }),
         (res) => {
           expect(res.status).toBe(200);
@@ -135,6 +108,7 @@ describe('person search query plan', () => {
     // birth year through theirs, never a scan of the structure's files.
     const sent = await capture(
       ctx.deps.knex,
+      TRIGRAM,
       () =>
         worker.get('/api/persons/duplicates').query({
           firstName: 'Prenom42',
@@ -191,6 +165,7 @@ describe('person search query plan', () => {
       ] as const) {
         const sent = await capture(
           testKnex(),
+          TRIGRAM,
           () => persons.search(trx, structure.id, { q: 'lefevre', page: 1, pageSize: 20 }),
           (page) => {
             expect(page.total).toBe(expected);

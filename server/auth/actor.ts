@@ -23,8 +23,11 @@ export function toActor(u: Actor): Actor {
   };
 }
 
-/** What the session's user read learned of the actor's second factor, for the two-factor gate. */
-export interface TwoFactorFacts {
+/**
+ * What the session's user read learned with the actor: its second factor (the two-factor gate)
+ * and its structure's settings (the gate, the pages' footer).
+ */
+export interface SessionFacts {
   totpEnabled: boolean;
   /** The structure's stored settings (raw: the settings feature applies its defaults). */
   structureSettings: unknown;
@@ -34,16 +37,15 @@ export interface TwoFactorFacts {
  * Facts read with the actor in the same statement, kept beside it rather than on it: the actor
  * travels into answers (GET /api/me) and must not grow fields there.
  */
-const twoFactorFacts = new WeakMap<Actor, TwoFactorFacts>();
+const sessionFacts = new WeakMap<Actor, SessionFacts>();
 
-export function withTwoFactorFacts(actor: Actor, facts: TwoFactorFacts): Actor {
-  twoFactorFacts.set(actor, facts);
+export function withSessionFacts(actor: Actor, facts: SessionFacts): Actor {
+  sessionFacts.set(actor, facts);
   return actor;
 }
 
 /** The facts read with this actor by the session, or undefined (tokens, tests, other reads). */
-export const twoFactorFactsOf = (actor: Actor): TwoFactorFacts | undefined =>
-  twoFactorFacts.get(actor);
+export const sessionFactsOf = (actor: Actor): SessionFacts | undefined => sessionFacts.get(actor);
 
 /** Roles that may read and write person files of their structure. */
 export const PERSON_ROLES: readonly Role[] = ['worker', 'manager'];

@@ -7,7 +7,7 @@ import type { Pool } from 'pg';
 import type { Config } from '../config';
 import type { Clock } from '../lib/clock';
 import type { SessionUser, UserRepository } from '../features/users/user-repository';
-import { toActor, withTwoFactorFacts, type Actor } from './actor';
+import { toActor, withSessionFacts, type Actor } from './actor';
 
 const PgStore = connectPgSimple(session);
 
@@ -214,7 +214,7 @@ export function installSessions(
       if (!u || u.disabledAt || u.sessionEpoch !== stored.epoch) return done(null, false);
       return done(
         null,
-        withTwoFactorFacts(toActor(u), {
+        withSessionFacts(toActor(u), {
           totpEnabled: u.totpEnabled,
           structureSettings: u.structureSettings,
         }),

@@ -19,6 +19,11 @@ export interface RequestContext {
    * transaction) wait here and are written in one INSERT when the reads end.
    */
   auditBatch?: { db: Knex | null; events: AuditInput[] };
+  /**
+   * Set by `together` too: the persons one of those reads found in the actor's scope. The
+   * others of the same answer need not check it again (`persons.assertInScope`).
+   */
+  personsInScope?: Set<string>;
 }
 
 const toRow = (e: AuditInput) => ({

@@ -30,10 +30,15 @@ export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recor
      * written in one INSERT when the reads end, before the caller answers: one commit instead
      * of one per read. Every event is still written, one row each, and whatever was read is
      * audited even if a later read failed; if writing the events fails, the caller fails and
-     * shows nothing.
+     * shows nothing. A person one read found in the actor's scope is not checked again by the
+     * others (`personsInScope`): one request, one actor.
      */
     async together<T>(ctx: RequestContext, reads: (ctx: RequestContext) => Promise<T>): Promise<T> {
-      const batched: RequestContext = { ...ctx, auditBatch: { db: null, events: [] } };
+      const batched: RequestContext = {
+        ...ctx,
+        auditBatch: { db: null, events: [] },
+        personsInScope: new Set(),
+      };
       try {
         return await reads(batched);
       } finally {

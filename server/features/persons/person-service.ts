@@ -70,8 +70,19 @@ export function createPersonService({
   }
 
   /** Answers 404 unless the person is in the actor's structure, reading nothing else of it. */
-  async function assertInScope(db: Knex | Knex.Transaction, actor: Actor, id: string) {
+  /**
+   * A 404 unless the person is in the actor's structure. Among the reads of one answer
+   * (`audit.together`), a person an earlier read found in scope is not read again.
+   */
+  async function assertInScope(
+    db: Knex | Knex.Transaction,
+    actor: Actor,
+    id: string,
+    ctx?: RequestContext,
+  ) {
+    if (ctx?.personsInScope?.has(id)) return;
     if (!(await persons.exists(db, actor.structureId, id))) throw new NotFoundError('Person');
+    ctx?.personsInScope?.add(id);
   }
 
   /** Writes a new file, its no-contact rules and its audit event, in the caller's transaction. */
@@ -171,6 +182,7 @@ export function createPersonService({
 
     async get(actor: Actor, id: string, ctx: RequestContext): Promise<Person> {
       const p = await getInScope(knex, actor, id);
+      ctx.personsInScope?.add(id);
       await audit.record(knex, readEvent(actor, id, ctx), ctx);
       return p;
     },

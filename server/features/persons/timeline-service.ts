@@ -43,7 +43,7 @@ export function createTimelineService(deps: {
       pageSize: number,
       ctx: RequestContext,
     ): Promise<Page<TimelineItem>> {
-      await deps.persons.assertInScope(deps.knex, actor, personId);
+      await deps.persons.assertInScope(deps.knex, actor, personId, ctx);
       const now = deps.clock.now();
       const { entries, total } = await timeline.page(
         deps.knex,

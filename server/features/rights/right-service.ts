@@ -165,7 +165,7 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
       personId: string,
       ctx: RequestContext,
     ): Promise<Page<PersonRight>> {
-      await persons.assertInScope(knex, actor, personId);
+      await persons.assertInScope(knex, actor, personId, ctx);
       const items = await personRights(knex, actor, personId);
       await audit.record(
         knex,

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { twoFactorFactsOf, type Actor, type Role } from '../../auth/actor';
+import { sessionFactsOf, type Actor, type Role } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Cipher } from '../../lib/crypto';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../../lib/errors';
@@ -141,7 +141,7 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     async mustEnrol(actor: Actor): Promise<boolean> {
       if (!TWO_FACTOR_REQUIRED_ROLES.includes(actor.role)) return false;
       // Read with the user by the session on this very request: no second read.
-      const facts = twoFactorFactsOf(actor);
+      const facts = sessionFactsOf(actor);
       if (facts)
         return !facts.totpEnabled && settings.fromStored(facts.structureSettings).requireTwoFactor;
       if (await secrets.enabled(knex, actor.id)) return false;

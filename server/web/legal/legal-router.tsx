@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { AccessibilityLevel } from '../../features/settings/settings-schemas';
+import { sessionFactsOf } from '../../auth/actor';
 import { isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { NotFoundError } from '../../lib/errors';
@@ -59,18 +60,23 @@ export function legalWebRouter(services: Services): Router {
 
 /**
  * Gives every page the RGAA level its footer states: the signed-in user's structure's, or the
- * deployment's first for a visitor. Read only when a page is drawn (pageContext asks for it),
+ * deployment's first for a visitor. The session's user read brought the user's structure's
+ * settings along; otherwise it is read only when a page is drawn (pageContext asks for it),
  * once per request, by primary key: a form post that redirects reads nothing. When the read
  * fails (the database down) the footer names no level and the page goes on to its own answer.
  */
 export function accessibilityLevels(services: Pick<Services, 'settings'>): RequestHandler {
   return (req, res, next) => {
     let level: Promise<AccessibilityLevel | undefined> | undefined;
-    const read: AccessibilityLevelReader = () =>
-      (level ??= services.settings.legalNotice({ structureId: req.user?.structureId }).then(
-        (notice) => notice?.settings.accessibilityLevel,
-        () => undefined,
-      ));
+    const read: AccessibilityLevelReader = () => {
+      const facts = req.user && sessionFactsOf(req.user);
+      return (level ??= facts
+        ? Promise.resolve(services.settings.fromStored(facts.structureSettings).accessibilityLevel)
+        : services.settings.legalNotice({ structureId: req.user?.structureId }).then(
+            (notice) => notice?.settings.accessibilityLevel,
+            () => undefined,
+          ));
+    };
     res.locals.accessibilityLevel = read;
     next();
   };

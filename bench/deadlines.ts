@@ -279,9 +279,10 @@ async function appSide(o: DeadlineBenchOptions, redis: Redis): Promise<DeadlineS
     }
     // The tables back as they were before the run: a run inserts and deletes 100 000 rows in
     // each, and a plain VACUUM (what autovacuum would do) frees the rows but leaves the indexes
-    // at their largest, so run after run they grew and deliveries slowed (2026-12-06, 20 k: 10 770
-    // and 12 285 deadlines/s in the day's first runs, then 3 588 to 4 540 after a few more; 11 481
-    // and 11 708 once these three tables were rewritten). Rewritten here, in a few seconds.
+    // at their largest, so run after run they grew (2026-12-06, 20 k, before the claim index:
+    // 3 588 to 4 540 deadlines/s after a few runs, 11 481 and 11 708 once these three tables
+    // were rewritten; most of that was the claim's plan walking them, docs/benchmarks.md,
+    // "The claim's plan"). Rewritten here, in a few seconds, so each run starts alike.
     await knex.raw('VACUUM (FULL, ANALYZE) notifications, deadlines, follow_ups');
   }
 }

@@ -37,10 +37,11 @@ export async function capture<R>(
   return sent;
 }
 
+/** A captured statement's SQL with pg's numbered placeholders, in order, back to knex's. */
+export const knexSql = (q: Sent) => q.sql.replace(/\$\d+/g, '?');
+
 /** The plan PostgreSQL makes for a captured statement on `db` (a transaction sees its own rows). */
 export async function explain(db: Knex | Knex.Transaction, q: Sent): Promise<PlanNode> {
-  // pg's numbered placeholders, in order, back to knex's.
-  const sql = q.sql.replace(/\$\d+/g, '?');
-  const plan = (await db.raw(`EXPLAIN (FORMAT JSON) ${sql}`, q.bindings)).rows;
+  const plan = (await db.raw(`EXPLAIN (FORMAT JSON) ${knexSql(q)}`, q.bindings)).rows;
   return plan[0]['QUERY PLAN'][0].Plan;
 }

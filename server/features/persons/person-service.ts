@@ -69,10 +69,10 @@ export function createPersonService({
     return p;
   }
 
-  /** Answers 404 unless the person is in the actor's structure, reading nothing else of it. */
   /**
-   * A 404 unless the person is in the actor's structure. Among the reads of one answer
-   * (`audit.together`), a person an earlier read found in scope is not read again.
+   * Answers 404 unless the person is in the actor's structure, reading nothing else of it.
+   * Among the reads of one answer (`audit.together`), a person an earlier read found in scope
+   * is not read again.
    */
   async function assertInScope(
     db: Knex | Knex.Transaction,

@@ -2,7 +2,7 @@ import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
-import { capture, explain, planNodes } from '../../setup/plans';
+import { capture, explain, knexSql, planNodes } from '../../setup/plans';
 
 /**
  * The backlog is computed in SQL on indexes: this reads the plans PostgreSQL makes for the very
@@ -109,10 +109,7 @@ describe('backlog query plans', () => {
         )
         .map((n) => n['Relation Name']);
       if (process.env.SHOW_PLANS) {
-        const { rows: text } = await testKnex().raw(
-          `EXPLAIN ${q.sql.replace(/\$\d+/g, '?')}`,
-          q.bindings,
-        );
+        const { rows: text } = await testKnex().raw(`EXPLAIN ${knexSql(q)}`, q.bindings);
         console.log(text.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n'));
       }
       expect({ sql: q.sql.slice(0, 120), seqScans }).toEqual({

@@ -111,8 +111,8 @@ async function main() {
   for (const s of scopes) {
     await explain(
       knex,
-      `backlog counts by ${s.groupBy}${'teamId' in s ? ' of a team' : ''}`,
-      await capture(knex, () => backlog.counts(knex, { structureId, ...s }, bounds)),
+      `backlog groups by ${s.groupBy}${'teamId' in s ? ' of a team' : ''}`,
+      await capture(knex, () => backlog.groups(knex, { structureId, ...s }, bounds)),
     );
   }
   await explain(

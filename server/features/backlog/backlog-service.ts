@@ -5,7 +5,12 @@ import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
-import type { BacklogBounds, BacklogItem, BacklogRepository } from './backlog-repository';
+import type {
+  BacklogBounds,
+  BacklogGroup,
+  BacklogItem,
+  BacklogRepository,
+} from './backlog-repository';
 import {
   BACKLOG_BUCKETS,
   NO_KEY,
@@ -14,13 +19,6 @@ import {
   type BacklogItemsQuery,
   type BacklogQuery,
 } from './backlog-schemas';
-
-interface BacklogGroup {
-  /** The group's id (a user, team, district or partner), or "none" for rows without one. */
-  key: string;
-  label: string | null;
-  counts: Record<BacklogBucket, number>;
-}
 
 export interface Backlog {
   groupBy: BacklogGrouping;
@@ -38,6 +36,9 @@ export interface BacklogServiceDeps {
   calendar: BusinessCalendar;
   backlog: BacklogRepository;
 }
+
+/** Groups in French alphabetical order of their names. */
+const byName = new Intl.Collator('fr');
 
 const zeros = () =>
   Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, 0])) as Record<BacklogBucket, number>;
@@ -79,28 +80,14 @@ export function createBacklogService({
       await checkTeam(actor, q.teamId);
       const now = clock.now();
       const scope = { structureId: actor.structureId, groupBy: q.groupBy, teamId: q.teamId };
-      const rows = await backlog.counts(knex, scope, bounds(now));
-      const byKey = new Map<string, Record<BacklogBucket, number>>();
+      const groups = await backlog.groups(knex, scope, bounds(now));
       const totals = zeros();
-      for (const r of rows) {
-        const counts = byKey.get(r.key) ?? zeros();
-        counts[r.bucket] += r.count;
-        byKey.set(r.key, counts);
-        totals[r.bucket] += r.count;
-      }
-      const labels = await backlog.labels(
-        knex,
-        actor.structureId,
-        q.groupBy,
-        [...byKey.keys()].filter((k) => k !== NO_KEY),
+      for (const g of groups) for (const b of BACKLOG_BUCKETS) totals[b] += g.counts[b];
+      groups.sort(
+        (a, b) =>
+          Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||
+          byName.compare(a.label ?? '', b.label ?? ''),
       );
-      const groups = [...byKey.entries()]
-        .map(([key, counts]) => ({ key, label: labels.get(key) ?? null, counts }))
-        .sort(
-          (a, b) =>
-            Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||
-            (a.label ?? '').localeCompare(b.label ?? '', 'fr'),
-        );
       return { groupBy: q.groupBy, teamId: q.teamId ?? null, at: now, groups, totals };
     },
 

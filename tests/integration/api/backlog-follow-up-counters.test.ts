@@ -5,7 +5,7 @@ import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam } from '../../setup/factories';
-import { boundsAt, DAY, MS, perRowCounts, sorted, ZONES } from './backlog-oracle';
+import { boundsAt, countRows, DAY, MS, perRowCounts, sorted, ZONES } from './backlog-oracle';
 
 /**
  * The follow-up buckets (overdue 0–7, 8–30, 31+ days, due this week) are read, by assignee and
@@ -240,7 +240,7 @@ describe('backlog follow-up counters', () => {
         const bounds = boundsAt(new Date(now), zone);
         for (const scope of scopes) {
           const got = sorted(
-            (await repo.counts(k, scope, bounds)).filter((r) =>
+            countRows(await repo.groups(k, scope, bounds)).filter((r) =>
               FOLLOW_UP_BUCKETS.includes(r.bucket),
             ),
           );

@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
-import type { BacklogBounds } from '../../../server/features/backlog/backlog-repository';
+import type {
+  BacklogBounds,
+  BacklogGroup,
+} from '../../../server/features/backlog/backlog-repository';
 import { backlogBounds } from '../../../server/features/backlog/backlog-service';
 import type { BacklogGrouping } from '../../../server/features/backlog/backlog-schemas';
 import { createBusinessCalendar } from '../../../server/lib/calendar';
@@ -17,6 +20,14 @@ export interface Row {
   key: string;
   count: number;
 }
+
+/** The repository's groups as count rows, a bucket and a key each, as the oracle gives them. */
+export const countRows = (groups: BacklogGroup[]): Row[] =>
+  groups.flatMap((g) =>
+    Object.entries(g.counts)
+      .filter(([, count]) => count > 0)
+      .map(([bucket, count]) => ({ bucket, key: g.key, count })),
+  );
 
 export const sorted = (rows: Row[]) =>
   [...rows].sort((a, b) => `${a.bucket}${a.key}`.localeCompare(`${b.bucket}${b.key}`));

@@ -257,6 +257,29 @@ describe('manager backlog (clock fixed on Wednesday 2026-11-25 11:00 Paris)', ()
     },
   );
 
+  it('when the clock crosses a Paris midnight between two reads, then the buckets move at that midnight, not before', async () => {
+    const late = async (bucket: string) =>
+      (await items({ key: team.worker.id, bucket })).items.map((i) => i.id);
+    const workerCounts = async () =>
+      (await counts()).groups.find((g) => g.key === team.worker.id)!.counts;
+    try {
+      // Due at 18 Nov 00:00 Paris: 0 to 7 days late until 25 Nov ends, 8 to 30 days from 26 Nov.
+      clock.set('2026-11-25T22:59:59.999Z');
+      expect(await late('d0_7')).toContain(ids.late7);
+      expect((await workerCounts()).d8_30).toBe(1);
+      clock.set('2026-11-25T23:00:00.000Z');
+      expect(await late('d0_7')).not.toContain(ids.late7);
+      expect(await late('d8_30')).toContain(ids.late7);
+      expect((await workerCounts()).d8_30).toBe(2);
+      // And back: a clock set earlier reads that day's buckets again.
+      clock.set(NOW);
+      expect(await late('d0_7')).toContain(ids.late7);
+      expect((await workerCounts()).d8_30).toBe(1);
+    } finally {
+      clock.set(NOW);
+    }
+  });
+
   it('when grouped by team, district or partner, then the groups are the team, the district and the partner', async () => {
     const byTeam = await counts({ groupBy: 'team' });
     expect(byTeam.groups.map((g) => [g.key, g.label])).toEqual([[teamId, 'Équipe mobile']]);

@@ -191,8 +191,35 @@ export interface SettingsView extends StructureSettings {
   updatedAt: Date | null;
 }
 
+/**
+ * withDefaults' answers by the stored settings' JSON text, frozen (as DEFAULT_SETTINGS is): every
+ * signed-in request reads its structure's settings (the second factor's gate, a page's footer),
+ * about 50 µs of schema checks each, and a structure's settings seldom change. The same text is
+ * the same settings: they are stored as JSON. Emptied when it holds MEMO_MAX texts.
+ */
+const readBefore = new Map<string, Readonly<StructureSettings>>();
+const MEMO_MAX = 1000;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /** Stored settings read leniently: a field missing or out of range takes its default. */
 export function withDefaults(stored: unknown): StructureSettings {
+  const text = JSON.stringify(stored ?? null);
+  const known = readBefore.get(text);
+  if (known) return known;
+  const settings = deepFreeze(readLeniently(stored));
+  if (readBefore.size >= MEMO_MAX) readBefore.clear();
+  readBefore.set(text, settings);
+  return settings;
+}
+
+function readLeniently(stored: unknown): StructureSettings {
   const given = stored && typeof stored === 'object' ? (stored as Record<string, unknown>) : {};
   const out: Record<string, unknown> = { ...DEFAULT_SETTINGS };
   for (const [key, schema] of Object.entries(settingsFields.shape)) {

@@ -254,14 +254,19 @@ export async function startDeadlineWorker(
   const close = () => {
     closing ??= (async () => {
       connection.off('ready', onReady);
+      // Take no new job from now on (close stops the fetching at once, then waits for the active
+      // jobs), while the loops finish their tick: a job fetched in between would start late.
+      const graceful = worker.close().then(
+        () => true,
+        () => false,
+      );
       await Promise.all([relayLoop.stop(), reconcileLoop.stop()]);
-      const graceful = worker.close().then(() => true);
       const inTime = await Promise.race([
         graceful,
         new Promise<false>((resolve) =>
           setTimeout(() => resolve(false), config.SHUTDOWN_TIMEOUT_MS).unref(),
         ),
-      ]).catch(() => false);
+      ]);
       if (!inTime) {
         // The active jobs keep their lock until it expires, then another worker takes them over.
         logger.warn(

@@ -40,9 +40,12 @@ describe('stored settings read leniently (withDefaults)', () => {
       noContactDays: 41,
       accessibilityLevel: 'partiellement_conforme',
     });
-    // A settings object that is whole but inconsistent falls back to the defaults as a whole.
-    expect(withDefaults({ noContactDays: 100, noContactCloseDays: 90 }).noContactDays).toBe(
-      DEFAULT_SETTINGS.noContactDays,
-    );
+    // A settings object that is whole but inconsistent falls back to the defaults as a whole,
+    // frozen to the last array: no caller can change the defaults of every other.
+    const fallback = withDefaults({ noContactDays: 100, noContactCloseDays: 90 });
+    expect(fallback.noContactDays).toBe(DEFAULT_SETTINGS.noContactDays);
+    expect(Object.isFrozen(fallback.letterhead.addressLines)).toBe(true);
+    expect(() => fallback.letterhead.addressLines.push('1 rue de la Paix')).toThrow(TypeError);
+    expect(DEFAULT_SETTINGS.letterhead.addressLines).toEqual([]);
   });
 });

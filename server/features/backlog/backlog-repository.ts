@@ -371,15 +371,21 @@ function followUpSql(scope: BacklogScope): { with: string; parts: string[] } | n
   );
 }
 
-/** The display name of a group key: a user, team or district of the structure, or a partner. */
-const LABEL_OF: Record<BacklogGrouping, string> = {
-  assignee:
-    'SELECT l.name FROM users l WHERE l.id = CAST(c.key AS uuid) AND l.structure_id = :structureId',
-  team: 'SELECT l.name FROM teams l WHERE l.id = CAST(c.key AS uuid) AND l.structure_id = :structureId',
-  district:
-    'SELECT l.name FROM districts l WHERE l.id = CAST(c.key AS uuid) AND l.structure_id = :structureId',
-  partner: 'SELECT l.name FROM partners l WHERE l.id = CAST(c.key AS uuid)',
+/** Where a group key's display name is: a user, team or district of the structure, or a partner. */
+const LABELS: Record<BacklogGrouping, { table: string; ofStructure: boolean }> = {
+  assignee: { table: 'users', ofStructure: true },
+  team: { table: 'teams', ofStructure: true },
+  district: { table: 'districts', ofStructure: true },
+  partner: { table: 'partners', ofStructure: false },
 };
+
+/** The name of the group whose key is `key` (an SQL expression of text), scoped as LABELS says. */
+function labelSql(groupBy: BacklogGrouping, key: string): string {
+  const { table, ofStructure } = LABELS[groupBy];
+  return `SELECT l.name FROM ${table} l WHERE l.id = CAST(${key} AS uuid)${
+    ofStructure ? ' AND l.structure_id = :structureId' : ''
+  }`;
+}
 
 /**
  * Every group's counts, one row per group with a column per bucket, and its name, as one
@@ -393,7 +399,7 @@ function groupsSql(scope: BacklogScope): string {
     (b) => `coalesce(sum(c.count) FILTER (WHERE c.bucket = '${b}'), 0) AS ${b}`,
   );
   return `WITH ${[...ctes, `counted AS (${parts.join('\nUNION ALL\n')})`].join(',\n')}
-    SELECT c.key, (${LABEL_OF[scope.groupBy]}) AS label, ${columns.join(', ')}
+    SELECT c.key, (${labelSql(scope.groupBy, 'c.key')}) AS label, ${columns.join(', ')}
       FROM counted c GROUP BY c.key`;
 }
 
@@ -558,31 +564,18 @@ export function createBacklogRepository() {
     },
 
     /** Display names of group keys, scoped by structure (partners are read by every structure). */
-    async labels(
+    /** The display name of one group key (the summary's statement looks them up itself). */
+    async label(
       db: Db,
       structureId: string,
       groupBy: BacklogGrouping,
-      keys: string[],
-    ): Promise<Map<string, string>> {
-      if (keys.length === 0) return new Map();
-      const rows: { id: string; name: string }[] =
-        groupBy === 'assignee'
-          ? await db('users')
-              .where({ structure_id: structureId })
-              .whereIn('id', keys)
-              .select('id', 'name')
-          : groupBy === 'team'
-            ? await db('teams')
-                .where({ structure_id: structureId })
-                .whereIn('id', keys)
-                .select('id', 'name')
-            : groupBy === 'district'
-              ? await db('districts')
-                  .where({ structure_id: structureId })
-                  .whereIn('id', keys)
-                  .select('id', 'name')
-              : await db('partners').whereIn('id', keys).select('id', 'name');
-      return new Map(rows.map((r) => [r.id, r.name]));
+      key: string,
+    ): Promise<string | null> {
+      const { rows } = await db.raw(`SELECT (${labelSql(groupBy, ':key')}) AS name`, {
+        key,
+        structureId,
+      });
+      return (rows[0]?.name as string | null) ?? null;
     },
 
     async teamExists(db: Db, structureId: string, teamId: string): Promise<boolean> {

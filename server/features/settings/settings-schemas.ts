@@ -195,13 +195,15 @@ export interface SettingsView extends StructureSettings {
  * withDefaults' answers by the stored settings' JSON text, frozen (as DEFAULT_SETTINGS is): every
  * signed-in request reads its structure's settings (the second factor's gate, a page's footer),
  * about 50 µs of schema checks each, and a structure's settings seldom change. The same text is
- * the same settings: they are stored as JSON. Emptied when it holds MEMO_MAX texts.
+ * the same settings because what is read is JSON (a jsonb column, as every caller passes): a
+ * value JSON cannot hold (a Date, a BigInt) has no place here. Emptied at MEMO_MAX texts.
  */
 const readBefore = new Map<string, Readonly<StructureSettings>>();
 const MEMO_MAX = 1000;
 
+/** Freezes every object and array in `value`, those inside an already frozen one included. */
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+  if (value && typeof value === 'object') {
     for (const v of Object.values(value)) deepFreeze(v);
     Object.freeze(value);
   }
@@ -209,7 +211,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 /** Stored settings read leniently: a field missing or out of range takes its default. */
-export function withDefaults(stored: unknown): StructureSettings {
+export function withDefaults(stored: unknown): Readonly<StructureSettings> {
   const text = JSON.stringify(stored ?? null);
   const known = readBefore.get(text);
   if (known) return known;

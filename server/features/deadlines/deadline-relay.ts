@@ -136,7 +136,8 @@ export function createDeadlineRelay({
 
   async function add(rows: Deadline[]): Promise<void> {
     if (!queue || rows.length === 0) return;
-    await withTimeout(queue.addBulk(rows.map(toJob)), ENQUEUE_TIMEOUT_MS);
+    // Not map(toJob): the index map passes would be taken as a minimum delay (job i waited i ms).
+    await withTimeout(queue.addBulk(rows.map((d) => toJob(d))), ENQUEUE_TIMEOUT_MS);
     breaker?.succeeded();
     await deadlines.markEnqueued(
       knex,

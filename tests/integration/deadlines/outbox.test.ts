@@ -111,6 +111,33 @@ describe('transactional outbox', () => {
     await ctx.deps.queue.remove(`deadline-${ids[1]}`);
   });
 
+  it('when deadlines already due are enqueued together, after commit or by the relay, then each job waits with no delay', async () => {
+    const structure = await createStructure();
+    const base = { structureId: structure.id, subjectType: 'person', kind: 'person.no_contact' };
+    const due = (minutesAgo: number) => ({
+      ...base,
+      subjectId: crypto.randomUUID(),
+      dueAt: new Date(NOW.getTime() - minutesAgo * 60_000),
+    });
+    const check = async (ids: string[]) => {
+      const jobs = await Promise.all(ids.map((id) => ctx.deps.queue.getJob(deadlineJobId(id))));
+      expect(jobs.map((j) => j?.opts.delay)).toEqual(ids.map(() => 0));
+      expect(await Promise.all(jobs.map((j) => j!.getState()))).toEqual(ids.map(() => 'waiting'));
+      await Promise.all(ids.map((id) => ctx.deps.queue.remove(deadlineJobId(id))));
+    };
+    // After commit: one enqueue of the three.
+    await check(
+      await ctx.deps.uow((_trx, outbox) => outbox.scheduleAll([due(0), due(5), due(60)])),
+    );
+
+    // By the relay: rows written without the enqueue after commit (jobs, the seed).
+    const ids = await ctx.deps.knex.transaction((trx) =>
+      ctx.deps.outboxIn(trx).scheduleAll([due(0), due(5), due(60)]),
+    );
+    expect(await ctx.deps.relay.relayPending()).toBeGreaterThanOrEqual(3);
+    await check(ids);
+  });
+
   describe('when Redis is down at commit time', () => {
     let down: TestContext;
     beforeAll(async () => {

@@ -563,8 +563,10 @@ export function createBacklogRepository() {
       };
     },
 
-    /** Display names of group keys, scoped by structure (partners are read by every structure). */
-    /** The display name of one group key (the summary's statement looks them up itself). */
+    /**
+     * The display name of one group key, scoped as LABELS says (the summary's statement looks its
+     * groups' names up itself).
+     */
     async label(
       db: Db,
       structureId: string,

@@ -70,8 +70,8 @@ export function createBacklogService({
 }: BacklogServiceDeps) {
   /**
    * The bounds of the calendar day of `now`, kept for that day: each one is a local midnight
-   * found through the time zone's rules (several Intl lookups each, 7 % of a summary's CPU in a
-   * profile when computed for every request), and all but `now` itself stay the same until midnight.
+   * found through the time zone's rules (several Intl lookups each: 7 % of a profile's sampled
+   * time when computed for every summary), and all but `now` stay the same until midnight.
    */
   let day: { from: number; to: number; bounds: BacklogBounds } | null = null;
   const bounds = (now: Date): BacklogBounds => {

@@ -27,7 +27,10 @@ export const reportDemoStep: DemoSeedStep = async (ctx) => {
       reporterContact: 'voisine.placeney@example.org',
     },
     {
-      daysAgo: 9,
+      // Past its delay at any hour: 5 business days from any moment, moved to the next working
+      // morning, end within 12 calendar days, holidays included (9 days did not on evenings and
+      // weekends, when the delay's end moves to the next working morning).
+      daysAgo: 14,
       channel: 'public',
       location: 'Parking du centre commercial Grand Maine',
       who: null,

@@ -25,7 +25,8 @@ async function insertFollowUps(team: Team, personId: string, count: number) {
       assignee_id: team.worker.id,
       created_by: team.worker.id,
       title: `Suivi n°${String(i + 1).padStart(3, '0')}`,
-      due_at: new Date(Date.now() + (i + 1) * DAY),
+      // From two days on: after today's Paris day whatever the hour (clock changes included).
+      due_at: new Date(Date.now() + (i + 2) * DAY),
     })),
   );
 }

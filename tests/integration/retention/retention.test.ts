@@ -189,12 +189,14 @@ describe('retention: files without activity are anonymised, old audit events pur
         .insert([dismissed(LONG_AGO, '1'), dismissed(paris('2026-11-10T10:00:00'), '2')])
         .returning('id')
     ).map((r: { id: string }) => r.id);
-    // Audit events: one from 13 months before the database's own clock, one recent.
+    // Audit events: one older than both cutoffs (12 months before the fixed clock, and before the
+    // database's own clock, which the purge also requires, whatever the day the test runs), one
+    // two months before the fixed clock.
     await testKnex().raw(
       `INSERT INTO audit_events (structure_id, action, subject_type, subject_id, created_at)
-       VALUES (?, 'person.read', 'person', ?, now() - interval '13 months'),
-              (?, 'person.read', 'person', ?, now() - interval '2 months')`,
-      [team.structure.id, old, team.structure.id, recent],
+       VALUES (?, 'person.read', 'person', ?, least(?::timestamptz, now()) - interval '13 months'),
+              (?, 'person.read', 'person', ?, ?::timestamptz - interval '2 months')`,
+      [team.structure.id, old, NOW, team.structure.id, recent, NOW],
     );
   });
   afterAll(async () => ctx.close());

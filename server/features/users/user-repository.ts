@@ -8,8 +8,11 @@ export interface UserRecord extends Actor {
   emailNotifications: boolean;
 }
 
-/** A user as the session reads it: see findForSession. */
-export interface SessionUser extends UserRecord {
+/**
+ * A user as the session reads it (see findForSession): never its password hash or its second
+ * factor's secrets, which only the login and the second factor's own steps read.
+ */
+export interface SessionUser extends Omit<UserRecord, 'passwordHash'> {
   totpEnabled: boolean;
   /** The structure's stored settings, as stored (the settings feature applies its defaults). */
   structureSettings: unknown;
@@ -28,17 +31,21 @@ interface UserRow {
   email_notifications: boolean;
 }
 
-const toUser = (r: UserRow): UserRecord => ({
+const toUserFields = (r: Omit<UserRow, 'password_hash'>): Omit<UserRecord, 'passwordHash'> => ({
   id: r.id,
   structureId: r.structure_id,
   email: r.email,
   name: r.name,
   role: r.role,
   partnerId: r.partner_id,
-  passwordHash: r.password_hash,
   sessionEpoch: r.session_epoch,
   disabledAt: r.disabled_at,
   emailNotifications: r.email_notifications,
+});
+
+const toUser = (r: UserRow): UserRecord => ({
+  ...toUserFields(r),
+  passwordHash: r.password_hash,
 });
 
 interface NewUser {
@@ -53,15 +60,33 @@ interface NewUser {
 type Db = Knex | Knex.Transaction;
 
 const toSessionUser = (
-  row: UserRow & { totp_enabled_at: Date | null; structure_settings: unknown },
+  row: Omit<UserRow, 'password_hash'> & {
+    totp_enabled_at: Date | null;
+    structure_settings: unknown;
+  },
 ): SessionUser => ({
-  ...toUser(row),
+  ...toUserFields(row),
   totpEnabled: row.totp_enabled_at !== null,
   structureSettings: row.structure_settings,
 });
 
-/** What the session reads of a user (`u`): the user's row and their structure's settings. */
-const SESSION_USER_COLUMNS = ['u.*', 's.settings as structure_settings'];
+/**
+ * What the session reads of a user (`u`) on every request: what the request's actor and its
+ * checks need, and the structure's settings; not the password hash nor the TOTP secrets.
+ */
+const SESSION_USER_COLUMNS = [
+  'u.id',
+  'u.structure_id',
+  'u.email',
+  'u.name',
+  'u.role',
+  'u.partner_id',
+  'u.session_epoch',
+  'u.disabled_at',
+  'u.email_notifications',
+  'u.totp_enabled_at',
+  's.settings as structure_settings',
+];
 const withStructure = (q: Knex.QueryBuilder) =>
   q.leftJoin('structures as s', 's.id', 'u.structure_id');
 

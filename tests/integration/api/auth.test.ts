@@ -10,6 +10,7 @@ import {
   type TestContext,
 } from '../../setup/context';
 import { testKnex } from '../../setup/db';
+import { capture } from '../../setup/plans';
 import { createTeam, createUser } from '../../setup/factories';
 import { sessionCookie } from './helpers';
 
@@ -43,6 +44,19 @@ describe('auth API: sessions, passwords, throttling', () => {
     expect(who.status).toBe(200);
     expect(who.body.user.id).toBe(team.worker.id);
     expect(JSON.stringify(who.body)).not.toMatch(/argon2|passwordHash/);
+  });
+
+  it("when a signed-in request reads its session, then the password hash and the second factor's secrets stay in the database", async () => {
+    const cookie = sessionCookie(await login(team.worker.email));
+    const sent = await capture(
+      ctx.deps.knex,
+      /"sessions"/,
+      () => me(cookie),
+      (res) => expect(res.status).toBe(200),
+    );
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    for (const q of sent)
+      expect(q.sql).not.toMatch(/password_hash|totp_secret|totp_pending|"u"\.\*/);
   });
 
   it('when the email differs only in case, then that very user is logged in', async () => {

@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { createNotificationRepository } from '../../server/features/notifications/notification-repository';
-import { toParisLocalInput } from '../../server/web/format';
+import { parisDay } from '../../server/web/format';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
@@ -23,17 +23,17 @@ import {
 const notificationRepository = createNotificationRepository();
 
 /**
+ * The Paris day 48 hours from now (YYYY-MM-DD): after today's whatever the hour, so the
+ * follow-ups planned on it are "À venir" (24 hours was still today in the first hour of the day
+ * the clocks go back, or once the run had crossed midnight).
+ */
+const dueDay = () => parisDay(new Date(Date.now() + 48 * 3600 * 1000));
+
+/**
  * The first journey in a real browser, against the real app. Each page is checked with axe and
  * photographed under test-output/; with UPDATE_SCREENSHOTS=1 the README screenshots in
  * docs/screenshots/ are rewritten too.
  */
-/**
- * 48 hours from now: a Paris day after today's whatever the hour, so the follow-ups planned then
- * are "À venir" (24 hours was still today in the first hour of the day the clocks go back, or
- * once the run had crossed midnight).
- */
-const afterTomorrow = () => new Date(Date.now() + 48 * 3600 * 1000);
-
 describe('first journey in the browser', () => {
   let ctx: TestContext;
   let served: Served;
@@ -166,9 +166,9 @@ describe('first journey in the browser', () => {
     await see(page.locator('main'), 'Contact · Téléphone · Joint(e)');
 
     // Plan a follow-up for the day after tomorrow, in the morning (Paris time).
-    const dueDay = toParisLocalInput(afterTomorrow()).slice(0, 10);
+    const day = dueDay();
     await page.getByLabel('Action à faire').fill('Accompagner au rendez-vous CAF');
-    await page.getByLabel('À faire le').fill(`${dueDay}T09:30`);
+    await page.getByLabel('À faire le').fill(`${day}T09:30`);
     await page.getByRole('button', { name: 'Planifier le suivi' }).click();
     await see(page.getByRole('status'), 'Le suivi est planifié');
     await see(page.locator('#suivis-en-cours'), 'Suivis en cours (1)');
@@ -261,19 +261,19 @@ describe('first journey in the browser', () => {
     await see(page.getByRole('status'), 'Le contact est enregistré.');
 
     // A plan without its title: the date stays, the message sits by the title.
-    const dueDay = toParisLocalInput(afterTomorrow()).slice(0, 10);
-    await page.getByLabel('À faire le').fill(`${dueDay}T10:00`);
+    const day = dueDay();
+    await page.getByLabel('À faire le').fill(`${day}T10:00`);
     await page.getByRole('button', { name: 'Planifier le suivi' }).click();
     await see(page.locator('#suivi-title-error'), 'Indiquez l’action à faire');
     expect(await focusIsOn(page, '.av-error-summary:has(a[href="#suivi-title"])')).toBe(true);
-    expect(await page.getByLabel('À faire le').inputValue()).toBe(`${dueDay}T10:00`);
+    expect(await page.getByLabel('À faire le').inputValue()).toBe(`${day}T10:00`);
     await checkPage(page, '15-fiche-suivi-erreur');
     await page.getByLabel('Action à faire').fill('Aller à la CAF ensemble');
     await page.getByRole('button', { name: 'Planifier le suivi' }).click();
     await see(page.getByRole('status'), 'Le suivi est planifié');
 
     // Reschedule it to the afternoon, then mark it as done, both from the file.
-    await page.getByLabel('Nouvelle date pour « Aller à la CAF ensemble »').fill(`${dueDay}T16:45`);
+    await page.getByLabel('Nouvelle date pour « Aller à la CAF ensemble »').fill(`${day}T16:45`);
     await page.getByRole('button', { name: 'Reporter : Aller à la CAF ensemble' }).click();
     await see(page.getByRole('status'), 'Suivi « Aller à la CAF ensemble » reporté.');
     await see(page.locator('section[aria-labelledby="suivis-en-cours"]'), '16:45');
@@ -320,7 +320,7 @@ describe('first journey in the browser', () => {
     await page.keyboard.type('Rappeler pour le rendez-vous');
     await tabTo(page, '#suivi-dueAt');
     // A date field is typed segment by segment (jj/mm/aaaa, then Tab to hh:mm).
-    const [y, m, d] = toParisLocalInput(afterTomorrow()).slice(0, 10).split('-');
+    const [y, m, d] = dueDay().split('-');
     await page.keyboard.type(`${d}${m}${y}`);
     await page.keyboard.press('Tab');
     await page.keyboard.type('1100');
@@ -363,9 +363,9 @@ describe('first journey in the browser', () => {
     await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
     await see(page.getByRole('status'), 'Le contact est enregistré.');
 
-    const dueDay = toParisLocalInput(afterTomorrow()).slice(0, 10);
+    const day = dueDay();
     await page.getByLabel('Action à faire').fill('Retrouver au skatepark');
-    await page.getByLabel('À faire le').fill(`${dueDay}T17:00`);
+    await page.getByLabel('À faire le').fill(`${day}T17:00`);
     await page.getByRole('button', { name: 'Planifier le suivi' }).click();
     await see(page.getByRole('status'), 'Le suivi est planifié');
     const overflow = await page.evaluate(

@@ -1,4 +1,4 @@
-import { toParisLocalInput } from '../../server/web/format';
+import { parisDay, toParisLocalInput } from '../../server/web/format';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
@@ -7,8 +7,7 @@ import { csrfOf, inputValue } from './html';
 type Agent = Awaited<ReturnType<typeof loginAs>>;
 
 /** Tomorrow at this Paris time, as a datetime-local field holds it. */
-const tomorrowAt = (hhmm: string) =>
-  `${toParisLocalInput(new Date(Date.now() + 24 * 3600 * 1000)).slice(0, 10)}T${hhmm}`;
+const tomorrowAt = (hhmm: string) => `${parisDay(new Date(Date.now() + 24 * 3600 * 1000))}T${hhmm}`;
 
 /** The forms of the person file over HTTP: contact, plan, reschedule, complete. */
 describe('person file forms over HTTP', () => {

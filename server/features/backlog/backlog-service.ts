@@ -3,6 +3,7 @@ import type { Actor } from '../../auth/actor';
 import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
+import { compareFrench } from '../../lib/french-order';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type {
@@ -36,9 +37,6 @@ export interface BacklogServiceDeps {
   calendar: BusinessCalendar;
   backlog: BacklogRepository;
 }
-
-/** Groups in French alphabetical order of their names. */
-const byName = new Intl.Collator('fr');
 
 const zeros = () =>
   Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, 0])) as Record<BacklogBucket, number>;
@@ -101,7 +99,7 @@ export function createBacklogService({
       groups.sort(
         (a, b) =>
           Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||
-          byName.compare(a.label ?? '', b.label ?? '') ||
+          compareFrench(a.label ?? '', b.label ?? '') ||
           a.key.localeCompare(b.key),
       );
       return { groupBy: q.groupBy, teamId: q.teamId ?? null, at: now, groups, totals };

@@ -83,7 +83,11 @@ export function createDeadlineRelay({
   rearm = DEFAULT_REARM,
   breaker,
 }: RelayDeps): DeadlineRelay {
-  const toJob = (d: Deadline, minDelay = 0) => ({
+  /**
+   * A deadline's job, due at its moment (at least `minDelay` from now). The options are an object
+   * so that `rows.map(toJob)` cannot pass map's index as a delay.
+   */
+  const toJob = (d: Deadline, { minDelay = 0 }: { minDelay?: number } = {}) => ({
     name: d.kind,
     data: { deadlineId: d.id },
     opts: {
@@ -119,7 +123,7 @@ export function createDeadlineRelay({
       return gaveUp ? 'failed' : null;
     }
     if (!(await deadlines.recordRearm(knex, d.id, `Re-armed after: ${reason}`))) return null;
-    const fresh = toJob(d, rearm.cooldownMs);
+    const fresh = toJob(d, { minDelay: rearm.cooldownMs });
     await withTimeout(
       (async () => {
         await queue!.remove(fresh.opts.jobId);
@@ -136,7 +140,6 @@ export function createDeadlineRelay({
 
   async function add(rows: Deadline[]): Promise<void> {
     if (!queue || rows.length === 0) return;
-    // Not map(toJob): the index map passes would be taken as a minimum delay (job i waited i ms).
     await withTimeout(queue.addBulk(rows.map((d) => toJob(d))), ENQUEUE_TIMEOUT_MS);
     breaker?.succeeded();
     await deadlines.markEnqueued(

@@ -275,9 +275,10 @@ export function createDeadlineRepository() {
      * Latest due first, and among rows due at the same moment the last written first (the
      * `deadlines_claim` index, which holds every condition, read backwards: the plan does not
      * depend on statistics that may predate a burst of deadlines): the jobs of those wait at
-     * the back of the queue. Claimed in queue order, they would be the very jobs the other workers take next, which would then
-     * wait on the batch's locks instead of leading batches of their own. Every row's own job
-     * still runs at its due moment, so the order only decides which rows a batch takes early.
+     * the back of the queue. Claimed in queue order, they would be the very jobs the other
+     * workers take next, which would then wait on the batch's locks instead of leading batches
+     * of their own. Every row's own job still runs at its due moment, so the order only decides
+     * which rows a batch takes early.
      */
     async claimDue(
       trx: Knex.Transaction,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { byFrenchName } from '../../lib/french-order';
 import type { Role } from '../../auth/actor';
 
 type Db = Knex | Knex.Transaction;
@@ -25,8 +26,6 @@ interface MembershipRow {
   role: Role;
   is_lead: boolean;
 }
-
-const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name, 'fr');
 
 /** Teams of one structure and who belongs to or leads them (`team_members.is_lead`). */
 export function createTeamRepository() {
@@ -56,14 +55,14 @@ export function createTeamRepository() {
             members: mine
               .filter((r) => !r.is_lead)
               .map(user)
-              .sort(byName),
+              .sort(byFrenchName),
             managers: mine
               .filter((r) => r.is_lead)
               .map(user)
-              .sort(byName),
+              .sort(byFrenchName),
           };
         })
-        .sort(byName);
+        .sort(byFrenchName);
     },
 
     async find(db: Db, structureId: string, id: string): Promise<Team | null> {

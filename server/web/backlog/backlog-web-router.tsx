@@ -5,6 +5,7 @@ import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { backlogItemsQuery, backlogQuery } from '../../features/backlog/backlog-schemas';
 import { AppError, NotFoundError } from '../../lib/errors';
+import { byFrenchName } from '../../lib/french-order';
 import { formList, formValues } from '../forms';
 import { localPath, plural } from '../format';
 import { csrf, pageContext } from '../page-context';
@@ -48,8 +49,8 @@ export async function renderBacklog(services: Services, req: Request, res: Respo
     services.teams.list(actor),
     pageContext(req, services.notifications, { withToken: true }),
   ]);
-  const leavers = [...new Map([...staff, ...holders].map((u) => [u.id, u])).values()].sort((a, b) =>
-    a.name.localeCompare(b.name, 'fr'),
+  const leavers = [...new Map([...staff, ...holders].map((u) => [u.id, u])).values()].sort(
+    byFrenchName,
   );
   sendPage(
     res,

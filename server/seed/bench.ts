@@ -367,7 +367,8 @@ async function writeChunk(trx: Knex.Transaction, s: Setup, pools: Pools, from: n
   const raw = (sql: string) => trx.raw(sql, b);
   await trx.raw('SELECT setseed(?)', [((from / CHUNK) % 1000) / 1000]);
   // As a replica applies rows: no foreign-key check (every row points at rows written just
-  // before, by construction) and no trigger (the seed writes last_contact_at itself). This
+  // before, by construction) and no trigger (the seed writes last_contact_at and each
+  // follow-up's district itself). This
   // halves the time of a chunk; it needs a superuser, so elsewhere the checks simply run.
   if (s.superuser) await trx.raw('SET LOCAL session_replication_role = replica');
   const nStaff = s.staff.length;
@@ -463,9 +464,10 @@ async function writeChunkRest(
   // Follow-ups around the end of the file's activity: those due over a month ago done (a few
   // cancelled), three in ten of the last month's still open (late), those ahead open.
   await raw(`
-    INSERT INTO follow_ups (id, structure_id, person_id, assignee_id, created_by, title, due_at, status,
-      completed_at, created_at, updated_at)
-    SELECT ${orderedUuid('i * 8 + j')}, structure_id, id, referent_id, referent_id, title, due_at, status,
+    INSERT INTO follow_ups (id, structure_id, person_id, district_id, assignee_id, created_by, title,
+      due_at, status, completed_at, created_at, updated_at)
+    SELECT ${orderedUuid('i * 8 + j')}, structure_id, id, district_id, referent_id, referent_id, title,
+      due_at, status,
       CASE WHEN status = 'done' THEN least(due_at + interval '1 day', CAST(:anchor AS timestamptz)) END,
       due_at - interval '14 days',
       due_at - interval '14 days'
@@ -474,7 +476,7 @@ async function writeChunkRest(
           THEN CASE WHEN f.r < 0.95 THEN 'done' ELSE 'cancelled' END
         WHEN f.due_at >= CAST(:anchor AS timestamptz) OR f.r < 0.3 THEN 'open' ELSE 'done' END AS status
       FROM (
-        SELECT p.i, j, p.structure_id, p.id, p.referent_id, p.closed_at,
+        SELECT p.i, j, p.structure_id, p.id, p.district_id, p.referent_id, p.closed_at,
           (ARRAY['Relancer','Rappeler pour le dossier','Accompagner à la CAF','Vérifier la domiciliation','Passer voir'])[1 + (j + p.i) % 5] AS title,
           least(p.active_end + (j - 2) * interval '21 days', CAST(:anchor AS timestamptz) + interval '30 days') AS due_at,
           random() AS r

@@ -175,13 +175,16 @@ function grouping(
     case 'assignee':
       return { join: '', key: user };
     case 'district':
-      // Looked up per row by primary key rather than joined: the counts stay on the indexes.
+      // A follow-up carries its person's district (kept by triggers, migration 20261211100000;
+      // in follow_ups_open_by_structure); a referral's is looked up per row by primary key
+      // rather than joined (few are past their delay): the counts stay on the indexes.
       return {
         join: '',
-        key:
-          entity === 'person'
-            ? 'p.district_id'
-            : `(SELECT pd.district_id FROM persons pd WHERE pd.id = ${FROM[entity].person})`,
+        key: {
+          person: 'p.district_id',
+          follow_up: 'f.district_id',
+          referral: `(SELECT pd.district_id FROM persons pd WHERE pd.id = ${FROM.referral.person})`,
+        }[entity],
       };
     case 'team':
       return { join: teamJoin(user, teamId), key: 'tm.team_id' };
@@ -199,9 +202,9 @@ function grouping(
 }
 
 /**
- * FROM … WHERE … of one bucket, with its group key. The person is joined only where it is
- * needed (grouping by district, or items that show who they are about), so the counts by
- * assignee or team read the follow-up and referral indexes alone.
+ * FROM … WHERE … of one bucket, with its group key. The person is joined only for items (which
+ * show who they are about), so the counts read the follow-up and referral indexes alone (by
+ * district, a late referral's person is looked up by key, see `grouping`).
  */
 function bucketSql(
   bucket: Exclude<BacklogBucket, 'reports'>,
@@ -344,8 +347,8 @@ function noContactSql(scope: BacklogScope): { with: string; parts: string[] } | 
  * The follow-up buckets from the counters kept by triggers on follow_ups (migration
  * 20261209500000): per assignee, the open follow-ups in total and per UTC day of their due date;
  * the partial days from `follow_ups_open_by_structure`. The due-this-week bucket is the rows since
- * now less those since the week's end. Grouping by district (the person's district, which changes
- * without the follow-up) or by partner keeps the per-row count.
+ * now less those since the week's end. Grouping by district keeps the per-row count, on the
+ * index alone (the follow-up's copy of its person's district), and so does grouping by partner.
  */
 function followUpSql(scope: BacklogScope): { with: string; parts: string[] } | null {
   if (scope.groupBy !== 'assignee' && scope.groupBy !== 'team') return null;

@@ -13,7 +13,8 @@ import { boundsAt, countRows, DAY, MS, perRowCounts, sorted, ZONES } from './bac
  * a varied population through every kind of change the counters must follow (follow-ups
  * created, completed, cancelled, reopened; reassigned and their due dates moved, one by one and
  * in bulk; deleted, with their person too; files anonymised, which cancels their open
- * follow-ups; a rolled-back transaction), with due dates on each
+ * follow-ups; moved to another file; their files' districts changed or deleted; a rolled-back
+ * transaction), with due dates on each
  * side of every bucket boundary and of the UTC midnights next to them, then compares the
  * backlog's counts with the per-row count it replaced (the oracle below), for every grouping
  * and team filter, at several fixed clocks and in several time zones.
@@ -117,8 +118,9 @@ describe('backlog follow-up counters', () => {
         due_at: new Date(dueAt),
       };
     };
-    const insert = async (rows: ReturnType<typeof followUp>[]) =>
-      ((await k('follow_ups').insert(rows, ['id'])) as { id: string }[]).map((r) => r.id);
+    const insert = async (
+      rows: (ReturnType<typeof followUp> & { district_id?: string | null })[],
+    ) => ((await k('follow_ups').insert(rows, ['id'])) as { id: string }[]).map((r) => r.id);
 
     // Open, inserted in one statement; and one by one.
     const open = await insert(times.map((t) => followUp(t)));
@@ -184,6 +186,23 @@ describe('backlog follow-up counters', () => {
     });
     // Follow-ups of the other structure.
     await insert(times.map((t) => followUp(t + DAY, b.structure.id)));
+    // The files' districts changed (a follow-up carries its person's district): in bulk, one by
+    // one, to none; a district deleted (its files are left without one); a follow-up written with
+    // another district (the person's wins).
+    await k('persons')
+      .whereIn('id', [ours[1].id, ours[2].id, ours[4].id])
+      .update({ district_id: districts[1] });
+    await k('persons').where({ id: ours[7].id }).update({ district_id: null });
+    await k('persons').where({ id: ours[8].id }).update({ district_id: districts[0] });
+    const gone = (await createDistrict(s)).id;
+    await k('persons').whereIn('id', [ours[9].id, ours[10].id]).update({ district_id: gone });
+    await k('districts').where({ id: gone }).delete();
+    const [written] = await insert([{ ...followUp(times[10]), district_id: districts[1] }]);
+    await k('follow_ups').where({ id: written }).update({ district_id: districts[0] });
+    // Follow-ups moved to another file, as a merge moves them: in bulk and one by one.
+    await k('follow_ups').where({ person_id: ours[11].id }).update({ person_id: ours[12].id });
+    for (const id of open.filter((_, i) => i % 13 === 5))
+      await k('follow_ups').where({ id }).update({ person_id: ours[3].id });
     // A change rolled back leaves the counters as they were.
     await k
       .transaction(async (trx) => {
@@ -222,6 +241,23 @@ describe('backlog follow-up counters', () => {
     ).toBeGreaterThan(500);
   });
 
+  it("when files' districts and follow-ups' files have changed, then every follow-up carries its person's district", async () => {
+    const mismatched = await k('follow_ups as f')
+      .join('persons as p', 'p.id', 'f.person_id')
+      .whereRaw('f.district_id IS DISTINCT FROM p.district_id')
+      .count<{ n: string }[]>({ n: '*' });
+    expect(Number(mismatched[0].n)).toBe(0);
+    const byDistrict = await k('follow_ups')
+      .where({ structure_id: a.structure.id, status: 'open' })
+      .groupBy('district_id')
+      .select('district_id')
+      .count<{ district_id: string | null; n: string }[]>({ n: '*' });
+    // Open follow-ups in both districts and without one, so the district counts compared below
+    // are not all of one group.
+    expect(byDistrict.length).toBe(3);
+    expect(byDistrict.every((r) => Number(r.n) > 20)).toBe(true);
+  });
+
   it('when counted at each clock, time zone, grouping and team filter, then the counts are the per-row counts exactly', async () => {
     const repo = createBacklogRepository();
     const scopes = [
@@ -231,6 +267,8 @@ describe('backlog follow-up counters', () => {
       { structureId: a.structure.id, groupBy: 'team' as const },
       { structureId: a.structure.id, groupBy: 'team' as const, teamId: teams.y },
       { structureId: a.structure.id, groupBy: 'district' as const },
+      { structureId: a.structure.id, groupBy: 'district' as const, teamId: teams.x },
+      { structureId: b.structure.id, groupBy: 'district' as const },
       { structureId: b.structure.id, groupBy: 'assignee' as const },
       { structureId: b.structure.id, groupBy: 'team' as const, teamId: teams.z },
     ];

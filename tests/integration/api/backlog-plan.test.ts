@@ -117,5 +117,14 @@ describe('backlog query plans', () => {
         seqScans: [],
       });
     }
+    // By district, the follow-ups' counts read each one's district from the follow-up index: no
+    // person is looked up for them (at 1 M persons, tens of thousands of random heap reads). Only
+    // the late referrals' arm looks its persons up (its group key, twice in its plan).
+    const byDistrict = sent[2];
+    expect(byDistrict.bindings).toContain(team.structure.id);
+    const nodes = planNodes(await explain(testKnex(), byDistrict));
+    const lookups = nodes.filter((n) => n['Index Name'] === 'persons_pkey').length;
+    expect(nodes.some((n) => n['Relation Name'] === 'follow_ups')).toBe(true);
+    expect(lookups).toBeLessThanOrEqual(2);
   });
 });

@@ -403,6 +403,18 @@ describe('CLI usage and database commands', () => {
       .whereNotNull('first_reached_at')
       .count({ n: '*' });
     expect(Number(reached[0].n)).toBeGreaterThan(0);
+    // Each follow-up carries its person's district, and some have one.
+    const { rows: districtDrift } = await knex.raw(
+      `SELECT f.id FROM follow_ups f JOIN persons p ON p.id = f.person_id
+        WHERE f.structure_id = ? AND f.district_id IS DISTINCT FROM p.district_id`,
+      [structureId],
+    );
+    expect(districtDrift).toEqual([]);
+    const inDistrict = await knex('follow_ups')
+      .where({ structure_id: structureId })
+      .whereNotNull('district_id')
+      .count({ n: '*' });
+    expect(Number(inDistrict[0].n)).toBeGreaterThan(0);
     // The backlog's counters, counted at the end of the seed: a total per referent of the active files.
     const { rows: totals } = await knex.raw(
       `SELECT coalesce(sum(persons), 0) AS counted,

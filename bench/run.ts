@@ -721,6 +721,13 @@ async function httpBench(
       p95Max: 2,
     },
     {
+      name: 'GET /api/backlog?groupBy=district (manager, whole structure)',
+      port: 'app',
+      method: 'GET',
+      path: '/api/backlog?groupBy=district',
+      auth: 'manager',
+    },
+    {
       name: 'GET /api/persons/duplicates?lastName=lefevre&birthYear=1960',
       port: 'app',
       method: 'GET',

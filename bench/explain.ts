@@ -11,6 +11,7 @@
 import knexFactory, { type Knex } from 'knex';
 import { createBusinessCalendar } from '../server/lib/calendar';
 import { createCipher } from '../server/lib/crypto';
+import { connectionSettings } from '../server/lib/db';
 import { createPersonRepository } from '../server/features/persons/person-repository';
 import { createBacklogRepository } from '../server/features/backlog/backlog-repository';
 import { backlogBounds } from '../server/features/backlog/backlog-service';
@@ -68,8 +69,14 @@ async function explain(knex: Knex, label: string, sent: Sent[]) {
 }
 
 async function main() {
-  const knex = knexFactory({ client: 'pg', connection: DB_URL, pool: { min: 0, max: 2 } });
-  const persons = createPersonRepository(createCipher(benchConfig(DB_URL).ENCRYPTION_KEY));
+  const config = benchConfig(DB_URL);
+  // The app's connection settings (its statement timeout, no parallel workers): its plans.
+  const knex = knexFactory({
+    client: 'pg',
+    connection: { connectionString: DB_URL, ...connectionSettings(config) },
+    pool: { min: 0, max: 2 },
+  });
+  const persons = createPersonRepository(createCipher(config.ENCRYPTION_KEY));
   const backlog = createBacklogRepository();
   const structure = await knex('structures').where({ slug: 'bench' }).first('id');
   const worker = await knex('users').where({ email: BENCH_EMAIL }).first('id');

@@ -24,7 +24,7 @@ import pino from 'pino';
 import { createApp } from '../server/app';
 import { buildContainer } from '../server/container';
 import { createCipher } from '../server/lib/crypto';
-import { createPostgres } from '../server/lib/db';
+import { connectionSettings, createPostgres } from '../server/lib/db';
 import { benchConfig } from './config';
 import {
   isSessionStatement,
@@ -98,15 +98,16 @@ async function bareServer(url: string) {
   const person = await personStatement(url, structureId, personId);
   const cipher = createCipher(config.ENCRYPTION_KEY);
 
+  // The app's connection settings (statement timeout, no parallel workers): the same plans.
   const bareKnex = knexFactory({
     client: 'pg',
-    connection: url,
+    connection: { connectionString: url, ...connectionSettings(config) },
     pool: { min: 0, max: config.DB_POOL_MAX },
   });
   const pool = new pg.Pool({
     connectionString: url,
     max: config.DB_POOL_MAX,
-    statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+    ...connectionSettings(config),
   });
 
   /** The sid of a signed express-session cookie (`s:<sid>.<hmac>`), checked, or null. */

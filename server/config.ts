@@ -72,6 +72,13 @@ const schema = z
     DATA_DIR: z.string().default('./data'),
     DB_POOL_MAX: z.coerce.number().int().min(1).default(10),
     DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(15000),
+    /**
+     * Parallel workers a statement of this process may start (PostgreSQL's
+     * max_parallel_workers_per_gather, set on each connection). 0: the app's statements are short
+     * and run side by side; starting workers cost them more than it saved (docs/benchmarks.md).
+     * The observation's background refresh uses PostgreSQL's default.
+     */
+    DB_PARALLEL_WORKERS: z.coerce.number().int().min(0).max(64).default(0),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: z
       .string()

@@ -71,13 +71,24 @@ export async function migrateLatest(knex: Knex): Promise<string[]> {
   return applied;
 }
 
+/**
+ * What every connection of a process sets at its start: the statement timeout and the parallel
+ * workers a statement may start (bench/server.ts's bare handlers connect with the same).
+ */
+export const connectionSettings = (
+  config: Pick<Config, 'DB_STATEMENT_TIMEOUT_MS' | 'DB_PARALLEL_WORKERS'>,
+) => ({
+  statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+  options: `-c max_parallel_workers_per_gather=${config.DB_PARALLEL_WORKERS}`,
+});
+
 export function createPostgres(
-  config: Pick<Config, 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS'>,
+  config: Pick<Config, 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_PARALLEL_WORKERS'>,
   url: string,
 ): Database {
   const knex = knexFactory({
     client: 'pg',
-    connection: { connectionString: url, statement_timeout: config.DB_STATEMENT_TIMEOUT_MS },
+    connection: { connectionString: url, ...connectionSettings(config) },
     pool: { min: 0, max: config.DB_POOL_MAX },
     // A request waiting for a connection fails after this instead of hanging.
     acquireConnectionTimeout: 10000,

@@ -381,11 +381,17 @@ export function createObservationRepository() {
 
     /**
      * A refresh computes several periods in one transaction, in the background: its statements
-     * may take longer than a request's (`DB_STATEMENT_TIMEOUT_MS`), up to this.
+     * may take longer than a request's (`DB_STATEMENT_TIMEOUT_MS`), up to this, and may start
+     * PostgreSQL's default number of parallel workers (the connections start with
+     * `DB_PARALLEL_WORKERS`, 0 by default: for a statement of seconds, workers pay off).
      */
     async allowLongStatements(trx: Knex.Transaction, ms: number): Promise<void> {
       // SET LOCAL, with the value as a binding.
       await trx.raw("SELECT set_config('statement_timeout', ?, true)", [String(Math.trunc(ms))]);
+      await trx.raw(
+        `SELECT set_config('max_parallel_workers_per_gather', boot_val, true)
+           FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'`,
+      );
     },
 
     /** The rows every answer shows: the structure's districts, rights, teams and partners. */

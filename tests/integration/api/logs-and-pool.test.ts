@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import type { Express } from 'express';
 import { createApp } from '../../../server/app';
 import { buildContainer, type Deps } from '../../../server/container';
+import { createObservationRepository } from '../../../server/features/observation/observation-repository';
 import { createPostgres, poolStats } from '../../../server/lib/db';
 import { createLogger } from '../../../server/lib/logger';
 import { createTestContext, loginAs, testConfig, type TestContext } from '../../setup/context';
@@ -159,5 +160,34 @@ describe('a statement past DB_STATEMENT_TIMEOUT_MS (security 28)', () => {
     }
     const row = await testKnex()('persons').where({ id: person.body.id }).first();
     expect(row).toMatchObject({ alias: 'Ligne verrouillée', version: person.body.version });
+  });
+});
+
+describe('parallel workers (DB_PARALLEL_WORKERS)', () => {
+  const show = async (ctx: TestContext) =>
+    (await ctx.deps.knex.raw('SHOW max_parallel_workers_per_gather')).rows[0]
+      .max_parallel_workers_per_gather as string;
+
+  it("when the app connects, then its statements start no parallel worker, unless configured; a refresh's transaction gets PostgreSQL's default", async () => {
+    const none = await createTestContext();
+    const three = await createTestContext({ env: { DB_PARALLEL_WORKERS: '3' } });
+    try {
+      expect(await show(none)).toBe('0');
+      expect(await show(three)).toBe('3');
+      const { rows } = await none.deps.knex.raw(
+        "SELECT boot_val FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'",
+      );
+      const inRefresh = await none.deps.knex.transaction(async (trx) => {
+        await createObservationRepository().allowLongStatements(trx, 60_000);
+        return (await trx.raw('SHOW max_parallel_workers_per_gather')).rows[0]
+          .max_parallel_workers_per_gather as string;
+      });
+      expect(inRefresh).toBe(rows[0].boot_val);
+      expect(Number(inRefresh)).toBeGreaterThan(0);
+      // SET LOCAL: the connection is back to none after the refresh's transaction.
+      expect(await show(none)).toBe('0');
+    } finally {
+      await Promise.all([none.close(), three.close()]);
+    }
   });
 });

@@ -80,17 +80,21 @@ describe('deadline worker runtime', () => {
     });
 
     it('when a processor keeps failing with an ordinary error, then each attempt is recorded and the deadline stays pending once they are used up', async () => {
-      const id = await ctx.deps.uow(async (trx) =>
-        deadlineRepository.insert(trx, {
+      // Written already marked enqueued, in one transaction: the worker's relay loop (every
+      // 100 ms here) takes any committed row not yet enqueued, and would add its own job with the
+      // production attempts and backoff before the one below (on a loaded machine, it did).
+      const id = await ctx.deps.uow(async (trx) => {
+        const inserted = await deadlineRepository.insert(trx, {
           structureId,
           kind: 'test.flaky',
           subjectType: 'follow_up',
           subjectId: crypto.randomUUID(),
           dueAt: NOW,
-        }),
-      );
+        });
+        await deadlineRepository.markEnqueued(trx, [inserted]);
+        return inserted;
+      });
       // Enqueued by hand with a short backoff, instead of the production 2 s exponential one.
-      await deadlineRepository.markEnqueued(testKnex(), [id]);
       await ctx.deps.queue.add(
         'test.flaky',
         { deadlineId: id },

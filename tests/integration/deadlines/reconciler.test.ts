@@ -173,7 +173,13 @@ describe('reconciler after Redis lost its data', () => {
       'defa',
       'job stalled more than allowable limit',
     );
-    const worker = await startDeadlineWorker(ctx.deps);
+    // The worker's own reconciler (it runs at start) is switched off: had it read the job just
+    // after the worker failed it, it would have re-armed it before this test saw it failed.
+    const reconcile = async () => ({ checked: 0, requeued: 0, rearmed: 0, failed: 0 });
+    const worker = await startDeadlineWorker({
+      ...ctx.deps,
+      relay: { ...ctx.deps.relay, reconcile },
+    });
     try {
       const tagged = await ctx.deps.queue.getJob(deadlineJobId(id));
       await waitFor(async () => (await tagged!.getState()) === 'failed', 'BullMQ to fail the job');

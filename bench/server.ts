@@ -6,8 +6,8 @@
  *   id) as before, and the issue's baselines, on a node-postgres Pool without knex, running the
  *   essential statements of the app's hot requests and nothing else:
  *   - `GET /read/:id`: the session row by sid, the user, the person selected by id scoped by
- *     structure (the very statement of the app's person read, captured from it at start), and
- *     the audit row, committed on its own as the app commits it;
+ *     structure (the user and the person read by the app's very statements, captured from its
+ *     repositories at start), and the audit row, committed on its own as the app commits it;
  *   - `POST /contact/:id`: the session row, the user, then in one transaction the person locked
  *     in scope by the UPDATE that moves its last activity (as the app locks it for a contact),
  *     the contact inserted (summary encrypted with the app's cipher) and the audit row;
@@ -61,41 +61,68 @@ async function appServer(url: string) {
   };
 }
 
+type Captured = { text: string; bindings: unknown[]; idAt: number };
+
 /**
- * The statement the app runs to read a person in scope, with its bindings, captured from the
- * app's own repository through knex's query event: the baseline runs the same SQL.
+ * The statements the app runs to read a person in scope and the signed-in user (with their
+ * structure's settings), with their bindings, captured from the app's own repositories through
+ * knex's query event: the baseline runs the same SQL, each with the id swapped at each call.
  */
-async function personStatement(url: string, structureId: string, personId: string) {
+async function appStatements(url: string, structureId: string, personId: string) {
   const config = benchConfig(url);
   const deps = await buildContainer(config, {
     db: createPostgres(config, url),
     logger: pino({ level: 'silent' }),
   });
-  try {
+  /** The statement `call` sends that matches `pattern`, its `id` binding located. */
+  async function capture(pattern: RegExp, id: string, call: () => Promise<unknown>) {
     let captured: { sql: string; bindings: unknown[] } | null = null;
-    deps.knex.on('query', (q: { sql: string; bindings?: unknown[] }) => {
-      if (/from "persons"/.test(q.sql)) captured = { sql: q.sql, bindings: q.bindings ?? [] };
-    });
-    const found = await deps.services.persons.find(deps.knex, structureId, personId);
-    if (!found || !captured) throw new Error('bench: the person read was not captured');
+    const listener = (q: { sql: string; bindings?: unknown[] }) => {
+      if (pattern.test(q.sql)) captured = { sql: q.sql, bindings: q.bindings ?? [] };
+    };
+    deps.knex.on('query', listener);
+    try {
+      if (!(await call()) || !captured) throw new Error(`bench: ${pattern} was not captured`);
+    } finally {
+      deps.knex.removeListener('query', listener);
+    }
     const { sql, bindings } = captured as { sql: string; bindings: unknown[] };
-    const text = numbered(sql);
-    // The bindings are (structure, person id, limit) in the order knex wrote them; the person
-    // id is swapped for the requested one at each call.
-    const idAt = bindings.indexOf(personId);
-    const structureAt = bindings.indexOf(structureId);
-    if (idAt < 0 || structureAt < 0) throw new Error('bench: unexpected person read bindings');
-    return { text, bindings, idAt };
+    const idAt = bindings.indexOf(id);
+    if (idAt < 0) throw new Error(`bench: unexpected bindings for ${pattern}`);
+    return { text: numbered(sql), bindings, idAt } satisfies Captured;
+  }
+  try {
+    const person = await capture(/from "persons"/, personId, () =>
+      deps.services.persons.find(deps.knex, structureId, personId),
+    );
+    // The person read is scoped: the seeded structure (this user's) is bound too.
+    if (!person.bindings.includes(structureId))
+      throw new Error('bench: unexpected person read bindings');
+    const { id: userId } = await deps
+      .knex('users')
+      .where({ structure_id: structureId })
+      .first('id');
+    const user = await capture(/from "users" as "u"/, userId, () =>
+      deps.repos.users.findForSession(deps.knex, userId),
+    );
+    return { person, user };
   } finally {
     await deps.close();
   }
 }
 
+/** A captured statement's bindings with the requested id in the place of the captured one. */
+const withId = (c: Captured, id: string) => {
+  const bindings = [...c.bindings];
+  bindings[c.idAt] = id;
+  return bindings;
+};
+
 async function bareServer(url: string) {
   const config = benchConfig(url);
   const structureId = process.env.BENCH_STRUCTURE_ID!;
   const personId = process.env.BENCH_PERSON_ID!;
-  const person = await personStatement(url, structureId, personId);
+  const { person, user: userStatement } = await appStatements(url, structureId, personId);
   const cipher = createCipher(config.ENCRYPTION_KEY);
 
   // The app's connection settings (statement timeout, no parallel workers): the same plans.
@@ -141,11 +168,9 @@ async function bareServer(url: string) {
   async function signedIn(req: Request) {
     const userId = await sessionUserId(req);
     if (!userId) return null;
-    // The app's statement (findForSession): the user with their structure's settings.
-    const u = await pool.query(
-      'select "u".*, "s"."settings" as "structure_settings" from "users" as "u" left join "structures" as "s" on "s"."id" = "u"."structure_id" where "u"."id" = $1 limit $2',
-      [userId, 1],
-    );
+    // The app's statement (findForSession): the user's columns a request needs, with their
+    // structure's settings.
+    const u = await pool.query(userStatement.text, withId(userStatement, userId));
     const user = u.rows[0];
     return user && !user.disabled_at ? user : null;
   }
@@ -164,10 +189,8 @@ async function bareServer(url: string) {
   bare.get('/read/:id', async (req, res) => {
     const user = await signedIn(req);
     if (!user) return void res.status(401).end();
-    const bindings = [...person.bindings];
-    bindings[person.idAt] = req.params.id;
     // The statement's structure binding is the seeded structure's, which is this user's.
-    const p = await pool.query(person.text, bindings);
+    const p = await pool.query(person.text, withId(person, req.params.id));
     if (!p.rows[0]) return void res.status(404).end();
     await pool.query(auditSql, [
       'person.read',

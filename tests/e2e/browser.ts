@@ -207,15 +207,17 @@ export function writeAxeLog(log: AxeRecord[]): void {
 
 /**
  * Waits until the locator holds this text (pages load after each submit). On failure the page
- * is photographed as test-output/<failureShot>.png.
+ * is photographed as test-output/<failureShot>.png. 10 s suits our own pages; a third-party
+ * viewer that draws in the browser may be given longer, with the reason at the call.
  */
 export async function see(
   locator: Locator,
   text: string | RegExp,
   failureShot = 'failure',
+  timeoutMs = 10000,
 ): Promise<void> {
   try {
-    await locator.filter({ hasText: text }).first().waitFor({ timeout: 10000 });
+    await locator.filter({ hasText: text }).first().waitFor({ timeout: timeoutMs });
   } catch (err) {
     // What the page showed instead is the fastest way to understand a failure.
     await shoot(locator.page(), path.join(OUT, `${failureShot}.png`));

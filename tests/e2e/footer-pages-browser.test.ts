@@ -54,7 +54,15 @@ describe('pages of the footer', () => {
     await page.locator('footer').getByRole('link', { name: "Documentation de l'API" }).click();
     await see(page.locator('h1'), "Référence de l'API");
     const timeline = page.locator('.opblock-summary', { hasText: '/api/persons/{id}/timeline' });
-    await see(timeline, 'Contacts, follow-ups, referrals and right changes of a person');
+    // Swagger UI (a 1.7 MB bundle) parses and resolves the 210 KB document in the browser before
+    // it draws anything: 3–4 s on an idle 2-core machine here, past 10 s once in CI with two test
+    // workers and their browsers beside it. Our own pages keep see()'s 10 s.
+    await see(
+      timeline,
+      'Contacts, follow-ups, referrals and right changes of a person',
+      'failure',
+      30000,
+    );
     await timeline.first().click();
     await see(page.locator('.opblock-body'), 'Policy: role:worker|manager');
     expect(problems).toEqual([]);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Server } from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Express } from 'express';
@@ -66,18 +66,6 @@ export interface Served {
   /** http://127.0.0.1:<port>, without a trailing slash. */
   base: string;
   close(): Promise<void>;
-}
-
-/**
- * A free port on 127.0.0.1, for a test whose app must know its own address before it listens
- * (PUBLIC_URL: the same-origin check compares a form's Origin with it).
- */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 export async function serve(app: Express, port = 0): Promise<Served> {

@@ -6,7 +6,6 @@ import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
 import {
   checkPage,
-  freePort,
   launchChromium,
   newPage as openPage,
   see as seeWithShot,
@@ -14,6 +13,7 @@ import {
   signIn,
   type Served,
 } from './browser';
+import { freePort } from '../setup/ports';
 
 const NOW = '2026-12-07T09:00:00.000Z';
 const see = (locator: Locator, text: string | RegExp) =>

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net, { type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { createCircuitBreaker } from '../../../server/lib/circuit-breaker';
 import { fixedClock } from '../../../server/lib/clock';
@@ -7,15 +6,7 @@ import { createTestContext, loginAs, type TestContext } from '../../setup/contex
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { waitFor } from './helpers';
-
-/** A port nothing listens on (taken from the system, then freed). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../../setup/ports';
 
 /** A throw-away redis-server of this test's own, so it can be killed and started again. */
 async function startRedis(port: number): Promise<ChildProcess> {

@@ -21,13 +21,13 @@ import { waitFor } from '../deadlines/helpers';
 import {
   childEnv,
   exitWithin,
-  freePort,
   login,
   start,
   waitForHealthy,
   waitForOutput,
   type Running,
 } from '../start/processes';
+import { freePort } from '../../setup/ports';
 
 /**
  * Issue 13, "more processes, one load": two web processes and three worker processes, all the

@@ -8,13 +8,13 @@ import { TEST_DATABASE_URL } from '../../setup/env';
 import {
   childEnv,
   exitWithin,
-  freePort,
   ROOT,
   removeRedisKeys,
   start,
   waitForHealthy,
   waitForOutput,
 } from './processes';
+import { freePort } from '../../setup/ports';
 
 jest.setTimeout(180_000);
 

@@ -1,13 +1,7 @@
 import crypto from 'node:crypto';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
-import {
-  childEnv,
-  exitWithin,
-  freePort,
-  removeRedisKeys,
-  start,
-  waitForHealthy,
-} from './processes';
+import { childEnv, exitWithin, removeRedisKeys, start, waitForHealthy } from './processes';
+import { freePort } from '../../setup/ports';
 
 jest.setTimeout(120_000);
 

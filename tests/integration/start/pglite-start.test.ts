@@ -7,7 +7,6 @@ import { TEST_REDIS_URL } from '../../setup/env';
 import {
   childEnv,
   exitWithin,
-  freePort,
   login,
   runCli,
   start,
@@ -15,6 +14,7 @@ import {
   waitForOutput,
   type Running,
 } from './processes';
+import { freePort } from '../../setup/ports';
 
 // The first start creates the embedded database (seconds, more on a busy machine).
 jest.setTimeout(180_000);

@@ -9,13 +9,13 @@ import { waitFor } from '../deadlines/helpers';
 import {
   childEnv,
   exitWithin,
-  freePort,
   login,
   removeRedisKeys,
   start,
   startNpmScript,
   waitForHealthy,
 } from './processes';
+import { freePort } from '../../setup/ports';
 
 jest.setTimeout(120_000);
 

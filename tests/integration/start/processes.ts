@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { transformFileSync } from '@swc/core';
 import { Redis } from 'ioredis';
@@ -129,17 +128,6 @@ export function runCli(
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve({ code: code ?? signal ?? -1, stdout, stderr }));
     child.stdin.end(stdin);
-  });
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
   });
 }
 

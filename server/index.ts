@@ -19,7 +19,7 @@ import {
 
 /**
  * Boot: config → database (migrated; demo data only in a fresh embedded one) → container → HTTP
- * → in-process worker when asked → shutdown hooks.
+ * and, as it listens, the shutdown hooks → in-process worker when asked.
  */
 
 /** Migrates; seeds only the embedded database and only while it holds no structure. */
@@ -118,7 +118,9 @@ async function main(): Promise<void> {
   // On the embedded database this takes the folder's lock: a second process is refused here.
   const db = await openDatabase(config, logger);
   let deps: Deps | null = null;
-  let worker: DeadlineWorker | null = null;
+  // The in-process worker once its start has ended (null without one, or when it failed).
+  let workerStart: Promise<DeadlineWorker | null> = Promise.resolve(null);
+  let shutdown: ReturnType<typeof onShutdown> | null = null;
   let prepared: { seeded: boolean; demoAccounts: number };
   let address: AddressInfo;
   const server = http.createServer();
@@ -128,34 +130,51 @@ async function main(): Promise<void> {
     deps = await buildContainer(config, { db, logger });
     server.on('request', createApp(deps));
     address = await listen(server, config.PORT, config.HOST);
+    // Installed in the tick the server starts listening, before it reads a request: a SIGTERM
+    // sent as soon as /healthz answers (a container stopped at once) finds them, even while the
+    // worker below is still starting (up to a Redis connect timeout). Without them, the signal's
+    // default action ended the process on the spot, with no clean shutdown.
+    const running = deps;
+    shutdown = onShutdown(
+      [
+        { name: 'HTTP server', run: () => closeServer(server) },
+        { name: 'metrics server', run: () => closeServer(metricsServer) },
+        {
+          // A worker still starting is waited for, then closed.
+          name: 'deadline worker',
+          run: async () =>
+            closeWorker(
+              await workerStart.catch(() => null),
+              config.SHUTDOWN_TIMEOUT_MS + 2000,
+              logger,
+            ),
+        },
+        { name: 'queue, Redis and database', run: () => running.close() },
+      ],
+      // The worker step is bounded at SHUTDOWN_TIMEOUT_MS + 2 s; HTTP and the database share the
+      // rest.
+      { timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 8000, logger },
+    );
     if (config.METRICS_PORT !== undefined) {
       metricsServer.on('request', createMetricsApp(deps.metrics));
       const m = await listen(metricsServer, config.METRICS_PORT, config.METRICS_HOST);
       logger.info({ host: m.address, port: m.port }, 'Metrics served on the private port');
     }
-    if (config.RUN_WORKER_IN_WEB) worker = await startDeadlineWorker(deps);
+    if (config.RUN_WORKER_IN_WEB) {
+      workerStart = startDeadlineWorker(deps);
+      await workerStart;
+    }
   } catch (err) {
+    // A shutdown under way closes what was started; it ends the process itself.
+    if (shutdown?.isShuttingDown) return;
     server.close();
     metricsServer.close();
-    await worker?.close().catch(() => undefined);
+    await (await workerStart.catch(() => null))?.close().catch(() => undefined);
     await (deps ? deps.close() : db.close()).catch(() => undefined);
     throw err;
   }
-
-  const running = { deps, worker };
-  onShutdown(
-    [
-      { name: 'HTTP server', run: () => closeServer(server) },
-      { name: 'metrics server', run: () => closeServer(metricsServer) },
-      {
-        name: 'deadline worker',
-        run: () => closeWorker(running.worker, config.SHUTDOWN_TIMEOUT_MS + 2000, logger),
-      },
-      { name: 'queue, Redis and database', run: () => running.deps.close() },
-    ],
-    // The worker step is bounded at SHUTDOWN_TIMEOUT_MS + 2 s; HTTP and the database share the rest.
-    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 8000, logger },
-  );
+  // Stopped while starting: the shutdown is closing everything; nothing to announce.
+  if (shutdown.isShuttingDown) return;
 
   const url =
     config.PUBLIC_URL ??

@@ -2,7 +2,7 @@ import { parseConfig } from '../server/config';
 import { buildContainer } from '../server/container';
 import { createLogger } from '../server/lib/logger';
 import { onShutdown } from '../server/lib/shutdown';
-import { startDeadlineWorker, type DeadlineWorkerOptions } from './runtime';
+import { startDeadlineWorker, type DeadlineWorker, type DeadlineWorkerOptions } from './runtime';
 
 /**
  * The worker process (`npm run worker`): delivers deadlines; the web may also run one in-process.
@@ -20,22 +20,32 @@ export async function runWorkerProcess(opts: DeadlineWorkerOptions = {}): Promis
     return false;
   }
   const deps = await buildContainer(config, { logger });
-  let worker;
+  // The handlers first, as the web installs them when it listens: the Worker takes jobs as soon
+  // as it exists, and a SIGTERM while it starts (a Redis connect can take 2 s) must find them.
+  // A worker still starting is waited for, then closed.
+  let started: Promise<DeadlineWorker> | null = null;
+  const shutdown = onShutdown(
+    [
+      {
+        name: 'deadline worker',
+        run: async () => (await started?.catch(() => null))?.close(),
+      },
+      { name: 'queue, Redis and database', run: () => deps.close() },
+    ],
+    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5000, logger },
+  );
+  started = startDeadlineWorker(deps, opts);
   try {
-    worker = await startDeadlineWorker(deps, opts);
+    await started;
   } catch (err) {
+    // A shutdown under way closes the rest and ends the process itself.
+    if (shutdown.isShuttingDown) return false;
     logger.fatal({ err: (err as Error).message }, 'The deadline worker refused to start');
     await deps.close();
     process.exitCode = 1;
     return false;
   }
-  onShutdown(
-    [
-      { name: 'deadline worker', run: () => worker.close() },
-      { name: 'queue, Redis and database', run: () => deps.close() },
-    ],
-    { timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5000, logger },
-  );
+  if (shutdown.isShuttingDown) return false;
   logger.info({ prefix: config.QUEUE_PREFIX }, 'Deadline worker started');
   return true;
 }

@@ -2,7 +2,7 @@ import { parseConfig } from '../server/config';
 import { buildContainer } from '../server/container';
 import { createLogger } from '../server/lib/logger';
 import { onShutdown } from '../server/lib/shutdown';
-import { startDeadlineWorker, type DeadlineWorker, type DeadlineWorkerOptions } from './runtime';
+import { startDeadlineWorker, type DeadlineWorkerOptions } from './runtime';
 
 /**
  * The worker process (`npm run worker`): delivers deadlines; the web may also run one in-process.
@@ -20,21 +20,20 @@ export async function runWorkerProcess(opts: DeadlineWorkerOptions = {}): Promis
     return false;
   }
   const deps = await buildContainer(config, { logger });
-  // The handlers first, as the web installs them when it listens: the Worker takes jobs as soon
-  // as it exists, and a SIGTERM while it starts (a Redis connect can take 2 s) must find them.
-  // A worker still starting is waited for, then closed.
-  let started: Promise<DeadlineWorker> | null = null;
+  // The handlers in the same tick as the start, as the web installs them when it listens: the
+  // Worker takes jobs as soon as it exists, and a SIGTERM while it starts (a Redis connect can
+  // take 2 s) must find them. A worker still starting is waited for, then closed.
+  const started = startDeadlineWorker(deps, opts);
   const shutdown = onShutdown(
     [
       {
         name: 'deadline worker',
-        run: async () => (await started?.catch(() => null))?.close(),
+        run: async () => (await started.catch(() => null))?.close(),
       },
       { name: 'queue, Redis and database', run: () => deps.close() },
     ],
     { timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 5000, logger },
   );
-  started = startDeadlineWorker(deps, opts);
   try {
     await started;
   } catch (err) {

@@ -179,7 +179,7 @@ export async function startDeadlineWorker(
   );
   // Without a listener an 'error' event would crash the process; Redis outages surface here.
   worker.on('error', (err) => {
-    if (/ECONNREFUSED|ETIMEDOUT|Connection is closed|ENOTFOUND/.test(err.message))
+    if (/ECONNREFUSED|ETIMEDOUT|Connection is closed|ENOTFOUND|Socket timeout/.test(err.message))
       reportRedisDown(err);
     else logger.error({ err: err.message }, 'Deadline worker error');
   });

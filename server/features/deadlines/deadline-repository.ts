@@ -420,9 +420,23 @@ export function createDeadlineRepository() {
       return (await q).map(toDeadline);
     },
 
+    /**
+     * Notes that these deadlines' jobs are in Redis. A row a job is processing is skipped, not
+     * waited for: the job holds its row (FOR UPDATE) for as long as it runs, and the relay would
+     * wait that long (up to the statement timeout) with every row of its batch. It happens when a
+     * job went out but its row was not marked (a Redis answer late for the enqueue bound, then the
+     * worker fast). The skipped row keeps enqueued_at null while it is pending: the relay adds its
+     * job again (the same id, so nothing twice) and marks it once free, unless the job has
+     * finished it by then.
+     */
     async markEnqueued(db: Knex, ids: string[]) {
       if (ids.length === 0) return;
-      await db('deadlines').whereIn('id', ids).update({ enqueued_at: db.fn.now() });
+      await db('deadlines')
+        .whereIn(
+          'id',
+          db('deadlines').select('id').whereIn('id', ids).forNoKeyUpdate().skipLocked(),
+        )
+        .update({ enqueued_at: db.fn.now() });
     },
 
     /**

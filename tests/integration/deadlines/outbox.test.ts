@@ -138,6 +138,37 @@ describe('transactional outbox', () => {
     await check(ids);
   });
 
+  it('when the relay marks a batch holding a row a job is processing, then it marks the others without waiting for that job', async () => {
+    const structure = await createStructure();
+    const ids = await ctx.deps.knex.transaction((trx) =>
+      ctx.deps.outboxIn(trx).scheduleAll(
+        [0, 1].map(() => ({
+          structureId: structure.id,
+          subjectType: 'person',
+          subjectId: crypto.randomUUID(),
+          kind: 'person.no_contact',
+          dueAt: NOW,
+        })),
+      ),
+    );
+    // A job holds its deadline's row for as long as it runs (lockForProcessing).
+    const job = await testKnex().transaction();
+    try {
+      await job('deadlines').where({ id: ids[0] }).forUpdate().first();
+      // Before, this waited for the job's transaction (until the statement timeout, 15 s, with a
+      // job as long as this one) and then failed, the whole batch unmarked.
+      await ctx.deps.repos.deadlines.markEnqueued(ctx.deps.knex, ids);
+      const marked = await testKnex()('deadlines').whereIn('id', ids).whereNotNull('enqueued_at');
+      expect(marked.map((d) => d.id)).toEqual([ids[1]]);
+    } finally {
+      await job.commit();
+    }
+    // Free again, the row is marked by the next pass.
+    await ctx.deps.repos.deadlines.markEnqueued(ctx.deps.knex, [ids[0]]);
+    const [first] = await testKnex()('deadlines').where({ id: ids[0] });
+    expect(first.enqueued_at).not.toBeNull();
+  });
+
   describe('when Redis is down at commit time', () => {
     let down: TestContext;
     beforeAll(async () => {

@@ -1,5 +1,8 @@
 import crypto from 'node:crypto';
-import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
+import {
+  createDeadlineRepository,
+  type Deadline,
+} from '../../../server/features/deadlines/deadline-repository';
 import { NOTIFY_FOLLOW_UP_OVERDUE } from '../../../server/features/deadlines/rule-kinds';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { testKnex } from '../../setup/db';
@@ -94,7 +97,9 @@ describe('the statements of a batch of due deadlines', () => {
           ])
           .returning('id')
       ).map((r: { id: string }) => r.id);
-      const ds = await Promise.all(ids.map(async (id) => (await repo.findById(trx, id))!));
+      // One after the other: a transaction is one connection, which runs one query at a time.
+      const ds: Deadline[] = [];
+      for (const id of ids) ds.push((await repo.findById(trx, id))!);
 
       const sent = await capture(
         testKnex(),

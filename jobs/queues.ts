@@ -72,6 +72,18 @@ export function deadlineJobId(deadlineId: string): string {
   return `deadline-${deadlineId}`;
 }
 
+/**
+ * The producers' queue, on their connection (server/lib/redis.ts), whose commands time out. It
+ * skips BullMQ's version check: that check is one INFO sent once, when the queue first connects,
+ * and a timeout there would leave the queue failing every call for the life of the process. The
+ * worker's own connection, which does not time out, checks the version (BullMQ's Worker) and the
+ * eviction policy (jobs/runtime.ts).
+ */
 export function createDeadlineQueue(connection: Redis, prefix: string): Queue<DeadlineJobData> {
-  return new Queue<DeadlineJobData>(DEADLINE_QUEUE, { connection, prefix, defaultJobOptions });
+  return new Queue<DeadlineJobData>(DEADLINE_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions,
+    skipVersionCheck: true,
+  });
 }

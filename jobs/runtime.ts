@@ -85,6 +85,9 @@ export async function checkEvictionPolicy(
   logger.warn(message);
 }
 
+/** How long the worker's start waits for Redis to answer the eviction policy check. */
+const POLICY_CHECK_BOUND_MS = 2_000;
+
 /**
  * BullMQ's own limits fail a job with an UnrecoverableError too: a job that stalled more than
  * `maxStalledCount` times is tagged (`deferredFailure`) and the next worker to take it fails it
@@ -152,14 +155,32 @@ export async function startDeadlineWorker(
   connection.on('error', reportRedisDown);
 
   let policyChecked = false;
+  // Settles when the policy has been read and found safe; rejects on an evicting policy in
+  // production. Awaited at start within POLICY_CHECK_BOUND_MS: a Redis that answered the ready
+  // check and then stalls would hold the start for as long as it stalls (this connection never
+  // times out a command, as BullMQ requires). Past the bound the start goes on and the check's
+  // answer, when it comes, is acted on as a later check's is (onReady).
+  let policyCheck: Promise<void> | null = null;
   if (await tryConnect(connection)) {
+    policyCheck = checkEvictionPolicy(connection, config.NODE_ENV, logger);
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await checkEvictionPolicy(connection, config.NODE_ENV, logger);
-      policyChecked = true;
+      policyChecked = await Promise.race([
+        policyCheck.then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), POLICY_CHECK_BOUND_MS);
+        }),
+      ]);
     } catch (err) {
       connection.disconnect();
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
+    if (!policyChecked)
+      logger.warn(
+        'Redis did not answer the eviction policy check in time: starting, and checking when it answers',
+      );
   } else {
     reportRedisDown(new Error(`cannot connect to Redis`));
   }
@@ -219,6 +240,9 @@ export async function startDeadlineWorker(
     try {
       const n = await relay.relayPending();
       if (n > 0) logger.info({ count: n }, 'Relayed deadlines kept in the outbox');
+      // Redis answered (the relay reads the queue through it): an outage reported by one of
+      // the worker's connections alone (its blocking one) is over too.
+      if (redisDown && n > 0) onReady();
     } catch (err) {
       if (!redisDown) logger.warn({ err: (err as Error).message }, 'Outbox relay failed');
     }
@@ -295,6 +319,13 @@ export async function startDeadlineWorker(
     reconcileLoop.now();
   }
   connection.on('ready', onReady);
+  if (policyCheck && !policyChecked) {
+    policyChecked = true;
+    policyCheck.catch((err: Error) => {
+      logger.error({ err: err.message }, 'Deadline worker stopped');
+      void close();
+    });
+  }
 
   relayLoop.now();
   reconcileLoop.now();

@@ -138,11 +138,12 @@ export function createDeadlineRelay({
     return 'rearmed';
   }
 
-  async function add(rows: Deadline[]): Promise<void> {
-    if (!queue || rows.length === 0) return;
+  /** Adds the rows' jobs and marks the rows; returns the ids marked (see markEnqueued). */
+  async function add(rows: Deadline[]): Promise<string[]> {
+    if (!queue || rows.length === 0) return [];
     await withTimeout(queue.addBulk(rows.map((d) => toJob(d))), ENQUEUE_TIMEOUT_MS);
     breaker?.succeeded();
-    await deadlines.markEnqueued(
+    return deadlines.markEnqueued(
       knex,
       rows.map((d) => d.id),
     );
@@ -168,11 +169,16 @@ export function createDeadlineRelay({
     async relayPending(batch = 500) {
       if (!queue) return 0;
       let total = 0;
+      // Rows a job held when they were to be marked: their jobs are in Redis; this pass reads
+      // past them (read again, they would be the oldest again, and the pass would spin on them
+      // for as long as they are held); a later pass marks them if they are still pending.
+      const held: string[] = [];
       for (;;) {
-        const rows = await deadlines.notYetEnqueued(knex, batch);
+        const rows = await deadlines.notYetEnqueued(knex, batch, held);
         if (rows.length === 0) return total;
-        await add(rows);
-        total += rows.length;
+        const marked = new Set(await add(rows));
+        for (const d of rows) if (!marked.has(d.id)) held.push(d.id);
+        total += marked.size;
         if (rows.length < batch) return total;
       }
     },

@@ -404,13 +404,15 @@ export function createDeadlineRepository() {
       return rows.map(toDeadline);
     },
 
-    async notYetEnqueued(db: Knex, limit: number): Promise<Deadline[]> {
-      const rows = await db('deadlines')
+    /** The oldest pending deadlines never enqueued, but those named in `except`. */
+    async notYetEnqueued(db: Knex, limit: number, except: string[] = []): Promise<Deadline[]> {
+      const q = db('deadlines')
         .where({ status: 'pending' })
         .whereNull('enqueued_at')
         .orderBy('created_at')
         .limit(limit);
-      return rows.map(toDeadline);
+      if (except.length) q.whereRaw('NOT (id = ANY(?::uuid[]))', [except]);
+      return (await q).map(toDeadline);
     },
 
     /** Key-set paging over every pending deadline, for the reconciler. */
@@ -425,18 +427,21 @@ export function createDeadlineRepository() {
      * waited for: the job holds its row (FOR UPDATE) for as long as it runs, and the relay would
      * wait that long (up to the statement timeout) with every row of its batch. It happens when a
      * job went out but its row was not marked (a Redis answer late for the enqueue bound, then the
-     * worker fast). The skipped row keeps enqueued_at null while it is pending: the relay adds its
-     * job again (the same id, so nothing twice) and marks it once free, unless the job has
-     * finished it by then.
+     * worker fast), and to rows a delivery batch has claimed before their jobs were added. The
+     * skipped row keeps enqueued_at null while it is pending: a later pass of the relay adds its
+     * job again (the same id, so nothing twice) and marks it once free, unless its job has
+     * finished it by then. Returns the ids marked.
      */
-    async markEnqueued(db: Knex, ids: string[]) {
-      if (ids.length === 0) return;
-      await db('deadlines')
+    async markEnqueued(db: Knex, ids: string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const rows: { id: string }[] = await db('deadlines')
         .whereIn(
           'id',
           db('deadlines').select('id').whereIn('id', ids).forNoKeyUpdate().skipLocked(),
         )
-        .update({ enqueued_at: db.fn.now() });
+        .update({ enqueued_at: db.fn.now() })
+        .returning('id');
+      return rows.map((r) => r.id);
     },
 
     /**

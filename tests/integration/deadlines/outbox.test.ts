@@ -138,35 +138,45 @@ describe('transactional outbox', () => {
     await check(ids);
   });
 
-  it('when the relay marks a batch holding a row a job is processing, then it marks the others without waiting for that job', async () => {
+  it('when the relay meets a row a job is processing, then it marks the others without waiting for that job, and a later pass marks it', async () => {
     const structure = await createStructure();
+    // The relay's pass reads the oldest rows first: these three are the only ones never enqueued.
+    await testKnex()('deadlines').whereNull('enqueued_at').update({ enqueued_at: NOW });
     const ids = await ctx.deps.knex.transaction((trx) =>
       ctx.deps.outboxIn(trx).scheduleAll(
-        [0, 1].map(() => ({
+        [0, 1, 2].map(() => ({
           structureId: structure.id,
           subjectType: 'person',
           subjectId: crypto.randomUUID(),
           kind: 'person.no_contact',
-          dueAt: NOW,
+          dueAt: new Date(NOW.getTime() + 86400_000),
         })),
       ),
     );
-    // A job holds its deadline's row for as long as it runs (lockForProcessing).
+    const marked = async () =>
+      (await testKnex()('deadlines').whereIn('id', ids).whereNotNull('enqueued_at'))
+        .map((d) => d.id)
+        .sort();
+    // A job holds its deadline's row for as long as it runs; a cancel holds another KEY SHARE.
     const job = await testKnex().transaction();
+    const cancel = await testKnex().transaction();
     try {
-      await job('deadlines').where({ id: ids[0] }).forUpdate().first();
+      await ctx.deps.repos.deadlines.lockForProcessing(job, ids[0]);
+      await cancel('deadlines').where({ id: ids[1] }).forKeyShare().first();
       // Before, this waited for the job's transaction (until the statement timeout, 15 s, with a
-      // job as long as this one) and then failed, the whole batch unmarked.
-      await ctx.deps.repos.deadlines.markEnqueued(ctx.deps.knex, ids);
-      const marked = await testKnex()('deadlines').whereIn('id', ids).whereNotNull('enqueued_at');
-      expect(marked.map((d) => d.id)).toEqual([ids[1]]);
+      // job as long as this one) and then failed, the whole batch unmarked. In batches of one,
+      // the pass reads past the held row rather than reading it again and again.
+      expect(await ctx.deps.relay.relayPending(1)).toBe(2);
+      expect(await marked()).toEqual([ids[1], ids[2]].sort());
+      expect(await ctx.deps.queue.getJob(deadlineJobId(ids[0]))).toBeDefined();
     } finally {
+      await cancel.commit();
       await job.commit();
     }
-    // Free again, the row is marked by the next pass.
-    await ctx.deps.repos.deadlines.markEnqueued(ctx.deps.knex, [ids[0]]);
-    const [first] = await testKnex()('deadlines').where({ id: ids[0] });
-    expect(first.enqueued_at).not.toBeNull();
+    // Free again and still pending: the next pass marks it.
+    expect(await ctx.deps.relay.relayPending()).toBe(1);
+    expect(await marked()).toEqual([...ids].sort());
+    await Promise.all(ids.map((id) => ctx.deps.queue.remove(deadlineJobId(id))));
   });
 
   describe('when Redis is down at commit time', () => {

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { truncateAll } from '../../setup/db';
 import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
 import { DEFAULT_PASSWORD } from '../../setup/context';
 import { createTeam } from '../../setup/factories';
 import { freePort } from '../../setup/ports';
+import { startRedisProxy } from '../../setup/redis-proxy';
 import { waitFor } from '../deadlines/helpers';
 import {
   childEnv,
@@ -19,60 +19,6 @@ import {
 // The worker's connection is dropped after 30 s without an answer (server/lib/redis.ts).
 jest.setTimeout(180_000);
 
-/**
- * A TCP proxy in front of the test Redis that can stop answering: while stalled, it accepts
- * connections and reads what they send but never answers (a stalled Redis, or a proxy whose
- * backend is gone); `pass` pipes new connections to Redis; `freeze` stops the live ones midway.
- */
-async function stallingProxy(target: URL) {
-  let passing = false;
-  const live = new Set<{ client: net.Socket; upstream?: net.Socket }>();
-  const server = net.createServer((client) => {
-    const pair: { client: net.Socket; upstream?: net.Socket } = { client };
-    live.add(pair);
-    client.on('error', () => undefined);
-    client.on('close', () => {
-      live.delete(pair);
-      pair.upstream?.destroy();
-    });
-    if (!passing) {
-      client.resume();
-      return;
-    }
-    const upstream = net.connect(Number(target.port || 6379), target.hostname);
-    pair.upstream = upstream;
-    upstream.on('error', () => client.destroy());
-    upstream.on('close', () => client.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  const url = new URL(target.toString());
-  url.port = String(port);
-  url.hostname = '127.0.0.1';
-  return {
-    url: url.toString(),
-    pass: () => (passing = true),
-    freeze: () => {
-      passing = false;
-      for (const { client, upstream } of live) {
-        if (!upstream) continue;
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        // Read and drop: nothing reaches Redis, nothing comes back.
-        client.resume();
-        upstream.pause();
-      }
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const { client } of live) client.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
-
 const prefix = `test-stalled-${crypto.randomBytes(4).toString('hex')}`;
 
 afterAll(async () => {
@@ -84,7 +30,7 @@ describe('npm start with a Redis that accepts connections but never answers', ()
 
   it('starts, serves and logs in; picks Redis up once it answers; and a Redis that stalls later holds no request', async () => {
     const team = await createTeam();
-    const proxy = await stallingProxy(new URL(TEST_REDIS_URL));
+    const proxy = await startRedisProxy(new URL(TEST_REDIS_URL));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const web = start(

@@ -6,8 +6,7 @@ import {
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { loginAs } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { TEST_DATABASE_URL } from '../../setup/env';
-import { childEnv, start, waitForOutput, type Running } from '../start/processes';
+import { start, testServicesEnv, waitForOutput, type Running } from '../start/processes';
 
 const deadlineRepository = createDeadlineRepository();
 
@@ -95,13 +94,7 @@ export async function startSlowWorker(
   const proc = start(
     'tests/integration/deadlines/fixtures/slow-worker.ts',
     [],
-    childEnv({
-      NODE_ENV: 'test',
-      DATABASE_URL: TEST_DATABASE_URL,
-      QUEUE_PREFIX: queuePrefix,
-      LOG_LEVEL: 'silent',
-      ...extra,
-    }),
+    testServicesEnv(queuePrefix, { NODE_ENV: 'test', LOG_LEVEL: 'silent', ...extra }),
   );
   await waitForOutput(proc, 'READY', 30_000);
   return proc;

@@ -4,13 +4,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { TEST_DATABASE_URL } from '../../setup/env';
 import {
-  childEnv,
   exitWithin,
   ROOT,
   removeRedisKeys,
   start,
+  testServicesEnv,
   waitForHealthy,
   waitForOutput,
 } from './processes';
@@ -25,13 +24,7 @@ const outDir = path.join(ROOT, 'test-output', `build-${crypto.randomBytes(4).toS
 let cwd: string;
 
 const env = (extra: Record<string, string> = {}) =>
-  childEnv({
-    NODE_ENV: 'development',
-    DATABASE_URL: TEST_DATABASE_URL,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'info',
-    ...extra,
-  });
+  testServicesEnv(prefix, { NODE_ENV: 'development', LOG_LEVEL: 'info', ...extra });
 
 beforeAll(async () => {
   cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'aller-vers-build-'));

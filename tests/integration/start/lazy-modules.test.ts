@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
-import { childEnv, exitWithin, removeRedisKeys, start } from './processes';
+import { exitWithin, removeRedisKeys, start, testServicesEnv } from './processes';
 
 jest.setTimeout(120_000);
 
@@ -31,13 +30,7 @@ describe('what the web loads at start', () => {
     const child = start(
       'tests/integration/start/loaded-packages.ts',
       [],
-      childEnv({
-        NODE_ENV: 'test',
-        DATABASE_URL: TEST_DATABASE_URL,
-        REDIS_URL: TEST_REDIS_URL,
-        QUEUE_PREFIX: prefix,
-        LOG_LEVEL: 'silent',
-      }),
+      testServicesEnv(prefix, { NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
     );
     expect(await exitWithin(child, 90_000)).toBe(0);
     const lines = child

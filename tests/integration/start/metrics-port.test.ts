@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
-import { childEnv, exitWithin, removeRedisKeys, start, waitForHealthy } from './processes';
+import { exitWithin, removeRedisKeys, start, waitForHealthy, webEnv } from './processes';
 import { freePort } from '../../setup/ports';
 
 jest.setTimeout(120_000);
@@ -17,14 +16,9 @@ describe('the private metrics port (METRICS_PORT)', () => {
     const web = start(
       'server/index.ts',
       [],
-      childEnv({
+      webEnv(port, prefix, {
         NODE_ENV: 'development',
-        DATABASE_URL: TEST_DATABASE_URL,
-        PORT: String(port),
-        HOST: '127.0.0.1',
         METRICS_PORT: String(metricsPort),
-        REDIS_URL: TEST_REDIS_URL,
-        QUEUE_PREFIX: prefix,
         RUN_WORKER_IN_WEB: 'false',
         LOG_LEVEL: 'warn',
       }),

@@ -2,18 +2,17 @@ import crypto from 'node:crypto';
 import { createCipher } from '../../../server/lib/crypto';
 import { seedDemo } from '../../../server/seed/demo';
 import { testKnex, truncateAll } from '../../setup/db';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
 import { DEFAULT_PASSWORD } from '../../setup/context';
 import { createTeam } from '../../setup/factories';
 import { waitFor } from '../deadlines/helpers';
 import {
-  childEnv,
   exitWithin,
   login,
   removeRedisKeys,
   start,
   startNpmScript,
   waitForHealthy,
+  webEnv,
 } from './processes';
 import { freePort } from '../../setup/ports';
 
@@ -31,15 +30,7 @@ const PRODUCTION = {
 };
 
 const env = (port: number, extra: Record<string, string> = {}) =>
-  childEnv({
-    DATABASE_URL: TEST_DATABASE_URL,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    REDIS_URL: TEST_REDIS_URL,
-    QUEUE_PREFIX: prefix,
-    LOG_LEVEL: 'warn',
-    ...extra,
-  });
+  webEnv(port, prefix, { LOG_LEVEL: 'warn', ...extra });
 
 afterAll(async () => {
   await removeRedisKeys(prefix);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { transformFileSync } from '@swc/core';
 import { Redis } from 'ioredis';
-import { TEST_REDIS_URL } from '../../setup/env';
+import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
 
 /** Helpers to run the real entry points (server/index.ts, server/cli/index.ts) as processes. */
 
@@ -24,6 +24,26 @@ export function childEnv(extra: Record<string, string | undefined>): NodeJS.Proc
     else env[k] = v;
   }
   return env;
+}
+
+/**
+ * A process on the test PostgreSQL and Redis with its queue keys under `prefix` (for
+ * removeRedisKeys); `extra` adds to it or overrides it.
+ */
+export function testServicesEnv(
+  prefix: string,
+  extra: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv {
+  return childEnv({ DATABASE_URL: TEST_DATABASE_URL, QUEUE_PREFIX: prefix, ...extra });
+}
+
+/** The same for a web listening on 127.0.0.1:`port`. */
+export function webEnv(
+  port: number,
+  prefix: string,
+  extra: Record<string, string | undefined> = {},
+): NodeJS.ProcessEnv {
+  return testServicesEnv(prefix, { PORT: String(port), HOST: '127.0.0.1', ...extra });
 }
 
 export interface Running {

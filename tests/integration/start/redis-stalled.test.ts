@@ -1,19 +1,19 @@
 import crypto from 'node:crypto';
 import { truncateAll } from '../../setup/db';
-import { TEST_DATABASE_URL, TEST_REDIS_URL } from '../../setup/env';
+import { TEST_REDIS_URL } from '../../setup/env';
 import { DEFAULT_PASSWORD } from '../../setup/context';
 import { createTeam } from '../../setup/factories';
 import { freePort } from '../../setup/ports';
 import { startRedisProxy } from '../../setup/redis-proxy';
 import { waitFor } from '../deadlines/helpers';
 import {
-  childEnv,
   exitWithin,
   login,
   removeRedisKeys,
   start,
   waitForHealthy,
   waitForOutput,
+  webEnv,
 } from './processes';
 
 // The worker's connection is dropped after 30 s without an answer (server/lib/redis.ts).
@@ -36,13 +36,9 @@ describe('npm start with a Redis that accepts connections but never answers', ()
     const web = start(
       'server/index.ts',
       [],
-      childEnv({
+      webEnv(port, prefix, {
         NODE_ENV: 'development',
-        DATABASE_URL: TEST_DATABASE_URL,
-        PORT: String(port),
-        HOST: '127.0.0.1',
         REDIS_URL: proxy.url,
-        QUEUE_PREFIX: prefix,
         SHUTDOWN_TIMEOUT_MS: '1000',
         LOG_LEVEL: 'info',
       }),

@@ -4,25 +4,37 @@ import { freePort } from './ports';
 /**
  * A TCP proxy in front of a Redis that can stop answering, as a stalled server or a proxy whose
  * backend is gone does: while stalled it accepts connections and never answers them; `pass`
- * pipes new connections to Redis; `freeze` stops the live ones midway (what they send waits in
- * the proxy) and `thaw` lets it all through again.
+ * sends new connections on to Redis; `freeze` stops the live ones midway (what they send waits
+ * in the proxy), `holdOn` freezes a connection when it sends a command holding some text, and
+ * `thaw` lets it all through again.
  */
 export interface RedisProxy {
   /** The target's URL (database included) on the proxy's port. */
   url: string;
   pass(): void;
   freeze(): void;
+  holdOn(text: string): void;
   thaw(): void;
   close(): Promise<void>;
+}
+
+interface Pair {
+  client: net.Socket;
+  upstream?: net.Socket;
+  frozen: boolean;
+  /** What each side sent while frozen, in order. */
+  toRedis: Buffer[];
+  toClient: Buffer[];
 }
 
 export async function startRedisProxy(
   target: URL,
   { passing = false }: { passing?: boolean } = {},
 ): Promise<RedisProxy> {
-  const live = new Set<{ client: net.Socket; upstream?: net.Socket }>();
+  const live = new Set<Pair>();
+  let holdText: string | null = null;
   const server = net.createServer((client) => {
-    const pair: { client: net.Socket; upstream?: net.Socket } = { client };
+    const pair: Pair = { client, frozen: false, toRedis: [], toClient: [] };
     live.add(pair);
     client.on('error', () => undefined);
     client.on('close', () => {
@@ -38,8 +50,15 @@ export async function startRedisProxy(
     pair.upstream = upstream;
     upstream.on('error', () => client.destroy());
     upstream.on('close', () => client.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.on('data', (chunk: Buffer) => {
+      if (!pair.frozen && holdText !== null && chunk.includes(holdText)) pair.frozen = true;
+      if (pair.frozen) pair.toRedis.push(chunk);
+      else upstream.write(chunk);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (pair.frozen) pair.toClient.push(chunk);
+      else client.write(chunk);
+    });
   });
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -53,19 +72,19 @@ export async function startRedisProxy(
     },
     freeze: () => {
       passing = false;
-      for (const { client, upstream } of live) {
-        if (!upstream) continue;
-        // Unpiped, each side stops flowing: what arrives waits in its buffer.
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-      }
+      for (const pair of live) pair.frozen = true;
+    },
+    holdOn: (text) => {
+      holdText = text;
     },
     thaw: () => {
       passing = true;
-      for (const { client, upstream } of live) {
-        if (!upstream) continue;
-        client.pipe(upstream);
-        upstream.pipe(client);
+      holdText = null;
+      for (const pair of live) {
+        if (!pair.upstream) continue;
+        pair.frozen = false;
+        for (const chunk of pair.toRedis.splice(0)) pair.upstream.write(chunk);
+        for (const chunk of pair.toClient.splice(0)) pair.client.write(chunk);
       }
     },
     close: () =>

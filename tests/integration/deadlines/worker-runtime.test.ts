@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { type Processor } from '../../../jobs/processor';
+import { done, type Processor } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import { deadlineJobId } from '../../../jobs/queues';
 import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
@@ -8,6 +8,8 @@ import { createDeadlineRepository } from '../../../server/features/deadlines/dea
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
+import { TEST_REDIS_URL } from '../../setup/env';
+import { startRedisProxy } from '../../setup/redis-proxy';
 import { testKnex } from '../../setup/db';
 import { createStructure, createTeam } from '../../setup/factories';
 import { deadlinesOf, notificationsFor, planFollowUp, waitFor, waitForStatus } from './helpers';
@@ -224,6 +226,53 @@ describe('deadline worker runtime', () => {
       await worker.close();
     } finally {
       await down.close();
+    }
+  });
+
+  it('when Redis answers its ready check and then stalls on the eviction policy check, then the worker starts anyway and checks the policy once Redis answers', async () => {
+    const proxy = await startRedisProxy(new URL(TEST_REDIS_URL), { passing: true });
+    // CONFIG GET maxmemory-policy, the check's first command, is held with its connection.
+    proxy.holdOn('maxmemory-policy');
+    const stalled = await createTestContext({ env: { REDIS_URL: proxy.url } });
+    const lines: string[] = [];
+    const logger = pino(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _enc, cb) {
+          lines.push(String(chunk));
+          cb();
+        },
+      }),
+    );
+    let worker: DeadlineWorker | null = null;
+    try {
+      // Before, the start waited for the check for as long as Redis stalled: here, for ever.
+      worker = await startDeadlineWorker(
+        { ...stalled.deps, logger },
+        { registry: { ...processors, 'test.ok': async () => done() } },
+      );
+      expect(lines.join('')).toContain(
+        'Redis did not answer the eviction policy check in time: starting, and checking when it answers',
+      );
+
+      // Redis answers: the held check goes through (the test Redis's policy is noeviction, so
+      // the worker keeps running), and the worker delivers on the same connection.
+      proxy.thaw();
+      const id = await stalled.deps.uow((_trx, outbox) =>
+        outbox.schedule({
+          structureId,
+          kind: 'test.ok',
+          subjectType: 'follow_up',
+          subjectId: crypto.randomUUID(),
+          dueAt: NOW,
+        }),
+      );
+      await waitForStatus(id, 'done');
+      expect(lines.join('')).not.toContain('Deadline worker stopped');
+    } finally {
+      await worker?.close();
+      await stalled.close();
+      await proxy.close();
     }
   });
 });

@@ -18,6 +18,21 @@ const deadlineRepository = createDeadlineRepository();
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
 
+/** A logger whose lines (warnings and up) the test reads. */
+function capturedLogger() {
+  const lines: string[] = [];
+  const logger = pino(
+    { level: 'warn' },
+    new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    }),
+  );
+  return { lines, logger };
+}
+
 describe('deadline worker runtime', () => {
   const clock = fixedClock(NOW);
   let ctx: TestContext;
@@ -208,16 +223,7 @@ describe('deadline worker runtime', () => {
 
   it('when Redis is down at start, then the worker starts anyway, warns clearly and closes cleanly', async () => {
     const down = await createTestContext({ env: { REDIS_URL: 'redis://127.0.0.1:1' } });
-    const lines: string[] = [];
-    const logger = pino(
-      { level: 'warn' },
-      new Writable({
-        write(chunk, _enc, cb) {
-          lines.push(String(chunk));
-          cb();
-        },
-      }),
-    );
+    const { lines, logger } = capturedLogger();
     try {
       const worker = await startDeadlineWorker({ ...down.deps, logger });
       expect(lines.join('')).toContain(
@@ -234,16 +240,7 @@ describe('deadline worker runtime', () => {
     // CONFIG GET maxmemory-policy, the check's first command, is held with its connection.
     proxy.holdOn('maxmemory-policy');
     const stalled = await createTestContext({ env: { REDIS_URL: proxy.url } });
-    const lines: string[] = [];
-    const logger = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk, _enc, cb) {
-          lines.push(String(chunk));
-          cb();
-        },
-      }),
-    );
+    const { lines, logger } = capturedLogger();
     let worker: DeadlineWorker | null = null;
     try {
       // Before, the start waited for the check for as long as Redis stalled: here, for ever.

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Deps } from '../server/container';
 import type { Logger } from '../server/lib/logger';
 import { createRedis, tryConnect } from '../server/lib/redis';
+import { TIMED_OUT, within } from '../server/lib/time-limit';
 import {
   isDeadlineId,
   createDelivery,
@@ -163,19 +164,11 @@ export async function startDeadlineWorker(
   let policyCheck: Promise<void> | null = null;
   if (await tryConnect(connection)) {
     policyCheck = checkEvictionPolicy(connection, config.NODE_ENV, logger);
-    let timer: NodeJS.Timeout | undefined;
     try {
-      policyChecked = await Promise.race([
-        policyCheck.then(() => true),
-        new Promise<false>((resolve) => {
-          timer = setTimeout(() => resolve(false), POLICY_CHECK_BOUND_MS);
-        }),
-      ]);
+      policyChecked = (await within(policyCheck, POLICY_CHECK_BOUND_MS)) !== TIMED_OUT;
     } catch (err) {
       connection.disconnect();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
     if (!policyChecked)
       logger.warn(
@@ -285,13 +278,7 @@ export async function startDeadlineWorker(
         () => false,
       );
       await Promise.all([relayLoop.stop(), reconcileLoop.stop()]);
-      const inTime = await Promise.race([
-        graceful,
-        new Promise<false>((resolve) =>
-          setTimeout(() => resolve(false), config.SHUTDOWN_TIMEOUT_MS).unref(),
-        ),
-      ]);
-      if (!inTime) {
+      if ((await within(graceful, config.SHUTDOWN_TIMEOUT_MS)) !== true) {
         // The active jobs keep their lock until it expires, then another worker takes them over.
         logger.warn(
           { timeoutMs: config.SHUTDOWN_TIMEOUT_MS },
@@ -304,16 +291,21 @@ export async function startDeadlineWorker(
     return closing;
   };
 
+  /** A policy check that ends after the start: an evicting policy in production stops the worker. */
+  function stopOnEvictingPolicy(check: Promise<void>) {
+    check.catch((err: Error) => {
+      logger.error({ err: err.message }, 'Deadline worker stopped');
+      void close();
+    });
+  }
+
   // Back after an outage: catch up at once instead of waiting for the next tick.
   function onReady() {
     if (redisDown) logger.info('Redis is back: relaying and reconciling deadlines');
     redisDown = false;
     if (!policyChecked) {
       policyChecked = true;
-      checkEvictionPolicy(connection, config.NODE_ENV, logger).catch((err: Error) => {
-        logger.error({ err: err.message }, 'Deadline worker stopped');
-        void close();
-      });
+      stopOnEvictingPolicy(checkEvictionPolicy(connection, config.NODE_ENV, logger));
     }
     relayLoop.now();
     reconcileLoop.now();
@@ -321,10 +313,7 @@ export async function startDeadlineWorker(
   connection.on('ready', onReady);
   if (policyCheck && !policyChecked) {
     policyChecked = true;
-    policyCheck.catch((err: Error) => {
-      logger.error({ err: err.message }, 'Deadline worker stopped');
-      void close();
-    });
+    stopOnEvictingPolicy(policyCheck);
   }
 
   relayLoop.now();

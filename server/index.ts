@@ -9,6 +9,7 @@ import { createCipher } from './lib/crypto';
 import { migrateLatest, openDatabase, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { onShutdown } from './lib/shutdown';
+import { TIMED_OUT, within } from './lib/time-limit';
 import {
   countDemoAccounts,
   DEMO_ACCOUNTS,
@@ -75,16 +76,7 @@ async function closeWorker(
   logger: Logger,
 ): Promise<void> {
   if (!worker) return;
-  let timer: NodeJS.Timeout | undefined;
-  const closed = await Promise.race([
-    worker.close().then(() => true),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), boundMs);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!closed)
+  if ((await within(worker.close(), boundMs)) === TIMED_OUT)
     logger.warn('The deadline worker did not close in time (Redis unreachable?); going on');
 }
 

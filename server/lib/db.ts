@@ -5,6 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Config } from '../config';
 import type { Logger } from './logger';
+import { TIMED_OUT, within } from './time-limit';
 
 // count(*) and bigint come back as strings from pg; every count we read fits a JS number.
 pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
@@ -255,18 +256,9 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
  * acquire timeout.
  */
 export async function pingPostgres(knex: Knex, timeoutMs = 1000): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      knex.raw('select 1').then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-        timer.unref();
-      }),
-    ]);
+    return (await within(knex.raw('select 1'), timeoutMs)) !== TIMED_OUT;
   } catch {
     return false;
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { TIMED_OUT, within } from './time-limit';
 
 /**
  * How long a connection may wait for an answer from Redis before it is dropped and made again:
@@ -16,7 +17,7 @@ const SOCKET_TIMEOUT_MS = { producer: 5_000, worker: 30_000 } as const;
  * short commands only (BullMQ's add, the rate limiters' scripts, PING); workers never time out
  * theirs, as BullMQ requires of its blocking reads.
  */
-const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
+export const PRODUCER_COMMAND_TIMEOUT_MS = 2_000;
 
 /** How long a start waits for Redis to be ready before going on without it. */
 const CONNECT_BOUND_MS = 2_000;
@@ -55,37 +56,25 @@ export function createRedis(
  */
 export async function tryConnect(redis: Redis): Promise<boolean> {
   if (redis.status === 'ready') return true;
-  let timer: NodeJS.Timeout | undefined;
   let onReady: (() => void) | undefined;
   const ready =
     redis.status === 'wait'
       ? redis.connect()
       : new Promise<void>((resolve) => redis.once('ready', (onReady = resolve)));
   try {
-    return await Promise.race([
-      ready.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), CONNECT_BOUND_MS);
-      }),
-    ]);
+    // A connect that fails after the bound has nothing to tell: ioredis retries on its own.
+    return (await within(ready, CONNECT_BOUND_MS)) !== TIMED_OUT;
   } catch {
     return false;
   } finally {
-    clearTimeout(timer);
     if (onReady) redis.off('ready', onReady);
-    // A connect that fails after the bound has nothing to tell: ioredis retries on its own.
-    ready.catch(() => undefined);
   }
 }
 
 export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<boolean> {
   if (redis.status !== 'ready') return false;
   try {
-    const res = await Promise.race([
-      redis.ping(),
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs)),
-    ]);
-    return res === 'PONG';
+    return (await within(redis.ping(), timeoutMs)) === 'PONG';
   } catch {
     return false;
   }

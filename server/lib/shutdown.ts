@@ -1,4 +1,5 @@
 import type { Logger } from './logger';
+import { TIMED_OUT, within } from './time-limit';
 
 interface ShutdownStep {
   name: string;
@@ -32,8 +33,7 @@ export function createShutdown(steps: ShutdownStep[], opts: ShutdownOptions) {
         opts.logger.error({ step: step.name }, 'Shutdown time bound passed; exiting now');
         return 1;
       }
-      let timer: NodeJS.Timeout | undefined;
-      const outcome = await Promise.race([
+      const outcome = await within(
         step.run().then(
           () => 'ok' as const,
           (err: Error) => {
@@ -41,13 +41,9 @@ export function createShutdown(steps: ShutdownStep[], opts: ShutdownOptions) {
             return 'failed' as const;
           },
         ),
-        new Promise<'timeout'>((resolve) => {
-          timer = setTimeout(() => resolve('timeout'), left);
-          timer.unref();
-        }),
-      ]);
-      clearTimeout(timer);
-      if (outcome === 'timeout') {
+        left,
+      );
+      if (outcome === TIMED_OUT) {
         opts.logger.error({ step: step.name }, 'Shutdown time bound passed; exiting now');
         return 1;
       }

@@ -5,9 +5,10 @@ import { deadlineJobId, type DeadlineJobData } from '../../../jobs/queues';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { InvalidTransitionError, NotFoundError } from '../../lib/errors';
+import { within } from '../../lib/time-limit';
 import { paging, uuid, type Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
-import type { DeadlineRelay } from './deadline-relay';
+import { ENQUEUE_TIMEOUT_MS, type DeadlineRelay } from './deadline-relay';
 import type { Deadline, DeadlineRepository } from './deadline-repository';
 
 /** Which deadlines the admins' list shows: in difficulty (default), failed for good, or any. */
@@ -47,8 +48,6 @@ export interface DeadlineAdminServiceDeps {
   clock: Clock;
   deadlines: Pick<DeadlineRepository, 'listForAdmin' | 'lockInStructure' | 'replan'>;
 }
-
-const ENQUEUE_TIMEOUT_MS = 2000;
 
 /**
  * The admins' view of the outbox (issue 10, item 8): what is failing or failed for good in
@@ -102,10 +101,7 @@ export function createDeadlineAdminService({
       });
       // BullMQ ignores an add whose id still exists, even as a failed job: remove it first.
       if (queue) {
-        await Promise.race([
-          queue.remove(deadlineJobId(id)),
-          new Promise((resolve) => setTimeout(resolve, ENQUEUE_TIMEOUT_MS).unref()),
-        ]).catch(() => undefined);
+        await within(queue.remove(deadlineJobId(id)), ENQUEUE_TIMEOUT_MS).catch(() => undefined);
       }
       // Redis away: the row keeps enqueued_at null and the relay adds it when Redis is back.
       await relay.enqueue([id]);

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock';
 import type { PoolStats } from '../../lib/db';
+import { TIMED_OUT, within } from '../../lib/time-limit';
 
 /** The queue's counts by state, as BullMQ gives them. */
 type JobCounts = Record<string, number>;
@@ -45,11 +46,8 @@ export function createMetrics(deps: MetricsDeps) {
     registers: [registry],
     async collect() {
       this.reset();
-      const counts = await Promise.race([
-        deps.jobCounts(),
-        new Promise<null>((resolve) => setTimeout(() => resolve(null), QUEUE_TIMEOUT_MS).unref()),
-      ]).catch(() => null);
-      if (!counts) return;
+      const counts = await within(deps.jobCounts(), QUEUE_TIMEOUT_MS).catch(() => null);
+      if (!counts || counts === TIMED_OUT) return;
       for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
     },
   });

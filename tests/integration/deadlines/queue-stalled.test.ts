@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import { createDeadlineQueue, deadlineJobId } from '../../../jobs/queues';
-import { createRedis, tryConnect } from '../../../server/lib/redis';
+import { createRedis, PRODUCER_COMMAND_TIMEOUT_MS, tryConnect } from '../../../server/lib/redis';
 import { TEST_REDIS_URL } from '../../setup/env';
 import { startRedisProxy } from '../../setup/redis-proxy';
 import { removeRedisKeys } from '../start/processes';
 
-/** Past the producers' command timeout (2 s, server/lib/redis.ts). */
-const PAST_COMMAND_TIMEOUT_MS = 3000;
+/** Past the producers' command timeout. */
+const PAST_COMMAND_TIMEOUT_MS = PRODUCER_COMMAND_TIMEOUT_MS + 1000;
 
 describe("the web's deadline queue, when Redis stalls as the queue starts", () => {
   const prefix = `test-queue-stalled-${crypto.randomBytes(4).toString('hex')}`;

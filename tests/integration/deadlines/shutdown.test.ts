@@ -26,18 +26,12 @@ describe('the worker process on SIGTERM', () => {
 
   /** The job of a deadline, in Redis: the web's enqueue after commit, else the relay's. */
   const queued = (deadlineId: string) =>
-    waitFor(
-      async () => {
-        const job = await ctx.deps.queue.getJob(deadlineJobId(deadlineId));
-        // The web leaves its rows to the relay when Redis answered late (a loaded machine).
-        if (!job) await ctx.deps.relay.relayPending().catch(() => 0);
-        return job;
-      },
-      `the job of deadline ${deadlineId} in Redis`,
-      // Each try is bounded at 2 s (the relay's enqueue timeout); a loaded Redis (CI on dfb75a6,
-      // with other suites' workers beside it) needed more than waitFor's 10 s in all.
-      30_000,
-    );
+    waitFor(async () => {
+      const job = await ctx.deps.queue.getJob(deadlineJobId(deadlineId));
+      // The web leaves its rows to the relay when Redis answered late (a loaded machine).
+      if (!job) await ctx.deps.relay.relayPending().catch(() => 0);
+      return job;
+    }, `the job of deadline ${deadlineId} in Redis`);
 
   it('when SIGTERM arrives in the middle of a job, then it takes no new job, the active one finishes (deadline done, one notification), the process exits 0 within the shutdown bound, and the next worker delivers the job it left, once', async () => {
     const team = await createTeam();

@@ -410,7 +410,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const auditService = createAuditService({
     knex,
-    audits: auditRows,
+    audits: audit,
     reader: createAuditReader(),
     assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
     historyIds: (actor, id) => personMerges.historyIds(actor, id),

@@ -5,7 +5,6 @@ import type { Page } from '../../lib/validate';
 import { dayStart } from '../../lib/wall-clock';
 import {
   type AuditReader,
-  type AuditRepository,
   PERSON_SUBJECTS,
   type AuditEvent,
   type AuditFilter,
@@ -16,7 +15,8 @@ import type { AuditTrail } from './audit-trail';
 
 export interface AuditServiceDeps {
   knex: Knex;
-  audits: Pick<AuditRepository, 'record'>;
+  /** The trail: the event of reading a person's events is written as every read's is. */
+  audits: Pick<AuditTrail, 'record'>;
   reader: AuditReader;
   /** 404 unless the person is in the actor's structure. */
   assertPersonInScope(db: Knex, actor: Actor, personId: string): Promise<void>;

@@ -4,12 +4,80 @@ import type { AuditInput, AuditRepository, RequestContext } from './audit-reposi
 
 export type { AuditEvent, AuditInput, RequestContext } from './audit-repository';
 
+/** The most events one group commit writes in its INSERT; more wait for the next one. */
+export const GROUP_COMMIT_MAX_EVENTS = 500;
+
+interface Waiting {
+  events: AuditInput[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit of the events written outside a transaction (every audited read): the events of
+ * requests that arrive while an INSERT of the trail is in flight on a database are written
+ * together by the next one, one statement and one commit for all of them, as PostgreSQL groups
+ * the WAL flushes of concurrent commits. Alone, an event is written at once, as before; under
+ * load, each read costs a share of a statement instead of one. Each caller still waits for its
+ * own events to be committed before it answers, and fails if they are not. Should a grouped
+ * INSERT fail, each caller's events are written again on their own, so that one request's
+ * refused event fails that request only.
+ */
+function createGroupCommit(recordMany: AuditRepository['recordMany']) {
+  const queues = new WeakMap<Knex, { waiting: Waiting[]; busy: boolean }>();
+
+  async function commit(db: Knex, batch: Waiting[]) {
+    try {
+      await recordMany(
+        db,
+        batch.flatMap((w) => w.events),
+      );
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      if (batch.length === 1) return batch[0].reject(err);
+      await Promise.all(batch.map((w) => recordMany(db, w.events).then(w.resolve, w.reject)));
+    }
+  }
+
+  async function drain(db: Knex, queue: { waiting: Waiting[]; busy: boolean }) {
+    queue.busy = true;
+    try {
+      while (queue.waiting.length) {
+        let count = 0;
+        let taken = 0;
+        // Whole requests only; the first one whatever its size.
+        while (
+          taken < queue.waiting.length &&
+          (taken === 0 || count + queue.waiting[taken].events.length <= GROUP_COMMIT_MAX_EVENTS)
+        )
+          count += queue.waiting[taken++].events.length;
+        await commit(db, queue.waiting.splice(0, taken));
+      }
+    } finally {
+      queue.busy = false;
+    }
+  }
+
+  return (db: Knex, events: AuditInput[]): Promise<void> => {
+    if (!events.length) return Promise.resolve();
+    let queue = queues.get(db);
+    if (!queue) queues.set(db, (queue = { waiting: [], busy: false }));
+    const q = queue;
+    return new Promise<void>((resolve, reject) => {
+      q.waiting.push({ events, resolve, reject });
+      if (!q.busy) void drain(db, q);
+    });
+  };
+}
+
 /**
  * The audit trail, as the other features write it: one event per access or change, inside the
- * caller's transaction when there is one. Rows stay in the audit repository; the container makes
+ * caller's transaction when there is one, else committed with the events of the requests that
+ * arrive meanwhile (group commit, above). Rows stay in the audit repository; the container makes
  * one trail and hands it to every service that audits (`audit`).
  */
 export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recordMany'>) {
+  const groupCommit = createGroupCommit((db, events) => audits.recordMany(db, events));
   return {
     /**
      * Writes an event, in the caller's transaction when there is one. Given the request context
@@ -18,7 +86,8 @@ export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recor
     record(db: Knex | Knex.Transaction, e: AuditInput, ctx?: RequestContext): Promise<void> {
       const batch = ctx?.auditBatch;
       // Inside a transaction the event stays in it: it commits, or rolls back, with the write.
-      if (!batch || (db as Knex.Transaction).isTransaction) return audits.record(db, e);
+      if ((db as Knex.Transaction).isTransaction) return audits.record(db, e);
+      if (!batch) return groupCommit(db as Knex, [e]);
       batch.db ??= db;
       batch.events.push(e);
       return Promise.resolve();
@@ -43,7 +112,7 @@ export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recor
         return await reads(batched);
       } finally {
         const { db, events } = batched.auditBatch!;
-        if (db && events.length) await audits.recordMany(db, events);
+        if (db) await groupCommit(db, events);
       }
     },
 
@@ -64,7 +133,7 @@ export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recor
           err instanceof ConflictError
             ? (err.details as { current?: C } | undefined)?.current
             : null;
-        if (current) await audits.record(db, event(current));
+        if (current) await groupCommit(db, [event(current)]);
         throw err;
       }
     },

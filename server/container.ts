@@ -7,12 +7,11 @@ import { createLoginThrottle, type LoginThrottle } from './auth/login-throttle';
 import { createBusinessCalendar, type BusinessCalendar } from './lib/calendar';
 import { systemClock, type Clock } from './lib/clock';
 import { createCipher, type Cipher } from './lib/crypto';
-import { openDatabase, type Database } from './lib/db';
+import { databaseAnswerBoundMs, openDatabase, poolStats, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { createRedis, tryConnect } from './lib/redis';
 import { createUnitOfWork } from './lib/unit-of-work';
 import { createCircuitBreaker, type CircuitBreaker } from './lib/circuit-breaker';
-import { poolStats } from './lib/db';
 import { createMetrics, type Metrics } from './features/metrics/metrics-service';
 import { createMailer, type Mailer } from './lib/mailer';
 import { createConsentService, type ConsentService } from './features/consents/consent-service';
@@ -248,7 +247,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     },
   });
   const auditRows = createAuditRepository();
-  const audit = createAuditTrail(auditRows);
+  const audit = createAuditTrail(auditRows, { boundMs: databaseAnswerBoundMs(config) });
   const structureRuns = createStructureRuns(deadlines);
   const uow = createUnitOfWork(knex, createOutbox(outboxIn, relay));
   const cipher = createCipher(config.ENCRYPTION_KEY);

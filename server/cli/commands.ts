@@ -150,12 +150,12 @@ export async function disableUser(
 export async function runRetention(
   knex: Knex,
   cipher: Cipher,
-  opts: { dryRun: boolean; onProgress?: RunOptions['onProgress'] },
+  opts: { dryRun: boolean; answerBoundMs: number; onProgress?: RunOptions['onProgress'] },
 ): Promise<RetentionReport[]> {
   // The container's wiring, without Redis: what the retention run needs, built the same way.
   const deadlines = createDeadlineRepository();
   const outboxIn = createOutboxIn(deadlines);
-  const audit = createAuditTrail(createAuditRepository());
+  const audit = createAuditTrail(createAuditRepository(), { boundMs: opts.answerBoundMs });
   const uow = createUnitOfWork(knex, (trx) => ({
     writer: outboxIn(trx),
     afterCommit: async () => undefined,

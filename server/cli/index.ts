@@ -4,7 +4,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseConfig, type Config } from '../config';
 import { AppError } from '../lib/errors';
 import { createCipher } from '../lib/crypto';
-import { migrateLatest, migrationSource, openDatabase, type Database } from '../lib/db';
+import {
+  databaseAnswerBoundMs,
+  migrateLatest,
+  migrationSource,
+  openDatabase,
+  type Database,
+} from '../lib/db';
 import { benchSeed } from '../seed/bench';
 import { seedDemo } from '../seed/demo';
 import { createStructure, createUser, disableUser, runRetention } from './commands';
@@ -160,6 +166,7 @@ const COMMANDS: Record<string, Command> = {
       const dryRun = values['dry-run'] === true;
       const reports = await runRetention(db.knex, createCipher(config.ENCRYPTION_KEY), {
         dryRun,
+        answerBoundMs: databaseAnswerBoundMs(config),
         onProgress: (done, total, structureId) => {
           if (done % 100 === 0 || done === total)
             say(`  structure ${structureId}: ${done}/${total} file(s)`);

@@ -83,6 +83,18 @@ export const connectionSettings = (
   options: `-c max_parallel_workers_per_gather=${config.DB_PARALLEL_WORKERS}`,
 });
 
+/** How long a statement waits for a connection of the pool before it fails. */
+export const ACQUIRE_CONNECTION_TIMEOUT_MS = 10_000;
+
+/**
+ * How long the app waits for PostgreSQL's answer to a statement before it gives up on it where
+ * a wait must not outlive the database (the audit's group commit): a connection, the statement
+ * timeout, and a margin. PostgreSQL ends a statement at its timeout; this bounds the case it
+ * cannot, a connection lost without a word.
+ */
+export const databaseAnswerBoundMs = (config: Pick<Config, 'DB_STATEMENT_TIMEOUT_MS'>) =>
+  ACQUIRE_CONNECTION_TIMEOUT_MS + config.DB_STATEMENT_TIMEOUT_MS + 5_000;
+
 export function createPostgres(
   config: Pick<Config, 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS' | 'DB_PARALLEL_WORKERS'>,
   url: string,
@@ -92,7 +104,7 @@ export function createPostgres(
     connection: { connectionString: url, ...connectionSettings(config) },
     pool: { min: 0, max: config.DB_POOL_MAX },
     // A request waiting for a connection fails after this instead of hanging.
-    acquireConnectionTimeout: 10000,
+    acquireConnectionTimeout: ACQUIRE_CONNECTION_TIMEOUT_MS,
   });
   return { knex, kind: 'postgres', close: () => knex.destroy() };
 }

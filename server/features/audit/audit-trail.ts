@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ConflictError } from '../../lib/errors';
+import { TIMED_OUT, within } from '../../lib/time-limit';
 import type { AuditInput, AuditRepository, RequestContext } from './audit-repository';
 
 export type { AuditEvent, AuditInput, RequestContext } from './audit-repository';
@@ -13,33 +14,69 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
+interface Queue {
+  waiting: Waiting[];
+  busy: boolean;
+}
+
+/**
+ * A grouped INSERT refused for its rows (a constraint, a trigger: SQLSTATE classes 22 and 23,
+ * P0001): nothing was written, so each caller's events may be written again on their own. A
+ * lost connection or a timeout may have committed, and an audit row is never deleted: those
+ * callers fail rather than risk writing their events twice.
+ */
+const refusedForItsRows = (err: unknown) =>
+  /^(22|23)[0-9A-Z]{3}$|^P0001$/.test(String((err as { code?: unknown })?.code ?? ''));
+
 /**
  * Group commit of the events written outside a transaction (every audited read): the events of
- * requests that arrive while an INSERT of the trail is in flight on a database are written
- * together by the next one, one statement and one commit for all of them, as PostgreSQL groups
- * the WAL flushes of concurrent commits. Alone, an event is written at once, as before; under
- * load, each read costs a share of a statement instead of one. Each caller still waits for its
- * own events to be committed before it answers, and fails if they are not. Should a grouped
- * INSERT fail, each caller's events are written again on their own, so that one request's
- * refused event fails that request only.
+ * requests that arrive while an INSERT of the trail is in flight for a structure on a database
+ * are written together by the next one, one statement and one commit for all of them, as
+ * PostgreSQL groups the WAL flushes of concurrent commits. Alone, an event is written at once,
+ * as before; under load, each read costs a share of a statement instead of one. Each caller
+ * still waits for its own events to be committed before it answers, and fails if they are not.
+ *
+ * - One queue per structure (the first event's): an INSERT checks its structure's and actor's
+ *   rows (foreign keys), so it waits while a change holds them (a settings change locks its
+ *   structure); the other structures' reads do not wait behind it.
+ * - An INSERT that does not answer within `boundMs` (a connection lost without a word) fails
+ *   its callers with ETIMEDOUT (a 503) and frees the queue; the next one goes on.
+ * - A grouped INSERT refused for its rows is written again caller by caller, so that one
+ *   request's refused event fails that request only.
  */
-function createGroupCommit(recordMany: AuditRepository['recordMany']) {
-  const queues = new WeakMap<Knex, { waiting: Waiting[]; busy: boolean }>();
+function createGroupCommit(recordMany: AuditRepository['recordMany'], boundMs: number) {
+  const queues = new WeakMap<Knex, Map<string, Queue>>();
+
+  /** The events' INSERT, or an ETIMEDOUT error when it did not answer within the bound. */
+  async function insert(db: Knex, events: AuditInput[]) {
+    const written = await within(
+      Promise.resolve().then(() => recordMany(db, events)),
+      boundMs,
+    );
+    if (written === TIMED_OUT)
+      throw Object.assign(
+        new Error(`The audit events were not written within ${boundMs} ms (database)`),
+        { code: 'ETIMEDOUT' },
+      );
+  }
 
   async function commit(db: Knex, batch: Waiting[]) {
     try {
-      await recordMany(
+      await insert(
         db,
         batch.flatMap((w) => w.events),
       );
       for (const w of batch) w.resolve();
     } catch (err) {
-      if (batch.length === 1) return batch[0].reject(err);
-      await Promise.all(batch.map((w) => recordMany(db, w.events).then(w.resolve, w.reject)));
+      if (batch.length === 1 || !refusedForItsRows(err)) {
+        for (const w of batch) w.reject(err);
+        return;
+      }
+      await Promise.all(batch.map((w) => insert(db, w.events).then(w.resolve, w.reject)));
     }
   }
 
-  async function drain(db: Knex, queue: { waiting: Waiting[]; busy: boolean }) {
+  async function drain(db: Knex, key: string, queue: Queue) {
     queue.busy = true;
     try {
       while (queue.waiting.length) {
@@ -55,17 +92,21 @@ function createGroupCommit(recordMany: AuditRepository['recordMany']) {
       }
     } finally {
       queue.busy = false;
+      queues.get(db)?.delete(key);
     }
   }
 
   return (db: Knex, events: AuditInput[]): Promise<void> => {
     if (!events.length) return Promise.resolve();
-    let queue = queues.get(db);
-    if (!queue) queues.set(db, (queue = { waiting: [], busy: false }));
+    let byStructure = queues.get(db);
+    if (!byStructure) queues.set(db, (byStructure = new Map()));
+    const key = events[0].structureId ?? '';
+    let queue = byStructure.get(key);
+    if (!queue) byStructure.set(key, (queue = { waiting: [], busy: false }));
     const q = queue;
     return new Promise<void>((resolve, reject) => {
       q.waiting.push({ events, resolve, reject });
-      if (!q.busy) void drain(db, q);
+      if (!q.busy) void drain(db, key, q);
     });
   };
 }
@@ -76,8 +117,17 @@ function createGroupCommit(recordMany: AuditRepository['recordMany']) {
  * arrive meanwhile (group commit, above). Rows stay in the audit repository; the container makes
  * one trail and hands it to every service that audits (`audit`).
  */
-export function createAuditTrail(audits: Pick<AuditRepository, 'record' | 'recordMany'>) {
-  const groupCommit = createGroupCommit((db, events) => audits.recordMany(db, events));
+export function createAuditTrail(
+  audits: Pick<AuditRepository, 'record' | 'recordMany'>,
+  opts: {
+    /** How long a grouped INSERT may go unanswered (databaseAnswerBoundMs in the app). */
+    boundMs: number;
+  },
+) {
+  const groupCommit = createGroupCommit(
+    (db, events) => audits.recordMany(db, events),
+    opts.boundMs,
+  );
   return {
     /**
      * Writes an event, in the caller's transaction when there is one. Given the request context

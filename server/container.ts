@@ -409,11 +409,10 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const auditService = createAuditService({
     knex,
-    audits: audit,
+    audit,
     reader: createAuditReader(),
     assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
     historyIds: (actor, id) => personMerges.historyIds(actor, id),
-    together: audit.together,
   });
   const twoFactor = createTwoFactorService({
     audit,

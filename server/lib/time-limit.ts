@@ -21,3 +21,18 @@ export async function within<T>(promise: Promise<T>, ms: number): Promise<T | ty
     clearTimeout(timer);
   }
 }
+
+/**
+ * The promise's value, or the error `timedOut` makes when `ms` pass before it settles: `within`
+ * for a caller that fails on a wait that ran out (an enqueue left to the relay, an audit INSERT
+ * whose requests answer 503).
+ */
+export async function answerWithin<T>(
+  promise: Promise<T>,
+  ms: number,
+  timedOut: () => Error,
+): Promise<T> {
+  const value = await within(promise, ms);
+  if (value === TIMED_OUT) throw timedOut();
+  return value;
+}

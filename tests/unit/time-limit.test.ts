@@ -1,4 +1,4 @@
-import { TIMED_OUT, within } from '../../server/lib/time-limit';
+import { answerWithin, TIMED_OUT, within } from '../../server/lib/time-limit';
 
 describe('within', () => {
   it('answers the value of a promise that settles in time', async () => {
@@ -26,5 +26,23 @@ describe('within', () => {
     } finally {
       process.off('unhandledRejection', unhandled);
     }
+  });
+});
+
+describe('answerWithin', () => {
+  it('answers the value of a promise that settles in time', async () => {
+    expect(await answerWithin(Promise.resolve(3), 1000, () => new Error('late'))).toBe(3);
+  });
+
+  it('fails with the error it is given when the promise does not settle in time', async () => {
+    await expect(
+      answerWithin(new Promise(() => undefined), 10, () => new Error('Redis did not answer')),
+    ).rejects.toThrow('Redis did not answer');
+  });
+
+  it('passes on a rejection that comes in time', async () => {
+    await expect(
+      answerWithin(Promise.reject(new Error('refused')), 1000, () => new Error('late')),
+    ).rejects.toThrow('refused');
   });
 });

@@ -15,15 +15,13 @@ import type { AuditTrail } from './audit-trail';
 
 export interface AuditServiceDeps {
   knex: Knex;
-  /** The trail: the event of reading a person's events is written as every read's is. */
-  audits: Pick<AuditTrail, 'record'>;
+  /** The trail: the event of reading a person's events, and a page's batched reads (`together`). */
+  audit: Pick<AuditTrail, 'record' | 'together'>;
   reader: AuditReader;
   /** 404 unless the person is in the actor's structure. */
   assertPersonInScope(db: Knex, actor: Actor, personId: string): Promise<void>;
   /** The person's id and the ids of the files merged into it (their events stay under them). */
   historyIds(actor: Actor, personId: string): Promise<string[]>;
-  /** The audit trail's batching of reads (audit-trail.ts `together`). */
-  together: AuditTrail['together'];
 }
 
 /**
@@ -36,11 +34,10 @@ export interface AuditServiceDeps {
  */
 export function createAuditService({
   knex,
-  audits,
+  audit,
   reader,
   assertPersonInScope,
   historyIds,
-  together,
 }: AuditServiceDeps) {
   const redactForAdmin = (e: AuditEvent): AuditEvent =>
     PERSON_SUBJECTS.includes(e.subjectType) ? { ...e, subjectId: null, details: null } : e;
@@ -50,7 +47,7 @@ export function createAuditService({
      * Runs the reads of one page, their audit events written together when they end, before
      * the page is sent (see the audit trail's `together`).
      */
-    together,
+    together: audit.together,
 
     async list(actor: Actor, q: AuditQuery, ctx: RequestContext): Promise<Page<AuditEvent>> {
       const filter: AuditFilter = { structureId: actor.structureId, userId: q.userId };
@@ -64,7 +61,7 @@ export function createAuditService({
       if (q.to) filter.to = dayStart(q.to, 1);
       const { items, total } = await reader.list(knex, filter, q.page, q.pageSize);
       if (q.personId)
-        await audits.record(knex, {
+        await audit.record(knex, {
           actor,
           structureId: actor.structureId,
           action: 'audit.read',

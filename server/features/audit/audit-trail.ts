@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { ConflictError } from '../../lib/errors';
-import { TIMED_OUT, within } from '../../lib/time-limit';
+import { answerWithin } from '../../lib/time-limit';
 import type { AuditInput, AuditRepository, RequestContext } from './audit-repository';
 
 export type { AuditEvent, AuditInput, RequestContext } from './audit-repository';
@@ -48,17 +48,13 @@ function createGroupCommit(recordMany: AuditRepository['recordMany'], boundMs: n
   const queues = new WeakMap<Knex, Map<string, Queue>>();
 
   /** The events' INSERT, or an ETIMEDOUT error when it did not answer within the bound. */
-  async function insert(db: Knex, events: AuditInput[]) {
-    const written = await within(
-      Promise.resolve().then(() => recordMany(db, events)),
-      boundMs,
-    );
-    if (written === TIMED_OUT)
-      throw Object.assign(
+  const insert = (db: Knex, events: AuditInput[]) =>
+    answerWithin(recordMany(db, events), boundMs, () =>
+      Object.assign(
         new Error(`The audit events were not written within ${boundMs} ms (database)`),
         { code: 'ETIMEDOUT' },
-      );
-  }
+      ),
+    );
 
   async function commit(db: Knex, batch: Waiting[]) {
     try {
@@ -124,8 +120,9 @@ export function createAuditTrail(
     boundMs: number;
   },
 ) {
+  // async: a throw while building the statement is a rejection of its callers, not of drain.
   const groupCommit = createGroupCommit(
-    (db, events) => audits.recordMany(db, events),
+    async (db, events) => audits.recordMany(db, events),
     opts.boundMs,
   );
   return {

@@ -9,7 +9,7 @@ import {
 import type { CircuitBreaker } from '../../lib/circuit-breaker';
 import type { Clock } from '../../lib/clock';
 import type { Logger } from '../../lib/logger';
-import { TIMED_OUT, within } from '../../lib/time-limit';
+import { answerWithin } from '../../lib/time-limit';
 import type { Deadline, DeadlineRepository } from './deadline-repository';
 
 export interface RelayDeps {
@@ -66,11 +66,8 @@ interface ReconcileResult {
 /** How long an enqueue (or a removal) waits for Redis before it is left to the relay. */
 export const ENQUEUE_TIMEOUT_MS = 2000;
 
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  const value = await within(p, ms);
-  if (value === TIMED_OUT) throw new Error(`Redis did not answer in ${ms} ms`);
-  return value;
-}
+const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
+  answerWithin(p, ms, () => new Error(`Redis did not answer in ${ms} ms`));
 
 export function createDeadlineRelay({
   knex,

@@ -240,10 +240,21 @@ export function createDeadlineRepository() {
       return row ? toDeadline(row) : null;
     },
 
-    /** Locks the row for the processor: a second delivery waits, then sees it is no longer pending. */
+    /**
+     * Locks the row for the processor of its own job: a second delivery waits, then sees it is
+     * no longer pending. A job that runs was enqueued: a row still without `enqueued_at` (the
+     * relay's mark skipped it while a job or a batch held it) is marked here, in the job's
+     * transaction, so that no delivered deadline reads as never enqueued.
+     */
     async lockForProcessing(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
       const row = await trx('deadlines').where({ id }).forUpdate().first();
-      return row ? toDeadline(row) : null;
+      if (!row) return null;
+      if (row.enqueued_at !== null) return toDeadline(row);
+      const [marked] = await trx('deadlines')
+        .where({ id })
+        .update({ enqueued_at: trx.fn.now() })
+        .returning('*');
+      return toDeadline(marked);
     },
 
     /**
@@ -429,8 +440,8 @@ export function createDeadlineRepository() {
      * job went out but its row was not marked (a Redis answer late for the enqueue bound, then the
      * worker fast), and to rows a delivery batch has claimed before their jobs were added. The
      * skipped row keeps enqueued_at null while it is pending: a later pass of the relay adds its
-     * job again (the same id, so nothing twice) and marks it once free, unless its job has
-     * finished it by then. Returns the ids marked.
+     * job again (the same id, so nothing twice) and marks it once free, or its job marks it when
+     * it runs (lockForProcessing). Returns the ids marked.
      */
     async markEnqueued(db: Knex, ids: string[]): Promise<string[]> {
       if (ids.length === 0) return [];

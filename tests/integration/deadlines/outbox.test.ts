@@ -157,11 +157,12 @@ describe('transactional outbox', () => {
       (await testKnex()('deadlines').whereIn('id', ids).whereNotNull('enqueued_at'))
         .map((d) => d.id)
         .sort();
-    // A job holds its deadline's row for as long as it runs; a cancel holds another KEY SHARE.
+    // A delivery batch holds the rows it claimed for as long as it runs (as a job holds its
+    // own); a cancel holds another KEY SHARE.
     const job = await testKnex().transaction();
     const cancel = await testKnex().transaction();
     try {
-      await ctx.deps.repos.deadlines.lockForProcessing(job, ids[0]);
+      await job('deadlines').where({ id: ids[0] }).forUpdate().first();
       await cancel('deadlines').where({ id: ids[1] }).forKeyShare().first();
       // Before, this waited for the job's transaction (until the statement timeout, 15 s, with a
       // job as long as this one) and then failed, the whole batch unmarked. In batches of one,
@@ -177,6 +178,32 @@ describe('transactional outbox', () => {
     expect(await ctx.deps.relay.relayPending()).toBe(1);
     expect(await marked()).toEqual([...ids].sort());
     await Promise.all(ids.map((id) => ctx.deps.queue.remove(deadlineJobId(id))));
+  });
+
+  it('when a job runs a deadline whose row the relay could not mark, then the job marks it', async () => {
+    const structure = await createStructure();
+    const [id] = await ctx.deps.knex.transaction((trx) =>
+      ctx.deps.outboxIn(trx).scheduleAll([
+        {
+          structureId: structure.id,
+          subjectType: 'person',
+          subjectId: crypto.randomUUID(),
+          kind: 'person.no_contact',
+          dueAt: new Date(NOW.getTime() + 86400_000),
+        },
+      ]),
+    );
+    await testKnex()('deadlines').where({ id }).update({ enqueued_at: null });
+    const job = await testKnex().transaction();
+    try {
+      expect(
+        (await ctx.deps.repos.deadlines.lockForProcessing(job, id))!.enqueuedAt,
+      ).not.toBeNull();
+    } finally {
+      await job.commit();
+    }
+    expect((await testKnex()('deadlines').where({ id }).first()).enqueued_at).not.toBeNull();
+    await ctx.deps.queue.remove(deadlineJobId(id));
   });
 
   describe('when Redis is down at commit time', () => {

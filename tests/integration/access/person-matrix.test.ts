@@ -2,6 +2,7 @@ import request from 'supertest';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createPerson, giveConsent, referralWorld, type Agent } from '../referrals/helpers';
+import { inYears } from '../../setup/dates';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -153,7 +154,7 @@ const ENDPOINTS: Endpoint[] = [
     call: (a, f) =>
       a
         .post(`/api/persons/${f.personId}/follow-ups`)
-        .send({ title: 'Rappeler', dueAt: '2030-01-07T09:00:00Z' }),
+        .send({ title: 'Rappeler', dueAt: inYears(4, '01-07T09:00:00Z') }),
     expect: staff(201),
   },
   {
@@ -287,7 +288,7 @@ describe('role × endpoint × owner matrix of persons, contacts, follow-ups and 
     };
     const followUp = await referent
       .post(`/api/persons/${person.id}/follow-ups`)
-      .send({ title: 'Premier rappel', dueAt: '2030-01-06T09:00:00Z' });
+      .send({ title: 'Premier rappel', dueAt: inYears(4, '01-06T09:00:00Z') });
     expect(followUp.status).toBe(201);
     const row = await testKnex()('persons').where({ id: person.id }).first('version');
     return {

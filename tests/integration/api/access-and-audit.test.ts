@@ -3,6 +3,7 @@ import { createTestContext, loginAs, type TestContext } from '../../setup/contex
 import { testKnex } from '../../setup/db';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { auditRows, createPerson, type Agent } from './helpers';
+import { inYears } from '../../setup/dates';
 
 describe('access control by role and the audit trail', () => {
   let ctx: TestContext;
@@ -18,7 +19,7 @@ describe('access control by role and the audit trail', () => {
     followUpId = (
       await worker
         .post(`/api/persons/${personId}/follow-ups`)
-        .send({ dueAt: '2030-01-07T09:00:00Z', title: 'Rappeler' })
+        .send({ dueAt: inYears(4, '01-07T09:00:00Z'), title: 'Rappeler' })
         .expect(201)
     ).body.id;
   });
@@ -38,7 +39,7 @@ describe('access control by role and the audit trail', () => {
     () =>
       agent
         .post(`/api/persons/${personId}/follow-ups`)
-        .send({ dueAt: '2030-01-07T09:00:00Z', title: 'X' }),
+        .send({ dueAt: inYears(4, '01-07T09:00:00Z'), title: 'X' }),
     () => agent.get('/api/follow-ups'),
     () => agent.patch(`/api/follow-ups/${followUpId}`).send({ status: 'done' }),
   ];
@@ -108,17 +109,17 @@ describe('access control by role and the audit trail', () => {
           occurredAt: '2026-11-20T10:00:00Z',
           channel: 'phone',
           outcome: 'reached',
-          nextFollowUpAt: '2030-01-07T09:00:00Z',
+          nextFollowUpAt: inYears(4, '01-07T09:00:00Z'),
         })
         .expect(201);
       await worker.get(`/api/persons/${p.id}/contacts`).expect(200);
       const f = await worker
         .post(`/api/persons/${p.id}/follow-ups`)
-        .send({ dueAt: '2030-01-08T09:00:00Z', title: 'Visite' })
+        .send({ dueAt: inYears(4, '01-08T09:00:00Z'), title: 'Visite' })
         .expect(201);
       await worker
         .patch(`/api/follow-ups/${f.body.id}`)
-        .send({ dueAt: '2030-01-09T09:00:00Z' })
+        .send({ dueAt: inYears(4, '01-09T09:00:00Z') })
         .expect(200);
       await worker.patch(`/api/follow-ups/${f.body.id}`).send({ status: 'done' }).expect(200);
 
@@ -143,7 +144,7 @@ describe('access control by role and the audit trail', () => {
       const p = await createPerson(worker);
       await worker
         .post(`/api/persons/${p.id}/follow-ups`)
-        .send({ dueAt: '2030-01-08T09:00:00Z', title: 'Visite' })
+        .send({ dueAt: inYears(4, '01-08T09:00:00Z'), title: 'Visite' })
         .expect(201);
       await worker.get('/api/follow-ups?assignee=me').expect(200);
       const lists = await auditRows({ action: 'follow_up.list', actor_id: team.worker.id });

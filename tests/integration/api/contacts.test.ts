@@ -3,6 +3,7 @@ import { createTestContext, loginAs, type TestContext } from '../../setup/contex
 import { refuseInserts, testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { auditRows, createPerson, type Agent } from './helpers';
+import { inYears } from '../../setup/dates';
 
 const reached = { occurredAt: '2026-11-20T10:00:00+01:00', channel: 'street', outcome: 'reached' };
 
@@ -82,7 +83,7 @@ describe('contacts API', () => {
     const p = await createPerson(worker);
     const res = await worker
       .post(`/api/persons/${p.id}/contacts`)
-      .send({ ...reached, nextFollowUpAt: '2030-01-07T09:00:00+01:00' });
+      .send({ ...reached, nextFollowUpAt: inYears(4, '01-07T09:00:00+01:00') });
     expect(res.status).toBe(201);
     const followUp = await testKnex()('follow_ups').where({ id: res.body.followUpId }).first();
     expect(followUp).toMatchObject({
@@ -91,7 +92,7 @@ describe('contacts API', () => {
       assignee_id: team.worker.id,
       status: 'open',
     });
-    expect(followUp.due_at.toISOString()).toBe('2030-01-07T08:00:00.000Z');
+    expect(followUp.due_at.toISOString()).toBe(inYears(4, '01-07T08:00:00.000Z'));
     const deadlines = await testKnex()('deadlines').where({
       subject_id: followUp.id,
       kind: 'follow_up.due',
@@ -120,7 +121,7 @@ describe('contacts API', () => {
         res = await worker.post(`/api/persons/${p.id}/contacts`).send({
           ...reached,
           summary: 'Doit disparaître',
-          nextFollowUpAt: '2030-01-07T09:00:00Z',
+          nextFollowUpAt: inYears(4, '01-07T09:00:00Z'),
         });
       } finally {
         await restore();
@@ -135,7 +136,7 @@ describe('contacts API', () => {
       // The same request without the injected failure goes through.
       const ok = await worker
         .post(`/api/persons/${p.id}/contacts`)
-        .send({ ...reached, nextFollowUpAt: '2030-01-07T09:00:00Z' });
+        .send({ ...reached, nextFollowUpAt: inYears(4, '01-07T09:00:00Z') });
       expect(ok.status).toBe(201);
     },
   );

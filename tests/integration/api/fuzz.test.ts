@@ -6,6 +6,7 @@ import { testKnex } from '../../setup/db';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { anyValueOf, writeFuzzer } from './fuzz-helpers';
 import { createPerson, type Agent } from './helpers';
+import { inYears } from '../../setup/dates';
 
 /**
  * Property-based fuzzing of every write endpoint: whatever JSON arrives, never a 5xx, and a 400
@@ -61,7 +62,7 @@ describe('fuzzing the write endpoints', () => {
     followUpId = (
       await worker
         .post(`/api/persons/${personId}/follow-ups`)
-        .send({ dueAt: '2030-01-07T09:00:00Z', title: 'Rappeler' })
+        .send({ dueAt: inYears(4, '01-07T09:00:00Z'), title: 'Rappeler' })
         .expect(201)
     ).body.id;
   });
@@ -162,7 +163,7 @@ describe('fuzzing the write endpoints', () => {
       (
         await worker
           .post(`/api/persons/${personId}/follow-ups`)
-          .send({ dueAt: '2030-01-07T09:00:00Z', title: 'Rappeler' })
+          .send({ dueAt: inYears(4, '01-07T09:00:00Z'), title: 'Rappeler' })
           .expect(201)
       ).body.id as string;
     let target = followUpId;

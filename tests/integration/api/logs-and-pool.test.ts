@@ -9,6 +9,7 @@ import { createTestContext, loginAs, testConfig, type TestContext } from '../../
 import { testKnex } from '../../setup/db';
 import { TEST_DATABASE_URL } from '../../setup/env';
 import { createTeam } from '../../setup/factories';
+import { inYears } from '../../setup/dates';
 
 describe('logs carry no personal data (security 13)', () => {
   const lines: string[] = [];
@@ -116,7 +117,7 @@ describe('pool discipline under load (security 28)', () => {
           occurredAt: new Date(Date.UTC(2026, 10, 1, 8, i)).toISOString(),
           channel: 'phone',
           outcome: 'not_reached',
-          nextFollowUpAt: '2030-01-06T09:00:00Z',
+          nextFollowUpAt: inYears(4, '01-06T09:00:00Z'),
         }),
       ),
     );

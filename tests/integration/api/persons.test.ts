@@ -3,6 +3,7 @@ import { createTestContext, loginAs, type TestContext } from '../../setup/contex
 import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam } from '../../setup/factories';
 import { auditRows, createPerson, type Agent } from './helpers';
+import { inYears } from '../../setup/dates';
 
 describe('persons API', () => {
   let ctx: TestContext;
@@ -304,7 +305,7 @@ describe('persons API', () => {
           .send({ occurredAt: '2026-11-02T10:00:00Z', channel: 'phone', outcome: 'reached' }),
         outsider
           .post(`/api/persons/${p.id}/follow-ups`)
-          .send({ dueAt: '2030-12-02T10:00:00Z', title: 'Rappeler' }),
+          .send({ dueAt: inYears(4, '12-02T10:00:00Z'), title: 'Rappeler' }),
       ];
       for (const res of await Promise.all(calls)) {
         expect(res.status).toBe(404);

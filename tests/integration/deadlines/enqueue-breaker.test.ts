@@ -7,6 +7,7 @@ import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { waitFor } from './helpers';
 import { freePort } from '../../setup/ports';
+import { inYears } from '../../setup/dates';
 
 /** A throw-away redis-server of this test's own, so it can be killed and started again. */
 async function startRedis(port: number): Promise<ChildProcess> {
@@ -65,7 +66,7 @@ describe('inline enqueue with Redis down: the circuit breaker', () => {
   const plan = async (title: string) => {
     const res = await worker
       .post(`/api/persons/${personId}/follow-ups`)
-      .send({ title, dueAt: '2030-01-07T09:00:00+01:00' });
+      .send({ title, dueAt: inYears(4, '01-07T09:00:00+01:00') });
     expect(res.status).toBe(201);
     return testKnex()('deadlines')
       .where({ subject_type: 'follow_up', subject_id: res.body.id, status: 'pending' })

@@ -53,8 +53,9 @@ export async function deadlinesOf(followUpId: string): Promise<Deadline[]> {
   >;
 }
 
-export async function notificationsFor(recipientId: string) {
-  return testKnex()('notifications').where({ recipient_id: recipientId });
+/** A recipient's notifications, of one kind when given. */
+export async function notificationsFor(recipientId: string, kind?: string) {
+  return testKnex()('notifications').where({ recipient_id: recipientId, ...(kind && { kind }) });
 }
 
 export async function waitForStatus(deadlineId: string, status: Deadline['status']) {

@@ -191,11 +191,12 @@ describe('retention: files without activity are anonymised, old audit events pur
     ).map((r: { id: string }) => r.id);
     // Audit events: one older than both cutoffs (12 months before the fixed clock, and before the
     // database's own clock, which the purge also requires, whatever the day the test runs), one
-    // two months before the fixed clock.
+    // two months before the later of the two clocks (recent by both, also once the real date has
+    // passed the fixed one: the purge with a future cutoff below keeps it whatever the year).
     await testKnex().raw(
       `INSERT INTO audit_events (structure_id, action, subject_type, subject_id, created_at)
        VALUES (?, 'person.read', 'person', ?, least(?::timestamptz, now()) - interval '13 months'),
-              (?, 'person.read', 'person', ?, ?::timestamptz - interval '2 months')`,
+              (?, 'person.read', 'person', ?, greatest(?::timestamptz, now()) - interval '2 months')`,
       [team.structure.id, old, NOW, team.structure.id, recent, NOW],
     );
   });

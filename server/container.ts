@@ -548,6 +548,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         publicUrl: config.publicUrl,
         notifications,
         users,
+        referrals,
         sentEmails,
         digests: createDigestRepository(),
         outboxIn,

@@ -64,21 +64,16 @@ export function createDigestRepository() {
       }));
     },
 
-    /** One user's counts at `now`, "today" being [dayStart, dayEnd). */
+    /**
+     * One staff user's counts at `now`, "today" being [dayStart, dayEnd). A partner user's come
+     * from the referral service (what its inbox shows).
+     */
     async countsFor(
       db: Db,
       structureId: string,
       user: DigestRecipient,
       at: { now: Date; dayStart: Date; dayEnd: Date },
     ): Promise<DigestCounts> {
-      if (user.role === 'partner') {
-        const row = await db.raw(
-          `SELECT count(*)::int AS n FROM referrals r JOIN persons p ON p.id = r.person_id
-          WHERE r.partner_id = :partnerId AND r.status = 'requested' AND ${REMINDED}`,
-          { partnerId: user.partnerId },
-        );
-        return { dueToday: 0, overdue: 0, referrals: row.rows[0].n, escalations: 0, reports: 0 };
-      }
       const bind = { u: user.id, s: structureId, ...at };
       const followUpsSql = (when: string) => `(SELECT count(*)::int FROM follow_ups f
         JOIN persons p ON p.id = f.person_id

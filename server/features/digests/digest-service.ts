@@ -8,6 +8,7 @@ import type { DeadlineRelay } from '../deadlines/deadline-relay';
 import { DIGEST_DAILY, DIGEST_EMAIL, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
 import type { RuleSettingsSource } from '../deadlines/rule-settings';
 import type { NotificationService } from '../notifications/notification-service';
+import type { ReferralService } from '../referrals/referral-service';
 import type { UserService } from '../users/user-service';
 import { digestEmail, digestLines, isEmpty } from './digest-email';
 import { type DigestRepository } from './digest-repository';
@@ -25,6 +26,8 @@ export interface DigestServiceDeps {
   structureRuns: StructureRuns;
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
   users: Pick<UserService, 'findAnyInStructure'>;
+  /** A partner user's count: the referrals its inbox shows waiting for an answer. */
+  referrals: Pick<ReferralService, 'countAwaitingAnswer'>;
   /** The emails sent by deadlines (one Message-ID per deadline), shared with the other emails. */
   sentEmails: SentEmailLog;
 }
@@ -50,7 +53,7 @@ const dayTitle = (at: Date) =>
 export function createDigestService(deps: DigestServiceDeps) {
   const { digests, outboxIn, structureRuns } = deps;
   const { knex, clock, calendar, ruleSettings, relay, publicUrl } = deps;
-  const { notifications, users, sentEmails } = deps;
+  const { notifications, users, sentEmails, referrals } = deps;
 
   async function nextMoment(db: Knex | Knex.Transaction, structureId: string, after: Date) {
     const s = await ruleSettings(db, structureId);
@@ -92,7 +95,18 @@ export function createDigestService(deps: DigestServiceDeps) {
       const outbox = outboxIn(trx);
       let sent = 0;
       for (const user of await digests.recipients(trx, structureId)) {
-        const counts = await digests.countsFor(trx, structureId, user, at);
+        const counts =
+          user.role === 'partner'
+            ? {
+                dueToday: 0,
+                overdue: 0,
+                referrals: user.partnerId
+                  ? await referrals.countAwaitingAnswer(trx, user.partnerId, at.now)
+                  : 0,
+                escalations: 0,
+                reports: 0,
+              }
+            : await digests.countsFor(trx, structureId, user, at);
         if (isEmpty(counts)) continue;
         const created = await notifications.notifyInTransaction(trx, {
           structureId,

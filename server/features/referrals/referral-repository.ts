@@ -145,6 +145,38 @@ export interface ReplanAnchor {
   acceptedAt: Date | null;
 }
 
+/**
+ * A standing referral consent of the referral's person for its partner: not revoked, given
+ * and not expired at `now` (two bindings). Correlated on the outer `r`.
+ */
+const STANDING = `sc.structure_id = r.structure_id and sc.person_id = r.person_id
+    and sc.partner_id = r.partner_id and sc.purpose = 'referral' and ${validConsentSql('sc')}`;
+/** Whether one exists: a plain EXISTS, which the planner can run as one hashed semi-join. */
+const HAS_STANDING_CONSENT = `exists (select 1 from consents sc where ${STANDING})`;
+/**
+ * The newest one, whose shared fields say what the partner sees of the contact details. As an
+ * inner lateral join it is also the scope's test that one exists, row by row: the plan for a
+ * page (walk the inbox index, stop at the page's end); the semi-join is the plan for a count.
+ */
+const NEWEST_STANDING_CONSENT = `select sc.shared_fields from consents sc where ${STANDING}
+  order by sc.given_at desc, sc.id limit 1`;
+
+/**
+ * The partner's scope, in the WHERE: referrals addressed to its organisation whose own consent
+ * was not revoked, while the person still has a standing consent for that partner. A
+ * revocation withdraws the partner's view at once and for good (revoked consents stay
+ * revoked); an expiry withdraws it until the person renews their consent. Bare, for counting
+ * and for the rows a transition locks; the partner's daily digest counts with it too
+ * (`countAwaitingAnswer`), so it never announces a referral the inbox would not show.
+ */
+const addressedTo = (db: Db, partnerId: string) =>
+  db('referrals as r')
+    .join('consents as oc', 'oc.id', 'r.consent_id')
+    .where('r.partner_id', partnerId)
+    .whereNull('oc.revoked_at');
+const partnerScope = (db: Db, partnerId: string, now: Date) =>
+  addressedTo(db, partnerId).whereRaw(HAS_STANDING_CONSENT, [now, now]);
+
 export function createReferralRepository(cipher: Cipher) {
   const staffBase = (db: Db, structureId: string) =>
     db('referrals as r')
@@ -163,37 +195,6 @@ export function createReferralRepository(cipher: Cipher) {
         'rt.code as right_code',
         'rt.label as right_label',
       );
-
-  /**
-   * A standing referral consent of the referral's person for its partner: not revoked, given
-   * and not expired at `now` (two bindings). Correlated on the outer `r`.
-   */
-  const STANDING = `sc.structure_id = r.structure_id and sc.person_id = r.person_id
-      and sc.partner_id = r.partner_id and sc.purpose = 'referral' and ${validConsentSql('sc')}`;
-  /** Whether one exists: a plain EXISTS, which the planner can run as one hashed semi-join. */
-  const HAS_STANDING_CONSENT = `exists (select 1 from consents sc where ${STANDING})`;
-  /**
-   * The newest one, whose shared fields say what the partner sees of the contact details. As an
-   * inner lateral join it is also the scope's test that one exists, row by row: the plan for a
-   * page (walk the inbox index, stop at the page's end); the semi-join is the plan for a count.
-   */
-  const NEWEST_STANDING_CONSENT = `select sc.shared_fields from consents sc where ${STANDING}
-    order by sc.given_at desc, sc.id limit 1`;
-
-  /**
-   * The partner's scope, in the WHERE: referrals addressed to its organisation whose own consent
-   * was not revoked, while the person still has a standing consent for that partner. A
-   * revocation withdraws the partner's view at once and for good (revoked consents stay
-   * revoked); an expiry withdraws it until the person renews their consent. Bare, for counting
-   * and for the rows a transition locks.
-   */
-  const addressedTo = (db: Db, partnerId: string) =>
-    db('referrals as r')
-      .join('consents as oc', 'oc.id', 'r.consent_id')
-      .where('r.partner_id', partnerId)
-      .whereNull('oc.revoked_at');
-  const partnerScope = (db: Db, partnerId: string, now: Date) =>
-    addressedTo(db, partnerId).whereRaw(HAS_STANDING_CONSENT, [now, now]);
 
   /**
    * The same scope with what a partner sees (the lateral join stands for the EXISTS). Of the
@@ -395,6 +396,20 @@ export function createReferralRepository(cipher: Cipher) {
         rows.map((r) => r.id),
       );
       return { items: rows.map((r) => toStaff(r, events)), total: Number(count) };
+    },
+
+    /**
+     * How many referrals wait for the partner's answer, as its inbox shows them (its scope, status
+     * requested), about persons whose reminders are on: the partner's daily digest.
+     */
+    async countAwaitingAnswer(db: Db, partnerId: string, now: Date): Promise<number> {
+      const [{ n }] = await partnerScope(db, partnerId, now)
+        .join('persons as p', 'p.id', 'r.person_id')
+        .where('r.status', 'requested')
+        .where('p.pause_reminders', false)
+        .whereNull('p.anonymised_at')
+        .select(db.raw('count(*)::int AS n'));
+      return Number(n);
     },
 
     async listForPartner(db: Db, partnerId: string, f: ReferralFilter, now: Date) {

@@ -572,6 +572,14 @@ export function createReferralService(deps: ReferralServiceDeps) {
       });
     },
 
+    /**
+     * For a partner user's daily digest (in its transaction): the referrals waiting for its
+     * organisation's answer, counted as its inbox shows them; never who they are about.
+     */
+    countAwaitingAnswer(db: Knex | Knex.Transaction, partnerId: string, now: Date) {
+      return referrals.countAwaitingAnswer(db, partnerId, now);
+    },
+
     async list(actor: Actor, q: ListReferralsQuery, ctx: RequestContext) {
       if (actor.role === 'partner') refuseStaffFilters(q);
       const filter = {

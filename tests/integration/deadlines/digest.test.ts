@@ -79,6 +79,16 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     const referred = await referrer.post('/api/persons').send({ alias: ALIAS, source: 'outreach' });
     await giveConsent(referrer, referred.body.id, food.partner.id);
     expect((await refer(referrer, referred.body.id, food.partner.id)).status).toBe(201);
+    // Another referral waiting for the partner, whose person's consent lapses at 08:15: the
+    // partner's inbox no longer shows it, so its digest does not count it either.
+    const lapsing = await referrer
+      .post('/api/persons')
+      .send({ alias: 'Femme ~30 ans, parvis de la gare', source: 'outreach' });
+    const consent = await giveConsent(referrer, lapsing.body.id, food.partner.id);
+    expect((await refer(referrer, lapsing.body.id, food.partner.id)).status).toBe(201);
+    await testKnex()('consents')
+      .where({ id: consent.id })
+      .update({ expires_at: paris('2026-12-24T08:15:00') });
     // A structure with nothing waiting for anyone.
     idle = await createTeam();
 
@@ -124,6 +134,12 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       body: '1 demande d’orientation en attente de votre réponse',
       link: '/orientations',
     });
+    // What the partner's inbox shows waiting: the referral whose consent lapsed is in neither.
+    const inbox = await (
+      await loginAs(ctx.app, w.partner.email)
+    ).get('/api/referrals?status=requested');
+    expect(inbox.status).toBe(200);
+    expect(inbox.body.total).toBe(1);
     // Email off: in the app all the same.
     expect((await digestsOf(w.quiet.id))[0]).toMatchObject({ body: '1 suivi en retard' });
     // Nothing waiting: nothing at all.

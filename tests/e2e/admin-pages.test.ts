@@ -148,6 +148,12 @@ describe('administration, homes and password pages', () => {
       expect(off.status).toBe(303);
       expect((await admin.get(path)).text).toContain('Le compte est désactivé');
       expect((await agent.get('/api/me')).status).toBe(401);
+      // Any value but the two buttons' is refused and changes nothing (it once re-enabled).
+      for (const disabled of ['1', '', 'TRUE']) {
+        const odd = await postForm(admin, path, `${path}/acces`, { disabled });
+        expect(odd.status).toBe(400);
+        expect((await testKnex()('users').where({ id: u.id }).first()).disabled_at).not.toBeNull();
+      }
     });
 
     it('when an admin of another structure opens a user page, then 404', async () => {
@@ -189,6 +195,31 @@ describe('administration, homes and password pages', () => {
       const list = await admin.get('/admin/equipes');
       expect(list.text).toContain(s.manager.name);
       expect(list.text).toContain(s.worker2.name);
+
+      // Checked as the API checks it: an id that is not one is the members' 400, with what was
+      // typed kept; a member listed twice is one member; a name of spaces is refused on its own.
+      const team = path.split('/').pop();
+      const tampered = await postForm(admin, path, path, {
+        name: 'Équipe mobile renommée',
+        managerIds: s.manager.id,
+        memberIds: ['abc', s.worker.id],
+      });
+      expect(tampered.status).toBe(400);
+      expect(tampered.text).toContain('Choisissez des membres actifs de la structure');
+      expect(tampered.text).toContain('Équipe mobile renommée');
+      expect((await testKnex()('teams').where({ id: team }).first()).name).toBe('Équipe mobile');
+      const twice = await postForm(admin, path, path, {
+        name: 'Équipe mobile',
+        managerIds: s.manager.id,
+        memberIds: [s.worker.id, s.worker.id],
+      });
+      expect(twice.status).toBe(303);
+      expect(
+        await testKnex()('team_members').where({ team_id: team, user_id: s.worker.id }),
+      ).toHaveLength(1);
+      const blank = await postForm(admin, '/admin/equipes', '/admin/equipes', { name: '   ' });
+      expect(blank.status).toBe(400);
+      expect(blank.text).toContain('Saisissez un nom d’équipe');
     });
 
     it('when a manager narrows the backlog to a team, then the page offers the teams and keeps the choice', async () => {

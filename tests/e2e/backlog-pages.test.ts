@@ -104,7 +104,21 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
       .type('form')
       .send({ _csrf: csrfOf(after.text), toAssigneeId: team.worker2.id, retour: back });
     expect(none.status).toBe(303);
+    const said = await manager.get(back);
+    expect(said.text).toContain('Choisissez au moins un suivi');
+
+    // An id that is not one (a tampered form): said the same way, nothing moves, no 500.
+    const tampered = await manager
+      .post('/equipe/confier')
+      .type('form')
+      .send(
+        `_csrf=${encodeURIComponent(csrfOf(said.text))}&ids=abc&ids=${followUps[1]}&toAssigneeId=${team.worker2.id}&retour=${encodeURIComponent(back)}`,
+      );
+    expect(tampered.status).toBe(303);
     expect((await manager.get(back)).text).toContain('Choisissez au moins un suivi');
+    expect((await testKnex()('follow_ups').where({ id: followUps[1] }).first()).assignee_id).toBe(
+      team.worker.id,
+    );
   });
 
   it("when a manager hands a leaver's work to a disabled colleague, then refused; to an active one, moved with the files", async () => {

@@ -3,9 +3,10 @@ import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { patchSettingsBody } from '../../features/settings/settings-schemas';
+import { createTeamBody, updateTeamBody } from '../../features/teams/team-schemas';
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
 import { AppError, hasCode, ValidationError } from '../../lib/errors';
-import { formList, formValues } from '../forms';
+import { formList, formValues, parseWith } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -282,7 +283,13 @@ export function adminWebRouter(services: Services): Router {
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
       const id = idOf(req);
-      const disabled = formValues(req.body, ['disabled']).disabled === 'true';
+      // Only the two buttons' values: anything else changes nothing (it once re-enabled).
+      const choice = formValues(req.body, ['disabled']).disabled;
+      if (choice !== 'true' && choice !== 'false')
+        throw new ValidationError('Invalid body', [
+          { field: 'disabled', message: 'must be true or false' },
+        ]);
+      const disabled = choice === 'true';
       try {
         await services.users.update(actorOf(req), id, { disabled }, requestContext(req));
         await redirect(req, res, `/admin/utilisateurs/${id}`, {
@@ -326,11 +333,10 @@ export function adminWebRouter(services: Services): Router {
 
   r.post('/admin/equipes', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const values = formValues(req.body, ['name']);
-    const name = (values.name ?? '').trim();
-    if (!name || name.length > 100 || name.includes('\u0000'))
-      return renderTeams(req, res, { values, errors: { name: TEAM_MESSAGES.name } }, 400);
+    const parsed = parseWith(createTeamBody, { name: values.name ?? '' }, values, TEAM_MESSAGES);
+    if (!parsed.ok) return renderTeams(req, res, parsed.form, 400);
     try {
-      const team = await services.teams.create(actorOf(req), { name }, requestContext(req));
+      const team = await services.teams.create(actorOf(req), parsed.data, requestContext(req));
       return redirect(req, res, `/admin/equipes/${team.id}`, {
         type: 'success',
         message: `L’équipe ${team.name} est créée : choisissez ses cadres et ses membres.`,
@@ -376,16 +382,17 @@ export function adminWebRouter(services: Services): Router {
       memberIds: memberIds.join(','),
       managerIds: managerIds.join(','),
     };
-    const name = (values.name ?? '').trim();
-    if (!name || name.length > 100 || name.includes('\u0000'))
-      return renderTeam(req, res, { values: formVals, errors: { name: TEAM_MESSAGES.name } }, 400);
+    // The API's schema: a name, and each list of active staff ids once (an id that is not one
+    // is the field's 400, as a repeated one is read once).
+    const parsed = parseWith(
+      updateTeamBody,
+      { name: values.name ?? '', memberIds, managerIds },
+      formVals,
+      TEAM_MESSAGES,
+    );
+    if (!parsed.ok) return renderTeam(req, res, parsed.form, 400);
     try {
-      await services.teams.update(
-        actorOf(req),
-        id,
-        { name, memberIds, managerIds },
-        requestContext(req),
-      );
+      await services.teams.update(actorOf(req), id, parsed.data, requestContext(req));
       return redirect(req, res, `/admin/equipes/${id}`, {
         type: 'success',
         message: 'L’équipe est enregistrée.',

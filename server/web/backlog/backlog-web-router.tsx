@@ -4,6 +4,7 @@ import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { backlogItemsQuery, backlogQuery } from '../../features/backlog/backlog-schemas';
+import { reassignFollowUpsBody } from '../../features/follow-ups/follow-up-schemas';
 import { AppError, NotFoundError } from '../../lib/errors';
 import { byFrenchName } from '../../lib/french-order';
 import { formList, formValues } from '../forms';
@@ -119,7 +120,9 @@ export function backlogWebRouter(services: Services): Router {
     const values = formValues(req.body, ['toAssigneeId', 'retour']);
     const back = localPath(values.retour) ?? '/';
     const ids = formList(req.body, 'ids');
-    const ok = uuid.safeParse(values.toAssigneeId).success && ids.length > 0;
+    // The API's schema: an assignee and 1 to 500 follow-up ids (a malformed one refused here,
+    // not by the database).
+    const ok = reassignFollowUpsBody.safeParse({ toAssigneeId: values.toAssigneeId, ids }).success;
     if (!ok)
       return redirect(req, res, back, {
         type: 'error',

@@ -216,6 +216,20 @@ describe('rights pages over HTTP', () => {
         version: '1',
       });
       expect(renamed.status).toBe(303);
+      // A version that is not one: 400, the bad-request page (it was a 404), nothing archived.
+      const odd = await post(admin, '/admin/droits', '/admin/droits/aide_cantine/archive', {
+        version: 'abc',
+        archived: 'true',
+      });
+      expect(odd.status).toBe(400);
+      expect(odd.text).toContain('Demande incorrecte');
+      expect(
+        (
+          await testKnex()('rights')
+            .where({ structure_id: team.structure.id, code: 'aide_cantine' })
+            .first()
+        ).archived_at,
+      ).toBeNull();
       const archived = await post(admin, '/admin/droits', '/admin/droits/aide_cantine/archive', {
         version: '2',
         archived: 'true',

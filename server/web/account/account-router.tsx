@@ -4,7 +4,7 @@ import { isAuthenticated } from '../../auth/policies';
 import type { Deps } from '../../container';
 import type { TwoFactorStatus } from '../../features/two-factor/two-factor-service';
 import type { Preferences } from '../../features/users/user-preference-service';
-import { NotFoundError } from '../../lib/errors';
+import { parseInput } from '../../lib/validate';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -114,10 +114,10 @@ export function accountWebRouter(services: Services): Router {
     sendPage(res, <AccountPage ctx={ctx} prefs={prefs} twoFactor={twoFactor} />);
   });
   r.post('/mon-compte', isAuthenticated(), csrf.csrfSynchronisedProtection, async (req, res) => {
-    const body = preferencesForm.safeParse(req.body ?? {});
-    if (!body.success) throw new NotFoundError('Page');
+    // A value the form never sends answers 400 (the bad-request page), not 404.
+    const body = parseInput(preferencesForm, req.body ?? {}, 'body');
     const prefs = await services.preferences.update(actorOf(req), {
-      emailNotifications: body.data.emailNotifications === 'true',
+      emailNotifications: body.emailNotifications === 'true',
     });
     await redirect(req, res, '/mon-compte', {
       type: 'success',

@@ -8,6 +8,7 @@ import {
 } from '../../features/deadlines/deadline-admin-service';
 import { requestContext } from '../../http/request-context';
 import { hasCode, NotFoundError } from '../../lib/errors';
+import { parseInput } from '../../lib/validate';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -38,9 +39,8 @@ export function deadlineWebRouter(services: Services): Router {
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
       const id = idOf(req);
-      const body = retryForm.safeParse(req.body ?? {});
-      if (!body.success) throw new NotFoundError('Page');
-      const back = `/admin/echeances?view=${body.data.view ?? 'troubled'}`;
+      const body = parseInput(retryForm, req.body ?? {}, 'body');
+      const back = `/admin/echeances?view=${body.view ?? 'troubled'}`;
       try {
         await services.deadlineAdmin.retry(actorOf(req), id, requestContext(req));
       } catch (err) {

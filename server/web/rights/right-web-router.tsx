@@ -11,6 +11,7 @@ import {
   updateRightBody,
 } from '../../features/rights/right-schemas';
 import { hasCode, NotFoundError } from '../../lib/errors';
+import { parseInput } from '../../lib/validate';
 import { compact, formValues, parseWith } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, staff } from '../page-helpers';
@@ -212,14 +213,13 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
       const code = codeOf(req);
-      const body = archiveForm.safeParse(req.body ?? {});
-      if (!body.success) throw new NotFoundError('Page');
-      const archived = body.data.archived === 'true';
+      const body = parseInput(archiveForm, req.body ?? {}, 'body');
+      const archived = body.archived === 'true';
       try {
         const right = await services.rights.update(
           actorOf(req),
           code,
-          { archived, version: body.data.version },
+          { archived, version: body.version },
           requestContext(req),
         );
         await redirect(req, res, '/admin/droits', {

@@ -129,6 +129,14 @@ describe('failed deadlines, visible to admins: the deadlines page with its retry
   it('when the admin retries it from the page, then it is pending again and the real worker delivers it; a second retry is refused', async () => {
     const agent = await loginAs(ctx.app, team.admin.email);
     const page = await agent.get('/admin/echeances');
+    // A view the page never sends: 400, the bad-request page (it was a 404), nothing retried.
+    const odd = await agent
+      .post(`/admin/echeances/${failedId}/relancer`)
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), view: 'tout' });
+    expect(odd.status).toBe(400);
+    expect(odd.text).toContain('Demande incorrecte');
+    expect((await testKnex()('deadlines').where({ id: failedId }).first()).status).toBe('failed');
     const posted = await agent
       .post(`/admin/echeances/${failedId}/relancer`)
       .type('form')

@@ -64,5 +64,13 @@ describe("a user's own digest email preference, in the API and on the account pa
       .send({ emailNotifications: 'true' });
     expect(forged.status).toBe(403);
     expect(await stored(team.observer.id)).toBe(false);
+    // A value the box never sends: 400, the bad-request page (it was a 404), nothing changes.
+    const odd = await agent
+      .post('/mon-compte')
+      .type('form')
+      .send({ _csrf: csrfOf(after.text), emailNotifications: 'on' });
+    expect(odd.status).toBe(400);
+    expect(odd.text).toContain('Demande incorrecte');
+    expect(await stored(team.observer.id)).toBe(false);
   });
 });

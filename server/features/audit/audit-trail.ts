@@ -14,11 +14,6 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-interface Queue {
-  waiting: Waiting[];
-  busy: boolean;
-}
-
 /**
  * A grouped INSERT refused for its rows (a constraint, a trigger: SQLSTATE classes 22 and 23,
  * P0001): nothing was written, so each caller's events may be written again on their own. A
@@ -45,7 +40,8 @@ const refusedForItsRows = (err: unknown) =>
  *   request's refused event fails that request only.
  */
 function createGroupCommit(recordMany: AuditRepository['recordMany'], boundMs: number) {
-  const queues = new WeakMap<Knex, Map<string, Queue>>();
+  /** The callers waiting per structure on each database; a queue here is being drained. */
+  const queues = new WeakMap<Knex, Map<string, Waiting[]>>();
 
   /** The events' INSERT, or an ETIMEDOUT error when it did not answer within the bound. */
   const insert = (db: Knex, events: AuditInput[]) =>
@@ -72,22 +68,21 @@ function createGroupCommit(recordMany: AuditRepository['recordMany'], boundMs: n
     }
   }
 
-  async function drain(db: Knex, key: string, queue: Queue) {
-    queue.busy = true;
+  async function drain(db: Knex, key: string, waiting: Waiting[]) {
     try {
-      while (queue.waiting.length) {
+      while (waiting.length) {
         let count = 0;
         let taken = 0;
         // Whole requests only; the first one whatever its size.
         while (
-          taken < queue.waiting.length &&
-          (taken === 0 || count + queue.waiting[taken].events.length <= GROUP_COMMIT_MAX_EVENTS)
+          taken < waiting.length &&
+          (taken === 0 || count + waiting[taken].events.length <= GROUP_COMMIT_MAX_EVENTS)
         )
-          count += queue.waiting[taken++].events.length;
-        await commit(db, queue.waiting.splice(0, taken));
+          count += waiting[taken++].events.length;
+        await commit(db, waiting.splice(0, taken));
       }
     } finally {
-      queue.busy = false;
+      // Emptied with no await since: the next caller starts a new queue and its drain.
       queues.get(db)?.delete(key);
     }
   }
@@ -97,12 +92,12 @@ function createGroupCommit(recordMany: AuditRepository['recordMany'], boundMs: n
     let byStructure = queues.get(db);
     if (!byStructure) queues.set(db, (byStructure = new Map()));
     const key = events[0].structureId ?? '';
-    let queue = byStructure.get(key);
-    if (!queue) byStructure.set(key, (queue = { waiting: [], busy: false }));
-    const q = queue;
+    const draining = byStructure.get(key);
+    const waiting = draining ?? [];
+    if (!draining) byStructure.set(key, waiting);
     return new Promise<void>((resolve, reject) => {
-      q.waiting.push({ events, resolve, reject });
-      if (!q.busy) void drain(db, key, q);
+      waiting.push({ events, resolve, reject });
+      if (!draining) void drain(db, key, waiting);
     });
   };
 }

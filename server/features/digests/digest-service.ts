@@ -11,7 +11,7 @@ import type { NotificationService } from '../notifications/notification-service'
 import type { ReferralService } from '../referrals/referral-service';
 import type { UserService } from '../users/user-service';
 import { digestEmail, digestLines, isEmpty } from './digest-email';
-import { type DigestRepository } from './digest-repository';
+import { type DigestCounts, type DigestRepository } from './digest-repository';
 
 export interface DigestServiceDeps {
   knex: Knex;
@@ -94,18 +94,18 @@ export function createDigestService(deps: DigestServiceDeps) {
       };
       const outbox = outboxIn(trx);
       let sent = 0;
+      // A partner's count is its organisation's: read once for all its users.
+      const awaiting = new Map<string, Promise<number>>();
+      const partnerCounts = async (partnerId: string | null): Promise<DigestCounts> => {
+        if (partnerId && !awaiting.has(partnerId))
+          awaiting.set(partnerId, referrals.countAwaitingAnswer(trx, partnerId, at.now));
+        const waiting = partnerId ? await awaiting.get(partnerId)! : 0;
+        return { dueToday: 0, overdue: 0, referrals: waiting, escalations: 0, reports: 0 };
+      };
       for (const user of await digests.recipients(trx, structureId)) {
         const counts =
           user.role === 'partner'
-            ? {
-                dueToday: 0,
-                overdue: 0,
-                referrals: user.partnerId
-                  ? await referrals.countAwaitingAnswer(trx, user.partnerId, at.now)
-                  : 0,
-                escalations: 0,
-                reports: 0,
-              }
+            ? await partnerCounts(user.partnerId)
             : await digests.countsFor(trx, structureId, user, at);
         if (isEmpty(counts)) continue;
         const created = await notifications.notifyInTransaction(trx, {

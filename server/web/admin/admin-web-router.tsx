@@ -1,4 +1,5 @@
 import { Router, type Request, type Response } from 'express';
+import { z } from 'zod';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
@@ -6,6 +7,7 @@ import { patchSettingsBody } from '../../features/settings/settings-schemas';
 import { createTeamBody, updateTeamBody } from '../../features/teams/team-schemas';
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
 import { AppError, hasCode, ValidationError } from '../../lib/errors';
+import { parseInput } from '../../lib/validate';
 import { formList, formValues, parseWith } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
@@ -33,6 +35,9 @@ const USER_MESSAGES: Record<string, string> = {
   role: 'Choisissez un rôle',
   teamIds: 'Choisissez des équipes de la structure',
 };
+/** A user's access form: its one button sends the state to set, nothing else. */
+const accessForm = z.object({ _csrf: z.string(), disabled: z.enum(['true', 'false']) }).strict();
+
 const TEAM_MESSAGES: Record<string, string> = {
   name: 'Saisissez un nom d’équipe (100 caractères au plus)',
   memberIds: 'Choisissez des membres actifs de la structure',
@@ -283,13 +288,8 @@ export function adminWebRouter(services: Services): Router {
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
       const id = idOf(req);
-      // Only the two buttons' values: anything else changes nothing (it once re-enabled).
-      const choice = formValues(req.body, ['disabled']).disabled;
-      if (choice !== 'true' && choice !== 'false')
-        throw new ValidationError('Invalid body', [
-          { field: 'disabled', message: 'must be true or false' },
-        ]);
-      const disabled = choice === 'true';
+      // Anything but 'true' or 'false' is a 400 and changes nothing (it once re-enabled).
+      const disabled = parseInput(accessForm, req.body ?? {}, 'body').disabled === 'true';
       try {
         await services.users.update(actorOf(req), id, { disabled }, requestContext(req));
         await redirect(req, res, `/admin/utilisateurs/${id}`, {

@@ -173,6 +173,10 @@ export const PLAN_MESSAGES: Messages = {
   assigneeId: 'Cette personne ne fait pas partie de votre structure',
 };
 
+export const COMPLETE_MESSAGES: Messages = {
+  note: 'Écrivez une note courte, ou laissez le champ vide',
+};
+
 export const RESCHEDULE_MESSAGES: Messages = {
   dueAt: 'Indiquez la nouvelle date et l’heure du suivi',
   'dueAt:date_in_past': PAST_DUE('La nouvelle date du suivi'),

@@ -6,6 +6,17 @@ import { csrfOf, inputValue } from './html';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
 
+/** This Paris time `days` days from now, as a datetime-local field holds it. */
+const dayAt = (days: number, hhmm: string) =>
+  `${parisDay(new Date(Date.now() + days * 24 * 3600 * 1000))}T${hhmm}`;
+
+/** The hidden version field of a follow-up's form of this kind (a page has several). */
+function formVersion(html: string, action: string, kind: string): string | undefined {
+  const forms = html.split('<form').filter((f) => f.includes(`action="${action}"`));
+  const form = forms.find((f) => f.includes(`name="action" value="${kind}"`));
+  return /name="version" value="(\d+)"/.exec(form ?? '')?.[1];
+}
+
 /** Tomorrow at this Paris time, as a datetime-local field holds it. */
 const tomorrowAt = (hhmm: string) => `${parisDay(new Date(Date.now() + 24 * 3600 * 1000))}T${hhmm}`;
 
@@ -210,5 +221,171 @@ describe('person file forms over HTTP', () => {
     );
     expect(inputValue(res.text, 'contact-nextFollowUpTitle')).toBe('Revoir au marché');
     expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(before);
+  });
+
+  /**
+   * The "done" and "reschedule" forms, from the file and from "Mes actions", send the version
+   * they showed: a change made meanwhile answers 409 with what was typed kept on the page, and
+   * a note too long is refused by its field rather than cut.
+   */
+  describe('follow-up forms: versions, conflicts and the note', () => {
+    let manager: Agent;
+    beforeAll(async () => {
+      manager = await loginAs(ctx.app, team.manager.email);
+    });
+
+    it('when the pages show a follow-up, then its done and reschedule forms carry its version', async () => {
+      const id = await plan('Rappeler la mission locale');
+      const file = await worker.get(`/personnes/${personId}`);
+      expect(formVersion(file.text, `/suivis/${id}`, 'terminer')).toBe('1');
+      expect(formVersion(file.text, `/suivis/${id}`, 'reporter')).toBe('1');
+      const home = await worker.get('/');
+      expect(formVersion(home.text, `/suivis/${id}`, 'terminer')).toBe('1');
+    });
+
+    it('when a follow-up is rescheduled from a file read before a colleague moved it, then 409 shows it as it is now with the typed date kept, and sending again applies it', async () => {
+      const id = await plan('Accompagner au CCAS');
+      const file = await worker.get(`/personnes/${personId}`);
+      const theirs = new Date(Date.now() + 5 * 24 * 3600 * 1000);
+      theirs.setUTCSeconds(0, 0);
+      const moved = await manager
+        .patch(`/api/follow-ups/${id}`)
+        .send({ dueAt: theirs.toISOString(), version: 1 });
+      expect(moved.status).toBe(200);
+
+      const mine = dayAt(3, '10:45');
+      const res = await post(worker, `/suivis/${id}`, {
+        action: 'reporter',
+        retour: `/personnes/${personId}`,
+        dueAt: mine,
+        version: formVersion(file.text, `/suivis/${id}`, 'reporter')!,
+      });
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('Ce suivi a été modifié pendant que vous le changiez');
+      expect(res.text).toContain('rien n’a été enregistré');
+      expect(inputValue(res.text, `report-${id}-dueAt`)).toBe(mine);
+      // The form now carries the saved version: sending it again is a choice made knowingly.
+      expect(formVersion(res.text, `/suivis/${id}`, 'reporter')).toBe('2');
+      const row = await testKnex()('follow_ups').where({ id }).first();
+      expect(new Date(row.due_at).toISOString()).toBe(theirs.toISOString());
+
+      const again = await post(worker, `/suivis/${id}`, {
+        action: 'reporter',
+        retour: `/personnes/${personId}`,
+        dueAt: mine,
+        version: '2',
+      });
+      expect(again.status).toBe(303);
+      const after = await testKnex()('follow_ups').where({ id }).first();
+      expect(toParisLocalInput(after.due_at)).toBe(mine);
+      expect(after.version).toBe(3);
+    });
+
+    it('when a follow-up is marked done with a note from "Mes actions" after a colleague rescheduled it, then 409 keeps the note in its field and nothing is saved', async () => {
+      const id = await plan('Déposer le dossier FSL');
+      const home = await worker.get('/');
+      await manager
+        .patch(`/api/follow-ups/${id}`)
+        .send({ dueAt: new Date(Date.now() + 3 * 24 * 3600 * 1000).toISOString() });
+      const note = 'Déposé au guichet, récépissé dans le dossier';
+      const res = await post(worker, `/suivis/${id}`, {
+        action: 'terminer',
+        retour: '/',
+        note,
+        version: formVersion(home.text, `/suivis/${id}`, 'terminer')!,
+      });
+      expect(res.status).toBe(409);
+      expect(res.text.includes('<h1>Mes actions</h1>')).toBe(true);
+      expect(res.text.includes('Ce suivi a été modifié pendant que vous le changiez')).toBe(true);
+      expect(inputValue(res.text, `fait-${id}-note`)).toBe(note);
+      expect(formVersion(res.text, `/suivis/${id}`, 'terminer')).toBe('2');
+      const row = await testKnex()('follow_ups').where({ id }).first();
+      expect(row.status).toBe('open');
+      expect(row.completion_note_enc).toBeNull();
+    });
+
+    it('when a follow-up is marked done with a note after a colleague already closed it, then 409 quotes the note so it is not lost', async () => {
+      const id = await plan('Appeler le bailleur');
+      const closed = await manager.patch(`/api/follow-ups/${id}`).send({ status: 'cancelled' });
+      expect(closed.status).toBe(200);
+      const res = await post(worker, `/suivis/${id}`, {
+        action: 'terminer',
+        retour: `/personnes/${personId}`,
+        note: 'Le bailleur accepte un échéancier',
+        version: '1',
+      });
+      expect(res.status).toBe(409);
+      expect(res.text.includes('Quelqu’un d’autre l’a modifié')).toBe(true);
+      expect(
+        res.text.includes(
+          'la voici pour la reporter où il faut : « Le bailleur accepte un échéancier »',
+        ),
+      ).toBe(true);
+      // A form without a version (a page of before) meets the closed follow-up itself.
+      const unversioned = await post(worker, `/suivis/${id}`, {
+        action: 'terminer',
+        retour: `/personnes/${personId}`,
+        note: 'Échéancier signé',
+      });
+      expect(unversioned.status).toBe(409);
+      expect(unversioned.text.includes('Il a déjà été fait, annulé ou rouvert entre-temps')).toBe(
+        true,
+      );
+      expect(unversioned.text.includes('« Échéancier signé »')).toBe(true);
+      expect((await testKnex()('follow_ups').where({ id }).first()).status).toBe('cancelled');
+    });
+
+    it('when the note is longer than 280 characters, then 400 says so by the field and keeps it whole, and the follow-up stays open', async () => {
+      const id = await plan('Relancer la CPAM');
+      const note = 'Relancé par téléphone, '.repeat(14).trim();
+      expect(note.length).toBeGreaterThan(280);
+      const res = await post(worker, `/suivis/${id}`, {
+        action: 'terminer',
+        retour: `/personnes/${personId}`,
+        note,
+        version: '1',
+      });
+      expect(res.status).toBe(400);
+      expect(
+        res.text.includes(
+          `<p id="fait-${id}-note-error" class="fr-error-text">Saisissez 280 caractères au plus (${note.length} saisis)</p>`,
+        ),
+      ).toBe(true);
+      expect(inputValue(res.text, `fait-${id}-note`)).toBe(note);
+      const row = await testKnex()('follow_ups').where({ id }).first();
+      expect(row.status).toBe('open');
+      expect(row.completion_note_enc).toBeNull();
+    });
+
+    it('when a form sends a version that is not one, then 400 and nothing changes', async () => {
+      const id = await plan('Écrire à la CAF');
+      const res = await post(worker, `/suivis/${id}`, {
+        action: 'terminer',
+        retour: '/',
+        version: 'abc',
+      });
+      expect(res.status).toBe(400);
+      expect(res.text.includes('Le formulaire contient une erreur')).toBe(true);
+      expect((await testKnex()('follow_ups').where({ id }).first()).status).toBe('open');
+    });
+
+    it('when a follow-up marked done is taken back from the message, then the undo carries the version it was done at', async () => {
+      const id = await plan('Prendre RDV à la PMI');
+      const done = await post(worker, `/suivis/${id}`, {
+        action: 'terminer',
+        retour: '/',
+        version: '1',
+      });
+      expect(done.status).toBe(303);
+      const after = await worker.get('/');
+      expect(formVersion(after.text, `/suivis/${id}`, 'rouvrir')).toBe('2');
+      const undo = await post(worker, `/suivis/${id}`, {
+        action: 'rouvrir',
+        retour: '/',
+        version: '2',
+      });
+      expect(undo.status).toBe(303);
+      expect((await testKnex()('follow_ups').where({ id }).first()).status).toBe('open');
+    });
   });
 });

@@ -4,7 +4,13 @@ import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { updateFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
 import { hasCode, NotFoundError, ValidationError } from '../../lib/errors';
-import { dateField, formFromServiceError, parseWith, RESCHEDULE_MESSAGES } from '../forms';
+import {
+  COMPLETE_MESSAGES,
+  dateField,
+  formFromServiceError,
+  parseWith,
+  RESCHEDULE_MESSAGES,
+} from '../forms';
 import { localPath } from '../format';
 import { csrf, pageContext } from '../page-context';
 import {
@@ -19,7 +25,8 @@ import {
 import type { RenderPerson } from '../persons/person-file-router';
 import { renderBacklog } from '../backlog/backlog-web-router';
 import { sendPage } from '../render';
-import { ActionsPage, actionsPageHref } from '../views/actions-page';
+import { ActionsPage, actionsPageHref, type FollowUpAttempt } from '../views/actions-page';
+import type { FormState } from '../views/components';
 import { renderObservation } from '../observation/observation-web-router';
 import { homeFor } from '../../auth/actor';
 import { isAuthenticated } from '../../auth/policies';
@@ -48,16 +55,28 @@ export function followUpWebRouter(
     return renderObservation(services, req, res, '/');
   });
   // A manager's own follow-ups, where a worker's are at the root.
-  r.get('/mes-actions', staff(), renderActions);
+  r.get('/mes-actions', staff(), (req, res) => renderActions(req, res));
 
-  async function renderActions(req: Request, res: Response) {
+  /**
+   * "Mes actions", page `page` (the address's own when not given), with a "done" form sent
+   * back (`attempt`) when there is one.
+   */
+  async function renderActions(
+    req: Request,
+    res: Response,
+    sentBack?: { page: number; attempt: FollowUpAttempt; status: number },
+  ) {
     const actor = actorOf(req);
-    const q = pageQuery.safeParse(req.query);
-    if (!q.success) throw new NotFoundError('Page');
+    let page = sentBack?.page;
+    if (page === undefined) {
+      const q = pageQuery.safeParse(req.query);
+      if (!q.success) throw new NotFoundError('Page');
+      page = q.data.page;
+    }
     const [followUps, notes, ctx] = await Promise.all([
       services.followUps.list(
         actor,
-        { assignee: 'me', status: 'open', page: q.data.page, pageSize: LIST_PAGE_SIZE },
+        { assignee: 'me', status: 'open', page, pageSize: LIST_PAGE_SIZE },
         requestContext(req),
       ),
       services.notifications.list(actor.id, { unread: true, page: 1, pageSize: 5 }),
@@ -66,7 +85,8 @@ export function followUpWebRouter(
     ]);
     const base = actor.role === 'manager' ? '/mes-actions' : '/';
     const href = (p: number) => actionsPageHref(p, base);
-    if (await redirectPastLastPage(req, res, followUps, href, ctx.flash)) return;
+    // A form sent back is shown where it was typed, never behind a redirect that would drop it.
+    if (!sentBack && (await redirectPastLastPage(req, res, followUps, href, ctx.flash))) return;
     ctx.unread = notes.unread;
     sendPage(
       res,
@@ -76,11 +96,13 @@ export function followUpWebRouter(
         notifications={notes.items}
         now={now()}
         base={base}
+        attempt={sentBack?.attempt}
       />,
+      sentBack?.status,
     );
   }
 
-  // ---- Follow-up: complete or reschedule ------------------------------------------------------
+  // ---- Follow-up: complete, reschedule or reopen ----------------------------------------------
   const followUpForm = z
     .object({
       _csrf: z.string(),
@@ -89,8 +111,18 @@ export function followUpWebRouter(
       dueAt: z.string().optional(),
       allowPast: z.literal('1').optional(),
       note: z.string().optional(),
+      // The version the page showed (checked by the service: 409 if the follow-up moved since).
+      version: z.string().optional(),
     })
     .strict();
+
+  /** The page a follow-up's form is on: a person's file, or a page of "Mes actions". */
+  function formPage(returnTo: string): { personId: string } | { actionsPage: number } | null {
+    const person = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
+    if (person) return { personId: person[1] };
+    const actions = /^\/(?:mes-actions)?(?:\?page=(\d{1,6}))?$/.exec(returnTo);
+    return actions ? { actionsPage: Number(actions[1] ?? 1) } : null;
+  }
 
   r.post('/suivis/:id', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
@@ -99,74 +131,82 @@ export function followUpWebRouter(
     if (!body.success) {
       throw new ValidationError('Invalid body', [{ field: 'action', message: 'Action inconnue' }]);
     }
+    const { action } = body.data;
     const returnTo = localPath(body.data.retour) ?? '/';
-    const personMatch = /^\/personnes\/([0-9a-f-]{36})$/.exec(returnTo);
-    const values = { dueAt: body.data.dueAt ?? '', allowPast: body.data.allowPast ?? '' };
-    let input: z.infer<typeof updateFollowUpBody>;
-    if (body.data.action === 'terminer') {
-      const note = body.data.note?.trim().slice(0, 280);
-      input = note ? { status: 'done', note } : { status: 'done' };
-    } else if (body.data.action === 'rouvrir') {
-      input = { status: 'open' };
+    const page = formPage(returnTo);
+    const values = {
+      dueAt: body.data.dueAt ?? '',
+      allowPast: body.data.allowPast ?? '',
+      note: body.data.note ?? '',
+    };
+    // Checked by the API's schema: a version that is not one is the form's error, not ignored.
+    const version = body.data.version === undefined ? {} : { version: Number(body.data.version) };
+
+    /** The form shown again on its page with what was typed; elsewhere, said in a message. */
+    const sendBack = async (attempt: FollowUpAttempt, status: number, message: string) => {
+      if (page && 'personId' in page)
+        return renderPerson(req, res, page.personId, { followUp: attempt }, status);
+      if (page) return renderActions(req, res, { page: page.actionsPage, attempt, status });
+      return redirect(req, res, returnTo, { type: 'error', message });
+    };
+
+    let parsed: ReturnType<typeof parseWith<typeof updateFollowUpBody>>;
+    if (action === 'terminer') {
+      const note = values.note.trim() ? { note: values.note } : {};
+      parsed = parseWith(
+        updateFollowUpBody,
+        { status: 'done', ...note, ...version },
+        { note: values.note },
+        COMPLETE_MESSAGES,
+      );
+    } else if (action === 'rouvrir') {
+      parsed = parseWith(updateFollowUpBody, { status: 'open', ...version }, {}, {});
     } else {
       const errors: Record<string, string> = {};
       const dueAt = dateField(values, 'dueAt', errors, RESCHEDULE_MESSAGES.dueAt, true);
-      const parsed = parseWith(
+      parsed = parseWith(
         updateFollowUpBody,
-        { dueAt: dueAt ?? '', ...(body.data.allowPast ? { allowPast: true } : {}) },
-        values,
+        { dueAt: dueAt ?? '', ...(body.data.allowPast ? { allowPast: true } : {}), ...version },
+        { dueAt: values.dueAt, allowPast: values.allowPast },
         RESCHEDULE_MESSAGES,
         errors,
       );
-      if (!parsed.ok) {
-        if (personMatch) {
-          return renderPerson(
-            req,
-            res,
-            personMatch[1],
-            { reschedule: { id, form: parsed.form } },
-            400,
-          );
-        }
-        return redirect(req, res, returnTo, {
-          type: 'error',
-          message: RESCHEDULE_MESSAGES.dueAt,
-        });
-      }
-      input = parsed.data;
     }
+    if (!parsed.ok) {
+      const message = Object.values(parsed.form.errors)[0];
+      if (action === 'rouvrir') return redirect(req, res, returnTo, { type: 'error', message });
+      return sendBack({ id, action, form: parsed.form }, 400, message);
+    }
+    const typed: FormState = {
+      values: action === 'terminer' ? { note: values.note } : values,
+      errors: {},
+    };
     try {
-      const f = await services.followUps.update(actor, id, input, requestContext(req));
+      const f = await services.followUps.update(actor, id, parsed.data, requestContext(req));
       await redirect(req, res, returnTo, {
         type: 'success',
         message:
-          body.data.action === 'terminer'
+          action === 'terminer'
             ? `Suivi « ${f.title} » marqué comme fait.`
-            : body.data.action === 'rouvrir'
+            : action === 'rouvrir'
               ? `Suivi « ${f.title} » rouvert.`
               : `Suivi « ${f.title} » reporté.`,
-        // Done by mistake: taken back from the message itself.
+        // Done by mistake: taken back from the message itself, at the version it was done at.
         undo:
-          body.data.action === 'terminer'
+          action === 'terminer'
             ? {
                 action: `/suivis/${id}`,
-                fields: { action: 'rouvrir', retour: returnTo },
+                fields: { action: 'rouvrir', retour: returnTo, version: String(f.version) },
                 label: `Annuler : rouvrir « ${f.title} »`,
               }
             : undefined,
       });
     } catch (err) {
       // A date the rules refuse (in the past, unconfirmed): said by the field, what was typed kept.
-      const refused = formFromServiceError(err, values, RESCHEDULE_MESSAGES);
-      if (refused) {
-        if (personMatch) {
-          return renderPerson(req, res, personMatch[1], { reschedule: { id, form: refused } }, 400);
-        }
-        return redirect(req, res, returnTo, {
-          type: 'error',
-          message: Object.values(refused.errors)[0],
-        });
-      }
+      const refused =
+        action === 'reporter' && formFromServiceError(err, values, RESCHEDULE_MESSAGES);
+      if (refused)
+        return sendBack({ id, action, form: refused }, 400, Object.values(refused.errors)[0]);
       // A colleague's follow-up (its buttons are not shown, but a page may be stale): the
       // refusal is said on the page the user came from, not as a 403 page.
       if (hasCode(err, 'forbidden')) {
@@ -177,10 +217,14 @@ export function followUpWebRouter(
         });
       }
       if (!hasCode(err, 'stale_version', 'invalid_transition')) throw err;
-      await redirect(req, res, returnTo, {
-        type: 'error',
-        message: 'Ce suivi a déjà été fait ou annulé entre-temps ; la page est à jour.',
-      });
+      const stale =
+        err.code === 'stale_version'
+          ? 'Quelqu’un d’autre l’a modifié depuis que vous avez ouvert la page : rien n’a été enregistré.'
+          : 'Il a déjà été fait, annulé ou rouvert entre-temps : rien n’a été enregistré.';
+      // Reopening types nothing: the page, up to date, says it.
+      if (action === 'rouvrir')
+        return redirect(req, res, returnTo, { type: 'error', message: `Ce suivi : ${stale}` });
+      return sendBack({ id, action, form: typed, stale }, 409, stale);
     }
   });
 

@@ -55,7 +55,7 @@ export type RenderPerson = (
 
 /**
  * Renders a person's file: the page itself, and the page a form of it comes back to with its
- * mistakes (the follow-up router's reschedule form too).
+ * mistakes (the follow-up router's done and reschedule forms too).
  */
 export function personFileRenderer(services: Services, now: () => Date): RenderPerson {
   return async function renderPerson(
@@ -103,7 +103,7 @@ export function personFileRenderer(services: Services, now: () => Date): RenderP
         forms={{
           contact: forms.contact ?? emptyForm({ occurredAt: toParisLocalInput(now()) }),
           plan: forms.plan ?? emptyForm(),
-          reschedule: forms.reschedule,
+          followUp: forms.followUp,
           right: forms.right,
         }}
       />,

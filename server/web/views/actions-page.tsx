@@ -1,37 +1,124 @@
 import type { FollowUpView as FollowUp } from '../../features/follow-ups/follow-up-service';
 import type { Notification } from '../../features/notifications/notification-repository';
 import type { Page } from '../../lib/validate';
-import { formatDateTime, localPath, parisDay, plural } from '../format';
-import { Csrf, Pagination } from './components';
+import { formatDateTime, localPath, parisDay, parseParisLocal, plural } from '../format';
+import {
+  Csrf,
+  emptyForm,
+  ErrorSummary,
+  Pagination,
+  StaleAlert,
+  TextField,
+  type FormState,
+} from './components';
 import { Layout, type PageContext } from './layout';
+
+/**
+ * A follow-up form sent back to the page it came from: which follow-up and which of its forms,
+ * what was typed, the mistakes, and, when someone changed or closed the follow-up meanwhile
+ * (nothing saved), what to tell the user.
+ */
+export interface FollowUpAttempt {
+  id: string;
+  action: 'terminer' | 'reporter';
+  form: FormState;
+  stale?: string;
+}
+
+const COMPLETE_LABELS: Record<string, string> = { note: 'Note courte' };
+
+/** The attempt's form if it is this follow-up's `action` form, else an empty one. */
+export const attemptForm = (
+  attempt: FollowUpAttempt | undefined,
+  followUp: FollowUp,
+  action: FollowUpAttempt['action'],
+): { form: FormState; stale?: string } =>
+  attempt?.id === followUp.id && attempt.action === action
+    ? { form: attempt.form, stale: attempt.stale }
+    : { form: emptyForm() };
+
+/** A follow-up's form sent back after a 409: what happened, and that nothing typed is lost. */
+export function StaleFollowUp({ message }: { message: string }) {
+  return (
+    <StaleAlert title="Ce suivi a été modifié pendant que vous le changiez">
+      <p>
+        {message} Ce que vous aviez saisi est conservé ci-dessous : vérifiez le suivi tel qu’il est
+        maintenant, puis validez à nouveau si c’est toujours utile.
+      </p>
+    </StaleAlert>
+  );
+}
+
+/**
+ * A sent-back attempt whose follow-up the page no longer lists (done, cancelled or handed to
+ * someone else meanwhile): said at the top, with the note that was typed, so it is not lost.
+ */
+export function UnlistedAttempt({
+  attempt,
+  listed,
+}: {
+  attempt?: FollowUpAttempt;
+  listed: FollowUp[];
+}) {
+  // Listed and still the user's to change: its own form shows the attempt.
+  if (!attempt?.stale || listed.some((f) => f.id === attempt.id && f.canChange)) return null;
+  const note = attempt.form.values.note?.trim();
+  const dueAt = attempt.form.values.dueAt?.trim();
+  const typedDate = dueAt ? parseParisLocal(dueAt) : null;
+  return (
+    <StaleAlert title="Ce suivi a été modifié pendant que vous le changiez">
+      <p>{attempt.stale}</p>
+      {note ? (
+        <p>
+          La note que vous aviez saisie n’a pas été enregistrée ; la voici pour la reporter où il
+          faut : « {note} »
+        </p>
+      ) : null}
+      {dueAt ? (
+        <p>
+          La nouvelle date que vous aviez saisie n’a pas été enregistrée :{' '}
+          {typedDate ? formatDateTime(typedDate) : dueAt}.
+        </p>
+      ) : null}
+    </StaleAlert>
+  );
+}
 
 export function CompleteButton({
   ctx,
   followUp,
   returnTo,
+  attempt,
 }: {
   ctx: PageContext;
   followUp: FollowUp;
   returnTo: string;
+  attempt?: FollowUpAttempt;
 }) {
+  const { form, stale } = attemptForm(attempt, followUp, 'terminer');
+  const prefix = `fait-${followUp.id}-`;
   return (
-    <form method="post" action={`/suivis/${followUp.id}`} class="av-inline-form">
+    <form method="post" action={`/suivis/${followUp.id}`} class="av-inline-form" novalidate>
       <Csrf token={ctx.csrfToken} />
       <input type="hidden" name="action" value="terminer" />
       <input type="hidden" name="retour" value={returnTo} />
-      <div class="fr-input-group fr-mb-1w">
-        <label class="fr-label fr-text--sm" for={`note-${followUp.id}`}>
-          Note courte (facultative)<span class="fr-sr-only"> : {followUp.title}</span>
-        </label>
-        <input
-          class="fr-input"
-          type="text"
-          id={`note-${followUp.id}`}
-          name="note"
-          maxLength={280}
-          autocomplete="off"
-        />
-      </div>
+      {/* The version shown: a follow-up changed since answers 409 with the note kept. */}
+      <input type="hidden" name="version" value={String(followUp.version)} />
+      {stale ? <StaleFollowUp message={stale} /> : null}
+      <ErrorSummary form={form} labels={COMPLETE_LABELS} idPrefix={prefix} />
+      <TextField
+        form={form}
+        idPrefix={prefix}
+        name="note"
+        label={
+          <>
+            Note courte (facultative)<span class="fr-sr-only"> : {followUp.title}</span>
+          </>
+        }
+        hint="280 caractères au plus"
+        autocomplete="off"
+        maxLength={280}
+      />
       <button
         type="submit"
         class="fr-btn fr-btn--sm fr-btn--secondary fr-icon-check-line fr-btn--icon-left"
@@ -47,11 +134,13 @@ function FollowUpList({
   items,
   emptyText,
   returnTo,
+  attempt,
 }: {
   ctx: PageContext;
   items: FollowUp[];
   emptyText: string;
   returnTo: string;
+  attempt?: FollowUpAttempt;
 }) {
   if (items.length === 0) return <p class="fr-text--sm">{emptyText}</p>;
   return (
@@ -69,7 +158,7 @@ function FollowUpList({
               prévu le {formatDateTime(f.dueAt)}
             </p>
           </div>
-          <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} />
+          <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} attempt={attempt} />
         </li>
       ))}
     </ul>
@@ -86,8 +175,11 @@ export function ActionsPage({
   notifications,
   now,
   base = '/',
+  attempt,
 }: {
   ctx: PageContext;
+  /** A "done" form sent back (a note too long, or the follow-up changed meanwhile). */
+  attempt?: FollowUpAttempt;
   /** Where the page lives (a manager's home is the team's backlog). */
   base?: string;
   /** One page of the worker's open follow-ups, oldest due first. */
@@ -104,13 +196,18 @@ export function ActionsPage({
   const dueToday = items.filter((f) => !f.overdue && parisDay(f.dueAt) === today);
   const later = items.filter((f) => !f.overdue && parisDay(f.dueAt) > today);
   return (
-    <Layout title="Mes actions" ctx={ctx} nav="actions">
+    <Layout
+      title={`${Object.keys(attempt?.form.errors ?? {}).length ? 'Erreur — ' : ''}Mes actions`}
+      ctx={ctx}
+      nav="actions"
+    >
       <div class="av-title-row">
         <h1>Mes actions</h1>
         <a class="fr-btn fr-icon-user-add-line fr-btn--icon-left" href="/personnes/nouvelle">
           Nouvelle personne
         </a>
       </div>
+      <UnlistedAttempt attempt={attempt} listed={items} />
       {paged ? (
         // Counts by group would only be this page's: say how many there are and where we are.
         <p class="fr-text--lead">
@@ -134,6 +231,7 @@ export function ActionsPage({
             <FollowUpList
               ctx={ctx}
               returnTo={here}
+              attempt={attempt}
               items={overdue}
               emptyText="Aucun suivi en retard."
             />
@@ -145,6 +243,7 @@ export function ActionsPage({
             <FollowUpList
               ctx={ctx}
               returnTo={here}
+              attempt={attempt}
               items={dueToday}
               emptyText="Aucun suivi prévu aujourd’hui."
             />
@@ -156,6 +255,7 @@ export function ActionsPage({
             <FollowUpList
               ctx={ctx}
               returnTo={here}
+              attempt={attempt}
               items={later}
               emptyText="Aucun suivi planifié. Planifiez-en un depuis la fiche d’une personne."
             />

@@ -14,7 +14,8 @@ export const emptyForm = (values: Record<string, string> = {}): FormState => ({
 interface FieldProps {
   form: FormState;
   name: string;
-  label: string;
+  /** Text, or text with a part for screen readers only (which of several like fields it is). */
+  label: ComponentChildren;
   hint?: string;
   /** Prefix for the element id when the same form appears more than once on a page. */
   idPrefix?: string;
@@ -249,6 +250,20 @@ export function ErrorSummary({
           </li>
         ))}
       </ul>
+    </div>
+  );
+}
+
+/**
+ * A change refused because someone saved another one first (a 409): announced and focused as
+ * the error summary is, but a warning, since nothing the user typed is wrong. The form below it
+ * (or the quote it holds) keeps what was typed; the caller says what is saved now.
+ */
+export function StaleAlert({ title, children }: { title: string; children: ComponentChildren }) {
+  return (
+    <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1} autofocus>
+      <p class="fr-alert__title">{title}</p>
+      {children}
     </div>
   );
 }

@@ -19,7 +19,13 @@ import {
   personLabel,
   SOURCE_LABELS,
 } from '../format';
-import { CompleteButton } from './actions-page';
+import {
+  attemptForm,
+  CompleteButton,
+  StaleFollowUp,
+  UnlistedAttempt,
+  type FollowUpAttempt,
+} from './actions-page';
 import { ALLOW_PAST_LABEL } from '../forms';
 import {
   Checkbox,
@@ -64,8 +70,8 @@ export const timelinePageHref = (personId: string, page: number) =>
 export interface PersonForms {
   contact: FormState;
   plan: FormState;
-  /** The reschedule form that failed, if any, by follow-up id. */
-  reschedule?: { id: string; form: FormState };
+  /** A follow-up's form sent back (done or rescheduled), if any. */
+  followUp?: FollowUpAttempt;
   /** The form of a right that failed, if any. */
   right?: RightForm;
 }
@@ -103,12 +109,12 @@ function OpenFollowUps({
   ctx,
   person,
   items,
-  reschedule,
+  attempt,
 }: {
   ctx: PageContext;
   person: Person;
   items: FollowUp[];
-  reschedule?: PersonForms['reschedule'];
+  attempt?: FollowUpAttempt;
 }) {
   if (items.length === 0) return <p class="fr-text--sm">Aucun suivi en cours.</p>;
   const returnTo = `/personnes/${person.id}`;
@@ -116,8 +122,7 @@ function OpenFollowUps({
     <ul class="av-list">
       {items.map((f) => {
         const prefix = `report-${f.id}-`;
-        const form: FormState =
-          reschedule?.id === f.id ? reschedule.form : { values: {}, errors: {} };
+        const { form, stale } = attemptForm(attempt, f, 'reporter');
         return (
           <li class="av-item av-item--stack" id={`suivi-${f.id}`}>
             <p class="fr-text--bold fr-mb-1v">{f.title}</p>
@@ -131,11 +136,13 @@ function OpenFollowUps({
             {/* Only what the follow-up service would accept from this user. */}
             {f.canChange ? (
               <div class="av-actions">
-                <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} />
+                <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} attempt={attempt} />
                 <form method="post" action={`/suivis/${f.id}`} class="av-reschedule" novalidate>
                   <Csrf token={ctx.csrfToken} />
                   <input type="hidden" name="action" value="reporter" />
                   <input type="hidden" name="retour" value={returnTo} />
+                  <input type="hidden" name="version" value={String(f.version)} />
+                  {stale ? <StaleFollowUp message={stale} /> : null}
                   <ErrorSummary form={form} labels={RESCHEDULE_LABELS} idPrefix={prefix} />
                   <TextField
                     form={form}
@@ -231,7 +238,7 @@ export function PersonPage({
   const hasErrors =
     Object.keys(forms.contact.errors).length +
       Object.keys(forms.plan.errors).length +
-      Object.keys(forms.reschedule?.form.errors ?? {}).length +
+      Object.keys(forms.followUp?.form.errors ?? {}).length +
       Object.keys(forms.right?.form.errors ?? {}).length >
     0;
   const channels = Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_LABELS[c]]));
@@ -446,11 +453,12 @@ export function PersonPage({
               shown={openFollowUps.items.length}
               noun="Les plus proches : suivis"
             />
+            <UnlistedAttempt attempt={forms.followUp} listed={openFollowUps.items} />
             <OpenFollowUps
               ctx={ctx}
               person={person}
               items={openFollowUps.items}
-              reschedule={forms.reschedule}
+              attempt={forms.followUp}
             />
           </Section>
           <Section title="Identité" id="identite">

@@ -7,7 +7,7 @@ import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { startSmtp } from '../integration/referrals/smtp';
-import { csrfOf } from './html';
+import { csrfOf, inputValue } from './html';
 
 type Agent = ReturnType<typeof request.agent>;
 const STRONG = 'cheval agrafe batterie correcte 42';
@@ -272,12 +272,23 @@ describe('administration, homes and password pages', () => {
         digestTime: '08:45',
         workingHours: { start: '09:00', end: '17:30' },
       });
+      // A form read before that save: 409, the typed values kept at the saved version, and the
+      // fields saved meanwhile with another value named.
       const stale = await postForm(admin, '/admin/parametres', '/admin/parametres', {
         ...fields,
+        followUpReminderDays: '6',
         version,
       });
-      expect(stale.status).toBe(303);
-      expect((await admin.get('/admin/parametres')).text).toContain('modifiés entre-temps');
+      expect(stale.status).toBe(409);
+      expect(stale.text).toContain('Les paramètres ont été modifiés pendant que vous les changiez');
+      expect(inputValue(stale.text, 'followUpReminderDays')).toBe('6');
+      expect(stale.text).toMatch(/<li><a href="#followUpReminderDays">[^<]+<\/a><\/li>/);
+      expect(stale.text).not.toContain('<li><a href="#digestTime">');
+      expect(/name="version" value="(\d+)"/.exec(stale.text)![1]).toBe(String(Number(version) + 1));
+      expect(
+        (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
+          .followUpReminderDays,
+      ).toBe(4);
     });
   });
 

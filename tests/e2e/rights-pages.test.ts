@@ -133,30 +133,58 @@ describe('rights pages over HTTP', () => {
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
     });
 
-    it('when a tracked right is changed from a stale page, then the file says so and keeps the newer change', async () => {
+    it('when a tracked right is changed from a stale page, then 409 shows the newer change with the typed values kept and the saved version, and saving again applies them', async () => {
       const id = await newPerson();
       await worker
         .put(`/api/persons/${id}/rights/apl`)
         .send({ status: 'not_claimed', reason: 'non_request' });
-      const page = await worker.get(`/personnes/${id}`);
       await worker.put(`/api/persons/${id}/rights/apl`).send({ status: 'claim_in_progress' });
-      const res = await worker
-        .post(`/personnes/${id}/droits`)
-        .type('form')
-        .send({
-          _csrf: csrfOf(page.text),
-          code: 'apl',
-          version: '1',
-          status: 'refused',
-          reason: '',
-          monthlyAmount: '',
-          note: '',
-        });
-      expect(res.status).toBe(303);
-      const after = await worker.get(res.headers.location);
-      expect(after.text).toContain('Ce droit a été modifié entre-temps');
+      const typed = {
+        code: 'apl',
+        version: '1',
+        status: 'refused',
+        reason: '',
+        monthlyAmount: '',
+        note: 'Refus notifié par la CAF le 2 décembre, recours possible sous deux mois',
+      };
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, typed);
+      expect(res.status).toBe(409);
+      const form = res.text.slice(res.text.indexOf('id="droit-apl"'));
+      expect(form.includes('Ce droit a été modifié pendant que vous le changiez')).toBe(true);
+      expect(form.includes(`>${typed.note}</textarea>`)).toBe(true);
+      expect(/<option value="refused" selected/.test(form)).toBe(true);
+      expect(/name="version" value="2"/.test(form)).toBe(true);
       const row = await testKnex()('person_rights').where({ person_id: id }).first();
       expect(row.status).toBe('claim_in_progress');
+
+      const again = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        ...typed,
+        version: '2',
+      });
+      expect(again.status).toBe(303);
+      expect((await testKnex()('person_rights').where({ person_id: id }).first()).status).toBe(
+        'refused',
+      );
+    });
+
+    it('when a right is started from a page read before a colleague started it, then 409 opens that right with the typed values', async () => {
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/css`).send({ status: 'claim_in_progress' });
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'css',
+        version: '0',
+        status: 'obtained',
+        monthlyAmount: '',
+        note: 'Attestation reçue',
+      });
+      expect(res.status).toBe(409);
+      const form = res.text.slice(res.text.indexOf('id="droit-css"'));
+      expect(form.includes('Ce droit a été modifié pendant que vous le changiez')).toBe(true);
+      expect(form.includes('>Attestation reçue</textarea>')).toBe(true);
+      expect(/<option value="obtained" selected/.test(form)).toBe(true);
+      expect((await testKnex()('person_rights').where({ person_id: id }).first()).status).toBe(
+        'claim_in_progress',
+      );
     });
   });
 
@@ -264,6 +292,29 @@ describe('rights pages over HTTP', () => {
       expect(bad.status).toBe(400);
       expect(bad.text).toMatch(/<p id="nouveau-code-error" class="fr-error-text">Indiquez un code/);
       expect(inputValue(bad.text, 'nouveau-code')).toBe('Aide cantine');
+    });
+
+    it('when an aid is renamed from a page read before another admin renamed it, then 409 keeps the typed label at the saved version', async () => {
+      await post(admin, '/admin/droits', '/admin/droits', {
+        code: 'aide_vacances',
+        label: 'Aide aux vacances',
+      });
+      await admin
+        .patch('/api/rights/aide_vacances')
+        .send({ label: 'Aide aux séjours', version: 1 });
+      const res = await post(admin, '/admin/droits', '/admin/droits/aide_vacances', {
+        label: 'Aide aux départs en vacances',
+        version: '1',
+      });
+      expect(res.status).toBe(409);
+      const item = res.text.slice(res.text.indexOf('id="droit-aide_vacances"'));
+      expect(item.includes('Ce droit a été modifié pendant que vous le changiez')).toBe(true);
+      expect(inputValue(item, 'droit-aide_vacances-label')).toBe('Aide aux départs en vacances');
+      expect(/name="version" value="2"/.test(item)).toBe(true);
+      const row = await testKnex()('rights')
+        .where({ structure_id: team.structure.id, code: 'aide_vacances' })
+        .first();
+      expect(row.label).toBe('Aide aux séjours');
     });
   });
 

@@ -10,6 +10,7 @@ import {
   Csrf,
   TextArea,
   ErrorSummary,
+  StaleAlert,
   Section,
   SelectField,
   TextField,
@@ -501,10 +502,13 @@ export function SettingsPage({
   ctx,
   settings,
   form,
+  conflict,
 }: {
   ctx: PageContext;
   settings: SettingsView;
   form: FormState;
+  /** Sent back after a 409: the fields whose saved value differs from the one typed. */
+  conflict?: string[];
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const field = (name: string, type: 'number' | 'text' = 'number', hint?: string) => (
@@ -530,6 +534,26 @@ export function SettingsPage({
           ? ` Dernière modification : ${new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Paris' }).format(settings.updatedAt)}.`
           : ''}
       </p>
+      {conflict ? (
+        <StaleAlert title="Les paramètres ont été modifiés pendant que vous les changiez">
+          <p>
+            Rien n’a été enregistré ; vos valeurs sont conservées ci-dessous.
+            {conflict.length > 0
+              ? ' Ces champs ont maintenant une autre valeur enregistrée que la vôtre :'
+              : ' Les valeurs enregistrées entre-temps sont les mêmes que les vôtres.'}
+          </p>
+          {conflict.length > 0 ? (
+            <ul>
+              {conflict.map((name) => (
+                <li>
+                  <a href={`#${name}`}>{SETTINGS_LABELS[name] ?? name}</a>
+                </li>
+              ))}
+            </ul>
+          ) : null}
+          <p>Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs.</p>
+        </StaleAlert>
+      ) : null}
       <ErrorSummary form={form} labels={SETTINGS_LABELS} />
       <form method="post" action="/admin/parametres" novalidate>
         <Csrf token={ctx.csrfToken} />

@@ -432,14 +432,27 @@ export function adminWebRouter(services: Services): Router {
     requireTwoFactor: s.requireTwoFactor ? '1' : '',
   });
 
-  async function renderSettings(req: Request, res: Response, form: FormState | null, status = 200) {
+  /**
+   * The settings page; `stale`: the form was sent back because someone saved meanwhile (409),
+   * and the page names the fields whose saved value now differs from the one typed.
+   */
+  async function renderSettings(
+    req: Request,
+    res: Response,
+    form: FormState | null,
+    status = 200,
+    stale = false,
+  ) {
     const [settings, ctx] = await Promise.all([services.settings.get(actorOf(req)), ctxOf(req)]);
+    const saved: Record<string, string> = settingsValues(settings);
+    const differ = (name: string) => (form?.values[name] ?? '').trim() !== (saved[name] ?? '');
     sendPage(
       res,
       <SettingsPage
         ctx={ctx}
         settings={settings}
-        form={form ?? { values: settingsValues(settings), errors: {} }}
+        form={form ?? { values: saved, errors: {} }}
+        conflict={stale ? Object.keys(saved).filter(differ) : undefined}
       />,
       status,
     );
@@ -513,12 +526,9 @@ export function adminWebRouter(services: Services): Router {
             : 'Les paramètres sont enregistrés.',
       });
     } catch (err) {
+      // Saved by someone else meanwhile: the typed values stay, at the saved version.
       if (hasCode(err, 'stale_version'))
-        return redirect(req, res, '/admin/parametres', {
-          type: 'error',
-          message:
-            'Les paramètres ont été modifiés entre-temps par quelqu’un d’autre ; la page est à jour, recommencez si besoin.',
-        });
+        return renderSettings(req, res, { values: formVals, errors: {} }, 409, true);
       if (err instanceof ValidationError) {
         const errors = Object.fromEntries(
           fieldsOf(err).map((f) => {

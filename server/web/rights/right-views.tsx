@@ -12,6 +12,7 @@ import {
   ErrorSummary,
   Section,
   SelectField,
+  StaleAlert,
   TextArea,
   TextField,
   type FormState,
@@ -33,6 +34,8 @@ const REASON_OPTIONS = Object.fromEntries(NON_TAKE_UP_REASONS.map((r) => [r, REA
 export interface RightForm {
   code: string;
   form: FormState;
+  /** The right was changed by someone else meanwhile (409): nothing saved, the typing kept. */
+  stale?: boolean;
 }
 
 /** Where a person's right sits on the file: the anchor a referral's outcome links to. */
@@ -107,6 +110,18 @@ function RightFields({ form, idPrefix }: { form: FormState; idPrefix: string }) 
   );
 }
 
+/** A right's form sent back with a 409: the form below it holds what was typed. */
+function StaleRight({ again }: { again: string }) {
+  return (
+    <StaleAlert title="Ce droit a été modifié pendant que vous le changiez">
+      <p>
+        Rien n’a été enregistré. Son état enregistré est affiché juste au-dessus ; ce que vous aviez
+        saisi est conservé ci-dessous : vérifiez, puis {again} si c’est toujours juste.
+      </p>
+    </StaleAlert>
+  );
+}
+
 function TrackedRight({
   ctx,
   person,
@@ -116,10 +131,10 @@ function TrackedRight({
   ctx: PageContext;
   person: Person;
   right: PersonRight;
-  failed?: FormState;
+  failed?: RightForm;
 }) {
   const prefix = `${rightAnchor(right.code)}-`;
-  const form = failed ?? { values: valuesOf(right), errors: {} };
+  const form = failed?.form ?? { values: valuesOf(right), errors: {} };
   const line = stateLine(right);
   return (
     <li class="av-item av-item--stack" id={rightAnchor(right.code)}>
@@ -142,6 +157,7 @@ function TrackedRight({
             <Csrf token={ctx.csrfToken} />
             <input type="hidden" name="code" value={right.code} />
             <input type="hidden" name="version" value={String(right.version)} />
+            {failed?.stale ? <StaleRight again="enregistrez à nouveau" /> : null}
             <ErrorSummary form={form} labels={PERSON_RIGHT_LABELS} idPrefix={prefix} />
             <RightFields form={form} idPrefix={prefix} />
             <button type="submit" class="fr-btn fr-btn--sm">
@@ -187,7 +203,7 @@ export function RightsPanel({
               ctx={ctx}
               person={person}
               right={r}
-              failed={failed?.code === r.code ? failed.form : undefined}
+              failed={failed?.code === r.code ? failed : undefined}
             />
           ))}
         </ul>
@@ -315,6 +331,9 @@ export function AdminRightsPage({
                   <form method="post" action={`/admin/droits/${r.code}`} novalidate>
                     <Csrf token={ctx.csrfToken} />
                     <input type="hidden" name="version" value={String(r.version)} />
+                    {failed?.code === r.code && failed.stale ? (
+                      <StaleRight again="renommez-le à nouveau" />
+                    ) : null}
                     <ErrorSummary form={rename} labels={RIGHT_ADMIN_LABELS} idPrefix={prefix} />
                     <TextField
                       form={rename}

@@ -105,13 +105,17 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
         message: `Droit « ${right.label} » : ${RIGHT_STATUS_LABELS[right.status].toLowerCase()}.`,
       });
     } catch (err) {
-      if (hasCode(err, 'stale_version')) {
-        return redirect(req, res, `/personnes/${personId}#droits`, {
-          type: 'error',
-          message:
-            'Ce droit a été modifié entre-temps par quelqu’un d’autre ; la page est à jour : vérifiez-le, puis recommencez si besoin.',
-        });
-      }
+      // Changed (or started) by someone else since the page was read: the file shows the right
+      // as it is now, its form open with what was typed and the saved version, so saving again
+      // is a choice.
+      if (hasCode(err, 'stale_version'))
+        return renderPerson(
+          req,
+          res,
+          personId,
+          { right: { code, form: { values: shown, errors: {} }, stale: true } },
+          409,
+        );
       if (hasCode(err, 'right_archived'))
         return fail(
           { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },
@@ -195,7 +199,8 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
       });
     } catch (err) {
       if (!hasCode(err, 'stale_version')) throw err;
-      await redirect(req, res, '/admin/droits', STALE_RIGHT);
+      // The catalogue as it is now, the typed label kept in its form at the saved version.
+      return renderList(req, res, emptyForm(), { code, form: emptyForm(values), stale: true }, 409);
     }
   });
 

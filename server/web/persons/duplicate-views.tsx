@@ -5,7 +5,7 @@ import type {
 } from '../../features/persons/person-repository';
 import type { Holdings } from '../../features/persons/person-merge-repository';
 import { formatDate, formatDateTime, personLabel, plural, SOURCE_LABELS } from '../format';
-import { Csrf, Section } from '../views/components';
+import { Csrf, Section, StaleAlert } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { StatusBadge } from '../views/persons-page';
 
@@ -265,13 +265,12 @@ function Compare({
   return (
     <>
       {comparison.stale ? (
-        <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1} autofocus>
-          <h2 class="fr-alert__title">Une des deux fiches a changé entre-temps</h2>
+        <StaleAlert heading title="Une des deux fiches a changé entre-temps">
           <p>
             Rien n’est fusionné. La comparaison ci-dessous montre les fiches telles qu’elles sont
             maintenant : vérifiez-la, puis confirmez à nouveau.
           </p>
-        </div>
+        </StaleAlert>
       ) : null}
       {comparison.error ? (
         <div class="fr-alert fr-alert--error fr-mb-3w" role="alert" tabIndex={-1} autofocus>

@@ -10,6 +10,7 @@ import {
   TextArea,
   TextField,
   type FormState,
+  StaleAlert,
 } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { StatusBadge } from '../views/persons-page';
@@ -63,8 +64,7 @@ function Saved({ conflict, name }: { conflict?: Conflict; name: string }) {
 function ConflictAlert({ conflict }: { conflict: Conflict }) {
   const fields = Object.entries(conflict);
   return (
-    <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1} autofocus>
-      <h2 class="fr-alert__title">Quelqu'un a modifié cette fiche pendant que vous la modifiiez</h2>
+    <StaleAlert heading title="Quelqu'un a modifié cette fiche pendant que vous la modifiiez">
       <p>
         Vos saisies sont conservées ci-dessous, mais rien n’est encore enregistré.
         {fields.length > 0
@@ -84,7 +84,7 @@ function ConflictAlert({ conflict }: { conflict: Conflict }) {
         Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs, ou annulez pour garder la
         fiche telle qu’elle est enregistrée.
       </p>
-    </div>
+    </StaleAlert>
   );
 }
 

@@ -26,6 +26,7 @@ import {
   TextArea,
   TextField,
   type FormState,
+  StaleAlert,
 } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 
@@ -168,8 +169,7 @@ function StaleMoveAlert({
     ]);
   if (outcome?.trim()) typed.push(['Résultat', outcome]);
   return (
-    <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1} autofocus>
-      <h2 class="fr-alert__title">Cette demande a été modifiée pendant que vous répondiez</h2>
+    <StaleAlert heading title="Cette demande a été modifiée pendant que vous répondiez">
       <p>
         Son statut est maintenant : <strong>{STATUS_LABELS[r.status]}</strong>. Votre action «{' '}
         {action} » n’a pas été enregistrée.
@@ -196,7 +196,7 @@ function StaleMoveAlert({
           ) : null}
         </>
       )}
-    </div>
+    </StaleAlert>
   );
 }
 

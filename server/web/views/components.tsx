@@ -259,10 +259,19 @@ export function ErrorSummary({
  * the error summary is, but a warning, since nothing the user typed is wrong. The form below it
  * (or the quote it holds) keeps what was typed; the caller says what is saved now.
  */
-export function StaleAlert({ title, children }: { title: string; children: ComponentChildren }) {
+export function StaleAlert({
+  title,
+  heading = false,
+  children,
+}: {
+  title: string;
+  /** A heading (h2) when the alert speaks for the whole page, rather than for one of its forms. */
+  heading?: boolean;
+  children: ComponentChildren;
+}) {
   return (
     <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" tabIndex={-1} autofocus>
-      <p class="fr-alert__title">{title}</p>
+      {heading ? <h2 class="fr-alert__title">{title}</h2> : <p class="fr-alert__title">{title}</p>}
       {children}
     </div>
   );

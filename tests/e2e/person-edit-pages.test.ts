@@ -245,15 +245,18 @@ describe('person file editing pages', () => {
     const edit = await worker.get(`/personnes/${id}/modifier`);
     expect(edit.text).toContain('Rouvrir la fiche');
     expect(edit.text).not.toContain('Choisir un motif');
-    // A stale reopen (version 1) does not go through; the page says why.
-    const staleReopen = await worker
+    // A stale reopen (version 1) does not go through; the page says why, at the saved version.
+    const back = await worker
       .post(`/personnes/${id}/rouvrir`)
       .type('form')
       .send({ _csrf: csrfOf(edit.text), version: '1' });
-    expect(staleReopen.status).toBe(303);
-    expect(staleReopen.headers.location).toBe(`/personnes/${id}/modifier`);
-    const back = await worker.get(`/personnes/${id}/modifier`);
-    expect(back.text).toContain('Quelqu’un a modifié cette fiche entre-temps');
+    expect(back.status).toBe(409);
+    expect(back.text).toContain(
+      'Quelqu’un a modifié cette fiche pendant que vous la clôturiez ou la rouvriez',
+    );
+    expect(back.text).toMatch(
+      /action="\/personnes\/[^"]+\/rouvrir"><input[^>]*><input type="hidden" name="version" value="2"/,
+    );
     expect((await worker.get(`/api/persons/${id}`)).body.status).toBe('closed');
 
     const reopened = await worker
@@ -264,6 +267,26 @@ describe('person file editing pages', () => {
     const after = (await worker.get(`/api/persons/${id}`)).body;
     expect(after).toMatchObject({ status: 'identified', closedReason: null, closedAt: null });
     expect((await worker.get(`/personnes/${id}`)).text).toContain('La fiche est rouverte.');
+  });
+
+  it('when the file is closed from a page read before a colleague changed it, then 409 shows it as it is now with the chosen reason kept at the saved version', async () => {
+    const id = await newPerson();
+    const page = (await worker.get(`/personnes/${id}/modifier`)).text;
+    const edited = await worker
+      .patch(`/api/persons/${id}`)
+      .send({ phone: '0612345678', version: 1 });
+    expect(edited.status).toBe(200);
+    const res = await worker
+      .post(`/personnes/${id}/cloturer`)
+      .type('form')
+      .send({ _csrf: csrfOf(page), version: '1', closedReason: 'refused' });
+    expect(res.status).toBe(409);
+    const close = res.text.slice(res.text.indexOf('id="cloturer"'));
+    expect(close).toContain('Quelqu’un a modifié cette fiche pendant que vous la clôturiez');
+    expect(close).toContain('avec le motif que vous aviez choisi');
+    expect(close).toMatch(/<option value="refused" selected/);
+    expect(close).toMatch(/name="version" value="2"/);
+    expect((await worker.get(`/api/persons/${id}`)).body.closedReason).toBeNull();
   });
 
   it('when a worker of another structure opens or posts the edit URL, then 404 and nothing changes', async () => {

@@ -92,14 +92,27 @@ function CloseSection({
   ctx,
   person,
   form,
+  stale,
 }: {
   ctx: PageContext;
   person: Person;
   form: FormState;
+  /** Sent back with a 409: the file changed since the page was read; nothing was saved. */
+  stale?: boolean;
 }) {
+  const alert = stale ? (
+    <StaleAlert title="Quelqu’un a modifié cette fiche pendant que vous la clôturiez ou la rouvriez">
+      <p>
+        Rien n’a été enregistré. La fiche est affichée telle qu’elle est maintenant
+        {form.values.closedReason ? ', avec le motif que vous aviez choisi' : ''} : vérifiez-la,
+        puis recommencez si c’est toujours utile.
+      </p>
+    </StaleAlert>
+  ) : null;
   if (person.closedAt) {
     return (
       <Section title="Rouvrir la fiche" id="rouvrir">
+        {alert}
         <p>
           Fiche clôturée le {formatDateTime(person.closedAt)}
           {person.closedReason
@@ -119,6 +132,7 @@ function CloseSection({
   }
   return (
     <Section title="Clôturer la fiche" id="cloturer">
+      {alert}
       <p class="fr-text--sm">
         Une fiche clôturée reste consultable et peut être rouverte à tout moment.
       </p>
@@ -155,6 +169,7 @@ export function PersonEditPage({
   districts,
   referents,
   conflict,
+  closeStale,
 }: {
   ctx: PageContext;
   /** The person as saved now (the header, the close form's version). */
@@ -162,6 +177,8 @@ export function PersonEditPage({
   /** What the edit form shows: the saved values, or what the user typed. */
   form: FormState;
   closeForm: FormState;
+  /** Closing or reopening met a newer version (409). */
+  closeStale?: boolean;
   districts: District[];
   referents: Referent[];
   conflict?: Conflict;
@@ -410,7 +427,7 @@ export function PersonEditPage({
           </form>
         </div>
         <div class="fr-col-12 fr-col-lg-4">
-          <CloseSection ctx={ctx} person={person} form={closeForm} />
+          <CloseSection ctx={ctx} person={person} form={closeForm} stale={closeStale} />
         </div>
       </div>
     </Layout>

@@ -180,7 +180,13 @@ export function personEditWebRouter(services: Services): Router {
   async function render(
     req: Request,
     res: Response,
-    view: { person: Person; form: FormState; closeForm?: FormState; conflict?: Conflict },
+    view: {
+      person: Person;
+      form: FormState;
+      closeForm?: FormState;
+      conflict?: Conflict;
+      closeStale?: boolean;
+    },
     status = 200,
   ) {
     const actor = actorOf(req);
@@ -199,6 +205,7 @@ export function personEditWebRouter(services: Services): Router {
         districts={districts}
         referents={referents}
         conflict={view.conflict}
+        closeStale={view.closeStale}
       />,
       status,
     );
@@ -274,7 +281,7 @@ export function personEditWebRouter(services: Services): Router {
     });
   });
 
-  /** Closing and reopening change one thing; a stale version sends back to a fresh form. */
+  /** Closing and reopening change one thing; a stale version shows the file as it is now. */
   async function changeClosure(
     req: Request,
     res: Response,
@@ -306,13 +313,25 @@ export function personEditWebRouter(services: Services): Router {
     try {
       await services.persons.update(actor, id, parsed.data, rc);
     } catch (err) {
-      if (!hasCode(err, 'stale_version', 'anonymised')) throw err;
-      const stale = err.code === 'stale_version';
-      return redirect(req, res, stale ? `/personnes/${id}/modifier` : `/personnes/${id}`, {
+      if (hasCode(err, 'stale_version')) {
+        // The file as it is now, the reason chosen kept, the forms at the saved version.
+        const current = (err.details as { current: Person }).current;
+        return render(
+          req,
+          res,
+          {
+            person: current,
+            form: emptyForm(personFormValues(current)),
+            closeForm: emptyForm(closedReason ? { closedReason } : {}),
+            closeStale: true,
+          },
+          409,
+        );
+      }
+      if (!hasCode(err, 'anonymised')) throw err;
+      return redirect(req, res, `/personnes/${id}`, {
         type: 'error',
-        message: stale
-          ? 'Quelqu’un a modifié cette fiche entre-temps : vérifiez-la, puis recommencez.'
-          : 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+        message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
       });
     }
     await redirect(req, res, `/personnes/${id}`, {

@@ -193,10 +193,11 @@ describe('report pages over HTTP', () => {
       const again = await manager
         .post(`/signalements/${id}/tri`)
         .type('form')
-        .send({ _csrf: csrf, action: 'create_person' });
-      expect(again.status).toBe(303);
-      expect((await manager.get(again.headers.location)).text).toContain(
-        'Ce signalement a déjà été trié entre-temps',
+        .send({ _csrf: csrf, action: 'dismiss', reason: 'Doublon du signalement de lundi' });
+      expect(again.status).toBe(409);
+      expect(again.text).toContain('Ce signalement a été trié pendant que vous le traitiez');
+      expect(again.text).toContain(
+        'pour le reporter où il faut : « Doublon du signalement de lundi »',
       );
     });
 

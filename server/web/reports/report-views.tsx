@@ -12,6 +12,7 @@ import { CandidateFacts, reasonText } from '../persons/duplicate-views';
 import {
   Csrf,
   ErrorSummary,
+  StaleAlert,
   Pagination,
   Section,
   TextArea,
@@ -316,11 +317,14 @@ export function ReportTriagePage({
   report: r,
   candidates,
   form,
+  stale,
 }: {
   ctx: PageContext;
   report: Report;
   candidates: DuplicateCandidate[];
   form: FormState;
+  /** Sent back with a 409: someone triaged it meanwhile; nothing saved, the reason typed quoted. */
+  stale?: boolean;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const title = `Signalement ${r.receiptNumber}`;
@@ -334,6 +338,17 @@ export function ReportTriagePage({
       <h1>
         {title} <StatusBadge status={r.status} />
       </h1>
+      {stale ? (
+        <StaleAlert heading title="Ce signalement a été trié pendant que vous le traitiez">
+          <p>Rien n’a été enregistré : ce qui a été décidé est indiqué ci-dessous.</p>
+          {form.values.reason?.trim() ? (
+            <p>
+              Le motif que vous aviez saisi, pour le reporter où il faut : «{' '}
+              {form.values.reason.trim()} »
+            </p>
+          ) : null}
+        </StaleAlert>
+      ) : null}
       <ErrorSummary form={form} labels={TRIAGE_FIELD_LABELS} />
       <ReportFacts r={r} />
       {r.status !== 'pending' ? (

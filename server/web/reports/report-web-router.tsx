@@ -120,6 +120,7 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
     id: string,
     form: FormState,
     status = 200,
+    stale = false,
   ) {
     const actor = actorOf(req);
     const rc = requestContext(req);
@@ -136,7 +137,13 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
     ]);
     sendPage(
       res,
-      <ReportTriagePage ctx={ctx} report={report} candidates={candidates.items} form={form} />,
+      <ReportTriagePage
+        ctx={ctx}
+        report={report}
+        candidates={candidates.items}
+        form={form}
+        stale={stale}
+      />,
       status,
     );
   }
@@ -176,11 +183,9 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
         message: `Signalement ${report.receiptNumber} écarté.`,
       });
     } catch (err) {
+      // Triaged by someone else meanwhile: the report as decided, the typed reason quoted.
       if (hasCode(err, 'invalid_transition'))
-        return redirect(req, res, `/signalements/${id}`, {
-          type: 'error',
-          message: 'Ce signalement a déjà été trié entre-temps ; rien n’a été enregistré.',
-        });
+        return renderTriage(req, res, id, emptyForm(shown), 409, true);
       const form = formFromServiceError(err, shown, TRIAGE_MESSAGES);
       if (!form) throw err;
       return renderTriage(req, res, id, form, 400);

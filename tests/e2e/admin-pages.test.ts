@@ -222,6 +222,46 @@ describe('administration, homes and password pages', () => {
       expect(blank.text).toContain('Saisissez un nom d’équipe');
     });
 
+    it('when a team is saved from a page read before another admin changed it, then 409 keeps the choices made at the saved version, and saving again applies them', async () => {
+      const created = await postForm(admin, '/admin/equipes', '/admin/equipes', {
+        name: 'Équipe de nuit',
+      });
+      const path = created.headers.location as string;
+      const id = path.split('/').pop();
+      const page = await admin.get(path);
+      const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+      await admin.patch(`/api/teams/${id}`).send({ memberIds: [s.worker2.id] });
+      const res = await admin
+        .post(path)
+        .type('form')
+        .send({
+          _csrf: csrfOf(page.text),
+          version,
+          name: 'Équipe de nuit',
+          memberIds: s.worker.id,
+        });
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('L’équipe a été modifiée pendant que vous la changiez');
+      expect(res.text).toContain(`pour membres : ${s.worker2.name}`);
+      expect(res.text).toMatch(new RegExp(`value="${s.worker.id}" checked`));
+      expect(res.text).not.toMatch(new RegExp(`value="${s.worker2.id}" checked`));
+      expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));
+      const members = async () =>
+        (await testKnex()('team_members').where({ team_id: id })).map((m) => m.user_id);
+      expect(await members()).toEqual([s.worker2.id]);
+      const again = await admin
+        .post(path)
+        .type('form')
+        .send({
+          _csrf: csrfOf(res.text),
+          version: String(Number(version) + 1),
+          name: 'Équipe de nuit',
+          memberIds: s.worker.id,
+        });
+      expect(again.status).toBe(303);
+      expect(await members()).toEqual([s.worker.id]);
+    });
+
     it('when a manager narrows the backlog to a team, then the page offers the teams and keeps the choice', async () => {
       const teams = (await admin.get('/api/teams')).body.items as { id: string; name: string }[];
       const mobile = teams.find((t) => t.name === 'Équipe mobile')!;

@@ -13,6 +13,8 @@ export interface TeamUser {
 export interface Team {
   id: string;
   name: string;
+  /** Moves with every change of the name, members or leads (409 when a change is stale). */
+  version: number;
   /** Who belongs to the team (workers, and managers who work in it). */
   members: TeamUser[];
   /** The managers who lead it: escalations and the team's backlog go to them. */
@@ -31,9 +33,9 @@ interface MembershipRow {
 export function createTeamRepository() {
   const repo = {
     async list(db: Db, structureId: string, ids?: string[]): Promise<Team[]> {
-      const q = db('teams').where({ structure_id: structureId }).select('id', 'name');
+      const q = db('teams').where({ structure_id: structureId }).select('id', 'name', 'version');
       if (ids) q.whereIn('id', ids);
-      const teams: { id: string; name: string }[] = await q;
+      const teams: { id: string; name: string; version: number }[] = await q;
       if (teams.length === 0) return [];
       // Disabled users stay in the rows (re-enabling restores them) but are not listed.
       const rows: MembershipRow[] = await db('team_members as tm')
@@ -52,6 +54,7 @@ export function createTeamRepository() {
           return {
             id: t.id,
             name: t.name,
+            version: t.version,
             members: mine
               .filter((r) => !r.is_lead)
               .map(user)
@@ -70,10 +73,42 @@ export function createTeamRepository() {
       return team ?? null;
     },
 
-    async lock(trx: Knex.Transaction, structureId: string, id: string): Promise<boolean> {
-      return Boolean(
-        await trx('teams').where({ id, structure_id: structureId }).forUpdate().first('id'),
-      );
+    /** The team's version, its row locked; null when it is not a team of the structure. */
+    async lock(trx: Knex.Transaction, structureId: string, id: string): Promise<number | null> {
+      const row = await trx('teams')
+        .where({ id, structure_id: structureId })
+        .forUpdate()
+        .first('version');
+      return row ? (row.version as number) : null;
+    },
+
+    /**
+     * Locks the teams a user belongs to or leads, and `more`, in id order, and moves their
+     * versions: called before the user's memberships change, so that the team rows are always
+     * locked before their members' rows (as a team's own change does) and no two changes can
+     * wait on each other.
+     */
+    async touchTeamsOf(
+      trx: Knex.Transaction,
+      structureId: string,
+      userId: string,
+      more: string[] = [],
+    ): Promise<void> {
+      const mine = trx('team_members').where({ user_id: userId }).select('team_id');
+      const ids: string[] = (
+        await trx('teams')
+          .where({ structure_id: structureId })
+          .where((q) => q.whereIn('id', mine).orWhereIn('id', more))
+          .orderBy('id')
+          .forUpdate()
+          .select('id')
+      ).map((r: { id: string }) => r.id);
+      if (ids.length) await trx('teams').whereIn('id', ids).increment('version', 1);
+    },
+
+    /** A change of the team itself (its row already locked): its version moves. */
+    async bump(trx: Knex.Transaction, id: string): Promise<void> {
+      await trx('teams').where({ id }).increment('version', 1);
     },
 
     /** null when the structure already has a team of that name. */

@@ -17,9 +17,20 @@ export const createTeamBody = z
 export type CreateTeamInput = z.infer<typeof createTeamBody>;
 
 export const updateTeamBody = z
-  .object({ name: name().optional(), memberIds: ids().optional(), managerIds: ids().optional() })
+  .object({
+    name: name().optional(),
+    memberIds: ids().optional(),
+    managerIds: ids().optional(),
+    version: z
+      .number()
+      .int()
+      .min(1, 'must be a known version')
+      .max(2147483647)
+      .optional()
+      .meta({ description: 'The version the change was decided on; 409 if the team changed' }),
+  })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, {
+  .refine((b) => Object.keys(b).some((k) => k !== 'version'), {
     path: ['name'],
     message: 'give a name, memberIds or managerIds',
   });
@@ -29,6 +40,7 @@ const person = z.object({ id: z.uuid(), name: z.string(), role: z.string() });
 export const teamView = z.object({
   id: z.uuid(),
   name: z.string(),
+  version: z.number().int().meta({ description: 'Send it back with a change (409 if stale)' }),
   members: z.array(person).meta({ description: 'workers and managers who belong to the team' }),
   managers: z.array(person).meta({ description: 'managers who lead the team' }),
 });

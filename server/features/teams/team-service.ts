@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
-import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
+import {
+  BusinessRuleError,
+  ConflictError,
+  NotFoundError,
+  StaleVersionError,
+} from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
@@ -106,10 +111,17 @@ export function createTeamService({
       ctx: RequestContext,
     ): Promise<Team> {
       return uow(async (trx) => {
-        if (!(await teams.lock(trx, actor.structureId, id))) throw new NotFoundError('Team');
+        const version = await teams.lock(trx, actor.structureId, id);
+        if (version === null) throw new NotFoundError('Team');
+        if (input.version !== undefined && input.version !== version)
+          throw new StaleVersionError(
+            'This team was changed by someone else; reload it',
+            await teams.find(trx, actor.structureId, id),
+          );
         if (input.name && !(await teams.rename(trx, actor.structureId, id, input.name)))
           throw duplicate();
         await write(trx, actor, id, input);
+        await teams.bump(trx, id);
         await audit.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -164,8 +176,16 @@ export function createTeamService({
             ids: unknown,
           },
         );
+      await teams.touchTeamsOf(trx, structureId, userId, teamIds);
       await teams.setMemberships(trx, userId, teamIds);
     },
+
+    /**
+     * Before a user's memberships change by another way (a role taken away, an account turned
+     * into a partner's): the teams they are in lock first and their versions move.
+     */
+    touchTeamsOf: (trx: Knex.Transaction, structureId: string, userId: string) =>
+      teams.touchTeamsOf(trx, structureId, userId),
   };
 }
 

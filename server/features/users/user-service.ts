@@ -39,7 +39,7 @@ export interface UserServiceDeps {
   clock: Clock;
   /** LINK_SECRET: set-password tokens are derived from it. */
   linkSecret: string;
-  teams: Pick<TeamService, 'setMemberships'>;
+  teams: Pick<TeamService, 'setMemberships' | 'touchTeamsOf'>;
   /** Whether a partner of the directory belongs to the structure (its admins create its users). */
   partnerOwned(
     db: Knex | Knex.Transaction,
@@ -277,6 +277,9 @@ export function createUserService(deps: UserServiceDeps) {
             });
         }
         await users.update(trx, id, input);
+        // Leaving a role leaves teams: their rows lock first and their versions move.
+        if (input.role && input.role !== 'manager')
+          await teams.touchTeamsOf(trx, actor.structureId, id);
         if (input.role && input.role !== 'manager') await users.dropLeads(trx, id);
         if (input.role && !isStaff(input.role)) await users.dropMemberships(trx, id);
         if (input.teamIds !== undefined)

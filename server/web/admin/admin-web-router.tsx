@@ -352,7 +352,13 @@ export function adminWebRouter(services: Services): Router {
     }
   });
 
-  async function renderTeam(req: Request, res: Response, form: FormState | null, status = 200) {
+  async function renderTeam(
+    req: Request,
+    res: Response,
+    form: FormState | null,
+    status = 200,
+    stale = false,
+  ) {
     const actor = actorOf(req);
     const [team, staff, ctx] = await Promise.all([
       services.teams.get(actor, idOf(req)),
@@ -367,7 +373,11 @@ export function adminWebRouter(services: Services): Router {
       },
       errors: {},
     };
-    sendPage(res, <TeamPage ctx={ctx} team={team} staff={staff} form={values} />, status);
+    sendPage(
+      res,
+      <TeamPage ctx={ctx} team={team} staff={staff} form={values} stale={stale} />,
+      status,
+    );
   }
 
   r.get('/admin/equipes/:id', admin(), (req, res) => renderTeam(req, res, null));
@@ -375,6 +385,7 @@ export function adminWebRouter(services: Services): Router {
   r.post('/admin/equipes/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
     const values = formValues(req.body, ['name']);
+    const { version } = formValues(req.body, ['version']);
     const memberIds = formList(req.body, 'memberIds');
     const managerIds = formList(req.body, 'managerIds');
     const formVals = {
@@ -386,7 +397,13 @@ export function adminWebRouter(services: Services): Router {
     // is the field's 400, as a repeated one is read once).
     const parsed = parseWith(
       updateTeamBody,
-      { name: values.name ?? '', memberIds, managerIds },
+      {
+        name: values.name ?? '',
+        memberIds,
+        managerIds,
+        // The version the page showed; a page of before this field sends none.
+        ...(version !== undefined ? { version: Number(version) } : {}),
+      },
       formVals,
       TEAM_MESSAGES,
     );
@@ -398,6 +415,9 @@ export function adminWebRouter(services: Services): Router {
         message: 'L’équipe est enregistrée.',
       });
     } catch (err) {
+      // Changed meanwhile (here or through a user's teams): the choices made stay.
+      if (hasCode(err, 'stale_version'))
+        return renderTeam(req, res, { values: formVals, errors: {} }, 409, true);
       let errors: Record<string, string> | null = null;
       if (hasCode(err, 'conflict')) errors = { name: 'Une équipe porte déjà ce nom' };
       else if (

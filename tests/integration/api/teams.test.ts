@@ -162,4 +162,57 @@ describe('teams API', () => {
     expect(res.status).toBe(200);
     expect(res.body.groups).toEqual([expect.objectContaining({ key: teamId, label: 'Maraude' })]);
   });
+
+  it('when a change carries the version it was decided on and the team moved since, then 409 with the team as it is now, and nothing changes', async () => {
+    const before = (await admin.get(`/api/teams/${teamId}`)).body;
+    const moved = await admin
+      .patch(`/api/teams/${teamId}`)
+      .send({ memberIds: [s.worker.id, s.worker2.id], version: before.version });
+    expect(moved.status).toBe(200);
+    expect(moved.body.version).toBe(before.version + 1);
+    const stale = await admin
+      .patch(`/api/teams/${teamId}`)
+      .send({ memberIds: [s.worker.id], version: before.version });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('stale_version');
+    expect(stale.body.error.details.current.version).toBe(before.version + 1);
+    expect(
+      stale.body.error.details.current.members.map((m: { id: string }) => m.id).sort(),
+    ).toEqual([s.worker.id, s.worker2.id].sort());
+    expect(
+      await testKnex()('team_members').where({ team_id: teamId, is_lead: false }),
+    ).toHaveLength(2);
+    // A version that is not one is the field's 400.
+    const bad = await admin.patch(`/api/teams/${teamId}`).send({ name: 'X', version: 0 });
+    expect(bad.status).toBe(400);
+    expect(fields(bad)).toContain('version');
+  });
+
+  it('when a user’s teams or role change, then the versions of the teams they leave or join move, so a team form read before is stale', async () => {
+    const team = (await admin.get(`/api/teams/${teamId}`)).body;
+    const joined = (await admin.post('/api/teams').send({ name: 'Permanence' })).body;
+    const changed = await admin.patch(`/api/users/${s.worker2.id}`).send({ teamIds: [joined.id] });
+    expect(changed.status).toBe(200);
+    const [left, entered] = await Promise.all([
+      admin.get(`/api/teams/${teamId}`),
+      admin.get(`/api/teams/${joined.id}`),
+    ]);
+    expect(left.body.version).toBe(team.version + 1);
+    expect(entered.body.version).toBe(joined.version + 1);
+    // The team's form read before: its members list would have put worker2 back.
+    const stale = await admin.patch(`/api/teams/${teamId}`).send({
+      memberIds: team.members.map((m: { id: string }) => m.id),
+      version: team.version,
+    });
+    expect(stale.status).toBe(409);
+    // A manager made a worker stops leading: the team they led moves too.
+    const led = (await admin.get(`/api/teams/${teamId}`)).body;
+    expect(led.managers.map((m: { id: string }) => m.id)).toContain(manager2.id);
+    expect((await admin.patch(`/api/users/${manager2.id}`).send({ role: 'worker' })).status).toBe(
+      200,
+    );
+    const after = (await admin.get(`/api/teams/${teamId}`)).body;
+    expect(after.version).toBe(led.version + 1);
+    expect(after.managers).toEqual([]);
+  });
 });

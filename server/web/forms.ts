@@ -68,6 +68,15 @@ export function formList(body: unknown, name: string): string[] {
   return ([] as unknown[]).concat(raw ?? []).filter((v): v is string => typeof v === 'string');
 }
 
+/**
+ * The version a form showed (a hidden field), as the API's input: checked by the API's schema, so
+ * a value that is not one is the form's 400; a page of before the field sends none.
+ */
+export function versionField(body: unknown): { version?: number } {
+  const { version } = formValues(body, ['version']);
+  return version === undefined ? {} : { version: Number(version) };
+}
+
 /** Empty inputs mean "not given", as the API expects absent keys rather than empty strings. */
 export function compact(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));

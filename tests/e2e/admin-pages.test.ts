@@ -322,7 +322,7 @@ describe('administration, homes and password pages', () => {
       expect(stale.status).toBe(409);
       expect(stale.text).toContain('Les paramètres ont été modifiés pendant que vous les changiez');
       expect(inputValue(stale.text, 'followUpReminderDays')).toBe('6');
-      expect(stale.text).toMatch(/<li><a href="#followUpReminderDays">[^<]+<\/a><\/li>/);
+      expect(stale.text).toMatch(/<li><a href="#followUpReminderDays">[^<]+<\/a> : « 4 »<\/li>/);
       expect(stale.text).not.toContain('<li><a href="#digestTime">');
       expect(/name="version" value="(\d+)"/.exec(stale.text)![1]).toBe(String(Number(version) + 1));
       expect(

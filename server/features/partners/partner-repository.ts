@@ -20,6 +20,8 @@ export interface PartnerService {
   responseDelayDays: number;
   lastReviewedAt: Date;
   stale: boolean;
+  /** Moves with every change of the service (409 when a change is stale). */
+  version: number;
 }
 
 export interface Partner {
@@ -36,6 +38,8 @@ export interface Partner {
   website: string | null;
   lastReviewedAt: Date;
   stale: boolean;
+  /** Moves with every change of the description or the confirmed email. */
+  version: number;
   services: PartnerService[];
   createdAt: Date;
   updatedAt: Date;
@@ -62,6 +66,7 @@ const toService = (r: Record<string, unknown>, now: Date): PartnerService => ({
   responseDelayDays: r.response_delay_days as number,
   lastReviewedAt: r.last_reviewed_at as Date,
   stale: new Date(r.last_reviewed_at as Date) < staleBefore(now),
+  version: r.version as number,
 });
 
 const toPartner = (
@@ -81,6 +86,7 @@ const toPartner = (
   website: (r.website as string | null) ?? null,
   lastReviewedAt: r.last_reviewed_at as Date,
   stale: new Date(r.last_reviewed_at as Date) < staleBefore(now),
+  version: r.version as number,
   services,
   createdAt: r.created_at as Date,
   updatedAt: r.updated_at as Date,
@@ -195,7 +201,9 @@ export function createPartnerRepository(
     },
 
     async setEmail(trx: Knex.Transaction, id: string, email: string, now: Date): Promise<void> {
-      await trx('partners').where({ id }).update({ email, updated_at: now });
+      await trx('partners')
+        .where({ id })
+        .update({ email, updated_at: now, version: trx.raw('version + 1') });
     },
 
     async exists(db: Db, id: string): Promise<boolean> {
@@ -270,24 +278,27 @@ export function createPartnerRepository(
       structureId: string,
       p: UpdatePartnerInput,
       now: Date,
-    ): Promise<{ emailDiffers: boolean } | null> {
+    ): Promise<{ emailDiffers: boolean } | 'stale' | null> {
       const before = await trx('partners')
         .where({ id, structure_id: structureId })
         .forUpdate()
-        .first('email');
+        .first('email', 'version');
       if (!before) return null;
+      if (p.version !== undefined && p.version !== before.version) return 'stale';
       const n = await trx('partners')
         .where({ id, structure_id: structureId })
-        .update(partnerRow(p, now))
+        .update({ ...partnerRow(p, now), version: trx.raw('version + 1') })
         .returning('id');
       if (n.length !== 1) return null;
       return { emailDiffers: before.email !== p.email };
     },
 
-    async hasService(db: Db, partnerId: string, serviceId: string): Promise<boolean> {
-      return Boolean(
-        await db('partner_services').where({ id: serviceId, partner_id: partnerId }).first('id'),
-      );
+    /** The service's version, or null when the partner has no such service. */
+    async serviceVersion(db: Db, partnerId: string, serviceId: string): Promise<number | null> {
+      const row = await db('partner_services')
+        .where({ id: serviceId, partner_id: partnerId })
+        .first('version');
+      return row ? (row.version as number) : null;
     },
 
     /** Whether another service of this partner bears the name (case and spaces aside). */
@@ -320,7 +331,7 @@ export function createPartnerRepository(
         .whereExists((q) =>
           q.select(1).from('partners').where({ id: partnerId, structure_id: structureId }),
         )
-        .update(serviceRow(s, now))
+        .update({ ...serviceRow(s, now), version: trx.raw('version + 1') })
         .returning('id');
       return n.length === 1;
     },

@@ -8,6 +8,7 @@ import {
   partnerParams,
   partnerServiceParams,
   partnerView,
+  saveServiceBody,
   serviceInput,
   updatePartnerBody,
 } from './partner-schemas';
@@ -56,7 +57,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     params: partnerParams,
     body: updatePartnerBody,
     summary:
-      'Replace a partner’s description (an optional field left out is cleared); counts as a review. A new email is only pending (`pendingEmail`) until confirmed from that address through an emailed link; every email still goes to the confirmed one. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one',
+      'Replace a partner’s description (an optional field left out is cleared); counts as a review. A new email is only pending (`pendingEmail`) until confirmed from that address through an emailed link; every email still goes to the confirmed one. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one; 409 if it changed since `version`',
     response: partnerView,
     handler: ({ actor, params, body, ctx }) => partners.update(actor, params.id, body, ctx),
   });
@@ -79,9 +80,9 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     path: '/partners/:id/services/:serviceId',
     policy: hasRole('admin'),
     params: partnerServiceParams,
-    body: serviceInput,
+    body: saveServiceBody,
     summary:
-      'Replace a service’s description (409 if another service of the partner has the name); counts as its review. Owning structure’s admins only (404 otherwise)',
+      'Replace a service’s description (409 if another service of the partner has the name, or if the service changed since `version`); counts as its review. Owning structure’s admins only (404 otherwise)',
     response: partnerView,
     errors: [409],
     handler: ({ actor, params, body, ctx }) =>

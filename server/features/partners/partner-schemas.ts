@@ -103,8 +103,23 @@ export type CreatePartnerInput = z.infer<typeof createPartnerBody>;
  * Editing a partner's description replaces it whole: an optional field left out is cleared.
  * Its services are edited one by one (serviceInput, also whole).
  */
-export const updatePartnerBody = createPartnerBody.omit({ services: true });
+const version = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(1, 'must be a known version')
+    .max(2147483647)
+    .optional()
+    .meta({ description: `The version the change was decided on; 409 if the ${what} changed` });
+
+export const updatePartnerBody = createPartnerBody
+  .omit({ services: true })
+  .extend({ version: version('partner') });
 export type UpdatePartnerInput = z.infer<typeof updatePartnerBody>;
+
+/** A service added or changed on its own (whole); `version` when changing one. */
+export const saveServiceBody = serviceInput.extend({ version: version('service') });
+export type SaveServiceInput = z.infer<typeof saveServiceBody>;
 
 export const listPartnersQuery = z
   .object({
@@ -145,6 +160,7 @@ export const partnerView = z
     howToReach: z.string().nullable(),
     website: z.string().nullable(),
     ...reviewed,
+    version: z.number().int().meta({ description: 'Send it back with a change (409 if stale)' }),
     services: z.array(
       z
         .object({
@@ -158,6 +174,10 @@ export const partnerView = z
           howToReach: z.string().nullable(),
           responseDelayDays: z.number().int(),
           ...reviewed,
+          version: z
+            .number()
+            .int()
+            .meta({ description: 'Send it back with a change (409 if stale)' }),
         })
         .strict()
         .meta({ id: 'PartnerService' }),

@@ -1,7 +1,12 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { BusinessRuleError, ConflictError, NotFoundError } from '../../lib/errors';
+import {
+  BusinessRuleError,
+  ConflictError,
+  NotFoundError,
+  StaleVersionError,
+} from '../../lib/errors';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
 import type { Deadline, UnitOfWork } from '../deadlines/outbox';
@@ -21,7 +26,7 @@ import { type PartnerRepository, type Partner } from './partner-repository';
 import type {
   CreatePartnerInput,
   ListPartnersQuery,
-  ServiceInput,
+  SaveServiceInput,
   UpdatePartnerInput,
 } from './partner-schemas';
 
@@ -171,6 +176,11 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
         const now = clock.now();
         const updated = await partners.update(trx, id, actor.structureId, input, now);
         if (!updated) throw new NotFoundError('Partner');
+        if (updated === 'stale')
+          throw new StaleVersionError(
+            'This partner was changed by someone else; reload it',
+            await partners.findById(trx, id, now),
+          );
         if (updated.emailDiffers) {
           const change = await emailChanges.issue(trx, linkSecret, {
             partnerId: id,
@@ -282,7 +292,7 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
       actor: Actor,
       partnerId: string,
       serviceId: string | null,
-      input: ServiceInput,
+      input: SaveServiceInput,
       ctx: RequestContext,
     ): Promise<Partner> {
       return knex.transaction(async (trx) => {
@@ -291,9 +301,17 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
         // structure's partner is not found.
         if (!(await partners.lockOwned(trx, partnerId, actor.structureId)))
           throw new NotFoundError('Partner');
-        // An unknown service is a 404 even when its new name is taken.
-        if (serviceId && !(await partners.hasService(trx, partnerId, serviceId)))
-          throw new NotFoundError('Service');
+        // An unknown service is a 404 even when its new name is taken; a service changed since
+        // the version given (its partner's row lock keeps it as read) is a 409.
+        if (serviceId) {
+          const version = await partners.serviceVersion(trx, partnerId, serviceId);
+          if (version === null) throw new NotFoundError('Service');
+          if (input.version !== undefined && input.version !== version)
+            throw new StaleVersionError(
+              'This service was changed by someone else; reload it',
+              await partners.findById(trx, partnerId, now),
+            );
+        }
         if (await partners.serviceNameTaken(trx, partnerId, input.name, serviceId ?? undefined))
           throw new ConflictError('Another service of this partner has this name');
         let id = serviceId;

@@ -11,6 +11,7 @@ import {
   TextArea,
   ErrorSummary,
   StaleAlert,
+  StaleFormAlert,
   Section,
   SelectField,
   TextField,
@@ -523,8 +524,8 @@ export function SettingsPage({
   ctx: PageContext;
   settings: SettingsView;
   form: FormState;
-  /** Sent back after a 409: the fields whose saved value differs from the one typed. */
-  conflict?: string[];
+  /** Sent back after a 409: the values saved meanwhile, by field, as the form shows them. */
+  conflict?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const field = (name: string, type: 'number' | 'text' = 'number', hint?: string) => (
@@ -551,24 +552,12 @@ export function SettingsPage({
           : ''}
       </p>
       {conflict ? (
-        <StaleAlert title="Les paramètres ont été modifiés pendant que vous les changiez">
-          <p>
-            Rien n’a été enregistré ; vos valeurs sont conservées ci-dessous.
-            {conflict.length > 0
-              ? ' Ces champs ont maintenant une autre valeur enregistrée que la vôtre :'
-              : ' Les valeurs enregistrées entre-temps sont les mêmes que les vôtres.'}
-          </p>
-          {conflict.length > 0 ? (
-            <ul>
-              {conflict.map((name) => (
-                <li>
-                  <a href={`#${name}`}>{SETTINGS_LABELS[name] ?? name}</a>
-                </li>
-              ))}
-            </ul>
-          ) : null}
-          <p>Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs.</p>
-        </StaleAlert>
+        <StaleFormAlert
+          title="Les paramètres ont été modifiés pendant que vous les changiez"
+          typed={form.values}
+          saved={conflict}
+          labels={SETTINGS_LABELS}
+        />
       ) : null}
       <ErrorSummary form={form} labels={SETTINGS_LABELS} />
       <form method="post" action="/admin/parametres" novalidate>

@@ -8,7 +8,7 @@ import { createTeamBody, updateTeamBody } from '../../features/teams/team-schema
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
 import { AppError, hasCode, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { formList, formValues, parseWith } from '../forms';
+import { formList, formValues, parseWith, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -385,7 +385,6 @@ export function adminWebRouter(services: Services): Router {
   r.post('/admin/equipes/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
     const values = formValues(req.body, ['name']);
-    const { version } = formValues(req.body, ['version']);
     const memberIds = formList(req.body, 'memberIds');
     const managerIds = formList(req.body, 'managerIds');
     const formVals = {
@@ -401,8 +400,7 @@ export function adminWebRouter(services: Services): Router {
         name: values.name ?? '',
         memberIds,
         managerIds,
-        // The version the page showed; a page of before this field sends none.
-        ...(version !== undefined ? { version: Number(version) } : {}),
+        ...versionField(req.body),
       },
       formVals,
       TEAM_MESSAGES,
@@ -465,14 +463,13 @@ export function adminWebRouter(services: Services): Router {
   ) {
     const [settings, ctx] = await Promise.all([services.settings.get(actorOf(req)), ctxOf(req)]);
     const saved: Record<string, string> = settingsValues(settings);
-    const differ = (name: string) => (form?.values[name] ?? '').trim() !== (saved[name] ?? '');
     sendPage(
       res,
       <SettingsPage
         ctx={ctx}
         settings={settings}
         form={form ?? { values: saved, errors: {} }}
-        conflict={stale ? Object.keys(saved).filter(differ) : undefined}
+        conflict={stale ? saved : undefined}
       />,
       status,
     );

@@ -10,6 +10,7 @@ import {
   formFromServiceError,
   parseWith,
   RESCHEDULE_MESSAGES,
+  versionField,
 } from '../forms';
 import { localPath } from '../format';
 import { csrf, pageContext } from '../page-context';
@@ -139,8 +140,7 @@ export function followUpWebRouter(
       allowPast: body.data.allowPast ?? '',
       note: body.data.note ?? '',
     };
-    // Checked by the API's schema: a version that is not one is the form's error, not ignored.
-    const version = body.data.version === undefined ? {} : { version: Number(body.data.version) };
+    const version = versionField(body.data);
 
     /** The form shown again on its page with what was typed; elsewhere, said in a message. */
     const sendBack = async (attempt: FollowUpAttempt, status: number, message: string) => {

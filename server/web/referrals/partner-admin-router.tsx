@@ -5,11 +5,19 @@ import { requestContext } from '../../http/request-context';
 import type { Partner } from '../../features/partners/partner-repository';
 import {
   createPartnerBody,
-  serviceInput,
+  saveServiceBody,
   updatePartnerBody,
 } from '../../features/partners/partner-schemas';
-import { NotFoundError } from '../../lib/errors';
-import { compact, formList, formValues, issueMessage, parseWith, type Messages } from '../forms';
+import { hasCode, NotFoundError } from '../../lib/errors';
+import {
+  compact,
+  formList,
+  formValues,
+  issueMessage,
+  parseWith,
+  versionField,
+  type Messages,
+} from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -126,8 +134,13 @@ function parseService(body: unknown) {
   const errors: Record<string, string> = {};
   const delay = delayOf(given.responseDelayDays, errors);
   return parseWith(
-    serviceInput,
-    { name: given.name ?? '', ...serviceFrom(given, themes, audience), ...delay },
+    saveServiceBody,
+    {
+      name: given.name ?? '',
+      ...serviceFrom(given, themes, audience),
+      ...delay,
+      ...versionField(body),
+    },
     values,
     SERVICE_MESSAGES,
     errors,
@@ -190,12 +203,14 @@ export function partnerAdminRouter(services: Services): Router {
     );
   }
 
+  /** A partner's page; `stale`: its form sent back with a 409, beside what is saved now. */
   async function renderPartner(
     req: Request,
     res: Response,
     partner: Partner,
     form?: FormState,
     status = 200,
+    stale = false,
   ) {
     const ctx = await ctxFor(req);
     sendPage(
@@ -204,6 +219,7 @@ export function partnerAdminRouter(services: Services): Router {
         ctx={ctx}
         partner={partner}
         form={form ?? emptyForm(partnerValues(partner))}
+        saved={stale ? partnerValues(partner) : undefined}
       />,
       status,
     );
@@ -228,15 +244,17 @@ export function partnerAdminRouter(services: Services): Router {
     serviceId: string | null,
     form?: FormState,
     status = 200,
+    stale = false,
   ) {
     const [{ partner, service }, ctx] = await Promise.all([
       serviceOf(req, partnerId, serviceId),
       ctxFor(req),
     ]);
     const shown = form ?? emptyForm(service ? serviceValues(service) : {});
+    const saved = stale && service ? serviceValues(service) : undefined;
     sendPage(
       res,
-      <ServicePage ctx={ctx} partner={partner} service={service} form={shown} />,
+      <ServicePage ctx={ctx} partner={partner} service={service} form={shown} saved={saved} />,
       status,
     );
   }
@@ -270,7 +288,12 @@ export function partnerAdminRouter(services: Services): Router {
     const given = compact(values);
     const parsed = parseWith(
       updatePartnerBody,
-      { ...pick(given, PARTNER_TEXT_FIELDS), name: given.name ?? '', email: given.email ?? '' },
+      {
+        ...pick(given, PARTNER_TEXT_FIELDS),
+        name: given.name ?? '',
+        email: given.email ?? '',
+        ...versionField(req.body),
+      },
       values,
       PARTNER_MESSAGES,
     );
@@ -278,12 +301,15 @@ export function partnerAdminRouter(services: Services): Router {
       const partner = await services.partners.getToEdit(actorOf(req), id);
       return renderPartner(req, res, partner, parsed.form, 400);
     }
-    const saved = await services.partners.update(
-      actorOf(req),
-      id,
-      parsed.data,
-      requestContext(req),
-    );
+    let saved: Partner;
+    try {
+      saved = await services.partners.update(actorOf(req), id, parsed.data, requestContext(req));
+    } catch (err) {
+      // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
+      if (!hasCode(err, 'stale_version')) throw err;
+      const current = (err.details as { current: Partner }).current;
+      return renderPartner(req, res, current, { values, errors: {} }, 409, true);
+    }
     await redirect(req, res, `/admin/partenaires/${id}`, {
       type: 'success',
       message: saved.pendingEmail
@@ -328,6 +354,9 @@ export function partnerAdminRouter(services: Services): Router {
         );
       } catch (err) {
         const values = withLists(req.body, SERVICE_TEXT_FIELDS).values;
+        // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
+        if (hasCode(err, 'stale_version'))
+          return renderService(req, res, partnerId, serviceId, emptyForm(values), 409, true);
         const refused = refusedForm(err, values, SERVICE_MESSAGES, sameName('name'));
         if (!refused) throw err;
         return renderService(req, res, partnerId, serviceId, refused.form, refused.status);

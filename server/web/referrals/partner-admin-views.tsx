@@ -6,6 +6,7 @@ import {
   Csrf,
   ErrorSummary,
   Section,
+  StaleFormAlert,
   TextArea,
   TextField,
   type FormState,
@@ -271,10 +272,14 @@ export function PartnerEditPage({
   ctx,
   partner,
   form,
+  saved,
 }: {
   ctx: PageContext;
+  /** The partner as saved now (the form's version is its). */
   partner: Partner;
   form: FormState;
+  /** Sent back with a 409: the description saved meanwhile, as the form shows it. */
+  saved?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
@@ -306,9 +311,19 @@ export function PartnerEditPage({
         <div class="fr-col-12 fr-col-lg-6">
           <Section title="Description" id="description">
             <p class="fr-text--sm">Les champs marqués d’un astérisque (*) sont obligatoires.</p>
+            {saved ? (
+              <StaleFormAlert
+                title="Ce partenaire a été modifié pendant que vous le changiez"
+                typed={form.values}
+                saved={saved}
+                labels={PARTNER_LABELS}
+                idPrefix="partner-"
+              />
+            ) : null}
             <ErrorSummary form={form} labels={PARTNER_LABELS} idPrefix="partner-" />
             <form method="post" action={`/admin/partenaires/${partner.id}`} novalidate>
               <Csrf token={ctx.csrfToken} />
+              <input type="hidden" name="version" value={String(partner.version)} />
               <PartnerFields form={form} idPrefix="partner-" />
               <TextArea
                 form={form}
@@ -359,11 +374,15 @@ export function ServicePage({
   partner,
   service,
   form,
+  saved,
 }: {
   ctx: PageContext;
   partner: Partner;
+  /** The service as saved now (the form's version is its), or null when adding one. */
   service: PartnerService | null;
   form: FormState;
+  /** Sent back with a 409: the service saved meanwhile, as the form shows it. */
+  saved?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const title = service
@@ -387,9 +406,21 @@ export function ServicePage({
             Les champs marqués d’un astérisque (*) sont obligatoires.
             {service ? ' Enregistrer le service vaut revue.' : ''}
           </p>
+          {saved ? (
+            <StaleFormAlert
+              title="Ce service a été modifié pendant que vous le changiez"
+              typed={form.values}
+              saved={saved}
+              labels={SERVICE_LABELS}
+              idPrefix="service-"
+            />
+          ) : null}
           <ErrorSummary form={form} labels={SERVICE_LABELS} idPrefix="service-" />
           <form method="post" action={action} novalidate>
             <Csrf token={ctx.csrfToken} />
+            {service ? (
+              <input type="hidden" name="version" value={String(service.version)} />
+            ) : null}
             <TextField
               form={form}
               idPrefix="service-"

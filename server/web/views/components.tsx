@@ -277,6 +277,50 @@ export function StaleAlert({
   );
 }
 
+/**
+ * A whole form sent back with a 409: the fields saved meanwhile with another value than the one
+ * typed, each with its saved value and a link to the field, which still holds the typing.
+ */
+export function StaleFormAlert({
+  title,
+  typed,
+  saved,
+  labels,
+  idPrefix = '',
+}: {
+  title: string;
+  typed: Record<string, string>;
+  /** The saved values, as the form would show them, by field. */
+  saved: Record<string, string>;
+  labels: Record<string, string>;
+  idPrefix?: string;
+}) {
+  const changed = Object.keys(saved).filter(
+    (name) => (typed[name] ?? '').trim() !== (saved[name] ?? '').trim(),
+  );
+  return (
+    <StaleAlert heading title={title}>
+      <p>
+        Rien n’a été enregistré ; vos saisies sont conservées ci-dessous.
+        {changed.length > 0
+          ? ' Ces champs ont maintenant une autre valeur enregistrée que la vôtre :'
+          : ' Les valeurs enregistrées entre-temps sont les mêmes que les vôtres.'}
+      </p>
+      {changed.length > 0 ? (
+        <ul>
+          {changed.map((name) => (
+            <li>
+              <a href={`#${idPrefix}${name}`}>{labels[name] ?? name}</a> :{' '}
+              {saved[name]?.trim() ? `« ${saved[name].trim()} »` : 'vide'}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <p>Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs.</p>
+    </StaleAlert>
+  );
+}
+
 export function Section({
   title,
   id,

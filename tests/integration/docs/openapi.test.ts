@@ -181,26 +181,26 @@ describe('OpenAPI document', () => {
     expect(fields('/api/partners', 'post')).toEqual(
       expect.arrayContaining(['name', 'email', 'phone', 'services']),
     );
-    // Whole descriptions: the partner without its services, and one service as at creation.
+    // Whole descriptions: the partner without its services, and one service as at creation;
+    // a change may carry the version it was decided on (optional, 409 if stale).
     expect(fields('/api/partners/{id}', 'put')).toEqual(
-      ['area', 'description', 'email', 'howToReach', 'name', 'phone', 'website'].sort(),
+      ['area', 'description', 'email', 'howToReach', 'name', 'phone', 'version', 'website'].sort(),
     );
     expect(bodyOf('/api/partners/{id}', 'put').required?.sort()).toEqual(['email', 'name']);
-    for (const [path, method] of [
-      ['/api/partners/{id}/services', 'post'],
-      ['/api/partners/{id}/services/{serviceId}', 'put'],
-    ]) {
-      expect(fields(path, method)).toEqual(
-        [
-          'area',
-          'audience',
-          'description',
-          'howToReach',
-          'name',
-          'responseDelayDays',
-          'themes',
-        ].sort(),
-      );
+    const service = [
+      'area',
+      'audience',
+      'description',
+      'howToReach',
+      'name',
+      'responseDelayDays',
+      'themes',
+    ];
+    for (const [path, method, extra] of [
+      ['/api/partners/{id}/services', 'post', []],
+      ['/api/partners/{id}/services/{serviceId}', 'put', ['version']],
+    ] as const) {
+      expect(fields(path, method)).toEqual([...service, ...extra].sort());
       expect(bodyOf(path, method).required?.sort()).toEqual(['name', 'themes']);
     }
     for (const [path, method] of [

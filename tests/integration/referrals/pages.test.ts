@@ -242,6 +242,42 @@ describe('referral pages', () => {
     );
   });
 
+  it('when a partner is saved from a page read before another admin changed it, then 409 keeps what was typed beside what is saved now, at the saved version', async () => {
+    const { partner } = await createFoodBank('Épicerie du Port');
+    const path = `/admin/partenaires/${partner.id}`;
+    const page = await w.agents.admin.get(path);
+    const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+    const theirs = await w.agents.admin.put(`/api/partners/${partner.id}`).send({
+      name: 'Épicerie du Port',
+      email: partner.email,
+      howToReach: 'Le mercredi',
+      version: Number(version),
+    });
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.version).toBe(Number(version) + 1);
+    const res = await adminPost(path, {
+      version,
+      name: 'Épicerie solidaire du Port',
+      email: partner.email,
+      howToReach: 'Le vendredi',
+    });
+    expect(res.status).toBe(409);
+    expect(res.text).toContain('Ce partenaire a été modifié pendant que vous le changiez');
+    expect(res.text).toMatch(/<a href="#partner-howToReach">[^<]+<\/a> : « Le mercredi »/);
+    expect(res.text).toContain('value="Épicerie solidaire du Port"');
+    expect(res.text).toContain('value="Le vendredi"');
+    expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));
+    expect((await testKnex()('partners').where({ id: partner.id }).first()).how_to_reach).toBe(
+      'Le mercredi',
+    );
+    // The API's own 409 hands back the partner as it is.
+    const stale = await w.agents.admin
+      .put(`/api/partners/${partner.id}`)
+      .send({ name: 'X', email: partner.email, version: Number(version) });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.details.current.howToReach).toBe('Le mercredi');
+  });
+
   it('when an admin adds a service with its publics, area, way to reach and delay, then it is saved and listed on the partner page', async () => {
     const { partner } = await createFoodBank('Secours catholique');
     const path = `/admin/partenaires/${partner.id}`;
@@ -309,6 +345,42 @@ describe('referral pages', () => {
     expect((await w.agents.admin.get(`/admin/partenaires/${partner.id}`)).text).toContain(
       'Service « Colis alimentaires » enregistré.',
     );
+  });
+
+  it('when a service is saved from a page read before another admin changed it, then 409 keeps what was typed beside what is saved now, at the saved version', async () => {
+    const { partner, service } = await createFoodBank('Banque alimentaire du Sud');
+    const path = `/admin/partenaires/${partner.id}/services/${service.id}`;
+    const page = await w.agents.admin.get(path);
+    const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+    expect(version).toBe('1');
+    const theirs = await w.agents.admin
+      .put(`/api/partners/${partner.id}/services/${service.id}`)
+      .send({ name: 'Colis alimentaires', themes: ['famille'], responseDelayDays: 3 });
+    expect(theirs.status).toBe(200);
+    const res = await adminPost(path, {
+      version,
+      name: 'Colis alimentaires',
+      themes: ['equipement-et-alimentation--alimentation'],
+      responseDelayDays: '10',
+    });
+    expect(res.status).toBe(409);
+    expect(res.text).toContain('Ce service a été modifié pendant que vous le changiez');
+    expect(res.text).toMatch(/<a href="#service-responseDelayDays">[^<]+<\/a> : « 3 »/);
+    expect(res.text).toContain('value="10"');
+    expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe('2');
+    expect(
+      (await testKnex()('partner_services').where({ id: service.id }).first()).response_delay_days,
+    ).toBe(3);
+    const again = await adminPost(path, {
+      version: '2',
+      name: 'Colis alimentaires',
+      themes: ['equipement-et-alimentation--alimentation'],
+      responseDelayDays: '10',
+    });
+    expect(again.status).toBe(303);
+    expect(
+      (await testKnex()('partner_services').where({ id: service.id }).first()).response_delay_days,
+    ).toBe(10);
   });
 
   it('when a service is saved without a theme, with a bad delay or with another service’s name, then the form says so by the field', async () => {

@@ -113,6 +113,16 @@ export const allowPast = () =>
     .optional()
     .meta({ description: 'Confirms a due moment in the past (else 400 naming the date)' });
 
+/** A row's version as a change sends it back (optimistic concurrency: 409 when it moved). */
+export const knownVersion = () =>
+  z.number().int().min(1, 'must be a known version').max(2147483647, 'must be a known version');
+
+/** The version a change was decided on, where the contract's body leaves it optional. */
+export const expectedVersion = (what: string) =>
+  knownVersion()
+    .optional()
+    .meta({ description: `The version the change was decided on; 409 if the ${what} changed` });
+
 export interface Page<T> {
   items: T[];
   total: number;

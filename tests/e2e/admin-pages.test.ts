@@ -156,6 +156,25 @@ describe('administration, homes and password pages', () => {
       }
     });
 
+    it('when a user is saved from a page read before another admin changed them, then 409 keeps what was typed beside what is saved now, in words', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const path = `/admin/utilisateurs/${u.id}`;
+      const page = await admin.get(path);
+      const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+      await admin.patch(`/api/users/${u.id}`).send({ role: 'manager' });
+      const res = await admin
+        .post(path)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), version, name: 'Nom corrigé', role: 'worker' });
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('Ce compte a été modifié pendant que vous le changiez');
+      expect(res.text).toMatch(/<a href="#role">[^<]+<\/a> : « Cadre[^»]*»/);
+      expect(inputValue(res.text, 'name')).toBe('Nom corrigé');
+      expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));
+      const row = await testKnex()('users').where({ id: u.id }).first();
+      expect(row).toMatchObject({ role: 'manager', name: u.name });
+    });
+
     it('when an admin of another structure opens a user page, then 404', async () => {
       const other = await createTeam();
       const agent = await loginAs(ctx.app, other.admin.email);

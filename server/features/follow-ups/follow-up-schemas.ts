@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { allowPast, isoDateTime, paging, plainString, queryFlag, uuid } from '../../lib/validate';
+import {
+  allowPast,
+  expectedVersion,
+  isoDateTime,
+  paging,
+  plainString,
+  queryFlag,
+  uuid,
+} from '../../lib/validate';
 
 const FOLLOW_UP_STATUSES = ['open', 'done', 'cancelled'] as const;
 export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
@@ -23,7 +31,7 @@ export const updateFollowUpBody = z
     title: plainString().trim().min(1).max(200).optional(),
     /** A short note when marking it done ("fait par téléphone, RDV le 3"). */
     note: plainString().trim().min(1).max(280).optional(),
-    version: z.number().int().min(1).max(2147483647).optional(),
+    version: expectedVersion('follow-up'),
     allowPast: allowPast(),
   })
   .strict()

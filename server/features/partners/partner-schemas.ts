@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { emailAddress } from '../../lib/email-address';
-import { oneLine, uuid } from '../../lib/validate';
+import { expectedVersion, oneLine, uuid } from '../../lib/validate';
 
 /**
  * Top-level thematiques of the data·inclusion vocabulary; a service may name a sub-theme
@@ -103,22 +103,13 @@ export type CreatePartnerInput = z.infer<typeof createPartnerBody>;
  * Editing a partner's description replaces it whole: an optional field left out is cleared.
  * Its services are edited one by one (serviceInput, also whole).
  */
-const version = (what: string) =>
-  z
-    .number()
-    .int()
-    .min(1, 'must be a known version')
-    .max(2147483647)
-    .optional()
-    .meta({ description: `The version the change was decided on; 409 if the ${what} changed` });
-
 export const updatePartnerBody = createPartnerBody
   .omit({ services: true })
-  .extend({ version: version('partner') });
+  .extend({ version: expectedVersion('partner') });
 export type UpdatePartnerInput = z.infer<typeof updatePartnerBody>;
 
 /** A service added or changed on its own (whole); `version` when changing one. */
-export const saveServiceBody = serviceInput.extend({ version: version('service') });
+export const saveServiceBody = serviceInput.extend({ version: expectedVersion('service') });
 export type SaveServiceInput = z.infer<typeof saveServiceBody>;
 
 export const listPartnersQuery = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plainString, uuid } from '../../lib/validate';
+import { expectedVersion, plainString, uuid } from '../../lib/validate';
 
 const name = () =>
   plainString().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
@@ -21,13 +21,7 @@ export const updateTeamBody = z
     name: name().optional(),
     memberIds: ids().optional(),
     managerIds: ids().optional(),
-    version: z
-      .number()
-      .int()
-      .min(1, 'must be a known version')
-      .max(2147483647)
-      .optional()
-      .meta({ description: 'The version the change was decided on; 409 if the team changed' }),
+    version: expectedVersion('team'),
   })
   .strict()
   .refine((b) => Object.keys(b).some((k) => k !== 'version'), {

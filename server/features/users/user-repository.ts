@@ -108,6 +108,8 @@ export interface UserSummary {
   passwordSet: boolean;
   teams: { id: string; name: string; isLead: boolean }[];
   createdAt: Date;
+  /** Moves with every change an administrator makes to the account (409 when stale). */
+  version: number;
 }
 
 /** The hash an invited user has until they choose a password: argon2 never verifies it. */
@@ -150,6 +152,7 @@ export function createUserRepository() {
           'disabled_at',
           'password_hash',
           'created_at',
+          'version',
         );
       const teams: { user_id: string; id: string; name: string; is_lead: boolean }[] = rows.length
         ? await db('team_members as tm')
@@ -164,7 +167,7 @@ export function createUserRepository() {
         : [];
       return {
         total: Number(count),
-        items: rows.map((r: UserRow & { created_at: Date }) => ({
+        items: rows.map((r: UserRow & { created_at: Date; version: number }) => ({
           id: r.id,
           email: r.email,
           name: r.name,
@@ -176,6 +179,7 @@ export function createUserRepository() {
             .filter((t) => t.user_id === r.id)
             .map((t) => ({ id: t.id, name: t.name, isLead: t.is_lead })),
           createdAt: new Date(r.created_at),
+          version: r.version,
         })),
       };
     },
@@ -184,9 +188,15 @@ export function createUserRepository() {
       trx: Knex.Transaction,
       structureId: string,
       id: string,
-    ): Promise<UserRecord | null> {
-      const row = await trx('users').where({ id, structure_id: structureId }).forUpdate().first();
-      return row ? toUser(row) : null;
+    ): Promise<(UserRecord & { version: number }) | null> {
+      // NO KEY UPDATE: a team's change adding the user checks its foreign key (KEY SHARE)
+      // without waiting, so a user's change, which then locks the teams it touches, and a
+      // team's change, which locks the team first, never wait on each other.
+      const row = await trx('users')
+        .where({ id, structure_id: structureId })
+        .forNoKeyUpdate()
+        .first();
+      return row ? { ...toUser(row), version: row.version as number } : null;
     },
 
     async update(
@@ -194,7 +204,10 @@ export function createUserRepository() {
       id: string,
       u: { name?: string; role?: Role; disabled?: boolean },
     ): Promise<void> {
-      const change: Record<string, unknown> = { updated_at: trx.fn.now() };
+      const change: Record<string, unknown> = {
+        updated_at: trx.fn.now(),
+        version: trx.raw('version + 1'),
+      };
       if (u.name !== undefined) change.name = u.name;
       if (u.role !== undefined) change.role = u.role;
       if (u.disabled !== undefined) change.disabled_at = u.disabled ? trx.fn.now() : null;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ROLES } from '../../auth/actor';
 import { emailAddress } from '../../lib/email-address';
-import { plainString, uuid } from '../../lib/validate';
+import { expectedVersion, plainString, uuid } from '../../lib/validate';
 const name = () =>
   plainString().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const teamIds = () =>
@@ -57,9 +57,10 @@ export const updateUserBody = z
     role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).optional(),
     teamIds: teamIds().optional(),
     disabled: z.boolean().optional(),
+    version: expectedVersion('user'),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, {
+  .refine((b) => Object.keys(b).some((k) => k !== 'version'), {
     path: ['role'],
     message: 'give name, role, teamIds or disabled',
   });
@@ -77,6 +78,7 @@ export const userView = z.object({
   passwordSet: z.boolean(),
   teams: z.array(z.object({ id: z.uuid(), name: z.string(), isLead: z.boolean() })),
   createdAt: z.iso.datetime(),
+  version: z.number().int().meta({ description: 'Send it back with a change (409 if stale)' }),
 });
 export const userListView = z.object({
   items: z.array(userView),

@@ -286,13 +286,17 @@ export function UserPage({
   form,
   partnerName,
   twoFactor,
+  saved,
 }: {
   ctx: PageContext;
+  /** The user as saved now (the form's version is theirs). */
   user: UserSummary;
   teams: Team[];
   form: FormState;
   partnerName: string | null;
   twoFactor: TwoFactorStatus;
+  /** Sent back with a 409: the account saved meanwhile, as the form holds it. */
+  saved?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const self = ctx.actor?.id === user.id;
@@ -313,9 +317,28 @@ export function UserPage({
         {partnerName ? ` — compte du partenaire ${partnerName}` : ''}
       </p>
       <Section title="Rôle et équipes" id="role">
+        {saved ? (
+          <StaleFormAlert
+            title="Ce compte a été modifié pendant que vous le changiez"
+            typed={form.values}
+            saved={saved}
+            labels={USER_LABELS}
+            show={(name, value) =>
+              name === 'role'
+                ? (ROLE_LABELS[value as keyof typeof ROLE_LABELS] ?? value)
+                : name === 'teamIds'
+                  ? teams
+                      .filter((t) => value.split(',').includes(t.id))
+                      .map((t) => t.name)
+                      .join(', ')
+                  : value
+            }
+          />
+        ) : null}
         <ErrorSummary form={form} labels={USER_LABELS} />
         <form method="post" action={`/admin/utilisateurs/${user.id}`} novalidate>
           <Csrf token={ctx.csrfToken} />
+          <input type="hidden" name="version" value={String(user.version)} />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
           <SelectField form={form} name="role" label={USER_LABELS.role} options={roles} required />
           {teams.length && user.role !== 'partner' ? (

@@ -166,7 +166,14 @@ export function adminWebRouter(services: Services): Router {
     return null;
   }
 
-  async function renderUser(req: Request, res: Response, form: FormState | null, status = 200) {
+  /** A user's page; `stale`: its form sent back with a 409, beside what is saved now. */
+  async function renderUser(
+    req: Request,
+    res: Response,
+    form: FormState | null,
+    status = 200,
+    stale = false,
+  ) {
     const actor = actorOf(req);
     const user = await services.users.get(actor, idOf(req));
     const [teams, ctx, partner, twoFactor] = await Promise.all([
@@ -175,17 +182,15 @@ export function adminWebRouter(services: Services): Router {
       user.partnerId ? services.partners.get(user.partnerId).catch(() => null) : null,
       services.twoFactor.statusOf(actor, user.id),
     ]);
-    const values = form ?? {
-      values: {
-        name: user.name,
-        role: user.role,
-        teamIds: user.teams
-          .filter((t) => !t.isLead)
-          .map((t) => t.id)
-          .join(','),
-      },
-      errors: {},
+    const saved = {
+      name: user.name,
+      role: user.role,
+      teamIds: user.teams
+        .filter((t) => !t.isLead)
+        .map((t) => t.id)
+        .join(','),
     };
+    const values = form ?? { values: saved, errors: {} };
     sendPage(
       res,
       <UserPage
@@ -195,6 +200,7 @@ export function adminWebRouter(services: Services): Router {
         form={values}
         partnerName={partner?.name ?? null}
         twoFactor={twoFactor}
+        saved={stale ? saved : undefined}
       />,
       status,
     );
@@ -211,6 +217,7 @@ export function adminWebRouter(services: Services): Router {
     const body = {
       ...values,
       ...(user.role === 'partner' ? {} : { teamIds }),
+      ...versionField(req.body),
     };
     const parsed = updateUserBody.safeParse(body);
     if (!parsed.success)
@@ -227,6 +234,9 @@ export function adminWebRouter(services: Services): Router {
         message: 'Les changements sont enregistrés.',
       });
     } catch (err) {
+      // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
+      if (hasCode(err, 'stale_version'))
+        return renderUser(req, res, { values: formVals, errors: {} }, 409, true);
       const message = userRefusal(err);
       if (!message) throw err;
       return renderUser(req, res, { values: formVals, errors: { [message[0]]: message[1] } }, 422);

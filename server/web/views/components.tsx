@@ -287,13 +287,16 @@ export function StaleFormAlert({
   saved,
   labels,
   idPrefix = '',
+  show = (_name, value) => value,
 }: {
   title: string;
   typed: Record<string, string>;
-  /** The saved values, as the form would show them, by field. */
+  /** The saved values, as the form holds them, by field. */
   saved: Record<string, string>;
   labels: Record<string, string>;
   idPrefix?: string;
+  /** A saved value in words, where the form holds a code (a list of ids, say). */
+  show?: (name: string, value: string) => string;
 }) {
   const changed = Object.keys(saved).filter(
     (name) => (typed[name] ?? '').trim() !== (saved[name] ?? '').trim(),
@@ -311,7 +314,9 @@ export function StaleFormAlert({
           {changed.map((name) => (
             <li>
               <a href={`#${idPrefix}${name}`}>{labels[name] ?? name}</a> :{' '}
-              {saved[name]?.trim() ? `« ${saved[name].trim()} »` : 'vide'}
+              {show(name, saved[name] ?? '').trim()
+                ? `« ${show(name, saved[name] ?? '').trim()} »`
+                : 'vide'}
             </li>
           ))}
         </ul>

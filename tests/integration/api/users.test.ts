@@ -317,6 +317,49 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       expect(after.members.map((u: { id: string }) => u.id)).toEqual([m.id]);
     });
 
+    it('when a change carries the version it was decided on and the user changed since, then 409 with the user as they are, and nothing changes', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const read = (await admin.get(`/api/users/${u.id}`)).body;
+      const renamed = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Camille Martin', version: read.version });
+      expect(renamed.status).toBe(200);
+      expect(renamed.body.version).toBe(read.version + 1);
+      const stale = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ role: 'manager', version: read.version });
+      expect(stale.status).toBe(409);
+      expect(stale.body.error.code).toBe('stale_version');
+      expect(stale.body.error.details.current).toMatchObject({
+        name: 'Camille Martin',
+        role: 'worker',
+        version: read.version + 1,
+      });
+      expect((await testKnex()('users').where({ id: u.id }).first()).role).toBe('worker');
+    });
+
+    it('when a team changes and a user changes at once, many times, then every change lands and the versions count them', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const team = (await admin.post('/api/teams').send({ name: 'Équipe du soir' })).body;
+      const before = {
+        team: (await admin.get(`/api/teams/${team.id}`)).body.version,
+        user: (await admin.get(`/api/users/${u.id}`)).body.version,
+      };
+      for (let i = 0; i < 10; i++) {
+        const [t, v] = await Promise.all([
+          admin.patch(`/api/teams/${team.id}`).send({ memberIds: i % 2 ? [] : [u.id] }),
+          admin.patch(`/api/users/${u.id}`).send({ teamIds: i % 2 ? [team.id] : [] }),
+        ]);
+        expect([t.status, v.status]).toEqual([200, 200]);
+      }
+      // Each team change moved the team; a user change moved the user, and the team when it
+      // touched its membership (which depends on which of the two ran first).
+      const teamAfter = (await admin.get(`/api/teams/${team.id}`)).body.version;
+      expect(teamAfter).toBeGreaterThanOrEqual(before.team + 10);
+      expect(teamAfter).toBeLessThanOrEqual(before.team + 20);
+      expect((await admin.get(`/api/users/${u.id}`)).body.version).toBe(before.user + 10);
+    });
+
     it('when a user is disabled, then their session rows are deleted, they are refused at once and cannot log in; teams cannot be given to them', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const agent = await loginAs(ctx.app, u.email);

@@ -74,7 +74,8 @@ export function formList(body: unknown, name: string): string[] {
  */
 export function versionField(body: unknown): { version?: number } {
   const { version } = formValues(body, ['version']);
-  return version === undefined ? {} : { version: Number(version) };
+  if (version === undefined) return {};
+  return { version: /^\d{1,10}$/.test(version.trim()) ? Number(version) : NaN };
 }
 
 /** Empty inputs mean "not given", as the API expects absent keys rather than empty strings. */

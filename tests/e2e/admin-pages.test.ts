@@ -158,18 +158,32 @@ describe('administration, homes and password pages', () => {
 
     it('when a user is saved from a page read before another admin changed them, then 409 keeps what was typed beside what is saved now, in words', async () => {
       const u = await createUser(s.structure.id, 'worker');
+      const teamIds = await Promise.all(
+        ['atelier du soir', 'Bus social'].map(
+          async (name) =>
+            (await admin.post('/api/teams').send({ name, memberIds: [u.id] })).body.id as string,
+        ),
+      );
       const path = `/admin/utilisateurs/${u.id}`;
       const page = await admin.get(path);
       const version = /name="version" value="(\d+)"/.exec(page.text)![1];
       await admin.patch(`/api/users/${u.id}`).send({ role: 'manager' });
+      // The same teams ticked, in whatever order: not a difference.
       const res = await admin
         .post(path)
         .type('form')
-        .send({ _csrf: csrfOf(page.text), version, name: 'Nom corrigé', role: 'worker' });
+        .send({
+          _csrf: csrfOf(page.text),
+          version,
+          name: 'Nom corrigé',
+          role: 'worker',
+          teamIds: [...teamIds].reverse(),
+        });
       expect(res.status).toBe(409);
       expect(res.text).toContain('Ce compte a été modifié pendant que vous le changiez');
       expect(res.text).toMatch(/<a href="#role">[^<]+<\/a> : « Cadre[^»]*»/);
       expect(inputValue(res.text, 'name')).toBe('Nom corrigé');
+      expect(res.text).not.toContain('<a href="#teamIds">');
       expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));
       const row = await testKnex()('users').where({ id: u.id }).first();
       expect(row).toMatchObject({ role: 'manager', name: u.name });

@@ -287,6 +287,16 @@ describe('person file editing pages', () => {
     expect(close).toMatch(/<option value="refused" selected/);
     expect(close).toMatch(/name="version" value="2"/);
     expect((await worker.get(`/api/persons/${id}`)).body.closedReason).toBeNull();
+
+    // Closed by someone else meanwhile: the page says so, and offers to reopen.
+    await worker.patch(`/api/persons/${id}`).send({ closedReason: 'moved', version: 2 });
+    const closed = await worker
+      .post(`/personnes/${id}/cloturer`)
+      .type('form')
+      .send({ _csrf: csrfOf(page), version: '2', closedReason: 'refused' });
+    expect(closed.status).toBe(409);
+    expect(closed.text).toContain('la fiche a été clôturée entre-temps, avec le motif ci-dessous');
+    expect(closed.text).toContain('Rouvrir la fiche');
   });
 
   it('when a worker of another structure opens or posts the edit URL, then 404 and nothing changes', async () => {

@@ -21,6 +21,21 @@ export interface Team {
   managers: TeamUser[];
 }
 
+/** One row of `team_members`: a user in a team, leading it or not. */
+export interface Membership {
+  teamId: string;
+  userId: string;
+  isLead: boolean;
+}
+
+/** The memberships in one list and not in the other, either way. */
+export function changedMemberships(before: Membership[], after: Membership[]): Membership[] {
+  const key = (m: Membership) => `${m.teamId}:${m.userId}:${m.isLead}`;
+  const had = new Set(before.map(key));
+  const has = new Set(after.map(key));
+  return [...before.filter((m) => !has.has(key(m))), ...after.filter((m) => !had.has(key(m)))];
+}
+
 interface MembershipRow {
   team_id: string;
   id: string;
@@ -83,27 +98,65 @@ export function createTeamRepository() {
     },
 
     /**
-     * Locks the teams a user belongs to or leads, and `more`, in id order, and moves their
-     * versions: called before the user's memberships change, so that the team rows are always
-     * locked before their members' rows (as a team's own change does) and no two changes can
-     * wait on each other.
+     * Locks the teams a user belongs to or leads, and `more`, in id order, and answers the user's
+     * memberships as they stand under those locks. A user's change locks the user first, then
+     * these; a team's change locks its members' users first, then the team (lockUsers): one
+     * order, so no two changes wait on each other.
      */
-    async touchTeamsOf(
+    async lockTeamsOf(
       trx: Knex.Transaction,
       structureId: string,
       userId: string,
       more: string[] = [],
-    ): Promise<void> {
+    ): Promise<Membership[]> {
       const mine = trx('team_members').where({ user_id: userId }).select('team_id');
-      const ids: string[] = (
-        await trx('teams')
-          .where({ structure_id: structureId })
-          .where((q) => q.whereIn('id', mine).orWhereIn('id', more))
-          .orderBy('id')
-          .forUpdate()
-          .select('id')
-      ).map((r: { id: string }) => r.id);
+      await trx('teams')
+        .where({ structure_id: structureId })
+        .where((q) => q.whereIn('id', mine).orWhereIn('id', more))
+        .orderBy('id')
+        .forUpdate()
+        .select('id');
+      return repo.membershipsOf(trx, userId);
+    },
+
+    /** A user's memberships: each team and whether they lead it. */
+    async membershipsOf(db: Db, userId: string): Promise<Membership[]> {
+      const rows: { team_id: string; is_lead: boolean }[] = await db('team_members')
+        .where({ user_id: userId })
+        .select('team_id', 'is_lead');
+      return rows.map((r) => ({ teamId: r.team_id, userId, isLead: r.is_lead }));
+    },
+
+    /** A team's members and leads, disabled users included (their rows stay). */
+    async membersOf(db: Db, teamId: string): Promise<Membership[]> {
+      const rows: { user_id: string; is_lead: boolean }[] = await db('team_members')
+        .where({ team_id: teamId })
+        .select('user_id', 'is_lead');
+      return rows.map((r) => ({ teamId, userId: r.user_id, isLead: r.is_lead }));
+    },
+
+    /**
+     * Locks users of the structure in id order (`FOR NO KEY UPDATE`, as a user's change does):
+     * a team's change takes its members' users before the team.
+     */
+    async lockUsers(trx: Knex.Transaction, structureId: string, ids: string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await trx('users')
+        .where({ structure_id: structureId })
+        .whereIn('id', [...new Set(ids)])
+        .orderBy('id')
+        .forNoKeyUpdate()
+        .select('id');
+    },
+
+    /** Moves the versions of these teams (their rows already locked). */
+    async bumpTeams(trx: Knex.Transaction, ids: string[]): Promise<void> {
       if (ids.length) await trx('teams').whereIn('id', ids).increment('version', 1);
+    },
+
+    /** Moves the versions of these users (their rows already locked). */
+    async bumpUsers(trx: Knex.Transaction, ids: string[]): Promise<void> {
+      if (ids.length) await trx('users').whereIn('id', ids).increment('version', 1);
     },
 
     /** A change of the team itself (its row already locked): its version moves. */

@@ -9,7 +9,15 @@ import {
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
-import { type TeamRepository, type Team, type TeamUser } from './team-repository';
+import {
+  changedMemberships,
+  type Membership,
+  type TeamRepository,
+  type Team,
+  type TeamUser,
+} from './team-repository';
+
+const usersOf = (memberships: Membership[]) => [...new Set(memberships.map((m) => m.userId))];
 import type { CreateTeamInput, UpdateTeamInput } from './team-schemas';
 
 type Db = Knex | Knex.Transaction;
@@ -88,9 +96,13 @@ export function createTeamService({
 
     async create(actor: Actor, input: CreateTeamInput, ctx: RequestContext): Promise<Team> {
       return uow(async (trx) => {
+        const given = [...(input.memberIds ?? []), ...(input.managerIds ?? [])];
+        await teams.lockUsers(trx, actor.structureId, given);
         const id = await teams.insert(trx, actor.structureId, input.name);
         if (!id) throw duplicate();
         await write(trx, actor, id, input);
+        // The users given a team: their versions move (their forms list their teams).
+        await teams.bumpUsers(trx, usersOf(changedMemberships([], await teams.membersOf(trx, id))));
         await audit.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -111,6 +123,14 @@ export function createTeamService({
       ctx: RequestContext,
     ): Promise<Team> {
       return uow(async (trx) => {
+        // The users it may add or remove lock first (a user's change locks the user, then their
+        // teams): those of the team as read now and those given.
+        const read = await teams.membersOf(trx, id);
+        await teams.lockUsers(trx, actor.structureId, [
+          ...read.map((m) => m.userId),
+          ...(input.memberIds ?? []),
+          ...(input.managerIds ?? []),
+        ]);
         const version = await teams.lock(trx, actor.structureId, id);
         if (version === null) throw new NotFoundError('Team');
         if (input.version !== undefined && input.version !== version)
@@ -120,8 +140,12 @@ export function createTeamService({
           );
         if (input.name && !(await teams.rename(trx, actor.structureId, id, input.name)))
           throw duplicate();
+        const before = await teams.membersOf(trx, id);
         await write(trx, actor, id, input);
         await teams.bump(trx, id);
+        // The users who joined, left or changed place: their versions move too.
+        const after = await teams.membersOf(trx, id);
+        await teams.bumpUsers(trx, usersOf(changedMemberships(before, after)));
         await audit.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -176,16 +200,30 @@ export function createTeamService({
             ids: unknown,
           },
         );
-      await teams.touchTeamsOf(trx, structureId, userId, teamIds);
       await teams.setMemberships(trx, userId, teamIds);
     },
 
     /**
-     * Before a user's memberships change by another way (a role taken away, an account turned
-     * into a partner's): the teams they are in lock first and their versions move.
+     * Runs `change`, which changes a user's memberships (their teams, a role taken away), with
+     * the teams it may touch locked first (the user's, and `more`, in id order; the user's own
+     * row is locked already), then moves the versions of the teams whose membership of the user
+     * changed, or of all the user's teams when `listing` (the account disabled or enabled again
+     * changes who the teams list).
      */
-    touchTeamsOf: (trx: Knex.Transaction, structureId: string, userId: string) =>
-      teams.touchTeamsOf(trx, structureId, userId),
+    async changingMembershipsOf(
+      trx: Knex.Transaction,
+      structureId: string,
+      userId: string,
+      more: string[],
+      change: () => Promise<void>,
+      listing = false,
+    ): Promise<void> {
+      const before = await teams.lockTeamsOf(trx, structureId, userId, more);
+      await change();
+      const after = await teams.membershipsOf(trx, userId);
+      const touched = listing ? [...before, ...after] : changedMemberships(before, after);
+      await teams.bumpTeams(trx, [...new Set(touched.map((m) => m.teamId))]);
+    },
   };
 }
 

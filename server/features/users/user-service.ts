@@ -44,7 +44,7 @@ export interface UserServiceDeps {
   clock: Clock;
   /** LINK_SECRET: set-password tokens are derived from it. */
   linkSecret: string;
-  teams: Pick<TeamService, 'setMemberships' | 'touchTeamsOf'>;
+  teams: Pick<TeamService, 'setMemberships' | 'changingMembershipsOf'>;
   /** Whether a partner of the directory belongs to the structure (its admins create its users). */
   partnerOwned(
     db: Knex | Knex.Transaction,
@@ -235,8 +235,11 @@ export function createUserService(deps: UserServiceDeps) {
           partnerId: input.partnerId ?? null,
           passwordHash: NO_PASSWORD,
         });
-        if (input.teamIds?.length)
-          await teams.setMemberships(trx, actor.structureId, user.id, input.teamIds);
+        const teamIds = input.teamIds ?? [];
+        if (teamIds.length)
+          await teams.changingMembershipsOf(trx, actor.structureId, user.id, teamIds, () =>
+            teams.setMemberships(trx, actor.structureId, user.id, teamIds),
+          );
         await sendLink(trx, outbox, actor.structureId, user.id, 'invite');
         await audit(trx, actor, actor.structureId, 'user.invite', user.id, ctx.ip, {
           role: input.role,
@@ -287,13 +290,23 @@ export function createUserService(deps: UserServiceDeps) {
             });
         }
         await users.update(trx, id, input);
-        // Leaving a role leaves teams: their rows lock first and their versions move.
-        if (input.role && input.role !== 'manager')
-          await teams.touchTeamsOf(trx, actor.structureId, id);
-        if (input.role && input.role !== 'manager') await users.dropLeads(trx, id);
-        if (input.role && !isStaff(input.role)) await users.dropMemberships(trx, id);
-        if (input.teamIds !== undefined)
-          await teams.setMemberships(trx, actor.structureId, id, input.teamIds);
+        // Teams change with a role taken away or new teams, and what they list with the account
+        // disabled or enabled again: those teams lock first (after the user), once, in id order.
+        const listing = input.disabled !== undefined && input.disabled !== Boolean(user.disabledAt);
+        if (input.role !== undefined || input.teamIds !== undefined || listing)
+          await teams.changingMembershipsOf(
+            trx,
+            actor.structureId,
+            id,
+            input.teamIds ?? [],
+            async () => {
+              if (input.role && input.role !== 'manager') await users.dropLeads(trx, id);
+              if (input.role && !isStaff(input.role)) await users.dropMemberships(trx, id);
+              if (input.teamIds !== undefined)
+                await teams.setMemberships(trx, actor.structureId, id, input.teamIds);
+            },
+            listing,
+          );
         const endSessions =
           Boolean(input.disabled) || (input.role !== undefined && input.role !== user.role);
         if (input.disabled) await passwordLinks.revokeAll(trx, id, clock.now());

@@ -323,6 +323,7 @@ export function UserPage({
             typed={form.values}
             saved={saved}
             labels={USER_LABELS}
+            lists={['teamIds']}
             show={(name, value) =>
               name === 'role'
                 ? (ROLE_LABELS[value as keyof typeof ROLE_LABELS] ?? value)

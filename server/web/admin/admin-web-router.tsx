@@ -501,7 +501,7 @@ export function adminWebRouter(services: Services): Router {
     const values = formValues(req.body, fields);
     const number = (v: string | undefined) => (/^\s*\d{1,6}\s*$/.test(v ?? '') ? Number(v) : v);
     const body = {
-      version: Number(values.version),
+      version: versionField(values).version ?? NaN,
       ...Object.fromEntries(SETTINGS_NUMBER_FIELDS.map((f) => [f, number(values[f])])),
       digestTime: (values.digestTime ?? '').trim(),
       workingHours: {

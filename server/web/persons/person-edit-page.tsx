@@ -103,9 +103,11 @@ function CloseSection({
   const alert = stale ? (
     <StaleAlert title="Quelqu’un a modifié cette fiche pendant que vous la clôturiez ou la rouvriez">
       <p>
-        Rien n’a été enregistré. La fiche est affichée telle qu’elle est maintenant
-        {form.values.closedReason ? ', avec le motif que vous aviez choisi' : ''} : vérifiez-la,
-        puis recommencez si c’est toujours utile.
+        {person.closedAt
+          ? 'Rien n’a été enregistré : la fiche a été clôturée entre-temps, avec le motif ci-dessous. Rouvrez-la si besoin.'
+          : `Rien n’a été enregistré. La fiche est affichée telle qu’elle est maintenant${
+              form.values.closedReason ? ', avec le motif que vous aviez choisi' : ''
+            } : vérifiez-la, puis recommencez si c’est toujours utile.`}
       </p>
     </StaleAlert>
   ) : null;

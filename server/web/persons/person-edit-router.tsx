@@ -7,11 +7,12 @@ import { requestContext } from '../../http/request-context';
 import { updatePersonBody } from '../../features/persons/person-schemas';
 import { hasCode } from '../../lib/errors';
 import {
+  parseWith,
   formFromServiceError,
   formValues,
   INTAKE_MESSAGES,
-  parseWith,
   type Messages,
+  versionField,
 } from '../forms';
 import { SOURCE_LABELS } from '../format';
 import { csrf, pageContext } from '../page-context';
@@ -161,8 +162,8 @@ function toUpdateInput(values: Record<string, string>, preErrors: Record<string,
     input.situation = values.situation.trim() === '' ? null : values.situation;
   if (values.source !== undefined) input.source = values.source;
   input.pauseReminders = values.pauseReminders === '1' || values.pauseReminders === 'on';
-  const version = values.version?.trim() ?? '';
-  input.version = /^\d{1,10}$/.test(version) ? Number(version) : NaN;
+  // Required: a page without it is as expired as one with a wrong one.
+  input.version = versionField(values).version ?? NaN;
   // The alias-or-name rule is the service's; checked here too so every mistake shows at once.
   if (input.alias === null && input.firstName === null && input.lastName === null)
     preErrors.alias = EDIT_MESSAGES.alias;
@@ -291,7 +292,7 @@ export function personEditWebRouter(services: Services): Router {
     const id = idOf(req);
     const actor = actorOf(req);
     const rc = requestContext(req);
-    const version = /^\d{1,10}$/.test(values.version ?? '') ? Number(values.version) : NaN;
+    const version = versionField(values).version ?? NaN;
     const preErrors: Record<string, string> = {};
     if (closedReason === '') preErrors.closedReason = CLOSE_MESSAGES.closedReason;
     const parsed = parseWith(

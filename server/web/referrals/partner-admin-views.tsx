@@ -413,6 +413,7 @@ export function ServicePage({
               saved={saved}
               labels={SERVICE_LABELS}
               idPrefix="service-"
+              lists={['themes', 'audience']}
             />
           ) : null}
           <ErrorSummary form={form} labels={SERVICE_LABELS} idPrefix="service-" />

@@ -8,7 +8,15 @@ import { requestContext } from '../../http/request-context';
 import { createReferralBody, transitionBody } from '../../features/referrals/referral-schemas';
 import { OPEN_STATUSES, REFERRAL_STATUSES } from '../../features/referrals/referral-state';
 import { hasCode, ValidationError } from '../../lib/errors';
-import { compact, dateField, formList, formValues, parseWith, type Messages } from '../forms';
+import {
+  parseWith,
+  compact,
+  dateField,
+  formList,
+  formValues,
+  type Messages,
+  versionField,
+} from '../forms';
 import { personLabel, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
@@ -64,9 +72,8 @@ const REJECTION_MESSAGES: Messages = {
  * number (a form without one moves without the check; a mangled one fails on `version`).
  */
 function moveInput(values: Record<string, string>): Record<string, unknown> {
-  const { version, ...given } = compact(values);
-  if (version === undefined) return given;
-  return { ...given, version: /^\d{1,10}$/.test(version) ? Number(version) : NaN };
+  const { version: _shown, ...given } = compact(values);
+  return { ...given, ...versionField(compact(values)) };
 }
 
 /** The list filters as the filter form sends them ("Tous" is an empty status). */

@@ -12,7 +12,7 @@ import {
 } from '../../features/rights/right-schemas';
 import { hasCode, NotFoundError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { compact, formValues, parseWith } from '../forms';
+import { parseWith, compact, formValues, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, staff } from '../page-helpers';
 import type { RenderPerson } from '../persons/person-file-router';
@@ -24,11 +24,6 @@ import { AdminRightsPage, rightAnchor, type RightForm } from './right-views';
 type Services = Deps['services'];
 
 const PERSON_RIGHT_FIELDS = ['status', 'reason', 'monthlyAmount', 'note'] as const;
-
-const versionOf = (body: unknown) => {
-  const v = Number(formValues(body, ['version']).version);
-  return Number.isInteger(v) && v >= 1 ? v : 0;
-};
 
 /** A right's code in a page's address; a malformed one is a page that does not exist. */
 function codeOf(req: Request): string {
@@ -62,9 +57,9 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
     const personId = idOf(req);
     const values = formValues(req.body, [...PERSON_RIGHT_FIELDS, 'code', 'version']);
     const code = values.code?.trim() ?? '';
-    const version = Number(values.version);
+    const { version } = versionField(values);
     // The form adding a right says version 0; a tracked right's form, the version it showed.
-    const formCode = version > 0 ? code : '';
+    const formCode = version !== undefined && version > 0 ? code : '';
     const shown = {
       ...Object.fromEntries(PERSON_RIGHT_FIELDS.map((f) => [f, values[f] ?? ''])),
       ...(formCode === '' ? { code } : {}),
@@ -85,7 +80,7 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
         ...(given.reason && given.status === REASON_STATUS ? { reason: given.reason } : {}),
         ...(typeof monthlyAmount === 'number' ? { monthlyAmount } : {}),
         ...(given.note ? { note: given.note } : {}),
-        ...(Number.isInteger(version) && version >= 0 ? { version } : {}),
+        ...(version !== undefined ? { version } : {}),
       },
       shown,
       PERSON_RIGHT_MESSAGES,
@@ -181,7 +176,7 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
     const values = formValues(req.body, ['label']);
     const parsed = parseWith(
       updateRightBody,
-      { label: values.label ?? '', version: versionOf(req.body) },
+      { label: values.label ?? '', ...versionField(req.body) },
       values,
       RIGHT_ADMIN_MESSAGES,
     );

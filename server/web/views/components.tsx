@@ -288,6 +288,7 @@ export function StaleFormAlert({
   labels,
   idPrefix = '',
   show = (_name, value) => value,
+  lists = [],
 }: {
   title: string;
   typed: Record<string, string>;
@@ -297,10 +298,16 @@ export function StaleFormAlert({
   idPrefix?: string;
   /** A saved value in words, where the form holds a code (a list of ids, say). */
   show?: (name: string, value: string) => string;
+  /** Fields holding a comma-separated set (ticked boxes): compared whatever their order. */
+  lists?: string[];
 }) {
-  const changed = Object.keys(saved).filter(
-    (name) => (typed[name] ?? '').trim() !== (saved[name] ?? '').trim(),
-  );
+  const same = (name: string) => {
+    const [a, b] = [typed[name] ?? '', saved[name] ?? ''].map((v) =>
+      lists.includes(name) ? v.split(',').filter(Boolean).sort().join(',') : v.trim(),
+    );
+    return a === b;
+  };
+  const changed = Object.keys(saved).filter((name) => !same(name));
   return (
     <StaleAlert heading title={title}>
       <p>

@@ -352,12 +352,54 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
         ]);
         expect([t.status, v.status]).toEqual([200, 200]);
       }
-      // Each team change moved the team; a user change moved the user, and the team when it
-      // touched its membership (which depends on which of the two ran first).
+      // Each team change moved the team, and the user when it added or removed them; each user
+      // change moved the user, and the team when it added or removed them (which of the two ran
+      // first decides whether the other changed anything).
       const teamAfter = (await admin.get(`/api/teams/${team.id}`)).body.version;
-      expect(teamAfter).toBeGreaterThanOrEqual(before.team + 10);
-      expect(teamAfter).toBeLessThanOrEqual(before.team + 20);
-      expect((await admin.get(`/api/users/${u.id}`)).body.version).toBe(before.user + 10);
+      const userAfter = (await admin.get(`/api/users/${u.id}`)).body.version;
+      expect(teamAfter - before.team).toBeGreaterThanOrEqual(10);
+      expect(userAfter - before.user).toBeGreaterThanOrEqual(10);
+      expect(teamAfter - before.team + (userAfter - before.user)).toBeLessThanOrEqual(40);
+    });
+
+    it('when a team page adds a user, then a user form read before answers 409 rather than taking them out again', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const [north, south] = await Promise.all([
+        admin.post('/api/teams').send({ name: 'Nord', memberIds: [u.id] }),
+        admin.post('/api/teams').send({ name: 'Sud' }),
+      ]);
+      const shown = (await admin.get(`/api/users/${u.id}`)).body;
+      const added = await admin
+        .patch(`/api/teams/${south.body.id}`)
+        .send({ memberIds: [u.id], version: south.body.version });
+      expect(added.status).toBe(200);
+      const stale = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Renommé', teamIds: [north.body.id], version: shown.version });
+      expect(stale.status).toBe(409);
+      expect(
+        stale.body.error.details.current.teams.map((t: { id: string }) => t.id).sort(),
+      ).toEqual([north.body.id, south.body.id].sort());
+      expect(await testKnex()('team_members').where({ user_id: u.id })).toHaveLength(2);
+    });
+
+    it('when only a user’s name changes, then their teams keep their versions; disabling them moves them (the teams list them no more)', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const team = (await admin.post('/api/teams').send({ name: 'Est', memberIds: [u.id] })).body;
+      const version = async () => (await admin.get(`/api/teams/${team.id}`)).body.version;
+      const v0 = await version();
+      // The user page sends the role and the teams with every save.
+      expect(
+        (
+          await admin
+            .patch(`/api/users/${u.id}`)
+            .send({ name: 'Nom seul', role: 'worker', teamIds: [team.id] })
+        ).status,
+      ).toBe(200);
+      expect(await version()).toBe(v0);
+      expect((await admin.patch(`/api/users/${u.id}`).send({ disabled: true })).status).toBe(200);
+      expect(await version()).toBe(v0 + 1);
+      expect((await admin.get(`/api/teams/${team.id}`)).body.members).toEqual([]);
     });
 
     it('when a user is disabled, then their session rows are deleted, they are refused at once and cannot log in; teams cannot be given to them', async () => {

@@ -78,6 +78,28 @@ export function versionField(body: unknown): { version?: number } {
   return { version: /^\d{1,10}$/.test(version.trim()) ? Number(version) : NaN };
 }
 
+/**
+ * The fields of a form sent back with a 409 whose saved value differs from the one typed, each
+ * with its saved value as the user reads it (`show`; empty when nothing is saved). Line breaks
+ * and surrounding spaces are no change, and `lists` (ticked boxes, comma-separated) compare as
+ * sets whatever their order.
+ */
+export function changedFields(
+  typed: Record<string, string>,
+  saved: Record<string, string>,
+  opts: { show?: (name: string, raw: string) => string; lists?: string[] } = {},
+): Record<string, string> {
+  const norm = (name: string, v: string | undefined) =>
+    opts.lists?.includes(name)
+      ? (v ?? '').split(',').filter(Boolean).sort().join(',')
+      : (v ?? '').replace(/\r\n/g, '\n').trim();
+  const out: Record<string, string> = {};
+  for (const [name, raw] of Object.entries(saved))
+    if (norm(name, typed[name]) !== norm(name, raw))
+      out[name] = raw === '' ? '' : (opts.show?.(name, raw) ?? raw);
+  return out;
+}
+
 /** Empty inputs mean "not given", as the API expects absent keys rather than empty strings. */
 export function compact(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));

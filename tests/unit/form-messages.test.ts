@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { ValidationError } from '../../server/lib/errors';
-import { formFromServiceError, lengthMessage, parseWith } from '../../server/web/forms';
+import {
+  changedFields,
+  formFromServiceError,
+  lengthMessage,
+  parseWith,
+  versionField,
+} from '../../server/web/forms';
 
 /** Where zod issues and service refusals become the pages' French words. */
 describe('form messages', () => {
@@ -73,6 +79,32 @@ describe('form messages', () => {
         occurredAt: 'La date du contact est dans le futur',
         referentId: 'Choisissez un référent',
       },
+    });
+  });
+
+  describe('a form sent back with a 409', () => {
+    it('when saved values differ from the typed ones, then those fields come with their saved value in words; line breaks, spaces and the order of ticked boxes are no change', () => {
+      const typed = { name: 'Jean ', note: 'a\r\nb', teams: 'y,x', role: 'worker', phone: '06' };
+      const saved = { name: 'Jean', note: 'a\nb', teams: 'x,y', role: 'manager', phone: '' };
+      expect(
+        changedFields(typed, saved, {
+          lists: ['teams'],
+          show: (name, raw) => (name === 'role' ? `rôle ${raw}` : raw),
+        }),
+      ).toEqual({ role: 'rôle manager', phone: '' });
+      // A list compared as text would differ; a field the form did not send differs from a
+      // saved value.
+      expect(changedFields({ teams: 'y,x' }, { teams: 'x,y' })).toEqual({ teams: 'x,y' });
+      expect(changedFields({}, { area: 'Angers' })).toEqual({ area: 'Angers' });
+    });
+
+    it('when a form carries its version, then digits only become the number; anything else fails the schema (NaN); none is none', () => {
+      expect(versionField({ version: '12' })).toEqual({ version: 12 });
+      expect(versionField({ version: ' 3 ' })).toEqual({ version: 3 });
+      for (const v of ['', 'abc', '1e3', '-1', '12345678901'])
+        expect(versionField({ version: v }).version).toBeNaN();
+      expect(versionField({})).toEqual({});
+      expect(versionField({ version: ['1', '2'] })).toEqual({});
     });
   });
 });

@@ -286,7 +286,7 @@ export function UserPage({
   form,
   partnerName,
   twoFactor,
-  saved,
+  changed,
 }: {
   ctx: PageContext;
   /** The user as saved now (the form's version is theirs). */
@@ -295,8 +295,8 @@ export function UserPage({
   form: FormState;
   partnerName: string | null;
   twoFactor: TwoFactorStatus;
-  /** Sent back with a 409: the account saved meanwhile, as the form holds it. */
-  saved?: Record<string, string>;
+  /** Sent back with a 409: the fields saved meanwhile with another value, that value in words. */
+  changed?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const self = ctx.actor?.id === user.id;
@@ -317,23 +317,11 @@ export function UserPage({
         {partnerName ? ` — compte du partenaire ${partnerName}` : ''}
       </p>
       <Section title="Rôle et équipes" id="role">
-        {saved ? (
+        {changed ? (
           <StaleFormAlert
             title="Ce compte a été modifié pendant que vous le changiez"
-            typed={form.values}
-            saved={saved}
+            changed={changed}
             labels={USER_LABELS}
-            lists={['teamIds']}
-            show={(name, value) =>
-              name === 'role'
-                ? (ROLE_LABELS[value as keyof typeof ROLE_LABELS] ?? value)
-                : name === 'teamIds'
-                  ? teams
-                      .filter((t) => value.split(',').includes(t.id))
-                      .map((t) => t.name)
-                      .join(', ')
-                  : value
-            }
           />
         ) : null}
         <ErrorSummary form={form} labels={USER_LABELS} />
@@ -548,7 +536,7 @@ export function SettingsPage({
   ctx: PageContext;
   settings: SettingsView;
   form: FormState;
-  /** Sent back after a 409: the values saved meanwhile, by field, as the form shows them. */
+  /** Sent back after a 409: the fields saved meanwhile with another value, and that value. */
   conflict?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
@@ -578,8 +566,7 @@ export function SettingsPage({
       {conflict ? (
         <StaleFormAlert
           title="Les paramètres ont été modifiés pendant que vous les changiez"
-          typed={form.values}
-          saved={conflict}
+          changed={conflict}
           labels={SETTINGS_LABELS}
         />
       ) : null}

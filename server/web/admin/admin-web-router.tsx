@@ -8,7 +8,7 @@ import { createTeamBody, updateTeamBody } from '../../features/teams/team-schema
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
 import { AppError, hasCode, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { formList, formValues, parseWith, versionField } from '../forms';
+import { changedFields, formList, formValues, parseWith, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -16,6 +16,7 @@ import { emptyForm, type FormState } from '../views/components';
 import {
   AdminHomePage,
   PartnerAccountsPage,
+  ROLE_LABELS,
   SETTINGS_LEGAL_FIELDS,
   SETTINGS_NUMBER_FIELDS,
   LETTERHEAD_FIELDS,
@@ -200,7 +201,22 @@ export function adminWebRouter(services: Services): Router {
         form={values}
         partnerName={partner?.name ?? null}
         twoFactor={twoFactor}
-        saved={stale ? saved : undefined}
+        changed={
+          stale && form
+            ? changedFields(form.values, saved, {
+                lists: ['teamIds'],
+                show: (name, raw) =>
+                  name === 'role'
+                    ? (ROLE_LABELS[raw as keyof typeof ROLE_LABELS] ?? raw)
+                    : name === 'teamIds'
+                      ? teams.items
+                          .filter((t) => raw.split(',').includes(t.id))
+                          .map((t) => t.name)
+                          .join(', ')
+                      : raw,
+              })
+            : undefined
+        }
       />,
       status,
     );
@@ -479,7 +495,7 @@ export function adminWebRouter(services: Services): Router {
         ctx={ctx}
         settings={settings}
         form={form ?? { values: saved, errors: {} }}
-        conflict={stale ? saved : undefined}
+        conflict={stale && form ? changedFields(form.values, saved) : undefined}
       />,
       status,
     );

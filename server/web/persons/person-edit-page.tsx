@@ -11,6 +11,7 @@ import {
   TextField,
   type FormState,
   StaleAlert,
+  StaleFormAlert,
 } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { StatusBadge } from '../views/persons-page';
@@ -58,33 +59,6 @@ function Saved({ conflict, name }: { conflict?: Conflict; name: string }) {
     <p class="fr-info-text av-saved fr-mt-n2w fr-mb-3w" id={`${name}-saved`}>
       Valeur enregistrée entre-temps : {quoted(conflict[name])}
     </p>
-  );
-}
-
-function ConflictAlert({ conflict }: { conflict: Conflict }) {
-  const fields = Object.entries(conflict);
-  return (
-    <StaleAlert heading title="Quelqu'un a modifié cette fiche pendant que vous la modifiiez">
-      <p>
-        Vos saisies sont conservées ci-dessous, mais rien n’est encore enregistré.
-        {fields.length > 0
-          ? ' Ces champs ont une autre valeur enregistrée que la vôtre :'
-          : ' Les valeurs enregistrées entre-temps sont les mêmes que les vôtres.'}
-      </p>
-      {fields.length > 0 ? (
-        <ul>
-          {fields.map(([name, saved]) => (
-            <li>
-              <a href={`#${name}`}>{EDIT_LABELS[name] ?? name}</a> : {quoted(saved)}
-            </li>
-          ))}
-        </ul>
-      ) : null}
-      <p>
-        Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs, ou annulez pour garder la
-        fiche telle qu’elle est enregistrée.
-      </p>
-    </StaleAlert>
   );
 }
 
@@ -220,7 +194,14 @@ export function PersonEditPage({
       </div>
       <div class="fr-grid-row fr-grid-row--gutters">
         <div class="fr-col-12 fr-col-lg-8">
-          {conflict ? <ConflictAlert conflict={conflict} /> : null}
+          {conflict ? (
+            <StaleFormAlert
+              title="Quelqu'un a modifié cette fiche pendant que vous la modifiiez"
+              changed={conflict}
+              labels={EDIT_LABELS}
+              then="Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs, ou annulez pour garder la fiche telle qu’elle est enregistrée."
+            />
+          ) : null}
           <ErrorSummary form={form} labels={EDIT_LABELS} />
           <p class="fr-text--sm">
             Complétez la fiche au fil des rencontres. Un champ vidé est effacé de la fiche. Les

@@ -7,6 +7,7 @@ import { requestContext } from '../../http/request-context';
 import { updatePersonBody } from '../../features/persons/person-schemas';
 import { hasCode } from '../../lib/errors';
 import {
+  changedFields,
   parseWith,
   formFromServiceError,
   formValues,
@@ -97,10 +98,6 @@ function personFormValues(p: Person): Record<string, string> {
   };
 }
 
-/** Browsers send a textarea's line breaks as CRLF; a trailing space is no change either. */
-const same = (a: string | undefined, b: string | undefined) =>
-  (a ?? '').replace(/\r\n/g, '\n').trim() === (b ?? '').replace(/\r\n/g, '\n').trim();
-
 /**
  * A saved value as the user reads it, for the fields that differ from what they typed; empty
  * when nothing is saved.
@@ -130,11 +127,8 @@ function savedDisplay(p: Person, field: string, raw: string): string {
 /** Which fields the other editor saved differently from what this user typed. */
 function conflictWith(current: Person, typed: Record<string, string>): Conflict {
   const saved = personFormValues(current);
-  const out: Conflict = {};
-  for (const f of EDIT_FIELDS) {
-    if (!same(typed[f], saved[f])) out[f] = savedDisplay(current, f, saved[f]);
-  }
-  return out;
+  const fields = Object.fromEntries(EDIT_FIELDS.map((f) => [f, saved[f] ?? '']));
+  return changedFields(typed, fields, { show: (f, raw) => savedDisplay(current, f, raw) });
 }
 
 /**

@@ -10,6 +10,7 @@ import {
 } from '../../features/partners/partner-schemas';
 import { hasCode, NotFoundError } from '../../lib/errors';
 import {
+  changedFields,
   compact,
   formList,
   formValues,
@@ -23,6 +24,7 @@ import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
 import { AdminPartnersPage, PartnerEditPage, ServicePage } from './partner-admin-views';
+import { audienceLabel, themeLabel } from './partner-labels';
 import { refusedForm } from './refusals';
 
 type Services = Deps['services'];
@@ -219,7 +221,7 @@ export function partnerAdminRouter(services: Services): Router {
         ctx={ctx}
         partner={partner}
         form={form ?? emptyForm(partnerValues(partner))}
-        saved={stale ? partnerValues(partner) : undefined}
+        changed={stale && form ? changedFields(form.values, partnerValues(partner)) : undefined}
       />,
       status,
     );
@@ -251,10 +253,21 @@ export function partnerAdminRouter(services: Services): Router {
       ctxFor(req),
     ]);
     const shown = form ?? emptyForm(service ? serviceValues(service) : {});
-    const saved = stale && service ? serviceValues(service) : undefined;
+    const changed =
+      stale && service
+        ? changedFields(shown.values, serviceValues(service), {
+            lists: ['themes', 'audience'],
+            show: (name, raw) =>
+              name === 'themes'
+                ? raw.split(',').map(themeLabel).join(', ')
+                : name === 'audience'
+                  ? raw.split(',').map(audienceLabel).join(', ')
+                  : raw,
+          })
+        : undefined;
     sendPage(
       res,
-      <ServicePage ctx={ctx} partner={partner} service={service} form={shown} saved={saved} />,
+      <ServicePage ctx={ctx} partner={partner} service={service} form={shown} changed={changed} />,
       status,
     );
   }

@@ -272,14 +272,14 @@ export function PartnerEditPage({
   ctx,
   partner,
   form,
-  saved,
+  changed,
 }: {
   ctx: PageContext;
   /** The partner as saved now (the form's version is its). */
   partner: Partner;
   form: FormState;
-  /** Sent back with a 409: the description saved meanwhile, as the form shows it. */
-  saved?: Record<string, string>;
+  /** Sent back with a 409: the fields saved meanwhile with another value, and that value. */
+  changed?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
@@ -311,11 +311,10 @@ export function PartnerEditPage({
         <div class="fr-col-12 fr-col-lg-6">
           <Section title="Description" id="description">
             <p class="fr-text--sm">Les champs marqués d’un astérisque (*) sont obligatoires.</p>
-            {saved ? (
+            {changed ? (
               <StaleFormAlert
                 title="Ce partenaire a été modifié pendant que vous le changiez"
-                typed={form.values}
-                saved={saved}
+                changed={changed}
                 labels={PARTNER_LABELS}
                 idPrefix="partner-"
               />
@@ -374,15 +373,15 @@ export function ServicePage({
   partner,
   service,
   form,
-  saved,
+  changed,
 }: {
   ctx: PageContext;
   partner: Partner;
   /** The service as saved now (the form's version is its), or null when adding one. */
   service: PartnerService | null;
   form: FormState;
-  /** Sent back with a 409: the service saved meanwhile, as the form shows it. */
-  saved?: Record<string, string>;
+  /** Sent back with a 409: the fields saved meanwhile with another value, and that value. */
+  changed?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const title = service
@@ -406,14 +405,12 @@ export function ServicePage({
             Les champs marqués d’un astérisque (*) sont obligatoires.
             {service ? ' Enregistrer le service vaut revue.' : ''}
           </p>
-          {saved ? (
+          {changed ? (
             <StaleFormAlert
               title="Ce service a été modifié pendant que vous le changiez"
-              typed={form.values}
-              saved={saved}
+              changed={changed}
               labels={SERVICE_LABELS}
               idPrefix="service-"
-              lists={['themes', 'audience']}
             />
           ) : null}
           <ErrorSummary form={form} labels={SERVICE_LABELS} idPrefix="service-" />

@@ -279,56 +279,43 @@ export function StaleAlert({
 
 /**
  * A whole form sent back with a 409: the fields saved meanwhile with another value than the one
- * typed, each with its saved value and a link to the field, which still holds the typing.
+ * typed (`changed`, from changedFields in ../forms), each with its saved value and a link to the
+ * field, which still holds the typing.
  */
 export function StaleFormAlert({
   title,
-  typed,
-  saved,
+  changed,
   labels,
   idPrefix = '',
-  show = (_name, value) => value,
-  lists = [],
+  then = 'Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs.',
 }: {
   title: string;
-  typed: Record<string, string>;
-  /** The saved values, as the form holds them, by field. */
-  saved: Record<string, string>;
+  changed: Record<string, string>;
   labels: Record<string, string>;
   idPrefix?: string;
-  /** A saved value in words, where the form holds a code (a list of ids, say). */
-  show?: (name: string, value: string) => string;
-  /** Fields holding a comma-separated set (ticked boxes): compared whatever their order. */
-  lists?: string[];
+  /** What to do next, when more than saving again is offered. */
+  then?: string;
 }) {
-  const same = (name: string) => {
-    const [a, b] = [typed[name] ?? '', saved[name] ?? ''].map((v) =>
-      lists.includes(name) ? v.split(',').filter(Boolean).sort().join(',') : v.trim(),
-    );
-    return a === b;
-  };
-  const changed = Object.keys(saved).filter((name) => !same(name));
+  const fields = Object.entries(changed);
   return (
     <StaleAlert heading title={title}>
       <p>
         Rien n’a été enregistré ; vos saisies sont conservées ci-dessous.
-        {changed.length > 0
+        {fields.length > 0
           ? ' Ces champs ont maintenant une autre valeur enregistrée que la vôtre :'
           : ' Les valeurs enregistrées entre-temps sont les mêmes que les vôtres.'}
       </p>
-      {changed.length > 0 ? (
+      {fields.length > 0 ? (
         <ul>
-          {changed.map((name) => (
+          {fields.map(([name, saved]) => (
             <li>
               <a href={`#${idPrefix}${name}`}>{labels[name] ?? name}</a> :{' '}
-              {show(name, saved[name] ?? '').trim()
-                ? `« ${show(name, saved[name] ?? '').trim()} »`
-                : 'vide'}
+              {saved.trim() ? `« ${saved.trim()} »` : 'non renseigné'}
             </li>
           ))}
         </ul>
       ) : null}
-      <p>Vérifiez, puis enregistrez à nouveau pour appliquer vos valeurs.</p>
+      <p>{then}</p>
     </StaleAlert>
   );
 }

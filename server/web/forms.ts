@@ -80,7 +80,8 @@ export function versionField(body: unknown): { version?: number } {
 
 /**
  * The fields of a form sent back with a 409 whose saved value differs from the one typed, each
- * with its saved value as the user reads it (`show`; empty when nothing is saved). Line breaks
+ * with its saved value as the user reads it (`show`, for empty values too; empty is shown as
+ * "non renseigné"). Line breaks
  * and surrounding spaces are no change, and `lists` (ticked boxes, comma-separated) compare as
  * sets whatever their order.
  */
@@ -96,7 +97,7 @@ export function changedFields(
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(saved))
     if (norm(name, typed[name]) !== norm(name, raw))
-      out[name] = raw === '' ? '' : (opts.show?.(name, raw) ?? raw);
+      out[name] = opts.show ? opts.show(name, raw) : raw;
   return out;
 }
 

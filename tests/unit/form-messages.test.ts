@@ -96,6 +96,10 @@ describe('form messages', () => {
       // saved value.
       expect(changedFields({ teams: 'y,x' }, { teams: 'x,y' })).toEqual({ teams: 'x,y' });
       expect(changedFields({}, { area: 'Angers' })).toEqual({ area: 'Angers' });
+      // An empty saved value is said in words too (an unticked box, say).
+      expect(
+        changedFields({ pause: '1' }, { pause: '' }, { show: (_n, raw) => (raw ? 'oui' : 'non') }),
+      ).toEqual({ pause: 'non' });
     });
 
     it('when a form carries its version, then digits only become the number; anything else fails the schema (NaN); none is none', () => {

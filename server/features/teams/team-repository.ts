@@ -192,7 +192,11 @@ export function createTeamRepository() {
 
     /** Replaces the members (is_lead false) or the leads (is_lead true) of a team. */
     async replace(trx: Knex.Transaction, teamId: string, lead: boolean, userIds: string[]) {
-      await trx('team_members').where({ team_id: teamId, is_lead: lead }).del();
+      // A disabled user's row stays (the lists show active users only; re-enabling restores it).
+      await trx('team_members')
+        .where({ team_id: teamId, is_lead: lead })
+        .whereNotIn('user_id', trx('users').whereNotNull('disabled_at').select('id'))
+        .del();
       if (userIds.length === 0) return;
       await trx('team_members')
         .insert(userIds.map((user_id) => ({ team_id: teamId, user_id, is_lead: lead })))

@@ -18,6 +18,12 @@ import {
 } from './team-repository';
 
 const usersOf = (memberships: Membership[]) => [...new Set(memberships.map((m) => m.userId))];
+
+/** "Run the transaction again", as PostgreSQL says it (40001): the unit of work retries it. */
+const membersMoved = () =>
+  Object.assign(new Error('The team’s members changed while it was being locked'), {
+    code: '40001',
+  });
 import type { CreateTeamInput, UpdateTeamInput } from './team-schemas';
 
 type Db = Knex | Knex.Transaction;
@@ -126,11 +132,12 @@ export function createTeamService({
         // The users it may add or remove lock first (a user's change locks the user, then their
         // teams): those of the team as read now and those given.
         const read = await teams.membersOf(trx, id);
-        await teams.lockUsers(trx, actor.structureId, [
+        const lockedUsers = [
           ...read.map((m) => m.userId),
           ...(input.memberIds ?? []),
           ...(input.managerIds ?? []),
-        ]);
+        ];
+        await teams.lockUsers(trx, actor.structureId, lockedUsers);
         const version = await teams.lock(trx, actor.structureId, id);
         if (version === null) throw new NotFoundError('Team');
         if (input.version !== undefined && input.version !== version)
@@ -141,6 +148,10 @@ export function createTeamService({
         if (input.name && !(await teams.rename(trx, actor.structureId, id, input.name)))
           throw duplicate();
         const before = await teams.membersOf(trx, id);
+        // A member added meanwhile (between the read above and the team's lock) is a user this
+        // change did not lock first: run it again rather than lock that user after the team.
+        const locked = new Set(lockedUsers);
+        if (before.some((m) => !locked.has(m.userId))) throw membersMoved();
         await write(trx, actor, id, input);
         await teams.bump(trx, id);
         // The users who joined, left or changed place: their versions move too.
@@ -182,7 +193,11 @@ export function createTeamService({
       return (await teams.teamsOf(db, structureId, userId)).filter((t) => t.isLead);
     },
 
-    /** Sets a user's team memberships (users' PATCH, invitation); 422 on a team not of the structure. */
+    /**
+     * Sets a user's team memberships (users' PATCH, invitation); 422 on a team not of the
+     * structure. Only inside changingMembershipsOf, which locks the teams first and moves their
+     * versions.
+     */
     async setMemberships(
       trx: Knex.Transaction,
       structureId: string,

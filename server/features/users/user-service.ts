@@ -375,6 +375,10 @@ export function createUserService(deps: UserServiceDeps) {
       await checkPasswordPolicy(password);
       const hash = await hashPassword(password);
       return uow(async (trx) => {
+        // The user before the link, as disabling the account or sending a new link lock them
+        // (then revoke the user's links): one order, no deadlock with either.
+        const seen = await passwordLinks.findByToken(trx, token);
+        if (seen) await users.lockInStructure(trx, seen.structureId, seen.userId);
         const link = await passwordLinks.lockByToken(trx, token);
         const problem = await problemOf(trx, link);
         if (problem) throw linkError(problem);

@@ -495,7 +495,13 @@ export function adminWebRouter(services: Services): Router {
         ctx={ctx}
         settings={settings}
         form={form ?? { values: saved, errors: {} }}
-        conflict={stale && form ? changedFields(form.values, saved) : undefined}
+        conflict={
+          stale && form
+            ? changedFields(form.values, saved, {
+                show: (name, raw) => (name === 'requireTwoFactor' ? (raw ? 'oui' : 'non') : raw),
+              })
+            : undefined
+        }
       />,
       status,
     );

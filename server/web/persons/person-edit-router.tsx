@@ -103,6 +103,7 @@ function personFormValues(p: Person): Record<string, string> {
  * when nothing is saved.
  */
 function savedDisplay(p: Person, field: string, raw: string): string {
+  if (field === 'pauseReminders') return raw === '1' ? 'relances suspendues' : 'relances actives';
   if (raw === '') return '';
   switch (field) {
     case 'gender':
@@ -117,8 +118,6 @@ function savedDisplay(p: Person, field: string, raw: string): string {
         : raw;
     case 'referentId':
       return p.referentName ?? 'un·e autre référent·e';
-    case 'pauseReminders':
-      return raw === '1' ? 'relances suspendues' : 'relances actives';
     default:
       return raw;
   }

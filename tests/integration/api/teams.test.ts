@@ -215,4 +215,23 @@ describe('teams API', () => {
     expect(after.version).toBe(led.version + 1);
     expect(after.managers).toEqual([]);
   });
+
+  it('when a team is saved without its disabled members (its lists show active users only), then they stay in it and come back when enabled again', async () => {
+    const [x, y] = await Promise.all([
+      createUser(s.structure.id, 'worker'),
+      createUser(s.structure.id, 'worker'),
+    ]);
+    const team = (await admin.post('/api/teams').send({ name: 'Veille', memberIds: [x.id, y.id] }))
+      .body;
+    expect((await admin.patch(`/api/users/${x.id}`).send({ disabled: true })).status).toBe(200);
+    const shown = (await admin.get(`/api/teams/${team.id}`)).body;
+    expect(shown.members.map((m: { id: string }) => m.id)).toEqual([y.id]);
+    const saved = await admin
+      .patch(`/api/teams/${team.id}`)
+      .send({ name: 'Veille sociale', memberIds: [y.id], version: shown.version });
+    expect(saved.status).toBe(200);
+    expect((await admin.patch(`/api/users/${x.id}`).send({ disabled: false })).status).toBe(200);
+    const after = (await admin.get(`/api/teams/${team.id}`)).body;
+    expect(after.members.map((m: { id: string }) => m.id).sort()).toEqual([x.id, y.id].sort());
+  });
 });

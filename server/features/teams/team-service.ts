@@ -17,7 +17,13 @@ import {
   type TeamUser,
 } from './team-repository';
 
-const usersOf = (memberships: Membership[]) => [...new Set(memberships.map((m) => m.userId))];
+/**
+ * The users whose forms list these changes: a user's page lists the teams they belong to (not
+ * those they lead), so a change of leads alone leaves their version as it is.
+ */
+const usersOf = (memberships: Membership[]) => [
+  ...new Set(memberships.filter((m) => !m.isLead).map((m) => m.userId)),
+];
 
 /** "Run the transaction again", as PostgreSQL says it (40001): the unit of work retries it. */
 const membersMoved = () =>

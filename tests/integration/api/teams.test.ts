@@ -234,4 +234,22 @@ describe('teams API', () => {
     const after = (await admin.get(`/api/teams/${team.id}`)).body;
     expect(after.members.map((m: { id: string }) => m.id).sort()).toEqual([x.id, y.id].sort());
   });
+
+  it('when only a team’s leads change, then the lead’s user version stays (their page lists the teams they belong to); a member added moves theirs', async () => {
+    const [lead, member] = await Promise.all([
+      createUser(s.structure.id, 'manager'),
+      createUser(s.structure.id, 'worker'),
+    ]);
+    const team = (await admin.post('/api/teams').send({ name: 'Accueil de nuit' })).body;
+    const versionOf = async (id: string) => (await admin.get(`/api/users/${id}`)).body.version;
+    const [l0, m0] = [await versionOf(lead.id), await versionOf(member.id)];
+    expect(
+      (await admin.patch(`/api/teams/${team.id}`).send({ managerIds: [lead.id] })).status,
+    ).toBe(200);
+    expect(await versionOf(lead.id)).toBe(l0);
+    expect(
+      (await admin.patch(`/api/teams/${team.id}`).send({ memberIds: [member.id] })).status,
+    ).toBe(200);
+    expect(await versionOf(member.id)).toBe(m0 + 1);
+  });
 });

@@ -275,7 +275,8 @@ describe('administration, homes and password pages', () => {
         });
       expect(res.status).toBe(409);
       expect(res.text).toContain('L’équipe a été modifiée pendant que vous la changiez');
-      expect(res.text).toContain(`pour membres : ${s.worker2.name}`);
+      expect(res.text).toContain(`<a href="#memberIds">Membres</a> : « ${s.worker2.name} »`);
+      expect(res.text).not.toContain('<a href="#name">');
       expect(res.text).toMatch(new RegExp(`value="${s.worker.id}" checked`));
       expect(res.text).not.toMatch(new RegExp(`value="${s.worker2.id}" checked`));
       expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));

@@ -10,7 +10,6 @@ import {
   Csrf,
   TextArea,
   ErrorSummary,
-  StaleAlert,
   StaleFormAlert,
   Section,
   SelectField,
@@ -469,19 +468,18 @@ export function TeamPage({
   team,
   staff,
   form,
-  stale,
+  changed,
 }: {
   ctx: PageContext;
   /** The team as saved now (the form's version is its). */
   team: Team;
   staff: { id: string; name: string; role: string }[];
   form: FormState;
-  /** Sent back with a 409: the team changed since the page was read; the form holds the typing. */
-  stale?: boolean;
+  /** Sent back with a 409: the fields saved meanwhile with another value, that value in words. */
+  changed?: Record<string, string>;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const options = (list: typeof staff) => Object.fromEntries(list.map((u) => [u.id, u.name]));
-  const names = (list: { name: string }[]) => list.map((u) => u.name).join(', ') || 'personne';
   return (
     <Layout title={`${hasErrors ? 'Erreur — ' : ''}Équipe ${team.name}`} ctx={ctx} nav="admin">
       <p>
@@ -490,15 +488,12 @@ export function TeamPage({
         </a>
       </p>
       <h1>Équipe {team.name}</h1>
-      {stale ? (
-        <StaleAlert heading title="L’équipe a été modifiée pendant que vous la changiez">
-          <p>
-            Rien n’a été enregistré ; vos choix sont conservés ci-dessous. Enregistrée maintenant,
-            l’équipe « {team.name} » a pour cadres : {names(team.managers)} ; pour membres :{' '}
-            {names(team.members)}.
-          </p>
-          <p>Vérifiez, puis enregistrez à nouveau pour appliquer vos choix.</p>
-        </StaleAlert>
+      {changed ? (
+        <StaleFormAlert
+          title="L’équipe a été modifiée pendant que vous la changiez"
+          changed={changed}
+          labels={TEAM_LABELS}
+        />
       ) : null}
       <ErrorSummary form={form} labels={TEAM_LABELS} />
       <form method="post" action={`/admin/equipes/${team.id}`} novalidate>

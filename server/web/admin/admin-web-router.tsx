@@ -391,17 +391,27 @@ export function adminWebRouter(services: Services): Router {
       services.persons.listReferents(actor),
       ctxOf(req),
     ]);
-    const values = form ?? {
-      values: {
-        name: team.name,
-        memberIds: team.members.map((u) => u.id).join(','),
-        managerIds: team.managers.map((u) => u.id).join(','),
-      },
-      errors: {},
+    const saved = {
+      name: team.name,
+      memberIds: team.members.map((u) => u.id).join(','),
+      managerIds: team.managers.map((u) => u.id).join(','),
     };
+    const values = form ?? { values: saved, errors: {} };
+    const names = (ids: string) =>
+      [...team.members, ...team.managers]
+        .filter((u, i, all) => ids.split(',').includes(u.id) && all.indexOf(u) === i)
+        .map((u) => u.name)
+        .join(', ');
+    const changed =
+      stale && form
+        ? changedFields(form.values, saved, {
+            lists: ['memberIds', 'managerIds'],
+            show: (name, raw) => (name === 'name' ? raw : names(raw)),
+          })
+        : undefined;
     sendPage(
       res,
-      <TeamPage ctx={ctx} team={team} staff={staff} form={values} stale={stale} />,
+      <TeamPage ctx={ctx} team={team} staff={staff} form={values} changed={changed} />,
       status,
     );
   }

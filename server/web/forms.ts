@@ -101,6 +101,15 @@ export function changedFields(
   return out;
 }
 
+/** The names of the ids a field holds (ticked boxes, comma-separated), among those known. */
+export function namesOf(ids: string, known: { id: string; name: string }[]): string {
+  const wanted = ids.split(',');
+  return known
+    .filter((k) => wanted.includes(k.id))
+    .map((k) => k.name)
+    .join(', ');
+}
+
 /** Empty inputs mean "not given", as the API expects absent keys rather than empty strings. */
 export function compact(values: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v.trim() !== ''));

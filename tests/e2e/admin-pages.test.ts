@@ -7,7 +7,7 @@ import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { startSmtp } from '../integration/referrals/smtp';
-import { csrfOf, inputValue } from './html';
+import { csrfOf, inputValue, versionOf } from './html';
 
 type Agent = ReturnType<typeof request.agent>;
 const STRONG = 'cheval agrafe batterie correcte 42';
@@ -165,26 +165,21 @@ describe('administration, homes and password pages', () => {
         ),
       );
       const path = `/admin/utilisateurs/${u.id}`;
-      const page = await admin.get(path);
-      const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+      const version = versionOf((await admin.get(path)).text);
       await admin.patch(`/api/users/${u.id}`).send({ role: 'manager' });
       // The same teams ticked, in whatever order: not a difference.
-      const res = await admin
-        .post(path)
-        .type('form')
-        .send({
-          _csrf: csrfOf(page.text),
-          version,
-          name: 'Nom corrigé',
-          role: 'worker',
-          teamIds: [...teamIds].reverse(),
-        });
+      const res = await postForm(admin, path, path, {
+        version,
+        name: 'Nom corrigé',
+        role: 'worker',
+        teamIds: [...teamIds].reverse(),
+      });
       expect(res.status).toBe(409);
       expect(res.text).toContain('Ce compte a été modifié pendant que vous le changiez');
       expect(res.text).toMatch(/<a href="#role">[^<]+<\/a> : « Cadre[^»]*»/);
       expect(inputValue(res.text, 'name')).toBe('Nom corrigé');
       expect(res.text).not.toContain('<a href="#teamIds">');
-      expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));
+      expect(versionOf(res.text)).toBe(String(Number(version) + 1));
       const row = await testKnex()('users').where({ id: u.id }).first();
       expect(row).toMatchObject({ role: 'manager', name: u.name });
     });
@@ -261,37 +256,28 @@ describe('administration, homes and password pages', () => {
       });
       const path = created.headers.location as string;
       const id = path.split('/').pop();
-      const page = await admin.get(path);
-      const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+      const version = versionOf((await admin.get(path)).text);
       await admin.patch(`/api/teams/${id}`).send({ memberIds: [s.worker2.id] });
-      const res = await admin
-        .post(path)
-        .type('form')
-        .send({
-          _csrf: csrfOf(page.text),
-          version,
-          name: 'Équipe de nuit',
-          memberIds: s.worker.id,
-        });
+      const res = await postForm(admin, path, path, {
+        version,
+        name: 'Équipe de nuit',
+        memberIds: s.worker.id,
+      });
       expect(res.status).toBe(409);
       expect(res.text).toContain('L’équipe a été modifiée pendant que vous la changiez');
       expect(res.text).toContain(`<a href="#memberIds">Membres</a> : « ${s.worker2.name} »`);
       expect(res.text).not.toContain('<a href="#name">');
       expect(res.text).toMatch(new RegExp(`value="${s.worker.id}" checked`));
       expect(res.text).not.toMatch(new RegExp(`value="${s.worker2.id}" checked`));
-      expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));
+      expect(versionOf(res.text)).toBe(String(Number(version) + 1));
       const members = async () =>
         (await testKnex()('team_members').where({ team_id: id })).map((m) => m.user_id);
       expect(await members()).toEqual([s.worker2.id]);
-      const again = await admin
-        .post(path)
-        .type('form')
-        .send({
-          _csrf: csrfOf(res.text),
-          version: String(Number(version) + 1),
-          name: 'Équipe de nuit',
-          memberIds: s.worker.id,
-        });
+      const again = await postForm(admin, path, path, {
+        version: String(Number(version) + 1),
+        name: 'Équipe de nuit',
+        memberIds: s.worker.id,
+      });
       expect(again.status).toBe(303);
       expect(await members()).toEqual([s.worker.id]);
     });
@@ -311,7 +297,7 @@ describe('administration, homes and password pages', () => {
     it('when an admin saves the settings, then they change; a bad value gets 400 on its field; a stale form is refused', async () => {
       const page = await admin.get('/admin/parametres');
       expect(page.status).toBe(200);
-      const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+      const version = versionOf(page.text);
       const fields = {
         followUpReminderDays: '4',
         followUpEscalationDays: '12',
@@ -358,7 +344,7 @@ describe('administration, homes and password pages', () => {
       expect(inputValue(stale.text, 'followUpReminderDays')).toBe('6');
       expect(stale.text).toMatch(/<li><a href="#followUpReminderDays">[^<]+<\/a> : « 4 »<\/li>/);
       expect(stale.text).not.toContain('<li><a href="#digestTime">');
-      expect(/name="version" value="(\d+)"/.exec(stale.text)![1]).toBe(String(Number(version) + 1));
+      expect(versionOf(stale.text)).toBe(String(Number(version) + 1));
       expect(
         (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
           .followUpReminderDays,

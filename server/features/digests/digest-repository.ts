@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
 import { NOTIFY_REPORT_ESCALATED } from '../reports/report-schemas';
 import { NOTIFY_DIGEST, NOTIFY_FOLLOW_UP_ESCALATED } from '../deadlines/rule-kinds';
+import { remindersOnSql } from '../persons/person-reminders';
 
 type Db = Knex | Knex.Transaction;
 
@@ -26,7 +27,7 @@ export interface DigestRecipient {
 }
 
 /** Persons whose reminders run: paused and anonymised files count in no digest. */
-const REMINDED = 'NOT p.pause_reminders AND p.anonymised_at IS NULL';
+const REMINDED = remindersOnSql('p');
 
 export function createDigestRepository() {
   const repo = {

@@ -3,6 +3,7 @@ import type { Cipher } from '../../lib/crypto';
 import type { ShareableField } from '../consents/consent-schemas';
 import { validConsentSql } from '../consents/consent-validity';
 import { personLabelSql } from '../persons/person-label';
+import { remindersOnSql } from '../persons/person-reminders';
 import type { ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
@@ -406,8 +407,7 @@ export function createReferralRepository(cipher: Cipher) {
       const [{ n }] = await partnerScope(db, partnerId, now)
         .join('persons as p', 'p.id', 'r.person_id')
         .where('r.status', 'requested')
-        .where('p.pause_reminders', false)
-        .whereNull('p.anonymised_at')
+        .whereRaw(remindersOnSql('p'))
         .select(db.raw('count(*)::int AS n'));
       return Number(n);
     },

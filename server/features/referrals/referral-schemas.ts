@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { paging, uuid } from '../../lib/validate';
+import { expectedVersion, paging, uuid } from '../../lib/validate';
 import { rightCode } from '../rights/right-schemas';
 import { REFERRAL_STATUSES, REJECTION_REASONS } from './referral-state';
 
@@ -44,12 +44,7 @@ export const transitionBody = z
       .meta({ description: 'What the help came to; only with to: completed or failed' })
       .optional(),
     /** The version the caller saw: when given, a referral changed meanwhile answers 409. */
-    version: z
-      .number()
-      .int()
-      .min(1)
-      .meta({ description: 'The version the move was decided on; 409 if the referral changed' })
-      .optional(),
+    version: expectedVersion('referral'),
   })
   .strict()
   .meta({

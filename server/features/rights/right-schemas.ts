@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plainString } from '../../lib/validate';
+import { knownVersion, plainString } from '../../lib/validate';
 
 const RIGHT_KINDS = ['national', 'local'] as const;
 export type RightKind = (typeof RIGHT_KINDS)[number];
@@ -39,7 +39,6 @@ export const rightCode = () =>
     .regex(CODE_PATTERN, 'must be 2 to 40 lowercase letters, digits or _, starting with a letter');
 const label = () =>
   plainString().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
-const version = () => z.number().int().min(1, 'must be a known version').max(2147483647);
 
 export const rightCodeParams = z.object({ code: rightCode() }).strict();
 export const personRightParams = z
@@ -54,7 +53,7 @@ export const updateRightBody = z
   .object({
     label: label().optional(),
     archived: z.boolean().optional(),
-    version: version(),
+    version: knownVersion(),
   })
   .strict()
   .refine((b) => b.label !== undefined || b.archived !== undefined, {

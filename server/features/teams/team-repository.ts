@@ -149,7 +149,7 @@ export function createTeamRepository() {
         .select('id');
     },
 
-    /** Moves the versions of these teams (their rows already locked). */
+    /** Moves the versions of these teams (their rows already locked): a change of theirs. */
     async bumpTeams(trx: Knex.Transaction, ids: string[]): Promise<void> {
       if (ids.length) await trx('teams').whereIn('id', ids).increment('version', 1);
     },
@@ -157,11 +157,6 @@ export function createTeamRepository() {
     /** Moves the versions of these users (their rows already locked). */
     async bumpUsers(trx: Knex.Transaction, ids: string[]): Promise<void> {
       if (ids.length) await trx('users').whereIn('id', ids).increment('version', 1);
-    },
-
-    /** A change of the team itself (its row already locked): its version moves. */
-    async bump(trx: Knex.Transaction, id: string): Promise<void> {
-      await trx('teams').where({ id }).increment('version', 1);
     },
 
     /** null when the structure already has a team of that name. */

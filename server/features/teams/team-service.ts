@@ -16,6 +16,9 @@ import {
   type Team,
   type TeamUser,
 } from './team-repository';
+import type { CreateTeamInput, UpdateTeamInput } from './team-schemas';
+
+type Db = Knex | Knex.Transaction;
 
 /**
  * The users whose forms list these changes: a user's page lists the teams they belong to (not
@@ -30,9 +33,6 @@ const membersMoved = () =>
   Object.assign(new Error('The team’s members changed while it was being locked'), {
     code: '40001',
   });
-import type { CreateTeamInput, UpdateTeamInput } from './team-schemas';
-
-type Db = Knex | Knex.Transaction;
 
 /**
  * Teams of a structure (spec §1): workers belong to teams, managers lead them; the backlog
@@ -114,7 +114,7 @@ export function createTeamService({
         if (!id) throw duplicate();
         await write(trx, actor, id, input);
         // The users given a team: their versions move (their forms list their teams).
-        await teams.bumpUsers(trx, usersOf(changedMemberships([], await teams.membersOf(trx, id))));
+        await teams.bumpUsers(trx, usersOf(await teams.membersOf(trx, id)));
         await audit.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -159,7 +159,7 @@ export function createTeamService({
         const locked = new Set(lockedUsers);
         if (before.some((m) => !locked.has(m.userId))) throw membersMoved();
         await write(trx, actor, id, input);
-        await teams.bump(trx, id);
+        await teams.bumpTeams(trx, [id]);
         // The users who joined, left or changed place: their versions move too.
         const after = await teams.membersOf(trx, id);
         await teams.bumpUsers(trx, usersOf(changedMemberships(before, after)));

@@ -190,8 +190,8 @@ export function createUserRepository() {
       id: string,
     ): Promise<(UserRecord & { version: number }) | null> {
       // NO KEY UPDATE: a team's change adding the user checks its foreign key (KEY SHARE)
-      // without waiting, so a user's change, which then locks the teams it touches, and a
-      // team's change, which locks the team first, never wait on each other.
+      // without waiting. Users lock before teams, whoever changes a membership (a team's change
+      // locks the users it may add or remove first: the team repository's lockUsers).
       const row = await trx('users')
         .where({ id, structure_id: structureId })
         .forNoKeyUpdate()

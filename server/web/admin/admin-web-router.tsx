@@ -8,11 +8,11 @@ import { createTeamBody, updateTeamBody } from '../../features/teams/team-schema
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
 import { AppError, hasCode, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { changedFields, formList, formValues, parseWith, versionField } from '../forms';
+import { changedFields, formList, formValues, namesOf, parseWith, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
-import { emptyForm, type FormState } from '../views/components';
+import { emptyForm, staleForm, type FormState } from '../views/components';
 import {
   AdminHomePage,
   PartnerAccountsPage,
@@ -167,14 +167,8 @@ export function adminWebRouter(services: Services): Router {
     return null;
   }
 
-  /** A user's page; `stale`: its form sent back with a 409, beside what is saved now. */
-  async function renderUser(
-    req: Request,
-    res: Response,
-    form: FormState | null,
-    status = 200,
-    stale = false,
-  ) {
+  /** A user's page; a stale form (a 409) beside what is saved now. */
+  async function renderUser(req: Request, res: Response, form: FormState | null, status = 200) {
     const actor = actorOf(req);
     const user = await services.users.get(actor, idOf(req));
     const [teams, ctx, partner, twoFactor] = await Promise.all([
@@ -202,17 +196,14 @@ export function adminWebRouter(services: Services): Router {
         partnerName={partner?.name ?? null}
         twoFactor={twoFactor}
         changed={
-          stale && form
+          form?.stale
             ? changedFields(form.values, saved, {
                 lists: ['teamIds'],
                 show: (name, raw) =>
                   name === 'role'
                     ? (ROLE_LABELS[raw as keyof typeof ROLE_LABELS] ?? raw)
                     : name === 'teamIds'
-                      ? teams.items
-                          .filter((t) => raw.split(',').includes(t.id))
-                          .map((t) => t.name)
-                          .join(', ')
+                      ? namesOf(raw, teams.items)
                       : raw,
               })
             : undefined
@@ -251,8 +242,7 @@ export function adminWebRouter(services: Services): Router {
       });
     } catch (err) {
       // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
-      if (hasCode(err, 'stale_version'))
-        return renderUser(req, res, { values: formVals, errors: {} }, 409, true);
+      if (hasCode(err, 'stale_version')) return renderUser(req, res, staleForm(formVals), 409);
       const message = userRefusal(err);
       if (!message) throw err;
       return renderUser(req, res, { values: formVals, errors: { [message[0]]: message[1] } }, 422);
@@ -378,13 +368,8 @@ export function adminWebRouter(services: Services): Router {
     }
   });
 
-  async function renderTeam(
-    req: Request,
-    res: Response,
-    form: FormState | null,
-    status = 200,
-    stale = false,
-  ) {
+  /** A team's page; a stale form (a 409) beside what is saved now. */
+  async function renderTeam(req: Request, res: Response, form: FormState | null, status = 200) {
     const actor = actorOf(req);
     const [team, staff, ctx] = await Promise.all([
       services.teams.get(actor, idOf(req)),
@@ -397,18 +382,14 @@ export function adminWebRouter(services: Services): Router {
       managerIds: team.managers.map((u) => u.id).join(','),
     };
     const values = form ?? { values: saved, errors: {} };
-    const names = (ids: string) =>
-      [...team.members, ...team.managers]
-        .filter((u, i, all) => ids.split(',').includes(u.id) && all.indexOf(u) === i)
-        .map((u) => u.name)
-        .join(', ');
-    const changed =
-      stale && form
-        ? changedFields(form.values, saved, {
-            lists: ['memberIds', 'managerIds'],
-            show: (name, raw) => (name === 'name' ? raw : names(raw)),
-          })
-        : undefined;
+
+    const changed = form?.stale
+      ? changedFields(form.values, saved, {
+          lists: ['memberIds', 'managerIds'],
+          show: (name, raw) =>
+            name === 'name' ? raw : namesOf(raw, [...team.members, ...team.managers]),
+        })
+      : undefined;
     sendPage(
       res,
       <TeamPage ctx={ctx} team={team} staff={staff} form={values} changed={changed} />,
@@ -450,8 +431,7 @@ export function adminWebRouter(services: Services): Router {
       });
     } catch (err) {
       // Changed meanwhile (here or through a user's teams): the choices made stay.
-      if (hasCode(err, 'stale_version'))
-        return renderTeam(req, res, { values: formVals, errors: {} }, 409, true);
+      if (hasCode(err, 'stale_version')) return renderTeam(req, res, staleForm(formVals), 409);
       let errors: Record<string, string> | null = null;
       if (hasCode(err, 'conflict')) errors = { name: 'Une équipe porte déjà ce nom' };
       else if (
@@ -487,16 +467,10 @@ export function adminWebRouter(services: Services): Router {
   });
 
   /**
-   * The settings page; `stale`: the form was sent back because someone saved meanwhile (409),
-   * and the page names the fields whose saved value now differs from the one typed.
+   * The settings page; a stale form (someone saved meanwhile: a 409) names the fields whose
+   * saved value now differs from the one typed.
    */
-  async function renderSettings(
-    req: Request,
-    res: Response,
-    form: FormState | null,
-    status = 200,
-    stale = false,
-  ) {
+  async function renderSettings(req: Request, res: Response, form: FormState | null, status = 200) {
     const [settings, ctx] = await Promise.all([services.settings.get(actorOf(req)), ctxOf(req)]);
     const saved: Record<string, string> = settingsValues(settings);
     sendPage(
@@ -506,7 +480,7 @@ export function adminWebRouter(services: Services): Router {
         settings={settings}
         form={form ?? { values: saved, errors: {} }}
         conflict={
-          stale && form
+          form?.stale
             ? changedFields(form.values, saved, {
                 show: (name, raw) => (name === 'requireTwoFactor' ? (raw ? 'oui' : 'non') : raw),
               })
@@ -586,8 +560,7 @@ export function adminWebRouter(services: Services): Router {
       });
     } catch (err) {
       // Saved by someone else meanwhile: the typed values stay, at the saved version.
-      if (hasCode(err, 'stale_version'))
-        return renderSettings(req, res, { values: formVals, errors: {} }, 409, true);
+      if (hasCode(err, 'stale_version')) return renderSettings(req, res, staleForm(formVals), 409);
       if (err instanceof ValidationError) {
         const errors = Object.fromEntries(
           fieldsOf(err).map((f) => {

@@ -66,15 +66,13 @@ function CloseSection({
   ctx,
   person,
   form,
-  stale,
 }: {
   ctx: PageContext;
   person: Person;
+  /** A stale one: the file changed since the page was read (409); nothing was saved. */
   form: FormState;
-  /** Sent back with a 409: the file changed since the page was read; nothing was saved. */
-  stale?: boolean;
 }) {
-  const alert = stale ? (
+  const alert = form.stale ? (
     <StaleAlert title="Quelqu’un a modifié cette fiche pendant que vous la clôturiez ou la rouvriez">
       <p>
         {person.closedAt
@@ -145,7 +143,6 @@ export function PersonEditPage({
   districts,
   referents,
   conflict,
-  closeStale,
 }: {
   ctx: PageContext;
   /** The person as saved now (the header, the close form's version). */
@@ -153,8 +150,6 @@ export function PersonEditPage({
   /** What the edit form shows: the saved values, or what the user typed. */
   form: FormState;
   closeForm: FormState;
-  /** Closing or reopening met a newer version (409). */
-  closeStale?: boolean;
   districts: District[];
   referents: Referent[];
   conflict?: Conflict;
@@ -410,7 +405,7 @@ export function PersonEditPage({
           </form>
         </div>
         <div class="fr-col-12 fr-col-lg-4">
-          <CloseSection ctx={ctx} person={person} form={closeForm} stale={closeStale} />
+          <CloseSection ctx={ctx} person={person} form={closeForm} />
         </div>
       </div>
     </Layout>

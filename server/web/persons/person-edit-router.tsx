@@ -18,7 +18,7 @@ import {
 import { SOURCE_LABELS } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
-import { emptyForm, type FormState } from '../views/components';
+import { emptyForm, staleForm, type FormState } from '../views/components';
 import { PersonEditPage, type Conflict } from './person-edit-page';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import {
@@ -179,7 +179,6 @@ export function personEditWebRouter(services: Services): Router {
       form: FormState;
       closeForm?: FormState;
       conflict?: Conflict;
-      closeStale?: boolean;
     },
     status = 200,
   ) {
@@ -199,7 +198,6 @@ export function personEditWebRouter(services: Services): Router {
         districts={districts}
         referents={referents}
         conflict={view.conflict}
-        closeStale={view.closeStale}
       />,
       status,
     );
@@ -316,8 +314,7 @@ export function personEditWebRouter(services: Services): Router {
           {
             person: current,
             form: emptyForm(personFormValues(current)),
-            closeForm: emptyForm(closedReason ? { closedReason } : {}),
-            closeStale: true,
+            closeForm: staleForm(closedReason ? { closedReason } : {}),
           },
           409,
         );

@@ -22,7 +22,7 @@ import {
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
-import { emptyForm, type FormState } from '../views/components';
+import { emptyForm, staleForm, type FormState } from '../views/components';
 import { AdminPartnersPage, PartnerEditPage, ServicePage } from './partner-admin-views';
 import { audienceLabel, themeLabel } from './partner-labels';
 import { refusedForm } from './refusals';
@@ -205,14 +205,13 @@ export function partnerAdminRouter(services: Services): Router {
     );
   }
 
-  /** A partner's page; `stale`: its form sent back with a 409, beside what is saved now. */
+  /** A partner's page; a stale form (a 409) beside what is saved now. */
   async function renderPartner(
     req: Request,
     res: Response,
     partner: Partner,
     form?: FormState,
     status = 200,
-    stale = false,
   ) {
     const ctx = await ctxFor(req);
     sendPage(
@@ -221,7 +220,7 @@ export function partnerAdminRouter(services: Services): Router {
         ctx={ctx}
         partner={partner}
         form={form ?? emptyForm(partnerValues(partner))}
-        changed={stale && form ? changedFields(form.values, partnerValues(partner)) : undefined}
+        changed={form?.stale ? changedFields(form.values, partnerValues(partner)) : undefined}
       />,
       status,
     );
@@ -246,7 +245,6 @@ export function partnerAdminRouter(services: Services): Router {
     serviceId: string | null,
     form?: FormState,
     status = 200,
-    stale = false,
   ) {
     const [{ partner, service }, ctx] = await Promise.all([
       serviceOf(req, partnerId, serviceId),
@@ -254,7 +252,7 @@ export function partnerAdminRouter(services: Services): Router {
     ]);
     const shown = form ?? emptyForm(service ? serviceValues(service) : {});
     const changed =
-      stale && service
+      form?.stale && service
         ? changedFields(shown.values, serviceValues(service), {
             lists: ['themes', 'audience'],
             show: (name, raw) =>
@@ -321,7 +319,7 @@ export function partnerAdminRouter(services: Services): Router {
       // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
       if (!hasCode(err, 'stale_version')) throw err;
       const current = (err.details as { current: Partner }).current;
-      return renderPartner(req, res, current, { values, errors: {} }, 409, true);
+      return renderPartner(req, res, current, staleForm(values), 409);
     }
     await redirect(req, res, `/admin/partenaires/${id}`, {
       type: 'success',
@@ -369,7 +367,7 @@ export function partnerAdminRouter(services: Services): Router {
         const values = withLists(req.body, SERVICE_TEXT_FIELDS).values;
         // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
         if (hasCode(err, 'stale_version'))
-          return renderService(req, res, partnerId, serviceId, emptyForm(values), 409, true);
+          return renderService(req, res, partnerId, serviceId, staleForm(values), 409);
         const refused = refusedForm(err, values, SERVICE_MESSAGES, sameName('name'));
         if (!refused) throw err;
         return renderService(req, res, partnerId, serviceId, refused.form, refused.status);

@@ -138,9 +138,8 @@ function movesFor(actor: { role: string; id: string }, r: AnyReferral) {
 /** A move the user tried and the service or the form refused, shown back on its form. */
 export interface MoveAttempt {
   to: string;
+  /** A stale one: the referral changed since the page was read (409 on its version). */
   form: FormState;
-  /** Refused because the referral changed since the page was read (409 on its version). */
-  stale?: boolean;
 }
 
 const MOVE_LABELS = { reason: 'Raison', outcome: 'Résultat' };
@@ -365,7 +364,7 @@ export function ReferralDetailPage({
       <h1>
         Orientation de {r.person.displayName} vers {r.partner.name}
       </h1>
-      {move?.stale ? (
+      {move?.form.stale ? (
         <StaleMoveAlert r={r} move={move} offered={moves.some((to) => to === move.to)} />
       ) : move ? (
         <ErrorSummary form={move.form} labels={MOVE_LABELS} idPrefix={`move-${move.to}-`} />

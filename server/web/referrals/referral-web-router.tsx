@@ -20,7 +20,7 @@ import {
 import { personLabel, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { sendPage } from '../render';
-import { emptyForm, type FormState } from '../views/components';
+import { emptyForm, staleForm, type FormState } from '../views/components';
 import {
   ConsentRevokePage,
   PersonReferralsPage,
@@ -72,8 +72,9 @@ const REJECTION_MESSAGES: Messages = {
  * number (a form without one moves without the check; a mangled one fails on `version`).
  */
 function moveInput(values: Record<string, string>): Record<string, unknown> {
-  const { version: _shown, ...given } = compact(values);
-  return { ...given, ...versionField(compact(values)) };
+  const given = compact(values);
+  const { version: _shown, ...move } = given;
+  return { ...move, ...versionField(given) };
 }
 
 /** The list filters as the filter form sends them ("Tous" is an empty status). */
@@ -193,7 +194,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         // was typed, and the form carries the new version, so sending again is a choice.
         if (hasCode(err, 'stale_version')) {
           const { version: _seen, ...typed } = values;
-          const move = { to: parsed.data.to, form: emptyForm(typed), stale: true };
+          const move = { to: parsed.data.to, form: staleForm(typed) };
           return renderReferral(req, res, id, move, 409);
         }
         const refused = refusedForm(err, values, messages);

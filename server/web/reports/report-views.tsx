@@ -317,14 +317,11 @@ export function ReportTriagePage({
   report: r,
   candidates,
   form,
-  stale,
 }: {
   ctx: PageContext;
   report: Report;
   candidates: DuplicateCandidate[];
   form: FormState;
-  /** Sent back with a 409: someone triaged it meanwhile; nothing saved, the reason typed quoted. */
-  stale?: boolean;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const title = `Signalement ${r.receiptNumber}`;
@@ -338,7 +335,8 @@ export function ReportTriagePage({
       <h1>
         {title} <StatusBadge status={r.status} />
       </h1>
-      {stale ? (
+      {/* A stale form: someone triaged it meanwhile; the reason typed is quoted. */}
+      {form.stale ? (
         <StaleAlert heading title="Ce signalement a été trié pendant que vous le traitiez">
           <p>Rien n’a été enregistré : ce qui a été décidé est indiqué ci-dessous.</p>
           {form.values.reason?.trim() ? (

@@ -17,7 +17,7 @@ import { formFromServiceError, formValues, parseWith } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, redirectPastLastPage, staff } from '../page-helpers';
 import { sendPage } from '../render';
-import { emptyForm, type FormState } from '../views/components';
+import { emptyForm, staleForm, type FormState } from '../views/components';
 import { REPORT_MESSAGES, TRIAGE_MESSAGES } from './report-labels';
 import { PublicReportPage, ReceiptPage, ReportQueuePage, ReportTriagePage } from './report-views';
 
@@ -120,7 +120,6 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
     id: string,
     form: FormState,
     status = 200,
-    stale = false,
   ) {
     const actor = actorOf(req);
     const rc = requestContext(req);
@@ -137,13 +136,7 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
     ]);
     sendPage(
       res,
-      <ReportTriagePage
-        ctx={ctx}
-        report={report}
-        candidates={candidates.items}
-        form={form}
-        stale={stale}
-      />,
+      <ReportTriagePage ctx={ctx} report={report} candidates={candidates.items} form={form} />,
       status,
     );
   }
@@ -185,7 +178,7 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
     } catch (err) {
       // Triaged by someone else meanwhile: the report as decided, the typed reason quoted.
       if (hasCode(err, 'invalid_transition'))
-        return renderTriage(req, res, id, emptyForm(shown), 409, true);
+        return renderTriage(req, res, id, staleForm(shown), 409);
       const form = formFromServiceError(err, shown, TRIAGE_MESSAGES);
       if (!form) throw err;
       return renderTriage(req, res, id, form, 400);

@@ -34,8 +34,6 @@ const REASON_OPTIONS = Object.fromEntries(NON_TAKE_UP_REASONS.map((r) => [r, REA
 export interface RightForm {
   code: string;
   form: FormState;
-  /** The right was changed by someone else meanwhile (409): nothing saved, the typing kept. */
-  stale?: boolean;
 }
 
 /** Where a person's right sits on the file: the anchor a referral's outcome links to. */
@@ -157,7 +155,7 @@ function TrackedRight({
             <Csrf token={ctx.csrfToken} />
             <input type="hidden" name="code" value={right.code} />
             <input type="hidden" name="version" value={String(right.version)} />
-            {failed?.stale ? <StaleRight again="enregistrez à nouveau" /> : null}
+            {failed?.form.stale ? <StaleRight again="enregistrez à nouveau" /> : null}
             <ErrorSummary form={form} labels={PERSON_RIGHT_LABELS} idPrefix={prefix} />
             <RightFields form={form} idPrefix={prefix} />
             <button type="submit" class="fr-btn fr-btn--sm">
@@ -331,7 +329,7 @@ export function AdminRightsPage({
                   <form method="post" action={`/admin/droits/${r.code}`} novalidate>
                     <Csrf token={ctx.csrfToken} />
                     <input type="hidden" name="version" value={String(r.version)} />
-                    {failed?.code === r.code && failed.stale ? (
+                    {failed?.code === r.code && failed.form.stale ? (
                       <StaleRight again="renommez-le à nouveau" />
                     ) : null}
                     <ErrorSummary form={rename} labels={RIGHT_ADMIN_LABELS} idPrefix={prefix} />

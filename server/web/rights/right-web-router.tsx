@@ -17,7 +17,7 @@ import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, staff } from '../page-helpers';
 import type { RenderPerson } from '../persons/person-file-router';
 import { sendPage } from '../render';
-import { emptyForm, type FormState } from '../views/components';
+import { emptyForm, staleForm, type FormState } from '../views/components';
 import { PERSON_RIGHT_MESSAGES, RIGHT_ADMIN_MESSAGES, RIGHT_STATUS_LABELS } from './right-labels';
 import { AdminRightsPage, rightAnchor, type RightForm } from './right-views';
 
@@ -104,13 +104,7 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
       // as it is now, its form open with what was typed and the saved version, so saving again
       // is a choice.
       if (hasCode(err, 'stale_version'))
-        return renderPerson(
-          req,
-          res,
-          personId,
-          { right: { code, form: { values: shown, errors: {} }, stale: true } },
-          409,
-        );
+        return renderPerson(req, res, personId, { right: { code, form: staleForm(shown) } }, 409);
       if (hasCode(err, 'right_archived'))
         return fail(
           { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },
@@ -195,7 +189,7 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
     } catch (err) {
       if (!hasCode(err, 'stale_version')) throw err;
       // The catalogue as it is now, the typed label kept in its form at the saved version.
-      return renderList(req, res, emptyForm(), { code, form: emptyForm(values), stale: true }, 409);
+      return renderList(req, res, emptyForm(), { code, form: staleForm(values) }, 409);
     }
   });
 

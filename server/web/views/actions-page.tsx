@@ -38,7 +38,7 @@ export const attemptForm = (
     : { form: emptyForm() };
 
 /** A follow-up's form sent back after a 409: what happened, and that nothing typed is lost. */
-export function StaleFollowUp({ message }: { message: string }) {
+function StaleFollowUp({ message }: { message: string }) {
   return (
     <StaleAlert title="Ce suivi a été modifié pendant que vous le changiez">
       <p>
@@ -84,6 +84,40 @@ export function UnlistedAttempt({
   );
 }
 
+/**
+ * What each form of a follow-up starts with: the action it asks for, where to come back, the
+ * version shown (a change made since answers 409 with the typing kept), and a sent-back
+ * attempt's warning and mistakes.
+ */
+export function FollowUpFormHead({
+  ctx,
+  followUp,
+  action,
+  returnTo,
+  attempt,
+  labels,
+  idPrefix,
+}: {
+  ctx: PageContext;
+  followUp: FollowUp;
+  action: FollowUpAttempt['action'];
+  returnTo: string;
+  attempt: { form: FormState; stale?: string };
+  labels: Record<string, string>;
+  idPrefix: string;
+}) {
+  return (
+    <>
+      <Csrf token={ctx.csrfToken} />
+      <input type="hidden" name="action" value={action} />
+      <input type="hidden" name="retour" value={returnTo} />
+      <input type="hidden" name="version" value={String(followUp.version)} />
+      {attempt.stale ? <StaleFollowUp message={attempt.stale} /> : null}
+      <ErrorSummary form={attempt.form} labels={labels} idPrefix={idPrefix} />
+    </>
+  );
+}
+
 export function CompleteButton({
   ctx,
   followUp,
@@ -95,17 +129,20 @@ export function CompleteButton({
   returnTo: string;
   attempt?: FollowUpAttempt;
 }) {
-  const { form, stale } = attemptForm(attempt, followUp, 'terminer');
+  const sent = attemptForm(attempt, followUp, 'terminer');
+  const { form } = sent;
   const prefix = `fait-${followUp.id}-`;
   return (
     <form method="post" action={`/suivis/${followUp.id}`} class="av-inline-form" novalidate>
-      <Csrf token={ctx.csrfToken} />
-      <input type="hidden" name="action" value="terminer" />
-      <input type="hidden" name="retour" value={returnTo} />
-      {/* The version shown: a follow-up changed since answers 409 with the note kept. */}
-      <input type="hidden" name="version" value={String(followUp.version)} />
-      {stale ? <StaleFollowUp message={stale} /> : null}
-      <ErrorSummary form={form} labels={COMPLETE_LABELS} idPrefix={prefix} />
+      <FollowUpFormHead
+        ctx={ctx}
+        followUp={followUp}
+        action="terminer"
+        returnTo={returnTo}
+        attempt={sent}
+        labels={COMPLETE_LABELS}
+        idPrefix={prefix}
+      />
       <TextField
         form={form}
         idPrefix={prefix}

@@ -4,11 +4,23 @@ import type { ComponentChildren } from 'preact';
 export interface FormState {
   values: Record<string, string>;
   errors: Record<string, string>;
+  /**
+   * Sent back because what it changes was changed by someone else since the page was read
+   * (409): nothing saved, the typing kept, the page says what is saved now.
+   */
+  stale?: boolean;
 }
 
 export const emptyForm = (values: Record<string, string> = {}): FormState => ({
   values,
   errors: {},
+});
+
+/** A form sent back with a 409 (`FormState.stale`), holding what was typed. */
+export const staleForm = (values: Record<string, string>): FormState => ({
+  values,
+  errors: {},
+  stale: true,
 });
 
 interface FieldProps {

@@ -22,7 +22,7 @@ import {
 import {
   attemptForm,
   CompleteButton,
-  StaleFollowUp,
+  FollowUpFormHead,
   UnlistedAttempt,
   type FollowUpAttempt,
 } from './actions-page';
@@ -122,7 +122,8 @@ function OpenFollowUps({
     <ul class="av-list">
       {items.map((f) => {
         const prefix = `report-${f.id}-`;
-        const { form, stale } = attemptForm(attempt, f, 'reporter');
+        const sent = attemptForm(attempt, f, 'reporter');
+        const { form } = sent;
         return (
           <li class="av-item av-item--stack" id={`suivi-${f.id}`}>
             <p class="fr-text--bold fr-mb-1v">{f.title}</p>
@@ -138,12 +139,15 @@ function OpenFollowUps({
               <div class="av-actions">
                 <CompleteButton ctx={ctx} followUp={f} returnTo={returnTo} attempt={attempt} />
                 <form method="post" action={`/suivis/${f.id}`} class="av-reschedule" novalidate>
-                  <Csrf token={ctx.csrfToken} />
-                  <input type="hidden" name="action" value="reporter" />
-                  <input type="hidden" name="retour" value={returnTo} />
-                  <input type="hidden" name="version" value={String(f.version)} />
-                  {stale ? <StaleFollowUp message={stale} /> : null}
-                  <ErrorSummary form={form} labels={RESCHEDULE_LABELS} idPrefix={prefix} />
+                  <FollowUpFormHead
+                    ctx={ctx}
+                    followUp={f}
+                    action="reporter"
+                    returnTo={returnTo}
+                    attempt={sent}
+                    labels={RESCHEDULE_LABELS}
+                    idPrefix={prefix}
+                  />
                   <TextField
                     form={form}
                     idPrefix={prefix}

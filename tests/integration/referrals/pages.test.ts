@@ -246,7 +246,7 @@ describe('referral pages', () => {
     const { partner } = await createFoodBank('Épicerie du Port');
     const path = `/admin/partenaires/${partner.id}`;
     const page = await w.agents.admin.get(path);
-    const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+    const version = versionOf(page.text);
     const theirs = await w.agents.admin.put(`/api/partners/${partner.id}`).send({
       name: 'Épicerie du Port',
       email: partner.email,
@@ -266,7 +266,7 @@ describe('referral pages', () => {
     expect(res.text).toMatch(/<a href="#partner-howToReach">[^<]+<\/a> : « Le mercredi »/);
     expect(res.text).toContain('value="Épicerie solidaire du Port"');
     expect(res.text).toContain('value="Le vendredi"');
-    expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe(String(Number(version) + 1));
+    expect(versionOf(res.text)).toBe(String(Number(version) + 1));
     expect((await testKnex()('partners').where({ id: partner.id }).first()).how_to_reach).toBe(
       'Le mercredi',
     );
@@ -351,7 +351,7 @@ describe('referral pages', () => {
     const { partner, service } = await createFoodBank('Banque alimentaire du Sud');
     const path = `/admin/partenaires/${partner.id}/services/${service.id}`;
     const page = await w.agents.admin.get(path);
-    const version = /name="version" value="(\d+)"/.exec(page.text)![1];
+    const version = versionOf(page.text);
     expect(version).toBe('1');
     const theirs = await w.agents.admin
       .put(`/api/partners/${partner.id}/services/${service.id}`)
@@ -367,7 +367,7 @@ describe('referral pages', () => {
     expect(res.text).toContain('Ce service a été modifié pendant que vous le changiez');
     expect(res.text).toMatch(/<a href="#service-responseDelayDays">[^<]+<\/a> : « 3 »/);
     expect(res.text).toContain('value="10"');
-    expect(/name="version" value="(\d+)"/.exec(res.text)![1]).toBe('2');
+    expect(versionOf(res.text)).toBe('2');
     expect(
       (await testKnex()('partner_services').where({ id: service.id }).first()).response_delay_days,
     ).toBe(3);

@@ -114,6 +114,7 @@ async function main() {
     ...(['assignee', 'team', 'district', 'partner'] as const).map((groupBy) => ({ groupBy })),
     { groupBy: 'assignee' as const, teamId: team.id as string },
     { groupBy: 'district' as const, teamId: team.id as string },
+    { groupBy: 'partner' as const, teamId: team.id as string },
   ];
   for (const s of scopes) {
     await explain(
@@ -122,23 +123,26 @@ async function main() {
       await capture(knex, () => backlog.groups(knex, { structureId, ...s }, bounds)),
     );
   }
-  await explain(
-    knex,
-    'backlog items no_contact_90 (a worker)',
-    await capture(knex, () =>
-      backlog.items(
-        knex,
-        { structureId, groupBy: 'assignee' },
-        bounds,
-        'no_contact_90',
-        worker.id,
-        {
+  const partner = await knex('referrals')
+    .where({ structure_id: structureId })
+    .groupBy('partner_id')
+    .orderByRaw('count(*) DESC')
+    .first('partner_id');
+  for (const [groupBy, key, who] of [
+    ['assignee', worker.id, 'a worker'],
+    ['partner', partner.partner_id, 'the busiest partner'],
+  ] as const) {
+    await explain(
+      knex,
+      `backlog items no_contact_90 (${who})`,
+      await capture(knex, () =>
+        backlog.items(knex, { structureId, groupBy }, bounds, 'no_contact_90', key as string, {
           page: 1,
           pageSize: 20,
-        },
+        }),
       ),
-    ),
-  );
+    );
+  }
   await knex.destroy();
 }
 

@@ -728,6 +728,13 @@ async function httpBench(
       auth: 'manager',
     },
     {
+      name: 'GET /api/backlog?groupBy=partner (manager, whole structure)',
+      port: 'app',
+      method: 'GET',
+      path: '/api/backlog?groupBy=partner',
+      auth: 'manager',
+    },
+    {
       name: 'GET /api/persons/duplicates?lastName=lefevre&birthYear=1960',
       port: 'app',
       method: 'GET',

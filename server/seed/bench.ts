@@ -367,9 +367,9 @@ async function writeChunk(trx: Knex.Transaction, s: Setup, pools: Pools, from: n
   const raw = (sql: string) => trx.raw(sql, b);
   await trx.raw('SELECT setseed(?)', [((from / CHUNK) % 1000) / 1000]);
   // As a replica applies rows: no foreign-key check (every row points at rows written just
-  // before, by construction) and no trigger (the seed writes last_contact_at and each
-  // follow-up's district itself). This
-  // halves the time of a chunk; it needs a superuser, so elsewhere the checks simply run.
+  // before, by construction) and no trigger (the seed writes last_contact_at, each follow-up's
+  // district and each referral's copies of its person itself). This halves the time of a
+  // chunk; it needs a superuser, so elsewhere the checks simply run.
   if (s.superuser) await trx.raw('SET LOCAL session_replication_role = replica');
   const nStaff = s.staff.length;
   const nDistricts = s.districts.length;
@@ -526,7 +526,8 @@ async function writeChunkRest(
         WHEN 8 THEN ARRAY['requested','expired'] ELSE ARRAY['requested','accepted','on_hold'] END AS path
     FROM (
       SELECT gen_random_uuid() AS id, gen_random_uuid() AS consent_id, p.id AS person_id,
-        p.referent_id, p.k,
+        p.referent_id, p.k, coalesce(p.last_contact_at, p.created_at) AS person_last_at,
+        p.closed_at IS NULL AS person_active,
         (CAST(:partners AS uuid[]))[1 + p.k] AS partner_id,
         (CAST(:services AS uuid[]))[1 + p.k] AS service_id,
         least(p.created_at + (p.active_end - p.created_at) * random(), CAST(:anchor AS timestamptz) - interval '1 day') AS created_at,
@@ -549,7 +550,7 @@ async function writeChunkRest(
     `
     INSERT INTO referrals (id, structure_id, person_id, partner_id, service_id, consent_id,
       requester_id, status, reason_enc, shared_summary_enc, status_reason_code, responded_at,
-      closed_at, created_at, updated_at)
+      closed_at, created_at, updated_at, person_last_at, person_active, person_referent_id)
     SELECT id, :s, person_id, partner_id, service_id, consent_id, referent_id,
       path[cardinality(path)], (CAST(:reasons AS text[]))[1 + path_no % ${pools.reasons.length}],
       (CAST(:shared AS text[]))[1 + path_no % ${pools.sharedSummaries.length}],
@@ -557,7 +558,8 @@ async function writeChunkRest(
       CASE WHEN path[2] IN ('accepted', 'rejected') THEN created_at + interval '2 days' END,
       CASE WHEN path[cardinality(path)] IN ('completed','rejected','cancelled','failed','expired')
         THEN created_at + (cardinality(path) - 1) * interval '2 days' END,
-      created_at, created_at + (cardinality(path) - 1) * interval '2 days'
+      created_at, created_at + (cardinality(path) - 1) * interval '2 days', person_last_at,
+      person_active, referent_id
     FROM bench_ref`,
     { reasons: pgArray(pools.reasons), shared: pgArray(pools.sharedSummaries) },
   );

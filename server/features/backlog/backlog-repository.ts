@@ -103,6 +103,12 @@ const ACTIVE_REFERRAL = sqlStatusList(OPEN_STATUSES);
 
 type Entity = 'follow_up' | 'referral' | 'person';
 
+/** The no-contact buckets' conditions on a file's last contact (or creation), `at`. */
+const noContact = (at: string) => ({
+  no_contact_30: `${at} < :contact30 AND ${at} >= :contact90`,
+  no_contact_90: `${at} < :contact90`,
+});
+
 /** What each bucket counts: its entity and the condition on it. */
 const BUCKETS: Record<Exclude<BacklogBucket, 'reports'>, { entity: Entity; where: string }> = {
   d0_7: { entity: 'follow_up', where: 'f.due_at < :now AND f.due_at >= :late7' },
@@ -115,18 +121,25 @@ const BUCKETS: Record<Exclude<BacklogBucket, 'reports'>, { entity: Entity; where
     where: `EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'referral' AND d.subject_id = r.id
       AND d.kind = '${REFERRAL_ESCALATE_REQUESTER}' AND d.status <> 'cancelled' AND d.due_at <= :now)`,
   },
-  no_contact_30: {
-    entity: 'person',
-    where: `${LAST_AT} < :contact30 AND ${LAST_AT} >= :contact90`,
-  },
-  no_contact_90: { entity: 'person', where: `${LAST_AT} < :contact90` },
+  no_contact_30: { entity: 'person', where: noContact(LAST_AT).no_contact_30 },
+  no_contact_90: { entity: 'person', where: noContact(LAST_AT).no_contact_90 },
 };
 
+/** Where an entity's rows come from: its rows of the structure, the person joined as `p` (for
+ * items), its person's id, its user, and the items' order; and conditions of its own for some
+ * buckets, where its rows hold what BUCKETS reads elsewhere. */
+interface Source {
+  table: string;
+  persons: string;
+  person: string;
+  where: string;
+  user: string;
+  order: string;
+  buckets?: Partial<Record<Exclude<BacklogBucket, 'reports'>, string>>;
+}
+
 /** The base of each entity: its rows of the structure, the person joined as `p`, and its user. */
-const FROM: Record<
-  Entity,
-  { table: string; persons: string; person: string; where: string; user: string; order: string }
-> = {
+const FROM: Record<Entity, Source> = {
   follow_up: {
     table: 'follow_ups f',
     persons: 'JOIN persons p ON p.id = f.person_id',
@@ -166,18 +179,47 @@ const inTeam = (user: string) =>
 
 /**
  * Grouping by partner: the persons with an active referral, once per partner, as a CTE that
- * every statement grouped by partner starts with. The counts name it in each of their arms, so
- * PostgreSQL computes it once (EXPLAIN at 1 M persons: 35 000 pairs, about 50 ms, had been
- * recomputed in each of six arms); the items name it once, so it is inlined there and their
- * partner's condition reaches the referrals.
+ * every statement grouped by partner starts with (at 1 M, read from `referrals_open_by_person`
+ * alone). The counts name it in each of their arms, so PostgreSQL computes it once (EXPLAIN at
+ * 1 M persons: 35 000 pairs, about 50 ms, had been recomputed in each of six arms); the items
+ * name it once, so it is inlined there and their partner's condition reaches the referrals.
+ *
+ * Each pair carries what the no-contact buckets ask of its person: the copies each referral holds
+ * of its person's last contact (or creation), active state and referent, kept by triggers
+ * (migration 20261213100000) and equal on all the person's referrals. So those buckets count the
+ * pairs alone (PERSON_BY_PARTNER), where they hashed the half-million files without contact for
+ * 90 days to meet them (EXPLAIN at 1 M: 258 of the statement's 312 ms).
  */
 const ACTIVE_PAIRS = `active_pairs AS (
-  SELECT DISTINCT ar.person_id, ar.partner_id FROM referrals ar
-   WHERE ar.structure_id = :structureId AND ar.status IN ${ACTIVE_REFERRAL})`;
+  SELECT DISTINCT ON (ar.person_id, ar.partner_id) ar.person_id, ar.partner_id,
+         ar.person_last_at, ar.person_active, ar.person_referent_id
+    FROM referrals ar
+   WHERE ar.structure_id = :structureId AND ar.status IN ${ACTIVE_REFERRAL}
+   ORDER BY ar.person_id, ar.partner_id)`;
+
+/**
+ * The active files of the partner grouping: the pairs whose person is active, by their copies.
+ * The same condition gives the counts and the items (which join the person, scoped, to show it),
+ * so a number and its items cannot disagree; `backlog-partner-copies.test.ts` proves the copies
+ * equal the persons.
+ */
+const PERSON_BY_PARTNER: Source = {
+  table: 'active_pairs ap',
+  persons: 'JOIN persons p ON p.id = ap.person_id AND p.structure_id = :structureId',
+  person: 'ap.person_id',
+  where: 'ap.person_active',
+  user: 'ap.person_referent_id',
+  order: `${LAST_AT}, p.id`,
+  buckets: noContact('ap.person_last_at'),
+};
 
 /** The CTEs a grouping's statements need before their own. */
 const groupingCtes = (groupBy: BacklogGrouping): string[] =>
   groupBy === 'partner' ? [ACTIVE_PAIRS] : [];
+
+/** Where an entity's rows come from in a grouping: the partner grouping's files are its pairs. */
+const sourceOf = (entity: Entity, groupBy: BacklogGrouping): Source =>
+  entity === 'person' && groupBy === 'partner' ? PERSON_BY_PARTNER : FROM[entity];
 
 /** How rows of an entity find their group: a join (when needed) and the key expression. */
 function grouping(
@@ -185,7 +227,8 @@ function grouping(
   groupBy: BacklogGrouping,
   teamId?: string,
 ): { join: string; key: string } {
-  const user = FROM[entity].user;
+  const source = sourceOf(entity, groupBy);
+  const user = source.user;
   switch (groupBy) {
     case 'assignee':
       return { join: '', key: user };
@@ -204,13 +247,13 @@ function grouping(
     case 'team':
       return { join: teamJoin(user, teamId), key: 'tm.team_id' };
     case 'partner':
-      // A referral belongs to its partner; the rest to the partners the person is referred to.
-      return entity === 'referral'
-        ? { join: '', key: 'r.partner_id' }
-        : {
-            join: `JOIN active_pairs ap ON ap.person_id = ${FROM[entity].person}`,
-            key: 'ap.partner_id',
-          };
+      // A referral belongs to its partner; the rest to the partners the person is referred to
+      // (the files are the pairs themselves).
+      if (entity === 'referral') return { join: '', key: 'r.partner_id' };
+      return {
+        join: entity === 'person' ? '' : `JOIN active_pairs ap ON ap.person_id = ${source.person}`,
+        key: 'ap.partner_id',
+      };
   }
 }
 
@@ -224,8 +267,9 @@ function bucketSql(
   scope: BacklogScope,
   withPerson = false,
 ) {
-  const { entity, where } = BUCKETS[bucket];
-  const base = FROM[entity];
+  const { entity } = BUCKETS[bucket];
+  const base = sourceOf(entity, scope.groupBy);
+  const where = base.buckets?.[bucket] ?? BUCKETS[bucket].where;
   const g = grouping(entity, scope.groupBy, scope.teamId);
   const team = scope.teamId ? ` AND ${inTeam(base.user)}` : '';
   return {
@@ -325,8 +369,8 @@ function countersSql(c: Counters, scope: BacklogScope): { with: string; parts: s
  * The no-contact buckets from the counters kept by triggers on persons (migration
  * 20261209100000): per referent or district, the active files in total and per UTC day of their
  * last contact; the partial days from `persons_active_last_contact`. The partner grouping
- * (files with an active referral) and the district grouping of one team (district and referent
- * at once) are not counted there: they keep the per-person count.
+ * (files with an active referral) counts its pairs (PERSON_BY_PARTNER), and the district grouping
+ * of one team (district and referent at once) keeps the per-person count.
  */
 function noContactSql(scope: BacklogScope): { with: string; parts: string[] } | null {
   const dimension =

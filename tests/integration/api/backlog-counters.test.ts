@@ -1,11 +1,22 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../../server/auth/actor';
-import { createBacklogRepository } from '../../../server/features/backlog/backlog-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam } from '../../setup/factories';
-import { boundsAt, countRows, DAY, MS, perRowCounts, sorted, ZONES } from './backlog-oracle';
+import {
+  boundaryInstants,
+  boundsAt,
+  createCounterTeams,
+  DAY,
+  expectCountsAsOracle,
+  LAST_AT,
+  ACTIVE,
+  NO_CONTACT_NOWS,
+  noContactOracle,
+  ZONES,
+  rolledBack,
+} from './backlog-oracle';
 
 /**
  * The no-contact buckets are read from counters kept by triggers on persons
@@ -18,36 +29,8 @@ import { boundsAt, countRows, DAY, MS, perRowCounts, sorted, ZONES } from './bac
  * at several fixed clocks and in several time zones (Paris in winter and summer time, Réunion,
  * Guyane, UTC).
  */
-const NOWS = [
-  '2026-11-25T10:00:00.000Z', // Wednesday, winter time; the 30-day boundary just after the change
-  '2026-04-20T21:59:59.999Z', // the last moment of a Paris day, summer time; 90 days back in winter
-  '2026-04-20T22:00:00.000Z', // the first moment of the next Paris day
-  '2026-08-01T00:00:00.000Z',
-];
-const ACTIVE = 'p.closed_at IS NULL AND p.anonymised_at IS NULL';
-const LAST_AT = 'coalesce(p.last_contact_at, p.created_at)';
-
-/** The no-contact counts as the backlog computed them before the counters, person by person. */
-const oracle = (
-  k: Knex,
-  scope: Parameters<typeof perRowCounts>[2],
-  b: Parameters<typeof perRowCounts>[3],
-) =>
-  perRowCounts(
-    k,
-    {
-      from: 'persons p',
-      counted: ACTIVE,
-      owner: 'p.referent_id',
-      district: { join: '', key: 'p.district_id' },
-      buckets: {
-        no_contact_30: `${LAST_AT} < :contact30 AND ${LAST_AT} >= :contact90`,
-        no_contact_90: `${LAST_AT} < :contact90`,
-      },
-    },
-    scope,
-    b,
-  );
+const NOWS = NO_CONTACT_NOWS;
+const oracle = noContactOracle;
 
 describe('backlog no-contact counters', () => {
   const clock = fixedClock(NOWS[0]);
@@ -55,7 +38,7 @@ describe('backlog no-contact counters', () => {
   let k: Knex;
   let a: Awaited<ReturnType<typeof createTeam>>;
   let b: Awaited<ReturnType<typeof createTeam>>;
-  const teams: Record<string, string> = {};
+  let teams: Awaited<ReturnType<typeof createCounterTeams>>;
 
   beforeAll(async () => {
     ctx = await createTestContext({ clock });
@@ -63,32 +46,12 @@ describe('backlog no-contact counters', () => {
     [a, b] = await Promise.all([createTeam(), createTeam()]);
     const s = a.structure.id;
     const districts = [(await createDistrict(s)).id, (await createDistrict(s)).id, null];
-    // Team X: the worker; team Y: the worker and worker 2 (a file counts in both teams of its
-    // referent); team Z in the other structure, with its worker.
-    for (const [name, structureId, members] of [
-      ['x', s, [a.worker.id]],
-      ['y', s, [a.worker.id, a.worker2.id]],
-      ['z', b.structure.id, [b.worker.id]],
-    ] as const) {
-      const [{ id }] = await k('teams').insert({ structure_id: structureId, name }, ['id']);
-      teams[name] = id;
-      await k('team_members').insert(members.map((user_id) => ({ team_id: id, user_id })));
-    }
+    // A file counts in both teams of its referent (createCounterTeams).
+    teams = await createCounterTeams(k, a, b);
     const referents = [a.worker.id, a.worker2.id, a.manager.id, null];
 
     // Every instant a boundary or the UTC midnight next to it falls on, and a moment either side.
-    const instants = new Set<number>();
-    for (const now of NOWS)
-      for (const zone of ZONES) {
-        const bounds = boundsAt(new Date(now), zone);
-        for (const edge of [bounds.contact30, bounds.contact90]) {
-          const midnight = Math.ceil(edge.getTime() / DAY) * DAY;
-          for (const t of [edge.getTime(), midnight, midnight - DAY])
-            for (const d of [-MS, 0, MS]) instants.add(t + d);
-        }
-      }
-    for (let i = 0; i < 40; i++) instants.add(Date.parse('2026-01-01T00:00:00Z') + i * 7.3 * DAY);
-    const times = [...instants].sort((x, y) => x - y);
+    const times = boundaryInstants(NOWS, (bounds) => [bounds.contact30, bounds.contact90], 40);
 
     let n = 0;
     const person = (createdAt: number, structureId = s) => {
@@ -159,7 +122,7 @@ describe('backlog no-contact counters', () => {
     await k('persons')
       .whereIn('id', every(13, 1))
       .update({ anonymised_at: new Date(NOWS[0]) });
-    await k.transaction(async (trx) => {
+    await rolledBack(k, async (trx) => {
       await trx('persons')
         .where({ id: never[2].id })
         .update({ closed_at: new Date(NOWS[0]) });
@@ -182,17 +145,12 @@ describe('backlog no-contact counters', () => {
     const others = await insertPersons(times.map((t) => person(t, b.structure.id)));
     await k('contacts').insert(others.map((p, i) => contact(p, times[i] + DAY)));
     // A change rolled back leaves the counters as they were.
-    await k
-      .transaction(async (trx) => {
-        await trx('persons')
-          .whereIn('id', every(3))
-          .update({ closed_at: new Date(NOWS[0]) });
-        await trx('contacts').insert(others.slice(0, 50).map((p) => contact(p, Date.now())));
-        throw new Error('rollback');
-      })
-      .catch((e: Error) => {
-        if (e.message !== 'rollback') throw e;
-      });
+    await k.transaction(async (trx) => {
+      await trx('persons')
+        .whereIn('id', every(3))
+        .update({ closed_at: new Date(NOWS[0]) });
+      await trx('contacts').insert(others.slice(0, 50).map((p) => contact(p, Date.now())));
+    });
   });
   afterAll(() => ctx.close());
 
@@ -215,7 +173,6 @@ describe('backlog no-contact counters', () => {
   });
 
   it('when counted at each clock, time zone, grouping and team filter, then the counts are the per-person counts exactly', async () => {
-    const repo = createBacklogRepository();
     const scopes = [
       { structureId: a.structure.id, groupBy: 'assignee' as const },
       { structureId: a.structure.id, groupBy: 'assignee' as const, teamId: teams.x },
@@ -228,22 +185,16 @@ describe('backlog no-contact counters', () => {
       { structureId: b.structure.id, groupBy: 'team' as const, teamId: teams.z },
       { structureId: b.structure.id, groupBy: 'district' as const },
     ];
-    let nonEmpty = 0;
-    for (const now of NOWS)
-      for (const zone of ZONES) {
-        const bounds = boundsAt(new Date(now), zone);
-        for (const scope of scopes) {
-          const got = sorted(
-            countRows(await repo.groups(k, scope, bounds)).filter((r) =>
-              r.bucket.startsWith('no_contact'),
-            ),
-          );
-          const want = await oracle(k, scope, bounds);
-          expect({ now, zone, scope, rows: got }).toEqual({ now, zone, scope, rows: want });
-          if (want.length > 0) nonEmpty += 1;
-        }
-      }
-    expect(nonEmpty).toBeGreaterThan(NOWS.length * ZONES.length * 8);
+    const compared = await expectCountsAsOracle(
+      k,
+      NOWS,
+      scopes,
+      (bucket) => bucket.startsWith('no_contact'),
+      oracle,
+    );
+    expect(compared.filter((want) => want.length > 0).length).toBeGreaterThan(
+      NOWS.length * ZONES.length * 8,
+    );
   });
 
   it('when a manager reads the backlog at fixed clocks, then its no-contact totals are the per-person counts', async () => {

@@ -1,11 +1,19 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../../server/auth/actor';
-import { createBacklogRepository } from '../../../server/features/backlog/backlog-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam } from '../../setup/factories';
-import { boundsAt, countRows, DAY, MS, perRowCounts, sorted, ZONES } from './backlog-oracle';
+import {
+  boundaryInstants,
+  boundsAt,
+  createCounterTeams,
+  DAY,
+  expectCountsAsOracle,
+  perRowCounts,
+  rolledBack,
+  waitsFor,
+} from './backlog-oracle';
 
 /**
  * The follow-up buckets (overdue 0–7, 8–30, 31+ days, due this week) are read, by assignee and
@@ -58,7 +66,7 @@ describe('backlog follow-up counters', () => {
   let k: Knex;
   let a: Awaited<ReturnType<typeof createTeam>>;
   let b: Awaited<ReturnType<typeof createTeam>>;
-  const teams: Record<string, string> = {};
+  let teams: Awaited<ReturnType<typeof createCounterTeams>>;
 
   beforeAll(async () => {
     ctx = await createTestContext({ clock });
@@ -66,32 +74,16 @@ describe('backlog follow-up counters', () => {
     [a, b] = await Promise.all([createTeam(), createTeam()]);
     const s = a.structure.id;
     const districts = [(await createDistrict(s)).id, (await createDistrict(s)).id, null];
-    // Team X: the worker; team Y: the worker and worker 2 (a follow-up counts in both teams of
-    // its assignee); team Z in the other structure, with its worker.
-    for (const [name, structureId, members] of [
-      ['x', s, [a.worker.id]],
-      ['y', s, [a.worker.id, a.worker2.id]],
-      ['z', b.structure.id, [b.worker.id]],
-    ] as const) {
-      const [{ id }] = await k('teams').insert({ structure_id: structureId, name }, ['id']);
-      teams[name] = id;
-      await k('team_members').insert(members.map((user_id) => ({ team_id: id, user_id })));
-    }
+    // A follow-up counts in both teams of its assignee (createCounterTeams).
+    teams = await createCounterTeams(k, a, b);
     const assignees = [a.worker.id, a.worker2.id, a.manager.id];
 
     // Every instant a boundary or the UTC midnight next to it falls on, and a moment either side.
-    const instants = new Set<number>();
-    for (const now of NOWS)
-      for (const zone of ZONES) {
-        const bounds = boundsAt(new Date(now), zone);
-        for (const edge of [bounds.late30, bounds.late7, bounds.now, bounds.weekEnd]) {
-          const midnight = Math.ceil(edge.getTime() / DAY) * DAY;
-          for (const t of [edge.getTime(), midnight, midnight - DAY])
-            for (const d of [-MS, 0, MS]) instants.add(t + d);
-        }
-      }
-    for (let i = 0; i < 60; i++) instants.add(Date.parse('2026-01-01T00:00:00Z') + i * 7.3 * DAY);
-    const times = [...instants].sort((x, y) => x - y);
+    const times = boundaryInstants(
+      NOWS,
+      (bounds) => [bounds.late30, bounds.late7, bounds.now, bounds.weekEnd],
+      60,
+    );
 
     // Files of both structures, with districts, to hang the follow-ups on.
     const persons = (await k('persons').insert(
@@ -178,7 +170,7 @@ describe('backlog follow-up counters', () => {
     await k('persons').where({ id: ours[5].id }).delete();
     ours.splice(5, 1);
     // A file anonymised as retention does it: titles blanked, then its open follow-ups cancelled.
-    await k.transaction(async (trx) => {
+    await rolledBack(k, async (trx) => {
       await trx('follow_ups').where({ person_id: ours[6].id }).update({ title: '—' });
       await trx('follow_ups')
         .where({ person_id: ours[6].id, status: 'open' })
@@ -204,20 +196,15 @@ describe('backlog follow-up counters', () => {
     for (const id of open.filter((_, i) => i % 13 === 5))
       await k('follow_ups').where({ id }).update({ person_id: ours[3].id });
     // A change rolled back leaves the counters as they were.
-    await k
-      .transaction(async (trx) => {
-        await trx('follow_ups')
-          .whereIn(
-            'id',
-            open.filter((_, i) => i % 3 === 0),
-          )
-          .update({ status: 'done' });
-        await trx('follow_ups').insert(times.slice(0, 50).map((t) => followUp(t)));
-        throw new Error('rollback');
-      })
-      .catch((e: Error) => {
-        if (e.message !== 'rollback') throw e;
-      });
+    await k.transaction(async (trx) => {
+      await trx('follow_ups')
+        .whereIn(
+          'id',
+          open.filter((_, i) => i % 3 === 0),
+        )
+        .update({ status: 'done' });
+      await trx('follow_ups').insert(times.slice(0, 50).map((t) => followUp(t)));
+    });
   });
   afterAll(() => ctx.close());
 
@@ -259,7 +246,6 @@ describe('backlog follow-up counters', () => {
   });
 
   it('when counted at each clock, time zone, grouping and team filter, then the counts are the per-row counts exactly', async () => {
-    const repo = createBacklogRepository();
     const scopes = [
       { structureId: a.structure.id, groupBy: 'assignee' as const },
       { structureId: a.structure.id, groupBy: 'assignee' as const, teamId: teams.x },
@@ -272,21 +258,15 @@ describe('backlog follow-up counters', () => {
       { structureId: b.structure.id, groupBy: 'assignee' as const },
       { structureId: b.structure.id, groupBy: 'team' as const, teamId: teams.z },
     ];
+    const compared = await expectCountsAsOracle(
+      k,
+      NOWS,
+      scopes,
+      (bucket) => FOLLOW_UP_BUCKETS.includes(bucket),
+      oracle,
+    );
     const counts: Record<string, number> = {};
-    for (const now of NOWS)
-      for (const zone of ZONES) {
-        const bounds = boundsAt(new Date(now), zone);
-        for (const scope of scopes) {
-          const got = sorted(
-            countRows(await repo.groups(k, scope, bounds)).filter((r) =>
-              FOLLOW_UP_BUCKETS.includes(r.bucket),
-            ),
-          );
-          const want = await oracle(k, scope, bounds);
-          expect({ now, zone, scope, rows: got }).toEqual({ now, zone, scope, rows: want });
-          for (const r of want) counts[r.bucket] = (counts[r.bucket] ?? 0) + 1;
-        }
-      }
+    for (const r of compared.flat()) counts[r.bucket] = (counts[r.bucket] ?? 0) + 1;
     // Every bucket was non-empty for many of the clocks, zones and scopes compared.
     for (const bucket of FOLLOW_UP_BUCKETS)
       expect({ bucket, n: counts[bucket] > 40 }).toEqual({ bucket, n: true });
@@ -319,6 +299,35 @@ describe('backlog follow-up counters', () => {
   });
 
   // Last: it empties the tables the tests above read.
+  it("when a follow-up is written while its person's district change is not yet committed, then it carries the new district", async () => {
+    const district = (await createDistrict(a.structure.id)).id;
+    const [person] = await k('persons').insert(
+      { structure_id: a.structure.id, alias: 'Concurrence', source: 'outreach' },
+      ['id'],
+    );
+    const trx = await k.transaction();
+    try {
+      await trx('persons').where({ id: person.id }).update({ district_id: district });
+      const written = k('follow_ups').insert(
+        {
+          structure_id: a.structure.id,
+          person_id: person.id,
+          assignee_id: a.worker.id,
+          title: 'Rappeler',
+          due_at: new Date(NOWS[0]),
+        },
+        ['id'],
+      );
+      // The copy's read waits for the person's change (FOR SHARE, migration 20261213100000).
+      expect(await waitsFor(written)).toBe(true);
+      await trx.commit();
+      const [{ id }] = await written;
+      expect((await k('follow_ups').where({ id }).first('district_id')).district_id).toBe(district);
+    } finally {
+      if (!trx.isCompleted()) await trx.rollback();
+    }
+  });
+
   it('when follow_ups, then persons, are truncated, then the matching counters are emptied with them', async () => {
     const rows = async (table: string) =>
       Number((await k(table).count<{ n: string }[]>({ n: '*' }))[0].n);

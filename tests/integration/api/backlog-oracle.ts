@@ -1,9 +1,11 @@
 import type { Knex } from 'knex';
-import type {
-  BacklogBounds,
-  BacklogGroup,
+import {
+  createBacklogRepository,
+  type BacklogBounds,
+  type BacklogGroup,
 } from '../../../server/features/backlog/backlog-repository';
 import { backlogBounds } from '../../../server/features/backlog/backlog-service';
+import { OPEN_STATUSES, sqlStatusList } from '../../../server/features/referrals/referral-state';
 import type { BacklogGrouping } from '../../../server/features/backlog/backlog-schemas';
 import { createBusinessCalendar } from '../../../server/lib/calendar';
 
@@ -46,9 +48,16 @@ export interface PerRowSource {
   owner: string;
   /** How a row reaches its file's district. */
   district: { join: string; key: string };
+  /** How a row reaches the partners its file is referred to (when grouped by partner). */
+  partner?: { join: string; key: string };
   /** Each bucket's condition on the row, with named bindings among the bounds'. */
   buckets: Record<string, string>;
 }
+
+const partnerOf = (source: PerRowSource) => {
+  if (!source.partner) throw new Error(`${source.from}: no partner grouping given`);
+  return source.partner;
+};
 
 export async function perRowCounts(
   k: Knex,
@@ -70,7 +79,9 @@ export async function perRowCounts(
         }
       : scope.groupBy === 'district'
         ? source.district
-        : { join: '', key: source.owner };
+        : scope.groupBy === 'partner'
+          ? partnerOf(source)
+          : { join: '', key: source.owner };
   const { rows } = await k.raw(
     Object.entries(source.buckets)
       .map(
@@ -91,3 +102,134 @@ export async function perRowCounts(
     })),
   );
 }
+
+type Team = { structure: { id: string }; worker: { id: string }; worker2: { id: string } };
+
+/**
+ * The counter tests' teams: X (a's worker) and Y (a's worker and worker 2: a row counts in both
+ * teams of its user) in structure a, Z (b's worker) in structure b. Returns their ids by name.
+ */
+export async function createCounterTeams(k: Knex, a: Team, b: Team) {
+  const teams = {} as Record<'x' | 'y' | 'z', string>;
+  for (const [name, structureId, members] of [
+    ['x', a.structure.id, [a.worker.id]],
+    ['y', a.structure.id, [a.worker.id, a.worker2.id]],
+    ['z', b.structure.id, [b.worker.id]],
+  ] as const) {
+    const [{ id }] = await k('teams').insert({ structure_id: structureId, name }, ['id']);
+    teams[name] = id;
+    await k('team_members').insert(members.map((user_id) => ({ team_id: id, user_id })));
+  }
+  return teams;
+}
+
+/**
+ * Every instant one of `edges` (bounds the service computes), or a UTC midnight next to it, falls
+ * on at each clock and zone, and a moment either side; then `spread` instants 7.3 days apart from
+ * 2026-01-01. Sorted.
+ */
+export function boundaryInstants(
+  nows: string[],
+  edges: (b: BacklogBounds) => Date[],
+  spread: number,
+): number[] {
+  const instants = new Set<number>();
+  for (const now of nows)
+    for (const zone of ZONES)
+      for (const edge of edges(boundsAt(new Date(now), zone))) {
+        const midnight = Math.ceil(edge.getTime() / DAY) * DAY;
+        for (const t of [edge.getTime(), midnight, midnight - DAY])
+          for (const d of [-MS, 0, MS]) instants.add(t + d);
+      }
+  for (let i = 0; i < spread; i++) instants.add(Date.parse('2026-01-01T00:00:00Z') + i * 7.3 * DAY);
+  return [...instants].sort((x, y) => x - y);
+}
+
+type Scope = Parameters<typeof perRowCounts>[2];
+
+/**
+ * The repository's counts of the buckets `keep` selects, compared with the oracle's at each clock,
+ * zone and scope. Returns the oracle's rows of each comparison, for the callers' check that
+ * enough of them held something.
+ */
+export async function expectCountsAsOracle(
+  k: Knex,
+  nows: string[],
+  scopes: Scope[],
+  keep: (bucket: string) => boolean,
+  oracle: (k: Knex, scope: Scope, b: BacklogBounds) => Promise<Row[]>,
+): Promise<Row[][]> {
+  const repo = createBacklogRepository();
+  const compared: Row[][] = [];
+  for (const now of nows)
+    for (const zone of ZONES) {
+      const bounds = boundsAt(new Date(now), zone);
+      for (const scope of scopes) {
+        const got = sorted(
+          countRows(await repo.groups(k, scope, bounds)).filter((r) => keep(r.bucket)),
+        );
+        const want = await oracle(k, scope, bounds);
+        expect({ now, zone, scope, rows: got }).toEqual({ now, zone, scope, rows: want });
+        compared.push(want);
+      }
+    }
+  return compared;
+}
+
+/** An active file, and its last contact (or creation), as the no-contact buckets read them. */
+export const ACTIVE = 'p.closed_at IS NULL AND p.anonymised_at IS NULL';
+export const LAST_AT = 'coalesce(p.last_contact_at, p.created_at)';
+/** The no-contact buckets' conditions, per person. */
+export const NO_CONTACT_WHERE = {
+  no_contact_30: `${LAST_AT} < :contact30 AND ${LAST_AT} >= :contact90`,
+  no_contact_90: `${LAST_AT} < :contact90`,
+};
+
+/** The clocks the no-contact tests count at. */
+export const NO_CONTACT_NOWS = [
+  '2026-11-25T10:00:00.000Z', // Wednesday, winter time; the 30-day boundary just after the change
+  '2026-04-20T21:59:59.999Z', // the last moment of a Paris day, summer time; 90 days back in winter
+  '2026-04-20T22:00:00.000Z', // the first moment of the next Paris day
+  '2026-08-01T00:00:00.000Z',
+];
+
+/**
+ * The no-contact counts as the backlog computed them before its counters (by referent and by
+ * district) and the referrals' copies of their persons (by partner): person by person.
+ */
+export const noContactOracle = (k: Knex, scope: Scope, b: BacklogBounds) =>
+  perRowCounts(
+    k,
+    {
+      from: 'persons p',
+      counted: ACTIVE,
+      owner: 'p.referent_id',
+      district: { join: '', key: 'p.district_id' },
+      partner: {
+        join: `JOIN (SELECT DISTINCT person_id, partner_id FROM referrals
+                      WHERE structure_id = :structureId AND status IN ${sqlStatusList(OPEN_STATUSES)}) ap
+                 ON ap.person_id = p.id`,
+        key: 'ap.partner_id',
+      },
+      buckets: NO_CONTACT_WHERE,
+    },
+    scope,
+    b,
+  );
+
+/** Runs `work` in a transaction rolled back at its end: a change the counters must not keep. */
+export async function rolledBack(k: Knex, work: (trx: Knex.Transaction) => Promise<unknown>) {
+  const trx = await k.transaction();
+  try {
+    await work(trx);
+  } finally {
+    await trx.rollback();
+  }
+}
+
+/** Whether `pending` is still waiting after `ms` (a statement blocked by another's lock). */
+export const waitsFor = (pending: Promise<unknown>, ms = 300) =>
+  Promise.race([
+    pending.then(() => false),
+    new Promise<boolean>((resolve) => setTimeout(() => resolve(true), ms)),
+  ]);

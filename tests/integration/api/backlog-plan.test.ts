@@ -1,3 +1,4 @@
+import { OPEN_STATUSES } from '../../../server/features/referrals/referral-state';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -126,5 +127,24 @@ describe('backlog query plans', () => {
     const lookups = nodes.filter((n) => n['Index Name'] === 'persons_pkey').length;
     expect(nodes.some((n) => n['Relation Name'] === 'follow_ups')).toBe(true);
     expect(lookups).toBeLessThanOrEqual(2);
+
+    // By partner, no person is looked up: the no-contact counts read the referrals' copies of
+    // their persons (migration 20261213100000).
+    const byPartner = sent[3];
+    expect(byPartner.sql).toContain('active_pairs');
+    const partnerNodes = planNodes(await explain(testKnex(), byPartner));
+    expect(partnerNodes.some((n) => n['Relation Name'] === 'referrals')).toBe(true);
+    expect(partnerNodes.some((n) => n['Relation Name'] === 'persons')).toBe(false);
+  });
+
+  it('when the pairs of the partner grouping are read, then their index holds exactly the open statuses', async () => {
+    // The index's statuses are written out in its migration; PostgreSQL uses a partial index only
+    // when the query's condition implies its own, so both lists must stay the backlog's.
+    const { rows } = await testKnex().raw(
+      `SELECT pg_get_expr(i.indpred, i.indrelid) AS predicate
+         FROM pg_index i WHERE i.indexrelid = 'referrals_open_by_person'::regclass`,
+    );
+    const listed = [...(rows[0].predicate as string).matchAll(/'(\w+)'::text/g)].map((m) => m[1]);
+    expect(listed.sort()).toEqual([...OPEN_STATUSES].sort());
   });
 });

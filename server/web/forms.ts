@@ -82,18 +82,21 @@ export function versionField(body: unknown): { version?: number } {
  * The fields of a form sent back with a 409 whose saved value differs from the one typed, each
  * with its saved value as the user reads it (`show`, for empty values too; empty is shown as
  * "non renseigné"). Line breaks
- * and surrounding spaces are no change, and `lists` (ticked boxes, comma-separated) compare as
- * sets whatever their order.
+ * and surrounding spaces are no change, `lists` (ticked boxes, comma-separated) compare as
+ * sets whatever their order, and `numbers` typed as whole numbers compare by value ("05" is the
+ * saved 5). Only the fields named so: a phone or a postcode keeps its leading zero.
  */
 export function changedFields(
   typed: Record<string, string>,
   saved: Record<string, string>,
-  opts: { show?: (name: string, raw: string) => string; lists?: string[] } = {},
+  opts: { show?: (name: string, raw: string) => string; lists?: string[]; numbers?: string[] } = {},
 ): Record<string, string> {
-  const norm = (name: string, v: string | undefined) =>
-    opts.lists?.includes(name)
-      ? (v ?? '').split(',').filter(Boolean).sort().join(',')
-      : (v ?? '').replace(/\r\n/g, '\n').trim();
+  const norm = (name: string, v: string | undefined) => {
+    const text = (v ?? '').replace(/\r\n/g, '\n').trim();
+    if (opts.lists?.includes(name)) return text.split(',').filter(Boolean).sort().join(',');
+    if (opts.numbers?.includes(name) && /^\d{1,15}$/.test(text)) return String(Number(text));
+    return text;
+  };
   const out: Record<string, string> = {};
   for (const [name, raw] of Object.entries(saved))
     if (norm(name, typed[name]) !== norm(name, raw))

@@ -334,9 +334,11 @@ describe('administration, homes and password pages', () => {
       });
       // A form read before that save: 409, the typed values kept at the saved version, and the
       // fields saved meanwhile with another value named.
+      // A delay typed "05" is the saved 5: not listed as changed.
       const stale = await postForm(admin, '/admin/parametres', '/admin/parametres', {
         ...fields,
         followUpReminderDays: '6',
+        referralResponseDays: '05',
         version,
       });
       expect(stale.status).toBe(409);
@@ -344,6 +346,7 @@ describe('administration, homes and password pages', () => {
       expect(inputValue(stale.text, 'followUpReminderDays')).toBe('6');
       expect(stale.text).toMatch(/<li><a href="#followUpReminderDays">[^<]+<\/a> : « 4 »<\/li>/);
       expect(stale.text).not.toContain('<li><a href="#digestTime">');
+      expect(stale.text).not.toContain('<li><a href="#referralResponseDays">');
       expect(versionOf(stale.text)).toBe(String(Number(version) + 1));
       expect(
         (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))

@@ -96,6 +96,17 @@ describe('form messages', () => {
       // saved value.
       expect(changedFields({ teams: 'y,x' }, { teams: 'x,y' })).toEqual({ teams: 'x,y' });
       expect(changedFields({}, { area: 'Angers' })).toEqual({ area: 'Angers' });
+      // Numbers named so compare by value; any other field, a phone say, as typed.
+      expect(
+        changedFields(
+          { days: '05', year: ' 1960 ', phone: '0612', other: '07' },
+          { days: '5', year: '1961', phone: '612', other: '7' },
+          { numbers: ['days', 'year'] },
+        ),
+      ).toEqual({ year: '1961', phone: '612', other: '7' });
+      expect(changedFields({ days: 'cinq' }, { days: '5' }, { numbers: ['days'] })).toEqual({
+        days: '5',
+      });
       // An empty saved value is said in words too (an unticked box, say).
       expect(
         changedFields({ pause: '1' }, { pause: '' }, { show: (_n, raw) => (raw ? 'oui' : 'non') }),

@@ -482,6 +482,7 @@ export function adminWebRouter(services: Services): Router {
         conflict={
           form?.stale
             ? changedFields(form.values, saved, {
+                numbers: [...SETTINGS_NUMBER_FIELDS],
                 show: (name, raw) => (name === 'requireTwoFactor' ? (raw ? 'oui' : 'non') : raw),
               })
             : undefined

@@ -127,7 +127,10 @@ function savedDisplay(p: Person, field: string, raw: string): string {
 function conflictWith(current: Person, typed: Record<string, string>): Conflict {
   const saved = personFormValues(current);
   const fields = Object.fromEntries(EDIT_FIELDS.map((f) => [f, saved[f] ?? '']));
-  return changedFields(typed, fields, { show: (f, raw) => savedDisplay(current, f, raw) });
+  return changedFields(typed, fields, {
+    numbers: ['birthYear'],
+    show: (f, raw) => savedDisplay(current, f, raw),
+  });
 }
 
 /**

@@ -19,8 +19,11 @@ import type { Knex } from 'knex';
  * transaction (whose trigger cannot see a referral not yet committed) is waited for, and the
  * copy read after its commit; a referral being written makes a change of its person wait in the
  * same way. The app already locks the person first for these writes, so it waits for nothing
- * new; a write made otherwise (a script, psql) cannot leave a stale copy. The follow-ups' copy of
- * the district (migration 20261211100000) is read the same way from now on.
+ * new; a write made otherwise (a script, psql) at READ COMMITTED, PostgreSQL's default, cannot
+ * leave a stale copy. (A change of the person in a REPEATABLE READ or SERIALIZABLE transaction,
+ * which the app makes none of, would wait for the lock and then update the referrals its own
+ * snapshot sees.) The follow-ups' copy of the district (migration 20261211100000) is read the
+ * same way from now on.
  *
  * NULL only for a referral whose person does not exist, which its foreign key refuses.
  */

@@ -122,7 +122,7 @@ describe('backlog no-contact counters', () => {
     await k('persons')
       .whereIn('id', every(13, 1))
       .update({ anonymised_at: new Date(NOWS[0]) });
-    await rolledBack(k, async (trx) => {
+    await k.transaction(async (trx) => {
       await trx('persons')
         .where({ id: never[2].id })
         .update({ closed_at: new Date(NOWS[0]) });
@@ -145,7 +145,7 @@ describe('backlog no-contact counters', () => {
     const others = await insertPersons(times.map((t) => person(t, b.structure.id)));
     await k('contacts').insert(others.map((p, i) => contact(p, times[i] + DAY)));
     // A change rolled back leaves the counters as they were.
-    await k.transaction(async (trx) => {
+    await rolledBack(k, async (trx) => {
       await trx('persons')
         .whereIn('id', every(3))
         .update({ closed_at: new Date(NOWS[0]) });

@@ -170,7 +170,7 @@ describe('backlog follow-up counters', () => {
     await k('persons').where({ id: ours[5].id }).delete();
     ours.splice(5, 1);
     // A file anonymised as retention does it: titles blanked, then its open follow-ups cancelled.
-    await rolledBack(k, async (trx) => {
+    await k.transaction(async (trx) => {
       await trx('follow_ups').where({ person_id: ours[6].id }).update({ title: '—' });
       await trx('follow_ups')
         .where({ person_id: ours[6].id, status: 'open' })
@@ -196,7 +196,7 @@ describe('backlog follow-up counters', () => {
     for (const id of open.filter((_, i) => i % 13 === 5))
       await k('follow_ups').where({ id }).update({ person_id: ours[3].id });
     // A change rolled back leaves the counters as they were.
-    await k.transaction(async (trx) => {
+    await rolledBack(k, async (trx) => {
       await trx('follow_ups')
         .whereIn(
           'id',
@@ -298,7 +298,6 @@ describe('backlog follow-up counters', () => {
     }
   });
 
-  // Last: it empties the tables the tests above read.
   it("when a follow-up is written while its person's district change is not yet committed, then it carries the new district", async () => {
     const district = (await createDistrict(a.structure.id)).id;
     const [person] = await k('persons').insert(
@@ -308,16 +307,18 @@ describe('backlog follow-up counters', () => {
     const trx = await k.transaction();
     try {
       await trx('persons').where({ id: person.id }).update({ district_id: district });
-      const written = k('follow_ups').insert(
-        {
-          structure_id: a.structure.id,
-          person_id: person.id,
-          assignee_id: a.worker.id,
-          title: 'Rappeler',
-          due_at: new Date(NOWS[0]),
-        },
-        ['id'],
-      );
+      const written = k('follow_ups')
+        .insert(
+          {
+            structure_id: a.structure.id,
+            person_id: person.id,
+            assignee_id: a.worker.id,
+            title: 'Rappeler',
+            due_at: new Date(NOWS[0]),
+          },
+          ['id'],
+        )
+        .then((rows) => rows);
       // The copy's read waits for the person's change (FOR SHARE, migration 20261213100000).
       expect(await waitsFor(written)).toBe(true);
       await trx.commit();
@@ -328,6 +329,7 @@ describe('backlog follow-up counters', () => {
     }
   });
 
+  // Last: it empties the tables the tests above read.
   it('when follow_ups, then persons, are truncated, then the matching counters are emptied with them', async () => {
     const rows = async (table: string) =>
       Number((await k(table).count<{ n: string }[]>({ n: '*' }))[0].n);

@@ -227,7 +227,11 @@ export async function rolledBack(k: Knex, work: (trx: Knex.Transaction) => Promi
   }
 }
 
-/** Whether `pending` is still waiting after `ms` (a statement blocked by another's lock). */
+/**
+ * Whether `pending` is still waiting after `ms` (a statement blocked by another's lock). Pass a
+ * promise (`builder.then((r) => r)`), not a knex builder: a builder runs its statement again each
+ * time it is awaited.
+ */
 export const waitsFor = (pending: Promise<unknown>, ms = 300) =>
   Promise.race([
     pending.then(() => false),

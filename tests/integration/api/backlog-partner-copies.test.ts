@@ -357,7 +357,8 @@ describe('backlog by partner: the referrals’ copies of their persons', () => {
       // Closing the file waits for the referral being written, then reaches it.
       const closed = k('persons')
         .where({ id: person.id })
-        .update({ closed_at: new Date('2026-11-21T09:00:00Z') });
+        .update({ closed_at: new Date('2026-11-21T09:00:00Z') })
+        .then((n) => n);
       expect(await waitsFor(closed)).toBe(true);
       await trx.commit();
       await closed;

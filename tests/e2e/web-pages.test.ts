@@ -142,6 +142,36 @@ describe('web pages over HTTP', () => {
     expect(home.text).toContain('<h1>Mes actions</h1>');
   });
 
+  it('when someone signs in, then the session saved before the redirect already holds the form token of the pages to come', async () => {
+    // express-session saves a regenerated session once more after the redirect's headers are
+    // out; a token minted by the next page could be lost to that late save (a first form after
+    // signing in answered "Formulaire expiré"). The token is in the session from the login on.
+    const agent = request.agent(ctx.app);
+    const page = await agent.get('/connexion');
+    const good = await agent
+      .post('/connexion')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), email: a.worker.email, password: DEFAULT_PASSWORD });
+    expect(good.status).toBe(303);
+    const sid = decodeURIComponent(
+      agent.jar.getCookie('av.sid', {
+        path: '/',
+        domain: '127.0.0.1',
+        secure: false,
+        script: false,
+      })!.value,
+    )
+      .replace(/^s:/, '')
+      .split('.')[0];
+    const row = await testKnex()('sessions').where({ sid }).first('sess');
+    const stored = (typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess) as {
+      csrfToken?: string;
+    };
+    expect(stored.csrfToken).toMatch(/^[0-9a-f]{20,}$/);
+    const home = await agent.get('/');
+    expect(csrfOf(home.text)).toBe(stored.csrfToken);
+  });
+
   async function postLogin(form: Record<string, string>) {
     const agent = request.agent(ctx.app);
     const page = await agent.get('/connexion');

@@ -16,6 +16,19 @@ import type { Flash } from '../views/layout';
 import { LoginPage } from '../views/login-page';
 import { LoginCodePage } from '../views/two-factor-pages';
 
+/**
+ * Signed in: the form token of the pages to come is minted now, saved with the new session, and
+ * only then is the redirect sent. express-session saves a regenerated session (passport's, at
+ * login) once more after the redirect's headers are out, and the browser follows them at once: a
+ * token the next page minted could be overwritten by that late save, and the first form sent
+ * after signing in answered "Formulaire expiré" (seen once in CI, under load). Both saves now
+ * carry the same token, which the next page finds.
+ */
+function signedIn(req: Request, res: Response, home: string, returnTo: string): Promise<void> {
+  csrf.generateToken(req);
+  return saveAndRedirect(req, res, returnTo === '/' ? home : returnTo);
+}
+
 /** How long the code step waits after a right password. */
 const PENDING_LOGIN_MS = 5 * 60 * 1000;
 
@@ -64,8 +77,7 @@ export function loginWebRouter(services: Services): Router {
           req.ip ?? 'unknown',
         );
         await logIn(req, user);
-        const home = homeFor(user.role);
-        return res.redirect(303, returnTo === '/' ? home : returnTo);
+        return await signedIn(req, res, homeFor(user.role), returnTo);
       } catch (err) {
         if (hasCode(err, 'totp_required')) {
           // The password was right: the code is asked on its own page (step two).
@@ -139,8 +151,7 @@ export function loginWebRouter(services: Services): Router {
           req.ip ?? 'unknown',
         );
         await logIn(req, user);
-        const home = homeFor(user.role);
-        return res.redirect(303, pending.returnTo === '/' ? home : pending.returnTo);
+        return await signedIn(req, res, homeFor(user.role), pending.returnTo);
       } catch (err) {
         if (hasCode(err, 'totp_invalid')) {
           status = 401;

@@ -374,7 +374,11 @@ describe('reports API', () => {
       expect(fieldsOf(missing)).toEqual(['personId']);
 
       const known = await createPerson(worker, { alias: 'Homme au chien noir' });
-      clock.set('2026-12-07T11:00:00Z');
+      // The file's creation stamps its last activity from the database's clock; the link, an
+      // hour later by the app's clock, moves it on (a fixed date would pass on its day).
+      const created = await testKnex()('persons').where({ id: known.id }).first('last_activity_at');
+      const linkedAt = new Date(new Date(created.last_activity_at).getTime() + 60 * 60 * 1000);
+      clock.set(linkedAt.toISOString());
       const res = await worker
         .post(`/api/reports/${id}/triage`)
         .send({ action: 'link', personId: known.id, reason: 'Déjà rencontré' });
@@ -386,7 +390,7 @@ describe('reports API', () => {
         triageReason: 'Déjà rencontré',
       });
       const person = await testKnex()('persons').where({ id: known.id }).first();
-      expect(person.last_activity_at).toEqual(new Date('2026-12-07T11:00:00Z'));
+      expect(person.last_activity_at).toEqual(linkedAt);
       expect(
         await auditRows({ action: 'person.report_linked', subject_id: known.id }),
       ).toHaveLength(1);

@@ -206,7 +206,7 @@ export function createPersonMergeService({
           const earlierMerges = await merges.passOnEarlierMerges(trx, s, id, intoId);
 
           const { write, filled } = completedFields(kept, merged);
-          await persons.update(trx, s, intoId, kept.version, write);
+          await persons.update(trx, s, intoId, kept.version, write, clock.now());
 
           const left = await merges.leftBehind(trx, id);
           if (left.length > 0) {

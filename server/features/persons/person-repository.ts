@@ -328,6 +328,7 @@ export function createPersonRepository(cipher: Cipher) {
           structure_id: structureId,
           created_by: createdBy,
           created_at: createdAt,
+          last_activity_at: createdAt,
         })
         .returning('id');
       return row.id as string;
@@ -335,7 +336,8 @@ export function createPersonRepository(cipher: Cipher) {
 
     /**
      * Writes only if the version still matches; returns false on a stale version. `closing` sets
-     * or clears the closing reason with its moment (null reopens the path).
+     * or clears the closing reason with its moment (null reopens the path). The last activity
+     * moves on to `at`, the app's clock, as every other write moves it.
      */
     async update(
       db: Db,
@@ -343,6 +345,7 @@ export function createPersonRepository(cipher: Cipher) {
       id: string,
       version: number,
       w: PersonWrite,
+      at: Date,
       closing?: { reason: string | null; at: Date | null },
     ): Promise<boolean> {
       const n = await db('persons')
@@ -352,7 +355,7 @@ export function createPersonRepository(cipher: Cipher) {
           ...(closing ? { closed_reason: closing.reason, closed_at: closing.at } : {}),
           version: db.raw('version + 1'),
           updated_at: db.fn.now(),
-          last_activity_at: db.fn.now(),
+          last_activity_at: movedOn(db, at),
         })
         .returning('id');
       return n.length === 1;

@@ -221,7 +221,15 @@ export function createPersonService({
             closedReason === undefined
               ? undefined
               : { reason: closedReason, at: closedReason ? clock.now() : null };
-          const ok = await persons.update(trx, actor.structureId, id, version, fields, closing);
+          const ok = await persons.update(
+            trx,
+            actor.structureId,
+            id,
+            version,
+            fields,
+            clock.now(),
+            closing,
+          );
           if (!ok) throw stale(await getInScope(trx, actor, id));
           // Reopened, or reminders resumed: the no-contact rules start again from the last
           // contact (a deadline that passed while closed or paused was skipped).

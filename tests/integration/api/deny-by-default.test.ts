@@ -5,6 +5,7 @@ import { LINK_PATH_PREFIX } from '../../../server/features/referrals/referral-li
 import { csrf } from '../../../server/web/page-context';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
+import { inYears } from '../../setup/dates';
 import { createTeam } from '../../setup/factories';
 
 interface FoundRoute {
@@ -188,7 +189,11 @@ describe('CSRF by default: every web form route checks the synchronizer token', 
         `/personnes/${person.id}/contacts`,
         { channel: 'phone', outcome: 'reached', occurredAt: '2026-11-20T10:00' },
       ],
-      [worker, `/personnes/${person.id}/suivis`, { title: 'Relancer', dueAt: '2026-12-20T10:00' }],
+      [
+        worker,
+        `/personnes/${person.id}/suivis`,
+        { title: 'Relancer', dueAt: inYears(4, '01-07T10:00') },
+      ],
       [worker, `/suivis/${followUp.id}`, { action: 'terminer', retour: '/' }],
       [
         worker,

@@ -83,6 +83,21 @@ export class StaleVersionError extends ConflictError {
     super(message, { current }, 'stale_version');
   }
 }
+/**
+ * The optimistic-concurrency check of a change: when the caller sent the version it decided on
+ * (`expected`; the contract leaves it optional, so none sent is no check) and the row, read
+ * locked, is at another (`actual`), a StaleVersionError carrying the row as it is now, read by
+ * `current` only then.
+ */
+export async function checkVersion(
+  expected: number | undefined,
+  actual: number,
+  message: string,
+  current: () => Promise<unknown>,
+): Promise<void> {
+  if (expected !== undefined && expected !== actual)
+    throw new StaleVersionError(message, await current());
+}
 /** A person file that was anonymised: it can no longer change (409). */
 export class AnonymisedError extends ConflictError {
   constructor(message: string) {

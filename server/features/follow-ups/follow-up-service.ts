@@ -5,11 +5,11 @@ import type { Cipher } from '../../lib/crypto';
 import { assertDates, notInPast } from '../../lib/date-rules';
 import {
   BusinessRuleError,
+  checkVersion,
   ConflictError,
   ForbiddenError,
   InvalidTransitionError,
   NotFoundError,
-  StaleVersionError,
   ValidationError,
 } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
@@ -406,12 +406,12 @@ export function createFollowUpService({
               'Only its assignee, its author or a manager can change this follow-up',
             );
           const now = clock.now();
-          if (input.version !== undefined && input.version !== row.version) {
-            throw new StaleVersionError(
-              'This follow-up was changed by someone else; reload it',
-              await find(trx, actor, id, now),
-            );
-          }
+          await checkVersion(
+            input.version,
+            row.version,
+            'This follow-up was changed by someone else; reload it',
+            () => find(trx, actor, id, now),
+          );
           if (input.status === 'open') {
             // Undo: a completed or cancelled follow-up is open again, due when it was.
             if (row.status === 'open')

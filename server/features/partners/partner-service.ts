@@ -3,6 +3,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import {
   BusinessRuleError,
+  checkVersion,
   ConflictError,
   NotFoundError,
   StaleVersionError,
@@ -306,11 +307,12 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
         if (serviceId) {
           const version = await partners.serviceVersion(trx, partnerId, serviceId);
           if (version === null) throw new NotFoundError('Service');
-          if (input.version !== undefined && input.version !== version)
-            throw new StaleVersionError(
-              'This service was changed by someone else; reload it',
-              await partners.findById(trx, partnerId, now),
-            );
+          await checkVersion(
+            input.version,
+            version,
+            'This service was changed by someone else; reload it',
+            () => partners.findById(trx, partnerId, now),
+          );
         }
         if (await partners.serviceNameTaken(trx, partnerId, input.name, serviceId ?? undefined))
           throw new ConflictError('Another service of this partner has this name');

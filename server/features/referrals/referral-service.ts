@@ -4,9 +4,9 @@ import { businessDaysBetween, type BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import {
   BusinessRuleError,
-  InvalidTransitionError,
-  StaleVersionError,
+  checkVersion,
   ForbiddenError,
+  InvalidTransitionError,
   NotFoundError,
   ValidationError,
 } from '../../lib/errors';
@@ -651,12 +651,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
           structureId = row.structureId;
           authorise(actor, row, input.to);
           // The row is locked: of two callers who saw one version, the second sees the first's move.
-          if (input.version !== undefined && input.version !== row.version) {
-            throw new StaleVersionError(
-              'This referral was changed meanwhile; reload it',
-              await viewFor(trx, actor, id),
-            );
-          }
+          await checkVersion(
+            input.version,
+            row.version,
+            'This referral was changed meanwhile; reload it',
+            () => viewFor(trx, actor, id),
+          );
           const from = row.status;
           await apply(trx, outbox, row, input.to, { kind: 'user', actor }, input);
           await audit.record(trx, {

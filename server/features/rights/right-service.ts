@@ -1,12 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import {
-  BusinessRuleError,
-  ConflictError,
-  NotFoundError,
-  StaleVersionError,
-} from '../../lib/errors';
+import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
@@ -110,9 +105,12 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
       return uow(async (trx) => {
         const current = await rights.lockByCode(trx, actor.structureId, code);
         if (!current) throw new NotFoundError('Right', 'right_not_found');
-        if (current.version !== input.version) {
-          throw new StaleVersionError('This right was changed by someone else; reload it', current);
-        }
+        await checkVersion(
+          input.version,
+          current.version,
+          'This right was changed by someone else; reload it',
+          async () => current,
+        );
         const archivedAt =
           input.archived === undefined
             ? undefined
@@ -195,14 +193,15 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
           await persons.lockInScope(trx, actor, personId);
           const right = await usableRight(trx, actor, code);
           const current = await rights.lockState(trx, actor.structureId, personId, right.id);
-          if (input.version !== undefined && input.version !== (current?.version ?? 0)) {
-            throw new StaleVersionError(
-              "This person's right was changed by someone else; reload it and apply your change again",
+          await checkVersion(
+            input.version,
+            current?.version ?? 0,
+            "This person's right was changed by someone else; reload it and apply your change again",
+            async () =>
               current
                 ? withHistory(current, await rights.changesOf(trx, actor.structureId, personId))
                 : null,
-            );
-          }
+          );
           const now = clock.now();
           await rights.write(
             trx,

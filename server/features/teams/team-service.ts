@@ -1,11 +1,6 @@
 import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
-import {
-  BusinessRuleError,
-  ConflictError,
-  NotFoundError,
-  StaleVersionError,
-} from '../../lib/errors';
+import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
@@ -146,11 +141,12 @@ export function createTeamService({
         await teams.lockUsers(trx, actor.structureId, lockedUsers);
         const version = await teams.lock(trx, actor.structureId, id);
         if (version === null) throw new NotFoundError('Team');
-        if (input.version !== undefined && input.version !== version)
-          throw new StaleVersionError(
-            'This team was changed by someone else; reload it',
-            await teams.find(trx, actor.structureId, id),
-          );
+        await checkVersion(
+          input.version,
+          version,
+          'This team was changed by someone else; reload it',
+          () => teams.find(trx, actor.structureId, id),
+        );
         if (input.name && !(await teams.rename(trx, actor.structureId, id, input.name)))
           throw duplicate();
         const before = await teams.membersOf(trx, id);

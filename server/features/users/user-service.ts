@@ -8,12 +8,7 @@ import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mai
 import type { Deadline } from '../deadlines/outbox';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
 import { passwordLinkEmail } from './user-emails';
-import {
-  BusinessRuleError,
-  ConflictError,
-  NotFoundError,
-  StaleVersionError,
-} from '../../lib/errors';
+import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
@@ -257,11 +252,12 @@ export function createUserService(deps: UserServiceDeps) {
       await uow(async (trx) => {
         const user = await users.lockInStructure(trx, actor.structureId, id);
         if (!user) throw new NotFoundError('User');
-        if (input.version !== undefined && input.version !== user.version)
-          throw new StaleVersionError(
-            'This user was changed by someone else; reload it',
-            await summaryOf(trx, actor.structureId, id),
-          );
+        await checkVersion(
+          input.version,
+          user.version,
+          'This user was changed by someone else; reload it',
+          () => summaryOf(trx, actor.structureId, id),
+        );
         if (id === actor.id && (input.disabled || (input.role && input.role !== 'admin')))
           throw new BusinessRuleError(
             'self_lockout',

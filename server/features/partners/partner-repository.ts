@@ -258,19 +258,25 @@ export function createPartnerRepository(
 
     /**
      * Locks the partner row when the structure owns it, so that checks on its services' names and
-     * the write agree; false for a partner of another structure, as for an unknown one. The lock
-     * holds until the transaction ends, so a service written after it is the owner's.
+     * the write agree, and returns its email and version; undefined for a partner of another
+     * structure, as for an unknown one. The lock holds until the transaction ends, so a service
+     * written after it is the owner's.
      */
-    async lockOwned(trx: Knex.Transaction, id: string, structureId: string): Promise<boolean> {
-      return Boolean(
-        await trx('partners').where({ id, structure_id: structureId }).forUpdate().first('id'),
-      );
+    async lockOwned(
+      trx: Knex.Transaction,
+      id: string,
+      structureId: string,
+    ): Promise<{ email: string; version: number } | undefined> {
+      return trx('partners')
+        .where({ id, structure_id: structureId })
+        .forUpdate()
+        .first('email', 'version');
     },
 
     /**
      * A new description, whole (an optional field left out is cleared); it counts as a review.
-     * The email is left as it is: `emailDiffers` tells the service a change must be confirmed.
-     * Only the owning structure's: null for a partner of another structure, as for an unknown one.
+     * The email is left as it is (a change must be confirmed: the service compares it). The
+     * caller holds the partner's row lock (lockOwned), so the row is the owner's.
      */
     async update(
       trx: Knex.Transaction,
@@ -278,19 +284,10 @@ export function createPartnerRepository(
       structureId: string,
       p: UpdatePartnerInput,
       now: Date,
-    ): Promise<{ emailDiffers: boolean } | 'stale' | null> {
-      const before = await trx('partners')
+    ): Promise<void> {
+      await trx('partners')
         .where({ id, structure_id: structureId })
-        .forUpdate()
-        .first('email', 'version');
-      if (!before) return null;
-      if (p.version !== undefined && p.version !== before.version) return 'stale';
-      const n = await trx('partners')
-        .where({ id, structure_id: structureId })
-        .update({ ...partnerRow(p, now), version: trx.raw('version + 1') })
-        .returning('id');
-      if (n.length !== 1) return null;
-      return { emailDiffers: before.email !== p.email };
+        .update({ ...partnerRow(p, now), version: trx.raw('version + 1') });
     },
 
     /** The service's version, or null when the partner has no such service. */

@@ -1,13 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import {
-  BusinessRuleError,
-  checkVersion,
-  ConflictError,
-  NotFoundError,
-  StaleVersionError,
-} from '../../lib/errors';
+import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
 import type { Deadline, UnitOfWork } from '../deadlines/outbox';
@@ -175,14 +169,16 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
     ): Promise<Partner> {
       return uow(async (trx, outbox) => {
         const now = clock.now();
-        const updated = await partners.update(trx, id, actor.structureId, input, now);
-        if (!updated) throw new NotFoundError('Partner');
-        if (updated === 'stale')
-          throw new StaleVersionError(
-            'This partner was changed by someone else; reload it',
-            await partners.findById(trx, id, now),
-          );
-        if (updated.emailDiffers) {
+        const before = await partners.lockOwned(trx, id, actor.structureId);
+        if (!before) throw new NotFoundError('Partner');
+        await checkVersion(
+          input.version,
+          before.version,
+          'This partner was changed by someone else; reload it',
+          () => partners.findById(trx, id, now),
+        );
+        await partners.update(trx, id, actor.structureId, input, now);
+        if (before.email !== input.email) {
           const change = await emailChanges.issue(trx, linkSecret, {
             partnerId: id,
             structureId: actor.structureId,
@@ -206,7 +202,7 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
           subjectType: 'partner',
           subjectId: id,
           ip: ctx.ip,
-          ...(updated.emailDiffers ? { details: { emailChangeRequested: true } } : {}),
+          ...(before.email !== input.email ? { details: { emailChangeRequested: true } } : {}),
         });
         return (await partners.findById(trx, id, now))!;
       });

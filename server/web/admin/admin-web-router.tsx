@@ -185,7 +185,7 @@ export function adminWebRouter(services: Services): Router {
         .map((t) => t.id)
         .join(','),
     };
-    const values = form ?? { values: saved, errors: {} };
+    const values = form ?? emptyForm(saved);
     sendPage(
       res,
       <UserPage
@@ -381,7 +381,7 @@ export function adminWebRouter(services: Services): Router {
       memberIds: team.members.map((u) => u.id).join(','),
       managerIds: team.managers.map((u) => u.id).join(','),
     };
-    const values = form ?? { values: saved, errors: {} };
+    const values = form ?? emptyForm(saved);
 
     const changed = form?.stale
       ? changedFields(form.values, saved, {
@@ -478,7 +478,7 @@ export function adminWebRouter(services: Services): Router {
       <SettingsPage
         ctx={ctx}
         settings={settings}
-        form={form ?? { values: saved, errors: {} }}
+        form={form ?? emptyForm(saved)}
         conflict={
           form?.stale
             ? changedFields(form.values, saved, {

@@ -9,6 +9,7 @@ import type { PersonRight } from '../../features/rights/right-service';
 import { formatDate, formatDateTime } from '../format';
 import {
   Csrf,
+  emptyForm,
   ErrorSummary,
   Section,
   SelectField,
@@ -132,7 +133,7 @@ function TrackedRight({
   failed?: RightForm;
 }) {
   const prefix = `${rightAnchor(right.code)}-`;
-  const form = failed?.form ?? { values: valuesOf(right), errors: {} };
+  const form = failed?.form ?? emptyForm(valuesOf(right));
   const line = stateLine(right);
   return (
     <li class="av-item av-item--stack" id={rightAnchor(right.code)}>

@@ -116,23 +116,20 @@ export function createTeamRepository() {
         .orderBy('id')
         .forUpdate()
         .select('id');
-      return repo.membershipsOf(trx, userId);
+      return repo.memberships(trx, { userId });
     },
 
-    /** A user's memberships: each team and whether they lead it. */
-    async membershipsOf(db: Db, userId: string): Promise<Membership[]> {
-      const rows: { team_id: string; is_lead: boolean }[] = await db('team_members')
-        .where({ user_id: userId })
-        .select('team_id', 'is_lead');
-      return rows.map((r) => ({ teamId: r.team_id, userId, isLead: r.is_lead }));
-    },
-
-    /** A team's members and leads, disabled users included (their rows stay). */
-    async membersOf(db: Db, teamId: string): Promise<Membership[]> {
-      const rows: { user_id: string; is_lead: boolean }[] = await db('team_members')
-        .where({ team_id: teamId })
-        .select('user_id', 'is_lead');
-      return rows.map((r) => ({ teamId, userId: r.user_id, isLead: r.is_lead }));
+    /**
+     * Memberships, as `team_members` rows: a user's (each team, leading it or not) or a team's
+     * (its members and leads, disabled users included: their rows stay).
+     */
+    async memberships(db: Db, of: { userId: string } | { teamId: string }): Promise<Membership[]> {
+      const rows: { team_id: string; user_id: string; is_lead: boolean }[] = await db(
+        'team_members',
+      )
+        .where('userId' in of ? { user_id: of.userId } : { team_id: of.teamId })
+        .select('team_id', 'user_id', 'is_lead');
+      return rows.map((r) => ({ teamId: r.team_id, userId: r.user_id, isLead: r.is_lead }));
     },
 
     /**

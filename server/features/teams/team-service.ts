@@ -109,7 +109,7 @@ export function createTeamService({
         if (!id) throw duplicate();
         await write(trx, actor, id, input);
         // The users given a team: their versions move (their forms list their teams).
-        await teams.bumpUsers(trx, usersOf(await teams.membersOf(trx, id)));
+        await teams.bumpUsers(trx, usersOf(await teams.memberships(trx, { teamId: id })));
         await audit.record(trx, {
           actor,
           structureId: actor.structureId,
@@ -132,7 +132,7 @@ export function createTeamService({
       return uow(async (trx) => {
         // The users it may add or remove lock first (a user's change locks the user, then their
         // teams): those of the team as read now and those given.
-        const read = await teams.membersOf(trx, id);
+        const read = await teams.memberships(trx, { teamId: id });
         const lockedUsers = [
           ...read.map((m) => m.userId),
           ...(input.memberIds ?? []),
@@ -149,7 +149,7 @@ export function createTeamService({
         );
         if (input.name && !(await teams.rename(trx, actor.structureId, id, input.name)))
           throw duplicate();
-        const before = await teams.membersOf(trx, id);
+        const before = await teams.memberships(trx, { teamId: id });
         // A member added meanwhile (between the read above and the team's lock) is a user this
         // change did not lock first: run it again rather than lock that user after the team.
         const locked = new Set(lockedUsers);
@@ -157,7 +157,7 @@ export function createTeamService({
         await write(trx, actor, id, input);
         await teams.bumpTeams(trx, [id]);
         // The users who joined, left or changed place: their versions move too.
-        const after = await teams.membersOf(trx, id);
+        const after = await teams.memberships(trx, { teamId: id });
         await teams.bumpUsers(trx, usersOf(changedMemberships(before, after)));
         await audit.record(trx, {
           actor,
@@ -237,7 +237,7 @@ export function createTeamService({
     ): Promise<void> {
       const before = await teams.lockTeamsOf(trx, structureId, userId, more);
       await change();
-      const after = await teams.membershipsOf(trx, userId);
+      const after = await teams.memberships(trx, { userId });
       const touched = listing ? [...before, ...after] : changedMemberships(before, after);
       await teams.bumpTeams(trx, [...new Set(touched.map((m) => m.teamId))]);
     },

@@ -6,7 +6,7 @@ import {
   type CalendarOptions,
 } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
-import { NotFoundError, StaleVersionError, ValidationError } from '../../lib/errors';
+import { checkVersion, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { zodIssues } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
@@ -168,13 +168,12 @@ export function createSettingsService({
         const stored = await settingsRows.lock(trx, actor.structureId);
         if (!stored) throw new NotFoundError('Structure');
         const current = withDefaults(stored.settings);
-        if (stored.version !== input.version) {
-          throw new StaleVersionError('The settings were changed by someone else; reload them', {
-            ...current,
-            version: stored.version,
-            updatedAt: stored.updatedAt,
-          });
-        }
+        await checkVersion(
+          input.version,
+          stored.version,
+          'The settings were changed by someone else; reload them',
+          async () => ({ ...current, version: stored.version, updatedAt: stored.updatedAt }),
+        );
         const { version: _v, ...changes } = input;
         const merged = completeSettings.safeParse({ ...current, ...changes });
         if (!merged.success) {

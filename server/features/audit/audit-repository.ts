@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
+import { pageWithTotal } from '../../lib/paging';
 
 export interface AuditInput {
   actor: Actor | null;
@@ -129,33 +130,40 @@ export function createAuditReader() {
       page: number,
       pageSize: number,
     ): Promise<{ items: AuditEvent[]; total: number }> {
-      // One after the other: `db` may be a transaction, which is one connection.
-      const count = await filtered(db, f).count({ n: '*' }).first();
-      const rows = await filtered(db, f)
-        .leftJoin('users as u', 'u.id', 'a.actor_id')
-        // Events of one transaction share their moment: a stable order within it, for paging.
-        .orderBy([
-          { column: 'a.created_at', order: 'desc' },
-          { column: 'a.action' },
-          { column: 'a.subject_type' },
-          { column: 'a.subject_id' },
-          { column: 'a.actor_id' },
-        ])
-        .offset((page - 1) * pageSize)
-        .limit(pageSize)
-        .select(
-          'a.created_at',
-          'a.action',
-          'a.subject_type',
-          'a.subject_id',
-          'a.actor_id',
-          'a.actor_role',
-          'u.name as actor_name',
-          'a.ip',
-          'a.details',
-        );
+      const { rows, total } = await pageWithTotal(
+        { page, pageSize },
+        (limit, offset) =>
+          filtered(db, f)
+            .leftJoin('users as u', 'u.id', 'a.actor_id')
+            // Events of one transaction share their moment: a stable order within it, for paging.
+            .orderBy([
+              { column: 'a.created_at', order: 'desc' },
+              { column: 'a.action' },
+              { column: 'a.subject_type' },
+              { column: 'a.subject_id' },
+              { column: 'a.actor_id' },
+            ])
+            .offset(offset)
+            .limit(limit)
+            .select(
+              'a.created_at',
+              'a.action',
+              'a.subject_type',
+              'a.subject_id',
+              'a.actor_id',
+              'a.actor_role',
+              'u.name as actor_name',
+              'a.ip',
+              'a.details',
+            ),
+        () =>
+          filtered(db, f)
+            .count({ n: '*' })
+            .first()
+            .then((r) => r?.n ?? 0),
+      );
       return {
-        total: Number(count?.n ?? 0),
+        total,
         items: rows.map((r) => ({
           at: r.created_at,
           action: r.action,

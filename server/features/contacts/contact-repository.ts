@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { pageWithTotal } from '../../lib/paging';
 import type { Channel, Outcome } from './contact-schemas';
 
 export interface Contact {
@@ -86,18 +87,17 @@ export function createContactRepository(cipher: Cipher) {
       pageSize: number,
     ) {
       const q = base(db, structureId).andWhere('c.person_id', personId);
-      const [rows, [{ count }]] = await Promise.all([
-        q
-          .clone()
-          .orderBy('c.occurred_at', 'desc')
-          .orderBy('c.id')
-          .limit(pageSize)
-          .offset((page - 1) * pageSize),
-        db('contacts')
-          .where({ structure_id: structureId, person_id: personId })
-          .count<{ count: number }[]>('* as count'),
-      ]);
-      return { items: rows.map((r) => toContact(r, viewerId)), total: Number(count) };
+      const { rows, total } = await pageWithTotal(
+        { page, pageSize },
+        (limit, offset) =>
+          q.clone().orderBy('c.occurred_at', 'desc').orderBy('c.id').limit(limit).offset(offset),
+        () =>
+          db('contacts')
+            .where({ structure_id: structureId, person_id: personId })
+            .count<{ count: string }[]>('* as count')
+            .then(([r]) => r.count),
+      );
+      return { items: rows.map((r) => toContact(r, viewerId)), total };
     },
 
     /** Contacts by id (a timeline page), as listForPerson shows them to this viewer. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { pageWithTotal } from '../../lib/paging';
 
 export type DeadlineStatus = 'pending' | 'done' | 'cancelled' | 'skipped' | 'failed';
 
@@ -473,16 +474,17 @@ export function createDeadlineRepository() {
             .orWhere((p) => p.where({ status: 'pending' }).andWhere('attempts', '>', 0)),
         );
       else if (view !== 'all') base.andWhere({ status: view });
-      const [rows, [{ count }]] = await Promise.all([
-        base
-          .clone()
-          .orderBy('due_at', 'desc')
-          .orderBy('id')
-          .limit(page.pageSize)
-          .offset((page.page - 1) * page.pageSize),
-        base.clone().count<{ count: string }[]>('id as count'),
-      ]);
-      return { items: rows.map(toDeadline), total: Number(count) };
+      const { rows, total } = await pageWithTotal(
+        page,
+        (limit, offset) =>
+          base.clone().orderBy('due_at', 'desc').orderBy('id').limit(limit).offset(offset),
+        () =>
+          base
+            .clone()
+            .count<{ count: string }[]>('id as count')
+            .then(([r]) => r.count),
+      );
+      return { items: rows.map(toDeadline), total };
     },
 
     /** Locks one deadline of the structure for the caller's transaction; null outside it. */

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { pageWithTotal } from '../../lib/paging';
 import { personLabelSql } from '../persons/person-label';
 import type { FollowUpStatus } from './follow-up-schemas';
 
@@ -197,16 +198,18 @@ export function createFollowUpRepository() {
       q.andWhere('f.status', f.status);
       if (f.dueBefore) q.andWhere('f.due_at', '<', f.dueBefore);
       if (f.dueFrom) q.andWhere('f.due_at', '>=', f.dueFrom);
-      const countQ = q.clone().clearSelect().count<{ count: number }[]>('f.id as count');
-      const [rows, [{ count }]] = await Promise.all([
-        q
-          .orderBy('f.due_at', 'asc')
-          .orderBy('f.id')
-          .limit(f.pageSize)
-          .offset((f.page - 1) * f.pageSize),
-        countQ,
-      ]);
-      return { items: rows.map((r) => toFollowUp(r, now)), total: Number(count) };
+      const { rows, total } = await pageWithTotal(
+        f,
+        (limit, offset) =>
+          q.clone().orderBy('f.due_at', 'asc').orderBy('f.id').limit(limit).offset(offset),
+        () =>
+          q
+            .clone()
+            .clearSelect()
+            .count<{ count: string }[]>('f.id as count')
+            .then(([r]) => r.count),
+      );
+      return { items: rows.map((r) => toFollowUp(r, now)), total };
     },
 
     /**

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { pageWithTotal } from '../../lib/paging';
 
 export interface Notification {
   id: string;
@@ -85,17 +86,20 @@ export function createNotificationRepository() {
     ) {
       const q = db('notifications').where({ recipient_id: recipientId });
       if (opts.unread) q.whereNull('read_at');
-      const [rows, [{ count }], unread] = await Promise.all([
-        q
-          .clone()
-          .orderBy('created_at', 'desc')
-          .orderBy('id')
-          .limit(opts.pageSize)
-          .offset((opts.page - 1) * opts.pageSize),
-        q.clone().count<{ count: number }[]>('* as count'),
+      const [{ rows, total }, unread] = await Promise.all([
+        pageWithTotal(
+          opts,
+          (limit, offset) =>
+            q.clone().orderBy('created_at', 'desc').orderBy('id').limit(limit).offset(offset),
+          () =>
+            q
+              .clone()
+              .count<{ count: string }[]>('* as count')
+              .then(([r]) => r.count),
+        ),
         repo.unreadCount(db, recipientId),
       ]);
-      return { items: rows.map(toNotification), total: Number(count), unread };
+      return { items: rows.map(toNotification), total, unread };
     },
 
     async unreadCount(db: Db, recipientId: string): Promise<number> {

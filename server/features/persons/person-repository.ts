@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { pageWithTotal } from '../../lib/paging';
 import type { DuplicateReasonField, PathStatus } from './person-schemas';
 import { PERSON_STATUS_SQL } from './person-status';
 
@@ -588,22 +589,27 @@ export function createPersonRepository(cipher: Cipher) {
       if (!term) {
         // Newest activity first, from the (structure_id, last_activity_at) index; counted up to
         // the cap.
-        const page = filter(base(db, structureId))
-          .orderBy('p.last_activity_at', 'desc')
-          .orderBy('p.id')
-          .limit(s.pageSize)
-          .offset(offset);
-        const counted = db
-          .from(
-            filtered
-              .clone()
-              .select(db.raw('1'))
-              .limit(SEARCH_COUNT_CAP + 1)
-              .as('x'),
-          )
-          .count<{ count: string }[]>('* as count');
-        const [rows, [{ count }]] = await Promise.all([page, counted]);
-        return { items: rows.map(toPerson), ...total(Number(count)) };
+        const { rows, total: n } = await pageWithTotal<Record<string, unknown>>(
+          s,
+          (limit, pageOffset) =>
+            filter(base(db, structureId))
+              .orderBy('p.last_activity_at', 'desc')
+              .orderBy('p.id')
+              .limit(limit)
+              .offset(pageOffset),
+          () =>
+            db
+              .from(
+                filtered
+                  .clone()
+                  .select(db.raw('1'))
+                  .limit(SEARCH_COUNT_CAP + 1)
+                  .as('x'),
+              )
+              .count<{ count: string }[]>('* as count')
+              .then(([r]) => r.count),
+        );
+        return { items: rows.map(toPerson), ...total(n) };
       }
       // The matches are planned as a whole (a materialised CTE is planned without the LIMIT
       // outside it), so they come from the trigram index; the LIMIT stops reading them. A LIMIT

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { pageWithTotal } from '../../lib/paging';
 import type { ShareableField } from '../consents/consent-schemas';
 import { validConsentSql } from '../consents/consent-validity';
 import { personLabelSql } from '../persons/person-label';
@@ -383,20 +384,22 @@ export function createReferralRepository(cipher: Cipher) {
       if (f.status) q.andWhere('r.status', f.status);
       if (f.personId) q.andWhere('r.person_id', f.personId);
       if (f.partnerId) q.andWhere('r.partner_id', f.partnerId);
-      const countQ = q.clone().clearSelect().count<{ count: string }[]>('r.id as count');
-      const [rows, [{ count }]] = await Promise.all([
-        q
-          .orderBy('r.created_at', 'desc')
-          .orderBy('r.id')
-          .limit(f.pageSize)
-          .offset((f.page - 1) * f.pageSize),
-        countQ,
-      ]);
+      const { rows, total } = await pageWithTotal(
+        f,
+        (limit, offset) =>
+          q.clone().orderBy('r.created_at', 'desc').orderBy('r.id').limit(limit).offset(offset),
+        () =>
+          q
+            .clone()
+            .clearSelect()
+            .count<{ count: string }[]>('r.id as count')
+            .then(([r]) => r.count),
+      );
       const events = await eventsOf(
         db,
         rows.map((r) => r.id),
       );
-      return { items: rows.map((r) => toStaff(r, events)), total: Number(count) };
+      return { items: rows.map((r) => toStaff(r, events)), total };
     },
 
     /**
@@ -419,21 +422,19 @@ export function createReferralRepository(cipher: Cipher) {
         q.andWhere('r.status', f.status);
         countQ.andWhere('r.status', f.status);
       }
-      const [rows, [{ count }]] = await Promise.all([
-        q
-          .orderBy('r.created_at', 'desc')
-          .orderBy('r.id')
-          .limit(f.pageSize)
-          .offset((f.page - 1) * f.pageSize),
-        countQ,
-      ]);
+      const { rows, total } = await pageWithTotal(
+        f,
+        (limit, offset) =>
+          q.orderBy('r.created_at', 'desc').orderBy('r.id').limit(limit).offset(offset),
+        () => countQ.then(([r]) => r.count),
+      );
       const events = await eventsOf(
         db,
         rows.map((r) => r.id),
       );
       return {
         items: rows.map((r) => toPartner(r, events)),
-        total: Number(count),
+        total,
         /** The structure that referred each listed referral, which the partner is not shown. */
         referredBy: new Map(rows.map((r) => [r.id as string, r.structure_id as string])),
       };

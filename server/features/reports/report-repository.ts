@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { pageWithTotal } from '../../lib/paging';
 import {
   REPORT_ESCALATE,
   type ReportChannel,
@@ -202,13 +203,15 @@ export function createReportRepository(cipher: Cipher) {
       const page = filter(reports(db, structureId));
       if (q.status === 'pending') page.orderBy('r.created_at').orderBy('r.id');
       else page.orderBy('r.created_at', 'desc').orderBy('r.id');
-      const [rows, [{ n }]] = await Promise.all([
-        page.limit(q.pageSize).offset((q.page - 1) * q.pageSize),
-        filter(db('reports as r').where('r.structure_id', structureId)).count<{ n: string }[]>(
-          '* as n',
-        ),
-      ]);
-      return { items: (rows as ReportRow[]).map(toReport), total: Number(n) };
+      const { rows, total } = await pageWithTotal(
+        q,
+        (limit, offset) => page.limit(limit).offset(offset),
+        () =>
+          filter(db('reports as r').where('r.structure_id', structureId))
+            .count<{ n: string }[]>('* as n')
+            .then(([r]) => r.n),
+      );
+      return { items: (rows as ReportRow[]).map(toReport), total };
     },
 
     /** The reports one partner user made, newest first: receipts only. */
@@ -219,16 +222,22 @@ export function createReportRepository(cipher: Cipher) {
       q: { page: number; pageSize: number },
     ): Promise<{ items: SentReport[]; total: number }> {
       const where = { structure_id: structureId, author_id: authorId, channel: 'partner' };
-      const [rows, [{ n }]] = await Promise.all([
-        db('reports')
-          .where(where)
-          .orderBy('created_at', 'desc')
-          .orderBy('id')
-          .limit(q.pageSize)
-          .offset((q.page - 1) * q.pageSize)
-          .select('id', 'receipt_number', 'created_at', 'triaged_at'),
-        db('reports').where(where).count<{ n: string }[]>('* as n'),
-      ]);
+      const { rows, total } = await pageWithTotal(
+        q,
+        (limit, offset) =>
+          db('reports')
+            .where(where)
+            .orderBy('created_at', 'desc')
+            .orderBy('id')
+            .limit(limit)
+            .offset(offset)
+            .select('id', 'receipt_number', 'created_at', 'triaged_at'),
+        () =>
+          db('reports')
+            .where(where)
+            .count<{ n: string }[]>('* as n')
+            .then(([r]) => r.n),
+      );
       return {
         items: rows.map(
           (r: {
@@ -243,7 +252,7 @@ export function createReportRepository(cipher: Cipher) {
             handled: r.triaged_at !== null,
           }),
         ),
-        total: Number(n),
+        total,
       };
     },
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
+import { pageWithTotal } from '../../lib/paging';
 
 export interface UserRecord extends Actor {
   passwordHash: string;
@@ -137,23 +138,31 @@ export function createUserRepository() {
       if (f.partnerId) base.where({ partner_id: f.partnerId });
       if (f.disabled === true) base.whereNotNull('disabled_at');
       if (f.disabled === false) base.whereNull('disabled_at');
-      const [{ count }] = await base.clone().count<{ count: string }[]>('* as count');
-      const rows = await base
-        .clone()
-        .orderBy([{ column: 'name' }, { column: 'id' }])
-        .limit(f.pageSize)
-        .offset((f.page - 1) * f.pageSize)
-        .select(
-          'id',
-          'email',
-          'name',
-          'role',
-          'partner_id',
-          'disabled_at',
-          'password_hash',
-          'created_at',
-          'version',
-        );
+      const { rows, total } = await pageWithTotal(
+        f,
+        (limit, offset) =>
+          base
+            .clone()
+            .orderBy([{ column: 'name' }, { column: 'id' }])
+            .limit(limit)
+            .offset(offset)
+            .select(
+              'id',
+              'email',
+              'name',
+              'role',
+              'partner_id',
+              'disabled_at',
+              'password_hash',
+              'created_at',
+              'version',
+            ),
+        () =>
+          base
+            .clone()
+            .count<{ count: string }[]>('* as count')
+            .then(([r]) => r.count),
+      );
       const teams: { user_id: string; id: string; name: string; is_lead: boolean }[] = rows.length
         ? await db('team_members as tm')
             .join('teams as t', 't.id', 'tm.team_id')
@@ -166,7 +175,7 @@ export function createUserRepository() {
             .select('tm.user_id', 't.id', 't.name', 'tm.is_lead')
         : [];
       return {
-        total: Number(count),
+        total,
         items: rows.map((r: UserRow & { created_at: Date; version: number }) => ({
           id: r.id,
           email: r.email,

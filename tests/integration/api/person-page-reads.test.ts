@@ -27,6 +27,11 @@ describe("the person page's reads", () => {
       });
     const worker = await loginAs(ctx.app, team.worker.email);
     const { id } = await createPerson(worker);
+    const dueAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    for (const title of ['Premier suivi', 'Second suivi'])
+      expect(
+        (await worker.post(`/api/persons/${id}/follow-ups`).send({ dueAt, title })).status,
+      ).toBe(201);
 
     const sent = await capture(
       ctx.deps.knex,
@@ -36,6 +41,8 @@ describe("the person page's reads", () => {
         expect(res.status).toBe(200);
         // The level of the worker's structure, as its settings say.
         expect(res.text).toContain('partiellement conforme');
+        expect(res.text).toContain('Premier suivi');
+        expect(res.text).toContain('Second suivi');
       },
     );
     const sql = sent.map((q) => q.sql);
@@ -46,6 +53,8 @@ describe("the person page's reads", () => {
     expect(sql.filter((s) => /from "structures"/.test(s) && !/"sessions"/.test(s))).toEqual([]);
     // Every read is still audited, in one insert.
     expect(sql.filter((s) => /^insert into "audit_events"/.test(s))).toHaveLength(1);
+    // The open follow-ups fit on one page: that page gives their number, nothing counts them.
+    expect(sql.filter((s) => /^select count\("f"\."id"\)/.test(s))).toEqual([]);
   });
 
   it("when a worker asks for another structure's file, its timeline or its rights, then each answers 404", async () => {

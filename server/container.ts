@@ -309,6 +309,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     linkSecret: config.LINK_SECRET,
     teams,
+    notifications,
     users: userRepo,
     passwordLinks: createPasswordLinkRepository(),
     mailer,

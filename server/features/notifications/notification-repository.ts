@@ -79,6 +79,30 @@ export function createNotificationRepository() {
       return rows.length;
     },
 
+    /**
+     * Of these users, those whose role is one of `roles`, locked FOR SHARE in id order: a change
+     * of their role waits for the caller's transaction, and one already committed is seen.
+     */
+    async lockRecipientsWithRole(
+      db: Db,
+      ids: string[],
+      roles: readonly string[],
+    ): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const rows: { id: string }[] = await db('users')
+        .whereIn('id', ids)
+        .whereIn('role', roles)
+        .orderBy('id')
+        .forShare()
+        .select('id');
+      return new Set(rows.map((r) => r.id));
+    },
+
+    /** Every notification of a recipient: what they were told in a role they no longer hold. */
+    async removeAllFor(db: Db, recipientId: string): Promise<number> {
+      return db('notifications').where({ recipient_id: recipientId }).del();
+    },
+
     async listForRecipient(
       db: Db,
       recipientId: string,

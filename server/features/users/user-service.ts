@@ -13,6 +13,7 @@ import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { TeamService } from '../teams/team-service';
+import type { NotificationService } from '../notifications/notification-service';
 import {
   linkUsable,
   PASSWORD_PATH_PREFIX,
@@ -40,6 +41,7 @@ export interface UserServiceDeps {
   /** LINK_SECRET: set-password tokens are derived from it. */
   linkSecret: string;
   teams: Pick<TeamService, 'setMemberships' | 'changingMembershipsOf'>;
+  notifications: Pick<NotificationService, 'forgetOnRoleChange'>;
   /** Whether a partner of the directory belongs to the structure (its admins create its users). */
   partnerOwned(
     db: Knex | Knex.Transaction,
@@ -303,6 +305,9 @@ export function createUserService(deps: UserServiceDeps) {
             },
             listing,
           );
+        // Made observer or admin: what they were told about persons as staff goes with the role.
+        if (input.role !== undefined && input.role !== user.role)
+          await deps.notifications.forgetOnRoleChange(trx, id, input.role);
         const endSessions =
           Boolean(input.disabled) || (input.role !== undefined && input.role !== user.role);
         if (input.disabled) await passwordLinks.revokeAll(trx, id, clock.now());

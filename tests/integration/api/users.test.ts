@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import request from 'supertest';
@@ -300,6 +301,52 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       const again = await loginAs(ctx.app, u.email);
       expect((await again.get('/api/me')).body.user.role).toBe('manager');
       expect((await again.get('/api/backlog')).status).toBe(200);
+    });
+
+    it('when a worker is made observer, then what they were told about persons is gone, and a notice still meant for them is not written; a worker made manager keeps theirs', async () => {
+      const [observer, manager] = [
+        await createUser(s.structure.id, 'worker'),
+        await createUser(s.structure.id, 'worker'),
+      ];
+      // A notice as the follow-up reminders write one: about a person, naming them.
+      const notify = (recipientId: string, dueMoment: string) =>
+        ctx.deps.knex.transaction((trx) =>
+          ctx.deps.services.notifications.notifyInTransaction(trx, {
+            structureId: s.structure.id,
+            recipientId,
+            kind: 'follow_up.due',
+            subjectType: 'follow_up',
+            subjectId: crypto.randomUUID(),
+            dueMoment: new Date(dueMoment),
+            title: 'Suivi à faire : rappeler au sujet de l’AAH',
+            body: 'Pour : Jeanne Dupont',
+          }),
+        );
+      const held = async (recipientId: string) =>
+        Number(
+          (
+            await testKnex()('notifications').where({ recipient_id: recipientId }).count('* as n')
+          )[0].n,
+        );
+      for (const u of [observer, manager]) {
+        expect(await notify(u.id, NOW)).toEqual(expect.any(String));
+        expect(await held(u.id)).toBe(1);
+      }
+
+      expect(
+        (await admin.patch(`/api/users/${observer.id}`).send({ role: 'observer' })).status,
+      ).toBe(200);
+      expect((await admin.patch(`/api/users/${manager.id}`).send({ role: 'manager' })).status).toBe(
+        200,
+      );
+      expect(await held(observer.id)).toBe(0);
+      expect(await held(manager.id)).toBe(1);
+      // A follow-up still assigned to them falls due: nothing is written for the observer.
+      expect(await notify(observer.id, '2026-12-02T09:00:00Z')).toBeNull();
+      expect(await held(observer.id)).toBe(0);
+      expect(await notify(manager.id, '2026-12-02T09:00:00Z')).toEqual(expect.any(String));
+      const seen = await loginAs(ctx.app, observer.email);
+      expect((await seen.get('/api/notifications')).body).toMatchObject({ items: [], total: 0 });
     });
 
     it('when a manager who leads a team becomes a worker, then they no longer lead it but stay a member of the teams given', async () => {

@@ -167,11 +167,17 @@ const FROM: Record<Entity, Source> = {
   },
 };
 
-/** A user's teams of the structure (only the filtered one with a team filter), as `tm`. */
+/**
+ * A user's teams of the structure, as `tm`: with a team filter, that team only (the rows are its
+ * members'); without, every team of the user, and none (a NULL team: the "none" group) for a user
+ * in no team and for rows without a user, so no open work drops out of the grouping.
+ */
 const teamJoin = (user: string, teamId?: string) =>
-  `JOIN team_members tm ON tm.user_id = ${user}
-   JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
-   ${teamId ? 'AND t.id = :teamId' : ''}`;
+  teamId
+    ? `JOIN team_members tm ON tm.user_id = ${user}
+       JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId AND t.id = :teamId`
+    : `LEFT JOIN (team_members tm JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId)
+         ON tm.user_id = ${user}`;
 
 /** Only the members of the filtered team. */
 const inTeam = (user: string) =>

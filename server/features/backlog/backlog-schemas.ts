@@ -57,7 +57,10 @@ export const backlogView = z
         counts,
       }),
     ),
-    totals: counts,
+    totals: counts.meta({
+      description:
+        'The open work of the structure (or of the team filtered), each item once: by team an item counts in each team of its user, and by partner only files referred to a partner show, so there the groups do not add up to these',
+    }),
   })
   .meta({ id: 'Backlog' });
 

@@ -93,9 +93,17 @@ export function createBacklogService({
       await checkTeam(actor, q.teamId);
       const now = clock.now();
       const scope = { structureId: actor.structureId, groupBy: q.groupBy, teamId: q.teamId };
-      const groups = await backlog.groups(knex, scope, bounds(now));
+      const at = bounds(now);
+      const groups = await backlog.groups(knex, scope, at);
+      // By assignee or district each row is in one group, so the groups add up to the totals.
+      // By team a row counts in each team of its user, and by partner only the work of files
+      // referred to a partner shows: the totals are then counted by assignee, each row once.
+      const summed =
+        q.groupBy === 'assignee' || q.groupBy === 'district'
+          ? groups
+          : await backlog.groups(knex, { ...scope, groupBy: 'assignee' }, at);
       const totals = zeros();
-      for (const g of groups) for (const b of BACKLOG_BUCKETS) totals[b] += g.counts[b];
+      for (const g of summed) for (const b of BACKLOG_BUCKETS) totals[b] += g.counts[b];
       groups.sort(
         (a, b) =>
           Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||

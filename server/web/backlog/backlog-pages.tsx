@@ -98,6 +98,20 @@ export function BacklogPage({
   const { groupBy, groups, totals } = backlog;
   const buckets = Object.keys(BUCKET_LABELS) as BacklogBucket[];
   const teamId = backlog.teamId ?? undefined;
+  // By team and by partner the rows do not add up to the total (backlog-service): say why.
+  const whole = teamId ? 'de l’équipe' : 'de la structure';
+  const totalHead =
+    groupBy === 'team'
+      ? 'Total, sans double compte'
+      : groupBy === 'partner'
+        ? `Total ${whole}`
+        : 'Total';
+  const totalNote =
+    groupBy === 'team'
+      ? 'Un élément compte dans chaque équipe de la personne qui en a la charge ; le total le compte une fois.'
+      : groupBy === 'partner'
+        ? `Par partenaire, seul le travail des personnes orientées vers un partenaire figure ; le total est celui ${whole}.`
+        : null;
   const cell = (key: string, label: string, bucket: BacklogBucket, n: number) => (
     <td class="av-num">
       {n === 0 ? (
@@ -191,7 +205,7 @@ export function BacklogPage({
           </tbody>
           <tfoot>
             <tr>
-              <th scope="row">Total</th>
+              <th scope="row">{totalHead}</th>
               {buckets.map((b) => (
                 <td class="av-num">{totals[b]}</td>
               ))}
@@ -199,6 +213,7 @@ export function BacklogPage({
           </tfoot>
         </table>
       </div>
+      {totalNote ? <p class="fr-text--sm">{totalNote}</p> : null}
 
       <section class="fr-mt-6w" aria-labelledby="depart">
         <h2 id="depart" class="fr-h4">

@@ -82,14 +82,31 @@ export async function perRowCounts(
         : scope.groupBy === 'partner'
           ? partnerOf(source)
           : { join: '', key: source.owner };
+  const count = (where: string, g: { join: string; key: string }, also = '') =>
+    `SELECT CAST(${g.key} AS text) AS key, count(*) AS count
+       FROM ${source.from} ${g.join}
+      WHERE ${alias}.structure_id = :structureId AND ${source.counted} AND ${where} ${team} ${also}
+      GROUP BY ${g.key}`;
+  // Without a team filter, the rows of a user in no team of the structure (or of no user) make
+  // the "none" team.
+  const teamless =
+    scope.groupBy === 'team' && !scope.teamId
+      ? `AND NOT EXISTS (SELECT 1 FROM team_members nm JOIN teams nt ON nt.id = nm.team_id
+           WHERE nm.user_id = ${source.owner} AND nt.structure_id = :structureId)`
+      : null;
   const { rows } = await k.raw(
     Object.entries(source.buckets)
-      .map(
-        ([bucket, where]) =>
-          `SELECT '${bucket}' AS bucket, CAST(${group.key} AS text) AS key, count(*) AS count
-             FROM ${source.from} ${group.join}
-            WHERE ${alias}.structure_id = :structureId AND ${source.counted} AND ${where} ${team}
-            GROUP BY ${group.key}`,
+      .map(([bucket, where]) =>
+        [
+          count(where, group),
+          ...(teamless === null
+            ? []
+            : [count(where, { join: '', key: 'CAST(NULL AS uuid)' }, teamless)]),
+        ]
+          .map(
+            (q) => `SELECT '${bucket}' AS bucket, x.key, x.count FROM (${q}) x WHERE x.count > 0`,
+          )
+          .join(' UNION ALL '),
       )
       .join(' UNION ALL '),
     { structureId: scope.structureId, teamId: scope.teamId ?? null, ...b },

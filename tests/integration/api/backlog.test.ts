@@ -282,8 +282,16 @@ describe('manager backlog (clock fixed on Wednesday 2026-11-25 11:00 Paris)', ()
 
   it('when grouped by team, district or partner, then the groups are the team, the district and the partner', async () => {
     const byTeam = await counts({ groupBy: 'team' });
-    expect(byTeam.groups.map((g) => [g.key, g.label])).toEqual([[teamId, 'Équipe mobile']]);
+    // worker2 is in no team, and a file without a référent has no one's team: "none", not lost.
+    expect(byTeam.groups.map((g) => [g.key, g.label])).toEqual([
+      [teamId, 'Équipe mobile'],
+      ['none', null],
+    ]);
     expect(byTeam.groups[0].counts.d0_7).toBe(2);
+    expect(byTeam.groups[1].counts).toMatchObject({ d8_30: 1, d31_plus: 1, no_contact_90: 1 });
+    expect(
+      (await items({ groupBy: 'team', key: 'none', bucket: 'd31_plus' })).items.map((i) => i.id),
+    ).toEqual(idsOf('late31'));
     const byDistrict = await counts({ groupBy: 'district' });
     const centre = byDistrict.groups.find((g) => g.key === districtId)!;
     expect(centre.label).toBe('Centre');
@@ -291,6 +299,10 @@ describe('manager backlog (clock fixed on Wednesday 2026-11-25 11:00 Paris)', ()
     const byPartner = await counts({ groupBy: 'partner' });
     expect(byPartner.groups.map((g) => g.key)).toEqual([partnerId]);
     expect(byPartner.groups[0].counts).toMatchObject({ late_referrals: 1, d0_7: 2 });
+    // Whatever the grouping, the totals are the structure's open work, each item once.
+    const byAssignee = await counts();
+    for (const body of [byTeam, byDistrict, byPartner])
+      expect(body.totals).toEqual(byAssignee.totals);
   });
 
   it('when filtered by a team, then only its members count; a team of another structure is 404', async () => {
@@ -302,7 +314,10 @@ describe('manager backlog (clock fixed on Wednesday 2026-11-25 11:00 Paris)', ()
       .returning('id');
     await testKnex()('team_members').insert({ team_id: second, user_id: team.worker.id });
     const both = await counts({ groupBy: 'team' });
-    expect(both.groups.map((g) => g.label)).toEqual(['Accueil', 'Équipe mobile']);
+    expect(both.groups.map((g) => g.label)).toEqual(['Accueil', 'Équipe mobile', null]);
+    // Their late follow-ups show in each team; the totals count them once.
+    expect(both.groups.slice(0, 2).map((g) => g.counts.d0_7)).toEqual([2, 2]);
+    expect(both.totals).toEqual((await counts()).totals);
     const one = await counts({ groupBy: 'team', teamId });
     expect(one.groups.map((g) => g.key)).toEqual([teamId]);
     await testKnex()('team_members').where({ team_id: second }).del();

@@ -114,7 +114,7 @@ const mainCounts = {
     'median of the calendar days from identification to the first successful contact, over the people reached; withheld under the threshold of people',
   ),
   yearlyAmountObtained: withheld(
-    'euros a year of the rights obtained (sum of monthly amounts × 12); withheld when fewer people than the threshold stand behind it, or when it could be recomputed',
+    'euros a year of the rights obtained (sum of monthly amounts × 12); withheld when fewer people than the threshold stand behind it, or behind what the total minus the amounts shown would leave, or when it could be recomputed',
   ),
 };
 

@@ -107,7 +107,8 @@ export function publishObservation(
 ): PublishedObservation {
   const cells: Cell[] = [];
   const relations: Relation[] = [];
-  const add = (value: number, primary: boolean) => cells.push({ value, primary }) - 1;
+  const add = (value: number, primary: boolean, people?: number) =>
+    cells.push({ value, primary, people }) - 1;
 
   /** Cell indexes of one main row: counts, then the amount. */
   type MainCells = Record<MainColumn, number> & { amount: number };
@@ -119,7 +120,7 @@ export function publishObservation(
         c === 'notClaimed' ? REASON_COLUMNS.reduce((s, r) => s + a.counts[r], 0) : a.counts[c];
       idx[c] = add(v, v < threshold);
     }
-    idx.amount = add(a.amountCents, a.amountPersons < threshold);
+    idx.amount = add(a.amountCents, a.amountPersons < threshold, a.amountPersons);
     relations.push({ whole: idx.notClaimed, parts: REASON_COLUMNS.map((r) => idx[r]) });
     return idx;
   };
@@ -152,7 +153,7 @@ export function publishObservation(
   for (const c of PARTNER_COLUMNS)
     relations.push({ whole: partnerTotals[c], parts: partnerRows.map((r) => r.idx[c]) });
 
-  const hidden = suppress(cells, relations);
+  const hidden = suppress(cells, relations, threshold);
   const mark = suppressedMark(threshold);
   const shown = (i: number): Published => (hidden[i] ? mark : cells[i].value);
 

@@ -10,6 +10,8 @@
  * 1. primary: it is small (the caller decides: a count under the threshold, an amount with too
  *    few people behind it);
  * 2. secondary, until nothing changes:
+ *    - the cell it stands on is suppressed (an amount on the count of its rights): shown beside
+ *      a suppressed count, it would tell that count was large, hidden only for a neighbour's sake;
  *    - a relation holds exactly one suppressed term: the reader would compute it from the others,
  *      so the smallest other shown part is suppressed too (the whole only when no part is left);
  *    - a relation whose shown whole is matched by its shown parts (the suppressed parts add up
@@ -41,6 +43,8 @@ export interface Cell {
    * whose rights it adds up). A count is its own weight.
    */
   people?: number;
+  /** The cell whose people this one is about (an amount's count): suppressed whenever it is. */
+  standsOn?: number;
 }
 
 /** whole = parts[0] + parts[1] + …, by cell index. */
@@ -148,9 +152,15 @@ export function suppress(
     return best;
   };
 
-  /** One pass of the two local rules; true when a cell was suppressed. */
+  /** One pass of the local rules; true when a cell was suppressed. */
   const localPass = (): boolean => {
     let changed = false;
+    cells.forEach((c, i) => {
+      if (c.standsOn !== undefined && hidden[c.standsOn] && !hidden[i]) {
+        hidden[i] = true;
+        changed = true;
+      }
+    });
     for (const r of relations) {
       const terms = [r.whole, ...r.parts];
       const hiddenTerms = terms.filter((c) => hidden[c]);

@@ -5,6 +5,7 @@ import {
   type MainAggregate,
   type ObservationData,
   type ObservationDimensions,
+  type PartnerAggregate,
 } from '../../../server/features/observation/observation-table';
 import { PERSON_SOURCES } from '../../../server/features/persons/person-schemas';
 
@@ -24,7 +25,12 @@ const DISTRICTS = ['D1', 'D2', 'D3', 'none'];
  * An observation whose districts are given; every other grouping puts everyone in one row (the
  * source "outreach", the team "none", the right "rsa"), as a structure with one of each would.
  */
-function observe(totals: MainAggregate, districts: Record<string, MainAggregate>, threshold = 5) {
+function observe(
+  totals: MainAggregate,
+  districts: Record<string, MainAggregate>,
+  partner: PartnerAggregate = emptyPartner(),
+  threshold = 5,
+) {
   const data: ObservationData = {
     totals,
     groups: {
@@ -33,8 +39,8 @@ function observe(totals: MainAggregate, districts: Record<string, MainAggregate>
       team: new Map([['none', totals]]),
       right: new Map([['rsa', totals]]),
     },
-    partnerTotals: emptyPartner(),
-    partners: new Map(),
+    partnerTotals: partner,
+    partners: new Map([['p1', partner]]),
   };
   const dims: ObservationDimensions = {
     rows: {
@@ -46,10 +52,10 @@ function observe(totals: MainAggregate, districts: Record<string, MainAggregate>
       ],
       right: [{ key: 'rsa', label: 'RSA' }],
     },
-    partners: [],
+    partners: [{ key: 'p1', label: 'Partenaire' }],
   };
   const pub = publishObservation(data, dims, threshold);
-  return { totals: pub.totals, district: pub.groups.district };
+  return { totals: pub.totals, district: pub.groups.district, partner: pub.partners.rows[0] };
 }
 
 describe('publishObservation', () => {
@@ -109,5 +115,54 @@ describe('publishObservation', () => {
       ['D3', null],
       ['none', null],
     ]);
+  });
+
+  it('when a count is hidden, then the median that stands on it is withheld', () => {
+    // 15 people reached: 10 in D1, 5 in D2, none elsewhere. D2 is hidden with the two zeros; a
+    // median beside its "< 5" would tell it was 5, hence the zeros 0.
+    const { totals, district } = observe(main({ reached: 15 }, { medianDays: 3 }), {
+      D1: main({ reached: 10 }, { medianDays: 2 }),
+      D2: main({ reached: 5 }, { medianDays: 6 }),
+    });
+    expect(totals).toMatchObject({ reached: 15, medianDaysToFirstContact: 3 });
+    expect(district.map((r) => [r.key, r.reached, r.medianDaysToFirstContact])).toEqual([
+      ['D1', 10, 2],
+      ['D2', '< 5', null],
+      ['D3', '< 5', null],
+      ['none', '< 5', null],
+    ]);
+  });
+
+  it('when the rights obtained are hidden, then their amount is withheld too', () => {
+    // D3's 3 rights are hidden, and D2's 7 with them (the remainder would be 3); D2's amount
+    // stands for 7 people, but shown beside "< 5" it would tell D2 holds at least 5.
+    const { district } = observe(
+      main({ obtained: 30 }, { amountCents: 1_200_000, amountPersons: 30 }),
+      {
+        D1: main({ obtained: 20 }, { amountCents: 100_000, amountPersons: 20 }),
+        D2: main({ obtained: 7 }, { amountCents: 900_000, amountPersons: 7 }),
+        D3: main({ obtained: 3 }, { amountCents: 200_000, amountPersons: 3 }),
+      },
+    );
+    expect(district.find((r) => r.key === 'D2')).toMatchObject({
+      obtained: '< 5',
+      yearlyAmountObtained: null,
+    });
+    for (const r of district) if (r.obtained === '< 5') expect(r.yearlyAmountObtained).toBeNull();
+  });
+
+  it('when the accepted or declined referrals are hidden, then the response median is withheld', () => {
+    const partner = (accepted: number, declined: number): PartnerAggregate => ({
+      counts: { sent: 30, accepted, declined, waiting: 24 - accepted - declined, withdrawn: 6 },
+      medianResponseDays: 2,
+      responsePersons: accepted + declined,
+    });
+    // 3 accepted and 4 declined: 7 people answered, but both counts read "< 5".
+    const hidden = observe(emptyMain(), {}, partner(3, 4)).partner;
+    expect(hidden).toMatchObject({ accepted: '< 5', declined: '< 5' });
+    expect(hidden.medianResponseBusinessDays).toBeNull();
+    // 6 and 5: both shown, and the median with them.
+    const shown = observe(emptyMain(), {}, partner(6, 5)).partner;
+    expect(shown).toMatchObject({ accepted: 6, declined: 5, medianResponseBusinessDays: 2 });
   });
 });

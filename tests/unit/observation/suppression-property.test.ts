@@ -408,6 +408,21 @@ describe('published observation (property-based)', () => {
       expect(smallRemainders(sys, w)).toEqual([]);
     }));
 
+  it('shows a median or an amount only beside the counts it stands on', () =>
+    run((w) => {
+      const { data, dims } = aggregate(w);
+      const pub = publishObservation(data, dims, w.threshold);
+      for (const row of [pub.totals, ...OBSERVATION_GROUPINGS.flatMap((g) => pub.groups[g])]) {
+        if (row.medianDaysToFirstContact !== null) expect(typeof row.reached).toBe('number');
+        if (row.yearlyAmountObtained !== null) expect(typeof row.obtained).toBe('number');
+      }
+      for (const row of [pub.partners.totals, ...pub.partners.rows])
+        if (row.medianResponseBusinessDays !== null) {
+          expect(typeof row.accepted).toBe('number');
+          expect(typeof row.declined).toBe('number');
+        }
+    }));
+
   it('the checker itself finds a value left alone in its relation (it can fail)', () => {
     // Three districts with 10, 2 and 12 people: hiding only the 2 lets the reader compute it.
     const sys: System = {

@@ -95,6 +95,32 @@ describe('small-count suppression', () => {
     ]);
   });
 
+  it('hides a cell whenever the cell it stands on is hidden', () => {
+    // Counts 20 = 12 + 6 + 2 and their amounts 2000 = 500 + 1300 + 200: the 6 is hidden with the
+    // 2, so its amount is too, though the 500 was enough to hide the 200 with.
+    const counts = cells([20, 12, 6, 2]);
+    const amounts: Cell[] = [2000, 500, 1300, 200].map((value, i) => ({
+      value,
+      primary: counts[i].value < 5,
+      people: counts[i].value,
+      standsOn: i,
+    }));
+    const rel: Relation[] = [
+      { whole: 0, parts: [1, 2, 3] },
+      { whole: 4, parts: [5, 6, 7] },
+    ];
+    expect(suppress([...counts, ...amounts], rel, 5)).toEqual([
+      false,
+      false,
+      true,
+      true,
+      false,
+      true,
+      true,
+      true,
+    ]);
+  });
+
   it('propagates across relations to a fixed point (a row and a column sharing a cell)', () => {
     // Row: r = a + b; column: c = a + d. a is small: b and d are hidden with it, and each
     // relation then has two hidden terms.

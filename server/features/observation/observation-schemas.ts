@@ -111,10 +111,10 @@ const mainCounts = {
   nonReceipt: count,
   nonProposal: count,
   medianDaysToFirstContact: withheld(
-    'median of the calendar days from identification to the first successful contact, over the people reached; withheld under the threshold of people',
+    'median of the calendar days from identification to the first successful contact, over the people reached; withheld unless the count of people reached is shown',
   ),
   yearlyAmountObtained: withheld(
-    'euros a year of the rights obtained (sum of monthly amounts × 12); withheld when fewer people than the threshold stand behind it, or when it could be recomputed',
+    'euros a year of the rights obtained (sum of monthly amounts × 12); withheld when fewer people than the threshold stand behind it, or behind what the total minus the amounts shown would leave, when the count of rights obtained is hidden, or when it could be recomputed',
   ),
 };
 
@@ -128,7 +128,7 @@ const partnerCounts = {
     'accepted / (accepted + declined), 0 to 1; withheld unless both counts are shown',
   ),
   medianResponseBusinessDays: withheld(
-    "median of the business days (the structure's calendar) from sending to the partner's answer; withheld under the threshold of people",
+    "median of the business days (the structure's calendar) from sending to the partner's answer; withheld under the threshold of people, or unless both the accepted and declined counts are shown",
   ),
 };
 

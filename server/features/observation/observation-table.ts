@@ -107,7 +107,8 @@ export function publishObservation(
 ): PublishedObservation {
   const cells: Cell[] = [];
   const relations: Relation[] = [];
-  const add = (value: number, primary: boolean) => cells.push({ value, primary }) - 1;
+  const add = (value: number, primary: boolean, more: Pick<Cell, 'people' | 'standsOn'> = {}) =>
+    cells.push({ value, primary, ...more }) - 1;
 
   /** Cell indexes of one main row: counts, then the amount. */
   type MainCells = Record<MainColumn, number> & { amount: number };
@@ -119,7 +120,10 @@ export function publishObservation(
         c === 'notClaimed' ? REASON_COLUMNS.reduce((s, r) => s + a.counts[r], 0) : a.counts[c];
       idx[c] = add(v, v < threshold);
     }
-    idx.amount = add(a.amountCents, a.amountPersons < threshold);
+    idx.amount = add(a.amountCents, a.amountPersons < threshold, {
+      people: a.amountPersons,
+      standsOn: idx.obtained,
+    });
     relations.push({ whole: idx.notClaimed, parts: REASON_COLUMNS.map((r) => idx[r]) });
     return idx;
   };
@@ -152,15 +156,16 @@ export function publishObservation(
   for (const c of PARTNER_COLUMNS)
     relations.push({ whole: partnerTotals[c], parts: partnerRows.map((r) => r.idx[c]) });
 
-  const hidden = suppress(cells, relations);
+  const hidden = suppress(cells, relations, threshold);
   const mark = suppressedMark(threshold);
   const shown = (i: number): Published => (hidden[i] ? mark : cells[i].value);
 
   const mainValues = (a: MainAggregate, idx: MainCells): MainValues => {
     const out = {} as MainValues;
     for (const c of MAIN_COLUMNS) out[c] = shown(idx[c]);
+    // Only beside its count shown: beside a "< 5", it would tell which hidden counts are large.
     out.medianDaysToFirstContact =
-      a.medianDays !== null && a.counts.reached >= threshold ? round1(a.medianDays) : null;
+      a.medianDays !== null && !hidden[idx.reached] ? round1(a.medianDays) : null;
     out.yearlyAmountObtained = hidden[idx.amount] ? null : Math.round((a.amountCents * 12) / 100);
     return out;
   };
@@ -168,13 +173,15 @@ export function publishObservation(
     const out = {} as PartnerValues;
     for (const c of PARTNER_COLUMNS) out[c] = shown(idx[c]);
     const { accepted, declined } = a.counts;
-    // The rate with one count shown would give the other away: only from shown counts.
+    // The rate and the median stand on the answers: beside a hidden count, the rate would give
+    // it away from the other, and the median would tell it was large.
+    const answersShown = !hidden[idx.accepted] && !hidden[idx.declined];
     out.acceptanceRate =
-      !hidden[idx.accepted] && !hidden[idx.declined] && accepted + declined > 0
+      answersShown && accepted + declined > 0
         ? Math.round((accepted / (accepted + declined)) * 100) / 100
         : null;
     out.medianResponseBusinessDays =
-      a.medianResponseDays !== null && a.responsePersons >= threshold
+      answersShown && a.medianResponseDays !== null && a.responsePersons >= threshold
         ? round1(a.medianResponseDays)
         : null;
     return out;

@@ -10,19 +10,27 @@
  * 1. primary: it is small (the caller decides: a count under the threshold, an amount with too
  *    few people behind it);
  * 2. secondary, until nothing changes:
+ *    - the cell it stands on is suppressed (an amount on the count of its rights): shown beside
+ *      a suppressed count, it would tell that count was large, hidden only for a neighbour's sake;
  *    - a relation holds exactly one suppressed term: the reader would compute it from the others,
  *      so the smallest other shown part is suppressed too (the whole only when no part is left);
  *    - a relation whose shown whole is matched by its shown parts (the suppressed parts add up
  *      to 0): every count being at least 0, each suppressed part would be known to be 0, so the
  *      smallest shown part is suppressed;
+ *    - a relation whose shown whole leaves a remainder (the whole minus its shown parts, which
+ *      the reader computes) standing for fewer people than the threshold: that remainder is as
+ *      small a group as a small cell (one right worth 10 948 € a year), so the smallest shown part
+ *      is suppressed, until the suppressed parts together stand for at least the threshold (the
+ *      usual complementary-suppression rule, with each cell's people as its weight);
  *    - an exact audit (Gaussian elimination over the rationals, as BigInt) of all relations
  *      together finds any suppressed cell still determined by a combination of relations (two
  *      rectangles of suppressed cells joined by one cell, say); the smallest shown term of a
  *      relation it appears in is suppressed, and the loop starts again.
  *
- * Every shown cell is then at least the threshold, so a suppressed cell is known to be at least
- * 0 and nothing more: the published marker ("< 5") stands for every suppressed cell alike, and
- * the reader cannot tell a small cell from its complement.
+ * Every shown cell is then at least the threshold, and so is every remainder a relation leaves,
+ * so a suppressed cell is known to be at least 0 and nothing more: the published marker ("< 5")
+ * stands for every suppressed cell alike, and the reader cannot tell a small cell from its
+ * complement.
  */
 
 export interface Cell {
@@ -30,6 +38,13 @@ export interface Cell {
   value: number;
   /** Suppressed for its own sake (small). */
   primary: boolean;
+  /**
+   * The people behind the value, when they are not the value itself (an amount's: the people
+   * whose rights it adds up). A count is its own weight.
+   */
+  people?: number;
+  /** The cell whose people this one is about (an amount's count): suppressed whenever it is. */
+  standsOn?: number;
 }
 
 /** whole = parts[0] + parts[1] + …, by cell index. */
@@ -112,8 +127,17 @@ function gcd(a: bigint, b: bigint): bigint {
   return a;
 }
 
-/** Which cells to suppress (true), primary and secondary, for these cells and relations. */
-export function suppress(cells: readonly Cell[], relations: readonly Relation[]): boolean[] {
+const peopleOf = (c: Cell) => c.people ?? c.value;
+
+/**
+ * Which cells to suppress (true), primary and secondary, for these cells and relations;
+ * `threshold` is the fewest people a remainder may stand for.
+ */
+export function suppress(
+  cells: readonly Cell[],
+  relations: readonly Relation[],
+  threshold: number,
+): boolean[] {
   const hidden = cells.map((c) => c.primary);
   const byCell = new Map<number, Relation[]>();
   const wholes = new Set(relations.map((r) => r.whole));
@@ -128,9 +152,15 @@ export function suppress(cells: readonly Cell[], relations: readonly Relation[])
     return best;
   };
 
-  /** One pass of the two local rules; true when a cell was suppressed. */
+  /** One pass of the local rules; true when a cell was suppressed. */
   const localPass = (): boolean => {
     let changed = false;
+    cells.forEach((c, i) => {
+      if (c.standsOn !== undefined && hidden[c.standsOn] && !hidden[i]) {
+        hidden[i] = true;
+        changed = true;
+      }
+    });
     for (const r of relations) {
       const terms = [r.whole, ...r.parts];
       const hiddenTerms = terms.filter((c) => hidden[c]);
@@ -147,7 +177,8 @@ export function suppress(cells: readonly Cell[], relations: readonly Relation[])
       if (
         !hidden[r.whole] &&
         hiddenParts.length > 0 &&
-        hiddenParts.every((c) => cells[c].value === 0)
+        (hiddenParts.every((c) => cells[c].value === 0) ||
+          remainderPeople(r, cells, hidden) < threshold)
       ) {
         const c = smallestShown(r.parts);
         if (c !== null) {
@@ -176,6 +207,21 @@ export function suppress(cells: readonly Cell[], relations: readonly Relation[])
     if (!changed) break;
   }
   return hidden;
+}
+
+/**
+ * The fewest people the suppressed parts of a relation can stand for together. A whole's people
+ * are at most its parts' added up (a person with two rights obtained is in two rows of rights),
+ * and exactly that where the parts cut people apart; so the suppressed parts stand for at least
+ * the whole's people minus the shown parts', and at least as many as the largest of them.
+ */
+function remainderPeople(r: Relation, cells: readonly Cell[], hidden: readonly boolean[]): number {
+  let largestHidden = 0;
+  let shown = 0;
+  for (const c of r.parts)
+    if (hidden[c]) largestHidden = Math.max(largestHidden, peopleOf(cells[c]));
+    else shown += peopleOf(cells[c]);
+  return Math.max(largestHidden, peopleOf(cells[r.whole]) - shown);
 }
 
 /**

@@ -215,8 +215,8 @@ export function ObservationPage({
             <p class="fr-callout__text">
               « &lt; {o.threshold} » : moins de {o.threshold} personnes ou droits, ou valeur masquée
               pour qu’un petit effectif ne puisse pas être recalculé à partir des autres.{' '}
-              {`« ${WITHHELD} »`} : trop peu de personnes derrière un délai ou un montant. Aucune
-              donnée individuelle n’est affichée.
+              {`« ${WITHHELD} »`} : trop peu de personnes derrière un délai ou un montant, ou
+              effectif dont il dépend masqué. Aucune donnée individuelle n’est affichée.
             </p>
             <a
               class="fr-btn fr-btn--secondary fr-icon-download-line fr-btn--icon-left"

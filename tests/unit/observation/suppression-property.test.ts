@@ -315,6 +315,50 @@ function pinnedToZero(sys: System): string[] {
   return pinned;
 }
 
+/**
+ * The people behind each amount cell, from the world itself: those with a right obtained with
+ * an amount, in the cell's row (a person with two such rights is in two rows of rights).
+ */
+function amountPeople(w: World): Map<string, Set<Person>> {
+  const out = new Map<string, Set<Person>>();
+  const add = (name: string, p: Person) => {
+    const set = out.get(name) ?? new Set<Person>();
+    out.set(name, set.add(p));
+  };
+  for (const p of w.people)
+    for (const r of p.rights)
+      if (r.status === 'obtained' && r.cents !== null)
+        for (const name of [
+          'T.amount',
+          `district:${p.district}.amount`,
+          `source:${p.source}.amount`,
+          `team:${p.team}.amount`,
+          `right:${r.right}.amount`,
+        ])
+          add(name, p);
+  return out;
+}
+
+/**
+ * The relations whose whole is shown and whose suppressed parts together stand for fewer people
+ * than the threshold: the reader computes their sum (the whole minus the shown parts), the value
+ * of a group as small as a small cell. A count stands for itself (people, or rights); an amount
+ * for the distinct people behind its suppressed parts.
+ */
+function smallRemainders(sys: System, w: World): string[] {
+  const people = amountPeople(w);
+  const small: string[] = [];
+  for (const r of sys.relations) {
+    const hiddenParts = r.parts.filter((p) => sys.cells.get(p)!.shown === null);
+    if (sys.cells.get(r.whole)!.shown === null || hiddenParts.length === 0) continue;
+    const behind = r.whole.endsWith('.amount')
+      ? new Set(hiddenParts.flatMap((p) => [...(people.get(p) ?? [])])).size
+      : hiddenParts.reduce((n, p) => n + sys.cells.get(p)!.value, 0);
+    if (behind < w.threshold) small.push(`${r.whole} - shown parts = ${hiddenParts.join(' + ')}`);
+  }
+  return small;
+}
+
 describe('published observation (property-based)', () => {
   const run = (check: (w: World) => void, numRuns = 100) =>
     fc.assert(fc.property(world, check), { numRuns, seed: 20261207 });
@@ -355,6 +399,29 @@ describe('published observation (property-based)', () => {
           expect(recomputable(sys)).toEqual([]);
         }
     }, 40));
+
+  it('no relation leaves a remainder standing for fewer people than the threshold', () =>
+    run((w) => {
+      const { data, dims } = aggregate(w);
+      const pub = publishObservation(data, dims, w.threshold);
+      const sys = readerSystem(pub, { data }, [...OBSERVATION_GROUPINGS]);
+      expect(smallRemainders(sys, w)).toEqual([]);
+    }));
+
+  it('shows a median or an amount only beside the counts it stands on', () =>
+    run((w) => {
+      const { data, dims } = aggregate(w);
+      const pub = publishObservation(data, dims, w.threshold);
+      for (const row of [pub.totals, ...OBSERVATION_GROUPINGS.flatMap((g) => pub.groups[g])]) {
+        if (row.medianDaysToFirstContact !== null) expect(typeof row.reached).toBe('number');
+        if (row.yearlyAmountObtained !== null) expect(typeof row.obtained).toBe('number');
+      }
+      for (const row of [pub.partners.totals, ...pub.partners.rows])
+        if (row.medianResponseBusinessDays !== null) {
+          expect(typeof row.accepted).toBe('number');
+          expect(typeof row.declined).toBe('number');
+        }
+    }));
 
   it('the checker itself finds a value left alone in its relation (it can fail)', () => {
     // Three districts with 10, 2 and 12 people: hiding only the 2 lets the reader compute it.

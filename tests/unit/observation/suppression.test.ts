@@ -11,7 +11,7 @@ const cells = (values: number[], threshold = 5): Cell[] =>
 describe('small-count suppression', () => {
   it('hides nothing when every count is at or above the threshold', () => {
     // total = a + b
-    expect(suppress(cells([30, 10, 20]), [{ whole: 0, parts: [1, 2] }])).toEqual([
+    expect(suppress(cells([30, 10, 20]), [{ whole: 0, parts: [1, 2] }], 5)).toEqual([
       false,
       false,
       false,
@@ -20,7 +20,7 @@ describe('small-count suppression', () => {
 
   it('when one part is small, then the smallest other part is hidden with it', () => {
     // 40 = 3 + 12 + 25: 3 alone would be 40 - 12 - 25.
-    expect(suppress(cells([40, 3, 12, 25]), [{ whole: 0, parts: [1, 2, 3] }])).toEqual([
+    expect(suppress(cells([40, 3, 12, 25]), [{ whole: 0, parts: [1, 2, 3] }], 5)).toEqual([
       false,
       true,
       true,
@@ -30,14 +30,90 @@ describe('small-count suppression', () => {
 
   it('hides a part rather than the whole, and the whole only when no part is left', () => {
     // 9 = 3 + 6: the part 6 is hidden with 3, the total stays.
-    expect(suppress(cells([9, 3, 6]), [{ whole: 0, parts: [1, 2] }])).toEqual([false, true, true]);
+    expect(suppress(cells([9, 3, 6]), [{ whole: 0, parts: [1, 2] }], 5)).toEqual([
+      false,
+      true,
+      true,
+    ]);
     // A single part equal to its whole: both small or both shown.
-    expect(suppress(cells([3, 3]), [{ whole: 0, parts: [1] }])).toEqual([true, true]);
+    expect(suppress(cells([3, 3]), [{ whole: 0, parts: [1] }], 5)).toEqual([true, true]);
   });
 
   it('when the hidden parts add up to 0 under a shown whole, then another part is hidden (counts are never negative)', () => {
     // 20 = 20 + 0 + 0: the two zeros would be known to be 0.
-    expect(suppress(cells([20, 20, 0, 0]), [{ whole: 0, parts: [1, 2, 3] }])).toEqual([
+    expect(suppress(cells([20, 20, 0, 0]), [{ whole: 0, parts: [1, 2, 3] }], 5)).toEqual([
+      false,
+      true,
+      true,
+      true,
+    ]);
+  });
+
+  it('when the hidden parts together stand for fewer than the threshold, then another part is hidden', () => {
+    // 26 = 25 + 1 + 0 + 0: the reader would know that exactly 1 lies outside the 25.
+    expect(suppress(cells([26, 25, 1, 0, 0]), [{ whole: 0, parts: [1, 2, 3, 4] }], 5)).toEqual([
+      false,
+      true,
+      true,
+      true,
+      true,
+    ]);
+    // 30 = 20 + 6 + 4: the 4 hidden with the 6 stand for 10.
+    expect(suppress(cells([30, 20, 6, 4]), [{ whole: 0, parts: [1, 2, 3] }], 5)).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
+  });
+
+  it('weighs an amount by the people behind it, even where people stand in several parts', () => {
+    // Amounts by right: 6 people in all, 5 behind the first right, 3 behind the second, 1 behind
+    // the third (people with two rights count in both). The third is hidden; the total minus the
+    // two others would be one person's amount, as far as the reader can tell: both are hidden.
+    const amounts: Cell[] = [
+      { value: 900_000, primary: false, people: 6 },
+      { value: 500_000, primary: false, people: 5 },
+      { value: 300_000, primary: false, people: 3 },
+      { value: 100_000, primary: true, people: 1 },
+    ];
+    expect(suppress(amounts, [{ whole: 0, parts: [1, 2, 3] }], 5)).toEqual([
+      false,
+      true,
+      true,
+      true,
+    ]);
+    // With 20 people in all and 14 behind the second right, hiding the second with the third is
+    // enough: together they stand for at least 20 - 5 = 15 people.
+    amounts[0] = { value: 900_000, primary: false, people: 20 };
+    amounts[2] = { value: 300_000, primary: false, people: 14 };
+    expect(suppress(amounts, [{ whole: 0, parts: [1, 2, 3] }], 5)).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
+  });
+
+  it('hides a cell whenever the cell it stands on is hidden', () => {
+    // Counts 20 = 12 + 6 + 2 and their amounts 2000 = 500 + 1300 + 200: the 6 is hidden with the
+    // 2, so its amount is too, though the 500 was enough to hide the 200 with.
+    const counts = cells([20, 12, 6, 2]);
+    const amounts: Cell[] = [2000, 500, 1300, 200].map((value, i) => ({
+      value,
+      primary: counts[i].value < 5,
+      people: counts[i].value,
+      standsOn: i,
+    }));
+    const rel: Relation[] = [
+      { whole: 0, parts: [1, 2, 3] },
+      { whole: 4, parts: [5, 6, 7] },
+    ];
+    expect(suppress([...counts, ...amounts], rel, 5)).toEqual([
+      false,
+      false,
+      true,
+      true,
       false,
       true,
       true,
@@ -53,7 +129,7 @@ describe('small-count suppression', () => {
       { whole: 0, parts: [1, 2] },
       { whole: 3, parts: [1, 4] },
     ];
-    const hidden = suppress(cells(values), rel);
+    const hidden = suppress(cells(values), rel, 5);
     expect(hidden).toEqual([false, true, true, false, true]);
     expect(determinedCells(values.length, hidden, rel)).toEqual([]);
   });
@@ -75,7 +151,7 @@ describe('small-count suppression', () => {
     expect(determinedCells(8, [...hidden.slice(0, 7), true], rel)).toEqual([]);
     // From the values: a is small, and suppress() ends with a whole rectangle.
     const values = [12, 30, 13, 29, 2, 10, 11, 19];
-    const out = suppress(cells(values), rel);
+    const out = suppress(cells(values), rel, 5);
     expect(out.slice(4)).toEqual([true, true, true, true]);
     expect(determinedCells(8, out, rel)).toEqual([]);
   });

@@ -268,7 +268,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       digestReplanner,
       reportReplanner(reportRepo),
     ],
-    pendingOfKinds: deadlines.pendingOfKinds,
+    eachPendingOfKinds: deadlines.eachPendingOfKinds,
     settingsRows: createSettingsRepository(),
   });
   const ruleSettings = ruleSettingsFrom(settings);

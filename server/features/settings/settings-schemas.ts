@@ -141,6 +141,24 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   dpoContact: '',
 });
 
+/** A setting's name. */
+export type SettingName = keyof StructureSettings;
+
+/**
+ * The settings a structure's business calendar is made of: every deadline placed in business
+ * days or at a working moment depends on them, besides its own durations.
+ */
+export const CALENDAR_SETTINGS: readonly SettingName[] = ['workingHours'];
+
+/** The settings whose value differs between two versions (compared as their JSON). */
+export function changedSettings(
+  before: StructureSettings,
+  after: StructureSettings,
+): Set<SettingName> {
+  const names = Object.keys(settingsFields.shape) as SettingName[];
+  return new Set(names.filter((n) => JSON.stringify(before[n]) !== JSON.stringify(after[n])));
+}
+
 /** Cross-field rules, named on the field a person would change. */
 function checkOrder(s: StructureSettings, ctx: z.RefinementCtx) {
   if (s.followUpEscalationDays <= s.followUpReminderDays)

@@ -136,6 +136,10 @@ export interface Deps {
   config: Config;
   logger: Logger;
   clock: Clock;
+  /**
+   * Paris days, as the backlog cuts its buckets; it knows no structure's working hours or
+   * holidays: a rule gets those from `services.settings.rulesOf`.
+   */
   calendar: BusinessCalendar;
   db: Database;
   knex: Knex;
@@ -272,7 +276,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     settingsRows: createSettingsRepository(),
   });
   const ruleSettings = ruleSettingsFrom(settings);
-  const planner = createReminderPlanner({ calendar, ruleSettings, reminders });
+  const planner = createReminderPlanner({ ruleSettings, reminders });
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
@@ -393,7 +397,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     followUps,
     rights,
     clock,
-    calendar,
     settings,
     outboxIn,
   });
@@ -485,7 +488,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         users,
         teams,
         notifications,
-        calendar,
         ruleSettings,
         outboxIn,
         hasNewerDeadline: deadlines.hasNewer,
@@ -541,7 +543,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       digests: createDigestService({
         knex,
         clock,
-        calendar,
         ruleSettings,
         relay,
         mailer,
@@ -593,7 +594,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         reports: reportRepo,
         teams,
         notifications,
-        calendar,
         persons: personService,
         settings,
         clock,

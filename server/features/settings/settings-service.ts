@@ -26,6 +26,12 @@ type Db = Knex | Knex.Transaction;
 
 export type ResolvedLetterhead = Letterhead & { city: string | null };
 
+/** A structure's settings in force and the business calendar they describe. */
+export interface StructureRules {
+  settings: StructureSettings;
+  calendar: BusinessCalendar;
+}
+
 /**
  * A feature whose deadlines depend on the settings: given pending deadlines of its kinds in one
  * structure and the new settings, it answers the new due moment of each one that moves.
@@ -55,8 +61,8 @@ export interface SettingsServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
   clock: Clock;
-  /** Options every structure's calendar shares (Alsace-Moselle holidays, time zone). */
-  calendarOptions?: CalendarOptions;
+  /** What every structure's calendar shares (the time zone); the rest is each one's settings. */
+  calendarOptions?: Pick<CalendarOptions, 'timeZone'>;
   replanners?: DeadlineReplanner[];
   /**
    * The structure's pending deadlines of these kinds, handed to `batch` a bounded number at a
@@ -87,12 +93,16 @@ export function createSettingsService({
   settingsRows,
 }: SettingsServiceDeps) {
   const calendars = new Map<string, BusinessCalendar>();
-  const calendarFor = (s: Pick<StructureSettings, 'workingHours'>): BusinessCalendar => {
-    const key = `${s.workingHours.start}-${s.workingHours.end}`;
+  /** The business calendar these settings describe (one per distinct calendar, kept). */
+  const calendarFor = (
+    s: Pick<StructureSettings, 'workingHours' | 'alsaceMoselle'>,
+  ): BusinessCalendar => {
+    const key = `${s.workingHours.start}-${s.workingHours.end}-${s.alsaceMoselle}`;
     let cal = calendars.get(key);
     if (!cal) {
       cal = createBusinessCalendar({
         ...calendarOptions,
+        alsaceMoselle: s.alsaceMoselle,
         dayStart: s.workingHours.start,
         dayEnd: s.workingHours.end,
       });
@@ -151,9 +161,17 @@ export function createSettingsService({
   }
 
   return {
-    calendarFor,
-
     forStructure,
+
+    /**
+     * A structure's settings in force and its business calendar (its working hours, its public
+     * holidays): the one way a rule gets a structure's calendar, so a deadline is planned, moved
+     * and counted on the same days and hours.
+     */
+    async rulesOf(db: Db, structureId: string): Promise<StructureRules> {
+      const settings = await forStructure(db, structureId);
+      return { settings, calendar: calendarFor(settings) };
+    },
 
     /** Settings as stored (a structure's raw column, read elsewhere), with their defaults. */
     fromStored: (stored: unknown): StructureSettings => withDefaults(stored),

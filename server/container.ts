@@ -136,6 +136,10 @@ export interface Deps {
   config: Config;
   logger: Logger;
   clock: Clock;
+  /**
+   * Paris days, as the backlog cuts its buckets; it knows no structure's working hours or
+   * holidays: a rule gets those from `services.settings.rulesOf`.
+   */
   calendar: BusinessCalendar;
   db: Database;
   knex: Knex;
@@ -268,11 +272,11 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       digestReplanner,
       reportReplanner(reportRepo),
     ],
-    pendingOfKinds: deadlines.pendingOfKinds,
+    eachPendingOfKinds: deadlines.eachPendingOfKinds,
     settingsRows: createSettingsRepository(),
   });
   const ruleSettings = ruleSettingsFrom(settings);
-  const planner = createReminderPlanner({ calendar, ruleSettings, reminders });
+  const planner = createReminderPlanner({ ruleSettings, reminders });
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
 
@@ -394,7 +398,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     followUps,
     rights,
     clock,
-    calendar,
     settings,
     outboxIn,
   });
@@ -486,7 +489,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         users,
         teams,
         notifications,
-        calendar,
         ruleSettings,
         outboxIn,
         hasNewerDeadline: deadlines.hasNewer,
@@ -542,7 +544,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       digests: createDigestService({
         knex,
         clock,
-        calendar,
         ruleSettings,
         relay,
         mailer,
@@ -594,7 +595,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         reports: reportRepo,
         teams,
         notifications,
-        calendar,
         persons: personService,
         settings,
         clock,

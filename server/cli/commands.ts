@@ -164,7 +164,7 @@ export async function runRetention(
     knex,
     uow,
     clock: systemClock,
-    pendingOfKinds: deadlines.pendingOfKinds,
+    eachPendingOfKinds: deadlines.eachPendingOfKinds,
     settingsRows: createSettingsRepository(),
     audit,
   });

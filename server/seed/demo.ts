@@ -8,7 +8,6 @@ import { ConflictError } from '../lib/errors';
 import { createReminderPlanner } from '../features/deadlines/reminder-planner';
 import { fixedRuleSettings } from '../features/deadlines/rule-settings';
 import { createReminderRepository } from '../features/deadlines/reminder-repository';
-import { createBusinessCalendar } from '../lib/calendar';
 import { createOutboxIn, type OutboxWriter } from '../features/deadlines/outbox';
 import { createDeadlineRepository } from '../features/deadlines/deadline-repository';
 import { partnerDirectoryDemoStep, referralDemoStep } from './partner-demo';
@@ -216,7 +215,6 @@ const personsStep: DemoSeedStep = async (ctx) => {
   const worker = ctx.users.worker;
   // The reminder rules as a worker's actions plan them, with the default durations.
   const planner = createReminderPlanner({
-    calendar: createBusinessCalendar(),
     ruleSettings: fixedRuleSettings(),
     reminders: createReminderRepository(),
   });

@@ -353,6 +353,46 @@ describe('administration, homes and password pages', () => {
           .followUpReminderDays,
       ).toBe(4);
     });
+
+    it('when an admin ticks the Alsace-Moselle calendar, then it is saved and the box shows ticked', async () => {
+      const page = await admin.get('/admin/parametres');
+      expect(page.text).toContain(
+        'Calendrier d’Alsace-Moselle : Vendredi saint et 26 décembre sont fériés',
+      );
+      expect(page.text).not.toMatch(/name="alsaceMoselle" value="1" checked/);
+      const saved = await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id);
+      const ok = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...Object.fromEntries(
+          (
+            [
+              'followUpReminderDays',
+              'followUpEscalationDays',
+              'referralResponseDays',
+              'referralExpiryDays',
+              'loopClosingDays',
+              'noContactDays',
+              'noContactCloseDays',
+              'reportTriageDays',
+              'smallCountThreshold',
+              'retentionMonths',
+            ] as const
+          ).map((f) => [f, String(saved[f])]),
+        ),
+        digestTime: saved.digestTime,
+        workingStart: saved.workingHours.start,
+        workingEnd: saved.workingHours.end,
+        alsaceMoselle: '1',
+        version: versionOf(page.text),
+      });
+      expect(ok.status).toBe(303);
+      expect(
+        (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
+          .alsaceMoselle,
+      ).toBe(true);
+      expect((await admin.get('/admin/parametres')).text).toMatch(
+        /name="alsaceMoselle" value="1" checked/,
+      );
+    });
   });
 
   describe('password pages', () => {

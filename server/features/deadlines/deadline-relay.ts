@@ -63,6 +63,9 @@ interface ReconcileResult {
   failed: number;
 }
 
+/** Deadlines per round trip to Redis (and per read of their rows): the relay's, an enqueue's. */
+const RELAY_BATCH = 500;
+
 /** How long an enqueue (or a removal) waits for Redis before it is left to the relay. */
 export const ENQUEUE_TIMEOUT_MS = 2000;
 
@@ -147,22 +150,28 @@ export function createDeadlineRelay({
 
   return {
     async enqueue(ids) {
-      if (!queue || ids.length === 0) return;
-      const rows = await deadlines.pendingById(knex, ids);
-      // Redis failed a moment ago: the rows wait for the relay, the request does not wait.
-      if (rows.length === 0 || (breaker && !breaker.allows())) return;
-      try {
-        await add(rows);
-      } catch (err) {
-        breaker?.failed();
-        logger.warn(
-          { err: (err as Error).message, count: ids.length },
-          'Deadlines kept in the outbox: Redis unavailable',
-        );
+      if (!queue) return;
+      // In batches, as the relay reads them: a settings change may move tens of thousands, whose
+      // jobs would not fit in one bounded call to Redis.
+      for (let i = 0; i < ids.length; i += RELAY_BATCH) {
+        const rows = await deadlines.pendingById(knex, ids.slice(i, i + RELAY_BATCH));
+        if (rows.length === 0) continue;
+        // Redis failed a moment ago: the rows wait for the relay, the request does not wait.
+        if (breaker && !breaker.allows()) return;
+        try {
+          await add(rows);
+        } catch (err) {
+          breaker?.failed();
+          logger.warn(
+            { err: (err as Error).message, count: ids.length - i },
+            'Deadlines kept in the outbox: Redis unavailable',
+          );
+          return;
+        }
       }
     },
 
-    async relayPending(batch = 500) {
+    async relayPending(batch = RELAY_BATCH) {
       if (!queue) return 0;
       let total = 0;
       // Rows a job held when they were to be marked: their jobs are in Redis; this pass reads
@@ -179,7 +188,7 @@ export function createDeadlineRelay({
       }
     },
 
-    async reconcile(batch = 500) {
+    async reconcile(batch = RELAY_BATCH) {
       if (!queue) return { checked: 0, requeued: 0, rearmed: 0, failed: 0 };
       let checked = 0;
       let requeued = 0;
@@ -228,16 +237,19 @@ export function createDeadlineRelay({
     },
 
     async remove(ids) {
-      if (!queue || (breaker && !breaker.allows())) return;
-      try {
-        await withTimeout(
-          Promise.all(ids.map((id) => queue.remove(deadlineJobId(id)))),
-          ENQUEUE_TIMEOUT_MS,
-        );
-        breaker?.succeeded();
-      } catch {
-        // The processor skips cancelled deadlines; removal only saves a no-op run.
-        breaker?.failed();
+      for (let i = 0; i < ids.length; i += RELAY_BATCH) {
+        if (!queue || (breaker && !breaker.allows())) return;
+        try {
+          await withTimeout(
+            Promise.all(ids.slice(i, i + RELAY_BATCH).map((id) => queue.remove(deadlineJobId(id)))),
+            ENQUEUE_TIMEOUT_MS,
+          );
+          breaker?.succeeded();
+        } catch {
+          // The processor skips cancelled deadlines; removal only saves a no-op run.
+          breaker?.failed();
+          return;
+        }
       }
     },
   };

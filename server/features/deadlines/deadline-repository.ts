@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { idIn } from '../../lib/id-list';
 import { pageWithTotal } from '../../lib/paging';
 
 export type DeadlineStatus = 'pending' | 'done' | 'cancelled' | 'skipped' | 'failed';
@@ -25,6 +26,19 @@ export interface NewDeadline {
   subjectId: string;
   dueAt: Date;
 }
+
+/** A pending deadline to move to a new due moment. */
+export interface DeadlineMove {
+  id: string;
+  dueAt: Date;
+}
+
+/** How many pending deadlines a settings change reads at a time (about; see eachPendingOfKinds). */
+const REPLAN_BATCH = 1000;
+
+/** The next rows of the re-planning cursor (a FETCH takes no parameter: `n` is a number). */
+const fetchPendingOfKindsSql = (n: number) =>
+  `FETCH FORWARD ${Math.max(1, Math.trunc(n))} FROM pending_of_kinds`;
 
 interface DeadlineRow {
   id: string;
@@ -199,41 +213,91 @@ export function createDeadlineRepository() {
     async cancelHeld(trx: Knex.Transaction, ids: readonly string[]): Promise<string[]> {
       if (ids.length === 0) return [];
       const rows = await trx('deadlines')
-        .whereIn('id', ids)
+        .modify(idIn, 'id', ids)
         .where({ status: 'pending' })
         .update({ status: 'cancelled', processed_at: trx.fn.now() })
         .returning('id');
       return rows.map((r: { id: string }) => r.id);
     },
 
-    /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */
-    async cancelPendingById(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
+    /**
+     * Moves pending deadlines to new moments: each row is cancelled and a copy due at its new
+     * moment takes its place (a job already in Redis keeps its delay). A row a job is processing
+     * is skipped, not waited for (see cancelPending), and stays where it is. Three statements
+     * whatever the number of rows; returns the ids cancelled and those of their copies.
+     */
+    async reschedule(
+      trx: Knex.Transaction,
+      moves: readonly DeadlineMove[],
+    ): Promise<{ cancelled: string[]; created: string[] }> {
+      if (moves.length === 0) return { cancelled: [], created: [] };
       // Locked first, in a statement of its own (see cancelPending).
-      const free = await trx('deadlines')
-        .first('id')
-        .where({ id, status: 'pending' })
+      const free: { id: string }[] = await trx('deadlines')
+        .select('id')
+        .modify(
+          idIn,
+          'id',
+          moves.map((m) => m.id),
+        )
+        .where({ status: 'pending' })
         .forKeyShare()
         .skipLocked();
-      if (!free) return null;
-      const [row] = await trx('deadlines')
-        .where({ id, status: 'pending' })
-        .update({ status: 'cancelled', processed_at: trx.fn.now() })
-        .returning('*');
-      return row ? toDeadline(row) : null;
+      const cancelled = await repo.cancelHeld(
+        trx,
+        free.map((r) => r.id),
+      );
+      if (cancelled.length === 0) return { cancelled, created: [] };
+      const { rows } = await trx.raw(
+        `INSERT INTO deadlines (structure_id, kind, subject_type, subject_id, due_at)
+         SELECT d.structure_id, d.kind, d.subject_type, d.subject_id, m.due_at
+           FROM jsonb_to_recordset(?::jsonb) AS m(id uuid, due_at timestamptz)
+           JOIN deadlines d ON d.id = m.id
+          WHERE m.id = ANY(?::uuid[])
+         RETURNING id`,
+        [JSON.stringify(moves.map((m) => ({ id: m.id, due_at: m.dueAt }))), cancelled],
+      );
+      return { cancelled, created: rows.map((r: { id: string }) => r.id) };
     },
 
-    /** The pending deadlines of these kinds in a structure, for re-planning after a settings change. */
-    async pendingOfKinds(
-      db: Knex | Knex.Transaction,
+    /**
+     * A structure's pending deadlines of these kinds, for re-planning after a settings change,
+     * handed to `batch` about `size` at a time, every pending row of a subject in the same batch
+     * (a rule may count a subject's rows together: a referral's reminders), each subject's in
+     * due order. Read through a cursor, sorted once: a structure may hold millions, and neither
+     * one answer nor this process should hold them all. The cursor sees the rows as they were
+     * when it opened, so the copies `batch` writes are not read again.
+     */
+    async eachPendingOfKinds(
+      trx: Knex.Transaction,
       structureId: string,
       kinds: readonly string[],
-    ): Promise<Deadline[]> {
-      if (kinds.length === 0) return [];
-      const rows = await db('deadlines')
-        .where({ structure_id: structureId, status: 'pending' })
-        .whereIn('kind', kinds)
-        .orderBy('due_at');
-      return rows.map(toDeadline);
+      batch: (pending: Deadline[]) => Promise<void>,
+      size = REPLAN_BATCH,
+    ): Promise<void> {
+      if (kinds.length === 0) return;
+      await trx.raw(
+        `DECLARE pending_of_kinds NO SCROLL CURSOR FOR
+           SELECT * FROM deadlines
+            WHERE structure_id = ? AND status = 'pending' AND kind = ANY(?::text[])
+            ORDER BY subject_id, due_at, id`,
+        [structureId, [...kinds]],
+      );
+      let held: Deadline[] = [];
+      for (;;) {
+        const { rows } = await trx.raw(fetchPendingOfKindsSql(size));
+        const all = held.concat((rows as DeadlineRow[]).map(toDeadline));
+        if (rows.length < size) {
+          if (all.length > 0) await batch(all);
+          break;
+        }
+        // The last subject may go on in the next rows: its rows wait for them.
+        const last = all[all.length - 1].subjectId;
+        let cut = all.length;
+        while (cut > 0 && all[cut - 1].subjectId === last) cut -= 1;
+        if (cut > 0) await batch(all.slice(0, cut));
+        held = all.slice(cut);
+      }
+      await trx.raw('CLOSE pending_of_kinds');
     },
 
     async findById(db: Knex | Knex.Transaction, id: string): Promise<Deadline | null> {
@@ -412,7 +476,7 @@ export function createDeadlineRepository() {
 
     async pendingById(db: Knex, ids: string[]): Promise<Deadline[]> {
       if (ids.length === 0) return [];
-      const rows = await db('deadlines').whereIn('id', ids).andWhere({ status: 'pending' });
+      const rows = await db('deadlines').modify(idIn, 'id', ids).andWhere({ status: 'pending' });
       return rows.map(toDeadline);
     },
 
@@ -449,7 +513,7 @@ export function createDeadlineRepository() {
       const rows: { id: string }[] = await db('deadlines')
         .whereIn(
           'id',
-          db('deadlines').select('id').whereIn('id', ids).forNoKeyUpdate().skipLocked(),
+          db('deadlines').select('id').modify(idIn, 'id', ids).forNoKeyUpdate().skipLocked(),
         )
         .update({ enqueued_at: db.fn.now() })
         .returning('id');

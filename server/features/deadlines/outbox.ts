@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import type { OutboxSession, UnitOfWork as GenericUnitOfWork } from '../../lib/unit-of-work';
 import type { DeadlineRelay } from './deadline-relay';
-import type { DeadlineRepository, NewDeadline } from './deadline-repository';
+import type { DeadlineMove, DeadlineRepository, NewDeadline } from './deadline-repository';
 
-export type { Deadline, NewDeadline, StructureRunKind } from './deadline-repository';
+export type { Deadline, DeadlineMove, NewDeadline, StructureRunKind } from './deadline-repository';
 
 /** A structure's recurring runs (digest, retention): planned once per moment, each the next. */
 export function createStructureRuns(deadlines: DeadlineRepository) {
@@ -35,6 +35,14 @@ export interface OutboxWriter {
    * edited). Returns the new row's id, or null when the row was no longer pending.
    */
   reschedule(id: string, dueAt: Date): Promise<string | null>;
+  /**
+   * Moves many pending deadlines at once, as `reschedule` moves one, in a few statements whatever
+   * their number; a row a job is processing is left where it is. Returns the ids of the rows
+   * cancelled and of those that took their place.
+   */
+  rescheduleAll(
+    moves: readonly DeadlineMove[],
+  ): Promise<{ cancelled: string[]; created: string[] }>;
 }
 
 /** The application's unit of work: one transaction and the outbox writer bound to it. */
@@ -58,9 +66,10 @@ export function createOutboxIn(deadlines: DeadlineRepository): OutboxIn {
     pending: (subjectType, subjectId, kinds) =>
       deadlines.pendingOfSubject(trx, subjectType, subjectId, kinds),
     async reschedule(id, dueAt) {
-      const old = await deadlines.cancelPendingById(trx, id);
-      return old ? deadlines.insert(trx, { ...old, dueAt }) : null;
+      const { created } = await deadlines.reschedule(trx, [{ id, dueAt }]);
+      return created[0] ?? null;
     },
+    rescheduleAll: (moves) => deadlines.reschedule(trx, moves),
   });
 }
 
@@ -103,6 +112,12 @@ export function createOutbox(outboxIn: OutboxIn, relay: Pick<DeadlineRelay, 'enq
             scheduled.push(fresh);
           }
           return fresh;
+        },
+        async rescheduleAll(moves) {
+          const moved = await rows.rescheduleAll(moves);
+          cancelled.push(...moved.cancelled);
+          scheduled.push(...moved.created);
+          return moved;
         },
       },
       async afterCommit() {

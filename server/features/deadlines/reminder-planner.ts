@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { BusinessCalendar } from '../../lib/calendar';
 import type { OutboxWriter } from './outbox';
 import { FOLLOW_UP_DUE } from '../follow-ups/follow-up-schemas';
 import {
@@ -18,7 +17,7 @@ export const FOLLOW_UP_KINDS = [FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE_REMINDER, FOLLO
 const DAY_MS = 86_400_000;
 
 export interface ReminderPlannerDeps {
-  calendar: BusinessCalendar;
+  /** The durations and the structure's calendar (its working hours and holidays). */
   ruleSettings: RuleSettingsSource;
   reminders: Pick<ReminderRepository, 'lastContactAt'>;
 }
@@ -28,7 +27,7 @@ export interface ReminderPlannerDeps {
  * them after commit). The durations come from `ruleSettings` at planning time; the processors
  * re-check their subject when they run.
  */
-export function createReminderPlanner({ calendar, ruleSettings, reminders }: ReminderPlannerDeps) {
+export function createReminderPlanner({ ruleSettings, reminders }: ReminderPlannerDeps) {
   return {
     /** A follow-up due at `dueAt`: its due notification, its overdue reminder and its escalation. */
     async planFollowUp(
@@ -39,6 +38,7 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
       dueAt: Date,
     ): Promise<void> {
       const s = await ruleSettings(trx, structureId);
+      const { calendar } = s;
       const base = { structureId, subjectType: 'follow_up', subjectId: followUpId };
       await outbox.scheduleAll([
         { ...base, kind: FOLLOW_UP_DUE, dueAt },
@@ -90,6 +90,7 @@ export function createReminderPlanner({ calendar, ruleSettings, reminders }: Rem
         return;
       }
       const s = await ruleSettings(trx, structureId);
+      const { calendar } = s;
       const wanted = [
         {
           kind: PERSON_NO_CONTACT,

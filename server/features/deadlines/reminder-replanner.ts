@@ -1,4 +1,5 @@
 import type { DeadlineReplanner } from '../settings/settings-service';
+import { CALENDAR_SETTINGS } from '../settings/settings-schemas';
 import {
   FOLLOW_UP_ESCALATE,
   FOLLOW_UP_OVERDUE_REMINDER,
@@ -18,22 +19,21 @@ const DAY_MS = 86_400_000;
 export const reminderReplanner = (
   reminders: Pick<ReminderRepository, 'lastContactsAt' | 'followUpDueDates'>,
 ): DeadlineReplanner => ({
-  kinds: [FOLLOW_UP_OVERDUE_REMINDER, FOLLOW_UP_ESCALATE, PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE],
-  async replan(trx, pending, settings, calendar) {
+  kinds: {
+    [FOLLOW_UP_OVERDUE_REMINDER]: ['followUpReminderDays', ...CALENDAR_SETTINGS],
+    [FOLLOW_UP_ESCALATE]: ['followUpEscalationDays', ...CALENDAR_SETTINGS],
+    [PERSON_NO_CONTACT]: ['noContactDays', ...CALENDAR_SETTINGS],
+    [PERSON_SUGGEST_CLOSE]: ['noContactCloseDays', ...CALENDAR_SETTINGS],
+  },
+  async replan(trx, structureId, pending, settings, calendar) {
     const next = new Map<string, Date>();
-    const dueDates = await reminders.followUpDueDates(
-      trx,
-      pending.filter((d) => d.subjectType === 'follow_up').map((d) => d.subjectId),
-    );
-    // Every person's last contact in one query (a structure may hold thousands of them).
-    const personIds = [
+    const dueDates = await reminders.followUpDueDates(trx, structureId, [
+      ...new Set(pending.filter((d) => d.subjectType === 'follow_up').map((d) => d.subjectId)),
+    ]);
+    // Every person's last contact of the batch in one query.
+    const lastContacts = await reminders.lastContactsAt(trx, structureId, [
       ...new Set(pending.filter((d) => d.subjectType === 'person').map((d) => d.subjectId)),
-    ];
-    const lastContacts = new Map<string, Date>();
-    for (const structureId of new Set(pending.map((d) => d.structureId))) {
-      for (const [id, at] of await reminders.lastContactsAt(trx, structureId, personIds))
-        lastContacts.set(id, at);
-    }
+    ]);
     for (const d of pending) {
       if (d.kind === FOLLOW_UP_OVERDUE_REMINDER || d.kind === FOLLOW_UP_ESCALATE) {
         const due = dueDates.get(d.subjectId);

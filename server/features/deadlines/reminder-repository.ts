@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { idIn } from '../../lib/id-list';
 
 type Db = Knex | Knex.Transaction;
 
@@ -24,7 +25,7 @@ export function createReminderRepository() {
       if (personIds.length === 0) return new Map();
       const rows: { id: string; last_at: Date | null }[] = await db('persons as p')
         .where('p.structure_id', structureId)
-        .whereIn('p.id', personIds)
+        .modify(idIn, 'p.id', personIds)
         .select(
           'p.id',
           orCreation
@@ -46,11 +47,12 @@ export function createReminderRepository() {
       );
     },
 
-    /** The due moment of each follow-up (absent when it no longer exists). */
-    async followUpDueDates(db: Db, ids: string[]): Promise<Map<string, Date>> {
+    /** The due moment of each follow-up of the structure (absent when it no longer exists). */
+    async followUpDueDates(db: Db, structureId: string, ids: string[]): Promise<Map<string, Date>> {
       if (ids.length === 0) return new Map();
       const rows: { id: string; due_at: Date }[] = await db('follow_ups')
-        .whereIn('id', ids)
+        .where('structure_id', structureId)
+        .modify(idIn, 'id', ids)
         .select('id', 'due_at');
       return new Map(rows.map((r) => [r.id, new Date(r.due_at)]));
     },

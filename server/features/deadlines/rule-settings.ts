@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
+import { createBusinessCalendar, type BusinessCalendar } from '../../lib/calendar';
 
-/** The durations and moments of the reminder rules (spec section 3) for one structure. */
+/** The durations, moments and calendar of the reminder rules (spec section 3) for one structure. */
 export interface RuleSettings {
   /** Business days past a follow-up's due moment: a reminder to its assignee. */
   followUpReminderDays: number;
@@ -12,6 +13,8 @@ export interface RuleSettings {
   noContactCloseDays: number;
   /** "HH:MM", Europe/Paris: the daily digest, on working days. */
   digestTime: string;
+  /** The structure's business calendar: its working hours and public holidays. */
+  calendar: BusinessCalendar;
 }
 
 /**
@@ -30,6 +33,7 @@ export const DEFAULT_RULE_SETTINGS: RuleSettings = Object.freeze({
   noContactDays: 30,
   noContactCloseDays: 90,
   digestTime: '08:30',
+  calendar: createBusinessCalendar(),
 });
 
 /** The same settings for every structure (the demo seed, tests). */
@@ -43,16 +47,20 @@ export const fixedRuleSettings =
  * defaults where nothing was set. A change re-plans the pending deadlines (reminder-replanner).
  */
 export function ruleSettingsFrom(settings: {
-  forStructure(db: Knex | Knex.Transaction, structureId: string): Promise<RuleSettings>;
+  rulesOf(
+    db: Knex | Knex.Transaction,
+    structureId: string,
+  ): Promise<{ settings: Omit<RuleSettings, 'calendar'>; calendar: BusinessCalendar }>;
 }): RuleSettingsSource {
   return async (db, structureId) => {
-    const s = await settings.forStructure(db, structureId);
+    const { settings: s, calendar } = await settings.rulesOf(db, structureId);
     return {
       followUpReminderDays: s.followUpReminderDays,
       followUpEscalationDays: s.followUpEscalationDays,
       noContactDays: s.noContactDays,
       noContactCloseDays: s.noContactCloseDays,
       digestTime: s.digestTime,
+      calendar,
     };
   };
 }

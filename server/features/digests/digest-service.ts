@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { BusinessCalendar } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
@@ -16,7 +15,7 @@ import { type DigestCounts, type DigestRepository } from './digest-repository';
 export interface DigestServiceDeps {
   knex: Knex;
   clock: Clock;
-  calendar: BusinessCalendar;
+  /** The digest time and the structure's calendar (its working days). */
   ruleSettings: RuleSettingsSource;
   relay: Pick<DeadlineRelay, 'enqueue'>;
   mailer: Pick<Mailer, 'send'>;
@@ -52,12 +51,12 @@ const dayTitle = (at: Date) =>
  */
 export function createDigestService(deps: DigestServiceDeps) {
   const { digests, outboxIn, structureRuns } = deps;
-  const { knex, clock, calendar, ruleSettings, relay, publicUrl } = deps;
+  const { knex, clock, ruleSettings, relay, publicUrl } = deps;
   const { notifications, users, sentEmails, referrals } = deps;
 
   async function nextMoment(db: Knex | Knex.Transaction, structureId: string, after: Date) {
     const s = await ruleSettings(db, structureId);
-    return calendar.nextBusinessTimeAfter(after, s.digestTime);
+    return s.calendar.nextBusinessTimeAfter(after, s.digestTime);
   }
 
   return {
@@ -85,6 +84,7 @@ export function createDigestService(deps: DigestServiceDeps) {
         structureId,
         await nextMoment(trx, structureId, after),
       );
+      const { calendar } = await ruleSettings(trx, structureId);
       if (!calendar.isBusinessDay(dueAt)) return skipped('not a working day');
 
       const at = {

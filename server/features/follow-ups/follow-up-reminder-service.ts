@@ -28,7 +28,7 @@ export interface FollowUpReminderServiceDeps {
   users: Pick<UserService, 'findActiveStaff'>;
   teams: Pick<TeamService, 'managersOf'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'notifyManyInTransaction'>;
-  calendar: BusinessCalendar;
+  /** The durations and the structure's calendar, which counts the days late in the titles. */
   ruleSettings: RuleSettingsSource;
   /** The outbox inside the deadline's transaction, which the worker owns. */
   outboxIn: OutboxIn;
@@ -50,7 +50,7 @@ const isOutcome = (v: object): v is DeadlineOutcome => 'status' in v && !('id' i
  */
 export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps) {
   const { audit } = deps;
-  const { followUps, persons, notifications, calendar } = deps;
+  const { followUps, persons, notifications } = deps;
 
   /** Why a person no longer gets reminders (gone, anonymised, paused), or null if they do. */
   function notFollowed(
@@ -207,11 +207,18 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
   ): Promise<DeadlineOutcome[]> {
     if (batch.length === 0) return [];
     const checked = await stillOverdueMany(trx, batch, now);
+    const calendars = new Map<string, BusinessCalendar>();
+    for (const structureId of new Set(batch.map((d) => d.structureId)))
+      calendars.set(structureId, (await deps.ruleSettings(trx, structureId)).calendar);
     const notices: ReturnType<typeof notice>[] = [];
     const outcomes = checked.map((f, i) => {
       if (isOutcome(f)) return f;
       const deadline = batch[i];
-      const days = businessDaysBetween(calendar, f.dueAt, deadline.dueAt);
+      const days = businessDaysBetween(
+        calendars.get(deadline.structureId)!,
+        f.dueAt,
+        deadline.dueAt,
+      );
       notices.push(
         notice(deadline, f, {
           recipientId: f.assigneeId,
@@ -326,6 +333,7 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
       // structure's active managers, so an escalation never goes nowhere.
       const managers = await deps.teams.managersOf(trx, deadline.structureId, f.assigneeId);
       if (managers.length === 0) return skipped('the structure has no active manager');
+      const { calendar } = await deps.ruleSettings(trx, deadline.structureId);
       const days = businessDaysBetween(calendar, f.dueAt, deadline.dueAt);
       for (const m of managers) {
         await noticeAbout(trx, deadline, f, {

@@ -58,7 +58,7 @@ export interface ObservationServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   clock: Clock;
-  settings: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
+  settings: Pick<SettingsService, 'forStructure' | 'rulesOf'>;
   observations: ObservationRepository;
   structureRuns: StructureRuns;
   relay: Pick<DeadlineRelay, 'enqueue'>;
@@ -127,7 +127,7 @@ export function createObservationService({
     at: Date,
   ): Promise<ObservationData> {
     const { firstDay: from, lastDay: to } = key;
-    const calendar = settings.calendarFor(await settings.forStructure(db, key.structureId));
+    const { calendar } = await settings.rulesOf(db, key.structureId);
     const now = wallClockOf(at);
     const today = iso(now.year, now.month, now.day);
     const lastDay = to > today ? to : today;

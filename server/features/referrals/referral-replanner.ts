@@ -1,5 +1,6 @@
 import type { ReferralRepository } from './referral-repository';
 import type { DeadlineReplanner } from '../settings/settings-service';
+import { CALENDAR_SETTINGS } from '../settings/settings-schemas';
 import {
   expiryBusinessDays,
   REFERRAL_ASK_OUTCOME,
@@ -19,20 +20,21 @@ import {
 export const referralReplanner = (
   referrals: Pick<ReferralRepository, 'replanAnchors'>,
 ): DeadlineReplanner => ({
-  kinds: [
-    REFERRAL_EMAIL_PARTNER,
-    REFERRAL_REMIND_PARTNER,
-    REFERRAL_ESCALATE_REQUESTER,
-    REFERRAL_EXPIRE,
-    REFERRAL_ASK_OUTCOME,
-    REFERRAL_OUTCOME_FOLLOW_UP,
-  ],
-  async replan(trx, pending, settings, calendar) {
+  // A service's own delay replaces referralResponseDays; that one is read from the referral.
+  kinds: {
+    [REFERRAL_EMAIL_PARTNER]: CALENDAR_SETTINGS,
+    [REFERRAL_REMIND_PARTNER]: ['referralResponseDays', ...CALENDAR_SETTINGS],
+    [REFERRAL_ESCALATE_REQUESTER]: ['referralResponseDays', ...CALENDAR_SETTINGS],
+    [REFERRAL_EXPIRE]: ['referralResponseDays', 'referralExpiryDays', ...CALENDAR_SETTINGS],
+    [REFERRAL_ASK_OUTCOME]: ['loopClosingDays', ...CALENDAR_SETTINGS],
+    [REFERRAL_OUTCOME_FOLLOW_UP]: ['loopClosingDays', ...CALENDAR_SETTINGS],
+  },
+  async replan(trx, structureId, pending, settings, calendar) {
     const out = new Map<string, Date>();
     const referralIds = [
       ...new Set(pending.filter((d) => d.subjectType === 'referral').map((d) => d.subjectId)),
     ];
-    const anchors = await referrals.replanAnchors(trx, referralIds);
+    const anchors = await referrals.replanAnchors(trx, structureId, referralIds);
     for (const id of referralIds) {
       const a = anchors.get(id);
       if (!a) continue;

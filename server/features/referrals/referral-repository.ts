@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { idIn } from '../../lib/id-list';
 import { pageWithTotal } from '../../lib/paging';
 import type { ShareableField } from '../consents/consent-schemas';
 import { validConsentSql } from '../consents/consent-validity';
@@ -323,7 +324,11 @@ export function createReferralRepository(cipher: Cipher) {
      * What a referral's deadlines are counted from, for re-planning them after a settings
      * change: when it was sent, its service's response delay, when it was accepted.
      */
-    async replanAnchors(db: Db, ids: string[]): Promise<Map<string, ReplanAnchor>> {
+    async replanAnchors(
+      db: Db,
+      structureId: string,
+      ids: string[],
+    ): Promise<Map<string, ReplanAnchor>> {
       if (ids.length === 0) return new Map();
       const rows: {
         id: string;
@@ -332,7 +337,8 @@ export function createReferralRepository(cipher: Cipher) {
         accepted_at: Date | null;
       }[] = await db('referrals as r')
         .leftJoin('partner_services as s', 's.id', 'r.service_id')
-        .whereIn('r.id', ids)
+        .where('r.structure_id', structureId)
+        .modify(idIn, 'r.id', ids)
         .select(
           'r.id',
           'r.created_at',

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
-import { businessDaysBetween, type BusinessCalendar } from '../../lib/calendar';
+import { businessDaysBetween } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import {
   BusinessRuleError,
@@ -20,7 +20,6 @@ import type { NotificationService } from '../notifications/notification-service'
 import type { PartnerDirectory } from '../partners/partner-service';
 import type { PersonService } from '../persons/person-service';
 import type { RightService } from '../rights/right-service';
-import { DEFAULT_SETTINGS } from '../settings/settings-schemas';
 import type { SettingsService } from '../settings/settings-service';
 import type { UserService } from '../users/user-service';
 import type {
@@ -75,13 +74,12 @@ export interface ReferralServiceDeps {
   /** The catalogue, for the right a referral may name. */
   rights: Pick<RightService, 'rightForReferral' | 'rightById'>;
   clock: Clock;
-  /** Places SLA dates in business days and keeps partner emails within working hours. */
-  calendar: BusinessCalendar;
   /**
-   * The structure's settings (response delay without a service, expiry, loop closing, working
-   * hours); without it, the spec's defaults and `calendar`.
+   * The structure's settings (response delay without a service, expiry, loop closing) and its
+   * calendar, which places SLA dates in business days and keeps partner emails within working
+   * hours.
    */
-  settings?: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
+  settings: Pick<SettingsService, 'rulesOf'>;
   /** The outbox inside the deadline's transaction (jobs), which this service does not own. */
   outboxIn: OutboxIn;
 }
@@ -109,12 +107,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
   const { knex, uow, persons, users, consents, notifications, partners } = deps;
   const { referrals, followUps, rights, clock, outboxIn } = deps;
 
-  /** The settings of a structure and the calendar of its working hours. */
-  async function rulesOf(db: Knex | Knex.Transaction, structureId: string) {
-    if (!deps.settings) return { settings: DEFAULT_SETTINGS, calendar: deps.calendar };
-    const settings = await deps.settings.forStructure(db, structureId);
-    return { settings, calendar: deps.settings.calendarFor(settings) };
-  }
+  const { rulesOf } = deps.settings;
 
   /** The label of the right a referral serves, shortened for a follow-up's title; null if none. */
   async function servedRightLabel(trx: Knex.Transaction, row: ReferralRecord) {
@@ -728,7 +721,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
       if (row.pauseReminders) return skipped('reminders paused for this person');
       if (!row.requesterId || row.requesterDisabledAt) return skipped('no active requester');
 
-      const days = businessDaysBetween(deps.calendar, row.createdAt, deadline.dueAt);
+      const { calendar } = await rulesOf(trx, deadline.structureId);
+      const days = businessDaysBetween(calendar, row.createdAt, deadline.dueAt);
       // The title names the partner and the delay, never the person: it may go out by email.
       await notifications.notifyInTransaction(trx, {
         structureId: deadline.structureId,

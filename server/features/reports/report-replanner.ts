@@ -1,4 +1,5 @@
 import type { DeadlineReplanner } from '../settings/settings-service';
+import { CALENDAR_SETTINGS } from '../settings/settings-schemas';
 import type { ReportRepository } from './report-repository';
 import { REPORT_ESCALATE } from './report-schemas';
 
@@ -8,11 +9,12 @@ import { REPORT_ESCALATE } from './report-schemas';
  */
 export function reportReplanner(reports: Pick<ReportRepository, 'createdAt'>): DeadlineReplanner {
   return {
-    kinds: [REPORT_ESCALATE],
-    async replan(trx, pending, settings, calendar) {
+    kinds: { [REPORT_ESCALATE]: ['reportTriageDays', ...CALENDAR_SETTINGS] },
+    async replan(trx, structureId, pending, settings, calendar) {
       const next = new Map<string, Date>();
       const arrived = await reports.createdAt(
         trx,
+        structureId,
         pending.filter((d) => d.subjectType === 'report').map((d) => d.subjectId),
       );
       for (const d of pending) {

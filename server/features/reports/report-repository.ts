@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { idIn } from '../../lib/id-list';
 import { pageWithTotal } from '../../lib/paging';
 import {
   REPORT_ESCALATE,
@@ -303,11 +304,12 @@ export function createReportRepository(cipher: Cipher) {
       return n === 1;
     },
 
-    /** The reports' arrival moments, the anchors of their escalation (any structure: by id). */
-    async createdAt(db: Db, ids: string[]): Promise<Map<string, Date>> {
+    /** The structure's reports' arrival moments, the anchors of their escalation. */
+    async createdAt(db: Db, structureId: string, ids: string[]): Promise<Map<string, Date>> {
       if (ids.length === 0) return new Map();
       const rows: { id: string; created_at: Date }[] = await db('reports')
-        .whereIn('id', ids)
+        .where('structure_id', structureId)
+        .modify(idIn, 'id', ids)
         .whereNull('triaged_at')
         .select('id', 'created_at');
       return new Map(rows.map((r) => [r.id, new Date(r.created_at)]));

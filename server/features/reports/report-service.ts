@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { consumeOrRefuse } from '../../lib/rate-limit';
 import type { Actor } from '../../auth/actor';
-import { businessDaysBetween, type BusinessCalendar } from '../../lib/calendar';
+import { businessDaysBetween } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { InvalidTransitionError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
@@ -38,14 +38,13 @@ export interface ReportServiceDeps {
   uow: UnitOfWork;
   reports: ReportRepository;
   persons: Pick<PersonService, 'createInTransaction' | 'exists' | 'touch'>;
-  settings: Pick<SettingsService, 'forStructure' | 'calendarFor'>;
+  /** The retention period, the triage delay and the calendar it is counted on. */
+  settings: Pick<SettingsService, 'forStructure' | 'rulesOf'>;
   clock: Clock;
   limits: ReportLimits;
   /** Who is told of a report waiting too long: the structure's active managers. */
   teams: Pick<TeamService, 'structureManagers'>;
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
-  /** Counts the business days a report waited, in the escalation's title. */
-  calendar: BusinessCalendar;
 }
 
 /** What the reporter keeps. */
@@ -83,7 +82,6 @@ export function createReportService({
   audit,
   teams,
   notifications,
-  calendar,
 }: ReportServiceDeps) {
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(limiter, key, 'Too many reports sent; wait a while and try again');
@@ -96,8 +94,7 @@ export function createReportService({
 
   /** The moment the managers are told if the report still waits, from the structure's settings. */
   async function triageDueAt(trx: Knex.Transaction, structureId: string, createdAt: Date) {
-    const s = await settings.forStructure(trx, structureId);
-    const calendar = settings.calendarFor(s);
+    const { settings: s, calendar } = await settings.rulesOf(trx, structureId);
     return calendar.nextWorkingMoment(calendar.addBusinessDays(createdAt, s.reportTriageDays));
   }
 
@@ -320,6 +317,7 @@ export function createReportService({
       if (report.triagedAt) return skipped('report was triaged');
       const managers = await teams.structureManagers(trx, deadline.structureId);
       if (managers.length === 0) return skipped('the structure has no active manager');
+      const { calendar } = await settings.rulesOf(trx, deadline.structureId);
       const days = businessDaysBetween(calendar, report.createdAt, deadline.dueAt);
       for (const m of managers) {
         await notifications.notifyInTransaction(trx, {

@@ -77,7 +77,8 @@ export type Letterhead = z.infer<ReturnType<typeof letterhead>>;
 
 /**
  * A structure's settings (spec §3 and §5): the durations of the deadline rules in business days
- * (no-contact ones in calendar days), the digest's time, working hours, the observation's
+ * (no-contact ones in calendar days), the digest's time, the business calendar (working hours,
+ * Alsace-Moselle's holidays), the observation's
  * small-count threshold, the retention period, whether managers and admins need a second factor
  * and what its legal pages say. Every field has a default.
  */
@@ -97,6 +98,10 @@ export const settingsFields = z
       .strict()
       .refine((h) => h.start < h.end, { path: ['end'], message: 'must be after start' })
       .meta({ description: 'Working hours of the business calendar: end after start' }),
+    alsaceMoselle: z.boolean({ message: 'must be true or false' }).meta({
+      description:
+        "The business calendar also keeps Alsace-Moselle's public holidays (Good Friday, 26 December)",
+    }),
     smallCountThreshold: z
       .number({ message: 'must be a whole number' })
       .int('must be a whole number')
@@ -126,6 +131,7 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   reportTriageDays: 5,
   digestTime: '08:30',
   workingHours: Object.freeze({ start: '08:30', end: '18:00' }),
+  alsaceMoselle: false,
   smallCountThreshold: 5,
   retentionMonths: 24,
   letterhead: Object.freeze({ name: '', addressLines: [], phone: '', email: '' }),
@@ -140,6 +146,24 @@ export const DEFAULT_SETTINGS: Readonly<StructureSettings> = Object.freeze({
   accessibilityContact: '',
   dpoContact: '',
 });
+
+/** A setting's name. */
+export type SettingName = keyof StructureSettings;
+
+/**
+ * The settings a structure's business calendar is made of: every deadline placed in business
+ * days or at a working moment depends on them, besides its own durations.
+ */
+export const CALENDAR_SETTINGS: readonly SettingName[] = ['workingHours', 'alsaceMoselle'];
+
+/** The settings whose value differs between two versions (compared as their JSON). */
+export function changedSettings(
+  before: StructureSettings,
+  after: StructureSettings,
+): Set<SettingName> {
+  const names = Object.keys(settingsFields.shape) as SettingName[];
+  return new Set(names.filter((n) => JSON.stringify(before[n]) !== JSON.stringify(after[n])));
+}
 
 /** Cross-field rules, named on the field a person would change. */
 function checkOrder(s: StructureSettings, ctx: z.RefinementCtx) {

@@ -12,8 +12,10 @@ import { zodIssues } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { type SettingsRepository, type PublicStructure } from './settings-repository';
 import {
+  changedSettings,
   completeSettings,
   withDefaults,
+  type SettingName,
   type PatchSettingsInput,
   type Letterhead,
   type SettingsView,
@@ -24,15 +26,30 @@ type Db = Knex | Knex.Transaction;
 
 export type ResolvedLetterhead = Letterhead & { city: string | null };
 
+/** A structure's settings in force and the business calendar they describe. */
+export interface StructureRules {
+  settings: StructureSettings;
+  calendar: BusinessCalendar;
+}
+
 /**
- * A feature whose deadlines depend on the settings: given the pending deadlines of its kinds in
- * one structure and the new settings, it answers the new due moment of each one that moves.
+ * A feature whose deadlines depend on the settings: given pending deadlines of its kinds in one
+ * structure and the new settings, it answers the new due moment of each one that moves.
  * Registered in the container; the other deadlines stay where they are.
  */
 export interface DeadlineReplanner {
-  kinds: readonly string[];
+  /**
+   * Each kind it re-plans, and the settings its due moment is computed from: a change of none of
+   * them leaves the kind's deadlines alone, unread.
+   */
+  kinds: Readonly<Record<string, readonly SettingName[]>>;
+  /**
+   * `pending` holds every pending deadline of the kinds asked about each subject it names (a
+   * rule may count a subject's deadlines together), in a batch of bounded size.
+   */
   replan(
     trx: Knex.Transaction,
+    structureId: string,
     pending: Deadline[],
     settings: StructureSettings,
     calendar: BusinessCalendar,
@@ -44,15 +61,19 @@ export interface SettingsServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
   clock: Clock;
-  /** Options every structure's calendar shares (Alsace-Moselle holidays, time zone). */
-  calendarOptions?: CalendarOptions;
+  /** What every structure's calendar shares (the time zone); the rest is each one's settings. */
+  calendarOptions?: Pick<CalendarOptions, 'timeZone'>;
   replanners?: DeadlineReplanner[];
-  /** The structure's pending deadlines of these kinds (the deadlines feature reads them). */
-  pendingOfKinds(
+  /**
+   * The structure's pending deadlines of these kinds, handed to `batch` a bounded number at a
+   * time, each subject's together (the deadlines feature reads them).
+   */
+  eachPendingOfKinds(
     trx: Knex.Transaction,
     structureId: string,
     kinds: readonly string[],
-  ): Promise<Deadline[]>;
+    batch: (pending: Deadline[]) => Promise<void>,
+  ): Promise<void>;
   settingsRows: SettingsRepository;
 }
 
@@ -67,17 +88,21 @@ export function createSettingsService({
   clock,
   calendarOptions = {},
   replanners = [],
-  pendingOfKinds,
+  eachPendingOfKinds,
   audit,
   settingsRows,
 }: SettingsServiceDeps) {
   const calendars = new Map<string, BusinessCalendar>();
-  const calendarFor = (s: Pick<StructureSettings, 'workingHours'>): BusinessCalendar => {
-    const key = `${s.workingHours.start}-${s.workingHours.end}`;
+  /** The business calendar these settings describe (one per distinct calendar, kept). */
+  const calendarFor = (
+    s: Pick<StructureSettings, 'workingHours' | 'alsaceMoselle'>,
+  ): BusinessCalendar => {
+    const key = `${s.workingHours.start}-${s.workingHours.end}-${s.alsaceMoselle}`;
     let cal = calendars.get(key);
     if (!cal) {
       cal = createBusinessCalendar({
         ...calendarOptions,
+        alsaceMoselle: s.alsaceMoselle,
         dayStart: s.workingHours.start,
         dayEnd: s.workingHours.end,
       });
@@ -96,25 +121,35 @@ export function createSettingsService({
     };
   }
 
-  /** Moves the pending deadlines that the new settings place elsewhere; returns how many moved. */
+  /**
+   * Moves the pending deadlines that the new settings place elsewhere; returns how many moved.
+   * Only the kinds whose moment depends on a setting that changed are read: a letterhead or a
+   * threshold changes nothing planned. The structure stays locked meanwhile (every write about
+   * it waits), so the rest is read and moved in bounded batches, each in a few statements.
+   */
   async function replan(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
     structureId: string,
+    before: StructureSettings,
     settings: StructureSettings,
   ): Promise<number> {
+    const changed = changedSettings(before, settings);
     const calendar = calendarFor(settings);
     let moved = 0;
     for (const r of replanners) {
-      const pending = await pendingOfKinds(trx, structureId, r.kinds);
-      if (pending.length === 0) continue;
-      const next = await r.replan(trx, pending, settings, calendar);
-      for (const d of pending) {
-        const dueAt = next.get(d.id);
-        if (dueAt && dueAt.getTime() !== d.dueAt.getTime()) {
-          if (await outbox.reschedule(d.id, dueAt)) moved += 1;
-        }
-      }
+      const kinds = Object.entries(r.kinds)
+        .filter(([, dependsOn]) => dependsOn.some((name) => changed.has(name)))
+        .map(([kind]) => kind);
+      if (kinds.length === 0) continue;
+      await eachPendingOfKinds(trx, structureId, kinds, async (pending) => {
+        const next = await r.replan(trx, structureId, pending, settings, calendar);
+        const moves = pending.flatMap((d) => {
+          const dueAt = next.get(d.id);
+          return dueAt && dueAt.getTime() !== d.dueAt.getTime() ? [{ id: d.id, dueAt }] : [];
+        });
+        moved += (await outbox.rescheduleAll(moves)).created.length;
+      });
     }
     return moved;
   }
@@ -126,9 +161,17 @@ export function createSettingsService({
   }
 
   return {
-    calendarFor,
-
     forStructure,
+
+    /**
+     * A structure's settings in force and its business calendar (its working hours, its public
+     * holidays): the one way a rule gets a structure's calendar, so a deadline is planned, moved
+     * and counted on the same days and hours.
+     */
+    async rulesOf(db: Db, structureId: string): Promise<StructureRules> {
+      const settings = await forStructure(db, structureId);
+      return { settings, calendar: calendarFor(settings) };
+    },
 
     /** Settings as stored (a structure's raw column, read elsewhere), with their defaults. */
     fromStored: (stored: unknown): StructureSettings => withDefaults(stored),
@@ -185,7 +228,7 @@ export function createSettingsService({
         }
         const now = clock.now();
         await settingsRows.write(trx, actor.structureId, merged.data, stored.version, now);
-        const replanned = await replan(trx, outbox, actor.structureId, merged.data);
+        const replanned = await replan(trx, outbox, actor.structureId, current, merged.data);
         await audit.record(trx, {
           actor,
           structureId: actor.structureId,

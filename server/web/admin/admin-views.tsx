@@ -51,6 +51,7 @@ export const SETTINGS_LABELS: Record<string, string> = {
   digestTime: 'Heure du récapitulatif quotidien',
   workingStart: 'Début de la journée de travail',
   workingEnd: 'Fin de la journée de travail',
+  alsaceMoselle: 'Calendrier d’Alsace-Moselle : Vendredi saint et 26 décembre sont fériés',
   smallCountThreshold: 'Seuil de masquage des petits effectifs (observation)',
   retentionMonths: 'Anonymisation après inactivité (mois)',
   letterheadName: 'Nom sur l’en-tête',
@@ -598,6 +599,14 @@ export function SettingsPage({
           </div>
           <div class="fr-fieldset__element">{field('workingStart', 'text', 'Format HH:MM')}</div>
           <div class="fr-fieldset__element">{field('workingEnd', 'text', 'Format HH:MM')}</div>
+          <div class="fr-fieldset__element">
+            <Checkbox
+              form={form}
+              name="alsaceMoselle"
+              label={SETTINGS_LABELS.alsaceMoselle}
+              hint="Pour les structures du Bas-Rhin, du Haut-Rhin et de la Moselle : ces jours ne comptent pas dans les délais, et rien n’est envoyé ces jours-là."
+            />
+          </div>
         </fieldset>
         <fieldset class="fr-fieldset" aria-labelledby="donnees-legend">
           <legend class="fr-fieldset__legend" id="donnees-legend">

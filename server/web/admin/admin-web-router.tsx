@@ -456,6 +456,7 @@ export function adminWebRouter(services: Services): Router {
     digestTime: s.digestTime,
     workingStart: s.workingHours.start,
     workingEnd: s.workingHours.end,
+    alsaceMoselle: s.alsaceMoselle ? '1' : '',
     ...Object.fromEntries(SETTINGS_LEGAL_FIELDS.map((f) => [f, s[f]])),
     letterheadName: s.letterhead.name,
     letterheadAddress1: s.letterhead.addressLines[0] ?? '',
@@ -483,7 +484,12 @@ export function adminWebRouter(services: Services): Router {
           form?.stale
             ? changedFields(form.values, saved, {
                 numbers: [...SETTINGS_NUMBER_FIELDS],
-                show: (name, raw) => (name === 'requireTwoFactor' ? (raw ? 'oui' : 'non') : raw),
+                show: (name, raw) =>
+                  name === 'requireTwoFactor' || name === 'alsaceMoselle'
+                    ? raw
+                      ? 'oui'
+                      : 'non'
+                    : raw,
               })
             : undefined
         }
@@ -500,6 +506,7 @@ export function adminWebRouter(services: Services): Router {
       'digestTime',
       'workingStart',
       'workingEnd',
+      'alsaceMoselle',
       ...SETTINGS_LEGAL_FIELDS,
       ...LETTERHEAD_FIELDS,
       'requireTwoFactor',
@@ -515,6 +522,7 @@ export function adminWebRouter(services: Services): Router {
         start: (values.workingStart ?? '').trim(),
         end: (values.workingEnd ?? '').trim(),
       },
+      alsaceMoselle: values.alsaceMoselle === '1',
       // A field the form did not send stays as it is (a page from before these fields).
       ...Object.fromEntries(
         SETTINGS_LEGAL_FIELDS.filter((f) => values[f] !== undefined).map((f) => [f, values[f]]),

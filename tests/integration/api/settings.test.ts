@@ -261,4 +261,63 @@ describe('structure settings API', () => {
       expect(await ctx.deps.queue.getJob(deadlineJobId(moved[0].id))).toBeDefined();
     });
   });
+  describe('re-planning only what a change moves', () => {
+    /** The statements sent while `fn` runs. */
+    const statementsDuring = async (fn: () => Promise<unknown>) => {
+      const seen: { sql: string; bindings: unknown[] }[] = [];
+      const listen = (q: { sql: string; bindings?: unknown[] }) =>
+        seen.push({ sql: q.sql, bindings: q.bindings ?? [] });
+      ctx.deps.knex.on('query', listen);
+      try {
+        await fn();
+      } finally {
+        ctx.deps.knex.off('query', listen);
+      }
+      return seen;
+    };
+    const pendingIds = async () =>
+      (
+        await testKnex()('deadlines')
+          .where({ structure_id: w.team.structure.id, status: 'pending' })
+          .orderBy('id')
+          .select('id')
+      ).map((r: { id: string }) => r.id);
+
+    it('when an admin changes the letterhead, the small-count threshold or the second factor, then no pending deadline is read or moved', async () => {
+      const before = await pendingIds();
+      // Referrals, follow-ups, persons and the digest of the tests above are waiting.
+      expect(before.length).toBeGreaterThanOrEqual(10);
+      const version = (await w.agents.admin.get('/api/settings')).body.version;
+      let res: { status: number; body: { replanned: number } } | undefined;
+      const statements = await statementsDuring(async () => {
+        res = await w.agents.admin.patch('/api/settings').send({
+          version,
+          letterhead: { name: 'CCAS d’Angers', addressLines: [], phone: '', email: '' },
+          smallCountThreshold: 7,
+          requireTwoFactor: false,
+        });
+      });
+      expect(res!.status).toBe(200);
+      expect(res!.body.replanned).toBe(0);
+      expect(statements.filter((q) => /\bdeadlines\b/.test(q.sql))).toEqual([]);
+      expect(await pendingIds()).toEqual(before);
+    });
+
+    it('when only the digest time changes, then only the digest’s deadlines are read', async () => {
+      const version = (await w.agents.admin.get('/api/settings')).body.version;
+      let status = 0;
+      const statements = await statementsDuring(async () => {
+        status = (
+          await w.agents.admin.patch('/api/settings').send({ version, digestTime: '08:15' })
+        ).status;
+      });
+      expect(status).toBe(200);
+      // The reads of pending deadlines by kind (moving the one read then reads it by id).
+      const reads = statements.filter(
+        (q) => /\bdeadlines\b/.test(q.sql) && /\bkind\b/.test(q.sql) && !/^\s*insert/i.test(q.sql),
+      );
+      expect(reads).toHaveLength(1);
+      expect(reads[0].bindings).toContainEqual([DIGEST_DAILY]);
+    });
+  });
 });

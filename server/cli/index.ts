@@ -179,7 +179,7 @@ const COMMANDS: Record<string, Command> = {
         say(
           `Structure ${r.structureId} (${r.retentionMonths} months, no activity since ${r.cutoff.toISOString()}): ` +
             `${r.persons.length} file(s) ${verb} anonymised (contacts ${sum('contacts')}, follow-ups ${sum('followUps')}, ` +
-            `right notes ${sum('rightNotes')}, referrals ${sum('referrals')}, referral events ${sum('referralEvents')}, reports ${sum('reports')}, ` +
+            `right notes ${sum('rightNotes')}, referrals ${sum('referrals')} (${sum('openReferrals')} open ${verb} cancelled), referral events ${sum('referralEvents')}, reports ${sum('reports')}, ` +
             `notifications ${sum('notifications')}); ${r.dismissedReports.length} dismissed report(s) ${verb} cleared; ` +
             `${r.auditEventsPurged} audit event(s) ${verb} purged`,
         );

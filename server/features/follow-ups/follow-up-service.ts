@@ -34,7 +34,7 @@ export interface FollowUpServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  persons: Pick<PersonService, 'lockInScope' | 'lockForWrite' | 'touch' | 'moveReferent'>;
   users: Pick<UserService, 'findActiveStaff' | 'findAnyInStructure'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
@@ -290,8 +290,7 @@ export function createFollowUpService({
       ctx: RequestContext,
     ): Promise<ReassignResult> {
       return uow(async (trx, outbox) => {
-        if (!(await persons.lock(trx, actor.structureId, personId)))
-          throw new NotFoundError('Person');
+        await persons.lockInScope(trx, actor, personId);
         const to = await activeStaff(trx, actor, toId);
         const rows = await followUps.lockOpen(trx, actor.structureId, {
           assigneeId: fromId,
@@ -310,8 +309,7 @@ export function createFollowUpService({
     ): Promise<FollowUpView> {
       assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
       return uow(async (trx, outbox) => {
-        if (!(await persons.lock(trx, actor.structureId, personId)))
-          throw new NotFoundError('Person');
+        await persons.lockInScope(trx, actor, personId);
         const assigneeId = input.assigneeId ?? actor.id;
         await checkAssignee(trx, actor, assigneeId);
         const id = await planInTransaction(trx, outbox, actor, {
@@ -405,6 +403,9 @@ export function createFollowUpService({
             throw new ForbiddenError(
               'Only its assignee, its author or a manager can change this follow-up',
             );
+          // Its file next (a follow-up's lock, then its person's, as the touch below takes
+          // them): an anonymised file's follow-ups are neither reopened nor written on.
+          await persons.lockForWrite(trx, actor.structureId, row.personId);
           const now = clock.now();
           await checkVersion(
             input.version,

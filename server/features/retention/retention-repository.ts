@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { OPEN_STATUSES, SYSTEM_REASONS, type ReferralStatus } from '../referrals/referral-state';
 
 type Db = Knex | Knex.Transaction;
 
@@ -16,6 +17,8 @@ export interface AnonymisationCounts {
   followUps: number;
   rightNotes: number;
   referrals: number;
+  /** Of those, the ones still open, which the anonymisation cancels. */
+  openReferrals: number;
   referralEvents: number;
   /** Reports (signalements) triaged into or linked to the file. */
   reports: number;
@@ -55,6 +58,9 @@ export function createRetentionRepository(cipher: Cipher) {
             .whereNotNull('note_enc'),
         )),
       referrals: s.referralIds.length,
+      openReferrals: s.referralIds.length
+        ? await n(db('referrals').whereIn('id', s.referralIds).whereIn('status', OPEN_STATUSES))
+        : 0,
       referralEvents: s.referralIds.length
         ? await n(db('referral_events').whereIn('referral_id', s.referralIds))
         : 0,
@@ -222,6 +228,55 @@ export function createRetentionRepository(cipher: Cipher) {
         body: null,
       });
       return changed;
+    },
+
+    /**
+     * Nobody follows an anonymised file: its open referrals end as a revoked consent ends them,
+     * cancelled by the system (`person_anonymised`, an event each), so they leave the partner's
+     * waiting list and nobody moves them or writes an outcome on them any more. The file is
+     * locked, and every move locks it first: none is under way. What each was, for the audit.
+     */
+    async cancelOpenReferrals(
+      trx: Knex.Transaction,
+      structureId: string,
+      s: PersonSubjects,
+      now: Date,
+    ): Promise<{ id: string; from: ReferralStatus }[]> {
+      if (s.referralIds.length === 0) return [];
+      const open: { id: string; status: ReferralStatus }[] = await trx('referrals')
+        .where({ structure_id: structureId })
+        .whereIn('id', s.referralIds)
+        .whereIn('status', OPEN_STATUSES)
+        .orderBy('id')
+        .forUpdate()
+        .select('id', 'status');
+      if (open.length === 0) return [];
+      await trx('referrals')
+        .whereIn(
+          'id',
+          open.map((r) => r.id),
+        )
+        .update({
+          status: 'cancelled',
+          status_reason_code: SYSTEM_REASONS.personAnonymised,
+          closed_at: now,
+          version: trx.raw('version + 1'),
+          updated_at: now,
+        });
+      await trx('referral_events').insert(
+        open.map((r) => ({
+          referral_id: r.id,
+          structure_id: structureId,
+          from_status: r.status,
+          to_status: 'cancelled',
+          actor_kind: 'system',
+          actor_id: null,
+          reason_code: SYSTEM_REASONS.personAnonymised,
+          note_enc: null,
+          at: now,
+        })),
+      );
+      return open.map((r) => ({ id: r.id, from: r.status }));
     },
 
     /** Reports dismissed before the cutoff whose text is still there (no file to follow them). */

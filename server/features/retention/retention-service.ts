@@ -11,6 +11,7 @@ import {
   type UnitOfWork,
 } from '../deadlines/outbox';
 import type { SettingsService } from '../settings/settings-service';
+import { SYSTEM_REASONS } from '../referrals/referral-state';
 import { AUDIT_KEEP_MONTHS, RETENTION_NIGHTLY, RETENTION_TIME } from './retention-kinds';
 import type { AnonymisationCounts, RetentionRepository } from './retention-repository';
 
@@ -81,6 +82,7 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     if (!(await retention.lockIfDue(trx, structureId, personId, limits.cutoff))) return null;
     const subjects = await retention.subjects(trx, structureId, personId);
     const counts = await retention.anonymise(trx, structureId, personId, subjects, now);
+    const cancelledReferrals = await retention.cancelOpenReferrals(trx, structureId, subjects, now);
     // One after the other: the transaction is one connection.
     const cancelled = await outbox.cancel('person', personId);
     for (const id of subjects.followUpIds)
@@ -99,6 +101,22 @@ export function createRetentionService(deps: RetentionServiceDeps) {
         deadlinesCancelled: cancelled.length,
       },
     });
+    // The system's own referral moves are audited one by one, as an expiry or a cancellation on
+    // a consent's revocation is.
+    for (const r of cancelledReferrals)
+      await audit.record(trx, {
+        actor: null,
+        structureId,
+        action: 'referral.transition',
+        subjectType: 'referral',
+        subjectId: r.id,
+        details: {
+          from: r.from,
+          to: 'cancelled',
+          by: 'system',
+          reasonCode: SYSTEM_REASONS.personAnonymised,
+        },
+      });
     return counts;
   }
 

@@ -237,6 +237,7 @@ describe('retention: files without activity are anonymised, old audit events pur
           followUps: 1,
           rightNotes: 2,
           referrals: 1,
+          openReferrals: 1,
           referralEvents: 1,
           reports: 1,
           notifications: 2,
@@ -249,7 +250,7 @@ describe('retention: files without activity are anonymised, old audit events pur
     expect(await auditCount()).toBe(before.audit);
   });
 
-  it('when run, then the file loses its identity and free text everywhere, keeps what statistics need, and the numbers are the same', async () => {
+  it('when run, then the file loses its identity and free text everywhere, keeps what statistics need, and the numbers are the same but for its open referral, cancelled', async () => {
     const before = await aggregates(team.structure.id);
     const observedBefore = await observed();
     expect(observedBefore[0].totals).toMatchObject({ identified: 2, reached: 2, obtained: 2 });
@@ -306,7 +307,41 @@ describe('retention: files without activity are anonymised, old audit events pur
     const ref = await testKnex()('referrals').where({ id: oldReferral }).first();
     expect(ctx.deps.cipher.decrypt(ref.reason_enc)).toBe('');
     expect(ref.shared_summary_enc).toBeNull();
-    expect(ref.status).toBe('requested');
+    // Still open, it is cancelled by the system: no partner moves it or writes on it any more.
+    expect(ref).toMatchObject({
+      status: 'cancelled',
+      status_reason_code: 'person_anonymised',
+      closed_at: NOW,
+    });
+    expect(
+      await testKnex()('referral_events')
+        .where({ referral_id: oldReferral, to_status: 'cancelled' })
+        .select('from_status', 'actor_kind', 'actor_id', 'reason_code', 'note_enc'),
+    ).toEqual([
+      {
+        from_status: 'requested',
+        actor_kind: 'system',
+        actor_id: null,
+        reason_code: 'person_anonymised',
+        note_enc: null,
+      },
+    ]);
+    expect(
+      await testKnex()('audit_events').where({
+        action: 'referral.transition',
+        subject_id: oldReferral,
+      }),
+    ).toEqual([
+      expect.objectContaining({
+        actor_id: null,
+        details: {
+          from: 'requested',
+          to: 'cancelled',
+          by: 'system',
+          reasonCode: 'person_anonymised',
+        },
+      }),
+    ]);
     // The report triaged into the file keeps its receipt, dates and action, not what it said.
     const signal = await testKnex()('reports').where({ id: oldReport }).first();
     expect(signal).toMatchObject({
@@ -345,9 +380,25 @@ describe('retention: files without activity are anonymised, old audit events pur
     expect(reads.map((r) => r.subject_id)).toEqual([recent]);
     expect(await testKnex()('audit_events').where({ action: 'audit.purge' })).toHaveLength(1);
 
-    // The other file is untouched; every number statistics are made of is the same.
+    // The other file is untouched; every number statistics are made of is the same, but for
+    // the open referral now cancelled: the file was supported through it, and is in contact.
     expect(await testKnex()('persons').where({ id: recent }).first()).toEqual(recentBefore);
-    expect(await aggregates(team.structure.id)).toEqual(before);
+    const after = await aggregates(team.structure.id);
+    expect(before.byStatus).toEqual([{ status: 'supported', n: 2 }]);
+    expect(after.byStatus).toEqual([
+      { status: 'in_contact', n: 1 },
+      { status: 'supported', n: 1 },
+    ]);
+    expect(after.referrals).toEqual(
+      before.referrals.map((r) =>
+        r.partner_id === ref.partner_id ? { ...r, status: 'cancelled' } : r,
+      ),
+    );
+    expect({ ...after, byStatus: [], referrals: [] }).toEqual({
+      ...before,
+      byStatus: [],
+      referrals: [],
+    });
     // And the observation API answers the same, whole and by each grouping.
     expect(await observed()).toEqual(observedBefore);
   });

@@ -309,6 +309,55 @@ export function createRetentionRepository(cipher: Cipher) {
       return due;
     },
 
+    /**
+     * Reports still waiting for triage, received before the cutoff (no file, no triage to
+     * follow them): the public form promises they are kept at most the retention period.
+     */
+    async waitingReportsDue(db: Db, structureId: string, cutoff: Date): Promise<string[]> {
+      return db('reports')
+        .where({ structure_id: structureId })
+        .whereNull('triaged_at')
+        .whereNull('anonymised_at')
+        .where('created_at', '<', cutoff)
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])
+        .pluck('id');
+    },
+
+    /**
+     * Dismisses, by the system (no user), and clears the reports still waiting past the period
+     * (locked again: only those still waiting), so they leave the triage queue and the backlog
+     * rather than wait there empty. A triage under way holds the lock: it wins. Their ids.
+     */
+    async dismissWaitingReports(
+      trx: Knex.Transaction,
+      structureId: string,
+      ids: string[],
+      cutoff: Date,
+      now: Date,
+    ): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const due: string[] = await trx('reports')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .whereNull('triaged_at')
+        .whereNull('anonymised_at')
+        .where('created_at', '<', cutoff)
+        .forUpdate()
+        .pluck('id');
+      if (due.length === 0) return [];
+      // A dismissal needs its reason (the triage check): an empty one, as clearing leaves it.
+      await trx('reports')
+        .whereIn('id', due)
+        .update({
+          triaged_at: now,
+          triaged_by: null,
+          triage_action: 'dismiss',
+          triage_reason_enc: cipher.encrypt(''),
+        });
+      await clearReports(trx, due, now);
+      return due;
+    },
+
     /** Audit events older than the cutoff (and 12 months by the database's clock), purged. */
     async purgeAudit(trx: Knex.Transaction, cutoff: Date, structureId: string | null) {
       const r = await trx.raw('SELECT audit_events_purge(?, ?) AS n', [cutoff, structureId]);

@@ -155,8 +155,10 @@ export function createFollowUpService({
   /**
    * Moves locked open follow-ups to `toId`: each keeps its due moment (its deadline is planned
    * again for the new assignee), each person's move is audited, and the new assignee is told in
-   * the app, with the persons named in the body (they may see these files: same structure,
-   * staff); the title, which an email may carry, never names them.
+   * the app; the title, which an email may carry, never names the persons. One follow-up moved:
+   * the body names its person, and the notification is about that follow-up, so retention finds
+   * and clears it with the file. Several: it is about the manager who moved them, which no file
+   * leads retention to, so it names nobody and counts them; "Mes actions" lists who they are.
    */
   async function moveInTransaction(
     trx: Knex.Transaction,
@@ -190,7 +192,7 @@ export function createFollowUpService({
     }
     const now = clock.now();
     const moved = await followUps.byIds(trx, actor.structureId, ids, now);
-    const names = [...new Set(moved.map((f) => f.personLabel || '—'))];
+    const personCount = new Set(moved.map((f) => f.personId)).size;
     await notifications.notifyInTransaction(
       trx,
       moved.length === 1
@@ -202,7 +204,7 @@ export function createFollowUpService({
             subjectId: moved[0].id,
             dueMoment: now,
             title: `Suivi confié par ${actor.name} : ${moved[0].title}`,
-            body: `Pour : ${names[0]}`,
+            body: `Pour : ${moved[0].personLabel || '—'}`,
             link: `/personnes/${moved[0].personId}`,
           }
         : {
@@ -213,7 +215,7 @@ export function createFollowUpService({
             subjectId: actor.id,
             dueMoment: now,
             title: `${moved.length} suivis vous ont été confiés par ${actor.name}`,
-            body: `Pour : ${names.slice(0, 10).join(', ')}${names.length > 10 ? '…' : ''}`,
+            body: `Pour ${personCount} ${personCount > 1 ? 'personnes' : 'personne'} : retrouvez-les dans « Mes actions ».`,
             link: '/',
           },
     );

@@ -179,13 +179,15 @@ const COMMANDS: Record<string, Command> = {
         say(
           `Structure ${r.structureId} (${r.retentionMonths} months, no activity since ${r.cutoff.toISOString()}): ` +
             `${r.persons.length} file(s) ${verb} anonymised (contacts ${sum('contacts')}, follow-ups ${sum('followUps')}, ` +
-            `right notes ${sum('rightNotes')}, referrals ${sum('referrals')}, referral events ${sum('referralEvents')}, reports ${sum('reports')}, ` +
+            `right notes ${sum('rightNotes')}, referrals ${sum('referrals')} (${sum('openReferrals')} open ${verb} cancelled), referral events ${sum('referralEvents')}, reports ${sum('reports')}, ` +
             `notifications ${sum('notifications')}); ${r.dismissedReports.length} dismissed report(s) ${verb} cleared; ` +
+            `${r.waitingReports.length} report(s) never triaged ${verb} dismissed and cleared; ` +
             `${r.auditEventsPurged} audit event(s) ${verb} purged`,
         );
         // The ids on stdout, one a line, for a script (or a second look before the real run).
         for (const p of r.persons) process.stdout.write(`${p.id}\n`);
         for (const id of r.dismissedReports) say(`  dismissed report ${id}`);
+        for (const id of r.waitingReports) say(`  report never triaged ${id}`);
       }
       if (dryRun) say('Dry run: nothing was changed');
     },

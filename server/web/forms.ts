@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ValidationError, type FieldIssue } from '../lib/errors';
+import { hasCode, ValidationError, type FieldIssue } from '../lib/errors';
 import type { FormState } from './views/components';
 import { parseParisLocal } from './format';
 import { MIN_BIRTH_YEAR } from '../lib/date-rules';
@@ -187,6 +187,26 @@ export function formFromServiceError(
   }
   if (Object.keys(errors).length === 0) errors._form = GENERIC;
   return { values, errors };
+}
+
+/** What a page says of a write refused because its file was anonymised (409 `anonymised`). */
+export const ANONYMISED_TEXT =
+  'Cette fiche a été anonymisée : elle ne peut plus être modifiée, rien n’a été enregistré.';
+
+/**
+ * A service's refusal shown back in its form, what was typed kept, with the status to answer:
+ * invalid input next to the field it names (400), an anonymised file above the form (409).
+ * Null for anything else, which is not the form's to show.
+ */
+export function formRefusal(
+  err: unknown,
+  values: Record<string, string>,
+  messages: Messages,
+): { form: FormState; status: number } | null {
+  if (hasCode(err, 'anonymised'))
+    return { form: { values, errors: { _form: ANONYMISED_TEXT } }, status: 409 };
+  const form = formFromServiceError(err, values, messages);
+  return form ? { form, status: 400 } : null;
 }
 
 /** The words of the past-date confirmation box, quoted by the messages that point to it. */

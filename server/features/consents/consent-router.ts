@@ -32,7 +32,7 @@ export function consentRouter(consents: ConsentService): Router {
     status: 201,
     summary: 'Record a consent (a referral consent names its partner and what it shares)',
     response: consentView,
-    errors: [422],
+    errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => consents.record(actor, params.id, body, ctx),
   });
   endpoint(r, {

@@ -15,7 +15,10 @@ export interface ConsentServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  persons: Pick<
+    PersonService,
+    'lockInScope' | 'lockForWrite' | 'exists' | 'touch' | 'moveReferent'
+  >;
   partners: Pick<PartnerDirectory, 'exists'>;
   clock: Clock;
   /** Cancels the partner's open referrals of the person, in the revoking transaction. */
@@ -68,8 +71,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
     ): Promise<Consent> {
       assertDates(notInFuture('givenAt', input.givenAt, clock.now()));
       return uow(async (trx) => {
-        if (!(await persons.lock(trx, actor.structureId, personId)))
-          throw new NotFoundError('Person');
+        await persons.lockInScope(trx, actor, personId);
         const now = clock.now();
         if (input.partnerId && !(await partners.exists(trx, input.partnerId))) {
           throw new ValidationError('Invalid body: partnerId: unknown partner', [
@@ -154,7 +156,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
         if (!found) throw new NotFoundError('Consent');
         // The person first, as a referral creation does: a referral being created for the pair
         // either commits before this revocation (and is cancelled by it) or sees it (422).
-        if (!(await persons.lock(trx, actor.structureId, found.personId)))
+        if (!(await persons.lockForWrite(trx, actor.structureId, found.personId)))
           throw new NotFoundError('Consent');
         const now = clock.now();
         let revokedIds: string[];

@@ -16,7 +16,7 @@ export interface ContactServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lock' | 'exists' | 'moveReferent'>;
+  persons: Pick<PersonService, 'lockInScope' | 'exists' | 'moveReferent'>;
   contacts: ContactRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   clock: Clock;
@@ -112,8 +112,7 @@ export function createContactService({
       return uow(async (trx, outbox) => {
         // The lock moves the file's last activity: held from here to the commit, it covers the
         // contact, its follow-up, the no-contact rules and the audit event.
-        const person = await persons.lock(trx, actor.structureId, personId, now);
-        if (!person) throw new NotFoundError('Person');
+        const person = await persons.lockInScope(trx, actor, personId, now);
         return logInTransaction(trx, outbox, actor, person, input, ctx);
       });
     },

@@ -26,7 +26,7 @@ export function followUpRouter(followUps: FollowUpService): Router {
     status: 201,
     summary: 'Plan a follow-up for the caller or another active worker (422 otherwise)',
     response: followUpView,
-    errors: [422],
+    errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => followUps.plan(actor, params.id, body, ctx),
   });
   endpoint(r, {

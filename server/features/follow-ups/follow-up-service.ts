@@ -34,7 +34,7 @@ export interface FollowUpServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  persons: Pick<PersonService, 'lockInScope' | 'lockForWrite' | 'touch' | 'moveReferent'>;
   users: Pick<UserService, 'findActiveStaff' | 'findAnyInStructure'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
@@ -155,8 +155,10 @@ export function createFollowUpService({
   /**
    * Moves locked open follow-ups to `toId`: each keeps its due moment (its deadline is planned
    * again for the new assignee), each person's move is audited, and the new assignee is told in
-   * the app, with the persons named in the body (they may see these files: same structure,
-   * staff); the title, which an email may carry, never names them.
+   * the app; the title, which an email may carry, never names the persons. One follow-up moved:
+   * the body names its person, and the notification is about that follow-up, so retention finds
+   * and clears it with the file. Several: it is about the manager who moved them, which no file
+   * leads retention to, so it names nobody and counts them; "Mes actions" lists who they are.
    */
   async function moveInTransaction(
     trx: Knex.Transaction,
@@ -190,7 +192,7 @@ export function createFollowUpService({
     }
     const now = clock.now();
     const moved = await followUps.byIds(trx, actor.structureId, ids, now);
-    const names = [...new Set(moved.map((f) => f.personLabel || '—'))];
+    const personCount = new Set(moved.map((f) => f.personId)).size;
     await notifications.notifyInTransaction(
       trx,
       moved.length === 1
@@ -202,7 +204,7 @@ export function createFollowUpService({
             subjectId: moved[0].id,
             dueMoment: now,
             title: `Suivi confié par ${actor.name} : ${moved[0].title}`,
-            body: `Pour : ${names[0]}`,
+            body: `Pour : ${moved[0].personLabel || '—'}`,
             link: `/personnes/${moved[0].personId}`,
           }
         : {
@@ -213,7 +215,7 @@ export function createFollowUpService({
             subjectId: actor.id,
             dueMoment: now,
             title: `${moved.length} suivis vous ont été confiés par ${actor.name}`,
-            body: `Pour : ${names.slice(0, 10).join(', ')}${names.length > 10 ? '…' : ''}`,
+            body: `Pour ${personCount} ${personCount > 1 ? 'personnes' : 'personne'} : retrouvez-les dans « Mes actions ».`,
             link: '/',
           },
     );
@@ -290,8 +292,7 @@ export function createFollowUpService({
       ctx: RequestContext,
     ): Promise<ReassignResult> {
       return uow(async (trx, outbox) => {
-        if (!(await persons.lock(trx, actor.structureId, personId)))
-          throw new NotFoundError('Person');
+        await persons.lockInScope(trx, actor, personId);
         const to = await activeStaff(trx, actor, toId);
         const rows = await followUps.lockOpen(trx, actor.structureId, {
           assigneeId: fromId,
@@ -310,8 +311,7 @@ export function createFollowUpService({
     ): Promise<FollowUpView> {
       assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
       return uow(async (trx, outbox) => {
-        if (!(await persons.lock(trx, actor.structureId, personId)))
-          throw new NotFoundError('Person');
+        await persons.lockInScope(trx, actor, personId);
         const assigneeId = input.assigneeId ?? actor.id;
         await checkAssignee(trx, actor, assigneeId);
         const id = await planInTransaction(trx, outbox, actor, {
@@ -405,6 +405,9 @@ export function createFollowUpService({
             throw new ForbiddenError(
               'Only its assignee, its author or a manager can change this follow-up',
             );
+          // Its file next (a follow-up's lock, then its person's, as the touch below takes
+          // them): an anonymised file's follow-ups are neither reopened nor written on.
+          await persons.lockForWrite(trx, actor.structureId, row.personId);
           const now = clock.now();
           await checkVersion(
             input.version,

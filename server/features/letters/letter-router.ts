@@ -18,7 +18,7 @@ export function letterRouter(letters: LetterService): Router {
     status: 201,
     response: z.string().meta({ description: 'The letter, a PDF file, as an attachment' }),
     mediaType: 'application/pdf',
-    errors: [422],
+    errors: [409, 422],
     summary:
       'A printable letter (application/pdf, French, on the letterhead) proposing a meeting or a number to call, to the person’s postal address; logged as a mail contact (X-Contact-Id). 422 no_postal_address without one',
     async handler({ actor, params, body, ctx, res }) {

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { AnonymisedError, StaleVersionError, ValidationError, hasCode } from '../../lib/errors';
+import { StaleVersionError, ValidationError, hasCode } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
@@ -167,7 +167,7 @@ export function createPersonMergeService({
       try {
         return await uow(async (trx, outbox) => {
           // Both rows locked, in one order whoever asks, so two merges of one pair cannot each
-          // hold the row the other waits for.
+          // hold the row the other waits for; an anonymised file is refused by its lock.
           for (const pid of [id, intoId].sort()) await personService.lockInScope(trx, actor, pid);
           const merged = await personService.getInScope(trx, actor, id);
           const kept = await personService.getInScope(trx, actor, intoId);
@@ -177,8 +177,6 @@ export function createPersonMergeService({
               { person: merged, into: kept },
             );
           }
-          if (merged.anonymisedAt || kept.anonymisedAt)
-            throw new AnonymisedError('An anonymised file cannot be merged');
 
           const { moves, conflicts } = await merges.moveRows(trx, s, id, intoId);
 

@@ -43,6 +43,8 @@ export interface LockedPerson {
   pauseReminders: boolean;
   /** Its latest contact before this write (kept by triggers on contacts), or null. */
   lastContactAt: Date | null;
+  /** When retention anonymised it; an anonymised file takes no new write. */
+  anonymisedAt: Date | null;
 }
 
 /** The last activity moved on to `at` (never back: writes may commit out of order). */
@@ -289,7 +291,14 @@ export function createPersonRepository(cipher: Cipher) {
       id: string,
       activityAt?: Date,
     ): Promise<LockedPerson | null> {
-      const columns = ['id', 'version', 'referent_id', 'pause_reminders', 'last_contact_at'];
+      const columns = [
+        'id',
+        'version',
+        'referent_id',
+        'pause_reminders',
+        'last_contact_at',
+        'anonymised_at',
+      ];
       const scoped = trx('persons').where({ id, structure_id: structureId });
       const row = activityAt
         ? (
@@ -303,6 +312,7 @@ export function createPersonRepository(cipher: Cipher) {
             referentId: row.referent_id,
             pauseReminders: row.pause_reminders,
             lastContactAt: row.last_contact_at ?? null,
+            anonymisedAt: row.anonymised_at ?? null,
           }
         : null;
     },

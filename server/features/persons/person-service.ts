@@ -30,6 +30,18 @@ export interface PersonServiceDeps {
   districts: DistrictRepository;
 }
 
+/**
+ * The one rule of an anonymised file: it takes no new write, whoever writes and whatever the
+ * write (a contact, a follow-up, a consent, a referral or its move, a right, a report linked):
+ * retention does not look at it again, so anything written afterwards would be kept for ever.
+ * Every write on a file locks it first (`lockInScope`, `lockForWrite`), and the lock applies it.
+ */
+function writable<T extends { anonymisedAt: Date | null }>(file: T): T {
+  if (file.anonymisedAt)
+    throw new AnonymisedError('This person file was anonymised and can no longer change');
+  return file;
+}
+
 /** Person files: create, read, search, update with optimistic concurrency; every access audited. */
 export function createPersonService({
   knex,
@@ -133,19 +145,31 @@ export function createPersonService({
 
     /**
      * Locks the person's row for the caller's transaction (the first lock of every write on a
-     * file) or answers 404 outside the actor's structure. With `activityAt`, the lock also moves
-     * the file's last activity (as `touch`), in the same statement.
+     * file) or answers 404 outside the actor's structure, and 409 `anonymised` for an anonymised
+     * file. With `activityAt`, the lock also moves the file's last activity (as `touch`), in the
+     * same statement.
      */
     async lockInScope(trx: Knex.Transaction, actor: Actor, id: string, activityAt?: Date) {
       const locked = await persons.lock(trx, actor.structureId, id, activityAt);
       if (!locked) throw new NotFoundError('Person');
-      return locked;
+      return writable(locked);
     },
 
     /**
-     * Locks a person's row for the caller's transaction in the given structure (for moves whose
-     * structure comes from the subject, as a partner's answer); null outside it. With
-     * `activityAt`, as lockInScope.
+     * As lockInScope, in the given structure and null outside it, for writes whose structure
+     * comes from their subject (a partner's move) or that say "not found" their own way (a
+     * report linked: a 400 naming the field).
+     */
+    async lockForWrite(trx: Knex.Transaction, structureId: string, id: string, activityAt?: Date) {
+      const locked = await persons.lock(trx, structureId, id, activityAt);
+      return locked && writable(locked);
+    },
+
+    /**
+     * Locks a person's row for the system's own rules (deadlines, moves the system makes), which
+     * read `anonymisedAt` and decide for themselves; null outside the structure. A user's write
+     * never uses it: it goes through lockInScope or lockForWrite. With `activityAt`, as
+     * lockInScope.
      */
     lock: (trx: Knex.Transaction, structureId: string, id: string, activityAt?: Date) =>
       persons.lock(trx, structureId, id, activityAt),
@@ -207,8 +231,7 @@ export function createPersonService({
           if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
           const current = await getInScope(trx, actor, id);
           if (current.version !== version) throw stale(current);
-          if (current.anonymisedAt)
-            throw new AnonymisedError('This person file was anonymised and can no longer change');
+          writable(current);
           await checkReferences(trx, actor, fields);
           const merged = { ...current, ...fields };
           if (!merged.alias && !merged.firstName && !merged.lastName) {

@@ -64,7 +64,10 @@ export interface ReferralServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  persons: Pick<
+    PersonService,
+    'lock' | 'lockInScope' | 'lockForWrite' | 'exists' | 'touch' | 'moveReferent'
+  >;
   users: Pick<UserService, 'findActiveStaff'>;
   consents: Pick<ConsentService, 'validForReferral'>;
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
@@ -339,25 +342,32 @@ export function createReferralService(deps: ReferralServiceDeps) {
    * pair's consents and referrals) and a move of one of those referrals cannot wait on each other
    * in a cycle. `find` reads the referral without a lock, to know its person; `lock` reads it
    * again, locked, and re-checks whatever `find` checked (a scope may have closed meanwhile).
-   * Returns the referral row locked, or undefined.
+   * A user's move (`byUser`) is a write on the file: an anonymised one refuses it (409), staff
+   * and partner alike. Returns the referral row locked, or undefined.
    */
   async function lockPersonThenReferral(
     trx: Knex.Transaction,
     find: () => Promise<ReferralRecord | undefined>,
     lock: () => Promise<ReferralRecord | undefined>,
+    byUser: boolean,
   ): Promise<ReferralRecord | undefined> {
     const seen = await find();
     if (!seen) return undefined;
-    await persons.lock(trx, seen.structureId, seen.personId);
+    if (byUser) await persons.lockForWrite(trx, seen.structureId, seen.personId);
+    else await persons.lock(trx, seen.structureId, seen.personId);
     return lock();
   }
 
-  /** For the system and signed links, which reach a referral by its id. */
+  /**
+   * For the system and signed links, which reach a referral by its id. Anonymisation cancels a
+   * file's open referrals and ends its links, so neither finds one of them still to move.
+   */
   const lockForMove = (trx: Knex.Transaction, id: string) =>
     lockPersonThenReferral(
       trx,
       () => referrals.findRow(trx, id),
       () => referrals.lockById(trx, id),
+      false,
     );
 
   /**
@@ -384,6 +394,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       trx,
       () => rowInScope(trx, actor, id, false),
       () => rowInScope(trx, actor, id, true),
+      true,
     );
     if (!row) throw new NotFoundError('Referral');
     return row;
@@ -417,8 +428,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       ctx: RequestContext,
     ): Promise<Referral> {
       return uow(async (trx, outbox) => {
-        if (!(await persons.lock(trx, actor.structureId, personId)))
-          throw new NotFoundError('Person');
+        await persons.lockInScope(trx, actor, personId);
         const now = clock.now();
         const partner = await partners.findById(trx, input.partnerId, now);
         if (!partner) {

@@ -91,6 +91,7 @@ export const REJECTION_REASON_LABELS: Readonly<Record<RejectionReason, string>> 
 export const SYSTEM_REASONS = {
   consentRevoked: 'consent_revoked',
   slaPassed: 'sla_passed',
+  personAnonymised: 'person_anonymised',
 } as const;
 
 export const STATUS_LABELS: Readonly<Record<ReferralStatus, string>> = {

@@ -37,7 +37,7 @@ export interface ReportServiceDeps {
   knex: Knex;
   uow: UnitOfWork;
   reports: ReportRepository;
-  persons: Pick<PersonService, 'createInTransaction' | 'exists' | 'touch'>;
+  persons: Pick<PersonService, 'createInTransaction' | 'lockForWrite'>;
   /** The retention period, the triage delay and the calendar it is counted on. */
   settings: Pick<SettingsService, 'forStructure' | 'rulesOf'>;
   clock: Clock;
@@ -163,11 +163,11 @@ export function createReportService({
     if (input.action === 'dismiss') return null;
     if (input.action === 'link') {
       const personId = input.personId!;
-      if (!(await persons.exists(trx, actor.structureId, personId)))
+      // The lock moves the file's last activity, and refuses an anonymised file (409).
+      if (!(await persons.lockForWrite(trx, actor.structureId, personId, clock.now())))
         throw new ValidationError('Invalid body: personId: unknown person', [
           { field: 'personId', message: 'is not a person of your structure' },
         ]);
-      await persons.touch(trx, actor.structureId, personId, clock.now());
       return personId;
     }
     const person = await persons.createInTransaction(

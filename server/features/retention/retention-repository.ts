@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Cipher } from '../../lib/crypto';
+import { OPEN_STATUSES, SYSTEM_REASONS, type ReferralStatus } from '../referrals/referral-state';
 
 type Db = Knex | Knex.Transaction;
 
@@ -16,6 +17,8 @@ export interface AnonymisationCounts {
   followUps: number;
   rightNotes: number;
   referrals: number;
+  /** Of those, the ones still open, which the anonymisation cancels. */
+  openReferrals: number;
   referralEvents: number;
   /** Reports (signalements) triaged into or linked to the file. */
   reports: number;
@@ -55,6 +58,9 @@ export function createRetentionRepository(cipher: Cipher) {
             .whereNotNull('note_enc'),
         )),
       referrals: s.referralIds.length,
+      openReferrals: s.referralIds.length
+        ? await n(db('referrals').whereIn('id', s.referralIds).whereIn('status', OPEN_STATUSES))
+        : 0,
       referralEvents: s.referralIds.length
         ? await n(db('referral_events').whereIn('referral_id', s.referralIds))
         : 0,
@@ -224,6 +230,55 @@ export function createRetentionRepository(cipher: Cipher) {
       return changed;
     },
 
+    /**
+     * Nobody follows an anonymised file: its open referrals end as a revoked consent ends them,
+     * cancelled by the system (`person_anonymised`, an event each), so they leave the partner's
+     * waiting list and nobody moves them or writes an outcome on them any more. The file is
+     * locked, and every move locks it first: none is under way. What each was, for the audit.
+     */
+    async cancelOpenReferrals(
+      trx: Knex.Transaction,
+      structureId: string,
+      s: PersonSubjects,
+      now: Date,
+    ): Promise<{ id: string; from: ReferralStatus }[]> {
+      if (s.referralIds.length === 0) return [];
+      const open: { id: string; status: ReferralStatus }[] = await trx('referrals')
+        .where({ structure_id: structureId })
+        .whereIn('id', s.referralIds)
+        .whereIn('status', OPEN_STATUSES)
+        .orderBy('id')
+        .forUpdate()
+        .select('id', 'status');
+      if (open.length === 0) return [];
+      await trx('referrals')
+        .whereIn(
+          'id',
+          open.map((r) => r.id),
+        )
+        .update({
+          status: 'cancelled',
+          status_reason_code: SYSTEM_REASONS.personAnonymised,
+          closed_at: now,
+          version: trx.raw('version + 1'),
+          updated_at: now,
+        });
+      await trx('referral_events').insert(
+        open.map((r) => ({
+          referral_id: r.id,
+          structure_id: structureId,
+          from_status: r.status,
+          to_status: 'cancelled',
+          actor_kind: 'system',
+          actor_id: null,
+          reason_code: SYSTEM_REASONS.personAnonymised,
+          note_enc: null,
+          at: now,
+        })),
+      );
+      return open.map((r) => ({ id: r.id, from: r.status }));
+    },
+
     /** Reports dismissed before the cutoff whose text is still there (no file to follow them). */
     async dismissedReportsDue(db: Db, structureId: string, cutoff: Date): Promise<string[]> {
       return db('reports')
@@ -251,6 +306,55 @@ export function createRetentionRepository(cipher: Cipher) {
         .forUpdate()
         .pluck('id');
       if (due.length) await clearReports(trx, due, now);
+      return due;
+    },
+
+    /**
+     * Reports still waiting for triage, received before the cutoff (no file, no triage to
+     * follow them): the public form promises they are kept at most the retention period.
+     */
+    async waitingReportsDue(db: Db, structureId: string, cutoff: Date): Promise<string[]> {
+      return db('reports')
+        .where({ structure_id: structureId })
+        .whereNull('triaged_at')
+        .whereNull('anonymised_at')
+        .where('created_at', '<', cutoff)
+        .orderBy([{ column: 'created_at' }, { column: 'id' }])
+        .pluck('id');
+    },
+
+    /**
+     * Dismisses, by the system (no user), and clears the reports still waiting past the period
+     * (locked again: only those still waiting), so they leave the triage queue and the backlog
+     * rather than wait there empty. A triage under way holds the lock: it wins. Their ids.
+     */
+    async dismissWaitingReports(
+      trx: Knex.Transaction,
+      structureId: string,
+      ids: string[],
+      cutoff: Date,
+      now: Date,
+    ): Promise<string[]> {
+      if (ids.length === 0) return [];
+      const due: string[] = await trx('reports')
+        .where({ structure_id: structureId })
+        .whereIn('id', ids)
+        .whereNull('triaged_at')
+        .whereNull('anonymised_at')
+        .where('created_at', '<', cutoff)
+        .forUpdate()
+        .pluck('id');
+      if (due.length === 0) return [];
+      // A dismissal needs its reason (the triage check): an empty one, as clearing leaves it.
+      await trx('reports')
+        .whereIn('id', due)
+        .update({
+          triaged_at: now,
+          triaged_by: null,
+          triage_action: 'dismiss',
+          triage_reason_enc: cipher.encrypt(''),
+        });
+      await clearReports(trx, due, now);
       return due;
     },
 

@@ -11,6 +11,7 @@ import {
   type UnitOfWork,
 } from '../deadlines/outbox';
 import type { SettingsService } from '../settings/settings-service';
+import { SYSTEM_REASONS } from '../referrals/referral-state';
 import { AUDIT_KEEP_MONTHS, RETENTION_NIGHTLY, RETENTION_TIME } from './retention-kinds';
 import type { AnonymisationCounts, RetentionRepository } from './retention-repository';
 
@@ -38,6 +39,8 @@ export interface RetentionReport {
   persons: { id: string; counts: AnonymisationCounts }[];
   /** Reports dismissed before the cutoff, their text cleared (no file keeps them). */
   dismissedReports: string[];
+  /** Reports received before the cutoff and never triaged: dismissed by the system, cleared. */
+  waitingReports: string[];
   auditEventsPurged: number;
 }
 
@@ -81,6 +84,7 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     if (!(await retention.lockIfDue(trx, structureId, personId, limits.cutoff))) return null;
     const subjects = await retention.subjects(trx, structureId, personId);
     const counts = await retention.anonymise(trx, structureId, personId, subjects, now);
+    const cancelledReferrals = await retention.cancelOpenReferrals(trx, structureId, subjects, now);
     // One after the other: the transaction is one connection.
     const cancelled = await outbox.cancel('person', personId);
     for (const id of subjects.followUpIds)
@@ -99,7 +103,43 @@ export function createRetentionService(deps: RetentionServiceDeps) {
         deadlinesCancelled: cancelled.length,
       },
     });
+    // The system's own referral moves are audited one by one, as an expiry or a cancellation on
+    // a consent's revocation is.
+    for (const r of cancelledReferrals)
+      await audit.record(trx, {
+        actor: null,
+        structureId,
+        action: 'referral.transition',
+        subjectType: 'referral',
+        subjectId: r.id,
+        details: {
+          from: r.from,
+          to: 'cancelled',
+          by: 'system',
+          reasonCode: SYSTEM_REASONS.personAnonymised,
+        },
+      });
     return counts;
+  }
+
+  /** One `report.anonymise` audit event for each report retention cleared. */
+  async function auditCleared(
+    trx: Knex.Transaction,
+    structureId: string,
+    ids: string[],
+    limits: { retentionMonths: number },
+    extra: Record<string, unknown> = {},
+  ) {
+    for (const id of ids)
+      await audit.record(trx, {
+        actor: null,
+        structureId,
+        action: 'report.anonymise',
+        subjectType: 'report',
+        subjectId: id,
+        details: { reason: 'retention', retentionMonths: limits.retentionMonths, ...extra },
+      });
+    return ids;
   }
 
   /** Dismissed reports past the cutoff lose their text; one audit event each. */
@@ -117,16 +157,28 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       limits.cutoff,
       now,
     );
-    for (const id of cleared)
-      await audit.record(trx, {
-        actor: null,
-        structureId,
-        action: 'report.anonymise',
-        subjectType: 'report',
-        subjectId: id,
-        details: { reason: 'retention', retentionMonths: limits.retentionMonths },
-      });
-    return cleared;
+    return auditCleared(trx, structureId, cleared, limits);
+  }
+
+  /**
+   * Reports received before the cutoff and never triaged are dismissed by the system and lose
+   * their text, as the public form promises; one audit event each.
+   */
+  async function dismissWaiting(
+    trx: Knex.Transaction,
+    structureId: string,
+    ids: string[],
+    limits: { cutoff: Date; retentionMonths: number },
+    now: Date,
+  ): Promise<string[]> {
+    const cleared = await retention.dismissWaitingReports(
+      trx,
+      structureId,
+      ids,
+      limits.cutoff,
+      now,
+    );
+    return auditCleared(trx, structureId, cleared, limits, { dismissed: 'never_triaged' });
   }
 
   async function purge(trx: Knex.Transaction, structureId: string, auditCutoff: Date) {
@@ -157,6 +209,7 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       ...limits,
       persons: [],
       dismissedReports: [],
+      waitingReports: [],
       auditEventsPurged: 0,
     };
     for (const [i, personId] of due.entries()) {
@@ -178,6 +231,10 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     report.dismissedReports = opts.dryRun
       ? dismissed
       : await knex.transaction((trx) => clearDismissed(trx, structureId, dismissed, limits, now));
+    const waiting = await retention.waitingReportsDue(knex, structureId, limits.cutoff);
+    report.waitingReports = opts.dryRun
+      ? waiting
+      : await knex.transaction((trx) => dismissWaiting(trx, structureId, waiting, limits, now));
     report.auditEventsPurged = opts.dryRun
       ? await retention.countAuditOlderThan(knex, limits.auditCutoff, structureId)
       : await knex.transaction((trx) => purge(trx, structureId, limits.auditCutoff));
@@ -241,8 +298,15 @@ export function createRetentionService(deps: RetentionServiceDeps) {
         limits,
         now,
       );
+      const waiting = await dismissWaiting(
+        trx,
+        structureId,
+        await retention.waitingReportsDue(trx, structureId, limits.cutoff),
+        limits,
+        now,
+      );
       const purged = await purge(trx, structureId, limits.auditCutoff);
-      return anonymised + reports.length + purged > 0
+      return anonymised + reports.length + waiting.length + purged > 0
         ? { done: true }
         : { done: false, reason: 'no file or report due and no audit event to purge' };
     },

@@ -5,6 +5,7 @@ import { requestContext } from '../../http/request-context';
 import { updateFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
 import { hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import {
+  ANONYMISED_TEXT,
   COMPLETE_MESSAGES,
   dateField,
   formFromServiceError,
@@ -215,6 +216,12 @@ export function followUpWebRouter(
           message:
             'Vous ne pouvez pas modifier ce suivi : seul·e la personne à qui il est confié, celle qui l’a planifié ou un·e cadre le peut.',
         });
+      }
+      if (hasCode(err, 'anonymised')) {
+        if (action === 'rouvrir')
+          return redirect(req, res, returnTo, { type: 'error', message: ANONYMISED_TEXT });
+        // Its follow-ups were cancelled with it: said as a change made meanwhile, typing kept.
+        return sendBack({ id, action, form: typed, stale: ANONYMISED_TEXT }, 409, ANONYMISED_TEXT);
       }
       if (!hasCode(err, 'stale_version', 'invalid_transition')) throw err;
       const stale =

@@ -4,14 +4,7 @@ import type { Deps } from '../../container';
 import { createLetterBody } from '../../features/letters/letter-schemas';
 import { requestContext } from '../../http/request-context';
 import { hasCode, NotFoundError } from '../../lib/errors';
-import {
-  compact,
-  dateField,
-  formFromServiceError,
-  formValues,
-  parseWith,
-  type Messages,
-} from '../forms';
+import { compact, dateField, formRefusal, formValues, parseWith, type Messages } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, pageQuery, redirectPastLastPage, staff } from '../page-helpers';
 import { sendPage } from '../render';
@@ -128,9 +121,9 @@ export function personAccessWebRouter(services: Services): Router {
     } catch (err) {
       if (hasCode(err, 'no_postal_address'))
         return renderLetter(req, res, { values, errors: { _form: err.message } }, 422);
-      const form = formFromServiceError(err, values, LETTER_MESSAGES);
-      if (!form) throw err;
-      return renderLetter(req, res, form, 400);
+      const refused = formRefusal(err, values, LETTER_MESSAGES);
+      if (!refused) throw err;
+      return renderLetter(req, res, refused.form, refused.status);
     }
   });
 

@@ -8,7 +8,7 @@ import {
   compact,
   CONTACT_MESSAGES,
   dateField,
-  formFromServiceError,
+  formRefusal,
   formValues,
   parseWith,
   PLAN_MESSAGES,
@@ -175,9 +175,9 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
     try {
       contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
     } catch (err) {
-      const form = formFromServiceError(err, values, CONTACT_MESSAGES);
-      if (!form) throw err;
-      return renderPerson(req, res, personId, { contact: form }, 400);
+      const refused = formRefusal(err, values, CONTACT_MESSAGES);
+      if (!refused) throw err;
+      return renderPerson(req, res, personId, { contact: refused.form }, refused.status);
     }
     await redirect(req, res, `/personnes/${personId}`, {
       type: 'success',
@@ -208,9 +208,9 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
     try {
       await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
     } catch (err) {
-      const form = formFromServiceError(err, values, PLAN_MESSAGES);
-      if (!form) throw err;
-      return renderPerson(req, res, personId, { plan: form }, 400);
+      const refused = formRefusal(err, values, PLAN_MESSAGES);
+      if (!refused) throw err;
+      return renderPerson(req, res, personId, { plan: refused.form }, refused.status);
     }
     await redirect(req, res, `/personnes/${personId}`, {
       type: 'success',

@@ -57,6 +57,7 @@ const REASON_CODE_LABELS: Record<string, string> = {
   ...REJECTION_REASON_LABELS,
   consent_revoked: 'Consentement retiré',
   sla_passed: 'Délai de réponse dépassé',
+  person_anonymised: 'Fiche anonymisée (durée de conservation atteinte)',
 };
 
 const METHOD_LABELS: Record<string, string> = { oral: 'Oral', written: 'Écrit' };

@@ -1,5 +1,5 @@
 import { AppError } from '../../lib/errors';
-import { formFromServiceError, type Messages } from '../forms';
+import { formRefusal, type Messages } from '../forms';
 import type { FormState } from '../views/components';
 
 /**
@@ -42,8 +42,9 @@ const REFUSALS: Record<string, { field?: string; message: string }> = {
 };
 
 /**
- * A refused write as the form shows it back: field errors for invalid input (400), the French
- * refusal for a forbidden, conflicting or rule-breaking one, with its own status. Anything else
+ * A refused write as the form shows it back: field errors for invalid input (400), an anonymised
+ * file (409) as every form says it, the French refusal for a forbidden, conflicting or
+ * rule-breaking one, with its own status. Anything else
  * (404, 5xx) is not the form's business and goes to the error page.
  */
 export function refusedForm(
@@ -52,8 +53,8 @@ export function refusedForm(
   messages: Messages,
   refusals: Record<string, { field?: string; message: string }> = REFUSALS,
 ): { form: FormState; status: number } | null {
-  const invalid = formFromServiceError(err, values, messages);
-  if (invalid) return { form: invalid, status: 400 };
+  const refused = formRefusal(err, values, messages);
+  if (refused) return refused;
   if (!(err instanceof AppError) || ![403, 409, 422].includes(err.status)) return null;
   const r = refusals[err.code] ?? { message: 'L’action n’a pas pu être enregistrée.' };
   return { form: { values, errors: { [r.field ?? '_form']: r.message } }, status: err.status };

@@ -13,7 +13,7 @@ import {
 } from '../../features/reports/report-schemas';
 import type { PublicStructure } from '../../features/reports/report-service';
 import { hasCode, NotFoundError, TooManyRequestsError } from '../../lib/errors';
-import { formFromServiceError, formValues, parseWith } from '../forms';
+import { formRefusal, formValues, parseWith } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, redirectPastLastPage, staff } from '../page-helpers';
 import { sendPage } from '../render';
@@ -179,9 +179,9 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
       // Triaged by someone else meanwhile: the report as decided, the typed reason quoted.
       if (hasCode(err, 'invalid_transition'))
         return renderTriage(req, res, id, staleForm(shown), 409);
-      const form = formFromServiceError(err, shown, TRIAGE_MESSAGES);
-      if (!form) throw err;
-      return renderTriage(req, res, id, form, 400);
+      const refused = formRefusal(err, shown, TRIAGE_MESSAGES);
+      if (!refused) throw err;
+      return renderTriage(req, res, id, refused.form, refused.status);
     }
   });
 

@@ -12,7 +12,7 @@ import {
 } from '../../features/rights/right-schemas';
 import { hasCode, NotFoundError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { parseWith, compact, formValues, versionField } from '../forms';
+import { ANONYMISED_TEXT, parseWith, compact, formValues, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, staff } from '../page-helpers';
 import type { RenderPerson } from '../persons/person-file-router';
@@ -105,6 +105,8 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
       // is a choice.
       if (hasCode(err, 'stale_version'))
         return renderPerson(req, res, personId, { right: { code, form: staleForm(shown) } }, 409);
+      if (hasCode(err, 'anonymised'))
+        return fail({ values: shown, errors: { _form: ANONYMISED_TEXT } }, 409);
       if (hasCode(err, 'right_archived'))
         return fail(
           { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },

@@ -132,8 +132,40 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
     expect(told[0]).toMatchObject({
       title: `2 suivis vous ont été confiés par ${team.manager.name}`,
     });
-    expect(told[0].body).toMatch(/^Pour : (A, B|B, A)$/);
+    expect(told[0].body).toBe('Pour 2 personnes : retrouvez-les dans « Mes actions ».');
     expect(await auditRows({ action: 'person.update', subject_id: a.id })).toHaveLength(1);
+  });
+
+  it('when several follow-ups moved at once and a file is then anonymised, then no notification still names its person', async () => {
+    // A moment of its own: the leaver's move above told worker2 at NOW, and a notification is
+    // unique per recipient, kind, subject and moment.
+    const at = '2026-11-25T11:00:00.000Z';
+    clock.set(at);
+    const known = await createPerson(worker, { alias: 'Dame au parapluie rouge' });
+    const other = await createPerson(worker, { alias: 'Homme du kiosque' });
+    const ids = [
+      await plan(known.id, '2026-12-01T09:00:00Z'),
+      await plan(other.id, '2026-12-02T09:00:00Z'),
+    ];
+    expect((await reassign(manager, { toAssigneeId: team.worker2.id, ids })).status).toBe(200);
+    const told = await testKnex()('notifications').where({
+      recipient_id: team.worker2.id,
+      kind: 'follow_up.reassigned',
+      subject_type: 'user',
+      due_moment: at,
+    });
+    expect(told).toHaveLength(1);
+    // 25 months without activity: the nightly retention anonymises the file.
+    await testKnex()('persons')
+      .where({ id: known.id })
+      .update({ last_activity_at: '2024-10-20T10:00:00Z' });
+    const run = await ctx.deps.services.retention.runStructure(team.structure.id);
+    expect(run.persons.map((p) => p.id)).toEqual([known.id]);
+    const naming = await testKnex()('notifications')
+      .where({ structure_id: team.structure.id })
+      .andWhere((q) => q.whereILike('body', '%parapluie%').orWhereILike('title', '%parapluie%'));
+    expect(naming).toEqual([]);
+    clock.set(NOW);
   });
 
   it('when the new assignee is disabled, of another structure, or not staff, then 422 naming toAssigneeId', async () => {

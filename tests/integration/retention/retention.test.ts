@@ -65,6 +65,8 @@ describe('retention: files without activity are anonymised, old audit events pur
   let oldReport: string;
   let oldDismissed: string;
   let recentDismissed: string;
+  let oldWaiting: string;
+  let recentWaiting: string;
 
   async function fullFile(districtId: string) {
     const food = await createFoodBank();
@@ -189,6 +191,22 @@ describe('retention: files without activity are anonymised, old audit events pur
         .insert([dismissed(LONG_AGO, '1'), dismissed(paris('2026-11-10T10:00:00'), '2')])
         .returning('id')
     ).map((r: { id: string }) => r.id);
+    // Two reports never triaged: one received 25 months ago (its text goes), one last month.
+    const waiting = (at: Date, n: string) => ({
+      structure_id: team.structure.id,
+      receipt_number: `WAITING${n}`,
+      channel: 'public',
+      location_enc: ctx.deps.cipher.encrypt('Rue Lionnaise'),
+      who_enc: ctx.deps.cipher.encrypt('Une femme et deux enfants'),
+      concern_enc: ctx.deps.cipher.encrypt('Ils dorment dans une voiture'),
+      reporter_contact_enc: ctx.deps.cipher.encrypt('06 55 44 33 22'),
+      created_at: at,
+    });
+    [oldWaiting, recentWaiting] = (
+      await testKnex()('reports')
+        .insert([waiting(LONG_AGO, '1'), waiting(paris('2026-11-10T10:00:00'), '2')])
+        .returning('id')
+    ).map((r: { id: string }) => r.id);
     // Audit events: one older than both cutoffs (12 months before the fixed clock, and before the
     // database's own clock, which the purge also requires, whatever the day the test runs), one
     // two months before the later of the two clocks (recent by both, also once the real date has
@@ -237,6 +255,7 @@ describe('retention: files without activity are anonymised, old audit events pur
           followUps: 1,
           rightNotes: 2,
           referrals: 1,
+          openReferrals: 1,
           referralEvents: 1,
           reports: 1,
           notifications: 2,
@@ -244,12 +263,17 @@ describe('retention: files without activity are anonymised, old audit events pur
       },
     ]);
     expect(report.dismissedReports).toEqual([oldDismissed]);
+    expect(report.waitingReports).toEqual([oldWaiting]);
     expect(progress).toEqual([1]);
+    expect(await testKnex()('reports').where({ id: oldWaiting }).first()).toMatchObject({
+      triaged_at: null,
+      anonymised_at: null,
+    });
     expect(await persons()).toEqual(before.persons);
     expect(await auditCount()).toBe(before.audit);
   });
 
-  it('when run, then the file loses its identity and free text everywhere, keeps what statistics need, and the numbers are the same', async () => {
+  it('when run, then the file loses its identity and free text everywhere, keeps what statistics need, and the numbers are the same but for its open referral, cancelled', async () => {
     const before = await aggregates(team.structure.id);
     const observedBefore = await observed();
     expect(observedBefore[0].totals).toMatchObject({ identified: 2, reached: 2, obtained: 2 });
@@ -265,6 +289,35 @@ describe('retention: files without activity are anonymised, old audit events pur
       expect(ctx.deps.cipher.decrypt(gone[col])).toBe('');
     const kept = await testKnex()('reports').where({ id: recentDismissed }).first();
     expect(ctx.deps.cipher.decrypt(kept.concern_enc)).toBe('Il a l’air perdu');
+    // The report never triaged for 25 months is dismissed by the system and loses its text; the
+    // one received last month still waits, whole.
+    expect(report.waitingReports).toEqual([oldWaiting]);
+    const expired = await testKnex()('reports').where({ id: oldWaiting }).first();
+    expect(expired).toMatchObject({
+      triaged_at: NOW,
+      triaged_by: null,
+      triage_action: 'dismiss',
+      person_id: null,
+      who_enc: null,
+      reporter_contact_enc: null,
+      anonymised_at: NOW,
+    });
+    for (const col of ['location_enc', 'concern_enc', 'triage_reason_enc'])
+      expect(ctx.deps.cipher.decrypt(expired[col])).toBe('');
+    const waits = await testKnex()('reports').where({ id: recentWaiting }).first();
+    expect(waits).toMatchObject({ triaged_at: null, anonymised_at: null });
+    expect(ctx.deps.cipher.decrypt(waits.concern_enc)).toBe('Ils dorment dans une voiture');
+    expect(
+      await testKnex()('audit_events').where({
+        action: 'report.anonymise',
+        subject_id: oldWaiting,
+      }),
+    ).toEqual([
+      expect.objectContaining({
+        actor_id: null,
+        details: { reason: 'retention', retentionMonths: 24, dismissed: 'never_triaged' },
+      }),
+    ]);
     expect(
       await testKnex()('audit_events').where({
         action: 'report.anonymise',
@@ -306,7 +359,41 @@ describe('retention: files without activity are anonymised, old audit events pur
     const ref = await testKnex()('referrals').where({ id: oldReferral }).first();
     expect(ctx.deps.cipher.decrypt(ref.reason_enc)).toBe('');
     expect(ref.shared_summary_enc).toBeNull();
-    expect(ref.status).toBe('requested');
+    // Still open, it is cancelled by the system: no partner moves it or writes on it any more.
+    expect(ref).toMatchObject({
+      status: 'cancelled',
+      status_reason_code: 'person_anonymised',
+      closed_at: NOW,
+    });
+    expect(
+      await testKnex()('referral_events')
+        .where({ referral_id: oldReferral, to_status: 'cancelled' })
+        .select('from_status', 'actor_kind', 'actor_id', 'reason_code', 'note_enc'),
+    ).toEqual([
+      {
+        from_status: 'requested',
+        actor_kind: 'system',
+        actor_id: null,
+        reason_code: 'person_anonymised',
+        note_enc: null,
+      },
+    ]);
+    expect(
+      await testKnex()('audit_events').where({
+        action: 'referral.transition',
+        subject_id: oldReferral,
+      }),
+    ).toEqual([
+      expect.objectContaining({
+        actor_id: null,
+        details: {
+          from: 'requested',
+          to: 'cancelled',
+          by: 'system',
+          reasonCode: 'person_anonymised',
+        },
+      }),
+    ]);
     // The report triaged into the file keeps its receipt, dates and action, not what it said.
     const signal = await testKnex()('reports').where({ id: oldReport }).first();
     expect(signal).toMatchObject({
@@ -345,9 +432,25 @@ describe('retention: files without activity are anonymised, old audit events pur
     expect(reads.map((r) => r.subject_id)).toEqual([recent]);
     expect(await testKnex()('audit_events').where({ action: 'audit.purge' })).toHaveLength(1);
 
-    // The other file is untouched; every number statistics are made of is the same.
+    // The other file is untouched; every number statistics are made of is the same, but for
+    // the open referral now cancelled: the file was supported through it, and is in contact.
     expect(await testKnex()('persons').where({ id: recent }).first()).toEqual(recentBefore);
-    expect(await aggregates(team.structure.id)).toEqual(before);
+    const after = await aggregates(team.structure.id);
+    expect(before.byStatus).toEqual([{ status: 'supported', n: 2 }]);
+    expect(after.byStatus).toEqual([
+      { status: 'in_contact', n: 1 },
+      { status: 'supported', n: 1 },
+    ]);
+    expect(after.referrals).toEqual(
+      before.referrals.map((r) =>
+        r.partner_id === ref.partner_id ? { ...r, status: 'cancelled' } : r,
+      ),
+    );
+    expect({ ...after, byStatus: [], referrals: [] }).toEqual({
+      ...before,
+      byStatus: [],
+      referrals: [],
+    });
     // And the observation API answers the same, whole and by each grouping.
     expect(await observed()).toEqual(observedBefore);
   });
@@ -357,6 +460,7 @@ describe('retention: files without activity are anonymised, old audit events pur
     const report = await ctx.deps.services.retention.runStructure(team.structure.id);
     expect(report.persons).toEqual([]);
     expect(report.dismissedReports).toEqual([]);
+    expect(report.waitingReports).toEqual([]);
     expect(report.auditEventsPurged).toBe(0);
     expect(await persons()).toEqual(before.persons);
     expect(await auditCount()).toBe(before.audit);

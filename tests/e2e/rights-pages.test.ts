@@ -2,7 +2,7 @@ import { fixedClock } from '../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam } from '../setup/factories';
-import { csrfOf, inputValue } from './html';
+import { csrfOf, inputValue, versionOf } from './html';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
 
@@ -127,10 +127,46 @@ describe('rights pages over HTTP', () => {
         code: 'aide_ancienne',
         version: '0',
         status: 'obtained',
+        note: 'Demande déposée en mairie',
       });
       expect(archived.status).toBe(422);
       expect(archived.text).toContain('Ce droit est archivé');
+      expect(archived.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(archived.text).toContain('>Demande déposée en mairie</textarea>');
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
+    });
+
+    it('when the aid a person tracks is archived, then its form stays with a note saying so, and a change from it is saved', async () => {
+      await admin.post('/api/rights').send({ code: 'aide_chauffage', label: 'Aide au chauffage' });
+      const id = await newPerson();
+      await worker
+        .put(`/api/persons/${id}/rights/aide_chauffage`)
+        .send({ status: 'claim_in_progress' });
+      await admin.patch('/api/rights/aide_chauffage').send({ archived: true, version: 1 });
+
+      const page = await worker.get(`/personnes/${id}`);
+      const item = page.text.slice(page.text.indexOf('id="droit-aide_chauffage"'));
+      expect(item).toContain('(archivé)');
+      expect(item).toContain('Cette aide est archivée');
+      expect(item).toContain('id="droit-aide_chauffage-status"');
+      // Not offered to start tracking again.
+      expect(page.text).not.toContain('<option value="aide_chauffage"');
+
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aide_chauffage',
+        version: versionOf(item),
+        status: 'obtained',
+        reason: '',
+        monthlyAmount: '30',
+        note: 'Accordée pour l’hiver',
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/personnes/${id}#droit-aide_chauffage`);
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row).toMatchObject({ status: 'obtained', monthly_amount_cents: 3000, version: 2 });
+      expect((await worker.get(`/personnes/${id}`)).text).toContain(
+        'Droit « Aide au chauffage » : obtenu.',
+      );
     });
 
     it('when a tracked right is changed from a stale page, then 409 shows the newer change with the typed values kept and the saved version, and saving again applies them', async () => {

@@ -29,6 +29,14 @@ export type NonTakeUpReason = (typeof NON_TAKE_UP_REASONS)[number];
 /** The status a non-take-up reason goes with, and only it. */
 export const REASON_STATUS: RightStatus = 'not_claimed';
 
+/**
+ * Whether a person's right may be written now. An archived right of the catalogue is no longer
+ * set for someone who does not track it yet, but one a person tracks stays updatable: the
+ * product measures how each right ends, so its status, reason, amount and note must still move.
+ */
+export const maySetRight = (right: { archivedAt: Date | null }, tracked: boolean): boolean =>
+  !right.archivedAt || tracked;
+
 /** The largest monthly amount taken, in euros: beyond it the figure is a typing mistake. */
 const MAX_MONTHLY_AMOUNT = 100000;
 

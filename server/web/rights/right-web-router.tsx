@@ -105,9 +105,24 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
       // is a choice.
       if (hasCode(err, 'stale_version'))
         return renderPerson(req, res, personId, { right: { code, form: staleForm(shown) } }, 409);
+      // Refused only for a person who does not track the right (maySetRight): whichever form
+      // sent it, the form adding a right shows why, with what was typed.
       if (hasCode(err, 'right_archived'))
-        return fail(
-          { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },
+        return renderPerson(
+          req,
+          res,
+          personId,
+          {
+            right: {
+              code: '',
+              form: {
+                values: { ...shown, code },
+                errors: {
+                  code: 'Ce droit est archivé : il n’est plus proposé pour un nouveau suivi. Choisissez-en un autre, ou demandez à un administrateur de le restaurer.',
+                },
+              },
+            },
+          },
           422,
         );
       // An unknown right (the person was found: a missing person stays the 404 page).

@@ -88,6 +88,51 @@ describe('rights pages over HTTP', () => {
       expect(inputValue(page.text, 'droit-aspa-monthlyAmount')).toBe('287,5');
     });
 
+    it('when an obtained right is moved to another status from its form, then the amount it showed is dropped rather than refused', async () => {
+      const id = await newPerson();
+      await worker
+        .put(`/api/persons/${id}/rights/aah`)
+        .send({ status: 'obtained', monthlyAmount: 1016.05 });
+      const page = await worker.get(`/personnes/${id}`);
+      const item = page.text.slice(page.text.indexOf('id="droit-aah"'));
+      const shownAmount = inputValue(item, 'droit-aah-monthlyAmount');
+      expect(shownAmount).toBe('1016,05');
+      // The form as the browser sends it: every field as shown, only the status changed.
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aah',
+        version: versionOf(item),
+        status: 'refused',
+        reason: '',
+        monthlyAmount: shownAmount!,
+        note: 'Révision : droit supprimé par la MDPH',
+      });
+      expect(res.status).toBe(303);
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row).toMatchObject({ status: 'refused', monthly_amount_cents: null, version: 2 });
+      // The API keeps its strict rule.
+      const api = await worker
+        .put(`/api/persons/${id}/rights/aah`)
+        .send({ status: 'abandoned', monthlyAmount: 10, version: 2 });
+      expect(api.status).toBe(400);
+    });
+
+    it('when an amount is typed with a status other than obtained on the form adding a right, then the message says the amount is for an obtained right', async () => {
+      const id = await newPerson();
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'apl',
+        version: '0',
+        status: 'claim_in_progress',
+        reason: '',
+        monthlyAmount: '250',
+        note: '',
+      });
+      expect(res.status).toBe(400);
+      expect(res.text).toMatch(
+        /<p id="droit-nouveau-monthlyAmount-error" class="fr-error-text">Le montant mensuel ne s’indique que pour un droit obtenu/,
+      );
+      expect(inputValue(res.text, 'droit-nouveau-monthlyAmount')).toBe('250');
+    });
+
     it('when not claimed is sent without a reason, then 400 keeps what was typed and the message sits by the reason', async () => {
       const id = await newPerson();
       const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {

@@ -4,6 +4,7 @@ import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import {
+  AMOUNT_STATUS,
   createRightBody,
   REASON_STATUS,
   rightCode,
@@ -78,7 +79,11 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
         // A tracked right's form keeps its old reason selected: moving on from not claimed
         // drops it rather than refusing the move.
         ...(given.reason && given.status === REASON_STATUS ? { reason: given.reason } : {}),
-        ...(typeof monthlyAmount === 'number' ? { monthlyAmount } : {}),
+        // And its saved amount filled in: moving on from obtained drops it too. On the form
+        // adding a right the amount was typed, so a status it does not fit is said instead.
+        ...(typeof monthlyAmount === 'number' && (formCode === '' || given.status === AMOUNT_STATUS)
+          ? { monthlyAmount }
+          : {}),
         ...(given.note ? { note: given.note } : {}),
         ...(version !== undefined ? { version } : {}),
       },

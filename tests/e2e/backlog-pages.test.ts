@@ -156,6 +156,40 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(person.referent_id).toBe(team.worker2.id);
   });
 
+  it('when a leaver holds no open follow-up but is still référent of active files, then "Travail de" offers them; files all closed, not', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const disabled = await createUser(team.structure.id, 'worker', { name: 'Parti Désactivé' });
+    const observer = await createUser(team.structure.id, 'worker', { name: 'Devenu Observateur' });
+    const closedOnly = await createUser(team.structure.id, 'worker', { name: 'Dossiers Clos' });
+    for (const [u, closed] of [
+      [disabled, false],
+      [observer, false],
+      [closedOnly, true],
+    ] as const)
+      await testKnex()('persons').insert({
+        structure_id: team.structure.id,
+        alias: `Suivi par ${u.name}`,
+        source: 'outreach',
+        referent_id: u.id,
+        created_at: NOW,
+        ...(closed ? { closed_at: NOW, closed_reason: 'moved' } : {}),
+      });
+    await testKnex()('users')
+      .whereIn('id', [disabled.id, closedOnly.id])
+      .update({ disabled_at: NOW });
+    await testKnex()('users').where({ id: observer.id }).update({ role: 'observer' });
+
+    const home = (await manager.get('/')).text;
+    const from = home.slice(home.indexOf('id="fromAssigneeId"'));
+    const leavers = from.slice(0, from.indexOf('</select>'));
+    expect(leavers).toContain(`<option value="${disabled.id}">Parti Désactivé</option>`);
+    expect(leavers).toContain(`<option value="${observer.id}">Devenu Observateur</option>`);
+    expect(leavers).not.toContain(closedOnly.id);
+    // Neither may receive work.
+    const to = home.slice(home.indexOf('id="toAssigneeId"'));
+    expect(to.slice(0, to.indexOf('</select>'))).not.toContain(disabled.id);
+  });
+
   it('when a user marks all notifications as read from the page, then none is left unread', async () => {
     const worker2 = await loginAs(ctx.app, team.worker2.email);
     const page = await worker2.get('/notifications');

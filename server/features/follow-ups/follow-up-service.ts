@@ -34,7 +34,10 @@ export interface FollowUpServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lock' | 'exists' | 'touch' | 'moveReferent'>;
+  persons: Pick<
+    PersonService,
+    'lock' | 'exists' | 'touch' | 'moveReferent' | 'activeFileReferents'
+  >;
   users: Pick<UserService, 'findActiveStaff' | 'findAnyInStructure'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
@@ -276,9 +279,17 @@ export function createFollowUpService({
       });
     },
 
-    /** Who holds open follow-ups (disabled users included): whose work a manager may move. */
-    async holders(actor: Actor) {
-      return followUps.holders(knex, actor.structureId);
+    /**
+     * Whose work a manager may move: who holds open follow-ups or is still référent of an active
+     * file, disabled or no longer staff included (a leaver holding files only is one too: their
+     * files would get no no-contact reminder, having no active référent).
+     */
+    async holders(actor: Actor): Promise<{ id: string; name: string }[]> {
+      const [holding, referents] = await Promise.all([
+        followUps.holders(knex, actor.structureId),
+        persons.activeFileReferents(knex, actor.structureId),
+      ]);
+      return [...new Map([...holding, ...referents].map((u) => [u.id, u])).values()];
     },
 
     /** A person's référent changed: their open follow-ups held by the former one move too. */

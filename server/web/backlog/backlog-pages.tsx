@@ -92,7 +92,10 @@ export function BacklogPage({
   teams?: { id: string; name: string }[];
   /** Active workers and managers: who work may be handed to. */
   staff: Staff;
-  /** Whose work may be moved: the assignees seen in the backlog and the active staff. */
+  /**
+   * Whose work may be moved: the active staff, and whoever holds open follow-ups or is référent
+   * of active files (leavers included).
+   */
   leavers: Staff;
 }) {
   const { groupBy, groups, totals } = backlog;

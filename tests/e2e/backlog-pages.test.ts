@@ -88,7 +88,7 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(back);
     const after = await manager.get(back);
-    expect(after.text).toContain('1 suivi confié ; la personne en est avertie.');
+    expect(after.text).toContain('1 suivi confié ; la personne choisie en est avertie.');
     expect((await testKnex()('follow_ups').where({ id: followUps[0] }).first()).assignee_id).toBe(
       team.worker2.id,
     );
@@ -150,7 +150,7 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
       });
     expect(res.status).toBe(303);
     expect((await manager.get('/')).text).toContain(
-      '1 suivi confié et 1 dossier de référent·e ; la personne en est avertie.',
+      '1 suivi confié et 1 dossier de référent·e confié ; la personne choisie en est avertie.',
     );
     const person = await testKnex()('persons').where({ id: personId }).first();
     expect(person.referent_id).toBe(team.worker2.id);
@@ -188,6 +188,48 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     // Neither may receive work.
     const to = home.slice(home.indexOf('id="toAssigneeId"'));
     expect(to.slice(0, to.indexOf('</select>'))).not.toContain(disabled.id);
+  });
+
+  it("when a leaver's files alone are handed on from the page, then the flash says so and the new référent is told; when nothing moves, the flash says nothing was sent", async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const leaver = await createUser(team.structure.id, 'worker', { name: 'Léa Partie' });
+    const recipient = await createUser(team.structure.id, 'worker');
+    await testKnex()('persons').insert(
+      ['Femme, parvis', 'Homme, quai'].map((alias) => ({
+        structure_id: team.structure.id,
+        alias,
+        source: 'outreach',
+        referent_id: leaver.id,
+        created_at: NOW,
+      })),
+    );
+    await testKnex()('users').where({ id: leaver.id }).update({ disabled_at: NOW });
+    const send = async () =>
+      manager
+        .post('/equipe/confier-tout')
+        .type('form')
+        .send({
+          _csrf: csrfOf((await manager.get('/')).text),
+          fromAssigneeId: leaver.id,
+          toAssigneeId: recipient.id,
+          referents: '1',
+        });
+
+    expect((await send()).status).toBe(303);
+    const moved = (await manager.get('/')).text;
+    expect(moved).toContain(
+      '2 dossiers de référent·e confiés ; la personne choisie en est avertie.',
+    );
+    expect(moved).not.toContain('0 suivi');
+    const told = await testKnex()('notifications').where({ recipient_id: recipient.id });
+    expect(told.map((n) => n.kind)).toEqual(['person.referent_reassigned']);
+    expect(told[0].title).toContain('2 dossiers');
+
+    expect((await send()).status).toBe(303);
+    expect((await manager.get('/')).text).toContain(
+      'Rien n’a été confié : aucun suivi ouvert ni dossier à reprendre. Personne n’a été averti.',
+    );
+    expect(await testKnex()('notifications').where({ recipient_id: recipient.id })).toHaveLength(1);
   });
 
   it('when a user marks all notifications as read from the page, then none is left unread', async () => {

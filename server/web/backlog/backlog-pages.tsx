@@ -209,7 +209,9 @@ export function BacklogPage({
         </h2>
         <p class="fr-text--sm">
           Pour un départ ou une longue absence : tous ses suivis ouverts passent à la personne
-          choisie, qui en est avertie ; leurs échéances restent les mêmes.
+          choisie, et, si la case est cochée, les dossiers dont elle est référente ; leurs échéances
+          restent les mêmes. La personne choisie est avertie du nombre de suivis et de dossiers
+          qu’elle reprend.
         </p>
         <form method="post" action="/equipe/confier-tout">
           <Csrf token={ctx.csrfToken} />

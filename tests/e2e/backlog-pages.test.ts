@@ -65,6 +65,26 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(mine.text).toContain('<h1>Mes actions</h1>');
   });
 
+  it('when an items page is opened from a backlog narrowed to a team, then its back link keeps the team', async () => {
+    const admin = await loginAs(ctx.app, team.admin.email);
+    const created = await admin
+      .post('/api/teams')
+      .send({ name: 'Équipe mobile', memberIds: [team.worker.id] });
+    expect(created.status).toBe(201);
+    const teamId = created.body.id as string;
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const narrowed = await manager.get(`/?groupBy=assignee&teamId=${teamId}`);
+    const link = `/equipe/elements?groupBy=assignee&amp;key=${team.worker.id}&amp;bucket=d0_7&amp;teamId=${teamId}`;
+    expect(narrowed.text).toContain(`href="${link}"`);
+
+    const items = await manager.get(link.replace(/&amp;/g, '&'));
+    expect(items.status).toBe(200);
+    expect(items.text).toContain(`href="/?groupBy=assignee&amp;teamId=${teamId}"`);
+    // Without a team filter, the link has none.
+    const all = await manager.get(`/equipe/elements?groupBy=team&key=${teamId}&bucket=d0_7`);
+    expect(all.text).toContain('href="/?groupBy=team"');
+  });
+
   it('when a worker opens the home or an items page, then "Mes actions", and the items are refused', async () => {
     const worker = await loginAs(ctx.app, team.worker.email);
     const home = await worker.get('/');

@@ -65,6 +65,13 @@ export function itemsHref(a: ItemsAddress, page = 1): string {
   return `/equipe/elements?${q.toString()}`;
 }
 
+/** The backlog an items page was opened from: its grouping and team filter. */
+function backlogHref(a: Pick<ItemsAddress, 'groupBy' | 'teamId'>): string {
+  const q = new URLSearchParams({ groupBy: a.groupBy });
+  if (a.teamId) q.set('teamId', a.teamId);
+  return `/?${q.toString()}`;
+}
+
 type Staff = { id: string; name: string }[];
 
 function StaffOptions({ staff, placeholder }: { staff: Staff; placeholder: string }) {
@@ -365,10 +372,7 @@ export function BacklogItemsPage({
   return (
     <Layout title={title} ctx={ctx} nav="backlog">
       <p>
-        <a
-          class="fr-link fr-icon-arrow-left-line fr-link--icon-left"
-          href={`/?groupBy=${address.groupBy}`}
-        >
+        <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href={backlogHref(address)}>
           Tableau de l’équipe
         </a>
       </p>

@@ -39,8 +39,9 @@ export function lengthMessage(issue: z.core.$ZodIssue, typed?: string): string |
 }
 
 /**
- * The one place a zod issue becomes French: a length issue says the length, anything else takes
- * the field's own message.
+ * The one place a zod issue becomes French: a length issue says the length; a schema's own rule
+ * that names itself (`params.rule`) takes the message keyed `field:rule` when there is one, as a
+ * service's refusal does (`formFromServiceError`); anything else takes the field's own message.
  */
 export function issueMessage(
   issue: z.core.$ZodIssue,
@@ -48,7 +49,9 @@ export function issueMessage(
   values: Record<string, string>,
   messages: Messages,
 ): string {
-  return lengthMessage(issue, values[field]) ?? messages[field] ?? GENERIC;
+  const rule = issue.code === 'custom' ? issue.params?.rule : undefined;
+  const ruled = typeof rule === 'string' ? messages[`${field}:${rule}`] : undefined;
+  return lengthMessage(issue, values[field]) ?? ruled ?? messages[field] ?? GENERIC;
 }
 
 /** Form bodies are flat strings; anything else (arrays from repeated names) is dropped. */

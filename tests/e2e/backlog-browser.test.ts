@@ -82,7 +82,7 @@ describe("the manager's desk in the browser", () => {
     await page.getByRole('button', { name: 'Confier le travail' }).click();
     await see(
       page.getByRole('status'),
-      '2 suivis confiés et 1 dossier de référent·e ; la personne en est avertie.',
+      '2 suivis confiés et 1 dossier de référent·e confié ; la personne choisie en est avertie.',
     );
     await checkPage(page, '32-tableau-equipe-confie');
 
@@ -91,8 +91,12 @@ describe("the manager's desk in the browser", () => {
     await colleague.goto(`${served.base}/notifications`);
     await see(colleague.locator('main'), `2 suivis vous ont été confiés par ${team.manager.name}`);
     await see(colleague.locator('main'), 'Pour : Femme ~40 ans, gare routière');
+    await see(
+      colleague.locator('main'),
+      `Vous êtes désormais référent·e d’un dossier, confié par ${team.manager.name}`,
+    );
     await colleague.getByRole('button', { name: 'Tout marquer comme lu' }).click();
-    await see(colleague.getByRole('status'), 'marquée comme lue');
+    await see(colleague.getByRole('status'), '2 notifications marquées comme lues');
     await checkPage(colleague, '33-notifications-tout-lu');
     expect(problems).toEqual([]);
   }, 60000);

@@ -65,6 +65,26 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(mine.text).toContain('<h1>Mes actions</h1>');
   });
 
+  it('when an items page is opened from a backlog narrowed to a team, then its back link keeps the team', async () => {
+    const admin = await loginAs(ctx.app, team.admin.email);
+    const created = await admin
+      .post('/api/teams')
+      .send({ name: 'Équipe mobile', memberIds: [team.worker.id] });
+    expect(created.status).toBe(201);
+    const teamId = created.body.id as string;
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const narrowed = await manager.get(`/?groupBy=assignee&teamId=${teamId}`);
+    const link = `/equipe/elements?groupBy=assignee&amp;key=${team.worker.id}&amp;bucket=d0_7&amp;teamId=${teamId}`;
+    expect(narrowed.text).toContain(`href="${link}"`);
+
+    const items = await manager.get(link.replace(/&amp;/g, '&'));
+    expect(items.status).toBe(200);
+    expect(items.text).toContain(`href="/?groupBy=assignee&amp;teamId=${teamId}"`);
+    // Without a team filter, the link has none.
+    const all = await manager.get(`/equipe/elements?groupBy=team&key=${teamId}&bucket=d0_7`);
+    expect(all.text).toContain('href="/?groupBy=team"');
+  });
+
   it('when a worker opens the home or an items page, then "Mes actions", and the items are refused', async () => {
     const worker = await loginAs(ctx.app, team.worker.email);
     const home = await worker.get('/');
@@ -88,7 +108,7 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(back);
     const after = await manager.get(back);
-    expect(after.text).toContain('1 suivi confié ; la personne en est avertie.');
+    expect(after.text).toContain('1 suivi confié ; la personne choisie en est avertie.');
     expect((await testKnex()('follow_ups').where({ id: followUps[0] }).first()).assignee_id).toBe(
       team.worker2.id,
     );
@@ -150,10 +170,86 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
       });
     expect(res.status).toBe(303);
     expect((await manager.get('/')).text).toContain(
-      '1 suivi confié et 1 dossier de référent·e ; la personne en est avertie.',
+      '1 suivi confié et 1 dossier de référent·e confié ; la personne choisie en est avertie.',
     );
     const person = await testKnex()('persons').where({ id: personId }).first();
     expect(person.referent_id).toBe(team.worker2.id);
+  });
+
+  it('when a leaver holds no open follow-up but is still référent of active files, then "Travail de" offers them; files all closed, not', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const disabled = await createUser(team.structure.id, 'worker', { name: 'Parti Désactivé' });
+    const observer = await createUser(team.structure.id, 'worker', { name: 'Devenu Observateur' });
+    const closedOnly = await createUser(team.structure.id, 'worker', { name: 'Dossiers Clos' });
+    for (const [u, closed] of [
+      [disabled, false],
+      [observer, false],
+      [closedOnly, true],
+    ] as const)
+      await testKnex()('persons').insert({
+        structure_id: team.structure.id,
+        alias: `Suivi par ${u.name}`,
+        source: 'outreach',
+        referent_id: u.id,
+        created_at: NOW,
+        ...(closed ? { closed_at: NOW, closed_reason: 'moved' } : {}),
+      });
+    await testKnex()('users')
+      .whereIn('id', [disabled.id, closedOnly.id])
+      .update({ disabled_at: NOW });
+    await testKnex()('users').where({ id: observer.id }).update({ role: 'observer' });
+
+    const home = (await manager.get('/')).text;
+    const from = home.slice(home.indexOf('id="fromAssigneeId"'));
+    const leavers = from.slice(0, from.indexOf('</select>'));
+    expect(leavers).toContain(`<option value="${disabled.id}">Parti Désactivé</option>`);
+    expect(leavers).toContain(`<option value="${observer.id}">Devenu Observateur</option>`);
+    expect(leavers).not.toContain(closedOnly.id);
+    // Neither may receive work.
+    const to = home.slice(home.indexOf('id="toAssigneeId"'));
+    expect(to.slice(0, to.indexOf('</select>'))).not.toContain(disabled.id);
+  });
+
+  it("when a leaver's files alone are handed on from the page, then the flash says so and the new référent is told; when nothing moves, the flash says nothing was sent", async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const leaver = await createUser(team.structure.id, 'worker', { name: 'Léa Partie' });
+    const recipient = await createUser(team.structure.id, 'worker');
+    await testKnex()('persons').insert(
+      ['Femme, parvis', 'Homme, quai'].map((alias) => ({
+        structure_id: team.structure.id,
+        alias,
+        source: 'outreach',
+        referent_id: leaver.id,
+        created_at: NOW,
+      })),
+    );
+    await testKnex()('users').where({ id: leaver.id }).update({ disabled_at: NOW });
+    const send = async () =>
+      manager
+        .post('/equipe/confier-tout')
+        .type('form')
+        .send({
+          _csrf: csrfOf((await manager.get('/')).text),
+          fromAssigneeId: leaver.id,
+          toAssigneeId: recipient.id,
+          referents: '1',
+        });
+
+    expect((await send()).status).toBe(303);
+    const moved = (await manager.get('/')).text;
+    expect(moved).toContain(
+      '2 dossiers de référent·e confiés ; la personne choisie en est avertie.',
+    );
+    expect(moved).not.toContain('0 suivi');
+    const told = await testKnex()('notifications').where({ recipient_id: recipient.id });
+    expect(told.map((n) => n.kind)).toEqual(['person.referent_reassigned']);
+    expect(told[0].title).toContain('2 dossiers');
+
+    expect((await send()).status).toBe(303);
+    expect((await manager.get('/')).text).toContain(
+      'Rien n’a été confié : aucun suivi ouvert ni dossier à reprendre. Personne n’a été averti.',
+    );
+    expect(await testKnex()('notifications').where({ recipient_id: recipient.id })).toHaveLength(1);
   });
 
   it('when a user marks all notifications as read from the page, then none is left unread', async () => {

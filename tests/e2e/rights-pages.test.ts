@@ -2,7 +2,7 @@ import { fixedClock } from '../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam } from '../setup/factories';
-import { csrfOf, inputValue } from './html';
+import { csrfOf, inputValue, versionOf } from './html';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
 
@@ -88,6 +88,51 @@ describe('rights pages over HTTP', () => {
       expect(inputValue(page.text, 'droit-aspa-monthlyAmount')).toBe('287,5');
     });
 
+    it('when an obtained right is moved to another status from its form, then the amount it showed is dropped rather than refused', async () => {
+      const id = await newPerson();
+      await worker
+        .put(`/api/persons/${id}/rights/aah`)
+        .send({ status: 'obtained', monthlyAmount: 1016.05 });
+      const page = await worker.get(`/personnes/${id}`);
+      const item = page.text.slice(page.text.indexOf('id="droit-aah"'));
+      const shownAmount = inputValue(item, 'droit-aah-monthlyAmount');
+      expect(shownAmount).toBe('1016,05');
+      // The form as the browser sends it: every field as shown, only the status changed.
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aah',
+        version: versionOf(item),
+        status: 'refused',
+        reason: '',
+        monthlyAmount: shownAmount!,
+        note: 'Révision : droit supprimé par la MDPH',
+      });
+      expect(res.status).toBe(303);
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row).toMatchObject({ status: 'refused', monthly_amount_cents: null, version: 2 });
+      // The API keeps its strict rule.
+      const api = await worker
+        .put(`/api/persons/${id}/rights/aah`)
+        .send({ status: 'abandoned', monthlyAmount: 10, version: 2 });
+      expect(api.status).toBe(400);
+    });
+
+    it('when an amount is typed with a status other than obtained on the form adding a right, then the message says the amount is for an obtained right', async () => {
+      const id = await newPerson();
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'apl',
+        version: '0',
+        status: 'claim_in_progress',
+        reason: '',
+        monthlyAmount: '250',
+        note: '',
+      });
+      expect(res.status).toBe(400);
+      expect(res.text).toMatch(
+        /<p id="droit-nouveau-monthlyAmount-error" class="fr-error-text">Le montant mensuel ne s’indique que pour un droit obtenu/,
+      );
+      expect(inputValue(res.text, 'droit-nouveau-monthlyAmount')).toBe('250');
+    });
+
     it('when not claimed is sent without a reason, then 400 keeps what was typed and the message sits by the reason', async () => {
       const id = await newPerson();
       const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
@@ -127,10 +172,46 @@ describe('rights pages over HTTP', () => {
         code: 'aide_ancienne',
         version: '0',
         status: 'obtained',
+        note: 'Demande déposée en mairie',
       });
       expect(archived.status).toBe(422);
       expect(archived.text).toContain('Ce droit est archivé');
+      expect(archived.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(archived.text).toContain('>Demande déposée en mairie</textarea>');
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
+    });
+
+    it('when the aid a person tracks is archived, then its form stays with a note saying so, and a change from it is saved', async () => {
+      await admin.post('/api/rights').send({ code: 'aide_chauffage', label: 'Aide au chauffage' });
+      const id = await newPerson();
+      await worker
+        .put(`/api/persons/${id}/rights/aide_chauffage`)
+        .send({ status: 'claim_in_progress' });
+      await admin.patch('/api/rights/aide_chauffage').send({ archived: true, version: 1 });
+
+      const page = await worker.get(`/personnes/${id}`);
+      const item = page.text.slice(page.text.indexOf('id="droit-aide_chauffage"'));
+      expect(item).toContain('(archivé)');
+      expect(item).toContain('Cette aide est archivée');
+      expect(item).toContain('id="droit-aide_chauffage-status"');
+      // Not offered to start tracking again.
+      expect(page.text).not.toContain('<option value="aide_chauffage"');
+
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aide_chauffage',
+        version: versionOf(item),
+        status: 'obtained',
+        reason: '',
+        monthlyAmount: '30',
+        note: 'Accordée pour l’hiver',
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/personnes/${id}#droit-aide_chauffage`);
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row).toMatchObject({ status: 'obtained', monthly_amount_cents: 3000, version: 2 });
+      expect((await worker.get(`/personnes/${id}`)).text).toContain(
+        'Droit « Aide au chauffage » : obtenu.',
+      );
     });
 
     it('when a tracked right is changed from a stale page, then 409 shows the newer change with the typed values kept and the saved version, and saving again applies them', async () => {

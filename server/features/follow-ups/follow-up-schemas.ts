@@ -102,6 +102,8 @@ export const followUpParams = z.object({ id: uuid() }).strict();
 export const FOLLOW_UP_DUE = 'follow_up.due';
 /** The notification a worker gets when a manager hands them follow-ups. */
 export const FOLLOW_UP_REASSIGNED = 'follow_up.reassigned';
+/** The notification a worker gets when a manager makes them référent of a leaver's files. */
+export const REFERENT_FILES_REASSIGNED = 'person.referent_reassigned';
 
 /* Response bodies, for the OpenAPI document. */
 

@@ -24,6 +24,7 @@ import { type FollowUpRepository, type FollowUp, type FollowUpPatch } from './fo
 import {
   FOLLOW_UP_DUE,
   FOLLOW_UP_REASSIGNED,
+  REFERENT_FILES_REASSIGNED,
   type CreateFollowUpInput,
   type ListFollowUpsQuery,
   type ReassignFollowUpsInput,
@@ -34,7 +35,10 @@ export interface FollowUpServiceDeps {
   audit: AuditTrail;
   knex: Knex;
   uow: UnitOfWork;
-  persons: Pick<PersonService, 'lockInScope' | 'lockForWrite' | 'touch' | 'moveReferent'>;
+  persons: Pick<
+    PersonService,
+    'lockInScope' | 'lockForWrite' | 'touch' | 'moveReferent' | 'activeFileReferents'
+  >;
   users: Pick<UserService, 'findActiveStaff' | 'findAnyInStructure'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
   cipher: Pick<Cipher, 'encryptOptional' | 'decryptOptional'>;
@@ -237,6 +241,7 @@ export function createFollowUpService({
       return uow(async (trx, outbox) => {
         const to = await activeStaff(trx, actor, input.toAssigneeId);
         let rows;
+        let from: { id: string; name: string } | null = null;
         if (input.ids) {
           const ids = [...new Set(input.ids)];
           rows = await followUps.lockOpen(trx, actor.structureId, { ids });
@@ -245,23 +250,33 @@ export function createFollowUpService({
           if (closed.length > 0)
             throw new ConflictError('Some of these follow-ups are no longer open', { ids: closed });
         } else {
-          const from = await users.findAnyInStructure(
-            trx,
-            actor.structureId,
-            input.fromAssigneeId!,
-          );
+          from = await users.findAnyInStructure(trx, actor.structureId, input.fromAssigneeId!);
           if (!from) throw new NotFoundError('User');
           rows = await followUps.lockOpen(trx, actor.structureId, { assigneeId: from.id });
         }
         const followUpIds = await moveInTransaction(trx, outbox, actor, rows, to.id, ctx);
         let personIds: string[] = [];
-        if (input.referents) {
-          personIds = await persons.moveReferent(
-            trx,
-            actor.structureId,
-            input.fromAssigneeId!,
-            to.id,
-          );
+        // The schema allows referents only with fromAssigneeId; one handed to themselves moves
+        // nothing.
+        if (input.referents && from && from.id !== to.id) {
+          personIds = await persons.moveReferent(trx, actor.structureId, from.id, to.id);
+          if (personIds.length > 0)
+            // A count, never the persons: the body outlives an anonymisation, which finds
+            // notifications by their subject (this one's is the leaver).
+            await notifications.notifyInTransaction(trx, {
+              structureId: actor.structureId,
+              recipientId: to.id,
+              kind: REFERENT_FILES_REASSIGNED,
+              subjectType: 'user',
+              subjectId: from.id,
+              dueMoment: clock.now(),
+              title:
+                personIds.length === 1
+                  ? `Vous êtes désormais référent·e d’un dossier, confié par ${actor.name}`
+                  : `Vous êtes désormais référent·e de ${personIds.length} dossiers, confiés par ${actor.name}`,
+              body: `${personIds.length === 1 ? 'Dossier' : 'Dossiers'} dont ${from.name} était référent·e.`,
+              link: '/personnes',
+            });
           for (const personId of personIds) {
             await audit.record(trx, {
               actor,
@@ -270,7 +285,7 @@ export function createFollowUpService({
               subjectType: 'person',
               subjectId: personId,
               ip: ctx.ip,
-              details: { fields: ['referentId'], from: input.fromAssigneeId, to: to.id },
+              details: { fields: ['referentId'], from: from.id, to: to.id },
             });
           }
         }
@@ -278,9 +293,17 @@ export function createFollowUpService({
       });
     },
 
-    /** Who holds open follow-ups (disabled users included): whose work a manager may move. */
-    async holders(actor: Actor) {
-      return followUps.holders(knex, actor.structureId);
+    /**
+     * Whose work a manager may move: who holds open follow-ups or is still référent of an active
+     * file, disabled or no longer staff included (a leaver holding files only is one too: their
+     * files would get no no-contact reminder, having no active référent).
+     */
+    async holders(actor: Actor): Promise<{ id: string; name: string }[]> {
+      const [holding, referents] = await Promise.all([
+        followUps.holders(knex, actor.structureId),
+        persons.activeFileReferents(knex, actor.structureId),
+      ]);
+      return [...new Map([...holding, ...referents].map((u) => [u.id, u])).values()];
     },
 
     /** A person's référent changed: their open follow-ups held by the former one move too. */

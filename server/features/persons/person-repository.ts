@@ -372,6 +372,27 @@ export function createPersonRepository(cipher: Cipher) {
       return n.length === 1;
     },
 
+    /**
+     * The users of the structure still référent of an active file (neither closed nor
+     * anonymised), whatever their role or state now: a leaver's files to move.
+     */
+    async activeFileReferents(
+      db: Db,
+      structureId: string,
+    ): Promise<{ id: string; name: string }[]> {
+      return db('users as u')
+        .where('u.structure_id', structureId)
+        .whereExists(
+          db('persons as p')
+            .whereRaw('p.referent_id = u.id')
+            .andWhere('p.structure_id', structureId)
+            .whereNull('p.closed_at')
+            .whereNull('p.anonymised_at'),
+        )
+        .orderBy('u.name')
+        .select('u.id', 'u.name');
+    },
+
     /** Every file of the structure whose référent is `from` passes to `to`; their ids. */
     async moveReferent(db: Db, structureId: string, from: string, to: string): Promise<string[]> {
       const rows = await db('persons')

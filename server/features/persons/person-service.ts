@@ -188,6 +188,10 @@ export function createPersonService({
     reminderStates: (db: Knex | Knex.Transaction, structureId: string, ids: string[]) =>
       persons.reminderStates(db, structureId, ids),
 
+    /** Who is still référent of an active file, disabled or no longer staff included. */
+    activeFileReferents: (db: Knex | Knex.Transaction, structureId: string) =>
+      persons.activeFileReferents(db, structureId),
+
     /** Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. */
     moveReferent: (trx: Knex.Transaction, structureId: string, from: string, to: string) =>
       persons.moveReferent(trx, structureId, from, to),

@@ -75,7 +75,7 @@ export interface ReferralServiceDeps {
   referrals: ReferralRepository;
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   /** The catalogue, for the right a referral may name. */
-  rights: Pick<RightService, 'rightForReferral' | 'rightById'>;
+  rights: Pick<RightService, 'rightForReferral' | 'updatableRight'>;
   clock: Clock;
   /**
    * The structure's settings (response delay without a service, expiry, loop closing) and its
@@ -112,10 +112,14 @@ export function createReferralService(deps: ReferralServiceDeps) {
 
   const { rulesOf } = deps.settings;
 
-  /** The label of the right a referral serves, shortened for a follow-up's title; null if none. */
+  /**
+   * The label of the right a referral serves, shortened for a follow-up's title; null if none, or
+   * if it can no longer be set for the person (archived and not tracked): no follow-up asks for
+   * an update the file would refuse.
+   */
   async function servedRightLabel(trx: Knex.Transaction, row: ReferralRecord) {
     if (!row.rightId) return null;
-    const right = await rights.rightById(trx, row.structureId, row.rightId);
+    const right = await rights.updatableRight(trx, row.structureId, row.personId, row.rightId);
     if (!right) return null;
     return right.label.length > 80 ? `${right.label.slice(0, 79)}…` : right.label;
   }

@@ -72,7 +72,7 @@ export function rightRouter(rights: RightService): Router {
     params: personRightParams,
     body: setPersonRightBody,
     summary:
-      "Set a person's right: unknown code 404, archived right 422, stale version 409 with the current state",
+      "Set a person's right: unknown code 404, archived right the person does not track yet 422 (one tracked stays updatable), stale version 409 with the current state",
     response: personRightView,
     errors: [409, 422],
     handler: ({ actor, params, body, ctx }) =>

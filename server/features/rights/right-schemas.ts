@@ -29,6 +29,20 @@ export type NonTakeUpReason = (typeof NON_TAKE_UP_REASONS)[number];
 /** The status a non-take-up reason goes with, and only it. */
 export const REASON_STATUS: RightStatus = 'not_claimed';
 
+/** The status a monthly amount goes with, and only it. */
+export const AMOUNT_STATUS: RightStatus = 'obtained';
+
+/** The code of the issue of an amount given with another status, for the pages' words. */
+export const AMOUNT_NOT_OBTAINED = 'amount_not_obtained';
+
+/**
+ * Whether a person's right may be written now. An archived right of the catalogue is no longer
+ * set for someone who does not track it yet, but one a person tracks stays updatable: the
+ * product measures how each right ends, so its status, reason, amount and note must still move.
+ */
+export const maySetRight = (right: { archivedAt: Date | null }, tracked: boolean): boolean =>
+  !right.archivedAt || tracked;
+
 /** The largest monthly amount taken, in euros: beyond it the figure is a typing mistake. */
 const MAX_MONTHLY_AMOUNT = 100000;
 
@@ -81,14 +95,18 @@ function personRightIssues(b: {
   status: RightStatus;
   reason?: NonTakeUpReason | null;
   monthlyAmount?: number | null;
-}): { field: string; message: string }[] {
-  const issues: { field: string; message: string }[] = [];
+}): { field: string; message: string; rule?: string }[] {
+  const issues: { field: string; message: string; rule?: string }[] = [];
   if (b.status === REASON_STATUS && !b.reason)
     issues.push({ field: 'reason', message: 'is required when the status is not_claimed' });
   if (b.status !== REASON_STATUS && b.reason)
     issues.push({ field: 'reason', message: 'is only for the status not_claimed' });
-  if (b.status !== 'obtained' && b.monthlyAmount !== undefined && b.monthlyAmount !== null)
-    issues.push({ field: 'monthlyAmount', message: 'is only for the status obtained' });
+  if (b.status !== AMOUNT_STATUS && b.monthlyAmount !== undefined && b.monthlyAmount !== null)
+    issues.push({
+      field: 'monthlyAmount',
+      message: `is only for the status ${AMOUNT_STATUS}`,
+      rule: AMOUNT_NOT_OBTAINED,
+    });
   return issues;
 }
 
@@ -119,7 +137,12 @@ export const setPersonRightBody = z
   .strict()
   .superRefine((b, ctx) => {
     for (const i of personRightIssues(b))
-      ctx.addIssue({ code: 'custom', path: [i.field], message: i.message });
+      ctx.addIssue({
+        code: 'custom',
+        path: [i.field],
+        message: i.message,
+        ...(i.rule ? { params: { rule: i.rule } } : {}),
+      });
   });
 export type SetPersonRightInput = z.infer<typeof setPersonRightBody>;
 

@@ -7,11 +7,12 @@ import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { PersonService } from '../persons/person-service';
 import type { PersonRightState, Right, RightChange, RightRepository } from './right-repository';
-import type {
-  CreateRightInput,
-  ListRightsQuery,
-  SetPersonRightInput,
-  UpdateRightInput,
+import {
+  maySetRight,
+  type CreateRightInput,
+  type ListRightsQuery,
+  type SetPersonRightInput,
+  type UpdateRightInput,
 } from './right-schemas';
 
 export interface RightServiceDeps {
@@ -57,15 +58,10 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
     return states.map((s) => withHistory(s, changes));
   }
 
-  /** A right of the catalogue that a person's right may name now: known (404), not archived (422). */
-  async function usableRight(db: Knex | Knex.Transaction, actor: Actor, code: string) {
+  /** A right of the catalogue, known (else 404). */
+  async function knownRight(db: Knex | Knex.Transaction, actor: Actor, code: string) {
     const right = await rights.findByCode(db, actor.structureId, code);
     if (!right) throw new NotFoundError('Right', 'right_not_found');
-    if (right.archivedAt)
-      throw new BusinessRuleError(
-        'right_archived',
-        'This right is archived: it can no longer be set; ask an administrator to restore it',
-      );
     return right;
   }
 
@@ -191,8 +187,13 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
         uow(async (trx) => {
           // The person first (lock order of every write on a file), then the right's row.
           await persons.lockInScope(trx, actor, personId);
-          const right = await usableRight(trx, actor, code);
+          const right = await knownRight(trx, actor, code);
           const current = await rights.lockState(trx, actor.structureId, personId, right.id);
+          if (!maySetRight(right, current !== null))
+            throw new BusinessRuleError(
+              'right_archived',
+              'This right is archived: it can no longer be set for a person who does not track it; ask an administrator to restore it',
+            );
           await checkVersion(
             input.version,
             current?.version ?? 0,
@@ -245,9 +246,21 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
       }));
     },
 
-    /** A right of the structure by id (a referral's), archived or not. */
-    rightById: (db: Knex | Knex.Transaction, structureId: string, id: string) =>
-      rights.findById(db, structureId, id),
+    /**
+     * The right of the structure by id if the person's right may be written now (maySetRight):
+     * what a follow-up may ask to update. Null for an archived right the person does not track.
+     */
+    async updatableRight(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      personId: string,
+      id: string,
+    ): Promise<Right | null> {
+      const right = await rights.findById(db, structureId, id);
+      if (!right) return null;
+      const tracked = (await rights.stateOf(db, structureId, personId, id)) !== null;
+      return maySetRight(right, tracked) ? right : null;
+    },
 
     /** Timeline items: changes of rights by id, in the actor's structure. */
     changesByIds: (db: Knex, actor: Actor, ids: string[]) =>

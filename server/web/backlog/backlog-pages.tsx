@@ -65,6 +65,13 @@ export function itemsHref(a: ItemsAddress, page = 1): string {
   return `/equipe/elements?${q.toString()}`;
 }
 
+/** The backlog an items page was opened from: its grouping and team filter. */
+function backlogHref(a: Pick<ItemsAddress, 'groupBy' | 'teamId'>): string {
+  const q = new URLSearchParams({ groupBy: a.groupBy });
+  if (a.teamId) q.set('teamId', a.teamId);
+  return `/?${q.toString()}`;
+}
+
 type Staff = { id: string; name: string }[];
 
 function StaffOptions({ staff, placeholder }: { staff: Staff; placeholder: string }) {
@@ -92,7 +99,10 @@ export function BacklogPage({
   teams?: { id: string; name: string }[];
   /** Active workers and managers: who work may be handed to. */
   staff: Staff;
-  /** Whose work may be moved: the assignees seen in the backlog and the active staff. */
+  /**
+   * Whose work may be moved: the active staff, and whoever holds open follow-ups or is référent
+   * of active files (leavers included).
+   */
   leavers: Staff;
 }) {
   const { groupBy, groups, totals } = backlog;
@@ -221,7 +231,9 @@ export function BacklogPage({
         </h2>
         <p class="fr-text--sm">
           Pour un départ ou une longue absence : tous ses suivis ouverts passent à la personne
-          choisie, qui en est avertie ; leurs échéances restent les mêmes.
+          choisie, et, si la case est cochée, les dossiers dont elle est référente ; leurs échéances
+          restent les mêmes. La personne choisie est avertie du nombre de suivis et de dossiers
+          qu’elle reprend.
         </p>
         <form method="post" action="/equipe/confier-tout">
           <Csrf token={ctx.csrfToken} />
@@ -375,10 +387,7 @@ export function BacklogItemsPage({
   return (
     <Layout title={title} ctx={ctx} nav="backlog">
       <p>
-        <a
-          class="fr-link fr-icon-arrow-left-line fr-link--icon-left"
-          href={`/?groupBy=${address.groupBy}`}
-        >
+        <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href={backlogHref(address)}>
           Tableau de l’équipe
         </a>
       </p>

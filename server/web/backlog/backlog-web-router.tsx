@@ -35,6 +35,27 @@ function moveRefusal(err: unknown): string | null {
   }
 }
 
+/**
+ * What a move did, as it happened: the service tells the new assignee of each kind of work
+ * moved, and nobody when nothing moved.
+ */
+function movedMessage(followUps: number, files: number) {
+  if (followUps === 0 && files === 0)
+    return {
+      type: 'info' as const,
+      message:
+        'Rien n’a été confié : aucun suivi ouvert ni dossier à reprendre. Personne n’a été averti.',
+    };
+  const moved = [
+    followUps ? plural(followUps, 'suivi confié', 'suivis confiés') : null,
+    files ? plural(files, 'dossier de référent·e confié', 'dossiers de référent·e confiés') : null,
+  ].filter(Boolean);
+  return {
+    type: 'success' as const,
+    message: `${moved.join(' et ')} ; la personne choisie en est avertie.`,
+  };
+}
+
 /** The manager's home at `/`: the team's backlog (called by the web router for managers). */
 export async function renderBacklog(services: Services, req: Request, res: Response) {
   const actor = actorOf(req);
@@ -100,13 +121,7 @@ export function backlogWebRouter(services: Services): Router {
   ) => {
     try {
       const done = await services.followUps.reassign(actorOf(req), body, requestContext(req));
-      const files = done.personIds.length
-        ? ` et ${plural(done.personIds.length, 'dossier', 'dossiers')} de référent·e`
-        : '';
-      await redirect(req, res, back, {
-        type: 'success',
-        message: `${plural(done.followUpIds.length, 'suivi confié', 'suivis confiés')}${files} ; la personne en est avertie.`,
-      });
+      await redirect(req, res, back, movedMessage(done.followUpIds.length, done.personIds.length));
     } catch (err) {
       const message = moveRefusal(err);
       if (!message) throw err;

@@ -1,4 +1,8 @@
-import type { NonTakeUpReason, RightStatus } from '../../features/rights/right-schemas';
+import {
+  AMOUNT_NOT_OBTAINED,
+  type NonTakeUpReason,
+  type RightStatus,
+} from '../../features/rights/right-schemas';
 import type { Messages } from '../forms';
 
 export const RIGHT_STATUS_LABELS: Record<RightStatus, string> = {
@@ -36,8 +40,9 @@ export const PERSON_RIGHT_LABELS: Record<string, string> = {
 export const PERSON_RIGHT_MESSAGES: Messages = {
   status: 'Choisissez un statut dans la liste',
   reason: 'Choisissez la raison du non-recours (seulement pour un droit non recouru)',
-  monthlyAmount:
-    'Indiquez un montant en euros, par exemple 607,75, seulement pour un droit obtenu (100 000 au plus)',
+  monthlyAmount: 'Indiquez un montant en euros, par exemple 607,75 (100 000 au plus)',
+  [`monthlyAmount:${AMOUNT_NOT_OBTAINED}`]:
+    'Le montant mensuel ne s’indique que pour un droit obtenu : videz ce champ, ou choisissez le statut « Obtenu »',
   note: 'La note fait 2 000 caractères au plus',
 };
 

@@ -1,6 +1,7 @@
 import type { Person } from '../../features/persons/person-repository';
 import type { Right, RightChange } from '../../features/rights/right-repository';
 import {
+  maySetRight,
   NON_TAKE_UP_REASONS,
   RIGHT_STATUSES,
   type RightStatus,
@@ -147,24 +148,30 @@ function TrackedRight({
         Mis à jour le {formatDateTime(right.updatedAt)}
         {right.updatedByName ? ` par ${right.updatedByName}` : ''}
       </p>
-      {right.archived ? null : (
-        <details open={Boolean(failed)}>
-          <summary class="fr-text--sm">
-            Changer le statut<span class="fr-sr-only"> : {right.label}</span>
-          </summary>
-          <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
-            <Csrf token={ctx.csrfToken} />
-            <input type="hidden" name="code" value={right.code} />
-            <input type="hidden" name="version" value={String(right.version)} />
-            {failed?.form.stale ? <StaleRight again="enregistrez à nouveau" /> : null}
-            <ErrorSummary form={form} labels={PERSON_RIGHT_LABELS} idPrefix={prefix} />
-            <RightFields form={form} idPrefix={prefix} />
-            <button type="submit" class="fr-btn fr-btn--sm">
-              Enregistrer<span class="fr-sr-only"> : {right.label}</span>
-            </button>
-          </form>
-        </details>
-      )}
+      {/* An archived aid is no longer offered to anyone new, but the one tracked here is
+          followed until it ends (maySetRight): its form stays. */}
+      <details open={Boolean(failed)}>
+        <summary class="fr-text--sm">
+          Changer le statut<span class="fr-sr-only"> : {right.label}</span>
+        </summary>
+        <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
+          <Csrf token={ctx.csrfToken} />
+          <input type="hidden" name="code" value={right.code} />
+          <input type="hidden" name="version" value={String(right.version)} />
+          {right.archived ? (
+            <p class="fr-text--sm fr-mb-1w">
+              Cette aide est archivée : elle n’est plus proposée pour un nouveau suivi, mais vous
+              pouvez continuer à mettre à jour celui-ci jusqu’à son issue.
+            </p>
+          ) : null}
+          {failed?.form.stale ? <StaleRight again="enregistrez à nouveau" /> : null}
+          <ErrorSummary form={form} labels={PERSON_RIGHT_LABELS} idPrefix={prefix} />
+          <RightFields form={form} idPrefix={prefix} />
+          <button type="submit" class="fr-btn fr-btn--sm">
+            Enregistrer<span class="fr-sr-only"> : {right.label}</span>
+          </button>
+        </form>
+      </details>
     </li>
   );
 }
@@ -188,7 +195,8 @@ export function RightsPanel({
   failed?: RightForm;
 }) {
   const tracked = new Set(rights.map((r) => r.code));
-  const untracked = catalogue.filter((r) => !tracked.has(r.code) && !r.archivedAt);
+  // A right not tracked yet is offered only if it may be set (maySetRight: not archived).
+  const untracked = catalogue.filter((r) => !tracked.has(r.code) && maySetRight(r, false));
   const newForm = failed?.code === '' ? failed.form : { values: {}, errors: {} };
   const codeOptions = Object.fromEntries(untracked.map((r) => [r.code, r.label]));
   return (

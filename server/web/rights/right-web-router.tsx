@@ -4,6 +4,7 @@ import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import {
+  AMOUNT_STATUS,
   createRightBody,
   REASON_STATUS,
   rightCode,
@@ -78,7 +79,11 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
         // A tracked right's form keeps its old reason selected: moving on from not claimed
         // drops it rather than refusing the move.
         ...(given.reason && given.status === REASON_STATUS ? { reason: given.reason } : {}),
-        ...(typeof monthlyAmount === 'number' ? { monthlyAmount } : {}),
+        // And its saved amount filled in: moving on from obtained drops it too. On the form
+        // adding a right the amount was typed, so a status it does not fit is said instead.
+        ...(typeof monthlyAmount === 'number' && (formCode === '' || given.status === AMOUNT_STATUS)
+          ? { monthlyAmount }
+          : {}),
         ...(given.note ? { note: given.note } : {}),
         ...(version !== undefined ? { version } : {}),
       },
@@ -107,9 +112,24 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
         return renderPerson(req, res, personId, { right: { code, form: staleForm(shown) } }, 409);
       if (hasCode(err, 'anonymised'))
         return fail({ values: shown, errors: { _form: ANONYMISED_TEXT } }, 409);
+      // Refused only for a person who does not track the right (maySetRight): whichever form
+      // sent it, the form adding a right shows why, with what was typed.
       if (hasCode(err, 'right_archived'))
-        return fail(
-          { values: shown, errors: { code: 'Ce droit est archivé : il n’est plus proposé.' } },
+        return renderPerson(
+          req,
+          res,
+          personId,
+          {
+            right: {
+              code: '',
+              form: {
+                values: { ...shown, code },
+                errors: {
+                  code: 'Ce droit est archivé : il n’est plus proposé pour un nouveau suivi. Choisissez-en un autre, ou demandez à un administrateur de le restaurer.',
+                },
+              },
+            },
+          },
           422,
         );
       // An unknown right (the person was found: a missing person stays the 404 page).

@@ -133,7 +133,64 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
       title: `2 suivis vous ont été confiés par ${team.manager.name}`,
     });
     expect(told[0].body).toBe('Pour 2 personnes : retrouvez-les dans « Mes actions ».');
+    const files = await testKnex()('notifications').where({
+      recipient_id: team.worker2.id,
+      kind: 'person.referent_reassigned',
+      subject_id: leaver.id,
+    });
+    expect(files.map((n) => n.title)).toEqual([
+      `Vous êtes désormais référent·e de 2 dossiers, confiés par ${team.manager.name}`,
+    ]);
     expect(await auditRows({ action: 'person.update', subject_id: a.id })).toHaveLength(1);
+  });
+
+  it("when only a leaver's files move, then the new référent is told in the app how many files they now follow, naming no person, once", async () => {
+    const leaver = await createUser(team.structure.id, 'worker', { name: 'Claire Départ' });
+    const files = [];
+    for (const alias of ['Madame Lune, square Jaurès', 'Monsieur Soleil, gare'])
+      files.push(await createPerson(manager, { alias, referentId: leaver.id }));
+    await testKnex()('users').where({ id: leaver.id }).update({ disabled_at: NOW });
+
+    const res = await reassign(manager, {
+      toAssigneeId: team.worker2.id,
+      fromAssigneeId: leaver.id,
+      referents: true,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.followUpIds).toEqual([]);
+    expect([...res.body.personIds].sort()).toEqual(files.map((f) => f.id).sort());
+
+    const told = await testKnex()('notifications').where({
+      recipient_id: team.worker2.id,
+      kind: 'person.referent_reassigned',
+      subject_id: leaver.id,
+    });
+    expect(told).toHaveLength(1);
+    expect(told[0]).toMatchObject({
+      structure_id: team.structure.id,
+      subject_type: 'user',
+      subject_id: leaver.id,
+      title: `Vous êtes désormais référent·e de 2 dossiers, confiés par ${team.manager.name}`,
+      body: 'Dossiers dont Claire Départ était référent·e.',
+      link: '/personnes',
+    });
+    expect(new Date(told[0].due_moment).toISOString()).toBe(NOW);
+    for (const word of ['Lune', 'Soleil', files[0].id, files[1].id])
+      expect(JSON.stringify(told[0])).not.toContain(word);
+    // The notification went with the move: the same call again moves nothing and tells no one.
+    const again = await reassign(manager, {
+      toAssigneeId: team.worker2.id,
+      fromAssigneeId: leaver.id,
+      referents: true,
+    });
+    expect(again.body).toEqual({ toAssigneeId: team.worker2.id, followUpIds: [], personIds: [] });
+    expect(
+      await testKnex()('notifications').where({
+        recipient_id: team.worker2.id,
+        kind: 'person.referent_reassigned',
+        subject_id: leaver.id,
+      }),
+    ).toHaveLength(1);
   });
 
   it('when several follow-ups moved at once and a file is then anonymised, then no notification still names its person', async () => {

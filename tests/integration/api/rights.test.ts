@@ -217,6 +217,53 @@ describe('rights API', () => {
       expect((await outsider.get(`/api/persons/${person.id}/rights`)).status).toBe(404);
     });
 
+    it('when a tracked right is archived, then it stays updatable with its version until it ends; a person who never had it still gets 422', async () => {
+      await admin.post('/api/rights').send({ code: 'aide_suivie', label: 'Aide suivie' });
+      const person = await createPerson(worker);
+      const started = await setRight(worker, person.id, 'aide_suivie', {
+        status: 'claim_in_progress',
+        version: 0,
+      });
+      expect(started.status).toBe(200);
+      expect(
+        (await admin.patch('/api/rights/aide_suivie').send({ archived: true, version: 1 })).status,
+      ).toBe(200);
+
+      const obtained = await setRight(worker, person.id, 'aide_suivie', {
+        status: 'obtained',
+        monthlyAmount: 45.5,
+        note: 'Accordée avant l’archivage',
+        version: 1,
+      });
+      expect(obtained.status).toBe(200);
+      expect(obtained.body).toMatchObject({
+        code: 'aide_suivie',
+        archived: true,
+        status: 'obtained',
+        monthlyAmount: 45.5,
+        version: 2,
+      });
+      expect(obtained.body.history.map((h: { status: string }) => h.status)).toEqual([
+        'obtained',
+        'claim_in_progress',
+      ]);
+      // The version still guards it.
+      const stale = await setRight(worker, person.id, 'aide_suivie', {
+        status: 'abandoned',
+        version: 1,
+      });
+      expect(stale.status).toBe(409);
+
+      const stranger = await createPerson(worker);
+      const refused = await setRight(worker, stranger.id, 'aide_suivie', {
+        status: 'claim_in_progress',
+        version: 0,
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.code).toBe('right_archived');
+      expect(await testKnex()('person_rights').where({ person_id: stranger.id })).toHaveLength(0);
+    });
+
     it('when a right moves from not claimed to obtained, then each change is kept, newest first, with its amount once obtained', async () => {
       const person = await createPerson(worker);
       await setRight(worker, person.id, 'rsa', {
@@ -481,6 +528,43 @@ describe('rights API', () => {
       const followUp = await testKnex()('follow_ups').where({ id }).first();
       expect(followUp.title).toBe(
         "Mettre à jour le droit « Revenu de solidarité active (RSA) » : l'aide de Banque alimentaire a-t-elle abouti ?",
+      );
+    });
+
+    it('when the right a referral serves is archived meanwhile, then its update is asked only of a file that tracks it', async () => {
+      await admin.post('/api/rights').send({ code: 'aide_fermee', label: 'Aide fermée' });
+      const tracking = await personWithConsent();
+      const other = await personWithConsent();
+      const waiting = await personWithConsent();
+      await setRight(worker, tracking.id, 'aide_fermee', { status: 'claim_in_progress' });
+      const referrals: string[] = [];
+      for (const p of [tracking, other, waiting]) {
+        const res = await refer(p.id, { rightCode: 'aide_fermee' });
+        expect(res.status).toBe(201);
+        await partner.post(`/api/referrals/${res.body.id}/transitions`).send({ to: 'accepted' });
+        referrals.push(res.body.id as string);
+      }
+      await admin.patch('/api/rights/aide_fermee').send({ archived: true, version: 1 });
+      for (const id of referrals.slice(0, 2))
+        expect(
+          (await partner.post(`/api/referrals/${id}/transitions`).send({ to: 'completed' })).status,
+        ).toBe(200);
+
+      const [asked] = await testKnex()('follow_ups').where({ person_id: tracking.id });
+      expect(asked.title).toContain('Mettre à jour le droit « Aide fermée »');
+      // The file that never tracked it could not set it: no follow-up asks for it.
+      expect(await testKnex()('follow_ups').where({ person_id: other.id })).toHaveLength(0);
+      // The loop-closing question of a file that never tracked it asks about its rights at large.
+      const loop = await testKnex().transaction((trx) =>
+        ctx.deps.services.referrals.planOutcomeFollowUp(
+          trx,
+          team.structure.id,
+          referrals[2],
+          new Date(NOW),
+        ),
+      );
+      expect((await testKnex()('follow_ups').where({ id: loop }).first()).title).toBe(
+        "Mettre à jour les droits : l'aide de Banque alimentaire a-t-elle abouti ?",
       );
     });
 

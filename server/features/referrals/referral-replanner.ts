@@ -9,6 +9,7 @@ import {
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
   reminderBusinessDays,
+  responseDelayOf,
 } from './referral-schemas';
 
 /**
@@ -36,7 +37,7 @@ export const referralReplanner = (
     for (const id of referralIds) {
       const a = anchors.get(id);
       if (!a) continue;
-      const delay = a.serviceDelay ?? settings.referralResponseDays;
+      const delay = responseDelayOf(a.serviceDelay, settings.referralResponseDays);
       const sla = (days: number) =>
         calendar.nextWorkingMoment(calendar.addBusinessDays(a.sentAt, days));
       const mine = pending.filter((d) => d.subjectId === id);

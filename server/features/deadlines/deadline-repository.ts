@@ -206,6 +206,22 @@ export function createDeadlineRepository() {
       return rows.map((r: { id: string }) => r.id);
     },
 
+    /** Cancels these deadlines if still pending (those a job holds skipped, as above); their ids. */
+    async cancelPendingByIds(trx: Knex.Transaction, ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      // Locked first, in a statement of its own (see cancelPending).
+      const free = await trx('deadlines')
+        .select('id')
+        .whereIn('id', ids)
+        .where({ status: 'pending' })
+        .forKeyShare()
+        .skipLocked();
+      return repo.cancelHeld(
+        trx,
+        free.map((r: { id: string }) => r.id),
+      );
+    },
+
     /** Cancels one pending deadline (skipped if a job holds it, as above); returns it, or null. */
     async cancelPendingById(trx: Knex.Transaction, id: string): Promise<Deadline | null> {
       // Locked first, in a statement of its own (see cancelPending).

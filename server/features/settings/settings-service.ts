@@ -7,7 +7,7 @@ import {
 } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { checkVersion, NotFoundError, ValidationError } from '../../lib/errors';
-import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import type { Deadline, NewDeadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { zodIssues } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { type SettingsRepository, type PublicStructure } from './settings-repository';
@@ -24,10 +24,21 @@ type Db = Knex | Knex.Transaction;
 
 export type ResolvedLetterhead = Letterhead & { city: string | null };
 
+/** What new settings make of a feature's pending deadlines. */
+export interface Replan {
+  /** The new due moment of each pending deadline that moves; the others stay where they are. */
+  moves: Map<string, Date>;
+  /** Pending deadlines the new settings no longer call for. */
+  cancels?: readonly string[];
+  /** Deadlines the new settings call for that are neither pending nor already delivered. */
+  adds?: readonly NewDeadline[];
+}
+
 /**
  * A feature whose deadlines depend on the settings: given the pending deadlines of its kinds in
- * one structure and the new settings, it answers the new due moment of each one that moves.
- * Registered in the container; the other deadlines stay where they are.
+ * one structure and the new settings, it answers the new due moment of each one that moves
+ * and, where the settings change how many there are, those to cancel and to add. Registered in
+ * the container; all of it is written in the settings change's transaction.
  */
 export interface DeadlineReplanner {
   kinds: readonly string[];
@@ -36,7 +47,7 @@ export interface DeadlineReplanner {
     pending: Deadline[],
     settings: StructureSettings,
     calendar: BusinessCalendar,
-  ): Promise<Map<string, Date>>;
+  ): Promise<Replan>;
 }
 
 export interface SettingsServiceDeps {
@@ -96,7 +107,10 @@ export function createSettingsService({
     };
   }
 
-  /** Moves the pending deadlines that the new settings place elsewhere; returns how many moved. */
+  /**
+   * Moves the pending deadlines that the new settings place elsewhere, cancels those they no
+   * longer call for and adds those they do; returns how many changed.
+   */
   async function replan(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
@@ -108,13 +122,15 @@ export function createSettingsService({
     for (const r of replanners) {
       const pending = await pendingOfKinds(trx, structureId, r.kinds);
       if (pending.length === 0) continue;
-      const next = await r.replan(trx, pending, settings, calendar);
+      const { moves, cancels = [], adds = [] } = await r.replan(trx, pending, settings, calendar);
       for (const d of pending) {
-        const dueAt = next.get(d.id);
+        const dueAt = moves.get(d.id);
         if (dueAt && dueAt.getTime() !== d.dueAt.getTime()) {
           if (await outbox.reschedule(d.id, dueAt)) moved += 1;
         }
       }
+      if (cancels.length) moved += (await outbox.cancelPending(cancels)).length;
+      if (adds.length) moved += (await outbox.scheduleAll(adds)).length;
     }
     return moved;
   }

@@ -409,6 +409,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     persons,
     merges: createPersonMergeRepository(),
     personService,
+    planner,
     clock,
   });
   const auditService = createAuditService({

@@ -48,7 +48,7 @@ export const partnerDirectoryDemoStep: DemoSeedStep = async (ctx) => {
     name: string,
     themes: string[],
     audience: string[],
-    responseDelayDays: number,
+    responseDelayDays: number | null,
   ) => ({
     partner_id: partnerId,
     name,
@@ -70,14 +70,14 @@ export const partnerDirectoryDemoStep: DemoSeedStep = async (ctx) => {
       'Épicerie solidaire',
       ['equipement-et-alimentation--alimentation', 'gestion-financiere'],
       ['familles-enfants', 'beneficiaires-rsa'],
-      5,
+      null,
     ),
     service(
       homeHelp.id,
       'Aide à domicile et portage de repas',
       ['handicap', 'sante', 'equipement-et-alimentation--alimentation'],
       ['seniors-65', 'personnes-en-situation-de-handicap'],
-      5,
+      null,
     ),
     service(
       garden.id,

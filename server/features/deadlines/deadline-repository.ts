@@ -220,6 +220,22 @@ export function createDeadlineRepository() {
       return rows.map((r: { id: string }) => r.id);
     },
 
+    /** Cancels these deadlines if still pending (those a job holds skipped, as above); their ids. */
+    async cancelPendingByIds(trx: Knex.Transaction, ids: readonly string[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      // Locked first, in a statement of its own (see cancelPending).
+      const free: { id: string }[] = await trx('deadlines')
+        .select('id')
+        .modify(idIn, 'id', ids)
+        .where({ status: 'pending' })
+        .forKeyShare()
+        .skipLocked();
+      return repo.cancelHeld(
+        trx,
+        free.map((r) => r.id),
+      );
+    },
+
     /**
      * Moves pending deadlines to new moments: each row is cancelled and a copy due at its new
      * moment takes its place (a job already in Redis keeps its delay). A row a job is processing

@@ -23,6 +23,8 @@ export interface OutboxWriter {
   cancel(subjectType: string, subjectId: string, kinds?: string[]): Promise<string[]>;
   /** Cancels deadlines read by pending() in this transaction (held since); the ids cancelled. */
   cancelHeld(ids: readonly string[]): Promise<string[]>;
+  /** Cancels these deadlines if still pending, skipping any a job holds (as cancel does). */
+  cancelPending(ids: readonly string[]): Promise<string[]>;
   /** The pending deadlines of a subject of these kinds, held until commit (see cancel). */
   pending(
     subjectType: string,
@@ -63,6 +65,7 @@ export function createOutboxIn(deadlines: DeadlineRepository): OutboxIn {
     cancel: (subjectType, subjectId, kinds) =>
       deadlines.cancelPending(trx, subjectType, subjectId, kinds),
     cancelHeld: (ids) => deadlines.cancelHeld(trx, ids),
+    cancelPending: (ids) => deadlines.cancelPendingByIds(trx, ids),
     pending: (subjectType, subjectId, kinds) =>
       deadlines.pendingOfSubject(trx, subjectType, subjectId, kinds),
     async reschedule(id, dueAt) {
@@ -101,6 +104,11 @@ export function createOutbox(outboxIn: OutboxIn, relay: Pick<DeadlineRelay, 'enq
         },
         async cancelHeld(ids) {
           const done = await rows.cancelHeld(ids);
+          cancelled.push(...done);
+          return done;
+        },
+        async cancelPending(ids) {
+          const done = await rows.cancelPending(ids);
           cancelled.push(...done);
           return done;
         },

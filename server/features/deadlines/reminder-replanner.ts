@@ -51,6 +51,6 @@ export const reminderReplanner = (
         next.set(d.id, calendar.nextWorkingMoment(new Date(last.getTime() + days * DAY_MS)));
       }
     }
-    return next;
+    return { moves: next };
   },
 });

@@ -15,6 +15,6 @@ export const digestReplanner: DeadlineReplanner = {
       const dayBefore = new Date(calendar.startOfDay(d.dueAt).getTime() - 1);
       next.set(d.id, calendar.nextBusinessTimeAfter(dayBefore, settings.digestTime));
     }
-    return next;
+    return { moves: next };
   },
 };

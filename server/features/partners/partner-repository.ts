@@ -17,7 +17,8 @@ export interface PartnerService {
   audience: string[];
   area: string | null;
   howToReach: string | null;
-  responseDelayDays: number;
+  /** Business days the partner has to answer; null: the referring structure's delay applies. */
+  responseDelayDays: number | null;
   lastReviewedAt: Date;
   stale: boolean;
   /** Moves with every change of the service (409 when a change is stale). */
@@ -63,7 +64,7 @@ const toService = (r: Record<string, unknown>, now: Date): PartnerService => ({
   audience: (r.audience as string[]) ?? [],
   area: (r.area as string | null) ?? null,
   howToReach: (r.how_to_reach as string | null) ?? null,
-  responseDelayDays: r.response_delay_days as number,
+  responseDelayDays: (r.response_delay_days as number | null) ?? null,
   lastReviewedAt: r.last_reviewed_at as Date,
   stale: new Date(r.last_reviewed_at as Date) < staleBefore(now),
   version: r.version as number,
@@ -115,7 +116,7 @@ const serviceRow = (s: ServiceInput, now: Date) => ({
   audience: s.audience ?? [],
   area: s.area ?? null,
   how_to_reach: s.howToReach ?? null,
-  response_delay_days: s.responseDelayDays ?? 5,
+  response_delay_days: s.responseDelayDays ?? null,
   last_reviewed_at: now,
   updated_at: now,
 });

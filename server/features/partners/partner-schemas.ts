@@ -71,6 +71,7 @@ export const serviceInput = z
     description: text(2000).optional(),
     area: oneLine(200).optional(),
     howToReach: oneLine(1000).optional(),
+    /** Absent: the service sets no delay, and the referring structure's applies. */
     responseDelayDays: z.number().int().min(1).max(60).optional(),
   })
   .strict();
@@ -163,7 +164,10 @@ export const partnerView = z
           audience: z.array(z.string()),
           area: z.string().nullable(),
           howToReach: z.string().nullable(),
-          responseDelayDays: z.number().int(),
+          responseDelayDays: z.number().int().nullable().meta({
+            description:
+              "Business days the partner has to answer a referral to this service; null: the referring structure's referralResponseDays",
+          }),
           ...reviewed,
           version: z
             .number()

@@ -3,6 +3,8 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { StaleVersionError, ValidationError, hasCode } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
+import type { ReminderPlanner } from '../deadlines/reminder-planner';
+import { NO_CONTACT_KINDS } from '../deadlines/rule-kinds';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type {
@@ -23,6 +25,7 @@ export interface PersonMergeServiceDeps {
   persons: PersonRepository;
   merges: PersonMergeRepository;
   personService: Pick<PersonService, 'getInScope' | 'lockInScope'>;
+  planner: Pick<ReminderPlanner, 'planNoContact'>;
   clock: Clock;
 }
 
@@ -81,6 +84,7 @@ export function createPersonMergeService({
   persons,
   merges,
   personService,
+  planner,
   clock,
   audit,
 }: PersonMergeServiceDeps) {
@@ -146,9 +150,11 @@ export function createPersonMergeService({
     /**
      * Merges file `id` into `input.intoId`: every contact, follow-up, consent, referral, right
      * and right change moves to the kept file, which is completed with what it lacked; pending
-     * deadlines about the merged person are planned again for the kept one (after commit, like
-     * any deadline); notifications lead to the kept file; the merged file's row is deleted and
-     * its id answers 404, while person_merges and the audit trail lead from it to the kept one.
+     * deadlines about the merged person are cancelled, the kept file's no-contact rules planned
+     * again from its merged contacts and any other kind planned for it at its moment (enqueued
+     * after commit, like any deadline); notifications lead to the kept file; the merged file's
+     * row is deleted and its id answers 404, while person_merges and the audit trail lead from
+     * it to the kept one.
      * Both versions must be the ones the caller saw, or nothing happens (409 with both files).
      */
     async merge(
@@ -181,13 +187,15 @@ export function createPersonMergeService({
           const { moves, conflicts } = await merges.moveRows(trx, s, id, intoId);
 
           // Deadlines of follow-ups and referrals follow their subject, which kept its id. Those
-          // about the person itself are cancelled and planned again for the kept file.
+          // about the person itself are cancelled; the no-contact rules are planned again below,
+          // any other kind for the kept file at its moment.
           const pending = await merges.pendingPersonDeadlines(trx, s, id);
           const cancelled = new Set(pending.length ? await outbox.cancel('person', id) : []);
           let deadlines = 0;
           for (const d of pending) {
             if (!cancelled.has(d.id)) continue; // a job holds it: it finds no person and skips
             deadlines++;
+            if (NO_CONTACT_KINDS.includes(d.kind)) continue;
             if (await merges.hasPendingPersonDeadline(trx, s, intoId, d.kind, d.dueAt)) continue;
             await outbox.schedule({
               structureId: s,
@@ -198,6 +206,13 @@ export function createPersonMergeService({
             });
           }
           deadlines += await merges.movePastPersonDeadlines(trx, s, id, intoId);
+          // The no-contact rules count from the last contact, which the moved contacts may have
+          // changed: the kept file's are planned again from both files' contacts. Written anew
+          // even when due at the same moments: a rule skips when a row of its kind and person is
+          // newer than its own (a contact planned it again), and the merged file's past rows now
+          // name the kept file, so a row older than them would never act.
+          await outbox.cancel('person', intoId, NO_CONTACT_KINDS);
+          await planner.planNoContact(trx, outbox, s, intoId);
           // After the moves above: a follow-up job that held one of them has committed its
           // notification by now, and this update sees it.
           const notifications = await merges.moveNotifications(trx, s, id, intoId);

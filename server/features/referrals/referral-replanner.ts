@@ -1,4 +1,5 @@
 import type { ReferralRepository } from './referral-repository';
+import type { NewDeadline } from '../deadlines/outbox';
 import type { DeadlineReplanner } from '../settings/settings-service';
 import { CALENDAR_SETTINGS } from '../settings/settings-schemas';
 import {
@@ -10,12 +11,17 @@ import {
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
   reminderBusinessDays,
+  responseDelayOf,
 } from './referral-schemas';
 
 /**
  * A referral's deadlines as the structure's settings place them, counted from when it was sent
- * (or accepted, for closing the loop), exactly as the referral service plans them. The partner's
- * reminders are matched from the last: the last pending one is the reminder at the delay's end.
+ * (or accepted, for closing the loop), exactly as the referral service plans them. A new
+ * response delay may change how many reminders the partner gets (one at its end, and one at
+ * day 3 when it is longer): the reminders delivered already stand for the first ones the new
+ * delay calls for, and are not sent again; the pending ones take the moments of the rest in
+ * order, a surplus is cancelled, and what is missing is added while the partner has not
+ * answered.
  */
 export const referralReplanner = (
   referrals: Pick<ReferralRepository, 'replanAnchors'>,
@@ -31,6 +37,8 @@ export const referralReplanner = (
   },
   async replan(trx, structureId, pending, settings, calendar) {
     const out = new Map<string, Date>();
+    const cancels: string[] = [];
+    const adds: NewDeadline[] = [];
     const referralIds = [
       ...new Set(pending.filter((d) => d.subjectType === 'referral').map((d) => d.subjectId)),
     ];
@@ -38,16 +46,27 @@ export const referralReplanner = (
     for (const id of referralIds) {
       const a = anchors.get(id);
       if (!a) continue;
-      const delay = a.serviceDelay ?? settings.referralResponseDays;
+      const delay = responseDelayOf(a.serviceDelay, settings.referralResponseDays);
       const sla = (days: number) =>
         calendar.nextWorkingMoment(calendar.addBusinessDays(a.sentAt, days));
       const mine = pending.filter((d) => d.subjectId === id);
-      const reminders = reminderBusinessDays(delay).map(sla);
+      // Pending rows come in due order (pendingOfKinds), as the reminders they stand for.
+      const toSend = reminderBusinessDays(delay).map(sla).slice(a.remindersDelivered);
       const pendingReminders = mine.filter((d) => d.kind === REFERRAL_REMIND_PARTNER);
       pendingReminders.forEach((d, i) => {
-        const at = reminders[reminders.length - pendingReminders.length + i];
-        if (at) out.set(d.id, at);
+        if (i < toSend.length) out.set(d.id, toSend[i]);
+        else cancels.push(d.id);
       });
+      if (a.status === 'requested') {
+        for (const dueAt of toSend.slice(pendingReminders.length))
+          adds.push({
+            structureId: mine[0].structureId,
+            kind: REFERRAL_REMIND_PARTNER,
+            subjectType: 'referral',
+            subjectId: id,
+            dueAt,
+          });
+      }
       for (const d of mine) {
         if (d.kind === REFERRAL_EMAIL_PARTNER) out.set(d.id, calendar.nextWorkingMoment(d.dueAt));
         if (d.kind === REFERRAL_ESCALATE_REQUESTER) out.set(d.id, sla(delay));
@@ -71,6 +90,6 @@ export const referralReplanner = (
           );
       }
     }
-    return out;
+    return { moves: out, cancels, adds };
   },
 });

@@ -6,6 +6,7 @@ import type { ShareableField } from '../consents/consent-schemas';
 import { validConsentSql } from '../consents/consent-validity';
 import { personLabelSql } from '../persons/person-label';
 import { remindersOnSql } from '../persons/person-reminders';
+import { REFERRAL_REMIND_PARTNER } from './referral-schemas';
 import type { ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
@@ -143,9 +144,12 @@ const servedRight = (r: Record<string, unknown>) =>
 /** What a referral's deadlines count from (the referral replanner's anchor). */
 export interface ReplanAnchor {
   id: string;
+  status: ReferralStatus;
   sentAt: Date;
   serviceDelay: number | null;
   acceptedAt: Date | null;
+  /** The partner reminders whose moment came (delivered, skipped or given up), not cancelled. */
+  remindersDelivered: number;
 }
 
 /**
@@ -322,7 +326,8 @@ export function createReferralRepository(cipher: Cipher) {
   return {
     /**
      * What a referral's deadlines are counted from, for re-planning them after a settings
-     * change: when it was sent, its service's response delay, when it was accepted.
+     * change: its status, when it was sent, its service's response delay, when it was accepted,
+     * and how many partner reminders were already delivered.
      */
     async replanAnchors(
       db: Db,
@@ -332,19 +337,28 @@ export function createReferralRepository(cipher: Cipher) {
       if (ids.length === 0) return new Map();
       const rows: {
         id: string;
+        status: ReferralStatus;
         created_at: Date;
         response_delay_days: number | null;
         accepted_at: Date | null;
+        reminders_delivered: string | number;
       }[] = await db('referrals as r')
         .leftJoin('partner_services as s', 's.id', 'r.service_id')
         .where('r.structure_id', structureId)
         .modify(idIn, 'r.id', ids)
         .select(
           'r.id',
+          'r.status',
           'r.created_at',
           's.response_delay_days',
           db.raw(
             "(SELECT max(e.at) FROM referral_events e WHERE e.referral_id = r.id AND e.to_status = 'accepted') AS accepted_at",
+          ),
+          db.raw(
+            `(SELECT count(*) FROM deadlines d
+               WHERE d.subject_type = 'referral' AND d.subject_id = r.id AND d.kind = ?
+                 AND d.status NOT IN ('pending', 'cancelled')) AS reminders_delivered`,
+            [REFERRAL_REMIND_PARTNER],
           ),
         );
       return new Map(
@@ -352,9 +366,11 @@ export function createReferralRepository(cipher: Cipher) {
           r.id,
           {
             id: r.id,
+            status: r.status,
             sentAt: new Date(r.created_at),
             serviceDelay: r.response_delay_days,
             acceptedAt: r.accepted_at ? new Date(r.accepted_at) : null,
+            remindersDelivered: Number(r.reminders_delivered),
           },
         ]),
       );

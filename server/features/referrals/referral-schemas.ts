@@ -121,6 +121,17 @@ export function expiryBusinessDays(
   return Math.max(expiry, responseDelay + expiry - defaultDelay);
 }
 
+/**
+ * The response delay of a referral: its service's own when the service sets one, else the
+ * referring structure's `referralResponseDays` (without a service too).
+ */
+export function responseDelayOf(
+  serviceDelay: number | null | undefined,
+  structureDelay: number,
+): number {
+  return serviceDelay ?? structureDelay;
+}
+
 /** The business days of the partner's reminders for a response delay: day 3 and the delay's end. */
 export function reminderBusinessDays(responseDelay: number): number[] {
   return responseDelay > FIRST_REMINDER_AFTER_BUSINESS_DAYS

@@ -32,6 +32,7 @@ import type {
 import {
   expiryBusinessDays,
   reminderBusinessDays,
+  responseDelayOf,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_AWAITING_ANSWER_KINDS,
   REFERRAL_DEADLINE_KINDS,
@@ -448,9 +449,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
         }
         let serviceId: string | null = null;
         const { settings, calendar } = await rulesOf(trx, actor.structureId);
-        let responseDelay = settings.referralResponseDays;
+        const service = input.serviceId
+          ? partner.services.find((s) => s.id === input.serviceId)
+          : undefined;
         if (input.serviceId) {
-          const service = partner.services.find((s) => s.id === input.serviceId);
           if (!service) {
             throw new ValidationError('Invalid body: serviceId: not a service of this partner', [
               { field: 'serviceId', message: 'is not a service of this partner' },
@@ -463,8 +465,11 @@ export function createReferralService(deps: ReferralServiceDeps) {
             );
           }
           serviceId = service.id;
-          responseDelay = service.responseDelayDays;
         }
+        const responseDelay = responseDelayOf(
+          service?.responseDelayDays,
+          settings.referralResponseDays,
+        );
         let rightId: string | null = null;
         if (input.rightCode) {
           const right = await rights.rightForReferral(trx, actor, input.rightCode);

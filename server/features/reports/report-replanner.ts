@@ -25,7 +25,7 @@ export function reportReplanner(reports: Pick<ReportRepository, 'createdAt'>): D
             calendar.nextWorkingMoment(calendar.addBusinessDays(at, settings.reportTriageDays)),
           );
       }
-      return next;
+      return { moves: next };
     },
   };
 }

@@ -7,7 +7,7 @@ import {
 } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
 import { checkVersion, NotFoundError, ValidationError } from '../../lib/errors';
-import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import type { Deadline, NewDeadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { zodIssues } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { type SettingsRepository, type PublicStructure } from './settings-repository';
@@ -32,10 +32,21 @@ export interface StructureRules {
   calendar: BusinessCalendar;
 }
 
+/** What new settings make of a feature's pending deadlines. */
+export interface Replan {
+  /** The new due moment of each pending deadline that moves; the others stay where they are. */
+  moves: Map<string, Date>;
+  /** Pending deadlines the new settings no longer call for. */
+  cancels?: readonly string[];
+  /** Deadlines the new settings call for that are neither pending nor already delivered. */
+  adds?: readonly NewDeadline[];
+}
+
 /**
  * A feature whose deadlines depend on the settings: given pending deadlines of its kinds in one
- * structure and the new settings, it answers the new due moment of each one that moves.
- * Registered in the container; the other deadlines stay where they are.
+ * structure and the new settings, it answers the new due moment of each one that moves and,
+ * where the settings change how many there are, those to cancel and to add. Registered in the
+ * container; all of it is written in the settings change's transaction.
  */
 export interface DeadlineReplanner {
   /**
@@ -53,7 +64,7 @@ export interface DeadlineReplanner {
     pending: Deadline[],
     settings: StructureSettings,
     calendar: BusinessCalendar,
-  ): Promise<Map<string, Date>>;
+  ): Promise<Replan>;
 }
 
 export interface SettingsServiceDeps {
@@ -122,10 +133,11 @@ export function createSettingsService({
   }
 
   /**
-   * Moves the pending deadlines that the new settings place elsewhere; returns how many moved.
-   * Only the kinds whose moment depends on a setting that changed are read: a letterhead or a
-   * threshold changes nothing planned. The structure stays locked meanwhile (every write about
-   * it waits), so the rest is read and moved in bounded batches, each in a few statements.
+   * Moves the pending deadlines that the new settings place elsewhere, cancels those they no
+   * longer call for and adds those they do; returns how many changed. Only the kinds whose
+   * moment depends on a setting that changed are read: a letterhead or a threshold changes
+   * nothing planned. The structure stays locked meanwhile (every write about it waits), so the
+   * rest is read and moved in bounded batches, each in a few statements.
    */
   async function replan(
     trx: Knex.Transaction,
@@ -143,12 +155,18 @@ export function createSettingsService({
         .map(([kind]) => kind);
       if (kinds.length === 0) continue;
       await eachPendingOfKinds(trx, structureId, kinds, async (pending) => {
-        const next = await r.replan(trx, structureId, pending, settings, calendar);
+        const {
+          moves: next,
+          cancels = [],
+          adds = [],
+        } = await r.replan(trx, structureId, pending, settings, calendar);
         const moves = pending.flatMap((d) => {
           const dueAt = next.get(d.id);
           return dueAt && dueAt.getTime() !== d.dueAt.getTime() ? [{ id: d.id, dueAt }] : [];
         });
         moved += (await outbox.rescheduleAll(moves)).created.length;
+        if (cancels.length) moved += (await outbox.cancelPending(cancels)).length;
+        if (adds.length) moved += (await outbox.scheduleAll(adds)).length;
       });
     }
     return moved;

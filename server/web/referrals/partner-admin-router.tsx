@@ -83,7 +83,7 @@ function withLists(body: unknown, fields: readonly string[]) {
   return { values, ...lists };
 }
 
-/** The response delay as typed: a whole number, or absent (the default applies). */
+/** The response delay as typed: a whole number, or absent (the structure's delay applies). */
 function delayOf(text: string | undefined, errors: Record<string, string>) {
   if (text === undefined) return {};
   if (!/^\s*\d{1,2}\s*$/.test(text)) {
@@ -170,7 +170,7 @@ function serviceValues(s: Partner['services'][number]): Record<string, string> {
     audience: s.audience.join(','),
     area: s.area ?? '',
     howToReach: s.howToReach ?? '',
-    responseDelayDays: String(s.responseDelayDays),
+    responseDelayDays: s.responseDelayDays === null ? '' : String(s.responseDelayDays),
   };
 }
 

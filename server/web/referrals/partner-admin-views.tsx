@@ -34,8 +34,14 @@ const PARTNER_FIELDS: FieldSpec[] = [
   ['howToReach', 'Comment le joindre', 'text', false],
 ];
 
-const DELAY_HINT = 'De 1 à 60 jours ouvrés ; 5 si vous laissez vide';
+const DELAY_HINT = 'De 1 à 60 jours ouvrés ; vide : le délai de la structure';
 const THEMES_HINT = 'Au moins une, dans le vocabulaire data·inclusion';
+
+/** A service's response delay as the directory says it, after "réponse". */
+const delayText = (s: PartnerService) =>
+  s.responseDelayDays === null
+    ? ' : délai de la structure'
+    : ` sous ${s.responseDelayDays} jours ouvrés`;
 
 const PARTNER_LABELS: Record<string, string> = {
   ...Object.fromEntries(PARTNER_FIELDS.map(([name, label]) => [name, label])),
@@ -114,7 +120,7 @@ function ServiceSummary({ s }: { s: PartnerService }) {
         {s.audience.length ? ` · pour : ${s.audience.map(audienceLabel).join(', ')}` : ''}
       </p>
       <p class="fr-text--sm fr-mb-1v">
-        Réponse sous {s.responseDelayDays} jours ouvrés
+        Réponse{delayText(s)}
         {s.area ? ` · ${s.area}` : ''}
         {s.howToReach ? ` · ${s.howToReach}` : ''} · revu le {formatDate(s.lastReviewedAt)}
         {s.stale ? (
@@ -143,8 +149,7 @@ function PartnerSummary({ p }: { p: Partner }) {
       <ul>
         {p.services.map((s) => (
           <li class="fr-text--sm">
-            {s.name} — {s.themes.map(themeLabel).join(', ')} — réponse sous {s.responseDelayDays} j
-            ouvrés
+            {s.name} — {s.themes.map(themeLabel).join(', ')} — réponse{delayText(s)}
           </li>
         ))}
       </ul>

@@ -229,8 +229,9 @@ describe('merging two files of one person', () => {
         expect({ table: t, total: after[t] }).toEqual({ table: t, total: before.totals[t] });
       expect(after.persons).toBe(before.totals.persons - 1);
       expect(after.person_merges).toBe(before.totals.person_merges + 1);
-      // The person's own deadline planned again: one more row (the old one cancelled).
-      expect(after.deadlines).toBe(before.totals.deadlines + 1);
+      // The person's own deadline planned again: one more row (the old one cancelled); the
+      // kept file's two no-contact rules written anew: two more (the old ones cancelled).
+      expect(after.deadlines).toBe(before.totals.deadlines + 3);
       // Audit events are append-only: more of them, none gone.
       expect(after.audit_events).toBeGreaterThan(before.totals.audit_events);
     });

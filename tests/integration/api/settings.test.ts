@@ -200,6 +200,108 @@ describe('structure settings API', () => {
       expect(new Date(expire.due_at).toISOString()).toBe('2026-12-15T09:00:00.000Z');
     });
   });
+  describe('re-planning the partner reminders when the response delay crosses 3 days', () => {
+    /** At another moment of the fixed clock, then back to NOW. */
+    async function at<T>(moment: string, fn: () => Promise<T>): Promise<T> {
+      ctx.deps.clock.now = () => new Date(moment);
+      try {
+        return await fn();
+      } finally {
+        ctx.deps.clock.now = () => new Date(NOW);
+      }
+    }
+
+    /** A structure of its own, at this response delay, and a way to refer and to change it. */
+    async function world(responseDays: number) {
+      const v = await referralWorld(ctx.app);
+      const setDelay = async (referralResponseDays: number) => {
+        const { version } = (await v.agents.admin.get('/api/settings')).body;
+        const res = await v.agents.admin
+          .patch('/api/settings')
+          .send({ version, referralResponseDays });
+        expect(res.status).toBe(200);
+      };
+      if (responseDays !== 5) await setDelay(responseDays);
+      const newReferral = async () => {
+        const person = await createPerson(v.agents.worker);
+        await giveConsent(v.agents.worker, person.id, v.other.id);
+        const res = await refer(v.agents.worker, person.id, v.other.id);
+        expect(res.status).toBe(201);
+        return res.body.id as string;
+      };
+      return { setDelay, newReferral };
+    }
+
+    const remindersOf = (referralId: string) =>
+      testKnex()('deadlines')
+        .where({ subject_id: referralId, kind: REFERRAL_REMIND_PARTNER })
+        .orderBy('due_at')
+        .orderBy('created_at')
+        .select('id', 'status', 'due_at');
+    const pendingAt = async (referralId: string) =>
+      (await pendingOf(referralId, REFERRAL_REMIND_PARTNER)).map((d) =>
+        new Date(d.due_at).toISOString(),
+      );
+    /** The worker delivered the deadlines of these kinds due by then (their rows say so). */
+    const delivered = (referralId: string, kinds: string[], by: string) =>
+      testKnex()('deadlines')
+        .where({ subject_id: referralId, status: 'pending' })
+        .whereIn('kind', kinds)
+        .andWhere('due_at', '<=', new Date(by))
+        .update({ status: 'done', processed_at: new Date(by) });
+
+    it('when the delay goes from 5 to 3 days, then one reminder stays on day 3 (no second one at the same moment), and a referral reminded on day 3 already gets none again', async () => {
+      const { setDelay, newReferral } = await world(5);
+      // Sent now (Tuesday 24 November): reminders on Friday 27 November and Tuesday 1 December.
+      const fresh = await newReferral();
+      expect(await pendingAt(fresh)).toEqual([
+        '2026-11-27T09:00:00.000Z',
+        '2026-12-01T09:00:00.000Z',
+      ]);
+      // Sent on Wednesday 18 November: its day 3 (Monday 23) is past and was reminded.
+      const reminded = await at('2026-11-18T10:00:00+01:00', newReferral);
+      await delivered(reminded, [REFERRAL_REMIND_PARTNER], NOW);
+      expect(await pendingAt(reminded)).toEqual(['2026-11-25T09:00:00.000Z']);
+
+      await setDelay(3);
+
+      expect(await pendingAt(fresh)).toEqual(['2026-11-27T09:00:00.000Z']);
+      const [onDay3, onDay5] = await remindersOf(fresh);
+      expect(onDay3.status).toBe('pending');
+      expect(onDay5.status).toBe('cancelled');
+      expect(await ctx.deps.queue.getJob(deadlineJobId(onDay5.id))).toBeUndefined();
+      const [escalation] = await pendingOf(fresh, REFERRAL_ESCALATE_REQUESTER);
+      expect(new Date(escalation.due_at).toISOString()).toBe('2026-11-27T09:00:00.000Z');
+      // Day 3 was its reminder: nothing more for the partner.
+      expect(await pendingAt(reminded)).toEqual([]);
+      expect((await remindersOf(reminded)).map((d) => d.status)).toEqual(['done', 'cancelled']);
+    });
+
+    it('when the delay goes from 3 to 5 days, then the reminder of day 3 stays and one is added on day 5, while a referral reminded on day 3 already gets only the one of day 5', async () => {
+      const { setDelay, newReferral } = await world(3);
+      const fresh = await newReferral();
+      const [day3] = await pendingOf(fresh, REFERRAL_REMIND_PARTNER);
+      expect(await pendingAt(fresh)).toEqual(['2026-11-27T09:00:00.000Z']);
+      // Sent on Wednesday 18 November: reminded and escalated on its day 3, Monday 23.
+      const reminded = await at('2026-11-18T10:00:00+01:00', newReferral);
+      await delivered(reminded, [REFERRAL_REMIND_PARTNER, REFERRAL_ESCALATE_REQUESTER], NOW);
+      expect(await pendingAt(reminded)).toEqual([]);
+
+      await setDelay(5);
+
+      expect(await pendingAt(fresh)).toEqual([
+        '2026-11-27T09:00:00.000Z',
+        '2026-12-01T09:00:00.000Z',
+      ]);
+      const [kept, added] = await pendingOf(fresh, REFERRAL_REMIND_PARTNER);
+      expect(kept.id).toBe(day3.id);
+      expect(await ctx.deps.queue.getJob(deadlineJobId(added.id))).toBeDefined();
+      // Wednesday 25 November, its day 5; day 3 is not sent again.
+      expect(await pendingAt(reminded)).toEqual(['2026-11-25T09:00:00.000Z']);
+      expect((await remindersOf(reminded)).map((d) => d.status)).toEqual(['done', 'pending']);
+    });
+  });
+
   describe('re-planning the reminder rules', () => {
     it('when the reminder and no-contact durations change, then a follow-up’s pending reminder and a person’s no-contact deadline move, and the escalation stays', async () => {
       const person = await createPerson(w.agents.worker);

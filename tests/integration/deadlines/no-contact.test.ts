@@ -175,6 +175,70 @@ describe('no contact for 30 days: a "relancer" follow-up for the référent; for
     ]);
   });
 
+  // The merged file's contact entered before the kept file's, or after it (a late entry): the
+  // merged file's rows, which then name the kept file, are older or newer than its own.
+  it.each([
+    ['entered first', true],
+    ['entered late', false],
+  ])(
+    'when a file contacted earlier (%s) is merged into one contacted later, then the kept file keeps one pair of rules, counted from its last contact: nothing on the merged file’s day 30, one "relancer" on the kept file’s',
+    async (_, mergedFirst) => {
+      clock.set(paris('2026-01-02T09:00:00'));
+      const team = await createTeam();
+      const kept = await newPerson(team.worker.email);
+      const merged = await newPerson(team.worker.email);
+      const contact = (personId: string, at: string) =>
+        kept.agent.post(`/api/persons/${personId}/contacts`).send({
+          occurredAt: paris(at).toISOString(),
+          channel: 'street',
+          outcome: 'reached',
+        });
+      const mergedContact = () => contact(merged.personId, '2026-01-02T10:00:00');
+      clock.set(paris('2026-01-02T11:00:00'));
+      if (mergedFirst) expect((await mergedContact()).status).toBe(201);
+      clock.set(paris('2026-01-20T11:00:00'));
+      expect((await contact(kept.personId, '2026-01-20T10:00:00')).status).toBe(201);
+      if (!mergedFirst) expect((await mergedContact()).status).toBe(201);
+
+      clock.set(paris('2026-01-26T10:00:00'));
+      const manager = await loginAs(ctx.app, team.manager.email);
+      const version = async (id: string) => (await manager.get(`/api/persons/${id}`)).body.version;
+      const merge = await manager.post(`/api/persons/${merged.personId}/merge`).send({
+        intoId: kept.personId,
+        version: await version(merged.personId),
+        intoVersion: await version(kept.personId),
+      });
+      expect(merge.status).toBe(200);
+      // One row per rule, so that no later re-plan (a settings change) moves two of them.
+      const pending = await testKnex()('deadlines')
+        .where({ subject_id: kept.personId, status: 'pending' })
+        .whereIn('kind', [PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE])
+        .orderBy('kind')
+        .select('kind', 'due_at');
+      expect(pending).toEqual([
+        // 30 days after the kept file's contact: Thursday 19 February 2026, 10:00.
+        { kind: PERSON_NO_CONTACT, due_at: paris('2026-02-19T10:00:00') },
+        // 90 days of 24 hours after it: Monday 20 April 2026, 11:00 in summer time.
+        { kind: PERSON_SUGGEST_CLOSE, due_at: new Date('2026-04-20T11:00:00+02:00') },
+      ]);
+
+      // Monday 2 February, the merged file's day 30 (Sunday 1 February, then the working morning).
+      await advanceTo(ctx, clock, paris('2026-02-02T10:00:00'));
+      expect(await openFollowUps(kept.personId)).toHaveLength(0);
+      await advanceTo(ctx, clock, paris('2026-02-19T09:59:00'));
+      expect(await openFollowUps(kept.personId)).toHaveLength(0);
+
+      await advanceTo(ctx, clock, paris('2026-02-19T10:00:00'));
+      const followUps = await openFollowUps(kept.personId);
+      expect(followUps).toHaveLength(1);
+      expect(followUps[0]).toMatchObject({
+        assignee_id: team.worker.id,
+        title: 'Relancer : aucun contact depuis 30 jours',
+      });
+      expect(await notes(team.worker.id, 'follow_up.due')).toHaveLength(1);
+    },
+  );
+
   it('when the référent changed, then the follow-up goes to the current one', async () => {
     const team = await createTeam();
     const { personId } = await newPerson(team.worker.email);

@@ -322,13 +322,18 @@ describe('referral pages', () => {
   it('when an admin edits a service, then its response delay, themes and publics change; a sub-theme already chosen stays offered', async () => {
     const { partner, service } = await createFoodBank('Banque alimentaire du Nord');
     const path = `/admin/partenaires/${partner.id}/services/${service.id}`;
+    const partnerPage = async () =>
+      (await w.agents.admin.get(`/admin/partenaires/${partner.id}`)).text;
+    // No delay of its own: an empty field, and the structure's delay applies.
+    expect(await partnerPage()).toContain('Réponse : délai de la structure');
     const page = await w.agents.admin.get(path);
     expect(page.status).toBe(200);
     expect(page.text).toMatch(
       /id="service-themes-equipement-et-alimentation--alimentation"[^>]*checked/,
     );
     expect(page.text).toContain('Équipement et alimentation — alimentation');
-    expect(page.text).toContain('value="5"');
+    expect(page.text).toContain('vide : le délai de la structure');
+    expect(inputValue(page.text, 'service-responseDelayDays') ?? '').toBe('');
     const res = await adminPost(path, {
       name: 'Colis alimentaires',
       themes: ['equipement-et-alimentation--alimentation', 'famille'],
@@ -342,9 +347,24 @@ describe('referral pages', () => {
       audience: ['familles-enfants'],
       response_delay_days: 8,
     });
-    expect((await w.agents.admin.get(`/admin/partenaires/${partner.id}`)).text).toContain(
-      'Service « Colis alimentaires » enregistré.',
+    const saved = await partnerPage();
+    expect(saved).toContain('Service « Colis alimentaires » enregistré.');
+    expect(saved).toContain('Réponse sous 8 jours ouvrés');
+    expect(inputValue((await w.agents.admin.get(path)).text, 'service-responseDelayDays')).toBe(
+      '8',
     );
+
+    // The delay emptied: the service sets none again.
+    const cleared = await adminPost(path, {
+      name: 'Colis alimentaires',
+      themes: ['famille'],
+      responseDelayDays: '',
+    });
+    expect(cleared.status).toBe(303);
+    expect(
+      (await testKnex()('partner_services').where({ id: service.id }).first()).response_delay_days,
+    ).toBeNull();
+    expect(await partnerPage()).toContain('Réponse : délai de la structure');
   });
 
   it('when a service is saved from a page read before another admin changed it, then 409 keeps what was typed beside what is saved now, at the saved version', async () => {

@@ -54,7 +54,8 @@ describe('partner directory', () => {
       responseDelayDays: 10,
       stale: false,
     });
-    expect(res.body.services[1].responseDelayDays).toBe(5);
+    // No delay given: the service sets none, and the referring structure's applies.
+    expect(res.body.services[1].responseDelayDays).toBeNull();
   });
 
   it('when a worker or a partner user creates a partner, then 403', async () => {
@@ -245,10 +246,10 @@ describe('partner directory', () => {
           id: service.id,
           name: 'Épicerie solidaire du quartier',
           themes: ['gestion-financiere'],
-          // Whole descriptions: what the new one leaves out is cleared or back to its default.
+          // Whole descriptions: what the new one leaves out is cleared.
           audience: [],
           howToReach: null,
-          responseDelayDays: 5,
+          responseDelayDays: null,
         }),
       );
       expect(await auditOf('partner.service.update', bank.partner.id)).toHaveLength(1);

@@ -159,6 +159,71 @@ describe('referral SLA: reminders to the partner and escalation to the requester
     });
   });
 
+  it('when the structure gives partners 8 business days, then a referral made on Monday to a service without a delay escalates to its requester 8 business days later, and one to a service of 3 days after 3', async () => {
+    // A structure of its own: its partners get 8 business days to answer.
+    const v = await referralWorld(ctx.app);
+    const { version } = (await v.agents.admin.get('/api/settings')).body;
+    const settings = await v.agents.admin
+      .patch('/api/settings')
+      .send({ version, referralResponseDays: 8 });
+    expect(settings.status).toBe(200);
+
+    /** A referral made on Monday 9 March 2026 at 10:00 to a service with this delay. */
+    async function referTo(serviceDelay: number | null) {
+      clock.set('2026-03-09T10:00:00+01:00');
+      const [service] = await testKnex()('partner_services')
+        .insert({
+          partner_id: v.food.partner.id,
+          name: `Colis (délai ${serviceDelay ?? 'de la structure'})`,
+          themes: ['equipement-et-alimentation--alimentation'],
+          response_delay_days: serviceDelay,
+        })
+        .returning('id');
+      const person = await createPerson(v.agents.worker);
+      await giveConsent(v.agents.worker, person.id, v.food.partner.id, {
+        givenAt: '2026-03-02T10:00:00+01:00',
+      });
+      const res = await refer(v.agents.worker, person.id, v.food.partner.id, {
+        serviceId: service.id,
+      });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    }
+
+    /** Runs the escalation at its moment: the requester's notification titles. */
+    async function escalate(id: string, at: string) {
+      const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+      expect(new Date(escalation.due_at).toISOString()).toBe(iso(at));
+      clock.set(at);
+      expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('done');
+      const notes = await testKnex()('notifications').where({
+        recipient_id: v.team.worker.id,
+        kind: 'referral.escalated',
+        subject_id: id,
+      });
+      return notes.map((n) => n.title);
+    }
+
+    // No delay of its own: the structure's 8 days, to Thursday 19 March.
+    const structures = await referTo(null);
+    expect(await dueDates(structures, REFERRAL_REMIND_PARTNER)).toEqual([
+      iso('2026-03-12T10:00:00+01:00'),
+      iso('2026-03-19T10:00:00+01:00'),
+    ]);
+    expect(await escalate(structures, '2026-03-19T10:00:00+01:00')).toEqual([
+      'Orientation vers Banque alimentaire sans réponse depuis 8 jours ouvrés',
+    ]);
+
+    // Its own 3 days: Thursday 12 March.
+    const own = await referTo(3);
+    expect(await dueDates(own, REFERRAL_REMIND_PARTNER)).toEqual([
+      iso('2026-03-12T10:00:00+01:00'),
+    ]);
+    expect(await escalate(own, '2026-03-12T10:00:00+01:00')).toEqual([
+      'Orientation vers Banque alimentaire sans réponse depuis 3 jours ouvrés',
+    ]);
+  });
+
   it('when a reminder is due, then the partner receives one French reminder with a fresh working link and nothing about the person, even if the job runs twice', async () => {
     const id = await newReferral();
     const [first, second] = await deadlinesOf(id, REFERRAL_REMIND_PARTNER);

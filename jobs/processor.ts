@@ -177,7 +177,12 @@ function deliverOne(
     if (!deadline) throw new UnrecoverableError(`Deadline ${deadlineId} does not exist`);
     if (deadline.kind !== kind) throw kindMismatch(deadlineId, deadline.kind, kind);
     if (deadline.status !== 'pending') return 'not_pending';
-    const result = await processor({ deadline, trx, deps, now: deps.clock.now() });
+    const now = deps.clock.now();
+    // However late it runs, a message to a partner waits for working hours (the batched kinds
+    // are in-app notices to staff, which need no such check).
+    const result =
+      (await deps.services.messageHours.holdUntilWorkingHours(trx, deadline, now)) ??
+      (await processor({ deadline, trx, deps, now }));
     await deps.repos.deadlines.finish(
       trx,
       deadline.id,

@@ -103,6 +103,7 @@ import {
 } from './features/exports/person-export-service';
 import { createPersonExportRepository } from './features/exports/person-export-repository';
 import { createReminderPlanner } from './features/deadlines/reminder-planner';
+import { createMessageHours, type MessageHours } from './features/deadlines/message-hours';
 import { reminderReplanner } from './features/deadlines/reminder-replanner';
 import { createReminderRepository } from './features/deadlines/reminder-repository';
 import { createAuditReader, createAuditRepository } from './features/audit/audit-repository';
@@ -194,6 +195,8 @@ export interface Deps {
     audit: AuditService;
     personExports: PersonExportService;
     deadlineAdmin: DeadlineAdminService;
+    /** Working hours at send time: the worker holds a message deadline due outside them. */
+    messageHours: MessageHours;
     preferences: UserPreferenceService;
     reports: ReportService;
     twoFactor: TwoFactorService;
@@ -276,6 +279,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     settingsRows: createSettingsRepository(),
   });
   const ruleSettings = ruleSettingsFrom(settings);
+  const messageHours = createMessageHours({ settings, outboxIn });
   const planner = createReminderPlanner({ ruleSettings, reminders });
   const persons = createPersonRepository(cipher);
   const contacts = createContactRepository(cipher);
@@ -555,6 +559,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         sentEmails,
         digests: createDigestRepository(),
         outboxIn,
+        messageHours,
         structureRuns,
       }),
       audit: auditService,
@@ -588,6 +593,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         outboxIn,
       }),
       deadlineAdmin: createDeadlineAdminService({ audit, knex, queue, relay, clock, deadlines }),
+      messageHours,
       preferences: createUserPreferenceService({ knex, users: userRepo }),
       reports: createReportService({
         audit,

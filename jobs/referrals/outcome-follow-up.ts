@@ -1,4 +1,4 @@
-import { done, skipped, type Processor } from '../processor';
+import type { Processor } from '../processor';
 
 /**
  * 'referral.outcome_follow_up', at the outcome question's moment (spec section 3, closing the
@@ -7,14 +7,5 @@ import { done, skipped, type Processor } from '../processor';
  * referral, which must not wait on an SMTP send, and it must not roll back with a failed send.
  * `referral_follow_ups` (referral + purpose) makes a second run plan nothing.
  */
-export const referralOutcomeFollowUp: Processor = async ({ deadline, trx, deps, now }) => {
-  const planned = await deps.services.referrals.planOutcomeFollowUp(
-    trx,
-    deadline.structureId,
-    deadline.subjectId,
-    now,
-  );
-  return planned
-    ? done()
-    : skipped('referral closed, follow-up already planned or nobody to assign it to');
-};
+export const referralOutcomeFollowUp: Processor = ({ deadline, trx, deps, now }) =>
+  deps.services.referrals.planOutcomeFollowUp(trx, deadline, now);

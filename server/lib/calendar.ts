@@ -12,6 +12,8 @@ export interface BusinessCalendar {
   addBusinessDays(from: Date, days: number): Date;
   /** `at` when it falls in working hours, else the start of the next working morning. */
   nextWorkingMoment(at: Date): Date;
+  /** Whether `at` falls in working hours of a business day. */
+  isWorkingMoment(at: Date): boolean;
   /** Local midnight of the day of `at`, moved by `addDays` calendar days (Europe/Paris by default). */
   startOfDay(at: Date, addDays?: number): Date;
   /** Local midnight of the Monday after `at`: the end of "this week". */
@@ -118,6 +120,11 @@ export function createBusinessCalendar(opts: CalendarOptions = {}): BusinessCale
       let [y, m, d] = nextDate(p.year, p.month, p.day);
       while (!isBusinessDate(y, m, d)) [y, m, d] = nextDate(y, m, d);
       return instant(y, m, d, start);
+    },
+
+    isWorkingMoment(at) {
+      const p = local(at);
+      return isBusinessDate(p.year, p.month, p.day) && p.minutes >= start && p.minutes < end;
     },
 
     startOfDay(at, addDays = 0) {

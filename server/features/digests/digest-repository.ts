@@ -26,7 +26,7 @@ export interface DigestRecipient {
   emailNotifications: boolean;
 }
 
-/** Persons whose reminders run: paused and anonymised files count in no digest. */
+/** Persons whose reminders run: paused, closed and anonymised files count in no digest. */
 const REMINDED = remindersOnSql('p');
 
 export function createDigestRepository() {

@@ -4,6 +4,7 @@ import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mai
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
 import type { Deadline, OutboxIn, StructureRuns } from '../deadlines/outbox';
 import type { DeadlineRelay } from '../deadlines/deadline-relay';
+import type { MessageHours } from '../deadlines/message-hours';
 import { DIGEST_DAILY, DIGEST_EMAIL, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
 import type { RuleSettingsSource } from '../deadlines/rule-settings';
 import type { NotificationService } from '../notifications/notification-service';
@@ -29,6 +30,8 @@ export interface DigestServiceDeps {
   referrals: Pick<ReferralService, 'countAwaitingAnswer'>;
   /** The emails sent by deadlines (one Message-ID per deadline), shared with the other emails. */
   sentEmails: SentEmailLog;
+  /** Working hours at send time, in the structure's calendar. */
+  messageHours: Pick<MessageHours, 'isWorkingMoment'>;
 }
 
 const LINE_SEPARATOR = ' · ';
@@ -148,6 +151,13 @@ export function createDigestService(deps: DigestServiceDeps) {
       const user = await users.findAnyInStructure(trx, deadline.structureId, deadline.subjectId);
       if (!user || user.disabledAt) return skipped('user disabled');
       if (!user.emailNotifications) return skipped('user turned digest emails off');
+      // A partner gets nothing out of working hours; a digest is the day's, and the next working
+      // day's digest tells the same, so this one is not held over to send both together.
+      if (
+        user.role === 'partner' &&
+        !(await deps.messageHours.isWorkingMoment(trx, deadline.structureId, now))
+      )
+        return skipped('outside working hours: the next digest tells the same');
       const digest = await digests.digestAt(trx, user.id, deadline.dueAt);
       if (!digest?.body) return skipped('no digest at that moment');
       await sendDeadlineEmail(deps, trx, deadline, now, (messageId) =>

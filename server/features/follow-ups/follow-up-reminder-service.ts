@@ -11,6 +11,7 @@ import {
 } from '../deadlines/rule-kinds';
 import type { NotificationService } from '../notifications/notification-service';
 import { personLabel } from '../persons/person-label';
+import { remindersOff, type ReminderState } from '../persons/person-reminders';
 import type { PersonService } from '../persons/person-service';
 import type { TeamService } from '../teams/team-service';
 import type { UserRecord, UserService } from '../users/user-service';
@@ -52,13 +53,10 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
   const { audit } = deps;
   const { followUps, persons, notifications } = deps;
 
-  /** Why a person no longer gets reminders (gone, anonymised, paused), or null if they do. */
-  function notFollowed(
-    person: { anonymisedAt: Date | null; pauseReminders: boolean } | null | undefined,
-  ): DeadlineOutcome | null {
-    if (!person || person.anonymisedAt) return skipped('person no longer followed');
-    if (person.pauseReminders) return skipped('reminders paused for this person');
-    return null;
+  /** Why a person gets no reminders (gone, anonymised, closed, paused), or null if they do. */
+  function notFollowed(person: ReminderState | null | undefined): DeadlineOutcome | null {
+    const off = remindersOff(person);
+    return off ? skipped(off) : null;
   }
 
   /** The person of a reminder, when still followed with reminders on; else why not. */
@@ -235,7 +233,8 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
   /**
    * The follow-up of an overdue deadline, when the rule still applies: locked (a change of the
    * follow-up locks it first, so this waits for it), still open, this deadline its newest of the
-   * kind (a reschedule or a reassignment plans new ones), and reminders not paused for the person.
+   * kind (a reschedule or a reassignment plans new ones), and reminders on for the person (the
+   * file neither closed nor anonymised, reminders not paused).
    */
   async function stillOverdue(
     trx: Knex.Transaction,
@@ -256,8 +255,8 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
   /**
    * The person and référent of a no-contact deadline, when the rule still applies: the person
    * locked (a contact logged meanwhile locks it first, so this waits for it and then sees it),
-   * still followed, reminders not paused, no contact since the deadline was planned, and an
-   * active référent to tell.
+   * reminders on (the file neither closed nor anonymised, reminders not paused), no contact since
+   * the deadline was planned, and an active référent to tell.
    */
   async function stillWithoutContact(
     trx: Knex.Transaction,
@@ -269,7 +268,6 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
       return skipped('person not found');
     const person = await followedPerson(trx, structureId, deadline.subjectId);
     if (isOutcome(person)) return person;
-    if (person.closedAt) return skipped('file closed');
     if (await deps.hasNewerDeadline(trx, deadline))
       return skipped('a contact was logged: a newer deadline holds the rule');
     // The last contact only: the deadline was planned from the file's creation when it had none.

@@ -3,6 +3,12 @@ import type { Cipher } from '../../lib/crypto';
 import { pageWithTotal } from '../../lib/paging';
 import type { DuplicateReasonField, PathStatus } from './person-schemas';
 import { PERSON_STATUS_SQL } from './person-status';
+import {
+  PERSON_REMINDER_COLUMNS,
+  toReminderState,
+  type ReminderRow,
+  type ReminderState,
+} from './person-reminders';
 
 export interface Person {
   id: string;
@@ -35,12 +41,14 @@ export interface Person {
   updatedAt: Date;
 }
 
-/** A person's row as a write locks it: what the write's rules need, read by the lock. */
-export interface LockedPerson {
+/**
+ * A person's row as a write locks it: what the write's rules need, read by the lock (with
+ * whether the file is still followed, for the system's moves: an expiry, the loop closing).
+ */
+export interface LockedPerson extends ReminderState {
   id: string;
   version: number;
   referentId: string | null;
-  pauseReminders: boolean;
   /** Its latest contact before this write (kept by triggers on contacts), or null. */
   lastContactAt: Date | null;
   /** When retention anonymised it; an anonymised file takes no new write. */
@@ -267,17 +275,13 @@ export function createPersonRepository(cipher: Cipher) {
       db: Db,
       structureId: string,
       ids: string[],
-    ): Promise<{ id: string; anonymisedAt: Date | null; pauseReminders: boolean }[]> {
+    ): Promise<({ id: string } & ReminderState)[]> {
       if (ids.length === 0) return [];
-      const rows = await db('persons')
-        .where({ structure_id: structureId })
-        .whereIn('id', ids)
-        .select('id', 'anonymised_at', 'pause_reminders');
-      return rows.map((r) => ({
-        id: r.id as string,
-        anonymisedAt: (r.anonymised_at as Date | null) ?? null,
-        pauseReminders: r.pause_reminders as boolean,
-      }));
+      const rows: ({ id: string } & ReminderRow)[] = await db('persons as p')
+        .where({ 'p.structure_id': structureId })
+        .whereIn('p.id', ids)
+        .select('p.id', ...PERSON_REMINDER_COLUMNS);
+      return rows.map((r) => ({ id: r.id, ...toReminderState(r) }));
     },
 
     /**
@@ -295,8 +299,9 @@ export function createPersonRepository(cipher: Cipher) {
         'id',
         'version',
         'referent_id',
-        'pause_reminders',
         'last_contact_at',
+        'pause_reminders',
+        'closed_at',
         'anonymised_at',
       ];
       const scoped = trx('persons').where({ id, structure_id: structureId });
@@ -310,9 +315,8 @@ export function createPersonRepository(cipher: Cipher) {
             id: row.id,
             version: row.version,
             referentId: row.referent_id,
-            pauseReminders: row.pause_reminders,
             lastContactAt: row.last_contact_at ?? null,
-            anonymisedAt: row.anonymised_at ?? null,
+            ...toReminderState(row),
           }
         : null;
     },

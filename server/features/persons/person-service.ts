@@ -182,8 +182,8 @@ export function createPersonService({
       persons.findById(db, structureId, id),
 
     /**
-     * Whether several persons of the structure still get reminders (anonymised, paused), for a
-     * batch of deadlines; those outside it are absent.
+     * Whether several persons of the structure still get reminders (anonymised, closed, paused),
+     * for a batch of deadlines; those outside it are absent.
      */
     reminderStates: (db: Knex | Knex.Transaction, structureId: string, ids: string[]) =>
       persons.reminderStates(db, structureId, ids),

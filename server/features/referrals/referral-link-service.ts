@@ -6,6 +6,7 @@ import type { Deadline, UnitOfWork } from '../deadlines/outbox';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
 import { LINK_PURPOSE_OF, partnerEmail, type PartnerEmailKind } from './referral-emails';
 import { type AuditTrail } from '../audit/audit-trail';
+import { remindersOff } from '../persons/person-reminders';
 import type { PartnerReferral, ReferralRepository, ReferralRecord } from './referral-repository';
 import type { ReferralService } from './referral-service';
 import { UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
@@ -144,9 +145,9 @@ export function createReferralLinkService(deps: {
       if (!(LINK_ACTIONS[purpose].from as readonly string[]).includes(row.status))
         return skipped(`referral is ${row.status}`);
       // The first request answers a worker's action; the reminder and the outcome question are
-      // automatic messages about the person, which pauseReminders stops.
-      if (kind !== 'respond' && row.pauseReminders)
-        return skipped('reminders paused for this person');
+      // automatic messages about the person, off for a paused, closed or anonymised file.
+      const off = kind === 'respond' ? null : remindersOff(row);
+      if (off) return skipped(off);
       // A consent expired meanwhile: the link would open on nothing the partner may see.
       if (!(await referrals.partnerMaySee(trx, row.id, now)))
         return skipped('no standing consent for this partner');

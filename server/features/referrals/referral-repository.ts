@@ -5,7 +5,13 @@ import { pageWithTotal } from '../../lib/paging';
 import type { ShareableField } from '../consents/consent-schemas';
 import { validConsentSql } from '../consents/consent-validity';
 import { personLabelSql } from '../persons/person-label';
-import { remindersOnSql } from '../persons/person-reminders';
+import {
+  PERSON_REMINDER_COLUMNS,
+  remindersOnSql,
+  toReminderState,
+  type ReminderRow,
+  type ReminderState,
+} from '../persons/person-reminders';
 import { REFERRAL_REMIND_PARTNER } from './referral-schemas';
 import type { ReferralStatus } from './referral-state';
 
@@ -554,20 +560,22 @@ export function createReferralRepository(cipher: Cipher) {
       return (row?.name as string | undefined) ?? null;
     },
 
-    /** What a partner email needs, with nothing about the person but the pause flag. */
+    /** What a partner email needs, with nothing about the person but whether reminders are on. */
     async emailContext(
       db: Db,
       structureId: string,
       id: string,
-    ): Promise<{
-      id: string;
-      status: ReferralStatus;
-      partnerName: string;
-      partnerEmail: string;
-      structureName: string;
-      serviceName: string | null;
-      pauseReminders: boolean;
-    } | null> {
+    ): Promise<
+      | ({
+          id: string;
+          status: ReferralStatus;
+          partnerName: string;
+          partnerEmail: string;
+          structureName: string;
+          serviceName: string | null;
+        } & ReminderState)
+      | null
+    > {
       const r = (await db('referrals as r')
         .join('partners as pa', 'pa.id', 'r.partner_id')
         .join('structures as st', 'st.id', 'r.structure_id')
@@ -581,17 +589,16 @@ export function createReferralRepository(cipher: Cipher) {
           'pa.email as partner_email',
           'st.name as structure_name',
           's.name as service_name',
-          'p.pause_reminders',
+          ...PERSON_REMINDER_COLUMNS,
         )) as
-        | {
+        | ({
             id: string;
             status: ReferralStatus;
             partner_name: string;
             partner_email: string;
             structure_name: string;
             service_name: string | null;
-            pause_reminders: boolean;
-          }
+          } & ReminderRow)
         | undefined;
       return r
         ? {
@@ -601,28 +608,30 @@ export function createReferralRepository(cipher: Cipher) {
             partnerEmail: r.partner_email,
             structureName: r.structure_name,
             serviceName: r.service_name,
-            pauseReminders: r.pause_reminders,
+            ...toReminderState(r),
           }
         : null;
     },
 
     /**
      * What the escalation to the requester needs: the partner's name, the requester, if still
-     * active, and nothing about the person but the pause flag.
+     * active, and nothing about the person but whether reminders are on.
      */
     async escalationContext(
       db: Db,
       structureId: string,
       id: string,
-    ): Promise<{
-      id: string;
-      status: ReferralStatus;
-      createdAt: Date;
-      partnerName: string;
-      requesterId: string | null;
-      requesterDisabledAt: Date | null;
-      pauseReminders: boolean;
-    } | null> {
+    ): Promise<
+      | ({
+          id: string;
+          status: ReferralStatus;
+          createdAt: Date;
+          partnerName: string;
+          requesterId: string | null;
+          requesterDisabledAt: Date | null;
+        } & ReminderState)
+      | null
+    > {
       const r = (await db('referrals as r')
         .join('partners as pa', 'pa.id', 'r.partner_id')
         .join('persons as p', 'p.id', 'r.person_id')
@@ -637,17 +646,16 @@ export function createReferralRepository(cipher: Cipher) {
           'pa.name as partner_name',
           'u.id as requester_id',
           'u.disabled_at as requester_disabled_at',
-          'p.pause_reminders',
+          ...PERSON_REMINDER_COLUMNS,
         )) as
-        | {
+        | ({
             id: string;
             status: ReferralStatus;
             created_at: Date;
             partner_name: string;
             requester_id: string | null;
             requester_disabled_at: Date | null;
-            pause_reminders: boolean;
-          }
+          } & ReminderRow)
         | undefined;
       return r
         ? {
@@ -657,7 +665,7 @@ export function createReferralRepository(cipher: Cipher) {
             partnerName: r.partner_name,
             requesterId: r.requester_id,
             requesterDisabledAt: r.requester_disabled_at,
-            pauseReminders: r.pause_reminders,
+            ...toReminderState(r),
           }
         : null;
     },

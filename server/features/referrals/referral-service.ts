@@ -18,6 +18,7 @@ import type { ConsentService } from '../consents/consent-service';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
 import type { NotificationService } from '../notifications/notification-service';
 import type { PartnerDirectory } from '../partners/partner-service';
+import { fileNotFollowed, remindersOff } from '../persons/person-reminders';
 import type { PersonService } from '../persons/person-service';
 import type { RightService } from '../rights/right-service';
 import type { SettingsService } from '../settings/settings-service';
@@ -254,7 +255,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
     const partnerAnswered =
       PARTNER_ANSWERS.includes(to) &&
       (by.kind === 'link' || (by.kind === 'user' && by.actor.role === 'partner'));
-    if (row.requesterId && (partnerAnswered || to === 'expired')) {
+    // What an expiry sets off (the requester told, a follow-up to re-refer) is automatic and
+    // about the person: nothing once the file is closed or anonymised. A paused file keeps both,
+    // as pausing stops reminders, not the worker's tasks. The expiry itself stands either way.
+    const expiredFollowed =
+      to === 'expired' && !fileNotFollowed(await persons.lock(trx, row.structureId, row.personId));
+    if (row.requesterId && (partnerAnswered || expiredFollowed)) {
       const partnerName = (await partners.nameOf(trx, row.partnerId)) ?? 'le partenaire';
       // The title names the partner and the status, never the person: it may go out by email.
       await notifications.notifyInTransaction(trx, {
@@ -292,7 +298,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         );
       }
     }
-    if (to === 'expired') {
+    if (expiredFollowed) {
       await planStaffFollowUp(trx, outbox, row, 'reorient', [row.requesterId], {
         title: 'Réorienter : la demande au partenaire a expiré sans réponse',
         dueAt: now,
@@ -729,15 +735,17 @@ export function createReferralService(deps: ReferralServiceDeps) {
     /**
      * 'referral.escalate_requester': the partner's answer delay ended without an answer; the
      * requester is told in-app, so they can call the partner before the referral expires, unless
-     * reminders are paused for the person. The notification's unique key (recipient, kind,
-     * subject, the deadline's due moment) makes a second run a no-op.
+     * reminders are off for the person (paused, or the file closed or anonymised). The
+     * notification's unique key (recipient, kind, subject, the deadline's due moment) makes a
+     * second run a no-op.
      */
     async escalateToRequester(trx: Knex.Transaction, deadline: Deadline): Promise<DeadlineOutcome> {
       const row = await referrals.escalationContext(trx, deadline.structureId, deadline.subjectId);
       if (!row) return skipped('referral not found');
       if (row.status !== 'requested') return skipped(`referral is ${row.status}`);
-      // An automatic message about the person, which pauseReminders stops.
-      if (row.pauseReminders) return skipped('reminders paused for this person');
+      // An automatic message about the person, off for a paused, closed or anonymised file.
+      const off = remindersOff(row);
+      if (off) return skipped(off);
       if (!row.requesterId || row.requesterDisabledAt) return skipped('no active requester');
 
       const { calendar } = await rulesOf(trx, deadline.structureId);
@@ -756,7 +764,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
       return done();
     },
 
-    /** The SLA passed without an answer (system only); a no-op when the partner answered. */
+    /**
+     * The SLA passed without an answer (system only); a no-op when the partner answered. A closed
+     * or anonymised file's referral expires too, telling nobody and planning nothing (see apply).
+     */
     async expire(trx: Knex.Transaction, referralId: string): Promise<boolean> {
       const row = await lockForMove(trx, referralId);
       if (!row || row.status !== 'requested') return false;
@@ -775,38 +786,40 @@ export function createReferralService(deps: ReferralServiceDeps) {
     },
 
     /**
-     * Closing the loop (spec section 3), beside the outcome question sent to the partner: the
-     * person's referent (else the requester) gets a follow-up to update the person's right. Runs
-     * in the outcome_follow_up job's transaction, never in the email's (which holds its
-     * transaction through the SMTP send); a no-op once planned, or when the referral is no
-     * longer accepted, in progress or on hold.
+     * 'referral.outcome_follow_up', closing the loop (spec section 3) beside the outcome question
+     * sent to the partner: the person's referent (else the requester) gets a follow-up, due now,
+     * to update the person's right. Runs in its own deadline's transaction, never in the email's
+     * (which holds its transaction through the SMTP send); skipped once planned, when the
+     * referral is no longer accepted, in progress or on hold, or when the file is closed or
+     * anonymised (a paused file still gets it: a task, not a message).
      */
     async planOutcomeFollowUp(
       trx: Knex.Transaction,
-      structureId: string,
-      referralId: string,
-      dueAt: Date,
-    ): Promise<string | null> {
-      const row = await lockForMove(trx, referralId);
-      if (!row || row.structureId !== structureId) return null;
-      if (!UNDER_WAY_STATUSES.includes(row.status)) return null;
-      const person = await persons.lock(trx, structureId, row.personId);
-      if (!person) return null;
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      const row = await lockForMove(trx, deadline.subjectId);
+      if (!row || row.structureId !== deadline.structureId) return skipped('referral not found');
+      if (!UNDER_WAY_STATUSES.includes(row.status)) return skipped(`referral is ${row.status}`);
+      const person = await persons.lock(trx, row.structureId, row.personId);
+      const off = fileNotFollowed(person);
+      if (off) return skipped(off);
       const partnerName = await partners.nameOf(trx, row.partnerId);
       const label = await servedRightLabel(trx, row);
-      return planStaffFollowUp(
+      const planned = await planStaffFollowUp(
         trx,
         outboxIn(trx),
         row,
         'update_right',
-        [person.referentId, row.requesterId],
+        [person!.referentId, row.requesterId],
         {
           // Names the partner (and the right served), never the person: the due notification
           // may go out by email.
           title: `${label ? `Mettre à jour le droit « ${label} »` : 'Mettre à jour les droits'} : l'aide ${partnerName ? `de ${partnerName}` : 'du partenaire'} a-t-elle abouti ?`,
-          dueAt,
+          dueAt: now,
         },
       );
+      return planned ? done() : skipped('follow-up already planned or nobody to assign it to');
     },
 
     /** Timeline items of a person's referrals (staff view). */

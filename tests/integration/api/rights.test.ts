@@ -1,3 +1,6 @@
+import { processDeadline } from '../../../jobs/processor';
+import { processors } from '../../../jobs/registry';
+import { REFERRAL_OUTCOME_FOLLOW_UP } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -517,15 +520,16 @@ describe('rights API', () => {
       const person = await personWithConsent();
       const res = await refer(person.id, { rightCode: 'rsa' });
       await partner.post(`/api/referrals/${res.body.id}/transitions`).send({ to: 'accepted' });
-      const id = await testKnex().transaction((trx) =>
-        ctx.deps.services.referrals.planOutcomeFollowUp(
-          trx,
-          team.structure.id,
-          res.body.id,
-          new Date(NOW),
-        ),
-      );
-      const followUp = await testKnex()('follow_ups').where({ id }).first();
+      const planning = await testKnex()('deadlines')
+        .where({ subject_id: res.body.id, kind: REFERRAL_OUTCOME_FOLLOW_UP })
+        .first();
+      expect(
+        await processDeadline(ctx.deps, processors, REFERRAL_OUTCOME_FOLLOW_UP, planning.id),
+      ).toBe('done');
+      const planned = await testKnex()('referral_follow_ups')
+        .where({ referral_id: res.body.id, purpose: 'update_right' })
+        .first();
+      const followUp = await testKnex()('follow_ups').where({ id: planned.follow_up_id }).first();
       expect(followUp.title).toBe(
         "Mettre à jour le droit « Revenu de solidarité active (RSA) » : l'aide de Banque alimentaire a-t-elle abouti ?",
       );
@@ -555,15 +559,16 @@ describe('rights API', () => {
       // The file that never tracked it could not set it: no follow-up asks for it.
       expect(await testKnex()('follow_ups').where({ person_id: other.id })).toHaveLength(0);
       // The loop-closing question of a file that never tracked it asks about its rights at large.
-      const loop = await testKnex().transaction((trx) =>
-        ctx.deps.services.referrals.planOutcomeFollowUp(
-          trx,
-          team.structure.id,
-          referrals[2],
-          new Date(NOW),
-        ),
-      );
-      expect((await testKnex()('follow_ups').where({ id: loop }).first()).title).toBe(
+      const loopPlanning = await testKnex()('deadlines')
+        .where({ subject_id: referrals[2], kind: REFERRAL_OUTCOME_FOLLOW_UP })
+        .first();
+      expect(
+        await processDeadline(ctx.deps, processors, REFERRAL_OUTCOME_FOLLOW_UP, loopPlanning.id),
+      ).toBe('done');
+      const loop = await testKnex()('referral_follow_ups')
+        .where({ referral_id: referrals[2], purpose: 'update_right' })
+        .first();
+      expect((await testKnex()('follow_ups').where({ id: loop.follow_up_id }).first()).title).toBe(
         "Mettre à jour les droits : l'aide de Banque alimentaire a-t-elle abouti ?",
       );
     });

@@ -16,9 +16,9 @@ export function observationRouter(observation: ObservationService): Router {
     policy: hasRole(...OBSERVATION_ROLES),
     query: observationQuery,
     summary:
-      'Manager, observer: aggregated indicators for a period (default: the twelve months up to today), optionally by district, right, source or team, with referrals by partner; any count under the structure\'s threshold, and any count it could be recomputed from, reads "< N"',
+      'Manager, observer: aggregated indicators for a period (default: the twelve months up to today), optionally by district, right, source or team, with referrals by partner; any count under the structure\'s threshold, and any count it could be recomputed from, reads "< N"; each read is audited',
     response: observationView,
-    handler: ({ actor, query }) => observation.get(actor, query),
+    handler: ({ actor, query, ctx }) => observation.get(actor, query, ctx),
   });
   endpoint(r, {
     method: 'get',

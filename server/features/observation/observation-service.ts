@@ -254,7 +254,27 @@ export function createObservationService({
      * Managers and observers of the structure: suppressed aggregates, nothing about a person,
      * from the period's snapshot when it is recent (`computedAt` says when it was computed).
      */
-    get: compute,
+    /**
+     * The answer for a period and a grouping; every read is written to the audit trail with
+     * them, as exports are: answers of overlapping periods can be subtracted (docs/security.md,
+     * requirement 9), so who asked for which periods is kept.
+     */
+    async get(actor: Actor, q: ObservationQuery, ctx: RequestContext): Promise<Observation> {
+      const observation = await compute(actor, q);
+      await audit.record(
+        knex,
+        {
+          actor,
+          structureId: actor.structureId,
+          action: 'observation.read',
+          subjectType: 'export',
+          ip: ctx.ip,
+          details: { from: observation.from, to: observation.to, by: observation.by },
+        },
+        ctx,
+      );
+      return observation;
+    },
 
     /** The same answer computed now from the data, never stored: what a snapshot must equal. */
     async live(actor: Actor, q: ObservationQuery): Promise<Observation> {

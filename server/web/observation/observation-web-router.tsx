@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
+import { requestContext } from '../../http/request-context';
 import { OBSERVATION_ROLES } from '../../features/observation/observation-router';
 import { observationQuery } from '../../features/observation/observation-schemas';
 import { hasCode } from '../../lib/errors';
@@ -54,7 +55,7 @@ export async function renderObservation(
   if (!q.success) return refuse(zodIssues(q.error).map((i) => i.field));
   let observation;
   try {
-    observation = await services.observation.get(actor, q.data);
+    observation = await services.observation.get(actor, q.data, requestContext(req));
   } catch (err) {
     // The one rule the service checks itself: a start too far before today (the default end).
     if (hasCode(err, 'validation_failed')) return refuse(['from']);

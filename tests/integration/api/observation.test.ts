@@ -408,6 +408,20 @@ describe('GET /api/observation and its CSV (clock fixed on Saturday 2026-11-28 2
     expect([res.body.from, res.body.to]).toEqual(['2025-11-29', '2026-11-28']);
   });
 
+  it('writes every read to the audit trail with its period and grouping, as exports are, and not a refused one', async () => {
+    const before = (await auditRows({ action: 'observation.read' })).length;
+    expect((await observer.get(`/api/observation?${PERIOD}&by=district`)).status).toBe(200);
+    expect((await observer.get('/api/observation?by=nope')).status).toBe(400);
+    const page = await observer.get(`/observation?${PERIOD}&by=right`).set('accept', 'text/html');
+    expect(page.status).toBe(200);
+    const reads = await auditRows({ action: 'observation.read' });
+    expect(reads).toHaveLength(before + 2);
+    expect(reads.slice(-2).map((r) => [r.actor_id, r.subject_type, r.details])).toEqual([
+      [team.observer.id, 'export', { from: '2026-01-01', to: '2026-11-28', by: 'district' }],
+      [team.observer.id, 'export', { from: '2026-01-01', to: '2026-11-28', by: 'right' }],
+    ]);
+  });
+
   describe('CSV export', () => {
     it('answers the same suppressed values as the API, for Excel, formulas escaped, audited', async () => {
       const before = (await auditRows({ action: 'observation.export' })).length;

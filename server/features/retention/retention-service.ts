@@ -142,43 +142,28 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     return ids;
   }
 
-  /** Dismissed reports past the cutoff lose their text; one audit event each. */
-  async function clearDismissed(
-    trx: Knex.Transaction,
-    structureId: string,
-    ids: string[],
-    limits: { cutoff: Date; retentionMonths: number },
-    now: Date,
-  ): Promise<string[]> {
-    const cleared = await retention.clearDismissedReports(
-      trx,
-      structureId,
-      ids,
-      limits.cutoff,
-      now,
-    );
-    return auditCleared(trx, structureId, cleared, limits);
-  }
-
   /**
-   * Reports received before the cutoff and never triaged are dismissed by the system and lose
-   * their text, as the public form promises; one audit event each.
+   * How retention clears each kind of report past the cutoff: dismissed ones lose their text;
+   * those never triaged are dismissed by the system and lose it too, as the public form
+   * promises. Each cleared report gets a `report.anonymise` audit event with these details.
    */
-  async function dismissWaiting(
+  const REPORT_CLEARINGS = {
+    dismissed: { clear: retention.clearDismissedReports, details: {} },
+    waiting: { clear: retention.dismissWaitingReports, details: { dismissed: 'never_triaged' } },
+  } as const;
+
+  /** Clears the reports of one kind (locked again: only those still due); their ids. */
+  async function clearReports(
     trx: Knex.Transaction,
+    kind: keyof typeof REPORT_CLEARINGS,
     structureId: string,
     ids: string[],
     limits: { cutoff: Date; retentionMonths: number },
     now: Date,
   ): Promise<string[]> {
-    const cleared = await retention.dismissWaitingReports(
-      trx,
-      structureId,
-      ids,
-      limits.cutoff,
-      now,
-    );
-    return auditCleared(trx, structureId, cleared, limits, { dismissed: 'never_triaged' });
+    const { clear, details } = REPORT_CLEARINGS[kind];
+    const cleared = await clear(trx, structureId, ids, limits.cutoff, now);
+    return auditCleared(trx, structureId, cleared, limits, details);
   }
 
   async function purge(trx: Knex.Transaction, structureId: string, auditCutoff: Date) {
@@ -230,11 +215,15 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     const dismissed = await retention.dismissedReportsDue(knex, structureId, limits.cutoff);
     report.dismissedReports = opts.dryRun
       ? dismissed
-      : await knex.transaction((trx) => clearDismissed(trx, structureId, dismissed, limits, now));
+      : await knex.transaction((trx) =>
+          clearReports(trx, 'dismissed', structureId, dismissed, limits, now),
+        );
     const waiting = await retention.waitingReportsDue(knex, structureId, limits.cutoff);
     report.waitingReports = opts.dryRun
       ? waiting
-      : await knex.transaction((trx) => dismissWaiting(trx, structureId, waiting, limits, now));
+      : await knex.transaction((trx) =>
+          clearReports(trx, 'waiting', structureId, waiting, limits, now),
+        );
     report.auditEventsPurged = opts.dryRun
       ? await retention.countAuditOlderThan(knex, limits.auditCutoff, structureId)
       : await knex.transaction((trx) => purge(trx, structureId, limits.auditCutoff));
@@ -291,15 +280,17 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       for (const personId of await retention.dueForAnonymisation(trx, structureId, limits.cutoff)) {
         if (await anonymiseOne(trx, outbox, structureId, personId, limits, now)) anonymised += 1;
       }
-      const reports = await clearDismissed(
+      const reports = await clearReports(
         trx,
+        'dismissed',
         structureId,
         await retention.dismissedReportsDue(trx, structureId, limits.cutoff),
         limits,
         now,
       );
-      const waiting = await dismissWaiting(
+      const waiting = await clearReports(
         trx,
+        'waiting',
         structureId,
         await retention.waitingReportsDue(trx, structureId, limits.cutoff),
         limits,

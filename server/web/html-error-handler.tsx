@@ -18,6 +18,7 @@ import {
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
 import type { NotificationService } from '../features/notifications/notification-service';
 import { localPath } from './format';
+import { ANONYMISED_TEXT } from './forms';
 import { pageContext } from './page-context';
 import { sendPage } from './render';
 import { ErrorPage } from './views/error-page';
@@ -79,7 +80,7 @@ const CODE_TEXTS: Record<string, { title: string; message: string }> = {
   },
   anonymised: {
     title: 'Fiche anonymisée',
-    message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+    message: ANONYMISED_TEXT,
   },
   invalid_transition: {
     title: 'Action plus possible',

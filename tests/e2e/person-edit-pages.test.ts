@@ -3,6 +3,7 @@ import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createDistrict, createPartner, createTeam, createUser } from '../setup/factories';
 import { csrfOf, inputValue } from './html';
+import { ANONYMISED_TEXT } from '../../server/web/forms';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
 
@@ -356,7 +357,7 @@ describe('person file editing pages', () => {
     expect(res.status).toBe(303);
     expect(res.headers.location).toBe(`/personnes/${id}`);
     const file = await worker.get(`/personnes/${id}`);
-    expect(file.text).toContain('Cette fiche a été anonymisée : elle ne peut plus être modifiée.');
+    expect(file.text).toContain(ANONYMISED_TEXT);
     expect((await worker.get(`/api/persons/${id}`)).body.firstName).toBeNull();
   });
 

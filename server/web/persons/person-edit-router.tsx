@@ -7,6 +7,7 @@ import { requestContext } from '../../http/request-context';
 import { updatePersonBody } from '../../features/persons/person-schemas';
 import { hasCode } from '../../lib/errors';
 import {
+  ANONYMISED_TEXT,
   changedFields,
   parseWith,
   formFromServiceError,
@@ -247,7 +248,7 @@ export function personEditWebRouter(services: Services): Router {
       if (hasCode(err, 'anonymised')) {
         return redirect(req, res, `/personnes/${id}`, {
           type: 'error',
-          message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+          message: ANONYMISED_TEXT,
         });
       }
       if (hasCode(err, 'stale_version')) {
@@ -325,7 +326,7 @@ export function personEditWebRouter(services: Services): Router {
       if (!hasCode(err, 'anonymised')) throw err;
       return redirect(req, res, `/personnes/${id}`, {
         type: 'error',
-        message: 'Cette fiche a été anonymisée : elle ne peut plus être modifiée.',
+        message: ANONYMISED_TEXT,
       });
     }
     await redirect(req, res, `/personnes/${id}`, {

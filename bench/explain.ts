@@ -123,6 +123,14 @@ async function main() {
       await capture(knex, () => backlog.groups(knex, { structureId, ...s }, bounds)),
     );
   }
+  // The totals of the groupings whose groups overlap (by team, by partner), each item once.
+  for (const teamId of [undefined, team.id as string]) {
+    await explain(
+      knex,
+      `backlog totals${teamId ? ' of a team' : ''}`,
+      await capture(knex, () => backlog.totals(knex, { structureId, teamId }, bounds)),
+    );
+  }
   const partner = await knex('referrals')
     .where({ structure_id: structureId })
     .groupBy('partner_id')

@@ -38,8 +38,15 @@ export interface BacklogServiceDeps {
   backlog: BacklogRepository;
 }
 
-const zeros = () =>
-  Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, 0])) as Record<BacklogBucket, number>;
+/** Each bucket's count over the groups, for groupings where each row is in one group. */
+function sumOf(groups: BacklogGroup[]): Record<BacklogBucket, number> {
+  const totals = Object.fromEntries(BACKLOG_BUCKETS.map((b) => [b, 0])) as Record<
+    BacklogBucket,
+    number
+  >;
+  for (const g of groups) for (const b of BACKLOG_BUCKETS) totals[b] += g.counts[b];
+  return totals;
+}
 
 /** The instants the backlog's buckets are cut at, in the calendar's days, from `now`. */
 export function backlogBounds(calendar: BusinessCalendar, now: Date): BacklogBounds {
@@ -97,13 +104,11 @@ export function createBacklogService({
       const groups = await backlog.groups(knex, scope, at);
       // By assignee or district each row is in one group, so the groups add up to the totals.
       // By team a row counts in each team of its user, and by partner only the work of files
-      // referred to a partner shows: the totals are then counted by assignee, each row once.
-      const summed =
+      // referred to a partner shows: the totals are then counted on their own, each row once.
+      const totals =
         q.groupBy === 'assignee' || q.groupBy === 'district'
-          ? groups
-          : await backlog.groups(knex, { ...scope, groupBy: 'assignee' }, at);
-      const totals = zeros();
-      for (const g of summed) for (const b of BACKLOG_BUCKETS) totals[b] += g.counts[b];
+          ? sumOf(groups)
+          : await backlog.totals(knex, { structureId: actor.structureId, teamId: q.teamId }, at);
       groups.sort(
         (a, b) =>
           Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||

@@ -101,7 +101,7 @@ describe('backlog query plans', () => {
       },
     );
 
-    // Four summaries (by team and by partner, the totals by assignee too), four pages with
+    // Four summaries (by team and by partner, their totals too), four pages with
     // their counts.
     expect(sent.length).toBe(4 + 2 + 4 * 2);
     for (const q of sent) {

@@ -279,11 +279,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
     }
     if (OUTCOME_STATUSES.includes(to) && row.rightId) {
       // The help ended: the referent is asked now to update the right the referral served (a
-      // no-op when the loop-closing follow-up was planned already).
+      // no-op when the loop-closing follow-up was planned already). An automatic task, so none
+      // for a closed or anonymised file, as the loop-closing job decides (a paused one gets it).
       const label = await servedRightLabel(trx, row);
       const person = await persons.lock(trx, row.structureId, row.personId);
       const partnerName = await partners.nameOf(trx, row.partnerId);
-      if (label && person) {
+      if (label && person && !fileNotFollowed(person)) {
         await planStaffFollowUp(
           trx,
           outbox,

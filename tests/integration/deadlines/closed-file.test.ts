@@ -175,6 +175,32 @@ describe('a closed file gets no automatic message and no automatic task, through
     expect(notes.map((n) => n.recipient_id)).toEqual([w.team.worker.id]);
   });
 
+  it.each([
+    ['completes', 'completed', {}],
+    ['fails', 'failed', { reason: 'Personne injoignable' }],
+  ] as const)(
+    'when the partner %s a referral serving a right after the file was closed, then nobody is asked to update the right',
+    async (_verb, to, extra) => {
+      const person = await createPerson(w.agents.worker);
+      await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+      const created = await refer(w.agents.worker, person.id, w.food.partner.id, {
+        rightCode: 'rsa',
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      const move = (body: Record<string, string>) =>
+        w.agents.partner.post(`/api/referrals/${id}/transitions`).send(body);
+      expect((await move({ to: 'accepted' })).status).toBe(200);
+      await patchPerson(person.id, { closedReason: 'moved' });
+
+      expect((await move({ to, ...extra })).status).toBe(200);
+
+      expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe(to);
+      expect(await testKnex()('referral_follow_ups').where({ referral_id: id })).toHaveLength(0);
+      expect(await testKnex()('follow_ups').where({ person_id: person.id })).toHaveLength(0);
+    },
+  );
+
   it('when reminders are paused (the file open), then the referral still expires with its notice and its "Réorienter" follow-up for the requester, as before', async () => {
     const person = await createPerson(w.agents.worker, { pauseReminders: true });
     const id = await referTo(person.id, w.food.partner.id);

@@ -1,8 +1,12 @@
 import type { Browser, Page } from 'playwright-core';
+import { processDeadline } from '../../jobs/processor';
+import { processors } from '../../jobs/registry';
 import { startDeadlineWorker, type DeadlineWorker } from '../../jobs/runtime';
+import { REFERRAL_ASK_OUTCOME } from '../../server/features/referrals/referral-schemas';
 import { createTestContext, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
+import { waitFor } from '../integration/deadlines/helpers';
 import { linkIn, startSmtp } from '../integration/referrals/smtp';
 import {
   createPerson,
@@ -147,6 +151,50 @@ describe('closed-loop referral in the browser', () => {
     await logIn(outsiderPage, outsider.email);
     const res = await outsiderPage.goto(`${base}/orientations/${referral.id}`);
     expect(res?.status()).toBe(404);
+  }, 90000);
+
+  /** A referral the food bank accepted, and the path of its emailed outcome link. */
+  async function acceptedWithOutcomeLink(w: Awaited<ReturnType<typeof referralWorld>>) {
+    const person = await createPerson(w.agents.worker);
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+    const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
+    const accepted = await w.agents.partner
+      .post(`/api/referrals/${id}/transitions`)
+      .send({ to: 'accepted' });
+    expect(accepted.status).toBe(200);
+    // The question falls due ten business days later: sent now, as the worker would then.
+    const d = await testKnex()('deadlines')
+      .where({ subject_id: id, kind: REFERRAL_ASK_OUTCOME })
+      .first('id');
+    expect(await processDeadline(ctx.deps, processors, REFERRAL_ASK_OUTCOME, d.id)).toBe('done');
+    // The running worker sends the first request meanwhile: the question is told by its id.
+    const email = await waitFor(
+      async () => smtp.received.find((e) => e.messageId.includes(d.id)),
+      'the outcome question',
+    );
+    return { id, path: linkIn(email).path };
+  }
+
+  it('when the partner types why the help failed and presses Enter on the outcome link, then the referral is failed with that reason, never completed', async () => {
+    const w = await referralWorld(ctx.app);
+    const { id, path } = await acceptedWithOutcomeLink(w);
+
+    const page = await newPage();
+    await page.goto(`${base}${path}`);
+    await see(page.locator('h1'), "Demande d'orientation", 'outcome-link');
+    await checkPage(page, 'o8-lien-resultat-partenaire');
+    const reason = page.getByLabel(/Raison de l'échec/);
+    await reason.fill('Personne injoignable depuis trois semaines');
+    await reason.press('Enter');
+    await see(page.locator('body'), 'Merci, votre réponse est enregistrée', 'outcome-enter');
+
+    const after = (await w.agents.worker.get(`/api/referrals/${id}`)).body;
+    expect(after.status).toBe('failed');
+    expect(after.events.at(-1)).toMatchObject({
+      toStatus: 'failed',
+      actorKind: 'link',
+      note: 'Personne injoignable depuis trois semaines',
+    });
   }, 90000);
 
   it('a worker cancels, and a partner user rejects, from a page read before someone else moved the referral: the page says it changed, keeps what was typed, and passes axe', async () => {

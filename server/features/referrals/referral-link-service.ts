@@ -9,7 +9,7 @@ import { type AuditTrail } from '../audit/audit-trail';
 import { remindersOff } from '../persons/person-reminders';
 import type { PartnerReferral, ReferralRepository, ReferralRecord } from './referral-repository';
 import type { ReferralService } from './referral-service';
-import { UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
+import { REASON_REQUIRED, UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
 import {
   LINK_LIFETIME_MS,
   LINK_PATH_PREFIX,
@@ -44,7 +44,7 @@ export type LinkState =
 type AnswerResult =
   | { kind: 'not_found' }
   | { kind: 'gone'; reason: GoneReason }
-  | { kind: 'invalid'; message: string; state: LinkState }
+  | { kind: 'invalid'; error: ValidationError; state: LinkState }
   | { kind: 'done'; status: ReferralStatus };
 
 /**
@@ -242,6 +242,15 @@ export function createReferralLinkService(deps: {
               { field: 'action', message: `must be one of ${Object.keys(actions).join(', ')}` },
             ]);
           }
+          // A reason goes with a refusal or a failure only: an answer carrying one it does not
+          // take was not meant as sent (a failure's reason under the completion's button), so it
+          // is refused rather than kept as a note on the help delivered.
+          if (input.reason && !REASON_REQUIRED.includes(to)) {
+            const taking = Object.keys(actions).filter((a) => REASON_REQUIRED.includes(actions[a]));
+            throw new ValidationError(`Invalid body: reason: not taken by ${input.action}`, [
+              { field: 'reason', code: 'not_taken', message: `is only for ${taking.join(', ')}` },
+            ]);
+          }
           await referralService.apply(
             trx,
             outbox,
@@ -257,11 +266,7 @@ export function createReferralLinkService(deps: {
       } catch (err) {
         if (err instanceof ValidationError) {
           const field = (err.details as { field: string }[] | undefined)?.[0]?.field ?? 'action';
-          return {
-            kind: 'invalid',
-            message: err.message,
-            state: await this.refuseAnswer(token, ip, field),
-          };
+          return { kind: 'invalid', error: err, state: await this.refuseAnswer(token, ip, field) };
         }
         throw err;
       }

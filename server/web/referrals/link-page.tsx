@@ -1,11 +1,13 @@
+import type { LinkPurpose } from '../../features/referrals/referral-link-tokens';
+import {
+  LINK_ACTIONS,
+  type LinkState,
+  type GoneReason,
+} from '../../features/referrals/referral-link-service';
+import { REJECTION_REASON_LABELS, STATUS_LABELS } from '../../features/referrals/referral-state';
+import { emptyForm, SelectField, TextArea, TextField, type FormState } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { SharedPersonDetails } from './referral-views';
-import type { LinkState, GoneReason } from '../../features/referrals/referral-link-service';
-import {
-  REJECTION_REASONS,
-  REJECTION_REASON_LABELS,
-  STATUS_LABELS,
-} from '../../features/referrals/referral-state';
 
 /** The page has no signed-in user: the frame shows no menu and no account. */
 const anonymousContext: PageContext = {
@@ -58,7 +60,90 @@ export function LinkDonePage({ status }: { status: keyof typeof STATUS_LABELS })
   );
 }
 
-/** The minimum a partner needs to answer, and the form for this link's single purpose. */
+type LinkAction = {
+  [P in LinkPurpose]: keyof (typeof LINK_ACTIONS)[P]['actions'];
+}[LinkPurpose];
+
+/** How each answer of a link shows: its box's legend and its button. */
+const ANSWER_WORDS: Record<LinkAction, { legend: string; button: string; negative?: boolean }> = {
+  accept: { legend: 'Accepter la demande', button: 'Accepter la demande' },
+  reject: { legend: 'Refuser la demande', button: 'Refuser la demande', negative: true },
+  complete: { legend: "Oui : l'aide a été apportée", button: "Oui, l'aide a été apportée" },
+  fail: {
+    legend: "Non : l'aide n'a pas pu être apportée",
+    button: "Non, elle n'a pas pu l'être",
+    negative: true,
+  },
+};
+
+/** The answers a link of this purpose offers, in the service's order. */
+const answersOf = (purpose: LinkPurpose) =>
+  Object.keys(LINK_ACTIONS[purpose].actions) as LinkAction[];
+
+const OUTCOME_LABEL = 'Résultat (facultatif, sans détail personnel inutile)';
+
+/**
+ * One box per answer, as the staff move forms: a field belongs to one answer, so Enter in it
+ * sends that answer (a failure's reason can no longer go out under the completion's button), and
+ * the answer is a hidden field, not the button pressed.
+ */
+function AnswerForm({
+  action,
+  answer,
+  form,
+}: {
+  action: string;
+  answer: LinkAction;
+  form: FormState;
+}) {
+  const idPrefix = `${answer}-`;
+  const words = ANSWER_WORDS[answer];
+  return (
+    <form method="post" action={action} class="av-move" novalidate>
+      <input type="hidden" name="action" value={answer} />
+      <fieldset class="fr-fieldset fr-mb-0">
+        <legend class="fr-fieldset__legend">{words.legend}</legend>
+        {answer === 'reject' ? (
+          <div class="fr-fieldset__element">
+            <SelectField
+              form={form}
+              idPrefix={idPrefix}
+              name="reason"
+              label="Motif du refus"
+              required
+              placeholder="— Choisir un motif —"
+              options={REJECTION_REASON_LABELS}
+            />
+          </div>
+        ) : null}
+        {answer === 'fail' ? (
+          <div class="fr-fieldset__element">
+            <TextField
+              form={form}
+              idPrefix={idPrefix}
+              name="reason"
+              label="Raison de l'échec"
+              required
+              maxLength={500}
+            />
+          </div>
+        ) : null}
+        {answer === 'complete' || answer === 'fail' ? (
+          <div class="fr-fieldset__element">
+            <TextArea form={form} idPrefix={idPrefix} name="outcome" label={OUTCOME_LABEL} />
+          </div>
+        ) : null}
+        <div class="fr-fieldset__element fr-mb-0">
+          <button class={`fr-btn${words.negative ? ' fr-btn--secondary' : ''}`} type="submit">
+            {words.button}
+          </button>
+        </div>
+      </fieldset>
+    </form>
+  );
+}
+
+/** The minimum a partner needs to answer, and the forms for this link's single purpose. */
 export function LinkAnswerPage({
   state,
   action,
@@ -104,77 +189,12 @@ export function LinkAnswerPage({
           </div>
         </div>
       </div>
-      <form method="post" action={action}>
-        {state.purpose === 'respond' ? (
-          <fieldset class="fr-fieldset">
-            <legend class="fr-fieldset__legend">Votre réponse</legend>
-            <div class="fr-fieldset__element">
-              <div class="fr-select-group">
-                <label class="fr-label" for="reason">
-                  Motif du refus (obligatoire pour refuser)
-                </label>
-                <select class="fr-select" id="reason" name="reason">
-                  <option value="">— Choisir un motif —</option>
-                  {REJECTION_REASONS.map((code) => (
-                    <option value={code}>{REJECTION_REASON_LABELS[code]}</option>
-                  ))}
-                </select>
-              </div>
-            </div>
-            <div class="fr-fieldset__element">
-              <ul class="fr-btns-group fr-btns-group--inline-md">
-                <li>
-                  <button class="fr-btn" type="submit" name="action" value="accept">
-                    Accepter la demande
-                  </button>
-                </li>
-                <li>
-                  <button
-                    class="fr-btn fr-btn--secondary"
-                    type="submit"
-                    name="action"
-                    value="reject"
-                  >
-                    Refuser la demande
-                  </button>
-                </li>
-              </ul>
-            </div>
-          </fieldset>
-        ) : (
-          <fieldset class="fr-fieldset">
-            <legend class="fr-fieldset__legend">L'aide a-t-elle pu être apportée ?</legend>
-            <div class="fr-fieldset__element">
-              <div class="fr-input-group">
-                <label class="fr-label" for="outcome">
-                  Résultat (facultatif, sans détail personnel inutile)
-                </label>
-                <textarea class="fr-input" id="outcome" name="outcome" maxLength={2000}></textarea>
-              </div>
-              <div class="fr-input-group">
-                <label class="fr-label" for="reason">
-                  Raison de l'échec (obligatoire si l'aide n'a pas pu être apportée)
-                </label>
-                <input class="fr-input" id="reason" name="reason" maxLength={500} />
-              </div>
-            </div>
-            <div class="fr-fieldset__element">
-              <ul class="fr-btns-group fr-btns-group--inline-md">
-                <li>
-                  <button class="fr-btn" type="submit" name="action" value="complete">
-                    Oui, l'aide a été apportée
-                  </button>
-                </li>
-                <li>
-                  <button class="fr-btn fr-btn--secondary" type="submit" name="action" value="fail">
-                    Non, elle n'a pas pu l'être
-                  </button>
-                </li>
-              </ul>
-            </div>
-          </fieldset>
-        )}
-      </form>
+      <h2>
+        {state.purpose === 'respond' ? 'Votre réponse' : "L'aide a-t-elle pu être apportée ?"}
+      </h2>
+      {answersOf(state.purpose).map((answer) => (
+        <AnswerForm action={action} answer={answer} form={emptyForm()} />
+      ))}
       <p class="fr-text--sm">
         Ce lien personnel est valable jusqu'au {fmt(state.expiresAt)} et ne sert qu'une fois. Ne le
         transférez pas.

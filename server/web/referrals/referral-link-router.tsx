@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { isPublic } from '../../auth/policies';
 import type { ReferralLinkService } from '../../features/referrals/referral-link-service';
 import { LINK_PATH_PREFIX } from '../../features/referrals/referral-link-tokens';
+import type { FieldIssue } from '../../lib/errors';
 import { lengthMessage } from '../forms';
 import { sendPage } from '../render';
 import { LinkAnswerPage, LinkDonePage, LinkRefusedPage } from './link-page';
@@ -112,9 +113,13 @@ export function referralLinkRouter(
             state={result.state}
             action={req.originalUrl}
             error={
-              parsed.data.action === 'reject'
-                ? 'Choisissez un motif de refus.'
-                : "Indiquez la raison pour laquelle l'aide n'a pas pu être apportée."
+              (result.error.details as FieldIssue[] | undefined)?.some(
+                (d) => d.field === 'reason' && d.code === 'not_taken',
+              )
+                ? "Une raison n'accompagne qu'un refus ou une aide qui n'a pas pu être apportée : rien n'a été enregistré."
+                : parsed.data.action === 'reject'
+                  ? 'Choisissez un motif de refus.'
+                  : "Indiquez la raison pour laquelle l'aide n'a pas pu être apportée."
             }
           />,
           400,

@@ -202,6 +202,27 @@ describe('partners answering by signed link: every action of each link from each
     expect(after.events).toHaveLength(4);
   });
 
+  it.each([
+    ['outcome', 'accepted', 'complete', { outcome: 'Colis remis', reason: 'Personne injoignable' }],
+    ['respond', 'requested', 'accept', { reason: 'no_capacity' }],
+  ] as const)(
+    'when the %s link answers a move that takes no reason (%s, then %s) with one, then 400 naming reason and nothing moves',
+    async (link, from, action, fields) => {
+      const { id, path } = await linkOn(link, from);
+      const before = await staffView(id);
+      const res = await post(path, action, fields);
+      expect(res.status).toBe(400);
+      const after = await staffView(id);
+      expect(after.status).toBe(from);
+      expect(after.events).toHaveLength(before.events.length);
+      expect(await linkAudit(id)).toEqual([
+        ['referral_link.refused', { reason: 'invalid_answer', field: 'reason', purpose: link }],
+      ]);
+      // The link still works for the answer meant.
+      expect((await post(path, action, { ...fields, reason: '' })).status).toBe(200);
+    },
+  );
+
   describe('every refusal is audited, without the token', () => {
     it.each([
       ['a rejection without its reason', { action: 'reject' }, 'reason'],

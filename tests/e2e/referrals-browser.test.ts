@@ -197,6 +197,36 @@ describe('closed-loop referral in the browser', () => {
     });
   }, 90000);
 
+  it('when the partner says the help failed without saying why, then the page comes back with the outcome typed, the reason marked and described, and passes axe', async () => {
+    const w = await referralWorld(ctx.app);
+    const { id, path } = await acceptedWithOutcomeLink(w);
+
+    const page = await newPage();
+    await page.goto(`${base}${path}`);
+    await page.locator('#fail-outcome').fill('Rendez-vous manqué deux fois');
+    await page.getByRole('button', { name: "Non, elle n'a pas pu l'être" }).click();
+    await see(page.getByRole('alert'), "Raison de l'échec", 'outcome-no-reason');
+    expect(await page.title()).toMatch(/^Erreur — /);
+    expect(await page.locator('#fail-outcome').inputValue()).toBe('Rendez-vous manqué deux fois');
+    const reason = page.locator('#fail-reason');
+    expect(await reason.getAttribute('aria-invalid')).toBe('true');
+    expect(
+      await page.locator(`#${await reason.getAttribute('aria-describedby')}`).textContent(),
+    ).toBe("Indiquez la raison pour laquelle l'aide n'a pas pu être apportée");
+    await checkPage(page, 'o9-lien-resultat-erreur');
+    expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('accepted');
+
+    // The summary leads to the field; with the reason given, the answer goes through.
+    await page.getByRole('link', { name: /Raison de l'échec/ }).click();
+    await reason.fill('Personne injoignable');
+    await page.getByRole('button', { name: "Non, elle n'a pas pu l'être" }).click();
+    await see(page.locator('body'), 'Merci, votre réponse est enregistrée', 'outcome-fixed');
+    expect((await w.agents.worker.get(`/api/referrals/${id}`)).body).toMatchObject({
+      status: 'failed',
+      outcome: 'Rendez-vous manqué deux fois',
+    });
+  }, 90000);
+
   it('a worker cancels, and a partner user rejects, from a page read before someone else moved the referral: the page says it changed, keeps what was typed, and passes axe', async () => {
     const w = await referralWorld(ctx.app);
     const freshReferral = async () => {

@@ -5,7 +5,14 @@ import {
   type GoneReason,
 } from '../../features/referrals/referral-link-service';
 import { REJECTION_REASON_LABELS, STATUS_LABELS } from '../../features/referrals/referral-state';
-import { emptyForm, SelectField, TextArea, TextField, type FormState } from '../views/components';
+import {
+  emptyForm,
+  ErrorSummary,
+  SelectField,
+  TextArea,
+  TextField,
+  type FormState,
+} from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { SharedPersonDetails } from './referral-views';
 
@@ -80,7 +87,17 @@ const ANSWER_WORDS: Record<LinkAction, { legend: string; button: string; negativ
 const answersOf = (purpose: LinkPurpose) =>
   Object.keys(LINK_ACTIONS[purpose].actions) as LinkAction[];
 
-const OUTCOME_LABEL = 'Résultat (facultatif, sans détail personnel inutile)';
+/** The fields of each answer's box, as labelled there and in the error summary. */
+const ANSWER_LABELS: Record<LinkAction, Record<string, string>> = {
+  accept: {},
+  reject: { reason: 'Motif du refus' },
+  complete: { outcome: 'Résultat' },
+  fail: { reason: "Raison de l'échec", outcome: 'Résultat' },
+};
+
+const isAnswer = (a: string): a is LinkAction => Object.hasOwn(ANSWER_WORDS, a);
+
+const OUTCOME_HINT = 'Facultatif, sans détail personnel inutile';
 
 /**
  * One box per answer, as the staff move forms: a field belongs to one answer, so Enter in it
@@ -109,7 +126,7 @@ function AnswerForm({
               form={form}
               idPrefix={idPrefix}
               name="reason"
-              label="Motif du refus"
+              label={ANSWER_LABELS.reject.reason}
               required
               placeholder="— Choisir un motif —"
               options={REJECTION_REASON_LABELS}
@@ -122,7 +139,7 @@ function AnswerForm({
               form={form}
               idPrefix={idPrefix}
               name="reason"
-              label="Raison de l'échec"
+              label={ANSWER_LABELS.fail.reason}
               required
               maxLength={500}
             />
@@ -130,7 +147,13 @@ function AnswerForm({
         ) : null}
         {answer === 'complete' || answer === 'fail' ? (
           <div class="fr-fieldset__element">
-            <TextArea form={form} idPrefix={idPrefix} name="outcome" label={OUTCOME_LABEL} />
+            <TextArea
+              form={form}
+              idPrefix={idPrefix}
+              name="outcome"
+              label={ANSWER_LABELS[answer].outcome}
+              hint={OUTCOME_HINT}
+            />
           </div>
         ) : null}
         <div class="fr-fieldset__element fr-mb-0">
@@ -147,15 +170,20 @@ function AnswerForm({
 export function LinkAnswerPage({
   state,
   action,
-  error,
+  attempt,
 }: {
   state: Extract<LinkState, { kind: 'open' }>;
   action: string;
-  error?: string;
+  /** A refused answer, shown back in its box with what was typed and why. */
+  attempt?: { answer: string; form: FormState };
 }) {
   const r = state.referral;
+  const hasErrors = Object.keys(attempt?.form.errors ?? {}).length > 0;
+  // The summary links only to fields the refused answer's box has (a reason sent with an
+  // acceptance, or an answer no box offers, is said without a link).
+  const tried = attempt && isAnswer(attempt.answer) ? attempt.answer : null;
   return (
-    <Layout title="Demande d'orientation" ctx={anonymousContext}>
+    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Demande d'orientation`} ctx={anonymousContext}>
       <h1>Demande d'orientation</h1>
       <p>
         Adressée par <strong>{r.structure.name}</strong>
@@ -163,10 +191,12 @@ export function LinkAnswerPage({
         {r.service ? `, service « ${r.service.name} »` : ''}, le {fmt(r.createdAt)}. Statut :{' '}
         {STATUS_LABELS[r.status]}.
       </p>
-      {error ? (
-        <div class="fr-alert fr-alert--error fr-mb-3w" role="alert">
-          <p>{error}</p>
-        </div>
+      {attempt ? (
+        <ErrorSummary
+          form={attempt.form}
+          labels={tried ? ANSWER_LABELS[tried] : {}}
+          idPrefix={tried ? `${tried}-` : ''}
+        />
       ) : null}
       <div class="fr-card fr-mb-4w">
         <div class="fr-card__body">
@@ -193,7 +223,11 @@ export function LinkAnswerPage({
         {state.purpose === 'respond' ? 'Votre réponse' : "L'aide a-t-elle pu être apportée ?"}
       </h2>
       {answersOf(state.purpose).map((answer) => (
-        <AnswerForm action={action} answer={answer} form={emptyForm()} />
+        <AnswerForm
+          action={action}
+          answer={answer}
+          form={answer === tried && attempt ? attempt.form : emptyForm()}
+        />
       ))}
       <p class="fr-text--sm">
         Ce lien personnel est valable jusqu'au {fmt(state.expiresAt)} et ne sert qu'une fois. Ne le

@@ -1,12 +1,15 @@
-import { Router, type Request, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { isPublic } from '../../auth/policies';
-import type { ReferralLinkService } from '../../features/referrals/referral-link-service';
+import type {
+  LinkState,
+  ReferralLinkService,
+} from '../../features/referrals/referral-link-service';
 import { LINK_PATH_PREFIX } from '../../features/referrals/referral-link-tokens';
-import type { FieldIssue } from '../../lib/errors';
-import { lengthMessage } from '../forms';
+import { formFromServiceError, formValues, parseWith, type Messages } from '../forms';
 import { sendPage } from '../render';
+import { emptyForm, type FormState } from '../views/components';
 import { LinkAnswerPage, LinkDonePage, LinkRefusedPage } from './link-page';
 
 const answerBody = z
@@ -17,8 +20,17 @@ const answerBody = z
   })
   .strict();
 
-/** The fields a length issue may name, as the answer page labels them. */
-const LINK_FIELD_LABELS: Record<string, string> = { reason: 'Raison', outcome: 'Résultat' };
+const ANSWER_FIELDS = ['action', 'reason', 'outcome'] as const;
+
+/** What the answer page says of each refused field (a length is said by lengthMessage). */
+const LINK_MESSAGES: Messages = {
+  action: 'Choisissez une des réponses proposées par ce lien',
+  reason: "Indiquez la raison pour laquelle l'aide n'a pas pu être apportée",
+  'reason:not_taken':
+    "Une raison n'accompagne qu'un refus ou une aide qui n'a pas pu être apportée : rien n'a été enregistré",
+  outcome: "Un résultat ne s'indique qu'à la fin de l'aide : rien n'a été enregistré",
+};
+const REJECTION_MESSAGES: Messages = { ...LINK_MESSAGES, reason: 'Choisissez un motif de refus' };
 
 const tokenOf = (req: Request) => String(req.params.token ?? '');
 
@@ -66,37 +78,39 @@ export function referralLinkRouter(
     return sendPage(res, <LinkAnswerPage state={state} action={req.originalUrl} />);
   });
 
+  /** The answer page again, the refused answer's box holding what was typed and its errors. */
+  const refusedPage = (
+    req: Request,
+    res: Response,
+    state: LinkState,
+    attempt: { answer: string; form: FormState },
+  ) => {
+    if (state.kind !== 'open') {
+      return sendPage(
+        res,
+        <LinkRefusedPage reason={state.kind === 'gone' ? state.reason : 'not_found'} />,
+        state.kind === 'gone' ? 410 : 404,
+      );
+    }
+    return sendPage(
+      res,
+      <LinkAnswerPage state={state} action={req.originalUrl} attempt={attempt} />,
+      400,
+    );
+  };
+
   // The token in the path is the secret a forged cross-site form could not know, so no session
   // and no CSRF token are needed here.
   r.post(`${LINK_PATH_PREFIX}:token`, isPublic(), headers, limit, async (req, res) => {
     const { _csrf: _ignored, ...fields } = (req.body ?? {}) as Record<string, unknown>;
-    const parsed = answerBody.safeParse(fields);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = String(issue?.path[0] ?? 'action');
-      const typed = fields[field];
-      const length = issue ? lengthMessage(issue, typeof typed === 'string' ? typed : '') : null;
+    const values = formValues(fields, ANSWER_FIELDS);
+    const messages = values.action === 'reject' ? REJECTION_MESSAGES : LINK_MESSAGES;
+    const parsed = parseWith(answerBody, fields, values, messages);
+    if (!parsed.ok) {
+      // The audit names the first field refused; a key no form has counts as the answer's.
+      const field = Object.keys(parsed.form.errors).find((f) => f !== '_form') ?? 'action';
       const state = await links.refuseAnswer(tokenOf(req), req.ip ?? null, field);
-      if (state.kind !== 'open') {
-        return sendPage(
-          res,
-          <LinkRefusedPage reason={state.kind === 'gone' ? state.reason : 'not_found'} />,
-          state.kind === 'gone' ? 410 : 404,
-        );
-      }
-      return sendPage(
-        res,
-        <LinkAnswerPage
-          state={state}
-          action={req.originalUrl}
-          error={
-            length
-              ? `${LINK_FIELD_LABELS[field] ?? 'Réponse'} : ${length}`
-              : 'Choisissez une réponse.'
-          }
-        />,
-        400,
-      );
+      return refusedPage(req, res, state, { answer: values.action ?? '', form: parsed.form });
     }
     const result = await links.answer(tokenOf(req), parsed.data, req.ip ?? null);
     switch (result.kind) {
@@ -104,26 +118,12 @@ export function referralLinkRouter(
         return sendPage(res, <LinkRefusedPage reason="not_found" />, 404);
       case 'gone':
         return sendPage(res, <LinkRefusedPage reason={result.reason} />, 410);
-      case 'invalid':
+      case 'invalid': {
         if (result.state.kind !== 'open')
           return sendPage(res, <LinkRefusedPage reason="closed" />, 410);
-        return sendPage(
-          res,
-          <LinkAnswerPage
-            state={result.state}
-            action={req.originalUrl}
-            error={
-              (result.error.details as FieldIssue[] | undefined)?.some(
-                (d) => d.field === 'reason' && d.code === 'not_taken',
-              )
-                ? "Une raison n'accompagne qu'un refus ou une aide qui n'a pas pu être apportée : rien n'a été enregistré."
-                : parsed.data.action === 'reject'
-                  ? 'Choisissez un motif de refus.'
-                  : "Indiquez la raison pour laquelle l'aide n'a pas pu être apportée."
-            }
-          />,
-          400,
-        );
+        const form = formFromServiceError(result.error, values, messages) ?? emptyForm(values);
+        return refusedPage(req, res, result.state, { answer: parsed.data.action, form });
+      }
       case 'done':
         return sendPage(res, <LinkDonePage status={result.status} />);
     }

@@ -2,6 +2,7 @@ import request from 'supertest';
 import { REFERRAL_ASK_OUTCOME } from '../../../server/features/referrals/referral-schemas';
 import type { ReferralStatus } from '../../../server/features/referrals/referral-state';
 import { fixedClock } from '../../../server/lib/clock';
+import { inputValue, textOf } from '../../e2e/html';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import {
@@ -222,6 +223,48 @@ describe('partners answering by signed link: every action of each link from each
       expect((await post(path, action, { ...fields, reason: '' })).status).toBe(200);
     },
   );
+
+  describe('a refused answer comes back in its own form, what was typed kept, the error tied to its field', () => {
+    it('when the outcome link fails the help with an outcome but no reason, then 400: the outcome kept, the reason marked invalid and described by its message', async () => {
+      const { id, path } = await linkOn('outcome', 'in_progress');
+      const res = await post(path, 'fail', { outcome: 'Colis remis', reason: '' });
+      expect(res.status).toBe(400);
+      expect(res.text).toMatch(/<title>Erreur — /);
+      expect(res.text).toMatch(/<textarea[^>]*id="fail-outcome"[^>]*>Colis remis<\/textarea>/);
+      expect(res.text).toMatch(
+        /<input[^>]*id="fail-reason"[^>]*aria-invalid="true"[^>]*aria-describedby="fail-reason-error"/,
+      );
+      expect(textOf(res.text, 'fail-reason-error')).toBe(
+        "Indiquez la raison pour laquelle l'aide n'a pas pu être apportée",
+      );
+      expect(res.text).toContain('fr-input-group--error');
+      // The summary leads to the field; the other answer's box stays empty.
+      expect(res.text).toContain('href="#fail-reason"');
+      expect(res.text).toMatch(/<textarea[^>]*id="complete-outcome"[^>]*><\/textarea>/);
+      expect((await staffView(id)).status).toBe('in_progress');
+    });
+
+    it('when the respond link rejects without a reason, then 400 with the select marked invalid', async () => {
+      const { path } = await linkOn('respond', 'requested');
+      const res = await post(path, 'reject');
+      expect(res.status).toBe(400);
+      expect(res.text).toMatch(/<select[^>]*id="reject-reason"[^>]*aria-invalid="true"/);
+      expect(textOf(res.text, 'reject-reason-error')).toBe('Choisissez un motif de refus');
+      expect(res.text).toContain('fr-select-group--error');
+    });
+
+    it('when the reason is too long, then 400 saying its length, the typing kept', async () => {
+      const { path } = await linkOn('outcome', 'accepted');
+      const long = 'x'.repeat(501);
+      const res = await post(path, 'fail', { reason: long, outcome: 'Colis remis' });
+      expect(res.status).toBe(400);
+      expect(inputValue(res.text, 'fail-reason')).toBe(long);
+      expect(textOf(res.text, 'fail-reason-error')).toBe(
+        'Saisissez 500 caractères au plus (501 saisis)',
+      );
+      expect(res.text).toMatch(/<textarea[^>]*id="fail-outcome"[^>]*>Colis remis<\/textarea>/);
+    });
+  });
 
   describe('every refusal is audited, without the token', () => {
     it.each([

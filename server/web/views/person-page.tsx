@@ -47,6 +47,7 @@ const CONTACT_LABELS: Record<string, string> = {
   channel: 'Canal',
   outcome: 'Résultat',
   summary: 'Résumé',
+  privateNote: 'Note privée',
   nextFollowUpAt: 'Prochain suivi le',
   nextFollowUpTitle: 'Intitulé du prochain suivi',
   allowPast: ALLOW_PAST_LABEL,
@@ -191,6 +192,13 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
           {c.authorName ? ` · par ${c.authorName}` : ''}
         </p>
         {c.summary ? <p class="fr-mb-0 av-pre">{c.summary}</p> : null}
+        {/* Present only when the reader wrote it (the contact repository decides). */}
+        {c.privateNote ? (
+          <div class="fr-mt-1w">
+            <p class="fr-text--sm fr-text--bold fr-mb-0">Note privée (visible par vous seul·e)</p>
+            <p class="fr-mb-0 av-pre">{c.privateNote}</p>
+          </div>
+        ) : null}
       </li>
     );
   }
@@ -366,6 +374,14 @@ export function PersonPage({
                 name="summary"
                 label={CONTACT_LABELS.summary}
                 hint="Facultatif. Ce qui a été dit, ce qui est convenu."
+              />
+              <TextArea
+                form={forms.contact}
+                idPrefix="contact-"
+                name="privateNote"
+                label={CONTACT_LABELS.privateNote}
+                hint="Facultatif. Visible par vous seul·e : vos collègues ne la voient pas."
+                rows={2}
               />
               <div class="fr-grid-row fr-grid-row--gutters">
                 <div class="fr-col-12 fr-col-sm-6">

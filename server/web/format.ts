@@ -79,7 +79,7 @@ export function parseParisLocal(value: string): Date | null {
   return instantOf({ year, month, day, hour, minute, second });
 }
 
-export { personLabel } from '../features/persons/person-label';
+export { personLabel, personName } from '../features/persons/person-label';
 
 export const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
 

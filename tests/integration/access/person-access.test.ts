@@ -355,5 +355,24 @@ describe('right of access and who read this file', () => {
       expect(res.status).toBe(422);
       expect(res.text).toContain('n’a pas d’adresse postale');
     });
+
+    it('when the person is known by an alias only, then the form warns before it is sent and says why with 422', async () => {
+      const p = await createPerson(worker, {
+        address: '3 rue des Lices, 49100 Angers',
+        alias: 'Homme au chien',
+        firstName: null,
+        lastName: null,
+      });
+      const form = await worker.get(`/personnes/${p.id}/courrier`);
+      expect(form.status).toBe(200);
+      expect(form.text).toMatch(/fr-alert--warning[^>]*><p>Cette personne n’a ni prénom ni nom/);
+      const res = await worker
+        .post(`/personnes/${p.id}/courrier`)
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), kind: 'call', phone: '02 41 00 00 00' });
+      expect(res.status).toBe(422);
+      expect(res.text).toContain('Cette personne n’a ni prénom ni nom');
+      expect(await testKnex()('contacts').where({ person_id: p.id })).toEqual([]);
+    });
   });
 });

@@ -48,6 +48,15 @@ export const FOLLOW_UP_STATUS_LABELS: Record<string, string> = {
   cancelled: 'Annulé',
 };
 
+/**
+ * How a follow-up's end (`completedAt`, set when it is done or cancelled) is introduced: a
+ * cancelled one was never done.
+ */
+export const FOLLOW_UP_ENDED_LABELS: Record<string, string> = {
+  done: 'Fait le',
+  cancelled: 'Annulé le',
+};
+
 const dateTimeFmt = new Intl.DateTimeFormat('fr-FR', {
   timeZone: TIME_ZONE,
   dateStyle: 'long',

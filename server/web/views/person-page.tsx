@@ -13,6 +13,7 @@ import { RightsPanel, RightTimelineEntry, type RightForm } from '../rights/right
 import { CLOSED_REASON_LABELS } from '../persons/person-labels';
 import {
   CHANNEL_LABELS,
+  FOLLOW_UP_ENDED_LABELS,
   FOLLOW_UP_STATUS_LABELS,
   formatDateTime,
   OUTCOME_LABELS,
@@ -211,7 +212,7 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
         </p>
         <p class="fr-text--sm fr-mb-0">
           {f.completedAt
-            ? `Fait le ${formatDateTime(f.completedAt)}`
+            ? `${FOLLOW_UP_ENDED_LABELS[f.status] ?? 'Terminé le'} ${formatDateTime(f.completedAt)}`
             : `Prévu le ${formatDateTime(f.dueAt)}`}
           {f.assigneeName ? ` · ${f.assigneeName}` : ''}
         </p>

@@ -48,6 +48,15 @@ export const FOLLOW_UP_STATUS_LABELS: Record<string, string> = {
   cancelled: 'Annulé',
 };
 
+/**
+ * How a follow-up's end (`completedAt`, set when it is done or cancelled) is introduced: a
+ * cancelled one was never done.
+ */
+export const FOLLOW_UP_ENDED_LABELS: Record<string, string> = {
+  done: 'Fait le',
+  cancelled: 'Annulé le',
+};
+
 const dateTimeFmt = new Intl.DateTimeFormat('fr-FR', {
   timeZone: TIME_ZONE,
   dateStyle: 'long',
@@ -79,7 +88,7 @@ export function parseParisLocal(value: string): Date | null {
   return instantOf({ year, month, day, hour, minute, second });
 }
 
-export { personLabel } from '../features/persons/person-label';
+export { personLabel, personName } from '../features/persons/person-label';
 
 export const plural = (n: number, one: string, many: string) => `${n} ${n > 1 ? many : one}`;
 

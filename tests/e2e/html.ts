@@ -15,6 +15,11 @@ export function inputValue(html: string, id: string): string | undefined {
   );
 }
 
+/** The value a textarea shows, by its id, as sent (entities left as they are). */
+export function textareaValue(html: string, id: string): string | undefined {
+  return new RegExp(`<textarea[^>]*id="${id}"[^>]*>([\\s\\S]*?)</textarea>`).exec(html)?.[1];
+}
+
 /** The text inside the element with this id (first level only, tags stripped). */
 export function textOf(html: string, id: string): string | undefined {
   const m = new RegExp(`id="${id}"[^>]*>([\\s\\S]*?)</`).exec(html);

@@ -118,4 +118,31 @@ describe('editing a person file in the browser', () => {
 
     expect(problems).toEqual([]);
   }, 120000);
+
+  it('when a worker changes only the phone, then a two-line postal address keeps its lines', async () => {
+    const api = await loginAs(ctx.app, team.worker.email);
+    const created = await api.post('/api/persons').send({
+      firstName: 'Lise',
+      lastName: 'Martin',
+      address: '12 rue Pierre-Lise\n49000 Angers',
+      source: 'outreach',
+    });
+    expect(created.status).toBe(201);
+
+    const page = await newPage();
+    await signIn(page, `${base}/personnes/${created.body.id}/modifier`, team.worker.email);
+    await see(page.getByRole('heading', { level: 1 }), 'Modifier la fiche de');
+    expect(await page.getByLabel('Adresse postale').inputValue()).toBe(
+      '12 rue Pierre-Lise\n49000 Angers',
+    );
+    await page.getByLabel('Téléphone').fill('06 12 34 56 78');
+    await page.getByRole('button', { name: 'Enregistrer les modifications' }).click();
+    await see(page.getByRole('status'), 'La fiche est mise à jour.');
+
+    const saved = await api.get(`/api/persons/${created.body.id}`);
+    expect(saved.body.phone).toBe('06 12 34 56 78');
+    // As typed through the API: the form's line ending (CRLF) does not change it either.
+    expect(saved.body.address).toBe('12 rue Pierre-Lise\n49000 Angers');
+    expect(problems).toEqual([]);
+  }, 60000);
 });

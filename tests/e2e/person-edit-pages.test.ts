@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createDistrict, createPartner, createTeam, createUser } from '../setup/factories';
-import { csrfOf, inputValue } from './html';
+import { csrfOf, inputValue, textareaValue } from './html';
 import { ANONYMISED_TEXT } from '../../server/web/forms';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
@@ -60,7 +60,7 @@ describe('person file editing pages', () => {
       gender: '',
       phone: inputValue(page, 'phone') ?? '',
       email: inputValue(page, 'email') ?? '',
-      address: inputValue(page, 'address') ?? '',
+      address: textareaValue(page, 'address') ?? '',
       districtId: '',
       householdType: '',
       source: 'outreach',
@@ -158,7 +158,7 @@ describe('person file editing pages', () => {
     expect(res.text).toContain('id="birthYear-error"');
     expect(inputValue(res.text, 'birthYear')).toBe('soixante');
     expect(inputValue(res.text, 'email')).toBe('pas-un-courriel');
-    expect(inputValue(res.text, 'address')).toBe('Nouvelle adresse');
+    expect(textareaValue(res.text, 'address')).toBe('Nouvelle adresse');
     expect(versionOf(res.text)).toBe('1');
     const saved = (await worker.get(`/api/persons/${id}`)).body;
     expect(saved.address).toBe('3 rue des Lices');

@@ -223,6 +223,45 @@ describe('person file forms over HTTP', () => {
     expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(before);
   });
 
+  it('when a contact is noted with a private note, then its author reads it on the file, labelled private, and a colleague does not', async () => {
+    const note = 'Semble avoir peur de son propriétaire';
+    const res = await post(worker, `/personnes/${personId}/contacts`, {
+      channel: 'street',
+      outcome: 'reached',
+      occurredAt: '2025-11-21T09:00',
+      summary: 'Rencontrée au marché',
+      privateNote: note,
+    });
+    expect(res.status).toBe(303);
+    const row = await testKnex()('contacts')
+      .where({ person_id: personId, author_id: team.worker.id })
+      .orderBy('created_at', 'desc')
+      .first();
+    // Stored encrypted, as the API stores it.
+    expect(row.private_note_enc).toMatch(/^v1\./);
+    const mine = await worker.get(`/personnes/${personId}`);
+    expect(mine.text).toContain('Rencontrée au marché');
+    expect(mine.text).toMatch(
+      /Note privée \(visible par vous seul·e\)<\/p><p[^>]*>Semble avoir peur de son propriétaire<\/p>/,
+    );
+    const colleague = await loginAs(ctx.app, team.worker2.email);
+    const theirs = await colleague.get(`/personnes/${personId}`);
+    expect(theirs.text).toContain('Rencontrée au marché');
+    expect(theirs.text).not.toContain(note);
+    expect(theirs.text).not.toContain('Note privée (visible');
+  });
+
+  it('when a contact with a private note comes back with a mistake, then the note is kept in its field', async () => {
+    const res = await post(worker, `/personnes/${personId}/contacts`, {
+      channel: 'street',
+      outcome: '',
+      occurredAt: '2025-11-21T09:00',
+      privateNote: 'À ne pas perdre',
+    });
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/id="contact-privateNote"[^>]*>À ne pas perdre<\/textarea>/);
+  });
+
   /**
    * The "done" and "reschedule" forms, from the file and from "Mes actions", send the version
    * they showed: a change made meanwhile answers 409 with what was typed kept on the page, and

@@ -5,7 +5,7 @@ import { BusinessRuleError, ValidationError } from '../../lib/errors';
 import type { AuditTrail, RequestContext } from '../audit/audit-trail';
 import type { ContactService } from '../contacts/contact-service';
 import type { UnitOfWork } from '../deadlines/outbox';
-import { personLabel } from '../persons/person-label';
+import { personName } from '../persons/person-label';
 import type { PersonService } from '../persons/person-service';
 import type { SettingsService } from '../settings/settings-service';
 import { letterParagraphs, letterPdf, type LetterContent } from './letter-pdf';
@@ -65,6 +65,13 @@ export function createLetterService({
             'no_postal_address',
             'Cette personne n’a pas d’adresse postale : ajoutez-la à sa fiche avant de lui écrire.',
           );
+        // Never the alias: it describes the person for staff ("homme au chien, parvis…").
+        const name = personName(person);
+        if (!name)
+          throw new BusinessRuleError(
+            'no_recipient_name',
+            'Cette personne n’a ni prénom ni nom : ajoutez-en un à sa fiche avant de lui écrire (son surnom ne figure pas sur un courrier).',
+          );
         const letterhead = await settings.letterhead(trx, actor.structureId);
         const phone = input.phone ?? (letterhead.phone || null);
         if (input.kind === 'call' && !phone)
@@ -76,7 +83,7 @@ export function createLetterService({
           ]);
         const content: LetterContent = {
           letterhead,
-          recipient: { name: personLabel(person, 'partner'), addressLines: lines },
+          recipient: { name, addressLines: lines },
           proposal:
             input.kind === 'meeting'
               ? { kind: 'meeting', at: input.at, place: input.place, phone }

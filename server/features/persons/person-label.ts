@@ -8,14 +8,23 @@ export type LabelAudience = 'staff' | 'partner';
 
 const NO_NAME = 'Personne sans nom';
 
-export function personLabel(
-  p: { alias: string | null; firstName: string | null; lastName: string | null },
-  audience: LabelAudience = 'staff',
-): string {
+/**
+ * The person's own name (first and last, whichever are known), or null: what may be written to
+ * the person, as on a letter, where the alias (a description for staff) never goes.
+ */
+export function personName(p: { firstName: string | null; lastName: string | null }) {
   const name = [p.firstName, p.lastName]
     .map((s) => s?.trim())
     .filter(Boolean)
     .join(' ');
+  return name || null;
+}
+
+export function personLabel(
+  p: { alias: string | null; firstName: string | null; lastName: string | null },
+  audience: LabelAudience = 'staff',
+): string {
+  const name = personName(p);
   if (audience === 'staff' && p.alias && name) return `${name} (${p.alias})`;
   return name || p.alias || NO_NAME;
 }

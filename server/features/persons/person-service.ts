@@ -236,7 +236,12 @@ export function createPersonService({
           const current = await getInScope(trx, actor, id);
           if (current.version !== version) throw stale(current);
           writable(current);
-          await checkReferences(trx, actor, fields);
+          // Only a reference that changes is checked: a file whose référent has left keeps them
+          // through an edit of anything else (the form sends every field back).
+          await checkReferences(trx, actor, {
+            referentId: fields.referentId === current.referentId ? undefined : fields.referentId,
+            districtId: fields.districtId === current.districtId ? undefined : fields.districtId,
+          });
           const merged = { ...current, ...fields };
           if (!merged.alias && !merged.firstName && !merged.lastName) {
             throw new ValidationError('Invalid body: alias: an alias or a name is required', [

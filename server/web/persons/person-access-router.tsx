@@ -9,7 +9,7 @@ import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, pageQuery, redirectPastLastPage, staff } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
-import { personLabel } from '../format';
+import { personLabel, personName } from '../format';
 import { JournalPage, LetterPage } from './person-access-views';
 import { personExportPdf } from './person-export-pdf';
 
@@ -88,7 +88,12 @@ export function personAccessWebRouter(services: Services): Router {
       res,
       <LetterPage
         ctx={await pageContext(req, services.notifications)}
-        person={{ id: person.id, label: personLabel(person), address: person.address }}
+        person={{
+          id: person.id,
+          label: personLabel(person),
+          address: person.address,
+          hasName: personName(person) !== null,
+        }}
         form={form}
       />,
       status,
@@ -119,7 +124,7 @@ export function personAccessWebRouter(services: Services): Router {
       );
       sendPdf(res, letter.pdf, letter.filename, 201);
     } catch (err) {
-      if (hasCode(err, 'no_postal_address'))
+      if (hasCode(err, 'no_postal_address') || hasCode(err, 'no_recipient_name'))
         return renderLetter(req, res, { values, errors: { _form: err.message } }, 422);
       const refused = formRefusal(err, values, LETTER_MESSAGES);
       if (!refused) throw err;

@@ -102,7 +102,8 @@ export function LetterPage({
   form,
 }: {
   ctx: PageContext;
-  person: { id: string; label: string; address: string | null };
+  /** `hasName`: a first or last name to address the letter to (never the alias). */
+  person: { id: string; label: string; address: string | null; hasName: boolean };
   form: FormState;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
@@ -123,6 +124,14 @@ export function LetterPage({
         <div class="fr-alert fr-alert--warning fr-mb-3w">
           <p>
             Cette personne n’a pas d’adresse postale : ajoutez-la à sa fiche avant de lui écrire.
+          </p>
+        </div>
+      )}
+      {person.hasName ? null : (
+        <div class="fr-alert fr-alert--warning fr-mb-3w">
+          <p>
+            Cette personne n’a ni prénom ni nom : ajoutez-en un à sa fiche avant de lui écrire. Son
+            surnom décrit la personne pour l’équipe et ne figure pas sur un courrier.
           </p>
         </div>
       )}

@@ -293,11 +293,13 @@ export function PersonEditPage({
                     <Saved conflict={conflict} name="email" />
                   </div>
                 </div>
-                <TextField
+                {/* Several lines, as on an envelope: a letter prints them as they are. */}
+                <TextArea
                   form={form}
                   name="address"
                   label={EDIT_LABELS.address}
-                  hint="Ou une adresse de domiciliation"
+                  hint="Sur plusieurs lignes, comme sur une enveloppe ; ou une adresse de domiciliation"
+                  rows={3}
                   autocomplete="off"
                 />
                 <Saved conflict={conflict} name="address" />

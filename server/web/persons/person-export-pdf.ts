@@ -6,6 +6,7 @@ import {
 import { pdfText, renderPdf, type PdfDocument } from '../../lib/pdf';
 import {
   CHANNEL_LABELS,
+  FOLLOW_UP_ENDED_LABELS,
   FOLLOW_UP_STATUS_LABELS,
   formatDate,
   formatDateTime,
@@ -111,7 +112,10 @@ export function personExportPdf(e: PersonExport): Promise<Buffer> {
         item(`${f.title} — prévu le ${formatDateTime(f.dueAt)}`);
         row('Statut', label(FOLLOW_UP_STATUS_LABELS, f.status));
         row('Confié à', f.assignee);
-        row('Terminé le', f.completedAt ? formatDateTime(f.completedAt) : null);
+        row(
+          FOLLOW_UP_ENDED_LABELS[f.status] ?? 'Terminé le',
+          f.completedAt ? formatDateTime(f.completedAt) : null,
+        );
         row('Note de fin', f.completionNote);
       }
 

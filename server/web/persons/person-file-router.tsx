@@ -36,6 +36,7 @@ const CONTACT_FIELDS = [
   'channel',
   'outcome',
   'summary',
+  'privateNote',
   'nextFollowUpAt',
   'nextFollowUpTitle',
   'allowPast',

@@ -87,7 +87,7 @@ export function TextField(
   );
 }
 
-export function TextArea(p: FieldProps & { rows?: number }) {
+export function TextArea(p: FieldProps & { rows?: number; autocomplete?: string }) {
   const id = fieldId(p);
   const error = p.form.errors[p.name];
   return (
@@ -99,6 +99,7 @@ export function TextArea(p: FieldProps & { rows?: number }) {
         name={p.name}
         rows={p.rows ?? 3}
         required={p.required}
+        autocomplete={p.autocomplete}
         aria-invalid={error ? 'true' : undefined}
         aria-describedby={error ? `${id}-error` : undefined}
       >

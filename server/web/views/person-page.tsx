@@ -13,6 +13,7 @@ import { RightsPanel, RightTimelineEntry, type RightForm } from '../rights/right
 import { CLOSED_REASON_LABELS } from '../persons/person-labels';
 import {
   CHANNEL_LABELS,
+  FOLLOW_UP_ENDED_LABELS,
   FOLLOW_UP_STATUS_LABELS,
   formatDateTime,
   OUTCOME_LABELS,
@@ -47,6 +48,7 @@ const CONTACT_LABELS: Record<string, string> = {
   channel: 'Canal',
   outcome: 'Résultat',
   summary: 'Résumé',
+  privateNote: 'Note privée',
   nextFollowUpAt: 'Prochain suivi le',
   nextFollowUpTitle: 'Intitulé du prochain suivi',
   allowPast: ALLOW_PAST_LABEL,
@@ -191,6 +193,13 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
           {c.authorName ? ` · par ${c.authorName}` : ''}
         </p>
         {c.summary ? <p class="fr-mb-0 av-pre">{c.summary}</p> : null}
+        {/* Present only when the reader wrote it (the contact repository decides). */}
+        {c.privateNote ? (
+          <div class="fr-mt-1w">
+            <p class="fr-text--sm fr-text--bold fr-mb-0">Note privée (visible par vous seul·e)</p>
+            <p class="fr-mb-0 av-pre">{c.privateNote}</p>
+          </div>
+        ) : null}
       </li>
     );
   }
@@ -203,7 +212,7 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
         </p>
         <p class="fr-text--sm fr-mb-0">
           {f.completedAt
-            ? `Fait le ${formatDateTime(f.completedAt)}`
+            ? `${FOLLOW_UP_ENDED_LABELS[f.status] ?? 'Terminé le'} ${formatDateTime(f.completedAt)}`
             : `Prévu le ${formatDateTime(f.dueAt)}`}
           {f.assigneeName ? ` · ${f.assigneeName}` : ''}
         </p>
@@ -366,6 +375,14 @@ export function PersonPage({
                 name="summary"
                 label={CONTACT_LABELS.summary}
                 hint="Facultatif. Ce qui a été dit, ce qui est convenu."
+              />
+              <TextArea
+                form={forms.contact}
+                idPrefix="contact-"
+                name="privateNote"
+                label={CONTACT_LABELS.privateNote}
+                hint="Facultatif. Visible par vous seul·e : vos collègues ne la voient pas."
+                rows={2}
               />
               <div class="fr-grid-row fr-grid-row--gutters">
                 <div class="fr-col-12 fr-col-sm-6">

@@ -206,6 +206,45 @@ describe('right of access and who read this file', () => {
       ).toContainEqual(expect.objectContaining({ details: { format: 'pdf' } }));
     });
 
+    it('when a follow-up was cancelled, then the file and the PDF say "Annulé le", never "Fait le"; a done one "Fait le"', async () => {
+      const p = (await createPerson(worker, { firstName: 'Paul', lastName: 'Suivi' })).id;
+      const plan = async (title: string) => {
+        const res = await worker
+          .post(`/api/persons/${p}/follow-ups`)
+          .send({ dueAt: '2026-12-22T10:00:00+01:00', title });
+        expect(res.status).toBe(201);
+        return res.body.id as string;
+      };
+      const cancelled = await plan('Accompagner à la CAF');
+      const done = await plan('Rappeler la mission locale');
+      for (const [id, status] of [
+        [cancelled, 'cancelled'],
+        [done, 'done'],
+      ])
+        expect((await worker.patch(`/api/follow-ups/${id}`).send({ status })).status).toBe(200);
+
+      const file = await worker.get(`/personnes/${p}`);
+      expect(file.status).toBe(200);
+      expect(file.text).toMatch(
+        /Suivi · Accompagner à la CAF · Annulé<\/p><p[^>]*>Annulé le 19 décembre 2026 à 22:00/,
+      );
+      expect(file.text).toMatch(
+        /Suivi · Rappeler la mission locale · Fait<\/p><p[^>]*>Fait le 19 décembre 2026 à 22:00/,
+      );
+      expect(file.text.match(/Fait le /g)).toHaveLength(1);
+
+      const res = await manager.get(`/personnes/${p}/export.pdf`).buffer(true).parse(binary);
+      expect(res.status).toBe(200);
+      const { text } = await pdfTextOf(res.body as Buffer);
+      expect(text).toContain(
+        'Accompagner à la CAF — prévu le 22 décembre 2026 à 10:00 Statut : Annulé Confié à : Léa Martin Annulé le : 19 décembre 2026 à 22:00',
+      );
+      expect(text).toContain(
+        'Rappeler la mission locale — prévu le 22 décembre 2026 à 10:00 Statut : Fait Confié à : Léa Martin Fait le : 19 décembre 2026 à 22:00',
+      );
+      expect(text).not.toContain('Terminé le');
+    });
+
     it('when a worker opens the file, then no export nor journal button; the pages answer 403', async () => {
       const file = await worker.get(`/personnes/${person}`);
       expect(file.text).not.toContain('export.pdf');
@@ -354,6 +393,25 @@ describe('right of access and who read this file', () => {
         .send({ _csrf: csrfOf(form.text), kind: 'call', phone: '02 41 00 00 00' });
       expect(res.status).toBe(422);
       expect(res.text).toContain('n’a pas d’adresse postale');
+    });
+
+    it('when the person is known by an alias only, then the form warns before it is sent and says why with 422', async () => {
+      const p = await createPerson(worker, {
+        address: '3 rue des Lices, 49100 Angers',
+        alias: 'Homme au chien',
+        firstName: null,
+        lastName: null,
+      });
+      const form = await worker.get(`/personnes/${p.id}/courrier`);
+      expect(form.status).toBe(200);
+      expect(form.text).toMatch(/fr-alert--warning[^>]*><p>Cette personne n’a ni prénom ni nom/);
+      const res = await worker
+        .post(`/personnes/${p.id}/courrier`)
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), kind: 'call', phone: '02 41 00 00 00' });
+      expect(res.status).toBe(422);
+      expect(res.text).toContain('Cette personne n’a ni prénom ni nom');
+      expect(await testKnex()('contacts').where({ person_id: p.id })).toEqual([]);
     });
   });
 });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createDistrict, createTeam } from '../../setup/factories';
+import { createDistrict, createTeam, createUser } from '../../setup/factories';
 import { auditRows, createPerson, type Agent } from './helpers';
 import { inYears } from '../../setup/dates';
 
@@ -345,6 +345,32 @@ describe('persons API', () => {
       const again = await worker.patch(`/api/persons/${p.id}`).send({ version: 2, phone: null });
       expect(again.status).toBe(200);
       expect(again.body.version).toBe(3);
+    });
+
+    it('when the référent has left, then a change sending the same référent back is saved, and naming another leaver is still 400', async () => {
+      const leaver = await createUser(team.structure.id, 'worker');
+      const other = await createUser(team.structure.id, 'worker');
+      const p = await createPerson(worker, { referentId: leaver.id });
+      await testKnex()('users')
+        .whereIn('id', [leaver.id, other.id])
+        .update({ disabled_at: new Date() });
+      // What the edit page sends: every field, the leaver still selected as "X (inactif)".
+      const res = await worker
+        .patch(`/api/persons/${p.id}`)
+        .send({ version: 1, phone: '06 12 34 56 78', referentId: leaver.id });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        phone: '06 12 34 56 78',
+        referentId: leaver.id,
+        version: 2,
+      });
+      const toLeaver = await worker
+        .patch(`/api/persons/${p.id}`)
+        .send({ version: 2, referentId: other.id });
+      expect(toLeaver.status).toBe(400);
+      expect(toLeaver.body.error.details[0].field).toBe('referentId');
+      const row = await testKnex()('persons').where({ id: p.id }).first();
+      expect(row).toMatchObject({ referent_id: leaver.id, version: 2 });
     });
 
     it('when the version is stale, then 409 carrying the current person, and that read is audited once outside the rolled-back write', async () => {

@@ -219,9 +219,11 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     await ok(worker.get(`/api/persons/${person.id}/timeline`));
     await ok(manager.get(`/api/persons/${person.id}/export`));
     const byPost = await ok(
-      worker
-        .post('/api/persons')
-        .send({ alias: 'Par courrier', address: '12 rue des Lilas, 37000 Tours', source: 'self' }),
+      worker.post('/api/persons').send({
+        lastName: 'Courrier',
+        address: '12 rue des Lilas, 37000 Tours',
+        source: 'self',
+      }),
       201,
     );
     await ok(

@@ -117,6 +117,42 @@ describe('letters: a printable letter on the letterhead, logged as a mail contac
     expect(await testKnex()('contacts').where({ person_id: homeless.id })).toEqual([]);
   });
 
+  it('when the person has an address but neither first nor last name, then 422 no_recipient_name: the alias, a description for staff, is never printed, and nothing is logged', async () => {
+    const aliasOnly = await createPerson(worker, {
+      alias: 'Homme au chien, parvis de la médiathèque',
+      firstName: null,
+      lastName: null,
+      address: '3 rue des Lices\n49100 Angers',
+    });
+    const res = await worker
+      .post(`/api/persons/${aliasOnly.id}/letters`)
+      .send({ kind: 'call', phone: '06 00 00 00 00' });
+    expect(res.status).toBe(422);
+    expect(res.body.error).toEqual({
+      code: 'no_recipient_name',
+      message:
+        'Cette personne n’a ni prénom ni nom : ajoutez-en un à sa fiche avant de lui écrire (son surnom ne figure pas sur un courrier).',
+    });
+    expect(await testKnex()('contacts').where({ person_id: aliasOnly.id })).toEqual([]);
+    expect(
+      await testKnex()('audit_events').where({ action: 'person.letter', subject_id: aliasOnly.id }),
+    ).toEqual([]);
+  });
+
+  it('when the person has a last name only, then the letter is addressed to it, without the alias', async () => {
+    const named = await createPerson(worker, {
+      alias: 'Homme au chien',
+      firstName: null,
+      lastName: 'Moreau',
+      address: '3 rue des Lices\n49100 Angers',
+    });
+    const res = await letter(worker, named.id, { kind: 'call' });
+    expect(res.status).toBe(201);
+    const { text } = await pdfTextOf(res.body as Buffer);
+    expect(text).toContain('Moreau 3 rue des Lices 49100 Angers');
+    expect(text).not.toContain('Homme au chien');
+  });
+
   it('when the input is wrong, then 400 naming the field, never a 500', async () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ kind: 'visit' }, 'kind'],

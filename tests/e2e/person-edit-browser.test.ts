@@ -138,6 +138,10 @@ describe('editing a person file in the browser', () => {
     await page.getByLabel('Téléphone').fill('06 12 34 56 78');
     await page.getByRole('button', { name: 'Enregistrer les modifications' }).click();
     await see(page.getByRole('status'), 'La fiche est mise à jour.');
+    // The file shows it on its two lines, as the envelope will.
+    expect(await page.locator('dd', { hasText: '12 rue Pierre-Lise' }).innerText()).toBe(
+      '12 rue Pierre-Lise\n49000 Angers',
+    );
 
     const saved = await api.get(`/api/persons/${created.body.id}`);
     expect(saved.body.phone).toBe('06 12 34 56 78');

@@ -100,7 +100,7 @@ function Identity({ person }: { person: Person }) {
       {rows.map(([label, value]) => (
         <div>
           <dt>{label}</dt>
-          <dd>{value ?? <span class="av-muted">Non renseigné</span>}</dd>
+          <dd class="av-pre">{value ?? <span class="av-muted">Non renseigné</span>}</dd>
         </div>
       ))}
     </dl>

@@ -156,6 +156,24 @@ describe('administration, homes and password pages', () => {
       }
     });
 
+    it('when an admin renames themselves from their own page, then they land on it signed in, not on the login page', async () => {
+      const me = await createUser(s.structure.id, 'admin');
+      const agent = await loginAs(ctx.app, me.email);
+      const path = `/admin/utilisateurs/${me.id}`;
+      const version = versionOf((await agent.get(path)).text);
+      const res = await postForm(agent, path, path, {
+        version,
+        name: 'Nouveau nom',
+        role: 'admin',
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(path);
+      const page = await agent.get(path);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Les changements sont enregistrés.');
+      expect(page.text).toContain('Nouveau nom');
+    });
+
     it('when a user is saved from a page read before another admin changed them, then 409 keeps what was typed beside what is saved now, in words', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const teamIds = await Promise.all(

@@ -220,7 +220,8 @@ export function createUserRepository() {
       if (u.name !== undefined) change.name = u.name;
       if (u.role !== undefined) change.role = u.role;
       if (u.disabled !== undefined) change.disabled_at = u.disabled ? trx.fn.now() : null;
-      // A role taken away or an account disabled ends every session at once.
+      // A new role (the service passes one only when it differs) or an account disabled ends
+      // every session at once.
       if (u.role !== undefined || u.disabled) change.session_epoch = trx.raw('session_epoch + 1');
       await trx('users').where({ id }).update(change);
     },

@@ -266,11 +266,11 @@ export function createUserService(deps: UserServiceDeps) {
             'You cannot disable your own account or give up your own admin role',
           );
         const role = input.role ?? user.role;
-        if (
-          input.role &&
-          input.role !== user.role &&
-          (input.role === 'partner' || user.role === 'partner')
-        )
+        // The user page sends the role with every save: only a different one is a role change
+        // (its sessions end, its leads and memberships may go, its notices are forgotten).
+        const newRole =
+          input.role !== undefined && input.role !== user.role ? input.role : undefined;
+        if (newRole && (newRole === 'partner' || user.role === 'partner'))
           throw new BusinessRuleError(
             'partner_role',
             'A partner account stays a partner account; invite a new user instead',
@@ -287,34 +287,36 @@ export function createUserService(deps: UserServiceDeps) {
               field: 'teamIds',
             });
         }
-        await users.update(trx, id, input);
+        await users.update(trx, id, {
+          name: input.name,
+          role: newRole,
+          disabled: input.disabled,
+        });
         // Teams change with a role taken away or new teams, and what they list with the account
         // disabled or enabled again: those teams lock first (after the user), once, in id order.
         const listing = input.disabled !== undefined && input.disabled !== Boolean(user.disabledAt);
-        if (input.role !== undefined || input.teamIds !== undefined || listing)
+        if (newRole !== undefined || input.teamIds !== undefined || listing)
           await teams.changingMembershipsOf(
             trx,
             actor.structureId,
             id,
             input.teamIds ?? [],
             async () => {
-              if (input.role && input.role !== 'manager') await users.dropLeads(trx, id);
-              if (input.role && !isStaff(input.role)) await users.dropMemberships(trx, id);
+              if (newRole && newRole !== 'manager') await users.dropLeads(trx, id);
+              if (newRole && !isStaff(newRole)) await users.dropMemberships(trx, id);
               if (input.teamIds !== undefined)
                 await teams.setMemberships(trx, actor.structureId, id, input.teamIds);
             },
             listing,
           );
         // Made observer or admin: what they were told about persons as staff goes with the role.
-        if (input.role !== undefined && input.role !== user.role)
-          await deps.notifications.forgetOnRoleChange(trx, id, input.role);
-        const endSessions =
-          Boolean(input.disabled) || (input.role !== undefined && input.role !== user.role);
+        if (newRole !== undefined) await deps.notifications.forgetOnRoleChange(trx, id, newRole);
+        const endSessions = Boolean(input.disabled) || newRole !== undefined;
         if (input.disabled) await passwordLinks.revokeAll(trx, id, clock.now());
         if (endSessions) await users.deleteSessions(trx, id);
         await audit(trx, actor, actor.structureId, 'user.update', id, ctx.ip, {
           fields: Object.keys(input),
-          ...(input.role ? { from: user.role, to: input.role } : {}),
+          ...(newRole ? { from: user.role, to: newRole } : {}),
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
         });
       });

@@ -303,6 +303,28 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       expect((await again.get('/api/backlog')).status).toBe(200);
     });
 
+    it('when a user is saved with the role they already have (as their page does), then their sessions live on; a real role change still ends them', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const teamId = (await admin.post('/api/teams').send({ name: 'Équipe du matin' })).body.id;
+      await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ teamIds: [teamId] })
+        .expect(200);
+      const agent = await loginAs(ctx.app, u.email);
+      const shown = (await admin.get(`/api/users/${u.id}`)).body;
+      const saved = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Nom corrigé', role: 'worker', teamIds: [teamId], version: shown.version });
+      expect(saved.status).toBe(200);
+      expect(saved.body).toMatchObject({ name: 'Nom corrigé', role: 'worker' });
+      expect((await agent.get('/api/me')).status).toBe(200);
+      const promoted = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Nom corrigé', role: 'manager', teamIds: [teamId] });
+      expect(promoted.status).toBe(200);
+      expect((await agent.get('/api/me')).status).toBe(401);
+    });
+
     it('when a worker is made observer, then what they were told about persons is gone, and a notice still meant for them is not written; a worker made manager keeps theirs', async () => {
       const [observer, manager] = [
         await createUser(s.structure.id, 'worker'),

@@ -277,11 +277,17 @@ export function createUserService(deps: UserServiceDeps) {
             { field: 'role' },
           );
         if (input.teamIds !== undefined) {
-          // A disabled user gets no teams, unless the same change enables them again.
-          if (user.disabledAt && input.disabled !== false)
-            throw new BusinessRuleError('user_disabled', 'This user is disabled', {
-              field: 'teamIds',
-            });
+          // A disabled user gets no new team, unless the same change enables them again; the
+          // teams they hold may be sent back as they are (their page does) or taken away.
+          if (user.disabledAt && input.disabled !== false) {
+            const held = new Set(
+              (await summaryOf(trx, actor.structureId, id)).teams.map((t) => t.id),
+            );
+            if (input.teamIds.some((t) => !held.has(t)))
+              throw new BusinessRuleError('user_disabled', 'This user is disabled', {
+                field: 'teamIds',
+              });
+          }
           if (!isStaff(role) && input.teamIds.length)
             throw new BusinessRuleError('not_staff', 'Only workers and managers belong to teams', {
               field: 'teamIds',

@@ -37,6 +37,16 @@ export const USER_LABELS = {
   teamIds: 'Équipes',
 };
 
+/**
+ * The labels of a user form's fields as the form shows them: without the teams when it offers
+ * none (no team in the structure, a partner's account), so that a refusal naming the teams is
+ * listed above the form rather than linked to a field the page does not have.
+ */
+function userLabels(withTeams: boolean): Record<string, string> {
+  const { teamIds: _teams, ...withoutTeams } = USER_LABELS;
+  return withTeams ? USER_LABELS : withoutTeams;
+}
+
 export const TEAM_LABELS = { name: 'Nom de l’équipe', memberIds: 'Membres', managerIds: 'Cadres' };
 
 export const SETTINGS_LABELS: Record<string, string> = {
@@ -237,7 +247,7 @@ export function UsersPage({
           La personne reçoit un courriel avec un lien pour choisir son mot de passe, valable 48
           heures. Les comptes des partenaires se créent depuis la page de chaque partenaire.
         </p>
-        <ErrorSummary form={form} labels={USER_LABELS} />
+        <ErrorSummary form={form} labels={userLabels(teams.length > 0)} />
         <form method="post" action="/admin/utilisateurs" novalidate>
           <Csrf token={ctx.csrfToken} />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
@@ -300,6 +310,7 @@ export function UserPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const self = ctx.actor?.id === user.id;
+  const withTeams = teams.length > 0 && user.role !== 'partner';
   const roles =
     user.role === 'partner'
       ? { partner: ROLE_LABELS.partner }
@@ -324,13 +335,13 @@ export function UserPage({
             labels={USER_LABELS}
           />
         ) : null}
-        <ErrorSummary form={form} labels={USER_LABELS} />
+        <ErrorSummary form={form} labels={userLabels(withTeams)} />
         <form method="post" action={`/admin/utilisateurs/${user.id}`} novalidate>
           <Csrf token={ctx.csrfToken} />
           <input type="hidden" name="version" value={String(user.version)} />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
           <SelectField form={form} name="role" label={USER_LABELS.role} options={roles} required />
-          {teams.length && user.role !== 'partner' ? (
+          {withTeams ? (
             <CheckboxGroup
               form={form}
               name="teamIds"

@@ -508,6 +508,42 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
     });
   });
 
+  describe('a disabled user', () => {
+    it('when a disabled user is saved with the teams they hold, or fewer, then 200; a team they do not hold is 422', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const [held, more] = await Promise.all(
+        ['Équipe gardée', 'Équipe en plus'].map(
+          async (name) => (await admin.post('/api/teams').send({ name })).body.id as string,
+        ),
+      );
+      await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ teamIds: [held] })
+        .expect(200);
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      // As their page saves: the name, the role and the teams ticked.
+      const same = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Parti·e', role: 'worker', teamIds: [held] });
+      expect(same.status).toBe(200);
+      expect(same.body).toMatchObject({ name: 'Parti·e', disabled: true, teams: [{ id: held }] });
+      const added = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Parti·e', role: 'worker', teamIds: [held, more] });
+      expect(added.status).toBe(422);
+      expect(added.body.error).toMatchObject({
+        code: 'user_disabled',
+        details: { field: 'teamIds' },
+      });
+      const none = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Parti·e', role: 'worker', teamIds: [] });
+      expect(none.status).toBe(200);
+      expect(none.body.teams).toEqual([]);
+      expect((await admin.patch(`/api/users/${u.id}`).send({ teamIds: [held] })).status).toBe(422);
+    });
+  });
+
   describe('forgotten password', () => {
     it('when someone asks for a link, then the same answer whether or not the account exists, and only the account gets an email', async () => {
       const u = await createUser(s.structure.id, 'worker');

@@ -242,10 +242,6 @@ export function createUserRepository() {
       await trx('team_members').where({ user_id: userId }).del();
     },
 
-    async emailTaken(db: Db, email: string): Promise<boolean> {
-      return Boolean(await db('users').whereRaw('lower(email) = lower(?)', [email]).first('id'));
-    },
-
     async structureName(db: Db, structureId: string): Promise<string | null> {
       const row = await db('structures').where({ id: structureId }).first('name');
       return row ? (row.name as string) : null;
@@ -344,7 +340,11 @@ export function createUserRepository() {
       return repo.activeStaff(db, structureId).select('id', 'name', 'role').orderBy('name');
     },
 
-    async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord> {
+    /**
+     * Null when a user already has this address, in any case (the unique key on lower(email)
+     * decides, not a prior read: two invitations at once both pass a read).
+     */
+    async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord | null> {
       const [row] = await db('users')
         .insert({
           structure_id: u.structureId,
@@ -354,8 +354,10 @@ export function createUserRepository() {
           partner_id: u.partnerId ?? null,
           password_hash: u.passwordHash,
         })
+        .onConflict(db.raw('(lower(email))'))
+        .ignore()
         .returning('*');
-      return toUser(row);
+      return row ? toUser(row) : null;
     },
 
     /** A new password or a disabled account ends every session: the epoch moves on. */

@@ -216,8 +216,6 @@ export function createUserService(deps: UserServiceDeps) {
 
     async invite(actor: Actor, input: InviteUserInput, ctx: RequestContext): Promise<UserSummary> {
       return uow(async (trx, outbox) => {
-        if (await users.emailTaken(trx, input.email))
-          throw new ConflictError('A user already has this email address');
         if (input.partnerId && !(await deps.partnerOwned(trx, actor.structureId, input.partnerId)))
           throw new BusinessRuleError(
             'partner_not_found',
@@ -232,6 +230,7 @@ export function createUserService(deps: UserServiceDeps) {
           partnerId: input.partnerId ?? null,
           passwordHash: NO_PASSWORD,
         });
+        if (!user) throw new ConflictError('A user already has this email address');
         const teamIds = input.teamIds ?? [];
         if (teamIds.length)
           await teams.changingMembershipsOf(trx, actor.structureId, user.id, teamIds, () =>

@@ -228,6 +228,29 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       expect(res.status).toBe(409);
     });
 
+    it('when the same invitation is sent twice at once, then one 201 and one 409, never a 500; for a partner’s staff too', async () => {
+      const partner = await createPartner(testKnex(), 'Épicerie', s.structure.id);
+      const bodies = [
+        (i: number) => ({ email: `double.${i}@ccas.test`, name: 'Double', role: 'worker' }),
+        (i: number) => ({
+          email: `Partenaire.${i}@partner.test`,
+          name: 'Double',
+          role: 'partner',
+          partnerId: partner.id,
+        }),
+      ];
+      for (const body of bodies)
+        for (let i = 0; i < 5; i++) {
+          // The second one in upper case: the address is unique whatever its case.
+          const [a, b] = await Promise.all([
+            admin.post('/api/users').send(body(i)),
+            admin.post('/api/users').send({ ...body(i), email: body(i).email.toUpperCase() }),
+          ]);
+          expect([a.status, b.status].sort()).toEqual([201, 409]);
+          expect([a, b].find((r) => r.status === 409)!.body.error.code).toBe('conflict');
+        }
+    });
+
     it('when someone other than an admin manages users, then 403', async () => {
       expect((await manager.get('/api/users')).status).toBe(403);
       expect(

@@ -10,6 +10,7 @@ import {
   Csrf,
   TextArea,
   ErrorSummary,
+  Pagination,
   StaleFormAlert,
   Section,
   SelectField,
@@ -226,6 +227,12 @@ export function UsersTable({ users, caption }: { users: UserSummary[]; caption: 
 
 const teamOptions = (teams: Team[]) => Object.fromEntries(teams.map((t) => [t.id, t.name]));
 
+/** The pages of the structure's accounts, opening on the list (the invitation form is above). */
+export const usersPageHref = (page: number) => `/admin/utilisateurs?page=${page}#comptes`;
+/** The pages of a partner's accounts. */
+export const partnerAccountsPageHref = (partnerId: string, page: number) =>
+  `/admin/partenaires/${partnerId}/comptes?page=${page}`;
+
 /** The users of the structure and the invitation form. */
 export function UsersPage({
   ctx,
@@ -283,6 +290,13 @@ export function UsersPage({
       </Section>
       <Section title={`Comptes de la structure (${users.total})`} id="comptes">
         <UsersTable users={users.items} caption="Comptes de la structure" />
+        <Pagination
+          page={users.page}
+          total={users.total}
+          pageSize={users.pageSize}
+          href={usersPageHref}
+          label="Pages des comptes"
+        />
       </Section>
     </Layout>
   );
@@ -721,7 +735,7 @@ export function PartnerAccountsPage({
 }: {
   ctx: PageContext;
   partner: { id: string; name: string };
-  users: UserSummary[];
+  users: Page<UserSummary>;
   form: FormState;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
@@ -737,8 +751,17 @@ export function PartnerAccountsPage({
         </a>
       </p>
       <h1>{title}</h1>
-      {users.length ? (
-        <UsersTable users={users} caption={title} />
+      {users.total ? (
+        <>
+          <UsersTable users={users.items} caption={title} />
+          <Pagination
+            page={users.page}
+            total={users.total}
+            pageSize={users.pageSize}
+            href={(n) => partnerAccountsPageHref(partner.id, n)}
+            label="Pages des comptes du partenaire"
+          />
+        </>
       ) : (
         <p>Ce partenaire n’a pas encore de compte : il répond par les liens reçus par courriel.</p>
       )}

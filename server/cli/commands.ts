@@ -114,9 +114,6 @@ export async function createUser(
       : undefined;
     if (!partner) throw new NotFoundError(`Partner "${u.partner}"`);
   }
-  if (await users.findByEmail(knex, u.email)) {
-    throw new ConflictError(`A user with email ${u.email} already exists`);
-  }
   const user = await users.insert(knex, {
     structureId: structure.id,
     email: u.email,
@@ -125,6 +122,7 @@ export async function createUser(
     partnerId: u.partner ?? null,
     passwordHash: await hashPassword(password),
   });
+  if (!user) throw new ConflictError(`A user with email ${u.email} already exists`);
   return { id: user.id };
 }
 

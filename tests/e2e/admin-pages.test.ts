@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import request from 'supertest';
 import { processDeadline } from '../../jobs/processor';
 import { processors } from '../../jobs/registry';
@@ -156,6 +157,24 @@ describe('administration, homes and password pages', () => {
       }
     });
 
+    it('when an admin renames themselves from their own page, then they land on it signed in, not on the login page', async () => {
+      const me = await createUser(s.structure.id, 'admin');
+      const agent = await loginAs(ctx.app, me.email);
+      const path = `/admin/utilisateurs/${me.id}`;
+      const version = versionOf((await agent.get(path)).text);
+      const res = await postForm(agent, path, path, {
+        version,
+        name: 'Nouveau nom',
+        role: 'admin',
+      });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(path);
+      const page = await agent.get(path);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Les changements sont enregistrés.');
+      expect(page.text).toContain('Nouveau nom');
+    });
+
     it('when a user is saved from a page read before another admin changed them, then 409 keeps what was typed beside what is saved now, in words', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const teamIds = await Promise.all(
@@ -182,6 +201,56 @@ describe('administration, homes and password pages', () => {
       expect(versionOf(res.text)).toBe(String(Number(version) + 1));
       const row = await testKnex()('users').where({ id: u.id }).first();
       expect(row).toMatchObject({ role: 'manager', name: u.name });
+    });
+
+    it('when a disabled user is saved from their page, then it is saved with the teams they hold', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const teamId = (
+        await admin.post('/api/teams').send({ name: 'Équipe gardée', memberIds: [u.id] })
+      ).body.id as string;
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      const path = `/admin/utilisateurs/${u.id}`;
+      const shown = await admin.get(path);
+      expect(shown.text).toMatch(new RegExp(`value="${teamId}" checked`));
+      const res = await postForm(admin, path, path, {
+        version: versionOf(shown.text),
+        name: 'Nom corrigé',
+        role: 'worker',
+        teamIds: teamId,
+      });
+      expect(res.status).toBe(303);
+      expect(await testKnex()('users').where({ id: u.id }).first()).toMatchObject({
+        name: 'Nom corrigé',
+      });
+      expect(await testKnex()('team_members').where({ user_id: u.id })).toHaveLength(1);
+    });
+
+    it('when a structure has no teams and a form sends one anyway, then the refusal is listed above the form, not linked to a field the page does not show', async () => {
+      const bare = await createTeam();
+      const agent = await loginAs(ctx.app, bare.admin.email);
+      const u = await createUser(bare.structure.id, 'worker');
+      await agent.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      const path = `/admin/utilisateurs/${u.id}`;
+      const page = await agent.get(path);
+      expect(page.text).not.toContain('name="teamIds"');
+      const refused = await postForm(agent, path, path, {
+        version: versionOf(page.text),
+        name: u.name,
+        role: 'worker',
+        teamIds: crypto.randomUUID(),
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.text).toContain('Ce compte est désactivé');
+      expect(refused.text).not.toContain('href="#teamIds"');
+      const invite = await postForm(agent, '/admin/utilisateurs', '/admin/utilisateurs', {
+        name: 'Sans équipe',
+        email: 'sans.equipe@ccas.test',
+        role: 'worker',
+        teamIds: crypto.randomUUID(),
+      });
+      expect(invite.status).toBe(400);
+      expect(invite.text).toContain('Une des équipes choisies n’existe plus');
+      expect(invite.text).not.toContain('href="#teamIds"');
     });
 
     it('when an admin of another structure opens a user page, then 404', async () => {

@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
-import { createTeam } from '../setup/factories';
+import { createPartner, createStructure, createTeam, createUser } from '../setup/factories';
 import { checkPage, launchChromium, newPage, see, serve, type Served, signIn } from './browser';
 import { csrfOf } from './html';
 
@@ -264,5 +264,69 @@ describe('paged pages past their last page', () => {
       expect(res.status).toBe(303);
       expect(res.headers.location).toBe('/personnes');
     });
+  });
+});
+
+/** The administration's lists of accounts come in pages too: nobody past the first page is lost. */
+describe('long lists: the structure’s accounts and a partner’s accounts in pages', () => {
+  // More than one page of 50 accounts, named so that "Compte 060" comes last whatever the
+  // collation (the admin sorts first or last, never among them).
+  const COUNT = 60;
+  let ctx: TestContext;
+  let admin: Agent;
+  let structureId: string;
+
+  const insertUsers = async (prefix: string, fields: Record<string, unknown>) =>
+    testKnex()('users').insert(
+      Array.from({ length: COUNT }, (_, i) => {
+        const n = String(i + 1).padStart(3, '0');
+        return {
+          structure_id: structureId,
+          name: `${prefix} ${n}`,
+          email: `${prefix.toLowerCase()}-${n}@example.test`,
+          password_hash: '!invited',
+          ...fields,
+        };
+      }),
+    );
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    structureId = (await createStructure()).id;
+    admin = await loginAs(ctx.app, (await createUser(structureId, 'admin')).email);
+  });
+  afterAll(async () => ctx.close());
+
+  it('when the structure has more accounts than a page, then page 1 links to page 2, which lists the last one', async () => {
+    await insertUsers('Compte', { role: 'worker' });
+    const first = await admin.get('/admin/utilisateurs');
+    expect(first.status).toBe(200);
+    expect(first.text).toContain(`Comptes de la structure (${COUNT + 1})`);
+    expect(first.text).toContain('Compte 001');
+    expect(first.text).not.toContain('Compte 060');
+    expect(first.text).toContain('href="/admin/utilisateurs?page=2#comptes"');
+    const second = await admin.get('/admin/utilisateurs?page=2');
+    expect(second.status).toBe(200);
+    expect(second.text).toContain('Compte 060');
+    expect(second.text).not.toContain('Compte 001');
+    expect((await admin.get('/admin/utilisateurs?page=9')).headers.location).toBe(
+      '/admin/utilisateurs?page=2#comptes',
+    );
+    expect((await admin.get('/admin/utilisateurs?page=deux')).status).toBe(404);
+  });
+
+  it('when a partner has more accounts than a page, then its page 1 links to page 2, which lists the last one', async () => {
+    const partner = await createPartner(testKnex(), 'Grande association', structureId);
+    await insertUsers('Agent', { role: 'partner', partner_id: partner.id });
+    const path = `/admin/partenaires/${partner.id}/comptes`;
+    const first = await admin.get(path);
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('Agent 001');
+    expect(first.text).not.toContain('Agent 060');
+    expect(first.text).toContain(`href="${path}?page=2"`);
+    const second = await admin.get(`${path}?page=2`);
+    expect(second.status).toBe(200);
+    expect(second.text).toContain('Agent 060');
+    expect(second.text).not.toContain('Agent 001');
   });
 });

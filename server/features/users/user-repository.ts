@@ -220,7 +220,8 @@ export function createUserRepository() {
       if (u.name !== undefined) change.name = u.name;
       if (u.role !== undefined) change.role = u.role;
       if (u.disabled !== undefined) change.disabled_at = u.disabled ? trx.fn.now() : null;
-      // A role taken away or an account disabled ends every session at once.
+      // A new role (the service passes one only when it differs) or an account disabled ends
+      // every session at once.
       if (u.role !== undefined || u.disabled) change.session_epoch = trx.raw('session_epoch + 1');
       await trx('users').where({ id }).update(change);
     },
@@ -239,10 +240,6 @@ export function createUserRepository() {
 
     async dropMemberships(trx: Knex.Transaction, userId: string): Promise<void> {
       await trx('team_members').where({ user_id: userId }).del();
-    },
-
-    async emailTaken(db: Db, email: string): Promise<boolean> {
-      return Boolean(await db('users').whereRaw('lower(email) = lower(?)', [email]).first('id'));
     },
 
     async structureName(db: Db, structureId: string): Promise<string | null> {
@@ -343,7 +340,11 @@ export function createUserRepository() {
       return repo.activeStaff(db, structureId).select('id', 'name', 'role').orderBy('name');
     },
 
-    async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord> {
+    /**
+     * Null when a user already has this address, in any case (the unique key on lower(email)
+     * decides, not a prior read: two invitations at once both pass a read).
+     */
+    async insert(db: Knex | Knex.Transaction, u: NewUser): Promise<UserRecord | null> {
       const [row] = await db('users')
         .insert({
           structure_id: u.structureId,
@@ -353,8 +354,10 @@ export function createUserRepository() {
           partner_id: u.partnerId ?? null,
           password_hash: u.passwordHash,
         })
+        .onConflict(db.raw('(lower(email))'))
+        .ignore()
         .returning('*');
-      return toUser(row);
+      return row ? toUser(row) : null;
     },
 
     /** A new password or a disabled account ends every session: the epoch moves on. */

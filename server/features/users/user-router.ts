@@ -55,7 +55,7 @@ export function userRouter(users: UserService): Router {
     params: userIdParams,
     body: updateUserBody,
     summary:
-      'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for teams of a disabled user)',
+      'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for a team a disabled user does not hold)',
     response: userView,
     errors: [422],
     handler: ({ actor, params, body, ctx }) => users.update(actor, params.id, body, ctx),

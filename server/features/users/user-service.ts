@@ -216,8 +216,6 @@ export function createUserService(deps: UserServiceDeps) {
 
     async invite(actor: Actor, input: InviteUserInput, ctx: RequestContext): Promise<UserSummary> {
       return uow(async (trx, outbox) => {
-        if (await users.emailTaken(trx, input.email))
-          throw new ConflictError('A user already has this email address');
         if (input.partnerId && !(await deps.partnerOwned(trx, actor.structureId, input.partnerId)))
           throw new BusinessRuleError(
             'partner_not_found',
@@ -232,6 +230,7 @@ export function createUserService(deps: UserServiceDeps) {
           partnerId: input.partnerId ?? null,
           passwordHash: NO_PASSWORD,
         });
+        if (!user) throw new ConflictError('A user already has this email address');
         const teamIds = input.teamIds ?? [];
         if (teamIds.length)
           await teams.changingMembershipsOf(trx, actor.structureId, user.id, teamIds, () =>
@@ -266,55 +265,63 @@ export function createUserService(deps: UserServiceDeps) {
             'You cannot disable your own account or give up your own admin role',
           );
         const role = input.role ?? user.role;
-        if (
-          input.role &&
-          input.role !== user.role &&
-          (input.role === 'partner' || user.role === 'partner')
-        )
+        // The user page sends the role with every save: only a different one is a role change
+        // (its sessions end, its leads and memberships may go, its notices are forgotten).
+        const newRole =
+          input.role !== undefined && input.role !== user.role ? input.role : undefined;
+        if (newRole && (newRole === 'partner' || user.role === 'partner'))
           throw new BusinessRuleError(
             'partner_role',
             'A partner account stays a partner account; invite a new user instead',
             { field: 'role' },
           );
         if (input.teamIds !== undefined) {
-          // A disabled user gets no teams, unless the same change enables them again.
-          if (user.disabledAt && input.disabled !== false)
-            throw new BusinessRuleError('user_disabled', 'This user is disabled', {
-              field: 'teamIds',
-            });
+          // A disabled user gets no new team, unless the same change enables them again; the
+          // teams they hold may be sent back as they are (their page does) or taken away.
+          if (user.disabledAt && input.disabled !== false) {
+            const held = new Set(
+              (await summaryOf(trx, actor.structureId, id)).teams.map((t) => t.id),
+            );
+            if (input.teamIds.some((t) => !held.has(t)))
+              throw new BusinessRuleError('user_disabled', 'This user is disabled', {
+                field: 'teamIds',
+              });
+          }
           if (!isStaff(role) && input.teamIds.length)
             throw new BusinessRuleError('not_staff', 'Only workers and managers belong to teams', {
               field: 'teamIds',
             });
         }
-        await users.update(trx, id, input);
+        await users.update(trx, id, {
+          name: input.name,
+          role: newRole,
+          disabled: input.disabled,
+        });
         // Teams change with a role taken away or new teams, and what they list with the account
         // disabled or enabled again: those teams lock first (after the user), once, in id order.
         const listing = input.disabled !== undefined && input.disabled !== Boolean(user.disabledAt);
-        if (input.role !== undefined || input.teamIds !== undefined || listing)
+        if (newRole !== undefined || input.teamIds !== undefined || listing)
           await teams.changingMembershipsOf(
             trx,
             actor.structureId,
             id,
             input.teamIds ?? [],
             async () => {
-              if (input.role && input.role !== 'manager') await users.dropLeads(trx, id);
-              if (input.role && !isStaff(input.role)) await users.dropMemberships(trx, id);
+              if (newRole && newRole !== 'manager') await users.dropLeads(trx, id);
+              if (newRole && !isStaff(newRole)) await users.dropMemberships(trx, id);
               if (input.teamIds !== undefined)
                 await teams.setMemberships(trx, actor.structureId, id, input.teamIds);
             },
             listing,
           );
         // Made observer or admin: what they were told about persons as staff goes with the role.
-        if (input.role !== undefined && input.role !== user.role)
-          await deps.notifications.forgetOnRoleChange(trx, id, input.role);
-        const endSessions =
-          Boolean(input.disabled) || (input.role !== undefined && input.role !== user.role);
+        if (newRole !== undefined) await deps.notifications.forgetOnRoleChange(trx, id, newRole);
+        const endSessions = Boolean(input.disabled) || newRole !== undefined;
         if (input.disabled) await passwordLinks.revokeAll(trx, id, clock.now());
         if (endSessions) await users.deleteSessions(trx, id);
         await audit(trx, actor, actor.structureId, 'user.update', id, ctx.ip, {
           fields: Object.keys(input),
-          ...(input.role ? { from: user.role, to: input.role } : {}),
+          ...(newRole ? { from: user.role, to: newRole } : {}),
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
         });
       });

@@ -10,6 +10,7 @@ import {
   Csrf,
   TextArea,
   ErrorSummary,
+  Pagination,
   StaleFormAlert,
   Section,
   SelectField,
@@ -36,6 +37,16 @@ export const USER_LABELS = {
   role: 'Rôle',
   teamIds: 'Équipes',
 };
+
+/**
+ * The labels of a user form's fields as the form shows them: without the teams when it offers
+ * none (no team in the structure, a partner's account), so that a refusal naming the teams is
+ * listed above the form rather than linked to a field the page does not have.
+ */
+function userLabels(withTeams: boolean): Record<string, string> {
+  const { teamIds: _teams, ...withoutTeams } = USER_LABELS;
+  return withTeams ? USER_LABELS : withoutTeams;
+}
 
 export const TEAM_LABELS = { name: 'Nom de l’équipe', memberIds: 'Membres', managerIds: 'Cadres' };
 
@@ -216,6 +227,12 @@ export function UsersTable({ users, caption }: { users: UserSummary[]; caption: 
 
 const teamOptions = (teams: Team[]) => Object.fromEntries(teams.map((t) => [t.id, t.name]));
 
+/** The pages of the structure's accounts, opening on the list (the invitation form is above). */
+export const usersPageHref = (page: number) => `/admin/utilisateurs?page=${page}#comptes`;
+/** The pages of a partner's accounts. */
+export const partnerAccountsPageHref = (partnerId: string, page: number) =>
+  `/admin/partenaires/${partnerId}/comptes?page=${page}`;
+
 /** The users of the structure and the invitation form. */
 export function UsersPage({
   ctx,
@@ -237,7 +254,7 @@ export function UsersPage({
           La personne reçoit un courriel avec un lien pour choisir son mot de passe, valable 48
           heures. Les comptes des partenaires se créent depuis la page de chaque partenaire.
         </p>
-        <ErrorSummary form={form} labels={USER_LABELS} />
+        <ErrorSummary form={form} labels={userLabels(teams.length > 0)} />
         <form method="post" action="/admin/utilisateurs" novalidate>
           <Csrf token={ctx.csrfToken} />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
@@ -273,6 +290,13 @@ export function UsersPage({
       </Section>
       <Section title={`Comptes de la structure (${users.total})`} id="comptes">
         <UsersTable users={users.items} caption="Comptes de la structure" />
+        <Pagination
+          page={users.page}
+          total={users.total}
+          pageSize={users.pageSize}
+          href={usersPageHref}
+          label="Pages des comptes"
+        />
       </Section>
     </Layout>
   );
@@ -300,6 +324,7 @@ export function UserPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const self = ctx.actor?.id === user.id;
+  const withTeams = teams.length > 0 && user.role !== 'partner';
   const roles =
     user.role === 'partner'
       ? { partner: ROLE_LABELS.partner }
@@ -324,13 +349,13 @@ export function UserPage({
             labels={USER_LABELS}
           />
         ) : null}
-        <ErrorSummary form={form} labels={USER_LABELS} />
+        <ErrorSummary form={form} labels={userLabels(withTeams)} />
         <form method="post" action={`/admin/utilisateurs/${user.id}`} novalidate>
           <Csrf token={ctx.csrfToken} />
           <input type="hidden" name="version" value={String(user.version)} />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
           <SelectField form={form} name="role" label={USER_LABELS.role} options={roles} required />
-          {teams.length && user.role !== 'partner' ? (
+          {withTeams ? (
             <CheckboxGroup
               form={form}
               name="teamIds"
@@ -710,7 +735,7 @@ export function PartnerAccountsPage({
 }: {
   ctx: PageContext;
   partner: { id: string; name: string };
-  users: UserSummary[];
+  users: Page<UserSummary>;
   form: FormState;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
@@ -726,8 +751,17 @@ export function PartnerAccountsPage({
         </a>
       </p>
       <h1>{title}</h1>
-      {users.length ? (
-        <UsersTable users={users} caption={title} />
+      {users.total ? (
+        <>
+          <UsersTable users={users.items} caption={title} />
+          <Pagination
+            page={users.page}
+            total={users.total}
+            pageSize={users.pageSize}
+            href={(n) => partnerAccountsPageHref(partner.id, n)}
+            label="Pages des comptes du partenaire"
+          />
+        </>
       ) : (
         <p>Ce partenaire n’a pas encore de compte : il répond par les liens reçus par courriel.</p>
       )}

@@ -6,11 +6,11 @@ import { requestContext } from '../../http/request-context';
 import { patchSettingsBody } from '../../features/settings/settings-schemas';
 import { createTeamBody, updateTeamBody } from '../../features/teams/team-schemas';
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
-import { AppError, hasCode, ValidationError } from '../../lib/errors';
+import { AppError, hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
 import { changedFields, formList, formValues, namesOf, parseWith, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, redirect } from '../page-helpers';
+import { actorOf, idOf, pageQuery, redirect, redirectPastLastPage } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
 import {
@@ -20,11 +20,13 @@ import {
   SETTINGS_LEGAL_FIELDS,
   SETTINGS_NUMBER_FIELDS,
   LETTERHEAD_FIELDS,
+  partnerAccountsPageHref,
   SettingsPage,
   TeamPage,
   TeamsPage,
   UserPage,
   UsersPage,
+  usersPageHref,
 } from './admin-views';
 
 type Services = Deps['services'];
@@ -36,6 +38,8 @@ const USER_MESSAGES: Record<string, string> = {
   role: 'Choisissez un rôle',
   teamIds: 'Choisissez des équipes de la structure',
 };
+/** The structure's accounts and a partner's come in pages of this many. */
+const ACCOUNTS_PAGE_SIZE = 50;
 /** A user's access form: its one button sends the state to set, nothing else. */
 const accessForm = z.object({ _csrf: z.string(), disabled: z.enum(['true', 'false']) }).strict();
 
@@ -111,19 +115,22 @@ export function adminWebRouter(services: Services): Router {
   });
 
   // ---- Users ---------------------------------------------------------------------------------
-  async function renderUsers(req: Request, res: Response, form: FormState, status = 200) {
+  async function renderUsers(req: Request, res: Response, form: FormState, status = 200, page = 1) {
     const actor = actorOf(req);
     const [users, teams, ctx] = await Promise.all([
-      services.users.list(actor, { page: 1, pageSize: 200 }),
+      services.users.list(actor, { page, pageSize: ACCOUNTS_PAGE_SIZE }),
       services.teams.list(actor),
       ctxOf(req),
     ]);
+    if (await redirectPastLastPage(req, res, users, usersPageHref, ctx.flash)) return;
     sendPage(res, <UsersPage ctx={ctx} users={users} teams={teams.items} form={form} />, status);
   }
 
-  r.get('/admin/utilisateurs', admin(), (req, res) =>
-    renderUsers(req, res, emptyForm({ role: 'worker' })),
-  );
+  r.get('/admin/utilisateurs', admin(), async (req, res) => {
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) throw new NotFoundError('Page');
+    await renderUsers(req, res, emptyForm({ role: 'worker' }), 200, q.data.page);
+  });
 
   r.post('/admin/utilisateurs', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const values = formValues(req.body, ['name', 'email', 'role']);
@@ -584,23 +591,33 @@ export function adminWebRouter(services: Services): Router {
   });
 
   // ---- A partner's accounts ------------------------------------------------------------------
-  async function renderPartnerAccounts(req: Request, res: Response, form: FormState, status = 200) {
+  async function renderPartnerAccounts(
+    req: Request,
+    res: Response,
+    form: FormState,
+    status = 200,
+    page = 1,
+  ) {
     const actor = actorOf(req);
     const partner = await services.partners.getToEdit(actor, idOf(req));
     const [users, ctx] = await Promise.all([
-      services.users.list(actor, { partnerId: partner.id, page: 1, pageSize: 200 }),
+      services.users.list(actor, { partnerId: partner.id, page, pageSize: ACCOUNTS_PAGE_SIZE }),
       ctxOf(req),
     ]);
+    const href = (n: number) => partnerAccountsPageHref(partner.id, n);
+    if (await redirectPastLastPage(req, res, users, href, ctx.flash)) return;
     sendPage(
       res,
-      <PartnerAccountsPage ctx={ctx} partner={partner} users={users.items} form={form} />,
+      <PartnerAccountsPage ctx={ctx} partner={partner} users={users} form={form} />,
       status,
     );
   }
 
-  r.get('/admin/partenaires/:id/comptes', admin(), (req, res) =>
-    renderPartnerAccounts(req, res, emptyForm()),
-  );
+  r.get('/admin/partenaires/:id/comptes', admin(), async (req, res) => {
+    const q = pageQuery.safeParse(req.query);
+    if (!q.success) throw new NotFoundError('Page');
+    await renderPartnerAccounts(req, res, emptyForm(), 200, q.data.page);
+  });
 
   r.post(
     '/admin/partenaires/:id/comptes',

@@ -228,6 +228,29 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       expect(res.status).toBe(409);
     });
 
+    it('when the same invitation is sent twice at once, then one 201 and one 409, never a 500; for a partner’s staff too', async () => {
+      const partner = await createPartner(testKnex(), 'Épicerie', s.structure.id);
+      const bodies = [
+        (i: number) => ({ email: `double.${i}@ccas.test`, name: 'Double', role: 'worker' }),
+        (i: number) => ({
+          email: `Partenaire.${i}@partner.test`,
+          name: 'Double',
+          role: 'partner',
+          partnerId: partner.id,
+        }),
+      ];
+      for (const body of bodies)
+        for (let i = 0; i < 5; i++) {
+          // The second one in upper case: the address is unique whatever its case.
+          const [a, b] = await Promise.all([
+            admin.post('/api/users').send(body(i)),
+            admin.post('/api/users').send({ ...body(i), email: body(i).email.toUpperCase() }),
+          ]);
+          expect([a.status, b.status].sort()).toEqual([201, 409]);
+          expect([a, b].find((r) => r.status === 409)!.body.error.code).toBe('conflict');
+        }
+    });
+
     it('when someone other than an admin manages users, then 403', async () => {
       expect((await manager.get('/api/users')).status).toBe(403);
       expect(
@@ -301,6 +324,28 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       const again = await loginAs(ctx.app, u.email);
       expect((await again.get('/api/me')).body.user.role).toBe('manager');
       expect((await again.get('/api/backlog')).status).toBe(200);
+    });
+
+    it('when a user is saved with the role they already have (as their page does), then their sessions live on; a real role change still ends them', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const teamId = (await admin.post('/api/teams').send({ name: 'Équipe du matin' })).body.id;
+      await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ teamIds: [teamId] })
+        .expect(200);
+      const agent = await loginAs(ctx.app, u.email);
+      const shown = (await admin.get(`/api/users/${u.id}`)).body;
+      const saved = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Nom corrigé', role: 'worker', teamIds: [teamId], version: shown.version });
+      expect(saved.status).toBe(200);
+      expect(saved.body).toMatchObject({ name: 'Nom corrigé', role: 'worker' });
+      expect((await agent.get('/api/me')).status).toBe(200);
+      const promoted = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Nom corrigé', role: 'manager', teamIds: [teamId] });
+      expect(promoted.status).toBe(200);
+      expect((await agent.get('/api/me')).status).toBe(401);
     });
 
     it('when a worker is made observer, then what they were told about persons is gone, and a notice still meant for them is not written; a worker made manager keeps theirs', async () => {
@@ -483,6 +528,42 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
         .send({ disabled: false, teamIds: [teamId] });
       expect(back.status).toBe(200);
       expect(back.body.teams.map((t: { id: string }) => t.id)).toEqual([teamId]);
+    });
+  });
+
+  describe('a disabled user', () => {
+    it('when a disabled user is saved with the teams they hold, or fewer, then 200; a team they do not hold is 422', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const [held, more] = await Promise.all(
+        ['Équipe gardée', 'Équipe en plus'].map(
+          async (name) => (await admin.post('/api/teams').send({ name })).body.id as string,
+        ),
+      );
+      await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ teamIds: [held] })
+        .expect(200);
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      // As their page saves: the name, the role and the teams ticked.
+      const same = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Parti·e', role: 'worker', teamIds: [held] });
+      expect(same.status).toBe(200);
+      expect(same.body).toMatchObject({ name: 'Parti·e', disabled: true, teams: [{ id: held }] });
+      const added = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Parti·e', role: 'worker', teamIds: [held, more] });
+      expect(added.status).toBe(422);
+      expect(added.body.error).toMatchObject({
+        code: 'user_disabled',
+        details: { field: 'teamIds' },
+      });
+      const none = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ name: 'Parti·e', role: 'worker', teamIds: [] });
+      expect(none.status).toBe(200);
+      expect(none.body.teams).toEqual([]);
+      expect((await admin.patch(`/api/users/${u.id}`).send({ teamIds: [held] })).status).toBe(422);
     });
   });
 

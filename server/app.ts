@@ -35,6 +35,7 @@ import { consentRouter } from './features/consents/consent-router';
 import { partnerRouter } from './features/partners/partner-router';
 import { referralRouter } from './features/referrals/referral-router';
 import { rightRouter } from './features/rights/right-router';
+import { districtRouter } from './features/districts/district-router';
 import { reportRouter } from './features/reports/report-router';
 import { settingsRouter } from './features/settings/settings-router';
 import { teamRouter } from './features/teams/team-router';
@@ -163,6 +164,7 @@ export function createApp(deps: Deps): Express {
   api.use(consentRouter(deps.services.consents));
   api.use(referralRouter(deps.services.referrals));
   api.use(rightRouter(deps.services.rights));
+  api.use(districtRouter(deps.services.districts));
   api.use(reportRouter(deps.services.reports));
   api.use(teamRouter(deps.services.teams));
   api.use(settingsRouter(deps.services.settings));

@@ -82,7 +82,8 @@ import { createFollowUpRepository } from './features/follow-ups/follow-up-reposi
 import { createDigestRepository } from './features/digests/digest-repository';
 import { createNotificationRepository } from './features/notifications/notification-repository';
 import { createSettingsRepository } from './features/settings/settings-repository';
-import { createDistrictRepository } from './features/persons/district-repository';
+import { createDistrictRepository } from './features/districts/district-repository';
+import { createDistrictService, type DistrictService } from './features/districts/district-service';
 import { createTimelineRepository } from './features/persons/timeline-repository';
 import { createConsentRepository } from './features/consents/consent-repository';
 import { createPartnerRepository } from './features/partners/partner-repository';
@@ -186,6 +187,7 @@ export interface Deps {
     referrals: ReferralService;
     referralLinks: ReferralLinkService;
     rights: RightService;
+    districts: DistrictService;
     settings: SettingsService;
     teams: TeamService;
     users: UserService;
@@ -337,6 +339,13 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
     },
   });
+  const districts = createDistrictService({
+    audit,
+    knex,
+    uow,
+    districts: createDistrictRepository(),
+    clock,
+  });
   const personService = createPersonService({
     audit,
     knex,
@@ -345,7 +354,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     users,
     clock,
     planner,
-    districts: createDistrictRepository(),
+    districts,
   });
   const rights = createRightService({
     audit,
@@ -543,6 +552,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         publicUrl: config.publicUrl,
       }),
       rights,
+      districts,
       settings,
       teams,
       users,

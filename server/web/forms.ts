@@ -3,6 +3,7 @@ import { hasCode, ValidationError, type FieldIssue } from '../lib/errors';
 import type { FormState } from './views/components';
 import { parseParisLocal } from './format';
 import { MIN_BIRTH_YEAR } from '../lib/date-rules';
+import { DISTRICT_ARCHIVED } from '../features/districts/district-schemas';
 
 /**
  * Turns an HTML form into the API's input shape and validates it with the API's own zod
@@ -261,6 +262,8 @@ export const INTAKE_MESSAGES: Messages = {
   phone: 'Indiquez un numéro de téléphone, par exemple 06 12 34 56 78',
   referentId: 'Ce référent ne fait pas partie de votre structure',
   districtId: 'Ce quartier ne fait pas partie de votre structure',
+  [`districtId:${DISTRICT_ARCHIVED}`]:
+    'Ce quartier est archivé : il n’est plus proposé. Choisissez-en un autre dans la liste',
 };
 
 export const LOGIN_MESSAGES: Messages = {

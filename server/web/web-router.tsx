@@ -12,6 +12,7 @@ import { personListWebRouter } from './persons/person-list-router';
 import { personMergeWebRouter } from './persons/person-merge-router';
 import { personAccessWebRouter } from './persons/person-access-router';
 import { rightWebRouter } from './rights/right-web-router';
+import { districtWebRouter } from './districts/district-web-router';
 import { deadlineWebRouter } from './admin/deadline-web-router';
 import { accountWebRouter } from './account/account-router';
 import { apiReferenceWebRouter } from './docs/api-reference-router';
@@ -35,6 +36,7 @@ export function webRouter(services: Services, now: () => Date): Router {
   r.use(apiReferenceWebRouter(services));
   r.use(legalWebRouter(services));
   r.use(adminWebRouter(services));
+  r.use(districtWebRouter(services));
   r.use(followUpWebRouter(services, now, personFileRenderer(services, now)));
   // The list's fixed paths (/personnes/nouvelle) before the file's /personnes/:id.
   r.use(personListWebRouter(services));

@@ -6,7 +6,7 @@ import { passwordTokenFor, USER_PASSWORD_EMAIL } from '../../server/features/use
 import { fixedClock } from '../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
-import { createPartner, createTeam, createUser } from '../setup/factories';
+import { createDistrict, createPartner, createTeam, createUser } from '../setup/factories';
 import { startSmtp } from '../integration/referrals/smtp';
 import { csrfOf, inputValue, versionOf } from './html';
 
@@ -84,6 +84,7 @@ describe('administration, homes and password pages', () => {
         '/admin/parametres',
         '/admin/partenaires',
         '/admin/droits',
+        '/admin/quartiers',
       ])
         expect(res.text).toContain(`href="${href}"`);
     });
@@ -91,7 +92,13 @@ describe('administration, homes and password pages', () => {
     it('when a worker or a manager opens an admin page, then 403', async () => {
       for (const email of [s.worker.email, s.manager.email]) {
         const agent = await loginAs(ctx.app, email);
-        for (const path of ['/admin', '/admin/utilisateurs', '/admin/equipes', '/admin/parametres'])
+        for (const path of [
+          '/admin',
+          '/admin/utilisateurs',
+          '/admin/equipes',
+          '/admin/parametres',
+          '/admin/quartiers',
+        ])
           expect((await agent.get(path)).status).toBe(403);
       }
     });
@@ -461,6 +468,153 @@ describe('administration, homes and password pages', () => {
       expect((await admin.get('/admin/parametres')).text).toMatch(
         /name="alsaceMoselle" value="1" checked/,
       );
+    });
+  });
+
+  describe('districts', () => {
+    const row = (name: string) =>
+      testKnex()('districts').where({ structure_id: s.structure.id, name }).first();
+    /** The part of the page about one district, from its list item on. */
+    const itemOf = (html: string, id: string) => html.slice(html.indexOf(`id="quartier-${id}"`));
+
+    it('when an admin adds a district through the page, then it is listed, offered at intake, and its QPV flag shows', async () => {
+      const empty = await admin.get('/admin/quartiers');
+      expect(empty.status).toBe(200);
+      expect(empty.text).toContain('<h1>Quartiers</h1>');
+      expect(empty.text).toContain('<label class="fr-label" for="nouveau-name">');
+      const res = await postForm(admin, '/admin/quartiers', '/admin/quartiers', {
+        name: 'Belle-Beille',
+        code: '490070101',
+        qpv: '1',
+      });
+      expect(res.status).toBe(303);
+      const saved = await row('Belle-Beille');
+      expect(saved).toMatchObject({ code: '490070101', qpv: true, version: 1 });
+      expect(res.headers.location).toBe(`/admin/quartiers#quartier-${saved.id}`);
+      const page = await admin.get(res.headers.location);
+      expect(page.text).toContain('Quartier « Belle-Beille » ajouté.');
+      expect(itemOf(page.text, saved.id)).toContain('Code : 490070101');
+      expect(inputValue(itemOf(page.text, saved.id), `quartier-${saved.id}-name`)).toBe(
+        'Belle-Beille',
+      );
+      const intake = await (await loginAs(ctx.app, s.worker.email)).get('/personnes/nouvelle');
+      expect(intake.text).toContain(`<option value="${saved.id}">Belle-Beille (QPV)</option>`);
+    });
+
+    it('when the form is wrong or the name taken, then the error is linked to its field and what was typed stays', async () => {
+      await postForm(admin, '/admin/quartiers', '/admin/quartiers', { name: 'Monplaisir' });
+      const bad = await postForm(admin, '/admin/quartiers', '/admin/quartiers', {
+        name: '  ',
+        code: 'pas un code',
+      });
+      expect(bad.status).toBe(400);
+      expect(bad.text).toContain('href="#nouveau-name"');
+      expect(bad.text).toContain('href="#nouveau-code"');
+      expect(bad.text).toMatch(/id="nouveau-code"[^>]*aria-describedby="nouveau-code-error"/);
+      expect(inputValue(bad.text, 'nouveau-code')).toBe('pas un code');
+      const taken = await postForm(admin, '/admin/quartiers', '/admin/quartiers', {
+        name: 'Monplaisir',
+        qpv: '1',
+      });
+      expect(taken.status).toBe(409);
+      expect(taken.text).toContain('Un quartier de votre structure porte déjà ce nom.');
+      expect(taken.text).toContain('href="#nouveau-name"');
+      expect(await testKnex()('districts').where({ name: 'Monplaisir' })).toHaveLength(1);
+    });
+
+    it('when an admin renames, flags and archives a district, then a person in it keeps it and the intake no longer offers it', async () => {
+      await postForm(admin, '/admin/quartiers', '/admin/quartiers', { name: 'Justices' });
+      const { id } = await row('Justices');
+      const worker = await loginAs(ctx.app, s.worker.email);
+      const person = (
+        await worker
+          .post('/api/persons')
+          .send({ alias: 'Aux Justices', source: 'outreach', districtId: id })
+      ).body;
+
+      const renamed = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}`, {
+        name: 'Les Justices',
+        code: '',
+        qpv: '1',
+        version: '1',
+      });
+      expect(renamed.status).toBe(303);
+      expect(await testKnex()('districts').where({ id }).first()).toMatchObject({
+        name: 'Les Justices',
+        code: null,
+        qpv: true,
+        version: 2,
+      });
+      // A form read before the rename: 409, the typing kept at the saved version.
+      const stale = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}`, {
+        name: 'Justices Nord',
+        version: '1',
+      });
+      expect(stale.status).toBe(409);
+      const item = itemOf(stale.text, id);
+      expect(item).toContain('Ce quartier a été modifié pendant que vous le changiez');
+      expect(inputValue(item, `quartier-${id}-name`)).toBe('Justices Nord');
+      expect(item).toMatch(/name="version" value="2"/);
+
+      const archived = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}/archive`, {
+        archived: 'true',
+        version: '2',
+      });
+      expect(archived.status).toBe(303);
+      expect((await admin.get('/admin/quartiers')).text).toContain('Archivé le');
+      expect((await worker.get('/personnes/nouvelle')).text).not.toContain(`value="${id}"`);
+      const edit = await worker.get(`/personnes/${person.id}/modifier`);
+      expect(edit.text).toContain(
+        `<option value="${id}" selected>Les Justices (QPV) (archivé)</option>`,
+      );
+      // The list's filter still finds the people of an archived district.
+      expect((await worker.get('/personnes')).text).toContain(`<option value="${id}">`);
+      // Another file cannot be moved into it: the field says why.
+      const other = (
+        await worker.post('/api/persons').send({ alias: 'Ailleurs', source: 'outreach' })
+      ).body;
+      const page = await worker.get(`/personnes/${other.id}/modifier`);
+      expect(page.text).not.toContain(`value="${id}"`);
+      const refused = await worker
+        .post(`/personnes/${other.id}/modifier`)
+        .type('form')
+        .send({
+          _csrf: csrfOf(page.text),
+          alias: 'Ailleurs',
+          source: 'outreach',
+          districtId: id,
+          version: String(other.version),
+        });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('Ce quartier est archivé');
+      expect(refused.text).toContain('href="#districtId"');
+
+      const restored = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}/archive`, {
+        archived: 'false',
+        version: '3',
+      });
+      expect(restored.status).toBe(303);
+      expect((await testKnex()('districts').where({ id }).first()).archived_at).toBeNull();
+    });
+
+    it("when an admin posts to another structure's district, then 404 and nothing changes", async () => {
+      const theirs = await createDistrict((await createTeam()).structure.id, 'Ailleurs', false);
+      const res = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${theirs.id}`, {
+        name: 'Pris',
+        version: '1',
+      });
+      expect(res.status).toBe(404);
+      const archive = await postForm(
+        admin,
+        '/admin/quartiers',
+        `/admin/quartiers/${theirs.id}/archive`,
+        { archived: 'true', version: '1' },
+      );
+      expect(archive.status).toBe(404);
+      expect(await testKnex()('districts').where({ id: theirs.id }).first()).toMatchObject({
+        name: 'Ailleurs',
+        archived_at: null,
+      });
     });
   });
 

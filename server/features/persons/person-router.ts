@@ -5,7 +5,6 @@ import { endpoint } from '../../http/endpoint';
 import { cappedPageOf, pageOf } from '../../lib/openapi';
 import {
   createPersonBody,
-  districtView,
   duplicateView,
   duplicatesQuery,
   mergePersonBody,
@@ -91,15 +90,6 @@ export function personRouter(
     response: personView,
     errors: [409],
     handler: ({ actor, params, body, ctx }) => merges.merge(actor, params.id, body, ctx),
-  });
-  endpoint(r, {
-    method: 'get',
-    path: '/districts',
-    policy: staff(),
-    summary:
-      "The caller's structure's districts (quartiers, with the QPV flag): bounded reference data, whole on one page",
-    response: pageOf(districtView),
-    handler: ({ actor }) => persons.districts(actor),
   });
   endpoint(r, {
     method: 'get',

@@ -241,11 +241,6 @@ export const duplicateView = personView
   .strict()
   .meta({ id: 'DuplicateCandidate', description: 'A file that may be the same person, and why' });
 
-export const districtView = z
-  .object({ id: z.uuid(), name: z.string(), code: z.string().nullable(), qpv: z.boolean() })
-  .strict()
-  .meta({ id: 'District' });
-
 const timelineItem = <T extends string>(type: T, data: z.ZodType) =>
   z.object({ type: z.literal(type), id: z.uuid(), at: at(), data }).strict();
 

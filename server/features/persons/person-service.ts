@@ -7,13 +7,13 @@ import {
   ValidationError,
 } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
-import type { CappedPage, Page } from '../../lib/validate';
+import type { CappedPage } from '../../lib/validate';
 import type { Clock } from '../../lib/clock';
 import { assertDates, birthYearInRange } from '../../lib/date-rules';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { UserService } from '../users/user-service';
-import { type DistrictRepository, type District } from './district-repository';
+import type { DistrictService } from '../districts/district-service';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
 
 export type { LockedPerson, Person } from './person-repository';
@@ -27,7 +27,7 @@ export interface PersonServiceDeps {
   users: Pick<UserService, 'findActiveStaff' | 'listActiveStaff'>;
   clock: Clock;
   planner: Pick<ReminderPlanner, 'planNoContact'>;
-  districts: DistrictRepository;
+  districts: Pick<DistrictService, 'checkChoice'>;
 }
 
 /**
@@ -53,7 +53,17 @@ export function createPersonService({
   districts,
   audit,
 }: PersonServiceDeps) {
-  async function checkReferences(db: Knex | Knex.Transaction, actor: Actor, w: PersonWrite) {
+  /**
+   * The referent and district of a write are the structure's (a district chosen anew also in use;
+   * `currentDistrictId`, the one the file is in, stays choosable archived), or a 400 naming the
+   * field.
+   */
+  async function checkReferences(
+    db: Knex | Knex.Transaction,
+    actor: Actor,
+    w: PersonWrite,
+    currentDistrictId: string | null = null,
+  ) {
     if (w.referentId) {
       if (!(await users.findActiveStaff(db, actor.structureId, w.referentId))) {
         throw new ValidationError('Invalid body: referentId: unknown worker', [
@@ -61,13 +71,8 @@ export function createPersonService({
         ]);
       }
     }
-    if (w.districtId) {
-      if (!(await districts.exists(db, actor.structureId, w.districtId))) {
-        throw new ValidationError('Invalid body: districtId: unknown district', [
-          { field: 'districtId', message: 'is not a district of your structure' },
-        ]);
-      }
-    }
+    if (w.districtId)
+      await districts.checkChoice(db, actor.structureId, w.districtId, currentDistrictId);
   }
 
   /** Reads a person in the actor's structure or answers 404, as for a person that does not exist. */
@@ -238,10 +243,15 @@ export function createPersonService({
           writable(current);
           // Only a reference that changes is checked: a file whose référent has left keeps them
           // through an edit of anything else (the form sends every field back).
-          await checkReferences(trx, actor, {
-            referentId: fields.referentId === current.referentId ? undefined : fields.referentId,
-            districtId: fields.districtId === current.districtId ? undefined : fields.districtId,
-          });
+          await checkReferences(
+            trx,
+            actor,
+            {
+              referentId: fields.referentId === current.referentId ? undefined : fields.referentId,
+              districtId: fields.districtId === current.districtId ? undefined : fields.districtId,
+            },
+            current.districtId,
+          );
           const merged = { ...current, ...fields };
           if (!merged.alias && !merged.firstName && !merged.lastName) {
             throw new ValidationError('Invalid body: alias: an alias or a name is required', [
@@ -282,20 +292,6 @@ export function createPersonService({
           return getInScope(trx, actor, id);
         });
       return audit.conflictRead(knex, write, () => readEvent(actor, id, ctx, 'conflict'));
-    },
-
-    /** The structure's districts, for the district fields and filters. Not person data. */
-    async listDistricts(actor: Actor): Promise<District[]> {
-      return districts.listForStructure(knex, actor.structureId);
-    },
-
-    /**
-     * The same as a list response. Districts are reference data an administrator sets up (a
-     * city has tens of quartiers), so the list is bounded and comes whole, on one page.
-     */
-    async districts(actor: Actor): Promise<Page<District>> {
-      const items = await districts.listForStructure(knex, actor.structureId);
-      return { items, total: items.length, page: 1, pageSize: items.length };
     },
 
     /** Who may be a person's referent: the structure's active workers and managers. */

@@ -128,7 +128,7 @@ export function AdminHomePage({
   counts,
 }: {
   ctx: PageContext;
-  counts: { users: number; teams: number };
+  counts: { users: number; teams: number; districts: number };
 }) {
   const areas: [string, string, string][] = [
     [
@@ -152,6 +152,11 @@ export function AdminHomePage({
       'L’annuaire des partenaires, leurs services et leurs comptes.',
     ],
     ['/admin/droits', 'Droits et aides', 'Le catalogue des droits et aides suivis.'],
+    [
+      '/admin/quartiers',
+      'Quartiers',
+      `${counts.districts} quartier${counts.districts > 1 ? 's' : ''} : les ajouter, les renommer, leur code et leur statut QPV, les archiver.`,
+    ],
     [
       '/docs/api',
       "Référence de l'API",

@@ -106,12 +106,19 @@ export function adminWebRouter(services: Services): Router {
 
   r.get('/admin', admin(), async (req, res) => {
     const actor = actorOf(req);
-    const [users, teams, ctx] = await Promise.all([
+    const [users, teams, districts, ctx] = await Promise.all([
       services.users.list(actor, { page: 1, pageSize: 1 }),
       services.teams.list(actor),
+      services.districts.list(actor),
       ctxOf(req),
     ]);
-    sendPage(res, <AdminHomePage ctx={ctx} counts={{ users: users.total, teams: teams.total }} />);
+    sendPage(
+      res,
+      <AdminHomePage
+        ctx={ctx}
+        counts={{ users: users.total, teams: teams.total, districts: districts.total }}
+      />,
+    );
   });
 
   // ---- Users ---------------------------------------------------------------------------------

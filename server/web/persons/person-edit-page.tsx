@@ -1,4 +1,5 @@
-import type { District } from '../../features/persons/district-repository';
+import type { District } from '../../features/districts/district-repository';
+import { mayChooseDistrict } from '../../features/districts/district-schemas';
 import type { Person } from '../../features/persons/person-repository';
 import { GENDERS, HOUSEHOLD_TYPES, PERSON_SOURCES } from '../../features/persons/person-schemas';
 import { formatDateTime, personLabel, SOURCE_LABELS } from '../format';
@@ -165,6 +166,8 @@ export function PersonEditPage({
   // A referent whose account was disabled stays visible rather than silently dropped.
   if (person.referentId && !referentOptions[person.referentId])
     referentOptions[person.referentId] = `${person.referentName ?? 'Compte'} (inactif)`;
+  // An archived district is offered only to the person already in it, who keeps it.
+  const districtChoices = districts.filter((d) => mayChooseDistrict(d, person.districtId));
   const checked = form.values.pauseReminders === '1';
   return (
     <Layout
@@ -308,7 +311,7 @@ export function PersonEditPage({
                   name="districtId"
                   label={EDIT_LABELS.districtId}
                   hint="QPV : quartier prioritaire de la politique de la ville"
-                  options={districtOptions(districts)}
+                  options={districtOptions(districtChoices)}
                   placeholder="Aucun quartier"
                 />
                 <Saved conflict={conflict} name="districtId" />

@@ -191,7 +191,7 @@ export function personEditWebRouter(services: Services): Router {
     const actor = actorOf(req);
     const [ctx, districts, referents] = await Promise.all([
       pageContext(req, services.notifications),
-      services.persons.listDistricts(actor),
+      services.districts.list(actor, { archived: true }),
       services.persons.listReferents(actor),
     ]);
     sendPage(
@@ -201,7 +201,7 @@ export function personEditWebRouter(services: Services): Router {
         person={view.person}
         form={view.form}
         closeForm={view.closeForm ?? emptyForm()}
-        districts={districts}
+        districts={districts.items}
         referents={referents}
         conflict={view.conflict}
       />,

@@ -1,4 +1,4 @@
-import type { District } from '../../features/persons/district-repository';
+import type { District } from '../../features/districts/district-repository';
 
 /** French labels for the person fields' codes; the codes never reach the screen. */
 export const GENDER_LABELS: Record<string, string> = {
@@ -29,5 +29,8 @@ export const CLOSED_REASON_LABELS: Record<string, string> = {
 export const districtLabel = (d: Pick<District, 'name' | 'qpv'>) =>
   d.qpv ? `${d.name} (QPV)` : d.name;
 
+/** Options of a district field or filter; an archived district, where listed, says so. */
 export const districtOptions = (districts: District[]): Record<string, string> =>
-  Object.fromEntries(districts.map((d) => [d.id, districtLabel(d)]));
+  Object.fromEntries(
+    districts.map((d) => [d.id, `${districtLabel(d)}${d.archivedAt ? ' (archivé)' : ''}`]),
+  );

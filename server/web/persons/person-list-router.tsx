@@ -135,7 +135,7 @@ export function personListWebRouter(services: Services): Router {
         requestContext(req),
       ),
       pageContext(req, services.notifications),
-      services.persons.listDistricts(actor),
+      services.districts.list(actor, { archived: true }),
       services.rights.catalogue(actor, { archived: true }),
     ]);
     if (await redirectPastLastPage(req, res, result, personsPageHref, ctx.flash)) return;
@@ -145,7 +145,7 @@ export function personListWebRouter(services: Services): Router {
         ctx={ctx}
         filters={{ ...f, page }}
         form={opts.form ?? emptyForm(searchValues(f))}
-        districts={districts}
+        districts={districts.items}
         rights={rights.items}
         result={result}
       />,
@@ -193,11 +193,11 @@ export function personListWebRouter(services: Services): Router {
   r.get('/personnes/nouvelle', staff(), async (req, res) => {
     const [ctx, districts] = await Promise.all([
       pageContext(req, services.notifications),
-      services.persons.listDistricts(actorOf(req)),
+      services.districts.list(actorOf(req)),
     ]);
     sendPage(
       res,
-      <IntakePage ctx={ctx} form={emptyForm({ source: 'outreach' })} districts={districts} />,
+      <IntakePage ctx={ctx} form={emptyForm({ source: 'outreach' })} districts={districts.items} />,
     );
   });
 
@@ -238,14 +238,14 @@ export function personListWebRouter(services: Services): Router {
           if (found.items.length > 0) {
             const [ctx, districts] = await Promise.all([
               pageContext(req, services.notifications),
-              services.persons.listDistricts(actor),
+              services.districts.list(actor),
             ]);
             return sendPage(
               res,
               <IntakePage
                 ctx={ctx}
                 form={emptyForm(values)}
-                districts={districts}
+                districts={districts.items}
                 candidates={found.items}
                 checked={mark}
               />,
@@ -265,9 +265,9 @@ export function personListWebRouter(services: Services): Router {
     } else form = parsed.form;
     const [ctx, districts] = await Promise.all([
       pageContext(req, services.notifications),
-      services.persons.listDistricts(actor),
+      services.districts.list(actor),
     ]);
-    sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts} />, 400);
+    sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts.items} />, 400);
   });
 
   return r;

@@ -1,4 +1,4 @@
-import type { District } from '../../features/persons/district-repository';
+import type { District } from '../../features/districts/district-repository';
 import type { DuplicateCandidate } from '../../features/persons/person-repository';
 import { DuplicateCandidates } from '../persons/duplicate-views';
 import { PERSON_SOURCES } from '../../features/persons/person-schemas';

@@ -1,4 +1,4 @@
-import type { District } from '../../features/persons/district-repository';
+import type { District } from '../../features/districts/district-repository';
 import type { Person } from '../../features/persons/person-repository';
 import { PATH_STATUSES } from '../../features/persons/person-schemas';
 import type { CappedPage } from '../../lib/validate';

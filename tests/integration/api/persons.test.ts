@@ -491,7 +491,7 @@ describe('persons API', () => {
     });
   });
 
-  it('when a worker asks for the districts, then every district of the structure comes whole on one page, in the list envelope', async () => {
+  it('when a worker asks for the districts, then every district of the structure in use comes whole on one page, in the list envelope', async () => {
     const team2 = await createTeam();
     const [b, a] = [
       await createDistrict(team2.structure.id, 'Monplaisir', true),
@@ -501,8 +501,8 @@ describe('persons API', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       items: [
-        { id: a.id, name: 'Justices', code: null, qpv: false },
-        { id: b.id, name: 'Monplaisir', code: null, qpv: true },
+        { id: a.id, name: 'Justices', code: null, qpv: false, archivedAt: null, version: 1 },
+        { id: b.id, name: 'Monplaisir', code: null, qpv: true, archivedAt: null, version: 1 },
       ],
       total: 2,
       page: 1,

@@ -262,6 +262,17 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     await ok(admin.get('/api/teams'));
     await ok(admin.get(`/api/teams/${team.id}`));
     await ok(admin.patch(`/api/teams/${team.id}`).send({ memberIds: [w.team.worker.id] }));
+    const quartier = await ok(
+      admin.post('/api/districts').send({ name: 'Justices', code: '490070102', qpv: true }),
+      201,
+    );
+    await ok(admin.post('/api/districts').send({ name: 'Justices' }), 409);
+    await ok(
+      admin
+        .patch(`/api/districts/${quartier.id}`)
+        .send({ archived: true, version: quartier.version }),
+    );
+    await ok(admin.get('/api/districts').query({ archived: 'true' }));
     const invited = await ok(
       admin.post('/api/users').send({ email: 'o~brien@example.fr', name: 'Léa', role: 'worker' }),
       201,

@@ -162,6 +162,24 @@ describe('OpenAPI document', () => {
     );
   });
 
+  it('documents the districts: staff and admins read, admins add and change them, 409 on a name taken', () => {
+    const fields = (path: string, method: string) =>
+      Object.keys(bodyOf(path, method).properties!).sort();
+    expect(responseOf('/api/districts', 'get', '200')).toBeDefined();
+    expect(fields('/api/districts', 'post')).toEqual(['code', 'name', 'qpv']);
+    expect(bodyOf('/api/districts', 'post').required).toEqual(['name']);
+    expect(fields('/api/districts/{id}', 'patch')).toEqual([
+      'archived',
+      'code',
+      'name',
+      'qpv',
+      'version',
+    ]);
+    expect(bodyOf('/api/districts/{id}', 'patch').required).toEqual(['version']);
+    expect(op('/api/districts', 'post').responses['409']).toBeDefined();
+    expect(op('/api/districts/{id}', 'patch').responses['409']).toBeDefined();
+  });
+
   it('documents the request bodies of the referral contract with the names of the spec', () => {
     const fields = (path: string, method: string) =>
       Object.keys(bodyOf(path, method).properties!).sort();

@@ -441,6 +441,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     settings,
     secrets: createTwoFactorRepository(),
     users,
+    // As a login per account and address: 10 codes in 15 minutes.
+    ownCodeAttempts: createRateLimiter(redis, {
+      keyPrefix: `${config.QUEUE_PREFIX}:two-factor:user`,
+      points: 10,
+      durationSeconds: 15 * 60,
+    }),
   });
   const apiTokens = createApiTokenService({
     audit,

@@ -121,6 +121,36 @@ describe('second factor and API token pages', () => {
     expect(stranger.headers.location).toBe('/connexion');
   });
 
+  it('when wrong codes are typed to turn the factor off, then past 10 the page says to wait (429), the right code too, and the factor stays on', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const { agent } = await pageLogin(user.email);
+    const { secret } = await enrolByPages(agent);
+    clock.advance(30_000);
+    const code = totpCode(secret, clock.now());
+    const wrong = code === '999999' ? '888888' : '999999';
+    let page = await agent.get('/mon-compte/double-authentification');
+    for (let i = 0; i < 10; i += 1) {
+      page = await agent
+        .post('/mon-compte/double-authentification/desactivation')
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), code: wrong });
+      expect(page.status).toBe(401);
+    }
+    const held = await agent
+      .post('/mon-compte/double-authentification/desactivation')
+      .type('form')
+      .send({ _csrf: csrfOf(page.text), code });
+    expect(held.status).toBe(429);
+    expect(held.text).toContain('Trop de codes incorrects : patientez quelques minutes');
+    const renew = await agent
+      .post('/mon-compte/double-authentification/codes-de-secours')
+      .type('form')
+      .send({ _csrf: csrfOf(held.text), code });
+    expect(renew.status).toBe(429);
+    const row = await testKnex()('users').where({ id: user.id }).first();
+    expect(row.totp_enabled_at).not.toBeNull();
+  });
+
   it('when an admin resets the factor from the user page, then it is off, audited, and the admin settings page holds the requirement', async () => {
     const own = await createTeam();
     const user = own.manager;

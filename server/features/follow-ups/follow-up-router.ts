@@ -24,7 +24,8 @@ export function followUpRouter(followUps: FollowUpService): Router {
     params: personIdParams,
     body: createFollowUpBody,
     status: 201,
-    summary: 'Plan a follow-up for the caller or another active worker (422 otherwise)',
+    summary:
+      'Plan a follow-up for the caller or another active worker or manager of the structure (422 assignee_unavailable otherwise)',
     response: followUpView,
     errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => followUps.plan(actor, params.id, body, ctx),
@@ -57,7 +58,7 @@ export function followUpRouter(followUps: FollowUpService): Router {
     params: followUpParams,
     body: updateFollowUpBody,
     summary:
-      'Complete, cancel, reopen, reschedule or reassign a follow-up (409 if stale or already closed)',
+      'Complete, cancel, reopen, reschedule or reassign a follow-up (409 if stale or already closed). A reassignment follows the bulk move: to an active worker or manager of the structure (422 assignee_unavailable otherwise), audited as follow_up.reassign, the new assignee notified',
     response: followUpView,
     errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => followUps.update(actor, params.id, body, ctx),

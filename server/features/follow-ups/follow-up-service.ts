@@ -10,7 +10,6 @@ import {
   ForbiddenError,
   InvalidTransitionError,
   NotFoundError,
-  ValidationError,
 } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
@@ -84,14 +83,6 @@ export function createFollowUpService({
   followUps,
   audit,
 }: FollowUpServiceDeps) {
-  async function checkAssignee(db: Knex | Knex.Transaction, actor: Actor, assigneeId: string) {
-    if (!(await users.findActiveStaff(db, actor.structureId, assigneeId))) {
-      throw new ValidationError('Invalid body: assigneeId: unknown worker', [
-        { field: 'assigneeId', message: 'is not a worker of your structure' },
-      ]);
-    }
-  }
-
   /** Plans a follow-up inside the caller's transaction, with its due moment in the outbox. */
   async function planInTransaction(
     trx: Knex.Transaction,
@@ -138,19 +129,22 @@ export function createFollowUpService({
     if (dueAt) await planner.planFollowUp(trx, outbox, actor.structureId, id, dueAt);
   }
 
-  /** A user work may be handed to: an active worker or manager of the caller's structure (else 422). */
-  async function activeStaff(trx: Knex.Transaction, actor: Actor, id: string) {
+  /**
+   * A user work may be handed to: an active worker or manager of the caller's structure, else
+   * 422 `assignee_unavailable` naming the body's field (planning, a PATCH or a bulk move alike).
+   */
+  async function activeStaff(
+    trx: Knex.Transaction,
+    actor: Actor,
+    id: string,
+    field: 'assigneeId' | 'toAssigneeId',
+  ) {
     const u = await users.findActiveStaff(trx, actor.structureId, id);
     if (!u) {
       throw new BusinessRuleError(
         'assignee_unavailable',
-        'toAssigneeId is not an active worker or manager of your structure',
-        [
-          {
-            field: 'toAssigneeId',
-            message: 'is not an active worker or manager of your structure',
-          },
-        ],
+        `${field} is not an active worker or manager of your structure`,
+        [{ field, message: 'is not an active worker or manager of your structure' }],
       );
     }
     return u;
@@ -158,11 +152,7 @@ export function createFollowUpService({
 
   /**
    * Moves locked open follow-ups to `toId`: each keeps its due moment (its deadline is planned
-   * again for the new assignee), each person's move is audited, and the new assignee is told in
-   * the app; the title, which an email may carry, never names the persons. One follow-up moved:
-   * the body names its person, and the notification is about that follow-up, so retention finds
-   * and clears it with the file. Several: it is about the manager who moved them, which no file
-   * leads retention to, so it names nobody and counts them; "Mes actions" lists who they are.
+   * again for the new assignee), and the move is audited and told (`recordMove`).
    */
   async function moveInTransaction(
     trx: Knex.Transaction,
@@ -177,6 +167,28 @@ export function createFollowUpService({
     const ids = moving.map((r) => r.id);
     await followUps.reassign(trx, actor.structureId, ids, toId);
     for (const r of moving) await replan(trx, outbox, actor, r.id, new Date(r.dueAt));
+    await recordMove(trx, actor, moving, toId, ctx, { notify: true });
+    return ids;
+  }
+
+  /**
+   * What every move of follow-ups to `toId` leaves, once their rows hold the new assignee: each
+   * person's move is audited (`follow_up.reassign`), and the new assignee is told in the app
+   * (`notify`: not of a follow-up closed in the same change); the title, which an email may
+   * carry, never names the persons. One follow-up moved: the body names its person, and the
+   * notification is about that follow-up, so retention finds and clears it with the file.
+   * Several: it is about the manager who moved them, which no file leads retention to, so it
+   * names nobody and counts them; "Mes actions" lists who they are.
+   */
+  async function recordMove(
+    trx: Knex.Transaction,
+    actor: Actor,
+    moving: { id: string; personId: string; assigneeId: string }[],
+    toId: string,
+    ctx: RequestContext,
+    { notify }: { notify: boolean },
+  ): Promise<void> {
+    const ids = moving.map((r) => r.id);
     const byPerson = new Map<string, typeof moving>();
     for (const r of moving) byPerson.set(r.personId, [...(byPerson.get(r.personId) ?? []), r]);
     for (const [personId, list] of byPerson) {
@@ -194,6 +206,7 @@ export function createFollowUpService({
         },
       });
     }
+    if (!notify) return;
     const now = clock.now();
     const moved = await followUps.byIds(trx, actor.structureId, ids, now);
     const personCount = new Set(moved.map((f) => f.personId)).size;
@@ -223,7 +236,6 @@ export function createFollowUpService({
             link: '/',
           },
     );
-    return ids;
   }
 
   return {
@@ -239,7 +251,7 @@ export function createFollowUpService({
       ctx: RequestContext,
     ): Promise<ReassignResult> {
       return uow(async (trx, outbox) => {
-        const to = await activeStaff(trx, actor, input.toAssigneeId);
+        const to = await activeStaff(trx, actor, input.toAssigneeId, 'toAssigneeId');
         let rows;
         let from: { id: string; name: string } | null = null;
         if (input.ids) {
@@ -316,7 +328,7 @@ export function createFollowUpService({
     ): Promise<ReassignResult> {
       return uow(async (trx, outbox) => {
         await persons.lockInScope(trx, actor, personId);
-        const to = await activeStaff(trx, actor, toId);
+        const to = await activeStaff(trx, actor, toId, 'toAssigneeId');
         const rows = await followUps.lockOpen(trx, actor.structureId, {
           assigneeId: fromId,
           personId,
@@ -336,7 +348,7 @@ export function createFollowUpService({
       return uow(async (trx, outbox) => {
         await persons.lockInScope(trx, actor, personId);
         const assigneeId = input.assigneeId ?? actor.id;
-        await checkAssignee(trx, actor, assigneeId);
+        await activeStaff(trx, actor, assigneeId, 'assigneeId');
         const id = await planInTransaction(trx, outbox, actor, {
           personId,
           title: input.title,
@@ -466,35 +478,46 @@ export function createFollowUpService({
               current: await find(trx, actor, id, now),
             });
           }
-          if (input.assigneeId) await checkAssignee(trx, actor, input.assigneeId);
+          // Handed to someone else: the same check, audit and notice as a bulk move.
+          const to = input.assigneeId
+            ? await activeStaff(trx, actor, input.assigneeId, 'assigneeId')
+            : null;
+          const moving = to && to.id !== row.assigneeId;
 
           const patch: FollowUpPatch = {};
           if (input.title) patch.title = input.title;
-          if (input.assigneeId) patch.assigneeId = input.assigneeId;
+          if (moving) patch.assigneeId = to.id;
           if (input.dueAt) patch.dueAt = input.dueAt;
           if (input.status) {
             patch.status = input.status;
             patch.completedAt = now;
             if (input.note) patch.completionNoteEnc = cipher.encryptOptional(input.note);
           }
+          // Handed to whoever holds it already, and nothing else: nothing to write.
+          if (Object.keys(patch).length === 0) return (await find(trx, actor, id, now))!;
           await followUps.update(trx, actor.structureId, id, patch);
 
           // The pending deadline moves with the follow-up, or goes when it is closed.
           // A rescheduled or reassigned one loses its "Suivi à faire": the new deadline brings
           // the new one, to its assignee, at its moment.
           if (input.status) await planner.cancelFollowUp(outbox, id);
-          else if (input.dueAt || input.assigneeId)
+          else if (input.dueAt || moving)
             await replan(trx, outbox, actor, id, input.dueAt ?? row.dueAt);
           await persons.touch(trx, actor.structureId, row.personId, now);
-          await audit.record(trx, {
-            actor,
-            structureId: actor.structureId,
-            action: input.status ? `follow_up.${input.status}` : 'follow_up.update',
-            subjectType: 'person',
-            subjectId: row.personId,
-            ip: ctx.ip,
-            details: { followUpId: id, fields: Object.keys(input) },
-          });
+          const changed = Object.keys(input).filter(
+            (k) => k !== 'assigneeId' && k !== 'version' && k !== 'allowPast',
+          );
+          if (changed.length > 0)
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: input.status ? `follow_up.${input.status}` : 'follow_up.update',
+              subjectType: 'person',
+              subjectId: row.personId,
+              ip: ctx.ip,
+              details: { followUpId: id, fields: Object.keys(input) },
+            });
+          if (moving) await recordMove(trx, actor, [row], to.id, ctx, { notify: !input.status });
           return (await find(trx, actor, id, now))!;
         });
       // The follow-up handed back with a 409 names its person.

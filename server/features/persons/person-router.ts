@@ -97,7 +97,8 @@ export function personRouter(
     policy: staff(),
     params: personIdParams,
     query: timelineQuery,
-    summary: 'Contacts, follow-ups, referrals and right changes of a person, newest first',
+    summary:
+      'Contacts, follow-ups, referrals and right changes of a person, and the reports triaged into the file, newest first',
     response: pageOf(timelineItemView),
     handler: ({ actor, params, query, ctx }) =>
       timeline.get(actor, params.id, query.page, query.pageSize, ctx),

@@ -4,6 +4,7 @@ import { isoDateTime, paging, plainString, uuid } from '../../lib/validate';
 import { contactView } from '../contacts/contact-schemas';
 import { followUpView } from '../follow-ups/follow-up-schemas';
 import { referralView } from '../referrals/referral-schemas';
+import { reportView } from '../reports/report-schemas';
 import {
   NON_TAKE_UP_REASONS,
   RIGHT_STATUSES,
@@ -251,5 +252,6 @@ export const timelineItemView = z
     timelineItem('follow_up', followUpView),
     timelineItem('referral', referralView),
     timelineItem('right', personRightChangeView.extend({ personId: z.uuid() }).strict()),
+    timelineItem('report', reportView),
   ])
   .meta({ id: 'TimelineItem' });

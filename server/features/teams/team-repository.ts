@@ -182,19 +182,26 @@ export function createTeamRepository() {
       return true;
     },
 
-    /** Replaces the members (is_lead false) or the leads (is_lead true) of a team. */
-    async replace(trx: Knex.Transaction, teamId: string, lead: boolean, userIds: string[]) {
-      // A disabled user's row stays (the lists show active users only; re-enabling restores it).
+    /**
+     * Writes a team's rows at once: these users, each leading it or not, and nobody else. A user
+     * already in the team keeps their row and takes the place given (a lead made a member, or the
+     * reverse). A disabled user's row stays (the lists show active users only; re-enabling
+     * restores it).
+     */
+    async setMembers(trx: Knex.Transaction, teamId: string, rows: Membership[]): Promise<void> {
       await trx('team_members')
-        .where({ team_id: teamId, is_lead: lead })
+        .where({ team_id: teamId })
+        .whereNotIn(
+          'user_id',
+          rows.map((r) => r.userId),
+        )
         .whereNotIn('user_id', trx('users').whereNotNull('disabled_at').select('id'))
         .del();
-      if (userIds.length === 0) return;
+      if (rows.length === 0) return;
       await trx('team_members')
-        .insert(userIds.map((user_id) => ({ team_id: teamId, user_id, is_lead: lead })))
-        // A user both member and lead is stored once, as a lead.
+        .insert(rows.map((r) => ({ team_id: teamId, user_id: r.userId, is_lead: r.isLead })))
         .onConflict(['team_id', 'user_id'])
-        .merge({ is_lead: trx.raw('team_members.is_lead OR excluded.is_lead') });
+        .merge(['is_lead']);
     },
 
     /** The active users among `ids` in the structure, with their role. */

@@ -71,20 +71,34 @@ export function createTeamService({
       );
   }
 
+  /**
+   * Replaces the members, the leads or both (each list given replaces the old one; a list not
+   * given stays as it is), written once from both: a user in managerIds leads the team, one in
+   * memberIds only belongs to it, so a user moved from one list to the other stays in the team.
+   */
   async function write(
     trx: Knex.Transaction,
     actor: Actor,
     teamId: string,
     input: { memberIds?: string[]; managerIds?: string[] },
   ) {
-    if (input.memberIds) {
-      await checkUsers(trx, actor.structureId, input.memberIds, 'member');
-      await teams.replace(trx, teamId, false, input.memberIds);
-    }
-    if (input.managerIds) {
-      await checkUsers(trx, actor.structureId, input.managerIds, 'manager');
-      await teams.replace(trx, teamId, true, input.managerIds);
-    }
+    if (!input.memberIds && !input.managerIds) return;
+    if (input.memberIds) await checkUsers(trx, actor.structureId, input.memberIds, 'member');
+    if (input.managerIds) await checkUsers(trx, actor.structureId, input.managerIds, 'manager');
+    const now = await teams.memberships(trx, { teamId });
+    const leads = input.managerIds ?? now.filter((m) => m.isLead).map((m) => m.userId);
+    const members = input.memberIds ?? now.filter((m) => !m.isLead).map((m) => m.userId);
+    const isLead = new Set(leads);
+    await teams.setMembers(
+      trx,
+      teamId,
+      // A user in both lists is stored once, as a lead.
+      [...new Set([...leads, ...members])].map((userId) => ({
+        teamId,
+        userId,
+        isLead: isLead.has(userId),
+      })),
+    );
   }
 
   const duplicate = () => new ConflictError('Your structure already has a team of this name');

@@ -48,9 +48,10 @@ export function twoFactorRouter(twoFactor: TwoFactorService): Router {
     path: '/me/two-factor/disable',
     policy: isAuthenticated(),
     body: codeBody,
-    summary: 'Turn the second factor off, with a current code or a recovery code',
+    summary:
+      'Turn the second factor off, with a current code or a recovery code (429 past 10 codes in 15 minutes, counted with the recovery codes renewal)',
     response: NO_CONTENT,
-    errors: [401, 409],
+    errors: [401, 409, 429],
     handler: async ({ actor, body, ctx }) => {
       await twoFactor.disable(actor, body.code, ctx);
       return undefined;
@@ -61,9 +62,10 @@ export function twoFactorRouter(twoFactor: TwoFactorService): Router {
     path: '/me/two-factor/recovery-codes',
     policy: isAuthenticated(),
     body: codeBody,
-    summary: 'New recovery codes (the old ones stop working), with a current code',
+    summary:
+      'New recovery codes (the old ones stop working), with a current code (429 past 10 codes in 15 minutes, counted with turning the factor off)',
     response: recoveryCodesView,
-    errors: [401, 409],
+    errors: [401, 409, 429],
     handler: ({ actor, body, ctx }) => twoFactor.renewRecoveryCodes(actor, body.code, ctx),
   });
   endpoint(r, {

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { sessionFactsOf, type Actor, type Role } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import type { Cipher } from '../../lib/crypto';
 import { ConflictError, NotFoundError, UnauthorizedError } from '../../lib/errors';
+import { consumeOrRefuse } from '../../lib/rate-limit';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
 import type { SettingsService } from '../settings/settings-service';
@@ -47,6 +49,11 @@ export interface TwoFactorServiceDeps {
   secrets: TwoFactorRepository;
   /** The users feature: a reset factor ends the user's sessions. */
   users: Pick<UserService, 'endSessions'>;
+  /**
+   * Codes typed to turn one's own factor off or renew its recovery codes, counted per user: a
+   * session alone must not be enough to try every 6-digit code.
+   */
+  ownCodeAttempts: RateLimiterAbstract;
 }
 
 /**
@@ -117,12 +124,23 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
     return codes;
   }
 
-  /** A code the user typed to change their own factor: 401 `totp_invalid` when it is wrong. */
+  /**
+   * A code the user typed to change their own factor: 401 `totp_invalid` when it is wrong, 429
+   * past the user's limit of tries, even for a right code. Each try is counted before its code
+   * is checked, as a login is (counting failures afterwards let parallel guesses all pass the
+   * check before any was recorded); a right code forgets the tries before it.
+   */
   async function checkOwn(actor: Actor, code: string): Promise<TwoFactorRecord> {
     const rec = await load(knex, actor);
     if (!rec.enabledAt) throw new ConflictError('Two-factor authentication is not enabled');
+    await consumeOrRefuse(
+      deps.ownCodeAttempts,
+      actor.id,
+      'Too many wrong codes; wait a few minutes and try again',
+    );
     if (!(await check(rec, code)))
       throw new UnauthorizedError('The code is wrong or was already used', 'totp_invalid');
+    await deps.ownCodeAttempts.delete(actor.id);
     return rec;
   }
 

@@ -16,6 +16,7 @@ type FormName = 'confirm' | 'renew' | 'disable';
 
 const WRONG_CODE = 'Ce code est incorrect ou a déjà servi ; saisissez le code affiché maintenant';
 const MISSING_CODE = 'Saisissez le code affiché par votre application';
+const TOO_MANY_CODES = 'Trop de codes incorrects : patientez quelques minutes avant de réessayer';
 
 /** Each user's own second factor: enrol from a QR code, renew recovery codes, turn it off. */
 export function twoFactorWebRouter(services: Services): Router {
@@ -63,6 +64,8 @@ export function twoFactorWebRouter(services: Services): Router {
     } catch (err) {
       if (hasCode(err, 'totp_invalid'))
         return render(req, res, { values: {}, errors: { code: WRONG_CODE } }, formFor, 401);
+      if (hasCode(err, 'too_many_requests'))
+        return render(req, res, { values: {}, errors: { code: TOO_MANY_CODES } }, formFor, 429);
       if (hasCode(err, 'conflict')) return redirect(req, res, ENROL_PATH);
       throw err;
     }

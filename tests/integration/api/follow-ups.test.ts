@@ -16,6 +16,7 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
   let worker2: Agent;
   let manager: Agent;
   let personId: string;
+  let disabledWorker: Awaited<ReturnType<typeof createUser>>;
   beforeAll(async () => {
     ctx = await createTestContext({ clock });
     [team, other] = await Promise.all([createTeam(), createTeam()]);
@@ -25,6 +26,8 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       loginAs(ctx.app, team.manager.email),
     ]);
     personId = (await createPerson(worker)).id;
+    disabledWorker = await createUser(team.structure.id, 'worker');
+    await testKnex()('users').where({ id: disabledWorker.id }).update({ disabled_at: NOW });
   });
   afterAll(async () => ctx.close());
 
@@ -89,11 +92,20 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       ['another structure', () => other.worker.id],
       ['an observer', () => team.observer.id],
       ['an unknown user', () => '5b0c3f3e-8f2a-4c1e-9d4b-0a1b2c3d4e5f'],
-    ])('when assigned to %s, then 400 naming assigneeId', async (_what, id) => {
-      const res = await plan(worker, { dueAt: '2026-12-01T09:00:00Z', assigneeId: id() });
-      expect(res.status).toBe(400);
-      expect(res.body.error.details[0].field).toBe('assigneeId');
-    });
+      ['a disabled worker', () => disabledWorker.id],
+    ])(
+      'when assigned to %s, then 422 assignee_unavailable naming assigneeId, and nothing is planned',
+      async (_what, id) => {
+        const before = await testKnex()('follow_ups').where({ person_id: personId });
+        const res = await plan(worker, { dueAt: '2026-12-01T09:00:00Z', assigneeId: id() });
+        expect(res.status).toBe(422);
+        expect(res.body.error.code).toBe('assignee_unavailable');
+        expect(res.body.error.details[0].field).toBe('assigneeId');
+        expect(await testKnex()('follow_ups').where({ person_id: personId })).toHaveLength(
+          before.length,
+        );
+      },
+    );
 
     it.each([
       ['dueAt', '2026-12-01'],
@@ -335,7 +347,7 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       ]);
     });
 
-    it("when reassigned to a worker of the structure, then 200; to another structure's user or a partner, 400 naming assigneeId", async () => {
+    it("when reassigned to a worker of the structure, then 200; to a disabled worker, another structure's user or a partner, 422 assignee_unavailable naming assigneeId, as the bulk move answers", async () => {
       const f = await create();
       const ok = await worker
         .patch(`/api/follow-ups/${f.id}`)
@@ -347,15 +359,97 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       const partnerUser = await createUser(team.structure.id, 'partner', {
         partnerId: partnerOrg.id,
       });
-      for (const assigneeId of [other.worker.id, partnerUser.id]) {
-        const bad = await worker.patch(`/api/follow-ups/${f.id}`).send({ assigneeId });
-        expect(bad.status).toBe(400);
+      const g = await create();
+      for (const assigneeId of [disabledWorker.id, other.worker.id, partnerUser.id]) {
+        const bad = await worker.patch(`/api/follow-ups/${g.id}`).send({ assigneeId });
+        const bulk = await manager
+          .post('/api/follow-ups/reassign')
+          .send({ toAssigneeId: assigneeId, ids: [g.id] });
+        expect([bad.status, bad.body.error.code]).toEqual([422, 'assignee_unavailable']);
+        expect([bulk.status, bulk.body.error.code]).toEqual([bad.status, bad.body.error.code]);
         expect(bad.body.error.details[0].field).toBe('assigneeId');
       }
+      const unchanged = await testKnex()('follow_ups').where({ id: g.id }).first();
+      expect([unchanged.assignee_id, unchanged.version]).toEqual([team.worker.id, g.version]);
       // The new assignee may now change it.
       expect(
         (await worker2.patch(`/api/follow-ups/${f.id}`).send({ title: 'Visite' })).status,
       ).toBe(200);
+    });
+
+    it('when reassigned to an active colleague, then the colleague is told as by the bulk move, and it is audited as a reassignment', async () => {
+      const f = await create(worker, { title: 'Passer au CCAS' });
+      const res = await worker
+        .patch(`/api/follow-ups/${f.id}`)
+        .send({ assigneeId: team.worker2.id, version: f.version });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ assigneeId: team.worker2.id, version: f.version + 1 });
+      const told = await testKnex()('notifications').where({
+        recipient_id: team.worker2.id,
+        kind: 'follow_up.reassigned',
+        subject_id: f.id,
+      });
+      expect(told).toEqual([
+        expect.objectContaining({
+          title: `Suivi confié par ${team.worker.name} : Passer au CCAS`,
+          body: 'Pour : Personne test',
+          link: `/personnes/${personId}`,
+        }),
+      ]);
+      const events = (await auditRows({ subject_id: personId, actor_id: team.worker.id })).filter(
+        (e) => e.details?.followUpId === f.id || e.details?.followUpIds?.includes(f.id),
+      );
+      expect(events.map((e) => [e.action, e.details])).toEqual([
+        ['follow_up.create', { followUpId: f.id }],
+        [
+          'follow_up.reassign',
+          { followUpIds: [f.id], from: [team.worker.id], to: team.worker2.id },
+        ],
+      ]);
+      // Its due moment is planned again for the new assignee: one set pending, when it was.
+      const pending = await testKnex()('deadlines').where({ subject_id: f.id, status: 'pending' });
+      expect(pending.map((d) => d.due_at.toISOString())).toEqual([
+        '2026-12-02T09:00:00.000Z',
+        expect.any(String),
+        expect.any(String),
+      ]);
+    });
+
+    it('when reassigned and rescheduled in one PATCH, then both are saved at once: one version, deadlines at the new moment, the move and the change audited', async () => {
+      const f = await create();
+      const res = await worker
+        .patch(`/api/follow-ups/${f.id}`)
+        .send({ assigneeId: team.worker2.id, dueAt: '2026-12-09T09:00:00+01:00' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        assigneeId: team.worker2.id,
+        dueAt: '2026-12-09T08:00:00.000Z',
+        version: f.version + 1,
+      });
+      const due = await testKnex()('deadlines').where({
+        subject_id: f.id,
+        kind: 'follow_up.due',
+        status: 'pending',
+      });
+      expect(due.map((d) => d.due_at.toISOString())).toEqual(['2026-12-09T08:00:00.000Z']);
+      const actions = (await auditRows({ subject_id: personId, actor_id: team.worker.id }))
+        .filter((e) => e.details?.followUpId === f.id || e.details?.followUpIds?.includes(f.id))
+        .map((e) => e.action);
+      expect(actions).toEqual(['follow_up.create', 'follow_up.update', 'follow_up.reassign']);
+    });
+
+    it('when reassigned and completed in one PATCH, then it is done, held by the new assignee, its deadlines cancelled, and nobody is handed a done follow-up', async () => {
+      const f = await create();
+      const res = await manager
+        .patch(`/api/follow-ups/${f.id}`)
+        .send({ assigneeId: team.worker2.id, status: 'done' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ assigneeId: team.worker2.id, status: 'done' });
+      const deadlines = await testKnex()('deadlines').where({ subject_id: f.id });
+      expect(deadlines.filter((d) => d.status === 'pending')).toEqual([]);
+      expect(
+        await testKnex()('notifications').where({ kind: 'follow_up.reassigned', subject_id: f.id }),
+      ).toEqual([]);
     });
 
     it('when a worker is neither assignee nor author, then 403 and nothing changes', async () => {

@@ -252,4 +252,26 @@ describe('teams API', () => {
     ).toBe(200);
     expect(await versionOf(member.id)).toBe(m0 + 1);
   });
+
+  it('when a manager moves from the leads to the members, then they stay in the team as a member, and back again as a lead', async () => {
+    const lead = await createUser(s.structure.id, 'manager');
+    const team = (
+      await admin.post('/api/teams').send({ name: 'Équipe de nuit', managerIds: [lead.id] })
+    ).body;
+    const ids = (list: { id: string }[]) => list.map((m) => m.id);
+
+    const demoted = await admin
+      .patch(`/api/teams/${team.id}`)
+      .send({ memberIds: [lead.id], managerIds: [], version: team.version });
+    expect(demoted.status).toBe(200);
+    expect([ids(demoted.body.members), ids(demoted.body.managers)]).toEqual([[lead.id], []]);
+
+    const promoted = await admin
+      .patch(`/api/teams/${team.id}`)
+      .send({ memberIds: [], managerIds: [lead.id], version: demoted.body.version });
+    expect(promoted.status).toBe(200);
+    expect([ids(promoted.body.members), ids(promoted.body.managers)]).toEqual([[], [lead.id]]);
+    const rows = await testKnex()('team_members').where({ team_id: team.id });
+    expect(rows.map((r) => [r.user_id, r.is_lead])).toEqual([[lead.id, true]]);
+  });
 });

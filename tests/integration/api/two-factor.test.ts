@@ -168,6 +168,51 @@ describe('two-factor authentication (TOTP) through the API', () => {
     expect((await login(user.email, { totp: code })).status).toBe(429);
   });
 
+  it('when wrong codes are sent to turn the factor off or renew the recovery codes, then past 10 the next is 429 even with the right code, and the factor stays on', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const { agent, secret, codes } = await enrol(user.email);
+    nextStep();
+    const code = totpCode(secret, clock.now());
+    const wrong = code === '999999' ? '888888' : '999999';
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i += 1)
+      statuses.push(
+        (
+          await agent
+            .post(i % 2 ? '/api/me/two-factor/disable' : '/api/me/two-factor/recovery-codes')
+            .send({ code: wrong })
+        ).status,
+      );
+    expect(statuses).toEqual(Array(10).fill(401));
+    const off = await agent.post('/api/me/two-factor/disable').send({ code });
+    expect(off.status).toBe(429);
+    expect(off.body.error.code).toBe('too_many_requests');
+    expect(Number(off.headers['retry-after'])).toBeGreaterThan(0);
+    const renew = await agent.post('/api/me/two-factor/recovery-codes').send({ code: codes[0] });
+    expect(renew.status).toBe(429);
+    expect((await agent.get('/api/me/two-factor')).body).toMatchObject({
+      enabled: true,
+      recoveryCodesLeft: 10,
+    });
+    expect(await auditRows({ subject_id: user.id, action: 'user.two_factor_disabled' })).toEqual(
+      [],
+    );
+
+    // Counted per user: a colleague's codes are not held back, and a right code forgets the
+    // wrong ones before it.
+    const other = await createUser(team.structure.id, 'worker');
+    const theirs = await enrol(other.email);
+    nextStep();
+    for (let i = 0; i < 9; i += 1)
+      await theirs.agent.post('/api/me/two-factor/disable').send({ code: wrong }).expect(401);
+    await theirs.agent
+      .post('/api/me/two-factor/recovery-codes')
+      .send({ code: totpCode(theirs.secret, clock.now()) })
+      .expect(200);
+    for (let i = 0; i < 10; i += 1)
+      await theirs.agent.post('/api/me/two-factor/disable').send({ code: wrong }).expect(401);
+  });
+
   it('when the user disables it with a code, then logging in takes the password only; a wrong code does not disable it', async () => {
     const user = await createUser(team.structure.id, 'worker');
     const { agent, secret } = await enrol(user.email);

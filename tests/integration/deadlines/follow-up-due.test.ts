@@ -170,9 +170,10 @@ describe('follow-up due deadlines', () => {
       expect(await run(old.id)).toBe('not_pending');
       expect(await run(after.id)).toBe('done');
       expect(await notificationsFor(team.worker.id)).toHaveLength(0);
-      const [n] = await notificationsFor(team.worker2.id);
+      // Told of the move when it was made ("Suivi confié"), then of the follow-up once, when due.
+      const [n] = await notificationsFor(team.worker2.id, FOLLOW_UP_DUE);
       expect(n).toMatchObject({ subject_id: res.body.id, kind: FOLLOW_UP_DUE });
-      expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
+      expect(await notificationsFor(team.worker2.id, FOLLOW_UP_DUE)).toHaveLength(1);
     });
 
     it('when the follow-up is reassigned while a job holds its deadline, then that deadline stays pending, skips when it runs, and only the new assignee is notified', async () => {
@@ -201,7 +202,7 @@ describe('follow-up due deadlines', () => {
       });
       expect(await run(after.id)).toBe('done');
       expect(await notificationsFor(team.worker.id)).toHaveLength(0);
-      expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
+      expect(await notificationsFor(team.worker2.id, FOLLOW_UP_DUE)).toHaveLength(1);
     });
 
     it('when the job reaches the follow-up while its reassignment is being written, then it waits for it and never notifies the old assignee', async () => {
@@ -244,7 +245,7 @@ describe('follow-up due deadlines', () => {
       expect(await notificationsFor(team.worker.id)).toHaveLength(0);
       const [, current] = await deadlinesOf(res.body.id);
       expect(await run(current.id)).toBe('done');
-      expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
+      expect(await notificationsFor(team.worker2.id, FOLLOW_UP_DUE)).toHaveLength(1);
     });
 
     it('when the follow-up is completed, then its pending deadline is cancelled and never notifies', async () => {

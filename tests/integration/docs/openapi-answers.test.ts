@@ -323,6 +323,14 @@ describe('every endpoint answers what the OpenAPI document says', () => {
         .post(`/api/reports/${queue.items[0].id}/triage`)
         .send({ action: 'dismiss', reason: 'Déjà suivi' }),
     );
+    // A report linked to a file is on its timeline, as the document describes it.
+    await ok(
+      worker
+        .post(`/api/reports/${queue.items[1].id}/triage`)
+        .send({ action: 'link', personId: person.id }),
+    );
+    const timeline = await ok(worker.get(`/api/persons/${person.id}/timeline`));
+    expect(timeline.items.map((i: { type: string }) => i.type)).toContain('report');
 
     // API tokens: made, used as Bearer on a referral route, revoked.
     const token = await ok(

@@ -1,11 +1,11 @@
 import { Router } from 'express';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
+import { pageOf } from '../../lib/openapi';
 import { endpoint } from '../../http/endpoint';
 import {
   createDistrictBody,
   districtIdParams,
-  districtListView,
   districtView,
   listDistrictsQuery,
   updateDistrictBody,
@@ -22,7 +22,7 @@ export function districtRouter(districts: DistrictService): Router {
     query: listDistrictsQuery,
     summary:
       "The caller's structure's districts (quartiers, with the QPV flag): bounded reference data, whole on one page",
-    response: districtListView,
+    response: pageOf(districtView),
     handler: ({ actor, query }) => districts.list(actor, query),
   });
   endpoint(r, {

@@ -74,12 +74,3 @@ export const districtView = z
   })
   .strict()
   .meta({ id: 'District', description: 'A district (quartier) of the structure' });
-
-export const districtListView = z
-  .object({
-    items: z.array(districtView),
-    total: z.number().int(),
-    page: z.number().int(),
-    pageSize: z.number().int(),
-  })
-  .strict();

@@ -1,16 +1,15 @@
 import { Router } from 'express';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
+import { pageOf } from '../../lib/openapi';
 import { endpoint } from '../../http/endpoint';
 import {
   createRightBody,
   listRightsQuery,
   personIdParams,
-  personRightListView,
   personRightParams,
   personRightView,
   rightCodeParams,
-  rightListView,
   rightView,
   setPersonRightBody,
   updateRightBody,
@@ -31,7 +30,7 @@ export function rightRouter(rights: RightService): Router {
     policy: hasRole(...PERSON_ROLES, 'admin'),
     query: listRightsQuery,
     summary: "The structure's catalogue of rights and aids, national rights first",
-    response: rightListView,
+    response: pageOf(rightView),
     handler: ({ actor, query }) => rights.catalogue(actor, query),
   });
   endpoint(r, {
@@ -62,7 +61,7 @@ export function rightRouter(rights: RightService): Router {
     policy: staff(),
     params: personIdParams,
     summary: "A person's tracked rights, each with its history",
-    response: personRightListView,
+    response: pageOf(personRightView),
     handler: ({ actor, params, ctx }) => rights.forPerson(actor, params.id, ctx),
   });
   endpoint(r, {

@@ -164,15 +164,6 @@ export const rightView = z
   .strict()
   .meta({ id: 'Right', description: "A right or aid of the structure's catalogue" });
 
-export const rightListView = z
-  .object({
-    items: z.array(rightView),
-    total: z.number().int(),
-    page: z.number().int(),
-    pageSize: z.number().int(),
-  })
-  .strict();
-
 export const personRightChangeView = z
   .object({
     id: z.uuid(),
@@ -209,12 +200,3 @@ export const personRightView = z
     id: 'PersonRight',
     description: "A person's right with its history, newest change first",
   });
-
-export const personRightListView = z
-  .object({
-    items: z.array(personRightView),
-    total: z.number().int(),
-    page: z.number().int(),
-    pageSize: z.number().int(),
-  })
-  .strict();

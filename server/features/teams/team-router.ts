@@ -1,14 +1,9 @@
 import { Router } from 'express';
 import { PERSON_ROLES } from '../../auth/actor';
 import { hasRole } from '../../auth/policies';
+import { pageOf } from '../../lib/openapi';
 import { endpoint } from '../../http/endpoint';
-import {
-  createTeamBody,
-  teamIdParams,
-  teamListView,
-  teamView,
-  updateTeamBody,
-} from './team-schemas';
+import { createTeamBody, teamIdParams, teamView, updateTeamBody } from './team-schemas';
 import type { TeamService } from './team-service';
 
 /** Teams: admins write, staff (workers, managers) and admins read. */
@@ -20,7 +15,7 @@ export function teamRouter(teams: TeamService): Router {
     path: '/teams',
     policy: readers(),
     summary: "The structure's teams with their members and the managers who lead them",
-    response: teamListView,
+    response: pageOf(teamView),
     handler: ({ actor }) => teams.list(actor),
   });
   endpoint(r, {

@@ -38,9 +38,3 @@ export const teamView = z.object({
   members: z.array(person).meta({ description: 'workers and managers who belong to the team' }),
   managers: z.array(person).meta({ description: 'managers who lead the team' }),
 });
-export const teamListView = z.object({
-  items: z.array(teamView),
-  total: z.number().int(),
-  page: z.number().int(),
-  pageSize: z.number().int(),
-});

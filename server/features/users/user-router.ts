@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { hasRole, isPublic } from '../../auth/policies';
+import { pageOf } from '../../lib/openapi';
 import { endpoint } from '../../http/endpoint';
 import {
   inviteUserBody,
@@ -9,7 +10,6 @@ import {
   setPasswordBody,
   updateUserBody,
   userIdParams,
-  userListView,
   userView,
 } from './user-schemas';
 import type { UserService } from './user-service';
@@ -24,7 +24,7 @@ export function userRouter(users: UserService): Router {
     policy: admin(),
     query: listUsersQuery,
     summary: "The structure's users with their role and teams (filters: role, partnerId, disabled)",
-    response: userListView,
+    response: pageOf(userView),
     handler: ({ actor, query }) => users.list(actor, query),
   });
   endpoint(r, {

@@ -80,13 +80,6 @@ export const userView = z.object({
   createdAt: z.iso.datetime(),
   version: z.number().int().meta({ description: 'Send it back with a change (409 if stale)' }),
 });
-export const userListView = z.object({
-  items: z.array(userView),
-  total: z.number().int(),
-  page: z.number().int(),
-  pageSize: z.number().int(),
-});
-
 export const setPasswordBody = z
   .object({
     token: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'is not a valid link token'),

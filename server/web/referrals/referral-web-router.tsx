@@ -26,9 +26,17 @@ import {
   PersonReferralsPage,
   ReferralDetailPage,
   ReferralListPage,
+  referralListHref,
   type MoveAttempt,
 } from './referral-views';
-import { actorOf, idOf, redirect } from '../page-helpers';
+import {
+  actorOf,
+  idOf,
+  LIST_PAGE_SIZE,
+  pageQuery,
+  redirect,
+  redirectPastLastPage,
+} from '../page-helpers';
 import { partnerAdminRouter } from './partner-admin-router';
 import { partnerReportBody } from '../../features/reports/report-schemas';
 import { REPORT_MESSAGES } from '../reports/report-labels';
@@ -77,9 +85,12 @@ function moveInput(values: Record<string, string>): Record<string, unknown> {
   return { ...move, ...versionField(given) };
 }
 
-/** The list filters as the filter form sends them ("Tous" is an empty status). */
-const listFilters = z
-  .object({
+/**
+ * The list filters as the filter form sends them ("Tous" is an empty status), and the page of
+ * the list (the page links keep the filters).
+ */
+const listFilters = pageQuery
+  .extend({
     mine: z.literal('true').optional(),
     status: z.union([z.enum(REFERRAL_STATUSES), z.literal('')]).optional(),
   })
@@ -130,14 +141,19 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     }
     const mine = parsed.data.mine === 'true';
     const status = parsed.data.status || undefined;
+    const { page } = parsed.data;
     const [list, ctx] = await Promise.all([
       services.referrals.list(
         actorOf(req),
-        { mine, status, page: 1, pageSize: 100 },
+        { mine, status, page, pageSize: LIST_PAGE_SIZE },
         requestContext(req),
       ),
       ctxFor(req),
     ]);
+    // A page past the end (the list shrank since its link was made) leads to the last one; a
+    // partner's report form sent back is shown where it was typed, never behind a redirect.
+    const href = referralListHref({ mine, status: status ?? '' });
+    if (code === 200 && (await redirectPastLastPage(req, res, list, href, ctx.flash))) return;
     const actor = actorOf(req);
     const sent =
       actor.role === 'partner'
@@ -145,13 +161,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         : null;
     sendPage(
       res,
-      <ReferralListPage
-        ctx={ctx}
-        items={list.items}
-        total={list.total}
-        mine={mine}
-        status={status ?? ''}
-      >
+      <ReferralListPage ctx={ctx} list={list} mine={mine} status={status ?? ''}>
         {sent ? <PartnerReportSection ctx={ctx} form={reportForm} sent={sent} /> : null}
       </ReferralListPage>,
       code,

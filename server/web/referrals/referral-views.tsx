@@ -500,6 +500,7 @@ const CONSENT_LABELS = {
   partnerId: 'Partenaire',
   method: 'Recueilli',
   givenAt: 'Le',
+  expiresAt: 'Valable jusqu’au',
   sharedFields: 'Coordonnées partagées',
 };
 const REFERRAL_LABELS = {
@@ -615,6 +616,14 @@ export function PersonReferralsPage({
                 label="Le"
                 type="datetime-local"
                 required
+              />
+              <TextField
+                form={consentForm}
+                idPrefix="consent-"
+                name="expiresAt"
+                label="Valable jusqu’au"
+                type="datetime-local"
+                hint="Facultatif. Après cette date, on ne peut plus orienter la personne vers ce partenaire et il ne la voit plus, jusqu’à un nouvel accord."
               />
               <CheckboxGroup
                 form={consentForm}

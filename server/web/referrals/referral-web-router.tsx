@@ -41,11 +41,11 @@ import { partnerAdminRouter } from './partner-admin-router';
 import { partnerReportBody } from '../../features/reports/report-schemas';
 import { REPORT_MESSAGES } from '../reports/report-labels';
 import { PartnerReportSection } from '../reports/report-views';
-import { refusedForm } from './refusals';
+import { CONSENT_REFUSALS, refusedForm } from './refusals';
 
 type Services = Deps['services'];
 
-const CONSENT_FIELDS = ['partnerId', 'method', 'givenAt'] as const;
+const CONSENT_FIELDS = ['partnerId', 'method', 'givenAt', 'expiresAt'] as const;
 const REFERRAL_FIELDS = ['partnerId', 'serviceId', 'rightCode', 'reason', 'sharedSummary'] as const;
 const TRANSITION_FIELDS = ['to', 'reason', 'outcome', 'version'] as const;
 
@@ -55,6 +55,10 @@ const CONSENT_MESSAGES: Messages = {
   givenAt: 'Indiquez la date et l’heure de l’accord, par exemple 21/11/2026 10:00',
   'givenAt:date_in_future':
     'La date de l’accord est dans le futur : indiquez quand la personne l’a donné, au plus tard maintenant',
+  expiresAt:
+    'Indiquez la date et l’heure de fin de l’accord, par exemple 21/11/2027 10:00, ou laissez le champ vide',
+  'expiresAt:expires_before_given':
+    'La fin de l’accord doit venir après la date à laquelle il a été donné',
   sharedFields: 'Choisissez parmi le téléphone, le courriel et l’adresse',
 };
 
@@ -276,6 +280,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       values.sharedFields = shared.join(',');
       const errors: Record<string, string> = {};
       const givenAt = dateField(values, 'givenAt', errors, CONSENT_MESSAGES.givenAt, true);
+      const expiresAt = dateField(values, 'expiresAt', errors, CONSENT_MESSAGES.expiresAt, false);
       const { partnerId, method } = compact(values);
       const parsed = parseWith(
         createConsentBody,
@@ -284,6 +289,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
           ...(partnerId ? { partnerId } : {}),
           ...(method ? { method } : {}),
           givenAt: givenAt ?? '',
+          ...(expiresAt ? { expiresAt } : {}),
           ...(shared.length ? { sharedFields: shared } : {}),
         },
         values,
@@ -295,7 +301,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       try {
         await services.consents.record(actorOf(req), personId, parsed.data, requestContext(req));
       } catch (err) {
-        const refused = refusedForm(err, values, CONSENT_MESSAGES);
+        const refused = refusedForm(err, values, CONSENT_MESSAGES, CONSENT_REFUSALS);
         if (!refused) throw err;
         return renderPersonReferrals(req, res, personId, { consent: refused.form }, refused.status);
       }

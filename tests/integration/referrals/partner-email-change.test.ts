@@ -185,4 +185,81 @@ describe('changing where a partner’s emails go', () => {
     expect(after.text).toMatch(/en attente de confirmation/i);
     expect(await storedEmail()).toBe('accueil@banque.test');
   });
+
+  it('when the admin withdraws a mistyped pending address, then its link answers as unknown, the address stays, and an edit meanwhile does not claim a link was sent', async () => {
+    const path = `/admin/partenaires/${w.food.partner.id}`;
+    // The link to the address the page asked for above ("page@banque.test") is out.
+    const [confirmation] = (await pendingOf(PARTNER_EMAIL_CONFIRM)).slice(-1);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    const token = tokenIn(sentTo('page@banque.test')[0].text);
+
+    // Another edit keeps the confirmed address: no new link, and the flash says none.
+    const page = await w.agents.admin.get(path);
+    const edit = await w.agents.admin
+      .post(path)
+      .type('form')
+      .send({
+        _csrf: csrfOf(page.text),
+        name: w.food.partner.name,
+        email: 'accueil@banque.test',
+        description: 'Ouvert le mardi',
+      });
+    expect(edit.status).toBe(303);
+    const edited = await w.agents.admin.get(path);
+    expect(edited.text).toContain('Partenaire enregistré.');
+    expect(edited.text).not.toContain('un lien lui est envoyé');
+    expect(edited.text).toMatch(/page@banque\.test en attente de confirmation/);
+    expect(await pendingOf(PARTNER_EMAIL_CONFIRM)).toHaveLength(0);
+    expect(edited.text).toContain('Retirer cette adresse');
+
+    const withdrawn = await w.agents.admin
+      .post(`${path}/adresse-en-attente/retrait`)
+      .type('form')
+      .send({ _csrf: csrfOf(edited.text) });
+    expect(withdrawn.status).toBe(303);
+    expect(withdrawn.headers.location).toBe(path);
+    const after = await w.agents.admin.get(path);
+    expect(after.text).toContain(
+      'Nouvelle adresse page@banque.test retirée : son lien de confirmation ne fonctionne plus.',
+    );
+    expect(after.text).not.toContain('en attente de confirmation');
+    expect(after.text).not.toContain('Retirer cette adresse');
+
+    // The link answers as an unknown one (404), and nothing changed.
+    expect((await request(ctx.app).get(`${PARTNER_EMAIL_PATH_PREFIX}${token}`)).status).toBe(404);
+    expect(await storedEmail()).toBe('accueil@banque.test');
+    const read = await w.agents.worker.get(`/api/partners/${w.food.partner.id}`);
+    expect(read.body).toMatchObject({ email: 'accueil@banque.test', pendingEmail: null });
+    const audited = await testKnex()('audit_events').where({
+      structure_id: w.team.structure.id,
+      action: 'partner.email_change.withdraw',
+      subject_id: w.food.partner.id,
+    });
+    expect(audited).toHaveLength(1);
+    expect(JSON.stringify(audited[0].details)).not.toContain('page@banque.test');
+  });
+
+  it('when an admin withdraws the pending address by API, then it is gone; a worker may not; nothing pending changes nothing', async () => {
+    const url = `/api/partners/${w.food.partner.id}/pending-email`;
+    const put = await w.agents.admin
+      .put(`/api/partners/${w.food.partner.id}`)
+      .send({ name: w.food.partner.name, email: 'api@banque.test' });
+    expect(put.body.pendingEmail).toBe('api@banque.test');
+    expect((await w.agents.worker.delete(url)).status).toBe(403);
+
+    const res = await w.agents.admin.delete(url);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ email: 'accueil@banque.test', pendingEmail: null });
+    const again = await w.agents.admin.delete(url);
+    expect(again.status).toBe(200);
+    expect(again.body.pendingEmail).toBeNull();
+    const audited = await testKnex()('audit_events').where({
+      action: 'partner.email_change.withdraw',
+      subject_id: w.food.partner.id,
+    });
+    expect(audited).toHaveLength(2);
+    const [confirmation] = await pendingOf(PARTNER_EMAIL_CONFIRM);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    expect(sentTo('api@banque.test')).toHaveLength(0);
+  });
 });

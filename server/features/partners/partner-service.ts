@@ -40,6 +40,11 @@ export interface PartnerDirectoryDeps {
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
   /** The enabled managers of a structure, told when a partner's address changes. */
   managerIds(db: Knex.Transaction, structureId: string): Promise<string[]>;
+  /**
+   * The partner's unused referral links stop working (the referral-link service's
+   * expireForPartner), in the transaction that confirms a new address.
+   */
+  expireReferralLinks(db: Knex.Transaction, partnerId: string, at: Date): Promise<number>;
   /** A structure's name, for the confirmation email. */
   structureName(db: Knex.Transaction, structureId: string): Promise<string | null>;
   partners: PartnerRepository;
@@ -262,7 +267,9 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
     },
 
     /**
-     * The new address confirmed (the link's form was sent from it): the email changes; the old
+     * The new address confirmed (the link's form was sent from it): the email changes, and the
+     * referral links already sent to the old address stop working (whoever reads it may not be
+     * the partner any more; pending reminders carry fresh links to the new one); the old
      * address is told by email, and the managers of every structure with an open referral to
      * the partner in the app, each structure's audit trail keeping the event (no address in it).
      */
@@ -284,6 +291,7 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
         const oldEmail = await partners.lockEmail(trx, c.partnerId);
         if (oldEmail === null) throw new NotFoundError('Link', 'link_invalid');
         await partners.setEmail(trx, c.partnerId, c.newEmail, now);
+        await deps.expireReferralLinks(trx, c.partnerId, now);
         await emailChanges.markConfirmed(trx, c.id, oldEmail, now);
         await outbox.schedule({
           structureId: c.structureId,

@@ -294,7 +294,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const sentEmails = createSentEmailRepository();
   const emailChanges = createPartnerEmailChangeRepository();
-  // The user service is built below and called only later, when an address is confirmed.
+  // The user and referral-link services are built below and called only later, when an address
+  // is confirmed.
   const partners = createPartnerDirectory({
     audit,
     knex,
@@ -304,6 +305,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     notifications,
     managerIds: (db, structureId) => users.activeManagerIds(db, structureId),
     structureName: (db, structureId) => users.structureName(db, structureId),
+    expireReferralLinks: (db, partnerId, at) => referralLinks.expireForPartner(db, partnerId, at),
     partners: createPartnerRepository(emailChanges),
     emailChanges,
     mailer,
@@ -413,6 +415,20 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     settings,
     outboxIn,
+  });
+
+  const referralLinks = createReferralLinkService({
+    audit,
+    knex,
+    uow,
+    referrals: referralRepo,
+    referralService: referrals,
+    clock,
+    links: createReferralLinkRepository(),
+    mailer,
+    sentEmails,
+    linkSecret: config.LINK_SECRET,
+    publicUrl: config.publicUrl,
   });
 
   const personMerges = createPersonMergeService({
@@ -544,19 +560,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       partners,
       consents,
       referrals,
-      referralLinks: createReferralLinkService({
-        audit,
-        knex,
-        uow,
-        referrals: referralRepo,
-        referralService: referrals,
-        clock,
-        links: createReferralLinkRepository(),
-        mailer,
-        sentEmails,
-        linkSecret: config.LINK_SECRET,
-        publicUrl: config.publicUrl,
-      }),
+      referralLinks,
       rights,
       districts,
       settings,

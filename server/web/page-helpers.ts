@@ -65,7 +65,10 @@ export async function redirectPastLastPage(
 /** Pages of person files: the roles that work on them. */
 export const staff = () => hasRole(...PERSON_ROLES);
 
-/** Long lists come in pages: "Mes actions", a person's open follow-ups (the API's largest page). */
+/**
+ * Long lists come in pages: "Mes actions", a person's open follow-ups, the partner inbox and
+ * /orientations (the API's largest page).
+ */
 export const LIST_PAGE_SIZE = 100;
 
 /** A page number is the only parameter of a paged page; anything else is not a page here. */

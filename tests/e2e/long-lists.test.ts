@@ -151,6 +151,118 @@ describe('long lists: the timeline and Mes actions in pages', () => {
 });
 
 /**
+ * The partner inbox and the staff's /orientations come in pages of 100, newest first, their
+ * filters kept by the page links: a partner that was sent more never loses the oldest.
+ */
+describe('long lists: the partner inbox and /orientations in pages', () => {
+  let ctx: TestContext;
+  let team: Team;
+  let worker: Agent;
+  let partner: Agent;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    team = await createTeam();
+    worker = await loginAs(ctx.app, team.worker.email);
+    const bank = await createPartner(testKnex(), 'Banque alimentaire', team.structure.id);
+    const staff = await createUser(team.structure.id, 'partner', { partnerId: bank.id });
+    partner = await loginAs(ctx.app, staff.email);
+    // 103 persons, each referred once to the bank under their consent, one referral a day: the
+    // newest "Orienté n°103".
+    const k = testKnex();
+    const start = Date.now() - 400 * DAY;
+    const persons = await k('persons')
+      .insert(
+        Array.from({ length: 103 }, (_, i) => ({
+          structure_id: team.structure.id,
+          alias: `Orienté n°${String(i + 1).padStart(3, '0')}`,
+          source: 'outreach',
+        })),
+      )
+      .returning(['id', 'alias']);
+    persons.sort((a, b) => String(a.alias).localeCompare(String(b.alias)));
+    const consents = await k('consents')
+      .insert(
+        persons.map((p) => ({
+          structure_id: team.structure.id,
+          person_id: p.id,
+          purpose: 'referral',
+          partner_id: bank.id,
+          method: 'oral',
+          given_at: new Date(start - DAY),
+        })),
+      )
+      .returning(['id', 'person_id']);
+    const consentOf = new Map(consents.map((c) => [c.person_id as string, c.id as string]));
+    const reason = ctx.deps.cipher.encrypt('Besoin d’une aide alimentaire');
+    await k('referrals').insert(
+      persons.map((p, i) => ({
+        structure_id: team.structure.id,
+        person_id: p.id,
+        partner_id: bank.id,
+        consent_id: consentOf.get(p.id as string),
+        requester_id: team.worker.id,
+        status: 'requested',
+        reason_enc: reason,
+        created_at: new Date(start + i * DAY),
+      })),
+    );
+  });
+  afterAll(async () => ctx.close());
+
+  const listed = (html: string) => html.match(/<li class="av-item av-item--stack">/g)?.length ?? 0;
+
+  it('when a partner was sent more referrals than a page, then its inbox links to page 2, which lists the oldest', async () => {
+    const first = await partner.get('/orientations');
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('103 demandes');
+    expect(first.text).toContain(
+      'De la plus récente à la plus ancienne : demandes 1 à 100 sur 103',
+    );
+    expect(listed(first.text)).toBe(100);
+    expect(first.text).toContain('Orienté n°103');
+    expect(first.text).toContain('Orienté n°004');
+    expect(first.text).not.toContain('Orienté n°003');
+    expect(first.text).toContain('href="/orientations?page=2"');
+    expect(first.text).toContain('1 / 2');
+
+    const second = await partner.get('/orientations?page=2');
+    expect(second.status).toBe(200);
+    expect(second.text).toContain('demandes 101 à 103 sur 103');
+    expect(listed(second.text)).toBe(3);
+    for (const n of ['001', '002', '003']) expect(second.text).toContain(`Orienté n°${n}`);
+    expect(second.text).not.toContain('Orienté n°004');
+    expect(second.text).toContain('href="/orientations"');
+    expect(second.text).not.toContain('Page suivante');
+  });
+
+  it('when staff filter /orientations, then the page links keep the filters', async () => {
+    const first = await worker.get('/orientations?mine=true&status=requested');
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('demandes 1 à 100 sur 103');
+    expect(first.text).toContain('href="/orientations?mine=true&amp;status=requested&amp;page=2"');
+    const second = await worker.get('/orientations?mine=true&status=requested&page=2');
+    expect(second.status).toBe(200);
+    expect(second.text).toContain('Orienté n°001');
+    expect(second.text).not.toContain('Orienté n°004');
+    // Another status: nothing, and no page links.
+    const none = await worker.get('/orientations?status=accepted');
+    expect(none.text).toContain('Aucune demande.');
+    expect(none.text).not.toContain('Pages des demandes');
+  });
+
+  it('when the page is past the end or not a number, then it leads to the last page or is refused', async () => {
+    const past = await partner.get('/orientations?page=9');
+    expect(past.status).toBe(303);
+    expect(past.headers.location).toBe('/orientations?page=2');
+    const filtered = await worker.get('/orientations?status=accepted&page=2');
+    expect(filtered.status).toBe(303);
+    expect(filtered.headers.location).toBe('/orientations?status=accepted');
+    expect((await partner.get('/orientations?page=deux')).status).toBe(400);
+  });
+});
+
+/**
  * A list shrinks while its page links stay in the browser: a page number past the last page is
  * redirected to the last page (the first when the list is empty), never an empty page saying
  * there is nothing, with no link back to the items.

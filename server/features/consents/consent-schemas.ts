@@ -33,6 +33,8 @@ export const createConsentBody = z
   .refine((c) => !c.expiresAt || c.expiresAt > c.givenAt, {
     path: ['expiresAt'],
     message: 'must be after givenAt',
+    // Named, so that a page says this rule in its own words (`expiresAt:expires_before_given`).
+    params: { rule: 'expires_before_given' },
   });
 export type CreateConsentInput = z.infer<typeof createConsentBody>;
 

@@ -52,13 +52,23 @@ export function createPartnerEmailChangeRepository() {
       return toChange(row);
     },
 
-    /** The partner's unconfirmed requests stop working (a newer one, or the address kept). */
-    async revokePending(trx: Knex.Transaction, partnerId: string, at: Date): Promise<void> {
-      await trx('partner_email_changes')
+    /**
+     * The partner's unconfirmed requests stop working, expired ones included (a newer request
+     * replaces them, or an admin withdraws the address): their links then answer as unknown.
+     * Returns them as they were before.
+     */
+    async revokePending(
+      trx: Knex.Transaction,
+      partnerId: string,
+      at: Date,
+    ): Promise<PartnerEmailChange[]> {
+      const rows = await trx('partner_email_changes')
         .where({ partner_id: partnerId })
         .whereNull('confirmed_at')
         .whereNull('revoked_at')
-        .update({ revoked_at: at });
+        .update({ revoked_at: at })
+        .returning('*');
+      return rows.map((r) => ({ ...toChange(r), revokedAt: null }));
     },
 
     async findById(db: Db, id: string): Promise<PartnerEmailChange | null> {

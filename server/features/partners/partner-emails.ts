@@ -45,7 +45,10 @@ export function confirmPartnerEmail(m: {
   );
 }
 
-/** To the old address, once the new one confirmed: where its emails go from now on. */
+/**
+ * To the old address, once the new one confirmed: where its emails go from now on, and that
+ * the links it received no longer work.
+ */
 export function partnerEmailChanged(m: {
   to: string;
   partnerName: string;
@@ -60,6 +63,7 @@ export function partnerEmailChanged(m: {
       'Bonjour,',
       '',
       `Depuis le ${frDateTime(m.at)}, les demandes d’orientation adressées à ${m.partnerName} dans aller-vers sont envoyées à ${m.newEmail}, qui l’a confirmé. Cette adresse-ci n’en recevra plus.`,
+      'Les liens de réponse envoyés jusqu’ici à cette adresse ne fonctionnent plus : les rappels à venir partent à la nouvelle adresse, avec de nouveaux liens.',
       'Si ce changement n’était pas prévu, prévenez sans attendre le CCAS qui gère ce partenaire.',
     ],
     m.messageId,

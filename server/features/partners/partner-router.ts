@@ -59,7 +59,19 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Replace a partner’s description (an optional field left out is cleared); counts as a review. A new email is only pending (`pendingEmail`) until confirmed from that address through an emailed link; every email still goes to the confirmed one. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one; 409 if it changed since `version`',
     response: partnerView,
-    handler: ({ actor, params, body, ctx }) => partners.update(actor, params.id, body, ctx),
+    handler: async ({ actor, params, body, ctx }) =>
+      (await partners.update(actor, params.id, body, ctx)).partner,
+  });
+  endpoint(r, {
+    method: 'delete',
+    path: '/partners/:id/pending-email',
+    policy: hasRole('admin'),
+    params: partnerParams,
+    summary:
+      'Withdraw the new email waiting for confirmation (`pendingEmail`): its link stops working at once, and every email keeps going to the confirmed address. Nothing pending changes nothing. Owning structure’s admins only (404 otherwise)',
+    response: partnerView,
+    handler: async ({ actor, params, ctx }) =>
+      (await partners.withdrawEmailChange(actor, params.id, ctx)).partner,
   });
   endpoint(r, {
     method: 'post',

@@ -40,6 +40,11 @@ export interface PartnerDirectoryDeps {
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
   /** The enabled managers of a structure, told when a partner's address changes. */
   managerIds(db: Knex.Transaction, structureId: string): Promise<string[]>;
+  /**
+   * The partner's unused referral links stop working (the referral-link service's
+   * expireForPartner), in the transaction that confirms a new address.
+   */
+  expireReferralLinks(db: Knex.Transaction, partnerId: string, at: Date): Promise<number>;
   /** A structure's name, for the confirmation email. */
   structureName(db: Knex.Transaction, structureId: string): Promise<string | null>;
   partners: PartnerRepository;
@@ -67,7 +72,8 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
       if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
       const change = await emailChanges.findById(trx, deadline.subjectId);
       if (!change) return skipped('change not found');
-      if (changeProblem(change, now)) return skipped('change confirmed, replaced or expired');
+      if (changeProblem(change, now))
+        return skipped('change confirmed, replaced, withdrawn or expired');
       const partnerName = (await partners.nameOf(trx, change.partnerId)) ?? '';
       const structureName = (await deps.structureName(trx, change.structureId)) ?? 'aller-vers';
       const token = partnerEmailTokenFor(linkSecret, change.id);
@@ -159,14 +165,16 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
      * not take effect here: it waits, stored apart, until it is confirmed from that address (an
      * emailed link, 48 hours, single use), so that no referral email of any structure is sent
      * to an address nobody confirmed. A newer address replaces a pending one; an edit that keeps
-     * the confirmed address leaves a pending change as it is (it expires by itself).
+     * the confirmed address leaves a pending change as it is (it expires by itself, or an admin
+     * withdraws it: `withdrawEmailChange`). `emailChangeIssued` says whether this edit asked
+     * for a new address, and so sent a confirmation link.
      */
     async update(
       actor: Actor,
       id: string,
       input: UpdatePartnerInput,
       ctx: RequestContext,
-    ): Promise<Partner> {
+    ): Promise<{ partner: Partner; emailChangeIssued: boolean }> {
       return uow(async (trx, outbox) => {
         const now = clock.now();
         const before = await partners.lockOwned(trx, id, actor.structureId);
@@ -178,7 +186,8 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
           () => partners.findById(trx, id, now),
         );
         await partners.update(trx, id, actor.structureId, input, now);
-        if (before.email !== input.email) {
+        const emailChangeIssued = before.email !== input.email;
+        if (emailChangeIssued) {
           const change = await emailChanges.issue(trx, linkSecret, {
             partnerId: id,
             structureId: actor.structureId,
@@ -202,9 +211,44 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
           subjectType: 'partner',
           subjectId: id,
           ip: ctx.ip,
-          ...(before.email !== input.email ? { details: { emailChangeRequested: true } } : {}),
+          ...(emailChangeIssued ? { details: { emailChangeRequested: true } } : {}),
         });
-        return (await partners.findById(trx, id, now))!;
+        return { partner: (await partners.findById(trx, id, now))!, emailChangeIssued };
+      });
+    },
+
+    /**
+     * The address waiting for confirmation is withdrawn (mistyped, or not wanted after all): its
+     * link stops working at once, as a replaced one does, and every email keeps going to the
+     * confirmed address. Nothing waiting is no change and no event; `withdrawnEmail` says which
+     * address was withdrawn, if any.
+     */
+    async withdrawEmailChange(
+      actor: Actor,
+      id: string,
+      ctx: RequestContext,
+    ): Promise<{ partner: Partner; withdrawnEmail: string | null }> {
+      return knex.transaction(async (trx) => {
+        const now = clock.now();
+        if (!(await partners.lockOwned(trx, id, actor.structureId)))
+          throw new NotFoundError('Partner');
+        const revoked = await emailChanges.revokePending(trx, id, now);
+        const withdrawn = revoked.filter((c) => !changeProblem(c, now));
+        if (withdrawn.length) {
+          await audit.record(trx, {
+            actor,
+            structureId: actor.structureId,
+            action: 'partner.email_change.withdraw',
+            subjectType: 'partner',
+            subjectId: id,
+            ip: ctx.ip,
+            details: { changeIds: withdrawn.map((c) => c.id) },
+          });
+        }
+        return {
+          partner: (await partners.findById(trx, id, now))!,
+          withdrawnEmail: withdrawn[0]?.newEmail ?? null,
+        };
       });
     },
 
@@ -223,7 +267,9 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
     },
 
     /**
-     * The new address confirmed (the link's form was sent from it): the email changes; the old
+     * The new address confirmed (the link's form was sent from it): the email changes, and the
+     * referral links already sent to the old address stop working (whoever reads it may not be
+     * the partner any more; pending reminders carry fresh links to the new one); the old
      * address is told by email, and the managers of every structure with an open referral to
      * the partner in the app, each structure's audit trail keeping the event (no address in it).
      */
@@ -245,6 +291,7 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
         const oldEmail = await partners.lockEmail(trx, c.partnerId);
         if (oldEmail === null) throw new NotFoundError('Link', 'link_invalid');
         await partners.setEmail(trx, c.partnerId, c.newEmail, now);
+        await deps.expireReferralLinks(trx, c.partnerId, now);
         await emailChanges.markConfirmed(trx, c.id, oldEmail, now);
         await outbox.schedule({
           structureId: c.structureId,

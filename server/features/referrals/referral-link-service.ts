@@ -165,6 +165,10 @@ export function createReferralLinkService(deps: {
           messageId,
         }),
       );
+      // A new address confirmed while this email was on its way expired the links sent to the
+      // old one before this one was written: written now, it is born expired. The partner row's
+      // lock (after the send) orders this with a confirmation under way.
+      const stillTo = (await links.partnerEmailNow(trx, row.id)) === row.partnerEmail;
       // Written after the SMTP hand-off, in the job's transaction, which commits right after:
       // its foreign key locks the referral row (KEY SHARE), and a move on the referral must not
       // wait for a slow send. Nothing before the send locks the person or the referral. Never on
@@ -174,10 +178,20 @@ export function createReferralLinkService(deps: {
         referralId: row.id,
         tokenHash: hashToken(token),
         purpose,
-        expiresAt,
+        expiresAt: stillTo ? expiresAt : now,
         at: now,
       });
       return done();
+    },
+
+    /**
+     * The partner's address changed (in the confirmation's transaction): the links already sent
+     * to the old address, not used yet, stop working now and answer 'expired'. A referral still
+     * waiting gets fresh links at the new address with its pending reminders, each email
+     * carrying a link of its own; the partner's staff answer from their inbox meanwhile.
+     */
+    expireForPartner(trx: Knex.Transaction, partnerId: string, now: Date): Promise<number> {
+      return links.expireUnusedOfPartner(trx, partnerId, now);
     },
 
     async inspect(token: string, ip: string | null): Promise<LinkState> {

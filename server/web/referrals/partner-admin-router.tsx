@@ -312,7 +312,7 @@ export function partnerAdminRouter(services: Services): Router {
       const partner = await services.partners.getToEdit(actorOf(req), id);
       return renderPartner(req, res, partner, parsed.form, 400);
     }
-    let saved: Partner;
+    let saved: { partner: Partner; emailChangeIssued: boolean };
     try {
       saved = await services.partners.update(actorOf(req), id, parsed.data, requestContext(req));
     } catch (err) {
@@ -321,13 +321,43 @@ export function partnerAdminRouter(services: Services): Router {
       const current = (err.details as { current: Partner }).current;
       return renderPartner(req, res, current, staleForm(values), 409);
     }
+    // Only an edit that asked for a new address sent a link; a pending one stays on the page.
     await redirect(req, res, `/admin/partenaires/${id}`, {
       type: 'success',
-      message: saved.pendingEmail
-        ? `Partenaire enregistré. La nouvelle adresse ${saved.pendingEmail} sera utilisée une fois confirmée depuis cette adresse : un lien lui est envoyé.`
+      message: saved.emailChangeIssued
+        ? `Partenaire enregistré. La nouvelle adresse ${parsed.data.email} sera utilisée une fois confirmée depuis cette adresse : un lien lui est envoyé.`
         : 'Partenaire enregistré.',
     });
   });
+
+  // A new address waiting for confirmation is withdrawn (mistyped): its link stops working.
+  r.post(
+    '/admin/partenaires/:id/adresse-en-attente/retrait',
+    admin(),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) => {
+      const id = idOf(req);
+      const { partner, withdrawnEmail } = await services.partners.withdrawEmailChange(
+        actorOf(req),
+        id,
+        requestContext(req),
+      );
+      await redirect(
+        req,
+        res,
+        `/admin/partenaires/${id}`,
+        withdrawnEmail
+          ? {
+              type: 'success',
+              message: `Nouvelle adresse ${withdrawnEmail} retirée : son lien de confirmation ne fonctionne plus. Les demandes d’orientation partent toujours à ${partner.email}.`,
+            }
+          : {
+              type: 'info',
+              message: `Aucune nouvelle adresse n’attendait de confirmation : les demandes d’orientation partent à ${partner.email}.`,
+            },
+      );
+    },
+  );
 
   r.post(
     '/admin/partenaires/:id/revue',

@@ -305,6 +305,17 @@ export function PartnerEditPage({
             envoyé (valable 48 heures). Jusqu’à sa confirmation, les demandes d’orientation partent
             toujours à {partner.email}.
           </p>
+          {/* A mistyped address is withdrawn here: its link then stops working. */}
+          <form
+            method="post"
+            action={`/admin/partenaires/${partner.id}/adresse-en-attente/retrait`}
+            class="fr-mt-1w"
+          >
+            <Csrf token={ctx.csrfToken} />
+            <button class="fr-btn fr-btn--sm fr-btn--secondary" type="submit">
+              Retirer cette adresse
+            </button>
+          </form>
         </div>
       ) : null}
       <p>

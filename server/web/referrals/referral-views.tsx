@@ -21,6 +21,8 @@ import {
   Csrf,
   emptyForm,
   ErrorSummary,
+  Pagination,
+  RangeNote,
   SelectField,
   Section,
   TextArea,
@@ -29,6 +31,7 @@ import {
   StaleAlert,
 } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
+import type { Page } from '../../lib/validate';
 
 const TRANSITION_LABELS: Record<Exclude<ReferralStatus, 'requested'>, string> = {
   accepted: 'Accepter',
@@ -268,17 +271,31 @@ function MoveForm({
   );
 }
 
+/**
+ * The address of a page of the referral list with its filters, as the filter form sends them
+ * (page 1 without a page number).
+ */
+export const referralListHref =
+  (filters: { mine: boolean; status: string }) =>
+  (page: number): string => {
+    const q = new URLSearchParams();
+    if (filters.mine) q.set('mine', 'true');
+    if (filters.status) q.set('status', filters.status);
+    if (page > 1) q.set('page', String(page));
+    const query = q.toString();
+    return query ? `/orientations?${query}` : '/orientations';
+  };
+
 export function ReferralListPage({
   ctx,
-  items,
-  total,
+  list,
   mine,
   status,
   children,
 }: {
   ctx: PageContext;
-  items: AnyReferral[];
-  total: number;
+  /** One page of the list, newest first (`LIST_PAGE_SIZE` a page). */
+  list: Page<AnyReferral>;
   mine: boolean;
   status: string;
   /** What else the inbox offers (a partner's report form and receipts). */
@@ -286,6 +303,7 @@ export function ReferralListPage({
 }) {
   const partner = ctx.actor?.role === 'partner';
   const title = partner ? 'Demandes reçues' : 'Orientations';
+  const { items, total } = list;
   return (
     <Layout title={title} ctx={ctx} nav="referrals">
       <h1>{title}</h1>
@@ -318,6 +336,13 @@ export function ReferralListPage({
       <p>
         {total} demande{total > 1 ? 's' : ''}
       </p>
+      <RangeNote
+        page={list.page}
+        total={total}
+        pageSize={list.pageSize}
+        shown={items.length}
+        noun="De la plus récente à la plus ancienne : demandes"
+      />
       {items.length === 0 ? (
         <p>Aucune demande.</p>
       ) : (
@@ -340,6 +365,13 @@ export function ReferralListPage({
           ))}
         </ul>
       )}
+      <Pagination
+        page={list.page}
+        total={total}
+        pageSize={list.pageSize}
+        href={referralListHref({ mine, status })}
+        label="Pages des demandes"
+      />
       {children}
     </Layout>
   );
@@ -468,6 +500,7 @@ const CONSENT_LABELS = {
   partnerId: 'Partenaire',
   method: 'Recueilli',
   givenAt: 'Le',
+  expiresAt: 'Valable jusqu’au',
   sharedFields: 'Coordonnées partagées',
 };
 const REFERRAL_LABELS = {
@@ -583,6 +616,14 @@ export function PersonReferralsPage({
                 label="Le"
                 type="datetime-local"
                 required
+              />
+              <TextField
+                form={consentForm}
+                idPrefix="consent-"
+                name="expiresAt"
+                label="Valable jusqu’au"
+                type="datetime-local"
+                hint="Facultatif. Après cette date, on ne peut plus orienter la personne vers ce partenaire et il ne la voit plus, jusqu’à un nouvel accord."
               />
               <CheckboxGroup
                 form={consentForm}

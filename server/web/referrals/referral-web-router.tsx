@@ -26,18 +26,26 @@ import {
   PersonReferralsPage,
   ReferralDetailPage,
   ReferralListPage,
+  referralListHref,
   type MoveAttempt,
 } from './referral-views';
-import { actorOf, idOf, redirect } from '../page-helpers';
+import {
+  actorOf,
+  idOf,
+  LIST_PAGE_SIZE,
+  pageQuery,
+  redirect,
+  redirectPastLastPage,
+} from '../page-helpers';
 import { partnerAdminRouter } from './partner-admin-router';
 import { partnerReportBody } from '../../features/reports/report-schemas';
 import { REPORT_MESSAGES } from '../reports/report-labels';
 import { PartnerReportSection } from '../reports/report-views';
-import { refusedForm } from './refusals';
+import { CONSENT_REFUSALS, refusedForm } from './refusals';
 
 type Services = Deps['services'];
 
-const CONSENT_FIELDS = ['partnerId', 'method', 'givenAt'] as const;
+const CONSENT_FIELDS = ['partnerId', 'method', 'givenAt', 'expiresAt'] as const;
 const REFERRAL_FIELDS = ['partnerId', 'serviceId', 'rightCode', 'reason', 'sharedSummary'] as const;
 const TRANSITION_FIELDS = ['to', 'reason', 'outcome', 'version'] as const;
 
@@ -47,6 +55,10 @@ const CONSENT_MESSAGES: Messages = {
   givenAt: 'Indiquez la date et l’heure de l’accord, par exemple 21/11/2026 10:00',
   'givenAt:date_in_future':
     'La date de l’accord est dans le futur : indiquez quand la personne l’a donné, au plus tard maintenant',
+  expiresAt:
+    'Indiquez la date et l’heure de fin de l’accord, par exemple 21/11/2027 10:00, ou laissez le champ vide',
+  'expiresAt:expires_before_given':
+    'La fin de l’accord doit venir après la date à laquelle il a été donné',
   sharedFields: 'Choisissez parmi le téléphone, le courriel et l’adresse',
 };
 
@@ -77,9 +89,12 @@ function moveInput(values: Record<string, string>): Record<string, unknown> {
   return { ...move, ...versionField(given) };
 }
 
-/** The list filters as the filter form sends them ("Tous" is an empty status). */
-const listFilters = z
-  .object({
+/**
+ * The list filters as the filter form sends them ("Tous" is an empty status), and the page of
+ * the list (the page links keep the filters).
+ */
+const listFilters = pageQuery
+  .extend({
     mine: z.literal('true').optional(),
     status: z.union([z.enum(REFERRAL_STATUSES), z.literal('')]).optional(),
   })
@@ -130,14 +145,19 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     }
     const mine = parsed.data.mine === 'true';
     const status = parsed.data.status || undefined;
+    const { page } = parsed.data;
     const [list, ctx] = await Promise.all([
       services.referrals.list(
         actorOf(req),
-        { mine, status, page: 1, pageSize: 100 },
+        { mine, status, page, pageSize: LIST_PAGE_SIZE },
         requestContext(req),
       ),
       ctxFor(req),
     ]);
+    // A page past the end (the list shrank since its link was made) leads to the last one; a
+    // partner's report form sent back is shown where it was typed, never behind a redirect.
+    const href = referralListHref({ mine, status: status ?? '' });
+    if (code === 200 && (await redirectPastLastPage(req, res, list, href, ctx.flash))) return;
     const actor = actorOf(req);
     const sent =
       actor.role === 'partner'
@@ -145,13 +165,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         : null;
     sendPage(
       res,
-      <ReferralListPage
-        ctx={ctx}
-        items={list.items}
-        total={list.total}
-        mine={mine}
-        status={status ?? ''}
-      >
+      <ReferralListPage ctx={ctx} list={list} mine={mine} status={status ?? ''}>
         {sent ? <PartnerReportSection ctx={ctx} form={reportForm} sent={sent} /> : null}
       </ReferralListPage>,
       code,
@@ -266,6 +280,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       values.sharedFields = shared.join(',');
       const errors: Record<string, string> = {};
       const givenAt = dateField(values, 'givenAt', errors, CONSENT_MESSAGES.givenAt, true);
+      const expiresAt = dateField(values, 'expiresAt', errors, CONSENT_MESSAGES.expiresAt, false);
       const { partnerId, method } = compact(values);
       const parsed = parseWith(
         createConsentBody,
@@ -274,6 +289,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
           ...(partnerId ? { partnerId } : {}),
           ...(method ? { method } : {}),
           givenAt: givenAt ?? '',
+          ...(expiresAt ? { expiresAt } : {}),
           ...(shared.length ? { sharedFields: shared } : {}),
         },
         values,
@@ -285,7 +301,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       try {
         await services.consents.record(actorOf(req), personId, parsed.data, requestContext(req));
       } catch (err) {
-        const refused = refusedForm(err, values, CONSENT_MESSAGES);
+        const refused = refusedForm(err, values, CONSENT_MESSAGES, CONSENT_REFUSALS);
         if (!refused) throw err;
         return renderPersonReferrals(req, res, personId, { consent: refused.form }, refused.status);
       }

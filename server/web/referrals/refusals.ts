@@ -42,6 +42,19 @@ const REFUSALS: Record<string, { field?: string; message: string }> = {
 };
 
 /**
+ * The consent form's words for the same codes: an expiry already passed is refused as the
+ * consent it would record is already expired, which the form says by its expiry field.
+ */
+export const CONSENT_REFUSALS: Record<string, { field?: string; message: string }> = {
+  ...REFUSALS,
+  consent_expired: {
+    field: 'expiresAt',
+    message:
+      'Cette date de fin est déjà passée : l’accord serait déjà expiré. Indiquez une date à venir, ou laissez le champ vide.',
+  },
+};
+
+/**
  * A refused write as the form shows it back: field errors for invalid input (400), an anonymised
  * file (409) as every form says it, the French refusal for a forbidden, conflicting or
  * rule-breaking one, with its own status. Anything else

@@ -208,6 +208,7 @@ describe('every endpoint answers what the OpenAPI document says', () => {
         .send({ name: 'Vestiaire', themes: ['mobilite'] }),
     );
     await ok(admin.post(`/api/partners/${created.id}/review`));
+    await ok(admin.delete(`/api/partners/${created.id}/pending-email`));
     const consent = await giveConsent(worker, person.id, w.food.partner.id);
     await ok(worker.get(`/api/persons/${person.id}/consents`));
     const referral = await ok(refer(worker, person.id, w.food.partner.id), 201);

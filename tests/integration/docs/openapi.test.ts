@@ -87,6 +87,7 @@ describe('OpenAPI document', () => {
     ['/api/partners/{id}/services', 'post', '201'],
     ['/api/partners/{id}/services/{serviceId}', 'put', '200'],
     ['/api/partners/{id}/review', 'post', '200'],
+    ['/api/partners/{id}/pending-email', 'delete', '200'],
     ['/api/persons/{id}/consents', 'get', '200'],
     ['/api/persons/{id}/consents', 'post', '201'],
     ['/api/consents/{id}/revoke', 'post', '200'],

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import request from 'supertest';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -170,6 +171,17 @@ const ENDPOINTS: Endpoint[] = [
     },
   },
   {
+    name: 'DELETE /api/partners/:id/pending-email',
+    call: (a, f) => a.delete(`/api/partners/${f.partnerId}/pending-email`),
+    expect: admin(200),
+    unchanged: async (f) =>
+      expect(
+        await testKnex()('partner_email_changes')
+          .where({ partner_id: f.partnerId })
+          .whereNull('revoked_at'),
+      ).toHaveLength(1),
+  },
+  {
     name: 'POST /api/partners/:id/services',
     call: (a, f) =>
       a
@@ -220,6 +232,15 @@ describe('role × endpoint × owner matrix of referrals, consents and partners',
     const res = await refer(w.agents.worker, personId, w.food.partner.id);
     expect(res.status).toBe(201);
     const bank = await createFoodBank(`Épicerie ${Math.random()}`);
+    // A new address waiting for confirmation, which only the owner's admin may withdraw.
+    await testKnex()('partner_email_changes').insert({
+      partner_id: bank.partner.id,
+      structure_id: w.team.structure.id,
+      new_email: 'nouvelle@epicerie.test',
+      token_hash: crypto.randomBytes(32).toString('hex'),
+      expires_at: new Date(Date.now() + 48 * 3600 * 1000),
+      created_at: new Date(),
+    });
     return {
       personId,
       consentId,

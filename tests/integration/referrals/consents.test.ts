@@ -9,6 +9,7 @@ import { REFERRAL_EMAIL_PARTNER } from '../../../server/features/referrals/refer
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { fixedClock } from '../../../server/lib/clock';
+import { csrfOf } from '../../e2e/html';
 import { createPerson, giveConsent, refer, referralWorld } from './helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
@@ -414,6 +415,67 @@ describe('consent before referral, per partner', () => {
         (await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' }))
           .status,
       ).toBe(200);
+    });
+  });
+
+  /** Spec §2: a consent has an optional expiry, recorded from the person's page as by the API. */
+  describe('the consent form records an expiry', () => {
+    async function postConsentForm(personId: string, form: Record<string, string>) {
+      const page = await w.agents.worker.get(`/personnes/${personId}/orientations`);
+      expect(page.text).toContain('id="consent-expiresAt"');
+      return w.agents.worker
+        .post(`/personnes/${personId}/consentements`)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), partnerId: w.food.partner.id, method: 'oral', ...form });
+    }
+    const consentsOf = (personId: string) => testKnex()('consents').where({ person_id: personId });
+
+    it('when the form gives an expiry, then the consent is stored with it and listed until then', async () => {
+      const person = await createPerson(w.agents.worker);
+      const res = await postConsentForm(person.id, {
+        givenAt: '2026-11-24T09:00',
+        expiresAt: '2027-05-31T18:00',
+      });
+      expect(res.status).toBe(303);
+      const [stored] = await consentsOf(person.id);
+      expect(new Date(stored.expires_at).toISOString()).toBe('2027-05-31T16:00:00.000Z');
+      const page = await w.agents.worker.get(`/personnes/${person.id}/orientations`);
+      expect(page.text).toContain('jusqu’au lundi 31 mai 2027');
+    });
+
+    it('when the expiry has already passed, then the form says so by the expiry field and records nothing', async () => {
+      const person = await createPerson(w.agents.worker);
+      const res = await postConsentForm(person.id, {
+        givenAt: '2026-11-01T10:00',
+        expiresAt: '2026-11-20T10:00',
+      });
+      expect(res.status).toBe(422);
+      expect(res.text).toContain('id="consent-expiresAt-error"');
+      expect(res.text).toContain('Cette date de fin est déjà passée');
+      expect(res.text).toContain('value="2026-11-20T10:00"');
+      expect(res.text).not.toContain('id="referral-partnerId-error"');
+      expect(await consentsOf(person.id)).toHaveLength(0);
+    });
+
+    it('when the expiry comes before the consent was given, or is no date, then 400 by the expiry field and nothing recorded', async () => {
+      const person = await createPerson(w.agents.worker);
+      const before = await postConsentForm(person.id, {
+        givenAt: '2026-11-24T09:00',
+        expiresAt: '2026-11-23T09:00',
+      });
+      expect(before.status).toBe(400);
+      expect(before.text).toContain('id="consent-expiresAt-error"');
+      expect(before.text).toContain(
+        'La fin de l’accord doit venir après la date à laquelle il a été donné',
+      );
+      const invalid = await postConsentForm(person.id, {
+        givenAt: '2026-11-24T09:00',
+        expiresAt: '2027-02-30T10:00',
+      });
+      expect(invalid.status).toBe(400);
+      expect(invalid.text).toContain('Indiquez la date et l’heure de fin de l’accord');
+      expect(invalid.text).toContain('value="2027-02-30T10:00"');
+      expect(await consentsOf(person.id)).toHaveLength(0);
     });
   });
 });

@@ -38,7 +38,7 @@ describe('partner directory editing (service)', () => {
       .where({ id: partner.id })
       .update({ phone: '02 41 00 00 00', area: 'Angers', last_reviewed_at: '2026-01-01' });
     clock.set('2026-11-25T09:00:00+01:00');
-    const p = await partners().update(
+    const { partner: p, emailChangeIssued } = await partners().update(
       admin,
       partner.id,
       {
@@ -48,6 +48,7 @@ describe('partner directory editing (service)', () => {
       },
       rc,
     );
+    expect(emailChangeIssued).toBe(true);
     expect(p).toMatchObject({
       name: 'Épicerie solidaire du centre',
       // A new address waits for its confirmation (partner-email-change.test.ts).

@@ -6,14 +6,17 @@ import {
   PARTNER_EMAIL_CONFIRM,
   PARTNER_EMAIL_PATH_PREFIX,
 } from '../../../server/features/partners/partner-email-changes';
-import { REFERRAL_EMAIL_PARTNER } from '../../../server/features/referrals/referral-schemas';
+import {
+  REFERRAL_EMAIL_PARTNER,
+  REFERRAL_REMIND_PARTNER,
+} from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { csrfOf } from '../../e2e/html';
 import { createPerson, giveConsent, refer, referralWorld, type Agent } from './helpers';
-import { startSmtp } from './smtp';
+import { linkIn, startSmtp } from './smtp';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -184,5 +187,137 @@ describe('changing where a partner’s emails go', () => {
     expect(after.text).toContain('page@banque.test');
     expect(after.text).toMatch(/en attente de confirmation/i);
     expect(await storedEmail()).toBe('accueil@banque.test');
+  });
+
+  it('when the admin withdraws a mistyped pending address, then its link answers as unknown, the address stays, and an edit meanwhile does not claim a link was sent', async () => {
+    const path = `/admin/partenaires/${w.food.partner.id}`;
+    // The link to the address the page asked for above ("page@banque.test") is out.
+    const [confirmation] = (await pendingOf(PARTNER_EMAIL_CONFIRM)).slice(-1);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    const token = tokenIn(sentTo('page@banque.test')[0].text);
+
+    // Another edit keeps the confirmed address: no new link, and the flash says none.
+    const page = await w.agents.admin.get(path);
+    const edit = await w.agents.admin
+      .post(path)
+      .type('form')
+      .send({
+        _csrf: csrfOf(page.text),
+        name: w.food.partner.name,
+        email: 'accueil@banque.test',
+        description: 'Ouvert le mardi',
+      });
+    expect(edit.status).toBe(303);
+    const edited = await w.agents.admin.get(path);
+    expect(edited.text).toContain('Partenaire enregistré.');
+    expect(edited.text).not.toContain('un lien lui est envoyé');
+    expect(edited.text).toMatch(/page@banque\.test en attente de confirmation/);
+    expect(await pendingOf(PARTNER_EMAIL_CONFIRM)).toHaveLength(0);
+    expect(edited.text).toContain('Retirer cette adresse');
+
+    const withdrawn = await w.agents.admin
+      .post(`${path}/adresse-en-attente/retrait`)
+      .type('form')
+      .send({ _csrf: csrfOf(edited.text) });
+    expect(withdrawn.status).toBe(303);
+    expect(withdrawn.headers.location).toBe(path);
+    const after = await w.agents.admin.get(path);
+    expect(after.text).toContain(
+      'Nouvelle adresse page@banque.test retirée : son lien de confirmation ne fonctionne plus.',
+    );
+    expect(after.text).not.toContain('en attente de confirmation');
+    expect(after.text).not.toContain('Retirer cette adresse');
+
+    // The link answers as an unknown one (404), and nothing changed.
+    expect((await request(ctx.app).get(`${PARTNER_EMAIL_PATH_PREFIX}${token}`)).status).toBe(404);
+    expect(await storedEmail()).toBe('accueil@banque.test');
+    const read = await w.agents.worker.get(`/api/partners/${w.food.partner.id}`);
+    expect(read.body).toMatchObject({ email: 'accueil@banque.test', pendingEmail: null });
+    const audited = await testKnex()('audit_events').where({
+      structure_id: w.team.structure.id,
+      action: 'partner.email_change.withdraw',
+      subject_id: w.food.partner.id,
+    });
+    expect(audited).toHaveLength(1);
+    expect(JSON.stringify(audited[0].details)).not.toContain('page@banque.test');
+  });
+
+  it('when an admin withdraws the pending address by API, then it is gone; a worker may not; nothing pending changes nothing', async () => {
+    const url = `/api/partners/${w.food.partner.id}/pending-email`;
+    const put = await w.agents.admin
+      .put(`/api/partners/${w.food.partner.id}`)
+      .send({ name: w.food.partner.name, email: 'api@banque.test' });
+    expect(put.body.pendingEmail).toBe('api@banque.test');
+    expect((await w.agents.worker.delete(url)).status).toBe(403);
+
+    const res = await w.agents.admin.delete(url);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ email: 'accueil@banque.test', pendingEmail: null });
+    const again = await w.agents.admin.delete(url);
+    expect(again.status).toBe(200);
+    expect(again.body.pendingEmail).toBeNull();
+    const audited = await testKnex()('audit_events').where({
+      action: 'partner.email_change.withdraw',
+      subject_id: w.food.partner.id,
+    });
+    expect(audited).toHaveLength(2);
+    const [confirmation] = await pendingOf(PARTNER_EMAIL_CONFIRM);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    expect(sentTo('api@banque.test')).toHaveLength(0);
+  });
+
+  it('when the new address was confirmed, then the link sent to the old address answers expired and moves nothing, the old address is told, and the next reminder brings a fresh link to the new one', async () => {
+    // Structure C's first email went to the old address, before the change (first test).
+    const sent = sentTo(oldEmail).find((m) => m.text.includes('/partenaires/reponse/'))!;
+    const old = linkIn(sent);
+    const seen = await request(ctx.app).get(old.path);
+    expect(seen.status).toBe(410);
+    expect(seen.text).toContain('Ce lien a expiré');
+    const answered = await request(ctx.app).post(old.path).type('form').send({ action: 'accept' });
+    expect(answered.status).toBe(410);
+    const row = await testKnex()('referrals').where({ id: c.referralId }).first('status');
+    expect(row.status).toBe('requested');
+
+    const notice = sentTo(oldEmail).find((m) => /a changé/.test(m.subject))!;
+    expect(notice.text).toContain(
+      'Les liens de réponse envoyés jusqu’ici à cette adresse ne fonctionnent plus',
+    );
+
+    // The referral still waits: its reminder goes to the new address with a link that works.
+    const [reminder] = await pendingOf(REFERRAL_REMIND_PARTNER, c.referralId);
+    await processDeadline(ctx.deps, processors, REFERRAL_REMIND_PARTNER, reminder.id);
+    const fresh = smtp.received.at(-1)!;
+    expect(fresh.to).toEqual(['accueil@banque.test']);
+    const link = linkIn(fresh);
+    expect(link.token).not.toBe(old.token);
+    expect((await request(ctx.app).get(link.path)).status).toBe(200);
+  });
+
+  it('when a new address is confirmed while an email with a link is on its way to the old one, then that link is written expired', async () => {
+    const person = await createPerson(c.worker);
+    await giveConsent(c.worker, person.id, w.food.partner.id);
+    const referral = await refer(c.worker, person.id, w.food.partner.id);
+    const [email] = await pendingOf(REFERRAL_EMAIL_PARTNER, referral.body.id);
+    await w.agents.admin
+      .put(`/api/partners/${w.food.partner.id}`)
+      .send({ name: w.food.partner.name, email: 'course@banque.test' });
+    const [confirmation] = await pendingOf(PARTNER_EMAIL_CONFIRM);
+    await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+    const token = tokenIn(sentTo('course@banque.test')[0].text);
+
+    // The email to the current address is held by the SMTP server while the new one confirms.
+    const held = smtp.hold();
+    const sending = processDeadline(ctx.deps, processors, REFERRAL_EMAIL_PARTNER, email.id);
+    await held.arrived;
+    try {
+      expect((await confirm(token)).status).toBe(200);
+    } finally {
+      held.release();
+    }
+    await sending;
+    const inFlight = smtp.received.at(-1)!;
+    expect(inFlight.to).toEqual(['accueil@banque.test']);
+    expect((await request(ctx.app).get(linkIn(inFlight).path)).status).toBe(410);
+    expect(await storedEmail()).toBe('course@banque.test');
   });
 });

@@ -83,6 +83,8 @@ export function parseEmail(raw: string, from: string, to: string[]): ReceivedEma
 export async function startSmtp(opts: { rejectFirst?: number } = {}) {
   const received: ReceivedEmail[] = [];
   let rejected = 0;
+  /** While set, a message's end of DATA waits to be answered (see `hold`). */
+  let gate: { arrived: () => void; released: Promise<void> } | null = null;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
@@ -90,7 +92,12 @@ export async function startSmtp(opts: { rejectFirst?: number } = {}) {
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        const held = gate;
+        if (held) {
+          held.arrived();
+          await held.released;
+        }
         if (rejected < (opts.rejectFirst ?? 0)) {
           rejected += 1;
           callback(
@@ -121,6 +128,23 @@ export async function startSmtp(opts: { rejectFirst?: number } = {}) {
     /** How many messages were refused with a temporary failure. */
     get rejected() {
       return rejected;
+    },
+    /**
+     * The next message is held at the end of its DATA, unanswered, until `release()`: a send
+     * in flight. `arrived` resolves once a message is held. Keep it under the mailer's timeout.
+     */
+    hold() {
+      let arrived!: () => void;
+      let release!: () => void;
+      const whenArrived = new Promise<void>((resolve) => (arrived = resolve));
+      gate = { arrived, released: new Promise<void>((resolve) => (release = resolve)) };
+      return {
+        arrived: whenArrived,
+        release: () => {
+          gate = null;
+          release();
+        },
+      };
     },
     /** Resolves when `count` messages arrived, or fails after the timeout. */
     async waitFor(count: number, timeoutMs = 15000): Promise<ReceivedEmail[]> {

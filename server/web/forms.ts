@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { hasCode, ValidationError, type FieldIssue } from '../lib/errors';
 import type { FormState } from './views/components';
 import { parseParisLocal } from './format';
@@ -192,6 +192,18 @@ export function formFromServiceError(
   if (Object.keys(errors).length === 0) errors._form = GENERIC;
   return { values, errors };
 }
+
+/**
+ * The archive or restore button of an admin list (the rights catalogue, the districts): the
+ * version read with the row, and which way it goes.
+ */
+export const archiveForm = z
+  .object({
+    _csrf: z.string(),
+    version: z.coerce.number().int().min(1),
+    archived: z.enum(['true', 'false']),
+  })
+  .strict();
 
 /** What a page says of a write refused because its file was anonymised (409 `anonymised`). */
 export const ANONYMISED_TEXT =

@@ -1,12 +1,11 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { createDistrictBody, updateDistrictBody } from '../../features/districts/district-schemas';
 import { hasCode } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { formValues, parseWith, versionField } from '../forms';
+import { archiveForm, formValues, parseWith, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -117,14 +116,6 @@ export function districtWebRouter(services: Services): Router {
       );
     }
   });
-
-  const archiveForm = z
-    .object({
-      _csrf: z.string(),
-      version: z.coerce.number().int().min(1),
-      archived: z.enum(['true', 'false']),
-    })
-    .strict();
 
   r.post(
     '/admin/quartiers/:id/archive',

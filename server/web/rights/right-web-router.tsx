@@ -1,5 +1,4 @@
 import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
@@ -13,7 +12,7 @@ import {
 } from '../../features/rights/right-schemas';
 import { hasCode, NotFoundError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { ANONYMISED_TEXT, parseWith, compact, formValues, versionField } from '../forms';
+import { ANONYMISED_TEXT, archiveForm, parseWith, compact, formValues, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, staff } from '../page-helpers';
 import type { RenderPerson } from '../persons/person-file-router';
@@ -214,14 +213,6 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
       return renderList(req, res, emptyForm(), { code, form: staleForm(values) }, 409);
     }
   });
-
-  const archiveForm = z
-    .object({
-      _csrf: z.string(),
-      version: z.coerce.number().int().min(1),
-      archived: z.enum(['true', 'false']),
-    })
-    .strict();
 
   r.post(
     '/admin/droits/:code/archive',

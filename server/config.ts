@@ -45,14 +45,37 @@ function parseTrustProxy(value: string, ctx: z.RefinementCtx): false | number | 
   return entries;
 }
 
+/**
+ * PUBLIC_URL as its origin: every link an email carries is this plus an absolute path, so
+ * "https://x.fr/" must give "https://x.fr", never "https://x.fr//…" (which no route answers).
+ * The app is served at the root: an address with a path (or a query, a fragment, credentials)
+ * could only give links the router does not answer, so it is refused rather than cut.
+ */
+function parsePublicUrl(value: string, ctx: z.RefinementCtx): string {
+  const url = new URL(value);
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'PUBLIC_URL must be the root address of the app, without a path, query or credentials (e.g. https://aller-vers.example): the app is served at / and every link starts there',
+    });
+    return z.NEVER;
+  }
+  return url.origin;
+}
+
 const schema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().default('127.0.0.1'),
-    /** The address users reach the app at; required in production, https unless ALLOW_INSECURE_HTTP. */
+    /**
+     * The address users reach the app at, kept as its origin (no trailing slash); required in
+     * production, https unless ALLOW_INSECURE_HTTP.
+     */
     PUBLIC_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http:// or https:// address' })
+      .transform(parsePublicUrl)
       .optional(),
     /**
      * Production over plain HTTP, for a local trial only (the docker compose stack on localhost):

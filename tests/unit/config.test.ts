@@ -57,6 +57,30 @@ describe('configuration: where users reach the app (PUBLIC_URL, ALLOW_INSECURE_H
     );
   });
 
+  it('when PUBLIC_URL ends with a slash, then it is kept as its origin, so links built from it have one slash', () => {
+    for (const given of ['https://aller-vers.example/', 'https://Aller-Vers.example:443/']) {
+      const c = parseConfig({ ...PRODUCTION, PUBLIC_URL: given });
+      expect(c.publicUrl).toBe('https://aller-vers.example');
+      expect(c.PUBLIC_URL).toBe('https://aller-vers.example');
+    }
+    expect(parseConfig({ PUBLIC_URL: 'http://localhost:3000/' }).publicUrl).toBe(
+      'http://localhost:3000',
+    );
+  });
+
+  it('when PUBLIC_URL has a path, a query or credentials, then it is refused naming PUBLIC_URL (the app is served at its root)', () => {
+    for (const given of [
+      'https://ccas.example/aller-vers',
+      'https://ccas.example/aller-vers/',
+      'https://aller-vers.example/?x=1',
+      'https://aller-vers.example/#top',
+      'https://admin:secret@aller-vers.example',
+    ])
+      expect(() => parseConfig({ ...PRODUCTION, PUBLIC_URL: given })).toThrow(
+        /PUBLIC_URL: PUBLIC_URL must be the root address of the app, without a path/,
+      );
+  });
+
   it('when development has no PUBLIC_URL, then it is the local address', () => {
     expect(parseConfig({}).publicUrl).toBe('http://127.0.0.1:3000');
     expect(parseConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl).toBe('http://localhost:8080');

@@ -588,6 +588,29 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       await loginAs(ctx.app, u.email, STRONG);
     });
 
+    it('when PUBLIC_URL is configured with a trailing slash, then the emailed link has one slash and opens the page', async () => {
+      const slashed = await createTestContext({
+        clock,
+        env: { SMTP_URL: smtp.url, PUBLIC_URL: 'http://127.0.0.1:3000/' },
+      });
+      try {
+        const u = await createUser(s.structure.id, 'worker');
+        await request(slashed.app).post('/api/password-reset').send({ email: u.email }).expect(202);
+        const rows = await testKnex()('deadlines').where({
+          kind: USER_PASSWORD_EMAIL,
+          status: 'pending',
+        });
+        for (const d of rows)
+          await processDeadline(slashed.deps, processors, USER_PASSWORD_EMAIL, d.id);
+        const [email] = mailTo(u.email);
+        const url = /(https?:\/\/\S+\/mot-de-passe\/[A-Za-z0-9_-]{43})/.exec(email.text)?.[1];
+        expect(url).toBe(`http://127.0.0.1:3000/mot-de-passe/${tokenIn(email)}`);
+        expect((await request(slashed.app).get(new URL(url!).pathname)).status).toBe(200);
+      } finally {
+        await slashed.close();
+      }
+    });
+
     it('when a disabled account asks, then the same answer and no email', async () => {
       const u = await createUser(s.structure.id, 'worker');
       await testKnex()('users').where({ id: u.id }).update({ disabled_at: new Date() });

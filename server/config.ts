@@ -7,6 +7,8 @@ import { z } from 'zod';
  */
 const DEV_ENCRYPTION_KEY = '0'.repeat(64);
 const DEV_SECRET = 'dev-only-secret-change-me-in-production-0123456789';
+/** A placeholder sender on a domain that receives no mail (.local): refused in production. */
+const DEV_MAIL_FROM = 'aller-vers <no-reply@aller-vers.local>';
 
 /** Names express (proxy-addr) gives to the loopback, link-local and unique-local ranges. */
 const PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -113,8 +115,9 @@ const schema = z
       .string()
       .regex(/^[0-9a-f]{64}$/i, 'ENCRYPTION_KEY must be 64 hex characters (32 bytes)')
       .default(DEV_ENCRYPTION_KEY),
+    /** Required in production: without it emails are only logged, never delivered. */
     SMTP_URL: z.string().optional(),
-    MAIL_FROM: z.string().default('aller-vers <no-reply@aller-vers.local>'),
+    MAIL_FROM: z.string().default(DEV_MAIL_FROM),
     /** Bound on each SMTP connect, greeting and idle socket: a send never holds a job (and its transaction) longer. */
     SMTP_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
     /** Attempts of an email job and the first retry delay, doubled at each retry (10 × 30 s reaches about 4 hours). */
@@ -187,6 +190,16 @@ const schema = z
   .refine((c) => c.NODE_ENV !== 'production' || c.LINK_SECRET !== DEV_SECRET, {
     path: ['LINK_SECRET'],
     message: 'set LINK_SECRET in production',
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.SMTP_URL, {
+    path: ['SMTP_URL'],
+    message:
+      'SMTP_URL is required in production (smtp://host:port): without it no email is delivered (partner links, set-password links, digests) while each is recorded as sent',
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.MAIL_FROM !== DEV_MAIL_FROM, {
+    path: ['MAIL_FROM'],
+    message:
+      'set MAIL_FROM in production: the default sender, no-reply@aller-vers.local, is a placeholder on a domain that receives no mail (replies and bounces are lost, and receiving servers may refuse it)',
   });
 
 export type Config = Readonly<z.infer<typeof schema>> & { readonly publicUrl: string };

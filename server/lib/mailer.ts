@@ -51,8 +51,6 @@ export async function sendDeadlineEmail(
 
 export interface Mailer {
   send(email: OutgoingEmail): Promise<void>;
-  /** False when no SMTP_URL is set: messages are only logged (development without a mail catcher). */
-  readonly delivers: boolean;
   close(): void;
 }
 
@@ -60,8 +58,9 @@ export interface Mailer {
 const DEFAULT_SMTP_TIMEOUT_MS = 10_000;
 
 /**
- * Sends over SMTP_URL (e.g. smtp://127.0.0.1:1025). Without it, development keeps working:
- * messages go to a JSON transport and a warning says they were not delivered.
+ * Sends over SMTP_URL (e.g. smtp://127.0.0.1:1025). Without it, development and tests keep
+ * working: messages go to a JSON transport and a warning says they were not delivered. Production
+ * refuses to start without SMTP_URL (server/config.ts): there, such a send would count as sent.
  *
  * Partner emails are sent inside their deadline's transaction (so the link row and `sent_emails`
  * commit with the send): a server that accepts the connection and never answers must not hold
@@ -83,7 +82,6 @@ export function createMailer(
       })
     : nodemailer.createTransport({ jsonTransport: true });
   return {
-    delivers: Boolean(config.SMTP_URL),
     async send(email) {
       await transport.sendMail({
         from: config.MAIL_FROM,

@@ -7,6 +7,8 @@ const PRODUCTION = {
   ENCRYPTION_KEY: 'c3'.repeat(32),
   SESSION_SECRET: 'a production secret of more than thirty-two characters',
   LINK_SECRET: 'another production secret of more than thirty-two chars',
+  SMTP_URL: 'smtp://mail.aller-vers.example:587',
+  MAIL_FROM: 'CCAS de Trélazé <no-reply@ccas-trelaze.example>',
 };
 
 describe('configuration: where users reach the app (PUBLIC_URL, ALLOW_INSECURE_HTTP)', () => {
@@ -84,6 +86,37 @@ describe('configuration: where users reach the app (PUBLIC_URL, ALLOW_INSECURE_H
   it('when development has no PUBLIC_URL, then it is the local address', () => {
     expect(parseConfig({}).publicUrl).toBe('http://127.0.0.1:3000');
     expect(parseConfig({ HOST: '0.0.0.0', PORT: '8080' }).publicUrl).toBe('http://localhost:8080');
+  });
+});
+
+describe('configuration: where emails go (SMTP_URL, MAIL_FROM)', () => {
+  const HTTPS = { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' };
+
+  it('when production has no SMTP_URL, then it is refused naming SMTP_URL (emails would be dropped and counted as sent)', () => {
+    const { SMTP_URL: _smtp, ...withoutSmtp } = HTTPS;
+    for (const env of [withoutSmtp, { ...HTTPS, SMTP_URL: '' }])
+      expect(() => parseConfig(env)).toThrow(/SMTP_URL: SMTP_URL is required in production/);
+  });
+
+  it('when production keeps the default .local sender, then it is refused naming MAIL_FROM', () => {
+    const { MAIL_FROM: _from, ...withoutFrom } = HTTPS;
+    for (const env of [
+      withoutFrom,
+      { ...HTTPS, MAIL_FROM: 'aller-vers <no-reply@aller-vers.local>' },
+    ])
+      expect(() => parseConfig(env)).toThrow(/MAIL_FROM: set MAIL_FROM in production/);
+  });
+
+  it('when production sets both, then they are used as given', () => {
+    const c = parseConfig(HTTPS);
+    expect(c.SMTP_URL).toBe('smtp://mail.aller-vers.example:587');
+    expect(c.MAIL_FROM).toBe('CCAS de Trélazé <no-reply@ccas-trelaze.example>');
+  });
+
+  it('when development has neither, then it starts (emails are logged, not delivered)', () => {
+    const c = parseConfig({});
+    expect(c.SMTP_URL).toBeUndefined();
+    expect(c.MAIL_FROM).toBe('aller-vers <no-reply@aller-vers.local>');
   });
 });
 

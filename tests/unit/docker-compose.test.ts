@@ -152,6 +152,28 @@ describe('docker-compose.yml', () => {
     expect(config.ENCRYPTION_KEY).toBe(key);
   });
 
+  it('when web and worker send emails, then they go to the mail catcher from a sender production accepts, and the operator can set both', () => {
+    for (const name of ['web', 'worker']) {
+      const config = parseConfig(stringEnv(compose.services[name]));
+      expect(config.SMTP_URL).toBe('smtp://mailpit:1025');
+      expect(config.MAIL_FROM).not.toMatch(/\.local>$/);
+    }
+    expect(compose.services.mailpit.ports).toContain('1025:1025');
+    // Without them production refuses to start: the compose file is what gives them.
+    const web = stringEnv(compose.services.web);
+    const { SMTP_URL: _smtp, ...withoutSmtp } = web;
+    expect(() => parseConfig(withoutSmtp)).toThrow(/SMTP_URL is required in production/);
+    const { MAIL_FROM: _from, ...withoutFrom } = web;
+    expect(() => parseConfig(withoutFrom)).toThrow(/set MAIL_FROM in production/);
+    const set = loadCompose(source, {
+      SMTP_URL: 'smtp://relay.ccas.example:587',
+      MAIL_FROM: 'CCAS <no-reply@ccas.example>',
+    }) as ComposeFile;
+    const config = parseConfig(stringEnv(set.services.worker));
+    expect(config.SMTP_URL).toBe('smtp://relay.ccas.example:587');
+    expect(config.MAIL_FROM).toBe('CCAS <no-reply@ccas.example>');
+  });
+
   it('when the stack runs at its default http://localhost:3000, then the ALLOW_INSECURE_HTTP opt-in is what lets it start', () => {
     const web = stringEnv(compose.services.web);
     expect(web.PUBLIC_URL).toBe('http://localhost:3000');

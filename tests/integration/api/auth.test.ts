@@ -355,6 +355,8 @@ describe('session cookie in production', () => {
         ENCRYPTION_KEY: 'c3'.repeat(32),
         SESSION_SECRET: 'a production secret of more than thirty-two characters',
         LINK_SECRET: 'another production secret of more than thirty-two chars',
+        SMTP_URL: 'smtp://127.0.0.1:2525',
+        MAIL_FROM: 'CCAS <no-reply@ccas.example>',
         PUBLIC_URL: 'https://aller-vers.example',
       },
     });

@@ -355,6 +355,8 @@ describe('CLI usage and database commands', () => {
         SESSION_SECRET: 's'.repeat(40),
         LINK_SECRET: 'l'.repeat(40),
         ENCRYPTION_KEY: KEY,
+        SMTP_URL: 'smtp://127.0.0.1:2525',
+        MAIL_FROM: 'CCAS <no-reply@ccas.example>',
       }),
       '',
       compiled.dir,

@@ -25,6 +25,9 @@ const PRODUCTION = {
   SESSION_SECRET: secret('s'),
   LINK_SECRET: secret('l'),
   ENCRYPTION_KEY: '1'.repeat(64),
+  // Required in production; nothing is sent by these tests.
+  SMTP_URL: 'smtp://127.0.0.1:2525',
+  MAIL_FROM: 'CCAS <no-reply@ccas.example>',
   // The production worker checks Redis's eviction policy; these tests are about the web.
   RUN_WORKER_IN_WEB: 'false',
 };

@@ -78,7 +78,7 @@ export function userRouter(users: UserService): Router {
     body: passwordResetBody,
     status: 202,
     summary:
-      'A forgotten password: a link is emailed if the address is an active account; the same answer either way; throttled',
+      'A forgotten password: a link is emailed if the address is an active account (an invitation again while no password was ever set); the same answer either way; throttled',
     response: z.object({ status: z.literal('accepted') }),
     errors: [429],
     handler: async ({ body, req }) => {

@@ -63,6 +63,15 @@ export type LinkProblem = 'link_invalid' | 'link_expired' | 'link_used';
 const isStaff = (role: Role) => PERSON_ROLES.includes(role);
 
 /**
+ * Which set-password link a user is sent, whoever asks (an admin or the forgotten-password
+ * form): an invitation until they have chosen a password, a new password after. A new link
+ * replaces the unused one, so a reset sent to an invitee would cancel their invitation and tell
+ * them to keep a password they never had.
+ */
+const linkPurposeFor = (user: Pick<UserRecord, 'passwordHash'>): PasswordLinkPurpose =>
+  user.passwordHash === NO_PASSWORD ? 'invite' : 'reset';
+
+/**
  * The users as the other features see them (who exists, who counts as active staff), and the
  * users managed on screen by admins (spec §1): list, invite with an emailed set-password link
  * (48 h, single use, stored hashed), change role, teams, disable (their sessions end), send a new
@@ -83,18 +92,18 @@ export function createUserService(deps: UserServiceDeps) {
     return items[0];
   }
 
+  /** A new set-password link for the user (locked or just created), its email after commit. */
   async function sendLink(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
-    structureId: string,
-    userId: string,
-    purpose: PasswordLinkPurpose,
+    user: Pick<UserRecord, 'id' | 'structureId' | 'passwordHash'>,
   ): Promise<PasswordLink> {
     const now = clock.now();
+    const { structureId } = user;
     const link = await passwordLinks.issue(trx, linkSecret, {
       structureId,
-      userId,
-      purpose,
+      userId: user.id,
+      purpose: linkPurposeFor(user),
       at: now,
     });
     // The email leaves from a job, after commit, like every email.
@@ -236,7 +245,7 @@ export function createUserService(deps: UserServiceDeps) {
           await teams.changingMembershipsOf(trx, actor.structureId, user.id, teamIds, () =>
             teams.setMemberships(trx, actor.structureId, user.id, teamIds),
           );
-        await sendLink(trx, outbox, actor.structureId, user.id, 'invite');
+        await sendLink(trx, outbox, user);
         await audit(trx, actor, actor.structureId, 'user.invite', user.id, ctx.ip, {
           role: input.role,
         });
@@ -342,8 +351,7 @@ export function createUserService(deps: UserServiceDeps) {
             'user_disabled',
             'This user is disabled; enable the account before sending a link',
           );
-        const purpose = user.passwordHash === NO_PASSWORD ? 'invite' : 'reset';
-        const link = await sendLink(trx, outbox, actor.structureId, id, purpose);
+        const link = await sendLink(trx, outbox, user);
         await audit(trx, actor, actor.structureId, 'user.password_link', id, ctx.ip);
         return { expiresAt: link.expiresAt };
       });
@@ -356,10 +364,14 @@ export function createUserService(deps: UserServiceDeps) {
     async requestReset(email: string, ip: string): Promise<void> {
       await consume(resetLimits.byIp, ip);
       await consume(resetLimits.byAccount, email.trim().toLowerCase());
-      const user = await users.findByEmail(knex, email.trim());
-      if (!user || user.disabledAt) return;
+      const found = await users.findByEmail(knex, email.trim());
+      if (!found || found.disabledAt) return;
       await uow(async (trx, outbox) => {
-        await sendLink(trx, outbox, user.structureId, user.id, 'reset');
+        // Locked as an admin's new link or a password being set lock it: whether the user has a
+        // password yet (which link they get) cannot change underneath.
+        const user = await users.lockInStructure(trx, found.structureId, found.id);
+        if (!user || user.disabledAt) return;
+        await sendLink(trx, outbox, user);
         await audit(trx, null, user.structureId, 'user.password_reset_requested', user.id, ip);
       });
     },

@@ -611,6 +611,35 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       }
     });
 
+    it('when an invitee who has not chosen a password yet asks for a link, then the new email is still an invitation, and its link sets the password', async () => {
+      const email = 'invitee.distraite@ccas.test';
+      const invited = await admin
+        .post('/api/users')
+        .send({ email, name: 'Invitée Distraite', role: 'worker' });
+      expect(invited.status).toBe(201);
+      await deliver();
+      expect((await request(ctx.app).post('/api/password-reset').send({ email })).status).toBe(202);
+      await deliver();
+      const [invitation, again] = mailTo(email);
+      expect(again.subject).toBe(invitation.subject);
+      expect(again.subject).toContain('choisissez votre mot de passe');
+      expect(again.text).toContain("Un compte aller-vers vient d'être créé pour vous");
+      // Not the reset wording, which tells them to ignore it and keep a password they never had.
+      expect(again.text).not.toContain('votre mot de passe actuel reste valable');
+      // The first invitation's link was replaced by this one, as any new link replaces the last.
+      const live = await testKnex()('password_links')
+        .where({ user_id: invited.body.id })
+        .whereNull('revoked_at');
+      expect(live.map((l) => l.purpose)).toEqual(['invite']);
+      const res = await request(ctx.app)
+        .post('/api/password-links/use')
+        .send({ token: tokenIn(again), password: STRONG });
+      expect(res.status).toBe(200);
+      await loginAs(ctx.app, email, STRONG);
+      const [set] = await auditRows({ action: 'user.password_set', subject_id: invited.body.id });
+      expect(set.details).toMatchObject({ purpose: 'invite' });
+    });
+
     it('when a disabled account asks, then the same answer and no email', async () => {
       const u = await createUser(s.structure.id, 'worker');
       await testKnex()('users').where({ id: u.id }).update({ disabled_at: new Date() });

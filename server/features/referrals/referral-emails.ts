@@ -1,6 +1,6 @@
 import type { OutgoingEmail } from '../../lib/mailer';
 import type { LinkPurpose } from './referral-link-tokens';
-import { escapeHtml } from '../../lib/email-text';
+import { escapeHtml, frDateTime } from '../../lib/email-text';
 
 interface PartnerEmailInput {
   to: string;
@@ -11,9 +11,6 @@ interface PartnerEmailInput {
   expiresAt: Date;
   messageId: string;
 }
-
-const frDate = (d: Date) =>
-  new Intl.DateTimeFormat('fr-FR', { dateStyle: 'long', timeZone: 'Europe/Paris' }).format(d);
 
 /** Which email: the first request, a reminder of it (same respond link purpose), or the outcome question. */
 export type PartnerEmailKind = 'respond' | 'remind' | 'outcome';
@@ -66,7 +63,7 @@ export function partnerEmail(kind: PartnerEmailKind, m: PartnerEmailInput): Outg
   const subject = wording.subject(m.structureName);
   const intro = wording.intro(m.structureName, service);
   const call = wording.call;
-  const until = `Ce lien est valable jusqu'au ${frDate(m.expiresAt)} et ne sert qu'une fois ; ne le transférez pas.`;
+  const until = `Ce lien est valable jusqu'au ${frDateTime(m.expiresAt)} et ne sert qu'une fois ; ne le transférez pas.`;
   const privacy =
     'Par discrétion, ce message ne contient aucune information sur la personne orientée.';
   const text = [

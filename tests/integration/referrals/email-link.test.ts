@@ -181,13 +181,17 @@ describe('partners answering by signed link, sent by email through a real SMTP s
     expect(res.text).toContain("n'attend plus de réponse");
   });
 
-  it('when the link is 8 days old, then it is refused and the referral does not move; a minute earlier it still works', async () => {
+  it('when the link is 8 days old, then it is refused and the referral does not move; a minute earlier it still works; the email said until when, to the minute', async () => {
     const id = await newReferral();
-    const link = linkIn(await emailOf(id));
+    const email = await emailOf(id);
+    const link = linkIn(email);
     const [row] = await testKnex()('referral_links').where({ referral_id: id });
     const sentAt = new Date(row.created_at).getTime();
     expect(sentAt).toBe(clock.now().getTime());
     expect(new Date(row.expires_at).getTime() - sentAt).toBe(8 * DAY);
+    // Sent on 24 November at 10:00 Paris time: it works until 2 December at 10:00, not all day.
+    expect(email.text).toContain("Ce lien est valable jusqu'au 2 décembre 2026 à 10:00 ");
+    expect(email.html).toContain('valable jusqu&#39;au 2 décembre 2026 à 10:00 ');
     try {
       clock.set(new Date(sentAt + 8 * DAY - 60_000));
       expect((await request(ctx.app).get(link.path)).status).toBe(200);

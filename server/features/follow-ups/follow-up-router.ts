@@ -58,7 +58,7 @@ export function followUpRouter(followUps: FollowUpService): Router {
     params: followUpParams,
     body: updateFollowUpBody,
     summary:
-      'Complete, cancel, reopen, reschedule or reassign a follow-up (409 if stale or already closed). A reassignment follows the bulk move: to an active worker or manager of the structure (422 assignee_unavailable otherwise), audited as follow_up.reassign, the new assignee notified',
+      'Complete, cancel, reopen, reschedule or reassign a follow-up (409 if stale or already closed). A reassignment follows the bulk move: to an active worker or manager of the structure (422 assignee_unavailable otherwise), audited as follow_up.reassign, the new assignee notified; its current assignee sent back is no reassignment and is not checked',
     response: followUpView,
     errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => followUps.update(actor, params.id, body, ctx),

@@ -478,11 +478,14 @@ export function createFollowUpService({
               current: await find(trx, actor, id, now),
             });
           }
-          // Handed to someone else: the same check, audit and notice as a bulk move.
-          const to = input.assigneeId
-            ? await activeStaff(trx, actor, input.assigneeId, 'assigneeId')
-            : null;
-          const moving = to && to.id !== row.assigneeId;
+          // Handed to someone else: the same check, audit and notice as a bulk move. Only a real
+          // move is checked: its own assignee sent back (who may have left) is no move, as a
+          // person's update checks only a référent that changes.
+          const to =
+            input.assigneeId && input.assigneeId !== row.assigneeId
+              ? await activeStaff(trx, actor, input.assigneeId, 'assigneeId')
+              : null;
+          const moving = to !== null;
 
           const patch: FollowUpPatch = {};
           if (input.title) patch.title = input.title;

@@ -14,6 +14,7 @@ import {
   PARTNER_EMAIL_PATH_PREFIX,
   partnerEmailTokenFor,
   type EmailChangeProblem,
+  type PartnerEmailChange,
 } from './partner-email-changes';
 import type { PartnerEmailChangeRepository } from './partner-email-change-repository';
 import { confirmPartnerEmail, partnerEmailChanged } from './partner-emails';
@@ -221,14 +222,15 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
      * The address waiting for confirmation is withdrawn (mistyped, or not wanted after all): its
      * link stops working at once, as a replaced one does, and every email keeps going to the
      * confirmed address. Nothing waiting is no change and no event; `withdrawnEmail` says which
-     * address was withdrawn, if any.
+     * address was withdrawn, if any. A unit of work, as `update`: the partner's row, then its
+     * changes, like every write on a partner's address, and a lost race is run again.
      */
     async withdrawEmailChange(
       actor: Actor,
       id: string,
       ctx: RequestContext,
     ): Promise<{ partner: Partner; withdrawnEmail: string | null }> {
-      return knex.transaction(async (trx) => {
+      return uow(async (trx) => {
         const now = clock.now();
         if (!(await partners.lockOwned(trx, id, actor.structureId)))
           throw new NotFoundError('Partner');
@@ -272,6 +274,10 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
      * the partner any more; pending reminders carry fresh links to the new one); the old
      * address is told by email, and the managers of every structure with an open referral to
      * the partner in the app, each structure's audit trail keeping the event (no address in it).
+     *
+     * Lock order, as `update` and `withdrawEmailChange` take them: the partner's row, then the
+     * change's. The change is read first, unlocked, to know its partner; once the partner is
+     * locked it is read again, locked, and checked again (withdrawn or replaced meanwhile: 404).
      */
     async confirmEmailChange(
       token: string,
@@ -279,16 +285,19 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
     ): Promise<{ partnerName: string; newEmail: string }> {
       return uow(async (trx, outbox) => {
         const now = clock.now();
-        const change = await emailChanges.lockByToken(trx, token);
-        const problem = changeProblem(change, now);
-        if (problem === 'link_invalid') throw new NotFoundError('Link', 'link_invalid');
-        if (problem)
-          throw new BusinessRuleError(
-            problem,
-            problem === 'link_used' ? 'This link was already used' : 'This link has expired',
-          );
-        const c = change!;
-        const oldEmail = await partners.lockEmail(trx, c.partnerId);
+        const usable = (change: PartnerEmailChange | null): PartnerEmailChange => {
+          const problem = changeProblem(change, now);
+          if (problem === 'link_invalid') throw new NotFoundError('Link', 'link_invalid');
+          if (problem)
+            throw new BusinessRuleError(
+              problem,
+              problem === 'link_used' ? 'This link was already used' : 'This link has expired',
+            );
+          return change!;
+        };
+        const seen = usable(await emailChanges.findByToken(trx, token));
+        const oldEmail = await partners.lockEmail(trx, seen.partnerId);
+        const c = usable(await emailChanges.lockByToken(trx, token));
         if (oldEmail === null) throw new NotFoundError('Link', 'link_invalid');
         await partners.setEmail(trx, c.partnerId, c.newEmail, now);
         await deps.expireReferralLinks(trx, c.partnerId, now);

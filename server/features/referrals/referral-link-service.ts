@@ -9,7 +9,7 @@ import { type AuditTrail } from '../audit/audit-trail';
 import { remindersOff } from '../persons/person-reminders';
 import type { PartnerReferral, ReferralRepository, ReferralRecord } from './referral-repository';
 import type { ReferralService } from './referral-service';
-import { REASON_REQUIRED, UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
+import { UNDER_WAY_STATUSES, type ReferralStatus } from './referral-state';
 import {
   LINK_LIFETIME_MS,
   LINK_PATH_PREFIX,
@@ -256,15 +256,8 @@ export function createReferralLinkService(deps: {
               { field: 'action', message: `must be one of ${Object.keys(actions).join(', ')}` },
             ]);
           }
-          // A reason goes with a refusal or a failure only: an answer carrying one it does not
-          // take was not meant as sent (a failure's reason under the completion's button), so it
-          // is refused rather than kept as a note on the help delivered.
-          if (input.reason && !REASON_REQUIRED.includes(to)) {
-            const taking = Object.keys(actions).filter((a) => REASON_REQUIRED.includes(actions[a]));
-            throw new ValidationError(`Invalid body: reason: not taken by ${input.action}`, [
-              { field: 'reason', code: 'not_taken', message: `is only for ${taking.join(', ')}` },
-            ]);
-          }
+          // A reason given with an answer that takes none (accept, complete) is refused by the
+          // state machine (400 reason, code not_taken), as through the API.
           await referralService.apply(
             trx,
             outbox,

@@ -64,7 +64,8 @@ export function referralRouter(referrals: ReferralService): Router {
     policy: hasRole(...REFERRAL_ROLES),
     params: referralParams,
     body: transitionBody,
-    summary: 'Move a referral through its state machine ({ to, reason?, outcome?, version? })',
+    summary:
+      'Move a referral through its state machine ({ to, reason?, outcome?, version? }; a reason only with rejected, cancelled, on_hold or failed: 400 reason not_taken with any other)',
     response: eitherReferralView,
     errors: [409],
     handler: ({ actor, params, body, ctx }) => referrals.transition(actor, params.id, body, ctx),

@@ -27,7 +27,10 @@ export type TransitionTarget = (typeof TARGETS)[number];
 export const transitionBody = z
   .object({
     to: z.enum(TARGETS, { message: 'must be one of ' + TARGETS.join(', ') }),
-    /** A rejection reason code for `rejected`; a short free text for cancelled, on_hold, failed. */
+    /**
+     * A rejection reason code for `rejected`; a short free text for cancelled, on_hold, failed;
+     * refused with any other target (400, code not_taken).
+     */
     reason: z
       .union([
         z.enum(REJECTION_REASONS).meta({
@@ -38,6 +41,10 @@ export const transitionBody = z
           description: 'A short free text, required with to: cancelled, on_hold or failed',
         }),
       ])
+      .meta({
+        description:
+          'Required with to: rejected, cancelled, on_hold or failed; refused with any other target (400 naming reason, code not_taken)',
+      })
       .optional(),
     /** What the help came to, for completed or failed. */
     outcome: text(2000)

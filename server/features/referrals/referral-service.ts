@@ -138,7 +138,22 @@ export function createReferralService(deps: ReferralServiceDeps) {
     throw new ForbiddenError('Only the requester or a manager can cancel a referral');
   }
 
+  /**
+   * A reason goes with the moves that require one only (a refusal, a cancellation, a pause, a
+   * failure): one given with any other was not meant as sent (a failure's reason under the
+   * completion's button), so it is refused rather than kept as a note on the move. One rule for
+   * the API, the pages and the signed links, which all come through `apply`.
+   */
   function checkReason(to: ReferralStatus, reason: string | undefined): void {
+    if (reason && !REASON_REQUIRED.includes(to)) {
+      throw new ValidationError(`Invalid body: reason: a move to ${to} takes no reason`, [
+        {
+          field: 'reason',
+          code: 'not_taken',
+          message: `is only for ${REASON_REQUIRED.join(', ')}`,
+        },
+      ]);
+    }
     if (to === 'rejected') {
       if (!reason || !(REJECTION_REASONS as readonly string[]).includes(reason)) {
         throw new ValidationError(

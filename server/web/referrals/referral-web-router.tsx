@@ -72,6 +72,9 @@ const REFERRAL_MESSAGES: Messages = {
 const TRANSITION_MESSAGES: Messages = {
   to: 'Cette action n’existe pas pour une demande',
   reason: 'Indiquez une raison',
+  // The move forms offer no reason field where none is taken: only a forged post gets this.
+  'reason:not_taken':
+    'Une raison n’accompagne qu’un refus, une annulation, une mise en pause ou un échec : rien n’a été enregistré',
   version: 'Cette page n’est plus valable : rechargez-la avant de répondre',
 };
 const REJECTION_MESSAGES: Messages = {

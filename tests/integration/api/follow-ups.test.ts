@@ -377,6 +377,37 @@ describe('follow-ups API (clock fixed at 2026-11-25 10:00 UTC)', () => {
       ).toBe(200);
     });
 
+    it('when a follow-up whose assignee has left is sent back with that assignee and a new due date, then 200: the date moves, the assignee stays, no move; naming the leaver on a follow-up held by someone else stays 422', async () => {
+      const leaver = await createUser(team.structure.id, 'worker');
+      const f = await create(worker, { assigneeId: leaver.id });
+      await testKnex()('users').where({ id: leaver.id }).update({ disabled_at: NOW });
+      const res = await manager
+        .patch(`/api/follow-ups/${f.id}`)
+        .send({ version: f.version, dueAt: '2026-12-09T09:00:00+01:00', assigneeId: leaver.id });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        assigneeId: leaver.id,
+        dueAt: '2026-12-09T08:00:00.000Z',
+        version: f.version + 1,
+      });
+      const actions = (await auditRows({ subject_id: personId, actor_id: team.manager.id }))
+        .filter((e) => e.details?.followUpId === f.id || e.details?.followUpIds?.includes(f.id))
+        .map((e) => e.action);
+      expect(actions).toEqual(['follow_up.update']);
+      expect(
+        await testKnex()('notifications').where({ kind: 'follow_up.reassigned', subject_id: f.id }),
+      ).toEqual([]);
+
+      const g = await create();
+      const bad = await manager
+        .patch(`/api/follow-ups/${g.id}`)
+        .send({ version: g.version, dueAt: '2026-12-09T09:00:00+01:00', assigneeId: leaver.id });
+      expect([bad.status, bad.body.error.code]).toEqual([422, 'assignee_unavailable']);
+      expect(bad.body.error.details[0].field).toBe('assigneeId');
+      const unchanged = await testKnex()('follow_ups').where({ id: g.id }).first();
+      expect([unchanged.assignee_id, unchanged.version]).toEqual([team.worker.id, g.version]);
+    });
+
     it('when reassigned to an active colleague, then the colleague is told as by the bulk move, and it is audited as a reassignment', async () => {
       const f = await create(worker, { title: 'Passer au CCAS' });
       const res = await worker

@@ -213,6 +213,10 @@ describe('partners answering by signed link: every action of each link from each
       const before = await staffView(id);
       const res = await post(path, action, fields);
       expect(res.status).toBe(400);
+      // The state machine's refusal (code not_taken), said in the link page's words.
+      expect(res.text).toContain(
+        "Une raison n'accompagne qu'un refus ou une aide qui n'a pas pu être apportée : rien n'a été enregistré",
+      );
       const after = await staffView(id);
       expect(after.status).toBe(from);
       expect(after.events).toHaveLength(before.events.length);

@@ -581,6 +581,45 @@ describe('referral pages', () => {
       expect(versions).toEqual(['2', '2', '2', '2']);
     });
 
+    it('when a page shows move forms, then only the moves taking a reason have a reason field, and a reason sent with an acceptance is refused in French, nothing changed', async () => {
+      const id = await freshReferral('Iris');
+      /** The targets of the page's move forms, each with whether it has a reason field. */
+      const reasonFields = (html: string) =>
+        Object.fromEntries(
+          html
+            .split('<form')
+            .filter((f) => f.includes('/transition"'))
+            .map((f) => [/name="to" value="(\w+)"/.exec(f)![1], f.includes('name="reason"')]),
+        );
+      const requested = await w.agents.partner.get(`/orientations/${id}`);
+      expect(reasonFields(requested.text)).toEqual({ accepted: false, rejected: true });
+      const later = await readThenMove(w.agents.partner, id);
+      const forged = await later('accepted', { reason: 'Dossier complet' });
+      expect(forged.status).toBe(400);
+      expect(forged.text).toContain(
+        'Une raison n’accompagne qu’un refus, une annulation, une mise en pause ou un échec : rien n’a été enregistré',
+      );
+      expect(await apiView(id)).toMatchObject({ status: 'requested', version: 1 });
+      expect(await eventsOf(id)).toHaveLength(1);
+      await driveTo(ctx, w, id, 'accepted');
+      const accepted = await w.agents.partner.get(`/orientations/${id}`);
+      expect(reasonFields(accepted.text)).toEqual({
+        in_progress: false,
+        on_hold: true,
+        completed: false,
+        failed: true,
+      });
+      await driveTo(ctx, w, id, 'on_hold', 'accepted');
+      const held = await w.agents.partner.get(`/orientations/${id}`);
+      expect(reasonFields(held.text)).toEqual({
+        in_progress: false,
+        completed: false,
+        failed: true,
+      });
+      const cancel = await w.agents.worker.get(`/orientations/${id}`);
+      expect(reasonFields(cancel.text)).toEqual({ cancelled: true });
+    });
+
     it('when the partner rejects from a page read before a colleague accepted, then 409 says it is now accepted, quotes the reason and nothing changes', async () => {
       const id = await freshReferral('Jules');
       const later = await readThenMove(w.agents.partner, id);

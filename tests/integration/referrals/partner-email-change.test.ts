@@ -320,4 +320,89 @@ describe('changing where a partner’s emails go', () => {
     expect((await request(ctx.app).get(linkIn(inFlight).path)).status).toBe(410);
     expect(await storedEmail()).toBe('course@banque.test');
   });
+
+  describe('a withdrawal and a confirmation at the same moment', () => {
+    /** A transaction of its own, and its backend's pid, to hold rows as another request would. */
+    async function holder() {
+      const trx = await testKnex().transaction();
+      const { rows } = await trx.raw<{ rows: { pid: number }[] }>('SELECT pg_backend_pid() AS pid');
+      return { trx, pid: rows[0].pid };
+    }
+
+    /** Until a backend waits for a lock `pid` holds. */
+    async function blockedBy(pid: number): Promise<void> {
+      for (;;) {
+        const { rows } = await testKnex().raw<{ rows: unknown[] }>(
+          'SELECT pid FROM pg_stat_activity WHERE ? = ANY (pg_blocking_pids(pid))',
+          [pid],
+        );
+        if (rows.length) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+
+    async function pendingChange(email: string): Promise<string> {
+      const put = await w.agents.admin
+        .put(`/api/partners/${w.food.partner.id}`)
+        .send({ name: w.food.partner.name, email });
+      expect(put.body.pendingEmail).toBe(email);
+      return (
+        await testKnex()('partner_email_changes')
+          .where({ partner_id: w.food.partner.id, new_email: email })
+          .first('id')
+      ).id as string;
+    }
+
+    it('when the withdrawal deadlocks with a transaction holding the change and waiting for the partner, then PostgreSQL aborts it, it is run again and answers 200, never 500', async () => {
+      const changeId = await pendingChange('verrou@banque.test');
+      const other = await holder();
+      try {
+        // This side never checks for the deadlock first: the withdrawal is the one aborted.
+        await other.trx.raw("SET LOCAL deadlock_timeout = '10s'");
+        await other.trx('partner_email_changes').where({ id: changeId }).forUpdate().first('id');
+        const withdrawal = w.agents.admin
+          .delete(`/api/partners/${w.food.partner.id}/pending-email`)
+          .then((r) => r);
+        // The withdrawal holds the partner's row and waits for the change's.
+        await blockedBy(other.pid);
+        await other.trx('partners').where({ id: w.food.partner.id }).forUpdate().first('id');
+        await other.trx.rollback();
+        const res = await withdrawal;
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ email: 'course@banque.test', pendingEmail: null });
+      } finally {
+        if (!other.trx.isCompleted()) await other.trx.rollback();
+      }
+      const change = await testKnex()('partner_email_changes').where({ id: changeId }).first();
+      expect(change.revoked_at).not.toBeNull();
+      const audited = await testKnex()('audit_events').where({
+        action: 'partner.email_change.withdraw',
+        subject_id: w.food.partner.id,
+      });
+      expect(audited.filter((e) => e.details.changeIds.includes(changeId))).toHaveLength(1);
+    });
+
+    it('when a confirmation waits for the partner row, then it holds no lock on its change meanwhile: the partner first, then the change, as a withdrawal takes them', async () => {
+      const changeId = await pendingChange('ordre@banque.test');
+      const [confirmation] = await pendingOf(PARTNER_EMAIL_CONFIRM, changeId);
+      await processDeadline(ctx.deps, processors, PARTNER_EMAIL_CONFIRM, confirmation.id);
+      const token = tokenIn(sentTo('ordre@banque.test')[0].text);
+      const other = await holder();
+      try {
+        // A withdrawal under way holds the partner's row.
+        await other.trx('partners').where({ id: w.food.partner.id }).forUpdate().first('id');
+        const confirming = confirm(token);
+        await blockedBy(other.pid);
+        // Meanwhile the change's row is free for the withdrawal to take: no cycle.
+        await testKnex().transaction((t) =>
+          t.raw('SELECT id FROM partner_email_changes WHERE id = ? FOR UPDATE NOWAIT', [changeId]),
+        );
+        await other.trx.rollback();
+        expect((await confirming).status).toBe(200);
+      } finally {
+        if (!other.trx.isCompleted()) await other.trx.rollback();
+      }
+      expect(await storedEmail()).toBe('ordre@banque.test');
+    });
+  });
 });

@@ -11,8 +11,9 @@ import { createPerson, driveTo, giveConsent, refer, referralWorld, type Agent } 
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
-/** A reason that suits the target: a rejection code, free text otherwise. */
-const reasonFor = (to: ReferralStatus) => (to === 'rejected' ? 'no_capacity' : 'Raison donnée');
+/** A reason that suits the target: a rejection code, free text, or none for a move taking none. */
+const reasonFor = (to: ReferralStatus) =>
+  to === 'rejected' ? 'no_capacity' : REASON_REQUIRED.includes(to) ? 'Raison donnée' : undefined;
 
 describe('referral state machine, transition by transition', () => {
   let ctx: TestContext;
@@ -135,6 +136,19 @@ describe('referral state machine, transition by transition', () => {
           const free = await move(actorsFor(target).allowed[0], id, to, { reason: 'pas envie' });
           expect(free.status).toBe(400);
         }
+      });
+    }
+
+    if (!REASON_REQUIRED.includes(to) && ACTOR_FOR[target] !== 'system') {
+      it('when a reason is given with this move, which takes none, then 400 naming the reason (not_taken) and nothing changes', async () => {
+        const id = await referralIn(from);
+        const events = () => testKnex()('referral_events').where({ referral_id: id }).count();
+        const before = await events();
+        const res = await move(actorsFor(target).allowed[0], id, to, { reason: 'x' });
+        expect(res.status).toBe(400);
+        expect(res.body.error.details[0]).toMatchObject({ field: 'reason', code: 'not_taken' });
+        expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe(from);
+        expect(await events()).toEqual(before);
       });
     }
   });

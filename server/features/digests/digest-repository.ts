@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import type { Role } from '../../auth/actor';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
 import { NOTIFY_REPORT_ESCALATED } from '../reports/report-schemas';
 import { NOTIFY_DIGEST, NOTIFY_FOLLOW_UP_ESCALATED } from '../deadlines/rule-kinds';
 import { remindersOnSql } from '../persons/person-reminders';
+import { DIGEST_ROLES } from './digest-roles';
 
 type Db = Knex | Knex.Transaction;
 
@@ -20,7 +22,7 @@ export interface DigestCounts {
 
 export interface DigestRecipient {
   id: string;
-  role: string;
+  role: Role;
   partnerId: string | null;
   email: string;
   emailNotifications: boolean;
@@ -48,11 +50,11 @@ export function createDigestRepository() {
       return row ? { title: row.title, body: row.body } : null;
     },
 
-    /** The users who get a digest: active workers, managers and partner users of the structure. */
+    /** The users who get a digest: the structure's active users of the digest's roles. */
     async recipients(db: Db, structureId: string): Promise<DigestRecipient[]> {
       const rows = await db('users')
         .where({ structure_id: structureId })
-        .whereIn('role', ['worker', 'manager', 'partner'])
+        .whereIn('role', DIGEST_ROLES)
         .whereNull('disabled_at')
         .orderBy('id')
         .select('id', 'role', 'partner_id', 'email', 'email_notifications');

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
@@ -12,6 +13,7 @@ import type { ReferralService } from '../referrals/referral-service';
 import type { UserService } from '../users/user-service';
 import { digestEmail, digestLines, isEmpty } from './digest-email';
 import { type DigestCounts, type DigestRepository } from './digest-repository';
+import { receivesDigest } from './digest-roles';
 
 export interface DigestServiceDeps {
   knex: Knex;
@@ -63,6 +65,15 @@ export function createDigestService(deps: DigestServiceDeps) {
   }
 
   return {
+    /**
+     * When the user's digest comes: their structure's digest time ("HH:MM", Paris), each working
+     * day; null for a role that gets none (the account page offers the digest to the others).
+     */
+    async scheduleFor(actor: Actor): Promise<{ time: string } | null> {
+      if (!receivesDigest(actor.role)) return null;
+      return { time: (await ruleSettings(knex, actor.structureId)).digestTime };
+    },
+
     /** Plans the next digest of every structure that has none pending; how many were planned. */
     async ensurePlanned(): Promise<number> {
       const ids: string[] = [];

@@ -10,3 +10,10 @@ export const DIGEST_ROLES: readonly Role[] = ['worker', 'manager', 'partner'];
 
 /** Whether a user of this role gets the daily digest. */
 export const receivesDigest = (role: Role): boolean => DIGEST_ROLES.includes(role);
+
+/**
+ * Whether a user of this role gets a manager's lines: the follow-ups escalated to them and the
+ * reports escalated for triage. Their notifications stay with a user whose role changes, but
+ * count in the digest only while they are a manager.
+ */
+export const receivesEscalations = (role: Role): boolean => role === 'manager';

@@ -65,7 +65,7 @@ export function createDigestRepository() {
       db: Db,
       userId: string,
       dueMoment: Date,
-    ): Promise<{ title: string; body: string | null } | null> {
+    ): Promise<{ title: string; body: string | null; link: string | null } | null> {
       const row = await db('notifications')
         .where({
           recipient_id: userId,
@@ -73,8 +73,8 @@ export function createDigestRepository() {
           subject_id: userId,
           due_moment: dueMoment,
         })
-        .first('title', 'body');
-      return row ? { title: row.title, body: row.body } : null;
+        .first('title', 'body', 'link');
+      return row ? { title: row.title, body: row.body, link: row.link } : null;
     },
 
     /** The users who get a digest: the structure's active users of the digest's roles. */

@@ -11,7 +11,7 @@ import type { RuleSettingsSource } from '../deadlines/rule-settings';
 import type { NotificationService } from '../notifications/notification-service';
 import type { ReferralService } from '../referrals/referral-service';
 import type { UserService } from '../users/user-service';
-import { digestEmail, digestLines, isEmpty } from './digest-email';
+import { digestEmail, digestLines, digestLink, isEmpty } from './digest-email';
 import { type DigestCounts, type DigestRepository } from './digest-repository';
 import { receivesDigest } from './digest-roles';
 
@@ -131,7 +131,7 @@ export function createDigestService(deps: DigestServiceDeps) {
           dueMoment: dueAt,
           title: dayTitle(dueAt),
           body: digestLines(counts, user.role === 'partner').join(LINE_SEPARATOR),
-          link: user.role === 'partner' ? '/orientations' : '/',
+          link: digestLink(counts, user.role === 'partner'),
         });
         sent += 1;
         // Already there: a run whose status was lost; its email was planned with it.
@@ -177,7 +177,8 @@ export function createDigestService(deps: DigestServiceDeps) {
           title: digest.title,
           lines: String(digest.body).split(LINE_SEPARATOR),
           publicUrl,
-          partner: user.role === 'partner',
+          // Every digest is written with its link; the home page should one lack it.
+          link: digest.link ?? '/',
           messageId,
         }),
       );

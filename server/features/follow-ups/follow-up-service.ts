@@ -240,7 +240,8 @@ export function createFollowUpService({
             dueMoment: now,
             title: `${moved.length} suivis vous ont été confiés par ${actor.name}`,
             body: `Pour ${personCount} ${personCount > 1 ? 'personnes' : 'personne'} : retrouvez-les dans « Mes actions ».`,
-            link: '/',
+            // "Mes actions" of every staff role: a manager's `/` is the team's backlog.
+            link: '/mes-actions',
           },
     );
   }

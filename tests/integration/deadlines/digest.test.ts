@@ -19,6 +19,13 @@ const START = paris('2026-12-24T08:00:00');
 const ALIAS = 'Homme ~60 ans, quai Ligny';
 const TITLE = 'Rappeler pour le dossier APL';
 
+/** The line of a digest email that says where to see it. */
+const linkLine = (text: string) =>
+  text
+    .split(/\r?\n/)
+    .find((l) => l.startsWith('Pour les voir'))
+    ?.trim();
+
 const digestsOf = (userId: string) =>
   testKnex()('notifications')
     .where({ recipient_id: userId, kind: NOTIFY_DIGEST })
@@ -127,10 +134,12 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     expect(mine).toMatchObject({
       title: 'Votre point du jour du jeudi 24 décembre',
       body: '1 suivi à faire aujourd’hui · 1 suivi en retard',
-      link: '/',
+      link: '/mes-actions',
     });
+    // Escalations only: the team's backlog, a manager's home.
     expect((await digestsOf(w.manager.id))[0]).toMatchObject({
       body: '1 suivi de votre équipe en retard signalé à vous',
+      link: '/',
     });
     expect((await digestsOf(w.partner.id))[0]).toMatchObject({
       body: '1 demande d’orientation en attente de votre réponse',
@@ -168,10 +177,14 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     expect(email.subject).toBe('aller-vers : votre point du jour du jeudi 24 décembre');
     expect(email.text).toContain('- 1 suivi à faire aujourd’hui');
     expect(email.text).toContain('- 1 suivi en retard');
-    expect(email.text).toContain(`${ctx.config.publicUrl}/`);
+    expect(linkLine(email.text)).toBe(`Pour les voir : ${ctx.config.publicUrl}/mes-actions`);
+    expect(email.html).toContain(`href="${ctx.config.publicUrl}/mes-actions"`);
     expect(email.text).toContain(`${ctx.config.publicUrl}/mon-compte`);
     expect(byRecipient.get(w.manager.email)!.text).toContain(
       '- 1 suivi de votre équipe en retard signalé à vous',
+    );
+    expect(linkLine(byRecipient.get(w.manager.email)!.text)).toBe(
+      `Pour les voir : ${ctx.config.publicUrl}/`,
     );
     for (const e of emails) {
       // Counts and links only: neither the person nor the follow-up's own words.
@@ -259,12 +272,10 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       testKnex()('notifications')
         .where({ recipient_id: userId, kind: NOTIFY_FOLLOW_UP_ESCALATED })
         .pluck('subject_id');
-    const bodyOn = async (userId: string, at: Date) =>
-      (
-        await testKnex()('notifications')
-          .where({ recipient_id: userId, kind: NOTIFY_DIGEST, due_moment: at })
-          .first('body')
-      )?.body;
+    const digestOn = (userId: string, at: Date) =>
+      testKnex()('notifications')
+        .where({ recipient_id: userId, kind: NOTIFY_DIGEST, due_moment: at })
+        .first('body', 'link');
     let t: Awaited<ReturnType<typeof twoTeams>>;
     let late: string;
 
@@ -280,6 +291,8 @@ describe('the daily digest at 08:30 on working days, through the real worker and
         await plan(t.worker.email, paris('2026-12-09T10:00:00')),
       ];
       late = await plan(t.worker.email, paris('2026-12-09T10:00:00'));
+      // And the manager's own follow-up, due on Tuesday.
+      await plan(t.manager.email, paris('2026-12-29T14:00:00'));
       await advanceTo(ctx, clock, now);
       expect((await escalatedTo(t.manager.id)).sort()).toEqual([moved, handed, late].sort());
 
@@ -313,23 +326,32 @@ describe('the daily digest at 08:30 on working days, through the real worker and
 
       const tuesday = paris('2026-12-29T08:30:00');
       await advanceTo(ctx, clock, tuesday);
-      expect(await bodyOn(t.manager.id, tuesday)).toBe(
-        '1 suivi de votre équipe en retard signalé à vous',
+      // The manager's own follow-up first: "Mes actions", not the team's backlog at "/".
+      expect(await digestOn(t.manager.id, tuesday)).toEqual({
+        body: '1 suivi à faire aujourd’hui · 1 suivi de votre équipe en retard signalé à vous',
+        link: '/mes-actions',
+      });
+      expect(await digestOn(t.lead2.id, tuesday)).toEqual({
+        body: '1 suivi de votre équipe en retard signalé à vous',
+        link: '/',
+      });
+      await waitFor(
+        async () => digestEmails().some((e) => e.to[0] === t.manager.email),
+        'the manager’s digest email',
       );
-      expect(await bodyOn(t.lead2.id, tuesday)).toBe(
-        '1 suivi de votre équipe en retard signalé à vous',
+      expect(linkLine(digestEmails().find((e) => e.to[0] === t.manager.email)!.text)).toBe(
+        `Pour les voir : ${ctx.config.publicUrl}/mes-actions`,
       );
     });
 
     it('when a manager is made worker, then their digest has no escalation line, while a manager’s still has', async () => {
       await testKnex()('users').where({ id: t.manager.id }).update({ role: 'worker' });
-      // Their own follow-up due on Wednesday, so that they get a digest.
-      await plan(t.manager.email, paris('2026-12-30T14:00:00'));
       const wednesday = paris('2026-12-30T08:30:00');
       await advanceTo(ctx, clock, wednesday);
       expect(await escalatedTo(t.manager.id)).toContain(late);
-      expect(await bodyOn(t.manager.id, wednesday)).toBe('1 suivi à faire aujourd’hui');
-      expect(await bodyOn(t.lead2.id, wednesday)).toBe(
+      // Their own follow-up of Tuesday, late now, and nothing of the team.
+      expect((await digestOn(t.manager.id, wednesday))?.body).toBe('1 suivi en retard');
+      expect((await digestOn(t.lead2.id, wednesday))?.body).toBe(
         '1 suivi de votre équipe en retard signalé à vous',
       );
     });

@@ -17,7 +17,9 @@ export function digestLines(c: DigestCounts, partner: boolean): string[] {
     );
   if (c.escalations)
     lines.push(
-      `${plural(c.escalations, 'suivi', 'suivis')} de votre équipe en retard signalé${c.escalations > 1 ? 's' : ''} à vous`,
+      c.escalations > 1
+        ? `${c.escalations} suivis de votre équipe en retard qui vous ont été signalés`
+        : '1 suivi de votre équipe en retard qui vous a été signalé',
     );
   if (c.reports)
     lines.push(

@@ -138,7 +138,7 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     });
     // Escalations only: the team's backlog, a manager's home.
     expect((await digestsOf(w.manager.id))[0]).toMatchObject({
-      body: '1 suivi de votre équipe en retard signalé à vous',
+      body: '1 suivi de votre équipe en retard qui vous a été signalé',
       link: '/',
     });
     expect((await digestsOf(w.partner.id))[0]).toMatchObject({
@@ -181,7 +181,7 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     expect(email.html).toContain(`href="${ctx.config.publicUrl}/mes-actions"`);
     expect(email.text).toContain(`${ctx.config.publicUrl}/mon-compte`);
     expect(byRecipient.get(w.manager.email)!.text).toContain(
-      '- 1 suivi de votre équipe en retard signalé à vous',
+      '- 1 suivi de votre équipe en retard qui vous a été signalé',
     );
     expect(linkLine(byRecipient.get(w.manager.email)!.text)).toBe(
       `Pour les voir : ${ctx.config.publicUrl}/`,
@@ -328,11 +328,11 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       await advanceTo(ctx, clock, tuesday);
       // The manager's own follow-up first: "Mes actions", not the team's backlog at "/".
       expect(await digestOn(t.manager.id, tuesday)).toEqual({
-        body: '1 suivi à faire aujourd’hui · 1 suivi de votre équipe en retard signalé à vous',
+        body: '1 suivi à faire aujourd’hui · 1 suivi de votre équipe en retard qui vous a été signalé',
         link: '/mes-actions',
       });
       expect(await digestOn(t.lead2.id, tuesday)).toEqual({
-        body: '1 suivi de votre équipe en retard signalé à vous',
+        body: '1 suivi de votre équipe en retard qui vous a été signalé',
         link: '/',
       });
       await waitFor(
@@ -352,7 +352,7 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       // Their own follow-up of Tuesday, late now, and nothing of the team.
       expect((await digestOn(t.manager.id, wednesday))?.body).toBe('1 suivi en retard');
       expect((await digestOn(t.lead2.id, wednesday))?.body).toBe(
-        '1 suivi de votre équipe en retard signalé à vous',
+        '1 suivi de votre équipe en retard qui vous a été signalé',
       );
     });
   });

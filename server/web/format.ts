@@ -74,6 +74,12 @@ export function toParisLocalInput(d: Date | string): string {
   return `${p.year}-${two(p.month)}-${two(p.day)}T${two(p.hour)}:${two(p.minute)}`;
 }
 
+/** A time of day "HH:MM" as French writes it: "8 h 30", "9 h". */
+export function formatTimeOfDay(hhmm: string): string {
+  const [hours, minutes] = hhmm.split(':');
+  return minutes === '00' ? `${Number(hours)} h` : `${Number(hours)} h ${minutes}`;
+}
+
 /** The Paris calendar day of an instant, YYYY-MM-DD, to group follow-ups by day. */
 export const parisDay = (d: Date | string) => toParisLocalInput(d).slice(0, 10);
 

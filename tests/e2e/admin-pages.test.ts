@@ -385,7 +385,7 @@ describe('administration, homes and password pages', () => {
         reportTriageDays: '5',
         smallCountThreshold: '5',
         retentionMonths: '24',
-        digestTime: '08:45',
+        digestTime: '09:15',
         workingStart: '09:00',
         workingEnd: '17:30',
       };
@@ -396,6 +396,18 @@ describe('administration, homes and password pages', () => {
       });
       expect(bad.status).toBe(400);
       expect(bad.text).toContain('href="#workingEnd"');
+      // The digest before the working day starts: refused on its field, in French.
+      const early = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...fields,
+        version,
+        digestTime: '08:45',
+      });
+      expect(early.status).toBe(400);
+      expect(early.text).toContain('href="#digestTime"');
+      expect(early.text).toContain(
+        'Saisissez une heure au format HH:MM, entre le début et la fin de la journée de travail (la fin exclue)',
+      );
+      expect(inputValue(early.text, 'digestTime')).toBe('08:45');
       const ok = await postForm(admin, '/admin/parametres', '/admin/parametres', {
         ...fields,
         version,
@@ -405,7 +417,7 @@ describe('administration, homes and password pages', () => {
         await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id),
       ).toMatchObject({
         followUpReminderDays: 4,
-        digestTime: '08:45',
+        digestTime: '09:15',
         workingHours: { start: '09:00', end: '17:30' },
       });
       // A form read before that save: 409, the typed values kept at the saved version, and the

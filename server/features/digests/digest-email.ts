@@ -17,7 +17,9 @@ export function digestLines(c: DigestCounts, partner: boolean): string[] {
     );
   if (c.escalations)
     lines.push(
-      `${plural(c.escalations, 'suivi', 'suivis')} de votre équipe en retard signalé${c.escalations > 1 ? 's' : ''} à vous`,
+      c.escalations > 1
+        ? `${c.escalations} suivis de votre équipe en retard qui vous ont été signalés`
+        : '1 suivi de votre équipe en retard qui vous a été signalé',
     );
   if (c.reports)
     lines.push(
@@ -29,16 +31,34 @@ export function digestLines(c: DigestCounts, partner: boolean): string[] {
 export const isEmpty = (c: DigestCounts) =>
   c.dueToday + c.overdue + c.referrals + c.escalations + c.reports === 0;
 
-/** The digest by email: the same lines as in the app, and links to the pages behind them. */
+/**
+ * Where a digest leads (in the app and by email): the page of its first line. A partner's inbox;
+ * the user's own follow-ups at /mes-actions, for workers and managers alike (a manager's `/` is
+ * the team's backlog); the referrals they sent still waiting an answer; a manager's backlog for
+ * escalated follow-ups; the triage queue for reports.
+ */
+export function digestLink(c: DigestCounts, partner: boolean): string {
+  if (partner) return '/orientations';
+  if (c.dueToday || c.overdue) return '/mes-actions';
+  if (c.referrals) return '/orientations?mine=true&status=requested';
+  if (c.escalations) return '/';
+  return '/signalements';
+}
+
+/**
+ * The digest by email: the same lines as in the app, and links to the page behind them (the
+ * in-app digest's own link, `digestLink`) and to the account page.
+ */
 export function digestEmail(m: {
   to: string;
   title: string;
   lines: string[];
   publicUrl: string;
-  partner: boolean;
+  /** The in-app digest's link: a path of the app. */
+  link: string;
   messageId: string;
 }): OutgoingEmail {
-  const open = m.partner ? `${m.publicUrl}/orientations` : `${m.publicUrl}/`;
+  const open = `${m.publicUrl}${m.link}`;
   const prefs = `${m.publicUrl}/mon-compte`;
   const privacy = 'Par discrétion, ce message ne nomme aucune personne suivie.';
   const text = [

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
@@ -10,8 +11,9 @@ import type { RuleSettingsSource } from '../deadlines/rule-settings';
 import type { NotificationService } from '../notifications/notification-service';
 import type { ReferralService } from '../referrals/referral-service';
 import type { UserService } from '../users/user-service';
-import { digestEmail, digestLines, isEmpty } from './digest-email';
+import { digestEmail, digestLines, digestLink, isEmpty } from './digest-email';
 import { type DigestCounts, type DigestRepository } from './digest-repository';
+import { receivesDigest } from './digest-roles';
 
 export interface DigestServiceDeps {
   knex: Knex;
@@ -63,6 +65,15 @@ export function createDigestService(deps: DigestServiceDeps) {
   }
 
   return {
+    /**
+     * When the user's digest comes: their structure's digest time ("HH:MM", Paris), each working
+     * day; null for a role that gets none (the account page offers the digest to the others).
+     */
+    async scheduleFor(actor: Actor): Promise<{ time: string } | null> {
+      if (!receivesDigest(actor.role)) return null;
+      return { time: (await ruleSettings(knex, actor.structureId)).digestTime };
+    },
+
     /** Plans the next digest of every structure that has none pending; how many were planned. */
     async ensurePlanned(): Promise<number> {
       const ids: string[] = [];
@@ -120,7 +131,7 @@ export function createDigestService(deps: DigestServiceDeps) {
           dueMoment: dueAt,
           title: dayTitle(dueAt),
           body: digestLines(counts, user.role === 'partner').join(LINE_SEPARATOR),
-          link: user.role === 'partner' ? '/orientations' : '/',
+          link: digestLink(counts, user.role === 'partner'),
         });
         sent += 1;
         // Already there: a run whose status was lost; its email was planned with it.
@@ -166,7 +177,8 @@ export function createDigestService(deps: DigestServiceDeps) {
           title: digest.title,
           lines: String(digest.body).split(LINE_SEPARATOR),
           publicUrl,
-          partner: user.role === 'partner',
+          // Every digest is written with its link; the home page should one lack it.
+          link: digest.link ?? '/',
           messageId,
         }),
       );

@@ -21,6 +21,9 @@ import type { FollowUpService } from './follow-up-service';
 
 const DAY_MS = 86_400_000;
 
+/** "1 jour ouvré", "3 jours ouvrés": how late a follow-up is, in its notices' titles. */
+const businessDays = (days: number) => `${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`;
+
 export interface FollowUpReminderServiceDeps {
   audit: AuditTrail;
   followUps: Pick<FollowUpRepository, 'lock' | 'findById' | 'hasOrigin' | 'lockMany'>;
@@ -221,7 +224,7 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
         notice(deadline, f, {
           recipientId: f.assigneeId,
           kind: NOTIFY_FOLLOW_UP_OVERDUE,
-          title: `Suivi en retard de ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'} : ${f.title}`,
+          title: `Suivi en retard de ${businessDays(days)} : ${f.title}`,
         }),
       );
       return done();
@@ -337,7 +340,7 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
         await noticeAbout(trx, deadline, f, {
           recipientId: m.id,
           kind: NOTIFY_FOLLOW_UP_ESCALATED,
-          title: `Suivi en retard de ${days} jours ouvrés (${f.assigneeName ?? 'sans responsable'}) : ${f.title}`,
+          title: `Suivi en retard de ${businessDays(days)} (${f.assigneeName ?? 'sans responsable'}) : ${f.title}`,
         });
       }
       return done();

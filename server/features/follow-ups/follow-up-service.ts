@@ -16,7 +16,7 @@ import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { NotificationService } from '../notifications/notification-service';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
-import { NOTIFY_FOLLOW_UP_OVERDUE } from '../deadlines/rule-kinds';
+import { NOTIFY_FOLLOW_UP_ESCALATED, NOTIFY_FOLLOW_UP_OVERDUE } from '../deadlines/rule-kinds';
 import type { PersonService } from '../persons/person-service';
 import type { UserService } from '../users/user-service';
 import { type FollowUpRepository, type FollowUp, type FollowUpPatch } from './follow-up-repository';
@@ -29,6 +29,9 @@ import {
   type ReassignFollowUpsInput,
   type UpdateFollowUpInput,
 } from './follow-up-schemas';
+
+/** The notices about a follow-up's due moment, which go when it moves (see replan). */
+const WITHDRAWN_ON_REPLAN = [FOLLOW_UP_DUE, NOTIFY_FOLLOW_UP_OVERDUE, NOTIFY_FOLLOW_UP_ESCALATED];
 
 export interface FollowUpServiceDeps {
   audit: AuditTrail;
@@ -115,7 +118,12 @@ export function createFollowUpService({
     return f ? view(actor, f) : null;
   }
 
-  /** The pending due moment moves with a follow-up, and its "Suivi à faire" goes with the old one. */
+  /**
+   * The pending due moment moves with a follow-up, and the notices of the old one go: its "Suivi
+   * à faire", its overdue reminder and its escalation to the managers (whose digest counts it).
+   * Their deadlines, planned again, bring them back where they still apply: to the assignee and
+   * the managers of now, for a moment still past.
+   */
   async function replan(
     trx: Knex.Transaction,
     outbox: OutboxWriter,
@@ -124,8 +132,7 @@ export function createFollowUpService({
     dueAt: Date | null,
   ) {
     await planner.cancelFollowUp(outbox, id);
-    await notifications.withdrawInTransaction(trx, FOLLOW_UP_DUE, 'follow_up', id);
-    await notifications.withdrawInTransaction(trx, NOTIFY_FOLLOW_UP_OVERDUE, 'follow_up', id);
+    await notifications.withdrawInTransaction(trx, WITHDRAWN_ON_REPLAN, 'follow_up', id);
     if (dueAt) await planner.planFollowUp(trx, outbox, actor.structureId, id, dueAt);
   }
 
@@ -233,7 +240,8 @@ export function createFollowUpService({
             dueMoment: now,
             title: `${moved.length} suivis vous ont été confiés par ${actor.name}`,
             body: `Pour ${personCount} ${personCount > 1 ? 'personnes' : 'personne'} : retrouvez-les dans « Mes actions ».`,
-            link: '/',
+            // "Mes actions" of every staff role: a manager's `/` is the team's backlog.
+            link: '/mes-actions',
           },
     );
   }

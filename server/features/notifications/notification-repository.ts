@@ -134,15 +134,16 @@ export function createNotificationRepository() {
       return Number(unread);
     },
 
-    /** A subject's notifications of a kind that no longer hold (a follow-up moved or rescheduled). */
+    /** A subject's notifications of kinds that no longer hold (a follow-up moved or rescheduled). */
     async removeForSubject(
       db: Db,
-      kind: string,
+      kinds: readonly string[],
       subjectType: string,
       subjectId: string,
     ): Promise<void> {
       await db('notifications')
-        .where({ kind, subject_type: subjectType, subject_id: subjectId })
+        .where({ subject_type: subjectType, subject_id: subjectId })
+        .whereIn('kind', kinds)
         .del();
     },
 

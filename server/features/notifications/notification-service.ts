@@ -61,14 +61,14 @@ export function createNotificationService(deps: {
     async forgetOnRoleChange(trx: Knex.Transaction, userId: string, role: Role) {
       if (!NOTIFIED_ROLES.includes(role)) await notifications.removeAllFor(trx, userId);
     },
-    /** Inside the caller's transaction: a subject's notifications of a kind that no longer hold. */
+    /** Inside the caller's transaction: a subject's notifications of kinds that no longer hold. */
     async withdrawInTransaction(
       trx: Knex.Transaction,
-      kind: string,
+      kinds: readonly string[],
       subjectType: string,
       subjectId: string,
     ) {
-      await notifications.removeForSubject(trx, kind, subjectType, subjectId);
+      await notifications.removeForSubject(trx, kinds, subjectType, subjectId);
     },
     async markRead(recipientId: string, id: string) {
       const n = await notifications.markRead(deps.knex, recipientId, id, deps.clock.now());

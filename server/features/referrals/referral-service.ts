@@ -107,6 +107,35 @@ const PARTNER_ANSWERS: readonly ReferralStatus[] = [
   'failed',
 ];
 
+/**
+ * What the requester is told when the partner moves their referral, or when it expires: the
+ * partner and what happened, never the person (the title may go out by email). A move into
+ * `in_progress` from `on_hold` is a resumption.
+ */
+function requesterNoticeTitle(
+  from: ReferralStatus,
+  to: ReferralStatus,
+  partnerName: string | null,
+): string {
+  const who = partnerName ?? 'Le partenaire';
+  const by = partnerName ?? 'le partenaire';
+  switch (to) {
+    case 'in_progress':
+      return from === 'on_hold'
+        ? `${who} a repris l’accompagnement`
+        : `${who} a commencé l’accompagnement`;
+    case 'on_hold':
+      return `${who} a mis l’orientation en pause`;
+    case 'failed':
+      return `${who} indique que l’orientation n’a pas abouti`;
+    case 'expired':
+      return `Orientation vers ${by} expirée sans réponse`;
+    default:
+      // Acceptée, refusée, réalisée par…
+      return `Orientation ${STATUS_LABELS[to].toLowerCase()} par ${by}`;
+  }
+}
+
 export function createReferralService(deps: ReferralServiceDeps) {
   const { audit } = deps;
   const { knex, uow, persons, users, consents, notifications, partners } = deps;
@@ -276,8 +305,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
     const expiredFollowed =
       to === 'expired' && !fileNotFollowed(await persons.lock(trx, row.structureId, row.personId));
     if (row.requesterId && (partnerAnswered || expiredFollowed)) {
-      const partnerName = (await partners.nameOf(trx, row.partnerId)) ?? 'le partenaire';
-      // The title names the partner and the status, never the person: it may go out by email.
+      const partnerName = await partners.nameOf(trx, row.partnerId);
       await notifications.notifyInTransaction(trx, {
         structureId: row.structureId,
         recipientId: row.requesterId,
@@ -285,10 +313,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         subjectType: 'referral',
         subjectId: row.id,
         dueMoment: now,
-        title:
-          to === 'expired'
-            ? `Orientation vers ${partnerName} expirée sans réponse`
-            : `Orientation ${STATUS_LABELS[to].toLowerCase()} par ${partnerName}`,
+        title: requesterNoticeTitle(row.status, to, partnerName),
         link: `/orientations/${row.id}`,
       });
     }

@@ -92,7 +92,9 @@ export const settingsFields = z
     noContactDays: days(365),
     noContactCloseDays: days(730).meta({ description: 'More than noContactDays' }),
     reportTriageDays: days(60),
-    digestTime: time(),
+    digestTime: time().meta({
+      description: 'Within workingHours: from its start, before its end',
+    }),
     workingHours: z
       .object({ start: time(), end: time() })
       .strict()
@@ -184,6 +186,14 @@ function checkOrder(s: StructureSettings, ctx: z.RefinementCtx) {
       code: 'custom',
       path: ['noContactCloseDays'],
       message: 'must be more than noContactDays',
+    });
+  // A partner user's digest email is never sent out of working hours: at a digest time outside
+  // them, partners would get none at all. ("HH:MM" strings compare as the times they are.)
+  if (s.digestTime < s.workingHours.start || s.digestTime >= s.workingHours.end)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['digestTime'],
+      message: 'must be within workingHours (from start, before end)',
     });
 }
 

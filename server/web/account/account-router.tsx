@@ -5,6 +5,7 @@ import type { Deps } from '../../container';
 import type { TwoFactorStatus } from '../../features/two-factor/two-factor-service';
 import type { Preferences } from '../../features/users/user-preference-service';
 import { parseInput } from '../../lib/validate';
+import { formatTimeOfDay } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -18,10 +19,13 @@ type Services = Deps['services'];
 function AccountPage({
   ctx,
   prefs,
+  digest,
   twoFactor,
 }: {
   ctx: PageContext;
   prefs: Preferences;
+  /** When the user's daily digest comes; null for a role that gets none. */
+  digest: { time: string } | null;
   twoFactor: TwoFactorStatus;
 }) {
   return (
@@ -30,36 +34,7 @@ function AccountPage({
       <p>
         {ctx.actor?.name} — {ctx.actor?.email}
       </p>
-      <section class="fr-mb-5w" aria-labelledby="preferences">
-        <h2 id="preferences" class="fr-h4">
-          Point du jour
-        </h2>
-        <p>
-          Chaque jour ouvré à 8 h 30, s’il y a quelque chose à faire, un point du jour (suivis du
-          jour et en retard, orientations en attente) arrive dans vos notifications. Il peut aussi
-          vous être envoyé par courriel ; il ne nomme alors aucune personne.
-        </p>
-        <form method="post" action="/mon-compte">
-          <Csrf token={ctx.csrfToken} />
-          <div class="fr-fieldset__element">
-            <div class="fr-checkbox-group">
-              <input
-                type="checkbox"
-                id="emailNotifications"
-                name="emailNotifications"
-                value="true"
-                checked={prefs.emailNotifications}
-              />
-              <label class="fr-label" for="emailNotifications">
-                Recevoir aussi le point du jour par courriel
-              </label>
-            </div>
-          </div>
-          <button type="submit" class="fr-btn fr-mt-2w">
-            Enregistrer
-          </button>
-        </form>
-      </section>
+      {digest ? <DigestSection ctx={ctx} prefs={prefs} time={digest.time} /> : null}
       <section class="fr-mb-5w" aria-labelledby="double-authentification">
         <h2 id="double-authentification" class="fr-h4">
           Double authentification
@@ -95,23 +70,68 @@ function AccountPage({
   );
 }
 
+/** The daily digest and whether it also comes by email. */
+function DigestSection({
+  ctx,
+  prefs,
+  time,
+}: {
+  ctx: PageContext;
+  prefs: Preferences;
+  time: string;
+}) {
+  return (
+    <section class="fr-mb-5w" aria-labelledby="preferences">
+      <h2 id="preferences" class="fr-h4">
+        Point du jour
+      </h2>
+      <p>
+        Chaque jour ouvré à {formatTimeOfDay(time)}, s’il y a quelque chose à faire, un point du
+        jour (suivis du jour et en retard, orientations en attente) arrive dans vos notifications.
+        Il peut aussi vous être envoyé par courriel ; il ne nomme alors aucune personne.
+      </p>
+      <form method="post" action="/mon-compte">
+        <Csrf token={ctx.csrfToken} />
+        <div class="fr-fieldset__element">
+          <div class="fr-checkbox-group">
+            <input
+              type="checkbox"
+              id="emailNotifications"
+              name="emailNotifications"
+              value="true"
+              checked={prefs.emailNotifications}
+            />
+            <label class="fr-label" for="emailNotifications">
+              Recevoir aussi le point du jour par courriel
+            </label>
+          </div>
+        </div>
+        <button type="submit" class="fr-btn fr-mt-2w">
+          Enregistrer
+        </button>
+      </form>
+    </section>
+  );
+}
+
 const preferencesForm = z
   .object({ _csrf: z.string(), emailNotifications: z.literal('true').optional() })
   .strict();
 
 /**
- * Everyone's own account page: whether the daily digest also comes by email, the second factor,
- * and a partner user's API tokens.
+ * Everyone's own account page: when the daily digest comes and whether it also comes by email
+ * (for the roles that get one), the second factor, and a partner user's API tokens.
  */
 export function accountWebRouter(services: Services): Router {
   const r = Router();
   r.get('/mon-compte', isAuthenticated(), async (req, res) => {
-    const [prefs, twoFactor, ctx] = await Promise.all([
+    const [prefs, digest, twoFactor, ctx] = await Promise.all([
       services.preferences.get(actorOf(req)),
+      services.digests.scheduleFor(actorOf(req)),
       services.twoFactor.status(actorOf(req)),
       pageContext(req, services.notifications),
     ]);
-    sendPage(res, <AccountPage ctx={ctx} prefs={prefs} twoFactor={twoFactor} />);
+    sendPage(res, <AccountPage ctx={ctx} prefs={prefs} digest={digest} twoFactor={twoFactor} />);
   });
   r.post('/mon-compte', isAuthenticated(), csrf.csrfSynchronisedProtection, async (req, res) => {
     // A value the form never sends answers 400 (the bad-request page), not 404.

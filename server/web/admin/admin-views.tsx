@@ -625,7 +625,7 @@ export function SettingsPage({
             Horaires
           </legend>
           <div class="fr-fieldset__element">
-            {field('digestTime', 'text', 'Format HH:MM, par exemple 08:30')}
+            {field('digestTime', 'text', 'Format HH:MM, pendant la journée de travail')}
           </div>
           <div class="fr-fieldset__element">{field('workingStart', 'text', 'Format HH:MM')}</div>
           <div class="fr-fieldset__element">{field('workingEnd', 'text', 'Format HH:MM')}</div>

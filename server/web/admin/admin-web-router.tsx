@@ -49,7 +49,8 @@ const TEAM_MESSAGES: Record<string, string> = {
   managerIds: 'Choisissez des cadres actifs de la structure',
 };
 const SETTINGS_MESSAGES: Record<string, string> = {
-  digestTime: 'Saisissez une heure au format HH:MM, par exemple 08:30',
+  digestTime:
+    'Saisissez une heure au format HH:MM, entre le début et la fin de la journée de travail (la fin exclue)',
   accessibilityLevel: 'Choisissez un niveau de conformité',
   accessibilityAuditDate: 'Saisissez une date au format AAAA-MM-JJ, ou laissez vide',
   publisherAddress: 'Saisissez au plus 500 caractères',

@@ -85,6 +85,30 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
     });
   });
 
+  it('when a manager hands several follow-ups to another manager, then the notice leads to their « Mes actions », not to the team’s backlog at /', async () => {
+    const colleague = await createUser(team.structure.id, 'manager');
+    const person = await createPerson(worker, { alias: 'Femme ~40 ans, quai Ligny' });
+    const ids = [
+      await plan(person.id, '2026-11-30T09:00:00Z', 'Appeler la CAF'),
+      await plan(person.id, '2026-12-02T09:00:00Z', 'Envoyer le courrier'),
+    ];
+    const res = await reassign(manager, { toAssigneeId: colleague.id, ids });
+    expect(res.status).toBe(200);
+    const [told] = await testKnex()('notifications').where({
+      recipient_id: colleague.id,
+      kind: 'follow_up.reassigned',
+    });
+    expect(told).toMatchObject({
+      title: `2 suivis vous ont été confiés par ${team.manager.name}`,
+      link: '/mes-actions',
+    });
+    // Where the colleague finds them.
+    const page = await (await loginAs(ctx.app, colleague.email)).get(told.link);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Appeler la CAF');
+    expect(page.text).toContain('Envoyer le courrier');
+  });
+
   it("when a leaver's work moves with referents, then all their open follow-ups and files go to the colleague, told once", async () => {
     const leaver = await createUser(team.structure.id, 'worker');
     const a = await createPerson(manager, { alias: 'A', referentId: leaver.id });
@@ -133,6 +157,7 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
       title: `2 suivis vous ont été confiés par ${team.manager.name}`,
     });
     expect(told[0].body).toBe('Pour 2 personnes : retrouvez-les dans « Mes actions ».');
+    expect(told[0].link).toBe('/mes-actions');
     const files = await testKnex()('notifications').where({
       recipient_id: team.worker2.id,
       kind: 'person.referent_reassigned',

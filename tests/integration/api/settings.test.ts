@@ -91,14 +91,31 @@ describe('structure settings API', () => {
     expect((await w.agents.admin.get('/api/settings')).body.version).toBe(1);
   });
 
+  it('when the digest time would fall outside working hours, then 400 naming digestTime, whichever of the two the change sends', async () => {
+    const cases: Record<string, unknown>[] = [
+      // Working hours stored: 08:30 to 18:00, the end excluded.
+      { version: 1, digestTime: '07:45' },
+      { version: 1, digestTime: '18:00' },
+      { version: 1, digestTime: '19:00', workingHours: { start: '08:30', end: '19:00' } },
+      // Working hours moved past the stored digest time (08:30).
+      { version: 1, workingHours: { start: '09:00', end: '18:00' } },
+    ];
+    for (const body of cases) {
+      const res = await w.agents.admin.patch('/api/settings').send(body);
+      expect(res.status).toBe(400);
+      expect(fields(res)).toEqual(['digestTime']);
+    }
+    expect((await w.agents.admin.get('/api/settings')).body.version).toBe(1);
+  });
+
   it('when an admin changes some settings, then the others stay, the version moves on, it is audited, and another structure is untouched', async () => {
     const res = await w.agents.admin
       .patch('/api/settings')
-      .send({ version: 1, noContactDays: 45, digestTime: '09:00' });
+      .send({ version: 1, noContactDays: 45, digestTime: '09:30' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({
       noContactDays: 45,
-      digestTime: '09:00',
+      digestTime: '09:30',
       followUpReminderDays: 3,
       version: 2,
     });
@@ -347,18 +364,18 @@ describe('structure settings API', () => {
           .where({ subject_id: w.team.structure.id, kind: DIGEST_DAILY, status: 'pending' })
           .select('id', 'due_at') as Promise<{ id: string; due_at: Date }[]>;
       const [planned] = await digestOf();
-      // Tuesday 24 November 10:00 in Paris: the next digest is Wednesday's, at 09:00 (set above).
-      expect(new Date(planned.due_at).toISOString()).toBe('2026-11-25T08:00:00.000Z');
+      // Tuesday 24 November 10:00 in Paris: the next digest is Wednesday's, at 09:30 (set above).
+      expect(new Date(planned.due_at).toISOString()).toBe('2026-11-25T08:30:00.000Z');
 
       const version = (await w.agents.admin.get('/api/settings')).body.version;
       const res = await w.agents.admin
         .patch('/api/settings')
-        .send({ version, digestTime: '07:45' });
+        .send({ version, digestTime: '10:45' });
       expect(res.status).toBe(200);
 
       const moved = await digestOf();
       expect(moved).toHaveLength(1);
-      expect(new Date(moved[0].due_at).toISOString()).toBe('2026-11-25T06:45:00.000Z');
+      expect(new Date(moved[0].due_at).toISOString()).toBe('2026-11-25T09:45:00.000Z');
       expect(await ctx.deps.queue.getJob(deadlineJobId(planned.id))).toBeUndefined();
       expect(await ctx.deps.queue.getJob(deadlineJobId(moved[0].id))).toBeDefined();
     });
@@ -410,7 +427,7 @@ describe('structure settings API', () => {
       let status = 0;
       const statements = await statementsDuring(async () => {
         status = (
-          await w.agents.admin.patch('/api/settings').send({ version, digestTime: '08:15' })
+          await w.agents.admin.patch('/api/settings').send({ version, digestTime: '10:15' })
         ).status;
       });
       expect(status).toBe(200);

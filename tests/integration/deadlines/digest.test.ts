@@ -3,6 +3,7 @@ import {
   DIGEST_DAILY,
   DIGEST_EMAIL,
   NOTIFY_DIGEST,
+  NOTIFY_FOLLOW_UP_ESCALATED,
 } from '../../../server/features/deadlines/rule-kinds';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
@@ -17,6 +18,13 @@ import { advanceTo, paris } from './time-machine';
 const START = paris('2026-12-24T08:00:00');
 const ALIAS = 'Homme ~60 ans, quai Ligny';
 const TITLE = 'Rappeler pour le dossier APL';
+
+/** The line of a digest email that says where to see it. */
+const linkLine = (text: string) =>
+  text
+    .split(/\r?\n/)
+    .find((l) => l.startsWith('Pour les voir'))
+    ?.trim();
 
 const digestsOf = (userId: string) =>
   testKnex()('notifications')
@@ -46,6 +54,7 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       .post(`/api/persons/${person.body.id}/follow-ups`)
       .send({ dueAt: dueAt.toISOString(), title: TITLE, allowPast: true });
     expect(res.status).toBe(201);
+    return res.body.id as string;
   }
 
   beforeAll(async () => {
@@ -125,10 +134,12 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     expect(mine).toMatchObject({
       title: 'Votre point du jour du jeudi 24 décembre',
       body: '1 suivi à faire aujourd’hui · 1 suivi en retard',
-      link: '/',
+      link: '/mes-actions',
     });
+    // Escalations only: the team's backlog, a manager's home.
     expect((await digestsOf(w.manager.id))[0]).toMatchObject({
-      body: '1 suivi de votre équipe en retard signalé à vous',
+      body: '1 suivi de votre équipe en retard qui vous a été signalé',
+      link: '/',
     });
     expect((await digestsOf(w.partner.id))[0]).toMatchObject({
       body: '1 demande d’orientation en attente de votre réponse',
@@ -166,10 +177,14 @@ describe('the daily digest at 08:30 on working days, through the real worker and
     expect(email.subject).toBe('aller-vers : votre point du jour du jeudi 24 décembre');
     expect(email.text).toContain('- 1 suivi à faire aujourd’hui');
     expect(email.text).toContain('- 1 suivi en retard');
-    expect(email.text).toContain(`${ctx.config.publicUrl}/`);
+    expect(linkLine(email.text)).toBe(`Pour les voir : ${ctx.config.publicUrl}/mes-actions`);
+    expect(email.html).toContain(`href="${ctx.config.publicUrl}/mes-actions"`);
     expect(email.text).toContain(`${ctx.config.publicUrl}/mon-compte`);
     expect(byRecipient.get(w.manager.email)!.text).toContain(
-      '- 1 suivi de votre équipe en retard signalé à vous',
+      '- 1 suivi de votre équipe en retard qui vous a été signalé',
+    );
+    expect(linkLine(byRecipient.get(w.manager.email)!.text)).toBe(
+      `Pour les voir : ${ctx.config.publicUrl}/`,
     );
     for (const e of emails) {
       // Counts and links only: neither the person nor the follow-up's own words.
@@ -233,5 +248,112 @@ describe('the daily digest at 08:30 on working days, through the real worker and
         .map((e) => e.to[0])
         .sort(),
     ).toEqual([w.manager.email, w.partner.email].sort());
+  });
+  describe('a manager’s escalation line', () => {
+    /** A structure of two teams, each led by its manager, at the clock's moment. */
+    async function twoTeams() {
+      const t = await createTeam();
+      const lead2 = await createUser(t.structure.id, 'manager');
+      const [a, b] = await testKnex()('teams')
+        .insert([
+          { structure_id: t.structure.id, name: 'Équipe mobile' },
+          { structure_id: t.structure.id, name: 'Accueil' },
+        ])
+        .returning('id');
+      await testKnex()('team_members').insert([
+        { team_id: a.id, user_id: t.worker.id, is_lead: false },
+        { team_id: a.id, user_id: t.manager.id, is_lead: true },
+        { team_id: b.id, user_id: t.worker2.id, is_lead: false },
+        { team_id: b.id, user_id: lead2.id, is_lead: true },
+      ]);
+      return { ...t, lead2 };
+    }
+    const escalatedTo = (userId: string) =>
+      testKnex()('notifications')
+        .where({ recipient_id: userId, kind: NOTIFY_FOLLOW_UP_ESCALATED })
+        .pluck('subject_id');
+    const digestOn = (userId: string, at: Date) =>
+      testKnex()('notifications')
+        .where({ recipient_id: userId, kind: NOTIFY_DIGEST, due_moment: at })
+        .first('body', 'link');
+    let t: Awaited<ReturnType<typeof twoTeams>>;
+    let late: string;
+
+    it('when escalated follow-ups are rescheduled to next week or handed to another team, then the manager’s digest counts only the one still late in their team, and the other team’s manager counts the one handed over', async () => {
+      t = await twoTeams();
+      // Its first digest, Tuesday's, planned now rather than by the worker's next loop.
+      expect(await ctx.deps.services.digests.ensurePlanned()).toBe(1);
+      // Monday 28 December: three follow-ups late since 9 December, escalated (on the 23rd) to
+      // the manager leading the worker's team.
+      const now = clock.now();
+      const [moved, handed] = [
+        await plan(t.worker.email, paris('2026-12-09T10:00:00')),
+        await plan(t.worker.email, paris('2026-12-09T10:00:00')),
+      ];
+      late = await plan(t.worker.email, paris('2026-12-09T10:00:00'));
+      // And the manager's own follow-up, due on Tuesday.
+      await plan(t.manager.email, paris('2026-12-29T14:00:00'));
+      await advanceTo(ctx, clock, now);
+      expect((await escalatedTo(t.manager.id)).sort()).toEqual([moved, handed, late].sort());
+
+      const worker = await loginAs(ctx.app, t.worker.email);
+      const nextWeek = await worker
+        .patch(`/api/follow-ups/${moved}`)
+        .send({ dueAt: paris('2027-01-04T10:00:00').toISOString() });
+      expect(nextWeek.status).toBe(200);
+      const manager = await loginAs(ctx.app, t.manager.email);
+      const toOtherTeam = await manager
+        .patch(`/api/follow-ups/${handed}`)
+        .send({ assigneeId: t.worker2.id });
+      expect(toOtherTeam.status).toBe(200);
+      await advanceTo(ctx, clock, now);
+      // The escalations of the old due moment and of the old team are withdrawn; the one handed
+      // over is escalated again, to the manager leading its new team.
+      expect(await escalatedTo(t.manager.id)).toEqual([late]);
+      expect(await escalatedTo(t.lead2.id)).toEqual([handed]);
+      // A notice left by a reschedule before they were withdrawn counts no more either: it was
+      // escalated from a due moment the follow-up no longer has.
+      await testKnex()('notifications').insert({
+        structure_id: t.structure.id,
+        recipient_id: t.manager.id,
+        kind: NOTIFY_FOLLOW_UP_ESCALATED,
+        subject_type: 'follow_up',
+        subject_id: moved,
+        due_moment: paris('2026-12-23T10:00:00'),
+        title: 'Suivi en retard de 10 jours ouvrés',
+        link: '/',
+      });
+
+      const tuesday = paris('2026-12-29T08:30:00');
+      await advanceTo(ctx, clock, tuesday);
+      // The manager's own follow-up first: "Mes actions", not the team's backlog at "/".
+      expect(await digestOn(t.manager.id, tuesday)).toEqual({
+        body: '1 suivi à faire aujourd’hui · 1 suivi de votre équipe en retard qui vous a été signalé',
+        link: '/mes-actions',
+      });
+      expect(await digestOn(t.lead2.id, tuesday)).toEqual({
+        body: '1 suivi de votre équipe en retard qui vous a été signalé',
+        link: '/',
+      });
+      await waitFor(
+        async () => digestEmails().some((e) => e.to[0] === t.manager.email),
+        'the manager’s digest email',
+      );
+      expect(linkLine(digestEmails().find((e) => e.to[0] === t.manager.email)!.text)).toBe(
+        `Pour les voir : ${ctx.config.publicUrl}/mes-actions`,
+      );
+    });
+
+    it('when a manager is made worker, then their digest has no escalation line, while a manager’s still has', async () => {
+      await testKnex()('users').where({ id: t.manager.id }).update({ role: 'worker' });
+      const wednesday = paris('2026-12-30T08:30:00');
+      await advanceTo(ctx, clock, wednesday);
+      expect(await escalatedTo(t.manager.id)).toContain(late);
+      // Their own follow-up of Tuesday, late now, and nothing of the team.
+      expect((await digestOn(t.manager.id, wednesday))?.body).toBe('1 suivi en retard');
+      expect((await digestOn(t.lead2.id, wednesday))?.body).toBe(
+        '1 suivi de votre équipe en retard qui vous a été signalé',
+      );
+    });
   });
 });

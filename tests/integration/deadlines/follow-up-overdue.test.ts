@@ -123,6 +123,27 @@ describe('overdue follow-ups: a reminder at 3 business days, an escalation to th
     expect(await notes(w.worker.id, NOTIFY_FOLLOW_UP_OVERDUE)).toHaveLength(1);
   });
 
+  it('when an escalation comes one business day after the due moment, then its title says it in the singular', async () => {
+    const w = await world();
+    const { followUpId } = await plan(w.worker.email, paris('2026-12-07T10:00:00'));
+    // Planned by hand one business day after the due moment (the settings' shortest is two).
+    const [early] = await testKnex()('deadlines')
+      .insert({
+        structure_id: w.structure.id,
+        kind: FOLLOW_UP_ESCALATE,
+        subject_type: 'follow_up',
+        subject_id: followUpId,
+        due_at: paris('2026-12-08T10:00:00'),
+      })
+      .returning('id');
+    await ctx.deps.relay.enqueue([early.id]);
+    await advanceTo(ctx, clock, paris('2026-12-08T10:00:00'));
+    const [escalation] = await notes(w.manager.id, NOTIFY_FOLLOW_UP_ESCALATED);
+    expect(escalation.title).toBe(
+      `Suivi en retard de 1 jour ouvré (${w.worker.name}) : Rappeler pour le dossier APL`,
+    );
+  });
+
   it('when public holidays and a weekend come in between, then the reminder waits for the third business day', async () => {
     const w = await world();
     // Wednesday 23 December: Christmas (Friday 25) and the weekend do not count.

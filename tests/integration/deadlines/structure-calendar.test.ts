@@ -70,7 +70,7 @@ describe('each structure’s business calendar', () => {
   });
 
   it('when a structure works 09:30-17:00, then a follow-up’s overdue reminder is planned at 09:30', async () => {
-    const w = await world({ workingHours: { start: '09:30', end: '17:00' } });
+    const w = await world({ workingHours: { start: '09:30', end: '17:00' }, digestTime: '09:30' });
     const person = await createPerson(w.agents.worker);
     // Monday 13 April before opening: three business days later, Thursday 16 April.
     const res = await w.agents.worker
@@ -83,7 +83,7 @@ describe('each structure’s business calendar', () => {
   });
 
   it('when a structure works 09:30-17:00, then a person’s no-contact follow-up is planned within those hours', async () => {
-    const w = await world({ workingHours: { start: '09:30', end: '17:00' } });
+    const w = await world({ workingHours: { start: '09:30', end: '17:00' }, digestTime: '09:30' });
     // Created Thursday 20:00: 30 days later is Saturday 2 May, so Monday 4 May at opening.
     const person = await createPerson(w.agents.worker);
     expect(await pendingDue(person.id, 'person.no_contact')).toEqual([

@@ -276,10 +276,11 @@ describe('referral state machine, transition by transition', () => {
   it.each([
     ['requested', 'accepted', 'Orientation acceptée par Banque alimentaire'],
     ['requested', 'rejected', 'Orientation refusée par Banque alimentaire'],
-    ['accepted', 'in_progress', 'Orientation en cours par Banque alimentaire'],
-    ['accepted', 'on_hold', 'Orientation en pause par Banque alimentaire'],
+    ['accepted', 'in_progress', 'Banque alimentaire a commencé l’accompagnement'],
+    ['on_hold', 'in_progress', 'Banque alimentaire a repris l’accompagnement'],
+    ['accepted', 'on_hold', 'Banque alimentaire a mis l’orientation en pause'],
     ['in_progress', 'completed', 'Orientation réalisée par Banque alimentaire'],
-    ['on_hold', 'failed', 'Orientation échouée par Banque alimentaire'],
+    ['on_hold', 'failed', 'Banque alimentaire indique que l’orientation n’a pas abouti'],
   ] as const)(
     'when the partner user moves a referral from %s to %s, then the requester is notified once, without any personal data',
     async (from, to, title) => {

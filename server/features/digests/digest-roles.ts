@@ -1,0 +1,19 @@
+import type { Role } from '../../auth/actor';
+
+/**
+ * The roles that get the daily digest: staff (their follow-ups and referrals, and for managers
+ * the escalations and reports waiting triage) and partner users (their inbox). Observers and
+ * admins follow nobody, so nothing of theirs is ever due. One list, read by the digest's
+ * recipients and by the account page that offers the digest by email.
+ */
+export const DIGEST_ROLES: readonly Role[] = ['worker', 'manager', 'partner'];
+
+/** Whether a user of this role gets the daily digest. */
+export const receivesDigest = (role: Role): boolean => DIGEST_ROLES.includes(role);
+
+/**
+ * Whether a user of this role gets a manager's lines: the follow-ups escalated to them and the
+ * reports escalated for triage. Their notifications stay with a user whose role changes, but
+ * count in the digest only while they are a manager.
+ */
+export const receivesEscalations = (role: Role): boolean => role === 'manager';

@@ -12,7 +12,14 @@ import {
 } from '../../features/rights/right-schemas';
 import { hasCode, NotFoundError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { ANONYMISED_TEXT, archiveForm, parseWith, compact, formValues, versionField } from '../forms';
+import {
+  ANONYMISED_TEXT,
+  archiveForm,
+  parseWith,
+  compact,
+  formValues,
+  versionField,
+} from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, staff } from '../page-helpers';
 import type { RenderPerson } from '../persons/person-file-router';

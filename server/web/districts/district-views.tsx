@@ -2,6 +2,7 @@ import type { District } from '../../features/districts/district-repository';
 import { formatDate } from '../format';
 import {
   Checkbox,
+  ArchiveForm,
   Csrf,
   ErrorSummary,
   Section,
@@ -100,15 +101,14 @@ function DistrictItem({
           </button>
         </form>
       </details>
-      <form method="post" action={`/admin/quartiers/${d.id}/archive`}>
-        <Csrf token={ctx.csrfToken} />
-        <input type="hidden" name="version" value={String(d.version)} />
-        <input type="hidden" name="archived" value={d.archivedAt ? 'false' : 'true'} />
-        <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary fr-mt-1w">
-          {d.archivedAt ? 'Restaurer' : 'Archiver'}
-          <span class="fr-sr-only"> : {d.name}</span>
-        </button>
-      </form>
+      <ArchiveForm
+        action={`/admin/quartiers/${d.id}/archive`}
+        csrfToken={ctx.csrfToken}
+        version={d.version}
+        archived={!!d.archivedAt}
+        name={d.name}
+        class="fr-mt-1w"
+      />
     </li>
   );
 }

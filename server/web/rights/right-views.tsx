@@ -9,6 +9,7 @@ import {
 import type { PersonRight } from '../../features/rights/right-service';
 import { formatDate, formatDateTime } from '../format';
 import {
+  ArchiveForm,
   Csrf,
   emptyForm,
   ErrorSummary,
@@ -353,15 +354,13 @@ export function AdminRightsPage({
                       Renommer<span class="fr-sr-only"> : {r.label}</span>
                     </button>
                   </form>
-                  <form method="post" action={`/admin/droits/${r.code}/archive`}>
-                    <Csrf token={ctx.csrfToken} />
-                    <input type="hidden" name="version" value={String(r.version)} />
-                    <input type="hidden" name="archived" value={r.archivedAt ? 'false' : 'true'} />
-                    <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary">
-                      {r.archivedAt ? 'Restaurer' : 'Archiver'}
-                      <span class="fr-sr-only"> : {r.label}</span>
-                    </button>
-                  </form>
+                  <ArchiveForm
+                    action={`/admin/droits/${r.code}/archive`}
+                    csrfToken={ctx.csrfToken}
+                    version={r.version}
+                    archived={!!r.archivedAt}
+                    name={r.label}
+                  />
                 </div>
               </li>
             );

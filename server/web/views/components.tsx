@@ -223,6 +223,34 @@ export function Csrf({ token }: { token: string }) {
 }
 
 /**
+ * The archive or restore button of a row of an admin list (the rights catalogue, the districts),
+ * posting what `archiveForm` (web/forms.ts) reads: the row's version and which way it goes.
+ */
+export function ArchiveForm(p: {
+  action: string;
+  csrfToken: string;
+  version: number;
+  archived: boolean;
+  name: string;
+  class?: string;
+}) {
+  return (
+    <form method="post" action={p.action}>
+      <Csrf token={p.csrfToken} />
+      <input type="hidden" name="version" value={String(p.version)} />
+      <input type="hidden" name="archived" value={p.archived ? 'false' : 'true'} />
+      <button
+        type="submit"
+        class={`fr-btn fr-btn--sm fr-btn--tertiary${p.class ? ` ${p.class}` : ''}`}
+      >
+        {p.archived ? 'Restaurer' : 'Archiver'}
+        <span class="fr-sr-only"> : {p.name}</span>
+      </button>
+    </form>
+  );
+}
+
+/**
  * Lists the form's errors above it, each linking to its field; role="alert" makes screen
  * readers announce it when the page comes back with errors, and autofocus moves the focus to
  * it (no script: the CSP allows none inline, and it works without JavaScript).

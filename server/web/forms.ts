@@ -61,7 +61,9 @@ export function formValues(body: unknown, fields: readonly string[]): Record<str
   const out: Record<string, string> = {};
   for (const f of fields) {
     const v = src[f];
-    if (typeof v === 'string') out[f] = v;
+    // A textarea sends its line breaks as CRLF (the HTML form encoding): kept as the API's LF,
+    // so a value sent back untouched is the value saved.
+    if (typeof v === 'string') out[f] = v.replace(/\r\n/g, '\n');
   }
   return out;
 }

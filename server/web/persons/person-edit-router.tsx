@@ -142,9 +142,7 @@ function toUpdateInput(values: Record<string, string>, preErrors: Record<string,
   const input: Record<string, unknown> = {};
   for (const f of TEXT_FIELDS) {
     if (values[f] === undefined) continue;
-    // A textarea (the address) sends its line breaks as CRLF: saved as the API's LF, so a
-    // form sent back untouched leaves the value as it was.
-    const v = values[f].replace(/\r\n/g, '\n').trim();
+    const v = values[f].trim();
     input[f] = v === '' ? null : v;
   }
   for (const f of CHOICE_FIELDS) {

@@ -1,12 +1,13 @@
 import type { Role } from '../../auth/actor';
+import { NOTIFIED_ROLES } from '../notifications/notification-service';
 
 /**
- * The roles that get the daily digest: staff (their follow-ups and referrals, and for managers
- * the escalations and reports waiting triage) and partner users (their inbox). Observers and
- * admins follow nobody, so nothing of theirs is ever due. One list, read by the digest's
- * recipients and by the account page that offers the digest by email.
+ * The roles that get the daily digest: those notified at all (a digest is a notification), staff
+ * (their follow-ups and referrals, and for managers the escalations and reports waiting triage)
+ * and partner users (their inbox). Observers and admins follow nobody, so nothing of theirs is
+ * ever due. Read by the digest's recipients and by the account page that offers it by email.
  */
-export const DIGEST_ROLES: readonly Role[] = ['worker', 'manager', 'partner'];
+export const DIGEST_ROLES: readonly Role[] = NOTIFIED_ROLES;
 
 /** Whether a user of this role gets the daily digest. */
 export const receivesDigest = (role: Role): boolean => DIGEST_ROLES.includes(role);

@@ -41,7 +41,7 @@ async function prepareDatabase(
   const demoAccounts = await countDemoAccounts(db.knex);
   if (config.NODE_ENV === 'production' && demoAccounts > 0) {
     throw new Error(
-      `Refusing to start in production: ${demoAccounts} demo account(s) (@${DEMO_EMAIL_DOMAIN}) exist. ` +
+      `Refusing to start in production: ${demoAccounts} demo account(s) (@${DEMO_EMAIL_DOMAIN}) are enabled. ` +
         'Disable or delete them first (npm run cli -- users:disable --email …).',
     );
   }

@@ -445,10 +445,14 @@ export async function seedDemo(
   });
 }
 
-/** Demo accounts in a database: production refuses to start while there are any. */
+/**
+ * Enabled demo accounts in a database: production refuses to start while there are any. A
+ * disabled one cannot sign in, and disabling is what the refusal tells the operator to do.
+ */
 export async function countDemoAccounts(knex: Knex): Promise<number> {
   const [{ count }] = await knex('users')
     .whereRaw('lower(email) like ?', [`%@${DEMO_EMAIL_DOMAIN}`])
+    .whereNull('disabled_at')
     .count<{ count: string | number }[]>({ count: '*' });
   return Number(count);
 }

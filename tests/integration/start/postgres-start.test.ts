@@ -1,6 +1,8 @@
 import crypto from 'node:crypto';
 import { createCipher } from '../../../server/lib/crypto';
-import { seedDemo } from '../../../server/seed/demo';
+import { disableUser } from '../../../server/cli/commands';
+import { createUserRepository } from '../../../server/features/users/user-repository';
+import { DEMO_ACCOUNTS, seedDemo } from '../../../server/seed/demo';
 import { testKnex, truncateAll } from '../../setup/db';
 import { DEFAULT_PASSWORD } from '../../setup/context';
 import { createTeam } from '../../setup/factories';
@@ -124,6 +126,34 @@ describe('npm start with DATABASE_URL', () => {
     const code = await exitWithin(web, 60_000);
     expect(code).toBe(1);
     expect(web.output()).toMatch(/Refusing to start in production: 5 demo account/);
+  });
+
+  it('when the operator disables the demo accounts as told, then production starts once the last one is disabled', async () => {
+    await seedDemo(testKnex(), { cipher: createCipher('1'.repeat(64)) });
+    const [last, ...others] = DEMO_ACCOUNTS;
+    // What `npm run cli -- users:disable --email …` runs.
+    for (const a of others) await disableUser(testKnex(), createUserRepository(), a.email);
+    const refused = start(
+      'server/index.ts',
+      [],
+      env(await freePort(), { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
+    );
+    expect(await exitWithin(refused, 60_000)).toBe(1);
+    expect(refused.output()).toMatch(/Refusing to start in production: 1 demo account/);
+
+    await disableUser(testKnex(), createUserRepository(), last.email);
+    const port = await freePort();
+    const web = start(
+      'server/index.ts',
+      [],
+      env(port, { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
+    );
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+    } finally {
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 60_000)).toBe(0);
+    }
   });
 
   it('when production runs over plain HTTP (ALLOW_INSECURE_HTTP), then it serves and warns at start', async () => {

@@ -10,13 +10,8 @@ import { migrateLatest, openDatabase, type Database } from './lib/db';
 import { createLogger, type Logger } from './lib/logger';
 import { onShutdown } from './lib/shutdown';
 import { TIMED_OUT, within } from './lib/time-limit';
-import {
-  countDemoAccounts,
-  DEMO_ACCOUNTS,
-  DEMO_EMAIL_DOMAIN,
-  DEMO_PASSWORD,
-  seedDemo,
-} from './seed/demo';
+import { DEMO_ACCOUNTS, DEMO_PASSWORD, seedDemo } from './seed/demo';
+import { countSeedAccounts, DEMO_EMAIL_DOMAIN, seedAccountsRefusal } from './seed/seed-accounts';
 
 /**
  * Boot: config → database (migrated; demo data only in a fresh embedded one) → container → HTTP
@@ -38,14 +33,10 @@ async function prepareDatabase(
     seeded = true;
     logger.info('Demo data loaded into the embedded database');
   }
-  const demoAccounts = await countDemoAccounts(db.knex);
-  if (config.NODE_ENV === 'production' && demoAccounts > 0) {
-    throw new Error(
-      `Refusing to start in production: ${demoAccounts} demo account(s) (@${DEMO_EMAIL_DOMAIN}) are enabled. ` +
-        'Disable or delete them first (npm run cli -- users:disable --email …).',
-    );
-  }
-  return { seeded, demoAccounts };
+  const seedAccounts = await countSeedAccounts(db.knex);
+  const refusal = seedAccountsRefusal(seedAccounts);
+  if (config.NODE_ENV === 'production' && refusal) throw new Error(refusal);
+  return { seeded, demoAccounts: seedAccounts[DEMO_EMAIL_DOMAIN] };
 }
 
 /**

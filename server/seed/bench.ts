@@ -12,12 +12,15 @@ import {
   SURNAME_MIDDLES,
   SURNAME_TAILS,
 } from './bench-names';
+import { BENCH_EMAIL_DOMAIN } from './seed-accounts';
 
 export const BENCH_PASSWORD = 'bench-password-aller-vers';
-export const BENCH_EMAIL = 'bench-worker@bench.aller-vers.test';
-export const BENCH_PARTNER_EMAIL = 'bench-partner@bench.aller-vers.test';
+export const BENCH_EMAIL = `bench-worker@${BENCH_EMAIL_DOMAIN}`;
+export const BENCH_PARTNER_EMAIL = `bench-partner@${BENCH_EMAIL_DOMAIN}`;
 /** One of the bench structure's managers (every tenth staff member is one). */
-export const BENCH_MANAGER_EMAIL = 'bench-9@bench.aller-vers.test';
+export const BENCH_MANAGER_EMAIL = `bench-9@${BENCH_EMAIL_DOMAIN}`;
+/** The worker of the second structure. */
+const BENCH_OTHER_EMAIL = `bench-other@${BENCH_EMAIL_DOMAIN}`;
 const BENCH_PARTNER_NAME = 'Banque alimentaire (bench)';
 /** Persons written per transaction, with all their rows: a crash loses one chunk at most. */
 const CHUNK = 10_000;
@@ -51,6 +54,8 @@ interface BenchSeedOptions {
  * their rows per transaction; run again, it resumes after the last chunk written. A few texts
  * are encrypted once with the app's key and shared by many rows (encrypting ten million notes
  * one by one would take longer than the rest): about one contact in twenty has a summary.
+ * Its accounts share a published password: production refuses to start while one of them is
+ * enabled (seed-accounts.ts).
  */
 export async function benchSeed(knex: Knex, opts: BenchSeedOptions): Promise<BenchSeed> {
   const log = opts.log ?? (() => undefined);
@@ -177,7 +182,7 @@ async function setupSeed(knex: Knex, persons: number): Promise<Setup> {
         .insert(
           Array.from({ length: nStaff }, (_, i) => ({
             structure_id: s.id,
-            email: i === 0 ? BENCH_EMAIL : `bench-${i}@bench.aller-vers.test`,
+            email: i === 0 ? BENCH_EMAIL : `bench-${i}@${BENCH_EMAIL_DOMAIN}`,
             name: `Travailleur ${i}`,
             role: i % 10 === 9 ? 'manager' : 'worker',
             password_hash: hash,
@@ -186,7 +191,7 @@ async function setupSeed(knex: Knex, persons: number): Promise<Setup> {
         .returning('id');
       await trx('users').insert({
         structure_id: other.id,
-        email: 'bench-other@bench.aller-vers.test',
+        email: BENCH_OTHER_EMAIL,
         name: 'Autre',
         role: 'worker',
         password_hash: hash,
@@ -219,7 +224,7 @@ async function setupSeed(knex: Knex, persons: number): Promise<Setup> {
         const [partner] = await trx('partners')
           .insert({
             name: k === 0 ? BENCH_PARTNER_NAME : `Partenaire ${k + 1} (bench)`,
-            email: k === 0 ? BENCH_PARTNER_EMAIL : `bench-partner-${k}@bench.aller-vers.test`,
+            email: k === 0 ? BENCH_PARTNER_EMAIL : `bench-partner-${k}@${BENCH_EMAIL_DOMAIN}`,
             // The bench structure owns its partners (only its admins may change them).
             structure_id: s.id,
           })
@@ -259,9 +264,7 @@ async function setupSeed(knex: Knex, persons: number): Promise<Setup> {
   return {
     structureId: s.id,
     otherId: other.id,
-    otherWorkerId: (
-      await knex('users').where({ email: 'bench-other@bench.aller-vers.test' }).first('id')
-    ).id,
+    otherWorkerId: (await knex('users').where({ email: BENCH_OTHER_EMAIL }).first('id')).id,
     staff: ids(
       await knex('users')
         .where({ structure_id: s.id })

@@ -12,15 +12,15 @@ import { createOutboxIn, type OutboxWriter } from '../features/deadlines/outbox'
 import { createDeadlineRepository } from '../features/deadlines/deadline-repository';
 import { partnerDirectoryDemoStep, referralDemoStep } from './partner-demo';
 import { reportDemoStep } from './report-demo';
+import { DEMO_EMAIL_DOMAIN } from './seed-accounts';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 
 /**
  * Demo data for trying aller-vers out: a CCAS in Angers, one account per role, a partner (owned
  * by the CCAS, so its demo admin maintains it) and a few persons met in the street. It goes only into the embedded database (server/index.ts) or
  * where an operator asks for it explicitly (`npm run cli -- seed:demo`); production refuses to
- * start while demo accounts exist.
+ * start while enabled demo accounts exist (seed-accounts.ts).
  */
-export const DEMO_EMAIL_DOMAIN = 'demo.aller-vers.fr';
 export const DEMO_PASSWORD = 'demo-aller-vers-2026';
 const DEMO_STRUCTURE_SLUG = 'angers';
 
@@ -443,16 +443,4 @@ export async function seedDemo(
     for (const step of DEMO_SEED_STEPS) await step(ctx);
     return { structureId: structure.id, accounts: DEMO_ACCOUNTS, password: DEMO_PASSWORD };
   });
-}
-
-/**
- * Enabled demo accounts in a database: production refuses to start while there are any. A
- * disabled one cannot sign in, and disabling is what the refusal tells the operator to do.
- */
-export async function countDemoAccounts(knex: Knex): Promise<number> {
-  const [{ count }] = await knex('users')
-    .whereRaw('lower(email) like ?', [`%@${DEMO_EMAIL_DOMAIN}`])
-    .whereNull('disabled_at')
-    .count<{ count: string | number }[]>({ count: '*' });
-  return Number(count);
 }

@@ -1,7 +1,5 @@
 import type { DemoSeedStep } from './demo';
-
-// Type-only import of the seed: a value import would make the two modules load each other.
-const DEMO_EMAIL_DOMAIN = 'demo.aller-vers.fr';
+import { DEMO_EMAIL_DOMAIN } from './seed-accounts';
 
 /**
  * Demo directory: the food bank (created by the base seed, here described), a home-help service

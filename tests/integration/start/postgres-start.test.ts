@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { createCipher } from '../../../server/lib/crypto';
 import { disableUser } from '../../../server/cli/commands';
 import { createUserRepository } from '../../../server/features/users/user-repository';
+import { benchSeed } from '../../../server/seed/bench';
 import { DEMO_ACCOUNTS, seedDemo } from '../../../server/seed/demo';
 import { testKnex, truncateAll } from '../../setup/db';
 import { DEFAULT_PASSWORD } from '../../setup/context';
@@ -125,7 +126,9 @@ describe('npm start with DATABASE_URL', () => {
     );
     const code = await exitWithin(web, 60_000);
     expect(code).toBe(1);
-    expect(web.output()).toMatch(/Refusing to start in production: 5 demo account/);
+    expect(web.output()).toContain(
+      'Refusing to start in production: 5 enabled account(s) of a seed, whose password is published (5 @demo.aller-vers.fr).',
+    );
   });
 
   it('when the operator disables the demo accounts as told, then production starts once the last one is disabled', async () => {
@@ -139,9 +142,43 @@ describe('npm start with DATABASE_URL', () => {
       env(await freePort(), { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
     );
     expect(await exitWithin(refused, 60_000)).toBe(1);
-    expect(refused.output()).toMatch(/Refusing to start in production: 1 demo account/);
+    expect(refused.output()).toContain(
+      'Refusing to start in production: 1 enabled account(s) of a seed, whose password is published (1 @demo.aller-vers.fr).',
+    );
 
     await disableUser(testKnex(), createUserRepository(), last.email);
+    const port = await freePort();
+    const web = start(
+      'server/index.ts',
+      [],
+      env(port, { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
+    );
+    try {
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+    } finally {
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 60_000)).toBe(0);
+    }
+  });
+
+  it('when bench accounts (published password) are enabled in production, then it refuses to start saying what to do; once disabled, it starts', async () => {
+    await benchSeed(testKnex(), { persons: 3, cipher: createCipher('1'.repeat(64)) });
+    const accounts = (await testKnex()('users')
+      .whereRaw('lower(email) like ?', ['%@bench.aller-vers.test'])
+      .pluck('email')) as string[];
+    expect(accounts.length).toBeGreaterThan(0);
+    const refused = start(
+      'server/index.ts',
+      [],
+      env(await freePort(), { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
+    );
+    expect(await exitWithin(refused, 60_000)).toBe(1);
+    expect(refused.output()).toContain(
+      `Refusing to start in production: ${accounts.length} enabled account(s) of a seed, whose password is published (${accounts.length} @bench.aller-vers.test).`,
+    );
+    expect(refused.output()).toContain('npm run cli -- users:disable --email');
+
+    for (const email of accounts) await disableUser(testKnex(), createUserRepository(), email);
     const port = await freePort();
     const web = start(
       'server/index.ts',

@@ -5,6 +5,7 @@ import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import { emailAddress } from '../lib/email-address';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import type { UserRepository } from '../features/users/user-repository';
+import type { UserServiceDeps } from '../features/users/user-service';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 import type { Cipher } from '../lib/crypto';
 import { systemClock } from '../lib/clock';
@@ -79,9 +80,13 @@ async function findStructure(knex: Knex, ref: string): Promise<{ id: string } | 
   return (await q.first()) ?? null;
 }
 
+/**
+ * A user, as an admin's invitation makes one but with a password: a partner user only for a
+ * partner the structure owns, by the invitation's rule (`partnerOwned`, the partner directory's).
+ */
 export async function createUser(
   knex: Knex,
-  users: UserRepository,
+  deps: { users: UserRepository; partnerOwned: UserServiceDeps['partnerOwned'] },
   input: {
     email?: string;
     name?: string;
@@ -108,13 +113,16 @@ export async function createUser(
 
   const structure = await findStructure(knex, u.structure);
   if (!structure) throw new NotFoundError(`Structure "${u.structure}"`);
-  if (u.partner) {
-    const partner = UUID.test(u.partner)
-      ? await knex('partners').select('id').where({ id: u.partner }).first()
-      : undefined;
-    if (!partner) throw new NotFoundError(`Partner "${u.partner}"`);
+  if (
+    u.partner &&
+    !(UUID.test(u.partner) && (await deps.partnerOwned(knex, structure.id, u.partner)))
+  ) {
+    throw new ValidationError(
+      `--partner: partner "${u.partner}" is not one of the structure's partners (a structure creates users for the partners it owns)`,
+      [{ field: 'partner', message: "is not one of the structure's partners" }],
+    );
   }
-  const user = await users.insert(knex, {
+  const user = await deps.users.insert(knex, {
     structureId: structure.id,
     email: u.email,
     name: u.name,

@@ -15,6 +15,8 @@ import { benchSeed } from '../seed/bench';
 import { seedDemo } from '../seed/demo';
 import { createStructure, createUser, disableUser, runRetention } from './commands';
 import { createUserRepository } from '../features/users/user-repository';
+import { createPartnerRepository } from '../features/partners/partner-repository';
+import { createPartnerEmailChangeRepository } from '../features/partners/partner-email-change-repository';
 
 /**
  * Operator commands: `npm run cli -- <command> [options]`.
@@ -225,14 +227,23 @@ const COMMANDS: Record<string, Command> = {
     async run({ db, values }) {
       await requireSchema(db);
       const password = await readPassword();
-      const u = await createUser(db.knex, createUserRepository(), {
-        email: str(values.email),
-        name: str(values.name),
-        role: str(values.role),
-        structure: str(values.structure),
-        partner: str(values.partner),
-        password,
-      });
+      const partners = createPartnerRepository(createPartnerEmailChangeRepository());
+      const u = await createUser(
+        db.knex,
+        {
+          users: createUserRepository(),
+          partnerOwned: (knex, structureId, partnerId) =>
+            partners.owns(knex, structureId, partnerId),
+        },
+        {
+          email: str(values.email),
+          name: str(values.name),
+          role: str(values.role),
+          structure: str(values.structure),
+          partner: str(values.partner),
+          password,
+        },
+      );
       process.stdout.write(`${u.id}\n`);
       say(`User ${str(values.email)} created`);
     },

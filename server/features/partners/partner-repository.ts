@@ -177,6 +177,14 @@ export function createPartnerRepository(
       return row ? repo.withDetails(db, row, now) : null;
     },
 
+    /**
+     * Whether the structure owns the partner: only its owner creates the partner's users (an
+     * admin's invitation, the CLI's users:create).
+     */
+    async owns(db: Db, structureId: string, id: string): Promise<boolean> {
+      return !!(await db('partners').where({ id, structure_id: structureId }).first('id'));
+    },
+
     /** The ids of the partners the structure owns. */
     async ownedIds(db: Db, structureId: string): Promise<string[]> {
       return (await db('partners')

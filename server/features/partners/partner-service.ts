@@ -116,8 +116,8 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
     /** The partner's enabled users, who are told of a new referral. */
     activeStaffIds: (db: Knex | Knex.Transaction, id: string) => partners.activeStaffIds(db, id),
     /** Whether the partner belongs to the structure (its admins create the partner's users). */
-    ownedBy: async (db: Knex | Knex.Transaction, structureId: string, id: string) =>
-      (await partners.ownedIds(db, structureId)).includes(id),
+    ownedBy: (db: Knex | Knex.Transaction, structureId: string, id: string) =>
+      partners.owns(db, structureId, id),
 
     async list(q: ListPartnersQuery) {
       const items = await partners.list(knex, clock.now(), q);

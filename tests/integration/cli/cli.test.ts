@@ -116,7 +116,7 @@ describe('CLI users:create', () => {
   });
 
   it('creates a partner user attached to its organisation with --partner', async () => {
-    const partner = await createPartner();
+    const partner = await createPartner(testKnex(), undefined, structure.id);
     const r = await cli(
       [
         'users:create',
@@ -218,7 +218,37 @@ describe('CLI users:create', () => {
       `${PASSWORD}\n`,
     );
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe('error: Partner "00000000-0000-4000-8000-000000000000" not found');
+    expect(r.stderr.trim()).toBe(
+      `error: --partner: partner "00000000-0000-4000-8000-000000000000" is not one of the structure's partners (a structure creates users for the partners it owns)`,
+    );
+  });
+
+  it('when the partner belongs to another structure, then it exits 1 naming --partner and creates nothing', async () => {
+    const elsewhere = await createStructure();
+    const partner = await createPartner(testKnex(), undefined, elsewhere.id);
+    const r = await cli(
+      [
+        'users:create',
+        '--email',
+        'intrus@banque.test',
+        '--name',
+        'Intrus',
+        '--role',
+        'partner',
+        '--structure',
+        structure.slug,
+        '--partner',
+        partner.id,
+      ],
+      `${PASSWORD}\n`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      `error: --partner: partner "${partner.id}" is not one of the structure's partners (a structure creates users for the partners it owns)`,
+    );
+    expect(
+      await testKnex()('users').where({ email: 'intrus@banque.test' }).first(),
+    ).toBeUndefined();
   });
 
   it('when the email is not an email, then it exits 1 naming --email', async () => {

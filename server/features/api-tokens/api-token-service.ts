@@ -1,14 +1,10 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { toActor, type Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import {
-  BusinessRuleError,
-  NotFoundError,
-  TooManyRequestsError,
-  UnauthorizedError,
-} from '../../lib/errors';
+import { consumeOrRefuse } from '../../lib/rate-limit';
+import { BusinessRuleError, NotFoundError, UnauthorizedError } from '../../lib/errors';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
 import { type ApiTokenRepository, type ApiToken } from './api-token-repository';
@@ -66,10 +62,17 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
       details: { name: token.name, prefix: token.prefix },
     });
 
+  /**
+   * A wrong token counts against the caller's address; over the limit, 429 instead of 401. Only
+   * failures count and are throttled: a live token from a throttled address (a NAT, a proxy
+   * shared with whoever floods) still works, and guessing one of 256 bits is hopeless anyway.
+   */
   async function refuse(ip: string, message: string): Promise<never> {
-    await failures.consume(ip).catch((err: unknown) => {
-      if (!(err instanceof RateLimiterRes)) throw err;
-    });
+    await consumeOrRefuse(
+      failures,
+      ip,
+      'Too many invalid tokens; wait a few minutes and try again',
+    );
     throw new UnauthorizedError(message, 'invalid_token');
   }
 
@@ -123,17 +126,8 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
       });
     },
 
-    /**
-     * The actor a Bearer token stands for. A wrong token counts against the caller's address:
-     * over the limit, 429 before any look-up.
-     */
+    /** The actor a Bearer token stands for; a wrong one is refused (401, or 429 past the limit). */
     async authenticate(token: string, ip: string): Promise<Actor> {
-      const seen = await failures.get(ip).catch(() => null);
-      if (seen && seen.remainingPoints <= 0 && seen.msBeforeNext > 0)
-        throw new TooManyRequestsError(
-          'Too many invalid tokens; wait a few minutes and try again',
-          Math.max(1, Math.ceil(seen.msBeforeNext / 1000)),
-        );
       if (!TOKEN_FORMAT.test(token)) return refuse(ip, 'The API token is not valid');
       const now = clock.now();
       const holder = await tokens.findLive(knex, hashToken(token), now);

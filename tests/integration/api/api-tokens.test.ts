@@ -204,7 +204,8 @@ describe('API tokens for partner systems (Bearer)', () => {
     expect((await w.agents.partner.delete('/api/tokens/not-a-uuid')).status).toBe(400);
   });
 
-  it('when an address keeps sending wrong tokens, then it is throttled like failed logins (429)', async () => {
+  it('when an address keeps sending wrong tokens, then it is throttled like failed logins (429), and a live token from it still works', async () => {
+    const { token } = await newToken();
     // A fresh address: express reads X-Forwarded-For from the loopback proxy.
     const from = '203.0.113.9';
     let last = 0;
@@ -217,6 +218,18 @@ describe('API tokens for partner systems (Bearer)', () => {
       ).status;
     }
     expect(last).toBe(429);
+    // Only failures are throttled: a partner system behind the same address (a shared NAT, a
+    // proxy) keeps working with its live token, while wrong tokens from there are still refused.
+    const live = await request(ctx.app)
+      .get('/api/referrals')
+      .set('X-Forwarded-For', from)
+      .set(bearer(token));
+    expect(live.status).toBe(200);
+    const wrong = await request(ctx.app)
+      .get('/api/referrals')
+      .set('X-Forwarded-For', from)
+      .set('Authorization', `Bearer av_${'B'.repeat(43)}`);
+    expect(wrong.status).toBe(429);
     // Another address is not concerned.
     const other = await request(ctx.app)
       .get('/api/referrals')

@@ -132,6 +132,11 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(none.status).toBe(303);
     const said = await manager.get(back);
     expect(said.text).toContain('Choisissez au moins un suivi');
+    // First in the title and focused: a screen reader hears it on arrival.
+    expect(said.text).toContain(
+      '<title>Erreur — Choisissez au moins un suivi et la personne à qui le confier — ',
+    );
+    expect(said.text).toMatch(/role="alert" tabindex="-1" autofocus/);
 
     // An id that is not one (a tampered form): said the same way, nothing moves, no 500.
     const tampered = await manager

@@ -576,7 +576,8 @@ export function PersonReferralsPage({
                           ? 'Contact par SMS'
                           : 'Contact par courriel'}{' '}
                       · {METHOD_LABELS[c.method]} · le {formatDate(c.givenAt)}
-                      {c.expiresAt ? ` · jusqu’au ${formatDate(c.expiresAt)}` : ''}
+                      {/* It ends at the minute typed, not at the end of that day. */}
+                      {c.expiresAt ? ` · jusqu’au ${formatDateTime(c.expiresAt)}` : ''}
                       {c.revokedAt ? ` · retiré le ${formatDate(c.revokedAt)}` : ''}
                       {!c.valid && !c.revokedAt ? ' · expiré' : ''}
                     </p>

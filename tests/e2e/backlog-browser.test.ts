@@ -5,6 +5,7 @@ import { testKnex } from '../setup/db';
 import { createTeam, createUser } from '../setup/factories';
 import {
   checkPage,
+  focusIsOn,
   launchChromium,
   newPage as openPage,
   see as seeWithShot,
@@ -77,12 +78,23 @@ describe("the manager's desk in the browser", () => {
     await checkPage(page, '31-elements-equipe');
 
     await page.getByRole('link', { name: 'Tableau de l’équipe' }).first().click();
+    // Sent without a choice, the server's message comes back focused and first in the title
+    // (the browser's own bubble would have stopped the form).
+    await page.getByRole('button', { name: 'Confier le travail' }).click();
+    await see(page.getByRole('alert'), 'Choisissez deux personnes différentes');
+    expect(await focusIsOn(page, '.fr-alert--error[role="alert"]')).toBe(true);
+    expect(await page.title()).toMatch(/^Erreur — Choisissez deux personnes différentes : /);
+    await checkPage(page, '31b-tableau-equipe-sans-choix');
+
     await page.getByLabel('Travail de').selectOption({ label: 'Léa Départ' });
     await page.getByLabel('À confier à').selectOption({ label: team.worker2.name });
     await page.getByRole('button', { name: 'Confier le travail' }).click();
     await see(
       page.getByRole('status'),
       '2 suivis confiés et 1 dossier de référent·e confié ; la personne choisie en est avertie.',
+    );
+    expect(await page.title()).toBe(
+      '2 suivis confiés et 1 dossier de référent·e confié ; la personne choisie en est avertie — Tableau de l’équipe — aller-vers',
     );
     await checkPage(page, '32-tableau-equipe-confie');
 

@@ -2,7 +2,7 @@ import { fixedClock } from '../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam, createUser } from '../setup/factories';
-import { csrfOf, versionOf } from './html';
+import { csrfOf, formsCheckedByTheBrowser, versionOf } from './html';
 
 const NOW = '2026-11-25T10:00:00.000Z';
 
@@ -54,6 +54,12 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(items.text).toContain(`En retard de 0 à 7 jours : ${team.worker.name}`);
     for (const id of followUps) expect(items.text).toContain(`value="${id}"`);
     expect(items.text).toContain('Homme ~50 ans, médiathèque');
+    // The hand-on forms' choices are checked by the server, whose message a browser checking
+    // them itself would never let show.
+    for (const page of [home, items]) {
+      expect(page.text).toMatch(/\srequired[\s/>]/);
+      expect(formsCheckedByTheBrowser(page.text)).toEqual([]);
+    }
 
     const byTeam = await manager.get('/?groupBy=team');
     expect(byTeam.status).toBe(200);
@@ -126,6 +132,11 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(none.status).toBe(303);
     const said = await manager.get(back);
     expect(said.text).toContain('Choisissez au moins un suivi');
+    // First in the title and focused: a screen reader hears it on arrival.
+    expect(said.text).toContain(
+      '<title>Erreur — Choisissez au moins un suivi et la personne à qui le confier — ',
+    );
+    expect(said.text).toMatch(/role="alert" tabindex="-1" autofocus/);
 
     // An id that is not one (a tampered form): said the same way, nothing moves, no 500.
     const tampered = await manager

@@ -32,3 +32,14 @@ export function versionOf(html: string): string {
   if (!m) throw new Error('no version field in the page');
   return m[1];
 }
+
+/**
+ * The opening tags of the page's forms that hold a required field but leave checking it to the
+ * browser (no `novalidate`): a browser then blocks the submit with its own bubble, and the
+ * page's French error summary never shows.
+ */
+export function formsCheckedByTheBrowser(html: string): string[] {
+  return [...html.matchAll(/(<form\b[^>]*>)([\s\S]*?)<\/form>/g)]
+    .filter(([, open, body]) => /\srequired[\s/>=]/.test(body) && !/\snovalidate[\s/>=]/.test(open))
+    .map(([, open]) => open);
+}

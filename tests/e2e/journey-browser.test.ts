@@ -154,6 +154,10 @@ describe('first journey in the browser', () => {
     await page.getByLabel('Résultat').selectOption({ label: 'Non joint(e)' });
     await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
     await see(page.getByRole('status'), 'Le contact est enregistré.');
+    // Said first in the title too: read on arrival, where the message's live region may not be.
+    expect(await page.title()).toBe(
+      'Le contact est enregistré — Homme ~50 ans, parvis de la médiathèque — aller-vers',
+    );
 
     await page.getByLabel('Canal').selectOption({ label: 'Téléphone' });
     await page.getByLabel('Résultat').selectOption({ label: 'Joint(e)' });

@@ -19,6 +19,7 @@ import { shiftedClock } from '../../server/lib/clock';
 import {
   atPath,
   checkPage,
+  focusIsOn,
   launchChromium,
   newPage as openPage,
   see,
@@ -152,6 +153,19 @@ describe('closed-loop referral in the browser', () => {
     const res = await outsiderPage.goto(`${base}/orientations/${referral.id}`);
     expect(res?.status()).toBe(404);
   }, 90000);
+
+  it('when a worker sends the referral form empty, then the browser lets it through and the page comes back with the French summary focused and "Erreur" in its title', async () => {
+    const w = await referralWorld(ctx.app);
+    const person = await createPerson(w.agents.worker);
+    const page = await newPage();
+    await logIn(page, w.team.worker.email);
+    await page.goto(`${base}/personnes/${person.id}/orientations`);
+    await page.getByRole('button', { name: 'Envoyer la demande' }).click();
+    await see(page.locator('.av-error-summary'), 'Motif de l’orientation', 'referral-empty');
+    expect(await focusIsOn(page, '.av-error-summary:has(a[href="#referral-reason"])')).toBe(true);
+    expect(await page.title()).toMatch(/^Erreur — Orientations — /);
+    await checkPage(page, 'orientation-formulaire-vide');
+  }, 60000);
 
   /** A referral the food bank accepted, and the path of its emailed outcome link. */
   async function acceptedWithOutcomeLink(w: Awaited<ReturnType<typeof referralWorld>>) {

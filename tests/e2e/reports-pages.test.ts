@@ -247,6 +247,7 @@ describe('report pages over HTTP', () => {
         .type('form')
         .send({ _csrf: csrf, location: '', concern: 'Inquiétude' });
       expect(bad.status).toBe(400);
+      expect(bad.text).toMatch(/<title>Erreur — Demandes reçues — /);
       expect(bad.text).toContain('Indiquez où la personne se trouve ou a été vue');
       const ok = await partner.post('/orientations/signaler').type('form').send({
         _csrf: csrf,

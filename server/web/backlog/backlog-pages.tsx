@@ -235,7 +235,7 @@ export function BacklogPage({
           restent les mêmes. La personne choisie est avertie du nombre de suivis et de dossiers
           qu’elle reprend.
         </p>
-        <form method="post" action="/equipe/confier-tout">
+        <form method="post" action="/equipe/confier-tout" novalidate>
           <Csrf token={ctx.csrfToken} />
           <div class="fr-select-group">
             <label class="fr-label" for="fromAssigneeId">
@@ -393,7 +393,7 @@ export function BacklogItemsPage({
       </p>
       <h1>{title}</h1>
       {selectable ? (
-        <form method="post" action="/equipe/confier">
+        <form method="post" action="/equipe/confier" novalidate>
           <Csrf token={ctx.csrfToken} />
           <input type="hidden" name="retour" value={itemsHref(address, list.page)} />
           {table}

@@ -5,6 +5,7 @@ import {
   type GoneReason,
 } from '../../features/referrals/referral-link-service';
 import { REJECTION_REASON_LABELS, STATUS_LABELS } from '../../features/referrals/referral-state';
+import { formatDate, formatDateTime } from '../format';
 import {
   emptyForm,
   ErrorSummary,
@@ -34,13 +35,6 @@ const GONE_MESSAGES: Record<GoneReason | 'not_found' | 'rate_limited', string> =
   not_found: "Ce lien n'est pas valide. Vérifiez qu'il a été copié en entier.",
   rate_limited: 'Trop de tentatives depuis votre connexion. Réessayez dans quelques minutes.',
 };
-
-function fmt(d: Date): string {
-  return new Intl.DateTimeFormat('fr-FR', {
-    dateStyle: 'long',
-    timeZone: 'Europe/Paris',
-  }).format(new Date(d));
-}
 
 export function LinkRefusedPage({ reason }: { reason: GoneReason | 'not_found' | 'rate_limited' }) {
   return (
@@ -188,7 +182,7 @@ export function LinkAnswerPage({
       <p>
         Adressée par <strong>{r.structure.name}</strong>
         {r.requester ? ` (${r.requester.name})` : ''} à <strong>{r.partner.name}</strong>
-        {r.service ? `, service « ${r.service.name} »` : ''}, le {fmt(r.createdAt)}. Statut :{' '}
+        {r.service ? `, service « ${r.service.name} »` : ''}, le {formatDate(r.createdAt)}. Statut :{' '}
         {STATUS_LABELS[r.status]}.
       </p>
       {attempt ? (
@@ -230,8 +224,9 @@ export function LinkAnswerPage({
         />
       ))}
       <p class="fr-text--sm">
-        Ce lien personnel est valable jusqu'au {fmt(state.expiresAt)} et ne sert qu'une fois. Ne le
-        transférez pas.
+        {/* It expires at a minute, not at the end of a day. */}
+        Ce lien personnel est valable jusqu'au {formatDateTime(state.expiresAt)} et ne sert qu'une
+        fois. Ne le transférez pas.
       </p>
     </Layout>
   );

@@ -218,7 +218,7 @@ function MoveForm({
   const label = TRANSITION_LABELS[to];
   // One box per move, its legend naming it, so each field sits visibly with its own button.
   return (
-    <form method="post" action={`/orientations/${r.id}/transition`} class="av-move">
+    <form method="post" action={`/orientations/${r.id}/transition`} class="av-move" novalidate>
       <Csrf token={ctx.csrfToken} />
       <input type="hidden" name="to" value={to} />
       {/* The version this page shows: a move decided on it is refused once the referral moved. */}
@@ -291,6 +291,7 @@ export function ReferralListPage({
   list,
   mine,
   status,
+  hasErrors = false,
   children,
 }: {
   ctx: PageContext;
@@ -298,6 +299,8 @@ export function ReferralListPage({
   list: Page<AnyReferral>;
   mine: boolean;
   status: string;
+  /** A form of the page (a partner's report) came back refused: the title says so first. */
+  hasErrors?: boolean;
   /** What else the inbox offers (a partner's report form and receipts). */
   children?: ComponentChildren;
 }) {
@@ -305,7 +308,7 @@ export function ReferralListPage({
   const title = partner ? 'Demandes reçues' : 'Orientations';
   const { items, total } = list;
   return (
-    <Layout title={title} ctx={ctx} nav="referrals">
+    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${title}`} ctx={ctx} nav="referrals">
       <h1>{title}</h1>
       <form method="get" action="/orientations" class="fr-mb-3w av-filters">
         {partner ? null : (
@@ -387,8 +390,14 @@ export function ReferralDetailPage({
   move?: MoveAttempt;
 }) {
   const moves = ctx.actor ? movesFor(ctx.actor, r) : [];
+  // A move refused (400, 422) or decided on a page the referral has since left (409).
+  const hasErrors = Boolean(move?.form.stale) || Object.keys(move?.form.errors ?? {}).length > 0;
   return (
-    <Layout title={`Orientation — ${r.person.displayName}`} ctx={ctx} nav="referrals">
+    <Layout
+      title={`${hasErrors ? 'Erreur — ' : ''}Orientation — ${r.person.displayName}`}
+      ctx={ctx}
+      nav="referrals"
+    >
       <p class="fr-mb-2w">
         <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href="/orientations">
           Toutes les demandes
@@ -538,8 +547,10 @@ export function PersonReferralsPage({
   const consented = new Set(
     consents.filter((c) => c.valid && c.partnerId).map((c) => c.partnerId as string),
   );
+  const hasErrors =
+    Object.keys(consentForm.errors).length + Object.keys(referralForm.errors).length > 0;
   return (
-    <Layout title={`Orientations — ${name}`} ctx={ctx} nav="persons">
+    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Orientations — ${name}`} ctx={ctx} nav="persons">
       <p class="fr-mb-2w">
         <a
           class="fr-link fr-icon-arrow-left-line fr-link--icon-left"
@@ -565,7 +576,8 @@ export function PersonReferralsPage({
                           ? 'Contact par SMS'
                           : 'Contact par courriel'}{' '}
                       · {METHOD_LABELS[c.method]} · le {formatDate(c.givenAt)}
-                      {c.expiresAt ? ` · jusqu’au ${formatDate(c.expiresAt)}` : ''}
+                      {/* It ends at the minute typed, not at the end of that day. */}
+                      {c.expiresAt ? ` · jusqu’au ${formatDateTime(c.expiresAt)}` : ''}
                       {c.revokedAt ? ` · retiré le ${formatDate(c.revokedAt)}` : ''}
                       {!c.valid && !c.revokedAt ? ' · expiré' : ''}
                     </p>
@@ -590,7 +602,7 @@ export function PersonReferralsPage({
             )}
             <h3 class="fr-h6">Enregistrer l’accord de la personne pour une orientation</h3>
             <ErrorSummary form={consentForm} labels={CONSENT_LABELS} idPrefix="consent-" />
-            <form method="post" action={`/personnes/${personId}/consentements`}>
+            <form method="post" action={`/personnes/${personId}/consentements`} novalidate>
               <Csrf token={ctx.csrfToken} />
               <SelectField
                 form={consentForm}
@@ -650,7 +662,7 @@ export function PersonReferralsPage({
               nom et des coordonnées que la personne accepte de partager ; rien d’autre de la fiche.
             </p>
             <ErrorSummary form={referralForm} labels={REFERRAL_LABELS} idPrefix="referral-" />
-            <form method="post" action={`/personnes/${personId}/orientations`}>
+            <form method="post" action={`/personnes/${personId}/orientations`} novalidate>
               <Csrf token={ctx.csrfToken} />
               <SelectField
                 form={referralForm}

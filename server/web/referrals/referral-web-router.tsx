@@ -168,7 +168,13 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         : null;
     sendPage(
       res,
-      <ReferralListPage ctx={ctx} list={list} mine={mine} status={status ?? ''}>
+      <ReferralListPage
+        ctx={ctx}
+        list={list}
+        mine={mine}
+        status={status ?? ''}
+        hasErrors={Object.keys(reportForm.errors).length > 0}
+      >
         {sent ? <PartnerReportSection ctx={ctx} form={reportForm} sent={sent} /> : null}
       </ReferralListPage>,
       code,

@@ -223,12 +223,29 @@ function Header({ ctx, nav }: { ctx: PageContext; nav: NavKey }) {
   );
 }
 
+/** A flash that reports a problem (role="alert") rather than an outcome (role="status"). */
+const isAlert = (flash: Flash) => flash.type === 'error' || flash.type === 'warning';
+
+/**
+ * The flash as the page title says it first. A live region present when the page loads is not
+ * reliably announced, while the title is read on arrival: a screen reader user hears what the
+ * redirect's move did (or why it did nothing) before the page's name.
+ */
+function flashTitle(flash: Flash): string {
+  const text = flash.message.trim().replace(/\.$/, '');
+  return flash.type === 'error' ? `Erreur — ${text}` : text;
+}
+
 function FlashMessage({ flash, csrfToken }: { flash: Flash | null; csrfToken: string }) {
   if (!flash) return null;
+  // A problem also takes the focus, as the error summary does (autofocus: no inline script).
+  const alert = isAlert(flash);
   return (
     <div
       class={`fr-alert fr-alert--${flash.type} fr-alert--sm fr-mb-3w`}
-      role={flash.type === 'error' || flash.type === 'warning' ? 'alert' : 'status'}
+      role={alert ? 'alert' : 'status'}
+      tabIndex={alert ? -1 : undefined}
+      autofocus={alert}
     >
       <p>{flash.message}</p>
       {flash.undo && csrfToken ? (
@@ -308,7 +325,7 @@ export function Layout({
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1, shrink-to-fit=no" />
         <meta name="format-detection" content="telephone=no" />
-        <title>{`${title} — aller-vers`}</title>
+        <title>{`${ctx.flash ? `${flashTitle(ctx.flash)} — ` : ''}${title} — aller-vers`}</title>
         <link rel="stylesheet" href={`${STATIC}/dsfr/dsfr.min.css`} />
         <link rel="stylesheet" href={`${STATIC}/dsfr/utility/icons/icons.min.css`} />
         <link rel="stylesheet" href={`${STATIC}/app.css`} />

@@ -440,7 +440,8 @@ describe('consent before referral, per partner', () => {
       const [stored] = await consentsOf(person.id);
       expect(new Date(stored.expires_at).toISOString()).toBe('2027-05-31T16:00:00.000Z');
       const page = await w.agents.worker.get(`/personnes/${person.id}/orientations`);
-      expect(page.text).toContain('jusqu’au lundi 31 mai 2027');
+      // It ends at the minute typed, not at the end of that day.
+      expect(page.text).toContain('jusqu’au 31 mai 2027 à 18:00');
     });
 
     it('when the expiry has already passed, then the form says so by the expiry field and records nothing', async () => {

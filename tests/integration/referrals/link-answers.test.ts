@@ -191,6 +191,19 @@ describe('partners answering by signed link: every action of each link from each
     },
   );
 
+  it.each(['respond', 'outcome'] as const)(
+    'when the %s link opens, then its page says until when it works, to the minute',
+    async (link) => {
+      const { id, path } = await linkOn(link, link === 'respond' ? 'requested' : 'accepted');
+      const [row] = await testKnex()('referral_links').where({ referral_id: id, purpose: link });
+      // Sent on 24 November at 10:00 Paris time: it works until 2 December at 10:00, not all day.
+      expect(new Date(row.expires_at).toISOString()).toBe('2026-12-02T09:00:00.000Z');
+      const res = await request(ctx.app).get(path);
+      expect(res.status).toBe(200);
+      expect(res.text).toContain("valable jusqu'au 2 décembre 2026 à 10:00 et ne sert qu'une fois");
+    },
+  );
+
   it('when one outcome link is submitted twice at once, then one answer wins and the other is refused', async () => {
     const { id, path } = await linkOn('outcome', 'in_progress');
     const results = await Promise.all([

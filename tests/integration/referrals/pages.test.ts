@@ -1,6 +1,6 @@
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { csrfOf, inputValue, versionOf } from '../../e2e/html';
+import { csrfOf, formsCheckedByTheBrowser, inputValue, versionOf } from '../../e2e/html';
 import {
   createFoodBank,
   createPerson,
@@ -49,6 +49,7 @@ describe('referral pages', () => {
   it('when the partner rejects from the page without a reason, then the page says why; accepting from the page works', async () => {
     const noReason = await move(w.agents.partner, 'rejected');
     expect(noReason.status).toBe(400);
+    expect(noReason.text).toMatch(/<title>Erreur — Orientation — /);
     expect(noReason.text).toContain('Indiquez une raison');
     expect(noReason.text).toContain('id="move-rejected-reason-error"');
     const accepted = await move(w.agents.partner, 'accepted');
@@ -85,6 +86,7 @@ describe('referral pages', () => {
   it('when a worker opens the person referral page, then consents and referrals are there; a partner gets 403', async () => {
     const page = await w.agents.worker.get(`/personnes/${personId}/orientations`);
     expect(page.status).toBe(200);
+    expect(page.text).toMatch(/<title>Orientations — /);
     expect(page.text).toContain('Orientations et consentements');
     expect(page.text).toContain('Banque alimentaire');
     expect((await w.agents.partner.get(`/personnes/${personId}/orientations`)).status).toBe(403);
@@ -124,6 +126,7 @@ describe('referral pages', () => {
       sharedFields: ['phone', 'address'],
     });
     expect(res.status).toBe(400);
+    expect(res.text).toMatch(/<title>Erreur — Orientations — /);
     expect(res.text).toContain('id="consent-givenAt-error"');
     expect(res.text).toContain('Indiquez la date et l’heure de l’accord');
     expect(res.text).toContain('value="2026-02-30T10:00"');
@@ -143,6 +146,7 @@ describe('referral pages', () => {
     const reason = 'r'.repeat(2001);
     const res = await postPersonForm('orientations', { partnerId: w.food.partner.id, reason });
     expect(res.status).toBe(400);
+    expect(res.text).toMatch(/<title>Erreur — Orientations — /);
     expect(res.text).toContain('id="referral-reason-error"');
     expect(res.text).toContain(reason);
     expect(await testKnex()('referrals').where({ person_id: personId })).toHaveLength(1);
@@ -154,6 +158,7 @@ describe('referral pages', () => {
       reason: 'Jardin partagé pour reprendre pied',
     });
     expect(res.status).toBe(422);
+    expect(res.text).toMatch(/<title>Erreur — Orientations — /);
     expect(res.text).toContain('Jardin partagé pour reprendre pied');
     expect(res.text).toContain('id="referral-partnerId-error"');
     expect(res.text).toContain('n’a pas donné son accord pour être orientée vers ce partenaire');
@@ -161,6 +166,22 @@ describe('referral pages', () => {
     expect(
       await testKnex()('referrals').where({ person_id: personId, partner_id: w.other.id }),
     ).toHaveLength(0);
+  });
+
+  it('when the referral pages show forms with required fields, then each leaves the check to the server (novalidate), whose French summary a browser would otherwise never show', async () => {
+    // The referral is accepted by now: the partner may hold or fail it, the worker cancel it,
+    // each with a reason.
+    const pages = [
+      await w.agents.worker.get(`/personnes/${personId}/orientations`),
+      await w.agents.partner.get(`/orientations/${referralId}`),
+      await w.agents.worker.get(`/orientations/${referralId}`),
+      await w.agents.partner.get('/orientations'),
+    ];
+    for (const page of pages) {
+      expect(page.status).toBe(200);
+      expect(page.text).toMatch(/\srequired[\s/>]/);
+      expect(formsCheckedByTheBrowser(page.text)).toEqual([]);
+    }
   });
 
   it('when an admin adds a partner without themes, then 400 names the themes field and keeps the typed name', async () => {
@@ -643,6 +664,7 @@ describe('referral pages', () => {
       await meanwhile(w.agents.partner, id, 'accepted');
       const stale = await later('cancelled', { reason: 'La personne a retrouvé un logement' });
       expect(stale.status).toBe(409);
+      expect(stale.text).toMatch(/<title>Erreur — Orientation — /);
       expect(stale.text).toContain('Son statut est maintenant : <strong>Acceptée</strong>');
       expect(stale.text).toContain('Ce que vous aviez saisi est conservé dans le formulaire.');
       expect(inputValue(stale.text, 'move-cancelled-reason')).toBe(

@@ -174,6 +174,75 @@ describe('report pages over HTTP', () => {
       expect(after.text).not.toContain('Créer la fiche');
     });
 
+    it('when the person’s file is not among the look-alikes, then a search finds it and the report is linked to it; another structure’s file is refused', async () => {
+      const known = await worker.post('/api/persons').send({
+        firstName: 'Gaston',
+        lastName: 'Lagaffe',
+        place: 'Gare routière',
+        source: 'outreach',
+      });
+      const { id, receipt } = await sendReport();
+      const page = await worker.get(`/signalements/${id}`);
+      expect(page.text).not.toContain(`name="personId" value="${known.body.id}"`);
+      expect(page.text).toContain('Chercher une autre fiche');
+      expect(page.text).toContain('<label class="fr-label" for="q">Nom, prénom, surnom ou lieu');
+      const csrf = csrfOf(page.text);
+
+      const empty = await worker
+        .post(`/signalements/${id}/recherche`)
+        .type('form')
+        .send({ _csrf: csrf, q: ' ' });
+      expect(empty.status).toBe(400);
+      expect(empty.text).toContain('Saisissez un nom, un surnom ou un lieu');
+      const found = await worker
+        .post(`/signalements/${id}/recherche`)
+        .type('form')
+        .send({ _csrf: csrf, q: 'lagafe' });
+      expect(found.status).toBe(200);
+      expect(found.text).toContain('1 fiche trouvée');
+      expect(found.text).toContain(`name="personId" value="${known.body.id}"`);
+      expect(found.text).toContain(
+        'Rattacher à cette fiche<span class="fr-sr-only"> : Gaston Lagaffe',
+      );
+
+      // Another structure's file: neither found nor linked, and the report still waits.
+      const elsewhere = await createTeam();
+      const outsider = await loginAs(ctx.app, elsewhere.worker.email);
+      const theirs = await outsider.post('/api/persons').send({
+        firstName: 'Gaston',
+        lastName: 'Lagaffe',
+        source: 'outreach',
+      });
+      const again = await worker
+        .post(`/signalements/${id}/recherche`)
+        .type('form')
+        .send({ _csrf: csrf, q: 'lagaffe' });
+      expect(again.text).not.toContain(theirs.body.id);
+      const refused = await worker
+        .post(`/signalements/${id}/tri`)
+        .type('form')
+        .send({ _csrf: csrf, action: 'link', personId: theirs.body.id });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('Choisissez une fiche de votre structure');
+      expect((await worker.get(`/signalements/${id}`)).text).toContain('Rattacher à cette fiche');
+      // Nor can they search from this structure's report.
+      const theirPage = await outsider.get('/personnes');
+      const notTheirs = await outsider
+        .post(`/signalements/${id}/recherche`)
+        .type('form')
+        .send({ _csrf: csrfOf(theirPage.text), q: 'lagaffe' });
+      expect(notTheirs.status).toBe(404);
+
+      const linked = await worker
+        .post(`/signalements/${id}/tri`)
+        .type('form')
+        .send({ _csrf: csrf, action: 'link', personId: known.body.id });
+      expect(linked.status).toBe(303);
+      expect(linked.headers.location).toBe(`/personnes/${known.body.id}`);
+      const file = await worker.get(`/personnes/${known.body.id}`);
+      expect(file.text).toContain(`<a href="/signalements/${id}">${receipt}</a>`);
+    });
+
     it('when a report is dismissed without a reason, then 400 with the message; with one, back to the queue', async () => {
       const { id } = await sendReport();
       const page = await manager.get(`/signalements/${id}`);

@@ -69,6 +69,33 @@ export interface Snapshot {
   computedAt: Date;
 }
 
+/** PostgreSQL's lock_not_available: `lock_timeout` ran out (or NOWAIT found the row taken). */
+const LOCK_NOT_AVAILABLE = '55P03';
+
+/** A period's answer in place of an older one (or of one of another shape). */
+async function upsertSnapshot(
+  db: Db,
+  key: SnapshotKey,
+  s: Snapshot & { readAt?: Date },
+): Promise<void> {
+  await db.raw(
+    `INSERT INTO observation_snapshots (structure_id, first_day, last_day, version, data, computed_at, read_at)
+     VALUES (:structureId, :firstDay, :lastDay, :version, :data, :computedAt, :readAt)
+     ON CONFLICT (structure_id, first_day, last_day) DO UPDATE SET
+       version = excluded.version, data = excluded.data, computed_at = excluded.computed_at,
+       read_at = greatest(observation_snapshots.read_at, excluded.read_at)
+     WHERE observation_snapshots.computed_at <= excluded.computed_at
+        OR observation_snapshots.version <> excluded.version`,
+    {
+      ...key,
+      version: SNAPSHOT_VERSION,
+      data: JSON.stringify(stored(s.data)),
+      computedAt: s.computedAt,
+      readAt: s.readAt ?? null,
+    },
+  );
+}
+
 export interface ObservationPeriod {
   structureId: string;
   /** Paris midnight of the first day, and of the day after the last. */
@@ -321,30 +348,57 @@ export function createObservationRepository() {
      * the read it was computed for (a refresh leaves the read moment as it was).
      */
     async saveSnapshot(db: Db, key: SnapshotKey, s: Snapshot & { readAt?: Date }): Promise<void> {
-      await db.raw(
-        `INSERT INTO observation_snapshots (structure_id, first_day, last_day, version, data, computed_at, read_at)
-         VALUES (:structureId, :firstDay, :lastDay, :version, :data, :computedAt, :readAt)
-         ON CONFLICT (structure_id, first_day, last_day) DO UPDATE SET
-           version = excluded.version, data = excluded.data, computed_at = excluded.computed_at,
-           read_at = greatest(observation_snapshots.read_at, excluded.read_at)
-         WHERE observation_snapshots.computed_at <= excluded.computed_at
-            OR observation_snapshots.version <> excluded.version`,
-        {
-          ...key,
-          version: SNAPSHOT_VERSION,
-          data: JSON.stringify(stored(s.data)),
-          computedAt: s.computedAt,
-          readAt: s.readAt ?? null,
-        },
-      );
+      await upsertSnapshot(db, key, s);
     },
 
-    /** Notes a read of the period, at most once per `every` ms (a read writes nothing else). */
+    /**
+     * A read's `saveSnapshot`: the refresh writes every period in its deadline's transaction and
+     * holds their rows (or a new period's key) until it commits, and a read must not wait for it
+     * up to its statement timeout. Waits at most `lockWaitMs` for the row (another read storing
+     * the same period holds it a moment), else stores nothing: the refresh stores its own
+     * answer. Whether it stored it.
+     */
+    async saveSnapshotUnlessBusy(
+      knex: Knex,
+      key: SnapshotKey,
+      s: Snapshot & { readAt?: Date },
+      lockWaitMs: number,
+    ): Promise<boolean> {
+      try {
+        await knex.transaction(async (trx) => {
+          // SET LOCAL, with the value as a binding.
+          await trx.raw("SELECT set_config('lock_timeout', ?, true)", [String(lockWaitMs)]);
+          await upsertSnapshot(trx, key, s);
+        });
+        return true;
+      } catch (err) {
+        if ((err as { code?: unknown }).code === LOCK_NOT_AVAILABLE) return false;
+        throw err;
+      }
+    },
+
+    /**
+     * Notes a read of the period, at most once per `every` ms (a read writes nothing else). A row
+     * a refresh is writing is skipped, not waited for: the read goes unnoted, and the next one
+     * notes it.
+     */
     async markRead(db: Db, key: SnapshotKey, now: Date, every: number): Promise<void> {
+      const columns = ['structure_id', 'first_day', 'last_day'];
       await db('observation_snapshots')
-        .where({ structure_id: key.structureId, first_day: key.firstDay, last_day: key.lastDay })
-        .andWhere((w) =>
-          w.whereNull('read_at').orWhere('read_at', '<', new Date(now.getTime() - every)),
+        .whereIn(
+          columns,
+          db('observation_snapshots')
+            .select(columns)
+            .where({
+              structure_id: key.structureId,
+              first_day: key.firstDay,
+              last_day: key.lastDay,
+            })
+            .andWhere((w) =>
+              w.whereNull('read_at').orWhere('read_at', '<', new Date(now.getTime() - every)),
+            )
+            .forNoKeyUpdate()
+            .skipLocked(),
         )
         .update({ read_at: now });
     },

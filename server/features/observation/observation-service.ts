@@ -67,6 +67,13 @@ export interface ObservationServiceDeps {
 /** A refresh's statements may take this long (in the background, at a million persons). */
 const REFRESH_STATEMENT_TIMEOUT_MS = 10 * 60_000;
 
+/**
+ * How long a read waits to store the answer it computed: another read storing the same period
+ * holds its row a moment; a refresh holds it until its deadline's transaction commits, and the
+ * read then serves its answer without storing it.
+ */
+const SNAPSHOT_LOCK_WAIT_MS = 200;
+
 /** What a refresh did: how many periods it computed again. */
 export interface RefreshOutcome {
   periods: number;
@@ -160,7 +167,12 @@ export function createObservationService({
       return snapshot;
     }
     const data = await aggregate(knex, key, now);
-    await observations.saveSnapshot(knex, key, { data, computedAt: now, readAt: now });
+    await observations.saveSnapshotUnlessBusy(
+      knex,
+      key,
+      { data, computedAt: now, readAt: now },
+      SNAPSHOT_LOCK_WAIT_MS,
+    );
     return { data, computedAt: now };
   }
 
@@ -239,12 +251,16 @@ export function createObservationService({
       (p, i, all) =>
         all.findIndex((o) => o.firstDay === p.firstDay && o.lastDay === p.lastDay) === i,
     );
+    // In the transaction: its one connection runs the statements one after the other. Every
+    // period is computed before any is written, so the rows stay locked from their write to the
+    // commit only (milliseconds), not for the minutes the other periods take.
+    const computed: { key: SnapshotKey; data: ObservationData }[] = [];
     for (const p of periods) {
       const key = { structureId, ...p };
-      // In the transaction: its one connection runs the statements one after the other.
-      const data = await aggregate(trx, key, now);
-      await observations.saveSnapshot(trx, key, { data, computedAt: now });
+      computed.push({ key, data: await aggregate(trx, key, now) });
     }
+    for (const { key, data } of computed)
+      await observations.saveSnapshot(trx, key, { data, computedAt: now });
     await observations.deleteStale(trx, structureId, keep);
     return periods.length;
   }

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import type {
   DuplicateCandidate,
   DuplicateReason,
@@ -75,10 +76,86 @@ export function DuplicateCandidates({ items }: { items: DuplicateCandidate[] }) 
   );
 }
 
+/** A search for a file of the structure on a page that picks one: what was typed, what it found. */
+export interface PersonSearchResult {
+  q: string;
+  items: Person[];
+  /** The term was refused (empty, too long): nothing was searched. */
+  error?: string;
+}
+
+/**
+ * The search for a file of the structure, where a page picks one (the other file of a merge, the
+ * file a report is linked to): the form, then each file found with the page's own action for it.
+ */
+export function PersonSearch({
+  action,
+  csrfToken,
+  search,
+  pick,
+  noneFound = 'Aucune fiche trouvée',
+}: {
+  /** Where the search is posted (the term is personal data: never in an address). */
+  action: string;
+  csrfToken: string;
+  search?: PersonSearchResult;
+  pick: (p: Person) => ComponentChildren;
+  noneFound?: string;
+}) {
+  return (
+    <>
+      <form method="post" action={action} novalidate>
+        <Csrf token={csrfToken} />
+        <div class={`fr-input-group${search?.error ? ' fr-input-group--error' : ''}`}>
+          <label class="fr-label" for="q">
+            Nom, prénom, surnom ou lieu
+            <span class="fr-hint-text">Les accents et fautes de frappe sont tolérés</span>
+          </label>
+          <input
+            class={`fr-input${search?.error ? ' fr-input--error' : ''}`}
+            id="q"
+            name="q"
+            type="search"
+            autocomplete="off"
+            value={search?.q ?? ''}
+            aria-describedby={search?.error ? 'q-error' : undefined}
+          />
+          {search?.error ? (
+            <p id="q-error" class="fr-error-text">
+              {search.error}
+            </p>
+          ) : null}
+        </div>
+        <button type="submit" class="fr-btn fr-btn--secondary">
+          Chercher
+        </button>
+      </form>
+      {search && !search.error ? (
+        <>
+          <h3 class="fr-h6 fr-mt-3w" id="trouvees">
+            {search.items.length === 0
+              ? noneFound
+              : plural(search.items.length, 'fiche trouvée', 'fiches trouvées')}
+          </h3>
+          <ul class="av-list" aria-labelledby="trouvees">
+            {search.items.map((c) => (
+              <li class="av-item av-item--stack">
+                <p class="fr-text--bold fr-mb-1v">{personLabel(c)}</p>
+                <CandidateFacts c={c} />
+                {pick(c)}
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </>
+  );
+}
+
 /** The merge page's choice of the other file: its look-alikes, or a search. */
 export interface MergeChoice {
   candidates: DuplicateCandidate[];
-  search?: { q: string; items: Person[]; error?: string };
+  search?: PersonSearchResult;
 }
 
 /** The two files side by side, for the manager to confirm. */
@@ -198,55 +275,20 @@ function Choose({
         )}
       </Section>
       <Section title="Chercher l’autre fiche" id="chercher">
-        <form method="post" action={`/personnes/${person.id}/fusion/recherche`} novalidate>
-          <Csrf token={ctx.csrfToken} />
-          <div class={`fr-input-group${choice.search?.error ? ' fr-input-group--error' : ''}`}>
-            <label class="fr-label" for="q">
-              Nom, prénom, surnom ou lieu
-              <span class="fr-hint-text">Les accents et fautes de frappe sont tolérés</span>
-            </label>
-            <input
-              class={`fr-input${choice.search?.error ? ' fr-input--error' : ''}`}
-              id="q"
-              name="q"
-              type="search"
-              autocomplete="off"
-              value={choice.search?.q ?? ''}
-              aria-describedby={choice.search?.error ? 'q-error' : undefined}
-            />
-            {choice.search?.error ? (
-              <p id="q-error" class="fr-error-text">
-                {choice.search.error}
-              </p>
-            ) : null}
-          </div>
-          <button type="submit" class="fr-btn fr-btn--secondary">
-            Chercher
-          </button>
-        </form>
-        {choice.search && !choice.search.error ? (
-          <>
-            <h3 class="fr-h6 fr-mt-3w" id="trouvees">
-              {choice.search.items.length === 0
-                ? 'Aucune autre fiche trouvée'
-                : plural(choice.search.items.length, 'fiche trouvée', 'fiches trouvées')}
-            </h3>
-            <ul class="av-list" aria-labelledby="trouvees">
-              {choice.search.items.map((c) => (
-                <li class="av-item av-item--stack">
-                  <p class="fr-text--bold fr-mb-1v">{personLabel(c)}</p>
-                  <CandidateFacts c={c} />
-                  <p class="fr-mb-0">
-                    <a class="fr-btn fr-btn--sm fr-btn--secondary" href={href(c)}>
-                      Comparer avec cette fiche
-                      <span class="fr-sr-only"> : {personLabel(c)}</span>
-                    </a>
-                  </p>
-                </li>
-              ))}
-            </ul>
-          </>
-        ) : null}
+        <PersonSearch
+          action={`/personnes/${person.id}/fusion/recherche`}
+          csrfToken={ctx.csrfToken}
+          search={choice.search}
+          noneFound="Aucune autre fiche trouvée"
+          pick={(c) => (
+            <p class="fr-mb-0">
+              <a class="fr-btn fr-btn--sm fr-btn--secondary" href={href(c)}>
+                Comparer avec cette fiche
+                <span class="fr-sr-only"> : {personLabel(c)}</span>
+              </a>
+            </p>
+          )}
+        />
       </Section>
     </>
   );

@@ -5,17 +5,16 @@ import type { Deps } from '../../container';
 import type { Person } from '../../features/persons/person-repository';
 import { requestContext } from '../../http/request-context';
 import { hasCode, NotFoundError } from '../../lib/errors';
-import { plainString } from '../../lib/validate';
-import { formValues, SEARCH_MESSAGES } from '../forms';
+import { formValues } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
-import { MergePage, type MergeChoice, type MergeComparison } from './duplicate-views';
+import { MergePage, type MergeComparison, type PersonSearchResult } from './duplicate-views';
+import { searchToPick } from './person-search';
 
 type Services = Deps['services'];
 
 const compareQuery = z.object({ avec: z.uuid().optional() }).strict();
-const searchTerm = plainString().trim().min(1).max(100);
 const version = z
   .string()
   .regex(/^\d{1,10}$/)
@@ -43,7 +42,7 @@ export function personMergeWebRouter(services: Services): Router {
     req: Request,
     res: Response,
     person: Person,
-    search?: MergeChoice['search'],
+    search?: PersonSearchResult,
     status = 200,
   ) {
     const actor = actorOf(req);
@@ -106,19 +105,8 @@ export function personMergeWebRouter(services: Services): Router {
       const rc = requestContext(req);
       const person = await services.persons.get(actor, id, rc);
       const typed = formValues(req.body, ['q']).q ?? '';
-      const term = searchTerm.safeParse(typed);
-      if (!term.success) {
-        const error =
-          typed.trim() === '' ? 'Saisissez un nom, un surnom ou un lieu' : SEARCH_MESSAGES.q;
-        return renderChoice(req, res, person, { q: typed, items: [], error }, 400);
-      }
-      const found = await services.persons.search(
-        actor,
-        { q: term.data, page: 1, pageSize: 21 },
-        rc,
-      );
-      const items = found.items.filter((p) => p.id !== id).slice(0, 20);
-      await renderChoice(req, res, person, { q: typed, items });
+      const { search, status } = await searchToPick(services.persons, actor, typed, rc, id);
+      await renderChoice(req, res, person, search, status);
     },
   );
 

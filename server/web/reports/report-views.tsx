@@ -1,4 +1,4 @@
-import type { DuplicateCandidate } from '../../features/persons/person-repository';
+import type { DuplicateCandidate, Person } from '../../features/persons/person-repository';
 import type { Report, SentReport } from '../../features/reports/report-repository';
 import {
   REPORT_LIMITS,
@@ -8,7 +8,12 @@ import {
 import type { PublicStructure } from '../../features/reports/report-service';
 import type { Page } from '../../lib/validate';
 import { formatDate, formatDateTime, personLabel, plural } from '../format';
-import { CandidateFacts, reasonText } from '../persons/duplicate-views';
+import {
+  CandidateFacts,
+  PersonSearch,
+  reasonText,
+  type PersonSearchResult,
+} from '../persons/duplicate-views';
 import {
   Csrf,
   ErrorSummary,
@@ -311,19 +316,39 @@ function Outcome({ r }: { r: Report }) {
   );
 }
 
-/** /signalements/:id — read the report, see who it may be, then create, link or dismiss. */
+/** Links the report to a file: one button per file offered, a look-alike or one searched for. */
+function LinkForm({ ctx, report, person }: { ctx: PageContext; report: Report; person: Person }) {
+  return (
+    <form method="post" action={`/signalements/${report.id}/tri`}>
+      <Csrf token={ctx.csrfToken} />
+      <input type="hidden" name="action" value="link" />
+      <input type="hidden" name="personId" value={person.id} />
+      <button type="submit" class="fr-btn fr-btn--sm fr-btn--secondary">
+        Rattacher à cette fiche
+        <span class="fr-sr-only"> : {personLabel(person)}</span>
+      </button>
+    </form>
+  );
+}
+
+/**
+ * /signalements/:id — read the report, see who it may be (its look-alikes, or any file of the
+ * structure searched for), then create, link or dismiss.
+ */
 export function ReportTriagePage({
   ctx,
   report: r,
   candidates,
+  search,
   form,
 }: {
   ctx: PageContext;
   report: Report;
   candidates: DuplicateCandidate[];
+  search?: PersonSearchResult;
   form: FormState;
 }) {
-  const hasErrors = Object.keys(form.errors).length > 0;
+  const hasErrors = Object.keys(form.errors).length > 0 || Boolean(search?.error);
   const title = `Signalement ${r.receiptNumber}`;
   return (
     <Layout title={`${hasErrors ? 'Erreur — ' : ''}${title}`} ctx={ctx} nav="reports">
@@ -367,19 +392,20 @@ export function ReportTriagePage({
                     <p class="fr-text--sm fr-mb-1w">
                       Pourquoi : {c.reasons.map((x) => reasonText(x, c)).join(', ')}
                     </p>
-                    <form method="post" action={`/signalements/${r.id}/tri`}>
-                      <Csrf token={ctx.csrfToken} />
-                      <input type="hidden" name="action" value="link" />
-                      <input type="hidden" name="personId" value={c.id} />
-                      <button type="submit" class="fr-btn fr-btn--sm fr-btn--secondary">
-                        Rattacher à cette fiche
-                        <span class="fr-sr-only"> : {personLabel(c)}</span>
-                      </button>
-                    </form>
+                    <LinkForm ctx={ctx} report={r} person={c} />
                   </li>
                 ))}
               </ul>
             )}
+          </Section>
+          <Section title="Chercher une autre fiche" id="chercher">
+            <p>La personne a une fiche qui n’est pas proposée ci-dessus ? Cherchez-la.</p>
+            <PersonSearch
+              action={`/signalements/${r.id}/recherche`}
+              csrfToken={ctx.csrfToken}
+              search={search}
+              pick={(p) => <LinkForm ctx={ctx} report={r} person={p} />}
+            />
           </Section>
           <Section title="Créer une fiche" id="creer">
             <p>

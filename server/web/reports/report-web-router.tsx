@@ -18,6 +18,7 @@ import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect, redirectPastLastPage, staff } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
+import { searchToPick } from '../persons/person-search';
 import { REPORT_MESSAGES, TRIAGE_MESSAGES } from './report-labels';
 import { PublicReportPage, ReceiptPage, ReportQueuePage, ReportTriagePage } from './report-views';
 
@@ -114,35 +115,59 @@ export function reportWebRouter(services: Services, publicUrl: string): Router {
     sendPage(res, <ReportQueuePage ctx={ctx} list={list} status={q.data.statut} />);
   });
 
+  /**
+   * The triage page; `typed`: a search for the file to link, run once the report is read (another
+   * structure's is a 404 before anything is searched) and only while it waits for triage.
+   */
   async function renderTriage(
     req: Request,
     res: Response,
     id: string,
     form: FormState,
     status = 200,
+    typed?: string,
   ) {
     const actor = actorOf(req);
     const rc = requestContext(req);
     const report = await services.reports.get(actor, id, rc);
-    const [candidates, ctx] = await Promise.all([
-      report.status === 'pending'
+    const pending = report.status === 'pending';
+    const [candidates, found, ctx] = await Promise.all([
+      pending
         ? services.personMerges.duplicates(
             actor,
             { alias: report.who ?? undefined, place: report.location },
             rc,
           )
         : Promise.resolve({ items: [] }),
+      pending && typed !== undefined
+        ? searchToPick(services.persons, actor, typed, rc)
+        : Promise.resolve(undefined),
       pageContext(req, services.notifications),
     ]);
     sendPage(
       res,
-      <ReportTriagePage ctx={ctx} report={report} candidates={candidates.items} form={form} />,
-      status,
+      <ReportTriagePage
+        ctx={ctx}
+        report={report}
+        candidates={candidates.items}
+        search={found?.search}
+        form={form}
+      />,
+      found?.status ?? status,
     );
   }
 
   r.get('/signalements/:id', staff(), async (req, res) =>
     renderTriage(req, res, idOf(req), emptyForm()),
+  );
+
+  // Any file of the structure, beyond the look-alikes: linked through the same triage below.
+  r.post(
+    '/signalements/:id/recherche',
+    staff(),
+    csrf.csrfSynchronisedProtection,
+    async (req, res) =>
+      renderTriage(req, res, idOf(req), emptyForm(), 200, formValues(req.body, ['q']).q ?? ''),
   );
 
   r.post('/signalements/:id/tri', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {

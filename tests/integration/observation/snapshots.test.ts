@@ -346,4 +346,75 @@ describe('Observation snapshots (clock fixed on Saturday 2026-11-28 23:10 Paris)
     // The default period of that day is kept.
     expect(periods).toHaveLength(1);
   });
+
+  /** The refresh as the worker runs it, left open: its transaction holds the rows it wrote. */
+  async function refreshLeftOpen(team: TeamFixture): Promise<Knex.Transaction> {
+    const trx = await k.transaction();
+    await ctx.deps.services.observation.refreshStructure(trx, team.structure.id, clock.now());
+    return trx;
+  }
+  /** A read answered well before the requests' statement timeout (15 s): it waited for no lock. */
+  async function readWithoutWaiting(agent: Agent, path: string) {
+    const started = Date.now();
+    const res = await agent.get(path);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    return res;
+  }
+
+  it('serves a fresh snapshot while a refresh holds its row, the read left unnoted rather than waiting for it', async () => {
+    const first = await observerA.get('/api/observation');
+    expect(first.status).toBe(200);
+    const key = {
+      structure_id: a.structure.id,
+      first_day: first.body.from,
+      last_day: first.body.to,
+    };
+    const twoHoursAgo = new Date(clock.now().getTime() - 2 * 3_600_000);
+    await k('observation_snapshots').where(key).update({ read_at: twoHoursAgo });
+    const trx = await refreshLeftOpen(a);
+    try {
+      const res = await readWithoutWaiting(observerA, '/api/observation');
+      expect(res.status).toBe(200);
+      expect(res.body.totals).toEqual(first.body.totals);
+    } finally {
+      await trx.rollback();
+    }
+    // The next read, the refresh gone, notes it.
+    await observerA.get('/api/observation');
+    const [row] = await k('observation_snapshots').where(key);
+    expect(row.read_at).toEqual(clock.now());
+  });
+
+  it('computes a too old snapshot again while a refresh holds its row, and serves it without storing it', async () => {
+    const q = { from: '2026-03-01', to: '2026-09-30' };
+    const first = await observerA.get(`/api/observation?${query(q)}`);
+    expect(first.status).toBe(200);
+    const key = { structure_id: a.structure.id, first_day: q.from, last_day: q.to };
+    const tooOld = new Date(clock.now().getTime() - OBSERVATION_MAX_AGE_MS - 60_000);
+    await k('observation_snapshots').where(key).update({ computed_at: tooOld });
+    const trx = await refreshLeftOpen(a);
+    try {
+      const res = await readWithoutWaiting(observerA, `/api/observation?${query(q)}`);
+      expect(res.status).toBe(200);
+      expect(res.body.computedAt).toBe(clock.now().toISOString());
+      expect(withoutTime(res.body)).toEqual(withoutTime(await live(a, q)));
+    } finally {
+      await trx.rollback();
+    }
+    const [row] = await k('observation_snapshots').where(key);
+    expect(row.computed_at).toEqual(tooOld);
+  });
+
+  it('computes a period a refresh is storing for the first time without waiting for its commit', async () => {
+    // A new day: the refresh inserts the new default period, not yet committed.
+    clock.set(new Date(clock.now().getTime() + DAY));
+    const trx = await refreshLeftOpen(a);
+    try {
+      const res = await readWithoutWaiting(observerA, '/api/observation');
+      expect(res.status).toBe(200);
+      expect(res.body.computedAt).toBe(clock.now().toISOString());
+    } finally {
+      await trx.rollback();
+    }
+  });
 });

@@ -41,6 +41,11 @@ const TEXTS: Record<number, { title: string; message: string }> = {
     message:
       'Cette page n’existe pas ou ne concerne pas votre structure. Vérifiez l’adresse, ou retrouvez la personne depuis la recherche.',
   },
+  409: {
+    title: 'Déjà fait ou plus possible',
+    message:
+      'Cette action se heurte à ce qui est enregistré : elle a peut-être déjà été faite, par vous ou par quelqu’un d’autre. Rien n’a été enregistré. Revenez à la page précédente et rechargez-la pour voir où en sont les choses.',
+  },
   413: {
     title: 'Texte trop long',
     message: 'Ce que vous avez saisi est trop long. Raccourcissez le texte et recommencez.',

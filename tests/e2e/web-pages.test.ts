@@ -1,4 +1,8 @@
+import express from 'express';
+import pino from 'pino';
 import request from 'supertest';
+import { ConflictError } from '../../server/lib/errors';
+import { htmlErrorHandler } from '../../server/web/html-error-handler';
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
@@ -363,5 +367,69 @@ describe('web pages over HTTP', () => {
       .send({ _csrf: csrfOf(home.text) });
     expect(out.status).toBe(303);
     expect((await agent.get('/')).status).toBe(302);
+  });
+
+  it('when a consent is withdrawn twice (a double click, a colleague), then the second lands on the person’s referrals saying it is already withdrawn', async () => {
+    const partner = await createPartner(testKnex(), 'Épicerie solidaire', a.structure.id);
+    const api = await loginAs(ctx.app, a.worker.email);
+    const { id } = (
+      await api.post('/api/persons').send({ alias: 'Homme au vélo', source: 'outreach' })
+    ).body;
+    const consent = (
+      await api.post(`/api/persons/${id}/consents`).send({
+        purpose: 'referral',
+        partnerId: partner.id,
+        method: 'oral',
+        givenAt: '2026-11-01T10:00:00+01:00',
+      })
+    ).body;
+    const path = `/consentements/${consent.id}/retrait`;
+    const [worker, colleague] = await Promise.all([
+      loginAs(ctx.app, a.worker.email),
+      loginAs(ctx.app, a.worker2.email),
+    ]);
+    const [mine, theirs] = await Promise.all([worker.get(path), colleague.get(path)]);
+    const confirm = (agent: typeof worker, page: string) =>
+      agent
+        .post(path)
+        .type('form')
+        .send({ _csrf: csrfOf(page), confirmation: 'oui' });
+
+    const first = await confirm(worker, mine.text);
+    expect(first.status).toBe(303);
+    expect((await worker.get(first.headers.location)).text).toContain('Consentement retiré.');
+    for (const [agent, page] of [
+      [worker, mine.text],
+      [colleague, theirs.text],
+    ] as const) {
+      const again = await confirm(agent, page);
+      expect(again.status).toBe(303);
+      expect(again.headers.location).toBe(`/personnes/${id}/orientations`);
+      const list = await agent.get(again.headers.location);
+      expect(list.status).toBe(200);
+      expect(list.text).toContain('Ce consentement est déjà retiré.');
+    }
+    expect(
+      await testKnex()('audit_events').where({ action: 'consent.revoke', subject_id: id }),
+    ).toHaveLength(1);
+  });
+
+  it('when a page meets a conflict it does not handle itself, then a 409 page says in French that nothing was saved', async () => {
+    const app = express();
+    app.post('/formulaire', () => {
+      throw new ConflictError('A team of this name exists already');
+    });
+    app.use(
+      htmlErrorHandler(
+        pino({ level: 'silent' }),
+        { unreadCount: async () => 0 },
+        'http://127.0.0.1:3000',
+      ),
+    );
+    const res = await request(app).post('/formulaire');
+    expect(res.status).toBe(409);
+    expect(res.text).toContain('Déjà fait ou plus possible');
+    expect(res.text).toContain('Rien n’a été enregistré.');
+    expect(res.text).not.toContain('Les informations envoyées ne sont pas valides');
   });
 });

@@ -37,8 +37,11 @@ export async function capture<R>(
   return sent;
 }
 
-/** A captured statement's SQL with pg's numbered placeholders, in order, back to knex's. */
-export const knexSql = (q: Sent) => q.sql.replace(/\$\d+/g, '?');
+/**
+ * A captured statement's SQL with pg's numbered placeholders, in order, back to knex's; a question
+ * mark of the SQL itself (jsonb's `?|` operator) escaped, so knex does not take it for one.
+ */
+export const knexSql = (q: Sent) => q.sql.replace(/\?/g, '\\?').replace(/\$\d+/g, '?');
 
 /** The plan PostgreSQL makes for a captured statement on `db` (a transaction sees its own rows). */
 export async function explain(db: Knex | Knex.Transaction, q: Sent): Promise<PlanNode> {

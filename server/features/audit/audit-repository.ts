@@ -67,7 +67,10 @@ export interface AuditEvent {
 
 export interface AuditFilter {
   structureId: string;
-  /** A person's ids (the file and the files merged into it): their events, their referrals' and reports'. */
+  /**
+   * A person's ids (the file and the files merged into it): their events, their referrals' and
+   * reports', and the list reads that showed any of them.
+   */
   personIds?: string[];
   userId?: string;
   from?: Date;
@@ -85,35 +88,58 @@ export const PERSON_SUBJECTS = [
   'right',
 ];
 
+/**
+ * The reads of a list: their event has no subject of its own (the duplicates check may name the
+ * file it was made for) and lists in `details.ids` the rows of its subject type the answer
+ * held: persons for the person lists, referrals for `referral.list`, reports for `report.list`.
+ * A person's events include the list reads whose ids name them, their referrals or their
+ * reports. The partial GIN index `audit_events_list_ids` (migration 20261217100000) holds
+ * `details->'ids'` of these actions only, written out there as they are here: the other events,
+ * every single-record read among them, are not indexed by it (`audit-plan.test.ts` checks both
+ * lists match, and that the person filter uses it).
+ */
+export const LIST_READ_ACTIONS = {
+  person: ['person.search', 'person.duplicates', 'follow_up.list', 'backlog.items'],
+  referral: ['referral.list'],
+  report: ['report.list'],
+} as const;
+
+/** List reads of these actions whose ids (`details.ids`) hold any of `ids`: the GIN index's `?|`. */
+const listedAny = (
+  db: Knex | Knex.Transaction,
+  actions: readonly string[],
+  ids: string[] | Knex.Raw,
+) =>
+  db.raw("a.action = ANY(?::text[]) AND (a.details -> 'ids') \\?| ?::text[]", [[...actions], ids]);
+
 function filtered(db: Knex | Knex.Transaction, f: AuditFilter) {
   const q = db('audit_events as a').where('a.structure_id', f.structureId);
   if (f.personIds) {
     const ids = f.personIds;
+    // The person's referrals and reports as arrays, each computed once before the scan (an
+    // InitPlan): every arm below is then an index condition, and the arms' bitmaps are OR-ed.
+    // (An IN (subquery) arm is a filter only, which had PostgreSQL read every event of the
+    // structure.)
+    const idsOf = (table: 'referrals' | 'reports') =>
+      db.raw('ARRAY(?)', [
+        db(table).where('structure_id', f.structureId).whereIn('person_id', ids).select('id'),
+      ]);
     q.andWhere((w) =>
       w
         .whereIn('a.subject_id', ids)
         .orWhere((r) =>
           r
             .where('a.subject_type', 'referral')
-            .whereIn(
-              'a.subject_id',
-              db('referrals')
-                .where('structure_id', f.structureId)
-                .whereIn('person_id', ids)
-                .select('id'),
-            ),
+            .where('a.subject_id', db.raw('ANY(?)', [idsOf('referrals')])),
         )
         .orWhere((r) =>
           r
             .where('a.subject_type', 'report')
-            .whereIn(
-              'a.subject_id',
-              db('reports')
-                .where('structure_id', f.structureId)
-                .whereIn('person_id', ids)
-                .select('id'),
-            ),
-        ),
+            .where('a.subject_id', db.raw('ANY(?)', [idsOf('reports')])),
+        )
+        .orWhere(listedAny(db, LIST_READ_ACTIONS.person, [...ids]))
+        .orWhere(listedAny(db, LIST_READ_ACTIONS.referral, idsOf('referrals')))
+        .orWhere(listedAny(db, LIST_READ_ACTIONS.report, idsOf('reports'))),
     );
   }
   if (f.userId) q.andWhere('a.actor_id', f.userId);

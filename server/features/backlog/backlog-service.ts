@@ -152,7 +152,8 @@ export function createBacklogService({
           groupBy: q.groupBy,
           key: q.key,
           results: items.length,
-          personIds: [...new Set(items.flatMap((i) => ('personId' in i ? [i.personId] : [])))],
+          // The persons, as a person search lists them (`LIST_READ_ACTIONS`).
+          ids: [...new Set(items.flatMap((i) => ('personId' in i ? [i.personId] : [])))],
           ...(q.bucket === 'reports' ? { reportIds: items.map((i) => i.id) } : {}),
         },
       });

@@ -419,7 +419,8 @@ export function createFollowUpService({
           ip: ctx.ip,
           details: {
             results: items.length,
-            personIds: [...new Set(items.map((f) => f.personId))],
+            // The persons, as a person search lists them (`LIST_READ_ACTIONS`).
+            ids: [...new Set(items.map((f) => f.personId))],
           },
         },
         ctx,

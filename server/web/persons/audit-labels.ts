@@ -8,6 +8,7 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   'person.search': 'Recherche de personnes',
   'person.timeline': 'Consultation de l’historique',
   'person.duplicates': 'Recherche de doublons',
+  'backlog.items': 'Consultation du tableau de l’équipe',
   'person.merge': 'Fusion d’une autre fiche dans celle-ci',
   'person.merged': 'Fiche fusionnée dans une autre',
   'person.letter': 'Courrier préparé',
@@ -32,6 +33,7 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   'referral.read': 'Consultation d’une orientation',
   'referral.transition': 'Orientation mise à jour',
   'person.report_linked': 'Signalement rattaché à la fiche',
+  'report.list': 'Consultation des signalements',
   'report.read': 'Consultation d’un signalement',
   'report.triage': 'Signalement traité',
 };

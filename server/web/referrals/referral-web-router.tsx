@@ -321,18 +321,20 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     },
   );
 
+  /** A consent withdrawn already leads to the person's referrals, saying so. */
+  const alreadyRevoked = (req: Request, res: Response, personId: string) =>
+    redirect(req, res, `/personnes/${personId}/orientations`, {
+      type: 'info',
+      message: 'Ce consentement est déjà retiré.',
+    });
+
   // Withdrawing a consent cancels the partner's open referrals of the person: a page says so and
   // asks to confirm first, without JavaScript. Reading it changes nothing.
   r.get('/consentements/:id/retrait', staff(), async (req, res) => {
     const actor = actorOf(req);
     const rc = requestContext(req);
     const consent = await services.consents.get(actor, idOf(req), rc);
-    if (consent.revokedAt) {
-      return redirect(req, res, `/personnes/${consent.personId}/orientations`, {
-        type: 'info',
-        message: 'Ce consentement est déjà retiré.',
-      });
-    }
+    if (consent.revokedAt) return alreadyRevoked(req, res, consent.personId);
     const [person, referrals, ctx] = await Promise.all([
       services.persons.get(actor, consent.personId, rc),
       services.referrals.list(actor, { personId: consent.personId, page: 1, pageSize: 100 }, rc),
@@ -360,7 +362,18 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       // Only the confirmation page's button withdraws; any other post is sent to that page.
       if (formValues(req.body, ['confirmation']).confirmation !== 'oui')
         return res.redirect(303, `/consentements/${idOf(req)}/retrait`);
-      const revoked = await services.consents.revoke(actorOf(req), idOf(req), requestContext(req));
+      const actor = actorOf(req);
+      const rc = requestContext(req);
+      let revoked;
+      try {
+        revoked = await services.consents.revoke(actor, idOf(req), rc);
+      } catch (err) {
+        // Withdrawn meanwhile (a double click, a colleague): said as the question page says it.
+        if (!hasCode(err, 'conflict')) throw err;
+        const consent = await services.consents.get(actor, idOf(req), rc);
+        if (!consent.revokedAt) throw err;
+        return alreadyRevoked(req, res, consent.personId);
+      }
       const n = revoked.cancelledReferralIds.length;
       await redirect(req, res, `/personnes/${revoked.personId}/orientations`, {
         type: 'success',

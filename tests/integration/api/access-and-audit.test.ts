@@ -2,6 +2,7 @@ import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
+import { createFoodBank, giveConsent, refer } from '../referrals/helpers';
 import { auditRows, createPerson, type Agent } from './helpers';
 import { inYears } from '../../setup/dates';
 
@@ -148,8 +149,41 @@ describe('access control by role and the audit trail', () => {
         .expect(201);
       await worker.get('/api/follow-ups?assignee=me').expect(200);
       const lists = await auditRows({ action: 'follow_up.list', actor_id: team.worker.id });
-      expect(lists.at(-1).details.personIds).toContain(p.id);
+      expect(lists.at(-1).details.ids).toContain(p.id);
       expect(JSON.stringify(lists.at(-1).details)).not.toContain('Personne');
+    });
+
+    it('when a worker searches, lists follow-ups and referrals, then each list read is in the audit and the export of every person it showed, and of no other', async () => {
+      const shown = await createPerson(worker, { firstName: 'Zéphyrin', lastName: 'Quaglio' });
+      const other = await createPerson(worker, { firstName: 'Bérénice', lastName: 'Ottavi' });
+      const search = await worker.get('/api/persons').query({ q: 'Quaglio' }).expect(200);
+      expect(search.body.items.map((p: { id: string }) => p.id)).toEqual([shown.id]);
+      await worker
+        .post(`/api/persons/${shown.id}/follow-ups`)
+        .send({ dueAt: inYears(4, '01-08T09:00:00Z'), title: 'Visite' })
+        .expect(201);
+      await worker.get('/api/follow-ups').query({ personId: shown.id }).expect(200);
+      const food = await createFoodBank();
+      await giveConsent(worker, shown.id, food.partner.id);
+      expect((await refer(worker, shown.id, food.partner.id)).status).toBe(201);
+      await worker.get('/api/referrals').query({ personId: shown.id }).expect(200);
+
+      const manager = await loginAs(ctx.app, team.manager.email);
+      const lists = (events: { action: string; actor: { id: string } | null }[]) =>
+        events
+          .filter((e) => e.actor?.id === team.worker.id && /\.(search|list)$/.test(e.action))
+          .map((e) => e.action)
+          .sort();
+      const journal = async (id: string) =>
+        (await manager.get('/api/audit').query({ personId: id, pageSize: 100 }).expect(200)).body
+          .items;
+      const accessLog = async (id: string) =>
+        (await manager.get(`/api/persons/${id}/export`).expect(200)).body.accessLog;
+      const read = ['follow_up.list', 'person.search', 'referral.list'];
+      expect(lists(await journal(shown.id))).toEqual(read);
+      expect(lists(await accessLog(shown.id))).toEqual(read);
+      expect(lists(await journal(other.id))).toEqual([]);
+      expect(lists(await accessLog(other.id))).toEqual([]);
     });
 
     it('records a failed login against the account, without the password', async () => {

@@ -332,7 +332,7 @@ describe('manager backlog (clock fixed on Wednesday 2026-11-25 11:00 Paris)', ()
   it('when the items are read, then the read is audited with the persons shown', async () => {
     await items({ key: team.worker.id, bucket: 'no_contact_30' });
     const rows = await auditRows({ action: 'backlog.items', actor_id: team.manager.id });
-    expect(rows.at(-1).details.personIds.sort()).toEqual(idsOf('contact30', 'contact89'));
+    expect(rows.at(-1).details.ids.sort()).toEqual(idsOf('contact30', 'contact89'));
   });
 
   it('when a worker asks, then 403; a bad groupBy or bucket is a 400 naming the field', async () => {

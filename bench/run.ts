@@ -343,7 +343,7 @@ async function prepare(url: string, persons: number) {
 
   const knex = knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
   try {
-    await migrateLatest(knex);
+    await migrateLatest({ knex, kind: 'postgres' });
     console.log(`Seeding ${persons} persons into ${dbName} (each part once per database)…`);
     const seed = await benchSeed(knex, {
       persons,

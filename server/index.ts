@@ -24,7 +24,7 @@ async function prepareDatabase(
   config: Config,
   logger: Logger,
 ): Promise<{ seeded: boolean; demoAccounts: number }> {
-  const applied = await migrateLatest(db.knex);
+  const applied = await migrateLatest(db);
   if (applied.length) logger.info({ migrations: applied }, 'Database migrated');
 
   let seeded = false;

@@ -9,6 +9,7 @@ import {
   migrateLatest,
   migrationSource,
   openDatabase,
+  underMigrationLock,
   type Database,
 } from '../lib/db';
 import { benchSeed } from '../seed/bench';
@@ -65,7 +66,7 @@ const COMMANDS: Record<string, Command> = {
     usage: 'migrate',
     options: {},
     async run({ db }) {
-      const applied = await migrateLatest(db.knex);
+      const applied = await migrateLatest(db);
       say(
         applied.length
           ? `Applied ${applied.length} migration(s):\n  ${applied.join('\n  ')}`
@@ -78,10 +79,9 @@ const COMMANDS: Record<string, Command> = {
     usage: 'migrate:rollback',
     options: {},
     async run({ db }) {
-      const [, undone] = (await db.knex.migrate.rollback({ migrationSource })) as [
-        number,
-        string[],
-      ];
+      const [, undone] = (await underMigrationLock(db, () =>
+        db.knex.migrate.rollback({ migrationSource }),
+      )) as [number, string[]];
       say(
         undone.length
           ? `Rolled back ${undone.length} migration(s):\n  ${undone.join('\n  ')}`

@@ -67,9 +67,48 @@ export function poolStats(knex: Knex): PoolStats | null {
   };
 }
 
-export async function migrateLatest(knex: Knex): Promise<string[]> {
-  const [, applied] = (await knex.migrate.latest({ migrationSource })) as [number, string[]];
-  return applied;
+/** The key of the session-level advisory lock held while migrating (see `underMigrationLock`). */
+export const MIGRATION_LOCK = 5_318_008_427;
+
+/**
+ * Runs `change` (migrations applied or undone) holding the database's migration lock, so that
+ * replicas starting together take turns however long a migration takes. The lock is a
+ * session-level advisory lock on a connection of its own, outside the pool, without a statement
+ * timeout: knex's own lock is an UPDATE on a pool connection, whose wait behind another replica's
+ * migrations DB_STATEMENT_TIMEOUT_MS cut short (a LockError, and the replica exited), and on an
+ * empty database knex creates its tables before any lock, so two replicas collided there. Taken
+ * first, this lock covers both; ending the connection releases it if the unlock could not. The
+ * embedded database needs none: one process holds it (its lock file).
+ */
+export async function underMigrationLock<T>(
+  db: Pick<Database, 'knex' | 'kind'>,
+  change: () => Promise<T>,
+): Promise<T> {
+  if (db.kind === 'pglite') return change();
+  const client = db.knex.client as Knex.Client;
+  const connection = (await client.acquireRawConnection()) as pg.Client;
+  try {
+    // A lock_timeout set for the role or the database would cut the wait short the same way.
+    await connection.query('SET statement_timeout = 0; SET lock_timeout = 0');
+    await connection.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    try {
+      return await change();
+    } finally {
+      await connection
+        .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
+        .catch(() => undefined);
+    }
+  } finally {
+    await client.destroyRawConnection(connection).catch(() => undefined);
+  }
+}
+
+/** Applies every pending migration, under the migration lock; answers their names. */
+export async function migrateLatest(db: Pick<Database, 'knex' | 'kind'>): Promise<string[]> {
+  return underMigrationLock(db, async () => {
+    const [, applied] = (await db.knex.migrate.latest({ migrationSource })) as [number, string[]];
+    return applied;
+  });
 }
 
 /**

@@ -87,7 +87,7 @@ async function migrateAndCheckRedis(databaseUrl: string, redisUrl: string): Prom
     pool: { min: 0, max: 2 },
   });
   try {
-    await migrateLatest(knex);
+    await migrateLatest({ knex, kind: 'postgres' });
   } finally {
     await knex.destroy();
   }

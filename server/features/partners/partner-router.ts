@@ -59,6 +59,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
     summary:
       'Replace a partner’s description (an optional field left out is cleared); counts as a review. A new email is only pending (`pendingEmail`) until confirmed from that address through an emailed link; every email still goes to the confirmed one. Admins of the owning structure only: 404 for another structure’s partner, as for an unknown one; 409 if it changed since `version`',
     response: partnerView,
+    errors: [409],
     handler: async ({ actor, params, body, ctx }) =>
       (await partners.update(actor, params.id, body, ctx)).partner,
   });

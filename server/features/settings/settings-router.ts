@@ -23,7 +23,7 @@ export function settingsRouter(settings: SettingsService): Router {
     policy: hasRole('admin'),
     body: patchSettingsBody,
     summary:
-      'Change some settings with the version read (409 when stale); pending deadlines are re-planned',
+      'Change some settings (409 when the version given is stale); pending deadlines are re-planned',
     response: settingsView.extend({ replanned: z.number().int() }),
     errors: [409],
     handler: ({ actor, body, ctx }) => settings.update(actor, body, ctx),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plainString } from '../../lib/validate';
+import { expectedVersion, plainString } from '../../lib/validate';
 
 /** "HH:MM", 00:00 to 23:59. */
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -202,13 +202,7 @@ export const completeSettings = settingsFields.superRefine(checkOrder);
 
 export const patchSettingsBody = settingsFields
   .partial()
-  .extend({
-    version: z
-      .number({ message: 'must be the version you read' })
-      .int()
-      .min(1, 'must be a known version')
-      .max(2147483647),
-  })
+  .extend({ version: expectedVersion('settings') })
   .strict()
   .refine((b) => Object.keys(b).some((k) => k !== 'version'), {
     path: ['version'],

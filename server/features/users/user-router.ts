@@ -55,9 +55,9 @@ export function userRouter(users: UserService): Router {
     params: userIdParams,
     body: updateUserBody,
     summary:
-      'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for a team a disabled user does not hold)',
+      'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for a team a disabled user does not hold; 409 if the user changed since `version`)',
     response: userView,
-    errors: [422],
+    errors: [409, 422],
     handler: ({ actor, params, body, ctx }) => users.update(actor, params.id, body, ctx),
   });
   endpoint(r, {

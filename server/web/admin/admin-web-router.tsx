@@ -530,7 +530,7 @@ export function adminWebRouter(services: Services): Router {
     const values = formValues(req.body, fields);
     const number = (v: string | undefined) => (/^\s*\d{1,6}\s*$/.test(v ?? '') ? Number(v) : v);
     const body = {
-      version: versionField(values).version ?? NaN,
+      ...versionField(values),
       ...Object.fromEntries(SETTINGS_NUMBER_FIELDS.map((f) => [f, number(values[f])])),
       digestTime: (values.digestTime ?? '').trim(),
       workingHours: {

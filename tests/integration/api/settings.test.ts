@@ -78,7 +78,6 @@ describe('structure settings API', () => {
       [{ version: 1, workingHours: { start: '18:00', end: '08:30' } }, 'workingHours.end'],
       [{ version: 1, retentionMonths: 'beaucoup' }, 'retentionMonths'],
       [{ version: 1, colour: 'red' }, 'colour'],
-      [{ noContactDays: 40 }, 'version'],
       [{ version: 1 }, 'version'],
       // Checked against what is stored: escalation must come after the reminder.
       [{ version: 1, followUpEscalationDays: 2 }, 'followUpEscalationDays'],
@@ -136,6 +135,18 @@ describe('structure settings API', () => {
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('stale_version');
     expect(res.body.error.details.current).toMatchObject({ noContactDays: 45, version: 2 });
+  });
+
+  it('when an admin sends no version (the contract leaves it out), then the change is saved and the version moves on', async () => {
+    const res = await w.agents.admin.patch('/api/settings').send({ retentionMonths: 36 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ retentionMonths: 36, noContactDays: 45, version: 3 });
+    const stale = await w.agents.admin
+      .patch('/api/settings')
+      .send({ version: 2, retentionMonths: 30 });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe('stale_version');
+    expect(stale.body.error.details.current).toMatchObject({ retentionMonths: 36, version: 3 });
   });
 
   describe('re-planning', () => {

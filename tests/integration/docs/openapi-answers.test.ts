@@ -195,6 +195,12 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     await ok(
       admin.put(`/api/partners/${created.id}`).send({ name: 'Épicerie', email: 'e@example.fr' }),
     );
+    await ok(
+      admin
+        .put(`/api/partners/${created.id}`)
+        .send({ name: 'Épicerie', email: 'e@example.fr', version: created.version }),
+      409,
+    );
     const added = await ok(
       admin
         .post(`/api/partners/${created.id}/services`)
@@ -281,6 +287,10 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     await ok(admin.get('/api/users'));
     await ok(admin.get(`/api/users/${invited.id}`));
     await ok(admin.patch(`/api/users/${invited.id}`).send({ name: 'Léa Martin' }));
+    await ok(
+      admin.patch(`/api/users/${invited.id}`).send({ name: 'Léa', version: invited.version }),
+      409,
+    );
     await ok(admin.post(`/api/users/${invited.id}/password-link`), 202);
     await ok(request(app).post('/api/password-reset').send({ email: 'o~brien@example.fr' }), 202);
     const link = await testKnex()('password_links')

@@ -1,7 +1,9 @@
 import crypto from 'node:crypto';
+import knexFactory, { type Knex } from 'knex';
 import { createCipher } from '../../../server/lib/crypto';
 import { disableUser } from '../../../server/cli/commands';
 import { createUserRepository } from '../../../server/features/users/user-repository';
+import { MIGRATION_LOCK, migrationSource } from '../../../server/lib/db';
 import { benchSeed } from '../../../server/seed/bench';
 import { DEMO_ACCOUNTS, seedDemo } from '../../../server/seed/demo';
 import { testKnex, truncateAll } from '../../setup/db';
@@ -18,6 +20,7 @@ import {
   webEnv,
 } from './processes';
 import { freePort } from '../../setup/ports';
+import { ADMIN_DATABASE_URL, TEST_DATABASE_NAME, TEST_DATABASE_URL } from '../../setup/env';
 
 jest.setTimeout(120_000);
 
@@ -228,6 +231,129 @@ describe('npm start with DATABASE_URL', () => {
     } finally {
       web.child.kill('SIGTERM');
       expect(await exitWithin(web, 60_000)).toBe(0);
+    }
+  });
+});
+
+/**
+ * Every web replica migrates at start (docker-compose.yml's WEB_REPLICAS): one waits for another's
+ * migrations, however long they take, instead of giving up at its statement timeout, and replicas
+ * starting together on an empty database both start.
+ */
+describe('web replicas migrating at start', () => {
+  const STATEMENT_TIMEOUT = '300';
+
+  /** How many backends of the database `knex` reads wait for the migration lock. */
+  const waitingForMigrationLock = async (knex: Knex) => {
+    const { rows } = await knex.raw<{ rows: { n: number }[] }>(
+      `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+        WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted
+          AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = ?`,
+      [MIGRATION_LOCK],
+    );
+    return rows[0].n;
+  };
+
+  it('when another replica is migrating for longer than the statement timeout, then the web waits for it and starts once it is done', async () => {
+    await truncateAll();
+    const port = await freePort();
+    // What a replica holds while it migrates: the migration lock, and knex's lock row in its
+    // open transaction.
+    const migrating = await testKnex().transaction();
+    let web: ReturnType<typeof start> | null = null;
+    try {
+      await migrating.raw('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+      await migrating('knex_migrations_lock').update({ is_locked: 1 });
+      web = start(
+        'server/index.ts',
+        [],
+        env(port, { NODE_ENV: 'development', DB_STATEMENT_TIMEOUT_MS: STATEMENT_TIMEOUT }),
+      );
+      const running = web;
+      await waitFor(
+        async () =>
+          running.child.exitCode !== null || (await waitingForMigrationLock(testKnex())) > 0,
+        'the web to wait for the migration lock',
+        60_000,
+      );
+      // Several statement timeouts later, it is still waiting.
+      await new Promise((r) => setTimeout(r, 6 * Number(STATEMENT_TIMEOUT)));
+      // (The output shows in the diff when it exited.)
+      expect({ exitCode: web.child.exitCode, output: web.output() }).toEqual({
+        exitCode: null,
+        output: expect.any(String),
+      });
+      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+
+      await migrating.rollback();
+      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+      expect(await waitingForMigrationLock(testKnex())).toBe(0);
+      web.child.kill('SIGTERM');
+      expect(await exitWithin(web, 60_000)).toBe(0);
+    } finally {
+      if (!migrating.isCompleted()) await migrating.rollback();
+      if (web?.child.exitCode === null) web.child.kill('SIGKILL');
+    }
+  });
+
+  it('when two replicas start together on an empty database, then one migrates, the other waits, and both serve', async () => {
+    const name = `${TEST_DATABASE_NAME}_empty_${crypto.randomBytes(4).toString('hex')}`;
+    const url = new URL(TEST_DATABASE_URL);
+    url.pathname = `/${name}`;
+    const admin = knexFactory({
+      client: 'pg',
+      connection: ADMIN_DATABASE_URL,
+      pool: { min: 0, max: 1 },
+    });
+    await admin.raw('CREATE DATABASE ??', [name]);
+    const empty = knexFactory({
+      client: 'pg',
+      connection: url.toString(),
+      pool: { min: 0, max: 2 },
+    });
+    const webs: { web: ReturnType<typeof start>; port: number }[] = [];
+    try {
+      // Both are let go at once: held until each waits for the lock.
+      const held = await empty.transaction();
+      try {
+        await held.raw('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+        for (let i = 0; i < 2; i++) {
+          const port = await freePort();
+          const web = start(
+            'server/index.ts',
+            [],
+            env(port, {
+              NODE_ENV: 'development',
+              DATABASE_URL: url.toString(),
+              DB_STATEMENT_TIMEOUT_MS: STATEMENT_TIMEOUT,
+            }),
+          );
+          webs.push({ web, port });
+        }
+        await waitFor(
+          async () =>
+            webs.some(({ web }) => web.child.exitCode !== null) ||
+            (await waitingForMigrationLock(empty)) === 2,
+          'both webs to wait for the migration lock',
+          60_000,
+        );
+      } finally {
+        await held.rollback();
+      }
+      for (const { web, port } of webs)
+        await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 120_000);
+      const { rows } = await empty.raw<{ rows: { n: number }[] }>(
+        'SELECT count(*)::int AS n FROM knex_migrations',
+      );
+      expect(rows[0].n).toBe((await migrationSource.getMigrations([])).length);
+      for (const { web } of webs) web.child.kill('SIGTERM');
+      for (const { web } of webs) expect(await exitWithin(web, 60_000)).toBe(0);
+    } finally {
+      for (const { web } of webs) if (web.child.exitCode === null) web.child.kill('SIGKILL');
+      await Promise.all(webs.map(({ web }) => web.exited));
+      await empty.destroy();
+      await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [name]);
+      await admin.destroy();
     }
   });
 });

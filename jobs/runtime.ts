@@ -30,6 +30,12 @@ export interface DeadlineWorkerOptions {
    * or to none when `registry` is swapped (its processors then run for every deadline).
    */
   batches?: BatchProcessorRegistry;
+  /**
+   * Called when the worker stops itself after its start (an evicting Redis policy found in
+   * production once Redis answered): it has closed and delivers nothing more, so the process
+   * running it should end, as it would have refused to start.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 export interface DeadlineWorker {
@@ -291,11 +297,15 @@ export async function startDeadlineWorker(
     return closing;
   };
 
-  /** A policy check that ends after the start: an evicting policy in production stops the worker. */
+  /**
+   * A policy check that ends after the start: an evicting policy in production stops the worker,
+   * and `onFatal` tells the process, which would otherwise stay up delivering nothing.
+   */
   function stopOnEvictingPolicy(check: Promise<void>) {
     check.catch((err: Error) => {
       logger.error({ err: err.message }, 'Deadline worker stopped');
       void close();
+      opts.onFatal?.(err);
     });
   }
 

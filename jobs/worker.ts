@@ -23,7 +23,15 @@ export async function runWorkerProcess(opts: DeadlineWorkerOptions = {}): Promis
   // The handlers in the same tick as the start, as the web installs them when it listens: the
   // Worker takes jobs as soon as it exists, and a SIGTERM while it starts (a Redis connect can
   // take 2 s) must find them. A worker still starting is waited for, then closed.
-  const started = startDeadlineWorker(deps, opts);
+  const started = startDeadlineWorker(deps, {
+    ...opts,
+    // The worker stopped itself after its start (an evicting Redis policy): the process ends
+    // through the same shutdown, with 1, as it would have refused to start.
+    onFatal: (err) => {
+      logger.fatal({ err: err.message }, 'The deadline worker stopped; ending the process');
+      void shutdown.run('deadline worker stopped', 1);
+    },
+  });
   const shutdown = onShutdown(
     [
       {

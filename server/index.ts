@@ -144,7 +144,14 @@ async function main(): Promise<void> {
       logger.info({ host: m.address, port: m.port }, 'Metrics served on the private port');
     }
     if (config.RUN_WORKER_IN_WEB) {
-      workerStart = startDeadlineWorker(deps);
+      workerStart = startDeadlineWorker(deps, {
+        // The in-process worker stopped itself after its start (an evicting Redis policy): the
+        // web ends through its shutdown, with 1, as it refuses to start when the worker does.
+        onFatal: (err) => {
+          logger.fatal({ err: err.message }, 'The deadline worker stopped; ending the process');
+          void shutdown?.run('deadline worker stopped', 1);
+        },
+      });
       await workerStart;
     }
   } catch (err) {

@@ -23,10 +23,10 @@ export function createShutdown(steps: ShutdownStep[], opts: ShutdownOptions) {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
   let running: Promise<number> | null = null;
 
-  async function sequence(reason: string): Promise<number> {
+  async function sequence(reason: string, exitCode: number): Promise<number> {
     const deadline = Date.now() + opts.timeoutMs;
     opts.logger.info({ reason }, 'Shutting down');
-    let code = 0;
+    let code = exitCode;
     for (const step of steps) {
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -57,8 +57,12 @@ export function createShutdown(steps: ShutdownStep[], opts: ShutdownOptions) {
     get isShuttingDown() {
       return running !== null;
     },
-    run(reason: string): Promise<number> {
-      running ??= sequence(reason).then((code) => {
+    /**
+     * Runs the steps, then exits with `exitCode` (1 when a failure ends the process: the steps
+     * still run, in order), or 1 if a step failed or the bound passed.
+     */
+    run(reason: string, exitCode = 0): Promise<number> {
+      running ??= sequence(reason, exitCode).then((code) => {
         exit(code);
         return code;
       });

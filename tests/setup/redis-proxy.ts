@@ -6,7 +6,9 @@ import { freePort } from './ports';
  * backend is gone does: while stalled it accepts connections and never answers them; `pass`
  * sends new connections on to Redis; `freeze` stops the live ones midway (what they send waits
  * in the proxy), `holdOn` freezes a connection when it sends a command holding some text, and
- * `thaw` lets it all through again.
+ * `thaw` lets it all through again. `answer` plays a Redis configured otherwise than the shared
+ * test one, which must stay as it is: a command holding some text gets the given reply from the
+ * proxy (held with its connection when frozen), and never reaches Redis.
  */
 export interface RedisProxy {
   /** The target's URL (database included) on the proxy's port. */
@@ -14,6 +16,8 @@ export interface RedisProxy {
   pass(): void;
   freeze(): void;
   holdOn(text: string): void;
+  /** `reply` in Redis' protocol (RESP), sent for each chunk holding `text`. */
+  answer(text: string, reply: string): void;
   thaw(): void;
   close(): Promise<void>;
 }
@@ -33,6 +37,7 @@ export async function startRedisProxy(
 ): Promise<RedisProxy> {
   const live = new Set<Pair>();
   let holdText: string | null = null;
+  const answers = new Map<string, Buffer>();
   const server = net.createServer((client) => {
     const pair: Pair = { client, frozen: false, toRedis: [], toClient: [] };
     live.add(pair);
@@ -52,7 +57,11 @@ export async function startRedisProxy(
     upstream.on('close', () => client.destroy());
     client.on('data', (chunk: Buffer) => {
       if (!pair.frozen && holdText !== null && chunk.includes(holdText)) pair.frozen = true;
-      if (pair.frozen) pair.toRedis.push(chunk);
+      const answer = [...answers].find(([text]) => chunk.includes(text))?.[1];
+      if (answer) {
+        if (pair.frozen) pair.toClient.push(answer);
+        else client.write(answer);
+      } else if (pair.frozen) pair.toRedis.push(chunk);
       else upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
@@ -76,6 +85,9 @@ export async function startRedisProxy(
     },
     holdOn: (text) => {
       holdText = text;
+    },
+    answer: (text, reply) => {
+      answers.set(text, Buffer.from(reply));
     },
     thaw: () => {
       passing = true;

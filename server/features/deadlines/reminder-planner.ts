@@ -65,10 +65,15 @@ export function createReminderPlanner({ ruleSettings, reminders }: ReminderPlann
     },
 
     /**
-     * The no-contact rules of a person, planned again from their last contact (or, with none,
-     * from `createdAt` when the file is being created, else from its creation): called when a
-     * file is created, reopened or its reminders resumed, and when a contact logged becomes the
-     * last one (its caller knows that moment: `lastContactAt`, nothing to read). When the
+     * The no-contact rules of a person, planned from their last contact (or, with none, from
+     * `createdAt` when the file is being created, else from its creation): called when a file is
+     * created, when a contact logged becomes the last one (its caller knows that moment:
+     * `lastContactAt`, nothing to read), and, with `replannedAt` (now), when the rules are
+     * planned again without a new contact: a file reopened, its reminders resumed, a merge.
+     * There a rule's moment counted from the last contact that is no longer ahead of
+     * `replannedAt` is counted from `replannedAt` instead: the rule had its moment (it acted, or
+     * skipped while the file was closed or paused) and is not played again at once, and the
+     * file, followed again, gets it after the same number of days without contact. When the
      * pending rules are already due at the moments planned, they stay as they are: no rows
      * cancelled and written again, no jobs replaced.
      */
@@ -77,31 +82,29 @@ export function createReminderPlanner({ ruleSettings, reminders }: ReminderPlann
       outbox: OutboxWriter,
       structureId: string,
       personId: string,
-      from?: { createdAt: Date } | { lastContactAt: Date },
+      from: { createdAt: Date } | { lastContactAt: Date } | { replannedAt: Date },
     ): Promise<void> {
       const last =
-        from && 'lastContactAt' in from
+        'lastContactAt' in from
           ? from.lastContactAt
-          : ((await reminders.lastContactAt(trx, structureId, personId, !from)) ??
-            from?.createdAt ??
-            null);
+          : ((await reminders.lastContactAt(trx, structureId, personId, 'replannedAt' in from)) ??
+            ('createdAt' in from ? from.createdAt : null));
       if (!last) {
         await outbox.cancel('person', personId, NO_CONTACT_KINDS);
         return;
       }
       const s = await ruleSettings(trx, structureId);
       const { calendar } = s;
+      const notBefore = 'replannedAt' in from ? from.replannedAt.getTime() : -Infinity;
+      const momentOf = (days: number) => {
+        const counted = calendar.nextWorkingMoment(new Date(last.getTime() + days * DAY_MS));
+        return counted.getTime() > notBefore
+          ? counted
+          : calendar.nextWorkingMoment(new Date(notBefore + days * DAY_MS));
+      };
       const wanted = [
-        {
-          kind: PERSON_NO_CONTACT,
-          dueAt: calendar.nextWorkingMoment(new Date(last.getTime() + s.noContactDays * DAY_MS)),
-        },
-        {
-          kind: PERSON_SUGGEST_CLOSE,
-          dueAt: calendar.nextWorkingMoment(
-            new Date(last.getTime() + s.noContactCloseDays * DAY_MS),
-          ),
-        },
+        { kind: PERSON_NO_CONTACT, dueAt: momentOf(s.noContactDays) },
+        { kind: PERSON_SUGGEST_CLOSE, dueAt: momentOf(s.noContactCloseDays) },
       ];
       const pending = await outbox.pending('person', personId, NO_CONTACT_KINDS);
       const unchanged =

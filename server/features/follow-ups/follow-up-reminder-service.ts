@@ -349,7 +349,9 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
     /**
      * 'person.no_contact': an active person with no contact for 30 days (setting) gets a
      * "relancer" follow-up for the référent, due at once (its own due deadline then notifies
-     * them). The follow-up carries this deadline's id, unique: a second run plans nothing.
+     * them). The follow-up carries this deadline's id and moment, the moment unique per person:
+     * a second run, or a row of the rule written again at a moment it already acted on, plans
+     * nothing.
      */
     async planNoContact(
       trx: Knex.Transaction,
@@ -359,7 +361,8 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
       const s = await deps.ruleSettings(trx, deadline.structureId);
       const found = await stillWithoutContact(trx, deadline, s.noContactDays);
       if (isOutcome(found)) return found;
-      if (await followUps.hasOrigin(trx, deadline.id)) return skipped('follow-up already planned');
+      if (await followUps.hasOrigin(trx, deadline.structureId, found.personId, deadline.dueAt))
+        return skipped('follow-up already planned');
       const followUpId = await deps.followUpService.planInTransaction(
         trx,
         deps.outboxIn(trx),
@@ -370,6 +373,7 @@ export function createFollowUpReminderService(deps: FollowUpReminderServiceDeps)
           dueAt: now,
           assigneeId: found.referent.id,
           originDeadlineId: deadline.id,
+          originDueAt: deadline.dueAt,
         },
       );
       await audit.record(trx, {

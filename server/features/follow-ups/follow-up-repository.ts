@@ -108,6 +108,7 @@ export function createFollowUpRepository() {
         createdBy: string;
         contactId?: string | null;
         originDeadlineId?: string | null;
+        originDueAt?: Date | null;
         title: string;
         dueAt: Date;
       },
@@ -120,6 +121,7 @@ export function createFollowUpRepository() {
           created_by: f.createdBy,
           contact_id: f.contactId ?? null,
           ...(f.originDeadlineId ? { origin_deadline_id: f.originDeadlineId } : {}),
+          ...(f.originDueAt ? { origin_due_at: f.originDueAt } : {}),
           title: f.title,
           due_at: f.dueAt,
         })
@@ -150,9 +152,21 @@ export function createFollowUpRepository() {
       return rows.map((r) => toFollowUp(r, now));
     },
 
-    /** Whether a follow-up was already planned by this deadline (its origin, unique). */
-    async hasOrigin(db: Knex | Knex.Transaction, deadlineId: string): Promise<boolean> {
-      return Boolean(await db('follow_ups').where({ origin_deadline_id: deadlineId }).first('id'));
+    /**
+     * Whether a rule already planned a follow-up for this person at this moment (its origin's
+     * moment, unique per person), whichever of the rule's rows did.
+     */
+    async hasOrigin(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      personId: string,
+      dueAt: Date,
+    ): Promise<boolean> {
+      return Boolean(
+        await db('follow_ups')
+          .where({ structure_id: structureId, person_id: personId, origin_due_at: dueAt })
+          .first('id'),
+      );
     },
 
     async lock(

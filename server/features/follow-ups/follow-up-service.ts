@@ -70,8 +70,10 @@ interface PlanInput {
   dueAt: Date;
   assigneeId: string;
   contactId?: string | null;
-  /** The deadline of a rule that planned it (no contact): a second run plans nothing. */
+  /** The deadline of a rule that planned it (no contact). */
   originDeadlineId?: string | null;
+  /** That rule's moment, unique per person: a second run, or a copy of the rule, plans nothing. */
+  originDueAt?: Date | null;
 }
 
 export function createFollowUpService({

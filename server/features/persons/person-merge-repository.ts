@@ -93,6 +93,18 @@ export function createPersonMergeRepository() {
       conflicts: RightConflict[];
     }> {
       const contacts = await moveRows(trx, 'contacts', structureId, from, into);
+      // A rule's moment is unique per person: a follow-up both files' rules planned at the same
+      // moment (files created together) moves without it, the kept file's own holding the rule.
+      await trx('follow_ups')
+        .where({ structure_id: structureId, person_id: from })
+        .whereIn(
+          'origin_due_at',
+          trx('follow_ups')
+            .where({ structure_id: structureId, person_id: into })
+            .whereNotNull('origin_due_at')
+            .select('origin_due_at'),
+        )
+        .update({ origin_due_at: null });
       const followUps = await moveRows(trx, 'follow_ups', structureId, from, into);
       const consents = await moveRows(trx, 'consents', structureId, from, into);
       const referrals = await moveRows(trx, 'referrals', structureId, from, into);

@@ -210,9 +210,11 @@ export function createPersonMergeService({
           // changed: the kept file's are planned again from both files' contacts. Written anew
           // even when due at the same moments: a rule skips when a row of its kind and person is
           // newer than its own (a contact planned it again), and the merged file's past rows now
-          // name the kept file, so a row older than them would never act.
+          // name the kept file, so a row older than them would never act. A moment already past
+          // (the rule acted, or skipped, on either file) is counted from the merge, not played
+          // again at once.
           await outbox.cancel('person', intoId, NO_CONTACT_KINDS);
-          await planner.planNoContact(trx, outbox, s, intoId);
+          await planner.planNoContact(trx, outbox, s, intoId, { replannedAt: clock.now() });
           // After the moves above: a follow-up job that held one of them has committed its
           // notification by now, and this update sees it.
           const notifications = await merges.moveNotifications(trx, s, id, intoId);

@@ -274,12 +274,15 @@ export function createPersonService({
           );
           if (!ok) throw stale(await getInScope(trx, actor, id));
           // Reopened, or reminders resumed: the no-contact rules start again from the last
-          // contact (a deadline that passed while closed or paused was skipped).
+          // contact; a moment that passed while closed or paused (skipped) is not played again
+          // but counted from now.
           if (
             (closedReason !== undefined && !closedReason && current.closedAt) ||
             (fields.pauseReminders === false && current.pauseReminders)
           )
-            await planner.planNoContact(trx, outbox, actor.structureId, id);
+            await planner.planNoContact(trx, outbox, actor.structureId, id, {
+              replannedAt: clock.now(),
+            });
           await audit.record(trx, {
             actor,
             structureId: actor.structureId,

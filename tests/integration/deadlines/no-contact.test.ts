@@ -6,6 +6,7 @@ import {
 } from '../../../server/features/deadlines/rule-kinds';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import type { Agent } from '../referrals/helpers';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { advanceTo, paris } from './time-machine';
@@ -238,6 +239,120 @@ describe('no contact for 30 days: a "relancer" follow-up for the référent; for
       expect(await notes(team.worker.id, 'follow_up.due')).toHaveLength(1);
     },
   );
+
+  const relancer = (personId: string) =>
+    testKnex()('follow_ups')
+      .where({ person_id: personId })
+      .andWhere('title', 'like', 'Relancer%')
+      .orderBy('created_at');
+
+  const pendingRules = (personId: string) =>
+    testKnex()('deadlines')
+      .where({ subject_id: personId, status: 'pending' })
+      .whereIn('kind', [PERSON_NO_CONTACT, PERSON_SUGGEST_CLOSE])
+      .orderBy('kind')
+      .select('kind', 'due_at');
+
+  async function patchPerson(agent: Agent, personId: string, body: Record<string, unknown>) {
+    const { version } = (await agent.get(`/api/persons/${personId}`)).body;
+    const res = await agent.patch(`/api/persons/${personId}`).send({ ...body, version });
+    expect(res.status).toBe(200);
+  }
+
+  it('when reminders are paused and resumed after the rule ran, then it is not replayed: one "relancer" until 30 days after the resume', async () => {
+    const team = await createTeam();
+    const { agent, personId } = await newPerson(team.worker.email);
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    expect(await relancer(personId)).toHaveLength(1);
+
+    clock.set(paris('2027-01-05T10:00:00'));
+    await patchPerson(agent, personId, { pauseReminders: true });
+    clock.set(paris('2027-01-11T10:00:00'));
+    await patchPerson(agent, personId, { pauseReminders: false });
+    // The moment that passed (31 December) is counted from the resume instead: Wednesday
+    // 10 February 2027; the suggestion to close, still ahead, stays where it was.
+    expect(await pendingRules(personId)).toEqual([
+      { kind: PERSON_NO_CONTACT, due_at: paris('2027-02-10T10:00:00') },
+      { kind: PERSON_SUGGEST_CLOSE, due_at: paris('2027-03-01T10:00:00') },
+    ]);
+    await advanceTo(ctx, clock, paris('2027-02-10T09:59:00'));
+    expect(await relancer(personId)).toHaveLength(1);
+  });
+
+  it('when a no-contact rule is played again at a moment it already acted on, then it plans no second "relancer"', async () => {
+    const team = await createTeam();
+    const { personId } = await newPerson(team.worker.email);
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    const [first] = await relancer(personId);
+    expect(first).toBeDefined();
+
+    // A copy of the rule at the same moment (as a replay would write it), newer than the first.
+    const [replay] = await testKnex()('deadlines')
+      .insert({
+        structure_id: team.structure.id,
+        kind: PERSON_NO_CONTACT,
+        subject_type: 'person',
+        subject_id: personId,
+        due_at: paris('2026-12-31T10:00:00'),
+      })
+      .returning('id');
+    await advanceTo(ctx, clock, paris('2026-12-31T10:05:00'));
+    expect(await testKnex()('deadlines').where({ id: replay.id }).first()).toMatchObject({
+      status: 'skipped',
+      last_error: 'follow-up already planned',
+    });
+    expect((await relancer(personId)).map((f) => f.id)).toEqual([first.id]);
+  });
+
+  it('when a file closed before its rules fell due is reopened 100 days later, then nothing is played at once: the rules count from the reopening', async () => {
+    const team = await createTeam();
+    const { agent, personId } = await newPerson(team.worker.email);
+    clock.set(paris('2026-12-14T10:00:00'));
+    await patchPerson(agent, personId, { closedReason: 'moved' });
+    await advanceTo(ctx, clock, paris('2027-03-24T10:00:00'));
+
+    await patchPerson(agent, personId, { closedReason: null });
+    expect(await pendingRules(personId)).toEqual([
+      // 30 and 90 days of 24 hours after the reopening, in summer time.
+      { kind: PERSON_NO_CONTACT, due_at: new Date('2027-04-23T11:00:00+02:00') },
+      { kind: PERSON_SUGGEST_CLOSE, due_at: new Date('2027-06-22T11:00:00+02:00') },
+    ]);
+    await advanceTo(ctx, clock, paris('2027-03-24T10:05:00'));
+    expect(await relancer(personId)).toHaveLength(0);
+    expect(await notes(team.worker.id, NOTIFY_SUGGEST_CLOSE)).toHaveLength(0);
+
+    await advanceTo(ctx, clock, new Date('2027-04-23T11:00:00+02:00'));
+    expect(await relancer(personId)).toHaveLength(1);
+  });
+
+  it('when two quiet files, each given its "relancer", are merged, then the kept file gets no third one', async () => {
+    const team = await createTeam();
+    const kept = await newPerson(team.worker.email);
+    const merged = await newPerson(team.worker.email);
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    const before = [...(await relancer(kept.personId)), ...(await relancer(merged.personId))];
+    expect(before).toHaveLength(2);
+
+    clock.set(paris('2027-01-04T10:00:00'));
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const version = async (id: string) => (await manager.get(`/api/persons/${id}`)).body.version;
+    const merge = await manager.post(`/api/persons/${merged.personId}/merge`).send({
+      intoId: kept.personId,
+      version: await version(merged.personId),
+      intoVersion: await version(kept.personId),
+    });
+    expect(merge.status).toBe(200);
+    expect(await pendingRules(kept.personId)).toEqual([
+      // The moment passed is counted from the merge: Wednesday 3 February 2027; the suggestion
+      // to close, still ahead, stays 90 days after the kept file's creation.
+      { kind: PERSON_NO_CONTACT, due_at: paris('2027-02-03T10:00:00') },
+      { kind: PERSON_SUGGEST_CLOSE, due_at: paris('2027-03-01T10:00:00') },
+    ]);
+    await advanceTo(ctx, clock, paris('2027-01-04T10:05:00'));
+    expect((await relancer(kept.personId)).map((f) => f.id).sort()).toEqual(
+      before.map((f) => f.id).sort(),
+    );
+  });
 
   it('when the référent changed, then the follow-up goes to the current one', async () => {
     const team = await createTeam();

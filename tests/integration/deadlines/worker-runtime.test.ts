@@ -3,7 +3,11 @@ import pino from 'pino';
 import { done, type Processor } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import { deadlineJobId } from '../../../jobs/queues';
-import { startDeadlineWorker, type DeadlineWorker } from '../../../jobs/runtime';
+import {
+  EvictionPolicyError,
+  startDeadlineWorker,
+  type DeadlineWorker,
+} from '../../../jobs/runtime';
 import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { fixedClock } from '../../../server/lib/clock';
@@ -12,11 +16,35 @@ import { TEST_REDIS_URL } from '../../setup/env';
 import { startRedisProxy } from '../../setup/redis-proxy';
 import { testKnex } from '../../setup/db';
 import { createStructure, createTeam } from '../../setup/factories';
+import { freePort } from '../../setup/ports';
+import {
+  exitWithin,
+  PRODUCTION_ENV,
+  start,
+  testServicesEnv,
+  waitForOutput,
+  webEnv,
+} from '../start/processes';
 import { deadlinesOf, notificationsFor, planFollowUp, waitFor, waitForStatus } from './helpers';
 
 const deadlineRepository = createDeadlineRepository();
 
 const NOW = new Date('2026-12-01T09:00:00.000Z');
+
+/** Redis' answer to CONFIG GET maxmemory-policy on a Redis that evicts keys. */
+const EVICTING = '*2\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n';
+
+/**
+ * A proxy in front of the test Redis that holds the worker's eviction policy check past the
+ * start's bound, then answers it with an evicting policy once thawed (the shared test Redis
+ * itself must keep noeviction).
+ */
+async function evictingRedisAfterStart() {
+  const proxy = await startRedisProxy(new URL(TEST_REDIS_URL), { passing: true });
+  proxy.holdOn('maxmemory-policy');
+  proxy.answer('maxmemory-policy', EVICTING);
+  return proxy;
+}
 
 /** A logger whose lines (warnings and up) the test reads. */
 function capturedLogger() {
@@ -272,4 +300,79 @@ describe('deadline worker runtime', () => {
       await proxy.close();
     }
   });
+  it('when Redis is found to evict keys after the start (production), then the worker stops and tells its process', async () => {
+    const proxy = await evictingRedisAfterStart();
+    const evicting = await createTestContext({ env: { REDIS_URL: proxy.url } });
+    const { lines, logger } = capturedLogger();
+    const fatal: Error[] = [];
+    let worker: DeadlineWorker | null = null;
+    try {
+      worker = await startDeadlineWorker(
+        {
+          ...evicting.deps,
+          config: { ...evicting.deps.config, NODE_ENV: 'production' },
+          logger,
+        },
+        { onFatal: (err) => fatal.push(err) },
+      );
+      expect(lines.join('')).toContain(
+        'Redis did not answer the eviction policy check in time: starting, and checking when it answers',
+      );
+      expect(fatal).toEqual([]);
+
+      proxy.thaw();
+      await waitFor(async () => fatal.length > 0, 'the worker to tell its process');
+      expect(fatal).toHaveLength(1);
+      expect(fatal[0]).toBeInstanceOf(EvictionPolicyError);
+      expect(fatal[0].message).toContain('Redis maxmemory-policy is "allkeys-lru"');
+      expect(lines.join('')).toContain('Deadline worker stopped');
+      await worker.close();
+      expect(worker.worker.isRunning()).toBe(false);
+    } finally {
+      await worker?.close();
+      await evicting.close();
+      await proxy.close();
+    }
+  });
+
+  // Each process starts through tsx, and holds its start for the policy check's 2 s bound.
+  it.each([
+    ['the worker process (npm run worker)', 'jobs/worker.ts', false],
+    ['the web running the worker in-process (RUN_WORKER_IN_WEB)', 'server/index.ts', true],
+  ])(
+    'when Redis is found to evict keys after the start of %s (production), then the process shuts down and exits 1',
+    async (_, script, web) => {
+      const proxy = await evictingRedisAfterStart();
+      const extra = {
+        ...PRODUCTION_ENV,
+        PUBLIC_URL: 'https://aller-vers.example',
+        REDIS_URL: proxy.url,
+        LOG_LEVEL: 'info',
+      };
+      const proc = start(
+        script,
+        [],
+        web
+          ? webEnv(await freePort(), ctx.prefix, { ...extra, RUN_WORKER_IN_WEB: 'true' })
+          : testServicesEnv(ctx.prefix, extra),
+      );
+      try {
+        await waitForOutput(
+          proc,
+          web ? 'aller-vers web started' : 'Deadline worker started',
+          60_000,
+        );
+        expect(proc.child.exitCode).toBeNull();
+
+        proxy.thaw();
+        expect(await exitWithin(proc, 30_000)).toBe(1);
+        expect(proc.output()).toContain('The deadline worker stopped; ending the process');
+        expect(proc.output()).toContain('Shutdown complete');
+      } finally {
+        if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+        await proxy.close();
+      }
+    },
+    90_000,
+  );
 });

@@ -13,6 +13,7 @@ import { waitFor } from '../deadlines/helpers';
 import {
   exitWithin,
   login,
+  PRODUCTION_ENV,
   removeRedisKeys,
   start,
   startNpmScript,
@@ -25,15 +26,8 @@ import { ADMIN_DATABASE_URL, TEST_DATABASE_NAME, TEST_DATABASE_URL } from '../..
 jest.setTimeout(120_000);
 
 const prefix = `test-start-${crypto.randomBytes(4).toString('hex')}`;
-const secret = (c: string) => c.repeat(40);
 const PRODUCTION = {
-  NODE_ENV: 'production',
-  SESSION_SECRET: secret('s'),
-  LINK_SECRET: secret('l'),
-  ENCRYPTION_KEY: '1'.repeat(64),
-  // Required in production; nothing is sent by these tests.
-  SMTP_URL: 'smtp://127.0.0.1:2525',
-  MAIL_FROM: 'CCAS <no-reply@ccas.example>',
+  ...PRODUCTION_ENV,
   // The production worker checks Redis's eviction policy; these tests are about the web.
   RUN_WORKER_IN_WEB: 'false',
 };

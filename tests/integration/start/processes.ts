@@ -46,6 +46,19 @@ export function webEnv(
   return testServicesEnv(prefix, { PORT: String(port), HOST: '127.0.0.1', ...extra });
 }
 
+const secret = (c: string) => c.repeat(40);
+
+/** What production requires of a process's environment besides its PUBLIC_URL (placeholders). */
+export const PRODUCTION_ENV = {
+  NODE_ENV: 'production',
+  SESSION_SECRET: secret('s'),
+  LINK_SECRET: secret('l'),
+  ENCRYPTION_KEY: '1'.repeat(64),
+  // Required in production; nothing is sent by these tests.
+  SMTP_URL: 'smtp://127.0.0.1:2525',
+  MAIL_FROM: 'CCAS <no-reply@ccas.example>',
+};
+
 export interface Running {
   child: ChildProcess;
   output(): string;

@@ -49,4 +49,13 @@ describe('graceful shutdown sequence', () => {
     expect(ran).toEqual(['database']);
     expect(exits).toEqual([1]);
   });
+
+  it('when a failure ends the process (the worker stopped itself), then every step still runs in order and the process exits 1', async () => {
+    const order: string[] = [];
+    const step = (name: string) => ({ name, run: async () => void order.push(name) });
+    const { shutdown, exits } = setup([step('worker'), step('database')]);
+    expect(await shutdown.run('deadline worker stopped', 1)).toBe(1);
+    expect(order).toEqual(['worker', 'database']);
+    expect(exits).toEqual([1]);
+  });
 });

@@ -18,6 +18,7 @@ import {
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
 import type { NotificationService } from '../features/notifications/notification-service';
 import { localPath } from './format';
+import { pageOf } from './form-pages';
 import { ANONYMISED_TEXT } from './forms';
 import { pageContext } from './page-context';
 import { sendPage } from './render';
@@ -133,10 +134,23 @@ export function webStatic(): Router {
 }
 
 /**
- * The page a form was posted from, from the Referer our Referrer-Policy (same-origin) lets the
- * browser send: a path of this app only, never another site's address.
+ * The page a form was on: the page the Referer shows (our Referrer-Policy, same-origin, lets the
+ * browser send it; a path of this app only, never another site's address), which after a form
+ * sent back with its mistakes is the address the form was posted to (`pageOf` turns it into the
+ * form's page); else the page the form names (`retour`), else the page its own address belongs
+ * to.
  */
 function formPage(req: Request, publicOrigin: string): string | null {
+  const retour = (req.body as Record<string, unknown> | undefined)?.retour;
+  for (const address of [refererPath(req, publicOrigin), retour, req.path]) {
+    const page = typeof address === 'string' ? pageOf(address) : null;
+    if (page) return page;
+  }
+  return null;
+}
+
+/** The path and query of the Referer when it is an address of this app. */
+function refererPath(req: Request, publicOrigin: string): string | null {
   const referer = req.get('referer');
   if (!referer) return null;
   try {

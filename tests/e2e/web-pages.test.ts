@@ -323,12 +323,50 @@ describe('web pages over HTTP', () => {
     expect(back.headers.location).toBe(`/personnes/${personId}`);
   });
 
+  it('when a form sent back with its mistakes is sent again after the session expired, then login leads back to its page, not to the address it was posted to', async () => {
+    const agent = await loginAs(ctx.app, a.worker.email);
+    const file = await agent.get(`/personnes/${personId}`);
+    // No channel: the file comes back with the mistake, at the address the form was posted to.
+    const refused = await agent
+      .post(`/personnes/${personId}/contacts`)
+      .type('form')
+      .send({ _csrf: csrfOf(file.text), outcome: 'reached', occurredAt: '2026-11-20T10:00' });
+    expect(refused.status).toBe(400);
+    await expire(agent);
+    const res = await agent
+      .post(`/personnes/${personId}/contacts`)
+      .set('Referer', `${ctx.config.publicUrl}/personnes/${personId}/contacts`)
+      .type('form')
+      .send({
+        _csrf: csrfOf(refused.text),
+        channel: 'phone',
+        outcome: 'reached',
+        occurredAt: '2026-11-20T10:00',
+      });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(
+      `/connexion?session=expiree&retour=${encodeURIComponent(`/personnes/${personId}`)}`,
+    );
+    const login = await agent.get(res.headers.location);
+    const back = await agent
+      .post('/connexion')
+      .type('form')
+      .send({
+        _csrf: csrfOf(login.text),
+        email: a.worker.email,
+        password: DEFAULT_PASSWORD,
+        retour: `/personnes/${personId}`,
+      });
+    expect(back.headers.location).toBe(`/personnes/${personId}`);
+    expect((await agent.get(back.headers.location)).status).toBe(200);
+  });
+
   it.each([
     ['another site', 'https://evil.example/personnes'],
     ['a protocol-relative path', 'http://127.0.0.1:3000//evil.example/x'],
     ['nothing', ''],
   ])(
-    'when a form is posted after the session expired from %s, then the login page does not lead there',
+    'when a form is posted after the session expired from %s, then the login page does not lead there but to the form’s own page',
     async (_what, referer) => {
       const agent = await loginAs(ctx.app, a.worker.email);
       const page = await agent.get('/personnes/nouvelle');
@@ -337,7 +375,9 @@ describe('web pages over HTTP', () => {
       if (referer) post.set('Referer', referer);
       const res = await post.send({ _csrf: csrfOf(page.text), alias: 'Perdu', source: 'outreach' });
       expect(res.status).toBe(303);
-      expect(res.headers.location).toBe('/connexion?session=expiree');
+      expect(res.headers.location).toBe(
+        `/connexion?session=expiree&retour=${encodeURIComponent('/personnes/nouvelle')}`,
+      );
     },
   );
 

@@ -43,6 +43,15 @@ export interface TokenHolder {
 
 const COLUMNS = ['id', 'name', 'prefix', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'];
 
+/**
+ * A live token, the one rule: neither revoked nor expired at `now`. What the Bearer check
+ * accepts, what the list shows and what the cap counts.
+ */
+const whereLive = (q: Knex.QueryBuilder, now: Date, table = 'api_tokens') =>
+  q
+    .whereNull(`${table}.revoked_at`)
+    .where((w) => w.whereNull(`${table}.expires_at`).orWhere(`${table}.expires_at`, '>', now));
+
 /** API tokens, always read through their owner: another user's token is not found. */
 export function createApiTokenRepository() {
   const repo = {
@@ -57,9 +66,12 @@ export function createApiTokenRepository() {
       ]);
     },
 
-    async listOwn(db: Db, structureId: string, userId: string): Promise<ApiToken[]> {
-      const rows = await db('api_tokens')
-        .where({ structure_id: structureId, user_id: userId })
+    /** The user's live tokens at `now`, newest first. */
+    async listLive(db: Db, structureId: string, userId: string, now: Date): Promise<ApiToken[]> {
+      const rows = await whereLive(
+        db('api_tokens').where({ structure_id: structureId, user_id: userId }),
+        now,
+      )
         .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }])
         .select(COLUMNS);
       return rows.map(toToken);
@@ -112,13 +124,15 @@ export function createApiTokenRepository() {
      * partner user; null otherwise.
      */
     async findLive(db: Db, tokenHash: string, now: Date): Promise<TokenHolder | null> {
-      const row = await db('api_tokens as t')
-        .join('users as u', function () {
-          this.on('u.id', 't.user_id').andOn('u.structure_id', 't.structure_id');
-        })
-        .where('t.token_hash', tokenHash)
-        .whereNull('t.revoked_at')
-        .where((q) => q.whereNull('t.expires_at').orWhere('t.expires_at', '>', now))
+      const row = await whereLive(
+        db('api_tokens as t')
+          .join('users as u', function () {
+            this.on('u.id', 't.user_id').andOn('u.structure_id', 't.structure_id');
+          })
+          .where('t.token_hash', tokenHash),
+        now,
+        't',
+      )
         .whereNull('u.disabled_at')
         .where('u.role', 'partner')
         .whereNotNull('u.partner_id')

@@ -77,9 +77,9 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
   }
 
   return {
+    /** The caller's live tokens: a revoked or expired one no longer works, and is not shown. */
     async list(actor: Actor) {
-      const items = await tokens.listOwn(knex, actor.structureId, actor.id);
-      const live = items.filter((t) => !t.revokedAt);
+      const live = await tokens.listLive(knex, actor.structureId, actor.id, clock.now());
       return { items: live, total: live.length, page: 1, pageSize: MAX_LIVE_TOKENS };
     },
 
@@ -91,8 +91,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
       return uow(async (trx) => {
         const now = clock.now();
         await tokens.lockOwner(trx, actor.id);
-        const own = await tokens.listOwn(trx, actor.structureId, actor.id);
-        const live = own.filter((t) => !t.revokedAt && (!t.expiresAt || t.expiresAt > now));
+        const live = await tokens.listLive(trx, actor.structureId, actor.id, now);
         if (live.length >= MAX_LIVE_TOKENS)
           throw new BusinessRuleError(
             'too_many_tokens',

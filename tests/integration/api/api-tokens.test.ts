@@ -167,13 +167,27 @@ describe('API tokens for partner systems (Bearer)', () => {
     expect(await auditRows({ subject_id: id, action: 'api_token.revoked' })).toHaveLength(1);
   });
 
-  it('when a token has expired, or its user is disabled, then 401', async () => {
+  it('when a token has expired, or its user is disabled, then 401; an expired token leaves the list and the page', async () => {
     const short = await newToken(w.agents.partner, { expiresInDays: 1 });
     await request(ctx.app).get('/api/referrals').set(bearer(short.token)).expect(200);
+    const listed = async () => {
+      const api = await w.agents.partner.get('/api/tokens');
+      expect(api.status).toBe(200);
+      const page = await w.agents.partner.get('/mon-compte/jetons');
+      expect(page.status).toBe(200);
+      return {
+        api: api.body.items.map((t: { id: string }) => t.id) as string[],
+        page: page.text.includes(`/mon-compte/jetons/${short.id}/revocation`),
+      };
+    };
+    expect(await listed()).toEqual({ api: expect.arrayContaining([short.id]), page: true });
     clock.advance(24 * 60 * 60 * 1000 + 1000);
     expect((await request(ctx.app).get('/api/referrals').set(bearer(short.token))).status).toBe(
       401,
     );
+    const after = await listed();
+    expect(after.api).not.toContain(short.id);
+    expect(after.page).toBe(false);
 
     const theirs = await newToken(w.agents.partner2);
     await request(ctx.app).get('/api/referrals').set(bearer(theirs.token)).expect(200);

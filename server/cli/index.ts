@@ -1,4 +1,5 @@
 import readline from 'node:readline';
+import { Writable } from 'node:stream';
 import { SingleBar, Presets } from 'cli-progress';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { parseConfig, type Config } from '../config';
@@ -48,9 +49,12 @@ async function requireSchema(db: Database): Promise<void> {
   }
 }
 
-/** The first line of standard input; the password never appears in arguments or history. */
+/**
+ * The first line of standard input; the password never appears in arguments or history. Typed on
+ * a terminal, it is asked for and not shown.
+ */
 async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) process.stderr.write('Password (12 to 128 characters): ');
+  if (process.stdin.isTTY) return readHidden('Password (12 to 128 characters): ');
   const rl = readline.createInterface({ input: process.stdin, terminal: false });
   try {
     for await (const line of rl) return line.replace(/\r$/, '');
@@ -58,6 +62,37 @@ async function readPassword(): Promise<string> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * One line typed on the terminal, not echoed: readline puts the terminal in raw mode (it echoes
+ * nothing itself) and writes its own echo to a sink; editing keys still work. The prompt is
+ * written once the terminal is raw, so nothing typed after it is shown. Ctrl-C gives up.
+ */
+function readHidden(prompt: string): Promise<string> {
+  const rl = readline.createInterface({
+    input: process.stdin,
+    output: new Writable({ write: (_chunk, _encoding, done) => done() }),
+    terminal: true,
+    historySize: 0,
+  });
+  process.stderr.write(prompt);
+  return new Promise((resolve, reject) => {
+    let typed = '';
+    rl.once('line', (line) => {
+      typed = line;
+      rl.close();
+    });
+    rl.once('SIGINT', () => {
+      reject(new Error('No password was typed (interrupted)'));
+      rl.close();
+    });
+    // Enter, Ctrl-D or Ctrl-C: the cursor goes past the prompt's line.
+    rl.once('close', () => {
+      process.stderr.write('\n');
+      resolve(typed);
+    });
+  });
 }
 
 const COMMANDS: Record<string, Command> = {

@@ -9,7 +9,7 @@ import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, pageQuery, redirectPastLastPage, staff } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
-import { personLabel, personName } from '../format';
+import { parisDay, personLabel, personName } from '../format';
 import { JournalPage, LetterPage } from './person-access-views';
 import { personExportPdf } from './person-export-pdf';
 
@@ -77,7 +77,8 @@ export function personAccessWebRouter(services: Services): Router {
     sendPdf(
       res,
       await personExportPdf(data),
-      `donnees-${data.generatedAt.toISOString().slice(0, 10)}.pdf`,
+      // The day it is in Paris, as the PDF itself dates the export (not UTC's, a day behind at night).
+      `donnees-${parisDay(data.generatedAt)}.pdf`,
     );
   });
 

@@ -12,6 +12,7 @@ const NOW = paris('2026-12-19T22:00:00');
 const NOTE = 'Note privée : craint une expulsion, ne pas en parler à son frère';
 
 describe('right of access and who read this file', () => {
+  const clock = fixedClock(NOW);
   let ctx: TestContext;
   let team: Awaited<ReturnType<typeof createTeam>>;
   let worker: Agent;
@@ -22,7 +23,7 @@ describe('right of access and who read this file', () => {
   let reportId: string;
 
   beforeAll(async () => {
-    ctx = await createTestContext({ clock: fixedClock(NOW) });
+    ctx = await createTestContext({ clock });
     team = await createTeam();
     await testKnex()('users').where({ id: team.worker.id }).update({ name: 'Léa Martin' });
     worker = await loginAs(ctx.app, team.worker.email);
@@ -204,6 +205,19 @@ describe('right of access and who read this file', () => {
       expect(
         await testKnex()('audit_events').where({ action: 'person.export', subject_id: person }),
       ).toContainEqual(expect.objectContaining({ details: { format: 'pdf' } }));
+    });
+
+    it('when the PDF is made at 00:30 on 1 January in Paris (23:30 UTC the day before), then its file name has the Paris date', async () => {
+      clock.set('2026-12-31T23:30:00Z');
+      try {
+        const res = await manager.get(`/personnes/${person}/export.pdf`).buffer(true).parse(binary);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-disposition']).toBe(
+          'attachment; filename="donnees-2027-01-01.pdf"',
+        );
+      } finally {
+        clock.set(NOW);
+      }
     });
 
     it('when a follow-up was cancelled, then the file and the PDF say "Annulé le", never "Fait le"; a done one "Fait le"', async () => {

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { verifyPassword } from '../../../server/auth/passwords';
 import { createCipher } from '../../../server/lib/crypto';
 import { testKnex } from '../../setup/db';
@@ -255,6 +257,35 @@ describe('CLI users:create', () => {
     const r = await create('pas-un-email', ['--structure', structure.slug]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: --email: /);
+  });
+
+  it('when the password is typed on a terminal, then it is asked for and never shown', async () => {
+    const args = ['users:create', '--email', 'terminal@ccas.test', '--name', 'Léa', '--role']
+      .concat(['worker', '--structure', structure.slug])
+      .map((a) => `'${a}'`);
+    const cliPath = path.join(compiled.dir, 'server', 'cli', 'index.js');
+    // script(1) runs the CLI on a pseudo-terminal and copies everything the terminal shows to
+    // its standard output; what is written to its standard input is typed on the terminal.
+    const child = spawn(
+      'script',
+      ['-qec', [process.execPath, cliPath, ...args].join(' '), '/dev/null'],
+      { env, stdio: 'pipe' },
+    );
+    let shown = '';
+    child.stdout.on('data', (b: Buffer) => (shown += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const until = Date.now() + 30_000;
+    while (!shown.includes('Password (12 to 128 characters): ') && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    // Typed once the prompt is shown, as a person would, Enter included.
+    child.stdin.write(`${PASSWORD}\r`);
+    const code = await exited;
+    child.stdin.end();
+    expect(shown).toContain('User terminal@ccas.test created');
+    expect(code).toBe(0);
+    expect(shown).not.toContain(PASSWORD);
+    const row = await testKnex()('users').where({ email: 'terminal@ccas.test' }).first();
+    expect(await verifyPassword(row.password_hash, PASSWORD)).toBe(true);
   });
 });
 

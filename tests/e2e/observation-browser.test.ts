@@ -5,6 +5,7 @@ import { testKnex } from '../setup/db';
 import { createDistrict, createTeam } from '../setup/factories';
 import {
   checkPage,
+  focusIsOn,
   launchChromium,
   newPage as openPage,
   see as seeWithShot,
@@ -80,6 +81,16 @@ describe('the observation dashboard in the browser', () => {
       '/api/observation.csv?from=2026-01-01&to=2026-11-28&by=district',
     );
     await checkPage(page, '61-observation-quartiers');
+
+    // An end before the start: the summary, focused, leads to the end field, marked invalid.
+    await page.getByLabel('Au (inclus)').fill('2025-12-01');
+    await page.getByRole('button', { name: 'Afficher' }).click();
+    await see(page.locator('.av-error-summary'), 'Au (inclus) : La date de fin');
+    expect(await focusIsOn(page, '.av-error-summary')).toBe(true);
+    expect(await page.getByLabel('Au (inclus)').getAttribute('aria-invalid')).toBe('true');
+    await checkPage(page, '61b-observation-periode-erreur');
+    await page.getByRole('link', { name: /^Au \(inclus\) :/ }).click();
+    expect(await focusIsOn(page, '#to')).toBe(true);
     expect(problems).toEqual([]);
   });
 

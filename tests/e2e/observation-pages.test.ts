@@ -2,6 +2,7 @@ import { fixedClock } from '../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createDistrict, createTeam } from '../setup/factories';
+import { inputValue, textOf } from './html';
 
 /** Saturday 28 November 2026, 23:00 in Paris. */
 const NOW = '2026-11-28T22:00:00.000Z';
@@ -73,13 +74,33 @@ describe('observation dashboard pages', () => {
     const observer = await loginAs(ctx.app, team.observer.email);
     const res = await observer.get('/?from=2026-02-31&by=district');
     expect(res.status).toBe(400);
-    expect(res.text).toContain('La date de début doit être une date');
+    expect(res.text).toContain('<a href="#from">Du : La date de début doit être une date');
     expect(res.text).toContain('value="2026-02-31"');
     const long = await observer.get('/observation?from=2001-01-01');
     expect(long.status).toBe(400);
     expect(long.text).toContain('moins de dix ans avant la date de fin');
     const empty = await observer.get('/?from=&to=&by=');
     expect(empty.status).toBe(200);
+  });
+
+  it('when the end comes before the start, then 400: the summary, focused, links to the end field, marked invalid and described by its message, and the title says "Erreur"', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const res = await manager.get('/observation?from=2026-06-01&to=2026-05-01');
+    expect(res.status).toBe(400);
+    expect(res.text).toMatch(/<title>Erreur — Observation sociale — /);
+    const message = 'La date de fin doit être une date (jj/mm/aaaa), pas avant la date de début.';
+    expect(res.text).toMatch(
+      /<div class="[^"]*av-error-summary" role="alert" tabindex="-1" autofocus>/,
+    );
+    expect(res.text).toContain(`<a href="#to">Au (inclus) : ${message}</a>`);
+    expect(res.text).toMatch(
+      /<input[^>]*id="to"[^>]*aria-invalid="true"[^>]*aria-describedby="to-error"/,
+    );
+    expect(textOf(res.text, 'to-error')).toBe(message);
+    // The start was right: not marked, and both kept as typed.
+    expect(res.text).not.toMatch(/<input[^>]*id="from"[^>]*aria-invalid/);
+    expect(inputValue(res.text, 'from')).toBe('2026-06-01');
+    expect(inputValue(res.text, 'to')).toBe('2026-05-01');
   });
 
   it('when a worker or an admin asks for the dashboard, then 403', async () => {

@@ -8,6 +8,7 @@ import { MAIN_HEADS } from '../../features/observation/observation-csv';
 import type { Observation } from '../../features/observation/observation-service';
 import type { MainValues } from '../../features/observation/observation-table';
 import { formatDate, formatDateTime } from '../format';
+import { ErrorSummary, SelectField, TextField, type FormState } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { BarChart, type ChartCategory } from './bar-chart';
 
@@ -46,6 +47,13 @@ export interface ObservationForm {
   to: string;
   by: string;
 }
+
+/** The period picker's labels, which its error summary's links repeat. */
+const PERIOD_LABELS: Record<keyof ObservationForm, string> = {
+  from: 'Du',
+  to: 'Au (inclus)',
+  by: 'Regrouper par',
+};
 
 /*
  * Tables may be wider than a phone (the DSFR lets them scroll sideways): each is focusable, so
@@ -127,7 +135,7 @@ export function ObservationPage({
   action,
   form,
   observation,
-  errors = [],
+  errors = {},
   nav,
 }: {
   ctx: PageContext;
@@ -135,10 +143,12 @@ export function ObservationPage({
   action: string;
   form: ObservationForm;
   observation: Observation | null;
-  /** French messages for a period or grouping that could not be read. */
-  errors?: string[];
+  /** French messages for a period or grouping that could not be read, by field. */
+  errors?: Record<string, string>;
   nav: 'home' | 'observation';
 }) {
+  const picker: FormState = { values: { ...form }, errors };
+  const hasErrors = Object.keys(errors).length > 0;
   const o = observation;
   const by = o?.by ?? null;
   const rowsOrTotal = (pick: (v: MainValues) => (number | string | null)[]): ChartCategory[] =>
@@ -149,7 +159,7 @@ export function ObservationPage({
       : [];
   const head = by ? GROUPING_LABELS[by] : 'Ensemble';
   return (
-    <Layout title="Observation sociale" ctx={ctx} nav={nav}>
+    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Observation sociale`} ctx={ctx} nav={nav}>
       <h1>Observation sociale</h1>
       {o ? (
         <p class="fr-text--lead">
@@ -163,44 +173,17 @@ export function ObservationPage({
           les saisies plus récentes n’y figurent pas encore.
         </p>
       ) : null}
-      {errors.length ? (
-        <div class="fr-alert fr-alert--error fr-alert--sm fr-mb-3w" role="alert">
-          <p>La période demandée n’a pas pu être lue :</p>
-          <ul>
-            {errors.map((e) => (
-              <li>{e}</li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
+      <ErrorSummary form={picker} labels={PERIOD_LABELS} />
       <form method="get" action={action} class="av-period fr-mb-3w">
-        <div class="fr-input-group">
-          <label class="fr-label" for="from">
-            Du
-          </label>
-          <input class="fr-input" type="date" id="from" name="from" value={form.from} />
-        </div>
-        <div class="fr-input-group">
-          <label class="fr-label" for="to">
-            Au (inclus)
-          </label>
-          <input class="fr-input" type="date" id="to" name="to" value={form.to} />
-        </div>
-        <div class="fr-select-group">
-          <label class="fr-label" for="by">
-            Regrouper par
-          </label>
-          <select class="fr-select" id="by" name="by">
-            <option value="" selected={!form.by}>
-              Sans regroupement
-            </option>
-            {OBSERVATION_GROUPINGS.map((g) => (
-              <option value={g} selected={form.by === g}>
-                {GROUPING_LABELS[g]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <TextField form={picker} name="from" label={PERIOD_LABELS.from} type="date" />
+        <TextField form={picker} name="to" label={PERIOD_LABELS.to} type="date" />
+        <SelectField
+          form={picker}
+          name="by"
+          label={PERIOD_LABELS.by}
+          placeholder="Sans regroupement"
+          options={Object.fromEntries(OBSERVATION_GROUPINGS.map((g) => [g, GROUPING_LABELS[g]]))}
+        />
         <button type="submit" class="fr-btn">
           Afficher
         </button>

@@ -46,8 +46,8 @@ export async function renderObservation(
         nav={nav}
         form={{ from: raw.from ?? '', to: raw.to ?? '', by: raw.by ?? '' }}
         observation={null}
-        errors={[...new Set(fields)].map(
-          (f) => FIELD_MESSAGES[f] ?? `Le paramètre « ${f} » n’est pas reconnu.`,
+        errors={Object.fromEntries(
+          fields.map((f) => [f, FIELD_MESSAGES[f] ?? `Le paramètre « ${f} » n’est pas reconnu.`]),
         )}
       />,
       400,

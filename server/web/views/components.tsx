@@ -57,7 +57,16 @@ function ErrorText({ id, message }: { id: string; message?: string }) {
 
 export function TextField(
   p: FieldProps & {
-    type?: 'text' | 'email' | 'tel' | 'url' | 'password' | 'datetime-local' | 'number' | 'search';
+    type?:
+      | 'text'
+      | 'email'
+      | 'tel'
+      | 'url'
+      | 'password'
+      | 'date'
+      | 'datetime-local'
+      | 'number'
+      | 'search';
     autocomplete?: string;
     inputmode?: 'numeric' | 'tel' | 'email' | 'text';
     maxLength?: number;

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import { systemClock, type Clock } from '../lib/clock';
 import { TooManyRequestsError } from '../lib/errors';
-import { createRateLimiter } from '../lib/rate-limit';
+import { addressKey, createRateLimiter } from '../lib/rate-limit';
 
 /**
  * Login attempts are limited per account and address, and per address; across addresses an
@@ -166,7 +166,8 @@ export function createLoginThrottle(
   }
 
   return {
-    async attempt(email, ip) {
+    async attempt(email, clientIp) {
+      const ip = addressKey(clientIp);
       const results = await Promise.allSettled([
         byPair.consume(pairKey(email, ip)),
         byIp.consume(ip),
@@ -180,7 +181,8 @@ export function createLoginThrottle(
       await slowDown(email, ip);
       await byAccount.consume(accountKey(email));
     },
-    async succeed(email, ip) {
+    async succeed(email, clientIp) {
+      const ip = addressKey(clientIp);
       await Promise.all([
         byPair.delete(pairKey(email, ip)),
         byAccount.delete(accountKey(email)),

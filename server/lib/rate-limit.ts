@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
@@ -44,4 +45,42 @@ export async function consumeOrRefuse(
       throw new TooManyRequestsError(message, Math.max(1, Math.ceil(err.msBeforeNext / 1000)));
     throw err;
   }
+}
+
+/**
+ * The key of a client address in every per-address limit: an IPv4 address as it is (an
+ * IPv4-mapped IPv6 one, `::ffff:192.0.2.1`, as the IPv4 address it is), an IPv6 address by its
+ * /64 prefix (`2001:db8:0:0::/64`). An IPv6 subscriber or host usually holds a whole /64 and may
+ * pick any address in it (privacy addresses rotate by themselves): keyed by the full address,
+ * one client would never reach a per-address limit. Anything else (no address) is kept as given.
+ */
+export function addressKey(ip: string | null | undefined): string {
+  if (!ip) return 'unknown';
+  if (isIPv4(ip)) return ip;
+  // A zone (fe80::1%eth0) names an interface of this host, not another client.
+  const address = ip.split('%')[0];
+  if (!isIPv6(address)) return ip;
+  const groups = ipv6Groups(address);
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
+    return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail split). */
+function ipv6Groups(address: string): number[] {
+  const parse = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((g) => {
+          if (!g.includes('.')) return [parseInt(g, 16)];
+          const [a, b, c, d] = g.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const [head, tail] = address.toLowerCase().split('::');
+  const first = parse(head);
+  const last = tail === undefined ? [] : parse(tail);
+  return [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last];
 }

@@ -36,6 +36,19 @@ describe('login throttle (in-memory, as while Redis is away)', () => {
     await expect(t.attempt('new@x.test', '10.0.0.4')).resolves.toBeUndefined();
   });
 
+  it('when an IPv6 client spreads its guesses over its /64, then it is one address; an IPv4-mapped address is its IPv4', async () => {
+    const t = make();
+    for (let i = 1; i <= 5; i += 1) await t.attempt(`v${i}@x.test`, `2001:db8:5::${i}`);
+    await expect(t.attempt('new@x.test', '2001:db8:5::ff')).rejects.toBeInstanceOf(
+      TooManyRequestsError,
+    );
+    await expect(t.attempt('new@x.test', '2001:db8:6::1')).resolves.toBeUndefined();
+    for (let i = 0; i < 3; i += 1) await t.attempt('w@x.test', '10.0.0.9');
+    await expect(t.attempt('w@x.test', '::ffff:10.0.0.9')).rejects.toBeInstanceOf(
+      TooManyRequestsError,
+    );
+  });
+
   it('when a login succeeds, then the account starts afresh and the IP gets its point back', async () => {
     const t = make();
     await t.attempt('d@x.test', '10.0.0.5');

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { toActor, type Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { consumeOrRefuse } from '../../lib/rate-limit';
+import { addressKey, consumeOrRefuse } from '../../lib/rate-limit';
 import { BusinessRuleError, NotFoundError, UnauthorizedError } from '../../lib/errors';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
@@ -70,7 +70,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
   async function refuse(ip: string, message: string): Promise<never> {
     await consumeOrRefuse(
       failures,
-      ip,
+      addressKey(ip),
       'Too many invalid tokens; wait a few minutes and try again',
     );
     throw new UnauthorizedError(message, 'invalid_token');

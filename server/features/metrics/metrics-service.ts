@@ -11,7 +11,7 @@ export interface MetricsDeps {
   clock: Clock;
   /** The deadline queue's counts (waiting, delayed, failed, active); throws when Redis is away. */
   jobCounts(): Promise<JobCounts>;
-  /** The due moment of the oldest pending deadline, from PostgreSQL. */
+  /** The due moment of the oldest pending deadline; throws when PostgreSQL is away. */
   oldestPendingDueAt(): Promise<Date | null>;
   pool(): PoolStats | null;
   /** Whether requests enqueue inline (false) or leave deadlines to the relay (true). */
@@ -19,7 +19,11 @@ export interface MetricsDeps {
 }
 
 const QUEUE_STATES = ['waiting', 'delayed', 'failed', 'active'] as const;
-const QUEUE_TIMEOUT_MS = 1000;
+/**
+ * How long a scrape waits for Redis or PostgreSQL: a metric whose source does not answer in time
+ * (away, or the pool full) is left without a sample, and the others are served.
+ */
+const SOURCE_TIMEOUT_MS = 1000;
 
 /**
  * The Prometheus metrics of a web process, in a registry of its own (each app built in a test
@@ -46,7 +50,7 @@ export function createMetrics(deps: MetricsDeps) {
     registers: [registry],
     async collect() {
       this.reset();
-      const counts = await within(deps.jobCounts(), QUEUE_TIMEOUT_MS).catch(() => null);
+      const counts = await within(deps.jobCounts(), SOURCE_TIMEOUT_MS).catch(() => null);
       if (!counts || counts === TIMED_OUT) return;
       for (const state of QUEUE_STATES) this.set({ state }, counts[state] ?? 0);
     },
@@ -54,10 +58,14 @@ export function createMetrics(deps: MetricsDeps) {
 
   new Gauge({
     name: 'aller_vers_deadline_lag_seconds',
-    help: 'Now minus the due moment of the oldest pending deadline (0 when none is due yet)',
+    help: 'Now minus the due moment of the oldest pending deadline (0 when none is due yet; no sample while PostgreSQL does not answer)',
     registers: [registry],
     async collect() {
-      const oldest = await deps.oldestPendingDueAt();
+      const oldest = await within(deps.oldestPendingDueAt(), SOURCE_TIMEOUT_MS).catch(
+        (): typeof TIMED_OUT => TIMED_OUT,
+      );
+      // No labels: remove() drops the one sample (reset() would publish a lag of 0).
+      if (oldest === TIMED_OUT) return this.remove();
       const lag = oldest ? (deps.clock.now().getTime() - oldest.getTime()) / 1000 : 0;
       this.set(Math.max(0, lag));
     },

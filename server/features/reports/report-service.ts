@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { consumeOrRefuse } from '../../lib/rate-limit';
+import { addressKey, consumeOrRefuse } from '../../lib/rate-limit';
 import type { Actor } from '../../auth/actor';
 import { businessDaysBetween } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
@@ -203,7 +203,7 @@ export function createReportService({
       input: PublicReportInput,
       ctx: RequestContext,
     ): Promise<Receipt> {
-      await consume(limits.byAddress, ctx.ip ?? 'unknown');
+      await consume(limits.byAddress, addressKey(ctx.ip));
       const structure = await structureBySlug(slug);
       if (input.website) return { receiptNumber: newReceiptNumber(), receivedAt: clock.now() };
       await consume(limits.byStructure, structure.id);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { consumeOrRefuse } from '../../lib/rate-limit';
+import { addressKey, consumeOrRefuse } from '../../lib/rate-limit';
 import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../../auth/passwords';
 import type { Clock } from '../../lib/clock';
@@ -362,7 +362,7 @@ export function createUserService(deps: UserServiceDeps) {
      * is the same either way, and requests are throttled per address and per IP alike.
      */
     async requestReset(email: string, ip: string): Promise<void> {
-      await consume(resetLimits.byIp, ip);
+      await consume(resetLimits.byIp, addressKey(ip));
       await consume(resetLimits.byAccount, email.trim().toLowerCase());
       const found = await users.findByEmail(knex, email.trim());
       if (!found || found.disabledAt) return;

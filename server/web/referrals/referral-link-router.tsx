@@ -7,6 +7,7 @@ import type {
   ReferralLinkService,
 } from '../../features/referrals/referral-link-service';
 import { LINK_PATH_PREFIX } from '../../features/referrals/referral-link-tokens';
+import { addressKey } from '../../lib/rate-limit';
 import { formFromServiceError, formValues, parseWith, type Messages } from '../forms';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
@@ -42,7 +43,7 @@ export function referralLinkRouter(
 
   const limit: RequestHandler = async (req, res, next) => {
     try {
-      await limiter.consume(req.ip ?? 'unknown');
+      await limiter.consume(addressKey(req.ip));
       next();
     } catch (err) {
       if (err instanceof RateLimiterRes) {

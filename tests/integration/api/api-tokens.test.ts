@@ -255,4 +255,18 @@ describe('API tokens for partner systems (Bearer)', () => {
       200,
     );
   });
+
+  it('when an IPv6 client sends wrong tokens from ever new addresses of its /64, then it is throttled as one address', async () => {
+    const wrong = (from: string) =>
+      request(ctx.app)
+        .get('/api/referrals')
+        .set('X-Forwarded-For', from)
+        .set('Authorization', `Bearer av_${'B'.repeat(43)}`);
+    const statuses: number[] = [];
+    for (let i = 1; i <= 101; i += 1)
+      statuses.push((await wrong(`2001:db8:7::${i.toString(16)}`)).status);
+    expect(statuses.slice(0, 100)).toEqual(Array(100).fill(401));
+    expect(statuses[100]).toBe(429);
+    expect((await wrong('2001:db8:8::1')).status).toBe(401);
+  });
 });

@@ -86,6 +86,47 @@ describe('metrics', () => {
     expect((await request(app).get('/')).status).toBe(404);
   });
 
+  it('when every connection of the pool is taken, then the scrape answers within seconds without the deadline lag, the other metrics there', async () => {
+    const held = await Promise.all(
+      Array.from({ length: ctx.config.DB_POOL_MAX }, () => ctx.deps.knex.transaction()),
+    );
+    try {
+      const started = Date.now();
+      const res = await request(createMetricsApp(ctx.deps.metrics)).get('/metrics');
+      // Well before the pool's acquire timeout (10 s), after which the scrape was a 500.
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('# TYPE aller_vers_deadline_lag_seconds gauge');
+      expect(sample(res.text, 'aller_vers_deadline_lag_seconds')).toBeUndefined();
+      expect(sample(res.text, 'aller_vers_db_pool_connections{state="used"}')).toBe(
+        ctx.config.DB_POOL_MAX,
+      );
+      expect(sample(res.text, 'aller_vers_queue_jobs{state="waiting"}')).toEqual(
+        expect.any(Number),
+      );
+    } finally {
+      await Promise.all(held.map((trx) => trx.rollback()));
+    }
+    // The pool back, the lag is there again.
+    const res = await request(createMetricsApp(ctx.deps.metrics)).get('/metrics');
+    expect(sample(res.text, 'aller_vers_deadline_lag_seconds')).toBeGreaterThanOrEqual(120);
+  });
+
+  it('when PostgreSQL cannot be reached, then the scrape still answers, without the deadline lag', async () => {
+    const down = await createTestContext({
+      clock,
+      env: { DATABASE_URL: 'postgres://postgres@127.0.0.1:1/aller_vers_down' },
+    });
+    try {
+      const res = await request(createMetricsApp(down.deps.metrics)).get('/metrics');
+      expect(res.status).toBe(200);
+      expect(sample(res.text, 'aller_vers_deadline_lag_seconds')).toBeUndefined();
+      expect(sample(res.text, 'aller_vers_enqueue_breaker_open')).toBe(0);
+    } finally {
+      await down.close();
+    }
+  });
+
   it('when a path has no route (a probe of unknown URLs), then it is counted under one label', async () => {
     await request(ctx.app).get('/api/some/unknown/123456');
     const text = (await admin.get('/metrics')).text;

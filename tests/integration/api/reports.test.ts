@@ -189,6 +189,20 @@ describe('reports API', () => {
       expect((await post(s.slug, REPORT, '192.0.2.78')).status).toBe(202);
     });
 
+    it('when an IPv6 client rotates its address within its /64, then it is counted as one address (10, then 429); another /64 still reports; an IPv4-mapped address counts as its IPv4', async () => {
+      const s = await createStructure();
+      const statuses: number[] = [];
+      for (let i = 1; i <= 0x3c; i++)
+        statuses.push((await post(s.slug, REPORT, `2001:db8::${i.toString(16)}`)).status);
+      expect(statuses.slice(0, 10)).toEqual(Array(10).fill(202));
+      expect(statuses.slice(10)).toEqual(Array(0x3c - 10).fill(429));
+      expect((await post(s.slug, REPORT, '2001:db8:0:1::1')).status).toBe(202);
+
+      for (let i = 0; i < 10; i++)
+        expect((await post(s.slug, REPORT, '192.0.2.90')).status).toBe(202);
+      expect((await post(s.slug, REPORT, '::ffff:192.0.2.90')).status).toBe(429);
+    });
+
     it('when 60 addresses flood one structure, then its form takes 30 an hour and answers 429 after, never a 500; another structure is unaffected', async () => {
       const s = await createStructure();
       const statuses: number[] = [];

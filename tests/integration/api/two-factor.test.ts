@@ -281,6 +281,24 @@ describe('two-factor authentication (TOTP) through the API', () => {
     expect(audit[0]).toMatchObject({ actor_id: team.admin.id, actor_role: 'admin' });
   });
 
+  it('when an admin resets the factor while a request of the lost device is in flight, then the session it writes back afterwards still ends at the next request', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const { agent: device } = await enrol(user.email);
+    expect((await device.get('/api/me')).status).toBe(200);
+    // The device's session as a request that read it before the reset holds it, to save it
+    // again when it ends (express-session writes a session back after its request).
+    const sessionsOf = (id: string) =>
+      testKnex()('sessions').whereRaw("(sess::jsonb -> 'passport' -> 'user' ->> 'id') = ?", [id]);
+    const inFlight = await sessionsOf(user.id);
+    expect(inFlight).not.toHaveLength(0);
+
+    const admin = await loginAs(ctx.app, team.admin.email);
+    expect((await admin.post(`/api/users/${user.id}/two-factor/reset`)).status).toBe(200);
+    expect(await sessionsOf(user.id)).toHaveLength(0);
+    await testKnex()('sessions').insert(inFlight);
+    expect((await device.get('/api/me')).status).toBe(401);
+  });
+
   it('when the structure requires a second factor, then a manager without one gets 403 two_factor_enrolment_required until enrolled, and a worker is not concerned', async () => {
     const team2 = await createTeam();
     const admin = await loginAs(ctx.app, team2.admin.email);

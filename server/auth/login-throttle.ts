@@ -14,7 +14,9 @@ import { addressKey, createRateLimiter } from '../lib/rate-limit';
  *
  * - account and address: `perAccountAddress` attempts per window, then 429 until the window ends
  *   (the guesser's own address);
- * - address: `perIp` attempts per window, whatever the accounts;
+ * - address: `perIp` attempts per window, whatever the accounts; a right attempt gives its point
+ *   back (a login in two steps, each of its steps), so only wrong ones use the address up: a
+ *   whole office behind one address is not locked out by its own logins;
  * - account, across addresses: past `slowAfter` failures in the window, each address waits a
  *   delay before its next attempt on the account (its first one too), doubling with every
  *   failure from `baseDelayMs` up to `maxDelayMs`. A guesser spread over addresses gets one try
@@ -25,6 +27,12 @@ export interface LoginThrottle {
   attempt(email: string, ip: string): Promise<void>;
   /** A successful login forgets the account's failures and gives the address its point back. */
   succeed(email: string, ip: string): Promise<void>;
+  /**
+   * A right password whose second factor is still to come (a login in two steps): the address
+   * gets this attempt's point back, as it will the code's once right, so that a login costs it
+   * nothing whatever its steps; the account's failures stay until the code is right.
+   */
+  passFirstFactor(ip: string): Promise<void>;
 }
 
 interface ThrottleOptions {
@@ -189,6 +197,9 @@ export function createLoginThrottle(
         next.delete(pairKey(email, ip)),
         byIp.reward(ip, 1),
       ]);
+    },
+    async passFirstFactor(ip) {
+      await byIp.reward(ip, 1);
     },
   };
 }

@@ -134,7 +134,7 @@ export async function createUser(
   return { id: user.id };
 }
 
-/** Disabling ends every session of the user (the session epoch moves on). */
+/** Disabling ends every session of the user (`endSessions`: the session epoch moves on). */
 export async function disableUser(
   knex: Knex,
   users: UserRepository,
@@ -144,7 +144,10 @@ export async function disableUser(
   const user = await users.findByEmail(knex, parsed.email);
   if (!user) throw new NotFoundError(`User ${parsed.email}`);
   if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
-  await users.setDisabled(knex, user.id, true);
+  await knex.transaction(async (trx) => {
+    await users.setDisabled(trx, user.id, true);
+    await users.endSessions(trx, user.id);
+  });
   return { id: user.id };
 }
 

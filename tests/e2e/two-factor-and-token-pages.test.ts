@@ -121,6 +121,23 @@ describe('second factor and API token pages', () => {
     expect(stranger.headers.location).toBe('/connexion');
   });
 
+  it('when a user with a second factor signs in 150 times from one address on the pages, then every login succeeds: a right password and a right code cost the address nothing', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const { secret } = await enrolByPages((await pageLogin(user.email)).agent);
+    // Past the 100 attempts an address is allowed in 15 minutes, were any login to cost it one.
+    for (let i = 0; i < 150; i += 1) {
+      clock.advance(30_000);
+      const { agent, res } = await pageLogin(user.email);
+      expect([i, res.status, res.headers.location]).toEqual([i, 303, '/connexion/code']);
+      const form = await agent.get('/connexion/code');
+      const ok = await agent
+        .post('/connexion/code')
+        .type('form')
+        .send({ _csrf: csrfOf(form.text), code: totpCode(secret, clock.now()) });
+      expect([i, ok.status, ok.headers.location]).toEqual([i, 303, '/']);
+    }
+  }, 180_000);
+
   it('when wrong codes are typed to turn the factor off, then past 10 the page says to wait (429), the right code too, and the factor stays on', async () => {
     const user = await createUser(team.structure.id, 'worker');
     const { agent } = await pageLogin(user.email);

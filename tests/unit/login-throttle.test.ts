@@ -61,6 +61,19 @@ describe('login throttle (in-memory, as while Redis is away)', () => {
     await expect(t.attempt('e@x.test', '10.0.0.5')).resolves.toBeUndefined();
     await expect(t.attempt('e@x.test', '10.0.0.5')).rejects.toBeInstanceOf(TooManyRequestsError);
   });
+
+  it('when a right password still needs its code, then the address gets its point back, while the account’s attempts stay counted', async () => {
+    const t = make();
+    for (let i = 0; i < 3; i += 1) {
+      await t.attempt('g@x.test', '10.0.0.6');
+      await t.passFirstFactor('10.0.0.6');
+    }
+    // The password alone resets nothing of the account: its fourth attempt from here waits.
+    await expect(t.attempt('g@x.test', '10.0.0.6')).rejects.toBeInstanceOf(TooManyRequestsError);
+    // The address paid for the refused attempt only: four more pass, the fifth does not.
+    for (let i = 0; i < 4; i += 1) await t.attempt(`h${i}@x.test`, '10.0.0.6');
+    await expect(t.attempt('h9@x.test', '10.0.0.6')).rejects.toBeInstanceOf(TooManyRequestsError);
+  });
 });
 
 describe('login slow-down across addresses (in memory, as while Redis is away)', () => {

@@ -78,12 +78,15 @@ export function createAuthService(deps: {
         throw new UnauthorizedError('Email or password is incorrect');
       }
       if (await twoFactor.enabledFor(user)) {
-        // The attempt stays counted: the password alone does not reset the throttle.
-        if (totp === undefined)
+        if (totp === undefined) {
+          // The password alone resets nothing of the account's failures, but the address gets
+          // this right attempt's point back: the code's step will count one of its own.
+          await throttle.passFirstFactor(ip);
           throw new UnauthorizedError(
             'This account has two-factor authentication: send the code too (totp)',
             'totp_required',
           );
+        }
         return secondFactor(user, email, ip, totp);
       }
       return succeed(user, email, ip);

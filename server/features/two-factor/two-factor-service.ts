@@ -247,7 +247,8 @@ export function createTwoFactorService(deps: TwoFactorServiceDeps) {
         const rec = await secrets.find(trx, actor.structureId, userId);
         if (!rec) throw new NotFoundError('User');
         await secrets.disable(trx, userId);
-        // Sessions opened with the lost (perhaps stolen) device end with it.
+        // Sessions opened with the lost (perhaps stolen) device end with it, one written back by
+        // a request in flight too (the session epoch moves on, as for a new password).
         await deps.users.endSessions(trx, userId);
         await audit(trx, actor, rec, 'user.two_factor_reset', ctx, {
           wasEnabled: rec.enabledAt !== null,

@@ -220,14 +220,19 @@ export function createUserRepository() {
       if (u.name !== undefined) change.name = u.name;
       if (u.role !== undefined) change.role = u.role;
       if (u.disabled !== undefined) change.disabled_at = u.disabled ? trx.fn.now() : null;
-      // A new role (the service passes one only when it differs) or an account disabled ends
-      // every session at once.
-      if (u.role !== undefined || u.disabled) change.session_epoch = trx.raw('session_epoch + 1');
       await trx('users').where({ id }).update(change);
     },
 
-    /** Removes the user's rows from the session store: their open sessions end now. */
-    async deleteSessions(db: Db, userId: string): Promise<number> {
+    /**
+     * Ends every session of the user, the one way each change that must do it does it: the
+     * session epoch moves on, so that a session a request in flight writes back afterwards no
+     * longer holds either (passport checks the epoch on every request), and the user's rows of
+     * the session store are removed.
+     */
+    async endSessions(db: Db, userId: string): Promise<number> {
+      await db('users')
+        .where({ id: userId })
+        .update({ session_epoch: db.raw('session_epoch + 1') });
       return db('sessions')
         .whereRaw("(sess::jsonb -> 'passport' -> 'user' ->> 'id') = ?", [userId])
         .del();
@@ -360,25 +365,18 @@ export function createUserRepository() {
       return row ? toUser(row) : null;
     },
 
-    /** A new password or a disabled account ends every session: the epoch moves on. */
+    /** A new password; the caller ends the user's sessions with it (`endSessions`). */
     async setPassword(db: Db, id: string, passwordHash: string): Promise<void> {
       await db('users')
         .where({ id })
-        .update({
-          password_hash: passwordHash,
-          session_epoch: db.raw('session_epoch + 1'),
-          updated_at: db.fn.now(),
-        });
+        .update({ password_hash: passwordHash, updated_at: db.fn.now() });
     },
 
-    async setDisabled(db: Knex, id: string, disabled: boolean): Promise<void> {
+    /** An account disabled or enabled; the caller ends the sessions of a disabled one (`endSessions`). */
+    async setDisabled(db: Db, id: string, disabled: boolean): Promise<void> {
       await db('users')
         .where({ id })
-        .update({
-          disabled_at: disabled ? db.fn.now() : null,
-          session_epoch: db.raw('session_epoch + 1'),
-          updated_at: db.fn.now(),
-        });
+        .update({ disabled_at: disabled ? db.fn.now() : null, updated_at: db.fn.now() });
     },
 
     /** Whether the user wants emails besides the app (the digest); null when there is no such user. */

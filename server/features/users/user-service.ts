@@ -206,10 +206,11 @@ export function createUserService(deps: UserServiceDeps) {
 
     /**
      * Ends every session of a user, in the caller's transaction: what they signed in with no
-     * longer holds (a factor reset, a role change, a disabled account).
+     * longer holds (a factor reset, a role change, a disabled account, a new password). The
+     * session epoch moves on with it, so a session written back by a request in flight ends too.
      */
     async endSessions(trx: Knex.Transaction, userId: string): Promise<number> {
-      return users.deleteSessions(trx, userId);
+      return users.endSessions(trx, userId);
     },
 
     async list(actor: Actor, q: ListUsersQuery): Promise<Page<UserSummary>> {
@@ -327,7 +328,7 @@ export function createUserService(deps: UserServiceDeps) {
         if (newRole !== undefined) await deps.notifications.forgetOnRoleChange(trx, id, newRole);
         const endSessions = Boolean(input.disabled) || newRole !== undefined;
         if (input.disabled) await passwordLinks.revokeAll(trx, id, clock.now());
-        if (endSessions) await users.deleteSessions(trx, id);
+        if (endSessions) await users.endSessions(trx, id);
         await audit(trx, actor, actor.structureId, 'user.update', id, ctx.ip, {
           fields: Object.keys(input),
           ...(newRole ? { from: user.role, to: newRole } : {}),
@@ -405,7 +406,7 @@ export function createUserService(deps: UserServiceDeps) {
         const user = (await users.findById(trx, link!.userId))!;
         await users.setPassword(trx, user.id, hash);
         await passwordLinks.markUsed(trx, link!.id, clock.now());
-        await users.deleteSessions(trx, user.id);
+        await users.endSessions(trx, user.id);
         await audit(trx, null, user.structureId, 'user.password_set', user.id, ip, {
           purpose: link!.purpose,
         });

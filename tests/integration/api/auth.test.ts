@@ -224,7 +224,9 @@ describe('auth API: sessions, passwords, throttling', () => {
     const user = await createUser(team.structure.id, 'worker');
     const cookie = sessionCookie(await login(user.email));
     const newPassword = 'nouvelle phrase de passe du lundi';
+    // As the set-password link does it: the hash, then every session ended.
     await userRepository.setPassword(testKnex(), user.id, await hashPassword(newPassword));
+    await userRepository.endSessions(testKnex(), user.id);
     expect((await me(cookie)).status).toBe(401);
     expect((await login(user.email)).status).toBe(401);
     expect((await login(user.email, newPassword)).status).toBe(200);

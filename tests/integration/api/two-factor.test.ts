@@ -168,6 +168,19 @@ describe('two-factor authentication (TOTP) through the API', () => {
     expect((await login(user.email, { totp: code })).status).toBe(429);
   });
 
+  it('when a user with a second factor logs in 110 times from one address, the password first then with the code, then every login succeeds: right attempts cost the address nothing', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const { secret } = await enrol(user.email);
+    // Past the 100 attempts an address is allowed in 15 minutes, were any login to cost it one.
+    for (let i = 0; i < 110; i += 1) {
+      nextStep();
+      const first = await login(user.email);
+      expect([i, first.status, first.body.error?.code]).toEqual([i, 401, 'totp_required']);
+      const ok = await login(user.email, { totp: totpCode(secret, clock.now()) });
+      expect([i, ok.status]).toEqual([i, 200]);
+    }
+  }, 180_000);
+
   it('when wrong codes are sent to turn the factor off or renew the recovery codes, then past 10 the next is 429 even with the right code, and the factor stays on', async () => {
     const user = await createUser(team.structure.id, 'worker');
     const { agent, secret, codes } = await enrol(user.email);
@@ -266,6 +279,24 @@ describe('two-factor authentication (TOTP) through the API', () => {
     const audit = await auditRows({ subject_id: user.id, action: 'user.two_factor_reset' });
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor_id: team.admin.id, actor_role: 'admin' });
+  });
+
+  it('when an admin resets the factor while a request of the lost device is in flight, then the session it writes back afterwards still ends at the next request', async () => {
+    const user = await createUser(team.structure.id, 'worker');
+    const { agent: device } = await enrol(user.email);
+    expect((await device.get('/api/me')).status).toBe(200);
+    // The device's session as a request that read it before the reset holds it, to save it
+    // again when it ends (express-session writes a session back after its request).
+    const sessionsOf = (id: string) =>
+      testKnex()('sessions').whereRaw("(sess::jsonb -> 'passport' -> 'user' ->> 'id') = ?", [id]);
+    const inFlight = await sessionsOf(user.id);
+    expect(inFlight).not.toHaveLength(0);
+
+    const admin = await loginAs(ctx.app, team.admin.email);
+    expect((await admin.post(`/api/users/${user.id}/two-factor/reset`)).status).toBe(200);
+    expect(await sessionsOf(user.id)).toHaveLength(0);
+    await testKnex()('sessions').insert(inFlight);
+    expect((await device.get('/api/me')).status).toBe(401);
   });
 
   it('when the structure requires a second factor, then a manager without one gets 403 two_factor_enrolment_required until enrolled, and a worker is not concerned', async () => {

@@ -415,6 +415,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     settings,
     outboxIn,
+    hasFirstRunDueWith: deadlines.hasFirstRunDueWith,
   });
 
   const referralLinks = createReferralLinkService({

@@ -1,11 +1,10 @@
-import { done, skipped, type Processor } from '../processor';
+import type { Processor } from '../processor';
 
 /**
  * 'referral.expire': the partner did not answer within the SLA. Only the system moves a
  * referral to `expired`; the requester is notified and gets a follow-up to re-refer, unless the
- * person's file is closed or anonymised (the referral still expires).
+ * person's file is closed or anonymised (the referral still expires). The reminder and the
+ * escalation due with it run first (the rule: referral-service `expireDue`).
  */
-export const referralExpire: Processor = async ({ deadline, trx, deps }) => {
-  const expired = await deps.services.referrals.expire(trx, deadline.subjectId);
-  return expired ? done() : skipped('referral already answered or closed');
-};
+export const referralExpire: Processor = ({ deadline, trx, deps, now }) =>
+  deps.services.referrals.expireDue(trx, deadline, now);

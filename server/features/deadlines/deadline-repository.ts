@@ -427,6 +427,31 @@ export function createDeadlineRepository() {
       return Boolean(row);
     },
 
+    /**
+     * Whether a deadline of these kinds about `d`'s subject, due at the same moment as `d`, is
+     * still pending and has not failed yet: one waiting for its job, or one a job is running now
+     * (read without a lock, so a row a job holds counts as pending). Compared in SQL, as
+     * `hasNewer`.
+     */
+    async hasFirstRunDueWith(
+      db: Knex | Knex.Transaction,
+      d: Deadline,
+      kinds: readonly string[],
+    ): Promise<boolean> {
+      const row = await db('deadlines')
+        .where({
+          subject_type: d.subjectType,
+          subject_id: d.subjectId,
+          status: 'pending',
+          attempts: 0,
+        })
+        .whereIn('kind', kinds)
+        .whereNot({ id: d.id })
+        .where('due_at', db('deadlines').where({ id: d.id }).select('due_at'))
+        .first('id');
+      return Boolean(row);
+    },
+
     async finish(
       trx: Knex.Transaction,
       id: string,

@@ -3,13 +3,13 @@ import type { NewDeadline } from '../deadlines/outbox';
 import type { DeadlineReplanner } from '../settings/settings-service';
 import { CALENDAR_SETTINGS } from '../settings/settings-schemas';
 import {
-  expiryBusinessDays,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
+  referralExpiresAt,
   reminderBusinessDays,
   responseDelayOf,
 } from './referral-schemas';
@@ -71,13 +71,7 @@ export const referralReplanner = (
         if (d.kind === REFERRAL_EMAIL_PARTNER) out.set(d.id, calendar.nextWorkingMoment(d.dueAt));
         if (d.kind === REFERRAL_ESCALATE_REQUESTER) out.set(d.id, sla(delay));
         if (d.kind === REFERRAL_EXPIRE)
-          out.set(
-            d.id,
-            calendar.addBusinessDays(
-              a.sentAt,
-              expiryBusinessDays(delay, settings.referralExpiryDays, settings.referralResponseDays),
-            ),
-          );
+          out.set(d.id, referralExpiresAt(calendar, a.sentAt, delay, settings));
         if (
           (d.kind === REFERRAL_ASK_OUTCOME || d.kind === REFERRAL_OUTCOME_FOLLOW_UP) &&
           a.acceptedAt

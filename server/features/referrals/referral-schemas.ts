@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { BusinessCalendar } from '../../lib/calendar';
 import { expectedVersion, paging, uuid } from '../../lib/validate';
 import { rightCode } from '../rights/right-schemas';
 import { REFERRAL_STATUSES, REJECTION_REASONS } from './referral-state';
@@ -126,6 +127,27 @@ export function expiryBusinessDays(
   defaultDelay = DEFAULT_RESPONSE_DELAY_BUSINESS_DAYS,
 ): number {
   return Math.max(expiry, responseDelay + expiry - defaultDelay);
+}
+
+/**
+ * The moment a referral sent at `sentAt` expires: the working moment of its expiry day
+ * (`expiryBusinessDays`), placed as every other deadline of it is (`calendar.nextWorkingMoment`),
+ * so that with `referralExpiryDays` equal to `referralResponseDays` it falls at the moment of the
+ * last reminder and the escalation, never before them. Read by the referral service and the
+ * replanner.
+ */
+export function referralExpiresAt(
+  calendar: Pick<BusinessCalendar, 'addBusinessDays' | 'nextWorkingMoment'>,
+  sentAt: Date,
+  responseDelay: number,
+  settings: { referralExpiryDays: number; referralResponseDays: number },
+): Date {
+  const days = expiryBusinessDays(
+    responseDelay,
+    settings.referralExpiryDays,
+    settings.referralResponseDays,
+  );
+  return calendar.nextWorkingMoment(calendar.addBusinessDays(sentAt, days));
 }
 
 /**

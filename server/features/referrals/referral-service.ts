@@ -31,7 +31,7 @@ import type {
   ReferralRecord,
 } from './referral-repository';
 import {
-  expiryBusinessDays,
+  referralExpiresAt,
   reminderBusinessDays,
   responseDelayOf,
   REFERRAL_ASK_OUTCOME,
@@ -87,7 +87,22 @@ export interface ReferralServiceDeps {
   settings: Pick<SettingsService, 'rulesOf'>;
   /** The outbox inside the deadline's transaction (jobs), which this service does not own. */
   outboxIn: OutboxIn;
+  /**
+   * Whether a deadline of these kinds about the same referral, due at the same moment as this
+   * one, is still waiting for its first run (the deadline repository's `hasFirstRunDueWith`).
+   */
+  hasFirstRunDueWith(
+    db: Knex | Knex.Transaction,
+    d: Deadline,
+    kinds: readonly string[],
+  ): Promise<boolean>;
 }
+
+/**
+ * How long an expiry waits, each time, for the reminder and escalation due with it to run first
+ * (see `expireDue`).
+ */
+export const EXPIRY_WAIT_MS = 60_000;
 
 /** Who moves a referral: a signed-in user, a partner through a signed link, or the system. */
 type TransitionBy =
@@ -469,6 +484,27 @@ export function createReferralService(deps: ReferralServiceDeps) {
     return view;
   }
 
+  /**
+   * The SLA passed without an answer (system only); a no-op when the partner answered. A closed
+   * or anonymised file's referral expires too, telling nobody and planning nothing (see apply).
+   */
+  async function expire(trx: Knex.Transaction, referralId: string): Promise<boolean> {
+    const row = await lockForMove(trx, referralId);
+    if (!row || row.status !== 'requested') return false;
+    await apply(
+      trx,
+      outboxIn(trx),
+      row,
+      'expired',
+      {
+        kind: 'system',
+        reasonCode: SYSTEM_REASONS.slaPassed,
+      },
+      {},
+    );
+    return true;
+  }
+
   return {
     apply,
     lockForMove,
@@ -572,14 +608,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
           kind: REFERRAL_EXPIRE,
           subjectType: 'referral',
           subjectId: id,
-          dueAt: calendar.addBusinessDays(
-            now,
-            expiryBusinessDays(
-              responseDelay,
-              settings.referralExpiryDays,
-              settings.referralResponseDays,
-            ),
-          ),
+          dueAt: referralExpiresAt(calendar, now, responseDelay, settings),
         });
         // The SLA's reminders and escalation; all cancelled once the partner answers.
         const sla = (days: number) =>
@@ -806,25 +835,38 @@ export function createReferralService(deps: ReferralServiceDeps) {
     },
 
     /**
-     * The SLA passed without an answer (system only); a no-op when the partner answered. A closed
-     * or anonymised file's referral expires too, telling nobody and planning nothing (see apply).
+     * 'referral.expire': the referral expires (`expire`), after what was due with it. When
+     * `referralExpiryDays` equals `referralResponseDays` the expiry falls at the very moment of
+     * the last reminder to the partner and the escalation to the requester, and their jobs run in
+     * no set order: an expiry first would cancel them. So while a reminder or the escalation due
+     * at the expiry's moment still waits for its first run (queued, or running now), the expiry
+     * moves EXPIRY_WAIT_MS later (`outbox.reschedule`, as a message held out of working hours is
+     * moved) and this row ends skipped. One that has failed already is not waited for (its
+     * retries may last hours): the expiry cancels it, as any move out of `requested` does.
      */
-    async expire(trx: Knex.Transaction, referralId: string): Promise<boolean> {
-      const row = await lockForMove(trx, referralId);
-      if (!row || row.status !== 'requested') return false;
-      await apply(
-        trx,
-        outboxIn(trx),
-        row,
-        'expired',
-        {
-          kind: 'system',
-          reasonCode: SYSTEM_REASONS.slaPassed,
-        },
-        {},
-      );
-      return true;
+    async expireDue(
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      if (
+        await deps.hasFirstRunDueWith(trx, deadline, [
+          REFERRAL_REMIND_PARTNER,
+          REFERRAL_ESCALATE_REQUESTER,
+        ])
+      ) {
+        const later = new Date(now.getTime() + EXPIRY_WAIT_MS);
+        const moved = await outboxIn(trx).reschedule(deadline.id, later);
+        return skipped(
+          `after the reminder and escalation due with it: moved to ${later.toISOString()}${moved ? ` (deadline ${moved})` : ''}`,
+        );
+      }
+      return (await expire(trx, deadline.subjectId))
+        ? done()
+        : skipped('referral already answered or closed');
     },
+
+    expire,
 
     /**
      * 'referral.outcome_follow_up', closing the loop (spec section 3) beside the outcome question

@@ -371,6 +371,103 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       expect(await testKnex()('follow_ups').where({ person_id: r.body.personId })).toHaveLength(1);
     });
 
+    describe('when the structure lets a referral expire on the day its answer is due', () => {
+      let v: World;
+      beforeAll(async () => {
+        v = await referralWorld(ctx.app);
+        const { version } = (await v.agents.admin.get('/api/settings')).body;
+        const res = await v.agents.admin
+          .patch('/api/settings')
+          .send({ version, referralResponseDays: 5, referralExpiryDays: 5 });
+        expect(res.status).toBe(200);
+      });
+
+      /** A referral sent on Tuesday 24 November at 07:00, before working hours. */
+      async function earlyReferral() {
+        clock.set('2026-11-24T07:00:00+01:00');
+        const person = await createPerson(v.agents.worker);
+        await giveConsent(v.agents.worker, person.id, v.food.partner.id);
+        const res = await refer(v.agents.worker, person.id, v.food.partner.id);
+        expect(res.status).toBe(201);
+        return res.body.id as string;
+      }
+      const statusOf = async (id: string) =>
+        (await v.agents.worker.get(`/api/referrals/${id}`)).body.status;
+      const rowOf = (id: string) => testKnex()('deadlines').where({ id }).first();
+
+      it('when a referral is sent before working hours, then it expires at the working moment of day 5, with the last reminder and the escalation, which run before it', async () => {
+        const id = await earlyReferral();
+        // Day 5 is Tuesday 1 December: 07:00 is before hours, so 08:30 for every deadline.
+        const day5 = iso('2026-12-01T08:30:00+01:00');
+        expect(await dueDates(id, REFERRAL_REMIND_PARTNER)).toEqual([
+          iso('2026-11-27T08:30:00+01:00'),
+          day5,
+        ]);
+        expect(await dueDates(id, REFERRAL_ESCALATE_REQUESTER)).toEqual([day5]);
+        expect(await dueDates(id, REFERRAL_EXPIRE)).toEqual([day5]);
+
+        // The expiry's job comes first: it waits a minute for the others due with it.
+        clock.set(day5);
+        const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);
+        expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('skipped');
+        expect((await rowOf(expiry.id)).last_error).toContain('moved to 2026-12-01T07:31:00.000Z');
+        expect(await statusOf(id)).toBe('requested');
+        const later = (await deadlinesOf(id, REFERRAL_EXPIRE)).find((d) => d.status === 'pending')!;
+        expect(new Date(later.due_at).toISOString()).toBe(iso('2026-12-01T08:31:00+01:00'));
+
+        // The reminder and the escalation due with it are still there and act.
+        const before = smtp.received.length;
+        const [, reminder] = await deadlinesOf(id, REFERRAL_REMIND_PARTNER);
+        expect(await run(REFERRAL_REMIND_PARTNER, reminder.id)).toBe('done');
+        await smtp.waitFor(before + 1);
+        const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+        expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('done');
+        expect(
+          await testKnex()('notifications').where({ subject_id: id, kind: 'referral.escalated' }),
+        ).toHaveLength(1);
+
+        // A minute later nothing waits for it: the referral expires.
+        clock.set(later.due_at);
+        expect(await run(REFERRAL_EXPIRE, later.id)).toBe('done');
+        expect(await statusOf(id)).toBe('expired');
+        expect(
+          await testKnex()('deadlines').where({ subject_id: id, status: 'pending' }),
+        ).toHaveLength(0);
+      });
+
+      it('when the reminder and the escalation due with it have failed already, then the expiry does not wait for them', async () => {
+        const id = await earlyReferral();
+        const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);
+        const waiting = [
+          ...(await deadlinesOf(id, REFERRAL_REMIND_PARTNER)),
+          ...(await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER)),
+        ].map((d) => d.id);
+        await testKnex()('deadlines')
+          .whereIn('id', waiting)
+          .update({ attempts: 1, last_error: 'SMTP down' });
+        clock.set(expiry.due_at);
+        expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('done');
+        expect(await statusOf(id)).toBe('expired');
+        for (const d of waiting) expect((await rowOf(d)).status).toBe('cancelled');
+      });
+
+      it('when the settings change, then the expiry is re-planned at the working moment of its new day too', async () => {
+        const id = await earlyReferral();
+        const { version } = (await v.agents.admin.get('/api/settings')).body;
+        const res = await v.agents.admin
+          .patch('/api/settings')
+          .send({ version, referralExpiryDays: 6 });
+        expect(res.status).toBe(200);
+        // Day 6 is Wednesday 2 December; sent at 07:00, so at 08:30.
+        const pending = (await deadlinesOf(id, REFERRAL_EXPIRE)).filter(
+          (d) => d.status === 'pending',
+        );
+        expect(pending.map((d) => new Date(d.due_at).toISOString())).toEqual([
+          iso('2026-12-02T08:30:00+01:00'),
+        ]);
+      });
+    });
+
     it('when the partner answered before day 10, then the expiry does nothing', async () => {
       const id = await newReferral();
       const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);

@@ -40,18 +40,29 @@ interface RearmPolicy {
 /** 5 minutes between rounds of attempts; give up 72 hours past the due moment. */
 const DEFAULT_REARM: RearmPolicy = { cooldownMs: 300_000, giveUpAfterHours: 72 };
 
+/**
+ * How a pass walks the table: rows read per batch, and a stop signal (the worker closing),
+ * checked between batches, which ends the pass after the batch under way: a pass over millions
+ * of rows must not hold a shutdown. What is left waits for the next pass, this worker's or
+ * another's.
+ */
+export interface PassOptions {
+  batch?: number;
+  signal?: AbortSignal;
+}
+
 export interface DeadlineRelay {
   /** After commit: enqueue these deadlines now; on failure they stay for relayPending. */
   enqueue(ids: string[]): Promise<void>;
   /** Enqueues every pending deadline never enqueued (Redis was away at commit time). */
-  relayPending(batch?: number): Promise<number>;
+  relayPending(opts?: PassOptions): Promise<number>;
   /**
    * Walks every pending deadline: re-adds the job missing from Redis (flush, restart); for a job
    * that finished as failed (attempts used up, stalled too often), removes it and adds a fresh
    * one after the cool-down (`rearmed`), or marks the deadline failed once it is past the give-up
    * age (`failed`).
    */
-  reconcile(batch?: number): Promise<ReconcileResult>;
+  reconcile(opts?: PassOptions): Promise<ReconcileResult>;
   /** Best effort removal of the jobs of cancelled deadlines (the processor ignores them anyway). */
   remove(ids: string[]): Promise<void>;
 }
@@ -171,7 +182,7 @@ export function createDeadlineRelay({
       }
     },
 
-    async relayPending(batch = RELAY_BATCH) {
+    async relayPending({ batch = RELAY_BATCH, signal }: PassOptions = {}) {
       if (!queue) return 0;
       let total = 0;
       // Rows a job held when they were to be marked: their jobs are in Redis; this pass reads
@@ -179,6 +190,7 @@ export function createDeadlineRelay({
       // for as long as they are held); a later pass marks them if they are still pending.
       const held: string[] = [];
       for (;;) {
+        if (signal?.aborted) return total;
         const rows = await deadlines.notYetEnqueued(knex, batch, held);
         if (rows.length === 0) return total;
         const marked = new Set(await add(rows));
@@ -188,7 +200,7 @@ export function createDeadlineRelay({
       }
     },
 
-    async reconcile(batch = RELAY_BATCH) {
+    async reconcile({ batch = RELAY_BATCH, signal }: PassOptions = {}) {
       if (!queue) return { checked: 0, requeued: 0, rearmed: 0, failed: 0 };
       let checked = 0;
       let requeued = 0;
@@ -196,6 +208,7 @@ export function createDeadlineRelay({
       let failed = 0;
       let after: string | null = null;
       for (;;) {
+        if (signal?.aborted) break;
         const rows = await deadlines.pendingAfter(knex, after, batch);
         if (rows.length === 0) break;
         // Bounded: a queue whose Redis is away waits for it forever instead of failing.

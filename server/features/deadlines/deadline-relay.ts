@@ -33,11 +33,14 @@ export interface RelayDeps {
 interface RearmPolicy {
   /** Delay of the fresh job the reconciler adds for a deadline whose job failed. */
   cooldownMs: number;
-  /** Past its due moment by this much, a deadline whose job failed is marked failed instead. */
+  /**
+   * Past its due moment (or its planning, when planned already past due) by this much, a deadline
+   * whose job failed is marked failed instead.
+   */
   giveUpAfterHours: number;
 }
 
-/** 5 minutes between rounds of attempts; give up 72 hours past the due moment. */
+/** 5 minutes between rounds of attempts; give up 72 hours past the due moment (or planning). */
 const DEFAULT_REARM: RearmPolicy = { cooldownMs: 300_000, giveUpAfterHours: 72 };
 
 /**
@@ -111,19 +114,25 @@ export function createDeadlineRelay({
   /**
    * A pending deadline whose job finished as failed: BullMQ will not run that job again, and
    * ignores an add with its id while it exists. Past the give-up age the deadline fails for good;
-   * otherwise the failed job is replaced by a fresh one, due after the cool-down.
+   * otherwise the failed job is replaced by a fresh one, due after the cool-down. The age counts
+   * from the moment the deadline could first run: its due moment, or its planning when it was
+   * written already past due (a follow-up planned in the past and its reminders, a re-plan), which
+   * a first round of failed attempts must not put past the give-up age at once. created_at is the
+   * database's clock, the app's own in production.
    */
   async function handleFailedJob(
     d: Deadline,
     job: Job<DeadlineJobData>,
   ): Promise<'rearmed' | 'failed' | null> {
     const reason = (job.failedReason ?? 'unknown failure').slice(0, 500);
-    const age = clock.now().getTime() - d.dueAt.getTime();
+    const plannedLate = d.createdAt.getTime() > d.dueAt.getTime();
+    const age = clock.now().getTime() - (plannedLate ? d.createdAt : d.dueAt).getTime();
     if (age > giveUpAfterMs) {
+      const since = plannedLate ? 'it was planned, past its due moment' : 'its due moment';
       const gaveUp = await deadlines.giveUp(
         knex,
         d.id,
-        `Gave up: still failing more than ${rearm.giveUpAfterHours} h after its due moment (last failure: ${reason})`,
+        `Gave up: still failing more than ${rearm.giveUpAfterHours} h after ${since} (last failure: ${reason})`,
       );
       if (gaveUp)
         logger.error(

@@ -104,15 +104,20 @@ const POLICY_CHECK_BOUND_MS = 2_000;
 const isQueueLimit = (job: Job, err: Error) =>
   Boolean(job.deferredFailure) || /more than allowable limit$/.test(err.message);
 
-/** A loop that never overlaps itself and can be stopped and awaited. */
-function every(ms: number, fn: () => Promise<void>) {
+/**
+ * A loop that never overlaps itself and can be stopped and awaited. Stopping aborts `signal`,
+ * which a long pass checks between its batches: the stop waits for the batch under way, not for
+ * the rest of the pass.
+ */
+function every(ms: number, fn: (signal: AbortSignal) => Promise<void>) {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
+  const stop = new AbortController();
   const tick = () => {
     timer = null;
     if (stopped || running) return;
-    running = fn().finally(() => {
+    running = fn(stop.signal).finally(() => {
       running = null;
       if (!stopped) timer = setTimeout(tick, ms).unref();
     });
@@ -125,6 +130,7 @@ function every(ms: number, fn: () => Promise<void>) {
     },
     async stop() {
       stopped = true;
+      stop.abort();
       if (timer) clearTimeout(timer);
       await running;
     },
@@ -235,9 +241,9 @@ export async function startDeadlineWorker(
       );
   });
 
-  const relayLoop = every(config.RELAY_INTERVAL_MS, async () => {
+  const relayLoop = every(config.RELAY_INTERVAL_MS, async (signal) => {
     try {
-      const n = await relay.relayPending();
+      const n = await relay.relayPending({ signal });
       if (n > 0) logger.info({ count: n }, 'Relayed deadlines kept in the outbox');
       // Redis answered (the relay reads the queue through it): an outage reported by one of
       // the worker's connections alone (its blocking one) is over too.
@@ -246,12 +252,14 @@ export async function startDeadlineWorker(
       if (!redisDown) logger.warn({ err: (err as Error).message }, 'Outbox relay failed');
     }
   });
-  const reconcileLoop = every(config.RECONCILE_INTERVAL_MS, async () => {
+  const reconcileLoop = every(config.RECONCILE_INTERVAL_MS, async (signal) => {
     try {
-      await relay.reconcile();
+      await relay.reconcile({ signal });
     } catch (err) {
       if (!redisDown) logger.warn({ err: (err as Error).message }, 'Reconciler failed');
     }
+    // Closing: what follows is planned by the next pass, this worker's or another's.
+    if (signal.aborted) return;
     try {
       // Every structure has its next daily digest planned (a new structure, a chain broken by
       // a failed digest); after the reconciler, which a starting worker needs first.

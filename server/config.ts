@@ -128,7 +128,10 @@ const schema = z
      * pending; the reconciler re-adds its job, delayed by this cool-down (5 minutes by default).
      */
     DEADLINE_RETRY_COOLDOWN_MS: z.coerce.number().int().min(10).default(300000),
-    /** Past its due moment by this many hours, a deadline still failing is marked failed for good. */
+    /**
+     * Past its due moment (or its planning, if planned already past due) by this many hours, a
+     * deadline still failing is marked failed for good.
+     */
     DEADLINE_GIVE_UP_HOURS: z.coerce.number().int().min(1).max(8760).default(72),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

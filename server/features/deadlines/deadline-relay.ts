@@ -33,25 +33,39 @@ export interface RelayDeps {
 interface RearmPolicy {
   /** Delay of the fresh job the reconciler adds for a deadline whose job failed. */
   cooldownMs: number;
-  /** Past its due moment by this much, a deadline whose job failed is marked failed instead. */
+  /**
+   * Past its due moment (or its planning, when planned already past due) by this much, a deadline
+   * whose job failed is marked failed instead.
+   */
   giveUpAfterHours: number;
 }
 
-/** 5 minutes between rounds of attempts; give up 72 hours past the due moment. */
+/** 5 minutes between rounds of attempts; give up 72 hours past the due moment (or planning). */
 const DEFAULT_REARM: RearmPolicy = { cooldownMs: 300_000, giveUpAfterHours: 72 };
+
+/**
+ * How a pass walks the table: rows read per batch, and a stop signal (the worker closing),
+ * checked between batches, which ends the pass after the batch under way: a pass over millions
+ * of rows must not hold a shutdown. What is left waits for the next pass, this worker's or
+ * another's.
+ */
+export interface PassOptions {
+  batch?: number;
+  signal?: AbortSignal;
+}
 
 export interface DeadlineRelay {
   /** After commit: enqueue these deadlines now; on failure they stay for relayPending. */
   enqueue(ids: string[]): Promise<void>;
   /** Enqueues every pending deadline never enqueued (Redis was away at commit time). */
-  relayPending(batch?: number): Promise<number>;
+  relayPending(opts?: PassOptions): Promise<number>;
   /**
    * Walks every pending deadline: re-adds the job missing from Redis (flush, restart); for a job
    * that finished as failed (attempts used up, stalled too often), removes it and adds a fresh
    * one after the cool-down (`rearmed`), or marks the deadline failed once it is past the give-up
    * age (`failed`).
    */
-  reconcile(batch?: number): Promise<ReconcileResult>;
+  reconcile(opts?: PassOptions): Promise<ReconcileResult>;
   /** Best effort removal of the jobs of cancelled deadlines (the processor ignores them anyway). */
   remove(ids: string[]): Promise<void>;
 }
@@ -100,19 +114,25 @@ export function createDeadlineRelay({
   /**
    * A pending deadline whose job finished as failed: BullMQ will not run that job again, and
    * ignores an add with its id while it exists. Past the give-up age the deadline fails for good;
-   * otherwise the failed job is replaced by a fresh one, due after the cool-down.
+   * otherwise the failed job is replaced by a fresh one, due after the cool-down. The age counts
+   * from the moment the deadline could first run: its due moment, or its planning when it was
+   * written already past due (a follow-up planned in the past and its reminders, a re-plan), which
+   * a first round of failed attempts must not put past the give-up age at once. created_at is the
+   * database's clock, the app's own in production.
    */
   async function handleFailedJob(
     d: Deadline,
     job: Job<DeadlineJobData>,
   ): Promise<'rearmed' | 'failed' | null> {
     const reason = (job.failedReason ?? 'unknown failure').slice(0, 500);
-    const age = clock.now().getTime() - d.dueAt.getTime();
+    const plannedLate = d.createdAt.getTime() > d.dueAt.getTime();
+    const age = clock.now().getTime() - (plannedLate ? d.createdAt : d.dueAt).getTime();
     if (age > giveUpAfterMs) {
+      const since = plannedLate ? 'it was planned, past its due moment' : 'its due moment';
       const gaveUp = await deadlines.giveUp(
         knex,
         d.id,
-        `Gave up: still failing more than ${rearm.giveUpAfterHours} h after its due moment (last failure: ${reason})`,
+        `Gave up: still failing more than ${rearm.giveUpAfterHours} h after ${since} (last failure: ${reason})`,
       );
       if (gaveUp)
         logger.error(
@@ -171,7 +191,7 @@ export function createDeadlineRelay({
       }
     },
 
-    async relayPending(batch = RELAY_BATCH) {
+    async relayPending({ batch = RELAY_BATCH, signal }: PassOptions = {}) {
       if (!queue) return 0;
       let total = 0;
       // Rows a job held when they were to be marked: their jobs are in Redis; this pass reads
@@ -179,6 +199,7 @@ export function createDeadlineRelay({
       // for as long as they are held); a later pass marks them if they are still pending.
       const held: string[] = [];
       for (;;) {
+        if (signal?.aborted) return total;
         const rows = await deadlines.notYetEnqueued(knex, batch, held);
         if (rows.length === 0) return total;
         const marked = new Set(await add(rows));
@@ -188,7 +209,7 @@ export function createDeadlineRelay({
       }
     },
 
-    async reconcile(batch = RELAY_BATCH) {
+    async reconcile({ batch = RELAY_BATCH, signal }: PassOptions = {}) {
       if (!queue) return { checked: 0, requeued: 0, rearmed: 0, failed: 0 };
       let checked = 0;
       let requeued = 0;
@@ -196,6 +217,7 @@ export function createDeadlineRelay({
       let failed = 0;
       let after: string | null = null;
       for (;;) {
+        if (signal?.aborted) break;
         const rows = await deadlines.pendingAfter(knex, after, batch);
         if (rows.length === 0) break;
         // Bounded: a queue whose Redis is away waits for it forever instead of failing.

@@ -167,7 +167,7 @@ describe('transactional outbox', () => {
       // Before, this waited for the job's transaction (until the statement timeout, 15 s, with a
       // job as long as this one) and then failed, the whole batch unmarked. In batches of one,
       // the pass reads past the held row rather than reading it again and again.
-      expect(await ctx.deps.relay.relayPending(1)).toBe(2);
+      expect(await ctx.deps.relay.relayPending({ batch: 1 })).toBe(2);
       expect(await marked()).toEqual([ids[1], ids[2]].sort());
       expect(await ctx.deps.queue.getJob(deadlineJobId(ids[0]))).toBeDefined();
     } finally {

@@ -104,8 +104,17 @@ describe('reconciler after Redis lost its data', () => {
     connection.disconnect();
   }
 
-  const scheduleDue = (structureId: string, dueAt: Date) =>
-    ctx.deps.uow((_trx, outbox) =>
+  /**
+   * A deadline due at `dueAt`, written at `plannedAt` (by default at its due moment, or now if
+   * that is later). The row's created_at comes from the database's clock, which the test's fixed
+   * clock does not move: it is set to the moment on the test's clock.
+   */
+  async function scheduleDue(
+    structureId: string,
+    dueAt: Date,
+    plannedAt = new Date(Math.min(dueAt.getTime(), NOW.getTime())),
+  ) {
+    const id = await ctx.deps.uow((_trx, outbox) =>
       outbox.schedule({
         structureId,
         kind: 'follow_up.due',
@@ -114,6 +123,9 @@ describe('reconciler after Redis lost its data', () => {
         dueAt,
       }),
     );
+    await testKnex()('deadlines').where({ id }).update({ created_at: plannedAt });
+    return id;
+  }
 
   // Each case below starts from no deadline at all: the first case's pending ones are not theirs.
   const noDeadlines = () => testKnex()('deadlines').delete();
@@ -239,5 +251,38 @@ describe('reconciler after Redis lost its data', () => {
     // Failed is final: later passes leave it alone.
     expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 0, failed: 0 });
     expect((await deadlineRepository.findById(testKnex(), old))!.status).toBe('failed');
+  });
+
+  it('when a deadline planned already far past its due moment fails its first round, then it is re-armed: the give-up age counts from its planning; past the age from then, it is marked failed', async () => {
+    await ctx.deps.redis.flushdb();
+    await noDeadlines();
+    const structure = await createStructure();
+    // Both due 100 hours ago (a follow-up planned in the past, its reminders): one planned an
+    // hour ago, the other 73 hours ago.
+    const due = new Date(NOW.getTime() - 100 * 3600_000);
+    const recent = await scheduleDue(structure.id, due, new Date(NOW.getTime() - 3600_000));
+    const old = await scheduleDue(structure.id, due, new Date(NOW.getTime() - 73 * 3600_000));
+    for (const id of [recent, old]) {
+      await ctx.deps.queue.remove(deadlineJobId(id));
+      await ctx.deps.queue.add(
+        'follow_up.due',
+        { deadlineId: id },
+        { jobId: deadlineJobId(id), attempts: 1 },
+      );
+    }
+    await failQueuedJobs(2, new Error('connection terminated unexpectedly'));
+
+    // Before, both were given up at once: 100 hours past their due moment.
+    expect(await ctx.deps.relay.reconcile()).toMatchObject({ rearmed: 1, failed: 1 });
+    expect((await deadlineRepository.findById(testKnex(), recent))!).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      lastError: 'Re-armed after: connection terminated unexpectedly',
+    });
+    expect((await deadlineRepository.findById(testKnex(), old))!).toMatchObject({
+      status: 'failed',
+      lastError:
+        'Gave up: still failing more than 72 h after it was planned, past its due moment (last failure: connection terminated unexpectedly)',
+    });
   });
 });

@@ -1,7 +1,11 @@
 import { deadlineJobId } from '../../../jobs/queues';
+import { startDeadlineWorker } from '../../../jobs/runtime';
+import { createDeadlineRelay } from '../../../server/features/deadlines/deadline-relay';
+import { createDeadlineRepository } from '../../../server/features/deadlines/deadline-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, type TestContext } from '../../setup/context';
-import { createTeam } from '../../setup/factories';
+import { testKnex } from '../../setup/db';
+import { createStructure, createTeam } from '../../setup/factories';
 import { exitWithin, waitForOutput, type Running } from '../start/processes';
 import { deadlinesOf, notificationsFor, planFollowUp, startSlowWorker, waitFor } from './helpers';
 
@@ -85,5 +89,71 @@ describe('the worker process on SIGTERM', () => {
     });
     expect(await notificationsFor(team.worker2.id)).toHaveLength(1);
     expect(await notificationsFor(team.worker.id)).toHaveLength(1);
+  });
+});
+
+describe('the worker closing during long relay and reconciler passes', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock: fixedClock(NOW) });
+  });
+  afterAll(async () => ctx.close());
+
+  /** Batches a pass reads before it has walked ROWS pending rows, each read slowed by READ_MS. */
+  const ROWS = 10_000;
+  const BATCHES = ROWS / 500;
+  const READ_MS = 250;
+
+  it('when the worker is closed while each pass has many batches to go, then close returns after the batch under way, each pass ending early, and the next pass goes on', async () => {
+    const structureId = (await createStructure()).id;
+    // Pending, never enqueued, due in a month: the relay and the reconciler both walk them all.
+    const dueAt = new Date(NOW.getTime() + 30 * 86_400_000);
+    for (let i = 0; i < ROWS; i += 2000)
+      await testKnex()('deadlines').insert(
+        Array.from({ length: 2000 }, () => ({
+          structure_id: structureId,
+          kind: 'test.later',
+          subject_type: 'follow_up',
+          subject_id: crypto.randomUUID(),
+          due_at: dueAt,
+        })),
+      );
+    // The table read slowly, as at millions of rows on a busy database.
+    const repo = createDeadlineRepository();
+    const reads = { notYetEnqueued: 0, pendingAfter: 0 };
+    const slow =
+      <A extends unknown[], R>(name: keyof typeof reads, fn: (...a: A) => Promise<R>) =>
+      async (...a: A) => {
+        reads[name]++;
+        await new Promise((r) => setTimeout(r, READ_MS));
+        return fn(...a);
+      };
+    const deadlines = {
+      ...repo,
+      notYetEnqueued: slow('notYetEnqueued', repo.notYetEnqueued),
+      pendingAfter: slow('pendingAfter', repo.pendingAfter),
+    };
+    const relay = createDeadlineRelay({ ...ctx.deps, deadlines });
+    const worker = await startDeadlineWorker({ ...ctx.deps, relay });
+    await waitFor(
+      async () => reads.notYetEnqueued >= 2 && reads.pendingAfter >= 2,
+      'both passes under way',
+    );
+
+    const started = Date.now();
+    await worker.close();
+    // Before, close waited for both passes to walk the whole table: at least BATCHES reads of
+    // READ_MS each, 5 s here.
+    expect(Date.now() - started).toBeLessThan((BATCHES * READ_MS) / 2);
+    expect(reads.notYetEnqueued).toBeLessThan(BATCHES);
+    expect(reads.pendingAfter).toBeLessThan(BATCHES);
+    const left = await testKnex()('deadlines')
+      .where({ structure_id: structureId })
+      .whereNull('enqueued_at')
+      .count<{ n: string }[]>('* as n');
+    expect(Number(left[0].n)).toBeGreaterThan(0);
+
+    // The next pass, of this worker's relay or another's, goes on where the table stands.
+    expect(await ctx.deps.relay.relayPending()).toBe(Number(left[0].n));
   });
 });

@@ -77,16 +77,12 @@ export interface AuditFilter {
   to?: Date;
 }
 
-/** The subjects that are a person's data: an admin sees such events without subject or details. */
-export const PERSON_SUBJECTS = [
-  'person',
-  'referral',
-  'report',
-  'follow_up',
-  'contact',
-  'consent',
-  'right',
-];
+/**
+ * The subjects that are a person's data: an admin sees such events without subject or details.
+ * A person's rights are audited under the person (`person_right.*`); the subject `right` is the
+ * catalogue's (`right.create`, `right.update`), which the admin keeps, so it is not one of them.
+ */
+export const PERSON_SUBJECTS = ['person', 'referral', 'report', 'follow_up', 'contact', 'consent'];
 
 /**
  * The reads of a list: their event has no subject of its own (the duplicates check may name the

@@ -28,8 +28,8 @@ export interface AuditServiceDeps {
  * Who read and changed what (spec §2, security requirement 16), for the structure's managers and
  * admins. A manager sees the structure's events whole. An admin looks after accounts, teams,
  * partners and settings and has no access to person files: they see every event of the structure,
- * so they can tell who did how much and when, but an event about a person's data (a file, a
- * referral, a follow-up, a contact, a consent, a right) comes without its subject and details,
+ * so they can tell who did how much and when, but an event about a person's data (a file and its
+ * rights, a referral, a follow-up, a contact, a consent) comes without its subject and details,
  * and they cannot ask for one person's events. Reading a person's events is itself audited.
  */
 export function createAuditService({

@@ -186,6 +186,39 @@ describe('access control by role and the audit trail', () => {
       expect(lists(await accessLog(other.id))).toEqual([]);
     });
 
+    it('when an admin reads the trail, then their own changes of the rights catalogue come whole, while a person’s rights come without subject or details', async () => {
+      const p = await createPerson(worker);
+      await worker.put(`/api/persons/${p.id}/rights/apl`).send({ status: 'claim_in_progress' });
+      const admin = await loginAs(ctx.app, team.admin.email);
+      const created = await admin
+        .post('/api/rights')
+        .send({ code: 'aide_velo', label: 'Aide vélo' });
+      expect(created.status).toBe(201);
+      await admin
+        .patch('/api/rights/aide_velo')
+        .send({ label: 'Aide au vélo', version: created.body.version })
+        .expect(200);
+      const trail = await admin.get('/api/audit').query({ pageSize: 100 }).expect(200);
+      const of = (action: string) =>
+        trail.body.items.filter((e: { action: string }) => e.action === action);
+      expect(of('right.create')).toEqual([
+        expect.objectContaining({
+          subjectType: 'right',
+          subjectId: created.body.id,
+          details: { code: 'aide_velo' },
+        }),
+      ]);
+      expect(of('right.update')).toEqual([
+        expect.objectContaining({
+          subjectId: created.body.id,
+          details: { code: 'aide_velo', fields: ['label'] },
+        }),
+      ]);
+      const personRights = of('person_right.update');
+      expect(personRights.length).toBeGreaterThan(0);
+      for (const e of personRights) expect(e).toMatchObject({ subjectId: null, details: null });
+    });
+
     it('records a failed login against the account, without the password', async () => {
       await request(ctx.app)
         .post('/api/session')

@@ -90,7 +90,13 @@ function banner(url: string, demo: boolean): string {
       ...DEMO_ACCOUNTS.map((a) => `    ${a.role.padEnd(9)} ${a.email}`),
     );
   }
-  lines.push(``, `  API documentation: ${url}/api/docs`, ``);
+  // The reference people read (Swagger UI), then the raw document tools read.
+  lines.push(
+    ``,
+    `  API reference:           ${url}/docs/api`,
+    `  OpenAPI document (JSON): ${url}/api/docs`,
+    ``,
+  );
   return lines.join('\n');
 }
 

@@ -62,12 +62,15 @@ describe('npm start with no configuration (embedded database)', () => {
     redis.disconnect();
   });
 
-  it('prints the URL to open and the demo logins', async () => {
+  it('prints the URL to open, the demo logins, and where the API reference and its document are', async () => {
     // The banner follows the in-process worker's start, which may end after /healthz answers.
     await waitForOutput(web, `open ${baseUrl}`, 60_000);
     expect(web.output()).toContain(`open ${baseUrl}`);
     expect(web.output()).toContain(DEMO_WORKER);
     expect(web.output()).toContain(DEMO_PASSWORD);
+    // The readable reference is the page; /api/docs is the raw OpenAPI JSON.
+    expect(web.output()).toMatch(new RegExp(`API reference: +${baseUrl}/docs/api\n`));
+    expect(web.output()).toMatch(new RegExp(`OpenAPI document \\(JSON\\): +${baseUrl}/api/docs\n`));
   });
 
   it('when the demo worker logs in, then the seeded persons are listed', async () => {

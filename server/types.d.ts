@@ -1,4 +1,5 @@
 import type { Actor } from './auth/actor';
+import type { KeptForm } from './web/kept-form';
 
 declare global {
   namespace Express {
@@ -24,6 +25,8 @@ declare module 'express-session' {
      * who and since when (5 minutes), never the password.
      */
     pendingLogin?: { userId: string; email: string; returnTo: string; at: number };
+    /** A form refused for its session or its token, kept with what was typed for its page. */
+    keptForm?: KeptForm;
     personSearch?: {
       q: string;
       statut: string;

@@ -18,9 +18,11 @@ import {
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
 import type { NotificationService } from '../features/notifications/notification-service';
 import { localPath } from './format';
-import { pageOf } from './form-pages';
+import { formFields, pageOf } from './form-pages';
 import { ANONYMISED_TEXT } from './forms';
+import { keptForm, type KeptForm } from './kept-form';
 import { pageContext } from './page-context';
+import { saveAndRedirect } from './page-helpers';
 import { sendPage } from './render';
 import { ErrorPage } from './views/error-page';
 import type { PageContext } from './views/layout';
@@ -163,6 +165,18 @@ function refererPath(req: Request, publicOrigin: string): string | null {
   }
 }
 
+/**
+ * Whether the browser sent the form from a page of this app (Sec-Fetch-Site, else Origin, else
+ * Referer): what another site posts is never kept, so no site can fill a form for the user.
+ */
+function sentFromHere(req: Request, publicOrigin: string): boolean {
+  const site = req.get('sec-fetch-site');
+  if (site) return site === 'same-origin';
+  const origin = req.get('origin');
+  if (origin) return origin === publicOrigin || origin === `${req.protocol}://${req.get('host')}`;
+  return refererPath(req, publicOrigin) !== null;
+}
+
 export const pageNotFound: RequestHandler = (_req, _res, next) => next(new NotFoundError('Page'));
 
 /**
@@ -185,6 +199,14 @@ export function htmlErrorHandler(
     });
   };
 
+  /** Keeps what was typed in this request's form for its page, when it was sent from here. */
+  function keep(req: Request, page: string | null, reason: KeptForm['reason']): boolean {
+    if (!page || !sentFromHere(req, publicOrigin)) return false;
+    const kept = keptForm(req, page, reason, formFields(req.path));
+    if (kept) req.session.keptForm = kept;
+    return kept !== null;
+  }
+
   async function renderError(err: unknown, req: Request, res: Response): Promise<void> {
     if (err instanceof UnauthorizedError) {
       if (req.method === 'GET' || req.method === 'HEAD') {
@@ -193,14 +215,22 @@ export function htmlErrorHandler(
         return res.redirect(302, `/connexion${back}`);
       }
       if (req.path === '/deconnexion') return res.redirect(303, '/connexion?deconnecte=1');
-      // A form sent after the session ended: the login page says what was lost and leads back
-      // to the page the form was on.
+      // A form sent after the session ended: what was typed is kept in the new session, and the
+      // login page leads back to the page the form was on, which gives it back.
       const page = formPage(req, publicOrigin);
       const back = page && page !== '/' ? `&retour=${encodeURIComponent(page)}` : '';
-      return res.redirect(303, `/connexion?session=expiree${back}`);
+      const to = `/connexion?session=expiree${back}`;
+      if (keep(req, page, 'session')) return saveAndRedirect(req, res, to);
+      return res.redirect(303, to);
     }
 
     const isCsrf = (err as { code?: string })?.code === 'EBADCSRFTOKEN';
+    // A token of another session (a login since, in another tab): the form's page, up to date
+    // and with a fresh token, gives back what was typed.
+    if (isCsrf && req.method === 'POST') {
+      const page = formPage(req, publicOrigin);
+      if (page && keep(req, page, 'token')) return saveAndRedirect(req, res, page);
+    }
     const { status, body } = isCsrf
       ? { status: 403, body: { error: { code: 'csrf', message: '', requestId: undefined } } }
       : toErrorBody(err, String(req.id));

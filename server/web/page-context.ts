@@ -3,6 +3,7 @@ import { csrfSync } from 'csrf-sync';
 import { PERSON_ROLES } from '../auth/actor';
 import type { AccessibilityLevel } from '../features/settings/settings-schemas';
 import type { NotificationService } from '../features/notifications/notification-service';
+import { takeKeptForm } from './kept-form';
 import type { PageContext } from './views/layout';
 
 /** The footer's RGAA level, read on first use (see accessibilityLevels in server/web/legal). */
@@ -34,12 +35,15 @@ export async function pageContext(
   // a prefetch) landing between a POST and its redirect must not swallow it.
   const flash = opts.keepFlash ? null : (req.session?.flash ?? null);
   if (flash) delete req.session.flash;
+  // And the form kept for a page is given back by that page, never by an error page.
+  const kept = opts.keepFlash ? null : takeKeptForm(req);
   const wantToken = (opts.withToken ?? Boolean(actor)) && Boolean(req.session);
   return {
     actor,
     csrfToken: wantToken ? csrf.generateToken(req) : '',
     unread,
     flash,
+    kept,
     staff: actor ? PERSON_ROLES.includes(actor.role) : false,
     // Read once for this request through accessibilityLevels() (server/web/legal), for the footer.
     accessibility: await (

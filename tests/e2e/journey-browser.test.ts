@@ -402,10 +402,12 @@ describe('first journey in the browser', () => {
     expect(problems).toEqual([]);
   });
 
-  it('when the session expires while a contact is typed, the login page says it was not saved and leads back to the file', async () => {
+  it('when the session expires while a contact is typed, then after signing in again the file’s contact form still holds what was typed', async () => {
     const { page, person } = await openNewPerson('Monsieur du banc, square');
     await page.getByLabel('Canal').selectOption({ label: 'Rue' });
     await page.getByLabel('Résultat').selectOption({ label: 'Joint(e)' });
+    const summary = 'Parle de son chien malade.\nAccepte un rendez-vous au CCAS jeudi.';
+    await page.getByLabel('Résumé').fill(summary);
     // The idle timeout passes: the server forgets the session.
     const cookie = (await page.context().cookies()).find((c) => c.name === 'av.sid')!;
     const sid = decodeURIComponent(cookie.value).replace(/^s:/, '').split('.')[0];
@@ -414,15 +416,25 @@ describe('first journey in the browser', () => {
     await atPath(page, '/connexion');
     await see(
       page.getByRole('alert'),
-      'Votre session a expiré ; ce que vous aviez saisi n’a pas été enregistré.',
+      'Votre session a expiré ; rien n’a été enregistré, mais ce que vous aviez saisi est conservé.',
     );
     await checkPage(page, '19-session-expiree');
     await logIn(page, team.worker2.email);
     await atPath(page, `/personnes/${person.id}`);
     await see(page.getByRole('heading', { level: 1 }), 'Monsieur du banc');
+    await see(page.getByRole('alert'), 'Ce que vous aviez saisi est remis dans le formulaire');
+    expect(await page.getByLabel('Résumé').inputValue()).toBe(summary);
+    expect(await page.getByLabel('Canal').inputValue()).toBe('street');
+    expect(await page.getByLabel('Résultat').inputValue()).toBe('reached');
+    await checkPage(page, '19b-saisie-conservee');
     expect(await testKnex()('contacts').where({ person_id: person.id })).toHaveLength(0);
+    // Sent again, it is saved.
+    await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
+    await see(page.getByRole('status'), 'Le contact est enregistré.');
+    const [saved] = await testKnex()('contacts').where({ person_id: person.id });
+    expect(saved.channel).toBe('street');
     expect(problems).toEqual([]);
-  });
+  }, 60000);
 
   /** Signs in a page of this size, then presses Tab twice and Enter: "Aller au menu". */
   async function skipToMenu(width: number, height: number, javaScriptEnabled = true) {

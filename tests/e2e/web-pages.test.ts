@@ -6,7 +6,7 @@ import { htmlErrorHandler } from '../../server/web/html-error-handler';
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam, createUser } from '../setup/factories';
-import { csrfOf } from './html';
+import { csrfOf, inputValue, textareaValue } from './html';
 
 describe('web pages over HTTP', () => {
   let ctx: TestContext;
@@ -380,6 +380,217 @@ describe('web pages over HTTP', () => {
       );
     },
   );
+
+  /** The session the agent's cookie names, as stored. */
+  async function storedSession(agent: Awaited<ReturnType<typeof loginAs>>) {
+    const cookie = agent.jar.getCookie('av.sid', {
+      path: '/',
+      domain: '127.0.0.1',
+      secure: false,
+      script: false,
+    });
+    const sid = decodeURIComponent(cookie!.value).replace(/^s:/, '').split('.')[0];
+    const row = await testKnex()('sessions').where({ sid }).first('sess');
+    return (typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess) as {
+      keptForm?: { values: Record<string, string> };
+      passport?: unknown;
+    };
+  }
+
+  /** Signs the agent in through the login page it was sent to. */
+  async function signInAgain(agent: Awaited<ReturnType<typeof loginAs>>, location: string) {
+    const login = await agent.get(location);
+    const retour = /name="retour" value="([^"]*)"/.exec(login.text)![1];
+    return {
+      login,
+      signedIn: await agent
+        .post('/connexion')
+        .type('form')
+        .send({
+          _csrf: csrfOf(login.text),
+          email: a.worker.email,
+          password: DEFAULT_PASSWORD,
+          retour,
+        }),
+    };
+  }
+
+  describe('a form refused for its session or its token keeps what was typed', () => {
+    const typed = {
+      channel: 'street',
+      outcome: 'reached',
+      occurredAt: '2026-11-20T10:00',
+      summary: 'Rencontré au parvis,\r\nparle de son dossier RSA',
+      privateNote: 'Semble fatigué',
+    };
+
+    it('when a contact is posted after the session expired, then login leads back to the file with the contact form filled again, once', async () => {
+      const agent = await loginAs(ctx.app, a.worker.email);
+      const file = await agent.get(`/personnes/${personId}`);
+      await expire(agent);
+      const res = await agent
+        .post(`/personnes/${personId}/contacts`)
+        .set('Referer', `${ctx.config.publicUrl}/personnes/${personId}`)
+        .type('form')
+        .send({ _csrf: csrfOf(file.text), ...typed, password: 'jamais gardé' });
+      expect(res.status).toBe(303);
+      // Kept in the new anonymous session: the posted text, never the token nor a password.
+      const kept = (await storedSession(agent)).keptForm!;
+      expect(kept.values).toEqual({
+        channel: 'street',
+        outcome: 'reached',
+        occurredAt: '2026-11-20T10:00',
+        summary: 'Rencontré au parvis,\nparle de son dossier RSA',
+        privateNote: 'Semble fatigué',
+      });
+
+      const { login, signedIn } = await signInAgain(agent, res.headers.location);
+      expect(login.text).toContain(
+        'Votre session a expiré ; rien n’a été enregistré, mais ce que vous aviez saisi est conservé.',
+      );
+      expect(signedIn.headers.location).toBe(`/personnes/${personId}`);
+      const back = await agent.get(signedIn.headers.location);
+      expect(back.status).toBe(200);
+      expect(back.text).toContain('Votre session avait expiré : rien n’a été enregistré.');
+      expect(back.text).toContain('Ce que vous aviez saisi est remis dans le formulaire');
+      expect(back.text).toContain('href="#noter-contact"');
+      expect(textareaValue(back.text, 'contact-summary')).toBe(
+        'Rencontré au parvis,\nparle de son dossier RSA',
+      );
+      expect(textareaValue(back.text, 'contact-privateNote')).toBe('Semble fatigué');
+      expect(back.text).toMatch(/<option value="street" selected/);
+      expect(inputValue(back.text, 'contact-occurredAt')).toBe('2026-11-20T10:00');
+      expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(0);
+
+      // Given back once: the file opened again shows an empty form.
+      const again = await agent.get(`/personnes/${personId}`);
+      expect(again.text).not.toContain('Semble fatigué');
+      expect(again.text).not.toContain('Votre saisie a été conservée');
+      expect((await storedSession(agent)).keptForm).toBeUndefined();
+    });
+
+    it('when the page cannot fill its form again, then it shows what was typed read-only under the form’s labels', async () => {
+      const agent = await loginAs(ctx.app, a.worker.email);
+      const edit = await agent.get(`/personnes/${personId}/modifier`);
+      await expire(agent);
+      const res = await agent
+        .post(`/personnes/${personId}/modifier`)
+        .set('Referer', `${ctx.config.publicUrl}/personnes/${personId}/modifier`)
+        .type('form')
+        .send({
+          _csrf: csrfOf(edit.text),
+          alias: 'Femme gare',
+          situation: 'Hébergée chez sa sœur',
+        });
+      const { signedIn } = await signInAgain(agent, res.headers.location);
+      expect(signedIn.headers.location).toBe(`/personnes/${personId}/modifier`);
+      const back = await agent.get(signedIn.headers.location);
+      expect(back.text).toContain('Voici ce que vous aviez saisi');
+      expect(back.text).toMatch(
+        /<label class="fr-label" for="saisie-conservee-situation">Situation<\/label>/,
+      );
+      expect(textareaValue(back.text, 'saisie-conservee-situation')).toBe('Hébergée chez sa sœur');
+      expect(back.text).toMatch(/<textarea[^>]*id="saisie-conservee-situation"[^>]*readonly/);
+    });
+
+    it('when the form is posted from another site, or holds nothing typed, or more than a session holds, then nothing is kept', async () => {
+      const cases: [string, Record<string, string>, Record<string, string>][] = [
+        ['another site', { Origin: 'https://evil.example' }, typed],
+        [
+          'nothing typed',
+          { Referer: `${ctx.config.publicUrl}/personnes/${personId}` },
+          {
+            channel: 'phone',
+            outcome: 'reached',
+          },
+        ],
+        [
+          'too much',
+          { Referer: `${ctx.config.publicUrl}/personnes/${personId}` },
+          {
+            ...typed,
+            summary: 'x'.repeat(40_001),
+          },
+        ],
+      ];
+      for (const [what, headers, body] of cases) {
+        const agent = await loginAs(ctx.app, a.worker.email);
+        const file = await agent.get(`/personnes/${personId}`);
+        await expire(agent);
+        const res = await agent
+          .post(`/personnes/${personId}/contacts`)
+          .set(headers)
+          .type('form')
+          .send({ _csrf: csrfOf(file.text), ...body });
+        expect([what, res.status]).toEqual([what, 303]);
+        const login = await agent.get(res.headers.location);
+        expect([what, login.text]).toEqual([
+          what,
+          expect.stringContaining('saisissez-le à nouveau'),
+        ]);
+      }
+    });
+
+    it('when a form’s token is another session’s (a login since in another tab), then its page comes back with the form filled again', async () => {
+      const agent = await loginAs(ctx.app, a.worker.email);
+      const file = await agent.get(`/personnes/${personId}`);
+      // The session ends; the user signs in again in another tab (the same cookies).
+      await expire(agent);
+      await signInAgain(agent, '/connexion');
+      const res = await agent
+        .post(`/personnes/${personId}/contacts`)
+        .set('Referer', `${ctx.config.publicUrl}/personnes/${personId}`)
+        .type('form')
+        .send({ _csrf: csrfOf(file.text), ...typed });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/personnes/${personId}`);
+      const back = await agent.get(res.headers.location);
+      expect(back.text).toContain('Ce formulaire venait d’une session précédente');
+      expect(textareaValue(back.text, 'contact-privateNote')).toBe('Semble fatigué');
+      // Sent again from the page given back, it is saved.
+      const saved = await agent
+        .post(`/personnes/${personId}/contacts`)
+        .type('form')
+        .send({ _csrf: csrfOf(back.text), ...typed });
+      expect(saved.status).toBe(303);
+      expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(1);
+      await testKnex()('contacts').where({ person_id: personId }).del();
+    });
+  });
+
+  it('when the login form is sent after its anonymous session expired, then the login form again with a fresh token and the address kept, not the 403 page', async () => {
+    const agent = request.agent(ctx.app);
+    const page = await agent.get(
+      `/connexion?retour=${encodeURIComponent(`/personnes/${personId}`)}`,
+    );
+    await expire(agent);
+    const res = await agent
+      .post('/connexion')
+      .type('form')
+      .send({
+        _csrf: csrfOf(page.text),
+        email: a.worker.email,
+        password: DEFAULT_PASSWORD,
+        retour: `/personnes/${personId}`,
+      });
+    expect(res.status).toBe(403);
+    expect(res.text).not.toContain('Formulaire expiré');
+    expect(res.text).toContain('La page de connexion était ouverte depuis longtemps');
+    expect(inputValue(res.text, 'email')).toBe(a.worker.email);
+    expect(res.text).toContain(`name="retour" value="/personnes/${personId}"`);
+    expect(csrfOf(res.text)).not.toBe(csrfOf(page.text));
+    const good = await agent
+      .post('/connexion')
+      .type('form')
+      .send({
+        _csrf: csrfOf(res.text),
+        email: a.worker.email,
+        password: DEFAULT_PASSWORD,
+        retour: `/personnes/${personId}`,
+      });
+    expect(good.status).toBe(303);
+    expect(good.headers.location).toBe(`/personnes/${personId}`);
+  });
 
   it('when logging out after the session expired, then the login page just says so', async () => {
     const agent = await loginAs(ctx.app, a.worker.email);

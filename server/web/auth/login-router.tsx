@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { homeFor } from '../../auth/actor';
 import { logIn, logOut } from '../../auth/login';
 import { isAuthenticated, isPublic } from '../../auth/policies';
@@ -40,6 +40,49 @@ const SESSION_EXPIRED: Flash = {
     'Votre session a expiré ; ce que vous aviez saisi n’a pas été enregistré. Reconnectez-vous pour revenir à la page, puis saisissez-le à nouveau.',
 };
 
+/** The same, when what was typed was kept (server/web/kept-form.ts): the page gives it back. */
+const SESSION_EXPIRED_KEPT: Flash = {
+  type: 'warning',
+  message:
+    'Votre session a expiré ; rien n’a été enregistré, mais ce que vous aviez saisi est conservé. Reconnectez-vous pour le retrouver sur la page.',
+};
+
+/** The login form's own token refused: its page outlived its session. */
+const LOGIN_PAGE_EXPIRED: Flash = {
+  type: 'warning',
+  message:
+    'La page de connexion était ouverte depuis longtemps et n’était plus valable : saisissez à nouveau votre mot de passe.',
+};
+
+/**
+ * The login form's token refused (the page stayed open past its anonymous session's 30
+ * minutes, or a login happened since in another tab): not the "Formulaire expiré" page, but the
+ * form again with a fresh token, the address typed and the way back kept; or, signed in
+ * meanwhile, the way back itself.
+ */
+function loginTokenRefused(services: Services): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if ((err as { code?: string } | undefined)?.code !== 'EBADCSRFTOKEN') return next(err);
+    const values = formValues(req.body, ['email', 'retour']);
+    const returnTo = localPath(values.retour) ?? '/';
+    if (req.user) return res.redirect(303, returnTo === '/' ? homeFor(req.user.role) : returnTo);
+    return void pageContext(req, services.notifications, { withToken: true })
+      .then((ctx) => {
+        ctx.flash = LOGIN_PAGE_EXPIRED;
+        sendPage(
+          res,
+          <LoginPage
+            ctx={ctx}
+            form={{ values: { email: values.email ?? '' }, errors: {} }}
+            returnTo={returnTo}
+          />,
+          403,
+        );
+      })
+      .catch(next);
+  };
+}
+
 /** The login and logout pages. */
 export function loginWebRouter(services: Services): Router {
   const r = Router();
@@ -49,7 +92,8 @@ export function loginWebRouter(services: Services): Router {
     const returnTo = localPath(req.query.retour) ?? '/';
     if (req.user) return res.redirect(303, returnTo);
     const ctx = await pageContext(req, services.notifications, { withToken: true });
-    if (!ctx.flash && req.query.session === 'expiree') ctx.flash = SESSION_EXPIRED;
+    if (!ctx.flash && req.query.session === 'expiree')
+      ctx.flash = req.session?.keptForm ? SESSION_EXPIRED_KEPT : SESSION_EXPIRED;
     if (!ctx.flash && req.query.retour)
       ctx.flash = { type: 'info', message: 'Connectez-vous pour continuer.' };
     if (!ctx.flash && req.query.deconnecte)
@@ -57,65 +101,71 @@ export function loginWebRouter(services: Services): Router {
     sendPage(res, <LoginPage ctx={ctx} form={emptyForm()} returnTo={returnTo} />);
   });
 
-  r.post('/connexion', isPublic(), csrf.csrfSynchronisedProtection, async (req, res) => {
-    const values = formValues(req.body, ['email', 'password', 'retour']);
-    const returnTo = localPath(values.retour) ?? '/';
-    // The API's own login schema: the same trimming and limits, errors by the field.
-    const parsed = parseWith(
-      loginBody,
-      { email: values.email ?? '', password: values.password ?? '' },
-      values,
-      LOGIN_MESSAGES,
-    );
-    const errors: Record<string, string> = parsed.ok ? {} : parsed.form.errors;
-    let status = 400;
-    if (parsed.ok) {
-      try {
-        const user = await services.auth.authenticate(
-          parsed.data.email,
-          parsed.data.password,
-          req.ip ?? 'unknown',
-        );
-        await logIn(req, user);
-        return await signedIn(req, res, homeFor(user.role), returnTo);
-      } catch (err) {
-        if (hasCode(err, 'totp_required')) {
-          // The password was right: the code is asked on its own page (step two).
-          const user = await services.users.findByEmail(parsed.data.email);
-          if (user) {
-            req.session.pendingLogin = {
-              userId: user.id,
-              email: user.email,
-              returnTo,
-              at: Date.now(),
-            };
-            return saveAndRedirect(req, res, '/connexion/code');
+  r.post(
+    '/connexion',
+    isPublic(),
+    csrf.csrfSynchronisedProtection,
+    async (req: Request, res: Response) => {
+      const values = formValues(req.body, ['email', 'password', 'retour']);
+      const returnTo = localPath(values.retour) ?? '/';
+      // The API's own login schema: the same trimming and limits, errors by the field.
+      const parsed = parseWith(
+        loginBody,
+        { email: values.email ?? '', password: values.password ?? '' },
+        values,
+        LOGIN_MESSAGES,
+      );
+      const errors: Record<string, string> = parsed.ok ? {} : parsed.form.errors;
+      let status = 400;
+      if (parsed.ok) {
+        try {
+          const user = await services.auth.authenticate(
+            parsed.data.email,
+            parsed.data.password,
+            req.ip ?? 'unknown',
+          );
+          await logIn(req, user);
+          return await signedIn(req, res, homeFor(user.role), returnTo);
+        } catch (err) {
+          if (hasCode(err, 'totp_required')) {
+            // The password was right: the code is asked on its own page (step two).
+            const user = await services.users.findByEmail(parsed.data.email);
+            if (user) {
+              req.session.pendingLogin = {
+                userId: user.id,
+                email: user.email,
+                returnTo,
+                at: Date.now(),
+              };
+              return saveAndRedirect(req, res, '/connexion/code');
+            }
           }
+          if (hasCode(err, 'unauthenticated', 'totp_required')) {
+            status = 401;
+            errors.password = 'Adresse électronique ou mot de passe incorrect';
+          } else if (hasCode(err, 'too_many_requests')) {
+            status = 429;
+            errors.password = `Trop de tentatives de connexion : patientez ${waitText(
+              (err as TooManyRequestsError).retryAfterSeconds,
+            )} avant de réessayer`;
+            const retryAfter = (err as TooManyRequestsError).retryAfterSeconds;
+            if (retryAfter) res.setHeader('Retry-After', String(retryAfter));
+          } else throw err;
         }
-        if (hasCode(err, 'unauthenticated', 'totp_required')) {
-          status = 401;
-          errors.password = 'Adresse électronique ou mot de passe incorrect';
-        } else if (hasCode(err, 'too_many_requests')) {
-          status = 429;
-          errors.password = `Trop de tentatives de connexion : patientez ${waitText(
-            (err as TooManyRequestsError).retryAfterSeconds,
-          )} avant de réessayer`;
-          const retryAfter = (err as TooManyRequestsError).retryAfterSeconds;
-          if (retryAfter) res.setHeader('Retry-After', String(retryAfter));
-        } else throw err;
       }
-    }
-    const ctx = await pageContext(req, services.notifications, { withToken: true });
-    sendPage(
-      res,
-      <LoginPage
-        ctx={ctx}
-        form={{ values: { email: values.email ?? '' }, errors }}
-        returnTo={returnTo}
-      />,
-      status,
-    );
-  });
+      const ctx = await pageContext(req, services.notifications, { withToken: true });
+      sendPage(
+        res,
+        <LoginPage
+          ctx={ctx}
+          form={{ values: { email: values.email ?? '' }, errors }}
+          returnTo={returnTo}
+        />,
+        status,
+      );
+    },
+    loginTokenRefused(services),
+  );
 
   // ---- Second step: the code of the second factor ------------------------------------------
   const pendingOf = (req: Request) => {

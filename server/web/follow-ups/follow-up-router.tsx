@@ -27,7 +27,12 @@ import {
 import type { RenderPerson } from '../persons/person-file-router';
 import { renderBacklog } from '../backlog/backlog-web-router';
 import { sendPage } from '../render';
-import { ActionsPage, actionsPageHref, type FollowUpAttempt } from '../views/actions-page';
+import {
+  ActionsPage,
+  actionsPageHref,
+  restoredAttempt,
+  type FollowUpAttempt,
+} from '../views/actions-page';
 import type { FormState } from '../views/components';
 import { renderObservation } from '../observation/observation-web-router';
 import { homeFor } from '../../auth/actor';
@@ -98,7 +103,7 @@ export function followUpWebRouter(
         notifications={notes.items}
         now={now()}
         base={base}
-        attempt={sentBack?.attempt}
+        attempt={sentBack?.attempt ?? restoredAttempt(ctx, followUps.items)}
       />,
       sentBack?.status,
     );

@@ -23,7 +23,7 @@ import {
   HOUSEHOLD_LABELS,
 } from './person-labels';
 
-const EDIT_LABELS: Record<string, string> = {
+export const EDIT_LABELS: Record<string, string> = {
   alias: 'Surnom ou description',
   place: 'Lieu de rencontre',
   firstName: 'Prénom',

@@ -25,6 +25,9 @@ import {
   staff,
 } from '../page-helpers';
 import { sendPage } from '../render';
+import { restoredForm } from '../kept-form';
+import { restoredRight } from '../rights/right-views';
+import { restoredAttempt } from '../views/actions-page';
 import { emptyForm } from '../views/components';
 import { ErrorPage } from '../views/error-page';
 import { PersonPage, timelinePageHref, type PersonForms } from '../views/person-page';
@@ -102,10 +105,17 @@ export function personFileRenderer(services: Services, now: () => Date): RenderP
         openFollowUps={open}
         rights={{ catalogue: catalogue.items, tracked: tracked.items }}
         forms={{
-          contact: forms.contact ?? emptyForm({ occurredAt: toParisLocalInput(now()) }),
-          plan: forms.plan ?? emptyForm(),
-          followUp: forms.followUp,
-          right: forms.right,
+          // A form kept when the session ended (server/web/kept-form.ts) comes back filled.
+          contact:
+            forms.contact ??
+            restoredForm(ctx, `/personnes/${personId}/contacts`, '#noter-contact') ??
+            emptyForm({ occurredAt: toParisLocalInput(now()) }),
+          plan:
+            forms.plan ??
+            restoredForm(ctx, `/personnes/${personId}/suivis`, '#planifier-suivi') ??
+            emptyForm(),
+          followUp: forms.followUp ?? restoredAttempt(ctx, open.items),
+          right: forms.right ?? restoredRight(ctx, personId),
         }}
       />,
       status,

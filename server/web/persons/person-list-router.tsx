@@ -34,6 +34,7 @@ import {
   saveAndRedirect,
   staff,
 } from '../page-helpers';
+import { restoredForm } from '../kept-form';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
 import { IntakePage } from '../views/intake-page';
@@ -195,10 +196,10 @@ export function personListWebRouter(services: Services): Router {
       pageContext(req, services.notifications),
       services.districts.list(actorOf(req)),
     ]);
-    sendPage(
-      res,
-      <IntakePage ctx={ctx} form={emptyForm({ source: 'outreach' })} districts={districts.items} />,
-    );
+    // A form kept when the session ended (server/web/kept-form.ts) comes back filled.
+    const form =
+      restoredForm(ctx, '/personnes/nouvelle', '#alias') ?? emptyForm({ source: 'outreach' });
+    sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts.items} />);
   });
 
   r.post('/personnes/nouvelle', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {

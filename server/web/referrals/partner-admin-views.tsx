@@ -43,7 +43,7 @@ const delayText = (s: PartnerService) =>
     ? ' : délai de la structure'
     : ` sous ${s.responseDelayDays} jours ouvrés`;
 
-const PARTNER_LABELS: Record<string, string> = {
+export const PARTNER_LABELS: Record<string, string> = {
   ...Object.fromEntries(PARTNER_FIELDS.map(([name, label]) => [name, label])),
   description: 'Présentation',
   serviceName: 'Premier service',
@@ -52,7 +52,7 @@ const PARTNER_LABELS: Record<string, string> = {
   responseDelayDays: 'Délai de réponse (jours ouvrés)',
 };
 
-const SERVICE_LABELS: Record<string, string> = {
+export const SERVICE_LABELS: Record<string, string> = {
   name: 'Nom du service',
   description: 'Présentation',
   themes: 'Thématiques',

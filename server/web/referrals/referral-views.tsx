@@ -146,7 +146,7 @@ export interface MoveAttempt {
   form: FormState;
 }
 
-const MOVE_LABELS = { reason: 'Raison', outcome: 'Résultat' };
+export const MOVE_LABELS = { reason: 'Raison', outcome: 'Résultat' };
 
 /**
  * A move decided on a page the referral has since left: where it is now, and what was typed,
@@ -512,7 +512,7 @@ const CONSENT_LABELS = {
   expiresAt: 'Valable jusqu’au',
   sharedFields: 'Coordonnées partagées',
 };
-const REFERRAL_LABELS = {
+export const REFERRAL_LABELS = {
   partnerId: 'Partenaire',
   serviceId: 'Service',
   rightCode: 'Droit visé',

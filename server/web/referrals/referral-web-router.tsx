@@ -19,6 +19,7 @@ import {
 } from '../forms';
 import { personLabel, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
+import { restoredForm } from '../kept-form';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
 import {
@@ -192,7 +193,15 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       services.referrals.get(actorOf(req), id, requestContext(req)),
       ctxFor(req),
     ]);
-    sendPage(res, <ReferralDetailPage ctx={ctx} r={view} move={move} />, status);
+    // A move kept when the session ended (server/web/kept-form.ts) comes back in its form while
+    // the referral is as the page showed it; moved since, the page shows what was typed.
+    const kept = ctx.kept?.values;
+    const form =
+      !move && kept?.to && Number(kept.version) === view.version
+        ? restoredForm(ctx, `/orientations/${id}/transition`, '#actions')
+        : undefined;
+    const shown = move ?? (form && kept?.to ? { to: kept.to, form } : undefined);
+    sendPage(res, <ReferralDetailPage ctx={ctx} r={view} move={shown} />, status);
   }
 
   r.get('/orientations/:id', referralRoles(), async (req, res) =>
@@ -268,7 +277,11 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         consentForm={
           forms.consent ?? emptyForm({ method: 'oral', givenAt: toParisLocalInput(now()) })
         }
-        referralForm={forms.referral ?? emptyForm()}
+        referralForm={
+          forms.referral ??
+          restoredForm(ctx, `/personnes/${personId}/orientations`, '#orienter') ??
+          emptyForm()
+        }
       />,
       status,
     );

@@ -21,6 +21,7 @@ import {
   type FormState,
 } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
+import { restoredForm } from '../kept-form';
 import {
   moneyFmt,
   PERSON_RIGHT_LABELS,
@@ -37,6 +38,18 @@ const REASON_OPTIONS = Object.fromEntries(NON_TAKE_UP_REASONS.map((r) => [r, REA
 export interface RightForm {
   code: string;
   form: FormState;
+}
+
+/**
+ * A person's right form kept when its session ended (server/web/kept-form.ts): the form of the
+ * tracked right it was (the version it showed), or the form adding a right (version 0).
+ */
+export function restoredRight(ctx: PageContext, personId: string): RightForm | undefined {
+  const code = ctx.kept?.values.code ?? '';
+  const tracked = Number(ctx.kept?.values.version) > 0;
+  const anchor = `#${rightAnchor(tracked ? code : 'nouveau')}`;
+  const form = restoredForm(ctx, `/personnes/${personId}/droits`, anchor);
+  return form && { code: tracked ? code : '', form };
 }
 
 /** Where a person's right sits on the file: the anchor a referral's outcome links to. */

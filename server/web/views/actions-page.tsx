@@ -12,6 +12,7 @@ import {
   type FormState,
 } from './components';
 import { Layout, type PageContext } from './layout';
+import { restoredForm } from '../kept-form';
 
 /**
  * A follow-up form sent back to the page it came from: which follow-up and which of its forms,
@@ -25,7 +26,23 @@ export interface FollowUpAttempt {
   stale?: string;
 }
 
-const COMPLETE_LABELS: Record<string, string> = { note: 'Note courte' };
+export const COMPLETE_LABELS: Record<string, string> = { note: 'Note courte' };
+
+/**
+ * A follow-up's form kept when its session ended (server/web/kept-form.ts), as the attempt this
+ * page shows, when the follow-up is one of the page's (`listed`).
+ */
+export function restoredAttempt(
+  ctx: PageContext,
+  listed: readonly { id: string }[],
+): FollowUpAttempt | undefined {
+  const id = /^\/suivis\/([0-9a-f-]{36})$/.exec(ctx.kept?.action ?? '')?.[1];
+  const action = ctx.kept?.values.action;
+  if (!id || !listed.some((f) => f.id === id)) return undefined;
+  if (action !== 'terminer' && action !== 'reporter') return undefined;
+  const form = restoredForm(ctx, `/suivis/${id}`, `#suivi-${id}`);
+  return form && { id, action, form };
+}
 
 /** The attempt's form if it is this follow-up's `action` form, else an empty one. */
 export const attemptForm = (

@@ -7,7 +7,7 @@ import { SOURCE_LABELS } from '../format';
 import { Csrf, ErrorSummary, SelectField, TextArea, TextField, type FormState } from './components';
 import { Layout, type PageContext } from './layout';
 
-const INTAKE_LABELS: Record<string, string> = {
+export const INTAKE_LABELS: Record<string, string> = {
   alias: 'Surnom ou description',
   place: 'Lieu de rencontre',
   source: 'Comment la personne a été repérée',

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { homeFor, type Actor } from '../../auth/actor';
 import type { AccessibilityLevel } from '../../features/settings/settings-schemas';
+import type { KeptForm } from '../kept-form';
 
 type NavKey =
   | 'backlog'
@@ -31,6 +32,8 @@ export interface PageContext {
   csrfToken: string;
   unread: number;
   flash: Flash | null;
+  /** A form refused for its session or token, kept for this page (server/web/kept-form.ts). */
+  kept?: KeptForm | null;
   /** Whether the actor may open person files (workers and managers). */
   staff: boolean;
   /** The RGAA level the footer states (the structure's setting); absent when it could not be read. */
@@ -263,6 +266,54 @@ function FlashMessage({ flash, csrfToken }: { flash: Flash | null; csrfToken: st
   );
 }
 
+const KEPT_REASONS: Record<KeptForm['reason'], string> = {
+  session: 'Votre session avait expiré',
+  token:
+    'Ce formulaire venait d’une session précédente (une nouvelle connexion a eu lieu entre-temps, peut-être dans un autre onglet)',
+};
+
+/**
+ * A form refused for its session or its token, given back on its page: back in the form when the
+ * page could fill it (a link to it), else what was typed, read-only, under the form's labels, to
+ * copy into it.
+ */
+function KeptFormNotice({ kept }: { kept: KeptForm }) {
+  const why = `${KEPT_REASONS[kept.reason]} : rien n’a été enregistré.`;
+  return (
+    <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert">
+      <p class="fr-alert__title">Votre saisie a été conservée</p>
+      {kept.restoredAt ? (
+        <p>
+          {why} Ce que vous aviez saisi est remis dans le formulaire :{' '}
+          <a href={kept.restoredAt}>vérifiez-le</a>, puis envoyez-le à nouveau.
+        </p>
+      ) : (
+        <>
+          <p>
+            {why} Voici ce que vous aviez saisi : copiez-le dans le formulaire, puis envoyez-le à
+            nouveau.
+          </p>
+          {kept.text.map(([name, label]) => (
+            <div class="fr-input-group fr-mt-2w">
+              <label class="fr-label" for={`saisie-conservee-${name}`}>
+                {label}
+              </label>
+              <textarea
+                class="fr-input"
+                id={`saisie-conservee-${name}`}
+                rows={Math.min(8, (kept.values[name] ?? '').split('\n').length + 1)}
+                readOnly
+              >
+                {kept.values[name] ?? ''}
+              </textarea>
+            </div>
+          ))}
+        </>
+      )}
+    </div>
+  );
+}
+
 /** The legal pages every footer links to (server/web/legal). */
 export const LEGAL_LINKS = [
   { href: '/accessibilite', label: 'Accessibilité' },
@@ -365,6 +416,7 @@ export function Layout({
         <Header ctx={ctx} nav={nav} />
         <main id="contenu" role="main" class="fr-container fr-py-4w" tabIndex={-1}>
           <FlashMessage flash={ctx.flash} csrfToken={ctx.csrfToken} />
+          {ctx.kept ? <KeptFormNotice kept={ctx.kept} /> : null}
           {children}
         </main>
         <Footer accessibility={ctx.accessibility} />

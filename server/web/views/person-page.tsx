@@ -43,7 +43,7 @@ import {
 import { Layout, type PageContext } from './layout';
 import { StatusBadge } from './persons-page';
 
-const CONTACT_LABELS: Record<string, string> = {
+export const CONTACT_LABELS: Record<string, string> = {
   occurredAt: 'Date et heure du contact',
   channel: 'Canal',
   outcome: 'Résultat',
@@ -54,13 +54,13 @@ const CONTACT_LABELS: Record<string, string> = {
   allowPast: ALLOW_PAST_LABEL,
 };
 
-const PLAN_LABELS: Record<string, string> = {
+export const PLAN_LABELS: Record<string, string> = {
   title: 'Action à faire',
   dueAt: 'À faire le',
   allowPast: ALLOW_PAST_LABEL,
 };
 
-const RESCHEDULE_LABELS: Record<string, string> = {
+export const RESCHEDULE_LABELS: Record<string, string> = {
   dueAt: 'Nouvelle date',
   allowPast: ALLOW_PAST_LABEL,
 };

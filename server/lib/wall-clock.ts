@@ -3,6 +3,10 @@ import { DateTime } from 'luxon';
 /** The time zone of every wall-clock time the app reads or shows. */
 export const TIME_ZONE = 'Europe/Paris';
 
+/** The calendar day of an instant where the app's users live (Europe/Paris), YYYY-MM-DD. */
+export const parisDay = (at: Date | string): string =>
+  DateTime.fromJSDate(new Date(at), { zone: TIME_ZONE }).toFormat('yyyy-MM-dd');
+
 /** A date and time as a clock on the wall shows it, in some time zone. */
 interface WallClock {
   year: number;

@@ -80,8 +80,7 @@ export function formatTimeOfDay(hhmm: string): string {
   return minutes === '00' ? `${Number(hours)} h` : `${Number(hours)} h ${minutes}`;
 }
 
-/** The Paris calendar day of an instant, YYYY-MM-DD, to group follow-ups by day. */
-export const parisDay = (d: Date | string) => toParisLocalInput(d).slice(0, 10);
+export { parisDay } from '../lib/wall-clock';
 
 /**
  * Reads a `datetime-local` value as Paris wall-clock time. Returns null when the value is not a

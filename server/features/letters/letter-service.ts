@@ -2,6 +2,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { assertDates, notInPast } from '../../lib/date-rules';
 import { BusinessRuleError, ValidationError } from '../../lib/errors';
+import { parisDay } from '../../lib/wall-clock';
 import type { AuditTrail, RequestContext } from '../audit/audit-trail';
 import type { ContactService } from '../contacts/contact-service';
 import type { UnitOfWork } from '../deadlines/outbox';
@@ -117,7 +118,7 @@ export function createLetterService({
         });
         return {
           pdf,
-          filename: `courrier-${now.toISOString().slice(0, 10)}.pdf`,
+          filename: `courrier-${parisDay(now)}.pdf`,
           contactId: contact.id,
         };
       });

@@ -14,12 +14,13 @@ describe('letters: a printable letter on the letterhead, logged as a mail contac
   let team: Awaited<ReturnType<typeof createTeam>>;
   let worker: Agent;
   let person: string;
+  const clock = fixedClock(NOW);
 
   const letter = (agent: Agent, personId: string, body: Record<string, unknown>) =>
     agent.post(`/api/persons/${personId}/letters`).send(body).buffer(true).parse(binary);
 
   beforeAll(async () => {
-    ctx = await createTestContext({ clock: fixedClock(NOW) });
+    ctx = await createTestContext({ clock });
     team = await createTeam();
     await testKnex()('users').where({ id: team.worker.id }).update({ name: 'Léa Martin' });
     await testKnex()('structures').where({ id: team.structure.id }).update({ city: 'Angers' });
@@ -88,6 +89,23 @@ describe('letters: a printable letter on the letterhead, logged as a mail contac
     expect(
       await testKnex()('audit_events').where({ action: 'person.letter', subject_id: person }),
     ).toHaveLength(1);
+  });
+
+  it('when the letter is made at 00:30 on 1 January in Paris (23:30 UTC the day before), then its file name has the Paris date', async () => {
+    clock.set('2026-12-31T23:30:00Z');
+    try {
+      const res = await letter(worker, person, {
+        kind: 'meeting',
+        at: '2027-01-08T10:30:00+01:00',
+        place: 'Hôtel de ville, bureau 12',
+      });
+      expect(res.status).toBe(201);
+      expect(res.headers['content-disposition']).toBe(
+        'attachment; filename="courrier-2027-01-01.pdf"',
+      );
+    } finally {
+      clock.set(NOW);
+    }
   });
 
   it('when a letter gives a number to call, then the letterhead’s number is the default', async () => {

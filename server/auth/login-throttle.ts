@@ -32,7 +32,7 @@ export interface LoginThrottle {
    * gets this attempt's point back, as it will the code's once right, so that a login costs it
    * nothing whatever its steps; the account's failures stay until the code is right.
    */
-  passFirstFactor(ip: string): Promise<void>;
+  passFirstFactor(clientIp: string): Promise<void>;
 }
 
 interface ThrottleOptions {
@@ -198,8 +198,8 @@ export function createLoginThrottle(
         byIp.reward(ip, 1),
       ]);
     },
-    async passFirstFactor(ip) {
-      await byIp.reward(ip, 1);
+    async passFirstFactor(clientIp) {
+      await byIp.reward(addressKey(clientIp), 1);
     },
   };
 }

@@ -74,6 +74,23 @@ describe('login throttle (in-memory, as while Redis is away)', () => {
     for (let i = 0; i < 4; i += 1) await t.attempt(`h${i}@x.test`, '10.0.0.6');
     await expect(t.attempt('h9@x.test', '10.0.0.6')).rejects.toBeInstanceOf(TooManyRequestsError);
   });
+
+  it.each([
+    ['an IPv6 network (one /64, an address each time)', (i: number) => `2001:db8:7::${i + 1}`],
+    ['an IPv4 address written as IPv6 (::ffff:a.b.c.d)', () => '::ffff:10.0.0.7'],
+  ])(
+    'when logins with a second factor come from %s, then the address gets back the point of each right password',
+    async (_, address) => {
+      const t = make();
+      // Five is the address's whole budget: were the refund keyed apart from the charge, the
+      // sixth password step would be refused.
+      for (let i = 0; i < 8; i += 1) {
+        await t.attempt(`k${i}@x.test`, address(i));
+        await t.passFirstFactor(address(i));
+      }
+      await expect(t.attempt('k9@x.test', address(9))).resolves.toBeUndefined();
+    },
+  );
 });
 
 describe('login slow-down across addresses (in memory, as while Redis is away)', () => {

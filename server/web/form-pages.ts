@@ -98,6 +98,7 @@ const PAGE_FORMS: readonly PageForm[] = [
     labels: TRIAGE_FIELD_LABELS,
     text: ['reason'],
   },
+  { action: '/signalements/:id/recherche', page: '/signalements/:id' },
   { action: '/equipe/confier', page: null },
   { action: '/equipe/confier-tout', page: '/' },
   { action: '/notifications/tout-lu', page: '/notifications' },

@@ -22,6 +22,7 @@ describe('the page of a form', () => {
     [`/personnes/${ID}/cloturer`, `/personnes/${ID}/modifier`],
     [`/admin/partenaires/${ID}/services`, `/admin/partenaires/${ID}/services/nouveau`],
     [`/admin/droits/rsa/archive`, '/admin/droits'],
+    [`/signalements/${ID}/recherche`, `/signalements/${ID}`],
   ])('when a form was posted to %s, then its page is %s', (action, page) => {
     expect(pageOf(action)).toBe(page);
   });

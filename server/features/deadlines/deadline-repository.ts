@@ -428,15 +428,16 @@ export function createDeadlineRepository() {
     },
 
     /**
-     * Whether a deadline of these kinds about `d`'s subject, due at the same moment as `d`, is
-     * still pending and has not failed yet: one waiting for its job, or one a job is running now
-     * (read without a lock, so a row a job holds counts as pending). Compared in SQL, as
-     * `hasNewer`.
+     * Whether a deadline of these kinds about `d`'s subject, due at `d`'s moment or in the
+     * `withinMs` before it, is still pending and has not failed yet: one waiting for its job, or
+     * one a job is running now (read without a lock, so a row a job holds counts as pending).
+     * Compared in SQL, as `hasNewer`.
      */
     async hasFirstRunDueWith(
       db: Knex | Knex.Transaction,
       d: Deadline,
       kinds: readonly string[],
+      withinMs: number,
     ): Promise<boolean> {
       const row = await db('deadlines')
         .where({
@@ -447,7 +448,14 @@ export function createDeadlineRepository() {
         })
         .whereIn('kind', kinds)
         .whereNot({ id: d.id })
-        .where('due_at', db('deadlines').where({ id: d.id }).select('due_at'))
+        .where('due_at', '<=', db('deadlines').where({ id: d.id }).select('due_at'))
+        .where(
+          'due_at',
+          '>=',
+          db('deadlines')
+            .where({ id: d.id })
+            .select(db.raw('due_at - make_interval(secs => ?)', [withinMs / 1000])),
+        )
         .first('id');
       return Boolean(row);
     },

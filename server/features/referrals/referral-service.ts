@@ -88,13 +88,15 @@ export interface ReferralServiceDeps {
   /** The outbox inside the deadline's transaction (jobs), which this service does not own. */
   outboxIn: OutboxIn;
   /**
-   * Whether a deadline of these kinds about the same referral, due at the same moment as this
-   * one, is still waiting for its first run (the deadline repository's `hasFirstRunDueWith`).
+   * Whether a deadline of these kinds about the same referral, due at this one's moment or in the
+   * `withinMs` before it, is still waiting for its first run (the deadline repository's
+   * `hasFirstRunDueWith`).
    */
   hasFirstRunDueWith(
     db: Knex | Knex.Transaction,
     d: Deadline,
     kinds: readonly string[],
+    withinMs: number,
   ): Promise<boolean>;
 }
 
@@ -103,6 +105,12 @@ export interface ReferralServiceDeps {
  * (see `expireDue`).
  */
 export const EXPIRY_WAIT_MS = 60_000;
+
+/**
+ * How long a moved expiry keeps waiting for the reminder and escalation that were due with it:
+ * past an hour, a reminder still queued is no use to anyone and the expiry cancels it.
+ */
+export const EXPIRY_WAIT_LIMIT_MS = 60 * 60_000;
 
 /** Who moves a referral: a signed-in user, a partner through a signed link, or the system. */
 type TransitionBy =
@@ -839,8 +847,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
      * `referralExpiryDays` equals `referralResponseDays` the expiry falls at the very moment of
      * the last reminder to the partner and the escalation to the requester, and their jobs run in
      * no set order: an expiry first would cancel them. So while a reminder or the escalation due
-     * at the expiry's moment still waits for its first run (queued, or running now), the expiry
-     * moves EXPIRY_WAIT_MS later (`outbox.reschedule`, as a message held out of working hours is
+     * at the expiry's moment, or in the hour before it (a moved expiry keeps waiting for them,
+     * minute after minute, up to EXPIRY_WAIT_LIMIT_MS), still waits for its first run (queued,
+     * or running now), the expiry moves EXPIRY_WAIT_MS later (`outbox.reschedule`, as a message held out of working hours is
      * moved) and this row ends skipped. One that has failed already is not waited for (its
      * retries may last hours): the expiry cancels it, as any move out of `requested` does.
      */
@@ -850,10 +859,12 @@ export function createReferralService(deps: ReferralServiceDeps) {
       now: Date,
     ): Promise<DeadlineOutcome> {
       if (
-        await deps.hasFirstRunDueWith(trx, deadline, [
-          REFERRAL_REMIND_PARTNER,
-          REFERRAL_ESCALATE_REQUESTER,
-        ])
+        await deps.hasFirstRunDueWith(
+          trx,
+          deadline,
+          [REFERRAL_REMIND_PARTNER, REFERRAL_ESCALATE_REQUESTER],
+          EXPIRY_WAIT_LIMIT_MS,
+        )
       ) {
         const later = new Date(now.getTime() + EXPIRY_WAIT_MS);
         const moved = await outboxIn(trx).reschedule(deadline.id, later);

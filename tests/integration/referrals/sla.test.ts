@@ -406,6 +406,13 @@ describe('referral SLA: reminders to the partner and escalation to the requester
         expect(await dueDates(id, REFERRAL_ESCALATE_REQUESTER)).toEqual([day5]);
         expect(await dueDates(id, REFERRAL_EXPIRE)).toEqual([day5]);
 
+        // Day 3's reminder went out on day 3.
+        const [day3Reminder] = await deadlinesOf(id, REFERRAL_REMIND_PARTNER);
+        clock.set(day3Reminder.due_at);
+        const sent = smtp.received.length;
+        expect(await run(REFERRAL_REMIND_PARTNER, day3Reminder.id)).toBe('done');
+        await smtp.waitFor(sent + 1);
+
         // The expiry's job comes first: it waits a minute for the others due with it.
         clock.set(day5);
         const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);
@@ -433,6 +440,31 @@ describe('referral SLA: reminders to the partner and escalation to the requester
         expect(
           await testKnex()('deadlines').where({ subject_id: id, status: 'pending' }),
         ).toHaveLength(0);
+      });
+
+      it('when the reminder due with it still has not run a minute later (a busy worker), then the moved expiry waits again, and expires once it has gone', async () => {
+        const id = await earlyReferral();
+        const [day3Reminder, reminder] = await deadlinesOf(id, REFERRAL_REMIND_PARTNER);
+        clock.set(day3Reminder.due_at);
+        expect(await run(REFERRAL_REMIND_PARTNER, day3Reminder.id)).toBe('done');
+        const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+        const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);
+        clock.set(expiry.due_at);
+        expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('skipped');
+        expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('done');
+        // A minute later the reminder still waits in the queue: the expiry moves again.
+        const moved = (await deadlinesOf(id, REFERRAL_EXPIRE)).find((d) => d.status === 'pending')!;
+        clock.set(moved.due_at);
+        expect(await run(REFERRAL_EXPIRE, moved.id)).toBe('skipped');
+        expect(await statusOf(id)).toBe('requested');
+        expect((await rowOf(reminder.id)).status).toBe('pending');
+        // The reminder goes out, then the expiry.
+        expect(await run(REFERRAL_REMIND_PARTNER, reminder.id)).toBe('done');
+        const last = (await deadlinesOf(id, REFERRAL_EXPIRE)).find((d) => d.status === 'pending')!;
+        expect(last.id).not.toBe(moved.id);
+        clock.set(last.due_at);
+        expect(await run(REFERRAL_EXPIRE, last.id)).toBe('done');
+        expect(await statusOf(id)).toBe('expired');
       });
 
       it('when the reminder and the escalation due with it have failed already, then the expiry does not wait for them', async () => {

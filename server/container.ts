@@ -279,6 +279,19 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     ],
     eachPendingOfKinds: deadlines.eachPendingOfKinds,
     settingsRows: createSettingsRepository(),
+    // Built just below, on these settings; called only when a change is saved.
+    retention: { preview: (db, structureId, months) => retention.preview(db, structureId, months) },
+  });
+  const retention = createRetentionService({
+    audit,
+    knex,
+    uow,
+    clock,
+    relay,
+    settings,
+    retention: createRetentionRepository(cipher),
+    structureRuns,
+    outboxIn,
   });
   const ruleSettings = ruleSettingsFrom(settings);
   const messageHours = createMessageHours({ settings, outboxIn });
@@ -602,17 +615,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         contacts: contactService,
         settings,
       }),
-      retention: createRetentionService({
-        audit,
-        knex,
-        uow,
-        clock,
-        relay,
-        settings,
-        retention: createRetentionRepository(cipher),
-        structureRuns,
-        outboxIn,
-      }),
+      retention,
       deadlineAdmin: createDeadlineAdminService({ audit, knex, queue, relay, clock, deadlines }),
       messageHours,
       preferences: createUserPreferenceService({ knex, users: userRepo }),

@@ -176,6 +176,8 @@ export async function runRetention(
     eachPendingOfKinds: deadlines.eachPendingOfKinds,
     settingsRows: createSettingsRepository(),
     audit,
+    // Built just below; this command changes no setting.
+    retention: { preview: (db, structureId, months) => retention.preview(db, structureId, months) },
   });
   const retention = createRetentionService({
     knex,

@@ -481,6 +481,73 @@ describe('administration, homes and password pages', () => {
         /name="alsaceMoselle" value="1" checked/,
       );
     });
+
+    it('when an admin shortens the retention while files would be anonymised, then 422 says how many and offers a box to confirm; ticked, it is saved', async () => {
+      // Idle since April: past six months, within the 24 in force.
+      const [idle] = await testKnex()('persons')
+        .insert({
+          structure_id: s.structure.id,
+          alias: 'Femme ~40 ans, marché',
+          source: 'outreach',
+          last_activity_at: new Date('2026-04-01T10:00:00Z'),
+        })
+        .returning('id');
+      const saved = await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id);
+      expect(saved.retentionMonths).toBe(24);
+      const fields = {
+        ...Object.fromEntries(
+          (
+            [
+              'followUpReminderDays',
+              'followUpEscalationDays',
+              'referralResponseDays',
+              'referralExpiryDays',
+              'loopClosingDays',
+              'noContactDays',
+              'noContactCloseDays',
+              'reportTriageDays',
+              'smallCountThreshold',
+            ] as const
+          ).map((f) => [f, String(saved[f])]),
+        ),
+        retentionMonths: '6',
+        digestTime: saved.digestTime,
+        workingStart: saved.workingHours.start,
+        workingEnd: saved.workingHours.end,
+        alsaceMoselle: saved.alsaceMoselle ? '1' : '',
+      };
+      const page = await admin.get('/admin/parametres');
+      expect(page.text).not.toContain('name="confirmRetention"');
+
+      const refused = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...fields,
+        version: versionOf(page.text),
+      });
+      expect(refused.status).toBe(422);
+      expect(refused.text).toContain('href="#retentionMonths"');
+      expect(refused.text).toContain(
+        'Avec 6 mois au lieu de 24, 1 dossier sans activité depuis plus de 6 mois sera anonymisé la nuit prochaine, sans retour possible : cochez « Je confirme l’anonymisation de ces dossiers, sans retour possible » pour l’enregistrer quand même, ou gardez une durée plus longue',
+      );
+      expect(refused.text).toMatch(/name="confirmRetention" value="1"\/?>/);
+      expect(inputValue(refused.text, 'retentionMonths')).toBe('6');
+      expect(
+        (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
+          .retentionMonths,
+      ).toBe(24);
+
+      const confirmed = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...fields,
+        confirmRetention: '1',
+        version: versionOf(refused.text),
+      });
+      expect(confirmed.status).toBe(303);
+      expect(
+        (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
+          .retentionMonths,
+      ).toBe(6);
+      // Anonymised by the next nightly run, not by the change itself.
+      expect((await testKnex()('persons').where({ id: idle.id }).first()).anonymised_at).toBeNull();
+    });
   });
 
   describe('districts', () => {

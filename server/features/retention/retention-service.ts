@@ -52,6 +52,17 @@ export interface RunOptions {
 
 export type RetentionOutcome = { done: true } | { done: false; reason: string };
 
+/** What a run would anonymise and clear now, counted. */
+export interface RetentionPreview {
+  retentionMonths: number;
+  /** Files with no activity since before this moment would be anonymised. */
+  cutoff: Date;
+  /** Files that would be anonymised. */
+  persons: number;
+  /** Reports whose text would be cleared (dismissed ones, and those never triaged). */
+  reports: number;
+}
+
 /**
  * Retention (spec §3, CNIL référentiel for social action): a file with no activity for the
  * structure's `retentionMonths` is anonymised, and audit events older than 12 months are purged.
@@ -232,6 +243,29 @@ export function createRetentionService(deps: RetentionServiceDeps) {
 
   return {
     runStructure,
+
+    /**
+     * The dry run's count, with `retentionMonths` in place of the structure's period (a change
+     * of the setting, before it is saved): the files and reports the next run would anonymise
+     * and clear, found by the same queries as a run. In the caller's transaction.
+     */
+    async preview(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      retentionMonths: number,
+    ): Promise<RetentionPreview> {
+      const cutoff = monthsBefore(clock.now(), retentionMonths);
+      // One after the other: `db` may be a transaction, one connection.
+      const persons = await retention.dueForAnonymisation(db, structureId, cutoff);
+      const dismissed = await retention.dismissedReportsDue(db, structureId, cutoff);
+      const waiting = await retention.waitingReportsDue(db, structureId, cutoff);
+      return {
+        retentionMonths,
+        cutoff,
+        persons: persons.length,
+        reports: dismissed.length + waiting.length,
+      };
+    },
 
     /** Every structure, one after the other. */
     async runAll(opts: RunOptions = {}): Promise<RetentionReport[]> {

@@ -23,9 +23,9 @@ export function settingsRouter(settings: SettingsService): Router {
     policy: hasRole('admin'),
     body: patchSettingsBody,
     summary:
-      'Change some settings (409 when the version given is stale); pending deadlines are re-planned',
+      'Change some settings (409 when the version given is stale); pending deadlines are re-planned; a shorter retention that would anonymise files needs confirmRetention (422 otherwise)',
     response: settingsView.extend({ replanned: z.number().int() }),
-    errors: [409],
+    errors: [409, 422],
     handler: ({ actor, body, ctx }) => settings.update(actor, body, ctx),
   });
   return r;

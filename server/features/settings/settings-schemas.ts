@@ -202,13 +202,30 @@ export const completeSettings = settingsFields.superRefine(checkOrder);
 
 export const patchSettingsBody = settingsFields
   .partial()
-  .extend({ version: expectedVersion('settings') })
+  .extend({
+    version: expectedVersion('settings'),
+    confirmRetention: z.boolean({ message: 'must be true or false' }).optional().meta({
+      description:
+        'Confirms a shorter retentionMonths that anonymises files (or clears reports) at the next nightly run: without it, such a change is a 422 retention_confirmation_required counting them',
+    }),
+  })
   .strict()
-  .refine((b) => Object.keys(b).some((k) => k !== 'version'), {
+  .refine((b) => Object.keys(b).some((k) => k !== 'version' && k !== 'confirmRetention'), {
     path: ['version'],
     message: 'give at least one setting to change',
   });
 export type PatchSettingsInput = z.infer<typeof patchSettingsBody>;
+
+/**
+ * The details of a 422 `retention_confirmation_required`: the shorter period asked for, the one
+ * in force, and what the next run would anonymise and clear with it (the dry run, counted).
+ */
+export interface RetentionConfirmation {
+  retentionMonths: number;
+  currentRetentionMonths: number;
+  persons: number;
+  reports: number;
+}
 
 export const settingsView = settingsFields.extend({
   version: z.number().int(),

@@ -6,10 +6,11 @@ import {
   type CalendarOptions,
 } from '../../lib/calendar';
 import type { Clock } from '../../lib/clock';
-import { checkVersion, NotFoundError, ValidationError } from '../../lib/errors';
+import { BusinessRuleError, checkVersion, NotFoundError, ValidationError } from '../../lib/errors';
 import type { Deadline, NewDeadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { zodIssues } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
+import type { RetentionService } from '../retention/retention-service';
 import { type SettingsRepository, type PublicStructure } from './settings-repository';
 import {
   changedSettings,
@@ -17,6 +18,7 @@ import {
   withDefaults,
   type SettingName,
   type PatchSettingsInput,
+  type RetentionConfirmation,
   type Letterhead,
   type SettingsView,
   type StructureSettings,
@@ -86,6 +88,8 @@ export interface SettingsServiceDeps {
     batch: (pending: Deadline[]) => Promise<void>,
   ): Promise<void>;
   settingsRows: SettingsRepository;
+  /** What a shorter retention period would anonymise at the next run (the dry run, counted). */
+  retention: Pick<RetentionService, 'preview'>;
 }
 
 /**
@@ -102,6 +106,7 @@ export function createSettingsService({
   eachPendingOfKinds,
   audit,
   settingsRows,
+  retention,
 }: SettingsServiceDeps) {
   const calendars = new Map<string, BusinessCalendar>();
   /** The business calendar these settings describe (one per distinct calendar, kept). */
@@ -235,7 +240,7 @@ export function createSettingsService({
           'The settings were changed by someone else; reload them',
           async () => ({ ...current, version: stored.version, updatedAt: stored.updatedAt }),
         );
-        const { version: _v, ...changes } = input;
+        const { version: _v, confirmRetention, ...changes } = input;
         const merged = completeSettings.safeParse({ ...current, ...changes });
         if (!merged.success) {
           const details = zodIssues(merged.error);
@@ -244,6 +249,23 @@ export function createSettingsService({
             details,
           );
         }
+        // A shorter period anonymises, at the next nightly run and for good, every file idle
+        // past it: what the dry run finds is said first, and saved only once confirmed.
+        const shortened =
+          merged.data.retentionMonths < current.retentionMonths
+            ? await retention.preview(trx, actor.structureId, merged.data.retentionMonths)
+            : null;
+        if (shortened && (shortened.persons > 0 || shortened.reports > 0) && !confirmRetention)
+          throw new BusinessRuleError(
+            'retention_confirmation_required',
+            `A retention of ${shortened.retentionMonths} months anonymises ${shortened.persons} file(s) and clears ${shortened.reports} report(s) at the next run, irreversibly: send confirmRetention: true to save it`,
+            {
+              retentionMonths: shortened.retentionMonths,
+              currentRetentionMonths: current.retentionMonths,
+              persons: shortened.persons,
+              reports: shortened.reports,
+            } satisfies RetentionConfirmation,
+          );
         const now = clock.now();
         await settingsRows.write(trx, actor.structureId, merged.data, stored.version, now);
         const replanned = await replan(trx, outbox, actor.structureId, current, merged.data);
@@ -254,7 +276,21 @@ export function createSettingsService({
           subjectType: 'structure',
           subjectId: actor.structureId,
           ip: ctx.ip,
-          details: { fields: Object.keys(changes), replanned },
+          details: {
+            fields: Object.keys(changes),
+            replanned,
+            // What the shorter period was confirmed to anonymise, as the dry run counted it.
+            ...(shortened && (shortened.persons > 0 || shortened.reports > 0)
+              ? {
+                  retentionConfirmed: {
+                    from: current.retentionMonths,
+                    to: shortened.retentionMonths,
+                    persons: shortened.persons,
+                    reports: shortened.reports,
+                  },
+                }
+              : {}),
+          },
         });
         return { ...(await view(trx, actor.structureId)), replanned };
       });

@@ -65,6 +65,7 @@ export const SETTINGS_LABELS: Record<string, string> = {
   alsaceMoselle: 'Calendrier d’Alsace-Moselle : Vendredi saint et 26 décembre sont fériés',
   smallCountThreshold: 'Seuil de masquage des petits effectifs (observation)',
   retentionMonths: 'Anonymisation après inactivité (mois)',
+  confirmRetention: 'Je confirme l’anonymisation de ces dossiers, sans retour possible',
   letterheadName: 'Nom sur l’en-tête',
   letterheadAddress1: 'Adresse, ligne 1',
   letterheadAddress2: 'Adresse, ligne 2',
@@ -558,12 +559,15 @@ export function SettingsPage({
   settings,
   form,
   conflict,
+  confirmRetention = false,
 }: {
   ctx: PageContext;
   settings: SettingsView;
   form: FormState;
   /** Sent back after a 409: the fields saved meanwhile with another value, and that value. */
   conflict?: Record<string, string>;
+  /** A shorter retention would anonymise files: the box confirming it is offered. */
+  confirmRetention?: boolean;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const field = (name: string, type: 'number' | 'text' = 'number', hint?: string) => (
@@ -644,6 +648,16 @@ export function SettingsPage({
           </legend>
           <div class="fr-fieldset__element">{field('smallCountThreshold')}</div>
           <div class="fr-fieldset__element">{field('retentionMonths')}</div>
+          {/* Offered once a shorter period came back refused: it anonymises files for good. */}
+          {confirmRetention || form.values.confirmRetention ? (
+            <div class="fr-fieldset__element">
+              <Checkbox
+                form={form}
+                name="confirmRetention"
+                label={SETTINGS_LABELS.confirmRetention}
+              />
+            </div>
+          ) : null}
         </fieldset>
         <fieldset class="fr-fieldset" aria-labelledby="legal-legend">
           <legend class="fr-fieldset__legend" id="legal-legend">

@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { hasRole } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
-import { patchSettingsBody } from '../../features/settings/settings-schemas';
+import {
+  patchSettingsBody,
+  type RetentionConfirmation,
+} from '../../features/settings/settings-schemas';
 import { createTeamBody, updateTeamBody } from '../../features/teams/team-schemas';
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
 import { AppError, hasCode, NotFoundError, ValidationError } from '../../lib/errors';
@@ -17,6 +20,7 @@ import {
   AdminHomePage,
   PartnerAccountsPage,
   ROLE_LABELS,
+  SETTINGS_LABELS,
   SETTINGS_LEGAL_FIELDS,
   SETTINGS_NUMBER_FIELDS,
   LETTERHEAD_FIELDS,
@@ -73,6 +77,22 @@ const SETTINGS_MESSAGES: Record<string, string> = {
     'Saisissez un nombre de jours plus grand que celui de la relance sans contact',
 };
 const NUMBER_MESSAGE = 'Saisissez un nombre entier dans les limites permises';
+
+/** What a shorter retention would anonymise, said on its field with the way to confirm it. */
+function retentionMessage(d: RetentionConfirmation): string {
+  const count = (n: number, one: string, many: string) => (n > 1 ? `${n} ${many}` : `${n} ${one}`);
+  const what = [
+    d.persons > 0
+      ? `${count(d.persons, 'dossier', 'dossiers')} sans activité depuis plus de ${d.retentionMonths} mois ${d.persons > 1 ? 'seront anonymisés' : 'sera anonymisé'}`
+      : '',
+    d.reports > 0
+      ? `${count(d.reports, 'signalement', 'signalements')} ${d.reports > 1 ? 'seront effacés' : 'sera effacé'}`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' et ');
+  return `Avec ${d.retentionMonths} mois au lieu de ${d.currentRetentionMonths}, ${what} la nuit prochaine, sans retour possible : cochez « ${SETTINGS_LABELS.confirmRetention} » pour l’enregistrer quand même, ou gardez une durée plus longue`;
+}
 
 /** The form field a service error names (`details.field`, or zod's first path element). */
 function fieldsOf(err: unknown): string[] {
@@ -486,7 +506,13 @@ export function adminWebRouter(services: Services): Router {
    * The settings page; a stale form (someone saved meanwhile: a 409) names the fields whose
    * saved value now differs from the one typed.
    */
-  async function renderSettings(req: Request, res: Response, form: FormState | null, status = 200) {
+  async function renderSettings(
+    req: Request,
+    res: Response,
+    form: FormState | null,
+    status = 200,
+    confirmRetention = false,
+  ) {
     const [settings, ctx] = await Promise.all([services.settings.get(actorOf(req)), ctxOf(req)]);
     const saved: Record<string, string> = settingsValues(settings);
     sendPage(
@@ -508,6 +534,7 @@ export function adminWebRouter(services: Services): Router {
               })
             : undefined
         }
+        confirmRetention={confirmRetention}
       />,
       status,
     );
@@ -525,6 +552,7 @@ export function adminWebRouter(services: Services): Router {
       ...SETTINGS_LEGAL_FIELDS,
       ...LETTERHEAD_FIELDS,
       'requireTwoFactor',
+      'confirmRetention',
       'version',
     ];
     const values = formValues(req.body, fields);
@@ -555,6 +583,8 @@ export function adminWebRouter(services: Services): Router {
         email: (values.letterheadEmail ?? '').trim(),
       },
       requireTwoFactor: values.requireTwoFactor === '1',
+      // Ticked once the page said what a shorter retention would anonymise.
+      ...(values.confirmRetention === '1' ? { confirmRetention: true } : {}),
     };
     const { version: _v, ...formVals } = values;
     const rename = (p: string) => {
@@ -585,6 +615,18 @@ export function adminWebRouter(services: Services): Router {
     } catch (err) {
       // Saved by someone else meanwhile: the typed values stay, at the saved version.
       if (hasCode(err, 'stale_version')) return renderSettings(req, res, staleForm(formVals), 409);
+      // A shorter retention would anonymise files: the count said, the box to confirm offered.
+      if (hasCode(err, 'retention_confirmation_required'))
+        return renderSettings(
+          req,
+          res,
+          {
+            values: formVals,
+            errors: { retentionMonths: retentionMessage(err.details as RetentionConfirmation) },
+          },
+          422,
+          true,
+        );
       if (err instanceof ValidationError) {
         const errors = Object.fromEntries(
           fieldsOf(err).map((f) => {

@@ -450,4 +450,75 @@ describe('structure settings API', () => {
       expect(reads[0].bindings).toContainEqual([DIGEST_DAILY]);
     });
   });
+
+  describe('a shorter retention period', () => {
+    const settingsNow = async () => (await w.agents.admin.get('/api/settings')).body;
+
+    it('when the shorter period would anonymise files, then 422 retention_confirmation_required counting them and nothing saved; confirmed, it is saved and the count audited', async () => {
+      // Idle for eight months: within 24, past 6.
+      const idle = await createPerson(w.agents.worker, { alias: 'Homme ~60 ans, halle' });
+      await testKnex()('persons')
+        .where({ id: idle.id })
+        .update({ last_activity_at: new Date('2026-03-20T10:00:00+01:00') });
+      const before = await settingsNow();
+      expect(before.retentionMonths).toBe(24);
+
+      const refused = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version: before.version, retentionMonths: 6 });
+      expect(refused.status).toBe(422);
+      expect(refused.body.error).toMatchObject({
+        code: 'retention_confirmation_required',
+        details: { retentionMonths: 6, currentRetentionMonths: 24, persons: 1, reports: 0 },
+      });
+      expect(await settingsNow()).toMatchObject({ retentionMonths: 24, version: before.version });
+      // Still a file: nothing was anonymised, now or at the next run.
+      const runNow = await ctx.deps.services.retention.runStructure(w.team.structure.id, {
+        dryRun: true,
+      });
+      expect(runNow.persons).toEqual([]);
+
+      const confirmed = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version: before.version, retentionMonths: 6, confirmRetention: true });
+      expect(confirmed.status).toBe(200);
+      expect(confirmed.body).toMatchObject({ retentionMonths: 6, version: before.version + 1 });
+      expect(confirmed.body).not.toHaveProperty('confirmRetention');
+      const audit = (
+        await auditRows({ action: 'settings.update', structure_id: w.team.structure.id })
+      ).at(-1);
+      expect(audit.details).toEqual({
+        fields: ['retentionMonths'],
+        replanned: 0,
+        retentionConfirmed: { from: 24, to: 6, persons: 1, reports: 0 },
+      });
+      // The dry run the nightly run will follow now names the file.
+      const next = await ctx.deps.services.retention.runStructure(w.team.structure.id, {
+        dryRun: true,
+      });
+      expect(next.persons.map((p) => p.id)).toEqual([idle.id]);
+    });
+
+    it('when a period is raised, or shortened with nothing to anonymise, then it is saved without confirmation', async () => {
+      let { version } = await settingsNow();
+      const raised = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version, retentionMonths: 36 });
+      expect(raised.status).toBe(200);
+      version = raised.body.version;
+      // Another structure, none of whose files is idle.
+      const other = await otherAdmin.get('/api/settings');
+      const shortened = await otherAdmin
+        .patch('/api/settings')
+        .send({ version: other.body.version, retentionMonths: 6 });
+      expect(shortened.status).toBe(200);
+      expect(shortened.body.retentionMonths).toBe(6);
+      // A confirmation alone changes nothing: a setting is still needed.
+      const alone = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version, confirmRetention: true });
+      expect(alone.status).toBe(400);
+      expect(fields(alone)).toEqual(['version']);
+    });
+  });
 });

@@ -307,7 +307,20 @@ describe('every endpoint answers what the OpenAPI document says', () => {
         }),
     );
     const settings = await ok(admin.get('/api/settings'));
-    await ok(admin.patch('/api/settings').send({ digestTime: '08:45', version: settings.version }));
+    const changed = await ok(
+      admin.patch('/api/settings').send({ digestTime: '08:45', version: settings.version }),
+    );
+    // A shorter retention that would anonymise an idle file, unconfirmed.
+    await testKnex()('persons').insert({
+      structure_id: w.team.structure.id,
+      alias: 'Homme ~70 ans, square',
+      source: 'outreach',
+      last_activity_at: new Date(ctx.deps.clock.now().getTime() - 300 * 86_400_000),
+    });
+    await ok(
+      admin.patch('/api/settings').send({ retentionMonths: 6, version: changed.version }),
+      422,
+    );
     const [deadline] = await testKnex()('deadlines')
       .where({ structure_id: w.team.structure.id, status: 'pending' })
       .update({ status: 'failed', attempts: 3, last_error: 'test' })

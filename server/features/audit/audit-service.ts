@@ -5,6 +5,7 @@ import type { Page } from '../../lib/validate';
 import { dayStart } from '../../lib/wall-clock';
 import {
   type AuditReader,
+  LIST_READ_ACTIONS,
   PERSON_SUBJECTS,
   type AuditEvent,
   type AuditFilter,
@@ -77,16 +78,29 @@ export function createAuditService({
       };
     },
 
-    /** Every event about a person's files, newest first (the right-of-access export). */
+    /**
+     * Every event about a person's files, newest first (the right-of-access export). A list read
+     * that showed them comes with its count only: the ids of the other files, referrals or
+     * reports it listed are third parties' data (RGPD art. 15.4), not the person's.
+     */
     async allForPerson(db: Knex | Knex.Transaction, structureId: string, personIds: string[]) {
       const all: AuditEvent[] = [];
       for (let page = 1; ; page += 1) {
         const { items } = await reader.list(db, { structureId, personIds }, page, 500);
-        all.push(...items);
+        all.push(...items.map(withoutOthersListed));
         if (items.length < 500) return all;
       }
     },
   };
+}
+
+const LIST_READS: ReadonlySet<string> = new Set(Object.values(LIST_READ_ACTIONS).flat());
+
+/** A list read's event with its count only (`results`), where it was written. */
+function withoutOthersListed(e: AuditEvent): AuditEvent {
+  if (!LIST_READS.has(e.action) || !e.details) return e;
+  const { results } = e.details;
+  return { ...e, details: results === undefined ? null : { results } };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

@@ -186,6 +186,26 @@ describe('access control by role and the audit trail', () => {
       expect(lists(await accessLog(other.id))).toEqual([]);
     });
 
+    it('when a list read showed the person beside others, then their export says it with its count, never the other files it listed', async () => {
+      const one = await createPerson(worker, { firstName: 'Anatole', lastName: 'Vercingé' });
+      const two = await createPerson(worker, { firstName: 'Apolline', lastName: 'Vercingé' });
+      const search = await worker.get('/api/persons').query({ q: 'Vercingé' }).expect(200);
+      expect(search.body.items).toHaveLength(2);
+      const manager = await loginAs(ctx.app, team.manager.email);
+      const exported = (await manager.get(`/api/persons/${one.id}/export`).expect(200)).body;
+      const searches = exported.accessLog.filter(
+        (e: { action: string }) => e.action === 'person.search',
+      );
+      expect(searches).toEqual([expect.objectContaining({ details: { results: 2 } })]);
+      expect(JSON.stringify(exported)).not.toContain(two.id);
+      // The manager's journal keeps what the list showed: staff of the structure may read both.
+      const journal = await manager.get('/api/audit').query({ personId: one.id }).expect(200);
+      expect(
+        journal.body.items.find((e: { action: string }) => e.action === 'person.search').details
+          .ids,
+      ).toEqual(expect.arrayContaining([one.id, two.id]));
+    });
+
     it('when an admin reads the trail, then their own changes of the rights catalogue come whole, while a person’s rights come without subject or details', async () => {
       const p = await createPerson(worker);
       await worker.put(`/api/persons/${p.id}/rights/apl`).send({ status: 'claim_in_progress' });

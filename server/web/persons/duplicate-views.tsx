@@ -9,6 +9,9 @@ import { Csrf, Section, StaleAlert } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { StatusBadge } from '../views/persons-page';
 
+/** The label of the search for the other file of a merge (its form's one field). */
+export const MERGE_SEARCH_LABELS = { q: 'Nom, prénom, surnom ou lieu' };
+
 /** Why a known file was offered, as the page says it. */
 export function reasonText(r: DuplicateReason, c: Person): string {
   switch (r.field) {
@@ -202,7 +205,7 @@ function Choose({
           <Csrf token={ctx.csrfToken} />
           <div class={`fr-input-group${choice.search?.error ? ' fr-input-group--error' : ''}`}>
             <label class="fr-label" for="q">
-              Nom, prénom, surnom ou lieu
+              {MERGE_SEARCH_LABELS.q}
               <span class="fr-hint-text">Les accents et fautes de frappe sont tolérés</span>
             </label>
             <input

@@ -25,12 +25,18 @@ export function zodIssues(error: z.ZodError, prefix?: string): FieldIssue[] {
  * and the middleware every form and query goes through (server/http/control-characters.ts).
  */
 export function hasControlCharacter(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || (c >= 0x7f && c <= 0x9f))
-      return true;
-  }
+  for (let i = 0; i < s.length; i++) if (isControlCharacter(s.charCodeAt(i))) return true;
   return false;
+}
+
+const isControlCharacter = (c: number) =>
+  (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || (c >= 0x7f && c <= 0x9f);
+
+/** The text without its control characters: what a page gives back of a form refused for one. */
+export function withoutControlCharacters(s: string): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) if (!isControlCharacter(s.charCodeAt(i))) out += s[i];
+  return out;
 }
 
 /**

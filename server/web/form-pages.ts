@@ -1,17 +1,22 @@
 import { SETTINGS_LABELS, TEAM_LABELS, USER_LABELS } from './admin/admin-views';
 import { DISTRICT_LABELS } from './districts/district-labels';
+import { PASSWORD_PATH_PREFIX } from '../features/users/password-links';
 import { localPath } from './format';
-import { EDIT_LABELS } from './persons/person-edit-page';
+import { PERSON_SEARCH_LABELS } from './persons/duplicate-views';
+import { CLOSE_LABELS, EDIT_LABELS } from './persons/person-edit-page';
 import { LETTER_LABELS } from './persons/person-access-views';
 import { PARTNER_LABELS, SERVICE_LABELS } from './referrals/partner-admin-views';
-import { MOVE_LABELS, REFERRAL_LABELS } from './referrals/referral-views';
+import { CONSENT_LABELS, MOVE_LABELS, REFERRAL_LABELS } from './referrals/referral-views';
 import { REPORT_FIELD_LABELS, TRIAGE_FIELD_LABELS } from './reports/report-labels';
 import { PERSON_RIGHT_LABELS, RIGHT_ADMIN_LABELS } from './rights/right-labels';
 import { COMPLETE_LABELS } from './views/actions-page';
 import { TOKEN_LABELS, TOKENS_PATH } from './views/api-token-pages';
 import { INTAKE_LABELS } from './views/intake-page';
+import { LOGIN_LABELS } from './views/login-page';
+import { PASSWORD_LABELS } from './views/password-pages';
 import { CONTACT_LABELS, PLAN_LABELS, RESCHEDULE_LABELS } from './views/person-page';
-import { ENROL_PATH } from './views/two-factor-pages';
+import { SEARCH_LABELS } from './views/persons-page';
+import { CODE_LABELS, ENROL_PATH } from './views/two-factor-pages';
 
 /** A page form, by the address it is posted to. */
 interface PageForm {
@@ -42,8 +47,13 @@ const SERVICE_TEXT = ['name', 'description', 'area', 'howToReach', 'responseDela
  * answers: `pageOf` turns it into the page.
  */
 const PAGE_FORMS: readonly PageForm[] = [
+  { action: '/connexion', labels: LOGIN_LABELS },
+  { action: '/connexion/code', labels: CODE_LABELS },
   { action: '/deconnexion', page: null },
+  { action: '/mot-de-passe-oublie', labels: PASSWORD_LABELS },
+  { action: `${PASSWORD_PATH_PREFIX}:token`, labels: PASSWORD_LABELS },
   // A person's file and what is done from it.
+  { action: '/personnes', labels: SEARCH_LABELS },
   { action: '/personnes/nouvelle', labels: INTAKE_LABELS, text: PERSON_TEXT },
   {
     action: '/personnes/:id/modifier',
@@ -69,11 +79,19 @@ const PAGE_FORMS: readonly PageForm[] = [
     labels: { code: 'Droit', ...PERSON_RIGHT_LABELS },
     text: ['monthlyAmount', 'note'],
   },
-  { action: '/personnes/:id/cloturer', page: '/personnes/:id/modifier' },
+  { action: '/personnes/:id/cloturer', page: '/personnes/:id/modifier', labels: CLOSE_LABELS },
   { action: '/personnes/:id/rouvrir', page: '/personnes/:id/modifier' },
   { action: '/personnes/:id/courrier', labels: LETTER_LABELS, text: ['place', 'phone', 'hours'] },
-  { action: '/personnes/:id/fusion/recherche', page: '/personnes/:id/fusion' },
-  { action: '/personnes/:id/consentements', page: '/personnes/:id/orientations' },
+  {
+    action: '/personnes/:id/fusion/recherche',
+    page: '/personnes/:id/fusion',
+    labels: PERSON_SEARCH_LABELS,
+  },
+  {
+    action: '/personnes/:id/consentements',
+    page: '/personnes/:id/orientations',
+    labels: CONSENT_LABELS,
+  },
   {
     action: '/personnes/:id/orientations',
     labels: REFERRAL_LABELS,
@@ -91,14 +109,22 @@ const PAGE_FORMS: readonly PageForm[] = [
     labels: REPORT_FIELD_LABELS,
     text: ['location', 'who', 'concern'],
   },
-  { action: '/signaler/:slug', labels: REPORT_FIELD_LABELS },
+  {
+    action: '/signaler/:slug',
+    labels: REPORT_FIELD_LABELS,
+    text: ['location', 'who', 'concern', 'reporterContact'],
+  },
   {
     action: '/signalements/:id/tri',
     page: '/signalements/:id',
     labels: TRIAGE_FIELD_LABELS,
     text: ['reason'],
   },
-  { action: '/signalements/:id/recherche', page: '/signalements/:id' },
+  {
+    action: '/signalements/:id/recherche',
+    page: '/signalements/:id',
+    labels: PERSON_SEARCH_LABELS,
+  },
   { action: '/equipe/confier', page: null },
   { action: '/equipe/confier-tout', page: '/' },
   { action: '/notifications/tout-lu', page: '/notifications' },
@@ -107,9 +133,9 @@ const PAGE_FORMS: readonly PageForm[] = [
   { action: TOKENS_PATH, labels: TOKEN_LABELS, text: ['name'] },
   { action: `${TOKENS_PATH}/:id/revocation`, page: TOKENS_PATH },
   { action: `${ENROL_PATH}/activation`, page: ENROL_PATH },
-  { action: `${ENROL_PATH}/confirmation`, page: ENROL_PATH },
-  { action: `${ENROL_PATH}/codes-de-secours`, page: ENROL_PATH },
-  { action: `${ENROL_PATH}/desactivation`, page: ENROL_PATH },
+  { action: `${ENROL_PATH}/confirmation`, page: ENROL_PATH, labels: CODE_LABELS },
+  { action: `${ENROL_PATH}/codes-de-secours`, page: ENROL_PATH, labels: CODE_LABELS },
+  { action: `${ENROL_PATH}/desactivation`, page: ENROL_PATH, labels: CODE_LABELS },
   // Administration.
   { action: '/admin/utilisateurs', labels: USER_LABELS, text: ['email', 'name'] },
   { action: '/admin/utilisateurs/:id', labels: USER_LABELS, text: ['email', 'name'] },

@@ -97,15 +97,27 @@ const CODE_TEXTS: Record<string, { title: string; message: string }> = {
   },
 };
 
-/** A control character refused, naming where it was: a form field or a parameter of the address. */
-function controlCharacterText(err: ControlCharacterError) {
+/**
+ * A control character refused, naming where it was: a form field by the label its form shows
+ * it under (`kept`, what was typed, shown back above), or a parameter of the address.
+ */
+function controlCharacterText(
+  err: ControlCharacterError,
+  label: string | null,
+  shownBack: boolean,
+) {
   const where =
-    err.where === 'body'
-      ? `Le champ « ${err.field} »`
-      : `Le paramètre « ${err.field} » de l’adresse`;
+    err.where !== 'body'
+      ? `Le paramètre « ${err.field} » de l’adresse`
+      : label
+        ? `Le champ « ${label} »`
+        : 'Un champ du formulaire';
+  const next = shownBack
+    ? 'Rien n’a été enregistré ; ce que vous aviez saisi est repris ci-dessus, sans ce caractère.'
+    : 'Rien n’a été enregistré : revenez à la page précédente, retapez ce champ et recommencez.';
   return {
     title: 'Caractère invisible refusé',
-    message: `${where} contient un caractère invisible (un caractère de contrôle, souvent venu d’un copier-coller). Rien n’a été enregistré : revenez à la page précédente, retapez ce champ et recommencez.`,
+    message: `${where} contient un caractère invisible (un caractère de contrôle, souvent venu d’un copier-coller). ${next}`,
   };
 }
 
@@ -199,12 +211,21 @@ export function htmlErrorHandler(
     });
   };
 
-  /** Keeps what was typed in this request's form for its page, when it was sent from here. */
-  function keep(req: Request, page: string | null, reason: KeptForm['reason']): boolean {
-    if (!page || !sentFromHere(req, publicOrigin)) return false;
-    const kept = keptForm(req, page, reason, formFields(req.path));
-    if (kept) req.session.keptForm = kept;
-    return kept !== null;
+  /** What was typed in this request's form, kept for its page, when it was sent from here. */
+  function typed(
+    req: Request,
+    page: string | null,
+    reason: KeptForm['reason'],
+    invalid?: string,
+  ): KeptForm | null {
+    if (!page || !sentFromHere(req, publicOrigin)) return null;
+    return keptForm(req, page, reason, formFields(req.path), invalid);
+  }
+
+  /** Puts the form kept in the session, for its page to give back, then redirects. */
+  function keepAndRedirect(req: Request, res: Response, kept: KeptForm, to: string) {
+    req.session.keptForm = kept;
+    return saveAndRedirect(req, res, to);
   }
 
   async function renderError(err: unknown, req: Request, res: Response): Promise<void> {
@@ -220,7 +241,8 @@ export function htmlErrorHandler(
       const page = formPage(req, publicOrigin);
       const back = page && page !== '/' ? `&retour=${encodeURIComponent(page)}` : '';
       const to = `/connexion?session=expiree${back}`;
-      if (keep(req, page, 'session')) return saveAndRedirect(req, res, to);
+      const kept = typed(req, page, 'session');
+      if (kept) return keepAndRedirect(req, res, kept, to);
       return res.redirect(303, to);
     }
 
@@ -228,8 +250,22 @@ export function htmlErrorHandler(
     // A token of another session (a login since, in another tab): the form's page, up to date
     // and with a fresh token, gives back what was typed.
     if (isCsrf && req.method === 'POST') {
-      const page = formPage(req, publicOrigin);
-      if (page && keep(req, page, 'token')) return saveAndRedirect(req, res, page);
+      const kept = typed(req, formPage(req, publicOrigin), 'token');
+      if (kept) return keepAndRedirect(req, res, kept, kept.page);
+    }
+    // A control character in a form (pasted from a word processor): the form's page gives back
+    // what was typed without it, the field's mistake said next to it. Without a signed-in
+    // session to carry it (the public report form makes none), this page shows it instead.
+    let shownBack: KeptForm | null = null;
+    let label: string | null = null;
+    if (err instanceof ControlCharacterError && err.where === 'body') {
+      const field = err.field.split('.')[0];
+      label = formFields(req.path).labels[field] ?? null;
+      shownBack =
+        req.method === 'POST'
+          ? typed(req, formPage(req, publicOrigin), 'control_character', field)
+          : null;
+      if (shownBack && req.user) return keepAndRedirect(req, res, shownBack, shownBack.page);
     }
     const { status, body } = isCsrf
       ? { status: 403, body: { error: { code: 'csrf', message: '', requestId: undefined } } }
@@ -242,7 +278,7 @@ export function htmlErrorHandler(
     }
     const text =
       err instanceof ControlCharacterError
-        ? controlCharacterText(err)
+        ? controlCharacterText(err, label, shownBack !== null)
         : (CODE_TEXTS[body.error.code] ?? TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400]);
 
     let ctx: PageContext;
@@ -253,6 +289,7 @@ export function htmlErrorHandler(
     } catch {
       ctx = { actor: req.user ?? null, csrfToken: '', unread: 0, flash: null, staff: false };
     }
+    ctx.kept = shownBack;
     const requestId = status >= 500 ? (body.error.requestId ?? String(req.id)) : undefined;
     sendPage(
       res,

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { withoutControlCharacters } from '../lib/validate';
 import type { FormState } from './views/components';
 import type { PageContext } from './views/layout';
 
@@ -14,14 +15,21 @@ export interface KeptForm {
   action: string;
   /** The page the form is on, where it is given back. */
   page: string;
-  /** Why it was refused: the session had ended, or the form's token was another session's. */
-  reason: 'session' | 'token';
+  /**
+   * Why it was refused: the session had ended, the form's token was another session's, or a
+   * field held a control character (`invalid`, which the values no longer hold).
+   */
+  reason: 'session' | 'token' | 'control_character';
   /** When it was kept (ms since the epoch, as the session's own times). */
   at: number;
   /** Every posted text, by field: never the form's token, nor a password, code or secret. */
   values: Record<string, string>;
   /** The fields where text was typed, with their labels: what the page shows read-only. */
   text: [name: string, label: string][];
+  /** The field that held a control character, with its label when the form has one. */
+  invalid?: [name: string, label: string | null];
+  /** A message by field, shown next to it when the page fills its form again. */
+  errors?: Record<string, string>;
   /** Set on the page's copy when the page filled its form again: that form's anchor. */
   restoredAt?: string;
 }
@@ -34,15 +42,21 @@ const KEPT_MAX_FIELDS = 100;
 /** A kept form is given back within the idle timeout of the session it was kept in. */
 const KEPT_FOR_MS = 30 * 60 * 1000;
 
+/** What a field that held a control character says, next to it, once the character is gone. */
+export const CONTROL_CHARACTER_REMOVED =
+  'Ce champ contenait un caractère invisible (souvent venu d’un copier-coller), retiré ici : vérifiez le texte';
+
 /**
  * The form of this request as kept for `page`, or null when nothing was typed in its text fields
- * (`text`, with their `labels`), or when it is larger than a session should hold.
+ * (`text`, with their `labels`), or when it is larger than a session should hold. A form refused
+ * for a control character in `invalid` is kept without any control character, the field said.
  */
 export function keptForm(
   req: Request,
   page: string,
   reason: KeptForm['reason'],
   fields: { labels: Readonly<Record<string, string>>; text: readonly string[] },
+  invalid?: string,
 ): KeptForm | null {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const values: Record<string, string> = {};
@@ -60,13 +74,20 @@ export function keptForm(
     size += name.length + value.length;
     if (size > KEPT_MAX_CHARS || Object.keys(values).length >= KEPT_MAX_FIELDS) return null;
     // A textarea's CRLF as the forms read it (formValues).
-    values[name] = value.replace(/\r\n/g, '\n');
+    const text = value.replace(/\r\n/g, '\n');
+    values[name] = invalid === undefined ? text : withoutControlCharacters(text);
   }
   const text = fields.text
     .filter((name) => values[name]?.trim())
     .map((name): [string, string] => [name, fields.labels[name] ?? name]);
   if (text.length === 0) return null;
-  return { action: req.path, page, reason, at: Date.now(), values, text };
+  const kept: KeptForm = { action: req.path, page, reason, at: Date.now(), values, text };
+  if (invalid === undefined) return kept;
+  return {
+    ...kept,
+    invalid: [invalid, fields.labels[invalid] ?? null],
+    errors: { [invalid]: CONTROL_CHARACTER_REMOVED },
+  };
 }
 
 /**
@@ -92,5 +113,5 @@ export function restoredForm(
   const kept = ctx.kept;
   if (!kept || kept.action !== action) return undefined;
   kept.restoredAt = anchor;
-  return { values: kept.values, errors: {} };
+  return { values: kept.values, errors: kept.errors ?? {} };
 }

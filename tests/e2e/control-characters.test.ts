@@ -2,7 +2,7 @@ import request from 'supertest';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createPartner, createTeam } from '../setup/factories';
-import { csrfOf } from './html';
+import { csrfOf, textareaValue } from './html';
 
 type Agent = ReturnType<typeof request.agent>;
 
@@ -17,9 +17,20 @@ async function postForm(agent: Agent, from: string, action: string, fields: obje
 
 const FRENCH = /caractère invisible/;
 
+/** The labels the partner forms show their fields under. */
+const PARTNER_FIELD_LABELS: Record<string, string> = {
+  name: 'Nom',
+  area: 'Zone d’intervention',
+  howToReach: 'Comment le joindre',
+  serviceName: 'Premier service',
+  description: 'Présentation',
+};
+
 /**
  * Control characters (NUL and the like) in any form field, query or body: a 400 naming the
- * field, on the pages (in French) as on the API, never a 500 and nothing written.
+ * field, on the pages (in French, by the label the form shows it under) as on the API, never a
+ * 500 and nothing written. A form sent from its page comes back there, what was typed kept
+ * without the character and the mistake next to its field.
  */
 describe('control characters in forms, queries and bodies', () => {
   let ctx: TestContext;
@@ -54,7 +65,7 @@ describe('control characters in forms, queries and bodies', () => {
     ['name', '\u0007'],
     ['description', '\u001b[31m'],
   ])(
-    'when the admin partner creation form gets %j with a control character, then a 400 page in French naming the field and no partner',
+    'when the admin partner creation form gets %j with a control character, then a 400 page in French naming the field by its label and no partner',
     async (field, bad) => {
       const before = await partners();
       const res = await postForm(admin, '/admin/partenaires', '/admin/partenaires', {
@@ -64,7 +75,8 @@ describe('control characters in forms, queries and bodies', () => {
       expect(res.status).toBe(400);
       expect(res.type).toBe('text/html');
       expect(res.text).toMatch(FRENCH);
-      expect(res.text).toContain(`« ${field} »`);
+      expect(res.text).toContain(`Le champ « ${PARTNER_FIELD_LABELS[field]} »`);
+      expect(res.text).not.toContain(`« ${field} »`);
       expect(await partners()).toBe(before);
     },
   );
@@ -86,20 +98,104 @@ describe('control characters in forms, queries and bodies', () => {
     );
     expect(service.status).toBe(400);
     expect(service.text).toMatch(FRENCH);
-    expect(service.text).toContain('« area »');
+    expect(service.text).toContain('« Zone d’intervention »');
   });
 
-  it('when the intake form gets a control character, then a 400 page naming it and no person', async () => {
+  it('when the intake form gets a control character, then a 400 page naming it by its label and no person', async () => {
     const res = await postForm(worker, '/personnes/nouvelle', '/personnes/nouvelle', {
       alias: 'Homme\u0008 au banc',
       source: 'outreach',
     });
     expect(res.status).toBe(400);
     expect(res.text).toMatch(FRENCH);
-    expect(res.text).toContain('« alias »');
+    expect(res.text).toContain('« Surnom ou description »');
+    expect(res.text).not.toContain('« alias »');
     expect(await testKnex()('persons').where({ structure_id: team.structure.id }).first()).toBe(
       undefined,
     );
+  });
+
+  describe('a form sent from its page', () => {
+    let personId: string;
+    beforeAll(async () => {
+      personId = (await worker.post('/api/persons').send({ alias: 'Gare', source: 'outreach' }))
+        .body.id;
+    });
+
+    const contact = {
+      channel: 'street',
+      outcome: 'reached',
+      occurredAt: '2026-11-20T10:00',
+      summary: 'Rencontré au parvis',
+    };
+
+    it('when a contact pasted from a word processor holds U+000B in its private note, then the file comes back with what was typed, the character removed and the mistake next to the note; nothing saved', async () => {
+      const file = `/personnes/${personId}`;
+      const page = await worker.get(file);
+      const res = await worker
+        .post(`${file}/contacts`)
+        .set('Referer', `${ctx.config.publicUrl}${file}`)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), ...contact, privateNote: 'Ligne un\u000bligne deux' });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(file);
+      const back = await worker.get(file);
+      expect(back.text).toContain(
+        'Le champ « Note privée » contenait un caractère invisible (souvent venu d’un copier-coller), retiré de ce que vous aviez saisi : rien n’a été enregistré.',
+      );
+      expect(back.text).not.toContain('privateNote »');
+      expect(textareaValue(back.text, 'contact-privateNote')).toBe('Ligne unligne deux');
+      expect(textareaValue(back.text, 'contact-summary')).toBe('Rencontré au parvis');
+      expect(back.text).toContain(
+        '<p id="contact-privateNote-error" class="fr-error-text">Ce champ contenait un caractère invisible',
+      );
+      expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(0);
+      // Checked and sent again, it is saved.
+      const saved = await worker
+        .post(`${file}/contacts`)
+        .type('form')
+        .send({ _csrf: csrfOf(back.text), ...contact, privateNote: 'Ligne un ligne deux' });
+      expect(saved.status).toBe(303);
+      expect(await testKnex()('contacts').where({ person_id: personId })).toHaveLength(1);
+    });
+
+    it('when the next follow-up’s title holds a control character in a form not shown to come from this app, then the 400 page names the field by its label', async () => {
+      const file = `/personnes/${personId}`;
+      const res = await postForm(worker, file, `${file}/contacts`, {
+        ...contact,
+        nextFollowUpTitle: 'Rappeler\u000b',
+      });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Le champ « Intitulé du prochain suivi »');
+      expect(res.text).not.toContain('nextFollowUpTitle');
+    });
+
+    it('when an admin form whose page cannot fill itself again holds one, then its page shows what was typed, read-only, without the character', async () => {
+      const page = await admin.get('/admin/partenaires');
+      const res = await admin
+        .post('/admin/partenaires')
+        .set('Referer', `${ctx.config.publicUrl}/admin/partenaires`)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), ...newPartner, description: 'Colis\u0007 le mardi' });
+      expect(res.headers.location).toBe('/admin/partenaires');
+      const back = await admin.get('/admin/partenaires');
+      expect(back.text).toContain('Le champ « Présentation » contenait un caractère invisible');
+      expect(textareaValue(back.text, 'saisie-conservee-description')).toBe('Colis le mardi');
+      expect(textareaValue(back.text, 'saisie-conservee-name')).toBe('Secours');
+    });
+
+    it('when the public report form holds one, then the 400 page names the field and shows what was typed without it, making no session', async () => {
+      const res = await request(ctx.app)
+        .post(`/signaler/${team.structure.slug}`)
+        .set('Origin', new URL(ctx.config.publicUrl).origin)
+        .type('form')
+        .send({ location: 'Parvis de la gare', who: 'Un homme âgé', concern: 'Il a froid\u0008' });
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('Le champ « Qu’est-ce qui vous inquiète ? » contient');
+      expect(textareaValue(res.text, 'saisie-conservee-concern')).toBe('Il a froid');
+      expect(textareaValue(res.text, 'saisie-conservee-location')).toBe('Parvis de la gare');
+      expect(res.headers['set-cookie']).toBeUndefined();
+    });
   });
 
   it('when a multi-line field has tabs and new lines, then they are kept (they are not control characters here)', async () => {

@@ -1,4 +1,4 @@
-import { pageOf } from '../../server/web/form-pages';
+import { formFields, pageOf } from '../../server/web/form-pages';
 import { createTestContext, type TestContext } from '../setup/context';
 import { walkRoutes } from '../setup/routes';
 
@@ -65,6 +65,21 @@ describe('the page of a form', () => {
         .map(({ action, page }) => `${action} → ${page}`);
       expect(without).toEqual([]);
       expect(posts).toEqual(expect.arrayContaining(saidByTheForm));
+    });
+
+    it('when a form takes typed text, then each of those fields has the label its form shows', () => {
+      const posts = walkRoutes(ctx.app)
+        .filter((r) => r.method === 'POST' && !r.path.startsWith('/api'))
+        .map((r) => r.path.replace(/:[A-Za-z]+/g, 'x1'));
+      const unlabelled = posts.flatMap((action) => {
+        const { labels, text } = formFields(action);
+        return text.filter((name) => !labels[name]).map((name) => `${action} ${name}`);
+      });
+      expect(unlabelled).toEqual([]);
+      expect(formFields(`/personnes/${ID}/contacts`).labels.privateNote).toBe('Note privée');
+      expect(formFields(`/personnes/${ID}/contacts`).labels.nextFollowUpTitle).toBe(
+        'Intitulé du prochain suivi',
+      );
     });
   });
 });

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { ValidationError } from '../../server/lib/errors';
-import { findControlCharacter, paging, parseInput } from '../../server/lib/validate';
+import {
+  findControlCharacter,
+  hasControlCharacter,
+  paging,
+  parseInput,
+  withoutControlCharacters,
+} from '../../server/lib/validate';
 
 describe('parseInput', () => {
   const schema = z
@@ -65,5 +71,15 @@ describe('parseInput', () => {
     expect(parseInput(q, {}, 'query')).toEqual({ page: 1, pageSize: 20 });
     expect(() => parseInput(q, { page: '1000000000000000000' }, 'query')).toThrow(ValidationError);
     expect(() => parseInput(q, { pageSize: '101' }, 'query')).toThrow(ValidationError);
+  });
+});
+
+describe('withoutControlCharacters', () => {
+  it('when a text pasted from a word processor holds control characters, then exactly those go and tabs and line breaks stay', () => {
+    const pasted = 'Ligne\u000bune\u0000\u0007\u001b\u007f\u0085\tdeux\r\ntrois é ’';
+    const cleaned = withoutControlCharacters(pasted);
+    expect(cleaned).toBe('Ligneune\tdeux\r\ntrois é ’');
+    expect(hasControlCharacter(cleaned)).toBe(false);
+    expect(hasControlCharacter(pasted)).toBe(true);
   });
 });

@@ -10,6 +10,9 @@ import { Csrf, Section, StaleAlert } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 import { StatusBadge } from '../views/persons-page';
 
+/** The label of the search for a file to pick (a merge's other file, a report's file). */
+export const PERSON_SEARCH_LABELS = { q: 'Nom, prénom, surnom ou lieu' };
+
 /** Why a known file was offered, as the page says it. */
 export function reasonText(r: DuplicateReason, c: Person): string {
   switch (r.field) {
@@ -108,7 +111,7 @@ export function PersonSearch({
         <Csrf token={csrfToken} />
         <div class={`fr-input-group${search?.error ? ' fr-input-group--error' : ''}`}>
           <label class="fr-label" for="q">
-            Nom, prénom, surnom ou lieu
+            {PERSON_SEARCH_LABELS.q}
             <span class="fr-hint-text">Les accents et fautes de frappe sont tolérés</span>
           </label>
           <input

@@ -41,7 +41,7 @@ export const EDIT_LABELS: Record<string, string> = {
   situation: 'Situation',
 };
 
-const CLOSE_LABELS: Record<string, string> = { closedReason: 'Motif de clôture' };
+export const CLOSE_LABELS: Record<string, string> = { closedReason: 'Motif de clôture' };
 
 /** The fields whose saved value changed under the user, with the saved value as shown. */
 export type Conflict = Record<string, string>;

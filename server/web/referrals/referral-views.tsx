@@ -505,7 +505,7 @@ function UpdateRightLink({ r }: { r: Referral }) {
   );
 }
 
-const CONSENT_LABELS = {
+export const CONSENT_LABELS = {
   partnerId: 'Partenaire',
   method: 'Recueilli',
   givenAt: 'Le',

@@ -266,10 +266,12 @@ function FlashMessage({ flash, csrfToken }: { flash: Flash | null; csrfToken: st
   );
 }
 
-const KEPT_REASONS: Record<KeptForm['reason'], string> = {
-  session: 'Votre session avait expiré',
-  token:
+const KEPT_REASONS: Record<KeptForm['reason'], (kept: KeptForm) => string> = {
+  session: () => 'Votre session avait expiré',
+  token: () =>
     'Ce formulaire venait d’une session précédente (une nouvelle connexion a eu lieu entre-temps, peut-être dans un autre onglet)',
+  control_character: ({ invalid }) =>
+    `${invalid?.[1] ? `Le champ « ${invalid[1]} »` : 'Un champ du formulaire'} contenait un caractère invisible (souvent venu d’un copier-coller), retiré de ce que vous aviez saisi`,
 };
 
 /**
@@ -278,7 +280,7 @@ const KEPT_REASONS: Record<KeptForm['reason'], string> = {
  * copy into it.
  */
 function KeptFormNotice({ kept }: { kept: KeptForm }) {
-  const why = `${KEPT_REASONS[kept.reason]} : rien n’a été enregistré.`;
+  const why = `${KEPT_REASONS[kept.reason](kept)} : rien n’a été enregistré.`;
   return (
     <div class="fr-alert fr-alert--warning fr-mb-3w" role="alert">
       <p class="fr-alert__title">Votre saisie a été conservée</p>

@@ -1,7 +1,7 @@
 import { Csrf, ErrorSummary, TextField, type FormState } from './components';
 import { Layout, type PageContext } from './layout';
 
-const LOGIN_LABELS = { email: 'Adresse électronique', password: 'Mot de passe' };
+export const LOGIN_LABELS = { email: 'Adresse électronique', password: 'Mot de passe' };
 
 export function LoginPage({
   ctx,

@@ -29,7 +29,7 @@ interface PersonFilters {
   page: number;
 }
 
-const SEARCH_LABELS: Record<string, string> = {
+export const SEARCH_LABELS: Record<string, string> = {
   q: 'Rechercher',
   statut: 'Statut du parcours',
   quartier: 'Quartier',

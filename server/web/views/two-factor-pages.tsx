@@ -5,7 +5,7 @@ import { Csrf, ErrorSummary, Section, TextField, type FormState } from './compon
 import { Layout, type PageContext } from './layout';
 
 export const ENROL_PATH = ENROL_PAGE;
-const CODE_LABELS = { code: 'Code à 6 chiffres ou code de secours' };
+export const CODE_LABELS = { code: 'Code à 6 chiffres ou code de secours' };
 
 function CodeField({ form, idPrefix }: { form: FormState; idPrefix: string }) {
   return (

@@ -36,6 +36,12 @@ export interface KeptForm {
 
 /** Fields never kept, whatever the form: the token, and anything secret. */
 const NEVER_KEPT = /^_csrf$|pass|secret|token|totp/i;
+/**
+ * Fields kept only while the author is known (a refused token, a control character): a form of
+ * an ended session is given to whoever signs in next on that browser, and a private note is
+ * for its author's eyes only (a colleague signing in on a shared phone would see the draft).
+ */
+const AUTHOR_ONLY = /^privateNote$/;
 /** Bounds on what a session holds: well above any form's own limits (a contact: 2 × 10 000). */
 export const KEPT_MAX_CHARS = 40_000;
 const KEPT_MAX_FIELDS = 100;
@@ -63,6 +69,7 @@ export function keptForm(
   let size = 0;
   for (const [name, raw] of Object.entries(body)) {
     if (NEVER_KEPT.test(name)) continue;
+    if (reason === 'session' && AUTHOR_ONLY.test(name)) continue;
     // Boxes ticked under one name come as a list: kept as the pages show them, comma-separated.
     const value =
       typeof raw === 'string'

@@ -71,6 +71,22 @@ describe('forms kept when the session ended, given back filled by their page', (
     return { agent, shown, back };
   }
 
+  it('when a contact with a private note is sent after the session ended, then its summary comes back but not the private note: whoever signs in next on that browser may not be its author', async () => {
+    const { back } = await typedThenExpired(
+      `/personnes/${personId}`,
+      `/personnes/${personId}/contacts`,
+      {
+        channel: 'phone',
+        outcome: 'reached',
+        occurredAt: '2026-11-20T10:00',
+        summary: 'Rendez-vous pris à la CAF',
+        privateNote: 'Semble inquiet pour son fils',
+      },
+    );
+    expect(textareaValue(back.text, 'contact-summary')).toBe('Rendez-vous pris à la CAF');
+    expect(back.text).not.toContain('Semble inquiet pour son fils');
+  });
+
   it('when a follow-up is planned from the file, then the file’s plan form comes back filled', async () => {
     const { back } = await typedThenExpired(
       `/personnes/${personId}`,

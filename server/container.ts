@@ -97,6 +97,8 @@ import {
 } from './features/retention/retention-service';
 import { createRetentionRepository } from './features/retention/retention-repository';
 import { createLetterService, type LetterService } from './features/letters/letter-service';
+import { createIdempotencyRepository } from './features/idempotency/idempotency-repository';
+import { createIdempotencyService } from './features/idempotency/idempotency-service';
 import { createAuditService, type AuditService } from './features/audit/audit-service';
 import {
   createPersonExportService,
@@ -259,6 +261,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const audit = createAuditTrail(auditRows, { boundMs: databaseAnswerBoundMs(config) });
   const structureRuns = createStructureRuns(deadlines);
   const uow = createUnitOfWork(knex, createOutbox(outboxIn, relay));
+  const idempotency = createIdempotencyService({ clock, keys: createIdempotencyRepository() });
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX, clock });
 
@@ -298,6 +301,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   // is confirmed.
   const partners = createPartnerDirectory({
     audit,
+    idempotency,
     knex,
     uow,
     clock,
@@ -312,10 +316,17 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     sentEmails,
     publicUrl: config.publicUrl,
   });
-  const teams = createTeamService({ audit, knex, uow, teams: createTeamRepository() });
+  const teams = createTeamService({
+    audit,
+    knex,
+    uow,
+    teams: createTeamRepository(),
+    idempotency,
+  });
   const userRepo = createUserRepository();
   const users = createUserService({
     audit,
+    idempotency,
     knex,
     uow,
     clock,
@@ -343,6 +354,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const districts = createDistrictService({
     audit,
+    idempotency,
     knex,
     uow,
     districts: createDistrictRepository(),
@@ -350,6 +362,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const personService = createPersonService({
     audit,
+    idempotency,
     knex,
     uow,
     persons,
@@ -360,6 +373,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const rights = createRightService({
     audit,
+    idempotency,
     knex,
     uow,
     rights: createRightRepository(cipher),
@@ -368,6 +382,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const followUps = createFollowUpService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -380,6 +395,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const contactService = createContactService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -391,6 +407,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   // Built before the referral service it calls back on a revocation (called only later).
   const consents = createConsentService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -402,6 +419,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const referrals = createReferralService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -595,6 +613,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
       letters: createLetterService({
         audit,
+        idempotency,
         uow,
         clock,
         persons: personService,
@@ -603,6 +622,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
       retention: createRetentionService({
         audit,
+        idempotency,
         knex,
         uow,
         clock,
@@ -617,6 +637,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       preferences: createUserPreferenceService({ knex, users: userRepo }),
       reports: createReportService({
         audit,
+        idempotency,
         knex,
         uow,
         reports: reportRepo,

@@ -19,6 +19,7 @@ import { personRightHref } from '../rights/right-views';
 import {
   CheckboxGroup,
   Csrf,
+  OnceKey,
   emptyForm,
   ErrorSummary,
   Pagination,
@@ -592,6 +593,7 @@ export function PersonReferralsPage({
             <ErrorSummary form={consentForm} labels={CONSENT_LABELS} idPrefix="consent-" />
             <form method="post" action={`/personnes/${personId}/consentements`}>
               <Csrf token={ctx.csrfToken} />
+              <OnceKey />
               <SelectField
                 form={consentForm}
                 idPrefix="consent-"
@@ -652,6 +654,7 @@ export function PersonReferralsPage({
             <ErrorSummary form={referralForm} labels={REFERRAL_LABELS} idPrefix="referral-" />
             <form method="post" action={`/personnes/${personId}/orientations`}>
               <Csrf token={ctx.csrfToken} />
+              <OnceKey />
               <SelectField
                 form={referralForm}
                 idPrefix="referral-"

@@ -11,6 +11,7 @@ import { formatDate, formatDateTime, personLabel, plural } from '../format';
 import { CandidateFacts, reasonText } from '../persons/duplicate-views';
 import {
   Csrf,
+  OnceKey,
   ErrorSummary,
   StaleAlert,
   Pagination,
@@ -136,7 +137,8 @@ export function PublicReportPage({
           ) : null}
           <ErrorSummary form={form} labels={REPORT_FIELD_LABELS} />
           <DataNotice structure={structure} />
-          <form method="post" action={`/signaler/${structure.slug}`} novalidate>
+          {/* No account to hold a one-time key: the button is only disabled once sent. */}
+          <form method="post" action={`/signaler/${structure.slug}`} novalidate data-submit-once>
             <ReportFields form={form} />
             <TextField
               form={form}
@@ -435,6 +437,7 @@ export function PartnerReportSection({
       <ErrorSummary form={form} labels={REPORT_FIELD_LABELS} />
       <form method="post" action="/orientations/signaler" novalidate>
         <Csrf token={ctx.csrfToken} />
+        <OnceKey />
         <ReportFields form={form} />
         <button type="submit" class="fr-btn">
           Envoyer le signalement

@@ -97,6 +97,8 @@ import {
 } from './features/retention/retention-service';
 import { createRetentionRepository } from './features/retention/retention-repository';
 import { createLetterService, type LetterService } from './features/letters/letter-service';
+import { createIdempotencyRepository } from './features/idempotency/idempotency-repository';
+import { createIdempotencyService } from './features/idempotency/idempotency-service';
 import { createAuditService, type AuditService } from './features/audit/audit-service';
 import {
   createPersonExportService,
@@ -259,6 +261,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   const audit = createAuditTrail(auditRows, { boundMs: databaseAnswerBoundMs(config) });
   const structureRuns = createStructureRuns(deadlines);
   const uow = createUnitOfWork(knex, createOutbox(outboxIn, relay));
+  const idempotency = createIdempotencyService({ clock, keys: createIdempotencyRepository() });
   const cipher = createCipher(config.ENCRYPTION_KEY);
   const throttle = createLoginThrottle(redis, { keyPrefix: config.QUEUE_PREFIX, clock });
 
@@ -284,6 +287,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const retention = createRetentionService({
     audit,
+    idempotency,
     knex,
     uow,
     clock,
@@ -311,6 +315,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   // is confirmed.
   const partners = createPartnerDirectory({
     audit,
+    idempotency,
     knex,
     uow,
     clock,
@@ -325,10 +330,17 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     sentEmails,
     publicUrl: config.publicUrl,
   });
-  const teams = createTeamService({ audit, knex, uow, teams: createTeamRepository() });
+  const teams = createTeamService({
+    audit,
+    knex,
+    uow,
+    teams: createTeamRepository(),
+    idempotency,
+  });
   const userRepo = createUserRepository();
   const users = createUserService({
     audit,
+    idempotency,
     knex,
     uow,
     clock,
@@ -356,6 +368,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const districts = createDistrictService({
     audit,
+    idempotency,
     knex,
     uow,
     districts: createDistrictRepository(),
@@ -363,6 +376,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const personService = createPersonService({
     audit,
+    idempotency,
     knex,
     uow,
     persons,
@@ -373,6 +387,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const rights = createRightService({
     audit,
+    idempotency,
     knex,
     uow,
     rights: createRightRepository(cipher),
@@ -381,6 +396,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const followUps = createFollowUpService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -393,6 +409,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const contactService = createContactService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -404,6 +421,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   // Built before the referral service it calls back on a revocation (called only later).
   const consents = createConsentService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -415,6 +433,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
   });
   const referrals = createReferralService({
     audit,
+    idempotency,
     knex,
     uow,
     persons: personService,
@@ -609,6 +628,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       }),
       letters: createLetterService({
         audit,
+        idempotency,
         uow,
         clock,
         persons: personService,
@@ -621,6 +641,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       preferences: createUserPreferenceService({ knex, users: userRepo }),
       reports: createReportService({
         audit,
+        idempotency,
         knex,
         uow,
         reports: reportRepo,

@@ -17,6 +17,8 @@ import { createAuditTrail } from '../features/audit/audit-trail';
 import { createAuditRepository } from '../features/audit/audit-repository';
 import { createSettingsService } from '../features/settings/settings-service';
 import { createRetentionRepository } from '../features/retention/retention-repository';
+import { createIdempotencyRepository } from '../features/idempotency/idempotency-repository';
+import { createIdempotencyService } from '../features/idempotency/idempotency-service';
 import {
   createRetentionService,
   type RetentionReport,
@@ -189,6 +191,10 @@ export async function runRetention(
     audit,
     structureRuns: createStructureRuns(deadlines),
     outboxIn,
+    idempotency: createIdempotencyService({
+      clock: systemClock,
+      keys: createIdempotencyRepository(),
+    }),
   });
   return retention.runAll(opts);
 }

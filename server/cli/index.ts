@@ -219,7 +219,8 @@ const COMMANDS: Record<string, Command> = {
             `right notes ${sum('rightNotes')}, referrals ${sum('referrals')} (${sum('openReferrals')} open ${verb} cancelled), referral events ${sum('referralEvents')}, reports ${sum('reports')}, ` +
             `notifications ${sum('notifications')}); ${r.dismissedReports.length} dismissed report(s) ${verb} cleared; ` +
             `${r.waitingReports.length} report(s) never triaged ${verb} dismissed and cleared; ` +
-            `${r.auditEventsPurged} audit event(s) ${verb} purged`,
+            `${r.auditEventsPurged} audit event(s) ${verb} purged; ` +
+            `${r.idempotencyKeysPurged} one-time key(s) of creations ${verb} removed`,
         );
         // The ids on stdout, one a line, for a script (or a second look before the real run).
         for (const p of r.persons) process.stdout.write(`${p.id}\n`);

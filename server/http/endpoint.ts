@@ -3,7 +3,11 @@ import { z } from 'zod';
 import { actorOf, type PolicyMiddleware } from '../auth/policies';
 import type { Actor } from '../auth/actor';
 import type { RequestContext } from '../features/audit/audit-trail';
-import { ForbiddenError } from '../lib/errors';
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  idempotencyKey,
+} from '../features/idempotency/idempotency-schemas';
+import { ForbiddenError, ValidationError } from '../lib/errors';
 import { documentEndpoint, type ErrorStatus, type NO_CONTENT } from '../lib/openapi';
 import { parseInput } from '../lib/validate';
 import { requestContext } from './request-context';
@@ -34,6 +38,12 @@ interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
   errors?: readonly ErrorStatus[];
   /** Whether a partner system's API token (Bearer) may call it; every other route refuses one. */
   tokens?: boolean;
+  /**
+   * A creation made once per `Idempotency-Key` header (`features/idempotency`): the key goes to
+   * the service in the request context; a repeat answers as the first did, and a key reused
+   * for another request is a 422 `idempotency_key_reused`.
+   */
+  idempotent?: boolean;
   handler: (input: {
     params: z.infer<P>;
     query: z.infer<Q>;
@@ -45,6 +55,29 @@ interface EndpointSpec<P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
     req: Request;
     res: Response;
   }) => Promise<unknown>;
+}
+
+/** The Idempotency-Key header as the OpenAPI document shows it. */
+const IDEMPOTENCY_HEADERS = z.object({
+  [IDEMPOTENCY_KEY_HEADER]: idempotencyKey.optional().meta({
+    description:
+      'A one-time key for this creation, new for each one (a UUID): a repeat of the request ' +
+      'with the same key creates nothing and answers as the first did (same status, the same ' +
+      'resource), also while the first is still in flight. Kept at least 24 hours. The same ' +
+      'key with another body is a 422 idempotency_key_reused.',
+  }),
+});
+
+/** The request's Idempotency-Key, if it sent one; a malformed one is a 400 naming the header. */
+function idempotencyKeyOf(req: Request): string | undefined {
+  const raw = req.get(IDEMPOTENCY_KEY_HEADER);
+  if (raw === undefined) return undefined;
+  const res = idempotencyKey.safeParse(raw);
+  if (res.success) return res.data;
+  const message = res.error.issues[0].message;
+  throw new ValidationError(`Invalid header: ${IDEMPOTENCY_KEY_HEADER}: ${message}`, [
+    { field: IDEMPOTENCY_KEY_HEADER, message },
+  ]);
 }
 
 /**
@@ -66,8 +99,9 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
     summary: spec.summary,
     response: spec.response,
     mediaType: spec.mediaType,
-    errors: spec.errors,
+    errors: spec.idempotent ? [...(spec.errors ?? []), 422] : spec.errors,
     tokens: spec.tokens,
+    headers: spec.idempotent ? IDEMPOTENCY_HEADERS : undefined,
   });
   router[spec.method](
     spec.path,
@@ -87,6 +121,7 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
       // Strict too: a route that declares no body takes none, rather than dropping fields a
       // client believed would count (a revocation "reason", say).
       const body = parseInput(spec.body ?? NOTHING, req.body ?? {}, 'body');
+      const key = spec.idempotent ? idempotencyKeyOf(req) : undefined;
       const result = await spec.handler({
         params: params as z.infer<P>,
         query: query as z.infer<Q>,
@@ -94,7 +129,8 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
         get actor() {
           return actorOf(req);
         },
-        ctx: requestContext(req),
+        ctx:
+          key === undefined ? requestContext(req) : { ...requestContext(req), idempotencyKey: key },
         req,
         res,
       });

@@ -32,6 +32,8 @@ export interface DocumentedEndpoint {
   errors?: readonly ErrorStatus[];
   /** Whether an API token (Bearer) may call it, besides the session. */
   tokens?: boolean;
+  /** The request headers it reads (the Idempotency-Key of a creation). */
+  headers?: z.ZodObject;
 }
 
 /** A list answer: `{ items, total, page, pageSize }`. */
@@ -117,7 +119,7 @@ const STATUS_TEXT: Record<ErrorStatus, string> = {
   404: 'Not found, or outside your scope',
   409: 'Conflict: code stale_version (details.current is the row now), anonymised, invalid_transition or conflict',
   413: 'The request body is over 100 kB (code payload_too_large)',
-  422: 'Business rule refused (e.g. no consent)',
+  422: 'Business rule refused (e.g. no consent; an Idempotency-Key sent before with another body: idempotency_key_reused)',
   429: 'Too many requests; Retry-After says when to try again',
   503: 'A dependency is unavailable (code dependency_unavailable or timeout)',
 };
@@ -226,6 +228,7 @@ export function buildOpenApiDocument(info: { version: string; serverUrl: string 
       request: {
         params: objectOrUndefined(e.params),
         query: objectOrUndefined(e.query),
+        headers: e.headers,
         // Required unless an empty body would do (every field optional): then it is taken as {}.
         body: e.body
           ? {

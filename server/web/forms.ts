@@ -212,9 +212,18 @@ export const ANONYMISED_TEXT =
   'Cette fiche a été anonymisée : elle ne peut plus être modifiée, rien n’a été enregistré.';
 
 /**
+ * What a page says of a creation form sent again with other values (422
+ * `idempotency_key_reused`: the browser's back button, a field changed, the form sent again).
+ * The form comes back with a new key, so sending it again makes the new one.
+ */
+export const RESENT_TEXT =
+  'Ce formulaire avait déjà été envoyé, avec d’autres valeurs : rien de plus n’a été enregistré. Vérifiez ce qui est saisi, puis envoyez-le à nouveau.';
+
+/**
  * A service's refusal shown back in its form, what was typed kept, with the status to answer:
- * invalid input next to the field it names (400), an anonymised file above the form (409).
- * Null for anything else, which is not the form's to show.
+ * invalid input next to the field it names (400), an anonymised file above the form (409), a
+ * creation form's key already used for other values above the form (422). Null for anything
+ * else, which is not the form's to show.
  */
 export function formRefusal(
   err: unknown,
@@ -223,6 +232,8 @@ export function formRefusal(
 ): { form: FormState; status: number } | null {
   if (hasCode(err, 'anonymised'))
     return { form: { values, errors: { _form: ANONYMISED_TEXT } }, status: 409 };
+  if (hasCode(err, 'idempotency_key_reused'))
+    return { form: { values, errors: { _form: RESENT_TEXT } }, status: 422 };
   const form = formFromServiceError(err, values, messages);
   return form ? { form, status: 400 } : null;
 }

@@ -2,8 +2,12 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { PERSON_ROLES } from '../auth/actor';
 import { hasRole } from '../auth/policies';
+import type { RequestContext } from '../features/audit/audit-trail';
+import { idempotencyKey } from '../features/idempotency/idempotency-schemas';
+import { requestContext } from '../http/request-context';
 import { NotFoundError } from '../lib/errors';
 import type { Page } from '../lib/validate';
+import { ONCE_KEY_FIELD } from './views/components';
 import type { Flash } from './views/layout';
 
 // The signed-in user, or a 401 that the HTML error handler turns into the login redirect.
@@ -16,6 +20,17 @@ export function idOf(req: Request, name = 'id'): string {
   const res = uuid.safeParse(req.params[name]);
   if (!res.success) throw new NotFoundError('Page');
   return res.data;
+}
+
+/**
+ * The request context of a creation form's post, with the form's one-time key (`OnceKey`) for
+ * the service: a repeat of the post creates nothing and answers as the first. A page of before
+ * the field, or a value that is no key, sends none: the creation is made as it always was.
+ */
+export function creationContext(req: Request): RequestContext {
+  const key = (req.body as Record<string, unknown> | undefined)?.[ONCE_KEY_FIELD];
+  const rc = requestContext(req);
+  return idempotencyKey.safeParse(key).success ? { ...rc, idempotencyKey: key as string } : rc;
 }
 
 /**

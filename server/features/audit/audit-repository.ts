@@ -25,6 +25,12 @@ export interface RequestContext {
    * others of the same answer need not check it again (`persons.assertInScope`).
    */
   personsInScope?: Set<string>;
+  /**
+   * The one-time key of a creation: a page form's hidden field, or the API's Idempotency-Key
+   * header on the routes that take it. The creation is made once per key
+   * (`features/idempotency`).
+   */
+  idempotencyKey?: string;
 }
 
 const toRow = (e: AuditInput) => ({

@@ -33,6 +33,7 @@ export function consentRouter(consents: ConsentService): Router {
     summary: 'Record a consent (a referral consent names its partner and what it shares)',
     response: consentView,
     errors: [409, 422],
+    idempotent: true,
     handler: ({ actor, params, body, ctx }) => consents.record(actor, params.id, body, ctx),
   });
   endpoint(r, {

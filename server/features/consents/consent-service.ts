@@ -5,6 +5,7 @@ import { assertDates, atLatestNow, notInFuture } from '../../lib/date-rules';
 import { BusinessRuleError, ConflictError, NotFoundError, ValidationError } from '../../lib/errors';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { PartnerDirectory } from '../partners/partner-service';
 import type { PersonService } from '../persons/person-service';
 import { type ConsentRepository, type Consent } from './consent-repository';
@@ -29,12 +30,13 @@ export interface ConsentServiceDeps {
     pair: { personId: string; partnerId: string },
   ): Promise<string[]>;
   consents: ConsentRepository;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 export function createConsentService(deps: ConsentServiceDeps) {
   const { audit } = deps;
   const { consents } = deps;
-  const { knex, uow, persons, partners, clock } = deps;
+  const { knex, uow, persons, partners, clock, idempotency } = deps;
   const REFUSALS = {
     consent_revoked:
       'The person revoked their consent to be referred to this partner; record a new consent first',
@@ -63,6 +65,7 @@ export function createConsentService(deps: ConsentServiceDeps) {
       throw new BusinessRuleError(code, REFUSALS[code]);
     },
 
+    /** Records a consent; once per idempotency key: a repeat answers the one the first made. */
     async record(
       actor: Actor,
       personId: string,
@@ -70,38 +73,59 @@ export function createConsentService(deps: ConsentServiceDeps) {
       ctx: RequestContext,
     ): Promise<Consent> {
       assertDates(notInFuture('givenAt', input.givenAt, clock.now()));
-      return uow(async (trx) => {
-        await persons.lockInScope(trx, actor, personId);
-        const now = clock.now();
-        if (input.partnerId && !(await partners.exists(trx, input.partnerId))) {
-          throw new ValidationError('Invalid body: partnerId: unknown partner', [
-            { field: 'partnerId', message: 'is not a partner of the directory' },
-          ]);
-        }
-        if (input.expiresAt && input.expiresAt <= now)
-          throw new BusinessRuleError('consent_expired', 'This consent would already be expired');
-        const id = await consents.insert(trx, actor.structureId, {
-          personId,
-          purpose: input.purpose,
-          partnerId: input.partnerId ?? null,
-          method: input.method,
-          sharedFields: input.purpose === 'referral' ? [...new Set(input.sharedFields ?? [])] : [],
-          givenAt: atLatestNow(input.givenAt, now),
-          expiresAt: input.expiresAt ?? null,
-          recordedBy: actor.id,
-        });
-        await persons.touch(trx, actor.structureId, personId, now);
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      const read = async (trx: Knex.Transaction, id: string) => {
+        const consent = await consents.findById(trx, actor.structureId, id, clock.now());
+        if (!consent) throw new NotFoundError('Consent');
+        return consent;
+      };
+      return uow((trx) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'consent.create',
-          subjectType: 'person',
-          subjectId: personId,
-          ip: ctx.ip,
-          details: { consentId: id, purpose: input.purpose, partnerId: input.partnerId ?? null },
-        });
-        return (await consents.findById(trx, actor.structureId, id, now))!;
-      });
+          input: { personId, ...input },
+          async create() {
+            await persons.lockInScope(trx, actor, personId);
+            const now = clock.now();
+            if (input.partnerId && !(await partners.exists(trx, input.partnerId))) {
+              throw new ValidationError('Invalid body: partnerId: unknown partner', [
+                { field: 'partnerId', message: 'is not a partner of the directory' },
+              ]);
+            }
+            if (input.expiresAt && input.expiresAt <= now)
+              throw new BusinessRuleError(
+                'consent_expired',
+                'This consent would already be expired',
+              );
+            const id = await consents.insert(trx, actor.structureId, {
+              personId,
+              purpose: input.purpose,
+              partnerId: input.partnerId ?? null,
+              method: input.method,
+              sharedFields:
+                input.purpose === 'referral' ? [...new Set(input.sharedFields ?? [])] : [],
+              givenAt: atLatestNow(input.givenAt, now),
+              expiresAt: input.expiresAt ?? null,
+              recordedBy: actor.id,
+            });
+            await persons.touch(trx, actor.structureId, personId, now);
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'consent.create',
+              subjectType: 'person',
+              subjectId: personId,
+              ip: ctx.ip,
+              details: {
+                consentId: id,
+                purpose: input.purpose,
+                partnerId: input.partnerId ?? null,
+              },
+            });
+            return read(trx, id);
+          },
+          keep: (c) => ({ consentId: c.id }),
+          replay: ({ consentId }) => read(trx, consentId),
+        }),
+      );
     },
 
     /** One consent of the structure (as the page asking to confirm a withdrawal shows it). */

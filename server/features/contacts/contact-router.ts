@@ -35,6 +35,7 @@ export function contactRouter(contacts: ContactService): Router {
     summary: 'Log a contact attempt; nextFollowUpAt plans a follow-up with it',
     response: loggedContactView,
     errors: [409],
+    idempotent: true,
     handler: ({ actor, params, body, ctx }) => contacts.log(actor, params.id, body, ctx),
   });
   return r;

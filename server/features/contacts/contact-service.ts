@@ -7,6 +7,7 @@ import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { LockedPerson, PersonService } from '../persons/person-service';
 import type { Contact, ContactRepository } from './contact-repository';
@@ -21,6 +22,7 @@ export interface ContactServiceDeps {
   followUps: Pick<FollowUpService, 'planInTransaction'>;
   clock: Clock;
   planner: Pick<ReminderPlanner, 'planNoContact'>;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 const DEFAULT_FOLLOW_UP_TITLE = 'Relancer la personne';
@@ -34,6 +36,7 @@ export function createContactService({
   clock,
   planner,
   audit,
+  idempotency,
 }: ContactServiceDeps) {
   /**
    * Writes a contact on a file the caller has locked with its last activity moved on (the lock
@@ -97,7 +100,10 @@ export function createContactService({
   return {
     logInTransaction,
 
-    /** Logs an attempt, reached or not; a next follow-up date plans it in the same transaction. */
+    /**
+     * Logs an attempt, reached or not; a next follow-up date plans it in the same transaction.
+     * Once per idempotency key: a repeat answers the contact and follow-up the first made.
+     */
     async log(
       actor: Actor,
       personId: string,
@@ -109,12 +115,24 @@ export function createContactService({
         notInFuture('occurredAt', input.occurredAt, now),
         notInPast('nextFollowUpAt', input.nextFollowUpAt, now, input.allowPast),
       );
-      return uow(async (trx, outbox) => {
-        // The lock moves the file's last activity: held from here to the commit, it covers the
-        // contact, its follow-up, the no-contact rules and the audit event.
-        const person = await persons.lockInScope(trx, actor, personId, now);
-        return logInTransaction(trx, outbox, actor, person, input, ctx);
-      });
+      return uow((trx, outbox) =>
+        idempotency.once(trx, actor, ctx, {
+          action: 'contact.create',
+          input: { personId, ...input },
+          async create() {
+            // The lock moves the file's last activity: held from here to the commit, it covers
+            // the contact, its follow-up, the no-contact rules and the audit event.
+            const person = await persons.lockInScope(trx, actor, personId, now);
+            return logInTransaction(trx, outbox, actor, person, input, ctx);
+          },
+          keep: (c) => ({ contactId: c.id, followUpId: c.followUpId }),
+          async replay({ contactId, followUpId }) {
+            const [contact] = await contacts.byIds(trx, actor.structureId, [contactId], actor.id);
+            if (!contact) throw new NotFoundError('Contact');
+            return { ...contact, followUpId };
+          },
+        }),
+      );
     },
 
     async list(

@@ -34,6 +34,7 @@ export function districtRouter(districts: DistrictService): Router {
     summary: 'Add a district (409 if the structure already has one of this name)',
     response: districtView,
     errors: [409],
+    idempotent: true,
     handler: ({ actor, body, ctx }) => districts.create(actor, body, ctx),
   });
   endpoint(r, {

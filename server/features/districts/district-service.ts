@@ -5,6 +5,7 @@ import { checkVersion, ConflictError, NotFoundError, ValidationError } from '../
 import type { Page } from '../../lib/validate';
 import type { AuditTrail, RequestContext } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { District, DistrictRepository } from './district-repository';
 import {
   DISTRICT_ARCHIVED,
@@ -20,6 +21,7 @@ export interface DistrictServiceDeps {
   uow: UnitOfWork;
   districts: DistrictRepository;
   clock: Clock;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 const nameTaken = () => new ConflictError('Your structure already has a district of this name');
@@ -30,7 +32,14 @@ const nameTaken = () => new ConflictError('Your structure already has a district
  * follow-ups and statistics name a district: an archived one is no longer offered for a new
  * choice, and a person already in it keeps it (mayChooseDistrict).
  */
-export function createDistrictService({ audit, knex, uow, districts, clock }: DistrictServiceDeps) {
+export function createDistrictService({
+  audit,
+  knex,
+  uow,
+  districts,
+  clock,
+  idempotency,
+}: DistrictServiceDeps) {
   return {
     /** Bounded reference data (a city has tens of quartiers): the list comes whole, on one page. */
     async list(actor: Actor, q: ListDistrictsQuery = {}): Promise<Page<District>> {
@@ -38,25 +47,38 @@ export function createDistrictService({ audit, knex, uow, districts, clock }: Di
       return { items, total: items.length, page: 1, pageSize: items.length };
     },
 
+    /** A new district; once per idempotency key: a repeat answers the one the first made. */
     async create(actor: Actor, input: CreateDistrictInput, ctx: RequestContext): Promise<District> {
-      return uow(async (trx) => {
-        const district = await districts.insert(trx, actor.structureId, {
-          name: input.name,
-          code: input.code ?? null,
-          qpv: input.qpv ?? false,
-        });
-        if (!district) throw nameTaken();
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      return uow((trx) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'district.create',
-          subjectType: 'district',
-          subjectId: district.id,
-          ip: ctx.ip,
-          details: { name: district.name },
-        });
-        return district;
-      });
+          input,
+          async create() {
+            const district = await districts.insert(trx, actor.structureId, {
+              name: input.name,
+              code: input.code ?? null,
+              qpv: input.qpv ?? false,
+            });
+            if (!district) throw nameTaken();
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'district.create',
+              subjectType: 'district',
+              subjectId: district.id,
+              ip: ctx.ip,
+              details: { name: district.name },
+            });
+            return district;
+          },
+          keep: (d) => ({ districtId: d.id }),
+          async replay({ districtId }) {
+            const d = await districts.findById(trx, actor.structureId, districtId);
+            if (!d) throw new NotFoundError('District');
+            return d;
+          },
+        }),
+      );
     },
 
     /** Rename, set the code or the QPV flag, archive or restore; 404 outside the structure. */

@@ -28,6 +28,7 @@ export function followUpRouter(followUps: FollowUpService): Router {
       'Plan a follow-up for the caller or another active worker or manager of the structure (422 assignee_unavailable otherwise)',
     response: followUpView,
     errors: [409, 422],
+    idempotent: true,
     handler: ({ actor, params, body, ctx }) => followUps.plan(actor, params.id, body, ctx),
   });
   endpoint(r, {

@@ -14,6 +14,7 @@ import {
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { NotificationService } from '../notifications/notification-service';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import { NOTIFY_FOLLOW_UP_ESCALATED, NOTIFY_FOLLOW_UP_OVERDUE } from '../deadlines/rule-kinds';
@@ -47,6 +48,7 @@ export interface FollowUpServiceDeps {
   clock: Clock;
   planner: Pick<ReminderPlanner, 'planFollowUp' | 'cancelFollowUp'>;
   followUps: FollowUpRepository;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 /** What a reassignment moved. */
@@ -87,6 +89,7 @@ export function createFollowUpService({
   planner,
   followUps,
   audit,
+  idempotency,
 }: FollowUpServiceDeps) {
   /** Plans a follow-up inside the caller's transaction, with its due moment in the outbox. */
   async function planInTransaction(
@@ -348,6 +351,7 @@ export function createFollowUpService({
       });
     },
 
+    /** Plans a follow-up; once per idempotency key: a repeat answers the one the first planned. */
     async plan(
       actor: Actor,
       personId: string,
@@ -355,28 +359,40 @@ export function createFollowUpService({
       ctx: RequestContext,
     ): Promise<FollowUpView> {
       assertDates(notInPast('dueAt', input.dueAt, clock.now(), input.allowPast));
-      return uow(async (trx, outbox) => {
-        await persons.lockInScope(trx, actor, personId);
-        const assigneeId = input.assigneeId ?? actor.id;
-        await activeStaff(trx, actor, assigneeId, 'assigneeId');
-        const id = await planInTransaction(trx, outbox, actor, {
-          personId,
-          title: input.title,
-          dueAt: input.dueAt,
-          assigneeId,
-        });
-        await persons.touch(trx, actor.structureId, personId, clock.now());
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      return uow((trx, outbox) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'follow_up.create',
-          subjectType: 'person',
-          subjectId: personId,
-          ip: ctx.ip,
-          details: { followUpId: id },
-        });
-        return (await find(trx, actor, id, clock.now()))!;
-      });
+          input: { personId, ...input },
+          async create() {
+            await persons.lockInScope(trx, actor, personId);
+            const assigneeId = input.assigneeId ?? actor.id;
+            await activeStaff(trx, actor, assigneeId, 'assigneeId');
+            const id = await planInTransaction(trx, outbox, actor, {
+              personId,
+              title: input.title,
+              dueAt: input.dueAt,
+              assigneeId,
+            });
+            await persons.touch(trx, actor.structureId, personId, clock.now());
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'follow_up.create',
+              subjectType: 'person',
+              subjectId: personId,
+              ip: ctx.ip,
+              details: { followUpId: id },
+            });
+            return (await find(trx, actor, id, clock.now()))!;
+          },
+          keep: (f) => ({ followUpId: f.id }),
+          async replay({ followUpId }) {
+            const f = await find(trx, actor, followUpId, clock.now());
+            if (!f) throw new NotFoundError('Follow-up');
+            return f;
+          },
+        }),
+      );
     },
 
     /**

@@ -21,6 +21,7 @@ export function letterRouter(letters: LetterService): Router {
     errors: [409, 422],
     summary:
       'A printable letter (application/pdf, French, on the letterhead) proposing a meeting or a number to call, to the person’s postal address; logged as a mail contact (X-Contact-Id). 422 no_postal_address without one, 422 no_recipient_name without a first or last name (the alias is never printed)',
+    idempotent: true,
     async handler({ actor, params, body, ctx, res }) {
       const letter = await letters.create(actor, params.id, body, ctx);
       res

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { assertDates, notInPast } from '../../lib/date-rules';
@@ -6,6 +7,7 @@ import { parisDay } from '../../lib/wall-clock';
 import type { AuditTrail, RequestContext } from '../audit/audit-trail';
 import type { ContactService } from '../contacts/contact-service';
 import type { UnitOfWork } from '../deadlines/outbox';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import { personName } from '../persons/person-label';
 import type { PersonService } from '../persons/person-service';
 import type { SettingsService } from '../settings/settings-service';
@@ -19,6 +21,7 @@ export interface LetterServiceDeps {
   contacts: Pick<ContactService, 'logInTransaction'>;
   settings: Pick<SettingsService, 'letterhead'>;
   audit: AuditTrail;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 export interface Letter {
@@ -46,8 +49,65 @@ export function createLetterService({
   contacts,
   settings,
   audit,
+  idempotency,
 }: LetterServiceDeps) {
+  /**
+   * The letter to a person on the structure's letterhead, dated `at`, and the summary of the
+   * contact that logs it; a 422 when it cannot be addressed.
+   */
+  async function draw(
+    trx: Knex.Transaction,
+    actor: Actor,
+    personId: string,
+    input: CreateLetterInput,
+    at: Date,
+  ) {
+    const person = await persons.getInScope(trx, actor, personId);
+    const lines = person.address ? addressLines(person.address) : [];
+    if (lines.length === 0)
+      throw new BusinessRuleError(
+        'no_postal_address',
+        'Cette personne n’a pas d’adresse postale : ajoutez-la à sa fiche avant de lui écrire.',
+      );
+    // Never the alias: it describes the person for staff ("homme au chien, parvis…").
+    const name = personName(person);
+    if (!name)
+      throw new BusinessRuleError(
+        'no_recipient_name',
+        'Cette personne n’a ni prénom ni nom : ajoutez-en un à sa fiche avant de lui écrire (son surnom ne figure pas sur un courrier).',
+      );
+    const letterhead = await settings.letterhead(trx, actor.structureId);
+    const phone = input.phone ?? (letterhead.phone || null);
+    if (input.kind === 'call' && !phone)
+      throw new ValidationError('Invalid body: phone: is required', [
+        {
+          field: 'phone',
+          message: 'is required: the structure’s letterhead has no phone number',
+        },
+      ]);
+    const content: LetterContent = {
+      letterhead,
+      recipient: { name, addressLines: lines },
+      proposal:
+        input.kind === 'meeting'
+          ? { kind: 'meeting', at: input.at, place: input.place, phone }
+          : { kind: 'call', phone: phone as string, hours: input.hours ?? null },
+      signer: actor.name,
+      date: at,
+    };
+    const { subject, paragraphs } = letterParagraphs(content);
+    return {
+      pdf: await letterPdf(content),
+      filename: `courrier-${parisDay(at)}.pdf`,
+      summary: `Courrier « ${subject} » : ${paragraphs[1]}`,
+    };
+  }
+
   return {
+    /**
+     * Draws the letter and logs it as a contact; once per idempotency key: a repeat answers the
+     * same letter and logs nothing.
+     */
     async create(
       actor: Actor,
       personId: string,
@@ -56,72 +116,42 @@ export function createLetterService({
     ): Promise<Letter> {
       const now = clock.now();
       if (input.kind === 'meeting') assertDates(notInPast('at', input.at, now, undefined));
-      return uow(async (trx, outbox) => {
-        // A letter logs a contact: the lock moves the file's last activity, as logInTransaction asks.
-        const locked = await persons.lockInScope(trx, actor, personId, now);
-        const person = await persons.getInScope(trx, actor, personId);
-        const lines = person.address ? addressLines(person.address) : [];
-        if (lines.length === 0)
-          throw new BusinessRuleError(
-            'no_postal_address',
-            'Cette personne n’a pas d’adresse postale : ajoutez-la à sa fiche avant de lui écrire.',
-          );
-        // Never the alias: it describes the person for staff ("homme au chien, parvis…").
-        const name = personName(person);
-        if (!name)
-          throw new BusinessRuleError(
-            'no_recipient_name',
-            'Cette personne n’a ni prénom ni nom : ajoutez-en un à sa fiche avant de lui écrire (son surnom ne figure pas sur un courrier).',
-          );
-        const letterhead = await settings.letterhead(trx, actor.structureId);
-        const phone = input.phone ?? (letterhead.phone || null);
-        if (input.kind === 'call' && !phone)
-          throw new ValidationError('Invalid body: phone: is required', [
-            {
-              field: 'phone',
-              message: 'is required: the structure’s letterhead has no phone number',
-            },
-          ]);
-        const content: LetterContent = {
-          letterhead,
-          recipient: { name, addressLines: lines },
-          proposal:
-            input.kind === 'meeting'
-              ? { kind: 'meeting', at: input.at, place: input.place, phone }
-              : { kind: 'call', phone: phone as string, hours: input.hours ?? null },
-          signer: actor.name,
-          date: now,
-        };
-        const pdf = await letterPdf(content);
-        const { subject, paragraphs } = letterParagraphs(content);
-        const contact = await contacts.logInTransaction(
-          trx,
-          outbox,
-          actor,
-          locked,
-          {
-            occurredAt: now,
-            channel: 'mail',
-            outcome: 'not_reached',
-            summary: `Courrier « ${subject} » : ${paragraphs[1]}`,
-          },
-          ctx,
-        );
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      return uow((trx, outbox) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'person.letter',
-          subjectType: 'person',
-          subjectId: personId,
-          ip: ctx.ip,
-          details: { kind: input.kind, contactId: contact.id },
-        });
-        return {
-          pdf,
-          filename: `courrier-${parisDay(now)}.pdf`,
-          contactId: contact.id,
-        };
-      });
+          input: { personId, ...input },
+          async create() {
+            // A letter logs a contact: the lock moves the file's last activity, as
+            // logInTransaction asks.
+            const locked = await persons.lockInScope(trx, actor, personId, now);
+            const letter = await draw(trx, actor, personId, input, now);
+            const contact = await contacts.logInTransaction(
+              trx,
+              outbox,
+              actor,
+              locked,
+              { occurredAt: now, channel: 'mail', outcome: 'not_reached', summary: letter.summary },
+              ctx,
+            );
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'person.letter',
+              subjectType: 'person',
+              subjectId: personId,
+              ip: ctx.ip,
+              details: { kind: input.kind, contactId: contact.id },
+            });
+            return { pdf: letter.pdf, filename: letter.filename, contactId: contact.id };
+          },
+          keep: (l) => ({ contactId: l.contactId }),
+          // The same letter drawn again, dated as the first; its contact was logged once.
+          async replay({ contactId }, at) {
+            const letter = await draw(trx, actor, personId, input, at);
+            return { pdf: letter.pdf, filename: letter.filename, contactId };
+          },
+        }),
+      );
     },
   };
 }

@@ -35,6 +35,7 @@ export function partnerRouter(partners: PartnerDirectory): Router {
       'Add a partner and its services to the directory; the admin’s structure owns it (only its admins may change it)',
     response: partnerView,
     errors: [409],
+    idempotent: true,
     handler: ({ actor, body, ctx }) => partners.create(actor, body, ctx),
   });
   endpoint(r, {

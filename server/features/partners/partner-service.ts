@@ -18,6 +18,7 @@ import {
 } from './partner-email-changes';
 import type { PartnerEmailChangeRepository } from './partner-email-change-repository';
 import { confirmPartnerEmail, partnerEmailChanged } from './partner-emails';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import { type PartnerRepository, type Partner } from './partner-repository';
 import type {
   CreatePartnerInput,
@@ -53,11 +54,12 @@ export interface PartnerDirectoryDeps {
   mailer: Pick<Mailer, 'send'>;
   sentEmails: SentEmailLog;
   publicUrl: string;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
   const { audit, partners, emailChanges, sentEmails } = deps;
-  const { knex, uow, clock, linkSecret, notifications } = deps;
+  const { knex, uow, clock, linkSecret, notifications, idempotency } = deps;
   return {
     /**
      * 'partner.email_confirm': the link to a partner's new address, the only email it gets until
@@ -142,23 +144,38 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
       return new Set(await partners.ownedIds(knex, actor.structureId));
     },
 
-    /** The new partner belongs to the admin's structure. */
+    /**
+     * The new partner belongs to the admin's structure. Once per idempotency key: a repeat
+     * answers the partner the first made (names are not unique: a second one would be listed).
+     */
     async create(actor: Actor, input: CreatePartnerInput, ctx: RequestContext): Promise<Partner> {
       const names = input.services.map((s) => s.name.toLowerCase());
       if (new Set(names).size !== names.length)
         throw new ConflictError('Two services of this partner have the same name');
-      return knex.transaction(async (trx) => {
-        const id = await partners.insert(trx, actor.structureId, input, clock.now());
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      return knex.transaction((trx) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'partner.create',
-          subjectType: 'partner',
-          subjectId: id,
-          ip: ctx.ip,
-        });
-        return (await partners.findById(trx, id, clock.now()))!;
-      });
+          input,
+          async create() {
+            const id = await partners.insert(trx, actor.structureId, input, clock.now());
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'partner.create',
+              subjectType: 'partner',
+              subjectId: id,
+              ip: ctx.ip,
+            });
+            return (await partners.findById(trx, id, clock.now()))!;
+          },
+          keep: (p) => ({ partnerId: p.id }),
+          async replay({ partnerId }) {
+            const p = await partners.findById(trx, partnerId, clock.now());
+            if (!p) throw new NotFoundError('Partner');
+            return p;
+          },
+        }),
+      );
     },
 
     /**

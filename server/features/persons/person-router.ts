@@ -45,6 +45,7 @@ export function personRouter(
     status: 201,
     summary: 'Create a person file: an alias or a name is required',
     response: personView,
+    idempotent: true,
     handler: ({ actor, body, ctx }) => persons.create(actor, body, ctx),
   });
   // Before /persons/:id, which would take "duplicates" for an id.

@@ -14,6 +14,7 @@ import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import type { UserService } from '../users/user-service';
 import type { DistrictService } from '../districts/district-service';
+import type { IdempotencyService, Repeat } from '../idempotency/idempotency-service';
 import type { Person, PersonRepository, PersonWrite } from './person-repository';
 
 export type { LockedPerson, Person } from './person-repository';
@@ -28,6 +29,7 @@ export interface PersonServiceDeps {
   clock: Clock;
   planner: Pick<ReminderPlanner, 'planNoContact'>;
   districts: Pick<DistrictService, 'checkChoice'>;
+  idempotency: Pick<IdempotencyService, 'once' | 'repeated'>;
 }
 
 /**
@@ -52,6 +54,7 @@ export function createPersonService({
   planner,
   districts,
   audit,
+  idempotency,
 }: PersonServiceDeps) {
   /**
    * The referent and district of a write are the structure's (a district chosen anew also in use;
@@ -126,6 +129,17 @@ export function createPersonService({
     });
     return getInScope(trx, actor, id);
   }
+
+  /** How a creation of a file is repeated: the file the first made, read again. */
+  const repeatOf = (
+    db: Knex | Knex.Transaction,
+    actor: Actor,
+    input: CreatePersonInput,
+  ): Repeat<Person, { personId: string }> => ({
+    action: 'person.create',
+    input,
+    replay: ({ personId }) => getInScope(db, actor, personId),
+  });
 
   /** A person file was shown to the actor: on its own page, or handed back with a 409. */
   const readEvent = (actor: Actor, id: string, ctx: RequestContext, reason?: 'conflict') => ({
@@ -205,10 +219,24 @@ export function createPersonService({
     touch: (trx: Knex.Transaction, structureId: string, id: string, at: Date) =>
       persons.touch(trx, structureId, id, at),
 
+    /** A new file; once per idempotency key: a repeat answers the file the first made. */
     async create(actor: Actor, input: CreatePersonInput, ctx: RequestContext): Promise<Person> {
       assertDates(birthYearInRange('birthYear', input.birthYear, clock.now()));
-      return uow((trx, outbox) => createIn(trx, outbox, actor, input, ctx));
+      return uow((trx, outbox) =>
+        idempotency.once(trx, actor, ctx, {
+          ...repeatOf(trx, actor, input),
+          create: () => createIn(trx, outbox, actor, input, ctx),
+          keep: (p) => ({ personId: p.id }),
+        }),
+      );
     },
+
+    /**
+     * The file this request's idempotency key already made (a repeat of the intake form), or
+     * null: the intake asks before its "Déjà connu·e ?" check, which would find that file.
+     */
+    createdBefore: (actor: Actor, input: CreatePersonInput, ctx: RequestContext) =>
+      idempotency.repeated(knex, actor, ctx, repeatOf(knex, actor, input)),
 
     /** Creates a file inside the caller's transaction (a report triaged into a new person). */
     createInTransaction: createIn,

@@ -32,6 +32,7 @@ export function referralRouter(referrals: ReferralService): Router {
       'Refer the person to a partner (422 without a valid referral consent for it, or a stale partner)',
     response: referralView,
     errors: [409, 422],
+    idempotent: true,
     handler: ({ actor, params, body, ctx }) => referrals.create(actor, params.id, body, ctx),
   });
   endpoint(r, {

@@ -16,6 +16,7 @@ import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { ConsentService } from '../consents/consent-service';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { NotificationService } from '../notifications/notification-service';
 import type { PartnerDirectory } from '../partners/partner-service';
 import { fileNotFollowed, remindersOff } from '../persons/person-reminders';
@@ -98,6 +99,7 @@ export interface ReferralServiceDeps {
     kinds: readonly string[],
     withinMs: number,
   ): Promise<boolean>;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 /**
@@ -162,7 +164,7 @@ function requesterNoticeTitle(
 export function createReferralService(deps: ReferralServiceDeps) {
   const { audit } = deps;
   const { knex, uow, persons, users, consents, notifications, partners } = deps;
-  const { referrals, followUps, rights, clock, outboxIn } = deps;
+  const { referrals, followUps, rights, clock, outboxIn, idempotency } = deps;
 
   const { rulesOf } = deps.settings;
 
@@ -513,159 +515,184 @@ export function createReferralService(deps: ReferralServiceDeps) {
     return true;
   }
 
+  /** A new referral, its deadlines, notifications and audit event, in the caller's transaction. */
+  async function createIn(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    actor: Actor,
+    personId: string,
+    input: CreateReferralInput,
+    ctx: RequestContext,
+  ): Promise<Referral> {
+    await persons.lockInScope(trx, actor, personId);
+    const now = clock.now();
+    const partner = await partners.findById(trx, input.partnerId, now);
+    if (!partner) {
+      throw new ValidationError('Invalid body: partnerId: unknown partner', [
+        { field: 'partnerId', message: 'is not a partner of the directory' },
+      ]);
+    }
+    if (partner.stale) {
+      throw new BusinessRuleError(
+        'partner_stale',
+        'This partner has not been reviewed for 6 months and is not offered for new referrals',
+      );
+    }
+    let serviceId: string | null = null;
+    const { settings, calendar } = await rulesOf(trx, actor.structureId);
+    const service = input.serviceId
+      ? partner.services.find((s) => s.id === input.serviceId)
+      : undefined;
+    if (input.serviceId) {
+      if (!service) {
+        throw new ValidationError('Invalid body: serviceId: not a service of this partner', [
+          { field: 'serviceId', message: 'is not a service of this partner' },
+        ]);
+      }
+      if (service.stale) {
+        throw new BusinessRuleError(
+          'service_stale',
+          'This service has not been reviewed for 6 months and is not offered for new referrals',
+        );
+      }
+      serviceId = service.id;
+    }
+    const responseDelay = responseDelayOf(
+      service?.responseDelayDays,
+      settings.referralResponseDays,
+    );
+    let rightId: string | null = null;
+    if (input.rightCode) {
+      const right = await rights.rightForReferral(trx, actor, input.rightCode);
+      if (!right) {
+        throw new ValidationError('Invalid body: rightCode: unknown right', [
+          { field: 'rightCode', message: "is not a right of your structure's catalogue" },
+        ]);
+      }
+      rightId = right.id;
+    }
+    const consent = await consents.validForReferral(
+      trx,
+      actor.structureId,
+      personId,
+      partner.id,
+      now,
+    );
+
+    const id = await referrals.insert(trx, {
+      structureId: actor.structureId,
+      personId,
+      partnerId: partner.id,
+      serviceId,
+      consentId: consent.id,
+      requesterId: actor.id,
+      rightId,
+      reason: input.reason,
+      sharedSummary: input.sharedSummary ?? null,
+      at: now,
+    });
+    await referrals.insertEvent(trx, {
+      referralId: id,
+      structureId: actor.structureId,
+      fromStatus: null,
+      toStatus: 'requested',
+      actorKind: 'user',
+      actorId: actor.id,
+      reasonCode: null,
+      note: null,
+      at: now,
+    });
+    // The partner's email leaves from a job, never from the request, and never outside
+    // working hours: it waits for the next working morning.
+    await outbox.schedule({
+      structureId: actor.structureId,
+      kind: REFERRAL_EMAIL_PARTNER,
+      subjectType: 'referral',
+      subjectId: id,
+      dueAt: calendar.nextWorkingMoment(now),
+    });
+    await outbox.schedule({
+      structureId: actor.structureId,
+      kind: REFERRAL_EXPIRE,
+      subjectType: 'referral',
+      subjectId: id,
+      dueAt: referralExpiresAt(calendar, now, responseDelay, settings),
+    });
+    // The SLA's reminders and escalation; all cancelled once the partner answers.
+    const sla = (days: number) => calendar.nextWorkingMoment(calendar.addBusinessDays(now, days));
+    const reminderDays = reminderBusinessDays(responseDelay);
+    for (const [kind, days] of [
+      ...reminderDays.map((d) => [REFERRAL_REMIND_PARTNER, d] as const),
+      [REFERRAL_ESCALATE_REQUESTER, responseDelay] as const,
+    ]) {
+      await outbox.schedule({
+        structureId: actor.structureId,
+        kind,
+        subjectType: 'referral',
+        subjectId: id,
+        dueAt: sla(days),
+      });
+    }
+    // The partner's staff with an account see it arrive in their notifications; the title
+    // names the requesting structure only, never the person.
+    const structureName = await referrals.structureName(trx, actor.structureId);
+    for (const recipientId of await partners.activeStaffIds(trx, partner.id)) {
+      await notifications.notifyInTransaction(trx, {
+        structureId: actor.structureId,
+        recipientId,
+        kind: 'referral.received',
+        subjectType: 'referral',
+        subjectId: id,
+        dueMoment: now,
+        title: `Nouvelle demande d'orientation de ${structureName ?? 'une structure'}`,
+        link: `/orientations/${id}`,
+      });
+    }
+    await persons.touch(trx, actor.structureId, personId, now);
+    await audit.record(trx, {
+      actor,
+      structureId: actor.structureId,
+      action: 'referral.create',
+      subjectType: 'referral',
+      subjectId: id,
+      ip: ctx.ip,
+      details: {
+        personId,
+        partnerId: partner.id,
+        consentId: consent.id,
+        ...(input.rightCode ? { rightCode: input.rightCode } : {}),
+      },
+    });
+    return (await referrals.findForStaff(trx, actor.structureId, id))!;
+  }
+
   return {
     apply,
     lockForMove,
 
+    /**
+     * Sends a referral to a partner, with the consent it rests on; once per idempotency key: a
+     * repeat answers the referral the first made, and the partner is emailed once.
+     */
     async create(
       actor: Actor,
       personId: string,
       input: CreateReferralInput,
       ctx: RequestContext,
     ): Promise<Referral> {
-      return uow(async (trx, outbox) => {
-        await persons.lockInScope(trx, actor, personId);
-        const now = clock.now();
-        const partner = await partners.findById(trx, input.partnerId, now);
-        if (!partner) {
-          throw new ValidationError('Invalid body: partnerId: unknown partner', [
-            { field: 'partnerId', message: 'is not a partner of the directory' },
-          ]);
-        }
-        if (partner.stale) {
-          throw new BusinessRuleError(
-            'partner_stale',
-            'This partner has not been reviewed for 6 months and is not offered for new referrals',
-          );
-        }
-        let serviceId: string | null = null;
-        const { settings, calendar } = await rulesOf(trx, actor.structureId);
-        const service = input.serviceId
-          ? partner.services.find((s) => s.id === input.serviceId)
-          : undefined;
-        if (input.serviceId) {
-          if (!service) {
-            throw new ValidationError('Invalid body: serviceId: not a service of this partner', [
-              { field: 'serviceId', message: 'is not a service of this partner' },
-            ]);
-          }
-          if (service.stale) {
-            throw new BusinessRuleError(
-              'service_stale',
-              'This service has not been reviewed for 6 months and is not offered for new referrals',
-            );
-          }
-          serviceId = service.id;
-        }
-        const responseDelay = responseDelayOf(
-          service?.responseDelayDays,
-          settings.referralResponseDays,
-        );
-        let rightId: string | null = null;
-        if (input.rightCode) {
-          const right = await rights.rightForReferral(trx, actor, input.rightCode);
-          if (!right) {
-            throw new ValidationError('Invalid body: rightCode: unknown right', [
-              { field: 'rightCode', message: "is not a right of your structure's catalogue" },
-            ]);
-          }
-          rightId = right.id;
-        }
-        const consent = await consents.validForReferral(
-          trx,
-          actor.structureId,
-          personId,
-          partner.id,
-          now,
-        );
-
-        const id = await referrals.insert(trx, {
-          structureId: actor.structureId,
-          personId,
-          partnerId: partner.id,
-          serviceId,
-          consentId: consent.id,
-          requesterId: actor.id,
-          rightId,
-          reason: input.reason,
-          sharedSummary: input.sharedSummary ?? null,
-          at: now,
-        });
-        await referrals.insertEvent(trx, {
-          referralId: id,
-          structureId: actor.structureId,
-          fromStatus: null,
-          toStatus: 'requested',
-          actorKind: 'user',
-          actorId: actor.id,
-          reasonCode: null,
-          note: null,
-          at: now,
-        });
-        // The partner's email leaves from a job, never from the request, and never outside
-        // working hours: it waits for the next working morning.
-        await outbox.schedule({
-          structureId: actor.structureId,
-          kind: REFERRAL_EMAIL_PARTNER,
-          subjectType: 'referral',
-          subjectId: id,
-          dueAt: calendar.nextWorkingMoment(now),
-        });
-        await outbox.schedule({
-          structureId: actor.structureId,
-          kind: REFERRAL_EXPIRE,
-          subjectType: 'referral',
-          subjectId: id,
-          dueAt: referralExpiresAt(calendar, now, responseDelay, settings),
-        });
-        // The SLA's reminders and escalation; all cancelled once the partner answers.
-        const sla = (days: number) =>
-          calendar.nextWorkingMoment(calendar.addBusinessDays(now, days));
-        const reminderDays = reminderBusinessDays(responseDelay);
-        for (const [kind, days] of [
-          ...reminderDays.map((d) => [REFERRAL_REMIND_PARTNER, d] as const),
-          [REFERRAL_ESCALATE_REQUESTER, responseDelay] as const,
-        ]) {
-          await outbox.schedule({
-            structureId: actor.structureId,
-            kind,
-            subjectType: 'referral',
-            subjectId: id,
-            dueAt: sla(days),
-          });
-        }
-        // The partner's staff with an account see it arrive in their notifications; the title
-        // names the requesting structure only, never the person.
-        const structureName = await referrals.structureName(trx, actor.structureId);
-        for (const recipientId of await partners.activeStaffIds(trx, partner.id)) {
-          await notifications.notifyInTransaction(trx, {
-            structureId: actor.structureId,
-            recipientId,
-            kind: 'referral.received',
-            subjectType: 'referral',
-            subjectId: id,
-            dueMoment: now,
-            title: `Nouvelle demande d'orientation de ${structureName ?? 'une structure'}`,
-            link: `/orientations/${id}`,
-          });
-        }
-        await persons.touch(trx, actor.structureId, personId, now);
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      return uow((trx, outbox) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'referral.create',
-          subjectType: 'referral',
-          subjectId: id,
-          ip: ctx.ip,
-          details: {
-            personId,
-            partnerId: partner.id,
-            consentId: consent.id,
-            ...(input.rightCode ? { rightCode: input.rightCode } : {}),
+          input: { personId, ...input },
+          create: () => createIn(trx, outbox, actor, personId, input, ctx),
+          keep: (r) => ({ referralId: r.id }),
+          async replay({ referralId }) {
+            const r = await referrals.findForStaff(trx, actor.structureId, referralId);
+            if (!r) throw new NotFoundError('Referral');
+            return r;
           },
-        });
-        return (await referrals.findForStaff(trx, actor.structureId, id))!;
-      });
+        }),
+      );
     },
 
     /**

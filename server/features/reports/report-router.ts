@@ -48,6 +48,7 @@ export function reportRouter(reports: ReportService): Router {
     status: 201,
     summary: "Partner: report someone to the partner user's structure; the receipt",
     response: receiptView,
+    idempotent: true,
     handler: ({ actor, body, ctx }) => reports.submitByPartner(actor, body, ctx),
   });
   endpoint(r, {

@@ -9,6 +9,7 @@ import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { Deadline, OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { NotificationService } from '../notifications/notification-service';
 import type { TeamService } from '../teams/team-service';
 import type { PersonService } from '../persons/person-service';
@@ -45,6 +46,7 @@ export interface ReportServiceDeps {
   /** Who is told of a report waiting too long: the structure's active managers. */
   teams: Pick<TeamService, 'structureManagers'>;
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 /** What the reporter keeps. */
@@ -82,6 +84,7 @@ export function createReportService({
   audit,
   teams,
   notifications,
+  idempotency,
 }: ReportServiceDeps) {
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(limiter, key, 'Too many reports sent; wait a while and try again');
@@ -108,40 +111,55 @@ export function createReportService({
   ): Promise<Receipt> {
     const now = clock.now();
     return uow(async (trx, outbox) => {
-      let id: string | null = null;
-      let receiptNumber = '';
-      for (let i = 0; i < RECEIPT_ATTEMPTS && !id; i++) {
-        receiptNumber = newReceiptNumber();
-        id = await reports.insert(trx, {
+      const create = async (): Promise<Receipt> => {
+        let id: string | null = null;
+        let receiptNumber = '';
+        for (let i = 0; i < RECEIPT_ATTEMPTS && !id; i++) {
+          receiptNumber = newReceiptNumber();
+          id = await reports.insert(trx, {
+            structureId,
+            receiptNumber,
+            channel,
+            authorId: author?.id ?? null,
+            location: fields.location,
+            who: fields.who ?? null,
+            concern: fields.concern,
+            reporterContact: fields.reporterContact ?? null,
+            createdAt: now,
+          });
+        }
+        if (!id) throw new Error('Could not draw a free receipt number');
+        await outbox.schedule({
           structureId,
-          receiptNumber,
-          channel,
-          authorId: author?.id ?? null,
-          location: fields.location,
-          who: fields.who ?? null,
-          concern: fields.concern,
-          reporterContact: fields.reporterContact ?? null,
-          createdAt: now,
+          kind: REPORT_ESCALATE,
+          subjectType: 'report',
+          subjectId: id,
+          dueAt: await triageDueAt(trx, structureId, now),
         });
-      }
-      if (!id) throw new Error('Could not draw a free receipt number');
-      await outbox.schedule({
-        structureId,
-        kind: REPORT_ESCALATE,
-        subjectType: 'report',
-        subjectId: id,
-        dueAt: await triageDueAt(trx, structureId, now),
-      });
-      await audit.record(trx, {
-        actor: author,
-        structureId,
+        await audit.record(trx, {
+          actor: author,
+          structureId,
+          action: 'report.create',
+          subjectType: 'report',
+          subjectId: id,
+          ip: ctx.ip,
+          details: { channel },
+        });
+        return { receiptNumber, receivedAt: now };
+      };
+      // A partner user's report is made once per idempotency key: a repeat gets the same
+      // receipt. The public form has no account to hold a key.
+      if (!author) return create();
+      return idempotency.once(trx, author, ctx, {
         action: 'report.create',
-        subjectType: 'report',
-        subjectId: id,
-        ip: ctx.ip,
-        details: { channel },
+        input: fields,
+        create,
+        keep: (r) => ({ receiptNumber: r.receiptNumber, receivedAt: r.receivedAt.toISOString() }),
+        replay: async (kept) => ({
+          receiptNumber: kept.receiptNumber,
+          receivedAt: new Date(kept.receivedAt),
+        }),
       });
-      return { receiptNumber, receivedAt: now };
     });
   }
 

@@ -10,6 +10,8 @@ import {
   type OutboxWriter,
   type UnitOfWork,
 } from '../deadlines/outbox';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
+import { IDEMPOTENCY_KEEP_HOURS } from '../idempotency/idempotency-schemas';
 import type { SettingsService } from '../settings/settings-service';
 import { SYSTEM_REASONS } from '../referrals/referral-state';
 import { AUDIT_KEEP_MONTHS, RETENTION_NIGHTLY, RETENTION_TIME } from './retention-kinds';
@@ -25,6 +27,8 @@ export interface RetentionServiceDeps {
   audit: AuditTrail;
   structureRuns: StructureRuns;
   outboxIn: OutboxIn;
+  /** The creations' one-time keys, removed once older than a day. */
+  idempotency: Pick<IdempotencyService, 'purge' | 'countOlderThan'>;
 }
 
 /** What one structure's run changed, or in a dry run would change. */
@@ -42,6 +46,9 @@ export interface RetentionReport {
   /** Reports received before the cutoff and never triaged: dismissed by the system, cleared. */
   waitingReports: string[];
   auditEventsPurged: number;
+  /** One-time keys of creations taken before this moment are removed. */
+  keyCutoff: Date;
+  idempotencyKeysPurged: number;
 }
 
 export interface RunOptions {
@@ -65,7 +72,8 @@ export interface RetentionPreview {
 
 /**
  * Retention (spec §3, CNIL référentiel for social action): a file with no activity for the
- * structure's `retentionMonths` is anonymised, and audit events older than 12 months are purged.
+ * structure's `retentionMonths` is anonymised, and audit events older than 12 months are purged;
+ * so are the creations' one-time keys older than a day (`features/idempotency`).
  * Nightly, one deadline per structure at 03:00 Paris time, each run planning the next (as the
  * digest); and on demand with `npm run cli -- retention:run [--dry-run]`. A run is idempotent:
  * each file is locked and checked again before it changes, so a second run, or a file touched
@@ -73,6 +81,7 @@ export interface RetentionPreview {
  */
 export function createRetentionService(deps: RetentionServiceDeps) {
   const { knex, uow, clock, relay, settings, retention, audit, structureRuns, outboxIn } = deps;
+  const { idempotency } = deps;
 
   async function cutoffs(db: Knex | Knex.Transaction, structureId: string, now: Date) {
     const { retentionMonths } = await settings.forStructure(db, structureId);
@@ -80,6 +89,7 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       retentionMonths,
       cutoff: monthsBefore(now, retentionMonths),
       auditCutoff: monthsBefore(now, AUDIT_KEEP_MONTHS),
+      keyCutoff: new Date(now.getTime() - IDEMPOTENCY_KEEP_HOURS * 3600 * 1000),
     };
   }
 
@@ -207,6 +217,7 @@ export function createRetentionService(deps: RetentionServiceDeps) {
       dismissedReports: [],
       waitingReports: [],
       auditEventsPurged: 0,
+      idempotencyKeysPurged: 0,
     };
     for (const [i, personId] of due.entries()) {
       if (opts.dryRun) {
@@ -238,6 +249,9 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     report.auditEventsPurged = opts.dryRun
       ? await retention.countAuditOlderThan(knex, limits.auditCutoff, structureId)
       : await knex.transaction((trx) => purge(trx, structureId, limits.auditCutoff));
+    report.idempotencyKeysPurged = opts.dryRun
+      ? await idempotency.countOlderThan(knex, structureId, limits.keyCutoff)
+      : await idempotency.purge(knex, structureId, limits.keyCutoff);
     return report;
   }
 
@@ -331,9 +345,13 @@ export function createRetentionService(deps: RetentionServiceDeps) {
         now,
       );
       const purged = await purge(trx, structureId, limits.auditCutoff);
-      return anonymised + reports.length + waiting.length + purged > 0
+      const keys = await idempotency.purge(trx, structureId, limits.keyCutoff);
+      return anonymised + reports.length + waiting.length + purged + keys > 0
         ? { done: true }
-        : { done: false, reason: 'no file or report due and no audit event to purge' };
+        : {
+            done: false,
+            reason: 'no file or report due, no audit event or one-time key to purge',
+          };
     },
   };
 }

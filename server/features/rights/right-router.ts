@@ -42,6 +42,7 @@ export function rightRouter(rights: RightService): Router {
     summary: 'Add a local aid to the catalogue (409 if the code is taken)',
     response: rightView,
     errors: [409],
+    idempotent: true,
     handler: ({ actor, body, ctx }) => rights.create(actor, body, ctx),
   });
   endpoint(r, {

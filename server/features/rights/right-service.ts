@@ -3,6 +3,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { PersonService } from '../persons/person-service';
@@ -22,6 +23,7 @@ export interface RightServiceDeps {
   rights: RightRepository;
   persons: Pick<PersonService, 'assertInScope' | 'lockInScope' | 'touch'>;
   clock: Clock;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 /** A person's right with its history, newest change first. */
@@ -41,7 +43,15 @@ const wholePage = <T>(items: T[]): Page<T> => ({
  * rights: status, non-take-up reason, amount, every change kept. Person reads and writes are
  * audited like the rest of the file.
  */
-export function createRightService({ knex, uow, rights, persons, clock, audit }: RightServiceDeps) {
+export function createRightService({
+  knex,
+  uow,
+  rights,
+  persons,
+  clock,
+  audit,
+  idempotency,
+}: RightServiceDeps) {
   const withHistory = (s: PersonRightState, changes: RightChange[]): PersonRight => {
     const { id: _id, rightId: _rightId, ...state } = s;
     return {
@@ -70,25 +80,38 @@ export function createRightService({ knex, uow, rights, persons, clock, audit }:
       return wholePage(await rights.list(knex, actor.structureId, q.archived ?? false));
     },
 
+    /** A local aid; once per idempotency key: a repeat answers the one the first added. */
     async create(actor: Actor, input: CreateRightInput, ctx: RequestContext): Promise<Right> {
-      return uow(async (trx) => {
-        const right = await rights.insert(trx, actor.structureId, { ...input, kind: 'local' });
-        if (!right) {
-          throw new ConflictError('A right of the catalogue already has this code', {
-            current: await rights.findByCode(trx, actor.structureId, input.code),
-          });
-        }
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      return uow((trx) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'right.create',
-          subjectType: 'right',
-          subjectId: right.id,
-          ip: ctx.ip,
-          details: { code: right.code },
-        });
-        return right;
-      });
+          input,
+          async create() {
+            const right = await rights.insert(trx, actor.structureId, { ...input, kind: 'local' });
+            if (!right) {
+              throw new ConflictError('A right of the catalogue already has this code', {
+                current: await rights.findByCode(trx, actor.structureId, input.code),
+              });
+            }
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'right.create',
+              subjectType: 'right',
+              subjectId: right.id,
+              ip: ctx.ip,
+              details: { code: right.code },
+            });
+            return right;
+          },
+          keep: (r) => ({ rightId: r.id }),
+          async replay({ rightId }) {
+            const r = await rights.findById(trx, actor.structureId, rightId);
+            if (!r) throw new NotFoundError('Right');
+            return r;
+          },
+        }),
+      );
     },
 
     /** Rename, archive or restore; nothing is ever deleted (persons and referrals name it). */

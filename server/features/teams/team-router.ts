@@ -37,6 +37,7 @@ export function teamRouter(teams: TeamService): Router {
       'Create a team (409 if the name is taken; 422 for a disabled or foreign user, or a non-manager as manager)',
     response: teamView,
     errors: [409, 422],
+    idempotent: true,
     handler: ({ actor, body, ctx }) => teams.create(actor, body, ctx),
   });
   endpoint(r, {

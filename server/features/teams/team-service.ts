@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
 import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import {
@@ -38,11 +39,13 @@ export function createTeamService({
   uow,
   teams,
   audit,
+  idempotency,
 }: {
   knex: Knex;
   uow: UnitOfWork;
   teams: TeamRepository;
   audit: AuditTrail;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }) {
   /** 422 unless every id is an active user of the structure who may hold that place. */
   async function checkUsers(
@@ -115,25 +118,38 @@ export function createTeamService({
       return team;
     },
 
+    /** A new team; once per idempotency key: a repeat answers the one the first made. */
     async create(actor: Actor, input: CreateTeamInput, ctx: RequestContext): Promise<Team> {
-      return uow(async (trx) => {
-        const given = [...(input.memberIds ?? []), ...(input.managerIds ?? [])];
-        await teams.lockUsers(trx, actor.structureId, given);
-        const id = await teams.insert(trx, actor.structureId, input.name);
-        if (!id) throw duplicate();
-        await write(trx, actor, id, input);
-        // The users given a team: their versions move (their forms list their teams).
-        await teams.bumpUsers(trx, usersOf(await teams.memberships(trx, { teamId: id })));
-        await audit.record(trx, {
-          actor,
-          structureId: actor.structureId,
+      return uow((trx) =>
+        idempotency.once(trx, actor, ctx, {
           action: 'team.create',
-          subjectType: 'team',
-          subjectId: id,
-          ip: ctx.ip,
-        });
-        return (await teams.find(trx, actor.structureId, id))!;
-      });
+          input,
+          async create() {
+            const given = [...(input.memberIds ?? []), ...(input.managerIds ?? [])];
+            await teams.lockUsers(trx, actor.structureId, given);
+            const id = await teams.insert(trx, actor.structureId, input.name);
+            if (!id) throw duplicate();
+            await write(trx, actor, id, input);
+            // The users given a team: their versions move (their forms list their teams).
+            await teams.bumpUsers(trx, usersOf(await teams.memberships(trx, { teamId: id })));
+            await audit.record(trx, {
+              actor,
+              structureId: actor.structureId,
+              action: 'team.create',
+              subjectType: 'team',
+              subjectId: id,
+              ip: ctx.ip,
+            });
+            return (await teams.find(trx, actor.structureId, id))!;
+          },
+          keep: (t) => ({ teamId: t.id }),
+          async replay({ teamId }) {
+            const t = await teams.find(trx, actor.structureId, teamId);
+            if (!t) throw new NotFoundError('Team');
+            return t;
+          },
+        }),
+      );
     },
 
     /** Rename and replace the members or the managers (each list given replaces the old one). */

@@ -46,6 +46,7 @@ export function userRouter(users: UserService): Router {
       'Invite a user: an email with a set-password link (48 h, single use) is sent; 409 if the address is taken',
     response: userView,
     errors: [409, 422],
+    idempotent: true,
     handler: ({ actor, body, ctx }) => users.invite(actor, body, ctx),
   });
   endpoint(r, {

@@ -12,6 +12,7 @@ import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '.
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
+import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { TeamService } from '../teams/team-service';
 import type { NotificationService } from '../notifications/notification-service';
 import {
@@ -55,6 +56,7 @@ export interface UserServiceDeps {
   mailer: Pick<Mailer, 'send'>;
   sentEmails: SentEmailLog;
   publicUrl: string;
+  idempotency: Pick<IdempotencyService, 'once'>;
 }
 
 /** Why a set-password link does not work, by code; the pages say it in French. */
@@ -80,7 +82,7 @@ const linkPurposeFor = (user: Pick<UserRecord, 'passwordHash'>): PasswordLinkPur
 export function createUserService(deps: UserServiceDeps) {
   const { audit: trail } = deps;
   const { users, passwordLinks, sentEmails } = deps;
-  const { knex, uow, clock, linkSecret, teams, resetLimits } = deps;
+  const { knex, uow, clock, linkSecret, teams, resetLimits, idempotency } = deps;
 
   async function summaryOf(db: Knex | Knex.Transaction, structureId: string, id: string) {
     // One user: the list query narrowed by id keeps one mapping of the row.
@@ -224,34 +226,46 @@ export function createUserService(deps: UserServiceDeps) {
       return summaryOf(knex, actor.structureId, id);
     },
 
+    /** Invites a user; once per idempotency key: a repeat answers the user the first made. */
     async invite(actor: Actor, input: InviteUserInput, ctx: RequestContext): Promise<UserSummary> {
-      return uow(async (trx, outbox) => {
-        if (input.partnerId && !(await deps.partnerOwned(trx, actor.structureId, input.partnerId)))
-          throw new BusinessRuleError(
-            'partner_not_found',
-            'This partner is not one of your structure’s partners',
-            { field: 'partnerId' },
-          );
-        const user = await users.insert(trx, {
-          structureId: actor.structureId,
-          email: input.email,
-          name: input.name,
-          role: input.role,
-          partnerId: input.partnerId ?? null,
-          passwordHash: NO_PASSWORD,
-        });
-        if (!user) throw new ConflictError('A user already has this email address');
-        const teamIds = input.teamIds ?? [];
-        if (teamIds.length)
-          await teams.changingMembershipsOf(trx, actor.structureId, user.id, teamIds, () =>
-            teams.setMemberships(trx, actor.structureId, user.id, teamIds),
-          );
-        await sendLink(trx, outbox, user);
-        await audit(trx, actor, actor.structureId, 'user.invite', user.id, ctx.ip, {
-          role: input.role,
-        });
-        return summaryOf(trx, actor.structureId, user.id);
-      });
+      return uow((trx, outbox) =>
+        idempotency.once(trx, actor, ctx, {
+          action: 'user.invite',
+          input,
+          async create() {
+            if (
+              input.partnerId &&
+              !(await deps.partnerOwned(trx, actor.structureId, input.partnerId))
+            )
+              throw new BusinessRuleError(
+                'partner_not_found',
+                'This partner is not one of your structure’s partners',
+                { field: 'partnerId' },
+              );
+            const user = await users.insert(trx, {
+              structureId: actor.structureId,
+              email: input.email,
+              name: input.name,
+              role: input.role,
+              partnerId: input.partnerId ?? null,
+              passwordHash: NO_PASSWORD,
+            });
+            if (!user) throw new ConflictError('A user already has this email address');
+            const teamIds = input.teamIds ?? [];
+            if (teamIds.length)
+              await teams.changingMembershipsOf(trx, actor.structureId, user.id, teamIds, () =>
+                teams.setMemberships(trx, actor.structureId, user.id, teamIds),
+              );
+            await sendLink(trx, outbox, user);
+            await audit(trx, actor, actor.structureId, 'user.invite', user.id, ctx.ip, {
+              role: input.role,
+            });
+            return summaryOf(trx, actor.structureId, user.id);
+          },
+          keep: (u) => ({ userId: u.id }),
+          replay: ({ userId }) => summaryOf(trx, actor.structureId, userId),
+        }),
+      );
     },
 
     async update(

@@ -8,6 +8,7 @@ import {
   Checkbox,
   CheckboxGroup,
   Csrf,
+  OnceKey,
   TextArea,
   ErrorSummary,
   Pagination,
@@ -263,6 +264,7 @@ export function UsersPage({
         <ErrorSummary form={form} labels={userLabels(teams.length > 0)} />
         <form method="post" action="/admin/utilisateurs" novalidate>
           <Csrf token={ctx.csrfToken} />
+          <OnceKey />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
           <TextField
             form={form}
@@ -478,6 +480,7 @@ export function TeamsPage({
         <ErrorSummary form={form} labels={TEAM_LABELS} />
         <form method="post" action="/admin/equipes" novalidate>
           <Csrf token={ctx.csrfToken} />
+          <OnceKey />
           <TextField
             form={form}
             name="name"

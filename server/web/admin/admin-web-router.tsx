@@ -11,9 +11,24 @@ import { createTeamBody, updateTeamBody } from '../../features/teams/team-schema
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
 import { AppError, hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { changedFields, formList, formValues, namesOf, parseWith, versionField } from '../forms';
+import {
+  changedFields,
+  formList,
+  formValues,
+  namesOf,
+  parseWith,
+  RESENT_TEXT,
+  versionField,
+} from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, pageQuery, redirect, redirectPastLastPage } from '../page-helpers';
+import {
+  actorOf,
+  creationContext,
+  idOf,
+  pageQuery,
+  redirect,
+  redirectPastLastPage,
+} from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
 import {
@@ -172,12 +187,14 @@ export function adminWebRouter(services: Services): Router {
       return renderUsers(req, res, { values: formVals, errors }, 400);
     }
     try {
-      const user = await services.users.invite(actorOf(req), parsed.data, requestContext(req));
+      const user = await services.users.invite(actorOf(req), parsed.data, creationContext(req));
       return redirect(req, res, `/admin/utilisateurs/${user.id}`, {
         type: 'success',
         message: `Invitation envoyée à ${user.email} : le lien est valable 48 heures.`,
       });
     } catch (err) {
+      if (hasCode(err, 'idempotency_key_reused'))
+        return renderUsers(req, res, { values: formVals, errors: { _form: RESENT_TEXT } }, 422);
       const form = inviteError(err, formVals);
       if (!form) throw err;
       return renderUsers(req, res, form, 400);
@@ -387,12 +404,14 @@ export function adminWebRouter(services: Services): Router {
     const parsed = parseWith(createTeamBody, { name: values.name ?? '' }, values, TEAM_MESSAGES);
     if (!parsed.ok) return renderTeams(req, res, parsed.form, 400);
     try {
-      const team = await services.teams.create(actorOf(req), parsed.data, requestContext(req));
+      const team = await services.teams.create(actorOf(req), parsed.data, creationContext(req));
       return redirect(req, res, `/admin/equipes/${team.id}`, {
         type: 'success',
         message: `L’équipe ${team.name} est créée : choisissez ses cadres et ses membres.`,
       });
     } catch (err) {
+      if (hasCode(err, 'idempotency_key_reused'))
+        return renderTeams(req, res, { values, errors: { _form: RESENT_TEXT } }, 422);
       if (!hasCode(err, 'conflict')) throw err;
       return renderTeams(
         req,

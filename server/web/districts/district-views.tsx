@@ -4,6 +4,7 @@ import {
   Checkbox,
   ArchiveForm,
   Csrf,
+  OnceKey,
   ErrorSummary,
   Section,
   StaleAlert,
@@ -141,6 +142,7 @@ export function AdminDistrictsPage({
         <ErrorSummary form={form} labels={DISTRICT_LABELS} idPrefix="nouveau-" />
         <form method="post" action="/admin/quartiers" novalidate>
           <Csrf token={ctx.csrfToken} />
+          <OnceKey />
           <DistrictFields form={form} idPrefix="nouveau-" />
           <button type="submit" class="fr-btn fr-mt-2w">
             Ajouter le quartier

@@ -5,9 +5,9 @@ import { requestContext } from '../../http/request-context';
 import { createDistrictBody, updateDistrictBody } from '../../features/districts/district-schemas';
 import { hasCode } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { archiveForm, formValues, parseWith, versionField } from '../forms';
+import { archiveForm, formValues, parseWith, RESENT_TEXT, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, redirect } from '../page-helpers';
+import { actorOf, creationContext, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
 import { DISTRICT_MESSAGES, NAME_TAKEN } from './district-labels';
@@ -68,13 +68,15 @@ export function districtWebRouter(services: Services): Router {
       const district = await services.districts.create(
         actorOf(req),
         parsed.data,
-        requestContext(req),
+        creationContext(req),
       );
       await redirect(req, res, `/admin/quartiers#${districtAnchor(district.id)}`, {
         type: 'success',
         message: `Quartier « ${district.name} » ajouté.`,
       });
     } catch (err) {
+      if (hasCode(err, 'idempotency_key_reused'))
+        return renderList(req, res, { values, errors: { _form: RESENT_TEXT } }, undefined, 422);
       if (!hasCode(err, 'conflict')) throw err;
       return renderList(req, res, { values, errors: { name: NAME_TAKEN } }, undefined, 409);
     }

@@ -6,7 +6,14 @@ import { requestContext } from '../../http/request-context';
 import { hasCode, NotFoundError } from '../../lib/errors';
 import { compact, dateField, formRefusal, formValues, parseWith, type Messages } from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, pageQuery, redirectPastLastPage, staff } from '../page-helpers';
+import {
+  actorOf,
+  creationContext,
+  idOf,
+  pageQuery,
+  redirectPastLastPage,
+  staff,
+} from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, type FormState } from '../views/components';
 import { parisDay, personLabel, personName } from '../format';
@@ -121,7 +128,7 @@ export function personAccessWebRouter(services: Services): Router {
         actorOf(req),
         idOf(req),
         parsed.data,
-        requestContext(req),
+        creationContext(req),
       );
       sendPdf(res, letter.pdf, letter.filename, 201);
     } catch (err) {

@@ -4,6 +4,7 @@ import { formatDateTime } from '../format';
 import type { PageContext } from '../views/layout';
 import {
   Csrf,
+  OnceKey,
   ErrorSummary,
   Pagination,
   SelectField,
@@ -138,6 +139,7 @@ export function LetterPage({
       <ErrorSummary form={form} labels={LETTER_LABELS} />
       <form method="post" action={`/personnes/${person.id}/courrier`} novalidate>
         <Csrf token={ctx.csrfToken} />
+        <OnceKey />
         <SelectField
           form={form}
           name="kind"

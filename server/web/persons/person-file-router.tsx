@@ -17,6 +17,7 @@ import { toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
 import {
   actorOf,
+  creationContext,
   idOf,
   LIST_PAGE_SIZE,
   pageQuery,
@@ -184,7 +185,9 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
     if (!parsed.ok) return renderPerson(req, res, personId, { contact: parsed.form }, 400);
     let contact;
     try {
-      contact = await services.contacts.log(actor, personId, parsed.data, requestContext(req));
+      // Sent twice (a second tap on a slow connection), the form's key makes one contact, and
+      // the second answer is the first's.
+      contact = await services.contacts.log(actor, personId, parsed.data, creationContext(req));
     } catch (err) {
       const refused = formRefusal(err, values, CONTACT_MESSAGES);
       if (!refused) throw err;
@@ -217,7 +220,7 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
     );
     if (!parsed.ok) return renderPerson(req, res, personId, { plan: parsed.form }, 400);
     try {
-      await services.followUps.plan(actor, personId, parsed.data, requestContext(req));
+      await services.followUps.plan(actor, personId, parsed.data, creationContext(req));
     } catch (err) {
       const refused = formRefusal(err, values, PLAN_MESSAGES);
       if (!refused) throw err;

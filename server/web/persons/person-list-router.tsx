@@ -19,7 +19,7 @@ import {
 import { plainString } from '../../lib/validate';
 import {
   compact,
-  formFromServiceError,
+  formRefusal,
   formValues,
   INTAKE_MESSAGES,
   parseWith,
@@ -28,6 +28,7 @@ import {
 import { csrf, pageContext } from '../page-context';
 import {
   actorOf,
+  creationContext,
   pageQuery,
   redirect,
   redirectPastLastPage,
@@ -224,51 +225,58 @@ export function personListWebRouter(services: Services): Router {
       preErrors,
     );
     let form: FormState;
+    let status = 400;
     if (parsed.ok) {
       try {
-        // Mistakes first (a district or référent of another structure), then "Déjà connu·e ?":
-        // the files that look like this one, once, before a new file is made.
-        await services.persons.checkReferences(actor, parsed.data);
-        const mark = checkMark(parsed.data);
-        if (formValues(req.body, ['verifie']).verifie !== mark) {
-          const found = await services.personMerges.duplicates(
-            actor,
-            duplicateCriteria(parsed.data),
-            requestContext(req),
-          );
-          if (found.items.length > 0) {
-            const [ctx, districts] = await Promise.all([
-              pageContext(req, services.notifications),
-              services.districts.list(actor),
-            ]);
-            return sendPage(
-              res,
-              <IntakePage
-                ctx={ctx}
-                form={emptyForm(values)}
-                districts={districts.items}
-                candidates={found.items}
-                checked={mark}
-              />,
+        const rc = creationContext(req);
+        // The form sent again (a second tap on a slow connection) after its first post made the
+        // file: that file, as the first answer said, before "Déjà connu·e ?" would offer it.
+        let person = await services.persons.createdBefore(actor, parsed.data, rc);
+        if (!person) {
+          // Mistakes first (a district or référent of another structure), then "Déjà
+          // connu·e ?": the files that look like this one, once, before a new file is made.
+          await services.persons.checkReferences(actor, parsed.data);
+          const mark = checkMark(parsed.data);
+          if (formValues(req.body, ['verifie']).verifie !== mark) {
+            const found = await services.personMerges.duplicates(
+              actor,
+              duplicateCriteria(parsed.data),
+              requestContext(req),
             );
+            if (found.items.length > 0) {
+              const [ctx, districts] = await Promise.all([
+                pageContext(req, services.notifications),
+                services.districts.list(actor),
+              ]);
+              return sendPage(
+                res,
+                <IntakePage
+                  ctx={ctx}
+                  form={emptyForm(values)}
+                  districts={districts.items}
+                  candidates={found.items}
+                  checked={mark}
+                />,
+              );
+            }
           }
+          person = await services.persons.create(actor, parsed.data, rc);
         }
-        const person = await services.persons.create(actor, parsed.data, requestContext(req));
         return redirect(req, res, `/personnes/${person.id}`, {
           type: 'success',
           message: 'La personne est enregistrée. Notez maintenant le premier contact.',
         });
       } catch (err) {
-        const f = formFromServiceError(err, values, INTAKE_MESSAGES);
-        if (!f) throw err;
-        form = f;
+        const refused = formRefusal(err, values, INTAKE_MESSAGES);
+        if (!refused) throw err;
+        ({ form, status } = refused);
       }
     } else form = parsed.form;
     const [ctx, districts] = await Promise.all([
       pageContext(req, services.notifications),
       services.districts.list(actor),
     ]);
-    sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts.items} />, 400);
+    sendPage(res, <IntakePage ctx={ctx} form={form} districts={districts.items} />, status);
   });
 
   return r;

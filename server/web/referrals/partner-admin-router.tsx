@@ -20,7 +20,7 @@ import {
   type Messages,
 } from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, redirect } from '../page-helpers';
+import { actorOf, creationContext, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
 import { AdminPartnersPage, PartnerEditPage, ServicePage } from './partner-admin-views';
@@ -276,7 +276,7 @@ export function partnerAdminRouter(services: Services): Router {
     const parsed = parseNewPartner(req.body);
     if (!parsed.ok) return renderList(req, res, parsed.form, 400);
     try {
-      await services.partners.create(actorOf(req), parsed.data, requestContext(req));
+      await services.partners.create(actorOf(req), parsed.data, creationContext(req));
     } catch (err) {
       const values = withLists(req.body, NEW_PARTNER_FIELDS).values;
       const refused = refusedForm(err, values, PARTNER_MESSAGES, sameName('serviceName'));

@@ -4,6 +4,7 @@ import { formatDate } from '../format';
 import {
   CheckboxGroup,
   Csrf,
+  OnceKey,
   ErrorSummary,
   Section,
   StaleFormAlert,
@@ -235,6 +236,7 @@ export function AdminPartnersPage({
         <ErrorSummary form={form} labels={PARTNER_LABELS} idPrefix="partner-" />
         <form method="post" action="/admin/partenaires" novalidate>
           <Csrf token={ctx.csrfToken} />
+          <OnceKey />
           <PartnerFields form={form} idPrefix="partner-" />
           <TextField
             form={form}

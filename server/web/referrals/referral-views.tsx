@@ -19,6 +19,7 @@ import { personRightHref } from '../rights/right-views';
 import {
   CheckboxGroup,
   Csrf,
+  OnceKey,
   emptyForm,
   ErrorSummary,
   Pagination,
@@ -604,6 +605,7 @@ export function PersonReferralsPage({
             <ErrorSummary form={consentForm} labels={CONSENT_LABELS} idPrefix="consent-" />
             <form method="post" action={`/personnes/${personId}/consentements`} novalidate>
               <Csrf token={ctx.csrfToken} />
+              <OnceKey />
               <SelectField
                 form={consentForm}
                 idPrefix="consent-"
@@ -664,6 +666,7 @@ export function PersonReferralsPage({
             <ErrorSummary form={referralForm} labels={REFERRAL_LABELS} idPrefix="referral-" />
             <form method="post" action={`/personnes/${personId}/orientations`} novalidate>
               <Csrf token={ctx.csrfToken} />
+              <OnceKey />
               <SelectField
                 form={referralForm}
                 idPrefix="referral-"

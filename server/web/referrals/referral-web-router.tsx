@@ -13,6 +13,7 @@ import {
   compact,
   dateField,
   formList,
+  formRefusal,
   formValues,
   type Messages,
   versionField,
@@ -32,6 +33,7 @@ import {
 } from './referral-views';
 import {
   actorOf,
+  creationContext,
   idOf,
   LIST_PAGE_SIZE,
   pageQuery,
@@ -128,11 +130,18 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       const values = formValues(req.body, ['location', 'who', 'concern']);
       const parsed = parseWith(partnerReportBody, values, values, REPORT_MESSAGES);
       if (!parsed.ok) return renderInbox(req, res, parsed.form, 400);
-      const receipt = await services.reports.submitByPartner(
-        actorOf(req),
-        parsed.data,
-        requestContext(req),
-      );
+      let receipt;
+      try {
+        receipt = await services.reports.submitByPartner(
+          actorOf(req),
+          parsed.data,
+          creationContext(req),
+        );
+      } catch (err) {
+        const refused = formRefusal(err, values, REPORT_MESSAGES);
+        if (!refused) throw err;
+        return renderInbox(req, res, refused.form, refused.status);
+      }
       await redirect(req, res, '/orientations#signaler', {
         type: 'success',
         message: `Signalement envoyé. Numéro de reçu : ${receipt.receiptNumber}.`,
@@ -321,7 +330,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       if (!parsed.ok)
         return renderPersonReferrals(req, res, personId, { consent: parsed.form }, 400);
       try {
-        await services.consents.record(actorOf(req), personId, parsed.data, requestContext(req));
+        await services.consents.record(actorOf(req), personId, parsed.data, creationContext(req));
       } catch (err) {
         const refused = refusedForm(err, values, CONSENT_MESSAGES, CONSENT_REFUSALS);
         if (!refused) throw err;
@@ -406,7 +415,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       if (!parsed.ok)
         return renderPersonReferrals(req, res, personId, { referral: parsed.form }, 400);
       try {
-        await services.referrals.create(actorOf(req), personId, parsed.data, requestContext(req));
+        await services.referrals.create(actorOf(req), personId, parsed.data, creationContext(req));
       } catch (err) {
         const refused = refusedForm(err, values, REFERRAL_MESSAGES);
         if (!refused) throw err;

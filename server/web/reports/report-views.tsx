@@ -16,6 +16,7 @@ import {
 } from '../persons/duplicate-views';
 import {
   Csrf,
+  OnceKey,
   ErrorSummary,
   StaleAlert,
   Pagination,
@@ -141,7 +142,8 @@ export function PublicReportPage({
           ) : null}
           <ErrorSummary form={form} labels={REPORT_FIELD_LABELS} />
           <DataNotice structure={structure} />
-          <form method="post" action={`/signaler/${structure.slug}`} novalidate>
+          {/* No account to hold a one-time key: the button is only disabled once sent. */}
+          <form method="post" action={`/signaler/${structure.slug}`} novalidate data-submit-once>
             <ReportFields form={form} />
             <TextField
               form={form}
@@ -461,6 +463,7 @@ export function PartnerReportSection({
       <ErrorSummary form={form} labels={REPORT_FIELD_LABELS} />
       <form method="post" action="/orientations/signaler" novalidate>
         <Csrf token={ctx.csrfToken} />
+        <OnceKey />
         <ReportFields form={form} />
         <button type="submit" class="fr-btn">
           Envoyer le signalement

@@ -11,6 +11,7 @@ import { formatDate, formatDateTime } from '../format';
 import {
   ArchiveForm,
   Csrf,
+  OnceKey,
   emptyForm,
   ErrorSummary,
   Section,
@@ -307,6 +308,7 @@ export function AdminRightsPage({
         <ErrorSummary form={form} labels={RIGHT_ADMIN_LABELS} idPrefix="nouveau-" />
         <form method="post" action="/admin/droits" novalidate>
           <Csrf token={ctx.csrfToken} />
+          <OnceKey />
           <TextField
             form={form}
             idPrefix="nouveau-"

@@ -18,10 +18,11 @@ import {
   parseWith,
   compact,
   formValues,
+  RESENT_TEXT,
   versionField,
 } from '../forms';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, redirect, staff } from '../page-helpers';
+import { actorOf, creationContext, idOf, redirect, staff } from '../page-helpers';
 import type { RenderPerson } from '../persons/person-file-router';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
@@ -176,8 +177,10 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
     );
     if (!parsed.ok) return renderList(req, res, parsed.form, undefined, 400);
     try {
-      await services.rights.create(actorOf(req), parsed.data, requestContext(req));
+      await services.rights.create(actorOf(req), parsed.data, creationContext(req));
     } catch (err) {
+      if (hasCode(err, 'idempotency_key_reused'))
+        return renderList(req, res, { values, errors: { _form: RESENT_TEXT } }, undefined, 422);
       if (!hasCode(err, 'conflict')) throw err;
       return renderList(
         req,

@@ -231,6 +231,19 @@ export function Csrf({ token }: { token: string }) {
   return <input type="hidden" name="_csrf" value={token} />;
 }
 
+/** The name of a creation form's one-time key field (read by `creationContext`). */
+export const ONCE_KEY_FIELD = 'idempotencyKey';
+
+/**
+ * A creation form's one-time key, drawn anew each time the form is rendered: sent twice (a
+ * second tap on a slow connection), the form creates once, and the second answer is the
+ * first's (`features/idempotency`). Its form's submit button is also disabled after the first
+ * submit (`/static/submit-once.js`), a convenience only.
+ */
+export function OnceKey() {
+  return <input type="hidden" name={ONCE_KEY_FIELD} value={crypto.randomUUID()} />;
+}
+
 /**
  * The archive or restore button of a row of an admin list (the rights catalogue, the districts),
  * posting what `archiveForm` (web/forms.ts) reads: the row's version and which way it goes.

@@ -4,7 +4,15 @@ import { DuplicateCandidates } from '../persons/duplicate-views';
 import { PERSON_SOURCES } from '../../features/persons/person-schemas';
 import { districtOptions } from '../persons/person-labels';
 import { SOURCE_LABELS } from '../format';
-import { Csrf, ErrorSummary, SelectField, TextArea, TextField, type FormState } from './components';
+import {
+  Csrf,
+  OnceKey,
+  ErrorSummary,
+  SelectField,
+  TextArea,
+  TextField,
+  type FormState,
+} from './components';
 import { Layout, type PageContext } from './layout';
 
 export const INTAKE_LABELS: Record<string, string> = {
@@ -61,6 +69,7 @@ export function IntakePage({
           <ErrorSummary form={form} labels={INTAKE_LABELS} />
           <form method="post" action="/personnes/nouvelle" novalidate>
             <Csrf token={ctx.csrfToken} />
+            <OnceKey />
             {offered && checked ? <input type="hidden" name="verifie" value={checked} /> : null}
             <TextField
               form={form}

@@ -424,6 +424,8 @@ export function Layout({
         <Footer accessibility={ctx.accessibility} />
         <script type="module" src={`${STATIC}/dsfr/dsfr.module.min.js`}></script>
         <script noModule src={`${STATIC}/dsfr/dsfr.nomodule.min.js`}></script>
+        {/* Creation forms: the submit button disabled after the first submit (a convenience). */}
+        <script src={`${STATIC}/submit-once.js`}></script>
         {scripts.map((src) => (
           <script src={src}></script>
         ))}

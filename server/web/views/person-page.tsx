@@ -31,6 +31,7 @@ import { ALLOW_PAST_LABEL } from '../forms';
 import {
   Checkbox,
   Csrf,
+  OnceKey,
   ErrorSummary,
   Pagination,
   RangeNote,
@@ -337,6 +338,7 @@ export function PersonPage({
             <ErrorSummary form={forms.contact} labels={CONTACT_LABELS} idPrefix="contact-" />
             <form method="post" action={`/personnes/${person.id}/contacts`} novalidate>
               <Csrf token={ctx.csrfToken} />
+              <OnceKey />
               <div class="fr-grid-row fr-grid-row--gutters">
                 <div class="fr-col-12 fr-col-sm-6">
                   <SelectField
@@ -422,6 +424,7 @@ export function PersonPage({
             <ErrorSummary form={forms.plan} labels={PLAN_LABELS} idPrefix="suivi-" />
             <form method="post" action={`/personnes/${person.id}/suivis`} novalidate>
               <Csrf token={ctx.csrfToken} />
+              <OnceKey />
               <div class="fr-grid-row fr-grid-row--gutters">
                 <div class="fr-col-12 fr-col-sm-7">
                   <TextField

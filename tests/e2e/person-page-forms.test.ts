@@ -199,7 +199,7 @@ describe('person file forms over HTTP', () => {
       expect(res.headers.location).toBe(`/personnes/${personId}`);
       const back = await worker.get(res.headers.location);
       expect(back.text).toContain('Vous ne pouvez pas modifier ce suivi');
-      expect(back.text).toMatch(/role="alert"><p>Vous ne pouvez pas modifier ce suivi/);
+      expect(back.text).toMatch(/role="alert"[^>]*><p>Vous ne pouvez pas modifier ce suivi/);
     }
     const row = await testKnex()('follow_ups').where({ id }).first();
     expect(row.status).toBe('open');

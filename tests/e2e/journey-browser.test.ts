@@ -3,6 +3,7 @@ import { createNotificationRepository } from '../../server/features/notification
 import { parisDay } from '../../server/web/format';
 import { createTestContext, DEFAULT_PASSWORD, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
+import { endSession, sessionIdOf } from '../setup/sessions';
 import { createTeam } from '../setup/factories';
 import {
   atPath,
@@ -410,8 +411,7 @@ describe('first journey in the browser', () => {
     await page.getByLabel('Résumé').fill(summary);
     // The idle timeout passes: the server forgets the session.
     const cookie = (await page.context().cookies()).find((c) => c.name === 'av.sid')!;
-    const sid = decodeURIComponent(cookie.value).replace(/^s:/, '').split('.')[0];
-    expect(await testKnex()('sessions').where({ sid }).del()).toBe(1);
+    expect(await endSession(sessionIdOf(cookie.value))).toBe(1);
     await page.getByRole('button', { name: 'Enregistrer le contact' }).click();
     await atPath(page, '/connexion');
     await see(

@@ -1,5 +1,5 @@
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
-import { testKnex } from '../setup/db';
+import { agentSessionId, endSession } from '../setup/sessions';
 import {
   createFoodBank,
   createPerson,
@@ -28,14 +28,7 @@ describe('forms kept when the session ended, given back filled by their page', (
 
   /** Ends the agent's server session as the idle timeout would. */
   async function expire(agent: Agent) {
-    const cookie = agent.jar.getCookie('av.sid', {
-      path: '/',
-      domain: '127.0.0.1',
-      secure: false,
-      script: false,
-    });
-    const sid = decodeURIComponent(cookie!.value).replace(/^s:/, '').split('.')[0];
-    expect(await testKnex()('sessions').where({ sid }).del()).toBe(1);
+    expect(await endSession(agentSessionId(agent))).toBe(1);
   }
 
   /**

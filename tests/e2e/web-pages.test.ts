@@ -5,6 +5,7 @@ import { ConflictError } from '../../server/lib/errors';
 import { htmlErrorHandler } from '../../server/web/html-error-handler';
 import { createTestContext, DEFAULT_PASSWORD, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
+import { agentSessionId, endSession, storedSession } from '../setup/sessions';
 import { createPartner, createTeam, createUser } from '../setup/factories';
 import { csrfOf, inputValue, textareaValue } from './html';
 
@@ -157,20 +158,7 @@ describe('web pages over HTTP', () => {
       .type('form')
       .send({ _csrf: csrfOf(page.text), email: a.worker.email, password: DEFAULT_PASSWORD });
     expect(good.status).toBe(303);
-    const sid = decodeURIComponent(
-      agent.jar.getCookie('av.sid', {
-        path: '/',
-        domain: '127.0.0.1',
-        secure: false,
-        script: false,
-      })!.value,
-    )
-      .replace(/^s:/, '')
-      .split('.')[0];
-    const row = await testKnex()('sessions').where({ sid }).first('sess');
-    const stored = (typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess) as {
-      csrfToken?: string;
-    };
+    const stored = await storedSession(agent);
     expect(stored.csrfToken).toMatch(/^[0-9a-f]{20,}$/);
     const home = await agent.get('/');
     expect(csrfOf(home.text)).toBe(stored.csrfToken);
@@ -274,14 +262,7 @@ describe('web pages over HTTP', () => {
 
   /** Ends the agent's server session as the idle timeout would. */
   async function expire(agent: Awaited<ReturnType<typeof loginAs>>) {
-    const cookie = agent.jar.getCookie('av.sid', {
-      path: '/',
-      domain: '127.0.0.1',
-      secure: false,
-      script: false,
-    });
-    const sid = decodeURIComponent(cookie!.value).replace(/^s:/, '').split('.')[0];
-    expect(await testKnex()('sessions').where({ sid }).del()).toBe(1);
+    expect(await endSession(agentSessionId(agent))).toBe(1);
   }
 
   it('when a form is posted after the session expired, then the login page says what was lost and leads back to the form’s page', async () => {
@@ -382,21 +363,6 @@ describe('web pages over HTTP', () => {
   );
 
   /** The session the agent's cookie names, as stored. */
-  async function storedSession(agent: Awaited<ReturnType<typeof loginAs>>) {
-    const cookie = agent.jar.getCookie('av.sid', {
-      path: '/',
-      domain: '127.0.0.1',
-      secure: false,
-      script: false,
-    });
-    const sid = decodeURIComponent(cookie!.value).replace(/^s:/, '').split('.')[0];
-    const row = await testKnex()('sessions').where({ sid }).first('sess');
-    return (typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess) as {
-      keptForm?: { values: Record<string, string> };
-      passport?: unknown;
-    };
-  }
-
   /** Signs the agent in through the login page it was sent to. */
   async function signInAgain(agent: Awaited<ReturnType<typeof loginAs>>, location: string) {
     const login = await agent.get(location);

@@ -7,7 +7,7 @@ import {
   IDEMPOTENCY_KEY_HEADER,
   idempotencyKey,
 } from '../features/idempotency/idempotency-schemas';
-import { ForbiddenError, ValidationError } from '../lib/errors';
+import { ForbiddenError } from '../lib/errors';
 import { documentEndpoint, type ErrorStatus, type NO_CONTENT } from '../lib/openapi';
 import { parseInput } from '../lib/validate';
 import { requestContext } from './request-context';
@@ -68,18 +68,6 @@ const IDEMPOTENCY_HEADERS = z.object({
   }),
 });
 
-/** The request's Idempotency-Key, if it sent one; a malformed one is a 400 naming the header. */
-function idempotencyKeyOf(req: Request): string | undefined {
-  const raw = req.get(IDEMPOTENCY_KEY_HEADER);
-  if (raw === undefined) return undefined;
-  const res = idempotencyKey.safeParse(raw);
-  if (res.success) return res.data;
-  const message = res.error.issues[0].message;
-  throw new ValidationError(`Invalid header: ${IDEMPOTENCY_KEY_HEADER}: ${message}`, [
-    { field: IDEMPOTENCY_KEY_HEADER, message },
-  ]);
-}
-
 /**
  * Registers one JSON endpoint: policy first, then strict zod parsing of params, query and body,
  * then one service call. A handler returning undefined answers 204.
@@ -121,7 +109,14 @@ export function endpoint<P extends z.ZodType, Q extends z.ZodType, B extends z.Z
       // Strict too: a route that declares no body takes none, rather than dropping fields a
       // client believed would count (a revocation "reason", say).
       const body = parseInput(spec.body ?? NOTHING, req.body ?? {}, 'body');
-      const key = spec.idempotent ? idempotencyKeyOf(req) : undefined;
+      // A malformed key is a 400 naming the header, as any other input.
+      const key = spec.idempotent
+        ? parseInput(
+            IDEMPOTENCY_HEADERS,
+            { [IDEMPOTENCY_KEY_HEADER]: req.get(IDEMPOTENCY_KEY_HEADER) },
+            'header',
+          )[IDEMPOTENCY_KEY_HEADER]
+        : undefined;
       const result = await spec.handler({
         params: params as z.infer<P>,
         query: query as z.infer<Q>,

@@ -219,6 +219,11 @@ export const ANONYMISED_TEXT =
 export const RESENT_TEXT =
   'Ce formulaire avait déjà été envoyé, avec d’autres valeurs : rien de plus n’a été enregistré. Vérifiez ce qui est saisi, puis envoyez-le à nouveau.';
 
+/** The form sent again with other values (422 `idempotency_key_reused`), else null. */
+export function resentForm(err: unknown, values: Record<string, string>): FormState | null {
+  return hasCode(err, 'idempotency_key_reused') ? { values, errors: { _form: RESENT_TEXT } } : null;
+}
+
 /**
  * A service's refusal shown back in its form, what was typed kept, with the status to answer:
  * invalid input next to the field it names (400), an anonymised file above the form (409), a
@@ -232,8 +237,8 @@ export function formRefusal(
 ): { form: FormState; status: number } | null {
   if (hasCode(err, 'anonymised'))
     return { form: { values, errors: { _form: ANONYMISED_TEXT } }, status: 409 };
-  if (hasCode(err, 'idempotency_key_reused'))
-    return { form: { values, errors: { _form: RESENT_TEXT } }, status: 422 };
+  const resent = resentForm(err, values);
+  if (resent) return { form: resent, status: 422 };
   const form = formFromServiceError(err, values, messages);
   return form ? { form, status: 400 } : null;
 }

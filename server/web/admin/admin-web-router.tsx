@@ -17,7 +17,7 @@ import {
   formValues,
   namesOf,
   parseWith,
-  RESENT_TEXT,
+  resentForm,
   versionField,
 } from '../forms';
 import { csrf, pageContext } from '../page-context';
@@ -193,8 +193,8 @@ export function adminWebRouter(services: Services): Router {
         message: `Invitation envoyée à ${user.email} : le lien est valable 48 heures.`,
       });
     } catch (err) {
-      if (hasCode(err, 'idempotency_key_reused'))
-        return renderUsers(req, res, { values: formVals, errors: { _form: RESENT_TEXT } }, 422);
+      const resent = resentForm(err, formVals);
+      if (resent) return renderUsers(req, res, resent, 422);
       const form = inviteError(err, formVals);
       if (!form) throw err;
       return renderUsers(req, res, form, 400);
@@ -410,8 +410,8 @@ export function adminWebRouter(services: Services): Router {
         message: `L’équipe ${team.name} est créée : choisissez ses cadres et ses membres.`,
       });
     } catch (err) {
-      if (hasCode(err, 'idempotency_key_reused'))
-        return renderTeams(req, res, { values, errors: { _form: RESENT_TEXT } }, 422);
+      const resent = resentForm(err, values);
+      if (resent) return renderTeams(req, res, resent, 422);
       if (!hasCode(err, 'conflict')) throw err;
       return renderTeams(
         req,

@@ -5,7 +5,7 @@ import { requestContext } from '../../http/request-context';
 import { createDistrictBody, updateDistrictBody } from '../../features/districts/district-schemas';
 import { hasCode } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
-import { archiveForm, formValues, parseWith, RESENT_TEXT, versionField } from '../forms';
+import { archiveForm, formValues, parseWith, resentForm, versionField } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, creationContext, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
@@ -75,8 +75,8 @@ export function districtWebRouter(services: Services): Router {
         message: `Quartier « ${district.name} » ajouté.`,
       });
     } catch (err) {
-      if (hasCode(err, 'idempotency_key_reused'))
-        return renderList(req, res, { values, errors: { _form: RESENT_TEXT } }, undefined, 422);
+      const resent = resentForm(err, values);
+      if (resent) return renderList(req, res, resent, undefined, 422);
       if (!hasCode(err, 'conflict')) throw err;
       return renderList(req, res, { values, errors: { name: NAME_TAKEN } }, undefined, 409);
     }

@@ -18,7 +18,7 @@ import {
   parseWith,
   compact,
   formValues,
-  RESENT_TEXT,
+  resentForm,
   versionField,
 } from '../forms';
 import { csrf, pageContext } from '../page-context';
@@ -179,8 +179,8 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
     try {
       await services.rights.create(actorOf(req), parsed.data, creationContext(req));
     } catch (err) {
-      if (hasCode(err, 'idempotency_key_reused'))
-        return renderList(req, res, { values, errors: { _form: RESENT_TEXT } }, undefined, 422);
+      const resent = resentForm(err, values);
+      if (resent) return renderList(req, res, resent, undefined, 422);
       if (!hasCode(err, 'conflict')) throw err;
       return renderList(
         req,

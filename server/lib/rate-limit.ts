@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
+import ipaddr from 'ipaddr.js';
 import {
   RateLimiterMemory,
   RateLimiterRedis,
@@ -58,29 +59,11 @@ export function addressKey(ip: string | null | undefined): string {
   if (!ip) return 'unknown';
   if (isIPv4(ip)) return ip;
   // A zone (fe80::1%eth0) names an interface of this host, not another client.
-  const address = ip.split('%')[0];
-  if (!isIPv6(address)) return ip;
-  const groups = ipv6Groups(address);
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
-    return [groups[6] >> 8, groups[6] & 0xff, groups[7] >> 8, groups[7] & 0xff].join('.');
-  return `${groups
+  if (!isIPv6(ip.split('%')[0])) return ip;
+  const address = ipaddr.IPv6.parse(ip);
+  if (address.isIPv4MappedAddress()) return address.toIPv4Address().toString();
+  return `${address.parts
     .slice(0, 4)
     .map((g) => g.toString(16))
     .join(':')}::/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a dotted IPv4 tail split). */
-function ipv6Groups(address: string): number[] {
-  const parse = (part: string): number[] =>
-    part === ''
-      ? []
-      : part.split(':').flatMap((g) => {
-          if (!g.includes('.')) return [parseInt(g, 16)];
-          const [a, b, c, d] = g.split('.').map(Number);
-          return [(a << 8) | b, (c << 8) | d];
-        });
-  const [head, tail] = address.toLowerCase().split('::');
-  const first = parse(head);
-  const last = tail === undefined ? [] : parse(tail);
-  return [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last];
 }

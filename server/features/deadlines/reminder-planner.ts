@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { BusinessCalendar } from '../../lib/calendar';
 import type { OutboxWriter } from './outbox';
 import { FOLLOW_UP_DUE } from '../follow-ups/follow-up-schemas';
 import {
@@ -15,6 +16,24 @@ import type { ReminderRepository } from './reminder-repository';
 export const FOLLOW_UP_KINDS = [FOLLOW_UP_DUE, FOLLOW_UP_OVERDUE_REMINDER, FOLLOW_UP_ESCALATE];
 
 const DAY_MS = 86_400_000;
+
+/**
+ * The moment of a no-contact rule `days` after the last contact `last`, at a working moment;
+ * a moment counted from `last` that is no longer after `notBefore` (a file reopened, its
+ * reminders resumed, a merge: the moment the rules were planned again) is counted from
+ * `notBefore` instead, so a rule that had its moment is not played again at once.
+ */
+export function noContactMoment(
+  calendar: BusinessCalendar,
+  last: Date,
+  days: number,
+  notBefore = -Infinity,
+): Date {
+  const counted = calendar.nextWorkingMoment(new Date(last.getTime() + days * DAY_MS));
+  return counted.getTime() > notBefore
+    ? counted
+    : calendar.nextWorkingMoment(new Date(notBefore + days * DAY_MS));
+}
 
 export interface ReminderPlannerDeps {
   /** The durations and the structure's calendar (its working hours and holidays). */
@@ -96,12 +115,7 @@ export function createReminderPlanner({ ruleSettings, reminders }: ReminderPlann
       const s = await ruleSettings(trx, structureId);
       const { calendar } = s;
       const notBefore = 'replannedAt' in from ? from.replannedAt.getTime() : -Infinity;
-      const momentOf = (days: number) => {
-        const counted = calendar.nextWorkingMoment(new Date(last.getTime() + days * DAY_MS));
-        return counted.getTime() > notBefore
-          ? counted
-          : calendar.nextWorkingMoment(new Date(notBefore + days * DAY_MS));
-      };
+      const momentOf = (days: number) => noContactMoment(calendar, last, days, notBefore);
       const wanted = [
         { kind: PERSON_NO_CONTACT, dueAt: momentOf(s.noContactDays) },
         { kind: PERSON_SUGGEST_CLOSE, dueAt: momentOf(s.noContactCloseDays) },

@@ -6,14 +6,15 @@ import {
   PERSON_NO_CONTACT,
   PERSON_SUGGEST_CLOSE,
 } from './rule-kinds';
+import { noContactMoment } from './reminder-planner';
 import type { ReminderRepository } from './reminder-repository';
-
-const DAY_MS = 86_400_000;
 
 /**
  * The reminder rules' deadlines as new settings place them, counted exactly as the reminder
  * planner counts them: a follow-up's reminder and escalation from its due moment, a person's
- * no-contact rules from their last contact (or the file's creation). The daily digest moves with
+ * no-contact rules from their last contact (or the file's creation), never before the moment
+ * the rule was planned (`noContactMoment`: a file reopened, resumed or merged keeps its rules
+ * counted from then, whatever the new number of days). The daily digest moves with
  * its own replanner (digests/digest-replanner.ts).
  */
 export const reminderReplanner = (
@@ -48,7 +49,7 @@ export const reminderReplanner = (
         if (!last) continue;
         const days =
           d.kind === PERSON_NO_CONTACT ? settings.noContactDays : settings.noContactCloseDays;
-        next.set(d.id, calendar.nextWorkingMoment(new Date(last.getTime() + days * DAY_MS)));
+        next.set(d.id, noContactMoment(calendar, last, days, d.createdAt.getTime()));
       }
     }
     return { moves: next };

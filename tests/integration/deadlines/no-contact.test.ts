@@ -325,6 +325,31 @@ describe('no contact for 30 days: a "relancer" follow-up for the référent; for
     expect(await relancer(personId)).toHaveLength(1);
   });
 
+  it('when the number of days changes after a file was reopened, then its rules stay counted from the reopening: nothing is played at once', async () => {
+    const team = await createTeam();
+    const { agent, personId } = await newPerson(team.worker.email);
+    clock.set(paris('2026-12-14T10:00:00'));
+    await patchPerson(agent, personId, { closedReason: 'moved' });
+    await advanceTo(ctx, clock, paris('2027-03-24T10:00:00'));
+    await patchPerson(agent, personId, { closedReason: null });
+    // Planned now, as the database's clock says in production (the test's clock is fixed).
+    await testKnex()('deadlines')
+      .where({ subject_id: personId, status: 'pending' })
+      .update({ created_at: clock.now() });
+
+    const admin = await loginAs(ctx.app, team.admin.email);
+    const changed = await admin.patch('/api/settings').send({ noContactDays: 31 });
+    expect(changed.status).toBe(200);
+    expect(await pendingRules(personId)).toEqual([
+      // 31 days after the reopening fall on Saturday 24 April: Monday's first working moment.
+      // Not 31 days after the file's creation, long past.
+      { kind: PERSON_NO_CONTACT, due_at: new Date('2027-04-26T08:30:00+02:00') },
+      { kind: PERSON_SUGGEST_CLOSE, due_at: new Date('2027-06-22T11:00:00+02:00') },
+    ]);
+    await advanceTo(ctx, clock, paris('2027-03-24T10:05:00'));
+    expect(await relancer(personId)).toHaveLength(0);
+  });
+
   it('when two quiet files, each given its "relancer", are merged, then the kept file gets no third one', async () => {
     const team = await createTeam();
     const kept = await newPerson(team.worker.email);

@@ -12,7 +12,7 @@ import { toActor, withSessionFacts, type Actor } from './actor';
 const PgStore = connectPgSimple(session);
 
 const SESSION_COOKIE = 'av.sid';
-const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
+export const IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 const ABSOLUTE_LIFETIME_MS = 12 * 60 * 60 * 1000;
 /** The stored idle expiry is written again once it would move by more than this. */
 export const TOUCH_INTERVAL_MS = 60 * 1000;

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import { IDLE_TIMEOUT_MS } from '../auth/session';
 import { withoutControlCharacters } from '../lib/validate';
 import type { FormState } from './views/components';
 import type { PageContext } from './views/layout';
@@ -43,13 +44,13 @@ const NEVER_KEPT = /^_csrf$|pass|secret|token|totp/i;
  */
 const AUTHOR_ONLY = /^privateNote$/;
 /** Bounds on what a session holds: well above any form's own limits (a contact: 2 × 10 000). */
-export const KEPT_MAX_CHARS = 40_000;
+const KEPT_MAX_CHARS = 40_000;
 const KEPT_MAX_FIELDS = 100;
 /** A kept form is given back within the idle timeout of the session it was kept in. */
-const KEPT_FOR_MS = 30 * 60 * 1000;
+const KEPT_FOR_MS = IDLE_TIMEOUT_MS;
 
 /** What a field that held a control character says, next to it, once the character is gone. */
-export const CONTROL_CHARACTER_REMOVED =
+const CONTROL_CHARACTER_REMOVED =
   'Ce champ contenait un caractère invisible (souvent venu d’un copier-coller), retiré ici : vérifiez le texte';
 
 /**
@@ -99,13 +100,17 @@ export function keptForm(
 
 /**
  * The form kept for the page this GET request shows, taken out of the session: given back once,
- * and only within the idle timeout (a page opened hours later does not fill itself).
+ * and only within the idle timeout (a page opened hours later does not fill itself). One past
+ * that time leaves the session at the next page shown, whatever it is: a form whose page is
+ * never opened again is not carried in the session until it ends.
  */
 export function takeKeptForm(req: Request): KeptForm | null {
   const kept = req.session?.keptForm;
-  if (!kept || req.method !== 'GET' || kept.page !== req.originalUrl) return null;
+  if (!kept) return null;
+  const fresh = Date.now() - kept.at < KEPT_FOR_MS;
+  if (fresh && (req.method !== 'GET' || kept.page !== req.originalUrl)) return null;
   delete req.session.keptForm;
-  return Date.now() - kept.at < KEPT_FOR_MS ? kept : null;
+  return fresh ? kept : null;
 }
 
 /**

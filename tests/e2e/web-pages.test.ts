@@ -362,7 +362,6 @@ describe('web pages over HTTP', () => {
     },
   );
 
-  /** The session the agent's cookie names, as stored. */
   /** Signs the agent in through the login page it was sent to. */
   async function signInAgain(agent: Awaited<ReturnType<typeof loginAs>>, location: string) {
     const login = await agent.get(location);
@@ -389,6 +388,31 @@ describe('web pages over HTTP', () => {
       summary: 'Rencontré au parvis,\r\nparle de son dossier RSA',
       privateNote: 'Semble fatigué',
     };
+
+    it('when the kept form’s page is not opened within the idle timeout, then the next page shown drops it from the session', async () => {
+      const agent = await loginAs(ctx.app, a.worker.email);
+      const file = await agent.get(`/personnes/${personId}`);
+      await expire(agent);
+      const res = await agent
+        .post(`/personnes/${personId}/contacts`)
+        .set('Referer', `${ctx.config.publicUrl}/personnes/${personId}`)
+        .type('form')
+        .send({ _csrf: csrfOf(file.text), ...typed });
+      expect(res.status).toBe(303);
+      await signInAgain(agent, res.headers.location);
+      // Still there while its page may be opened; gone once too old, whichever page is shown.
+      expect((await agent.get('/notifications')).status).toBe(200);
+      expect((await storedSession(agent)).keptForm).toBeDefined();
+      const sid = agentSessionId(agent);
+      const row = await testKnex()('sessions').where({ sid }).first('sess');
+      const sess = typeof row.sess === 'string' ? JSON.parse(row.sess) : row.sess;
+      sess.keptForm.at -= 31 * 60 * 1000;
+      await testKnex()('sessions')
+        .where({ sid })
+        .update({ sess: JSON.stringify(sess) });
+      expect((await agent.get('/notifications')).status).toBe(200);
+      expect((await storedSession(agent)).keptForm).toBeUndefined();
+    });
 
     it('when a contact is posted after the session expired, then login leads back to the file with the contact form filled again, once', async () => {
       const agent = await loginAs(ctx.app, a.worker.email);

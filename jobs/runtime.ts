@@ -112,14 +112,13 @@ const isQueueLimit = (job: Job, err: Error) =>
 function every(ms: number, fn: (signal: AbortSignal) => Promise<void>) {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
-  let stopped = false;
   const stop = new AbortController();
   const tick = () => {
     timer = null;
-    if (stopped || running) return;
+    if (stop.signal.aborted || running) return;
     running = fn(stop.signal).finally(() => {
       running = null;
-      if (!stopped) timer = setTimeout(tick, ms).unref();
+      if (!stop.signal.aborted) timer = setTimeout(tick, ms).unref();
     });
   };
   return {
@@ -129,7 +128,6 @@ function every(ms: number, fn: (signal: AbortSignal) => Promise<void>) {
       tick();
     },
     async stop() {
-      stopped = true;
       stop.abort();
       if (timer) clearTimeout(timer);
       await running;

@@ -29,7 +29,7 @@ export interface Creation<T, K extends Record<string, unknown>> extends Repeat<T
   keep: (created: T) => K;
 }
 
-export const KEY_REUSED =
+const KEY_REUSED =
   'This idempotency key was used for another request: send a new key with each new creation';
 
 /** The SHA-256 of an action and its input (dates as ISO strings, keys in the schema's order). */
@@ -54,6 +54,8 @@ export function createIdempotencyService({ clock, keys }: IdempotencyServiceDeps
     fingerprint: string,
     r: Repeat<T, K>,
   ): Promise<T> {
+    // A key's row and its result are written in one transaction, so another request never
+    // sees a row without a result; were one there, it made nothing to answer with.
     if (taken.fingerprint !== fingerprint || taken.result === null)
       throw new BusinessRuleError('idempotency_key_reused', KEY_REUSED);
     return r.replay(taken.result as K, taken.createdAt);

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { ValidationError } from '../../lib/errors';
-import { instantOf, wallClockOf } from '../../lib/wall-clock';
+import { dayStart, instantOf, parisDay } from '../../lib/wall-clock';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import { PERSON_SOURCES, SOURCE_LABELS } from '../persons/person-schemas';
 import type { SettingsService } from '../settings/settings-service';
@@ -79,13 +79,7 @@ export interface RefreshOutcome {
   periods: number;
 }
 
-const iso = (y: number, m: number, d: number) =>
-  `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
 const dayOf = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10);
-const parisMidnight = (day: string) => {
-  const [year, month, d] = day.split('-').map(Number);
-  return instantOf({ year, month, day: d, hour: 0, minute: 0 })!;
-};
 
 /**
  * Aggregated, small-count-suppressed indicators of the structure's outreach for a period
@@ -108,8 +102,7 @@ export function createObservationService({
     q: Pick<ObservationQuery, 'from' | 'to'>,
     at: Date = clock.now(),
   ): { from: string; to: string } {
-    const now = wallClockOf(at);
-    const today = iso(now.year, now.month, now.day);
+    const today = parisDay(at);
     const to = q.to ?? (q.from && q.from > today ? q.from : today);
     if (q.from) return { from: q.from, to };
     // The day after the same date a year before: 2025-12-06 to 2026-12-05 is twelve months.
@@ -135,8 +128,7 @@ export function createObservationService({
   ): Promise<ObservationData> {
     const { firstDay: from, lastDay: to } = key;
     const { calendar } = await settings.rulesOf(db, key.structureId);
-    const now = wallClockOf(at);
-    const today = iso(now.year, now.month, now.day);
+    const today = parisDay(at);
     const lastDay = to > today ? to : today;
     const businessDays: string[] = [];
     for (let n = dayNumber(from); n <= dayNumber(lastDay); n++) {
@@ -147,8 +139,8 @@ export function createObservationService({
     }
     return observations.aggregates(db, {
       structureId: key.structureId,
-      start: parisMidnight(from),
-      end: parisMidnight(dayOf(dayNumber(to) + 1)),
+      start: dayStart(from),
+      end: dayStart(to, 1),
       businessDays,
       firstDay: from,
       lastDay,

@@ -251,11 +251,12 @@ export function createSettingsService({
         }
         // A shorter period anonymises, at the next nightly run and for good, every file idle
         // past it: what the dry run finds is said first, and saved only once confirmed.
-        const shortened =
+        const preview =
           merged.data.retentionMonths < current.retentionMonths
             ? await retention.preview(trx, actor.structureId, merged.data.retentionMonths)
             : null;
-        if (shortened && (shortened.persons > 0 || shortened.reports > 0) && !confirmRetention)
+        const shortened = preview && (preview.persons > 0 || preview.reports > 0) ? preview : null;
+        if (shortened && !confirmRetention)
           throw new BusinessRuleError(
             'retention_confirmation_required',
             `A retention of ${shortened.retentionMonths} months anonymises ${shortened.persons} file(s) and clears ${shortened.reports} report(s) at the next run, irreversibly: send confirmRetention: true to save it`,
@@ -280,7 +281,7 @@ export function createSettingsService({
             fields: Object.keys(changes),
             replanned,
             // What the shorter period was confirmed to anonymise, as the dry run counted it.
-            ...(shortened && (shortened.persons > 0 || shortened.reports > 0)
+            ...(shortened
               ? {
                   retentionConfirmed: {
                     from: current.retentionMonths,

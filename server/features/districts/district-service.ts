@@ -5,7 +5,7 @@ import { checkVersion, ConflictError, NotFoundError, ValidationError } from '../
 import type { Page } from '../../lib/validate';
 import type { AuditTrail, RequestContext } from '../audit/audit-trail';
 import type { UnitOfWork } from '../deadlines/outbox';
-import type { IdempotencyService } from '../idempotency/idempotency-service';
+import { type IdempotencyService, replayById } from '../idempotency/idempotency-service';
 import type { District, DistrictRepository } from './district-repository';
 import {
   DISTRICT_ARCHIVED,
@@ -71,12 +71,9 @@ export function createDistrictService({
             });
             return district;
           },
-          keep: (d) => ({ districtId: d.id }),
-          async replay({ districtId }) {
-            const d = await districts.findById(trx, actor.structureId, districtId);
-            if (!d) throw new NotFoundError('District');
-            return d;
-          },
+          ...replayById('districtId', 'District', (id) =>
+            districts.findById(trx, actor.structureId, id),
+          ),
         }),
       );
     },

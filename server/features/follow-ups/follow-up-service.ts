@@ -14,7 +14,7 @@ import {
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
-import type { IdempotencyService } from '../idempotency/idempotency-service';
+import { type IdempotencyService, replayById } from '../idempotency/idempotency-service';
 import type { NotificationService } from '../notifications/notification-service';
 import type { ReminderPlanner } from '../deadlines/reminder-planner';
 import { NOTIFY_FOLLOW_UP_ESCALATED, NOTIFY_FOLLOW_UP_OVERDUE } from '../deadlines/rule-kinds';
@@ -385,12 +385,7 @@ export function createFollowUpService({
             });
             return (await find(trx, actor, id, clock.now()))!;
           },
-          keep: (f) => ({ followUpId: f.id }),
-          async replay({ followUpId }) {
-            const f = await find(trx, actor, followUpId, clock.now());
-            if (!f) throw new NotFoundError('Follow-up');
-            return f;
-          },
+          ...replayById('followUpId', 'Follow-up', (id) => find(trx, actor, id, clock.now())),
         }),
       );
     },

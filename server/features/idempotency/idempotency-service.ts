@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
-import { BusinessRuleError } from '../../lib/errors';
+import { BusinessRuleError, NotFoundError } from '../../lib/errors';
 import type { RequestContext } from '../audit/audit-trail';
 import type { IdempotencyRepository, TakenKey } from './idempotency-repository';
 
@@ -27,6 +27,25 @@ export interface Creation<T, K extends Record<string, unknown>> extends Repeat<T
   create: () => Promise<T>;
   /** What the key keeps of what was created: its ids, never its content (personal data). */
   keep: (created: T) => K;
+}
+
+/**
+ * The keep and replay of a creation answered by the row it made, found again by id: the key
+ * keeps `{ [field]: id }` and a repeat reads the row (404 `what` when it has gone since).
+ */
+export function replayById<T extends { id: string }, F extends string>(
+  field: F,
+  what: string,
+  find: (id: string) => Promise<T | null | undefined>,
+): Pick<Creation<T, Record<F, string>>, 'keep' | 'replay'> {
+  return {
+    keep: (created) => ({ [field]: created.id }) as Record<F, string>,
+    async replay(kept) {
+      const found = await find(kept[field]);
+      if (!found) throw new NotFoundError(what);
+      return found;
+    },
+  };
 }
 
 const KEY_REUSED =

@@ -18,7 +18,7 @@ import {
 } from './partner-email-changes';
 import type { PartnerEmailChangeRepository } from './partner-email-change-repository';
 import { confirmPartnerEmail, partnerEmailChanged } from './partner-emails';
-import type { IdempotencyService } from '../idempotency/idempotency-service';
+import { type IdempotencyService, replayById } from '../idempotency/idempotency-service';
 import { type PartnerRepository, type Partner } from './partner-repository';
 import type {
   CreatePartnerInput,
@@ -168,12 +168,7 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
             });
             return (await partners.findById(trx, id, clock.now()))!;
           },
-          keep: (p) => ({ partnerId: p.id }),
-          async replay({ partnerId }) {
-            const p = await partners.findById(trx, partnerId, clock.now());
-            if (!p) throw new NotFoundError('Partner');
-            return p;
-          },
+          ...replayById('partnerId', 'Partner', (id) => partners.findById(trx, id, clock.now())),
         }),
       );
     },

@@ -16,7 +16,7 @@ import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { ConsentService } from '../consents/consent-service';
 import type { FollowUpService } from '../follow-ups/follow-up-service';
-import type { IdempotencyService } from '../idempotency/idempotency-service';
+import { type IdempotencyService, replayById } from '../idempotency/idempotency-service';
 import type { NotificationService } from '../notifications/notification-service';
 import type { PartnerDirectory } from '../partners/partner-service';
 import { fileNotFollowed, remindersOff } from '../persons/person-reminders';
@@ -685,12 +685,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
           action: 'referral.create',
           input: { personId, ...input },
           create: () => createIn(trx, outbox, actor, personId, input, ctx),
-          keep: (r) => ({ referralId: r.id }),
-          async replay({ referralId }) {
-            const r = await referrals.findForStaff(trx, actor.structureId, referralId);
-            if (!r) throw new NotFoundError('Referral');
-            return r;
-          },
+          ...replayById('referralId', 'Referral', (id) =>
+            referrals.findForStaff(trx, actor.structureId, id),
+          ),
         }),
       );
     },

@@ -3,7 +3,7 @@ import type { Actor } from '../../auth/actor';
 import type { Clock } from '../../lib/clock';
 import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
-import type { IdempotencyService } from '../idempotency/idempotency-service';
+import { type IdempotencyService, replayById } from '../idempotency/idempotency-service';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { PersonService } from '../persons/person-service';
@@ -104,12 +104,7 @@ export function createRightService({
             });
             return right;
           },
-          keep: (r) => ({ rightId: r.id }),
-          async replay({ rightId }) {
-            const r = await rights.findById(trx, actor.structureId, rightId);
-            if (!r) throw new NotFoundError('Right');
-            return r;
-          },
+          ...replayById('rightId', 'Right', (id) => rights.findById(trx, actor.structureId, id)),
         }),
       );
     },

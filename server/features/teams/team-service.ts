@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { PERSON_ROLES, type Actor } from '../../auth/actor';
 import { BusinessRuleError, checkVersion, ConflictError, NotFoundError } from '../../lib/errors';
 import type { UnitOfWork } from '../deadlines/outbox';
-import type { IdempotencyService } from '../idempotency/idempotency-service';
+import { type IdempotencyService, replayById } from '../idempotency/idempotency-service';
 import type { Page } from '../../lib/validate';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import {
@@ -142,12 +142,7 @@ export function createTeamService({
             });
             return (await teams.find(trx, actor.structureId, id))!;
           },
-          keep: (t) => ({ teamId: t.id }),
-          async replay({ teamId }) {
-            const t = await teams.find(trx, actor.structureId, teamId);
-            if (!t) throw new NotFoundError('Team');
-            return t;
-          },
+          ...replayById('teamId', 'Team', (id) => teams.find(trx, actor.structureId, id)),
         }),
       );
     },

@@ -1,4 +1,10 @@
-import { SETTINGS_LABELS, TEAM_LABELS, USER_LABELS } from './admin/admin-views';
+import {
+  LETTERHEAD_FIELDS,
+  SETTINGS_LABELS,
+  SETTINGS_LEGAL_FIELDS,
+  TEAM_LABELS,
+  USER_LABELS,
+} from './admin/admin-views';
 import { DISTRICT_LABELS } from './districts/district-labels';
 import { PASSWORD_PATH_PREFIX } from '../features/users/password-links';
 import { localPath } from './format';
@@ -8,7 +14,7 @@ import { LETTER_LABELS } from './persons/person-access-views';
 import { PARTNER_LABELS, SERVICE_LABELS } from './referrals/partner-admin-views';
 import { CONSENT_LABELS, MOVE_LABELS, REFERRAL_LABELS } from './referrals/referral-views';
 import { REPORT_FIELD_LABELS, TRIAGE_FIELD_LABELS } from './reports/report-labels';
-import { PERSON_RIGHT_LABELS, RIGHT_ADMIN_LABELS } from './rights/right-labels';
+import { NEW_RIGHT_LABELS, RIGHT_ADMIN_LABELS } from './rights/right-labels';
 import { COMPLETE_LABELS } from './views/actions-page';
 import { TOKEN_LABELS, TOKENS_PATH } from './views/api-token-pages';
 import { INTAKE_LABELS } from './views/intake-page';
@@ -76,7 +82,7 @@ const PAGE_FORMS: readonly PageForm[] = [
   {
     action: '/personnes/:id/droits',
     page: '/personnes/:id',
-    labels: { code: 'Droit', ...PERSON_RIGHT_LABELS },
+    labels: NEW_RIGHT_LABELS,
     text: ['monthlyAmount', 'note'],
   },
   { action: '/personnes/:id/cloturer', page: '/personnes/:id/modifier', labels: CLOSE_LABELS },
@@ -147,9 +153,15 @@ const PAGE_FORMS: readonly PageForm[] = [
   {
     action: '/admin/parametres',
     labels: SETTINGS_LABELS,
-    text: Object.keys(SETTINGS_LABELS).filter((name) =>
-      /^(letterhead|publisher|publication|hosting|accessibility(Issues|Contact)|dpo)/.test(name),
-    ),
+    // The texts typed, in the form's order: the letterhead's and the legal pages' (not the
+    // level, a choice, nor the audit's date).
+    text: Object.keys(SETTINGS_LABELS)
+      .filter(
+        (name) =>
+          (LETTERHEAD_FIELDS as readonly string[]).includes(name) ||
+          (SETTINGS_LEGAL_FIELDS as readonly string[]).includes(name),
+      )
+      .filter((name) => name !== 'accessibilityLevel' && name !== 'accessibilityAuditDate'),
   },
   {
     action: '/admin/partenaires',

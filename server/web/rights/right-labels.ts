@@ -37,6 +37,9 @@ export const PERSON_RIGHT_LABELS: Record<string, string> = {
   note: 'Note',
 };
 
+/** The form tracking a new right: the right chosen, then the same fields. */
+export const NEW_RIGHT_LABELS: Record<string, string> = { code: 'Droit', ...PERSON_RIGHT_LABELS };
+
 export const PERSON_RIGHT_MESSAGES: Messages = {
   status: 'Choisissez un statut dans la liste',
   reason: 'Choisissez la raison du non-recours (seulement pour un droit non recouru)',

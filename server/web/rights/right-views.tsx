@@ -26,6 +26,7 @@ import { restoredForm } from '../kept-form';
 import {
   moneyFmt,
   PERSON_RIGHT_LABELS,
+  NEW_RIGHT_LABELS,
   REASON_LABELS,
   RIGHT_ADMIN_LABELS,
   RIGHT_STATUS_BADGES,
@@ -236,16 +237,12 @@ export function RightsPanel({
           <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
             <Csrf token={ctx.csrfToken} />
             <input type="hidden" name="version" value="0" />
-            <ErrorSummary
-              form={newForm}
-              labels={{ code: 'Droit', ...PERSON_RIGHT_LABELS }}
-              idPrefix="droit-nouveau-"
-            />
+            <ErrorSummary form={newForm} labels={NEW_RIGHT_LABELS} idPrefix="droit-nouveau-" />
             <SelectField
               form={newForm}
               idPrefix="droit-nouveau-"
               name="code"
-              label="Droit"
+              label={NEW_RIGHT_LABELS.code}
               options={codeOptions}
               placeholder="Choisir un droit"
               required

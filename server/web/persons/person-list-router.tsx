@@ -224,48 +224,50 @@ export function personListWebRouter(services: Services): Router {
       INTAKE_MESSAGES,
       preErrors,
     );
+    const createdRedirect = (personId: string) =>
+      redirect(req, res, `/personnes/${personId}`, {
+        type: 'success',
+        message: 'La personne est enregistrée. Notez maintenant le premier contact.',
+      });
     let form: FormState;
     let status = 400;
     if (parsed.ok) {
       try {
         const rc = creationContext(req);
-        // The form sent again (a second tap on a slow connection) after its first post made the
-        // file: that file, as the first answer said, before "Déjà connu·e ?" would offer it.
-        let person = await services.persons.createdBefore(actor, parsed.data, rc);
-        if (!person) {
-          // Mistakes first (a district or référent of another structure), then "Déjà
-          // connu·e ?": the files that look like this one, once, before a new file is made.
+        // "Déjà connu·e ?" once, before a new file is made; confirmed, the file is created (its
+        // creation checks the references and answers a repeat itself).
+        if (formValues(req.body, ['verifie']).verifie !== checkMark(parsed.data)) {
+          // The form sent again (a second tap on a slow connection) after its first post made
+          // the file: that file, as the first answer said, before "Déjà connu·e ?" offers it.
+          const made = await services.persons.createdBefore(actor, parsed.data, rc);
+          if (made) return createdRedirect(made.id);
+          // Mistakes first (a district or référent of another structure), then the files that
+          // look like this one.
           await services.persons.checkReferences(actor, parsed.data);
-          const mark = checkMark(parsed.data);
-          if (formValues(req.body, ['verifie']).verifie !== mark) {
-            const found = await services.personMerges.duplicates(
-              actor,
-              duplicateCriteria(parsed.data),
-              requestContext(req),
+          const found = await services.personMerges.duplicates(
+            actor,
+            duplicateCriteria(parsed.data),
+            requestContext(req),
+          );
+          if (found.items.length > 0) {
+            const [ctx, districts] = await Promise.all([
+              pageContext(req, services.notifications),
+              services.districts.list(actor),
+            ]);
+            return sendPage(
+              res,
+              <IntakePage
+                ctx={ctx}
+                form={emptyForm(values)}
+                districts={districts.items}
+                candidates={found.items}
+                checked={checkMark(parsed.data)}
+              />,
             );
-            if (found.items.length > 0) {
-              const [ctx, districts] = await Promise.all([
-                pageContext(req, services.notifications),
-                services.districts.list(actor),
-              ]);
-              return sendPage(
-                res,
-                <IntakePage
-                  ctx={ctx}
-                  form={emptyForm(values)}
-                  districts={districts.items}
-                  candidates={found.items}
-                  checked={mark}
-                />,
-              );
-            }
           }
-          person = await services.persons.create(actor, parsed.data, rc);
         }
-        return redirect(req, res, `/personnes/${person.id}`, {
-          type: 'success',
-          message: 'La personne est enregistrée. Notez maintenant le premier contact.',
-        });
+        const person = await services.persons.create(actor, parsed.data, rc);
+        return createdRedirect(person.id);
       } catch (err) {
         const refused = formRefusal(err, values, INTAKE_MESSAGES);
         if (!refused) throw err;

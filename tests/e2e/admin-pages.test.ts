@@ -3,12 +3,24 @@ import request from 'supertest';
 import { processDeadline } from '../../jobs/processor';
 import { processors } from '../../jobs/registry';
 import { passwordTokenFor, USER_PASSWORD_EMAIL } from '../../server/features/users/password-links';
+import type { StructureSettings } from '../../server/features/settings/settings-schemas';
 import { fixedClock } from '../../server/lib/clock';
+import { SETTINGS_NUMBER_FIELDS } from '../../server/web/admin/admin-views';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createDistrict, createPartner, createTeam, createUser } from '../setup/factories';
 import { startSmtp } from '../integration/referrals/smtp';
 import { csrfOf, inputValue, versionOf } from './html';
+
+/** The settings form as the page sends it, filled with `saved`, changed by `changes`. */
+const settingsForm = (saved: StructureSettings, changes: Record<string, string>) => ({
+  ...Object.fromEntries(SETTINGS_NUMBER_FIELDS.map((f) => [f, String(saved[f])])),
+  digestTime: saved.digestTime,
+  workingStart: saved.workingHours.start,
+  workingEnd: saved.workingHours.end,
+  alsaceMoselle: saved.alsaceMoselle ? '1' : '',
+  ...changes,
+});
 
 type Agent = ReturnType<typeof request.agent>;
 const STRONG = 'cheval agrafe batterie correcte 42';
@@ -450,26 +462,7 @@ describe('administration, homes and password pages', () => {
       expect(page.text).not.toMatch(/name="alsaceMoselle" value="1" checked/);
       const saved = await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id);
       const ok = await postForm(admin, '/admin/parametres', '/admin/parametres', {
-        ...Object.fromEntries(
-          (
-            [
-              'followUpReminderDays',
-              'followUpEscalationDays',
-              'referralResponseDays',
-              'referralExpiryDays',
-              'loopClosingDays',
-              'noContactDays',
-              'noContactCloseDays',
-              'reportTriageDays',
-              'smallCountThreshold',
-              'retentionMonths',
-            ] as const
-          ).map((f) => [f, String(saved[f])]),
-        ),
-        digestTime: saved.digestTime,
-        workingStart: saved.workingHours.start,
-        workingEnd: saved.workingHours.end,
-        alsaceMoselle: '1',
+        ...settingsForm(saved, { alsaceMoselle: '1' }),
         version: versionOf(page.text),
       });
       expect(ok.status).toBe(303);
@@ -494,28 +487,7 @@ describe('administration, homes and password pages', () => {
         .returning('id');
       const saved = await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id);
       expect(saved.retentionMonths).toBe(24);
-      const fields = {
-        ...Object.fromEntries(
-          (
-            [
-              'followUpReminderDays',
-              'followUpEscalationDays',
-              'referralResponseDays',
-              'referralExpiryDays',
-              'loopClosingDays',
-              'noContactDays',
-              'noContactCloseDays',
-              'reportTriageDays',
-              'smallCountThreshold',
-            ] as const
-          ).map((f) => [f, String(saved[f])]),
-        ),
-        retentionMonths: '6',
-        digestTime: saved.digestTime,
-        workingStart: saved.workingHours.start,
-        workingEnd: saved.workingHours.end,
-        alsaceMoselle: saved.alsaceMoselle ? '1' : '',
-      };
+      const fields = settingsForm(saved, { retentionMonths: '6' });
       const page = await admin.get('/admin/parametres');
       expect(page.text).not.toContain('name="confirmRetention"');
 

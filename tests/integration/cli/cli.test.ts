@@ -119,21 +119,11 @@ describe('CLI users:create', () => {
 
   it('creates a partner user attached to its organisation with --partner', async () => {
     const partner = await createPartner(testKnex(), undefined, structure.id);
-    const r = await cli(
-      [
-        'users:create',
-        '--email',
-        'benevole@banque.test',
-        '--name',
-        'Bénévole',
-        '--role',
-        'partner',
-        '--structure',
-        structure.slug,
-        '--partner',
-        partner.id,
-      ],
-      `${PASSWORD}\n`,
+    const r = await create(
+      'benevole@banque.test',
+      ['--structure', structure.slug, '--partner', partner.id],
+      undefined,
+      'partner',
     );
     expect(r.code).toBe(0);
     const row = await testKnex()('users').where({ id: r.stdout.trim() }).first();
@@ -203,21 +193,11 @@ describe('CLI users:create', () => {
   });
 
   it('when the partner does not exist, then it exits 1 naming it', async () => {
-    const r = await cli(
-      [
-        'users:create',
-        '--email',
-        'p2@ccas.test',
-        '--name',
-        'P',
-        '--role',
-        'partner',
-        '--structure',
-        structure.slug,
-        '--partner',
-        '00000000-0000-4000-8000-000000000000',
-      ],
-      `${PASSWORD}\n`,
+    const r = await create(
+      'p2@ccas.test',
+      ['--structure', structure.slug, '--partner', '00000000-0000-4000-8000-000000000000'],
+      undefined,
+      'partner',
     );
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(
@@ -228,21 +208,11 @@ describe('CLI users:create', () => {
   it('when the partner belongs to another structure, then it exits 1 naming --partner and creates nothing', async () => {
     const elsewhere = await createStructure();
     const partner = await createPartner(testKnex(), undefined, elsewhere.id);
-    const r = await cli(
-      [
-        'users:create',
-        '--email',
-        'intrus@banque.test',
-        '--name',
-        'Intrus',
-        '--role',
-        'partner',
-        '--structure',
-        structure.slug,
-        '--partner',
-        partner.id,
-      ],
-      `${PASSWORD}\n`,
+    const r = await create(
+      'intrus@banque.test',
+      ['--structure', structure.slug, '--partner', partner.id],
+      undefined,
+      'partner',
     );
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toBe(

@@ -6,6 +6,7 @@ import { createUserRepository } from '../../../server/features/users/user-reposi
 import { MIGRATION_LOCK, migrationSource } from '../../../server/lib/db';
 import { benchSeed } from '../../../server/seed/bench';
 import { DEMO_ACCOUNTS, seedDemo } from '../../../server/seed/demo';
+import { BENCH_EMAIL_DOMAIN } from '../../../server/seed/seed-accounts';
 import { testKnex, truncateAll } from '../../setup/db';
 import { DEFAULT_PASSWORD } from '../../setup/context';
 import { createTeam } from '../../setup/factories';
@@ -34,6 +35,33 @@ const PRODUCTION = {
 
 const env = (port: number, extra: Record<string, string> = {}) =>
   webEnv(port, prefix, { LOG_LEVEL: 'warn', ...extra });
+const HTTPS_PRODUCTION = { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' };
+
+/** Starts the web in production, expects it to refuse (exit 1), and returns what it printed. */
+async function refusedInProduction(): Promise<string> {
+  const web = start('server/index.ts', [], env(await freePort(), HTTPS_PRODUCTION));
+  expect(await exitWithin(web, 60_000)).toBe(1);
+  return web.output();
+}
+
+/**
+ * Starts the web with the environment `envOf` gives for its port, waits until it serves, runs
+ * `check` on it, then stops it with SIGTERM and expects exit 0.
+ */
+async function servesThenStops(
+  envOf: (port: number) => Record<string, string>,
+  check: (web: ReturnType<typeof start>) => void | Promise<void> = () => {},
+) {
+  const port = await freePort();
+  const web = start('server/index.ts', [], env(port, envOf(port)));
+  try {
+    await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
+    await check(web);
+  } finally {
+    web.child.kill('SIGTERM');
+    expect(await exitWithin(web, 60_000)).toBe(0);
+  }
+}
 
 afterAll(async () => {
   await removeRedisKeys(prefix);
@@ -113,17 +141,7 @@ describe('npm start with DATABASE_URL', () => {
 
   it('when demo accounts exist in production, then it refuses to start', async () => {
     await seedDemo(testKnex(), { cipher: createCipher('1'.repeat(64)) });
-    const web = start(
-      'server/index.ts',
-      [],
-      env(await freePort(), {
-        ...PRODUCTION,
-        PUBLIC_URL: 'https://aller-vers.example',
-      }),
-    );
-    const code = await exitWithin(web, 60_000);
-    expect(code).toBe(1);
-    expect(web.output()).toContain(
+    expect(await refusedInProduction()).toContain(
       'Refusing to start in production: 5 enabled account(s) of a seed, whose password is published (5 @demo.aller-vers.fr).',
     );
   });
@@ -133,99 +151,49 @@ describe('npm start with DATABASE_URL', () => {
     const [last, ...others] = DEMO_ACCOUNTS;
     // What `npm run cli -- users:disable --email …` runs.
     for (const a of others) await disableUser(testKnex(), createUserRepository(), a.email);
-    const refused = start(
-      'server/index.ts',
-      [],
-      env(await freePort(), { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
-    );
-    expect(await exitWithin(refused, 60_000)).toBe(1);
-    expect(refused.output()).toContain(
+    expect(await refusedInProduction()).toContain(
       'Refusing to start in production: 1 enabled account(s) of a seed, whose password is published (1 @demo.aller-vers.fr).',
     );
 
     await disableUser(testKnex(), createUserRepository(), last.email);
-    const port = await freePort();
-    const web = start(
-      'server/index.ts',
-      [],
-      env(port, { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
-    );
-    try {
-      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
-    } finally {
-      web.child.kill('SIGTERM');
-      expect(await exitWithin(web, 60_000)).toBe(0);
-    }
+    await servesThenStops(() => HTTPS_PRODUCTION);
   });
 
   it('when bench accounts (published password) are enabled in production, then it refuses to start saying what to do; once disabled, it starts', async () => {
     await benchSeed(testKnex(), { persons: 3, cipher: createCipher('1'.repeat(64)) });
     const accounts = (await testKnex()('users')
-      .whereRaw('lower(email) like ?', ['%@bench.aller-vers.test'])
+      .whereRaw('lower(email) like ?', [`%@${BENCH_EMAIL_DOMAIN}`])
       .pluck('email')) as string[];
     expect(accounts.length).toBeGreaterThan(0);
-    const refused = start(
-      'server/index.ts',
-      [],
-      env(await freePort(), { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
-    );
-    expect(await exitWithin(refused, 60_000)).toBe(1);
-    expect(refused.output()).toContain(
+    const refused = await refusedInProduction();
+    expect(refused).toContain(
       `Refusing to start in production: ${accounts.length} enabled account(s) of a seed, whose password is published (${accounts.length} @bench.aller-vers.test).`,
     );
-    expect(refused.output()).toContain('npm run cli -- users:disable --email');
+    expect(refused).toContain('npm run cli -- users:disable --email');
 
     for (const email of accounts) await disableUser(testKnex(), createUserRepository(), email);
-    const port = await freePort();
-    const web = start(
-      'server/index.ts',
-      [],
-      env(port, { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
-    );
-    try {
-      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
-    } finally {
-      web.child.kill('SIGTERM');
-      expect(await exitWithin(web, 60_000)).toBe(0);
-    }
+    await servesThenStops(() => HTTPS_PRODUCTION);
   });
 
   it('when production runs over plain HTTP (ALLOW_INSECURE_HTTP), then it serves and warns at start', async () => {
-    const port = await freePort();
-    const web = start(
-      'server/index.ts',
-      [],
-      env(port, {
+    await servesThenStops(
+      (port) => ({
         ...PRODUCTION,
         PUBLIC_URL: `http://127.0.0.1:${port}`,
         ALLOW_INSECURE_HTTP: 'true',
       }),
+      (web) =>
+        expect(web.output()).toMatch(
+          /production over plain HTTP \(ALLOW_INSECURE_HTTP=true\): the session cookie is sent without Secure and no HSTS/,
+        ),
     );
-    try {
-      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
-      expect(web.output()).toMatch(
-        /production over plain HTTP \(ALLOW_INSECURE_HTTP=true\): the session cookie is sent without Secure and no HSTS/,
-      );
-    } finally {
-      web.child.kill('SIGTERM');
-      expect(await exitWithin(web, 60_000)).toBe(0);
-    }
   });
 
   it('when production runs at an https PUBLIC_URL, then it gives no plain-HTTP warning', async () => {
-    const port = await freePort();
-    const web = start(
-      'server/index.ts',
-      [],
-      env(port, { ...PRODUCTION, PUBLIC_URL: 'https://aller-vers.example' }),
+    await servesThenStops(
+      () => HTTPS_PRODUCTION,
+      (web) => expect(web.output()).not.toContain('plain HTTP'),
     );
-    try {
-      await waitForHealthy(`http://127.0.0.1:${port}/healthz`, web, 60_000);
-      expect(web.output()).not.toContain('plain HTTP');
-    } finally {
-      web.child.kill('SIGTERM');
-      expect(await exitWithin(web, 60_000)).toBe(0);
-    }
   });
 });
 

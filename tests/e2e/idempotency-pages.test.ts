@@ -1,7 +1,7 @@
 import { parisDay } from '../../server/web/format';
 import { REFERRAL_EMAIL_PARTNER } from '../../server/features/referrals/referral-schemas';
 import { createTestContext, type TestContext } from '../setup/context';
-import { testKnex } from '../setup/db';
+import { countRows, testKnex } from '../setup/db';
 import {
   createPerson,
   giveConsent,
@@ -19,9 +19,6 @@ function keyOf(html: string, action: string): string {
   if (!key) throw new Error(`no one-time key in the form posting to ${action}`);
   return key;
 }
-
-const count = async (table: string, where: Record<string, unknown> = {}) =>
-  Number((await testKnex()(table).where(where).count({ n: '*' }))[0].n);
 
 /** This Paris time `days` days from now, as a datetime-local field holds it. */
 const dayAt = (days: number, hhmm: string) =>
@@ -68,8 +65,8 @@ describe('creation forms sent twice', () => {
     nextFollowUpAt: dayAt(2, '10:00'),
     nextFollowUpTitle: 'Rappeler pour le dossier CAF',
   };
-  const contacts = () => count('contacts', { person_id: personId });
-  const followUps = () => count('follow_ups', { person_id: personId });
+  const contacts = () => countRows('contacts', { person_id: personId });
+  const followUps = () => countRows('follow_ups', { person_id: personId });
 
   it('when the contact form is sent twice, then one contact and one next follow-up, and both answers lead to the file with the same message', async () => {
     const [c0, f0] = [await contacts(), await followUps()];
@@ -146,7 +143,7 @@ describe('creation forms sent twice', () => {
   });
 
   describe('a new person', () => {
-    const persons = () => count('persons');
+    const persons = () => countRows('persons');
 
     it('when the intake is sent twice and nobody looks like the person, then one file, and the second answer leads to it (not to "Déjà connu·e ?")', async () => {
       const p0 = await persons();
@@ -200,7 +197,7 @@ describe('creation forms sent twice', () => {
   });
 
   it('when the referral form is sent twice, and twice at once, then one referral each, and the partner is emailed once', async () => {
-    const referrals = () => count('referrals', { person_id: personId });
+    const referrals = () => countRows('referrals', { person_id: personId });
     const r0 = await referrals();
     const action = `/personnes/${personId}/orientations`;
     const fields = { partnerId: w.food.partner.id, reason: 'Besoin alimentaire urgent' };
@@ -220,7 +217,7 @@ describe('creation forms sent twice', () => {
   });
 
   it('when the consent form is sent twice, then one consent', async () => {
-    const consents = () => count('consents', { person_id: personId });
+    const consents = () => countRows('consents', { person_id: personId });
     const k0 = await consents();
     const page = `/personnes/${personId}/orientations`;
     const action = `/personnes/${personId}/consentements`;
@@ -235,7 +232,7 @@ describe('creation forms sent twice', () => {
   });
 
   it('when the letter form is sent twice, then one mail contact, and the same letter twice', async () => {
-    const mails = () => count('contacts', { person_id: personId, channel: 'mail' });
+    const mails = () => countRows('contacts', { person_id: personId, channel: 'mail' });
     const m0 = await mails();
     const action = `/personnes/${personId}/courrier`;
     const body = await formBody(worker, action, action, {
@@ -251,7 +248,7 @@ describe('creation forms sent twice', () => {
 
   it('when a partner’s report is sent twice, then one report, and both answers give its receipt', async () => {
     const partner = w.agents.partner;
-    const r0 = await count('reports');
+    const r0 = await countRows('reports');
     const body = await formBody(partner, '/orientations', '/orientations/signaler', {
       location: 'Parvis de la gare',
       concern: 'Dort dehors depuis une semaine',
@@ -261,12 +258,12 @@ describe('creation forms sent twice', () => {
     const again = await post(partner, '/orientations/signaler', body);
     expect(await flashAfter(partner, again.headers.location)).toBe(firstFlash);
     expect(firstFlash).toMatch(/^Signalement envoyé\. Numéro de reçu : \w{4}-\w{4}\.$/);
-    expect(await count('reports')).toBe(r0 + 1);
+    expect(await countRows('reports')).toBe(r0 + 1);
   });
 
   it('when an admin’s form adding a partner or a district is sent twice, then one of each, and the second answer is the first’s (not "name taken")', async () => {
     const admin = w.agents.admin;
-    const partners = () => count('partners', { name: 'Restos du cœur' });
+    const partners = () => countRows('partners', { name: 'Restos du cœur' });
     const partner = await formBody(admin, '/admin/partenaires', '/admin/partenaires', {
       name: 'Restos du cœur',
       email: 'contact@restos.test',
@@ -289,7 +286,7 @@ describe('creation forms sent twice', () => {
     ]);
     expect(both.map((r) => r.status)).toEqual([303, 303]);
     expect(both[1].headers.location).toBe(both[0].headers.location);
-    expect(await count('districts', { name: 'Belle-Beille' })).toBe(1);
+    expect(await countRows('districts', { name: 'Belle-Beille' })).toBe(1);
   });
 
   it('when a page is shown, then it loads the script that disables a creation form’s button once sent (the public report form’s too), served from this origin', async () => {

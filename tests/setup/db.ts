@@ -17,6 +17,11 @@ afterAll(async () => {
   }
 });
 
+/** How many rows of `table` match `where` (all of them by default). */
+export async function countRows(table: string, where: Record<string, unknown> = {}) {
+  return Number((await testKnex()(table).where(where).count({ n: '*' }))[0].n);
+}
+
 export async function truncateAll(): Promise<void> {
   const knex = testKnex();
   const { rows } = await knex.raw<{ rows: { tablename: string }[] }>(

@@ -1,6 +1,6 @@
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
-import { testKnex } from '../../setup/db';
+import { countRows, testKnex } from '../../setup/db';
 import { createPartner, createTeam } from '../../setup/factories';
 import { createPerson, type Agent } from './helpers';
 
@@ -31,9 +31,6 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
   });
   afterAll(async () => ctx.close());
 
-  const count = async (table: string, where: Record<string, unknown>) =>
-    Number((await testKnex()(table).where(where).count({ n: '*' }))[0].n);
-
   describe('a contact is not in the future', () => {
     const contact = { channel: 'street', outcome: 'reached' };
 
@@ -47,7 +44,7 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
       expect(res.body.error.details).toEqual([
         { field: 'occurredAt', code: 'date_in_future', message: 'must not be in the future' },
       ]);
-      expect(await count('contacts', { person_id: p.id })).toBe(0);
+      expect(await countRows('contacts', { person_id: p.id })).toBe(0);
     });
 
     it('when occurredAt is three minutes ahead (a phone whose clock runs fast), then 201, recorded at the server’s now', async () => {
@@ -67,8 +64,8 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
       expect(refused.body.error.details).toEqual([
         expect.objectContaining({ field: 'nextFollowUpAt', code: 'date_in_past' }),
       ]);
-      expect(await count('contacts', { person_id: p.id })).toBe(0);
-      expect(await count('follow_ups', { person_id: p.id })).toBe(0);
+      expect(await countRows('contacts', { person_id: p.id })).toBe(0);
+      expect(await countRows('follow_ups', { person_id: p.id })).toBe(0);
 
       const ok = await worker
         .post(`/api/persons/${p.id}/contacts`)
@@ -107,7 +104,7 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
       expect(refused.body.error.details).toEqual([
         { field: 'givenAt', code: 'date_in_future', message: 'must not be in the future' },
       ]);
-      expect(await count('consents', { person_id: p.id })).toBe(0);
+      expect(await countRows('consents', { person_id: p.id })).toBe(0);
 
       const ok = await worker
         .post(`/api/persons/${p.id}/consents`)
@@ -139,7 +136,7 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
           },
         ]);
         expect(
-          await count('persons', { structure_id: team.structure.id, birth_year: birthYear }),
+          await countRows('persons', { structure_id: team.structure.id, birth_year: birthYear }),
         ).toBe(0);
       },
     );
@@ -165,7 +162,7 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
     it('when planned for Saturday 20:00 without allowPast, then 400 naming dueAt and nothing is written; with allowPast, 201 and overdue', async () => {
       const p = await createPerson(worker);
       const body = { title: 'Appel à la CAF (fait en retard)', dueAt: '2026-12-05T19:00:00Z' };
-      const deadlines = () => count('deadlines', { structure_id: team.structure.id });
+      const deadlines = () => countRows('deadlines', { structure_id: team.structure.id });
       const before = await deadlines();
       const refused = await worker.post(`/api/persons/${p.id}/follow-ups`).send(body);
       expect(refused.status).toBe(400);
@@ -176,7 +173,7 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
           message: 'is in the past: send allowPast: true to confirm it',
         },
       ]);
-      expect(await count('follow_ups', { person_id: p.id })).toBe(0);
+      expect(await countRows('follow_ups', { person_id: p.id })).toBe(0);
       expect(await deadlines()).toBe(before);
 
       const ok = await worker
@@ -258,7 +255,7 @@ describe('dates that make sense, on the API (clock fixed on a Saturday night)', 
       expect(res.body.error.details).toEqual([
         { field: 'website', message: 'must be an http(s) address' },
       ]);
-      expect(await count('partners', { name: partner.name })).toBe(0);
+      expect(await countRows('partners', { name: partner.name })).toBe(0);
     });
 
     it('when created with an https address, then 201 with it, trimmed; an update to javascript: is 400 and changes nothing', async () => {

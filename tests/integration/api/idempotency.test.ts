@@ -1,15 +1,13 @@
 import crypto from 'node:crypto';
 import { REFERRAL_EMAIL_PARTNER } from '../../../server/features/referrals/referral-schemas';
 import { createTestContext, type TestContext } from '../../setup/context';
-import { testKnex } from '../../setup/db';
+import { countRows, testKnex } from '../../setup/db';
 import { binary, pdfTextOf } from '../../setup/pdf';
 import { createPerson, giveConsent, referralWorld, type Agent } from '../referrals/helpers';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
 const newKey = () => crypto.randomUUID();
-const count = async (table: string, where: Record<string, unknown>) =>
-  Number((await testKnex()(table).where(where).count({ n: '*' }))[0].n);
 
 /**
  * The API's creations with an Idempotency-Key: a repeat, after the first or while it is in
@@ -48,8 +46,8 @@ describe('Idempotency-Key on the API creations', () => {
     const req = agent.post(`/api/persons/${personId}/contacts`);
     return (key === null ? req : req.set('Idempotency-Key', key)).send(body);
   };
-  const contacts = () => count('contacts', { person_id: personId });
-  const followUps = () => count('follow_ups', { person_id: personId });
+  const contacts = () => countRows('contacts', { person_id: personId });
+  const followUps = () => countRows('follow_ups', { person_id: personId });
 
   it('when a contact is posted twice with one key, then one contact and one follow-up exist and both answers are the same 201', async () => {
     const [c0, f0] = [await contacts(), await followUps()];
@@ -128,7 +126,7 @@ describe('Idempotency-Key on the API creations', () => {
   });
 
   it('when a referral is posted twice, and twice at once, with one key each, then one referral and one partner email each', async () => {
-    const referrals = () => count('referrals', { person_id: personId });
+    const referrals = () => countRows('referrals', { person_id: personId });
     const r0 = await referrals();
     const refer = (key: string) =>
       worker
@@ -146,10 +144,12 @@ describe('Idempotency-Key on the API creations', () => {
     expect(both[1].body.id).toBe(both[0].body.id);
     expect(await referrals()).toBe(r0 + 2);
     for (const id of [first.body.id, both[0].body.id])
-      expect(await count('deadlines', { kind: REFERRAL_EMAIL_PARTNER, subject_id: id })).toBe(1);
+      expect(await countRows('deadlines', { kind: REFERRAL_EMAIL_PARTNER, subject_id: id })).toBe(
+        1,
+      );
     // The partner's staff are told once.
     expect(
-      await count('notifications', { kind: 'referral.received', subject_id: first.body.id }),
+      await countRows('notifications', { kind: 'referral.received', subject_id: first.body.id }),
     ).toBe(2);
   });
 
@@ -186,13 +186,13 @@ describe('Idempotency-Key on the API creations', () => {
       ],
     ];
     for (const [name, post, table, body] of cases) {
-      const before = await count(table, {});
+      const before = await countRows(table, {});
       const key = newKey();
       const first = await post().set('Idempotency-Key', key).send(body);
       const again = await post().set('Idempotency-Key', key).send(body);
       expect([name, first.status, again.status]).toEqual([name, 201, 201]);
       expect(again.body).toEqual(first.body);
-      expect([name, await count(table, {})]).toEqual([name, before + 1]);
+      expect([name, await countRows(table, {})]).toEqual([name, before + 1]);
     }
   });
 
@@ -210,18 +210,18 @@ describe('Idempotency-Key on the API creations', () => {
       ['/api/users', 'users', { name: 'Léa Martin', email: 'lea@example.test', role: 'worker' }],
     ];
     for (const [path, table, body] of cases) {
-      const before = await count(table, {});
+      const before = await countRows(table, {});
       const key = newKey();
       const first = await admin.post(path).set('Idempotency-Key', key).send(body);
       const again = await admin.post(path).set('Idempotency-Key', key).send(body);
       expect([path, first.status, again.status]).toEqual([path, 201, 201]);
       expect(again.body).toEqual(first.body);
-      expect([path, await count(table, {})]).toEqual([path, before + 1]);
+      expect([path, await countRows(table, {})]).toEqual([path, before + 1]);
     }
   });
 
   it('when a letter is posted twice with one key, then one mail contact is logged and the same letter comes back', async () => {
-    const mails = () => count('contacts', { person_id: personId, channel: 'mail' });
+    const mails = () => countRows('contacts', { person_id: personId, channel: 'mail' });
     const m0 = await mails();
     const key = newKey();
     const body = { kind: 'call', phone: '02 41 05 49 49', hours: 'le mardi matin' };
@@ -262,10 +262,10 @@ describe('Idempotency-Key on the API creations', () => {
     );
     const dry = await ctx.deps.services.retention.runStructure(structureId, { dryRun: true });
     expect(dry.idempotencyKeysPurged).toBe(1);
-    expect(await count('idempotency_keys', { key: old })).toBe(1);
+    expect(await countRows('idempotency_keys', { key: old })).toBe(1);
     const run = await ctx.deps.services.retention.runStructure(structureId);
     expect(run.idempotencyKeysPurged).toBe(1);
-    expect(await count('idempotency_keys', { key: old })).toBe(0);
-    expect(await count('idempotency_keys', { key: young })).toBe(1);
+    expect(await countRows('idempotency_keys', { key: old })).toBe(0);
+    expect(await countRows('idempotency_keys', { key: young })).toBe(1);
   });
 });

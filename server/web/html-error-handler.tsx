@@ -163,14 +163,20 @@ function formPage(req: Request, publicOrigin: string): string | null {
   return null;
 }
 
+/**
+ * Whether an origin a browser sent is this app's: PUBLIC_URL's, or the one the request reached
+ * (a browser on another site sends its own origin, whatever host it posts to).
+ */
+const isOwnOrigin = (req: Request, publicOrigin: string, origin: string) =>
+  origin === publicOrigin || origin === `${req.protocol}://${req.get('host')}`;
+
 /** The path and query of the Referer when it is an address of this app. */
 function refererPath(req: Request, publicOrigin: string): string | null {
   const referer = req.get('referer');
   if (!referer) return null;
   try {
     const url = new URL(referer);
-    if (url.origin !== publicOrigin && url.origin !== `${req.protocol}://${req.get('host')}`)
-      return null;
+    if (!isOwnOrigin(req, publicOrigin, url.origin)) return null;
     return localPath(`${url.pathname}${url.search}`);
   } catch {
     return null;
@@ -185,7 +191,7 @@ function sentFromHere(req: Request, publicOrigin: string): boolean {
   const site = req.get('sec-fetch-site');
   if (site) return site === 'same-origin';
   const origin = req.get('origin');
-  if (origin) return origin === publicOrigin || origin === `${req.protocol}://${req.get('host')}`;
+  if (origin) return isOwnOrigin(req, publicOrigin, origin);
   return refererPath(req, publicOrigin) !== null;
 }
 

@@ -54,6 +54,13 @@ describe('a creation form sent twice in the browser', () => {
       page.evaluate(() => (window as unknown as { submits: boolean[] }).submits);
     const button = page.getByRole('button', { name: 'Enregistrer le contact' });
     await button.click();
+    // The script disables the buttons just after the submit event (a button disabled during it
+    // would leave its name out of the post): wait for it, up to the page's timeout.
+    await page.waitForFunction(
+      () =>
+        document.querySelector<HTMLButtonElement>('form[action$="/contacts"] button[type="submit"]')
+          ?.disabled === true,
+    );
     await expect(button.isDisabled()).resolves.toBe(true);
     // The second tap lands on the disabled button (force: a finger does not wait for it), and
     // a submit by other means (the keyboard's Enter) is stopped by the script.

@@ -4,7 +4,9 @@ import { ROLES, type Role } from '../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../auth/passwords';
 import { emailAddress } from '../lib/email-address';
 import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
-import type { UserRepository } from '../features/users/user-repository';
+import { createUserRepository, type UserRepository } from '../features/users/user-repository';
+import { createPasswordLinkRepository } from '../features/users/password-link-repository';
+import { createTeamRepository } from '../features/teams/team-repository';
 import type { UserServiceDeps } from '../features/users/user-service';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 import type { Cipher } from '../lib/crypto';
@@ -136,21 +138,32 @@ export async function createUser(
   return { id: user.id };
 }
 
-/** Disabling ends every session of the user (`endSessions`: the session epoch moves on). */
-export async function disableUser(
-  knex: Knex,
-  users: UserRepository,
-  email: string | undefined,
-): Promise<{ id: string }> {
+/**
+ * Disabling, as an admin's change does it (UserService.update with `disabled: true`): the
+ * account's version moves (an admin's form opened before cannot enable it again unknowingly),
+ * the teams listing the user move theirs, unused set-password links are revoked and every
+ * session ends (`endSessions`: the session epoch moves on).
+ */
+export async function disableUser(knex: Knex, email: string | undefined): Promise<{ id: string }> {
+  const deps = {
+    users: createUserRepository(),
+    teams: createTeamRepository(),
+    passwordLinks: createPasswordLinkRepository(),
+  };
   const parsed = parse(z.object({ email: emailAddress() }).strict(), { email });
-  const user = await users.findByEmail(knex, parsed.email);
-  if (!user) throw new NotFoundError(`User ${parsed.email}`);
-  if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
+  const found = await deps.users.findByEmail(knex, parsed.email);
+  if (!found) throw new NotFoundError(`User ${parsed.email}`);
   await knex.transaction(async (trx) => {
-    await users.setDisabled(trx, user.id, true);
-    await users.endSessions(trx, user.id);
+    const user = await deps.users.lockInStructure(trx, found.structureId, found.id);
+    if (!user) throw new NotFoundError(`User ${parsed.email}`);
+    if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
+    await deps.users.update(trx, user.id, { disabled: true });
+    const listed = await deps.teams.lockTeamsOf(trx, user.structureId, user.id);
+    await deps.teams.bumpTeams(trx, [...new Set(listed.map((m) => m.teamId))]);
+    await deps.passwordLinks.revokeAll(trx, user.id, systemClock.now());
+    await deps.users.endSessions(trx, user.id);
   });
-  return { id: user.id };
+  return { id: found.id };
 }
 
 /**

@@ -290,7 +290,7 @@ const COMMANDS: Record<string, Command> = {
     options: { email: { type: 'string' } },
     async run({ db, values }) {
       await requireSchema(db);
-      const u = await disableUser(db.knex, createUserRepository(), str(values.email));
+      const u = await disableUser(db.knex, str(values.email));
       process.stdout.write(`${u.id}\n`);
       say(`User ${str(values.email)} disabled; their sessions are ended`);
     },

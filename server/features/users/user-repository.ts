@@ -372,13 +372,6 @@ export function createUserRepository() {
         .update({ password_hash: passwordHash, updated_at: db.fn.now() });
     },
 
-    /** An account disabled or enabled; the caller ends the sessions of a disabled one (`endSessions`). */
-    async setDisabled(db: Db, id: string, disabled: boolean): Promise<void> {
-      await db('users')
-        .where({ id })
-        .update({ disabled_at: disabled ? db.fn.now() : null, updated_at: db.fn.now() });
-    },
-
     /** Whether the user wants emails besides the app (the digest); null when there is no such user. */
     async emailNotificationsOf(db: Knex, id: string): Promise<boolean | null> {
       const row = await db('users').where({ id }).first('email_notifications');

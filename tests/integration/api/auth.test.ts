@@ -213,7 +213,7 @@ describe('auth API: sessions, passwords, throttling', () => {
     const user = await createUser(team.structure.id, 'worker');
     const cookie = sessionCookie(await login(user.email));
     expect((await me(cookie)).status).toBe(200);
-    await userRepository.setDisabled(testKnex(), user.id, true);
+    await testKnex().transaction((trx) => userRepository.update(trx, user.id, { disabled: true }));
     expect((await me(cookie)).status).toBe(401);
     const again = await login(user.email);
     expect(again.status).toBe(401);

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createApp } from '../../../server/app';
 import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
+import { disableUser } from '../../../server/cli/commands';
 import { USER_PASSWORD_EMAIL } from '../../../server/features/users/password-links';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
@@ -532,6 +533,27 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
   });
 
   describe('a disabled user', () => {
+    it('when the operator disables a user from the command line, then an admin form read before answers 409 rather than enabling them again; their teams list them no more and their unused link is revoked', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const team = (await admin.post('/api/teams').send({ name: 'Ouest', memberIds: [u.id] })).body;
+      await admin.post(`/api/users/${u.id}/password-link`).expect(202);
+      const read = (await admin.get(`/api/users/${u.id}`)).body;
+      // What `npm run cli -- users:disable --email …` runs.
+      await disableUser(testKnex(), u.email);
+      const stale = await admin
+        .patch(`/api/users/${u.id}`)
+        .send({ version: read.version, disabled: false });
+      expect(stale.status).toBe(409);
+      expect(stale.body.error.details.current).toMatchObject({ disabled: true });
+      const after = (await admin.get(`/api/teams/${team.id}`)).body;
+      expect(after.version).toBe(team.version + 1);
+      expect(after.members).toEqual([]);
+      const unused = await testKnex()('password_links')
+        .where({ user_id: u.id })
+        .whereNull('revoked_at');
+      expect(unused).toEqual([]);
+    });
+
     it('when a disabled user is saved with the teams they hold, or fewer, then 200; a team they do not hold is 422', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const [held, more] = await Promise.all(

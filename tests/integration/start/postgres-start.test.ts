@@ -2,7 +2,6 @@ import crypto from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import { createCipher } from '../../../server/lib/crypto';
 import { disableUser } from '../../../server/cli/commands';
-import { createUserRepository } from '../../../server/features/users/user-repository';
 import { MIGRATION_LOCK, migrationSource } from '../../../server/lib/db';
 import { benchSeed } from '../../../server/seed/bench';
 import { DEMO_ACCOUNTS, seedDemo } from '../../../server/seed/demo';
@@ -150,12 +149,12 @@ describe('npm start with DATABASE_URL', () => {
     await seedDemo(testKnex(), { cipher: createCipher('1'.repeat(64)) });
     const [last, ...others] = DEMO_ACCOUNTS;
     // What `npm run cli -- users:disable --email …` runs.
-    for (const a of others) await disableUser(testKnex(), createUserRepository(), a.email);
+    for (const a of others) await disableUser(testKnex(), a.email);
     expect(await refusedInProduction()).toContain(
       'Refusing to start in production: 1 enabled account(s) of a seed, whose password is published (1 @demo.aller-vers.fr).',
     );
 
-    await disableUser(testKnex(), createUserRepository(), last.email);
+    await disableUser(testKnex(), last.email);
     await servesThenStops(() => HTTPS_PRODUCTION);
   });
 
@@ -171,7 +170,7 @@ describe('npm start with DATABASE_URL', () => {
     );
     expect(refused).toContain('npm run cli -- users:disable --email');
 
-    for (const email of accounts) await disableUser(testKnex(), createUserRepository(), email);
+    for (const email of accounts) await disableUser(testKnex(), email);
     await servesThenStops(() => HTTPS_PRODUCTION);
   });
 

@@ -447,7 +447,6 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     settings,
     outboxIn,
-    hasFirstRunDueWith: deadlines.hasFirstRunDueWith,
   });
 
   const referralLinks = createReferralLinkService({

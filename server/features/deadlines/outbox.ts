@@ -1,7 +1,12 @@
 import type { Knex } from 'knex';
 import type { OutboxSession, UnitOfWork as GenericUnitOfWork } from '../../lib/unit-of-work';
 import type { DeadlineRelay } from './deadline-relay';
-import type { DeadlineMove, DeadlineRepository, NewDeadline } from './deadline-repository';
+import type {
+  Deadline,
+  DeadlineMove,
+  DeadlineRepository,
+  NewDeadline,
+} from './deadline-repository';
 
 export type { Deadline, DeadlineMove, NewDeadline, StructureRunKind } from './deadline-repository';
 
@@ -31,6 +36,12 @@ export interface OutboxWriter {
     subjectId: string,
     kinds: readonly string[],
   ): Promise<{ id: string; kind: string; dueAt: Date }[]>;
+  /**
+   * Whether a deadline of these kinds about `d`'s subject, due at `d`'s moment or in the
+   * `withinMs` before it, still waits for its first run (queued, or running now): what a
+   * deadline that must come after them waits for.
+   */
+  firstRunDueWith(d: Deadline, kinds: readonly string[], withinMs: number): Promise<boolean>;
   /**
    * Moves a pending deadline to a new moment: the row is cancelled and a copy due at `dueAt`
    * takes its place (a job already in Redis keeps its delay, so the row is replaced rather than
@@ -68,6 +79,7 @@ export function createOutboxIn(deadlines: DeadlineRepository): OutboxIn {
     cancelPending: (ids) => deadlines.cancelPendingByIds(trx, ids),
     pending: (subjectType, subjectId, kinds) =>
       deadlines.pendingOfSubject(trx, subjectType, subjectId, kinds),
+    firstRunDueWith: (d, kinds, withinMs) => deadlines.hasFirstRunDueWith(trx, d, kinds, withinMs),
     async reschedule(id, dueAt) {
       const { created } = await deadlines.reschedule(trx, [{ id, dueAt }]);
       return created[0] ?? null;
@@ -113,6 +125,7 @@ export function createOutbox(outboxIn: OutboxIn, relay: Pick<DeadlineRelay, 'enq
           return done;
         },
         pending: (subjectType, subjectId, kinds) => rows.pending(subjectType, subjectId, kinds),
+        firstRunDueWith: (d, kinds, withinMs) => rows.firstRunDueWith(d, kinds, withinMs),
         async reschedule(id, dueAt) {
           const fresh = await rows.reschedule(id, dueAt);
           if (fresh) {

@@ -88,17 +88,6 @@ export interface ReferralServiceDeps {
   settings: Pick<SettingsService, 'rulesOf'>;
   /** The outbox inside the deadline's transaction (jobs), which this service does not own. */
   outboxIn: OutboxIn;
-  /**
-   * Whether a deadline of these kinds about the same referral, due at this one's moment or in the
-   * `withinMs` before it, is still waiting for its first run (the deadline repository's
-   * `hasFirstRunDueWith`).
-   */
-  hasFirstRunDueWith(
-    db: Knex | Knex.Transaction,
-    d: Deadline,
-    kinds: readonly string[],
-    withinMs: number,
-  ): Promise<boolean>;
   idempotency: Pick<IdempotencyService, 'once'>;
 }
 
@@ -883,8 +872,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       now: Date,
     ): Promise<DeadlineOutcome> {
       if (
-        await deps.hasFirstRunDueWith(
-          trx,
+        await outboxIn(trx).firstRunDueWith(
           deadline,
           [REFERRAL_REMIND_PARTNER, REFERRAL_ESCALATE_REQUESTER],
           EXPIRY_WAIT_LIMIT_MS,

@@ -254,7 +254,7 @@ export function UsersPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
-    <Layout title={hasErrors ? 'Erreur — Utilisateurs' : 'Utilisateurs'} ctx={ctx} nav="admin">
+    <Layout title="Utilisateurs" hasErrors={hasErrors} ctx={ctx} nav="admin">
       <h1>Utilisateurs</h1>
       <Section title="Inviter un utilisateur" id="inviter">
         <p>
@@ -338,7 +338,7 @@ export function UserPage({
       ? { partner: ROLE_LABELS.partner }
       : Object.fromEntries(INVITE_ROLES.map((r) => [r, ROLE_LABELS[r]]));
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${user.name}`} ctx={ctx} nav="admin">
+    <Layout title={`${user.name}`} hasErrors={hasErrors} ctx={ctx} nav="admin">
       <p>
         <a href="/admin/utilisateurs" class="fr-link fr-icon-arrow-left-line fr-link--icon-left">
           Tous les utilisateurs
@@ -447,7 +447,7 @@ export function TeamsPage({
   const names = (list: { name: string }[]) =>
     list.length ? list.map((u) => u.name).join(', ') : '—';
   return (
-    <Layout title={hasErrors ? 'Erreur — Équipes' : 'Équipes'} ctx={ctx} nav="admin">
+    <Layout title="Équipes" hasErrors={hasErrors} ctx={ctx} nav="admin">
       <h1>Équipes</h1>
       {teams.length ? (
         <div class="fr-table fr-table--no-caption">
@@ -516,7 +516,7 @@ export function TeamPage({
   const hasErrors = Object.keys(form.errors).length > 0;
   const options = (list: typeof staff) => Object.fromEntries(list.map((u) => [u.id, u.name]));
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Équipe ${team.name}`} ctx={ctx} nav="admin">
+    <Layout title={`Équipe ${team.name}`} hasErrors={hasErrors} ctx={ctx} nav="admin">
       <p>
         <a href="/admin/equipes" class="fr-link fr-icon-arrow-left-line fr-link--icon-left">
           Toutes les équipes
@@ -588,7 +588,7 @@ export function SettingsPage({
     <TextField form={form} name={name} label={SETTINGS_LABELS[name]} hint={hint} />
   );
   return (
-    <Layout title={hasErrors ? 'Erreur — Paramètres' : 'Paramètres'} ctx={ctx} nav="admin">
+    <Layout title="Paramètres" hasErrors={hasErrors} ctx={ctx} nav="admin">
       <h1>Paramètres de la structure</h1>
       <p>
         Un changement de délai s’applique aussi aux relances, alertes et expirations déjà prévues.
@@ -763,7 +763,7 @@ export function PartnerAccountsPage({
   const hasErrors = Object.keys(form.errors).length > 0;
   const title = `Comptes de ${partner.name}`;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${title}`} ctx={ctx} nav="partners">
+    <Layout title={`${title}`} hasErrors={hasErrors} ctx={ctx} nav="partners">
       <p>
         <a
           href={`/admin/partenaires/${partner.id}`}

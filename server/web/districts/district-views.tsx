@@ -131,7 +131,7 @@ export function AdminDistrictsPage({
   const hasErrors =
     Object.keys(form.errors).length + Object.keys(failed?.form.errors ?? {}).length > 0;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Quartiers`} ctx={ctx} nav="admin">
+    <Layout title="Quartiers" hasErrors={hasErrors} ctx={ctx} nav="admin">
       <h1>Quartiers</h1>
       <p>
         Les quartiers de votre structure : ils sont proposés sur la fiche des personnes, et

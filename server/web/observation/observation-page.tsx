@@ -159,7 +159,7 @@ export function ObservationPage({
       : [];
   const head = by ? GROUPING_LABELS[by] : 'Ensemble';
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Observation sociale`} ctx={ctx} nav={nav}>
+    <Layout title="Observation sociale" hasErrors={hasErrors} ctx={ctx} nav={nav}>
       <h1>Observation sociale</h1>
       {o ? (
         <p class="fr-text--lead">

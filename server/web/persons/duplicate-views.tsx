@@ -412,11 +412,7 @@ export function MergePage({
   const label = personLabel(person);
   const hasErrors = Boolean(comparison?.stale || comparison?.error || choice?.search?.error);
   return (
-    <Layout
-      title={`${hasErrors ? 'Erreur — ' : ''}Fusionner la fiche de ${label}`}
-      ctx={ctx}
-      nav="persons"
-    >
+    <Layout title={`Fusionner la fiche de ${label}`} hasErrors={hasErrors} ctx={ctx} nav="persons">
       <p class="fr-mb-2w">
         <a
           class="fr-link fr-icon-arrow-left-line fr-link--icon-left"

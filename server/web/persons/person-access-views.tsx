@@ -110,7 +110,8 @@ export function LetterPage({
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
     <Layout
-      title={`${hasErrors ? 'Erreur — ' : ''}Écrire un courrier — ${person.label}`}
+      title={`Écrire un courrier — ${person.label}`}
+      hasErrors={hasErrors}
       ctx={ctx}
       nav="persons"
     >

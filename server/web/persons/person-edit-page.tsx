@@ -170,11 +170,7 @@ export function PersonEditPage({
   const districtChoices = districts.filter((d) => mayChooseDistrict(d, person.districtId));
   const checked = form.values.pauseReminders === '1';
   return (
-    <Layout
-      title={`${hasErrors ? 'Erreur — ' : ''}Modifier la fiche de ${label}`}
-      ctx={ctx}
-      nav="persons"
-    >
+    <Layout title={`Modifier la fiche de ${label}`} hasErrors={hasErrors} ctx={ctx} nav="persons">
       <p class="fr-mb-2w">
         <a
           class="fr-link fr-icon-arrow-left-line fr-link--icon-left"

@@ -177,7 +177,7 @@ export function LinkAnswerPage({
   // acceptance, or an answer no box offers, is said without a link).
   const tried = attempt && isAnswer(attempt.answer) ? attempt.answer : null;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Demande d'orientation`} ctx={anonymousContext}>
+    <Layout title="Demande d'orientation" hasErrors={hasErrors} ctx={anonymousContext}>
       <h1>Demande d'orientation</h1>
       <p>
         Adressée par <strong>{r.structure.name}</strong>

@@ -176,7 +176,7 @@ export function AdminPartnersPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
-    <Layout title={hasErrors ? 'Erreur — Partenaires' : 'Partenaires'} ctx={ctx} nav="partners">
+    <Layout title="Partenaires" hasErrors={hasErrors} ctx={ctx} nav="partners">
       <h1>Annuaire des partenaires</h1>
       <Section title={`Partenaires de votre structure (${own.length})`} id="vos-partenaires">
         <p class="fr-text--sm">
@@ -290,11 +290,7 @@ export function PartnerEditPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
-    <Layout
-      title={`${hasErrors ? 'Erreur — ' : ''}Partenaire ${partner.name}`}
-      ctx={ctx}
-      nav="partners"
-    >
+    <Layout title={`Partenaire ${partner.name}`} hasErrors={hasErrors} ctx={ctx} nav="partners">
       <BackToDirectory />
       <h1>{partner.name}</h1>
       <p class="fr-text--sm">
@@ -407,7 +403,7 @@ export function ServicePage({
     : `Ajouter un service à ${partner.name}`;
   const action = `/admin/partenaires/${partner.id}/services${service ? `/${service.id}` : ''}`;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${title}`} ctx={ctx} nav="partners">
+    <Layout title={`${title}`} hasErrors={hasErrors} ctx={ctx} nav="partners">
       <p class="fr-mb-2w">
         <a
           class="fr-link fr-icon-arrow-left-line fr-link--icon-left"

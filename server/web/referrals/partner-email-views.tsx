@@ -29,7 +29,7 @@ export function PartnerEmailPage({
   problem?: EmailChangeProblem;
 }) {
   return (
-    <Layout title={problem ? `Erreur — ${TITLE}` : TITLE} ctx={ctx}>
+    <Layout title={TITLE} hasErrors={Boolean(problem)} ctx={ctx}>
       <div class="fr-grid-row fr-grid-row--center">
         <div class="fr-col-12 fr-col-md-8 fr-col-lg-6">
           <h1>{TITLE}</h1>

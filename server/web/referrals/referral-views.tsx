@@ -309,7 +309,7 @@ export function ReferralListPage({
   const title = partner ? 'Demandes reçues' : 'Orientations';
   const { items, total } = list;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${title}`} ctx={ctx} nav="referrals">
+    <Layout title={`${title}`} hasErrors={hasErrors} ctx={ctx} nav="referrals">
       <h1>{title}</h1>
       <form method="get" action="/orientations" class="fr-mb-3w av-filters">
         {partner ? null : (
@@ -395,7 +395,8 @@ export function ReferralDetailPage({
   const hasErrors = Boolean(move?.form.stale) || Object.keys(move?.form.errors ?? {}).length > 0;
   return (
     <Layout
-      title={`${hasErrors ? 'Erreur — ' : ''}Orientation — ${r.person.displayName}`}
+      title={`Orientation — ${r.person.displayName}`}
+      hasErrors={hasErrors}
       ctx={ctx}
       nav="referrals"
     >
@@ -551,7 +552,7 @@ export function PersonReferralsPage({
   const hasErrors =
     Object.keys(consentForm.errors).length + Object.keys(referralForm.errors).length > 0;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Orientations — ${name}`} ctx={ctx} nav="persons">
+    <Layout title={`Orientations — ${name}`} hasErrors={hasErrors} ctx={ctx} nav="persons">
       <p class="fr-mb-2w">
         <a
           class="fr-link fr-icon-arrow-left-line fr-link--icon-left"

@@ -115,10 +115,7 @@ export function PublicReportPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0 || limited;
   return (
-    <Layout
-      title={`${hasErrors ? 'Erreur — ' : ''}Signaler une personne en difficulté`}
-      ctx={PUBLIC_CONTEXT}
-    >
+    <Layout title="Signaler une personne en difficulté" hasErrors={hasErrors} ctx={PUBLIC_CONTEXT}>
       <div class="fr-grid-row">
         <div class="fr-col-12 fr-col-md-8">
           <h1>Signaler une personne en difficulté</h1>
@@ -353,7 +350,7 @@ export function ReportTriagePage({
   const hasErrors = Object.keys(form.errors).length > 0 || Boolean(search?.error);
   const title = `Signalement ${r.receiptNumber}`;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${title}`} ctx={ctx} nav="reports">
+    <Layout title={`${title}`} hasErrors={hasErrors} ctx={ctx} nav="reports">
       <p class="fr-mb-2w">
         <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href="/signalements">
           Retour aux signalements

@@ -294,7 +294,7 @@ export function AdminRightsPage({
   const hasErrors =
     Object.keys(form.errors).length + Object.keys(failed?.form.errors ?? {}).length > 0;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Droits et aides`} ctx={ctx} nav="rights">
+    <Layout title="Droits et aides" hasErrors={hasErrors} ctx={ctx} nav="rights">
       <h1>Droits et aides</h1>
       <p>
         Le catalogue des droits suivis par votre structure : les droits nationaux et vos aides

@@ -251,7 +251,8 @@ export function ActionsPage({
   const later = items.filter((f) => !f.overdue && parisDay(f.dueAt) > today);
   return (
     <Layout
-      title={`${Object.keys(attempt?.form.errors ?? {}).length ? 'Erreur — ' : ''}Mes actions`}
+      title="Mes actions"
+      hasErrors={Object.keys(attempt?.form.errors ?? {}).length > 0}
       ctx={ctx}
       nav="actions"
     >

@@ -68,7 +68,7 @@ export function ApiTokensPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}Jetons d’accès à l’API`} ctx={ctx} nav="account">
+    <Layout title="Jetons d’accès à l’API" hasErrors={hasErrors} ctx={ctx} nav="account">
       <p>
         <a href="/mon-compte" class="fr-link fr-icon-arrow-left-line fr-link--icon-left">
           Mon compte

@@ -48,13 +48,8 @@ export function IntakePage({
   const sources = Object.fromEntries(PERSON_SOURCES.map((s) => [s, SOURCE_LABELS[s] ?? s]));
   return (
     <Layout
-      title={
-        hasErrors
-          ? 'Erreur — Nouvelle personne'
-          : offered
-            ? 'Déjà connu·e ? — Nouvelle personne'
-            : 'Nouvelle personne'
-      }
+      title={offered && !hasErrors ? 'Déjà connu·e ? — Nouvelle personne' : 'Nouvelle personne'}
+      hasErrors={hasErrors}
       ctx={ctx}
       nav="persons"
     >

@@ -239,6 +239,12 @@ function flashTitle(flash: Flash): string {
   return flash.type === 'error' ? `Erreur — ${text}` : text;
 }
 
+/** The document title: the flash first, then "Erreur — " when the page shows errors, once. */
+function pageTitle(title: string, hasErrors: boolean, flash: Flash | null): string {
+  const error = hasErrors && flash?.type !== 'error' ? 'Erreur — ' : '';
+  return `${flash ? `${flashTitle(flash)} — ` : ''}${error}${title} — aller-vers`;
+}
+
 function FlashMessage({ flash, csrfToken }: { flash: Flash | null; csrfToken: string }) {
   if (!flash) return null;
   // A problem also takes the focus, as the error summary does (autofocus: no inline script).
@@ -358,6 +364,7 @@ function Footer({ accessibility }: { accessibility?: AccessibilityLevel }) {
 
 export function Layout({
   title,
+  hasErrors = false,
   ctx,
   nav = 'none',
   styles = [],
@@ -365,6 +372,11 @@ export function Layout({
   children,
 }: {
   title: string;
+  /**
+   * The page shows errors (a refused form): the title says it first ("Erreur — "), as the DSFR
+   * asks, so a screen reader user hears it on arrival. An error flash says it already.
+   */
+  hasErrors?: boolean;
   ctx: PageContext;
   nav?: NavKey;
   /** A page's own stylesheets and scripts (files of this origin: the CSP allows no inline code). */
@@ -378,7 +390,7 @@ export function Layout({
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1, shrink-to-fit=no" />
         <meta name="format-detection" content="telephone=no" />
-        <title>{`${ctx.flash ? `${flashTitle(ctx.flash)} — ` : ''}${title} — aller-vers`}</title>
+        <title>{pageTitle(title, hasErrors, ctx.flash)}</title>
         <link rel="stylesheet" href={`${STATIC}/dsfr/dsfr.min.css`} />
         <link rel="stylesheet" href={`${STATIC}/dsfr/utility/icons/icons.min.css`} />
         <link rel="stylesheet" href={`${STATIC}/app.css`} />

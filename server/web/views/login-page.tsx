@@ -14,7 +14,7 @@ export function LoginPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
-    <Layout title={hasErrors ? 'Erreur — Connexion' : 'Connexion'} ctx={ctx}>
+    <Layout title="Connexion" hasErrors={hasErrors} ctx={ctx}>
       <div class="fr-grid-row fr-grid-row--center">
         <div class="fr-col-12 fr-col-md-8 fr-col-lg-6">
           <h1>Connexion à aller-vers</h1>

@@ -36,7 +36,7 @@ export function ForgotPasswordPage({
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
-    <Layout title={hasErrors ? 'Erreur — Mot de passe oublié' : 'Mot de passe oublié'} ctx={ctx}>
+    <Layout title="Mot de passe oublié" hasErrors={hasErrors} ctx={ctx}>
       <Narrow>
         <h1>Mot de passe oublié</h1>
         {sent ? (
@@ -95,7 +95,7 @@ export function SetPasswordPage({
   const hasErrors = Object.keys(form.errors).length > 0;
   const title = 'Choisir votre mot de passe';
   return (
-    <Layout title={hasErrors || problem ? `Erreur — ${title}` : title} ctx={ctx}>
+    <Layout title={title} hasErrors={hasErrors || Boolean(problem)} ctx={ctx}>
       <Narrow>
         <h1>{title}</h1>
         {problem ? (

@@ -258,7 +258,7 @@ export function PersonPage({
   const channels = Object.fromEntries(CHANNELS.map((c) => [c, CHANNEL_LABELS[c]]));
   const outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, OUTCOME_LABELS[o]]));
   return (
-    <Layout title={`${hasErrors ? 'Erreur — ' : ''}${label}`} ctx={ctx} nav="persons">
+    <Layout title={`${label}`} hasErrors={hasErrors} ctx={ctx} nav="persons">
       <p class="fr-mb-2w">
         <a class="fr-link fr-icon-arrow-left-line fr-link--icon-left" href="/personnes">
           Toutes les personnes

@@ -78,7 +78,8 @@ export function PersonsPage({
   const withDistricts = districts.length > 0;
   return (
     <Layout
-      title={Object.keys(form.errors).length ? 'Erreur — Personnes' : 'Personnes'}
+      title="Personnes"
+      hasErrors={Object.keys(form.errors).length > 0}
       ctx={ctx}
       nav="persons"
     >

@@ -27,7 +27,7 @@ function CodeField({ form, idPrefix }: { form: FormState; idPrefix: string }) {
 export function LoginCodePage({ ctx, form }: { ctx: PageContext; form: FormState }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
-    <Layout title={hasErrors ? 'Erreur — Code de connexion' : 'Code de connexion'} ctx={ctx}>
+    <Layout title="Code de connexion" hasErrors={hasErrors} ctx={ctx}>
       <div class="fr-grid-row fr-grid-row--center">
         <div class="fr-col-12 fr-col-md-8 fr-col-lg-6">
           <h1>Double authentification</h1>
@@ -114,11 +114,7 @@ export function TwoFactorPage({
   const formOf = (name: typeof formFor): FormState =>
     formFor === name ? form : { values: {}, errors: {} };
   return (
-    <Layout
-      title={`${hasErrors ? 'Erreur — ' : ''}Double authentification`}
-      ctx={ctx}
-      nav="account"
-    >
+    <Layout title="Double authentification" hasErrors={hasErrors} ctx={ctx} nav="account">
       <p>
         <a href="/mon-compte" class="fr-link fr-icon-arrow-left-line fr-link--icon-left">
           Mon compte

@@ -201,7 +201,14 @@ export function createApp(deps: Deps): Express {
     webRouter(deps.services, () => deps.clock.now()),
   );
   app.use(pageNotFound);
-  app.use(htmlErrorHandler(deps.logger, deps.services.notifications, deps.config.publicUrl));
+  app.use(
+    htmlErrorHandler(
+      deps.logger,
+      deps.services.notifications,
+      deps.services.personMerges,
+      deps.config.publicUrl,
+    ),
+  );
   return app;
 }
 

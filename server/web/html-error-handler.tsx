@@ -7,16 +7,19 @@ import express, {
   type RequestHandler,
   type Response,
 } from 'express';
+import { PERSON_ROLES } from '../auth/actor';
 import { isPublic } from '../auth/policies';
 import type { Logger } from '../lib/logger';
 import {
   ControlCharacterError,
+  hasCode,
   NotFoundError,
   TooManyRequestsError,
   UnauthorizedError,
 } from '../lib/errors';
 import { jsonErrorHandler, toErrorBody } from '../lib/error-handler';
 import type { NotificationService } from '../features/notifications/notification-service';
+import type { PersonMergeService } from '../features/persons/person-merge-service';
 import { localPath } from './format';
 import { formFields, pageOf } from './form-pages';
 import { ANONYMISED_TEXT } from './forms';
@@ -96,6 +99,16 @@ const CODE_TEXTS: Record<string, { title: string; message: string }> = {
       'Cette action n’est plus possible dans l’état actuel ; rien n’a été enregistré. Rechargez la page pour voir où en sont les choses.',
   },
 };
+
+const MERGED_TEXT = {
+  title: 'Fiche fusionnée',
+  message:
+    'Cette fiche a été fusionnée avec une autre fiche de la même personne : tout ce qu’elle contenait s’y trouve désormais.',
+};
+
+/** A person file's address: the file's id, then the page of it, if any (`/modifier`…). */
+const PERSON_PATH =
+  /^\/personnes\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
 
 /**
  * A control character refused, naming where it was: a form field by the label its form shows
@@ -204,6 +217,7 @@ export const pageNotFound: RequestHandler = (_req, _res, next) => next(new NotFo
 export function htmlErrorHandler(
   logger: Logger,
   notifications: Pick<NotificationService, 'unreadCount'>,
+  personMerges: Pick<PersonMergeService, 'keptFileOf'>,
   publicUrl: string,
 ): ErrorRequestHandler {
   const json = jsonErrorHandler(logger);
@@ -234,7 +248,35 @@ export function htmlErrorHandler(
     return saveAndRedirect(req, res, to);
   }
 
+  /**
+   * The file a page of a person file not found went into, when that file was merged: an old
+   * link, or a form left open while a manager merged the file. Staff of its structure only.
+   */
+  async function mergedFile(
+    err: unknown,
+    req: Request,
+  ): Promise<{ mergedId: string; keptId: string } | null> {
+    if (!hasCode(err, 'not_found') || !req.user || !PERSON_ROLES.includes(req.user.role))
+      return null;
+    const mergedId = PERSON_PATH.exec(req.path)?.[1]?.toLowerCase();
+    if (!mergedId) return null;
+    const keptId = await personMerges.keptFileOf(req.user, mergedId);
+    return keptId ? { mergedId, keptId } : null;
+  }
+
   async function renderError(err: unknown, req: Request, res: Response): Promise<void> {
+    // A form posted to a file merged meanwhile: what was typed is given back on the same page
+    // of the kept file, which says where it went; a page of it shows where the file went.
+    const merged = await mergedFile(err, req);
+    if (merged && req.method === 'POST') {
+      const kept = typed(req, formPage(req, publicOrigin), 'merged');
+      if (kept) {
+        const moved = (address: string) => address.split(merged.mergedId).join(merged.keptId);
+        const there = { ...kept, action: moved(kept.action), page: moved(kept.page) };
+        return keepAndRedirect(req, res, there, there.page);
+      }
+    }
+
     if (err instanceof UnauthorizedError) {
       if (req.method === 'GET' || req.method === 'HEAD') {
         const back =
@@ -282,8 +324,9 @@ export function htmlErrorHandler(
     if (err instanceof TooManyRequestsError && err.retryAfterSeconds) {
       res.setHeader('Retry-After', String(err.retryAfterSeconds));
     }
-    const text =
-      err instanceof ControlCharacterError
+    const text = merged
+      ? MERGED_TEXT
+      : err instanceof ControlCharacterError
         ? controlCharacterText(err, label, shownBack !== null)
         : (CODE_TEXTS[body.error.code] ?? TEXTS[status] ?? TEXTS[status >= 500 ? 500 : 400]);
 
@@ -305,6 +348,11 @@ export function htmlErrorHandler(
         title={text.title}
         message={text.message}
         requestId={requestId}
+        next={
+          merged
+            ? { href: `/personnes/${merged.keptId}`, label: 'Ouvrir la fiche conservée' }
+            : undefined
+        }
       />,
       status,
     );

@@ -17,10 +17,11 @@ export interface KeptForm {
   /** The page the form is on, where it is given back. */
   page: string;
   /**
-   * Why it was refused: the session had ended, the form's token was another session's, or a
-   * field held a control character (`invalid`, which the values no longer hold).
+   * Why it was refused: the session had ended, the form's token was another session's, a
+   * field held a control character (`invalid`, which the values no longer hold), or its person
+   * file was merged into another meanwhile (`action` and `page` then name the kept file).
    */
-  reason: 'session' | 'token' | 'control_character';
+  reason: 'session' | 'token' | 'control_character' | 'merged';
   /** When it was kept (ms since the epoch, as the session's own times). */
   at: number;
   /** Every posted text, by field: never the form's token, nor a password, code or secret. */

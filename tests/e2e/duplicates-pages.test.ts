@@ -1,7 +1,7 @@
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
 import { createTeam } from '../setup/factories';
-import { csrfOf, inputValue } from './html';
+import { csrfOf, inputValue, textareaValue } from './html';
 
 type Agent = Awaited<ReturnType<typeof loginAs>>;
 
@@ -303,6 +303,59 @@ describe('duplicates and merge pages over HTTP', () => {
         });
       expect(stranger.status).toBe(404);
       expect((await outsider.get(`/api/persons/${theirs.id}`)).status).toBe(200);
+    });
+  });
+  describe('a file merged while a page of it was open', () => {
+    async function mergedPair(alias: string) {
+      const merged = await newPerson(worker, { alias });
+      const kept = await newPerson(worker, { alias: `${alias}, du parc` });
+      return { merged, kept };
+    }
+    const merge = (mergedId: string, keptId: string) =>
+      manager
+        .post(`/api/persons/${mergedId}/merge`)
+        .send({ intoId: keptId, version: 1, intoVersion: 1 })
+        .expect(200);
+
+    it('when a worker then posts a contact to the merged file, then 303 to the kept file, which gives the summary back and says why; no contact is recorded', async () => {
+      const { merged, kept } = await mergedPair('Madame Irma');
+      const open = await worker.get(`/personnes/${merged.id}`);
+      await merge(merged.id, kept.id);
+      const summary = 'Longue conversation au parc :\nelle accepte un rendez-vous à la CAF lundi.';
+      const res = await worker
+        .post(`/personnes/${merged.id}/contacts`)
+        .set('Referer', `${ctx.config.publicUrl}/personnes/${merged.id}`)
+        .type('form')
+        .send({
+          _csrf: csrfOf(open.text),
+          occurredAt: '2026-11-20T10:00',
+          channel: 'street',
+          outcome: 'reached',
+          summary,
+        });
+      expect(res.status).toBe(303);
+      expect(res.headers.location).toBe(`/personnes/${kept.id}`);
+      const back = await worker.get(res.headers.location);
+      expect(back.status).toBe(200);
+      expect(back.text).toContain('a été fusionnée entre-temps avec celle-ci');
+      expect(back.text).toContain('Ce que vous aviez saisi est remis dans le formulaire');
+      expect(textareaValue(back.text, 'contact-summary')).toBe(summary);
+      expect(back.text).toContain(`action="/personnes/${kept.id}/contacts"`);
+      expect(await testKnex()('contacts').whereIn('person_id', [merged.id, kept.id])).toEqual([]);
+    });
+
+    it('when a page of the merged file is opened, then it says the file was merged and leads to the kept one', async () => {
+      const { merged, kept } = await mergedPair('Monsieur Wagner');
+      await merge(merged.id, kept.id);
+      const edit = await worker.get(`/personnes/${merged.id}/modifier`);
+      expect(edit.status).toBe(404);
+      expect(edit.text).toContain('Fiche fusionnée');
+      expect(edit.text).toContain(`href="/personnes/${kept.id}"`);
+      const outsider = await loginAs(ctx.app, other.worker.email);
+      const elsewhere = await outsider.get(`/personnes/${merged.id}/modifier`);
+      expect(elsewhere.status).toBe(404);
+      expect(elsewhere.text).not.toContain('Fiche fusionnée');
+      expect(elsewhere.text).not.toContain(kept.id);
     });
   });
 });

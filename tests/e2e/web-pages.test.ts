@@ -664,6 +664,7 @@ describe('web pages over HTTP', () => {
       htmlErrorHandler(
         pino({ level: 'silent' }),
         { unreadCount: async () => 0 },
+        { keptFileOf: async () => null },
         'http://127.0.0.1:3000',
       ),
     );

@@ -3,7 +3,7 @@ import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { createContactBody } from '../../features/contacts/contact-schemas';
 import { createFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
-import { hasCode, NotFoundError } from '../../lib/errors';
+import { NotFoundError } from '../../lib/errors';
 import {
   compact,
   CONTACT_MESSAGES,
@@ -30,7 +30,6 @@ import { restoredForm } from '../kept-form';
 import { restoredRight } from '../rights/right-views';
 import { restoredAttempt } from '../views/actions-page';
 import { emptyForm } from '../views/components';
-import { ErrorPage } from '../views/error-page';
 import { PersonPage, timelinePageHref, type PersonForms } from '../views/person-page';
 
 type Services = Deps['services'];
@@ -133,27 +132,8 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
     const id = idOf(req);
     const q = pageQuery.safeParse(req.query);
     if (!q.success) throw new NotFoundError('Page');
-    try {
-      await renderPerson(req, res, id, {}, 200, q.data.page);
-    } catch (err) {
-      // A file merged into another is gone (404), but an old link says where it went.
-      const kept =
-        hasCode(err, 'not_found') && !res.headersSent
-          ? await services.personMerges.keptFileOf(actorOf(req), id)
-          : null;
-      if (!kept) throw err;
-      sendPage(
-        res,
-        <ErrorPage
-          ctx={await pageContext(req, services.notifications)}
-          status={404}
-          title="Fiche fusionnée"
-          message="Cette fiche a été fusionnée avec une autre fiche de la même personne : tout ce qu’elle contenait s’y trouve désormais."
-          next={{ href: `/personnes/${kept}`, label: 'Ouvrir la fiche conservée' }}
-        />,
-        404,
-      );
-    }
+    // A file merged into another is gone (404); the error page says where it went.
+    await renderPerson(req, res, id, {}, 200, q.data.page);
   });
 
   r.post('/personnes/:id/contacts', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {

@@ -278,12 +278,14 @@ const KEPT_REASONS: Record<KeptForm['reason'], (kept: KeptForm) => string> = {
     'Ce formulaire venait d’une session précédente (une nouvelle connexion a eu lieu entre-temps, peut-être dans un autre onglet)',
   control_character: ({ invalid }) =>
     `${invalid?.[1] ? `Le champ « ${invalid[1]} »` : 'Un champ du formulaire'} contenait un caractère invisible (souvent venu d’un copier-coller), retiré de ce que vous aviez saisi`,
+  merged: () =>
+    'La fiche où vous écriviez a été fusionnée entre-temps avec celle-ci, la fiche conservée de la même personne',
 };
 
 /**
- * A form refused for its session or its token, given back on its page: back in the form when the
- * page could fill it (a link to it), else what was typed, read-only, under the form's labels, to
- * copy into it.
+ * A form refused for its session or its token (or sent to a file merged meanwhile), given back
+ * on its page: back in the form when the page could fill it (a link to it), else what was typed,
+ * read-only, under the form's labels, to copy into it.
  */
 function KeptFormNotice({ kept }: { kept: KeptForm }) {
   const why = `${KEPT_REASONS[kept.reason](kept)} : rien n’a été enregistré.`;

@@ -235,6 +235,22 @@ describe('duplicates and merge pages over HTTP', () => {
       expect(elsewhere.text).not.toContain(b.id);
     });
 
+    it('when the other file is closed and this one open, then the comparison says the kept file will be reopened if the other is kept', async () => {
+      const a = await newPerson(worker, { alias: 'Monsieur Nestor' });
+      const b = await newPerson(worker, { alias: 'Nestor, ancien dossier' });
+      const both = await manager.get(`/personnes/${a.id}/fusion?avec=${b.id}`);
+      expect(both.text).not.toContain('sera rouverte');
+      await worker
+        .patch(`/api/persons/${b.id}`)
+        .send({ closedReason: 'moved', version: 1 })
+        .expect(200);
+      const compare = await manager.get(`/personnes/${a.id}/fusion?avec=${b.id}`);
+      expect(compare.text).toContain(
+        'si vous conservez l’autre fiche, la fiche conservée sera rouverte',
+      );
+      expect(compare.text).not.toContain('si vous conservez cette fiche');
+    });
+
     it('when a file changed since the comparison, then 409: nothing merged, both shown as they stand, confirm again', async () => {
       const a = await newPerson(worker, { alias: 'Madame Castafiore' });
       const b = await newPerson(worker, { alias: 'Mme Castafiore, opéra' });

@@ -49,6 +49,18 @@ const FILLED = [
 ] as const;
 
 /**
+ * Whether merging `merged` into `kept` reopens the kept file: an open file merged into a closed
+ * one is a person still followed, whose no-contact reminders must not stop with the merge (a
+ * closed file's reminders skip). Two closed files stay closed.
+ */
+export function mergeReopensKept(
+  kept: Pick<Person, 'closedAt'>,
+  merged: Pick<Person, 'closedAt'>,
+): boolean {
+  return kept.closedAt !== null && merged.closedAt === null;
+}
+
+/**
  * What the kept file becomes: its own values, completed by the merged file's where it has none;
  * both situations kept (the kept one first); reminders paused if either file asked for it.
  */
@@ -149,7 +161,8 @@ export function createPersonMergeService({
 
     /**
      * Merges file `id` into `input.intoId`: every contact, follow-up, consent, referral, right
-     * and right change moves to the kept file, which is completed with what it lacked; pending
+     * and right change moves to the kept file, which is completed with what it lacked (and
+     * reopened when it was closed and the merged file open: `mergeReopensKept`); pending
      * deadlines about the merged person are cancelled, the kept file's no-contact rules planned
      * again from its merged contacts and any other kind planned for it at its moment (enqueued
      * after commit, like any deadline); notifications lead to the kept file; the merged file's
@@ -221,7 +234,18 @@ export function createPersonMergeService({
           const earlierMerges = await merges.passOnEarlierMerges(trx, s, id, intoId);
 
           const { write, filled } = completedFields(kept, merged);
-          await persons.update(trx, s, intoId, kept.version, write, clock.now());
+          // Reopened as a PATCH clearing the closing reason reopens it; its no-contact rules
+          // were planned again above, as reopening plans them.
+          const reopened = mergeReopensKept(kept, merged);
+          await persons.update(
+            trx,
+            s,
+            intoId,
+            kept.version,
+            write,
+            clock.now(),
+            reopened ? { reason: null, at: null } : undefined,
+          );
 
           const left = await merges.leftBehind(trx, id);
           if (left.length > 0) {
@@ -250,7 +274,7 @@ export function createPersonMergeService({
             subjectType: 'person',
             subjectId: intoId,
             ip: ctx.ip,
-            details: { mergedId: id, moved, filled, rightConflicts: conflicts },
+            details: { mergedId: id, moved, filled, reopened, rightConflicts: conflicts },
           });
           await audit.record(trx, {
             actor,

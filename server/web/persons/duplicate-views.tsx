@@ -5,6 +5,7 @@ import type {
   Person,
 } from '../../features/persons/person-repository';
 import type { Holdings } from '../../features/persons/person-merge-repository';
+import { mergeReopensKept } from '../../features/persons/person-merge-service';
 import { formatDate, formatDateTime, personLabel, plural, SOURCE_LABELS } from '../format';
 import { Csrf, Section, StaleAlert } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
@@ -337,6 +338,18 @@ function Compare({
             L’autre fiche disparaît : son adresse ne mène plus à rien. Le journal d’audit garde la
             trace de la fusion.
           </li>
+          {mergeReopensKept(person, other) ? (
+            <li>
+              Cette fiche est clôturée, l’autre non : si vous conservez cette fiche, la fiche
+              conservée sera rouverte et ses relances reprendront.
+            </li>
+          ) : null}
+          {mergeReopensKept(other, person) ? (
+            <li>
+              L’autre fiche est clôturée, celle-ci non : si vous conservez l’autre fiche, la fiche
+              conservée sera rouverte et ses relances reprendront.
+            </li>
+          ) : null}
         </ul>
         <form method="post" action={`/personnes/${person.id}/fusion`} novalidate>
           <Csrf token={ctx.csrfToken} />

@@ -1,6 +1,7 @@
 import { processDeadline } from '../../../jobs/processor';
 import { deadlineJobId } from '../../../jobs/queues';
 import { processors } from '../../../jobs/registry';
+import { PERSON_NO_CONTACT } from '../../../server/features/deadlines/rule-kinds';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
@@ -490,6 +491,54 @@ describe('merging two files of one person', () => {
     } finally {
       await testKnex().raw('DROP TABLE merge_probe');
     }
+  });
+
+  it('when an open file is merged into a closed one, then the kept file is reopened, the audit says so, and its no-contact reminder acts', async () => {
+    const open = (await createPerson(worker, { alias: 'Toujours suivi' })).id;
+    const closed = (await createPerson(worker, { alias: 'Toujours suivi, ancien dossier' })).id;
+    await worker
+      .patch(`/api/persons/${closed}`)
+      .send({ closedReason: 'moved', version: 1 })
+      .expect(200);
+    const res = await manager
+      .post(`/api/persons/${open}/merge`)
+      .send({ intoId: closed, version: 1, intoVersion: 2 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ closedReason: null, closedAt: null });
+    expect(res.body.status).not.toBe('closed');
+    const audit = await testKnex()('audit_events')
+      .where({ action: 'person.merge', subject_id: closed })
+      .first();
+    expect(audit.details).toMatchObject({ mergedId: open, reopened: true });
+    const reminder = await testKnex()('deadlines')
+      .where({ kind: PERSON_NO_CONTACT, subject_id: closed, status: 'pending' })
+      .first();
+    const before = clock.now();
+    clock.set(reminder.due_at);
+    try {
+      expect(await processDeadline(ctx.deps, processors, PERSON_NO_CONTACT, reminder.id)).toBe(
+        'done',
+      );
+    } finally {
+      clock.set(before);
+    }
+  });
+
+  it('when both files are closed, then the kept file stays closed', async () => {
+    const [a, b] = [
+      (await createPerson(worker, { alias: 'Parti A' })).id,
+      (await createPerson(worker, { alias: 'Parti B' })).id,
+    ];
+    for (const id of [a, b])
+      await worker
+        .patch(`/api/persons/${id}`)
+        .send({ closedReason: 'moved', version: 1 })
+        .expect(200);
+    const res = await manager
+      .post(`/api/persons/${a}/merge`)
+      .send({ intoId: b, version: 2, intoVersion: 2 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ closedReason: 'moved', status: 'closed' });
   });
 
   it('when either file was anonymised, then 409 anonymised and nothing moves', async () => {

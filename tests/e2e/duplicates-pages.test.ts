@@ -251,6 +251,38 @@ describe('duplicates and merge pages over HTTP', () => {
       expect(compare.text).not.toContain('si vous conservez cette fiche');
     });
 
+    it('when the confirmation is sent twice (a double tap), then the second also leads to the kept file with the success message, whichever file is kept', async () => {
+      for (const garder of ['autre', 'ce'] as const) {
+        const a = await newPerson(worker, { alias: `Professeur Tournesol ${garder}` });
+        const b = await newPerson(worker, { alias: `Tryphon Tournesol ${garder}` });
+        const compare = await manager.get(`/personnes/${a.id}/fusion?avec=${b.id}`);
+        expect(compare.text).toMatch(
+          new RegExp(
+            `<form method="post" action="/personnes/${a.id}/fusion" novalidate data-submit-once`,
+          ),
+        );
+        const confirm = () =>
+          manager
+            .post(`/personnes/${a.id}/fusion`)
+            .type('form')
+            .send({
+              _csrf: csrfOf(compare.text),
+              avec: b.id,
+              versionCe: '1',
+              versionAutre: '1',
+              garder,
+            });
+        const keptId = garder === 'ce' ? a.id : b.id;
+        expect((await confirm()).headers.location).toBe(`/personnes/${keptId}`);
+        await manager.get(`/personnes/${keptId}`);
+        const again = await confirm();
+        expect(again.status).toBe(303);
+        expect(again.headers.location).toBe(`/personnes/${keptId}`);
+        const kept = await manager.get(`/personnes/${keptId}`);
+        expect(kept.text).toContain('Les deux fiches sont fusionnées');
+      }
+    });
+
     it('when a file changed since the comparison, then 409: nothing merged, both shown as they stand, confirm again', async () => {
       const a = await newPerson(worker, { alias: 'Madame Castafiore' });
       const b = await newPerson(worker, { alias: 'Mme Castafiore, opéra' });

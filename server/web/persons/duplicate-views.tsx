@@ -351,7 +351,7 @@ function Compare({
             </li>
           ) : null}
         </ul>
-        <form method="post" action={`/personnes/${person.id}/fusion`} novalidate>
+        <form method="post" action={`/personnes/${person.id}/fusion`} novalidate data-submit-once>
           <Csrf token={ctx.csrfToken} />
           <input type="hidden" name="avec" value={other.id} />
           <input type="hidden" name="versionCe" value={String(person.version)} />

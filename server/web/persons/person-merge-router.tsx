@@ -9,6 +9,7 @@ import { formValues } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, redirect } from '../page-helpers';
 import { sendPage } from '../render';
+import type { Flash } from '../views/layout';
 import { MergePage, type MergeComparison, type PersonSearchResult } from './duplicate-views';
 import { searchToPick } from './person-search';
 
@@ -29,6 +30,12 @@ const mergeForm = z
   .strict();
 
 const EXPIRED = 'Cette page a expiré : rechargez-la, puis recommencez.';
+
+const MERGED: Flash = {
+  type: 'success',
+  message:
+    'Les deux fiches sont fusionnées : leurs contacts, suivis, droits, consentements et orientations sont réunis ici.',
+};
 
 /**
  * /personnes/:id/fusion, managers only (as POST /api/persons/:id/merge): choose the other file
@@ -138,6 +145,13 @@ export function personMergeWebRouter(services: Services): Router {
         rc,
       );
     } catch (err) {
+      // Sent twice (a double tap): the first merge went through, so the merged file is gone.
+      // The second answer is the first's.
+      if (
+        hasCode(err, 'not_found') &&
+        (await services.personMerges.keptFileOf(actor, mergedId)) === keptId
+      )
+        return redirect(req, res, `/personnes/${keptId}`, MERGED);
       if (!hasCode(err, 'stale_version', 'anonymised')) throw err;
       const [person, other] = [
         await services.persons.get(actor, id, rc),
@@ -154,11 +168,7 @@ export function personMergeWebRouter(services: Services): Router {
         409,
       );
     }
-    await redirect(req, res, `/personnes/${keptId}`, {
-      type: 'success',
-      message:
-        'Les deux fiches sont fusionnées : leurs contacts, suivis, droits, consentements et orientations sont réunis ici.',
-    });
+    await redirect(req, res, `/personnes/${keptId}`, MERGED);
   });
 
   return r;

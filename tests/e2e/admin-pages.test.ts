@@ -222,6 +222,33 @@ describe('administration, homes and password pages', () => {
       expect(row).toMatchObject({ role: 'manager', name: u.name });
     });
 
+    it('when a user form refused with a 400 is corrected and saved after another admin changed them, then 409, not their change undone', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const path = `/admin/utilisateurs/${u.id}`;
+      const version = versionOf((await admin.get(path)).text);
+      await admin.patch(`/api/users/${u.id}`).send({ role: 'manager' }).expect(200);
+      const refused = await postForm(admin, path, path, {
+        version,
+        name: '   ',
+        role: 'worker',
+      });
+      expect(refused.status).toBe(400);
+      // The form keeps the version it was read at, not the one saved meanwhile.
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, path, path, {
+        version: versionOf(refused.text),
+        name: 'Nom corrigé',
+        role: 'worker',
+      });
+      expect(corrected.status).toBe(409);
+      expect(corrected.text).toContain('Ce compte a été modifié pendant que vous le changiez');
+      expect(versionOf(corrected.text)).toBe(String(Number(version) + 1));
+      expect(await testKnex()('users').where({ id: u.id }).first()).toMatchObject({
+        role: 'manager',
+        name: u.name,
+      });
+    });
+
     it('when a disabled user is saved from their page, then it is saved with the teams they hold', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const teamId = (
@@ -370,6 +397,30 @@ describe('administration, homes and password pages', () => {
       expect(await members()).toEqual([s.worker.id]);
     });
 
+    it('when a team form refused with a 400 is corrected and saved after another admin changed it, then 409, not their change undone', async () => {
+      const created = await postForm(admin, '/admin/equipes', '/admin/equipes', {
+        name: 'Équipe du samedi',
+      });
+      const path = created.headers.location as string;
+      const id = path.split('/').pop();
+      const version = versionOf((await admin.get(path)).text);
+      await admin
+        .patch(`/api/teams/${id}`)
+        .send({ memberIds: [s.worker2.id] })
+        .expect(200);
+      const refused = await postForm(admin, path, path, { version, name: '   ' });
+      expect(refused.status).toBe(400);
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, path, path, {
+        version: versionOf(refused.text),
+        name: 'Équipe du samedi',
+      });
+      expect(corrected.status).toBe(409);
+      expect(
+        (await testKnex()('team_members').where({ team_id: id })).map((m) => m.user_id),
+      ).toEqual([s.worker2.id]);
+    });
+
     it('when a manager narrows the backlog to a team, then the page offers the teams and keeps the choice', async () => {
       const teams = (await admin.get('/api/teams')).body.items as { id: string; name: string }[];
       const mobile = teams.find((t) => t.name === 'Équipe mobile')!;
@@ -452,6 +503,36 @@ describe('administration, homes and password pages', () => {
         (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
           .followUpReminderDays,
       ).toBe(4);
+    });
+
+    it('when a settings form refused with a 400 is corrected and saved after another admin changed them, then 409, not their change undone', async () => {
+      const saved = await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id);
+      const version = versionOf((await admin.get('/admin/parametres')).text);
+      // Another admin changes a delay meanwhile.
+      const other = await loginAs(ctx.app, (await createUser(s.structure.id, 'admin')).email);
+      await other
+        .patch('/api/settings')
+        .send({ version: Number(version), noContactDays: saved.noContactDays + 1 })
+        .expect(200);
+      const refused = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...settingsForm(saved, { workingStart: '25:00' }),
+        version,
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('href="#workingStart"');
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...settingsForm(saved, {}),
+        version: versionOf(refused.text),
+      });
+      expect(corrected.status).toBe(409);
+      expect(corrected.text).toContain(
+        'Les paramètres ont été modifiés pendant que vous les changiez',
+      );
+      expect(
+        (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
+          .noContactDays,
+      ).toBe(saved.noContactDays + 1);
     });
 
     it('when an admin ticks the Alsace-Moselle calendar, then it is saved and the box shows ticked', async () => {
@@ -646,6 +727,24 @@ describe('administration, homes and password pages', () => {
       });
       expect(restored.status).toBe(303);
       expect((await testKnex()('districts').where({ id }).first()).archived_at).toBeNull();
+    });
+
+    it('when a district form refused with a 400 is corrected and saved after another admin changed it, then 409, not their change undone', async () => {
+      await postForm(admin, '/admin/quartiers', '/admin/quartiers', { name: 'Roseraie' });
+      const { id } = await row('Roseraie');
+      await admin.patch(`/api/districts/${id}`).send({ version: 1, qpv: true }).expect(200);
+      const refused = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}`, {
+        name: '  ',
+        version: '1',
+      });
+      expect(refused.status).toBe(400);
+      expect(itemOf(refused.text, id)).toMatch(/name="version" value="1"/);
+      const corrected = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}`, {
+        name: 'La Roseraie',
+        version: /name="version" value="(\d+)"/.exec(itemOf(refused.text, id))![1],
+      });
+      expect(corrected.status).toBe(409);
+      expect(await row('Roseraie')).toMatchObject({ qpv: true, version: 2 });
     });
 
     it("when an admin posts to another structure's district, then 404 and nothing changes", async () => {

@@ -269,9 +269,15 @@ export function adminWebRouter(services: Services): Router {
 
   r.post('/admin/utilisateurs/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
+    // The version stays in what is shown back: a refused form corrected and saved again is still
+    // checked against the version it was read at (a 409 shows it at the saved one: staleForm).
     const values = formValues(req.body, ['name', 'role']);
     const teamIds = formList(req.body, 'teamIds');
-    const formVals = { ...values, teamIds: teamIds.join(',') };
+    const formVals = {
+      ...values,
+      teamIds: teamIds.join(','),
+      ...formValues(req.body, ['version']),
+    };
     const user = await services.users.get(actorOf(req), id);
     const body = {
       ...values,
@@ -455,9 +461,10 @@ export function adminWebRouter(services: Services): Router {
 
   r.post('/admin/equipes/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
-    const values = formValues(req.body, ['name']);
+    const values = formValues(req.body, ['name', 'version']);
     const memberIds = formList(req.body, 'memberIds');
     const managerIds = formList(req.body, 'managerIds');
+    // The version stays in what is shown back, as on a user's page.
     const formVals = {
       ...values,
       memberIds: memberIds.join(','),
@@ -605,7 +612,6 @@ export function adminWebRouter(services: Services): Router {
       // Ticked once the page said what a shorter retention would anonymise.
       ...(values.confirmRetention === '1' ? { confirmRetention: true } : {}),
     };
-    const { version: _v, ...formVals } = values;
     const rename = (p: string) => {
       if (p === 'workingHours.start') return 'workingStart';
       if (p.startsWith('workingHours')) return 'workingEnd';
@@ -619,7 +625,7 @@ export function adminWebRouter(services: Services): Router {
       return renderSettings(
         req,
         res,
-        { values: formVals, errors: zodErrors(parsed.error.issues, SETTINGS_MESSAGES, rename) },
+        { values: values, errors: zodErrors(parsed.error.issues, SETTINGS_MESSAGES, rename) },
         400,
       );
     try {
@@ -633,14 +639,14 @@ export function adminWebRouter(services: Services): Router {
       });
     } catch (err) {
       // Saved by someone else meanwhile: the typed values stay, at the saved version.
-      if (hasCode(err, 'stale_version')) return renderSettings(req, res, staleForm(formVals), 409);
+      if (hasCode(err, 'stale_version')) return renderSettings(req, res, staleForm(values), 409);
       // A shorter retention would anonymise files: the count said, the box to confirm offered.
       if (hasCode(err, 'retention_confirmation_required'))
         return renderSettings(
           req,
           res,
           {
-            values: formVals,
+            values: values,
             errors: { retentionMonths: retentionMessage(err.details as RetentionConfirmation) },
           },
           422,
@@ -653,7 +659,7 @@ export function adminWebRouter(services: Services): Router {
             return [field, SETTINGS_MESSAGES[field] ?? NUMBER_MESSAGE];
           }),
         );
-        return renderSettings(req, res, { values: formVals, errors }, 400);
+        return renderSettings(req, res, { values: values, errors }, 400);
       }
       throw err;
     }

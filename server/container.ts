@@ -365,6 +365,11 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         durationSeconds: 15 * 60,
       }),
     },
+    linkUseLimit: createRateLimiter(redis, {
+      keyPrefix: `${config.QUEUE_PREFIX}:password-link:ip`,
+      points: 20,
+      durationSeconds: 15 * 60,
+    }),
   });
   const districts = createDistrictService({
     audit,

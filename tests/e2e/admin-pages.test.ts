@@ -845,5 +845,39 @@ describe('administration, homes and password pages', () => {
       expect(again.text).toContain('déjà servi');
       expect((await request(ctx.app).get('/mot-de-passe/abc')).status).toBe(404);
     });
+
+    it('when an address tried too many set-password tokens, then the page answers 429 with Retry-After, in French, and the link still works from elsewhere', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      await ctx.deps.services.users.sendPasswordLink(
+        { ...s.admin, structureId: s.structure.id, partnerId: null, role: 'admin' },
+        u.id,
+        { ip: null },
+      );
+      const link = await testKnex()('password_links').where({ user_id: u.id }).first();
+      const path = `/mot-de-passe/${passwordTokenFor(ctx.config.LINK_SECRET, link.id)}`;
+      const ip = '198.51.100.7';
+      // The API and the page count against the same address.
+      for (let i = 0; i < 20; i += 1)
+        await request(ctx.app)
+          .post('/api/password-links/use')
+          .set('X-Forwarded-For', ip)
+          .send({ token: 'C'.repeat(43), password: STRONG })
+          .expect(404);
+      const agent = request.agent(ctx.app);
+      const page = await agent.get(path).set('X-Forwarded-For', ip);
+      const refused = await agent
+        .post(path)
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), password: STRONG, confirmation: STRONG });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.text).toContain('Trop de tentatives depuis votre connexion');
+      const elsewhere = await postForm(request.agent(ctx.app), path, path, {
+        password: STRONG,
+        confirmation: STRONG,
+      });
+      expect(elsewhere.status).toBe(303);
+    });
   });
 });

@@ -51,6 +51,8 @@ export interface UserServiceDeps {
   ): Promise<boolean>;
   /** Forgotten-password requests, counted per account and per address as logins are. */
   resetLimits: { byAccount: RateLimiterAbstract; byIp: RateLimiterAbstract };
+  /** Passwords set through a link (the API and the page alike), counted per address. */
+  linkUseLimit: RateLimiterAbstract;
   users: UserRepository;
   passwordLinks: PasswordLinkRepository;
   mailer: Pick<Mailer, 'send'>;
@@ -403,13 +405,23 @@ export function createUserService(deps: UserServiceDeps) {
     },
 
     /**
-     * Sets the password through a link: the policy first (a refused password leaves the link
-     * usable), then the link is used up, every session of the user ends, and it is audited.
+     * Sets the password through a link. Failed attempts are throttled per address; an unknown,
+     * used or expired link is refused on an indexed read, before the policy check and the
+     * argon2id hash (a flood of random tokens would otherwise buy a full hash each); then the
+     * policy (a refused password leaves the link usable); then, the link checked again under its
+     * lock, it is used up, every session of the user ends, and it is audited.
      */
     async setPassword(token: string, password: string, ip: string): Promise<{ email: string }> {
+      await consumeOrRefuse(
+        deps.linkUseLimit,
+        addressKey(ip),
+        'Too many attempts to set a password from this address; wait a while and try again',
+      );
+      const found = await problemOf(knex, await passwordLinks.findByToken(knex, token));
+      if (found) throw linkError(found);
       await checkPasswordPolicy(password);
       const hash = await hashPassword(password);
-      return uow(async (trx) => {
+      const set = await uow(async (trx) => {
         // The user before the link, as disabling the account or sending a new link lock them
         // (then revoke the user's links): one order, no deadlock with either.
         const seen = await passwordLinks.findByToken(trx, token);
@@ -426,6 +438,10 @@ export function createUserService(deps: UserServiceDeps) {
         });
         return { email: user.email };
       });
+      // An address pays for failures only, as with logins: an office whose staff set their
+      // passwords one after the other never uses it up.
+      await deps.linkUseLimit.reward(addressKey(ip), 1);
+      return set;
     },
   };
 

@@ -353,6 +353,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     sentEmails,
     publicUrl: config.publicUrl,
     partnerOwned: (db, structureId, partnerId) => partners.ownedBy(db, structureId, partnerId),
+    // Built below; called only when a user leaves the staff.
+    followUps: { heldBy: (db, structureId, userId) => followUps.heldBy(db, structureId, userId) },
+    referrals: {
+      openRequestedCount: (db, structureId, userId) =>
+        referrals.openRequestedCount(db, structureId, userId),
+    },
     resetLimits: {
       byAccount: createRateLimiter(redis, {
         keyPrefix: `${config.QUEUE_PREFIX}:reset:account`,

@@ -176,6 +176,35 @@ describe('administration, homes and password pages', () => {
       }
     });
 
+    it('when an admin disables a worker who still holds work, then the page says what they held and that their manager was told', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Équipe de jour', managerIds: [s.manager.id], memberIds: [u.id] })
+        .expect(201);
+      const worker = await loginAs(ctx.app, u.email);
+      const person = (
+        await worker
+          .post('/api/persons')
+          .send({ alias: 'Au marché', source: 'outreach', referentId: u.id })
+          .expect(201)
+      ).body;
+      for (const title of ['Rappeler', 'Accompagner'])
+        await worker
+          .post(`/api/persons/${person.id}/follow-ups`)
+          .send({ title, dueAt: '2026-12-10T09:00:00Z' })
+          .expect(201);
+      const path = `/admin/utilisateurs/${u.id}`;
+      const off = await postForm(admin, path, `${path}/acces`, { disabled: 'true' });
+      expect(off.status).toBe(303);
+      expect((await admin.get(path)).text).toContain(
+        'Le compte est désactivé et ses sessions sont fermées. Cette personne avait encore 2 suivis ouverts et 1 dossier de référent·e : 1 cadre en est averti·e pour le confier à quelqu’un d’autre.',
+      );
+      const notices = await (await loginAs(ctx.app, s.manager.email)).get('/notifications');
+      expect(notices.text).toContain(`Le compte de ${u.name} est désactivé`);
+      expect(notices.text).toContain('href="/#depart"');
+    });
+
     it('when an admin renames themselves from their own page, then they land on it signed in, not on the login page', async () => {
       const me = await createUser(s.structure.id, 'admin');
       const agent = await loginAs(ctx.app, me.email);

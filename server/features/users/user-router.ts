@@ -59,7 +59,8 @@ export function userRouter(users: UserService): Router {
       'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for a team a disabled user does not hold; 409 if the user changed since `version`)',
     response: userView,
     errors: [409, 422],
-    handler: ({ actor, params, body, ctx }) => users.update(actor, params.id, body, ctx),
+    handler: async ({ actor, params, body, ctx }) =>
+      (await users.update(actor, params.id, body, ctx)).user,
   });
   endpoint(r, {
     method: 'post',

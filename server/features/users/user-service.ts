@@ -14,6 +14,8 @@ import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { TeamService } from '../teams/team-service';
+import type { FollowUpService } from '../follow-ups/follow-up-service';
+import type { ReferralService } from '../referrals/referral-service';
 import type { NotificationService } from '../notifications/notification-service';
 import {
   linkUsable,
@@ -30,7 +32,12 @@ import {
   type UserRecord,
   type UserSummary,
 } from './user-repository';
-import type { InviteUserInput, ListUsersQuery, UpdateUserInput } from './user-schemas';
+import {
+  STAFF_LEFT_WITH_WORK,
+  type InviteUserInput,
+  type ListUsersQuery,
+  type UpdateUserInput,
+} from './user-schemas';
 
 export type { UserRecord } from './user-repository';
 
@@ -41,8 +48,11 @@ export interface UserServiceDeps {
   clock: Clock;
   /** LINK_SECRET: set-password tokens are derived from it. */
   linkSecret: string;
-  teams: Pick<TeamService, 'setMemberships' | 'changingMembershipsOf'>;
-  notifications: Pick<NotificationService, 'forgetOnRoleChange'>;
+  teams: Pick<TeamService, 'setMemberships' | 'changingMembershipsOf' | 'managersOf'>;
+  notifications: Pick<NotificationService, 'forgetOnRoleChange' | 'notifyManyInTransaction'>;
+  /** What a user holds (built after this service; called only when a user leaves the staff). */
+  followUps: Pick<FollowUpService, 'heldBy'>;
+  referrals: Pick<ReferralService, 'openRequestedCount'>;
   /** Whether a partner of the directory belongs to the structure (its admins create its users). */
   partnerOwned(
     db: Knex | Knex.Transaction,
@@ -59,6 +69,23 @@ export interface UserServiceDeps {
   sentEmails: SentEmailLog;
   publicUrl: string;
   idempotency: Pick<IdempotencyService, 'once'>;
+}
+
+/**
+ * The work a user held when they left the staff (disabled, or given a role other than worker or
+ * manager), and how many managers were told of it.
+ */
+export interface WorkLeft {
+  followUps: number;
+  files: number;
+  referrals: number;
+  managersTold: number;
+}
+
+/** What a change of a user did: the user as saved, and the work they left, if any. */
+export interface UserChange {
+  user: UserSummary;
+  workLeft: WorkLeft | null;
 }
 
 /** Why a set-password link does not work, by code; the pages say it in French. */
@@ -139,6 +166,58 @@ export function createUserService(deps: UserServiceDeps) {
       ip,
       details,
     });
+
+  /**
+   * A user leaves the staff while holding work: the managers leading their teams (else the
+   * structure's, as for an escalation) are told in the app, in the change's transaction, before
+   * the change takes them out of their teams. The notice counts the work and names no person
+   * (its subject is the user), and leads to the backlog's form that hands a leaver's work on.
+   */
+  async function tellManagersOfWorkLeft(
+    trx: Knex.Transaction,
+    actor: Actor,
+    user: UserRecord,
+    disabled: boolean,
+  ): Promise<WorkLeft | null> {
+    const held = await deps.followUps.heldBy(trx, actor.structureId, user.id);
+    const referrals = await deps.referrals.openRequestedCount(trx, actor.structureId, user.id);
+    if (held.followUps + held.files + referrals === 0) return null;
+    const managers = await teams.managersOf(trx, actor.structureId, user.id);
+    const count = (n: number, one: string, many: string) => (n ? `${n} ${n > 1 ? many : one}` : '');
+    const work = [
+      count(held.followUps, 'suivi ouvert', 'suivis ouverts'),
+      count(
+        held.files,
+        'dossier dont il ou elle est référent·e',
+        'dossiers dont il ou elle est référent·e',
+      ),
+      count(
+        referrals,
+        'orientation en cours qu’il ou elle a demandée',
+        'orientations en cours qu’il ou elle a demandées',
+      ),
+    ].filter(Boolean);
+    const list = work.length > 1 ? `${work.slice(0, -1).join(', ')} et ${work.at(-1)}` : work[0];
+    const now = clock.now();
+    const managersTold = await deps.notifications.notifyManyInTransaction(
+      trx,
+      managers.map((m) => ({
+        structureId: actor.structureId,
+        recipientId: m.id,
+        kind: STAFF_LEFT_WITH_WORK,
+        subjectType: 'user',
+        subjectId: user.id,
+        dueMoment: now,
+        title: disabled
+          ? `Le compte de ${user.name} est désactivé : du travail reste à confier`
+          : `${user.name} ne fait plus partie des équipes de terrain : du travail reste à confier`,
+        body: `${list[0].toUpperCase()}${list.slice(1)}. Confiez-les depuis « Confier tout le travail d’une personne à une autre ».`,
+        // The manager's home (the backlog), at the form that moves a leaver's work.
+        link: '/#depart',
+      })),
+    );
+    return { ...held, referrals, managersTold };
+  }
 
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(
@@ -275,8 +354,8 @@ export function createUserService(deps: UserServiceDeps) {
       id: string,
       input: UpdateUserInput,
       ctx: RequestContext,
-    ): Promise<UserSummary> {
-      await uow(async (trx) => {
+    ): Promise<UserChange> {
+      const workLeft = await uow(async (trx) => {
         const user = await users.lockInStructure(trx, actor.structureId, id);
         if (!user) throw new NotFoundError('User');
         await checkVersion(
@@ -318,6 +397,14 @@ export function createUserService(deps: UserServiceDeps) {
               field: 'teamIds',
             });
         }
+        // Disabled, or no longer worker nor manager: whatever they hold must be handed on.
+        const leaves =
+          isStaff(user.role) &&
+          !user.disabledAt &&
+          (input.disabled === true || (newRole !== undefined && !isStaff(newRole)));
+        const left = leaves
+          ? await tellManagersOfWorkLeft(trx, actor, user, input.disabled === true)
+          : null;
         await users.update(trx, id, {
           name: input.name,
           role: newRole,
@@ -350,8 +437,9 @@ export function createUserService(deps: UserServiceDeps) {
           ...(newRole ? { from: user.role, to: newRole } : {}),
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
         });
+        return left;
       });
-      return summaryOf(knex, actor.structureId, id);
+      return { user: await summaryOf(knex, actor.structureId, id), workLeft };
     },
 
     /** A new set-password link for a user (the older ones stop working). */

@@ -9,6 +9,7 @@ import {
 } from '../../features/settings/settings-schemas';
 import { createTeamBody, updateTeamBody } from '../../features/teams/team-schemas';
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
+import type { WorkLeft } from '../../features/users/user-service';
 import { AppError, hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
 import {
@@ -20,6 +21,7 @@ import {
   resentForm,
   versionField,
 } from '../forms';
+import { plural } from '../format';
 import { csrf, pageContext } from '../page-context';
 import {
   actorOf,
@@ -107,6 +109,25 @@ function retentionMessage(d: RetentionConfirmation): string {
     .filter(Boolean)
     .join(' et ');
   return `Avec ${d.retentionMonths} mois au lieu de ${d.currentRetentionMonths}, ${what} la nuit prochaine, sans retour possible : cochez « ${SETTINGS_LABELS.confirmRetention} » pour l’enregistrer quand même, ou gardez une durée plus longue`;
+}
+
+/**
+ * The work a user still held when they left the staff, and who was told, after the change's own
+ * message; nothing when they held none.
+ */
+function workLeftText(w: WorkLeft | null): string {
+  if (!w) return '';
+  const held = [
+    w.followUps ? plural(w.followUps, 'suivi ouvert', 'suivis ouverts') : '',
+    w.files ? plural(w.files, 'dossier de référent·e', 'dossiers de référent·e') : '',
+    w.referrals ? plural(w.referrals, 'orientation en cours', 'orientations en cours') : '',
+  ].filter(Boolean);
+  const list = held.length > 1 ? `${held.slice(0, -1).join(', ')} et ${held.at(-1)}` : held[0];
+  const told =
+    w.managersTold > 0
+      ? `${plural(w.managersTold, 'cadre en est averti·e', 'cadres en sont avertis')} pour le confier à quelqu’un d’autre.`
+      : 'aucun·e cadre actif·ve n’a pu en être averti·e : ce travail reste à confier.';
+  return ` Cette personne avait encore ${list} : ${told}`;
 }
 
 /** The form field a service error names (`details.field`, or zod's first path element). */
@@ -293,10 +314,15 @@ export function adminWebRouter(services: Services): Router {
         400,
       );
     try {
-      await services.users.update(actorOf(req), id, parsed.data, requestContext(req));
+      const { workLeft } = await services.users.update(
+        actorOf(req),
+        id,
+        parsed.data,
+        requestContext(req),
+      );
       return redirect(req, res, `/admin/utilisateurs/${id}`, {
         type: 'success',
-        message: 'Les changements sont enregistrés.',
+        message: `Les changements sont enregistrés.${workLeftText(workLeft)}`,
       });
     } catch (err) {
       // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
@@ -365,11 +391,16 @@ export function adminWebRouter(services: Services): Router {
       // Anything but 'true' or 'false' is a 400 and changes nothing (it once re-enabled).
       const disabled = parseInput(accessForm, req.body ?? {}, 'body').disabled === 'true';
       try {
-        await services.users.update(actorOf(req), id, { disabled }, requestContext(req));
+        const { workLeft } = await services.users.update(
+          actorOf(req),
+          id,
+          { disabled },
+          requestContext(req),
+        );
         await redirect(req, res, `/admin/utilisateurs/${id}`, {
           type: 'success',
           message: disabled
-            ? 'Le compte est désactivé et ses sessions sont fermées.'
+            ? `Le compte est désactivé et ses sessions sont fermées.${workLeftText(workLeft)}`
             : 'Le compte est réactivé.',
         });
       } catch (err) {

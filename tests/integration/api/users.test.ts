@@ -577,6 +577,71 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
     });
   });
 
+  describe('a user who leaves the staff holding work', () => {
+    const noticesOf = (recipientId: string) =>
+      testKnex()('notifications').where({ recipient_id: recipientId, kind: 'user.left_with_work' });
+
+    it('when a worker holding a follow-up and a file is disabled, then the manager leading their team gets one notice counting the work, and no other manager', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Maraude', managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      const worker = await loginAs(ctx.app, u.email);
+      const person = (
+        await worker
+          .post('/api/persons')
+          .send({ alias: 'Homme au chien', source: 'outreach', referentId: u.id })
+          .expect(201)
+      ).body;
+      await worker
+        .post(`/api/persons/${person.id}/follow-ups`)
+        .send({ title: 'Rappeler', dueAt: '2026-12-10T09:00:00Z' })
+        .expect(201);
+
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      const [notice, ...more] = await noticesOf(lead.id);
+      expect(more).toHaveLength(0);
+      expect(notice).toMatchObject({ subject_type: 'user', subject_id: u.id, link: '/#depart' });
+      expect(notice.body).toContain('1 suivi ouvert');
+      expect(notice.body).toContain('1 dossier dont il ou elle est référent·e');
+      expect(notice.body).not.toContain('Homme au chien');
+      expect(await noticesOf(s.manager.id)).toHaveLength(0);
+    });
+
+    it('when a worker holding a file is made observer, then the managers are told as well', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Accueil du soir', managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      await (
+        await loginAs(ctx.app, u.email)
+      )
+        .post('/api/persons')
+        .send({ alias: 'Femme au vélo', source: 'outreach', referentId: u.id })
+        .expect(201);
+      await admin.patch(`/api/users/${u.id}`).send({ role: 'observer' }).expect(200);
+      expect(await noticesOf(lead.id)).toHaveLength(1);
+    });
+
+    it('when a worker holding nothing is disabled, then nobody is told', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Sans travail', managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      expect(await noticesOf(lead.id)).toHaveLength(0);
+      expect(
+        await testKnex()('notifications').where({ kind: 'user.left_with_work', subject_id: u.id }),
+      ).toHaveLength(0);
+    });
+  });
+
   describe('a disabled user', () => {
     it('when the operator disables a user from the command line, then an admin form read before answers 409 rather than enabling them again; their teams list them no more and their unused link is revoked', async () => {
       const u = await createUser(s.structure.id, 'worker');

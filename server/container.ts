@@ -353,6 +353,12 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     sentEmails,
     publicUrl: config.publicUrl,
     partnerOwned: (db, structureId, partnerId) => partners.ownedBy(db, structureId, partnerId),
+    // Built below; called only when a user leaves the staff.
+    followUps: { heldBy: (db, structureId, userId) => followUps.heldBy(db, structureId, userId) },
+    referrals: {
+      openRequestedCount: (db, structureId, userId) =>
+        referrals.openRequestedCount(db, structureId, userId),
+    },
     resetLimits: {
       byAccount: createRateLimiter(redis, {
         keyPrefix: `${config.QUEUE_PREFIX}:reset:account`,
@@ -365,6 +371,11 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         durationSeconds: 15 * 60,
       }),
     },
+    linkUseLimit: createRateLimiter(redis, {
+      keyPrefix: `${config.QUEUE_PREFIX}:password-link:ip`,
+      points: 20,
+      durationSeconds: 15 * 60,
+    }),
   });
   const districts = createDistrictService({
     audit,

@@ -176,6 +176,35 @@ describe('administration, homes and password pages', () => {
       }
     });
 
+    it('when an admin disables a worker who still holds work, then the page says what they held and that their manager was told', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Équipe de jour', managerIds: [s.manager.id], memberIds: [u.id] })
+        .expect(201);
+      const worker = await loginAs(ctx.app, u.email);
+      const person = (
+        await worker
+          .post('/api/persons')
+          .send({ alias: 'Au marché', source: 'outreach', referentId: u.id })
+          .expect(201)
+      ).body;
+      for (const title of ['Rappeler', 'Accompagner'])
+        await worker
+          .post(`/api/persons/${person.id}/follow-ups`)
+          .send({ title, dueAt: '2026-12-10T09:00:00Z' })
+          .expect(201);
+      const path = `/admin/utilisateurs/${u.id}`;
+      const off = await postForm(admin, path, `${path}/acces`, { disabled: 'true' });
+      expect(off.status).toBe(303);
+      expect((await admin.get(path)).text).toContain(
+        'Le compte est désactivé et ses sessions sont fermées. Cette personne avait encore 2 suivis ouverts et 1 dossier de référent·e : 1 cadre en est averti·e pour le confier à quelqu’un d’autre.',
+      );
+      const notices = await (await loginAs(ctx.app, s.manager.email)).get('/notifications');
+      expect(notices.text).toContain(`Le compte de ${u.name} est désactivé`);
+      expect(notices.text).toContain('href="/#depart"');
+    });
+
     it('when an admin renames themselves from their own page, then they land on it signed in, not on the login page', async () => {
       const me = await createUser(s.structure.id, 'admin');
       const agent = await loginAs(ctx.app, me.email);
@@ -220,6 +249,33 @@ describe('administration, homes and password pages', () => {
       expect(versionOf(res.text)).toBe(String(Number(version) + 1));
       const row = await testKnex()('users').where({ id: u.id }).first();
       expect(row).toMatchObject({ role: 'manager', name: u.name });
+    });
+
+    it('when a user form refused with a 400 is corrected and saved after another admin changed them, then 409, not their change undone', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const path = `/admin/utilisateurs/${u.id}`;
+      const version = versionOf((await admin.get(path)).text);
+      await admin.patch(`/api/users/${u.id}`).send({ role: 'manager' }).expect(200);
+      const refused = await postForm(admin, path, path, {
+        version,
+        name: '   ',
+        role: 'worker',
+      });
+      expect(refused.status).toBe(400);
+      // The form keeps the version it was read at, not the one saved meanwhile.
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, path, path, {
+        version: versionOf(refused.text),
+        name: 'Nom corrigé',
+        role: 'worker',
+      });
+      expect(corrected.status).toBe(409);
+      expect(corrected.text).toContain('Ce compte a été modifié pendant que vous le changiez');
+      expect(versionOf(corrected.text)).toBe(String(Number(version) + 1));
+      expect(await testKnex()('users').where({ id: u.id }).first()).toMatchObject({
+        role: 'manager',
+        name: u.name,
+      });
     });
 
     it('when a disabled user is saved from their page, then it is saved with the teams they hold', async () => {
@@ -370,6 +426,30 @@ describe('administration, homes and password pages', () => {
       expect(await members()).toEqual([s.worker.id]);
     });
 
+    it('when a team form refused with a 400 is corrected and saved after another admin changed it, then 409, not their change undone', async () => {
+      const created = await postForm(admin, '/admin/equipes', '/admin/equipes', {
+        name: 'Équipe du samedi',
+      });
+      const path = created.headers.location as string;
+      const id = path.split('/').pop();
+      const version = versionOf((await admin.get(path)).text);
+      await admin
+        .patch(`/api/teams/${id}`)
+        .send({ memberIds: [s.worker2.id] })
+        .expect(200);
+      const refused = await postForm(admin, path, path, { version, name: '   ' });
+      expect(refused.status).toBe(400);
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, path, path, {
+        version: versionOf(refused.text),
+        name: 'Équipe du samedi',
+      });
+      expect(corrected.status).toBe(409);
+      expect(
+        (await testKnex()('team_members').where({ team_id: id })).map((m) => m.user_id),
+      ).toEqual([s.worker2.id]);
+    });
+
     it('when a manager narrows the backlog to a team, then the page offers the teams and keeps the choice', async () => {
       const teams = (await admin.get('/api/teams')).body.items as { id: string; name: string }[];
       const mobile = teams.find((t) => t.name === 'Équipe mobile')!;
@@ -452,6 +532,36 @@ describe('administration, homes and password pages', () => {
         (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
           .followUpReminderDays,
       ).toBe(4);
+    });
+
+    it('when a settings form refused with a 400 is corrected and saved after another admin changed them, then 409, not their change undone', async () => {
+      const saved = await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id);
+      const version = versionOf((await admin.get('/admin/parametres')).text);
+      // Another admin changes a delay meanwhile.
+      const other = await loginAs(ctx.app, (await createUser(s.structure.id, 'admin')).email);
+      await other
+        .patch('/api/settings')
+        .send({ version: Number(version), noContactDays: saved.noContactDays + 1 })
+        .expect(200);
+      const refused = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...settingsForm(saved, { workingStart: '25:00' }),
+        version,
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('href="#workingStart"');
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, '/admin/parametres', '/admin/parametres', {
+        ...settingsForm(saved, {}),
+        version: versionOf(refused.text),
+      });
+      expect(corrected.status).toBe(409);
+      expect(corrected.text).toContain(
+        'Les paramètres ont été modifiés pendant que vous les changiez',
+      );
+      expect(
+        (await ctx.deps.services.settings.forStructure(ctx.deps.knex, s.structure.id))
+          .noContactDays,
+      ).toBe(saved.noContactDays + 1);
     });
 
     it('when an admin ticks the Alsace-Moselle calendar, then it is saved and the box shows ticked', async () => {
@@ -648,6 +758,24 @@ describe('administration, homes and password pages', () => {
       expect((await testKnex()('districts').where({ id }).first()).archived_at).toBeNull();
     });
 
+    it('when a district form refused with a 400 is corrected and saved after another admin changed it, then 409, not their change undone', async () => {
+      await postForm(admin, '/admin/quartiers', '/admin/quartiers', { name: 'Roseraie' });
+      const { id } = await row('Roseraie');
+      await admin.patch(`/api/districts/${id}`).send({ version: 1, qpv: true }).expect(200);
+      const refused = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}`, {
+        name: '  ',
+        version: '1',
+      });
+      expect(refused.status).toBe(400);
+      expect(itemOf(refused.text, id)).toMatch(/name="version" value="1"/);
+      const corrected = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${id}`, {
+        name: 'La Roseraie',
+        version: /name="version" value="(\d+)"/.exec(itemOf(refused.text, id))![1],
+      });
+      expect(corrected.status).toBe(409);
+      expect(await row('Roseraie')).toMatchObject({ qpv: true, version: 2 });
+    });
+
     it("when an admin posts to another structure's district, then 404 and nothing changes", async () => {
       const theirs = await createDistrict((await createTeam()).structure.id, 'Ailleurs', false);
       const res = await postForm(admin, '/admin/quartiers', `/admin/quartiers/${theirs.id}`, {
@@ -745,6 +873,40 @@ describe('administration, homes and password pages', () => {
       expect(again.status).toBe(410);
       expect(again.text).toContain('déjà servi');
       expect((await request(ctx.app).get('/mot-de-passe/abc')).status).toBe(404);
+    });
+
+    it('when an address tried too many set-password tokens, then the page answers 429 with Retry-After, in French, and the link still works from elsewhere', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      await ctx.deps.services.users.sendPasswordLink(
+        { ...s.admin, structureId: s.structure.id, partnerId: null, role: 'admin' },
+        u.id,
+        { ip: null },
+      );
+      const link = await testKnex()('password_links').where({ user_id: u.id }).first();
+      const path = `/mot-de-passe/${passwordTokenFor(ctx.config.LINK_SECRET, link.id)}`;
+      const ip = '198.51.100.7';
+      // The API and the page count against the same address.
+      for (let i = 0; i < 20; i += 1)
+        await request(ctx.app)
+          .post('/api/password-links/use')
+          .set('X-Forwarded-For', ip)
+          .send({ token: 'C'.repeat(43), password: STRONG })
+          .expect(404);
+      const agent = request.agent(ctx.app);
+      const page = await agent.get(path).set('X-Forwarded-For', ip);
+      const refused = await agent
+        .post(path)
+        .set('X-Forwarded-For', ip)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text), password: STRONG, confirmation: STRONG });
+      expect(refused.status).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.text).toContain('Trop de tentatives depuis votre connexion');
+      const elsewhere = await postForm(request.agent(ctx.app), path, path, {
+        password: STRONG,
+        confirmation: STRONG,
+      });
+      expect(elsewhere.status).toBe(303);
     });
   });
 });

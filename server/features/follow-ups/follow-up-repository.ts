@@ -281,6 +281,14 @@ export function createFollowUpRepository() {
         .select('u.id', 'u.name');
     },
 
+    /** How many open follow-ups a user holds (a leaver's work to move). */
+    async countOpenOf(db: Db, structureId: string, assigneeId: string): Promise<number> {
+      const [{ n }] = await db('follow_ups')
+        .where({ structure_id: structureId, assignee_id: assigneeId, status: 'open' })
+        .count<{ n: string }[]>('* as n');
+      return Number(n);
+    },
+
     /** Follow-ups by id (a timeline page). */
     async byIds(db: Db, structureId: string, ids: string[], now: Date): Promise<FollowUp[]> {
       const rows = await this.base(db, structureId).whereIn('f.id', ids);

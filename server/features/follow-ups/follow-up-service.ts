@@ -40,7 +40,12 @@ export interface FollowUpServiceDeps {
   uow: UnitOfWork;
   persons: Pick<
     PersonService,
-    'lockInScope' | 'lockForWrite' | 'touch' | 'moveReferent' | 'activeFileReferents'
+    | 'lockInScope'
+    | 'lockForWrite'
+    | 'touch'
+    | 'moveReferent'
+    | 'activeFileReferents'
+    | 'activeFileCount'
   >;
   users: Pick<UserService, 'findActiveStaff' | 'findAnyInStructure'>;
   notifications: Pick<NotificationService, 'notifyInTransaction' | 'withdrawInTransaction'>;
@@ -329,6 +334,21 @@ export function createFollowUpService({
         persons.activeFileReferents(knex, actor.structureId),
       ]);
       return [...new Map([...holding, ...referents].map((u) => [u.id, u])).values()];
+    },
+
+    /**
+     * What a user holds that the move of a leaver's work ("Travail de") hands on: their open
+     * follow-ups and the active files they are référent of, whatever their role or state now.
+     */
+    async heldBy(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      userId: string,
+    ): Promise<{ followUps: number; files: number }> {
+      return {
+        followUps: await followUps.countOpenOf(db, structureId, userId),
+        files: await persons.activeFileCount(db, structureId, userId),
+      };
     },
 
     /** A person's référent changed: their open follow-ups held by the former one move too. */

@@ -397,6 +397,16 @@ export function createPersonRepository(cipher: Cipher) {
         .select('u.id', 'u.name');
     },
 
+    /** How many active files (neither closed nor anonymised) a user is référent of. */
+    async countActiveFilesOf(db: Db, structureId: string, referentId: string): Promise<number> {
+      const [{ n }] = await db('persons')
+        .where({ structure_id: structureId, referent_id: referentId })
+        .whereNull('closed_at')
+        .whereNull('anonymised_at')
+        .count<{ n: string }[]>('* as n');
+      return Number(n);
+    },
+
     /** Every file of the structure whose référent is `from` passes to `to`; their ids. */
     async moveReferent(db: Db, structureId: string, from: string, to: string): Promise<string[]> {
       const rows = await db('persons')

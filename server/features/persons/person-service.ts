@@ -211,6 +211,10 @@ export function createPersonService({
     activeFileReferents: (db: Knex | Knex.Transaction, structureId: string) =>
       persons.activeFileReferents(db, structureId),
 
+    /** How many active files a user is référent of, disabled or no longer staff included. */
+    activeFileCount: (db: Knex | Knex.Transaction, structureId: string, referentId: string) =>
+      persons.countActiveFilesOf(db, structureId, referentId),
+
     /** Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. */
     moveReferent: (trx: Knex.Transaction, structureId: string, from: string, to: string) =>
       persons.moveReferent(trx, structureId, from, to),

@@ -13,7 +13,7 @@ import {
   type ReminderState,
 } from '../persons/person-reminders';
 import { REFERRAL_REMIND_PARTNER } from './referral-schemas';
-import type { ReferralStatus } from './referral-state';
+import { OPEN_STATUSES, type ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
 
@@ -428,6 +428,15 @@ export function createReferralRepository(cipher: Cipher) {
         rows.map((r) => r.id),
       );
       return { items: rows.map((r) => toStaff(r, events)), total };
+    },
+
+    /** How many open referrals a user requested (the partner's answers and outcomes go to them). */
+    async countOpenRequestedBy(db: Db, structureId: string, requesterId: string): Promise<number> {
+      const [{ n }] = await db('referrals')
+        .where({ structure_id: structureId, requester_id: requesterId })
+        .whereIn('status', OPEN_STATUSES)
+        .count<{ n: string }[]>('* as n');
+      return Number(n);
     },
 
     /**

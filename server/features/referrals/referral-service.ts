@@ -928,6 +928,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
       return planned ? done() : skipped('follow-up already planned or nobody to assign it to');
     },
 
+    /** How many open referrals a user requested: their answers and outcomes go to them. */
+    openRequestedCount: (db: Knex | Knex.Transaction, structureId: string, userId: string) =>
+      referrals.countOpenRequestedBy(db, structureId, userId),
+
     /** Timeline items of a person's referrals (staff view). */
     async forPerson(db: Knex, actor: Actor, personId: string): Promise<Referral[]> {
       return referrals.allForPerson(db, actor.structureId, personId);

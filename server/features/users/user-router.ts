@@ -59,7 +59,8 @@ export function userRouter(users: UserService): Router {
       'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for a team a disabled user does not hold; 409 if the user changed since `version`)',
     response: userView,
     errors: [409, 422],
-    handler: ({ actor, params, body, ctx }) => users.update(actor, params.id, body, ctx),
+    handler: async ({ actor, params, body, ctx }) =>
+      (await users.update(actor, params.id, body, ctx)).user,
   });
   endpoint(r, {
     method: 'post',
@@ -93,9 +94,9 @@ export function userRouter(users: UserService): Router {
     policy: isPublic(),
     body: setPasswordBody,
     summary:
-      "Set a password with a link's token: 400 for a refused password (the link stays usable), 404 unknown or replaced link, 422 used or expired",
+      "Set a password with a link's token: 404 unknown or replaced link, 422 used or expired (both checked before the password), 400 for a refused password (the link stays usable); 429 with Retry-After when an address tried too often",
     response: z.object({ status: z.literal('password_set') }),
-    errors: [404, 422],
+    errors: [404, 422, 429],
     handler: async ({ body, req }) => {
       await users.setPassword(body.token, body.password, req.ip ?? 'unknown');
       return { status: 'password_set' as const };

@@ -66,6 +66,9 @@ export const updateUserBody = z
   });
 export type UpdateUserInput = z.infer<typeof updateUserBody>;
 
+/** The notice managers get when a user leaves the staff (disabled, or another role) holding work. */
+export const STAFF_LEFT_WITH_WORK = 'user.left_with_work';
+
 export const passwordResetBody = z.object({ email: emailAddress() }).strict();
 
 export const userView = z.object({

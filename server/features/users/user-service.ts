@@ -14,6 +14,8 @@ import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type { OutboxWriter, UnitOfWork } from '../deadlines/outbox';
 import type { IdempotencyService } from '../idempotency/idempotency-service';
 import type { TeamService } from '../teams/team-service';
+import type { FollowUpService } from '../follow-ups/follow-up-service';
+import type { ReferralService } from '../referrals/referral-service';
 import type { NotificationService } from '../notifications/notification-service';
 import {
   linkUsable,
@@ -30,7 +32,12 @@ import {
   type UserRecord,
   type UserSummary,
 } from './user-repository';
-import type { InviteUserInput, ListUsersQuery, UpdateUserInput } from './user-schemas';
+import {
+  STAFF_LEFT_WITH_WORK,
+  type InviteUserInput,
+  type ListUsersQuery,
+  type UpdateUserInput,
+} from './user-schemas';
 
 export type { UserRecord } from './user-repository';
 
@@ -41,8 +48,11 @@ export interface UserServiceDeps {
   clock: Clock;
   /** LINK_SECRET: set-password tokens are derived from it. */
   linkSecret: string;
-  teams: Pick<TeamService, 'setMemberships' | 'changingMembershipsOf'>;
-  notifications: Pick<NotificationService, 'forgetOnRoleChange'>;
+  teams: Pick<TeamService, 'setMemberships' | 'changingMembershipsOf' | 'managersOf'>;
+  notifications: Pick<NotificationService, 'forgetOnRoleChange' | 'notifyManyInTransaction'>;
+  /** What a user holds (built after this service; called only when a user leaves the staff). */
+  followUps: Pick<FollowUpService, 'heldBy'>;
+  referrals: Pick<ReferralService, 'openRequestedCount'>;
   /** Whether a partner of the directory belongs to the structure (its admins create its users). */
   partnerOwned(
     db: Knex | Knex.Transaction,
@@ -51,12 +61,31 @@ export interface UserServiceDeps {
   ): Promise<boolean>;
   /** Forgotten-password requests, counted per account and per address as logins are. */
   resetLimits: { byAccount: RateLimiterAbstract; byIp: RateLimiterAbstract };
+  /** Passwords set through a link (the API and the page alike), counted per address. */
+  linkUseLimit: RateLimiterAbstract;
   users: UserRepository;
   passwordLinks: PasswordLinkRepository;
   mailer: Pick<Mailer, 'send'>;
   sentEmails: SentEmailLog;
   publicUrl: string;
   idempotency: Pick<IdempotencyService, 'once'>;
+}
+
+/**
+ * The work a user held when they left the staff (disabled, or given a role other than worker or
+ * manager), and how many managers were told of it.
+ */
+export interface WorkLeft {
+  followUps: number;
+  files: number;
+  referrals: number;
+  managersTold: number;
+}
+
+/** What a change of a user did: the user as saved, and the work they left, if any. */
+export interface UserChange {
+  user: UserSummary;
+  workLeft: WorkLeft | null;
 }
 
 /** Why a set-password link does not work, by code; the pages say it in French. */
@@ -137,6 +166,58 @@ export function createUserService(deps: UserServiceDeps) {
       ip,
       details,
     });
+
+  /**
+   * A user leaves the staff while holding work: the managers leading their teams (else the
+   * structure's, as for an escalation) are told in the app, in the change's transaction, before
+   * the change takes them out of their teams. The notice counts the work and names no person
+   * (its subject is the user), and leads to the backlog's form that hands a leaver's work on.
+   */
+  async function tellManagersOfWorkLeft(
+    trx: Knex.Transaction,
+    actor: Actor,
+    user: UserRecord,
+    disabled: boolean,
+  ): Promise<WorkLeft | null> {
+    const held = await deps.followUps.heldBy(trx, actor.structureId, user.id);
+    const referrals = await deps.referrals.openRequestedCount(trx, actor.structureId, user.id);
+    if (held.followUps + held.files + referrals === 0) return null;
+    const managers = await teams.managersOf(trx, actor.structureId, user.id);
+    const count = (n: number, one: string, many: string) => (n ? `${n} ${n > 1 ? many : one}` : '');
+    const work = [
+      count(held.followUps, 'suivi ouvert', 'suivis ouverts'),
+      count(
+        held.files,
+        'dossier dont il ou elle est référent·e',
+        'dossiers dont il ou elle est référent·e',
+      ),
+      count(
+        referrals,
+        'orientation en cours qu’il ou elle a demandée',
+        'orientations en cours qu’il ou elle a demandées',
+      ),
+    ].filter(Boolean);
+    const list = work.length > 1 ? `${work.slice(0, -1).join(', ')} et ${work.at(-1)}` : work[0];
+    const now = clock.now();
+    const managersTold = await deps.notifications.notifyManyInTransaction(
+      trx,
+      managers.map((m) => ({
+        structureId: actor.structureId,
+        recipientId: m.id,
+        kind: STAFF_LEFT_WITH_WORK,
+        subjectType: 'user',
+        subjectId: user.id,
+        dueMoment: now,
+        title: disabled
+          ? `Le compte de ${user.name} est désactivé : du travail reste à confier`
+          : `${user.name} ne fait plus partie des équipes de terrain : du travail reste à confier`,
+        body: `${list[0].toUpperCase()}${list.slice(1)}. Confiez-les depuis « Confier tout le travail d’une personne à une autre ».`,
+        // The manager's home (the backlog), at the form that moves a leaver's work.
+        link: '/#depart',
+      })),
+    );
+    return { ...held, referrals, managersTold };
+  }
 
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(
@@ -273,8 +354,8 @@ export function createUserService(deps: UserServiceDeps) {
       id: string,
       input: UpdateUserInput,
       ctx: RequestContext,
-    ): Promise<UserSummary> {
-      await uow(async (trx) => {
+    ): Promise<UserChange> {
+      const workLeft = await uow(async (trx) => {
         const user = await users.lockInStructure(trx, actor.structureId, id);
         if (!user) throw new NotFoundError('User');
         await checkVersion(
@@ -316,6 +397,14 @@ export function createUserService(deps: UserServiceDeps) {
               field: 'teamIds',
             });
         }
+        // Disabled, or no longer worker nor manager: whatever they hold must be handed on.
+        const leaves =
+          isStaff(user.role) &&
+          !user.disabledAt &&
+          (input.disabled === true || (newRole !== undefined && !isStaff(newRole)));
+        const left = leaves
+          ? await tellManagersOfWorkLeft(trx, actor, user, input.disabled === true)
+          : null;
         await users.update(trx, id, {
           name: input.name,
           role: newRole,
@@ -348,8 +437,9 @@ export function createUserService(deps: UserServiceDeps) {
           ...(newRole ? { from: user.role, to: newRole } : {}),
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
         });
+        return left;
       });
-      return summaryOf(knex, actor.structureId, id);
+      return { user: await summaryOf(knex, actor.structureId, id), workLeft };
     },
 
     /** A new set-password link for a user (the older ones stop working). */
@@ -403,13 +493,23 @@ export function createUserService(deps: UserServiceDeps) {
     },
 
     /**
-     * Sets the password through a link: the policy first (a refused password leaves the link
-     * usable), then the link is used up, every session of the user ends, and it is audited.
+     * Sets the password through a link. Failed attempts are throttled per address; an unknown,
+     * used or expired link is refused on an indexed read, before the policy check and the
+     * argon2id hash (a flood of random tokens would otherwise buy a full hash each); then the
+     * policy (a refused password leaves the link usable); then, the link checked again under its
+     * lock, it is used up, every session of the user ends, and it is audited.
      */
     async setPassword(token: string, password: string, ip: string): Promise<{ email: string }> {
+      await consumeOrRefuse(
+        deps.linkUseLimit,
+        addressKey(ip),
+        'Too many attempts to set a password from this address; wait a while and try again',
+      );
+      const found = await problemOf(knex, await passwordLinks.findByToken(knex, token));
+      if (found) throw linkError(found);
       await checkPasswordPolicy(password);
       const hash = await hashPassword(password);
-      return uow(async (trx) => {
+      const set = await uow(async (trx) => {
         // The user before the link, as disabling the account or sending a new link lock them
         // (then revoke the user's links): one order, no deadlock with either.
         const seen = await passwordLinks.findByToken(trx, token);
@@ -426,6 +526,10 @@ export function createUserService(deps: UserServiceDeps) {
         });
         return { email: user.email };
       });
+      // An address pays for failures only, as with logins: an office whose staff set their
+      // passwords one after the other never uses it up.
+      await deps.linkUseLimit.reward(addressKey(ip), 1);
+      return set;
     },
   };
 

@@ -321,7 +321,7 @@ export function UserPage({
   changed,
 }: {
   ctx: PageContext;
-  /** The user as saved now (the form's version is theirs). */
+  /** The user as saved now (the form's version is theirs, unless a refused form keeps its own). */
   user: UserSummary;
   teams: Team[];
   form: FormState;
@@ -360,7 +360,7 @@ export function UserPage({
         <ErrorSummary form={form} labels={userLabels(withTeams)} />
         <form method="post" action={`/admin/utilisateurs/${user.id}`} novalidate>
           <Csrf token={ctx.csrfToken} />
-          <input type="hidden" name="version" value={String(user.version)} />
+          <input type="hidden" name="version" value={form.values.version ?? String(user.version)} />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
           <SelectField form={form} name="role" label={USER_LABELS.role} options={roles} required />
           {withTeams ? (
@@ -506,7 +506,7 @@ export function TeamPage({
   changed,
 }: {
   ctx: PageContext;
-  /** The team as saved now (the form's version is its). */
+  /** The team as saved now (the form's version is its, unless a refused form keeps its own). */
   team: Team;
   staff: { id: string; name: string; role: string }[];
   form: FormState;
@@ -533,7 +533,7 @@ export function TeamPage({
       <ErrorSummary form={form} labels={TEAM_LABELS} />
       <form method="post" action={`/admin/equipes/${team.id}`} novalidate>
         <Csrf token={ctx.csrfToken} />
-        <input type="hidden" name="version" value={String(team.version)} />
+        <input type="hidden" name="version" value={form.values.version ?? String(team.version)} />
         <TextField form={form} name="name" label={TEAM_LABELS.name} required />
         <CheckboxGroup
           form={form}
@@ -606,7 +606,11 @@ export function SettingsPage({
       <ErrorSummary form={form} labels={SETTINGS_LABELS} />
       <form method="post" action="/admin/parametres" novalidate>
         <Csrf token={ctx.csrfToken} />
-        <input type="hidden" name="version" value={String(settings.version)} />
+        <input
+          type="hidden"
+          name="version"
+          value={form.values.version ?? String(settings.version)}
+        />
         <fieldset class="fr-fieldset" aria-labelledby="suivis-legend">
           <legend class="fr-fieldset__legend" id="suivis-legend">
             Suivis et orientations

@@ -9,6 +9,7 @@ import {
 } from '../../features/settings/settings-schemas';
 import { createTeamBody, updateTeamBody } from '../../features/teams/team-schemas';
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
+import type { WorkLeft } from '../../features/users/user-service';
 import { AppError, hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
 import {
@@ -20,6 +21,7 @@ import {
   resentForm,
   versionField,
 } from '../forms';
+import { plural } from '../format';
 import { csrf, pageContext } from '../page-context';
 import {
   actorOf,
@@ -107,6 +109,25 @@ function retentionMessage(d: RetentionConfirmation): string {
     .filter(Boolean)
     .join(' et ');
   return `Avec ${d.retentionMonths} mois au lieu de ${d.currentRetentionMonths}, ${what} la nuit prochaine, sans retour possible : cochez « ${SETTINGS_LABELS.confirmRetention} » pour l’enregistrer quand même, ou gardez une durée plus longue`;
+}
+
+/**
+ * The work a user still held when they left the staff, and who was told, after the change's own
+ * message; nothing when they held none.
+ */
+function workLeftText(w: WorkLeft | null): string {
+  if (!w) return '';
+  const held = [
+    w.followUps ? plural(w.followUps, 'suivi ouvert', 'suivis ouverts') : '',
+    w.files ? plural(w.files, 'dossier de référent·e', 'dossiers de référent·e') : '',
+    w.referrals ? plural(w.referrals, 'orientation en cours', 'orientations en cours') : '',
+  ].filter(Boolean);
+  const list = held.length > 1 ? `${held.slice(0, -1).join(', ')} et ${held.at(-1)}` : held[0];
+  const told =
+    w.managersTold > 0
+      ? `${plural(w.managersTold, 'cadre en est averti·e', 'cadres en sont avertis')} pour le confier à quelqu’un d’autre.`
+      : 'aucun·e cadre actif·ve n’a pu en être averti·e : ce travail reste à confier.';
+  return ` Cette personne avait encore ${list} : ${told}`;
 }
 
 /** The form field a service error names (`details.field`, or zod's first path element). */
@@ -269,9 +290,15 @@ export function adminWebRouter(services: Services): Router {
 
   r.post('/admin/utilisateurs/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
+    // The version stays in what is shown back: a refused form corrected and saved again is still
+    // checked against the version it was read at (a 409 shows it at the saved one: staleForm).
     const values = formValues(req.body, ['name', 'role']);
     const teamIds = formList(req.body, 'teamIds');
-    const formVals = { ...values, teamIds: teamIds.join(',') };
+    const formVals = {
+      ...values,
+      teamIds: teamIds.join(','),
+      ...formValues(req.body, ['version']),
+    };
     const user = await services.users.get(actorOf(req), id);
     const body = {
       ...values,
@@ -287,10 +314,15 @@ export function adminWebRouter(services: Services): Router {
         400,
       );
     try {
-      await services.users.update(actorOf(req), id, parsed.data, requestContext(req));
+      const { workLeft } = await services.users.update(
+        actorOf(req),
+        id,
+        parsed.data,
+        requestContext(req),
+      );
       return redirect(req, res, `/admin/utilisateurs/${id}`, {
         type: 'success',
-        message: 'Les changements sont enregistrés.',
+        message: `Les changements sont enregistrés.${workLeftText(workLeft)}`,
       });
     } catch (err) {
       // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
@@ -359,11 +391,16 @@ export function adminWebRouter(services: Services): Router {
       // Anything but 'true' or 'false' is a 400 and changes nothing (it once re-enabled).
       const disabled = parseInput(accessForm, req.body ?? {}, 'body').disabled === 'true';
       try {
-        await services.users.update(actorOf(req), id, { disabled }, requestContext(req));
+        const { workLeft } = await services.users.update(
+          actorOf(req),
+          id,
+          { disabled },
+          requestContext(req),
+        );
         await redirect(req, res, `/admin/utilisateurs/${id}`, {
           type: 'success',
           message: disabled
-            ? 'Le compte est désactivé et ses sessions sont fermées.'
+            ? `Le compte est désactivé et ses sessions sont fermées.${workLeftText(workLeft)}`
             : 'Le compte est réactivé.',
         });
       } catch (err) {
@@ -455,9 +492,10 @@ export function adminWebRouter(services: Services): Router {
 
   r.post('/admin/equipes/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
-    const values = formValues(req.body, ['name']);
+    const values = formValues(req.body, ['name', 'version']);
     const memberIds = formList(req.body, 'memberIds');
     const managerIds = formList(req.body, 'managerIds');
+    // The version stays in what is shown back, as on a user's page.
     const formVals = {
       ...values,
       memberIds: memberIds.join(','),
@@ -605,7 +643,6 @@ export function adminWebRouter(services: Services): Router {
       // Ticked once the page said what a shorter retention would anonymise.
       ...(values.confirmRetention === '1' ? { confirmRetention: true } : {}),
     };
-    const { version: _v, ...formVals } = values;
     const rename = (p: string) => {
       if (p === 'workingHours.start') return 'workingStart';
       if (p.startsWith('workingHours')) return 'workingEnd';
@@ -619,7 +656,7 @@ export function adminWebRouter(services: Services): Router {
       return renderSettings(
         req,
         res,
-        { values: formVals, errors: zodErrors(parsed.error.issues, SETTINGS_MESSAGES, rename) },
+        { values: values, errors: zodErrors(parsed.error.issues, SETTINGS_MESSAGES, rename) },
         400,
       );
     try {
@@ -633,14 +670,14 @@ export function adminWebRouter(services: Services): Router {
       });
     } catch (err) {
       // Saved by someone else meanwhile: the typed values stay, at the saved version.
-      if (hasCode(err, 'stale_version')) return renderSettings(req, res, staleForm(formVals), 409);
+      if (hasCode(err, 'stale_version')) return renderSettings(req, res, staleForm(values), 409);
       // A shorter retention would anonymise files: the count said, the box to confirm offered.
       if (hasCode(err, 'retention_confirmation_required'))
         return renderSettings(
           req,
           res,
           {
-            values: formVals,
+            values: values,
             errors: { retentionMonths: retentionMessage(err.details as RetentionConfirmation) },
           },
           422,
@@ -653,7 +690,7 @@ export function adminWebRouter(services: Services): Router {
             return [field, SETTINGS_MESSAGES[field] ?? NUMBER_MESSAGE];
           }),
         );
-        return renderSettings(req, res, { values: formVals, errors }, 400);
+        return renderSettings(req, res, { values: values, errors }, 400);
       }
       throw err;
     }

@@ -3,7 +3,7 @@ import { isPublic } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { PASSWORD_PATH_PREFIX, PASSWORD_TOKEN_PATTERN } from '../../features/users/password-links';
 import { isEmailAddress } from '../../lib/email-address';
-import { hasCode } from '../../lib/errors';
+import { hasCode, type TooManyRequestsError } from '../../lib/errors';
 import { formFromServiceError, formValues, PASSWORD_MESSAGES } from '../forms';
 import { csrf, pageContext } from '../page-context';
 import { redirect } from '../page-helpers';
@@ -104,6 +104,13 @@ export function passwordWebRouter(services: Services): Router {
             message: 'Votre mot de passe est enregistré : connectez-vous avec.',
           });
         } catch (err) {
+          if (hasCode(err, 'too_many_requests')) {
+            const wait = (err as TooManyRequestsError).retryAfterSeconds;
+            if (wait) res.setHeader('Retry-After', String(wait));
+            errors.password =
+              'Trop de tentatives depuis votre connexion : patientez quelques minutes, puis recommencez';
+            return sendSetPassword(req, res, token, { values: {}, errors }, 429);
+          }
           const refused = formFromServiceError(err, {}, PASSWORD_MESSAGES);
           if (refused) {
             Object.assign(errors, refused.errors);

@@ -85,7 +85,7 @@ function DistrictItem({
         </summary>
         <form method="post" action={`/admin/quartiers/${d.id}`} novalidate>
           <Csrf token={ctx.csrfToken} />
-          <input type="hidden" name="version" value={String(d.version)} />
+          <input type="hidden" name="version" value={form.values.version ?? String(d.version)} />
           {failed?.stale ? (
             <StaleAlert title="Ce quartier a été modifié pendant que vous le changiez">
               <p>

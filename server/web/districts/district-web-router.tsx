@@ -84,7 +84,9 @@ export function districtWebRouter(services: Services): Router {
 
   r.post('/admin/quartiers/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
-    const values = formValues(req.body, FIELDS);
+    // The version stays in what is shown back: a refused form corrected and saved again is still
+    // checked against the version it was read at (a 409 shows it at the saved one: staleForm).
+    const values = formValues(req.body, [...FIELDS, 'version']);
     const parsed = parseWith(
       updateDistrictBody,
       { ...toInput(values), ...versionField(req.body) },

@@ -234,8 +234,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         // Someone moved it since the page was read: the page shows where it is now, with what
         // was typed, and the form carries the new version, so sending again is a choice.
         if (hasCode(err, 'stale_version')) {
-          const { version: _seen, ...typed } = values;
-          const move = { to: parsed.data.to, form: staleForm(typed) };
+          const move = { to: parsed.data.to, form: staleForm(values) };
           return renderReferral(req, res, id, move, 409);
         }
         const refused = refusedForm(err, values, messages);

@@ -16,8 +16,13 @@ export const emptyForm = (values: Record<string, string> = {}): FormState => ({
   errors: {},
 });
 
-/** A form sent back with a 409 (`FormState.stale`), holding what was typed. */
-export const staleForm = (values: Record<string, string>): FormState => ({
+/**
+ * A form sent back with a 409 (`FormState.stale`), holding what was typed but not the version it
+ * was read at: it is shown at the saved version, so saving it again applies the typing on purpose.
+ * (A form refused for its values, a 400 or a 422, keeps its version instead: corrected and saved
+ * again, it is still refused if the record changed meanwhile.)
+ */
+export const staleForm = ({ version: _read, ...values }: Record<string, string>): FormState => ({
   values,
   errors: {},
   stale: true,

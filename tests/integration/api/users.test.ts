@@ -7,12 +7,19 @@ import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import { disableUser } from '../../../server/cli/commands';
 import { USER_PASSWORD_EMAIL } from '../../../server/features/users/password-links';
+import { hashPassword } from '../../../server/auth/passwords';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { startSmtp, type ReceivedEmail } from '../referrals/smtp';
 import { auditRows, type Agent } from './helpers';
+
+// The hash is watched: a refused link must not cost one.
+jest.mock('../../../server/auth/passwords', () => {
+  const actual = jest.requireActual('../../../server/auth/passwords');
+  return { ...actual, hashPassword: jest.fn(actual.hashPassword) };
+});
 
 const NOW = '2026-12-01T09:00:00Z';
 const HOUR = 3600_000;
@@ -185,6 +192,44 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       const log = lines.join('');
       expect(log).toContain('/mot-de-passe/[token]');
       expect(log).not.toContain(token);
+    });
+
+    it('when a set-password token is unknown or used, then 404 or 422 before the password is checked or hashed', async () => {
+      jest.mocked(hashPassword).mockClear();
+      const use = (t: string, password: string) =>
+        request(ctx.app).post('/api/password-links/use').send({ token: t, password });
+      // A weak password is not even judged: the link is refused first.
+      for (const password of [STRONG, 'motdepasse123']) {
+        const unknown = await use('A'.repeat(43), password);
+        expect(unknown.status).toBe(404);
+        expect(unknown.body.error.code).toBe('link_invalid');
+        const used = await use(token, password);
+        expect(used.status).toBe(422);
+        expect(used.body.error.code).toBe('link_used');
+      }
+      expect(hashPassword).not.toHaveBeenCalled();
+    });
+
+    it('when one address posts set-password tokens too often, then 429 with Retry-After; another address is not concerned, and a password set gives its point back', async () => {
+      const from = (ip: string, t: string, password = STRONG) =>
+        request(ctx.app)
+          .post('/api/password-links/use')
+          .set('X-Forwarded-For', ip)
+          .send({ token: t, password });
+      const unknown = 'B'.repeat(43);
+      // A password set among the failures is not counted against the address.
+      for (let i = 0; i < 19; i += 1)
+        expect((await from('203.0.113.20', unknown)).status).toBe(404);
+      await admin.post(`/api/users/${invitedId}/password-link`).expect(202);
+      await deliver();
+      const fresh = tokenIn(mailTo('Nouvelle.Recrue@ccas.test').at(-1)!);
+      expect((await from('203.0.113.20', fresh)).status).toBe(200);
+      expect((await from('203.0.113.20', unknown)).status).toBe(404);
+      const over = await from('203.0.113.20', unknown);
+      expect(over.status).toBe(429);
+      expect(over.body.error.code).toBe('too_many_requests');
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await from('203.0.113.21', unknown)).status).toBe(404);
     });
 
     it('when a delivery is repeated, then the email is sent once', async () => {
@@ -529,6 +574,71 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
         .send({ disabled: false, teamIds: [teamId] });
       expect(back.status).toBe(200);
       expect(back.body.teams.map((t: { id: string }) => t.id)).toEqual([teamId]);
+    });
+  });
+
+  describe('a user who leaves the staff holding work', () => {
+    const noticesOf = (recipientId: string) =>
+      testKnex()('notifications').where({ recipient_id: recipientId, kind: 'user.left_with_work' });
+
+    it('when a worker holding a follow-up and a file is disabled, then the manager leading their team gets one notice counting the work, and no other manager', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Maraude', managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      const worker = await loginAs(ctx.app, u.email);
+      const person = (
+        await worker
+          .post('/api/persons')
+          .send({ alias: 'Homme au chien', source: 'outreach', referentId: u.id })
+          .expect(201)
+      ).body;
+      await worker
+        .post(`/api/persons/${person.id}/follow-ups`)
+        .send({ title: 'Rappeler', dueAt: '2026-12-10T09:00:00Z' })
+        .expect(201);
+
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      const [notice, ...more] = await noticesOf(lead.id);
+      expect(more).toHaveLength(0);
+      expect(notice).toMatchObject({ subject_type: 'user', subject_id: u.id, link: '/#depart' });
+      expect(notice.body).toContain('1 suivi ouvert');
+      expect(notice.body).toContain('1 dossier dont il ou elle est référent·e');
+      expect(notice.body).not.toContain('Homme au chien');
+      expect(await noticesOf(s.manager.id)).toHaveLength(0);
+    });
+
+    it('when a worker holding a file is made observer, then the managers are told as well', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Accueil du soir', managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      await (
+        await loginAs(ctx.app, u.email)
+      )
+        .post('/api/persons')
+        .send({ alias: 'Femme au vélo', source: 'outreach', referentId: u.id })
+        .expect(201);
+      await admin.patch(`/api/users/${u.id}`).send({ role: 'observer' }).expect(200);
+      expect(await noticesOf(lead.id)).toHaveLength(1);
+    });
+
+    it('when a worker holding nothing is disabled, then nobody is told', async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Sans travail', managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      expect(await noticesOf(lead.id)).toHaveLength(0);
+      expect(
+        await testKnex()('notifications').where({ kind: 'user.left_with_work', subject_id: u.id }),
+      ).toHaveLength(0);
     });
   });
 

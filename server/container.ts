@@ -353,6 +353,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     sentEmails,
     publicUrl: config.publicUrl,
     partnerOwned: (db, structureId, partnerId) => partners.ownedBy(db, structureId, partnerId),
+    announcePartnerAccount: (trx, account) => partners.announceAccount(trx, account),
     resetLimits: {
       byAccount: createRateLimiter(redis, {
         keyPrefix: `${config.QUEUE_PREFIX}:reset:account`,

@@ -27,7 +27,7 @@ import { notificationRouter } from './features/notifications/notification-router
 import { personRouter } from './features/persons/person-router';
 import { webRouter } from './web/web-router';
 import { backlogWebRouter } from './web/backlog/backlog-web-router';
-import { queueDashboard } from './web/admin/queue-dashboard';
+import { queueDashboard } from './web/operator/queue-dashboard';
 import { referralWebRouter } from './web/referrals/referral-web-router';
 import { reportWebRouter } from './web/reports/report-web-router';
 import { htmlErrorHandler, pageNotFound, webStatic } from './web/html-error-handler';
@@ -49,7 +49,7 @@ import { LINK_PATH_PREFIX } from './features/referrals/referral-link-tokens';
 import { createRateLimiter } from './lib/rate-limit';
 import { APP_VERSION } from './lib/package-info';
 import { refuseControlCharacters } from './http/control-characters';
-import { metricsRouter } from './features/metrics/metrics-router';
+import { createMetricsApp, metricsRouter } from './features/metrics/metrics-router';
 
 /** Builds the HTTP app without listening, so tests drive it through supertest. */
 export function createApp(deps: Deps): Express {
@@ -193,7 +193,6 @@ export function createApp(deps: Deps): Express {
     noStore,
     referralWebRouter(deps.services, () => deps.clock.now()),
   );
-  app.use(noStore, queueDashboard(deps.queue));
   app.use(noStore, backlogWebRouter(deps.services));
   app.use(noStore, reportWebRouter(deps.services, deps.config.publicUrl));
   app.use(
@@ -210,6 +209,14 @@ export function createApp(deps: Deps): Express {
     ),
   );
   return app;
+}
+
+/**
+ * The private port's app (METRICS_PORT), without a session: /metrics and the queue dashboard,
+ * whose jobs span every structure and so are the operator's only, never a structure admin's.
+ */
+export function createPrivateApp(deps: Deps): Express {
+  return createMetricsApp(deps.metrics, [queueDashboard(deps.queue)], deps.logger);
 }
 
 /** A signed link's, a set-password or an address link's token is a credential: logged without it. */

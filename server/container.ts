@@ -359,6 +359,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
       openRequestedCount: (db, structureId, userId) =>
         referrals.openRequestedCount(db, structureId, userId),
     },
+    announcePartnerAccount: (trx, account) => partners.announceAccount(trx, account),
     resetLimits: {
       byAccount: createRateLimiter(redis, {
         keyPrefix: `${config.QUEUE_PREFIX}:reset:account`,

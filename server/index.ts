@@ -1,8 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startDeadlineWorker, type DeadlineWorker } from '../jobs/runtime';
-import { createApp } from './app';
-import { createMetricsApp } from './features/metrics/metrics-router';
+import { createApp, createPrivateApp } from './app';
 import { parseConfig, type Config } from './config';
 import { buildContainer, type Deps } from './container';
 import { createCipher } from './lib/crypto';
@@ -145,7 +144,7 @@ async function main(): Promise<void> {
       { timeoutMs: config.SHUTDOWN_TIMEOUT_MS + 8000, logger },
     );
     if (config.METRICS_PORT !== undefined) {
-      metricsServer.on('request', createMetricsApp(deps.metrics));
+      metricsServer.on('request', createPrivateApp(deps));
       const m = await listen(metricsServer, config.METRICS_PORT, config.METRICS_HOST);
       logger.info({ host: m.address, port: m.port }, 'Metrics served on the private port');
     }

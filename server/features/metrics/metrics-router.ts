@@ -1,4 +1,9 @@
-import express, { Router, type Express, type RequestHandler } from 'express';
+import express, {
+  Router,
+  type ErrorRequestHandler,
+  type Express,
+  type RequestHandler,
+} from 'express';
 import { hasRole, isPublic } from '../../auth/policies';
 import { jsonErrorHandler } from '../../lib/error-handler';
 import type { Logger } from '../../lib/logger';
@@ -25,14 +30,26 @@ export function metricsRouter(metrics: Metrics, logger: Logger): Router {
 
 /**
  * The private metrics port (METRICS_PORT): /metrics without a session, for a Prometheus on the
- * private network; the port must not be reachable from outside. Nothing else is served there.
+ * private network, and the operator's own views given in `routers` (the queue dashboard); the
+ * port must not be reachable from outside. Nothing else is served there.
  */
-export function createMetricsApp(metrics: Metrics): Express {
+export function createMetricsApp(
+  metrics: Metrics,
+  routers: Router[] = [],
+  logger?: Logger,
+): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/metrics', isPublic(), serve(metrics));
+  for (const r of routers) app.use(r);
   app.use((_req, res) => {
     res.status(404).type('text').send('Not found');
   });
+  const failed: ErrorRequestHandler = (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    logger?.error({ err, path: req.path }, 'Request on the private port failed');
+    res.status(500).type('text').send('Internal error');
+  };
+  app.use(failed);
   return app;
 }

@@ -11,6 +11,12 @@ export const PARTNER_EMAIL_CONFIRM = 'partner.email_confirm';
 export const PARTNER_EMAIL_CHANGED = 'partner.email_changed';
 
 /**
+ * The in-app notice to the other structures referring to a partner when its owner opens one of
+ * its accounts (invited, or enabled again): it will read their referrals too.
+ */
+export const PARTNER_ACCOUNT_OPENED = 'partner.account_opened';
+
+/**
  * The token of a confirmation link: HMAC(LINK_SECRET, change id), 32 bytes in base64url, as
  * set-password links (users/password-links.ts). Only its SHA-256 is stored.
  */

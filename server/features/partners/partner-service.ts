@@ -9,6 +9,7 @@ import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outco
 import type { NotificationService } from '../notifications/notification-service';
 import {
   changeProblem,
+  PARTNER_ACCOUNT_OPENED,
   PARTNER_EMAIL_CHANGED,
   PARTNER_EMAIL_CONFIRM,
   PARTNER_EMAIL_PATH_PREFIX,
@@ -350,6 +351,56 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
         }
         return { partnerName, newEmail: c.newEmail };
       });
+    },
+
+    /**
+     * A partner account opened (invited, or enabled again) by the owner's admin, in the caller's
+     * transaction. A partner user reads every referral addressed to the partner, whichever
+     * structure sent it, so an account for an address the owner's admin controls would show them
+     * another structure's people: as for a change of the partner's email, the managers of every
+     * other structure with an open referral to the partner are told in the app (the partner and
+     * the account's email, never a person), each of those structures' audit trail keeping the
+     * event.
+     */
+    async announceAccount(
+      trx: Knex.Transaction,
+      account: {
+        partnerId: string;
+        /** The structure whose admin opened the account (the partner's owner). */
+        structureId: string;
+        userId: string;
+        email: string;
+        ip: string | null;
+      },
+    ): Promise<void> {
+      const now = clock.now();
+      const partnerName = (await partners.nameOf(trx, account.partnerId)) ?? '';
+      const referring = (await partners.structuresWithOpenReferrals(trx, account.partnerId)).filter(
+        (s) => s !== account.structureId,
+      );
+      for (const structureId of referring) {
+        for (const recipientId of await deps.managerIds(trx, structureId)) {
+          await notifications.notifyInTransaction(trx, {
+            structureId,
+            recipientId,
+            kind: PARTNER_ACCOUNT_OPENED,
+            subjectType: 'user',
+            subjectId: account.userId,
+            dueMoment: now,
+            title: `Nouveau compte chez ${partnerName} : ${account.email}`,
+            body: 'Ce compte, ouvert par la structure qui gère ce partenaire, voit les demandes d’orientation que votre structure lui adresse. Si ce compte vous surprend, contactez cette structure.',
+          });
+        }
+        await audit.record(trx, {
+          actor: null,
+          structureId,
+          action: 'partner.account_open',
+          subjectType: 'partner',
+          subjectId: account.partnerId,
+          ip: account.ip,
+          details: { userId: account.userId },
+        });
+      }
     },
 
     /** Adds a service, or updates one (whole) when `serviceId` is given; names stay unique. */

@@ -59,6 +59,21 @@ export interface UserServiceDeps {
     structureId: string,
     partnerId: string,
   ): Promise<boolean>;
+  /**
+   * A partner account opened (invited, or enabled again), in the caller's transaction: the
+   * partner directory tells the other structures with an open referral to the partner, whose
+   * referrals the account will read (the directory's announceAccount).
+   */
+  announcePartnerAccount(
+    trx: Knex.Transaction,
+    account: {
+      partnerId: string;
+      structureId: string;
+      userId: string;
+      email: string;
+      ip: string | null;
+    },
+  ): Promise<void>;
   /** Forgotten-password requests, counted per account and per address as logins are. */
   resetLimits: { byAccount: RateLimiterAbstract; byIp: RateLimiterAbstract };
   /** Passwords set through a link (the API and the page alike), counted per address. */
@@ -341,6 +356,14 @@ export function createUserService(deps: UserServiceDeps) {
             await audit(trx, actor, actor.structureId, 'user.invite', user.id, ctx.ip, {
               role: input.role,
             });
+            if (user.partnerId)
+              await deps.announcePartnerAccount(trx, {
+                partnerId: user.partnerId,
+                structureId: actor.structureId,
+                userId: user.id,
+                email: user.email,
+                ip: ctx.ip,
+              });
             return summaryOf(trx, actor.structureId, user.id);
           },
           keep: (u) => ({ userId: u.id }),
@@ -437,6 +460,15 @@ export function createUserService(deps: UserServiceDeps) {
           ...(newRole ? { from: user.role, to: newRole } : {}),
           ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
         });
+        // A partner account enabled again reads the partner's referrals again, as a new one.
+        if (user.partnerId && user.disabledAt && input.disabled === false)
+          await deps.announcePartnerAccount(trx, {
+            partnerId: user.partnerId,
+            structureId: actor.structureId,
+            userId: id,
+            email: user.email,
+            ip: ctx.ip,
+          });
         return left;
       });
       return { user: await summaryOf(knex, actor.structureId, id), workLeft };

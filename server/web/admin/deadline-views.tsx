@@ -11,8 +11,6 @@ import {
   DEADLINE_VIEW_LABELS,
 } from './deadline-labels';
 
-export const QUEUE_DASHBOARD_PATH = '/admin/file-des-echeances';
-
 const mayRetry = (d: Deadline) =>
   d.status === 'failed' || (d.status === 'pending' && d.attempts > 0);
 
@@ -36,11 +34,6 @@ export function AdminDeadlinesPage({
         réessayées automatiquement ; une échéance « échouée » ne l’est plus : relancez-la une fois
         la cause réglée (serveur de courriel, partenaire). Aucune donnée sur les personnes
         n’apparaît ici.
-      </p>
-      <p>
-        <a class="fr-link" href={`${QUEUE_DASHBOARD_PATH}/`}>
-          Voir la file de traitement (technique)
-        </a>
       </p>
       <nav aria-label="Filtrer les échéances" class="fr-mb-3w">
         <ul class="fr-tags-group">

@@ -4,7 +4,9 @@ import { processors } from '../../../jobs/registry';
 import { deadlineJobId } from '../../../jobs/queues';
 import { startDeadlineWorker } from '../../../jobs/runtime';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
+import { createPrivateApp } from '../../../server/app';
 import { fixedClock } from '../../../server/lib/clock';
+import { QUEUE_DASHBOARD_PATH } from '../../../server/web/operator/queue-dashboard';
 import { csrfOf } from '../../e2e/html';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -12,9 +14,10 @@ import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { waitFor } from '../deadlines/helpers';
 
 const NOW = new Date('2026-12-07T09:00:00.000Z');
-const BOARD = '/admin/file-des-echeances';
+/** Where the queue dashboard was served to admins on the app's port, before it moved. */
+const OLD_BOARD = '/admin/file-des-echeances';
 
-describe('failed deadlines, visible to admins: the deadlines page with its retry, and the queue dashboard', () => {
+describe('failed deadlines, visible to admins on the deadlines page with its retry; the queue dashboard, the operator’s on the private port', () => {
   const clock = fixedClock(NOW);
   let ctx: TestContext;
   let team: Awaited<ReturnType<typeof createTeam>>;
@@ -62,17 +65,13 @@ describe('failed deadlines, visible to admins: the deadlines page with its retry
   });
   afterAll(async () => ctx.close());
 
-  it('when a non-admin asks for the deadlines, a retry, the page or the queue dashboard, then 403, and nothing is retried', async () => {
+  it('when a non-admin asks for the deadlines, a retry or the page, then 403, and nothing is retried', async () => {
     for (const user of [team.worker, team.manager, team.observer, partnerUser]) {
       const agent = await loginAs(ctx.app, user.email);
       expect((await agent.get('/api/deadlines')).status).toBe(403);
       expect((await agent.post(`/api/deadlines/${failedId}/retry`)).status).toBe(403);
       expect((await agent.get('/admin/echeances')).status).toBe(403);
-      expect((await agent.get(`${BOARD}/`)).status).toBe(403);
-      expect((await agent.get(`${BOARD}/api/queues`)).status).toBe(403);
     }
-    const anonymous = await request(ctx.app).get(`${BOARD}/api/queues`);
-    expect([302, 303, 401]).toContain(anonymous.status);
     expect((await request(ctx.app).get('/api/deadlines')).status).toBe(401);
     expect(await testKnex()('deadlines').where({ id: failedId }).first()).toMatchObject({
       status: 'failed',
@@ -113,15 +112,31 @@ describe('failed deadlines, visible to admins: the deadlines page with its retry
     expect(page.text).not.toContain('Femme ~40 ans');
   });
 
-  it('when the admin opens the queue dashboard, then it shows the queue, and it is read-only', async () => {
-    const agent = await loginAs(ctx.app, team.admin.email);
-    const ui = await agent.get(`${BOARD}/`);
+  it('when an admin of either structure asks the app for the queue dashboard, whose jobs span every structure, then it is not there (404), and the deadlines page no longer links to it', async () => {
+    for (const admin of [team.admin, other.admin]) {
+      const agent = await loginAs(ctx.app, admin.email);
+      for (const path of [OLD_BOARD, QUEUE_DASHBOARD_PATH]) {
+        expect((await agent.get(`${path}/`)).status).toBe(404);
+        const queues = await agent.get(`${path}/api/queues`);
+        expect(queues.status).toBe(404);
+        expect(queues.text).not.toContain('the mail relay refused the recipient');
+      }
+      const page = await agent.get('/admin/echeances');
+      expect(page.status).toBe(200);
+      expect(page.text).not.toContain(OLD_BOARD);
+    }
+  });
+
+  it('when the operator opens the queue dashboard on the private port, then it shows the queue without a session, and it is read-only', async () => {
+    const operator = request(createPrivateApp(ctx.deps));
+    const ui = await operator.get(`${QUEUE_DASHBOARD_PATH}/`);
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('<div id="root">');
-    const queues = await agent.get(`${BOARD}/api/queues`);
+    const queues = await operator.get(`${QUEUE_DASHBOARD_PATH}/api/queues`);
     expect(queues.status).toBe(200);
+    expect(queues.headers['cache-control']).toBe('no-store');
     expect(JSON.stringify(queues.body)).toContain('"deadlines"');
-    const retry = await agent.put(`${BOARD}/api/queues/deadlines/retry/failed`);
+    const retry = await operator.put(`${QUEUE_DASHBOARD_PATH}/api/queues/deadlines/retry/failed`);
     expect(retry.status).toBe(403);
     expect(await (await ctx.deps.queue.getJob(deadlineJobId(failedId)))?.getState()).toBe('failed');
   });

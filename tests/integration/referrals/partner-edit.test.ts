@@ -1,10 +1,10 @@
 import type { Actor } from '../../../server/auth/actor';
 import { fixedClock } from '../../../server/lib/clock';
 import { ConflictError, NotFoundError } from '../../../server/lib/errors';
-import { createTestContext, type TestContext } from '../../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createTeam } from '../../setup/factories';
-import { createFoodBank } from './helpers';
+import { createPartner, createTeam } from '../../setup/factories';
+import { createFoodBank, createPerson, giveConsent, refer } from './helpers';
 
 const rc = { ip: '127.0.0.1' };
 
@@ -245,5 +245,116 @@ describe('partner directory editing (service)', () => {
     expect((await testKnex()('partner_services').where({ id: b.service.id }).first()).name).toBe(
       'Colis alimentaires',
     );
+  });
+});
+
+/**
+ * A partner user reads every referral addressed to the partner, whichever structure sent it. An
+ * admin of the owner who opens an account for an address they control would read another
+ * structure's people: as for a change of the partner's email (security line 30), every other
+ * structure with an open referral to the partner is told, and its audit trail keeps the event.
+ */
+describe('opening a partner account tells the other structures referring to it', () => {
+  let ctx: TestContext;
+  let owner: Awaited<ReturnType<typeof createTeam>>;
+  let admin: Actor;
+  let partnerId: string;
+  /** C has an open referral to the partner; D's was cancelled; E never referred to it. */
+  let c: Awaited<ReturnType<typeof createTeam>>;
+  let d: typeof c;
+  let e: typeof c;
+  const clock = fixedClock('2026-11-24T10:00:00+01:00');
+
+  beforeAll(async () => {
+    ctx = await createTestContext({ clock });
+    owner = await createTeam();
+    admin = {
+      id: owner.admin.id,
+      structureId: owner.structure.id,
+      role: 'admin',
+      partnerId: null,
+      name: owner.admin.name,
+      email: owner.admin.email,
+    };
+    partnerId = (await createPartner(testKnex(), 'Épicerie des Halles', owner.structure.id)).id;
+    [c, d, e] = await Promise.all([createTeam(), createTeam(), createTeam()]);
+    for (const team of [c, d, owner]) {
+      const worker = await loginAs(ctx.app, team.worker.email);
+      const person = await createPerson(worker);
+      await giveConsent(worker, person.id, partnerId);
+      const referral = await refer(worker, person.id, partnerId);
+      expect(referral.status).toBe(201);
+      if (team === d) {
+        const cancelled = await worker
+          .post(`/api/referrals/${referral.body.id}/transitions`)
+          .send({ to: 'cancelled', reason: 'La personne a déménagé' });
+        expect(cancelled.status).toBe(200);
+      }
+    }
+  });
+  afterAll(async () => ctx.close());
+
+  const noticesIn = (structureId: string) =>
+    testKnex()('notifications')
+      .where({ structure_id: structureId, kind: 'partner.account_opened' })
+      .orderBy('created_at');
+  const auditIn = (structureId: string) =>
+    testKnex()('audit_events').where({
+      structure_id: structureId,
+      action: 'partner.account_open',
+      subject_id: partnerId,
+    });
+
+  it('when the owner’s admin invites a partner user, then the managers of a structure with an open referral are told the account’s email (no person) and its audit keeps it; a structure with a closed referral or none is told nothing', async () => {
+    const user = await ctx.deps.services.users.invite(
+      admin,
+      { email: 'complice@evil.test', name: 'Compte piège', role: 'partner', partnerId },
+      rc,
+    );
+
+    const toC = await noticesIn(c.structure.id);
+    expect(toC.map((n) => n.recipient_id)).toEqual([c.manager.id]);
+    expect(toC[0]).toMatchObject({ subject_type: 'user', subject_id: user.id });
+    expect(toC[0].title).toContain('complice@evil.test');
+    expect(toC[0].title).toContain('Épicerie des Halles');
+    for (const secret of ['Nadia', 'Benali', '06 12 34 56 78'])
+      expect(`${toC[0].title} ${toC[0].body}`).not.toContain(secret);
+    const audited = await auditIn(c.structure.id);
+    expect(audited).toHaveLength(1);
+    expect(audited[0].details).toEqual({ userId: user.id });
+
+    for (const quiet of [d, e, owner]) {
+      expect(await noticesIn(quiet.structure.id)).toHaveLength(0);
+      expect(await auditIn(quiet.structure.id)).toHaveLength(0);
+    }
+  });
+
+  it('when a disabled partner user is enabled again, then the structures with an open referral are told again', async () => {
+    const user = await ctx.deps.services.users.invite(
+      admin,
+      { email: 'revenant@evil.test', name: 'Compte revenu', role: 'partner', partnerId },
+      rc,
+    );
+    const versionOf = async () =>
+      (await testKnex()('users').where({ id: user.id }).first('version')).version as number;
+    await ctx.deps.services.users.update(
+      admin,
+      user.id,
+      { disabled: true, version: await versionOf() },
+      rc,
+    );
+    clock.advance(60_000);
+    await ctx.deps.services.users.update(
+      admin,
+      user.id,
+      { disabled: false, version: await versionOf() },
+      rc,
+    );
+
+    const toC = (await noticesIn(c.structure.id)).filter((n) => n.subject_id === user.id);
+    expect(toC).toHaveLength(2);
+    expect(toC.every((n) => n.title.includes('revenant@evil.test'))).toBe(true);
+    expect(await auditIn(c.structure.id)).toHaveLength(3);
+    expect(await noticesIn(d.structure.id)).toHaveLength(0);
   });
 });

@@ -11,7 +11,7 @@ afterAll(async () => {
 });
 
 describe('the private metrics port (METRICS_PORT)', () => {
-  it('when METRICS_PORT is set, then the web serves /metrics there without a session, still asks a session on its own port, and closes both on SIGTERM', async () => {
+  it('when METRICS_PORT is set, then the web serves /metrics and the queue dashboard there without a session, still asks a session for /metrics on its own port and serves no dashboard there, and closes both on SIGTERM', async () => {
     const [port, metricsPort] = [await freePort(), await freePort()];
     const web = start(
       'server/index.ts',
@@ -32,6 +32,20 @@ describe('the private metrics port (METRICS_PORT)', () => {
       expect(text).toContain('route="/healthz"');
       expect((await fetch(`http://127.0.0.1:${metricsPort}/api/me`)).status).toBe(404);
       expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+      // The queue dashboard, whose jobs span every structure, is the operator's: served on the
+      // private port only, read-only.
+      const board = await fetch(`http://127.0.0.1:${metricsPort}/queues/api/queues`);
+      expect(board.status).toBe(200);
+      expect(await board.text()).toContain('"deadlines"');
+      const retry = await fetch(
+        `http://127.0.0.1:${metricsPort}/queues/api/queues/deadlines/retry/failed`,
+        { method: 'PUT' },
+      );
+      expect(retry.status).toBe(403);
+      const onTheAppPort = await fetch(`http://127.0.0.1:${port}/queues/api/queues`, {
+        redirect: 'manual',
+      });
+      expect(onTheAppPort.status).not.toBe(200);
     } finally {
       web.child.kill('SIGTERM');
       expect(await exitWithin(web, 60_000)).toBe(0);

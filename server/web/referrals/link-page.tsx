@@ -80,7 +80,10 @@ export function LinkDonePage({
   );
 }
 
-/** What the person agreed to share with the partner, and why they were referred. */
+/**
+ * What the person agreed to share with the partner, the right the referral serves if it names
+ * one, and why they were referred.
+ */
 function PersonCard({ r }: { r: PartnerReferral }) {
   return (
     <div class="fr-card fr-mb-4w">
@@ -91,6 +94,12 @@ function PersonCard({ r }: { r: PartnerReferral }) {
           <div class="fr-card__desc">
             <dl>
               <SharedPersonDetails person={r.person} nameLabel="Nom" />
+              {r.right ? (
+                <>
+                  <dt>Droit visé</dt>
+                  <dd>{r.right.label}</dd>
+                </>
+              ) : null}
               <dt>Motif de l'orientation</dt>
               <dd>{r.reason}</dd>
               {r.sharedSummary ? (

@@ -45,7 +45,12 @@ type AnswerResult =
   | { kind: 'not_found' }
   | { kind: 'gone'; reason: GoneReason }
   | { kind: 'invalid'; error: ValidationError; state: LinkState }
-  | { kind: 'done'; status: ReferralStatus };
+  /**
+   * The move applied, with the partner's view of the referral as it now stands (read in the
+   * answer's transaction): a volunteer without an account who accepted keeps the person's
+   * contact details on the page, since the spent link will not show them again.
+   */
+  | { kind: 'done'; status: ReferralStatus; referral: PartnerReferral | null };
 
 /**
  * Partners without an account answer through a single-purpose link. A link works while it has
@@ -268,7 +273,8 @@ export function createReferralLinkService(deps: {
           );
           await links.markUsed(trx, link.id, now);
           await audit(trx, 'referral_link.use', ip, link, row, { from: row.status, to });
-          return { kind: 'done', status: to } as const;
+          const referral = await referrals.findForPartner(trx, row.partnerId, row.id, now);
+          return { kind: 'done', status: to, referral } as const;
         });
       } catch (err) {
         if (err instanceof ValidationError) {

@@ -4,6 +4,7 @@ import {
   type LinkState,
   type GoneReason,
 } from '../../features/referrals/referral-link-service';
+import type { PartnerReferral } from '../../features/referrals/referral-repository';
 import { REJECTION_REASON_LABELS, STATUS_LABELS } from '../../features/referrals/referral-state';
 import { formatDate, formatDateTime } from '../format';
 import {
@@ -47,17 +48,71 @@ export function LinkRefusedPage({ reason }: { reason: GoneReason | 'not_found' |
   );
 }
 
-export function LinkDonePage({ status }: { status: keyof typeof STATUS_LABELS }) {
+/**
+ * The answer recorded. An acceptance shows the person's shared details once more: a partner
+ * without an account has no other way to read them, the link being spent.
+ */
+export function LinkDonePage({
+  status,
+  referral,
+}: {
+  status: keyof typeof STATUS_LABELS;
+  referral: PartnerReferral | null;
+}) {
   return (
     <Layout title="Réponse enregistrée" ctx={anonymousContext}>
       <h1>Merci, votre réponse est enregistrée</h1>
-      <div class="fr-alert fr-alert--success" role="status">
+      <div class="fr-alert fr-alert--success fr-mb-4w" role="status">
         <p>
           La demande est maintenant : <strong>{STATUS_LABELS[status]}</strong>. La personne qui vous
           l'a adressée en est informée.
         </p>
       </div>
+      {status === 'accepted' && referral ? (
+        <>
+          <p>
+            <strong>Notez ces coordonnées : ce lien ne servira plus.</strong>
+          </p>
+          <PersonCard r={referral} />
+        </>
+      ) : null}
     </Layout>
+  );
+}
+
+/**
+ * What the person agreed to share with the partner, the right the referral serves if it names
+ * one, and why they were referred.
+ */
+function PersonCard({ r }: { r: PartnerReferral }) {
+  return (
+    <div class="fr-card fr-mb-4w">
+      <div class="fr-card__body">
+        <div class="fr-card__content">
+          <h2 class="fr-card__title">Personne orientée</h2>
+          {/* In a DSFR card the title comes second (order 2): the details go in its desc. */}
+          <div class="fr-card__desc">
+            <dl>
+              <SharedPersonDetails person={r.person} nameLabel="Nom" />
+              {r.right ? (
+                <>
+                  <dt>Droit visé</dt>
+                  <dd>{r.right.label}</dd>
+                </>
+              ) : null}
+              <dt>Motif de l'orientation</dt>
+              <dd>{r.reason}</dd>
+              {r.sharedSummary ? (
+                <>
+                  <dt>Éléments partagés avec l’accord de la personne</dt>
+                  <dd>{r.sharedSummary}</dd>
+                </>
+              ) : null}
+            </dl>
+          </div>
+        </div>
+      </div>
+    </div>
   );
 }
 
@@ -192,27 +247,7 @@ export function LinkAnswerPage({
           idPrefix={tried ? `${tried}-` : ''}
         />
       ) : null}
-      <div class="fr-card fr-mb-4w">
-        <div class="fr-card__body">
-          <div class="fr-card__content">
-            <h2 class="fr-card__title">Personne orientée</h2>
-            {/* In a DSFR card the title comes second (order 2): the details go in its desc. */}
-            <div class="fr-card__desc">
-              <dl>
-                <SharedPersonDetails person={r.person} nameLabel="Nom" />
-                <dt>Motif de l'orientation</dt>
-                <dd>{r.reason}</dd>
-                {r.sharedSummary ? (
-                  <>
-                    <dt>Éléments partagés avec votre accord</dt>
-                    <dd>{r.sharedSummary}</dd>
-                  </>
-                ) : null}
-              </dl>
-            </div>
-          </div>
-        </div>
-      </div>
+      <PersonCard r={r} />
       <h2>
         {state.purpose === 'respond' ? 'Votre réponse' : "L'aide a-t-elle pu être apportée ?"}
       </h2>

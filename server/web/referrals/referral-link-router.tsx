@@ -126,7 +126,7 @@ export function referralLinkRouter(
         return refusedPage(req, res, result.state, { answer: parsed.data.action, form });
       }
       case 'done':
-        return sendPage(res, <LinkDonePage status={result.status} />);
+        return sendPage(res, <LinkDonePage status={result.status} referral={result.referral} />);
     }
   });
   return r;

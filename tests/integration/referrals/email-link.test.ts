@@ -219,6 +219,34 @@ describe('partners answering by signed link, sent by email through a real SMTP s
     }
   });
 
+  it('when the partner accepts through the link, then the answer page keeps the shared contact details, reason and summary, since the spent link will not show them again', async () => {
+    const id = await newReferral();
+    const link = linkIn(await emailOf(id));
+    const accepted = await request(ctx.app).post(link.path).type('form').send({ action: 'accept' });
+    expect(accepted.status).toBe(200);
+    expect(accepted.headers['cache-control']).toBe('no-store');
+    expect(accepted.text).toContain('Nadia Benali');
+    expect(accepted.text).toContain('06 12 34 56 78');
+    expect(accepted.text).toContain('Besoin alimentaire urgent');
+    expect(accepted.text).toContain('Famille de trois personnes');
+    expect(accepted.text).toContain('Éléments partagés avec l’accord de la personne');
+    expect(accepted.text).toContain('Notez ces coordonnées : ce lien ne servira plus.');
+    // Only what the consent shares: not the email, nor the staff's notes.
+    expect(accepted.text).not.toContain('nadia@example.test');
+    expect(accepted.text).not.toContain('Situation confidentielle');
+    expect((await request(ctx.app).get(link.path)).status).toBe(410);
+
+    // A refusal leaves nothing to note.
+    const other = linkIn(await emailOf(await newReferral()));
+    const rejected = await request(ctx.app)
+      .post(other.path)
+      .type('form')
+      .send({ action: 'reject', reason: 'no_capacity' });
+    expect(rejected.status).toBe(200);
+    expect(rejected.text).not.toContain('06 12 34 56 78');
+    expect(rejected.text).not.toContain('Notez ces coordonnées');
+  });
+
   it('when the partner rejects through the link with a coded reason, then the referral is rejected', async () => {
     const id = await newReferral();
     const link = linkIn(await emailOf(id));

@@ -86,8 +86,8 @@ describe('partners answering by signed link: every action of each link from each
   });
 
   /** A referral in `from` and the path of its link of this kind, sent by email like the worker does. */
-  async function linkOn(link: LinkKind, from: ReferralStatus) {
-    const id = (await refer(w.agents.worker, personId, w.food.partner.id)).body.id as string;
+  async function linkOn(link: LinkKind, from: ReferralStatus, extra: Record<string, unknown> = {}) {
+    const id = (await refer(w.agents.worker, personId, w.food.partner.id, extra)).body.id as string;
     let path: string;
     if (link === 'respond') {
       path = linkIn(await emailFor(ctx, smtp, id)).path;
@@ -201,6 +201,22 @@ describe('partners answering by signed link: every action of each link from each
       const res = await request(ctx.app).get(path);
       expect(res.status).toBe(200);
       expect(res.text).toContain("valable jusqu'au 2 décembre 2026 à 10:00 et ne sert qu'une fois");
+    },
+  );
+
+  it.each(['respond', 'outcome'] as const)(
+    'when the %s link of a referral serving a right opens, then the page names the right; without one, no right is shown',
+    async (link) => {
+      const from = link === 'respond' ? 'requested' : 'accepted';
+      const serving = await linkOn(link, from, { rightCode: 'rsa' });
+      const page = await request(ctx.app).get(serving.path);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('<dt>Droit visé</dt><dd>Revenu de solidarité active (RSA)</dd>');
+
+      const none = await linkOn(link, from);
+      const plain = await request(ctx.app).get(none.path);
+      expect(plain.status).toBe(200);
+      expect(plain.text).not.toContain('Droit visé');
     },
   );
 

@@ -112,14 +112,14 @@ async function main() {
   const team = await knex('teams').where({ structure_id: structureId }).orderBy('id').first('id');
   const scopes = [
     ...(['assignee', 'team', 'district', 'partner'] as const).map((groupBy) => ({ groupBy })),
-    { groupBy: 'assignee' as const, teamId: team.id as string },
-    { groupBy: 'district' as const, teamId: team.id as string },
-    { groupBy: 'partner' as const, teamId: team.id as string },
+    { groupBy: 'assignee' as const, teamIds: [team.id as string] },
+    { groupBy: 'district' as const, teamIds: [team.id as string] },
+    { groupBy: 'partner' as const, teamIds: [team.id as string] },
   ];
   for (const s of scopes) {
     await explain(
       knex,
-      `backlog groups by ${s.groupBy}${'teamId' in s ? ' of a team' : ''}`,
+      `backlog groups by ${s.groupBy}${'teamIds' in s ? ' of a team' : ''}`,
       await capture(knex, () => backlog.groups(knex, { structureId, ...s }, bounds)),
     );
   }
@@ -128,7 +128,9 @@ async function main() {
     await explain(
       knex,
       `backlog totals${teamId ? ' of a team' : ''}`,
-      await capture(knex, () => backlog.totals(knex, { structureId, teamId }, bounds)),
+      await capture(knex, () =>
+        backlog.totals(knex, { structureId, teamIds: teamId ? [teamId] : [] }, bounds),
+      ),
     );
   }
   const partner = await knex('referrals')

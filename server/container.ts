@@ -582,6 +582,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
         clock,
         calendar,
         backlog: createBacklogRepository(),
+        teams,
       }),
       observation: createObservationService({
         audit,

@@ -86,9 +86,79 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     const items = await manager.get(link.replace(/&amp;/g, '&'));
     expect(items.status).toBe(200);
     expect(items.text).toContain(`href="/?groupBy=assignee&amp;teamId=${teamId}"`);
-    // Without a team filter, the link has none.
+    // Without a team filter, the link says the whole structure: the home without a teamId at
+    // all shows the manager's own teams.
     const all = await manager.get(`/equipe/elements?groupBy=team&key=${teamId}&bucket=d0_7`);
-    expect(all.text).toContain('href="/?groupBy=team"');
+    expect(all.text).toContain('href="/?groupBy=team&amp;teamId="');
+  });
+
+  it('when a manager leading two teams opens the home, then it counts those teams’ members, not a third team’s; "teamId=" shows the whole structure', async () => {
+    const admin = await loginAs(ctx.app, team.admin.email);
+    const lead = await createUser(team.structure.id, 'manager', { name: 'Cadre Deux Équipes' });
+    const [a, b, c] = await Promise.all(
+      ['Alpha', 'Bravo', 'Charlie'].map((n) =>
+        createUser(team.structure.id, 'worker', { name: `Membre ${n}` }),
+      ),
+    );
+    await testKnex()('follow_ups').insert(
+      [a, b, c].map((u) => ({
+        structure_id: team.structure.id,
+        person_id: personId,
+        assignee_id: u.id,
+        title: `Appeler pour ${u.name}`,
+        due_at: '2026-11-24T09:00:00Z',
+      })),
+    );
+    const teamOf = async (name: string, member: string, leads: string[]) => {
+      const res = await admin
+        .post('/api/teams')
+        .send({ name, memberIds: [member], managerIds: leads });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const alpha = await teamOf('Alpha', a.id, [lead.id]);
+    const bravo = await teamOf('Bravo', b.id, [lead.id]);
+    const charlie = await teamOf('Charlie', c.id, []);
+    const manager = await loginAs(ctx.app, lead.email);
+    const tableOf = (html: string) => html.slice(html.indexOf('<table>'), html.indexOf('</table>'));
+
+    const home = (await manager.get('/')).text;
+    expect(home).toContain('Le travail ouvert de vos équipes au');
+    const mine = tableOf(home);
+    for (const u of [a, b])
+      expect(mine).toContain(
+        `key=${u.id}&amp;bucket=d0_7&amp;teamId=${alpha}&amp;teamId=${bravo}">1<`,
+      );
+    expect(mine).not.toContain(c.id);
+    expect(mine).not.toContain(team.worker.id);
+    expect(home).toMatch(new RegExp(`value="${alpha}" checked`));
+    expect(home).toMatch(new RegExp(`value="${bravo}" checked`));
+    expect(home).not.toMatch(new RegExp(`value="${charlie}" checked`));
+
+    // The numbers' items are those of the same two teams, and lead back to them.
+    const items = await manager.get(
+      `/equipe/elements?groupBy=assignee&key=${a.id}&bucket=d0_7&teamId=${alpha}&teamId=${bravo}`,
+    );
+    expect(items.status).toBe(200);
+    expect(items.text).toContain(`Appeler pour ${a.name}`);
+    expect(items.text).toContain(
+      `href="/?groupBy=assignee&amp;teamId=${alpha}&amp;teamId=${bravo}"`,
+    );
+
+    // "Toute la structure" is said with an empty teamId, the boxes' hidden field alone.
+    const all = (await manager.get('/?teamId=')).text;
+    expect(all).toContain('Le travail ouvert de la structure au');
+    for (const u of [a, b, c, team.worker]) expect(tableOf(all)).toContain(`key=${u.id}&amp;`);
+    expect(all).not.toMatch(/name="teamId" value="[^"]+" checked/);
+    // One box ticked (sent with the hidden field): that team.
+    const one = (await manager.get(`/?teamId=&teamId=${charlie}`)).text;
+    expect(one).toContain('Le travail ouvert de l’équipe Charlie au');
+    expect(tableOf(one)).toContain(`key=${c.id}&amp;bucket=d0_7&amp;teamId=${charlie}"`);
+    expect(tableOf(one)).not.toContain(a.id);
+    // A manager who leads no team sees the structure.
+    const other = (await (await loginAs(ctx.app, team.manager.email)).get('/')).text;
+    expect(other).toContain('Le travail ouvert de la structure au');
+    expect(tableOf(other)).toContain(`key=${c.id}&amp;`);
   });
 
   it('when a worker opens the home or an items page, then "Mes actions", and the items are refused', async () => {

@@ -30,8 +30,15 @@ export interface BacklogBounds {
 interface BacklogScope {
   structureId: string;
   groupBy: BacklogGrouping;
-  teamId?: string;
+  /** The teams filtered: their members' work, each item once (absent or empty: no filter). */
+  teamIds?: string[];
 }
+
+/** Whether a scope is narrowed to teams. */
+const filtered = (scope: Pick<BacklogScope, 'teamIds'>) => !!scope.teamIds?.length;
+
+/** The filtered teams' ids, as one array parameter. */
+const TEAM_IDS = 'CAST(:teamIds AS uuid[])';
 
 /** One group of the backlog: its key (NO_KEY for rows without one), its name, its counts. */
 export interface BacklogGroup {
@@ -168,20 +175,20 @@ const FROM: Record<Entity, Source> = {
 };
 
 /**
- * A user's teams of the structure, as `tm`: with a team filter, that team only (the rows are its
- * members'); without, every team of the user, and none (a NULL team: the "none" group) for a user
- * in no team and for rows without a user, so no open work drops out of the grouping.
+ * A user's teams of the structure, as `tm`: with a team filter, the filtered teams only (the rows
+ * are their members'); without, every team of the user, and none (a NULL team: the "none" group)
+ * for a user in no team and for rows without a user, so no open work drops out of the grouping.
  */
-const teamJoin = (user: string, teamId?: string) =>
-  teamId
+const teamJoin = (user: string, teams: boolean) =>
+  teams
     ? `JOIN team_members tm ON tm.user_id = ${user}
-       JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId AND t.id = :teamId`
+       JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId AND t.id = ANY(${TEAM_IDS})`
     : `LEFT JOIN (team_members tm JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId)
          ON tm.user_id = ${user}`;
 
-/** Only the members of the filtered team. */
+/** Only the members of the filtered teams (a member of two of them once). */
 const inTeam = (user: string) =>
-  `${user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`;
+  `${user} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = ANY(${TEAM_IDS}))`;
 
 /**
  * Grouping by partner: the persons with an active referral, once per partner, as a CTE that
@@ -231,7 +238,7 @@ const sourceOf = (entity: Entity, groupBy: BacklogGrouping): Source =>
 function grouping(
   entity: Entity,
   groupBy: BacklogGrouping,
-  teamId?: string,
+  teams: boolean,
 ): { join: string; key: string } {
   const source = sourceOf(entity, groupBy);
   const user = source.user;
@@ -251,7 +258,7 @@ function grouping(
         }[entity],
       };
     case 'team':
-      return { join: teamJoin(user, teamId), key: 'tm.team_id' };
+      return { join: teamJoin(user, teams), key: 'tm.team_id' };
     case 'partner':
       // A referral belongs to its partner; the rest to the partners the person is referred to
       // (the files are the pairs themselves).
@@ -276,8 +283,8 @@ function bucketSql(
   const { entity } = BUCKETS[bucket];
   const base = sourceOf(entity, scope.groupBy);
   const where = base.buckets?.[bucket] ?? BUCKETS[bucket].where;
-  const g = grouping(entity, scope.groupBy, scope.teamId);
-  const team = scope.teamId ? ` AND ${inTeam(base.user)}` : '';
+  const g = grouping(entity, scope.groupBy, filtered(scope));
+  const team = filtered(scope) ? ` AND ${inTeam(base.user)}` : '';
   return {
     entity,
     key: g.key,
@@ -330,8 +337,8 @@ interface Counters {
 }
 
 function countersSql(c: Counters, scope: BacklogScope): { with: string; parts: string[] } {
-  const team = scope.teamId ? ` AND ${inTeam(`cc.${c.group}`)}` : '';
-  const rowTeam = scope.teamId ? ` AND ${inTeam(c.rowKey)}` : '';
+  const team = filtered(scope) ? ` AND ${inTeam(`cc.${c.group}`)}` : '';
+  const rowTeam = filtered(scope) ? ` AND ${inTeam(c.rowKey)}` : '';
   const counted = `FROM ${c.table} cc WHERE ${c.where}${team}`;
   const days = (b: Bound) => `NOT cc.week AND cc.${c.day} >= :${b}Day AND cc.${c.day} < :${b}Week`;
   const since = (b: Bound) => `(cc.week AND cc.${c.day} >= :${b}Week) OR (${days(b)})`;
@@ -363,7 +370,7 @@ function countersSql(c: Counters, scope: BacklogScope): { with: string; parts: s
   const parts = c.buckets.map(({ bucket }) =>
     scope.groupBy === 'team'
       ? `SELECT '${bucket}' AS bucket, CAST(tm.team_id AS text) AS key, sum(n.${bucket}) AS count
-           FROM ${c.name} n ${teamJoin('n.key', scope.teamId)}
+           FROM ${c.name} n ${teamJoin('n.key', filtered(scope))}
           GROUP BY tm.team_id HAVING sum(n.${bucket}) > 0`
       : `SELECT '${bucket}' AS bucket, CAST(n.key AS text) AS key, n.${bucket} AS count
            FROM ${c.name} n WHERE n.${bucket} > 0`,
@@ -382,7 +389,7 @@ function noContactSql(scope: BacklogScope): { with: string; parts: string[] } | 
   const dimension =
     scope.groupBy === 'assignee' || scope.groupBy === 'team'
       ? 'referent'
-      : scope.groupBy === 'district' && !scope.teamId
+      : scope.groupBy === 'district' && !filtered(scope)
         ? 'district'
         : null;
   if (!dimension) return null;
@@ -546,9 +553,9 @@ const mondayFrom = (midnight: Date) =>
  * Monday from it (`…Week`).
  */
 const bindings = (scope: BacklogScope, b: BacklogBounds) => {
-  const params: Record<string, string | Date | null> = {
+  const params: Record<string, string | string[] | Date | null> = {
     structureId: scope.structureId,
-    teamId: scope.teamId ?? null,
+    teamIds: scope.teamIds ?? [],
   };
   for (const bound of BOUNDS) {
     const edge = utcMidnightFrom(b[bound]);
@@ -690,8 +697,13 @@ export function createBacklogRepository() {
       return (rows[0]?.name as string | null) ?? null;
     },
 
-    async teamExists(db: Db, structureId: string, teamId: string): Promise<boolean> {
-      return !!(await db('teams').where({ id: teamId, structure_id: structureId }).first('id'));
+    /** Which of these ids are teams of the structure. */
+    async teamsOf(db: Db, structureId: string, teamIds: string[]): Promise<string[]> {
+      const rows: { id: string }[] = await db('teams')
+        .where({ structure_id: structureId })
+        .whereIn('id', teamIds)
+        .select('id');
+      return rows.map((r) => r.id);
     },
   };
 }

@@ -18,10 +18,22 @@ export type BacklogBucket = (typeof BACKLOG_BUCKETS)[number];
 /** A group without a value (a person without district or référent) has this key. */
 export const NO_KEY = 'none';
 
+/**
+ * The team filter: one team, or several with the parameter repeated (`teamId=…&teamId=…`), whose
+ * members' work counts, each item once; absent, the whole structure.
+ */
+const teamFilter = z
+  .union([uuid(), z.array(uuid()).min(1).max(100)])
+  .optional()
+  .meta({
+    description:
+      "A team of the structure, or several with the parameter repeated (teamId=…&teamId=…): their members' work, each item once; absent, the whole structure",
+  });
+
 export const backlogQuery = z
   .object({
     groupBy: z.enum(BACKLOG_GROUPINGS).default('assignee'),
-    teamId: uuid().optional(),
+    teamId: teamFilter,
   })
   .strict();
 export type BacklogQuery = z.infer<typeof backlogQuery>;
@@ -29,7 +41,7 @@ export type BacklogQuery = z.infer<typeof backlogQuery>;
 export const backlogItemsQuery = z
   .object({
     groupBy: z.enum(BACKLOG_GROUPINGS).default('assignee'),
-    teamId: uuid().optional(),
+    teamId: teamFilter,
     key: z.union([uuid(), z.literal(NO_KEY)]),
     bucket: z.enum(BACKLOG_BUCKETS),
     ...paging,
@@ -48,7 +60,12 @@ const counts = z.object(
 export const backlogView = z
   .object({
     groupBy: z.enum(BACKLOG_GROUPINGS),
-    teamId: z.uuid().nullable(),
+    teamId: z.uuid().nullable().meta({
+      description: 'The one team filtered; null for the whole structure or several teams',
+    }),
+    teamIds: z
+      .array(z.uuid())
+      .meta({ description: 'Every team filtered; empty for the whole structure' }),
     at: z.iso.datetime(),
     groups: z.array(
       z.object({

@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock';
 import { NotFoundError } from '../../lib/errors';
 import { compareFrench } from '../../lib/french-order';
 import type { Page } from '../../lib/validate';
+import type { TeamService } from '../teams/team-service';
 import { type RequestContext, type AuditTrail } from '../audit/audit-trail';
 import type {
   BacklogBounds,
@@ -23,11 +24,19 @@ import {
 
 export interface Backlog {
   groupBy: BacklogGrouping;
+  /** The one team filtered; null for the whole structure or for several teams (see teamIds). */
   teamId: string | null;
+  /** The teams filtered, each item of their members once; empty for the whole structure. */
+  teamIds: string[];
   /** The moment the numbers were computed at, and the bounds they were cut at. */
   at: Date;
   groups: BacklogGroup[];
   totals: Record<BacklogBucket, number>;
+}
+
+/** A manager's home: the backlog, and the teams they lead (its filter unless they choose). */
+export interface ManagerBacklog extends Backlog {
+  ledTeamIds: string[];
 }
 
 export interface BacklogServiceDeps {
@@ -36,7 +45,12 @@ export interface BacklogServiceDeps {
   clock: Clock;
   calendar: BusinessCalendar;
   backlog: BacklogRepository;
+  teams: Pick<TeamService, 'ledBy'>;
 }
+
+/** The team filter of a query, one id or several (the parameter repeated), each once. */
+const teamIdsOf = (teamId: string | string[] | undefined): string[] =>
+  teamId === undefined ? [] : [...new Set([teamId].flat())];
 
 /** Each bucket's count over the groups, for groupings where each row is in one group. */
 function sumOf(groups: BacklogGroup[]): Record<BacklogBucket, number> {
@@ -72,6 +86,7 @@ export function createBacklogService({
   calendar,
   backlog,
   audit,
+  teams,
 }: BacklogServiceDeps) {
   /**
    * The bounds of the calendar day of `now`, kept for that day: each one is a local midnight
@@ -90,32 +105,51 @@ export function createBacklogService({
     return { ...day.bounds, now };
   };
 
-  async function checkTeam(actor: Actor, teamId: string | undefined) {
-    if (teamId && !(await backlog.teamExists(knex, actor.structureId, teamId)))
-      throw new NotFoundError('Team');
+  /** The query's teams, 404 unless each is a team of the actor's structure. */
+  async function teamsOf(actor: Actor, teamId: string | string[] | undefined) {
+    const teamIds = teamIdsOf(teamId);
+    if (teamIds.length) {
+      const found = await backlog.teamsOf(knex, actor.structureId, teamIds);
+      if (found.length < teamIds.length) throw new NotFoundError('Team');
+    }
+    return teamIds;
+  }
+
+  async function summary(actor: Actor, q: BacklogQuery): Promise<Backlog> {
+    const teamIds = await teamsOf(actor, q.teamId);
+    const now = clock.now();
+    const scope = { structureId: actor.structureId, groupBy: q.groupBy, teamIds };
+    const at = bounds(now);
+    const groups = await backlog.groups(knex, scope, at);
+    // By assignee or district each row is in one group, so the groups add up to the totals.
+    // By team a row counts in each team of its user, and by partner only the work of files
+    // referred to a partner shows: the totals are then counted on their own, each row once.
+    const totals =
+      q.groupBy === 'assignee' || q.groupBy === 'district'
+        ? sumOf(groups)
+        : await backlog.totals(knex, { structureId: actor.structureId, teamIds }, at);
+    groups.sort(
+      (a, b) =>
+        Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||
+        compareFrench(a.label ?? '', b.label ?? '') ||
+        a.key.localeCompare(b.key),
+    );
+    const teamId = teamIds.length === 1 ? teamIds[0] : null;
+    return { groupBy: q.groupBy, teamId, teamIds, at: now, groups, totals };
   }
 
   return {
-    async summary(actor: Actor, q: BacklogQuery): Promise<Backlog> {
-      await checkTeam(actor, q.teamId);
-      const now = clock.now();
-      const scope = { structureId: actor.structureId, groupBy: q.groupBy, teamId: q.teamId };
-      const at = bounds(now);
-      const groups = await backlog.groups(knex, scope, at);
-      // By assignee or district each row is in one group, so the groups add up to the totals.
-      // By team a row counts in each team of its user, and by partner only the work of files
-      // referred to a partner shows: the totals are then counted on their own, each row once.
-      const totals =
-        q.groupBy === 'assignee' || q.groupBy === 'district'
-          ? sumOf(groups)
-          : await backlog.totals(knex, { structureId: actor.structureId, teamId: q.teamId }, at);
-      groups.sort(
-        (a, b) =>
-          Number(a.key === NO_KEY) - Number(b.key === NO_KEY) ||
-          compareFrench(a.label ?? '', b.label ?? '') ||
-          a.key.localeCompare(b.key),
-      );
-      return { groupBy: q.groupBy, teamId: q.teamId ?? null, at: now, groups, totals };
+    summary,
+
+    /**
+     * The manager's home (spec: their team's backlog): without a team chosen (`teamChosen`
+     * false, the page's address has no teamId at all), the teams they lead; the whole structure
+     * when they lead none or chose it (an empty teamId).
+     */
+    async home(actor: Actor, q: BacklogQuery, teamChosen: boolean): Promise<ManagerBacklog> {
+      const ledTeamIds = (await teams.ledBy(knex, actor.structureId, actor.id)).map((t) => t.id);
+      const teamId = teamChosen || ledTeamIds.length === 0 ? q.teamId : ledTeamIds;
+      return { ...(await summary(actor, { ...q, teamId })), ledTeamIds };
     },
 
     /** The items behind one number; they name persons, so the read is audited. */
@@ -124,7 +158,7 @@ export function createBacklogService({
       q: BacklogItemsQuery,
       ctx: RequestContext,
     ): Promise<Page<BacklogItem> & { label: string | null }> {
-      await checkTeam(actor, q.teamId);
+      const teamIds = await teamsOf(actor, q.teamId);
       const label =
         q.key === NO_KEY ? null : await backlog.label(knex, actor.structureId, q.groupBy, q.key);
       // Reports waiting triage are all in the group without a key.
@@ -135,7 +169,7 @@ export function createBacklogService({
             : { items: [], total: 0 }
           : await backlog.items(
               knex,
-              { structureId: actor.structureId, groupBy: q.groupBy, teamId: q.teamId },
+              { structureId: actor.structureId, groupBy: q.groupBy, teamIds },
               bounds(clock.now()),
               q.bucket,
               q.key,

@@ -289,7 +289,7 @@ export function createFollowUpService({
         // The schema allows referents only with fromAssigneeId; one handed to themselves moves
         // nothing.
         if (input.referents && from && from.id !== to.id) {
-          personIds = await persons.moveReferent(trx, actor.structureId, from.id, to.id);
+          personIds = await persons.moveReferent(trx, outbox, actor.structureId, from.id, to.id);
           if (personIds.length > 0)
             // A count, never the persons: the body outlives an anonymisation, which finds
             // notifications by their subject (this one's is the leaver).

@@ -407,13 +407,21 @@ export function createPersonRepository(cipher: Cipher) {
       return Number(n);
     },
 
-    /** Every file of the structure whose référent is `from` passes to `to`; their ids. */
-    async moveReferent(db: Db, structureId: string, from: string, to: string): Promise<string[]> {
-      const rows = await db('persons')
+    /**
+     * Every file of the structure whose référent is `from` passes to `to`; their ids, and
+     * whether each is active (neither closed nor anonymised).
+     */
+    async moveReferent(
+      db: Db,
+      structureId: string,
+      from: string,
+      to: string,
+    ): Promise<{ id: string; active: boolean }[]> {
+      const rows: { id: string; active: boolean }[] = await db('persons')
         .where({ structure_id: structureId, referent_id: from })
         .update({ referent_id: to, version: db.raw('version + 1'), updated_at: db.fn.now() })
-        .returning('id');
-      return rows.map((r: { id: string }) => r.id);
+        .returning(['id', db.raw('closed_at IS NULL AND anonymised_at IS NULL AS active')]);
+      return rows.map((r) => ({ id: r.id, active: r.active }));
     },
 
     async touch(db: Db, structureId: string, id: string, at: Date): Promise<void> {

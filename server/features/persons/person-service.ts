@@ -215,9 +215,27 @@ export function createPersonService({
     activeFileCount: (db: Knex | Knex.Transaction, structureId: string, referentId: string) =>
       persons.countActiveFilesOf(db, structureId, referentId),
 
-    /** Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. */
-    moveReferent: (trx: Knex.Transaction, structureId: string, from: string, to: string) =>
-      persons.moveReferent(trx, structureId, from, to),
+    /**
+     * Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. The
+     * active files' no-contact rules are planned again, as a reopening plans them: a rule that
+     * fell due while the file had no active référent was skipped, and is counted from now, so
+     * the new référent gets its "relancer" rather than nobody ever.
+     */
+    async moveReferent(
+      trx: Knex.Transaction,
+      outbox: OutboxWriter,
+      structureId: string,
+      from: string,
+      to: string,
+    ): Promise<string[]> {
+      const moved = await persons.moveReferent(trx, structureId, from, to);
+      for (const file of moved)
+        if (file.active)
+          await planner.planNoContact(trx, outbox, structureId, file.id, {
+            replannedAt: clock.now(),
+          });
+      return moved.map((file) => file.id);
+    },
 
     /** Something happened on the file at `at`: its last activity moves on. */
     touch: (trx: Knex.Transaction, structureId: string, id: string, at: Date) =>
@@ -305,12 +323,14 @@ export function createPersonService({
             closing,
           );
           if (!ok) throw stale(await getInScope(trx, actor, id));
-          // Reopened, or reminders resumed: the no-contact rules start again from the last
-          // contact; a moment that passed while closed or paused (skipped) is not played again
-          // but counted from now.
+          // Reopened, reminders resumed, or an open file given a new référent: the no-contact
+          // rules start again from the last contact; a moment that passed while closed, paused
+          // or without an active référent (skipped) is not played again but counted from now.
+          const open = closing ? !closing.reason : !current.closedAt;
           if (
             (closedReason !== undefined && !closedReason && current.closedAt) ||
-            (fields.pauseReminders === false && current.pauseReminders)
+            (fields.pauseReminders === false && current.pauseReminders) ||
+            (open && !!fields.referentId && fields.referentId !== current.referentId)
           )
             await planner.planNoContact(trx, outbox, actor.structureId, id, {
               replannedAt: clock.now(),

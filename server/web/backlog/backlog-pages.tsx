@@ -5,10 +5,10 @@ import {
   type BacklogBucket,
   type BacklogGrouping,
 } from '../../features/backlog/backlog-schemas';
-import type { Backlog } from '../../features/backlog/backlog-service';
+import type { ManagerBacklog } from '../../features/backlog/backlog-service';
 import type { Page } from '../../lib/validate';
 import { formatDate, formatDateTime, plural } from '../format';
-import { Csrf, Pagination } from '../views/components';
+import { CheckboxGroup, Csrf, emptyForm, Pagination } from '../views/components';
 import { Layout, type PageContext } from '../views/layout';
 
 const GROUPING_LABELS: Record<BacklogGrouping, string> = {
@@ -55,21 +55,40 @@ interface ItemsAddress {
   groupBy: BacklogGrouping;
   key: string;
   bucket: BacklogBucket;
-  teamId?: string;
+  /** The teams filtered (the parameter repeated); none for the whole structure. */
+  teamIds: string[];
 }
 
 export function itemsHref(a: ItemsAddress, page = 1): string {
   const q = new URLSearchParams({ groupBy: a.groupBy, key: a.key, bucket: a.bucket });
-  if (a.teamId) q.set('teamId', a.teamId);
+  for (const id of a.teamIds) q.append('teamId', id);
   if (page > 1) q.set('page', String(page));
   return `/equipe/elements?${q.toString()}`;
 }
 
-/** The backlog an items page was opened from: its grouping and team filter. */
-function backlogHref(a: Pick<ItemsAddress, 'groupBy' | 'teamId'>): string {
+/**
+ * The backlog an items page was opened from: its grouping and team filter. The whole structure is
+ * said (an empty teamId): the home without any shows the manager's own teams.
+ */
+function backlogHref(a: Pick<ItemsAddress, 'groupBy' | 'teamIds'>): string {
   const q = new URLSearchParams({ groupBy: a.groupBy });
-  if (a.teamId) q.set('teamId', a.teamId);
+  if (a.teamIds.length) for (const id of a.teamIds) q.append('teamId', id);
+  else q.set('teamId', '');
   return `/?${q.toString()}`;
+}
+
+/** Whose work the backlog shows: "de l’équipe X", "de vos équipes", "de la structure". */
+function scopeWords(
+  teamIds: string[],
+  ledTeamIds: string[],
+  teams: { id: string; name: string }[],
+): string {
+  if (teamIds.length === 0) return 'de la structure';
+  const names = teamIds.map((id) => teams.find((t) => t.id === id)?.name ?? 'inconnue');
+  if (teamIds.length === 1) return `de l’équipe ${names[0]}`;
+  const led = new Set(ledTeamIds);
+  if (teamIds.length === led.size && teamIds.every((id) => led.has(id))) return 'de vos équipes';
+  return `des équipes ${new Intl.ListFormat('fr').format(names)}`;
 }
 
 type Staff = { id: string; name: string }[];
@@ -94,8 +113,8 @@ export function BacklogPage({
   teams = [],
 }: {
   ctx: PageContext;
-  backlog: Backlog;
-  /** The structure's teams, to narrow the backlog to one. */
+  backlog: ManagerBacklog;
+  /** The structure's teams, to narrow the backlog to some. */
   teams?: { id: string; name: string }[];
   /** Active workers and managers: who work may be handed to. */
   staff: Staff;
@@ -105,11 +124,10 @@ export function BacklogPage({
    */
   leavers: Staff;
 }) {
-  const { groupBy, groups, totals } = backlog;
+  const { groupBy, groups, totals, teamIds } = backlog;
   const buckets = Object.keys(BUCKET_LABELS) as BacklogBucket[];
-  const teamId = backlog.teamId ?? undefined;
   // By team and by partner the rows do not add up to the total (backlog-service): say why.
-  const whole = teamId ? 'de l’équipe' : 'de la structure';
+  const whole = scopeWords(teamIds, backlog.ledTeamIds, teams);
   const totalHead =
     groupBy === 'team'
       ? 'Total, sans double compte'
@@ -129,7 +147,7 @@ export function BacklogPage({
           0<span class="fr-sr-only"> : {BUCKET_LABELS[bucket].toLowerCase()}</span>
         </span>
       ) : (
-        <a href={itemsHref({ groupBy, key, bucket, teamId })}>
+        <a href={itemsHref({ groupBy, key, bucket, teamIds })}>
           {n}
           <span class="fr-sr-only">
             {' '}
@@ -143,7 +161,7 @@ export function BacklogPage({
     <Layout title="Tableau de l’équipe" ctx={ctx} nav="backlog">
       <h1>Tableau de l’équipe</h1>
       <p class="fr-text--lead">
-        Le travail ouvert de la structure au {formatDateTime(backlog.at)} :{' '}
+        Le travail ouvert {whole} au {formatDateTime(backlog.at)} :{' '}
         {plural(
           totals.d0_7 + totals.d8_30 + totals.d31_plus,
           'suivi en retard',
@@ -165,21 +183,18 @@ export function BacklogPage({
           </select>
         </div>
         {teams.length ? (
-          <div class="fr-select-group">
-            <label class="fr-label" for="teamId">
-              Équipe
-            </label>
-            <select class="fr-select" id="teamId" name="teamId">
-              <option value="" selected={!teamId}>
-                Toute la structure
-              </option>
-              {teams.map((t) => (
-                <option value={t.id} selected={t.id === teamId}>
-                  {t.name}
-                </option>
-              ))}
-            </select>
-          </div>
+          <>
+            {/* Sent with the ticked boxes: none ticked is the whole structure, chosen. */}
+            <input type="hidden" name="teamId" value="" />
+            <CheckboxGroup
+              form={emptyForm({ teamId: teamIds.join(',') })}
+              name="teamId"
+              label="Équipes"
+              hint="Toute la structure si aucune n’est cochée"
+              options={Object.fromEntries(teams.map((t) => [t.id, t.name]))}
+              inline
+            />
+          </>
         ) : null}
         <button type="submit" class="fr-btn fr-btn--secondary">
           Afficher

@@ -56,16 +56,26 @@ function movedMessage(followUps: number, files: number) {
   };
 }
 
-/** The manager's home at `/`: the team's backlog (called by the web router for managers). */
+/**
+ * A page's query with its team filter as the API takes it: the team boxes send an empty teamId
+ * besides the ticked ones (none ticked: the whole structure), so the empty values are dropped.
+ */
+function withTeams(query: Request['query']): Record<string, unknown> {
+  const { teamId, ...rest } = query;
+  const ids = ([] as unknown[]).concat(teamId ?? []).filter((t) => t !== '');
+  return ids.length ? { ...rest, teamId: ids.length === 1 ? ids[0] : ids } : rest;
+}
+
+/**
+ * The manager's home at `/` (called by the web router for managers): the backlog of the teams
+ * they lead, unless the address chooses (teamId, empty for the whole structure).
+ */
 export async function renderBacklog(services: Services, req: Request, res: Response) {
   const actor = actorOf(req);
-  // An empty team choice ("Toute la structure") is no filter.
-  const query = { ...req.query };
-  if (query.teamId === '') delete query.teamId;
-  const q = backlogQuery.safeParse(query);
+  const q = backlogQuery.safeParse(withTeams(req.query));
   if (!q.success) throw new NotFoundError('Page');
   const [backlog, staff, holders, teams, ctx] = await Promise.all([
-    services.backlog.summary(actor, q.data),
+    services.backlog.home(actor, q.data, req.query.teamId !== undefined),
     services.persons.listReferents(actor),
     services.followUps.holders(actor),
     services.teams.list(actor),
@@ -87,7 +97,7 @@ export function backlogWebRouter(services: Services): Router {
 
   r.get('/equipe/elements', manager(), async (req, res) => {
     const actor = actorOf(req);
-    const q = backlogItemsQuery.safeParse({ ...req.query, pageSize: ITEMS_PAGE_SIZE });
+    const q = backlogItemsQuery.safeParse({ ...withTeams(req.query), pageSize: ITEMS_PAGE_SIZE });
     if (!q.success) throw new NotFoundError('Page');
     const [list, staff, ctx] = await Promise.all([
       services.backlog.items(actor, q.data, requestContext(req)),
@@ -98,7 +108,7 @@ export function backlogWebRouter(services: Services): Router {
       groupBy: q.data.groupBy,
       key: q.data.key,
       bucket: q.data.bucket,
-      teamId: q.data.teamId,
+      teamIds: [q.data.teamId ?? []].flat(),
     };
     if (await redirectPastLastPage(req, res, list, (p) => itemsHref(address, p), ctx.flash)) return;
     sendPage(

@@ -175,14 +175,16 @@ describe('backlog no-contact counters', () => {
   it('when counted at each clock, time zone, grouping and team filter, then the counts are the per-person counts exactly', async () => {
     const scopes = [
       { structureId: a.structure.id, groupBy: 'assignee' as const },
-      { structureId: a.structure.id, groupBy: 'assignee' as const, teamId: teams.x },
-      { structureId: a.structure.id, groupBy: 'assignee' as const, teamId: teams.y },
+      { structureId: a.structure.id, groupBy: 'assignee' as const, teamIds: [teams.x] },
+      { structureId: a.structure.id, groupBy: 'assignee' as const, teamIds: [teams.y] },
+      { structureId: a.structure.id, groupBy: 'assignee' as const, teamIds: [teams.x, teams.y] },
       { structureId: a.structure.id, groupBy: 'team' as const },
-      { structureId: a.structure.id, groupBy: 'team' as const, teamId: teams.y },
+      { structureId: a.structure.id, groupBy: 'team' as const, teamIds: [teams.y] },
+      { structureId: a.structure.id, groupBy: 'team' as const, teamIds: [teams.x, teams.y] },
       { structureId: a.structure.id, groupBy: 'district' as const },
-      { structureId: a.structure.id, groupBy: 'district' as const, teamId: teams.y },
+      { structureId: a.structure.id, groupBy: 'district' as const, teamIds: [teams.y] },
       { structureId: b.structure.id, groupBy: 'assignee' as const },
-      { structureId: b.structure.id, groupBy: 'team' as const, teamId: teams.z },
+      { structureId: b.structure.id, groupBy: 'team' as const, teamIds: [teams.z] },
       { structureId: b.structure.id, groupBy: 'district' as const },
     ];
     const compared = await expectCountsAsOracle(

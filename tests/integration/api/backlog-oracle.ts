@@ -62,19 +62,20 @@ const partnerOf = (source: PerRowSource) => {
 export async function perRowCounts(
   k: Knex,
   source: PerRowSource,
-  scope: { structureId: string; groupBy: BacklogGrouping; teamId?: string },
+  scope: { structureId: string; groupBy: BacklogGrouping; teamIds?: string[] },
   b: BacklogBounds,
 ): Promise<Row[]> {
   const alias = source.from.split(' ').pop()!;
-  const team = scope.teamId
-    ? `AND ${source.owner} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = :teamId)`
+  const teams = !!scope.teamIds?.length;
+  const team = teams
+    ? `AND ${source.owner} IN (SELECT tf.user_id FROM team_members tf WHERE tf.team_id = ANY(:teamIds))`
     : '';
   const group =
     scope.groupBy === 'team'
       ? {
           join: `JOIN team_members tm ON tm.user_id = ${source.owner}
                  JOIN teams t ON t.id = tm.team_id AND t.structure_id = :structureId
-                 ${scope.teamId ? 'AND t.id = :teamId' : ''}`,
+                 ${teams ? 'AND t.id = ANY(:teamIds)' : ''}`,
           key: 'tm.team_id',
         }
       : scope.groupBy === 'district'
@@ -90,7 +91,7 @@ export async function perRowCounts(
   // Without a team filter, the rows of a user in no team of the structure (or of no user) make
   // the "none" team.
   const teamless =
-    scope.groupBy === 'team' && !scope.teamId
+    scope.groupBy === 'team' && !teams
       ? `AND NOT EXISTS (SELECT 1 FROM team_members nm JOIN teams nt ON nt.id = nm.team_id
            WHERE nm.user_id = ${source.owner} AND nt.structure_id = :structureId)`
       : null;
@@ -109,7 +110,7 @@ export async function perRowCounts(
           .join(' UNION ALL '),
       )
       .join(' UNION ALL '),
-    { structureId: scope.structureId, teamId: scope.teamId ?? null, ...b },
+    { structureId: scope.structureId, teamIds: scope.teamIds ?? [], ...b },
   );
   return sorted(
     (rows as { bucket: string; key: string | null; count: string }[]).map((r) => ({

@@ -273,10 +273,11 @@ describe('backlog by partner: the referrals’ copies of their persons', () => {
   it('when counted by partner at each clock, time zone and team filter, then the no-contact counts are the per-person counts exactly', async () => {
     const scopes = [
       { structureId: a.structure.id, groupBy: 'partner' as const },
-      { structureId: a.structure.id, groupBy: 'partner' as const, teamId: teams.x },
-      { structureId: a.structure.id, groupBy: 'partner' as const, teamId: teams.y },
+      { structureId: a.structure.id, groupBy: 'partner' as const, teamIds: [teams.x] },
+      { structureId: a.structure.id, groupBy: 'partner' as const, teamIds: [teams.y] },
+      { structureId: a.structure.id, groupBy: 'partner' as const, teamIds: [teams.x, teams.y] },
       { structureId: b.structure.id, groupBy: 'partner' as const },
-      { structureId: b.structure.id, groupBy: 'partner' as const, teamId: teams.z },
+      { structureId: b.structure.id, groupBy: 'partner' as const, teamIds: [teams.z] },
     ];
     const compared = await expectCountsAsOracle(
       k,
@@ -308,7 +309,7 @@ describe('backlog by partner: the referrals’ copies of their persons', () => {
           );
           const got = await repo.items(
             k,
-            { structureId: a.structure.id, groupBy: 'partner', teamId },
+            { structureId: a.structure.id, groupBy: 'partner', teamIds: teamId ? [teamId] : [] },
             bounds,
             bucket,
             partnerId,

@@ -329,6 +329,50 @@ describe('manager backlog (clock fixed on Wednesday 2026-11-25 11:00 Paris)', ()
     expect(res.status).toBe(404);
   });
 
+  it('when teamId is repeated, then the members of either team count, each item once, and the items follow; a team of another structure among them is 404', async () => {
+    const k = testKnex();
+    const [{ id: evening }] = await k('teams')
+      .insert({ structure_id: team.structure.id, name: 'Équipe du soir' })
+      .returning('id');
+    // worker is in both teams: their work counts once.
+    await k('team_members').insert(
+      [team.worker.id, team.worker2.id].map((user_id) => ({ team_id: evening, user_id })),
+    );
+    try {
+      const res = await manager.get('/api/backlog').query(`teamId=${teamId}&teamId=${evening}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ teamId: null, teamIds: [teamId, evening] });
+      const whole = await counts();
+      const staff = whole.groups.filter((g) => g.key !== 'none');
+      expect(res.body.groups).toEqual(staff);
+      expect(res.body.totals.d0_7).toBe(2);
+      expect(res.body.totals.d8_30).toBe(whole.totals.d8_30);
+      // By team, each team shows its members' work; the total counts each item once.
+      const byTeam = await manager
+        .get('/api/backlog')
+        .query(`groupBy=team&teamId=${teamId}&teamId=${evening}`);
+      expect(byTeam.body.groups.map((g: { key: string }) => g.key).sort()).toEqual(
+        [teamId, evening].sort(),
+      );
+      expect(byTeam.body.totals).toEqual(res.body.totals);
+      // The items behind a number of the two teams' backlog.
+      const listed = await manager
+        .get('/api/backlog/items')
+        .query(`teamId=${teamId}&teamId=${evening}&key=${team.worker2.id}&bucket=d8_30`);
+      expect(listed.status).toBe(200);
+      expect(listed.body.items.map((i: { id: string }) => i.id)).toEqual([ids.late30]);
+      const [{ id: foreign }] = await k('teams')
+        .insert({ structure_id: other.structure.id, name: 'Ailleurs' })
+        .returning('id');
+      expect(
+        (await manager.get('/api/backlog').query(`teamId=${teamId}&teamId=${foreign}`)).status,
+      ).toBe(404);
+    } finally {
+      await k('team_members').where({ team_id: evening }).del();
+      await k('teams').where({ id: evening }).del();
+    }
+  });
+
   it('when the items are read, then the read is audited with the persons shown', async () => {
     await items({ key: team.worker.id, bucket: 'no_contact_30' });
     const rows = await auditRows({ action: 'backlog.items', actor_id: team.manager.id });

@@ -379,6 +379,60 @@ describe('no contact for 30 days: a "relancer" follow-up for the référent; for
     );
   });
 
+  /** A file whose référent left before its 30-day rule fell due, which then skipped. */
+  async function skippedForNoReferent() {
+    const team = await createTeam();
+    const { personId } = await newPerson(team.worker.email);
+    await testKnex()('users').where({ id: team.worker.id }).update({ disabled_at: START });
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    expect(await ruleDeadlines(personId, PERSON_NO_CONTACT)).toMatchObject([
+      { status: 'skipped', last_error: 'no active référent' },
+    ]);
+    expect(await relancer(personId)).toHaveLength(0);
+    return { team, personId };
+  }
+
+  it('when a leaver’s files are moved in bulk after their 30-day rule skipped for want of an active référent, then the new référent gets the "relancer" 30 days after the move', async () => {
+    const { team, personId } = await skippedForNoReferent();
+    clock.set(paris('2027-01-04T10:00:00'));
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const moved = await manager.post('/api/follow-ups/reassign').send({
+      fromAssigneeId: team.worker.id,
+      toAssigneeId: team.worker2.id,
+      referents: true,
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.body.personIds).toEqual([personId]);
+    // Counted from the move, as a reopening counts it: Wednesday 3 February 2027; the
+    // suggestion to close, still ahead, stays where it was.
+    expect(await pendingRules(personId)).toEqual([
+      { kind: PERSON_NO_CONTACT, due_at: paris('2027-02-03T10:00:00') },
+      { kind: PERSON_SUGGEST_CLOSE, due_at: paris('2027-03-01T10:00:00') },
+    ]);
+    await advanceTo(ctx, clock, paris('2027-02-03T10:00:00'));
+    const [f] = await relancer(personId);
+    expect(f).toMatchObject({ assignee_id: team.worker2.id, status: 'open' });
+  });
+
+  it('when a file’s référent is changed by its edit after its 30-day rule skipped for want of an active référent, then the new référent gets the "relancer" 30 days after; an edit keeping the référent re-plans nothing', async () => {
+    const { team, personId } = await skippedForNoReferent();
+    clock.set(paris('2027-01-04T10:00:00'));
+    const manager = await loginAs(ctx.app, team.manager.email);
+    // As the edit page sends it: every field, the leaver still référent.
+    await patchPerson(manager, personId, { place: 'Quai Ligny', referentId: team.worker.id });
+    expect(await pendingRules(personId)).toEqual([
+      { kind: PERSON_SUGGEST_CLOSE, due_at: paris('2027-03-01T10:00:00') },
+    ]);
+    await patchPerson(manager, personId, { referentId: team.worker2.id });
+    expect(await pendingRules(personId)).toEqual([
+      { kind: PERSON_NO_CONTACT, due_at: paris('2027-02-03T10:00:00') },
+      { kind: PERSON_SUGGEST_CLOSE, due_at: paris('2027-03-01T10:00:00') },
+    ]);
+    await advanceTo(ctx, clock, paris('2027-02-03T10:00:00'));
+    const [f] = await relancer(personId);
+    expect(f).toMatchObject({ assignee_id: team.worker2.id, status: 'open' });
+  });
+
   it('when the référent changed, then the follow-up goes to the current one', async () => {
     const team = await createTeam();
     const { personId } = await newPerson(team.worker.email);

@@ -17,8 +17,12 @@ import type { ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
 
-/** Why a referral planned a follow-up for staff: re-refer after expiry, update the right once the loop closes. */
-export type ReferralFollowUpPurpose = 'reorient' | 'update_right';
+/**
+ * Why a referral planned a follow-up for staff: re-refer after expiry, update the right once the
+ * loop closes (`update_right`, asked of the referent 10 business days after the acceptance) or
+ * once the partner gave the outcome (`outcome_right`).
+ */
+export type ReferralFollowUpPurpose = 'reorient' | 'update_right' | 'outcome_right';
 
 interface ReferralEventView {
   id: string;

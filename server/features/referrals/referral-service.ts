@@ -76,7 +76,7 @@ export interface ReferralServiceDeps {
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
   partners: Pick<PartnerDirectory, 'findById' | 'nameOf' | 'activeStaffIds'>;
   referrals: ReferralRepository;
-  followUps: Pick<FollowUpService, 'planInTransaction'>;
+  followUps: Pick<FollowUpService, 'planInTransaction' | 'isOpen'>;
   /** The catalogue, for the right a referral may name. */
   rights: Pick<RightService, 'rightForReferral' | 'updatableRight'>;
   clock: Clock;
@@ -332,18 +332,23 @@ export function createReferralService(deps: ReferralServiceDeps) {
       });
     }
     if (OUTCOME_STATUSES.includes(to) && row.rightId) {
-      // The help ended: the referent is asked now to update the right the referral served (a
-      // no-op when the loop-closing follow-up was planned already). An automatic task, so none
-      // for a closed or anonymised file, as the loop-closing job decides (a paused one gets it).
+      // The help ended: the referent is asked now to update the right the referral served, with
+      // a follow-up of its own (`outcome_right`), unless the loop-closing one still waits open,
+      // which asks the same. One already done was done before the outcome was known. An
+      // automatic task, so none for a closed or anonymised file, as the loop-closing job decides
+      // (a paused one gets it).
       const label = await servedRightLabel(trx, row);
       const person = await persons.lock(trx, row.structureId, row.personId);
       const partnerName = await partners.nameOf(trx, row.partnerId);
-      if (label && person && !fileNotFollowed(person)) {
+      const loopClosing = await referrals.followUpFor(trx, row.id, 'update_right');
+      const loopClosingOpen =
+        loopClosing !== null && (await followUps.isOpen(trx, row.structureId, loopClosing));
+      if (label && person && !fileNotFollowed(person) && !loopClosingOpen) {
         await planStaffFollowUp(
           trx,
           outbox,
           row,
-          'update_right',
+          'outcome_right',
           [person.referentId, row.requesterId],
           {
             // Names the partner and the right, never the person: it may go out by email.

@@ -450,6 +450,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     uow,
     persons: personService,
     users,
+    teams,
     consents,
     notifications,
     partners,

@@ -429,8 +429,77 @@ describe('rights pages over HTTP', () => {
         .update({ status: 'completed', closed_at: new Date() });
       const page = await worker.get(`/orientations/${referral.id}`);
       expect(page.text).toContain('Droit visé');
-      expect(page.text).toContain(`href="/personnes/${id}#droit-aide_alimentaire"`);
+      // Not tracked yet: the link opens the form adding a right, the right chosen.
+      const href = `/personnes/${id}?droit=aide_alimentaire#droit-nouveau`;
+      expect(page.text).toContain(`href="${href}"`);
       expect(page.text).toContain("Mettre à jour le droit « Aide alimentaire d'urgence (CCAS) »");
+      const file = await worker.get(href.split('#')[0]);
+      expect(file.status).toBe(200);
+      expect(file.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(file.text).toMatch(/<option value="aide_alimentaire" selected/);
+    });
+
+    /** A completed referral of a new person for `code`, made by the API. */
+    async function completedReferral(code: string) {
+      const id = await newPerson();
+      const partner = await createPartner(testKnex(), 'Maison des solidarités', team.structure.id);
+      await worker.post(`/api/persons/${id}/consents`).send({
+        purpose: 'referral',
+        partnerId: partner.id,
+        method: 'oral',
+        givenAt: '2026-12-01T10:00:00Z',
+      });
+      const sent = await worker
+        .post(`/api/persons/${id}/referrals`)
+        .send({ partnerId: partner.id, reason: 'Accompagnement', rightCode: code });
+      expect(sent.status).toBe(201);
+      await testKnex()('referrals')
+        .where({ id: sent.body.id })
+        .update({ status: 'completed', closed_at: new Date() });
+      return { id, referralId: sent.body.id as string };
+    }
+
+    it("when the right a completed referral served is tracked, then its link opens that right's form on the file, and the file's timeline and referrals page link there too", async () => {
+      const { id, referralId } = await completedReferral('apl');
+      await worker.put(`/api/persons/${id}/rights/apl`).send({ status: 'claim_in_progress' });
+      const href = `/personnes/${id}?droit=apl#droit-apl`;
+      for (const from of [
+        `/orientations/${referralId}`,
+        `/personnes/${id}/orientations`,
+        `/personnes/${id}`,
+      ])
+        expect((await worker.get(from)).text).toContain(`href="${href}"`);
+
+      const file = await worker.get(`/personnes/${id}?droit=apl`);
+      expect(file.status).toBe(200);
+      const item = file.text.slice(file.text.indexOf('id="droit-apl"'));
+      expect(item).toMatch(/^id="droit-apl">[\s\S]*?<details open>/);
+      // Without the parameter, the form stays folded.
+      const plain = await worker.get(`/personnes/${id}`);
+      expect(plain.text.slice(plain.text.indexOf('id="droit-apl"'))).toMatch(
+        /^id="droit-apl">[\s\S]*?<details>/,
+      );
+      // A malformed code is no page of this file.
+      expect((await worker.get(`/personnes/${id}?droit=Pas%20un%20code`)).status).toBe(404);
+    });
+
+    it('when the right a completed referral served was archived and the file never tracked it, then no link asks to update it', async () => {
+      await admin.post('/api/rights').send({ code: 'aide_retiree', label: 'Aide retirée' });
+      const { id, referralId } = await completedReferral('aide_retiree');
+      await admin.patch('/api/rights/aide_retiree').send({ archived: true, version: 1 });
+      for (const from of [
+        `/orientations/${referralId}`,
+        `/personnes/${id}/orientations`,
+        `/personnes/${id}`,
+      ]) {
+        const page = await worker.get(from);
+        expect(page.status).toBe(200);
+        expect(page.text).not.toContain('Mettre à jour le droit « Aide retirée »');
+      }
+      // Asked for anyway, the file opens no form for it.
+      const file = await worker.get(`/personnes/${id}?droit=aide_retiree`);
+      expect(file.status).toBe(200);
+      expect(file.text).not.toMatch(/<details open/);
     });
   });
 });

@@ -260,6 +260,15 @@ export function createFollowUpService({
     planInTransaction,
 
     /**
+     * Whether a follow-up of the structure is still open: a rule that would plan another for the
+     * same task asks first (a referral's outcome, while its loop-closing follow-up waits).
+     */
+    async isOpen(db: Knex | Knex.Transaction, structureId: string, id: string): Promise<boolean> {
+      const f = await followUps.findById(db, structureId, id, clock.now());
+      return f?.status === 'open';
+    },
+
+    /**
      * A manager hands open follow-ups to someone else: those selected, or all of a colleague's
      * (a leaver, who may already be disabled), and with referents the files they are référent of.
      */

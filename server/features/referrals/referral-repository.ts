@@ -17,8 +17,12 @@ import { OPEN_STATUSES, type ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
 
-/** Why a referral planned a follow-up for staff: re-refer after expiry, update the right once the loop closes. */
-export type ReferralFollowUpPurpose = 'reorient' | 'update_right';
+/**
+ * Why a referral planned a follow-up for staff: re-refer after expiry, update the right once the
+ * loop closes (`update_right`, asked of the referent 10 business days after the acceptance) or
+ * once the partner gave the outcome (`outcome_right`).
+ */
+export type ReferralFollowUpPurpose = 'reorient' | 'update_right' | 'outcome_right';
 
 interface ReferralEventView {
   id: string;
@@ -623,8 +627,9 @@ export function createReferralRepository(cipher: Cipher) {
     },
 
     /**
-     * What the escalation to the requester needs: the partner's name, the requester, if still
-     * active, and nothing about the person but whether reminders are on.
+     * What the escalation to the requester needs: the partner's name, the requester and the
+     * person's référent (whoever of them is still active staff is the service's to judge), and
+     * nothing about the person but whether reminders are on.
      */
     async escalationContext(
       db: Db,
@@ -637,24 +642,21 @@ export function createReferralRepository(cipher: Cipher) {
           createdAt: Date;
           partnerName: string;
           requesterId: string | null;
-          requesterDisabledAt: Date | null;
+          referentId: string | null;
         } & ReminderState)
       | null
     > {
       const r = (await db('referrals as r')
         .join('partners as pa', 'pa.id', 'r.partner_id')
         .join('persons as p', 'p.id', 'r.person_id')
-        .leftJoin('users as u', function () {
-          this.on('u.id', 'r.requester_id').andOn('u.structure_id', 'r.structure_id');
-        })
         .where({ 'r.id': id, 'r.structure_id': structureId })
         .first(
           'r.id',
           'r.status',
           'r.created_at',
           'pa.name as partner_name',
-          'u.id as requester_id',
-          'u.disabled_at as requester_disabled_at',
+          'r.requester_id',
+          'p.referent_id',
           ...PERSON_REMINDER_COLUMNS,
         )) as
         | ({
@@ -663,7 +665,7 @@ export function createReferralRepository(cipher: Cipher) {
             created_at: Date;
             partner_name: string;
             requester_id: string | null;
-            requester_disabled_at: Date | null;
+            referent_id: string | null;
           } & ReminderRow)
         | undefined;
       return r
@@ -673,7 +675,7 @@ export function createReferralRepository(cipher: Cipher) {
             createdAt: new Date(r.created_at),
             partnerName: r.partner_name,
             requesterId: r.requester_id,
-            requesterDisabledAt: r.requester_disabled_at,
+            referentId: r.referent_id,
             ...toReminderState(r),
           }
         : null;

@@ -23,6 +23,7 @@ import { fileNotFollowed, remindersOff } from '../persons/person-reminders';
 import type { PersonService } from '../persons/person-service';
 import type { RightService } from '../rights/right-service';
 import type { SettingsService } from '../settings/settings-service';
+import type { TeamService } from '../teams/team-service';
 import type { UserService } from '../users/user-service';
 import type {
   PartnerReferral,
@@ -72,11 +73,13 @@ export interface ReferralServiceDeps {
     'lock' | 'lockInScope' | 'lockForWrite' | 'exists' | 'touch' | 'moveReferent'
   >;
   users: Pick<UserService, 'findActiveStaff'>;
+  /** Who hears of a leaver's referrals when the person's file has no active référent either. */
+  teams: Pick<TeamService, 'managersOf'>;
   consents: Pick<ConsentService, 'validForReferral'>;
   notifications: Pick<NotificationService, 'notifyInTransaction'>;
   partners: Pick<PartnerDirectory, 'findById' | 'nameOf' | 'activeStaffIds'>;
   referrals: ReferralRepository;
-  followUps: Pick<FollowUpService, 'planInTransaction'>;
+  followUps: Pick<FollowUpService, 'planInTransaction' | 'isOpen'>;
   /** The catalogue, for the right a referral may name. */
   rights: Pick<RightService, 'rightForReferral' | 'updatableRight'>;
   clock: Clock;
@@ -152,7 +155,7 @@ function requesterNoticeTitle(
 
 export function createReferralService(deps: ReferralServiceDeps) {
   const { audit } = deps;
-  const { knex, uow, persons, users, consents, notifications, partners } = deps;
+  const { knex, uow, persons, users, teams, consents, notifications, partners } = deps;
   const { referrals, followUps, rights, clock, outboxIn, idempotency } = deps;
 
   const { rulesOf } = deps.settings;
@@ -167,6 +170,28 @@ export function createReferralService(deps: ReferralServiceDeps) {
     const right = await rights.updatableRight(trx, row.structureId, row.personId, row.rightId);
     if (!right) return null;
     return right.label.length > 80 ? `${right.label.slice(0, 79)}…` : right.label;
+  }
+
+  /**
+   * Who is told about a referral in its requester's name: the requester while an active worker
+   * or manager of the structure; once they have left, the person's référent if active staff,
+   * else the managers leading the requester's teams (`managersOf`: every active manager when
+   * none leads them). A leaver's referrals still reach someone. The référent is read only when
+   * the requester has left.
+   */
+  async function requesterOrStandIns(
+    trx: Knex.Transaction,
+    structureId: string,
+    requesterId: string | null,
+    referentOf: () => Promise<string | null>,
+  ): Promise<string[]> {
+    if (requesterId && (await users.findActiveStaff(trx, structureId, requesterId)))
+      return [requesterId];
+    const referentId = await referentOf();
+    if (referentId && (await users.findActiveStaff(trx, structureId, referentId)))
+      return [referentId];
+    if (!requesterId) return [];
+    return (await teams.managersOf(trx, structureId, requesterId)).map((m) => m.id);
   }
 
   function authorise(actor: Actor, row: ReferralRecord, to: TransitionTarget): void {
@@ -320,30 +345,43 @@ export function createReferralService(deps: ReferralServiceDeps) {
       to === 'expired' && !fileNotFollowed(await persons.lock(trx, row.structureId, row.personId));
     if (row.requesterId && (partnerAnswered || expiredFollowed)) {
       const partnerName = await partners.nameOf(trx, row.partnerId);
-      await notifications.notifyInTransaction(trx, {
-        structureId: row.structureId,
-        recipientId: row.requesterId,
-        kind: `referral.${to}`,
-        subjectType: 'referral',
-        subjectId: row.id,
-        dueMoment: now,
-        title: requesterNoticeTitle(row.status, to, partnerName),
-        link: `/orientations/${row.id}`,
-      });
+      const recipients = await requesterOrStandIns(
+        trx,
+        row.structureId,
+        row.requesterId,
+        async () => (await persons.lock(trx, row.structureId, row.personId))?.referentId ?? null,
+      );
+      for (const recipientId of recipients) {
+        await notifications.notifyInTransaction(trx, {
+          structureId: row.structureId,
+          recipientId,
+          kind: `referral.${to}`,
+          subjectType: 'referral',
+          subjectId: row.id,
+          dueMoment: now,
+          title: requesterNoticeTitle(row.status, to, partnerName),
+          link: `/orientations/${row.id}`,
+        });
+      }
     }
     if (OUTCOME_STATUSES.includes(to) && row.rightId) {
-      // The help ended: the referent is asked now to update the right the referral served (a
-      // no-op when the loop-closing follow-up was planned already). An automatic task, so none
-      // for a closed or anonymised file, as the loop-closing job decides (a paused one gets it).
+      // The help ended: the referent is asked now to update the right the referral served, with
+      // a follow-up of its own (`outcome_right`), unless the loop-closing one still waits open,
+      // which asks the same. One already done was done before the outcome was known. An
+      // automatic task, so none for a closed or anonymised file, as the loop-closing job decides
+      // (a paused one gets it).
       const label = await servedRightLabel(trx, row);
       const person = await persons.lock(trx, row.structureId, row.personId);
       const partnerName = await partners.nameOf(trx, row.partnerId);
-      if (label && person && !fileNotFollowed(person)) {
+      const loopClosing = await referrals.followUpFor(trx, row.id, 'update_right');
+      const loopClosingOpen =
+        loopClosing !== null && (await followUps.isOpen(trx, row.structureId, loopClosing));
+      if (label && person && !fileNotFollowed(person) && !loopClosingOpen) {
         await planStaffFollowUp(
           trx,
           outbox,
           row,
-          'update_right',
+          'outcome_right',
           [person.referentId, row.requesterId],
           {
             // Names the partner and the right, never the person: it may go out by email.
@@ -354,10 +392,19 @@ export function createReferralService(deps: ReferralServiceDeps) {
       }
     }
     if (expiredFollowed) {
-      await planStaffFollowUp(trx, outbox, row, 'reorient', [row.requesterId], {
-        title: 'Réorienter : la demande au partenaire a expiré sans réponse',
-        dueAt: now,
-      });
+      // The requester re-refers; once they have left, the person's référent.
+      const person = await persons.lock(trx, row.structureId, row.personId);
+      await planStaffFollowUp(
+        trx,
+        outbox,
+        row,
+        'reorient',
+        [row.requesterId, person?.referentId ?? null],
+        {
+          title: 'Réorienter : la demande au partenaire a expiré sans réponse',
+          dueAt: now,
+        },
+      );
     }
     await persons.touch(trx, row.structureId, row.personId, now);
   }
@@ -825,8 +872,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
 
     /**
      * 'referral.escalate_requester': the partner's answer delay ended without an answer; the
-     * requester is told in-app, so they can call the partner before the referral expires, unless
-     * reminders are off for the person (paused, or the file closed or anonymised). The
+     * requester is told in-app, so they can call the partner before the referral expires (a
+     * requester who left: the référent or the managers in their stead), unless reminders are off
+     * for the person (paused, or the file closed or anonymised). The
      * notification's unique key (recipient, kind, subject, the deadline's due moment) makes a
      * second run a no-op.
      */
@@ -837,21 +885,30 @@ export function createReferralService(deps: ReferralServiceDeps) {
       // An automatic message about the person, off for a paused, closed or anonymised file.
       const off = remindersOff(row);
       if (off) return skipped(off);
-      if (!row.requesterId || row.requesterDisabledAt) return skipped('no active requester');
+      // The requester, or once they have left, the référent or the managers in their stead.
+      const recipients = await requesterOrStandIns(
+        trx,
+        deadline.structureId,
+        row.requesterId,
+        async () => row.referentId,
+      );
+      if (!recipients.length) return skipped('nobody to tell: no active requester');
 
       const { calendar } = await rulesOf(trx, deadline.structureId);
       const days = businessDaysBetween(calendar, row.createdAt, deadline.dueAt);
       // The title names the partner and the delay, never the person: it may go out by email.
-      await notifications.notifyInTransaction(trx, {
-        structureId: deadline.structureId,
-        recipientId: row.requesterId,
-        kind: 'referral.escalated',
-        subjectType: 'referral',
-        subjectId: row.id,
-        dueMoment: deadline.dueAt,
-        title: `Orientation vers ${row.partnerName} sans réponse depuis ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`,
-        link: `/orientations/${row.id}`,
-      });
+      for (const recipientId of recipients) {
+        await notifications.notifyInTransaction(trx, {
+          structureId: deadline.structureId,
+          recipientId,
+          kind: 'referral.escalated',
+          subjectType: 'referral',
+          subjectId: row.id,
+          dueMoment: deadline.dueAt,
+          title: `Orientation vers ${row.partnerName} sans réponse depuis ${days} ${days > 1 ? 'jours ouvrés' : 'jour ouvré'}`,
+          link: `/orientations/${row.id}`,
+        });
+      }
       return done();
     },
 

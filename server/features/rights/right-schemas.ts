@@ -43,6 +43,24 @@ export const AMOUNT_NOT_OBTAINED = 'amount_not_obtained';
 export const maySetRight = (right: { archivedAt: Date | null }, tracked: boolean): boolean =>
   !right.archivedAt || tracked;
 
+/** The form of a person's file that updates a right: its own once tracked, else the one adding it. */
+export type RightUpdateForm = 'tracked' | 'new';
+
+/**
+ * Where a person's file updates each right it may set (maySetRight): a tracked right in its own
+ * form, a right of the catalogue not tracked yet in the form adding one. A right missing from
+ * the map cannot be set for the person (archived and never tracked).
+ */
+export function rightUpdateForms(
+  catalogue: readonly { code: string; archivedAt: Date | null }[],
+  tracked: readonly { code: string }[],
+): Map<string, RightUpdateForm> {
+  const forms = new Map<string, RightUpdateForm>();
+  for (const r of catalogue) if (maySetRight(r, false)) forms.set(r.code, 'new');
+  for (const r of tracked) forms.set(r.code, 'tracked');
+  return forms;
+}
+
 /** The largest monthly amount taken, in euros: beyond it the figure is a typing mistake. */
 const MAX_MONTHLY_AMOUNT = 100000;
 

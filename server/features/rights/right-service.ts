@@ -10,7 +10,9 @@ import type { PersonService } from '../persons/person-service';
 import type { PersonRightState, Right, RightChange, RightRepository } from './right-repository';
 import {
   maySetRight,
+  rightUpdateForms,
   type CreateRightInput,
+  type RightUpdateForm,
   type ListRightsQuery,
   type SetPersonRightInput,
   type UpdateRightInput,
@@ -278,6 +280,18 @@ export function createRightService({
       if (!right) return null;
       const tracked = (await rights.stateOf(db, structureId, personId, id)) !== null;
       return maySetRight(right, tracked) ? right : null;
+    },
+
+    /**
+     * Where the person's file updates each right it may set (`rightUpdateForms`): what a
+     * referral's "update the right" link leads to, or leaves out.
+     */
+    async updateForms(actor: Actor, personId: string): Promise<Map<string, RightUpdateForm>> {
+      const [catalogue, tracked] = await Promise.all([
+        rights.list(knex, actor.structureId, false),
+        rights.statesOf(knex, actor.structureId, personId),
+      ]);
+      return rightUpdateForms(catalogue, tracked);
     },
 
     /** Timeline items: changes of rights by id, in the actor's structure. */

@@ -3,6 +3,7 @@ import type { Deps } from '../../container';
 import { requestContext } from '../../http/request-context';
 import { createContactBody } from '../../features/contacts/contact-schemas';
 import { createFollowUpBody } from '../../features/follow-ups/follow-up-schemas';
+import { rightCode } from '../../features/rights/right-schemas';
 import { NotFoundError } from '../../lib/errors';
 import {
   compact,
@@ -116,12 +117,19 @@ export function personFileRenderer(services: Services, now: () => Date): RenderP
             emptyForm(),
           followUp: forms.followUp ?? restoredAttempt(ctx, open.items),
           right: forms.right ?? restoredRight(ctx, personId),
+          askedRight: forms.askedRight,
         }}
       />,
       status,
     );
   };
 }
+
+/**
+ * The file's address: its timeline's page, and the right a link asks to update (`droit`, a
+ * referral's "Mettre à jour le droit"), whose form the file opens.
+ */
+const personFileQuery = pageQuery.extend({ droit: rightCode().optional() }).strict();
 
 /** A person's file, and the contact and follow-up forms on it. */
 export function personFileWebRouter(services: Services, now: () => Date): Router {
@@ -130,10 +138,10 @@ export function personFileWebRouter(services: Services, now: () => Date): Router
 
   r.get('/personnes/:id', staff(), async (req, res) => {
     const id = idOf(req);
-    const q = pageQuery.safeParse(req.query);
+    const q = personFileQuery.safeParse(req.query);
     if (!q.success) throw new NotFoundError('Page');
     // A file merged into another is gone (404); the error page says where it went.
-    await renderPerson(req, res, id, {}, 200, q.data.page);
+    await renderPerson(req, res, id, { askedRight: q.data.droit }, 200, q.data.page);
   });
 
   r.post('/personnes/:id/contacts', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {

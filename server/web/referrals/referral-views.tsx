@@ -14,6 +14,7 @@ import {
   type RejectionReason,
 } from '../../features/referrals/referral-state';
 import type { Right } from '../../features/rights/right-repository';
+import type { RightUpdateForm } from '../../features/rights/right-schemas';
 import { formatDate, formatDateTime } from '../format';
 import { personRightHref } from '../rights/right-views';
 import {
@@ -385,10 +386,13 @@ export function ReferralDetailPage({
   ctx,
   r,
   move,
+  rightForms,
 }: {
   ctx: PageContext;
   r: AnyReferral;
   move?: MoveAttempt;
+  /** Staff: where the person's file updates each right it may set, for the link to update one. */
+  rightForms?: ReadonlyMap<string, RightUpdateForm>;
 }) {
   const moves = ctx.actor ? movesFor(ctx.actor, r) : [];
   // A move refused (400, 422) or decided on a page the referral has since left (409).
@@ -464,7 +468,7 @@ export function ReferralDetailPage({
                 </>
               ) : null}
             </dl>
-            {isStaffView(r) ? <UpdateRightLink r={r} /> : null}
+            {isStaffView(r) && rightForms ? <UpdateRightLink r={r} forms={rightForms} /> : null}
           </Section>
           {moves.length ? (
             <Section title="Répondre ou faire avancer" id="actions">
@@ -491,15 +495,24 @@ export function ReferralDetailPage({
 
 /**
  * Once the help ended (completed or failed), the referral proposes to update the right it
- * served: a link to that right's form on the person's file.
+ * served: a link to the person's file with that right's form open (`forms`, rightUpdateForms),
+ * none when the file may no longer set it (archived and never tracked).
  */
-function UpdateRightLink({ r }: { r: Referral }) {
+function UpdateRightLink({
+  r,
+  forms,
+}: {
+  r: Referral;
+  forms: ReadonlyMap<string, RightUpdateForm>;
+}) {
   if (!r.right || !['completed', 'failed'].includes(r.status)) return null;
+  const form = forms.get(r.right.code);
+  if (!form) return null;
   return (
     <p class="fr-text--sm fr-mb-1v">
       <a
         class="fr-link fr-icon-arrow-right-line fr-link--icon-right"
-        href={personRightHref(r.personId, r.right.code)}
+        href={personRightHref(r.personId, r.right.code, form)}
       >
         Mettre à jour le droit « {r.right.label} » de la personne
       </a>
@@ -531,6 +544,7 @@ export function PersonReferralsPage({
   referrals,
   partners,
   rights,
+  rightForms,
   consentForm,
   referralForm,
 }: {
@@ -543,6 +557,8 @@ export function PersonReferralsPage({
   partners: Partner[];
   /** The catalogue's rights in use, for the right a referral serves. */
   rights: Right[];
+  /** Where the person's file updates each right it may set, for the ended referrals' links. */
+  rightForms: ReadonlyMap<string, RightUpdateForm>;
   consentForm: FormState;
   referralForm: FormState;
 }) {
@@ -733,7 +749,7 @@ export function PersonReferralsPage({
                       <ReferralBadge status={r.status} />
                       {r.right ? <span class="fr-text--sm"> · {r.right.label}</span> : null}
                     </p>
-                    {isStaffView(r) ? <UpdateRightLink r={r} /> : null}
+                    {isStaffView(r) ? <UpdateRightLink r={r} forms={rightForms} /> : null}
                     <History r={r} />
                   </li>
                 ))}
@@ -747,7 +763,14 @@ export function PersonReferralsPage({
 }
 
 /** A referral in the person's timeline. */
-export function ReferralTimelineEntry({ item }: { item: TimelineItem }) {
+export function ReferralTimelineEntry({
+  item,
+  rightForms,
+}: {
+  item: TimelineItem;
+  /** Where the file updates each right it may set (rightUpdateForms). */
+  rightForms: ReadonlyMap<string, RightUpdateForm>;
+}) {
   const r = item.data as Referral;
   return (
     <li class="av-item av-item--stack">
@@ -760,7 +783,7 @@ export function ReferralTimelineEntry({ item }: { item: TimelineItem }) {
         Demandée le {formatDateTime(r.createdAt)}
         {r.requester ? ` · par ${r.requester.name}` : ''}
       </p>
-      <UpdateRightLink r={r} />
+      <UpdateRightLink r={r} forms={rightForms} />
     </li>
   );
 }

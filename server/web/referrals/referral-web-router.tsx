@@ -210,7 +210,16 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         ? restoredForm(ctx, `/orientations/${id}/transition`, '#actions')
         : undefined;
     const shown = move ?? (form && kept?.to ? { to: kept.to, form } : undefined);
-    sendPage(res, <ReferralDetailPage ctx={ctx} r={view} move={shown} />, status);
+    // Staff see the person's file, and a link to update the right an ended referral served.
+    const rightForms =
+      'personId' in view && view.right
+        ? await services.rights.updateForms(actorOf(req), view.personId)
+        : undefined;
+    sendPage(
+      res,
+      <ReferralDetailPage ctx={ctx} r={view} move={shown} rightForms={rightForms} />,
+      status,
+    );
   }
 
   r.get('/orientations/:id', referralRoles(), async (req, res) =>
@@ -264,13 +273,14 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
     const actor = actorOf(req);
     const rc = requestContext(req);
     // Each read is scoped to the actor's structure, so they need not wait for the person's.
-    const [person, consents, referrals, partners, ctx, rights] = await Promise.all([
+    const [person, consents, referrals, partners, ctx, rights, rightForms] = await Promise.all([
       services.persons.get(actor, personId, rc),
       services.consents.list(actor, personId, rc),
       services.referrals.list(actor, { personId, page: 1, pageSize: 100 }, rc),
       services.partners.list({ offerable: true }),
       ctxFor(req),
       services.rights.catalogue(actor),
+      services.rights.updateForms(actor, personId),
     ]);
     sendPage(
       res,
@@ -282,6 +292,7 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
         referrals={referrals.items}
         partners={partners.items}
         rights={rights.items}
+        rightForms={rightForms}
         consentForm={
           forms.consent ?? emptyForm({ method: 'oral', givenAt: toParisLocalInput(now()) })
         }

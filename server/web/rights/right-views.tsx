@@ -1,10 +1,11 @@
 import type { Person } from '../../features/persons/person-repository';
 import type { Right, RightChange } from '../../features/rights/right-repository';
 import {
-  maySetRight,
   NON_TAKE_UP_REASONS,
   RIGHT_STATUSES,
+  rightUpdateForms,
   type RightStatus,
+  type RightUpdateForm,
 } from '../../features/rights/right-schemas';
 import type { PersonRight } from '../../features/rights/right-service';
 import { formatDate, formatDateTime } from '../format';
@@ -49,15 +50,22 @@ export interface RightForm {
 export function restoredRight(ctx: PageContext, personId: string): RightForm | undefined {
   const code = ctx.kept?.values.code ?? '';
   const tracked = Number(ctx.kept?.values.version) > 0;
-  const anchor = `#${rightAnchor(tracked ? code : 'nouveau')}`;
+  const anchor = `#${tracked ? rightAnchor(code) : NEW_RIGHT_ANCHOR}`;
   const form = restoredForm(ctx, `/personnes/${personId}/droits`, anchor);
   return form && { code: tracked ? code : '', form };
 }
 
-/** Where a person's right sits on the file: the anchor a referral's outcome links to. */
+/** Where a person's right sits on the file. */
 export const rightAnchor = (code: string) => `droit-${code}`;
-export const personRightHref = (personId: string, code: string) =>
-  `/personnes/${personId}#${rightAnchor(code)}`;
+/** The form adding a right to the file. */
+export const NEW_RIGHT_ANCHOR = 'droit-nouveau';
+
+/**
+ * The file with the form that updates this right open (`?droit=`, see RightsPanel): the right's
+ * own once tracked, else the form adding a right with this one chosen.
+ */
+export const personRightHref = (personId: string, code: string, form: RightUpdateForm) =>
+  `/personnes/${personId}?droit=${code}#${form === 'tracked' ? rightAnchor(code) : NEW_RIGHT_ANCHOR}`;
 
 function RightStatusBadge({ status }: { status: RightStatus }) {
   return (
@@ -143,11 +151,14 @@ function TrackedRight({
   person,
   right,
   failed,
+  asked,
 }: {
   ctx: PageContext;
   person: Person;
   right: PersonRight;
   failed?: RightForm;
+  /** A link asked to update this right: its form is open. */
+  asked: boolean;
 }) {
   const prefix = `${rightAnchor(right.code)}-`;
   const form = failed?.form ?? emptyForm(valuesOf(right));
@@ -166,7 +177,7 @@ function TrackedRight({
       </p>
       {/* An archived aid is no longer offered to anyone new, but the one tracked here is
           followed until it ends (maySetRight): its form stays. */}
-      <details open={Boolean(failed)}>
+      <details open={Boolean(failed) || asked}>
         <summary class="fr-text--sm">
           Changer le statut<span class="fr-sr-only"> : {right.label}</span>
         </summary>
@@ -195,7 +206,9 @@ function TrackedRight({
 /**
  * The rights panel of a person's file: the rights tracked, each with a small form to change it,
  * and one form to start tracking another right of the catalogue. Made for a phone: one column,
- * the forms folded until asked for.
+ * the forms folded until asked for: by a form sent back, or by a link naming a right
+ * (`asked`, the file's `?droit=`), which opens that right's form, or the form adding a right with
+ * it chosen when it is not tracked yet and may be (rightUpdateForms).
  */
 export function RightsPanel({
   ctx,
@@ -203,17 +216,23 @@ export function RightsPanel({
   catalogue,
   rights,
   failed,
+  asked,
 }: {
   ctx: PageContext;
   person: Person;
   catalogue: Right[];
   rights: PersonRight[];
   failed?: RightForm;
+  asked?: string;
 }) {
-  const tracked = new Set(rights.map((r) => r.code));
+  const forms = rightUpdateForms(catalogue, rights);
   // A right not tracked yet is offered only if it may be set (maySetRight: not archived).
-  const untracked = catalogue.filter((r) => !tracked.has(r.code) && maySetRight(r, false));
-  const newForm = failed?.code === '' ? failed.form : { values: {}, errors: {} };
+  const untracked = catalogue.filter((r) => forms.get(r.code) === 'new');
+  const askedForm = asked !== undefined && !failed ? forms.get(asked) : undefined;
+  const newForm =
+    failed?.code === ''
+      ? failed.form
+      : { values: askedForm === 'new' && asked ? { code: asked } : {}, errors: {} };
   const codeOptions = Object.fromEntries(untracked.map((r) => [r.code, r.label]));
   return (
     <Section title={`Droits et aides (${rights.length})`} id="droits">
@@ -227,12 +246,13 @@ export function RightsPanel({
               person={person}
               right={r}
               failed={failed?.code === r.code ? failed : undefined}
+              asked={askedForm === 'tracked' && asked === r.code}
             />
           ))}
         </ul>
       )}
       {untracked.length > 0 ? (
-        <details open={failed?.code === ''} id="droit-nouveau">
+        <details open={failed?.code === '' || askedForm === 'new'} id={NEW_RIGHT_ANCHOR}>
           <summary class="fr-text--sm fr-text--bold">Suivre un autre droit</summary>
           <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
             <Csrf token={ctx.csrfToken} />

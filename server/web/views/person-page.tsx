@@ -8,6 +8,7 @@ import type { TimelineItem } from '../../features/persons/timeline-service';
 import type { Page } from '../../lib/validate';
 import type { Right, RightChange } from '../../features/rights/right-repository';
 import type { PersonRight } from '../../features/rights/right-service';
+import { rightUpdateForms, type RightUpdateForm } from '../../features/rights/right-schemas';
 import { ReferralTimelineEntry } from '../referrals/referral-views';
 import { RightsPanel, RightTimelineEntry, type RightForm } from '../rights/right-views';
 import { CLOSED_REASON_LABELS } from '../persons/person-labels';
@@ -77,6 +78,8 @@ export interface PersonForms {
   followUp?: FollowUpAttempt;
   /** The form of a right that failed, if any. */
   right?: RightForm;
+  /** The right a link asked to update (the file's `?droit=`): its form opens. */
+  askedRight?: string;
 }
 
 function Identity({ person }: { person: Person }) {
@@ -181,7 +184,13 @@ function OpenFollowUps({
   );
 }
 
-function TimelineEntry({ item }: { item: TimelineItem }) {
+function TimelineEntry({
+  item,
+  rightForms,
+}: {
+  item: TimelineItem;
+  rightForms: ReadonlyMap<string, RightUpdateForm>;
+}) {
   if (item.type === 'contact') {
     const c = item.data as Contact;
     return (
@@ -221,7 +230,8 @@ function TimelineEntry({ item }: { item: TimelineItem }) {
       </li>
     );
   }
-  if (item.type === 'referral') return <ReferralTimelineEntry item={item} />;
+  if (item.type === 'referral')
+    return <ReferralTimelineEntry item={item} rightForms={rightForms} />;
   if (item.type === 'right') return <RightTimelineEntry change={item.data as RightChange} />;
   if (item.type === 'report') return <ReportTimelineEntry report={item.data as Report} />;
   return (
@@ -249,6 +259,8 @@ export function PersonPage({
   forms: PersonForms;
 }) {
   const label = personLabel(person);
+  // Where this file updates each right: a referral of the timeline links there.
+  const rightForms = rightUpdateForms(rights.catalogue, rights.tracked);
   const hasErrors =
     Object.keys(forms.contact.errors).length +
       Object.keys(forms.plan.errors).length +
@@ -468,6 +480,7 @@ export function PersonPage({
             catalogue={rights.catalogue}
             rights={rights.tracked}
             failed={forms.right}
+            asked={forms.askedRight}
           />
           <Section title={`Suivis en cours (${openFollowUps.total})`} id="suivis-en-cours">
             <RangeNote
@@ -519,7 +532,7 @@ export function PersonPage({
             />
             <ol class="av-list av-timeline">
               {timeline.items.map((item) => (
-                <TimelineEntry item={item} />
+                <TimelineEntry item={item} rightForms={rightForms} />
               ))}
             </ol>
           </>

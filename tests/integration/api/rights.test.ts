@@ -573,6 +573,55 @@ describe('rights API', () => {
       );
     });
 
+    /** Accepts a referral naming RSA and runs its loop-closing follow-up's deadline. */
+    async function loopClosed(personId: string) {
+      const res = await refer(personId, { rightCode: 'rsa' });
+      await partner.post(`/api/referrals/${res.body.id}/transitions`).send({ to: 'accepted' });
+      const planning = await testKnex()('deadlines')
+        .where({ subject_id: res.body.id, kind: REFERRAL_OUTCOME_FOLLOW_UP })
+        .first();
+      expect(
+        await processDeadline(ctx.deps, processors, REFERRAL_OUTCOME_FOLLOW_UP, planning.id),
+      ).toBe('done');
+      const loop = await testKnex()('referral_follow_ups')
+        .where({ referral_id: res.body.id, purpose: 'update_right' })
+        .first();
+      return { referralId: res.body.id as string, loopFollowUpId: loop.follow_up_id as string };
+    }
+
+    it('when the loop-closing follow-up was marked done and the partner then completes the referral, then the referent gets a second follow-up naming the right and the outcome', async () => {
+      const person = await personWithConsent();
+      await setRight(worker, person.id, 'rsa', { status: 'claim_in_progress' });
+      const { referralId, loopFollowUpId } = await loopClosed(person.id);
+      const marked = await worker
+        .patch(`/api/follow-ups/${loopFollowUpId}`)
+        .send({ status: 'done', version: 1 });
+      expect(marked.status).toBe(200);
+
+      const completed = await partner
+        .post(`/api/referrals/${referralId}/transitions`)
+        .send({ to: 'completed' });
+      expect(completed.status).toBe(200);
+      const open = await testKnex()('follow_ups').where({ person_id: person.id, status: 'open' });
+      expect(open).toHaveLength(1);
+      expect(open[0]).toMatchObject({ assignee_id: team.worker.id });
+      expect(open[0].id).not.toBe(loopFollowUpId);
+      expect(open[0].title).toBe(
+        "Mettre à jour le droit « Revenu de solidarité active (RSA) » : l'orientation vers Banque alimentaire est terminée",
+      );
+    });
+
+    it('when the loop-closing follow-up is still open and the partner fails the referral, then no second follow-up is planned', async () => {
+      const person = await personWithConsent();
+      const { referralId, loopFollowUpId } = await loopClosed(person.id);
+      const failed = await partner
+        .post(`/api/referrals/${referralId}/transitions`)
+        .send({ to: 'failed', reason: 'Injoignable' });
+      expect(failed.status).toBe(200);
+      const all = await testKnex()('follow_ups').where({ person_id: person.id });
+      expect(all.map((f) => f.id)).toEqual([loopFollowUpId]);
+    });
+
     it('when a referral without a right fails, then no follow-up is planned at once', async () => {
       const person = await personWithConsent();
       const res = await refer(person.id);

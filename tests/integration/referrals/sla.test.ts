@@ -9,7 +9,8 @@ import {
   REFERRAL_REMIND_PARTNER,
 } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
-import { createTestContext, type TestContext } from '../../setup/context';
+import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { createUser } from '../../setup/factories';
 import { testKnex } from '../../setup/db';
 import { createPerson, giveConsent, refer, referralWorld } from './helpers';
 import { linkIn, startSmtp } from './smtp';
@@ -511,6 +512,68 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       const r = await w.agents.worker.get(`/api/referrals/${id}`);
       expect(r.body.status).toBe('accepted');
       expect(await testKnex()('follow_ups').where({ person_id: r.body.personId })).toEqual([]);
+    });
+  });
+
+  describe('when the requester has left', () => {
+    /** A referral made by a worker who is disabled right after, for a file with `person`'s fields. */
+    async function leaversReferral(person: Record<string, unknown>) {
+      const leaver = await createUser(w.team.structure.id, 'worker');
+      const agent = await loginAs(ctx.app, leaver.email);
+      const created = await createPerson(agent, person);
+      await giveConsent(agent, created.id, w.food.partner.id, { sharedFields: ['phone'] });
+      const res = await refer(agent, created.id, w.food.partner.id, {
+        serviceId: w.food.service.id,
+      });
+      expect(res.status).toBe(201);
+      await testKnex()('users')
+        .where({ id: leaver.id })
+        .update({ disabled_at: new Date(TUESDAY) });
+      return { id: res.body.id as string, personId: created.id };
+    }
+    const notices = (referralId: string, kind: string) =>
+      testKnex()('notifications').where({ subject_id: referralId, kind }).orderBy('recipient_id');
+
+    it("when the file has another active référent, then the référent gets the escalation at day 5, and the expiry notice and the 'Réorienter' follow-up at day 10", async () => {
+      const { id, personId } = await leaversReferral({ referentId: w.team.worker2.id });
+
+      const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+      clock.set(escalation.due_at);
+      expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('done');
+      expect((await notices(id, 'referral.escalated')).map((n) => n.recipient_id)).toEqual([
+        w.team.worker2.id,
+      ]);
+
+      const [expiry] = await deadlinesOf(id, REFERRAL_EXPIRE);
+      clock.set(expiry.due_at);
+      expect(await run(REFERRAL_EXPIRE, expiry.id)).toBe('done');
+      expect((await notices(id, 'referral.expired')).map((n) => n.recipient_id)).toEqual([
+        w.team.worker2.id,
+      ]);
+      const followUps = await testKnex()('follow_ups').where({ person_id: personId });
+      expect(followUps).toHaveLength(1);
+      expect(followUps[0]).toMatchObject({
+        assignee_id: w.team.worker2.id,
+        title: 'Réorienter : la demande au partenaire a expiré sans réponse',
+      });
+    });
+
+    it("when the file has no active référent, then the structure's managers get the escalation and the partner's answer", async () => {
+      const { id } = await leaversReferral({});
+      const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);
+      clock.set(escalation.due_at);
+      expect(await run(REFERRAL_ESCALATE_REQUESTER, escalation.id)).toBe('done');
+      expect((await notices(id, 'referral.escalated')).map((n) => n.recipient_id)).toEqual([
+        w.team.manager.id,
+      ]);
+
+      const accepted = await w.agents.partner
+        .post(`/api/referrals/${id}/transitions`)
+        .send({ to: 'accepted' });
+      expect(accepted.status).toBe(200);
+      expect((await notices(id, 'referral.accepted')).map((n) => n.recipient_id)).toEqual([
+        w.team.manager.id,
+      ]);
     });
   });
 

@@ -356,4 +356,70 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       );
     });
   });
+
+  describe('after an outage', () => {
+    const structureDigest = (at: Date) =>
+      testKnex()('deadlines')
+        .where({ subject_id: w.structure.id, kind: DIGEST_DAILY, due_at: at })
+        .whereNot({ status: 'cancelled' })
+        .first();
+
+    it('when the worker is down from Thursday 08:00 to Monday 10:00, then Thursday’s digest ends skipped as past its day and Monday’s comes at once, with Monday’s date and counts', async () => {
+      const thursday = paris('2026-12-31T08:30:00');
+      const monday = paris('2027-01-04T08:30:00');
+      await advanceTo(ctx, clock, paris('2026-12-31T08:00:00'));
+      // Due on Monday: Monday's digest has it for today, Thursday's had nothing due that day.
+      await plan(w.manager.email, paris('2027-01-04T14:00:00'));
+      expect(await structureDigest(thursday)).toMatchObject({ status: 'pending' });
+      await worker.close();
+
+      clock.set(paris('2027-01-04T10:00:00'));
+      worker = await startDeadlineWorker(ctx.deps);
+      await advanceTo(ctx, clock, clock.now());
+
+      expect(await structureDigest(thursday)).toMatchObject({
+        status: 'skipped',
+        last_error: 'past its day',
+      });
+      expect(
+        await testKnex()('notifications').where({ kind: NOTIFY_DIGEST, due_moment: thursday }),
+      ).toHaveLength(0);
+      expect(await structureDigest(monday)).toMatchObject({ status: 'done' });
+      expect(
+        await testKnex()('notifications')
+          .where({ recipient_id: w.manager.id, kind: NOTIFY_DIGEST, due_moment: monday })
+          .first('title', 'body'),
+      ).toEqual({
+        title: 'Votre point du jour du lundi 4 janvier',
+        body: '1 suivi à faire aujourd’hui · 1 suivi de votre équipe en retard qui vous a été signalé',
+      });
+      // And the next one as usual, on Tuesday.
+      expect(
+        await testKnex()('deadlines')
+          .where({ subject_id: w.structure.id, kind: DIGEST_DAILY, status: 'pending' })
+          .pluck('due_at'),
+      ).toEqual([paris('2027-01-05T08:30:00')]);
+    });
+
+    it('when a digest email is still to send after its day, then it ends skipped as past its day and sends nothing', async () => {
+      const [late] = await testKnex()('deadlines')
+        .insert({
+          structure_id: w.structure.id,
+          kind: DIGEST_EMAIL,
+          subject_type: 'user',
+          subject_id: w.manager.id,
+          due_at: paris('2026-12-24T08:30:00'),
+        })
+        .returning('id');
+      await ctx.deps.relay.enqueue([late.id]);
+      const before = digestEmails().length;
+      await advanceTo(ctx, clock, clock.now());
+      expect(await testKnex()('deadlines').where({ id: late.id }).first()).toMatchObject({
+        status: 'skipped',
+        last_error: 'past its day',
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(digestEmails()).toHaveLength(before);
+    });
+  });
 });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
@@ -259,6 +260,93 @@ describe('long lists: the partner inbox and /orientations in pages', () => {
     expect(filtered.status).toBe(303);
     expect(filtered.headers.location).toBe('/orientations?status=accepted');
     expect((await partner.get('/orientations?page=deux')).status).toBe(400);
+  });
+});
+
+describe('long lists: the notifications in pages', () => {
+  let ctx: TestContext;
+  let team: Team;
+  let worker: Agent;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    team = await createTeam();
+    worker = await loginAs(ctx.app, team.worker.email);
+    // 55 notices, one an hour, the newest "Notification n°055"; every one read but the oldest.
+    const start = Date.now() - 100 * DAY;
+    await testKnex()('notifications').insert(
+      Array.from({ length: 55 }, (_, i) => ({
+        structure_id: team.structure.id,
+        recipient_id: team.worker.id,
+        kind: 'follow_up.due',
+        subject_type: 'follow_up',
+        subject_id: crypto.randomUUID(),
+        due_moment: new Date(start + i * 3600_000),
+        title: `Notification n°${String(i + 1).padStart(3, '0')}`,
+        link: '/',
+        created_at: new Date(start + i * 3600_000),
+        read_at: i === 0 ? null : new Date(start + i * 3600_000 + 60_000),
+      })),
+    );
+  });
+  afterAll(async () => ctx.close());
+
+  const listed = (html: string) => html.match(/<li class="av-item/g)?.length ?? 0;
+
+  it('when a user has more notifications than a page, then page 1 links to page 2, which lists the oldest with its "Marquer comme lue" button', async () => {
+    const first = await worker.get('/notifications');
+    expect(first.status).toBe(200);
+    expect(first.text).toContain('1 notification non lue');
+    expect(first.text).toContain(
+      'De la plus récente à la plus ancienne : notifications 1 à 50 sur 55',
+    );
+    expect(listed(first.text)).toBe(50);
+    expect(first.text).toContain('Notification n°055');
+    expect(first.text).not.toContain('Notification n°005');
+    expect(first.text).not.toContain('Marquer comme lue');
+    expect(first.text).toContain('href="/notifications?page=2"');
+
+    const second = await worker.get('/notifications?page=2');
+    expect(second.status).toBe(200);
+    expect(second.text).toContain('notifications 51 à 55 sur 55');
+    expect(listed(second.text)).toBe(5);
+    expect(second.text).toContain('Notification n°001');
+    expect(second.text).toContain(
+      'Marquer comme lue<span class="fr-sr-only"> : Notification n°001',
+    );
+    expect(second.text).not.toContain('Notification n°006');
+    expect(second.text).toContain('href="/notifications"');
+  });
+
+  it('when the user shows the unread ones only, then the page lists the oldest alone, and reading it from there leads back to the same filter', async () => {
+    const unread = await worker.get('/notifications?unread=true');
+    expect(unread.status).toBe(200);
+    expect(unread.text).toContain('Non lues seulement');
+    expect(unread.text).toMatch(/id="unread"[^>]*checked/);
+    expect(listed(unread.text)).toBe(1);
+    expect(unread.text).toContain('Notification n°001');
+    expect(unread.text).not.toContain('Pages des notifications');
+    const id = /action="\/notifications\/([0-9a-f-]{36})\/lu"/.exec(unread.text)![1];
+
+    const read = await worker
+      .post(`/notifications/${id}/lu`)
+      .type('form')
+      .send({ _csrf: csrfOf(unread.text), page: '1', unread: 'true' });
+    expect(read.status).toBe(303);
+    expect(read.headers.location).toBe('/notifications?unread=true');
+    const after = await worker.get('/notifications?unread=true');
+    expect(after.text).toContain('Notification « Notification n°001 » marquée comme lue.');
+    expect(after.text).toContain('Aucune notification non lue.');
+  });
+
+  it('when the page is past the end or not a number, then it leads to the last page or is refused', async () => {
+    const past = await worker.get('/notifications?page=9');
+    expect(past.status).toBe(303);
+    expect(past.headers.location).toBe('/notifications?page=2');
+    const filtered = await worker.get('/notifications?unread=true&page=2');
+    expect(filtered.status).toBe(303);
+    expect(filtered.headers.location).toBe('/notifications?unread=true');
+    expect((await worker.get('/notifications?page=deux')).status).toBe(400);
   });
 });
 

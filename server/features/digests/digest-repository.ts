@@ -1,8 +1,9 @@
 import type { Knex } from 'knex';
 import type { Role } from '../../auth/actor';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
-import { NOTIFY_REPORT_ESCALATED } from '../reports/report-schemas';
-import { NOTIFY_DIGEST, NOTIFY_FOLLOW_UP_ESCALATED } from '../deadlines/rule-kinds';
+import { REPORT_ESCALATE } from '../reports/report-schemas';
+import { FOLLOW_UP_ESCALATE, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
+import { escalatesToSql } from '../teams/team-escalation';
 import { remindersOnSql } from '../persons/person-reminders';
 import { DIGEST_ROLES, receivesEscalations } from './digest-roles';
 
@@ -15,11 +16,12 @@ export interface DigestCounts {
   /** Staff: their referrals past the partner's response delay. Partners: referrals awaiting their answer. */
   referrals: number;
   /**
-   * Managers: follow-ups escalated to them that are still open and late from the due moment
-   * they were escalated from.
+   * Managers: follow-ups of their teams' members (everyone's when no active manager leads the
+   * assignee's teams) escalated and still open and late from the due moment they were escalated
+   * from.
    */
   escalations: number;
-  /** Managers: reports still waiting triage past the structure's delay, escalated to them. */
+  /** Managers: reports still waiting triage past the structure's delay. */
   reports: number;
 }
 
@@ -35,27 +37,35 @@ export interface DigestRecipient {
 const REMINDED = remindersOnSql('p');
 
 /**
- * A manager's escalated follow-ups: open, still late ("overdue" as the digest counts it), and
- * escalated from their current due moment. An escalation is keyed by its deadline's moment, which
- * comes after the due moment it was planned from: a follow-up rescheduled past that moment is no
- * longer what was escalated (its own escalation, if it comes, is a new notification). For anyone
- * else, 0.
+ * The follow-ups escalated to a manager: open, still late ("overdue" as the digest counts it),
+ * whose escalation came from their current due moment (a done `follow_up.escalate` deadline due
+ * after it: a follow-up rescheduled past that moment is no longer what was escalated), and whose
+ * assignee escalates to this manager now (`escalatesToSql`, the teams' rule): the line follows
+ * the teams as they are, not whoever was told then, so a new lead has it and a former or
+ * disabled one does not. For anyone else, 0.
  */
 const escalationsSql = (manager: boolean) =>
   manager
-    ? `(SELECT count(DISTINCT n.subject_id)::int FROM notifications n
-         JOIN follow_ups f ON f.id = n.subject_id AND f.structure_id = :s AND f.status = 'open'
+    ? `(SELECT count(*)::int FROM follow_ups f
          JOIN persons p ON p.id = f.person_id
-        WHERE n.recipient_id = :u AND n.kind = '${NOTIFY_FOLLOW_UP_ESCALATED}' AND ${REMINDED}
-          AND f.due_at < :dayStart AND n.due_moment > f.due_at)`
+        WHERE f.structure_id = :s AND f.status = 'open' AND f.due_at < :dayStart AND ${REMINDED}
+          AND EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'follow_up'
+                AND d.subject_id = f.id AND d.kind = '${FOLLOW_UP_ESCALATE}' AND d.status = 'done'
+                AND d.due_at > f.due_at AND d.due_at <= :now)
+          AND ${escalatesToSql(':s', 'f.assignee_id', ':u')})`
     : '0';
 
-/** A manager's reports escalated for triage and still waiting it; for anyone else, 0. */
+/**
+ * The reports still waiting triage past the structure's delay (their escalation done), which
+ * every active manager hears of; for anyone else, 0.
+ */
 const escalatedReportsSql = (manager: boolean) =>
   manager
-    ? `(SELECT count(DISTINCT n.subject_id)::int FROM notifications n
-         JOIN reports r ON r.id = n.subject_id AND r.structure_id = :s AND r.triaged_at IS NULL
-        WHERE n.recipient_id = :u AND n.kind = '${NOTIFY_REPORT_ESCALATED}')`
+    ? `(SELECT count(*)::int FROM reports r
+        WHERE r.structure_id = :s AND r.triaged_at IS NULL
+          AND EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'report'
+                AND d.subject_id = r.id AND d.kind = '${REPORT_ESCALATE}' AND d.status = 'done'
+                AND d.due_at <= :now))`
     : '0';
 
 export function createDigestRepository() {

@@ -13,8 +13,8 @@ export const DIGEST_ROLES: readonly Role[] = NOTIFIED_ROLES;
 export const receivesDigest = (role: Role): boolean => DIGEST_ROLES.includes(role);
 
 /**
- * Whether a user of this role gets a manager's lines: the follow-ups escalated to them and the
- * reports escalated for triage. Their notifications stay with a user whose role changes, but
- * count in the digest only while they are a manager.
+ * Whether a user of this role gets a manager's lines: the escalated follow-ups of the teams they
+ * lead (of everyone's without a lead) and the reports escalated for triage. A user whose role
+ * changes keeps the notifications they were sent, but has the lines only while a manager.
  */
 export const receivesEscalations = (role: Role): boolean => role === 'manager';

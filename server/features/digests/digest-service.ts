@@ -89,17 +89,26 @@ export function createDigestService(deps: DigestServiceDeps) {
     /** 'digest.daily', in its deadline's transaction. */
     async runDaily(trx: Knex.Transaction, deadline: Deadline, now: Date): Promise<DeadlineOutcome> {
       const { structureId, dueAt } = deadline;
-      // The next one first, whatever this one finds; from now when this one runs late, so an
-      // outage does not bring a burst of stale digests.
-      const after = now > dueAt ? now : dueAt;
+      const { calendar } = await ruleSettings(trx, structureId);
+      // A digest tells its own day: once that day is over (an outage spanning midnight), it
+      // would say the wrong date and count a day gone by.
+      const pastItsDay = now >= calendar.startOfDay(dueAt, 1);
+      // The next one first, whatever this one finds. From now when this one runs late, so an
+      // outage does not bring a burst of stale digests; from the start of today when its day is
+      // over (as digestReplanner does), so today's digest, its time already past, comes at once.
+      const after = pastItsDay
+        ? new Date(calendar.startOfDay(now).getTime() - 1)
+        : now > dueAt
+          ? now
+          : dueAt;
       await structureRuns.planOnce(
         trx,
         DIGEST_DAILY,
         structureId,
         await nextMoment(trx, structureId, after),
       );
-      const { calendar } = await ruleSettings(trx, structureId);
       if (!calendar.isBusinessDay(dueAt)) return skipped('not a working day');
+      if (pastItsDay) return skipped('past its day');
 
       const at = {
         now: dueAt,
@@ -162,6 +171,10 @@ export function createDigestService(deps: DigestServiceDeps) {
       const user = await users.findAnyInStructure(trx, deadline.structureId, deadline.subjectId);
       if (!user || user.disabledAt) return skipped('user disabled');
       if (!user.emailNotifications) return skipped('user turned digest emails off');
+      // A day's digest is that day's news: an email still failing at midnight is not sent the
+      // next day, whose own digest tells what is waiting then.
+      const { calendar } = await ruleSettings(trx, deadline.structureId);
+      if (now >= calendar.startOfDay(deadline.dueAt, 1)) return skipped('past its day');
       // A partner gets nothing out of working hours; a digest is the day's, and the next working
       // day's digest tells the same, so this one is not held over to send both together.
       if (

@@ -200,7 +200,8 @@ export function createTeamService({
     /**
      * Who a user's escalations go to: the active managers leading the teams the user belongs to.
      * A user in no led team escalates to every active manager of the structure, so an escalation
-     * never falls into the void. The user is never their own escalation.
+     * never falls into the void. The user is never their own escalation. `escalatesToSql`
+     * (`team-escalation.ts`) is the same rule in SQL, for the digest's escalation line.
      */
     async managersOf(db: Db, structureId: string, userId: string): Promise<TeamUser[]> {
       const leads = await teams.leadsOf(db, structureId, userId);

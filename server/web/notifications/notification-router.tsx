@@ -1,26 +1,59 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
+import { z } from 'zod';
 import { isAuthenticated } from '../../auth/policies';
 import type { Deps } from '../../container';
+import { ValidationError } from '../../lib/errors';
 import { csrf, pageContext } from '../page-context';
-import { actorOf, idOf, redirect } from '../page-helpers';
+import { actorOf, idOf, pageQuery, redirect, redirectPastLastPage } from '../page-helpers';
 import { sendPage } from '../render';
-import { NotificationsPage } from '../views/notifications-page';
+import { NotificationsPage, notificationsHref } from '../views/notifications-page';
 
 type Services = Deps['services'];
 
-/** The user's notifications, and marking one read. */
+/** Notifications come 50 a page, newest first. */
+const NOTIFICATIONS_PAGE_SIZE = 50;
+
+/** The page shown: its number, and whether it lists the unread notifications only. */
+const notificationFilters = pageQuery.extend({ unread: z.literal('true').optional() }).strict();
+
+/**
+ * The page a form of the notifications page came from (its hidden fields), to lead back to it;
+ * the first page of all when they are missing or wrong.
+ */
+function pageSentFrom(req: Request): string {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const sent = notificationFilters.safeParse({ page: body.page, unread: body.unread || undefined });
+  if (!sent.success) return '/notifications';
+  return notificationsHref({ unreadOnly: sent.data.unread === 'true' })(sent.data.page);
+}
+
+/** The user's notifications, in pages (all, or the unread ones), and marking them read. */
 export function notificationWebRouter(services: Services): Router {
   const r = Router();
 
   // ---- Notifications ------------------------------------------------------------------------
   r.get('/notifications', isAuthenticated(), async (req, res) => {
+    const parsed = notificationFilters.safeParse(req.query);
+    if (!parsed.success) {
+      throw new ValidationError('Invalid query parameter', [
+        { field: 'query', message: 'Le filtre n’est pas valide' },
+      ]);
+    }
+    const unreadOnly = parsed.data.unread === 'true';
     const actor = actorOf(req);
     const [list, ctx] = await Promise.all([
-      services.notifications.list(actor.id, { page: 1, pageSize: 50 }),
+      services.notifications.list(actor.id, {
+        unread: unreadOnly,
+        page: parsed.data.page,
+        pageSize: NOTIFICATIONS_PAGE_SIZE,
+      }),
       pageContext(req, null),
     ]);
+    // A page past the end (notices read or withdrawn since its link was made) leads to the last.
+    const href = notificationsHref({ unreadOnly });
+    if (await redirectPastLastPage(req, res, list, href, ctx.flash)) return;
     ctx.unread = list.unread;
-    sendPage(res, <NotificationsPage ctx={ctx} items={list.items} total={list.total} />);
+    sendPage(res, <NotificationsPage ctx={ctx} list={list} unreadOnly={unreadOnly} />);
   });
 
   r.post(
@@ -29,7 +62,7 @@ export function notificationWebRouter(services: Services): Router {
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
       const { read } = await services.notifications.markAllRead(actorOf(req).id);
-      await redirect(req, res, '/notifications', {
+      await redirect(req, res, pageSentFrom(req), {
         type: 'success',
         message:
           read === 0
@@ -45,7 +78,7 @@ export function notificationWebRouter(services: Services): Router {
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
       const n = await services.notifications.markRead(actorOf(req).id, idOf(req));
-      await redirect(req, res, '/notifications', {
+      await redirect(req, res, pageSentFrom(req), {
         type: 'success',
         message: `Notification « ${n.title} » marquée comme lue.`,
       });

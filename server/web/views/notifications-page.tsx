@@ -1,17 +1,42 @@
 import type { Notification } from '../../features/notifications/notification-repository';
+import type { Page } from '../../lib/validate';
 import { formatDateTime, localPath, plural } from '../format';
-import { Csrf } from './components';
+import { Csrf, Pagination, RangeNote } from './components';
 import { Layout, type PageContext } from './layout';
+
+/** The address of a page of notifications, the filter kept. */
+export const notificationsHref =
+  (filters: { unreadOnly: boolean }) =>
+  (page: number): string => {
+    const q = new URLSearchParams();
+    if (filters.unreadOnly) q.set('unread', 'true');
+    if (page > 1) q.set('page', String(page));
+    const query = q.toString();
+    return query ? `/notifications?${query}` : '/notifications';
+  };
+
+/** The page a form was sent from, in hidden fields: its action leads back there. */
+function PageShown({ page, unreadOnly }: { page: number; unreadOnly: boolean }) {
+  return (
+    <>
+      <input type="hidden" name="page" value={String(page)} />
+      {unreadOnly ? <input type="hidden" name="unread" value="true" /> : null}
+    </>
+  );
+}
 
 export function NotificationsPage({
   ctx,
-  items,
-  total,
+  list,
+  unreadOnly,
 }: {
   ctx: PageContext;
-  items: Notification[];
-  total: number;
+  /** One page, newest first. */
+  list: Page<Notification>;
+  /** The unread ones only ("Non lues seulement"). */
+  unreadOnly: boolean;
 }) {
+  const { items, total, page, pageSize } = list;
   return (
     <Layout title="Notifications" ctx={ctx} nav="notifications">
       <h1>Notifications</h1>
@@ -23,6 +48,7 @@ export function NotificationsPage({
       {ctx.unread > 0 ? (
         <form method="post" action="/notifications/tout-lu" class="fr-mb-3w">
           <Csrf token={ctx.csrfToken} />
+          <PageShown page={page} unreadOnly={unreadOnly} />
           <button
             type="submit"
             class="fr-btn fr-btn--secondary fr-icon-check-line fr-btn--icon-left"
@@ -31,8 +57,30 @@ export function NotificationsPage({
           </button>
         </form>
       ) : null}
+      <form method="get" action="/notifications" class="fr-mb-3w av-filters">
+        <div class="fr-checkbox-group fr-mb-2w">
+          <input type="checkbox" id="unread" name="unread" value="true" checked={unreadOnly} />
+          <label class="fr-label" for="unread">
+            Non lues seulement
+          </label>
+        </div>
+        <button class="fr-btn fr-btn--secondary fr-btn--sm" type="submit">
+          Filtrer
+        </button>
+      </form>
+      <RangeNote
+        page={page}
+        total={total}
+        pageSize={pageSize}
+        shown={items.length}
+        noun="De la plus récente à la plus ancienne : notifications"
+      />
       {items.length === 0 ? (
-        <p>Aucune notification pour l’instant. Les suivis arrivés à échéance apparaîtront ici.</p>
+        <p>
+          {unreadOnly
+            ? 'Aucune notification non lue.'
+            : 'Aucune notification pour l’instant. Les suivis arrivés à échéance apparaîtront ici.'}
+        </p>
       ) : (
         <ul class="av-list">
           {items.map((n) => {
@@ -52,6 +100,7 @@ export function NotificationsPage({
                 ) : (
                   <form method="post" action={`/notifications/${n.id}/lu`} class="av-inline-form">
                     <Csrf token={ctx.csrfToken} />
+                    <PageShown page={page} unreadOnly={unreadOnly} />
                     <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary">
                       Marquer comme lue<span class="fr-sr-only"> : {n.title}</span>
                     </button>
@@ -62,9 +111,13 @@ export function NotificationsPage({
           })}
         </ul>
       )}
-      {total > items.length ? (
-        <p class="fr-text--sm">Seules les {items.length} plus récentes sont affichées.</p>
-      ) : null}
+      <Pagination
+        page={page}
+        total={total}
+        pageSize={pageSize}
+        href={notificationsHref({ unreadOnly })}
+        label="Pages des notifications"
+      />
     </Layout>
   );
 }

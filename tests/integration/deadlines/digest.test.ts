@@ -266,7 +266,7 @@ describe('the daily digest at 08:30 on working days, through the real worker and
         { team_id: b.id, user_id: t.worker2.id, is_lead: false },
         { team_id: b.id, user_id: lead2.id, is_lead: true },
       ]);
-      return { ...t, lead2 };
+      return { ...t, lead2, teamA: a.id as string };
     }
     const escalatedTo = (userId: string) =>
       testKnex()('notifications')
@@ -351,9 +351,120 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       expect(await escalatedTo(t.manager.id)).toContain(late);
       // Their own follow-up of Tuesday, late now, and nothing of the team.
       expect((await digestOn(t.manager.id, wednesday))?.body).toBe('1 suivi en retard');
+      // The other team's manager: the one handed over, and the worker's, whose team no manager
+      // leads now, so that escalations go to the structure's managers.
       expect((await digestOn(t.lead2.id, wednesday))?.body).toBe(
-        '1 suivi de votre équipe en retard qui vous a été signalé',
+        '2 suivis de votre équipe en retard qui vous ont été signalés',
       );
+    });
+
+    let t2: Awaited<ReturnType<typeof twoTeams>>;
+    let successor: Awaited<ReturnType<typeof createUser>>;
+
+    it('when the team’s lead changes through the team’s form, then the new lead’s next digest has the escalation line and the former lead’s has not', async () => {
+      t2 = await twoTeams();
+      successor = await createUser(t2.structure.id, 'manager');
+      expect(await ctx.deps.services.digests.ensurePlanned()).toBe(1);
+      // Late since 9 December, escalated (on the 23rd) to the manager leading the worker's team.
+      await plan(t2.worker.email, paris('2026-12-09T10:00:00'));
+      await advanceTo(ctx, clock, clock.now());
+      expect(await escalatedTo(t2.manager.id)).toHaveLength(1);
+
+      const admin = await loginAs(ctx.app, t2.admin.email);
+      const lead = await admin.patch(`/api/teams/${t2.teamA}`).send({ managerIds: [successor.id] });
+      expect(lead.status).toBe(200);
+      expect(lead.body.managers.map((m: { id: string }) => m.id)).toEqual([successor.id]);
+
+      const thursday = paris('2026-12-31T08:30:00');
+      await advanceTo(ctx, clock, thursday);
+      expect(await digestOn(successor.id, thursday)).toEqual({
+        body: '1 suivi de votre équipe en retard qui vous a été signalé',
+        link: '/',
+      });
+      // Told at the time, no longer their team: nothing to tell them.
+      expect(await digestOn(t2.manager.id, thursday)).toBeUndefined();
+      expect(await digestOn(t2.lead2.id, thursday)).toBeUndefined();
+    });
+
+    it('when the team’s lead is disabled, then the structure’s active managers get the escalation line, as its escalations would go to them', async () => {
+      const admin = await loginAs(ctx.app, t2.admin.email);
+      const off = await admin.patch(`/api/users/${successor.id}`).send({ disabled: true });
+      expect(off.status).toBe(200);
+
+      const monday = paris('2027-01-04T08:30:00');
+      await advanceTo(ctx, clock, monday);
+      for (const m of [t2.manager, t2.lead2])
+        expect(await digestOn(m.id, monday)).toEqual({
+          body: '1 suivi de votre équipe en retard qui vous a été signalé',
+          link: '/',
+        });
+      expect(await digestOn(successor.id, monday)).toBeUndefined();
+    });
+  });
+
+  describe('after an outage', () => {
+    const structureDigest = (at: Date) =>
+      testKnex()('deadlines')
+        .where({ subject_id: w.structure.id, kind: DIGEST_DAILY, due_at: at })
+        .whereNot({ status: 'cancelled' })
+        .first();
+
+    it('when the worker is down from Tuesday 08:00 to Wednesday 10:00, then Tuesday’s digest ends skipped as past its day and Wednesday’s comes at once, with Wednesday’s date and counts', async () => {
+      const tuesday = paris('2027-01-05T08:30:00');
+      const wednesday = paris('2027-01-06T08:30:00');
+      await advanceTo(ctx, clock, paris('2027-01-05T08:00:00'));
+      // Due on Wednesday: Wednesday's digest has it for today, Tuesday's had nothing due that day.
+      await plan(w.manager.email, paris('2027-01-06T14:00:00'));
+      expect(await structureDigest(tuesday)).toMatchObject({ status: 'pending' });
+      await worker.close();
+
+      clock.set(paris('2027-01-06T10:00:00'));
+      worker = await startDeadlineWorker(ctx.deps);
+      await advanceTo(ctx, clock, clock.now());
+
+      expect(await structureDigest(tuesday)).toMatchObject({
+        status: 'skipped',
+        last_error: 'past its day',
+      });
+      expect(
+        await testKnex()('notifications').where({ kind: NOTIFY_DIGEST, due_moment: tuesday }),
+      ).toHaveLength(0);
+      expect(await structureDigest(wednesday)).toMatchObject({ status: 'done' });
+      expect(
+        await testKnex()('notifications')
+          .where({ recipient_id: w.manager.id, kind: NOTIFY_DIGEST, due_moment: wednesday })
+          .first('title', 'body'),
+      ).toEqual({
+        title: 'Votre point du jour du mercredi 6 janvier',
+        body: '1 suivi à faire aujourd’hui · 1 suivi de votre équipe en retard qui vous a été signalé',
+      });
+      // And the next one as usual, on Thursday.
+      expect(
+        await testKnex()('deadlines')
+          .where({ subject_id: w.structure.id, kind: DIGEST_DAILY, status: 'pending' })
+          .pluck('due_at'),
+      ).toEqual([paris('2027-01-07T08:30:00')]);
+    });
+
+    it('when a digest email is still to send after its day, then it ends skipped as past its day and sends nothing', async () => {
+      const [late] = await testKnex()('deadlines')
+        .insert({
+          structure_id: w.structure.id,
+          kind: DIGEST_EMAIL,
+          subject_type: 'user',
+          subject_id: w.manager.id,
+          due_at: paris('2026-12-24T08:30:00'),
+        })
+        .returning('id');
+      await ctx.deps.relay.enqueue([late.id]);
+      const before = digestEmails().length;
+      await advanceTo(ctx, clock, clock.now());
+      expect(await testKnex()('deadlines').where({ id: late.id }).first()).toMatchObject({
+        status: 'skipped',
+        last_error: 'past its day',
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(digestEmails()).toHaveLength(before);
     });
   });
 });

@@ -34,6 +34,16 @@ export const LINK_ACTIONS = {
   { from: readonly ReferralStatus[]; actions: Record<string, ReferralStatus> }
 >;
 
+/**
+ * What the partner is asked by signed link while a referral is in this status (an answer while
+ * it is requested, the outcome while the help is under way), or null once it ended: the link a
+ * structure may send again.
+ */
+export function linkPurposeFor(status: ReferralStatus): LinkPurpose | null {
+  const purposes = Object.keys(LINK_ACTIONS) as LinkPurpose[];
+  return purposes.find((p) => (LINK_ACTIONS[p].from as readonly string[]).includes(status)) ?? null;
+}
+
 export type GoneReason = 'expired' | 'used' | 'closed';
 
 export type LinkState =
@@ -75,11 +85,23 @@ export function createReferralLinkService(deps: {
   const { links, sentEmails } = deps;
   const { knex, uow, referrals, referralService, clock } = deps;
 
-  function goneReason(link: ReferralLink, row: ReferralRecord, now: Date): GoneReason | null {
+  /**
+   * Why a link no longer acts, most telling first: a referral answered or closed meanwhile, or
+   * out of the partner's scope (consent revoked or expired), says so even once the link has
+   * expired, so a volunteer opening it weeks later after a colleague answered is told it was
+   * answered, not to ask for a link the structure could not send.
+   */
+  function goneReason(
+    link: ReferralLink,
+    row: ReferralRecord,
+    now: Date,
+    partnerMaySee: boolean,
+  ): GoneReason | null {
     if (link.usedAt) return 'used';
-    if (now >= link.expiresAt) return 'expired';
     if (!(LINK_ACTIONS[link.purpose].from as readonly string[]).includes(row.status))
       return 'closed';
+    if (!partnerMaySee) return 'closed';
+    if (now >= link.expiresAt) return 'expired';
     return null;
   }
 
@@ -110,7 +132,9 @@ export function createReferralLinkService(deps: {
     if (!link) return { link: null, row: null, state: { kind: 'not_found' } };
     const row = (await referrals.findRow(knex, link.referralId)) ?? null;
     const now = clock.now();
-    const gone = row ? goneReason(link, row, now) : 'closed';
+    const gone = row
+      ? goneReason(link, row, now, await referrals.partnerMaySee(knex, row.id, now))
+      : 'closed';
     if (gone || !row) return { link, row, state: { kind: 'gone', reason: gone ?? 'closed' } };
     const view = await referrals.findForPartner(knex, row.partnerId, row.id, now);
     if (!view) return { link, row, state: { kind: 'gone', reason: 'closed' } };
@@ -248,8 +272,7 @@ export function createReferralLinkService(deps: {
           // Out of the partner's scope (consent revoked or expired), the link acts no more.
           const gone = !row
             ? 'closed'
-            : (goneReason(link, row, now) ??
-              ((await referrals.partnerMaySee(trx, row.id, now)) ? null : 'closed'));
+            : goneReason(link, row, now, await referrals.partnerMaySee(trx, row.id, now));
           if (gone || !row) {
             await audit(trx, 'referral_link.refused', ip, link, row, { reason: gone });
             return { kind: 'gone', reason: gone ?? 'closed' } as const;

@@ -71,5 +71,20 @@ export function referralRouter(referrals: ReferralService): Router {
     errors: [409],
     handler: ({ actor, params, body, ctx }) => referrals.transition(actor, params.id, body, ctx),
   });
+  endpoint(r, {
+    method: 'post',
+    path: '/referrals/:id/resend-link',
+    policy: hasRole(...PERSON_ROLES),
+    params: referralParams,
+    status: 202,
+    summary:
+      'Send the partner a fresh signed link now, by email at the next working moment: a reminder while the referral is requested, the outcome question while accepted, in progress or on hold (the requester or a manager; 422 referral_closed otherwise, reminders_off when the file gets no reminders, consent_expired when the partner may no longer see it)',
+    response: z.object({
+      purpose: z.enum(['respond', 'outcome']),
+      dueAt: z.iso.datetime().meta({ description: 'When the email leaves (working hours)' }),
+    }),
+    errors: [409, 422],
+    handler: ({ actor, params, ctx }) => referrals.resendLink(actor, params.id, ctx),
+  });
   return r;
 }

@@ -60,9 +60,12 @@ import {
   TRANSITIONS,
   UNDER_WAY_STATUSES,
   canTransition,
+  isRequesterOrManager,
   mayMove,
   type ReferralStatus,
 } from './referral-state';
+import { linkPurposeFor } from './referral-link-service';
+import type { LinkPurpose } from './referral-link-tokens';
 
 export interface ReferralServiceDeps {
   audit: AuditTrail;
@@ -111,6 +114,15 @@ type TransitionBy =
   | { kind: 'user'; actor: Actor }
   | { kind: 'link'; linkId: string }
   | { kind: 'system'; reasonCode: string; actor?: Actor };
+
+/**
+ * The email that carries a fresh link of each purpose when a structure sends the link again:
+ * a reminder of the request, or the outcome question.
+ */
+const RESEND_KIND: Record<LinkPurpose, string> = {
+  respond: REFERRAL_REMIND_PARTNER,
+  outcome: REFERRAL_ASK_OUTCOME,
+};
 
 /** The statuses that close the help and may carry an outcome. */
 const OUTCOME_STATUSES: readonly ReferralStatus[] = ['completed', 'failed'];
@@ -836,6 +848,68 @@ export function createReferralService(deps: ReferralServiceDeps) {
         ip: ctx.ip,
         details: { reason: 'conflict' },
       }));
+    },
+
+    /**
+     * Sends the partner a fresh link now, for a partner without an account whose links expired
+     * or went astray: while the referral is requested a reminder (respond link), while the help
+     * is under way the outcome question (outcome link); each email carries a link of its own,
+     * 8 days from its sending. The deadline goes through the outbox, due at the next working
+     * moment, as every message to a partner. The requester or a manager only; 422 when there
+     * is nothing to ask (the referral ended) or the email would be skipped (reminders off for
+     * the file, the partner's consent lapsed).
+     */
+    async resendLink(
+      actor: Actor,
+      id: string,
+      ctx: RequestContext,
+    ): Promise<{ purpose: LinkPurpose; dueAt: Date }> {
+      return uow(async (trx, outbox) => {
+        const row = await lockInScope(trx, actor, id);
+        if (!isRequesterOrManager(actor, row))
+          throw new ForbiddenError('Only the requester or a manager can send the link again');
+        const purpose = linkPurposeFor(row.status);
+        if (!purpose) {
+          throw new BusinessRuleError(
+            'referral_closed',
+            `A ${row.status} referral waits for nothing from the partner: there is no link to send`,
+          );
+        }
+        const now = clock.now();
+        // The partner's reminder and outcome emails are skipped for such a file (remindersOff).
+        const off = remindersOff(await persons.lock(trx, row.structureId, row.personId));
+        if (off) {
+          throw new BusinessRuleError(
+            'reminders_off',
+            `No email would leave: ${off}; resume the person's reminders first`,
+          );
+        }
+        if (!(await referrals.partnerMaySee(trx, row.id, now))) {
+          throw new BusinessRuleError(
+            'consent_expired',
+            "The person's consent for this partner has expired; record a new consent first",
+          );
+        }
+        const { calendar } = await rulesOf(trx, row.structureId);
+        const dueAt = calendar.nextWorkingMoment(now);
+        await outbox.schedule({
+          structureId: row.structureId,
+          kind: RESEND_KIND[purpose],
+          subjectType: 'referral',
+          subjectId: row.id,
+          dueAt,
+        });
+        await audit.record(trx, {
+          actor,
+          structureId: row.structureId,
+          action: 'referral.resend_link',
+          subjectType: 'referral',
+          subjectId: id,
+          ip: ctx.ip,
+          details: { purpose, dueAt: dueAt.toISOString() },
+        });
+        return { purpose, dueAt };
+      });
     },
 
     /**

@@ -122,9 +122,17 @@ export function mayMove(
 ): boolean {
   const who = ACTOR_FOR[to];
   if (who === 'partner') return actor.role === 'partner';
-  if (who === 'requester_or_manager')
-    return (
-      actor.role === 'manager' || (actor.role === 'worker' && referral.requesterId === actor.id)
-    );
+  if (who === 'requester_or_manager') return isRequesterOrManager(actor, referral);
   return false;
+}
+
+/**
+ * The worker who made the referral, or a manager of its structure: who may cancel it, and send
+ * its partner the link again (the service checks the structure; the pages offer only this).
+ */
+export function isRequesterOrManager(
+  actor: { role: string; id: string },
+  referral: { requesterId: string | null },
+): boolean {
+  return actor.role === 'manager' || (actor.role === 'worker' && referral.requesterId === actor.id);
 }

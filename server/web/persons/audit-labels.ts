@@ -32,6 +32,7 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   'referral.list': 'Consultation des orientations',
   'referral.read': 'Consultation d’une orientation',
   'referral.transition': 'Orientation mise à jour',
+  'referral.resend_link': 'Lien renvoyé au partenaire',
   'person.report_linked': 'Signalement rattaché à la fiche',
   'report.list': 'Consultation des signalements',
   'report.read': 'Consultation d’un signalement',

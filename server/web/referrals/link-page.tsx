@@ -29,7 +29,7 @@ const anonymousContext: PageContext = {
 
 const GONE_MESSAGES: Record<GoneReason | 'not_found' | 'rate_limited', string> = {
   expired:
-    "Ce lien a expiré : un lien est valable 8 jours, et ne fonctionne plus dès que l'adresse électronique du partenaire a changé. Contactez la structure qui vous a adressé la demande pour qu'elle vous envoie un nouveau lien.",
+    "Ce lien a expiré : un lien est valable 8 jours, et ne fonctionne plus dès que l'adresse électronique du partenaire a changé. Demandez à la structure qui vous a adressé la demande de vous renvoyer le lien : elle peut le faire depuis la demande, et un nouveau lien vous parviendra par courriel.",
   used: 'Ce lien a déjà servi : votre réponse a été enregistrée. Il ne peut pas être réutilisé.',
   closed:
     "Cette demande n'attend plus de réponse par ce lien (elle a déjà reçu une réponse ou a été close).",

@@ -9,10 +9,12 @@ import {
   REJECTION_REASON_LABELS,
   STATUS_LABELS,
   TRANSITIONS,
+  isRequesterOrManager,
   mayMove,
   type ReferralStatus,
   type RejectionReason,
 } from '../../features/referrals/referral-state';
+import { linkPurposeFor } from '../../features/referrals/referral-link-service';
 import type { Right } from '../../features/rights/right-repository';
 import type { RightUpdateForm } from '../../features/rights/right-schemas';
 import { formatDate, formatDateTime } from '../format';
@@ -482,6 +484,7 @@ export function ReferralDetailPage({
               ))}
             </Section>
           ) : null}
+          {isStaffView(r) ? <ResendLinkSection ctx={ctx} r={r} /> : null}
         </div>
         <div class="fr-col-12 fr-col-lg-5">
           <Section title="Historique" id="historique">
@@ -490,6 +493,34 @@ export function ReferralDetailPage({
         </div>
       </div>
     </Layout>
+  );
+}
+
+/**
+ * For the requester or a manager while the partner is still asked something: a fresh link by
+ * email, for a partner without an account whose link expired or went astray.
+ */
+function ResendLinkSection({ ctx, r }: { ctx: PageContext; r: Referral }) {
+  const purpose = linkPurposeFor(r.status);
+  if (!ctx.actor || !purpose) return null;
+  if (!isRequesterOrManager(ctx.actor, { requesterId: r.requester?.id ?? null })) return null;
+  return (
+    <Section title="Lien du partenaire" id="lien">
+      <p>
+        Le partenaire sans compte répond par un lien reçu par courriel, valable 8 jours et
+        utilisable une fois.{' '}
+        {purpose === 'respond'
+          ? 'S’il l’a perdu ou s’il a expiré, renvoyez-lui un lien pour répondre à la demande.'
+          : 'S’il l’a perdu ou s’il a expiré, renvoyez-lui un lien pour indiquer si l’aide a été apportée.'}{' '}
+        Le courriel part aux heures ouvrées.
+      </p>
+      <form method="post" action={`/orientations/${r.id}/lien`} data-submit-once>
+        <Csrf token={ctx.csrfToken} />
+        <button type="submit" class="fr-btn fr-btn--secondary fr-btn--sm">
+          Renvoyer le lien au partenaire
+        </button>
+      </form>
+    </Section>
   );
 }
 

@@ -18,7 +18,7 @@ import {
   type Messages,
   versionField,
 } from '../forms';
-import { personLabel, toParisLocalInput } from '../format';
+import { formatDateTime, personLabel, toParisLocalInput } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { restoredForm } from '../kept-form';
 import { sendPage } from '../render';
@@ -262,6 +262,42 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       });
     },
   );
+
+  /** Why a link could not be sent again, in French, by the refusal's code. */
+  const RESEND_REFUSALS: Record<string, string> = {
+    referral_closed: 'Cette demande est close : le partenaire n’a plus de lien à recevoir.',
+    reminders_off:
+      'Les rappels sont suspendus pour cette personne, ou sa fiche est close : aucun courriel ne partirait. Reprenez les rappels pour renvoyer le lien.',
+    consent_expired:
+      'Le consentement de la personne pour ce partenaire a expiré : enregistrez un nouveau consentement avant de renvoyer le lien.',
+  };
+
+  // A partner without an account whose link expired or went astray gets a fresh one by email.
+  r.post('/orientations/:id/lien', staff(), csrf.csrfSynchronisedProtection, async (req, res) => {
+    const id = idOf(req);
+    let sent;
+    try {
+      sent = await services.referrals.resendLink(actorOf(req), id, requestContext(req));
+    } catch (err) {
+      const code = hasCode(err, ...Object.keys(RESEND_REFUSALS)) ? err.code : null;
+      if (!code) throw err;
+      return redirect(req, res, `/orientations/${id}`, {
+        type: 'error',
+        message: RESEND_REFUSALS[code],
+      });
+    }
+    const what =
+      sent.purpose === 'respond'
+        ? 'un nouveau lien pour répondre à la demande'
+        : 'un nouveau lien pour indiquer si l’aide a été apportée';
+    await redirect(req, res, `/orientations/${id}`, {
+      type: 'success',
+      message:
+        sent.dueAt.getTime() > now().getTime()
+          ? `Le partenaire recevra par courriel ${what} le ${formatDateTime(sent.dueAt)}, aux heures ouvrées.`
+          : `Le partenaire reçoit par courriel ${what}, valable 8 jours.`,
+    });
+  });
 
   async function renderPersonReferrals(
     req: Request,

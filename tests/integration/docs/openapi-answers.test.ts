@@ -221,7 +221,9 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     await ok(worker.get('/api/referrals'));
     await ok(partner.get(`/api/referrals/${referral.id}`));
     await ok(partner.post(`/api/referrals/${referral.id}/transitions`).send({ to: 'accepted' }));
+    await ok(worker.post(`/api/referrals/${referral.id}/resend-link`), 202);
     await ok(worker.post(`/api/consents/${consent.id}/revoke`));
+    await ok(worker.post(`/api/referrals/${referral.id}/resend-link`), 422);
     await ok(refer(worker, person.id, w.food.partner.id), 422);
     await ok(worker.get(`/api/persons/${person.id}/timeline`));
     await ok(manager.get(`/api/persons/${person.id}/export`));

@@ -137,6 +137,19 @@ const ENDPOINTS: Endpoint[] = [
     unchanged: async (f) => expect(await statusOf(f.referralId)).toBe('requested'),
   },
   {
+    name: 'POST /api/referrals/:id/resend-link',
+    call: (a, f) => a.post(`/api/referrals/${f.referralId}/resend-link`),
+    // The requester or a manager sends the partner a fresh link; partner users have no say.
+    expect: { ...staff(202), worker2: 403 },
+    unchanged: async (f) =>
+      expect(
+        await testKnex()('audit_events').where({
+          subject_id: f.referralId,
+          action: 'referral.resend_link',
+        }),
+      ).toHaveLength(0),
+  },
+  {
     name: 'GET /api/partners',
     call: (a) => a.get('/api/partners'),
     // The directory is shared by every structure and holds no person data.

@@ -8,8 +8,10 @@ import { createApp } from '../../../server/app';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
+  REFERRAL_REMIND_PARTNER,
 } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
+import { csrfOf } from '../../e2e/html';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import {
@@ -280,6 +282,136 @@ describe('partners answering by signed link, sent by email through a real SMTP s
     expect(done.status).toBe(200);
     const r = await w.agents.worker.get(`/api/referrals/${id}`);
     expect(r.body).toMatchObject({ status: 'completed', outcome: 'Colis remis' });
+  });
+
+  describe('a link sent again by the structure', () => {
+    const later = (days: number) => new Date(clock.now().getTime() + days * DAY);
+    // These tests open links too: the per-IP limit is not under test here.
+    beforeEach(async () => resetLinkRateLimit(ctx));
+    afterEach(() => clock.set('2026-11-24T10:00:00+01:00'));
+
+    /** Runs the one pending deadline of this kind due at `dueAt`, as the worker would. */
+    async function deliver(referralId: string, kind: string, dueAt: string) {
+      const d = await testKnex()('deadlines')
+        .where({ subject_id: referralId, kind, status: 'pending', due_at: new Date(dueAt) })
+        .first('id');
+      expect(d).toBeDefined();
+      const before = smtp.received.length;
+      expect(await processDeadline(ctx.deps, processors, kind, d.id)).toBe('done');
+      return (await smtp.waitFor(before + 1)).at(-1)!;
+    }
+
+    it('when a requested referral’s links expired and its requester sends the link again from its page, then the partner receives a working respond link', async () => {
+      const id = await newReferral();
+      const first = linkIn(await emailOf(id));
+      // Nine days on (a Thursday morning): the first link has expired, the referral still waits.
+      clock.set(later(9));
+      const expired = await request(ctx.app).get(first.path);
+      expect(expired.status).toBe(410);
+      expect(expired.text).toContain('de vous renvoyer le lien');
+
+      const page = await w.agents.worker.get(`/orientations/${id}`);
+      expect(page.text).toContain('Renvoyer le lien au partenaire');
+      const sent = await w.agents.worker
+        .post(`/orientations/${id}/lien`)
+        .type('form')
+        .send({ _csrf: csrfOf(page.text) });
+      expect(sent.status).toBe(303);
+      const after = await w.agents.worker.get(`/orientations/${id}`);
+      expect(after.text).toContain(
+        'Le partenaire reçoit par courriel un nouveau lien pour répondre à la demande, valable 8 jours.',
+      );
+
+      const email = await deliver(id, REFERRAL_REMIND_PARTNER, clock.now().toISOString());
+      expect(email.to).toEqual([w.food.partner.email]);
+      expect(email.subject).toContain('Rappel');
+      const fresh = linkIn(email);
+      expect(fresh.token).not.toBe(first.token);
+      const open = await request(ctx.app).get(fresh.path);
+      expect(open.status).toBe(200);
+      expect(open.text).toContain('Nadia Benali');
+      const accepted = await request(ctx.app)
+        .post(fresh.path)
+        .type('form')
+        .send({ action: 'accept' });
+      expect(accepted.status).toBe(200);
+      expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('accepted');
+
+      const audit = await testKnex()('audit_events').where({
+        subject_id: id,
+        action: 'referral.resend_link',
+      });
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({ actor_id: w.team.worker.id });
+      expect(audit[0].details).toMatchObject({ purpose: 'respond' });
+    });
+
+    it('when a manager sends the link of an accepted referral again on a Saturday, then the outcome question leaves on Monday morning with a working outcome link', async () => {
+      const id = await newReferral();
+      await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' });
+      clock.set('2026-11-28T15:00:00+01:00');
+      const res = await w.agents.manager.post(`/api/referrals/${id}/resend-link`);
+      expect(res.status).toBe(202);
+      expect(res.body.purpose).toBe('outcome');
+      expect(new Date(res.body.dueAt).getTime()).toBeGreaterThan(clock.now().getTime());
+      clock.set(res.body.dueAt);
+      const email = await deliver(id, REFERRAL_ASK_OUTCOME, res.body.dueAt);
+      const link = linkIn(email);
+      const done = await request(ctx.app)
+        .post(link.path)
+        .type('form')
+        .send({ action: 'complete', outcome: 'Colis remis' });
+      expect(done.status).toBe(200);
+      expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('completed');
+    });
+
+    it('when someone else than the requester or a manager asks, or the referral ended, then nothing is sent: 404 for another structure, 403 for another worker, 422 once closed', async () => {
+      const id = await newReferral();
+      const pending = () =>
+        testKnex()('deadlines')
+          .where({ subject_id: id, kind: REFERRAL_REMIND_PARTNER, status: 'pending' })
+          .count({ n: '*' })
+          .then(([r]) => Number(r.n));
+      const before = await pending();
+      const foreign = await referralWorld(ctx.app);
+      const outside = await foreign.agents.worker.post(`/api/referrals/${id}/resend-link`);
+      expect(outside.status).toBe(404);
+      expect(outside.body.error.code).toBe('not_found');
+      expect((await w.agents.worker2.post(`/api/referrals/${id}/resend-link`)).status).toBe(403);
+      expect((await w.agents.partner.post(`/api/referrals/${id}/resend-link`)).status).toBe(403);
+      // The page offers it to the requester only.
+      expect((await w.agents.worker2.get(`/orientations/${id}`)).text).not.toContain(
+        'Renvoyer le lien au partenaire',
+      );
+      await w.agents.partner
+        .post(`/api/referrals/${id}/transitions`)
+        .send({ to: 'rejected', reason: 'no_capacity' });
+      const closed = await w.agents.worker.post(`/api/referrals/${id}/resend-link`);
+      expect(closed.status).toBe(422);
+      expect(closed.body.error.code).toBe('referral_closed');
+      expect((await w.agents.worker.get(`/orientations/${id}`)).text).not.toContain(
+        'Renvoyer le lien au partenaire',
+      );
+      expect(await pending()).toBe(0);
+      expect(before).toBeGreaterThan(0);
+      expect(
+        await testKnex()('audit_events').where({ subject_id: id, action: 'referral.resend_link' }),
+      ).toHaveLength(0);
+    });
+
+    it('when a link has both expired and been answered meanwhile, then its page says the referral was answered, not to ask for a new link', async () => {
+      const id = await newReferral();
+      const link = linkIn(await emailOf(id));
+      await w.agents.partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' });
+      clock.set(later(14));
+      const page = await request(ctx.app).get(link.path);
+      expect(page.status).toBe(410);
+      expect(page.text).toContain("n'attend plus de réponse");
+      expect(page.text).not.toContain('expiré');
+      const post = await request(ctx.app).post(link.path).type('form').send({ action: 'accept' });
+      expect(post.status).toBe(410);
+      expect(post.text).toContain("n'attend plus de réponse");
+    });
   });
 
   it('when a link is requested, then the request log shows the path without the token', async () => {

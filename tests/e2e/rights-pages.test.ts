@@ -88,6 +88,47 @@ describe('rights pages over HTTP', () => {
       expect(inputValue(page.text, 'droit-aspa-monthlyAmount')).toBe('287,5');
     });
 
+    it.each(['1.500', '1,500', '12,3456'])(
+      'when the amount is typed %s (more than two digits after the separator), then 400 by the amount and the saved amount is unchanged',
+      async (typed) => {
+        const id = await newPerson();
+        await worker
+          .put(`/api/persons/${id}/rights/rsa`)
+          .send({ status: 'obtained', monthlyAmount: 607.75 });
+        const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+          code: 'rsa',
+          version: '1',
+          status: 'obtained',
+          reason: '',
+          monthlyAmount: typed,
+          note: '',
+        });
+        expect(res.status).toBe(400);
+        expect(res.text).toMatch(
+          /<p id="droit-rsa-monthlyAmount-error" class="fr-error-text">Indiquez un montant en euros/,
+        );
+        expect(inputValue(res.text, 'droit-rsa-monthlyAmount')).toBe(typed);
+        const row = await testKnex()('person_rights').where({ person_id: id }).first();
+        expect(row).toMatchObject({ monthly_amount_cents: 60775, version: 1 });
+      },
+    );
+
+    it('when the amount is typed with a thousands space and a comma, then it is kept in euros', async () => {
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/rsa`).send({ status: 'claim_in_progress' });
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'rsa',
+        version: '1',
+        status: 'obtained',
+        reason: '',
+        monthlyAmount: ' 1 500,5 € ',
+        note: '',
+      });
+      expect(res.status).toBe(303);
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row).toMatchObject({ monthly_amount_cents: 150050, version: 2 });
+    });
+
     it('when an obtained right is moved to another status from its form, then the amount it showed is dropped rather than refused', async () => {
       const id = await newPerson();
       await worker

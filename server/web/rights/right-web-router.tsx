@@ -40,11 +40,15 @@ function codeOf(req: Request): string {
   return res.data;
 }
 
-/** An amount as typed in French ("287,50 €"): a number of euros, or null when it is not one. */
+/**
+ * An amount as typed in French ("287,50 €", "1 500"): a number of euros, or null when it is not
+ * one. At most two digits follow the separator, so "1.500" or "1,500" (a thousands separator,
+ * which would read as 1,50 €) is refused rather than saved as 1,50 €.
+ */
 function euros(text: string | undefined): number | null | undefined {
-  const t = text?.replace(/[\s€]/g, '').replace(',', '.') ?? '';
+  const t = text?.replace(/[\s€]/g, '') ?? '';
   if (!t) return undefined;
-  return /^\d+(\.\d+)?$/.test(t) ? Number(t) : null;
+  return /^\d+([.,]\d{1,2})?$/.test(t) ? Number(t.replace(',', '.')) : null;
 }
 
 const STALE_RIGHT = {

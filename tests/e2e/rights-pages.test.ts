@@ -289,6 +289,60 @@ describe('rights pages over HTTP', () => {
       );
     });
 
+    it.each([
+      ['the form adding a right', '0'],
+      ["a tracked right's form", '1'],
+    ])(
+      'when %s is sent twice from one page (a double tap), then the second answer is the success and one change is saved',
+      async (_form, version) => {
+        const id = await newPerson();
+        if (version === '1')
+          await worker.put(`/api/persons/${id}/rights/aah`).send({ status: 'claim_in_progress' });
+        const page = await worker.get(`/personnes/${id}`);
+        expect(page.text).toMatch(
+          version === '1'
+            ? /id="droit-aah">[\s\S]*?<form method="post" action="[^"]+" novalidate data-submit-once/
+            : /id="droit-nouveau">[\s\S]*?<form method="post" action="[^"]+" novalidate data-submit-once/,
+        );
+        const form = {
+          _csrf: csrfOf(page.text),
+          code: 'aah',
+          version,
+          status: 'obtained',
+          reason: '',
+          monthlyAmount: '1 016,05',
+          note: 'Notification MDPH reçue',
+        };
+        const send = () => worker.post(`/personnes/${id}/droits`).type('form').send(form);
+        const first = await send();
+        expect(first.status).toBe(303);
+        const second = await send();
+        expect(second.status).toBe(303);
+        expect(second.headers.location).toBe(`/personnes/${id}#droit-aah`);
+        const shown = await worker.get(`/personnes/${id}`);
+        expect(shown.text).toContain('Droit « Allocation aux adultes handicapés (AAH) » : obtenu.');
+        expect(shown.text).not.toContain('Rien n’a été enregistré');
+        const events = await testKnex()('person_right_events').where({ person_id: id });
+        expect(events.filter((e) => e.status === 'obtained')).toHaveLength(1);
+      },
+    );
+
+    it('when a stale form differs from what was saved meanwhile, then 409 still says nothing was saved', async () => {
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/aah`).send({ status: 'claim_in_progress' });
+      await worker.put(`/api/persons/${id}/rights/aah`).send({ status: 'obtained', version: 1 });
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aah',
+        version: '1',
+        status: 'obtained',
+        reason: '',
+        monthlyAmount: '900',
+        note: '',
+      });
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('Rien n’a été enregistré');
+    });
+
     it('when a right is started from a page read before a colleague started it, then 409 opens that right with the typed values', async () => {
       const id = await newPerson();
       await worker.put(`/api/persons/${id}/rights/css`).send({ status: 'claim_in_progress' });

@@ -85,7 +85,10 @@ function stateLine(r: Pick<PersonRight, 'status' | 'reason' | 'monthlyAmount'>) 
     .join(' · ');
 }
 
-const valuesOf = (r: PersonRight): Record<string, string> => ({
+/** A right's state as its form shows it (the amount in French, "1016,05"). */
+export const rightFormValues = (
+  r: Pick<PersonRight, 'status' | 'reason' | 'monthlyAmount' | 'note'>,
+): Record<string, string> => ({
   status: r.status,
   reason: r.reason ?? '',
   monthlyAmount: r.monthlyAmount !== null ? String(r.monthlyAmount).replace('.', ',') : '',
@@ -161,7 +164,7 @@ function TrackedRight({
   asked: boolean;
 }) {
   const prefix = `${rightAnchor(right.code)}-`;
-  const form = failed?.form ?? emptyForm(valuesOf(right));
+  const form = failed?.form ?? emptyForm(rightFormValues(right));
   const line = stateLine(right);
   return (
     <li class="av-item av-item--stack" id={rightAnchor(right.code)}>
@@ -181,7 +184,9 @@ function TrackedRight({
         <summary class="fr-text--sm">
           Changer le statut<span class="fr-sr-only"> : {right.label}</span>
         </summary>
-        <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
+        {/* Sent once (a double tap sends nothing more); a repeat that reaches the server
+            anyway finds its change saved (the router's stale path). */}
+        <form method="post" action={`/personnes/${person.id}/droits`} novalidate data-submit-once>
           <Csrf token={ctx.csrfToken} />
           <input type="hidden" name="code" value={right.code} />
           <input type="hidden" name="version" value={String(right.version)} />
@@ -254,7 +259,7 @@ export function RightsPanel({
       {untracked.length > 0 ? (
         <details open={failed?.code === '' || askedForm === 'new'} id={NEW_RIGHT_ANCHOR}>
           <summary class="fr-text--sm fr-text--bold">Suivre un autre droit</summary>
-          <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
+          <form method="post" action={`/personnes/${person.id}/droits`} novalidate data-submit-once>
             <Csrf token={ctx.csrfToken} />
             <input type="hidden" name="version" value="0" />
             <ErrorSummary form={newForm} labels={NEW_RIGHT_LABELS} idPrefix="droit-nouveau-" />

@@ -169,9 +169,9 @@ describe('rights pages over HTTP', () => {
       });
       expect(res.status).toBe(400);
       expect(res.text).toMatch(
-        /<p id="droit-nouveau-monthlyAmount-error" class="fr-error-text">Le montant mensuel ne s’indique que pour un droit obtenu/,
+        /<p id="suivre-droit-monthlyAmount-error" class="fr-error-text">Le montant mensuel ne s’indique que pour un droit obtenu/,
       );
-      expect(inputValue(res.text, 'droit-nouveau-monthlyAmount')).toBe('250');
+      expect(inputValue(res.text, 'suivre-droit-monthlyAmount')).toBe('250');
     });
 
     it('when not claimed is sent without a reason, then 400 keeps what was typed and the message sits by the reason', async () => {
@@ -187,12 +187,12 @@ describe('rights pages over HTTP', () => {
       expect(res.status).toBe(400);
       expect(res.text).toContain('Le formulaire contient 2 erreurs');
       expect(res.text).toMatch(
-        /<p id="droit-nouveau-reason-error" class="fr-error-text">Choisissez la raison du non-recours/,
+        /<p id="suivre-droit-reason-error" class="fr-error-text">Choisissez la raison du non-recours/,
       );
-      expect(res.text).toMatch(/<p id="droit-nouveau-monthlyAmount-error" class="fr-error-text">/);
+      expect(res.text).toMatch(/<p id="suivre-droit-monthlyAmount-error" class="fr-error-text">/);
       expect(res.text).toMatch(/<option value="css" selected/);
       expect(res.text).toContain('>Vu au square</textarea>');
-      expect(res.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(res.text).toMatch(/<details open id="suivre-droit"/);
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
     });
 
@@ -205,7 +205,7 @@ describe('rights pages over HTTP', () => {
       });
       expect(unknown.status).toBe(400);
       expect(unknown.text).toMatch(
-        /<p id="droit-nouveau-code-error" class="fr-error-text">Choisissez un droit dans la liste/,
+        /<p id="suivre-droit-code-error" class="fr-error-text">Choisissez un droit dans la liste/,
       );
       await admin.post('/api/rights').send({ code: 'aide_ancienne', label: 'Ancienne aide' });
       await admin.patch('/api/rights/aide_ancienne').send({ archived: true, version: 1 });
@@ -217,7 +217,7 @@ describe('rights pages over HTTP', () => {
       });
       expect(archived.status).toBe(422);
       expect(archived.text).toContain('Ce droit est archivé');
-      expect(archived.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(archived.text).toMatch(/<details open id="suivre-droit"/);
       expect(archived.text).toContain('>Demande déposée en mairie</textarea>');
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
     });
@@ -302,7 +302,7 @@ describe('rights pages over HTTP', () => {
         expect(page.text).toMatch(
           version === '1'
             ? /id="droit-aah">[\s\S]*?<form method="post" action="[^"]+" novalidate data-submit-once/
-            : /id="droit-nouveau">[\s\S]*?<form method="post" action="[^"]+" novalidate data-submit-once/,
+            : /id="suivre-droit">[\s\S]*?<form method="post" action="[^"]+" novalidate data-submit-once/,
         );
         const form = {
           _csrf: csrfOf(page.text),
@@ -361,6 +361,32 @@ describe('rights pages over HTTP', () => {
       expect((await testKnex()('person_rights').where({ person_id: id }).first()).status).toBe(
         'claim_in_progress',
       );
+    });
+  });
+
+  describe('ids of the rights panel', () => {
+    it('when a file tracks a local aid coded nouveau, then every id of the page is unique, and a refused new right still opens the form adding one', async () => {
+      expect(
+        (await admin.post('/api/rights').send({ code: 'nouveau', label: 'Aide nouvelle' })).status,
+      ).toBe(201);
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/nouveau`).send({ status: 'claim_in_progress' });
+      const page = await worker.get(`/personnes/${id}`);
+      expect(page.text).toContain('id="droit-nouveau"');
+      const ids = [...page.text.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+      expect(ids.filter((x, i) => ids.indexOf(x) !== i)).toEqual([]);
+
+      const refused = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'css',
+        version: '0',
+        status: 'not_claimed',
+        reason: '',
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toMatch(/<details open id="suivre-droit"/);
+      expect(refused.text).toMatch(/<p id="suivre-droit-reason-error" class="fr-error-text">/);
+      // The tracked aid's form stays folded, its fields its own.
+      expect(refused.text).toMatch(/id="droit-nouveau">[\s\S]*?<details>/);
     });
   });
 
@@ -525,12 +551,12 @@ describe('rights pages over HTTP', () => {
       const page = await worker.get(`/orientations/${referral.id}`);
       expect(page.text).toContain('Droit visé');
       // Not tracked yet: the link opens the form adding a right, the right chosen.
-      const href = `/personnes/${id}?droit=aide_alimentaire#droit-nouveau`;
+      const href = `/personnes/${id}?droit=aide_alimentaire#suivre-droit`;
       expect(page.text).toContain(`href="${href}"`);
       expect(page.text).toContain("Mettre à jour le droit « Aide alimentaire d'urgence (CCAS) »");
       const file = await worker.get(href.split('#')[0]);
       expect(file.status).toBe(200);
-      expect(file.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(file.text).toMatch(/<details open id="suivre-droit"/);
       expect(file.text).toMatch(/<option value="aide_alimentaire" selected/);
     });
 

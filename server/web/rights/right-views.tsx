@@ -57,8 +57,12 @@ export function restoredRight(ctx: PageContext, personId: string): RightForm | u
 
 /** Where a person's right sits on the file. */
 export const rightAnchor = (code: string) => `droit-${code}`;
-/** The form adding a right to the file. */
-export const NEW_RIGHT_ANCHOR = 'droit-nouveau';
+/**
+ * The form adding a right to the file, its fields' ids prefixed with it: outside the
+ * `droit-<code>` ids, which any code of the catalogue may take (an aid coded "nouveau").
+ */
+export const NEW_RIGHT_ANCHOR = 'suivre-droit';
+const NEW_RIGHT_PREFIX = `${NEW_RIGHT_ANCHOR}-`;
 
 /**
  * The file with the form that updates this right open (`?droit=`, see RightsPanel): the right's
@@ -262,17 +266,17 @@ export function RightsPanel({
           <form method="post" action={`/personnes/${person.id}/droits`} novalidate data-submit-once>
             <Csrf token={ctx.csrfToken} />
             <input type="hidden" name="version" value="0" />
-            <ErrorSummary form={newForm} labels={NEW_RIGHT_LABELS} idPrefix="droit-nouveau-" />
+            <ErrorSummary form={newForm} labels={NEW_RIGHT_LABELS} idPrefix={NEW_RIGHT_PREFIX} />
             <SelectField
               form={newForm}
-              idPrefix="droit-nouveau-"
+              idPrefix={NEW_RIGHT_PREFIX}
               name="code"
               label={NEW_RIGHT_LABELS.code}
               options={codeOptions}
               placeholder="Choisir un droit"
               required
             />
-            <RightFields form={newForm} idPrefix="droit-nouveau-" />
+            <RightFields form={newForm} idPrefix={NEW_RIGHT_PREFIX} />
             <button type="submit" class="fr-btn fr-btn--sm fr-btn--secondary">
               Suivre ce droit
             </button>

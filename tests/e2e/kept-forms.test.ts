@@ -114,8 +114,8 @@ describe('forms kept when the session ended, given back filled by their page', (
       `/personnes/${personId}/droits`,
       { version: '0', code: 'rsa', status: 'claim_in_progress', note: 'Dossier déposé en mairie' },
     );
-    expect(back.text).toContain('<details open id="droit-nouveau">');
-    expect(textareaValue(back.text, 'droit-nouveau-note')).toBe('Dossier déposé en mairie');
+    expect(back.text).toContain('<details open id="suivre-droit">');
+    expect(textareaValue(back.text, 'suivre-droit-note')).toBe('Dossier déposé en mairie');
     expect(back.text).toMatch(/<option value="rsa" selected/);
   });
 

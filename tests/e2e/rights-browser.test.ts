@@ -74,16 +74,16 @@ describe('rights in the browser', () => {
 
     // First right: the CSS, not claimed for lack of knowing it.
     await page.getByText('Suivre un autre droit').click();
-    await page.locator('#droit-nouveau-code').selectOption('css');
-    await page.locator('#droit-nouveau-status').selectOption('not_claimed');
-    await page.locator('#droit-nouveau-reason').selectOption('non_knowledge');
+    await page.locator('#suivre-droit-code').selectOption('css');
+    await page.locator('#suivre-droit-status').selectOption('not_claimed');
+    await page.locator('#suivre-droit-reason').selectOption('non_knowledge');
     await page.getByRole('button', { name: 'Suivre ce droit' }).click();
     await see(page.getByRole('status'), 'non recouru');
 
     // Second right: the ASPA, claim under way: the path is supported.
     await page.getByText('Suivre un autre droit').click();
-    await page.locator('#droit-nouveau-code').selectOption('aspa');
-    await page.locator('#droit-nouveau-status').selectOption('claim_in_progress');
+    await page.locator('#suivre-droit-code').selectOption('aspa');
+    await page.locator('#suivre-droit-status').selectOption('claim_in_progress');
     await page.getByRole('button', { name: 'Suivre ce droit' }).click();
     await see(page.getByRole('status'), 'demande en cours');
     await see(badge(page), 'Accompagné');

@@ -88,6 +88,47 @@ describe('rights pages over HTTP', () => {
       expect(inputValue(page.text, 'droit-aspa-monthlyAmount')).toBe('287,5');
     });
 
+    it.each(['1.500', '1,500', '12,3456'])(
+      'when the amount is typed %s (more than two digits after the separator), then 400 by the amount and the saved amount is unchanged',
+      async (typed) => {
+        const id = await newPerson();
+        await worker
+          .put(`/api/persons/${id}/rights/rsa`)
+          .send({ status: 'obtained', monthlyAmount: 607.75 });
+        const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+          code: 'rsa',
+          version: '1',
+          status: 'obtained',
+          reason: '',
+          monthlyAmount: typed,
+          note: '',
+        });
+        expect(res.status).toBe(400);
+        expect(res.text).toMatch(
+          /<p id="droit-rsa-monthlyAmount-error" class="fr-error-text">Indiquez un montant en euros/,
+        );
+        expect(inputValue(res.text, 'droit-rsa-monthlyAmount')).toBe(typed);
+        const row = await testKnex()('person_rights').where({ person_id: id }).first();
+        expect(row).toMatchObject({ monthly_amount_cents: 60775, version: 1 });
+      },
+    );
+
+    it('when the amount is typed with a thousands space and a comma, then it is kept in euros', async () => {
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/rsa`).send({ status: 'claim_in_progress' });
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'rsa',
+        version: '1',
+        status: 'obtained',
+        reason: '',
+        monthlyAmount: ' 1 500,5 € ',
+        note: '',
+      });
+      expect(res.status).toBe(303);
+      const row = await testKnex()('person_rights').where({ person_id: id }).first();
+      expect(row).toMatchObject({ monthly_amount_cents: 150050, version: 2 });
+    });
+
     it('when an obtained right is moved to another status from its form, then the amount it showed is dropped rather than refused', async () => {
       const id = await newPerson();
       await worker
@@ -128,9 +169,9 @@ describe('rights pages over HTTP', () => {
       });
       expect(res.status).toBe(400);
       expect(res.text).toMatch(
-        /<p id="droit-nouveau-monthlyAmount-error" class="fr-error-text">Le montant mensuel ne s’indique que pour un droit obtenu/,
+        /<p id="suivre-droit-monthlyAmount-error" class="fr-error-text">Le montant mensuel ne s’indique que pour un droit obtenu/,
       );
-      expect(inputValue(res.text, 'droit-nouveau-monthlyAmount')).toBe('250');
+      expect(inputValue(res.text, 'suivre-droit-monthlyAmount')).toBe('250');
     });
 
     it('when not claimed is sent without a reason, then 400 keeps what was typed and the message sits by the reason', async () => {
@@ -146,12 +187,12 @@ describe('rights pages over HTTP', () => {
       expect(res.status).toBe(400);
       expect(res.text).toContain('Le formulaire contient 2 erreurs');
       expect(res.text).toMatch(
-        /<p id="droit-nouveau-reason-error" class="fr-error-text">Choisissez la raison du non-recours/,
+        /<p id="suivre-droit-reason-error" class="fr-error-text">Choisissez la raison du non-recours/,
       );
-      expect(res.text).toMatch(/<p id="droit-nouveau-monthlyAmount-error" class="fr-error-text">/);
+      expect(res.text).toMatch(/<p id="suivre-droit-monthlyAmount-error" class="fr-error-text">/);
       expect(res.text).toMatch(/<option value="css" selected/);
       expect(res.text).toContain('>Vu au square</textarea>');
-      expect(res.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(res.text).toMatch(/<details open id="suivre-droit"/);
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
     });
 
@@ -164,7 +205,7 @@ describe('rights pages over HTTP', () => {
       });
       expect(unknown.status).toBe(400);
       expect(unknown.text).toMatch(
-        /<p id="droit-nouveau-code-error" class="fr-error-text">Choisissez un droit dans la liste/,
+        /<p id="suivre-droit-code-error" class="fr-error-text">Choisissez un droit dans la liste/,
       );
       await admin.post('/api/rights').send({ code: 'aide_ancienne', label: 'Ancienne aide' });
       await admin.patch('/api/rights/aide_ancienne').send({ archived: true, version: 1 });
@@ -176,7 +217,7 @@ describe('rights pages over HTTP', () => {
       });
       expect(archived.status).toBe(422);
       expect(archived.text).toContain('Ce droit est archivé');
-      expect(archived.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(archived.text).toMatch(/<details open id="suivre-droit"/);
       expect(archived.text).toContain('>Demande déposée en mairie</textarea>');
       expect(await testKnex()('person_rights').where({ person_id: id })).toHaveLength(0);
     });
@@ -248,6 +289,60 @@ describe('rights pages over HTTP', () => {
       );
     });
 
+    it.each([
+      ['the form adding a right', '0'],
+      ["a tracked right's form", '1'],
+    ])(
+      'when %s is sent twice from one page (a double tap), then the second answer is the success and one change is saved',
+      async (_form, version) => {
+        const id = await newPerson();
+        if (version === '1')
+          await worker.put(`/api/persons/${id}/rights/aah`).send({ status: 'claim_in_progress' });
+        const page = await worker.get(`/personnes/${id}`);
+        expect(page.text).toMatch(
+          version === '1'
+            ? /id="droit-aah">[\s\S]*?<form method="post" action="[^"]+" novalidate data-submit-once/
+            : /id="suivre-droit">[\s\S]*?<form method="post" action="[^"]+" novalidate data-submit-once/,
+        );
+        const form = {
+          _csrf: csrfOf(page.text),
+          code: 'aah',
+          version,
+          status: 'obtained',
+          reason: '',
+          monthlyAmount: '1 016,05',
+          note: 'Notification MDPH reçue',
+        };
+        const send = () => worker.post(`/personnes/${id}/droits`).type('form').send(form);
+        const first = await send();
+        expect(first.status).toBe(303);
+        const second = await send();
+        expect(second.status).toBe(303);
+        expect(second.headers.location).toBe(`/personnes/${id}#droit-aah`);
+        const shown = await worker.get(`/personnes/${id}`);
+        expect(shown.text).toContain('Droit « Allocation aux adultes handicapés (AAH) » : obtenu.');
+        expect(shown.text).not.toContain('Rien n’a été enregistré');
+        const events = await testKnex()('person_right_events').where({ person_id: id });
+        expect(events.filter((e) => e.status === 'obtained')).toHaveLength(1);
+      },
+    );
+
+    it('when a stale form differs from what was saved meanwhile, then 409 still says nothing was saved', async () => {
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/aah`).send({ status: 'claim_in_progress' });
+      await worker.put(`/api/persons/${id}/rights/aah`).send({ status: 'obtained', version: 1 });
+      const res = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'aah',
+        version: '1',
+        status: 'obtained',
+        reason: '',
+        monthlyAmount: '900',
+        note: '',
+      });
+      expect(res.status).toBe(409);
+      expect(res.text).toContain('Rien n’a été enregistré');
+    });
+
     it('when a right is started from a page read before a colleague started it, then 409 opens that right with the typed values', async () => {
       const id = await newPerson();
       await worker.put(`/api/persons/${id}/rights/css`).send({ status: 'claim_in_progress' });
@@ -266,6 +361,32 @@ describe('rights pages over HTTP', () => {
       expect((await testKnex()('person_rights').where({ person_id: id }).first()).status).toBe(
         'claim_in_progress',
       );
+    });
+  });
+
+  describe('ids of the rights panel', () => {
+    it('when a file tracks a local aid coded nouveau, then every id of the page is unique, and a refused new right still opens the form adding one', async () => {
+      expect(
+        (await admin.post('/api/rights').send({ code: 'nouveau', label: 'Aide nouvelle' })).status,
+      ).toBe(201);
+      const id = await newPerson();
+      await worker.put(`/api/persons/${id}/rights/nouveau`).send({ status: 'claim_in_progress' });
+      const page = await worker.get(`/personnes/${id}`);
+      expect(page.text).toContain('id="droit-nouveau"');
+      const ids = [...page.text.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+      expect(ids.filter((x, i) => ids.indexOf(x) !== i)).toEqual([]);
+
+      const refused = await post(worker, `/personnes/${id}`, `/personnes/${id}/droits`, {
+        code: 'css',
+        version: '0',
+        status: 'not_claimed',
+        reason: '',
+      });
+      expect(refused.status).toBe(400);
+      expect(refused.text).toMatch(/<details open id="suivre-droit"/);
+      expect(refused.text).toMatch(/<p id="suivre-droit-reason-error" class="fr-error-text">/);
+      // The tracked aid's form stays folded, its fields its own.
+      expect(refused.text).toMatch(/id="droit-nouveau">[\s\S]*?<details>/);
     });
   });
 
@@ -430,12 +551,12 @@ describe('rights pages over HTTP', () => {
       const page = await worker.get(`/orientations/${referral.id}`);
       expect(page.text).toContain('Droit visé');
       // Not tracked yet: the link opens the form adding a right, the right chosen.
-      const href = `/personnes/${id}?droit=aide_alimentaire#droit-nouveau`;
+      const href = `/personnes/${id}?droit=aide_alimentaire#suivre-droit`;
       expect(page.text).toContain(`href="${href}"`);
       expect(page.text).toContain("Mettre à jour le droit « Aide alimentaire d'urgence (CCAS) »");
       const file = await worker.get(href.split('#')[0]);
       expect(file.status).toBe(200);
-      expect(file.text).toMatch(/<details open id="droit-nouveau"/);
+      expect(file.text).toMatch(/<details open id="suivre-droit"/);
       expect(file.text).toMatch(/<option value="aide_alimentaire" selected/);
     });
 

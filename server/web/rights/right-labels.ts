@@ -43,7 +43,8 @@ export const NEW_RIGHT_LABELS: Record<string, string> = { code: 'Droit', ...PERS
 export const PERSON_RIGHT_MESSAGES: Messages = {
   status: 'Choisissez un statut dans la liste',
   reason: 'Choisissez la raison du non-recours (seulement pour un droit non recouru)',
-  monthlyAmount: 'Indiquez un montant en euros, par exemple 607,75 (100 000 au plus)',
+  monthlyAmount:
+    'Indiquez un montant en euros, par exemple 607,75 ou 1 500, sans point ni virgule entre les milliers (100 000 au plus)',
   [`monthlyAmount:${AMOUNT_NOT_OBTAINED}`]:
     'Le montant mensuel ne s’indique que pour un droit obtenu : videz ce champ, ou choisissez le statut « Obtenu »',
   note: 'La note fait 2 000 caractères au plus',

@@ -57,8 +57,12 @@ export function restoredRight(ctx: PageContext, personId: string): RightForm | u
 
 /** Where a person's right sits on the file. */
 export const rightAnchor = (code: string) => `droit-${code}`;
-/** The form adding a right to the file. */
-export const NEW_RIGHT_ANCHOR = 'droit-nouveau';
+/**
+ * The form adding a right to the file, its fields' ids prefixed with it: outside the
+ * `droit-<code>` ids, which any code of the catalogue may take (an aid coded "nouveau").
+ */
+export const NEW_RIGHT_ANCHOR = 'suivre-droit';
+const NEW_RIGHT_PREFIX = `${NEW_RIGHT_ANCHOR}-`;
 
 /**
  * The file with the form that updates this right open (`?droit=`, see RightsPanel): the right's
@@ -85,7 +89,10 @@ function stateLine(r: Pick<PersonRight, 'status' | 'reason' | 'monthlyAmount'>) 
     .join(' · ');
 }
 
-const valuesOf = (r: PersonRight): Record<string, string> => ({
+/** A right's state as its form shows it (the amount in French, "1016,05"). */
+export const rightFormValues = (
+  r: Pick<PersonRight, 'status' | 'reason' | 'monthlyAmount' | 'note'>,
+): Record<string, string> => ({
   status: r.status,
   reason: r.reason ?? '',
   monthlyAmount: r.monthlyAmount !== null ? String(r.monthlyAmount).replace('.', ',') : '',
@@ -161,7 +168,7 @@ function TrackedRight({
   asked: boolean;
 }) {
   const prefix = `${rightAnchor(right.code)}-`;
-  const form = failed?.form ?? emptyForm(valuesOf(right));
+  const form = failed?.form ?? emptyForm(rightFormValues(right));
   const line = stateLine(right);
   return (
     <li class="av-item av-item--stack" id={rightAnchor(right.code)}>
@@ -181,7 +188,9 @@ function TrackedRight({
         <summary class="fr-text--sm">
           Changer le statut<span class="fr-sr-only"> : {right.label}</span>
         </summary>
-        <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
+        {/* Sent once (a double tap sends nothing more); a repeat that reaches the server
+            anyway finds its change saved (the router's stale path). */}
+        <form method="post" action={`/personnes/${person.id}/droits`} novalidate data-submit-once>
           <Csrf token={ctx.csrfToken} />
           <input type="hidden" name="code" value={right.code} />
           <input type="hidden" name="version" value={String(right.version)} />
@@ -254,20 +263,20 @@ export function RightsPanel({
       {untracked.length > 0 ? (
         <details open={failed?.code === '' || askedForm === 'new'} id={NEW_RIGHT_ANCHOR}>
           <summary class="fr-text--sm fr-text--bold">Suivre un autre droit</summary>
-          <form method="post" action={`/personnes/${person.id}/droits`} novalidate>
+          <form method="post" action={`/personnes/${person.id}/droits`} novalidate data-submit-once>
             <Csrf token={ctx.csrfToken} />
             <input type="hidden" name="version" value="0" />
-            <ErrorSummary form={newForm} labels={NEW_RIGHT_LABELS} idPrefix="droit-nouveau-" />
+            <ErrorSummary form={newForm} labels={NEW_RIGHT_LABELS} idPrefix={NEW_RIGHT_PREFIX} />
             <SelectField
               form={newForm}
-              idPrefix="droit-nouveau-"
+              idPrefix={NEW_RIGHT_PREFIX}
               name="code"
               label={NEW_RIGHT_LABELS.code}
               options={codeOptions}
               placeholder="Choisir un droit"
               required
             />
-            <RightFields form={newForm} idPrefix="droit-nouveau-" />
+            <RightFields form={newForm} idPrefix={NEW_RIGHT_PREFIX} />
             <button type="submit" class="fr-btn fr-btn--sm fr-btn--secondary">
               Suivre ce droit
             </button>

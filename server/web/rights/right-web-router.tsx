@@ -16,6 +16,7 @@ import {
   ANONYMISED_TEXT,
   archiveForm,
   parseWith,
+  changedFields,
   compact,
   formValues,
   resentForm,
@@ -27,7 +28,8 @@ import type { RenderPerson } from '../persons/person-file-router';
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
 import { PERSON_RIGHT_MESSAGES, RIGHT_ADMIN_MESSAGES, RIGHT_STATUS_LABELS } from './right-labels';
-import { AdminRightsPage, rightAnchor, type RightForm } from './right-views';
+import type { PersonRight } from '../../features/rights/right-service';
+import { AdminRightsPage, rightAnchor, rightFormValues, type RightForm } from './right-views';
 
 type Services = Deps['services'];
 
@@ -40,11 +42,15 @@ function codeOf(req: Request): string {
   return res.data;
 }
 
-/** An amount as typed in French ("287,50 €"): a number of euros, or null when it is not one. */
+/**
+ * An amount as typed in French ("287,50 €", "1 500"): a number of euros, or null when it is not
+ * one. At most two digits follow the separator, so "1.500" or "1,500" (a thousands separator,
+ * which would read as 1,50 €) is refused rather than saved as 1,50 €.
+ */
 function euros(text: string | undefined): number | null | undefined {
-  const t = text?.replace(/[\s€]/g, '').replace(',', '.') ?? '';
+  const t = text?.replace(/[\s€]/g, '') ?? '';
   if (!t) return undefined;
-  return /^\d+(\.\d+)?$/.test(t) ? Number(t) : null;
+  return /^\d+([.,]\d{1,2})?$/.test(t) ? Number(t.replace(',', '.')) : null;
 }
 
 const STALE_RIGHT = {
@@ -99,24 +105,39 @@ export function rightWebRouter(services: Services, renderPerson: RenderPerson): 
       errors,
     );
     if (!parsed.ok) return fail(parsed.form, 400);
-    try {
-      const right = await services.rights.setForPerson(
-        actorOf(req),
-        personId,
-        code,
-        parsed.data,
-        requestContext(req),
-      );
-      await redirect(req, res, `/personnes/${personId}#${rightAnchor(code)}`, {
+    const saved = (right: PersonRight) =>
+      redirect(req, res, `/personnes/${personId}#${rightAnchor(code)}`, {
         type: 'success',
         message: `Droit « ${right.label} » : ${RIGHT_STATUS_LABELS[right.status].toLowerCase()}.`,
       });
+    try {
+      await saved(
+        await services.rights.setForPerson(
+          actorOf(req),
+          personId,
+          code,
+          parsed.data,
+          requestContext(req),
+        ),
+      );
     } catch (err) {
-      // Changed (or started) by someone else since the page was read: the file shows the right
-      // as it is now, its form open with what was typed and the saved version, so saving again
-      // is a choice.
-      if (hasCode(err, 'stale_version'))
+      if (hasCode(err, 'stale_version')) {
+        // What this form asked for is what stands now (sent twice, the first saved it; or a
+        // colleague set the same): it is saved, and the page says so.
+        const current = (err.details as { current: PersonRight | null }).current;
+        const asked = rightFormValues({
+          status: parsed.data.status,
+          reason: parsed.data.reason ?? null,
+          monthlyAmount: parsed.data.monthlyAmount ?? null,
+          note: parsed.data.note ?? null,
+        });
+        if (current && Object.keys(changedFields(asked, rightFormValues(current))).length === 0)
+          return saved(current);
+        // Changed (or started) by someone else since the page was read: the file shows the
+        // right as it is now, its form open with what was typed and the saved version, so
+        // saving again is a choice.
         return renderPerson(req, res, personId, { right: { code, form: staleForm(shown) } }, 409);
+      }
       if (hasCode(err, 'anonymised'))
         return fail({ values: shown, errors: { _form: ANONYMISED_TEXT } }, 409);
       // Refused only for a person who does not track the right (maySetRight): whichever form

@@ -1,8 +1,9 @@
 /*
- * Creation forms (those carrying a one-time key, `OnceKey` in server/web/views/components.tsx,
- * and the public report form, which has no account to hold one: `data-submit-once`) and the
- * merge's confirmation (`data-submit-once`; a second one finds the merged file gone): once a
- * form is sent, its submit buttons are disabled and a second submit is ignored, so a second tap
+ * Creation forms (those carrying a one-time key, `OnceKey` in server/web/views/components.tsx),
+ * and the forms marked `data-submit-once` (the public report form, which has no account to hold
+ * a key; a person's right forms, whose version refuses a repeat; the merge's confirmation, a
+ * second one finds the merged file gone): once a form is sent, its submit buttons are disabled
+ * and a second submit is ignored, so a second tap
  * on a slow connection sends nothing. A convenience only: the key makes the server create once
  * whatever the browser sends. A file, not an inline script: the Content-Security-Policy allows
  * none.

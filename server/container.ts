@@ -479,6 +479,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     reader: createAuditReader(),
     assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
     historyIds: (actor, id) => personMerges.historyIds(actor, id),
+    keptFileOf: (actor, id) => personMerges.keptFileOf(actor, id),
   });
   const twoFactor = createTwoFactorService({
     audit,

@@ -384,6 +384,9 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     planner,
     districts,
+    // Built below; called only later, inside an update's transaction.
+    moveReferentFollowUps: (trx, outbox, actor, personId, fromId, toId, ctx) =>
+      followUps.moveWithReferentInTransaction(trx, outbox, actor, personId, fromId, toId, ctx),
   });
   const rights = createRightService({
     audit,

@@ -396,6 +396,9 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     clock,
     planner,
     districts,
+    // Built below; called only later, inside an update's transaction.
+    moveReferentFollowUps: (trx, outbox, actor, personId, fromId, toId, ctx) =>
+      followUps.moveWithReferentInTransaction(trx, outbox, actor, personId, fromId, toId, ctx),
   });
   const rights = createRightService({
     audit,
@@ -492,6 +495,7 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     reader: createAuditReader(),
     assertPersonInScope: (db, actor, id) => personService.assertInScope(db, actor, id),
     historyIds: (actor, id) => personMerges.historyIds(actor, id),
+    keptFileOf: (actor, id) => personMerges.keptFileOf(actor, id),
   });
   const twoFactor = createTwoFactorService({
     audit,

@@ -214,6 +214,28 @@ describe('person file editing pages', () => {
     });
   });
 
+  it('when the box moving the follow-ups with the référent is unticked and the save is refused (409 or 400), then the form comes back with it unticked; ticked, it stays ticked', async () => {
+    const box = (html: string) => /<input type="checkbox" id="moveFollowUps"[^>]*>/.exec(html)?.[0];
+    const id = await newPerson();
+    const page = (await worker.get(`/personnes/${id}/modifier`)).text;
+    expect(box(page)).toContain('checked');
+    await colleague
+      .patch(`/api/persons/${id}`)
+      .send({ version: 1, firstName: 'Jeannot' })
+      .expect(200);
+    // A browser sends nothing for an unticked box.
+    const stale = await submitEdit(worker, id, page, { firstName: 'Jean' });
+    expect(stale.status).toBe(409);
+    expect(box(stale.text)).toBeDefined();
+    expect(box(stale.text)).not.toContain('checked');
+    const wrong = await submitEdit(worker, id, stale.text, { birthYear: 'abc' });
+    expect(wrong.status).toBe(400);
+    expect(box(wrong.text)).not.toContain('checked');
+    const ticked = await submitEdit(worker, id, page, { firstName: 'Jean', moveFollowUps: '1' });
+    expect(ticked.status).toBe(409);
+    expect(box(ticked.text)).toContain('checked');
+  });
+
   it('when the file is closed with a reason and then reopened, then the status follows', async () => {
     const id = await newPerson();
     const page = (await worker.get(`/personnes/${id}/modifier`)).text;

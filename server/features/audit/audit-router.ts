@@ -13,7 +13,7 @@ export function auditRouter(audit: AuditService): Router {
     policy: hasRole('manager', 'admin'),
     query: auditQuery,
     summary:
-      "The structure's audit events, newest first, by person (manager only; with the files merged into it and its referrals), user and period (Paris days, inclusive). Admins get person-data events without subject or details",
+      "The structure's audit events, newest first, by person (manager only; with the files merged into it and its referrals; a merged file's id gives the kept file's), user and period (Paris days, inclusive). Admins get person-data events without subject or details",
     response: pageOf(auditEventView),
     handler: ({ actor, query, ctx }) => audit.list(actor, query, ctx),
   });

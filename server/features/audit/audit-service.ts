@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Actor } from '../../auth/actor';
-import { ForbiddenError } from '../../lib/errors';
+import { ForbiddenError, hasCode } from '../../lib/errors';
 import type { Page } from '../../lib/validate';
 import { dayStart } from '../../lib/wall-clock';
 import {
@@ -23,6 +23,8 @@ export interface AuditServiceDeps {
   assertPersonInScope(db: Knex, actor: Actor, personId: string): Promise<void>;
   /** The person's id and the ids of the files merged into it (their events stay under them). */
   historyIds(actor: Actor, personId: string): Promise<string[]>;
+  /** The file a merged id went into, in the actor's structure, or null. */
+  keptFileOf(actor: Actor, mergedId: string): Promise<string | null>;
 }
 
 /**
@@ -39,9 +41,26 @@ export function createAuditService({
   reader,
   assertPersonInScope,
   historyIds,
+  keptFileOf,
 }: AuditServiceDeps) {
   const redactForAdmin = (e: AuditEvent): AuditEvent =>
     PERSON_SUBJECTS.includes(e.subjectType) ? { ...e, subjectId: null, details: null } : e;
+
+  /**
+   * The file whose history is asked for: the person's own, or, for a file merged since, the file
+   * it went into, whose history holds the merged file's events too. 404 for any other id.
+   */
+  async function fileOf(actor: Actor, personId: string): Promise<string> {
+    try {
+      await assertPersonInScope(knex, actor, personId);
+      return personId;
+    } catch (err) {
+      if (!hasCode(err, 'not_found')) throw err;
+      const kept = await keptFileOf(actor, personId);
+      if (!kept) throw err;
+      return kept;
+    }
+  }
 
   return {
     /**
@@ -52,22 +71,23 @@ export function createAuditService({
 
     async list(actor: Actor, q: AuditQuery, ctx: RequestContext): Promise<Page<AuditEvent>> {
       const filter: AuditFilter = { structureId: actor.structureId, userId: q.userId };
+      let personId: string | undefined;
       if (q.personId) {
         if (actor.role === 'admin')
           throw new ForbiddenError('Administrators have no access to person files');
-        await assertPersonInScope(knex, actor, q.personId);
-        filter.personIds = await historyIds(actor, q.personId);
+        personId = await fileOf(actor, q.personId);
+        filter.personIds = await historyIds(actor, personId);
       }
       if (q.from) filter.from = dayStart(q.from);
       if (q.to) filter.to = dayStart(q.to, 1);
       const { items, total } = await reader.list(knex, filter, q.page, q.pageSize);
-      if (q.personId)
+      if (personId)
         await audit.record(knex, {
           actor,
           structureId: actor.structureId,
           action: 'audit.read',
           subjectType: 'person',
-          subjectId: q.personId,
+          subjectId: personId,
           ip: ctx.ip,
         });
       return {

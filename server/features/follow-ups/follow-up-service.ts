@@ -360,24 +360,26 @@ export function createFollowUpService({
       };
     },
 
-    /** A person's référent changed: their open follow-ups held by the former one move too. */
-    async moveWithReferent(
+    /**
+     * A person's référent changed (the person service's update, in its transaction, the file
+     * locked): their open follow-ups of the file held by the former one move to the new one, who
+     * must be active staff, as every move of follow-ups; the moved ids.
+     */
+    async moveWithReferentInTransaction(
+      trx: Knex.Transaction,
+      outbox: OutboxWriter,
       actor: Actor,
       personId: string,
       fromId: string,
       toId: string,
       ctx: RequestContext,
-    ): Promise<ReassignResult> {
-      return uow(async (trx, outbox) => {
-        await persons.lockInScope(trx, actor, personId);
-        const to = await activeStaff(trx, actor, toId, 'toAssigneeId');
-        const rows = await followUps.lockOpen(trx, actor.structureId, {
-          assigneeId: fromId,
-          personId,
-        });
-        const followUpIds = await moveInTransaction(trx, outbox, actor, rows, to.id, ctx);
-        return { toAssigneeId: to.id, followUpIds, personIds: [] };
+    ): Promise<string[]> {
+      const to = await activeStaff(trx, actor, toId, 'toAssigneeId');
+      const rows = await followUps.lockOpen(trx, actor.structureId, {
+        assigneeId: fromId,
+        personId,
       });
+      return moveInTransaction(trx, outbox, actor, rows, to.id, ctx);
     },
 
     /** Plans a follow-up; once per idempotency key: a repeat answers the one the first planned. */

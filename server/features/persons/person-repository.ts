@@ -606,6 +606,10 @@ export function createPersonRepository(cipher: Cipher) {
               .whereRaw(CONTAINS_SQL, [escapeLike(term)])
               .orWhereRaw('av_normalize(?) <% p.search_text', [term]),
           );
+          // An anonymised file has no name left to find: its neutral label ("Personne
+          // anonymisée") would match every "Anne" or "person" typed. The list without a term
+          // still shows them.
+          q.whereNull('p.anonymised_at');
         }
         if (s.status) q.andWhereRaw(`${PERSON_STATUS_SQL} = ?`, [s.status]);
         if (s.districtId) q.andWhere('p.district_id', s.districtId);

@@ -33,7 +33,7 @@ export function personRouter(
     policy: staff(),
     query: searchPersonsQuery,
     summary:
-      "Search the structure's persons (q: accent- and typo-tolerant over names, alias and place), paged",
+      "Search the structure's persons (q: accent- and typo-tolerant over names, alias and place; anonymised files, which have none left, are listed only without q), paged",
     response: cappedPageOf(personView),
     handler: ({ actor, query, ctx }) => persons.search(actor, query, ctx),
   });

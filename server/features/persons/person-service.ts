@@ -30,6 +30,19 @@ export interface PersonServiceDeps {
   planner: Pick<ReminderPlanner, 'planNoContact'>;
   districts: Pick<DistrictService, 'checkChoice'>;
   idempotency: Pick<IdempotencyService, 'once' | 'repeated'>;
+  /**
+   * Moves the file's open follow-ups held by its former référent to the new one, in the update's
+   * transaction (the follow-up service's rule; built after this service, called only later).
+   */
+  moveReferentFollowUps(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    actor: Actor,
+    personId: string,
+    fromId: string,
+    toId: string,
+    ctx: RequestContext,
+  ): Promise<string[]>;
 }
 
 /**
@@ -55,6 +68,7 @@ export function createPersonService({
   districts,
   audit,
   idempotency,
+  moveReferentFollowUps,
 }: PersonServiceDeps) {
   /**
    * The referent and district of a write are the structure's (a district chosen anew also in use;
@@ -151,6 +165,105 @@ export function createPersonService({
     ip: ctx.ip,
     ...(reason ? { details: { reason } } : {}),
   });
+
+  /**
+   * A file's change with the version read; with `moveFollowUps`, a new référent also takes the
+   * open follow-ups of the file held by the former one, in the same transaction.
+   */
+  async function updateFile(
+    actor: Actor,
+    id: string,
+    input: UpdatePersonInput,
+    ctx: RequestContext,
+    moveFollowUps: boolean,
+  ): Promise<{ person: Person; movedFollowUpIds: string[] }> {
+    const { version, closedReason, ...fields } = input;
+    assertDates(birthYearInRange('birthYear', fields.birthYear, clock.now()));
+    const stale = (current: Person) =>
+      new StaleVersionError(
+        'This person was changed by someone else; reload and apply your changes again',
+        current,
+      );
+    const write = () =>
+      uow(async (trx, outbox) => {
+        // Lock before reading: of two editors of one version, the second waits, then sees the
+        // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
+        if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
+        const current = await getInScope(trx, actor, id);
+        if (current.version !== version) throw stale(current);
+        writable(current);
+        // Only a reference that changes is checked: a file whose référent has left keeps them
+        // through an edit of anything else (the form sends every field back).
+        await checkReferences(
+          trx,
+          actor,
+          {
+            referentId: fields.referentId === current.referentId ? undefined : fields.referentId,
+            districtId: fields.districtId === current.districtId ? undefined : fields.districtId,
+          },
+          current.districtId,
+        );
+        const merged = { ...current, ...fields };
+        if (!merged.alias && !merged.firstName && !merged.lastName) {
+          throw new ValidationError('Invalid body: alias: an alias or a name is required', [
+            { field: 'alias', message: 'an alias or a name is required' },
+          ]);
+        }
+        // Closing is a reason given; reopening is clearing it.
+        const closing =
+          closedReason === undefined
+            ? undefined
+            : { reason: closedReason, at: closedReason ? clock.now() : null };
+        const ok = await persons.update(
+          trx,
+          actor.structureId,
+          id,
+          version,
+          fields,
+          clock.now(),
+          closing,
+        );
+        if (!ok) throw stale(await getInScope(trx, actor, id));
+        // Reopened, reminders resumed, or an open file given a new référent: the no-contact
+        // rules start again from the last contact; a moment that passed while closed, paused
+        // or without an active référent (skipped) is not played again but counted from now.
+        const open = closing ? !closing.reason : !current.closedAt;
+        if (
+          (closedReason !== undefined && !closedReason && current.closedAt) ||
+          (fields.pauseReminders === false && current.pauseReminders) ||
+          (open && !!fields.referentId && fields.referentId !== current.referentId)
+        )
+          await planner.planNoContact(trx, outbox, actor.structureId, id, {
+            replannedAt: clock.now(),
+          });
+        const movedFollowUpIds =
+          moveFollowUps &&
+          fields.referentId &&
+          current.referentId &&
+          fields.referentId !== current.referentId
+            ? await moveReferentFollowUps(
+                trx,
+                outbox,
+                actor,
+                id,
+                current.referentId,
+                fields.referentId,
+                ctx,
+              )
+            : [];
+        await audit.record(trx, {
+          actor,
+          structureId: actor.structureId,
+          action: 'person.update',
+          subjectType: 'person',
+          subjectId: id,
+          ip: ctx.ip,
+          details: { fields: Object.keys(input).filter((k) => k !== 'version') },
+        });
+        return { person: await getInScope(trx, actor, id), movedFollowUpIds };
+      });
+    return audit.conflictRead(knex, write, () => readEvent(actor, id, ctx, 'conflict'));
+  }
 
   return {
     getInScope,
@@ -270,84 +383,26 @@ export function createPersonService({
       return p;
     },
 
+    /** Changes a file with the version read (409 with the file as it is now if stale). */
     async update(
       actor: Actor,
       id: string,
       input: UpdatePersonInput,
       ctx: RequestContext,
     ): Promise<Person> {
-      const { version, closedReason, ...fields } = input;
-      assertDates(birthYearInRange('birthYear', fields.birthYear, clock.now()));
-      const stale = (current: Person) =>
-        new StaleVersionError(
-          'This person was changed by someone else; reload and apply your changes again',
-          current,
-        );
-      const write = () =>
-        uow(async (trx, outbox) => {
-          // Lock before reading: of two editors of one version, the second waits, then sees the
-          // winner's row and gets it back in the 409 (read unlocked, it would get the old one).
-          if (!(await persons.lock(trx, actor.structureId, id))) throw new NotFoundError('Person');
-          const current = await getInScope(trx, actor, id);
-          if (current.version !== version) throw stale(current);
-          writable(current);
-          // Only a reference that changes is checked: a file whose référent has left keeps them
-          // through an edit of anything else (the form sends every field back).
-          await checkReferences(
-            trx,
-            actor,
-            {
-              referentId: fields.referentId === current.referentId ? undefined : fields.referentId,
-              districtId: fields.districtId === current.districtId ? undefined : fields.districtId,
-            },
-            current.districtId,
-          );
-          const merged = { ...current, ...fields };
-          if (!merged.alias && !merged.firstName && !merged.lastName) {
-            throw new ValidationError('Invalid body: alias: an alias or a name is required', [
-              { field: 'alias', message: 'an alias or a name is required' },
-            ]);
-          }
-          // Closing is a reason given; reopening is clearing it.
-          const closing =
-            closedReason === undefined
-              ? undefined
-              : { reason: closedReason, at: closedReason ? clock.now() : null };
-          const ok = await persons.update(
-            trx,
-            actor.structureId,
-            id,
-            version,
-            fields,
-            clock.now(),
-            closing,
-          );
-          if (!ok) throw stale(await getInScope(trx, actor, id));
-          // Reopened, reminders resumed, or an open file given a new référent: the no-contact
-          // rules start again from the last contact; a moment that passed while closed, paused
-          // or without an active référent (skipped) is not played again but counted from now.
-          const open = closing ? !closing.reason : !current.closedAt;
-          if (
-            (closedReason !== undefined && !closedReason && current.closedAt) ||
-            (fields.pauseReminders === false && current.pauseReminders) ||
-            (open && !!fields.referentId && fields.referentId !== current.referentId)
-          )
-            await planner.planNoContact(trx, outbox, actor.structureId, id, {
-              replannedAt: clock.now(),
-            });
-          await audit.record(trx, {
-            actor,
-            structureId: actor.structureId,
-            action: 'person.update',
-            subjectType: 'person',
-            subjectId: id,
-            ip: ctx.ip,
-            details: { fields: Object.keys(input).filter((k) => k !== 'version') },
-          });
-          return getInScope(trx, actor, id);
-        });
-      return audit.conflictRead(knex, write, () => readEvent(actor, id, ctx, 'conflict'));
+      return (await updateFile(actor, id, input, ctx, false)).person;
     },
+
+    /**
+     * The edit page's change, with its box ticked: when the référent changes, the file's open
+     * follow-ups held by the former one move to the new one in the same transaction.
+     */
+    updateMovingFollowUps: (
+      actor: Actor,
+      id: string,
+      input: UpdatePersonInput,
+      ctx: RequestContext,
+    ) => updateFile(actor, id, input, ctx, true),
 
     /** Who may be a person's referent: the structure's active workers and managers. */
     async listReferents(actor: Actor): Promise<{ id: string; name: string; role: string }[]> {

@@ -353,7 +353,7 @@ export function PersonEditPage({
                     id="moveFollowUps"
                     name="moveFollowUps"
                     value="1"
-                    checked
+                    checked={form.values.moveFollowUps === '1'}
                   />
                   <label class="fr-label" for="moveFollowUps">
                     Si le ou la référent·e change, lui confier aussi les suivis ouverts de cette

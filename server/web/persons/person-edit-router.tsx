@@ -96,6 +96,8 @@ function personFormValues(p: Person): Record<string, string> {
     pauseReminders: p.pauseReminders ? '1' : '',
     situation: s(p.situation),
     version: String(p.version),
+    // Not the file's: the form's offer to move the follow-ups with the référent, ticked at first.
+    moveFollowUps: '1',
   };
 }
 
@@ -216,8 +218,10 @@ export function personEditWebRouter(services: Services): Router {
     const id = idOf(req);
     const actor = actorOf(req);
     const rc = requestContext(req);
-    const values = formValues(req.body, [...EDIT_FIELDS, 'version']);
+    const values = formValues(req.body, [...EDIT_FIELDS, 'version', 'moveFollowUps']);
     values.pauseReminders = values.pauseReminders ? '1' : '';
+    // Unticked, the box sends nothing: the form comes back as the user left it.
+    values.moveFollowUps = values.moveFollowUps === '1' ? '1' : '';
     const preErrors: Record<string, string> = {};
     const input = toUpdateInput(values, preErrors);
     const parsed = parseWith(updatePersonBody, input, values, EDIT_MESSAGES, preErrors);
@@ -225,24 +229,15 @@ export function personEditWebRouter(services: Services): Router {
       const person = await services.persons.get(actor, id, rc);
       return render(req, res, { person, form: parsed.form }, 400);
     }
-    // Offered with the référent: their open follow-ups held by the former one move too.
-    const moveFollowUps = formValues(req.body, ['moveFollowUps']).moveFollowUps === '1';
-    const before =
-      moveFollowUps && parsed.data.referentId
-        ? (await services.persons.get(actor, id, rc)).referentId
-        : null;
+    // Offered with the référent: their open follow-ups held by the former one move too, in the
+    // update's transaction.
     let moved = 0;
     try {
-      await services.persons.update(actor, id, parsed.data, rc);
-      if (before && parsed.data.referentId && before !== parsed.data.referentId) {
-        const done = await services.followUps.moveWithReferent(
-          actor,
-          id,
-          before,
-          parsed.data.referentId,
-          rc,
-        );
-        moved = done.followUpIds.length;
+      if (values.moveFollowUps === '1') {
+        const done = await services.persons.updateMovingFollowUps(actor, id, parsed.data, rc);
+        moved = done.movedFollowUpIds.length;
+      } else {
+        await services.persons.update(actor, id, parsed.data, rc);
       }
     } catch (err) {
       if (hasCode(err, 'anonymised')) {

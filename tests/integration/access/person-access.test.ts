@@ -362,6 +362,46 @@ describe('right of access and who read this file', () => {
       ).toEqual([]);
     });
 
+    it('when asked for a file merged since, then the kept file’s history, the merged file’s events included; its journal page leads to the kept file’s', async () => {
+      const merged = (await createPerson(worker, { alias: 'Monsieur Loyal' })).id;
+      const kept = (await createPerson(worker, { alias: 'M. Loyal, cirque' })).id;
+      await worker.get(`/api/persons/${merged}`).expect(200);
+      await manager
+        .post(`/api/persons/${merged}/merge`)
+        .send({ intoId: kept, version: 1, intoVersion: 1 })
+        .expect(200);
+      const res = await manager.get(`/api/audit?personId=${merged}&pageSize=100`);
+      expect(res.status).toBe(200);
+      const events = res.body.items.map((e: { action: string; subjectId: string }) => [
+        e.action,
+        e.subjectId,
+      ]);
+      expect(events).toEqual(
+        expect.arrayContaining([
+          ['person.create', merged],
+          ['person.read', merged],
+          ['person.merged', merged],
+          ['person.create', kept],
+          ['person.merge', kept],
+        ]),
+      );
+      // The reading is audited on the file read: the kept one.
+      expect(
+        await testKnex()('audit_events').where({ action: 'audit.read', subject_id: kept }),
+      ).toHaveLength(1);
+      const other = await createTeam();
+      const outsider = await loginAs(ctx.app, other.manager.email);
+      expect((await outsider.get(`/api/audit?personId=${merged}`)).status).toBe(404);
+
+      const page = await manager.get(`/personnes/${merged}/journal`);
+      expect(page.status).toBe(303);
+      expect(page.headers.location).toBe(`/personnes/${kept}/journal`);
+      const journal = await manager.get(page.headers.location);
+      expect(journal.status).toBe(200);
+      expect(journal.text).toContain('son journal est repris dans celui de la fiche conservée');
+      expect(journal.text).toContain('Fiche fusionnée dans une autre');
+    });
+
     it('when a manager opens the journal page, then the reads are listed in French with who and when', async () => {
       const page = await manager.get(`/personnes/${person}/journal`);
       expect(page.status).toBe(200);

@@ -4,6 +4,7 @@ import { testKnex } from '../../setup/db';
 import { createDistrict, createTeam, createUser } from '../../setup/factories';
 import { auditRows, createPerson, type Agent } from './helpers';
 import { inYears } from '../../setup/dates';
+import { ANONYMISED_LABEL } from '../../../server/features/retention/retention-repository';
 
 describe('persons API', () => {
   let ctx: TestContext;
@@ -282,6 +283,29 @@ describe('persons API', () => {
       // "Dup\u0000ond" searches as "Dupond".
       expect(page.items.map((p) => p.id)).toEqual([ids.dupond]);
       expect(page.total).toBe(1);
+    });
+
+    it('when a term is searched, then anonymised files are never among the matches ("Anne" does not find "Personne anonymisée"); the list without a term still shows them', async () => {
+      const own = await createTeam();
+      const agent = await loginAs(ctx.app, own.worker.email);
+      const anne = (await createPerson(agent, { firstName: 'Anne', lastName: 'Dubois' })).id;
+      const gone = (await createPerson(agent, { firstName: 'Anne', lastName: 'Girard' })).id;
+      // As retention leaves a file: its identity replaced by the neutral label.
+      await testKnex()('persons').where({ id: gone }).update({
+        alias: ANONYMISED_LABEL,
+        first_name: null,
+        last_name: null,
+        anonymised_at: new Date(),
+      });
+      for (const q of ['Anne', 'anonymisée', 'personne']) {
+        const res = await agent.get('/api/persons').query({ q });
+        expect(res.status).toBe(200);
+        const shown = res.body.items.map((p: { id: string }) => p.id);
+        expect([q, shown.includes(gone)]).toEqual([q, false]);
+        if (q === 'Anne') expect(shown).toEqual([anne]);
+      }
+      const all = await agent.get('/api/persons');
+      expect(all.body.items.map((p: { id: string }) => p.id).sort()).toEqual([anne, gone].sort());
     });
 
     it('when a person of another structure matches q, then it is not found', async () => {

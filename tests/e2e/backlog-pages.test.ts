@@ -333,6 +333,35 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(await testKnex()('notifications').where({ recipient_id: recipient.id })).toHaveLength(1);
   });
 
+  it("when a leaver's open and closed files are handed on from the page, then the flash counts the open ones apart; an anonymised file is not counted", async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const leaver = await createUser(team.structure.id, 'worker', { name: 'Paul Parti' });
+    const recipient = await createUser(team.structure.id, 'worker');
+    await testKnex()('persons').insert(
+      [{}, { closed_at: NOW, closed_reason: 'moved' }, { anonymised_at: NOW }].map((state) => ({
+        structure_id: team.structure.id,
+        alias: 'Suivi par Paul',
+        source: 'outreach',
+        referent_id: leaver.id,
+        created_at: NOW,
+        ...state,
+      })),
+    );
+    const res = await manager
+      .post('/equipe/confier-tout')
+      .type('form')
+      .send({
+        _csrf: csrfOf((await manager.get('/')).text),
+        fromAssigneeId: leaver.id,
+        toAssigneeId: recipient.id,
+        referents: '1',
+      });
+    expect(res.status).toBe(303);
+    expect((await manager.get('/')).text).toContain(
+      '2 dossiers de référent·e confiés, dont 1 actif ; la personne choisie en est avertie.',
+    );
+  });
+
   it('when a user marks all notifications as read from the page, then none is left unread', async () => {
     const worker2 = await loginAs(ctx.app, team.worker2.email);
     const page = await worker2.get('/notifications');

@@ -283,12 +283,41 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     const home = (await manager.get('/')).text;
     const from = home.slice(home.indexOf('id="fromAssigneeId"'));
     const leavers = from.slice(0, from.indexOf('</select>'));
-    expect(leavers).toContain(`<option value="${disabled.id}">Parti Désactivé</option>`);
-    expect(leavers).toContain(`<option value="${observer.id}">Devenu Observateur</option>`);
+    expect(leavers).toContain(`<option value="${disabled.id}">Parti Désactivé (inactif)</option>`);
+    expect(leavers).toContain(
+      `<option value="${observer.id}">Devenu Observateur (inactif)</option>`,
+    );
+    // Active staff are offered unmarked.
+    expect(leavers).toContain(`<option value="${team.worker2.id}">${team.worker2.name}</option>`);
     expect(leavers).not.toContain(closedOnly.id);
     // Neither may receive work.
     const to = home.slice(home.indexOf('id="toAssigneeId"'));
     expect(to.slice(0, to.indexOf('</select>'))).not.toContain(disabled.id);
+  });
+
+  it('when a leaver still holds overdue work, then their row of the backlog says "(inactif)"; an active colleague’s does not', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const gone = await createUser(team.structure.id, 'worker', { name: 'Jeanne Partie' });
+    await testKnex()('follow_ups').insert({
+      structure_id: team.structure.id,
+      person_id: personId,
+      assignee_id: gone.id,
+      title: 'Rappeler la mairie',
+      due_at: '2026-11-23T09:00:00Z',
+    });
+    await testKnex()('users').where({ id: gone.id }).update({ disabled_at: NOW });
+    const home = (await manager.get('/?teamId=')).text;
+    const table = home.slice(home.indexOf('<table>'), home.indexOf('</table>'));
+    expect(table).toContain('<th scope="row">Jeanne Partie (inactif)</th>');
+    expect(table).toContain(`<th scope="row">${team.worker2.name}</th>`);
+    const api = await manager.get('/api/backlog');
+    const groups = api.body.groups as { key: string; active: boolean | null }[];
+    expect(groups.find((g) => g.key === gone.id)?.active).toBe(false);
+    expect(groups.find((g) => g.key === team.worker2.id)?.active).toBe(true);
+    const byTeam = await manager.get('/api/backlog').query({ groupBy: 'team' });
+    expect(
+      (byTeam.body.groups as { active: boolean | null }[]).every((g) => g.active === null),
+    ).toBe(true);
   });
 
   it("when a leaver's files alone are handed on from the page, then the flash says so and the new référent is told; when nothing moves, the flash says nothing was sent", async () => {

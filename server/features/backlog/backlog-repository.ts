@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { PERSON_ROLES } from '../../auth/actor';
 import { personLabelSql } from '../persons/person-label';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
 import { OPEN_STATUSES, sqlStatusList } from '../referrals/referral-state';
@@ -45,6 +46,11 @@ export interface BacklogGroup {
   /** The group's id (a user, team, district or partner), or "none" for rows without one. */
   key: string;
   label: string | null;
+  /**
+   * By assignee, whether the user is still active staff (an enabled worker or manager): a leaver
+   * still holding work is not. Null for the other groupings and the group without a key.
+   */
+  active: boolean | null;
   counts: Record<BacklogBucket, number>;
 }
 
@@ -460,6 +466,21 @@ function labelSql(groupBy: BacklogGrouping, key: string): string {
   }`;
 }
 
+/** The roles of active staff, as an SQL list. */
+const STAFF_ROLES = `(${PERSON_ROLES.map((r) => `'${r}'`).join(', ')})`;
+
+/**
+ * Whether the group whose key is `key` is a user still active staff (an enabled worker or manager
+ * of the structure, as `users.activeStaff` says); NULL for the groupings of teams, districts and
+ * partners.
+ */
+function activeSql(groupBy: BacklogGrouping, key: string): string {
+  return groupBy === 'assignee'
+    ? `SELECT l.disabled_at IS NULL AND l.role IN ${STAFF_ROLES} FROM users l
+        WHERE l.id = CAST(${key} AS uuid) AND l.structure_id = :structureId`
+    : 'SELECT CAST(NULL AS boolean)';
+}
+
 /** Each bucket's count, a column each, from the count rows (a bucket and a key each, below). */
 const PIVOT = BACKLOG_BUCKETS.map(
   (b) => `coalesce(sum(c.count) FILTER (WHERE c.bucket = '${b}'), 0) AS ${b}`,
@@ -478,7 +499,8 @@ function groupsSql(scope: BacklogScope): string {
     ...ctes,
     `counted AS (${parts.join('\nUNION ALL\n')})`,
   ].join(',\n')}
-    SELECT c.key, (${labelSql(scope.groupBy, 'c.key')}) AS label, ${PIVOT}
+    SELECT c.key, (${labelSql(scope.groupBy, 'c.key')}) AS label,
+           (${activeSql(scope.groupBy, 'c.key')}) AS active, ${PIVOT}
       FROM counted c GROUP BY c.key`;
 }
 
@@ -591,9 +613,10 @@ export function createBacklogRepository() {
     /** Every group with a count, its name and its count in each bucket, in one statement. */
     async groups(db: Db, scope: BacklogScope, bounds: BacklogBounds): Promise<BacklogGroup[]> {
       const { rows } = await db.raw(groupsSql(scope), bindings(scope, bounds));
-      return (rows as Record<string, string | null>[]).map((r) => ({
+      return (rows as (Record<string, string | null> & { active: boolean | null })[]).map((r) => ({
         key: r.key ?? NO_KEY,
         label: r.label,
+        active: r.active,
         counts: countsOf(r),
       }));
     },

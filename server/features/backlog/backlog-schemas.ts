@@ -71,6 +71,10 @@ export const backlogView = z
       z.object({
         key: z.string().meta({ description: 'a user, team, district or partner id, or "none"' }),
         label: z.string().nullable(),
+        active: z.boolean().nullable().meta({
+          description:
+            'By assignee, whether the user is still active staff (an enabled worker or manager): false for a leaver still holding work; null for the other groupings and the group "none"',
+        }),
         counts,
       }),
     ),

@@ -161,6 +161,58 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(tableOf(other)).toContain(`key=${c.id}&amp;`);
   });
 
+  it('when a file without contact is listed for its silence, then "Dernier contact" says none and when the file was created, never the creation as a contact', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const referent = await createUser(team.structure.id, 'worker', { name: 'Référente Calme' });
+    const file = async (alias: string, createdAt: string) =>
+      (
+        await testKnex()('persons')
+          .insert({
+            structure_id: team.structure.id,
+            alias,
+            source: 'outreach',
+            referent_id: referent.id,
+            created_at: createdAt,
+          })
+          .returning('id')
+      )[0].id as string;
+    const never = await file('Jamais rencontré', '2026-10-01T10:00:00Z');
+    const met = await file('Rencontré en octobre', '2026-01-05T10:00:00Z');
+    await testKnex()('contacts').insert({
+      structure_id: team.structure.id,
+      person_id: met,
+      occurred_at: '2026-10-10T10:00:00Z',
+      channel: 'street',
+      outcome: 'reached',
+    });
+    const address = `groupBy=assignee&key=${referent.id}&bucket=no_contact_30&teamId=`;
+    const page = (await manager.get(`/equipe/elements?${address}`)).text;
+    expect(page).toContain('<th scope="col">Dernier contact</th>');
+    const row = (alias: string) => {
+      const at = page.indexOf(alias);
+      return page.slice(at, page.indexOf('</tr>', at));
+    };
+    expect(row('Jamais rencontré')).toMatch(
+      /<td>Aucun \(fiche créée le \w+ 1 octobre 2026\)<\/td>/,
+    );
+    expect(row('Rencontré en octobre')).toMatch(/<td>\w+ 10 octobre 2026<\/td>/);
+    expect(row('Rencontré en octobre')).not.toContain('Aucun');
+
+    const api = await manager.get(`/api/backlog/items?${address.replace('&teamId=', '')}`);
+    expect(api.status).toBe(200);
+    const items = api.body.items as Record<string, unknown>[];
+    expect(items.find((i) => i.personId === never)).toMatchObject({
+      lastContactAt: null,
+      createdAt: '2026-10-01T10:00:00.000Z',
+      noContactSince: '2026-10-01T10:00:00.000Z',
+    });
+    expect(items.find((i) => i.personId === met)).toMatchObject({
+      lastContactAt: '2026-10-10T10:00:00.000Z',
+      createdAt: '2026-01-05T10:00:00.000Z',
+      noContactSince: '2026-10-10T10:00:00.000Z',
+    });
+  });
+
   it('when a worker opens the home or an items page, then "Mes actions", and the items are refused', async () => {
     const worker = await loginAs(ctx.app, team.worker.email);
     const home = await worker.get('/');

@@ -81,7 +81,12 @@ interface BacklogPersonItem {
   id: string;
   personId: string;
   personLabel: string;
-  lastContactAt: Date;
+  /** The last contact logged; null when none ever was. */
+  lastContactAt: Date | null;
+  /** When the file was created. */
+  createdAt: Date;
+  /** What the no-contact buckets count from: the last contact, or the creation without one. */
+  noContactSince: Date;
   referentId: string | null;
   referentName: string | null;
 }
@@ -306,7 +311,7 @@ const ITEM_COLUMNS: Record<Entity, string> = {
   referral: `r.id, r.person_id, r.partner_id, r.created_at, r.requester_id,
     (SELECT pa.name FROM partners pa WHERE pa.id = r.partner_id) AS partner_name,
     (SELECT u.name FROM users u WHERE u.id = r.requester_id) AS requester_name`,
-  person: `p.id, p.id AS person_id, ${LAST_AT} AS last_at, p.referent_id,
+  person: `p.id, p.id AS person_id, ${LAST_AT} AS last_at, p.last_contact_at, p.created_at, p.referent_id,
     (SELECT u.name FROM users u WHERE u.id = p.referent_id) AS referent_name`,
 };
 
@@ -762,7 +767,9 @@ function toItem(entity: Entity, r: Record<string, unknown>): BacklogItem {
     type: 'person',
     id: r.id as string,
     ...person,
-    lastContactAt: r.last_at as Date,
+    lastContactAt: (r.last_contact_at as Date | null) ?? null,
+    createdAt: r.created_at as Date,
+    noContactSince: r.last_at as Date,
     referentId: (r.referent_id as string | null) ?? null,
     referentName: (r.referent_name as string | null) ?? null,
   };

@@ -109,7 +109,15 @@ export const backlogItemView = z
     z.object({
       type: z.literal('person'),
       ...person,
-      lastContactAt: z.iso.datetime(),
+      lastContactAt: z.iso
+        .datetime()
+        .nullable()
+        .meta({ description: 'The last contact logged; null when none ever was' }),
+      createdAt: z.iso.datetime().meta({ description: "The file's creation" }),
+      noContactSince: z.iso.datetime().meta({
+        description:
+          'What the no-contact buckets count from: the last contact, or the file’s creation without one',
+      }),
       referentId: z.uuid().nullable(),
       referentName: z.string().nullable(),
     }),

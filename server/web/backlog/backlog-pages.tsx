@@ -353,7 +353,11 @@ function ItemRow({ item, selectable }: { item: BacklogItem; selectable: boolean 
   return (
     <tr>
       <td>{person}</td>
-      <td>{formatDate(item.lastContactAt)}</td>
+      <td>
+        {item.lastContactAt
+          ? formatDate(item.lastContactAt)
+          : `Aucun (fiche créée le ${formatDate(item.createdAt)})`}
+      </td>
       <td>{item.referentName ?? '—'}</td>
     </tr>
   );

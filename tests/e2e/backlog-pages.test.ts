@@ -161,6 +161,58 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(tableOf(other)).toContain(`key=${c.id}&amp;`);
   });
 
+  it('when a file without contact is listed for its silence, then "Dernier contact" says none and when the file was created, never the creation as a contact', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const referent = await createUser(team.structure.id, 'worker', { name: 'Référente Calme' });
+    const file = async (alias: string, createdAt: string) =>
+      (
+        await testKnex()('persons')
+          .insert({
+            structure_id: team.structure.id,
+            alias,
+            source: 'outreach',
+            referent_id: referent.id,
+            created_at: createdAt,
+          })
+          .returning('id')
+      )[0].id as string;
+    const never = await file('Jamais rencontré', '2026-10-01T10:00:00Z');
+    const met = await file('Rencontré en octobre', '2026-01-05T10:00:00Z');
+    await testKnex()('contacts').insert({
+      structure_id: team.structure.id,
+      person_id: met,
+      occurred_at: '2026-10-10T10:00:00Z',
+      channel: 'street',
+      outcome: 'reached',
+    });
+    const address = `groupBy=assignee&key=${referent.id}&bucket=no_contact_30&teamId=`;
+    const page = (await manager.get(`/equipe/elements?${address}`)).text;
+    expect(page).toContain('<th scope="col">Dernier contact</th>');
+    const row = (alias: string) => {
+      const at = page.indexOf(alias);
+      return page.slice(at, page.indexOf('</tr>', at));
+    };
+    expect(row('Jamais rencontré')).toMatch(
+      /<td>Aucun \(fiche créée le \w+ 1 octobre 2026\)<\/td>/,
+    );
+    expect(row('Rencontré en octobre')).toMatch(/<td>\w+ 10 octobre 2026<\/td>/);
+    expect(row('Rencontré en octobre')).not.toContain('Aucun');
+
+    const api = await manager.get(`/api/backlog/items?${address.replace('&teamId=', '')}`);
+    expect(api.status).toBe(200);
+    const items = api.body.items as Record<string, unknown>[];
+    expect(items.find((i) => i.personId === never)).toMatchObject({
+      lastContactAt: null,
+      createdAt: '2026-10-01T10:00:00.000Z',
+      noContactSince: '2026-10-01T10:00:00.000Z',
+    });
+    expect(items.find((i) => i.personId === met)).toMatchObject({
+      lastContactAt: '2026-10-10T10:00:00.000Z',
+      createdAt: '2026-01-05T10:00:00.000Z',
+      noContactSince: '2026-10-10T10:00:00.000Z',
+    });
+  });
+
   it('when a worker opens the home or an items page, then "Mes actions", and the items are refused', async () => {
     const worker = await loginAs(ctx.app, team.worker.email);
     const home = await worker.get('/');
@@ -283,12 +335,41 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     const home = (await manager.get('/')).text;
     const from = home.slice(home.indexOf('id="fromAssigneeId"'));
     const leavers = from.slice(0, from.indexOf('</select>'));
-    expect(leavers).toContain(`<option value="${disabled.id}">Parti Désactivé</option>`);
-    expect(leavers).toContain(`<option value="${observer.id}">Devenu Observateur</option>`);
+    expect(leavers).toContain(`<option value="${disabled.id}">Parti Désactivé (inactif)</option>`);
+    expect(leavers).toContain(
+      `<option value="${observer.id}">Devenu Observateur (inactif)</option>`,
+    );
+    // Active staff are offered unmarked.
+    expect(leavers).toContain(`<option value="${team.worker2.id}">${team.worker2.name}</option>`);
     expect(leavers).not.toContain(closedOnly.id);
     // Neither may receive work.
     const to = home.slice(home.indexOf('id="toAssigneeId"'));
     expect(to.slice(0, to.indexOf('</select>'))).not.toContain(disabled.id);
+  });
+
+  it('when a leaver still holds overdue work, then their row of the backlog says "(inactif)"; an active colleague’s does not', async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const gone = await createUser(team.structure.id, 'worker', { name: 'Jeanne Partie' });
+    await testKnex()('follow_ups').insert({
+      structure_id: team.structure.id,
+      person_id: personId,
+      assignee_id: gone.id,
+      title: 'Rappeler la mairie',
+      due_at: '2026-11-23T09:00:00Z',
+    });
+    await testKnex()('users').where({ id: gone.id }).update({ disabled_at: NOW });
+    const home = (await manager.get('/?teamId=')).text;
+    const table = home.slice(home.indexOf('<table>'), home.indexOf('</table>'));
+    expect(table).toContain('<th scope="row">Jeanne Partie (inactif)</th>');
+    expect(table).toContain(`<th scope="row">${team.worker2.name}</th>`);
+    const api = await manager.get('/api/backlog');
+    const groups = api.body.groups as { key: string; active: boolean | null }[];
+    expect(groups.find((g) => g.key === gone.id)?.active).toBe(false);
+    expect(groups.find((g) => g.key === team.worker2.id)?.active).toBe(true);
+    const byTeam = await manager.get('/api/backlog').query({ groupBy: 'team' });
+    expect(
+      (byTeam.body.groups as { active: boolean | null }[]).every((g) => g.active === null),
+    ).toBe(true);
   });
 
   it("when a leaver's files alone are handed on from the page, then the flash says so and the new référent is told; when nothing moves, the flash says nothing was sent", async () => {
@@ -331,6 +412,35 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
       'Rien n’a été confié : aucun suivi ouvert ni dossier à reprendre. Personne n’a été averti.',
     );
     expect(await testKnex()('notifications').where({ recipient_id: recipient.id })).toHaveLength(1);
+  });
+
+  it("when a leaver's open and closed files are handed on from the page, then the flash counts the open ones apart; an anonymised file is not counted", async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const leaver = await createUser(team.structure.id, 'worker', { name: 'Paul Parti' });
+    const recipient = await createUser(team.structure.id, 'worker');
+    await testKnex()('persons').insert(
+      [{}, { closed_at: NOW, closed_reason: 'moved' }, { anonymised_at: NOW }].map((state) => ({
+        structure_id: team.structure.id,
+        alias: 'Suivi par Paul',
+        source: 'outreach',
+        referent_id: leaver.id,
+        created_at: NOW,
+        ...state,
+      })),
+    );
+    const res = await manager
+      .post('/equipe/confier-tout')
+      .type('form')
+      .send({
+        _csrf: csrfOf((await manager.get('/')).text),
+        fromAssigneeId: leaver.id,
+        toAssigneeId: recipient.id,
+        referents: '1',
+      });
+    expect(res.status).toBe(303);
+    expect((await manager.get('/')).text).toContain(
+      '2 dossiers de référent·e confiés, dont 1 actif ; la personne choisie en est avertie.',
+    );
   });
 
   it('when a user marks all notifications as read from the page, then none is left unread', async () => {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { PERSON_ROLES } from '../../auth/actor';
 import { personLabelSql } from '../persons/person-label';
 import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
 import { OPEN_STATUSES, sqlStatusList } from '../referrals/referral-state';
@@ -45,6 +46,11 @@ export interface BacklogGroup {
   /** The group's id (a user, team, district or partner), or "none" for rows without one. */
   key: string;
   label: string | null;
+  /**
+   * By assignee, whether the user is still active staff (an enabled worker or manager): a leaver
+   * still holding work is not. Null for the other groupings and the group without a key.
+   */
+  active: boolean | null;
   counts: Record<BacklogBucket, number>;
 }
 
@@ -75,7 +81,12 @@ interface BacklogPersonItem {
   id: string;
   personId: string;
   personLabel: string;
-  lastContactAt: Date;
+  /** The last contact logged; null when none ever was. */
+  lastContactAt: Date | null;
+  /** When the file was created. */
+  createdAt: Date;
+  /** What the no-contact buckets count from: the last contact, or the creation without one. */
+  noContactSince: Date;
   referentId: string | null;
   referentName: string | null;
 }
@@ -300,7 +311,7 @@ const ITEM_COLUMNS: Record<Entity, string> = {
   referral: `r.id, r.person_id, r.partner_id, r.created_at, r.requester_id,
     (SELECT pa.name FROM partners pa WHERE pa.id = r.partner_id) AS partner_name,
     (SELECT u.name FROM users u WHERE u.id = r.requester_id) AS requester_name`,
-  person: `p.id, p.id AS person_id, ${LAST_AT} AS last_at, p.referent_id,
+  person: `p.id, p.id AS person_id, ${LAST_AT} AS last_at, p.last_contact_at, p.created_at, p.referent_id,
     (SELECT u.name FROM users u WHERE u.id = p.referent_id) AS referent_name`,
 };
 
@@ -460,6 +471,21 @@ function labelSql(groupBy: BacklogGrouping, key: string): string {
   }`;
 }
 
+/** The roles of active staff, as an SQL list. */
+const STAFF_ROLES = `(${PERSON_ROLES.map((r) => `'${r}'`).join(', ')})`;
+
+/**
+ * Whether the group whose key is `key` is a user still active staff (an enabled worker or manager
+ * of the structure, as `users.activeStaff` says); NULL for the groupings of teams, districts and
+ * partners.
+ */
+function activeSql(groupBy: BacklogGrouping, key: string): string {
+  return groupBy === 'assignee'
+    ? `SELECT l.disabled_at IS NULL AND l.role IN ${STAFF_ROLES} FROM users l
+        WHERE l.id = CAST(${key} AS uuid) AND l.structure_id = :structureId`
+    : 'SELECT CAST(NULL AS boolean)';
+}
+
 /** Each bucket's count, a column each, from the count rows (a bucket and a key each, below). */
 const PIVOT = BACKLOG_BUCKETS.map(
   (b) => `coalesce(sum(c.count) FILTER (WHERE c.bucket = '${b}'), 0) AS ${b}`,
@@ -478,7 +504,8 @@ function groupsSql(scope: BacklogScope): string {
     ...ctes,
     `counted AS (${parts.join('\nUNION ALL\n')})`,
   ].join(',\n')}
-    SELECT c.key, (${labelSql(scope.groupBy, 'c.key')}) AS label, ${PIVOT}
+    SELECT c.key, (${labelSql(scope.groupBy, 'c.key')}) AS label,
+           (${activeSql(scope.groupBy, 'c.key')}) AS active, ${PIVOT}
       FROM counted c GROUP BY c.key`;
 }
 
@@ -591,9 +618,10 @@ export function createBacklogRepository() {
     /** Every group with a count, its name and its count in each bucket, in one statement. */
     async groups(db: Db, scope: BacklogScope, bounds: BacklogBounds): Promise<BacklogGroup[]> {
       const { rows } = await db.raw(groupsSql(scope), bindings(scope, bounds));
-      return (rows as Record<string, string | null>[]).map((r) => ({
+      return (rows as (Record<string, string | null> & { active: boolean | null })[]).map((r) => ({
         key: r.key ?? NO_KEY,
         label: r.label,
+        active: r.active,
         counts: countsOf(r),
       }));
     },
@@ -739,7 +767,9 @@ function toItem(entity: Entity, r: Record<string, unknown>): BacklogItem {
     type: 'person',
     id: r.id as string,
     ...person,
-    lastContactAt: r.last_at as Date,
+    lastContactAt: (r.last_contact_at as Date | null) ?? null,
+    createdAt: r.created_at as Date,
+    noContactSince: r.last_at as Date,
     referentId: (r.referent_id as string | null) ?? null,
     referentName: (r.referent_name as string | null) ?? null,
   };

@@ -71,6 +71,10 @@ export const backlogView = z
       z.object({
         key: z.string().meta({ description: 'a user, team, district or partner id, or "none"' }),
         label: z.string().nullable(),
+        active: z.boolean().nullable().meta({
+          description:
+            'By assignee, whether the user is still active staff (an enabled worker or manager): false for a leaver still holding work; null for the other groupings and the group "none"',
+        }),
         counts,
       }),
     ),
@@ -105,7 +109,15 @@ export const backlogItemView = z
     z.object({
       type: z.literal('person'),
       ...person,
-      lastContactAt: z.iso.datetime(),
+      lastContactAt: z.iso
+        .datetime()
+        .nullable()
+        .meta({ description: 'The last contact logged; null when none ever was' }),
+      createdAt: z.iso.datetime().meta({ description: "The file's creation" }),
+      noContactSince: z.iso.datetime().meta({
+        description:
+          'What the no-contact buckets count from: the last contact, or the file’s creation without one',
+      }),
       referentId: z.uuid().nullable(),
       referentName: z.string().nullable(),
     }),

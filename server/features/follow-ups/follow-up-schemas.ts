@@ -136,6 +136,12 @@ export const reassignedView = z
   .object({
     toAssigneeId: z.uuid(),
     followUpIds: z.array(z.uuid()),
-    personIds: z.array(z.uuid()).meta({ description: 'Files whose référent changed' }),
+    personIds: z.array(z.uuid()).meta({
+      description:
+        'Files whose référent changed: open and closed ones (reopened, they have a référent at work), never anonymised ones',
+    }),
+    activePersonIds: z
+      .array(z.uuid())
+      .meta({ description: 'The open files among personIds (not closed)' }),
   })
   .strict();

@@ -60,8 +60,22 @@ export interface FollowUpServiceDeps {
 interface ReassignResult {
   toAssigneeId: string;
   followUpIds: string[];
-  /** Files whose référent changed (referents: true). */
+  /** Files whose référent changed (referents: true): open or closed, never anonymised. */
   personIds: string[];
+  /** The open files among them (not closed): those the new référent follows now. */
+  activePersonIds: string[];
+}
+
+/**
+ * The files a new référent was given, as their notice says them: how many, and how many of them
+ * are open when some are closed ("3 dossiers, dont 2 actifs").
+ */
+function filesGiven(total: number, active: number): string {
+  const closed = active === 0 ? ' clos' : '';
+  if (total === 1) return `d’un dossier${closed}, confié`;
+  const open =
+    active === 0 || active === total ? '' : `, dont ${active} actif${active > 1 ? 's' : ''}`;
+  return `de ${total} dossiers${closed}${open}, confiés`;
 }
 
 /** A follow-up as the service hands it out. */
@@ -295,10 +309,17 @@ export function createFollowUpService({
         }
         const followUpIds = await moveInTransaction(trx, outbox, actor, rows, to.id, ctx);
         let personIds: string[] = [];
+        let activePersonIds: string[] = [];
         // The schema allows referents only with fromAssigneeId; one handed to themselves moves
         // nothing.
         if (input.referents && from && from.id !== to.id) {
-          personIds = await persons.moveReferent(trx, outbox, actor.structureId, from.id, to.id);
+          ({ ids: personIds, activeIds: activePersonIds } = await persons.moveReferent(
+            trx,
+            outbox,
+            actor.structureId,
+            from.id,
+            to.id,
+          ));
           if (personIds.length > 0)
             // A count, never the persons: the body outlives an anonymisation, which finds
             // notifications by their subject (this one's is the leaver).
@@ -309,10 +330,7 @@ export function createFollowUpService({
               subjectType: 'user',
               subjectId: from.id,
               dueMoment: clock.now(),
-              title:
-                personIds.length === 1
-                  ? `Vous êtes désormais référent·e d’un dossier, confié par ${actor.name}`
-                  : `Vous êtes désormais référent·e de ${personIds.length} dossiers, confiés par ${actor.name}`,
+              title: `Vous êtes désormais référent·e ${filesGiven(personIds.length, activePersonIds.length)} par ${actor.name}`,
               body: `${personIds.length === 1 ? 'Dossier' : 'Dossiers'} dont ${from.name} était référent·e.`,
               link: '/personnes',
             });
@@ -328,7 +346,7 @@ export function createFollowUpService({
             });
           }
         }
-        return { toAssigneeId: to.id, followUpIds, personIds };
+        return { toAssigneeId: to.id, followUpIds, personIds, activePersonIds };
       });
     },
 

@@ -408,8 +408,10 @@ export function createPersonRepository(cipher: Cipher) {
     },
 
     /**
-     * Every file of the structure whose référent is `from` passes to `to`; their ids, and
-     * whether each is active (neither closed nor anonymised).
+     * Every file of the structure whose référent is `from` passes to `to`, closed ones included
+     * (reopened, they have a référent at work); their ids, and whether each is active (not
+     * closed). An anonymised file is left as it is: it takes no write, and its référent is kept
+     * for the statistics.
      */
     async moveReferent(
       db: Db,
@@ -419,8 +421,9 @@ export function createPersonRepository(cipher: Cipher) {
     ): Promise<{ id: string; active: boolean }[]> {
       const rows: { id: string; active: boolean }[] = await db('persons')
         .where({ structure_id: structureId, referent_id: from })
+        .whereNull('anonymised_at')
         .update({ referent_id: to, version: db.raw('version + 1'), updated_at: db.fn.now() })
-        .returning(['id', db.raw('closed_at IS NULL AND anonymised_at IS NULL AS active')]);
+        .returning(['id', db.raw('closed_at IS NULL AS active')]);
       return rows.map((r) => ({ id: r.id, active: r.active }));
     },
 

@@ -329,10 +329,12 @@ export function createPersonService({
       persons.countActiveFilesOf(db, structureId, referentId),
 
     /**
-     * Every file whose référent is `from` passes to `to` (a leaver's work moved); their ids. The
-     * active files' no-contact rules are planned again, as a reopening plans them: a rule that
-     * fell due while the file had no active référent was skipped, and is counted from now, so
-     * the new référent gets its "relancer" rather than nobody ever.
+     * Every file whose référent is `from` passes to `to` (a leaver's work moved): the open ones
+     * and the closed ones (reopened, they have a référent at work), never an anonymised one
+     * (which takes no write). Their ids, and those of the open files among them. The open files'
+     * no-contact rules are planned again, as a reopening plans them: a rule that fell due while
+     * the file had no active référent was skipped, and is counted from now, so the new référent
+     * gets its "relancer" rather than nobody ever.
      */
     async moveReferent(
       trx: Knex.Transaction,
@@ -340,14 +342,12 @@ export function createPersonService({
       structureId: string,
       from: string,
       to: string,
-    ): Promise<string[]> {
+    ): Promise<{ ids: string[]; activeIds: string[] }> {
       const moved = await persons.moveReferent(trx, structureId, from, to);
-      for (const file of moved)
-        if (file.active)
-          await planner.planNoContact(trx, outbox, structureId, file.id, {
-            replannedAt: clock.now(),
-          });
-      return moved.map((file) => file.id);
+      const activeIds = moved.filter((file) => file.active).map((file) => file.id);
+      for (const id of activeIds)
+        await planner.planNoContact(trx, outbox, structureId, id, { replannedAt: clock.now() });
+      return { ids: moved.map((file) => file.id), activeIds };
     },
 
     /** Something happened on the file at `at`: its last activity moves on. */

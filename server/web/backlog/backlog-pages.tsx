@@ -48,8 +48,17 @@ const NO_GROUP: Record<BacklogGrouping, string> = {
   partner: 'Sans partenaire',
 };
 
-export const groupLabel = (groupBy: BacklogGrouping, key: string, label: string | null) =>
-  key === NO_KEY ? NO_GROUP[groupBy] : (label ?? 'Inconnu');
+/** How a user no longer active staff is marked, as the person edit page marks a référent. */
+const INACTIVE = ' (inactif)';
+
+/** A group's name; a user no longer active staff (a leaver) is marked, as on the person page. */
+export const groupLabel = (
+  groupBy: BacklogGrouping,
+  key: string,
+  label: string | null,
+  active: boolean | null = null,
+) =>
+  key === NO_KEY ? NO_GROUP[groupBy] : `${label ?? 'Inconnu'}${active === false ? INACTIVE : ''}`;
 
 interface ItemsAddress {
   groupBy: BacklogGrouping;
@@ -93,12 +102,25 @@ function scopeWords(
 
 type Staff = { id: string; name: string }[];
 
-function StaffOptions({ staff, placeholder }: { staff: Staff; placeholder: string }) {
+/**
+ * The people to choose from; with `active` (the active staff), anyone else in the list (a leaver
+ * still holding work) is marked as inactive.
+ */
+function StaffOptions({
+  staff,
+  placeholder,
+  active,
+}: {
+  staff: Staff;
+  placeholder: string;
+  active?: Staff;
+}) {
+  const isActive = (id: string) => !active || active.some((u) => u.id === id);
   return (
     <>
       <option value="">{placeholder}</option>
       {staff.map((u) => (
-        <option value={u.id}>{u.name}</option>
+        <option value={u.id}>{`${u.name}${isActive(u.id) ? '' : INACTIVE}`}</option>
       ))}
     </>
   );
@@ -218,7 +240,7 @@ export function BacklogPage({
               </tr>
             ) : (
               groups.map((g) => {
-                const label = groupLabel(groupBy, g.key, g.label);
+                const label = groupLabel(groupBy, g.key, g.label, g.active);
                 return (
                   <tr>
                     <th scope="row">{label}</th>
@@ -257,7 +279,7 @@ export function BacklogPage({
               Travail de
             </label>
             <select class="fr-select" id="fromAssigneeId" name="fromAssigneeId" required>
-              <StaffOptions staff={leavers} placeholder="Choisir une personne" />
+              <StaffOptions staff={leavers} active={staff} placeholder="Choisir une personne" />
             </select>
           </div>
           <div class="fr-select-group">
@@ -331,7 +353,11 @@ function ItemRow({ item, selectable }: { item: BacklogItem; selectable: boolean 
   return (
     <tr>
       <td>{person}</td>
-      <td>{formatDate(item.lastContactAt)}</td>
+      <td>
+        {item.lastContactAt
+          ? formatDate(item.lastContactAt)
+          : `Aucun (fiche créée le ${formatDate(item.createdAt)})`}
+      </td>
       <td>{item.referentName ?? '—'}</td>
     </tr>
   );

@@ -35,11 +35,19 @@ function moveRefusal(err: unknown): string | null {
   }
 }
 
+/** The files moved, the open ones counted apart when some are closed. */
+function filesMoved(files: number, active: number): string {
+  const moved = plural(files, 'dossier de référent·e confié', 'dossiers de référent·e confiés');
+  if (active === files) return moved;
+  if (active === 0) return `${moved}, ${files > 1 ? 'tous clos' : 'clos'}`;
+  return `${moved}, dont ${plural(active, 'actif', 'actifs')}`;
+}
+
 /**
  * What a move did, as it happened: the service tells the new assignee of each kind of work
- * moved, and nobody when nothing moved.
+ * moved, and nobody when nothing moved. Closed files move too: the open ones are counted apart.
  */
-function movedMessage(followUps: number, files: number) {
+function movedMessage(followUps: number, files: number, activeFiles: number) {
   if (followUps === 0 && files === 0)
     return {
       type: 'info' as const,
@@ -48,7 +56,7 @@ function movedMessage(followUps: number, files: number) {
     };
   const moved = [
     followUps ? plural(followUps, 'suivi confié', 'suivis confiés') : null,
-    files ? plural(files, 'dossier de référent·e confié', 'dossiers de référent·e confiés') : null,
+    files ? filesMoved(files, activeFiles) : null,
   ].filter(Boolean);
   return {
     type: 'success' as const,
@@ -131,7 +139,12 @@ export function backlogWebRouter(services: Services): Router {
   ) => {
     try {
       const done = await services.followUps.reassign(actorOf(req), body, requestContext(req));
-      await redirect(req, res, back, movedMessage(done.followUpIds.length, done.personIds.length));
+      await redirect(
+        req,
+        res,
+        back,
+        movedMessage(done.followUpIds.length, done.personIds.length, done.activePersonIds.length),
+      );
     } catch (err) {
       const message = moveRefusal(err);
       if (!message) throw err;

@@ -55,7 +55,12 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
 
     const res = await reassign(manager, { toAssigneeId: team.worker2.id, ids: [late] });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ toAssigneeId: team.worker2.id, followUpIds: [late], personIds: [] });
+    expect(res.body).toEqual({
+      toAssigneeId: team.worker2.id,
+      followUpIds: [late],
+      personIds: [],
+      activePersonIds: [],
+    });
 
     const rows = await testKnex()('follow_ups').whereIn('id', [late, stays]).orderBy('due_at');
     expect(rows.map((r) => r.assignee_id)).toEqual([team.worker2.id, team.worker.id]);
@@ -208,7 +213,12 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
       fromAssigneeId: leaver.id,
       referents: true,
     });
-    expect(again.body).toEqual({ toAssigneeId: team.worker2.id, followUpIds: [], personIds: [] });
+    expect(again.body).toEqual({
+      toAssigneeId: team.worker2.id,
+      followUpIds: [],
+      personIds: [],
+      activePersonIds: [],
+    });
     expect(
       await testKnex()('notifications').where({
         recipient_id: team.worker2.id,
@@ -216,6 +226,40 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
         subject_id: leaver.id,
       }),
     ).toHaveLength(1);
+  });
+
+  it('when a leaver is référent of an open, a closed and an anonymised file, then the open and closed files move, the open one counted apart, and the anonymised one keeps its référent and version', async () => {
+    const k = testKnex();
+    const leaver = await createUser(team.structure.id, 'worker');
+    const [open, closed, anonymised] = await Promise.all(
+      ['Ouvert, parvis', 'Clos, gare', 'Anonymisé, quai'].map((alias) =>
+        createPerson(manager, { alias, referentId: leaver.id }),
+      ),
+    );
+    await k('persons').where({ id: closed.id }).update({ closed_at: NOW, closed_reason: 'moved' });
+    await k('persons').where({ id: anonymised.id }).update({ anonymised_at: NOW });
+    const before = await k('persons').where({ id: anonymised.id }).first();
+    await k('users').where({ id: leaver.id }).update({ disabled_at: NOW });
+
+    const res = await reassign(manager, {
+      toAssigneeId: team.worker2.id,
+      fromAssigneeId: leaver.id,
+      referents: true,
+    });
+    expect(res.status).toBe(200);
+    expect([...res.body.personIds].sort()).toEqual([open.id, closed.id].sort());
+    expect(res.body.activePersonIds).toEqual([open.id]);
+    const after = await k('persons').where({ id: anonymised.id }).first();
+    expect(after).toMatchObject({ referent_id: leaver.id, version: before.version });
+    expect(await auditRows({ action: 'person.update', subject_id: anonymised.id })).toEqual([]);
+    const told = await k('notifications').where({
+      recipient_id: team.worker2.id,
+      kind: 'person.referent_reassigned',
+      subject_id: leaver.id,
+    });
+    expect(told.map((n) => n.title)).toEqual([
+      `Vous êtes désormais référent·e de 2 dossiers, dont 1 actif, confiés par ${team.manager.name}`,
+    ]);
   });
 
   it('when several follow-ups moved at once and a file is then anonymised, then no notification still names its person', async () => {

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
+  REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_REMIND_PARTNER,
 } from '../server/features/referrals/referral-schemas';
 import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
@@ -52,6 +53,7 @@ const EMAIL_DEADLINE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
   REFERRAL_ASK_OUTCOME,
+  REFERRAL_EMAIL_WITHDRAWN,
   USER_PASSWORD_EMAIL,
   DIGEST_EMAIL,
   PARTNER_EMAIL_CONFIRM,

@@ -4,6 +4,7 @@ import type { BatchProcessorRegistry, ProcessorRegistry } from './processor';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
+  REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
@@ -16,6 +17,7 @@ import {
   referralRemindPartner,
 } from './referrals/partner-link-email';
 import { referralOutcomeFollowUp } from './referrals/outcome-follow-up';
+import { referralEmailWithdrawn } from './referrals/partner-withdrawn-email';
 import { referralExpire } from './referrals/referral-expire';
 import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
 import { userPasswordEmail } from './users/password-link-email';
@@ -58,6 +60,7 @@ export const processors: ProcessorRegistry = Object.freeze({
   [REFERRAL_EXPIRE]: referralExpire,
   [REFERRAL_REMIND_PARTNER]: referralRemindPartner,
   [REFERRAL_ESCALATE_REQUESTER]: referralEscalateRequester,
+  [REFERRAL_EMAIL_WITHDRAWN]: referralEmailWithdrawn,
   [USER_PASSWORD_EMAIL]: userPasswordEmail,
   [PARTNER_EMAIL_CONFIRM]: partnerEmailConfirm,
   [PARTNER_EMAIL_CHANGED]: partnerEmailChangedNotice,

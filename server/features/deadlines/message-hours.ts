@@ -3,6 +3,7 @@ import type { BusinessCalendar } from '../../lib/calendar';
 import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
+  REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_REMIND_PARTNER,
 } from '../referrals/referral-schemas';
 import { PARTNER_EMAIL_CHANGED } from '../partners/partner-email-changes';
@@ -22,6 +23,7 @@ export const MESSAGE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
   REFERRAL_ASK_OUTCOME,
+  REFERRAL_EMAIL_WITHDRAWN,
   PARTNER_EMAIL_CHANGED,
 ];
 

@@ -88,3 +88,43 @@ export function partnerEmail(kind: PartnerEmailKind, m: PartnerEmailInput): Outg
 </body></html>`;
   return { to: m.to, subject, text, html, messageId: m.messageId };
 }
+
+/**
+ * The email telling a partner a referral was withdrawn: the structure, the service and the day
+ * it was asked, never the person (nor why: a consent withdrawn is the person's business).
+ */
+export function partnerWithdrawnEmail(m: {
+  to: string;
+  partnerName: string;
+  structureName: string;
+  serviceName: string | null;
+  requestedAt: Date;
+  messageId: string;
+}): OutgoingEmail {
+  const service = m.serviceName ? ` pour votre service « ${m.serviceName} »` : '';
+  const subject = `Demande d'orientation de ${m.structureName} retirée`;
+  const intro = `${m.structureName} a retiré la demande d'orientation${service} qu'elle vous avait adressée le ${frDateTime(m.requestedAt)}.`;
+  const stop =
+    'Les informations transmises sur la personne pour cette demande ne doivent plus être utilisées : ne la contactez plus à ce titre. Les liens reçus pour cette demande ne fonctionnent plus.';
+  const privacy =
+    'Par discrétion, ce message ne contient aucune information sur la personne orientée.';
+  const text = [
+    `Bonjour ${m.partnerName},`,
+    '',
+    intro,
+    '',
+    stop,
+    '',
+    privacy,
+    '',
+    `— ${m.structureName}, via aller-vers`,
+  ].join('\n');
+  const html = `<!DOCTYPE html><html lang="fr"><body>
+<p>Bonjour ${escapeHtml(m.partnerName)},</p>
+<p>${escapeHtml(intro)}</p>
+<p>${escapeHtml(stop)}</p>
+<p>${escapeHtml(privacy)}</p>
+<p>— ${escapeHtml(m.structureName)}, via aller-vers</p>
+</body></html>`;
+  return { to: m.to, subject, text, html, messageId: m.messageId };
+}

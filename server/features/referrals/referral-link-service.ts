@@ -4,7 +4,12 @@ import { ValidationError } from '../../lib/errors';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
 import type { Deadline, UnitOfWork } from '../deadlines/outbox';
 import { done, skipped, type DeadlineOutcome } from '../deadlines/deadline-outcome';
-import { LINK_PURPOSE_OF, partnerEmail, type PartnerEmailKind } from './referral-emails';
+import {
+  LINK_PURPOSE_OF,
+  partnerEmail,
+  partnerWithdrawnEmail,
+  type PartnerEmailKind,
+} from './referral-emails';
 import { type AuditTrail } from '../audit/audit-trail';
 import { remindersOff } from '../persons/person-reminders';
 import type { PartnerReferral, ReferralRepository, ReferralRecord } from './referral-repository';
@@ -210,6 +215,37 @@ export function createReferralLinkService(deps: {
         expiresAt: stillTo ? expiresAt : now,
         at: now,
       });
+      return done();
+    },
+
+    /**
+     * 'referral.email_withdrawn': a referral was cancelled (by the requester or a manager, or by
+     * a consent revoked); the partner's address is told that the structure withdrew it and that
+     * what it was given must no longer be used. Nothing about the person, so it goes whatever the
+     * file's reminders or the consent say; skipped when the partner never heard of the referral
+     * (cancelled before its first email went, unanswered). At least once with a dedupe key, as
+     * the other partner emails.
+     */
+    async sendWithdrawnEmail(
+      trx: Knex.Transaction,
+      deadline: Deadline,
+      now: Date,
+    ): Promise<DeadlineOutcome> {
+      if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
+      const row = await referrals.withdrawalContext(trx, deadline.structureId, deadline.subjectId);
+      if (!row) return skipped('referral not found');
+      if (row.status !== 'cancelled') return skipped(`referral is ${row.status}`);
+      if (!row.partnerTold) return skipped('the partner never heard of this referral');
+      await sendDeadlineEmail(deps, trx, deadline, now, (messageId) =>
+        partnerWithdrawnEmail({
+          to: row.partnerEmail,
+          partnerName: row.partnerName,
+          structureName: row.structureName,
+          serviceName: row.serviceName,
+          requestedAt: row.createdAt,
+          messageId,
+        }),
+      );
       return done();
     },
 

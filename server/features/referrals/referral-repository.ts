@@ -12,7 +12,7 @@ import {
   type ReminderRow,
   type ReminderState,
 } from '../persons/person-reminders';
-import { REFERRAL_REMIND_PARTNER } from './referral-schemas';
+import { REFERRAL_EMAIL_PARTNER, REFERRAL_REMIND_PARTNER } from './referral-schemas';
 import { OPEN_STATUSES, type ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
@@ -622,6 +622,71 @@ export function createReferralRepository(cipher: Cipher) {
             structureName: r.structure_name,
             serviceName: r.service_name,
             ...toReminderState(r),
+          }
+        : null;
+    },
+
+    /**
+     * What the email telling a partner a referral was withdrawn needs, nothing about the person:
+     * the partner, the structure, the service and the day it was asked, and whether the partner
+     * ever heard of it (it answered, or the request or a reminder was emailed to it).
+     */
+    async withdrawalContext(
+      db: Db,
+      structureId: string,
+      id: string,
+    ): Promise<{
+      id: string;
+      status: ReferralStatus;
+      partnerName: string;
+      partnerEmail: string;
+      structureName: string;
+      serviceName: string | null;
+      createdAt: Date;
+      partnerTold: boolean;
+    } | null> {
+      const r = (await db('referrals as r')
+        .join('partners as pa', 'pa.id', 'r.partner_id')
+        .join('structures as st', 'st.id', 'r.structure_id')
+        .leftJoin('partner_services as s', 's.id', 'r.service_id')
+        .where({ 'r.id': id, 'r.structure_id': structureId })
+        .first(
+          'r.id',
+          'r.status',
+          'r.created_at',
+          'pa.name as partner_name',
+          'pa.email as partner_email',
+          'st.name as structure_name',
+          's.name as service_name',
+          db.raw(
+            `(r.responded_at is not null or exists (
+               select 1 from sent_emails se join deadlines d on d.id = se.deadline_id
+               where d.subject_type = 'referral' and d.subject_id = r.id and d.kind in (?, ?)
+             )) as partner_told`,
+            [REFERRAL_EMAIL_PARTNER, REFERRAL_REMIND_PARTNER],
+          ),
+        )) as
+        | {
+            id: string;
+            status: ReferralStatus;
+            created_at: Date;
+            partner_name: string;
+            partner_email: string;
+            structure_name: string;
+            service_name: string | null;
+            partner_told: boolean;
+          }
+        | undefined;
+      return r
+        ? {
+            id: r.id,
+            status: r.status,
+            partnerName: r.partner_name,
+            partnerEmail: r.partner_email,
+            structureName: r.structure_name,
+            serviceName: r.service_name,
+            createdAt: new Date(r.created_at),
+            partnerTold: Boolean(r.partner_told),
           }
         : null;
     },

@@ -92,6 +92,12 @@ export const REFERRAL_OUTCOME_FOLLOW_UP = 'referral.outcome_follow_up';
 export const REFERRAL_EXPIRE = 'referral.expire';
 export const REFERRAL_REMIND_PARTNER = 'referral.remind_partner';
 export const REFERRAL_ESCALATE_REQUESTER = 'referral.escalate_requester';
+/**
+ * The email telling the partner a referral was withdrawn (cancelled by the requester or a
+ * manager, or by a consent revoked): written by the cancellation, so not among the kinds a
+ * referral's closing cancels.
+ */
+export const REFERRAL_EMAIL_WITHDRAWN = 'referral.email_withdrawn';
 /** The kinds that only make sense while the partner has not answered: cancelled when it leaves `requested`. */
 export const REFERRAL_AWAITING_ANSWER_KINDS = [
   REFERRAL_EMAIL_PARTNER,

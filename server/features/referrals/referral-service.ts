@@ -40,6 +40,7 @@ import {
   REFERRAL_AWAITING_ANSWER_KINDS,
   REFERRAL_DEADLINE_KINDS,
   REFERRAL_EMAIL_PARTNER,
+  REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
@@ -376,6 +377,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         });
       }
     }
+    if (to === 'cancelled') await tellPartnerWithdrawn(trx, outbox, row, now);
     if (OUTCOME_STATUSES.includes(to) && row.rightId) {
       // The help ended: the referent is asked now to update the right the referral served, with
       // a follow-up of its own (`outcome_right`), unless the loop-closing one still waits open,
@@ -419,6 +421,43 @@ export function createReferralService(deps: ReferralServiceDeps) {
       );
     }
     await persons.touch(trx, row.structureId, row.personId, now);
+  }
+
+  /**
+   * A referral withdrawn (by the requester or a manager, or by a consent revoked): the partner
+   * may be acting on it, a volunteer calling the person. Its active staff are told in the app,
+   * and its address by email at the next working moment (`referral.email_withdrawn`, held to
+   * working hours as every message to a partner), that the structure withdrew the request and
+   * that what was shared must no longer be used. Both name the structure, never the person (nor
+   * why: a consent withdrawn is the person's business).
+   */
+  async function tellPartnerWithdrawn(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    row: ReferralRecord,
+    now: Date,
+  ): Promise<void> {
+    const structureName = (await referrals.structureName(trx, row.structureId)) ?? 'une structure';
+    for (const recipientId of await partners.activeStaffIds(trx, row.partnerId)) {
+      await notifications.notifyInTransaction(trx, {
+        structureId: row.structureId,
+        recipientId,
+        kind: 'referral.cancelled',
+        subjectType: 'referral',
+        subjectId: row.id,
+        dueMoment: now,
+        title: `Demande d'orientation de ${structureName} retirée`,
+        body: 'La structure a retiré cette demande : les informations transmises sur la personne ne doivent plus être utilisées ; ne la contactez plus à ce titre.',
+      });
+    }
+    const { calendar } = await rulesOf(trx, row.structureId);
+    await outbox.schedule({
+      structureId: row.structureId,
+      kind: REFERRAL_EMAIL_WITHDRAWN,
+      subjectType: 'referral',
+      subjectId: row.id,
+      dueAt: calendar.nextWorkingMoment(now),
+    });
   }
 
   /**

@@ -130,11 +130,13 @@ describe('consent before referral, per partner', () => {
     }
     const inbox = await w.agents.partner.get('/api/referrals');
     expect(inbox.body.items.map((r: { id: string }) => r.id)).not.toContain(done);
-    // The partner's pending emails go with the referrals.
+    // The partner's pending emails go with the referrals; only the notice of the withdrawal
+    // waits (withdrawal-notice.test.ts).
     const deadlines = await testKnex()('deadlines')
       .whereIn('subject_id', [pending, accepted])
-      .andWhere({ status: 'pending' });
-    expect(deadlines).toHaveLength(0);
+      .andWhere({ status: 'pending' })
+      .pluck('kind');
+    expect(deadlines).toEqual(['referral.email_withdrawn', 'referral.email_withdrawn']);
     expect((await w.agents.worker.get(`/api/persons/${person.id}`)).body.status).not.toBe(
       'supported',
     );
@@ -247,8 +249,11 @@ describe('consent before referral, per partner', () => {
           reasonCode: 'consent_revoked',
           actorId: w.team.worker.id,
         });
-        const pending = await testKnex()('deadlines').where({ subject_id: id, status: 'pending' });
-        expect(pending).toEqual([]);
+        // The outcome question goes; only the partner's notice of the withdrawal waits.
+        const pending = await testKnex()('deadlines')
+          .where({ subject_id: id, status: 'pending' })
+          .pluck('kind');
+        expect(pending).toEqual(['referral.email_withdrawn']);
       },
     );
 

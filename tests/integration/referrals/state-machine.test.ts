@@ -217,13 +217,16 @@ describe('referral state machine, transition by transition', () => {
         [null, 'requested'],
         ['requested', winner],
       ]);
-      // What follows agrees with the winner: closing the loop only after an acceptance.
+      // What follows agrees with the winner: closing the loop only after an acceptance, the
+      // partner told of the withdrawal only after a cancellation.
       const pending = await testKnex()('deadlines')
         .where({ subject_id: id, status: 'pending' })
         .orderBy('kind')
         .pluck('kind');
       expect(pending).toEqual(
-        winner === 'accepted' ? ['referral.ask_outcome', 'referral.outcome_follow_up'] : [],
+        winner === 'accepted'
+          ? ['referral.ask_outcome', 'referral.outcome_follow_up']
+          : ['referral.email_withdrawn'],
       );
       const notified = await testKnex()('notifications').where({
         subject_id: id,
@@ -257,9 +260,10 @@ describe('referral state machine, transition by transition', () => {
               ['requested', 'cancelled'],
             ],
       );
-      expect(await testKnex()('deadlines').where({ subject_id: id, status: 'pending' })).toEqual(
-        [],
-      );
+      // Only the partner's notice of the withdrawal waits.
+      expect(
+        await testKnex()('deadlines').where({ subject_id: id, status: 'pending' }).pluck('kind'),
+      ).toEqual(['referral.email_withdrawn']);
     }
   });
 
@@ -308,12 +312,16 @@ describe('referral state machine, transition by transition', () => {
     },
   );
 
-  it('when the requester or a manager cancels, then no answer notification is sent to the requester', async () => {
+  it('when the requester or a manager cancels, then no answer notification is sent to the requester or any staff: only the partner’s users are told', async () => {
     const id = await referralIn('accepted');
     await move(w.agents.manager, id, 'cancelled', { reason: 'Doublon' });
-    expect(
-      await testKnex()('notifications').where({ subject_id: id, kind: 'referral.cancelled' }),
-    ).toEqual([]);
+    const told = await testKnex()('notifications').where({
+      subject_id: id,
+      kind: 'referral.cancelled',
+    });
+    expect(told.map((n) => n.recipient_id as string).sort()).toEqual(
+      [w.users.p1.id, w.users.p2.id].sort(),
+    );
   });
 
   it.each([

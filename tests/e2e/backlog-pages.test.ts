@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { fixedClock } from '../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../setup/context';
 import { testKnex } from '../setup/db';
@@ -455,6 +456,51 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     const after = await worker2.get('/notifications');
     expect(after.text).toContain('Tout est lu.');
     expect(after.text).not.toContain('Tout marquer comme lu</button>');
+  });
+
+  it('when a notice arrives after the page was shown, then "Tout marquer comme lu" leaves it unread, and the page says so', async () => {
+    const worker2 = await loginAs(ctx.app, team.worker2.email);
+    const notice = (title: string, createdAt?: Date) =>
+      testKnex()('notifications')
+        .insert({
+          structure_id: team.structure.id,
+          recipient_id: team.worker2.id,
+          kind: 'follow_up.due',
+          subject_type: 'follow_up',
+          subject_id: crypto.randomUUID(),
+          due_moment: NOW,
+          title,
+          ...(createdAt ? { created_at: createdAt } : {}),
+        })
+        .returning('id');
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    await notice('Vue sur la page 1', anHourAgo);
+    await notice('Vue sur la page 2', anHourAgo);
+    const page = await worker2.get('/notifications');
+    expect(page.text).toContain('2 notifications non lues');
+    expect(page.text).toMatch(/name="avant" value="[^"]+"/);
+    const [late] = await notice('Arrivée après la page');
+
+    const res = await worker2
+      .post('/notifications/tout-lu')
+      .type('form')
+      .send({
+        _csrf: csrfOf(page.text),
+        avant: /name="avant" value="([^"]+)"/.exec(page.text)![1],
+        page: '1',
+      });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe('/notifications');
+    const unread = await testKnex()('notifications')
+      .where({ recipient_id: team.worker2.id })
+      .whereNull('read_at')
+      .pluck('id');
+    expect(unread).toEqual([late.id]);
+    const after = await worker2.get('/notifications');
+    expect(after.text).toContain(
+      '2 notifications marquées comme lues. 1 notification arrivée depuis l’affichage de la page reste non lue.',
+    );
+    expect(after.text).toContain('1 notification non lue');
   });
 
   it("when a person's référent changes with the box ticked, then their open follow-ups held by the former one move too; unticked, they stay", async () => {

@@ -121,9 +121,9 @@ export function createNotificationRepository() {
               .count<{ count: string }[]>('* as count')
               .then(([r]) => r.count),
         ),
-        repo.unreadCount(db, recipientId),
+        repo.unreadState(db, recipientId),
       ]);
-      return { items: rows.map(toNotification), total, unread };
+      return { items: rows.map(toNotification), total, ...unread };
     },
 
     async unreadCount(db: Db, recipientId: string): Promise<number> {
@@ -132,6 +132,24 @@ export function createNotificationRepository() {
         .whereNull('read_at')
         .count<{ unread: string }[]>('* as unread');
       return Number(unread);
+    },
+
+    /**
+     * How many are unread, and when the newest of them came: what a "mark all read" sent from
+     * a list stops at, so that a notice arriving after the list was read stays unread.
+     */
+    async unreadState(
+      db: Db,
+      recipientId: string,
+    ): Promise<{ unread: number; newestUnreadAt: Date | null }> {
+      const [row] = await db('notifications')
+        .where({ recipient_id: recipientId })
+        .whereNull('read_at')
+        .select<{ unread: string; newest: Date | null }[]>(
+          db.raw('count(*) AS unread'),
+          db.raw('max(created_at) AS newest'),
+        );
+      return { unread: Number(row.unread), newestUnreadAt: row.newest ?? null };
     },
 
     /** A subject's notifications of kinds that no longer hold (a follow-up moved or rescheduled). */
@@ -147,13 +165,15 @@ export function createNotificationRepository() {
         .del();
     },
 
-    /** Every unread notification of the recipient is read now; how many were. */
-    async markAllRead(db: Db, recipientId: string, at: Date): Promise<number> {
-      const rows = await db('notifications')
-        .where({ recipient_id: recipientId })
-        .whereNull('read_at')
-        .update({ read_at: at })
-        .returning('id');
+    /**
+     * Every unread notification of the recipient, or those that came by `before` when given, is
+     * read now; how many were. A moment read from a row is to the millisecond, the column to the
+     * microsecond: compared at the millisecond, the row it was read from is one of them.
+     */
+    async markAllRead(db: Db, recipientId: string, at: Date, before?: Date): Promise<number> {
+      const q = db('notifications').where({ recipient_id: recipientId }).whereNull('read_at');
+      if (before) q.whereRaw("date_trunc('milliseconds', created_at) <= ?", [before]);
+      const rows = await q.update({ read_at: at }).returning('id');
       return rows.length;
     },
 

@@ -6,6 +6,7 @@ import {
   notificationListView,
   notificationParams,
   notificationView,
+  readAllBody,
   readAllView,
 } from './notification-schemas';
 import type { NotificationService } from './notification-service';
@@ -25,9 +26,11 @@ export function notificationRouter(notifications: NotificationService): Router {
     method: 'post',
     path: '/notifications/read-all',
     policy: isAuthenticated(),
-    summary: 'Marks every unread notification of the caller as read; how many were',
+    body: readAllBody,
+    summary:
+      'Marks every unread notification of the caller as read (with `before`, those that came by then); how many were',
     response: readAllView,
-    handler: ({ actor }) => notifications.markAllRead(actor.id),
+    handler: ({ actor, body }) => notifications.markAllRead(actor.id, body.before),
   });
   endpoint(r, {
     method: 'post',

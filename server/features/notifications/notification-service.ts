@@ -38,9 +38,20 @@ export function createNotificationService(deps: {
     async unreadCount(recipientId: string) {
       return notifications.unreadCount(deps.knex, recipientId);
     },
-    async markAllRead(recipientId: string) {
-      const read = await notifications.markAllRead(deps.knex, recipientId, deps.clock.now());
-      return { read, unread: 0 };
+    /**
+     * Marks the caller's unread notifications read: all of them, or, with `before` (a list's
+     * `newestUnreadAt`), those the list could show, so that one arriving since stays unread.
+     * `unread` is what is left.
+     */
+    async markAllRead(recipientId: string, before?: Date) {
+      const read = await notifications.markAllRead(
+        deps.knex,
+        recipientId,
+        deps.clock.now(),
+        before,
+      );
+      const unread = before ? await notifications.unreadCount(deps.knex, recipientId) : 0;
+      return { read, unread };
     },
     /**
      * Inside the caller's transaction: once per (recipient, kind, subject, moment), and only to

@@ -217,8 +217,10 @@ export function createPersonMergeRepository() {
 
     /**
      * In-app notifications leading to the merged file lead to the kept one; those about the
-     * person itself change subject, unless the same one exists for the kept file already (a
-     * notification is unique per recipient, kind, subject and moment).
+     * person itself change subject. One the kept file has already (a notification is unique per
+     * recipient, kind, subject and moment) told the same recipient the same thing about the same
+     * person at the same moment: it is deleted, rather than left under the merged file's id,
+     * where nothing would find it again (retention anonymises a file's notifications by its id).
      */
     async moveNotifications(
       trx: Knex.Transaction,
@@ -226,6 +228,17 @@ export function createPersonMergeRepository() {
       from: string,
       into: string,
     ): Promise<number> {
+      await trx('notifications as n')
+        .where({ 'n.structure_id': structureId, 'n.subject_type': 'person', 'n.subject_id': from })
+        .whereExists((q) =>
+          q
+            .select(trx.raw('1'))
+            .from('notifications as o')
+            .whereRaw('o.recipient_id = n.recipient_id AND o.kind = n.kind')
+            .andWhereRaw('o.due_moment = n.due_moment')
+            .andWhere('o.subject_id', into),
+        )
+        .del();
       const linked = await trx('notifications')
         .where({ structure_id: structureId })
         .andWhere((w) =>
@@ -236,16 +249,8 @@ export function createPersonMergeRepository() {
         )
         .update({ link: trx.raw('replace(link, ?, ?)', [from, into]) })
         .returning('id');
-      const about = await trx('notifications as n')
-        .where({ 'n.structure_id': structureId, 'n.subject_type': 'person', 'n.subject_id': from })
-        .whereNotExists((q) =>
-          q
-            .select(trx.raw('1'))
-            .from('notifications as o')
-            .whereRaw('o.recipient_id = n.recipient_id AND o.kind = n.kind')
-            .andWhereRaw('o.due_moment = n.due_moment')
-            .andWhere('o.subject_id', into),
-        )
+      const about = await trx('notifications')
+        .where({ structure_id: structureId, subject_type: 'person', subject_id: from })
         .update({ subject_id: into })
         .returning('id');
       return new Set([...linked, ...about].map((r: { id: string }) => r.id)).size;

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { isAuthenticated } from '../../auth/policies';
 import type { Deps } from '../../container';
 import { ValidationError } from '../../lib/errors';
+import { isoDateTime } from '../../lib/validate';
+import { plural } from '../format';
 import { csrf, pageContext } from '../page-context';
 import { actorOf, idOf, pageQuery, redirect, redirectPastLastPage } from '../page-helpers';
 import { sendPage } from '../render';
@@ -25,6 +27,23 @@ function pageSentFrom(req: Request): string {
   const sent = notificationFilters.safeParse({ page: body.page, unread: body.unread || undefined });
   if (!sent.success) return '/notifications';
   return notificationsHref({ unreadOnly: sent.data.unread === 'true' })(sent.data.page);
+}
+
+/** The "Tout marquer comme lu" form: the newest unread notice when the page was shown. */
+const readAllForm = z.object({ avant: isoDateTime().optional() });
+
+/** What "Tout marquer comme lu" did, and what came since the page was shown. */
+function readAllMessage(read: number, unread: number): string {
+  if (read === 0 && unread === 0) return 'Tout était déjà lu.';
+  const done =
+    read === 0
+      ? ''
+      : `${read > 1 ? `${read} notifications marquées` : '1 notification marquée'} comme lue${read > 1 ? 's' : ''}.`;
+  const since =
+    unread === 0
+      ? ''
+      : `${plural(unread, 'notification arrivée', 'notifications arrivées')} depuis l’affichage de la page ${unread > 1 ? 'restent non lues' : 'reste non lue'}.`;
+  return [done, since].filter(Boolean).join(' ');
 }
 
 /** The user's notifications, in pages (all, or the unread ones), and marking them read. */
@@ -61,13 +80,21 @@ export function notificationWebRouter(services: Services): Router {
     isAuthenticated(),
     csrf.csrfSynchronisedProtection,
     async (req, res) => {
-      const { read } = await services.notifications.markAllRead(actorOf(req).id);
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const form = readAllForm.safeParse({ avant: body.avant || undefined });
+      if (!form.success) {
+        throw new ValidationError('Invalid form', [
+          { field: 'avant', message: 'Le moment de la page n’est pas valide' },
+        ]);
+      }
+      // Up to the newest notice the page was shown with: one arriving since stays unread.
+      const { read, unread } = await services.notifications.markAllRead(
+        actorOf(req).id,
+        form.data.avant,
+      );
       await redirect(req, res, pageSentFrom(req), {
         type: 'success',
-        message:
-          read === 0
-            ? 'Tout était déjà lu.'
-            : `${read > 1 ? `${read} notifications marquées` : '1 notification marquée'} comme lue${read > 1 ? 's' : ''}.`,
+        message: readAllMessage(read, unread),
       });
     },
   );

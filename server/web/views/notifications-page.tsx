@@ -31,8 +31,8 @@ export function NotificationsPage({
   unreadOnly,
 }: {
   ctx: PageContext;
-  /** One page, newest first. */
-  list: Page<Notification>;
+  /** One page, newest first, and when the newest unread one came (whichever page it is on). */
+  list: Page<Notification> & { newestUnreadAt: Date | null };
   /** The unread ones only ("Non lues seulement"). */
   unreadOnly: boolean;
 }) {
@@ -49,6 +49,10 @@ export function NotificationsPage({
         <form method="post" action="/notifications/tout-lu" class="fr-mb-3w">
           <Csrf token={ctx.csrfToken} />
           <PageShown page={page} unreadOnly={unreadOnly} />
+          {/* What the page was shown with: a notice arriving after it stays unread. */}
+          {list.newestUnreadAt ? (
+            <input type="hidden" name="avant" value={list.newestUnreadAt.toISOString()} />
+          ) : null}
           <button
             type="submit"
             class="fr-btn fr-btn--secondary fr-icon-check-line fr-btn--icon-left"

@@ -1,7 +1,10 @@
 import { processDeadline } from '../../../jobs/processor';
 import { deadlineJobId } from '../../../jobs/queues';
 import { processors } from '../../../jobs/registry';
-import { PERSON_NO_CONTACT } from '../../../server/features/deadlines/rule-kinds';
+import {
+  NOTIFY_SUGGEST_CLOSE,
+  PERSON_NO_CONTACT,
+} from '../../../server/features/deadlines/rule-kinds';
 import { FOLLOW_UP_DUE } from '../../../server/features/follow-ups/follow-up-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
@@ -551,5 +554,36 @@ describe('merging two files of one person', () => {
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('anonymised');
     expect(await testKnex()('persons').where({ id: a }).first()).toBeDefined();
+  });
+
+  it('when both files hold the same suggestion to close for one recipient and moment, then the merged file’s copy goes and none keeps its id', async () => {
+    const merged = (await createPerson(worker, { alias: 'Homme au vélo' })).id;
+    const kept = (await createPerson(worker, { alias: 'Homme au vélo, gare' })).id;
+    const moment = new Date('2026-11-30T09:00:00Z');
+    const notice = (personId: string) => ({
+      structure_id: team.structure.id,
+      recipient_id: team.worker.id,
+      kind: NOTIFY_SUGGEST_CLOSE,
+      subject_type: 'person',
+      subject_id: personId,
+      due_moment: moment,
+      title: 'Aucun contact depuis 90 jours : clore le dossier ?',
+      link: `/personnes/${personId}`,
+    });
+    const [keptNotice] = await testKnex()('notifications')
+      .insert([notice(kept), notice(merged)])
+      .returning('id');
+    const [m, k] = [await current(merged), await current(kept)];
+    const res = await manager
+      .post(`/api/persons/${merged}/merge`)
+      .send({ intoId: kept, version: m.version, intoVersion: k.version });
+    expect(res.status).toBe(200);
+
+    expect(await testKnex()('notifications').where({ subject_id: merged })).toEqual([]);
+    expect(
+      await testKnex()('notifications')
+        .where({ recipient_id: team.worker.id, kind: NOTIFY_SUGGEST_CLOSE, subject_id: kept })
+        .pluck('id'),
+    ).toEqual([keptNotice.id]);
   });
 });

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
@@ -390,6 +391,46 @@ describe('reassigning follow-ups (clock fixed at 2026-11-25 10:00 UTC)', () => {
     expect((await observer.get('/api/notifications')).body.unread).toBe(0);
     const admins = await testKnex()('notifications').where({ recipient_id: team.admin.id });
     expect(admins[0].read_at).toBeNull();
+  });
+
+  it('when a user marks all as read up to the newest their list showed, then one arriving since stays unread', async () => {
+    const add = (title: string, createdAt?: Date) =>
+      testKnex()('notifications')
+        .insert({
+          structure_id: team.structure.id,
+          recipient_id: team.worker2.id,
+          kind: 'test',
+          subject_type: 'follow_up',
+          subject_id: crypto.randomUUID(),
+          due_moment: NOW,
+          title,
+          ...(createdAt ? { created_at: createdAt } : {}),
+        })
+        .returning(['id', 'created_at']);
+    const agent = await loginAs(ctx.app, team.worker2.email);
+    // What earlier tests told them, read: this test's notices alone are unread.
+    expect((await agent.post('/api/notifications/read-all')).status).toBe(200);
+    const [listed] = await add('listée', new Date(Date.now() - 60_000));
+    const list = await agent.get('/api/notifications').query({ unread: 'true' });
+    expect(list.status).toBe(200);
+    expect(list.body.newestUnreadAt).toBe(new Date(listed.created_at).toISOString());
+    const [since] = await add('arrivée depuis');
+
+    const res = await agent
+      .post('/api/notifications/read-all')
+      .send({ before: list.body.newestUnreadAt });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ unread: 1 });
+    expect(
+      await testKnex()('notifications')
+        .where({ recipient_id: team.worker2.id })
+        .whereNull('read_at')
+        .pluck('id'),
+    ).toEqual([since.id]);
+    expect((await agent.post('/api/notifications/read-all')).body).toEqual({
+      read: 1,
+      unread: 0,
+    });
   });
 
   it('when a follow-up marked done is reopened, then it is open again with its deadline planned, audited; an open one cannot be reopened', async () => {

@@ -467,4 +467,78 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       expect(digestEmails()).toHaveLength(before);
     });
   });
+
+  describe('who gets no digest', () => {
+    let d: Awaited<ReturnType<typeof createTeam>>;
+    const digestOf = (userId: string, at: Date) =>
+      testKnex()('notifications')
+        .where({ recipient_id: userId, kind: NOTIFY_DIGEST, due_moment: at })
+        .first();
+    const emailRows = (userId: string, at: Date) =>
+      testKnex()('deadlines').where({ kind: DIGEST_EMAIL, subject_id: userId, due_at: at });
+
+    it('when a user is disabled after their digest, then its email still to send is skipped, and from the next day they get no digest', async () => {
+      d = await createTeam();
+      // Both workers late with a follow-up since Tuesday.
+      await plan(d.worker.email, paris('2027-01-05T10:00:00'));
+      await plan(d.worker2.email, paris('2027-01-05T10:00:00'));
+      expect(await ctx.deps.services.digests.ensurePlanned()).toBe(1);
+      const thursday = paris('2027-01-07T08:30:00');
+      await advanceTo(ctx, clock, thursday);
+      expect(await digestOf(d.worker.id, thursday)).toBeDefined();
+      await waitFor(
+        async () => digestEmails().some((e) => e.to[0] === d.worker.email),
+        'the worker’s digest email',
+      );
+
+      await advanceTo(ctx, clock, paris('2027-01-07T09:00:00'));
+      const admin = await loginAs(ctx.app, d.admin.email);
+      expect((await admin.patch(`/api/users/${d.worker.id}`).send({ disabled: true })).status).toBe(
+        200,
+      );
+      // The day's email sent again, as a retry still running would: not to a disabled account.
+      const [late] = await testKnex()('deadlines')
+        .insert({
+          structure_id: d.structure.id,
+          kind: DIGEST_EMAIL,
+          subject_type: 'user',
+          subject_id: d.worker.id,
+          due_at: thursday,
+        })
+        .returning('id');
+      await ctx.deps.relay.enqueue([late.id]);
+      const before = digestEmails().length;
+      await advanceTo(ctx, clock, clock.now());
+      expect(await testKnex()('deadlines').where({ id: late.id }).first()).toMatchObject({
+        status: 'skipped',
+        last_error: 'user disabled',
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(digestEmails()).toHaveLength(before);
+
+      const friday = paris('2027-01-08T08:30:00');
+      await advanceTo(ctx, clock, friday);
+      expect(await digestOf(d.worker.id, friday)).toBeUndefined();
+      expect(await emailRows(d.worker.id, friday)).toHaveLength(0);
+      // Still late, and still a worker: the colleague's digest comes.
+      expect(await digestOf(d.worker2.id, friday)).toMatchObject({ body: '1 suivi en retard' });
+    });
+
+    it('when a user is made observer, a role without digest, then they get no digest and no digest email, and a digest with no one else to tell is skipped', async () => {
+      const admin = await loginAs(ctx.app, d.admin.email);
+      const observer = await admin.patch(`/api/users/${d.worker2.id}`).send({ role: 'observer' });
+      expect(observer.status).toBe(200);
+
+      const monday = paris('2027-01-11T08:30:00');
+      await advanceTo(ctx, clock, monday);
+      expect(await digestOf(d.worker2.id, monday)).toBeUndefined();
+      expect(await emailRows(d.worker2.id, monday)).toHaveLength(0);
+      // Their late follow-up counts for nobody: nobody else of the structure has anything.
+      expect(
+        await testKnex()('deadlines')
+          .where({ subject_id: d.structure.id, kind: DIGEST_DAILY, due_at: monday })
+          .first(),
+      ).toMatchObject({ status: 'skipped', last_error: 'nothing to tell anyone' });
+    });
+  });
 });

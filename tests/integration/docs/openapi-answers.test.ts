@@ -161,6 +161,9 @@ describe('every endpoint answers what the OpenAPI document says', () => {
     const worker2 = await loginAs(app, w.team.worker2.email);
     const notes = await ok(worker2.get('/api/notifications'));
     await ok(worker2.post(`/api/notifications/${notes.items[0].id}/read`));
+    await ok(
+      worker2.post('/api/notifications/read-all').send({ before: new Date().toISOString() }),
+    );
     await ok(worker2.post('/api/notifications/read-all'));
 
     // Rights.

@@ -205,6 +205,46 @@ describe('administration, homes and password pages', () => {
       expect(notices.text).toContain('href="/#depart"');
     });
 
+    it('when an admin demotes the only other admin while being demoted themselves, then 422: the page says the structure would be left without an admin', async () => {
+      const own = await createTeam();
+      const other = await createUser(own.structure.id, 'admin');
+      const agent = await loginAs(ctx.app, own.admin.email);
+      const path = `/admin/utilisateurs/${other.id}`;
+      const page = await agent.get(path);
+      // Another change holds the other admin's row and, meanwhile, demotes this one.
+      const trx = await testKnex().transaction();
+      await trx('users').where({ id: other.id }).forUpdate().first();
+      await trx('users').where({ id: own.admin.id }).update({ role: 'worker' });
+      const sent = agent
+        .post(path)
+        .type('form')
+        .send({
+          _csrf: csrfOf(page.text),
+          version: versionOf(page.text),
+          name: other.name,
+          role: 'worker',
+        })
+        .then((r) => r);
+      // Once the page's change waits for that row, the other change commits.
+      const waiting = async () =>
+        (
+          await testKnex().raw(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+          )
+        ).rows[0].n as number;
+      for (let tries = 0; (await waiting()) === 0; tries += 1) {
+        if (tries > 250) throw new Error('the page never waited for the row');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await trx.commit();
+      const refused = await sent;
+      expect(refused.status).toBe(422);
+      expect(refused.text).toContain(
+        'C’est le dernier compte administrateur actif de la structure : donnez d’abord ce rôle à quelqu’un d’autre',
+      );
+      expect((await testKnex()('users').where({ id: other.id }).first()).role).toBe('admin');
+    });
+
     it('when an admin renames themselves from their own page, then they land on it signed in, not on the login page', async () => {
       const me = await createUser(s.structure.id, 'admin');
       const agent = await loginAs(ctx.app, me.email);

@@ -338,6 +338,11 @@ export function adminWebRouter(services: Services): Router {
     switch (err.code) {
       case 'self_lockout':
         return ['role', 'Vous ne pouvez pas retirer votre propre rôle d’administrateur·rice'];
+      case 'last_admin':
+        return [
+          'role',
+          'C’est le dernier compte administrateur actif de la structure : donnez d’abord ce rôle à quelqu’un d’autre',
+        ];
       case 'partner_role':
         return [
           'role',
@@ -404,10 +409,12 @@ export function adminWebRouter(services: Services): Router {
             : 'Le compte est réactivé.',
         });
       } catch (err) {
-        if (!hasCode(err, 'self_lockout')) throw err;
+        if (!hasCode(err, 'self_lockout', 'last_admin')) throw err;
         await redirect(req, res, `/admin/utilisateurs/${id}`, {
           type: 'error',
-          message: 'Vous ne pouvez pas désactiver votre propre compte.',
+          message: hasCode(err, 'self_lockout')
+            ? 'Vous ne pouvez pas désactiver votre propre compte.'
+            : 'C’est le dernier compte administrateur actif de la structure : donnez d’abord ce rôle à quelqu’un d’autre.',
         });
       }
     },

@@ -753,12 +753,14 @@ export function adminWebRouter(services: Services): Router {
           400,
         );
       try {
-        const user = await services.users.invite(actor, parsed.data, requestContext(req));
+        const user = await services.users.invite(actor, parsed.data, creationContext(req));
         return redirect(req, res, `/admin/partenaires/${partner.id}/comptes`, {
           type: 'success',
           message: `Invitation envoyée à ${user.email} : le lien est valable 48 heures.`,
         });
       } catch (err) {
+        const resent = resentForm(err, values);
+        if (resent) return renderPartnerAccounts(req, res, resent, 422);
         const form = inviteError(err, values);
         if (!form) throw err;
         return renderPartnerAccounts(req, res, form, 400);

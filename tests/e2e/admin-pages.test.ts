@@ -157,6 +157,23 @@ describe('administration, homes and password pages', () => {
       expect(taken.text).toContain('Un compte utilise déjà cette adresse');
     });
 
+    it('when an observer or an admin is invited with a team ticked, then 400 says only workers and managers belong to teams', async () => {
+      const teamId = (await admin.post('/api/teams').send({ name: 'Veille sociale' })).body.id;
+      for (const role of ['observer', 'admin']) {
+        const res = await postForm(admin, '/admin/utilisateurs', '/admin/utilisateurs', {
+          name: 'Sans terrain',
+          email: `sans.terrain.${role}@ccas.test`,
+          role,
+          teamIds: teamId,
+        });
+        expect(res.status).toBe(400);
+        expect(res.text).toContain(
+          'Seuls les travailleur·ses sociaux·ales et les cadres font partie d’équipes',
+        );
+        expect(res.text).not.toContain('Choisissez des équipes de la structure');
+      }
+    });
+
     it('when an admin changes a role and disables a user from their page, then it applies and their session ends', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const agent = await loginAs(ctx.app, u.email);

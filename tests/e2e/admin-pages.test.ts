@@ -157,6 +157,23 @@ describe('administration, homes and password pages', () => {
       expect(taken.text).toContain('Un compte utilise déjà cette adresse');
     });
 
+    it('when an observer or an admin is invited with a team ticked, then 400 says only workers and managers belong to teams', async () => {
+      const teamId = (await admin.post('/api/teams').send({ name: 'Veille sociale' })).body.id;
+      for (const role of ['observer', 'admin']) {
+        const res = await postForm(admin, '/admin/utilisateurs', '/admin/utilisateurs', {
+          name: 'Sans terrain',
+          email: `sans.terrain.${role}@ccas.test`,
+          role,
+          teamIds: teamId,
+        });
+        expect(res.status).toBe(400);
+        expect(res.text).toContain(
+          'Seuls les travailleur·ses sociaux·ales et les cadres font partie d’équipes',
+        );
+        expect(res.text).not.toContain('Choisissez des équipes de la structure');
+      }
+    });
+
     it('when an admin changes a role and disables a user from their page, then it applies and their session ends', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const agent = await loginAs(ctx.app, u.email);
@@ -203,6 +220,46 @@ describe('administration, homes and password pages', () => {
       const notices = await (await loginAs(ctx.app, s.manager.email)).get('/notifications');
       expect(notices.text).toContain(`Le compte de ${u.name} est désactivé`);
       expect(notices.text).toContain('href="/#depart"');
+    });
+
+    it('when an admin demotes the only other admin while being demoted themselves, then 422: the page says the structure would be left without an admin', async () => {
+      const own = await createTeam();
+      const other = await createUser(own.structure.id, 'admin');
+      const agent = await loginAs(ctx.app, own.admin.email);
+      const path = `/admin/utilisateurs/${other.id}`;
+      const page = await agent.get(path);
+      // Another change holds the other admin's row and, meanwhile, demotes this one.
+      const trx = await testKnex().transaction();
+      await trx('users').where({ id: other.id }).forUpdate().first();
+      await trx('users').where({ id: own.admin.id }).update({ role: 'worker' });
+      const sent = agent
+        .post(path)
+        .type('form')
+        .send({
+          _csrf: csrfOf(page.text),
+          version: versionOf(page.text),
+          name: other.name,
+          role: 'worker',
+        })
+        .then((r) => r);
+      // Once the page's change waits for that row, the other change commits.
+      const waiting = async () =>
+        (
+          await testKnex().raw(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+          )
+        ).rows[0].n as number;
+      for (let tries = 0; (await waiting()) === 0; tries += 1) {
+        if (tries > 250) throw new Error('the page never waited for the row');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await trx.commit();
+      const refused = await sent;
+      expect(refused.status).toBe(422);
+      expect(refused.text).toContain(
+        'C’est le dernier compte administrateur actif de la structure : donnez d’abord ce rôle à quelqu’un d’autre',
+      );
+      expect((await testKnex()('users').where({ id: other.id }).first()).role).toBe('admin');
     });
 
     it('when an admin renames themselves from their own page, then they land on it signed in, not on the login page', async () => {

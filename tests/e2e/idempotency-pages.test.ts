@@ -9,6 +9,7 @@ import {
   type Agent,
 } from '../integration/referrals/helpers';
 import { csrfOf } from './html';
+import { createPartner } from '../setup/factories';
 
 type World = Awaited<ReturnType<typeof referralWorld>>;
 
@@ -287,6 +288,30 @@ describe('creation forms sent twice', () => {
     expect(both.map((r) => r.status)).toEqual([303, 303]);
     expect(both[1].headers.location).toBe(both[0].headers.location);
     expect(await countRows('districts', { name: 'Belle-Beille' })).toBe(1);
+  });
+
+  it('when an admin’s invitation of a partner’s staff is sent twice, and twice at once, then one account each, and every answer is the invitation sent (not "address taken")', async () => {
+    const admin = w.agents.admin;
+    const partner = await createPartner(testKnex(), 'Épicerie solidaire', w.team.structure.id);
+    const path = `/admin/partenaires/${partner.id}/comptes`;
+    const accounts = (email: string) => countRows('users', { email });
+    const body = await formBody(admin, path, path, {
+      name: 'Bénévole',
+      email: 'benevole@epicerie.test',
+    });
+    const [first, again] = [await post(admin, path, body), await post(admin, path, body)];
+    expect([first.status, again.status]).toEqual([303, 303]);
+    expect(await flashAfter(admin, again.headers.location)).toBe(
+      'Invitation envoyée à benevole@epicerie.test : le lien est valable 48 heures.',
+    );
+    expect(await accounts('benevole@epicerie.test')).toBe(1);
+    const other = await formBody(admin, path, path, {
+      name: 'Autre bénévole',
+      email: 'autre@epicerie.test',
+    });
+    const both = await Promise.all([post(admin, path, other), post(admin, path, other)]);
+    expect(both.map((r) => r.status)).toEqual([303, 303]);
+    expect(await accounts('autre@epicerie.test')).toBe(1);
   });
 
   it('when a page is shown, then it loads the script that disables a creation form’s button once sent (the public report form’s too), served from this origin', async () => {

@@ -319,6 +319,31 @@ export function createUserRepository() {
         .whereNull('disabled_at');
     },
 
+    /**
+     * Serialises the changes that may leave a structure without an enabled admin, until the
+     * transaction ends: two admins demoting or disabling each other at once would each count
+     * the other and both pass (row locks on the two users do not see each other's change).
+     */
+    async lockAdminsOf(trx: Knex.Transaction, structureId: string): Promise<void> {
+      await trx.raw("SELECT pg_advisory_xact_lock(hashtext('users.admins'), hashtext(?))", [
+        structureId,
+      ]);
+    },
+
+    /** How many enabled admins the structure has besides `exceptId`. */
+    async countOtherEnabledAdmins(
+      db: Knex | Knex.Transaction,
+      structureId: string,
+      exceptId: string,
+    ): Promise<number> {
+      const [{ n }] = await db('users')
+        .where({ structure_id: structureId, role: 'admin' })
+        .whereNull('disabled_at')
+        .whereNot({ id: exceptId })
+        .count<{ n: string }[]>('* as n');
+      return Number(n);
+    },
+
     /** The structure's enabled managers (told of what concerns the whole structure). */
     async activeManagerIds(db: Knex | Knex.Transaction, structureId: string): Promise<string[]> {
       return (await repo

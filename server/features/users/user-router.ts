@@ -56,7 +56,7 @@ export function userRouter(users: UserService): Router {
     params: userIdParams,
     body: updateUserBody,
     summary:
-      'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for a team a disabled user does not hold; 409 if the user changed since `version`)',
+      'Change name, role, teams or disabled (disabling or a new role ends their sessions; 422 for a team a disabled user does not hold, or `last_admin` when no other enabled admin would remain; 409 if the user changed since `version`)',
     response: userView,
     errors: [409, 422],
     handler: async ({ actor, params, body, ctx }) =>

@@ -47,6 +47,9 @@ export const inviteUserBody = z
         code: 'custom',
         path: ['teamIds'],
         message: 'only workers and managers belong to teams',
+        // Named, so that a page says this rule in its own words (`teamIds:not_staff`), as it
+        // says the service's `not_staff` on a user's change.
+        params: { rule: 'not_staff' },
       });
   });
 export type InviteUserInput = z.infer<typeof inviteUserBody>;

@@ -397,6 +397,22 @@ export function createUserService(deps: UserServiceDeps) {
         // (its sessions end, its leads and memberships may go, its notices are forgotten).
         const newRole =
           input.role !== undefined && input.role !== user.role ? input.role : undefined;
+        // The structure keeps an enabled admin: taking the last one's role or access away would
+        // leave nobody to manage its users. Counted under a lock per structure, so two admins
+        // demoting or disabling each other at once do not both pass.
+        if (
+          user.role === 'admin' &&
+          !user.disabledAt &&
+          (input.disabled === true || (newRole !== undefined && newRole !== 'admin'))
+        ) {
+          await users.lockAdminsOf(trx, actor.structureId);
+          if ((await users.countOtherEnabledAdmins(trx, actor.structureId, id)) === 0)
+            throw new BusinessRuleError(
+              'last_admin',
+              'The structure would be left without an enabled admin',
+              { field: input.disabled === true ? 'disabled' : 'role' },
+            );
+        }
         if (newRole && (newRole === 'partner' || user.role === 'partner'))
           throw new BusinessRuleError(
             'partner_role',

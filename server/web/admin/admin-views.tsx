@@ -795,6 +795,7 @@ export function PartnerAccountsPage({
         <ErrorSummary form={form} labels={USER_LABELS} />
         <form method="post" action={`/admin/partenaires/${partner.id}/comptes`} novalidate>
           <Csrf token={ctx.csrfToken} />
+          <OnceKey />
           <TextField form={form} name="name" label={USER_LABELS.name} autocomplete="off" required />
           <TextField
             form={form}

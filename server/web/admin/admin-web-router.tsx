@@ -52,12 +52,15 @@ import {
 
 type Services = Deps['services'];
 
-/** Field messages in French, for the fields a service or zod names. */
+/** Only workers and managers belong to teams: said of the schema's rule and the service's. */
+const NOT_STAFF = 'Seuls les travailleur·ses sociaux·ales et les cadres font partie d’équipes';
+/** Field messages in French, for the fields a service or zod names (`field:rule` for a rule). */
 const USER_MESSAGES: Record<string, string> = {
   email: 'Saisissez une adresse électronique valide, par exemple prenom.nom@ccas.fr',
   name: 'Saisissez le nom (200 caractères au plus)',
   role: 'Choisissez un rôle',
   teamIds: 'Choisissez des équipes de la structure',
+  'teamIds:not_staff': NOT_STAFF,
 };
 /** The structure's accounts and a partner's come in pages of this many. */
 const ACCOUNTS_PAGE_SIZE = 50;
@@ -141,16 +144,21 @@ function fieldsOf(err: unknown): string[] {
   return [];
 }
 
-/** Zod issues of a form's body, by the form's own field names. */
+/**
+ * Zod issues of a form's body, by the form's own field names; a schema's rule that names itself
+ * (`params.rule`) takes its `field:rule` message when there is one, as `issueMessage` does.
+ */
 function zodErrors(
-  issues: { path: PropertyKey[] }[],
+  issues: z.core.$ZodIssue[],
   messages: Record<string, string>,
   rename: (path: string) => string = (p) => p,
 ): Record<string, string> {
   const errors: Record<string, string> = {};
   for (const i of issues) {
     const field = rename(i.path.map(String).join('.')).split('.')[0];
-    errors[field] ??= messages[field] ?? NUMBER_MESSAGE;
+    const rule = i.code === 'custom' ? i.params?.rule : undefined;
+    const ruled = typeof rule === 'string' ? messages[`${field}:${rule}`] : undefined;
+    errors[field] ??= ruled ?? messages[field] ?? NUMBER_MESSAGE;
   }
   return errors;
 }
@@ -233,7 +241,9 @@ export function adminWebRouter(services: Services): Router {
         errors: Object.fromEntries(
           (fieldsOf(err).length ? fieldsOf(err) : ['role']).map((f) => [
             f,
-            USER_MESSAGES[f] ?? USER_MESSAGES.role,
+            USER_MESSAGES[`${f}:${(err as AppError).code}`] ??
+              USER_MESSAGES[f] ??
+              USER_MESSAGES.role,
           ]),
         ),
       };
@@ -338,6 +348,11 @@ export function adminWebRouter(services: Services): Router {
     switch (err.code) {
       case 'self_lockout':
         return ['role', 'Vous ne pouvez pas retirer votre propre rôle d’administrateur·rice'];
+      case 'last_admin':
+        return [
+          'role',
+          'C’est le dernier compte administrateur actif de la structure : donnez d’abord ce rôle à quelqu’un d’autre',
+        ];
       case 'partner_role':
         return [
           'role',
@@ -351,10 +366,7 @@ export function adminWebRouter(services: Services): Router {
       case 'team_not_found':
         return ['teamIds', 'Une des équipes choisies n’existe plus'];
       case 'not_staff':
-        return [
-          'teamIds',
-          'Seuls les travailleur·ses sociaux·ales et les cadres font partie d’équipes',
-        ];
+        return ['teamIds', NOT_STAFF];
       default:
         return null;
     }
@@ -404,10 +416,12 @@ export function adminWebRouter(services: Services): Router {
             : 'Le compte est réactivé.',
         });
       } catch (err) {
-        if (!hasCode(err, 'self_lockout')) throw err;
+        if (!hasCode(err, 'self_lockout', 'last_admin')) throw err;
         await redirect(req, res, `/admin/utilisateurs/${id}`, {
           type: 'error',
-          message: 'Vous ne pouvez pas désactiver votre propre compte.',
+          message: hasCode(err, 'self_lockout')
+            ? 'Vous ne pouvez pas désactiver votre propre compte.'
+            : 'C’est le dernier compte administrateur actif de la structure : donnez d’abord ce rôle à quelqu’un d’autre.',
         });
       }
     },
@@ -746,12 +760,14 @@ export function adminWebRouter(services: Services): Router {
           400,
         );
       try {
-        const user = await services.users.invite(actor, parsed.data, requestContext(req));
+        const user = await services.users.invite(actor, parsed.data, creationContext(req));
         return redirect(req, res, `/admin/partenaires/${partner.id}/comptes`, {
           type: 'success',
           message: `Invitation envoyée à ${user.email} : le lien est valable 48 heures.`,
         });
       } catch (err) {
+        const resent = resentForm(err, values);
+        if (resent) return renderPartnerAccounts(req, res, resent, 422);
         const form = inviteError(err, values);
         if (!form) throw err;
         return renderPartnerAccounts(req, res, form, 400);

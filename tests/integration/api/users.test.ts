@@ -332,6 +332,33 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       expect(res.body.error.code).toBe('self_lockout');
     });
 
+    it('when two admins demote or disable each other at once, then one change lands and the other is 422 last_admin: the structure keeps an enabled admin', async () => {
+      // Through the service: over HTTP, the change that lands first ends the other admin's
+      // sessions, and their request might then be refused before it reaches the rule.
+      const { users } = ctx.deps.services;
+      for (const change of [{ role: 'worker' as const }, { disabled: true }]) {
+        const own = await createTeam();
+        const second = await createUser(own.structure.id, 'admin');
+        const actor = (u: { id: string; name: string; email: string }) => ({
+          ...u,
+          structureId: own.structure.id,
+          role: 'admin' as const,
+          partnerId: null,
+        });
+        const answers = await Promise.allSettled([
+          users.update(actor(own.admin), second.id, change, { ip: null }),
+          users.update(actor(second), own.admin.id, change, { ip: null }),
+        ]);
+        expect(answers.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+        const refused = answers.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        expect(refused.reason).toMatchObject({ status: 422, code: 'last_admin' });
+        const admins = await testKnex()('users')
+          .where({ structure_id: own.structure.id, role: 'admin' })
+          .whereNull('disabled_at');
+        expect(admins).toHaveLength(1);
+      }
+    });
+
     it('when a partner user is invited for a partner of the structure, then 201; for another structure’s partner, 422', async () => {
       const mine = await createPartner(testKnex(), 'Jardin', s.structure.id);
       const theirs = await createPartner(testKnex(), 'Ailleurs', other.structure.id);

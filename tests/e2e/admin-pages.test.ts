@@ -174,6 +174,39 @@ describe('administration, homes and password pages', () => {
       }
     });
 
+    it('when an invitation is for the address of a user of the structure, then the refusal links to their page, saying to enable a disabled one again; another structure’s user is not shown', async () => {
+      const gone = await createUser(s.structure.id, 'worker');
+      await admin.patch(`/api/users/${gone.id}`).send({ disabled: true }).expect(200);
+      const invite = (email: string) =>
+        postForm(admin, '/admin/utilisateurs', '/admin/utilisateurs', {
+          name: 'De retour',
+          email: email.toUpperCase(),
+          role: 'worker',
+        });
+      const disabled = await invite(gone.email);
+      expect(disabled.status).toBe(400);
+      expect(disabled.text).toContain('Un compte utilise déjà cette adresse électronique');
+      expect(disabled.text).toContain(
+        `<a href="/admin/utilisateurs/${gone.id}">réactivez-le depuis sa page</a>`,
+      );
+      const active = await invite(s.worker2.email);
+      expect(active.status).toBe(400);
+      expect(active.text).toContain(
+        `<a href="/admin/utilisateurs/${s.worker2.id}">voir sa page</a>`,
+      );
+      const elsewhere = await createTeam();
+      const foreign = await invite(elsewhere.worker.email);
+      expect(foreign.status).toBe(400);
+      expect(foreign.text).toContain('Un compte utilise déjà cette adresse électronique');
+      expect(foreign.text).not.toContain(elsewhere.worker.id);
+      // The partner accounts page says it the same way.
+      const partner = await createPartner(testKnex(), 'Relais', s.structure.id);
+      const path = `/admin/partenaires/${partner.id}/comptes`;
+      const fromPartner = await postForm(admin, path, path, { name: 'X', email: gone.email });
+      expect(fromPartner.status).toBe(400);
+      expect(fromPartner.text).toContain(`href="/admin/utilisateurs/${gone.id}"`);
+    });
+
     it('when an admin changes a role and disables a user from their page, then it applies and their session ends', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const agent = await loginAs(ctx.app, u.email);

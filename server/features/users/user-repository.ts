@@ -252,6 +252,20 @@ export function createUserRepository() {
       return row ? (row.name as string) : null;
     },
 
+    /** The user of the structure with this email (case-insensitive), disabled ones included. */
+    async findInStructureByEmail(
+      db: Db,
+      structureId: string,
+      email: string,
+    ): Promise<UserRecord | null> {
+      if (email.includes('\u0000')) return null;
+      const row = await db('users')
+        .where({ structure_id: structureId })
+        .whereRaw('lower(email) = lower(?)', [email])
+        .first();
+      return row ? toUser(row) : null;
+    },
+
     async findByEmail(db: Knex, email: string): Promise<UserRecord | null> {
       // No stored email holds a NUL, and PostgreSQL would refuse the query with it (a 500).
       if (email.includes('\u0000')) return null;

@@ -43,7 +43,7 @@ export function userRouter(users: UserService): Router {
     body: inviteUserBody,
     status: 201,
     summary:
-      'Invite a user: an email with a set-password link (48 h, single use) is sent; 409 if the address is taken',
+      'Invite a user: an email with a set-password link (48 h, single use) is sent; 409 if the address is taken (with `details.userId` and `details.disabled` when it is a user of your structure)',
     response: userView,
     errors: [409, 422],
     idempotent: true,

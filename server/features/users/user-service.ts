@@ -346,7 +346,22 @@ export function createUserService(deps: UserServiceDeps) {
               partnerId: input.partnerId ?? null,
               passwordHash: NO_PASSWORD,
             });
-            if (!user) throw new ConflictError('A user already has this email address');
+            if (!user) {
+              // Held by a user of this structure (perhaps disabled): which one, so that the admin
+              // goes to that account (to enable it again) rather than inviting a second. Nothing
+              // is said of another structure's user.
+              const holder = await users.findInStructureByEmail(
+                trx,
+                actor.structureId,
+                input.email,
+              );
+              throw new ConflictError(
+                'A user already has this email address',
+                holder
+                  ? { field: 'email', userId: holder.id, disabled: Boolean(holder.disabledAt) }
+                  : { field: 'email' },
+              );
+            }
             const teamIds = input.teamIds ?? [];
             if (teamIds.length)
               await teams.changingMembershipsOf(trx, actor.structureId, user.id, teamIds, () =>

@@ -240,17 +240,49 @@ export const usersPageHref = (page: number) => `/admin/utilisateurs?page=${page}
 export const partnerAccountsPageHref = (partnerId: string, page: number) =>
   `/admin/partenaires/${partnerId}/comptes?page=${page}`;
 
+/** An invitation refused because a user of the structure holds the address: which one. */
+export interface AddressHolder {
+  userId: string;
+  disabled: boolean;
+}
+
+/** Where to go instead of inviting: the account that holds the address, to enable it again. */
+function HeldAddress({ holder }: { holder?: AddressHolder }) {
+  if (!holder) return null;
+  const href = `/admin/utilisateurs/${holder.userId}`;
+  return (
+    <div class="fr-alert fr-alert--info fr-alert--sm fr-mb-3w">
+      <p>
+        {holder.disabled ? (
+          <>
+            Cette adresse est celle d’un compte désactivé de votre structure :{' '}
+            <a href={href}>réactivez-le depuis sa page</a> plutôt que d’en inviter un nouveau.
+          </>
+        ) : (
+          <>
+            Cette adresse est celle d’un compte de votre structure : <a href={href}>voir sa page</a>
+            .
+          </>
+        )}
+      </p>
+    </div>
+  );
+}
+
 /** The users of the structure and the invitation form. */
 export function UsersPage({
   ctx,
   users,
   teams,
   form,
+  holder,
 }: {
   ctx: PageContext;
   users: Page<UserSummary>;
   teams: Team[];
   form: FormState;
+  /** The invitation was refused: a user of the structure holds the address. */
+  holder?: AddressHolder;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   return (
@@ -262,6 +294,7 @@ export function UsersPage({
           heures. Les comptes des partenaires se créent depuis la page de chaque partenaire.
         </p>
         <ErrorSummary form={form} labels={userLabels(teams.length > 0)} />
+        <HeldAddress holder={holder} />
         <form method="post" action="/admin/utilisateurs" novalidate>
           <Csrf token={ctx.csrfToken} />
           <OnceKey />
@@ -758,11 +791,14 @@ export function PartnerAccountsPage({
   partner,
   users,
   form,
+  holder,
 }: {
   ctx: PageContext;
   partner: { id: string; name: string };
   users: Page<UserSummary>;
   form: FormState;
+  /** The invitation was refused: a user of the structure holds the address. */
+  holder?: AddressHolder;
 }) {
   const hasErrors = Object.keys(form.errors).length > 0;
   const title = `Comptes de ${partner.name}`;
@@ -793,6 +829,7 @@ export function PartnerAccountsPage({
       )}
       <Section title="Inviter une personne du partenaire" id="inviter">
         <ErrorSummary form={form} labels={USER_LABELS} />
+        <HeldAddress holder={holder} />
         <form method="post" action={`/admin/partenaires/${partner.id}/comptes`} novalidate>
           <Csrf token={ctx.csrfToken} />
           <OnceKey />

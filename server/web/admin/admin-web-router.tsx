@@ -34,6 +34,7 @@ import {
 import { sendPage } from '../render';
 import { emptyForm, staleForm, type FormState } from '../views/components';
 import {
+  type AddressHolder,
   AdminHomePage,
   PartnerAccountsPage,
   ROLE_LABELS,
@@ -187,7 +188,14 @@ export function adminWebRouter(services: Services): Router {
   });
 
   // ---- Users ---------------------------------------------------------------------------------
-  async function renderUsers(req: Request, res: Response, form: FormState, status = 200, page = 1) {
+  async function renderUsers(
+    req: Request,
+    res: Response,
+    form: FormState,
+    status = 200,
+    page = 1,
+    holder?: AddressHolder,
+  ) {
     const actor = actorOf(req);
     const [users, teams, ctx] = await Promise.all([
       services.users.list(actor, { page, pageSize: ACCOUNTS_PAGE_SIZE }),
@@ -195,7 +203,11 @@ export function adminWebRouter(services: Services): Router {
       ctxOf(req),
     ]);
     if (await redirectPastLastPage(req, res, users, usersPageHref, ctx.flash)) return;
-    sendPage(res, <UsersPage ctx={ctx} users={users} teams={teams.items} form={form} />, status);
+    sendPage(
+      res,
+      <UsersPage ctx={ctx} users={users} teams={teams.items} form={form} holder={holder} />,
+      status,
+    );
   }
 
   r.get('/admin/utilisateurs', admin(), async (req, res) => {
@@ -226,9 +238,16 @@ export function adminWebRouter(services: Services): Router {
       if (resent) return renderUsers(req, res, resent, 422);
       const form = inviteError(err, formVals);
       if (!form) throw err;
-      return renderUsers(req, res, form, 400);
+      return renderUsers(req, res, form, 400, 1, addressHolder(err));
     }
   });
+
+  /** The user of the structure holding the address an invitation was refused for, if any. */
+  function addressHolder(err: unknown): AddressHolder | undefined {
+    if (!hasCode(err, 'conflict')) return undefined;
+    const d = err.details as { userId?: string; disabled?: boolean } | undefined;
+    return d?.userId ? { userId: d.userId, disabled: Boolean(d.disabled) } : undefined;
+  }
 
   function inviteError(err: unknown, values: Record<string, string>): FormState | null {
     if (hasCode(err, 'conflict'))
@@ -717,6 +736,7 @@ export function adminWebRouter(services: Services): Router {
     form: FormState,
     status = 200,
     page = 1,
+    holder?: AddressHolder,
   ) {
     const actor = actorOf(req);
     const partner = await services.partners.getToEdit(actor, idOf(req));
@@ -728,7 +748,7 @@ export function adminWebRouter(services: Services): Router {
     if (await redirectPastLastPage(req, res, users, href, ctx.flash)) return;
     sendPage(
       res,
-      <PartnerAccountsPage ctx={ctx} partner={partner} users={users} form={form} />,
+      <PartnerAccountsPage ctx={ctx} partner={partner} users={users} form={form} holder={holder} />,
       status,
     );
   }
@@ -770,7 +790,7 @@ export function adminWebRouter(services: Services): Router {
         if (resent) return renderPartnerAccounts(req, res, resent, 422);
         const form = inviteError(err, values);
         if (!form) throw err;
-        return renderPartnerAccounts(req, res, form, 400);
+        return renderPartnerAccounts(req, res, form, 400, 1, addressHolder(err));
       }
     },
   );

@@ -109,6 +109,7 @@ const PAGE_FORMS: readonly PageForm[] = [
     labels: MOVE_LABELS,
     text: ['reason', 'outcome'],
   },
+  { action: '/orientations/:id/lien', page: '/orientations/:id' },
   {
     action: '/orientations/signaler',
     page: '/orientations',

@@ -324,6 +324,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     managerIds: (db, structureId) => users.activeManagerIds(db, structureId),
     structureName: (db, structureId) => users.structureName(db, structureId),
     expireReferralLinks: (db, partnerId, at) => referralLinks.expireForPartner(db, partnerId, at),
+    structuresPartnerReads: (db, partnerId, at) =>
+      referralRepo.structuresInPartnerScope(db, partnerId, at),
     partners: createPartnerRepository(emailChanges),
     emailChanges,
     mailer,

@@ -65,6 +65,7 @@ import {
   mayMove,
   type ReferralStatus,
 } from './referral-state';
+import { withdrawnReferralSentence } from './referral-emails';
 import { linkPurposeFor } from './referral-link-service';
 import type { LinkPurpose } from './referral-link-tokens';
 
@@ -428,8 +429,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
    * may be acting on it, a volunteer calling the person. Its active staff are told in the app,
    * and its address by email at the next working moment (`referral.email_withdrawn`, held to
    * working hours as every message to a partner), that the structure withdrew the request and
-   * that what was shared must no longer be used. Both name the structure, never the person (nor
-   * why: a consent withdrawn is the person's business).
+   * that what was shared must no longer be used. Both say which referral it was (the structure,
+   * the service and the day it was asked: `withdrawalContext`, `withdrawnReferralSentence`),
+   * never the person (nor why: a consent withdrawn is the person's business); the notice links
+   * to the referral while the partner still sees it (not after a consent revoked).
    */
   async function tellPartnerWithdrawn(
     trx: Knex.Transaction,
@@ -437,18 +440,27 @@ export function createReferralService(deps: ReferralServiceDeps) {
     row: ReferralRecord,
     now: Date,
   ): Promise<void> {
-    const structureName = (await referrals.structureName(trx, row.structureId)) ?? 'une structure';
-    for (const recipientId of await partners.activeStaffIds(trx, row.partnerId)) {
-      await notifications.notifyInTransaction(trx, {
-        structureId: row.structureId,
-        recipientId,
-        kind: 'referral.cancelled',
-        subjectType: 'referral',
-        subjectId: row.id,
-        dueMoment: now,
-        title: `Demande d'orientation de ${structureName} retirée`,
-        body: 'La structure a retiré cette demande : les informations transmises sur la personne ne doivent plus être utilisées ; ne la contactez plus à ce titre.',
-      });
+    const recipients = await partners.activeStaffIds(trx, row.partnerId);
+    // Read in this transaction: the referral exists, the row was locked to cancel it.
+    const context = await referrals.withdrawalContext(trx, row.structureId, row.id);
+    if (recipients.length > 0 && context) {
+      const title = withdrawnReferralSentence({ ...context, requestedAt: context.createdAt });
+      const link = (await referrals.partnerMaySee(trx, row.id, now))
+        ? `/orientations/${row.id}`
+        : null;
+      for (const recipientId of recipients) {
+        await notifications.notifyInTransaction(trx, {
+          structureId: row.structureId,
+          recipientId,
+          kind: 'referral.cancelled',
+          subjectType: 'referral',
+          subjectId: row.id,
+          dueMoment: now,
+          title,
+          link,
+          body: 'La structure a retiré cette demande : les informations transmises sur la personne ne doivent plus être utilisées ; ne la contactez plus à ce titre.',
+        });
+      }
     }
     const { calendar } = await rulesOf(trx, row.structureId);
     await outbox.schedule({

@@ -296,6 +296,11 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     retention: createRetentionRepository(cipher),
     structureRuns,
     outboxIn,
+    // The referral service is built below and called only later, when a file is anonymised.
+    referrals: {
+      tellPartnerCancelled: (trx, outbox, structureId, ids) =>
+        referrals.tellPartnerCancelled(trx, outbox, structureId, ids),
+    },
   });
   const ruleSettings = ruleSettingsFrom(settings);
   const messageHours = createMessageHours({ settings, outboxIn });
@@ -324,6 +329,8 @@ export async function buildContainer(config: Config, opts: ContainerOptions = {}
     managerIds: (db, structureId) => users.activeManagerIds(db, structureId),
     structureName: (db, structureId) => users.structureName(db, structureId),
     expireReferralLinks: (db, partnerId, at) => referralLinks.expireForPartner(db, partnerId, at),
+    structuresPartnerReads: (db, partnerId, at) =>
+      referralRepo.structuresInPartnerScope(db, partnerId, at),
     partners: createPartnerRepository(emailChanges),
     emailChanges,
     mailer,

@@ -19,6 +19,12 @@ import { createAuditTrail } from '../features/audit/audit-trail';
 import { createAuditRepository } from '../features/audit/audit-repository';
 import { createSettingsService } from '../features/settings/settings-service';
 import { createRetentionRepository } from '../features/retention/retention-repository';
+import { createPartnerWithdrawal } from '../features/referrals/partner-withdrawal';
+import { createReferralRepository } from '../features/referrals/referral-repository';
+import { createPartnerRepository } from '../features/partners/partner-repository';
+import { createPartnerEmailChangeRepository } from '../features/partners/partner-email-change-repository';
+import { createNotificationService } from '../features/notifications/notification-service';
+import { createNotificationRepository } from '../features/notifications/notification-repository';
 import { createIdempotencyRepository } from '../features/idempotency/idempotency-repository';
 import { createIdempotencyService } from '../features/idempotency/idempotency-service';
 import {
@@ -194,6 +200,18 @@ export async function runRetention(
     // Built just below; this command changes no setting.
     retention: { preview: (db, structureId, months) => retention.preview(db, structureId, months) },
   });
+  // The partner of each referral a run cancels is told, as the referral service tells it.
+  const withdrawal = createPartnerWithdrawal({
+    clock: systemClock,
+    notifications: createNotificationService({
+      knex,
+      clock: systemClock,
+      notifications: createNotificationRepository(),
+    }),
+    partners: createPartnerRepository(createPartnerEmailChangeRepository()),
+    referrals: createReferralRepository(cipher),
+    settings,
+  });
   const retention = createRetentionService({
     knex,
     uow,
@@ -204,6 +222,7 @@ export async function runRetention(
     audit,
     structureRuns: createStructureRuns(deadlines),
     outboxIn,
+    referrals: { tellPartnerCancelled: withdrawal.tellCancelled },
     idempotency: createIdempotencyService({
       clock: systemClock,
       keys: createIdempotencyRepository(),

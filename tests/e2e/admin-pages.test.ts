@@ -441,6 +441,66 @@ describe('administration, homes and password pages', () => {
     });
   });
 
+  describe('partners', () => {
+    it('when a partner form read before another admin saved it is refused with a 400, then corrected, then 409, not their change undone', async () => {
+      const partner = await createPartner(testKnex(), 'Épicerie solidaire', s.structure.id);
+      const path = `/admin/partenaires/${partner.id}`;
+      const version = versionOf((await admin.get(path)).text);
+      // Another admin saves it after this form was read.
+      const other = await postForm(admin, path, path, {
+        version,
+        name: 'Épicerie du quartier',
+        email: partner.email,
+      });
+      expect(other.status).toBe(303);
+      const refused = await postForm(admin, path, path, {
+        version,
+        name: '   ',
+        email: partner.email,
+      });
+      expect(refused.status).toBe(400);
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, path, path, {
+        version: versionOf(refused.text),
+        name: 'Épicerie solidaire des Halles',
+        email: partner.email,
+      });
+      expect(corrected.status).toBe(409);
+      expect((await testKnex()('partners').where({ id: partner.id }).first()).name).toBe(
+        'Épicerie du quartier',
+      );
+    });
+
+    it('when a partner’s service form read before another admin saved it is refused with a 400, then corrected, then 409, not their change undone', async () => {
+      const partner = await createPartner(testKnex(), 'Banque du cœur', s.structure.id);
+      const [service] = await testKnex()('partner_services')
+        .insert({
+          partner_id: partner.id,
+          name: 'Colis alimentaires',
+          themes: ['equipement-et-alimentation--alimentation'],
+        })
+        .returning('*');
+      const path = `/admin/partenaires/${partner.id}/services/${service.id}`;
+      const themes = 'equipement-et-alimentation--alimentation';
+      const version = versionOf((await admin.get(path)).text);
+      // Another admin saves it after this form was read.
+      const other = await postForm(admin, path, path, { version, name: 'Colis du mardi', themes });
+      expect(other.status).toBe(303);
+      const refused = await postForm(admin, path, path, { version, name: '   ', themes });
+      expect(refused.status).toBe(400);
+      expect(versionOf(refused.text)).toBe(version);
+      const corrected = await postForm(admin, path, path, {
+        version: versionOf(refused.text),
+        name: 'Colis du jeudi',
+        themes,
+      });
+      expect(corrected.status).toBe(409);
+      expect((await testKnex()('partner_services').where({ id: service.id }).first()).name).toBe(
+        'Colis du mardi',
+      );
+    });
+  });
+
   describe('teams and settings', () => {
     it('when an admin creates a team and gives it a manager and members, then the table shows them', async () => {
       const created = await postForm(admin, '/admin/equipes', '/admin/equipes', {

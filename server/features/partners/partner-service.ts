@@ -48,6 +48,11 @@ export interface PartnerDirectoryDeps {
    * expireForPartner), in the transaction that confirms a new address.
    */
   expireReferralLinks(db: Knex.Transaction, partnerId: string, at: Date): Promise<number>;
+  /**
+   * The structures with a referral the partner's users read at `at`, whatever its status (the
+   * referral repository's partner scope).
+   */
+  structuresPartnerReads(db: Knex.Transaction, partnerId: string, at: Date): Promise<string[]>;
   /** A structure's name, for the confirmation email. */
   structureName(db: Knex.Transaction, structureId: string): Promise<string | null>;
   partners: PartnerRepository;
@@ -58,9 +63,30 @@ export interface PartnerDirectoryDeps {
   idempotency: Pick<IdempotencyService, 'once'>;
 }
 
+type Notice = Parameters<NotificationService['notifyInTransaction']>[1];
+type AuditEvent = Parameters<AuditTrail['record']>[1];
+
 export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
   const { audit, partners, emailChanges, sentEmails } = deps;
   const { knex, uow, clock, linkSecret, notifications, idempotency } = deps;
+
+  /**
+   * Tells structures that sent referrals to a partner of a change to it: their managers in the
+   * app (never a person in the notice), their audit trails keeping the event.
+   */
+  async function tellReferringStructures(
+    trx: Knex.Transaction,
+    structureIds: readonly string[],
+    notice: Omit<Notice, 'structureId' | 'recipientId'>,
+    event: Omit<AuditEvent, 'structureId'>,
+  ): Promise<void> {
+    for (const structureId of structureIds) {
+      for (const recipientId of await deps.managerIds(trx, structureId))
+        await notifications.notifyInTransaction(trx, { ...notice, structureId, recipientId });
+      await audit.record(trx, { ...event, structureId });
+    }
+  }
+
   return {
     /**
      * 'partner.email_confirm': the link to a partner's new address, the only email it gets until
@@ -323,32 +349,32 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
           dueAt: now,
         });
         const partnerName = (await partners.nameOf(trx, c.partnerId)) ?? '';
+        // The partner's mail is about its open referrals (a closed one gets none), so the
+        // structures with an open referral are those its new address concerns.
         const referring = await partners.structuresWithOpenReferrals(trx, c.partnerId);
-        for (const structureId of referring) {
-          for (const recipientId of await deps.managerIds(trx, structureId)) {
-            await notifications.notifyInTransaction(trx, {
-              structureId,
-              recipientId,
-              kind: PARTNER_EMAIL_CHANGED,
-              subjectType: 'partner',
-              subjectId: c.partnerId,
-              dueMoment: now,
-              title: `Les demandes d’orientation vers ${partnerName} partent désormais à ${c.newEmail}`,
-              body: 'La nouvelle adresse a été confirmée depuis cette adresse. Si ce changement vous surprend, contactez la structure qui gère ce partenaire.',
-            });
-          }
-        }
-        for (const structureId of new Set([c.structureId, ...referring])) {
-          await audit.record(trx, {
-            actor: null,
-            structureId,
-            action: 'partner.email_change',
+        const event = {
+          actor: null,
+          action: 'partner.email_change',
+          subjectType: 'partner',
+          subjectId: c.partnerId,
+          ip: ctx.ip,
+          details: { changeId: c.id },
+        };
+        await tellReferringStructures(
+          trx,
+          referring,
+          {
+            kind: PARTNER_EMAIL_CHANGED,
             subjectType: 'partner',
             subjectId: c.partnerId,
-            ip: ctx.ip,
-            details: { changeId: c.id },
-          });
-        }
+            dueMoment: now,
+            title: `Les demandes d’orientation vers ${partnerName} partent désormais à ${c.newEmail}`,
+            body: 'La nouvelle adresse a été confirmée depuis cette adresse. Si ce changement vous surprend, contactez la structure qui gère ce partenaire.',
+          },
+          event,
+        );
+        if (!referring.includes(c.structureId))
+          await audit.record(trx, { ...event, structureId: c.structureId });
         return { partnerName, newEmail: c.newEmail };
       });
     },
@@ -357,10 +383,10 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
      * A partner account opened (invited, or enabled again) by the owner's admin, in the caller's
      * transaction. A partner user reads every referral addressed to the partner, whichever
      * structure sent it, so an account for an address the owner's admin controls would show them
-     * another structure's people: as for a change of the partner's email, the managers of every
-     * other structure with an open referral to the partner are told in the app (the partner and
-     * the account's email, never a person), each of those structures' audit trail keeping the
-     * event.
+     * another structure's people: the managers of every other structure with a referral the
+     * account reads (any status, while the person's consent for the partner stands) are told in
+     * the app (the partner and the account's email, never a person), each of those structures'
+     * audit trail keeping the event.
      */
     async announceAccount(
       trx: Knex.Transaction,
@@ -375,32 +401,29 @@ export function createPartnerDirectory(deps: PartnerDirectoryDeps) {
     ): Promise<void> {
       const now = clock.now();
       const partnerName = (await partners.nameOf(trx, account.partnerId)) ?? '';
-      const referring = (await partners.structuresWithOpenReferrals(trx, account.partnerId)).filter(
+      const readable = (await deps.structuresPartnerReads(trx, account.partnerId, now)).filter(
         (s) => s !== account.structureId,
       );
-      for (const structureId of referring) {
-        for (const recipientId of await deps.managerIds(trx, structureId)) {
-          await notifications.notifyInTransaction(trx, {
-            structureId,
-            recipientId,
-            kind: PARTNER_ACCOUNT_OPENED,
-            subjectType: 'user',
-            subjectId: account.userId,
-            dueMoment: now,
-            title: `Nouveau compte chez ${partnerName} : ${account.email}`,
-            body: 'Ce compte, ouvert par la structure qui gère ce partenaire, voit les demandes d’orientation que votre structure lui adresse. Si ce compte vous surprend, contactez cette structure.',
-          });
-        }
-        await audit.record(trx, {
+      await tellReferringStructures(
+        trx,
+        readable,
+        {
+          kind: PARTNER_ACCOUNT_OPENED,
+          subjectType: 'user',
+          subjectId: account.userId,
+          dueMoment: now,
+          title: `Nouveau compte chez ${partnerName} : ${account.email}`,
+          body: 'Ce compte, ouvert par la structure qui gère ce partenaire, voit les demandes d’orientation que votre structure lui adresse. Si ce compte vous surprend, contactez cette structure.',
+        },
+        {
           actor: null,
-          structureId,
           action: 'partner.account_open',
           subjectType: 'partner',
           subjectId: account.partnerId,
           ip: account.ip,
           details: { userId: account.userId },
-        });
-      }
+        },
+      );
     },
 
     /** Adds a service, or updates one (whole) when `serviceId` is given; names stay unique. */

@@ -89,21 +89,29 @@ export function partnerEmail(kind: PartnerEmailKind, m: PartnerEmailInput): Outg
   return { to: m.to, subject, text, html, messageId: m.messageId };
 }
 
-/**
- * The email telling a partner a referral was withdrawn: the structure, the service and the day
- * it was asked, never the person (nor why: a consent withdrawn is the person's business).
- */
-export function partnerWithdrawnEmail(m: {
-  to: string;
-  partnerName: string;
+/** Which referral a partner is told was withdrawn: never the person. */
+export interface WithdrawnReferral {
   structureName: string;
   serviceName: string | null;
   requestedAt: Date;
-  messageId: string;
-}): OutgoingEmail {
+}
+
+/**
+ * The sentence telling a partner which referral was withdrawn, in its email and its in-app
+ * notice: the structure, the service and the day it was asked, never the person (nor why: a
+ * consent withdrawn is the person's business).
+ */
+export function withdrawnReferralSentence(m: WithdrawnReferral): string {
   const service = m.serviceName ? ` pour votre service « ${m.serviceName} »` : '';
+  return `${m.structureName} a retiré la demande d'orientation${service} qu'elle vous avait adressée le ${frDateTime(m.requestedAt)}.`;
+}
+
+/** The email telling a partner a referral was withdrawn. */
+export function partnerWithdrawnEmail(
+  m: WithdrawnReferral & { to: string; partnerName: string; messageId: string },
+): OutgoingEmail {
   const subject = `Demande d'orientation de ${m.structureName} retirée`;
-  const intro = `${m.structureName} a retiré la demande d'orientation${service} qu'elle vous avait adressée le ${frDateTime(m.requestedAt)}.`;
+  const intro = withdrawnReferralSentence(m);
   const stop =
     'Les informations transmises sur la personne pour cette demande ne doivent plus être utilisées : ne la contactez plus à ce titre. Les liens reçus pour cette demande ne fonctionnent plus.';
   const privacy =

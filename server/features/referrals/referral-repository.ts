@@ -456,6 +456,17 @@ export function createReferralRepository(cipher: Cipher) {
       return Number(n);
     },
 
+    /**
+     * The structures with a referral a partner user reads at `now` (its scope, whatever the
+     * status: a closed referral stays readable while the person's consent stands).
+     */
+    async structuresInPartnerScope(db: Db, partnerId: string, now: Date): Promise<string[]> {
+      return (await partnerScope(db, partnerId, now)
+        .distinct('r.structure_id')
+        .orderBy('r.structure_id')
+        .pluck('r.structure_id')) as string[];
+    },
+
     async listForPartner(db: Db, partnerId: string, f: ReferralFilter, now: Date) {
       const q = partnerBase(db, partnerId, now);
       const countQ = partnerScope(db, partnerId, now).count<{ count: string }[]>('r.id as count');

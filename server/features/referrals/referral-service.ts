@@ -40,7 +40,6 @@ import {
   REFERRAL_AWAITING_ANSWER_KINDS,
   REFERRAL_DEADLINE_KINDS,
   REFERRAL_EMAIL_PARTNER,
-  REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_ESCALATE_REQUESTER,
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
@@ -65,6 +64,7 @@ import {
   mayMove,
   type ReferralStatus,
 } from './referral-state';
+import { createPartnerWithdrawal } from './partner-withdrawal';
 import { linkPurposeFor } from './referral-link-service';
 import type { LinkPurpose } from './referral-link-tokens';
 
@@ -172,6 +172,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
   const { referrals, followUps, rights, clock, outboxIn, idempotency } = deps;
 
   const { rulesOf } = deps.settings;
+  const withdrawal = createPartnerWithdrawal(deps);
+  const tellPartnerWithdrawn = withdrawal.tell;
 
   /**
    * The label of the right a referral serves, shortened for a follow-up's title; null if none, or
@@ -421,43 +423,6 @@ export function createReferralService(deps: ReferralServiceDeps) {
       );
     }
     await persons.touch(trx, row.structureId, row.personId, now);
-  }
-
-  /**
-   * A referral withdrawn (by the requester or a manager, or by a consent revoked): the partner
-   * may be acting on it, a volunteer calling the person. Its active staff are told in the app,
-   * and its address by email at the next working moment (`referral.email_withdrawn`, held to
-   * working hours as every message to a partner), that the structure withdrew the request and
-   * that what was shared must no longer be used. Both name the structure, never the person (nor
-   * why: a consent withdrawn is the person's business).
-   */
-  async function tellPartnerWithdrawn(
-    trx: Knex.Transaction,
-    outbox: OutboxWriter,
-    row: ReferralRecord,
-    now: Date,
-  ): Promise<void> {
-    const structureName = (await referrals.structureName(trx, row.structureId)) ?? 'une structure';
-    for (const recipientId of await partners.activeStaffIds(trx, row.partnerId)) {
-      await notifications.notifyInTransaction(trx, {
-        structureId: row.structureId,
-        recipientId,
-        kind: 'referral.cancelled',
-        subjectType: 'referral',
-        subjectId: row.id,
-        dueMoment: now,
-        title: `Demande d'orientation de ${structureName} retirée`,
-        body: 'La structure a retiré cette demande : les informations transmises sur la personne ne doivent plus être utilisées ; ne la contactez plus à ce titre.',
-      });
-    }
-    const { calendar } = await rulesOf(trx, row.structureId);
-    await outbox.schedule({
-      structureId: row.structureId,
-      kind: REFERRAL_EMAIL_WITHDRAWN,
-      subjectType: 'referral',
-      subjectId: row.id,
-      dueAt: calendar.nextWorkingMoment(now),
-    });
   }
 
   /**
@@ -950,6 +915,13 @@ export function createReferralService(deps: ReferralServiceDeps) {
         return { purpose, dueAt };
       });
     },
+
+    /**
+     * Referrals another feature cancelled on its own, in its transaction (the retention, which
+     * anonymises a file and cancels its open referrals with it): the partner is told as for any
+     * withdrawal.
+     */
+    tellPartnerCancelled: withdrawal.tellCancelled,
 
     /**
      * Revoking a referral consent cancels every open referral of the person to that partner

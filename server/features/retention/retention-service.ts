@@ -13,6 +13,7 @@ import {
 import type { IdempotencyService } from '../idempotency/idempotency-service';
 import { IDEMPOTENCY_KEEP_HOURS } from '../idempotency/idempotency-schemas';
 import type { SettingsService } from '../settings/settings-service';
+import type { ReferralService } from '../referrals/referral-service';
 import { SYSTEM_REASONS } from '../referrals/referral-state';
 import { AUDIT_KEEP_MONTHS, RETENTION_NIGHTLY, RETENTION_TIME } from './retention-kinds';
 import type { AnonymisationCounts, RetentionRepository } from './retention-repository';
@@ -29,6 +30,8 @@ export interface RetentionServiceDeps {
   outboxIn: OutboxIn;
   /** The creations' one-time keys, removed once older than a day. */
   idempotency: Pick<IdempotencyService, 'purge' | 'countOlderThan'>;
+  /** The partner of each referral the run cancels is told, as for any withdrawal. */
+  referrals: Pick<ReferralService, 'tellPartnerCancelled'>;
 }
 
 /** What one structure's run changed, or in a dry run would change. */
@@ -111,6 +114,13 @@ export function createRetentionService(deps: RetentionServiceDeps) {
     for (const id of subjects.followUpIds)
       cancelled.push(...(await outbox.cancel('follow_up', id)));
     for (const id of subjects.referralIds) cancelled.push(...(await outbox.cancel('referral', id)));
+    // After their pending deadlines were cancelled: the withdrawal's email is planned anew.
+    await deps.referrals.tellPartnerCancelled(
+      trx,
+      outbox,
+      structureId,
+      cancelledReferrals.map((r) => r.id),
+    );
     await audit.record(trx, {
       actor: null,
       structureId,

@@ -16,6 +16,13 @@ export const DEADLINE_KIND_LABELS: Record<string, string> = {
   'referral.expire': 'Expiration de l’orientation',
   'referral.ask_outcome': 'Question du résultat au partenaire',
   'referral.outcome_follow_up': 'Suivi « mettre à jour le droit »',
+  'referral.email_withdrawn': 'Courriel de retrait de la demande au partenaire',
+  'user.password_email': 'Courriel de choix du mot de passe',
+  'partner.email_confirm': 'Courriel de confirmation de la nouvelle adresse du partenaire',
+  'partner.email_changed': 'Avis du changement d’adresse du partenaire',
+  'retention.nightly': 'Anonymisation des dossiers inactifs (nuit)',
+  'report.escalate': 'Signalement sans suite : alerte',
+  'observation.refresh': 'Mise à jour de l’observation',
 };
 
 export const DEADLINE_STATUS_LABELS: Record<DeadlineStatus, string> = {

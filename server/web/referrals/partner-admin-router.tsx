@@ -47,6 +47,8 @@ const SERVICE_TEXT_FIELDS = [
   'howToReach',
   'responseDelayDays',
 ] as const;
+/** With the version it was read at, kept in what a refused form shows back (as a partner's). */
+const SERVICE_FORM_FIELDS = [...SERVICE_TEXT_FIELDS, 'version'] as const;
 
 const DELAY_MESSAGE = 'Indiquez un nombre entier de jours ouvrés, de 1 à 60';
 const THEMES_MESSAGE = 'Cochez au moins une thématique';
@@ -131,7 +133,7 @@ function parseNewPartner(body: unknown) {
 }
 
 function parseService(body: unknown) {
-  const { values, themes, audience } = withLists(body, SERVICE_TEXT_FIELDS);
+  const { values, themes, audience } = withLists(body, SERVICE_FORM_FIELDS);
   const given = compact(values);
   const errors: Record<string, string> = {};
   const delay = delayOf(given.responseDelayDays, errors);
@@ -295,7 +297,9 @@ export function partnerAdminRouter(services: Services): Router {
 
   r.post('/admin/partenaires/:id', admin(), csrf.csrfSynchronisedProtection, async (req, res) => {
     const id = idOf(req);
-    const values = formValues(req.body, PARTNER_TEXT_FIELDS);
+    // The version stays in what is shown back: a refused form corrected and saved again is still
+    // checked against the version it was read at (a 409 shows it at the saved one: staleForm).
+    const values = formValues(req.body, [...PARTNER_TEXT_FIELDS, 'version']);
     const given = compact(values);
     const parsed = parseWith(
       updatePartnerBody,
@@ -394,7 +398,7 @@ export function partnerAdminRouter(services: Services): Router {
           requestContext(req),
         );
       } catch (err) {
-        const values = withLists(req.body, SERVICE_TEXT_FIELDS).values;
+        const values = withLists(req.body, SERVICE_FORM_FIELDS).values;
         // Changed meanwhile: the typing stays, beside what is saved now, at the saved version.
         if (hasCode(err, 'stale_version'))
           return renderService(req, res, partnerId, serviceId, staleForm(values), 409);

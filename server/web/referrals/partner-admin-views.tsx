@@ -336,7 +336,11 @@ export function PartnerEditPage({
             <ErrorSummary form={form} labels={PARTNER_LABELS} idPrefix="partner-" />
             <form method="post" action={`/admin/partenaires/${partner.id}`} novalidate>
               <Csrf token={ctx.csrfToken} />
-              <input type="hidden" name="version" value={String(partner.version)} />
+              <input
+                type="hidden"
+                name="version"
+                value={form.values.version ?? String(partner.version)}
+              />
               <PartnerFields form={form} idPrefix="partner-" />
               <TextArea
                 form={form}
@@ -431,7 +435,11 @@ export function ServicePage({
           <form method="post" action={action} novalidate>
             <Csrf token={ctx.csrfToken} />
             {service ? (
-              <input type="hidden" name="version" value={String(service.version)} />
+              <input
+                type="hidden"
+                name="version"
+                value={form.values.version ?? String(service.version)}
+              />
             ) : null}
             <TextField
               form={form}

@@ -254,15 +254,20 @@ describe('partner directory editing (service)', () => {
  * structure's people: as for a change of the partner's email (security line 30), every other
  * structure with an open referral to the partner is told, and its audit trail keeps the event.
  */
-describe('opening a partner account tells the other structures referring to it', () => {
+describe('opening a partner account tells the other structures whose referrals it reads', () => {
   let ctx: TestContext;
   let owner: Awaited<ReturnType<typeof createTeam>>;
   let admin: Actor;
   let partnerId: string;
-  /** C has an open referral to the partner; D's was cancelled; E never referred to it. */
+  /**
+   * C has an open referral to the partner; D's was cancelled and F's completed, the person's
+   * consent standing; G's person revoked their consent; E never referred to it.
+   */
   let c: Awaited<ReturnType<typeof createTeam>>;
   let d: typeof c;
   let e: typeof c;
+  let f: typeof c;
+  let g: typeof c;
   const clock = fixedClock('2026-11-24T10:00:00+01:00');
 
   beforeAll(async () => {
@@ -277,11 +282,17 @@ describe('opening a partner account tells the other structures referring to it',
       email: owner.admin.email,
     };
     partnerId = (await createPartner(testKnex(), 'Épicerie des Halles', owner.structure.id)).id;
-    [c, d, e] = await Promise.all([createTeam(), createTeam(), createTeam()]);
-    for (const team of [c, d, owner]) {
+    [c, d, e, f, g] = await Promise.all([
+      createTeam(),
+      createTeam(),
+      createTeam(),
+      createTeam(),
+      createTeam(),
+    ]);
+    for (const team of [c, d, f, g, owner]) {
       const worker = await loginAs(ctx.app, team.worker.email);
       const person = await createPerson(worker);
-      await giveConsent(worker, person.id, partnerId);
+      const consent = await giveConsent(worker, person.id, partnerId);
       const referral = await refer(worker, person.id, partnerId);
       expect(referral.status).toBe(201);
       if (team === d) {
@@ -290,6 +301,13 @@ describe('opening a partner account tells the other structures referring to it',
           .send({ to: 'cancelled', reason: 'La personne a déménagé' });
         expect(cancelled.status).toBe(200);
       }
+      // Completed by the partner, whose users (none yet) would read it.
+      if (team === f)
+        await testKnex()('referrals')
+          .where({ id: referral.body.id })
+          .update({ status: 'completed' });
+      if (team === g)
+        expect((await worker.post(`/api/consents/${consent.id}/revoke`)).status).toBe(200);
     }
   });
   afterAll(async () => ctx.close());
@@ -305,7 +323,7 @@ describe('opening a partner account tells the other structures referring to it',
       subject_id: partnerId,
     });
 
-  it('when the owner’s admin invites a partner user, then the managers of a structure with an open referral are told the account’s email (no person) and its audit keeps it; a structure with a closed referral or none is told nothing', async () => {
+  it('when the owner’s admin invites a partner user, then the managers of a structure with a referral it reads, open or closed, are told the account’s email (no person) and its audit keeps it; a structure whose person revoked their consent, or with none, is told nothing', async () => {
     const user = await ctx.deps.services.users.invite(
       admin,
       { email: 'complice@evil.test', name: 'Compte piège', role: 'partner', partnerId },
@@ -323,13 +341,20 @@ describe('opening a partner account tells the other structures referring to it',
     expect(audited).toHaveLength(1);
     expect(audited[0].details).toEqual({ userId: user.id });
 
-    for (const quiet of [d, e, owner]) {
+    for (const closed of [d, f]) {
+      const notices = await noticesIn(closed.structure.id);
+      expect(notices.map((n) => n.recipient_id)).toEqual([closed.manager.id]);
+      expect(notices[0]).toMatchObject({ subject_type: 'user', subject_id: user.id });
+      expect(await auditIn(closed.structure.id)).toHaveLength(1);
+    }
+
+    for (const quiet of [g, e, owner]) {
       expect(await noticesIn(quiet.structure.id)).toHaveLength(0);
       expect(await auditIn(quiet.structure.id)).toHaveLength(0);
     }
   });
 
-  it('when a disabled partner user is enabled again, then the structures with an open referral are told again', async () => {
+  it('when a disabled partner user is enabled again, then the structures whose referrals it reads are told again', async () => {
     const user = await ctx.deps.services.users.invite(
       admin,
       { email: 'revenant@evil.test', name: 'Compte revenu', role: 'partner', partnerId },
@@ -355,6 +380,9 @@ describe('opening a partner account tells the other structures referring to it',
     expect(toC).toHaveLength(2);
     expect(toC.every((n) => n.title.includes('revenant@evil.test'))).toBe(true);
     expect(await auditIn(c.structure.id)).toHaveLength(3);
-    expect(await noticesIn(d.structure.id)).toHaveLength(0);
+    expect((await noticesIn(f.structure.id)).filter((n) => n.subject_id === user.id)).toHaveLength(
+      2,
+    );
+    expect(await noticesIn(g.structure.id)).toHaveLength(0);
   });
 });

@@ -5,6 +5,7 @@ import {
   REFERRAL_EMAIL_WITHDRAWN,
 } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
+import { frDateTime } from '../../../server/lib/email-text';
 import { createTestContext, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createPerson, emailFor, giveConsent, refer, referralWorld } from './helpers';
@@ -101,6 +102,12 @@ describe('the partner is told when a referral is withdrawn', () => {
     expect(revoked.status).toBe(200);
     expect(revoked.body.cancelledReferralIds).toEqual([id]);
     await expectPartnerTold(id);
+    // The partner no longer sees it: the notice leads nowhere.
+    const notices = await testKnex()('notifications').where({
+      subject_id: id,
+      kind: 'referral.cancelled',
+    });
+    expect(notices.map((n) => n.link)).toEqual([null, null]);
   });
 
   it('when a manager cancels an accepted referral, then the partner’s users are told in the app and its address gets one email, without the person’s data', async () => {
@@ -110,6 +117,43 @@ describe('the partner is told when a referral is withdrawn', () => {
       .send({ to: 'cancelled', reason: 'Doublon' });
     expect(cancelled.status).toBe(200);
     await expectPartnerTold(id);
+  });
+
+  it('when one of two referrals from the structure is cancelled, then the partner’s notice names its service and the day it was asked, and links to it', async () => {
+    const person = await createPerson(w.agents.worker);
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+    const first = await refer(w.agents.worker, person.id, w.food.partner.id, {
+      serviceId: w.food.service.id,
+    });
+    expect(first.status).toBe(201);
+    clock.advance(2 * 3600_000);
+    const second = await refer(w.agents.worker, person.id, w.food.partner.id);
+    expect(second.status).toBe(201);
+    const id = first.body.id as string;
+    const cancelled = await w.agents.worker
+      .post(`/api/referrals/${id}/transitions`)
+      .send({ to: 'cancelled', reason: 'Doublon' });
+    expect(cancelled.status).toBe(200);
+
+    const notices = await testKnex()('notifications').where({
+      subject_id: id,
+      kind: 'referral.cancelled',
+    });
+    expect(notices).toHaveLength(2);
+    const asked = frDateTime(new Date(first.body.createdAt as string));
+    expect(asked).not.toEqual(frDateTime(new Date(second.body.createdAt as string)));
+    for (const n of notices) {
+      expect(n.title).toContain(w.team.structure.name);
+      expect(n.title).toContain('« Colis alimentaires »');
+      expect(n.title).toContain(asked);
+      expect(n.link).toBe(`/orientations/${id}`);
+    }
+    expect(
+      await testKnex()('notifications').where({
+        subject_id: second.body.id,
+        kind: 'referral.cancelled',
+      }),
+    ).toHaveLength(0);
   });
 
   it('when a referral is cancelled before its first email went, then the partner’s users are told in the app and no email goes to an address that never heard of it', async () => {

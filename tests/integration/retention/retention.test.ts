@@ -1,12 +1,13 @@
 import { processDeadline } from '../../../jobs/processor';
 import { processors } from '../../../jobs/registry';
 import { PERSON_STATUS_SQL } from '../../../server/features/persons/person-status';
+import { REFERRAL_EMAIL_WITHDRAWN } from '../../../server/features/referrals/referral-schemas';
 import { RETENTION_NIGHTLY } from '../../../server/features/retention/retention-kinds';
 import { createRetentionRepository } from '../../../server/features/retention/retention-repository';
 import { fixedClock } from '../../../server/lib/clock';
 import { createTestContext, loginAs, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
-import { createDistrict, createTeam } from '../../setup/factories';
+import { createDistrict, createTeam, createUser } from '../../setup/factories';
 import { paris } from '../deadlines/time-machine';
 import { createFoodBank, createPerson, giveConsent, refer, type Agent } from '../referrals/helpers';
 
@@ -410,11 +411,14 @@ describe('retention: files without activity are anonymised, old audit events pur
       ['Notification sur une fiche anonymisée', null],
       ['Notification sur une fiche anonymisée', null],
     ]);
-    // Its pending deadlines (follow-up due, no-contact rules, partner email…) are cancelled.
+    // Its pending deadlines (follow-up due, no-contact rules, partner email…) are cancelled; the
+    // only one left tells the partner its referral was withdrawn (nothing about the person).
     const pending = await testKnex()('deadlines')
       .whereIn('subject_id', [old, oldFollowUp, oldReferral])
       .where({ status: 'pending' });
-    expect(pending).toEqual([]);
+    expect(pending.map((d) => [d.kind, d.subject_id])).toEqual([
+      [REFERRAL_EMAIL_WITHDRAWN, oldReferral],
+    ]);
     // One audit event for the file, by the system.
     const events = await testKnex()('audit_events').where({
       action: 'person.anonymise',
@@ -579,5 +583,44 @@ describe('retention: files without activity are anonymised, old audit events pur
       expect(report.retentionMonths).toBe(6);
       expect(report.persons.map((p) => p.id)).toEqual([seven.id]);
     });
+  });
+
+  it('when a file with a referral the partner accepted is anonymised, then the partner’s users are told of the withdrawal in the app and its withdrawal email is planned, without the person', async () => {
+    const food = await createFoodBank('Restos du cœur');
+    const partnerUser = await createUser(team.structure.id, 'partner', {
+      partnerId: food.partner.id,
+    });
+    const partner = await loginAs(ctx.app, partnerUser.email);
+    const p = await createPerson(worker, { alias: 'Monsieur du square', situation: SECRET });
+    await giveConsent(worker, p.id, food.partner.id);
+    const ref = await refer(worker, p.id, food.partner.id, { serviceId: food.service.id });
+    expect(ref.status).toBe(201);
+    const id = ref.body.id as string;
+    expect(
+      (await partner.post(`/api/referrals/${id}/transitions`).send({ to: 'accepted' })).status,
+    ).toBe(200);
+    await testKnex()('persons').where({ id: p.id }).update({ last_activity_at: LONG_AGO });
+
+    const report = await ctx.deps.services.retention.runStructure(team.structure.id);
+
+    expect(report.persons.map((r) => r.id)).toContain(p.id);
+    expect(await testKnex()('referrals').where({ id }).first()).toMatchObject({
+      status: 'cancelled',
+    });
+    expect(
+      await testKnex()('deadlines').where({
+        subject_id: id,
+        kind: REFERRAL_EMAIL_WITHDRAWN,
+        status: 'pending',
+      }),
+    ).toHaveLength(1);
+    const notices = await testKnex()('notifications').where({
+      subject_id: id,
+      kind: 'referral.cancelled',
+    });
+    expect(notices.map((n) => n.recipient_id)).toEqual([partnerUser.id]);
+    expect(notices[0].title).toContain('« Colis alimentaires »');
+    for (const secret of ['Nadia', 'Benali', 'Monsieur du square', SECRET])
+      expect(`${notices[0].title} ${notices[0].body}`).not.toContain(secret);
   });
 });

@@ -7,7 +7,22 @@ import { ConflictError, NotFoundError, ValidationError } from '../lib/errors';
 import { createUserRepository, type UserRepository } from '../features/users/user-repository';
 import { createPasswordLinkRepository } from '../features/users/password-link-repository';
 import { createTeamRepository } from '../features/teams/team-repository';
-import type { UserServiceDeps } from '../features/users/user-service';
+import { createUserService, type UserServiceDeps } from '../features/users/user-service';
+import type { Config } from '../config';
+import { createCipher } from '../lib/crypto';
+import { databaseAnswerBoundMs } from '../lib/db';
+import { createRateLimiter } from '../lib/rate-limit';
+import { createMailer } from '../lib/mailer';
+import { createLogger } from '../lib/logger';
+import { createTeamService } from '../features/teams/team-service';
+import { createNotificationService } from '../features/notifications/notification-service';
+import { createNotificationRepository } from '../features/notifications/notification-repository';
+import { createSentEmailRepository } from '../features/referrals/sent-email-repository';
+import { createPartnerRepository } from '../features/partners/partner-repository';
+import { createPartnerEmailChangeRepository } from '../features/partners/partner-email-change-repository';
+import { createPersonRepository } from '../features/persons/person-repository';
+import { createFollowUpRepository } from '../features/follow-ups/follow-up-repository';
+import { createReferralRepository } from '../features/referrals/referral-repository';
 import { seedCatalogue } from '../features/rights/right-catalogue';
 import type { Cipher } from '../lib/crypto';
 import { systemClock } from '../lib/clock';
@@ -145,31 +160,82 @@ export async function createUser(
 }
 
 /**
- * Disabling, as an admin's change does it (UserService.update with `disabled: true`): the
- * account's version moves (an admin's form opened before cannot enable it again unknowingly),
- * the teams listing the user move theirs, unused set-password links are revoked and every
- * session ends (`endSessions`: the session epoch moves on).
+ * Disabling, as an admin's change does it (the user service's `disableAsOperator`): the managers
+ * are told of the work the user leaves, the account and the teams listing it move their versions,
+ * unused set-password links are revoked, every session ends, and it is audited as the operator's.
+ * No last-admin rule: the operator answers for the structure's access.
  */
-export async function disableUser(knex: Knex, email: string | undefined): Promise<{ id: string }> {
-  const deps = {
-    users: createUserRepository(),
-    teams: createTeamRepository(),
-    passwordLinks: createPasswordLinkRepository(),
-  };
+export async function disableUser(
+  knex: Knex,
+  config: Config,
+  email: string | undefined,
+): Promise<{ id: string }> {
   const parsed = parse(z.object({ email: emailAddress() }).strict(), { email });
-  const found = await deps.users.findByEmail(knex, parsed.email);
-  if (!found) throw new NotFoundError(`User ${parsed.email}`);
-  await knex.transaction(async (trx) => {
-    const user = await deps.users.lockInStructure(trx, found.structureId, found.id);
-    if (!user) throw new NotFoundError(`User ${parsed.email}`);
-    if (user.disabledAt) throw new ConflictError(`User ${parsed.email} is already disabled`);
-    await deps.users.update(trx, user.id, { disabled: true });
-    const listed = await deps.teams.lockTeamsOf(trx, user.structureId, user.id);
-    await deps.teams.bumpTeams(trx, [...new Set(listed.map((m) => m.teamId))]);
-    await deps.passwordLinks.revokeAll(trx, user.id, systemClock.now());
-    await deps.users.endSessions(trx, user.id);
+  const { id } = await operatorUserService(knex, config).disableAsOperator(parsed.email);
+  return { id };
+}
+
+/**
+ * The user service as the container wires it, without Redis (its limits count in memory) and
+ * without the services a disable does not call: what a user holds is counted by the same
+ * repositories the follow-up and referral services ask.
+ */
+function operatorUserService(knex: Knex, config: Config) {
+  const cipher = createCipher(config.ENCRYPTION_KEY);
+  const deadlines = createDeadlineRepository();
+  const outboxIn = createOutboxIn(deadlines);
+  const audit = createAuditTrail(createAuditRepository(), {
+    boundMs: databaseAnswerBoundMs(config),
   });
-  return { id: found.id };
+  const uow = createUnitOfWork(knex, (trx) => ({
+    writer: outboxIn(trx),
+    afterCommit: async () => undefined,
+  }));
+  const idempotency = createIdempotencyService({
+    clock: systemClock,
+    keys: createIdempotencyRepository(),
+  });
+  const partners = createPartnerRepository(createPartnerEmailChangeRepository());
+  const persons = createPersonRepository(cipher);
+  const followUps = createFollowUpRepository();
+  const referrals = createReferralRepository(cipher);
+  const limit = (keyPrefix: string) =>
+    createRateLimiter(null, { keyPrefix, points: 20, durationSeconds: 15 * 60 });
+  return createUserService({
+    audit,
+    idempotency,
+    knex,
+    uow,
+    clock: systemClock,
+    linkSecret: config.LINK_SECRET,
+    teams: createTeamService({ audit, knex, uow, teams: createTeamRepository(), idempotency }),
+    notifications: createNotificationService({
+      knex,
+      clock: systemClock,
+      notifications: createNotificationRepository(),
+    }),
+    users: createUserRepository(),
+    passwordLinks: createPasswordLinkRepository(),
+    mailer: createMailer(config, createLogger(config.LOG_LEVEL)),
+    sentEmails: createSentEmailRepository(),
+    publicUrl: config.publicUrl,
+    partnerOwned: (db, structureId, partnerId) => partners.owns(db, structureId, partnerId),
+    followUps: {
+      heldBy: async (db, structureId, userId) => ({
+        followUps: await followUps.countOpenOf(db, structureId, userId),
+        files: await persons.countActiveFilesOf(db, structureId, userId),
+      }),
+    },
+    referrals: {
+      openRequestedCount: (db, structureId, userId) =>
+        referrals.countOpenRequestedBy(db, structureId, userId),
+    },
+    announcePartnerAccount: async () => {
+      throw new Error('The command line enables no partner account');
+    },
+    resetLimits: { byAccount: limit('cli:reset:account'), byIp: limit('cli:reset:ip') },
+    linkUseLimit: limit('cli:password-link:ip'),
+  });
 }
 
 /**

@@ -288,9 +288,9 @@ const COMMANDS: Record<string, Command> = {
     summary: 'disable a user and end all their sessions',
     usage: 'users:disable --email E',
     options: { email: { type: 'string' } },
-    async run({ db, values }) {
+    async run({ db, config, values }) {
       await requireSchema(db);
-      const u = await disableUser(db.knex, str(values.email));
+      const u = await disableUser(db.knex, config, str(values.email));
       process.stdout.write(`${u.id}\n`);
       say(`User ${str(values.email)} disabled; their sessions are ended`);
     },

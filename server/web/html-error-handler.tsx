@@ -111,6 +111,15 @@ const PERSON_PATH =
   /^\/personnes\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:\/|$)/i;
 
 /**
+ * Where the page of a merged file leads: the kept file, or its journal from the journal (which
+ * holds the merged file's events too).
+ */
+const keptFileLink = (path: string, keptId: string) =>
+  /\/journal\/?$/.test(path)
+    ? { href: `/personnes/${keptId}/journal`, label: 'Ouvrir le journal de la fiche conservée' }
+    : { href: `/personnes/${keptId}`, label: 'Ouvrir la fiche conservée' };
+
+/**
  * A control character refused, naming where it was: a form field by the label its form shows
  * it under (`kept`, what was typed, shown back above), or a parameter of the address.
  */
@@ -348,11 +357,7 @@ export function htmlErrorHandler(
         title={text.title}
         message={text.message}
         requestId={requestId}
-        next={
-          merged
-            ? { href: `/personnes/${merged.keptId}`, label: 'Ouvrir la fiche conservée' }
-            : undefined
-        }
+        next={merged ? keptFileLink(req.path, merged.keptId) : undefined}
       />,
       status,
     );

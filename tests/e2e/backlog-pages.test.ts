@@ -310,6 +310,53 @@ describe("manager's desk pages (clock fixed on 2026-11-25)", () => {
     expect(person.referent_id).toBe(team.worker2.id);
   });
 
+  it("when a manager hands a leaver's work on from the whole structure's backlog (/?teamId=), then they are back on it, not on their own teams'; a return elsewhere is not followed", async () => {
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const leaver = await createUser(team.structure.id, 'worker');
+    for (const title of ['Rappeler le CCAS', 'Passer au foyer'])
+      await testKnex()('follow_ups').insert({
+        structure_id: team.structure.id,
+        person_id: personId,
+        assignee_id: leaver.id,
+        title,
+        due_at: '2026-11-30T09:00:00Z',
+      });
+    const home = await manager.get('/?teamId=');
+    const retour = /action="\/equipe\/confier-tout"[\s\S]*?name="retour" value="([^"]*)"/
+      .exec(home.text)?.[1]
+      ?.replace(/&amp;/g, '&');
+    expect(retour).toMatch(/^\/\?(.*&)?teamId=$/);
+    const res = await manager
+      .post('/equipe/confier-tout')
+      .type('form')
+      .send({
+        _csrf: csrfOf(home.text),
+        fromAssigneeId: leaver.id,
+        toAssigneeId: team.worker2.id,
+        retour,
+      });
+    expect(res.status).toBe(303);
+    expect(res.headers.location).toBe(retour);
+    const back = await manager.get(res.headers.location);
+    expect(back.text).toContain('2 suivis confiés');
+    expect(back.text).toContain(`name="retour" value="${retour!.replace(/&/g, '&amp;')}"`);
+
+    for (const elsewhere of ['/admin', 'https://example.org/?teamId=', '//example.org/'])
+      expect(
+        (
+          await manager
+            .post('/equipe/confier-tout')
+            .type('form')
+            .send({
+              _csrf: csrfOf(back.text),
+              fromAssigneeId: leaver.id,
+              toAssigneeId: leaver.id,
+              retour: elsewhere,
+            })
+        ).headers.location,
+      ).toBe('/');
+  });
+
   it('when a leaver holds no open follow-up but is still référent of active files, then "Travail de" offers them; files all closed, not', async () => {
     const manager = await loginAs(ctx.app, team.manager.email);
     const disabled = await createUser(team.structure.id, 'worker', { name: 'Parti Désactivé' });

@@ -392,13 +392,22 @@ describe('duplicates and merge pages over HTTP', () => {
       expect(await testKnex()('contacts').whereIn('person_id', [merged.id, kept.id])).toEqual([]);
     });
 
-    it('when a page of the merged file is opened, then it says the file was merged and leads to the kept one', async () => {
+    it('when a page of the merged file is opened (the file, its form, its journal), then each is the 404 "Fiche fusionnée" leading to the kept file', async () => {
       const { merged, kept } = await mergedPair('Monsieur Wagner');
       await merge(merged.id, kept.id);
+      for (const [page, link] of [
+        ['', `/personnes/${kept.id}`],
+        ['/modifier', `/personnes/${kept.id}`],
+        ['/journal', `/personnes/${kept.id}/journal`],
+      ]) {
+        const res = await manager.get(`/personnes/${merged.id}${page}`);
+        expect({ page, status: res.status }).toEqual({ page, status: 404 });
+        expect(res.text).toContain('Fiche fusionnée');
+        expect(res.text).toContain(`href="${link}"`);
+      }
       const edit = await worker.get(`/personnes/${merged.id}/modifier`);
       expect(edit.status).toBe(404);
       expect(edit.text).toContain('Fiche fusionnée');
-      expect(edit.text).toContain(`href="/personnes/${kept.id}"`);
       const outsider = await loginAs(ctx.app, other.worker.email);
       const elsewhere = await outsider.get(`/personnes/${merged.id}/modifier`);
       expect(elsewhere.status).toBe(404);

@@ -184,30 +184,33 @@ export function createDeadlineRepository() {
     },
 
     /**
-     * The pending deadlines of a subject of these kinds, locked as cancelPending locks them (a
+     * The pending deadlines of these subjects of these kinds, locked as cancelPending locks them (a
      * row a job is processing is skipped; the others cannot start until this commits).
      */
-    async pendingOfSubject(
+    async pendingOfSubjects(
       trx: Knex.Transaction,
       subjectType: string,
-      subjectId: string,
+      subjectIds: readonly string[],
       kinds: readonly string[],
-    ): Promise<{ id: string; kind: string; dueAt: Date }[]> {
+    ): Promise<{ id: string; subjectId: string; kind: string; dueAt: Date }[]> {
+      if (subjectIds.length === 0) return [];
       const rows = await trx('deadlines')
-        .select('id', 'kind', 'due_at')
-        .where({ subject_type: subjectType, subject_id: subjectId, status: 'pending' })
+        .select('id', 'subject_id', 'kind', 'due_at')
+        .where({ subject_type: subjectType, status: 'pending' })
+        .modify(idIn, 'subject_id', subjectIds)
         .whereIn('kind', kinds)
         .forKeyShare()
         .skipLocked();
-      return rows.map((r: { id: string; kind: string; due_at: Date }) => ({
+      return rows.map((r: { id: string; subject_id: string; kind: string; due_at: Date }) => ({
         id: r.id,
+        subjectId: r.subject_id,
         kind: r.kind,
         dueAt: new Date(r.due_at),
       }));
     },
 
     /**
-     * Cancels pending deadlines the transaction already holds, as pendingOfSubject locked them
+     * Cancels pending deadlines the transaction already holds, as pendingOfSubjects locked them
      * (no job can start on them, so nothing to skip); returns the ids it cancelled.
      */
     async cancelHeld(trx: Knex.Transaction, ids: readonly string[]): Promise<string[]> {

@@ -30,12 +30,12 @@ export interface OutboxWriter {
   cancelHeld(ids: readonly string[]): Promise<string[]>;
   /** Cancels these deadlines if still pending, skipping any a job holds (as cancel does). */
   cancelPending(ids: readonly string[]): Promise<string[]>;
-  /** The pending deadlines of a subject of these kinds, held until commit (see cancel). */
+  /** The pending deadlines of these subjects of these kinds, held until commit (see cancel). */
   pending(
     subjectType: string,
-    subjectId: string,
+    subjectIds: readonly string[],
     kinds: readonly string[],
-  ): Promise<{ id: string; kind: string; dueAt: Date }[]>;
+  ): Promise<{ id: string; subjectId: string; kind: string; dueAt: Date }[]>;
   /**
    * Whether a deadline of these kinds about `d`'s subject, due at `d`'s moment or in the
    * `withinMs` before it, still waits for its first run (queued, or running now): what a
@@ -77,8 +77,8 @@ export function createOutboxIn(deadlines: DeadlineRepository): OutboxIn {
       deadlines.cancelPending(trx, subjectType, subjectId, kinds),
     cancelHeld: (ids) => deadlines.cancelHeld(trx, ids),
     cancelPending: (ids) => deadlines.cancelPendingByIds(trx, ids),
-    pending: (subjectType, subjectId, kinds) =>
-      deadlines.pendingOfSubject(trx, subjectType, subjectId, kinds),
+    pending: (subjectType, subjectIds, kinds) =>
+      deadlines.pendingOfSubjects(trx, subjectType, subjectIds, kinds),
     firstRunDueWith: (d, kinds, withinMs) => deadlines.hasFirstRunDueWith(trx, d, kinds, withinMs),
     async reschedule(id, dueAt) {
       const { created } = await deadlines.reschedule(trx, [{ id, dueAt }]);
@@ -124,7 +124,7 @@ export function createOutbox(outboxIn: OutboxIn, relay: Pick<DeadlineRelay, 'enq
           cancelled.push(...done);
           return done;
         },
-        pending: (subjectType, subjectId, kinds) => rows.pending(subjectType, subjectId, kinds),
+        pending: (subjectType, subjectIds, kinds) => rows.pending(subjectType, subjectIds, kinds),
         firstRunDueWith: (d, kinds, withinMs) => rows.firstRunDueWith(d, kinds, withinMs),
         async reschedule(id, dueAt) {
           const fresh = await rows.reschedule(id, dueAt);

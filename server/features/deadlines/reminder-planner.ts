@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { BusinessCalendar } from '../../lib/calendar';
-import type { OutboxWriter } from './outbox';
+import type { NewDeadline, OutboxWriter } from './outbox';
 import { FOLLOW_UP_DUE } from '../follow-ups/follow-up-schemas';
 import {
   FOLLOW_UP_ESCALATE,
@@ -38,7 +38,7 @@ export function noContactMoment(
 export interface ReminderPlannerDeps {
   /** The durations and the structure's calendar (its working hours and holidays). */
   ruleSettings: RuleSettingsSource;
-  reminders: Pick<ReminderRepository, 'lastContactAt'>;
+  reminders: Pick<ReminderRepository, 'lastContactAt' | 'lastContactsAt'>;
 }
 
 /**
@@ -47,7 +47,57 @@ export interface ReminderPlannerDeps {
  * re-check their subject when they run.
  */
 export function createReminderPlanner({ ruleSettings, reminders }: ReminderPlannerDeps) {
-  return {
+  /**
+   * Plans the no-contact rules of each file from its last contact (none: its rules go), a
+   * moment no longer after `notBefore` counted from `notBefore` instead. The files whose pending
+   * rules are already due at the moments planned keep them: no rows cancelled and written
+   * again, no jobs replaced.
+   */
+  async function planNoContactFrom(
+    trx: Knex.Transaction,
+    outbox: OutboxWriter,
+    structureId: string,
+    lasts: ReadonlyMap<string, Date | null>,
+    notBefore: number,
+  ): Promise<void> {
+    const planning: { personId: string; last: Date }[] = [];
+    for (const [personId, last] of lasts) {
+      if (last) planning.push({ personId, last });
+      else await outbox.cancel('person', personId, NO_CONTACT_KINDS);
+    }
+    if (planning.length === 0) return;
+    const s = await ruleSettings(trx, structureId);
+    const { calendar } = s;
+    const pending = await outbox.pending(
+      'person',
+      planning.map((p) => p.personId),
+      NO_CONTACT_KINDS,
+    );
+    const cancelled: string[] = [];
+    const scheduled: NewDeadline[] = [];
+    for (const { personId, last } of planning) {
+      const momentOf = (days: number) => noContactMoment(calendar, last, days, notBefore);
+      const wanted = [
+        { kind: PERSON_NO_CONTACT, dueAt: momentOf(s.noContactDays) },
+        { kind: PERSON_SUGGEST_CLOSE, dueAt: momentOf(s.noContactCloseDays) },
+      ];
+      const held = pending.filter((p) => p.subjectId === personId);
+      const unchanged =
+        held.length === wanted.length &&
+        wanted.every((w) =>
+          held.some((p) => p.kind === w.kind && p.dueAt.getTime() === w.dueAt.getTime()),
+        );
+      if (unchanged) continue;
+      cancelled.push(...held.map((p) => p.id));
+      const base = { structureId, subjectType: 'person', subjectId: personId };
+      scheduled.push(...wanted.map((w) => ({ ...base, ...w })));
+    }
+    // pending() locked the rows that cancel() would find: they are cancelled as read.
+    if (cancelled.length) await outbox.cancelHeld(cancelled);
+    if (scheduled.length) await outbox.scheduleAll(scheduled);
+  }
+
+  const planned = {
     /** A follow-up due at `dueAt`: its due notification, its overdue reminder and its escalation. */
     async planFollowUp(
       trx: Knex.Transaction,
@@ -103,36 +153,35 @@ export function createReminderPlanner({ ruleSettings, reminders }: ReminderPlann
       personId: string,
       from: { createdAt: Date } | { lastContactAt: Date } | { replannedAt: Date },
     ): Promise<void> {
+      if ('replannedAt' in from)
+        return planned.planNoContactMany(trx, outbox, structureId, [personId], from);
       const last =
         'lastContactAt' in from
           ? from.lastContactAt
-          : ((await reminders.lastContactAt(trx, structureId, personId, 'replannedAt' in from)) ??
-            ('createdAt' in from ? from.createdAt : null));
-      if (!last) {
-        await outbox.cancel('person', personId, NO_CONTACT_KINDS);
-        return;
-      }
-      const s = await ruleSettings(trx, structureId);
-      const { calendar } = s;
-      const notBefore = 'replannedAt' in from ? from.replannedAt.getTime() : -Infinity;
-      const momentOf = (days: number) => noContactMoment(calendar, last, days, notBefore);
-      const wanted = [
-        { kind: PERSON_NO_CONTACT, dueAt: momentOf(s.noContactDays) },
-        { kind: PERSON_SUGGEST_CLOSE, dueAt: momentOf(s.noContactCloseDays) },
-      ];
-      const pending = await outbox.pending('person', personId, NO_CONTACT_KINDS);
-      const unchanged =
-        pending.length === wanted.length &&
-        wanted.every((w) =>
-          pending.some((p) => p.kind === w.kind && p.dueAt.getTime() === w.dueAt.getTime()),
-        );
-      if (unchanged) return;
-      // pending() locked the rows that cancel() would find: they are cancelled as read.
-      await outbox.cancelHeld(pending.map((p) => p.id));
-      const base = { structureId, subjectType: 'person', subjectId: personId };
-      await outbox.scheduleAll(wanted.map((w) => ({ ...base, ...w })));
+          : ((await reminders.lastContactAt(trx, structureId, personId, false)) ?? from.createdAt);
+      await planNoContactFrom(trx, outbox, structureId, new Map([[personId, last]]), -Infinity);
+    },
+
+    /**
+     * The no-contact rules of many files planned again at `replannedAt` (a leaver's files
+     * moved to a new référent), as planNoContact plans one, in a few statements whatever their
+     * number: the settings once, the last contacts in one query, the pending rules in one, one
+     * cancel and one insert.
+     */
+    async planNoContactMany(
+      trx: Knex.Transaction,
+      outbox: OutboxWriter,
+      structureId: string,
+      personIds: readonly string[],
+      from: { replannedAt: Date },
+    ): Promise<void> {
+      if (personIds.length === 0) return;
+      const found = await reminders.lastContactsAt(trx, structureId, [...personIds]);
+      const lasts = new Map(personIds.map((id) => [id, found.get(id) ?? null]));
+      await planNoContactFrom(trx, outbox, structureId, lasts, from.replannedAt.getTime());
     },
   };
+  return planned;
 }
 
 export type ReminderPlanner = ReturnType<typeof createReminderPlanner>;

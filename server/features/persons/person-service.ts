@@ -27,7 +27,7 @@ export interface PersonServiceDeps {
   persons: PersonRepository;
   users: Pick<UserService, 'findActiveStaff' | 'listActiveStaff'>;
   clock: Clock;
-  planner: Pick<ReminderPlanner, 'planNoContact'>;
+  planner: Pick<ReminderPlanner, 'planNoContact' | 'planNoContactMany'>;
   districts: Pick<DistrictService, 'checkChoice'>;
   idempotency: Pick<IdempotencyService, 'once' | 'repeated'>;
   /**
@@ -345,8 +345,9 @@ export function createPersonService({
     ): Promise<{ ids: string[]; activeIds: string[] }> {
       const moved = await persons.moveReferent(trx, structureId, from, to);
       const activeIds = moved.filter((file) => file.active).map((file) => file.id);
-      for (const id of activeIds)
-        await planner.planNoContact(trx, outbox, structureId, id, { replannedAt: clock.now() });
+      await planner.planNoContactMany(trx, outbox, structureId, activeIds, {
+        replannedAt: clock.now(),
+      });
       return { ids: moved.map((file) => file.id), activeIds };
     },
 

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { addressKey, consumeOrRefuse } from '../../lib/rate-limit';
-import { PERSON_ROLES, type Actor, type Role } from '../../auth/actor';
+import { PERSON_ROLES, toActor, type Actor, type Role } from '../../auth/actor';
 import { checkPasswordPolicy, hashPassword } from '../../auth/passwords';
 import type { Clock } from '../../lib/clock';
 import { sendDeadlineEmail, type Mailer, type SentEmailLog } from '../../lib/mailer';
@@ -234,6 +234,77 @@ export function createUserService(deps: UserServiceDeps) {
     return { ...held, referrals, managersTold };
   }
 
+  /**
+   * A user's change once its rules have passed (an admin's update, the operator's disable from
+   * the command line): a user leaving the staff with work has their managers told, the account
+   * is saved, the teams they are listed in move their versions, a role taken away takes its
+   * leads, memberships and notices, a disabled account loses its set-password links and every
+   * session ends; audited by the actor, or with none for the operator.
+   */
+  async function applyChange(
+    trx: Knex.Transaction,
+    actor: Actor | null,
+    user: UserRecord,
+    change: {
+      name?: string;
+      newRole?: Role;
+      disabled?: boolean;
+      teamIds?: string[];
+      /** The fields given, as the audit event lists them. */
+      fields: string[];
+      ip: string | null;
+    },
+  ): Promise<WorkLeft | null> {
+    const { id, structureId } = user;
+    const { newRole, disabled, teamIds } = change;
+    // Disabled, or no longer worker nor manager: whatever they hold must be handed on.
+    const leaves =
+      isStaff(user.role) &&
+      !user.disabledAt &&
+      (disabled === true || (newRole !== undefined && !isStaff(newRole)));
+    // Only the structure is read from the actor there; the operator has none, the user's stands in.
+    const left = leaves
+      ? await tellManagersOfWorkLeft(trx, actor ?? toActor(user), user, disabled === true)
+      : null;
+    await users.update(trx, id, { name: change.name, role: newRole, disabled });
+    // Teams change with a role taken away or new teams, and what they list with the account
+    // disabled or enabled again: those teams lock first (after the user), once, in id order.
+    const listing = disabled !== undefined && disabled !== Boolean(user.disabledAt);
+    if (newRole !== undefined || teamIds !== undefined || listing)
+      await teams.changingMembershipsOf(
+        trx,
+        structureId,
+        id,
+        teamIds ?? [],
+        async () => {
+          if (newRole && newRole !== 'manager') await users.dropLeads(trx, id);
+          if (newRole && !isStaff(newRole)) await users.dropMemberships(trx, id);
+          if (teamIds !== undefined) await teams.setMemberships(trx, structureId, id, teamIds);
+        },
+        listing,
+      );
+    // Made observer or admin: what they were told about persons as staff goes with the role.
+    if (newRole !== undefined) await deps.notifications.forgetOnRoleChange(trx, id, newRole);
+    if (disabled) await passwordLinks.revokeAll(trx, id, clock.now());
+    if (disabled || newRole !== undefined) await users.endSessions(trx, id);
+    await audit(trx, actor, structureId, 'user.update', id, change.ip, {
+      fields: change.fields,
+      ...(newRole ? { from: user.role, to: newRole } : {}),
+      ...(disabled !== undefined ? { disabled } : {}),
+      ...(actor ? {} : { by: 'operator' }),
+    });
+    // A partner account enabled again reads the partner's referrals again, as a new one.
+    if (user.partnerId && user.disabledAt && disabled === false)
+      await deps.announcePartnerAccount(trx, {
+        partnerId: user.partnerId,
+        structureId,
+        userId: id,
+        email: user.email,
+        ip: change.ip,
+      });
+    return left;
+  }
+
   const consume = (limiter: RateLimiterAbstract, key: string) =>
     consumeOrRefuse(
       limiter,
@@ -451,58 +522,34 @@ export function createUserService(deps: UserServiceDeps) {
               field: 'teamIds',
             });
         }
-        // Disabled, or no longer worker nor manager: whatever they hold must be handed on.
-        const leaves =
-          isStaff(user.role) &&
-          !user.disabledAt &&
-          (input.disabled === true || (newRole !== undefined && !isStaff(newRole)));
-        const left = leaves
-          ? await tellManagersOfWorkLeft(trx, actor, user, input.disabled === true)
-          : null;
-        await users.update(trx, id, {
+        return applyChange(trx, actor, user, {
           name: input.name,
-          role: newRole,
+          newRole,
           disabled: input.disabled,
-        });
-        // Teams change with a role taken away or new teams, and what they list with the account
-        // disabled or enabled again: those teams lock first (after the user), once, in id order.
-        const listing = input.disabled !== undefined && input.disabled !== Boolean(user.disabledAt);
-        if (newRole !== undefined || input.teamIds !== undefined || listing)
-          await teams.changingMembershipsOf(
-            trx,
-            actor.structureId,
-            id,
-            input.teamIds ?? [],
-            async () => {
-              if (newRole && newRole !== 'manager') await users.dropLeads(trx, id);
-              if (newRole && !isStaff(newRole)) await users.dropMemberships(trx, id);
-              if (input.teamIds !== undefined)
-                await teams.setMemberships(trx, actor.structureId, id, input.teamIds);
-            },
-            listing,
-          );
-        // Made observer or admin: what they were told about persons as staff goes with the role.
-        if (newRole !== undefined) await deps.notifications.forgetOnRoleChange(trx, id, newRole);
-        const endSessions = Boolean(input.disabled) || newRole !== undefined;
-        if (input.disabled) await passwordLinks.revokeAll(trx, id, clock.now());
-        if (endSessions) await users.endSessions(trx, id);
-        await audit(trx, actor, actor.structureId, 'user.update', id, ctx.ip, {
+          teamIds: input.teamIds,
           fields: Object.keys(input),
-          ...(newRole ? { from: user.role, to: newRole } : {}),
-          ...(input.disabled !== undefined ? { disabled: input.disabled } : {}),
+          ip: ctx.ip,
         });
-        // A partner account enabled again reads the partner's referrals again, as a new one.
-        if (user.partnerId && user.disabledAt && input.disabled === false)
-          await deps.announcePartnerAccount(trx, {
-            partnerId: user.partnerId,
-            structureId: actor.structureId,
-            userId: id,
-            email: user.email,
-            ip: ctx.ip,
-          });
-        return left;
       });
       return { user: await summaryOf(knex, actor.structureId, id), workLeft };
+    },
+
+    /**
+     * The operator disables an account from the command line (`users:disable`): the admin's
+     * disable, with no actor (audited as the operator's) and no last-admin rule, since the
+     * operator answers for the structure's access (a production start disables the seed
+     * accounts, admins included).
+     */
+    async disableAsOperator(email: string): Promise<{ id: string; workLeft: WorkLeft | null }> {
+      const found = await users.findByEmail(knex, email);
+      if (!found) throw new NotFoundError(`User ${email}`);
+      const workLeft = await uow(async (trx) => {
+        const user = await users.lockInStructure(trx, found.structureId, found.id);
+        if (!user) throw new NotFoundError(`User ${email}`);
+        if (user.disabledAt) throw new ConflictError(`User ${email} is already disabled`);
+        return applyChange(trx, null, user, { disabled: true, fields: ['disabled'], ip: null });
+      });
+      return { id: found.id, workLeft };
     },
 
     /** A new set-password link for a user (the older ones stop working). */

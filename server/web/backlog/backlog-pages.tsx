@@ -274,6 +274,8 @@ export function BacklogPage({
         </p>
         <form method="post" action="/equipe/confier-tout" novalidate>
           <Csrf token={ctx.csrfToken} />
+          {/* Back to this backlog, its grouping and team filter kept. */}
+          <input type="hidden" name="retour" value={backlogHref({ groupBy, teamIds })} />
           <div class="fr-select-group">
             <label class="fr-label" for="fromAssigneeId">
               Travail de

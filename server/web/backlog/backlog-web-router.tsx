@@ -64,6 +64,12 @@ function movedMessage(followUps: number, files: number, activeFiles: number) {
   };
 }
 
+/** A local path of the backlog home (`/`, with its query), else null. */
+function backlogPath(value: unknown): string | null {
+  const path = localPath(value);
+  return path && /^\/(\?|$)/.test(path) ? path : null;
+}
+
 /**
  * A page's query with its team filter as the API takes it: the team boxes send an empty teamId
  * besides the ticked ones (none ticked: the whole structure), so the empty values are dropped.
@@ -170,15 +176,17 @@ export function backlogWebRouter(services: Services): Router {
   });
 
   r.post('/equipe/confier-tout', manager(), csrf.csrfSynchronisedProtection, async (req, res) => {
-    const values = formValues(req.body, ['fromAssigneeId', 'toAssigneeId', 'referents']);
+    const values = formValues(req.body, ['fromAssigneeId', 'toAssigneeId', 'referents', 'retour']);
+    // The backlog the form was on (its team filter), never a page elsewhere.
+    const back = backlogPath(values.retour) ?? '/';
     const ok =
       uuid.safeParse(values.fromAssigneeId).success && uuid.safeParse(values.toAssigneeId).success;
     if (!ok || values.fromAssigneeId === values.toAssigneeId)
-      return redirect(req, res, '/', {
+      return redirect(req, res, back, {
         type: 'error',
         message: 'Choisissez deux personnes différentes : celle qui part et celle qui reprend.',
       });
-    await move(req, res, '/', {
+    await move(req, res, back, {
       toAssigneeId: values.toAssigneeId,
       fromAssigneeId: values.fromAssigneeId,
       referents: values.referents === '1',

@@ -11,7 +11,6 @@ import {
   creationContext,
   idOf,
   pageQuery,
-  redirect,
   redirectPastLastPage,
   staff,
 } from '../page-helpers';
@@ -58,21 +57,8 @@ export function personAccessWebRouter(services: Services): Router {
     if (!q.success) throw new NotFoundError('Page');
     const actor = actorOf(req);
     const rc = requestContext(req);
-    let person;
-    try {
-      person = await services.persons.get(actor, id, rc);
-    } catch (err) {
-      // A file merged since: its journal is the kept file's, which holds its events too.
-      const kept = hasCode(err, 'not_found')
-        ? await services.personMerges.keptFileOf(actor, id)
-        : null;
-      if (!kept) throw err;
-      return redirect(req, res, `/personnes/${kept}/journal`, {
-        type: 'info',
-        message:
-          'Cette fiche a été fusionnée avec celle-ci : son journal est repris dans celui de la fiche conservée.',
-      });
-    }
+    // A file merged since answers the error handler's "Fiche fusionnée", as its other pages do.
+    const person = await services.persons.get(actor, id, rc);
     const [events, ctx] = await Promise.all([
       services.audit.list(
         actor,

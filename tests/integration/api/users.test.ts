@@ -9,7 +9,7 @@ import { disableUser } from '../../../server/cli/commands';
 import { USER_PASSWORD_EMAIL } from '../../../server/features/users/password-links';
 import { hashPassword } from '../../../server/auth/passwords';
 import { fixedClock } from '../../../server/lib/clock';
-import { createTestContext, loginAs, type TestContext } from '../../setup/context';
+import { createTestContext, loginAs, testConfig, type TestContext } from '../../setup/context';
 import { testKnex } from '../../setup/db';
 import { createPartner, createTeam, createUser } from '../../setup/factories';
 import { startSmtp, type ReceivedEmail } from '../referrals/smtp';
@@ -637,6 +637,38 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       expect(await noticesOf(s.manager.id)).toHaveLength(0);
     });
 
+    it("when the operator disables a team member holding a follow-up from the command line, then the team lead is told and the disable is audited as the operator's", async () => {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: 'Maraude du matin', managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      const worker = await loginAs(ctx.app, u.email);
+      const person = (
+        await worker
+          .post('/api/persons')
+          .send({ alias: 'Homme au chien', source: 'outreach', referentId: u.id })
+          .expect(201)
+      ).body;
+      await worker
+        .post(`/api/persons/${person.id}/follow-ups`)
+        .send({ title: 'Rappeler', dueAt: '2026-12-10T09:00:00Z' })
+        .expect(201);
+      await disableUser(testKnex(), testConfig(), u.email);
+      expect(await noticesOf(lead.id)).toEqual([
+        expect.objectContaining({ kind: 'user.left_with_work', subject_id: u.id }),
+      ]);
+      expect(
+        await testKnex()('audit_events').where({ action: 'user.update', subject_id: u.id }),
+      ).toEqual([
+        expect.objectContaining({
+          actor_id: null,
+          details: expect.objectContaining({ disabled: true, by: 'operator' }),
+        }),
+      ]);
+    });
+
     it('when a worker holding a file is made observer, then the managers are told as well', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const lead = await createUser(s.structure.id, 'manager');
@@ -676,7 +708,7 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       await admin.post(`/api/users/${u.id}/password-link`).expect(202);
       const read = (await admin.get(`/api/users/${u.id}`)).body;
       // What `npm run cli -- users:disable --email …` runs.
-      await disableUser(testKnex(), u.email);
+      await disableUser(testKnex(), testConfig(), u.email);
       const stale = await admin
         .patch(`/api/users/${u.id}`)
         .send({ version: read.version, disabled: false });

@@ -10,6 +10,7 @@ import type { Agent } from '../referrals/helpers';
 import { testKnex } from '../../setup/db';
 import { createTeam } from '../../setup/factories';
 import { advanceTo, paris } from './time-machine';
+import { capture } from '../../setup/plans';
 
 /** Tuesday 1 December 2026, 10:00 in Paris. */
 const START = paris('2026-12-01T10:00:00');
@@ -412,6 +413,34 @@ describe('no contact for 30 days: a "relancer" follow-up for the référent; for
     await advanceTo(ctx, clock, paris('2027-02-03T10:00:00'));
     const [f] = await relancer(personId);
     expect(f).toMatchObject({ assignee_id: team.worker2.id, status: 'open' });
+  });
+
+  it('when several of a leaver’s files are moved in bulk, then each is re-planned as one is, in the same few statements whatever their number', async () => {
+    const team = await createTeam();
+    const files = [];
+    for (let i = 0; i < 3; i++) files.push((await newPerson(team.worker.email)).personId);
+    await testKnex()('users').where({ id: team.worker.id }).update({ disabled_at: START });
+    await advanceTo(ctx, clock, paris('2026-12-31T10:00:00'));
+    clock.set(paris('2027-01-04T10:00:00'));
+    const manager = await loginAs(ctx.app, team.manager.email);
+    const sent = await capture(ctx.deps.knex, /"deadlines"|max\(c\.occurred_at\)/, () =>
+      manager.post('/api/follow-ups/reassign').send({
+        fromAssigneeId: team.worker.id,
+        toAssigneeId: team.worker2.id,
+        referents: true,
+      }),
+    );
+    for (const personId of files)
+      expect(await pendingRules(personId)).toEqual([
+        { kind: PERSON_NO_CONTACT, due_at: paris('2027-02-03T10:00:00') },
+        { kind: PERSON_SUGGEST_CLOSE, due_at: paris('2027-03-01T10:00:00') },
+      ]);
+    // The last contacts read once, the pending rules once, one cancel, one insert.
+    expect(sent.filter((q) => /max\(c\.occurred_at\)/.test(q.sql))).toHaveLength(1);
+    // (The relay reads and marks rows too, after commit: only the re-plan's statements count.)
+    expect(sent.filter((q) => /from "deadlines" where "subject_type"/.test(q.sql))).toHaveLength(1);
+    expect(sent.filter((q) => /^update "deadlines" set "status"/.test(q.sql))).toHaveLength(1);
+    expect(sent.filter((q) => /^insert into "deadlines"/i.test(q.sql))).toHaveLength(1);
   });
 
   it('when a file’s référent is changed by its edit after its 30-day rule skipped for want of an active référent, then the new référent gets the "relancer" 30 days after; an edit keeping the référent re-plans nothing', async () => {

@@ -98,7 +98,7 @@ describe('transactional outbox', () => {
     expect(await jobIds()).toEqual(ids.map((id) => `deadline-${id}`).sort());
 
     const cancelled = await ctx.deps.uow(async (_trx, outbox) => {
-      const pending = await outbox.pending('person', subjectId, ['person.no_contact']);
+      const pending = await outbox.pending('person', [subjectId], ['person.no_contact']);
       expect(pending.map((p) => p.id)).toEqual([ids[0]]);
       const done = await outbox.cancelHeld(pending.map((p) => p.id));
       // Before the commit the job is still there: it goes after.

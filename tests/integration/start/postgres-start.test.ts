@@ -7,7 +7,7 @@ import { benchSeed } from '../../../server/seed/bench';
 import { DEMO_ACCOUNTS, seedDemo } from '../../../server/seed/demo';
 import { BENCH_EMAIL_DOMAIN } from '../../../server/seed/seed-accounts';
 import { testKnex, truncateAll } from '../../setup/db';
-import { DEFAULT_PASSWORD } from '../../setup/context';
+import { DEFAULT_PASSWORD, testConfig } from '../../setup/context';
 import { createTeam } from '../../setup/factories';
 import { waitFor } from '../deadlines/helpers';
 import {
@@ -149,12 +149,12 @@ describe('npm start with DATABASE_URL', () => {
     await seedDemo(testKnex(), { cipher: createCipher('1'.repeat(64)) });
     const [last, ...others] = DEMO_ACCOUNTS;
     // What `npm run cli -- users:disable --email …` runs.
-    for (const a of others) await disableUser(testKnex(), a.email);
+    for (const a of others) await disableUser(testKnex(), testConfig(), a.email);
     expect(await refusedInProduction()).toContain(
       'Refusing to start in production: 1 enabled account(s) of a seed, whose password is published (1 @demo.aller-vers.fr).',
     );
 
-    await disableUser(testKnex(), last.email);
+    await disableUser(testKnex(), testConfig(), last.email);
     await servesThenStops(() => HTTPS_PRODUCTION);
   });
 
@@ -170,7 +170,7 @@ describe('npm start with DATABASE_URL', () => {
     );
     expect(refused).toContain('npm run cli -- users:disable --email');
 
-    for (const email of accounts) await disableUser(testKnex(), email);
+    for (const email of accounts) await disableUser(testKnex(), testConfig(), email);
     await servesThenStops(() => HTTPS_PRODUCTION);
   });
 

@@ -35,11 +35,6 @@ import { createAuditRepository } from '../features/audit/audit-repository';
 import { createSettingsService } from '../features/settings/settings-service';
 import { createRetentionRepository } from '../features/retention/retention-repository';
 import { createPartnerWithdrawal } from '../features/referrals/partner-withdrawal';
-import { createReferralRepository } from '../features/referrals/referral-repository';
-import { createPartnerRepository } from '../features/partners/partner-repository';
-import { createPartnerEmailChangeRepository } from '../features/partners/partner-email-change-repository';
-import { createNotificationService } from '../features/notifications/notification-service';
-import { createNotificationRepository } from '../features/notifications/notification-repository';
 import { createIdempotencyRepository } from '../features/idempotency/idempotency-repository';
 import { createIdempotencyService } from '../features/idempotency/idempotency-service';
 import {

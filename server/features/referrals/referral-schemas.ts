@@ -58,7 +58,7 @@ export const transitionBody = z
   .meta({
     description:
       'A move of the state machine: partner users accept, reject (with a RejectionReason), ' +
-      'start, hold, complete or fail; the requester or a manager cancels; only the system expires.',
+      'start, hold, complete or fail; the requester, a manager, or the active référent of the person once the requester has left cancels; only the system expires.',
   });
 export type TransitionInput = z.infer<typeof transitionBody>;
 

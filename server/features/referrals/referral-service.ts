@@ -1151,7 +1151,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
       return planned ? done() : skipped('follow-up already planned or nobody to assign it to');
     },
 
-    /** How many open referrals a user requested: their answers and outcomes go to them. */
+    /**
+     * How many open referrals a user requested: their answers and outcomes go to them, or once
+     * they have left to their stand-ins (`requesterOrStandIns`).
+     */
     openRequestedCount: (db: Knex | Knex.Transaction, structureId: string, userId: string) =>
       referrals.countOpenRequestedBy(db, structureId, userId),
 

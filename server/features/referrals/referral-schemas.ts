@@ -93,6 +93,11 @@ export const REFERRAL_EXPIRE = 'referral.expire';
 export const REFERRAL_REMIND_PARTNER = 'referral.remind_partner';
 export const REFERRAL_ESCALATE_REQUESTER = 'referral.escalate_requester';
 /**
+ * The in-app notice of that escalation, to the requester or, once they have left, to those
+ * standing in for them: the daily digest counts a waiting referral for whoever it told.
+ */
+export const REFERRAL_ESCALATED_NOTICE = 'referral.escalated';
+/**
  * The email telling the partner a referral was withdrawn (cancelled by the requester or a
  * manager, or by a consent revoked): written by the cancellation, so not among the kinds a
  * referral's closing cancels.

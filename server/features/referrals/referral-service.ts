@@ -42,6 +42,7 @@ import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_ESCALATE_REQUESTER,
+  REFERRAL_ESCALATED_NOTICE,
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
@@ -1067,7 +1068,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         await notifications.notifyInTransaction(trx, {
           structureId: deadline.structureId,
           recipientId,
-          kind: 'referral.escalated',
+          kind: REFERRAL_ESCALATED_NOTICE,
           subjectType: 'referral',
           subjectId: row.id,
           dueMoment: deadline.dueAt,

@@ -91,6 +91,13 @@ export const REFERRAL_ASK_OUTCOME = 'referral.ask_outcome';
 export const REFERRAL_OUTCOME_FOLLOW_UP = 'referral.outcome_follow_up';
 export const REFERRAL_EXPIRE = 'referral.expire';
 export const REFERRAL_REMIND_PARTNER = 'referral.remind_partner';
+/**
+ * A link sent again at a user's request (resendLink): the respond link while the referral is
+ * requested, the outcome link while the help is under way, read when it is sent. Its own kind,
+ * so a settings change keeps it at its working moment and never takes it for one of the planned
+ * reminders.
+ */
+export const REFERRAL_RESEND_LINK = 'referral.resend_link';
 export const REFERRAL_ESCALATE_REQUESTER = 'referral.escalate_requester';
 /**
  * The in-app notice of that escalation, to the requester or, once they have left, to those
@@ -112,6 +119,7 @@ export const REFERRAL_AWAITING_ANSWER_KINDS = [
 ] as const;
 export const REFERRAL_DEADLINE_KINDS = [
   ...REFERRAL_AWAITING_ANSWER_KINDS,
+  REFERRAL_RESEND_LINK,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_OUTCOME_FOLLOW_UP,
 ] as const;

@@ -46,6 +46,7 @@ import {
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
   type CreateReferralInput,
   type ListReferralsQuery,
   type TransitionInput,
@@ -117,15 +118,6 @@ type TransitionBy =
   | { kind: 'user'; actor: Actor }
   | { kind: 'link'; linkId: string }
   | { kind: 'system'; reasonCode: string; actor?: Actor };
-
-/**
- * The email that carries a fresh link of each purpose when a structure sends the link again:
- * a reminder of the request, or the outcome question.
- */
-const RESEND_KIND: Record<LinkPurpose, string> = {
-  respond: REFERRAL_REMIND_PARTNER,
-  outcome: REFERRAL_ASK_OUTCOME,
-};
 
 /** The statuses that close the help and may carry an outcome. */
 const OUTCOME_STATUSES: readonly ReferralStatus[] = ['completed', 'failed'];
@@ -366,7 +358,11 @@ export function createReferralService(deps: ReferralServiceDeps) {
     if (terminal) {
       await outbox.cancel('referral', row.id, [...REFERRAL_DEADLINE_KINDS]);
     } else if (row.status === 'requested') {
-      await outbox.cancel('referral', row.id, [...REFERRAL_AWAITING_ANSWER_KINDS]);
+      // A link sent again while requested is the respond link: the partner answered meanwhile.
+      await outbox.cancel('referral', row.id, [
+        ...REFERRAL_AWAITING_ANSWER_KINDS,
+        REFERRAL_RESEND_LINK,
+      ]);
     }
     if (to === 'accepted') {
       // Closing the loop: the question to the partner and the referent's follow-up, at one moment.
@@ -987,7 +983,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         const dueAt = calendar.nextWorkingMoment(now);
         await outbox.schedule({
           structureId: row.structureId,
-          kind: RESEND_KIND[purpose],
+          kind: REFERRAL_RESEND_LINK,
           subjectType: 'referral',
           subjectId: row.id,
           dueAt,
@@ -1098,7 +1094,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       if (
         await outboxIn(trx).firstRunDueWith(
           deadline,
-          [REFERRAL_REMIND_PARTNER, REFERRAL_ESCALATE_REQUESTER],
+          [REFERRAL_REMIND_PARTNER, REFERRAL_RESEND_LINK, REFERRAL_ESCALATE_REQUESTER],
           EXPIRY_WAIT_LIMIT_MS,
         )
       ) {

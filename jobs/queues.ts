@@ -5,6 +5,7 @@ import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
 } from '../server/features/referrals/referral-schemas';
 import { USER_PASSWORD_EMAIL } from '../server/features/users/password-links';
 import { DIGEST_EMAIL } from '../server/features/deadlines/rule-kinds';
@@ -52,6 +53,7 @@ export const DEFAULT_EMAIL_RETRY: RetrySchedule = { attempts: 10, delayMs: 30_00
 const EMAIL_DEADLINE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_WITHDRAWN,
   USER_PASSWORD_EMAIL,

@@ -9,12 +9,14 @@ import {
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
 } from '../server/features/referrals/referral-schemas';
 import { referralEscalateRequester } from './referrals/escalate-requester';
 import {
   referralAskOutcome,
   referralEmailPartner,
   referralRemindPartner,
+  referralResendLink,
 } from './referrals/partner-link-email';
 import { referralOutcomeFollowUp } from './referrals/outcome-follow-up';
 import { referralEmailWithdrawn } from './referrals/partner-withdrawn-email';
@@ -59,6 +61,7 @@ export const processors: ProcessorRegistry = Object.freeze({
   [REFERRAL_OUTCOME_FOLLOW_UP]: referralOutcomeFollowUp,
   [REFERRAL_EXPIRE]: referralExpire,
   [REFERRAL_REMIND_PARTNER]: referralRemindPartner,
+  [REFERRAL_RESEND_LINK]: referralResendLink,
   [REFERRAL_ESCALATE_REQUESTER]: referralEscalateRequester,
   [REFERRAL_EMAIL_WITHDRAWN]: referralEmailWithdrawn,
   [USER_PASSWORD_EMAIL]: userPasswordEmail,

@@ -6,7 +6,7 @@ import type { Processor } from '../processor';
  * (the rule: referral-link-service `sendPartnerEmail`).
  */
 const partnerLinkEmail =
-  (kind: PartnerEmailKind): Processor =>
+  (kind: PartnerEmailKind | 'resend'): Processor =>
   ({ deadline, trx, deps, now }) =>
     deps.services.referralLinks.sendPartnerEmail(kind, trx, deadline, now);
 
@@ -20,3 +20,8 @@ export const referralRemindPartner = partnerLinkEmail('remind');
  * 'referral.outcome_follow_up' (outcome-follow-up.ts), due at the same moment.
  */
 export const referralAskOutcome = partnerLinkEmail('outcome');
+/**
+ * 'referral.resend_link': a link a user sent again, at the next working moment: the reminder
+ * while the referral is requested, the outcome question while the help is under way.
+ */
+export const referralResendLink = partnerLinkEmail('resend');

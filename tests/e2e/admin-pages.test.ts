@@ -248,7 +248,7 @@ describe('administration, homes and password pages', () => {
       const off = await postForm(admin, path, `${path}/acces`, { disabled: 'true' });
       expect(off.status).toBe(303);
       expect((await admin.get(path)).text).toContain(
-        'Le compte est désactivé et ses sessions sont fermées. Cette personne avait encore 2 suivis ouverts et 1 dossier de référent·e : 1 cadre en est averti·e pour le confier à quelqu’un d’autre.',
+        'Le compte est désactivé et ses sessions sont fermées. Cette personne avait encore 2 suivis ouverts et 1 dossier de référent·e : 1 cadre en est averti·e pour confier ce travail à quelqu’un d’autre.',
       );
       const notices = await (await loginAs(ctx.app, s.manager.email)).get('/notifications');
       expect(notices.text).toContain(`Le compte de ${u.name} est désactivé`);

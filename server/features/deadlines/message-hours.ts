@@ -5,6 +5,7 @@ import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_EMAIL_WITHDRAWN,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
 } from '../referrals/referral-schemas';
 import { PARTNER_EMAIL_CHANGED } from '../partners/partner-email-changes';
 import type { SettingsService } from '../settings/settings-service';
@@ -22,6 +23,7 @@ import type { Deadline, OutboxIn } from './outbox';
 export const MESSAGE_KINDS: readonly string[] = [
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_WITHDRAWN,
   PARTNER_EMAIL_CHANGED,

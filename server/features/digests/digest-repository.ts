@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 import type { Role } from '../../auth/actor';
-import { REFERRAL_ESCALATE_REQUESTER } from '../referrals/referral-schemas';
+import {
+  REFERRAL_ESCALATE_REQUESTER,
+  REFERRAL_ESCALATED_NOTICE,
+} from '../referrals/referral-schemas';
 import { REPORT_ESCALATE } from '../reports/report-schemas';
 import { FOLLOW_UP_ESCALATE, NOTIFY_DIGEST } from '../deadlines/rule-kinds';
 import { escalatesToSql } from '../teams/team-escalation';
@@ -13,7 +16,10 @@ type Db = Knex | Knex.Transaction;
 export interface DigestCounts {
   dueToday: number;
   overdue: number;
-  /** Staff: their referrals past the partner's response delay. Partners: referrals awaiting their answer. */
+  /**
+   * Staff: their referrals past the partner's response delay, and a leaver's whose escalation
+   * told them in the leaver's stead. Partners: referrals awaiting their answer.
+   */
   referrals: number;
   /**
    * Managers: follow-ups of their teams' members (everyone's when no active manager leads the
@@ -67,6 +73,22 @@ const escalatedReportsSql = (manager: boolean) =>
                 AND d.subject_id = r.id AND d.kind = '${REPORT_ESCALATE}' AND d.status = 'done'
                 AND d.due_at <= :now))`
     : '0';
+
+/**
+ * The referrals still waiting for the partner's answer past its delay that are this user's to
+ * chase: their own (the escalation due, run or not), and those whose escalation told them in
+ * the stead of a requester who had left (a `referral.escalated` notice to them: the person's
+ * référent, else the team leads, as `requesterOrStandIns` decided when it ran).
+ */
+const REFERRALS_TO_CHASE = `(SELECT count(*)::int FROM referrals r JOIN persons p ON p.id = r.person_id
+    WHERE r.structure_id = :s AND r.status = 'requested' AND ${REMINDED}
+      AND ((r.requester_id = :u
+            AND EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'referral'
+                  AND d.subject_id = r.id AND d.kind = '${REFERRAL_ESCALATE_REQUESTER}'
+                  AND d.status <> 'cancelled' AND d.due_at <= :now))
+        OR EXISTS (SELECT 1 FROM notifications n WHERE n.recipient_id = :u
+                  AND n.kind = '${REFERRAL_ESCALATED_NOTICE}' AND n.subject_type = 'referral'
+                  AND n.subject_id = r.id)))`;
 
 export function createDigestRepository() {
   const repo = {
@@ -122,11 +144,7 @@ export function createDigestRepository() {
       const { rows } = await db.raw(
         `SELECT ${followUpsSql('f.due_at >= :dayStart AND f.due_at < :dayEnd')} AS due_today,
               ${followUpsSql('f.due_at < :dayStart')} AS overdue,
-              (SELECT count(*)::int FROM referrals r JOIN persons p ON p.id = r.person_id
-                WHERE r.requester_id = :u AND r.structure_id = :s AND r.status = 'requested' AND ${REMINDED}
-                  AND EXISTS (SELECT 1 FROM deadlines d WHERE d.subject_type = 'referral'
-                        AND d.subject_id = r.id AND d.kind = '${REFERRAL_ESCALATE_REQUESTER}'
-                        AND d.status <> 'cancelled' AND d.due_at <= :now)) AS referrals,
+              ${REFERRALS_TO_CHASE} AS referrals,
               ${escalationsSql(manager)} AS escalations,
               ${escalatedReportsSql(manager)} AS reports`,
         bind,

@@ -49,6 +49,13 @@ export function linkPurposeFor(status: ReferralStatus): LinkPurpose | null {
   return purposes.find((p) => (LINK_ACTIONS[p].from as readonly string[]).includes(status)) ?? null;
 }
 
+/** The email a link sent again is, by the purpose the referral's status asks for. */
+const RESENT_EMAIL: Record<LinkPurpose | 'none', PartnerEmailKind | null> = {
+  respond: 'remind',
+  outcome: 'outcome',
+  none: null,
+};
+
 export type GoneReason = 'expired' | 'used' | 'closed';
 
 export type LinkState =
@@ -158,6 +165,9 @@ export function createReferralLinkService(deps: {
      * 'referral.email_partner' (respond link), 'referral.remind_partner' (respond link again, at
      * the SLA's reminder days) and 'referral.ask_outcome' (outcome link): one email to the
      * partner's address with a signed, single-purpose link, fresh for each deadline.
+     * 'referral.resend_link' (`resend`, a link a user sent again) is the reminder while the
+     * referral is requested and the outcome question while the help is under way, as its status
+     * reads when it is sent; its token comes from its own deadline.
      *
      * Delivery is at-least-once with a dedupe key. The send happens inside the deadline's
      * transaction, then `sent_emails` (unique per deadline) and the deadline's status commit
@@ -167,15 +177,18 @@ export function createReferralLinkService(deps: {
      * still works. The deadline row lock keeps two concurrent deliveries from both sending.
      */
     async sendPartnerEmail(
-      kind: PartnerEmailKind,
+      email: PartnerEmailKind | 'resend',
       trx: Knex.Transaction,
       deadline: Deadline,
       now: Date,
     ): Promise<DeadlineOutcome> {
-      const purpose = LINK_PURPOSE_OF[kind];
       if (await sentEmails.wasSent(trx, deadline.id)) return skipped('email already sent');
       const row = await referrals.emailContext(trx, deadline.structureId, deadline.subjectId);
       if (!row) return skipped('referral not found');
+      const kind: PartnerEmailKind | null =
+        email !== 'resend' ? email : RESENT_EMAIL[linkPurposeFor(row.status) ?? 'none'];
+      if (!kind) return skipped(`referral is ${row.status}`);
+      const purpose = LINK_PURPOSE_OF[kind];
       if (!(LINK_ACTIONS[purpose].from as readonly string[]).includes(row.status))
         return skipped(`referral is ${row.status}`);
       // The first request answers a worker's action; the reminder and the outcome question are

@@ -9,6 +9,7 @@ import {
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
   referralExpiresAt,
   reminderBusinessDays,
   responseDelayOf,
@@ -29,6 +30,8 @@ export const referralReplanner = (
   // A service's own delay replaces referralResponseDays; that one is read from the referral.
   kinds: {
     [REFERRAL_EMAIL_PARTNER]: CALENDAR_SETTINGS,
+    // A link sent again is kept at its working moment, never one of the planned reminders.
+    [REFERRAL_RESEND_LINK]: CALENDAR_SETTINGS,
     [REFERRAL_REMIND_PARTNER]: ['referralResponseDays', ...CALENDAR_SETTINGS],
     [REFERRAL_ESCALATE_REQUESTER]: ['referralResponseDays', ...CALENDAR_SETTINGS],
     [REFERRAL_EXPIRE]: ['referralResponseDays', 'referralExpiryDays', ...CALENDAR_SETTINGS],
@@ -68,7 +71,8 @@ export const referralReplanner = (
           });
       }
       for (const d of mine) {
-        if (d.kind === REFERRAL_EMAIL_PARTNER) out.set(d.id, calendar.nextWorkingMoment(d.dueAt));
+        if (d.kind === REFERRAL_EMAIL_PARTNER || d.kind === REFERRAL_RESEND_LINK)
+          out.set(d.id, calendar.nextWorkingMoment(d.dueAt));
         if (d.kind === REFERRAL_ESCALATE_REQUESTER) out.set(d.id, sla(delay));
         if (d.kind === REFERRAL_EXPIRE)
           out.set(d.id, referralExpiresAt(calendar, a.sentAt, delay, settings));

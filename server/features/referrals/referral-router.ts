@@ -78,7 +78,7 @@ export function referralRouter(referrals: ReferralService): Router {
     params: referralParams,
     status: 202,
     summary:
-      'Send the partner a fresh signed link now, by email at the next working moment: a reminder while the referral is requested, the outcome question while accepted, in progress or on hold (the requester or a manager; 422 referral_closed otherwise, reminders_off when the file gets no reminders, consent_expired when the partner may no longer see it)',
+      'Send the partner a fresh signed link now, by email at the next working moment: a reminder while the referral is requested, the outcome question while accepted, in progress or on hold (the requester, a manager, or the active référent of the person once the requester has left; 422 referral_closed otherwise, reminders_off when the file gets no reminders, consent_expired when the partner may no longer see it)',
     response: z.object({
       purpose: z.enum(['respond', 'outcome']),
       dueAt: z.iso.datetime().meta({ description: 'When the email leaves (working hours)' }),

@@ -58,7 +58,7 @@ export const transitionBody = z
   .meta({
     description:
       'A move of the state machine: partner users accept, reject (with a RejectionReason), ' +
-      'start, hold, complete or fail; the requester or a manager cancels; only the system expires.',
+      'start, hold, complete or fail; the requester, a manager, or the active référent of the person once the requester has left cancels; only the system expires.',
   });
 export type TransitionInput = z.infer<typeof transitionBody>;
 
@@ -91,7 +91,19 @@ export const REFERRAL_ASK_OUTCOME = 'referral.ask_outcome';
 export const REFERRAL_OUTCOME_FOLLOW_UP = 'referral.outcome_follow_up';
 export const REFERRAL_EXPIRE = 'referral.expire';
 export const REFERRAL_REMIND_PARTNER = 'referral.remind_partner';
+/**
+ * A link sent again at a user's request (resendLink): the respond link while the referral is
+ * requested, the outcome link while the help is under way, read when it is sent. Its own kind,
+ * so a settings change keeps it at its working moment and never takes it for one of the planned
+ * reminders.
+ */
+export const REFERRAL_RESEND_LINK = 'referral.resend_link';
 export const REFERRAL_ESCALATE_REQUESTER = 'referral.escalate_requester';
+/**
+ * The in-app notice of that escalation, to the requester or, once they have left, to those
+ * standing in for them: the daily digest counts a waiting referral for whoever it told.
+ */
+export const REFERRAL_ESCALATED_NOTICE = 'referral.escalated';
 /**
  * The email telling the partner a referral was withdrawn (cancelled by the requester or a
  * manager, or by a consent revoked): written by the cancellation, so not among the kinds a
@@ -107,6 +119,7 @@ export const REFERRAL_AWAITING_ANSWER_KINDS = [
 ] as const;
 export const REFERRAL_DEADLINE_KINDS = [
   ...REFERRAL_AWAITING_ANSWER_KINDS,
+  REFERRAL_RESEND_LINK,
   REFERRAL_ASK_OUTCOME,
   REFERRAL_OUTCOME_FOLLOW_UP,
 ] as const;

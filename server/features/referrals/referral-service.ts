@@ -41,9 +41,11 @@ import {
   REFERRAL_DEADLINE_KINDS,
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_ESCALATE_REQUESTER,
+  REFERRAL_ESCALATED_NOTICE,
   REFERRAL_EXPIRE,
   REFERRAL_OUTCOME_FOLLOW_UP,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
   type CreateReferralInput,
   type ListReferralsQuery,
   type TransitionInput,
@@ -60,9 +62,10 @@ import {
   TRANSITIONS,
   UNDER_WAY_STATUSES,
   canTransition,
-  isRequesterOrManager,
+  actsForRequester,
   mayMove,
   type ReferralStatus,
+  type RequesterSide,
 } from './referral-state';
 import { createPartnerWithdrawal } from './partner-withdrawal';
 import { linkPurposeFor } from './referral-link-service';
@@ -74,7 +77,7 @@ export interface ReferralServiceDeps {
   uow: UnitOfWork;
   persons: Pick<
     PersonService,
-    'lock' | 'lockInScope' | 'lockForWrite' | 'exists' | 'touch' | 'moveReferent'
+    'lock' | 'lockInScope' | 'lockForWrite' | 'find' | 'exists' | 'touch' | 'moveReferent'
   >;
   users: Pick<UserService, 'findActiveStaff'>;
   /** Who hears of a leaver's referrals when the person's file has no active référent either. */
@@ -115,15 +118,6 @@ type TransitionBy =
   | { kind: 'user'; actor: Actor }
   | { kind: 'link'; linkId: string }
   | { kind: 'system'; reasonCode: string; actor?: Actor };
-
-/**
- * The email that carries a fresh link of each purpose when a structure sends the link again:
- * a reminder of the request, or the outcome question.
- */
-const RESEND_KIND: Record<LinkPurpose, string> = {
-  respond: REFERRAL_REMIND_PARTNER,
-  outcome: REFERRAL_ASK_OUTCOME,
-};
 
 /** The statuses that close the help and may carry an outcome. */
 const OUTCOME_STATUSES: readonly ReferralStatus[] = ['completed', 'failed'];
@@ -209,8 +203,41 @@ export function createReferralService(deps: ReferralServiceDeps) {
     return (await teams.managersOf(trx, structureId, requesterId)).map((m) => m.id);
   }
 
-  function authorise(actor: Actor, row: ReferralRecord, to: TransitionTarget): void {
-    if (mayMove(actor, { requesterId: row.requesterId }, to)) return;
+  /**
+   * Who acts for a requester who is no longer active staff: the person's référent while active
+   * staff, the one `requesterOrStandIns` tells in their stead; null while the requester is at
+   * work, or when the file has no active référent (the managers then act, as they always may).
+   */
+  async function standInOf(
+    db: Knex | Knex.Transaction,
+    row: Pick<ReferralRecord, 'structureId' | 'requesterId' | 'personId'>,
+  ): Promise<string | null> {
+    if (row.requesterId && (await users.findActiveStaff(db, row.structureId, row.requesterId)))
+      return null;
+    const referentId = (await persons.find(db, row.structureId, row.personId))?.referentId;
+    if (!referentId) return null;
+    return (await users.findActiveStaff(db, row.structureId, referentId)) ? referentId : null;
+  }
+
+  /** Who acts in the requester's name on this referral (`actsForRequester`'s data). */
+  async function requesterSideOf(
+    db: Knex | Knex.Transaction,
+    actor: Actor,
+    row: ReferralRecord,
+  ): Promise<RequesterSide> {
+    // Only a worker other than the requester needs to know who stands in.
+    const standInId =
+      actor.role === 'worker' && actor.id !== row.requesterId ? await standInOf(db, row) : null;
+    return { requesterId: row.requesterId, standInId };
+  }
+
+  async function authorise(
+    db: Knex | Knex.Transaction,
+    actor: Actor,
+    row: ReferralRecord,
+    to: TransitionTarget,
+  ): Promise<void> {
+    if (mayMove(actor, await requesterSideOf(db, actor, row), to)) return;
     const who = ACTOR_FOR[to];
     if (who === 'system') throw new ForbiddenError('Only the system expires a referral');
     if (who === 'partner') {
@@ -218,7 +245,9 @@ export function createReferralService(deps: ReferralServiceDeps) {
         'Only the partner accepts, rejects, starts, holds, completes or fails a referral',
       );
     }
-    throw new ForbiddenError('Only the requester or a manager can cancel a referral');
+    throw new ForbiddenError(
+      'Only the requester, a manager, or the référent standing in for a requester who left can cancel a referral',
+    );
   }
 
   /**
@@ -331,7 +360,11 @@ export function createReferralService(deps: ReferralServiceDeps) {
     if (terminal) {
       await outbox.cancel('referral', row.id, [...REFERRAL_DEADLINE_KINDS]);
     } else if (row.status === 'requested') {
-      await outbox.cancel('referral', row.id, [...REFERRAL_AWAITING_ANSWER_KINDS]);
+      // A link sent again while requested is the respond link: the partner answered meanwhile.
+      await outbox.cancel('referral', row.id, [
+        ...REFERRAL_AWAITING_ANSWER_KINDS,
+        REFERRAL_RESEND_LINK,
+      ]);
     }
     if (to === 'accepted') {
       // Closing the loop: the question to the partner and the referent's follow-up, at one moment.
@@ -800,6 +833,19 @@ export function createReferralService(deps: ReferralServiceDeps) {
       return { ...res, page: q.page, pageSize: q.pageSize } as Page<Referral | PartnerReferral>;
     },
 
+    /**
+     * Who acts in the requester's name on a referral of the actor's structure, for the staff
+     * page: it offers the cancellation and the re-sent link by the service's own rule
+     * (`actsForRequester`). 404 outside the actor's structure.
+     */
+    async requesterSide(actor: Actor, id: string): Promise<RequesterSide> {
+      const row = PERSON_ROLES.includes(actor.role)
+        ? await referrals.rowForStaff(knex, actor.structureId, id)
+        : undefined;
+      if (!row) throw new NotFoundError('Referral');
+      return requesterSideOf(knex, actor, row);
+    },
+
     async get(actor: Actor, id: string, ctx: RequestContext) {
       const view = await viewFor(knex, actor, id);
       const row = await referrals.findRow(knex, id);
@@ -821,7 +867,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         uow(async (trx, outbox) => {
           const row = await lockInScope(trx, actor, id);
           structureId = row.structureId;
-          authorise(actor, row, input.to);
+          await authorise(trx, actor, row, input.to);
           // The row is locked: of two callers who saw one version, the second sees the first's move.
           await checkVersion(
             input.version,
@@ -859,7 +905,8 @@ export function createReferralService(deps: ReferralServiceDeps) {
      * or went astray: while the referral is requested a reminder (respond link), while the help
      * is under way the outcome question (outcome link); each email carries a link of its own,
      * 8 days from its sending. The deadline goes through the outbox, due at the next working
-     * moment, as every message to a partner. The requester or a manager only; 422 when there
+     * moment, as every message to a partner. The requester, a manager, or the référent standing
+     * in for a requester who left only (`actsForRequester`); 422 when there
      * is nothing to ask (the referral ended) or the email would be skipped (reminders off for
      * the file, the partner's consent lapsed).
      */
@@ -870,8 +917,11 @@ export function createReferralService(deps: ReferralServiceDeps) {
     ): Promise<{ purpose: LinkPurpose; dueAt: Date }> {
       return uow(async (trx, outbox) => {
         const row = await lockInScope(trx, actor, id);
-        if (!isRequesterOrManager(actor, row))
-          throw new ForbiddenError('Only the requester or a manager can send the link again');
+        if (!actsForRequester(actor, await requesterSideOf(trx, actor, row))) {
+          throw new ForbiddenError(
+            'Only the requester, a manager, or the référent standing in for a requester who left can send the link again',
+          );
+        }
         const purpose = linkPurposeFor(row.status);
         if (!purpose) {
           throw new BusinessRuleError(
@@ -898,7 +948,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         const dueAt = calendar.nextWorkingMoment(now);
         await outbox.schedule({
           structureId: row.structureId,
-          kind: RESEND_KIND[purpose],
+          kind: REFERRAL_RESEND_LINK,
           subjectType: 'referral',
           subjectId: row.id,
           dueAt,
@@ -986,7 +1036,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
         await notifications.notifyInTransaction(trx, {
           structureId: deadline.structureId,
           recipientId,
-          kind: 'referral.escalated',
+          kind: REFERRAL_ESCALATED_NOTICE,
           subjectType: 'referral',
           subjectId: row.id,
           dueMoment: deadline.dueAt,
@@ -1016,7 +1066,7 @@ export function createReferralService(deps: ReferralServiceDeps) {
       if (
         await outboxIn(trx).firstRunDueWith(
           deadline,
-          [REFERRAL_REMIND_PARTNER, REFERRAL_ESCALATE_REQUESTER],
+          [REFERRAL_REMIND_PARTNER, REFERRAL_RESEND_LINK, REFERRAL_ESCALATE_REQUESTER],
           EXPIRY_WAIT_LIMIT_MS,
         )
       ) {
@@ -1070,7 +1120,10 @@ export function createReferralService(deps: ReferralServiceDeps) {
       return planned ? done() : skipped('follow-up already planned or nobody to assign it to');
     },
 
-    /** How many open referrals a user requested: their answers and outcomes go to them. */
+    /**
+     * How many open referrals a user requested: their answers and outcomes go to them, or once
+     * they have left to their stand-ins (`requesterOrStandIns`).
+     */
     openRequestedCount: (db: Knex | Knex.Transaction, structureId: string, userId: string) =>
       referrals.countOpenRequestedBy(db, structureId, userId),
 

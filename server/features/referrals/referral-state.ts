@@ -111,28 +111,42 @@ export function canTransition(from: ReferralStatus, to: ReferralStatus): boolean
 }
 
 /**
+ * Who acts in a referral's requester's name: the requester, and `standInId`, the person's
+ * active référent once the requester is no longer active staff (the one the service tells in
+ * their stead; it reads it, null while the requester is at work).
+ */
+export interface RequesterSide {
+  requesterId: string | null;
+  standInId: string | null;
+}
+
+/**
  * Whether this actor may ask for this move, whatever the current status (the state machine
  * checks that apart, as a 409). The service enforces it and the pages offer only these moves,
  * so both read this one rule.
  */
 export function mayMove(
   actor: { role: string; id: string },
-  referral: { requesterId: string | null },
+  referral: RequesterSide,
   to: Exclude<ReferralStatus, 'requested'>,
 ): boolean {
   const who = ACTOR_FOR[to];
   if (who === 'partner') return actor.role === 'partner';
-  if (who === 'requester_or_manager') return isRequesterOrManager(actor, referral);
+  if (who === 'requester_or_manager') return actsForRequester(actor, referral);
   return false;
 }
 
 /**
- * The worker who made the referral, or a manager of its structure: who may cancel it, and send
- * its partner the link again (the service checks the structure; the pages offer only this).
+ * The worker who made the referral, a manager of its structure, or once the requester is no
+ * longer active staff the person's active référent (who is told in their stead): who may cancel
+ * it, and send its partner the link again (the service checks the structure; the pages offer
+ * only this).
  */
-export function isRequesterOrManager(
+export function actsForRequester(
   actor: { role: string; id: string },
-  referral: { requesterId: string | null },
+  referral: RequesterSide,
 ): boolean {
-  return actor.role === 'manager' || (actor.role === 'worker' && referral.requesterId === actor.id);
+  if (actor.role === 'manager') return true;
+  if (actor.role !== 'worker') return false;
+  return referral.requesterId === actor.id || referral.standInId === actor.id;
 }

@@ -93,8 +93,18 @@ export interface UserServiceDeps {
 export interface WorkLeft {
   followUps: number;
   files: number;
+  /** Open referrals they requested: not handed on, their answers go to stand-ins. */
   referrals: number;
   managersTold: number;
+}
+
+/**
+ * What a leaver's open referrals become, said beside the work to hand on (the notice to the
+ * managers, the admin's message): they stay in the leaver's name, and the partners' answers go
+ * to the person's référent, else to the team leads (the referral service's stand-in rule).
+ */
+export function referralsStoodInFor(n: number): string {
+  return `${n} ${n > 1 ? 'orientations en cours restent' : 'orientation en cours reste'} à son nom : les réponses des partenaires vont désormais au ou à la référent·e de la personne, sinon aux cadres de ses équipes.`;
 }
 
 /** What a change of a user did: the user as saved, and the work they left, if any. */
@@ -183,10 +193,13 @@ export function createUserService(deps: UserServiceDeps) {
     });
 
   /**
-   * A user leaves the staff while holding work: the managers leading their teams (else the
-   * structure's, as for an escalation) are told in the app, in the change's transaction, before
-   * the change takes them out of their teams. The notice counts the work and names no person
-   * (its subject is the user), and leads to the backlog's form that hands a leaver's work on.
+   * A user leaves the staff while holding work to hand on (open follow-ups, active files as
+   * référent): the managers leading their teams (else the structure's, as for an escalation) are
+   * told in the app, in the change's transaction, before the change takes them out of their
+   * teams. The notice counts the work and names no person (its subject is the user), and leads
+   * to the backlog's form that hands a leaver's work on. Their open referrals are not work to
+   * hand on (that form moves none): their answers go to the person's référent or the team leads
+   * (the referral service's stand-in rule), so they are only mentioned beside the rest.
    */
   async function tellManagersOfWorkLeft(
     trx: Knex.Transaction,
@@ -195,8 +208,8 @@ export function createUserService(deps: UserServiceDeps) {
     disabled: boolean,
   ): Promise<WorkLeft | null> {
     const held = await deps.followUps.heldBy(trx, actor.structureId, user.id);
+    if (held.followUps + held.files === 0) return null;
     const referrals = await deps.referrals.openRequestedCount(trx, actor.structureId, user.id);
-    if (held.followUps + held.files + referrals === 0) return null;
     const managers = await teams.managersOf(trx, actor.structureId, user.id);
     const count = (n: number, one: string, many: string) => (n ? `${n} ${n > 1 ? many : one}` : '');
     const work = [
@@ -205,11 +218,6 @@ export function createUserService(deps: UserServiceDeps) {
         held.files,
         'dossier dont il ou elle est référent·e',
         'dossiers dont il ou elle est référent·e',
-      ),
-      count(
-        referrals,
-        'orientation en cours qu’il ou elle a demandée',
-        'orientations en cours qu’il ou elle a demandées',
       ),
     ].filter(Boolean);
     const list = work.length > 1 ? `${work.slice(0, -1).join(', ')} et ${work.at(-1)}` : work[0];
@@ -226,7 +234,7 @@ export function createUserService(deps: UserServiceDeps) {
         title: disabled
           ? `Le compte de ${user.name} est désactivé : du travail reste à confier`
           : `${user.name} ne fait plus partie des équipes de terrain : du travail reste à confier`,
-        body: `${list[0].toUpperCase()}${list.slice(1)}. Confiez-les depuis « Confier tout le travail d’une personne à une autre ».`,
+        body: `${list[0].toUpperCase()}${list.slice(1)}. Confiez ce travail depuis « Confier tout le travail d’une personne à une autre ».${referrals ? ` ${referralsStoodInFor(referrals)}` : ''}`,
         // The manager's home (the backlog), at the form that moves a leaver's work.
         link: '/#depart',
       })),

@@ -9,7 +9,7 @@ import {
 } from '../../features/settings/settings-schemas';
 import { createTeamBody, updateTeamBody } from '../../features/teams/team-schemas';
 import { inviteUserBody, updateUserBody } from '../../features/users/user-schemas';
-import type { WorkLeft } from '../../features/users/user-service';
+import { referralsStoodInFor, type WorkLeft } from '../../features/users/user-service';
 import { AppError, hasCode, NotFoundError, ValidationError } from '../../lib/errors';
 import { parseInput } from '../../lib/validate';
 import {
@@ -117,21 +117,22 @@ function retentionMessage(d: RetentionConfirmation): string {
 
 /**
  * The work a user still held when they left the staff, and who was told, after the change's own
- * message; nothing when they held none.
+ * message; nothing when they held none. Their open referrals are said apart: nobody hands them
+ * on, their answers go to the person's référent or the team leads.
  */
 function workLeftText(w: WorkLeft | null): string {
   if (!w) return '';
   const held = [
     w.followUps ? plural(w.followUps, 'suivi ouvert', 'suivis ouverts') : '',
     w.files ? plural(w.files, 'dossier de référent·e', 'dossiers de référent·e') : '',
-    w.referrals ? plural(w.referrals, 'orientation en cours', 'orientations en cours') : '',
   ].filter(Boolean);
   const list = held.length > 1 ? `${held.slice(0, -1).join(', ')} et ${held.at(-1)}` : held[0];
   const told =
     w.managersTold > 0
-      ? `${plural(w.managersTold, 'cadre en est averti·e', 'cadres en sont avertis')} pour le confier à quelqu’un d’autre.`
+      ? `${plural(w.managersTold, 'cadre en est averti·e', 'cadres en sont avertis')} pour confier ce travail à quelqu’un d’autre.`
       : 'aucun·e cadre actif·ve n’a pu en être averti·e : ce travail reste à confier.';
-  return ` Cette personne avait encore ${list} : ${told}`;
+  const referrals = w.referrals ? ` ${referralsStoodInFor(w.referrals)}` : '';
+  return ` Cette personne avait encore ${list} : ${told}${referrals}`;
 }
 
 /** The form field a service error names (`details.field`, or zod's first path element). */

@@ -12,6 +12,7 @@ export const DEADLINE_KIND_LABELS: Record<string, string> = {
   'digest.email': 'Point du jour par courriel',
   'referral.email_partner': 'Courriel de demande au partenaire',
   'referral.remind_partner': 'Relance du partenaire',
+  'referral.resend_link': 'Lien renvoyé au partenaire',
   'referral.escalate_requester': 'Orientation sans réponse : alerte',
   'referral.expire': 'Expiration de l’orientation',
   'referral.ask_outcome': 'Question du résultat au partenaire',

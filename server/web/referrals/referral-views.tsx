@@ -9,10 +9,11 @@ import {
   REJECTION_REASON_LABELS,
   STATUS_LABELS,
   TRANSITIONS,
-  isRequesterOrManager,
+  actsForRequester,
   mayMove,
   type ReferralStatus,
   type RejectionReason,
+  type RequesterSide,
 } from '../../features/referrals/referral-state';
 import { linkPurposeFor } from '../../features/referrals/referral-link-service';
 import type { Right } from '../../features/rights/right-repository';
@@ -135,11 +136,10 @@ function History({ r }: { r: AnyReferral }) {
 }
 
 /** The moves this actor may make from the current status: the service's own rule. */
-function movesFor(actor: { role: string; id: string }, r: AnyReferral) {
-  const requesterId = r.requester && 'id' in r.requester ? r.requester.id : null;
+function movesFor(actor: { role: string; id: string }, r: AnyReferral, side: RequesterSide) {
   return TRANSITIONS[r.status].filter(
     (to): to is Exclude<ReferralStatus, 'requested'> =>
-      to !== 'requested' && mayMove(actor, { requesterId }, to),
+      to !== 'requested' && mayMove(actor, side, to),
   );
 }
 
@@ -389,14 +389,21 @@ export function ReferralDetailPage({
   r,
   move,
   rightForms,
+  requesterSide,
 }: {
   ctx: PageContext;
   r: AnyReferral;
   move?: MoveAttempt;
+  /**
+   * Staff: who acts in the requester's name (the requester, or the référent standing in for one
+   * who left); a partner's page leaves it out.
+   */
+  requesterSide?: RequesterSide;
   /** Staff: where the person's file updates each right it may set, for the link to update one. */
   rightForms?: ReadonlyMap<string, RightUpdateForm>;
 }) {
-  const moves = ctx.actor ? movesFor(ctx.actor, r) : [];
+  const side = requesterSide ?? { requesterId: null, standInId: null };
+  const moves = ctx.actor ? movesFor(ctx.actor, r, side) : [];
   // A move refused (400, 422) or decided on a page the referral has since left (409).
   const hasErrors = Boolean(move?.form.stale) || Object.keys(move?.form.errors ?? {}).length > 0;
   return (
@@ -484,7 +491,7 @@ export function ReferralDetailPage({
               ))}
             </Section>
           ) : null}
-          {isStaffView(r) ? <ResendLinkSection ctx={ctx} r={r} /> : null}
+          {isStaffView(r) ? <ResendLinkSection ctx={ctx} r={r} side={side} /> : null}
         </div>
         <div class="fr-col-12 fr-col-lg-5">
           <Section title="Historique" id="historique">
@@ -497,13 +504,22 @@ export function ReferralDetailPage({
 }
 
 /**
- * For the requester or a manager while the partner is still asked something: a fresh link by
- * email, for a partner without an account whose link expired or went astray.
+ * For the requester, a manager or the référent standing in for a requester who left, while the
+ * partner is still asked something: a fresh link by email, for a partner without an account
+ * whose link expired or went astray.
  */
-function ResendLinkSection({ ctx, r }: { ctx: PageContext; r: Referral }) {
+function ResendLinkSection({
+  ctx,
+  r,
+  side,
+}: {
+  ctx: PageContext;
+  r: Referral;
+  side: RequesterSide;
+}) {
   const purpose = linkPurposeFor(r.status);
   if (!ctx.actor || !purpose) return null;
-  if (!isRequesterOrManager(ctx.actor, { requesterId: r.requester?.id ?? null })) return null;
+  if (!actsForRequester(ctx.actor, side)) return null;
   return (
     <Section title="Lien du partenaire" id="lien">
       <p>

@@ -215,9 +215,18 @@ export function referralWebRouter(services: Services, now: () => Date): Router {
       'personId' in view && view.right
         ? await services.rights.updateForms(actorOf(req), view.personId)
         : undefined;
+    // Staff are offered the cancellation and the re-sent link by who acts for the requester.
+    const requesterSide =
+      'personId' in view ? await services.referrals.requesterSide(actorOf(req), id) : undefined;
     sendPage(
       res,
-      <ReferralDetailPage ctx={ctx} r={view} move={shown} rightForms={rightForms} />,
+      <ReferralDetailPage
+        ctx={ctx}
+        r={view}
+        move={shown}
+        rightForms={rightForms}
+        requesterSide={requesterSide}
+      />,
       status,
     );
   }

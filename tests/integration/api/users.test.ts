@@ -686,6 +686,55 @@ describe('users API: invitations, set-password links, roles, teams, disabling, f
       expect(await noticesOf(lead.id)).toHaveLength(1);
     });
 
+    /** A worker of a team led by a new manager, who referred a file whose référent is another worker. */
+    async function requesterOfOneReferral(teamName: string) {
+      const u = await createUser(s.structure.id, 'worker');
+      const lead = await createUser(s.structure.id, 'manager');
+      await admin
+        .post('/api/teams')
+        .send({ name: teamName, managerIds: [lead.id], memberIds: [u.id] })
+        .expect(201);
+      const worker = await loginAs(ctx.app, u.email);
+      const partner = await createPartner(testKnex(), 'Épicerie solidaire', s.structure.id);
+      const person = (
+        await worker
+          .post('/api/persons')
+          .send({ alias: 'Femme au manteau', source: 'outreach', referentId: s.worker.id })
+          .expect(201)
+      ).body;
+      await worker
+        .post(`/api/persons/${person.id}/consents`)
+        .send({ purpose: 'referral', partnerId: partner.id, method: 'oral', givenAt: NOW })
+        .expect(201);
+      await worker
+        .post(`/api/persons/${person.id}/referrals`)
+        .send({ partnerId: partner.id, reason: 'Aide alimentaire' })
+        .expect(201);
+      return { u, lead, worker, person };
+    }
+
+    it('when a worker holding only an open referral is disabled, then nobody is told of work to hand on: its answers go to the référent', async () => {
+      const { u, lead } = await requesterOfOneReferral('Orientations seules');
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      expect(await noticesOf(lead.id)).toHaveLength(0);
+      expect(
+        await testKnex()('notifications').where({ kind: 'user.left_with_work', subject_id: u.id }),
+      ).toHaveLength(0);
+    });
+
+    it('when a worker holding a follow-up and an open referral is disabled, then the notice asks to hand on the follow-up and says where the referral’s answers now go', async () => {
+      const { u, lead, worker, person } = await requesterOfOneReferral('Suivi et orientation');
+      await worker
+        .post(`/api/persons/${person.id}/follow-ups`)
+        .send({ title: 'Rappeler', dueAt: '2026-12-10T09:00:00Z' })
+        .expect(201);
+      await admin.patch(`/api/users/${u.id}`).send({ disabled: true }).expect(200);
+      const [notice] = await noticesOf(lead.id);
+      expect(notice.body).toBe(
+        '1 suivi ouvert. Confiez ce travail depuis « Confier tout le travail d’une personne à une autre ». 1 orientation en cours reste à son nom : les réponses des partenaires vont désormais au ou à la référent·e de la personne, sinon aux cadres de ses équipes.',
+      );
+    });
+
     it('when a worker holding nothing is disabled, then nobody is told', async () => {
       const u = await createUser(s.structure.id, 'worker');
       const lead = await createUser(s.structure.id, 'manager');

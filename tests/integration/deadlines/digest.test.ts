@@ -556,4 +556,53 @@ describe('the daily digest at 08:30 on working days, through the real worker and
       ).toMatchObject({ status: 'skipped', last_error: 'nothing to tell anyone' });
     });
   });
+
+  describe('a leaver’s referral', () => {
+    it('when the requester is disabled and the file has an active référent, then after the escalation the référent’s digest counts the referral', async () => {
+      const t = await createTeam();
+      const food = await createFoodBank('Épicerie du port');
+      const leaver = await createUser(t.structure.id, 'worker');
+      // Monday 10:00: the answer delay ends on Monday 18 January at 10:00, after that digest.
+      await advanceTo(ctx, clock, paris('2027-01-11T10:00:00'));
+      await ctx.deps.services.digests.ensurePlanned();
+      expect(
+        await testKnex()('deadlines')
+          .where({ subject_id: t.structure.id, kind: DIGEST_DAILY, status: 'pending' })
+          .first(),
+      ).toBeDefined();
+      const agent = await loginAs(ctx.app, leaver.email);
+      const person = await agent
+        .post('/api/persons')
+        .send({ alias: ALIAS, source: 'outreach', referentId: t.worker2.id });
+      expect(person.status).toBe(201);
+      await giveConsent(agent, person.body.id, food.partner.id);
+      expect((await refer(agent, person.body.id, food.partner.id)).status).toBe(201);
+      const admin = await loginAs(ctx.app, t.admin.email);
+      expect((await admin.patch(`/api/users/${leaver.id}`).send({ disabled: true })).status).toBe(
+        200,
+      );
+
+      await advanceTo(ctx, clock, paris('2027-01-18T10:00:00'));
+      await waitFor(
+        async () =>
+          (
+            await testKnex()('notifications').where({
+              recipient_id: t.worker2.id,
+              kind: 'referral.escalated',
+            })
+          ).length === 1,
+        'the escalation to the référent',
+      );
+      const tuesday = paris('2027-01-19T08:30:00');
+      await advanceTo(ctx, clock, tuesday);
+      const digest = await waitFor(
+        () =>
+          testKnex()('notifications')
+            .where({ recipient_id: t.worker2.id, kind: NOTIFY_DIGEST, due_moment: tuesday })
+            .first(),
+        'the référent’s digest',
+      );
+      expect(digest.body).toBe('1 orientation sans réponse du partenaire dans le délai');
+    });
+  });
 });

@@ -9,6 +9,7 @@ import {
   REFERRAL_ASK_OUTCOME,
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
 } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { csrfOf } from '../../e2e/html';
@@ -322,7 +323,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
         'Le partenaire reçoit par courriel un nouveau lien pour répondre à la demande, valable 8 jours.',
       );
 
-      const email = await deliver(id, REFERRAL_REMIND_PARTNER, clock.now().toISOString());
+      const email = await deliver(id, REFERRAL_RESEND_LINK, clock.now().toISOString());
       expect(email.to).toEqual([w.food.partner.email]);
       expect(email.subject).toContain('Rappel');
       const fresh = linkIn(email);
@@ -355,7 +356,7 @@ describe('partners answering by signed link, sent by email through a real SMTP s
       expect(res.body.purpose).toBe('outcome');
       expect(new Date(res.body.dueAt).getTime()).toBeGreaterThan(clock.now().getTime());
       clock.set(res.body.dueAt);
-      const email = await deliver(id, REFERRAL_ASK_OUTCOME, res.body.dueAt);
+      const email = await deliver(id, REFERRAL_RESEND_LINK, res.body.dueAt);
       const link = linkIn(email);
       const done = await request(ctx.app)
         .post(link.path)
@@ -365,14 +366,63 @@ describe('partners answering by signed link, sent by email through a real SMTP s
       expect((await w.agents.worker.get(`/api/referrals/${id}`)).body.status).toBe('completed');
     });
 
+    it('when a link is sent again after both reminders went and the working hours change, then it is kept at its working moment and then delivered, not taken for a planned reminder', async () => {
+      const id = await newReferral();
+      // Both planned reminders (days 3 and 5) go, as the worker would send them.
+      const reminders = await testKnex()('deadlines')
+        .where({ subject_id: id, kind: REFERRAL_REMIND_PARTNER })
+        .orderBy('due_at');
+      expect(reminders).toHaveLength(2);
+      for (const r of reminders) {
+        clock.set(r.due_at);
+        expect(await processDeadline(ctx.deps, processors, REFERRAL_REMIND_PARTNER, r.id)).toBe(
+          'done',
+        );
+      }
+      // Tuesday 1 December, 19:00: the re-send waits for Wednesday's working morning.
+      clock.set('2026-12-01T19:00:00+01:00');
+      const res = await w.agents.worker.post(`/api/referrals/${id}/resend-link`);
+      expect(res.status).toBe(202);
+      expect(res.body.dueAt).toBe('2026-12-02T07:30:00.000Z');
+
+      const version = (await w.agents.admin.get('/api/settings')).body.version;
+      const patch = await w.agents.admin
+        .patch('/api/settings')
+        .send({ version, digestTime: '09:30', workingHours: { start: '09:15', end: '17:30' } });
+      try {
+        expect(patch.status).toBe(200);
+        // A move writes the deadline again at its new moment: one pending re-send remains.
+        const [resend, ...more] = await testKnex()('deadlines').where({
+          subject_id: id,
+          kind: REFERRAL_RESEND_LINK,
+          status: 'pending',
+        });
+        expect(more).toHaveLength(0);
+        expect(new Date(resend.due_at).toISOString()).toBe('2026-12-02T08:15:00.000Z');
+        clock.set(resend.due_at);
+        const email = await deliver(id, REFERRAL_RESEND_LINK, resend.due_at.toISOString());
+        expect(email.to).toEqual([w.food.partner.email]);
+        expect(email.subject).toContain('Rappel');
+      } finally {
+        const back = (await w.agents.admin.get('/api/settings')).body.version;
+        await w.agents.admin
+          .patch('/api/settings')
+          .send({
+            version: back,
+            digestTime: '08:30',
+            workingHours: { start: '08:30', end: '18:00' },
+          })
+          .expect(200);
+      }
+    });
+
     it('when someone else than the requester or a manager asks, or the referral ended, then nothing is sent: 404 for another structure, 403 for another worker, 422 once closed', async () => {
       const id = await newReferral();
       const pending = () =>
         testKnex()('deadlines')
-          .where({ subject_id: id, kind: REFERRAL_REMIND_PARTNER, status: 'pending' })
+          .where({ subject_id: id, kind: REFERRAL_RESEND_LINK, status: 'pending' })
           .count({ n: '*' })
           .then(([r]) => Number(r.n));
-      const before = await pending();
       const foreign = await referralWorld(ctx.app);
       const outside = await foreign.agents.worker.post(`/api/referrals/${id}/resend-link`);
       expect(outside.status).toBe(404);
@@ -393,7 +443,6 @@ describe('partners answering by signed link, sent by email through a real SMTP s
         'Renvoyer le lien au partenaire',
       );
       expect(await pending()).toBe(0);
-      expect(before).toBeGreaterThan(0);
       expect(
         await testKnex()('audit_events').where({ subject_id: id, action: 'referral.resend_link' }),
       ).toHaveLength(0);

@@ -558,6 +558,29 @@ describe('referral SLA: reminders to the partner and escalation to the requester
       });
     });
 
+    it('when the file has another active référent, then that référent may send the link again and cancel the referral, and is offered both; another worker still may not (403)', async () => {
+      const { id } = await leaversReferral({ referentId: w.team.worker2.id });
+      const cancel = { to: 'cancelled', reason: 'La personne a déménagé' };
+
+      expect((await w.agents.worker.post(`/api/referrals/${id}/resend-link`)).status).toBe(403);
+      const refused = await w.agents.worker.post(`/api/referrals/${id}/transitions`).send(cancel);
+      expect(refused.status).toBe(403);
+      const other = await w.agents.worker.get(`/orientations/${id}`);
+      expect(other.text).not.toContain('Renvoyer le lien au partenaire');
+      expect(other.text).not.toContain('Annuler la demande');
+
+      const page = await w.agents.worker2.get(`/orientations/${id}`);
+      expect(page.text).toContain('Renvoyer le lien au partenaire');
+      expect(page.text).toContain('Annuler la demande');
+      const resent = await w.agents.worker2.post(`/api/referrals/${id}/resend-link`);
+      expect(resent.status).toBe(202);
+      const cancelled = await w.agents.worker2
+        .post(`/api/referrals/${id}/transitions`)
+        .send(cancel);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.status).toBe('cancelled');
+    });
+
     it("when the file has no active référent, then the structure's managers get the escalation and the partner's answer", async () => {
       const { id } = await leaversReferral({});
       const [escalation] = await deadlinesOf(id, REFERRAL_ESCALATE_REQUESTER);

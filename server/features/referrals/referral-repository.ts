@@ -12,7 +12,11 @@ import {
   type ReminderRow,
   type ReminderState,
 } from '../persons/person-reminders';
-import { REFERRAL_EMAIL_PARTNER, REFERRAL_REMIND_PARTNER } from './referral-schemas';
+import {
+  REFERRAL_EMAIL_PARTNER,
+  REFERRAL_REMIND_PARTNER,
+  REFERRAL_RESEND_LINK,
+} from './referral-schemas';
 import { OPEN_STATUSES, type ReferralStatus } from './referral-state';
 
 type Db = Knex | Knex.Transaction;
@@ -640,7 +644,7 @@ export function createReferralRepository(cipher: Cipher) {
     /**
      * What the email telling a partner a referral was withdrawn needs, nothing about the person:
      * the partner, the structure, the service and the day it was asked, and whether the partner
-     * ever heard of it (it answered, or the request or a reminder was emailed to it).
+     * ever heard of it (it answered, or the request, a reminder or a re-sent link was emailed to it).
      */
     async withdrawalContext(
       db: Db,
@@ -672,9 +676,9 @@ export function createReferralRepository(cipher: Cipher) {
           db.raw(
             `(r.responded_at is not null or exists (
                select 1 from sent_emails se join deadlines d on d.id = se.deadline_id
-               where d.subject_type = 'referral' and d.subject_id = r.id and d.kind in (?, ?)
+               where d.subject_type = 'referral' and d.subject_id = r.id and d.kind in (?, ?, ?)
              )) as partner_told`,
-            [REFERRAL_EMAIL_PARTNER, REFERRAL_REMIND_PARTNER],
+            [REFERRAL_EMAIL_PARTNER, REFERRAL_REMIND_PARTNER, REFERRAL_RESEND_LINK],
           ),
         )) as
         | {

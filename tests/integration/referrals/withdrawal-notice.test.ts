@@ -3,6 +3,7 @@ import { processors } from '../../../jobs/registry';
 import {
   REFERRAL_EMAIL_PARTNER,
   REFERRAL_EMAIL_WITHDRAWN,
+  REFERRAL_RESEND_LINK,
 } from '../../../server/features/referrals/referral-schemas';
 import { fixedClock } from '../../../server/lib/clock';
 import { frDateTime } from '../../../server/lib/email-text';
@@ -176,5 +177,24 @@ describe('the partner is told when a referral is withdrawn', () => {
       await processDeadline(ctx.deps, processors, REFERRAL_EMAIL_WITHDRAWN, withdrawn.id),
     ).toBe('skipped');
     expect(smtp.received).toHaveLength(before);
+  });
+
+  it('when the partner heard of a referral only through a link sent again, then its withdrawal is emailed to it', async () => {
+    const person = await createPerson(w.agents.worker);
+    await giveConsent(w.agents.worker, person.id, w.food.partner.id);
+    const id = (await refer(w.agents.worker, person.id, w.food.partner.id)).body.id as string;
+    expect((await w.agents.worker.post(`/api/referrals/${id}/resend-link`)).status).toBe(202);
+    await emailFor(ctx, smtp, id, REFERRAL_RESEND_LINK);
+    const cancelled = await w.agents.worker
+      .post(`/api/referrals/${id}/transitions`)
+      .send({ to: 'cancelled', reason: 'Doublon' });
+    expect(cancelled.status).toBe(200);
+    const [withdrawn] = await testKnex()('deadlines').where({
+      subject_id: id,
+      kind: REFERRAL_EMAIL_WITHDRAWN,
+    });
+    expect(
+      await processDeadline(ctx.deps, processors, REFERRAL_EMAIL_WITHDRAWN, withdrawn.id),
+    ).toBe('done');
   });
 });

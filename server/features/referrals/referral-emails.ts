@@ -53,19 +53,25 @@ const WORDING: Record<
   },
 };
 
+/** Every email to a partner says it carries nothing about the person. */
+const PRIVACY =
+  'Par discrétion, ce message ne contient aucune information sur la personne orientée.';
+
+/** The service a referral was addressed to, as the partner's emails name it. */
+const forYourService = (serviceName: string | null) =>
+  serviceName ? ` pour votre service « ${serviceName} »` : '';
+
 /**
  * The email to a partner names the referring structure, the service and the link, never the
  * person: an inbox is shared and forwarded more than a page behind a signed link.
  */
 export function partnerEmail(kind: PartnerEmailKind, m: PartnerEmailInput): OutgoingEmail {
   const wording = WORDING[kind];
-  const service = m.serviceName ? ` pour votre service « ${m.serviceName} »` : '';
+  const service = forYourService(m.serviceName);
   const subject = wording.subject(m.structureName);
   const intro = wording.intro(m.structureName, service);
   const call = wording.call;
   const until = `Ce lien est valable jusqu'au ${frDateTime(m.expiresAt)} et ne sert qu'une fois ; ne le transférez pas.`;
-  const privacy =
-    'Par discrétion, ce message ne contient aucune information sur la personne orientée.';
   const text = [
     `Bonjour ${m.partnerName},`,
     '',
@@ -75,7 +81,7 @@ export function partnerEmail(kind: PartnerEmailKind, m: PartnerEmailInput): Outg
     m.url,
     '',
     until,
-    privacy,
+    PRIVACY,
     '',
     `— ${m.structureName}, via aller-vers`,
   ].join('\n');
@@ -83,7 +89,7 @@ export function partnerEmail(kind: PartnerEmailKind, m: PartnerEmailInput): Outg
 <p>Bonjour ${escapeHtml(m.partnerName)},</p>
 <p>${escapeHtml(intro)}</p>
 <p>${escapeHtml(call)}<br><a href="${escapeHtml(m.url)}">${escapeHtml(wording.button)}</a></p>
-<p>${escapeHtml(until)}<br>${escapeHtml(privacy)}</p>
+<p>${escapeHtml(until)}<br>${escapeHtml(PRIVACY)}</p>
 <p>— ${escapeHtml(m.structureName)}, via aller-vers</p>
 </body></html>`;
   return { to: m.to, subject, text, html, messageId: m.messageId };
@@ -102,7 +108,7 @@ export interface WithdrawnReferral {
  * consent withdrawn is the person's business).
  */
 export function withdrawnReferralSentence(m: WithdrawnReferral): string {
-  const service = m.serviceName ? ` pour votre service « ${m.serviceName} »` : '';
+  const service = forYourService(m.serviceName);
   return `${m.structureName} a retiré la demande d'orientation${service} qu'elle vous avait adressée le ${frDateTime(m.requestedAt)}.`;
 }
 
@@ -114,8 +120,6 @@ export function partnerWithdrawnEmail(
   const intro = withdrawnReferralSentence(m);
   const stop =
     'Les informations transmises sur la personne pour cette demande ne doivent plus être utilisées : ne la contactez plus à ce titre. Les liens reçus pour cette demande ne fonctionnent plus.';
-  const privacy =
-    'Par discrétion, ce message ne contient aucune information sur la personne orientée.';
   const text = [
     `Bonjour ${m.partnerName},`,
     '',
@@ -123,7 +127,7 @@ export function partnerWithdrawnEmail(
     '',
     stop,
     '',
-    privacy,
+    PRIVACY,
     '',
     `— ${m.structureName}, via aller-vers`,
   ].join('\n');
@@ -131,7 +135,7 @@ export function partnerWithdrawnEmail(
 <p>Bonjour ${escapeHtml(m.partnerName)},</p>
 <p>${escapeHtml(intro)}</p>
 <p>${escapeHtml(stop)}</p>
-<p>${escapeHtml(privacy)}</p>
+<p>${escapeHtml(PRIVACY)}</p>
 <p>— ${escapeHtml(m.structureName)}, via aller-vers</p>
 </body></html>`;
   return { to: m.to, subject, text, html, messageId: m.messageId };
